@@ -1,0 +1,291 @@
+/* The WebAssembly engine: decode and validate modules, instantiate them in a
+ * store, call their exports, and give host functions bounds-checked access to
+ * guest memory. Modules are immutable and shared across threads; everything
+ * created at run time (instances, memories, tables, globals, functions)
+ * belongs to one store, used by one thread at a time, and dies with it. */
+#ifndef EOS_WASM_H
+#define EOS_WASM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eos/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Value types, with their binary-format encodings. */
+typedef enum eos_wasm_valtype {
+    EOS_WASM_I32 = 0x7f,
+    EOS_WASM_I64 = 0x7e,
+    EOS_WASM_F32 = 0x7d,
+    EOS_WASM_F64 = 0x7c,
+    EOS_WASM_V128 = 0x7b,
+    EOS_WASM_FUNCREF = 0x70,
+    EOS_WASM_EXTERNREF = 0x6f
+} eos_wasm_valtype;
+
+typedef enum eos_wasm_externkind {
+    EOS_WASM_EXTERN_FUNC = 0,
+    EOS_WASM_EXTERN_TABLE = 1,
+    EOS_WASM_EXTERN_MEMORY = 2,
+    EOS_WASM_EXTERN_GLOBAL = 3
+} eos_wasm_externkind;
+
+typedef struct eos_wasm_module eos_wasm_module;
+typedef struct eos_wasm_store eos_wasm_store;
+typedef struct eos_wasm_instance eos_wasm_instance;
+typedef struct eos_wasm_func eos_wasm_func;
+typedef struct eos_wasm_memory eos_wasm_memory;
+typedef struct eos_wasm_table eos_wasm_table;
+typedef struct eos_wasm_global eos_wasm_global;
+typedef struct eos_wasm_caller eos_wasm_caller;
+
+/* A typed value. Floats are kept as bit patterns so NaN payloads survive.
+ * A null reference is ref == NULL; externref values are opaque to the engine. */
+typedef struct eos_wasm_val {
+    uint8_t type; /* eos_wasm_valtype */
+    union {
+        int32_t i32;
+        int64_t i64;
+        uint32_t f32_bits;
+        uint64_t f64_bits;
+        uint8_t v128[16];
+        eos_wasm_func *funcref;
+        void *externref;
+    } of;
+} eos_wasm_val;
+
+/* Function signature. Arrays are owned by whoever made the type (the module,
+ * or the host that passed it to eos_wasm_func_new_host, which copies it). */
+typedef struct eos_wasm_functype {
+    uint32_t param_count;
+    uint32_t result_count;
+    const uint8_t *params;  /* eos_wasm_valtype each */
+    const uint8_t *results; /* eos_wasm_valtype each */
+} eos_wasm_functype;
+
+typedef struct eos_wasm_limits_type {
+    uint64_t min;
+    uint64_t max;
+    bool has_max;
+} eos_wasm_limits_type;
+
+typedef struct eos_wasm_tabletype {
+    uint8_t elem_type; /* EOS_WASM_FUNCREF or EOS_WASM_EXTERNREF */
+    eos_wasm_limits_type limits;
+} eos_wasm_tabletype;
+
+typedef struct eos_wasm_memorytype {
+    eos_wasm_limits_type limits; /* in 64 KiB pages */
+} eos_wasm_memorytype;
+
+typedef struct eos_wasm_globaltype {
+    uint8_t valtype;
+    bool mutable_;
+} eos_wasm_globaltype;
+
+/* The type of an import or export. */
+typedef struct eos_wasm_externtype {
+    eos_wasm_externkind kind;
+    union {
+        const eos_wasm_functype *func;
+        eos_wasm_tabletype table;
+        eos_wasm_memorytype memory;
+        eos_wasm_globaltype global;
+    } of;
+} eos_wasm_externtype;
+
+/* A run-time object given as an import or found as an export. */
+typedef struct eos_wasm_extern {
+    eos_wasm_externkind kind;
+    union {
+        eos_wasm_func *func;
+        eos_wasm_table *table;
+        eos_wasm_memory *memory;
+        eos_wasm_global *global;
+    } of;
+} eos_wasm_extern;
+
+/* ---- Modules ---------------------------------------------------------- */
+
+/* Feature switches for decoding; a zeroed struct (or NULL) means the default
+ * feature set: WebAssembly 2.0 plus tail calls, extended constant expressions
+ * and multi-memory. SIMD is refused with an error naming it. */
+typedef struct eos_wasm_features {
+    bool disable_tail_call;
+    bool disable_extended_const;
+    bool disable_multi_memory;
+} eos_wasm_features;
+
+/* Decodes, validates and prepares bytes for execution. bytes are borrowed
+ * (not retained). On failure returns an eos_err and, when diag is given, the
+ * section, function index and byte offset of the problem. The module is
+ * immutable and may be shared by any number of threads and stores.
+ * Free with eos_wasm_module_free(). */
+EOS_API int eos_wasm_module_new(const uint8_t *bytes, size_t size,
+                                const eos_wasm_features *features, eos_wasm_module **out,
+                                eos_diag *diag);
+/* Adds a reference; every reference is dropped with eos_wasm_module_free().
+ * Thread-safe. Returns m. */
+EOS_API eos_wasm_module *eos_wasm_module_ref(eos_wasm_module *m);
+/* Drops a reference; the module is freed with the last one. Stores that
+ * instantiated it hold their own reference. NULL is allowed. */
+EOS_API void eos_wasm_module_free(eos_wasm_module *m);
+
+/* Introspection. Strings and types are borrowed from the module and live as
+ * long as it does. Names are UTF-8, not NUL-terminated: use the lengths. */
+typedef struct eos_wasm_import_desc {
+    const char *module;
+    size_t module_len;
+    const char *name;
+    size_t name_len;
+    eos_wasm_externtype type;
+} eos_wasm_import_desc;
+
+typedef struct eos_wasm_export_desc {
+    const char *name;
+    size_t name_len;
+    eos_wasm_externtype type;
+} eos_wasm_export_desc;
+
+EOS_API size_t eos_wasm_module_import_count(const eos_wasm_module *m);
+EOS_API void eos_wasm_module_import(const eos_wasm_module *m, size_t index,
+                                    eos_wasm_import_desc *out);
+EOS_API size_t eos_wasm_module_export_count(const eos_wasm_module *m);
+EOS_API void eos_wasm_module_export(const eos_wasm_module *m, size_t index,
+                                    eos_wasm_export_desc *out);
+
+/* True when two function types are equal (same params and results). */
+EOS_API bool eos_wasm_functype_equal(const eos_wasm_functype *a, const eos_wasm_functype *b);
+
+/* ---- Stores and limits ------------------------------------------------ */
+
+/* Limits enforced on everything running in a store. Zero means "default". */
+typedef struct eos_wasm_limits {
+    uint64_t fuel;             /* units for the next calls; 0 = unlimited */
+    uint64_t max_memory_bytes; /* cap on the sum of all linear memories; 0 = 4 GiB each */
+    uint64_t max_table_elems;  /* cap on each table's length; 0 = 10,000,000 */
+    uint32_t max_call_depth;   /* wasm frames; 0 = derived from native_stack_size */
+    size_t native_stack_size;  /* bytes of native stack the calling thread has; 0 = 256 KiB */
+} eos_wasm_limits;
+
+/* Creates an empty store. limits is copied; NULL means defaults.
+ * Free with eos_wasm_store_free(), which frees everything created in it. */
+EOS_API int eos_wasm_store_new(const eos_wasm_limits *limits, eos_wasm_store **out);
+/* Frees the store and all its instances and objects. NULL is allowed. */
+EOS_API void eos_wasm_store_free(eos_wasm_store *s);
+
+/* Sets the fuel available to the following calls (0 = unlimited) and resets
+ * the consumed counter. */
+EOS_API void eos_wasm_store_set_fuel(eos_wasm_store *s, uint64_t fuel);
+/* Fuel consumed since the last eos_wasm_store_set_fuel(). */
+EOS_API uint64_t eos_wasm_store_fuel_consumed(const eos_wasm_store *s);
+
+/* An opaque pointer for the embedder (host functions reach it through the
+ * caller). Borrowed: the store never frees it. */
+EOS_API void eos_wasm_store_set_data(eos_wasm_store *s, void *data);
+EOS_API void *eos_wasm_store_data(const eos_wasm_store *s);
+
+/* ---- Host functions ----------------------------------------------------- */
+
+/* A host function. Arguments arrive in slots[0 .. param_count) and results
+ * are written to slots[0 .. result_count) (the array holds the larger of the
+ * two counts). One slot per value: i32 in the low 32 bits, i64 as is, f32 and
+ * f64 as bit patterns, references as pointers cast to uint64_t; a v128 takes
+ * two consecutive slots. Return 0, or a trap code (normally through
+ * eos_wasm_caller_trap) to stop the guest. */
+typedef int (*eos_wasm_host_fn)(eos_wasm_caller *caller, void *ud, uint64_t *slots);
+
+/* Creates a host function in store s. type is copied; ud is borrowed and
+ * passed to fn on every call. The function lives as long as the store. */
+EOS_API int eos_wasm_func_new_host(eos_wasm_store *s, const eos_wasm_functype *type,
+                                   eos_wasm_host_fn fn, void *ud, eos_wasm_func **out);
+
+/* What a host function may reach while it runs. The caller is valid only
+ * during the host call. */
+EOS_API eos_wasm_store *eos_wasm_caller_store(eos_wasm_caller *c);
+/* The instance whose code made the call; NULL when the host called the host. */
+EOS_API eos_wasm_instance *eos_wasm_caller_instance(eos_wasm_caller *c);
+/* Records a trap message and returns code (a trap code), so a host function
+ * can `return eos_wasm_caller_trap(c, EOS_TRAP_HOST, "...")`. */
+EOS_API int eos_wasm_caller_trap(eos_wasm_caller *c, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- Instances ------------------------------------------------------------ */
+
+/* Instantiates m in s: checks and links imports (one eos_wasm_extern per
+ * module import, in import order; borrowed), initialises globals, tables and
+ * memories (data and element segments), then runs the start function.
+ * A link failure returns EOS_EUNLINKABLE, a trap during initialisation or
+ * start returns the trap code; diag says which. The instance belongs to s. */
+EOS_API int eos_wasm_instantiate(eos_wasm_store *s, eos_wasm_module *m,
+                                 const eos_wasm_extern *imports, size_t import_count,
+                                 eos_wasm_instance **out, eos_diag *diag);
+
+/* Looks up an export by name (NUL-terminated). Returns 0 or EOS_ENOTFOUND. */
+EOS_API int eos_wasm_instance_export(eos_wasm_instance *i, const char *name,
+                                     eos_wasm_extern *out);
+/* Shorthand for a function export; NULL when absent or not a function. */
+EOS_API eos_wasm_func *eos_wasm_instance_func(eos_wasm_instance *i, const char *name);
+/* The instance's memory number index (imported or defined), or NULL. */
+EOS_API eos_wasm_memory *eos_wasm_instance_memory(eos_wasm_instance *i, uint32_t index);
+/* The module the instance was made from (borrowed). */
+EOS_API const eos_wasm_module *eos_wasm_instance_module(const eos_wasm_instance *i);
+
+/* ---- Calling ------------------------------------------------------------ */
+
+/* The function's type, borrowed for the life of the function. */
+EOS_API const eos_wasm_functype *eos_wasm_func_type(const eos_wasm_func *f);
+
+/* Calls f with typed arguments (checked against its type) and writes its
+ * results. Returns 0, an eos_err for bad arguments, or a trap code with diag
+ * describing the trap. The store stays usable after a trap. May be called
+ * from inside a host function (re-entry), within the call-depth limit. */
+EOS_API int eos_wasm_func_call(eos_wasm_store *s, eos_wasm_func *f, const eos_wasm_val *args,
+                               size_t arg_count, eos_wasm_val *results, size_t result_count,
+                               eos_diag *diag);
+/* The same without type checks, slots laid out as for host functions. */
+EOS_API int eos_wasm_func_call_raw(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots,
+                                   eos_diag *diag);
+
+/* ---- Memories, tables, globals -------------------------------------------- */
+
+/* Creates a memory, table or global owned by s (for host-provided imports). */
+EOS_API int eos_wasm_memory_new(eos_wasm_store *s, const eos_wasm_memorytype *type,
+                                eos_wasm_memory **out);
+EOS_API int eos_wasm_table_new(eos_wasm_store *s, const eos_wasm_tabletype *type,
+                               eos_wasm_val init, eos_wasm_table **out);
+EOS_API int eos_wasm_global_new(eos_wasm_store *s, const eos_wasm_globaltype *type,
+                                eos_wasm_val value, eos_wasm_global **out);
+
+/* Base of linear memory. The pointer is invalidated by any growth (a guest
+ * memory.grow during a call included): fetch it again after calling wasm. */
+EOS_API uint8_t *eos_wasm_memory_data(eos_wasm_memory *m);
+/* Current size in bytes. */
+EOS_API uint64_t eos_wasm_memory_size(const eos_wasm_memory *m);
+/* Bounds-checked access: a pointer to [offset, offset + size) or NULL when
+ * any byte of it is outside the memory (overflow-safe). */
+EOS_API void *eos_wasm_memory_ptr(eos_wasm_memory *m, uint64_t offset, uint64_t size);
+/* Grows by delta pages; returns 0 and the old size in pages, or EOS_ELIMIT. */
+EOS_API int eos_wasm_memory_grow(eos_wasm_memory *m, uint64_t delta, uint64_t *out_old_pages);
+EOS_API eos_wasm_memorytype eos_wasm_memory_type(const eos_wasm_memory *m);
+
+EOS_API uint64_t eos_wasm_table_size(const eos_wasm_table *t);
+EOS_API int eos_wasm_table_get(const eos_wasm_table *t, uint64_t index, eos_wasm_val *out);
+EOS_API int eos_wasm_table_set(eos_wasm_table *t, uint64_t index, eos_wasm_val value);
+EOS_API eos_wasm_tabletype eos_wasm_table_type(const eos_wasm_table *t);
+
+EOS_API eos_wasm_val eos_wasm_global_get(const eos_wasm_global *g);
+EOS_API int eos_wasm_global_set(eos_wasm_global *g, eos_wasm_val value);
+EOS_API eos_wasm_globaltype eos_wasm_global_type(const eos_wasm_global *g);
+
+/* The type of a run-time object, for link checks by embedders. */
+EOS_API eos_wasm_externtype eos_wasm_extern_type(const eos_wasm_extern *e);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Builds enclave-os and runs every test (ctest: unit, spec and end-to-end).
+# Usage: scripts/test.sh [--sanitize] [--build-dir DIR] [ctest args...]
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="$here/build"
+cmake_args=()
+while (($#)); do
+  case "$1" in
+    --sanitize) build="$here/build-asan"; cmake_args+=(-DEOS_SANITIZE=ON -DEOS_BENCH=OFF); shift ;;
+    --build-dir) build="$2"; shift 2 ;;
+    *) break ;;
+  esac
+done
+[ "${CI:-}" = true ] && cmake_args+=(-DEOS_WERROR=ON)
+
+"$here/scripts/install-deps.sh"
+cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${cmake_args[@]}" >/dev/null
+cmake --build "$build" -j "$(nproc)"
+cd "$build"
+ctest --output-on-failure -j "$(nproc)" "$@"

@@ -1,0 +1,88 @@
+/* The test harness behind tests/harness.h, with a counting allocator that
+ * can fail on demand so every out-of-memory path can be exercised. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eos/common.h"
+#include "harness.h"
+
+static int failures;
+static int current_failed;
+static int tests_run;
+static long alloc_count;
+static long fail_at;
+static int fail_sticky;
+
+void eos_test_fail(const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "  FAIL %s:%d: ", file, line);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    current_failed = 1;
+}
+
+static void dump_hex(const char *label, const uint8_t *p, size_t n)
+{
+    fprintf(stderr, "    %s (%zu bytes):", label, n);
+    for (size_t i = 0; i < n && i < 256; i++)
+        fprintf(stderr, "%s%02x", i % 32 == 0 ? "\n      " : " ", p[i]);
+    fprintf(stderr, "%s\n", n > 256 ? " ..." : "");
+}
+
+void eos_test_fail_mem(const char *file, int line, const char *expr, const void *got,
+                       size_t got_size, const void *want, size_t want_size)
+{
+    if (got_size == want_size && (got_size == 0 || memcmp(got, want, got_size) == 0))
+        return;
+    eos_test_fail(file, line, "%s: bytes differ", expr);
+    dump_hex("got", got, got_size);
+    dump_hex("want", want, want_size);
+}
+
+static void *counting_alloc(void *ud, void *ptr, size_t old_size, size_t new_size)
+{
+    (void)ud;
+    (void)old_size;
+    if (new_size == 0) {
+        free(ptr);
+        return NULL;
+    }
+    alloc_count++;
+    if (fail_at && (alloc_count == fail_at || (fail_sticky && alloc_count > fail_at)))
+        return NULL;
+    return realloc(ptr, new_size);
+}
+
+void eos_test_fail_alloc_after(long n, int sticky)
+{
+    eos_set_allocator(counting_alloc, NULL);
+    alloc_count = 0;
+    fail_at = n;
+    fail_sticky = sticky;
+}
+
+long eos_test_alloc_count(void)
+{
+    return alloc_count;
+}
+
+void eos_test_run(const char *name, void (*fn)(void))
+{
+    current_failed = 0;
+    tests_run++;
+    fn();
+    eos_test_fail_alloc_after(0, 0);
+    fprintf(stderr, "%s %s\n", current_failed ? "FAIL" : "ok  ", name);
+    failures += current_failed;
+}
+
+int eos_test_finish(void)
+{
+    fprintf(stderr, "%d passed, %d failed\n", tests_run - failures, failures);
+    return failures ? 1 : 0;
+}
