@@ -74,6 +74,22 @@ static inline double fmax64(double a, double b)
     return a > b ? a : b;
 }
 
+/* Rounding functions of libm may return a signalling NaN unchanged; wasm
+ * requires an arithmetic (quiet) NaN, which adding the value to itself gives. */
+#define QUIET_ROUND(name, T, fn)                                                           \
+    static inline T name(T a)                                                              \
+    {                                                                                      \
+        return a != a ? a + a : fn(a);                                                     \
+    }
+QUIET_ROUND(ceil32, float, ceilf)
+QUIET_ROUND(floor32, float, floorf)
+QUIET_ROUND(trunc32, float, truncf)
+QUIET_ROUND(nearest32, float, nearbyintf)
+QUIET_ROUND(ceil64, double, ceil)
+QUIET_ROUND(floor64, double, floor)
+QUIET_ROUND(trunc64, double, trunc)
+QUIET_ROUND(nearest64, double, nearbyint)
+
 static inline uint32_t rotl32(uint32_t a, uint32_t b)
 {
     b &= 31;
@@ -822,10 +838,10 @@ L_I64_REM_U: {
     BIN(I64_ROTR, uint64_t, U64, rotr64(a, b))
     UN(F32_ABS, uint32_t, U32, a & 0x7fffffffu)
     UN(F32_NEG, uint32_t, U32, a ^ 0x80000000u)
-    UN(F32_CEIL, float, f32_of, bits_f32(ceilf(a)))
-    UN(F32_FLOOR, float, f32_of, bits_f32(floorf(a)))
-    UN(F32_TRUNC, float, f32_of, bits_f32(truncf(a)))
-    UN(F32_NEAREST, float, f32_of, bits_f32(nearbyintf(a)))
+    UN(F32_CEIL, float, f32_of, bits_f32(ceil32(a)))
+    UN(F32_FLOOR, float, f32_of, bits_f32(floor32(a)))
+    UN(F32_TRUNC, float, f32_of, bits_f32(trunc32(a)))
+    UN(F32_NEAREST, float, f32_of, bits_f32(nearest32(a)))
     UN(F32_SQRT, float, f32_of, bits_f32(sqrtf(a)))
     BIN(F32_ADD, float, f32_of, bits_f32(a + b))
     BIN(F32_SUB, float, f32_of, bits_f32(a - b))
@@ -836,10 +852,10 @@ L_I64_REM_U: {
     BIN(F32_COPYSIGN, uint32_t, U32, (a & 0x7fffffffu) | (b & 0x80000000u))
     UN(F64_ABS, uint64_t, U64, a & 0x7fffffffffffffffull)
     UN(F64_NEG, uint64_t, U64, a ^ 0x8000000000000000ull)
-    UN(F64_CEIL, double, f64_of, bits_f64(ceil(a)))
-    UN(F64_FLOOR, double, f64_of, bits_f64(floor(a)))
-    UN(F64_TRUNC, double, f64_of, bits_f64(trunc(a)))
-    UN(F64_NEAREST, double, f64_of, bits_f64(nearbyint(a)))
+    UN(F64_CEIL, double, f64_of, bits_f64(ceil64(a)))
+    UN(F64_FLOOR, double, f64_of, bits_f64(floor64(a)))
+    UN(F64_TRUNC, double, f64_of, bits_f64(trunc64(a)))
+    UN(F64_NEAREST, double, f64_of, bits_f64(nearest64(a)))
     UN(F64_SQRT, double, f64_of, bits_f64(sqrt(a)))
     BIN(F64_ADD, double, f64_of, bits_f64(a + b))
     BIN(F64_SUB, double, f64_of, bits_f64(a - b))
