@@ -925,6 +925,46 @@ L_F64_REINTERPRET_I64:
     UN(I64_TRUNC_SAT_F64_U, double, f64_of, sat_i64_u(a))
 
     /* ---- superinstructions ---- */
+#define BIN_L(name, T, get, expr)                                                          \
+    L_##name: {                                                                            \
+        T b = get(fp[ip[1]]), a = get(sp[-1]);                                             \
+        sp[-1] = (expr);                                                                   \
+        ip += 2;                                                                           \
+        NEXT;                                                                              \
+    }
+#define BIN_C(name, T, get, expr)                                                          \
+    L_##name: {                                                                            \
+        T b = get((uint64_t)ip[1]), a = get(sp[-1]);                                       \
+        sp[-1] = (expr);                                                                   \
+        ip += 2;                                                                           \
+        NEXT;                                                                              \
+    }
+    BIN_L(I32_ADD_L, uint32_t, U32, U32(a + b))
+    BIN_C(I32_ADD_C, uint32_t, U32, U32(a + b))
+    BIN_L(I32_SUB_L, uint32_t, U32, U32(a - b))
+    BIN_C(I32_SUB_C, uint32_t, U32, U32(a - b))
+    BIN_L(I32_MUL_L, uint32_t, U32, U32(a * b))
+    BIN_C(I32_MUL_C, uint32_t, U32, U32(a * b))
+    BIN_L(I32_AND_L, uint32_t, U32, U32(a & b))
+    BIN_C(I32_AND_C, uint32_t, U32, U32(a & b))
+    BIN_L(I32_OR_L, uint32_t, U32, U32(a | b))
+    BIN_C(I32_OR_C, uint32_t, U32, U32(a | b))
+    BIN_L(I32_XOR_L, uint32_t, U32, U32(a ^ b))
+    BIN_C(I32_XOR_C, uint32_t, U32, U32(a ^ b))
+    BIN_L(I32_SHL_L, uint32_t, U32, U32(a << (b & 31)))
+    BIN_C(I32_SHL_C, uint32_t, U32, U32(a << (b & 31)))
+    BIN_L(I32_SHR_S_L, int32_t, S32, U32(a >> (b & 31)))
+    BIN_C(I32_SHR_S_C, int32_t, S32, U32(a >> (b & 31)))
+    BIN_L(I32_SHR_U_L, uint32_t, U32, U32(a >> (b & 31)))
+    BIN_C(I32_SHR_U_C, uint32_t, U32, U32(a >> (b & 31)))
+    BIN_L(I64_ADD_L, uint64_t, U64, a + b)
+    BIN_L(I64_SUB_L, uint64_t, U64, a - b)
+    BIN_L(I64_MUL_L, uint64_t, U64, a * b)
+    BIN_L(I64_AND_L, uint64_t, U64, a & b)
+    BIN_L(I64_OR_L, uint64_t, U64, a | b)
+    BIN_L(I64_XOR_L, uint64_t, U64, a ^ b)
+    BIN_L(I64_SHL_L, uint64_t, U64, a << (b & 63))
+    BIN_L(I64_SHR_U_L, uint64_t, U64, a >> (b & 63))
 L_LL_I32_ADD:
     *sp++ = U32(fp[ip[1]] + fp[ip[2]]);
     ip += 3;
