@@ -198,6 +198,11 @@ static void do_handshake(eos_net__conn *c)
         return;
     }
     eos_net__conn_touch(c);
+    /* Clients that keep Nagle on (the seed's Python client) send their first
+     * request behind the unacknowledged Finished message; acknowledging at
+     * once saves them a delayed-ACK wait (40 ms on Linux) per connection. */
+    int one = 1;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
     const unsigned char *alpn = NULL;
     unsigned alpn_len = 0;
     SSL_get0_alpn_selected(c->ssl, &alpn, &alpn_len);

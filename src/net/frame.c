@@ -43,7 +43,8 @@ struct eos_net_decoder {
     shape shape;
     eos_net_msg_kind kind;
     uint64_t pos;        /* payload bytes handed to yajl so far */
-    uint64_t last_event; /* pos of the chunk where the last parser event happened */
+    uint64_t last_event; /* pos after the piece where the last parser event happened */
+    int event_seen;      /* a parser event happened in the current piece */
     uint8_t batch[BATCH_SIZE];
     size_t batch_len;
     uint8_t *bytes; /* accumulated message bytes when no sink is configured */
@@ -209,7 +210,7 @@ static int cb_bool(void *ctx, int v)
 static int cb_number(void *ctx, const char *s, size_t len)
 {
     eos_net_decoder *dec = ctx;
-    dec->last_event = dec->pos;
+    dec->event_seen = 1;
     if (dec->shape != SH_IN_ARRAY)
         return shape_error(dec, "number");
     unsigned v = 0;
@@ -235,7 +236,7 @@ static int cb_number(void *ctx, const char *s, size_t len)
 static int cb_string(void *ctx, const unsigned char *s, size_t len)
 {
     eos_net_decoder *dec = ctx;
-    dec->last_event = dec->pos;
+    dec->event_seen = 1;
     if (dec->shape != SH_START)
         return shape_error(dec, "string");
     int has_bytes = 0;
@@ -255,7 +256,7 @@ static int cb_string(void *ctx, const unsigned char *s, size_t len)
 static int cb_start_map(void *ctx)
 {
     eos_net_decoder *dec = ctx;
-    dec->last_event = dec->pos;
+    dec->event_seen = 1;
     if (dec->shape != SH_START)
         return shape_error(dec, "object");
     dec->shape = SH_MAP_OPEN;
@@ -265,7 +266,7 @@ static int cb_start_map(void *ctx)
 static int cb_map_key(void *ctx, const unsigned char *s, size_t len)
 {
     eos_net_decoder *dec = ctx;
-    dec->last_event = dec->pos;
+    dec->event_seen = 1;
     if (dec->shape != SH_MAP_OPEN)
         return shape_error(dec, "second key");
     int has_bytes = 0;
@@ -284,7 +285,7 @@ static int cb_map_key(void *ctx, const unsigned char *s, size_t len)
 static int cb_end_map(void *ctx)
 {
     eos_net_decoder *dec = ctx;
-    dec->last_event = dec->pos;
+    dec->event_seen = 1;
     if (dec->shape != SH_ARRAY_DONE)
         return shape_error(dec, dec->shape == SH_MAP_OPEN ? "empty object" : "end of object");
     dec->shape = SH_DONE;
@@ -294,7 +295,7 @@ static int cb_end_map(void *ctx)
 static int cb_start_array(void *ctx)
 {
     eos_net_decoder *dec = ctx;
-    dec->last_event = dec->pos;
+    dec->event_seen = 1;
     if (dec->shape != SH_KEY_SEEN)
         return shape_error(dec, "array");
     dec->shape = SH_IN_ARRAY;
@@ -304,7 +305,7 @@ static int cb_start_array(void *ctx)
 static int cb_end_array(void *ctx)
 {
     eos_net_decoder *dec = ctx;
-    dec->last_event = dec->pos;
+    dec->event_seen = 1;
     if (dec->shape != SH_IN_ARRAY)
         return shape_error(dec, "end of array");
     dec->shape = SH_ARRAY_DONE;
@@ -423,6 +424,16 @@ static int begin_payload(eos_net_decoder *dec, eos_diag *d)
 /* Feeds payload bytes to yajl; on a parse failure switches to DEC_SKIP. */
 static int feed_payload(eos_net_decoder *dec, const uint8_t *in, size_t n, eos_diag *d)
 {
+    /* In pieces of at most 4 KiB, so "no parser event since" is measured
+     * with that precision whatever the size of the caller's buffer. */
+    while (n > 4096) {
+        int rc = feed_payload(dec, in, 4096, d);
+        if (rc < 0 || dec->state != DEC_PAYLOAD)
+            return rc;
+        in += 4096;
+        n -= 4096;
+    }
+    dec->event_seen = 0;
     yajl_status st = yajl_parse(dec->yajl, in, n);
     if (dec->yajl_oom || dec->pending.code == EOS_ENOMEM) {
         eos_diag_set(d, EOS_ENOMEM, "frame", (int64_t)dec->pos, "out of memory parsing a frame");
@@ -433,6 +444,8 @@ static int feed_payload(eos_net_decoder *dec, const uint8_t *in, size_t n, eos_d
                             (int64_t)(dec->pos + yajl_get_bytes_consumed(dec->yajl)),
                             &dec->pending);
     dec->pos += n;
+    if (dec->event_seen)
+        dec->last_event = dec->pos;
     if (st == yajl_status_ok && dec->pos - dec->last_event > MAX_TOKEN_GAP)
         eos_diag_set(&dec->pending, EOS_ELIMIT, "frame", (int64_t)dec->pos,
                      "frame holds a JSON token or whitespace run longer than %d bytes",

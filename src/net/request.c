@@ -36,6 +36,7 @@ struct eos_net_request {
     int has_bytes;
     uint64_t pos;
     uint64_t last_event;
+    int event_seen;
 };
 
 static const char *const op_names[] = {
@@ -81,7 +82,7 @@ static const char *vtype_name(vtype t)
 /* Checks that a value of type t may appear where the parser is. */
 static int check_value(eos_net_request *req, vtype t)
 {
-    req->last_event = req->pos;
+    req->event_seen = 1;
     if (req->depth == 0) {
         if (req->started)
             return fail(req, EOS_EMALFORMED, "more than one JSON value%s", "", 0);
@@ -207,7 +208,7 @@ static int r_start_map(void *ctx)
 static int r_map_key(void *ctx, const unsigned char *s, size_t len)
 {
     eos_net_request *req = ctx;
-    req->last_event = req->pos;
+    req->event_seen = 1;
     if (req->depth == 1) {
         if (len == 4 && memcmp(s, "auth", 4) == 0) {
             req->key1 = K_AUTH;
@@ -243,7 +244,7 @@ static int r_map_key(void *ctx, const unsigned char *s, size_t len)
 static int r_end_map(void *ctx)
 {
     eos_net_request *req = ctx;
-    req->last_event = req->pos;
+    req->event_seen = 1;
     req->depth--;
     if (req->depth == 1)
         req->key2 = F_OTHER;
@@ -271,7 +272,7 @@ static int r_start_array(void *ctx)
 static int r_end_array(void *ctx)
 {
     eos_net_request *req = ctx;
-    req->last_event = req->pos;
+    req->event_seen = 1;
     req->depth--;
     if (req->depth == 2)
         req->in_bytes = 0;
@@ -343,6 +344,16 @@ int eos_net_request_feed(void *ud, const uint8_t *bytes, size_t size, eos_diag *
         if (!req->yajl)
             return eos_diag_set(d, EOS_ENOMEM, "request", 0, "out of memory");
     }
+    /* In pieces of at most 4 KiB so the token-length limit is measured
+     * with that precision. */
+    while (size > 4096) {
+        int rc = eos_net_request_feed(req, bytes, 4096, d);
+        if (rc < 0)
+            return rc;
+        bytes += 4096;
+        size -= 4096;
+    }
+    req->event_seen = 0;
     yajl_status st = yajl_parse(req->yajl, bytes, size);
     if (req->oom)
         eos_diag_set(&req->err, EOS_ENOMEM, "request", (int64_t)req->pos, "out of memory");
@@ -350,6 +361,8 @@ int eos_net_request_feed(void *ud, const uint8_t *bytes, size_t size, eos_diag *
         eos_net__yajl_error(req->yajl, bytes, size,
                             (int64_t)(req->pos + yajl_get_bytes_consumed(req->yajl)), &req->err);
     req->pos += size;
+    if (req->event_seen)
+        req->last_event = req->pos;
     if (!req->err.code && req->pos - req->last_event > MAX_TOKEN_GAP)
         eos_diag_set(&req->err, EOS_ELIMIT, "request", (int64_t)req->pos,
                      "invalid request: a JSON token is longer than 1 MiB");
