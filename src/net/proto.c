@@ -1,0 +1,206 @@
+/* What the bytes after the TLS handshake mean: the first bytes pick HTTP or
+ * the framed management protocol (SPEC 2), then each protocol turns input
+ * into responses. HTTP is answered with 503 until the HTTP layer lands. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define VERSION_TEXT "enclave-os 0.1.0"
+
+static const char *const http_methods[] = {"GET ", "POST", "PUT ", "HEAD",
+                                           "DELE", "OPTI", "PATC", "CONN", "TRAC"};
+
+static void queue_msg(eos_net__conn *c, eos_net_msg_kind kind, const char *text)
+{
+    uint8_t *frame = NULL;
+    size_t size = 0;
+    int rc = eos_net_msg_encode(kind, (const uint8_t *)text, text ? strlen(text) : 0, &frame,
+                                &size);
+    if (rc == 0)
+        rc = eos_net__conn_queue(c, frame, size);
+    eos_free(frame, size);
+    if (rc < 0) {
+        EOS_WARN("net", "%s: cannot queue a response (%s); closing", c->peer, eos_strerror(rc));
+        c->close_after_flush = 1;
+    }
+}
+
+static void queue_error(eos_net__conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void queue_error(eos_net__conn *c, const char *fmt, ...)
+{
+    char msg[700];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    queue_msg(c, EOS_NET_MSG_ERROR, msg);
+}
+
+static void handle_data(eos_net__conn *c)
+{
+    eos_diag d;
+    eos_diag_init(&d);
+    if (eos_net_request_finish(c->req, &d) < 0) {
+        queue_error(c, "%s", d.message);
+        return;
+    }
+    eos_net_op op = eos_net_request_op(c->req);
+    const char *name = eos_net_request_name(c->req);
+    size_t size = 0;
+    eos_net_request_bytes(c->req, &size);
+    if (op == EOS_NET_OP_WASM_LOAD)
+        EOS_INFO("net", "%s: wasm_load of '%s' (%zu bytes) refused: apps are not available yet",
+                 c->peer, name ? name : "?", size);
+    queue_error(c,
+                "%s is not available yet in this version (" VERSION_TEXT
+                "): the request was understood but this server cannot run apps yet",
+                eos_net_op_name(op));
+}
+
+static void handle_shutdown(eos_net__conn *c)
+{
+    eos_net_server *srv = c->w->srv;
+    if (!srv->cfg.dev || !c->loopback) {
+        EOS_WARN("net", "%s: Shutdown refused", c->peer);
+        queue_error(c, "Shutdown refused: management requests need a server started with --dev "
+                       "and a loopback client (management credentials are not available yet)");
+        return;
+    }
+    EOS_WARN("net", "%s: Shutdown requested by a loopback client in --dev mode", c->peer);
+    queue_msg(c, EOS_NET_MSG_OK, NULL);
+    c->close_after_flush = 1;
+    eos_net_server_stop(srv);
+}
+
+static void handle_message(eos_net__conn *c, eos_net_msg_kind kind)
+{
+    switch (kind) {
+    case EOS_NET_MSG_PING:
+        queue_msg(c, EOS_NET_MSG_PONG, NULL);
+        break;
+    case EOS_NET_MSG_SHUTDOWN:
+        handle_shutdown(c);
+        break;
+    case EOS_NET_MSG_DATA:
+        handle_data(c);
+        break;
+    default:
+        queue_error(c, "\"%s\" is a response, not a request; send \"Ping\", \"Shutdown\" or "
+                       "{\"Data\": [...]}",
+                    eos_net_msg_name(kind));
+        break;
+    }
+}
+
+static int start_framed(eos_net__conn *c)
+{
+    eos_net_decoder_config cfg;
+    eos_net_decoder_config_init(&cfg);
+    cfg.max_frame_size = c->w->srv->cfg.max_frame_size;
+    cfg.sink = eos_net_request_feed;
+    int rc = eos_net_request_new(0, &c->req);
+    if (rc == 0) {
+        cfg.sink_ud = c->req;
+        rc = eos_net_decoder_new(&cfg, &c->dec);
+    }
+    return rc;
+}
+
+static void framed_input(eos_net__conn *c, const uint8_t *data, size_t size)
+{
+    size_t off = 0;
+    while (off < size && !c->close_after_flush) {
+        eos_diag d;
+        eos_diag_init(&d);
+        size_t used = 0;
+        int rc = eos_net_decoder_feed(c->dec, data + off, size - off, &used, &d);
+        off += used;
+        if (rc == EOS_EAGAIN)
+            continue;
+        if (rc > 0) {
+            handle_message(c, (eos_net_msg_kind)rc);
+        } else if (eos_net_decoder_dead(c->dec)) {
+            EOS_INFO("net", "%s: %s", c->peer, d.message);
+            queue_error(c, "%s", d.message);
+            c->close_after_flush = 1;
+        } else {
+            EOS_DEBUG("net", "%s: bad frame: %s", c->peer, d.message);
+            queue_error(c, "%s", d.message);
+        }
+        eos_net_request_reset(c->req);
+    }
+}
+
+static void http_input(eos_net__conn *c)
+{
+    static const char body[] = "HTTP is not available yet in this version (" VERSION_TEXT
+                               "); the framed management protocol is.\n";
+    char resp[512];
+    int n = snprintf(resp, sizeof resp,
+                     "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+                     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                     sizeof body - 1, body);
+    if (eos_net__conn_queue(c, (const uint8_t *)resp, (size_t)n) < 0)
+        EOS_WARN("net", "%s: out of memory answering HTTP", c->peer);
+    c->close_after_flush = 1;
+}
+
+/* Decides the protocol from the first bytes. A frame's first byte is the top
+ * byte of its length, below 0x20 for any frame under 512 MiB, while every
+ * HTTP method starts with an upper-case letter; the first four bytes confirm
+ * a method. Returns 1 when decided. */
+static int sniff(eos_net__conn *c)
+{
+    if (c->sniff[0] < 'A' || c->sniff[0] > 'Z') {
+        c->state = CONN_FRAMED;
+        return 1;
+    }
+    if (c->sniff_len < 4)
+        return 0;
+    c->state = CONN_FRAMED;
+    for (size_t i = 0; i < EOS_ARRAY_LEN(http_methods); i++)
+        if (memcmp(c->sniff, http_methods[i], 4) == 0)
+            c->state = CONN_HTTP;
+    return 1;
+}
+
+void eos_net__proto_input(eos_net__conn *c, const uint8_t *data, size_t size)
+{
+    if (c->state == CONN_SNIFF) {
+        size_t take = 4 - c->sniff_len;
+        if (take > size)
+            take = size;
+        memcpy(c->sniff + c->sniff_len, data, take);
+        c->sniff_len += take;
+        data += take;
+        size -= take;
+        if (!sniff(c))
+            return;
+        EOS_DEBUG("net", "%s: protocol %s", c->peer,
+                  c->state == CONN_HTTP ? "HTTP/1.1" : "framed");
+        if (c->state == CONN_FRAMED) {
+            if (start_framed(c) < 0) {
+                EOS_WARN("net", "%s: out of memory starting the protocol; closing", c->peer);
+                c->close_after_flush = 1;
+                return;
+            }
+            framed_input(c, c->sniff, c->sniff_len);
+        }
+    }
+    if (c->state == CONN_FRAMED)
+        framed_input(c, data, size);
+    else if (c->state == CONN_HTTP && !c->close_after_flush)
+        http_input(c);
+}
+
+void eos_net__proto_free(eos_net__conn *c)
+{
+    eos_net_decoder_free(c->dec);
+    eos_net_request_free(c->req);
+    c->dec = NULL;
+    c->req = NULL;
+}

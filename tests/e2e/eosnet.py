@@ -1,0 +1,133 @@
+"""Helpers for the end-to-end tests: start an enclave-os server on a free
+port and speak the framed protocol exactly as the seed's client does (ssl
+with verification off, struct '>I' length prefix, JSON payloads)."""
+import json
+import os
+import socket
+import ssl
+import struct
+import subprocess
+import time
+
+EOS_BIN = os.environ.get("EOS_BIN", os.path.join(os.path.dirname(__file__), "../../build/src/cli/enclave-os"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """An enclave-os serve process on 127.0.0.1 and a free port."""
+
+    def __init__(self, tmp_path, *extra):
+        self.proc = None
+        for _ in range(5):  # another process may grab the port between probe and bind
+            self.port = free_port()
+            self.log_path = os.path.join(str(tmp_path), "serve-%d.log" % self.port)
+            self.log = open(self.log_path, "wb")
+            args = [EOS_BIN, "serve", "--listen", "127.0.0.1:%d" % self.port,
+                    "--data-dir", os.path.join(str(tmp_path), "data"), "--tee", "sim"] + list(extra)
+            self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+            if self._wait_listening():
+                return
+            self.proc.kill()
+            self.proc.wait()
+            self.log.close()
+        raise RuntimeError("server did not start: " + self.output())
+
+    def _wait_listening(self):
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return True
+            except OSError:
+                time.sleep(0.05)
+        return False
+
+    def output(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self, timeout=20):
+        if self.proc.poll() is None:
+            self.proc.send_signal(15)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.log.close()
+        return rc
+
+
+def tls_context():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def connect(port, timeout=10, ctx=None):
+    sock = (ctx or tls_context()).wrap_socket(
+        socket.create_connection(("127.0.0.1", port), timeout=timeout),
+        server_hostname="127.0.0.1")
+    sock.settimeout(timeout)
+    return sock
+
+
+def frame(data):
+    return struct.pack(">I", len(data)) + data
+
+
+def recv_exact(sock, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise EOFError("connection closed after %d of %d bytes" % (len(buf), n))
+        buf += chunk
+    return buf
+
+
+def recv_frame(sock):
+    (length,) = struct.unpack(">I", recv_exact(sock, 4))
+    return json.loads(recv_exact(sock, length))
+
+
+def request(sock, payload):
+    """Sends a payload (bytes, or an object encoded as JSON) and returns the reply."""
+    if not isinstance(payload, bytes):
+        payload = json.dumps(payload).encode()
+    sock.sendall(frame(payload))
+    return recv_frame(sock)
+
+
+def data_request(inner):
+    """The seed's double encoding: {"Data": [bytes of the inner JSON]}."""
+    return {"Data": list(json.dumps(inner).encode())}
+
+
+def error_text(reply):
+    assert isinstance(reply, dict) and list(reply) == ["Error"], reply
+    return bytes(reply["Error"]).decode()
+
+
+def closed_by_peer(sock, timeout=5):
+    """True when the server closes the connection (EOF) within timeout."""
+    sock.settimeout(timeout)
+    try:
+        while True:
+            if not sock.recv(4096):
+                return True
+    except (ConnectionResetError, ssl.SSLError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        return False
