@@ -20,7 +20,7 @@ extern "C" {
 EOS_API const char *eos_kv_version(void);
 
 /* Longest key name and value accepted, in bytes. */
-#define EOS_KV_MAX_NAME_SIZE 4096
+#define EOS_KV_MAX_NAME_SIZE  4096
 #define EOS_KV_MAX_VALUE_SIZE (64u * 1024u * 1024u)
 /* Size of a listing cursor string including its NUL. */
 #define EOS_KV_CURSOR_SIZE 65
@@ -68,7 +68,7 @@ struct eos_kv_backend {
 };
 
 typedef struct eos_kv_lmdb_config {
-    const char *path;       /* the database file; its lock file is path + "-lock" */
+    const char *path;        /* the database file; its lock file is path + "-lock" */
     size_t initial_map_size; /* bytes; 0 = 64 MiB. The map doubles when full. */
 } eos_kv_lmdb_config;
 
@@ -167,15 +167,14 @@ EOS_API int eos_kv_get_many(eos_kv_ns *ns, eos_kv_item *items, size_t count, eos
 /* Frees the values eos_kv_get_many() stored in items (and clears them). */
 EOS_API void eos_kv_items_free(eos_kv_item *items, size_t count);
 /* Writes count items in one atomic, durable transaction. */
-EOS_API int eos_kv_set_many(eos_kv_ns *ns, const eos_kv_item *items, size_t count,
-                            eos_diag *diag);
+EOS_API int eos_kv_set_many(eos_kv_ns *ns, const eos_kv_item *items, size_t count, eos_diag *diag);
 /* Deletes count keys (absent ones are skipped) in one atomic transaction. */
 EOS_API int eos_kv_delete_many(eos_kv_ns *ns, const eos_kv_item *items, size_t count,
                                eos_diag *diag);
 
 /* A page of key names from eos_kv_list(). */
 typedef struct eos_kv_list_page {
-    char **keys;       /* count names, each NUL-terminated (names may hold NULs; use sizes) */
+    char **keys; /* count names, each NUL-terminated (names may hold NULs; use sizes) */
     size_t *key_sizes;
     size_t count;
     /* Opaque cursor for the next page, or "" when the listing is complete. */
@@ -188,9 +187,8 @@ typedef struct eos_kv_list_page {
  * or deleted during a listing may or may not appear. A page may hold fewer
  * than limit names, even none, while page->cursor is non-empty: continue
  * until it is "". Fills *page; free with eos_kv_list_free(). */
-EOS_API int eos_kv_list(eos_kv_ns *ns, const char *prefix, size_t prefix_size,
-                        const char *cursor, size_t limit, eos_kv_list_page *page,
-                        eos_diag *diag);
+EOS_API int eos_kv_list(eos_kv_ns *ns, const char *prefix, size_t prefix_size, const char *cursor,
+                        size_t limit, eos_kv_list_page *page, eos_diag *diag);
 /* Frees the names in page; the struct itself is the caller's. */
 EOS_API void eos_kv_list_free(eos_kv_list_page *page);
 
@@ -212,8 +210,8 @@ EOS_API int eos_kv_txn_get(eos_kv_txn *txn, eos_kv_ns *ns, const char *key, size
                            uint8_t **out, size_t *out_size, eos_diag *diag);
 EOS_API int eos_kv_txn_set(eos_kv_txn *txn, eos_kv_ns *ns, const char *key, size_t key_size,
                            const uint8_t *value, size_t value_size, eos_diag *diag);
-EOS_API int eos_kv_txn_delete(eos_kv_txn *txn, eos_kv_ns *ns, const char *key,
-                              size_t key_size, eos_diag *diag);
+EOS_API int eos_kv_txn_delete(eos_kv_txn *txn, eos_kv_ns *ns, const char *key, size_t key_size,
+                              eos_diag *diag);
 /* Applies the transaction durably and frees it (also on failure). */
 EOS_API int eos_kv_txn_commit(eos_kv_txn *txn, eos_diag *diag);
 /* Discards the transaction and frees it; NULL is allowed. */

@@ -10,8 +10,8 @@
 #include "internal.h"
 
 #define DEFAULT_MAP_SIZE ((size_t)64 << 20)
-#define READ_POOL_MAX 64
-#define MAX_READERS 1024
+#define READ_POOL_MAX    64
+#define MAX_READERS      1024
 
 typedef struct lmdb_be lmdb_be;
 
@@ -49,8 +49,7 @@ static int map_err(int e, const char *what, eos_diag *diag)
         return eos_diag_set(diag, EOS_ENOMEM, "lmdb", -1, "out of memory in LMDB %s", what);
     case MDB_READERS_FULL:
         return eos_diag_set(diag, EOS_EBUSY, "lmdb", -1,
-                            "LMDB %s: too many concurrent readers (%d slots)", what,
-                            MAX_READERS);
+                            "LMDB %s: too many concurrent readers (%d slots)", what, MAX_READERS);
     case MDB_CORRUPTED:
     case MDB_PAGE_NOTFOUND:
     case MDB_INVALID:

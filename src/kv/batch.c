@@ -49,8 +49,7 @@ int eos_kv_get_many(eos_kv_ns *ns, eos_kv_item *items, size_t count, eos_diag *d
     for (size_t i = 0; i < count && rc == 0; i++) {
         rc = eos_kv__dbkey(ns, s, items[i].key, items[i].key_size, dbkey, diag);
         if (rc == 0)
-            rc = eos_kv__read_value(kv, t, s, dbkey, &items[i].value, &items[i].value_size,
-                                    diag);
+            rc = eos_kv__read_value(kv, t, s, dbkey, &items[i].value, &items[i].value_size, diag);
         items[i].found = rc == 0;
         if (rc == EOS_ENOTFOUND)
             rc = 0;
@@ -111,8 +110,7 @@ static int run_batch(eos_kv_ns *ns, const eos_kv_item *items, size_t count, int 
     }
     b.recs = eos_calloc(count, sizeof *b.recs);
     if (!b.recs)
-        return eos_diag_set(diag, EOS_ENOMEM, "kv", -1, "out of memory for a batch of %zu",
-                            count);
+        return eos_diag_set(diag, EOS_ENOMEM, "kv", -1, "out of memory for a batch of %zu", count);
     if ((rc = eos_kv__slot_get(ns, &s, diag)) != 0)
         goto out;
     for (size_t i = 0; i < count && rc == 0; i++) {
@@ -120,8 +118,8 @@ static int run_batch(eos_kv_ns *ns, const eos_kv_item *items, size_t count, int 
         rc = eos_kv__dbkey(ns, s, items[i].key, items[i].key_size, r->dbkey, diag);
         if (rc == 0 && seal)
             rc = eos_kv__seal(ns, s, r->dbkey, items[i].key, items[i].key_size,
-                              items[i].value ? items[i].value : r->dbkey, items[i].value_size,
-                              NULL, 0, &r->env, &r->env_size, diag);
+                              items[i].value ? items[i].value : r->dbkey, items[i].value_size, NULL,
+                              0, &r->env, &r->env_size, diag);
     }
     eos_kv__slot_put(ns, s);
     if (rc == 0)

@@ -21,8 +21,7 @@ static int crypto_fail(eos_diag *diag, const char *what)
     if (e)
         ERR_error_string_n(e, buf, sizeof buf);
     ERR_clear_error();
-    return eos_diag_set(diag, EOS_ECRYPTO, "kv crypto", -1, "%s failed in OpenSSL (%s)", what,
-                        buf);
+    return eos_diag_set(diag, EOS_ECRYPTO, "kv crypto", -1, "%s failed in OpenSSL (%s)", what, buf);
 }
 
 int eos_kv__hkdf(const uint8_t *ikm, size_t ikm_size, const uint8_t *info, size_t info_size,
@@ -60,9 +59,8 @@ static int mac_init(EVP_MAC_CTX *mac, const uint8_t *key)
     return EVP_MAC_init(mac, key, EOS_KV__KEY_SIZE, params);
 }
 
-int eos_kv__hmac(eos_kv *kv, const uint8_t key[EOS_KV__KEY_SIZE], uint8_t tag,
-                 const uint8_t *data, size_t size, uint8_t out[EOS_KV__HASH_SIZE],
-                 eos_diag *diag)
+int eos_kv__hmac(eos_kv *kv, const uint8_t key[EOS_KV__KEY_SIZE], uint8_t tag, const uint8_t *data,
+                 size_t size, uint8_t out[EOS_KV__HASH_SIZE], eos_diag *diag)
 {
     int rc = 0;
     size_t n = 0;

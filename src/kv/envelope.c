@@ -21,8 +21,7 @@ void eos_kv__envelope_header(uint8_t *buf, size_t name_size, const uint8_t *nonc
     memcpy(buf + 4, nonces, 2 * EOS_KV__NONCE_SIZE);
 }
 
-int eos_kv__envelope_parse(const uint8_t *buf, size_t size, eos_kv__envelope *out,
-                           eos_diag *diag)
+int eos_kv__envelope_parse(const uint8_t *buf, size_t size, eos_kv__envelope *out, eos_diag *diag)
 {
     if (size < EOS_KV__ENV_OVERHEAD + 1)
         return eos_diag_set(diag, EOS_ECORRUPT, "envelope", 0,
@@ -50,8 +49,7 @@ int eos_kv__envelope_parse(const uint8_t *buf, size_t size, eos_kv__envelope *ou
     size_t value_size = size - EOS_KV__ENV_OVERHEAD - name_size;
     if (value_size > EOS_KV_MAX_VALUE_SIZE)
         return eos_diag_set(diag, EOS_ECORRUPT, "envelope", 0,
-                            "a stored record holds a %zu-byte value, above the limit",
-                            value_size);
+                            "a stored record holds a %zu-byte value, above the limit", value_size);
     out->header = buf;
     out->name_nonce = buf + 4;
     out->value_nonce = buf + 4 + EOS_KV__NONCE_SIZE;

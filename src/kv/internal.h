@@ -12,13 +12,13 @@
 
 #include "eos/kv.h"
 
-#define EOS_KV__KEY_SIZE 32
-#define EOS_KV__NONCE_SIZE 12
-#define EOS_KV__TAG_SIZE 16
-#define EOS_KV__HASH_SIZE 32
-#define EOS_KV__PREFIX_SIZE 32 /* 16 bytes of root id, 16 of namespace id */
+#define EOS_KV__KEY_SIZE     32
+#define EOS_KV__NONCE_SIZE   12
+#define EOS_KV__TAG_SIZE     16
+#define EOS_KV__HASH_SIZE    32
+#define EOS_KV__PREFIX_SIZE  32 /* 16 bytes of root id, 16 of namespace id */
 #define EOS_KV__ROOT_ID_SIZE 16
-#define EOS_KV__MAX_NS_NAME 1024
+#define EOS_KV__MAX_NS_NAME  1024
 
 /* ---- envelope.c: the stored-value format (untrusted bytes). ----
  *
@@ -35,9 +35,9 @@
  * The 28 header bytes and the 64-byte backend key are associated data of
  * both GCM operations (with a different domain byte), so no header field,
  * position or namespace can change without the tags failing. */
-#define EOS_KV__ENV_VERSION 1
+#define EOS_KV__ENV_VERSION     1
 #define EOS_KV__ENV_HEADER_SIZE 28
-#define EOS_KV__ENV_OVERHEAD (EOS_KV__ENV_HEADER_SIZE + 2 * EOS_KV__TAG_SIZE)
+#define EOS_KV__ENV_OVERHEAD    (EOS_KV__ENV_HEADER_SIZE + 2 * EOS_KV__TAG_SIZE)
 
 typedef struct eos_kv__envelope {
     const uint8_t *header; /* EOS_KV__ENV_HEADER_SIZE bytes */
@@ -53,8 +53,7 @@ typedef struct eos_kv__envelope {
 
 /* Splits an envelope into its fields (pointers into buf, borrowed). Returns
  * 0 or EOS_ECORRUPT with diag saying which field is wrong. */
-int eos_kv__envelope_parse(const uint8_t *buf, size_t size, eos_kv__envelope *out,
-                           eos_diag *diag);
+int eos_kv__envelope_parse(const uint8_t *buf, size_t size, eos_kv__envelope *out, eos_diag *diag);
 /* Total envelope size for a name and value, or 0 when too large. */
 size_t eos_kv__envelope_size(size_t name_size, size_t value_size);
 /* Writes the header (version, flags, name size, the two nonces) into buf. */
@@ -73,8 +72,8 @@ typedef struct eos_kv__slot {
 
 struct eos_kv {
     eos_kv_backend *be;
-    EVP_MAC *hmac;            /* fetched once */
-    const EVP_CIPHER *aes;    /* EVP_aes_256_gcm() */
+    EVP_MAC *hmac;         /* fetched once */
+    const EVP_CIPHER *aes; /* EVP_aes_256_gcm() */
     uint8_t master[EOS_KV__KEY_SIZE];
     uint8_t id_key[EOS_KV__KEY_SIZE]; /* HMAC key for namespace and root ids */
 };
@@ -92,9 +91,8 @@ struct eos_kv_ns {
 int eos_kv__hkdf(const uint8_t *ikm, size_t ikm_size, const uint8_t *info, size_t info_size,
                  uint8_t *out, size_t out_size, eos_diag *diag);
 /* One-shot HMAC-SHA256 of (tag byte, data) under key into out[32]. */
-int eos_kv__hmac(eos_kv *kv, const uint8_t key[EOS_KV__KEY_SIZE], uint8_t tag,
-                 const uint8_t *data, size_t size, uint8_t out[EOS_KV__HASH_SIZE],
-                 eos_diag *diag);
+int eos_kv__hmac(eos_kv *kv, const uint8_t key[EOS_KV__KEY_SIZE], uint8_t tag, const uint8_t *data,
+                 size_t size, uint8_t out[EOS_KV__HASH_SIZE], eos_diag *diag);
 /* Borrows a slot of ns (creating one when none is free); give it back with
  * eos_kv__slot_put(). */
 int eos_kv__slot_get(eos_kv_ns *ns, eos_kv__slot **out, eos_diag *diag);

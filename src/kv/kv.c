@@ -13,8 +13,8 @@
 
 #include "internal.h"
 
-#define SEALED_NAME "master.sealed"
-#define SEAL_LABEL "enclave-os kv master key v1"
+#define SEALED_NAME       "master.sealed"
+#define SEAL_LABEL        "enclave-os kv master key v1"
 #define MAX_GROW_ATTEMPTS 24
 
 /* Outside the namespace key space: namespace records are exactly 64 bytes. */
@@ -42,8 +42,7 @@ static int read_file(const char *path, uint8_t **out, size_t *out_size, eos_diag
                                               "cannot open %s: %s", path, strerror(errno));
     if (fstat(fd, &st) != 0 || st.st_size <= 0 || st.st_size > 65536) {
         rc = eos_diag_set(diag, EOS_ECORRUPT, "kv master key", -1,
-                          "the sealed master key %s has an impossible size; it was altered",
-                          path);
+                          "the sealed master key %s has an impossible size; it was altered", path);
         goto out;
     }
     size_t size = (size_t)st.st_size;
@@ -74,8 +73,8 @@ out:
 
 /* Writes data to path atomically and durably: temporary file, fsync,
  * rename, fsync of the directory. */
-static int write_file_durably(const char *dir, const char *path, const uint8_t *data,
-                              size_t size, eos_diag *diag)
+static int write_file_durably(const char *dir, const char *path, const uint8_t *data, size_t size,
+                              eos_diag *diag)
 {
     int rc = 0;
     size_t tmp_size = 0;
@@ -187,8 +186,7 @@ static int load_master(eos_kv *kv, const eos_kv_config *cfg, eos_diag *diag)
     } else {
         eos_diag inner;
         eos_diag_init(&inner);
-        rc = eos_tee_unseal(cfg->tee, SEAL_LABEL, sealed, sealed_size, &plain, &plain_size,
-                            &inner);
+        rc = eos_tee_unseal(cfg->tee, SEAL_LABEL, sealed, sealed_size, &plain, &plain_size, &inner);
         if (rc != 0 || plain_size != sizeof kv->master) {
             rc = eos_diag_set(diag, EOS_ETEE, "kv master key", -1,
                               "the master key sealed in %s cannot be unsealed by the %s TEE "
@@ -308,8 +306,8 @@ int eos_kv_ns_open(eos_kv *kv, const char *name, eos_kv_ns **out, eos_diag *diag
     uint8_t info[3 + EOS_KV__MAX_NS_NAME];
     size_t size = name ? strlen(name) : 0;
     if (size == 0 || size > EOS_KV__MAX_NS_NAME)
-        return eos_diag_set(diag, EOS_EINVAL, "kv", -1,
-                            "a namespace name must be 1 to %d bytes", EOS_KV__MAX_NS_NAME);
+        return eos_diag_set(diag, EOS_EINVAL, "kv", -1, "a namespace name must be 1 to %d bytes",
+                            EOS_KV__MAX_NS_NAME);
     const char *slash = memchr(name, '/', size);
     size_t root_size = slash ? (size_t)(slash - name) : size;
     eos_kv_ns *ns = eos_calloc(1, sizeof *ns);

@@ -6,7 +6,7 @@
 #include "internal.h"
 
 #define DEFAULT_LIMIT 1000
-#define MAX_LIMIT 10000
+#define MAX_LIMIT     10000
 /* Records examined per call at most, so a selective prefix over a large
  * namespace returns in bounded time (with a cursor to go on). */
 #define SCAN_BUDGET 20000
@@ -65,8 +65,8 @@ static int scan(eos_kv_ns *ns, eos_kv_btxn *t, eos_kv__slot *s, uint8_t *pos, si
         size_t ks = 0, vs = 0;
         eos_kv__envelope env;
         int rc = ops->seek(t, pos, pos_size, after, &k, &ks, &v, &vs, diag);
-        if (rc == EOS_ENOTFOUND || (rc == 0 && (ks < EOS_KV__PREFIX_SIZE ||
-                                                memcmp(k, ns->prefix, EOS_KV__PREFIX_SIZE))))
+        if (rc == EOS_ENOTFOUND ||
+            (rc == 0 && (ks < EOS_KV__PREFIX_SIZE || memcmp(k, ns->prefix, EOS_KV__PREFIX_SIZE))))
             return 0; /* end of the namespace: cursor stays "" */
         if (rc)
             return rc;
@@ -91,8 +91,7 @@ static int scan(eos_kv_ns *ns, eos_kv_btxn *t, eos_kv__slot *s, uint8_t *pos, si
         if (env.name_size >= prefix_size && memcmp(name, prefix, prefix_size) == 0) {
             if (page_add(page, &cap, name, env.name_size) != 0) {
                 eos_free(name, env.name_size + 1);
-                return eos_diag_set(diag, EOS_ENOMEM, "kv list", -1,
-                                    "out of memory listing keys");
+                return eos_diag_set(diag, EOS_ENOMEM, "kv list", -1, "out of memory listing keys");
             }
         } else {
             eos_free(name, env.name_size + 1);

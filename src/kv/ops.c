@@ -76,8 +76,7 @@ static int do_del(eos_kv_btxn *t, void *ctx, eos_diag *diag)
     return p->kv->be->ops->del(t, p->dbkey, EOS_KV_DBKEY_SIZE, diag);
 }
 
-int eos_kv_db_key(eos_kv_ns *ns, const char *key, size_t key_size,
-                  uint8_t out[EOS_KV_DBKEY_SIZE])
+int eos_kv_db_key(eos_kv_ns *ns, const char *key, size_t key_size, uint8_t out[EOS_KV_DBKEY_SIZE])
 {
     eos_kv__slot *s = NULL;
     int rc = eos_kv__check_name(key, key_size, NULL);
@@ -110,14 +109,13 @@ out:
     return rc;
 }
 
-int eos_kv_get(eos_kv_ns *ns, const char *key, size_t key_size, uint8_t **out,
-               size_t *out_size, eos_diag *diag)
+int eos_kv_get(eos_kv_ns *ns, const char *key, size_t key_size, uint8_t **out, size_t *out_size,
+               eos_diag *diag)
 {
     return read_one(ns, key, key_size, out, out_size, diag);
 }
 
-int eos_kv_exists(eos_kv_ns *ns, const char *key, size_t key_size, int *out_exists,
-                  eos_diag *diag)
+int eos_kv_exists(eos_kv_ns *ns, const char *key, size_t key_size, int *out_exists, eos_diag *diag)
 {
     int rc = read_one(ns, key, key_size, NULL, NULL, diag);
     *out_exists = rc == 0;
@@ -173,8 +171,8 @@ typedef struct rmw_ctx {
     const uint8_t *dbkey;
     const char *key;
     size_t key_size;
-    int64_t delta, result;        /* incr */
-    const uint8_t *expected;      /* cas */
+    int64_t delta, result;   /* incr */
+    const uint8_t *expected; /* cas */
     size_t expected_size;
     const uint8_t *value;
     size_t value_size;
@@ -261,8 +259,8 @@ static int run_rmw(eos_kv_ns *ns, rmw_ctx *c, eos_kv__write_fn fn, eos_diag *dia
     return rc;
 }
 
-int eos_kv_incr(eos_kv_ns *ns, const char *key, size_t key_size, int64_t delta,
-                int64_t *out_value, eos_diag *diag)
+int eos_kv_incr(eos_kv_ns *ns, const char *key, size_t key_size, int64_t delta, int64_t *out_value,
+                eos_diag *diag)
 {
     rmw_ctx c = {.key = key, .key_size = key_size, .delta = delta};
     int rc = run_rmw(ns, &c, do_incr, diag);

@@ -84,8 +84,8 @@ static int note_read(eos_kv_txn *t, const uint8_t *dbkey, const uint8_t *raw, si
     return 0;
 }
 
-static int decrypt_env(eos_kv__slot *s, const uint8_t *dbkey, const uint8_t *raw,
-                       size_t raw_size, uint8_t **out, size_t *out_size, eos_diag *diag)
+static int decrypt_env(eos_kv__slot *s, const uint8_t *dbkey, const uint8_t *raw, size_t raw_size,
+                       uint8_t **out, size_t *out_size, eos_diag *diag)
 {
     eos_kv__envelope env;
     int rc = eos_kv__envelope_parse(raw, raw_size, &env, diag);
@@ -103,8 +103,8 @@ static int decrypt_env(eos_kv__slot *s, const uint8_t *dbkey, const uint8_t *raw
     return 0;
 }
 
-int eos_kv_txn_get(eos_kv_txn *t, eos_kv_ns *ns, const char *key, size_t key_size,
-                   uint8_t **out, size_t *out_size, eos_diag *diag)
+int eos_kv_txn_get(eos_kv_txn *t, eos_kv_ns *ns, const char *key, size_t key_size, uint8_t **out,
+                   size_t *out_size, eos_diag *diag)
 {
     eos_kv *kv = t->kv;
     eos_kv__slot *s = NULL;
@@ -179,8 +179,8 @@ int eos_kv_txn_set(eos_kv_txn *t, eos_kv_ns *ns, const char *key, size_t key_siz
         return rc;
     rc = eos_kv__dbkey(ns, s, key, key_size, dbkey, diag);
     if (rc == 0)
-        rc = eos_kv__seal(ns, s, dbkey, key, key_size, value ? value : dbkey, value_size, NULL,
-                          0, &env, &env_size, diag);
+        rc = eos_kv__seal(ns, s, dbkey, key, key_size, value ? value : dbkey, value_size, NULL, 0,
+                          &env, &env_size, diag);
     eos_kv__slot_put(ns, s);
     return rc ? rc : add_write(t, dbkey, env, env_size, diag);
 }
@@ -207,10 +207,9 @@ static int apply(eos_kv_btxn *bt, void *ctx, eos_diag *diag)
         if (rc != 0 && rc != EOS_ENOTFOUND)
             return rc;
         int present = rc == 0;
-        if (present != t->r[i].present ||
-            (present && (raw_size < EOS_KV__TAG_SIZE ||
-                         memcmp(raw + raw_size - EOS_KV__TAG_SIZE, t->r[i].tag,
-                                EOS_KV__TAG_SIZE) != 0)))
+        if (present != t->r[i].present || (present && (raw_size < EOS_KV__TAG_SIZE ||
+                                                       memcmp(raw + raw_size - EOS_KV__TAG_SIZE,
+                                                              t->r[i].tag, EOS_KV__TAG_SIZE) != 0)))
             return eos_diag_set(diag, EOS_ECONFLICT, "kv txn", -1,
                                 "a key read by the transaction changed before it committed; "
                                 "run the transaction again");

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KV_CRASH_TEE_KEY 0x33
+#define KV_CRASH_TEE_KEY   0x33
 #define KV_CRASH_MAX_VALUE 3000
 
 /* The value of record n: its size varies so records move between LMDB

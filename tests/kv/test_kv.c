@@ -113,9 +113,9 @@ static void test_invalid(void)
     EOS_CHECK_INT(eos_kv_get(ns, longname, EOS_KV_MAX_NAME_SIZE, &v, &n, NULL), 0);
     eos_free(v, n);
     EOS_CHECK_INT(eos_kv_get(ns, NULL, 3, &v, &n, NULL), EOS_EINVAL);
-    EOS_CHECK_INT(eos_kv_set(ns, S("k"), (const uint8_t *)"x", (size_t)EOS_KV_MAX_VALUE_SIZE + 1,
-                             NULL),
-                  EOS_ETOOBIG);
+    EOS_CHECK_INT(
+        eos_kv_set(ns, S("k"), (const uint8_t *)"x", (size_t)EOS_KV_MAX_VALUE_SIZE + 1, NULL),
+        EOS_ETOOBIG);
     EOS_CHECK_INT(eos_kv_set(ns, S("k"), NULL, 5, NULL), EOS_EINVAL);
     EOS_CHECK_INT(eos_kv_ns_open(kv, "", &bad, NULL), EOS_EINVAL);
     EOS_CHECK_INT(eos_kv_erase_root(kv, "a/b", NULL), EOS_EINVAL);
@@ -202,8 +202,10 @@ static void test_batch(void)
         {"k3", 2, NULL, 0, 0},
     };
     EOS_CHECK_INT(eos_kv_set_many(ns, items, 3, NULL), 0);
-    eos_kv_item get[4] = {{"k1", 2, NULL, 0, 0}, {"nope", 4, NULL, 0, 0},
-                          {"k3", 2, NULL, 0, 0}, {"k2", 2, NULL, 0, 0}};
+    eos_kv_item get[4] = {{"k1", 2, NULL, 0, 0},
+                          {"nope", 4, NULL, 0, 0},
+                          {"k3", 2, NULL, 0, 0},
+                          {"k2", 2, NULL, 0, 0}};
     EOS_CHECK_INT(eos_kv_get_many(ns, get, 4, NULL), 0);
     EOS_CHECK_INT(get[0].found, 1);
     EOS_CHECK_MEM(get[0].value, get[0].value_size, "one", 3);
@@ -237,7 +239,7 @@ static void test_list(void)
     static int seen[N];
     memset(seen, 0, sizeof seen);
     eos_kv_item *items = calloc(N, sizeof *items);
-    char (*names)[16] = calloc(N, 16);
+    char(*names)[16] = calloc(N, 16);
     for (int i = 0; i < N; i++) {
         snprintf(names[i], 16, "%s/%03d", i % 2 ? "odd" : "even", i);
         items[i].key = names[i];
@@ -491,12 +493,12 @@ static void test_alloc_failures(void)
         eos_kv_txn *t = NULL;
         eos_kv_item items[2] = {{"b1", 2, (uint8_t *)"x", 1, 0}, {"b2", 2, (uint8_t *)"y", 1, 0}};
         int rc;
-#define TRY(expr)                                                                          \
-    do {                                                                                   \
-        eos_test_fail_alloc_after(fail, 0);                                                \
-        rc = (expr);                                                                       \
-        eos_test_fail_alloc_after(0, 0);                                                   \
-        EOS_CHECK(rc == 0 || rc == EOS_ENOMEM);                                            \
+#define TRY(expr)                                                                                  \
+    do {                                                                                           \
+        eos_test_fail_alloc_after(fail, 0);                                                        \
+        rc = (expr);                                                                               \
+        eos_test_fail_alloc_after(0, 0);                                                           \
+        EOS_CHECK(rc == 0 || rc == EOS_ENOMEM);                                                    \
     } while (0)
         TRY(eos_kv_set(ns, S("k"), V("value"), NULL));
         TRY(eos_kv_get(ns, S("base"), &v, &n, NULL));

@@ -58,8 +58,7 @@ static uint8_t *raw_record(eos_kv *kv, eos_kv_ns *ns, const char *key, size_t *o
 }
 
 /* Stores raw bytes under key's backend key, below the encryption layer. */
-static void put_raw(eos_kv *kv, eos_kv_ns *ns, const char *key, const uint8_t *raw,
-                    size_t size)
+static void put_raw(eos_kv *kv, eos_kv_ns *ns, const char *key, const uint8_t *raw, size_t size)
 {
     eos_kv_backend *be = eos_kv_backend_of(kv);
     eos_kv_btxn *t = NULL;
@@ -311,14 +310,13 @@ static void test_no_plaintext_on_disk(void)
         EOS_CHECK_INT(eos_kv_set(ns, S(names[i]), V(values[i]), NULL), 0);
     eos_kv_txn *t = NULL;
     EOS_CHECK_INT(eos_kv_txn_begin(kv, &t, NULL), 0);
-    EOS_CHECK_INT(eos_kv_txn_set(t, ns, S("canary-txn-Wombat"), V("canary-txn-Value-Ibis"),
-                                 NULL),
+    EOS_CHECK_INT(eos_kv_txn_set(t, ns, S("canary-txn-Wombat"), V("canary-txn-Value-Ibis"), NULL),
                   0);
     EOS_CHECK_INT(eos_kv_txn_commit(t, NULL), 0);
     eos_kv_ns_close(ns);
     eos_kv_close(kv);
     static const char *needles[] = {"Quetzalcoatl", "Xylophone", "Zanzibar", "Kilimanjaro",
-                                    "Okapi", "Wombat", "Ibis", "canary"};
+                                    "Okapi",        "Wombat",    "Ibis",     "canary"};
     static const char *files[] = {"kv.mdb", "kv.mdb-lock", "master.sealed"};
     for (size_t f = 0; f < 3; f++) {
         char path[4300];
