@@ -1,6 +1,7 @@
 /* Key derivation (HKDF-SHA256), name hashing (HMAC-SHA256) and record
  * sealing (AES-256-GCM) for the store. The hot path reuses per-namespace
  * OpenSSL contexts whose keys are expanded once, taken from a free list. */
+#include <stdatomic.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -13,6 +14,26 @@
 #include "internal.h"
 
 static const char hkdf_salt[] = "enclave-os kv v1";
+
+/* Bumped in a forked child so every slot refills its nonce buffer: a child
+ * must never draw the nonces its parent draws from the same copied buffer. */
+static atomic_uint fork_generation;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void on_fork_child(void)
+{
+    atomic_fetch_add(&fork_generation, 1);
+}
+
+static void register_fork(void)
+{
+    pthread_atfork(NULL, NULL, on_fork_child);
+}
+
+void eos_kv__crypto_init(void)
+{
+    pthread_once(&fork_once, register_fork);
+}
 
 static int crypto_fail(eos_diag *diag, const char *what)
 {
@@ -90,6 +111,7 @@ static int slot_new(eos_kv_ns *ns, eos_kv__slot **out, eos_diag *diag)
     if (!s)
         return eos_diag_set(diag, EOS_ENOMEM, "kv crypto", -1,
                             "out of memory allocating crypto contexts");
+    s->nonces_used = sizeof s->nonces; /* empty: filled on first use */
     s->enc = EVP_CIPHER_CTX_new();
     s->dec = EVP_CIPHER_CTX_new();
     s->mac = EVP_MAC_CTX_new(ns->kv->hmac);
@@ -207,10 +229,19 @@ int eos_kv__seal(eos_kv_ns *ns, eos_kv__slot *s, const uint8_t *dbkey, const cha
     }
     /* Fresh random nonces for every write: a key never sees a nonce twice
      * (2^-96 per pair), whatever the host replays. */
-    if (RAND_bytes(nonces, sizeof nonces) != 1) {
-        rc = crypto_fail(diag, "drawing random nonces");
-        goto out;
+    unsigned gen = atomic_load(&fork_generation);
+    if (s->nonces_used + sizeof nonces > sizeof s->nonces || s->fork_gen != gen) {
+        if (RAND_bytes(s->nonces, sizeof s->nonces) != 1) {
+            rc = crypto_fail(diag, "drawing random nonces");
+            goto out;
+        }
+        s->nonces_used = 0;
+        s->fork_gen = gen;
     }
+    memcpy(nonces, s->nonces + s->nonces_used, sizeof nonces);
+    /* Never hand out the same bytes twice, even if this write fails. */
+    memset(s->nonces + s->nonces_used, 0, sizeof nonces);
+    s->nonces_used += sizeof nonces;
     eos_kv__envelope_header(env, key_size, nonces);
     uint8_t *name_ct = env + EOS_KV__ENV_HEADER_SIZE;
     uint8_t *value_ct = name_ct + key_size + EOS_KV__TAG_SIZE;

@@ -63,11 +63,19 @@ void eos_kv__envelope_header(uint8_t *buf, size_t name_size, const uint8_t *nonc
 
 /* Reusable OpenSSL contexts with the namespace's keys already expanded; a
  * namespace keeps a free list so concurrent callers never share one. */
+#define EOS_KV__NONCE_POOL_SIZE (48 * EOS_KV__NONCE_SIZE)
+
 typedef struct eos_kv__slot {
     EVP_CIPHER_CTX *enc;
     EVP_CIPHER_CTX *dec;
     EVP_MAC_CTX *mac;
     struct eos_kv__slot *next;
+    /* Random bytes for nonces, drawn from the CSPRNG in bulk: one 24-byte
+     * RAND_bytes call costs about as much as the rest of a write, a 576-byte
+     * one barely more. Discarded after fork (see fork_gen). */
+    uint8_t nonces[EOS_KV__NONCE_POOL_SIZE];
+    size_t nonces_used;
+    unsigned fork_gen;
 } eos_kv__slot;
 
 struct eos_kv {
@@ -98,6 +106,9 @@ int eos_kv__hmac(eos_kv *kv, const uint8_t key[EOS_KV__KEY_SIZE], uint8_t tag, c
 int eos_kv__slot_get(eos_kv_ns *ns, eos_kv__slot **out, eos_diag *diag);
 void eos_kv__slot_put(eos_kv_ns *ns, eos_kv__slot *s);
 void eos_kv__slot_free(eos_kv__slot *s);
+/* Registers the fork handler that keeps a child from reusing its parent's
+ * buffered nonces; idempotent. */
+void eos_kv__crypto_init(void);
 
 /* The 64-byte backend key of a name: prefix || HMAC(name_key, name). */
 int eos_kv__dbkey(eos_kv_ns *ns, eos_kv__slot *s, const char *key, size_t key_size,

@@ -237,6 +237,7 @@ int eos_kv_open(const eos_kv_config *cfg, eos_kv **out, eos_diag *diag)
                           "the store needs a data directory and a TEE to seal its key");
         goto out;
     }
+    eos_kv__crypto_init();
     kv = eos_calloc(1, sizeof *kv);
     if (!kv) {
         rc = eos_diag_set(diag, EOS_ENOMEM, "kv", -1, "out of memory opening the store");
