@@ -88,7 +88,8 @@ static int scan(eos_kv_ns *ns, eos_kv_btxn *t, eos_kv__slot *s, uint8_t *pos, si
             return rc;
         }
         name[env.name_size] = '\0';
-        if (env.name_size >= prefix_size && memcmp(name, prefix, prefix_size) == 0) {
+        if (env.name_size >= prefix_size &&
+            (prefix_size == 0 || memcmp(name, prefix, prefix_size) == 0)) {
             if (page_add(page, &cap, name, env.name_size) != 0) {
                 eos_free(name, env.name_size + 1);
                 return eos_diag_set(diag, EOS_ENOMEM, "kv list", -1, "out of memory listing keys");

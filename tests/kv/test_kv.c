@@ -404,6 +404,12 @@ static void test_reopen_and_grow(void)
         snprintf(names[0], 16, "single%d", i);
         EOS_CHECK_INT(eos_kv_set(ns, S(names[0]), val, sizeof val, NULL), 0);
     }
+    /* Reads after growth reuse pooled read transactions. */
+    uint8_t *g = NULL;
+    size_t gn = 0;
+    EOS_CHECK_INT(eos_kv_get(ns, S("r3-3"), &g, &gn, NULL), 0);
+    EOS_CHECK_MEM(g, gn, val, sizeof val);
+    eos_free(g, gn);
     eos_kv_ns_close(ns);
     eos_kv_close(kv);
     kv = open_store(64 * 1024);
@@ -443,6 +449,12 @@ static void *work(void *arg)
         snprintf(val, sizeof val, "value %d %d", w->id, i);
         if (eos_kv_set(ns, S(key), V(val), NULL) != 0)
             w->errors++;
+        /* Bulk that makes the map grow while other threads read. */
+        static const uint8_t bulk[3000];
+        snprintf(key, sizeof key, "bulk%d-%d", w->id, i);
+        if (eos_kv_set(ns, S(key), bulk, sizeof bulk, NULL) != 0)
+            w->errors++;
+        snprintf(key, sizeof key, "t%d-%d", w->id, i);
         for (int j = 0; j < 5; j++) {
             uint8_t *v = NULL;
             size_t n = 0;
@@ -458,7 +470,9 @@ static void *work(void *arg)
 
 static void test_threads(void)
 {
-    eos_kv *kv = open_store(0);
+    char *saved = dir;
+    dir = kvt_mkdtemp();
+    eos_kv *kv = open_store(64 * 1024);
     pthread_t th[4];
     worker w[4];
     for (int i = 0; i < 4; i++) {
@@ -475,6 +489,8 @@ static void test_threads(void)
     EOS_CHECK_INT(c, 160);
     eos_kv_ns_close(ns);
     eos_kv_close(kv);
+    kvt_rmdir(dir);
+    dir = saved;
 }
 
 /* Every allocation of each operation fails in turn: the result is success or
@@ -552,6 +568,8 @@ static void run_all(void)
 int main(void)
 {
     tee = tee_double_new(0x11);
+    if (getenv("KV_TEST_DEBUG"))
+        eos_log_set_level(EOS_LOG_DEBUG);
     dir = kvt_mkdtemp();
     fprintf(stderr, "-- lmdb backend\n");
     run_all();
