@@ -109,7 +109,8 @@ EOS_API int eos_kv_open(const eos_kv_config *cfg, eos_kv **out, eos_diag *diag);
 /* Closes the store and wipes its keys from memory; NULL is allowed. */
 EOS_API void eos_kv_close(eos_kv *kv);
 /* The backend under the store (borrowed; for tests and tools that inspect the
- * stored ciphertext). */
+ * stored ciphertext). Do not call store functions while holding one of its
+ * transactions: growing the map waits for every transaction to end. */
 EOS_API eos_kv_backend *eos_kv_backend_of(eos_kv *kv);
 
 /* Opens a namespace: derives its keys once so later calls are cheap. A
