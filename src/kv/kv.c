@@ -34,7 +34,7 @@ static int read_file(const char *path, uint8_t **out, size_t *out_size, eos_diag
 {
     int rc = 0;
     uint8_t *buf = NULL;
-    struct stat st;
+    struct stat st = {0};
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return errno == ENOENT ? EOS_ENOTFOUND
@@ -93,11 +93,12 @@ static int write_file_durably(const char *dir, const char *path, const uint8_t *
             goto fail;
         done += (size_t)n;
     }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        fd = -1;
+    if (fsync(fd) != 0)
         goto fail;
-    }
+    int closed = close(fd);
     fd = -1;
+    if (closed != 0)
+        goto fail;
     if (rename(tmp, path) != 0)
         goto fail;
     dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
