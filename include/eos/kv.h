@@ -213,7 +213,8 @@ EOS_API int eos_kv_txn_set(eos_kv_txn *txn, eos_kv_ns *ns, const char *key, size
                            const uint8_t *value, size_t value_size, eos_diag *diag);
 EOS_API int eos_kv_txn_delete(eos_kv_txn *txn, eos_kv_ns *ns, const char *key, size_t key_size,
                               eos_diag *diag);
-/* Applies the transaction durably and frees it (also on failure). */
+/* Applies the transaction durably and frees it (also on failure). A
+ * transaction without writes commits trivially. */
 EOS_API int eos_kv_txn_commit(eos_kv_txn *txn, eos_diag *diag);
 /* Discards the transaction and frees it; NULL is allowed. */
 EOS_API void eos_kv_txn_abort(eos_kv_txn *txn);

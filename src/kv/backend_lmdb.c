@@ -326,6 +326,10 @@ int eos_kv_backend_lmdb(const eos_kv_lmdb_config *cfg, eos_kv_backend **out, eos
     }
     if ((rc = check_file_size(be, cfg->path, diag)) != 0)
         goto out;
+    /* Reader slots left by a process killed mid-read would pin old pages
+     * and make the file grow; free them. */
+    int dead = 0;
+    mdb_reader_check(be->env, &dead);
     if ((e = mdb_txn_begin(be->env, NULL, 0, &txn)) != 0) {
         rc = map_err(e, "opening the database", diag);
         goto out;
