@@ -1,0 +1,147 @@
+/* Private to the kv layer: the stored-value envelope, the per-namespace
+ * crypto (HMAC of names, AES-256-GCM of values), and the store structures
+ * shared by the operation, listing and transaction files. */
+#ifndef EOS_KV_INTERNAL_H
+#define EOS_KV_INTERNAL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "eos/kv.h"
+
+#define EOS_KV__KEY_SIZE     32
+#define EOS_KV__NONCE_SIZE   12
+#define EOS_KV__TAG_SIZE     16
+#define EOS_KV__HASH_SIZE    32
+#define EOS_KV__PREFIX_SIZE  32 /* 16 bytes of root id, 16 of namespace id */
+#define EOS_KV__ROOT_ID_SIZE 16
+#define EOS_KV__MAX_NS_NAME  1024
+
+/* ---- envelope.c: the stored-value format (untrusted bytes). ----
+ *
+ *   0      u8   version (1)
+ *   1      u8   flags (0; other values are rejected)
+ *   2      u16  name size, little endian (1..EOS_KV_MAX_NAME_SIZE)
+ *   4      12   nonce of the name
+ *   16     12   nonce of the value
+ *   28     n    name ciphertext
+ *   28+n   16   name tag
+ *   44+n   m    value ciphertext (the rest, minus the final tag)
+ *   end-16 16   value tag
+ *
+ * The 28 header bytes and the 64-byte backend key are associated data of
+ * both GCM operations (with a different domain byte), so no header field,
+ * position or namespace can change without the tags failing. */
+#define EOS_KV__ENV_VERSION     1
+#define EOS_KV__ENV_HEADER_SIZE 28
+#define EOS_KV__ENV_OVERHEAD    (EOS_KV__ENV_HEADER_SIZE + 2 * EOS_KV__TAG_SIZE)
+
+typedef struct eos_kv__envelope {
+    const uint8_t *header; /* EOS_KV__ENV_HEADER_SIZE bytes */
+    const uint8_t *name_nonce;
+    const uint8_t *value_nonce;
+    const uint8_t *name_ct;
+    size_t name_size;
+    const uint8_t *name_tag;
+    const uint8_t *value_ct;
+    size_t value_size;
+    const uint8_t *value_tag;
+} eos_kv__envelope;
+
+/* Splits an envelope into its fields (pointers into buf, borrowed). Returns
+ * 0 or EOS_ECORRUPT with diag saying which field is wrong. */
+int eos_kv__envelope_parse(const uint8_t *buf, size_t size, eos_kv__envelope *out, eos_diag *diag);
+/* Total envelope size for a name and value, or 0 when too large. */
+size_t eos_kv__envelope_size(size_t name_size, size_t value_size);
+/* Writes the header (version, flags, name size, the two nonces) into buf. */
+void eos_kv__envelope_header(uint8_t *buf, size_t name_size, const uint8_t *nonces);
+
+/* ---- crypto.c: key derivation and the per-handle crypto contexts. ---- */
+
+/* Reusable OpenSSL contexts with the namespace's keys already expanded; a
+ * namespace keeps a free list so concurrent callers never share one. */
+#define EOS_KV__NONCE_POOL_SIZE (48 * EOS_KV__NONCE_SIZE)
+
+typedef struct eos_kv__slot {
+    EVP_CIPHER_CTX *enc;
+    EVP_CIPHER_CTX *dec;
+    EVP_MAC_CTX *mac;
+    struct eos_kv__slot *next;
+    /* Random bytes for nonces, drawn from the CSPRNG in bulk: one 24-byte
+     * RAND_bytes call costs about as much as the rest of a write, a 576-byte
+     * one barely more. Discarded after fork (see fork_gen). */
+    uint8_t nonces[EOS_KV__NONCE_POOL_SIZE];
+    size_t nonces_used;
+    unsigned fork_gen;
+} eos_kv__slot;
+
+struct eos_kv {
+    eos_kv_backend *be;
+    EVP_MAC *hmac;         /* fetched once */
+    const EVP_CIPHER *aes; /* EVP_aes_256_gcm() */
+    uint8_t master[EOS_KV__KEY_SIZE];
+    uint8_t id_key[EOS_KV__KEY_SIZE]; /* HMAC key for namespace and root ids */
+};
+
+struct eos_kv_ns {
+    eos_kv *kv;
+    uint8_t prefix[EOS_KV__PREFIX_SIZE];
+    uint8_t name_key[EOS_KV__KEY_SIZE];
+    uint8_t value_key[EOS_KV__KEY_SIZE];
+    pthread_mutex_t lock;
+    eos_kv__slot *free_slots;
+};
+
+/* HKDF-SHA256(ikm) with a fixed salt and info into out. */
+int eos_kv__hkdf(const uint8_t *ikm, size_t ikm_size, const uint8_t *info, size_t info_size,
+                 uint8_t *out, size_t out_size, eos_diag *diag);
+/* One-shot HMAC-SHA256 of (tag byte, data) under key into out[32]. */
+int eos_kv__hmac(eos_kv *kv, const uint8_t key[EOS_KV__KEY_SIZE], uint8_t tag, const uint8_t *data,
+                 size_t size, uint8_t out[EOS_KV__HASH_SIZE], eos_diag *diag);
+/* Borrows a slot of ns (creating one when none is free); give it back with
+ * eos_kv__slot_put(). */
+int eos_kv__slot_get(eos_kv_ns *ns, eos_kv__slot **out, eos_diag *diag);
+void eos_kv__slot_put(eos_kv_ns *ns, eos_kv__slot *s);
+void eos_kv__slot_free(eos_kv__slot *s);
+/* Registers the fork handler that keeps a child from reusing its parent's
+ * buffered nonces; idempotent. */
+void eos_kv__crypto_init(void);
+
+/* The 64-byte backend key of a name: prefix || HMAC(name_key, name). */
+int eos_kv__dbkey(eos_kv_ns *ns, eos_kv__slot *s, const char *key, size_t key_size,
+                  uint8_t out[EOS_KV_DBKEY_SIZE], eos_diag *diag);
+/* Builds a complete envelope for (name, value) under dbkey. *out is buf when
+ * the envelope fits in buf_size, otherwise allocated (free with
+ * eos_free(*out, *out_size) when *out != buf). */
+int eos_kv__seal(eos_kv_ns *ns, eos_kv__slot *s, const uint8_t *dbkey, const char *key,
+                 size_t key_size, const uint8_t *value, size_t value_size, uint8_t *buf,
+                 size_t buf_size, uint8_t **out, size_t *out_size, eos_diag *diag);
+/* Authenticates and decrypts the value of env into out (value_size bytes). */
+int eos_kv__open_value(eos_kv__slot *s, const uint8_t *dbkey, const eos_kv__envelope *env,
+                       uint8_t *out, eos_diag *diag);
+/* Authenticates and decrypts the name of env into out (name_size bytes). */
+int eos_kv__open_name(eos_kv__slot *s, const uint8_t *dbkey, const eos_kv__envelope *env,
+                      uint8_t *out, eos_diag *diag);
+
+/* ---- kv.c: transactions on the backend with growth and retry. ---- */
+
+typedef int (*eos_kv__write_fn)(eos_kv_btxn *t, void *ctx, eos_diag *diag);
+/* Runs fn in a backend write transaction and commits it; when the backend is
+ * full, grows it and runs fn again from scratch, so fn must not keep state
+ * from a previous attempt. */
+int eos_kv__run_write(eos_kv *kv, eos_kv__write_fn fn, void *ctx, eos_diag *diag);
+/* Reads and authenticates the record under dbkey; returns its value
+ * (allocated; free with eos_free(*out, *out_size)) or EOS_ENOTFOUND. When
+ * out is NULL only the record's name is authenticated. */
+int eos_kv__read_value(eos_kv *kv, eos_kv_btxn *t, eos_kv__slot *s, const uint8_t *dbkey,
+                       uint8_t **out, size_t *out_size, eos_diag *diag);
+/* The 16-byte id of a namespace root (HMAC of its name, truncated). */
+int eos_kv__root_id(eos_kv *kv, const char *root, size_t root_size,
+                    uint8_t out[EOS_KV__ROOT_ID_SIZE], eos_diag *diag);
+/* Checks a key name's size; returns 0 or EOS_EINVAL with diag. */
+int eos_kv__check_name(const char *key, size_t key_size, eos_diag *diag);
+
+#endif

@@ -1,0 +1,150 @@
+/* The kv test helpers: the TEE double (AES-256-GCM with a fixed key and the
+ * label as associated data; layout nonce || ciphertext || tag) and files. */
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "kv_testutil.h"
+
+typedef struct td {
+    uint8_t key[32];
+} td;
+
+static int gcm(const td *d, int enc, const char *label, const uint8_t *nonce, const uint8_t *in,
+               size_t size, uint8_t *out, uint8_t *tag)
+{
+    int n = 0, ok = 0;
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    if (c && EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, d->key, nonce, enc) == 1 &&
+        EVP_CipherUpdate(c, NULL, &n, (const uint8_t *)label, (int)strlen(label)) == 1 &&
+        EVP_CipherUpdate(c, out, &n, in, (int)size) == 1 &&
+        (enc || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, tag) == 1) &&
+        EVP_CipherFinal_ex(c, out + n, &n) == 1 &&
+        (!enc || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1))
+        ok = 1;
+    EVP_CIPHER_CTX_free(c);
+    return ok;
+}
+
+static int td_seal(eos_tee *t, const char *label, const uint8_t *plain, size_t plain_size,
+                   uint8_t **out, size_t *out_size, eos_diag *diag)
+{
+    size_t n = 12 + plain_size + 16;
+    uint8_t *buf = eos_malloc(n);
+    if (!buf)
+        return EOS_ENOMEM;
+    if (RAND_bytes(buf, 12) != 1 ||
+        !gcm(t->impl, 1, label, buf, plain, plain_size, buf + 12, buf + 12 + plain_size)) {
+        eos_free(buf, n);
+        return eos_diag_set(diag, EOS_ETEE, "tee double", -1, "sealing failed");
+    }
+    *out = buf;
+    *out_size = n;
+    return 0;
+}
+
+static int td_unseal(eos_tee *t, const char *label, const uint8_t *sealed, size_t sealed_size,
+                     uint8_t **out, size_t *out_size, eos_diag *diag)
+{
+    if (sealed_size < 28)
+        return eos_diag_set(diag, EOS_ETEE, "tee double", -1, "sealed blob too short");
+    size_t n = sealed_size - 28;
+    uint8_t *buf = eos_malloc(n);
+    if (!buf)
+        return EOS_ENOMEM;
+    if (!gcm(t->impl, 0, label, sealed, sealed + 12, n, buf,
+             (uint8_t *)(uintptr_t)(sealed + 12 + n))) {
+        eos_free(buf, n);
+        return eos_diag_set(diag, EOS_ETEE, "tee double", -1,
+                            "sealed blob fails authentication on this platform");
+    }
+    *out = buf;
+    *out_size = n;
+    return 0;
+}
+
+static void td_destroy(eos_tee *t)
+{
+    eos_free(t->impl, sizeof(td));
+}
+
+static const eos_tee_ops td_ops = {
+    .name = "test-double",
+    .seal = td_seal,
+    .unseal = td_unseal,
+    .destroy = td_destroy,
+};
+
+eos_tee *tee_double_new(uint8_t key_byte)
+{
+    eos_tee *t = NULL;
+    td *d = eos_malloc(sizeof *d);
+    if (!d)
+        return NULL;
+    memset(d->key, key_byte, sizeof d->key);
+    if (eos_tee_new_custom(&td_ops, d, &t) != 0) {
+        eos_free(d, sizeof *d);
+        return NULL;
+    }
+    return t;
+}
+
+char *kvt_mkdtemp(void)
+{
+    const char *base = getenv("TMPDIR");
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s/eos-kv-XXXXXX", base && base[0] ? base : "/tmp");
+    if (!mkdtemp(buf))
+        return NULL;
+    return strdup(buf);
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void kvt_rmdir(char *dir)
+{
+    if (!dir)
+        return;
+    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    free(dir);
+}
+
+uint8_t *kvt_read_file(const char *path, size_t *out_size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *buf = malloc(n > 0 ? (size_t)n : 1);
+    if (buf && n > 0 && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *out_size = n > 0 ? (size_t)n : 0;
+    return buf;
+}
+
+int kvt_write_file(const char *path, const uint8_t *data, size_t size)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    int rc = fwrite(data, 1, size, f) == size ? 0 : -1;
+    if (fclose(f) != 0)
+        rc = -1;
+    return rc;
+}
