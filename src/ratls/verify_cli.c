@@ -1,6 +1,7 @@
 /* `enclave-os verify HOST:PORT`: option parsing (SPEC 5.4), a fresh nonce
  * for --challenge, and the report, human-readable or --json. The exit status
  * is 0 when every check passed, 1 when one failed, 2 on a usage error. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,6 +180,9 @@ int eos_ratls_verify_main(int argc, char **argv)
     memset(&o, 0, sizeof o);
     memset(&r, 0, sizeof r);
     eos_diag_init(&d);
+    /* A server that hangs up mid-request must give a failed check, not a
+     * process killed by SIGPIPE. */
+    signal(SIGPIPE, SIG_IGN);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
