@@ -130,9 +130,9 @@ static int set_aad(EVP_CIPHER_CTX *c, const char *backend, const char *label)
     static const char ctx[] = "enclave-os/seal/v1";
     int n;
     /* Each part is NUL-terminated so "ab"+"c" and "a"+"bc" differ. */
-    if (!EVP_EncryptUpdate(c, NULL, &n, (const uint8_t *)ctx, sizeof ctx) ||
-        !EVP_EncryptUpdate(c, NULL, &n, (const uint8_t *)backend, (int)strlen(backend) + 1) ||
-        !EVP_EncryptUpdate(c, NULL, &n, (const uint8_t *)label, (int)strlen(label) + 1))
+    if (!EVP_CipherUpdate(c, NULL, &n, (const uint8_t *)ctx, sizeof ctx) ||
+        !EVP_CipherUpdate(c, NULL, &n, (const uint8_t *)backend, (int)strlen(backend) + 1) ||
+        !EVP_CipherUpdate(c, NULL, &n, (const uint8_t *)label, (int)strlen(label) + 1))
         return EOS_ECRYPTO;
     return 0;
 }
