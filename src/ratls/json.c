@@ -35,11 +35,14 @@ static int cmp_keys(const void *a, const void *b)
 }
 
 /* Parses text (any length) with yajl, which needs a NUL-terminated copy. */
-static yajl_val parse_tree(const char *text, size_t size, char *err, size_t err_size)
+static yajl_val parse_tree(const char *text, size_t size, char *err, size_t err_size,
+                           int *oom)
 {
     char *copy = eos_malloc(size + 1);
+    *oom = 0;
     if (!copy) {
         snprintf(err, err_size, "out of memory");
+        *oom = 1;
         return NULL;
     }
     memcpy(copy, text, size);
@@ -56,7 +59,10 @@ int eos_ratls_canonical_env(const char *env_json, char **out, size_t *out_size, 
     const char **keys = NULL;
     size_t n = 0, cap = 3;
     char *buf = NULL;
-    yajl_val v = parse_tree(env_json, strlen(env_json), err, sizeof err);
+    int oom;
+    yajl_val v = parse_tree(env_json, strlen(env_json), err, sizeof err, &oom);
+    if (oom)
+        return EOS_ENOMEM;
     if (!v || !YAJL_IS_OBJECT(v)) {
         rc = eos_diag_set(diag, EOS_EINVAL, "env", -1, "env must be a JSON object (%s)",
                           v ? "not an object" : err);
@@ -137,7 +143,10 @@ int eos_ratls_manifest_from_json(const char *json, size_t json_size, uint8_t **o
     static const char *root_path[] = {"root", NULL};
     static const char *name_path[] = {"name", NULL};
     static const char *hash_path[] = {"hash", NULL};
-    yajl_val v = parse_tree(json, json_size, err, sizeof err);
+    int oom;
+    yajl_val v = parse_tree(json, json_size, err, sizeof err, &oom);
+    if (oom)
+        return EOS_ENOMEM;
     yajl_val entries = v ? yajl_tree_get(v, entries_path, yajl_t_array) : NULL;
     yajl_val root = v ? yajl_tree_get(v, root_path, yajl_t_string) : NULL;
     if (!entries || !root) {

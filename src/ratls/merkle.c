@@ -87,9 +87,10 @@ int eos_ratls__sorted_apps(const eos_ratls_config *cfg, const eos_ratls_app ***o
     qsort(v, cfg->app_count, sizeof *v, cmp_apps);
     for (size_t i = 1; i < cfg->app_count; i++) {
         if (strcmp(v[i - 1]->name, v[i]->name) == 0) {
+            const char *name = v[i]->name;
             eos_free(v, cfg->app_count * sizeof *v);
             return eos_diag_set(diag, EOS_EEXIST, "config", -1,
-                                "app \"%s\" appears twice in the configuration", v[i]->name);
+                                "app \"%s\" appears twice in the configuration", name);
         }
     }
     *out = v;
