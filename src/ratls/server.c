@@ -339,8 +339,13 @@ static int cert_cb(SSL *ssl, void *arg)
 {
     eos_ratls_server *srv = arg;
     const nonce_box *nonce = SSL_get_ex_data(ssl, nonce_idx);
+    /* A TLS 1.3 resumption (PSK accepted, already parsed by now) sends no
+     * certificate, so installing one would be wasted work. A challenge
+     * always gets a fresh certificate. */
+    if (!nonce && SSL_session_reused(ssl))
+        return 1;
     cert_set *s = set_get(srv);
-    if (!nonce) {
+    if (!nonce && srv_now(srv) - s->not_before >= srv->renew) {
         maybe_renew(srv, s);
         set_put(s);
         s = set_get(srv);
