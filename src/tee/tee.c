@@ -1,25 +1,66 @@
-/* Backend selection and the thin dispatch through eos_tee_ops. */
+/* Backend selection (including `auto` probing) and the thin dispatch
+ * through eos_tee_ops. */
 #include <string.h>
 
-#include "eos/tee.h"
+#include "internal.h"
 
 int eos_tee_new_custom(const eos_tee_ops *ops, void *impl, eos_tee **out)
 {
     eos_tee *t = eos_calloc(1, sizeof *t);
     if (!t)
         return EOS_ENOMEM;
+    if (!ops || !ops->name || !ops->evidence || !ops->seal || !ops->unseal ||
+        !ops->measurement) {
+        eos_free(t, sizeof *t);
+        return EOS_EINVAL;
+    }
     t->ops = ops;
     t->impl = impl;
     *out = t;
     return 0;
 }
 
+/* `auto` looks for Gramine's SGX files, then configfs-tsm (whose provider
+ * tells TDX from SEV-SNP). Finding neither is an error, never a silent fall
+ * back to the simulation: an operator must ask for `sim` by name. */
+static int open_auto(const eos_tee_config *cfg, eos_tee **out, eos_diag *diag)
+{
+    eos_diag probe;
+    eos_diag_init(&probe);
+    int rc = eos_tee__open_sgx(cfg, out, &probe);
+    if (rc != EOS_ENOTFOUND)
+        return rc == 0 ? 0 : eos_diag_set(diag, rc, probe.step, -1, "%s", probe.message);
+    eos_diag_init(&probe);
+    rc = eos_tee__open_tsm(cfg, NULL, out, &probe);
+    if (rc != EOS_ENOTFOUND)
+        return rc == 0 ? 0 : eos_diag_set(diag, rc, probe.step, -1, "%s", probe.message);
+    return eos_diag_set(diag, EOS_ENOTFOUND, "tee auto", -1,
+                        "no TEE found: neither %s/user_report_data (SGX under Gramine) nor %s "
+                        "(TDX/SEV-SNP configfs-tsm) exists. To run without hardware protection, "
+                        "pass --tee sim explicitly",
+                        cfg->sgx_dev_dir ? cfg->sgx_dev_dir : "/dev/attestation",
+                        cfg->tsm_report_dir ? cfg->tsm_report_dir
+                                            : "/sys/kernel/config/tsm/report");
+}
+
 int eos_tee_open(const eos_tee_config *cfg, eos_tee **out, eos_diag *diag)
 {
-    (void)cfg;
-    (void)out;
-    return eos_diag_set(diag, EOS_EUNAVAILABLE, "tee", -1,
-                        "TEE backends are not available yet in this version");
+    eos_tee_config none;
+    if (!cfg) {
+        memset(&none, 0, sizeof none);
+        cfg = &none;
+    }
+    const char *kind = cfg->kind ? cfg->kind : "auto";
+    if (strcmp(kind, "auto") == 0)
+        return open_auto(cfg, out, diag);
+    if (strcmp(kind, "sim") == 0)
+        return eos_tee__open_sim(cfg, out, diag);
+    if (strcmp(kind, "sgx") == 0)
+        return eos_tee__open_sgx(cfg, out, diag);
+    if (strcmp(kind, "tdx") == 0 || strcmp(kind, "sev-snp") == 0)
+        return eos_tee__open_tsm(cfg, kind, out, diag);
+    return eos_diag_set(diag, EOS_EINVAL, "tee", -1,
+                        "unknown TEE \"%s\": use auto, sgx, tdx, sev-snp or sim", kind);
 }
 
 void eos_tee_free(eos_tee *t)
@@ -29,6 +70,17 @@ void eos_tee_free(eos_tee *t)
     if (t->ops && t->ops->destroy)
         t->ops->destroy(t);
     eos_free(t, sizeof *t);
+}
+
+const char *eos_tee_kind_name(eos_tee_kind kind)
+{
+    switch (kind) {
+    case EOS_TEE_KIND_SIM: return "sim";
+    case EOS_TEE_KIND_SGX: return "sgx";
+    case EOS_TEE_KIND_TDX: return "tdx";
+    case EOS_TEE_KIND_SEV_SNP: return "sev-snp";
+    default: return "unknown";
+    }
 }
 
 const char *eos_tee_name(const eos_tee *t)

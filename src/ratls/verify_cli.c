@@ -1,0 +1,285 @@
+/* `enclave-os verify HOST:PORT`: option parsing (SPEC 5.4), a fresh nonce
+ * for --challenge, and the report, human-readable or --json. The exit status
+ * is 0 when every check passed, 1 when one failed, 2 on a usage error. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "internal.h"
+
+#define MAX_EXPECT 64
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: enclave-os verify HOST:PORT [options]\n"
+            "  --ca FILE                  trust anchors (PEM) for the certificate chain\n"
+            "  --allow-simulated          accept simulated evidence (development only)\n"
+            "  --allow-debug              accept a TEE in debug mode\n"
+            "  --expect-measurement HEX   MRENCLAVE / MRTD / SNP measurement / sim hash\n"
+            "  --expect-root HEX          configuration Merkle root\n"
+            "  --expect-code-hash NAME=HEX  an app's SHA-256 code hash (repeatable)\n"
+            "  --manifest FILE            manifest (binary or JSON) instead of fetching it\n"
+            "  --require-manifest         fail when no manifest can be checked\n"
+            "  --challenge                send a fresh nonce in TLS extension 0xFFBB\n"
+            "  --sgx-root-ca FILE         Intel SGX root CA (PEM): check DCAP signatures\n"
+            "  --json                     print the report as JSON\n");
+}
+
+static int read_file(const char *path, uint8_t **out, size_t *out_size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    size_t cap = 4096, n = 0;
+    uint8_t *b = eos_malloc(cap);
+    while (b) {
+        size_t r = fread(b + n, 1, cap - n, f);
+        n += r;
+        if (n < cap)
+            break;
+        uint8_t *nb = eos_realloc(b, cap, cap * 2);
+        if (!nb) {
+            eos_free(b, cap);
+            b = NULL;
+        }
+        b = nb;
+        cap *= 2;
+    }
+    fclose(f);
+    if (!b)
+        return -1;
+    *out = b;
+    *out_size = cap; /* the allocation size; the caller frees with it */
+    return (int)(n > (size_t)0x7fffffff ? -1 : (int)n);
+}
+
+static int parse_hex(const char *s, uint8_t *out, size_t max, size_t *out_size)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n % 2 || n / 2 > max || eos_hex_decode(s, out, n / 2) != 0)
+        return -1;
+    *out_size = n / 2;
+    return 0;
+}
+
+static void hex_line(const char *label, const uint8_t *b, size_t n)
+{
+    char hex[2 * 64 + 1];
+    eos_hex_encode(b, n, hex);
+    printf("  %-15s %s\n", label, hex);
+}
+
+static void print_human(const char *target, const eos_ratls_verify_opts *o,
+                        const eos_ratls_verify_result *r, int rc, const eos_diag *d)
+{
+    printf("enclave-os verify %s\n", target);
+    if (r->failed_step != EOS_RATLS_STEP_CONNECT) {
+        printf("  %-15s %s\n", "chain",
+               r->failed_step == EOS_RATLS_STEP_CHAIN ? "FAILED"
+               : r->chain_anchored                    ? "ok (anchored at --ca)"
+                                   : "ok (signed by the presented CA; pass --ca to pin it)");
+        if (r->kind != EOS_TEE_KIND_UNKNOWN) {
+            printf("  %-15s %s%s\n", "tee", eos_tee_kind_name(r->kind),
+                   r->simulated ? " (SIMULATED: no hardware protection)" : "");
+            hex_line("measurement", r->measurement, r->measurement_size);
+            if (r->binding[0])
+                printf("  %-15s %s\n", "binding", r->binding);
+            printf("  %-15s %s\n", "quote sig",
+                   r->quote_signature > 0   ? "ok (DCAP, offline; TCB status not evaluated: "
+                                              "needs Intel collateral, not fetched)"
+                   : r->quote_signature < 0 ? "FAILED"
+                   : r->simulated           ? "none (simulated)"
+                                            : "not checked (pass --sgx-root-ca for DCAP quotes)");
+        }
+        int have_root = r->failed_step == EOS_RATLS_STEP_NONE ||
+                        r->failed_step >= EOS_RATLS_STEP_MANIFEST;
+        if (have_root) {
+            hex_line("config root", r->merkle_root, 32);
+            hex_line("apps hash", r->apps_hash, 32);
+            printf("  %-15s %s\n", "manifest",
+                   r->manifest_checked ? "ok (root recomputed and matches)"
+                                       : (o->manifest ? "FAILED" : "not available"));
+        }
+        if (r->has_app) {
+            printf("  %-15s %s (route %s)\n", "app", r->app_name, r->app_route);
+            hex_line("code hash", r->app_code_hash, 32);
+        }
+    }
+    if (rc == 0)
+        printf("RESULT: PASS\n");
+    else
+        printf("RESULT: FAIL at step \"%s\": %s\n", eos_ratls_step_name(r->failed_step),
+               d->message[0] ? d->message : eos_strerror(rc));
+}
+
+static void print_json(const eos_ratls_verify_result *r, int rc, const eos_diag *d)
+{
+    char hex[129], msg[6 * sizeof d->message + 3];
+    eos_ratls__json_string(msg, d->message, strlen(d->message));
+    printf("{\"ok\":%s,\"failed_step\":\"%s\",\"message\":%s", rc == 0 ? "true" : "false",
+           eos_ratls_step_name(r->failed_step), msg);
+    printf(",\"tee\":\"%s\",\"simulated\":%s,\"debug\":%s", eos_tee_kind_name(r->kind),
+           r->simulated ? "true" : "false", r->debug ? "true" : "false");
+    eos_hex_encode(r->measurement, r->measurement_size, hex);
+    printf(",\"measurement\":\"%s\"", hex);
+    eos_hex_encode(r->report_data, 64, hex);
+    printf(",\"report_data\":\"%s\",\"binding\":\"%s\"", hex, r->binding);
+    printf(",\"chain_anchored\":%s,\"quote_signature\":%d,\"manifest_checked\":%s",
+           r->chain_anchored ? "true" : "false", r->quote_signature,
+           r->manifest_checked ? "true" : "false");
+    eos_hex_encode(r->merkle_root, 32, hex);
+    printf(",\"merkle_root\":\"%s\"", hex);
+    eos_hex_encode(r->apps_hash, 32, hex);
+    printf(",\"apps_hash\":\"%s\"", hex);
+    if (r->has_app) {
+        char name[6 * sizeof r->app_name + 3], route[6 * sizeof r->app_route + 3];
+        eos_ratls__json_string(name, r->app_name, strlen(r->app_name));
+        eos_ratls__json_string(route, r->app_route, strlen(r->app_route));
+        eos_hex_encode(r->app_code_hash, 32, hex);
+        printf(",\"app\":{\"name\":%s,\"route\":%s,\"code_hash\":\"%s\"}", name, route, hex);
+    }
+    printf("}\n");
+}
+
+/* Splits HOST:PORT (or [V6]:PORT) into host and port buffers. */
+static int split_target(const char *t, char *host, size_t host_size, char *port,
+                        size_t port_size)
+{
+    const char *colon = strrchr(t, ':');
+    if (!colon || !colon[1] || strlen(colon + 1) >= port_size)
+        return -1;
+    const char *h = t;
+    size_t hn = (size_t)(colon - t);
+    if (hn >= 2 && t[0] == '[' && t[hn - 1] == ']') {
+        h++;
+        hn -= 2;
+    }
+    if (hn == 0 || hn >= host_size)
+        return -1;
+    memcpy(host, h, hn);
+    host[hn] = 0;
+    strcpy(port, colon + 1);
+    return 0;
+}
+
+int eos_ratls_verify_main(int argc, char **argv)
+{
+    eos_ratls_verify_opts o;
+    eos_ratls_verify_result r;
+    eos_diag d;
+    static eos_ratls_expect_code_hash expect[MAX_EXPECT];
+    uint8_t measurement[64], root[32], nonce[32], *manifest = NULL;
+    size_t msize = 0, rsize = 0, manifest_cap = 0;
+    const char *target = NULL;
+    char host[256], port[16];
+    int json = 0, status = 2, rc;
+    memset(&o, 0, sizeof o);
+    memset(&r, 0, sizeof r);
+    eos_diag_init(&d);
+    /* A server that hangs up mid-request must give a failed check, not a
+     * process killed by SIGPIPE. */
+    signal(SIGPIPE, SIG_IGN);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--allow-simulated") == 0) {
+            o.allow_simulated = 1;
+        } else if (strcmp(a, "--allow-debug") == 0) {
+            o.allow_debug = 1;
+        } else if (strcmp(a, "--challenge") == 0) {
+            if (RAND_bytes(nonce, sizeof nonce) != 1)
+                goto out;
+            o.nonce = nonce;
+            o.nonce_size = sizeof nonce;
+        } else if (strcmp(a, "--json") == 0) {
+            json = 1;
+        } else if (strcmp(a, "--require-manifest") == 0) {
+            o.require_manifest = 1;
+        } else if (a[0] == '-' && !v) {
+            fprintf(stderr, "verify: %s needs a value\n", a);
+            goto out;
+        } else if (strcmp(a, "--ca") == 0) {
+            o.ca_file = argv[++i];
+        } else if (strcmp(a, "--sgx-root-ca") == 0) {
+            o.sgx_root_ca_file = argv[++i];
+        } else if (strcmp(a, "--expect-measurement") == 0) {
+            if (parse_hex(argv[++i], measurement, 64, &msize) != 0) {
+                fprintf(stderr, "verify: --expect-measurement takes hex (up to 64 bytes)\n");
+                goto out;
+            }
+            o.expect_measurement = measurement;
+            o.expect_measurement_size = msize;
+        } else if (strcmp(a, "--expect-root") == 0) {
+            if (parse_hex(argv[++i], root, 32, &rsize) != 0 || rsize != 32) {
+                fprintf(stderr, "verify: --expect-root takes 64 hex digits\n");
+                goto out;
+            }
+            o.expect_root = root;
+        } else if (strcmp(a, "--expect-code-hash") == 0) {
+            char *eq = strchr(argv[++i], '=');
+            size_t hs = 0;
+            if (!eq || eq == argv[i] || o.expect_code_hash_count == MAX_EXPECT ||
+                parse_hex(eq + 1, expect[o.expect_code_hash_count].hash, 32, &hs) != 0 ||
+                hs != 32) {
+                fprintf(stderr, "verify: --expect-code-hash takes NAME=<64 hex digits>\n");
+                goto out;
+            }
+            *eq = '\0';
+            expect[o.expect_code_hash_count++].name = argv[i];
+            o.expect_code_hashes = expect;
+        } else if (strcmp(a, "--manifest") == 0) {
+            int n = read_file(argv[++i], &manifest, &manifest_cap);
+            if (n < 0) {
+                fprintf(stderr, "verify: cannot read --manifest %s\n", argv[i]);
+                goto out;
+            }
+            size_t j = 0;
+            while (j < (size_t)n && (manifest[j] == ' ' || manifest[j] == '\n'))
+                j++;
+            if (j < (size_t)n && manifest[j] == '{') {
+                uint8_t *bin = NULL;
+                size_t bin_size = 0;
+                if (eos_ratls_manifest_from_json((const char *)manifest, (size_t)n, &bin,
+                                                 &bin_size, &d) != 0) {
+                    fprintf(stderr, "verify: --manifest %s: %s\n", argv[i], d.message);
+                    goto out;
+                }
+                eos_free(manifest, manifest_cap);
+                manifest = bin;
+                manifest_cap = bin_size;
+                n = (int)bin_size;
+            }
+            o.manifest = manifest;
+            o.manifest_size = (size_t)n;
+        } else if (a[0] == '-') {
+            fprintf(stderr, "verify: unknown option %s\n", a);
+            usage(stderr);
+            goto out;
+        } else if (!target) {
+            target = a;
+        } else {
+            fprintf(stderr, "verify: more than one HOST:PORT\n");
+            goto out;
+        }
+    }
+    if (!target || split_target(target, host, sizeof host, port, sizeof port) != 0) {
+        usage(stderr);
+        goto out;
+    }
+    rc = eos_ratls_verify_connect(host, port, &o, &r, &d);
+    if (json)
+        print_json(&r, rc, &d);
+    else
+        print_human(target, &o, &r, rc, &d);
+    status = rc == 0 ? 0 : 1;
+out:
+    eos_free(manifest, manifest_cap);
+    return status;
+}
