@@ -1,6 +1,7 @@
 // Turns a core wasm module plus a WIT world into a component through jco's
 // JavaScript API (its command line cannot read WIT directories here).
 // Usage: node componentize.mjs CORE.wasm WORLD.wit WORLD_NAME OUT.wasm [--wasi 0.2.x]
+//        [--encoding utf8|utf16|compact-utf16]
 // --wasi appends jco's bundled WASI packages, relabelled to that version, as
 // nested package blocks so the world can import or export them.
 import { readFileSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
@@ -32,7 +33,10 @@ async function main(argv) {
   let wit = readFileSync(witFile, 'utf8');
   const w = argv.indexOf('--wasi');
   if (w >= 0) wit += wasiPackages(argv[w + 1]);
-  const embedded = await componentEmbed({ binary: readFileSync(core), witSource: wit, world });
+  const opts = { binary: readFileSync(core), witSource: wit, world };
+  const e = argv.indexOf('--encoding');
+  if (e >= 0) opts.stringEncoding = argv[e + 1];
+  const embedded = await componentEmbed(opts);
   const component = await componentNew(embedded, []);
   writeFileSync(out, component);
 }

@@ -203,7 +203,7 @@ static int take(eos_cm__cx *cx, const uint64_t *flat, uint32_t *pos, uint32_t n,
 int eos_cm__lift_flat(eos_cm__cx *cx, const eos_cm_type *t, const uint64_t *flat, uint32_t *pos,
                       uint32_t n, eos_cm_val *out, int depth)
 {
-    uint64_t x, y;
+    uint64_t x = 0, y = 0;
     int rc;
     if (depth > EOS_CM_MAX_DEPTH)
         return eos_cm__trap(cx, "value nested too deeply");

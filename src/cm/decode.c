@@ -26,6 +26,7 @@ static int fail(rd *r, int code, const char *fmt, const char *detail)
 
 static int u8(rd *r, uint8_t *out)
 {
+    *out = 0;
     if (r->p >= r->end)
         return MALFORMED(r, "unexpected end of section");
     *out = *r->p++;
@@ -35,6 +36,7 @@ static int u8(rd *r, uint8_t *out)
 static int u32(rd *r, uint32_t *out)
 {
     uint32_t v = 0;
+    *out = 0;
     for (int shift = 0; shift < 35; shift += 7) {
         uint8_t b;
         int rc = u8(r, &b);
@@ -309,7 +311,7 @@ static int defvaltype(rd *r, scope *s, uint8_t op, const eos_cm_type **out)
         if (!t)
             return EOS_ENOMEM;
         {
-            const char **names;
+            const char **names = NULL;
             if ((rc = label_vec(r, &n, &names)))
                 return rc;
             if (op == 0x6e && n > 32 * 1024)
@@ -1271,6 +1273,15 @@ static int import_section(rd *r, scope *s)
         for (uint32_t j = 0; j < c->import_count; j++)
             if (strcmp(c->imports[j].name, im.name) == 0)
                 return INVALID(r, "duplicate import name");
+        if (im.sort == EOS_CM__S_TYPE && im.type.kind == EOS_CM__T_VAL &&
+            im.type.of.val->kind > EOS_CM_STRING) {
+            eos_cm_type *named = eos_cm__type_new(c->arena, 0);
+            if (!named)
+                return EOS_ENOMEM;
+            *named = *im.type.of.val;
+            named->name = im.name;
+            im.type.of.val = named;
+        }
         im.index = c->spaces[im.sort].len;
         eos_cm__def d = {.how = EOS_CM__D_IMPORT, .a = c->import_count, .type = im.type};
         if (im.sort == EOS_CM__S_CORE_MODULE || im.sort == EOS_CM__S_COMPONENT)

@@ -94,9 +94,16 @@ static int define(eos_cm_host *h, const char *name, bool is_func, const char *ty
         }
         if (funcs[i].sig && (rc = eos_cm_types_parse_func(f.types, funcs[i].sig, &hf->type, diag))) {
             if (diag && diag->message[0]) {
+                /* Prefix the message with the function it is about. */
                 char tmp[sizeof(diag->message)];
-                snprintf(tmp, sizeof(tmp), "%s.%s: %s", name, funcs[i].name, diag->message);
-                memcpy(diag->message, tmp, sizeof(tmp));
+                int k = snprintf(tmp, sizeof(tmp), "%.100s.%.100s: ", name, funcs[i].name);
+                if (k > 0 && (size_t)k < sizeof(tmp)) {
+                    size_t room = sizeof(tmp) - (size_t)k - 1;
+                    size_t n = strlen(diag->message);
+                    memcpy(tmp + k, diag->message, n < room ? n : room);
+                    tmp[(size_t)k + (n < room ? n : room)] = 0;
+                    memcpy(diag->message, tmp, sizeof(tmp));
+                }
             }
             goto out;
         }
