@@ -1324,13 +1324,11 @@ static int export_section(rd *r, scope *s)
         } else if (has != 0) {
             return MALFORMED(r, "bad export type flag");
         }
-        if (e.sort == EOS_CM__S_TYPE && d.type.kind == EOS_CM__T_RESOURCE && !d.type.of.rdesc->name)
+        /* An exported resource is known by its export name (an imported one
+         * re-exported by a wit-component shim included). */
+        if (e.sort == EOS_CM__S_TYPE && d.type.kind == EOS_CM__T_RESOURCE &&
+            (!d.type.of.rdesc->name || !d.type.of.rdesc->defined))
             ((eos_cm__rdesc *)d.type.of.rdesc)->name = e.name;
-        if (e.sort == EOS_CM__S_FUNC && d.type.kind == EOS_CM__T_FUNC) {
-            const eos_cm_functype *ft = d.type.of.func;
-            for (uint32_t i = 0; i < ft->param_count; i++)
-                (void)ft;
-        }
         for (uint32_t j = 0; j < c->export_count; j++)
             if (strcmp(c->exports[j].name, e.name) == 0)
                 return INVALID(r, "duplicate export name");
