@@ -244,7 +244,7 @@ static int emit(const char *dir)
     for (uint32_t pages = 1; pages <= 64; pages *= 64) {
         struct bytes mod = {0};
         char path[4096];
-        snprintf(path, sizeof path, "%s/data-%upages.wasm", dir, pages);
+        snprintf(path, sizeof path, "%s/data-%upage%s.wasm", dir, pages, pages == 1 ? "" : "s");
         int rc = build_data_module(pages, &mod);
         FILE *f = rc == 0 ? fopen(path, "wb") : NULL;
         bool ok = f && fwrite(mod.p, 1, mod.len, f) == mod.len;

@@ -20,7 +20,7 @@ kernels_dir="$here/kernels"
 
 # Kernel and its default scale (units of ~1 ms native work each), chosen so
 # native takes ~50-100 ms on a 2020s x86-64 core and wasm-interp ~10-20 s.
-kernels=(fib:600 sieve:120 matmul:1000 nbody:50 mandelbrot:100 memops:2000 sha256:1200
+kernels=(fib:600 sieve:120 matmul:600 nbody:50 mandelbrot:100 memops:2000 sha256:1000
          hash64:2000 sort:80 dispatch:300)
 
 quick=0 runner="" inst="" out="" build_dir="$root/build-bench" use_engine=1 use_interp=1
