@@ -6,11 +6,13 @@
 #
 # Usage: bench/wasm/run.sh [--quick] [--only "fib sort ..."] [--out DIR]
 #                          [--runner PATH/wasm_run] [--instantiate PATH/bench_instantiate]
-#                          [--build-dir DIR] [--no-engine] [--no-interp]
+#                          [--build-dir DIR] [--no-engine] [--no-interp] [--csv FILE]
 #   --quick        scale 1 for every kernel, one repetition (a smoke test)
+#   --factor F     multiply every default scale by F (e.g. 0.1 for a shorter run)
 #   --runner       use this wasm_run; otherwise it is built in --build-dir
 #                  (default: <repo>/build-bench), if the engine is present
 #   --no-engine    skip eos_wasm (native and wasm-interp only)
+#   --csv FILE     also write the rows (times in ms, "-" when not run) to FILE
 # Exit status: 0 all agree, 1 a mismatch or failure, 77 a needed tool is missing.
 set -uo pipefail
 
@@ -24,7 +26,7 @@ kernels=(fib:600 sieve:120 matmul:600 nbody:50 mandelbrot:100 memops:2000 sha256
          hash64:2000 sort:80 dispatch:300)
 
 quick=0 runner="" inst="" out="" build_dir="$root/build-bench" use_engine=1 use_interp=1
-only=""
+only="" csv="" factor=1
 while (($#)); do
   case "$1" in
     --quick) quick=1; shift ;;
@@ -35,7 +37,9 @@ while (($#)); do
     --build-dir) build_dir="$2"; shift 2 ;;
     --no-engine) use_engine=0; shift ;;
     --no-interp) use_interp=0; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --csv) csv="$2"; shift 2 ;;
+    --factor) factor="$2"; shift 2 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -107,6 +111,7 @@ for entry in "${kernels[@]}"; do
   if [ -n "$only" ] && [[ " $only " != *" $name "* ]]; then
     continue
   fi
+  scale="$(awk -v s="$scale" -v f="$factor" 'BEGIN { v = int(s * f + 0.5); print v < 1 ? 1 : v }')"
   ((quick)) && scale=1
   src="$kernels_dir/$name.c"
   build "$out/$name.native" "$src" "$CC_NATIVE" "${native_flags[@]}" "$src" \
@@ -162,6 +167,11 @@ for entry in "${kernels[@]}"; do
   fi
   rows+=("$name $scale $t_native $t_engine $t_interp $agree $sum_native")
 done
+
+if [ -n "$csv" ]; then
+  { echo "kernel,scale,native_ms,eos_ms,interp_ms,checksums,checksum"
+    printf '%s\n' "${rows[@]}" | tr ' ' ','; } >"$csv"
+fi
 
 # The table: ratios are per kernel; geometric means over kernels that ran.
 printf '%s\n' "${rows[@]}" | awk -v quick="$quick" '
