@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# WebAssembly compute benchmarks: builds each kernel natively (gcc -O2) and to
+# wasm (clang -O2), runs it natively, under eos_wasm (wasm_run) and under
+# wabt's wasm-interp, checks the three checksums agree and prints the times,
+# their ratios and geometric means, all measured in this one run.
+#
+# Usage: bench/wasm/run.sh [--quick] [--only "fib sort ..."] [--out DIR]
+#                          [--runner PATH/wasm_run] [--instantiate PATH/bench_instantiate]
+#                          [--build-dir DIR] [--no-engine] [--no-interp] [--csv FILE]
+#   --quick        scale 1 for every kernel, one repetition (a smoke test)
+#   --factor F     multiply every default scale by F (e.g. 0.1 for a shorter run)
+#   --runner       use this wasm_run; otherwise it is built in --build-dir
+#                  (default: <repo>/build-bench), if the engine is present
+#   --no-engine    skip eos_wasm (native and wasm-interp only)
+#   --csv FILE     also write the rows (times in ms, "-" when not run) to FILE
+# Exit status: 0 all agree, 1 a mismatch or failure, 77 a needed tool is missing.
+set -uo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+kernels_dir="$here/kernels"
+
+# Kernel and its default scale (units of ~1 ms native work each), chosen so
+# native takes ~50-100 ms on a 2020s x86-64 core and wasm-interp ~10-20 s.
+kernels=(fib:600 sieve:120 matmul:600 nbody:50 mandelbrot:100 memops:2000 sha256:1000
+         hash64:2000 sort:80 dispatch:300)
+
+quick=0 runner="" inst="" out="" build_dir="$root/build-bench" use_engine=1 use_interp=1
+only="" csv="" factor=1
+while (($#)); do
+  case "$1" in
+    --quick) quick=1; shift ;;
+    --only) only="$2"; shift 2 ;;
+    --out) out="$2"; shift 2 ;;
+    --runner) runner="$2"; shift 2 ;;
+    --instantiate) inst="$2"; shift 2 ;;
+    --build-dir) build_dir="$2"; shift 2 ;;
+    --no-engine) use_engine=0; shift ;;
+    --no-interp) use_interp=0; shift ;;
+    --csv) csv="$2"; shift 2 ;;
+    --factor) factor="$2"; shift 2 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+[ -n "$out" ] || out="$build_dir/bench-wasm"
+mkdir -p "$out" || exit 1
+
+CC_NATIVE="${CC_NATIVE:-gcc}"
+CC_WASM="${CC_WASM:-clang}"
+native_flags=(-std=c11 -O2 -Wall -Wextra)
+wasm_flags=(--target=wasm32-wasi --sysroot=/usr -O2 -mbulk-memory -nostdlib
+            -Wl,--no-entry -Wall -Wextra)
+
+for tool in "$CC_NATIVE" "$CC_WASM"; do
+  command -v "$tool" >/dev/null || { echo "run.sh: $tool not found; skipping" >&2; exit 77; }
+done
+if ((use_interp)) && ! command -v wasm-interp >/dev/null; then
+  echo "run.sh: wasm-interp (Debian package wabt) not found; skipping" >&2
+  exit 77
+fi
+
+# Rebuilds $1 from the kernel source $2 with the remaining arguments unless it
+# is newer than the sources.
+build() {
+  local target="$1" src="$2"
+  shift 2
+  if [ -e "$target" ] && [ "$target" -nt "$src" ] && [ "$target" -nt "$kernels_dir/bench.h" ] &&
+     [ "$target" -nt "$kernels_dir/native_main.c" ] && [ "$target" -nt "$0" ]; then
+    return 0
+  fi
+  "$@" -o "$target" || { echo "run.sh: cannot build $target" >&2; return 1; }
+}
+
+# The engine: use --runner, or build wasm_run when the engine is in the tree.
+if ((use_engine)) && [ -z "$runner" ]; then
+  if cmake -S "$root" -B "$build_dir" -DEOS_WERROR=ON >"$out/cmake.log" 2>&1 &&
+     cmake --build "$build_dir" -j2 --target wasm_run bench_instantiate >>"$out/cmake.log" 2>&1; then
+    runner="$build_dir/bench/wasm/wasm_run"
+    inst="$build_dir/bench/wasm/bench_instantiate"
+  else
+    echo "run.sh: wasm_run could not be built (see $out/cmake.log): engine missing?" >&2
+  fi
+fi
+if ((use_engine)) && [ -n "$runner" ]; then
+  # Exit status 3: the engine is the placeholder that reports EOS_EUNAVAILABLE.
+  probe_rc=0
+  build "$out/probe.wasm" "$kernels_dir/fib.c" "$CC_WASM" "${wasm_flags[@]}" "$kernels_dir/fib.c" &&
+    "$runner" "$out/probe.wasm" run 0 >/dev/null 2>"$out/probe.err" || probe_rc=$?
+  if [ "$probe_rc" = 3 ]; then
+    runner=""
+  elif [ "$probe_rc" != 0 ]; then
+    echo "run.sh: the engine failed a trivial call:" >&2
+    cat "$out/probe.err" >&2
+    exit 1
+  fi
+fi
+((use_engine)) && [ -n "$runner" ] || { use_engine=0; echo "note: eos_wasm engine missing; comparing native and wasm-interp only"; }
+
+now_ns() { date +%s%N; }
+# Prints the checksum in "result 0 i64 N" / "bench() => i64:N" output.
+checksum_of() { sed -n -e 's/^result 0 i64 //p' -e 's/^bench() => i64://p' | head -n1; }
+call_ms_of() { sed -n 's/^call_ms //p' | head -n1; }
+
+repeat=3
+((quick)) && repeat=1
+status=0
+rows=()
+for entry in "${kernels[@]}"; do
+  name="${entry%%:*}" scale="${entry#*:}"
+  if [ -n "$only" ] && [[ " $only " != *" $name "* ]]; then
+    continue
+  fi
+  scale="$(awk -v s="$scale" -v f="$factor" 'BEGIN { v = int(s * f + 0.5); print v < 1 ? 1 : v }')"
+  ((quick)) && scale=1
+  src="$kernels_dir/$name.c"
+  build "$out/$name.native" "$src" "$CC_NATIVE" "${native_flags[@]}" "$src" \
+    "$kernels_dir/native_main.c" -lm || { status=1; continue; }
+  build "$out/$name.wasm" "$src" "$CC_WASM" "${wasm_flags[@]}" "$src" || { status=1; continue; }
+
+  native_out="$("$out/$name.native" "$scale" "$repeat")" || { echo "$name: native run failed" >&2; status=1; continue; }
+  sum_native="$(checksum_of <<<"$native_out")"
+  t_native="$(call_ms_of <<<"$native_out")"
+
+  sum_engine="-" t_engine="-"
+  if ((use_engine)); then
+    if engine_out="$("$runner" --repeat "$repeat" "$out/$name.wasm" run "$scale" 2>"$out/$name.engine.err")"; then
+      sum_engine="$(checksum_of <<<"$engine_out")"
+      t_engine="$(call_ms_of <<<"$engine_out")"
+    else
+      sum_engine="FAILED"
+      echo "$name: eos_wasm failed: $(head -c 400 "$out/$name.engine.err")" >&2
+    fi
+  fi
+
+  sum_interp="-" t_interp="-"
+  if ((use_interp)); then
+    # wasm-interp cannot pass arguments: one module per scale, exporting
+    # bench(). Its start-up (process, decode, instantiate) is measured with the
+    # scale-0 module and subtracted, except in quick mode.
+    build "$out/$name.s$scale.wasm" "$src" "$CC_WASM" "${wasm_flags[@]}" \
+      -DBENCH_FIXED_SCALE="$scale" "$src" || { status=1; continue; }
+    base_ns=0
+    if ((!quick)); then
+      build "$out/$name.s0.wasm" "$src" "$CC_WASM" "${wasm_flags[@]}" -DBENCH_FIXED_SCALE=0 "$src" ||
+        { status=1; continue; }
+      t0=$(now_ns); wasm-interp "$out/$name.s0.wasm" --run-all-exports >/dev/null; t1=$(now_ns)
+      base_ns=$((t1 - t0))
+    fi
+    t0=$(now_ns)
+    interp_out="$(wasm-interp "$out/$name.s$scale.wasm" --run-all-exports 2>&1)"
+    t1=$(now_ns)
+    sum_interp="$(checksum_of <<<"$interp_out")"
+    [ -n "$sum_interp" ] || { sum_interp="FAILED"; echo "$name: wasm-interp: $interp_out" >&2; }
+    t_interp="$(awk -v d=$((t1 - t0 - base_ns)) 'BEGIN { printf "%.3f", (d > 0 ? d : 0) / 1e6 }')"
+  fi
+
+  agree="ok"
+  for s in "$sum_engine" "$sum_interp"; do
+    if [ "$s" != "-" ] && [ "$s" != "$sum_native" ]; then
+      agree="MISMATCH"
+      status=1
+    fi
+  done
+  if [ "$agree" != ok ]; then
+    echo "$name: checksums differ: native=$sum_native eos_wasm=$sum_engine wasm-interp=$sum_interp" >&2
+  fi
+  rows+=("$name $scale $t_native $t_engine $t_interp $agree $sum_native")
+done
+
+if [ -n "$csv" ]; then
+  { echo "kernel,scale,native_ms,eos_ms,interp_ms,checksums,checksum"
+    printf '%s\n' "${rows[@]}" | tr ' ' ','; } >"$csv"
+fi
+
+# The table: ratios are per kernel; geometric means over kernels that ran.
+printf '%s\n' "${rows[@]}" | awk -v quick="$quick" '
+function fmt(v) { return v == "-" ? "-" : sprintf("%.2f", v) }
+function ratio(a, b) { return (a == "-" || b == "-" || b <= 0 || a <= 0) ? "-" : a / b }
+function acc(k, v) { if (v != "-") { lg[k] += log(v); n[k]++ } }
+BEGIN {
+  printf "%-11s %6s %10s %10s %11s %9s %10s %9s  %s\n", "kernel", "scale", "native_ms",
+         "eos_ms", "interp_ms", "eos/nat", "interp/nat", "eos_gain", "checksum"
+}
+{
+  en = ratio($4, $3); in_ = ratio($5, $3); gain = ratio($5, $4)
+  acc("n", $3); acc("e", $4); acc("i", $5); acc("en", en); acc("in", in_); acc("g", gain)
+  printf "%-11s %6s %10s %10s %11s %9s %10s %9s  %s %s\n", $1, $2, fmt($3), fmt($4), fmt($5),
+         fmt(en), fmt(in_), fmt(gain), $6, $7
+}
+function gm(k) { return n[k] ? sprintf("%.2f", exp(lg[k] / n[k])) : "-" }
+END {
+  printf "%-11s %6s %10s %10s %11s %9s %10s %9s\n", "geomean", "", gm("n"), gm("e"), gm("i"),
+         gm("en"), gm("in"), gm("g")
+  if (quick) print "(quick mode: scale 1, timings are not meaningful)"
+}'
+
+if ((use_engine)) && [ -n "$inst" ]; then
+  echo
+  echo "instantiation (new store + instantiate + free):"
+  inst_args=()
+  ((quick)) && inst_args+=(--quick)
+  for m in sha256 memops; do [ -e "$out/$m.wasm" ] && inst_args+=("$out/$m.wasm"); done
+  "$inst" "${inst_args[@]}" || status=1
+fi
+exit "$status"
