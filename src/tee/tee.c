@@ -9,8 +9,9 @@ int eos_tee_new_custom(const eos_tee_ops *ops, void *impl, eos_tee **out)
     eos_tee *t = eos_calloc(1, sizeof *t);
     if (!t)
         return EOS_ENOMEM;
-    if (!ops || !ops->name || !ops->evidence || !ops->seal || !ops->unseal ||
-        !ops->measurement) {
+    /* A backend may leave out what it cannot do (a sealing-only test double,
+     * say); the dispatchers below answer EOS_EUNSUPPORTED for those. */
+    if (!ops || !ops->name) {
         eos_free(t, sizeof *t);
         return EOS_EINVAL;
     }
@@ -83,6 +84,12 @@ const char *eos_tee_kind_name(eos_tee_kind kind)
     }
 }
 
+static int unsupported(const eos_tee *t, const char *what, eos_diag *diag)
+{
+    return eos_diag_set(diag, EOS_EUNSUPPORTED, "tee", -1, "the %s backend does not provide %s",
+                        t->ops->name, what);
+}
+
 const char *eos_tee_name(const eos_tee *t)
 {
     return t->ops->name;
@@ -91,22 +98,30 @@ const char *eos_tee_name(const eos_tee *t)
 int eos_tee_evidence(eos_tee *t, const uint8_t report_data[EOS_TEE_REPORT_DATA_SIZE],
                      uint8_t **out, size_t *out_size, eos_diag *diag)
 {
+    if (!t->ops->evidence)
+        return unsupported(t, "evidence", diag);
     return t->ops->evidence(t, report_data, out, out_size, diag);
 }
 
 int eos_tee_seal(eos_tee *t, const char *label, const uint8_t *plain, size_t plain_size,
                  uint8_t **out, size_t *out_size, eos_diag *diag)
 {
+    if (!t->ops->seal)
+        return unsupported(t, "sealing", diag);
     return t->ops->seal(t, label, plain, plain_size, out, out_size, diag);
 }
 
 int eos_tee_unseal(eos_tee *t, const char *label, const uint8_t *sealed, size_t sealed_size,
                    uint8_t **out, size_t *out_size, eos_diag *diag)
 {
+    if (!t->ops->unseal)
+        return unsupported(t, "unsealing", diag);
     return t->ops->unseal(t, label, sealed, sealed_size, out, out_size, diag);
 }
 
 int eos_tee_measurement(eos_tee *t, uint8_t out[64], size_t *out_size)
 {
+    if (!t->ops->measurement)
+        return EOS_EUNSUPPORTED;
     return t->ops->measurement(t, out, out_size);
 }

@@ -288,8 +288,23 @@ static void test_tsm_snp(void)
 static void test_custom(void)
 {
     eos_tee *t = NULL;
-    eos_tee_ops bad = {.name = "x"};
-    EOS_CHECK_INT(eos_tee_new_custom(&bad, NULL, &t), EOS_EINVAL);
+    eos_tee_ops nameless = {.name = NULL};
+    EOS_CHECK_INT(eos_tee_new_custom(&nameless, NULL, &t), EOS_EINVAL);
+
+    /* A backend may provide only part of the interface; the rest reports
+     * EOS_EUNSUPPORTED instead of crashing. */
+    eos_tee_ops partial = {.name = "partial"};
+    EOS_CHECK_INT(eos_tee_new_custom(&partial, NULL, &t), 0);
+    uint8_t rd[EOS_TEE_REPORT_DATA_SIZE] = {0}, m[64], *out = NULL;
+    size_t out_size = 0, m_size = 0;
+    eos_diag d;
+    eos_diag_init(&d);
+    EOS_CHECK_INT(eos_tee_evidence(t, rd, &out, &out_size, &d), EOS_EUNSUPPORTED);
+    EOS_CHECK(strstr(d.message, "partial") != NULL);
+    EOS_CHECK_INT(eos_tee_seal(t, "l", rd, sizeof rd, &out, &out_size, NULL), EOS_EUNSUPPORTED);
+    EOS_CHECK_INT(eos_tee_unseal(t, "l", rd, sizeof rd, &out, &out_size, NULL), EOS_EUNSUPPORTED);
+    EOS_CHECK_INT(eos_tee_measurement(t, m, &m_size), EOS_EUNSUPPORTED);
+    eos_tee_free(t);
 }
 
 int main(void)
