@@ -227,6 +227,8 @@ typedef struct eos_ratls_verify_opts {
     int require_manifest;         /* 1: a missing manifest fails step MANIFEST */
     const char *sgx_root_ca_file; /* Intel SGX root CA (PEM): enables offline DCAP checks */
     int64_t now;                  /* 0 = current time (validity checks) */
+    const char *server_name;      /* SNI for eos_ratls_verify_connect (selects an app's
+                                     certificate); NULL = the host unless it is an IP */
 } eos_ratls_verify_opts;
 
 /* What was found; filled as far as verification got. */

@@ -1,6 +1,7 @@
 /* The client half of verification: a TLS 1.3 connection that may carry a
  * 0xFFBB challenge, collection of the presented chain, and the manifest
  * fetched over the framed protocol ({"Data": bytes of {"config_manifest":{}}}). */
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
@@ -159,8 +160,12 @@ int eos_ratls_verify_connect(const char *host, const char *port,
         rc = EOS_EIO;
         goto out;
     }
+    /* SNI selects an app's certificate; IP literals are not host names. */
+    unsigned char addr[16];
+    int is_ip = inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
+    const char *sni = opts->server_name ? opts->server_name : is_ip ? NULL : host;
     if (!(ssl = SSL_new(ctx)) || !SSL_set_fd(ssl, fd) ||
-        !SSL_set_tlsext_host_name(ssl, host) || SSL_connect(ssl) != 1) {
+        (sni && !SSL_set_tlsext_host_name(ssl, sni)) || SSL_connect(ssl) != 1) {
         unsigned long e = ERR_get_error();
         out->failed_step = EOS_RATLS_STEP_CONNECT;
         rc = eos_diag_set(diag, EOS_ETLS, "connect", -1, "TLS 1.3 handshake with %s:%s failed: %s",

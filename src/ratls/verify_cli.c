@@ -25,8 +25,20 @@ static void usage(FILE *f)
             "  --manifest FILE            manifest (binary or JSON) instead of fetching it\n"
             "  --require-manifest         fail when no manifest can be checked\n"
             "  --challenge                send a fresh nonce in TLS extension 0xFFBB\n"
+            "  --sni NAME                 server name to send (selects an app's certificate)\n"
             "  --sgx-root-ca FILE         Intel SGX root CA (PEM): check DCAP signatures\n"
             "  --json                     print the report as JSON\n");
+}
+
+static int takes_value(const char *opt)
+{
+    static const char *const opts[] = {"--ca", "--sgx-root-ca", "--expect-measurement",
+                                       "--expect-root", "--expect-code-hash", "--manifest",
+                                       "--sni"};
+    for (size_t i = 0; i < EOS_ARRAY_LEN(opts); i++)
+        if (strcmp(opt, opts[i]) == 0)
+            return 1;
+    return 0;
 }
 
 static int read_file(const char *path, uint8_t **out, size_t *out_size)
@@ -202,11 +214,13 @@ int eos_ratls_verify_main(int argc, char **argv)
             json = 1;
         } else if (strcmp(a, "--require-manifest") == 0) {
             o.require_manifest = 1;
-        } else if (a[0] == '-' && !v) {
+        } else if (takes_value(a) && !v) {
             fprintf(stderr, "verify: %s needs a value\n", a);
             goto out;
         } else if (strcmp(a, "--ca") == 0) {
             o.ca_file = argv[++i];
+        } else if (strcmp(a, "--sni") == 0) {
+            o.server_name = argv[++i];
         } else if (strcmp(a, "--sgx-root-ca") == 0) {
             o.sgx_root_ca_file = argv[++i];
         } else if (strcmp(a, "--expect-measurement") == 0) {

@@ -151,9 +151,8 @@ static void test_manifest_malformed(void)
     eos_ratls_merkle_free(m);
     uint8_t *out;
     size_t out_size;
-    EOS_CHECK_INT(eos_ratls_manifest_from_json("{\"entries\":[{\"name\":\"a\",\"hash\":\"zz\"}],"
-                                               "\"root\":\"00\"}",
-                                               60, &out, &out_size, NULL),
+    static const char bad_hash[] = "{\"entries\":[{\"name\":\"a\",\"hash\":\"zz\"}],\"root\":\"00\"}";
+    EOS_CHECK_INT(eos_ratls_manifest_from_json(bad_hash, strlen(bad_hash), &out, &out_size, NULL),
                   EOS_EMALFORMED);
     EOS_CHECK_INT(eos_ratls_manifest_from_json("nope", 4, &out, &out_size, NULL), EOS_EMALFORMED);
 }
