@@ -26,8 +26,8 @@ static int ch_add(SSL *s, unsigned int t, unsigned int ctx, const unsigned char 
     return 1;
 }
 
-static int ch_parse(SSL *s, unsigned int t, unsigned int ctx, const unsigned char *in,
-                    size_t inlen, X509 *x, size_t ci, int *al, void *arg)
+static int ch_parse(SSL *s, unsigned int t, unsigned int ctx, const unsigned char *in, size_t inlen,
+                    X509 *x, size_t ci, int *al, void *arg)
 {
     return 1;
 }
@@ -173,8 +173,8 @@ int main(int argc, char **argv)
     SSL_CTX *cctx_ch = SSL_CTX_new(TLS_client_method());
     SSL_CTX_set_min_proto_version(cctx_ch, TLS1_3_VERSION);
     SSL_CTX_add_custom_ext(cctx_ch, EOS_RATLS_CHALLENGE_EXT,
-                           SSL_EXT_CLIENT_HELLO | SSL_EXT_TLS1_3_ENCRYPTED_EXTENSIONS, ch_add,
-                           NULL, NULL, ch_parse, NULL);
+                           SSL_EXT_CLIENT_HELLO | SSL_EXT_TLS1_3_ENCRYPTED_EXTENSIONS, ch_add, NULL,
+                           NULL, ch_parse, NULL);
 
     /* Interleave the two contexts so drift on a shared machine hits both. */
     double full_ra = 0, full_pl = 0, res_ra = 0, res_pl = 0;

@@ -119,8 +119,8 @@ static void fetch_manifest(SSL *ssl, uint8_t **out, size_t *out_size)
             goto out;
         doc[i] = (uint8_t)YAJL_GET_INTEGER(b);
     }
-    if (eos_ratls_manifest_from_json((const char *)doc, data->u.array.len, out, out_size,
-                                     NULL) != 0)
+    if (eos_ratls_manifest_from_json((const char *)doc, data->u.array.len, out, out_size, NULL) !=
+        0)
         *out = NULL;
 out:
     yajl_tree_free(v);
@@ -128,9 +128,8 @@ out:
     eos_free(resp, len + 1);
 }
 
-int eos_ratls_verify_connect(const char *host, const char *port,
-                             const eos_ratls_verify_opts *opts, eos_ratls_verify_result *out,
-                             eos_diag *diag)
+int eos_ratls_verify_connect(const char *host, const char *port, const eos_ratls_verify_opts *opts,
+                             eos_ratls_verify_result *out, eos_diag *diag)
 {
     int rc = 0, fd = -1;
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -147,11 +146,11 @@ int eos_ratls_verify_connect(const char *host, const char *port,
     SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
     /* The chain is judged by eos_ratls_verify_chain, not by OpenSSL's default policy. */
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-    if (opts->nonce && (opts->nonce_size < 1 || opts->nonce_size > EOS_RATLS_NONCE_MAX ||
-                        !SSL_CTX_add_custom_ext(ctx, EOS_RATLS_CHALLENGE_EXT,
-                                                SSL_EXT_CLIENT_HELLO |
-                                                    SSL_EXT_TLS1_3_ENCRYPTED_EXTENSIONS,
-                                                ch_add, NULL, &ch, ch_parse, &ch))) {
+    if (opts->nonce &&
+        (opts->nonce_size < 1 || opts->nonce_size > EOS_RATLS_NONCE_MAX ||
+         !SSL_CTX_add_custom_ext(ctx, EOS_RATLS_CHALLENGE_EXT,
+                                 SSL_EXT_CLIENT_HELLO | SSL_EXT_TLS1_3_ENCRYPTED_EXTENSIONS, ch_add,
+                                 NULL, &ch, ch_parse, &ch))) {
         rc = eos_diag_set(diag, EOS_EINVAL, "challenge", -1, "a nonce is 1 to 64 bytes");
         goto out;
     }

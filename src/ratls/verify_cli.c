@@ -14,27 +14,27 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: enclave-os verify HOST:PORT [options]\n"
-            "  --ca FILE                  trust anchors (PEM) for the certificate chain\n"
-            "  --allow-simulated          accept simulated evidence (development only)\n"
-            "  --allow-debug              accept a TEE in debug mode\n"
-            "  --expect-measurement HEX   MRENCLAVE / MRTD / SNP measurement / sim hash\n"
-            "  --expect-root HEX          configuration Merkle root\n"
-            "  --expect-code-hash NAME=HEX  an app's SHA-256 code hash (repeatable)\n"
-            "  --manifest FILE            manifest (binary or JSON) instead of fetching it\n"
-            "  --require-manifest         fail when no manifest can be checked\n"
-            "  --challenge                send a fresh nonce in TLS extension 0xFFBB\n"
-            "  --sni NAME                 server name to send (selects an app's certificate)\n"
-            "  --sgx-root-ca FILE         Intel SGX root CA (PEM): check DCAP signatures\n"
-            "  --json                     print the report as JSON\n");
+    fprintf(f, "usage: enclave-os verify HOST:PORT [options]\n"
+               "  --ca FILE                  trust anchors (PEM) for the certificate chain\n"
+               "  --allow-simulated          accept simulated evidence (development only)\n"
+               "  --allow-debug              accept a TEE in debug mode\n"
+               "  --expect-measurement HEX   MRENCLAVE / MRTD / SNP measurement / sim hash\n"
+               "  --expect-root HEX          configuration Merkle root\n"
+               "  --expect-code-hash NAME=HEX  an app's SHA-256 code hash (repeatable)\n"
+               "  --manifest FILE            manifest (binary or JSON) instead of fetching it\n"
+               "  --require-manifest         fail when no manifest can be checked\n"
+               "  --challenge                send a fresh nonce in TLS extension 0xFFBB\n"
+               "  --sni NAME                 server name to send (selects an app's certificate)\n"
+               "  --sgx-root-ca FILE         Intel SGX root CA (PEM): check DCAP signatures\n"
+               "  --json                     print the report as JSON\n");
 }
 
 static int takes_value(const char *opt)
 {
-    static const char *const opts[] = {"--ca", "--sgx-root-ca", "--expect-measurement",
-                                       "--expect-root", "--expect-code-hash", "--manifest",
-                                       "--sni"};
+    static const char *const opts[] = {
+        "--ca",          "--sgx-root-ca",      "--expect-measurement",
+        "--expect-root", "--expect-code-hash", "--manifest",
+        "--sni"};
     for (size_t i = 0; i < EOS_ARRAY_LEN(opts); i++)
         if (strcmp(opt, opts[i]) == 0)
             return 1;
@@ -107,8 +107,8 @@ static void print_human(const char *target, const eos_ratls_verify_opts *o,
                    : r->simulated           ? "none (simulated)"
                                             : "not checked (pass --sgx-root-ca for DCAP quotes)");
         }
-        int have_root = r->failed_step == EOS_RATLS_STEP_NONE ||
-                        r->failed_step >= EOS_RATLS_STEP_MANIFEST;
+        int have_root =
+            r->failed_step == EOS_RATLS_STEP_NONE || r->failed_step >= EOS_RATLS_STEP_MANIFEST;
         if (have_root) {
             hex_line("config root", r->merkle_root, 32);
             hex_line("apps hash", r->apps_hash, 32);
@@ -158,8 +158,7 @@ static void print_json(const eos_ratls_verify_result *r, int rc, const eos_diag 
 }
 
 /* Splits HOST:PORT (or [V6]:PORT) into host and port buffers. */
-static int split_target(const char *t, char *host, size_t host_size, char *port,
-                        size_t port_size)
+static int split_target(const char *t, char *host, size_t host_size, char *port, size_t port_size)
 {
     const char *colon = strrchr(t, ':');
     if (!colon || !colon[1] || strlen(colon + 1) >= port_size)
@@ -260,8 +259,8 @@ int eos_ratls_verify_main(int argc, char **argv)
             if (j < (size_t)n && manifest[j] == '{') {
                 uint8_t *bin = NULL;
                 size_t bin_size = 0;
-                if (eos_ratls_manifest_from_json((const char *)manifest, (size_t)n, &bin,
-                                                 &bin_size, &d) != 0) {
+                if (eos_ratls_manifest_from_json((const char *)manifest, (size_t)n, &bin, &bin_size,
+                                                 &d) != 0) {
                     fprintf(stderr, "verify: --manifest %s: %s\n", argv[i], d.message);
                     goto out;
                 }

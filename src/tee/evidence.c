@@ -6,11 +6,11 @@
 
 #include "internal.h"
 
-#define HDR 48
-#define SGX_BODY 384
+#define HDR        48
+#define SGX_BODY   384
 #define TDX10_BODY 584
 #define TDX15_BODY 648
-#define SNP_SIZE 0x4A0
+#define SNP_SIZE   0x4A0
 
 static int bad(eos_diag *d, size_t off, const char *what)
 {
@@ -97,8 +97,7 @@ static int dcap_header(const uint8_t *q, size_t size, uint16_t *version, uint32_
     return 0;
 }
 
-int eos_tee_parse_sgx_quote(const uint8_t *q, size_t size, eos_tee_evidence_info *o,
-                            eos_diag *d)
+int eos_tee_parse_sgx_quote(const uint8_t *q, size_t size, eos_tee_evidence_info *o, eos_diag *d)
 {
     uint16_t version;
     uint32_t tee_type;
@@ -128,8 +127,7 @@ int eos_tee_parse_sgx_quote(const uint8_t *q, size_t size, eos_tee_evidence_info
     return dcap_tail(q, size, HDR + SGX_BODY, 0, o, d);
 }
 
-int eos_tee_parse_tdx_quote(const uint8_t *q, size_t size, eos_tee_evidence_info *o,
-                            eos_diag *d)
+int eos_tee_parse_tdx_quote(const uint8_t *q, size_t size, eos_tee_evidence_info *o, eos_diag *d)
 {
     uint16_t version;
     uint32_t tee_type;
@@ -172,8 +170,7 @@ int eos_tee_parse_tdx_quote(const uint8_t *q, size_t size, eos_tee_evidence_info
     return dcap_tail(q, size, body + body_size, 1, o, d);
 }
 
-int eos_tee_parse_snp_report(const uint8_t *r, size_t size, eos_tee_evidence_info *o,
-                             eos_diag *d)
+int eos_tee_parse_snp_report(const uint8_t *r, size_t size, eos_tee_evidence_info *o, eos_diag *d)
 {
     memset(o, 0, sizeof *o);
     if (size != SNP_SIZE)
@@ -236,8 +233,7 @@ int eos_tee_parse_sim(const uint8_t *e, size_t size, eos_tee_evidence_info *o, e
     return 0;
 }
 
-int eos_tee_parse_evidence(const uint8_t *e, size_t size, eos_tee_evidence_info *o,
-                           eos_diag *d)
+int eos_tee_parse_evidence(const uint8_t *e, size_t size, eos_tee_evidence_info *o, eos_diag *d)
 {
     memset(o, 0, sizeof *o);
     if (size >= EOS_TEE_MOCK_PREFIX_SIZE &&

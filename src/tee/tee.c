@@ -9,8 +9,7 @@ int eos_tee_new_custom(const eos_tee_ops *ops, void *impl, eos_tee **out)
     eos_tee *t = eos_calloc(1, sizeof *t);
     if (!t)
         return EOS_ENOMEM;
-    if (!ops || !ops->name || !ops->evidence || !ops->seal || !ops->unseal ||
-        !ops->measurement) {
+    if (!ops || !ops->name || !ops->evidence || !ops->seal || !ops->unseal || !ops->measurement) {
         eos_free(t, sizeof *t);
         return EOS_EINVAL;
     }
@@ -75,11 +74,16 @@ void eos_tee_free(eos_tee *t)
 const char *eos_tee_kind_name(eos_tee_kind kind)
 {
     switch (kind) {
-    case EOS_TEE_KIND_SIM: return "sim";
-    case EOS_TEE_KIND_SGX: return "sgx";
-    case EOS_TEE_KIND_TDX: return "tdx";
-    case EOS_TEE_KIND_SEV_SNP: return "sev-snp";
-    default: return "unknown";
+    case EOS_TEE_KIND_SIM:
+        return "sim";
+    case EOS_TEE_KIND_SGX:
+        return "sgx";
+    case EOS_TEE_KIND_TDX:
+        return "tdx";
+    case EOS_TEE_KIND_SEV_SNP:
+        return "sev-snp";
+    default:
+        return "unknown";
     }
 }
 
@@ -88,8 +92,8 @@ const char *eos_tee_name(const eos_tee *t)
     return t->ops->name;
 }
 
-int eos_tee_evidence(eos_tee *t, const uint8_t report_data[EOS_TEE_REPORT_DATA_SIZE],
-                     uint8_t **out, size_t *out_size, eos_diag *diag)
+int eos_tee_evidence(eos_tee *t, const uint8_t report_data[EOS_TEE_REPORT_DATA_SIZE], uint8_t **out,
+                     size_t *out_size, eos_diag *diag)
 {
     return t->ops->evidence(t, report_data, out, out_size, diag);
 }

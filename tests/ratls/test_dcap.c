@@ -66,8 +66,11 @@ static int fake_measurement(eos_tee *t, uint8_t out[64], size_t *out_size)
 static int run_case(const char *name, fake *f, eos_ratls_verify_opts *vo,
                     eos_ratls_verify_result *res)
 {
-    eos_tee_ops ops = {.name = name, .evidence = fake_evidence, .seal = fake_seal,
-                       .unseal = fake_seal, .measurement = fake_measurement};
+    eos_tee_ops ops = {.name = name,
+                       .evidence = fake_evidence,
+                       .seal = fake_seal,
+                       .unseal = fake_seal,
+                       .measurement = fake_measurement};
     eos_tee *tee = NULL;
     eos_ratls_server *srv = NULL;
     char sub[300];

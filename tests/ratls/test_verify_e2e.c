@@ -97,7 +97,6 @@ static void test_code_hash(void)
     EOS_CHECK_INT(run("--allow-simulated", "--expect-code-hash", arg, NULL), 1);
     snprintf(arg, sizeof arg, "gamma=%s", hex);
     EOS_CHECK_INT(run("--allow-simulated", "--expect-code-hash", arg, NULL), 1);
-
 }
 
 static void test_challenge(void)
@@ -133,7 +132,7 @@ static void test_manifest_file(void)
     fwrite(m, 1, size, f);
     fclose(f);
     EOS_CHECK_INT(run("--allow-simulated", "--manifest", path, "--require-manifest", NULL), 0);
-    m[10] ^= 1; /* a name byte: the root still matches, but core.ca_cert is renamed */
+    m[10] ^= 1;        /* a name byte: the root still matches, but core.ca_cert is renamed */
     m[size - 40] ^= 1; /* a leaf hash: the recomputed root no longer matches */
     f = fopen(path, "wb");
     fwrite(m, 1, size, f);
