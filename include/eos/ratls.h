@@ -267,6 +267,15 @@ EOS_API int eos_ratls_verify_connect(const char *host, const char *port,
                                      const eos_ratls_verify_opts *opts,
                                      eos_ratls_verify_result *out, eos_diag *diag);
 
+/* Offline DCAP checks of an SGX (v3) or TDX (v4/v5) quote whose
+ * certification data is a PCK chain (type 5): the attestation key's signature
+ * over header and body, the QE report's binding of that key, the QE report
+ * signature by the PCK key, and the PCK chain up to the Intel root CA in
+ * root_ca_file (PEM). TCB status needs Intel's collateral and is NOT
+ * evaluated. Borrows all. Returns 0 or EOS_EVERIFY/EOS_EMALFORMED with diag. */
+EOS_API int eos_ratls_verify_quote(const uint8_t *quote, size_t size, const char *root_ca_file,
+                                   eos_diag *diag);
+
 /* `enclave-os verify HOST:PORT [options]`: parses argv (argv[0] is the
  * command name), verifies, prints a report (or --json) to stdout and returns
  * the process exit status: 0 when all checks passed, 1 when one failed, 2 for

@@ -145,3 +145,16 @@ out:
     EVP_PKEY_free(pck);
     return rc;
 }
+
+int eos_ratls_verify_quote(const uint8_t *quote, size_t size, const char *root_ca_file,
+                           eos_diag *diag)
+{
+    eos_tee_evidence_info info;
+    int rc = eos_tee_parse_evidence(quote, size, &info, diag);
+    if (rc != 0)
+        return rc;
+    if (info.kind != EOS_TEE_KIND_SGX && info.kind != EOS_TEE_KIND_TDX)
+        return eos_diag_set(diag, EOS_EVERIFY, "quote-signature", -1,
+                            "only SGX and TDX DCAP quotes carry DCAP signatures");
+    return eos_ratls__dcap_verify(&info, root_ca_file, diag);
+}

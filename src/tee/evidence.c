@@ -72,11 +72,17 @@ static int dcap_tail(const uint8_t *q, size_t size, size_t body_end, int wrapped
     if (size < body_end + 4)
         return bad(d, size, "quote is truncated before the signature data");
     uint32_t sig_len = eos_tee__le32(q + body_end);
-    if (sig_len != size - body_end - 4)
-        return bad(d, body_end, "quote signature data length does not match the quote size");
+    if (sig_len > size - body_end - 4)
+        return bad(d, body_end, "quote signature data is truncated");
+    /* Quote buffers are often handed over padded with zeros (the buffer a
+     * quoting library was given); anything else after the quote is refused. */
+    size_t end = body_end + 4 + sig_len;
+    for (size_t i = end; i < size; i++)
+        if (q[i] != 0)
+            return bad(d, i, "non-zero bytes follow the quote");
     o->signed_data = q;
     o->signed_size = body_end;
-    return parse_sig_data(q, body_end + 4, size, wrapped, o, d);
+    return parse_sig_data(q, body_end + 4, end, wrapped, o, d);
 }
 
 static int dcap_header(const uint8_t *q, size_t size, uint16_t *version, uint32_t *tee_type,
