@@ -269,9 +269,25 @@ int eos_ratls__load_ca(eos_tee *tee, const eos_ratls_server_options *o, X509 **o
         EOS_INFO("ratls", "generated a new enclave CA, sealed in %s", path);
     }
     /* A new or operator-given CA is sealed now so later starts need nothing. */
-    if ((rc = encode(certs, key, &plain, &plain_size)) != 0 ||
-        (rc = eos_tee_seal(tee, CA_LABEL, plain, plain_size, &blob, &blob_size, diag)) != 0 ||
-        (rc = write_atomic(path, blob, blob_size, diag)) != 0)
+    if ((rc = encode(certs, key, &plain, &plain_size)) != 0)
+        goto out;
+    eos_diag sd;
+    eos_diag_init(&sd);
+    rc = eos_tee_seal(tee, CA_LABEL, plain, plain_size, &blob, &blob_size, &sd);
+    if (rc == EOS_EUNSUPPORTED) {
+        /* A TEE without a sealing key (TDX) still gets a working CA: one per
+         * start, attested like any other through core.ca_cert. Clients that
+         * pin the CA must then pin the measurement instead. */
+        EOS_WARN("ratls", "the enclave CA cannot be sealed (%s); it lives for this run only",
+                 sd.message);
+        rc = 0;
+        goto done;
+    }
+    if (rc != 0) {
+        eos_diag_set(diag, rc, sd.step, -1, "%s", sd.message);
+        goto out;
+    }
+    if ((rc = write_atomic(path, blob, blob_size, diag)) != 0)
         goto out;
 done:
     *out_cert = sk_X509_shift(certs);

@@ -56,6 +56,12 @@ static int fake_seal(eos_tee *t, const char *label, const uint8_t *p, size_t ps,
     return 0;
 }
 
+static int no_seal(eos_tee *t, const char *label, const uint8_t *p, size_t ps, uint8_t **out,
+                   size_t *out_size, eos_diag *d)
+{
+    return eos_diag_set(d, EOS_EUNSUPPORTED, "seal", -1, "no sealing key on this TEE");
+}
+
 static int fake_measurement(eos_tee *t, uint8_t out[64], size_t *out_size)
 {
     memset(out, 0x22, 32);
@@ -71,6 +77,9 @@ static int run_case(const char *name, fake *f, eos_ratls_verify_opts *vo,
                        .seal = fake_seal,
                        .unseal = fake_seal,
                        .measurement = fake_measurement};
+    /* TDX has no sealing key: the server must still come up (per-run CA). */
+    if (strcmp(name, "tdx") == 0)
+        ops.seal = ops.unseal = no_seal;
     eos_tee *tee = NULL;
     eos_ratls_server *srv = NULL;
     char sub[300];
