@@ -225,6 +225,8 @@ typedef struct eos_ratls_verify_opts {
     size_t manifest_size;
     int require_manifest;         /* 1: a missing manifest fails step MANIFEST */
     const char *sgx_root_ca_file; /* Intel SGX root CA (PEM): enables offline DCAP checks */
+    const char *snp_vcek_file;    /* the chip's VCEK (PEM/DER): checks SEV-SNP signatures */
+    const char *snp_ca_file;      /* AMD ASK + ARK (PEM): chains the VCEK, optional */
     int64_t now;                  /* 0 = current time (validity checks) */
     const char *server_name;      /* SNI for eos_ratls_verify_connect (selects an app's
                                      certificate); NULL = the host unless it is an IP */

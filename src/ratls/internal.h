@@ -59,4 +59,9 @@ int eos_ratls__load_ca(eos_tee *tee, const eos_ratls_server_options *opts, X509 
 int eos_ratls__dcap_verify(const eos_tee_evidence_info *info, const char *root_ca_file,
                            eos_diag *diag);
 
+/* The SEV-SNP report signature against a VCEK certificate (PEM or DER),
+ * chained to AMD's ASK/ARK in ca_file when it is not NULL. */
+int eos_ratls__snp_verify(const eos_tee_evidence_info *info, const char *vcek_file,
+                          const char *ca_file, eos_diag *diag);
+
 #endif

@@ -354,6 +354,16 @@ int eos_ratls_verify_chain(const uint8_t *const *der, const size_t *der_size, si
             r->quote_signature = 1;
         }
     }
+    if (info.kind == EOS_TEE_KIND_SEV_SNP && o->snp_vcek_file) {
+        eos_diag qd;
+        eos_diag_init(&qd);
+        if (eos_ratls__snp_verify(&info, o->snp_vcek_file, o->snp_ca_file, &qd) != 0) {
+            r->quote_signature = -1;
+            rc = fail(r, EOS_RATLS_STEP_QUOTE_SIGNATURE, d, "%s", qd.message);
+            goto out;
+        }
+        r->quote_signature = 1;
+    }
     if (o->expect_measurement &&
         (o->expect_measurement_size != r->measurement_size ||
          memcmp(o->expect_measurement, r->measurement, r->measurement_size) != 0)) {

@@ -26,6 +26,8 @@ static void usage(FILE *f)
                "  --challenge                send a fresh nonce in TLS extension 0xFFBB\n"
                "  --sni NAME                 server name to send (selects an app's certificate)\n"
                "  --sgx-root-ca FILE         Intel SGX root CA (PEM): check DCAP signatures\n"
+               "  --snp-vcek FILE            the chip's VCEK (PEM/DER): check SEV-SNP signatures\n"
+               "  --snp-ca FILE              AMD ASK+ARK (PEM) to chain the VCEK to\n"
                "  --json                     print the report as JSON\n");
 }
 
@@ -85,6 +87,20 @@ static void hex_line(const char *label, const uint8_t *b, size_t n)
     printf("  %-15s %s\n", label, hex);
 }
 
+static const char *signature_text(const eos_ratls_verify_result *r)
+{
+    int snp = r->kind == EOS_TEE_KIND_SEV_SNP;
+    if (r->quote_signature > 0)
+        return snp ? "ok (VCEK, offline; the VCEK is not fetched and TCB status not evaluated)"
+                   : "ok (DCAP, offline; TCB status not evaluated: needs Intel collateral, "
+                     "not fetched)";
+    if (r->quote_signature < 0)
+        return "FAILED";
+    if (r->simulated)
+        return "none (simulated)";
+    return snp ? "not checked (pass --snp-vcek)" : "not checked (pass --sgx-root-ca)";
+}
+
 static void print_human(const char *target, const eos_ratls_verify_opts *o,
                         const eos_ratls_verify_result *r, int rc, const eos_diag *d)
 {
@@ -100,12 +116,7 @@ static void print_human(const char *target, const eos_ratls_verify_opts *o,
             hex_line("measurement", r->measurement, r->measurement_size);
             if (r->binding[0])
                 printf("  %-15s %s\n", "binding", r->binding);
-            printf("  %-15s %s\n", "quote sig",
-                   r->quote_signature > 0   ? "ok (DCAP, offline; TCB status not evaluated: "
-                                              "needs Intel collateral, not fetched)"
-                   : r->quote_signature < 0 ? "FAILED"
-                   : r->simulated           ? "none (simulated)"
-                                            : "not checked (pass --sgx-root-ca for DCAP quotes)");
+            printf("  %-15s %s\n", "quote sig", signature_text(r));
         }
         int have_root =
             r->failed_step == EOS_RATLS_STEP_NONE || r->failed_step >= EOS_RATLS_STEP_MANIFEST;
@@ -218,6 +229,10 @@ int eos_ratls_verify_main(int argc, char **argv)
             goto out;
         } else if (strcmp(a, "--ca") == 0) {
             o.ca_file = argv[++i];
+        } else if (strcmp(a, "--snp-vcek") == 0) {
+            o.snp_vcek_file = argv[++i];
+        } else if (strcmp(a, "--snp-ca") == 0) {
+            o.snp_ca_file = argv[++i];
         } else if (strcmp(a, "--sni") == 0) {
             o.server_name = argv[++i];
         } else if (strcmp(a, "--sgx-root-ca") == 0) {
