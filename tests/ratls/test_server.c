@@ -432,6 +432,30 @@ static void test_concurrent_swap(void)
     eos_ratls_server_free(srv);
 }
 
+static void test_oom(void)
+{
+    /* Every allocation failure while creating the server or changing its
+     * configuration is an error, never a crash, a leak or a half change. */
+    eos_ratls_app app = {.name = "o", .route = "/o", .hostname = "o.test", .env_json = "{}"};
+    eos_ratls_config cfg = {&app, 1, NULL, 0};
+    int created = 0;
+    for (long n = 1; n < 400 && !created; n++) {
+        eos_ratls_server *srv = NULL;
+        eos_ratls_server_options o = {.data_dir = dir};
+        eos_test_fail_alloc_after(n, 1);
+        int rc = eos_ratls_server_new(tee, &o, &srv, NULL);
+        if (rc == 0)
+            rc = eos_ratls_server_set_config(srv, &cfg, NULL);
+        eos_test_fail_alloc_after(0, 0);
+        if (rc == 0)
+            created = 1;
+        else
+            EOS_CHECK(rc == EOS_ENOMEM || rc == EOS_ECRYPTO || rc == EOS_ESYS);
+        eos_ratls_server_free(srv);
+    }
+    EOS_CHECK_INT(created, 1);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir))
@@ -446,6 +470,7 @@ int main(void)
     EOS_RUN(test_operator_ca);
     EOS_RUN(test_challenge);
     EOS_RUN(test_concurrent_swap);
+    EOS_RUN(test_oom);
     eos_tee_free(tee);
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
