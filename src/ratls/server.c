@@ -338,9 +338,9 @@ static int cert_cb(SSL *ssl, void *arg)
     eos_ratls_server *srv = arg;
     const nonce_box *nonce = SSL_get_ex_data(ssl, nonce_idx);
     /* A TLS 1.3 resumption (PSK accepted, already parsed by now) sends no
-     * certificate, so installing one would be wasted work. A challenge
-     * always gets a fresh certificate. */
-    if (!nonce && SSL_session_reused(ssl))
+     * certificate, so installing one would be wasted work; a challenge on a
+     * resumed connection is not answered either (see ext_add). */
+    if (SSL_session_reused(ssl))
         return 1;
     cert_set *s = set_get(srv);
     if (!nonce && srv_now(srv) - s->not_before >= srv->renew) {
@@ -408,7 +408,10 @@ static int ext_parse(SSL *ssl, unsigned int type, unsigned int context, const un
 static int ext_add(SSL *ssl, unsigned int type, unsigned int context, const unsigned char **out,
                    size_t *outlen, X509 *x, size_t chainidx, int *al, void *arg)
 {
-    if (!(context & SSL_EXT_TLS1_3_ENCRYPTED_EXTENSIONS) || !SSL_get_ex_data(ssl, nonce_idx))
+    /* The echo promises a certificate bound to the nonce, which a resumed
+     * handshake does not send: then no echo, and the client knows. */
+    if (!(context & SSL_EXT_TLS1_3_ENCRYPTED_EXTENSIONS) || !SSL_get_ex_data(ssl, nonce_idx) ||
+        SSL_session_reused(ssl))
         return 0;
     *out = NULL;
     *outlen = 0;

@@ -28,8 +28,9 @@ static int64_t clock_fn(void *arg)
 
 /* Runs a TLS 1.3 handshake between a fresh client and the server context
  * over a BIO pair. Returns the server's leaf (caller frees) or NULL. */
-static X509 *handshake(SSL_CTX *sctx, const char *sni, const uint8_t *nonce, size_t nonce_size,
-                       int *echoed, STACK_OF(X509) * *chain_out);
+static X509 *handshake_ex(SSL_CTX *sctx, const char *sni, const uint8_t *nonce, size_t nonce_size,
+                          int *echoed, STACK_OF(X509) * *chain_out, SSL_SESSION *resume,
+                          SSL_SESSION **sess_out, int *reused);
 
 typedef struct ch_arg {
     const uint8_t *nonce;
@@ -58,6 +59,13 @@ static int ch_parse(SSL *s, unsigned int t, unsigned int ctx, const unsigned cha
 static X509 *handshake(SSL_CTX *sctx, const char *sni, const uint8_t *nonce, size_t nonce_size,
                        int *echoed, STACK_OF(X509) * *chain_out)
 {
+    return handshake_ex(sctx, sni, nonce, nonce_size, echoed, chain_out, NULL, NULL, NULL);
+}
+
+static X509 *handshake_ex(SSL_CTX *sctx, const char *sni, const uint8_t *nonce, size_t nonce_size,
+                          int *echoed, STACK_OF(X509) * *chain_out, SSL_SESSION *resume,
+                          SSL_SESSION **sess_out, int *reused)
+{
     SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
     ch_arg a = {nonce, nonce_size, 0};
     SSL_CTX_add_custom_ext(cctx, EOS_RATLS_CHALLENGE_EXT,
@@ -72,6 +80,8 @@ static X509 *handshake(SSL_CTX *sctx, const char *sni, const uint8_t *nonce, siz
         SSL_set_tlsext_host_name(c, sni);
     SSL_set_connect_state(c);
     SSL_set_accept_state(s);
+    if (resume)
+        SSL_set_session(c, resume);
     X509 *leaf = NULL;
     for (int i = 0; i < 50; i++) {
         int rc = SSL_do_handshake(c), rs = SSL_do_handshake(s);
@@ -83,11 +93,21 @@ static X509 *handshake(SSL_CTX *sctx, const char *sni, const uint8_t *nonce, siz
                 for (int k = 0; k < sk_X509_num(*chain_out); k++)
                     X509_up_ref(sk_X509_value(*chain_out, k));
             }
+            if (reused)
+                *reused = SSL_session_reused(c);
+            if (sess_out) {
+                uint8_t b[4];
+                SSL_write(s, "x", 1); /* flushes the session tickets */
+                SSL_read(c, b, sizeof b);
+                *sess_out = SSL_get1_session(c);
+            }
             break;
         }
     }
     if (echoed)
         *echoed = a.echoed;
+    SSL_set_shutdown(c, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    SSL_set_shutdown(s, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
     SSL_free(c);
     SSL_free(s);
     SSL_CTX_free(cctx);
@@ -382,12 +402,35 @@ static void test_challenge(void)
     EOS_CHECK(y && X509_cmp(x, y) != 0);
     X509_free(x);
     X509_free(y);
+    /* A resumed handshake sends no certificate, so the nonce is not echoed. */
+    SSL_SESSION *sess = NULL;
+    int reused = 0;
+    X509_free(handshake_ex(ctx, NULL, NULL, 0, NULL, NULL, NULL, &sess, NULL));
+    EOS_CHECK(sess != NULL);
+    X509 *r = handshake_ex(ctx, NULL, nonce, 8, &echoed, NULL, sess, NULL, &reused);
+    EOS_CHECK_INT(reused, 1);
+    EOS_CHECK_INT(echoed, 0);
+    X509_free(r);
+    SSL_SESSION_free(sess);
     /* No nonce: no echo. A 65-byte nonce fails the handshake. */
     X509 *z = handshake(ctx, NULL, NULL, 0, &echoed, NULL);
     EOS_CHECK_INT(echoed, 0);
     X509_free(z);
     uint8_t big[65] = {0};
     EOS_CHECK(handshake(ctx, NULL, big, 65, &echoed, NULL) == NULL);
+    SSL_CTX_free(ctx);
+    eos_ratls_server_free(srv);
+
+    /* With challenges disabled the nonce is ignored and never echoed, so a
+     * verifier knows it was not bound. */
+    eos_ratls_server_options o = {.data_dir = dir, .disable_challenge = 1};
+    EOS_CHECK_INT(eos_ratls_server_new(tee, &o, &srv, NULL), 0);
+    ctx = server_ctx(srv);
+    echoed = -1;
+    X509 *w = handshake(ctx, NULL, nonce, 8, &echoed, NULL);
+    EOS_CHECK(w != NULL);
+    EOS_CHECK_INT(echoed, 0);
+    X509_free(w);
     SSL_CTX_free(ctx);
     eos_ratls_server_free(srv);
 }
