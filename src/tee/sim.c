@@ -201,6 +201,8 @@ int eos_tee__open_sim(const eos_tee_config *cfg, eos_tee **out, eos_diag *diag)
     eos_tee *t = NULL;
     if ((rc = eos_tee_new_custom(&sim_ops, s, &t)) != 0)
         goto fail;
+    EOS_WARN("tee", "SIMULATED TEE: no hardware protection; evidence is marked simulated and "
+                    "sealed data is readable by anyone with access to the data directory");
     *out = t;
     return 0;
 fail:
