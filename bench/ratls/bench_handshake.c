@@ -26,8 +26,8 @@ static int ch_add(SSL *s, unsigned int t, unsigned int ctx, const unsigned char 
     return 1;
 }
 
-static int ch_parse(SSL *s, unsigned int t, unsigned int ctx, const unsigned char *in,
-                    size_t inlen, X509 *x, size_t ci, int *al, void *arg)
+static int ch_parse(SSL *s, unsigned int t, unsigned int ctx, const unsigned char *in, size_t inlen,
+                    X509 *x, size_t ci, int *al, void *arg)
 {
     return 1;
 }
@@ -123,6 +123,12 @@ static double rate(SSL_CTX *cctx, SSL_CTX *sctx, int resumed, double seconds, do
     return (double)n / server_time;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 static SSL_CTX *plain_ctx(void)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
@@ -173,32 +179,42 @@ int main(int argc, char **argv)
     SSL_CTX *cctx_ch = SSL_CTX_new(TLS_client_method());
     SSL_CTX_set_min_proto_version(cctx_ch, TLS1_3_VERSION);
     SSL_CTX_add_custom_ext(cctx_ch, EOS_RATLS_CHALLENGE_EXT,
-                           SSL_EXT_CLIENT_HELLO | SSL_EXT_TLS1_3_ENCRYPTED_EXTENSIONS, ch_add,
-                           NULL, NULL, ch_parse, NULL);
+                           SSL_EXT_CLIENT_HELLO | SSL_EXT_TLS1_3_ENCRYPTED_EXTENSIONS, ch_add, NULL,
+                           NULL, ch_parse, NULL);
 
-    /* Interleave the two contexts so drift on a shared machine hits both. */
-    double full_ra = 0, full_pl = 0, res_ra = 0, res_pl = 0;
-    double b_full_ra = 0, b_full_pl = 0, b_res_ra = 0, b_res_pl = 0, b_chal = 0;
-    for (int round = 0; round < 3; round++) {
-        full_pl += rate(cctx, plain, 0, secs / 3, &b_full_pl);
-        full_ra += rate(cctx, ra, 0, secs / 3, &b_full_ra);
-        res_pl += rate(cctx, plain, 1, secs / 3, &b_res_pl);
-        res_ra += rate(cctx, ra, 1, secs / 3, &b_res_ra);
+    /* Interleave the two contexts in short paired rounds so drift on a shared
+     * machine hits both, and report the median of the per-round ratios. */
+    enum { ROUNDS = 9 };
+    double fr[ROUNDS], rr[ROUNDS], fp = 0, fa = 0, rp = 0, ra_ = 0, bf = 0, br = 0;
+    for (int round = 0; round < ROUNDS; round++) {
+        double bp = 0, ba = 0, bpr = 0, bar = 0;
+        double p1 = rate(cctx, plain, 0, secs / ROUNDS, &bp);
+        double a1 = rate(cctx, ra, 0, secs / ROUNDS, &ba);
+        double p2 = rate(cctx, plain, 1, secs / ROUNDS, &bpr);
+        double a2 = rate(cctx, ra, 1, secs / ROUNDS, &bar);
+        fr[round] = a1 / p1;
+        rr[round] = a2 / p2;
+        fp += p1 / ROUNDS;
+        fa += a1 / ROUNDS;
+        rp += p2 / ROUNDS;
+        ra_ += a2 / ROUNDS;
+        bf += ba / bp / ROUNDS;
+        br += bar / bpr / ROUNDS;
     }
-    double chal = rate(cctx_ch, ra, 0, secs, &b_chal);
-    printf("ratls handshake benchmark (TLS 1.3, P-256, in-memory; rates per second of server "
-           "CPU time; client+server CPU in brackets)\n");
-    printf("  full     plain %7.0f [%5.0f]  ra-tls %7.0f [%5.0f]  ratio %.3f [%.3f] "
-           "(target >= 0.9)\n",
-           full_pl / 3, b_full_pl / 3, full_ra / 3, b_full_ra / 3, full_ra / full_pl,
-           b_full_ra / b_full_pl);
-    printf("  resumed  plain %7.0f [%5.0f]  ra-tls %7.0f [%5.0f]  ratio %.3f [%.3f] "
-           "(target >= 0.9)\n",
-           res_pl / 3, b_res_pl / 3, res_ra / 3, b_res_ra / 3, res_ra / res_pl,
-           b_res_ra / b_res_pl);
-    printf("  challenge mode (fresh leaf per connection) %7.0f [%5.0f]  ratio to plain full "
-           "%.3f\n",
-           chal, b_chal, chal / (full_pl / 3));
+    qsort(fr, ROUNDS, sizeof fr[0], cmp_double);
+    qsort(rr, ROUNDS, sizeof rr[0], cmp_double);
+    double b_chal = 0;
+    double chal = rate(cctx_ch, ra, 0, secs / 3, &b_chal);
+    printf("ratls handshake benchmark (TLS 1.3, P-256, in-memory; handshakes per second of "
+           "server CPU time)\n");
+    printf("  full     plain %7.0f  ra-tls %7.0f  ratio median %.3f (min %.3f max %.3f; "
+           "client+server %.3f)  target >= 0.9\n",
+           fp, fa, fr[ROUNDS / 2], fr[0], fr[ROUNDS - 1], bf);
+    printf("  resumed  plain %7.0f  ra-tls %7.0f  ratio median %.3f (min %.3f max %.3f; "
+           "client+server %.3f)  target >= 0.9\n",
+           rp, ra_, rr[ROUNDS / 2], rr[0], rr[ROUNDS - 1], br);
+    printf("  challenge mode (fresh leaf per connection) %7.0f  ratio to plain full %.3f\n", chal,
+           chal / fp);
     SSL_CTX_free(ra);
     SSL_CTX_free(plain);
     SSL_CTX_free(cctx);

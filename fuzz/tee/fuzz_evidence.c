@@ -17,11 +17,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     eos_diag_init(&d);
     int rc;
     switch (data[0] % 5) {
-    case 0: rc = eos_tee_parse_evidence(ev, size - 1, &info, &d); break;
-    case 1: rc = eos_tee_parse_sgx_quote(ev, size - 1, &info, &d); break;
-    case 2: rc = eos_tee_parse_tdx_quote(ev, size - 1, &info, &d); break;
-    case 3: rc = eos_tee_parse_snp_report(ev, size - 1, &info, &d); break;
-    default: rc = eos_tee_parse_sim(ev, size - 1, &info, &d); break;
+    case 0:
+        rc = eos_tee_parse_evidence(ev, size - 1, &info, &d);
+        break;
+    case 1:
+        rc = eos_tee_parse_sgx_quote(ev, size - 1, &info, &d);
+        break;
+    case 2:
+        rc = eos_tee_parse_tdx_quote(ev, size - 1, &info, &d);
+        break;
+    case 3:
+        rc = eos_tee_parse_snp_report(ev, size - 1, &info, &d);
+        break;
+    default:
+        rc = eos_tee_parse_sim(ev, size - 1, &info, &d);
+        break;
     }
     if (rc == 0) {
         /* Touch every reported field: each must lie inside the input. */

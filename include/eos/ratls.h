@@ -17,17 +17,17 @@ extern "C" {
 #endif
 
 /* Certificate extension OIDs (SPEC 5.1). */
-#define EOS_RATLS_OID_SGX_QUOTE "1.2.840.113741.1.13.1.0"
-#define EOS_RATLS_OID_TDX_QUOTE "1.2.840.113741.1.5.5.1.6"
-#define EOS_RATLS_OID_SNP_REPORT "1.3.6.1.4.1.65230.4.1"
-#define EOS_RATLS_OID_CONFIG_ROOT "1.3.6.1.4.1.65230.1.1"
-#define EOS_RATLS_OID_APP_NAME "1.3.6.1.4.1.65230.2.1"
-#define EOS_RATLS_OID_APP_ROUTE "1.3.6.1.4.1.65230.2.2"
+#define EOS_RATLS_OID_SGX_QUOTE     "1.2.840.113741.1.13.1.0"
+#define EOS_RATLS_OID_TDX_QUOTE     "1.2.840.113741.1.5.5.1.6"
+#define EOS_RATLS_OID_SNP_REPORT    "1.3.6.1.4.1.65230.4.1"
+#define EOS_RATLS_OID_CONFIG_ROOT   "1.3.6.1.4.1.65230.1.1"
+#define EOS_RATLS_OID_APP_NAME      "1.3.6.1.4.1.65230.2.1"
+#define EOS_RATLS_OID_APP_ROUTE     "1.3.6.1.4.1.65230.2.2"
 #define EOS_RATLS_OID_APP_CODE_HASH "1.3.6.1.4.1.65230.2.3"
-#define EOS_RATLS_OID_APPS_HASH "1.3.6.1.4.1.65230.2.5"
+#define EOS_RATLS_OID_APPS_HASH     "1.3.6.1.4.1.65230.2.5"
 /* TLS ClientHello extension carrying a challenge nonce of 1 to 64 bytes. */
 #define EOS_RATLS_CHALLENGE_EXT 0xFFBB
-#define EOS_RATLS_NONCE_MAX 64
+#define EOS_RATLS_NONCE_MAX     64
 
 /* The layer's version string, static storage. */
 EOS_API const char *eos_ratls_version(void);
@@ -35,8 +35,8 @@ EOS_API const char *eos_ratls_version(void);
 /* ---- Report data ---------------------------------------------------------- */
 
 /* out = SHA-512(SHA-256(spki_der) || binding). Borrows all inputs. */
-EOS_API int eos_ratls_report_data(const uint8_t *spki_der, size_t spki_size,
-                                  const uint8_t *binding, size_t binding_size, uint8_t out[64]);
+EOS_API int eos_ratls_report_data(const uint8_t *spki_der, size_t spki_size, const uint8_t *binding,
+                                  size_t binding_size, uint8_t out[64]);
 /* The deterministic-mode binding of a UTC time: "YYYY-MM-DDTHH:MMZ" (17
  * characters and a NUL into out). Seconds are ignored. */
 EOS_API void eos_ratls_time_binding(int64_t unix_time, char out[18]);
@@ -83,10 +83,10 @@ typedef struct eos_ratls_merkle eos_ratls_merkle;
  * ASCII TEE name, one 0x00 byte, the raw measurement), cfg->core in order,
  * then per app sorted by name wasm.<n>.code_hash, .route, .hostname, .env.
  * Borrows all inputs. Free with eos_ratls_merkle_free(). */
-EOS_API int eos_ratls_merkle_build(const uint8_t *ca_der, size_t ca_der_size,
-                                   const char *tee_name, const uint8_t *measurement,
-                                   size_t measurement_size, const eos_ratls_config *cfg,
-                                   eos_ratls_merkle **out, eos_diag *diag);
+EOS_API int eos_ratls_merkle_build(const uint8_t *ca_der, size_t ca_der_size, const char *tee_name,
+                                   const uint8_t *measurement, size_t measurement_size,
+                                   const eos_ratls_config *cfg, eos_ratls_merkle **out,
+                                   eos_diag *diag);
 EOS_API void eos_ratls_merkle_free(eos_ratls_merkle *m);
 /* Borrowed views, valid until eos_ratls_merkle_free(). */
 EOS_API const uint8_t *eos_ratls_merkle_root(const eos_ratls_merkle *m);
@@ -168,8 +168,7 @@ EOS_API int eos_ratls_server_renew(eos_ratls_server *srv, eos_diag *diag);
 EOS_API int eos_ratls_server_manifest(eos_ratls_server *srv, uint8_t **out, size_t *out_size);
 EOS_API int eos_ratls_server_manifest_json(eos_ratls_server *srv, char **out, size_t *out_size);
 /* The default leaf and its chain (enclave CA, operator chain) as PEM. */
-EOS_API int eos_ratls_server_cert_chain_pem(eos_ratls_server *srv, char **out,
-                                            size_t *out_size);
+EOS_API int eos_ratls_server_cert_chain_pem(eos_ratls_server *srv, char **out, size_t *out_size);
 EOS_API void eos_ratls_server_merkle_root(eos_ratls_server *srv, uint8_t out[32]);
 /* The enclave CA certificate (DER); free with eos_free(*out, *out_size). */
 EOS_API int eos_ratls_server_ca_der(eos_ratls_server *srv, uint8_t **out, size_t *out_size);
@@ -177,23 +176,23 @@ EOS_API int eos_ratls_server_ca_der(eos_ratls_server *srv, uint8_t **out, size_t
 /* ---- Verifier ------------------------------------------------------------- */
 
 /* Which step of verification failed (EOS_RATLS_STEP_NONE when all passed). */
-#define EOS_RATLS_STEP_MAP(X)                                                              \
-    X(NONE, "none")                                                                        \
-    X(CONNECT, "connect")             /* TCP or TLS handshake */                           \
-    X(CHAIN, "chain")                 /* certificate chain, --ca anchor, validity */       \
-    X(EVIDENCE_EXT, "evidence-ext")   /* no or several evidence extensions */              \
-    X(EVIDENCE_PARSE, "evidence-parse") /* quote/report malformed or unsupported */        \
-    X(EVIDENCE_TYPE, "evidence-type") /* OID and content disagree */                       \
-    X(SIMULATED, "simulated")         /* simulated evidence without --allow-simulated */   \
-    X(DEBUG, "debug")                 /* TEE in debug mode without allow_debug */          \
-    X(QUOTE_SIGNATURE, "quote-signature") /* DCAP signatures / PCK chain */                \
-    X(REPORT_DATA, "report-data")     /* report data does not bind key and binding */      \
-    X(CHALLENGE, "challenge")         /* nonce not echoed or not bound */                  \
-    X(MEASUREMENT, "measurement")     /* --expect-measurement mismatch */                  \
-    X(CONFIG_EXT, "config-ext")       /* config extensions missing or malformed */         \
-    X(MANIFEST, "manifest")           /* manifest unavailable, malformed or root mismatch */ \
-    X(EXPECT_ROOT, "expect-root")     /* --expect-root mismatch */                         \
-    X(CODE_HASH, "code-hash")         /* --expect-code-hash mismatch or unknown app */
+#define EOS_RATLS_STEP_MAP(X)                                                                      \
+    X(NONE, "none")                                                                                \
+    X(CONNECT, "connect")                 /* TCP or TLS handshake */                               \
+    X(CHAIN, "chain")                     /* certificate chain, --ca anchor, validity */           \
+    X(EVIDENCE_EXT, "evidence-ext")       /* no or several evidence extensions */                  \
+    X(EVIDENCE_PARSE, "evidence-parse")   /* quote/report malformed or unsupported */              \
+    X(EVIDENCE_TYPE, "evidence-type")     /* OID and content disagree */                           \
+    X(SIMULATED, "simulated")             /* simulated evidence without --allow-simulated */       \
+    X(DEBUG, "debug")                     /* TEE in debug mode without allow_debug */              \
+    X(QUOTE_SIGNATURE, "quote-signature") /* DCAP signatures / PCK chain */                        \
+    X(REPORT_DATA, "report-data")         /* report data does not bind key and binding */          \
+    X(CHALLENGE, "challenge")             /* nonce not echoed or not bound */                      \
+    X(MEASUREMENT, "measurement")         /* --expect-measurement mismatch */                      \
+    X(CONFIG_EXT, "config-ext")           /* config extensions missing or malformed */             \
+    X(MANIFEST, "manifest")               /* manifest unavailable, malformed or root mismatch */   \
+    X(EXPECT_ROOT, "expect-root")         /* --expect-root mismatch */                             \
+    X(CODE_HASH, "code-hash")             /* --expect-code-hash mismatch or unknown app */
 
 typedef enum eos_ratls_step {
 #define EOS__RATLS_STEP_ENUM(name, str) EOS_RATLS_STEP_##name,
@@ -211,22 +210,26 @@ typedef struct eos_ratls_expect_code_hash {
 
 /* What to check. Everything is borrowed. */
 typedef struct eos_ratls_verify_opts {
-    const char *ca_file;          /* PEM trust anchors for the chain; NULL = chain only
-                                     self-consistent (leaf signed by the presented CA) */
+    const char *ca_file; /* PEM trust anchors for the chain; NULL = chain only
+                            self-consistent (leaf signed by the presented CA) */
     int allow_simulated;
     int allow_debug;
     const uint8_t *expect_measurement; /* NULL = not checked */
     size_t expect_measurement_size;
-    const uint8_t *expect_root;   /* 32 bytes, NULL = not checked */
+    const uint8_t *expect_root; /* 32 bytes, NULL = not checked */
     const eos_ratls_expect_code_hash *expect_code_hashes;
     size_t expect_code_hash_count;
-    const uint8_t *nonce;         /* challenge sent (1..64 bytes), NULL = deterministic */
+    const uint8_t *nonce; /* challenge sent (1..64 bytes), NULL = deterministic */
     size_t nonce_size;
-    const uint8_t *manifest;      /* binary manifest to check against the root, or NULL */
+    const uint8_t *manifest; /* binary manifest to check against the root, or NULL */
     size_t manifest_size;
     int require_manifest;         /* 1: a missing manifest fails step MANIFEST */
     const char *sgx_root_ca_file; /* Intel SGX root CA (PEM): enables offline DCAP checks */
+    const char *snp_vcek_file;    /* the chip's VCEK (PEM/DER): checks SEV-SNP signatures */
+    const char *snp_ca_file;      /* AMD ASK + ARK (PEM): chains the VCEK, optional */
     int64_t now;                  /* 0 = current time (validity checks) */
+    const char *server_name;      /* SNI for eos_ratls_verify_connect (selects an app's
+                                     certificate); NULL = the host unless it is an IP */
 } eos_ratls_verify_opts;
 
 /* What was found; filled as far as verification got. */
@@ -238,8 +241,8 @@ typedef struct eos_ratls_verify_result {
     uint8_t measurement[64];
     size_t measurement_size;
     uint8_t report_data[64];
-    int chain_anchored;     /* the chain ended at a --ca anchor */
-    int quote_signature;    /* 1 verified, 0 not checked, -1 failed */
+    int chain_anchored;  /* the chain ended at a --ca anchor */
+    int quote_signature; /* 1 verified, 0 not checked, -1 failed */
     int manifest_checked;
     uint8_t merkle_root[32];
     uint8_t apps_hash[32];
@@ -254,9 +257,9 @@ typedef struct eos_ratls_verify_result {
  * server sent it. Borrows all. Returns 0 when every requested check passed,
  * else EOS_EVERIFY (or EOS_ENOMEM) with out->failed_step and diag naming the
  * step and what to do. */
-EOS_API int eos_ratls_verify_chain(const uint8_t *const *der, const size_t *der_size,
-                                   size_t count, const eos_ratls_verify_opts *opts,
-                                   eos_ratls_verify_result *out, eos_diag *diag);
+EOS_API int eos_ratls_verify_chain(const uint8_t *const *der, const size_t *der_size, size_t count,
+                                   const eos_ratls_verify_opts *opts, eos_ratls_verify_result *out,
+                                   eos_diag *diag);
 
 /* Connects to host:port over TLS 1.3 (sending opts->nonce in 0xFFBB when set),
  * fetches the manifest over the framed protocol unless opts->manifest is
@@ -265,6 +268,15 @@ EOS_API int eos_ratls_verify_chain(const uint8_t *const *der, const size_t *der_
 EOS_API int eos_ratls_verify_connect(const char *host, const char *port,
                                      const eos_ratls_verify_opts *opts,
                                      eos_ratls_verify_result *out, eos_diag *diag);
+
+/* Offline DCAP checks of an SGX (v3) or TDX (v4/v5) quote whose
+ * certification data is a PCK chain (type 5): the attestation key's signature
+ * over header and body, the QE report's binding of that key, the QE report
+ * signature by the PCK key, and the PCK chain up to the Intel root CA in
+ * root_ca_file (PEM). TCB status needs Intel's collateral and is NOT
+ * evaluated. Borrows all. Returns 0 or EOS_EVERIFY/EOS_EMALFORMED with diag. */
+EOS_API int eos_ratls_verify_quote(const uint8_t *quote, size_t size, const char *root_ca_file,
+                                   eos_diag *diag);
 
 /* `enclave-os verify HOST:PORT [options]`: parses argv (argv[0] is the
  * command name), verifies, prints a report (or --json) to stdout and returns

@@ -22,8 +22,8 @@ typedef struct eos_tee eos_tee;
  * eos_free(ptr, size). */
 typedef struct eos_tee_ops {
     const char *name; /* "sim", "sgx", "tdx", "sev-snp" */
-    int (*evidence)(eos_tee *t, const uint8_t report_data[EOS_TEE_REPORT_DATA_SIZE],
-                    uint8_t **out, size_t *out_size, eos_diag *diag);
+    int (*evidence)(eos_tee *t, const uint8_t report_data[EOS_TEE_REPORT_DATA_SIZE], uint8_t **out,
+                    size_t *out_size, eos_diag *diag);
     /* Seals plaintext so that only this platform (and measurement) can unseal
      * it. label names the secret's purpose and is bound as associated data. */
     int (*seal)(eos_tee *t, const char *label, const uint8_t *plain, size_t plain_size,
@@ -44,12 +44,12 @@ struct eos_tee {
 
 /* Where backends find their devices; NULL fields take the defaults. */
 typedef struct eos_tee_config {
-    const char *kind;          /* "auto", "sim", "sgx", "tdx", "sev-snp"; NULL = "auto" */
-    const char *data_dir;      /* where the simulation keeps its sealing key */
-    const char *sgx_dev_dir;   /* default "/dev/attestation" */
+    const char *kind;           /* "auto", "sim", "sgx", "tdx", "sev-snp"; NULL = "auto" */
+    const char *data_dir;       /* where the simulation keeps its sealing key */
+    const char *sgx_dev_dir;    /* default "/dev/attestation" */
     const char *tsm_report_dir; /* default "/sys/kernel/config/tsm/report" */
-    const char *sev_guest_dev; /* default "/dev/sev-guest" (SEV-SNP derived sealing key) */
-    const char *sim_binary;    /* file the simulation measures; default "/proc/self/exe" */
+    const char *sev_guest_dev;  /* default "/dev/sev-guest" (SEV-SNP derived sealing key) */
+    const char *sim_binary;     /* file the simulation measures; default "/proc/self/exe" */
     /* Milliseconds the configfs-tsm backend waits for outblob to appear. The
      * kernel creates it with the directory; a test directory playing the
      * device creates it a little later. 0 = 2000. */
@@ -68,8 +68,8 @@ EOS_API int eos_tee_evidence(eos_tee *t, const uint8_t report_data[EOS_TEE_REPOR
                              uint8_t **out, size_t *out_size, eos_diag *diag);
 EOS_API int eos_tee_seal(eos_tee *t, const char *label, const uint8_t *plain, size_t plain_size,
                          uint8_t **out, size_t *out_size, eos_diag *diag);
-EOS_API int eos_tee_unseal(eos_tee *t, const char *label, const uint8_t *sealed,
-                           size_t sealed_size, uint8_t **out, size_t *out_size, eos_diag *diag);
+EOS_API int eos_tee_unseal(eos_tee *t, const char *label, const uint8_t *sealed, size_t sealed_size,
+                           uint8_t **out, size_t *out_size, eos_diag *diag);
 EOS_API int eos_tee_measurement(eos_tee *t, uint8_t out[64], size_t *out_size);
 
 /* The simulated report that follows `MOCK_QUOTE:` and the 64 bytes of report
@@ -82,10 +82,10 @@ EOS_API int eos_tee_measurement(eos_tee *t, uint8_t out[64], size_t *out_size);
  *  32 32  measurement: SHA-256 of the running binary
  *  64 64  marker, NUL padded: "SIMULATED TEE - NO HARDWARE PROTECTION"
  * Simulated evidence is therefore 11 + 64 + 128 = 203 bytes. */
-#define EOS_TEE_MOCK_PREFIX "MOCK_QUOTE:"
+#define EOS_TEE_MOCK_PREFIX      "MOCK_QUOTE:"
 #define EOS_TEE_MOCK_PREFIX_SIZE 11
-#define EOS_TEE_SIM_REPORT_SIZE 128
-#define EOS_TEE_SIM_MARKER "SIMULATED TEE - NO HARDWARE PROTECTION"
+#define EOS_TEE_SIM_REPORT_SIZE  128
+#define EOS_TEE_SIM_MARKER       "SIMULATED TEE - NO HARDWARE PROTECTION"
 
 /* What kind of evidence a byte string is. */
 typedef enum eos_tee_kind {
@@ -111,16 +111,16 @@ typedef struct eos_tee_evidence_info {
     /* Signer: MRSIGNER (SGX, 32); SNP: author key digest (48); absent otherwise. */
     const uint8_t *signer;
     size_t signer_size;
-    const uint8_t *rtmr[4];     /* TDX runtime measurement registers, 48 bytes each */
+    const uint8_t *rtmr[4];      /* TDX runtime measurement registers, 48 bytes each */
     const uint8_t *mr_config_id; /* TDX MRCONFIGID (48) */
-    const uint8_t *host_data;   /* SNP HOST_DATA (32) */
-    const uint8_t *tcb;         /* SGX CPUSVN / TDX TEE_TCB_SVN (16); SNP: REPORTED_TCB (8) */
+    const uint8_t *host_data;    /* SNP HOST_DATA (32) */
+    const uint8_t *tcb;          /* SGX CPUSVN / TDX TEE_TCB_SVN (16); SNP: REPORTED_TCB (8) */
     size_t tcb_size;
     uint16_t isv_prod_id, isv_svn; /* SGX */
-    uint16_t qe_svn, pce_svn;   /* DCAP header */
-    uint64_t attributes;        /* SGX ATTRIBUTES.FLAGS / TDX TD_ATTRIBUTES / SNP POLICY */
-    uint32_t guest_svn, vmpl;   /* SNP */
-    char tee_name[17];          /* sim: the TEE name in the simulated report */
+    uint16_t qe_svn, pce_svn;      /* DCAP header */
+    uint64_t attributes;           /* SGX ATTRIBUTES.FLAGS / TDX TD_ATTRIBUTES / SNP POLICY */
+    uint32_t guest_svn, vmpl;      /* SNP */
+    char tee_name[17];             /* sim: the TEE name in the simulated report */
     /* DCAP quotes (SGX v3, TDX v4/v5): the region the attestation key signs
      * (header and body), and the parts of the signature data. */
     const uint8_t *signed_data;
@@ -131,7 +131,7 @@ typedef struct eos_tee_evidence_info {
     const uint8_t *qe_report_sig; /* 64 bytes, signed by the PCK key */
     const uint8_t *qe_auth;       /* QE authentication data */
     size_t qe_auth_size;
-    uint16_t cert_type;           /* certification data type; 5 = PCK chain (PEM) */
+    uint16_t cert_type; /* certification data type; 5 = PCK chain (PEM) */
     const uint8_t *cert_data;
     size_t cert_data_size;
 } eos_tee_evidence_info;
@@ -140,8 +140,8 @@ typedef struct eos_tee_evidence_info {
  * out. Borrows evidence: out points into it. Returns 0, or EOS_EMALFORMED with
  * diag naming the field and byte offset for truncated or malformed input,
  * EOS_EUNSUPPORTED for an unknown format or version. */
-EOS_API int eos_tee_parse_evidence(const uint8_t *evidence, size_t size,
-                                   eos_tee_evidence_info *out, eos_diag *diag);
+EOS_API int eos_tee_parse_evidence(const uint8_t *evidence, size_t size, eos_tee_evidence_info *out,
+                                   eos_diag *diag);
 /* The individual parsers (same contract; the kind is not guessed). */
 EOS_API int eos_tee_parse_sim(const uint8_t *ev, size_t size, eos_tee_evidence_info *out,
                               eos_diag *diag);
@@ -149,8 +149,8 @@ EOS_API int eos_tee_parse_sgx_quote(const uint8_t *ev, size_t size, eos_tee_evid
                                     eos_diag *diag);
 EOS_API int eos_tee_parse_tdx_quote(const uint8_t *ev, size_t size, eos_tee_evidence_info *out,
                                     eos_diag *diag);
-EOS_API int eos_tee_parse_snp_report(const uint8_t *ev, size_t size,
-                                     eos_tee_evidence_info *out, eos_diag *diag);
+EOS_API int eos_tee_parse_snp_report(const uint8_t *ev, size_t size, eos_tee_evidence_info *out,
+                                     eos_diag *diag);
 /* "sim", "sgx", "tdx", "sev-snp" or "unknown"; static storage. */
 EOS_API const char *eos_tee_kind_name(eos_tee_kind kind);
 

@@ -224,7 +224,23 @@ def verify(host, port, allow_simulated=False, expect_root=None, expect_code_hash
             "Python's ssl module cannot send TLS extension 0xFFBB; use "
             "`enclave-os verify --challenge`")
     with connect(host, port, ca=ca, server_hostname=server_hostname) as sock:
-        info = certificate_info(sock.getpeercert(binary_form=True))
+        leaf_der = sock.getpeercert(binary_form=True)
+        info = certificate_info(leaf_der)
+        chain_checked = bool(ca)
+        # Python 3.13 exposes the presented chain: check that the presented
+        # CA signed the leaf, as the C verifier does without --ca.
+        if (not ca and hasattr(sock, "get_unverified_chain")
+                and hasattr(info["certificate"], "verify_directly_issued_by")):
+            chain = [c if isinstance(c, bytes) else c.public_bytes()
+                     for c in sock.get_unverified_chain()]
+            if len(chain) < 2:
+                raise VerificationError("chain", "the server presented no CA certificate")
+            issuer = x509.load_der_x509_certificate(chain[1])
+            try:
+                info["certificate"].verify_directly_issued_by(issuer)
+            except Exception as e:  # signature or name mismatch
+                raise VerificationError("chain", f"leaf not signed by the presented CA: {e}")
+            chain_checked = True
         if manifest is None:
             try:
                 manifest = fetch_manifest(sock)
@@ -276,6 +292,6 @@ def verify(host, port, allow_simulated=False, expect_root=None, expect_code_hash
         "config_root": root.hex(),
         "apps_hash": info["apps_hash"].hex(),
         "manifest_checked": entries is not None,
-        "chain_checked": bool(ca),
+        "chain_checked": chain_checked,
         "app": info["app"],
     }

@@ -2,6 +2,7 @@
  * intermediate given once with --ca-cert/--ca-key) and kept sealed in the
  * data directory as [u32 LE PEM size][certificates, PEM][private key, DER]. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -14,7 +15,7 @@
 
 #include "internal.h"
 
-#define CA_FILE "ratls-ca.sealed"
+#define CA_FILE  "ratls-ca.sealed"
 #define CA_LABEL "ratls.ca"
 
 static char *join(const char *dir, const char *name)
@@ -62,18 +63,20 @@ static int write_atomic(const char *path, const uint8_t *data, size_t size, eos_
         return EOS_ENOMEM;
     snprintf(tmp, n, "%s.tmp", path);
     int rc = 0;
-    FILE *f = fopen(tmp, "wb");
+    /* Sealed, but still nobody else's business: owner-only permissions. */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (!f || fwrite(data, 1, size, f) != size || fflush(f) != 0 || fsync(fileno(f)) != 0) {
-        rc = eos_diag_set(diag, EOS_ESYS, "ca", -1, "cannot write %s: %s", tmp,
-                          strerror(errno));
+        rc = eos_diag_set(diag, EOS_ESYS, "ca", -1, "cannot write %s: %s", tmp, strerror(errno));
         if (f)
             fclose(f);
+        else if (fd >= 0)
+            close(fd);
         goto out;
     }
     fclose(f);
     if (rename(tmp, path) != 0)
-        rc = eos_diag_set(diag, EOS_ESYS, "ca", -1, "cannot rename %s: %s", tmp,
-                          strerror(errno));
+        rc = eos_diag_set(diag, EOS_ESYS, "ca", -1, "cannot rename %s: %s", tmp, strerror(errno));
 out:
     eos_free(tmp, n);
     return rc;
@@ -132,7 +135,7 @@ out:
 }
 
 /* Serialises certs (PEM) and key (DER) into the sealed blob layout. */
-static int encode(STACK_OF(X509) *certs, EVP_PKEY *key, uint8_t **out, size_t *out_size)
+static int encode(STACK_OF(X509) * certs, EVP_PKEY *key, uint8_t **out, size_t *out_size)
 {
     BIO *b = BIO_new(BIO_s_mem());
     uint8_t *kd = NULL;
@@ -161,7 +164,7 @@ out:
     return rc;
 }
 
-static int decode(const uint8_t *d, size_t size, STACK_OF(X509) **out_certs, EVP_PKEY **out_key)
+static int decode(const uint8_t *d, size_t size, STACK_OF(X509) * *out_certs, EVP_PKEY **out_key)
 {
     if (size < 4 || eos_ratls__le32(d) > size - 4)
         return EOS_ECORRUPT;
@@ -186,7 +189,7 @@ static int decode(const uint8_t *d, size_t size, STACK_OF(X509) **out_certs, EVP
     return 0;
 }
 
-static int load_operator(const eos_ratls_server_options *o, STACK_OF(X509) **out_certs,
+static int load_operator(const eos_ratls_server_options *o, STACK_OF(X509) * *out_certs,
                          EVP_PKEY **out_key, eos_diag *diag)
 {
     BIO *cb = BIO_new_file(o->ca_cert_file, "r"), *kb = BIO_new_file(o->ca_key_file, "r");
@@ -223,7 +226,7 @@ out:
 }
 
 int eos_ratls__load_ca(eos_tee *tee, const eos_ratls_server_options *o, X509 **out_cert,
-                       EVP_PKEY **out_key, STACK_OF(X509) **out_chain, eos_diag *diag)
+                       EVP_PKEY **out_key, STACK_OF(X509) * *out_chain, eos_diag *diag)
 {
     int rc = 0;
     char *path = join(o->data_dir, CA_FILE);
@@ -241,8 +244,7 @@ int eos_ratls__load_ca(eos_tee *tee, const eos_ratls_server_options *o, X509 **o
         if ((rc = load_operator(o, &certs, &key, diag)) != 0)
             goto out;
     } else if ((rc = read_all(path, &blob, &blob_size)) == 0) {
-        if ((rc = eos_tee_unseal(tee, CA_LABEL, blob, blob_size, &plain, &plain_size, diag)) !=
-            0)
+        if ((rc = eos_tee_unseal(tee, CA_LABEL, blob, blob_size, &plain, &plain_size, diag)) != 0)
             goto out;
         if ((rc = decode(plain, plain_size, &certs, &key)) != 0) {
             rc = eos_diag_set(diag, rc, "ca", -1, "%s unsealed but does not hold a CA", path);
@@ -267,9 +269,25 @@ int eos_ratls__load_ca(eos_tee *tee, const eos_ratls_server_options *o, X509 **o
         EOS_INFO("ratls", "generated a new enclave CA, sealed in %s", path);
     }
     /* A new or operator-given CA is sealed now so later starts need nothing. */
-    if ((rc = encode(certs, key, &plain, &plain_size)) != 0 ||
-        (rc = eos_tee_seal(tee, CA_LABEL, plain, plain_size, &blob, &blob_size, diag)) != 0 ||
-        (rc = write_atomic(path, blob, blob_size, diag)) != 0)
+    if ((rc = encode(certs, key, &plain, &plain_size)) != 0)
+        goto out;
+    eos_diag sd;
+    eos_diag_init(&sd);
+    rc = eos_tee_seal(tee, CA_LABEL, plain, plain_size, &blob, &blob_size, &sd);
+    if (rc == EOS_EUNSUPPORTED) {
+        /* A TEE without a sealing key (TDX) still gets a working CA: one per
+         * start, attested like any other through core.ca_cert. Clients that
+         * pin the CA must then pin the measurement instead. */
+        EOS_WARN("ratls", "the enclave CA cannot be sealed (%s); it lives for this run only",
+                 sd.message);
+        rc = 0;
+        goto done;
+    }
+    if (rc != 0) {
+        eos_diag_set(diag, rc, sd.step, -1, "%s", sd.message);
+        goto out;
+    }
+    if ((rc = write_atomic(path, blob, blob_size, diag)) != 0)
         goto out;
 done:
     *out_cert = sk_X509_shift(certs);

@@ -98,12 +98,11 @@ static int add_leaf_exts(X509 *x, X509 *ca, const eos_ratls__leaf_params *p)
     if (add_raw_ext(x, EOS_RATLS_OID_CONFIG_ROOT, p->root, 32) != 0 ||
         add_raw_ext(x, EOS_RATLS_OID_APPS_HASH, p->apps_hash, 32) != 0)
         return EOS_ECRYPTO;
-    if (p->app &&
-        (add_raw_ext(x, EOS_RATLS_OID_APP_NAME, (const uint8_t *)p->app->name,
-                     strlen(p->app->name)) != 0 ||
-         add_raw_ext(x, EOS_RATLS_OID_APP_ROUTE, (const uint8_t *)p->app->route,
-                     strlen(p->app->route)) != 0 ||
-         add_raw_ext(x, EOS_RATLS_OID_APP_CODE_HASH, p->app->code_hash, 32) != 0))
+    if (p->app && (add_raw_ext(x, EOS_RATLS_OID_APP_NAME, (const uint8_t *)p->app->name,
+                               strlen(p->app->name)) != 0 ||
+                   add_raw_ext(x, EOS_RATLS_OID_APP_ROUTE, (const uint8_t *)p->app->route,
+                               strlen(p->app->route)) != 0 ||
+                   add_raw_ext(x, EOS_RATLS_OID_APP_CODE_HASH, p->app->code_hash, 32) != 0))
         return EOS_ECRYPTO;
     return 0;
 }

@@ -1,6 +1,7 @@
 /* The client half of verification: a TLS 1.3 connection that may carry a
  * 0xFFBB challenge, collection of the presented chain, and the manifest
  * fetched over the framed protocol ({"Data": bytes of {"config_manifest":{}}}). */
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
@@ -118,8 +119,8 @@ static void fetch_manifest(SSL *ssl, uint8_t **out, size_t *out_size)
             goto out;
         doc[i] = (uint8_t)YAJL_GET_INTEGER(b);
     }
-    if (eos_ratls_manifest_from_json((const char *)doc, data->u.array.len, out, out_size,
-                                     NULL) != 0)
+    if (eos_ratls_manifest_from_json((const char *)doc, data->u.array.len, out, out_size, NULL) !=
+        0)
         *out = NULL;
 out:
     yajl_tree_free(v);
@@ -127,9 +128,8 @@ out:
     eos_free(resp, len + 1);
 }
 
-int eos_ratls_verify_connect(const char *host, const char *port,
-                             const eos_ratls_verify_opts *opts, eos_ratls_verify_result *out,
-                             eos_diag *diag)
+int eos_ratls_verify_connect(const char *host, const char *port, const eos_ratls_verify_opts *opts,
+                             eos_ratls_verify_result *out, eos_diag *diag)
 {
     int rc = 0, fd = -1;
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -146,11 +146,11 @@ int eos_ratls_verify_connect(const char *host, const char *port,
     SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
     /* The chain is judged by eos_ratls_verify_chain, not by OpenSSL's default policy. */
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-    if (opts->nonce && (opts->nonce_size < 1 || opts->nonce_size > EOS_RATLS_NONCE_MAX ||
-                        !SSL_CTX_add_custom_ext(ctx, EOS_RATLS_CHALLENGE_EXT,
-                                                SSL_EXT_CLIENT_HELLO |
-                                                    SSL_EXT_TLS1_3_ENCRYPTED_EXTENSIONS,
-                                                ch_add, NULL, &ch, ch_parse, &ch))) {
+    if (opts->nonce &&
+        (opts->nonce_size < 1 || opts->nonce_size > EOS_RATLS_NONCE_MAX ||
+         !SSL_CTX_add_custom_ext(ctx, EOS_RATLS_CHALLENGE_EXT,
+                                 SSL_EXT_CLIENT_HELLO | SSL_EXT_TLS1_3_ENCRYPTED_EXTENSIONS, ch_add,
+                                 NULL, &ch, ch_parse, &ch))) {
         rc = eos_diag_set(diag, EOS_EINVAL, "challenge", -1, "a nonce is 1 to 64 bytes");
         goto out;
     }
@@ -159,8 +159,12 @@ int eos_ratls_verify_connect(const char *host, const char *port,
         rc = EOS_EIO;
         goto out;
     }
+    /* SNI selects an app's certificate; IP literals are not host names. */
+    unsigned char addr[16];
+    int is_ip = inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
+    const char *sni = opts->server_name ? opts->server_name : is_ip ? NULL : host;
     if (!(ssl = SSL_new(ctx)) || !SSL_set_fd(ssl, fd) ||
-        !SSL_set_tlsext_host_name(ssl, host) || SSL_connect(ssl) != 1) {
+        (sni && !SSL_set_tlsext_host_name(ssl, sni)) || SSL_connect(ssl) != 1) {
         unsigned long e = ERR_get_error();
         out->failed_step = EOS_RATLS_STEP_CONNECT;
         rc = eos_diag_set(diag, EOS_ETLS, "connect", -1, "TLS 1.3 handshake with %s:%s failed: %s",

@@ -31,8 +31,7 @@ static EVP_PKEY *p256_from_raw(const uint8_t xy[64])
 }
 
 /* Verifies a raw r || s P-256 signature over data with SHA-256; 1 when valid. */
-static int verify_raw_sig(EVP_PKEY *key, const uint8_t sig[64], const uint8_t *data,
-                          size_t size)
+static int verify_raw_sig(EVP_PKEY *key, const uint8_t sig[64], const uint8_t *data, size_t size)
 {
     ECDSA_SIG *s = ECDSA_SIG_new();
     BIGNUM *r = BN_bin2bn(sig, 32, NULL), *ss = BN_bin2bn(sig + 32, 32, NULL);
@@ -96,8 +95,7 @@ out:
     return rc;
 }
 
-int eos_ratls__dcap_verify(const eos_tee_evidence_info *info, const char *root_ca_file,
-                           eos_diag *d)
+int eos_ratls__dcap_verify(const eos_tee_evidence_info *info, const char *root_ca_file, eos_diag *d)
 {
     int rc = EOS_EVERIFY;
     EVP_PKEY *ak = NULL, *pck = NULL;
@@ -146,4 +144,17 @@ out:
     EVP_PKEY_free(ak);
     EVP_PKEY_free(pck);
     return rc;
+}
+
+int eos_ratls_verify_quote(const uint8_t *quote, size_t size, const char *root_ca_file,
+                           eos_diag *diag)
+{
+    eos_tee_evidence_info info;
+    int rc = eos_tee_parse_evidence(quote, size, &info, diag);
+    if (rc != 0)
+        return rc;
+    if (info.kind != EOS_TEE_KIND_SGX && info.kind != EOS_TEE_KIND_TDX)
+        return eos_diag_set(diag, EOS_EVERIFY, "quote-signature", -1,
+                            "only SGX and TDX DCAP quotes carry DCAP signatures");
+    return eos_ratls__dcap_verify(&info, root_ca_file, diag);
 }

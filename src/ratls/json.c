@@ -35,8 +35,7 @@ static int cmp_keys(const void *a, const void *b)
 }
 
 /* Parses text (any length) with yajl, which needs a NUL-terminated copy. */
-static yajl_val parse_tree(const char *text, size_t size, char *err, size_t err_size,
-                           int *oom)
+static yajl_val parse_tree(const char *text, size_t size, char *err, size_t err_size, int *oom)
 {
     char *copy = eos_malloc(size + 1);
     *oom = 0;
@@ -79,8 +78,8 @@ int eos_ratls_canonical_env(const char *env_json, char **out, size_t *out_size, 
     for (size_t i = 0; i < n; i++) {
         yajl_val val = v->u.object.values[i];
         if (!YAJL_IS_STRING(val)) {
-            rc = eos_diag_set(diag, EOS_EINVAL, "env", -1,
-                              "env value of \"%s\" must be a string", v->u.object.keys[i]);
+            rc = eos_diag_set(diag, EOS_EINVAL, "env", -1, "env value of \"%s\" must be a string",
+                              v->u.object.keys[i]);
             goto out;
         }
         keys[i] = v->u.object.keys[i];
@@ -90,8 +89,7 @@ int eos_ratls_canonical_env(const char *env_json, char **out, size_t *out_size, 
         qsort(keys, n, sizeof *keys, cmp_keys);
     for (size_t i = 1; i < n; i++) {
         if (strcmp(keys[i - 1], keys[i]) == 0) {
-            rc = eos_diag_set(diag, EOS_EINVAL, "env", -1, "env key \"%s\" appears twice",
-                              keys[i]);
+            rc = eos_diag_set(diag, EOS_EINVAL, "env", -1, "env key \"%s\" appears twice", keys[i]);
             goto out;
         }
     }

@@ -25,8 +25,8 @@ struct eos_ratls_merkle {
     size_t json_cap;
 };
 
-static int add_leaf(eos_ratls_merkle *m, const char *prefix, const char *name,
-                    const char *suffix, const uint8_t *input, size_t input_size)
+static int add_leaf(eos_ratls_merkle *m, const char *prefix, const char *name, const char *suffix,
+                    const uint8_t *input, size_t input_size)
 {
     if (m->count == m->cap) {
         size_t ncap = m->cap ? m->cap * 2 : 16;
@@ -65,8 +65,7 @@ static int cmp_apps(const void *a, const void *b)
 
 /* Sorted pointers to the apps; refuses duplicates and unusable names. Free
  * *out with eos_free(*out, count * sizeof **out). */
-int eos_ratls__sorted_apps(const eos_ratls_config *cfg, const eos_ratls_app ***out,
-                           eos_diag *diag)
+int eos_ratls__sorted_apps(const eos_ratls_config *cfg, const eos_ratls_app ***out, eos_diag *diag)
 {
     const eos_ratls_app **v = NULL;
     *out = NULL;

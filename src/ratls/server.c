@@ -41,7 +41,7 @@ struct eos_ratls_server {
     eos_tee *tee;
     X509 *ca;
     EVP_PKEY *ca_key;
-    STACK_OF(X509) *chain; /* sent after the leaf: the enclave CA, then operator chain */
+    STACK_OF(X509) * chain; /* sent after the leaf: the enclave CA, then operator chain */
     uint8_t *ca_der;
     size_t ca_der_size;
     uint8_t measurement[64];
@@ -64,8 +64,7 @@ typedef struct nonce_box {
 static int nonce_idx = -1;
 static pthread_once_t nonce_once = PTHREAD_ONCE_INIT;
 
-static void nonce_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
-                       void *argp)
+static void nonce_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
 {
     OPENSSL_free(ptr);
 }
@@ -219,15 +218,15 @@ static int build_set(eos_ratls_server *srv, cfg_copy *cfg, cert_set **out, eos_d
     s->not_before = srv_now(srv);
     s->not_before -= s->not_before % 60;
     if ((rc = eos_ratls_merkle_build(srv->ca_der, srv->ca_der_size, eos_tee_name(srv->tee),
-                                     srv->measurement, srv->measurement_size, &cfg->cfg,
-                                     &s->merkle, diag)) != 0 ||
+                                     srv->measurement, srv->measurement_size, &cfg->cfg, &s->merkle,
+                                     diag)) != 0 ||
         (rc = eos_ratls__sorted_apps(&cfg->cfg, &sorted, diag)) != 0)
         goto out;
     if (cfg->cfg.app_count == 1)
         s->single = sorted[0];
     leaf_params(srv, s, s->single, &p);
-    if ((rc = eos_ratls__make_leaf(srv->tee, srv->ca, srv->ca_key, &p, &s->cert, &s->key,
-                                   diag)) != 0)
+    if ((rc = eos_ratls__make_leaf(srv->tee, srv->ca, srv->ca_key, &p, &s->cert, &s->key, diag)) !=
+        0)
         goto out;
     if (cfg->cfg.app_count && !(s->apps = eos_calloc(cfg->cfg.app_count, sizeof *s->apps))) {
         rc = EOS_ENOMEM;
@@ -292,8 +291,7 @@ static int rebuild(eos_ratls_server *srv, cfg_copy *cfg, eos_diag *diag)
     return 0;
 }
 
-int eos_ratls_server_set_config(eos_ratls_server *srv, const eos_ratls_config *cfg,
-                                eos_diag *diag)
+int eos_ratls_server_set_config(eos_ratls_server *srv, const eos_ratls_config *cfg, eos_diag *diag)
 {
     cfg_copy *c = cfg_dup(cfg);
     if (!c)
@@ -340,9 +338,9 @@ static int cert_cb(SSL *ssl, void *arg)
     eos_ratls_server *srv = arg;
     const nonce_box *nonce = SSL_get_ex_data(ssl, nonce_idx);
     /* A TLS 1.3 resumption (PSK accepted, already parsed by now) sends no
-     * certificate, so installing one would be wasted work. A challenge
-     * always gets a fresh certificate. */
-    if (!nonce && SSL_session_reused(ssl))
+     * certificate, so installing one would be wasted work; a challenge on a
+     * resumed connection is not answered either (see ext_add). */
+    if (SSL_session_reused(ssl))
         return 1;
     cert_set *s = set_get(srv);
     if (!nonce && srv_now(srv) - s->not_before >= srv->renew) {
@@ -368,8 +366,7 @@ static int cert_cb(SSL *ssl, void *arg)
         p.not_before = srv_now(srv);
         p.nonce = nonce->bytes;
         p.nonce_size = nonce->size;
-        if (eos_ratls__make_leaf(srv->tee, srv->ca, srv->ca_key, &p, &fresh, &fresh_key, &d) !=
-            0) {
+        if (eos_ratls__make_leaf(srv->tee, srv->ca, srv->ca_key, &p, &fresh, &fresh_key, &d) != 0) {
             EOS_ERROR("ratls", "challenge certificate failed: %s", d.message);
             goto out;
         }
@@ -411,7 +408,10 @@ static int ext_parse(SSL *ssl, unsigned int type, unsigned int context, const un
 static int ext_add(SSL *ssl, unsigned int type, unsigned int context, const unsigned char **out,
                    size_t *outlen, X509 *x, size_t chainidx, int *al, void *arg)
 {
-    if (!(context & SSL_EXT_TLS1_3_ENCRYPTED_EXTENSIONS) || !SSL_get_ex_data(ssl, nonce_idx))
+    /* The echo promises a certificate bound to the nonce, which a resumed
+     * handshake does not send: then no echo, and the client knows. */
+    if (!(context & SSL_EXT_TLS1_3_ENCRYPTED_EXTENSIONS) || !SSL_get_ex_data(ssl, nonce_idx) ||
+        SSL_session_reused(ssl))
         return 0;
     *out = NULL;
     *outlen = 0;
@@ -424,16 +424,16 @@ int eos_ratls_server_configure_ctx(eos_ratls_server *srv, SSL_CTX *ctx, eos_diag
         return eos_diag_set(diag, EOS_ETLS, "tls", -1, "cannot restrict the context to TLS 1.3");
     SSL_CTX_set_cert_cb(ctx, cert_cb, srv);
     if (!SSL_CTX_add_custom_ext(ctx, EOS_RATLS_CHALLENGE_EXT,
-                                SSL_EXT_CLIENT_HELLO | SSL_EXT_TLS1_3_ENCRYPTED_EXTENSIONS,
-                                ext_add, NULL, NULL, ext_parse, srv))
+                                SSL_EXT_CLIENT_HELLO | SSL_EXT_TLS1_3_ENCRYPTED_EXTENSIONS, ext_add,
+                                NULL, NULL, ext_parse, srv))
         return eos_diag_set(diag, EOS_ETLS, "tls", -1,
                             "cannot register TLS extension 0xFFBB (already registered on this "
                             "SSL_CTX?)");
     return 0;
 }
 
-int eos_ratls_server_new(eos_tee *tee, const eos_ratls_server_options *opts,
-                         eos_ratls_server **out, eos_diag *diag)
+int eos_ratls_server_new(eos_tee *tee, const eos_ratls_server_options *opts, eos_ratls_server **out,
+                         eos_diag *diag)
 {
     int rc = 0;
     X509 *ca = NULL;

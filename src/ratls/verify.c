@@ -18,8 +18,8 @@
 const char *eos_ratls_step_name(eos_ratls_step step)
 {
     switch (step) {
-#define EOS__RATLS_STEP_CASE(name, str)                                                    \
-    case EOS_RATLS_STEP_##name:                                                            \
+#define EOS__RATLS_STEP_CASE(name, str)                                                            \
+    case EOS_RATLS_STEP_##name:                                                                    \
         return str;
         EOS_RATLS_STEP_MAP(EOS__RATLS_STEP_CASE)
 #undef EOS__RATLS_STEP_CASE
@@ -27,10 +27,9 @@ const char *eos_ratls_step_name(eos_ratls_step step)
     return "unknown";
 }
 
-static int fail(eos_ratls_verify_result *r, eos_ratls_step step, eos_diag *d, const char *fmt,
-                ...) __attribute__((format(printf, 4, 5)));
-static int fail(eos_ratls_verify_result *r, eos_ratls_step step, eos_diag *d, const char *fmt,
-                ...)
+static int fail(eos_ratls_verify_result *r, eos_ratls_step step, eos_diag *d, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(eos_ratls_verify_result *r, eos_ratls_step step, eos_diag *d, const char *fmt, ...)
 {
     char msg[480];
     va_list ap;
@@ -59,7 +58,7 @@ static const ASN1_OCTET_STRING *find_ext(X509 *x, const char *oid, int *dup)
     return v;
 }
 
-static int check_chain(X509 *leaf, STACK_OF(X509) *rest, const eos_ratls_verify_opts *o,
+static int check_chain(X509 *leaf, STACK_OF(X509) * rest, const eos_ratls_verify_opts *o,
                        eos_ratls_verify_result *r, eos_diag *d)
 {
     int rc = 0;
@@ -69,8 +68,8 @@ static int check_chain(X509 *leaf, STACK_OF(X509) *rest, const eos_ratls_verify_
         store = X509_STORE_new();
         ctx = X509_STORE_CTX_new();
         if (!store || !ctx || X509_STORE_load_file(store, o->ca_file) != 1) {
-            rc = fail(r, EOS_RATLS_STEP_CHAIN, d, "cannot load CA certificates from %s",
-                      o->ca_file);
+            rc =
+                fail(r, EOS_RATLS_STEP_CHAIN, d, "cannot load CA certificates from %s", o->ca_file);
             goto out;
         }
         if (!X509_STORE_CTX_init(ctx, store, leaf, rest)) {
@@ -125,8 +124,7 @@ static int time_binding(X509 *leaf, char out[18])
 }
 
 static int check_binding(X509 *leaf, const eos_tee_evidence_info *info,
-                         const eos_ratls_verify_opts *o, eos_ratls_verify_result *r,
-                         eos_diag *d)
+                         const eos_ratls_verify_opts *o, eos_ratls_verify_result *r, eos_diag *d)
 {
     uint8_t *spki = NULL, rd[64];
     char tb[18];
@@ -155,8 +153,8 @@ static int check_binding(X509 *leaf, const eos_tee_evidence_info *info,
     return 0;
 }
 
-static int check_evidence(X509 *leaf, const eos_ratls_verify_opts *o,
-                          eos_ratls_verify_result *r, eos_tee_evidence_info *info, eos_diag *d)
+static int check_evidence(X509 *leaf, const eos_ratls_verify_opts *o, eos_ratls_verify_result *r,
+                          eos_tee_evidence_info *info, eos_diag *d)
 {
     static const struct {
         const char *oid;
@@ -184,8 +182,8 @@ static int check_evidence(X509 *leaf, const eos_ratls_verify_opts *o,
     eos_diag_init(&pd);
     if (eos_tee_parse_evidence(ASN1_STRING_get0_data(ev), (size_t)ASN1_STRING_length(ev), info,
                                &pd) != 0)
-        return fail(r, EOS_RATLS_STEP_EVIDENCE_PARSE, d, "evidence: %s (at byte %lld)",
-                    pd.message, (long long)pd.offset);
+        return fail(r, EOS_RATLS_STEP_EVIDENCE_PARSE, d, "evidence: %s (at byte %lld)", pd.message,
+                    (long long)pd.offset);
     r->kind = info->kind;
     r->simulated = info->simulated;
     r->debug = info->debug;
@@ -247,7 +245,7 @@ static const eos_ratls_manifest_entry *find_entry(const eos_ratls_manifest *m, c
     return NULL;
 }
 
-static int check_manifest(STACK_OF(X509) *rest, const eos_ratls_verify_opts *o,
+static int check_manifest(STACK_OF(X509) * rest, const eos_ratls_verify_opts *o,
                           eos_ratls_verify_result *r, eos_ratls_manifest *m, eos_diag *d)
 {
     eos_diag pd;
@@ -305,15 +303,14 @@ static int check_code_hashes(const eos_ratls_verify_opts *o, eos_ratls_verify_re
         if (!ent)
             return fail(r, EOS_RATLS_STEP_CODE_HASH, d, "app \"%s\" is not loaded", e->name);
         if (memcmp(ent->hash, h, 32) != 0)
-            return fail(r, EOS_RATLS_STEP_CODE_HASH, d,
-                        "app \"%s\" runs other code than expected", e->name);
+            return fail(r, EOS_RATLS_STEP_CODE_HASH, d, "app \"%s\" runs other code than expected",
+                        e->name);
     }
     return 0;
 }
 
 int eos_ratls_verify_chain(const uint8_t *const *der, const size_t *der_size, size_t count,
-                           const eos_ratls_verify_opts *o, eos_ratls_verify_result *r,
-                           eos_diag *d)
+                           const eos_ratls_verify_opts *o, eos_ratls_verify_result *r, eos_diag *d)
 {
     int rc = 0;
     X509 *leaf = NULL;
@@ -356,6 +353,16 @@ int eos_ratls_verify_chain(const uint8_t *const *der, const size_t *der_size, si
             }
             r->quote_signature = 1;
         }
+    }
+    if (info.kind == EOS_TEE_KIND_SEV_SNP && o->snp_vcek_file) {
+        eos_diag qd;
+        eos_diag_init(&qd);
+        if (eos_ratls__snp_verify(&info, o->snp_vcek_file, o->snp_ca_file, &qd) != 0) {
+            r->quote_signature = -1;
+            rc = fail(r, EOS_RATLS_STEP_QUOTE_SIGNATURE, d, "%s", qd.message);
+            goto out;
+        }
+        r->quote_signature = 1;
     }
     if (o->expect_measurement &&
         (o->expect_measurement_size != r->measurement_size ||

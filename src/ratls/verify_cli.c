@@ -14,19 +14,33 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: enclave-os verify HOST:PORT [options]\n"
-            "  --ca FILE                  trust anchors (PEM) for the certificate chain\n"
-            "  --allow-simulated          accept simulated evidence (development only)\n"
-            "  --allow-debug              accept a TEE in debug mode\n"
-            "  --expect-measurement HEX   MRENCLAVE / MRTD / SNP measurement / sim hash\n"
-            "  --expect-root HEX          configuration Merkle root\n"
-            "  --expect-code-hash NAME=HEX  an app's SHA-256 code hash (repeatable)\n"
-            "  --manifest FILE            manifest (binary or JSON) instead of fetching it\n"
-            "  --require-manifest         fail when no manifest can be checked\n"
-            "  --challenge                send a fresh nonce in TLS extension 0xFFBB\n"
-            "  --sgx-root-ca FILE         Intel SGX root CA (PEM): check DCAP signatures\n"
-            "  --json                     print the report as JSON\n");
+    fprintf(f, "usage: enclave-os verify HOST:PORT [options]\n"
+               "  --ca FILE                  trust anchors (PEM) for the certificate chain\n"
+               "  --allow-simulated          accept simulated evidence (development only)\n"
+               "  --allow-debug              accept a TEE in debug mode\n"
+               "  --expect-measurement HEX   MRENCLAVE / MRTD / SNP measurement / sim hash\n"
+               "  --expect-root HEX          configuration Merkle root\n"
+               "  --expect-code-hash NAME=HEX  an app's SHA-256 code hash (repeatable)\n"
+               "  --manifest FILE            manifest (binary or JSON) instead of fetching it\n"
+               "  --require-manifest         fail when no manifest can be checked\n"
+               "  --challenge                send a fresh nonce in TLS extension 0xFFBB\n"
+               "  --sni NAME                 server name to send (selects an app's certificate)\n"
+               "  --sgx-root-ca FILE         Intel SGX root CA (PEM): check DCAP signatures\n"
+               "  --snp-vcek FILE            the chip's VCEK (PEM/DER): check SEV-SNP signatures\n"
+               "  --snp-ca FILE              AMD ASK+ARK (PEM) to chain the VCEK to\n"
+               "  --json                     print the report as JSON\n");
+}
+
+static int takes_value(const char *opt)
+{
+    static const char *const opts[] = {
+        "--ca",          "--sgx-root-ca",      "--expect-measurement",
+        "--expect-root", "--expect-code-hash", "--manifest",
+        "--sni"};
+    for (size_t i = 0; i < EOS_ARRAY_LEN(opts); i++)
+        if (strcmp(opt, opts[i]) == 0)
+            return 1;
+    return 0;
 }
 
 static int read_file(const char *path, uint8_t **out, size_t *out_size)
@@ -73,6 +87,20 @@ static void hex_line(const char *label, const uint8_t *b, size_t n)
     printf("  %-15s %s\n", label, hex);
 }
 
+static const char *signature_text(const eos_ratls_verify_result *r)
+{
+    int snp = r->kind == EOS_TEE_KIND_SEV_SNP;
+    if (r->quote_signature > 0)
+        return snp ? "ok (VCEK, offline; the VCEK is not fetched and TCB status not evaluated)"
+                   : "ok (DCAP, offline; TCB status not evaluated: needs Intel collateral, "
+                     "not fetched)";
+    if (r->quote_signature < 0)
+        return "FAILED";
+    if (r->simulated)
+        return "none (simulated)";
+    return snp ? "not checked (pass --snp-vcek)" : "not checked (pass --sgx-root-ca)";
+}
+
 static void print_human(const char *target, const eos_ratls_verify_opts *o,
                         const eos_ratls_verify_result *r, int rc, const eos_diag *d)
 {
@@ -88,15 +116,10 @@ static void print_human(const char *target, const eos_ratls_verify_opts *o,
             hex_line("measurement", r->measurement, r->measurement_size);
             if (r->binding[0])
                 printf("  %-15s %s\n", "binding", r->binding);
-            printf("  %-15s %s\n", "quote sig",
-                   r->quote_signature > 0   ? "ok (DCAP, offline; TCB status not evaluated: "
-                                              "needs Intel collateral, not fetched)"
-                   : r->quote_signature < 0 ? "FAILED"
-                   : r->simulated           ? "none (simulated)"
-                                            : "not checked (pass --sgx-root-ca for DCAP quotes)");
+            printf("  %-15s %s\n", "quote sig", signature_text(r));
         }
-        int have_root = r->failed_step == EOS_RATLS_STEP_NONE ||
-                        r->failed_step >= EOS_RATLS_STEP_MANIFEST;
+        int have_root =
+            r->failed_step == EOS_RATLS_STEP_NONE || r->failed_step >= EOS_RATLS_STEP_MANIFEST;
         if (have_root) {
             hex_line("config root", r->merkle_root, 32);
             hex_line("apps hash", r->apps_hash, 32);
@@ -146,8 +169,7 @@ static void print_json(const eos_ratls_verify_result *r, int rc, const eos_diag 
 }
 
 /* Splits HOST:PORT (or [V6]:PORT) into host and port buffers. */
-static int split_target(const char *t, char *host, size_t host_size, char *port,
-                        size_t port_size)
+static int split_target(const char *t, char *host, size_t host_size, char *port, size_t port_size)
 {
     const char *colon = strrchr(t, ':');
     if (!colon || !colon[1] || strlen(colon + 1) >= port_size)
@@ -202,11 +224,17 @@ int eos_ratls_verify_main(int argc, char **argv)
             json = 1;
         } else if (strcmp(a, "--require-manifest") == 0) {
             o.require_manifest = 1;
-        } else if (a[0] == '-' && !v) {
+        } else if (takes_value(a) && !v) {
             fprintf(stderr, "verify: %s needs a value\n", a);
             goto out;
         } else if (strcmp(a, "--ca") == 0) {
             o.ca_file = argv[++i];
+        } else if (strcmp(a, "--snp-vcek") == 0) {
+            o.snp_vcek_file = argv[++i];
+        } else if (strcmp(a, "--snp-ca") == 0) {
+            o.snp_ca_file = argv[++i];
+        } else if (strcmp(a, "--sni") == 0) {
+            o.server_name = argv[++i];
         } else if (strcmp(a, "--sgx-root-ca") == 0) {
             o.sgx_root_ca_file = argv[++i];
         } else if (strcmp(a, "--expect-measurement") == 0) {
@@ -246,8 +274,8 @@ int eos_ratls_verify_main(int argc, char **argv)
             if (j < (size_t)n && manifest[j] == '{') {
                 uint8_t *bin = NULL;
                 size_t bin_size = 0;
-                if (eos_ratls_manifest_from_json((const char *)manifest, (size_t)n, &bin,
-                                                 &bin_size, &d) != 0) {
+                if (eos_ratls_manifest_from_json((const char *)manifest, (size_t)n, &bin, &bin_size,
+                                                 &d) != 0) {
                     fprintf(stderr, "verify: --manifest %s: %s\n", argv[i], d.message);
                     goto out;
                 }

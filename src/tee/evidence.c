@@ -6,11 +6,11 @@
 
 #include "internal.h"
 
-#define HDR 48
-#define SGX_BODY 384
+#define HDR        48
+#define SGX_BODY   384
 #define TDX10_BODY 584
 #define TDX15_BODY 648
-#define SNP_SIZE 0x4A0
+#define SNP_SIZE   0x4A0
 
 static int bad(eos_diag *d, size_t off, const char *what)
 {
@@ -72,11 +72,17 @@ static int dcap_tail(const uint8_t *q, size_t size, size_t body_end, int wrapped
     if (size < body_end + 4)
         return bad(d, size, "quote is truncated before the signature data");
     uint32_t sig_len = eos_tee__le32(q + body_end);
-    if (sig_len != size - body_end - 4)
-        return bad(d, body_end, "quote signature data length does not match the quote size");
+    if (sig_len > size - body_end - 4)
+        return bad(d, body_end, "quote signature data is truncated");
+    /* Quote buffers are often handed over padded with zeros (the buffer a
+     * quoting library was given); anything else after the quote is refused. */
+    size_t end = body_end + 4 + sig_len;
+    for (size_t i = end; i < size; i++)
+        if (q[i] != 0)
+            return bad(d, i, "non-zero bytes follow the quote");
     o->signed_data = q;
     o->signed_size = body_end;
-    return parse_sig_data(q, body_end + 4, size, wrapped, o, d);
+    return parse_sig_data(q, body_end + 4, end, wrapped, o, d);
 }
 
 static int dcap_header(const uint8_t *q, size_t size, uint16_t *version, uint32_t *tee_type,
@@ -97,8 +103,7 @@ static int dcap_header(const uint8_t *q, size_t size, uint16_t *version, uint32_
     return 0;
 }
 
-int eos_tee_parse_sgx_quote(const uint8_t *q, size_t size, eos_tee_evidence_info *o,
-                            eos_diag *d)
+int eos_tee_parse_sgx_quote(const uint8_t *q, size_t size, eos_tee_evidence_info *o, eos_diag *d)
 {
     uint16_t version;
     uint32_t tee_type;
@@ -128,8 +133,7 @@ int eos_tee_parse_sgx_quote(const uint8_t *q, size_t size, eos_tee_evidence_info
     return dcap_tail(q, size, HDR + SGX_BODY, 0, o, d);
 }
 
-int eos_tee_parse_tdx_quote(const uint8_t *q, size_t size, eos_tee_evidence_info *o,
-                            eos_diag *d)
+int eos_tee_parse_tdx_quote(const uint8_t *q, size_t size, eos_tee_evidence_info *o, eos_diag *d)
 {
     uint16_t version;
     uint32_t tee_type;
@@ -172,8 +176,7 @@ int eos_tee_parse_tdx_quote(const uint8_t *q, size_t size, eos_tee_evidence_info
     return dcap_tail(q, size, body + body_size, 1, o, d);
 }
 
-int eos_tee_parse_snp_report(const uint8_t *r, size_t size, eos_tee_evidence_info *o,
-                             eos_diag *d)
+int eos_tee_parse_snp_report(const uint8_t *r, size_t size, eos_tee_evidence_info *o, eos_diag *d)
 {
     memset(o, 0, sizeof *o);
     if (size != SNP_SIZE)
@@ -236,8 +239,7 @@ int eos_tee_parse_sim(const uint8_t *e, size_t size, eos_tee_evidence_info *o, e
     return 0;
 }
 
-int eos_tee_parse_evidence(const uint8_t *e, size_t size, eos_tee_evidence_info *o,
-                           eos_diag *d)
+int eos_tee_parse_evidence(const uint8_t *e, size_t size, eos_tee_evidence_info *o, eos_diag *d)
 {
     memset(o, 0, sizeof *o);
     if (size >= EOS_TEE_MOCK_PREFIX_SIZE &&

@@ -6,7 +6,7 @@
 
 #include "eos/tee.h"
 
-#define EOS_TEE__SEAL_MAGIC "EOSSEAL1"
+#define EOS_TEE__SEAL_MAGIC    "EOSSEAL1"
 #define EOS_TEE__SEAL_OVERHEAD (8 + 12 + 16)
 
 /* Reads a whole file of at most max_size bytes. Free *out with eos_free(*out, *out_size). */
@@ -31,8 +31,7 @@ int eos_tee__unseal_with_key(const uint8_t *raw_key, size_t raw_key_size, const 
 int eos_tee__open_sim(const eos_tee_config *cfg, eos_tee **out, eos_diag *diag);
 int eos_tee__open_sgx(const eos_tee_config *cfg, eos_tee **out, eos_diag *diag);
 /* want is "tdx", "sev-snp" or NULL (take whatever provider the device reports). */
-int eos_tee__open_tsm(const eos_tee_config *cfg, const char *want, eos_tee **out,
-                      eos_diag *diag);
+int eos_tee__open_tsm(const eos_tee_config *cfg, const char *want, eos_tee **out, eos_diag *diag);
 
 static inline uint16_t eos_tee__le16(const uint8_t *p)
 {

@@ -72,8 +72,8 @@ static int sgx_seal(eos_tee *t, const char *label, const uint8_t *plain, size_t 
     size_t key_size = 0;
     int rc = sgx_key(t->impl, &key, &key_size, diag);
     if (rc == 0) {
-        rc = eos_tee__seal_with_key(key, key_size, "sgx", label, plain, plain_size, out,
-                                    out_size, diag);
+        rc = eos_tee__seal_with_key(key, key_size, "sgx", label, plain, plain_size, out, out_size,
+                                    diag);
         OPENSSL_cleanse(key, key_size);
         eos_free(key, key_size);
     }

@@ -32,9 +32,9 @@ static int hash_file(const char *path, uint8_t out[32], eos_diag *diag)
         goto out;
     }
     if (fd < 0) {
-        rc = eos_diag_set(diag, EOS_ESYS, "sim measurement", -1,
-                          "cannot open %s to measure the running binary: %s", path,
-                          strerror(errno));
+        rc =
+            eos_diag_set(diag, EOS_ESYS, "sim measurement", -1,
+                         "cannot open %s to measure the running binary: %s", path, strerror(errno));
         goto out;
     }
     if (!EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
@@ -46,8 +46,8 @@ static int hash_file(const char *path, uint8_t out[32], eos_diag *diag)
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            rc = eos_diag_set(diag, EOS_ESYS, "sim measurement", -1, "cannot read %s: %s",
-                              path, strerror(errno));
+            rc = eos_diag_set(diag, EOS_ESYS, "sim measurement", -1, "cannot read %s: %s", path,
+                              strerror(errno));
             goto out;
         }
         if (r == 0)
@@ -109,12 +109,14 @@ static int sim_key(sim_impl *s, uint8_t key[32], eos_diag *diag)
             if (fd >= 0)
                 close(fd);
             return eos_diag_set(diag, EOS_ESYS, "sim seal", -1,
-                                "cannot create the simulation sealing key %s: %s",
-                                s->key_path, strerror(e));
+                                "cannot create the simulation sealing key %s: %s", s->key_path,
+                                strerror(e));
         }
         close(fd);
-        EOS_WARN("tee", "created simulation sealing key %s: sealed data is NOT protected "
-                        "(simulated TEE)", s->key_path);
+        EOS_WARN("tee",
+                 "created simulation sealing key %s: sealed data is NOT protected "
+                 "(simulated TEE)",
+                 s->key_path);
         return 0;
     }
     if (rc != 0)
@@ -138,8 +140,7 @@ static int sim_seal(eos_tee *t, const char *label, const uint8_t *plain, size_t 
     uint8_t key[32];
     int rc = sim_key(t->impl, key, diag);
     if (rc == 0)
-        rc = eos_tee__seal_with_key(key, 32, "sim", label, plain, plain_size, out, out_size,
-                                    diag);
+        rc = eos_tee__seal_with_key(key, 32, "sim", label, plain, plain_size, out, out_size, diag);
     OPENSSL_cleanse(key, sizeof key);
     return rc;
 }
@@ -200,6 +201,8 @@ int eos_tee__open_sim(const eos_tee_config *cfg, eos_tee **out, eos_diag *diag)
     eos_tee *t = NULL;
     if ((rc = eos_tee_new_custom(&sim_ops, s, &t)) != 0)
         goto fail;
+    EOS_WARN("tee", "SIMULATED TEE: no hardware protection; evidence is marked simulated and "
+                    "sealed data is readable by anyone with access to the data directory");
     *out = t;
     return 0;
 fail:

@@ -76,11 +76,16 @@ void eos_tee_free(eos_tee *t)
 const char *eos_tee_kind_name(eos_tee_kind kind)
 {
     switch (kind) {
-    case EOS_TEE_KIND_SIM: return "sim";
-    case EOS_TEE_KIND_SGX: return "sgx";
-    case EOS_TEE_KIND_TDX: return "tdx";
-    case EOS_TEE_KIND_SEV_SNP: return "sev-snp";
-    default: return "unknown";
+    case EOS_TEE_KIND_SIM:
+        return "sim";
+    case EOS_TEE_KIND_SGX:
+        return "sgx";
+    case EOS_TEE_KIND_TDX:
+        return "tdx";
+    case EOS_TEE_KIND_SEV_SNP:
+        return "sev-snp";
+    default:
+        return "unknown";
     }
 }
 
@@ -95,8 +100,8 @@ const char *eos_tee_name(const eos_tee *t)
     return t->ops->name;
 }
 
-int eos_tee_evidence(eos_tee *t, const uint8_t report_data[EOS_TEE_REPORT_DATA_SIZE],
-                     uint8_t **out, size_t *out_size, eos_diag *diag)
+int eos_tee_evidence(eos_tee *t, const uint8_t report_data[EOS_TEE_REPORT_DATA_SIZE], uint8_t **out,
+                     size_t *out_size, eos_diag *diag)
 {
     if (!t->ops->evidence)
         return unsupported(t, "evidence", diag);

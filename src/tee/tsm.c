@@ -64,8 +64,7 @@ static int read_attr(const char *report, const char *attr, int wait_ms, uint8_t 
 static int make_report_dir(const char *dir, char **out, eos_diag *diag)
 {
     char name[64];
-    snprintf(name, sizeof name, "eos-%ld-%u", (long)getpid(),
-             atomic_fetch_add(&tsm_counter, 1));
+    snprintf(name, sizeof name, "eos-%ld-%u", (long)getpid(), atomic_fetch_add(&tsm_counter, 1));
     char *p = eos_tee__path(dir, name);
     if (!p)
         return EOS_ENOMEM;
@@ -165,8 +164,8 @@ static int tsm_seal(eos_tee *t, const char *label, const uint8_t *plain, size_t 
     uint8_t key[32];
     int rc = tsm_key(s, key, diag);
     if (rc == 0)
-        rc = eos_tee__seal_with_key(key, 32, s->name, label, plain, plain_size, out, out_size,
-                                    diag);
+        rc =
+            eos_tee__seal_with_key(key, 32, s->name, label, plain, plain_size, out, out_size, diag);
     OPENSSL_cleanse(key, sizeof key);
     return rc;
 }
@@ -178,8 +177,8 @@ static int tsm_unseal(eos_tee *t, const char *label, const uint8_t *sealed, size
     uint8_t key[32];
     int rc = tsm_key(s, key, diag);
     if (rc == 0)
-        rc = eos_tee__unseal_with_key(key, 32, s->name, label, sealed, sealed_size, out,
-                                      out_size, diag);
+        rc = eos_tee__unseal_with_key(key, 32, s->name, label, sealed, sealed_size, out, out_size,
+                                      diag);
     OPENSSL_cleanse(key, sizeof key);
     return rc;
 }
@@ -269,8 +268,7 @@ static int probe_provider(const char *dir, int wait_ms, const char **out_name, e
     return rc;
 }
 
-int eos_tee__open_tsm(const eos_tee_config *cfg, const char *want, eos_tee **out,
-                      eos_diag *diag)
+int eos_tee__open_tsm(const eos_tee_config *cfg, const char *want, eos_tee **out, eos_diag *diag)
 {
     const char *dir = cfg->tsm_report_dir ? cfg->tsm_report_dir : "/sys/kernel/config/tsm/report";
     const char *name = NULL;
@@ -286,8 +284,7 @@ int eos_tee__open_tsm(const eos_tee_config *cfg, const char *want, eos_tee **out
         return rc;
     if (want && strcmp(want, name) != 0)
         return eos_diag_set(diag, EOS_ETEE, "tsm", -1,
-                            "--tee %s was requested but configfs-tsm is served by %s", want,
-                            name);
+                            "--tee %s was requested but configfs-tsm is served by %s", want, name);
     tsm_impl *s = eos_calloc(1, sizeof *s);
     if (!s)
         return EOS_ENOMEM;
@@ -297,9 +294,8 @@ int eos_tee__open_tsm(const eos_tee_config *cfg, const char *want, eos_tee **out
     s->wait_ms = wait_ms;
     pthread_mutex_init(&s->lock, NULL);
     eos_tee *t = NULL;
-    if (!s->dir || !s->sev_dev || (rc = eos_tee_new_custom(strcmp(name, "tdx") == 0 ? &tdx_ops
-                                                                                  : &snp_ops,
-                                                           s, &t)) != 0) {
+    if (!s->dir || !s->sev_dev ||
+        (rc = eos_tee_new_custom(strcmp(name, "tdx") == 0 ? &tdx_ops : &snp_ops, s, &t)) != 0) {
         pthread_mutex_destroy(&s->lock);
         if (s->dir)
             eos_free(s->dir, strlen(s->dir) + 1);

@@ -44,8 +44,8 @@ int eos_tee__read_file(const char *path, size_t max_size, uint8_t **out, size_t 
     for (;;) {
         if (len == cap) {
             if (cap >= max_size) {
-                rc = eos_diag_set(diag, EOS_ETOOBIG, "read", -1,
-                                  "%s is larger than %zu bytes", path, max_size);
+                rc = eos_diag_set(diag, EOS_ETOOBIG, "read", -1, "%s is larger than %zu bytes",
+                                  path, max_size);
                 goto out;
             }
             uint8_t *nb = eos_realloc(buf, cap, cap * 2);

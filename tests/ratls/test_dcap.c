@@ -15,8 +15,9 @@
 #include "quote_fixture.h"
 
 static char dir[] = "/tmp/eos-ratls-dcap-XXXXXX";
-static char root_path[256], other_root[256];
+static char root_path[256], other_root[256], vcek_path[256], ark_path[256];
 static fixture_pck pck;
+static EVP_PKEY *vcek_key;
 
 typedef struct fake {
     int version; /* 3 SGX, 4/5 TDX, 0 SNP */
@@ -34,6 +35,7 @@ static int fake_evidence(eos_tee *t, const uint8_t rd[64], uint8_t **out, size_t
         n = 1184;
         q = malloc(n);
         fixture_snp_report(rd, f->debug, q);
+        fixture_snp_sign(q, vcek_key);
     } else {
         fixture_quote(f->version, rd, &pck, f->debug, &q, &n);
     }
@@ -56,6 +58,12 @@ static int fake_seal(eos_tee *t, const char *label, const uint8_t *p, size_t ps,
     return 0;
 }
 
+static int no_seal(eos_tee *t, const char *label, const uint8_t *p, size_t ps, uint8_t **out,
+                   size_t *out_size, eos_diag *d)
+{
+    return eos_diag_set(d, EOS_EUNSUPPORTED, "seal", -1, "no sealing key on this TEE");
+}
+
 static int fake_measurement(eos_tee *t, uint8_t out[64], size_t *out_size)
 {
     memset(out, 0x22, 32);
@@ -66,8 +74,14 @@ static int fake_measurement(eos_tee *t, uint8_t out[64], size_t *out_size)
 static int run_case(const char *name, fake *f, eos_ratls_verify_opts *vo,
                     eos_ratls_verify_result *res)
 {
-    eos_tee_ops ops = {.name = name, .evidence = fake_evidence, .seal = fake_seal,
-                       .unseal = fake_seal, .measurement = fake_measurement};
+    eos_tee_ops ops = {.name = name,
+                       .evidence = fake_evidence,
+                       .seal = fake_seal,
+                       .unseal = fake_seal,
+                       .measurement = fake_measurement};
+    /* TDX has no sealing key: the server must still come up (per-run CA). */
+    if (strcmp(name, "tdx") == 0)
+        ops.seal = ops.unseal = no_seal;
     eos_tee *tee = NULL;
     eos_ratls_server *srv = NULL;
     char sub[300];
@@ -176,6 +190,21 @@ static void test_snp(void)
     EOS_CHECK_INT(run_case("sev-snp", &f, &vo, &r), 0);
     EOS_CHECK_INT(r.kind, EOS_TEE_KIND_SEV_SNP);
     EOS_CHECK_INT(r.measurement[0], 0x66);
+    EOS_CHECK_INT(r.quote_signature, 0);
+    /* The report signature, with and without the AMD chain. */
+    vo.snp_vcek_file = vcek_path;
+    EOS_CHECK_INT(run_case("sev-snp", &f, &vo, &r), 0);
+    EOS_CHECK_INT(r.quote_signature, 1);
+    vo.snp_ca_file = ark_path;
+    EOS_CHECK_INT(run_case("sev-snp", &f, &vo, &r), 0);
+    vo.snp_ca_file = root_path; /* not the VCEK's issuer */
+    EOS_CHECK_INT(run_case("sev-snp", &f, &vo, &r), EOS_EVERIFY);
+    EOS_CHECK_INT(r.failed_step, EOS_RATLS_STEP_QUOTE_SIGNATURE);
+    vo.snp_ca_file = NULL;
+    fake bad = {0, 0, 1}; /* a signed byte changed after signing */
+    EOS_CHECK_INT(run_case("sev-snp", &bad, &vo, &r), EOS_EVERIFY);
+    EOS_CHECK_INT(r.failed_step, EOS_RATLS_STEP_QUOTE_SIGNATURE);
+    vo.snp_vcek_file = NULL;
     fake dbg = {0, 1, 0};
     EOS_CHECK_INT(run_case("sev-snp", &dbg, &vo, &r), EOS_EVERIFY);
     EOS_CHECK_INT(r.failed_step, EOS_RATLS_STEP_DEBUG);
@@ -191,10 +220,14 @@ int main(void)
     fixture_pck_new(&other, other_root);
     fixture_pck_free(&other);
     fixture_pck_new(&pck, root_path);
+    snprintf(vcek_path, sizeof vcek_path, "%s/vcek.pem", dir);
+    snprintf(ark_path, sizeof ark_path, "%s/ark.pem", dir);
+    fixture_snp_chain(vcek_path, ark_path, &vcek_key);
     EOS_RUN(test_sgx);
     EOS_RUN(test_tdx);
     EOS_RUN(test_snp);
     fixture_pck_free(&pck);
+    EVP_PKEY_free(vcek_key);
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)

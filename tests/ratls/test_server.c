@@ -3,6 +3,7 @@
  * renewal, the sealed CA across restarts, an operator CA, and challenge
  * mode, all over in-memory TLS 1.3 handshakes. */
 #define OPENSSL_SUPPRESS_DEPRECATED
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +28,9 @@ static int64_t clock_fn(void *arg)
 
 /* Runs a TLS 1.3 handshake between a fresh client and the server context
  * over a BIO pair. Returns the server's leaf (caller frees) or NULL. */
-static X509 *handshake(SSL_CTX *sctx, const char *sni, const uint8_t *nonce, size_t nonce_size,
-                       int *echoed, STACK_OF(X509) **chain_out);
+static X509 *handshake_ex(SSL_CTX *sctx, const char *sni, const uint8_t *nonce, size_t nonce_size,
+                          int *echoed, STACK_OF(X509) * *chain_out, SSL_SESSION *resume,
+                          SSL_SESSION **sess_out, int *reused);
 
 typedef struct ch_arg {
     const uint8_t *nonce;
@@ -47,21 +49,28 @@ static int ch_add(SSL *s, unsigned int t, unsigned int ctx, const unsigned char 
     return 1;
 }
 
-static int ch_parse(SSL *s, unsigned int t, unsigned int ctx, const unsigned char *in,
-                    size_t inlen, X509 *x, size_t ci, int *al, void *arg)
+static int ch_parse(SSL *s, unsigned int t, unsigned int ctx, const unsigned char *in, size_t inlen,
+                    X509 *x, size_t ci, int *al, void *arg)
 {
     ((ch_arg *)arg)->echoed = 1;
     return 1;
 }
 
 static X509 *handshake(SSL_CTX *sctx, const char *sni, const uint8_t *nonce, size_t nonce_size,
-                       int *echoed, STACK_OF(X509) **chain_out)
+                       int *echoed, STACK_OF(X509) * *chain_out)
+{
+    return handshake_ex(sctx, sni, nonce, nonce_size, echoed, chain_out, NULL, NULL, NULL);
+}
+
+static X509 *handshake_ex(SSL_CTX *sctx, const char *sni, const uint8_t *nonce, size_t nonce_size,
+                          int *echoed, STACK_OF(X509) * *chain_out, SSL_SESSION *resume,
+                          SSL_SESSION **sess_out, int *reused)
 {
     SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
     ch_arg a = {nonce, nonce_size, 0};
     SSL_CTX_add_custom_ext(cctx, EOS_RATLS_CHALLENGE_EXT,
-                           SSL_EXT_CLIENT_HELLO | SSL_EXT_TLS1_3_ENCRYPTED_EXTENSIONS, ch_add,
-                           NULL, &a, ch_parse, &a);
+                           SSL_EXT_CLIENT_HELLO | SSL_EXT_TLS1_3_ENCRYPTED_EXTENSIONS, ch_add, NULL,
+                           &a, ch_parse, &a);
     SSL *c = SSL_new(cctx), *s = SSL_new(sctx);
     BIO *cb, *sb;
     BIO_new_bio_pair(&cb, 0, &sb, 0);
@@ -71,6 +80,8 @@ static X509 *handshake(SSL_CTX *sctx, const char *sni, const uint8_t *nonce, siz
         SSL_set_tlsext_host_name(c, sni);
     SSL_set_connect_state(c);
     SSL_set_accept_state(s);
+    if (resume)
+        SSL_set_session(c, resume);
     X509 *leaf = NULL;
     for (int i = 0; i < 50; i++) {
         int rc = SSL_do_handshake(c), rs = SSL_do_handshake(s);
@@ -82,11 +93,21 @@ static X509 *handshake(SSL_CTX *sctx, const char *sni, const uint8_t *nonce, siz
                 for (int k = 0; k < sk_X509_num(*chain_out); k++)
                     X509_up_ref(sk_X509_value(*chain_out, k));
             }
+            if (reused)
+                *reused = SSL_session_reused(c);
+            if (sess_out) {
+                uint8_t b[4];
+                SSL_write(s, "x", 1); /* flushes the session tickets */
+                SSL_read(c, b, sizeof b);
+                *sess_out = SSL_get1_session(c);
+            }
             break;
         }
     }
     if (echoed)
         *echoed = a.echoed;
+    SSL_set_shutdown(c, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    SSL_set_shutdown(s, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
     SSL_free(c);
     SSL_free(s);
     SSL_CTX_free(cctx);
@@ -111,8 +132,8 @@ static eos_ratls_server *new_server(const char *d, int renew)
     eos_ratls_server *srv = NULL;
     eos_diag dg;
     eos_diag_init(&dg);
-    eos_ratls_server_options o = {.data_dir = d, .server_name = "enclave.test", .now = clock_fn,
-                                  .renew_seconds = renew};
+    eos_ratls_server_options o = {
+        .data_dir = d, .server_name = "enclave.test", .now = clock_fn, .renew_seconds = renew};
     EOS_CHECK_INT(eos_ratls_server_new(tee, &o, &srv, &dg), 0);
     return srv;
 }
@@ -364,8 +385,8 @@ static void test_challenge(void)
     size_t sizes[2] = {0, 0};
     for (int i = 0; chain && i < 2; i++)
         sizes[i] = (size_t)i2d_X509(sk_X509_value(chain, i), &der[i]);
-    eos_ratls_verify_opts vo = {.allow_simulated = 1, .nonce = nonce, .nonce_size = 64,
-                                .now = fake_now};
+    eos_ratls_verify_opts vo = {
+        .allow_simulated = 1, .nonce = nonce, .nonce_size = 64, .now = fake_now};
     eos_ratls_verify_result res;
     EOS_CHECK_INT(eos_ratls_verify_chain((const uint8_t *const *)der, sizes, 2, &vo, &res, NULL),
                   0);
@@ -381,6 +402,16 @@ static void test_challenge(void)
     EOS_CHECK(y && X509_cmp(x, y) != 0);
     X509_free(x);
     X509_free(y);
+    /* A resumed handshake sends no certificate, so the nonce is not echoed. */
+    SSL_SESSION *sess = NULL;
+    int reused = 0;
+    X509_free(handshake_ex(ctx, NULL, NULL, 0, NULL, NULL, NULL, &sess, NULL));
+    EOS_CHECK(sess != NULL);
+    X509 *r = handshake_ex(ctx, NULL, nonce, 8, &echoed, NULL, sess, NULL, &reused);
+    EOS_CHECK_INT(reused, 1);
+    EOS_CHECK_INT(echoed, 0);
+    X509_free(r);
+    SSL_SESSION_free(sess);
     /* No nonce: no echo. A 65-byte nonce fails the handshake. */
     X509 *z = handshake(ctx, NULL, NULL, 0, &echoed, NULL);
     EOS_CHECK_INT(echoed, 0);
@@ -389,6 +420,83 @@ static void test_challenge(void)
     EOS_CHECK(handshake(ctx, NULL, big, 65, &echoed, NULL) == NULL);
     SSL_CTX_free(ctx);
     eos_ratls_server_free(srv);
+
+    /* With challenges disabled the nonce is ignored and never echoed, so a
+     * verifier knows it was not bound. */
+    eos_ratls_server_options o = {.data_dir = dir, .disable_challenge = 1};
+    EOS_CHECK_INT(eos_ratls_server_new(tee, &o, &srv, NULL), 0);
+    ctx = server_ctx(srv);
+    echoed = -1;
+    X509 *w = handshake(ctx, NULL, nonce, 8, &echoed, NULL);
+    EOS_CHECK(w != NULL);
+    EOS_CHECK_INT(echoed, 0);
+    X509_free(w);
+    SSL_CTX_free(ctx);
+    eos_ratls_server_free(srv);
+}
+
+typedef struct race_arg {
+    SSL_CTX *ctx;
+    int failures;
+} race_arg;
+
+static void *race_client(void *p)
+{
+    race_arg *a = p;
+    for (int i = 0; i < 40; i++) {
+        X509 *x = handshake(a->ctx, (i & 1) ? "r.test" : NULL, NULL, 0, NULL, NULL);
+        if (!x || !ext(x, EOS_RATLS_OID_CONFIG_ROOT, NULL))
+            a->failures++;
+        X509_free(x);
+    }
+    return NULL;
+}
+
+static void test_concurrent_swap(void)
+{
+    /* Handshakes on two threads while the configuration changes under them:
+     * every handshake completes with a whole certificate of some set. */
+    eos_ratls_server *srv = new_server(dir, 0);
+    SSL_CTX *ctx = server_ctx(srv);
+    race_arg a = {ctx, 0}, b = {ctx, 0};
+    pthread_t t1, t2;
+    pthread_create(&t1, NULL, race_client, &a);
+    pthread_create(&t2, NULL, race_client, &b);
+    for (int i = 0; i < 15; i++) {
+        eos_ratls_app app = {.name = "r", .route = "/r", .hostname = "r.test"};
+        memset(app.code_hash, i, 32);
+        eos_ratls_config cfg = {&app, (size_t)(i & 1), NULL, 0};
+        EOS_CHECK_INT(eos_ratls_server_set_config(srv, &cfg, NULL), 0);
+    }
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    EOS_CHECK_INT(a.failures + b.failures, 0);
+    SSL_CTX_free(ctx);
+    eos_ratls_server_free(srv);
+}
+
+static void test_oom(void)
+{
+    /* Every allocation failure while creating the server or changing its
+     * configuration is an error, never a crash, a leak or a half change. */
+    eos_ratls_app app = {.name = "o", .route = "/o", .hostname = "o.test", .env_json = "{}"};
+    eos_ratls_config cfg = {&app, 1, NULL, 0};
+    int created = 0;
+    for (long n = 1; n < 400 && !created; n++) {
+        eos_ratls_server *srv = NULL;
+        eos_ratls_server_options o = {.data_dir = dir};
+        eos_test_fail_alloc_after(n, 1);
+        int rc = eos_ratls_server_new(tee, &o, &srv, NULL);
+        if (rc == 0)
+            rc = eos_ratls_server_set_config(srv, &cfg, NULL);
+        eos_test_fail_alloc_after(0, 0);
+        if (rc == 0)
+            created = 1;
+        else
+            EOS_CHECK(rc == EOS_ENOMEM || rc == EOS_ECRYPTO || rc == EOS_ESYS);
+        eos_ratls_server_free(srv);
+    }
+    EOS_CHECK_INT(created, 1);
 }
 
 int main(void)
@@ -404,6 +512,8 @@ int main(void)
     EOS_RUN(test_ca_persists);
     EOS_RUN(test_operator_ca);
     EOS_RUN(test_challenge);
+    EOS_RUN(test_concurrent_swap);
+    EOS_RUN(test_oom);
     eos_tee_free(tee);
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

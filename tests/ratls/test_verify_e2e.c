@@ -132,7 +132,7 @@ static void test_manifest_file(void)
     fwrite(m, 1, size, f);
     fclose(f);
     EOS_CHECK_INT(run("--allow-simulated", "--manifest", path, "--require-manifest", NULL), 0);
-    m[10] ^= 1; /* a name byte: the root still matches, but core.ca_cert is renamed */
+    m[10] ^= 1;        /* a name byte: the root still matches, but core.ca_cert is renamed */
     m[size - 40] ^= 1; /* a leaf hash: the recomputed root no longer matches */
     f = fopen(path, "wb");
     fwrite(m, 1, size, f);
@@ -220,6 +220,13 @@ static void test_no_manifest_server(void)
     snprintf(target, sizeof target, "127.0.0.1:%d", port);
     EOS_CHECK_INT(run("--allow-simulated", NULL), 0);
     EOS_CHECK_INT(run("--allow-simulated", "--require-manifest", NULL), 1);
+    /* Without a manifest, an app is checkable through its own certificate (SNI). */
+    char arg[80], hex[65];
+    eos_hex_encode(code_a, 32, hex);
+    snprintf(arg, sizeof arg, "alpha=%s", hex);
+    EOS_CHECK_INT(run("--allow-simulated", "--expect-code-hash", arg, NULL), 1);
+    EOS_CHECK_INT(run("--allow-simulated", "--sni", "alpha.test", "--expect-code-hash", arg, NULL),
+                  0);
     strcpy(target, saved);
     test_tls_server_stop(t2);
 }

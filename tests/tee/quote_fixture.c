@@ -188,3 +188,36 @@ void fixture_snp_report(const uint8_t rd[64], int debug, uint8_t out[1184])
     memset(out + 0x180, 0x03, 8);
     memset(out + 0x2A0, 0x99, 144);
 }
+
+void fixture_snp_sign(uint8_t report[1184], EVP_PKEY *p384)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    uint8_t der[120];
+    size_t der_size = sizeof der;
+    EVP_DigestSignInit(md, NULL, EVP_sha384(), NULL, p384);
+    EVP_DigestSign(md, der, &der_size, report, 0x2A0);
+    EVP_MD_CTX_free(md);
+    const uint8_t *p = der;
+    ECDSA_SIG *s = d2i_ECDSA_SIG(NULL, &p, (long)der_size);
+    memset(report + 0x2A0, 0, 1184 - 0x2A0);
+    BN_bn2lebinpad(ECDSA_SIG_get0_r(s), report + 0x2A0, 72);
+    BN_bn2lebinpad(ECDSA_SIG_get0_s(s), report + 0x2A0 + 72, 72);
+    ECDSA_SIG_free(s);
+}
+
+void fixture_snp_chain(const char *vcek_path, const char *ark_path, EVP_PKEY **out_vcek_key)
+{
+    EVP_PKEY *ark_key = EVP_EC_gen("P-384"), *vcek_key = EVP_EC_gen("P-384");
+    X509 *ark = make_cert("Test ARK", ark_key, NULL, ark_key, 1);
+    X509 *vcek = make_cert("Test VCEK", vcek_key, ark, ark_key, 0);
+    FILE *f = fopen(vcek_path, "w");
+    PEM_write_X509(f, vcek);
+    fclose(f);
+    f = fopen(ark_path, "w");
+    PEM_write_X509(f, ark);
+    fclose(f);
+    X509_free(ark);
+    X509_free(vcek);
+    EVP_PKEY_free(ark_key);
+    *out_vcek_key = vcek_key;
+}

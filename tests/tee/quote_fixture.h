@@ -29,4 +29,10 @@ int fixture_quote(int version, const uint8_t rd[64], const fixture_pck *pck, int
 /* A 1184-byte SNP report (version 2), MEASUREMENT 0x66.., HOST_DATA 0x77... */
 void fixture_snp_report(const uint8_t rd[64], int debug, uint8_t out[1184]);
 
+/* Signs an SNP report (ECDSA P-384/SHA-384, little-endian R and S at 0x2A0). */
+void fixture_snp_sign(uint8_t report[1184], EVP_PKEY *p384);
+/* A P-384 "ARK" self-signed and a "VCEK" signed by it; writes the VCEK (PEM)
+ * to vcek_path and the ARK to ark_path. *out_vcek_key is the signing key. */
+void fixture_snp_chain(const char *vcek_path, const char *ark_path, EVP_PKEY **out_vcek_key);
+
 #endif

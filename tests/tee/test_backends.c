@@ -64,19 +64,17 @@ static void test_sim(void)
     EOS_CHECK_MEM(info.measurement, 32, want, 32);
     eos_free(ev, ev_size);
 
-    EOS_CHECK_INT(eos_tee_seal(t, "test.secret", (const uint8_t *)"hello", 5, &sealed,
-                               &sealed_size, &d), 0);
+    EOS_CHECK_INT(
+        eos_tee_seal(t, "test.secret", (const uint8_t *)"hello", 5, &sealed, &sealed_size, &d), 0);
     EOS_CHECK_INT(sealed_size, 5 + 36);
     EOS_CHECK_INT(eos_tee_unseal(t, "test.secret", sealed, sealed_size, &plain, &plain_size, &d),
                   0);
     EOS_CHECK_MEM(plain, plain_size, "hello", 5);
     eos_free(plain, plain_size);
-    EOS_CHECK_INT(eos_tee_unseal(t, "other.label", sealed, sealed_size, &plain, &plain_size,
-                                 NULL),
+    EOS_CHECK_INT(eos_tee_unseal(t, "other.label", sealed, sealed_size, &plain, &plain_size, NULL),
                   EOS_ECORRUPT);
     sealed[20] ^= 1;
-    EOS_CHECK_INT(eos_tee_unseal(t, "test.secret", sealed, sealed_size, &plain, &plain_size,
-                                 NULL),
+    EOS_CHECK_INT(eos_tee_unseal(t, "test.secret", sealed, sealed_size, &plain, &plain_size, NULL),
                   EOS_ECORRUPT);
     sealed[20] ^= 1;
     EOS_CHECK_INT(eos_tee_unseal(t, "test.secret", sealed, 10, &plain, &plain_size, NULL),
@@ -108,7 +106,8 @@ static void test_sim(void)
 
 static void test_auto_refuses(void)
 {
-    eos_tee_config cfg = {.kind = "auto", .sgx_dev_dir = "/nonexistent/attestation",
+    eos_tee_config cfg = {.kind = "auto",
+                          .sgx_dev_dir = "/nonexistent/attestation",
                           .tsm_report_dir = "/nonexistent/tsm"};
     eos_tee *t = NULL;
     eos_diag d;
@@ -241,7 +240,9 @@ static void run_tsm(const char *provider, const char *kind, eos_tee_kind want_ki
     snprintf(e.dir, sizeof e.dir, "%s/tsm-%s", root, kind);
     mkdir(e.dir, 0700);
     pthread_create(&th, NULL, tsm_thread, &e);
-    eos_tee_config cfg = {.kind = "auto", .sgx_dev_dir = "/nonexistent", .tsm_report_dir = e.dir,
+    eos_tee_config cfg = {.kind = "auto",
+                          .sgx_dev_dir = "/nonexistent",
+                          .tsm_report_dir = e.dir,
                           .sev_guest_dev = "/nonexistent/sev-guest"};
     eos_tee *t = NULL;
     eos_diag d;
@@ -263,8 +264,7 @@ static void run_tsm(const char *provider, const char *kind, eos_tee_kind want_ki
         uint8_t *s = NULL;
         size_t ss = 0;
         eos_diag_init(&d);
-        EOS_CHECK_INT(eos_tee_seal(t, "k", (const uint8_t *)"x", 1, &s, &ss, &d),
-                      EOS_EUNSUPPORTED);
+        EOS_CHECK_INT(eos_tee_seal(t, "k", (const uint8_t *)"x", 1, &s, &ss, &d), EOS_EUNSUPPORTED);
         EOS_CHECK(d.message[0] != '\0');
         eos_tee_free(t);
     }
