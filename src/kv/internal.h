@@ -68,7 +68,12 @@ void eos_kv__envelope_header(uint8_t *buf, size_t name_size, const uint8_t *nonc
 typedef struct eos_kv__slot {
     EVP_CIPHER_CTX *enc;
     EVP_CIPHER_CTX *dec;
-    EVP_MAC_CTX *mac;
+    /* HMAC of names as two SHA-256 states with the padded key absorbed
+     * (RFC 2104); copying a state is cheaper than re-initialising an
+     * EVP_MAC_CTX in OpenSSL 3. */
+    EVP_MD_CTX *hmac_inner;
+    EVP_MD_CTX *hmac_outer;
+    EVP_MD_CTX *hmac_work;
     struct eos_kv__slot *next;
     /* Random bytes for nonces, drawn from the CSPRNG in bulk: one 24-byte
      * RAND_bytes call costs about as much as the rest of a write, a 576-byte
@@ -81,6 +86,7 @@ typedef struct eos_kv__slot {
 struct eos_kv {
     eos_kv_backend *be;
     EVP_MAC *hmac;         /* fetched once */
+    EVP_MD *sha256;        /* fetched once */
     const EVP_CIPHER *aes; /* EVP_aes_256_gcm() */
     uint8_t master[EOS_KV__KEY_SIZE];
     uint8_t id_key[EOS_KV__KEY_SIZE]; /* HMAC key for namespace and root ids */
