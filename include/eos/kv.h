@@ -137,7 +137,8 @@ EOS_API int eos_kv_set(eos_kv_ns *ns, const char *key, size_t key_size, const ui
                        size_t value_size, eos_diag *diag);
 /* Removes a key, durably. EOS_ENOTFOUND when it was absent (nothing changes). */
 EOS_API int eos_kv_delete(eos_kv_ns *ns, const char *key, size_t key_size, eos_diag *diag);
-/* Sets *out_exists to 1 or 0. Authenticates the record, like get. */
+/* Sets *out_exists to 1 or 0. Authenticates the record's name (not its
+ * value, which get checks): a record altered there gives EOS_ECORRUPT. */
 EOS_API int eos_kv_exists(eos_kv_ns *ns, const char *key, size_t key_size, int *out_exists,
                           eos_diag *diag);
 /* Adds delta to a signed 64-bit counter stored as 8 little-endian bytes (an
