@@ -25,7 +25,7 @@ EOS_API const char *eos_kv_version(void);
 /* Size of a listing cursor string including its NUL. */
 #define EOS_KV_CURSOR_SIZE 65
 
-/* ---- Backend interface: opaque byte keys and values, no crypto. ---- */
+/* The backend interface: opaque byte keys and values, no crypto. */
 
 typedef struct eos_kv_backend eos_kv_backend;
 typedef struct eos_kv_btxn eos_kv_btxn;
@@ -81,7 +81,7 @@ EOS_API int eos_kv_backend_memory(eos_kv_backend **out);
 /* Frees a backend; NULL is allowed. */
 EOS_API void eos_kv_backend_free(eos_kv_backend *b);
 
-/* ---- The store. ---- */
+/* The store. */
 
 typedef struct eos_kv eos_kv;
 typedef struct eos_kv_ns eos_kv_ns;
@@ -199,7 +199,7 @@ EOS_API void eos_kv_list_free(eos_kv_list_page *page);
  * "app:shop/kv:cart". Atomic and durable. Borrows its arguments. */
 EOS_API int eos_kv_erase_root(eos_kv *kv, const char *root, eos_diag *diag);
 
-/* ---- Transactions: writes grouped atomically, optimistic reads. ---- */
+/* Transactions: writes grouped atomically, optimistic reads. */
 
 /* Starts a transaction on kv, spanning any of its namespaces. Writes are
  * encrypted and buffered in memory; reads see the transaction's own writes;

@@ -20,7 +20,7 @@
 #define EOS_KV__ROOT_ID_SIZE 16
 #define EOS_KV__MAX_NS_NAME  1024
 
-/* ---- envelope.c: the stored-value format (untrusted bytes). ----
+/* envelope.c: the stored-value format (untrusted bytes).
  *
  *   0      u8   version (1)
  *   1      u8   flags (0; other values are rejected)
@@ -59,7 +59,7 @@ size_t eos_kv__envelope_size(size_t name_size, size_t value_size);
 /* Writes the header (version, flags, name size, the two nonces) into buf. */
 void eos_kv__envelope_header(uint8_t *buf, size_t name_size, const uint8_t *nonces);
 
-/* ---- crypto.c: key derivation and the per-handle crypto contexts. ---- */
+/* crypto.c: key derivation and the per-handle crypto contexts. */
 
 /* Reusable OpenSSL contexts with the namespace's keys already expanded; a
  * namespace keeps a free list so concurrent callers never share one. */
@@ -132,7 +132,7 @@ int eos_kv__open_value(eos_kv__slot *s, const uint8_t *dbkey, const eos_kv__enve
 int eos_kv__open_name(eos_kv__slot *s, const uint8_t *dbkey, const eos_kv__envelope *env,
                       uint8_t *out, eos_diag *diag);
 
-/* ---- kv.c: transactions on the backend with growth and retry. ---- */
+/* kv.c: transactions on the backend with growth and retry. */
 
 typedef int (*eos_kv__write_fn)(eos_kv_btxn *t, void *ctx, eos_diag *diag);
 /* Runs fn in a backend write transaction and commits it; when the backend is
