@@ -124,6 +124,12 @@ static void test_invalid(void)
     eos_kv_config cfg = {0};
     eos_kv *kv2 = NULL;
     EOS_CHECK_INT(eos_kv_open(&cfg, &kv2, NULL), EOS_EINVAL);
+    if (!use_memory) {
+        eos_kv_config missing = {.data_dir = "/nonexistent/eos-kv", .tee = tee};
+        eos_diag_init(&d);
+        EOS_CHECK_INT(eos_kv_open(&missing, &kv2, &d), EOS_ESTORE);
+        EOS_CHECK(strstr(d.message, "/nonexistent/eos-kv/kv.mdb") != NULL);
+    }
     free(longname);
     eos_kv_ns_close(ns);
     eos_kv_close(kv);
