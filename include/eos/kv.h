@@ -35,7 +35,7 @@ typedef struct eos_kv_btxn eos_kv_btxn;
  * values; EOS_ENOTFOUND means "no such key" (get, del) or "no key at or
  * after" (seek); EOS_ELIMIT from put or commit means "out of space, call
  * grow and run the transaction again". Byte pointers returned by get and
- * seek stay valid until the transaction ends. */
+ * seek stay valid until the transaction ends or its next put or del. */
 typedef struct eos_kv_backend_ops {
     const char *name;
     /* Starts a transaction; write != 0 for a read-write one. A backend may
