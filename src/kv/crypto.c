@@ -171,21 +171,28 @@ void eos_kv__slot_put(eos_kv_ns *ns, eos_kv__slot *s)
     pthread_mutex_unlock(&ns->lock);
 }
 
-int eos_kv__dbkey(eos_kv_ns *ns, eos_kv__slot *s, const char *key, size_t key_size,
-                  uint8_t out[EOS_KV_DBKEY_SIZE], eos_diag *diag)
+int eos_kv__name_hmac(eos_kv__slot *s, int tag, const void *data, size_t size,
+                      uint8_t out[EOS_KV__HASH_SIZE], eos_diag *diag)
 {
-    uint8_t inner[EOS_KV__HASH_SIZE];
+    uint8_t inner[EOS_KV__HASH_SIZE], t = (uint8_t)tag;
     unsigned int n = 0;
-    memcpy(out, ns->prefix, EOS_KV__PREFIX_SIZE);
     /* HMAC(K, m) = H((K ^ opad) || H((K ^ ipad) || m)), from the saved states. */
     if (EVP_MD_CTX_copy_ex(s->hmac_work, s->hmac_inner) != 1 ||
-        EVP_DigestUpdate(s->hmac_work, key, key_size) != 1 ||
+        (tag >= 0 && EVP_DigestUpdate(s->hmac_work, &t, 1) != 1) ||
+        EVP_DigestUpdate(s->hmac_work, data, size) != 1 ||
         EVP_DigestFinal_ex(s->hmac_work, inner, &n) != 1 ||
         EVP_MD_CTX_copy_ex(s->hmac_work, s->hmac_outer) != 1 ||
         EVP_DigestUpdate(s->hmac_work, inner, sizeof inner) != 1 ||
-        EVP_DigestFinal_ex(s->hmac_work, out + EOS_KV__PREFIX_SIZE, &n) != 1)
+        EVP_DigestFinal_ex(s->hmac_work, out, &n) != 1)
         return crypto_fail(diag, "hashing a key name with HMAC-SHA256");
     return 0;
+}
+
+int eos_kv__dbkey(eos_kv_ns *ns, eos_kv__slot *s, const char *key, size_t key_size,
+                  uint8_t out[EOS_KV_DBKEY_SIZE], eos_diag *diag)
+{
+    memcpy(out, ns->prefix, EOS_KV__PREFIX_SIZE);
+    return eos_kv__name_hmac(s, -1, key, key_size, out + EOS_KV__PREFIX_SIZE, diag);
 }
 
 /* The associated data of both GCM operations: a domain byte, the envelope

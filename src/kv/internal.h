@@ -95,6 +95,7 @@ struct eos_kv {
 struct eos_kv_ns {
     eos_kv *kv;
     uint8_t prefix[EOS_KV__PREFIX_SIZE];
+    uint8_t index_prefix[EOS_KV__PREFIX_SIZE]; /* root id || directory index id */
     uint8_t name_key[EOS_KV__KEY_SIZE];
     uint8_t value_key[EOS_KV__KEY_SIZE];
     pthread_mutex_t lock;
@@ -116,6 +117,10 @@ void eos_kv__slot_free(eos_kv__slot *s);
  * buffered nonces; idempotent. */
 void eos_kv__crypto_init(void);
 
+/* HMAC-SHA256 under the namespace's name key of (tag byte, data), or of
+ * data alone when tag < 0. */
+int eos_kv__name_hmac(eos_kv__slot *s, int tag, const void *data, size_t size,
+                      uint8_t out[EOS_KV__HASH_SIZE], eos_diag *diag);
 /* The 64-byte backend key of a name: prefix || HMAC(name_key, name). */
 int eos_kv__dbkey(eos_kv_ns *ns, eos_kv__slot *s, const char *key, size_t key_size,
                   uint8_t out[EOS_KV_DBKEY_SIZE], eos_diag *diag);
@@ -131,6 +136,36 @@ int eos_kv__open_value(eos_kv__slot *s, const uint8_t *dbkey, const eos_kv__enve
 /* Authenticates and decrypts the name of env into out (name_size bytes). */
 int eos_kv__open_name(eos_kv__slot *s, const uint8_t *dbkey, const eos_kv__envelope *env,
                       uint8_t *out, eos_diag *diag);
+
+/* index.c: the directory index that makes listing a '/'-ended prefix
+ * proportional to its result. For a name, every prefix that ends in '/'
+ * (its "directories", the first EOS_KV__MAX_DIRS of them) gets an entry
+ *   index_prefix (32) || HMAC(name_key, 'd' || dir)[0..16] || name hash (32)
+ * with an empty value, written and removed in the record's transaction. */
+#define EOS_KV__MAX_DIRS       32
+#define EOS_KV__DIR_ID_SIZE    16
+#define EOS_KV__INDEX_KEY_SIZE (EOS_KV__PREFIX_SIZE + EOS_KV__DIR_ID_SIZE + EOS_KV__HASH_SIZE)
+
+typedef struct eos_kv__dirs {
+    size_t count;
+    uint8_t keys[EOS_KV__MAX_DIRS][EOS_KV__INDEX_KEY_SIZE];
+} eos_kv__dirs;
+
+/* Number of '/' in data[0..size), i.e. the directory depth of a prefix. */
+size_t eos_kv__depth(const char *data, size_t size);
+/* The 48-byte start of the index range of dir (which ends in '/'). */
+int eos_kv__dir_range(eos_kv_ns *ns, eos_kv__slot *s, const char *dir, size_t dir_size,
+                      uint8_t out[EOS_KV__PREFIX_SIZE + EOS_KV__DIR_ID_SIZE], eos_diag *diag);
+/* Fills out with the index keys of name (whose backend key is dbkey). */
+int eos_kv__dirs_of(eos_kv_ns *ns, eos_kv__slot *s, const char *name, size_t size,
+                    const uint8_t *dbkey, eos_kv__dirs *out, eos_diag *diag);
+/* Writes a record and, when it is new, its index entries (dirs may be NULL
+ * when the name has no directory). */
+int eos_kv__put_record(eos_kv *kv, eos_kv_btxn *t, const uint8_t *dbkey, const uint8_t *env,
+                       size_t env_size, const eos_kv__dirs *dirs, eos_diag *diag);
+/* Deletes a record and its index entries; EOS_ENOTFOUND when absent. */
+int eos_kv__del_record(eos_kv *kv, eos_kv_btxn *t, const uint8_t *dbkey, const eos_kv__dirs *dirs,
+                       eos_diag *diag);
 
 /* kv.c: transactions on the backend with growth and retry. */
 

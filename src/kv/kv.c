@@ -327,6 +327,12 @@ int eos_kv_ns_open(eos_kv *kv, const char *name, eos_kv_ns **out, eos_diag *diag
         (rc = eos_kv__hmac(kv, kv->id_key, 'n', (const uint8_t *)name, size, h, diag)) != 0)
         goto out;
     memcpy(ns->prefix + EOS_KV__ROOT_ID_SIZE, h, EOS_KV__PREFIX_SIZE - EOS_KV__ROOT_ID_SIZE);
+    /* The directory index lives under the same root (so erase_root removes
+     * it) in a range of its own. */
+    if ((rc = eos_kv__hmac(kv, kv->id_key, 'i', (const uint8_t *)name, size, h, diag)) != 0)
+        goto out;
+    memcpy(ns->index_prefix, ns->prefix, EOS_KV__ROOT_ID_SIZE);
+    memcpy(ns->index_prefix + EOS_KV__ROOT_ID_SIZE, h, EOS_KV__PREFIX_SIZE - EOS_KV__ROOT_ID_SIZE);
     memcpy(ns->name_key, keys, EOS_KV__KEY_SIZE);
     memcpy(ns->value_key, keys + EOS_KV__KEY_SIZE, EOS_KV__KEY_SIZE);
     *out = ns;
