@@ -185,10 +185,13 @@ typedef struct eos_kv_list_page {
 
 /* Lists key names that start with prefix (prefix_size 0: all), at most
  * limit of them (0: 1000), resuming after cursor (NULL or "": from the
- * start). Pages come in a stable order that is not alphabetical; a key set
- * or deleted during a listing may or may not appear. A page may hold fewer
- * than limit names, even none, while page->cursor is non-empty: continue
- * until it is "". Fills *page; free with eos_kv_list_free(). */
+ * start; pass the same prefix again). A prefix containing '/' is served from
+ * a directory index, at a cost proportional to the directory up to its last
+ * '/'; other prefixes scan the namespace. Pages come in a stable order that
+ * is not alphabetical; a key set or deleted during a listing may or may not
+ * appear. A page may hold fewer than limit names, even none, while
+ * page->cursor is non-empty: continue until it is "". Fills *page; free with
+ * eos_kv_list_free(). */
 EOS_API int eos_kv_list(eos_kv_ns *ns, const char *prefix, size_t prefix_size, const char *cursor,
                         size_t limit, eos_kv_list_page *page, eos_diag *diag);
 /* Frees the names in page; the struct itself is the caller's. */
