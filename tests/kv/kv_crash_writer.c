@@ -1,8 +1,8 @@
 /* The child of test_crash: writes numbered records as fast as it can and
  * acknowledges each on stdout only after the store said it is durable.
  * Usage: kv_crash_writer DIR FIRST. Every fourth record is written in a
- * transaction together with a "pair/" twin (which also gets a directory index entry), to check
- * atomicity too. */
+ * transaction together with a "pair/" twin (which also gets a directory
+ * index entry), to check atomicity too. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
