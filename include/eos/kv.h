@@ -103,8 +103,10 @@ typedef struct eos_kv_config {
 /* Opens the store. On first start creates a random 32-byte master key, seals
  * it with cfg->tee and writes data_dir/master.sealed; later starts unseal it.
  * Fails with EOS_ETEE when the sealed key cannot be unsealed on this platform,
- * and EOS_ECORRUPT when it does not belong to the data it guards. Borrows
- * cfg. Free with eos_kv_close() after closing every namespace handle. */
+ * and EOS_ECORRUPT when it does not belong to the data it guards. Open a
+ * data directory once per process (LMDB's rule) and share the handle: it is
+ * safe for any number of threads. Borrows cfg. Free with eos_kv_close()
+ * after closing every namespace handle. */
 EOS_API int eos_kv_open(const eos_kv_config *cfg, eos_kv **out, eos_diag *diag);
 /* Closes the store and wipes its keys from memory; NULL is allowed. */
 EOS_API void eos_kv_close(eos_kv *kv);
