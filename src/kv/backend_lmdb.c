@@ -319,9 +319,11 @@ int eos_kv_backend_lmdb(const eos_kv_lmdb_config *cfg, eos_kv_backend **out, eos
      * returns. */
     e = mdb_env_open(be->env, cfg->path, MDB_NOSUBDIR | MDB_NOTLS, 0600);
     if (e) {
-        rc = map_err(e, "opening the data file", diag);
-        eos_diag_set(diag, rc, "lmdb", -1, "cannot open the data file %s: %s", cfg->path,
-                     mdb_strerror(e));
+        rc = map_err(e, "opening the data file", NULL);
+        eos_diag_set(diag, rc, "lmdb", -1,
+                     "cannot open the data file %s: %s; check that its directory exists "
+                     "and is writable",
+                     cfg->path, mdb_strerror(e));
         goto out;
     }
     if ((rc = check_file_size(be, cfg->path, diag)) != 0)

@@ -246,8 +246,9 @@ int eos_kv_open(const eos_kv_config *cfg, eos_kv **out, eos_diag *diag)
     }
     kv->aes = EVP_aes_256_gcm();
     kv->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (!kv->hmac) {
-        rc = eos_diag_set(diag, EOS_ECRYPTO, "kv", -1, "OpenSSL provides no HMAC");
+    kv->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (!kv->hmac || !kv->sha256) {
+        rc = eos_diag_set(diag, EOS_ECRYPTO, "kv", -1, "OpenSSL provides no HMAC-SHA256");
         goto out;
     }
     if (!be) {
@@ -281,6 +282,7 @@ void eos_kv_close(eos_kv *kv)
         return;
     eos_kv_backend_free(kv->be);
     EVP_MAC_free(kv->hmac);
+    EVP_MD_free(kv->sha256);
     OPENSSL_cleanse(kv->master, sizeof kv->master);
     OPENSSL_cleanse(kv->id_key, sizeof kv->id_key);
     eos_free(kv, sizeof *kv);
@@ -325,6 +327,12 @@ int eos_kv_ns_open(eos_kv *kv, const char *name, eos_kv_ns **out, eos_diag *diag
         (rc = eos_kv__hmac(kv, kv->id_key, 'n', (const uint8_t *)name, size, h, diag)) != 0)
         goto out;
     memcpy(ns->prefix + EOS_KV__ROOT_ID_SIZE, h, EOS_KV__PREFIX_SIZE - EOS_KV__ROOT_ID_SIZE);
+    /* The directory index lives under the same root (so erase_root removes
+     * it) in a range of its own. */
+    if ((rc = eos_kv__hmac(kv, kv->id_key, 'i', (const uint8_t *)name, size, h, diag)) != 0)
+        goto out;
+    memcpy(ns->index_prefix, ns->prefix, EOS_KV__ROOT_ID_SIZE);
+    memcpy(ns->index_prefix + EOS_KV__ROOT_ID_SIZE, h, EOS_KV__PREFIX_SIZE - EOS_KV__ROOT_ID_SIZE);
     memcpy(ns->name_key, keys, EOS_KV__KEY_SIZE);
     memcpy(ns->value_key, keys + EOS_KV__KEY_SIZE, EOS_KV__KEY_SIZE);
     *out = ns;

@@ -126,21 +126,34 @@ static void verify(long acked)
         if (n <= acked && rc1 != 0)
             eos_test_fail(__FILE__, __LINE__, "acknowledged record %ld is missing", n);
         if (n % 4 == 0) {
-            snprintf(key, sizeof key, "pair:%ld", n);
+            snprintf(key, sizeof key, "pair/%ld", n);
             int rc2 = check_record(ns, key, n);
             if (rc1 != rc2)
                 eos_test_fail(__FILE__, __LINE__, "transaction %ld applied partly", n);
         }
     }
-    /* Every listed name authenticates. */
-    char cursor[EOS_KV_CURSOR_SIZE] = "";
-    do {
-        eos_kv_list_page page;
-        rc = eos_kv_list(ns, NULL, 0, cursor, 0, &page, &d);
-        EOS_CHECK_INT(rc, 0);
-        memcpy(cursor, page.cursor, sizeof cursor);
-        eos_kv_list_free(&page);
-    } while (rc == 0 && cursor[0]);
+    /* Every listed name authenticates, and the directory index agrees with
+     * the records: as many "pair/" names through it as there are pairs. */
+    long pairs = 0, indexed = 0;
+    for (long n = 0; n <= acked + 1; n += 4) {
+        int ex = 0;
+        snprintf(key, sizeof key, "pair/%ld", n);
+        eos_kv_exists(ns, key, strlen(key), &ex, NULL);
+        pairs += ex;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        char cursor[EOS_KV_CURSOR_SIZE] = "";
+        do {
+            eos_kv_list_page page;
+            rc = eos_kv_list(ns, pass ? "pair/" : NULL, pass ? 5 : 0, cursor, 0, &page, &d);
+            EOS_CHECK_INT(rc, 0);
+            if (pass)
+                indexed += (long)page.count;
+            memcpy(cursor, page.cursor, sizeof cursor);
+            eos_kv_list_free(&page);
+        } while (rc == 0 && cursor[0]);
+    }
+    EOS_CHECK_INT(indexed, pairs);
     eos_kv_ns_close(ns);
     eos_kv_close(kv);
 }

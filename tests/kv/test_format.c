@@ -116,6 +116,16 @@ static void test_format_by_hand(void)
         EOS_CHECK(gcm_open(keys + 32, r + 16, aad, sizeof aad, r + 44 + n, m, r + rs - 16, out));
         EOS_CHECK_MEM(out, m, value, m);
     }
+    /* The directory index entry of "item/". */
+    uint8_t entry[80];
+    memcpy(entry, dbkey, 16);
+    hmac(ids, 'i', nsname, strlen(nsname), h);
+    memcpy(entry + 16, h, 16);
+    hmac(keys, 'd', "item/", 5, h);
+    memcpy(entry + 32, h, 16);
+    memcpy(entry + 48, dbkey + 32, 32);
+    EOS_CHECK_INT(be->ops->get(t, entry, sizeof entry, &r, &rs, NULL), 0);
+    EOS_CHECK_INT(rs, 0);
     be->ops->abort(t);
 
     eos_free(master, master_size);

@@ -40,6 +40,11 @@ static eos_kv_ns *ns_open(eos_kv *kv, const char *name)
 #define S(str) str, strlen(str)
 #define V(str) (const uint8_t *)(str), strlen(str)
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static void check_value(eos_kv_ns *ns, const char *key, const char *want)
 {
     uint8_t *v = NULL;
@@ -124,6 +129,12 @@ static void test_invalid(void)
     eos_kv_config cfg = {0};
     eos_kv *kv2 = NULL;
     EOS_CHECK_INT(eos_kv_open(&cfg, &kv2, NULL), EOS_EINVAL);
+    if (!use_memory) {
+        eos_kv_config missing = {.data_dir = "/nonexistent/eos-kv", .tee = tee};
+        eos_diag_init(&d);
+        EOS_CHECK_INT(eos_kv_open(&missing, &kv2, &d), EOS_ESTORE);
+        EOS_CHECK(strstr(d.message, "/nonexistent/eos-kv/kv.mdb") != NULL);
+    }
     free(longname);
     eos_kv_ns_close(ns);
     eos_kv_close(kv);
@@ -288,6 +299,99 @@ static void test_list(void)
     free(names);
     eos_kv_ns_close(ns);
     eos_kv_ns_close(other);
+    eos_kv_close(kv);
+}
+
+/* Collects every name listed under prefix, page by page, sorted and joined
+ * with spaces, into out. */
+static void list_all(eos_kv_ns *ns, const char *prefix, size_t limit, char *out, size_t out_size)
+{
+    char cursor[EOS_KV_CURSOR_SIZE] = "";
+    char *names[64];
+    size_t n = 0;
+    int rounds = 0;
+    do {
+        eos_kv_list_page page;
+        int rc = eos_kv_list(ns, prefix, strlen(prefix), cursor, limit, &page, NULL);
+        EOS_CHECK_INT(rc, 0);
+        if (rc)
+            break;
+        for (size_t i = 0; i < page.count && n < 64; i++)
+            names[n++] = strdup(page.keys[i]);
+        memcpy(cursor, page.cursor, sizeof cursor);
+        eos_kv_list_free(&page);
+    } while (cursor[0] && ++rounds < 1000);
+    qsort(names, n, sizeof *names, cmp_str);
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        snprintf(out + strlen(out), out_size - strlen(out), "%s%s", i ? " " : "", names[i]);
+        free(names[i]);
+    }
+}
+
+static void test_list_directories(void)
+{
+    eos_kv *kv = open_store(0);
+    eos_kv_ns *ns = ns_open(kv, "app:dirs/fs");
+    char got[2048];
+    static const char *names[] = {"a/b/c", "a/b/d", "a/x", "a/b", "ab/c", "a/", "top"};
+    for (size_t i = 0; i < 7; i++)
+        EOS_CHECK_INT(eos_kv_set(ns, S(names[i]), V("v"), NULL), 0);
+    EOS_CHECK_INT(eos_kv_set(ns, S("a/b/d"), V("overwritten"), NULL), 0);
+    int64_t c = 0;
+    EOS_CHECK_INT(eos_kv_incr(ns, S("a/ctr"), 1, &c, NULL), 0);
+    EOS_CHECK_INT(eos_kv_cas(ns, S("a/b/cas"), NULL, 0, V("x"), NULL), 0);
+    for (size_t limit = 1; limit <= 1000; limit *= 10) {
+        list_all(ns, "a/", limit, got, sizeof got);
+        EOS_CHECK_STR(got, "a/ a/b a/b/c a/b/cas a/b/d a/ctr a/x");
+        list_all(ns, "a/b/", limit, got, sizeof got);
+        EOS_CHECK_STR(got, "a/b/c a/b/cas a/b/d");
+        list_all(ns, "a/b", limit, got, sizeof got);
+        EOS_CHECK_STR(got, "a/b a/b/c a/b/cas a/b/d");
+        list_all(ns, "a", limit, got, sizeof got);
+        EOS_CHECK_STR(got, "a/ a/b a/b/c a/b/cas a/b/d a/ctr a/x ab/c");
+        list_all(ns, "a/b/c/", limit, got, sizeof got);
+        EOS_CHECK_STR(got, "");
+    }
+    /* Deletes take their index entries with them, on every path. */
+    EOS_CHECK_INT(eos_kv_delete(ns, S("a/b/c"), NULL), 0);
+    eos_kv_item del[1] = {{"a/b/cas", 7, NULL, 0, 0}};
+    EOS_CHECK_INT(eos_kv_delete_many(ns, del, 1, NULL), 0);
+    eos_kv_txn *t = NULL;
+    EOS_CHECK_INT(eos_kv_txn_begin(kv, &t, NULL), 0);
+    EOS_CHECK_INT(eos_kv_txn_delete(t, ns, S("a/x"), NULL), 0);
+    EOS_CHECK_INT(eos_kv_txn_set(t, ns, S("a/b/new"), V("n"), NULL), 0);
+    EOS_CHECK_INT(eos_kv_txn_commit(t, NULL), 0);
+    eos_kv_item add[1] = {{"a/b/batch", 9, (uint8_t *)"b", 1, 0}};
+    EOS_CHECK_INT(eos_kv_set_many(ns, add, 1, NULL), 0);
+    list_all(ns, "a/", 3, got, sizeof got);
+    EOS_CHECK_STR(got, "a/ a/b a/b/batch a/b/d a/b/new a/ctr");
+    list_all(ns, "a/b/", 3, got, sizeof got);
+    EOS_CHECK_STR(got, "a/b/batch a/b/d a/b/new");
+    /* Deeper than the index reaches: listing falls back to a scan. */
+    char deep[200] = "";
+    for (int i = 0; i < 40; i++)
+        strcat(deep, "d/");
+    strcat(deep, "leaf");
+    EOS_CHECK_INT(eos_kv_set(ns, S(deep), V("deep"), NULL), 0);
+    deep[2 * 36] = '\0';
+    list_all(ns, deep, 0, got, sizeof got);
+    EOS_CHECK(strstr(got, "leaf") != NULL);
+    list_all(ns, "d/d/", 0, got, sizeof got);
+    EOS_CHECK(strstr(got, "leaf") != NULL);
+    /* Erasing the root removes records and index entries alike. */
+    uint8_t dbkey[EOS_KV_DBKEY_SIZE];
+    EOS_CHECK_INT(eos_kv_db_key(ns, S("top"), dbkey), 0);
+    EOS_CHECK_INT(eos_kv_erase_root(kv, "app:dirs", NULL), 0);
+    eos_kv_backend *be = eos_kv_backend_of(kv);
+    eos_kv_btxn *bt = NULL;
+    const uint8_t *k = NULL, *v = NULL;
+    size_t ks = 0, vs = 0;
+    EOS_CHECK_INT(be->ops->begin(be, 0, &bt, NULL), 0);
+    int rc = be->ops->seek(bt, dbkey, 16, 0, &k, &ks, &v, &vs, NULL);
+    EOS_CHECK(rc == EOS_ENOTFOUND || (rc == 0 && (ks < 16 || memcmp(k, dbkey, 16) != 0)));
+    be->ops->abort(bt);
+    eos_kv_ns_close(ns);
     eos_kv_close(kv);
 }
 
@@ -558,6 +662,7 @@ static void run_all(void)
     EOS_RUN(test_incr_cas);
     EOS_RUN(test_batch);
     EOS_RUN(test_list);
+    EOS_RUN(test_list_directories);
     EOS_RUN(test_txn);
     EOS_RUN(test_erase_root);
     EOS_RUN(test_reopen_and_grow);
