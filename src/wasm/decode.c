@@ -132,15 +132,19 @@ static int read_vec(eos_wasm__rd *r, uint32_t *count, size_t size, void **out)
 {
     if (eos_wasm__rd_u32(r, count))
         return r->err;
-    if (*count > (size_t)(r->end - r->p))
-        return eos_wasm__rd_fail(r, EOS_EMALFORMED, "unexpected end: count %u too large",
-                                 *count);
+    /* The count is only published with its array, so cleanup never walks a
+     * count of elements that were not allocated. */
+    uint32_t n = *count;
+    *count = 0;
     *out = NULL;
-    if (*count == 0)
+    if (n > (size_t)(r->end - r->p))
+        return eos_wasm__rd_fail(r, EOS_EMALFORMED, "unexpected end: count %u too large", n);
+    if (n == 0)
         return 0;
-    *out = eos_calloc(*count, size);
+    *out = eos_calloc(n, size);
     if (!*out)
         return eos_wasm__rd_fail(r, EOS_ENOMEM, "out of memory decoding a vector");
+    *count = n;
     return 0;
 }
 

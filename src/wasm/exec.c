@@ -965,6 +965,22 @@ L_F64_REINTERPRET_I64:
     BIN_L(I64_XOR_L, uint64_t, U64, a ^ b)
     BIN_L(I64_SHL_L, uint64_t, U64, a << (b & 63))
     BIN_L(I64_SHR_U_L, uint64_t, U64, a >> (b & 63))
+    BIN_L(F64_ADD_L, double, f64_of, bits_f64(a + b))
+    BIN_L(F64_SUB_L, double, f64_of, bits_f64(a - b))
+    BIN_L(F64_MUL_L, double, f64_of, bits_f64(a * b))
+    BIN_L(F64_DIV_L, double, f64_of, bits_f64(a / b))
+    BIN_L(F32_ADD_L, float, f32_of, bits_f32(a + b))
+    BIN_L(F32_SUB_L, float, f32_of, bits_f32(a - b))
+    BIN_L(F32_MUL_L, float, f32_of, bits_f32(a * b))
+    BIN_L(F32_DIV_L, float, f32_of, bits_f32(a / b))
+L_LOCAL_COPY:
+    fp[ip[2]] = fp[ip[1]];
+    ip += 3;
+    NEXT;
+L_LOCAL_SET_C32:
+    fp[ip[2]] = ip[1];
+    ip += 3;
+    NEXT;
 L_LL_I32_ADD:
     *sp++ = U32(fp[ip[1]] + fp[ip[2]]);
     ip += 3;

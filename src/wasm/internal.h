@@ -235,6 +235,16 @@
     X(I64_XOR_L, -1, NULL, "L: i64.xor with the right operand local L")                     \
     X(I64_SHL_L, -1, NULL, "L: i64.shl with the right operand local L")                     \
     X(I64_SHR_U_L, -1, NULL, "L: i64.shr_u with the right operand local L")                 \
+    X(F64_ADD_L, -1, NULL, "L: f64.add with the right operand local L")                     \
+    X(F64_SUB_L, -1, NULL, "L: f64.sub with the right operand local L")                     \
+    X(F64_MUL_L, -1, NULL, "L: f64.mul with the right operand local L")                     \
+    X(F64_DIV_L, -1, NULL, "L: f64.div with the right operand local L")                     \
+    X(F32_ADD_L, -1, NULL, "L: f32.add with the right operand local L")                     \
+    X(F32_SUB_L, -1, NULL, "L: f32.sub with the right operand local L")                     \
+    X(F32_MUL_L, -1, NULL, "L: f32.mul with the right operand local L")                     \
+    X(F32_DIV_L, -1, NULL, "L: f32.div with the right operand local L")                     \
+    X(LOCAL_COPY, -1, NULL, "A B: fp[B] := fp[A] (local.get A local.set B)")                \
+    X(LOCAL_SET_C32, -1, NULL, "K B: fp[B] := K (i32/f32.const K local.set B)")             \
     X(LL_I32_ADD, -1, NULL, "A B: push fp[A] + fp[B] (local.get local.get i32.add)")        \
     X(LL_I32_SUB, -1, NULL, "A B: push fp[A] - fp[B]")                                      \
     X(LC_I32_ADD, -1, NULL, "A V: push fp[A] + V (local.get i32.const i32.add)")            \

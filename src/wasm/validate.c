@@ -571,6 +571,14 @@ static uint32_t operand_variant(uint32_t op, bool local)
     case EOS_WASM_OP_I64_XOR: return local ? EOS_WASM_OP_I64_XOR_L : 0;
     case EOS_WASM_OP_I64_SHL: return local ? EOS_WASM_OP_I64_SHL_L : 0;
     case EOS_WASM_OP_I64_SHR_U: return local ? EOS_WASM_OP_I64_SHR_U_L : 0;
+    case EOS_WASM_OP_F64_ADD: return local ? EOS_WASM_OP_F64_ADD_L : 0;
+    case EOS_WASM_OP_F64_SUB: return local ? EOS_WASM_OP_F64_SUB_L : 0;
+    case EOS_WASM_OP_F64_MUL: return local ? EOS_WASM_OP_F64_MUL_L : 0;
+    case EOS_WASM_OP_F64_DIV: return local ? EOS_WASM_OP_F64_DIV_L : 0;
+    case EOS_WASM_OP_F32_ADD: return local ? EOS_WASM_OP_F32_ADD_L : 0;
+    case EOS_WASM_OP_F32_SUB: return local ? EOS_WASM_OP_F32_SUB_L : 0;
+    case EOS_WASM_OP_F32_MUL: return local ? EOS_WASM_OP_F32_MUL_L : 0;
+    case EOS_WASM_OP_F32_DIV: return local ? EOS_WASM_OP_F32_DIV_L : 0;
     default: return 0;
     }
 }
@@ -630,6 +638,18 @@ static int do_local_set(vctx *v, uint32_t idx)
         if (v->code[at] == EOS_WASM_OP_LC_I32_ADD && at + 3 == v->len) {
             v->code[at] = EOS_WASM_OP_LC_I32_ADD_SET;
             v->nlast = 0; /* nothing fuses with a set */
+            return emit(v, idx);
+        }
+    }
+    /* local.get a; local.set b -> LOCAL_COPY a b;  const k; local.set b -> LOCAL_SET_C32 */
+    if (v->nlast >= 1) {
+        uint32_t at = v->last[v->nlast - 1];
+        uint32_t prev = v->code[at];
+        if (at + 2 == v->len &&
+            (prev == EOS_WASM_OP_LOCAL_GET || prev == EOS_WASM_OP_CONST32)) {
+            v->code[at] = prev == EOS_WASM_OP_LOCAL_GET ? EOS_WASM_OP_LOCAL_COPY
+                                                        : EOS_WASM_OP_LOCAL_SET_C32;
+            v->nlast = 0;
             return emit(v, idx);
         }
     }
