@@ -148,6 +148,79 @@ static int read_vec(eos_wasm__rd *r, uint32_t *count, size_t size, void **out)
     return 0;
 }
 
+/* Hash tables keep type canonicalisation and the duplicate-export check
+ * linear: a module is untrusted and may hold hundreds of thousands of each. */
+static uint32_t hash_bytes(uint32_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 16777619u;
+    return h;
+}
+
+static uint32_t *hash_table(uint32_t n, uint32_t *out_mask)
+{
+    uint32_t size = 16;
+    while (size < 2 * (uint64_t)n)
+        size *= 2;
+    *out_mask = size - 1;
+    return eos_calloc(size, sizeof(uint32_t));
+}
+
+static int canonicalize_types(eos_wasm__rd *r, eos_wasm_module *m)
+{
+    uint32_t mask;
+    uint32_t *tab = hash_table(m->type_count, &mask);
+    if (!tab)
+        return eos_wasm__rd_fail(r, EOS_ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < m->type_count; i++) {
+        const eos_wasm_functype *t = &m->types[i];
+        uint32_t h = hash_bytes(2166136261u, &t->param_count, sizeof(t->param_count));
+        h = hash_bytes(h, t->params, t->param_count);
+        h = hash_bytes(h, t->results, t->result_count);
+        m->type_canon[i] = i;
+        for (uint32_t k = h & mask;; k = (k + 1) & mask) {
+            if (!tab[k]) {
+                tab[k] = i + 1;
+                break;
+            }
+            if (eos_wasm__functype_eq(&m->types[tab[k] - 1], t)) {
+                m->type_canon[i] = tab[k] - 1;
+                break;
+            }
+        }
+    }
+    eos_free(tab, ((size_t)mask + 1) * sizeof(uint32_t));
+    return 0;
+}
+
+static int check_export_names(eos_wasm__rd *r, eos_wasm_module *m)
+{
+    uint32_t mask;
+    uint32_t *tab = hash_table(m->export_count, &mask);
+    if (!tab)
+        return eos_wasm__rd_fail(r, EOS_ENOMEM, "out of memory");
+    int rc = 0;
+    for (uint32_t i = 0; i < m->export_count && rc == 0; i++) {
+        const eos_wasm__export *e = &m->exports[i];
+        uint32_t h = hash_bytes(2166136261u, e->name, e->name_len);
+        for (uint32_t k = h & mask;; k = (k + 1) & mask) {
+            if (!tab[k]) {
+                tab[k] = i + 1;
+                break;
+            }
+            const eos_wasm__export *o = &m->exports[tab[k] - 1];
+            if (o->name_len == e->name_len && memcmp(o->name, e->name, e->name_len) == 0) {
+                rc = eos_wasm__rd_fail(r, EOS_EINVALID, "duplicate export name \"%.*s\"",
+                                       (int)(e->name_len > 64 ? 64 : e->name_len), e->name);
+                break;
+            }
+        }
+    }
+    eos_free(tab, ((size_t)mask + 1) * sizeof(uint32_t));
+    return rc;
+}
+
 static int decode_types(eos_wasm__rd *r, eos_wasm_module *m)
 {
     if (read_vec(r, &m->type_count, sizeof(eos_wasm_functype), (void **)&m->types))
@@ -186,14 +259,8 @@ static int decode_types(eos_wasm__rd *r, eos_wasm_module *m)
                 t->result_count = n;
             }
         }
-        m->type_canon[i] = i;
-        for (uint32_t k = 0; k < i; k++)
-            if (eos_wasm__functype_eq(&m->types[k], t)) {
-                m->type_canon[i] = k;
-                break;
-            }
     }
-    return 0;
+    return canonicalize_types(r, m);
 }
 
 static int decode_imports(eos_wasm__rd *r, eos_wasm_module *m)
@@ -365,12 +432,8 @@ static int decode_exports(eos_wasm__rd *r, eos_wasm_module *m)
                                      : kind == 2 ? "memory" : "global", e->index);
         if (kind == EOS_WASM_EXTERN_FUNC)
             m->func_declared[e->index] = 1;
-        for (uint32_t k = 0; k < i; k++)
-            if (m->exports[k].name_len == e->name_len &&
-                memcmp(m->exports[k].name, e->name, e->name_len) == 0)
-                return eos_wasm__rd_fail(r, EOS_EINVALID, "duplicate export name");
     }
-    return 0;
+    return check_export_names(r, m);
 }
 
 static int decode_start(eos_wasm__rd *r, eos_wasm_module *m)

@@ -285,6 +285,13 @@ int eos_wasm__exec(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots)
             mem_size = m0->size;                                                           \
         }                                                                                  \
     } while (0)
+/* Bulk operations cost one unit per 4 KiB (or 4096 elements) moved. */
+#define CHARGE(n)                                                                          \
+    do {                                                                                   \
+        fuel -= (int64_t)((n) >> 12);                                                      \
+        if (fuel < 0)                                                                      \
+            TRAP(EOS_TRAP_OUT_OF_FUEL, "out of fuel");                                     \
+    } while (0)
 #define SAVE_STATE(top)                                                                    \
     do {                                                                                   \
         s->sp = (top);                                                                     \
@@ -295,7 +302,9 @@ int eos_wasm__exec(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots)
 enter:
     if (fp + code->frame_slots + STACK_SLACK > stack_end)
         TRAP(EOS_TRAP_STACK_EXHAUSTED, "call stack exhausted");
-    if (--fuel < 0)
+    /* One unit per call, plus one per 64 locals so huge frames are not free. */
+    fuel -= 1 + (code->local_count >> 6);
+    if (fuel < 0)
         TRAP(EOS_TRAP_OUT_OF_FUEL, "out of fuel");
     sp = fp + code->param_count;
     for (uint32_t k = code->local_count - code->param_count; k > 0; k--)
@@ -584,6 +593,7 @@ L_MEMORY_GROW: {
 L_MEMORY_FILL: {
     eos_wasm_memory *mm = inst->memories[ip[1]];
     uint64_t n = (uint32_t)sp[-1], d = (uint32_t)sp[-3];
+    CHARGE(n);
     uint8_t val = (uint8_t)sp[-2];
     if (d + n > mm->size)
         TRAP(EOS_TRAP_MEMORY_OOB, "out of bounds memory access");
@@ -595,6 +605,7 @@ L_MEMORY_FILL: {
 L_MEMORY_COPY: {
     eos_wasm_memory *md = inst->memories[ip[1]], *ms = inst->memories[ip[2]];
     uint64_t n = (uint32_t)sp[-1], sa = (uint32_t)sp[-2], d = (uint32_t)sp[-3];
+    CHARGE(n);
     if (d + n > md->size || sa + n > ms->size)
         TRAP(EOS_TRAP_MEMORY_OOB, "out of bounds memory access");
     memmove(md->data + d, ms->data + sa, n);
@@ -603,6 +614,7 @@ L_MEMORY_COPY: {
     NEXT;
 }
 L_MEMORY_INIT:
+    CHARGE((uint32_t)sp[-1]);
     rc = eos_wasm__memory_init(inst, ip[2], ip[1], (uint32_t)sp[-3], (uint32_t)sp[-2],
                                (uint32_t)sp[-1]);
     if (rc)
@@ -615,6 +627,7 @@ L_DATA_DROP:
     ip += 2;
     NEXT;
 L_TABLE_INIT:
+    CHARGE((uint32_t)sp[-1]);
     rc = eos_wasm__table_init(inst, ip[2], ip[1], (uint32_t)sp[-3], (uint32_t)sp[-2],
                               (uint32_t)sp[-1]);
     if (rc)
@@ -627,6 +640,7 @@ L_ELEM_DROP:
     ip += 2;
     NEXT;
 L_TABLE_COPY:
+    CHARGE((uint32_t)sp[-1]);
     rc = eos_wasm__table_copy(inst->tables[ip[1]], inst->tables[ip[2]], (uint32_t)sp[-3],
                               (uint32_t)sp[-2], (uint32_t)sp[-1]);
     if (rc)
@@ -636,6 +650,7 @@ L_TABLE_COPY:
     NEXT;
 L_TABLE_GROW: {
     uint64_t old;
+    CHARGE((uint32_t)sp[-1]);
     void *init = (void *)(uintptr_t)sp[-2];
     if (eos_wasm__table_grow(inst->tables[ip[1]], (uint32_t)sp[-1], init, &old) == 0)
         sp[-2] = (uint32_t)old;
@@ -652,6 +667,7 @@ L_TABLE_SIZE:
 L_TABLE_FILL: {
     eos_wasm_table *t = inst->tables[ip[1]];
     uint64_t n = (uint32_t)sp[-1], i = (uint32_t)sp[-3];
+    CHARGE(n);
     void *val = (void *)(uintptr_t)sp[-2];
     if (i + n > t->size)
         TRAP(EOS_TRAP_TABLE_OOB, "out of bounds table access");
