@@ -1066,6 +1066,35 @@ L_BR_IF_I32_EQZ:
     BR_IF_CMP(BR_IF_I32_GT_S, int32_t, S32, a > b)
     BR_IF_CMP(BR_IF_I32_LE_S, int32_t, S32, a <= b)
 
+#define BR_IF_CMP_IMM(name, T, get, src, expr)                                                     \
+    L_##name:                                                                                      \
+    {                                                                                              \
+        T b = get(src), a = get(sp[-1]);                                                           \
+        sp--;                                                                                      \
+        if (expr) {                                                                                \
+            ip = cbase + ip[1];                                                                    \
+            NEXT;                                                                                  \
+        }                                                                                          \
+        ip += 3;                                                                                   \
+        NEXT;                                                                                      \
+    }
+    BR_IF_CMP_IMM(BR_IF_I32_NE_L, uint32_t, U32, fp[ip[2]], a != b)
+    BR_IF_CMP_IMM(BR_IF_I32_NE_C, uint32_t, U32, (uint64_t)ip[2], a != b)
+    BR_IF_CMP_IMM(BR_IF_I32_EQ_L, uint32_t, U32, fp[ip[2]], a == b)
+    BR_IF_CMP_IMM(BR_IF_I32_EQ_C, uint32_t, U32, (uint64_t)ip[2], a == b)
+    BR_IF_CMP_IMM(BR_IF_I32_LT_S_L, int32_t, S32, fp[ip[2]], a < b)
+    BR_IF_CMP_IMM(BR_IF_I32_LT_S_C, int32_t, S32, (uint64_t)ip[2], a < b)
+    BR_IF_CMP_IMM(BR_IF_I32_LT_U_L, uint32_t, U32, fp[ip[2]], a < b)
+    BR_IF_CMP_IMM(BR_IF_I32_LT_U_C, uint32_t, U32, (uint64_t)ip[2], a < b)
+    BR_IF_CMP_IMM(BR_IF_I32_GE_S_L, int32_t, S32, fp[ip[2]], a >= b)
+    BR_IF_CMP_IMM(BR_IF_I32_GE_S_C, int32_t, S32, (uint64_t)ip[2], a >= b)
+    BR_IF_CMP_IMM(BR_IF_I32_GE_U_L, uint32_t, U32, fp[ip[2]], a >= b)
+    BR_IF_CMP_IMM(BR_IF_I32_GE_U_C, uint32_t, U32, (uint64_t)ip[2], a >= b)
+    BR_IF_CMP_IMM(BR_IF_I32_GT_S_L, int32_t, S32, fp[ip[2]], a > b)
+    BR_IF_CMP_IMM(BR_IF_I32_GT_S_C, int32_t, S32, (uint64_t)ip[2], a > b)
+    BR_IF_CMP_IMM(BR_IF_I32_LE_S_L, int32_t, S32, fp[ip[2]], a <= b)
+    BR_IF_CMP_IMM(BR_IF_I32_LE_S_C, int32_t, S32, (uint64_t)ip[2], a <= b)
+
 trap:
     s->depth = saved_depth;
     s->sp = base;

@@ -356,6 +356,32 @@ static int do_memop(vctx *v, uint8_t opcode)
     return emit(v, offset);
 }
 
+/* The variant of a fused compare-and-branch whose right operand is a local
+ * (or a constant). */
+static uint32_t fused_cmp_variant(uint32_t op, bool local)
+{
+    switch (op) {
+    case EOS_WASM_OP_BR_IF_I32_NE:
+        return local ? EOS_WASM_OP_BR_IF_I32_NE_L : EOS_WASM_OP_BR_IF_I32_NE_C;
+    case EOS_WASM_OP_BR_IF_I32_EQ:
+        return local ? EOS_WASM_OP_BR_IF_I32_EQ_L : EOS_WASM_OP_BR_IF_I32_EQ_C;
+    case EOS_WASM_OP_BR_IF_I32_LT_S:
+        return local ? EOS_WASM_OP_BR_IF_I32_LT_S_L : EOS_WASM_OP_BR_IF_I32_LT_S_C;
+    case EOS_WASM_OP_BR_IF_I32_LT_U:
+        return local ? EOS_WASM_OP_BR_IF_I32_LT_U_L : EOS_WASM_OP_BR_IF_I32_LT_U_C;
+    case EOS_WASM_OP_BR_IF_I32_GE_S:
+        return local ? EOS_WASM_OP_BR_IF_I32_GE_S_L : EOS_WASM_OP_BR_IF_I32_GE_S_C;
+    case EOS_WASM_OP_BR_IF_I32_GE_U:
+        return local ? EOS_WASM_OP_BR_IF_I32_GE_U_L : EOS_WASM_OP_BR_IF_I32_GE_U_C;
+    case EOS_WASM_OP_BR_IF_I32_GT_S:
+        return local ? EOS_WASM_OP_BR_IF_I32_GT_S_L : EOS_WASM_OP_BR_IF_I32_GT_S_C;
+    case EOS_WASM_OP_BR_IF_I32_LE_S:
+        return local ? EOS_WASM_OP_BR_IF_I32_LE_S_L : EOS_WASM_OP_BR_IF_I32_LE_S_C;
+    default:
+        return 0;
+    }
+}
+
 /* Fuses the compare just emitted with a following br_if. Returns true when done. */
 static int try_fuse_br_if(vctx *v, ctl *l, bool *done)
 {
@@ -398,6 +424,23 @@ static int try_fuse_br_if(vctx *v, ctl *l, bool *done)
     }
     if (at + 1 != v->len)
         return 0;
+    /* An operand pushed just before the compare by local.get or i32.const
+     * becomes an immediate of the branch. */
+    if (fused != EOS_WASM_OP_BR_IF_I32_EQZ && v->nlast >= 2) {
+        uint32_t pat = v->last[v->nlast - 2];
+        uint32_t prev = v->code[pat];
+        if (pat + 2 == at && (prev == EOS_WASM_OP_LOCAL_GET || prev == EOS_WASM_OP_CONST32)) {
+            uint32_t imm = v->code[pat + 1];
+            uint32_t variant = fused_cmp_variant(fused, prev == EOS_WASM_OP_LOCAL_GET);
+            v->len = pat;
+            v->nlast -= 2;
+            TRY(emit_op(v, variant));
+            TRY(emit_target(v, l));
+            TRY(emit(v, imm));
+            *done = true;
+            return 0;
+        }
+    }
     v->len = at;
     v->nlast--;
     TRY(emit_op(v, fused));
