@@ -1058,6 +1058,17 @@ L_BR_IF_I32_EQZ:
         NEXT;                                                                                      \
     }
     BR_IF_CMP(BR_IF_I32_NE, uint32_t, U32, a != b)
+    BR_IF_CMP(BR_IF_F64_LT, double, f64_of, a < b)
+    BR_IF_CMP(BR_IF_F64_GT, double, f64_of, a > b)
+    BR_IF_CMP(BR_IF_F64_LE, double, f64_of, a <= b)
+    BR_IF_CMP(BR_IF_F64_GE, double, f64_of, a >= b)
+    BR_IF_CMP(BR_IF_F64_EQ, double, f64_of, a == b)
+    BR_IF_CMP(BR_IF_F64_NE, double, f64_of, a != b)
+L_LOCAL_TEE_GET:
+    fp[ip[1]] = sp[-1];
+    *sp++ = fp[ip[2]];
+    ip += 3;
+    NEXT;
     BR_IF_CMP(BR_IF_I32_EQ, uint32_t, U32, a == b)
     BR_IF_CMP(BR_IF_I32_LT_S, int32_t, S32, a < b)
     BR_IF_CMP(BR_IF_I32_LT_U, uint32_t, U32, a < b)

@@ -245,6 +245,13 @@
     X(F32_DIV_L, -1, NULL, "L: f32.div with the right operand local L")                            \
     X(LOCAL_COPY, -1, NULL, "A B: fp[B] := fp[A] (local.get A local.set B)")                       \
     X(LOCAL_SET_C32, -1, NULL, "K B: fp[B] := K (i32/f32.const K local.set B)")                    \
+    X(BR_IF_F64_LT, -1, NULL, "T: pop b a; if a < b (f64), ip := T")                               \
+    X(BR_IF_F64_GT, -1, NULL, "T: pop b a; if a > b (f64), ip := T")                               \
+    X(BR_IF_F64_LE, -1, NULL, "T: pop b a; if a <= b (f64), ip := T")                              \
+    X(BR_IF_F64_GE, -1, NULL, "T: pop b a; if a >= b (f64), ip := T")                              \
+    X(BR_IF_F64_EQ, -1, NULL, "T: pop b a; if a == b (f64), ip := T")                              \
+    X(BR_IF_F64_NE, -1, NULL, "T: pop b a; if a != b (f64), ip := T")                              \
+    X(LOCAL_TEE_GET, -1, NULL, "A B: fp[A] := top; push fp[B] (local.tee local.get)")              \
     X(LL_I32_ADD, -1, NULL, "A B: push fp[A] + fp[B] (local.get local.get i32.add)")               \
     X(LL_I32_SUB, -1, NULL, "A B: push fp[A] - fp[B]")                                             \
     X(LC_I32_ADD, -1, NULL, "A V: push fp[A] + V (local.get i32.const i32.add)")                   \

@@ -419,6 +419,24 @@ static int try_fuse_br_if(vctx *v, ctl *l, bool *done)
     case EOS_WASM_OP_I32_LE_S:
         fused = EOS_WASM_OP_BR_IF_I32_LE_S;
         break;
+    case EOS_WASM_OP_F64_LT:
+        fused = EOS_WASM_OP_BR_IF_F64_LT;
+        break;
+    case EOS_WASM_OP_F64_GT:
+        fused = EOS_WASM_OP_BR_IF_F64_GT;
+        break;
+    case EOS_WASM_OP_F64_LE:
+        fused = EOS_WASM_OP_BR_IF_F64_LE;
+        break;
+    case EOS_WASM_OP_F64_GE:
+        fused = EOS_WASM_OP_BR_IF_F64_GE;
+        break;
+    case EOS_WASM_OP_F64_EQ:
+        fused = EOS_WASM_OP_BR_IF_F64_EQ;
+        break;
+    case EOS_WASM_OP_F64_NE:
+        fused = EOS_WASM_OP_BR_IF_F64_NE;
+        break;
     default:
         return 0;
     }
@@ -426,7 +444,7 @@ static int try_fuse_br_if(vctx *v, ctl *l, bool *done)
         return 0;
     /* An operand pushed just before the compare by local.get or i32.const
      * becomes an immediate of the branch. */
-    if (fused != EOS_WASM_OP_BR_IF_I32_EQZ && v->nlast >= 2) {
+    if (fused_cmp_variant(fused, true) && v->nlast >= 2) {
         uint32_t pat = v->last[v->nlast - 2];
         uint32_t prev = v->code[pat];
         if (pat + 2 == at && (prev == EOS_WASM_OP_LOCAL_GET || prev == EOS_WASM_OP_CONST32)) {
@@ -1016,7 +1034,16 @@ static int do_op(vctx *v, uint8_t b, bool *done)
     case 0x20:
         TRY(read_idx(v, v->c->local_count, "local", &idx));
         TRY(push(v, v->c->local_types[idx]));
-        return live(v) ? (emit_op(v, EOS_WASM_OP_LOCAL_GET) || emit(v, idx)) : 0;
+        if (!live(v))
+            return 0;
+        /* local.tee a; local.get b -> LOCAL_TEE_GET a b */
+        if (v->nlast >= 1 && v->code[v->last[v->nlast - 1]] == EOS_WASM_OP_LOCAL_TEE &&
+            v->last[v->nlast - 1] + 2 == v->len) {
+            v->code[v->last[v->nlast - 1]] = EOS_WASM_OP_LOCAL_TEE_GET;
+            v->nlast = 0;
+            return emit(v, idx);
+        }
+        return emit_op(v, EOS_WASM_OP_LOCAL_GET) || emit(v, idx);
     case 0x21:
         TRY(read_idx(v, v->c->local_count, "local", &idx));
         TRY(pop(v, v->c->local_types[idx], NULL));
