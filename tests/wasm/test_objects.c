@@ -131,6 +131,16 @@ static void test_host_objects(void)
     ex.of.table = im[1].of.table;
     EOS_CHECK_INT(eos_wasm_extern_type(&ex).of.table.elem_type, EOS_WASM_FUNCREF);
     EOS_CHECK(eos_wasm_instance_module(inst) == m);
+
+    /* Objects never cross stores: linking and calling across them is refused. */
+    eos_wasm_store *s2;
+    EOS_CHECK_INT(eos_wasm_store_new(NULL, &s2), 0);
+    eos_wasm_instance *inst2;
+    EOS_CHECK_INT(eos_wasm_instantiate(s2, m, im, 4, &inst2, NULL), EOS_EUNLINKABLE);
+    EOS_CHECK_INT(
+        eos_wasm_func_call(s2, eos_wasm_instance_func(inst, "seven"), NULL, 0, &r, 1, NULL),
+        EOS_EINVAL);
+    eos_wasm_store_free(s2);
     eos_wasm_module_free(m);
     eos_wasm_store_free(s);
 }
