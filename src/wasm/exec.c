@@ -310,6 +310,9 @@ int eos_wasm__exec(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots)
     } while (0)
 
 enter:
+    RELOAD_MEM();
+    /* Calls within one instance come here directly: memory 0 is unchanged. */
+enter_same:
     if (fp + code->frame_slots + STACK_SLACK > stack_end)
         TRAP(EOS_TRAP_STACK_EXHAUSTED, "call stack exhausted");
     /* One unit per call, plus one per 64 locals so huge frames are not free. */
@@ -320,7 +323,6 @@ enter:
     for (uint32_t k = code->local_count - code->param_count; k > 0; k--)
         *sp++ = 0;
     ip = cbase = code->code;
-    RELOAD_MEM();
     NEXT;
 
 call_func:
@@ -458,7 +460,7 @@ L_CALL : {
     frames[depth++] = (eos_wasm__frame){ip, fp, code, inst};
     code = c;
     fp = sp - c->param_count;
-    goto enter;
+    goto enter_same;
 }
 L_CALL_IMPORT:
     callee = inst->funcs[ip[1]];
