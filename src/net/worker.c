@@ -9,6 +9,7 @@
  * connections, and stopping to accept is one close), and unlike a dedicated
  * acceptor thread there is no hand-off queue between threads. */
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -152,6 +153,12 @@ void *eos_net__worker_main(void *arg)
     eos_net__worker *w = arg;
     eos_net_server *srv = w->srv;
     struct epoll_event events[MAX_EVENTS];
+    /* Writing to a connection the peer already closed must fail with EPIPE,
+     * not kill the process, whatever the embedding program does with SIGPIPE. */
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, NULL);
     /* The stop eventfd stays readable once written (it is never read), so
      * every worker sees it. */
     struct epoll_event se = {.events = EPOLLIN, .data.ptr = STOP_TAG};
