@@ -36,6 +36,9 @@ typedef struct eos_client_config {
     void *verify_ud;
 } eos_client_config;
 
+/* A client connection; not thread-safe (one thread at a time). Writing to a
+ * server that closed may raise SIGPIPE: programs using this library should
+ * ignore SIGPIPE (the enclave-os command does). */
 typedef struct eos_client eos_client;
 
 /* Defaults as documented above. Borrows cfg. */

@@ -1,5 +1,6 @@
 /* The enclave-os command line: one binary, one subcommand per task, each in
  * its own cmd_*.c file; this file holds the dispatch table and shared helpers. */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +114,8 @@ int main(int argc, char **argv)
         print_main_help();
         return EOS_CLI_EXIT_USAGE;
     }
+    /* A server that closes while we write must give EPIPE, not kill the command. */
+    signal(SIGPIPE, SIG_IGN);
     const char *name = argv[1];
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
         print_main_help();

@@ -197,8 +197,11 @@ int eos_client_connect(const eos_client_config *cfg, const char *hostport, eos_c
         char what[360];
         snprintf(what, sizeof what, "TLS handshake with %s failed", hostport);
         rc = io_error(c, ret, what, d);
-        if (rc == EOS_ECLOSED)
+        if (rc == EOS_ECLOSED) {
             rc = EOS_ETLS; /* the message already says the peer closed during the handshake */
+            if (d)
+                d->code = rc;
+        }
         goto out;
     }
     if (c->cfg.verify) {

@@ -115,8 +115,10 @@ void eos_net__conn_close(eos_net__conn *c, const char *why)
     SSL_free(c->ssl);
     eos_net__proto_free(c);
     eos_free(c->out, c->out_cap);
-    /* Unlink from the activity list; the ready list is swept by the worker,
-     * which frees dead connections after the current pass. */
+    /* Unlink from the activity list. The memory itself is released by the
+     * worker after the current pass (eos_net__worker_reap), because callers up
+     * the stack and later events of the same epoll batch may still look at
+     * c->dead. */
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -127,8 +129,8 @@ void eos_net__conn_close(eos_net__conn *c, const char *why)
         w->tail = c->prev;
     c->prev = c->next = NULL;
     w->nconns--;
-    if (!c->in_ready)
-        eos_free(c, sizeof *c);
+    c->grave_next = w->graveyard;
+    w->graveyard = c;
 }
 
 int eos_net__conn_queue(eos_net__conn *c, const uint8_t *bytes, size_t size)

@@ -78,6 +78,7 @@ struct eos_net__conn {
     eos_net__conn *prev, *next; /* the worker's list, least recently active first */
     eos_net__conn *ready_next;  /* the worker's ready list (data buffered inside TLS) */
     int in_ready;
+    eos_net__conn *grave_next; /* the worker's list of closed connections to free */
 };
 
 struct eos_net__worker {
@@ -92,6 +93,7 @@ struct eos_net__worker {
     uint64_t drain_deadline_ns;
     eos_net__conn *head, *tail;
     eos_net__conn *ready;
+    eos_net__conn *graveyard;
     long nconns;
     uint8_t rbuf[EOS_NET__READ_CHUNK];
 };
@@ -100,6 +102,8 @@ struct eos_net__worker {
 void *eos_net__worker_main(void *arg);
 void eos_net__conn_touch(eos_net__conn *c);
 void eos_net__mark_ready(eos_net__conn *c);
+/* Frees the connections closed since the last call. */
+void eos_net__worker_reap(eos_net__worker *w);
 
 /* conn.c: the TLS connection state machine. */
 int eos_net__conn_open(eos_net__worker *w, int fd, const struct sockaddr *peer,

@@ -43,6 +43,10 @@ static int split_hostport(char *buf, char **host, char **port)
     }
     if (**host == 0)
         *host = NULL; /* ":8443": every address */
+    /* getaddrinfo would wrap 99999 around to a valid port; refuse instead. */
+    size_t n = strlen(*port);
+    if (n > 5 || strspn(*port, "0123456789") != n || atoi(*port) > 65535)
+        return EOS_EINVAL;
     return 0;
 }
 

@@ -9,6 +9,7 @@
  * connections, and stopping to accept is one close), and unlike a dedicated
  * acceptor thread there is no hand-off queue between threads. */
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -48,7 +49,7 @@ void eos_net__conn_touch(eos_net__conn *c)
 
 void eos_net__mark_ready(eos_net__conn *c)
 {
-    if (c->in_ready)
+    if (c->in_ready || c->dead)
         return;
     c->in_ready = 1;
     c->ready_next = c->w->ready;
@@ -125,6 +126,15 @@ static int expire_idle(eos_net__worker *w, uint64_t now)
     return (int)(left / 1000000ull) + 1;
 }
 
+void eos_net__worker_reap(eos_net__worker *w)
+{
+    while (w->graveyard) {
+        eos_net__conn *c = w->graveyard;
+        w->graveyard = c->grave_next;
+        eos_free(c, sizeof *c);
+    }
+}
+
 static void run_ready(eos_net__worker *w)
 {
     eos_net__conn *list = w->ready;
@@ -134,10 +144,7 @@ static void run_ready(eos_net__worker *w)
         list = c->ready_next;
         c->ready_next = NULL;
         c->in_ready = 0;
-        if (c->dead)
-            eos_free(c, sizeof *c);
-        else
-            eos_net__conn_event(c, EPOLLIN);
+        eos_net__conn_event(c, EPOLLIN);
     }
 }
 
@@ -146,6 +153,12 @@ void *eos_net__worker_main(void *arg)
     eos_net__worker *w = arg;
     eos_net_server *srv = w->srv;
     struct epoll_event events[MAX_EVENTS];
+    /* Writing to a connection the peer already closed must fail with EPIPE,
+     * not kill the process, whatever the embedding program does with SIGPIPE. */
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, NULL);
     /* The stop eventfd stays readable once written (it is never read), so
      * every worker sees it. */
     struct epoll_event se = {.events = EPOLLIN, .data.ptr = STOP_TAG};
@@ -165,7 +178,6 @@ void *eos_net__worker_main(void *arg)
                          w->id, w->nconns);
                 while (w->head)
                     eos_net__conn_close(w->head, "drain deadline");
-                run_ready(w);
                 break;
             }
         }
@@ -203,6 +215,11 @@ void *eos_net__worker_main(void *arg)
             }
         }
         run_ready(w);
+        eos_net__worker_reap(w);
     }
+    /* Leaving: connections closed on the way out, and those that were only
+     * waiting in the ready list, are freed here. */
+    w->ready = NULL;
+    eos_net__worker_reap(w);
     return NULL;
 }

@@ -1,0 +1,177 @@
+/* In-process tests of the server and the client library together: Ping,
+ * errors that keep or close the connection, management refusal, the verify
+ * callback, connect failures, and a clean stop (leaks show under ASan). */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "eos/client.h"
+#include "eos/net.h"
+#include "harness.h"
+
+static eos_net_server *srv;
+static pthread_t thread;
+static int run_rc = -1;
+static char addr[64];
+
+static void *serve(void *arg)
+{
+    eos_diag d;
+    eos_diag_init(&d);
+    run_rc = eos_net_server_run(srv, &d);
+    return NULL;
+}
+
+static void start(int dev)
+{
+    eos_net_server_config cfg;
+    eos_net_server_config_init(&cfg);
+    cfg.listen = "127.0.0.1:0";
+    cfg.workers = 2;
+    cfg.max_frame_size = 1024;
+    cfg.dev = dev;
+    eos_diag d;
+    eos_diag_init(&d);
+    EOS_CHECK_INT(eos_net_server_new(&cfg, &srv, &d), 0);
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", eos_net_server_port(srv));
+    pthread_create(&thread, NULL, serve, NULL);
+}
+
+static void stop(void)
+{
+    eos_net_server_stop(srv);
+    pthread_join(thread, NULL);
+    EOS_CHECK_INT(run_rc, 0);
+    eos_net_server_free(srv);
+    srv = NULL;
+}
+
+static eos_client *dial(void)
+{
+    eos_diag d;
+    eos_diag_init(&d);
+    eos_client *c = NULL;
+    int rc = eos_client_connect(NULL, addr, &c, &d);
+    if (rc < 0)
+        fprintf(stderr, "  connect: %s\n", d.message);
+    EOS_CHECK_INT(rc, 0);
+    return c;
+}
+
+static void expect_error(eos_client *c, const char *needle)
+{
+    eos_diag d;
+    eos_diag_init(&d);
+    const uint8_t *bytes = NULL;
+    size_t size = 0;
+    EOS_CHECK_INT(eos_client_recv_msg(c, &bytes, &size, &d), EOS_NET_MSG_ERROR);
+    char text[600];
+    snprintf(text, sizeof text, "%.*s", (int)(size < 599 ? size : 599), (const char *)bytes);
+    if (!strstr(text, needle))
+        fprintf(stderr, "  error text: %s\n", text);
+    EOS_CHECK(strstr(text, needle) != NULL);
+}
+
+static void test_ping_and_errors(void)
+{
+    start(0);
+    eos_client *c = dial();
+    eos_diag d;
+    uint64_t rtt = 0;
+    EOS_CHECK_INT(eos_client_ping(c, &rtt, &d), 0);
+    EOS_CHECK(rtt > 0);
+    EOS_CHECK_STR(eos_client_tls_version(c), "TLSv1.3");
+
+    EOS_CHECK_INT(eos_client_send_frame(c, (const uint8_t *)"{oops", 5, &d), 0);
+    expect_error(c, "malformed JSON");
+    const char *inner = "{\"wasm_unload\": {\"name\": \"x\"}}";
+    EOS_CHECK_INT(eos_client_send_msg(c, EOS_NET_MSG_DATA, (const uint8_t *)inner, strlen(inner),
+                                      &d),
+                  0);
+    expect_error(c, "wasm_unload is not available yet");
+    EOS_CHECK_INT(eos_client_send_msg(c, EOS_NET_MSG_SHUTDOWN, NULL, 0, &d), 0);
+    expect_error(c, "Shutdown refused");
+    EOS_CHECK_INT(eos_client_ping(c, NULL, &d), 0);
+
+    /* Oversized: Error, then the server closes. */
+    static const uint8_t big[] = {0, 0, 4, 1};
+    EOS_CHECK_INT(eos_client_send_raw(c, big, sizeof big, &d), 0);
+    expect_error(c, "exceeds the maximum frame size of 1024");
+    EOS_CHECK_INT(eos_client_recv_msg(c, NULL, NULL, &d), EOS_ECLOSED);
+    eos_client_close(c);
+    stop();
+}
+
+static void test_shutdown_in_dev_mode(void)
+{
+    start(1);
+    eos_client *c = dial();
+    eos_diag d;
+    EOS_CHECK_INT(eos_client_send_msg(c, EOS_NET_MSG_SHUTDOWN, NULL, 0, &d), 0);
+    EOS_CHECK_INT(eos_client_recv_msg(c, NULL, NULL, &d), EOS_NET_MSG_OK);
+    eos_client_close(c);
+    pthread_join(thread, NULL); /* the server stops by itself */
+    EOS_CHECK_INT(run_rc, 0);
+    eos_net_server_free(srv);
+}
+
+static int verify_calls;
+static int refuse(void *ud, struct ssl_st *ssl, eos_diag *d)
+{
+    verify_calls++;
+    EOS_CHECK(ssl != NULL);
+    return eos_diag_set(d, EOS_EVERIFY, "verify", -1, "refused by test");
+}
+
+static void test_verify_callback_and_failures(void)
+{
+    start(0);
+    eos_client_config cfg;
+    eos_client_config_init(&cfg);
+    cfg.verify = refuse;
+    eos_diag d;
+    eos_diag_init(&d);
+    eos_client *c = NULL;
+    EOS_CHECK_INT(eos_client_connect(&cfg, addr, &c, &d), EOS_EVERIFY);
+    EOS_CHECK_INT(verify_calls, 1);
+    EOS_CHECK_STR(d.message, "refused by test");
+    eos_diag_init(&d);
+    EOS_CHECK_INT(eos_client_connect(NULL, "no-port", &c, &d), EOS_EINVAL);
+    int port = eos_net_server_port(srv);
+    stop();
+    char gone[64];
+    snprintf(gone, sizeof gone, "127.0.0.1:%d", port);
+    eos_diag_init(&d);
+    EOS_CHECK_INT(eos_client_connect(NULL, gone, &c, &d), EOS_ECLOSED);
+    EOS_CHECK(strstr(d.message, "cannot connect") != NULL);
+}
+
+static void test_bad_config(void)
+{
+    eos_net_server_config cfg;
+    eos_net_server_config_init(&cfg);
+    eos_diag d;
+    const char *bad[] = {"127.0.0.1", "127.0.0.1:99999", "[::1:80", "127.0.0.1:x", ""};
+    for (size_t i = 0; i < EOS_ARRAY_LEN(bad); i++) {
+        cfg.listen = bad[i];
+        eos_diag_init(&d);
+        eos_net_server *s = NULL;
+        EOS_CHECK_INT(eos_net_server_new(&cfg, &s, &d), EOS_EINVAL);
+    }
+    cfg.listen = "127.0.0.1:0";
+    cfg.max_frame_size = EOS_NET_MAX_FRAME_LIMIT + 1;
+    eos_net_server *s = NULL;
+    EOS_CHECK_INT(eos_net_server_new(&cfg, &s, &d), EOS_EINVAL);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    eos_log_set_level(EOS_LOG_ERROR);
+    EOS_RUN(test_ping_and_errors);
+    EOS_RUN(test_shutdown_in_dev_mode);
+    EOS_RUN(test_verify_callback_and_failures);
+    EOS_RUN(test_bad_config);
+    return eos_test_finish();
+}
