@@ -248,7 +248,9 @@ EOS_API int eos_cm_host_new(eos_cm_host **out);
 EOS_API void eos_cm_host_free(eos_cm_host *h);
 
 /* Defines an interface `name` (e.g. "wasi:random/random@0.2.3"): types is WIT
- * declarations for its types (or NULL); funcs is a table of count functions,
+ * declarations for its types (or NULL), where `use iface.{a, b as c};` takes
+ * types from interfaces defined earlier on h (a relative path such as `types`
+ * means the same package and version); funcs is a table of count functions,
  * copied; ud is borrowed and passed to every function of the interface. An
  * import of a compatible version (same major, and same minor for 0.x) links to
  * it. Resources declared in types get dtor (may be NULL) with ud. */

@@ -68,8 +68,11 @@ int eos_cm__invoke(eos_cm_func *f, const eos_cm_val *args, eos_cm_val *results,
     cx_init(&cx, ci, f->memory, f->realloc, f->encoding, arena, true, diag);
     ci->may_enter = false;
     ci->table.borrows = 0;
+    /* The guest's realloc runs while arguments are lowered: it may not call out. */
+    ci->may_leave = false;
     rc = eos_cm__lower_values(&cx, ft->param_count, ft->params, args, slots,
                               EOS_CM_MAX_FLAT_PARAMS, true, 0);
+    ci->may_leave = true;
     if (rc)
         goto out;
     if ((rc = eos_wasm_func_call_raw(ci->root->store, f->core, slots, diag)))

@@ -306,6 +306,11 @@ struct eos_cm_types {
     struct eos_cm__named *names;
     uint32_t name_count, name_cap;
 };
+/* Looks up `name` used from interface `path` (relative or absolute). */
+typedef const eos_cm__named *(*eos_cm__use_fn)(void *ud, const char *path, const char *name);
+int eos_cm__types_declare(eos_cm_types *ts, const char *wit, eos_cm__use_fn resolve, void *ud,
+                          eos_diag *diag);
+const eos_cm__named *eos_cm__types_lookup(const eos_cm_types *ts, const char *name);
 /* Resource identities of a type set (host interfaces), by name. */
 const eos_cm__rdesc *eos_cm__types_rdesc(const eos_cm_types *ts, const char *name);
 

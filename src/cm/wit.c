@@ -289,7 +289,64 @@ void eos_cm_types_free(eos_cm_types *ts)
     eos_free(ts, sizeof(*ts));
 }
 
+/* `use path.{a, b as c};`: with a resolver the names are looked up in
+ * another type set (a host interface defined earlier); without one the
+ * statement is skipped. */
+static int use_stmt(wp *w, eos_cm__use_fn resolve, void *ud)
+{
+    skip_ws(w);
+    const char *b = w->p;
+    while (*w->p && *w->p != '{' && *w->p != ';')
+        w->p++;
+    if (!resolve || *w->p != '{') {
+        while (*w->p && *w->p != ';')
+            w->p++;
+        if (*w->p)
+            w->p++;
+        return 0;
+    }
+    size_t plen = (size_t)(w->p - b);
+    if (plen && b[plen - 1] == '.')
+        plen--;
+    char path[256];
+    if (plen >= sizeof(path))
+        return perr(w, "interface path too long");
+    memcpy(path, b, plen);
+    path[plen] = 0;
+    w->p++;
+    int rc;
+    do {
+        const char *nm, *as;
+        if ((rc = ident(w, &nm)))
+            return rc;
+        as = nm;
+        if (accept(w, "as") && (rc = ident(w, &as)))
+            return rc;
+        const eos_cm__named *src = resolve(ud, path, nm);
+        if (!src)
+            return perr(w, "`use` of a name the interface does not define");
+        eos_cm__named n = *src;
+        n.name = as;
+        if ((rc = add_name(w, n)))
+            return rc;
+    } while (accept(w, ","));
+    if (!accept(w, "}") || !accept(w, ";"))
+        return perr(w, "expected `};` after the used names");
+    return 0;
+}
+
+const eos_cm__named *eos_cm__types_lookup(const eos_cm_types *ts, const char *name)
+{
+    return lookup(ts, name);
+}
+
 int eos_cm_types_declare(eos_cm_types *ts, const char *wit, eos_diag *diag)
+{
+    return eos_cm__types_declare(ts, wit, NULL, NULL, diag);
+}
+
+int eos_cm__types_declare(eos_cm_types *ts, const char *wit, eos_cm__use_fn resolve, void *ud,
+                          eos_diag *diag)
 {
     wp w = {.s = wit, .p = wit, .ts = ts, .diag = diag};
     int rc = 0;
@@ -344,10 +401,8 @@ int eos_cm_types_declare(eos_cm_types *ts, const char *wit, eos_diag *diag)
             if ((rc = add_name(&w, (eos_cm__named){.name = nm, .type = alias})))
                 return rc;
         } else if (accept(&w, "use")) {
-            while (*w.p && *w.p != ';')
-                w.p++;
-            if (*w.p)
-                w.p++;
+            if ((rc = use_stmt(&w, resolve, ud)))
+                return rc;
         } else {
             /* Function declarations (`name: func(...)`) are given by the host's
              * table; skip them here. */

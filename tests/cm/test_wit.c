@@ -112,9 +112,43 @@ static void test_semver(void)
     eos_cm_host_free(h);
 }
 
+static void test_use(void)
+{
+    /* Interfaces use types of interfaces defined before them, by relative or
+     * absolute path; the types are the same objects. */
+    eos_cm_host *h;
+    eos_diag d;
+    eos_diag_init(&d);
+    EOS_CHECK_INT(eos_cm_host_new(&h), 0);
+    EOS_CHECK_INT(eos_cm_host_define(h, "wasi:io/poll@0.2.3", "resource pollable;", NULL, 0,
+                                     NULL, NULL, &d), 0);
+    EOS_CHECK_INT(eos_cm_host_define(h, "wasi:clocks/wall-clock@0.2.3",
+                                     "record datetime { seconds: u64, nanoseconds: u32 }", NULL, 0,
+                                     NULL, NULL, &d), 0);
+    eos_cm_host_func f = {"subscribe", "func(d: datetime) -> pollable", NULL};
+    int rc = eos_cm_host_define(h, "wasi:clocks/monotonic-clock@0.2.3",
+                                "use wasi:io/poll@0.2.3.{pollable};\n"
+                                "use wall-clock.{datetime};\n", &f, 1, NULL, NULL, &d);
+    if (rc)
+        fprintf(stderr, "%s\n", d.message);
+    EOS_CHECK_INT(rc, 0);
+    const eos_cm__hiface *mc = eos_cm__host_find(h, "wasi:clocks/monotonic-clock@0.2.0");
+    const eos_cm__hiface *wc = eos_cm__host_find(h, "wasi:clocks/wall-clock@0.2.0");
+    EOS_CHECK(mc && wc);
+    if (mc && wc) {
+        EOS_CHECK(mc->funcs[0].type->params[0] == eos_cm__types_lookup(wc->types, "datetime")->type);
+        EOS_CHECK_INT(mc->funcs[0].type->results[0]->kind, EOS_CM_OWN);
+    }
+    eos_diag_init(&d);
+    EOS_CHECK_INT(eos_cm_host_define(h, "a:b/c@1.0.0", "use wasi:io/poll@0.2.3.{nothing};", NULL,
+                                     0, NULL, NULL, &d), EOS_EINVALID);
+    eos_cm_host_free(h);
+}
+
 int main(void)
 {
     EOS_RUN(test_parse_and_print);
     EOS_RUN(test_semver);
+    EOS_RUN(test_use);
     return eos_test_finish();
 }
