@@ -479,6 +479,83 @@ static void test_link_errors(void)
     free(b);
 }
 
+static int concat(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
+{
+    size_t n = args[0].of.str.len + args[1].of.str.len;
+    char *o = eos_cm_call_alloc(call, n);
+    if (!o)
+        return EOS_ENOMEM;
+    memcpy(o, args[0].of.str.ptr, args[0].of.str.len);
+    memcpy(o + args[0].of.str.len, args[1].of.str.ptr, args[1].of.str.len);
+    results[0].of.str.ptr = o;
+    results[0].of.str.len = n;
+    return 0;
+}
+
+static int sum17(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
+{
+    uint64_t s = 0;
+    for (int i = 0; i < 17; i++)
+        s += args[i].of.u;
+    results[0].of.u = s;
+    return 0;
+}
+
+static void test_composed(void)
+{
+    if (skip())
+        return;
+    size_t size;
+    uint8_t *b = read_file(EOS_CM_APPS "/composed.wasm", &size);
+    eos_cm_component *c = NULL;
+    eos_cm_host *h = NULL;
+    eos_wasm_store *s = NULL;
+    eos_cm_instance *i = NULL;
+    eos_cm_arena *a = eos_cm_arena_new();
+    eos_diag d;
+    eos_diag_init(&d);
+    EOS_CHECK_INT(eos_cm_component_new(b, size, NULL, &c, &d), 0);
+    EOS_CHECK_INT(eos_cm_host_new(&h), 0);
+    eos_cm_host_func f1 = {"host-concat", "func(a: string, b: string) -> string", concat};
+    eos_cm_host_func f2 = {"host-sum17",
+                           "func(a1: u32, a2: u32, a3: u32, a4: u32, a5: u32, a6: u32, a7: u32, "
+                           "a8: u32, a9: u32, a10: u32, a11: u32, a12: u32, a13: u32, a14: u32, "
+                           "a15: u32, a16: u32, a17: u32) -> u32", sum17};
+    EOS_CHECK_INT(eos_cm_host_define_func(h, "host-concat", NULL, &f1, NULL, &d), 0);
+    EOS_CHECK_INT(eos_cm_host_define_func(h, "host-sum17", NULL, &f2, NULL, &d), 0);
+    EOS_CHECK_INT(eos_wasm_store_new(NULL, &s), 0);
+    int rc = eos_cm_instance_new(s, c, h, NULL, &i, &d);
+    if (rc == EOS_EUNAVAILABLE) {
+        printf("SKIP: engine not available\n");
+    } else {
+        if (rc)
+            fprintf(stderr, "composed: %s\n", d.message);
+        EOS_CHECK_INT(rc, 0);
+        eos_cm_val r, x = {.of.u = 5};
+        /* utf16 strings lowered to the host and back through a return pointer */
+        rc = eos_cm_call_func(i, eos_cm_instance_func(i, "concat-test"), NULL, 0, &r, 1, a, &d);
+        if (rc)
+            fprintf(stderr, "concat-test: %s\n", d.message);
+        EOS_CHECK_INT(rc, 0);
+        EOS_CHECK_INT(r.of.str.len, 5);
+        EOS_CHECK(rc == 0 && memcmp(r.of.str.ptr, "ab\xc3\xa9" "d", 5) == 0);
+        /* 17 parameters spilled by the guest for a host import */
+        EOS_CHECK_INT(eos_cm_call_func(i, eos_cm_instance_func(i, "sum-test"), NULL, 0, &r, 1, a, &d), 0);
+        EOS_CHECK_INT(r.of.u, 153);
+        /* nested component instance calling back into its parent's export */
+        EOS_CHECK_INT(eos_cm_call_func(i, eos_cm_instance_func(i, "g"), &x, 1, &r, 1, a, &d), 0);
+        EOS_CHECK_INT(r.of.u, 60);
+        EOS_CHECK_INT(eos_cm_call_func(i, eos_cm_instance_func(i, "local:composed/inner#g"), &x, 1, &r, 1, a, &d), 0);
+        EOS_CHECK_INT(r.of.u, 60);
+    }
+    eos_cm_arena_free(a);
+    eos_cm_instance_free(i);
+    eos_wasm_store_free(s);
+    eos_cm_host_free(h);
+    eos_cm_component_free(c);
+    free(b);
+}
+
 int main(void)
 {
     EOS_RUN(test_echo_utf8);
@@ -487,5 +564,6 @@ int main(void)
     EOS_RUN(test_traps);
     EOS_RUN(test_resources_and_post_return);
     EOS_RUN(test_link_errors);
+    EOS_RUN(test_composed);
     return eos_test_finish();
 }
