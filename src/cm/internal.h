@@ -172,6 +172,48 @@ int eos_cm__decode(const uint8_t *bytes, size_t size, const eos_wasm_features *f
 /* The type of a function/instance definition (for imports, aliases, lifts). */
 const eos_cm__def *eos_cm__def_get(const eos_cm_component *c, int sort, uint32_t index);
 
+
+/* ---- Decoder internals (decode.c, decode_sections.c) ---------------------- */
+
+typedef struct eos_cm__rd {
+    const uint8_t *p, *start, *end;
+    int64_t base;
+    eos_diag *diag;
+    const char *step;
+    eos_cm_component *c;
+    const eos_wasm_features *features;
+    int depth;
+} eos_cm__rd;
+
+#define EOS_CM__MALFORMED(r, what) eos_cm__rd_fail((r), EOS_EMALFORMED, "malformed component: %s", (what))
+#define EOS_CM__INVALID(r, what) eos_cm__rd_fail((r), EOS_EINVALID, "invalid component: %s", (what))
+
+typedef struct eos_cm__scope {
+    struct eos_cm__scope *outer;
+    eos_cm_component *comp; /* a component's own eos_cm__scope */
+    eos_cm__typedef *types;
+    uint32_t ntypes, tcap;
+    eos_cm__decl *imports, *exports;
+    uint32_t nimports, icap, nexports, ecap;
+    eos_cm__typedef *insts; /* instances imported inside a component type */
+    uint32_t ninsts, instcap;
+} eos_cm__scope;
+
+int eos_cm__rd_fail(eos_cm__rd *r, int code, const char *fmt, const char *detail);
+int eos_cm__rd_u8(eos_cm__rd *r, uint8_t *out);
+int eos_cm__rd_u32(eos_cm__rd *r, uint32_t *out);
+int eos_cm__rd_name(eos_cm__rd *r, const char **out);
+int eos_cm__rd_extern_name(eos_cm__rd *r, const char **out);
+int eos_cm__grow(void **v, uint32_t *cap, uint32_t len, size_t elem);
+int eos_cm__rd_push(eos_cm__rd *r, int sort, const eos_cm__def *d);
+int eos_cm__rd_idx(eos_cm__rd *r, int sort, uint32_t *out);
+int eos_cm__rd_sort(eos_cm__rd *r, uint8_t *out);
+uint8_t eos_cm__item_kind(uint8_t sort);
+int eos_cm__rd_externdesc(eos_cm__rd *r, eos_cm__scope *s, const char *nm, uint8_t *out_sort,
+                          eos_cm__typedef *out);
+int eos_cm__rd_deftype(eos_cm__rd *r, eos_cm__scope *s, eos_cm__typedef *out);
+int eos_cm__rd_core_type(eos_cm__rd *r, bool in_module);
+
 /* ---- Types ----------------------------------------------------------------- */
 
 /* Makes a type in arena a of kind with the given parts; computes size, align
