@@ -219,6 +219,12 @@ static int builtin_call(eos_wasm_caller *caller, void *ud, uint64_t *slots)
     const eos_cm_resource *rt = ci->rmap[b->rdesc->id];
     uint32_t idx = (uint32_t)slots[0];
     int rc = 0;
+    if (!ci->may_leave) {
+        eos_cm__cx_dispose(&cx);
+        return eos_wasm_caller_trap(caller, EOS_TRAP_CANON,
+                                    "resource builtins cannot be called from realloc or "
+                                    "post-return");
+    }
     eos_cm__handle *h;
     switch (b->how) {
     case EOS_CM__D_RESOURCE_NEW: {

@@ -345,6 +345,39 @@ static int canon_opts(eos_cm__rd *r, eos_cm__opts *o)
     return rc;
 }
 
+/* The type of a core function when it is an export of a module instantiated
+ * in this component (how lifted functions are always defined); NULL when it
+ * cannot be known before instantiation (no engine, builtins, lowered funcs). */
+static const eos_wasm_functype *core_func_type(const eos_cm_component *c, uint32_t func)
+{
+    const eos_cm__def *f = eos_cm__def_get(c, EOS_CM__S_CORE_FUNC, func);
+    if (!f || f->how != EOS_CM__D_ALIAS_CORE)
+        return NULL;
+    const eos_cm__def *in = eos_cm__def_get(c, EOS_CM__S_CORE_INSTANCE, f->a);
+    if (!in || in->how != EOS_CM__D_INSTANTIATE)
+        return NULL;
+    const eos_cm__def *md = eos_cm__def_get(c, EOS_CM__S_CORE_MODULE, in->a);
+    if (!md || md->how != EOS_CM__D_MODULE || !c->modules[md->a])
+        return NULL;
+    const eos_wasm_module *m = c->modules[md->a];
+    size_t len = strlen(f->name);
+    for (size_t i = 0, n = eos_wasm_module_export_count(m); i < n; i++) {
+        eos_wasm_export_desc e;
+        eos_wasm_module_export(m, i, &e);
+        if (e.name_len == len && memcmp(e.name, f->name, len) == 0)
+            return e.type.kind == EOS_WASM_EXTERN_FUNC ? e.type.of.func : NULL;
+    }
+    return NULL;
+}
+
+static bool sig_matches(const eos_wasm_functype *ct, uint32_t np, const uint8_t *p, uint32_t nr,
+                        const uint8_t *res)
+{
+    if (ct->param_count != np || ct->result_count != nr)
+        return false;
+    return (np == 0 || memcmp(ct->params, p, np) == 0) && (nr == 0 || memcmp(ct->results, res, nr) == 0);
+}
+
 static int canon_section(eos_cm__rd *r)
 {
     uint32_t n;
@@ -380,6 +413,20 @@ static int canon_section(eos_cm__rd *r)
                     return EOS_CM__INVALID(r, "canon lift needs a memory option for this function type");
                 if ((params_mem || fs.params_spill) && !d.opts.has_realloc)
                     return EOS_CM__INVALID(r, "canon lift needs a realloc option for this function type");
+                const eos_wasm_functype *ct = core_func_type(r->c, d.a);
+                if (ct && !sig_matches(ct, fs.param_count, fs.params, fs.result_count, fs.results))
+                    return EOS_CM__INVALID(r, "canon lift: the core function's type does not "
+                                              "match the flattened component function type");
+                static const uint8_t i32x4[4] = {EOS_WASM_I32, EOS_WASM_I32, EOS_WASM_I32,
+                                                 EOS_WASM_I32};
+                ct = d.opts.has_realloc ? core_func_type(r->c, d.opts.realloc) : NULL;
+                if (ct && !sig_matches(ct, 4, i32x4, 1, i32x4))
+                    return EOS_CM__INVALID(r, "realloc must have type (func (param i32 i32 i32 i32) "
+                                              "(result i32))");
+                ct = d.opts.has_post_return ? core_func_type(r->c, d.opts.post_return) : NULL;
+                if (ct && !sig_matches(ct, fs.result_count, fs.results, 0, NULL))
+                    return EOS_CM__INVALID(r, "post-return must take the lifted function's core "
+                                              "results and return nothing");
             }
             rc = eos_cm__rd_push(r, EOS_CM__S_FUNC, &d);
             break;
