@@ -228,9 +228,11 @@ typedef int (*eos_cm_host_fn)(eos_cm_call *call, void *ud, const eos_cm_val *arg
 
 /* One function of a host interface: its name as the component imports it
  * ("get-random-bytes", "[method]descriptor.read", "[constructor]fields",
- * "[static]fields.from-list", "[resource-drop]x" is implicit) and its WIT
- * signature ("func(len: u64) -> list<u8>"), using types declared for the
- * interface. */
+ * "[static]fields.from-list"; "[resource-drop]x" is implicit) and its WIT
+ * signature ("func(len: u64) -> list<u8>", using types declared for the
+ * interface), or NULL to take the signature the interface's WIT text
+ * declares for that name (so a WASI interface is its WIT file plus a table
+ * of {name, NULL, fn}). */
 typedef struct eos_cm_host_func {
     const char *name;
     const char *sig;
@@ -248,7 +250,10 @@ EOS_API int eos_cm_host_new(eos_cm_host **out);
 EOS_API void eos_cm_host_free(eos_cm_host *h);
 
 /* Defines an interface `name` (e.g. "wasi:random/random@0.2.3"): types is WIT
- * declarations for its types (or NULL), where `use iface.{a, b as c};` takes
+ * text for it (or NULL): bare declarations, or a whole WIT package of which
+ * `interface random { ... }` is read (order-independent, @since annotations
+ * and doc comments allowed, functions and resource functions declared for
+ * the table to use), where `use iface.{a, b as c};` takes
  * types from interfaces defined earlier on h (a relative path such as `types`
  * means the same package and version); funcs is a table of count functions,
  * copied; ud is borrowed and passed to every function of the interface. An

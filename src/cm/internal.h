@@ -343,15 +343,26 @@ typedef struct eos_cm__named {
     const eos_cm__rdesc *rdesc; /* resources */
 } eos_cm__named;
 
+typedef struct eos_cm__nfunc {
+    const char *name;
+    const eos_cm_functype *type;
+} eos_cm__nfunc;
+
 struct eos_cm_types {
     eos_cm_arena *arena;
     struct eos_cm__named *names;
     uint32_t name_count, name_cap;
+    eos_cm__nfunc *funcs; /* functions declared in the text */
+    uint32_t func_count, func_cap;
 };
 /* Looks up `name` used from interface `path` (relative or absolute). */
 typedef const eos_cm__named *(*eos_cm__use_fn)(void *ud, const char *path, const char *name);
+/* Declares WIT text into ts; with iface set and the text a whole package,
+ * only `interface <iface's name>` is read. Function declarations are kept
+ * (eos_cm__types_func), resource functions under their component names. */
 int eos_cm__types_declare(eos_cm_types *ts, const char *wit, eos_cm__use_fn resolve, void *ud,
-                          eos_diag *diag);
+                          const char *iface, eos_diag *diag);
+const eos_cm_functype *eos_cm__types_func(const eos_cm_types *ts, const char *name);
 const eos_cm__named *eos_cm__types_lookup(const eos_cm_types *ts, const char *name);
 /* Resource identities of a type set (host interfaces), by name. */
 const eos_cm__rdesc *eos_cm__types_rdesc(const eos_cm_types *ts, const char *name);
