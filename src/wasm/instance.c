@@ -43,8 +43,7 @@ static int link_import(eos_wasm_instance *inst, const eos_wasm__import *im,
     }
     default: {
         const eos_wasm_global *g = ex->of.global;
-        if (!g || g->type.valtype != im->global.valtype ||
-            g->type.mutable_ != im->global.mutable_)
+        if (!g || g->type.valtype != im->global.valtype || g->type.mutable_ != im->global.mutable_)
             goto mismatch;
         inst->globals[counts[3]++] = ex->of.global;
         return 0;
@@ -55,8 +54,10 @@ mismatch:
                         "incompatible import type for \"%.*s\" \"%.*s\": the provided %s does "
                         "not match the module's declaration",
                         (int)im->module_len, im->module, (int)im->name_len, im->name,
-                        ex->kind == 0 ? "function" : ex->kind == 1 ? "table"
-                        : ex->kind == 2 ? "memory" : "global");
+                        ex->kind == 0   ? "function"
+                        : ex->kind == 1 ? "table"
+                        : ex->kind == 2 ? "memory"
+                                        : "global");
 }
 
 static void instance_free(eos_wasm_instance *i)
@@ -205,8 +206,7 @@ int eos_wasm_instantiate(eos_wasm_store *s, eos_wasm_module *m, const eos_wasm_e
         uint64_t none[1];
         rc = eos_wasm__exec(s, inst->funcs[m->start], none);
         if (rc)
-            return eos_diag_set(diag, rc, "start", -1, "start function trapped: %s",
-                                s->trap_msg);
+            return eos_diag_set(diag, rc, "start", -1, "start function trapped: %s", s->trap_msg);
     }
     *out = inst;
     return 0;
@@ -230,10 +230,18 @@ int eos_wasm_instance_export_len(eos_wasm_instance *i, const char *name, size_t 
             continue;
         out->kind = e->kind;
         switch (e->kind) {
-        case EOS_WASM_EXTERN_FUNC: out->of.func = i->funcs[e->index]; break;
-        case EOS_WASM_EXTERN_TABLE: out->of.table = i->tables[e->index]; break;
-        case EOS_WASM_EXTERN_MEMORY: out->of.memory = i->memories[e->index]; break;
-        default: out->of.global = i->globals[e->index]; break;
+        case EOS_WASM_EXTERN_FUNC:
+            out->of.func = i->funcs[e->index];
+            break;
+        case EOS_WASM_EXTERN_TABLE:
+            out->of.table = i->tables[e->index];
+            break;
+        case EOS_WASM_EXTERN_MEMORY:
+            out->of.memory = i->memories[e->index];
+            break;
+        default:
+            out->of.global = i->globals[e->index];
+            break;
         }
         return 0;
     }
