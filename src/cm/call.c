@@ -61,6 +61,10 @@ int eos_cm__invoke(eos_cm_func *f, const eos_cm_val *args, eos_cm_val *results,
                                 eos_strerror(rc));
         return rc;
     }
+    if (ci->trapped)
+        return eos_diag_set(diag, EOS_TRAP_CANON, "canonical ABI", -1,
+                            "cannot enter component instance: it trapped earlier (make a new "
+                            "instance)");
     if (!ci->may_enter)
         return eos_diag_set(diag, EOS_TRAP_CANON, "canonical ABI", -1,
                             "cannot enter component instance: it is already running "
@@ -98,6 +102,8 @@ out:
     eos_cm__cx_finish(&cx);
     eos_cm__cx_dispose(&cx);
     ci->may_enter = true;
+    if (eos_is_trap(rc))
+        ci->trapped = true;
     return rc;
 }
 

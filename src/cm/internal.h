@@ -445,6 +445,7 @@ struct eos_cm__ci {
     eos_cm__item *imports; /* nested: the instantiation arguments, by import */
     eos_cm__table table;
     bool may_enter, may_leave;
+    bool trapped; /* a trap left the guest's state unknown: never enter again */
     eos_cm__ci *next;
 };
 

@@ -360,29 +360,37 @@ static void expect_trap(fixture *fx, const char *name, const char *msg)
 
 static void test_traps(void)
 {
-    fixture fx;
+    static const struct {
+        const char *func, *msg;
+    } cases[] = {
+        {"bad-utf8", "invalid UTF-8"},
+        {"bad-disc", "option discriminant 7 out of range"},
+        {"bad-list", "outside linear memory"},
+        {"bad-char", "invalid char value 0xd800"},
+        {"bad-enum", "enum discriminant 3 out of range"},
+        {"drop-bad-handle", "unknown handle index 12345"},
+        {"call-callback", "reentrance"},
+    };
     if (skip())
         return;
-    int rc = setup(&fx, "types-utf8.wasm");
-    if (rc) {
-        if (rc == EOS_EUNAVAILABLE)
-            printf("SKIP: engine not available\n");
+    for (size_t k = 0; k < EOS_ARRAY_LEN(cases); k++) {
+        fixture fx;
+        int rc = setup(&fx, "types-utf8.wasm");
+        if (rc) {
+            if (rc == EOS_EUNAVAILABLE)
+                printf("SKIP: engine not available\n");
+            teardown(&fx);
+            return;
+        }
+        expect_trap(&fx, cases[k].func, cases[k].msg);
+        /* A trapped instance is never entered again. */
+        eos_cm_val r;
+        eos_diag d;
+        EOS_CHECK_INT(call0(&fx, "frees", &r, &d), EOS_TRAP_CANON);
+        EOS_CHECK(strstr(d.message, "trapped earlier") != NULL);
         teardown(&fx);
-        return;
     }
-    expect_trap(&fx, "bad-utf8", "invalid UTF-8");
-    expect_trap(&fx, "bad-disc", "option discriminant 7 out of range");
-    expect_trap(&fx, "bad-list", "outside linear memory");
-    expect_trap(&fx, "bad-char", "invalid char value 0xd800");
-    expect_trap(&fx, "bad-enum", "enum discriminant 3 out of range");
-    expect_trap(&fx, "drop-bad-handle", "unknown handle index 12345");
-    expect_trap(&fx, "call-callback", "reentrance");
     EOS_CHECK_INT(reentry_rc, EOS_TRAP_CANON);
-    /* The instance stays usable after traps. */
-    eos_cm_val r;
-    eos_diag d;
-    EOS_CHECK_INT(call0(&fx, "frees", &r, &d), 0);
-    teardown(&fx);
 }
 
 static void test_resources_and_post_return(void)
