@@ -169,7 +169,9 @@ static int instance_section(eos_cm__rd *r)
         if (b == 0x00) {
             const eos_cm__def *cd = eos_cm__def_get(r->c, EOS_CM__S_COMPONENT, d.a);
             const eos_cm_component *sub = cd->how == EOS_CM__D_COMPONENT ? r->c->components[cd->a]
-                                                                         : NULL;
+                                          : cd->how == EOS_CM__D_ALIAS_OUTER
+                                              ? (const eos_cm_component *)(const void *)cd->name
+                                              : NULL;
             if (!sub) {
                 rc = eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
                           "instantiating an imported component is not supported");
@@ -254,12 +256,19 @@ static int alias_section(eos_cm__rd *r, eos_cm__scope *s)
                 break;
             }
             d = o->spaces[st].defs[i];
-            if (o != r->c && d.how != EOS_CM__D_ALIAS_OUTER && st != EOS_CM__S_TYPE &&
-                st != EOS_CM__S_CORE_TYPE) {
-                /* Modules and components of an outer scope: keep a pointer. */
+            if (st == EOS_CM__S_CORE_MODULE || st == EOS_CM__S_COMPONENT) {
+                /* Modules and components are kept by pointer (the outer scope
+                 * owns them); imported ones cannot be aliased into a nested
+                 * component here. */
+                if (d.how == EOS_CM__D_MODULE)
+                    d.name = (const char *)(void *)o->modules[d.a];
+                else if (d.how == EOS_CM__D_COMPONENT)
+                    d.name = (const char *)(void *)o->components[d.a];
+                else if (d.how != EOS_CM__D_ALIAS_OUTER)
+                    return eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
+                                           "outer alias of an imported or re-exported module or "
+                                           "component is not supported");
                 d.how = EOS_CM__D_ALIAS_OUTER;
-                d.name = (const char *)(st == EOS_CM__S_CORE_MODULE ? (void *)o->modules[d.a]
-                                                                      : (void *)o->components[d.a]);
             }
             if (st == EOS_CM__S_TYPE && d.type.kind == EOS_CM__T_RESOURCE && ct > 0) {
                 rc = EOS_CM__INVALID(r, "outer alias of a resource type");
