@@ -207,6 +207,8 @@ int eos_cm__make_lowered(eos_cm__ci *ci, const eos_cm__def *d, eos_cm_func *call
         if ((rc = eos_cm__resolve_core(ci, EOS_CM__S_CORE_FUNC, d->opts.realloc, &x, diag)))
             return rc;
         l->realloc = x.core_func;
+        if ((rc = eos_cm__check_realloc(l->realloc, diag)))
+            return rc;
     }
     eos_wasm_functype ft = {.param_count = l->sig.param_count, .result_count = l->sig.result_count,
                             .params = l->sig.params, .results = l->sig.results};

@@ -474,6 +474,11 @@ int eos_cm__invoke(eos_cm_func *f, const eos_cm_val *args, eos_cm_val *results,
 int eos_cm__make_lowered(eos_cm__ci *ci, const eos_cm__def *d, eos_cm_func *callee,
                          eos_wasm_func **out, eos_diag *diag);
 int eos_cm__make_builtin(eos_cm__ci *ci, const eos_cm__def *d, eos_wasm_func **out);
+/* True when core function f has exactly the given signature. */
+bool eos_cm__core_sig_is(const eos_wasm_func *f, uint32_t np, const uint8_t *p, uint32_t nr,
+                         const uint8_t *r);
+/* EOS_EINVALID unless f (when given) has realloc's core type. */
+int eos_cm__check_realloc(const eos_wasm_func *f, eos_diag *diag);
 /* Resolves the core memory/function indices of canonical options. */
 int eos_cm__resolve_core(eos_cm__ci *ci, int sort, uint32_t index, eos_cm__item *out,
                          eos_diag *diag);
