@@ -342,7 +342,11 @@ static int call0(fixture *fx, const char *name, eos_cm_val *r, eos_diag *d)
     EOS_CHECK(f != NULL);
     if (!f)
         return -1;
-    return eos_cm_call_func(fx->i, f, NULL, 0, r, eos_cm_func_type(f)->result_count, fx->a, d);
+    /* Functions taking an argument get a live host blob (rep 9). */
+    eos_cm_val arg = {.of.handle = 9};
+    blob_live[9] = 1;
+    return eos_cm_call_func(fx->i, f, &arg, eos_cm_func_type(f)->param_count, r,
+                            eos_cm_func_type(f)->result_count, fx->a, d);
 }
 
 static void expect_trap(fixture *fx, const char *name, const char *msg)
@@ -370,6 +374,7 @@ static void test_traps(void)
         {"bad-enum", "enum discriminant 3 out of range"},
         {"drop-bad-handle", "unknown handle index 12345"},
         {"call-callback", "reentrance"},
+        {"hold-borrow", "1 borrowed handle(s) not dropped before the call returned"},
     };
     if (skip())
         return;
@@ -421,6 +426,16 @@ static void test_resources_and_post_return(void)
     EOS_CHECK_INT(r.of.u, 5 + 10 + 100);
     EOS_CHECK_INT(dtor_calls, 1);
     EOS_CHECK_INT(log_calls, 1);
+
+    /* Borrows lent to an export must be dropped by it before it returns;
+     * dropping a borrow does not destroy the resource. */
+    blob_live[9] = 1, blob_sizes[9] = 33;
+    arg.of.handle = 9;
+    dtor_calls = 0;
+    EOS_CHECK_INT(eos_cm_call_func(fx.i, eos_cm_instance_func(fx.i, "drop-borrow"), &arg, 1, &r, 1, fx.a, &d), 0);
+    EOS_CHECK_INT(r.of.u, 33);
+    EOS_CHECK_INT(dtor_calls, 0);
+    EOS_CHECK_INT(blob_live[9], 1);
 
     /* Guest resource: constructor and static return owned handles (reps for
      * the host), methods take borrows, consume takes ownership back. */
