@@ -284,6 +284,7 @@ int eos_wasm_func_new_host(eos_wasm_store *s, const eos_wasm_functype *type, eos
     f->own_type.params = vals;
     f->own_type.results = vals + type->param_count;
     f->type = &f->own_type;
+    f->store = s;
     f->host = fn;
     f->ud = ud;
     f->obj.kind = EOS_WASM__OBJ_FUNC;
@@ -321,6 +322,8 @@ const eos_wasm_functype *eos_wasm_func_type(const eos_wasm_func *f)
 
 int eos_wasm_func_call_raw(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots, eos_diag *diag)
 {
+    if (f->store != s)
+        return eos_diag_set(diag, EOS_EINVAL, "call", -1, "the function belongs to another store");
     int rc = eos_wasm__ensure_stack(s);
     if (rc)
         return eos_diag_set(diag, rc, "call", -1, "out of memory for the call stack");
@@ -464,6 +467,8 @@ int eos_wasm_table_set(eos_wasm_table *t, uint64_t index, eos_wasm_val value)
         return EOS_ERANGE;
     if (value.type != t->type.elem_type)
         return EOS_EINVAL;
+    if (value.type == EOS_WASM_FUNCREF && value.of.funcref && value.of.funcref->store != t->store)
+        return EOS_EINVAL;
     t->elems[index] =
         value.type == EOS_WASM_FUNCREF ? (void *)value.of.funcref : value.of.externref;
     return 0;
@@ -510,9 +515,9 @@ int eos_wasm_global_set(eos_wasm_global *g, eos_wasm_val value)
         return EOS_EPERM;
     if (value.type != g->type.valtype)
         return EOS_EINVAL;
+    if (value.type == EOS_WASM_FUNCREF && value.of.funcref && value.of.funcref->store != g->store)
+        return EOS_EINVAL;
     eos_wasm_global tmp;
-    eos_wasm_val zero = value;
-    (void)zero;
     switch (value.type) {
     case EOS_WASM_I32:
         tmp.val = (uint32_t)value.of.i32;

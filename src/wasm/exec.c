@@ -179,11 +179,12 @@ int eos_wasm__call_host(eos_wasm_store *s, eos_wasm_instance *inst, eos_wasm_fun
 }
 
 /* A load or store on a memory other than memory 0 (multi-memory). */
-static int mem_access(eos_wasm_instance *inst, const uint32_t *ip, uint64_t **psp)
+/* Takes the stack top by value (the caller pops a store's operands) so that
+ * the dispatch loop's sp never has its address taken. */
+static int mem_access(eos_wasm_instance *inst, const uint32_t *ip, uint64_t *sp)
 {
     uint32_t kind = ip[1];
     eos_wasm_memory *mem = inst->memories[ip[2]];
-    uint64_t *sp = *psp;
     static const uint8_t width[] = {4, 8, 4, 8, 1, 1, 2, 2, 1, 1, 2, 2,
                                     4, 4, 4, 8, 4, 8, 1, 2, 1, 2, 4};
     uint32_t w = width[kind - 0x28];
@@ -196,7 +197,6 @@ static int mem_access(eos_wasm_instance *inst, const uint32_t *ip, uint64_t **ps
     if (store) {
         uint64_t val = sp[-1];
         memcpy(p, &val, w);
-        *psp = sp - 2;
         return 0;
     }
     uint64_t x = 0;
@@ -310,6 +310,9 @@ int eos_wasm__exec(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots)
     } while (0)
 
 enter:
+    RELOAD_MEM();
+    /* Calls within one instance come here directly: memory 0 is unchanged. */
+enter_same:
     if (fp + code->frame_slots + STACK_SLACK > stack_end)
         TRAP(EOS_TRAP_STACK_EXHAUSTED, "call stack exhausted");
     /* One unit per call, plus one per 64 locals so huge frames are not free. */
@@ -320,7 +323,6 @@ enter:
     for (uint32_t k = code->local_count - code->param_count; k > 0; k--)
         *sp++ = 0;
     ip = cbase = code->code;
-    RELOAD_MEM();
     NEXT;
 
 call_func:
@@ -458,7 +460,7 @@ L_CALL : {
     frames[depth++] = (eos_wasm__frame){ip, fp, code, inst};
     code = c;
     fp = sp - c->param_count;
-    goto enter;
+    goto enter_same;
 }
 L_CALL_IMPORT:
     callee = inst->funcs[ip[1]];
@@ -584,8 +586,10 @@ L_TABLE_SET : {
     STORE(STORE16, uint16_t, 2)
 L_MEM_LOAD:
 L_MEM_STORE:
-    if ((rc = mem_access(inst, ip, &sp)) != 0)
+    if ((rc = mem_access(inst, ip, sp)) != 0)
         TRAP(rc, "out of bounds memory access");
+    if (*ip == EOS_WASM_OP_MEM_STORE)
+        sp -= 2;
     ip += 4;
     NEXT;
 L_MEMORY_SIZE:

@@ -13,12 +13,31 @@ static bool limits_match(uint64_t size, bool has_max, uint64_t max,
     return true;
 }
 
+static eos_wasm_store *extern_store(const eos_wasm_extern *ex)
+{
+    switch (ex->kind) {
+    case EOS_WASM_EXTERN_FUNC:
+        return ex->of.func ? ex->of.func->store : NULL;
+    case EOS_WASM_EXTERN_TABLE:
+        return ex->of.table ? ex->of.table->store : NULL;
+    case EOS_WASM_EXTERN_MEMORY:
+        return ex->of.memory ? ex->of.memory->store : NULL;
+    default:
+        return ex->of.global ? ex->of.global->store : NULL;
+    }
+}
+
 static int link_import(eos_wasm_instance *inst, const eos_wasm__import *im,
                        const eos_wasm_extern *ex, uint32_t *counts, eos_diag *diag)
 {
     const eos_wasm_module *m = inst->module;
     if (ex->kind != im->kind)
         goto mismatch;
+    /* Objects of another store could be freed under this one. */
+    if (extern_store(ex) != inst->store)
+        return eos_diag_set(diag, EOS_EUNLINKABLE, "link", -1,
+                            "import \"%.*s\" \"%.*s\" was created in another store",
+                            (int)im->module_len, im->module, (int)im->name_len, im->name);
     switch (im->kind) {
     case EOS_WASM_EXTERN_FUNC:
         if (!ex->of.func || !eos_wasm__functype_eq(ex->of.func->type, &m->types[im->type_index]))
@@ -107,6 +126,7 @@ static int create_objects(eos_wasm_store *s, eos_wasm_instance *inst, eos_diag *
         const eos_wasm__code *c = &m->codes[k];
         f->type = &m->types[m->type_canon[c->type_index]];
         f->inst = inst;
+        f->store = inst->store;
         f->code = c;
         inst->funcs[m->func_import_count + k] = f;
     }

@@ -413,7 +413,8 @@ struct eos_wasm_func {
     const eos_wasm__code *code; /* NULL for host functions */
     eos_wasm_host_fn host;
     void *ud;
-    eos_wasm__obj obj; /* only for host functions, which own their type */
+    eos_wasm_store *store; /* objects never cross stores: links are checked */
+    eos_wasm__obj obj;     /* only for host functions, which own their type */
     eos_wasm_functype own_type;
 };
 
@@ -437,6 +438,7 @@ struct eos_wasm_table {
 
 struct eos_wasm_global {
     eos_wasm__obj obj;
+    eos_wasm_store *store;
     uint64_t val;
     eos_wasm_globaltype type;
 };

@@ -94,6 +94,8 @@ int eos_wasm_table_new(eos_wasm_store *s, const eos_wasm_tabletype *type, eos_wa
     if (type->limits.min > table_cap(s) ||
         (type->limits.has_max && type->limits.max < type->limits.min))
         return EOS_ELIMIT;
+    if (type->elem_type == EOS_WASM_FUNCREF && init.of.funcref && init.of.funcref->store != s)
+        return EOS_EINVAL;
     eos_wasm_table *t = eos_calloc(1, sizeof(*t));
     if (!t)
         return EOS_ENOMEM;
@@ -169,9 +171,12 @@ int eos_wasm_global_new(eos_wasm_store *s, const eos_wasm_globaltype *type, eos_
     *out = NULL;
     if (value.type != type->valtype)
         return EOS_EINVAL;
+    if (value.type == EOS_WASM_FUNCREF && value.of.funcref && value.of.funcref->store != s)
+        return EOS_EINVAL;
     eos_wasm_global *g = eos_calloc(1, sizeof(*g));
     if (!g)
         return EOS_ENOMEM;
+    g->store = s;
     g->type = *type;
     g->val = val_to_slot(value);
     obj_link(s, &g->obj, EOS_WASM__OBJ_GLOBAL);
