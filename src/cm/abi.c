@@ -48,15 +48,13 @@ int eos_cm__realloc(eos_cm__cx *cx, uint32_t old, uint32_t old_size, uint32_t al
     } else {
         if (!cx->realloc)
             return eos_cm__trap(cx, "the guest has no realloc function to receive the value");
-        eos_wasm_val args[4] = {{.type = EOS_WASM_I32, .of.i32 = (int32_t)old},
-                                {.type = EOS_WASM_I32, .of.i32 = (int32_t)old_size},
-                                {.type = EOS_WASM_I32, .of.i32 = (int32_t)align},
-                                {.type = EOS_WASM_I32, .of.i32 = (int32_t)new_size}};
-        eos_wasm_val res = {0};
-        int rc = eos_wasm_func_call(cx->store, cx->realloc, args, 4, &res, 1, cx->diag);
+        /* The type was checked when the component was validated or linked,
+         * so the unchecked call is safe and spares the per-call checks. */
+        uint64_t slots[4] = {old, old_size, align, new_size};
+        int rc = eos_wasm_func_call_raw(cx->store, cx->realloc, slots, cx->diag);
         if (rc)
             return rc;
-        p = (uint32_t)res.of.i32;
+        p = (uint32_t)slots[0];
     }
     if (p & (align - 1))
         return eos_cm__trap(cx, "realloc returned %u, not aligned to %u", p, align);

@@ -61,6 +61,10 @@ int eos_cm__invoke(eos_cm_func *f, const eos_cm_val *args, eos_cm_val *results,
                                 eos_strerror(rc));
         return rc;
     }
+    if (ci->trapped)
+        return eos_diag_set(diag, EOS_TRAP_CANON, "canonical ABI", -1,
+                            "cannot enter component instance: it trapped earlier (make a new "
+                            "instance)");
     if (!ci->may_enter)
         return eos_diag_set(diag, EOS_TRAP_CANON, "canonical ABI", -1,
                             "cannot enter component instance: it is already running "
@@ -68,8 +72,11 @@ int eos_cm__invoke(eos_cm_func *f, const eos_cm_val *args, eos_cm_val *results,
     cx_init(&cx, ci, f->memory, f->realloc, f->encoding, arena, true, diag);
     ci->may_enter = false;
     ci->table.borrows = 0;
+    /* The guest's realloc runs while arguments are lowered: it may not call out. */
+    ci->may_leave = false;
     rc = eos_cm__lower_values(&cx, ft->param_count, ft->params, args, slots,
                               EOS_CM_MAX_FLAT_PARAMS, true, 0);
+    ci->may_leave = true;
     if (rc)
         goto out;
     if ((rc = eos_wasm_func_call_raw(ci->root->store, f->core, slots, diag)))
@@ -95,6 +102,8 @@ out:
     eos_cm__cx_finish(&cx);
     eos_cm__cx_dispose(&cx);
     ci->may_enter = true;
+    if (eos_is_trap(rc))
+        ci->trapped = true;
     return rc;
 }
 
@@ -198,6 +207,8 @@ int eos_cm__make_lowered(eos_cm__ci *ci, const eos_cm__def *d, eos_cm_func *call
         if ((rc = eos_cm__resolve_core(ci, EOS_CM__S_CORE_FUNC, d->opts.realloc, &x, diag)))
             return rc;
         l->realloc = x.core_func;
+        if ((rc = eos_cm__check_realloc(l->realloc, diag)))
+            return rc;
     }
     eos_wasm_functype ft = {.param_count = l->sig.param_count, .result_count = l->sig.result_count,
                             .params = l->sig.params, .results = l->sig.results};
@@ -216,6 +227,12 @@ static int builtin_call(eos_wasm_caller *caller, void *ud, uint64_t *slots)
     const eos_cm_resource *rt = ci->rmap[b->rdesc->id];
     uint32_t idx = (uint32_t)slots[0];
     int rc = 0;
+    if (!ci->may_leave) {
+        eos_cm__cx_dispose(&cx);
+        return eos_wasm_caller_trap(caller, EOS_TRAP_CANON,
+                                    "resource builtins cannot be called from realloc or "
+                                    "post-return");
+    }
     eos_cm__handle *h;
     switch (b->how) {
     case EOS_CM__D_RESOURCE_NEW: {

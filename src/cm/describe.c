@@ -118,6 +118,18 @@ static void describe_item(const char *verb, const char *name, const eos_cm__type
         fputs("  }\n", out);
         return;
     }
+    if (sort == EOS_CM__S_TYPE && t->kind == EOS_CM__T_VAL) {
+        eos_cm_type anon = *t->of.val;
+        anon.name = NULL;
+        fprintf(out, "  %s type %s = ", verb, name);
+        eos_cm_type_print(&anon, out);
+        fputs(";\n", out);
+        return;
+    }
+    if (sort == EOS_CM__S_TYPE && t->kind == EOS_CM__T_RESOURCE) {
+        fprintf(out, "  %s resource %s;\n", verb, name);
+        return;
+    }
     static const char *kinds[] = {"func", "instance", "type", "component", "module", "value"};
     fprintf(out, "  %s %s: %s;\n", verb, name, kinds[kind_of(sort)]);
 }

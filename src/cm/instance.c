@@ -250,6 +250,27 @@ static int root_import(eos_cm__ci *ci, uint32_t idx, eos_cm__item *out, eos_diag
 
 static int nested_instance(eos_cm__ci *ci, const eos_cm__def *d, eos_cm__item *out, eos_diag *diag);
 
+/* Raw calls into core functions skip the engine's type checks, so every
+ * core function the ABI calls that way is checked once, here. */
+bool eos_cm__core_sig_is(const eos_wasm_func *f, uint32_t np, const uint8_t *p, uint32_t nr,
+                         const uint8_t *r)
+{
+    const eos_wasm_functype *ct = eos_wasm_func_type(f);
+    if (!ct || ct->param_count != np || ct->result_count != nr)
+        return false;
+    return (np == 0 || memcmp(ct->params, p, np) == 0) && (nr == 0 || memcmp(ct->results, r, nr) == 0);
+}
+
+static const uint8_t i32x4[4] = {EOS_WASM_I32, EOS_WASM_I32, EOS_WASM_I32, EOS_WASM_I32};
+
+int eos_cm__check_realloc(const eos_wasm_func *f, eos_diag *diag)
+{
+    if (f && !eos_cm__core_sig_is(f, 4, i32x4, 1, i32x4))
+        return eos_diag_set(diag, EOS_EINVALID, "canon", -1,
+                            "realloc must have type (func (param i32 i32 i32 i32) (result i32))");
+    return 0;
+}
+
 static int lifted(eos_cm__ci *ci, const eos_cm__def *d, eos_cm_func **out, eos_diag *diag)
 {
     eos_cm_func *f = ialloc(ci, sizeof(*f));
@@ -280,16 +301,18 @@ static int lifted(eos_cm__ci *ci, const eos_cm__def *d, eos_cm_func **out, eos_d
         f->post_return = x.core_func;
     }
     /* The core function must have exactly the flattened signature. */
-    const eos_wasm_functype *ct = eos_wasm_func_type(f->core);
-    bool ok = ct && ct->param_count == f->sig.param_count && ct->result_count == f->sig.result_count;
-    for (uint32_t i = 0; ok && i < ct->param_count; i++)
-        ok = ct->params[i] == f->sig.params[i];
-    for (uint32_t i = 0; ok && i < ct->result_count; i++)
-        ok = ct->results[i] == f->sig.results[i];
-    if (!ok)
+    if (!eos_cm__core_sig_is(f->core, f->sig.param_count, f->sig.params, f->sig.result_count,
+                             f->sig.results))
         return eos_diag_set(diag, EOS_EINVALID, "canon lift", -1,
                             "canon lift: the core function's type does not match the flattened "
                             "component function type");
+    if ((rc = eos_cm__check_realloc(f->realloc, diag)))
+        return rc;
+    if (f->post_return && !eos_cm__core_sig_is(f->post_return, f->sig.result_count,
+                                                f->sig.results, 0, NULL))
+        return eos_diag_set(diag, EOS_EINVALID, "canon lift", -1,
+                            "post-return must take the lifted function's core results and "
+                            "return nothing");
     *out = f;
     return 0;
 }

@@ -172,6 +172,48 @@ int eos_cm__decode(const uint8_t *bytes, size_t size, const eos_wasm_features *f
 /* The type of a function/instance definition (for imports, aliases, lifts). */
 const eos_cm__def *eos_cm__def_get(const eos_cm_component *c, int sort, uint32_t index);
 
+
+/* ---- Decoder internals (decode.c, decode_sections.c) ---------------------- */
+
+typedef struct eos_cm__rd {
+    const uint8_t *p, *start, *end;
+    int64_t base;
+    eos_diag *diag;
+    const char *step;
+    eos_cm_component *c;
+    const eos_wasm_features *features;
+    int depth;
+} eos_cm__rd;
+
+#define EOS_CM__MALFORMED(r, what) eos_cm__rd_fail((r), EOS_EMALFORMED, "malformed component: %s", (what))
+#define EOS_CM__INVALID(r, what) eos_cm__rd_fail((r), EOS_EINVALID, "invalid component: %s", (what))
+
+typedef struct eos_cm__scope {
+    struct eos_cm__scope *outer;
+    eos_cm_component *comp; /* a component's own eos_cm__scope */
+    eos_cm__typedef *types;
+    uint32_t ntypes, tcap;
+    eos_cm__decl *imports, *exports;
+    uint32_t nimports, icap, nexports, ecap;
+    eos_cm__typedef *insts; /* instances imported inside a component type */
+    uint32_t ninsts, instcap;
+} eos_cm__scope;
+
+int eos_cm__rd_fail(eos_cm__rd *r, int code, const char *fmt, const char *detail);
+int eos_cm__rd_u8(eos_cm__rd *r, uint8_t *out);
+int eos_cm__rd_u32(eos_cm__rd *r, uint32_t *out);
+int eos_cm__rd_name(eos_cm__rd *r, const char **out);
+int eos_cm__rd_extern_name(eos_cm__rd *r, const char **out);
+int eos_cm__grow(void **v, uint32_t *cap, uint32_t len, size_t elem);
+int eos_cm__rd_push(eos_cm__rd *r, int sort, const eos_cm__def *d);
+int eos_cm__rd_idx(eos_cm__rd *r, int sort, uint32_t *out);
+int eos_cm__rd_sort(eos_cm__rd *r, uint8_t *out);
+uint8_t eos_cm__item_kind(uint8_t sort);
+int eos_cm__rd_externdesc(eos_cm__rd *r, eos_cm__scope *s, const char *nm, uint8_t *out_sort,
+                          eos_cm__typedef *out);
+int eos_cm__rd_deftype(eos_cm__rd *r, eos_cm__scope *s, eos_cm__typedef *out);
+int eos_cm__rd_core_type(eos_cm__rd *r, bool in_module);
+
 /* ---- Types ----------------------------------------------------------------- */
 
 /* Makes a type in arena a of kind with the given parts; computes size, align
@@ -301,11 +343,27 @@ typedef struct eos_cm__named {
     const eos_cm__rdesc *rdesc; /* resources */
 } eos_cm__named;
 
+typedef struct eos_cm__nfunc {
+    const char *name;
+    const eos_cm_functype *type;
+} eos_cm__nfunc;
+
 struct eos_cm_types {
     eos_cm_arena *arena;
     struct eos_cm__named *names;
     uint32_t name_count, name_cap;
+    eos_cm__nfunc *funcs; /* functions declared in the text */
+    uint32_t func_count, func_cap;
 };
+/* Looks up `name` used from interface `path` (relative or absolute). */
+typedef const eos_cm__named *(*eos_cm__use_fn)(void *ud, const char *path, const char *name);
+/* Declares WIT text into ts; with iface set and the text a whole package,
+ * only `interface <iface's name>` is read. Function declarations are kept
+ * (eos_cm__types_func), resource functions under their component names. */
+int eos_cm__types_declare(eos_cm_types *ts, const char *wit, eos_cm__use_fn resolve, void *ud,
+                          const char *iface, eos_diag *diag);
+const eos_cm_functype *eos_cm__types_func(const eos_cm_types *ts, const char *name);
+const eos_cm__named *eos_cm__types_lookup(const eos_cm_types *ts, const char *name);
 /* Resource identities of a type set (host interfaces), by name. */
 const eos_cm__rdesc *eos_cm__types_rdesc(const eos_cm_types *ts, const char *name);
 
@@ -387,6 +445,7 @@ struct eos_cm__ci {
     eos_cm__item *imports; /* nested: the instantiation arguments, by import */
     eos_cm__table table;
     bool may_enter, may_leave;
+    bool trapped; /* a trap left the guest's state unknown: never enter again */
     eos_cm__ci *next;
 };
 
@@ -415,6 +474,11 @@ int eos_cm__invoke(eos_cm_func *f, const eos_cm_val *args, eos_cm_val *results,
 int eos_cm__make_lowered(eos_cm__ci *ci, const eos_cm__def *d, eos_cm_func *callee,
                          eos_wasm_func **out, eos_diag *diag);
 int eos_cm__make_builtin(eos_cm__ci *ci, const eos_cm__def *d, eos_wasm_func **out);
+/* True when core function f has exactly the given signature. */
+bool eos_cm__core_sig_is(const eos_wasm_func *f, uint32_t np, const uint8_t *p, uint32_t nr,
+                         const uint8_t *r);
+/* EOS_EINVALID unless f (when given) has realloc's core type. */
+int eos_cm__check_realloc(const eos_wasm_func *f, eos_diag *diag);
 /* Resolves the core memory/function indices of canonical options. */
 int eos_cm__resolve_core(eos_cm__ci *ci, int sort, uint32_t index, eos_cm__item *out,
                          eos_diag *diag);

@@ -303,6 +303,45 @@ static void test_traps(void)
     eos_cm_arena_reset(arena);
 }
 
+static uint32_t bad_result;
+
+static uint32_t bad_realloc(void *ud, uint32_t old, uint32_t old_size, uint32_t align,
+                            uint32_t new_size)
+{
+    return bad_result;
+}
+
+static void test_bad_realloc(void)
+{
+    /* A guest realloc returning a misaligned or out-of-bounds block traps. */
+    eos_cm__cx cx;
+    eos_cm_val v = {.of.str = {"abcd", 4}};
+    eos_cm_val items[2] = {{.of.u = 1}, {.of.u = 2}}, l;
+    memset(&l, 0, sizeof(l));
+    l.of.list.items = items, l.of.list.len = 2;
+    uint64_t flat[2];
+    uint32_t pos = 0;
+    cx_setup(&cx, 0, NULL);
+    cx.mock_realloc = bad_realloc;
+    bad_result = MEM_SIZE - 2;
+    EOS_CHECK_INT(eos_cm__lower_flat(&cx, T("string"), &v, flat, &pos, 2, 0), EOS_TRAP_CANON);
+    EOS_CHECK(strstr(diag.message, "realloc returned [1048574, +4), outside linear memory") != NULL);
+    cx_setup(&cx, 0, NULL);
+    cx.mock_realloc = bad_realloc;
+    bad_result = 6;
+    pos = 0;
+    EOS_CHECK_INT(eos_cm__lower_flat(&cx, T("list<u64>"), &l, flat, &pos, 2, 0), EOS_TRAP_CANON);
+    EOS_CHECK(strstr(diag.message, "realloc returned 6, not aligned to 8") != NULL);
+    /* utf16 needs 2-byte alignment */
+    cx_setup(&cx, 1, NULL);
+    cx.mock_realloc = bad_realloc;
+    bad_result = 1;
+    pos = 0;
+    EOS_CHECK_INT(eos_cm__lower_flat(&cx, T("string"), &v, flat, &pos, 2, 0), EOS_TRAP_CANON);
+    EOS_CHECK(strstr(diag.message, "not aligned to 2") != NULL);
+    eos_cm_arena_reset(arena);
+}
+
 static void test_handles(void)
 {
     /* Own and borrow handles of one resource type in a table: lending an own
@@ -409,6 +448,7 @@ int main(void)
     EOS_RUN(test_roundtrip_compound);
     EOS_RUN(test_spill);
     EOS_RUN(test_traps);
+    EOS_RUN(test_bad_realloc);
     EOS_RUN(test_handles);
     EOS_RUN(test_out_of_memory);
     eos_cm_types_free(ts);

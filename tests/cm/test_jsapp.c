@@ -36,6 +36,80 @@ static int stub(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val 
     return eos_cm_call_trap(call, EOS_TRAP_HOST, "stub %s called", name);
 }
 
+static char *slurp(const char *path)
+{
+    size_t n;
+    char *b = (char *)read_file(path, &n);
+    if (b) {
+        char *z = realloc(b, n + 1);
+        if (!z) {
+            free(b);
+            return NULL;
+        }
+        z[n] = 0;
+        b = z;
+    }
+    return b;
+}
+
+/* Defines every imported interface from jco's WASI 0.2.12 WIT packages, in
+ * dependency order, with stub functions: the link then checks each of the
+ * component's imported function types against the WIT declarations. */
+static int define_from_wit(eos_cm_host *h, const eos_cm_component *c, int *linked)
+{
+    static const char *order[] = {"io", "clocks", "random", "filesystem", "cli", "sockets", "http"};
+    *linked = 0;
+    for (size_t o = 0; o < EOS_ARRAY_LEN(order); o++) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/wasi-%s/package.wit", EOS_WASI_WIT_DIR, order[o]);
+        char *text = slurp(path);
+        if (!text)
+            return EOS_ENOTFOUND;
+        /* Interfaces of this package that other interfaces use come first. */
+        static const char *first[] = {"error", "poll", "streams", "monotonic-clock", "wall-clock",
+                                      "types", "network"};
+        for (int pass = 0; pass < 2; pass++) {
+            for (size_t i = 0; i < eos_cm_component_import_count(c); i++) {
+                eos_cm_item_desc im, m;
+                eos_cm_component_import(c, i, &im);
+                char prefix[64];
+                snprintf(prefix, sizeof(prefix), "wasi:%s/", order[o]);
+                if (im.kind != EOS_CM_ITEM_INSTANCE || strncmp(im.name, prefix, strlen(prefix)) != 0)
+                    continue;
+                const char *iname = im.name + strlen(prefix);
+                bool is_first = false;
+                for (size_t k = 0; k < EOS_ARRAY_LEN(first); k++)
+                    if (strncmp(iname, first[k], strlen(first[k])) == 0 && iname[strlen(first[k])] == '@')
+                        is_first = true;
+                if (is_first != (pass == 0))
+                    continue;
+                eos_cm_host_func *funcs = calloc(im.member_count + 1, sizeof(*funcs));
+                size_t nf = 0;
+                for (size_t k = 0; eos_cm_component_import_member(c, i, k, &m) == 0; k++)
+                    if (m.kind == EOS_CM_ITEM_FUNC)
+                        funcs[nf].name = m.name, funcs[nf].fn = stub, nf++;
+                /* Defined under the WIT's version; the import's own version
+                 * (0.2.10 for http) links by semver. */
+                char name[256];
+                snprintf(name, sizeof(name), "%.*s@0.2.12", (int)(strchr(im.name, '@') - im.name),
+                         im.name);
+                eos_diag d;
+                eos_diag_init(&d);
+                int rc = eos_cm_host_define(h, name, text, funcs, nf, NULL, (void *)im.name, &d);
+                free(funcs);
+                if (rc) {
+                    fprintf(stderr, "%s: %s\n", name, d.message);
+                    free(text);
+                    return rc;
+                }
+                (*linked)++;
+            }
+        }
+        free(text);
+    }
+    return 0;
+}
+
 /* Defines every imported interface with stub functions (no signature, so
  * any type links) and its resources. */
 static int define_stubs(eos_cm_host *h, const eos_cm_component *c)
@@ -96,7 +170,13 @@ static void test_jsapp(void)
     }
     double ms = (double)(t1 - t0) / 1e6;
     printf("componentize-js app: %zu bytes decoded and validated in %.1f ms\n", size, ms);
+    /* The one-second budget holds for optimised builds; sanitizers slow the
+     * engine's validation several times. */
+#if defined(__SANITIZE_ADDRESS__)
+    EOS_CHECK(ms < 10000.0);
+#else
     EOS_CHECK(ms < 1000.0);
+#endif
 
     /* The description names its imports and the exported handler. */
     char *text = NULL;
@@ -124,7 +204,17 @@ static void test_jsapp(void)
     eos_wasm_store *s = NULL;
     eos_cm_instance *i = NULL;
     EOS_CHECK_INT(eos_cm_host_new(&h), 0);
-    EOS_CHECK_INT(define_stubs(h, c), 0);
+    int linked = 0;
+    rc = define_from_wit(h, c, &linked);
+    if (rc == EOS_ENOTFOUND) {
+        printf("jco's WIT files are missing: linking against untyped stubs\n");
+        eos_cm_host_free(h);
+        eos_cm_host_new(&h);
+        EOS_CHECK_INT(define_stubs(h, c), 0);
+    } else {
+        EOS_CHECK_INT(rc, 0);
+        printf("%d imported interfaces defined from the WASI WIT text\n", linked);
+    }
     EOS_CHECK_INT(eos_wasm_store_new(NULL, &s), 0);
     eos_diag_init(&d);
     t0 = eos_now_ns();
