@@ -132,15 +132,19 @@ static int read_vec(eos_wasm__rd *r, uint32_t *count, size_t size, void **out)
 {
     if (eos_wasm__rd_u32(r, count))
         return r->err;
-    if (*count > (size_t)(r->end - r->p))
-        return eos_wasm__rd_fail(r, EOS_EMALFORMED, "unexpected end: count %u too large",
-                                 *count);
+    /* The count is only published with its array, so cleanup never walks a
+     * count of elements that were not allocated. */
+    uint32_t n = *count;
+    *count = 0;
     *out = NULL;
-    if (*count == 0)
+    if (n > (size_t)(r->end - r->p))
+        return eos_wasm__rd_fail(r, EOS_EMALFORMED, "unexpected end: count %u too large", n);
+    if (n == 0)
         return 0;
-    *out = eos_calloc(*count, size);
+    *out = eos_calloc(n, size);
     if (!*out)
         return eos_wasm__rd_fail(r, EOS_ENOMEM, "out of memory decoding a vector");
+    *count = n;
     return 0;
 }
 
@@ -409,7 +413,7 @@ static int decode_elem(eos_wasm__rd *r, eos_wasm_module *m, eos_wasm__elem *e)
             return r->err;
         if (e->table >= m->table_count)
             return eos_wasm__rd_fail(r, EOS_EINVALID, "unknown table %u", e->table);
-        if (eos_wasm__read_expr(r, m, &e->offset, EOS_WASM_I32, m->global_count))
+        if (eos_wasm__read_expr(r, m, &e->offset, EOS_WASM_I32, m->global_import_count))
             return r->err;
     }
     bool exprs = flags & 4;
@@ -429,7 +433,7 @@ static int decode_elem(eos_wasm__rd *r, eos_wasm_module *m, eos_wasm__elem *e)
         if (read_vec(r, &e->count, sizeof(eos_wasm__expr), (void **)&e->exprs))
             return r->err;
         for (uint32_t i = 0; i < e->count; i++)
-            if (eos_wasm__read_expr(r, m, &e->exprs[i], e->elem_type, m->global_count))
+            if (eos_wasm__read_expr(r, m, &e->exprs[i], e->elem_type, m->global_import_count))
                 return r->err;
     } else {
         if (read_vec(r, &e->count, sizeof(uint32_t), (void **)&e->funcs))
@@ -488,7 +492,7 @@ static int decode_datas(eos_wasm__rd *r, eos_wasm_module *m)
         if (d->mode == EOS_WASM_SEG_ACTIVE) {
             if (d->memory >= m->memory_count)
                 return eos_wasm__rd_fail(r, EOS_EINVALID, "unknown memory %u", d->memory);
-            if (eos_wasm__read_expr(r, m, &d->offset, EOS_WASM_I32, m->global_count))
+            if (eos_wasm__read_expr(r, m, &d->offset, EOS_WASM_I32, m->global_import_count))
                 return r->err;
         }
         if (eos_wasm__rd_u32(r, &size))
@@ -609,7 +613,7 @@ int eos_wasm__decode(eos_wasm_module *m, eos_diag *diag)
                     return r.err;
                 spaces_ready = true;
             }
-            if (id == 7 || id == 9) {
+            if (section_rank[id] > 3) {
                 if (!m->func_declared &&
                     !(m->func_declared = eos_calloc(m->func_count + 1, 1)))
                     return eos_wasm__rd_fail(&r, EOS_ENOMEM, "out of memory");

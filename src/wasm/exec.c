@@ -74,6 +74,22 @@ static inline double fmax64(double a, double b)
     return a > b ? a : b;
 }
 
+/* Rounding functions of libm may return a signalling NaN unchanged; wasm
+ * requires an arithmetic (quiet) NaN, which adding the value to itself gives. */
+#define QUIET_ROUND(name, T, fn)                                                           \
+    static inline T name(T a)                                                              \
+    {                                                                                      \
+        return a != a ? a + a : fn(a);                                                     \
+    }
+QUIET_ROUND(ceil32, float, ceilf)
+QUIET_ROUND(floor32, float, floorf)
+QUIET_ROUND(trunc32, float, truncf)
+QUIET_ROUND(nearest32, float, nearbyintf)
+QUIET_ROUND(ceil64, double, ceil)
+QUIET_ROUND(floor64, double, floor)
+QUIET_ROUND(trunc64, double, trunc)
+QUIET_ROUND(nearest64, double, nearbyint)
+
 static inline uint32_t rotl32(uint32_t a, uint32_t b)
 {
     b &= 31;
@@ -822,10 +838,10 @@ L_I64_REM_U: {
     BIN(I64_ROTR, uint64_t, U64, rotr64(a, b))
     UN(F32_ABS, uint32_t, U32, a & 0x7fffffffu)
     UN(F32_NEG, uint32_t, U32, a ^ 0x80000000u)
-    UN(F32_CEIL, float, f32_of, bits_f32(ceilf(a)))
-    UN(F32_FLOOR, float, f32_of, bits_f32(floorf(a)))
-    UN(F32_TRUNC, float, f32_of, bits_f32(truncf(a)))
-    UN(F32_NEAREST, float, f32_of, bits_f32(nearbyintf(a)))
+    UN(F32_CEIL, float, f32_of, bits_f32(ceil32(a)))
+    UN(F32_FLOOR, float, f32_of, bits_f32(floor32(a)))
+    UN(F32_TRUNC, float, f32_of, bits_f32(trunc32(a)))
+    UN(F32_NEAREST, float, f32_of, bits_f32(nearest32(a)))
     UN(F32_SQRT, float, f32_of, bits_f32(sqrtf(a)))
     BIN(F32_ADD, float, f32_of, bits_f32(a + b))
     BIN(F32_SUB, float, f32_of, bits_f32(a - b))
@@ -836,10 +852,10 @@ L_I64_REM_U: {
     BIN(F32_COPYSIGN, uint32_t, U32, (a & 0x7fffffffu) | (b & 0x80000000u))
     UN(F64_ABS, uint64_t, U64, a & 0x7fffffffffffffffull)
     UN(F64_NEG, uint64_t, U64, a ^ 0x8000000000000000ull)
-    UN(F64_CEIL, double, f64_of, bits_f64(ceil(a)))
-    UN(F64_FLOOR, double, f64_of, bits_f64(floor(a)))
-    UN(F64_TRUNC, double, f64_of, bits_f64(trunc(a)))
-    UN(F64_NEAREST, double, f64_of, bits_f64(nearbyint(a)))
+    UN(F64_CEIL, double, f64_of, bits_f64(ceil64(a)))
+    UN(F64_FLOOR, double, f64_of, bits_f64(floor64(a)))
+    UN(F64_TRUNC, double, f64_of, bits_f64(trunc64(a)))
+    UN(F64_NEAREST, double, f64_of, bits_f64(nearest64(a)))
     UN(F64_SQRT, double, f64_of, bits_f64(sqrt(a)))
     BIN(F64_ADD, double, f64_of, bits_f64(a + b))
     BIN(F64_SUB, double, f64_of, bits_f64(a - b))
@@ -909,6 +925,62 @@ L_F64_REINTERPRET_I64:
     UN(I64_TRUNC_SAT_F64_U, double, f64_of, sat_i64_u(a))
 
     /* ---- superinstructions ---- */
+#define BIN_L(name, T, get, expr)                                                          \
+    L_##name: {                                                                            \
+        T b = get(fp[ip[1]]), a = get(sp[-1]);                                             \
+        sp[-1] = (expr);                                                                   \
+        ip += 2;                                                                           \
+        NEXT;                                                                              \
+    }
+#define BIN_C(name, T, get, expr)                                                          \
+    L_##name: {                                                                            \
+        T b = get((uint64_t)ip[1]), a = get(sp[-1]);                                       \
+        sp[-1] = (expr);                                                                   \
+        ip += 2;                                                                           \
+        NEXT;                                                                              \
+    }
+    BIN_L(I32_ADD_L, uint32_t, U32, U32(a + b))
+    BIN_C(I32_ADD_C, uint32_t, U32, U32(a + b))
+    BIN_L(I32_SUB_L, uint32_t, U32, U32(a - b))
+    BIN_C(I32_SUB_C, uint32_t, U32, U32(a - b))
+    BIN_L(I32_MUL_L, uint32_t, U32, U32(a * b))
+    BIN_C(I32_MUL_C, uint32_t, U32, U32(a * b))
+    BIN_L(I32_AND_L, uint32_t, U32, U32(a & b))
+    BIN_C(I32_AND_C, uint32_t, U32, U32(a & b))
+    BIN_L(I32_OR_L, uint32_t, U32, U32(a | b))
+    BIN_C(I32_OR_C, uint32_t, U32, U32(a | b))
+    BIN_L(I32_XOR_L, uint32_t, U32, U32(a ^ b))
+    BIN_C(I32_XOR_C, uint32_t, U32, U32(a ^ b))
+    BIN_L(I32_SHL_L, uint32_t, U32, U32(a << (b & 31)))
+    BIN_C(I32_SHL_C, uint32_t, U32, U32(a << (b & 31)))
+    BIN_L(I32_SHR_S_L, int32_t, S32, U32(a >> (b & 31)))
+    BIN_C(I32_SHR_S_C, int32_t, S32, U32(a >> (b & 31)))
+    BIN_L(I32_SHR_U_L, uint32_t, U32, U32(a >> (b & 31)))
+    BIN_C(I32_SHR_U_C, uint32_t, U32, U32(a >> (b & 31)))
+    BIN_L(I64_ADD_L, uint64_t, U64, a + b)
+    BIN_L(I64_SUB_L, uint64_t, U64, a - b)
+    BIN_L(I64_MUL_L, uint64_t, U64, a * b)
+    BIN_L(I64_AND_L, uint64_t, U64, a & b)
+    BIN_L(I64_OR_L, uint64_t, U64, a | b)
+    BIN_L(I64_XOR_L, uint64_t, U64, a ^ b)
+    BIN_L(I64_SHL_L, uint64_t, U64, a << (b & 63))
+    BIN_L(I64_SHR_U_L, uint64_t, U64, a >> (b & 63))
+    BIN_L(F64_ADD_L, double, f64_of, bits_f64(a + b))
+    BIN_L(F64_SUB_L, double, f64_of, bits_f64(a - b))
+    BIN_L(F64_MUL_L, double, f64_of, bits_f64(a * b))
+    BIN_L(F64_DIV_L, double, f64_of, bits_f64(a / b))
+    BIN_L(F32_ADD_L, float, f32_of, bits_f32(a + b))
+    BIN_L(F32_SUB_L, float, f32_of, bits_f32(a - b))
+    BIN_L(F32_MUL_L, float, f32_of, bits_f32(a * b))
+    BIN_L(F32_DIV_L, float, f32_of, bits_f32(a / b))
+L_LOCAL_COPY:
+    fp[ip[2]] = fp[ip[1]];
+    ip += 3;
+    NEXT;
+L_LOCAL_SET_C32:
+    fp[ip[2]] = ip[1];
+    ip += 3;
+    NEXT;
 L_LL_I32_ADD:
     *sp++ = U32(fp[ip[1]] + fp[ip[2]]);
     ip += 3;

@@ -217,8 +217,13 @@ fail:
 
 int eos_wasm_instance_export(eos_wasm_instance *i, const char *name, eos_wasm_extern *out)
 {
+    return eos_wasm_instance_export_len(i, name, strlen(name), out);
+}
+
+int eos_wasm_instance_export_len(eos_wasm_instance *i, const char *name, size_t len,
+                                 eos_wasm_extern *out)
+{
     const eos_wasm_module *m = i->module;
-    size_t len = strlen(name);
     for (uint32_t k = 0; k < m->export_count; k++) {
         const eos_wasm__export *e = &m->exports[k];
         if (e->name_len != len || memcmp(e->name, name, len) != 0)

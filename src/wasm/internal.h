@@ -209,6 +209,42 @@
     X(TABLE_GROW, 0xfc0f, NULL, "T: pop n v; grow table T, push old size or -1")            \
     X(TABLE_SIZE, 0xfc10, NULL, "T: push size of table T")                                  \
     X(TABLE_FILL, 0xfc11, NULL, "T: pop n v i; fill table T")                               \
+    X(I32_ADD_L, -1, NULL, "L: i32.add with the right operand local L")                     \
+    X(I32_ADD_C, -1, NULL, "K: i32.add with the right operand constant K")                  \
+    X(I32_SUB_L, -1, NULL, "L: i32.sub with the right operand local L")                     \
+    X(I32_SUB_C, -1, NULL, "K: i32.sub with the right operand constant K")                  \
+    X(I32_MUL_L, -1, NULL, "L: i32.mul with the right operand local L")                     \
+    X(I32_MUL_C, -1, NULL, "K: i32.mul with the right operand constant K")                  \
+    X(I32_AND_L, -1, NULL, "L: i32.and with the right operand local L")                     \
+    X(I32_AND_C, -1, NULL, "K: i32.and with the right operand constant K")                  \
+    X(I32_OR_L, -1, NULL, "L: i32.or with the right operand local L")                       \
+    X(I32_OR_C, -1, NULL, "K: i32.or with the right operand constant K")                    \
+    X(I32_XOR_L, -1, NULL, "L: i32.xor with the right operand local L")                     \
+    X(I32_XOR_C, -1, NULL, "K: i32.xor with the right operand constant K")                  \
+    X(I32_SHL_L, -1, NULL, "L: i32.shl with the right operand local L")                     \
+    X(I32_SHL_C, -1, NULL, "K: i32.shl with the right operand constant K")                  \
+    X(I32_SHR_S_L, -1, NULL, "L: i32.shr_s with the right operand local L")                 \
+    X(I32_SHR_S_C, -1, NULL, "K: i32.shr_s with the right operand constant K")              \
+    X(I32_SHR_U_L, -1, NULL, "L: i32.shr_u with the right operand local L")                 \
+    X(I32_SHR_U_C, -1, NULL, "K: i32.shr_u with the right operand constant K")              \
+    X(I64_ADD_L, -1, NULL, "L: i64.add with the right operand local L")                     \
+    X(I64_SUB_L, -1, NULL, "L: i64.sub with the right operand local L")                     \
+    X(I64_MUL_L, -1, NULL, "L: i64.mul with the right operand local L")                     \
+    X(I64_AND_L, -1, NULL, "L: i64.and with the right operand local L")                     \
+    X(I64_OR_L, -1, NULL, "L: i64.or with the right operand local L")                       \
+    X(I64_XOR_L, -1, NULL, "L: i64.xor with the right operand local L")                     \
+    X(I64_SHL_L, -1, NULL, "L: i64.shl with the right operand local L")                     \
+    X(I64_SHR_U_L, -1, NULL, "L: i64.shr_u with the right operand local L")                 \
+    X(F64_ADD_L, -1, NULL, "L: f64.add with the right operand local L")                     \
+    X(F64_SUB_L, -1, NULL, "L: f64.sub with the right operand local L")                     \
+    X(F64_MUL_L, -1, NULL, "L: f64.mul with the right operand local L")                     \
+    X(F64_DIV_L, -1, NULL, "L: f64.div with the right operand local L")                     \
+    X(F32_ADD_L, -1, NULL, "L: f32.add with the right operand local L")                     \
+    X(F32_SUB_L, -1, NULL, "L: f32.sub with the right operand local L")                     \
+    X(F32_MUL_L, -1, NULL, "L: f32.mul with the right operand local L")                     \
+    X(F32_DIV_L, -1, NULL, "L: f32.div with the right operand local L")                     \
+    X(LOCAL_COPY, -1, NULL, "A B: fp[B] := fp[A] (local.get A local.set B)")                \
+    X(LOCAL_SET_C32, -1, NULL, "K B: fp[B] := K (i32/f32.const K local.set B)")             \
     X(LL_I32_ADD, -1, NULL, "A B: push fp[A] + fp[B] (local.get local.get i32.add)")        \
     X(LL_I32_SUB, -1, NULL, "A B: push fp[A] - fp[B]")                                      \
     X(LC_I32_ADD, -1, NULL, "A V: push fp[A] + V (local.get i32.const i32.add)")            \

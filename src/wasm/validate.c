@@ -549,6 +549,40 @@ static int try_fuse_br_if(vctx *v, ctl *l, bool *done)
     return 0;
 }
 
+/* The variant of a binary op whose right operand is a local (or a 32-bit
+ * constant), or 0 when there is none. */
+static uint32_t operand_variant(uint32_t op, bool local)
+{
+    switch (op) {
+    case EOS_WASM_OP_I32_ADD: return local ? EOS_WASM_OP_I32_ADD_L : EOS_WASM_OP_I32_ADD_C;
+    case EOS_WASM_OP_I32_SUB: return local ? EOS_WASM_OP_I32_SUB_L : EOS_WASM_OP_I32_SUB_C;
+    case EOS_WASM_OP_I32_MUL: return local ? EOS_WASM_OP_I32_MUL_L : EOS_WASM_OP_I32_MUL_C;
+    case EOS_WASM_OP_I32_AND: return local ? EOS_WASM_OP_I32_AND_L : EOS_WASM_OP_I32_AND_C;
+    case EOS_WASM_OP_I32_OR: return local ? EOS_WASM_OP_I32_OR_L : EOS_WASM_OP_I32_OR_C;
+    case EOS_WASM_OP_I32_XOR: return local ? EOS_WASM_OP_I32_XOR_L : EOS_WASM_OP_I32_XOR_C;
+    case EOS_WASM_OP_I32_SHL: return local ? EOS_WASM_OP_I32_SHL_L : EOS_WASM_OP_I32_SHL_C;
+    case EOS_WASM_OP_I32_SHR_S: return local ? EOS_WASM_OP_I32_SHR_S_L : EOS_WASM_OP_I32_SHR_S_C;
+    case EOS_WASM_OP_I32_SHR_U: return local ? EOS_WASM_OP_I32_SHR_U_L : EOS_WASM_OP_I32_SHR_U_C;
+    case EOS_WASM_OP_I64_ADD: return local ? EOS_WASM_OP_I64_ADD_L : 0;
+    case EOS_WASM_OP_I64_SUB: return local ? EOS_WASM_OP_I64_SUB_L : 0;
+    case EOS_WASM_OP_I64_MUL: return local ? EOS_WASM_OP_I64_MUL_L : 0;
+    case EOS_WASM_OP_I64_AND: return local ? EOS_WASM_OP_I64_AND_L : 0;
+    case EOS_WASM_OP_I64_OR: return local ? EOS_WASM_OP_I64_OR_L : 0;
+    case EOS_WASM_OP_I64_XOR: return local ? EOS_WASM_OP_I64_XOR_L : 0;
+    case EOS_WASM_OP_I64_SHL: return local ? EOS_WASM_OP_I64_SHL_L : 0;
+    case EOS_WASM_OP_I64_SHR_U: return local ? EOS_WASM_OP_I64_SHR_U_L : 0;
+    case EOS_WASM_OP_F64_ADD: return local ? EOS_WASM_OP_F64_ADD_L : 0;
+    case EOS_WASM_OP_F64_SUB: return local ? EOS_WASM_OP_F64_SUB_L : 0;
+    case EOS_WASM_OP_F64_MUL: return local ? EOS_WASM_OP_F64_MUL_L : 0;
+    case EOS_WASM_OP_F64_DIV: return local ? EOS_WASM_OP_F64_DIV_L : 0;
+    case EOS_WASM_OP_F32_ADD: return local ? EOS_WASM_OP_F32_ADD_L : 0;
+    case EOS_WASM_OP_F32_SUB: return local ? EOS_WASM_OP_F32_SUB_L : 0;
+    case EOS_WASM_OP_F32_MUL: return local ? EOS_WASM_OP_F32_MUL_L : 0;
+    case EOS_WASM_OP_F32_DIV: return local ? EOS_WASM_OP_F32_DIV_L : 0;
+    default: return 0;
+    }
+}
+
 /* Emits a simple numeric op, fusing common sequences with the preceding
  * local.get / i32.const instructions. */
 static int emit_simple(vctx *v, uint32_t op)
@@ -577,6 +611,22 @@ static int emit_simple(vctx *v, uint32_t op)
             }
         }
     }
+    /* local.get y; op -> op_L y   and   i32.const k; op -> op_C k */
+    if (v->nlast >= 1) {
+        uint32_t at = v->last[v->nlast - 1];
+        uint32_t prev = v->code[at];
+        if (at + 2 == v->len &&
+            (prev == EOS_WASM_OP_LOCAL_GET || prev == EOS_WASM_OP_CONST32)) {
+            uint32_t fused = operand_variant(op, prev == EOS_WASM_OP_LOCAL_GET);
+            if (fused) {
+                uint32_t imm = v->code[at + 1];
+                v->len = at;
+                v->nlast--;
+                TRY(emit_op(v, fused));
+                return emit(v, imm);
+            }
+        }
+    }
     return emit_op(v, op);
 }
 
@@ -588,6 +638,18 @@ static int do_local_set(vctx *v, uint32_t idx)
         if (v->code[at] == EOS_WASM_OP_LC_I32_ADD && at + 3 == v->len) {
             v->code[at] = EOS_WASM_OP_LC_I32_ADD_SET;
             v->nlast = 0; /* nothing fuses with a set */
+            return emit(v, idx);
+        }
+    }
+    /* local.get a; local.set b -> LOCAL_COPY a b;  const k; local.set b -> LOCAL_SET_C32 */
+    if (v->nlast >= 1) {
+        uint32_t at = v->last[v->nlast - 1];
+        uint32_t prev = v->code[at];
+        if (at + 2 == v->len &&
+            (prev == EOS_WASM_OP_LOCAL_GET || prev == EOS_WASM_OP_CONST32)) {
+            v->code[at] = prev == EOS_WASM_OP_LOCAL_GET ? EOS_WASM_OP_LOCAL_COPY
+                                                        : EOS_WASM_OP_LOCAL_SET_C32;
+            v->nlast = 0;
             return emit(v, idx);
         }
     }
