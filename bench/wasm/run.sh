@@ -20,6 +20,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 kernels_dir="$here/kernels"
 
+# Times are CPU time (the engines are single-threaded), so that a busy shared
+# machine skews them less than wall time would.
 # Kernel and its default scale (units of ~1 ms native work each), chosen so
 # native takes ~50-100 ms on a 2020s x86-64 core and wasm-interp ~10-20 s.
 kernels=(fib:600 sieve:120 matmul:600 nbody:50 mandelbrot:100 memops:2000 sha256:1000
@@ -88,7 +90,15 @@ engine_missing() {
 }
 ((use_engine)) && [ -n "$runner" ] || engine_missing
 
-now_ns() { date +%s%N; }
+# Runs a command; sets cpu_ns to its CPU time (user + system) and cmd_out to
+# its output.
+TIMEFORMAT='%3U %3S'
+timed() {
+  local t
+  t="$( { time "$@" >"$out/cmd.out" 2>&1; } 2>&1 )" || true
+  cmd_out="$(cat "$out/cmd.out")"
+  cpu_ns="$(awk -v u="${t% *}" -v s="${t#* }" 'BEGIN { printf "%d", (u + s) * 1e9 }')"
+}
 # Prints the checksum in "result 0 i64 N" / "bench() => i64:N" output.
 checksum_of() { sed -n -e 's/^result 0 i64 //p' -e 's/^bench() => i64://p' | head -n1; }
 call_ms_of() { sed -n 's/^call_ms //p' | head -n1; }
@@ -143,15 +153,14 @@ for entry in "${kernels[@]}"; do
     if ((!quick)); then
       build "$out/$name.s0.wasm" "$src" "$CC_WASM" "${wasm_flags[@]}" -DBENCH_FIXED_SCALE=0 "$src" ||
         { status=1; continue; }
-      t0=$(now_ns); wasm-interp "$out/$name.s0.wasm" --run-all-exports >/dev/null; t1=$(now_ns)
-      base_ns=$((t1 - t0))
+      timed wasm-interp "$out/$name.s0.wasm" --run-all-exports
+      base_ns="$cpu_ns"
     fi
-    t0=$(now_ns)
-    interp_out="$(wasm-interp "$wasm" --run-all-exports 2>&1)"
-    t1=$(now_ns)
-    sum_interp="$(checksum_of <<<"$interp_out")"
-    [ -n "$sum_interp" ] || { sum_interp="FAILED"; echo "$name: wasm-interp: $interp_out" >&2; }
-    t_interp="$(awk -v d=$((t1 - t0 - base_ns)) 'BEGIN { printf "%.3f", (d > 0 ? d : 0) / 1e6 }')"
+    timed wasm-interp "$wasm" --run-all-exports
+    run_ns="$cpu_ns"
+    sum_interp="$(checksum_of <<<"$cmd_out")"
+    [ -n "$sum_interp" ] || { sum_interp="FAILED"; echo "$name: wasm-interp: $cmd_out" >&2; }
+    t_interp="$(awk -v d=$((run_ns - base_ns)) 'BEGIN { printf "%.3f", (d > 0 ? d : 0) / 1e6 }')"
   fi
 
   agree="ok"
