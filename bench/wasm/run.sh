@@ -97,7 +97,7 @@ timed() {
   local t
   t="$( { time "$@" >"$out/cmd.out" 2>&1; } 2>&1 )" || true
   cmd_out="$(cat "$out/cmd.out")"
-  cpu_ns="$(awk -v u="${t% *}" -v s="${t#* }" 'BEGIN { printf "%d", (u + s) * 1e9 }')"
+  cpu_ns="$(awk -v u="${t% *}" -v s="${t#* }" 'BEGIN { printf "%.0f", (u + s) * 1e9 }')"
 }
 # Prints the checksum in "result 0 i64 N" / "bench() => i64:N" output.
 checksum_of() { sed -n -e 's/^result 0 i64 //p' -e 's/^bench() => i64://p' | head -n1; }
