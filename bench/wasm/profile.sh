@@ -24,10 +24,27 @@ case "$mode" in
   perf)
     scale="${scale:-10}"
     data="$out/$kernel.perf.data"
-    perf record -q -e cpu-clock -g -o "$data" "$runner" "$wasm" run "$scale"
-    perf report -i "$data" --stdio --no-children --sort symbol -g none 2>/dev/null |
-      grep -v '^#' | grep -v '^$' | head -25
-    echo "(annotate the hottest function: perf annotate -i $data --stdio SYMBOL)"
+    perf record -q -e cpu-clock -o "$data" "$runner" "$wasm" run "$scale"
+    echo "  -- hottest symbols --"
+    perf report -i "$data" --stdio --no-children --sort symbol 2>/dev/null |
+      grep -v '^#' | grep -v '^$' | head -8
+    # Samples of the hottest symbol by source line: in a threaded interpreter
+    # each opcode handler is a few lines, so this is a per-opcode profile.
+    sym="$(perf report -i "$data" --stdio --no-children --sort symbol 2>/dev/null |
+      grep -v '^#' | grep -v '^$' | head -1 | sed 's/.*\] //; s/ .*//')"
+    echo "  -- $sym by source line --"
+    perf annotate -i "$data" --stdio -s "$sym" 2>/dev/null |
+      awk '$2 == ":" && $1 + 0 > 0 { sub(":", "", $3); print $1, $3 }' >"$out/$kernel.perf.lines"
+    paste -d' ' <(cut -d' ' -f1 "$out/$kernel.perf.lines") \
+      <(sed 's/^[^ ]* /0x/' "$out/$kernel.perf.lines" | addr2line -e "$runner" |
+        sed 's| (discriminator.*||') |
+      awk '{ pct[$2] += $1 } END { for (k in pct) printf "%6.2f%%  %s\n", pct[k], k }' |
+      sort -rn | head -25 | while read -r pct loc; do
+        file="${loc%%:*}" line="${loc##*:}"
+        text=""
+        [ -r "$file" ] && [ "$line" -gt 0 ] 2>/dev/null && text="$(sed -n "${line}p" "$file")"
+        printf '%s  %-14s %s\n' "$pct" "${file##*/}:$line" "$(echo "$text" | sed 's/^ *//' | cut -c1-70)"
+      done
     ;;
   opmix)
     # The trace of scale 1 is millions of lines; it is streamed, never stored.

@@ -20,6 +20,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 kernels_dir="$here/kernels"
 
+# Times are CPU time (the engines are single-threaded), so that a busy shared
+# machine skews them less than wall time would.
 # Kernel and its default scale (units of ~1 ms native work each), chosen so
 # native takes ~50-100 ms on a 2020s x86-64 core and wasm-interp ~10-20 s.
 kernels=(fib:600 sieve:120 matmul:600 nbody:50 mandelbrot:100 memops:2000 sha256:1000
@@ -82,22 +84,21 @@ if ((use_engine)) && [ -z "$runner" ]; then
     echo "run.sh: wasm_run could not be built (see $out/cmake.log): engine missing?" >&2
   fi
 fi
-if ((use_engine)) && [ -n "$runner" ]; then
-  # Exit status 3: the engine is the placeholder that reports EOS_EUNAVAILABLE.
-  probe_rc=0
-  build "$out/probe.wasm" "$kernels_dir/fib.c" "$CC_WASM" "${wasm_flags[@]}" "$kernels_dir/fib.c" &&
-    "$runner" "$out/probe.wasm" run 0 >/dev/null 2>"$out/probe.err" || probe_rc=$?
-  if [ "$probe_rc" = 3 ]; then
-    runner=""
-  elif [ "$probe_rc" != 0 ]; then
-    echo "run.sh: the engine failed a trivial call:" >&2
-    cat "$out/probe.err" >&2
-    exit 1
-  fi
-fi
-((use_engine)) && [ -n "$runner" ] || { use_engine=0; echo "note: eos_wasm engine missing; comparing native and wasm-interp only"; }
+engine_missing() {
+  use_engine=0
+  echo "note: eos_wasm engine missing; comparing native and wasm-interp only"
+}
+((use_engine)) && [ -n "$runner" ] || engine_missing
 
-now_ns() { date +%s%N; }
+# Runs a command; sets cpu_ns to its CPU time (user + system) and cmd_out to
+# its output.
+TIMEFORMAT='%3U %3S'
+timed() {
+  local t
+  t="$( { time "$@" >"$out/cmd.out" 2>&1; } 2>&1 )" || true
+  cmd_out="$(cat "$out/cmd.out")"
+  cpu_ns="$(awk -v u="${t% *}" -v s="${t#* }" 'BEGIN { printf "%.0f", (u + s) * 1e9 }')"
+}
 # Prints the checksum in "result 0 i64 N" / "bench() => i64:N" output.
 checksum_of() { sed -n -e 's/^result 0 i64 //p' -e 's/^bench() => i64://p' | head -n1; }
 call_ms_of() { sed -n 's/^call_ms //p' | head -n1; }
@@ -116,7 +117,13 @@ for entry in "${kernels[@]}"; do
   src="$kernels_dir/$name.c"
   build "$out/$name.native" "$src" "$CC_NATIVE" "${native_flags[@]}" "$src" \
     "$kernels_dir/native_main.c" -lm || { status=1; continue; }
-  build "$out/$name.wasm" "$src" "$CC_WASM" "${wasm_flags[@]}" "$src" || { status=1; continue; }
+  # One module serves the engine (run(scale)) and wasm-interp, which cannot
+  # pass arguments: BENCH_FIXED_SCALE adds an export bench() == run(scale).
+  # $name.wasm links to the latest, for bench_instantiate and profile.sh.
+  wasm="$out/$name.s$scale.wasm"
+  build "$wasm" "$src" "$CC_WASM" "${wasm_flags[@]}" -DBENCH_FIXED_SCALE="$scale" "$src" ||
+    { status=1; continue; }
+  ln -sf "$name.s$scale.wasm" "$out/$name.wasm"
 
   native_out="$("$out/$name.native" "$scale" "$repeat")" || { echo "$name: native run failed" >&2; status=1; continue; }
   sum_native="$(checksum_of <<<"$native_out")"
@@ -124,9 +131,14 @@ for entry in "${kernels[@]}"; do
 
   sum_engine="-" t_engine="-"
   if ((use_engine)); then
-    if engine_out="$("$runner" --repeat "$repeat" "$out/$name.wasm" run "$scale" 2>"$out/$name.engine.err")"; then
+    engine_rc=0
+    engine_out="$("$runner" --repeat "$repeat" "$wasm" run "$scale" 2>"$out/$name.engine.err")" ||
+      engine_rc=$?
+    if [ "$engine_rc" = 0 ]; then
       sum_engine="$(checksum_of <<<"$engine_out")"
       t_engine="$(call_ms_of <<<"$engine_out")"
+    elif [ "$engine_rc" = 3 ]; then
+      engine_missing # the placeholder engine: EOS_EUNAVAILABLE
     else
       sum_engine="FAILED"
       echo "$name: eos_wasm failed: $(head -c 400 "$out/$name.engine.err")" >&2
@@ -135,24 +147,20 @@ for entry in "${kernels[@]}"; do
 
   sum_interp="-" t_interp="-"
   if ((use_interp)); then
-    # wasm-interp cannot pass arguments: one module per scale, exporting
-    # bench(). Its start-up (process, decode, instantiate) is measured with the
-    # scale-0 module and subtracted, except in quick mode.
-    build "$out/$name.s$scale.wasm" "$src" "$CC_WASM" "${wasm_flags[@]}" \
-      -DBENCH_FIXED_SCALE="$scale" "$src" || { status=1; continue; }
+    # wasm-interp's start-up (process, decode, instantiate) is measured with
+    # the scale-0 module and subtracted, except in quick mode.
     base_ns=0
     if ((!quick)); then
       build "$out/$name.s0.wasm" "$src" "$CC_WASM" "${wasm_flags[@]}" -DBENCH_FIXED_SCALE=0 "$src" ||
         { status=1; continue; }
-      t0=$(now_ns); wasm-interp "$out/$name.s0.wasm" --run-all-exports >/dev/null; t1=$(now_ns)
-      base_ns=$((t1 - t0))
+      timed wasm-interp "$out/$name.s0.wasm" --run-all-exports
+      base_ns="$cpu_ns"
     fi
-    t0=$(now_ns)
-    interp_out="$(wasm-interp "$out/$name.s$scale.wasm" --run-all-exports 2>&1)"
-    t1=$(now_ns)
-    sum_interp="$(checksum_of <<<"$interp_out")"
-    [ -n "$sum_interp" ] || { sum_interp="FAILED"; echo "$name: wasm-interp: $interp_out" >&2; }
-    t_interp="$(awk -v d=$((t1 - t0 - base_ns)) 'BEGIN { printf "%.3f", (d > 0 ? d : 0) / 1e6 }')"
+    timed wasm-interp "$wasm" --run-all-exports
+    run_ns="$cpu_ns"
+    sum_interp="$(checksum_of <<<"$cmd_out")"
+    [ -n "$sum_interp" ] || { sum_interp="FAILED"; echo "$name: wasm-interp: $cmd_out" >&2; }
+    t_interp="$(awk -v d=$((run_ns - base_ns)) 'BEGIN { printf "%.3f", (d > 0 ? d : 0) / 1e6 }')"
   fi
 
   agree="ok"

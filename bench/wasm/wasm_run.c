@@ -1,12 +1,15 @@
 /* wasm_run: loads a module with the eos_wasm engine, instantiates it with
  * stub imports, calls one export with arguments from the command line and
  * prints its results and the time of the call alone (decode, validation and
- * instantiation excluded; --times reports them separately). */
+ * instantiation excluded; --times reports them separately). Times are CPU
+ * time of the thread, which stays meaningful on a loaded machine; wall_ms
+ * gives the elapsed time of the same call. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "eos/wasm.h"
 
@@ -17,15 +20,18 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: wasm_run [--times] [--repeat N] [--stack BYTES] FILE.wasm EXPORT [ARG...]\n"
             "  Calls EXPORT with ARGs (parsed by the export's parameter types) and prints\n"
-            "  'result <i> <type> <value>' per result and 'call_ms <t>', the fastest of N\n"
-            "  calls. --times also prints decode_ms (decode + validate) and instantiate_ms.\n"
+            "  'result <i> <type> <value>' per result, 'call_ms <t>' (CPU time of the fastest\n"
+            "  of N calls) and 'wall_ms <t>' (its elapsed time). --times also prints\n"
+            "  decode_ms (decode + validate) and instantiate_ms (CPU time).\n"
             "  Function imports are stubbed to return zeros; memory, table and global\n"
             "  imports get fresh objects of the declared type.\n");
 }
 
-static double ms_since(uint64_t start_ns)
+static double cpu_ms(void)
 {
-    return (double)(eos_now_ns() - start_ns) / 1e6;
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
 static int read_file(const char *path, uint8_t **out, size_t *out_size)
@@ -221,9 +227,9 @@ int main(int argc, char **argv)
     if (read_file(path, &bytes, &size) != 0)
         goto out;
 
-    uint64_t t0 = eos_now_ns();
+    double t0 = cpu_ms();
     int err = eos_wasm_module_new(bytes, size, NULL, &module, &diag);
-    double decode_ms = ms_since(t0);
+    double decode_ms = cpu_ms() - t0;
     if (err != 0) {
         fprintf(stderr, "wasm_run: %s: %s (%s): %s\n", path, eos_err_name(err),
                 diag.step ? diag.step : "decode", diag.message);
@@ -238,7 +244,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "wasm_run: cannot create a store: %s\n", eos_strerror(err));
         goto out;
     }
-    t0 = eos_now_ns();
+    t0 = cpu_ms();
     size_t import_count = eos_wasm_module_import_count(module);
     if (import_count) {
         imports = calloc(import_count, sizeof *imports);
@@ -247,7 +253,7 @@ int main(int argc, char **argv)
     }
     eos_wasm_instance *inst = NULL;
     err = eos_wasm_instantiate(store, module, imports, import_count, &inst, &diag);
-    double inst_ms = ms_since(t0);
+    double inst_ms = cpu_ms() - t0;
     if (err != 0) {
         fprintf(stderr, "wasm_run: cannot instantiate %s: %s: %s\n", path, eos_err_name(err),
                 diag.message);
@@ -271,24 +277,28 @@ int main(int argc, char **argv)
         if (parse_arg(args[i], type->params[i], &params[i]) != 0)
             goto out;
 
-    double best = -1.0;
+    double best = -1.0, best_wall = 0.0;
     for (long r = 0; r < repeat; r++) {
         eos_diag_init(&diag);
-        t0 = eos_now_ns();
+        uint64_t w0 = eos_now_ns();
+        t0 = cpu_ms();
         err = eos_wasm_func_call(store, fn, params, arg_count, results, type->result_count,
                                  &diag);
-        double call_ms = ms_since(t0);
+        double call_ms = cpu_ms() - t0;
+        double wall_ms = (double)(eos_now_ns() - w0) / 1e6;
         if (err != 0) {
             fprintf(stderr, "wasm_run: %s trapped: %s: %s\n", name, eos_err_name(err),
                     diag.message);
             goto out;
         }
-        if (best < 0 || call_ms < best)
+        if (best < 0 || call_ms < best) {
             best = call_ms;
+            best_wall = wall_ms;
+        }
     }
     for (uint32_t i = 0; i < type->result_count; i++)
         print_result(i, &results[i]);
-    printf("call_ms %.3f\n", best);
+    printf("call_ms %.3f\nwall_ms %.3f\n", best, best_wall);
     if (times)
         printf("decode_ms %.3f\ninstantiate_ms %.3f\n", decode_ms, inst_ms);
     rc = 0;
