@@ -49,8 +49,8 @@ static int tls_error(eos_diag *d, const char *what)
  * per-operation timeouts. Returns the fd or a negative eos_err. */
 static int tcp_connect(const char *host, const char *port, unsigned timeout_ms, eos_diag *d)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_NUMERICSERV};
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
     struct addrinfo *ai = NULL;
     int gai = getaddrinfo(host, port, &hints, &ai);
     if (gai != 0)
@@ -96,15 +96,12 @@ static int tcp_connect(const char *host, const char *port, unsigned timeout_ms, 
 static int io_error(eos_client *c, int ret, const char *what, eos_diag *d)
 {
     int err = SSL_get_error(c->ssl, ret);
-    if (err == SSL_ERROR_ZERO_RETURN ||
-        (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && (ret == 0 || errno == ECONNRESET ||
-                                                               errno == EPIPE))) {
+    if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 &&
+                                         (ret == 0 || errno == ECONNRESET || errno == EPIPE))) {
         ERR_clear_error();
-        return eos_diag_set(d, EOS_ECLOSED, what, -1, "%s: the server closed the connection",
-                            what);
+        return eos_diag_set(d, EOS_ECLOSED, what, -1, "%s: the server closed the connection", what);
     }
-    if ((err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE ||
-         err == SSL_ERROR_SYSCALL) &&
+    if ((err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_SYSCALL) &&
         (errno == EAGAIN || errno == EWOULDBLOCK)) {
         ERR_clear_error();
         return eos_diag_set(d, EOS_ETIMEDOUT, what, -1, "%s: timed out after %u ms", what,
@@ -145,8 +142,8 @@ int eos_client_connect(const eos_client_config *cfg, const char *hostport, eos_c
         eos_client_config_init(&c->cfg);
     if (!c->cfg.timeout_ms)
         c->cfg.timeout_ms = 10000;
-    if (strlen(hostport) >= sizeof addr || (snprintf(addr, sizeof addr, "%s", hostport),
-                                            split(addr, &host, &port) < 0)) {
+    if (strlen(hostport) >= sizeof addr ||
+        (snprintf(addr, sizeof addr, "%s", hostport), split(addr, &host, &port) < 0)) {
         rc = eos_diag_set(d, EOS_EINVAL, "connect", -1,
                           "invalid address '%s': expected HOST:PORT such as 127.0.0.1:8443",
                           hostport);
@@ -252,8 +249,7 @@ int eos_client_send_msg(eos_client *c, eos_net_msg_kind kind, const uint8_t *byt
     size_t frame_size = 0;
     int rc = eos_net_msg_encode(kind, bytes, size, &frame, &frame_size);
     if (rc < 0)
-        return eos_diag_set(d, rc, "send", -1, "cannot encode the message: %s",
-                            eos_strerror(rc));
+        return eos_diag_set(d, rc, "send", -1, "cannot encode the message: %s", eos_strerror(rc));
     rc = eos_client_send_raw(c, frame, frame_size, d);
     eos_free(frame, frame_size);
     return rc;
@@ -272,8 +268,8 @@ int eos_client_recv_msg(eos_client *c, const uint8_t **out_bytes, size_t *out_si
         size_t used = 0;
         eos_diag fd;
         eos_diag_init(&fd);
-        int rc = eos_net_decoder_feed(c->dec, c->buf + c->buf_off, c->buf_len - c->buf_off,
-                                      &used, &fd);
+        int rc =
+            eos_net_decoder_feed(c->dec, c->buf + c->buf_off, c->buf_len - c->buf_off, &used, &fd);
         c->buf_off += used;
         if (rc == EOS_EAGAIN)
             continue;
@@ -306,7 +302,8 @@ int eos_client_ping(eos_client *c, uint64_t *out_rtt_ns, eos_diag *d)
     if (rc == EOS_NET_MSG_PONG)
         return 0;
     if (rc == EOS_NET_MSG_ERROR)
-        return eos_diag_set(d, EOS_EPROTO, "ping", -1, "the server answered Ping with an error: %.*s",
+        return eos_diag_set(d, EOS_EPROTO, "ping", -1,
+                            "the server answered Ping with an error: %.*s",
                             (int)(size > 400 ? 400 : size), (const char *)bytes);
     return eos_diag_set(d, EOS_EPROTO, "ping", -1, "the server answered Ping with %s",
                         eos_net_msg_name((eos_net_msg_kind)rc));
