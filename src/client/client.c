@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -45,6 +46,26 @@ static int tls_error(eos_diag *d, const char *what)
     return eos_diag_set(d, EOS_ETLS, "tls", -1, "%s: %s", what, buf);
 }
 
+/* One TLS context for every client of the process: its settings never vary
+ * per connection (SNI, ALPN and verification are per SSL), and creating a
+ * context costs more than a handshake. */
+static SSL_CTX *shared_ctx;
+static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
+
+static void make_shared_ctx(void)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx)
+        return;
+    if (!SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION)) {
+        SSL_CTX_free(ctx);
+        return;
+    }
+    /* Verification of the chain is the verify callback's job (RA-TLS). */
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    shared_ctx = ctx;
+}
+
 /* Connects with a timeout, then switches the socket to blocking with
  * per-operation timeouts. Returns the fd or a negative eos_err. */
 static int tcp_connect(const char *host, const char *port, unsigned timeout_ms, eos_diag *d)
@@ -52,7 +73,13 @@ static int tcp_connect(const char *host, const char *port, unsigned timeout_ms, 
     struct addrinfo hints = {
         .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
     struct addrinfo *ai = NULL;
+    /* Numeric addresses first: that skips the resolver's configuration files. */
+    hints.ai_flags |= AI_NUMERICHOST;
     int gai = getaddrinfo(host, port, &hints, &ai);
+    if (gai == EAI_NONAME) {
+        hints.ai_flags &= ~AI_NUMERICHOST;
+        gai = getaddrinfo(host, port, &hints, &ai);
+    }
     if (gai != 0)
         return eos_diag_set(d, EOS_EINVAL, "connect", -1, "cannot resolve '%s': %s", host,
                             gai_strerror(gai));
@@ -160,13 +187,12 @@ int eos_client_connect(const eos_client_config *cfg, const char *hostport, eos_c
     if (rc < 0)
         goto out;
     c->fd = rc;
-    c->ctx = SSL_CTX_new(TLS_client_method());
-    if (!c->ctx || !SSL_CTX_set_min_proto_version(c->ctx, TLS1_3_VERSION)) {
+    pthread_once(&shared_once, make_shared_ctx);
+    if (!shared_ctx || !SSL_CTX_up_ref(shared_ctx)) {
         rc = tls_error(d, "creating the TLS context");
         goto out;
     }
-    /* Verification of the chain is the verify callback's job (RA-TLS). */
-    SSL_CTX_set_verify(c->ctx, SSL_VERIFY_NONE, NULL);
+    c->ctx = shared_ctx;
     c->ssl = SSL_new(c->ctx);
     if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1) {
         rc = tls_error(d, "creating the TLS session");
