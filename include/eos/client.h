@@ -28,11 +28,11 @@ EOS_API const char *eos_client_version(void);
 typedef int (*eos_client_verify_fn)(void *ud, struct ssl_st *ssl, eos_diag *d);
 
 typedef struct eos_client_config {
-    unsigned timeout_ms;          /* connect, handshake and each send/receive; 0 = 10 s */
-    size_t max_frame_size;        /* largest response accepted; 0 = EOS_NET_DEFAULT_MAX_FRAME */
-    const char *server_name;      /* SNI; NULL = the host part of the address when it is a name */
-    const char *alpn;             /* e.g. "http/1.1"; NULL = none (the framed protocol) */
-    eos_client_verify_fn verify;  /* NULL = no verification (development only) */
+    unsigned timeout_ms;         /* connect, handshake and each send/receive; 0 = 10 s */
+    size_t max_frame_size;       /* largest response accepted; 0 = EOS_NET_DEFAULT_MAX_FRAME */
+    const char *server_name;     /* SNI; NULL = the host part of the address when it is a name */
+    const char *alpn;            /* e.g. "http/1.1"; NULL = none (the framed protocol) */
+    eos_client_verify_fn verify; /* NULL = no verification (development only) */
     void *verify_ud;
 } eos_client_config;
 
@@ -49,11 +49,10 @@ EOS_API void eos_client_config_init(eos_client_config *cfg);
  * eos_client_close(). Errors: EOS_EINVAL (address), EOS_ECLOSED (refused or
  * unreachable), EOS_ETIMEDOUT, EOS_ETLS (handshake), the verify callback's
  * error, EOS_ENOMEM; detail in d. */
-EOS_API int eos_client_connect(const eos_client_config *cfg, const char *hostport,
-                               eos_client **out, eos_diag *d);
+EOS_API int eos_client_connect(const eos_client_config *cfg, const char *hostport, eos_client **out,
+                               eos_diag *d);
 /* Sends one frame around payload (size bytes, borrowed). */
-EOS_API int eos_client_send_frame(eos_client *c, const uint8_t *payload, size_t size,
-                                  eos_diag *d);
+EOS_API int eos_client_send_frame(eos_client *c, const uint8_t *payload, size_t size, eos_diag *d);
 /* Sends raw bytes as they are (borrowed): for tests of malformed input. */
 EOS_API int eos_client_send_raw(eos_client *c, const uint8_t *bytes, size_t size, eos_diag *d);
 /* Sends a message: unit kinds ignore bytes; DATA carries size bytes (borrowed). */

@@ -74,7 +74,7 @@ EOS_API int eos_net_msg_encode(eos_net_msg_kind kind, const uint8_t *bytes, size
 typedef int (*eos_net_bytes_sink)(void *ud, const uint8_t *bytes, size_t size, eos_diag *d);
 
 typedef struct eos_net_decoder_config {
-    size_t max_frame_size;  /* payload limit; 0 or above EOS_NET_MAX_FRAME_LIMIT = the limit */
+    size_t max_frame_size;   /* payload limit; 0 or above EOS_NET_MAX_FRAME_LIMIT = the limit */
     eos_net_bytes_sink sink; /* NULL: bytes accumulate, see eos_net_decoder_bytes() */
     void *sink_ud;
 } eos_net_decoder_config;
@@ -168,13 +168,13 @@ typedef int (*eos_net_tls_hook)(void *ud, struct ssl_ctx_st *ctx, eos_diag *d);
 /* ---- The server ---- */
 
 typedef struct eos_net_server_config {
-    const char *listen;      /* "HOST:PORT" ("[::1]:8443" for IPv6); port 0 = any free port */
-    int workers;             /* worker threads; 0 = one per online CPU */
-    size_t max_frame_size;   /* 0 = EOS_NET_DEFAULT_MAX_FRAME */
-    unsigned idle_timeout_ms; /* close connections idle this long; 0 = 60 s */
+    const char *listen;        /* "HOST:PORT" ("[::1]:8443" for IPv6); port 0 = any free port */
+    int workers;               /* worker threads; 0 = one per online CPU */
+    size_t max_frame_size;     /* 0 = EOS_NET_DEFAULT_MAX_FRAME */
+    unsigned idle_timeout_ms;  /* close connections idle this long; 0 = 60 s */
     unsigned drain_timeout_ms; /* on shutdown, how long in-flight work may take; 0 = 10 s */
-    int dev;                 /* --dev: management open to loopback clients */
-    const char *tee_name;    /* shown in logs and used for messages ("sim") */
+    int dev;                   /* --dev: management open to loopback clients */
+    const char *tee_name;      /* shown in logs and used for messages ("sim") */
     eos_net_tls_hook tls_hook; /* NULL = eos_net_tls_install_self_signed */
     void *tls_hook_ud;
 } eos_net_server_config;
@@ -186,8 +186,7 @@ EOS_API void eos_net_server_config_init(eos_net_server_config *cfg);
 /* Creates the TLS context and binds and listens on cfg->listen; no thread
  * starts yet. cfg and its strings are copied. Free with eos_net_server_free().
  * EOS_EINVAL (bad address), EOS_ESYS (bind/listen), EOS_ETLS, EOS_ENOMEM. */
-EOS_API int eos_net_server_new(const eos_net_server_config *cfg, eos_net_server **out,
-                               eos_diag *d);
+EOS_API int eos_net_server_new(const eos_net_server_config *cfg, eos_net_server **out, eos_diag *d);
 /* The bound TCP port (useful with port 0). */
 EOS_API int eos_net_server_port(const eos_net_server *srv);
 /* Runs the workers and blocks until eos_net_server_stop() (or an authorised

@@ -7,15 +7,15 @@
 #include <stdint.h>
 
 /* Exit codes of every command (documented in docs/operations.md). */
-#define EOS_CLI_EXIT_OK 0
-#define EOS_CLI_EXIT_FAIL 1        /* the command ran and failed (unreachable, refused...) */
-#define EOS_CLI_EXIT_USAGE 2       /* bad command line */
+#define EOS_CLI_EXIT_OK          0
+#define EOS_CLI_EXIT_FAIL        1 /* the command ran and failed (unreachable, refused...) */
+#define EOS_CLI_EXIT_USAGE       2 /* bad command line */
 #define EOS_CLI_EXIT_UNAVAILABLE 3 /* the command or option is not available yet */
 
 typedef struct eos_cli_command {
     const char *name;
-    const char *summary; /* one line for `enclave-os --help` */
-    const char *help;    /* full text for `enclave-os <name> --help` */
+    const char *summary;               /* one line for `enclave-os --help` */
+    const char *help;                  /* full text for `enclave-os <name> --help` */
     int (*run)(int argc, char **argv); /* argv[0] is the command name */
 } eos_cli_command;
 

@@ -27,6 +27,7 @@ const eos_cli_command eos_cli_load = {
 
 static int run(int argc, char **argv)
 {
-    return eos_cli__unavailable(&eos_cli_load, argc, argv,
-                                "Loading apps arrives with the WebAssembly engine and the component model.");
+    return eos_cli__unavailable(
+        &eos_cli_load, argc, argv,
+        "Loading apps arrives with the WebAssembly engine and the component model.");
 }

@@ -104,7 +104,7 @@ static int run(int argc, char **argv)
     }
     eos_client_close(cl);
     if (count > 1 && done)
-        printf("%llu/%llu pongs, rtt min/avg/max = %.3f/%.3f/%.3f ms\n",
-               (unsigned long long)done, (unsigned long long)count, min, sum / (double)done, max);
+        printf("%llu/%llu pongs, rtt min/avg/max = %.3f/%.3f/%.3f ms\n", (unsigned long long)done,
+               (unsigned long long)count, min, sum / (double)done, max);
     return done == count ? EOS_CLI_EXIT_OK : EOS_CLI_EXIT_FAIL;
 }

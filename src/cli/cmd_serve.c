@@ -82,6 +82,30 @@ static int make_dir(const char *path)
     return stat(buf, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
 }
 
+static const char *const sim_warning[] = {
+    "SIMULATION MODE (--tee sim): NO TRUSTED EXECUTION ENVIRONMENT.",
+    "Nothing here is confidential: the host can read all memory and",
+    "data, and the certificate carries no hardware evidence (self-",
+    "signed for now). Use only for development and testing.",
+};
+
+static const char *const dev_warning[] = {
+    "DEVELOPMENT MODE (--dev): management is OPEN to every loopback",
+    "client without credentials: any local process may load, unload",
+    "and shut down. Never use in production.",
+};
+
+/* Logs lines inside a box of '!' so they stand out in any log viewer. */
+static void warn_box(const char *const *lines, size_t count)
+{
+    static const char bar[] =
+        "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!";
+    EOS_WARN("serve", "%s", bar);
+    for (size_t i = 0; i < count; i++)
+        EOS_WARN("serve", "!!  %-65s !!", lines[i]);
+    EOS_WARN("serve", "%s", bar);
+}
+
 static void banner(const eos_net_server_config *cfg, int port, const char *data_dir)
 {
     char host[256];
@@ -89,25 +113,15 @@ static void banner(const eos_net_server_config *cfg, int port, const char *data_
     char *colon = strrchr(host, ':');
     if (colon)
         *colon = 0;
-    EOS_INFO("serve", "enclave-os %s listening on %s:%d (TLS 1.3, framed protocol; TEE: %s; "
-                      "%d worker%s; data dir %s)",
+    EOS_INFO("serve",
+             "enclave-os %s listening on %s:%d (TLS 1.3, framed protocol; TEE: %s; "
+             "%d worker%s; data dir %s)",
              eos_net_version(), host, port, cfg->tee_name, cfg->workers,
              cfg->workers == 1 ? "" : "s", data_dir);
-    if (strcmp(cfg->tee_name, "sim") == 0) {
-        EOS_WARN("serve", "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
-        EOS_WARN("serve", "!!  SIMULATION MODE (--tee sim): NO TRUSTED EXECUTION ENVIRONMENT.    !!");
-        EOS_WARN("serve", "!!  Nothing here is confidential: the host can read all memory and   !!");
-        EOS_WARN("serve", "!!  data, and the certificate carries no hardware evidence (self-    !!");
-        EOS_WARN("serve", "!!  signed for now). Use only for development and testing.           !!");
-        EOS_WARN("serve", "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
-    }
-    if (cfg->dev) {
-        EOS_WARN("serve", "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
-        EOS_WARN("serve", "!!  DEVELOPMENT MODE (--dev): management is OPEN to every loopback   !!");
-        EOS_WARN("serve", "!!  client without credentials: any local process may load, unload  !!");
-        EOS_WARN("serve", "!!  and shut down. Never use in production.                         !!");
-        EOS_WARN("serve", "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
-    }
+    if (strcmp(cfg->tee_name, "sim") == 0)
+        warn_box(sim_warning, EOS_ARRAY_LEN(sim_warning));
+    if (cfg->dev)
+        warn_box(dev_warning, EOS_ARRAY_LEN(dev_warning));
 }
 
 static int run(int argc, char **argv)
@@ -193,8 +207,7 @@ static int run(int argc, char **argv)
         EOS_WARN("serve", "--tee auto: this version has no hardware TEE backend; using the "
                           "simulation (sim)");
         tee = "sim";
-    } else if (strcmp(tee, "sgx") == 0 || strcmp(tee, "tdx") == 0 ||
-               strcmp(tee, "sev-snp") == 0) {
+    } else if (strcmp(tee, "sgx") == 0 || strcmp(tee, "tdx") == 0 || strcmp(tee, "sev-snp") == 0) {
         fprintf(stderr,
                 "enclave-os serve: --tee %s is not available yet in this version; use --tee "
                 "sim for development.\n",
@@ -205,8 +218,8 @@ static int run(int argc, char **argv)
     }
     cfg.tee_name = tee;
     if (make_dir(data_dir) < 0) {
-        fprintf(stderr, "enclave-os serve: cannot create the data directory '%s': %s\n",
-                data_dir, strerror(errno));
+        fprintf(stderr, "enclave-os serve: cannot create the data directory '%s': %s\n", data_dir,
+                strerror(errno));
         return EOS_CLI_EXIT_FAIL;
     }
 

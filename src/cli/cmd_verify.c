@@ -27,6 +27,8 @@ const eos_cli_command eos_cli_verify = {
 
 static int run(int argc, char **argv)
 {
-    return eos_cli__unavailable(&eos_cli_verify, argc, argv,
-                                "Attestation (RA-TLS) verification arrives with the ratls layer; until then servers present a self-signed certificate without evidence.");
+    return eos_cli__unavailable(
+        &eos_cli_verify, argc, argv,
+        "Attestation (RA-TLS) verification arrives with the ratls layer; until then servers "
+        "present a self-signed certificate without evidence.");
 }

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -45,14 +46,40 @@ static int tls_error(eos_diag *d, const char *what)
     return eos_diag_set(d, EOS_ETLS, "tls", -1, "%s: %s", what, buf);
 }
 
+/* One TLS context for every client of the process: its settings never vary
+ * per connection (SNI, ALPN and verification are per SSL), and creating a
+ * context costs more than a handshake. */
+static SSL_CTX *shared_ctx;
+static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
+
+static void make_shared_ctx(void)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx)
+        return;
+    if (!SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION)) {
+        SSL_CTX_free(ctx);
+        return;
+    }
+    /* Verification of the chain is the verify callback's job (RA-TLS). */
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    shared_ctx = ctx;
+}
+
 /* Connects with a timeout, then switches the socket to blocking with
  * per-operation timeouts. Returns the fd or a negative eos_err. */
 static int tcp_connect(const char *host, const char *port, unsigned timeout_ms, eos_diag *d)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_NUMERICSERV};
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
     struct addrinfo *ai = NULL;
+    /* Numeric addresses first: that skips the resolver's configuration files. */
+    hints.ai_flags |= AI_NUMERICHOST;
     int gai = getaddrinfo(host, port, &hints, &ai);
+    if (gai == EAI_NONAME) {
+        hints.ai_flags &= ~AI_NUMERICHOST;
+        gai = getaddrinfo(host, port, &hints, &ai);
+    }
     if (gai != 0)
         return eos_diag_set(d, EOS_EINVAL, "connect", -1, "cannot resolve '%s': %s", host,
                             gai_strerror(gai));
@@ -96,15 +123,12 @@ static int tcp_connect(const char *host, const char *port, unsigned timeout_ms, 
 static int io_error(eos_client *c, int ret, const char *what, eos_diag *d)
 {
     int err = SSL_get_error(c->ssl, ret);
-    if (err == SSL_ERROR_ZERO_RETURN ||
-        (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && (ret == 0 || errno == ECONNRESET ||
-                                                               errno == EPIPE))) {
+    if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 &&
+                                         (ret == 0 || errno == ECONNRESET || errno == EPIPE))) {
         ERR_clear_error();
-        return eos_diag_set(d, EOS_ECLOSED, what, -1, "%s: the server closed the connection",
-                            what);
+        return eos_diag_set(d, EOS_ECLOSED, what, -1, "%s: the server closed the connection", what);
     }
-    if ((err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE ||
-         err == SSL_ERROR_SYSCALL) &&
+    if ((err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_SYSCALL) &&
         (errno == EAGAIN || errno == EWOULDBLOCK)) {
         ERR_clear_error();
         return eos_diag_set(d, EOS_ETIMEDOUT, what, -1, "%s: timed out after %u ms", what,
@@ -145,8 +169,8 @@ int eos_client_connect(const eos_client_config *cfg, const char *hostport, eos_c
         eos_client_config_init(&c->cfg);
     if (!c->cfg.timeout_ms)
         c->cfg.timeout_ms = 10000;
-    if (strlen(hostport) >= sizeof addr || (snprintf(addr, sizeof addr, "%s", hostport),
-                                            split(addr, &host, &port) < 0)) {
+    if (strlen(hostport) >= sizeof addr ||
+        (snprintf(addr, sizeof addr, "%s", hostport), split(addr, &host, &port) < 0)) {
         rc = eos_diag_set(d, EOS_EINVAL, "connect", -1,
                           "invalid address '%s': expected HOST:PORT such as 127.0.0.1:8443",
                           hostport);
@@ -163,13 +187,12 @@ int eos_client_connect(const eos_client_config *cfg, const char *hostport, eos_c
     if (rc < 0)
         goto out;
     c->fd = rc;
-    c->ctx = SSL_CTX_new(TLS_client_method());
-    if (!c->ctx || !SSL_CTX_set_min_proto_version(c->ctx, TLS1_3_VERSION)) {
+    pthread_once(&shared_once, make_shared_ctx);
+    if (!shared_ctx || !SSL_CTX_up_ref(shared_ctx)) {
         rc = tls_error(d, "creating the TLS context");
         goto out;
     }
-    /* Verification of the chain is the verify callback's job (RA-TLS). */
-    SSL_CTX_set_verify(c->ctx, SSL_VERIFY_NONE, NULL);
+    c->ctx = shared_ctx;
     c->ssl = SSL_new(c->ctx);
     if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1) {
         rc = tls_error(d, "creating the TLS session");
@@ -252,8 +275,7 @@ int eos_client_send_msg(eos_client *c, eos_net_msg_kind kind, const uint8_t *byt
     size_t frame_size = 0;
     int rc = eos_net_msg_encode(kind, bytes, size, &frame, &frame_size);
     if (rc < 0)
-        return eos_diag_set(d, rc, "send", -1, "cannot encode the message: %s",
-                            eos_strerror(rc));
+        return eos_diag_set(d, rc, "send", -1, "cannot encode the message: %s", eos_strerror(rc));
     rc = eos_client_send_raw(c, frame, frame_size, d);
     eos_free(frame, frame_size);
     return rc;
@@ -272,8 +294,8 @@ int eos_client_recv_msg(eos_client *c, const uint8_t **out_bytes, size_t *out_si
         size_t used = 0;
         eos_diag fd;
         eos_diag_init(&fd);
-        int rc = eos_net_decoder_feed(c->dec, c->buf + c->buf_off, c->buf_len - c->buf_off,
-                                      &used, &fd);
+        int rc =
+            eos_net_decoder_feed(c->dec, c->buf + c->buf_off, c->buf_len - c->buf_off, &used, &fd);
         c->buf_off += used;
         if (rc == EOS_EAGAIN)
             continue;
@@ -306,7 +328,8 @@ int eos_client_ping(eos_client *c, uint64_t *out_rtt_ns, eos_diag *d)
     if (rc == EOS_NET_MSG_PONG)
         return 0;
     if (rc == EOS_NET_MSG_ERROR)
-        return eos_diag_set(d, EOS_EPROTO, "ping", -1, "the server answered Ping with an error: %.*s",
+        return eos_diag_set(d, EOS_EPROTO, "ping", -1,
+                            "the server answered Ping with an error: %.*s",
                             (int)(size > 400 ? 400 : size), (const char *)bytes);
     return eos_diag_set(d, EOS_EPROTO, "ping", -1, "the server answered Ping with %s",
                         eos_net_msg_name((eos_net_msg_kind)rc));

@@ -35,8 +35,7 @@ static void describe_peer(eos_net__conn *c, const struct sockaddr *sa)
         c->loopback = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr) ||
                       (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && in6->sin6_addr.s6_addr[12] == 127);
     }
-    snprintf(c->peer, sizeof c->peer, sa->sa_family == AF_INET6 ? "[%s]:%d" : "%s:%d", host,
-             port);
+    snprintf(c->peer, sizeof c->peer, sa->sa_family == AF_INET6 ? "[%s]:%d" : "%s:%d", host, port);
 }
 
 static void set_interest(eos_net__conn *c)
@@ -59,8 +58,7 @@ static void set_interest(eos_net__conn *c)
         c->events = ev;
 }
 
-int eos_net__conn_open(eos_net__worker *w, int fd, const struct sockaddr *peer,
-                       socklen_t peer_len)
+int eos_net__conn_open(eos_net__worker *w, int fd, const struct sockaddr *peer, socklen_t peer_len)
 {
     eos_net__conn *c = eos_calloc(1, sizeof *c);
     if (!c) {
@@ -255,8 +253,7 @@ static void read_input(eos_net__conn *c)
 {
     size_t budget = EOS_NET__READ_BUDGET;
     c->read_wants_write = 0;
-    while (!c->dead && !c->close_after_flush &&
-           c->out_len - c->out_off < EOS_NET__OUT_HIGH_WATER) {
+    while (!c->dead && !c->close_after_flush && c->out_len - c->out_off < EOS_NET__OUT_HIGH_WATER) {
         if (budget == 0) {
             /* Let other connections run; come back without waiting for epoll,
              * which cannot see bytes TLS has already buffered. */

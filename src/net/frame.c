@@ -36,8 +36,8 @@ struct eos_net_decoder {
     size_t header_have;
     uint32_t frame_size;
     uint32_t remaining;
-    int fatal_code;      /* sticky error once DEC_DEAD */
-    eos_diag pending;    /* the frame's error, reported when its last byte arrives */
+    int fatal_code;   /* sticky error once DEC_DEAD */
+    eos_diag pending; /* the frame's error, reported when its last byte arrives */
     yajl_handle yajl;
     int yajl_oom;
     shape shape;
@@ -313,8 +313,8 @@ static int cb_end_array(void *ctx)
 }
 
 static const yajl_callbacks callbacks = {
-    cb_null,    cb_bool,      NULL,           NULL,         cb_number,  cb_string,
-    cb_start_map, cb_map_key, cb_end_map,     cb_start_array, cb_end_array,
+    cb_null,      cb_bool,    NULL,       NULL,           cb_number,    cb_string,
+    cb_start_map, cb_map_key, cb_end_map, cb_start_array, cb_end_array,
 };
 
 /* ---- decoding: the state machine ---- */
@@ -483,14 +483,14 @@ static int end_payload(eos_net_decoder *dec, eos_diag *d)
     return (int)dec->kind;
 }
 
-int eos_net_decoder_feed(eos_net_decoder *dec, const uint8_t *in, size_t size,
-                         size_t *out_used, eos_diag *d)
+int eos_net_decoder_feed(eos_net_decoder *dec, const uint8_t *in, size_t size, size_t *out_used,
+                         eos_diag *d)
 {
     size_t used = 0;
     int rc = EOS_EAGAIN;
     if (dec->state == DEC_DEAD) {
-        rc = eos_diag_set(d, dec->fatal_code, "frame", -1,
-                          "the frame stream already failed: %s", eos_strerror(dec->fatal_code));
+        rc = eos_diag_set(d, dec->fatal_code, "frame", -1, "the frame stream already failed: %s",
+                          eos_strerror(dec->fatal_code));
         goto out;
     }
     while (used < size) {

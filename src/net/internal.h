@@ -22,7 +22,6 @@ yajl_handle eos_net__yajl_new(const yajl_callbacks *cb, void *cb_ctx, int *oom_f
 void eos_net__yajl_error(yajl_handle h, const uint8_t *chunk, size_t chunk_size, int64_t offset,
                          eos_diag *d);
 
-
 #define EOS_NET__READ_CHUNK 16384
 /* Stop reading a connection's requests while this much output waits. */
 #define EOS_NET__OUT_HIGH_WATER ((size_t)1 << 20)
@@ -57,8 +56,8 @@ struct eos_net__conn {
     int fd;
     SSL *ssl;
     eos_net__conn_state state;
-    int loopback;        /* peer is 127.0.0.0/8 or ::1 */
-    char peer[64];       /* "addr:port" for logs */
+    int loopback;  /* peer is 127.0.0.0/8 or ::1 */
+    char peer[64]; /* "addr:port" for logs */
     uint8_t sniff[4];
     size_t sniff_len;
     eos_net_decoder *dec;
@@ -67,7 +66,7 @@ struct eos_net__conn {
     size_t out_off;
     size_t out_len;
     size_t out_cap;
-    int write_retry_len; /* length of the SSL_write to repeat after WANT_*, 0 = none */
+    int write_retry_len;   /* length of the SSL_write to repeat after WANT_*, 0 = none */
     int read_wants_write;  /* SSL_read returned WANT_WRITE */
     int write_wants_read;  /* SSL_write returned WANT_READ */
     int hs_wants_write;    /* handshake needs the socket writable */
@@ -87,8 +86,8 @@ struct eos_net__worker {
     int epfd;
     pthread_t thread;
     int started;
-    int listening;               /* the listening socket is in this worker's epoll */
-    uint64_t accept_resume_ns;   /* accept paused after EMFILE until then */
+    int listening;             /* the listening socket is in this worker's epoll */
+    uint64_t accept_resume_ns; /* accept paused after EMFILE until then */
     int draining;
     uint64_t drain_deadline_ns;
     eos_net__conn *head, *tail;
@@ -106,8 +105,7 @@ void eos_net__mark_ready(eos_net__conn *c);
 void eos_net__worker_reap(eos_net__worker *w);
 
 /* conn.c: the TLS connection state machine. */
-int eos_net__conn_open(eos_net__worker *w, int fd, const struct sockaddr *peer,
-                       socklen_t peer_len);
+int eos_net__conn_open(eos_net__worker *w, int fd, const struct sockaddr *peer, socklen_t peer_len);
 void eos_net__conn_event(eos_net__conn *c, unsigned events);
 void eos_net__conn_close(eos_net__conn *c, const char *why);
 /* Appends size bytes (borrowed) to the output; EOS_ENOMEM. */

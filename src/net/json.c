@@ -75,8 +75,8 @@ yajl_handle eos_net__yajl_new(const yajl_callbacks *cb, void *cb_ctx, int *oom_f
     return h;
 }
 
-void eos_net__yajl_error(yajl_handle h, const uint8_t *chunk, size_t chunk_size,
-                         int64_t offset, eos_diag *d)
+void eos_net__yajl_error(yajl_handle h, const uint8_t *chunk, size_t chunk_size, int64_t offset,
+                         eos_diag *d)
 {
     unsigned char *msg = yajl_get_error(h, 0, chunk, chunk_size);
     const char *text = msg ? (const char *)msg : "parse error";

@@ -9,15 +9,15 @@
 
 #define VERSION_TEXT "enclave-os 0.1.0"
 
-static const char *const http_methods[] = {"GET ", "POST", "PUT ", "HEAD",
-                                           "DELE", "OPTI", "PATC", "CONN", "TRAC"};
+static const char *const http_methods[] = {"GET ", "POST", "PUT ", "HEAD", "DELE",
+                                           "OPTI", "PATC", "CONN", "TRAC"};
 
 static void queue_msg(eos_net__conn *c, eos_net_msg_kind kind, const char *text)
 {
     uint8_t *frame = NULL;
     size_t size = 0;
-    int rc = eos_net_msg_encode(kind, (const uint8_t *)text, text ? strlen(text) : 0, &frame,
-                                &size);
+    int rc =
+        eos_net_msg_encode(kind, (const uint8_t *)text, text ? strlen(text) : 0, &frame, &size);
     if (rc == 0)
         rc = eos_net__conn_queue(c, frame, size);
     eos_free(frame, size);
@@ -89,8 +89,9 @@ static void handle_message(eos_net__conn *c, eos_net_msg_kind kind)
         handle_data(c);
         break;
     default:
-        queue_error(c, "\"%s\" is a response, not a request; send \"Ping\", \"Shutdown\" or "
-                       "{\"Data\": [...]}",
+        queue_error(c,
+                    "\"%s\" is a response, not a request; send \"Ping\", \"Shutdown\" or "
+                    "{\"Data\": [...]}",
                     eos_net_msg_name(kind));
         break;
     }
@@ -180,8 +181,7 @@ void eos_net__proto_input(eos_net__conn *c, const uint8_t *data, size_t size)
         size -= take;
         if (!sniff(c))
             return;
-        EOS_DEBUG("net", "%s: protocol %s", c->peer,
-                  c->state == CONN_HTTP ? "HTTP/1.1" : "framed");
+        EOS_DEBUG("net", "%s: protocol %s", c->peer, c->state == CONN_HTTP ? "HTTP/1.1" : "framed");
         if (c->state == CONN_FRAMED) {
             if (start_framed(c) < 0) {
                 EOS_WARN("net", "%s: out of memory starting the protocol; closing", c->peer);

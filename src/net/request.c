@@ -7,8 +7,8 @@
 
 #include "internal.h"
 
-#define MAX_DEPTH 64
-#define MAX_NAME 256
+#define MAX_DEPTH             64
+#define MAX_NAME              256
 #define DEFAULT_MAX_COMPONENT ((size_t)64 << 20)
 /* Longest token (string) in an inner document; bounds yajl's buffer. */
 #define MAX_TOKEN_GAP ((uint64_t)1 << 20)
@@ -102,8 +102,8 @@ static int check_value(eos_net_request *req, vtype t)
     }
     if (req->depth == 2) {
         if (req->key2 == F_NAME && t != V_STRING)
-            return fail(req, EOS_EMALFORMED, "\"name\" must be a string, not %s",
-                        vtype_name(t), -1);
+            return fail(req, EOS_EMALFORMED, "\"name\" must be a string, not %s", vtype_name(t),
+                        -1);
         if (req->key2 == F_BYTES && t != V_ARRAY)
             return fail(req, EOS_EMALFORMED, "\"bytes\" must be an array of 0..255, not %s",
                         vtype_name(t), -1);
@@ -178,8 +178,8 @@ static int r_string(void *ctx, const unsigned char *s, size_t len)
     if (req->depth == 2 && req->key2 == F_NAME) {
         if (len == 0 || len > MAX_NAME || memchr(s, 0, len))
             return fail(req, EOS_EMALFORMED,
-                        "\"name\" must be 1 to 256 bytes without NUL, got '%s'",
-                        (const char *)s, (int)len);
+                        "\"name\" must be 1 to 256 bytes without NUL, got '%s'", (const char *)s,
+                        (int)len);
         if (req->name) {
             eos_free(req->name, strlen(req->name) + 1);
             req->name = NULL;
@@ -218,8 +218,8 @@ static int r_map_key(void *ctx, const unsigned char *s, size_t len)
             if (strlen(op_names[i]) == len && memcmp(op_names[i], s, len) == 0) {
                 if (req->op)
                     return fail(req, EOS_EMALFORMED,
-                                "more than one operation in one request (\"%s\")",
-                                (const char *)s, (int)len);
+                                "more than one operation in one request (\"%s\")", (const char *)s,
+                                (int)len);
                 req->op = (eos_net_op)i;
                 req->key1 = K_OP;
                 return 1;
@@ -280,8 +280,8 @@ static int r_end_array(void *ctx)
 }
 
 static const yajl_callbacks callbacks = {
-    r_null,      r_bool,    NULL,          NULL,          r_number,    r_string,
-    r_start_map, r_map_key, r_end_map,     r_start_array, r_end_array,
+    r_null,      r_bool,    NULL,      NULL,          r_number,    r_string,
+    r_start_map, r_map_key, r_end_map, r_start_array, r_end_array,
 };
 
 int eos_net_request_new(size_t max_component_size, eos_net_request **out)

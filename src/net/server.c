@@ -65,7 +65,8 @@ static int open_listener(eos_net_server *srv, eos_diag *d)
                           srv->cfg.listen);
         goto out;
     }
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     int gai = getaddrinfo(host, port, &hints, &ai);
     if (gai != 0) {
@@ -83,8 +84,8 @@ static int open_listener(eos_net_server *srv, eos_diag *d)
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
         int e = errno;
         close(fd);
-        rc = eos_diag_set(d, EOS_ESYS, "listen", -1,
-                          "cannot listen on %s: %s%s", srv->cfg.listen, strerror(e),
+        rc = eos_diag_set(d, EOS_ESYS, "listen", -1, "cannot listen on %s: %s%s", srv->cfg.listen,
+                          strerror(e),
                           e == EADDRINUSE ? " (another process uses this port; pick another "
                                             "with --listen)"
                                           : "");

@@ -81,13 +81,12 @@ int eos_net_tls_install_self_signed(void *ud, SSL_CTX *ctx, eos_diag *d)
     ok = ok && X509_set_version(cert, 2) &&
          X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"enclave-os",
                                     -1, -1, 0) &&
-         X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
-                                    (const unsigned char *)"enclave-os (self-signed, no attestation)",
-                                    -1, -1, 0) &&
-         X509_set_issuer_name(cert, name) &&
-         X509_gmtime_adj(X509_getm_notBefore(cert), -60) &&
-         X509_gmtime_adj(X509_getm_notAfter(cert), 30L * 24 * 3600) &&
-         X509_set_pubkey(cert, key) && X509_sign(cert, key, EVP_sha256()) > 0;
+         X509_NAME_add_entry_by_txt(
+             name, "O", MBSTRING_ASC,
+             (const unsigned char *)"enclave-os (self-signed, no attestation)", -1, -1, 0) &&
+         X509_set_issuer_name(cert, name) && X509_gmtime_adj(X509_getm_notBefore(cert), -60) &&
+         X509_gmtime_adj(X509_getm_notAfter(cert), 30L * 24 * 3600) && X509_set_pubkey(cert, key) &&
+         X509_sign(cert, key, EVP_sha256()) > 0;
     if (!ok) {
         rc = tls_fail(d, "building the self-signed certificate");
         goto out;

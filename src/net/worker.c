@@ -17,10 +17,10 @@
 
 #include "internal.h"
 
-#define MAX_EVENTS 64
+#define MAX_EVENTS   64
 #define ACCEPT_BATCH 32
-#define LISTEN_TAG ((void *)1)
-#define STOP_TAG ((void *)2)
+#define LISTEN_TAG   ((void *)1)
+#define STOP_TAG     ((void *)2)
 
 void eos_net__conn_touch(eos_net__conn *c)
 {
@@ -75,14 +75,13 @@ static void accept_some(eos_net__worker *w)
     for (int i = 0; i < ACCEPT_BATCH; i++) {
         struct sockaddr_storage ss;
         socklen_t len = sizeof ss;
-        int fd = accept4(w->srv->listen_fd, (struct sockaddr *)&ss, &len,
-                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd =
+            accept4(w->srv->listen_fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 /* Out of descriptors: stop accepting briefly instead of
                  * spinning on a listening socket that stays readable. */
-                EOS_WARN("net", "accept: %s; pausing new connections for 100 ms",
-                         strerror(errno));
+                EOS_WARN("net", "accept: %s; pausing new connections for 100 ms", strerror(errno));
                 listen_ctl(w, 0);
                 w->accept_resume_ns = eos_now_ns() + 100000000ull;
             }
@@ -116,8 +115,7 @@ static int expire_idle(eos_net__worker *w, uint64_t now)
 {
     uint64_t idle = (uint64_t)w->srv->cfg.idle_timeout_ms * 1000000ull;
     while (w->head && now - w->head->last_active_ns >= idle) {
-        EOS_INFO("net", "%s: idle for %u ms; closing", w->head->peer,
-                 w->srv->cfg.idle_timeout_ms);
+        EOS_INFO("net", "%s: idle for %u ms; closing", w->head->peer, w->srv->cfg.idle_timeout_ms);
         eos_net__conn_close(w->head, "idle timeout");
     }
     if (!w->head)
@@ -173,8 +171,9 @@ void *eos_net__worker_main(void *arg)
             if (w->nconns == 0 && !w->ready)
                 break;
             if (now >= w->drain_deadline_ns) {
-                EOS_WARN("net", "worker %d: %ld connection(s) still busy at the drain deadline; "
-                                "closing them",
+                EOS_WARN("net",
+                         "worker %d: %ld connection(s) still busy at the drain deadline; "
+                         "closing them",
                          w->id, w->nconns);
                 while (w->head)
                     eos_net__conn_close(w->head, "drain deadline");

@@ -186,9 +186,19 @@ static void test_malformed_json(void)
 static void test_wrong_shapes(void)
 {
     eos_diag d;
-    const char *bad[] = {"null", "true", "5", "[1,2]", "{}", "\"Pang\"", "\"Data\"",
-                         "{\"Ping\":[]}", "{\"Data\":[1],\"Error\":[2]}", "{\"Data\":{}}",
-                         "{\"Data\":[[1]]}", "{\"Data\":\"abc\"}", "{\"Data\":[null]}",
+    const char *bad[] = {"null",
+                         "true",
+                         "5",
+                         "[1,2]",
+                         "{}",
+                         "\"Pang\"",
+                         "\"Data\"",
+                         "{\"Ping\":[]}",
+                         "{\"Data\":[1],\"Error\":[2]}",
+                         "{\"Data\":{}}",
+                         "{\"Data\":[[1]]}",
+                         "{\"Data\":\"abc\"}",
+                         "{\"Data\":[null]}",
                          "{\"Nope\":[1]}"};
     for (size_t i = 0; i < EOS_ARRAY_LEN(bad); i++) {
         int rc = decode_payload(bad[i], &d);
@@ -202,8 +212,11 @@ static void test_wrong_shapes(void)
 static void test_invalid_byte_values(void)
 {
     eos_diag d;
-    const char *bad[] = {"{\"Data\":[256]}", "{\"Data\":[-1]}", "{\"Data\":[1.5]}",
-                         "{\"Data\":[1e2]}", "{\"Data\":[99999999999999999999999]}",
+    const char *bad[] = {"{\"Data\":[256]}",
+                         "{\"Data\":[-1]}",
+                         "{\"Data\":[1.5]}",
+                         "{\"Data\":[1e2]}",
+                         "{\"Data\":[99999999999999999999999]}",
                          "{\"Error\":[0,1000]}"};
     for (size_t i = 0; i < EOS_ARRAY_LEN(bad); i++) {
         EOS_CHECK_INT(decode_payload(bad[i], &d), EOS_ERANGE);

@@ -86,9 +86,8 @@ static void test_ping_and_errors(void)
     EOS_CHECK_INT(eos_client_send_frame(c, (const uint8_t *)"{oops", 5, &d), 0);
     expect_error(c, "malformed JSON");
     const char *inner = "{\"wasm_unload\": {\"name\": \"x\"}}";
-    EOS_CHECK_INT(eos_client_send_msg(c, EOS_NET_MSG_DATA, (const uint8_t *)inner, strlen(inner),
-                                      &d),
-                  0);
+    EOS_CHECK_INT(
+        eos_client_send_msg(c, EOS_NET_MSG_DATA, (const uint8_t *)inner, strlen(inner), &d), 0);
     expect_error(c, "wasm_unload is not available yet");
     EOS_CHECK_INT(eos_client_send_msg(c, EOS_NET_MSG_SHUTDOWN, NULL, 0, &d), 0);
     expect_error(c, "Shutdown refused");
