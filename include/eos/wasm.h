@@ -228,6 +228,9 @@ EOS_API int eos_wasm_instantiate(eos_wasm_store *s, eos_wasm_module *m,
 /* Looks up an export by name (NUL-terminated). Returns 0 or EOS_ENOTFOUND. */
 EOS_API int eos_wasm_instance_export(eos_wasm_instance *i, const char *name,
                                      eos_wasm_extern *out);
+/* The same with an explicit length, for names that contain NUL bytes. */
+EOS_API int eos_wasm_instance_export_len(eos_wasm_instance *i, const char *name,
+                                         size_t name_len, eos_wasm_extern *out);
 /* Shorthand for a function export; NULL when absent or not a function. */
 EOS_API eos_wasm_func *eos_wasm_instance_func(eos_wasm_instance *i, const char *name);
 /* The instance's memory number index (imported or defined), or NULL. */

@@ -1,0 +1,529 @@
+/* The other half of the canonical ABI: storing values into guest memory, and
+ * lifting/lowering flat core values and whole parameter/result lists (flat
+ * when they fit, spilled through memory when they do not). */
+#include <math.h>
+#include <string.h>
+
+#include "internal.h"
+
+static uint32_t align_to(uint32_t n, uint32_t a)
+{
+    return (n + a - 1) / a * a;
+}
+
+static uint32_t disc_size(uint32_t n)
+{
+    return n <= 256 ? 1 : n <= 65536 ? 2 : 4;
+}
+
+static void wr_le(uint8_t *p, uint64_t v, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static bool char_valid(uint32_t c)
+{
+    return c < 0xd800 || (c >= 0xe000 && c <= 0x10ffff);
+}
+
+static const eos_cm_type *case_of(const eos_cm_type *t, uint32_t i)
+{
+    switch (t->kind) {
+    case EOS_CM_VARIANT: return t->types[i];
+    case EOS_CM_OPTION: return i == 1 ? t->elem : NULL;
+    case EOS_CM_RESULT: return i == 0 ? t->elem : t->err;
+    default: return NULL;
+    }
+}
+
+static uint32_t case_count(const eos_cm_type *t)
+{
+    return t->kind == EOS_CM_OPTION || t->kind == EOS_CM_RESULT ? 2 : t->count;
+}
+
+static int check_case(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v)
+{
+    if (v->of.var.index >= case_count(t))
+        return eos_cm__trap(cx, "case index %u out of range (%u cases)", v->of.var.index,
+                            case_count(t));
+    const eos_cm_type *ct = case_of(t, v->of.var.index);
+    if (ct && !v->of.var.payload)
+        return eos_cm__trap(cx, "case %u needs a payload", v->of.var.index);
+    return 0;
+}
+
+/* Copies a list into newly realloc'd guest memory; returns ptr. */
+static int lower_list(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v, uint32_t *out_ptr,
+                      int depth)
+{
+    const eos_cm_type *e = t->elem;
+    size_t len = v->of.list.len;
+    uint64_t bytes = (uint64_t)len * e->size;
+    bool raw = e->kind == EOS_CM_U8 || e->kind == EOS_CM_S8;
+    if (bytes > 0x7fffffffu)
+        return eos_cm__trap(cx, "list of %zu elements is too large for the guest", len);
+    if (len && (raw ? !v->of.list.bytes : !v->of.list.items))
+        return eos_cm__trap(cx, "list value without elements");
+    uint32_t ptr;
+    int rc = eos_cm__realloc(cx, 0, 0, e->align, (uint32_t)bytes, &ptr);
+    if (rc)
+        return rc;
+    if (raw) {
+        uint8_t *d = eos_cm__mem(cx, ptr, bytes);
+        if (len)
+            memmove(d, v->of.list.bytes, len);
+    } else {
+        for (size_t i = 0; i < len; i++)
+            if ((rc = eos_cm__store(cx, e, &v->of.list.items[i], (uint64_t)ptr + i * e->size,
+                                    depth + 1)))
+                return rc;
+    }
+    *out_ptr = ptr;
+    return 0;
+}
+
+int eos_cm__store(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v, uint64_t ptr,
+                  int depth)
+{
+    if (depth > EOS_CM_MAX_DEPTH)
+        return eos_cm__trap(cx, "value nested too deeply");
+    if (ptr & (t->align - 1))
+        return eos_cm__trap(cx, "pointer %llu is not aligned to %u", (unsigned long long)ptr, t->align);
+    if (!eos_cm__mem(cx, ptr, t->size))
+        return eos_cm__trap(cx, "value [%llu, +%u) is outside linear memory",
+                            (unsigned long long)ptr, t->size);
+    uint8_t tmp[8];
+    uint32_t a, b;
+    int rc;
+    switch (t->kind) {
+    case EOS_CM_BOOL: tmp[0] = v->of.b ? 1 : 0; break;
+    case EOS_CM_S8:
+    case EOS_CM_U8:
+    case EOS_CM_S16:
+    case EOS_CM_U16:
+    case EOS_CM_S32:
+    case EOS_CM_U32:
+    case EOS_CM_S64:
+    case EOS_CM_U64: wr_le(tmp, v->of.u, t->size); break;
+    case EOS_CM_F32: memcpy(tmp, &v->of.f32, 4); break;
+    case EOS_CM_F64: memcpy(tmp, &v->of.f64, 8); break;
+    case EOS_CM_CHAR:
+        if (!char_valid(v->of.ch))
+            return eos_cm__trap(cx, "invalid char value 0x%x", v->of.ch);
+        wr_le(tmp, v->of.ch, 4);
+        break;
+    case EOS_CM_STRING:
+    case EOS_CM_LIST:
+        if (t->kind == EOS_CM_STRING)
+            rc = eos_cm__lower_string(cx, v->of.str.ptr, v->of.str.len, &a, &b);
+        else
+            rc = lower_list(cx, t, v, &a, depth), b = (uint32_t)v->of.list.len;
+        if (rc)
+            return rc;
+        wr_le(tmp, a, 4);
+        wr_le(tmp + 4, b, 4);
+        break;
+    case EOS_CM_RECORD:
+    case EOS_CM_TUPLE: {
+        if (v->of.list.len != t->count || !v->of.list.items)
+            return eos_cm__trap(cx, "%s value has %zu members, the type has %u",
+                                t->kind == EOS_CM_RECORD ? "record" : "tuple", v->of.list.len,
+                                t->count);
+        uint32_t off = 0;
+        for (uint32_t i = 0; i < t->count; i++) {
+            off = align_to(off, t->types[i]->align);
+            if ((rc = eos_cm__store(cx, t->types[i], &v->of.list.items[i], ptr + off, depth + 1)))
+                return rc;
+            off += t->types[i]->size;
+        }
+        return 0;
+    }
+    case EOS_CM_VARIANT:
+    case EOS_CM_ENUM:
+    case EOS_CM_OPTION:
+    case EOS_CM_RESULT: {
+        if ((rc = check_case(cx, t, v)))
+            return rc;
+        uint32_t n = case_count(t), ds = disc_size(n), max_align = 1;
+        wr_le(eos_cm__mem(cx, ptr, ds), v->of.var.index, ds);
+        for (uint32_t i = 0; i < n; i++) {
+            const eos_cm_type *c = case_of(t, i);
+            if (c && c->align > max_align)
+                max_align = c->align;
+        }
+        const eos_cm_type *ct = case_of(t, v->of.var.index);
+        if (ct)
+            return eos_cm__store(cx, ct, v->of.var.payload, ptr + align_to(ds, max_align), depth + 1);
+        return 0;
+    }
+    case EOS_CM_FLAGS: {
+        uint32_t words = (t->count + 31) / 32;
+        for (uint32_t w = 0; w < words; w++) {
+            uint32_t x = w < 2 ? (uint32_t)(v->of.flags.bits >> (32 * w))
+                               : v->of.flags.more ? v->of.flags.more[w - 2] : 0;
+            uint32_t nbits = t->count - 32 * w < 32 ? t->count - 32 * w : 32;
+            if (nbits < 32)
+                x &= (1u << nbits) - 1;
+            if (t->size < 4)
+                wr_le(eos_cm__mem(cx, ptr, t->size), x, t->size);
+            else
+                wr_le(eos_cm__mem(cx, ptr + 4 * w, 4), x, 4);
+        }
+        return 0;
+    }
+    case EOS_CM_OWN:
+    case EOS_CM_BORROW:
+        if ((rc = eos_cm__lower_handle(cx, t, v, &a)))
+            return rc;
+        wr_le(tmp, a, 4);
+        break;
+    default:
+        return eos_cm__trap(cx, "unknown type kind %u", t->kind);
+    }
+    /* Re-fetch: lowering strings and lists may have grown the memory. */
+    uint8_t *p = eos_cm__mem(cx, ptr, t->size);
+    if (!p)
+        return eos_cm__trap(cx, "value [%llu, +%u) is outside linear memory",
+                            (unsigned long long)ptr, t->size);
+    memcpy(p, tmp, t->size);
+    return 0;
+}
+
+/* ---- Flat values -------------------------------------------------------------- */
+
+static int take(eos_cm__cx *cx, const uint64_t *flat, uint32_t *pos, uint32_t n, uint64_t *out)
+{
+    if (*pos >= n)
+        return eos_cm__trap(cx, "not enough core values for the type");
+    *out = flat[(*pos)++];
+    return 0;
+}
+
+int eos_cm__lift_flat(eos_cm__cx *cx, const eos_cm_type *t, const uint64_t *flat, uint32_t *pos,
+                      uint32_t n, eos_cm_val *out, int depth)
+{
+    uint64_t x = 0, y = 0;
+    int rc;
+    if (depth > EOS_CM_MAX_DEPTH)
+        return eos_cm__trap(cx, "value nested too deeply");
+    memset(out, 0, sizeof(*out));
+    switch (t->kind) {
+    case EOS_CM_RECORD:
+    case EOS_CM_TUPLE: {
+        eos_cm_val *items = eos_cm_arena_alloc(cx->arena, t->count * sizeof(eos_cm_val));
+        if (!items)
+            return EOS_ENOMEM;
+        out->of.list.items = items;
+        out->of.list.len = t->count;
+        for (uint32_t i = 0; i < t->count; i++)
+            if ((rc = eos_cm__lift_flat(cx, t->types[i], flat, pos, n, &items[i], depth + 1)))
+                return rc;
+        return 0;
+    }
+    case EOS_CM_VARIANT:
+    case EOS_CM_ENUM:
+    case EOS_CM_OPTION:
+    case EOS_CM_RESULT: {
+        uint32_t start = *pos;
+        if ((rc = take(cx, flat, pos, n, &x)))
+            return rc;
+        uint32_t d = (uint32_t)x, nc = case_count(t);
+        if (d >= nc)
+            return eos_cm__trap(cx, "%s discriminant %u out of range (%u cases)",
+                                t->kind == EOS_CM_ENUM ? "enum" : t->kind == EOS_CM_OPTION ? "option"
+                                : t->kind == EOS_CM_RESULT ? "result" : "variant", d, nc);
+        out->of.var.index = d;
+        const eos_cm_type *ct = case_of(t, d);
+        if (ct) {
+            eos_cm_val *pl = eos_cm_arena_alloc(cx->arena, sizeof(*pl));
+            if (!pl)
+                return EOS_ENOMEM;
+            out->of.var.payload = pl;
+            /* Joined slots hold each case's values in their low bits. */
+            if ((rc = eos_cm__lift_flat(cx, ct, flat, pos, n, pl, depth + 1)))
+                return rc;
+        }
+        *pos = start + t->flat_count;
+        if (*pos > n)
+            return eos_cm__trap(cx, "not enough core values for the type");
+        return 0;
+    }
+    case EOS_CM_FLAGS: {
+        uint32_t words = (t->count + 31) / 32;
+        uint32_t *more = NULL;
+        if (words > 2 && !(more = eos_cm_arena_alloc(cx->arena, (words - 2) * 4)))
+            return EOS_ENOMEM;
+        for (uint32_t w = 0; w < words; w++) {
+            if ((rc = take(cx, flat, pos, n, &x)))
+                return rc;
+            uint32_t v = (uint32_t)x, nbits = t->count - 32 * w < 32 ? t->count - 32 * w : 32;
+            if (nbits < 32)
+                v &= (1u << nbits) - 1;
+            if (w < 2)
+                out->of.flags.bits |= (uint64_t)v << (32 * w);
+            else
+                more[w - 2] = v;
+        }
+        out->of.flags.more = more;
+        return 0;
+    }
+    default:
+        break;
+    }
+    if ((rc = take(cx, flat, pos, n, &x)))
+        return rc;
+    switch (t->kind) {
+    case EOS_CM_BOOL: out->of.b = (uint32_t)x != 0; return 0;
+    case EOS_CM_S8: out->of.s = (int8_t)x; return 0;
+    case EOS_CM_U8: out->of.u = (uint8_t)x; return 0;
+    case EOS_CM_S16: out->of.s = (int16_t)x; return 0;
+    case EOS_CM_U16: out->of.u = (uint16_t)x; return 0;
+    case EOS_CM_S32: out->of.s = (int32_t)x; return 0;
+    case EOS_CM_U32: out->of.u = (uint32_t)x; return 0;
+    case EOS_CM_S64: out->of.s = (int64_t)x; return 0;
+    case EOS_CM_U64: out->of.u = x; return 0;
+    case EOS_CM_F32: {
+        uint32_t b = (uint32_t)x;
+        memcpy(&out->of.f32, &b, 4);
+        return 0;
+    }
+    case EOS_CM_F64: memcpy(&out->of.f64, &x, 8); return 0;
+    case EOS_CM_CHAR:
+        if (!char_valid((uint32_t)x) || x > 0xffffffffu)
+            return eos_cm__trap(cx, "invalid char value 0x%llx (not a Unicode scalar value)",
+                                (unsigned long long)x);
+        out->of.ch = (uint32_t)x;
+        return 0;
+    case EOS_CM_STRING:
+    case EOS_CM_LIST:
+        if ((rc = take(cx, flat, pos, n, &y)))
+            return rc;
+        if (t->kind == EOS_CM_STRING)
+            return eos_cm__lift_string(cx, (uint32_t)x, (uint32_t)y, out);
+        {
+            /* Reuse the memory path: a list header is (ptr, len). */
+            const eos_cm_type *e = t->elem;
+            uint32_t ptr = (uint32_t)x, len = (uint32_t)y;
+            if (ptr & (e->align - 1))
+                return eos_cm__trap(cx, "list pointer %u is not aligned to %u", ptr, e->align);
+            uint64_t bytes = (uint64_t)len * e->size;
+            const uint8_t *p = eos_cm__mem(cx, ptr, bytes);
+            if (!p)
+                return eos_cm__trap(cx, "list [%u, +%llu) is outside linear memory", ptr,
+                                    (unsigned long long)bytes);
+            out->of.list.len = len;
+            if (e->kind == EOS_CM_U8 || e->kind == EOS_CM_S8) {
+                if (cx->copy && len) {
+                    uint8_t *c = eos_cm_arena_alloc(cx->arena, len);
+                    if (!c)
+                        return EOS_ENOMEM;
+                    memcpy(c, p, len);
+                    p = c;
+                }
+                out->of.list.bytes = p;
+                return 0;
+            }
+            if (len > (16u << 20))
+                return eos_cm__trap(cx, "list of %u elements is too long to lift", len);
+            eos_cm_val *items = eos_cm_arena_alloc(cx->arena, (size_t)len * sizeof(eos_cm_val));
+            if (!items && len)
+                return EOS_ENOMEM;
+            out->of.list.items = items;
+            for (uint32_t i = 0; i < len; i++)
+                if ((rc = eos_cm__load(cx, e, (uint64_t)ptr + (uint64_t)i * e->size, &items[i],
+                                       depth + 1)))
+                    return rc;
+            return 0;
+        }
+    case EOS_CM_OWN:
+    case EOS_CM_BORROW:
+        return eos_cm__lift_handle(cx, t, (uint32_t)x, out);
+    default:
+        return eos_cm__trap(cx, "unknown type kind %u", t->kind);
+    }
+}
+
+static int put(eos_cm__cx *cx, uint64_t *flat, uint32_t *pos, uint32_t n, uint64_t v)
+{
+    if (*pos >= n)
+        return eos_cm__trap(cx, "too many core values for the signature");
+    flat[(*pos)++] = v;
+    return 0;
+}
+
+int eos_cm__lower_flat(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v, uint64_t *flat,
+                       uint32_t *pos, uint32_t n, int depth)
+{
+    int rc;
+    uint32_t a, b;
+    if (depth > EOS_CM_MAX_DEPTH)
+        return eos_cm__trap(cx, "value nested too deeply");
+    switch (t->kind) {
+    case EOS_CM_BOOL: return put(cx, flat, pos, n, v->of.b ? 1 : 0);
+    case EOS_CM_S8: return put(cx, flat, pos, n, (uint32_t)(int32_t)(int8_t)v->of.s);
+    case EOS_CM_S16: return put(cx, flat, pos, n, (uint32_t)(int32_t)(int16_t)v->of.s);
+    case EOS_CM_S32: return put(cx, flat, pos, n, (uint32_t)(int32_t)v->of.s);
+    case EOS_CM_U8: return put(cx, flat, pos, n, (uint8_t)v->of.u);
+    case EOS_CM_U16: return put(cx, flat, pos, n, (uint16_t)v->of.u);
+    case EOS_CM_U32: return put(cx, flat, pos, n, (uint32_t)v->of.u);
+    case EOS_CM_S64:
+    case EOS_CM_U64: return put(cx, flat, pos, n, v->of.u);
+    case EOS_CM_F32: {
+        uint32_t bits;
+        memcpy(&bits, &v->of.f32, 4);
+        return put(cx, flat, pos, n, bits);
+    }
+    case EOS_CM_F64: {
+        uint64_t bits;
+        memcpy(&bits, &v->of.f64, 8);
+        return put(cx, flat, pos, n, bits);
+    }
+    case EOS_CM_CHAR:
+        if (!char_valid(v->of.ch))
+            return eos_cm__trap(cx, "invalid char value 0x%x", v->of.ch);
+        return put(cx, flat, pos, n, v->of.ch);
+    case EOS_CM_STRING:
+        if ((rc = eos_cm__lower_string(cx, v->of.str.ptr, v->of.str.len, &a, &b)))
+            return rc;
+        return (rc = put(cx, flat, pos, n, a)) ? rc : put(cx, flat, pos, n, b);
+    case EOS_CM_LIST:
+        if ((rc = lower_list(cx, t, v, &a, depth)))
+            return rc;
+        return (rc = put(cx, flat, pos, n, a)) ? rc : put(cx, flat, pos, n, (uint32_t)v->of.list.len);
+    case EOS_CM_RECORD:
+    case EOS_CM_TUPLE:
+        if (v->of.list.len != t->count || !v->of.list.items)
+            return eos_cm__trap(cx, "%s value has %zu members, the type has %u",
+                                t->kind == EOS_CM_RECORD ? "record" : "tuple", v->of.list.len,
+                                t->count);
+        for (uint32_t i = 0; i < t->count; i++)
+            if ((rc = eos_cm__lower_flat(cx, t->types[i], &v->of.list.items[i], flat, pos, n,
+                                         depth + 1)))
+                return rc;
+        return 0;
+    case EOS_CM_VARIANT:
+    case EOS_CM_ENUM:
+    case EOS_CM_OPTION:
+    case EOS_CM_RESULT: {
+        if ((rc = check_case(cx, t, v)))
+            return rc;
+        uint32_t start = *pos;
+        if ((rc = put(cx, flat, pos, n, v->of.var.index)))
+            return rc;
+        const eos_cm_type *ct = case_of(t, v->of.var.index);
+        if (ct && (rc = eos_cm__lower_flat(cx, ct, v->of.var.payload, flat, pos, n, depth + 1)))
+            return rc;
+        while (*pos < start + t->flat_count)
+            if ((rc = put(cx, flat, pos, n, 0)))
+                return rc;
+        return 0;
+    }
+    case EOS_CM_FLAGS: {
+        uint32_t words = (t->count + 31) / 32;
+        for (uint32_t w = 0; w < words; w++) {
+            uint32_t x = w < 2 ? (uint32_t)(v->of.flags.bits >> (32 * w))
+                               : v->of.flags.more ? v->of.flags.more[w - 2] : 0;
+            uint32_t nbits = t->count - 32 * w < 32 ? t->count - 32 * w : 32;
+            if (nbits < 32)
+                x &= (1u << nbits) - 1;
+            if ((rc = put(cx, flat, pos, n, x)))
+                return rc;
+        }
+        return 0;
+    }
+    case EOS_CM_OWN:
+    case EOS_CM_BORROW:
+        if ((rc = eos_cm__lower_handle(cx, t, v, &a)))
+            return rc;
+        return put(cx, flat, pos, n, a);
+    default:
+        return eos_cm__trap(cx, "unknown type kind %u", t->kind);
+    }
+}
+
+/* Layout of a parameter or result list spilled to memory (as a tuple). */
+static void tuple_layout(uint32_t count, const eos_cm_type *const *types, uint32_t *size,
+                         uint32_t *align)
+{
+    uint32_t s = 0, a = 1;
+    for (uint32_t i = 0; i < count; i++) {
+        s = align_to(s, types[i]->align) + types[i]->size;
+        if (types[i]->align > a)
+            a = types[i]->align;
+    }
+    *size = align_to(s, a);
+    *align = a;
+}
+
+static uint32_t flat_total(uint32_t count, const eos_cm_type *const *types)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < count; i++)
+        n += types[i]->flat_count;
+    return n;
+}
+
+int eos_cm__lift_values(eos_cm__cx *cx, uint32_t count, const eos_cm_type *const *types,
+                        const uint64_t *flat, uint32_t flat_len, uint32_t max_flat,
+                        eos_cm_val *out)
+{
+    int rc;
+    if (flat_total(count, types) <= max_flat) {
+        uint32_t pos = 0;
+        for (uint32_t i = 0; i < count; i++)
+            if ((rc = eos_cm__lift_flat(cx, types[i], flat, &pos, flat_len, &out[i], 0)))
+                return rc;
+        return 0;
+    }
+    if (flat_len < 1)
+        return eos_cm__trap(cx, "missing pointer to spilled values");
+    uint32_t size, align, ptr = (uint32_t)flat[0], off = 0;
+    tuple_layout(count, types, &size, &align);
+    if (ptr & (align - 1))
+        return eos_cm__trap(cx, "pointer %u to spilled values is not aligned to %u", ptr, align);
+    if (!eos_cm__mem(cx, ptr, size))
+        return eos_cm__trap(cx, "spilled values [%u, +%u) are outside linear memory", ptr, size);
+    for (uint32_t i = 0; i < count; i++) {
+        off = align_to(off, types[i]->align);
+        if ((rc = eos_cm__load(cx, types[i], (uint64_t)ptr + off, &out[i], 0)))
+            return rc;
+        off += types[i]->size;
+    }
+    return 0;
+}
+
+int eos_cm__lower_values(eos_cm__cx *cx, uint32_t count, const eos_cm_type *const *types,
+                         const eos_cm_val *vals, uint64_t *flat, uint32_t max_flat, bool alloc,
+                         uint64_t out_ptr)
+{
+    int rc;
+    if (flat_total(count, types) <= max_flat) {
+        uint32_t pos = 0;
+        for (uint32_t i = 0; i < count; i++)
+            if ((rc = eos_cm__lower_flat(cx, types[i], &vals[i], flat, &pos, max_flat, 0)))
+                return rc;
+        return 0;
+    }
+    uint32_t size, align, ptr, off = 0;
+    tuple_layout(count, types, &size, &align);
+    if (alloc) {
+        if ((rc = eos_cm__realloc(cx, 0, 0, align, size, &ptr)))
+            return rc;
+        flat[0] = ptr;
+    } else {
+        if (out_ptr > 0xffffffffu || (out_ptr & (align - 1)))
+            return eos_cm__trap(cx, "return pointer %llu is not aligned to %u",
+                                (unsigned long long)out_ptr, align);
+        ptr = (uint32_t)out_ptr;
+        if (!eos_cm__mem(cx, ptr, size))
+            return eos_cm__trap(cx, "return area [%u, +%u) is outside linear memory", ptr, size);
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        off = align_to(off, types[i]->align);
+        if ((rc = eos_cm__store(cx, types[i], &vals[i], (uint64_t)ptr + off, 0)))
+            return rc;
+        off += types[i]->size;
+    }
+    return 0;
+}

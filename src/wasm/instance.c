@@ -1,0 +1,259 @@
+/* Instantiation: links imports (checking their types against the module's
+ * declarations), creates the instance's own functions, globals, tables and
+ * memories, applies active segments in order and runs the start function. */
+#include "internal.h"
+
+static bool limits_match(uint64_t size, bool has_max, uint64_t max,
+                         const eos_wasm_limits_type *want)
+{
+    if (size < want->min)
+        return false;
+    if (want->has_max && (!has_max || max > want->max))
+        return false;
+    return true;
+}
+
+static int link_import(eos_wasm_instance *inst, const eos_wasm__import *im,
+                       const eos_wasm_extern *ex, uint32_t *counts, eos_diag *diag)
+{
+    const eos_wasm_module *m = inst->module;
+    if (ex->kind != im->kind)
+        goto mismatch;
+    switch (im->kind) {
+    case EOS_WASM_EXTERN_FUNC:
+        if (!ex->of.func || !eos_wasm__functype_eq(ex->of.func->type, &m->types[im->type_index]))
+            goto mismatch;
+        inst->funcs[counts[0]++] = ex->of.func;
+        return 0;
+    case EOS_WASM_EXTERN_TABLE: {
+        const eos_wasm_table *t = ex->of.table;
+        if (!t || t->type.elem_type != im->table.elem_type ||
+            !limits_match(t->size, t->type.limits.has_max, t->max, &im->table.limits))
+            goto mismatch;
+        inst->tables[counts[1]++] = ex->of.table;
+        return 0;
+    }
+    case EOS_WASM_EXTERN_MEMORY: {
+        const eos_wasm_memory *mem = ex->of.memory;
+        if (!mem || !limits_match(mem->size / EOS_WASM_PAGE_SIZE, mem->type.limits.has_max,
+                                  mem->type.limits.max, &im->memory.limits))
+            goto mismatch;
+        inst->memories[counts[2]++] = ex->of.memory;
+        return 0;
+    }
+    default: {
+        const eos_wasm_global *g = ex->of.global;
+        if (!g || g->type.valtype != im->global.valtype ||
+            g->type.mutable_ != im->global.mutable_)
+            goto mismatch;
+        inst->globals[counts[3]++] = ex->of.global;
+        return 0;
+    }
+    }
+mismatch:
+    return eos_diag_set(diag, EOS_EUNLINKABLE, "link", -1,
+                        "incompatible import type for \"%.*s\" \"%.*s\": the provided %s does "
+                        "not match the module's declaration",
+                        (int)im->module_len, im->module, (int)im->name_len, im->name,
+                        ex->kind == 0 ? "function" : ex->kind == 1 ? "table"
+                        : ex->kind == 2 ? "memory" : "global");
+}
+
+static void instance_free(eos_wasm_instance *i)
+{
+    const eos_wasm_module *m = i->module;
+    eos_free(i->funcs, 0);
+    eos_free(i->tables, 0);
+    eos_free(i->memories, 0);
+    eos_free(i->globals, 0);
+    eos_free(i->own_funcs, 0);
+    eos_free(i->elem_dropped, 0);
+    eos_free(i->data_dropped, 0);
+    eos_wasm_module_free((eos_wasm_module *)m);
+    eos_free(i, sizeof(*i));
+}
+
+void eos_wasm__instances_free(eos_wasm_store *s)
+{
+    while (s->instances) {
+        eos_wasm_instance *n = s->instances->next;
+        instance_free(s->instances);
+        s->instances = n;
+    }
+}
+
+static int alloc_arrays(eos_wasm_instance *i, const eos_wasm_module *m)
+{
+    i->funcs = eos_calloc(m->func_count + 1, sizeof(void *));
+    i->tables = eos_calloc(m->table_count + 1, sizeof(void *));
+    i->memories = eos_calloc(m->memory_count + 1, sizeof(void *));
+    i->globals = eos_calloc(m->global_count + 1, sizeof(void *));
+    i->own_funcs = eos_calloc(m->code_count + 1, sizeof(eos_wasm_func));
+    i->elem_dropped = eos_calloc(m->elem_count + 1, 1);
+    i->data_dropped = eos_calloc(m->data_count + 1, 1);
+    if (!i->funcs || !i->tables || !i->memories || !i->globals || !i->own_funcs ||
+        !i->elem_dropped || !i->data_dropped)
+        return EOS_ENOMEM;
+    return 0;
+}
+
+static int create_objects(eos_wasm_store *s, eos_wasm_instance *inst, eos_diag *diag)
+{
+    eos_wasm_module *m = inst->module;
+    int rc;
+    for (uint32_t k = 0; k < m->code_count; k++) {
+        eos_wasm_func *f = &inst->own_funcs[k];
+        const eos_wasm__code *c = &m->codes[k];
+        f->type = &m->types[m->type_canon[c->type_index]];
+        f->inst = inst;
+        f->code = c;
+        inst->funcs[m->func_import_count + k] = f;
+    }
+    for (uint32_t k = m->global_import_count; k < m->global_count; k++) {
+        eos_wasm_global *g;
+        eos_wasm_val zero = {.type = m->globals[k].type.valtype};
+        if ((rc = eos_wasm_global_new(s, &m->globals[k].type, zero, &g)) != 0)
+            return eos_diag_set(diag, rc, "instantiate", -1, "cannot create global %u", k);
+        eos_wasm__eval_expr(inst, &m->globals[k].init, &g->val);
+        inst->globals[k] = g;
+    }
+    for (uint32_t k = m->table_import_count; k < m->table_count; k++) {
+        eos_wasm_val null = {.type = m->tables[k].elem_type};
+        if ((rc = eos_wasm_table_new(s, &m->tables[k], null, &inst->tables[k])) != 0)
+            return eos_diag_set(diag, rc, "instantiate", -1,
+                                "cannot create table %u of %llu elements", k,
+                                (unsigned long long)m->tables[k].limits.min);
+    }
+    for (uint32_t k = m->memory_import_count; k < m->memory_count; k++) {
+        if ((rc = eos_wasm_memory_new(s, &m->memories[k], &inst->memories[k])) != 0)
+            return eos_diag_set(diag, rc, "instantiate", -1,
+                                "cannot create memory %u of %llu pages (memory limit?)", k,
+                                (unsigned long long)m->memories[k].limits.min);
+    }
+    return 0;
+}
+
+/* Active element and data segments are applied in order, as table.init and
+ * memory.init followed by a drop; a trap stops instantiation but leaves the
+ * writes already done (visible through shared tables and memories). */
+static int init_segments(eos_wasm_instance *inst, eos_diag *diag)
+{
+    const eos_wasm_module *m = inst->module;
+    for (uint32_t k = 0; k < m->elem_count; k++) {
+        const eos_wasm__elem *e = &m->elems[k];
+        if (e->mode == EOS_WASM_SEG_ACTIVE) {
+            uint64_t off = 0;
+            eos_wasm__eval_expr(inst, &e->offset, &off);
+            int rc = eos_wasm__table_init(inst, e->table, k, (uint32_t)off, 0, e->count);
+            if (rc)
+                return eos_diag_set(diag, rc, "instantiate", -1,
+                                    "out of bounds table access: element segment %u", k);
+        }
+        if (e->mode != EOS_WASM_SEG_PASSIVE)
+            inst->elem_dropped[k] = 1;
+    }
+    for (uint32_t k = 0; k < m->data_count; k++) {
+        const eos_wasm__data *d = &m->datas[k];
+        if (d->mode != EOS_WASM_SEG_ACTIVE)
+            continue;
+        uint64_t off = 0;
+        eos_wasm__eval_expr(inst, &d->offset, &off);
+        int rc = eos_wasm__memory_init(inst, d->memory, k, (uint32_t)off, 0, d->size);
+        if (rc)
+            return eos_diag_set(diag, rc, "instantiate", -1,
+                                "out of bounds memory access: data segment %u", k);
+        inst->data_dropped[k] = 1;
+    }
+    return 0;
+}
+
+int eos_wasm__ensure_stack(eos_wasm_store *s);
+
+int eos_wasm_instantiate(eos_wasm_store *s, eos_wasm_module *m, const eos_wasm_extern *imports,
+                         size_t import_count, eos_wasm_instance **out, eos_diag *diag)
+{
+    int rc;
+    *out = NULL;
+    if (import_count != m->import_count)
+        return eos_diag_set(diag, EOS_EUNLINKABLE, "link", -1,
+                            "the module needs %u imports, %zu were given", m->import_count,
+                            import_count);
+    eos_wasm_instance *inst = eos_calloc(1, sizeof(*inst));
+    if (!inst)
+        return eos_diag_set(diag, EOS_ENOMEM, "instantiate", -1, "out of memory");
+    inst->store = s;
+    inst->module = eos_wasm_module_ref(m);
+    if ((rc = alloc_arrays(inst, m)) != 0) {
+        rc = eos_diag_set(diag, rc, "instantiate", -1, "out of memory");
+        goto fail;
+    }
+    uint32_t counts[4] = {0, 0, 0, 0};
+    for (uint32_t k = 0; k < m->import_count; k++)
+        if ((rc = link_import(inst, &m->imports[k], &imports[k], counts, diag)) != 0)
+            goto fail;
+    if ((rc = create_objects(s, inst, diag)) != 0)
+        goto fail;
+    /* From here the instance is part of the store: segments may have written
+     * into shared objects, and its functions may be referenced from tables. */
+    inst->next = s->instances;
+    s->instances = inst;
+    if ((rc = init_segments(inst, diag)) != 0)
+        return rc;
+    if (m->start >= 0) {
+        if ((rc = eos_wasm__ensure_stack(s)) != 0)
+            return eos_diag_set(diag, rc, "start", -1, "out of memory for the stack");
+        uint64_t none[1];
+        rc = eos_wasm__exec(s, inst->funcs[m->start], none);
+        if (rc)
+            return eos_diag_set(diag, rc, "start", -1, "start function trapped: %s",
+                                s->trap_msg);
+    }
+    *out = inst;
+    return 0;
+fail:
+    instance_free(inst);
+    return rc;
+}
+
+int eos_wasm_instance_export(eos_wasm_instance *i, const char *name, eos_wasm_extern *out)
+{
+    return eos_wasm_instance_export_len(i, name, strlen(name), out);
+}
+
+int eos_wasm_instance_export_len(eos_wasm_instance *i, const char *name, size_t len,
+                                 eos_wasm_extern *out)
+{
+    const eos_wasm_module *m = i->module;
+    for (uint32_t k = 0; k < m->export_count; k++) {
+        const eos_wasm__export *e = &m->exports[k];
+        if (e->name_len != len || memcmp(e->name, name, len) != 0)
+            continue;
+        out->kind = e->kind;
+        switch (e->kind) {
+        case EOS_WASM_EXTERN_FUNC: out->of.func = i->funcs[e->index]; break;
+        case EOS_WASM_EXTERN_TABLE: out->of.table = i->tables[e->index]; break;
+        case EOS_WASM_EXTERN_MEMORY: out->of.memory = i->memories[e->index]; break;
+        default: out->of.global = i->globals[e->index]; break;
+        }
+        return 0;
+    }
+    return EOS_ENOTFOUND;
+}
+
+eos_wasm_func *eos_wasm_instance_func(eos_wasm_instance *i, const char *name)
+{
+    eos_wasm_extern e;
+    if (eos_wasm_instance_export(i, name, &e) != 0 || e.kind != EOS_WASM_EXTERN_FUNC)
+        return NULL;
+    return e.of.func;
+}
+
+eos_wasm_memory *eos_wasm_instance_memory(eos_wasm_instance *i, uint32_t index)
+{
+    return index < i->module->memory_count ? i->memories[index] : NULL;
+}
+
+const eos_wasm_module *eos_wasm_instance_module(const eos_wasm_instance *i)
+{
+    return i->module;
+}

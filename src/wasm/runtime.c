@@ -1,0 +1,261 @@
+/* Run-time objects of a store: memories, tables, globals, instances (linking,
+ * initialisation of globals and segments, start function), and the segment
+ * operations shared by instantiation and the bulk-memory instructions. */
+#include "internal.h"
+
+#include <stdio.h>
+
+static void obj_link(eos_wasm_store *s, eos_wasm__obj *o, uint8_t kind)
+{
+    o->kind = kind;
+    o->next = s->objs;
+    s->objs = o;
+}
+
+bool eos_wasm__functype_eq(const eos_wasm_functype *a, const eos_wasm_functype *b)
+{
+    if (a == b)
+        return true;
+    return a->param_count == b->param_count && a->result_count == b->result_count &&
+           (a->param_count == 0 || memcmp(a->params, b->params, a->param_count) == 0) &&
+           (a->result_count == 0 || memcmp(a->results, b->results, a->result_count) == 0);
+}
+
+/* ---- memories ------------------------------------------------------------- */
+
+static uint64_t memory_cap(const eos_wasm_store *s)
+{
+    return s->limits.max_memory_bytes ? s->limits.max_memory_bytes : UINT64_MAX;
+}
+
+int eos_wasm_memory_new(eos_wasm_store *s, const eos_wasm_memorytype *type,
+                        eos_wasm_memory **out)
+{
+    *out = NULL;
+    const eos_wasm_limits_type *l = &type->limits;
+    if (l->min > EOS_WASM_MAX_PAGES || (l->has_max && (l->max > EOS_WASM_MAX_PAGES ||
+                                                       l->max < l->min)))
+        return EOS_EINVAL;
+    uint64_t size = l->min * EOS_WASM_PAGE_SIZE;
+    if (size > memory_cap(s) - s->memory_total)
+        return EOS_ELIMIT;
+    eos_wasm_memory *m = eos_calloc(1, sizeof(*m));
+    if (!m)
+        return EOS_ENOMEM;
+    /* Never NULL, even for an empty memory, so pointer arithmetic stays defined. */
+    m->data = eos_calloc(1, size ? size : 8);
+    if (!m->data) {
+        eos_free(m, sizeof(*m));
+        return EOS_ENOMEM;
+    }
+    m->store = s;
+    m->size = size;
+    m->type = *type;
+    m->max_pages = l->has_max ? l->max : EOS_WASM_MAX_PAGES;
+    s->memory_total += size;
+    obj_link(s, &m->obj, EOS_WASM__OBJ_MEM);
+    *out = m;
+    return 0;
+}
+
+int eos_wasm__memory_grow(eos_wasm_memory *m, uint64_t delta, uint64_t *out_old_pages)
+{
+    uint64_t old = m->size / EOS_WASM_PAGE_SIZE;
+    *out_old_pages = old;
+    if (delta == 0)
+        return 0;
+    if (delta > m->max_pages || old + delta > m->max_pages)
+        return EOS_ELIMIT;
+    uint64_t add = delta * EOS_WASM_PAGE_SIZE;
+    eos_wasm_store *s = m->store;
+    if (add > memory_cap(s) - s->memory_total)
+        return EOS_ELIMIT;
+    size_t old_alloc = m->size ? m->size : 8;
+    uint8_t *p = eos_realloc(m->data, old_alloc, m->size + add);
+    if (!p)
+        return EOS_ELIMIT;
+    memset(p + m->size, 0, add);
+    m->data = p;
+    m->size += add;
+    s->memory_total += add;
+    return 0;
+}
+
+/* ---- tables --------------------------------------------------------------- */
+
+static uint64_t table_cap(const eos_wasm_store *s)
+{
+    return s->limits.max_table_elems ? s->limits.max_table_elems : 10000000u;
+}
+
+int eos_wasm_table_new(eos_wasm_store *s, const eos_wasm_tabletype *type, eos_wasm_val init,
+                       eos_wasm_table **out)
+{
+    *out = NULL;
+    if (type->limits.min > table_cap(s) ||
+        (type->limits.has_max && type->limits.max < type->limits.min))
+        return EOS_ELIMIT;
+    eos_wasm_table *t = eos_calloc(1, sizeof(*t));
+    if (!t)
+        return EOS_ENOMEM;
+    t->elems = eos_calloc(type->limits.min ? type->limits.min : 1, sizeof(void *));
+    if (!t->elems) {
+        eos_free(t, sizeof(*t));
+        return EOS_ENOMEM;
+    }
+    void *v = type->elem_type == EOS_WASM_FUNCREF ? (void *)init.of.funcref : init.of.externref;
+    for (uint64_t i = 0; i < type->limits.min; i++)
+        t->elems[i] = v;
+    t->size = type->limits.min;
+    t->max = type->limits.has_max ? type->limits.max : UINT32_MAX;
+    t->type = *type;
+    t->store = s;
+    obj_link(s, &t->obj, EOS_WASM__OBJ_TABLE);
+    *out = t;
+    return 0;
+}
+
+int eos_wasm__table_grow(eos_wasm_table *t, uint64_t delta, void *init, uint64_t *out_old)
+{
+    *out_old = t->size;
+    if (delta == 0)
+        return 0;
+    uint64_t n = t->size + delta;
+    if (delta > t->max || n > t->max || n > table_cap(t->store))
+        return EOS_ELIMIT;
+    void **p = eos_realloc(t->elems, (t->size ? t->size : 1) * sizeof(void *),
+                           n * sizeof(void *));
+    if (!p)
+        return EOS_ELIMIT;
+    for (uint64_t i = t->size; i < n; i++)
+        p[i] = init;
+    t->elems = p;
+    t->size = n;
+    return 0;
+}
+
+int eos_wasm__table_copy(eos_wasm_table *dt, eos_wasm_table *st, uint64_t d, uint64_t s,
+                         uint64_t n)
+{
+    if (s + n > st->size || d + n > dt->size)
+        return EOS_TRAP_TABLE_OOB;
+    if (n)
+        memmove(dt->elems + d, st->elems + s, n * sizeof(void *));
+    return 0;
+}
+
+/* ---- globals -------------------------------------------------------------- */
+
+static uint64_t val_to_slot(eos_wasm_val v)
+{
+    switch (v.type) {
+    case EOS_WASM_I32: return (uint32_t)v.of.i32;
+    case EOS_WASM_I64: return (uint64_t)v.of.i64;
+    case EOS_WASM_F32: return v.of.f32_bits;
+    case EOS_WASM_F64: return v.of.f64_bits;
+    case EOS_WASM_FUNCREF: return (uint64_t)(uintptr_t)v.of.funcref;
+    case EOS_WASM_EXTERNREF: return (uint64_t)(uintptr_t)v.of.externref;
+    default: return 0;
+    }
+}
+
+int eos_wasm_global_new(eos_wasm_store *s, const eos_wasm_globaltype *type,
+                        eos_wasm_val value, eos_wasm_global **out)
+{
+    *out = NULL;
+    if (value.type != type->valtype)
+        return EOS_EINVAL;
+    eos_wasm_global *g = eos_calloc(1, sizeof(*g));
+    if (!g)
+        return EOS_ENOMEM;
+    g->type = *type;
+    g->val = val_to_slot(value);
+    obj_link(s, &g->obj, EOS_WASM__OBJ_GLOBAL);
+    *out = g;
+    return 0;
+}
+
+/* ---- constant expressions and segments ----------------------------------- */
+
+int eos_wasm__eval_expr(eos_wasm_instance *inst, const eos_wasm__expr *e, uint64_t *out)
+{
+    const eos_wasm_module *m = inst->module;
+    uint64_t st[256];
+    uint32_t n = 0;
+    eos_wasm__rd r;
+    eos_wasm__rd_init(&r, m->bytes + e->off, e->size, NULL);
+    for (;;) {
+        uint8_t op;
+        int64_t sv;
+        uint32_t idx;
+        if (eos_wasm__rd_byte(&r, &op))
+            return EOS_EINVALID;
+        switch (op) {
+        case 0x0b: *out = st[0]; return 0;
+        case 0x41: eos_wasm__rd_sleb(&r, 32, &sv); st[n++] = (uint32_t)sv; break;
+        case 0x42: eos_wasm__rd_sleb(&r, 64, &sv); st[n++] = (uint64_t)sv; break;
+        case 0x43: {
+            uint32_t b;
+            memcpy(&b, r.p, 4);
+            r.p += 4;
+            st[n++] = b;
+            break;
+        }
+        case 0x44: {
+            uint64_t b;
+            memcpy(&b, r.p, 8);
+            r.p += 8;
+            st[n++] = b;
+            break;
+        }
+        case 0x23: eos_wasm__rd_u32(&r, &idx); st[n++] = inst->globals[idx]->val; break;
+        case 0xd0: r.p++; st[n++] = 0; break;
+        case 0xd2:
+            eos_wasm__rd_u32(&r, &idx);
+            st[n++] = (uint64_t)(uintptr_t)inst->funcs[idx];
+            break;
+        case 0x6a: n--; st[n - 1] = (uint32_t)(st[n - 1] + st[n]); break;
+        case 0x6b: n--; st[n - 1] = (uint32_t)(st[n - 1] - st[n]); break;
+        case 0x6c: n--; st[n - 1] = (uint32_t)(st[n - 1] * st[n]); break;
+        case 0x7c: n--; st[n - 1] = st[n - 1] + st[n]; break;
+        case 0x7d: n--; st[n - 1] = st[n - 1] - st[n]; break;
+        case 0x7e: n--; st[n - 1] = st[n - 1] * st[n]; break;
+        default: return EOS_EINVALID;
+        }
+    }
+}
+
+int eos_wasm__table_init(eos_wasm_instance *inst, uint32_t tab, uint32_t seg, uint64_t d,
+                         uint64_t s, uint64_t n)
+{
+    eos_wasm_table *t = inst->tables[tab];
+    const eos_wasm__elem *e = &inst->module->elems[seg];
+    uint64_t count = inst->elem_dropped[seg] ? 0 : e->count;
+    if (s + n > count || d + n > t->size)
+        return EOS_TRAP_TABLE_OOB;
+    for (uint64_t k = 0; k < n; k++) {
+        void *v;
+        if (e->funcs) {
+            v = inst->funcs[e->funcs[s + k]];
+        } else {
+            uint64_t x = 0;
+            eos_wasm__eval_expr(inst, &e->exprs[s + k], &x);
+            v = (void *)(uintptr_t)x;
+        }
+        t->elems[d + k] = v;
+    }
+    return 0;
+}
+
+int eos_wasm__memory_init(eos_wasm_instance *inst, uint32_t mem, uint32_t seg, uint64_t d,
+                          uint64_t s, uint64_t n)
+{
+    eos_wasm_memory *m = inst->memories[mem];
+    const eos_wasm__data *ds = &inst->module->datas[seg];
+    uint64_t size = inst->data_dropped[seg] ? 0 : ds->size;
+    if (s + n > size || d + n > m->size)
+        return EOS_TRAP_MEMORY_OOB;
+    if (n)
+        memcpy(m->data + d, inst->module->bytes + ds->off + s, n);
+    return 0;
+}
