@@ -179,6 +179,7 @@ int eos_wasi_handle_http(eos_wasi_app *app, const eos_wasi_request *req,
     eos_wasi__ctx ctx;
     eos_wasm_store *store = NULL;
     eos_cm_instance *inst = NULL;
+    eos_cm_arena *arena = NULL;
     eos_diag d;
     eos_diag_init(&d);
     memset(out, 0, sizeof(*out));
@@ -208,7 +209,12 @@ int eos_wasi_handle_http(eos_wasi_app *app, const eos_wasi_request *req,
     args[0].of.handle = req_rep;
     args[1].of.handle = outparam_rep;
     /* Ownership of both moves to the guest with the call. */
-    rc = eos_cm_call_func(inst, f, args, 2, NULL, 0, NULL, &d);
+    arena = eos_cm_arena_new();
+    if (!arena) {
+        rc = EOS_ENOMEM;
+        goto out;
+    }
+    rc = eos_cm_call_func(inst, f, args, 2, NULL, 0, arena, &d);
     out->fuel_consumed = eos_wasm_store_fuel_consumed(store);
     if (rc) {
         reason_from(out, rc, &d, eos_is_trap(rc) ? "the app trapped" : "the call failed");
@@ -226,6 +232,7 @@ out:
      * context bound: a response body left open ends incomplete. */
     eos_cm_instance_free(inst);
     eos_wasm_store_free(store);
+    eos_cm_arena_free(arena);
     eos_wasi__ctx_fini(&ctx);
     eos_wasi__cur = saved;
     if (!rc && ctx.sink_err)
