@@ -1,8 +1,18 @@
-/* The WASI 0.2 host: the interfaces apps import (io, http, keyvalue, filesystem, clocks, random, logging, cli), implemented on the component model host API. */
+/* The WASI 0.2 host: the interfaces apps import (io, http, keyvalue, filesystem,
+ * clocks, random, logging, cli, sockets), implemented on the component model host
+ * API, and the driver that runs one HTTP request through an app's
+ * wasi:http/incoming-handler export in a fresh instance, streaming both bodies. */
 #ifndef EOS_WASI_H
 #define EOS_WASI_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eos/cm.h"
 #include "eos/common.h"
+#include "eos/kv.h"
+#include "eos/wasm.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -10,6 +20,123 @@ extern "C" {
 
 /* The layer's version string, static storage. */
 EOS_API const char *eos_wasi_version(void);
+
+/* ---- Apps ------------------------------------------------------------------- */
+
+typedef struct eos_wasi_app eos_wasi_app;
+
+/* One environment variable given at load (wasi:cli/environment). */
+typedef struct eos_wasi_env {
+    const char *key;
+    const char *value;
+} eos_wasi_env;
+
+/* Everything an app needs, given once when its component is loaded. */
+typedef struct eos_wasi_app_config {
+    const char *name;                /* the app's name (namespaces, log tag, APP_NAME) */
+    uint8_t code_hash[32];           /* SHA-256 of the component (APP_VERSION, in hex) */
+    const eos_cm_component *component; /* borrowed: must outlive the app */
+    const eos_wasi_env *env;         /* env_count variables, copied */
+    size_t env_count;
+    uint64_t max_fuel;               /* per call; 0 = 10,000,000 */
+    uint64_t max_memory_bytes;       /* linear memory cap; 0 = 64 MiB */
+    eos_kv *kv;                      /* borrowed store for keyvalue and files; NULL = none */
+    /* Log rate limit for stdout/stderr/wasi:logging: lines per second refilled
+     * into a bucket of log_burst lines; 0 = 50 per second, burst 200. */
+    uint32_t log_lines_per_sec;
+    uint32_t log_burst;
+} eos_wasi_app_config;
+
+/* Creates an app: copies cfg (not the component), opens the app's store
+ * namespaces lazily and builds the component host with every WASI interface
+ * defined, once, for all the app's requests. Thread-safe after creation:
+ * any number of threads may run requests of one app at the same time.
+ * Free with eos_wasi_app_free() after every request has finished. */
+EOS_API int eos_wasi_app_new(const eos_wasi_app_config *cfg, eos_wasi_app **out,
+                             eos_diag *diag);
+/* Frees the app and its host; NULL is allowed. */
+EOS_API void eos_wasi_app_free(eos_wasi_app *app);
+/* The linked host (borrowed from the app), e.g. for the server's own calls. */
+EOS_API const eos_cm_host *eos_wasi_app_host(const eos_wasi_app *app);
+/* Log lines the rate limiter dropped since the app was created. */
+EOS_API uint64_t eos_wasi_app_log_dropped(const eos_wasi_app *app);
+
+/* ---- The incoming-handler driver ------------------------------------------ */
+
+/* A header line; names and values are byte strings (not NUL-terminated). */
+typedef struct eos_wasi_header {
+    const char *name;
+    size_t name_size;
+    const uint8_t *value;
+    size_t value_size;
+} eos_wasi_header;
+
+/* Pulls the next piece of the request body into buf (at most cap bytes).
+ * Returns 0 with *out_size > 0 for data, 0 with *out_size == 0 at the end of the
+ * body, or an eos_err when the client failed (the app sees a stream error). */
+typedef int (*eos_wasi_body_read_fn)(void *ud, uint8_t *buf, size_t cap, size_t *out_size);
+
+/* A request from the server layer. Everything is borrowed for the call. */
+typedef struct eos_wasi_request {
+    const char *method;    /* "GET", or any token */
+    const char *target;    /* path with query, starting with '/' */
+    const char *scheme;    /* "https" or "http"; NULL = "https" */
+    const char *authority; /* Host, or NULL */
+    const eos_wasi_header *headers;
+    size_t header_count;
+    eos_wasi_body_read_fn body_read; /* NULL = empty body */
+    void *body_ud;
+} eos_wasi_request;
+
+/* Where the response goes, as the app produces it. Each callback returns 0, or
+ * an eos_err to stop (the client went away): the app then sees its body stream
+ * closed. headers and data are borrowed for the call only. */
+typedef struct eos_wasi_sink {
+    /* Status and headers, once, as soon as response-outparam.set is called. */
+    int (*head)(void *ud, uint16_t status, const eos_wasi_header *headers, size_t count);
+    /* A piece of the body, as written (never more than EOS_WASI_BODY_CHUNK bytes). */
+    int (*body)(void *ud, const uint8_t *data, size_t size);
+    /* The end of the body, with trailers (count may be 0). complete is false when
+     * the app dropped the body without finishing it or trapped after the head:
+     * the server should abort the response rather than end it cleanly. */
+    int (*end)(void *ud, bool complete, const eos_wasi_header *trailers, size_t count);
+    void *ud;
+} eos_wasi_sink;
+
+/* Largest body piece handed to a sink, and the write budget check-write offers. */
+#define EOS_WASI_BODY_CHUNK (64u * 1024u)
+
+/* What happened in a call, for the server's log and its 500 page. */
+typedef struct eos_wasi_outcome {
+    bool head_sent;         /* sink->head was called (a 500 can no longer be sent) */
+    bool body_complete;     /* sink->end was called with complete = true */
+    uint16_t status;        /* the status the app set, when head_sent */
+    uint64_t fuel_consumed;
+    uint64_t body_in_size;  /* request body bytes the app read */
+    uint64_t body_out_size; /* response body bytes passed to the sink */
+    char reason[256];       /* short reason on failure, fit for a 500 body */
+} eos_wasi_outcome;
+
+/* Runs one request: a fresh store with the app's limits, a fresh instance of
+ * the component, `wasi:http/incoming-handler@0.2.x#handle`, then frees both.
+ * Borrows everything. Returns 0 when the app answered; otherwise
+ *   a trap code (EOS_TRAP_OUT_OF_FUEL, EOS_TRAP_EXIT, ...) when the guest stopped,
+ *   EOS_EPROTO when the handler returned without setting a response, or set an
+ *     error-code (reason names it),
+ *   EOS_ENOTFOUND when the component exports no incoming-handler,
+ *   EOS_EUNAVAILABLE when the engine cannot instantiate components yet,
+ *   or another eos_err from instantiation or the sink.
+ * out (required) tells whether the head was already sent, and why it failed.
+ * Safe to call from several threads at once for the same app. */
+EOS_API int eos_wasi_handle_http(eos_wasi_app *app, const eos_wasi_request *req,
+                                 const eos_wasi_sink *sink, eos_wasi_outcome *out);
+
+/* Calls a typed export (`name`, e.g. "hello" or "iface#func") in a fresh
+ * instance, with the same host and limits as HTTP requests. Results are
+ * lifted into arena (caller-owned). Returns as eos_wasi_handle_http. */
+EOS_API int eos_wasi_call(eos_wasi_app *app, const char *name, const eos_cm_val *args,
+                          size_t arg_count, eos_cm_val *results, size_t result_count,
+                          eos_cm_arena *arena, eos_wasi_outcome *out);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,404 @@
+/* The HTTP side of the SDK: the incoming-handler dispatcher, request accessors,
+ * body reading, and responses in one piece or streamed, over wasi:http/types and
+ * wasi:io/streams. */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "internal.h"
+
+typedef struct {
+    char *name;
+    char *value;
+    size_t size;
+} header;
+
+struct eos_request {
+    eos__handle handle;
+    eos__handle body;   /* -1 until the body is consumed */
+    eos__handle stream; /* -1 until the body is consumed */
+    bool body_done;
+    char *method;
+    char *path_with_query;
+    char *path; /* path_with_query up to '?' */
+    const char *query;
+    header *headers;
+    size_t header_count;
+    bool headers_read;
+};
+
+enum { OUT_IDLE, OUT_STARTED, OUT_FINISHED, OUT_FAILED };
+
+struct eos_response_out {
+    eos__handle param;
+    eos__handle fields; /* -1 until the first header */
+    eos__handle body;
+    eos__handle stream;
+    int state;
+};
+
+static const char *const method_names[] = { "GET",     "HEAD",    "POST",  "PUT",  "DELETE",
+                                            "CONNECT", "OPTIONS", "TRACE", "PATCH" };
+
+const char *eos_request_method(eos_request *req)
+{
+    if (!req->method) {
+        _Alignas(4) uint8_t ret[12];
+        eos__req_method(req->handle, ret);
+        if (ret[0] < sizeof method_names / sizeof method_names[0])
+            return method_names[ret[0]];
+        req->method = eos__take_string(eos__list(ret + 4));
+        if (!req->method)
+            return "";
+    }
+    return req->method;
+}
+
+/* Reads path-with-query once and splits it; "/" when the host gives none. */
+static void load_path(eos_request *req)
+{
+    if (req->path)
+        return;
+    _Alignas(4) uint8_t ret[12];
+    eos__req_path_with_query(req->handle, ret);
+    req->path_with_query = ret[0] ? eos__take_string(eos__list(ret + 4)) : strdup("/");
+    if (!req->path_with_query)
+        return;
+    size_t n = strcspn(req->path_with_query, "?");
+    req->path = strndup(req->path_with_query, n);
+    req->query = req->path_with_query + n + (req->path_with_query[n] == '?');
+}
+
+const char *eos_request_path(eos_request *req)
+{
+    load_path(req);
+    return req->path ? req->path : "/";
+}
+
+const char *eos_request_query(eos_request *req)
+{
+    load_path(req);
+    return req->query ? req->query : "";
+}
+
+const char *eos_request_path_with_query(eos_request *req)
+{
+    load_path(req);
+    return req->path_with_query ? req->path_with_query : "/";
+}
+
+/* Copies every header line out of the request's fields once. The host's list (16-byte
+ * entries: name ptr/len, value ptr/len) is released as it is copied. */
+static void load_headers(eos_request *req)
+{
+    if (req->headers_read)
+        return;
+    req->headers_read = true;
+    eos__handle fields = eos__req_headers(req->handle);
+    _Alignas(4) uint8_t ret[8];
+    eos__fields_entries(fields, ret);
+    eos__bytes list = eos__list(ret);
+    req->headers = list.len ? calloc(list.len, sizeof(header)) : NULL;
+    for (size_t i = 0; i < list.len; i++) {
+        const uint8_t *e = list.ptr + 16 * i;
+        eos__bytes name = eos__list(e), value = eos__list(e + 8);
+        if (req->headers) {
+            header *h = &req->headers[req->header_count];
+            h->size = value.len;
+            h->name = eos__take_string(name);
+            h->value = eos__take_string(value);
+            if (h->name && h->value) {
+                for (char *c = h->name; *c; c++)
+                    if (*c >= 'A' && *c <= 'Z')
+                        *c = (char)(*c - 'A' + 'a');
+                req->header_count++;
+            } else {
+                free(h->name);
+                free(h->value);
+            }
+        } else {
+            eos__release(name.ptr, name.len);
+            eos__release(value.ptr, value.len);
+        }
+    }
+    eos__release(list.ptr, list.len);
+    eos__fields_drop(fields);
+}
+
+const char *eos_request_header(eos_request *req, const char *name, size_t *out_size)
+{
+    load_headers(req);
+    for (size_t i = 0; i < req->header_count; i++) {
+        if (strcasecmp(req->headers[i].name, name) == 0) {
+            if (out_size)
+                *out_size = req->headers[i].size;
+            return req->headers[i].value;
+        }
+    }
+    return NULL;
+}
+
+size_t eos_request_header_count(eos_request *req)
+{
+    load_headers(req);
+    return req->header_count;
+}
+
+int eos_request_header_at(eos_request *req, size_t i, const char **out_name,
+                          const char **out_value, size_t *out_value_size)
+{
+    load_headers(req);
+    if (i >= req->header_count)
+        return EOS_APP_EINVAL;
+    *out_name = req->headers[i].name;
+    *out_value = req->headers[i].value;
+    if (out_value_size)
+        *out_value_size = req->headers[i].size;
+    return EOS_APP_OK;
+}
+
+/* Takes the body and its stream from the request the first time it is read. */
+static int open_body(eos_request *req)
+{
+    if (req->stream >= 0 || req->body_done)
+        return EOS_APP_OK;
+    _Alignas(4) uint8_t ret[8];
+    eos__req_consume(req->handle, ret);
+    if (ret[0] != 0)
+        return EOS_APP_ESTATE;
+    req->body = (eos__handle)eos__u32(ret + 4);
+    eos__in_body_stream(req->body, ret);
+    if (ret[0] != 0)
+        return EOS_APP_ESTATE;
+    req->stream = (eos__handle)eos__u32(ret + 4);
+    return EOS_APP_OK;
+}
+
+int eos_request_read(eos_request *req, void *buf, size_t cap, size_t *out_size)
+{
+    *out_size = 0;
+    if (cap == 0)
+        return EOS_APP_EINVAL;
+    int err = open_body(req);
+    if (err)
+        return err;
+    while (!req->body_done) {
+        _Alignas(4) uint8_t ret[12];
+        eos__in_blocking_read(req->stream, (int64_t)cap, ret);
+        if (ret[0] != 0) {
+            err = eos__stream_error(ret + 4);
+            req->body_done = true;
+            return err == EOS_APP_ECLOSED ? EOS_APP_OK : err;
+        }
+        eos__bytes chunk = eos__list(ret + 4);
+        size_t n = chunk.len < cap ? chunk.len : cap;
+        memcpy(buf, chunk.ptr, n);
+        eos__release(chunk.ptr, chunk.len);
+        if (n) {
+            *out_size = n;
+            return EOS_APP_OK;
+        }
+    }
+    return EOS_APP_OK;
+}
+
+int eos_request_read_all(eos_request *req, size_t max_size, void **out_body, size_t *out_size)
+{
+    size_t cap = 4096, size = 0, n;
+    char *buf = malloc(cap + 1);
+    int err = EOS_APP_OK;
+    *out_body = NULL;
+    *out_size = 0;
+    if (!buf)
+        return EOS_APP_ENOMEM;
+    for (;;) {
+        if (size == cap) {
+            char *bigger = realloc(buf, 2 * cap + 1);
+            if (!bigger) {
+                err = EOS_APP_ENOMEM;
+                goto out;
+            }
+            buf = bigger;
+            cap *= 2;
+        }
+        err = eos_request_read(req, buf + size, cap - size, &n);
+        if (err || n == 0)
+            break;
+        size += n;
+        if (size > max_size) {
+            err = EOS_APP_ETOOBIG;
+            goto out;
+        }
+    }
+out:
+    if (err) {
+        free(buf);
+        return err;
+    }
+    buf[size] = '\0';
+    *out_body = buf;
+    *out_size = size;
+    return EOS_APP_OK;
+}
+
+int eos_response_header(eos_response_out *out, const char *name, const char *value)
+{
+    if (out->state != OUT_IDLE)
+        return EOS_APP_ESTATE;
+    if (out->fields < 0)
+        out->fields = eos__fields_new();
+    _Alignas(4) uint8_t ret[4];
+    eos__fields_append(out->fields, name, strlen(name), value, strlen(value), ret);
+    return ret[0] ? EOS_APP_EINVAL : EOS_APP_OK;
+}
+
+int eos_response_start(eos_response_out *out, int status)
+{
+    if (out->state != OUT_IDLE)
+        return EOS_APP_ESTATE;
+    eos__handle fields = out->fields >= 0 ? out->fields : eos__fields_new();
+    out->fields = -1;
+    eos__handle resp = eos__resp_new(fields);
+    if (eos__resp_set_status(resp, status) != 0) {
+        /* Keep the response usable: the dispatcher still owes the client an answer. */
+        eos__resp_drop(resp);
+        return EOS_APP_EINVAL;
+    }
+    _Alignas(4) uint8_t ret[8];
+    eos__resp_body(resp, ret);
+    if (ret[0] != 0)
+        goto fail;
+    out->body = (eos__handle)eos__u32(ret + 4);
+    eos__out_body_write(out->body, ret);
+    if (ret[0] != 0)
+        goto fail;
+    out->stream = (eos__handle)eos__u32(ret + 4);
+    eos__outparam_set(out->param, 0, resp, 0, 0, 0, 0, 0, 0);
+    out->state = OUT_STARTED;
+    return EOS_APP_OK;
+fail:
+    eos__resp_drop(resp);
+    out->state = OUT_FAILED;
+    return EOS_APP_EHOST;
+}
+
+/* Writes all of data the way wasi:io asks: check how much the stream accepts now,
+ * write that much, and wait on the stream's pollable when it accepts nothing. */
+static int write_all(eos__handle stream, const uint8_t *data, size_t size)
+{
+    while (size > 0) {
+        _Alignas(8) uint8_t ret[16];
+        eos__out_check_write(stream, ret);
+        if (ret[0] != 0)
+            return eos__stream_error(ret + 8);
+        uint64_t permit = eos__u64(ret + 8);
+        if (permit == 0) {
+            eos__out_blocking_flush(stream, ret);
+            if (ret[0] != 0)
+                return eos__stream_error(ret + 4);
+            continue;
+        }
+        size_t n = permit < size ? (size_t)permit : size;
+        eos__out_write(stream, data, n, ret);
+        if (ret[0] != 0)
+            return eos__stream_error(ret + 4);
+        data += n;
+        size -= n;
+    }
+    return EOS_APP_OK;
+}
+
+int eos_response_write(eos_response_out *out, const void *data, size_t size)
+{
+    if (out->state == OUT_IDLE) {
+        int err = eos_response_start(out, 200);
+        if (err)
+            return err;
+    }
+    if (out->state != OUT_STARTED)
+        return EOS_APP_ESTATE;
+    return write_all(out->stream, data, size);
+}
+
+int eos_response_finish(eos_response_out *out)
+{
+    if (out->state == OUT_IDLE) {
+        int err = eos_response_start(out, 200);
+        if (err)
+            return err;
+    }
+    if (out->state != OUT_STARTED)
+        return EOS_APP_ESTATE;
+    _Alignas(8) uint8_t ret[48];
+    int err = EOS_APP_OK;
+    eos__out_blocking_flush(out->stream, ret);
+    if (ret[0] != 0)
+        err = eos__stream_error(ret + 4);
+    eos__out_drop(out->stream);
+    eos__out_body_finish(out->body, 0, 0, ret);
+    out->state = OUT_FINISHED;
+    if (!err && ret[0] != 0)
+        err = EOS_APP_EHOST;
+    return err;
+}
+
+int eos_respond(eos_response_out *out, int status, const char *content_type, const void *body,
+                size_t size)
+{
+    int err = EOS_APP_OK;
+    if (content_type)
+        err = eos_response_header(out, "content-type", content_type);
+    if (!err)
+        err = eos_response_start(out, status);
+    if (!err && size)
+        err = eos_response_write(out, body, size);
+    if (out->state == OUT_STARTED) {
+        int ferr = eos_response_finish(out);
+        if (!err)
+            err = ferr;
+    }
+    return err;
+}
+
+int eos_respond_text(eos_response_out *out, int status, const char *text)
+{
+    return eos_respond(out, status, "text/plain; charset=utf-8", text, strlen(text));
+}
+
+static void request_release(eos_request *req)
+{
+    if (req->stream >= 0)
+        eos__in_drop(req->stream);
+    if (req->body >= 0)
+        eos__future_trailers_drop(eos__in_body_finish(req->body));
+    eos__req_drop(req->handle);
+    for (size_t i = 0; i < req->header_count; i++) {
+        free(req->headers[i].name);
+        free(req->headers[i].value);
+    }
+    free(req->headers);
+    free(req->method);
+    free(req->path_with_query);
+    free(req->path);
+}
+
+void eos_http_dispatch(int32_t request, int32_t outparam, eos_http_handler_fn fn)
+{
+    eos_request req = { .handle = request, .body = -1, .stream = -1 };
+    eos_response_out out = { .param = outparam, .fields = -1, .body = -1, .stream = -1 };
+    fn(&req, &out);
+    if (out.state == OUT_STARTED) {
+        eos_response_finish(&out);
+    } else if (out.state != OUT_FINISHED) {
+        /* The handler gave no answer (or a status the host refused): the client still
+         * gets one, and the app's log says why. */
+        if (out.fields >= 0) {
+            eos__fields_drop(out.fields);
+            out.fields = -1;
+        }
+        out.state = OUT_IDLE;
+        eos_respond_text(&out, 500, "the app's handler returned without a response\n");
+    }
+    request_release(&req);
+}

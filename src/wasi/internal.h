@@ -1,0 +1,338 @@
+/* Private to the WASI host: the per-call context (resource table, scratch
+ * memory, HTTP state), the stream and pollable objects shared by io, http,
+ * filesystem and cli, and the host-function tables each interface file exports. */
+#ifndef EOS_WASI_INTERNAL_H
+#define EOS_WASI_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eos/cm.h"
+#include "eos/kv.h"
+#include "eos/wasi.h"
+
+/* Kinds of host resources, stored beside each rep in the resource table. */
+typedef enum eos_wasi__rtype {
+    EOS_WASI__R_FREE = 0,
+    EOS_WASI__R_ERROR,          /* wasi:io/error.error */
+    EOS_WASI__R_POLLABLE,       /* wasi:io/poll.pollable */
+    EOS_WASI__R_INPUT,          /* wasi:io/streams.input-stream */
+    EOS_WASI__R_OUTPUT,         /* wasi:io/streams.output-stream */
+    EOS_WASI__R_FIELDS,         /* wasi:http/types.fields */
+    EOS_WASI__R_IN_REQUEST,     /* incoming-request */
+    EOS_WASI__R_OUT_RESPONSE,   /* outgoing-response */
+    EOS_WASI__R_IN_BODY,        /* incoming-body */
+    EOS_WASI__R_OUT_BODY,       /* outgoing-body */
+    EOS_WASI__R_FUT_TRAILERS,   /* future-trailers */
+    EOS_WASI__R_OUTPARAM,       /* response-outparam */
+    EOS_WASI__R_REQ_OPTIONS,    /* request-options */
+    EOS_WASI__R_OUT_REQUEST,    /* outgoing-request */
+    EOS_WASI__R_KV_BUCKET,      /* wasi:keyvalue/store.bucket */
+    EOS_WASI__R_KV_CAS,         /* wasi:keyvalue/atomics.cas (draft2) */
+    EOS_WASI__R_FS_DESC,        /* wasi:filesystem/types.descriptor */
+    EOS_WASI__R_FS_DIRSTREAM,   /* directory-entry-stream */
+    EOS_WASI__R_OTHER           /* resources the host never hands out */
+} eos_wasi__rtype;
+
+typedef struct eos_wasi__slot {
+    uint8_t type;     /* eos_wasi__rtype */
+    void *obj;
+    uint32_t next_free;
+} eos_wasi__slot;
+
+/* A block of scratch memory for host results, freed at the next host call. */
+typedef struct eos_wasi__scratch {
+    struct eos_wasi__scratch *next;
+    size_t size;
+} eos_wasi__scratch;
+
+typedef struct eos_wasi__ctx eos_wasi__ctx;
+
+/* Input streams: read fills buf with at most cap bytes. Return 0 with
+ * *out_size (0 allowed: nothing available now), EOS_ECLOSED at the end, or
+ * another eos_err for last-operation-failed. */
+typedef struct eos_wasi__istream {
+    int (*read)(eos_wasi__ctx *ctx, void *impl, uint8_t *buf, size_t cap, size_t *out_size);
+    void (*release)(eos_wasi__ctx *ctx, void *impl);
+    void *impl;
+    bool closed;
+} eos_wasi__istream;
+
+/* Output streams: space reports how many bytes may be written now (the
+ * check-write budget), write consumes them, flush pushes buffered bytes out
+ * (blocking or not). Return 0, EOS_ECLOSED or another eos_err. */
+typedef struct eos_wasi__ostream {
+    int (*space)(eos_wasi__ctx *ctx, void *impl, uint64_t *out_space);
+    int (*write)(eos_wasi__ctx *ctx, void *impl, const uint8_t *data, size_t size);
+    int (*flush)(eos_wasi__ctx *ctx, void *impl, bool blocking);
+    void (*release)(eos_wasi__ctx *ctx, void *impl);
+    void *impl;
+    uint64_t permit; /* bytes the last check-write allowed and not yet written */
+    bool closed;
+    bool failed;
+} eos_wasi__ostream;
+
+/* A pollable is ready at once, at a monotonic deadline, or when its output
+ * stream has room. */
+typedef struct eos_wasi__pollable {
+    uint8_t kind;        /* EOS_WASI__POLL_* */
+    uint64_t deadline;   /* ns on eos_now_ns()'s clock, for POLL_CLOCK */
+    uint32_t stream_rep; /* for POLL_OUTPUT */
+} eos_wasi__pollable;
+
+enum { EOS_WASI__POLL_READY = 0, EOS_WASI__POLL_CLOCK = 1, EOS_WASI__POLL_OUTPUT = 2 };
+
+/* An io error: an eos_err and a message for to-debug-string. */
+typedef struct eos_wasi__ioerr {
+    int code;
+    char msg[128];
+} eos_wasi__ioerr;
+
+/* HTTP header fields. Names are stored lower-cased. */
+typedef struct eos_wasi__field {
+    char *name;
+    size_t name_size;
+    uint8_t *value;
+    size_t value_size;
+} eos_wasi__field;
+
+typedef struct eos_wasi__fields {
+    eos_wasi__field *items;
+    size_t len, cap;
+    bool immutable;
+} eos_wasi__fields;
+
+/* The response that will reach the sink, shared by outgoing-response,
+ * outgoing-body and the body's output stream. */
+typedef struct eos_wasi__resp {
+    uint16_t status;
+    eos_wasi__fields *headers;
+    uint32_t refs;
+    bool sent;          /* given to response-outparam.set: head went to the sink */
+    bool body_taken;
+    bool stream_taken;
+    bool body_done;     /* finished or dropped */
+    bool body_complete; /* finished cleanly */
+    bool ended;         /* sink->end was called */
+    eos_wasi__fields *trailers;
+    uint8_t *pending;   /* body written before the head was sent (bounded) */
+    size_t pending_size;
+} eos_wasi__resp;
+
+/* Pending body bytes kept before response-outparam.set, at most. */
+#define EOS_WASI__PENDING_MAX (4u * EOS_WASI_BODY_CHUNK)
+
+/* The per-call context. One per request (or typed call); bound to the thread
+ * that runs the guest, because host functions and resource destructors reach
+ * it through eos_wasi__cur. */
+struct eos_wasi__ctx {
+    eos_wasi_app *app;
+    eos_wasi__slot *slots;
+    uint32_t slot_len, slot_cap, free_head;
+    eos_wasi__scratch *scratch;
+    const eos_wasi_request *req;
+    const eos_wasi_sink *sink;
+    eos_wasi_outcome *out;
+    bool request_taken;
+    bool outparam_set;
+    int outparam_err;   /* 0, or EOS_EPROTO when set with an error-code */
+    int sink_err;       /* first sink failure */
+    bool body_in_done;
+    uint32_t stdout_rep, stderr_rep;
+};
+
+extern _Thread_local eos_wasi__ctx *eos_wasi__cur;
+
+/* App state shared by every call of one app. */
+struct eos_wasi_app {
+    char *name;
+    char version_hex[65];
+    eos_wasi_env *env; /* copies */
+    size_t env_count;
+    uint64_t max_fuel;
+    uint64_t max_memory_bytes;
+    const eos_cm_component *component;
+    eos_kv *kv;
+    eos_cm_host *host;
+    pthread_mutex_t lock; /* guards the rate limiter and the namespace cache */
+    double log_tokens;
+    uint64_t log_last_ns;
+    double log_rate, log_burst;
+    uint64_t log_dropped;
+    uint64_t log_dropped_pending;
+    eos_kv_ns *fs_ns;
+    struct eos_wasi__nscache *ns_cache;
+};
+
+/* ---- ctx.c ---- */
+void eos_wasi__ctx_init(eos_wasi__ctx *ctx, eos_wasi_app *app);
+/* Frees every resource still in the table, the table and the scratch. */
+void eos_wasi__ctx_fini(eos_wasi__ctx *ctx);
+/* Adds obj to the table; returns the rep (> 0) or 0 on out of memory. */
+uint32_t eos_wasi__res_add(eos_wasi__ctx *ctx, eos_wasi__rtype type, void *obj);
+/* The object behind rep when it has the type, else NULL. */
+void *eos_wasi__res_get(eos_wasi__ctx *ctx, uint32_t rep, eos_wasi__rtype type);
+/* Removes rep from the table without freeing the object (ownership moved). */
+void *eos_wasi__res_take(eos_wasi__ctx *ctx, uint32_t rep, eos_wasi__rtype type);
+/* Removes and frees rep's object (the destructor path). */
+void eos_wasi__res_drop(eos_wasi__ctx *ctx, uint32_t rep);
+/* The destructor given to every interface: drops rep in the current context. */
+void eos_wasi__dtor(void *ud, uint32_t rep);
+/* Scratch memory valid until the next host call resets it; NULL on OOM. */
+void *eos_wasi__scratch_alloc(eos_wasi__ctx *ctx, size_t size);
+void eos_wasi__scratch_reset(eos_wasi__ctx *ctx);
+/* A new error resource with a message; returns its rep (0 on OOM). */
+uint32_t eos_wasi__ioerr_new(eos_wasi__ctx *ctx, int code, const char *msg);
+/* Adds a ready or clock pollable; returns its rep (0 on OOM). */
+uint32_t eos_wasi__pollable_new(eos_wasi__ctx *ctx, uint8_t kind, uint64_t deadline,
+                                uint32_t stream_rep);
+/* Builds the value of a string / list<u8> from scratch; false on OOM. */
+bool eos_wasi__val_str(eos_wasi__ctx *ctx, eos_cm_val *v, const char *s, size_t len);
+bool eos_wasi__val_bytes(eos_wasi__ctx *ctx, eos_cm_val *v, const uint8_t *b, size_t len);
+/* result / option / variant helpers writing into scratch. */
+eos_cm_val *eos_wasi__val_new(eos_wasi__ctx *ctx, size_t count);
+/* Sets v to result ok (payload may be NULL) or err. */
+void eos_wasi__val_result(eos_cm_val *v, bool is_err, eos_cm_val *payload);
+/* The current context, or a trap when none is bound (a host call outside a
+ * driver call): host functions start with EOS_WASI__ENTER. */
+#define EOS_WASI__ENTER(ctx)                                                                \
+    eos_wasi__ctx *ctx = eos_wasi__cur;                                                     \
+    if (!ctx)                                                                               \
+        return EOS_TRAP_HOST;                                                               \
+    eos_wasi__scratch_reset(ctx)
+
+/* ---- io.c ---- */
+uint32_t eos_wasi__istream_new(eos_wasi__ctx *ctx, const eos_wasi__istream *tmpl);
+uint32_t eos_wasi__ostream_new(eos_wasi__ctx *ctx, const eos_wasi__ostream *tmpl);
+void eos_wasi__istream_free(eos_wasi__ctx *ctx, eos_wasi__istream *s);
+void eos_wasi__ostream_free(eos_wasi__ctx *ctx, eos_wasi__ostream *s);
+/* True when a pollable is ready now. */
+bool eos_wasi__pollable_ready(eos_wasi__ctx *ctx, const eos_wasi__pollable *p);
+
+/* ---- http.c / fields.c ---- */
+eos_wasi__fields *eos_wasi__fields_new(void);
+void eos_wasi__fields_free(eos_wasi__fields *f);
+eos_wasi__fields *eos_wasi__fields_clone(const eos_wasi__fields *f, bool immutable);
+/* Validation: 0, or the header-error case (1 invalid-syntax, 2 forbidden). */
+int eos_wasi__field_name_check(const char *name, size_t size);
+bool eos_wasi__field_value_valid(const uint8_t *v, size_t size);
+/* Mutations; return 0 or the header-error case index + 1 (1 invalid-syntax,
+ * 2 forbidden, 3 immutable), or EOS_ENOMEM. */
+int eos_wasi__fields_append(eos_wasi__fields *f, const char *name, size_t name_size,
+                            const uint8_t *value, size_t value_size);
+int eos_wasi__fields_delete(eos_wasi__fields *f, const char *name, size_t name_size);
+/* Appends without any check (names lower-cased): for headers from the server. */
+int eos_wasi__fields_push(eos_wasi__fields *f, const char *name, size_t name_size,
+                          const uint8_t *value, size_t value_size);
+bool eos_wasi__fields_has(const eos_wasi__fields *f, const char *name, size_t name_size);
+void eos_wasi__resp_release(eos_wasi__ctx *ctx, eos_wasi__resp *r);
+/* Ends the response towards the sink when it was sent and its body is done. */
+void eos_wasi__resp_maybe_end(eos_wasi__ctx *ctx, eos_wasi__resp *r);
+void eos_wasi__http_free_obj(eos_wasi__ctx *ctx, uint8_t type, void *obj);
+const char *eos_wasi__error_code_name(uint32_t index);
+#define EOS_WASI__HDR_INVALID 1
+#define EOS_WASI__HDR_FORBIDDEN 2
+#define EOS_WASI__HDR_IMMUTABLE 3
+
+/* Creates the incoming-request and response-outparam reps of ctx->req. */
+int eos_wasi__http_begin(eos_wasi__ctx *ctx, uint32_t *out_req, uint32_t *out_outparam);
+
+/* ---- kv.c / fs.c ---- */
+void eos_wasi__kv_free_obj(eos_wasi__ctx *ctx, uint8_t type, void *obj);
+void eos_wasi__fs_free_obj(eos_wasi__ctx *ctx, uint8_t type, void *obj);
+/* The app's store namespace `app:<name>/<suffix>` (cached; borrowed). */
+int eos_wasi__ns(eos_wasi_app *app, const char *suffix, size_t suffix_size, eos_kv_ns **out);
+void eos_wasi__ns_cache_free(eos_wasi_app *app);
+
+/* ---- fsstore.c: the file tree on the store, callable without a guest ---- */
+#define EOS_WASI__FS_CHUNK (64u * 1024u)
+#define EOS_WASI__FS_PATH_MAX 4000u
+#define EOS_WASI__FS_MAX_SIZE (1ull << 40)
+#define EOS_WASI__FSMETA_SIZE 17
+enum { EOS_WASI__FS_FILE = 6, EOS_WASI__FS_DIR = 3 }; /* descriptor-type cases */
+enum { EOS_WASI__O_CREAT = 1, EOS_WASI__O_DIRECTORY = 2, EOS_WASI__O_EXCL = 4,
+       EOS_WASI__O_TRUNC = 8 }; /* open-flags bits */
+/* Results > 0 are filesystem error-code cases + 1; < 0 are eos_err. */
+enum {
+    EOS_WASI__FS_ACCESS = 1, EOS_WASI__FS_BADF = 4, EOS_WASI__FS_BUSY = 5,
+    EOS_WASI__FS_EXIST = 8, EOS_WASI__FS_FBIG = 9, EOS_WASI__FS_INVAL = 13,
+    EOS_WASI__FS_IO = 14, EOS_WASI__FS_ISDIR = 15, EOS_WASI__FS_LOOP = 16,
+    EOS_WASI__FS_NAMETOOLONG = 19, EOS_WASI__FS_NOENT = 21, EOS_WASI__FS_NOSPC = 24,
+    EOS_WASI__FS_NOTDIR = 25, EOS_WASI__FS_NOTEMPTY = 26, EOS_WASI__FS_NOTSUP = 28,
+    EOS_WASI__FS_OVERFLOW = 31, EOS_WASI__FS_PERM = 32, EOS_WASI__FS_RDONLY = 34,
+};
+typedef struct eos_wasi__fsmeta {
+    uint8_t type;
+    uint64_t size;
+    uint64_t mtime_ns;
+} eos_wasi__fsmeta;
+typedef struct eos_wasi__fsdirent {
+    uint8_t type;
+    char *name;
+} eos_wasi__fsdirent;
+/* Resolves rel against base; *out is freed with eos_free(p, strlen(p) + 1). */
+int eos_wasi__fs_path_join(const char *base, const char *rel, size_t rel_size, char **out);
+int eos_wasi__fs_stat(eos_kv_ns *ns, const char *path, eos_wasi__fsmeta *out);
+int eos_wasi__fs_open(eos_kv *kv, eos_kv_ns *ns, const char *path, uint32_t oflags, bool write,
+                      eos_wasi__fsmeta *out);
+int eos_wasi__fs_mkdir(eos_kv *kv, eos_kv_ns *ns, const char *path);
+int eos_wasi__fs_read(eos_kv_ns *ns, const char *path, uint64_t offset, uint8_t *buf,
+                      size_t len, size_t *out_n);
+int eos_wasi__fs_write(eos_kv *kv, eos_kv_ns *ns, const char *path, uint64_t offset,
+                       const uint8_t *data, size_t len, bool append, uint64_t *out_end);
+int eos_wasi__fs_truncate(eos_kv *kv, eos_kv_ns *ns, const char *path, uint64_t size);
+int eos_wasi__fs_set_mtime(eos_kv *kv, eos_kv_ns *ns, const char *path, uint64_t mtime_ns);
+int eos_wasi__fs_readdir(eos_kv_ns *ns, const char *path, eos_wasi__fsdirent **out,
+                         size_t *out_count);
+void eos_wasi__fs_dirents_free(eos_wasi__fsdirent *ents, size_t count);
+int eos_wasi__fs_remove(eos_kv *kv, eos_kv_ns *ns, const char *path, bool dir);
+int eos_wasi__fs_rename(eos_kv *kv, eos_kv_ns *ns, const char *from, const char *to);
+
+/* ---- clocks.c ---- */
+int eos_wasi__random(uint8_t *buf, size_t size);
+
+/* ---- cli.c ---- */
+/* Logs one line from the app unless the rate limiter refuses it. */
+void eos_wasi__app_log(eos_wasi_app *app, eos_log_level level, const char *stream,
+                       const char *context, const char *msg, size_t msg_size);
+/* The token bucket itself, exposed for tests: true when a line may pass. */
+bool eos_wasi__rate_take(eos_wasi_app *app, uint64_t now_ns);
+
+/* ---- Interface tables (one per interface; wit.c holds their types). ---- */
+typedef struct eos_wasi__iface {
+    const char *name;  /* without version */
+    const char *types; /* WIT declarations */
+    const eos_cm_host_func *funcs;
+    size_t count;
+    const eos_cm_host_func *funcs2; /* a second table appended (or NULL) */
+    size_t count2;
+} eos_wasi__iface;
+
+#define EOS_WASI__IFACE(n, t, f) {.name = (n), .types = (t), .funcs = (f), .count = EOS_ARRAY_LEN(f)}
+
+extern const eos_cm_host_func eos_wasi__fields_funcs[];
+extern const size_t eos_wasi__fields_func_count;
+
+extern const eos_wasi__iface eos_wasi__io_ifaces[];
+extern const size_t eos_wasi__io_iface_count;
+extern const eos_wasi__iface eos_wasi__http_ifaces[];
+extern const size_t eos_wasi__http_iface_count;
+extern const eos_wasi__iface eos_wasi__clock_ifaces[];
+extern const size_t eos_wasi__clock_iface_count;
+extern const eos_wasi__iface eos_wasi__misc_ifaces[];
+extern const size_t eos_wasi__misc_iface_count;
+extern const eos_wasi__iface eos_wasi__fs_ifaces[];
+extern const size_t eos_wasi__fs_iface_count;
+extern const eos_wasi__iface eos_wasi__sock_ifaces[];
+extern const size_t eos_wasi__sock_iface_count;
+/* keyvalue: interfaces per draft version. */
+extern const eos_wasi__iface eos_wasi__kv_draft_ifaces[];
+extern const eos_wasi__iface eos_wasi__kv_draft2_ifaces[];
+extern const size_t eos_wasi__kv_iface_count;
+
+/* Finds a host function by interface (unversioned) and name, for tests. */
+eos_cm_host_fn eos_wasi__find(const char *iface, const char *name);
+
+#endif

@@ -1,0 +1,268 @@
+/* The incoming-handler driver end to end on real components: the seed's
+ * hello handler, response heads and headers, traps, fuel and memory limits,
+ * exit, a handler that never responds, and 100 MB streamed each way with
+ * host memory staying bounded. Tests skip (and say why) when the components
+ * could not be built or the engine cannot instantiate them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "wasi_testutil.h"
+
+#define APP(name) EOS_WASI_APPS "/" name ".wasm"
+#define STREAM_SIZE (100ull * 1024 * 1024)
+#define RSS_SLACK (32ull * 1024 * 1024)
+
+static eos_wasi_app *app_for(const char *file, eos_cm_component **out_c, uint64_t fuel,
+                             uint64_t mem)
+{
+    *out_c = wt_load(file);
+    if (!*out_c)
+        return NULL;
+    eos_wasi_app_config cfg = {.name = "drv", .component = *out_c, .max_fuel = fuel,
+                               .max_memory_bytes = mem};
+    eos_wasi_app *app = NULL;
+    eos_diag d;
+    eos_diag_init(&d);
+    int rc = eos_wasi_app_new(&cfg, &app, &d);
+    if (rc)
+        printf("    app: %s: %s\n", eos_err_name(rc), d.message);
+    EOS_CHECK_INT(rc, 0);
+    return app;
+}
+
+static void app_done(eos_wasi_app *app, eos_cm_component *c)
+{
+    eos_wasi_app_free(app);
+    eos_cm_component_free(c);
+}
+
+/* Runs target; returns the driver's code, or 1 to mean "skip". */
+static int run(eos_wasi_app *app, const eos_wasi_request *req, wt_response *r,
+               eos_wasi_outcome *o)
+{
+    eos_wasi_sink s = wt_sink(r);
+    int rc = eos_wasi_handle_http(app, req, &s, o);
+    if (rc == EOS_EUNAVAILABLE) {
+        printf("    SKIP: %s\n", o->reason);
+        return 1;
+    }
+    return rc;
+}
+
+static void test_hello(void)
+{
+    eos_cm_component *c;
+    eos_wasi_app *app = app_for(APP("hello"), &c, 0, 0);
+    if (!app) {
+        printf("    SKIP: hello component unavailable\n");
+        return;
+    }
+    const char *paths[] = {"/hello", "/other", "/hello?x=1"};
+    const char *want[] = {"Hello from inside SGX!", "Unknown path", "Hello from inside SGX!"};
+    for (int i = 0; i < 3; i++) {
+        wt_response r = {.keep_body = true};
+        eos_wasi_outcome o;
+        eos_wasi_request req = wt_get(paths[i]);
+        int rc = run(app, &req, &r, &o);
+        if (rc == 1)
+            break;
+        if (rc)
+            printf("    %s: %s (%s)\n", paths[i], eos_err_name(rc), o.reason);
+        EOS_CHECK_INT(rc, 0);
+        EOS_CHECK_INT(r.status, 200);
+        EOS_CHECK_INT(r.head_calls, 1);
+        EOS_CHECK_INT(r.end_calls, 1);
+        EOS_CHECK(r.complete);
+        EOS_CHECK(o.head_sent && o.body_complete);
+        EOS_CHECK_MEM(r.body, r.body_size, want[i], strlen(want[i]));
+        EOS_CHECK(strstr(r.headers, "content-type: text/plain") != NULL);
+        wt_response_free(&r);
+    }
+    app_done(app, c);
+}
+
+static void expect_failure(const char *target, uint64_t fuel, uint64_t mem, int want,
+                           const char *reason_part)
+{
+    eos_cm_component *c;
+    eos_wasi_app *app = app_for(APP("misbehave"), &c, fuel, mem);
+    if (!app) {
+        printf("    SKIP: misbehave component unavailable\n");
+        return;
+    }
+    wt_response r = {0};
+    eos_wasi_outcome o;
+    eos_wasi_request req = wt_get(target);
+    int rc = run(app, &req, &r, &o);
+    if (rc != 1) {
+        printf("    %s -> %s: %s\n", target, eos_err_name(rc), o.reason);
+        if (want == EOS_TRAP_FIRST)
+            EOS_CHECK(eos_is_trap(rc));
+        else
+            EOS_CHECK_INT(rc, want);
+        EOS_CHECK(!o.head_sent);
+        EOS_CHECK_INT(r.head_calls, 0);
+        EOS_CHECK(o.reason[0] != 0);
+        if (reason_part)
+            EOS_CHECK(strstr(o.reason, reason_part) != NULL);
+    }
+    app_done(app, c);
+}
+
+static void test_trap(void)
+{
+    expect_failure("/trap", 0, 0, EOS_TRAP_UNREACHABLE, "trapped");
+}
+
+static void test_out_of_fuel(void)
+{
+    expect_failure("/spin", 2000000, 0, EOS_TRAP_OUT_OF_FUEL, NULL);
+}
+
+static void test_memory_limit(void)
+{
+    expect_failure("/grow", 1ull << 40, 8u << 20, EOS_TRAP_FIRST, NULL);
+}
+
+static void test_exit(void)
+{
+    expect_failure("/exit", 0, 0, EOS_TRAP_EXIT, "status 1");
+}
+
+static void test_no_response(void)
+{
+    eos_cm_component *c;
+    eos_wasi_app *app = app_for(APP("noresp"), &c, 0, 0);
+    if (!app) {
+        printf("    SKIP: noresp component unavailable\n");
+        return;
+    }
+    wt_response r = {0};
+    eos_wasi_outcome o;
+    eos_wasi_request req = wt_get("/");
+    int rc = run(app, &req, &r, &o);
+    if (rc != 1) {
+        EOS_CHECK_INT(rc, EOS_EPROTO);
+        EOS_CHECK(strstr(o.reason, "without setting a response") != NULL);
+        EOS_CHECK_INT(r.head_calls, 0);
+    }
+    app_done(app, c);
+}
+
+static void test_headers_and_status(void)
+{
+    eos_cm_component *c;
+    eos_wasi_app *app = app_for(APP("misbehave"), &c, 0, 0);
+    if (!app) {
+        printf("    SKIP: misbehave component unavailable\n");
+        return;
+    }
+    wt_response r = {.keep_body = true};
+    eos_wasi_outcome o;
+    eos_wasi_request req = wt_get("/headers");
+    int rc = run(app, &req, &r, &o);
+    if (rc != 1) {
+        EOS_CHECK_INT(rc, 0);
+        EOS_CHECK_INT(r.status, 201);
+        EOS_CHECK(strstr(r.headers, "x-test: yes\n") != NULL);
+        EOS_CHECK(strstr(r.headers, "content-type: application/x-test\n") != NULL);
+        EOS_CHECK_MEM(r.body, r.body_size, "made", 4);
+    }
+    wt_response_free(&r);
+    app_done(app, c);
+}
+
+static void test_stream_response(void)
+{
+    eos_cm_component *c;
+    eos_wasi_app *app = app_for(APP("misbehave"), &c, 1ull << 40, 0);
+    if (!app) {
+        printf("    SKIP: misbehave component unavailable\n");
+        return;
+    }
+    char target[64];
+    snprintf(target, sizeof(target), "/stream?%llu", STREAM_SIZE);
+    size_t base = wt_rss();
+    wt_response r = {0};
+    eos_wasi_outcome o;
+    eos_wasi_request req = wt_get(target);
+    uint64_t t0 = eos_now_ns();
+    int rc = run(app, &req, &r, &o);
+    if (rc != 1) {
+        size_t grown = wt_rss() > base ? wt_rss() - base : 0;
+        printf("    100 MB response: %.2f s, RSS +%zu KiB, largest piece %zu bytes\n",
+               (double)(eos_now_ns() - t0) / 1e9, grown / 1024, r.max_chunk);
+        EOS_CHECK_INT(rc, 0);
+        EOS_CHECK_INT(r.body_size, STREAM_SIZE);
+        EOS_CHECK(r.complete);
+        EOS_CHECK(r.max_chunk <= EOS_WASI_BODY_CHUNK);
+        EOS_CHECK(grown < RSS_SLACK);
+    }
+    app_done(app, c);
+}
+
+typedef struct body_src {
+    uint64_t left;
+    uint8_t fill[65536];
+} body_src;
+
+static int src_read(void *ud, uint8_t *buf, size_t cap, size_t *out_size)
+{
+    body_src *s = ud;
+    size_t n = cap < sizeof(s->fill) ? cap : sizeof(s->fill);
+    if (n > s->left)
+        n = (size_t)s->left;
+    memcpy(buf, s->fill, n);
+    s->left -= n;
+    *out_size = n;
+    return 0;
+}
+
+static void test_stream_request(void)
+{
+    eos_cm_component *c;
+    eos_wasi_app *app = app_for(APP("misbehave"), &c, 1ull << 40, 0);
+    if (!app) {
+        printf("    SKIP: misbehave component unavailable\n");
+        return;
+    }
+    static body_src src;
+    memset(src.fill, 'y', sizeof(src.fill));
+    src.left = STREAM_SIZE;
+    size_t base = wt_rss();
+    wt_response r = {.keep_body = true};
+    eos_wasi_outcome o;
+    eos_wasi_request req = wt_get("/count");
+    req.method = "POST";
+    req.body_read = src_read;
+    req.body_ud = &src;
+    uint64_t t0 = eos_now_ns();
+    int rc = run(app, &req, &r, &o);
+    if (rc != 1) {
+        size_t grown = wt_rss() > base ? wt_rss() - base : 0;
+        printf("    100 MB request: %.2f s, RSS +%zu KiB\n", (double)(eos_now_ns() - t0) / 1e9,
+               grown / 1024);
+        EOS_CHECK_INT(rc, 0);
+        EOS_CHECK_MEM(r.body, r.body_size, "104857600", 9);
+        EOS_CHECK_INT(o.body_in_size, STREAM_SIZE);
+        EOS_CHECK(grown < RSS_SLACK);
+    }
+    wt_response_free(&r);
+    app_done(app, c);
+}
+
+int main(void)
+{
+    EOS_RUN(test_hello);
+    EOS_RUN(test_headers_and_status);
+    EOS_RUN(test_trap);
+    EOS_RUN(test_out_of_fuel);
+    EOS_RUN(test_memory_limit);
+    EOS_RUN(test_exit);
+    EOS_RUN(test_no_response);
+    EOS_RUN(test_stream_response);
+    EOS_RUN(test_stream_request);
+    return eos_test_finish();
+}
