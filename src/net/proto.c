@@ -7,8 +7,6 @@
 
 #include "internal.h"
 
-#define VERSION_TEXT "enclave-os 0.1.0"
-
 static const char *const http_methods[] = {"GET ", "POST", "PUT ", "HEAD", "DELE",
                                            "OPTI", "PATC", "CONN", "TRAC"};
 
@@ -56,9 +54,9 @@ static void handle_data(eos_net__conn *c)
         EOS_INFO("net", "%s: wasm_load of '%s' (%zu bytes) refused: apps are not available yet",
                  c->peer, name ? name : "?", size);
     queue_error(c,
-                "%s is not available yet in this version (" VERSION_TEXT
-                "): the request was understood but this server cannot run apps yet",
-                eos_net_op_name(op));
+                "%s is not available yet in this version (enclave-os %s): the request was "
+                "understood but this server cannot run apps yet",
+                eos_net_op_name(op), eos_net_version());
 }
 
 static void handle_shutdown(eos_net__conn *c)
@@ -138,13 +136,15 @@ static void framed_input(eos_net__conn *c, const uint8_t *data, size_t size)
 
 static void http_input(eos_net__conn *c)
 {
-    static const char body[] = "HTTP is not available yet in this version (" VERSION_TEXT
-                               "); the framed management protocol is.\n";
-    char resp[512];
+    char body[160], resp[512];
+    int bn = snprintf(body, sizeof body,
+                      "HTTP is not available yet in this version (enclave-os %s); the framed "
+                      "management protocol is.\n",
+                      eos_net_version());
     int n = snprintf(resp, sizeof resp,
                      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
-                     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-                     sizeof body - 1, body);
+                     "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
+                     bn, body);
     if (eos_net__conn_queue(c, (const uint8_t *)resp, (size_t)n) < 0)
         EOS_WARN("net", "%s: out of memory answering HTTP", c->peer);
     c->close_after_flush = 1;
