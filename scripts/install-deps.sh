@@ -11,7 +11,7 @@ packages=(
   libssl-dev openssl liblmdb-dev lmdb-utils libyajl-dev libhttp-parser-dev
   wabt wasi-libc libclang-rt-14-dev-wasm32
   python3 python3-pytest python3-cryptography
-  nodejs npm wrk curl
+  wrk curl
 )
 
 missing=()
@@ -20,6 +20,12 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+
+# Node.js may come from elsewhere than Debian (a newer build in /usr/bin or
+# /usr/local/bin); only when no node and npm are on PATH are Debian's used.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+fi
 
 if ((${#missing[@]})); then
   echo "install-deps: installing ${missing[*]}"

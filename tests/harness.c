@@ -52,8 +52,9 @@ static void *counting_alloc(void *ud, void *ptr, size_t old_size, size_t new_siz
         free(ptr);
         return NULL;
     }
-    alloc_count++;
-    if (fail_at && (alloc_count == fail_at || (fail_sticky && alloc_count > fail_at)))
+    /* Atomic so that multi-threaded tests count correctly. */
+    long n = __atomic_add_fetch(&alloc_count, 1, __ATOMIC_RELAXED);
+    if (fail_at && (n == fail_at || (fail_sticky && n > fail_at)))
         return NULL;
     return realloc(ptr, new_size);
 }
