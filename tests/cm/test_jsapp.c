@@ -26,7 +26,6 @@ static uint8_t *read_file(const char *path, size_t *size)
     return b;
 }
 
-
 /* ---- A minimal wasi:http host, enough for a fetch handler to answer ---- */
 
 static uint32_t next_rep = 100;
@@ -57,16 +56,55 @@ static int ret_case(eos_cm_call *c, eos_cm_val *r, uint32_t index, const eos_cm_
     return 0;
 }
 
-HOSTFN(new_rep) { r[0].of.handle = next_rep++; return 0; }
-HOSTFN(ok_new_rep) { eos_cm_val h = {.of.handle = next_rep++}; return ret_case(c, r, 0, &h); }
-HOSTFN(ok_unit) { r[0].of.var.index = 0; return 0; }
-HOSTFN(none) { r[0].of.var.index = 0; return 0; }
-HOSTFN(empty_list) { r[0].of.list.len = 0; return 0; }
-HOSTFN(false_) { r[0].of.b = false; return 0; }
-HOSTFN(true_) { r[0].of.b = true; return 0; }
-HOSTFN(nothing) { return 0; }
-HOSTFN(u64_now) { r[0].of.u = eos_now_ns(); return 0; }
-HOSTFN(u64_one) { r[0].of.u = 1; return 0; }
+HOSTFN(new_rep)
+{
+    r[0].of.handle = next_rep++;
+    return 0;
+}
+HOSTFN(ok_new_rep)
+{
+    eos_cm_val h = {.of.handle = next_rep++};
+    return ret_case(c, r, 0, &h);
+}
+HOSTFN(ok_unit)
+{
+    r[0].of.var.index = 0;
+    return 0;
+}
+HOSTFN(none)
+{
+    r[0].of.var.index = 0;
+    return 0;
+}
+HOSTFN(empty_list)
+{
+    r[0].of.list.len = 0;
+    return 0;
+}
+HOSTFN(false_)
+{
+    r[0].of.b = false;
+    return 0;
+}
+HOSTFN(true_)
+{
+    r[0].of.b = true;
+    return 0;
+}
+HOSTFN(nothing)
+{
+    return 0;
+}
+HOSTFN(u64_now)
+{
+    r[0].of.u = eos_now_ns();
+    return 0;
+}
+HOSTFN(u64_one)
+{
+    r[0].of.u = 1;
+    return 0;
+}
 HOSTFN(wall_now)
 {
     eos_cm_val *f = eos_cm_call_alloc(c, 2 * sizeof(eos_cm_val));
@@ -87,7 +125,11 @@ HOSTFN(random_bytes)
     r[0].of.list.bytes = b, r[0].of.list.len = (size_t)n;
     return 0;
 }
-HOSTFN(random_u64) { r[0].of.u = 0x1234567890abcdefull; return 0; }
+HOSTFN(random_u64)
+{
+    r[0].of.u = 0x1234567890abcdefull;
+    return 0;
+}
 HOSTFN(seed)
 {
     eos_cm_val *f = eos_cm_call_alloc(c, 2 * sizeof(eos_cm_val));
@@ -108,7 +150,11 @@ HOSTFN(poll_all)
     r[0].of.list.items = v, r[0].of.list.len = n;
     return 0;
 }
-HOSTFN(check_write) { eos_cm_val n = {.of.u = 65536}; return ret_case(c, r, 0, &n); }
+HOSTFN(check_write)
+{
+    eos_cm_val n = {.of.u = 65536};
+    return ret_case(c, r, 0, &n);
+}
 HOSTFN(write_bytes)
 {
     size_t n = a[1].of.list.len;
@@ -124,12 +170,37 @@ HOSTFN(read_closed)
     eos_cm_val closed = {.of.var = {1, NULL}}; /* stream-error::closed */
     return ret_case(c, r, 1, &closed);
 }
-HOSTFN(method_get) { r[0].of.var.index = 0; return 0; }
-HOSTFN(some_path) { eos_cm_val p = {.of.str = {"/", 1}}; return ret_case(c, r, 1, &p); }
-HOSTFN(some_authority) { eos_cm_val p = {.of.str = {"localhost", 9}}; return ret_case(c, r, 1, &p); }
-HOSTFN(some_http) { eos_cm_val p = {.of.var = {0, NULL}}; return ret_case(c, r, 1, &p); }
-HOSTFN(status_code) { r[0].of.u = response_status; return 0; }
-HOSTFN(set_status) { response_status = (uint32_t)a[1].of.u; r[0].of.var.index = 0; return 0; }
+HOSTFN(method_get)
+{
+    r[0].of.var.index = 0;
+    return 0;
+}
+HOSTFN(some_path)
+{
+    eos_cm_val p = {.of.str = {"/", 1}};
+    return ret_case(c, r, 1, &p);
+}
+HOSTFN(some_authority)
+{
+    eos_cm_val p = {.of.str = {"localhost", 9}};
+    return ret_case(c, r, 1, &p);
+}
+HOSTFN(some_http)
+{
+    eos_cm_val p = {.of.var = {0, NULL}};
+    return ret_case(c, r, 1, &p);
+}
+HOSTFN(status_code)
+{
+    r[0].of.u = response_status;
+    return 0;
+}
+HOSTFN(set_status)
+{
+    response_status = (uint32_t)a[1].of.u;
+    r[0].of.var.index = 0;
+    return 0;
+}
 HOSTFN(outparam_set)
 {
     status_set = (int)a[1].of.var.index;
@@ -140,23 +211,43 @@ static const struct {
     const char *name;
     eos_cm_host_fn fn;
 } http_impls[] = {
-    {"now", u64_now}, {"resolution", u64_one}, {"subscribe-duration", new_rep},
-    {"subscribe-instant", new_rep}, {"get-random-bytes", random_bytes},
-    {"get-random-u64", random_u64}, {"insecure-seed", seed},
-    {"[method]pollable.ready", true_}, {"[method]pollable.block", nothing}, {"poll", poll_all},
-    {"[method]output-stream.check-write", check_write}, {"[method]output-stream.write", write_bytes},
+    {"now", u64_now},
+    {"resolution", u64_one},
+    {"subscribe-duration", new_rep},
+    {"subscribe-instant", new_rep},
+    {"get-random-bytes", random_bytes},
+    {"get-random-u64", random_u64},
+    {"insecure-seed", seed},
+    {"[method]pollable.ready", true_},
+    {"[method]pollable.block", nothing},
+    {"poll", poll_all},
+    {"[method]output-stream.check-write", check_write},
+    {"[method]output-stream.write", write_bytes},
     {"[method]output-stream.blocking-write-and-flush", write_bytes},
-    {"[method]output-stream.flush", ok_unit}, {"[method]output-stream.blocking-flush", ok_unit},
-    {"[method]output-stream.subscribe", new_rep}, {"[method]input-stream.subscribe", new_rep},
-    {"[method]input-stream.read", read_closed}, {"[method]input-stream.blocking-read", read_closed},
-    {"get-stdout", new_rep}, {"get-stderr", new_rep}, {"get-stdin", new_rep},
-    {"get-terminal-stdin", none}, {"get-terminal-stdout", none}, {"get-terminal-stderr", none},
-    {"get-environment", empty_list}, {"get-arguments", empty_list}, {"initial-cwd", none},
+    {"[method]output-stream.flush", ok_unit},
+    {"[method]output-stream.blocking-flush", ok_unit},
+    {"[method]output-stream.subscribe", new_rep},
+    {"[method]input-stream.subscribe", new_rep},
+    {"[method]input-stream.read", read_closed},
+    {"[method]input-stream.blocking-read", read_closed},
+    {"get-stdout", new_rep},
+    {"get-stderr", new_rep},
+    {"get-stdin", new_rep},
+    {"get-terminal-stdin", none},
+    {"get-terminal-stdout", none},
+    {"get-terminal-stderr", none},
+    {"get-environment", empty_list},
+    {"get-arguments", empty_list},
+    {"initial-cwd", none},
     {"get-directories", empty_list},
-    {"[constructor]fields", new_rep}, {"[static]fields.from-list", ok_new_rep},
-    {"[method]fields.entries", empty_list}, {"[method]fields.get", empty_list},
-    {"[method]fields.has", false_}, {"[method]fields.set", ok_unit},
-    {"[method]fields.append", ok_unit}, {"[method]fields.delete", ok_unit},
+    {"[constructor]fields", new_rep},
+    {"[static]fields.from-list", ok_new_rep},
+    {"[method]fields.entries", empty_list},
+    {"[method]fields.get", empty_list},
+    {"[method]fields.has", false_},
+    {"[method]fields.set", ok_unit},
+    {"[method]fields.append", ok_unit},
+    {"[method]fields.delete", ok_unit},
     {"[method]fields.clone", new_rep},
     {"[method]incoming-request.method", method_get},
     {"[method]incoming-request.path-with-query", some_path},
@@ -164,14 +255,17 @@ static const struct {
     {"[method]incoming-request.authority", some_authority},
     {"[method]incoming-request.headers", new_rep},
     {"[method]incoming-request.consume", ok_new_rep},
-    {"[method]incoming-body.stream", ok_new_rep}, {"[static]incoming-body.finish", new_rep},
+    {"[method]incoming-body.stream", ok_new_rep},
+    {"[static]incoming-body.finish", new_rep},
     {"[constructor]outgoing-response", new_rep},
     {"[method]outgoing-response.set-status-code", set_status},
     {"[method]outgoing-response.status-code", status_code},
     {"[method]outgoing-response.headers", new_rep},
     {"[method]outgoing-response.body", ok_new_rep},
-    {"[method]outgoing-body.write", ok_new_rep}, {"[static]outgoing-body.finish", ok_unit},
-    {"[static]response-outparam.set", outparam_set}, {"http-error-code", none},
+    {"[method]outgoing-body.write", ok_new_rep},
+    {"[static]outgoing-body.finish", ok_unit},
+    {"[static]response-outparam.set", outparam_set},
+    {"http-error-code", none},
     {"filesystem-error-code", none},
 };
 
@@ -230,20 +324,22 @@ static int define_from_wit(eos_cm_host *h, const eos_cm_component *c, int *linke
         if (!text)
             return EOS_ENOTFOUND;
         /* Interfaces of this package that other interfaces use come first. */
-        static const char *first[] = {"error", "poll", "streams", "monotonic-clock", "wall-clock",
-                                      "types", "network"};
+        static const char *first[] = {"error",      "poll",  "streams", "monotonic-clock",
+                                      "wall-clock", "types", "network"};
         for (int pass = 0; pass < 2; pass++) {
             for (size_t i = 0; i < eos_cm_component_import_count(c); i++) {
                 eos_cm_item_desc im, m;
                 eos_cm_component_import(c, i, &im);
                 char prefix[64];
                 snprintf(prefix, sizeof(prefix), "wasi:%s/", order[o]);
-                if (im.kind != EOS_CM_ITEM_INSTANCE || strncmp(im.name, prefix, strlen(prefix)) != 0)
+                if (im.kind != EOS_CM_ITEM_INSTANCE ||
+                    strncmp(im.name, prefix, strlen(prefix)) != 0)
                     continue;
                 const char *iname = im.name + strlen(prefix);
                 bool is_first = false;
                 for (size_t k = 0; k < EOS_ARRAY_LEN(first); k++)
-                    if (strncmp(iname, first[k], strlen(first[k])) == 0 && iname[strlen(first[k])] == '@')
+                    if (strncmp(iname, first[k], strlen(first[k])) == 0 &&
+                        iname[strlen(first[k])] == '@')
                         is_first = true;
                 if (is_first != (pass == 0))
                     continue;
@@ -254,7 +350,9 @@ static int define_from_wit(eos_cm_host *h, const eos_cm_component *c, int *linke
                         eos_cm_host_fn fn = with_impls ? http_impl(m.name) : NULL;
                         if (with_impls && strncmp(im.name, "wasi:clocks/wall-clock@", 23) == 0)
                             fn = wall_now;
-                        funcs[nf].name = m.name, funcs[nf].fn = fn ? fn : with_impls ? not_here : stub;
+                        funcs[nf].name = m.name, funcs[nf].fn = fn           ? fn
+                                                                : with_impls ? not_here
+                                                                             : stub;
                         nf++;
                     }
                 /* Defined under the WIT's version; the import's own version
@@ -354,10 +452,15 @@ static void test_jsapp(void)
     EOS_CHECK_INT(eos_cm_describe(b, size, out, &d), 0);
     fclose(out);
     static const char *want[] = {
-        "sha256: ", "import wasi:io/poll@0.2.12", "import wasi:io/streams@0.2.12",
-        "import wasi:http/types@0.2.10", "import wasi:http/outgoing-handler@0.2.10",
-        "import wasi:cli/stdout@0.2.12", "import wasi:clocks/monotonic-clock@0.2.12",
-        "import wasi:filesystem/preopens@0.2.12", "import wasi:random/random@0.2.12",
+        "sha256: ",
+        "import wasi:io/poll@0.2.12",
+        "import wasi:io/streams@0.2.12",
+        "import wasi:http/types@0.2.10",
+        "import wasi:http/outgoing-handler@0.2.10",
+        "import wasi:cli/stdout@0.2.12",
+        "import wasi:clocks/monotonic-clock@0.2.12",
+        "import wasi:filesystem/preopens@0.2.12",
+        "import wasi:random/random@0.2.12",
         "export wasi:http/incoming-handler@0.2.10 {",
         "handle: func(request: own<incoming-request>, response-out: own<response-outparam>);",
         "[method]output-stream.blocking-write-and-flush: func(self: borrow<output-stream>, "
@@ -396,7 +499,8 @@ static void test_jsapp(void)
             fprintf(stderr, "instantiate: %s\n", d.message);
         EOS_CHECK_INT(rc, 0);
         printf("instantiated in %.1f ms\n", (double)(t1 - t0) / 1e6);
-        eos_cm_func *f = i ? eos_cm_instance_func(i, "wasi:http/incoming-handler@0.2.3#handle") : NULL;
+        eos_cm_func *f =
+            i ? eos_cm_instance_func(i, "wasi:http/incoming-handler@0.2.3#handle") : NULL;
         EOS_CHECK(f != NULL);
         if (f) {
             /* With stub interfaces the handler gets as far as its first
