@@ -90,6 +90,9 @@ static int grow(vctx *v, void **p, uint32_t *cap, uint32_t need, size_t size)
 {
     if (need <= *cap)
         return 0;
+    /* Keeps the doubling below from overflowing; no real function comes close. */
+    if (need > (1u << 28))
+        return FAIL(EOS_ELIMIT, "function too large to translate");
     uint32_t ncap = *cap ? *cap * 2 : 64;
     while (ncap < need)
         ncap *= 2;
@@ -339,6 +342,15 @@ static int do_memop(vctx *v, uint8_t opcode)
         TRY(emit_op(v, mo->store ? EOS_WASM_OP_MEM_STORE : EOS_WASM_OP_MEM_LOAD));
         TRY(emit(v, opcode));
         TRY(emit(v, mem));
+        return emit(v, offset);
+    }
+    /* (local.get a; i32.const k; i32.add) fused earlier, then a load -> LC_LOAD* */
+    if ((mo->op == EOS_WASM_OP_LOAD32 || mo->op == EOS_WASM_OP_LOAD8_U) && v->nlast >= 1 &&
+        v->code[v->last[v->nlast - 1]] == EOS_WASM_OP_LC_I32_ADD &&
+        v->last[v->nlast - 1] + 3 == v->len) {
+        uint32_t at = v->last[v->nlast - 1];
+        v->code[at] = mo->op == EOS_WASM_OP_LOAD32 ? EOS_WASM_OP_LC_LOAD32 : EOS_WASM_OP_LC_LOAD8_U;
+        v->nlast = 0;
         return emit(v, offset);
     }
     /* local.get x; i32.load off  ->  L_LOAD32 x off */
