@@ -5,7 +5,12 @@
 // (the 0.2.x interfaces the engine uses are the same).
 //
 //   eos-componentize-js.mjs --js app.js --wit world.wit --out app.wasm [--world NAME]
-//                           [--wasi-version 0.2.10] [--tools DIR]
+//                           [--wasi-version 0.2.10] [--tools DIR] [--cache DIR|none]
+//
+// A build takes 15 to 30 seconds, so results are kept in a cache directory (default
+// $XDG_CACHE_HOME/enclave-os or ~/.cache/enclave-os) under the SHA-256 of everything
+// that goes into them: the source, the world, the WASI version and the tool versions.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -49,6 +54,27 @@ const worldText = fs.readFileSync(opts.wit, 'utf8');
 const world = opts.world || (/\bworld\s+([a-z][\w-]*)/.exec(worldText.replace(/\/\/.*$/gm, '')) || [])[1];
 if (!world) die(`${opts.wit} defines no world`);
 
+function cacheDir() {
+    if (opts.cache === 'none') return null;
+    if (opts.cache) return opts.cache;
+    const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+    return path.join(base, 'enclave-os');
+}
+
+const source = fs.readFileSync(opts.js, 'utf8');
+const toolVersions = ['componentize-js', 'jco'].map((p) =>
+    JSON.parse(fs.readFileSync(path.join(nm, p, 'package.json'), 'utf8')).version);
+const key = crypto.createHash('sha256')
+    .update(JSON.stringify([source, worldText, world, version, toolVersions]))
+    .digest('hex');
+const cache = cacheDir();
+const cached = cache && path.join(cache, `js-${key}.wasm`);
+fs.mkdirSync(path.dirname(path.resolve(opts.out)), { recursive: true });
+if (cached && fs.existsSync(cached)) {
+    fs.copyFileSync(cached, opts.out);
+    process.exit(0);
+}
+
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eos-js-wit-'));
 try {
     fs.writeFileSync(path.join(dir, 'world.wit'), worldText);
@@ -61,15 +87,24 @@ try {
     }
     const { componentize } = await import(
         pathToFileURL(path.join(nm, 'componentize-js', 'src', 'componentize.js')).href);
-    const source = fs.readFileSync(opts.js, 'utf8');
     let result;
     try {
         result = await componentize(source, { witPath: dir, worldName: world });
     } catch (e) {
         die(`componentize-js failed for ${opts.js}: ${e.message || e}`);
     }
-    fs.mkdirSync(path.dirname(path.resolve(opts.out)), { recursive: true });
     fs.writeFileSync(opts.out, result.component);
+    if (cached) {
+        // Written under a temporary name first so a concurrent build never reads half a file.
+        try {
+            fs.mkdirSync(cache, { recursive: true });
+            const tmp = `${cached}.${process.pid}.tmp`;
+            fs.writeFileSync(tmp, result.component);
+            fs.renameSync(tmp, cached);
+        } catch (e) {
+            process.stderr.write(`eos-componentize-js: cannot cache in ${cache}: ${e.message}\n`);
+        }
+    }
 } finally {
     fs.rmSync(dir, { recursive: true, force: true });
 }
