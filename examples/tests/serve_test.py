@@ -2,8 +2,9 @@
 """Runs an HTTP example under jco serve (Node.js's reference wasi:http host) on a free
 loopback port and checks its answers; stops the server and its worker afterwards.
 
-usage: serve_test.py --node NODE --tools DIR --wasm FILE --case hello|echo|hello-js
-Exit status 77 (ctest's skip) when node or jco is missing."""
+usage: serve_test.py --node NODE --tools DIR --wasm FILE --case hello|echo|hello-js|kv-counter
+jco serve has no wasi:keyvalue or wasi:logging: for kv-counter, the in-memory stand-ins
+in shims/ are mapped in. Exit status 77 (ctest's skip) when node or jco is missing."""
 import argparse
 import os
 import signal
@@ -79,7 +80,19 @@ def check_echo(port):
     expect("POST empty", (status, body), (200, b""))
 
 
-CASES = {"hello": check_hello, "echo": check_echo, "hello-js": check_hello}
+def check_kv_counter(port):
+    for path, want in [("/a", b"1\n"), ("/a", b"2\n"), ("/b", b"1\n"), ("/c/d", b"1\n"),
+                       ("/a", b"3\n")]:
+        status, _, body = request(port, path)
+        expect(f"GET {path}", (status, body), (200, want))
+    # Four counters over pages of two keys: the app follows the listing cursor.
+    status, _, body = request(port, "/_counters")
+    expect("GET /_counters", (status, sorted(body.decode().splitlines())),
+           (200, ["/a 3", "/b 1", "/c/d 1"]))
+
+
+CASES = {"hello": check_hello, "echo": check_echo, "hello-js": check_hello,
+         "kv-counter": check_kv_counter}
 
 
 def main():
@@ -100,6 +113,10 @@ def main():
     if args.case == "hello-js":
         # StarlingMonkey's event loop serves one request per instance.
         cmd += ["--isolate-requests", "instance"]
+    if args.case == "kv-counter":
+        shims = os.path.join(os.path.dirname(os.path.abspath(__file__)), "shims")
+        cmd += ["--jco-map", f"wasi:keyvalue/*={shims}/keyvalue.mjs#*",
+                f"wasi:logging/logging={shims}/logging.mjs"]
     # jco serve runs the component in a child node process: a session of its own lets
     # the test stop both.
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
