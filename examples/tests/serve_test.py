@@ -2,15 +2,16 @@
 """Runs an HTTP example under jco serve (Node.js's reference wasi:http host) on a free
 loopback port and checks its answers; stops the server and its worker afterwards.
 
-usage: serve_test.py --node NODE --tools DIR --wasm FILE --case hello|echo|hello-js|kv-counter
+usage: serve_test.py --node NODE --tools DIR --wasm FILE --case hello|echo|hello-js|kv-counter|files
 jco serve has no wasi:keyvalue or wasi:logging: for kv-counter, the in-memory stand-ins
-in shims/ are mapped in. Exit status 77 (ctest's skip) when node or jco is missing."""
+in shims/ are mapped in. For files, the guest's "/" is a scratch directory. Exit status 77 (ctest's skip) when node or jco is missing."""
 import argparse
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -91,7 +92,27 @@ def check_kv_counter(port):
            (200, ["/a 3", "/b 1", "/c/d 1"]))
 
 
-CASES = {"hello": check_hello, "echo": check_echo, "hello-js": check_hello,
+def check_files(port):
+    data = os.urandom(100 * 1024 + 3)
+    status, _, body = request(port, "/blob.bin", "PUT", data)
+    expect("PUT /blob.bin", (status, body), (201, b"stored\n"))
+    status, _, body = request(port, "/note.txt", "PUT", b"hi there")
+    expect("PUT /note.txt", status, 201)
+    status, _, body = request(port, "/blob.bin")
+    expect("GET /blob.bin identical", (status, body == data), (200, True))
+    status, _, body = request(port, "/")
+    expect("GET / lists both", (status, sorted(body.decode().split())), (200, ["blob.bin", "note.txt"]))
+    status, _, _ = request(port, "/note.txt", "DELETE")
+    expect("DELETE /note.txt", status, 200)
+    status, _, _ = request(port, "/note.txt")
+    expect("GET /note.txt after delete", status, 404)
+    status, _, _ = request(port, "/.hidden")
+    expect("GET /.hidden refused", status, 400)
+    status, _, _ = request(port, "/note.txt", "POST", b"x")
+    expect("POST refused", status, 405)
+
+
+CASES = {"files": check_files, "hello": check_hello, "echo": check_echo, "hello-js": check_hello,
          "kv-counter": check_kv_counter}
 
 
@@ -113,14 +134,21 @@ def main():
     if args.case == "hello-js":
         # StarlingMonkey's event loop serves one request per instance.
         cmd += ["--isolate-requests", "instance"]
+    shims = os.path.join(os.path.dirname(os.path.abspath(__file__)), "shims")
     if args.case == "kv-counter":
-        shims = os.path.join(os.path.dirname(os.path.abspath(__file__)), "shims")
         cmd += ["--jco-map", f"wasi:keyvalue/*={shims}/keyvalue.mjs#*",
                 f"wasi:logging/logging={shims}/logging.mjs"]
     # jco serve runs the component in a child node process: a session of its own lets
     # the test stop both.
+    env = dict(os.environ)
+    scratch = None
+    if args.case == "files":
+        scratch = tempfile.TemporaryDirectory(prefix="eos-files-")
+        env["EOS_FILES_ROOT"] = scratch.name
+        env["EOS_PREVIEW2_SHIM"] = preview2_shim(args.tools)
+        cmd += ["--jco-import", os.path.join(shims, "preopen.mjs")]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+                            start_new_session=True, env=env)
     try:
         if not wait_ready(proc, port, time.time() + args.timeout):
             print(f"FAIL: jco serve did not start listening on port {port}")
@@ -141,9 +169,18 @@ def main():
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             out, _ = proc.communicate()
+        if scratch:
+            scratch.cleanup()
         log = out.decode(errors="replace").strip()
         if log:
             print("jco serve said:\n  " + "\n  ".join(log.splitlines()[-20:]))
+
+
+def preview2_shim(tools):
+    """The preview2-shim jco serve runs with (jco's own copy when it has one)."""
+    base = os.path.join(tools, "node_modules", "@bytecodealliance")
+    nested = os.path.join(base, "jco", "node_modules", "@bytecodealliance", "preview2-shim")
+    return nested if os.path.isdir(nested) else os.path.join(base, "preview2-shim")
 
 
 def shutil_which(cmd):
