@@ -18,8 +18,8 @@ static void handle(eos_request *req, eos_response_out *out)
     eos_key_list keys;
     eos_cas cas;
     eos_kv_entry *entries;
-    const char *key_names[] = { "a", "b" };
-    eos_kv_pair pairs[] = { { "a", "1", 1 } };
+    const char *key_names[] = {"a", "b"};
+    eos_kv_pair pairs[] = {{"a", "1", 1}};
     const char *name, *value;
 
     eos_request_method(req);
