@@ -43,8 +43,6 @@ void eos__out_check_write(eos__handle s, void *ret);
 /* result<_, stream-error>: tag @0, stream-error tag @4, handle @8. */
 EOS__IMPORT(EOS__WASI("wasi:io/streams"), "[method]output-stream.write")
 void eos__out_write(eos__handle s, const void *ptr, size_t len, void *ret);
-EOS__IMPORT(EOS__WASI("wasi:io/streams"), "[method]output-stream.blocking-write-and-flush")
-void eos__out_blocking_write_and_flush(eos__handle s, const void *ptr, size_t len, void *ret);
 EOS__IMPORT(EOS__WASI("wasi:io/streams"), "[method]output-stream.blocking-flush")
 void eos__out_blocking_flush(eos__handle s, void *ret);
 EOS__IMPORT(EOS__WASI("wasi:io/streams"), "[resource-drop]output-stream")
