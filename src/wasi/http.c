@@ -766,7 +766,7 @@ static int outgoing_handle(eos_cm_call *call, void *ud, const eos_cm_val *args,
 
 static const char http_types[] =
     "type duration = u64;\n"
-    "resource input-stream;\nresource output-stream;\nresource io-error;\nresource pollable;\n"
+    "resource input-stream;\nresource output-stream;\nresource error;\nresource pollable;\n"
     "variant method { get, head, post, put, delete, connect, options, trace, patch, "
     "other(string) }\n"
     "variant scheme { HTTP, HTTPS, other(string) }\n"
@@ -885,7 +885,7 @@ static const eos_cm_host_func http_funcs[] = {
      "func(" B("future-incoming-response")
      ") -> option<result<result<incoming-response, error-code>>>",
      never},
-    {"http-error-code", "func(err: borrow<io-error>) -> option<error-code>", http_error_code},
+    {"http-error-code", "func(err: borrow<error>) -> option<error-code>", http_error_code},
 };
 
 static const eos_cm_host_func outgoing_funcs[] = {
