@@ -1,7 +1,9 @@
 /* A small POSIX-like file tree on the encrypted store: per path a metadata
  * record ("m:" + path) and the contents in 64 KiB chunks ("c:" + path + NUL +
  * index), so a write at an offset rewrites only the chunks it touches. Every
- * change runs in one store transaction: a crash leaves the old or new state. */
+ * change's writes go in one store transaction: a crash leaves the old or the
+ * new state. Reads see committed state (not the transaction's read set): the
+ * store's transactions refuse to commit after reading an absent key. */
 #include <stdio.h>
 #include <string.h>
 
@@ -129,7 +131,8 @@ static int txn_meta(eos_kv_txn *t, eos_kv_ns *ns, const char *path, eos_wasi__fs
     size_t kn = meta_key(key, sizeof(key), path);
     uint8_t *v = NULL;
     size_t vs = 0;
-    int rc = t ? eos_kv_txn_get(t, ns, key, kn, &v, &vs, NULL) : eos_kv_get(ns, key, kn, &v, &vs, NULL);
+    (void)t;
+    int rc = eos_kv_get(ns, key, kn, &v, &vs, NULL);
     if (rc == EOS_ENOTFOUND)
         return EOS_WASI__FS_NOENT;
     if (rc)
@@ -373,7 +376,7 @@ static int write_body(eos_kv_txn *t, eos_kv_ns *ns, void *argp)
         if (in != 0 || n != EOS_WASI__FS_CHUNK) {
             uint8_t *c = NULL;
             size_t cs = 0;
-            rc = eos_kv_txn_get(t, ns, key, kn, &c, &cs, NULL);
+            rc = eos_kv_get(ns, key, kn, &c, &cs, NULL);
             if (rc && rc != EOS_ENOTFOUND)
                 break;
             rc = 0;
@@ -437,7 +440,7 @@ static int truncate_body(eos_kv_txn *t, eos_kv_ns *ns, void *argp)
             size_t kn = chunk_key(key, sizeof(key), a->path, keep - 1);
             uint8_t *c = NULL;
             size_t cs = 0;
-            rc = eos_kv_txn_get(t, ns, key, kn, &c, &cs, NULL);
+            rc = eos_kv_get(ns, key, kn, &c, &cs, NULL);
             if (!rc && cs > tail)
                 rc = eos_kv_txn_set(t, ns, key, kn, c, tail, NULL);
             if (c)
@@ -605,7 +608,7 @@ static int move_file(eos_kv_txn *t, eos_kv_ns *ns, const char *from, const char 
         size_t n2 = chunk_key(k2, sizeof(k2), to, i);
         uint8_t *c = NULL;
         size_t cs = 0;
-        rc = eos_kv_txn_get(t, ns, k1, n1, &c, &cs, NULL);
+        rc = eos_kv_get(ns, k1, n1, &c, &cs, NULL);
         if (rc == EOS_ENOTFOUND) {
             rc = eos_kv_txn_delete(t, ns, k2, n2, NULL);
             if (rc == EOS_ENOTFOUND)
