@@ -1,7 +1,26 @@
 /* The component model: decode, validate, link and instantiate components, and
  * the canonical ABI that moves values between host and guest. Host interfaces
  * (WASI, the server's callers) are written against this header only: component
- * types as descriptors, dynamic values, table-driven host functions. */
+ * types as descriptors, dynamic values, table-driven host functions.
+ *
+ * A host interface is its WIT text plus a table:
+ *
+ *   static int get_random_bytes(eos_cm_call *c, void *ud, const eos_cm_val *args,
+ *                               eos_cm_val *res)
+ *   {
+ *       uint8_t *b = eos_cm_call_alloc(c, args[0].of.u);   // freed after the call
+ *       if (!b) return EOS_ENOMEM;
+ *       fill(b, args[0].of.u);
+ *       res[0].of.list.bytes = b, res[0].of.list.len = args[0].of.u;
+ *       return 0;
+ *   }
+ *   static const eos_cm_host_func random_funcs[] = {
+ *       {"get-random-bytes", NULL, get_random_bytes},  // signature from the WIT
+ *       {"get-random-u64", NULL, get_random_u64},
+ *   };
+ *   eos_cm_host_define(host, "wasi:random/random@0.2.3", WASI_RANDOM_WIT, random_funcs, 2,
+ *                      NULL, NULL, &diag);
+ */
 #ifndef EOS_CM_H
 #define EOS_CM_H
 
@@ -55,18 +74,18 @@ typedef struct eos_cm_resource eos_cm_resource;
 /* A value type. Read-only for users; owned by whoever made it (a component,
  * a host interface or an eos_cm_types builder) and valid as long as that owner. */
 struct eos_cm_type {
-    uint8_t kind;                 /* eos_cm_kind */
-    uint8_t align;                /* canonical ABI alignment in bytes */
-    uint16_t flat_count;          /* core values when flattened, capped at 255 */
-    uint32_t size;                /* canonical ABI size in bytes */
-    uint32_t count;               /* fields, members, cases or labels */
-    const eos_cm_type *elem;      /* list, option: element; result: ok (or NULL) */
-    const eos_cm_type *err;       /* result: err (or NULL) */
-    const char *const *names;     /* record fields, variant/enum cases, flag labels */
+    uint8_t kind;                    /* eos_cm_kind */
+    uint8_t align;                   /* canonical ABI alignment in bytes */
+    uint16_t flat_count;             /* core values when flattened, capped at 255 */
+    uint32_t size;                   /* canonical ABI size in bytes */
+    uint32_t count;                  /* fields, members, cases or labels */
+    const eos_cm_type *elem;         /* list, option: element; result: ok (or NULL) */
+    const eos_cm_type *err;          /* result: err (or NULL) */
+    const char *const *names;        /* record fields, variant/enum cases, flag labels */
     const eos_cm_type *const *types; /* record/tuple members, variant payloads (NULL = none) */
-    const void *rdesc;            /* own/borrow: resource identity (internal) */
-    const char *rname;            /* own/borrow: resource name */
-    const char *name;             /* a type's declared name when known (for printing), or NULL */
+    const void *rdesc;               /* own/borrow: resource identity (internal) */
+    const char *rname;               /* own/borrow: resource name */
+    const char *name;                /* a type's declared name when known (for printing), or NULL */
 };
 
 /* A function type: parameter and result lists (a single unnamed result has
@@ -108,7 +127,7 @@ struct eos_cm_val {
             size_t len; /* bytes */
         } str;
         struct {
-            eos_cm_val *items; /* record fields, tuple members, list items */
+            eos_cm_val *items;    /* record fields, tuple members, list items */
             const uint8_t *bytes; /* list<u8>, list<s8> only */
             size_t len;
         } list;
@@ -157,8 +176,8 @@ EOS_API int eos_cm_types_declare(eos_cm_types *ts, const char *wit, eos_diag *di
 EOS_API int eos_cm_types_parse(eos_cm_types *ts, const char *expr, const eos_cm_type **out,
                                eos_diag *diag);
 /* Parses "func(a: u32, b: string) -> result<u64, e>" (or "(...) -> ..."). */
-EOS_API int eos_cm_types_parse_func(eos_cm_types *ts, const char *sig,
-                                    const eos_cm_functype **out, eos_diag *diag);
+EOS_API int eos_cm_types_parse_func(eos_cm_types *ts, const char *sig, const eos_cm_functype **out,
+                                    eos_diag *diag);
 
 /* ---- Components ------------------------------------------------------------ */
 
@@ -187,10 +206,10 @@ typedef enum eos_cm_item_kind {
 } eos_cm_item_kind;
 
 typedef struct eos_cm_item_desc {
-    const char *name;              /* NUL-terminated, borrowed from the component */
+    const char *name; /* NUL-terminated, borrowed from the component */
     eos_cm_item_kind kind;
-    const eos_cm_functype *func;   /* functions */
-    size_t member_count;           /* instances: functions and types inside */
+    const eos_cm_functype *func; /* functions */
+    size_t member_count;         /* instances: functions and types inside */
 } eos_cm_item_desc;
 
 EOS_API size_t eos_cm_component_import_count(const eos_cm_component *c);
@@ -201,10 +220,10 @@ EOS_API void eos_cm_component_export(const eos_cm_component *c, size_t index,
                                      eos_cm_item_desc *out);
 /* Members of an instance import or export: out gets the member's name, kind
  * and, for functions, type. Returns EOS_ENOTFOUND past the end. */
-EOS_API int eos_cm_component_import_member(const eos_cm_component *c, size_t index,
-                                           size_t member, eos_cm_item_desc *out);
-EOS_API int eos_cm_component_export_member(const eos_cm_component *c, size_t index,
-                                           size_t member, eos_cm_item_desc *out);
+EOS_API int eos_cm_component_import_member(const eos_cm_component *c, size_t index, size_t member,
+                                           eos_cm_item_desc *out);
+EOS_API int eos_cm_component_export_member(const eos_cm_component *c, size_t index, size_t member,
+                                           eos_cm_item_desc *out);
 
 /* Writes the component's world as WIT-like text (imports and exports with
  * their functions), preceded by its size and SHA-256, for `enclave-os
@@ -228,9 +247,11 @@ typedef int (*eos_cm_host_fn)(eos_cm_call *call, void *ud, const eos_cm_val *arg
 
 /* One function of a host interface: its name as the component imports it
  * ("get-random-bytes", "[method]descriptor.read", "[constructor]fields",
- * "[static]fields.from-list", "[resource-drop]x" is implicit) and its WIT
- * signature ("func(len: u64) -> list<u8>"), using types declared for the
- * interface. */
+ * "[static]fields.from-list"; "[resource-drop]x" is implicit) and its WIT
+ * signature ("func(len: u64) -> list<u8>", using types declared for the
+ * interface), or NULL to take the signature the interface's WIT text
+ * declares for that name (so a WASI interface is its WIT file plus a table
+ * of {name, NULL, fn}). */
 typedef struct eos_cm_host_func {
     const char *name;
     const char *sig;
@@ -248,13 +269,18 @@ EOS_API int eos_cm_host_new(eos_cm_host **out);
 EOS_API void eos_cm_host_free(eos_cm_host *h);
 
 /* Defines an interface `name` (e.g. "wasi:random/random@0.2.3"): types is WIT
- * declarations for its types (or NULL); funcs is a table of count functions,
+ * text for it (or NULL): bare declarations, or a whole WIT package of which
+ * `interface random { ... }` is read (order-independent, @since annotations
+ * and doc comments allowed, functions and resource functions declared for
+ * the table to use), where `use iface.{a, b as c};` takes
+ * types from interfaces defined earlier on h (a relative path such as `types`
+ * means the same package and version); funcs is a table of count functions,
  * copied; ud is borrowed and passed to every function of the interface. An
  * import of a compatible version (same major, and same minor for 0.x) links to
  * it. Resources declared in types get dtor (may be NULL) with ud. */
 EOS_API int eos_cm_host_define(eos_cm_host *h, const char *name, const char *types,
-                               const eos_cm_host_func *funcs, size_t count,
-                               eos_cm_dtor_fn dtor, void *ud, eos_diag *diag);
+                               const eos_cm_host_func *funcs, size_t count, eos_cm_dtor_fn dtor,
+                               void *ud, eos_diag *diag);
 /* Defines a single top-level function import `name`. */
 EOS_API int eos_cm_host_define_func(eos_cm_host *h, const char *name, const char *types,
                                     const eos_cm_host_func *func, void *ud, eos_diag *diag);
@@ -276,11 +302,10 @@ EOS_API eos_cm_instance *eos_cm_call_instance(eos_cm_call *call);
  * failures return EOS_EUNLINKABLE naming the import; traps during start
  * return the trap. The instance belongs to the caller: free it with
  * eos_cm_instance_free() before the store. */
-EOS_API int eos_cm_instance_new(eos_wasm_store *s, const eos_cm_component *c,
-                                const eos_cm_host *h, void *data, eos_cm_instance **out,
-                                eos_diag *diag);
-/* Runs destructors of resources still owned by the instance's handle table,
- * then frees it. NULL is allowed. */
+EOS_API int eos_cm_instance_new(eos_wasm_store *s, const eos_cm_component *c, const eos_cm_host *h,
+                                void *data, eos_cm_instance **out, eos_diag *diag);
+/* Runs the host destructors of host resources still owned by the instance's
+ * handle tables (guest code is not run), then frees it. NULL is allowed. */
 EOS_API void eos_cm_instance_free(eos_cm_instance *i);
 
 typedef struct eos_cm_func eos_cm_func;
@@ -292,14 +317,23 @@ EOS_API const eos_cm_functype *eos_cm_func_type(const eos_cm_func *f);
 
 /* Calls an exported function: args are lowered into the guest, results
  * lifted into arena (strings and lists copied, so they outlive post-return).
- * Returns 0, an eos_err, or a trap code (diag says what happened). */
+ * Returns 0, an eos_err, or a trap code (diag says what happened). After a
+ * trap the instance is never entered again (later calls trap at once): make
+ * a new one. Calling an instance that is already running (from one of its
+ * own imports) traps: components are not reentrant. */
 EOS_API int eos_cm_call_func(eos_cm_instance *i, eos_cm_func *f, const eos_cm_val *args,
                              size_t arg_count, eos_cm_val *results, size_t result_count,
                              eos_cm_arena *arena, eos_diag *diag);
 
-/* Handles, for host functions that produce or consume resources: own<R> and
- * borrow<R> values carry the resource's rep; the canonical ABI turns reps into
- * handles of the instance's table and back. */
+/* Resources: own<R> and borrow<R> values carry the resource's rep (a u32 the
+ * resource's implementer chose); the canonical ABI turns reps into handles of
+ * the guest instance's table and back. A host function returning own<R> of a
+ * host resource hands the rep to the guest; one receiving own<R> takes the
+ * rep over (the guest's handle is gone); borrow<R> arguments are only valid
+ * during the call. When the guest drops its last handle of a host resource,
+ * the interface's destructor runs with the rep. For resources the component
+ * defines, an export returning own<R> gives the host the guest's rep, which
+ * it passes back as own<R> or borrow<R> arguments. */
 
 #ifdef __cplusplus
 }

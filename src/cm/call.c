@@ -43,8 +43,8 @@ static void cx_init(eos_cm__cx *cx, eos_cm__ci *ci, eos_wasm_memory *mem, eos_wa
 }
 
 /* Host (or another component) -> lifted function. */
-int eos_cm__invoke(eos_cm_func *f, const eos_cm_val *args, eos_cm_val *results,
-                   eos_cm_arena *arena, eos_wasm_caller *caller, eos_diag *diag)
+int eos_cm__invoke(eos_cm_func *f, const eos_cm_val *args, eos_cm_val *results, eos_cm_arena *arena,
+                   eos_wasm_caller *caller, eos_diag *diag)
 {
     const eos_cm_functype *ft = f->type;
     eos_cm__ci *ci = f->ci;
@@ -61,6 +61,10 @@ int eos_cm__invoke(eos_cm_func *f, const eos_cm_val *args, eos_cm_val *results,
                                 eos_strerror(rc));
         return rc;
     }
+    if (ci->trapped)
+        return eos_diag_set(diag, EOS_TRAP_CANON, "canonical ABI", -1,
+                            "cannot enter component instance: it trapped earlier (make a new "
+                            "instance)");
     if (!ci->may_enter)
         return eos_diag_set(diag, EOS_TRAP_CANON, "canonical ABI", -1,
                             "cannot enter component instance: it is already running "
@@ -68,8 +72,11 @@ int eos_cm__invoke(eos_cm_func *f, const eos_cm_val *args, eos_cm_val *results,
     cx_init(&cx, ci, f->memory, f->realloc, f->encoding, arena, true, diag);
     ci->may_enter = false;
     ci->table.borrows = 0;
-    rc = eos_cm__lower_values(&cx, ft->param_count, ft->params, args, slots,
-                              EOS_CM_MAX_FLAT_PARAMS, true, 0);
+    /* The guest's realloc runs while arguments are lowered: it may not call out. */
+    ci->may_leave = false;
+    rc = eos_cm__lower_values(&cx, ft->param_count, ft->params, args, slots, EOS_CM_MAX_FLAT_PARAMS,
+                              true, 0);
+    ci->may_leave = true;
     if (rc)
         goto out;
     if ((rc = eos_wasm_func_call_raw(ci->root->store, f->core, slots, diag)))
@@ -95,6 +102,8 @@ out:
     eos_cm__cx_finish(&cx);
     eos_cm__cx_dispose(&cx);
     ci->may_enter = true;
+    if (eos_is_trap(rc))
+        ci->trapped = true;
     return rc;
 }
 
@@ -105,8 +114,8 @@ int eos_cm_call_func(eos_cm_instance *i, eos_cm_func *f, const eos_cm_val *args,
         result_count != f->type->result_count || (arg_count && !args) || (result_count && !results))
         return eos_diag_set(diag, EOS_EINVAL, "call", -1,
                             "wrong number of arguments or results for this function (it takes %u "
-                            "and returns %u)", f ? f->type->param_count : 0,
-                            f ? f->type->result_count : 0);
+                            "and returns %u)",
+                            f ? f->type->param_count : 0, f ? f->type->result_count : 0);
     return eos_cm__invoke(f, args, results, arena, NULL, diag);
 }
 
@@ -128,7 +137,8 @@ static int lowered_call(eos_wasm_caller *caller, void *ud, uint64_t *slots)
                                     "cannot leave component instance: calling an import from "
                                     "realloc or post-return is not allowed");
     cx_init(&cx, ci, l->memory, l->realloc, l->encoding, &arena, false, &diag);
-    if (ft->param_count > 8 && !(args = eos_cm_arena_alloc(&arena, ft->param_count * sizeof(*args)))) {
+    if (ft->param_count > 8 &&
+        !(args = eos_cm_arena_alloc(&arena, ft->param_count * sizeof(*args)))) {
         rc = EOS_ENOMEM;
         goto out;
     }
@@ -198,9 +208,13 @@ int eos_cm__make_lowered(eos_cm__ci *ci, const eos_cm__def *d, eos_cm_func *call
         if ((rc = eos_cm__resolve_core(ci, EOS_CM__S_CORE_FUNC, d->opts.realloc, &x, diag)))
             return rc;
         l->realloc = x.core_func;
+        if ((rc = eos_cm__check_realloc(l->realloc, diag)))
+            return rc;
     }
-    eos_wasm_functype ft = {.param_count = l->sig.param_count, .result_count = l->sig.result_count,
-                            .params = l->sig.params, .results = l->sig.results};
+    eos_wasm_functype ft = {.param_count = l->sig.param_count,
+                            .result_count = l->sig.result_count,
+                            .params = l->sig.params,
+                            .results = l->sig.results};
     return eos_wasm_func_new_host(ci->root->store, &ft, lowered_call, l, out);
 }
 
@@ -216,6 +230,12 @@ static int builtin_call(eos_wasm_caller *caller, void *ud, uint64_t *slots)
     const eos_cm_resource *rt = ci->rmap[b->rdesc->id];
     uint32_t idx = (uint32_t)slots[0];
     int rc = 0;
+    if (!ci->may_leave) {
+        eos_cm__cx_dispose(&cx);
+        return eos_wasm_caller_trap(caller, EOS_TRAP_CANON,
+                                    "resource builtins cannot be called from realloc or "
+                                    "post-return");
+    }
     eos_cm__handle *h;
     switch (b->how) {
     case EOS_CM__D_RESOURCE_NEW: {
@@ -285,7 +305,8 @@ int eos_cm__make_builtin(eos_cm__ci *ci, const eos_cm__def *d, eos_wasm_func **o
     b->ci = ci;
     b->rdesc = d->rdesc;
     b->how = d->how;
-    eos_wasm_functype ft = {.param_count = 1, .params = i32,
+    eos_wasm_functype ft = {.param_count = 1,
+                            .params = i32,
                             .result_count = d->how == EOS_CM__D_RESOURCE_DROP ? 0 : 1,
                             .results = i32};
     if (!ci->rmap[d->rdesc->id]) {
@@ -299,7 +320,8 @@ int eos_cm__make_builtin(eos_cm__ci *ci, const eos_cm__def *d, eos_wasm_func **o
         ci->rmap[d->rdesc->id] = r;
         if (d->rdesc->has_dtor) {
             eos_cm__item x;
-            int rc = eos_cm__resolve_core(ci, EOS_CM__S_CORE_FUNC, d->rdesc->dtor_core_func, &x, NULL);
+            int rc =
+                eos_cm__resolve_core(ci, EOS_CM__S_CORE_FUNC, d->rdesc->dtor_core_func, &x, NULL);
             if (rc)
                 return rc;
             r->dtor = x.core_func;

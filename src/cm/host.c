@@ -31,6 +31,31 @@ void eos_cm_host_free(eos_cm_host *h)
     eos_free(h, sizeof(*h));
 }
 
+typedef struct use_cx {
+    const eos_cm_host *h;
+    const char *self; /* the interface being defined */
+} use_cx;
+
+/* Resolves `use` paths: "types" is relative to the defining interface's
+ * package (and version); "wasi:io/poll@0.2.0" is absolute. Only interfaces
+ * defined earlier are visible. */
+static const eos_cm__named *resolve_use(void *ud, const char *path, const char *name)
+{
+    use_cx *u = ud;
+    char full[512];
+    if (!strchr(path, ':')) {
+        const char *slash = strchr(u->self, '/');
+        const char *at = strchr(u->self, '@');
+        if (!slash)
+            return NULL;
+        snprintf(full, sizeof(full), "%.*s/%s%s", (int)(slash - u->self), u->self, path,
+                 at ? at : "");
+        path = full;
+    }
+    const eos_cm__hiface *f = eos_cm__host_find(u->h, path);
+    return f ? eos_cm__types_lookup(f->types, name) : NULL;
+}
+
 static int define(eos_cm_host *h, const char *name, bool is_func, const char *types,
                   const eos_cm_host_func *funcs, size_t count, eos_cm_dtor_fn dtor, void *ud,
                   eos_diag *diag)
@@ -54,12 +79,13 @@ static int define(eos_cm_host *h, const char *name, bool is_func, const char *ty
         rc = EOS_ENOMEM;
         goto out;
     }
-    if (types && (rc = eos_cm_types_declare(f.types, types, diag)))
+    use_cx u = {.h = h, .self = name};
+    if (types &&
+        (rc = eos_cm__types_declare(f.types, types, resolve_use, &u, is_func ? NULL : name, diag)))
         goto out;
     /* Every resource declared by the interface gets a run-time type. */
     for (uint32_t i = 0; i < f.types->name_count; i++)
-        if (eos_cm__types_rdesc(f.types, f.types->names[i].name) == f.types->names[i].rdesc &&
-            f.types->names[i].rdesc)
+        if (f.types->names[i].rdesc)
             f.resource_count++;
     f.resources = eos_calloc(f.resource_count ? f.resource_count : 1, sizeof(*f.resources));
     f.funcs = eos_calloc(count ? count : 1, sizeof(*f.funcs));
@@ -92,7 +118,12 @@ static int define(eos_cm_host *h, const char *name, bool is_func, const char *ty
             rc = EOS_ENOMEM;
             goto out;
         }
-        if (funcs[i].sig && (rc = eos_cm_types_parse_func(f.types, funcs[i].sig, &hf->type, diag))) {
+        /* Without a signature in the table, the WIT text's declaration of
+         * that name is the signature. */
+        if (!funcs[i].sig)
+            hf->type = eos_cm__types_func(f.types, funcs[i].name);
+        if (funcs[i].sig &&
+            (rc = eos_cm_types_parse_func(f.types, funcs[i].sig, &hf->type, diag))) {
             if (diag && diag->message[0]) {
                 /* Prefix the message with the function it is about. */
                 char tmp[sizeof(diag->message)];

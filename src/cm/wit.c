@@ -7,13 +7,15 @@
 
 #include "internal.h"
 
-
 typedef struct wp {
     const char *s, *p;
     eos_cm_types *ts;
     eos_diag *diag;
     int depth;
+    struct decls *decls;
 } wp;
+
+static int need_decl(wp *w, const char *name);
 
 static int perr(wp *w, const char *what)
 {
@@ -96,10 +98,10 @@ static int add_name(wp *w, eos_cm__named n)
 static const struct {
     const char *name;
     eos_cm_kind kind;
-} prim_names[] = {{"bool", EOS_CM_BOOL}, {"s8", EOS_CM_S8},       {"u8", EOS_CM_U8},
-                  {"s16", EOS_CM_S16},   {"u16", EOS_CM_U16},     {"s32", EOS_CM_S32},
-                  {"u32", EOS_CM_U32},   {"s64", EOS_CM_S64},     {"u64", EOS_CM_U64},
-                  {"f32", EOS_CM_F32},   {"f64", EOS_CM_F64},     {"float32", EOS_CM_F32},
+} prim_names[] = {{"bool", EOS_CM_BOOL},   {"s8", EOS_CM_S8},     {"u8", EOS_CM_U8},
+                  {"s16", EOS_CM_S16},     {"u16", EOS_CM_U16},   {"s32", EOS_CM_S32},
+                  {"u32", EOS_CM_U32},     {"s64", EOS_CM_S64},   {"u64", EOS_CM_U64},
+                  {"f32", EOS_CM_F32},     {"f64", EOS_CM_F64},   {"float32", EOS_CM_F32},
                   {"float64", EOS_CM_F64}, {"char", EOS_CM_CHAR}, {"string", EOS_CM_STRING}};
 
 static int type_expr(wp *w, const eos_cm_type **out);
@@ -187,6 +189,12 @@ static int type_expr(wp *w, const eos_cm_type **out)
         t->rname = d->rdesc->name;
     } else {
         const eos_cm__named *d = lookup(w->ts, nm);
+        if (!d) {
+            int nrc = need_decl(w, nm);
+            if (nrc && nrc != EOS_ENOTFOUND)
+                return nrc;
+            d = lookup(w->ts, nm);
+        }
         if (!d) {
             w->p = save;
             return perr(w, "unknown type name");
@@ -286,79 +294,407 @@ void eos_cm_types_free(eos_cm_types *ts)
         return;
     eos_cm_arena_free(ts->arena);
     eos_free(ts->names, ts->name_cap * sizeof(*ts->names));
+    eos_free(ts->funcs, ts->func_cap * sizeof(*ts->funcs));
     eos_free(ts, sizeof(*ts));
+}
+
+/* `use path.{a, b as c};`: with a resolver the names are looked up in
+ * another type set (a host interface defined earlier); without one the
+ * statement is skipped. */
+static int use_stmt(wp *w, eos_cm__use_fn resolve, void *ud)
+{
+    skip_ws(w);
+    const char *b = w->p;
+    while (*w->p && *w->p != '{' && *w->p != ';')
+        w->p++;
+    if (!resolve || *w->p != '{') {
+        while (*w->p && *w->p != ';')
+            w->p++;
+        if (*w->p)
+            w->p++;
+        return 0;
+    }
+    size_t plen = (size_t)(w->p - b);
+    if (plen && b[plen - 1] == '.')
+        plen--;
+    char path[256];
+    if (plen >= sizeof(path))
+        return perr(w, "interface path too long");
+    memcpy(path, b, plen);
+    path[plen] = 0;
+    w->p++;
+    int rc;
+    do {
+        const char *nm, *as;
+        if ((rc = ident(w, &nm)))
+            return rc;
+        as = nm;
+        if (accept(w, "as") && (rc = ident(w, &as)))
+            return rc;
+        const eos_cm__named *src = resolve(ud, path, nm);
+        if (!src)
+            return perr(w, "`use` of a name the interface does not define");
+        eos_cm__named n = *src;
+        n.name = as;
+        if ((rc = add_name(w, n)))
+            return rc;
+    } while (accept(w, ","));
+    if (!accept(w, "}") || !accept(w, ";"))
+        return perr(w, "expected `};` after the used names");
+    return 0;
+}
+
+const eos_cm__named *eos_cm__types_lookup(const eos_cm_types *ts, const char *name)
+{
+    return lookup(ts, name);
 }
 
 int eos_cm_types_declare(eos_cm_types *ts, const char *wit, eos_diag *diag)
 {
-    wp w = {.s = wit, .p = wit, .ts = ts, .diag = diag};
-    int rc = 0;
-    uint32_t next_rdesc = 0;
-    for (uint32_t i = 0; i < ts->name_count; i++)
-        if (ts->names[i].rdesc)
-            next_rdesc++;
-    for (;;) {
-        skip_ws(&w);
-        if (!*w.p)
+    return eos_cm__types_declare(ts, wit, NULL, NULL, NULL, diag);
+}
+
+/* WIT is order independent inside an interface: a first pass notes every
+ * declaration (resources are created at once), a second parses type bodies,
+ * resolving names declared later on demand, then function declarations. */
+typedef struct decl {
+    const char *name;
+    const char *at; /* the declaration's keyword */
+    uint8_t state;  /* 0 pending, 1 being parsed, 2 done */
+} decl;
+
+typedef struct decls {
+    decl *v;
+    uint32_t len, cap;
+    const char *funcs[1024]; /* positions of function declarations */
+    const char *res_blocks[256];
+    const char *res_names[256];
+    uint32_t nfuncs, nres;
+} decls;
+
+static int parse_decl(wp *w, decl *d);
+
+static int need_decl(wp *w, const char *name)
+{
+    decls *ds = w->decls;
+    for (uint32_t i = 0; ds && i < ds->len; i++)
+        if (strcmp(ds->v[i].name, name) == 0) {
+            if (ds->v[i].state == 1)
+                return perr(w, "type refers to itself");
+            if (ds->v[i].state == 0) {
+                const char *save = w->p;
+                int rc = parse_decl(w, &ds->v[i]);
+                w->p = save;
+                return rc;
+            }
             return 0;
+        }
+    return EOS_ENOTFOUND;
+}
+
+static int parse_decl(wp *w, decl *d)
+{
+    const char *nm;
+    eos_cm_type *t = NULL;
+    int rc;
+    eos_cm_types *ts = w->ts;
+    d->state = 1;
+    w->p = d->at;
+    if (accept(w, "record") || accept(w, "variant") || accept(w, "enum") || accept(w, "flags")) {
+        char k = w->p[-1]; /* d, t, m, s: last letter of the keyword */
+        uint8_t kind = k == 'd'   ? EOS_CM_RECORD
+                       : k == 't' ? EOS_CM_VARIANT
+                       : k == 'm' ? EOS_CM_ENUM
+                                  : EOS_CM_FLAGS;
+        if ((rc = ident(w, &nm)) || !(t = eos_cm__type_new(ts->arena, kind)))
+            return rc ? rc : EOS_ENOMEM;
+        if ((rc = body(w, t, kind == EOS_CM_RECORD, kind == EOS_CM_VARIANT)))
+            return rc;
+        t->name = nm;
+        eos_cm__type_layout(t);
+    } else if (accept(w, "type")) {
+        const eos_cm_type *target;
+        if ((rc = ident(w, &nm)) || !accept(w, "=") || (rc = type_expr(w, &target)) ||
+            !accept(w, ";"))
+            return rc ? rc : perr(w, "expected `type name = type;`");
+        if (!(t = eos_cm__type_new(ts->arena, target->kind)))
+            return EOS_ENOMEM;
+        *t = *target;
+        t->name = nm;
+    } else {
+        return perr(w, "expected a type declaration");
+    }
+    d->state = 2;
+    return add_name(w, (eos_cm__named){.name = d->name, .type = t});
+}
+
+static void skip_annotations(wp *w)
+{
+    for (;;) {
+        skip_ws(w);
+        if (*w->p != '@')
+            return;
+        w->p++;
+        while (isalnum((unsigned char)*w->p) || *w->p == '-' || *w->p == '_')
+            w->p++;
+        skip_ws(w);
+        if (*w->p == '(') {
+            int level = 0;
+            while (*w->p) {
+                char c = *w->p++;
+                if (c == '(')
+                    level++;
+                else if (c == ')' && --level == 0)
+                    break;
+            }
+        }
+    }
+}
+
+static void skip_stmt(wp *w)
+{
+    while (*w->p && *w->p != ';' && *w->p != '{' && *w->p != '}')
+        w->p++;
+    if (*w->p == '{')
+        skip_block(w);
+    else if (*w->p == ';')
+        w->p++;
+}
+
+/* Pass one over the items of an interface body (or bare declarations). */
+static int scan_items(wp *w, decls *ds, uint32_t *next_rdesc, eos_cm__use_fn resolve, void *ud)
+{
+    int rc;
+    for (;;) {
+        skip_annotations(w);
+        if (!*w->p || *w->p == '}')
+            return 0;
+        const char *at = w->p;
         const char *nm;
-        eos_cm_type *t = NULL;
-        if (accept(&w, "record") || accept(&w, "variant") || accept(&w, "enum") ||
-            accept(&w, "flags")) {
-            char k = w.p[-1]; /* d, t, m, s: last letter of the keyword */
-            uint8_t kind = k == 'd' ? EOS_CM_RECORD : k == 't' ? EOS_CM_VARIANT
-                           : k == 'm' ? EOS_CM_ENUM : EOS_CM_FLAGS;
-            if ((rc = ident(&w, &nm)) || !(t = eos_cm__type_new(ts->arena, kind)))
-                return rc ? rc : EOS_ENOMEM;
-            if ((rc = body(&w, t, kind == EOS_CM_RECORD, kind == EOS_CM_VARIANT)))
+        if (accept(w, "record") || accept(w, "variant") || accept(w, "enum") ||
+            accept(w, "flags") || accept(w, "type")) {
+            if ((rc = ident(w, &nm)))
                 return rc;
-            t->name = nm;
-            eos_cm__type_layout(t);
-            if ((rc = add_name(&w, (eos_cm__named){.name = nm, .type = t})))
+            if (ds->len == ds->cap) {
+                uint32_t n = ds->cap ? ds->cap * 2 : 32;
+                decl *v = eos_realloc(ds->v, ds->cap * sizeof(*v), n * sizeof(*v));
+                if (!v)
+                    return EOS_ENOMEM;
+                ds->v = v;
+                ds->cap = n;
+            }
+            ds->v[ds->len++] = (decl){.name = nm, .at = at};
+            skip_stmt(w);
+        } else if (accept(w, "resource")) {
+            if ((rc = ident(w, &nm)))
                 return rc;
-        } else if (accept(&w, "resource")) {
-            if ((rc = ident(&w, &nm)))
-                return rc;
-            eos_cm__rdesc *d = eos_cm_arena_alloc(ts->arena, sizeof(*d));
+            eos_cm__rdesc *d = eos_cm_arena_alloc(w->ts->arena, sizeof(*d));
             if (!d)
                 return EOS_ENOMEM;
             d->name = nm;
-            d->id = next_rdesc++;
-            if ((rc = add_name(&w, (eos_cm__named){.name = nm, .rdesc = d})))
+            d->id = (*next_rdesc)++;
+            if ((rc = add_name(w, (eos_cm__named){.name = nm, .rdesc = d})))
                 return rc;
-            skip_ws(&w);
-            if (*w.p == '{')
-                skip_block(&w);
-            else if (!accept(&w, ";"))
-                return perr(&w, "expected ';' after resource");
-        } else if (accept(&w, "type")) {
-            const eos_cm_type *target;
-            if ((rc = ident(&w, &nm)) || !accept(&w, "=") || (rc = type_expr(&w, &target)) ||
-                !accept(&w, ";"))
-                return rc ? rc : perr(&w, "expected `type name = type;`");
-            eos_cm_type *alias = eos_cm__type_new(ts->arena, target->kind);
-            if (!alias)
-                return EOS_ENOMEM;
-            *alias = *target;
-            alias->name = nm;
-            if ((rc = add_name(&w, (eos_cm__named){.name = nm, .type = alias})))
+            skip_ws(w);
+            if (*w->p == '{') {
+                if (ds->nres < EOS_ARRAY_LEN(ds->res_blocks)) {
+                    ds->res_blocks[ds->nres] = w->p;
+                    ds->res_names[ds->nres++] = nm;
+                }
+                skip_block(w);
+            } else if (!accept(w, ";")) {
+                return perr(w, "expected ';' after resource");
+            }
+        } else if (accept(w, "use")) {
+            if ((rc = use_stmt(w, resolve, ud)))
                 return rc;
-        } else if (accept(&w, "use")) {
-            while (*w.p && *w.p != ';')
-                w.p++;
-            if (*w.p)
-                w.p++;
+        } else if (accept(w, "include") || accept(w, "import") || accept(w, "export")) {
+            skip_stmt(w);
         } else {
-            /* Function declarations (`name: func(...)`) are given by the host's
-             * table; skip them here. */
-            if ((rc = ident(&w, &nm)) || !accept(&w, ":"))
-                return rc ? rc : perr(&w, "expected a type declaration");
-            while (*w.p && *w.p != ';')
-                w.p++;
-            if (*w.p)
-                w.p++;
+            if ((rc = ident(w, &nm)) || !accept(w, ":"))
+                return rc ? rc : perr(w, "expected a declaration");
+            if (ds->nfuncs < EOS_ARRAY_LEN(ds->funcs))
+                ds->funcs[ds->nfuncs++] = at;
+            skip_stmt(w);
         }
     }
+}
+
+static int add_func(wp *w, const char *name, const eos_cm_functype *ft)
+{
+    eos_cm_types *ts = w->ts;
+    if (ts->func_count == ts->func_cap) {
+        uint32_t n = ts->func_cap ? ts->func_cap * 2 : 16;
+        eos_cm__nfunc *v = eos_realloc(ts->funcs, ts->func_cap * sizeof(*v), n * sizeof(*v));
+        if (!v)
+            return EOS_ENOMEM;
+        ts->funcs = v;
+        ts->func_cap = n;
+    }
+    ts->funcs[ts->func_count++] = (eos_cm__nfunc){.name = name, .type = ft};
+    return 0;
+}
+
+static int func_sig(wp *w, eos_cm_functype **out);
+
+/* `name: func(...)`, `name: static func(...)`, `constructor(...)` inside a
+ * resource block become "[method]r.name" (with self: borrow<r> first),
+ * "[static]r.name" and "[constructor]r" (returning own<r>). */
+static int resource_funcs(wp *w, const char *res)
+{
+    const eos_cm__named *rn = lookup(w->ts, res);
+    eos_cm_arena *a = w->ts->arena;
+    int rc;
+    if (!accept(w, "{"))
+        return perr(w, "expected '{'");
+    for (;;) {
+        skip_annotations(w);
+        if (accept(w, "}"))
+            return 0;
+        if (!*w->p)
+            return perr(w, "unterminated resource block");
+        eos_cm_functype *ft;
+        char buf[256];
+        eos_cm_type *h;
+        if (accept(w, "constructor")) {
+            if ((rc = func_sig(w, &ft)))
+                return rc;
+            if (!(h = eos_cm__type_new(a, EOS_CM_OWN)))
+                return EOS_ENOMEM;
+            h->rdesc = rn->rdesc, h->rname = res;
+            eos_cm__type_layout(h);
+            const eos_cm_type **rt = eos_cm_arena_alloc(a, sizeof(void *));
+            const char **rnm = eos_cm_arena_alloc(a, sizeof(char *));
+            if (!rt || !rnm)
+                return EOS_ENOMEM;
+            rt[0] = h;
+            ft->result_count = 1, ft->results = rt, ft->result_names = rnm;
+            snprintf(buf, sizeof(buf), "[constructor]%s", res);
+        } else {
+            const char *fn;
+            if ((rc = ident(w, &fn)) || !accept(w, ":"))
+                return rc ? rc : perr(w, "expected a resource function");
+            bool is_static = accept(w, "static");
+            if ((rc = func_sig(w, &ft)))
+                return rc;
+            snprintf(buf, sizeof(buf), "[%s]%s.%s", is_static ? "static" : "method", res, fn);
+            if (!is_static) {
+                if (!(h = eos_cm__type_new(a, EOS_CM_BORROW)))
+                    return EOS_ENOMEM;
+                h->rdesc = rn->rdesc, h->rname = res;
+                eos_cm__type_layout(h);
+                uint32_t n = ft->param_count + 1;
+                const eos_cm_type **pt = eos_cm_arena_alloc(a, n * sizeof(void *));
+                const char **pn = eos_cm_arena_alloc(a, n * sizeof(char *));
+                if (!pt || !pn)
+                    return EOS_ENOMEM;
+                pt[0] = h, pn[0] = "self";
+                if (ft->param_count) {
+                    memcpy(pt + 1, ft->params, ft->param_count * sizeof(void *));
+                    memcpy(pn + 1, ft->param_names, ft->param_count * sizeof(char *));
+                }
+                ft->params = pt, ft->param_names = pn, ft->param_count = n;
+            }
+        }
+        const char *full = eos_cm__arena_strndup(a, buf, strlen(buf));
+        if (!full || (rc = add_func(w, full, ft)))
+            return rc ? rc : EOS_ENOMEM;
+    }
+}
+
+/* Finds `interface NAME {` at the top level; returns the body start or NULL. */
+static const char *find_interface(wp *w, const char *want, size_t want_len, bool *any)
+{
+    *any = false;
+    w->p = w->s;
+    for (;;) {
+        skip_annotations(w);
+        if (!*w->p)
+            return NULL;
+        if (accept(w, "interface")) {
+            const char *nm;
+            *any = true;
+            if (ident(w, &nm))
+                return NULL;
+            skip_ws(w);
+            if (*w->p != '{')
+                return NULL;
+            if (want && strlen(nm) == want_len && strncmp(nm, want, want_len) == 0)
+                return w->p + 1;
+            skip_block(w);
+        } else if (accept(w, "package")) {
+            skip_stmt(w);
+        } else if (accept(w, "world")) {
+            skip_stmt(w);
+        } else {
+            return NULL; /* bare declarations */
+        }
+    }
+}
+
+int eos_cm__types_declare(eos_cm_types *ts, const char *wit, eos_cm__use_fn resolve, void *ud,
+                          const char *iface, eos_diag *diag)
+{
+    wp w = {.s = wit, .p = wit, .ts = ts, .diag = diag};
+    decls *ds = eos_calloc(1, sizeof(*ds));
+    int rc = 0;
+    uint32_t next_rdesc = 0;
+    if (!ds)
+        return EOS_ENOMEM;
+    for (uint32_t i = 0; i < ts->name_count; i++)
+        if (ts->names[i].rdesc)
+            next_rdesc++;
+    /* A whole WIT package may be given: then only the named interface's body
+     * is read ("streams" of "wasi:io/streams@0.2.3"). */
+    const char *want = NULL;
+    size_t want_len = 0;
+    if (iface) {
+        const char *slash = strchr(iface, '/'), *at = strchr(iface, '@');
+        want = slash ? slash + 1 : iface;
+        want_len = at && at > want ? (size_t)(at - want) : strlen(want);
+    }
+    bool any;
+    const char *body_start = find_interface(&w, want, want_len, &any);
+    if (any && !body_start) {
+        rc = eos_diag_set(diag, EOS_EINVALID, "WIT", -1,
+                          "WIT text: no `interface %.*s` in the text given", (int)want_len,
+                          want ? want : "");
+        goto out;
+    }
+    w.p = body_start ? body_start : wit;
+    w.decls = ds;
+    if ((rc = scan_items(&w, ds, &next_rdesc, resolve, ud)))
+        goto out;
+    for (uint32_t i = 0; i < ds->len; i++)
+        if (ds->v[i].state == 0 && (rc = parse_decl(&w, &ds->v[i])))
+            goto out;
+    for (uint32_t i = 0; i < ds->nres; i++) {
+        w.p = ds->res_blocks[i];
+        if ((rc = resource_funcs(&w, ds->res_names[i])))
+            goto out;
+    }
+    for (uint32_t i = 0; i < ds->nfuncs; i++) {
+        const char *nm;
+        eos_cm_functype *ft;
+        w.p = ds->funcs[i];
+        if ((rc = ident(&w, &nm)) || !accept(&w, ":"))
+            goto out;
+        accept(&w, "static");
+        if ((rc = func_sig(&w, &ft)) || (rc = add_func(&w, nm, ft)))
+            goto out;
+    }
+out:
+    eos_free(ds->v, ds->cap * sizeof(*ds->v));
+    eos_free(ds, sizeof(*ds));
+    return rc;
+}
+
+const eos_cm_functype *eos_cm__types_func(const eos_cm_types *ts, const char *name)
+{
+    for (uint32_t i = 0; i < ts->func_count; i++)
+        if (strcmp(ts->funcs[i].name, name) == 0)
+            return ts->funcs[i].type;
+    return NULL;
 }
 
 int eos_cm_types_parse(eos_cm_types *ts, const char *expr, const eos_cm_type **out, eos_diag *diag)
@@ -400,44 +736,55 @@ static int named_list(wp *w, uint32_t *n, const char ***names, const eos_cm_type
     return 0;
 }
 
-int eos_cm_types_parse_func(eos_cm_types *ts, const char *sig, const eos_cm_functype **out,
-                            eos_diag *diag)
+/* `func(params) -> result` or `-> (named results)`, then an optional ';'. */
+static int func_sig(wp *w, eos_cm_functype **out)
 {
-    wp w = {.s = sig, .p = sig, .ts = ts, .diag = diag};
-    eos_cm_functype *ft = eos_cm_arena_alloc(ts->arena, sizeof(*ft));
+    eos_cm_functype *ft = eos_cm_arena_alloc(w->ts->arena, sizeof(*ft));
     int rc;
     if (!ft)
         return EOS_ENOMEM;
-    accept(&w, "static");
-    accept(&w, "func");
+    accept(w, "static");
+    accept(w, "func");
     const char **pn;
     const eos_cm_type **pt;
-    if ((rc = named_list(&w, &ft->param_count, &pn, &pt)))
+    if ((rc = named_list(w, &ft->param_count, &pn, &pt)))
         return rc;
     ft->param_names = pn;
     ft->params = pt;
-    if (accept(&w, "->")) {
-        skip_ws(&w);
-        if (*w.p == '(') {
+    if (accept(w, "->")) {
+        skip_ws(w);
+        if (*w->p == '(') {
             const char **rn;
             const eos_cm_type **rt;
-            if ((rc = named_list(&w, &ft->result_count, &rn, &rt)))
+            if ((rc = named_list(w, &ft->result_count, &rn, &rt)))
                 return rc;
             ft->result_names = rn;
             ft->results = rt;
         } else {
-            const eos_cm_type **rt = eos_cm_arena_alloc(ts->arena, sizeof(void *));
-            const char **rn = eos_cm_arena_alloc(ts->arena, sizeof(char *));
+            const eos_cm_type **rt = eos_cm_arena_alloc(w->ts->arena, sizeof(void *));
+            const char **rn = eos_cm_arena_alloc(w->ts->arena, sizeof(char *));
             if (!rt || !rn)
                 return EOS_ENOMEM;
-            if ((rc = type_expr(&w, &rt[0])))
+            if ((rc = type_expr(w, &rt[0])))
                 return rc;
             ft->result_count = 1;
             ft->results = rt;
             ft->result_names = rn;
         }
     }
-    accept(&w, ";");
+    accept(w, ";");
+    *out = ft;
+    return 0;
+}
+
+int eos_cm_types_parse_func(eos_cm_types *ts, const char *sig, const eos_cm_functype **out,
+                            eos_diag *diag)
+{
+    wp w = {.s = sig, .p = sig, .ts = ts, .diag = diag};
+    eos_cm_functype *ft;
+    int rc = func_sig(&w, &ft);
+    if (rc)
+        return rc;
     skip_ws(&w);
     if (*w.p)
         return perr(&w, "unexpected text after the signature");
@@ -447,7 +794,7 @@ int eos_cm_types_parse_func(eos_cm_types *ts, const char *sig, const eos_cm_func
 
 /* ---- Printing ---------------------------------------------------------------- */
 
-static const char *prim_print[] = {"bool", "s8",  "u8",  "s16", "u16", "s32", "u32",
+static const char *prim_print[] = {"bool", "s8",  "u8",  "s16", "u16",  "s32",   "u32",
                                    "s64",  "u64", "f32", "f64", "char", "string"};
 
 static void print_type(const eos_cm_type *t, FILE *out, int depth, bool top)
@@ -500,8 +847,11 @@ static void print_type(const eos_cm_type *t, FILE *out, int depth, bool top)
     case EOS_CM_VARIANT:
     case EOS_CM_ENUM:
     case EOS_CM_FLAGS:
-        fputs(t->kind == EOS_CM_RECORD ? "record { " : t->kind == EOS_CM_VARIANT ? "variant { "
-              : t->kind == EOS_CM_ENUM ? "enum { " : "flags { ", out);
+        fputs(t->kind == EOS_CM_RECORD    ? "record { "
+              : t->kind == EOS_CM_VARIANT ? "variant { "
+              : t->kind == EOS_CM_ENUM    ? "enum { "
+                                          : "flags { ",
+              out);
         for (uint32_t i = 0; i < t->count; i++) {
             if (i)
                 fputs(", ", out);

@@ -184,6 +184,15 @@ EXPORT("blob-roundtrip") uint32_t blob_roundtrip(uint32_t n)
 
 EXPORT("drop-bad-handle") void drop_bad_handle(void) { blob_drop(12345); }
 
+/* A borrowed handle must be dropped before the call returns. */
+EXPORT("hold-borrow") uint32_t hold_borrow(int32_t h) { return (uint32_t)h; }
+EXPORT("drop-borrow") uint32_t drop_borrow(int32_t h)
+{
+    uint32_t s = (uint32_t)blob_size(h);
+    blob_drop(h);
+    return s;
+}
+
 /* The exported counter resource: reps are indices into a small array. */
 IMPORT("[export]local:types/counters", "[resource-new]counter") int32_t counter_new(int32_t rep);
 IMPORT("[export]local:types/counters", "[resource-drop]counter") void counter_drop(int32_t h);

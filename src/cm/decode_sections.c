@@ -1,0 +1,806 @@
+/* Decoding of a component's sections into index spaces: core modules and
+ * instances, nested components and instances, aliases, types, canonical
+ * definitions, imports and exports, with their validation rules. */
+#include <string.h>
+
+#include "internal.h"
+
+/* ---- Sections ------------------------------------------------------------ */
+
+static int core_module_section(eos_cm__rd *r, const uint8_t *body, size_t size)
+{
+    eos_cm_component *c = r->c;
+    eos_wasm_module *m = NULL;
+    eos_diag sub;
+    eos_diag_init(&sub);
+    int rc = eos_wasm_module_new(body, size, r->features, &m, &sub);
+    if (rc == EOS_EUNAVAILABLE) {
+        c->engine_missing = true;
+        m = NULL;
+    } else if (rc) {
+        return eos_diag_set(r->diag, rc == EOS_ENOMEM ? rc : EOS_EINVALID, "core module",
+                            r->base + (body - r->start) + (sub.offset > 0 ? sub.offset : 0),
+                            "invalid core module inside the component: %s", sub.message);
+    }
+    if (eos_cm__grow((void **)&c->modules, &c->module_cap, c->module_count, sizeof(*c->modules))) {
+        eos_wasm_module_free(m);
+        return EOS_ENOMEM;
+    }
+    c->modules[c->module_count] = m;
+    eos_cm__def d = {.how = EOS_CM__D_MODULE, .a = c->module_count++};
+    return eos_cm__rd_push(r, EOS_CM__S_CORE_MODULE, &d);
+}
+
+static int core_instance_section(eos_cm__rd *r)
+{
+    uint32_t n;
+    int rc = eos_cm__rd_u32(r, &n);
+    for (uint32_t k = 0; k < n && !rc; k++) {
+        uint8_t b;
+        eos_cm__def d = {0};
+        uint32_t m;
+        if ((rc = eos_cm__rd_u8(r, &b)))
+            break;
+        if (b == 0x00) {
+            d.how = EOS_CM__D_INSTANTIATE;
+            if ((rc = eos_cm__rd_idx(r, EOS_CM__S_CORE_MODULE, &d.a)))
+                break;
+        } else if (b == 0x01) {
+            d.how = EOS_CM__D_EXPORTS;
+        } else {
+            rc = EOS_CM__MALFORMED(r, "unknown core instance expression");
+            break;
+        }
+        if ((rc = eos_cm__rd_u32(r, &m)))
+            break;
+        if (m > (uint32_t)(r->end - r->p)) {
+            rc = EOS_CM__MALFORMED(r, "argument count too large");
+            break;
+        }
+        d.arg_count = m;
+        d.args = eos_cm_arena_alloc(r->c->arena, (m + 1) * sizeof(eos_cm__arg));
+        if (!d.args) {
+            rc = EOS_ENOMEM;
+            break;
+        }
+        for (uint32_t j = 0; j < m && !rc; j++) {
+            eos_cm__arg *a = &d.args[j];
+            uint8_t s;
+            if ((rc = eos_cm__rd_name(r, &a->name)) || (rc = eos_cm__rd_u8(r, &s)))
+                break;
+            switch (s) {
+            case 0x00:
+                a->sort = EOS_CM__S_CORE_FUNC;
+                break;
+            case 0x01:
+                a->sort = EOS_CM__S_CORE_TABLE;
+                break;
+            case 0x02:
+                a->sort = EOS_CM__S_CORE_MEMORY;
+                break;
+            case 0x03:
+                a->sort = EOS_CM__S_CORE_GLOBAL;
+                break;
+            case 0x12:
+                a->sort = EOS_CM__S_CORE_INSTANCE;
+                break;
+            default:
+                rc = EOS_CM__MALFORMED(r, "unknown core sort in an instance");
+                break;
+            }
+            if (rc)
+                break;
+            if (b == 0x00 && a->sort != EOS_CM__S_CORE_INSTANCE) {
+                rc = EOS_CM__INVALID(r, "core instantiation arguments must be instances");
+                break;
+            }
+            rc = eos_cm__rd_idx(r, a->sort, &a->index);
+        }
+        if (!rc)
+            rc = eos_cm__rd_push(r, EOS_CM__S_CORE_INSTANCE, &d);
+    }
+    return rc;
+}
+
+/* The type of a definition's item, for building instance types. */
+static eos_cm__typedef item_type(eos_cm_component *c, uint8_t s, uint32_t i)
+{
+    eos_cm__typedef t = {0};
+    const eos_cm__def *d = eos_cm__def_get(c, s, i);
+    if (d)
+        t = d->type;
+    return t;
+}
+
+static int instance_type_of_component(eos_cm__rd *r, const eos_cm_component *sub,
+                                      eos_cm__typedef *out)
+{
+    eos_cm__itype *it = eos_cm_arena_alloc(r->c->arena, sizeof(*it));
+    if (!it)
+        return EOS_ENOMEM;
+    it->exports = eos_cm_arena_alloc(r->c->arena, (sub->export_count + 1) * sizeof(eos_cm__decl));
+    if (!it->exports)
+        return EOS_ENOMEM;
+    it->export_count = sub->export_count;
+    for (uint32_t i = 0; i < sub->export_count; i++) {
+        const eos_cm__export *e = &sub->exports[i];
+        it->exports[i].name = e->name;
+        it->exports[i].sort = eos_cm__item_kind(e->sort);
+        it->exports[i].type = item_type((eos_cm_component *)sub, e->sort, e->index);
+    }
+    out->kind = EOS_CM__T_INSTANCE;
+    out->of.inst = it;
+    return 0;
+}
+
+static int instance_section(eos_cm__rd *r)
+{
+    uint32_t n;
+    int rc = eos_cm__rd_u32(r, &n);
+    for (uint32_t k = 0; k < n && !rc; k++) {
+        uint8_t b;
+        eos_cm__def d = {0};
+        uint32_t m;
+        if ((rc = eos_cm__rd_u8(r, &b)))
+            break;
+        if (b == 0x00) {
+            d.how = EOS_CM__D_INSTANTIATE;
+            if ((rc = eos_cm__rd_idx(r, EOS_CM__S_COMPONENT, &d.a)))
+                break;
+        } else if (b == 0x01) {
+            d.how = EOS_CM__D_EXPORTS;
+        } else {
+            rc = EOS_CM__MALFORMED(r, "unknown instance expression");
+            break;
+        }
+        if ((rc = eos_cm__rd_u32(r, &m)))
+            break;
+        if (m > (uint32_t)(r->end - r->p)) {
+            rc = EOS_CM__MALFORMED(r, "argument count too large");
+            break;
+        }
+        d.arg_count = m;
+        d.args = eos_cm_arena_alloc(r->c->arena, (m + 1) * sizeof(eos_cm__arg));
+        if (!d.args) {
+            rc = EOS_ENOMEM;
+            break;
+        }
+        for (uint32_t j = 0; j < m && !rc; j++) {
+            eos_cm__arg *a = &d.args[j];
+            if (b == 0x00)
+                rc = eos_cm__rd_name(r, &a->name);
+            else
+                rc = eos_cm__rd_extern_name(r, &a->name);
+            if (rc || (rc = eos_cm__rd_sort(r, &a->sort)) ||
+                (rc = eos_cm__rd_idx(r, a->sort, &a->index)))
+                break;
+            for (uint32_t q = 0; q < j; q++)
+                if (strcmp(d.args[q].name, a->name) == 0)
+                    rc = EOS_CM__INVALID(r, "duplicate instance argument or export name");
+        }
+        if (rc)
+            break;
+        if (b == 0x00) {
+            const eos_cm__def *cd = eos_cm__def_get(r->c, EOS_CM__S_COMPONENT, d.a);
+            const eos_cm_component *sub = cd->how == EOS_CM__D_COMPONENT ? r->c->components[cd->a]
+                                          : cd->how == EOS_CM__D_ALIAS_OUTER
+                                              ? (const eos_cm_component *)(const void *)cd->name
+                                              : NULL;
+            if (!sub) {
+                rc = eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
+                                     "instantiating an imported component is not supported");
+                break;
+            }
+            for (uint32_t i = 0; i < sub->import_count && !rc; i++) {
+                bool found = false;
+                for (uint32_t j = 0; j < m; j++)
+                    if (strcmp(d.args[j].name, sub->imports[i].name) == 0)
+                        found = d.args[j].sort == sub->imports[i].sort;
+                if (!found)
+                    rc = EOS_CM__INVALID(r, "a nested component's import is not supplied");
+            }
+            if (!rc)
+                rc = instance_type_of_component(r, sub, &d.type);
+        } else {
+            eos_cm__itype *it = eos_cm_arena_alloc(r->c->arena, sizeof(*it));
+            if (!it ||
+                !(it->exports = eos_cm_arena_alloc(r->c->arena, (m + 1) * sizeof(eos_cm__decl)))) {
+                rc = EOS_ENOMEM;
+                break;
+            }
+            it->export_count = m;
+            for (uint32_t j = 0; j < m; j++) {
+                it->exports[j].name = d.args[j].name;
+                it->exports[j].sort = eos_cm__item_kind(d.args[j].sort);
+                it->exports[j].type = item_type(r->c, d.args[j].sort, d.args[j].index);
+            }
+            d.type.kind = EOS_CM__T_INSTANCE;
+            d.type.of.inst = it;
+        }
+        if (!rc)
+            rc = eos_cm__rd_push(r, EOS_CM__S_INSTANCE, &d);
+    }
+    return rc;
+}
+
+static int alias_section(eos_cm__rd *r, eos_cm__scope *s)
+{
+    uint32_t n;
+    int rc = eos_cm__rd_u32(r, &n);
+    for (uint32_t k = 0; k < n && !rc; k++) {
+        uint8_t st, tgt;
+        eos_cm__def d = {0};
+        if ((rc = eos_cm__rd_sort(r, &st)) || (rc = eos_cm__rd_u8(r, &tgt)))
+            break;
+        if (tgt == 0x00) {
+            d.how = EOS_CM__D_ALIAS_EXPORT;
+            if ((rc = eos_cm__rd_idx(r, EOS_CM__S_INSTANCE, &d.a)) ||
+                (rc = eos_cm__rd_name(r, &d.name)))
+                break;
+            const eos_cm__itype *it = r->c->spaces[EOS_CM__S_INSTANCE].defs[d.a].type.of.inst;
+            const eos_cm__decl *e = NULL;
+            for (uint32_t j = 0; it && j < it->export_count; j++)
+                if (strcmp(it->exports[j].name, d.name) == 0)
+                    e = &it->exports[j];
+            if (!e || e->sort != eos_cm__item_kind(st) || st == EOS_CM__S_VALUE) {
+                rc = EOS_CM__INVALID(
+                    r, "alias of an instance export that does not exist with that sort");
+                break;
+            }
+            d.type = e->type;
+        } else if (tgt == 0x01) {
+            d.how = EOS_CM__D_ALIAS_CORE;
+            if (st > EOS_CM__S_CORE_GLOBAL) {
+                rc = EOS_CM__INVALID(r, "core export alias of an unsupported sort");
+                break;
+            }
+            if ((rc = eos_cm__rd_idx(r, EOS_CM__S_CORE_INSTANCE, &d.a)) ||
+                (rc = eos_cm__rd_name(r, &d.name)))
+                break;
+        } else if (tgt == 0x02) {
+            uint32_t ct, i;
+            if ((rc = eos_cm__rd_u32(r, &ct)) || (rc = eos_cm__rd_u32(r, &i)))
+                break;
+            if (st != EOS_CM__S_TYPE && st != EOS_CM__S_CORE_MODULE && st != EOS_CM__S_COMPONENT &&
+                st != EOS_CM__S_CORE_TYPE) {
+                rc = EOS_CM__INVALID(r,
+                                     "outer alias of a sort other than type, module or component");
+                break;
+            }
+            eos_cm_component *o = r->c;
+            for (uint32_t j = 0; j < ct && o; j++)
+                o = o->parent;
+            if (!o || i >= o->spaces[st].len) {
+                rc = EOS_CM__INVALID(r, "outer alias out of range");
+                break;
+            }
+            d = o->spaces[st].defs[i];
+            if (st == EOS_CM__S_CORE_MODULE || st == EOS_CM__S_COMPONENT) {
+                /* Modules and components are kept by pointer (the outer scope
+                 * owns them); imported ones cannot be aliased into a nested
+                 * component here. */
+                if (d.how == EOS_CM__D_MODULE)
+                    d.name = (const char *)(void *)o->modules[d.a];
+                else if (d.how == EOS_CM__D_COMPONENT)
+                    d.name = (const char *)(void *)o->components[d.a];
+                else if (d.how != EOS_CM__D_ALIAS_OUTER)
+                    return eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
+                                           "outer alias of an imported or re-exported module or "
+                                           "component is not supported");
+                d.how = EOS_CM__D_ALIAS_OUTER;
+            }
+            if (st == EOS_CM__S_TYPE && d.type.kind == EOS_CM__T_RESOURCE && ct > 0) {
+                rc = EOS_CM__INVALID(r, "outer alias of a resource type");
+                break;
+            }
+        } else {
+            rc = EOS_CM__MALFORMED(r, "unknown alias target");
+            break;
+        }
+        (void)s;
+        rc = eos_cm__rd_push(r, st, &d);
+    }
+    return rc;
+}
+
+static int type_section(eos_cm__rd *r, eos_cm__scope *s)
+{
+    uint32_t n;
+    int rc = eos_cm__rd_u32(r, &n);
+    for (uint32_t k = 0; k < n && !rc; k++) {
+        eos_cm__def d = {.how = EOS_CM__D_ALIAS_OUTER};
+        if (!(rc = eos_cm__rd_deftype(r, s, &d.type)))
+            rc = eos_cm__rd_push(r, EOS_CM__S_TYPE, &d);
+    }
+    return rc;
+}
+
+static bool needs_memory(const eos_cm_type *t, int depth)
+{
+    if (!t || depth > EOS_CM_MAX_DEPTH)
+        return false;
+    if (t->kind == EOS_CM_STRING || t->kind == EOS_CM_LIST)
+        return true;
+    if (needs_memory(t->elem, depth + 1) || needs_memory(t->err, depth + 1))
+        return true;
+    for (uint32_t i = 0; t->types && i < t->count; i++)
+        if (needs_memory(t->types[i], depth + 1))
+            return true;
+    return false;
+}
+
+static int canon_opts(eos_cm__rd *r, eos_cm__opts *o)
+{
+    uint32_t n;
+    int rc = eos_cm__rd_u32(r, &n);
+    bool enc = false;
+    for (uint32_t k = 0; k < n && !rc; k++) {
+        uint8_t b;
+        if ((rc = eos_cm__rd_u8(r, &b)))
+            break;
+        switch (b) {
+        case 0x00:
+        case 0x01:
+        case 0x02:
+            if (enc)
+                return EOS_CM__INVALID(r, "conflicting string encodings");
+            enc = true;
+            o->encoding = b;
+            break;
+        case 0x03:
+            if (o->has_memory)
+                return EOS_CM__INVALID(r, "duplicate memory option");
+            o->has_memory = true;
+            rc = eos_cm__rd_idx(r, EOS_CM__S_CORE_MEMORY, &o->memory);
+            break;
+        case 0x04:
+            if (o->has_realloc)
+                return EOS_CM__INVALID(r, "duplicate realloc option");
+            o->has_realloc = true;
+            rc = eos_cm__rd_idx(r, EOS_CM__S_CORE_FUNC, &o->realloc);
+            break;
+        case 0x05:
+            if (o->has_post_return)
+                return EOS_CM__INVALID(r, "duplicate post-return option");
+            o->has_post_return = true;
+            rc = eos_cm__rd_idx(r, EOS_CM__S_CORE_FUNC, &o->post_return);
+            break;
+        default:
+            return eos_cm__rd_fail(
+                r, EOS_EUNSUPPORTED, "%s",
+                "canonical option not supported (async is out of eos_cm__scope)");
+        }
+    }
+    return rc;
+}
+
+/* The type of a core function when it is an export of a module instantiated
+ * in this component (how lifted functions are always defined); NULL when it
+ * cannot be known before instantiation (no engine, builtins, lowered funcs). */
+static const eos_wasm_functype *core_func_type(const eos_cm_component *c, uint32_t func)
+{
+    const eos_cm__def *f = eos_cm__def_get(c, EOS_CM__S_CORE_FUNC, func);
+    if (!f || f->how != EOS_CM__D_ALIAS_CORE)
+        return NULL;
+    const eos_cm__def *in = eos_cm__def_get(c, EOS_CM__S_CORE_INSTANCE, f->a);
+    if (!in || in->how != EOS_CM__D_INSTANTIATE)
+        return NULL;
+    const eos_cm__def *md = eos_cm__def_get(c, EOS_CM__S_CORE_MODULE, in->a);
+    if (!md || md->how != EOS_CM__D_MODULE || !c->modules[md->a])
+        return NULL;
+    const eos_wasm_module *m = c->modules[md->a];
+    size_t len = strlen(f->name);
+    for (size_t i = 0, n = eos_wasm_module_export_count(m); i < n; i++) {
+        eos_wasm_export_desc e;
+        eos_wasm_module_export(m, i, &e);
+        if (e.name_len == len && memcmp(e.name, f->name, len) == 0)
+            return e.type.kind == EOS_WASM_EXTERN_FUNC ? e.type.of.func : NULL;
+    }
+    return NULL;
+}
+
+static bool sig_matches(const eos_wasm_functype *ct, uint32_t np, const uint8_t *p, uint32_t nr,
+                        const uint8_t *res)
+{
+    if (ct->param_count != np || ct->result_count != nr)
+        return false;
+    return (np == 0 || memcmp(ct->params, p, np) == 0) &&
+           (nr == 0 || memcmp(ct->results, res, nr) == 0);
+}
+
+static int canon_section(eos_cm__rd *r)
+{
+    uint32_t n;
+    int rc = eos_cm__rd_u32(r, &n);
+    for (uint32_t k = 0; k < n && !rc; k++) {
+        uint8_t b, z;
+        eos_cm__def d = {0};
+        uint32_t ti;
+        if ((rc = eos_cm__rd_u8(r, &b)))
+            break;
+        switch (b) {
+        case 0x00: /* lift */
+            d.how = EOS_CM__D_CANON_LIFT;
+            if ((rc = eos_cm__rd_u8(r, &z)) ||
+                (rc = eos_cm__rd_idx(r, EOS_CM__S_CORE_FUNC, &d.a)) ||
+                (rc = canon_opts(r, &d.opts)) || (rc = eos_cm__rd_idx(r, EOS_CM__S_TYPE, &d.b)))
+                break;
+            if (z != 0)
+                return EOS_CM__MALFORMED(r, "canon lift of a non-function");
+            d.type = r->c->spaces[EOS_CM__S_TYPE].defs[d.b].type;
+            if (d.type.kind != EOS_CM__T_FUNC)
+                return EOS_CM__INVALID(r, "canon lift with a type that is not a function type");
+            {
+                const eos_cm_functype *ft = d.type.of.func;
+                bool mem = false, params_mem = false;
+                eos_cm__flatsig fs;
+                eos_cm__flatsig_of(ft, false, &fs);
+                for (uint32_t i = 0; i < ft->param_count; i++)
+                    params_mem |= needs_memory(ft->params[i], 0);
+                for (uint32_t i = 0; i < ft->result_count; i++)
+                    mem |= needs_memory(ft->results[i], 0);
+                mem |= params_mem || fs.params_spill || fs.results_spill;
+                if (mem && !d.opts.has_memory)
+                    return EOS_CM__INVALID(
+                        r, "canon lift needs a memory option for this function type");
+                if ((params_mem || fs.params_spill) && !d.opts.has_realloc)
+                    return EOS_CM__INVALID(
+                        r, "canon lift needs a realloc option for this function type");
+                const eos_wasm_functype *ct = core_func_type(r->c, d.a);
+                if (ct && !sig_matches(ct, fs.param_count, fs.params, fs.result_count, fs.results))
+                    return EOS_CM__INVALID(r, "canon lift: the core function's type does not "
+                                              "match the flattened component function type");
+                static const uint8_t i32x4[4] = {EOS_WASM_I32, EOS_WASM_I32, EOS_WASM_I32,
+                                                 EOS_WASM_I32};
+                ct = d.opts.has_realloc ? core_func_type(r->c, d.opts.realloc) : NULL;
+                if (ct && !sig_matches(ct, 4, i32x4, 1, i32x4))
+                    return EOS_CM__INVALID(r,
+                                           "realloc must have type (func (param i32 i32 i32 i32) "
+                                           "(result i32))");
+                ct = d.opts.has_post_return ? core_func_type(r->c, d.opts.post_return) : NULL;
+                if (ct && !sig_matches(ct, fs.result_count, fs.results, 0, NULL))
+                    return EOS_CM__INVALID(r, "post-return must take the lifted function's core "
+                                              "results and return nothing");
+            }
+            rc = eos_cm__rd_push(r, EOS_CM__S_FUNC, &d);
+            break;
+        case 0x01: /* lower */
+            d.how = EOS_CM__D_CANON_LOWER;
+            if ((rc = eos_cm__rd_u8(r, &z)) || (rc = eos_cm__rd_idx(r, EOS_CM__S_FUNC, &d.a)) ||
+                (rc = canon_opts(r, &d.opts)))
+                break;
+            if (z != 0)
+                return EOS_CM__MALFORMED(r, "canon lower of a non-function");
+            if (d.opts.has_post_return)
+                return EOS_CM__INVALID(r, "post-return is only allowed on canon lift");
+            d.type = r->c->spaces[EOS_CM__S_FUNC].defs[d.a].type;
+            if (d.type.kind != EOS_CM__T_FUNC)
+                return EOS_CM__INVALID(r, "canon lower of a function without a known type");
+            {
+                const eos_cm_functype *ft = d.type.of.func;
+                bool mem = false, res_mem = false;
+                eos_cm__flatsig fs;
+                eos_cm__flatsig_of(ft, true, &fs);
+                for (uint32_t i = 0; i < ft->param_count; i++)
+                    mem |= needs_memory(ft->params[i], 0);
+                for (uint32_t i = 0; i < ft->result_count; i++)
+                    res_mem |= needs_memory(ft->results[i], 0);
+                mem |= res_mem || fs.params_spill || fs.results_spill;
+                if (mem && !d.opts.has_memory)
+                    return EOS_CM__INVALID(
+                        r, "canon lower needs a memory option for this function type");
+                if (res_mem && !d.opts.has_realloc)
+                    return EOS_CM__INVALID(
+                        r, "canon lower needs a realloc option for this function type");
+            }
+            rc = eos_cm__rd_push(r, EOS_CM__S_CORE_FUNC, &d);
+            break;
+        case 0x02:
+        case 0x03:
+        case 0x04:
+            d.how = b == 0x02   ? EOS_CM__D_RESOURCE_NEW
+                    : b == 0x03 ? EOS_CM__D_RESOURCE_DROP
+                                : EOS_CM__D_RESOURCE_REP;
+            if ((rc = eos_cm__rd_idx(r, EOS_CM__S_TYPE, &ti)))
+                break;
+            d.type = r->c->spaces[EOS_CM__S_TYPE].defs[ti].type;
+            if (d.type.kind != EOS_CM__T_RESOURCE)
+                return EOS_CM__INVALID(r, "resource builtin on a type that is not a resource");
+            if (b != 0x03 && !d.type.of.rdesc->defined)
+                return EOS_CM__INVALID(
+                    r, "resource.new/rep of a resource not defined by this component");
+            d.rdesc = d.type.of.rdesc;
+            rc = eos_cm__rd_push(r, EOS_CM__S_CORE_FUNC, &d);
+            break;
+        default:
+            return eos_cm__rd_fail(
+                r, EOS_EUNSUPPORTED, "%s",
+                "canonical builtin not supported (threads and async are out of eos_cm__scope)");
+        }
+    }
+    return rc;
+}
+
+static int import_section(eos_cm__rd *r, eos_cm__scope *s)
+{
+    uint32_t n;
+    int rc = eos_cm__rd_u32(r, &n);
+    eos_cm_component *c = r->c;
+    for (uint32_t k = 0; k < n && !rc; k++) {
+        eos_cm__import im = {0};
+        if ((rc = eos_cm__rd_extern_name(r, &im.name)) ||
+            (rc = eos_cm__rd_externdesc(r, s, im.name, &im.sort, &im.type)))
+            break;
+        for (uint32_t j = 0; j < c->import_count; j++)
+            if (strcmp(c->imports[j].name, im.name) == 0)
+                return EOS_CM__INVALID(r, "duplicate import name");
+        if (im.sort == EOS_CM__S_TYPE && im.type.kind == EOS_CM__T_VAL &&
+            im.type.of.val->kind > EOS_CM_STRING) {
+            eos_cm_type *named = eos_cm__type_new(c->arena, 0);
+            if (!named)
+                return EOS_ENOMEM;
+            *named = *im.type.of.val;
+            named->name = im.name;
+            im.type.of.val = named;
+        }
+        im.index = c->spaces[im.sort].len;
+        eos_cm__def d = {.how = EOS_CM__D_IMPORT, .a = c->import_count, .type = im.type};
+        if (im.sort == EOS_CM__S_CORE_MODULE || im.sort == EOS_CM__S_COMPONENT)
+            d.how = EOS_CM__D_IMPORT; /* refused at instantiation */
+        if ((rc = eos_cm__rd_push(r, im.sort, &d)))
+            break;
+        if (eos_cm__grow((void **)&c->imports, &c->import_cap, c->import_count, sizeof(im)))
+            return EOS_ENOMEM;
+        c->imports[c->import_count++] = im;
+    }
+    return rc;
+}
+
+static int export_section(eos_cm__rd *r, eos_cm__scope *s)
+{
+    uint32_t n;
+    int rc = eos_cm__rd_u32(r, &n);
+    eos_cm_component *c = r->c;
+    for (uint32_t k = 0; k < n && !rc; k++) {
+        eos_cm__export e = {0};
+        uint8_t has;
+        if ((rc = eos_cm__rd_extern_name(r, &e.name)) || (rc = eos_cm__rd_sort(r, &e.sort)) ||
+            (rc = eos_cm__rd_idx(r, e.sort, &e.index)) || (rc = eos_cm__rd_u8(r, &has)))
+            break;
+        if (e.sort < EOS_CM__S_FUNC && e.sort != EOS_CM__S_CORE_MODULE)
+            return EOS_CM__INVALID(r, "export of a core item other than a module");
+        eos_cm__def d = c->spaces[e.sort].defs[e.index];
+        if (has == 1) {
+            uint8_t st;
+            eos_cm__typedef t;
+            if ((rc = eos_cm__rd_externdesc(r, s, e.name, &st, &t)))
+                break;
+            if (st != e.sort)
+                return EOS_CM__INVALID(r, "export type ascription of a different sort");
+            if (st == EOS_CM__S_FUNC && t.kind == EOS_CM__T_FUNC && d.type.kind == EOS_CM__T_FUNC &&
+                !eos_cm__functype_equal(t.of.func, d.type.of.func))
+                return EOS_CM__INVALID(r, "export type ascription does not match the function");
+            if (st == EOS_CM__S_FUNC)
+                d.type = t; /* the ascribed type carries the exported resource names */
+        } else if (has != 0) {
+            return EOS_CM__MALFORMED(r, "bad export type flag");
+        }
+        /* An exported resource is known by its export name (an imported one
+         * re-exported by a wit-component shim included). */
+        if (e.sort == EOS_CM__S_TYPE && d.type.kind == EOS_CM__T_RESOURCE &&
+            (!d.type.of.rdesc->name || !d.type.of.rdesc->defined))
+            ((eos_cm__rdesc *)d.type.of.rdesc)->name = e.name;
+        for (uint32_t j = 0; j < c->export_count; j++)
+            if (strcmp(c->exports[j].name, e.name) == 0)
+                return EOS_CM__INVALID(r, "duplicate export name");
+        /* The export introduces a new index aliasing the item. */
+        eos_cm__def alias = d;
+        alias.how = EOS_CM__D_EXPORT;
+        alias.a = e.index;
+        alias.b = e.sort;
+        if ((rc = eos_cm__rd_push(r, e.sort, &alias)))
+            break;
+        if (eos_cm__grow((void **)&c->exports, &c->export_cap, c->export_count, sizeof(e)))
+            return EOS_ENOMEM;
+        c->exports[c->export_count++] = e;
+    }
+    return rc;
+}
+
+static int start_section(eos_cm__rd *r)
+{
+    uint32_t f, n, res;
+    int rc;
+    if ((rc = eos_cm__rd_idx(r, EOS_CM__S_FUNC, &f)) || (rc = eos_cm__rd_u32(r, &n)))
+        return rc;
+    if (n != 0)
+        return eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
+                               "start functions with value arguments are not supported");
+    if ((rc = eos_cm__rd_u32(r, &res)))
+        return rc;
+    if (res != 0)
+        return eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
+                               "start functions with results are not supported");
+    r->c->has_start = true;
+    return eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
+                           "component start functions are not supported");
+}
+
+void eos_cm_component_free(eos_cm_component *c)
+{
+    if (!c)
+        return;
+    for (uint32_t i = 0; i < c->module_count; i++)
+        eos_wasm_module_free(c->modules[i]);
+    eos_free(c->modules, c->module_cap * sizeof(*c->modules));
+    for (uint32_t i = 0; i < c->component_count; i++)
+        eos_cm_component_free(c->components[i]);
+    eos_free(c->components, c->component_cap * sizeof(*c->components));
+    for (int s = 0; s < EOS_CM__S_COUNT; s++)
+        eos_free(c->spaces[s].defs, c->spaces[s].cap * sizeof(eos_cm__def));
+    eos_free(c->imports, c->import_cap * sizeof(*c->imports));
+    eos_free(c->exports, c->export_cap * sizeof(*c->exports));
+    eos_cm_arena *a = c->arena;
+    bool nested = c->parent != NULL;
+    eos_free(c, sizeof(*c));
+    if (!nested)
+        eos_cm_arena_free(a);
+}
+
+static const char *section_step[] = {
+    "custom section",    "core module section", "core instance section", "core type section",
+    "component section", "instance section",    "alias section",         "type section",
+    "canon section",     "start section",       "import section",        "export section",
+    "value section"};
+
+int eos_cm__decode(const uint8_t *bytes, size_t size, const eos_wasm_features *features,
+                   eos_cm_component *parent, int depth, int64_t base_offset, eos_cm_component **out,
+                   eos_diag *diag)
+{
+    static const uint8_t preamble[8] = {0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00};
+    int rc = 0;
+    *out = NULL;
+    eos_cm_component *c = eos_calloc(1, sizeof(*c));
+    if (!c)
+        return EOS_ENOMEM;
+    c->parent = parent;
+    c->arena = parent ? parent->arena : eos_cm_arena_new();
+    eos_cm__rd r = {.p = bytes,
+                    .start = bytes,
+                    .end = bytes + size,
+                    .base = base_offset,
+                    .diag = diag,
+                    .step = "preamble",
+                    .c = c,
+                    .features = features,
+                    .depth = depth};
+    eos_cm__scope s = {.comp = c};
+    if (!c->arena) {
+        rc = EOS_ENOMEM;
+        goto out;
+    }
+    if (size < 8 || memcmp(bytes, preamble, 4) != 0) {
+        rc = EOS_CM__MALFORMED(&r, "not a WebAssembly binary (bad magic)");
+        goto out;
+    }
+    if (bytes[6] == 0 && bytes[7] == 0) {
+        rc = eos_cm__rd_fail(&r, EOS_EINVALID, "%s",
+                             "this is a core WebAssembly module, not a component: wrap it with "
+                             "`wasm-tools component new` (or jco) before loading");
+        goto out;
+    }
+    if (memcmp(bytes + 4, preamble + 4, 4) != 0) {
+        rc = EOS_CM__MALFORMED(&r, "unsupported component binary version (expected 0x0d, layer 1)");
+        goto out;
+    }
+    if (depth > 16) {
+        rc = EOS_CM__INVALID(&r, "components nested too deeply");
+        goto out;
+    }
+    r.p += 8;
+    while (r.p < r.end && !rc) {
+        uint8_t id;
+        uint32_t len;
+        r.step = "section header";
+        if ((rc = eos_cm__rd_u8(&r, &id)) || (rc = eos_cm__rd_u32(&r, &len)))
+            break;
+        if ((size_t)(r.end - r.p) < len) {
+            rc = EOS_CM__MALFORMED(&r, "section extends past the end of the binary");
+            break;
+        }
+        const uint8_t *body = r.p, *end = r.p + len;
+        const uint8_t *saved_end = r.end;
+        r.end = end;
+        r.step = id < EOS_ARRAY_LEN(section_step) ? section_step[id] : "unknown section";
+        switch (id) {
+        case 0:
+            r.p = end;
+            break;
+        case 1:
+            rc = core_module_section(&r, body, len);
+            r.p = end;
+            break;
+        case 2:
+            rc = core_instance_section(&r);
+            break;
+        case 3: {
+            uint32_t n;
+            rc = eos_cm__rd_u32(&r, &n);
+            for (uint32_t k = 0; k < n && !rc; k++) {
+                eos_cm__def d = {.how = EOS_CM__D_ALIAS_OUTER};
+                if (!(rc = eos_cm__rd_core_type(&r, false)))
+                    rc = eos_cm__rd_push(&r, EOS_CM__S_CORE_TYPE, &d);
+            }
+            break;
+        }
+        case 4: {
+            eos_cm_component *sub = NULL;
+            rc = eos_cm__decode(body, len, features, c, depth + 1, base_offset + (body - bytes),
+                                &sub, diag);
+            if (rc)
+                break;
+            if (eos_cm__grow((void **)&c->components, &c->component_cap, c->component_count,
+                             sizeof(*c->components))) {
+                eos_cm_component_free(sub);
+                rc = EOS_ENOMEM;
+                break;
+            }
+            c->components[c->component_count] = sub;
+            if (sub->engine_missing)
+                c->engine_missing = true;
+            eos_cm__def d = {.how = EOS_CM__D_COMPONENT, .a = c->component_count++};
+            rc = eos_cm__rd_push(&r, EOS_CM__S_COMPONENT, &d);
+            r.p = end;
+            break;
+        }
+        case 5:
+            rc = instance_section(&r);
+            break;
+        case 6:
+            rc = alias_section(&r, &s);
+            break;
+        case 7:
+            rc = type_section(&r, &s);
+            break;
+        case 8:
+            rc = canon_section(&r);
+            break;
+        case 9:
+            rc = start_section(&r);
+            break;
+        case 10:
+            rc = import_section(&r, &s);
+            break;
+        case 11:
+            rc = export_section(&r, &s);
+            break;
+        case 12:
+            rc = eos_cm__rd_fail(&r, EOS_EUNSUPPORTED, "%s", "value definitions are not supported");
+            break;
+        default:
+            rc = EOS_CM__MALFORMED(&r, "unknown section id");
+            break;
+        }
+        if (!rc && r.p != end)
+            rc = EOS_CM__MALFORMED(&r, "section size does not match its contents");
+        r.end = saved_end;
+        r.p = end;
+    }
+out:
+    if (rc) {
+        if (rc == EOS_ENOMEM)
+            eos_diag_set(diag, rc, r.step, -1, "out of memory while decoding the component");
+        eos_cm_component_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+int eos_cm_component_new(const uint8_t *bytes, size_t size, const eos_wasm_features *features,
+                         eos_cm_component **out, eos_diag *diag)
+{
+    if (!bytes || !out)
+        return EOS_EINVAL;
+    return eos_cm__decode(bytes, size, features, NULL, 0, 0, out, diag);
+}

@@ -1,0 +1,167 @@
+/* Tests of the embedding API: host functions, re-entry, typed calls and their
+ * errors, exports, memory and global access, traps, and a module shared by
+ * two threads. */
+#include <pthread.h>
+#include <string.h>
+
+#include "harness.h"
+#include "wasm_test.h"
+
+static void test_host_and_reentry(void)
+{
+    eos_wasm_module *m = wt_module();
+    EOS_CHECK(m != NULL);
+    eos_wasm_store *s;
+    EOS_CHECK_INT(eos_wasm_store_new(NULL, &s), 0);
+    const char *target = "inner";
+    eos_wasm_instance *inst;
+    eos_diag d;
+    eos_diag_init(&d);
+    EOS_CHECK_INT(wt_instantiate(s, m, &target, &inst, &d), 0);
+    eos_wasm_module_free(m); /* the store keeps its own reference */
+
+    eos_wasm_val args[2] = {{.type = EOS_WASM_I32, .of.i32 = 40},
+                            {.type = EOS_WASM_I32, .of.i32 = 2}};
+    eos_wasm_val r;
+    eos_wasm_func *add = eos_wasm_instance_func(inst, "call_add");
+    EOS_CHECK_INT(eos_wasm_func_call(s, add, args, 2, &r, 1, NULL), 0);
+    EOS_CHECK_INT(r.type, EOS_WASM_I32);
+    EOS_CHECK_INT(r.of.i32, 42);
+
+    int32_t out = 0;
+    EOS_CHECK_INT(wt_call1(s, inst, "outer", 5, &out), 0);
+    EOS_CHECK_INT(out, 16); /* inner(5) * ... = 15, + 1 */
+
+    /* Wrong argument count and type are errors, not traps. */
+    EOS_CHECK_INT(eos_wasm_func_call(s, add, args, 1, &r, 1, NULL), EOS_EINVAL);
+    args[1].type = EOS_WASM_I64;
+    EOS_CHECK_INT(eos_wasm_func_call(s, add, args, 2, &r, 1, NULL), EOS_EINVAL);
+
+    /* Traps report a code and a message; the store stays usable. */
+    eos_wasm_val dv[2] = {{.type = EOS_WASM_I32, .of.i32 = 1}, {.type = EOS_WASM_I32}};
+    eos_diag_init(&d);
+    EOS_CHECK_INT(eos_wasm_func_call(s, eos_wasm_instance_func(inst, "div"), dv, 2, &r, 1, &d),
+                  EOS_TRAP_INTEGER_DIVIDE_BY_ZERO);
+    EOS_CHECK(strstr(d.message, "divide by zero") != NULL);
+    EOS_CHECK_INT(wt_call1(s, inst, "fib", 15, &out), 0);
+    EOS_CHECK_INT(out, 610);
+    eos_wasm_store_free(s);
+}
+
+static void test_exports_memory_globals(void)
+{
+    eos_wasm_module *m = wt_module();
+    eos_wasm_store *s;
+    eos_wasm_store_new(NULL, &s);
+    const char *target = "inner";
+    eos_wasm_instance *inst;
+    EOS_CHECK_INT(wt_instantiate(s, m, &target, &inst, NULL), 0);
+    EOS_CHECK(eos_wasm_module_export_count(m) > 5);
+    eos_wasm_extern e;
+    EOS_CHECK_INT(eos_wasm_instance_export(inst, "nope", &e), EOS_ENOTFOUND);
+    EOS_CHECK(eos_wasm_instance_func(inst, "mem") == NULL);
+    EOS_CHECK_INT(eos_wasm_instance_export(inst, "mem", &e), 0);
+    EOS_CHECK_INT(e.kind, EOS_WASM_EXTERN_MEMORY);
+    eos_wasm_memory *mem = eos_wasm_instance_memory(inst, 0);
+    EOS_CHECK(mem == e.of.memory);
+    EOS_CHECK_INT(eos_wasm_memory_size(mem), 65536);
+    EOS_CHECK(memcmp(eos_wasm_memory_ptr(mem, 16, 5), "hello", 5) == 0);
+    EOS_CHECK(eos_wasm_memory_ptr(mem, 65532, 4) != NULL);
+    EOS_CHECK(eos_wasm_memory_ptr(mem, 65533, 4) == NULL);
+    EOS_CHECK(eos_wasm_memory_ptr(mem, UINT64_MAX, 2) == NULL);
+    EOS_CHECK(eos_wasm_memory_ptr(mem, 1, UINT64_MAX) == NULL);
+    eos_wasm_val sv[2] = {{.type = EOS_WASM_I32, .of.i32 = 100},
+                          {.type = EOS_WASM_I32, .of.i32 = 0x01020304}};
+    EOS_CHECK_INT(
+        eos_wasm_func_call(s, eos_wasm_instance_func(inst, "store"), sv, 2, NULL, 0, NULL), 0);
+    uint32_t word;
+    memcpy(&word, eos_wasm_memory_ptr(mem, 100, 4), 4);
+    EOS_CHECK_INT(word, 0x01020304);
+    sv[0].of.i32 = 65534;
+    EOS_CHECK_INT(
+        eos_wasm_func_call(s, eos_wasm_instance_func(inst, "store"), sv, 2, NULL, 0, NULL),
+        EOS_TRAP_MEMORY_OOB);
+
+    EOS_CHECK_INT(eos_wasm_instance_export(inst, "g", &e), 0);
+    EOS_CHECK_INT(eos_wasm_global_get(e.of.global).of.i32, 7);
+    eos_wasm_val nv = {.type = EOS_WASM_I32, .of.i32 = 9};
+    EOS_CHECK_INT(eos_wasm_global_set(e.of.global, nv), 0);
+    EOS_CHECK_INT(eos_wasm_global_get(e.of.global).of.i32, 9);
+    nv.type = EOS_WASM_I64;
+    EOS_CHECK_INT(eos_wasm_global_set(e.of.global, nv), EOS_EINVAL);
+
+    /* Import introspection. */
+    eos_wasm_import_desc id;
+    EOS_CHECK_INT(eos_wasm_module_import_count(m), 2);
+    eos_wasm_module_import(m, 1, &id);
+    EOS_CHECK(id.name_len == 7 && memcmp(id.name, "reenter", 7) == 0);
+    EOS_CHECK_INT(id.type.of.func->param_count, 1);
+    eos_wasm_module_free(m);
+    eos_wasm_store_free(s);
+}
+
+static void test_bad_modules(void)
+{
+    static const uint8_t junk[] = {0, 'a', 's', 'm', 1, 0, 0, 0, 0x01, 0x05, 0x01, 0x60};
+    eos_wasm_module *m = NULL;
+    eos_diag d;
+    eos_diag_init(&d);
+    EOS_CHECK_INT(eos_wasm_module_new(junk, sizeof(junk), NULL, &m, &d), EOS_EMALFORMED);
+    EOS_CHECK(m == NULL);
+    EOS_CHECK(strstr(d.message, "type section") != NULL);
+    /* A function whose body adds an i32 to an i64. */
+    static const uint8_t bad[] = {0, 'a', 's', 'm', 1, 0, 0, 0, 1,    4, 1,    0x60, 0,    0,   3,
+                                  2, 1,   0,   10,  9, 1, 7, 0, 0x41, 1, 0x42, 1,    0x6a, 0x0b};
+    eos_diag_init(&d);
+    EOS_CHECK_INT(eos_wasm_module_new(bad, sizeof(bad), NULL, &m, &d), EOS_EINVALID);
+    EOS_CHECK(strstr(d.message, "type mismatch") != NULL);
+    EOS_CHECK(strstr(d.message, "function 0") != NULL);
+    EOS_CHECK(d.offset > 0);
+    /* SIMD is refused by name. */
+    static const uint8_t simd[] = {0, 'a', 's', 'm', 1, 0, 0, 0, 1, 5, 1, 0x60, 0, 1, 0x7b};
+    eos_diag_init(&d);
+    EOS_CHECK_INT(eos_wasm_module_new(simd, sizeof(simd), NULL, &m, &d), EOS_EUNSUPPORTED);
+    EOS_CHECK(strstr(d.message, "SIMD (v128) is not supported yet") != NULL);
+}
+
+static eos_wasm_module *shared_module;
+
+static void *thread_main(void *arg)
+{
+    long *ok = arg;
+    for (int k = 0; k < 20; k++) {
+        eos_wasm_store *s;
+        eos_wasm_instance *inst;
+        const char *target = "inner";
+        int32_t out = 0;
+        if (eos_wasm_store_new(NULL, &s) ||
+            wt_instantiate(s, shared_module, &target, &inst, NULL) ||
+            wt_call1(s, inst, "fib", 18, &out) || out != 2584)
+            *ok = 0;
+        eos_wasm_store_free(s);
+    }
+    return NULL;
+}
+
+static void test_threads_share_module(void)
+{
+    shared_module = wt_module();
+    pthread_t t[2];
+    long ok[2] = {1, 1};
+    for (int i = 0; i < 2; i++)
+        pthread_create(&t[i], NULL, thread_main, &ok[i]);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    EOS_CHECK_INT(ok[0], 1);
+    EOS_CHECK_INT(ok[1], 1);
+    eos_wasm_module_free(shared_module);
+}
+
+int main(void)
+{
+    EOS_RUN(test_host_and_reentry);
+    EOS_RUN(test_exports_memory_globals);
+    EOS_RUN(test_bad_modules);
+    EOS_RUN(test_threads_share_module);
+    return eos_test_finish();
+}

@@ -1,0 +1,38 @@
+;; Module used by the API tests: host imports, re-entry, fuel, memory growth
+;; and deep recursion.
+(module
+  (import "env" "add" (func $add (param i32 i32) (result i32)))
+  (import "env" "reenter" (func $reenter (param i32) (result i32)))
+  (memory (export "mem") 1)
+  (global $g (export "g") (mut i32) (i32.const 7))
+  (func (export "call_add") (param i32 i32) (result i32)
+    (call $add (local.get 0) (local.get 1)))
+  (func $inner (export "inner") (param i32) (result i32)
+    (i32.mul (local.get 0) (i32.const 3)))
+  (func (export "outer") (param i32) (result i32)
+    (i32.add (call $reenter (local.get 0)) (i32.const 1)))
+  ;; Counts to n: the loop header runs n times (n >= 1).
+  (func (export "count") (param $n i32) (result i32)
+    (local $i i32)
+    (loop $l
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (local.get $i))
+  (func (export "grow") (param i32) (result i32)
+    (memory.grow (local.get 0)))
+  (func $rec (export "rec") (param i32) (result i32)
+    (call $rec (i32.add (local.get 0) (i32.const 1))))
+  ;; Recursion through the host: every level re-enters the engine natively.
+  (func (export "host_rec") (param i32) (result i32)
+    (call $reenter (local.get 0)))
+  (func $fib (export "fib") (param i32) (result i32)
+    (if (result i32) (i32.lt_u (local.get 0) (i32.const 2))
+      (then (local.get 0))
+      (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
+                     (call $fib (i32.sub (local.get 0) (i32.const 2)))))))
+  (func (export "store") (param i32 i32)
+    (i32.store (local.get 0) (local.get 1)))
+  (func (export "div") (param i32 i32) (result i32)
+    (i32.div_s (local.get 0) (local.get 1)))
+  (data (i32.const 16) "hello")
+)
