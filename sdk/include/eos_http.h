@@ -41,6 +41,8 @@ const char *eos_request_path(eos_request *req);
 const char *eos_request_query(eos_request *req);
 /* The path and query as the host gave them. Borrowed from the request. */
 const char *eos_request_path_with_query(eos_request *req);
+/* The authority (host[:port]) the client addressed, or "". Borrowed from the request. */
+const char *eos_request_authority(eos_request *req);
 /* The first value of header `name` (case-insensitive), NUL-terminated, with its size in
  * *out_size when out_size is not NULL; NULL when absent. Borrowed from the request. */
 const char *eos_request_header(eos_request *req, const char *name, size_t *out_size);

@@ -20,6 +20,7 @@ struct eos_request {
     eos__handle stream; /* -1 until the body is consumed */
     bool body_done;
     char *method;
+    char *authority;
     char *path_with_query;
     char *path; /* path_with_query up to '?' */
     const char *query;
@@ -86,6 +87,16 @@ const char *eos_request_path_with_query(eos_request *req)
 {
     load_path(req);
     return req->path_with_query ? req->path_with_query : "/";
+}
+
+const char *eos_request_authority(eos_request *req)
+{
+    if (!req->authority) {
+        _Alignas(4) uint8_t ret[12];
+        eos__req_authority(req->handle, ret);
+        req->authority = ret[0] ? eos__take_string(eos__list(ret + 4)) : strdup("");
+    }
+    return req->authority ? req->authority : "";
 }
 
 /* Copies every header line out of the request's fields once. The host's list (16-byte
@@ -379,6 +390,7 @@ static void request_release(eos_request *req)
     }
     free(req->headers);
     free(req->method);
+    free(req->authority);
     free(req->path_with_query);
     free(req->path);
 }

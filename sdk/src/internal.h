@@ -25,24 +25,16 @@ typedef struct {
     size_t len;
 } eos__bytes;
 
-/* wasi:io/error, wasi:io/poll, wasi:io/streams */
+/* wasi:io/error, wasi:io/streams */
 EOS__IMPORT(EOS__WASI("wasi:io/error"), "[resource-drop]error")
 void eos__io_error_drop(eos__handle err);
 EOS__IMPORT(EOS__WASI("wasi:io/error"), "[method]error.to-debug-string")
 void eos__io_error_to_debug_string(eos__handle err, void *ret); /* string @0 */
-EOS__IMPORT(EOS__WASI("wasi:io/poll"), "[resource-drop]pollable")
-void eos__io_pollable_drop(eos__handle p);
-EOS__IMPORT(EOS__WASI("wasi:io/poll"), "[method]pollable.block")
-void eos__io_pollable_block(eos__handle p);
 
 /* result<list<u8>, stream-error>: tag u8 @0; ok list @4/@8; err: stream-error tag @4
  * (0 = last-operation-failed(own<error>) with the handle @8, 1 = closed). */
-EOS__IMPORT(EOS__WASI("wasi:io/streams"), "[method]input-stream.read")
-void eos__in_read(eos__handle s, int64_t len, void *ret);
 EOS__IMPORT(EOS__WASI("wasi:io/streams"), "[method]input-stream.blocking-read")
 void eos__in_blocking_read(eos__handle s, int64_t len, void *ret);
-EOS__IMPORT(EOS__WASI("wasi:io/streams"), "[method]input-stream.subscribe")
-eos__handle eos__in_subscribe(eos__handle s);
 EOS__IMPORT(EOS__WASI("wasi:io/streams"), "[resource-drop]input-stream")
 void eos__in_drop(eos__handle s);
 /* result<u64, stream-error>: tag @0, u64 @8 or stream-error tag @8 and handle @12. */
@@ -90,8 +82,6 @@ EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]incoming-body.stream")
 void eos__in_body_stream(eos__handle b, void *ret);
 EOS__IMPORT(EOS__WASI("wasi:http/types"), "[static]incoming-body.finish")
 eos__handle eos__in_body_finish(eos__handle b);
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[resource-drop]incoming-body")
-void eos__in_body_drop(eos__handle b);
 EOS__IMPORT(EOS__WASI("wasi:http/types"), "[resource-drop]future-trailers")
 void eos__future_trailers_drop(eos__handle t);
 EOS__IMPORT(EOS__WASI("wasi:http/types"), "[constructor]outgoing-response")
