@@ -140,7 +140,7 @@ struct eos_wasi__ctx {
     int outparam_err;   /* 0, or EOS_EPROTO when set with an error-code */
     int sink_err;       /* first sink failure */
     bool body_in_done;
-    uint32_t stdout_rep, stderr_rep;
+    uint8_t *iobuf; /* EOS_WASI_BODY_CHUNK bytes for reads, reused by every call */
 };
 
 extern _Thread_local eos_wasi__ctx *eos_wasi__cur;

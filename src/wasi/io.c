@@ -217,9 +217,11 @@ static int in_read_common(eos_wasi__ctx *ctx, eos_wasi__istream *s, uint64_t len
     if (s->closed)
         return EOS_ECLOSED;
     size_t cap = len > IO_CHUNK ? IO_CHUNK : (size_t)len;
-    uint8_t *buf = eos_wasi__scratch_alloc(ctx, cap ? cap : 1);
-    if (!buf)
+    /* One buffer per call context: read results only live until the next
+     * host call, and a fresh allocation per read would churn the heap. */
+    if (!ctx->iobuf && !(ctx->iobuf = eos_malloc(IO_CHUNK)))
         return EOS_ENOMEM;
+    uint8_t *buf = ctx->iobuf;
     *out_buf = buf;
     if (cap == 0)
         return 0;

@@ -263,7 +263,7 @@ static int list_page(eos_wasi__ctx *ctx, eos_kv_ns *ns, const char *cursor, uint
         size_t want = PAGE_KEYS - n;
         if (skip)
             want = skip > PAGE_KEYS ? PAGE_KEYS : (size_t)skip;
-        int rc = eos_kv_list(ns, NULL, 0, cur, want, &page, NULL);
+        int rc = eos_kv_list(ns, "", 0, cur, want, &page, NULL);
         if (rc)
             return rc;
         for (size_t i = 0; i < page.count; i++) {
