@@ -364,6 +364,53 @@ static void test_keyvalue_mapping(void)
     unbind();
 }
 
+/* The first draft's list-keys takes a numeric cursor: keys already returned. */
+static void test_keyvalue_draft_cursor(void)
+{
+    bind();
+    eos_cm_host_fn open = NULL, set = NULL, list = NULL;
+    const eos_wasi__iface *st = &eos_wasi__kv_draft_ifaces[0];
+    for (size_t i = 0; i < st->count; i++) {
+        if (strcmp(st->funcs[i].name, "open") == 0)
+            open = st->funcs[i].fn;
+        if (strcmp(st->funcs[i].name, "[method]bucket.set") == 0)
+            set = st->funcs[i].fn;
+        if (strcmp(st->funcs[i].name, "[method]bucket.list-keys") == 0)
+            list = st->funcs[i].fn;
+    }
+    EOS_CHECK(open && set && list);
+    eos_cm_val args[3], res[1];
+    args[0] = s("many");
+    EOS_CHECK_INT(open(NULL, app, args, res), 0);
+    uint32_t bk = res[0].of.var.payload->of.handle;
+    for (int i = 0; i < 1500; i++) {
+        char k[16];
+        snprintf(k, sizeof(k), "k%04d", i);
+        args[0] = h(bk);
+        args[1] = s(k);
+        args[2] = b("v");
+        EOS_CHECK_INT(set(NULL, app, args, res), 0);
+    }
+    int total = 0, pages = 0;
+    eos_cm_val cur = u(0);
+    args[0] = h(bk);
+    args[1].of.var.index = 0;
+    for (;;) {
+        EOS_CHECK_INT(list(NULL, app, args, res), 0);
+        eos_cm_val *rec = res[0].of.var.payload->of.list.items;
+        total += (int)rec[0].of.list.len;
+        pages++;
+        if (rec[1].of.var.index == 0 || pages > 10)
+            break;
+        cur.of.u = rec[1].of.var.payload->of.u;
+        args[1].of.var.index = 1;
+        args[1].of.var.payload = &cur;
+    }
+    EOS_CHECK_INT(total, 1500);
+    EOS_CHECK_INT(pages, 2);
+    unbind();
+}
+
 static void test_fsstore(void)
 {
     char *p = NULL;
@@ -491,6 +538,30 @@ static void test_environment_exit_and_denials(void)
     unbind();
 }
 
+/* Allocation failures while setting an app up are reported, not crashed on
+ * or leaked (the sanitizer build checks the leaks). Only the app's own first
+ * allocations are failed here: the host definitions are the component
+ * model's to test. */
+static void test_app_new_alloc_failures(void)
+{
+    eos_wasi_env env = {"K", "V"};
+    eos_wasi_app_config cfg = {.name = "oom", .env = &env, .env_count = 1};
+    int failures = 0;
+    for (long n = 1; n <= 5; n++) {
+        eos_wasi_app *a = NULL;
+        eos_test_fail_alloc_after(n, 1);
+        int rc = eos_wasi_app_new(&cfg, &a, NULL);
+        eos_test_fail_alloc_after(0, 0);
+        if (rc == 0) {
+            eos_wasi_app_free(a);
+            break;
+        }
+        EOS_CHECK_INT(rc, EOS_ENOMEM);
+        failures++;
+    }
+    EOS_CHECK_INT(failures, 5);
+}
+
 static void test_no_context_traps(void)
 {
     eos_wasi__cur = NULL;
@@ -520,10 +591,12 @@ int main(void)
     EOS_RUN(test_body_dropped_unfinished);
     EOS_RUN(test_request_body_stream);
     EOS_RUN(test_keyvalue_mapping);
+    EOS_RUN(test_keyvalue_draft_cursor);
     EOS_RUN(test_fsstore);
     EOS_RUN(test_clocks_and_poll);
     EOS_RUN(test_rate_limit);
     EOS_RUN(test_environment_exit_and_denials);
+    EOS_RUN(test_app_new_alloc_failures);
     EOS_RUN(test_no_context_traps);
     eos_wasi_app_free(app);
     eos_kv_close(kv);
