@@ -21,8 +21,8 @@ static void bench(const char *label, const char *file)
         printf("%-6s skipped: %s not built\n", label, file);
         return;
     }
-    eos_wasi_app_config cfg = {.name = "bench", .component = c, .max_fuel = 1ull << 40,
-                               .max_memory_bytes = 256u << 20};
+    eos_wasi_app_config cfg = {
+        .name = "bench", .component = c, .max_fuel = 1ull << 40, .max_memory_bytes = 256u << 20};
     eos_wasi_app *app = NULL;
     if (eos_wasi_app_new(&cfg, &app, NULL)) {
         eos_cm_component_free(c);
@@ -34,8 +34,8 @@ static void bench(const char *label, const char *file)
         eos_wasm_store *s = NULL;
         eos_cm_instance *i = NULL;
         eos_wasm_limits lim = {.fuel = 1ull << 40};
-        if (eos_wasm_store_new(&lim, &s) || eos_cm_instance_new(s, c, eos_wasi_app_host(app),
-                                                                 NULL, &i, NULL)) {
+        if (eos_wasm_store_new(&lim, &s) ||
+            eos_cm_instance_new(s, c, eos_wasi_app_host(app), NULL, &i, NULL)) {
             eos_wasm_store_free(s);
             printf("%-6s cannot instantiate\n", label);
             goto out;

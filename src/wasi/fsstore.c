@@ -203,8 +203,7 @@ typedef struct create_arg {
     eos_wasi__fsmeta *out;
 } create_arg;
 
-static int delete_chunks(eos_kv_txn *t, eos_kv_ns *ns, const char *path, uint64_t from,
-                         uint64_t to)
+static int delete_chunks(eos_kv_txn *t, eos_kv_ns *ns, const char *path, uint64_t from, uint64_t to)
 {
     char key[EOS_WASI__FS_PATH_MAX + 32];
     for (uint64_t i = from; i < to; i++) {
@@ -231,8 +230,8 @@ static int open_body(eos_kv_txn *t, eos_kv_ns *ns, void *argp)
         if (m.type == EOS_WASI__FS_DIR && (a->write || (a->oflags & EOS_WASI__O_TRUNC)))
             return EOS_WASI__FS_ISDIR;
         if ((a->oflags & EOS_WASI__O_TRUNC) && m.size) {
-            rc = delete_chunks(t, ns, a->path, 0, (m.size + EOS_WASI__FS_CHUNK - 1) /
-                                                      EOS_WASI__FS_CHUNK);
+            rc = delete_chunks(t, ns, a->path, 0,
+                               (m.size + EOS_WASI__FS_CHUNK - 1) / EOS_WASI__FS_CHUNK);
             m.size = 0;
             m.mtime_ns = wall_ns();
             if (!rc)
@@ -296,8 +295,8 @@ int eos_wasi__fs_mkdir(eos_kv *kv, eos_kv_ns *ns, const char *path)
     return in_txn(kv, ns, mkdir_body, (void *)path);
 }
 
-int eos_wasi__fs_read(eos_kv_ns *ns, const char *path, uint64_t offset, uint8_t *buf,
-                      size_t len, size_t *out_n)
+int eos_wasi__fs_read(eos_kv_ns *ns, const char *path, uint64_t offset, uint8_t *buf, size_t len,
+                      size_t *out_n)
 {
     *out_n = 0;
     eos_wasi__fsmeta m;
@@ -599,9 +598,8 @@ static int move_file(eos_kv_txn *t, eos_kv_ns *ns, const char *from, const char 
                      const eos_wasi__fsmeta *m)
 {
     char k1[EOS_WASI__FS_PATH_MAX + 32], k2[EOS_WASI__FS_PATH_MAX + 32];
-    uint64_t chunks = m->type == EOS_WASI__FS_DIR ? 0
-                                                  : (m->size + EOS_WASI__FS_CHUNK - 1) /
-                                                        EOS_WASI__FS_CHUNK;
+    uint64_t chunks =
+        m->type == EOS_WASI__FS_DIR ? 0 : (m->size + EOS_WASI__FS_CHUNK - 1) / EOS_WASI__FS_CHUNK;
     int rc = 0;
     for (uint64_t i = 0; i < chunks && !rc; i++) {
         size_t n1 = chunk_key(k1, sizeof(k1), from, i);

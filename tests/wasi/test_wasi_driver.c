@@ -10,9 +10,9 @@
 #include "harness.h"
 #include "wasi_testutil.h"
 
-#define APP(name) EOS_WASI_APPS "/" name ".wasm"
+#define APP(name)   EOS_WASI_APPS "/" name ".wasm"
 #define STREAM_SIZE (100ull * 1024 * 1024)
-#define RSS_SLACK (32ull * 1024 * 1024)
+#define RSS_SLACK   (32ull * 1024 * 1024)
 
 static eos_wasi_app *app_for(const char *file, eos_cm_component **out_c, uint64_t fuel,
                              uint64_t mem)
@@ -20,8 +20,8 @@ static eos_wasi_app *app_for(const char *file, eos_cm_component **out_c, uint64_
     *out_c = wt_load(file);
     if (!*out_c)
         return NULL;
-    eos_wasi_app_config cfg = {.name = "drv", .component = *out_c, .max_fuel = fuel,
-                               .max_memory_bytes = mem};
+    eos_wasi_app_config cfg = {
+        .name = "drv", .component = *out_c, .max_fuel = fuel, .max_memory_bytes = mem};
     eos_wasi_app *app = NULL;
     eos_diag d;
     eos_diag_init(&d);
@@ -39,8 +39,7 @@ static void app_done(eos_wasi_app *app, eos_cm_component *c)
 }
 
 /* Runs target; returns the driver's code, or 1 to mean "skip". */
-static int run(eos_wasi_app *app, const eos_wasi_request *req, wt_response *r,
-               eos_wasi_outcome *o)
+static int run(eos_wasi_app *app, const eos_wasi_request *req, wt_response *r, eos_wasi_outcome *o)
 {
     eos_wasi_sink s = wt_sink(r);
     int rc = eos_wasi_handle_http(app, req, &s, o);

@@ -123,8 +123,8 @@ static void test_fields_host(void)
     args[1] = s("x-thing");
     EOS_CHECK_INT(call(HT, "[method]fields.get", args, res), 0);
     EOS_CHECK_INT(res[0].of.list.len, 2);
-    EOS_CHECK_MEM(res[0].of.list.items[1].of.list.bytes, res[0].of.list.items[1].of.list.len,
-                  "two", 3);
+    EOS_CHECK_MEM(res[0].of.list.items[1].of.list.bytes, res[0].of.list.items[1].of.list.len, "two",
+                  3);
     EOS_CHECK_INT(call(HT, "[method]fields.entries", args, res), 0);
     EOS_CHECK_INT(res[0].of.list.len, 2);
     EOS_CHECK_MEM(res[0].of.list.items[0].of.list.items[0].of.str.ptr, 7, "x-thing", 7);
@@ -237,8 +237,7 @@ static void test_response_streaming(void)
     bigv.of.list.bytes = (const uint8_t *)big;
     bigv.of.list.len = sizeof(big);
     args[1] = bigv;
-    EOS_CHECK_INT(call("wasi:io/streams", "[method]output-stream.write", args, res),
-                  EOS_TRAP_HOST);
+    EOS_CHECK_INT(call("wasi:io/streams", "[method]output-stream.write", args, res), EOS_TRAP_HOST);
     /* set: the head and the pending bytes reach the sink */
     eos_cm_val okp = h(r), result = {0};
     result.of.var.index = 0;
@@ -253,9 +252,8 @@ static void test_response_streaming(void)
     EOS_CHECK_INT(call("wasi:io/streams", "[method]output-stream.check-write", args, res), 0);
     EOS_CHECK_INT(res[0].of.var.payload->of.u, EOS_WASI_BODY_CHUNK);
     args[1] = b("late");
-    EOS_CHECK_INT(call("wasi:io/streams", "[method]output-stream.blocking-write-and-flush", args,
-                       res),
-                  0);
+    EOS_CHECK_INT(
+        call("wasi:io/streams", "[method]output-stream.blocking-write-and-flush", args, res), 0);
     EOS_CHECK_INT(resp.body_size, 10);
     EOS_CHECK_INT(call("wasi:io/streams", "[method]output-stream.subscribe", args, res), 0);
     eos_cm_val plist = {0}, pitem = h(res[0].of.handle);
@@ -457,8 +455,7 @@ static void test_fsstore(void)
         EOS_CHECK_STR(ents[0].name, "f");
     eos_wasi__fs_dirents_free(ents, count);
     EOS_CHECK_INT(eos_wasi__fs_stat(ns, "/d", &m), EOS_WASI__FS_NOENT);
-    EOS_CHECK_INT(eos_wasi__fs_open(kv, ns, "/e/f", EOS_WASI__O_CREAT | EOS_WASI__O_EXCL, true,
-                                    &m),
+    EOS_CHECK_INT(eos_wasi__fs_open(kv, ns, "/e/f", EOS_WASI__O_CREAT | EOS_WASI__O_EXCL, true, &m),
                   EOS_WASI__FS_EXIST);
     EOS_CHECK_INT(eos_wasi__fs_remove(kv, ns, "/e/f", false), 0);
     EOS_CHECK_INT(eos_wasi__fs_remove(kv, ns, "/e", true), 0);
@@ -532,9 +529,8 @@ static void test_environment_exit_and_denials(void)
     EOS_CHECK_INT(call("wasi:cli/stdout", "get-stdout", NULL, res), 0);
     args[0] = h(res[0].of.handle);
     args[1] = b("a log line from the app\npartial");
-    EOS_CHECK_INT(call("wasi:io/streams", "[method]output-stream.blocking-write-and-flush",
-                       args, res),
-                  0);
+    EOS_CHECK_INT(
+        call("wasi:io/streams", "[method]output-stream.blocking-write-and-flush", args, res), 0);
     unbind();
 }
 

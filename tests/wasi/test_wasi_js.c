@@ -35,10 +35,18 @@ typedef struct ref_case {
 
 static const ref_case cases[] = {
     {"GET", "/hello", NULL, 200, {"content-type: text/plain"}, "Hello from inside SGX!"},
-    {"GET", "/json?a=1", NULL, 201, {"content-type: application/json", "x-app: js"},
+    {"GET",
+     "/json?a=1",
+     NULL,
+     201,
+     {"content-type: application/json", "x-app: js"},
      "{\"method\":\"GET\",\"path\":\"/json\",\"q\":\"?a=1\"}"},
     {"GET", "/nope", NULL, 404, {"content-type: text/plain;charset=UTF-8"}, "Unknown path"},
-    {"POST", "/echo", "abc def", 200, {"x-len: 7", "content-type: text/plain;charset=UTF-8"},
+    {"POST",
+     "/echo",
+     "abc def",
+     200,
+     {"x-len: 7", "content-type: text/plain;charset=UTF-8"},
      "ABC DEF"},
 };
 
@@ -49,8 +57,8 @@ static void test_matches_jco_serve(void)
         printf("    SKIP: fetch-js component unavailable\n");
         return;
     }
-    eos_wasi_app_config cfg = {.name = "js", .component = c, .max_fuel = 1ull << 40,
-                               .max_memory_bytes = 256u << 20};
+    eos_wasi_app_config cfg = {
+        .name = "js", .component = c, .max_fuel = 1ull << 40, .max_memory_bytes = 256u << 20};
     eos_wasi_app *app = NULL;
     EOS_CHECK_INT(eos_wasi_app_new(&cfg, &app, NULL), 0);
     for (size_t i = 0; app && i < EOS_ARRAY_LEN(cases); i++) {

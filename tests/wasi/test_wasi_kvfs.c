@@ -50,8 +50,8 @@ static int run_op(eos_cm_component *c, eos_kv *kv, const char *name, const char 
             printf("    %s/%s: %s: %s\n", name, op, eos_err_name(rc), o.reason);
         EOS_CHECK_INT(rc, 0);
         if (!rc) {
-            printf("    %s/%s: %.*s (fuel %llu)\n", name, op, (int)res.of.str.len,
-                   res.of.str.ptr, (unsigned long long)o.fuel_consumed);
+            printf("    %s/%s: %.*s (fuel %llu)\n", name, op, (int)res.of.str.len, res.of.str.ptr,
+                   (unsigned long long)o.fuel_consumed);
             EOS_CHECK_MEM(res.of.str.ptr, res.of.str.len, "ok", 2);
         }
     }
