@@ -2,9 +2,9 @@
 """Runs an HTTP example under jco serve (Node.js's reference wasi:http host) on a free
 loopback port and checks its answers; stops the server and its worker afterwards.
 
-usage: serve_test.py --node NODE --tools DIR --wasm FILE --case hello|echo|hello-js|kv-counter|files
+usage: serve_test.py --node NODE --tools DIR --wasm FILE --case hello|echo|hello-js|kv-counter|files|sdk-abi
 jco serve has no wasi:keyvalue or wasi:logging: for kv-counter, the in-memory stand-ins
-in shims/ are mapped in. For files, the guest's "/" is a scratch directory. Exit status 77 (ctest's skip) when node or jco is missing."""
+in shims/ are mapped in (also for sdk-abi, the SDK's self-test). For files, the guest's "/" is a scratch directory. Exit status 77 (ctest's skip) when node or jco is missing."""
 import argparse
 import os
 import signal
@@ -112,7 +112,18 @@ def check_files(port):
     expect("POST refused", status, 405)
 
 
-CASES = {"files": check_files, "hello": check_hello, "echo": check_echo, "hello-js": check_hello,
+def check_sdk_abi(port):
+    status, headers, body = request(port, "/self?q=1", "POST", b"hello body",
+                                    {"x-test": "abc", "content-type": "text/plain"})
+    expect("POST /self?q=1 status", status, 200)
+    expect("x-selftest header", headers.get("x-selftest"), "1")
+    lines = body.decode().splitlines()
+    for line in lines:
+        print(f"     {line}")
+    expect("SDK self-test", lines[-1] if lines else "", "0 failed")
+
+
+CASES = {"sdk-abi": check_sdk_abi, "files": check_files, "hello": check_hello, "echo": check_echo, "hello-js": check_hello,
          "kv-counter": check_kv_counter}
 
 
@@ -135,12 +146,13 @@ def main():
         # StarlingMonkey's event loop serves one request per instance.
         cmd += ["--isolate-requests", "instance"]
     shims = os.path.join(os.path.dirname(os.path.abspath(__file__)), "shims")
-    if args.case == "kv-counter":
+    if args.case in ("kv-counter", "sdk-abi"):
         cmd += ["--jco-map", f"wasi:keyvalue/*={shims}/keyvalue.mjs#*",
                 f"wasi:logging/logging={shims}/logging.mjs"]
     # jco serve runs the component in a child node process: a session of its own lets
     # the test stop both.
     env = dict(os.environ)
+    env["EOS_SELFTEST"] = "yes"
     scratch = None
     if args.case == "files":
         scratch = tempfile.TemporaryDirectory(prefix="eos-files-")

@@ -39,8 +39,8 @@ struct eos_response_out {
     int state;
 };
 
-static const char *const method_names[] = { "GET",     "HEAD",    "POST",  "PUT",  "DELETE",
-                                            "CONNECT", "OPTIONS", "TRACE", "PATCH" };
+static const char *const method_names[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
+                                           "CONNECT", "OPTIONS", "TRACE", "PATCH"};
 
 const char *eos_request_method(eos_request *req)
 {
@@ -156,8 +156,8 @@ size_t eos_request_header_count(eos_request *req)
     return req->header_count;
 }
 
-int eos_request_header_at(eos_request *req, size_t i, const char **out_name,
-                          const char **out_value, size_t *out_value_size)
+int eos_request_header_at(eos_request *req, size_t i, const char **out_name, const char **out_value,
+                          size_t *out_value_size)
 {
     load_headers(req);
     if (i >= req->header_count)
@@ -397,8 +397,8 @@ static void request_release(eos_request *req)
 
 void eos_http_dispatch(int32_t request, int32_t outparam, eos_http_handler_fn fn)
 {
-    eos_request req = { .handle = request, .body = -1, .stream = -1 };
-    eos_response_out out = { .param = outparam, .fields = -1, .body = -1, .stream = -1 };
+    eos_request req = {.handle = request, .body = -1, .stream = -1};
+    eos_response_out out = {.param = outparam, .fields = -1, .body = -1, .stream = -1};
     fn(&req, &out);
     if (out.state == OUT_STARTED) {
         eos_response_finish(&out);
