@@ -25,7 +25,7 @@ EOS_API const char *eos_kv_version(void);
 /* Size of a listing cursor string including its NUL. */
 #define EOS_KV_CURSOR_SIZE 65
 
-/* ---- Backend interface: opaque byte keys and values, no crypto. ---- */
+/* The backend interface: opaque byte keys and values, no crypto. */
 
 typedef struct eos_kv_backend eos_kv_backend;
 typedef struct eos_kv_btxn eos_kv_btxn;
@@ -35,7 +35,7 @@ typedef struct eos_kv_btxn eos_kv_btxn;
  * values; EOS_ENOTFOUND means "no such key" (get, del) or "no key at or
  * after" (seek); EOS_ELIMIT from put or commit means "out of space, call
  * grow and run the transaction again". Byte pointers returned by get and
- * seek stay valid until the transaction ends. */
+ * seek stay valid until the transaction ends or its next put or del. */
 typedef struct eos_kv_backend_ops {
     const char *name;
     /* Starts a transaction; write != 0 for a read-write one. A backend may
@@ -81,7 +81,7 @@ EOS_API int eos_kv_backend_memory(eos_kv_backend **out);
 /* Frees a backend; NULL is allowed. */
 EOS_API void eos_kv_backend_free(eos_kv_backend *b);
 
-/* ---- The store. ---- */
+/* The store. */
 
 typedef struct eos_kv eos_kv;
 typedef struct eos_kv_ns eos_kv_ns;
@@ -103,13 +103,16 @@ typedef struct eos_kv_config {
 /* Opens the store. On first start creates a random 32-byte master key, seals
  * it with cfg->tee and writes data_dir/master.sealed; later starts unseal it.
  * Fails with EOS_ETEE when the sealed key cannot be unsealed on this platform,
- * and EOS_ECORRUPT when it does not belong to the data it guards. Borrows
- * cfg. Free with eos_kv_close() after closing every namespace handle. */
+ * and EOS_ECORRUPT when it does not belong to the data it guards. Open a
+ * data directory once per process (LMDB's rule) and share the handle: it is
+ * safe for any number of threads. Borrows cfg. Free with eos_kv_close()
+ * after closing every namespace handle. */
 EOS_API int eos_kv_open(const eos_kv_config *cfg, eos_kv **out, eos_diag *diag);
 /* Closes the store and wipes its keys from memory; NULL is allowed. */
 EOS_API void eos_kv_close(eos_kv *kv);
 /* The backend under the store (borrowed; for tests and tools that inspect the
- * stored ciphertext). */
+ * stored ciphertext). Do not call store functions while holding one of its
+ * transactions: growing the map waits for every transaction to end. */
 EOS_API eos_kv_backend *eos_kv_backend_of(eos_kv *kv);
 
 /* Opens a namespace: derives its keys once so later calls are cheap. A
@@ -136,7 +139,8 @@ EOS_API int eos_kv_set(eos_kv_ns *ns, const char *key, size_t key_size, const ui
                        size_t value_size, eos_diag *diag);
 /* Removes a key, durably. EOS_ENOTFOUND when it was absent (nothing changes). */
 EOS_API int eos_kv_delete(eos_kv_ns *ns, const char *key, size_t key_size, eos_diag *diag);
-/* Sets *out_exists to 1 or 0. Authenticates the record, like get. */
+/* Sets *out_exists to 1 or 0. Authenticates the record's name (not its
+ * value, which get checks): a record altered there gives EOS_ECORRUPT. */
 EOS_API int eos_kv_exists(eos_kv_ns *ns, const char *key, size_t key_size, int *out_exists,
                           eos_diag *diag);
 /* Adds delta to a signed 64-bit counter stored as 8 little-endian bytes (an
@@ -183,10 +187,13 @@ typedef struct eos_kv_list_page {
 
 /* Lists key names that start with prefix (prefix_size 0: all), at most
  * limit of them (0: 1000), resuming after cursor (NULL or "": from the
- * start). Pages come in a stable order that is not alphabetical; a key set
- * or deleted during a listing may or may not appear. A page may hold fewer
- * than limit names, even none, while page->cursor is non-empty: continue
- * until it is "". Fills *page; free with eos_kv_list_free(). */
+ * start; pass the same prefix again). A prefix containing '/' is served from
+ * a directory index, at a cost proportional to the directory up to its last
+ * '/'; other prefixes scan the namespace. Pages come in a stable order that
+ * is not alphabetical; a key set or deleted during a listing may or may not
+ * appear. A page may hold fewer than limit names, even none, while
+ * page->cursor is non-empty: continue until it is "". Fills *page; free with
+ * eos_kv_list_free(). */
 EOS_API int eos_kv_list(eos_kv_ns *ns, const char *prefix, size_t prefix_size, const char *cursor,
                         size_t limit, eos_kv_list_page *page, eos_diag *diag);
 /* Frees the names in page; the struct itself is the caller's. */
@@ -197,7 +204,7 @@ EOS_API void eos_kv_list_free(eos_kv_list_page *page);
  * "app:shop/kv:cart". Atomic and durable. Borrows its arguments. */
 EOS_API int eos_kv_erase_root(eos_kv *kv, const char *root, eos_diag *diag);
 
-/* ---- Transactions: writes grouped atomically, optimistic reads. ---- */
+/* Transactions: writes grouped atomically, optimistic reads. */
 
 /* Starts a transaction on kv, spanning any of its namespaces. Writes are
  * encrypted and buffered in memory; reads see the transaction's own writes;
@@ -212,7 +219,8 @@ EOS_API int eos_kv_txn_set(eos_kv_txn *txn, eos_kv_ns *ns, const char *key, size
                            const uint8_t *value, size_t value_size, eos_diag *diag);
 EOS_API int eos_kv_txn_delete(eos_kv_txn *txn, eos_kv_ns *ns, const char *key, size_t key_size,
                               eos_diag *diag);
-/* Applies the transaction durably and frees it (also on failure). */
+/* Applies the transaction durably and frees it (also on failure). A
+ * transaction without writes commits trivially. */
 EOS_API int eos_kv_txn_commit(eos_kv_txn *txn, eos_diag *diag);
 /* Discards the transaction and frees it; NULL is allowed. */
 EOS_API void eos_kv_txn_abort(eos_kv_txn *txn);

@@ -2,6 +2,7 @@
  * (durable) sync. Read transactions are pooled and renewed (MDB_NOTLS), and
  * a process-local rwlock keeps transactions out while the map grows. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -33,6 +34,9 @@ struct lmdb_be {
     pthread_mutex_t pool_lock;
     eos_kv_btxn *pool; /* reset read transactions ready to renew */
     size_t pool_len;
+    /* The map size at which a writer last found the map full, so that two
+     * writers failing together grow it once, not twice. */
+    atomic_size_t full_at;
 };
 
 static int map_err(int e, const char *what, eos_diag *diag)
@@ -142,11 +146,21 @@ static void finish(eos_kv_btxn *t)
         eos_free(t, sizeof *t);
 }
 
+static int note_full(lmdb_be *be, int e)
+{
+    if (e == MDB_MAP_FULL) {
+        MDB_envinfo info;
+        mdb_env_info(be->env, &info);
+        atomic_store(&be->full_at, info.me_mapsize);
+    }
+    return e;
+}
+
 static int lmdb_commit(eos_kv_btxn *t, eos_diag *diag)
 {
     int rc = 0;
     if (t->write) {
-        rc = map_err(mdb_txn_commit(t->txn), "committing", diag);
+        rc = map_err(note_full(t->be, mdb_txn_commit(t->txn)), "committing", diag);
         t->txn = NULL;
     }
     finish(t);
@@ -178,13 +192,13 @@ static int lmdb_put(eos_kv_btxn *t, const uint8_t *key, size_t key_size, const u
                     size_t val_size, eos_diag *diag)
 {
     MDB_val k = {key_size, (void *)key}, v = {val_size, (void *)val};
-    return map_err(mdb_put(t->txn, t->be->dbi, &k, &v, 0), "writing", diag);
+    return map_err(note_full(t->be, mdb_put(t->txn, t->be->dbi, &k, &v, 0)), "writing", diag);
 }
 
 static int lmdb_del(eos_kv_btxn *t, const uint8_t *key, size_t key_size, eos_diag *diag)
 {
     MDB_val k = {key_size, (void *)key};
-    return map_err(mdb_del(t->txn, t->be->dbi, &k, NULL), "deleting", diag);
+    return map_err(note_full(t->be, mdb_del(t->txn, t->be->dbi, &k, NULL)), "deleting", diag);
 }
 
 static int lmdb_seek(eos_kv_btxn *t, const uint8_t *key, size_t key_size, int after,
@@ -215,6 +229,11 @@ static int lmdb_grow(eos_kv_backend *b, eos_diag *diag)
     MDB_envinfo info;
     pthread_rwlock_wrlock(&be->resize);
     mdb_env_info(be->env, &info);
+    if (info.me_mapsize > atomic_load(&be->full_at)) {
+        /* Another writer grew it since this one found it full. */
+        pthread_rwlock_unlock(&be->resize);
+        return 0;
+    }
     size_t next = info.me_mapsize * 2;
     int e = next > info.me_mapsize ? mdb_env_set_mapsize(be->env, next) : ENOSPC;
     pthread_rwlock_unlock(&be->resize);
@@ -300,13 +319,19 @@ int eos_kv_backend_lmdb(const eos_kv_lmdb_config *cfg, eos_kv_backend **out, eos
      * returns. */
     e = mdb_env_open(be->env, cfg->path, MDB_NOSUBDIR | MDB_NOTLS, 0600);
     if (e) {
-        rc = map_err(e, "opening the data file", diag);
-        eos_diag_set(diag, rc, "lmdb", -1, "cannot open the data file %s: %s", cfg->path,
-                     mdb_strerror(e));
+        rc = map_err(e, "opening the data file", NULL);
+        eos_diag_set(diag, rc, "lmdb", -1,
+                     "cannot open the data file %s: %s; check that its directory exists "
+                     "and is writable",
+                     cfg->path, mdb_strerror(e));
         goto out;
     }
     if ((rc = check_file_size(be, cfg->path, diag)) != 0)
         goto out;
+    /* Reader slots left by a process killed mid-read would pin old pages
+     * and make the file grow; free them. */
+    int dead = 0;
+    mdb_reader_check(be->env, &dead);
     if ((e = mdb_txn_begin(be->env, NULL, 0, &txn)) != 0) {
         rc = map_err(e, "opening the database", diag);
         goto out;

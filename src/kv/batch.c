@@ -9,6 +9,7 @@ typedef struct sealed {
     uint8_t dbkey[EOS_KV_DBKEY_SIZE];
     uint8_t *env;
     size_t env_size;
+    eos_kv__dirs *dirs; /* NULL when the name has no directory */
 } sealed;
 
 typedef struct batch_ctx {
@@ -66,8 +67,10 @@ static void free_sealed(sealed *recs, size_t count)
 {
     if (!recs)
         return;
-    for (size_t i = 0; i < count; i++)
+    for (size_t i = 0; i < count; i++) {
         eos_free(recs[i].env, recs[i].env_size);
+        eos_free(recs[i].dirs, sizeof *recs[i].dirs);
+    }
     eos_free(recs, count * sizeof *recs);
 }
 
@@ -76,8 +79,8 @@ static int put_all(eos_kv_btxn *t, void *ctx, eos_diag *diag)
     batch_ctx *b = ctx;
     int rc = 0;
     for (size_t i = 0; i < b->count && rc == 0; i++)
-        rc = b->kv->be->ops->put(t, b->recs[i].dbkey, EOS_KV_DBKEY_SIZE, b->recs[i].env,
-                                 b->recs[i].env_size, diag);
+        rc = eos_kv__put_record(b->kv, t, b->recs[i].dbkey, b->recs[i].env, b->recs[i].env_size,
+                                b->recs[i].dirs, diag);
     return rc;
 }
 
@@ -86,7 +89,7 @@ static int del_all(eos_kv_btxn *t, void *ctx, eos_diag *diag)
     batch_ctx *b = ctx;
     int rc = 0;
     for (size_t i = 0; i < b->count && rc == 0; i++) {
-        rc = b->kv->be->ops->del(t, b->recs[i].dbkey, EOS_KV_DBKEY_SIZE, diag);
+        rc = eos_kv__del_record(b->kv, t, b->recs[i].dbkey, b->recs[i].dirs, diag);
         if (rc == EOS_ENOTFOUND)
             rc = 0;
     }
@@ -107,6 +110,8 @@ static int run_batch(eos_kv_ns *ns, const eos_kv_item *items, size_t count, int 
             return rc;
         if (seal && items[i].value_size > EOS_KV_MAX_VALUE_SIZE)
             return eos_diag_set(diag, EOS_ETOOBIG, "kv", -1, "a batch value is too large");
+        if (seal && !items[i].value && items[i].value_size)
+            return eos_diag_set(diag, EOS_EINVAL, "kv", -1, "a batch value pointer is NULL");
     }
     b.recs = eos_calloc(count, sizeof *b.recs);
     if (!b.recs)
@@ -116,6 +121,12 @@ static int run_batch(eos_kv_ns *ns, const eos_kv_item *items, size_t count, int 
     for (size_t i = 0; i < count && rc == 0; i++) {
         sealed *r = &b.recs[i];
         rc = eos_kv__dbkey(ns, s, items[i].key, items[i].key_size, r->dbkey, diag);
+        if (rc == 0 && eos_kv__depth(items[i].key, items[i].key_size) > 0) {
+            r->dirs = eos_malloc(sizeof *r->dirs);
+            rc = r->dirs ? eos_kv__dirs_of(ns, s, items[i].key, items[i].key_size, r->dbkey,
+                                           r->dirs, diag)
+                         : eos_diag_set(diag, EOS_ENOMEM, "kv", -1, "out of memory");
+        }
         if (rc == 0 && seal)
             rc = eos_kv__seal(ns, s, r->dbkey, items[i].key, items[i].key_size,
                               items[i].value ? items[i].value : r->dbkey, items[i].value_size, NULL,

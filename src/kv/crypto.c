@@ -1,6 +1,7 @@
 /* Key derivation (HKDF-SHA256), name hashing (HMAC-SHA256) and record
  * sealing (AES-256-GCM) for the store. The hot path reuses per-namespace
  * OpenSSL contexts whose keys are expanded once, taken from a free list. */
+#include <stdatomic.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -13,6 +14,26 @@
 #include "internal.h"
 
 static const char hkdf_salt[] = "enclave-os kv v1";
+
+/* Bumped in a forked child so every slot refills its nonce buffer: a child
+ * must never draw the nonces its parent draws from the same copied buffer. */
+static atomic_uint fork_generation;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void on_fork_child(void)
+{
+    atomic_fetch_add(&fork_generation, 1);
+}
+
+static void register_fork(void)
+{
+    pthread_atfork(NULL, NULL, on_fork_child);
+}
+
+void eos_kv__crypto_init(void)
+{
+    pthread_once(&fork_once, register_fork);
+}
 
 static int crypto_fail(eos_diag *diag, const char *what)
 {
@@ -79,8 +100,23 @@ void eos_kv__slot_free(eos_kv__slot *s)
         return;
     EVP_CIPHER_CTX_free(s->enc);
     EVP_CIPHER_CTX_free(s->dec);
-    EVP_MAC_CTX_free(s->mac);
+    EVP_MD_CTX_free(s->hmac_inner);
+    EVP_MD_CTX_free(s->hmac_outer);
+    EVP_MD_CTX_free(s->hmac_work);
     eos_free(s, sizeof *s);
+}
+
+/* Absorbs key ^ pad into a fresh SHA-256 state (one 64-byte block). */
+static int hmac_pad(EVP_MD_CTX *md, const EVP_MD *sha256, const uint8_t *key, uint8_t pad)
+{
+    uint8_t block[64];
+    memset(block, pad, sizeof block);
+    for (size_t i = 0; i < EOS_KV__KEY_SIZE; i++)
+        block[i] ^= key[i];
+    int ok =
+        EVP_DigestInit_ex(md, sha256, NULL) == 1 && EVP_DigestUpdate(md, block, sizeof block) == 1;
+    OPENSSL_cleanse(block, sizeof block);
+    return ok;
 }
 
 static int slot_new(eos_kv_ns *ns, eos_kv__slot **out, eos_diag *diag)
@@ -90,13 +126,17 @@ static int slot_new(eos_kv_ns *ns, eos_kv__slot **out, eos_diag *diag)
     if (!s)
         return eos_diag_set(diag, EOS_ENOMEM, "kv crypto", -1,
                             "out of memory allocating crypto contexts");
+    s->nonces_used = sizeof s->nonces; /* empty: filled on first use */
     s->enc = EVP_CIPHER_CTX_new();
     s->dec = EVP_CIPHER_CTX_new();
-    s->mac = EVP_MAC_CTX_new(ns->kv->hmac);
-    if (!s->enc || !s->dec || !s->mac ||
+    s->hmac_inner = EVP_MD_CTX_new();
+    s->hmac_outer = EVP_MD_CTX_new();
+    s->hmac_work = EVP_MD_CTX_new();
+    if (!s->enc || !s->dec || !s->hmac_inner || !s->hmac_outer || !s->hmac_work ||
         EVP_EncryptInit_ex(s->enc, ns->kv->aes, NULL, ns->value_key, NULL) != 1 ||
         EVP_DecryptInit_ex(s->dec, ns->kv->aes, NULL, ns->value_key, NULL) != 1 ||
-        mac_init(s->mac, ns->name_key) != 1) {
+        !hmac_pad(s->hmac_inner, ns->kv->sha256, ns->name_key, 0x36) ||
+        !hmac_pad(s->hmac_outer, ns->kv->sha256, ns->name_key, 0x5c)) {
         rc = crypto_fail(diag, "setting up AES-256-GCM and HMAC contexts");
         goto out;
     }
@@ -131,17 +171,28 @@ void eos_kv__slot_put(eos_kv_ns *ns, eos_kv__slot *s)
     pthread_mutex_unlock(&ns->lock);
 }
 
+int eos_kv__name_hmac(eos_kv__slot *s, int tag, const void *data, size_t size,
+                      uint8_t out[EOS_KV__HASH_SIZE], eos_diag *diag)
+{
+    uint8_t inner[EOS_KV__HASH_SIZE], t = (uint8_t)tag;
+    unsigned int n = 0;
+    /* HMAC(K, m) = H((K ^ opad) || H((K ^ ipad) || m)), from the saved states. */
+    if (EVP_MD_CTX_copy_ex(s->hmac_work, s->hmac_inner) != 1 ||
+        (tag >= 0 && EVP_DigestUpdate(s->hmac_work, &t, 1) != 1) ||
+        EVP_DigestUpdate(s->hmac_work, data, size) != 1 ||
+        EVP_DigestFinal_ex(s->hmac_work, inner, &n) != 1 ||
+        EVP_MD_CTX_copy_ex(s->hmac_work, s->hmac_outer) != 1 ||
+        EVP_DigestUpdate(s->hmac_work, inner, sizeof inner) != 1 ||
+        EVP_DigestFinal_ex(s->hmac_work, out, &n) != 1)
+        return crypto_fail(diag, "hashing a key name with HMAC-SHA256");
+    return 0;
+}
+
 int eos_kv__dbkey(eos_kv_ns *ns, eos_kv__slot *s, const char *key, size_t key_size,
                   uint8_t out[EOS_KV_DBKEY_SIZE], eos_diag *diag)
 {
-    size_t n = 0;
     memcpy(out, ns->prefix, EOS_KV__PREFIX_SIZE);
-    /* EVP_MAC_init with a NULL key restarts HMAC with the expanded key. */
-    if (EVP_MAC_init(s->mac, NULL, 0, NULL) != 1 ||
-        EVP_MAC_update(s->mac, (const uint8_t *)key, key_size) != 1 ||
-        EVP_MAC_final(s->mac, out + EOS_KV__PREFIX_SIZE, &n, EOS_KV__HASH_SIZE) != 1)
-        return crypto_fail(diag, "hashing a key name with HMAC-SHA256");
-    return 0;
+    return eos_kv__name_hmac(s, -1, key, key_size, out + EOS_KV__PREFIX_SIZE, diag);
 }
 
 /* The associated data of both GCM operations: a domain byte, the envelope
@@ -164,8 +215,13 @@ static int gcm_encrypt(EVP_CIPHER_CTX *c, const uint8_t *nonce, const uint8_t *a
         return -1;
     if (size && EVP_EncryptUpdate(c, out, &n, in, (int)size) != 1)
         return -1;
-    if (EVP_EncryptFinal_ex(c, out + size, &n) != 1 ||
-        EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, EOS_KV__TAG_SIZE, tag) != 1)
+    /* Parameters directly rather than through EVP_CIPHER_CTX_ctrl, which
+     * only translates to them at a cost on every call. */
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, EOS_KV__TAG_SIZE),
+        OSSL_PARAM_construct_end(),
+    };
+    if (EVP_EncryptFinal_ex(c, out + size, &n) != 1 || EVP_CIPHER_CTX_get_params(c, params) != 1)
         return -1;
     return 0;
 }
@@ -180,7 +236,12 @@ static int gcm_decrypt(EVP_CIPHER_CTX *c, const uint8_t *nonce, const uint8_t *a
         return -1;
     if (size && EVP_DecryptUpdate(c, out, &n, in, (int)size) != 1)
         return -1;
-    if (EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, EOS_KV__TAG_SIZE, (void *)tag) != 1)
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, (void *)tag,
+                                          EOS_KV__TAG_SIZE),
+        OSSL_PARAM_construct_end(),
+    };
+    if (EVP_CIPHER_CTX_set_params(c, params) != 1)
         return -1;
     return EVP_DecryptFinal_ex(c, out + size, &n) == 1 ? 1 : 0;
 }
@@ -207,10 +268,19 @@ int eos_kv__seal(eos_kv_ns *ns, eos_kv__slot *s, const uint8_t *dbkey, const cha
     }
     /* Fresh random nonces for every write: a key never sees a nonce twice
      * (2^-96 per pair), whatever the host replays. */
-    if (RAND_bytes(nonces, sizeof nonces) != 1) {
-        rc = crypto_fail(diag, "drawing random nonces");
-        goto out;
+    unsigned gen = atomic_load(&fork_generation);
+    if (s->nonces_used + sizeof nonces > sizeof s->nonces || s->fork_gen != gen) {
+        if (RAND_bytes(s->nonces, sizeof s->nonces) != 1) {
+            rc = crypto_fail(diag, "drawing random nonces");
+            goto out;
+        }
+        s->nonces_used = 0;
+        s->fork_gen = gen;
     }
+    memcpy(nonces, s->nonces + s->nonces_used, sizeof nonces);
+    /* Never hand out the same bytes twice, even if this write fails. */
+    memset(s->nonces + s->nonces_used, 0, sizeof nonces);
+    s->nonces_used += sizeof nonces;
     eos_kv__envelope_header(env, key_size, nonces);
     uint8_t *name_ct = env + EOS_KV__ENV_HEADER_SIZE;
     uint8_t *value_ct = name_ct + key_size + EOS_KV__TAG_SIZE;

@@ -20,7 +20,7 @@
 #define EOS_KV__ROOT_ID_SIZE 16
 #define EOS_KV__MAX_NS_NAME  1024
 
-/* ---- envelope.c: the stored-value format (untrusted bytes). ----
+/* envelope.c: the stored-value format (untrusted bytes).
  *
  *   0      u8   version (1)
  *   1      u8   flags (0; other values are rejected)
@@ -59,20 +59,34 @@ size_t eos_kv__envelope_size(size_t name_size, size_t value_size);
 /* Writes the header (version, flags, name size, the two nonces) into buf. */
 void eos_kv__envelope_header(uint8_t *buf, size_t name_size, const uint8_t *nonces);
 
-/* ---- crypto.c: key derivation and the per-handle crypto contexts. ---- */
+/* crypto.c: key derivation and the per-handle crypto contexts. */
 
 /* Reusable OpenSSL contexts with the namespace's keys already expanded; a
  * namespace keeps a free list so concurrent callers never share one. */
+#define EOS_KV__NONCE_POOL_SIZE (48 * EOS_KV__NONCE_SIZE)
+
 typedef struct eos_kv__slot {
     EVP_CIPHER_CTX *enc;
     EVP_CIPHER_CTX *dec;
-    EVP_MAC_CTX *mac;
+    /* HMAC of names as two SHA-256 states with the padded key absorbed
+     * (RFC 2104); copying a state is cheaper than re-initialising an
+     * EVP_MAC_CTX in OpenSSL 3. */
+    EVP_MD_CTX *hmac_inner;
+    EVP_MD_CTX *hmac_outer;
+    EVP_MD_CTX *hmac_work;
     struct eos_kv__slot *next;
+    /* Random bytes for nonces, drawn from the CSPRNG in bulk: one 24-byte
+     * RAND_bytes call costs about as much as the rest of a write, a 576-byte
+     * one barely more. Discarded after fork (see fork_gen). */
+    uint8_t nonces[EOS_KV__NONCE_POOL_SIZE];
+    size_t nonces_used;
+    unsigned fork_gen;
 } eos_kv__slot;
 
 struct eos_kv {
     eos_kv_backend *be;
     EVP_MAC *hmac;         /* fetched once */
+    EVP_MD *sha256;        /* fetched once */
     const EVP_CIPHER *aes; /* EVP_aes_256_gcm() */
     uint8_t master[EOS_KV__KEY_SIZE];
     uint8_t id_key[EOS_KV__KEY_SIZE]; /* HMAC key for namespace and root ids */
@@ -81,6 +95,7 @@ struct eos_kv {
 struct eos_kv_ns {
     eos_kv *kv;
     uint8_t prefix[EOS_KV__PREFIX_SIZE];
+    uint8_t index_prefix[EOS_KV__PREFIX_SIZE]; /* root id || directory index id */
     uint8_t name_key[EOS_KV__KEY_SIZE];
     uint8_t value_key[EOS_KV__KEY_SIZE];
     pthread_mutex_t lock;
@@ -98,7 +113,14 @@ int eos_kv__hmac(eos_kv *kv, const uint8_t key[EOS_KV__KEY_SIZE], uint8_t tag, c
 int eos_kv__slot_get(eos_kv_ns *ns, eos_kv__slot **out, eos_diag *diag);
 void eos_kv__slot_put(eos_kv_ns *ns, eos_kv__slot *s);
 void eos_kv__slot_free(eos_kv__slot *s);
+/* Registers the fork handler that keeps a child from reusing its parent's
+ * buffered nonces; idempotent. */
+void eos_kv__crypto_init(void);
 
+/* HMAC-SHA256 under the namespace's name key of (tag byte, data), or of
+ * data alone when tag < 0. */
+int eos_kv__name_hmac(eos_kv__slot *s, int tag, const void *data, size_t size,
+                      uint8_t out[EOS_KV__HASH_SIZE], eos_diag *diag);
 /* The 64-byte backend key of a name: prefix || HMAC(name_key, name). */
 int eos_kv__dbkey(eos_kv_ns *ns, eos_kv__slot *s, const char *key, size_t key_size,
                   uint8_t out[EOS_KV_DBKEY_SIZE], eos_diag *diag);
@@ -115,7 +137,37 @@ int eos_kv__open_value(eos_kv__slot *s, const uint8_t *dbkey, const eos_kv__enve
 int eos_kv__open_name(eos_kv__slot *s, const uint8_t *dbkey, const eos_kv__envelope *env,
                       uint8_t *out, eos_diag *diag);
 
-/* ---- kv.c: transactions on the backend with growth and retry. ---- */
+/* index.c: the directory index that makes listing a '/'-ended prefix
+ * proportional to its result. For a name, every prefix that ends in '/'
+ * (its "directories", the first EOS_KV__MAX_DIRS of them) gets an entry
+ *   index_prefix (32) || HMAC(name_key, 'd' || dir)[0..16] || name hash (32)
+ * with an empty value, written and removed in the record's transaction. */
+#define EOS_KV__MAX_DIRS       32
+#define EOS_KV__DIR_ID_SIZE    16
+#define EOS_KV__INDEX_KEY_SIZE (EOS_KV__PREFIX_SIZE + EOS_KV__DIR_ID_SIZE + EOS_KV__HASH_SIZE)
+
+typedef struct eos_kv__dirs {
+    size_t count;
+    uint8_t keys[EOS_KV__MAX_DIRS][EOS_KV__INDEX_KEY_SIZE];
+} eos_kv__dirs;
+
+/* Number of '/' in data[0..size), i.e. the directory depth of a prefix. */
+size_t eos_kv__depth(const char *data, size_t size);
+/* The 48-byte start of the index range of dir (which ends in '/'). */
+int eos_kv__dir_range(eos_kv_ns *ns, eos_kv__slot *s, const char *dir, size_t dir_size,
+                      uint8_t out[EOS_KV__PREFIX_SIZE + EOS_KV__DIR_ID_SIZE], eos_diag *diag);
+/* Fills out with the index keys of name (whose backend key is dbkey). */
+int eos_kv__dirs_of(eos_kv_ns *ns, eos_kv__slot *s, const char *name, size_t size,
+                    const uint8_t *dbkey, eos_kv__dirs *out, eos_diag *diag);
+/* Writes a record and, when it is new, its index entries (dirs may be NULL
+ * when the name has no directory). */
+int eos_kv__put_record(eos_kv *kv, eos_kv_btxn *t, const uint8_t *dbkey, const uint8_t *env,
+                       size_t env_size, const eos_kv__dirs *dirs, eos_diag *diag);
+/* Deletes a record and its index entries; EOS_ENOTFOUND when absent. */
+int eos_kv__del_record(eos_kv *kv, eos_kv_btxn *t, const uint8_t *dbkey, const eos_kv__dirs *dirs,
+                       eos_diag *diag);
+
+/* kv.c: transactions on the backend with growth and retry. */
 
 typedef int (*eos_kv__write_fn)(eos_kv_btxn *t, void *ctx, eos_diag *diag);
 /* Runs fn in a backend write transaction and commits it; when the backend is

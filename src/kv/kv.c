@@ -34,7 +34,7 @@ static int read_file(const char *path, uint8_t **out, size_t *out_size, eos_diag
 {
     int rc = 0;
     uint8_t *buf = NULL;
-    struct stat st;
+    struct stat st = {0};
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return errno == ENOENT ? EOS_ENOTFOUND
@@ -93,11 +93,12 @@ static int write_file_durably(const char *dir, const char *path, const uint8_t *
             goto fail;
         done += (size_t)n;
     }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        fd = -1;
+    if (fsync(fd) != 0)
         goto fail;
-    }
+    int closed = close(fd);
     fd = -1;
+    if (closed != 0)
+        goto fail;
     if (rename(tmp, path) != 0)
         goto fail;
     dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -237,6 +238,7 @@ int eos_kv_open(const eos_kv_config *cfg, eos_kv **out, eos_diag *diag)
                           "the store needs a data directory and a TEE to seal its key");
         goto out;
     }
+    eos_kv__crypto_init();
     kv = eos_calloc(1, sizeof *kv);
     if (!kv) {
         rc = eos_diag_set(diag, EOS_ENOMEM, "kv", -1, "out of memory opening the store");
@@ -244,8 +246,9 @@ int eos_kv_open(const eos_kv_config *cfg, eos_kv **out, eos_diag *diag)
     }
     kv->aes = EVP_aes_256_gcm();
     kv->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (!kv->hmac) {
-        rc = eos_diag_set(diag, EOS_ECRYPTO, "kv", -1, "OpenSSL provides no HMAC");
+    kv->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (!kv->hmac || !kv->sha256) {
+        rc = eos_diag_set(diag, EOS_ECRYPTO, "kv", -1, "OpenSSL provides no HMAC-SHA256");
         goto out;
     }
     if (!be) {
@@ -279,6 +282,7 @@ void eos_kv_close(eos_kv *kv)
         return;
     eos_kv_backend_free(kv->be);
     EVP_MAC_free(kv->hmac);
+    EVP_MD_free(kv->sha256);
     OPENSSL_cleanse(kv->master, sizeof kv->master);
     OPENSSL_cleanse(kv->id_key, sizeof kv->id_key);
     eos_free(kv, sizeof *kv);
@@ -323,6 +327,12 @@ int eos_kv_ns_open(eos_kv *kv, const char *name, eos_kv_ns **out, eos_diag *diag
         (rc = eos_kv__hmac(kv, kv->id_key, 'n', (const uint8_t *)name, size, h, diag)) != 0)
         goto out;
     memcpy(ns->prefix + EOS_KV__ROOT_ID_SIZE, h, EOS_KV__PREFIX_SIZE - EOS_KV__ROOT_ID_SIZE);
+    /* The directory index lives under the same root (so erase_root removes
+     * it) in a range of its own. */
+    if ((rc = eos_kv__hmac(kv, kv->id_key, 'i', (const uint8_t *)name, size, h, diag)) != 0)
+        goto out;
+    memcpy(ns->index_prefix, ns->prefix, EOS_KV__ROOT_ID_SIZE);
+    memcpy(ns->index_prefix + EOS_KV__ROOT_ID_SIZE, h, EOS_KV__PREFIX_SIZE - EOS_KV__ROOT_ID_SIZE);
     memcpy(ns->name_key, keys, EOS_KV__KEY_SIZE);
     memcpy(ns->value_key, keys + EOS_KV__KEY_SIZE, EOS_KV__KEY_SIZE);
     *out = ns;

@@ -1,6 +1,7 @@
 /* Listing key names of a namespace and erasing whole namespace roots. Names
- * on disk are HMACs, so a listing walks the namespace's contiguous range in
- * HMAC order, decrypting each record's name; the cursor is the HMAC reached. */
+ * on disk are HMACs, so a listing walks a contiguous range in HMAC order (the
+ * namespace's records, or a directory's index entries), decrypting each
+ * record's name; the cursor is the name HMAC reached. */
 #include <string.h>
 
 #include "internal.h"
@@ -53,83 +54,143 @@ static int parse_cursor(const char *cursor, uint8_t *out, eos_diag *diag)
     return 0;
 }
 
-/* Walks the namespace from pos; fills page. */
-static int scan(eos_kv_ns *ns, eos_kv_btxn *t, eos_kv__slot *s, uint8_t *pos, size_t pos_size,
-                int after, const char *prefix, size_t prefix_size, size_t limit,
-                eos_kv_list_page *page, eos_diag *diag)
+/* What a listing looks for and how far it has got. */
+typedef struct lister {
+    eos_kv_ns *ns;
+    eos_kv_btxn *t;
+    eos_kv__slot *s;
+    const char *prefix;
+    size_t prefix_size;
+    size_t dir_size; /* the part of prefix the index guarantees; 0 on a full scan */
+    size_t limit;
+    size_t cap;
+    eos_kv_list_page *page;
+} lister;
+
+/* Authenticates one record's name and adds it to the page if it matches. */
+static int take(lister *l, const uint8_t *dbkey, const uint8_t *v, size_t vs, eos_diag *diag)
 {
-    const eos_kv_backend_ops *ops = ns->kv->be->ops;
-    size_t cap = 0, scanned = 0;
+    eos_kv__envelope env;
+    int rc = eos_kv__envelope_parse(v, vs, &env, diag);
+    if (rc)
+        return rc;
+    char *name = eos_malloc(env.name_size + 1);
+    if (!name)
+        return eos_diag_set(diag, EOS_ENOMEM, "kv list", -1, "out of memory listing keys");
+    if ((rc = eos_kv__open_name(l->s, dbkey, &env, (uint8_t *)name, diag)) != 0)
+        goto out;
+    name[env.name_size] = '\0';
+    int in_dir = l->dir_size == 0 ||
+                 (env.name_size >= l->dir_size && memcmp(name, l->prefix, l->dir_size) == 0);
+    if (!in_dir) {
+        rc = eos_diag_set(diag, EOS_ECORRUPT, "kv list", -1,
+                          "a directory index entry points to a key of another directory; "
+                          "the data file was altered");
+        goto out;
+    }
+    if (env.name_size >= l->prefix_size &&
+        (l->prefix_size == 0 || memcmp(name, l->prefix, l->prefix_size) == 0)) {
+        if (page_add(l->page, &l->cap, name, env.name_size) != 0) {
+            rc = eos_diag_set(diag, EOS_ENOMEM, "kv list", -1, "out of memory listing keys");
+            goto out;
+        }
+        name = NULL;
+    }
+out:
+    eos_free(name, env.name_size + 1);
+    return rc;
+}
+
+/* Walks the range that starts with the first range_size bytes of pos, from
+ * pos (pos_size bytes; after: strictly after it). Entries are key_size bytes
+ * and end with the 32-byte name hash. From the namespace's own range
+ * (index == 0) the entries are the records; from a directory's index range
+ * they point to records. */
+static int walk(lister *l, uint8_t *pos, size_t pos_size, size_t range_size, size_t key_size,
+                int index, int after, eos_diag *diag)
+{
+    const eos_kv_backend_ops *ops = l->ns->kv->be->ops;
+    size_t scanned = 0;
+    uint8_t range[EOS_KV__INDEX_KEY_SIZE], dbkey[EOS_KV_DBKEY_SIZE];
+    memcpy(range, pos, range_size);
+    memcpy(dbkey, l->ns->prefix, EOS_KV__PREFIX_SIZE);
     for (;;) {
         const uint8_t *k = NULL, *v = NULL;
         size_t ks = 0, vs = 0;
-        eos_kv__envelope env;
-        int rc = ops->seek(t, pos, pos_size, after, &k, &ks, &v, &vs, diag);
-        if (rc == EOS_ENOTFOUND ||
-            (rc == 0 && (ks < EOS_KV__PREFIX_SIZE || memcmp(k, ns->prefix, EOS_KV__PREFIX_SIZE))))
-            return 0; /* end of the namespace: cursor stays "" */
+        int rc = ops->seek(l->t, pos, pos_size, after, &k, &ks, &v, &vs, diag);
+        if (rc == EOS_ENOTFOUND || (rc == 0 && (ks < range_size || memcmp(k, range, range_size))))
+            return 0; /* end of the range: cursor stays "" */
         if (rc)
             return rc;
-        if (ks != EOS_KV_DBKEY_SIZE)
+        if (ks != key_size)
             return eos_diag_set(diag, EOS_ECORRUPT, "kv list", -1,
                                 "a stored key of %zu bytes lies inside a namespace; the data "
                                 "file was altered",
                                 ks);
-        memcpy(pos, k, EOS_KV_DBKEY_SIZE);
-        pos_size = EOS_KV_DBKEY_SIZE;
+        memcpy(pos, k, ks);
+        pos_size = ks;
         after = 1;
-        if ((rc = eos_kv__envelope_parse(v, vs, &env, diag)) != 0)
-            return rc;
-        char *name = eos_malloc(env.name_size + 1);
-        if (!name)
-            return eos_diag_set(diag, EOS_ENOMEM, "kv list", -1, "out of memory listing keys");
-        if ((rc = eos_kv__open_name(s, pos, &env, (uint8_t *)name, diag)) != 0) {
-            eos_free(name, env.name_size + 1);
-            return rc;
+        memcpy(dbkey + EOS_KV__PREFIX_SIZE, k + ks - EOS_KV__HASH_SIZE, EOS_KV__HASH_SIZE);
+        if (index) {
+            rc = ops->get(l->t, dbkey, EOS_KV_DBKEY_SIZE, &v, &vs, diag);
+            if (rc == EOS_ENOTFOUND)
+                rc = eos_diag_set(diag, EOS_ECORRUPT, "kv list", -1,
+                                  "a directory index entry points to a missing record; the "
+                                  "data file was altered");
+            if (rc)
+                return rc;
         }
-        name[env.name_size] = '\0';
-        if (env.name_size >= prefix_size && memcmp(name, prefix, prefix_size) == 0) {
-            if (page_add(page, &cap, name, env.name_size) != 0) {
-                eos_free(name, env.name_size + 1);
-                return eos_diag_set(diag, EOS_ENOMEM, "kv list", -1, "out of memory listing keys");
-            }
-        } else {
-            eos_free(name, env.name_size + 1);
-        }
-        if (page->count >= limit || ++scanned >= SCAN_BUDGET) {
-            eos_hex_encode(pos + EOS_KV__PREFIX_SIZE, EOS_KV__HASH_SIZE, page->cursor);
+        if ((rc = take(l, dbkey, v, vs, diag)) != 0)
+            return rc;
+        if (l->page->count >= l->limit || ++scanned >= SCAN_BUDGET) {
+            eos_hex_encode(pos + ks - EOS_KV__HASH_SIZE, EOS_KV__HASH_SIZE, l->page->cursor);
             return 0;
         }
     }
+}
+
+/* The longest part of prefix that ends in '/' and is indexed, or 0. */
+static size_t indexed_dir(const char *prefix, size_t prefix_size)
+{
+    size_t n = prefix_size;
+    while (n > 0 && prefix[n - 1] != '/')
+        n--;
+    return n > 0 && eos_kv__depth(prefix, n) <= EOS_KV__MAX_DIRS ? n : 0;
 }
 
 int eos_kv_list(eos_kv_ns *ns, const char *prefix, size_t prefix_size, const char *cursor,
                 size_t limit, eos_kv_list_page *page, eos_diag *diag)
 {
     eos_kv *kv = ns->kv;
-    eos_kv__slot *s = NULL;
-    eos_kv_btxn *t = NULL;
-    uint8_t pos[EOS_KV_DBKEY_SIZE];
-    size_t pos_size = EOS_KV__PREFIX_SIZE;
-    int rc = 0;
+    uint8_t pos[EOS_KV__INDEX_KEY_SIZE], hash[EOS_KV__HASH_SIZE];
+    int rc = 0, resume = cursor && cursor[0];
+    lister l = {ns, NULL, NULL, prefix, prefix_size, 0, 0, 0, page};
     memset(page, 0, sizeof *page);
     if (prefix_size && !prefix)
         return eos_diag_set(diag, EOS_EINVAL, "kv list", -1, "the prefix pointer is NULL");
-    limit = limit == 0 ? DEFAULT_LIMIT : limit > MAX_LIMIT ? MAX_LIMIT : limit;
-    memcpy(pos, ns->prefix, EOS_KV__PREFIX_SIZE);
-    if (cursor && cursor[0]) {
-        if ((rc = parse_cursor(cursor, pos + EOS_KV__PREFIX_SIZE, diag)) != 0)
-            return rc;
-        pos_size = EOS_KV_DBKEY_SIZE;
-    }
-    if ((rc = eos_kv__slot_get(ns, &s, diag)) != 0)
+    l.limit = limit == 0 ? DEFAULT_LIMIT : limit > MAX_LIMIT ? MAX_LIMIT : limit;
+    if (resume && (rc = parse_cursor(cursor, hash, diag)) != 0)
         return rc;
-    if ((rc = kv->be->ops->begin(kv->be, 0, &t, diag)) == 0) {
-        rc = scan(ns, t, s, pos, pos_size, pos_size == EOS_KV_DBKEY_SIZE, prefix, prefix_size,
-                  limit, page, diag);
-        kv->be->ops->abort(t);
+    if ((rc = eos_kv__slot_get(ns, &l.s, diag)) != 0)
+        return rc;
+    /* A prefix with a directory walks that directory's index; otherwise the
+     * whole namespace. */
+    l.dir_size = indexed_dir(prefix, prefix_size);
+    size_t range_size =
+        l.dir_size ? EOS_KV__PREFIX_SIZE + EOS_KV__DIR_ID_SIZE : EOS_KV__PREFIX_SIZE;
+    size_t key_size = l.dir_size ? EOS_KV__INDEX_KEY_SIZE : EOS_KV_DBKEY_SIZE;
+    if (l.dir_size)
+        rc = eos_kv__dir_range(ns, l.s, prefix, l.dir_size, pos, diag);
+    else
+        memcpy(pos, ns->prefix, EOS_KV__PREFIX_SIZE);
+    if (resume)
+        memcpy(pos + range_size, hash, EOS_KV__HASH_SIZE);
+    if (rc == 0 && (rc = kv->be->ops->begin(kv->be, 0, &l.t, diag)) == 0) {
+        rc = walk(&l, pos, resume ? key_size : range_size, range_size, key_size, l.dir_size > 0,
+                  resume, diag);
+        kv->be->ops->abort(l.t);
     }
-    eos_kv__slot_put(ns, s);
+    eos_kv__slot_put(ns, l.s);
     if (rc) {
         eos_kv_list_free(page);
         page->cursor[0] = '\0';
@@ -146,7 +207,7 @@ static int erase_all(eos_kv_btxn *t, void *ctx, eos_diag *diag)
 {
     erase_ctx *e = ctx;
     const eos_kv_backend_ops *ops = e->kv->be->ops;
-    uint8_t key[EOS_KV_DBKEY_SIZE];
+    uint8_t key[EOS_KV__INDEX_KEY_SIZE]; /* the longest key in a root */
     for (;;) {
         const uint8_t *k = NULL, *v = NULL;
         size_t ks = 0, vs = 0;

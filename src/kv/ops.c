@@ -62,18 +62,19 @@ typedef struct put_ctx {
     const uint8_t *dbkey;
     const uint8_t *env;
     size_t env_size;
+    const eos_kv__dirs *dirs;
 } put_ctx;
 
 static int do_put(eos_kv_btxn *t, void *ctx, eos_diag *diag)
 {
     put_ctx *p = ctx;
-    return p->kv->be->ops->put(t, p->dbkey, EOS_KV_DBKEY_SIZE, p->env, p->env_size, diag);
+    return eos_kv__put_record(p->kv, t, p->dbkey, p->env, p->env_size, p->dirs, diag);
 }
 
 static int do_del(eos_kv_btxn *t, void *ctx, eos_diag *diag)
 {
     put_ctx *p = ctx;
-    return p->kv->be->ops->del(t, p->dbkey, EOS_KV_DBKEY_SIZE, diag);
+    return eos_kv__del_record(p->kv, t, p->dbkey, p->dirs, diag);
 }
 
 int eos_kv_db_key(eos_kv_ns *ns, const char *key, size_t key_size, uint8_t out[EOS_KV_DBKEY_SIZE])
@@ -128,7 +129,8 @@ int eos_kv_set(eos_kv_ns *ns, const char *key, size_t key_size, const uint8_t *v
     uint8_t stack[STACK_ENV_SIZE];
     uint8_t dbkey[EOS_KV_DBKEY_SIZE];
     eos_kv__slot *s = NULL;
-    put_ctx p = {ns->kv, dbkey, NULL, 0};
+    eos_kv__dirs dirs;
+    put_ctx p = {ns->kv, dbkey, NULL, 0, &dirs};
     uint8_t *env = NULL;
     int rc = eos_kv__check_name(key, key_size, diag);
     if (rc || (rc = check_value(value, value_size, diag)) != 0)
@@ -137,6 +139,8 @@ int eos_kv_set(eos_kv_ns *ns, const char *key, size_t key_size, const uint8_t *v
         return rc;
     /* Encrypt before taking the backend's write lock to keep it short. */
     rc = eos_kv__dbkey(ns, s, key, key_size, dbkey, diag);
+    if (rc == 0)
+        rc = eos_kv__dirs_of(ns, s, key, key_size, dbkey, &dirs, diag);
     if (rc == 0)
         rc = eos_kv__seal(ns, s, dbkey, key, key_size, value ? value : stack, value_size, stack,
                           sizeof stack, &env, &p.env_size, diag);
@@ -154,11 +158,14 @@ int eos_kv_delete(eos_kv_ns *ns, const char *key, size_t key_size, eos_diag *dia
 {
     uint8_t dbkey[EOS_KV_DBKEY_SIZE];
     eos_kv__slot *s = NULL;
-    put_ctx p = {ns->kv, dbkey, NULL, 0};
+    eos_kv__dirs dirs;
+    put_ctx p = {ns->kv, dbkey, NULL, 0, &dirs};
     int rc = eos_kv__check_name(key, key_size, diag);
     if (rc || (rc = eos_kv__slot_get(ns, &s, diag)) != 0)
         return rc;
     rc = eos_kv__dbkey(ns, s, key, key_size, dbkey, diag);
+    if (rc == 0)
+        rc = eos_kv__dirs_of(ns, s, key, key_size, dbkey, &dirs, diag);
     eos_kv__slot_put(ns, s);
     return rc ? rc : eos_kv__run_write(ns->kv, do_del, &p, diag);
 }
@@ -176,6 +183,7 @@ typedef struct rmw_ctx {
     size_t expected_size;
     const uint8_t *value;
     size_t value_size;
+    eos_kv__dirs dirs;
 } rmw_ctx;
 
 static int seal_put(eos_kv_btxn *t, rmw_ctx *c, const uint8_t *value, size_t value_size,
@@ -188,7 +196,7 @@ static int seal_put(eos_kv_btxn *t, rmw_ctx *c, const uint8_t *value, size_t val
                           value_size, stack, sizeof stack, &env, &env_size, diag);
     if (rc)
         return rc;
-    rc = c->ns->kv->be->ops->put(t, c->dbkey, EOS_KV_DBKEY_SIZE, env, env_size, diag);
+    rc = eos_kv__put_record(c->ns->kv, t, c->dbkey, env, env_size, &c->dirs, diag);
     if (env != stack)
         eos_free(env, env_size);
     return rc;
@@ -253,6 +261,8 @@ static int run_rmw(eos_kv_ns *ns, rmw_ctx *c, eos_kv__write_fn fn, eos_diag *dia
     c->ns = ns;
     c->dbkey = dbkey;
     rc = eos_kv__dbkey(ns, c->s, c->key, c->key_size, dbkey, diag);
+    if (rc == 0)
+        rc = eos_kv__dirs_of(ns, c->s, c->key, c->key_size, dbkey, &c->dirs, diag);
     if (rc == 0)
         rc = eos_kv__run_write(ns->kv, fn, c, diag);
     eos_kv__slot_put(ns, c->s);

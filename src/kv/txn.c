@@ -10,6 +10,7 @@ typedef struct txn_write {
     uint8_t dbkey[EOS_KV_DBKEY_SIZE];
     uint8_t *env; /* NULL: delete */
     size_t env_size;
+    eos_kv__dirs *dirs; /* NULL when the name has no directory */
 } txn_write;
 
 typedef struct txn_read {
@@ -40,8 +41,10 @@ void eos_kv_txn_abort(eos_kv_txn *t)
 {
     if (!t)
         return;
-    for (size_t i = 0; i < t->nw; i++)
+    for (size_t i = 0; i < t->nw; i++) {
         eos_free(t->w[i].env, t->w[i].env_size);
+        eos_free(t->w[i].dirs, sizeof *t->w[i].dirs);
+    }
     eos_free(t->w, t->capw * sizeof *t->w);
     eos_free(t->r, t->capr * sizeof *t->r);
     eos_free(t, sizeof *t);
@@ -143,23 +146,45 @@ out:
 }
 
 /* Records a write (env == NULL: delete), replacing an earlier one to the
- * same key. Takes ownership of env. */
+ * same key. Takes ownership of env and dirs. */
 static int add_write(eos_kv_txn *t, const uint8_t *dbkey, uint8_t *env, size_t env_size,
-                     eos_diag *diag)
+                     eos_kv__dirs *dirs, eos_diag *diag)
 {
     txn_write *w = find_write(t, dbkey);
     if (!w) {
         if (grow((void **)&t->w, &t->capw, t->nw, sizeof *t->w)) {
             eos_free(env, env_size);
+            eos_free(dirs, sizeof *dirs);
             return eos_diag_set(diag, EOS_ENOMEM, "kv txn", -1, "out of memory");
         }
         w = &t->w[t->nw++];
         memcpy(w->dbkey, dbkey, EOS_KV_DBKEY_SIZE);
     } else {
         eos_free(w->env, w->env_size);
+        eos_free(w->dirs, sizeof *w->dirs);
     }
     w->env = env;
     w->env_size = env_size;
+    w->dirs = dirs;
+    return 0;
+}
+
+/* The backend key and, when the name has directories, its index keys. */
+static int keys_of(eos_kv_ns *ns, eos_kv__slot *s, const char *key, size_t key_size, uint8_t *dbkey,
+                   eos_kv__dirs **out_dirs, eos_diag *diag)
+{
+    *out_dirs = NULL;
+    int rc = eos_kv__dbkey(ns, s, key, key_size, dbkey, diag);
+    if (rc || eos_kv__depth(key, key_size) == 0)
+        return rc;
+    eos_kv__dirs *d = eos_malloc(sizeof *d);
+    if (!d)
+        return eos_diag_set(diag, EOS_ENOMEM, "kv txn", -1, "out of memory");
+    if ((rc = eos_kv__dirs_of(ns, s, key, key_size, dbkey, d, diag)) != 0) {
+        eos_free(d, sizeof *d);
+        return rc;
+    }
+    *out_dirs = d;
     return 0;
 }
 
@@ -167,6 +192,7 @@ int eos_kv_txn_set(eos_kv_txn *t, eos_kv_ns *ns, const char *key, size_t key_siz
                    const uint8_t *value, size_t value_size, eos_diag *diag)
 {
     eos_kv__slot *s = NULL;
+    eos_kv__dirs *dirs = NULL;
     uint8_t dbkey[EOS_KV_DBKEY_SIZE];
     uint8_t *env = NULL;
     size_t env_size = 0;
@@ -175,24 +201,35 @@ int eos_kv_txn_set(eos_kv_txn *t, eos_kv_ns *ns, const char *key, size_t key_siz
         return rc;
     if (!value && value_size)
         return eos_diag_set(diag, EOS_EINVAL, "kv txn", -1, "a value pointer is NULL");
+    if (value_size > EOS_KV_MAX_VALUE_SIZE)
+        return eos_diag_set(diag, EOS_ETOOBIG, "kv txn", -1, "a %zu-byte value is too large",
+                            value_size);
     if ((rc = eos_kv__slot_get(ns, &s, diag)) != 0)
         return rc;
-    rc = eos_kv__dbkey(ns, s, key, key_size, dbkey, diag);
+    rc = keys_of(ns, s, key, key_size, dbkey, &dirs, diag);
     if (rc == 0)
         rc = eos_kv__seal(ns, s, dbkey, key, key_size, value ? value : dbkey, value_size, NULL, 0,
                           &env, &env_size, diag);
     eos_kv__slot_put(ns, s);
-    return rc ? rc : add_write(t, dbkey, env, env_size, diag);
+    if (rc) {
+        eos_free(dirs, sizeof *dirs);
+        return rc;
+    }
+    return add_write(t, dbkey, env, env_size, dirs, diag);
 }
 
 int eos_kv_txn_delete(eos_kv_txn *t, eos_kv_ns *ns, const char *key, size_t key_size,
                       eos_diag *diag)
 {
     uint8_t dbkey[EOS_KV_DBKEY_SIZE];
+    eos_kv__slot *s = NULL;
+    eos_kv__dirs *dirs = NULL;
     int rc = eos_kv__check_name(key, key_size, diag);
-    if (rc == 0)
-        rc = eos_kv_db_key(ns, key, key_size, dbkey);
-    return rc ? rc : add_write(t, dbkey, NULL, 0, diag);
+    if (rc || (rc = eos_kv__slot_get(ns, &s, diag)) != 0)
+        return rc;
+    rc = keys_of(ns, s, key, key_size, dbkey, &dirs, diag);
+    eos_kv__slot_put(ns, s);
+    return rc ? rc : add_write(t, dbkey, NULL, 0, dirs, diag);
 }
 
 static int apply(eos_kv_btxn *bt, void *ctx, eos_diag *diag)
@@ -216,8 +253,8 @@ static int apply(eos_kv_btxn *bt, void *ctx, eos_diag *diag)
     }
     for (size_t i = 0; i < t->nw && rc == 0; i++) {
         txn_write *w = &t->w[i];
-        rc = w->env ? ops->put(bt, w->dbkey, EOS_KV_DBKEY_SIZE, w->env, w->env_size, diag)
-                    : ops->del(bt, w->dbkey, EOS_KV_DBKEY_SIZE, diag);
+        rc = w->env ? eos_kv__put_record(t->kv, bt, w->dbkey, w->env, w->env_size, w->dirs, diag)
+                    : eos_kv__del_record(t->kv, bt, w->dbkey, w->dirs, diag);
         if (rc == EOS_ENOTFOUND)
             rc = 0;
     }

@@ -1,7 +1,8 @@
 /* The child of test_crash: writes numbered records as fast as it can and
  * acknowledges each on stdout only after the store said it is durable.
  * Usage: kv_crash_writer DIR FIRST. Every fourth record is written in a
- * transaction together with a "pair:" twin, to check atomicity too. */
+ * transaction together with a "pair/" twin (which also gets a directory
+ * index entry), to check atomicity too. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,7 @@ int main(int argc, char **argv)
         snprintf(key, sizeof key, "rec:%ld", n);
         if (n % 4 == 0) {
             eos_kv_txn *t = NULL;
-            snprintf(pair, sizeof pair, "pair:%ld", n);
+            snprintf(pair, sizeof pair, "pair/%ld", n);
             rc = eos_kv_txn_begin(kv, &t, &d);
             if (rc == 0 && (rc = eos_kv_txn_set(t, ns, key, strlen(key), val, size, &d)) == 0 &&
                 (rc = eos_kv_txn_set(t, ns, pair, strlen(pair), val, size, &d)) == 0)

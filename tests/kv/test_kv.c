@@ -40,6 +40,11 @@ static eos_kv_ns *ns_open(eos_kv *kv, const char *name)
 #define S(str) str, strlen(str)
 #define V(str) (const uint8_t *)(str), strlen(str)
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static void check_value(eos_kv_ns *ns, const char *key, const char *want)
 {
     uint8_t *v = NULL;
@@ -124,6 +129,12 @@ static void test_invalid(void)
     eos_kv_config cfg = {0};
     eos_kv *kv2 = NULL;
     EOS_CHECK_INT(eos_kv_open(&cfg, &kv2, NULL), EOS_EINVAL);
+    if (!use_memory) {
+        eos_kv_config missing = {.data_dir = "/nonexistent/eos-kv", .tee = tee};
+        eos_diag_init(&d);
+        EOS_CHECK_INT(eos_kv_open(&missing, &kv2, &d), EOS_ESTORE);
+        EOS_CHECK(strstr(d.message, "/nonexistent/eos-kv/kv.mdb") != NULL);
+    }
     free(longname);
     eos_kv_ns_close(ns);
     eos_kv_close(kv);
@@ -291,6 +302,99 @@ static void test_list(void)
     eos_kv_close(kv);
 }
 
+/* Collects every name listed under prefix, page by page, sorted and joined
+ * with spaces, into out. */
+static void list_all(eos_kv_ns *ns, const char *prefix, size_t limit, char *out, size_t out_size)
+{
+    char cursor[EOS_KV_CURSOR_SIZE] = "";
+    char *names[64];
+    size_t n = 0;
+    int rounds = 0;
+    do {
+        eos_kv_list_page page;
+        int rc = eos_kv_list(ns, prefix, strlen(prefix), cursor, limit, &page, NULL);
+        EOS_CHECK_INT(rc, 0);
+        if (rc)
+            break;
+        for (size_t i = 0; i < page.count && n < 64; i++)
+            names[n++] = strdup(page.keys[i]);
+        memcpy(cursor, page.cursor, sizeof cursor);
+        eos_kv_list_free(&page);
+    } while (cursor[0] && ++rounds < 1000);
+    qsort(names, n, sizeof *names, cmp_str);
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        snprintf(out + strlen(out), out_size - strlen(out), "%s%s", i ? " " : "", names[i]);
+        free(names[i]);
+    }
+}
+
+static void test_list_directories(void)
+{
+    eos_kv *kv = open_store(0);
+    eos_kv_ns *ns = ns_open(kv, "app:dirs/fs");
+    char got[2048];
+    static const char *names[] = {"a/b/c", "a/b/d", "a/x", "a/b", "ab/c", "a/", "top"};
+    for (size_t i = 0; i < 7; i++)
+        EOS_CHECK_INT(eos_kv_set(ns, S(names[i]), V("v"), NULL), 0);
+    EOS_CHECK_INT(eos_kv_set(ns, S("a/b/d"), V("overwritten"), NULL), 0);
+    int64_t c = 0;
+    EOS_CHECK_INT(eos_kv_incr(ns, S("a/ctr"), 1, &c, NULL), 0);
+    EOS_CHECK_INT(eos_kv_cas(ns, S("a/b/cas"), NULL, 0, V("x"), NULL), 0);
+    for (size_t limit = 1; limit <= 1000; limit *= 10) {
+        list_all(ns, "a/", limit, got, sizeof got);
+        EOS_CHECK_STR(got, "a/ a/b a/b/c a/b/cas a/b/d a/ctr a/x");
+        list_all(ns, "a/b/", limit, got, sizeof got);
+        EOS_CHECK_STR(got, "a/b/c a/b/cas a/b/d");
+        list_all(ns, "a/b", limit, got, sizeof got);
+        EOS_CHECK_STR(got, "a/b a/b/c a/b/cas a/b/d");
+        list_all(ns, "a", limit, got, sizeof got);
+        EOS_CHECK_STR(got, "a/ a/b a/b/c a/b/cas a/b/d a/ctr a/x ab/c");
+        list_all(ns, "a/b/c/", limit, got, sizeof got);
+        EOS_CHECK_STR(got, "");
+    }
+    /* Deletes take their index entries with them, on every path. */
+    EOS_CHECK_INT(eos_kv_delete(ns, S("a/b/c"), NULL), 0);
+    eos_kv_item del[1] = {{"a/b/cas", 7, NULL, 0, 0}};
+    EOS_CHECK_INT(eos_kv_delete_many(ns, del, 1, NULL), 0);
+    eos_kv_txn *t = NULL;
+    EOS_CHECK_INT(eos_kv_txn_begin(kv, &t, NULL), 0);
+    EOS_CHECK_INT(eos_kv_txn_delete(t, ns, S("a/x"), NULL), 0);
+    EOS_CHECK_INT(eos_kv_txn_set(t, ns, S("a/b/new"), V("n"), NULL), 0);
+    EOS_CHECK_INT(eos_kv_txn_commit(t, NULL), 0);
+    eos_kv_item add[1] = {{"a/b/batch", 9, (uint8_t *)"b", 1, 0}};
+    EOS_CHECK_INT(eos_kv_set_many(ns, add, 1, NULL), 0);
+    list_all(ns, "a/", 3, got, sizeof got);
+    EOS_CHECK_STR(got, "a/ a/b a/b/batch a/b/d a/b/new a/ctr");
+    list_all(ns, "a/b/", 3, got, sizeof got);
+    EOS_CHECK_STR(got, "a/b/batch a/b/d a/b/new");
+    /* Deeper than the index reaches: listing falls back to a scan. */
+    char deep[200] = "";
+    for (int i = 0; i < 40; i++)
+        strcat(deep, "d/");
+    strcat(deep, "leaf");
+    EOS_CHECK_INT(eos_kv_set(ns, S(deep), V("deep"), NULL), 0);
+    deep[2 * 36] = '\0';
+    list_all(ns, deep, 0, got, sizeof got);
+    EOS_CHECK(strstr(got, "leaf") != NULL);
+    list_all(ns, "d/d/", 0, got, sizeof got);
+    EOS_CHECK(strstr(got, "leaf") != NULL);
+    /* Erasing the root removes records and index entries alike. */
+    uint8_t dbkey[EOS_KV_DBKEY_SIZE];
+    EOS_CHECK_INT(eos_kv_db_key(ns, S("top"), dbkey), 0);
+    EOS_CHECK_INT(eos_kv_erase_root(kv, "app:dirs", NULL), 0);
+    eos_kv_backend *be = eos_kv_backend_of(kv);
+    eos_kv_btxn *bt = NULL;
+    const uint8_t *k = NULL, *v = NULL;
+    size_t ks = 0, vs = 0;
+    EOS_CHECK_INT(be->ops->begin(be, 0, &bt, NULL), 0);
+    int rc = be->ops->seek(bt, dbkey, 16, 0, &k, &ks, &v, &vs, NULL);
+    EOS_CHECK(rc == EOS_ENOTFOUND || (rc == 0 && (ks < 16 || memcmp(k, dbkey, 16) != 0)));
+    be->ops->abort(bt);
+    eos_kv_ns_close(ns);
+    eos_kv_close(kv);
+}
+
 static void test_txn(void)
 {
     eos_kv *kv = open_store(0);
@@ -404,6 +508,12 @@ static void test_reopen_and_grow(void)
         snprintf(names[0], 16, "single%d", i);
         EOS_CHECK_INT(eos_kv_set(ns, S(names[0]), val, sizeof val, NULL), 0);
     }
+    /* Reads after growth reuse pooled read transactions. */
+    uint8_t *g = NULL;
+    size_t gn = 0;
+    EOS_CHECK_INT(eos_kv_get(ns, S("r3-3"), &g, &gn, NULL), 0);
+    EOS_CHECK_MEM(g, gn, val, sizeof val);
+    eos_free(g, gn);
     eos_kv_ns_close(ns);
     eos_kv_close(kv);
     kv = open_store(64 * 1024);
@@ -443,6 +553,12 @@ static void *work(void *arg)
         snprintf(val, sizeof val, "value %d %d", w->id, i);
         if (eos_kv_set(ns, S(key), V(val), NULL) != 0)
             w->errors++;
+        /* Bulk that makes the map grow while other threads read. */
+        static const uint8_t bulk[3000];
+        snprintf(key, sizeof key, "bulk%d-%d", w->id, i);
+        if (eos_kv_set(ns, S(key), bulk, sizeof bulk, NULL) != 0)
+            w->errors++;
+        snprintf(key, sizeof key, "t%d-%d", w->id, i);
         for (int j = 0; j < 5; j++) {
             uint8_t *v = NULL;
             size_t n = 0;
@@ -458,7 +574,9 @@ static void *work(void *arg)
 
 static void test_threads(void)
 {
-    eos_kv *kv = open_store(0);
+    char *saved = dir;
+    dir = kvt_mkdtemp();
+    eos_kv *kv = open_store(64 * 1024);
     pthread_t th[4];
     worker w[4];
     for (int i = 0; i < 4; i++) {
@@ -475,6 +593,8 @@ static void test_threads(void)
     EOS_CHECK_INT(c, 160);
     eos_kv_ns_close(ns);
     eos_kv_close(kv);
+    kvt_rmdir(dir);
+    dir = saved;
 }
 
 /* Every allocation of each operation fails in turn: the result is success or
@@ -491,7 +611,7 @@ static void test_alloc_failures(void)
         int64_t c = 0;
         eos_kv_list_page page;
         eos_kv_txn *t = NULL;
-        eos_kv_item items[2] = {{"b1", 2, (uint8_t *)"x", 1, 0}, {"b2", 2, (uint8_t *)"y", 1, 0}};
+        eos_kv_item items[2] = {{"b1", 2, (uint8_t *)"x", 1, 0}, {"d/b2", 4, (uint8_t *)"y", 1, 0}};
         int rc;
 #define TRY(expr)                                                                                  \
     do {                                                                                           \
@@ -501,6 +621,10 @@ static void test_alloc_failures(void)
         EOS_CHECK(rc == 0 || rc == EOS_ENOMEM);                                                    \
     } while (0)
         TRY(eos_kv_set(ns, S("k"), V("value"), NULL));
+        TRY(eos_kv_set(ns, S("dir/sub/k"), V("value"), NULL));
+        TRY(eos_kv_list(ns, S("dir/"), NULL, 0, &page, NULL));
+        if (rc == 0)
+            eos_kv_list_free(&page);
         TRY(eos_kv_get(ns, S("base"), &v, &n, NULL));
         if (rc == 0) {
             EOS_CHECK_MEM(v, n, "base value", 10);
@@ -514,7 +638,9 @@ static void test_alloc_failures(void)
         eos_test_fail_alloc_after(fail, 0);
         rc = eos_kv_txn_begin(kv, &t, NULL);
         if (rc == 0) {
-            rc = eos_kv_txn_set(t, ns, S("tk"), V("tv"), NULL);
+            rc = eos_kv_txn_set(t, ns, S("t/k"), V("tv"), NULL);
+            if (rc == 0)
+                rc = eos_kv_txn_delete(t, ns, S("t/gone"), NULL);
             if (rc == 0)
                 rc = eos_kv_txn_get(t, ns, S("base"), &v, &n, NULL);
             if (rc == 0)
@@ -530,6 +656,10 @@ static void test_alloc_failures(void)
     }
     check_value(ns, "base", "base value");
     check_value(ns, "k", "value");
+    check_value(ns, "dir/sub/k", "value");
+    char got[512];
+    list_all(ns, "dir/", 0, got, sizeof got);
+    EOS_CHECK_STR(got, "dir/sub/k");
     eos_kv_ns_close(ns);
     eos_kv_close(kv);
 }
@@ -542,6 +672,7 @@ static void run_all(void)
     EOS_RUN(test_incr_cas);
     EOS_RUN(test_batch);
     EOS_RUN(test_list);
+    EOS_RUN(test_list_directories);
     EOS_RUN(test_txn);
     EOS_RUN(test_erase_root);
     EOS_RUN(test_reopen_and_grow);
@@ -552,6 +683,8 @@ static void run_all(void)
 int main(void)
 {
     tee = tee_double_new(0x11);
+    if (getenv("KV_TEST_DEBUG"))
+        eos_log_set_level(EOS_LOG_DEBUG);
     dir = kvt_mkdtemp();
     fprintf(stderr, "-- lmdb backend\n");
     run_all();

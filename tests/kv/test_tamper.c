@@ -204,6 +204,71 @@ static void test_moved_truncated_altered(void)
     eos_kv_close(kv);
 }
 
+/* The directory index is host-controlled too: an entry whose record is gone,
+ * or one forged to pull a key of another directory into a listing, is
+ * reported. */
+static void test_index_tamper(void)
+{
+    fresh_dir();
+    eos_kv *kv = open_store();
+    eos_kv_ns *ns = NULL;
+    eos_kv_backend *be = eos_kv_backend_of(kv);
+    eos_kv_btxn *t = NULL;
+    eos_kv_list_page page;
+    uint8_t ka[EOS_KV_DBKEY_SIZE], kb[EOS_KV_DBKEY_SIZE], kc[EOS_KV_DBKEY_SIZE];
+    uint8_t entry[80];
+    EOS_CHECK_INT(eos_kv_ns_open(kv, "app:idx", &ns, NULL), 0);
+    EOS_CHECK_INT(eos_kv_set(ns, S("dir/a"), V("a"), NULL), 0);
+    EOS_CHECK_INT(eos_kv_set(ns, S("dir/b"), V("b"), NULL), 0);
+    EOS_CHECK_INT(eos_kv_set(ns, S("other/c"), V("c"), NULL), 0);
+    EOS_CHECK_INT(eos_kv_db_key(ns, S("dir/a"), ka), 0);
+    EOS_CHECK_INT(eos_kv_db_key(ns, S("dir/b"), kb), 0);
+    EOS_CHECK_INT(eos_kv_db_key(ns, S("other/c"), kc), 0);
+    /* Find dir/b's index entry: 80 bytes, same root, ending in its hash. */
+    int found = 0;
+    EOS_CHECK_INT(be->ops->begin(be, 0, &t, NULL), 0);
+    const uint8_t *k = NULL, *v = NULL;
+    size_t ks = 0, vs = 0;
+    uint8_t pos[80];
+    size_t pos_size = 16;
+    memcpy(pos, kb, 16);
+    int after = 0;
+    while (be->ops->seek(t, pos, pos_size, after, &k, &ks, &v, &vs, NULL) == 0 &&
+           memcmp(k, kb, 16) == 0 && ks <= sizeof pos) {
+        if (ks == 80 && memcmp(k + 48, kb + 32, 32) == 0) {
+            memcpy(entry, k, 80);
+            found = 1;
+        }
+        memcpy(pos, k, ks);
+        pos_size = ks;
+        after = 1;
+    }
+    be->ops->abort(t);
+    EOS_CHECK(found);
+
+    /* A forged entry in dir/ pointing at other/c. */
+    memcpy(entry + 48, kc + 32, 32);
+    EOS_CHECK_INT(be->ops->begin(be, 1, &t, NULL), 0);
+    EOS_CHECK_INT(be->ops->put(t, entry, 80, entry, 0, NULL), 0);
+    EOS_CHECK_INT(be->ops->commit(t, NULL), 0);
+    EOS_CHECK_INT(eos_kv_list(ns, S("dir/"), NULL, 0, &page, NULL), EOS_ECORRUPT);
+    EOS_CHECK_INT(eos_kv_delete(ns, S("other/c"), NULL), 0); /* now it points nowhere */
+    EOS_CHECK_INT(eos_kv_list(ns, S("dir/"), NULL, 0, &page, NULL), EOS_ECORRUPT);
+    EOS_CHECK_INT(be->ops->begin(be, 1, &t, NULL), 0);
+    EOS_CHECK_INT(be->ops->del(t, entry, 80, NULL), 0);
+    EOS_CHECK_INT(be->ops->commit(t, NULL), 0);
+    EOS_CHECK_INT(eos_kv_list(ns, S("dir/"), NULL, 0, &page, NULL), 0);
+    EOS_CHECK_INT(page.count, 2);
+    eos_kv_list_free(&page);
+    /* A record removed under its index entry. */
+    EOS_CHECK_INT(be->ops->begin(be, 1, &t, NULL), 0);
+    EOS_CHECK_INT(be->ops->del(t, ka, sizeof ka, NULL), 0);
+    EOS_CHECK_INT(be->ops->commit(t, NULL), 0);
+    EOS_CHECK_INT(eos_kv_list(ns, S("dir/"), NULL, 0, &page, NULL), EOS_ECORRUPT);
+    eos_kv_ns_close(ns);
+    eos_kv_close(kv);
+}
+
 static void test_truncated_file(void)
 {
     fresh_dir();
@@ -338,6 +403,7 @@ int main(void)
     tee = tee_double_new(0x22);
     EOS_RUN(test_flip_and_swap_on_disk);
     EOS_RUN(test_moved_truncated_altered);
+    EOS_RUN(test_index_tamper);
     EOS_RUN(test_truncated_file);
     EOS_RUN(test_sealed_key_errors);
     EOS_RUN(test_no_plaintext_on_disk);
