@@ -67,6 +67,8 @@ void eos_wasi__ctx_fini(eos_wasi__ctx *ctx)
     ctx->slots = NULL;
     ctx->slot_len = ctx->slot_cap = 0;
     eos_wasi__scratch_reset(ctx);
+    eos_free(ctx->iobuf, EOS_WASI_BODY_CHUNK);
+    ctx->iobuf = NULL;
 }
 
 uint32_t eos_wasi__res_add(eos_wasi__ctx *ctx, eos_wasi__rtype type, void *obj)
@@ -232,4 +234,11 @@ void eos_wasi__val_result(eos_cm_val *v, bool is_err, eos_cm_val *payload)
 {
     v->of.var.index = is_err ? 1 : 0;
     v->of.var.payload = payload;
+}
+
+int eos_wasi__trap(eos_wasi__ctx *ctx, const char *why)
+{
+    if (ctx && ctx->out && !ctx->out->reason[0])
+        snprintf(ctx->out->reason, sizeof(ctx->out->reason), "the app trapped: %s", why);
+    return EOS_TRAP_HOST;
 }

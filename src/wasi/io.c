@@ -143,7 +143,7 @@ static int wait_any(eos_wasi__ctx *ctx, eos_wasi__pollable **ps, size_t count, b
             return 0;
         }
         if (next == UINT64_MAX)
-            return EOS_TRAP_HOST;
+            return eos_wasi__trap(ctx, "it polled for something that can never happen");
         sleep_until(next);
     }
 }
@@ -152,8 +152,8 @@ static int poll_poll(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm
 {
     EOS_WASI__ENTER(ctx);
     size_t count = args[0].of.list.len;
-    if (count == 0 || count > UINT32_MAX)
-        return EOS_TRAP_HOST; /* the WIT says an empty list traps */
+    if (count == 0 || count > UINT32_MAX) /* the WIT says an empty list traps */
+        return eos_wasi__trap(ctx, "poll was called with an empty list");
     eos_wasi__pollable **ps = eos_wasi__scratch_alloc(ctx, count * sizeof(*ps));
     bool *ready = eos_wasi__scratch_alloc(ctx, count);
     if (!ps || !ready)
@@ -179,8 +179,7 @@ static int poll_poll(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm
     return 0;
 }
 
-static int pollable_ready(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                          eos_cm_val *results)
+static int pollable_ready(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     eos_wasi__pollable *p = eos_wasi__res_get(ctx, args[0].of.handle, EOS_WASI__R_POLLABLE);
@@ -188,8 +187,7 @@ static int pollable_ready(eos_cm_call *call, void *ud, const eos_cm_val *args,
     return 0;
 }
 
-static int pollable_block(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                          eos_cm_val *results)
+static int pollable_block(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     eos_wasi__pollable *p = eos_wasi__res_get(ctx, args[0].of.handle, EOS_WASI__R_POLLABLE);
@@ -217,9 +215,11 @@ static int in_read_common(eos_wasi__ctx *ctx, eos_wasi__istream *s, uint64_t len
     if (s->closed)
         return EOS_ECLOSED;
     size_t cap = len > IO_CHUNK ? IO_CHUNK : (size_t)len;
-    uint8_t *buf = eos_wasi__scratch_alloc(ctx, cap ? cap : 1);
-    if (!buf)
+    /* One buffer per call context: read results only live until the next
+     * host call, and a fresh allocation per read would churn the heap. */
+    if (!ctx->iobuf && !(ctx->iobuf = eos_malloc(IO_CHUNK)))
         return EOS_ENOMEM;
+    uint8_t *buf = ctx->iobuf;
     *out_buf = buf;
     if (cap == 0)
         return 0;
@@ -295,8 +295,7 @@ static int in_blocking_skip(eos_cm_call *call, void *ud, const eos_cm_val *args,
     return in_skip_impl(call, args, results, true);
 }
 
-static int in_subscribe(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                        eos_cm_val *results)
+static int in_subscribe(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     /* Input sources are synchronous: a read never has to wait for readiness. */
@@ -333,8 +332,7 @@ static int out_fail(eos_wasi__ostream *s, int rc)
     return rc;
 }
 
-static int out_check_write(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                           eos_cm_val *results)
+static int out_check_write(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     eos_wasi__ostream *s = ostream(ctx, &args[0]);
@@ -367,8 +365,7 @@ static int out_write_bytes(eos_wasi__ctx *ctx, eos_wasi__ostream *s, const uint8
     return 0;
 }
 
-static int out_write_impl(eos_cm_call *call, const eos_cm_val *args, eos_cm_val *results,
-                          bool zero)
+static int out_write_impl(eos_cm_call *call, const eos_cm_val *args, eos_cm_val *results, bool zero)
 {
     EOS_WASI__ENTER(ctx);
     eos_wasi__ostream *s = ostream(ctx, &args[0]);
@@ -378,8 +375,8 @@ static int out_write_impl(eos_cm_call *call, const eos_cm_val *args, eos_cm_val 
     int rc = out_state(s);
     if (rc)
         return stream_err(ctx, &results[0], rc);
-    if (size > s->permit)
-        return EOS_TRAP_HOST; /* writing past check-write's budget is a guest bug */
+    if (size > s->permit) /* writing past check-write's budget is a guest bug */
+        return eos_wasi__trap(ctx, "it wrote more than check-write allowed");
     s->permit -= size;
     rc = out_write_bytes(ctx, s, zero ? NULL : args[1].of.list.bytes, size);
     if (rc)
@@ -409,8 +406,9 @@ static int out_wait_space(eos_wasi__ctx *ctx, eos_wasi__ostream *s, uint64_t *ou
     if (rc)
         return rc;
     rc = s->space(ctx, s->impl, out_space);
-    if (!rc && *out_space == 0)
-        return EOS_TRAP_HOST; /* nothing can drain it: the call would hang */
+    if (!rc && *out_space == 0) /* nothing can drain it: the call would hang */
+        return eos_wasi__trap(ctx, "it blocked on a response body that cannot drain before "
+                                   "response-outparam.set");
     return rc;
 }
 
@@ -424,7 +422,7 @@ static int out_blocking_impl(eos_cm_call *call, const eos_cm_val *args, eos_cm_v
     uint64_t size = zero ? args[1].of.u : args[1].of.list.len;
     const uint8_t *data = zero ? NULL : args[1].of.list.bytes;
     if (size > BLOCKING_WRITE_MAX)
-        return EOS_TRAP_HOST;
+        return eos_wasi__trap(ctx, "blocking-write-and-flush was given more than 4096 bytes");
     int rc = out_state(s);
     while (!rc && size > 0) {
         uint64_t space = 0;
@@ -486,8 +484,7 @@ static int out_blocking_flush(eos_cm_call *call, void *ud, const eos_cm_val *arg
     return out_flush_impl(call, args, results, true);
 }
 
-static int out_subscribe(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                         eos_cm_val *results)
+static int out_subscribe(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     uint32_t rep = eos_wasi__pollable_new(ctx, EOS_WASI__POLL_OUTPUT, 0, args[0].of.handle);
@@ -557,8 +554,7 @@ static const char io_streams_types[] =
     "resource output-stream;\n";
 
 static const eos_cm_host_func io_error_funcs[] = {
-    {"[method]error.to-debug-string", "func(self: borrow<error>) -> string",
-     error_to_debug_string},
+    {"[method]error.to-debug-string", "func(self: borrow<error>) -> string", error_to_debug_string},
 };
 
 static const eos_cm_host_func io_poll_funcs[] = {
@@ -567,15 +563,14 @@ static const eos_cm_host_func io_poll_funcs[] = {
     {"poll", "func(in: list<borrow<pollable>>) -> list<u32>", poll_poll},
 };
 
-#define IN "self: borrow<input-stream>"
+#define IN  "self: borrow<input-stream>"
 #define OUT "self: borrow<output-stream>"
 static const eos_cm_host_func io_streams_funcs[] = {
     {"[method]input-stream.read", "func(" IN ", len: u64) -> result<list<u8>, stream-error>",
      in_read},
     {"[method]input-stream.blocking-read",
      "func(" IN ", len: u64) -> result<list<u8>, stream-error>", in_blocking_read},
-    {"[method]input-stream.skip", "func(" IN ", len: u64) -> result<u64, stream-error>",
-     in_skip},
+    {"[method]input-stream.skip", "func(" IN ", len: u64) -> result<u64, stream-error>", in_skip},
     {"[method]input-stream.blocking-skip", "func(" IN ", len: u64) -> result<u64, stream-error>",
      in_blocking_skip},
     {"[method]input-stream.subscribe", "func(" IN ") -> pollable", in_subscribe},
@@ -594,8 +589,7 @@ static const eos_cm_host_func io_streams_funcs[] = {
     {"[method]output-stream.blocking-write-zeroes-and-flush",
      "func(" OUT ", len: u64) -> result<_, stream-error>", out_blocking_zeroes},
     {"[method]output-stream.splice",
-     "func(" OUT ", src: borrow<input-stream>, len: u64) -> result<u64, stream-error>",
-     out_splice},
+     "func(" OUT ", src: borrow<input-stream>, len: u64) -> result<u64, stream-error>", out_splice},
     {"[method]output-stream.blocking-splice",
      "func(" OUT ", src: borrow<input-stream>, len: u64) -> result<u64, stream-error>",
      out_blocking_splice},
