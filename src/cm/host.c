@@ -14,7 +14,9 @@ int eos_cm_host_new(eos_cm_host **out)
 
 static void iface_free(eos_cm__hiface *f)
 {
-    for (uint32_t i = 0; i < f->resource_count; i++)
+    /* After a failed allocation of the array, resource_count still says how
+     * many were wanted: there is nothing to walk. */
+    for (uint32_t i = 0; f->resources && i < f->resource_count; i++)
         eos_free(f->resources[i], sizeof(eos_cm_resource));
     eos_free(f->resources, f->resource_count * sizeof(*f->resources));
     eos_free(f->funcs, f->func_count * sizeof(*f->funcs));

@@ -168,6 +168,9 @@ int eos_kv_list(eos_kv_ns *ns, const char *prefix, size_t prefix_size, const cha
     memset(page, 0, sizeof *page);
     if (prefix_size && !prefix)
         return eos_diag_set(diag, EOS_EINVAL, "kv list", -1, "the prefix pointer is NULL");
+    /* An empty prefix may come as NULL; memcmp and friends must never see it. */
+    if (!prefix)
+        l.prefix = "";
     l.limit = limit == 0 ? DEFAULT_LIMIT : limit > MAX_LIMIT ? MAX_LIMIT : limit;
     if (resume && (rc = parse_cursor(cursor, hash, diag)) != 0)
         return rc;

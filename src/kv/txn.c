@@ -244,6 +244,7 @@ static int apply(eos_kv_btxn *bt, void *ctx, eos_diag *diag)
         if (rc != 0 && rc != EOS_ENOTFOUND)
             return rc;
         int present = rc == 0;
+        rc = 0;
         if (present != t->r[i].present || (present && (raw_size < EOS_KV__TAG_SIZE ||
                                                        memcmp(raw + raw_size - EOS_KV__TAG_SIZE,
                                                               t->r[i].tag, EOS_KV__TAG_SIZE) != 0)))

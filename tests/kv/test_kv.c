@@ -421,6 +421,13 @@ static void test_txn(void)
     check_value(b, "x", "bx2");
     EOS_CHECK_INT(eos_kv_get(a, S("gone"), &v, &n, NULL), EOS_ENOTFOUND);
 
+    /* Reading a key that does not exist, then creating it, commits. */
+    EOS_CHECK_INT(eos_kv_txn_begin(kv, &t, NULL), 0);
+    EOS_CHECK_INT(eos_kv_txn_get(t, a, S("fresh"), &v, &n, NULL), EOS_ENOTFOUND);
+    EOS_CHECK_INT(eos_kv_txn_set(t, a, S("fresh"), V("new"), NULL), 0);
+    EOS_CHECK_INT(eos_kv_txn_commit(t, NULL), 0);
+    check_value(a, "fresh", "new");
+
     /* Abort discards. */
     EOS_CHECK_INT(eos_kv_txn_begin(kv, &t, NULL), 0);
     EOS_CHECK_INT(eos_kv_txn_set(t, a, S("x"), V("never"), NULL), 0);
