@@ -15,6 +15,19 @@
 #define STREAM_SIZE (100ull * 1024 * 1024)
 #define RSS_SLACK   (32ull * 1024 * 1024)
 
+/* AddressSanitizer keeps freed memory in quarantine, so resident memory says
+ * nothing about what the host holds; the bound is checked in other builds. */
+#if defined(__SANITIZE_ADDRESS__)
+#define RSS_BOUND_CHECKED 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RSS_BOUND_CHECKED 0
+#endif
+#endif
+#ifndef RSS_BOUND_CHECKED
+#define RSS_BOUND_CHECKED 1
+#endif
+
 static eos_wasi_app *app_for(const char *file, eos_cm_component **out_c, uint64_t fuel,
                              uint64_t mem)
 {
@@ -198,7 +211,7 @@ static void test_stream_response(void)
         EOS_CHECK_INT(r.body_size, STREAM_SIZE);
         EOS_CHECK(r.complete);
         EOS_CHECK(r.max_chunk <= EOS_WASI_BODY_CHUNK);
-        EOS_CHECK(grown < RSS_SLACK);
+        EOS_CHECK(!RSS_BOUND_CHECKED || grown < RSS_SLACK);
     }
     app_done(app, c);
 }
@@ -247,7 +260,7 @@ static void test_stream_request(void)
         EOS_CHECK_INT(rc, 0);
         EOS_CHECK_MEM(r.body, r.body_size, "104857600", 9);
         EOS_CHECK_INT(o.body_in_size, STREAM_SIZE);
-        EOS_CHECK(grown < RSS_SLACK);
+        EOS_CHECK(!RSS_BOUND_CHECKED || grown < RSS_SLACK);
     }
     wt_response_free(&r);
     app_done(app, c);
