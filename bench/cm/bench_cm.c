@@ -66,7 +66,8 @@ int main(int argc, char **argv)
     eos_diag d;
     eos_diag_init(&d);
     if (eos_cm_component_new(b, size, NULL, &c, &d) || eos_cm_host_new(&h) ||
-        eos_cm_host_define(h, "local:types/host", "resource blob;", funcs, 6, noop_dtor, NULL, &d)) {
+        eos_cm_host_define(h, "local:types/host", "resource blob;", funcs, 6, noop_dtor, NULL,
+                           &d)) {
         fprintf(stderr, "bench_cm: %s\n", d.message);
         return 1;
     }

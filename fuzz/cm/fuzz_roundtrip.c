@@ -21,9 +21,9 @@ static uint32_t take(src *s, uint32_t mod)
     return mod ? v % mod : v;
 }
 
-static const char *labels[] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j",
-                               "k", "l", "m", "n", "o", "p", "q", "r", "s", "t",
-                               "u", "v", "w", "x", "y", "z", "a1", "b1", "c1", "d1",
+static const char *labels[] = {"a",  "b",  "c",  "d",  "e",  "f",  "g",  "h",  "i",  "j",
+                               "k",  "l",  "m",  "n",  "o",  "p",  "q",  "r",  "s",  "t",
+                               "u",  "v",  "w",  "x",  "y",  "z",  "a1", "b1", "c1", "d1",
                                "e1", "f1", "g1", "h1", "i1", "j1", "k1", "l1", "m1", "n1"};
 
 static const eos_cm_type *gen_type(eos_cm_arena *a, src *s, int depth)
@@ -80,16 +80,36 @@ static int gen_val(eos_cm_arena *a, src *s, const eos_cm_type *t, eos_cm_val *v,
     memset(v, 0, sizeof(*v));
     uint32_t r = take(s, 0);
     switch (t->kind) {
-    case EOS_CM_BOOL: v->of.b = r & 1; break;
-    case EOS_CM_S8: v->of.s = (int8_t)r; break;
-    case EOS_CM_U8: v->of.u = (uint8_t)r; break;
-    case EOS_CM_S16: v->of.s = (int16_t)r; break;
-    case EOS_CM_U16: v->of.u = (uint16_t)r; break;
-    case EOS_CM_S32: v->of.s = (int32_t)r; break;
-    case EOS_CM_U32: v->of.u = r; break;
-    case EOS_CM_S64: v->of.s = (int64_t)((uint64_t)r << 32 | take(s, 0)); break;
-    case EOS_CM_U64: v->of.u = (uint64_t)r << 32 | take(s, 0); break;
-    case EOS_CM_F32: memcpy(&v->of.f32, &r, 4); break;
+    case EOS_CM_BOOL:
+        v->of.b = r & 1;
+        break;
+    case EOS_CM_S8:
+        v->of.s = (int8_t)r;
+        break;
+    case EOS_CM_U8:
+        v->of.u = (uint8_t)r;
+        break;
+    case EOS_CM_S16:
+        v->of.s = (int16_t)r;
+        break;
+    case EOS_CM_U16:
+        v->of.u = (uint16_t)r;
+        break;
+    case EOS_CM_S32:
+        v->of.s = (int32_t)r;
+        break;
+    case EOS_CM_U32:
+        v->of.u = r;
+        break;
+    case EOS_CM_S64:
+        v->of.s = (int64_t)((uint64_t)r << 32 | take(s, 0));
+        break;
+    case EOS_CM_U64:
+        v->of.u = (uint64_t)r << 32 | take(s, 0);
+        break;
+    case EOS_CM_F32:
+        memcpy(&v->of.f32, &r, 4);
+        break;
     case EOS_CM_F64: {
         uint64_t b = (uint64_t)r << 32 | take(s, 0);
         memcpy(&v->of.f64, &b, 8);
@@ -138,7 +158,7 @@ static int gen_val(eos_cm_arena *a, src *s, const eos_cm_type *t, eos_cm_val *v,
     case EOS_CM_RESULT: {
         uint32_t n = t->kind == EOS_CM_OPTION || t->kind == EOS_CM_RESULT ? 2 : t->count;
         v->of.var.index = r % n;
-        const eos_cm_type *ct = t->kind == EOS_CM_VARIANT ? t->types[v->of.var.index]
+        const eos_cm_type *ct = t->kind == EOS_CM_VARIANT  ? t->types[v->of.var.index]
                                 : t->kind == EOS_CM_OPTION ? (v->of.var.index ? t->elem : NULL)
                                 : t->kind == EOS_CM_RESULT ? (v->of.var.index ? t->err : t->elem)
                                                            : NULL;
@@ -151,8 +171,8 @@ static int gen_val(eos_cm_arena *a, src *s, const eos_cm_type *t, eos_cm_val *v,
         break;
     }
     case EOS_CM_FLAGS:
-        v->of.flags.bits = ((uint64_t)r << 32 | take(s, 0)) &
-                           (t->count >= 64 ? ~0ull : (1ull << t->count) - 1);
+        v->of.flags.bits =
+            ((uint64_t)r << 32 | take(s, 0)) & (t->count >= 64 ? ~0ull : (1ull << t->count) - 1);
         break;
     }
     return 0;
@@ -162,8 +182,7 @@ static int gen_val(eos_cm_arena *a, src *s, const eos_cm_type *t, eos_cm_val *v,
 static uint8_t mem[MEM];
 static uint32_t bump;
 
-static uint32_t mock_realloc(void *ud, uint32_t old, uint32_t old_size, uint32_t align,
-                             uint32_t n)
+static uint32_t mock_realloc(void *ud, uint32_t old, uint32_t old_size, uint32_t align, uint32_t n)
 {
     bump = (bump + align - 1) / align * align;
     uint32_t p = bump;
@@ -176,8 +195,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     src s = {data, size};
     eos_cm_arena *a = eos_cm_arena_new();
     eos_diag d;
-    eos_cm__cx cx = {.mock_mem = mem, .mock_size = MEM, .mock_realloc = mock_realloc,
-                     .copy = true, .diag = &d};
+    eos_cm__cx cx = {
+        .mock_mem = mem, .mock_size = MEM, .mock_realloc = mock_realloc, .copy = true, .diag = &d};
     if (!a)
         return 0;
     cx.arena = a;

@@ -74,18 +74,18 @@ typedef struct eos_cm_resource eos_cm_resource;
 /* A value type. Read-only for users; owned by whoever made it (a component,
  * a host interface or an eos_cm_types builder) and valid as long as that owner. */
 struct eos_cm_type {
-    uint8_t kind;                 /* eos_cm_kind */
-    uint8_t align;                /* canonical ABI alignment in bytes */
-    uint16_t flat_count;          /* core values when flattened, capped at 255 */
-    uint32_t size;                /* canonical ABI size in bytes */
-    uint32_t count;               /* fields, members, cases or labels */
-    const eos_cm_type *elem;      /* list, option: element; result: ok (or NULL) */
-    const eos_cm_type *err;       /* result: err (or NULL) */
-    const char *const *names;     /* record fields, variant/enum cases, flag labels */
+    uint8_t kind;                    /* eos_cm_kind */
+    uint8_t align;                   /* canonical ABI alignment in bytes */
+    uint16_t flat_count;             /* core values when flattened, capped at 255 */
+    uint32_t size;                   /* canonical ABI size in bytes */
+    uint32_t count;                  /* fields, members, cases or labels */
+    const eos_cm_type *elem;         /* list, option: element; result: ok (or NULL) */
+    const eos_cm_type *err;          /* result: err (or NULL) */
+    const char *const *names;        /* record fields, variant/enum cases, flag labels */
     const eos_cm_type *const *types; /* record/tuple members, variant payloads (NULL = none) */
-    const void *rdesc;            /* own/borrow: resource identity (internal) */
-    const char *rname;            /* own/borrow: resource name */
-    const char *name;             /* a type's declared name when known (for printing), or NULL */
+    const void *rdesc;               /* own/borrow: resource identity (internal) */
+    const char *rname;               /* own/borrow: resource name */
+    const char *name;                /* a type's declared name when known (for printing), or NULL */
 };
 
 /* A function type: parameter and result lists (a single unnamed result has
@@ -127,7 +127,7 @@ struct eos_cm_val {
             size_t len; /* bytes */
         } str;
         struct {
-            eos_cm_val *items; /* record fields, tuple members, list items */
+            eos_cm_val *items;    /* record fields, tuple members, list items */
             const uint8_t *bytes; /* list<u8>, list<s8> only */
             size_t len;
         } list;
@@ -176,8 +176,8 @@ EOS_API int eos_cm_types_declare(eos_cm_types *ts, const char *wit, eos_diag *di
 EOS_API int eos_cm_types_parse(eos_cm_types *ts, const char *expr, const eos_cm_type **out,
                                eos_diag *diag);
 /* Parses "func(a: u32, b: string) -> result<u64, e>" (or "(...) -> ..."). */
-EOS_API int eos_cm_types_parse_func(eos_cm_types *ts, const char *sig,
-                                    const eos_cm_functype **out, eos_diag *diag);
+EOS_API int eos_cm_types_parse_func(eos_cm_types *ts, const char *sig, const eos_cm_functype **out,
+                                    eos_diag *diag);
 
 /* ---- Components ------------------------------------------------------------ */
 
@@ -206,10 +206,10 @@ typedef enum eos_cm_item_kind {
 } eos_cm_item_kind;
 
 typedef struct eos_cm_item_desc {
-    const char *name;              /* NUL-terminated, borrowed from the component */
+    const char *name; /* NUL-terminated, borrowed from the component */
     eos_cm_item_kind kind;
-    const eos_cm_functype *func;   /* functions */
-    size_t member_count;           /* instances: functions and types inside */
+    const eos_cm_functype *func; /* functions */
+    size_t member_count;         /* instances: functions and types inside */
 } eos_cm_item_desc;
 
 EOS_API size_t eos_cm_component_import_count(const eos_cm_component *c);
@@ -220,10 +220,10 @@ EOS_API void eos_cm_component_export(const eos_cm_component *c, size_t index,
                                      eos_cm_item_desc *out);
 /* Members of an instance import or export: out gets the member's name, kind
  * and, for functions, type. Returns EOS_ENOTFOUND past the end. */
-EOS_API int eos_cm_component_import_member(const eos_cm_component *c, size_t index,
-                                           size_t member, eos_cm_item_desc *out);
-EOS_API int eos_cm_component_export_member(const eos_cm_component *c, size_t index,
-                                           size_t member, eos_cm_item_desc *out);
+EOS_API int eos_cm_component_import_member(const eos_cm_component *c, size_t index, size_t member,
+                                           eos_cm_item_desc *out);
+EOS_API int eos_cm_component_export_member(const eos_cm_component *c, size_t index, size_t member,
+                                           eos_cm_item_desc *out);
 
 /* Writes the component's world as WIT-like text (imports and exports with
  * their functions), preceded by its size and SHA-256, for `enclave-os
@@ -279,8 +279,8 @@ EOS_API void eos_cm_host_free(eos_cm_host *h);
  * import of a compatible version (same major, and same minor for 0.x) links to
  * it. Resources declared in types get dtor (may be NULL) with ud. */
 EOS_API int eos_cm_host_define(eos_cm_host *h, const char *name, const char *types,
-                               const eos_cm_host_func *funcs, size_t count,
-                               eos_cm_dtor_fn dtor, void *ud, eos_diag *diag);
+                               const eos_cm_host_func *funcs, size_t count, eos_cm_dtor_fn dtor,
+                               void *ud, eos_diag *diag);
 /* Defines a single top-level function import `name`. */
 EOS_API int eos_cm_host_define_func(eos_cm_host *h, const char *name, const char *types,
                                     const eos_cm_host_func *func, void *ud, eos_diag *diag);
@@ -302,9 +302,8 @@ EOS_API eos_cm_instance *eos_cm_call_instance(eos_cm_call *call);
  * failures return EOS_EUNLINKABLE naming the import; traps during start
  * return the trap. The instance belongs to the caller: free it with
  * eos_cm_instance_free() before the store. */
-EOS_API int eos_cm_instance_new(eos_wasm_store *s, const eos_cm_component *c,
-                                const eos_cm_host *h, void *data, eos_cm_instance **out,
-                                eos_diag *diag);
+EOS_API int eos_cm_instance_new(eos_wasm_store *s, const eos_cm_component *c, const eos_cm_host *h,
+                                void *data, eos_cm_instance **out, eos_diag *diag);
 /* Runs the host destructors of host resources still owned by the instance's
  * handle tables (guest code is not run), then frees it. NULL is allowed. */
 EOS_API void eos_cm_instance_free(eos_cm_instance *i);

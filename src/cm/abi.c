@@ -154,11 +154,13 @@ int eos_cm__lift_handle(eos_cm__cx *cx, const eos_cm_type *t, uint32_t idx, eos_
     if (!h)
         return eos_cm__trap(cx, "unknown handle index %u", idx);
     if (rt && h->rt != rt)
-        return eos_cm__trap(cx, "handle %u is a %s, not a %s", idx, h->rt->name ? h->rt->name : "resource",
+        return eos_cm__trap(cx, "handle %u is a %s, not a %s", idx,
+                            h->rt->name ? h->rt->name : "resource",
                             rt->name ? rt->name : "resource");
     if (t->kind == EOS_CM_OWN) {
         if (!h->own)
-            return eos_cm__trap(cx, "handle %u is a borrow where an owned handle was expected", idx);
+            return eos_cm__trap(cx, "handle %u is a borrow where an owned handle was expected",
+                                idx);
         if (h->lend_count)
             return eos_cm__trap(cx, "cannot move owned handle %u while it is lent out", idx);
         eos_cm__handle gone;
@@ -195,8 +197,8 @@ int eos_cm__lower_handle(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val 
         *out = v->of.handle;
         return 0;
     }
-    eos_cm__handle h = {.rt = rt, .rep = v->of.handle, .own = t->kind == EOS_CM_OWN,
-                        .scope = cx->scope};
+    eos_cm__handle h = {
+        .rt = rt, .rep = v->of.handle, .own = t->kind == EOS_CM_OWN, .scope = cx->scope};
     if (!h.rt)
         return eos_cm__trap(cx, "handle of an unknown resource type");
     int rc = eos_cm__table_add(cx, cx->table, h, out);
@@ -271,12 +273,16 @@ static int load_case(eos_cm__cx *cx, const eos_cm_type *t, uint32_t ncases,
     uint32_t ds = disc_size(ncases);
     const uint8_t *p = eos_cm__mem(cx, ptr, ds);
     if (!p)
-        return eos_cm__trap(cx, "variant at %llu is outside linear memory", (unsigned long long)ptr);
+        return eos_cm__trap(cx, "variant at %llu is outside linear memory",
+                            (unsigned long long)ptr);
     uint32_t d = (uint32_t)rd_le(p, ds);
     if (d >= ncases)
         return eos_cm__trap(cx, "%s discriminant %u out of range (%u cases)",
-                            t->kind == EOS_CM_ENUM ? "enum" : t->kind == EOS_CM_OPTION ? "option"
-                            : t->kind == EOS_CM_RESULT ? "result" : "variant", d, ncases);
+                            t->kind == EOS_CM_ENUM     ? "enum"
+                            : t->kind == EOS_CM_OPTION ? "option"
+                            : t->kind == EOS_CM_RESULT ? "result"
+                                                       : "variant",
+                            d, ncases);
     out->of.var.index = d;
     const eos_cm_type *ct = case_type(t, d);
     if (!ct)
@@ -297,10 +303,14 @@ static int load_case(eos_cm__cx *cx, const eos_cm_type *t, uint32_t ncases,
 static const eos_cm_type *case_of(const eos_cm_type *t, uint32_t i)
 {
     switch (t->kind) {
-    case EOS_CM_VARIANT: return t->types[i];
-    case EOS_CM_OPTION: return i == 1 ? t->elem : NULL;
-    case EOS_CM_RESULT: return i == 0 ? t->elem : t->err;
-    default: return NULL;
+    case EOS_CM_VARIANT:
+        return t->types[i];
+    case EOS_CM_OPTION:
+        return i == 1 ? t->elem : NULL;
+    case EOS_CM_RESULT:
+        return i == 0 ? t->elem : t->err;
+    default:
+        return NULL;
     }
 }
 
@@ -315,21 +325,40 @@ int eos_cm__load(eos_cm__cx *cx, const eos_cm_type *t, uint64_t ptr, eos_cm_val 
         return eos_cm__trap(cx, "value nested too deeply");
     memset(out, 0, sizeof(*out));
     if (ptr & (t->align - 1))
-        return eos_cm__trap(cx, "pointer %llu is not aligned to %u", (unsigned long long)ptr, t->align);
+        return eos_cm__trap(cx, "pointer %llu is not aligned to %u", (unsigned long long)ptr,
+                            t->align);
     const uint8_t *p = eos_cm__mem(cx, ptr, t->size);
     if (!p)
         return eos_cm__trap(cx, "value [%llu, +%u) is outside linear memory",
                             (unsigned long long)ptr, t->size);
     switch (t->kind) {
-    case EOS_CM_BOOL: out->of.b = p[0] != 0; return 0;
-    case EOS_CM_S8: out->of.s = (int8_t)p[0]; return 0;
-    case EOS_CM_U8: out->of.u = p[0]; return 0;
-    case EOS_CM_S16: out->of.s = (int16_t)rd_le(p, 2); return 0;
-    case EOS_CM_U16: out->of.u = rd_le(p, 2); return 0;
-    case EOS_CM_S32: out->of.s = (int32_t)rd_le(p, 4); return 0;
-    case EOS_CM_U32: out->of.u = rd_le(p, 4); return 0;
-    case EOS_CM_S64: out->of.s = (int64_t)rd_le(p, 8); return 0;
-    case EOS_CM_U64: out->of.u = rd_le(p, 8); return 0;
+    case EOS_CM_BOOL:
+        out->of.b = p[0] != 0;
+        return 0;
+    case EOS_CM_S8:
+        out->of.s = (int8_t)p[0];
+        return 0;
+    case EOS_CM_U8:
+        out->of.u = p[0];
+        return 0;
+    case EOS_CM_S16:
+        out->of.s = (int16_t)rd_le(p, 2);
+        return 0;
+    case EOS_CM_U16:
+        out->of.u = rd_le(p, 2);
+        return 0;
+    case EOS_CM_S32:
+        out->of.s = (int32_t)rd_le(p, 4);
+        return 0;
+    case EOS_CM_U32:
+        out->of.u = rd_le(p, 4);
+        return 0;
+    case EOS_CM_S64:
+        out->of.s = (int64_t)rd_le(p, 8);
+        return 0;
+    case EOS_CM_U64:
+        out->of.u = rd_le(p, 8);
+        return 0;
     case EOS_CM_F32: {
         uint32_t b = (uint32_t)rd_le(p, 4);
         memcpy(&out->of.f32, &b, 4);
@@ -403,4 +432,3 @@ int eos_cm__load(eos_cm__cx *cx, const eos_cm_type *t, uint64_t ptr, eos_cm_val 
         return eos_cm__trap(cx, "unknown type kind %u", t->kind);
     }
 }
-

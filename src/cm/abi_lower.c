@@ -30,10 +30,14 @@ static bool char_valid(uint32_t c)
 static const eos_cm_type *case_of(const eos_cm_type *t, uint32_t i)
 {
     switch (t->kind) {
-    case EOS_CM_VARIANT: return t->types[i];
-    case EOS_CM_OPTION: return i == 1 ? t->elem : NULL;
-    case EOS_CM_RESULT: return i == 0 ? t->elem : t->err;
-    default: return NULL;
+    case EOS_CM_VARIANT:
+        return t->types[i];
+    case EOS_CM_OPTION:
+        return i == 1 ? t->elem : NULL;
+    case EOS_CM_RESULT:
+        return i == 0 ? t->elem : t->err;
+    default:
+        return NULL;
     }
 }
 
@@ -89,7 +93,8 @@ int eos_cm__store(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v, uin
     if (depth > EOS_CM_MAX_DEPTH)
         return eos_cm__trap(cx, "value nested too deeply");
     if (ptr & (t->align - 1))
-        return eos_cm__trap(cx, "pointer %llu is not aligned to %u", (unsigned long long)ptr, t->align);
+        return eos_cm__trap(cx, "pointer %llu is not aligned to %u", (unsigned long long)ptr,
+                            t->align);
     if (!eos_cm__mem(cx, ptr, t->size))
         return eos_cm__trap(cx, "value [%llu, +%u) is outside linear memory",
                             (unsigned long long)ptr, t->size);
@@ -97,7 +102,9 @@ int eos_cm__store(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v, uin
     uint32_t a, b;
     int rc;
     switch (t->kind) {
-    case EOS_CM_BOOL: tmp[0] = v->of.b ? 1 : 0; break;
+    case EOS_CM_BOOL:
+        tmp[0] = v->of.b ? 1 : 0;
+        break;
     case EOS_CM_S8:
     case EOS_CM_U8:
     case EOS_CM_S16:
@@ -105,9 +112,15 @@ int eos_cm__store(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v, uin
     case EOS_CM_S32:
     case EOS_CM_U32:
     case EOS_CM_S64:
-    case EOS_CM_U64: wr_le(tmp, v->of.u, t->size); break;
-    case EOS_CM_F32: memcpy(tmp, &v->of.f32, 4); break;
-    case EOS_CM_F64: memcpy(tmp, &v->of.f64, 8); break;
+    case EOS_CM_U64:
+        wr_le(tmp, v->of.u, t->size);
+        break;
+    case EOS_CM_F32:
+        memcpy(tmp, &v->of.f32, 4);
+        break;
+    case EOS_CM_F64:
+        memcpy(tmp, &v->of.f64, 8);
+        break;
     case EOS_CM_CHAR:
         if (!char_valid(v->of.ch))
             return eos_cm__trap(cx, "invalid char value 0x%x", v->of.ch);
@@ -154,14 +167,16 @@ int eos_cm__store(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v, uin
         }
         const eos_cm_type *ct = case_of(t, v->of.var.index);
         if (ct)
-            return eos_cm__store(cx, ct, v->of.var.payload, ptr + align_to(ds, max_align), depth + 1);
+            return eos_cm__store(cx, ct, v->of.var.payload, ptr + align_to(ds, max_align),
+                                 depth + 1);
         return 0;
     }
     case EOS_CM_FLAGS: {
         uint32_t words = (t->count + 31) / 32;
         for (uint32_t w = 0; w < words; w++) {
-            uint32_t x = w < 2 ? (uint32_t)(v->of.flags.bits >> (32 * w))
-                               : v->of.flags.more ? v->of.flags.more[w - 2] : 0;
+            uint32_t x = w < 2              ? (uint32_t)(v->of.flags.bits >> (32 * w))
+                         : v->of.flags.more ? v->of.flags.more[w - 2]
+                                            : 0;
             uint32_t nbits = t->count - 32 * w < 32 ? t->count - 32 * w : 32;
             if (nbits < 32)
                 x &= (1u << nbits) - 1;
@@ -231,8 +246,11 @@ int eos_cm__lift_flat(eos_cm__cx *cx, const eos_cm_type *t, const uint64_t *flat
         uint32_t d = (uint32_t)x, nc = case_count(t);
         if (d >= nc)
             return eos_cm__trap(cx, "%s discriminant %u out of range (%u cases)",
-                                t->kind == EOS_CM_ENUM ? "enum" : t->kind == EOS_CM_OPTION ? "option"
-                                : t->kind == EOS_CM_RESULT ? "result" : "variant", d, nc);
+                                t->kind == EOS_CM_ENUM     ? "enum"
+                                : t->kind == EOS_CM_OPTION ? "option"
+                                : t->kind == EOS_CM_RESULT ? "result"
+                                                           : "variant",
+                                d, nc);
         out->of.var.index = d;
         const eos_cm_type *ct = case_of(t, d);
         if (ct) {
@@ -274,21 +292,41 @@ int eos_cm__lift_flat(eos_cm__cx *cx, const eos_cm_type *t, const uint64_t *flat
     if ((rc = take(cx, flat, pos, n, &x)))
         return rc;
     switch (t->kind) {
-    case EOS_CM_BOOL: out->of.b = (uint32_t)x != 0; return 0;
-    case EOS_CM_S8: out->of.s = (int8_t)x; return 0;
-    case EOS_CM_U8: out->of.u = (uint8_t)x; return 0;
-    case EOS_CM_S16: out->of.s = (int16_t)x; return 0;
-    case EOS_CM_U16: out->of.u = (uint16_t)x; return 0;
-    case EOS_CM_S32: out->of.s = (int32_t)x; return 0;
-    case EOS_CM_U32: out->of.u = (uint32_t)x; return 0;
-    case EOS_CM_S64: out->of.s = (int64_t)x; return 0;
-    case EOS_CM_U64: out->of.u = x; return 0;
+    case EOS_CM_BOOL:
+        out->of.b = (uint32_t)x != 0;
+        return 0;
+    case EOS_CM_S8:
+        out->of.s = (int8_t)x;
+        return 0;
+    case EOS_CM_U8:
+        out->of.u = (uint8_t)x;
+        return 0;
+    case EOS_CM_S16:
+        out->of.s = (int16_t)x;
+        return 0;
+    case EOS_CM_U16:
+        out->of.u = (uint16_t)x;
+        return 0;
+    case EOS_CM_S32:
+        out->of.s = (int32_t)x;
+        return 0;
+    case EOS_CM_U32:
+        out->of.u = (uint32_t)x;
+        return 0;
+    case EOS_CM_S64:
+        out->of.s = (int64_t)x;
+        return 0;
+    case EOS_CM_U64:
+        out->of.u = x;
+        return 0;
     case EOS_CM_F32: {
         uint32_t b = (uint32_t)x;
         memcpy(&out->of.f32, &b, 4);
         return 0;
     }
-    case EOS_CM_F64: memcpy(&out->of.f64, &x, 8); return 0;
+    case EOS_CM_F64:
+        memcpy(&out->of.f64, &x, 8);
+        return 0;
     case EOS_CM_CHAR:
         if (!char_valid((uint32_t)x) || x > 0xffffffffu)
             return eos_cm__trap(cx, "invalid char value 0x%llx (not a Unicode scalar value)",
@@ -360,15 +398,23 @@ int eos_cm__lower_flat(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v
     if (depth > EOS_CM_MAX_DEPTH)
         return eos_cm__trap(cx, "value nested too deeply");
     switch (t->kind) {
-    case EOS_CM_BOOL: return put(cx, flat, pos, n, v->of.b ? 1 : 0);
-    case EOS_CM_S8: return put(cx, flat, pos, n, (uint32_t)(int32_t)(int8_t)v->of.s);
-    case EOS_CM_S16: return put(cx, flat, pos, n, (uint32_t)(int32_t)(int16_t)v->of.s);
-    case EOS_CM_S32: return put(cx, flat, pos, n, (uint32_t)(int32_t)v->of.s);
-    case EOS_CM_U8: return put(cx, flat, pos, n, (uint8_t)v->of.u);
-    case EOS_CM_U16: return put(cx, flat, pos, n, (uint16_t)v->of.u);
-    case EOS_CM_U32: return put(cx, flat, pos, n, (uint32_t)v->of.u);
+    case EOS_CM_BOOL:
+        return put(cx, flat, pos, n, v->of.b ? 1 : 0);
+    case EOS_CM_S8:
+        return put(cx, flat, pos, n, (uint32_t)(int32_t)(int8_t)v->of.s);
+    case EOS_CM_S16:
+        return put(cx, flat, pos, n, (uint32_t)(int32_t)(int16_t)v->of.s);
+    case EOS_CM_S32:
+        return put(cx, flat, pos, n, (uint32_t)(int32_t)v->of.s);
+    case EOS_CM_U8:
+        return put(cx, flat, pos, n, (uint8_t)v->of.u);
+    case EOS_CM_U16:
+        return put(cx, flat, pos, n, (uint16_t)v->of.u);
+    case EOS_CM_U32:
+        return put(cx, flat, pos, n, (uint32_t)v->of.u);
     case EOS_CM_S64:
-    case EOS_CM_U64: return put(cx, flat, pos, n, v->of.u);
+    case EOS_CM_U64:
+        return put(cx, flat, pos, n, v->of.u);
     case EOS_CM_F32: {
         uint32_t bits;
         memcpy(&bits, &v->of.f32, 4);
@@ -390,7 +436,8 @@ int eos_cm__lower_flat(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v
     case EOS_CM_LIST:
         if ((rc = lower_list(cx, t, v, &a, depth)))
             return rc;
-        return (rc = put(cx, flat, pos, n, a)) ? rc : put(cx, flat, pos, n, (uint32_t)v->of.list.len);
+        return (rc = put(cx, flat, pos, n, a)) ? rc
+                                               : put(cx, flat, pos, n, (uint32_t)v->of.list.len);
     case EOS_CM_RECORD:
     case EOS_CM_TUPLE:
         if (v->of.list.len != t->count || !v->of.list.items)
@@ -422,8 +469,9 @@ int eos_cm__lower_flat(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v
     case EOS_CM_FLAGS: {
         uint32_t words = (t->count + 31) / 32;
         for (uint32_t w = 0; w < words; w++) {
-            uint32_t x = w < 2 ? (uint32_t)(v->of.flags.bits >> (32 * w))
-                               : v->of.flags.more ? v->of.flags.more[w - 2] : 0;
+            uint32_t x = w < 2              ? (uint32_t)(v->of.flags.bits >> (32 * w))
+                         : v->of.flags.more ? v->of.flags.more[w - 2]
+                                            : 0;
             uint32_t nbits = t->count - 32 * w < 32 ? t->count - 32 * w : 32;
             if (nbits < 32)
                 x &= (1u << nbits) - 1;
@@ -465,8 +513,7 @@ static uint32_t flat_total(uint32_t count, const eos_cm_type *const *types)
 }
 
 int eos_cm__lift_values(eos_cm__cx *cx, uint32_t count, const eos_cm_type *const *types,
-                        const uint64_t *flat, uint32_t flat_len, uint32_t max_flat,
-                        eos_cm_val *out)
+                        const uint64_t *flat, uint32_t flat_len, uint32_t max_flat, eos_cm_val *out)
 {
     int rc;
     if (flat_total(count, types) <= max_flat) {

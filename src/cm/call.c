@@ -43,8 +43,8 @@ static void cx_init(eos_cm__cx *cx, eos_cm__ci *ci, eos_wasm_memory *mem, eos_wa
 }
 
 /* Host (or another component) -> lifted function. */
-int eos_cm__invoke(eos_cm_func *f, const eos_cm_val *args, eos_cm_val *results,
-                   eos_cm_arena *arena, eos_wasm_caller *caller, eos_diag *diag)
+int eos_cm__invoke(eos_cm_func *f, const eos_cm_val *args, eos_cm_val *results, eos_cm_arena *arena,
+                   eos_wasm_caller *caller, eos_diag *diag)
 {
     const eos_cm_functype *ft = f->type;
     eos_cm__ci *ci = f->ci;
@@ -74,8 +74,8 @@ int eos_cm__invoke(eos_cm_func *f, const eos_cm_val *args, eos_cm_val *results,
     ci->table.borrows = 0;
     /* The guest's realloc runs while arguments are lowered: it may not call out. */
     ci->may_leave = false;
-    rc = eos_cm__lower_values(&cx, ft->param_count, ft->params, args, slots,
-                              EOS_CM_MAX_FLAT_PARAMS, true, 0);
+    rc = eos_cm__lower_values(&cx, ft->param_count, ft->params, args, slots, EOS_CM_MAX_FLAT_PARAMS,
+                              true, 0);
     ci->may_leave = true;
     if (rc)
         goto out;
@@ -114,8 +114,8 @@ int eos_cm_call_func(eos_cm_instance *i, eos_cm_func *f, const eos_cm_val *args,
         result_count != f->type->result_count || (arg_count && !args) || (result_count && !results))
         return eos_diag_set(diag, EOS_EINVAL, "call", -1,
                             "wrong number of arguments or results for this function (it takes %u "
-                            "and returns %u)", f ? f->type->param_count : 0,
-                            f ? f->type->result_count : 0);
+                            "and returns %u)",
+                            f ? f->type->param_count : 0, f ? f->type->result_count : 0);
     return eos_cm__invoke(f, args, results, arena, NULL, diag);
 }
 
@@ -137,7 +137,8 @@ static int lowered_call(eos_wasm_caller *caller, void *ud, uint64_t *slots)
                                     "cannot leave component instance: calling an import from "
                                     "realloc or post-return is not allowed");
     cx_init(&cx, ci, l->memory, l->realloc, l->encoding, &arena, false, &diag);
-    if (ft->param_count > 8 && !(args = eos_cm_arena_alloc(&arena, ft->param_count * sizeof(*args)))) {
+    if (ft->param_count > 8 &&
+        !(args = eos_cm_arena_alloc(&arena, ft->param_count * sizeof(*args)))) {
         rc = EOS_ENOMEM;
         goto out;
     }
@@ -210,8 +211,10 @@ int eos_cm__make_lowered(eos_cm__ci *ci, const eos_cm__def *d, eos_cm_func *call
         if ((rc = eos_cm__check_realloc(l->realloc, diag)))
             return rc;
     }
-    eos_wasm_functype ft = {.param_count = l->sig.param_count, .result_count = l->sig.result_count,
-                            .params = l->sig.params, .results = l->sig.results};
+    eos_wasm_functype ft = {.param_count = l->sig.param_count,
+                            .result_count = l->sig.result_count,
+                            .params = l->sig.params,
+                            .results = l->sig.results};
     return eos_wasm_func_new_host(ci->root->store, &ft, lowered_call, l, out);
 }
 
@@ -302,7 +305,8 @@ int eos_cm__make_builtin(eos_cm__ci *ci, const eos_cm__def *d, eos_wasm_func **o
     b->ci = ci;
     b->rdesc = d->rdesc;
     b->how = d->how;
-    eos_wasm_functype ft = {.param_count = 1, .params = i32,
+    eos_wasm_functype ft = {.param_count = 1,
+                            .params = i32,
                             .result_count = d->how == EOS_CM__D_RESOURCE_DROP ? 0 : 1,
                             .results = i32};
     if (!ci->rmap[d->rdesc->id]) {
@@ -316,7 +320,8 @@ int eos_cm__make_builtin(eos_cm__ci *ci, const eos_cm__def *d, eos_wasm_func **o
         ci->rmap[d->rdesc->id] = r;
         if (d->rdesc->has_dtor) {
             eos_cm__item x;
-            int rc = eos_cm__resolve_core(ci, EOS_CM__S_CORE_FUNC, d->rdesc->dtor_core_func, &x, NULL);
+            int rc =
+                eos_cm__resolve_core(ci, EOS_CM__S_CORE_FUNC, d->rdesc->dtor_core_func, &x, NULL);
             if (rc)
                 return rc;
             r->dtor = x.core_func;

@@ -6,7 +6,6 @@
 
 #include "internal.h"
 
-
 int eos_cm__rd_fail(eos_cm__rd *r, int code, const char *fmt, const char *detail)
 {
     return eos_diag_set(r->diag, code, r->step, r->base + (r->p - r->start), fmt, detail);
@@ -113,7 +112,6 @@ int eos_cm__rd_idx(eos_cm__rd *r, int sort, uint32_t *out)
 
 /* ---- Type scopes: component, instance type and component type bodies ---- */
 
-
 static const eos_cm__typedef *scope_type(eos_cm__scope *s, uint32_t i)
 {
     if (s->comp) {
@@ -196,7 +194,8 @@ static int label_vec(eos_cm__rd *r, uint32_t *count, const char ***names)
     if (rc)
         return rc;
     if (*count == 0 || *count > (uint32_t)(r->end - r->p))
-        return *count == 0 ? EOS_CM__INVALID(r, "empty label list") : EOS_CM__MALFORMED(r, "label count too large");
+        return *count == 0 ? EOS_CM__INVALID(r, "empty label list")
+                           : EOS_CM__MALFORMED(r, "label count too large");
     *names = eos_cm_arena_alloc(r->c->arena, *count * sizeof(char *));
     if (!*names)
         return EOS_ENOMEM;
@@ -254,7 +253,8 @@ static int defvaltype(eos_cm__rd *r, eos_cm__scope *s, uint8_t op, const eos_cm_
                     rc = valtype(r, s, &types[i]);
                 } else {
                     uint8_t z;
-                    if (!(rc = opt_valtype(r, s, &types[i])) && !(rc = eos_cm__rd_u8(r, &z)) && z != 0)
+                    if (!(rc = opt_valtype(r, s, &types[i])) && !(rc = eos_cm__rd_u8(r, &z)) &&
+                        z != 0)
                         return EOS_CM__MALFORMED(r, "variant case refinement is not supported");
                 }
                 if (rc)
@@ -510,40 +510,73 @@ int eos_cm__rd_sort(eos_cm__rd *r, uint8_t *out)
         if ((rc = eos_cm__rd_u8(r, &c)))
             return rc;
         switch (c) {
-        case 0x00: *out = EOS_CM__S_CORE_FUNC; return 0;
-        case 0x01: *out = EOS_CM__S_CORE_TABLE; return 0;
-        case 0x02: *out = EOS_CM__S_CORE_MEMORY; return 0;
-        case 0x03: *out = EOS_CM__S_CORE_GLOBAL; return 0;
-        case 0x10: *out = EOS_CM__S_CORE_TYPE; return 0;
-        case 0x11: *out = EOS_CM__S_CORE_MODULE; return 0;
-        case 0x12: *out = EOS_CM__S_CORE_INSTANCE; return 0;
-        default: return EOS_CM__MALFORMED(r, "unknown core sort");
+        case 0x00:
+            *out = EOS_CM__S_CORE_FUNC;
+            return 0;
+        case 0x01:
+            *out = EOS_CM__S_CORE_TABLE;
+            return 0;
+        case 0x02:
+            *out = EOS_CM__S_CORE_MEMORY;
+            return 0;
+        case 0x03:
+            *out = EOS_CM__S_CORE_GLOBAL;
+            return 0;
+        case 0x10:
+            *out = EOS_CM__S_CORE_TYPE;
+            return 0;
+        case 0x11:
+            *out = EOS_CM__S_CORE_MODULE;
+            return 0;
+        case 0x12:
+            *out = EOS_CM__S_CORE_INSTANCE;
+            return 0;
+        default:
+            return EOS_CM__MALFORMED(r, "unknown core sort");
         }
     }
     switch (b) {
-    case 1: *out = EOS_CM__S_FUNC; return 0;
-    case 2: *out = EOS_CM__S_VALUE; return 0;
-    case 3: *out = EOS_CM__S_TYPE; return 0;
-    case 4: *out = EOS_CM__S_COMPONENT; return 0;
-    case 5: *out = EOS_CM__S_INSTANCE; return 0;
-    default: return EOS_CM__MALFORMED(r, "unknown sort");
+    case 1:
+        *out = EOS_CM__S_FUNC;
+        return 0;
+    case 2:
+        *out = EOS_CM__S_VALUE;
+        return 0;
+    case 3:
+        *out = EOS_CM__S_TYPE;
+        return 0;
+    case 4:
+        *out = EOS_CM__S_COMPONENT;
+        return 0;
+    case 5:
+        *out = EOS_CM__S_INSTANCE;
+        return 0;
+    default:
+        return EOS_CM__MALFORMED(r, "unknown sort");
     }
 }
 
 uint8_t eos_cm__item_kind(uint8_t s)
 {
     switch (s) {
-    case EOS_CM__S_FUNC: return EOS_CM_ITEM_FUNC;
-    case EOS_CM__S_INSTANCE: return EOS_CM_ITEM_INSTANCE;
-    case EOS_CM__S_COMPONENT: return EOS_CM_ITEM_COMPONENT;
-    case EOS_CM__S_CORE_MODULE: return EOS_CM_ITEM_MODULE;
-    case EOS_CM__S_VALUE: return EOS_CM_ITEM_VALUE;
-    default: return EOS_CM_ITEM_TYPE;
+    case EOS_CM__S_FUNC:
+        return EOS_CM_ITEM_FUNC;
+    case EOS_CM__S_INSTANCE:
+        return EOS_CM_ITEM_INSTANCE;
+    case EOS_CM__S_COMPONENT:
+        return EOS_CM_ITEM_COMPONENT;
+    case EOS_CM__S_CORE_MODULE:
+        return EOS_CM_ITEM_MODULE;
+    case EOS_CM__S_VALUE:
+        return EOS_CM_ITEM_VALUE;
+    default:
+        return EOS_CM_ITEM_TYPE;
     }
 }
 
 /* externdesc: the sort it declares and its type. Type bounds add a type. */
-int eos_cm__rd_externdesc(eos_cm__rd *r, eos_cm__scope *s, const char *nm, uint8_t *out_sort, eos_cm__typedef *out)
+int eos_cm__rd_externdesc(eos_cm__rd *r, eos_cm__scope *s, const char *nm, uint8_t *out_sort,
+                          eos_cm__typedef *out)
 {
     uint8_t b;
     uint32_t i;
@@ -573,11 +606,14 @@ int eos_cm__rd_externdesc(eos_cm__rd *r, eos_cm__scope *s, const char *nm, uint8
             (b == 0x04 && t->kind != EOS_CM__T_COMPONENT) ||
             (b == 0x05 && t->kind != EOS_CM__T_INSTANCE))
             return EOS_CM__INVALID(r, "descriptor type does not match its sort");
-        *out_sort = b == 0x01 ? EOS_CM__S_FUNC : b == 0x04 ? EOS_CM__S_COMPONENT : EOS_CM__S_INSTANCE;
+        *out_sort = b == 0x01   ? EOS_CM__S_FUNC
+                    : b == 0x04 ? EOS_CM__S_COMPONENT
+                                : EOS_CM__S_INSTANCE;
         *out = *t;
         return 0;
     case 0x02:
-        return eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s", "value imports and exports are not supported");
+        return eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
+                               "value imports and exports are not supported");
     case 0x03:
         if ((rc = eos_cm__rd_u8(r, &b)))
             return rc;
@@ -614,7 +650,8 @@ static int add_decl(eos_cm__rd *r, eos_cm__decl **v, uint32_t *n, uint32_t *cap,
     return 0;
 }
 
-static int outer_type(eos_cm__rd *r, eos_cm__scope *s, uint32_t ct, uint32_t i, eos_cm__typedef *out)
+static int outer_type(eos_cm__rd *r, eos_cm__scope *s, uint32_t ct, uint32_t i,
+                      eos_cm__typedef *out)
 {
     eos_cm__scope *o = s;
     for (uint32_t k = 0; k < ct && o; k++)
@@ -704,7 +741,8 @@ static int type_body(eos_cm__rd *r, eos_cm__scope *outer, bool component, eos_cm
                 rc = EOS_CM__INVALID(r, "import declaration in an instance type");
                 break;
             }
-            if ((rc = eos_cm__rd_extern_name(r, &nm)) || (rc = eos_cm__rd_externdesc(r, &s, nm, &st, &t)))
+            if ((rc = eos_cm__rd_extern_name(r, &nm)) ||
+                (rc = eos_cm__rd_externdesc(r, &s, nm, &st, &t)))
                 break;
             if (st == EOS_CM__S_TYPE && t.kind == EOS_CM__T_VAL && t.of.val->kind > EOS_CM_STRING) {
                 /* Give exported value types their WIT name, for printing. */
@@ -808,4 +846,3 @@ int eos_cm__rd_deftype(eos_cm__rd *r, eos_cm__scope *s, eos_cm__typedef *out)
         return defvaltype(r, s, b, &out->of.val);
     }
 }
-

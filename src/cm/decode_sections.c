@@ -69,12 +69,24 @@ static int core_instance_section(eos_cm__rd *r)
             if ((rc = eos_cm__rd_name(r, &a->name)) || (rc = eos_cm__rd_u8(r, &s)))
                 break;
             switch (s) {
-            case 0x00: a->sort = EOS_CM__S_CORE_FUNC; break;
-            case 0x01: a->sort = EOS_CM__S_CORE_TABLE; break;
-            case 0x02: a->sort = EOS_CM__S_CORE_MEMORY; break;
-            case 0x03: a->sort = EOS_CM__S_CORE_GLOBAL; break;
-            case 0x12: a->sort = EOS_CM__S_CORE_INSTANCE; break;
-            default: rc = EOS_CM__MALFORMED(r, "unknown core sort in an instance"); break;
+            case 0x00:
+                a->sort = EOS_CM__S_CORE_FUNC;
+                break;
+            case 0x01:
+                a->sort = EOS_CM__S_CORE_TABLE;
+                break;
+            case 0x02:
+                a->sort = EOS_CM__S_CORE_MEMORY;
+                break;
+            case 0x03:
+                a->sort = EOS_CM__S_CORE_GLOBAL;
+                break;
+            case 0x12:
+                a->sort = EOS_CM__S_CORE_INSTANCE;
+                break;
+            default:
+                rc = EOS_CM__MALFORMED(r, "unknown core sort in an instance");
+                break;
             }
             if (rc)
                 break;
@@ -100,7 +112,8 @@ static eos_cm__typedef item_type(eos_cm_component *c, uint8_t s, uint32_t i)
     return t;
 }
 
-static int instance_type_of_component(eos_cm__rd *r, const eos_cm_component *sub, eos_cm__typedef *out)
+static int instance_type_of_component(eos_cm__rd *r, const eos_cm_component *sub,
+                                      eos_cm__typedef *out)
 {
     eos_cm__itype *it = eos_cm_arena_alloc(r->c->arena, sizeof(*it));
     if (!it)
@@ -158,7 +171,8 @@ static int instance_section(eos_cm__rd *r)
                 rc = eos_cm__rd_name(r, &a->name);
             else
                 rc = eos_cm__rd_extern_name(r, &a->name);
-            if (rc || (rc = eos_cm__rd_sort(r, &a->sort)) || (rc = eos_cm__rd_idx(r, a->sort, &a->index)))
+            if (rc || (rc = eos_cm__rd_sort(r, &a->sort)) ||
+                (rc = eos_cm__rd_idx(r, a->sort, &a->index)))
                 break;
             for (uint32_t q = 0; q < j; q++)
                 if (strcmp(d.args[q].name, a->name) == 0)
@@ -174,7 +188,7 @@ static int instance_section(eos_cm__rd *r)
                                               : NULL;
             if (!sub) {
                 rc = eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
-                          "instantiating an imported component is not supported");
+                                     "instantiating an imported component is not supported");
                 break;
             }
             for (uint32_t i = 0; i < sub->import_count && !rc; i++) {
@@ -189,7 +203,8 @@ static int instance_section(eos_cm__rd *r)
                 rc = instance_type_of_component(r, sub, &d.type);
         } else {
             eos_cm__itype *it = eos_cm_arena_alloc(r->c->arena, sizeof(*it));
-            if (!it || !(it->exports = eos_cm_arena_alloc(r->c->arena, (m + 1) * sizeof(eos_cm__decl)))) {
+            if (!it ||
+                !(it->exports = eos_cm_arena_alloc(r->c->arena, (m + 1) * sizeof(eos_cm__decl)))) {
                 rc = EOS_ENOMEM;
                 break;
             }
@@ -219,7 +234,8 @@ static int alias_section(eos_cm__rd *r, eos_cm__scope *s)
             break;
         if (tgt == 0x00) {
             d.how = EOS_CM__D_ALIAS_EXPORT;
-            if ((rc = eos_cm__rd_idx(r, EOS_CM__S_INSTANCE, &d.a)) || (rc = eos_cm__rd_name(r, &d.name)))
+            if ((rc = eos_cm__rd_idx(r, EOS_CM__S_INSTANCE, &d.a)) ||
+                (rc = eos_cm__rd_name(r, &d.name)))
                 break;
             const eos_cm__itype *it = r->c->spaces[EOS_CM__S_INSTANCE].defs[d.a].type.of.inst;
             const eos_cm__decl *e = NULL;
@@ -227,7 +243,8 @@ static int alias_section(eos_cm__rd *r, eos_cm__scope *s)
                 if (strcmp(it->exports[j].name, d.name) == 0)
                     e = &it->exports[j];
             if (!e || e->sort != eos_cm__item_kind(st) || st == EOS_CM__S_VALUE) {
-                rc = EOS_CM__INVALID(r, "alias of an instance export that does not exist with that sort");
+                rc = EOS_CM__INVALID(
+                    r, "alias of an instance export that does not exist with that sort");
                 break;
             }
             d.type = e->type;
@@ -237,7 +254,8 @@ static int alias_section(eos_cm__rd *r, eos_cm__scope *s)
                 rc = EOS_CM__INVALID(r, "core export alias of an unsupported sort");
                 break;
             }
-            if ((rc = eos_cm__rd_idx(r, EOS_CM__S_CORE_INSTANCE, &d.a)) || (rc = eos_cm__rd_name(r, &d.name)))
+            if ((rc = eos_cm__rd_idx(r, EOS_CM__S_CORE_INSTANCE, &d.a)) ||
+                (rc = eos_cm__rd_name(r, &d.name)))
                 break;
         } else if (tgt == 0x02) {
             uint32_t ct, i;
@@ -245,7 +263,8 @@ static int alias_section(eos_cm__rd *r, eos_cm__scope *s)
                 break;
             if (st != EOS_CM__S_TYPE && st != EOS_CM__S_CORE_MODULE && st != EOS_CM__S_COMPONENT &&
                 st != EOS_CM__S_CORE_TYPE) {
-                rc = EOS_CM__INVALID(r, "outer alias of a sort other than type, module or component");
+                rc = EOS_CM__INVALID(r,
+                                     "outer alias of a sort other than type, module or component");
                 break;
             }
             eos_cm_component *o = r->c;
@@ -347,8 +366,9 @@ static int canon_opts(eos_cm__rd *r, eos_cm__opts *o)
             rc = eos_cm__rd_idx(r, EOS_CM__S_CORE_FUNC, &o->post_return);
             break;
         default:
-            return eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
-                        "canonical option not supported (async is out of eos_cm__scope)");
+            return eos_cm__rd_fail(
+                r, EOS_EUNSUPPORTED, "%s",
+                "canonical option not supported (async is out of eos_cm__scope)");
         }
     }
     return rc;
@@ -384,7 +404,8 @@ static bool sig_matches(const eos_wasm_functype *ct, uint32_t np, const uint8_t 
 {
     if (ct->param_count != np || ct->result_count != nr)
         return false;
-    return (np == 0 || memcmp(ct->params, p, np) == 0) && (nr == 0 || memcmp(ct->results, res, nr) == 0);
+    return (np == 0 || memcmp(ct->params, p, np) == 0) &&
+           (nr == 0 || memcmp(ct->results, res, nr) == 0);
 }
 
 static int canon_section(eos_cm__rd *r)
@@ -400,7 +421,8 @@ static int canon_section(eos_cm__rd *r)
         switch (b) {
         case 0x00: /* lift */
             d.how = EOS_CM__D_CANON_LIFT;
-            if ((rc = eos_cm__rd_u8(r, &z)) || (rc = eos_cm__rd_idx(r, EOS_CM__S_CORE_FUNC, &d.a)) ||
+            if ((rc = eos_cm__rd_u8(r, &z)) ||
+                (rc = eos_cm__rd_idx(r, EOS_CM__S_CORE_FUNC, &d.a)) ||
                 (rc = canon_opts(r, &d.opts)) || (rc = eos_cm__rd_idx(r, EOS_CM__S_TYPE, &d.b)))
                 break;
             if (z != 0)
@@ -419,9 +441,11 @@ static int canon_section(eos_cm__rd *r)
                     mem |= needs_memory(ft->results[i], 0);
                 mem |= params_mem || fs.params_spill || fs.results_spill;
                 if (mem && !d.opts.has_memory)
-                    return EOS_CM__INVALID(r, "canon lift needs a memory option for this function type");
+                    return EOS_CM__INVALID(
+                        r, "canon lift needs a memory option for this function type");
                 if ((params_mem || fs.params_spill) && !d.opts.has_realloc)
-                    return EOS_CM__INVALID(r, "canon lift needs a realloc option for this function type");
+                    return EOS_CM__INVALID(
+                        r, "canon lift needs a realloc option for this function type");
                 const eos_wasm_functype *ct = core_func_type(r->c, d.a);
                 if (ct && !sig_matches(ct, fs.param_count, fs.params, fs.result_count, fs.results))
                     return EOS_CM__INVALID(r, "canon lift: the core function's type does not "
@@ -430,8 +454,9 @@ static int canon_section(eos_cm__rd *r)
                                                  EOS_WASM_I32};
                 ct = d.opts.has_realloc ? core_func_type(r->c, d.opts.realloc) : NULL;
                 if (ct && !sig_matches(ct, 4, i32x4, 1, i32x4))
-                    return EOS_CM__INVALID(r, "realloc must have type (func (param i32 i32 i32 i32) "
-                                              "(result i32))");
+                    return EOS_CM__INVALID(r,
+                                           "realloc must have type (func (param i32 i32 i32 i32) "
+                                           "(result i32))");
                 ct = d.opts.has_post_return ? core_func_type(r->c, d.opts.post_return) : NULL;
                 if (ct && !sig_matches(ct, fs.result_count, fs.results, 0, NULL))
                     return EOS_CM__INVALID(r, "post-return must take the lifted function's core "
@@ -462,30 +487,35 @@ static int canon_section(eos_cm__rd *r)
                     res_mem |= needs_memory(ft->results[i], 0);
                 mem |= res_mem || fs.params_spill || fs.results_spill;
                 if (mem && !d.opts.has_memory)
-                    return EOS_CM__INVALID(r, "canon lower needs a memory option for this function type");
+                    return EOS_CM__INVALID(
+                        r, "canon lower needs a memory option for this function type");
                 if (res_mem && !d.opts.has_realloc)
-                    return EOS_CM__INVALID(r, "canon lower needs a realloc option for this function type");
+                    return EOS_CM__INVALID(
+                        r, "canon lower needs a realloc option for this function type");
             }
             rc = eos_cm__rd_push(r, EOS_CM__S_CORE_FUNC, &d);
             break;
         case 0x02:
         case 0x03:
         case 0x04:
-            d.how = b == 0x02 ? EOS_CM__D_RESOURCE_NEW
-                    : b == 0x03 ? EOS_CM__D_RESOURCE_DROP : EOS_CM__D_RESOURCE_REP;
+            d.how = b == 0x02   ? EOS_CM__D_RESOURCE_NEW
+                    : b == 0x03 ? EOS_CM__D_RESOURCE_DROP
+                                : EOS_CM__D_RESOURCE_REP;
             if ((rc = eos_cm__rd_idx(r, EOS_CM__S_TYPE, &ti)))
                 break;
             d.type = r->c->spaces[EOS_CM__S_TYPE].defs[ti].type;
             if (d.type.kind != EOS_CM__T_RESOURCE)
                 return EOS_CM__INVALID(r, "resource builtin on a type that is not a resource");
             if (b != 0x03 && !d.type.of.rdesc->defined)
-                return EOS_CM__INVALID(r, "resource.new/rep of a resource not defined by this component");
+                return EOS_CM__INVALID(
+                    r, "resource.new/rep of a resource not defined by this component");
             d.rdesc = d.type.of.rdesc;
             rc = eos_cm__rd_push(r, EOS_CM__S_CORE_FUNC, &d);
             break;
         default:
-            return eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
-                        "canonical builtin not supported (threads and async are out of eos_cm__scope)");
+            return eos_cm__rd_fail(
+                r, EOS_EUNSUPPORTED, "%s",
+                "canonical builtin not supported (threads and async are out of eos_cm__scope)");
         }
     }
     return rc;
@@ -498,7 +528,8 @@ static int import_section(eos_cm__rd *r, eos_cm__scope *s)
     eos_cm_component *c = r->c;
     for (uint32_t k = 0; k < n && !rc; k++) {
         eos_cm__import im = {0};
-        if ((rc = eos_cm__rd_extern_name(r, &im.name)) || (rc = eos_cm__rd_externdesc(r, s, im.name, &im.sort, &im.type)))
+        if ((rc = eos_cm__rd_extern_name(r, &im.name)) ||
+            (rc = eos_cm__rd_externdesc(r, s, im.name, &im.sort, &im.type)))
             break;
         for (uint32_t j = 0; j < c->import_count; j++)
             if (strcmp(c->imports[j].name, im.name) == 0)
@@ -583,13 +614,16 @@ static int start_section(eos_cm__rd *r)
     if ((rc = eos_cm__rd_idx(r, EOS_CM__S_FUNC, &f)) || (rc = eos_cm__rd_u32(r, &n)))
         return rc;
     if (n != 0)
-        return eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s", "start functions with value arguments are not supported");
+        return eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
+                               "start functions with value arguments are not supported");
     if ((rc = eos_cm__rd_u32(r, &res)))
         return rc;
     if (res != 0)
-        return eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s", "start functions with results are not supported");
+        return eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
+                               "start functions with results are not supported");
     r->c->has_start = true;
-    return eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s", "component start functions are not supported");
+    return eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
+                           "component start functions are not supported");
 }
 
 void eos_cm_component_free(eos_cm_component *c)
@@ -614,13 +648,14 @@ void eos_cm_component_free(eos_cm_component *c)
 }
 
 static const char *section_step[] = {
-    "custom section", "core module section", "core instance section", "core type section",
-    "component section", "instance section", "alias section", "type section",
-    "canon section", "start section", "import section", "export section", "value section"};
+    "custom section",    "core module section", "core instance section", "core type section",
+    "component section", "instance section",    "alias section",         "type section",
+    "canon section",     "start section",       "import section",        "export section",
+    "value section"};
 
 int eos_cm__decode(const uint8_t *bytes, size_t size, const eos_wasm_features *features,
-                   eos_cm_component *parent, int depth, int64_t base_offset,
-                   eos_cm_component **out, eos_diag *diag)
+                   eos_cm_component *parent, int depth, int64_t base_offset, eos_cm_component **out,
+                   eos_diag *diag)
 {
     static const uint8_t preamble[8] = {0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00};
     int rc = 0;
@@ -630,8 +665,15 @@ int eos_cm__decode(const uint8_t *bytes, size_t size, const eos_wasm_features *f
         return EOS_ENOMEM;
     c->parent = parent;
     c->arena = parent ? parent->arena : eos_cm_arena_new();
-    eos_cm__rd r = {.p = bytes, .start = bytes, .end = bytes + size, .base = base_offset, .diag = diag,
-            .step = "preamble", .c = c, .features = features, .depth = depth};
+    eos_cm__rd r = {.p = bytes,
+                    .start = bytes,
+                    .end = bytes + size,
+                    .base = base_offset,
+                    .diag = diag,
+                    .step = "preamble",
+                    .c = c,
+                    .features = features,
+                    .depth = depth};
     eos_cm__scope s = {.comp = c};
     if (!c->arena) {
         rc = EOS_ENOMEM;
@@ -643,8 +685,8 @@ int eos_cm__decode(const uint8_t *bytes, size_t size, const eos_wasm_features *f
     }
     if (bytes[6] == 0 && bytes[7] == 0) {
         rc = eos_cm__rd_fail(&r, EOS_EINVALID, "%s",
-                  "this is a core WebAssembly module, not a component: wrap it with "
-                  "`wasm-tools component new` (or jco) before loading");
+                             "this is a core WebAssembly module, not a component: wrap it with "
+                             "`wasm-tools component new` (or jco) before loading");
         goto out;
     }
     if (memcmp(bytes + 4, preamble + 4, 4) != 0) {
@@ -671,9 +713,16 @@ int eos_cm__decode(const uint8_t *bytes, size_t size, const eos_wasm_features *f
         r.end = end;
         r.step = id < EOS_ARRAY_LEN(section_step) ? section_step[id] : "unknown section";
         switch (id) {
-        case 0: r.p = end; break;
-        case 1: rc = core_module_section(&r, body, len); r.p = end; break;
-        case 2: rc = core_instance_section(&r); break;
+        case 0:
+            r.p = end;
+            break;
+        case 1:
+            rc = core_module_section(&r, body, len);
+            r.p = end;
+            break;
+        case 2:
+            rc = core_instance_section(&r);
+            break;
         case 3: {
             uint32_t n;
             rc = eos_cm__rd_u32(&r, &n);
@@ -691,7 +740,7 @@ int eos_cm__decode(const uint8_t *bytes, size_t size, const eos_wasm_features *f
             if (rc)
                 break;
             if (eos_cm__grow((void **)&c->components, &c->component_cap, c->component_count,
-                     sizeof(*c->components))) {
+                             sizeof(*c->components))) {
                 eos_cm_component_free(sub);
                 rc = EOS_ENOMEM;
                 break;
@@ -704,17 +753,33 @@ int eos_cm__decode(const uint8_t *bytes, size_t size, const eos_wasm_features *f
             r.p = end;
             break;
         }
-        case 5: rc = instance_section(&r); break;
-        case 6: rc = alias_section(&r, &s); break;
-        case 7: rc = type_section(&r, &s); break;
-        case 8: rc = canon_section(&r); break;
-        case 9: rc = start_section(&r); break;
-        case 10: rc = import_section(&r, &s); break;
-        case 11: rc = export_section(&r, &s); break;
+        case 5:
+            rc = instance_section(&r);
+            break;
+        case 6:
+            rc = alias_section(&r, &s);
+            break;
+        case 7:
+            rc = type_section(&r, &s);
+            break;
+        case 8:
+            rc = canon_section(&r);
+            break;
+        case 9:
+            rc = start_section(&r);
+            break;
+        case 10:
+            rc = import_section(&r, &s);
+            break;
+        case 11:
+            rc = export_section(&r, &s);
+            break;
         case 12:
             rc = eos_cm__rd_fail(&r, EOS_EUNSUPPORTED, "%s", "value definitions are not supported");
             break;
-        default: rc = EOS_CM__MALFORMED(&r, "unknown section id"); break;
+        default:
+            rc = EOS_CM__MALFORMED(&r, "unknown section id");
+            break;
         }
         if (!rc && r.p != end)
             rc = EOS_CM__MALFORMED(&r, "section size does not match its contents");

@@ -9,12 +9,18 @@
 static uint8_t kind_of(uint8_t sort)
 {
     switch (sort) {
-    case EOS_CM__S_FUNC: return EOS_CM_ITEM_FUNC;
-    case EOS_CM__S_INSTANCE: return EOS_CM_ITEM_INSTANCE;
-    case EOS_CM__S_COMPONENT: return EOS_CM_ITEM_COMPONENT;
-    case EOS_CM__S_CORE_MODULE: return EOS_CM_ITEM_MODULE;
-    case EOS_CM__S_VALUE: return EOS_CM_ITEM_VALUE;
-    default: return EOS_CM_ITEM_TYPE;
+    case EOS_CM__S_FUNC:
+        return EOS_CM_ITEM_FUNC;
+    case EOS_CM__S_INSTANCE:
+        return EOS_CM_ITEM_INSTANCE;
+    case EOS_CM__S_COMPONENT:
+        return EOS_CM_ITEM_COMPONENT;
+    case EOS_CM__S_CORE_MODULE:
+        return EOS_CM_ITEM_MODULE;
+    case EOS_CM__S_VALUE:
+        return EOS_CM_ITEM_VALUE;
+    default:
+        return EOS_CM_ITEM_TYPE;
     }
 }
 
@@ -85,8 +91,8 @@ int eos_cm_component_export_member(const eos_cm_component *c, size_t index, size
     return member(export_type(c, index), m, out);
 }
 
-static void describe_item(const char *verb, const char *name, const eos_cm__typedef *t, uint8_t sort,
-                          FILE *out)
+static void describe_item(const char *verb, const char *name, const eos_cm__typedef *t,
+                          uint8_t sort, FILE *out)
 {
     if (sort == EOS_CM__S_FUNC && t->kind == EOS_CM__T_FUNC) {
         fprintf(out, "  %s %s: ", verb, name);

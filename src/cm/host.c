@@ -80,7 +80,8 @@ static int define(eos_cm_host *h, const char *name, bool is_func, const char *ty
         goto out;
     }
     use_cx u = {.h = h, .self = name};
-    if (types && (rc = eos_cm__types_declare(f.types, types, resolve_use, &u, is_func ? NULL : name, diag)))
+    if (types &&
+        (rc = eos_cm__types_declare(f.types, types, resolve_use, &u, is_func ? NULL : name, diag)))
         goto out;
     /* Every resource declared by the interface gets a run-time type. */
     for (uint32_t i = 0; i < f.types->name_count; i++)
@@ -121,7 +122,8 @@ static int define(eos_cm_host *h, const char *name, bool is_func, const char *ty
          * that name is the signature. */
         if (!funcs[i].sig)
             hf->type = eos_cm__types_func(f.types, funcs[i].name);
-        if (funcs[i].sig && (rc = eos_cm_types_parse_func(f.types, funcs[i].sig, &hf->type, diag))) {
+        if (funcs[i].sig &&
+            (rc = eos_cm_types_parse_func(f.types, funcs[i].sig, &hf->type, diag))) {
             if (diag && diag->message[0]) {
                 /* Prefix the message with the function it is about. */
                 char tmp[sizeof(diag->message)];

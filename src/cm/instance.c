@@ -68,11 +68,20 @@ static int core_export(eos_cm__ci *ci, uint32_t inst, const char *name, eos_wasm
         if ((rc = get(ci, d->args[k].sort, d->args[k].index, &x, diag)))
             return rc;
         switch (d->args[k].sort) {
-        case EOS_CM__S_CORE_FUNC: out->kind = EOS_WASM_EXTERN_FUNC, out->of.func = x.core_func; break;
-        case EOS_CM__S_CORE_TABLE: out->kind = EOS_WASM_EXTERN_TABLE, out->of.table = x.table; break;
-        case EOS_CM__S_CORE_MEMORY: out->kind = EOS_WASM_EXTERN_MEMORY, out->of.memory = x.memory; break;
-        case EOS_CM__S_CORE_GLOBAL: out->kind = EOS_WASM_EXTERN_GLOBAL, out->of.global = x.global; break;
-        default: return link_fail(diag, "core export \"%s\" is not a core item%s", name, "");
+        case EOS_CM__S_CORE_FUNC:
+            out->kind = EOS_WASM_EXTERN_FUNC, out->of.func = x.core_func;
+            break;
+        case EOS_CM__S_CORE_TABLE:
+            out->kind = EOS_WASM_EXTERN_TABLE, out->of.table = x.table;
+            break;
+        case EOS_CM__S_CORE_MEMORY:
+            out->kind = EOS_WASM_EXTERN_MEMORY, out->of.memory = x.memory;
+            break;
+        case EOS_CM__S_CORE_GLOBAL:
+            out->kind = EOS_WASM_EXTERN_GLOBAL, out->of.global = x.global;
+            break;
+        default:
+            return link_fail(diag, "core export \"%s\" is not a core item%s", name, "");
         }
         return 0;
     }
@@ -83,11 +92,13 @@ static int instantiate_core(eos_cm__ci *ci, const eos_cm__def *d, eos_cm__item *
 {
     const eos_cm__def *md = eos_cm__def_get(ci->c, EOS_CM__S_CORE_MODULE, d->a);
     eos_wasm_module *m = md->how == EOS_CM__D_ALIAS_OUTER ? (eos_wasm_module *)md->name
-                         : md->how == EOS_CM__D_MODULE ? ci->c->modules[md->a] : NULL;
+                         : md->how == EOS_CM__D_MODULE    ? ci->c->modules[md->a]
+                                                          : NULL;
     if (!m)
         return eos_diag_set(diag, EOS_EUNAVAILABLE, "instantiate", -1,
                             "core module %u cannot be instantiated (imported modules are not "
-                            "supported, or the engine is not available)", d->a);
+                            "supported, or the engine is not available)",
+                            d->a);
     size_t n = eos_wasm_module_import_count(m);
     eos_wasm_extern *ext = eos_calloc(n ? n : 1, sizeof(*ext));
     int rc = 0;
@@ -180,7 +191,8 @@ static int host_func(eos_cm__ci *ci, const char *iname, const char *fname, const
         }
         return eos_diag_set(diag, EOS_EUNLINKABLE, "link", -1,
                             "import %s: function \"%s\" has type %s in the component but %s in "
-                            "the host", iname, fname, a, b);
+                            "the host",
+                            iname, fname, a, b);
     }
     eos_cm_func *f = ialloc(ci, sizeof(*f));
     if (!f)
@@ -213,11 +225,15 @@ static int root_import(eos_cm__ci *ci, uint32_t idx, eos_cm__item *out, eos_diag
         return 0;
     }
     if (im->sort != EOS_CM__S_INSTANCE)
-        return link_fail(diag, "import \"%s\": only instance, function and type imports can be "
-                         "satisfied by the host%s", im->name, "");
+        return link_fail(diag,
+                         "import \"%s\": only instance, function and type imports can be "
+                         "satisfied by the host%s",
+                         im->name, "");
     if (!hi || hi->is_func)
-        return link_fail(diag, "import \"%s\" is not provided by the host (no compatible "
-                         "interface is defined)%s", im->name, "");
+        return link_fail(diag,
+                         "import \"%s\" is not provided by the host (no compatible "
+                         "interface is defined)%s",
+                         im->name, "");
     const eos_cm__itype *it = im->type.of.inst;
     int rc = bind_resources(ci, it, hi, NULL);
     if (rc)
@@ -247,7 +263,6 @@ static int root_import(eos_cm__ci *ci, uint32_t idx, eos_cm__item *out, eos_diag
     return 0;
 }
 
-
 static int nested_instance(eos_cm__ci *ci, const eos_cm__def *d, eos_cm__item *out, eos_diag *diag);
 
 /* Raw calls into core functions skip the engine's type checks, so every
@@ -258,7 +273,8 @@ bool eos_cm__core_sig_is(const eos_wasm_func *f, uint32_t np, const uint8_t *p, 
     const eos_wasm_functype *ct = eos_wasm_func_type(f);
     if (!ct || ct->param_count != np || ct->result_count != nr)
         return false;
-    return (np == 0 || memcmp(ct->params, p, np) == 0) && (nr == 0 || memcmp(ct->results, r, nr) == 0);
+    return (np == 0 || memcmp(ct->params, p, np) == 0) &&
+           (nr == 0 || memcmp(ct->results, r, nr) == 0);
 }
 
 static const uint8_t i32x4[4] = {EOS_WASM_I32, EOS_WASM_I32, EOS_WASM_I32, EOS_WASM_I32};
@@ -308,8 +324,8 @@ static int lifted(eos_cm__ci *ci, const eos_cm__def *d, eos_cm_func **out, eos_d
                             "component function type");
     if ((rc = eos_cm__check_realloc(f->realloc, diag)))
         return rc;
-    if (f->post_return && !eos_cm__core_sig_is(f->post_return, f->sig.result_count,
-                                                f->sig.results, 0, NULL))
+    if (f->post_return &&
+        !eos_cm__core_sig_is(f->post_return, f->sig.result_count, f->sig.results, 0, NULL))
         return eos_diag_set(diag, EOS_EINVALID, "canon lift", -1,
                             "post-return must take the lifted function's core results and "
                             "return nothing");
@@ -317,7 +333,8 @@ static int lifted(eos_cm__ci *ci, const eos_cm__def *d, eos_cm_func **out, eos_d
     return 0;
 }
 
-int eos_cm__resolve_core(eos_cm__ci *ci, int sort, uint32_t index, eos_cm__item *out, eos_diag *diag)
+int eos_cm__resolve_core(eos_cm__ci *ci, int sort, uint32_t index, eos_cm__item *out,
+                         eos_diag *diag)
 {
     return get(ci, sort, index, out, diag);
 }
@@ -483,7 +500,8 @@ static int nested_instance(eos_cm__ci *ci, const eos_cm__def *d, eos_cm__item *o
             if (strcmp(d->args[k].name, im->name) == 0)
                 arg = &d->args[k];
         if (!arg)
-            return link_fail(diag, "nested component import \"%s\" is not supplied%s", im->name, "");
+            return link_fail(diag, "nested component import \"%s\" is not supplied%s", im->name,
+                             "");
         if ((rc = get(ci, arg->sort, arg->index, &child->imports[i], diag)))
             return rc;
         child->imports[i].done = true;

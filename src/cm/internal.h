@@ -9,7 +9,7 @@
 
 #include "eos/cm.h"
 
-#define EOS_CM_MAX_FLAT_PARAMS 16
+#define EOS_CM_MAX_FLAT_PARAMS  16
 #define EOS_CM_MAX_FLAT_RESULTS 1
 /* Nesting limit for types and values so recursion over guest input stays bounded. */
 #define EOS_CM_MAX_DEPTH 100
@@ -27,8 +27,8 @@ char *eos_cm__arena_strndup(eos_cm_arena *a, const char *s, size_t len);
  * to a run-time eos_cm_resource. */
 typedef struct eos_cm__rdesc {
     const char *name;
-    uint32_t id;       /* index in the owning component's rdesc list */
-    bool defined;      /* (resource (rep i32) (dtor f)?) in the component */
+    uint32_t id;  /* index in the owning component's rdesc list */
+    bool defined; /* (resource (rep i32) (dtor f)?) in the component */
     bool has_dtor;
     uint32_t dtor_core_func;
 } eos_cm__rdesc;
@@ -172,7 +172,6 @@ int eos_cm__decode(const uint8_t *bytes, size_t size, const eos_wasm_features *f
 /* The type of a function/instance definition (for imports, aliases, lifts). */
 const eos_cm__def *eos_cm__def_get(const eos_cm_component *c, int sort, uint32_t index);
 
-
 /* ---- Decoder internals (decode.c, decode_sections.c) ---------------------- */
 
 typedef struct eos_cm__rd {
@@ -185,7 +184,8 @@ typedef struct eos_cm__rd {
     int depth;
 } eos_cm__rd;
 
-#define EOS_CM__MALFORMED(r, what) eos_cm__rd_fail((r), EOS_EMALFORMED, "malformed component: %s", (what))
+#define EOS_CM__MALFORMED(r, what)                                                                 \
+    eos_cm__rd_fail((r), EOS_EMALFORMED, "malformed component: %s", (what))
 #define EOS_CM__INVALID(r, what) eos_cm__rd_fail((r), EOS_EINVALID, "invalid component: %s", (what))
 
 typedef struct eos_cm__scope {
@@ -261,23 +261,23 @@ struct eos_cm_resource {
     void *host_ud;
     struct eos_cm_instance *owner; /* component-defined resources */
     struct eos_cm__ci *owner_ci;
-    eos_wasm_func *dtor;           /* their core destructor, or NULL */
+    eos_wasm_func *dtor; /* their core destructor, or NULL */
 };
 
 /* Everything lifting and lowering needs about one side of a call. */
 typedef struct eos_cm__cx {
     eos_wasm_store *store;
-    eos_wasm_memory *memory;  /* NULL when the options have none */
-    eos_wasm_func *realloc;   /* NULL when none */
+    eos_wasm_memory *memory; /* NULL when the options have none */
+    eos_wasm_func *realloc;  /* NULL when none */
     uint8_t encoding;
-    eos_cm__table *table;     /* the guest instance's handle table */
-    struct eos_cm__ci *ci;    /* the guest component instance */
+    eos_cm__table *table;               /* the guest instance's handle table */
+    struct eos_cm__ci *ci;              /* the guest component instance */
     const eos_cm_resource *const *rmap; /* rdesc id -> resource (the guest's) */
-    eos_cm_arena *arena;      /* lifted values */
-    bool copy;                /* copy strings/bytes out of guest memory when lifting */
-    uint32_t scope;           /* current call's id, for borrows */
-    uint32_t borrow_count;    /* borrows handed to the callee in this call */
-    struct eos_cm__lent *lent; /* own handles lent for this call */
+    eos_cm_arena *arena;                /* lifted values */
+    bool copy;                          /* copy strings/bytes out of guest memory when lifting */
+    uint32_t scope;                     /* current call's id, for borrows */
+    uint32_t borrow_count;              /* borrows handed to the callee in this call */
+    struct eos_cm__lent *lent;          /* own handles lent for this call */
     uint32_t lent_len, lent_cap;
     eos_diag *diag;
     /* Host-side test hooks: a mock memory and realloc for unit tests. */
@@ -300,10 +300,10 @@ int eos_cm__load(eos_cm__cx *cx, const eos_cm_type *t, uint64_t ptr, eos_cm_val 
 int eos_cm__store(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v, uint64_t ptr,
                   int depth);
 /* Flat values are uint64_t slots (i32 low bits, f32/f64 bit patterns). */
-int eos_cm__lift_flat(eos_cm__cx *cx, const eos_cm_type *t, const uint64_t *flat,
-                      uint32_t *pos, uint32_t n, eos_cm_val *out, int depth);
-int eos_cm__lower_flat(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v,
-                       uint64_t *flat, uint32_t *pos, uint32_t n, int depth);
+int eos_cm__lift_flat(eos_cm__cx *cx, const eos_cm_type *t, const uint64_t *flat, uint32_t *pos,
+                      uint32_t n, eos_cm_val *out, int depth);
+int eos_cm__lower_flat(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v, uint64_t *flat,
+                       uint32_t *pos, uint32_t n, int depth);
 /* Lifts/lowers a whole parameter or result list following the flattening
  * rules: flat when it fits in max_flat, otherwise through memory (ptr in
  * flat[0]; when lowering with alloc, realloc provides the space). */
@@ -311,8 +311,8 @@ int eos_cm__lift_values(eos_cm__cx *cx, uint32_t count, const eos_cm_type *const
                         const uint64_t *flat, uint32_t flat_len, uint32_t max_flat,
                         eos_cm_val *out);
 int eos_cm__lower_values(eos_cm__cx *cx, uint32_t count, const eos_cm_type *const *types,
-                         const eos_cm_val *vals, uint64_t *flat, uint32_t max_flat,
-                         bool alloc, uint64_t out_ptr);
+                         const eos_cm_val *vals, uint64_t *flat, uint32_t max_flat, bool alloc,
+                         uint64_t out_ptr);
 /* Guest memory access through cx (real or mock). */
 uint8_t *eos_cm__mem(eos_cm__cx *cx, uint64_t ptr, uint64_t size);
 int eos_cm__realloc(eos_cm__cx *cx, uint32_t old, uint32_t old_size, uint32_t align,
@@ -323,8 +323,7 @@ void eos_cm__table_free(eos_cm__table *t);
 int eos_cm__table_remove(eos_cm__cx *cx, eos_cm__table *t, uint32_t idx, eos_cm__handle *out);
 eos_cm__handle *eos_cm__table_get(eos_cm__table *t, uint32_t idx);
 int eos_cm__lift_handle(eos_cm__cx *cx, const eos_cm_type *t, uint32_t idx, eos_cm_val *out);
-int eos_cm__lower_handle(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v,
-                         uint32_t *out);
+int eos_cm__lower_handle(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v, uint32_t *out);
 /* Ends a call: releases lent own handles and checks borrows were dropped. */
 int eos_cm__cx_finish(eos_cm__cx *cx);
 void eos_cm__cx_dispose(eos_cm__cx *cx);
@@ -377,8 +376,8 @@ typedef struct eos_cm__hfunc {
 } eos_cm__hfunc;
 
 typedef struct eos_cm__hiface {
-    const char *name;      /* full name with version */
-    bool is_func;          /* a top-level function import */
+    const char *name; /* full name with version */
+    bool is_func;     /* a top-level function import */
     eos_cm_types *types;
     eos_cm__hfunc *funcs;
     uint32_t func_count;
@@ -396,7 +395,6 @@ struct eos_cm_host {
 const eos_cm__hiface *eos_cm__host_find(const eos_cm_host *h, const char *name);
 /* True when versions a and b are compatible: same major, same minor for 0.x. */
 bool eos_cm__name_compatible(const char *want, const char *have);
-
 
 /* ---- Run-time instances ----------------------------------------------------- */
 
@@ -468,8 +466,8 @@ struct eos_cm_call {
 
 /* Calls a component function with values (host -> lifted, or lifted -> lifted
  * through a lowered import). Results are copied into arena. */
-int eos_cm__invoke(eos_cm_func *f, const eos_cm_val *args, eos_cm_val *results,
-                   eos_cm_arena *arena, eos_wasm_caller *caller, eos_diag *diag);
+int eos_cm__invoke(eos_cm_func *f, const eos_cm_val *args, eos_cm_val *results, eos_cm_arena *arena,
+                   eos_wasm_caller *caller, eos_diag *diag);
 /* Makes the core function for `canon lower` and the resource builtins. */
 int eos_cm__make_lowered(eos_cm__ci *ci, const eos_cm__def *d, eos_cm_func *callee,
                          eos_wasm_func **out, eos_diag *diag);

@@ -6,7 +6,7 @@
 #include "internal.h"
 
 #define EOS_CM__MAX_STRING_BYTES 0x7fffffffu
-#define EOS_CM__UTF16_TAG 0x80000000u
+#define EOS_CM__UTF16_TAG        0x80000000u
 
 /* Decodes one UTF-8 scalar at s[*i]; returns -1 when invalid. */
 static int32_t utf8_next(const uint8_t *s, size_t len, size_t *i)
@@ -172,7 +172,9 @@ static src src_of(eos_cm__cx *cx, const char *s, size_t len)
 {
     src r = {.p = (const uint8_t *)s};
     uint8_t *base = eos_cm__mem(cx, 0, 0);
-    uint64_t size = cx->mock_mem ? cx->mock_size : cx->memory ? eos_wasm_memory_size(cx->memory) : 0;
+    uint64_t size = cx->mock_mem ? cx->mock_size
+                    : cx->memory ? eos_wasm_memory_size(cx->memory)
+                                 : 0;
     if (base && (const uint8_t *)s >= base && (const uint8_t *)s + len <= base + size) {
         r.in_guest = true;
         r.off = (uint64_t)((const uint8_t *)s - base);

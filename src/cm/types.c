@@ -79,16 +79,24 @@ char *eos_cm__arena_strndup(eos_cm_arena *a, const char *s, size_t len)
     return p;
 }
 
-#define EOS_CM__PRIM(k, sz, flat)                                                          \
-    {.kind = (k), .align = (sz), .flat_count = (flat), .size = (sz)}
+#define EOS_CM__PRIM(k, sz, flat)                                                                  \
+    {                                                                                              \
+        .kind = (k), .align = (sz), .flat_count = (flat), .size = (sz)                             \
+    }
 
 static const eos_cm_type prims[] = {
-    EOS_CM__PRIM(EOS_CM_BOOL, 1, 1), EOS_CM__PRIM(EOS_CM_S8, 1, 1),
-    EOS_CM__PRIM(EOS_CM_U8, 1, 1),   EOS_CM__PRIM(EOS_CM_S16, 2, 1),
-    EOS_CM__PRIM(EOS_CM_U16, 2, 1),  EOS_CM__PRIM(EOS_CM_S32, 4, 1),
-    EOS_CM__PRIM(EOS_CM_U32, 4, 1),  EOS_CM__PRIM(EOS_CM_S64, 8, 1),
-    EOS_CM__PRIM(EOS_CM_U64, 8, 1),  EOS_CM__PRIM(EOS_CM_F32, 4, 1),
-    EOS_CM__PRIM(EOS_CM_F64, 8, 1),  EOS_CM__PRIM(EOS_CM_CHAR, 4, 1),
+    EOS_CM__PRIM(EOS_CM_BOOL, 1, 1),
+    EOS_CM__PRIM(EOS_CM_S8, 1, 1),
+    EOS_CM__PRIM(EOS_CM_U8, 1, 1),
+    EOS_CM__PRIM(EOS_CM_S16, 2, 1),
+    EOS_CM__PRIM(EOS_CM_U16, 2, 1),
+    EOS_CM__PRIM(EOS_CM_S32, 4, 1),
+    EOS_CM__PRIM(EOS_CM_U32, 4, 1),
+    EOS_CM__PRIM(EOS_CM_S64, 8, 1),
+    EOS_CM__PRIM(EOS_CM_U64, 8, 1),
+    EOS_CM__PRIM(EOS_CM_F32, 4, 1),
+    EOS_CM__PRIM(EOS_CM_F64, 8, 1),
+    EOS_CM__PRIM(EOS_CM_CHAR, 4, 1),
     {.kind = EOS_CM_STRING, .align = 4, .flat_count = 2, .size = 8},
 };
 
@@ -248,11 +256,11 @@ static uint32_t flatten_variant(uint32_t count, const eos_cm_type *const *cases,
 
 static uint32_t flatten_into(const eos_cm_type *t, uint8_t *out, uint32_t cap, uint32_t n)
 {
-#define PUT(v)                                                                             \
-    do {                                                                                   \
-        if (n < cap)                                                                       \
-            out[n] = (v);                                                                  \
-        n++;                                                                               \
+#define PUT(v)                                                                                     \
+    do {                                                                                           \
+        if (n < cap)                                                                               \
+            out[n] = (v);                                                                          \
+        n++;                                                                                       \
     } while (0)
     switch (t->kind) {
     case EOS_CM_S64:

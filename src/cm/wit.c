@@ -7,7 +7,6 @@
 
 #include "internal.h"
 
-
 typedef struct wp {
     const char *s, *p;
     eos_cm_types *ts;
@@ -99,10 +98,10 @@ static int add_name(wp *w, eos_cm__named n)
 static const struct {
     const char *name;
     eos_cm_kind kind;
-} prim_names[] = {{"bool", EOS_CM_BOOL}, {"s8", EOS_CM_S8},       {"u8", EOS_CM_U8},
-                  {"s16", EOS_CM_S16},   {"u16", EOS_CM_U16},     {"s32", EOS_CM_S32},
-                  {"u32", EOS_CM_U32},   {"s64", EOS_CM_S64},     {"u64", EOS_CM_U64},
-                  {"f32", EOS_CM_F32},   {"f64", EOS_CM_F64},     {"float32", EOS_CM_F32},
+} prim_names[] = {{"bool", EOS_CM_BOOL},   {"s8", EOS_CM_S8},     {"u8", EOS_CM_U8},
+                  {"s16", EOS_CM_S16},     {"u16", EOS_CM_U16},   {"s32", EOS_CM_S32},
+                  {"u32", EOS_CM_U32},     {"s64", EOS_CM_S64},   {"u64", EOS_CM_U64},
+                  {"f32", EOS_CM_F32},     {"f64", EOS_CM_F64},   {"float32", EOS_CM_F32},
                   {"float64", EOS_CM_F64}, {"char", EOS_CM_CHAR}, {"string", EOS_CM_STRING}};
 
 static int type_expr(wp *w, const eos_cm_type **out);
@@ -403,8 +402,10 @@ static int parse_decl(wp *w, decl *d)
     w->p = d->at;
     if (accept(w, "record") || accept(w, "variant") || accept(w, "enum") || accept(w, "flags")) {
         char k = w->p[-1]; /* d, t, m, s: last letter of the keyword */
-        uint8_t kind = k == 'd' ? EOS_CM_RECORD : k == 't' ? EOS_CM_VARIANT
-                       : k == 'm' ? EOS_CM_ENUM : EOS_CM_FLAGS;
+        uint8_t kind = k == 'd'   ? EOS_CM_RECORD
+                       : k == 't' ? EOS_CM_VARIANT
+                       : k == 'm' ? EOS_CM_ENUM
+                                  : EOS_CM_FLAGS;
         if ((rc = ident(w, &nm)) || !(t = eos_cm__type_new(ts->arena, kind)))
             return rc ? rc : EOS_ENOMEM;
         if ((rc = body(w, t, kind == EOS_CM_RECORD, kind == EOS_CM_VARIANT)))
@@ -793,7 +794,7 @@ int eos_cm_types_parse_func(eos_cm_types *ts, const char *sig, const eos_cm_func
 
 /* ---- Printing ---------------------------------------------------------------- */
 
-static const char *prim_print[] = {"bool", "s8",  "u8",  "s16", "u16", "s32", "u32",
+static const char *prim_print[] = {"bool", "s8",  "u8",  "s16", "u16",  "s32",   "u32",
                                    "s64",  "u64", "f32", "f64", "char", "string"};
 
 static void print_type(const eos_cm_type *t, FILE *out, int depth, bool top)
@@ -846,8 +847,11 @@ static void print_type(const eos_cm_type *t, FILE *out, int depth, bool top)
     case EOS_CM_VARIANT:
     case EOS_CM_ENUM:
     case EOS_CM_FLAGS:
-        fputs(t->kind == EOS_CM_RECORD ? "record { " : t->kind == EOS_CM_VARIANT ? "variant { "
-              : t->kind == EOS_CM_ENUM ? "enum { " : "flags { ", out);
+        fputs(t->kind == EOS_CM_RECORD    ? "record { "
+              : t->kind == EOS_CM_VARIANT ? "variant { "
+              : t->kind == EOS_CM_ENUM    ? "enum { "
+                                          : "flags { ",
+              out);
         for (uint32_t i = 0; i < t->count; i++) {
             if (i)
                 fputs(", ", out);

@@ -1016,6 +1016,20 @@ L_LOCAL_SET_C32:
     fp[ip[2]] = ip[1];
     ip += 3;
     NEXT;
+#define LC_LOAD(name, T, n)                                                                        \
+    L_##name:                                                                                      \
+    {                                                                                              \
+        uint64_t ea = (uint64_t)(uint32_t)(fp[ip[1]] + ip[2]) + ip[3];                             \
+        if (ea + (n) > mem_size)                                                                   \
+            TRAP(EOS_TRAP_MEMORY_OOB, "out of bounds memory access");                              \
+        T x;                                                                                       \
+        memcpy(&x, mem + ea, n);                                                                   \
+        *sp++ = x;                                                                                 \
+        ip += 4;                                                                                   \
+        NEXT;                                                                                      \
+    }
+    LC_LOAD(LC_LOAD32, uint32_t, 4)
+    LC_LOAD(LC_LOAD8_U, uint8_t, 1)
 L_LL_I32_ADD:
     *sp++ = U32(fp[ip[1]] + fp[ip[2]]);
     ip += 3;

@@ -252,6 +252,8 @@
     X(BR_IF_F64_EQ, -1, NULL, "T: pop b a; if a == b (f64), ip := T")                              \
     X(BR_IF_F64_NE, -1, NULL, "T: pop b a; if a != b (f64), ip := T")                              \
     X(LOCAL_TEE_GET, -1, NULL, "A B: fp[A] := top; push fp[B] (local.tee local.get)")              \
+    X(LC_LOAD32, -1, NULL, "A K O: push 32-bit load at (u32)(fp[A] + K) + O")                      \
+    X(LC_LOAD8_U, -1, NULL, "A K O: push byte load at (u32)(fp[A] + K) + O")                       \
     X(LL_I32_ADD, -1, NULL, "A B: push fp[A] + fp[B] (local.get local.get i32.add)")               \
     X(LL_I32_SUB, -1, NULL, "A B: push fp[A] - fp[B]")                                             \
     X(LC_I32_ADD, -1, NULL, "A V: push fp[A] + V (local.get i32.const i32.add)")                   \

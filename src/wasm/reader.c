@@ -17,8 +17,10 @@ int eos_wasm__rd_fail(eos_wasm__rd *r, int code, const char *fmt, ...)
     r->err = code;
     int64_t off = r->p - r->base;
     if (r->index >= 0)
-        eos_diag_set(r->diag, code, r->section, off, "%s: %s (index %lld, byte offset %lld)",
-                     r->section, msg, (long long)r->index, (long long)off);
+        eos_diag_set(r->diag, code, r->section, off, "%s: %s (%s %lld, byte offset %lld)",
+                     r->section, msg,
+                     strcmp(r->section, "code section") == 0 ? "function" : "segment",
+                     (long long)r->index, (long long)off);
     else
         eos_diag_set(r->diag, code, r->section, off, "%s: %s (byte offset %lld)", r->section, msg,
                      (long long)off);

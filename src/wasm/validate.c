@@ -341,6 +341,15 @@ static int do_memop(vctx *v, uint8_t opcode)
         TRY(emit(v, mem));
         return emit(v, offset);
     }
+    /* (local.get a; i32.const k; i32.add) fused earlier, then a load -> LC_LOAD* */
+    if ((mo->op == EOS_WASM_OP_LOAD32 || mo->op == EOS_WASM_OP_LOAD8_U) && v->nlast >= 1 &&
+        v->code[v->last[v->nlast - 1]] == EOS_WASM_OP_LC_I32_ADD &&
+        v->last[v->nlast - 1] + 3 == v->len) {
+        uint32_t at = v->last[v->nlast - 1];
+        v->code[at] = mo->op == EOS_WASM_OP_LOAD32 ? EOS_WASM_OP_LC_LOAD32 : EOS_WASM_OP_LC_LOAD8_U;
+        v->nlast = 0;
+        return emit(v, offset);
+    }
     /* local.get x; i32.load off  ->  L_LOAD32 x off */
     if (mo->op == EOS_WASM_OP_LOAD32 && v->nlast >= 1 &&
         v->code[v->last[v->nlast - 1]] == EOS_WASM_OP_LOCAL_GET) {

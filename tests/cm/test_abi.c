@@ -108,26 +108,52 @@ static void test_layout(void)
 
 static void test_roundtrip_scalars(void)
 {
-    static const char *types[] = {"bool", "s8", "u8", "s16", "u16", "s32", "u32", "s64", "u64",
-                                  "f32", "f64", "char", "e"};
+    static const char *types[] = {"bool", "s8",  "u8",  "s16", "u16",  "s32", "u32",
+                                  "s64",  "u64", "f32", "f64", "char", "e"};
     eos_cm_val v;
     for (size_t i = 0; i < EOS_ARRAY_LEN(types); i++) {
         memset(&v, 0, sizeof(v));
         const eos_cm_type *t = T(types[i]);
         switch (t->kind) {
-        case EOS_CM_BOOL: v.of.b = true; break;
-        case EOS_CM_S8: v.of.s = -5; break;
-        case EOS_CM_S16: v.of.s = -300; break;
-        case EOS_CM_S32: v.of.s = -70000; break;
-        case EOS_CM_S64: v.of.s = INT64_MIN + 3; break;
-        case EOS_CM_U8: v.of.u = 250; break;
-        case EOS_CM_U16: v.of.u = 65000; break;
-        case EOS_CM_U32: v.of.u = 4000000000u; break;
-        case EOS_CM_U64: v.of.u = UINT64_MAX - 1; break;
-        case EOS_CM_F32: v.of.f32 = -0.5f; break;
-        case EOS_CM_F64: v.of.f64 = 1e-300; break;
-        case EOS_CM_CHAR: v.of.ch = 0x10ffff; break;
-        case EOS_CM_ENUM: v.of.var.index = 2; break;
+        case EOS_CM_BOOL:
+            v.of.b = true;
+            break;
+        case EOS_CM_S8:
+            v.of.s = -5;
+            break;
+        case EOS_CM_S16:
+            v.of.s = -300;
+            break;
+        case EOS_CM_S32:
+            v.of.s = -70000;
+            break;
+        case EOS_CM_S64:
+            v.of.s = INT64_MIN + 3;
+            break;
+        case EOS_CM_U8:
+            v.of.u = 250;
+            break;
+        case EOS_CM_U16:
+            v.of.u = 65000;
+            break;
+        case EOS_CM_U32:
+            v.of.u = 4000000000u;
+            break;
+        case EOS_CM_U64:
+            v.of.u = UINT64_MAX - 1;
+            break;
+        case EOS_CM_F32:
+            v.of.f32 = -0.5f;
+            break;
+        case EOS_CM_F64:
+            v.of.f64 = 1e-300;
+            break;
+        case EOS_CM_CHAR:
+            v.of.ch = 0x10ffff;
+            break;
+        case EOS_CM_ENUM:
+            v.of.var.index = 2;
+            break;
         }
         roundtrip(t, &v);
     }
@@ -182,7 +208,8 @@ static void test_roundtrip_compound(void)
     static const char *fl[] = {"fl1", "fl8", "fl16", "fl32", "fl40"};
     for (size_t i = 0; i < EOS_ARRAY_LEN(fl); i++) {
         memset(&v, 0, sizeof(v));
-        v.of.flags.bits = 0xa5a5a5a5a5ull & ((T(fl[i])->count >= 64) ? ~0ull : ((1ull << T(fl[i])->count) - 1));
+        v.of.flags.bits =
+            0xa5a5a5a5a5ull & ((T(fl[i])->count >= 64) ? ~0ull : ((1ull << T(fl[i])->count) - 1));
         roundtrip(T(fl[i]), &v);
     }
     /* option<option<u32>>, result<_, string>, tuple, list<list<string>> */
@@ -325,7 +352,8 @@ static void test_bad_realloc(void)
     cx.mock_realloc = bad_realloc;
     bad_result = MEM_SIZE - 2;
     EOS_CHECK_INT(eos_cm__lower_flat(&cx, T("string"), &v, flat, &pos, 2, 0), EOS_TRAP_CANON);
-    EOS_CHECK(strstr(diag.message, "realloc returned [1048574, +4), outside linear memory") != NULL);
+    EOS_CHECK(strstr(diag.message, "realloc returned [1048574, +4), outside linear memory") !=
+              NULL);
     cx_setup(&cx, 0, NULL);
     cx.mock_realloc = bad_realloc;
     bad_result = 6;
@@ -410,7 +438,8 @@ static void test_out_of_memory(void)
         if (rc == 0) {
             eos_diag d;
             eos_diag_init(&d);
-            rc = eos_cm_types_declare(t2, "record r { a: u8, b: list<string> } flags f { x, y }", &d);
+            rc = eos_cm_types_declare(t2, "record r { a: u8, b: list<string> } flags f { x, y }",
+                                      &d);
         }
         eos_test_fail_alloc_after(0, 0);
         EOS_CHECK(rc == 0 || rc == EOS_ENOMEM);

@@ -165,12 +165,26 @@ static const impl impls[] = {
 
 /* Interfaces in the order their `use`s need, from jco's WASI 0.2.12 WIT. */
 static const char *order[][2] = {
-    {"io", "error"}, {"io", "poll"}, {"io", "streams"}, {"clocks", "monotonic-clock"},
-    {"clocks", "wall-clock"}, {"random", "random"}, {"random", "insecure"},
-    {"random", "insecure-seed"}, {"filesystem", "types"}, {"filesystem", "preopens"},
-    {"cli", "environment"}, {"cli", "exit"}, {"cli", "stdin"}, {"cli", "stdout"},
-    {"cli", "stderr"}, {"cli", "terminal-input"}, {"cli", "terminal-output"},
-    {"cli", "terminal-stdin"}, {"cli", "terminal-stdout"}, {"cli", "terminal-stderr"},
+    {"io", "error"},
+    {"io", "poll"},
+    {"io", "streams"},
+    {"clocks", "monotonic-clock"},
+    {"clocks", "wall-clock"},
+    {"random", "random"},
+    {"random", "insecure"},
+    {"random", "insecure-seed"},
+    {"filesystem", "types"},
+    {"filesystem", "preopens"},
+    {"cli", "environment"},
+    {"cli", "exit"},
+    {"cli", "stdin"},
+    {"cli", "stdout"},
+    {"cli", "stderr"},
+    {"cli", "terminal-input"},
+    {"cli", "terminal-output"},
+    {"cli", "terminal-stdin"},
+    {"cli", "terminal-stdout"},
+    {"cli", "terminal-stderr"},
 };
 
 static int define_wasi(eos_cm_host *h, const eos_cm_component *c)

@@ -308,11 +308,12 @@ static void echo_all(const char *file)
     eos_cm_val args[17], r;
     uint64_t want = 0;
     for (int i = 0; i < 17; i++)
-        memset(&args[i], 0, sizeof(args[i])), args[i].of.u = (uint64_t)i + 1, want += (uint64_t)i + 1;
+        memset(&args[i], 0, sizeof(args[i])), args[i].of.u = (uint64_t)i + 1,
+                                              want += (uint64_t)i + 1;
     eos_diag d;
     eos_diag_init(&d);
-    EOS_CHECK_INT(eos_cm_call_func(fx.i, eos_cm_instance_func(fx.i, "sum17"), args, 17, &r, 1,
-                                   fx.a, &d), 0);
+    EOS_CHECK_INT(
+        eos_cm_call_func(fx.i, eos_cm_instance_func(fx.i, "sum17"), args, 17, &r, 1, fx.a, &d), 0);
     EOS_CHECK_INT(r.of.u, want);
     teardown(&fx);
 }
@@ -413,7 +414,8 @@ static void test_resources_and_post_return(void)
     eos_diag d;
     eos_diag_init(&d);
     eos_cm_val arg = {.of.str = {"ann", 3}}, r;
-    EOS_CHECK_INT(eos_cm_call_func(fx.i, eos_cm_instance_func(fx.i, "greet"), &arg, 1, &r, 1, fx.a, &d), 0);
+    EOS_CHECK_INT(
+        eos_cm_call_func(fx.i, eos_cm_instance_func(fx.i, "greet"), &arg, 1, &r, 1, fx.a, &d), 0);
     EOS_CHECK_INT(r.of.str.len, 10);
     EOS_CHECK(memcmp(r.of.str.ptr, "hello, ann", 10) == 0);
     EOS_CHECK_INT(call0(&fx, "frees", &r, &d), 0);
@@ -422,7 +424,9 @@ static void test_resources_and_post_return(void)
     /* Host resource: construct, method, borrow, move to host, drop -> dtor. */
     arg.of.u = 5;
     dtor_calls = log_calls = 0;
-    EOS_CHECK_INT(eos_cm_call_func(fx.i, eos_cm_instance_func(fx.i, "blob-roundtrip"), &arg, 1, &r, 1, fx.a, &d), 0);
+    EOS_CHECK_INT(eos_cm_call_func(fx.i, eos_cm_instance_func(fx.i, "blob-roundtrip"), &arg, 1, &r,
+                                   1, fx.a, &d),
+                  0);
     EOS_CHECK_INT(r.of.u, 5 + 10 + 100);
     EOS_CHECK_INT(dtor_calls, 1);
     EOS_CHECK_INT(log_calls, 1);
@@ -432,7 +436,9 @@ static void test_resources_and_post_return(void)
     blob_live[9] = 1, blob_sizes[9] = 33;
     arg.of.handle = 9;
     dtor_calls = 0;
-    EOS_CHECK_INT(eos_cm_call_func(fx.i, eos_cm_instance_func(fx.i, "drop-borrow"), &arg, 1, &r, 1, fx.a, &d), 0);
+    EOS_CHECK_INT(
+        eos_cm_call_func(fx.i, eos_cm_instance_func(fx.i, "drop-borrow"), &arg, 1, &r, 1, fx.a, &d),
+        0);
     EOS_CHECK_INT(r.of.u, 33);
     EOS_CHECK_INT(dtor_calls, 0);
     EOS_CHECK_INT(blob_live[9], 1);
@@ -491,7 +497,8 @@ static void test_link_errors(void)
         eos_cm_host_new(&h);
         eos_diag_init(&d);
         EOS_CHECK_INT(eos_cm_host_define(h, "local:types/host", "resource blob;", all,
-                                         EOS_ARRAY_LEN(all), NULL, NULL, &d), 0);
+                                         EOS_ARRAY_LEN(all), NULL, NULL, &d),
+                      0);
         eos_diag_init(&d);
         EOS_CHECK_INT(eos_cm_instance_new(s, c, h, NULL, &i, &d), EOS_EUNLINKABLE);
         EOS_CHECK(strstr(d.message, "\"log\" has type func(msg: string)") != NULL);
@@ -543,7 +550,8 @@ static void test_composed(void)
     eos_cm_host_func f2 = {"host-sum17",
                            "func(a1: u32, a2: u32, a3: u32, a4: u32, a5: u32, a6: u32, a7: u32, "
                            "a8: u32, a9: u32, a10: u32, a11: u32, a12: u32, a13: u32, a14: u32, "
-                           "a15: u32, a16: u32, a17: u32) -> u32", sum17};
+                           "a15: u32, a16: u32, a17: u32) -> u32",
+                           sum17};
     EOS_CHECK_INT(eos_cm_host_define_func(h, "host-concat", NULL, &f1, NULL, &d), 0);
     EOS_CHECK_INT(eos_cm_host_define_func(h, "host-sum17", NULL, &f2, NULL, &d), 0);
     EOS_CHECK_INT(eos_wasm_store_new(NULL, &s), 0);
@@ -561,14 +569,20 @@ static void test_composed(void)
             fprintf(stderr, "concat-test: %s\n", d.message);
         EOS_CHECK_INT(rc, 0);
         EOS_CHECK_INT(r.of.str.len, 5);
-        EOS_CHECK(rc == 0 && memcmp(r.of.str.ptr, "ab\xc3\xa9" "d", 5) == 0);
+        EOS_CHECK(rc == 0 && memcmp(r.of.str.ptr,
+                                    "ab\xc3\xa9"
+                                    "d",
+                                    5) == 0);
         /* 17 parameters spilled by the guest for a host import */
-        EOS_CHECK_INT(eos_cm_call_func(i, eos_cm_instance_func(i, "sum-test"), NULL, 0, &r, 1, a, &d), 0);
+        EOS_CHECK_INT(
+            eos_cm_call_func(i, eos_cm_instance_func(i, "sum-test"), NULL, 0, &r, 1, a, &d), 0);
         EOS_CHECK_INT(r.of.u, 153);
         /* nested component instance calling back into its parent's export */
         EOS_CHECK_INT(eos_cm_call_func(i, eos_cm_instance_func(i, "g"), &x, 1, &r, 1, a, &d), 0);
         EOS_CHECK_INT(r.of.u, 60);
-        EOS_CHECK_INT(eos_cm_call_func(i, eos_cm_instance_func(i, "local:composed/inner#g"), &x, 1, &r, 1, a, &d), 0);
+        EOS_CHECK_INT(eos_cm_call_func(i, eos_cm_instance_func(i, "local:composed/inner#g"), &x, 1,
+                                       &r, 1, a, &d),
+                      0);
         EOS_CHECK_INT(r.of.u, 60);
     }
     eos_cm_arena_free(a);

@@ -30,8 +30,8 @@ static void test_minimal(void)
     EOS_CHECK_INT(eos_cm_component_export_count(c), 0);
     eos_cm_component_free(c);
     /* (type (record (field "a" u8))) (type (list 0)) (custom section) */
-    static const uint8_t types[] = {PRE, 0x07, 0x08, 0x02, 0x72, 0x01, 0x01, 'a', 0x7d, 0x70, 0x00,
-                                    0x00, 0x03, 0x01, 'x', 0x00};
+    static const uint8_t types[] = {PRE,  0x07, 0x08, 0x02, 0x72, 0x01, 0x01, 'a',
+                                    0x7d, 0x70, 0x00, 0x00, 0x03, 0x01, 'x',  0x00};
     EOS_CHECK_INT(decode(types, sizeof(types), &d), 0);
 }
 
@@ -66,7 +66,7 @@ static void test_refusals(void)
     expect(section, sizeof(section), EOS_EMALFORMED, "unknown section id");
     static const uint8_t trailing[] = {PRE, 0x07, 0x03, 0x01, 0x7f, 0x00};
     expect(trailing, sizeof(trailing), EOS_EMALFORMED, "section size does not match");
-    static const uint8_t borrow_result[] = {PRE, 0x0a, 0x06, 0x01, 0x00, 0x01, 'r', 0x03, 0x01,
+    static const uint8_t borrow_result[] = {PRE,  0x0a, 0x06, 0x01, 0x00, 0x01, 'r',  0x03, 0x01,
                                             0x07, 0x07, 0x02, 0x68, 0x00, 0x40, 0x00, 0x00, 0x01};
     expect(borrow_result, sizeof(borrow_result), EOS_EINVALID, "result contains a borrow");
     static const uint8_t own_nonres[] = {PRE, 0x07, 0x03, 0x01, 0x69, 0x00};
@@ -161,7 +161,8 @@ static void test_invalid_components(void)
     static const struct {
         const char *file, *msg;
     } cases[] = {
-        {"bad-lift.wasm", "core function's type does not match the flattened component function type"},
+        {"bad-lift.wasm",
+         "core function's type does not match the flattened component function type"},
         {"bad-realloc.wasm", "realloc must have type (func (param i32 i32 i32 i32) (result i32))"},
         {"bad-memory.wasm", "canon lift needs a memory option"},
     };

@@ -62,7 +62,10 @@ static void test_parse_and_print(void)
 
     const eos_cm_functype *ft = NULL;
     eos_diag_init(&d);
-    EOS_CHECK_INT(eos_cm_types_parse_func(ts, "func(self: borrow<descriptor>, len: u64) -> result<bytes, err>", &ft, &d), 0);
+    EOS_CHECK_INT(
+        eos_cm_types_parse_func(
+            ts, "func(self: borrow<descriptor>, len: u64) -> result<bytes, err>", &ft, &d),
+        0);
     EOS_CHECK_INT(ft->param_count, 2);
     EOS_CHECK_INT(ft->result_count, 1);
     EOS_CHECK_STR(ft->param_names[1], "len");
@@ -90,8 +93,10 @@ static void test_semver(void)
     EOS_CHECK(eos_cm__name_compatible("a:b/c@1.2.0", "a:b/c@1.9.1"));
     EOS_CHECK(!eos_cm__name_compatible("a:b/c@1.2.0", "a:b/c@2.0.0"));
     EOS_CHECK(!eos_cm__name_compatible("a:b/c@0.0.1", "a:b/c@0.0.2"));
-    EOS_CHECK(eos_cm__name_compatible("wasi:keyvalue/store@0.2.0-draft", "wasi:keyvalue/store@0.2.0-draft"));
-    EOS_CHECK(!eos_cm__name_compatible("wasi:keyvalue/store@0.2.0-draft", "wasi:keyvalue/store@0.2.0-draft2"));
+    EOS_CHECK(eos_cm__name_compatible("wasi:keyvalue/store@0.2.0-draft",
+                                      "wasi:keyvalue/store@0.2.0-draft"));
+    EOS_CHECK(!eos_cm__name_compatible("wasi:keyvalue/store@0.2.0-draft",
+                                       "wasi:keyvalue/store@0.2.0-draft2"));
     EOS_CHECK(!eos_cm__name_compatible("wasi:io/streams", "wasi:io/streams@0.2.0"));
     EOS_CHECK(eos_cm__name_compatible("hello", "hello"));
 
@@ -100,8 +105,10 @@ static void test_semver(void)
     eos_diag_init(&d);
     EOS_CHECK_INT(eos_cm_host_new(&h), 0);
     eos_cm_host_func f = {"get", "func() -> u64", NULL};
-    EOS_CHECK_INT(eos_cm_host_define(h, "wasi:clocks/wall-clock@0.2.0", NULL, &f, 1, NULL, NULL, &d), 0);
-    EOS_CHECK_INT(eos_cm_host_define(h, "wasi:clocks/wall-clock@0.2.12", NULL, &f, 1, NULL, NULL, &d), 0);
+    EOS_CHECK_INT(
+        eos_cm_host_define(h, "wasi:clocks/wall-clock@0.2.0", NULL, &f, 1, NULL, NULL, &d), 0);
+    EOS_CHECK_INT(
+        eos_cm_host_define(h, "wasi:clocks/wall-clock@0.2.12", NULL, &f, 1, NULL, NULL, &d), 0);
     EOS_CHECK(eos_cm__host_find(h, "wasi:clocks/wall-clock@0.2.12") == &h->ifaces[1]);
     EOS_CHECK(eos_cm__host_find(h, "wasi:clocks/wall-clock@0.2.5") == &h->ifaces[0]);
     EOS_CHECK(eos_cm__host_find(h, "wasi:clocks/wall-clock@0.3.0") == NULL);
@@ -120,15 +127,18 @@ static void test_use(void)
     eos_diag d;
     eos_diag_init(&d);
     EOS_CHECK_INT(eos_cm_host_new(&h), 0);
-    EOS_CHECK_INT(eos_cm_host_define(h, "wasi:io/poll@0.2.3", "resource pollable;", NULL, 0,
-                                     NULL, NULL, &d), 0);
+    EOS_CHECK_INT(
+        eos_cm_host_define(h, "wasi:io/poll@0.2.3", "resource pollable;", NULL, 0, NULL, NULL, &d),
+        0);
     EOS_CHECK_INT(eos_cm_host_define(h, "wasi:clocks/wall-clock@0.2.3",
                                      "record datetime { seconds: u64, nanoseconds: u32 }", NULL, 0,
-                                     NULL, NULL, &d), 0);
+                                     NULL, NULL, &d),
+                  0);
     eos_cm_host_func f = {"subscribe", "func(d: datetime) -> pollable", NULL};
     int rc = eos_cm_host_define(h, "wasi:clocks/monotonic-clock@0.2.3",
                                 "use wasi:io/poll@0.2.3.{pollable};\n"
-                                "use wall-clock.{datetime};\n", &f, 1, NULL, NULL, &d);
+                                "use wall-clock.{datetime};\n",
+                                &f, 1, NULL, NULL, &d);
     if (rc)
         fprintf(stderr, "%s\n", d.message);
     EOS_CHECK_INT(rc, 0);
@@ -136,12 +146,14 @@ static void test_use(void)
     const eos_cm__hiface *wc = eos_cm__host_find(h, "wasi:clocks/wall-clock@0.2.0");
     EOS_CHECK(mc && wc);
     if (mc && wc) {
-        EOS_CHECK(mc->funcs[0].type->params[0] == eos_cm__types_lookup(wc->types, "datetime")->type);
+        EOS_CHECK(mc->funcs[0].type->params[0] ==
+                  eos_cm__types_lookup(wc->types, "datetime")->type);
         EOS_CHECK_INT(mc->funcs[0].type->results[0]->kind, EOS_CM_OWN);
     }
     eos_diag_init(&d);
-    EOS_CHECK_INT(eos_cm_host_define(h, "a:b/c@1.0.0", "use wasi:io/poll@0.2.3.{nothing};", NULL,
-                                     0, NULL, NULL, &d), EOS_EINVALID);
+    EOS_CHECK_INT(eos_cm_host_define(h, "a:b/c@1.0.0", "use wasi:io/poll@0.2.3.{nothing};", NULL, 0,
+                                     NULL, NULL, &d),
+                  EOS_EINVALID);
     eos_cm_host_free(h);
 }
 
@@ -176,7 +188,7 @@ static char *print_func(const eos_cm_functype *ft)
  * package text, declarations in any order, resource functions, `use`. */
 static void test_real_wasi_wit(void)
 {
-    static const char *pkgs[] = {"wasi-io", "wasi-clocks", "wasi-random", "wasi-filesystem",
+    static const char *pkgs[] = {"wasi-io",  "wasi-clocks",  "wasi-random", "wasi-filesystem",
                                  "wasi-cli", "wasi-sockets", "wasi-http"};
     static const char *ifaces[][12] = {
         {"error", "poll", "streams"},
@@ -222,11 +234,13 @@ static void test_real_wasi_wit(void)
     printf("%zu functions declared by the WASI 0.2 WIT packages\n", total);
     EOS_CHECK(total > 150);
     const eos_cm__hiface *st = eos_cm__host_find(h, "wasi:io/streams@0.2.0");
-    const eos_cm_functype *ft = st ? eos_cm__types_func(st->types, "[method]output-stream.write") : NULL;
+    const eos_cm_functype *ft =
+        st ? eos_cm__types_func(st->types, "[method]output-stream.write") : NULL;
     EOS_CHECK(ft != NULL);
     if (ft) {
         char *s = print_func(ft);
-        EOS_CHECK_STR(s, "func(self: borrow<output-stream>, contents: list<u8>) -> result<_, stream-error>");
+        EOS_CHECK_STR(
+            s, "func(self: borrow<output-stream>, contents: list<u8>) -> result<_, stream-error>");
         free(s);
     }
     const eos_cm__hiface *ht = eos_cm__host_find(h, "wasi:http/types@0.2.3");

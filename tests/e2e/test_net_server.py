@@ -136,6 +136,21 @@ def test_http_request_line_gets_503(server):
         assert b"not available yet" in reply
 
 
+def test_alpn_http_selects_http(server):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_alpn_protocols(["http/1.1"])
+    with connect(server.port, ctx=ctx) as s:
+        assert s.selected_alpn_protocol() == "http/1.1"
+        s.sendall(frame(b'"Ping"'))  # not a frame once ALPN chose HTTP
+        assert s.recv(4096).startswith(b"HTTP/1.1 503 ")
+    ctx.set_alpn_protocols(["h2", "x-unknown"])
+    with connect(server.port, ctx=ctx) as s:
+        assert s.selected_alpn_protocol() is None
+        assert request(s, b'"Ping"') == "Pong"
+
+
 def test_cli_ping(server):
     r = subprocess.run([EOS_BIN, "ping", "127.0.0.1:%d" % server.port, "--count", "3"],
                        capture_output=True, text=True, timeout=30)

@@ -23,6 +23,14 @@ static void *serve(void *arg)
     return NULL;
 }
 
+static int hook_calls;
+static int counting_hook(void *ud, struct ssl_ctx_st *ctx, eos_diag *d)
+{
+    hook_calls++;
+    EOS_CHECK(ud == &hook_calls);
+    return eos_net_tls_install_self_signed(NULL, ctx, d);
+}
+
 static void start(int dev)
 {
     eos_net_server_config cfg;
@@ -31,6 +39,8 @@ static void start(int dev)
     cfg.workers = 2;
     cfg.max_frame_size = 1024;
     cfg.dev = dev;
+    cfg.tls_hook = counting_hook;
+    cfg.tls_hook_ud = &hook_calls;
     eos_diag d;
     eos_diag_init(&d);
     EOS_CHECK_INT(eos_net_server_new(&cfg, &srv, &d), 0);
@@ -76,6 +86,7 @@ static void expect_error(eos_client *c, const char *needle)
 static void test_ping_and_errors(void)
 {
     start(0);
+    EOS_CHECK_INT(hook_calls, 1);
     eos_client *c = dial();
     eos_diag d;
     uint64_t rtt = 0;

@@ -115,7 +115,7 @@ static void test_bad_modules(void)
     eos_diag_init(&d);
     EOS_CHECK_INT(eos_wasm_module_new(bad, sizeof(bad), NULL, &m, &d), EOS_EINVALID);
     EOS_CHECK(strstr(d.message, "type mismatch") != NULL);
-    EOS_CHECK(strstr(d.message, "index 0") != NULL);
+    EOS_CHECK(strstr(d.message, "function 0") != NULL);
     EOS_CHECK(d.offset > 0);
     /* SIMD is refused by name. */
     static const uint8_t simd[] = {0, 'a', 's', 'm', 1, 0, 0, 0, 1, 5, 1, 0x60, 0, 1, 0x7b};
