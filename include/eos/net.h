@@ -150,6 +150,11 @@ EOS_API int eos_net_request_finish(eos_net_request *req, eos_diag *d);
 EOS_API eos_net_op eos_net_request_op(const eos_net_request *req);
 EOS_API const char *eos_net_request_name(const eos_net_request *req);
 EOS_API const uint8_t *eos_net_request_bytes(const eos_net_request *req, size_t *out_size);
+/* Takes the decoded "bytes" buffer out of req (no copy): *out_size bytes are
+ * used in a buffer of *out_cap bytes; free with eos_free(ptr, *out_cap). NULL
+ * when there are none. */
+EOS_API uint8_t *eos_net_request_take_bytes(eos_net_request *req, size_t *out_size,
+                                            size_t *out_cap);
 /* The document without a wasm_load's "bytes", re-serialised as compact JSON
  * (other fields: route, env, params, auth...), for reading as a tree. Borrowed
  * from req, not NUL-terminated, valid until the next reset; "{}" when empty. */

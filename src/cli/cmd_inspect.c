@@ -24,7 +24,7 @@ const eos_cli_command eos_cli_inspect = {
     run,
 };
 
-static int read_file(const char *path, uint8_t **out, size_t *out_size)
+int eos_cli__read_file(const char *path, uint8_t **out, size_t *out_size)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -72,7 +72,7 @@ static int run(int argc, char **argv)
     const char *path = argv[1];
     uint8_t *bytes = NULL;
     size_t size = 0;
-    if (read_file(path, &bytes, &size) < 0) {
+    if (eos_cli__read_file(path, &bytes, &size) < 0) {
         fprintf(stderr, "enclave-os inspect: cannot read '%s': %s\n", path, strerror(errno));
         return EOS_CLI_EXIT_FAIL;
     }

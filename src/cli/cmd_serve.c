@@ -31,7 +31,8 @@ const eos_cli_command eos_cli_serve = {
     "                           created when missing)\n"
     "  --tee KIND               trusted execution environment: auto, sim, sgx, tdx,\n"
     "                           sev-snp (default auto: probes the hardware; falls back\n"
-    "                           to sim only with --dev)\n"
+    "                           to sim only with --dev; --tee sim is always allowed\n"
+    "                           and announced loudly)\n"
     "  --ca-cert FILE --ca-key FILE\n"
     "                           operator intermediate CA (PEM) to issue the RA-TLS\n"
     "                           certificates; given once, then sealed in --data-dir\n"
@@ -209,12 +210,6 @@ static int open_backends(serve_opts *so, eos_net_server_config *cfg, const char 
     if (rc < 0) {
         fprintf(stderr, "enclave-os serve: TEE '%s' is not available: %s\n", tee,
                 d.message[0] ? d.message : eos_strerror(rc));
-        return EOS_CLI_EXIT_UNAVAILABLE;
-    }
-    if (strcmp(eos_tee_name(so->tee), "sim") == 0 && !cfg->dev) {
-        fprintf(stderr, "enclave-os serve: %s: the simulated TEE gives no protection; it "
-                        "runs only with --dev (development mode)\n",
-                strcmp(tee, "auto") == 0 ? "no TEE hardware found" : "--tee sim");
         return EOS_CLI_EXIT_UNAVAILABLE;
     }
     eos_diag_init(&d);

@@ -324,22 +324,28 @@ static int handle_load(eos_net_server *srv, eos_net_request *req, yajl_val body,
         eos_free(env, env_len + 1);
         return eos_net__mgmt_error("invalid_request", "wasm_load needs \"name\"", out, out_size);
     }
-    size_t size = 0;
-    const uint8_t *bytes = eos_net_request_bytes(req, &size);
+    size_t size = 0, cap = 0;
+    uint8_t *bytes = eos_net_request_take_bytes(req, &size, &cap);
     if (!bytes || size == 0) {
+        eos_free(bytes, cap);
         eos_free(env, env_len + 1);
         return eos_net__mgmt_error("invalid_request",
                                    "wasm_load needs \"bytes\": the component as an array of "
                                    "numbers 0..255",
                                    out, out_size);
     }
-    /* The app keeps its own copy only while it is needed (persisting). */
-    args.bytes = eos_malloc(size);
-    if (!args.bytes) {
-        eos_free(env, env_len + 1);
-        return eos_net__mgmt_error("out_of_memory", "out of memory", out, out_size);
+    /* The decoded buffer moves to the app without a copy; its spare capacity
+     * is given back first so the app's size is exact. */
+    if (cap != size) {
+        uint8_t *nb = eos_realloc(bytes, cap, size);
+        if (!nb) {
+            eos_free(bytes, cap);
+            eos_free(env, env_len + 1);
+            return eos_net__mgmt_error("out_of_memory", "out of memory", out, out_size);
+        }
+        bytes = nb;
     }
-    memcpy(args.bytes, bytes, size);
+    args.bytes = bytes;
     args.size = size;
     int rc = eos_net__mgmt_load(srv, &args, out, out_size);
     eos_free(env, env_len + 1);

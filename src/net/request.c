@@ -481,3 +481,16 @@ const char *eos_net_request_json(const eos_net_request *req, size_t *out_size)
     *out_size = len;
     return len ? (const char *)buf : "{}";
 }
+
+uint8_t *eos_net_request_take_bytes(eos_net_request *req, size_t *out_size, size_t *out_cap)
+{
+    if (!req->has_bytes || !req->bytes)
+        return NULL;
+    uint8_t *b = req->bytes;
+    *out_size = req->bytes_len;
+    *out_cap = req->bytes_cap;
+    req->bytes = NULL;
+    req->bytes_len = req->bytes_cap = 0;
+    req->has_bytes = 0;
+    return b;
+}
