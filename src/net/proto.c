@@ -58,14 +58,14 @@ static void handle_data(eos_net__conn *c)
     char *resp = NULL;
     size_t size = 0;
     int rc = eos_net_request_finish(c->req, &d);
+    /* A document that is not a well-formed request gets an Error frame
+     * (SPEC 3); a well-formed request that fails gets a status "error"
+     * document inside Data. */
     if (rc < 0) {
-        const char *code = rc == EOS_ELIMIT ? "too_large"
-                           : strstr(d.message, "unknown operation") ? "unknown_operation"
-                                                                    : "invalid_request";
-        rc = eos_net__mgmt_error(code, d.message, &resp, &size);
-    } else {
-        rc = eos_net__mgmt_handle(c->w->srv, c->req, eos_net__conn_authorised(c), &resp, &size);
+        queue_error(c, "%s", d.message);
+        return;
     }
+    rc = eos_net__mgmt_handle(c->w->srv, c->req, eos_net__conn_authorised(c), &resp, &size);
     if (rc < 0) {
         queue_error(c, "the server could not answer: %s", eos_strerror(rc));
         return;
