@@ -219,6 +219,9 @@ EOS_API void eos_net_server_stop(eos_net_server *srv);
 EOS_API int eos_net_server_load(eos_net_server *srv, const char *name, const uint8_t *bytes,
                                 size_t size, const char *route, const char *hostname,
                                 const char *env_json, eos_diag *d);
+/* With persist_apps: loads the apps kept in the store again (before run).
+ * An app that cannot be loaded is logged and skipped. 0 or the store's error. */
+EOS_API int eos_net_server_restore_apps(eos_net_server *srv, eos_diag *d);
 /* Frees a server that is not running (after run returned, or never run). */
 EOS_API void eos_net_server_free(eos_net_server *srv);
 

@@ -407,6 +407,8 @@ static int run(int argc, char **argv)
         rc = EOS_CLI_EXIT_FAIL;
         goto out;
     }
+    if (cfg.persist_apps && eos_net_server_restore_apps(srv, &d) < 0)
+        EOS_WARN("serve", "cannot read the persisted apps: %s", d.message);
     if (!cfg.token && !so.mgmt_ca && !cfg.dev)
         EOS_WARN("serve", "no management credential (--token, --management-ca) and no --dev: "
                           "apps cannot be loaded or unloaded");

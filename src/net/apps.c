@@ -309,7 +309,7 @@ int eos_net__app_create(eos_net_server *srv, const eos_net__load_args *args, eos
         goto out;
     /* The component keeps no pointer into the bytes; they are kept only when
      * the app must be written to the store. */
-    if (!srv->cfg.persist_apps) {
+    if (!srv->sys_ns || srv->restoring) {
         eos_free(a->bytes, a->size);
         a->bytes = NULL;
     }
@@ -357,6 +357,15 @@ int eos_net__apps_install(eos_net_server *srv, eos_net__app *a, eos_diag *d)
             eos_free(v, n * sizeof *v);
             goto out;
         }
+    /* With --persist-apps the record is written first: an app that could
+     * not be kept is not loaded. The bytes are not needed after that. */
+    rc = eos_net__persist_save(srv, a, d);
+    if (rc < 0) {
+        eos_free(v, n * sizeof *v);
+        goto out;
+    }
+    eos_free(a->bytes, a->size);
+    a->bytes = NULL;
     /* Steps 5 and 6 before the table changes: a configuration the
      * certificates cannot carry is refused and nothing changes. */
     rc = push_config(srv, v, n, d);
@@ -406,6 +415,10 @@ int eos_net__apps_remove(eos_net_server *srv, const char *name, eos_diag *d)
         eos_free(v, n * sizeof *v);
         goto out;
     }
+    eos_diag pd;
+    eos_diag_init(&pd);
+    if (eos_net__persist_delete(srv, name, &pd) < 0 && pd.code != EOS_ENOTFOUND)
+        EOS_WARN("net", "app '%s' unloaded but its persisted copy remains: %s", name, pd.message);
     pthread_mutex_lock(&t->lock);
     eos_net__app *old = t->v[at];
     eos_free(t->v, t->n * sizeof *t->v);

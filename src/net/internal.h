@@ -89,6 +89,8 @@ struct eos_net_server {
     eos_net__worker *workers;
     char *token_copy;
     int apps_ready;
+    eos_kv_ns *sys_ns; /* --persist-apps: where apps are kept */
+    int restoring;
     eos_net__apps apps;
     eos_net__metrics metrics;
 };
@@ -187,6 +189,10 @@ eos_net__app *eos_net__apps_route(eos_net_server *srv, const char *host, const c
 int eos_net__apps_snapshot(eos_net_server *srv, eos_net__app ***out, size_t *out_count);
 void eos_net__apps_snapshot_free(eos_net__app **v, size_t n);
 void eos_net__app_gen_info(yajl_gen g, const eos_net__app *a);
+
+/* persist.c: --persist-apps records (no-ops without it). */
+int eos_net__persist_save(eos_net_server *srv, const eos_net__app *a, eos_diag *d);
+int eos_net__persist_delete(eos_net_server *srv, const char *name, eos_diag *d);
 
 /* mgmt.c: inner requests (SPEC 3.1). auth_ok says whether the connection
  * itself is authorised (dev loopback or management client certificate).

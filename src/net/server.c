@@ -163,6 +163,11 @@ int eos_net_server_new(const eos_net_server_config *cfg, eos_net_server **out, e
         rc = eos_diag_set(d, EOS_ESYS, "server", -1, "eventfd: %s", strerror(errno));
         goto out;
     }
+    if (srv->cfg.persist_apps && srv->cfg.kv) {
+        rc = eos_kv_ns_open(srv->cfg.kv, "sys", &srv->sys_ns, d);
+        if (rc < 0)
+            goto out;
+    }
     rc = setup_tls(srv, d);
     if (rc < 0)
         goto out;
@@ -243,6 +248,7 @@ void eos_net_server_free(eos_net_server *srv)
     SSL_CTX_free(srv->ssl_ctx);
     if (srv->apps_ready)
         eos_net__apps_fini(&srv->apps);
+    eos_kv_ns_close(srv->sys_ns);
     if (srv->token_copy)
         eos_free(srv->token_copy, strlen(srv->token_copy) + 1);
     if (srv->listen_copy)
