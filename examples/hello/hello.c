@@ -7,7 +7,8 @@
 static void handle(eos_request *req, eos_response_out *out)
 {
     const char *path = eos_request_path(req);
-    eos_respond_text(out, 200, strcmp(path, "/hello") == 0 ? "Hello from inside SGX!" : "Unknown path");
+    eos_respond_text(out, 200,
+                     strcmp(path, "/hello") == 0 ? "Hello from inside SGX!" : "Unknown path");
 }
 
 EOS_HTTP_HANDLER(handle)

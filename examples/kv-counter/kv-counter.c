@@ -34,8 +34,8 @@ static void list_counters(eos_bucket *bucket, eos_response_out *out)
             if (!err) {
                 int n = snprintf(line, sizeof line, "%s %" PRId64 "\n",
                                  page.keys[i] + strlen(PREFIX), value);
-                err = eos_response_write(out, line, n < (int)sizeof line ? (size_t)n
-                                                                         : sizeof line - 1);
+                err = eos_response_write(out, line,
+                                         n < (int)sizeof line ? (size_t)n : sizeof line - 1);
             }
         }
         free(cursor);

@@ -100,8 +100,7 @@ EXPORT("find") uint8_t *typed_find(uint32_t *items, size_t count, char *needle, 
 EXPORT("safe-div") uint8_t *typed_safe_div(int32_t a, int32_t b)
 {
     uint32_t *r = (uint32_t *)ret_area;
-    const char *msg = b == 0 ? "division by zero"
-                    : a == INT32_MIN && b == -1 ? "overflow" : NULL;
+    const char *msg = b == 0 ? "division by zero" : a == INT32_MIN && b == -1 ? "overflow" : NULL;
     if (msg) {
         size_t len = strlen(msg);
         char *s = malloc(len);

@@ -71,12 +71,15 @@ typedef enum eos_cm_kind {
 typedef struct eos_cm_type eos_cm_type;
 typedef struct eos_cm_resource eos_cm_resource;
 
+/* flat_count saturates here; such types always travel through memory. */
+#define EOS_CM_FLAT_CAP 65535
+
 /* A value type. Read-only for users; owned by whoever made it (a component,
  * a host interface or an eos_cm_types builder) and valid as long as that owner. */
 struct eos_cm_type {
     uint8_t kind;                    /* eos_cm_kind */
     uint8_t align;                   /* canonical ABI alignment in bytes */
-    uint16_t flat_count;             /* core values when flattened, capped at 255 */
+    uint16_t flat_count;             /* core values when flattened, capped at EOS_CM_FLAT_CAP */
     uint32_t size;                   /* canonical ABI size in bytes */
     uint32_t count;                  /* fields, members, cases or labels */
     const eos_cm_type *elem;         /* list, option: element; result: ok (or NULL) */

@@ -33,14 +33,14 @@ typedef struct eos_wasi_env {
 
 /* Everything an app needs, given once when its component is loaded. */
 typedef struct eos_wasi_app_config {
-    const char *name;                /* the app's name (namespaces, log tag, APP_NAME) */
-    uint8_t code_hash[32];           /* SHA-256 of the component (APP_VERSION, in hex) */
+    const char *name;                  /* the app's name (namespaces, log tag, APP_NAME) */
+    uint8_t code_hash[32];             /* SHA-256 of the component (APP_VERSION, in hex) */
     const eos_cm_component *component; /* borrowed: must outlive the app */
-    const eos_wasi_env *env;         /* env_count variables, copied */
+    const eos_wasi_env *env;           /* env_count variables, copied */
     size_t env_count;
-    uint64_t max_fuel;               /* per call; 0 = 10,000,000 */
-    uint64_t max_memory_bytes;       /* linear memory cap; 0 = 64 MiB */
-    eos_kv *kv;                      /* borrowed store for keyvalue and files; NULL = none */
+    uint64_t max_fuel;         /* per call; 0 = 10,000,000 */
+    uint64_t max_memory_bytes; /* linear memory cap; 0 = 64 MiB */
+    eos_kv *kv;                /* borrowed store for keyvalue and files; NULL = none */
     /* Log rate limit for stdout/stderr/wasi:logging: lines per second refilled
      * into a bucket of log_burst lines; 0 = 50 per second, burst 200. */
     uint32_t log_lines_per_sec;
@@ -52,8 +52,7 @@ typedef struct eos_wasi_app_config {
  * defined, once, for all the app's requests. Thread-safe after creation:
  * any number of threads may run requests of one app at the same time.
  * Free with eos_wasi_app_free() after every request has finished. */
-EOS_API int eos_wasi_app_new(const eos_wasi_app_config *cfg, eos_wasi_app **out,
-                             eos_diag *diag);
+EOS_API int eos_wasi_app_new(const eos_wasi_app_config *cfg, eos_wasi_app **out, eos_diag *diag);
 /* Frees the app and its host; NULL is allowed. */
 EOS_API void eos_wasi_app_free(eos_wasi_app *app);
 /* The linked host (borrowed from the app), e.g. for the server's own calls. */
@@ -108,9 +107,9 @@ typedef struct eos_wasi_sink {
 
 /* What happened in a call, for the server's log and its 500 page. */
 typedef struct eos_wasi_outcome {
-    bool head_sent;         /* sink->head was called (a 500 can no longer be sent) */
-    bool body_complete;     /* sink->end was called with complete = true */
-    uint16_t status;        /* the status the app set, when head_sent */
+    bool head_sent;     /* sink->head was called (a 500 can no longer be sent) */
+    bool body_complete; /* sink->end was called with complete = true */
+    uint16_t status;    /* the status the app set, when head_sent */
     uint64_t fuel_consumed;
     uint64_t body_in_size;  /* request body bytes the app read */
     uint64_t body_out_size; /* response body bytes passed to the sink */

@@ -16,22 +16,22 @@ extern "C" {
 /* Version of the WASI 0.2 interfaces the SDK's imports name (any 0.2.x host serves
  * them) and of the SDK itself. */
 #define EOS_APP_WASI_VERSION "0.2.12"
-#define EOS_APP_SDK_VERSION "0.1.0"
+#define EOS_APP_SDK_VERSION  "0.1.0"
 
 /* SDK results: 0 is success, negative values are errors from this table. */
-#define EOS_APP_ERRORS(X)                                                          \
-    X(OK, 0, "success")                                                            \
-    X(ENOMEM, -1, "out of memory")                                                 \
-    X(EIO, -2, "the host reported an I/O error on the stream")                     \
-    X(ECLOSED, -3, "the stream is closed")                                         \
-    X(EINVAL, -4, "invalid argument")                                              \
-    X(ESTATE, -5, "call out of order (e.g. a header after the response started)")  \
-    X(ENOTFOUND, -6, "no such key")                                                \
-    X(ENOSTORE, -7, "the host has no such key-value store")                        \
-    X(EACCESS, -8, "access to the store was denied")                               \
-    X(ESTORE, -9, "the store failed (see eos_app_error_detail())")                 \
-    X(ECONFLICT, -10, "the value changed since it was read (compare-and-swap)")     \
-    X(ETOOBIG, -11, "the data is larger than the limit given")                     \
+#define EOS_APP_ERRORS(X)                                                                          \
+    X(OK, 0, "success")                                                                            \
+    X(ENOMEM, -1, "out of memory")                                                                 \
+    X(EIO, -2, "the host reported an I/O error on the stream")                                     \
+    X(ECLOSED, -3, "the stream is closed")                                                         \
+    X(EINVAL, -4, "invalid argument")                                                              \
+    X(ESTATE, -5, "call out of order (e.g. a header after the response started)")                  \
+    X(ENOTFOUND, -6, "no such key")                                                                \
+    X(ENOSTORE, -7, "the host has no such key-value store")                                        \
+    X(EACCESS, -8, "access to the store was denied")                                               \
+    X(ESTORE, -9, "the store failed (see eos_app_error_detail())")                                 \
+    X(ECONFLICT, -10, "the value changed since it was read (compare-and-swap)")                    \
+    X(ETOOBIG, -11, "the data is larger than the limit given")                                     \
     X(EHOST, -12, "the host refused the call")
 
 enum eos_app_err {

@@ -18,15 +18,15 @@ typedef struct eos_bucket {
 
 /* A page of keys from eos_bucket_list_keys; free with eos_key_list_free. */
 typedef struct eos_key_list {
-    char **keys;   /* count NUL-terminated keys */
+    char **keys; /* count NUL-terminated keys */
     size_t count;
-    char *cursor;  /* pass to the next call to continue, NULL when the listing is done */
+    char *cursor; /* pass to the next call to continue, NULL when the listing is done */
 } eos_key_list;
 
 /* One entry of eos_bucket_get_many; free the array with eos_kv_entries_free. */
 typedef struct eos_kv_entry {
     bool found;
-    void *value;   /* NUL-terminated copy (NUL not counted), NULL when !found */
+    void *value; /* NUL-terminated copy (NUL not counted), NULL when !found */
     size_t size;
 } eos_kv_entry;
 
@@ -60,13 +60,12 @@ void eos_key_list_free(eos_key_list *list);
 
 /* Adds delta to the integer stored at key (absent counts as 0) and returns the new
  * value in *out_value. Atomic. */
-int eos_bucket_increment(eos_bucket *bucket, const char *key, int64_t delta,
-                         int64_t *out_value);
+int eos_bucket_increment(eos_bucket *bucket, const char *key, int64_t delta, int64_t *out_value);
 /* Starts a compare-and-swap on key: *out_current gets the current value (free with
  * free(); NULL when absent). Then eos_cas_swap writes only if nobody wrote in
  * between, or eos_cas_abort gives up. */
-int eos_bucket_cas_begin(eos_bucket *bucket, const char *key, eos_cas *out_cas,
-                         void **out_current, size_t *out_size);
+int eos_bucket_cas_begin(eos_bucket *bucket, const char *key, eos_cas *out_cas, void **out_current,
+                         size_t *out_size);
 /* Consumes the CAS; EOS_APP_ECONFLICT when the value changed meanwhile (start again). */
 int eos_cas_swap(eos_cas *cas, const void *value, size_t size);
 void eos_cas_abort(eos_cas *cas);

@@ -11,7 +11,7 @@
  * canonical ABI, which malloc already gives for 8; larger requests go to
  * aligned_alloc. A zero-size allocation needs no memory, only an aligned address. */
 __attribute__((export_name("cabi_realloc"))) void *cabi_realloc(void *old, size_t old_size,
-                                                                 size_t align, size_t new_size)
+                                                                size_t align, size_t new_size)
 {
     (void)old_size;
     if (new_size == 0)
@@ -37,7 +37,9 @@ static char detail[256];
 const char *eos_app_strerror(int err)
 {
     switch (err) {
-#define EOS_APP__CASE(name, value, text) case value: return text;
+#define EOS_APP__CASE(name, value, text)                                                           \
+    case value:                                                                                    \
+        return text;
         EOS_APP_ERRORS(EOS_APP__CASE)
 #undef EOS_APP__CASE
     }

@@ -20,6 +20,7 @@ struct eos_request {
     eos__handle stream; /* -1 until the body is consumed */
     bool body_done;
     char *method;
+    char *authority;
     char *path_with_query;
     char *path; /* path_with_query up to '?' */
     const char *query;
@@ -38,8 +39,8 @@ struct eos_response_out {
     int state;
 };
 
-static const char *const method_names[] = { "GET",     "HEAD",    "POST",  "PUT",  "DELETE",
-                                            "CONNECT", "OPTIONS", "TRACE", "PATCH" };
+static const char *const method_names[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
+                                           "CONNECT", "OPTIONS", "TRACE", "PATCH"};
 
 const char *eos_request_method(eos_request *req)
 {
@@ -86,6 +87,16 @@ const char *eos_request_path_with_query(eos_request *req)
 {
     load_path(req);
     return req->path_with_query ? req->path_with_query : "/";
+}
+
+const char *eos_request_authority(eos_request *req)
+{
+    if (!req->authority) {
+        _Alignas(4) uint8_t ret[12];
+        eos__req_authority(req->handle, ret);
+        req->authority = ret[0] ? eos__take_string(eos__list(ret + 4)) : strdup("");
+    }
+    return req->authority ? req->authority : "";
 }
 
 /* Copies every header line out of the request's fields once. The host's list (16-byte
@@ -145,8 +156,8 @@ size_t eos_request_header_count(eos_request *req)
     return req->header_count;
 }
 
-int eos_request_header_at(eos_request *req, size_t i, const char **out_name,
-                          const char **out_value, size_t *out_value_size)
+int eos_request_header_at(eos_request *req, size_t i, const char **out_name, const char **out_value,
+                          size_t *out_value_size)
 {
     load_headers(req);
     if (i >= req->header_count)
@@ -379,14 +390,15 @@ static void request_release(eos_request *req)
     }
     free(req->headers);
     free(req->method);
+    free(req->authority);
     free(req->path_with_query);
     free(req->path);
 }
 
 void eos_http_dispatch(int32_t request, int32_t outparam, eos_http_handler_fn fn)
 {
-    eos_request req = { .handle = request, .body = -1, .stream = -1 };
-    eos_response_out out = { .param = outparam, .fields = -1, .body = -1, .stream = -1 };
+    eos_request req = {.handle = request, .body = -1, .stream = -1};
+    eos_response_out out = {.param = outparam, .fields = -1, .body = -1, .stream = -1};
     fn(&req, &out);
     if (out.state == OUT_STARTED) {
         eos_response_finish(&out);

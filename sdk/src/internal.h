@@ -12,8 +12,8 @@
 #include "eos_app.h"
 
 /* Every WASI 0.2 import names this patch version; hosts accept any 0.2.x. */
-#define EOS__WASI(iface) iface "@0.2.12"
-#define EOS__KV(iface) "wasi:keyvalue/" iface "@0.2.0-draft2"
+#define EOS__WASI(iface)       iface "@0.2.12"
+#define EOS__KV(iface)         "wasi:keyvalue/" iface "@0.2.0-draft2"
 #define EOS__IMPORT(mod, name) __attribute__((import_module(mod), import_name(name)))
 
 /* Resource handles are i32 indices into the instance's handle table. */
@@ -25,24 +25,16 @@ typedef struct {
     size_t len;
 } eos__bytes;
 
-/* wasi:io/error, wasi:io/poll, wasi:io/streams */
+/* wasi:io/error, wasi:io/streams */
 EOS__IMPORT(EOS__WASI("wasi:io/error"), "[resource-drop]error")
 void eos__io_error_drop(eos__handle err);
 EOS__IMPORT(EOS__WASI("wasi:io/error"), "[method]error.to-debug-string")
 void eos__io_error_to_debug_string(eos__handle err, void *ret); /* string @0 */
-EOS__IMPORT(EOS__WASI("wasi:io/poll"), "[resource-drop]pollable")
-void eos__io_pollable_drop(eos__handle p);
-EOS__IMPORT(EOS__WASI("wasi:io/poll"), "[method]pollable.block")
-void eos__io_pollable_block(eos__handle p);
 
 /* result<list<u8>, stream-error>: tag u8 @0; ok list @4/@8; err: stream-error tag @4
  * (0 = last-operation-failed(own<error>) with the handle @8, 1 = closed). */
-EOS__IMPORT(EOS__WASI("wasi:io/streams"), "[method]input-stream.read")
-void eos__in_read(eos__handle s, int64_t len, void *ret);
 EOS__IMPORT(EOS__WASI("wasi:io/streams"), "[method]input-stream.blocking-read")
 void eos__in_blocking_read(eos__handle s, int64_t len, void *ret);
-EOS__IMPORT(EOS__WASI("wasi:io/streams"), "[method]input-stream.subscribe")
-eos__handle eos__in_subscribe(eos__handle s);
 EOS__IMPORT(EOS__WASI("wasi:io/streams"), "[resource-drop]input-stream")
 void eos__in_drop(eos__handle s);
 /* result<u64, stream-error>: tag @0, u64 @8 or stream-error tag @8 and handle @12. */
@@ -51,8 +43,6 @@ void eos__out_check_write(eos__handle s, void *ret);
 /* result<_, stream-error>: tag @0, stream-error tag @4, handle @8. */
 EOS__IMPORT(EOS__WASI("wasi:io/streams"), "[method]output-stream.write")
 void eos__out_write(eos__handle s, const void *ptr, size_t len, void *ret);
-EOS__IMPORT(EOS__WASI("wasi:io/streams"), "[method]output-stream.blocking-write-and-flush")
-void eos__out_blocking_write_and_flush(eos__handle s, const void *ptr, size_t len, void *ret);
 EOS__IMPORT(EOS__WASI("wasi:io/streams"), "[method]output-stream.blocking-flush")
 void eos__out_blocking_flush(eos__handle s, void *ret);
 EOS__IMPORT(EOS__WASI("wasi:io/streams"), "[resource-drop]output-stream")
@@ -90,8 +80,6 @@ EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]incoming-body.stream")
 void eos__in_body_stream(eos__handle b, void *ret);
 EOS__IMPORT(EOS__WASI("wasi:http/types"), "[static]incoming-body.finish")
 eos__handle eos__in_body_finish(eos__handle b);
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[resource-drop]incoming-body")
-void eos__in_body_drop(eos__handle b);
 EOS__IMPORT(EOS__WASI("wasi:http/types"), "[resource-drop]future-trailers")
 void eos__future_trailers_drop(eos__handle t);
 EOS__IMPORT(EOS__WASI("wasi:http/types"), "[constructor]outgoing-response")
@@ -108,8 +96,7 @@ void eos__out_body_write(eos__handle b, void *ret);
 /* (body, option<trailers> as tag + handle, return area) -> result<_, error-code>:
  * tag @0, error-code @8 (aligned to 8 by its option<u64> payloads; 40 bytes). */
 EOS__IMPORT(EOS__WASI("wasi:http/types"), "[static]outgoing-body.finish")
-void eos__out_body_finish(eos__handle b, int32_t has_trailers, eos__handle trailers,
-                          void *ret);
+void eos__out_body_finish(eos__handle b, int32_t has_trailers, eos__handle trailers, void *ret);
 /* result<own<outgoing-response>, error-code> flattens to eight values: the tag, then
  * the join of the ok handle and error-code's flattening (tag, then its payloads'
  * join: i32, i64, 4 x i32). */
@@ -137,12 +124,11 @@ void eos__kv_exists(eos__handle b, const char *key, size_t key_len, void *ret);
 /* result<key-response, error>: tag @0; keys list<string> @4/@8, cursor option<string>
  * tag @12, string @16/@20. */
 EOS__IMPORT(EOS__KV("store"), "[method]bucket.list-keys")
-void eos__kv_list_keys(eos__handle b, int32_t has_cursor, const char *cursor,
-                       size_t cursor_len, void *ret);
+void eos__kv_list_keys(eos__handle b, int32_t has_cursor, const char *cursor, size_t cursor_len,
+                       void *ret);
 /* result<s64, error>: tag @0, payload @8. */
 EOS__IMPORT(EOS__KV("atomics"), "increment")
-void eos__kv_increment(eos__handle b, const char *key, size_t key_len, int64_t delta,
-                       void *ret);
+void eos__kv_increment(eos__handle b, const char *key, size_t key_len, int64_t delta, void *ret);
 EOS__IMPORT(EOS__KV("atomics"), "[static]cas.new")
 void eos__kv_cas_new(eos__handle b, const char *key, size_t key_len, void *ret);
 EOS__IMPORT(EOS__KV("atomics"), "[method]cas.current")
@@ -181,11 +167,17 @@ EOS__IMPORT(EOS__WASI("wasi:cli/environment"), "get-environment")
 void eos__get_environment(void *ret);
 
 /* Little-endian loads from a return area (wasm is little-endian, areas are aligned). */
-static inline uint32_t eos__u32(const uint8_t *p) { return *(const uint32_t *)(const void *)p; }
-static inline uint64_t eos__u64(const uint8_t *p) { return *(const uint64_t *)(const void *)p; }
+static inline uint32_t eos__u32(const uint8_t *p)
+{
+    return *(const uint32_t *)(const void *)p;
+}
+static inline uint64_t eos__u64(const uint8_t *p)
+{
+    return *(const uint64_t *)(const void *)p;
+}
 static inline eos__bytes eos__list(const uint8_t *p)
 {
-    eos__bytes b = { (uint8_t *)(uintptr_t)eos__u32(p), eos__u32(p + 4) };
+    eos__bytes b = {(uint8_t *)(uintptr_t)eos__u32(p), eos__u32(p + 4)};
     return b;
 }
 

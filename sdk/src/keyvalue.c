@@ -130,8 +130,8 @@ int eos_bucket_increment(eos_bucket *bucket, const char *key, int64_t delta, int
     return EOS_APP_OK;
 }
 
-int eos_bucket_cas_begin(eos_bucket *bucket, const char *key, eos_cas *out_cas,
-                         void **out_current, size_t *out_size)
+int eos_bucket_cas_begin(eos_bucket *bucket, const char *key, eos_cas *out_cas, void **out_current,
+                         size_t *out_size)
 {
     _Alignas(4) uint8_t ret[16];
     out_cas->handle = -1;

@@ -7,7 +7,8 @@
 //   eos-componentize-js.mjs --js app.js --wit world.wit --out app.wasm [--world NAME]
 //                           [--wasi-version 0.2.10] [--tools DIR] [--cache DIR|none]
 //
-// A build takes 15 to 30 seconds, so results are kept in a cache directory (default
+// A build takes 15 to 30 seconds and, with this componentize-js, two builds of the same
+// source differ in a few bytes; results are kept in a cache directory (default
 // $XDG_CACHE_HOME/enclave-os or ~/.cache/enclave-os) under the SHA-256 of everything
 // that goes into them: the source, the world, the WASI version and the tool versions.
 import crypto from 'node:crypto';

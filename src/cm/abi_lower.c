@@ -223,6 +223,8 @@ int eos_cm__lift_flat(eos_cm__cx *cx, const eos_cm_type *t, const uint64_t *flat
     if (depth > EOS_CM_MAX_DEPTH)
         return eos_cm__trap(cx, "value nested too deeply");
     memset(out, 0, sizeof(*out));
+    if (t->flat_count >= EOS_CM_FLAT_CAP)
+        return eos_cm__trap(cx, "type too large to pass as flat values");
     switch (t->kind) {
     case EOS_CM_RECORD:
     case EOS_CM_TUPLE: {
@@ -397,6 +399,8 @@ int eos_cm__lower_flat(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v
     uint32_t a, b;
     if (depth > EOS_CM_MAX_DEPTH)
         return eos_cm__trap(cx, "value nested too deeply");
+    if (t->flat_count >= EOS_CM_FLAT_CAP)
+        return eos_cm__trap(cx, "type too large to pass as flat values");
     switch (t->kind) {
     case EOS_CM_BOOL:
         return put(cx, flat, pos, n, v->of.b ? 1 : 0);

@@ -153,7 +153,7 @@ static void layout_variant(eos_cm_type *t, uint32_t n, const eos_cm_type *const 
             case_align = cases[i]->align;
     t->align = (uint8_t)align;
     t->size = align_to(cap_add(align_to(ds, case_align), max_size), align);
-    t->flat_count = (uint16_t)(max_flat + 1 > 255 ? 255 : max_flat + 1);
+    t->flat_count = (uint16_t)(max_flat + 1 > EOS_CM_FLAT_CAP ? EOS_CM_FLAT_CAP : max_flat + 1);
 }
 
 void eos_cm__type_layout(eos_cm_type *t)
@@ -179,7 +179,7 @@ void eos_cm__type_layout(eos_cm_type *t)
         }
         t->align = (uint8_t)align;
         t->size = align_to(s, align);
-        t->flat_count = (uint16_t)(flat > 255 ? 255 : flat);
+        t->flat_count = (uint16_t)(flat > EOS_CM_FLAT_CAP ? EOS_CM_FLAT_CAP : flat);
         break;
     }
     case EOS_CM_VARIANT:

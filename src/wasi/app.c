@@ -7,8 +7,8 @@
 
 #include "internal.h"
 
-#define WASI_VERSION "@0.2.12"
-#define DEFAULT_FUEL 10000000u
+#define WASI_VERSION   "@0.2.12"
+#define DEFAULT_FUEL   10000000u
 #define DEFAULT_MEMORY (64u * 1024u * 1024u)
 
 static int define_group(eos_wasi_app *app, const eos_wasi__iface *ifaces, size_t count,
@@ -31,8 +31,7 @@ static int define_group(eos_wasi_app *app, const eos_wasi__iface *ifaces, size_t
             memcpy(all + f->count, f->funcs2, f->count2 * sizeof(*all));
             funcs = all;
         }
-        int rc = eos_cm_host_define(app->host, name, f->types, funcs, n, eos_wasi__dtor, app,
-                                    diag);
+        int rc = eos_cm_host_define(app->host, name, f->types, funcs, n, eos_wasi__dtor, app, diag);
         eos_free(all, n * sizeof(*all));
         if (rc)
             return rc;
@@ -172,8 +171,8 @@ static void reason_from(eos_wasi_outcome *out, int rc, const eos_diag *d, const 
         snprintf(out->reason, sizeof(out->reason), "%s: %s", what, eos_strerror(rc));
 }
 
-int eos_wasi_handle_http(eos_wasi_app *app, const eos_wasi_request *req,
-                         const eos_wasi_sink *sink, eos_wasi_outcome *out)
+int eos_wasi_handle_http(eos_wasi_app *app, const eos_wasi_request *req, const eos_wasi_sink *sink,
+                         eos_wasi_outcome *out)
 {
     static const eos_wasi_sink no_sink;
     eos_wasi__ctx ctx;
@@ -222,8 +221,7 @@ int eos_wasi_handle_http(eos_wasi_app *app, const eos_wasi_request *req,
     }
     if (!ctx.outparam_set) {
         rc = EOS_EPROTO;
-        snprintf(out->reason, sizeof(out->reason),
-                 "the app returned without setting a response");
+        snprintf(out->reason, sizeof(out->reason), "the app returned without setting a response");
     } else if (ctx.outparam_err) {
         rc = ctx.outparam_err;
     }
@@ -240,9 +238,9 @@ out:
     return rc;
 }
 
-int eos_wasi_call(eos_wasi_app *app, const char *name, const eos_cm_val *args,
-                  size_t arg_count, eos_cm_val *results, size_t result_count,
-                  eos_cm_arena *arena, eos_wasi_outcome *out)
+int eos_wasi_call(eos_wasi_app *app, const char *name, const eos_cm_val *args, size_t arg_count,
+                  eos_cm_val *results, size_t result_count, eos_cm_arena *arena,
+                  eos_wasi_outcome *out)
 {
     static const eos_wasi_sink no_sink;
     eos_wasi__ctx ctx;

@@ -141,8 +141,7 @@ static int get_stderr(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_c
     return get_log_stream(call, results, EOS_LOG_WARN, "stderr");
 }
 
-static int empty_read(eos_wasi__ctx *ctx, void *impl, uint8_t *buf, size_t cap,
-                      size_t *out_size)
+static int empty_read(eos_wasi__ctx *ctx, void *impl, uint8_t *buf, size_t cap, size_t *out_size)
 {
     *out_size = 0;
     return EOS_ECLOSED;
@@ -159,8 +158,7 @@ static int get_stdin(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm
     return 0;
 }
 
-static int get_terminal(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                        eos_cm_val *results)
+static int get_terminal(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     results[0].of.var.index = 0; /* none: apps have no terminal */
@@ -181,8 +179,7 @@ static bool env_pair(eos_wasi__ctx *ctx, eos_cm_val *item, const char *k, const 
     return true;
 }
 
-static int get_environment(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                           eos_cm_val *results)
+static int get_environment(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     eos_wasi_app *app = ctx->app;
@@ -199,8 +196,7 @@ static int get_environment(eos_cm_call *call, void *ud, const eos_cm_val *args,
     return 0;
 }
 
-static int get_arguments(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                         eos_cm_val *results)
+static int get_arguments(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     results[0].of.list.items = NULL;
@@ -233,8 +229,7 @@ static int cli_exit(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_
     return do_exit(ctx, args[0].of.var.index ? 1u : 0u);
 }
 
-static int cli_exit_code(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                         eos_cm_val *results)
+static int cli_exit_code(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     return do_exit(ctx, (unsigned)args[0].of.u);
@@ -249,8 +244,7 @@ static int logging_log(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_
                                            EOS_LOG_WARN,  EOS_LOG_ERROR, EOS_LOG_ERROR};
     uint32_t lv = args[0].of.var.index;
     char context[64];
-    size_t cn = args[1].of.str.len < sizeof(context) - 1 ? args[1].of.str.len
-                                                         : sizeof(context) - 1;
+    size_t cn = args[1].of.str.len < sizeof(context) - 1 ? args[1].of.str.len : sizeof(context) - 1;
     for (size_t i = 0; i < cn; i++) {
         char c = args[1].of.str.ptr[i];
         context[i] = (c < 0x20 || c == 0x7f) ? '?' : c;
@@ -270,8 +264,7 @@ static const eos_cm_host_func exit_funcs[] = {
     {"exit", "func(status: result)", cli_exit},
     {"exit-with-code", "func(status-code: u8)", cli_exit_code},
 };
-static const eos_cm_host_func stdin_funcs[] = {
-    {"get-stdin", "func() -> input-stream", get_stdin}};
+static const eos_cm_host_func stdin_funcs[] = {{"get-stdin", "func() -> input-stream", get_stdin}};
 static const eos_cm_host_func stdout_funcs[] = {
     {"get-stdout", "func() -> output-stream", get_stdout}};
 static const eos_cm_host_func stderr_funcs[] = {

@@ -34,8 +34,7 @@ static int wall_now(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_
     return datetime(ctx, &results[0], CLOCK_REALTIME, false);
 }
 
-static int wall_resolution(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                           eos_cm_val *results)
+static int wall_resolution(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     return datetime(ctx, &results[0], CLOCK_REALTIME, true);
@@ -48,8 +47,7 @@ static int mono_now(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_
     return 0;
 }
 
-static int mono_resolution(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                           eos_cm_val *results)
+static int mono_resolution(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     struct timespec ts = {0, 1};
@@ -125,8 +123,7 @@ static int random_u64(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_c
     return rc;
 }
 
-static int insecure_seed(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                         eos_cm_val *results)
+static int insecure_seed(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     eos_cm_val *t = eos_wasi__val_new(ctx, 2);

@@ -67,6 +67,8 @@ void eos_wasi__ctx_fini(eos_wasi__ctx *ctx)
     ctx->slots = NULL;
     ctx->slot_len = ctx->slot_cap = 0;
     eos_wasi__scratch_reset(ctx);
+    eos_free(ctx->iobuf, EOS_WASI_BODY_CHUNK);
+    ctx->iobuf = NULL;
 }
 
 uint32_t eos_wasi__res_add(eos_wasi__ctx *ctx, eos_wasi__rtype type, void *obj)

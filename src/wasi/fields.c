@@ -8,8 +8,15 @@
 
 /* Framing and hop-by-hop headers: the server owns them, as wasmtime and Spin do. */
 static const char *const forbidden[] = {
-    "connection",     "keep-alive", "proxy-authenticate", "proxy-authorization",
-    "proxy-connection", "transfer-encoding", "upgrade", "host", "http2-settings",
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "http2-settings",
 };
 
 static bool is_tchar(unsigned char c)
@@ -65,13 +72,12 @@ void eos_wasi__fields_free(eos_wasi__fields *f)
     eos_free(f, sizeof(*f));
 }
 
-int eos_wasi__fields_push(eos_wasi__fields *f, const char *name, size_t name_size, const uint8_t *value,
-                size_t value_size)
+int eos_wasi__fields_push(eos_wasi__fields *f, const char *name, size_t name_size,
+                          const uint8_t *value, size_t value_size)
 {
     if (f->len == f->cap) {
         size_t ncap = f->cap ? f->cap * 2 : 8;
-        eos_wasi__field *n =
-            eos_realloc(f->items, f->cap * sizeof(*n), ncap * sizeof(*n));
+        eos_wasi__field *n = eos_realloc(f->items, f->cap * sizeof(*n), ncap * sizeof(*n));
         if (!n)
             return EOS_ENOMEM;
         f->items = n;
@@ -211,8 +217,8 @@ static int fields_from_list(eos_cm_call *call, void *ud, const eos_cm_val *args,
         return EOS_ENOMEM;
     for (size_t i = 0; i < args[0].of.list.len; i++) {
         const eos_cm_val *t = args[0].of.list.items[i].of.list.items;
-        int rc = eos_wasi__fields_append(f, t[0].of.str.ptr, t[0].of.str.len,
-                                         t[1].of.list.bytes, t[1].of.list.len);
+        int rc = eos_wasi__fields_append(f, t[0].of.str.ptr, t[0].of.str.len, t[1].of.list.bytes,
+                                         t[1].of.list.len);
         if (rc) {
             eos_wasi__fields_free(f);
             return header_result(ctx, &results[0], rc);
@@ -283,8 +289,7 @@ static int fields_set(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_c
     return header_result(ctx, &results[0], rc);
 }
 
-static int fields_delete(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                         eos_cm_val *results)
+static int fields_delete(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     eos_wasi__fields *f = self_fields(ctx, args);
@@ -294,8 +299,7 @@ static int fields_delete(eos_cm_call *call, void *ud, const eos_cm_val *args,
                          eos_wasi__fields_delete(f, args[1].of.str.ptr, args[1].of.str.len));
 }
 
-static int fields_append(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                         eos_cm_val *results)
+static int fields_append(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     eos_wasi__fields *f = self_fields(ctx, args);
@@ -306,8 +310,7 @@ static int fields_append(eos_cm_call *call, void *ud, const eos_cm_val *args,
                                                  args[2].of.list.bytes, args[2].of.list.len));
 }
 
-static int fields_entries(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                          eos_cm_val *results)
+static int fields_entries(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     eos_wasi__fields *f = self_fields(ctx, args);
@@ -333,8 +336,7 @@ static int fields_entries(eos_cm_call *call, void *ud, const eos_cm_val *args,
     return 0;
 }
 
-static int fields_clone(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                        eos_cm_val *results)
+static int fields_clone(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     eos_wasi__fields *f = self_fields(ctx, args);
@@ -358,14 +360,12 @@ const eos_cm_host_func eos_wasi__fields_funcs[] = {
     {"[method]fields.get", "func(" SELF ", name: string) -> list<list<u8>>", fields_get},
     {"[method]fields.has", "func(" SELF ", name: string) -> bool", fields_has},
     {"[method]fields.set",
-     "func(" SELF ", name: string, value: list<list<u8>>) -> result<_, header-error>",
-     fields_set},
+     "func(" SELF ", name: string, value: list<list<u8>>) -> result<_, header-error>", fields_set},
     {"[method]fields.delete", "func(" SELF ", name: string) -> result<_, header-error>",
      fields_delete},
     {"[method]fields.append",
      "func(" SELF ", name: string, value: list<u8>) -> result<_, header-error>", fields_append},
-    {"[method]fields.entries", "func(" SELF ") -> list<tuple<string, list<u8>>>",
-     fields_entries},
+    {"[method]fields.entries", "func(" SELF ") -> list<tuple<string, list<u8>>>", fields_entries},
     {"[method]fields.clone", "func(" SELF ") -> fields", fields_clone},
 };
 const size_t eos_wasi__fields_func_count = EOS_ARRAY_LEN(eos_wasi__fields_funcs);

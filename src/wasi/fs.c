@@ -138,8 +138,7 @@ static int file_write(eos_wasi__ctx *ctx, void *impl, const uint8_t *data, size_
     uint64_t end = 0;
     int rc = fs_ns(ctx, &ns);
     if (!rc)
-        rc = eos_wasi__fs_write(ctx->app->kv, ns, s->path, s->offset, data, size, s->append,
-                                &end);
+        rc = eos_wasi__fs_write(ctx->app->kv, ns, s->path, s->offset, data, size, s->append, &end);
     if (rc)
         return rc > 0 ? EOS_EIO : rc;
     s->offset = end;
@@ -200,8 +199,7 @@ static int d_read_via_stream(eos_cm_call *call, void *ud, const eos_cm_val *args
     return stream_result(ctx, &results[0], rep);
 }
 
-static int write_stream(eos_cm_call *call, const eos_cm_val *args, eos_cm_val *results,
-                        bool append)
+static int write_stream(eos_cm_call *call, const eos_cm_val *args, eos_cm_val *results, bool append)
 {
     EOS_WASI__ENTER(ctx);
     fdesc *d = self_desc(ctx, &args[0]);
@@ -301,8 +299,7 @@ static bool new_time(const eos_cm_val *v, uint64_t *out)
     return true;
 }
 
-static int set_times(eos_wasi__ctx *ctx, const char *path, const eos_cm_val *mtime,
-                     eos_cm_val *res)
+static int set_times(eos_wasi__ctx *ctx, const char *path, const eos_cm_val *mtime, eos_cm_val *res)
 {
     eos_kv_ns *ns = NULL;
     uint64_t t = 0;
@@ -471,16 +468,16 @@ static int d_stat(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_va
 }
 
 /* The pattern of every *-at function: resolve, run, map the result. */
-#define AT_BEGIN(pathv)                                                                     \
-    EOS_WASI__ENTER(ctx);                                                                   \
-    fdesc *d = self_desc(ctx, &args[0]);                                                    \
-    if (!d)                                                                                 \
-        return EOS_TRAP_HOST;                                                               \
-    char *path = NULL;                                                                      \
-    eos_kv_ns *ns = NULL;                                                                   \
-    int rc = resolve(d, (pathv), &path);                                                    \
-    if (!rc)                                                                                \
-        rc = fs_ns(ctx, &ns)
+#define AT_BEGIN(pathv)                                                                            \
+    EOS_WASI__ENTER(ctx);                                                                          \
+    fdesc *d = self_desc(ctx, &args[0]);                                                           \
+    if (!d)                                                                                        \
+        return EOS_TRAP_HOST;                                                                      \
+    char *path = NULL;                                                                             \
+    eos_kv_ns *ns = NULL;                                                                          \
+    int rc = resolve(d, (pathv), &path);                                                           \
+    if (!rc)                                                                                       \
+    rc = fs_ns(ctx, &ns)
 
 static int d_stat_at(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
@@ -492,8 +489,7 @@ static int d_stat_at(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm
     return rc ? fs_err(ctx, &results[0], rc) : stat_value(ctx, &m, &results[0]);
 }
 
-static int d_set_times_at(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                          eos_cm_val *results)
+static int d_set_times_at(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     AT_BEGIN(&args[2]);
     if (rc) {
@@ -545,8 +541,7 @@ static int d_open_at(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm
     return stream_result(ctx, &results[0], rep);
 }
 
-static int d_readlink_at(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                         eos_cm_val *results)
+static int d_readlink_at(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     AT_BEGIN(&args[1]);
     eos_wasi__fsmeta m;
@@ -601,8 +596,7 @@ static int d_rename_at(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_
     return rc ? fs_err(ctx, &results[0], rc) : fs_ok(ctx, &results[0], NULL);
 }
 
-static int d_unsupported(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                         eos_cm_val *results)
+static int d_unsupported(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     /* link-at, symlink-at: the store keeps no links. */
     EOS_WASI__ENTER(ctx);
@@ -648,8 +642,7 @@ static int hash_value(eos_wasi__ctx *ctx, const char *path, eos_cm_val *res)
     return fs_ok(ctx, res, &v[0]);
 }
 
-static int d_metadata_hash(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                           eos_cm_val *results)
+static int d_metadata_hash(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     fdesc *d = self_desc(ctx, &args[0]);
@@ -672,8 +665,7 @@ static int d_metadata_hash_at(eos_cm_call *call, void *ud, const eos_cm_val *arg
     return rc;
 }
 
-static int fs_error_code(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                         eos_cm_val *results)
+static int fs_error_code(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     eos_wasi__ioerr *e = eos_wasi__res_get(ctx, args[0].of.handle, EOS_WASI__R_ERROR);
@@ -689,8 +681,7 @@ static int fs_error_code(eos_cm_call *call, void *ud, const eos_cm_val *args,
     return 0;
 }
 
-static int get_directories(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                           eos_cm_val *results)
+static int get_directories(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     eos_cm_val *v = eos_wasi__val_new(ctx, 3);
@@ -739,13 +730,13 @@ static const char fs_types[] =
     "record metadata-hash-value { lower: u64, upper: u64 }\n"
     "resource descriptor;\nresource directory-entry-stream;\n";
 
-#define S "self: borrow<descriptor>"
+#define S    "self: borrow<descriptor>"
 #define R(t) "result<" t ", error-code>"
 static const eos_cm_host_func fs_funcs[] = {
     {"[method]descriptor.read-via-stream", "func(" S ", offset: filesize) -> " R("input-stream"),
      d_read_via_stream},
-    {"[method]descriptor.write-via-stream",
-     "func(" S ", offset: filesize) -> " R("output-stream"), d_write_via_stream},
+    {"[method]descriptor.write-via-stream", "func(" S ", offset: filesize) -> " R("output-stream"),
+     d_write_via_stream},
     {"[method]descriptor.append-via-stream", "func(" S ") -> " R("output-stream"),
      d_append_via_stream},
     {"[method]descriptor.advise",
@@ -782,18 +773,16 @@ static const eos_cm_host_func fs_funcs[] = {
      "func(" S ", path-flags: path-flags, path: string, open-flags: open-flags, %flags: "
      "descriptor-flags) -> " R("descriptor"),
      d_open_at},
-    {"[method]descriptor.readlink-at", "func(" S ", path: string) -> " R("string"),
-     d_readlink_at},
+    {"[method]descriptor.readlink-at", "func(" S ", path: string) -> " R("string"), d_readlink_at},
     {"[method]descriptor.remove-directory-at", "func(" S ", path: string) -> " R("_"),
      d_remove_directory_at},
     {"[method]descriptor.rename-at",
-     "func(" S ", old-path: string, new-descriptor: borrow<descriptor>, new-path: string) -> " R(
-         "_"),
+     "func(" S
+     ", old-path: string, new-descriptor: borrow<descriptor>, new-path: string) -> " R("_"),
      d_rename_at},
-    {"[method]descriptor.symlink-at",
-     "func(" S ", old-path: string, new-path: string) -> " R("_"), d_unsupported},
-    {"[method]descriptor.unlink-file-at", "func(" S ", path: string) -> " R("_"),
-     d_unlink_file_at},
+    {"[method]descriptor.symlink-at", "func(" S ", old-path: string, new-path: string) -> " R("_"),
+     d_unsupported},
+    {"[method]descriptor.unlink-file-at", "func(" S ", path: string) -> " R("_"), d_unlink_file_at},
     {"[method]descriptor.is-same-object", "func(" S ", other: borrow<descriptor>) -> bool",
      d_is_same},
     {"[method]descriptor.metadata-hash", "func(" S ") -> " R("metadata-hash-value"),

@@ -1,7 +1,9 @@
 /* A small POSIX-like file tree on the encrypted store: per path a metadata
  * record ("m:" + path) and the contents in 64 KiB chunks ("c:" + path + NUL +
  * index), so a write at an offset rewrites only the chunks it touches. Every
- * change runs in one store transaction: a crash leaves the old or new state. */
+ * change's writes go in one store transaction: a crash leaves the old or the
+ * new state. Reads see committed state (not the transaction's read set): the
+ * store's transactions refuse to commit after reading an absent key. */
 #include <stdio.h>
 #include <string.h>
 
@@ -129,7 +131,8 @@ static int txn_meta(eos_kv_txn *t, eos_kv_ns *ns, const char *path, eos_wasi__fs
     size_t kn = meta_key(key, sizeof(key), path);
     uint8_t *v = NULL;
     size_t vs = 0;
-    int rc = t ? eos_kv_txn_get(t, ns, key, kn, &v, &vs, NULL) : eos_kv_get(ns, key, kn, &v, &vs, NULL);
+    (void)t;
+    int rc = eos_kv_get(ns, key, kn, &v, &vs, NULL);
     if (rc == EOS_ENOTFOUND)
         return EOS_WASI__FS_NOENT;
     if (rc)
@@ -200,8 +203,7 @@ typedef struct create_arg {
     eos_wasi__fsmeta *out;
 } create_arg;
 
-static int delete_chunks(eos_kv_txn *t, eos_kv_ns *ns, const char *path, uint64_t from,
-                         uint64_t to)
+static int delete_chunks(eos_kv_txn *t, eos_kv_ns *ns, const char *path, uint64_t from, uint64_t to)
 {
     char key[EOS_WASI__FS_PATH_MAX + 32];
     for (uint64_t i = from; i < to; i++) {
@@ -228,8 +230,8 @@ static int open_body(eos_kv_txn *t, eos_kv_ns *ns, void *argp)
         if (m.type == EOS_WASI__FS_DIR && (a->write || (a->oflags & EOS_WASI__O_TRUNC)))
             return EOS_WASI__FS_ISDIR;
         if ((a->oflags & EOS_WASI__O_TRUNC) && m.size) {
-            rc = delete_chunks(t, ns, a->path, 0, (m.size + EOS_WASI__FS_CHUNK - 1) /
-                                                      EOS_WASI__FS_CHUNK);
+            rc = delete_chunks(t, ns, a->path, 0,
+                               (m.size + EOS_WASI__FS_CHUNK - 1) / EOS_WASI__FS_CHUNK);
             m.size = 0;
             m.mtime_ns = wall_ns();
             if (!rc)
@@ -293,8 +295,8 @@ int eos_wasi__fs_mkdir(eos_kv *kv, eos_kv_ns *ns, const char *path)
     return in_txn(kv, ns, mkdir_body, (void *)path);
 }
 
-int eos_wasi__fs_read(eos_kv_ns *ns, const char *path, uint64_t offset, uint8_t *buf,
-                      size_t len, size_t *out_n)
+int eos_wasi__fs_read(eos_kv_ns *ns, const char *path, uint64_t offset, uint8_t *buf, size_t len,
+                      size_t *out_n)
 {
     *out_n = 0;
     eos_wasi__fsmeta m;
@@ -373,7 +375,7 @@ static int write_body(eos_kv_txn *t, eos_kv_ns *ns, void *argp)
         if (in != 0 || n != EOS_WASI__FS_CHUNK) {
             uint8_t *c = NULL;
             size_t cs = 0;
-            rc = eos_kv_txn_get(t, ns, key, kn, &c, &cs, NULL);
+            rc = eos_kv_get(ns, key, kn, &c, &cs, NULL);
             if (rc && rc != EOS_ENOTFOUND)
                 break;
             rc = 0;
@@ -437,7 +439,7 @@ static int truncate_body(eos_kv_txn *t, eos_kv_ns *ns, void *argp)
             size_t kn = chunk_key(key, sizeof(key), a->path, keep - 1);
             uint8_t *c = NULL;
             size_t cs = 0;
-            rc = eos_kv_txn_get(t, ns, key, kn, &c, &cs, NULL);
+            rc = eos_kv_get(ns, key, kn, &c, &cs, NULL);
             if (!rc && cs > tail)
                 rc = eos_kv_txn_set(t, ns, key, kn, c, tail, NULL);
             if (c)
@@ -596,16 +598,15 @@ static int move_file(eos_kv_txn *t, eos_kv_ns *ns, const char *from, const char 
                      const eos_wasi__fsmeta *m)
 {
     char k1[EOS_WASI__FS_PATH_MAX + 32], k2[EOS_WASI__FS_PATH_MAX + 32];
-    uint64_t chunks = m->type == EOS_WASI__FS_DIR ? 0
-                                                  : (m->size + EOS_WASI__FS_CHUNK - 1) /
-                                                        EOS_WASI__FS_CHUNK;
+    uint64_t chunks =
+        m->type == EOS_WASI__FS_DIR ? 0 : (m->size + EOS_WASI__FS_CHUNK - 1) / EOS_WASI__FS_CHUNK;
     int rc = 0;
     for (uint64_t i = 0; i < chunks && !rc; i++) {
         size_t n1 = chunk_key(k1, sizeof(k1), from, i);
         size_t n2 = chunk_key(k2, sizeof(k2), to, i);
         uint8_t *c = NULL;
         size_t cs = 0;
-        rc = eos_kv_txn_get(t, ns, k1, n1, &c, &cs, NULL);
+        rc = eos_kv_get(ns, k1, n1, &c, &cs, NULL);
         if (rc == EOS_ENOTFOUND) {
             rc = eos_kv_txn_delete(t, ns, k2, n2, NULL);
             if (rc == EOS_ENOTFOUND)

@@ -7,20 +7,44 @@
 #include "internal.h"
 
 static const char *const error_code_names[] = {
-    "DNS-timeout", "DNS-error", "destination-not-found", "destination-unavailable",
-    "destination-IP-prohibited", "destination-IP-unroutable", "connection-refused",
-    "connection-terminated", "connection-timeout", "connection-read-timeout",
-    "connection-write-timeout", "connection-limit-reached", "TLS-protocol-error",
-    "TLS-certificate-error", "TLS-alert-received", "HTTP-request-denied",
-    "HTTP-request-length-required", "HTTP-request-body-size", "HTTP-request-method-invalid",
-    "HTTP-request-URI-invalid", "HTTP-request-URI-too-long",
-    "HTTP-request-header-section-size", "HTTP-request-header-size",
-    "HTTP-request-trailer-section-size", "HTTP-request-trailer-size",
-    "HTTP-response-incomplete", "HTTP-response-header-section-size",
-    "HTTP-response-header-size", "HTTP-response-body-size",
-    "HTTP-response-trailer-section-size", "HTTP-response-trailer-size",
-    "HTTP-response-transfer-coding", "HTTP-response-content-coding", "HTTP-response-timeout",
-    "HTTP-upgrade-failed", "HTTP-protocol-error", "loop-detected", "configuration-error",
+    "DNS-timeout",
+    "DNS-error",
+    "destination-not-found",
+    "destination-unavailable",
+    "destination-IP-prohibited",
+    "destination-IP-unroutable",
+    "connection-refused",
+    "connection-terminated",
+    "connection-timeout",
+    "connection-read-timeout",
+    "connection-write-timeout",
+    "connection-limit-reached",
+    "TLS-protocol-error",
+    "TLS-certificate-error",
+    "TLS-alert-received",
+    "HTTP-request-denied",
+    "HTTP-request-length-required",
+    "HTTP-request-body-size",
+    "HTTP-request-method-invalid",
+    "HTTP-request-URI-invalid",
+    "HTTP-request-URI-too-long",
+    "HTTP-request-header-section-size",
+    "HTTP-request-header-size",
+    "HTTP-request-trailer-section-size",
+    "HTTP-request-trailer-size",
+    "HTTP-response-incomplete",
+    "HTTP-response-header-section-size",
+    "HTTP-response-header-size",
+    "HTTP-response-body-size",
+    "HTTP-response-trailer-section-size",
+    "HTTP-response-trailer-size",
+    "HTTP-response-transfer-coding",
+    "HTTP-response-content-coding",
+    "HTTP-response-timeout",
+    "HTTP-upgrade-failed",
+    "HTTP-protocol-error",
+    "loop-detected",
+    "configuration-error",
     "internal-error",
 };
 #define ERROR_CODE_HTTP_REQUEST_DENIED 15
@@ -336,8 +360,7 @@ static int req_scheme(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_c
     return 0;
 }
 
-static int req_authority(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                         eos_cm_val *results)
+static int req_authority(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     if (!self_req(ctx, args))
@@ -434,8 +457,7 @@ static int ibody_finish(eos_cm_call *call, void *ud, const eos_cm_val *args, eos
     return 0;
 }
 
-static int ready_pollable(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                          eos_cm_val *results)
+static int ready_pollable(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     uint32_t rep = eos_wasi__pollable_new(ctx, EOS_WASI__POLL_READY, 0, 0);
@@ -445,8 +467,7 @@ static int ready_pollable(eos_cm_call *call, void *ud, const eos_cm_val *args,
     return 0;
 }
 
-static int trailers_get(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                        eos_cm_val *results)
+static int trailers_get(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     fut_trailers *t = eos_wasi__res_get(ctx, args[0].of.handle, EOS_WASI__R_FUT_TRAILERS);
@@ -516,8 +537,7 @@ static int resp_status(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_
     return 0;
 }
 
-static int resp_set_status(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                           eos_cm_val *results)
+static int resp_set_status(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     eos_wasi__resp *r = self_resp(ctx, args);
@@ -531,8 +551,7 @@ static int resp_set_status(eos_cm_call *call, void *ud, const eos_cm_val *args,
     return 0;
 }
 
-static int resp_headers(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                        eos_cm_val *results)
+static int resp_headers(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     eos_wasi__resp *r = self_resp(ctx, args);
@@ -584,8 +603,7 @@ static int obody_write(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_
     return own_result(ctx, &results[0], rep);
 }
 
-static int obody_finish(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                        eos_cm_val *results)
+static int obody_finish(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     resp_ref *ref = eos_wasi__res_take(ctx, args[0].of.handle, EOS_WASI__R_OUT_BODY);
@@ -609,8 +627,7 @@ static int obody_finish(eos_cm_call *call, void *ud, const eos_cm_val *args,
     return 0;
 }
 
-static int outparam_set(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                        eos_cm_val *results)
+static int outparam_set(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     if (!eos_wasi__res_take(ctx, args[0].of.handle, EOS_WASI__R_OUTPARAM))
@@ -620,8 +637,8 @@ static int outparam_set(eos_cm_call *call, void *ud, const eos_cm_val *args,
     if (res->of.var.index == 1) {
         uint32_t idx = res->of.var.payload ? res->of.var.payload->of.var.index : 38;
         ctx->outparam_err = EOS_EPROTO;
-        snprintf(ctx->out->reason, sizeof(ctx->out->reason),
-                 "the app answered with error-code %s", eos_wasi__error_code_name(idx));
+        snprintf(ctx->out->reason, sizeof(ctx->out->reason), "the app answered with error-code %s",
+                 eos_wasi__error_code_name(idx));
         return 0;
     }
     resp_ref *ref =
@@ -694,15 +711,13 @@ static int oreq_none(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm
     return 0;
 }
 
-static int oreq_method(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                       eos_cm_val *results)
+static int oreq_method(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     return set_method(ctx, &results[0], "GET");
 }
 
-static int oreq_headers(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                        eos_cm_val *results)
+static int oreq_headers(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     out_request *o = eos_wasi__res_get(ctx, args[0].of.handle, EOS_WASI__R_OUT_REQUEST);
@@ -739,16 +754,14 @@ static int never(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val
     return EOS_TRAP_HOST;
 }
 
-static int http_error_code(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                           eos_cm_val *results)
+static int http_error_code(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     results[0].of.var.index = 0;
     return 0;
 }
 
-static int outgoing_handle(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                           eos_cm_val *results)
+static int outgoing_handle(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     eos_wasi__res_drop(ctx, args[0].of.handle);
@@ -766,7 +779,7 @@ static int outgoing_handle(eos_cm_call *call, void *ud, const eos_cm_val *args,
 
 static const char http_types[] =
     "type duration = u64;\n"
-    "resource input-stream;\nresource output-stream;\nresource io-error;\nresource pollable;\n"
+    "resource input-stream;\nresource output-stream;\nresource error;\nresource pollable;\n"
     "variant method { get, head, post, put, delete, connect, options, trace, patch, "
     "other(string) }\n"
     "variant scheme { HTTP, HTTPS, other(string) }\n"
@@ -809,15 +822,13 @@ static const eos_cm_host_func http_funcs[] = {
      req_scheme},
     {"[method]incoming-request.authority", "func(" B("incoming-request") ") -> option<string>",
      req_authority},
-    {"[method]incoming-request.headers", "func(" B("incoming-request") ") -> headers",
-     req_headers},
-    {"[method]incoming-request.consume",
-     "func(" B("incoming-request") ") -> result<incoming-body>", req_consume},
+    {"[method]incoming-request.headers", "func(" B("incoming-request") ") -> headers", req_headers},
+    {"[method]incoming-request.consume", "func(" B("incoming-request") ") -> result<incoming-body>",
+     req_consume},
     {"[constructor]outgoing-request", "func(headers: headers) -> outgoing-request", oreq_new},
     {"[method]outgoing-request.body", "func(" B("outgoing-request") ") -> result<outgoing-body>",
      oreq_body},
-    {"[method]outgoing-request.method", "func(" B("outgoing-request") ") -> method",
-     oreq_method},
+    {"[method]outgoing-request.method", "func(" B("outgoing-request") ") -> method", oreq_method},
     {"[method]outgoing-request.set-method",
      "func(" B("outgoing-request") ", method: method) -> result", oreq_ok},
     {"[method]outgoing-request.path-with-query",
@@ -850,20 +861,17 @@ static const eos_cm_host_func http_funcs[] = {
     {"[static]response-outparam.set",
      "func(param: response-outparam, response: result<outgoing-response, error-code>)",
      outparam_set},
-    {"[method]incoming-response.status", "func(" B("incoming-response") ") -> status-code",
-     never},
+    {"[method]incoming-response.status", "func(" B("incoming-response") ") -> status-code", never},
     {"[method]incoming-response.headers", "func(" B("incoming-response") ") -> headers", never},
     {"[method]incoming-response.consume",
      "func(" B("incoming-response") ") -> result<incoming-body>", never},
     {"[method]incoming-body.stream", "func(" B("incoming-body") ") -> result<input-stream>",
      ibody_stream},
-    {"[static]incoming-body.finish", "func(this: incoming-body) -> future-trailers",
-     ibody_finish},
+    {"[static]incoming-body.finish", "func(this: incoming-body) -> future-trailers", ibody_finish},
     {"[method]future-trailers.subscribe", "func(" B("future-trailers") ") -> pollable",
      ready_pollable},
     {"[method]future-trailers.get",
-     "func(" B("future-trailers")
-     ") -> option<result<result<option<trailers>, error-code>>>",
+     "func(" B("future-trailers") ") -> option<result<result<option<trailers>, error-code>>>",
      trailers_get},
     {"[constructor]outgoing-response", "func(headers: headers) -> outgoing-response", resp_new},
     {"[method]outgoing-response.status-code", "func(" B("outgoing-response") ") -> status-code",
@@ -882,10 +890,10 @@ static const eos_cm_host_func http_funcs[] = {
     {"[method]future-incoming-response.subscribe",
      "func(" B("future-incoming-response") ") -> pollable", never},
     {"[method]future-incoming-response.get",
-     "func(" B("future-incoming-response")
-     ") -> option<result<result<incoming-response, error-code>>>",
+     "func(" B(
+         "future-incoming-response") ") -> option<result<result<incoming-response, error-code>>>",
      never},
-    {"http-error-code", "func(err: borrow<io-error>) -> option<error-code>", http_error_code},
+    {"http-error-code", "func(err: borrow<error>) -> option<error-code>", http_error_code},
 };
 
 static const eos_cm_host_func outgoing_funcs[] = {

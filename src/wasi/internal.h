@@ -16,28 +16,28 @@
 /* Kinds of host resources, stored beside each rep in the resource table. */
 typedef enum eos_wasi__rtype {
     EOS_WASI__R_FREE = 0,
-    EOS_WASI__R_ERROR,          /* wasi:io/error.error */
-    EOS_WASI__R_POLLABLE,       /* wasi:io/poll.pollable */
-    EOS_WASI__R_INPUT,          /* wasi:io/streams.input-stream */
-    EOS_WASI__R_OUTPUT,         /* wasi:io/streams.output-stream */
-    EOS_WASI__R_FIELDS,         /* wasi:http/types.fields */
-    EOS_WASI__R_IN_REQUEST,     /* incoming-request */
-    EOS_WASI__R_OUT_RESPONSE,   /* outgoing-response */
-    EOS_WASI__R_IN_BODY,        /* incoming-body */
-    EOS_WASI__R_OUT_BODY,       /* outgoing-body */
-    EOS_WASI__R_FUT_TRAILERS,   /* future-trailers */
-    EOS_WASI__R_OUTPARAM,       /* response-outparam */
-    EOS_WASI__R_REQ_OPTIONS,    /* request-options */
-    EOS_WASI__R_OUT_REQUEST,    /* outgoing-request */
-    EOS_WASI__R_KV_BUCKET,      /* wasi:keyvalue/store.bucket */
-    EOS_WASI__R_KV_CAS,         /* wasi:keyvalue/atomics.cas (draft2) */
-    EOS_WASI__R_FS_DESC,        /* wasi:filesystem/types.descriptor */
-    EOS_WASI__R_FS_DIRSTREAM,   /* directory-entry-stream */
-    EOS_WASI__R_OTHER           /* resources the host never hands out */
+    EOS_WASI__R_ERROR,        /* wasi:io/error.error */
+    EOS_WASI__R_POLLABLE,     /* wasi:io/poll.pollable */
+    EOS_WASI__R_INPUT,        /* wasi:io/streams.input-stream */
+    EOS_WASI__R_OUTPUT,       /* wasi:io/streams.output-stream */
+    EOS_WASI__R_FIELDS,       /* wasi:http/types.fields */
+    EOS_WASI__R_IN_REQUEST,   /* incoming-request */
+    EOS_WASI__R_OUT_RESPONSE, /* outgoing-response */
+    EOS_WASI__R_IN_BODY,      /* incoming-body */
+    EOS_WASI__R_OUT_BODY,     /* outgoing-body */
+    EOS_WASI__R_FUT_TRAILERS, /* future-trailers */
+    EOS_WASI__R_OUTPARAM,     /* response-outparam */
+    EOS_WASI__R_REQ_OPTIONS,  /* request-options */
+    EOS_WASI__R_OUT_REQUEST,  /* outgoing-request */
+    EOS_WASI__R_KV_BUCKET,    /* wasi:keyvalue/store.bucket */
+    EOS_WASI__R_KV_CAS,       /* wasi:keyvalue/atomics.cas (draft2) */
+    EOS_WASI__R_FS_DESC,      /* wasi:filesystem/types.descriptor */
+    EOS_WASI__R_FS_DIRSTREAM, /* directory-entry-stream */
+    EOS_WASI__R_OTHER         /* resources the host never hands out */
 } eos_wasi__rtype;
 
 typedef struct eos_wasi__slot {
-    uint8_t type;     /* eos_wasi__rtype */
+    uint8_t type; /* eos_wasi__rtype */
     void *obj;
     uint32_t next_free;
 } eos_wasi__slot;
@@ -110,14 +110,14 @@ typedef struct eos_wasi__resp {
     uint16_t status;
     eos_wasi__fields *headers;
     uint32_t refs;
-    bool sent;          /* given to response-outparam.set: head went to the sink */
+    bool sent; /* given to response-outparam.set: head went to the sink */
     bool body_taken;
     bool stream_taken;
     bool body_done;     /* finished or dropped */
     bool body_complete; /* finished cleanly */
     bool ended;         /* sink->end was called */
     eos_wasi__fields *trailers;
-    uint8_t *pending;   /* body written before the head was sent (bounded) */
+    uint8_t *pending; /* body written before the head was sent (bounded) */
     size_t pending_size;
 } eos_wasi__resp;
 
@@ -137,10 +137,10 @@ struct eos_wasi__ctx {
     eos_wasi_outcome *out;
     bool request_taken;
     bool outparam_set;
-    int outparam_err;   /* 0, or EOS_EPROTO when set with an error-code */
-    int sink_err;       /* first sink failure */
+    int outparam_err; /* 0, or EOS_EPROTO when set with an error-code */
+    int sink_err;     /* first sink failure */
     bool body_in_done;
-    uint32_t stdout_rep, stderr_rep;
+    uint8_t *iobuf; /* EOS_WASI_BODY_CHUNK bytes for reads, reused by every call */
 };
 
 extern _Thread_local eos_wasi__ctx *eos_wasi__cur;
@@ -197,10 +197,10 @@ eos_cm_val *eos_wasi__val_new(eos_wasi__ctx *ctx, size_t count);
 void eos_wasi__val_result(eos_cm_val *v, bool is_err, eos_cm_val *payload);
 /* The current context, or a trap when none is bound (a host call outside a
  * driver call): host functions start with EOS_WASI__ENTER. */
-#define EOS_WASI__ENTER(ctx)                                                                \
-    eos_wasi__ctx *ctx = eos_wasi__cur;                                                     \
-    if (!ctx)                                                                               \
-        return EOS_TRAP_HOST;                                                               \
+#define EOS_WASI__ENTER(ctx)                                                                       \
+    eos_wasi__ctx *ctx = eos_wasi__cur;                                                            \
+    if (!ctx)                                                                                      \
+        return EOS_TRAP_HOST;                                                                      \
     eos_wasi__scratch_reset(ctx)
 
 /* ---- io.c ---- */
@@ -232,7 +232,7 @@ void eos_wasi__resp_release(eos_wasi__ctx *ctx, eos_wasi__resp *r);
 void eos_wasi__resp_maybe_end(eos_wasi__ctx *ctx, eos_wasi__resp *r);
 void eos_wasi__http_free_obj(eos_wasi__ctx *ctx, uint8_t type, void *obj);
 const char *eos_wasi__error_code_name(uint32_t index);
-#define EOS_WASI__HDR_INVALID 1
+#define EOS_WASI__HDR_INVALID   1
 #define EOS_WASI__HDR_FORBIDDEN 2
 #define EOS_WASI__HDR_IMMUTABLE 3
 
@@ -247,21 +247,37 @@ int eos_wasi__ns(eos_wasi_app *app, const char *suffix, size_t suffix_size, eos_
 void eos_wasi__ns_cache_free(eos_wasi_app *app);
 
 /* ---- fsstore.c: the file tree on the store, callable without a guest ---- */
-#define EOS_WASI__FS_CHUNK (64u * 1024u)
+#define EOS_WASI__FS_CHUNK    (64u * 1024u)
 #define EOS_WASI__FS_PATH_MAX 4000u
 #define EOS_WASI__FS_MAX_SIZE (1ull << 40)
 #define EOS_WASI__FSMETA_SIZE 17
 enum { EOS_WASI__FS_FILE = 6, EOS_WASI__FS_DIR = 3 }; /* descriptor-type cases */
-enum { EOS_WASI__O_CREAT = 1, EOS_WASI__O_DIRECTORY = 2, EOS_WASI__O_EXCL = 4,
-       EOS_WASI__O_TRUNC = 8 }; /* open-flags bits */
+enum {
+    EOS_WASI__O_CREAT = 1,
+    EOS_WASI__O_DIRECTORY = 2,
+    EOS_WASI__O_EXCL = 4,
+    EOS_WASI__O_TRUNC = 8
+}; /* open-flags bits */
 /* Results > 0 are filesystem error-code cases + 1; < 0 are eos_err. */
 enum {
-    EOS_WASI__FS_ACCESS = 1, EOS_WASI__FS_BADF = 4, EOS_WASI__FS_BUSY = 5,
-    EOS_WASI__FS_EXIST = 8, EOS_WASI__FS_FBIG = 9, EOS_WASI__FS_INVAL = 13,
-    EOS_WASI__FS_IO = 14, EOS_WASI__FS_ISDIR = 15, EOS_WASI__FS_LOOP = 16,
-    EOS_WASI__FS_NAMETOOLONG = 19, EOS_WASI__FS_NOENT = 21, EOS_WASI__FS_NOSPC = 24,
-    EOS_WASI__FS_NOTDIR = 25, EOS_WASI__FS_NOTEMPTY = 26, EOS_WASI__FS_NOTSUP = 28,
-    EOS_WASI__FS_OVERFLOW = 31, EOS_WASI__FS_PERM = 32, EOS_WASI__FS_RDONLY = 34,
+    EOS_WASI__FS_ACCESS = 1,
+    EOS_WASI__FS_BADF = 4,
+    EOS_WASI__FS_BUSY = 5,
+    EOS_WASI__FS_EXIST = 8,
+    EOS_WASI__FS_FBIG = 9,
+    EOS_WASI__FS_INVAL = 13,
+    EOS_WASI__FS_IO = 14,
+    EOS_WASI__FS_ISDIR = 15,
+    EOS_WASI__FS_LOOP = 16,
+    EOS_WASI__FS_NAMETOOLONG = 19,
+    EOS_WASI__FS_NOENT = 21,
+    EOS_WASI__FS_NOSPC = 24,
+    EOS_WASI__FS_NOTDIR = 25,
+    EOS_WASI__FS_NOTEMPTY = 26,
+    EOS_WASI__FS_NOTSUP = 28,
+    EOS_WASI__FS_OVERFLOW = 31,
+    EOS_WASI__FS_PERM = 32,
+    EOS_WASI__FS_RDONLY = 34,
 };
 typedef struct eos_wasi__fsmeta {
     uint8_t type;
@@ -278,8 +294,8 @@ int eos_wasi__fs_stat(eos_kv_ns *ns, const char *path, eos_wasi__fsmeta *out);
 int eos_wasi__fs_open(eos_kv *kv, eos_kv_ns *ns, const char *path, uint32_t oflags, bool write,
                       eos_wasi__fsmeta *out);
 int eos_wasi__fs_mkdir(eos_kv *kv, eos_kv_ns *ns, const char *path);
-int eos_wasi__fs_read(eos_kv_ns *ns, const char *path, uint64_t offset, uint8_t *buf,
-                      size_t len, size_t *out_n);
+int eos_wasi__fs_read(eos_kv_ns *ns, const char *path, uint64_t offset, uint8_t *buf, size_t len,
+                      size_t *out_n);
 int eos_wasi__fs_write(eos_kv *kv, eos_kv_ns *ns, const char *path, uint64_t offset,
                        const uint8_t *data, size_t len, bool append, uint64_t *out_end);
 int eos_wasi__fs_truncate(eos_kv *kv, eos_kv_ns *ns, const char *path, uint64_t size);
@@ -310,7 +326,10 @@ typedef struct eos_wasi__iface {
     size_t count2;
 } eos_wasi__iface;
 
-#define EOS_WASI__IFACE(n, t, f) {.name = (n), .types = (t), .funcs = (f), .count = EOS_ARRAY_LEN(f)}
+#define EOS_WASI__IFACE(n, t, f)                                                                   \
+    {                                                                                              \
+        .name = (n), .types = (t), .funcs = (f), .count = EOS_ARRAY_LEN(f)                         \
+    }
 
 extern const eos_cm_host_func eos_wasi__fields_funcs[];
 extern const size_t eos_wasi__fields_func_count;

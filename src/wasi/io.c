@@ -179,8 +179,7 @@ static int poll_poll(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm
     return 0;
 }
 
-static int pollable_ready(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                          eos_cm_val *results)
+static int pollable_ready(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     eos_wasi__pollable *p = eos_wasi__res_get(ctx, args[0].of.handle, EOS_WASI__R_POLLABLE);
@@ -188,8 +187,7 @@ static int pollable_ready(eos_cm_call *call, void *ud, const eos_cm_val *args,
     return 0;
 }
 
-static int pollable_block(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                          eos_cm_val *results)
+static int pollable_block(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     eos_wasi__pollable *p = eos_wasi__res_get(ctx, args[0].of.handle, EOS_WASI__R_POLLABLE);
@@ -217,9 +215,11 @@ static int in_read_common(eos_wasi__ctx *ctx, eos_wasi__istream *s, uint64_t len
     if (s->closed)
         return EOS_ECLOSED;
     size_t cap = len > IO_CHUNK ? IO_CHUNK : (size_t)len;
-    uint8_t *buf = eos_wasi__scratch_alloc(ctx, cap ? cap : 1);
-    if (!buf)
+    /* One buffer per call context: read results only live until the next
+     * host call, and a fresh allocation per read would churn the heap. */
+    if (!ctx->iobuf && !(ctx->iobuf = eos_malloc(IO_CHUNK)))
         return EOS_ENOMEM;
+    uint8_t *buf = ctx->iobuf;
     *out_buf = buf;
     if (cap == 0)
         return 0;
@@ -295,8 +295,7 @@ static int in_blocking_skip(eos_cm_call *call, void *ud, const eos_cm_val *args,
     return in_skip_impl(call, args, results, true);
 }
 
-static int in_subscribe(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                        eos_cm_val *results)
+static int in_subscribe(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     /* Input sources are synchronous: a read never has to wait for readiness. */
@@ -333,8 +332,7 @@ static int out_fail(eos_wasi__ostream *s, int rc)
     return rc;
 }
 
-static int out_check_write(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                           eos_cm_val *results)
+static int out_check_write(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     eos_wasi__ostream *s = ostream(ctx, &args[0]);
@@ -367,8 +365,7 @@ static int out_write_bytes(eos_wasi__ctx *ctx, eos_wasi__ostream *s, const uint8
     return 0;
 }
 
-static int out_write_impl(eos_cm_call *call, const eos_cm_val *args, eos_cm_val *results,
-                          bool zero)
+static int out_write_impl(eos_cm_call *call, const eos_cm_val *args, eos_cm_val *results, bool zero)
 {
     EOS_WASI__ENTER(ctx);
     eos_wasi__ostream *s = ostream(ctx, &args[0]);
@@ -486,8 +483,7 @@ static int out_blocking_flush(eos_cm_call *call, void *ud, const eos_cm_val *arg
     return out_flush_impl(call, args, results, true);
 }
 
-static int out_subscribe(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                         eos_cm_val *results)
+static int out_subscribe(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     uint32_t rep = eos_wasi__pollable_new(ctx, EOS_WASI__POLL_OUTPUT, 0, args[0].of.handle);
@@ -557,8 +553,7 @@ static const char io_streams_types[] =
     "resource output-stream;\n";
 
 static const eos_cm_host_func io_error_funcs[] = {
-    {"[method]error.to-debug-string", "func(self: borrow<error>) -> string",
-     error_to_debug_string},
+    {"[method]error.to-debug-string", "func(self: borrow<error>) -> string", error_to_debug_string},
 };
 
 static const eos_cm_host_func io_poll_funcs[] = {
@@ -567,15 +562,14 @@ static const eos_cm_host_func io_poll_funcs[] = {
     {"poll", "func(in: list<borrow<pollable>>) -> list<u32>", poll_poll},
 };
 
-#define IN "self: borrow<input-stream>"
+#define IN  "self: borrow<input-stream>"
 #define OUT "self: borrow<output-stream>"
 static const eos_cm_host_func io_streams_funcs[] = {
     {"[method]input-stream.read", "func(" IN ", len: u64) -> result<list<u8>, stream-error>",
      in_read},
     {"[method]input-stream.blocking-read",
      "func(" IN ", len: u64) -> result<list<u8>, stream-error>", in_blocking_read},
-    {"[method]input-stream.skip", "func(" IN ", len: u64) -> result<u64, stream-error>",
-     in_skip},
+    {"[method]input-stream.skip", "func(" IN ", len: u64) -> result<u64, stream-error>", in_skip},
     {"[method]input-stream.blocking-skip", "func(" IN ", len: u64) -> result<u64, stream-error>",
      in_blocking_skip},
     {"[method]input-stream.subscribe", "func(" IN ") -> pollable", in_subscribe},
@@ -594,8 +588,7 @@ static const eos_cm_host_func io_streams_funcs[] = {
     {"[method]output-stream.blocking-write-zeroes-and-flush",
      "func(" OUT ", len: u64) -> result<_, stream-error>", out_blocking_zeroes},
     {"[method]output-stream.splice",
-     "func(" OUT ", src: borrow<input-stream>, len: u64) -> result<u64, stream-error>",
-     out_splice},
+     "func(" OUT ", src: borrow<input-stream>, len: u64) -> result<u64, stream-error>", out_splice},
     {"[method]output-stream.blocking-splice",
      "func(" OUT ", src: borrow<input-stream>, len: u64) -> result<u64, stream-error>",
      out_blocking_splice},

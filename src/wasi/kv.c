@@ -8,8 +8,8 @@
 #include "internal.h"
 
 /* Most keys one batch call or one listing page handles. */
-#define BATCH_MAX 10000u
-#define PAGE_KEYS 1000u
+#define BATCH_MAX       10000u
+#define PAGE_KEYS       1000u
 #define BUCKET_NAME_MAX 255u
 
 typedef struct nscache {
@@ -263,7 +263,7 @@ static int list_page(eos_wasi__ctx *ctx, eos_kv_ns *ns, const char *cursor, uint
         size_t want = PAGE_KEYS - n;
         if (skip)
             want = skip > PAGE_KEYS ? PAGE_KEYS : (size_t)skip;
-        int rc = eos_kv_list(ns, NULL, 0, cur, want, &page, NULL);
+        int rc = eos_kv_list(ns, "", 0, cur, want, &page, NULL);
         if (rc)
             return rc;
         for (size_t i = 0; i < page.count; i++) {
@@ -335,8 +335,7 @@ static int kv_list_str(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_
 
 /* ---- atomics ---- */
 
-static int kv_increment(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                        eos_cm_val *results)
+static int kv_increment(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     bucket *b = self_bucket(ctx, args);
@@ -345,8 +344,8 @@ static int kv_increment(eos_cm_call *call, void *ud, const eos_cm_val *args,
     int64_t v = 0;
     int rc = check_key(&args[1]);
     if (!rc)
-        rc = eos_kv_incr(b->ns, args[1].of.str.ptr, args[1].of.str.len, (int64_t)args[2].of.u,
-                         &v, NULL);
+        rc = eos_kv_incr(b->ns, args[1].of.str.ptr, args[1].of.str.len, (int64_t)args[2].of.u, &v,
+                         NULL);
     if (rc)
         return kv_err(ctx, &results[0], rc, "increment failed");
     eos_cm_val *p = eos_wasi__val_new(ctx, 1);
@@ -433,8 +432,8 @@ static int cas_swap(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_
         return EOS_TRAP_HOST;
     static const uint8_t empty[1];
     const uint8_t *expected = c->had ? (c->value ? c->value : empty) : NULL;
-    int rc = eos_kv_cas(c->ns, c->key, c->key_size, expected, c->value_size,
-                        args[1].of.list.bytes, args[1].of.list.len, NULL);
+    int rc = eos_kv_cas(c->ns, c->key, c->key_size, expected, c->value_size, args[1].of.list.bytes,
+                        args[1].of.list.len, NULL);
     eos_cm_val *e = eos_wasi__val_new(ctx, 3);
     if (!rc || !e) {
         cas_free(c);
@@ -471,8 +470,7 @@ static int cas_swap(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_
 
 /* ---- batch ---- */
 
-static int batch_items(eos_wasi__ctx *ctx, const eos_cm_val *list, bool pairs,
-                       eos_kv_item **out)
+static int batch_items(eos_wasi__ctx *ctx, const eos_cm_val *list, bool pairs, eos_kv_item **out)
 {
     size_t n = list->of.list.len;
     if (n > BATCH_MAX)
@@ -481,8 +479,8 @@ static int batch_items(eos_wasi__ctx *ctx, const eos_cm_val *list, bool pairs,
     if (!items)
         return EOS_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        const eos_cm_val *k = pairs ? &list->of.list.items[i].of.list.items[0]
-                                    : &list->of.list.items[i];
+        const eos_cm_val *k =
+            pairs ? &list->of.list.items[i].of.list.items[0] : &list->of.list.items[i];
         if (check_key(k))
             return EOS_EINVAL;
         items[i].key = k->of.str.ptr;
@@ -556,8 +554,7 @@ static int kv_set_many(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_
     return rc ? kv_err(ctx, &results[0], rc, "set-many failed") : kv_ok(ctx, &results[0], NULL);
 }
 
-static int kv_delete_many(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                          eos_cm_val *results)
+static int kv_delete_many(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx);
     bucket *b = self_bucket(ctx, args);
@@ -567,8 +564,7 @@ static int kv_delete_many(eos_cm_call *call, void *ud, const eos_cm_val *args,
     int rc = batch_items(ctx, &args[1], false, &items);
     if (!rc)
         rc = eos_kv_delete_many(b->ns, items, args[1].of.list.len, NULL);
-    return rc ? kv_err(ctx, &results[0], rc, "delete-many failed")
-              : kv_ok(ctx, &results[0], NULL);
+    return rc ? kv_err(ctx, &results[0], rc, "delete-many failed") : kv_ok(ctx, &results[0], NULL);
 }
 
 #define ERR_T "variant error { no-such-store, access-denied, other(string) }\n"
@@ -583,20 +579,22 @@ static const char atomics_draft2_types[] =
 #undef ERR_T
 
 #define B "self: borrow<bucket>"
-#define STORE_FUNCS(list_sig, list_fn)                                                        \
-    {"open", "func(identifier: string) -> result<bucket, error>", kv_open},                   \
-    {"[method]bucket.get", "func(" B ", key: string) -> result<option<list<u8>>, error>",     \
-     kv_get},                                                                                 \
-    {"[method]bucket.set", "func(" B ", key: string, value: list<u8>) -> result<_, error>",   \
-     kv_set},                                                                                 \
-    {"[method]bucket.delete", "func(" B ", key: string) -> result<_, error>", kv_delete},     \
-    {"[method]bucket.exists", "func(" B ", key: string) -> result<bool, error>", kv_exists},  \
-    {"[method]bucket.list-keys", list_sig, list_fn}
+#define STORE_FUNCS(list_sig, list_fn)                                                             \
+    {"open", "func(identifier: string) -> result<bucket, error>", kv_open},                        \
+        {"[method]bucket.get", "func(" B ", key: string) -> result<option<list<u8>>, error>",      \
+         kv_get},                                                                                  \
+        {"[method]bucket.set", "func(" B ", key: string, value: list<u8>) -> result<_, error>",    \
+         kv_set},                                                                                  \
+        {"[method]bucket.delete", "func(" B ", key: string) -> result<_, error>", kv_delete},      \
+        {"[method]bucket.exists", "func(" B ", key: string) -> result<bool, error>", kv_exists},   \
+    {                                                                                              \
+        "[method]bucket.list-keys", list_sig, list_fn                                              \
+    }
 
-static const eos_cm_host_func store_draft_funcs[] = {STORE_FUNCS(
-    "func(" B ", cursor: option<u64>) -> result<key-response, error>", kv_list_u64)};
-static const eos_cm_host_func store_draft2_funcs[] = {STORE_FUNCS(
-    "func(" B ", cursor: option<string>) -> result<key-response, error>", kv_list_str)};
+static const eos_cm_host_func store_draft_funcs[] = {
+    STORE_FUNCS("func(" B ", cursor: option<u64>) -> result<key-response, error>", kv_list_u64)};
+static const eos_cm_host_func store_draft2_funcs[] = {
+    STORE_FUNCS("func(" B ", cursor: option<string>) -> result<key-response, error>", kv_list_str)};
 #undef B
 #undef STORE_FUNCS
 
@@ -607,8 +605,7 @@ static const eos_cm_host_func atomics_draft_funcs[] = {
 static const eos_cm_host_func atomics_draft2_funcs[] = {
     {"increment", "func(bucket: borrow<bucket>, key: string, delta: s64) -> result<s64, error>",
      kv_increment},
-    {"[static]cas.new", "func(bucket: borrow<bucket>, key: string) -> result<cas, error>",
-     cas_new},
+    {"[static]cas.new", "func(bucket: borrow<bucket>, key: string) -> result<cas, error>", cas_new},
     {"[method]cas.current", "func(self: borrow<cas>) -> result<option<list<u8>>, error>",
      cas_current},
     {"swap", "func(cas: cas, value: list<u8>) -> result<_, cas-error>", cas_swap},

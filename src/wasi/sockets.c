@@ -22,8 +22,7 @@ static int deny(eos_cm_val *res, uint32_t code)
     return 0;
 }
 
-static int access_denied(eos_cm_call *call, void *ud, const eos_cm_val *args,
-                         eos_cm_val *results)
+static int access_denied(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     return deny(&results[0], SOCK_ACCESS_DENIED);
 }
@@ -52,10 +51,12 @@ static int network_error_code(eos_cm_call *call, void *ud, const eos_cm_val *arg
     return 0;
 }
 
-#define NEVER(n) {n, NULL, never}
+#define NEVER(n)                                                                                   \
+    {                                                                                              \
+        n, NULL, never                                                                             \
+    }
 static const eos_cm_host_func instance_funcs[] = {{"instance-network", NULL, instance_network}};
-static const eos_cm_host_func network_funcs[] = {
-    {"network-error-code", NULL, network_error_code}};
+static const eos_cm_host_func network_funcs[] = {{"network-error-code", NULL, network_error_code}};
 static const eos_cm_host_func lookup_funcs[] = {
     {"resolve-addresses", NULL, access_denied},
     NEVER("[method]resolve-address-stream.resolve-next-address"),
@@ -64,11 +65,16 @@ static const eos_cm_host_func lookup_funcs[] = {
 static const eos_cm_host_func tcp_create_funcs[] = {{"create-tcp-socket", NULL, access_denied}};
 static const eos_cm_host_func udp_create_funcs[] = {{"create-udp-socket", NULL, access_denied}};
 static const eos_cm_host_func tcp_funcs[] = {
-    NEVER("[method]tcp-socket.start-bind"), NEVER("[method]tcp-socket.finish-bind"),
-    NEVER("[method]tcp-socket.start-connect"), NEVER("[method]tcp-socket.finish-connect"),
-    NEVER("[method]tcp-socket.start-listen"), NEVER("[method]tcp-socket.finish-listen"),
-    NEVER("[method]tcp-socket.accept"), NEVER("[method]tcp-socket.local-address"),
-    NEVER("[method]tcp-socket.remote-address"), NEVER("[method]tcp-socket.is-listening"),
+    NEVER("[method]tcp-socket.start-bind"),
+    NEVER("[method]tcp-socket.finish-bind"),
+    NEVER("[method]tcp-socket.start-connect"),
+    NEVER("[method]tcp-socket.finish-connect"),
+    NEVER("[method]tcp-socket.start-listen"),
+    NEVER("[method]tcp-socket.finish-listen"),
+    NEVER("[method]tcp-socket.accept"),
+    NEVER("[method]tcp-socket.local-address"),
+    NEVER("[method]tcp-socket.remote-address"),
+    NEVER("[method]tcp-socket.is-listening"),
     NEVER("[method]tcp-socket.address-family"),
     NEVER("[method]tcp-socket.set-listen-backlog-size"),
     NEVER("[method]tcp-socket.keep-alive-enabled"),
@@ -78,23 +84,30 @@ static const eos_cm_host_func tcp_funcs[] = {
     NEVER("[method]tcp-socket.keep-alive-interval"),
     NEVER("[method]tcp-socket.set-keep-alive-interval"),
     NEVER("[method]tcp-socket.keep-alive-count"),
-    NEVER("[method]tcp-socket.set-keep-alive-count"), NEVER("[method]tcp-socket.hop-limit"),
-    NEVER("[method]tcp-socket.set-hop-limit"), NEVER("[method]tcp-socket.receive-buffer-size"),
+    NEVER("[method]tcp-socket.set-keep-alive-count"),
+    NEVER("[method]tcp-socket.hop-limit"),
+    NEVER("[method]tcp-socket.set-hop-limit"),
+    NEVER("[method]tcp-socket.receive-buffer-size"),
     NEVER("[method]tcp-socket.set-receive-buffer-size"),
     NEVER("[method]tcp-socket.send-buffer-size"),
-    NEVER("[method]tcp-socket.set-send-buffer-size"), NEVER("[method]tcp-socket.subscribe"),
+    NEVER("[method]tcp-socket.set-send-buffer-size"),
+    NEVER("[method]tcp-socket.subscribe"),
     NEVER("[method]tcp-socket.shutdown"),
 };
 static const eos_cm_host_func udp_funcs[] = {
-    NEVER("[method]udp-socket.start-bind"), NEVER("[method]udp-socket.finish-bind"),
-    NEVER("[method]udp-socket.stream"), NEVER("[method]udp-socket.local-address"),
-    NEVER("[method]udp-socket.remote-address"), NEVER("[method]udp-socket.address-family"),
+    NEVER("[method]udp-socket.start-bind"),
+    NEVER("[method]udp-socket.finish-bind"),
+    NEVER("[method]udp-socket.stream"),
+    NEVER("[method]udp-socket.local-address"),
+    NEVER("[method]udp-socket.remote-address"),
+    NEVER("[method]udp-socket.address-family"),
     NEVER("[method]udp-socket.unicast-hop-limit"),
     NEVER("[method]udp-socket.set-unicast-hop-limit"),
     NEVER("[method]udp-socket.receive-buffer-size"),
     NEVER("[method]udp-socket.set-receive-buffer-size"),
     NEVER("[method]udp-socket.send-buffer-size"),
-    NEVER("[method]udp-socket.set-send-buffer-size"), NEVER("[method]udp-socket.subscribe"),
+    NEVER("[method]udp-socket.set-send-buffer-size"),
+    NEVER("[method]udp-socket.subscribe"),
     NEVER("[method]incoming-datagram-stream.receive"),
     NEVER("[method]incoming-datagram-stream.subscribe"),
     NEVER("[method]outgoing-datagram-stream.check-send"),

@@ -571,6 +571,29 @@ static void test_jsapp_http(void)
     printf("fetch handler answered %u \"%.*s\" in %.1f ms\n", response_status,
            (int)(body_len && body[body_len - 1] == '\n' ? body_len - 1 : body_len), body,
            (double)(t1 - t0) / 1e6);
+    /* The server's model: a fresh store and instance for every request. */
+    if (!rc && f) {
+        const int n = 20;
+        t0 = eos_now_ns();
+        for (int k = 0; k < n && !rc; k++) {
+            eos_wasm_store *s2 = NULL;
+            eos_cm_instance *i2 = NULL;
+            rc = eos_wasm_store_new(NULL, &s2);
+            if (!rc)
+                rc = eos_cm_instance_new(s2, c, h, NULL, &i2, &d);
+            if (!rc)
+                rc = eos_cm_call_func(
+                    i2, eos_cm_instance_func(i2, "wasi:http/incoming-handler@0.2.0#handle"), args,
+                    2, NULL, 0, a, &d);
+            eos_cm_instance_free(i2);
+            eos_wasm_store_free(s2);
+            eos_cm_arena_reset(a);
+        }
+        t1 = eos_now_ns();
+        EOS_CHECK_INT(rc, 0);
+        printf("fresh instance + request: %.2f ms each (%d runs)\n", (double)(t1 - t0) / 1e6 / n,
+               n);
+    }
 out:
     eos_cm_instance_free(i);
     eos_wasm_store_free(s);

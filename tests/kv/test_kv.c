@@ -611,7 +611,7 @@ static void test_alloc_failures(void)
         int64_t c = 0;
         eos_kv_list_page page;
         eos_kv_txn *t = NULL;
-        eos_kv_item items[2] = {{"b1", 2, (uint8_t *)"x", 1, 0}, {"b2", 2, (uint8_t *)"y", 1, 0}};
+        eos_kv_item items[2] = {{"b1", 2, (uint8_t *)"x", 1, 0}, {"d/b2", 4, (uint8_t *)"y", 1, 0}};
         int rc;
 #define TRY(expr)                                                                                  \
     do {                                                                                           \
@@ -621,6 +621,10 @@ static void test_alloc_failures(void)
         EOS_CHECK(rc == 0 || rc == EOS_ENOMEM);                                                    \
     } while (0)
         TRY(eos_kv_set(ns, S("k"), V("value"), NULL));
+        TRY(eos_kv_set(ns, S("dir/sub/k"), V("value"), NULL));
+        TRY(eos_kv_list(ns, S("dir/"), NULL, 0, &page, NULL));
+        if (rc == 0)
+            eos_kv_list_free(&page);
         TRY(eos_kv_get(ns, S("base"), &v, &n, NULL));
         if (rc == 0) {
             EOS_CHECK_MEM(v, n, "base value", 10);
@@ -634,7 +638,9 @@ static void test_alloc_failures(void)
         eos_test_fail_alloc_after(fail, 0);
         rc = eos_kv_txn_begin(kv, &t, NULL);
         if (rc == 0) {
-            rc = eos_kv_txn_set(t, ns, S("tk"), V("tv"), NULL);
+            rc = eos_kv_txn_set(t, ns, S("t/k"), V("tv"), NULL);
+            if (rc == 0)
+                rc = eos_kv_txn_delete(t, ns, S("t/gone"), NULL);
             if (rc == 0)
                 rc = eos_kv_txn_get(t, ns, S("base"), &v, &n, NULL);
             if (rc == 0)
@@ -650,6 +656,10 @@ static void test_alloc_failures(void)
     }
     check_value(ns, "base", "base value");
     check_value(ns, "k", "value");
+    check_value(ns, "dir/sub/k", "value");
+    char got[512];
+    list_all(ns, "dir/", 0, got, sizeof got);
+    EOS_CHECK_STR(got, "dir/sub/k");
     eos_kv_ns_close(ns);
     eos_kv_close(kv);
 }

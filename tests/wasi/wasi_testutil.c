@@ -13,9 +13,9 @@ static int w_head(void *ud, uint16_t status, const eos_wasi_header *h, size_t n)
     r->status = status;
     size_t k = strlen(r->headers);
     for (size_t i = 0; i < n; i++) {
-        int w = snprintf(r->headers + k, sizeof(r->headers) - k, "%.*s: %.*s\n",
-                         (int)h[i].name_size, h[i].name, (int)h[i].value_size,
-                         (const char *)h[i].value);
+        int w =
+            snprintf(r->headers + k, sizeof(r->headers) - k, "%.*s: %.*s\n", (int)h[i].name_size,
+                     h[i].name, (int)h[i].value_size, (const char *)h[i].value);
         if (w > 0 && (size_t)w < sizeof(r->headers) - k)
             k += (size_t)w;
     }
@@ -65,8 +65,9 @@ eos_cm_component *wt_load(const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        printf("    (component %s is missing: node and tools/node_modules are needed to build it)\n",
-               path);
+        printf(
+            "    (component %s is missing: node and tools/node_modules are needed to build it)\n",
+            path);
         return NULL;
     }
     fseek(f, 0, SEEK_END);

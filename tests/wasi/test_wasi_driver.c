@@ -3,6 +3,7 @@
  * exit, a handler that never responds, and 100 MB streamed each way with
  * host memory staying bounded. Tests skip (and say why) when the components
  * could not be built or the engine cannot instantiate them. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +11,9 @@
 #include "harness.h"
 #include "wasi_testutil.h"
 
-#define APP(name) EOS_WASI_APPS "/" name ".wasm"
+#define APP(name)   EOS_WASI_APPS "/" name ".wasm"
 #define STREAM_SIZE (100ull * 1024 * 1024)
-#define RSS_SLACK (32ull * 1024 * 1024)
+#define RSS_SLACK   (32ull * 1024 * 1024)
 
 static eos_wasi_app *app_for(const char *file, eos_cm_component **out_c, uint64_t fuel,
                              uint64_t mem)
@@ -20,8 +21,8 @@ static eos_wasi_app *app_for(const char *file, eos_cm_component **out_c, uint64_
     *out_c = wt_load(file);
     if (!*out_c)
         return NULL;
-    eos_wasi_app_config cfg = {.name = "drv", .component = *out_c, .max_fuel = fuel,
-                               .max_memory_bytes = mem};
+    eos_wasi_app_config cfg = {
+        .name = "drv", .component = *out_c, .max_fuel = fuel, .max_memory_bytes = mem};
     eos_wasi_app *app = NULL;
     eos_diag d;
     eos_diag_init(&d);
@@ -39,8 +40,7 @@ static void app_done(eos_wasi_app *app, eos_cm_component *c)
 }
 
 /* Runs target; returns the driver's code, or 1 to mean "skip". */
-static int run(eos_wasi_app *app, const eos_wasi_request *req, wt_response *r,
-               eos_wasi_outcome *o)
+static int run(eos_wasi_app *app, const eos_wasi_request *req, wt_response *r, eos_wasi_outcome *o)
 {
     eos_wasi_sink s = wt_sink(r);
     int rc = eos_wasi_handle_http(app, req, &s, o);
@@ -253,6 +253,43 @@ static void test_stream_request(void)
     app_done(app, c);
 }
 
+static int thread_failures;
+
+static void *hello_worker(void *arg)
+{
+    eos_wasi_app *app = arg;
+    for (int i = 0; i < 100; i++) {
+        wt_response r = {.keep_body = true};
+        eos_wasi_outcome o;
+        eos_wasi_request req = wt_get(i % 2 ? "/hello" : "/nope");
+        eos_wasi_sink s = wt_sink(&r);
+        int rc = eos_wasi_handle_http(app, &req, &s, &o);
+        const char *want = i % 2 ? "Hello from inside SGX!" : "Unknown path";
+        if (rc || r.body_size != strlen(want) || memcmp(r.body, want, r.body_size) != 0)
+            __atomic_add_fetch(&thread_failures, 1, __ATOMIC_RELAXED);
+        wt_response_free(&r);
+    }
+    return NULL;
+}
+
+/* One app serves requests from several threads at once. */
+static void test_threads(void)
+{
+    eos_cm_component *c;
+    eos_wasi_app *app = app_for(APP("hello"), &c, 0, 0);
+    if (!app) {
+        printf("    SKIP: hello component unavailable\n");
+        return;
+    }
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, hello_worker, app);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    EOS_CHECK_INT(thread_failures, 0);
+    app_done(app, c);
+}
+
 int main(void)
 {
     EOS_RUN(test_hello);
@@ -262,6 +299,7 @@ int main(void)
     EOS_RUN(test_memory_limit);
     EOS_RUN(test_exit);
     EOS_RUN(test_no_response);
+    EOS_RUN(test_threads);
     EOS_RUN(test_stream_response);
     EOS_RUN(test_stream_request);
     return eos_test_finish();
