@@ -104,8 +104,9 @@ void eos_net__conn_close(eos_net__conn *c, const char *why)
     c->dead = 1;
     EOS_DEBUG("net", "%s: closing (%s)", c->peer, why);
     eos_net__worker *w = c->w;
-    if (c->state != CONN_HANDSHAKE) {
-        /* Best effort close_notify; never wait for the peer's. */
+    if (c->state != CONN_HANDSHAKE && !c->ssl_fatal) {
+        /* Best effort close_notify; never wait for the peer's. OpenSSL
+         * forbids it after a fatal error, hence ssl_fatal. */
         SSL_shutdown(c->ssl);
     }
     ERR_clear_error();
@@ -178,6 +179,7 @@ static int ssl_wait_or_close(eos_net__conn *c, int ret, int *wants_write, int *w
         ERR_clear_error();
         return 0;
     }
+    c->ssl_fatal = err == SSL_ERROR_SYSCALL || err == SSL_ERROR_SSL;
     char buf[200] = "connection reset or closed";
     unsigned long e = ERR_peek_error();
     if (e)

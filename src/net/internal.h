@@ -124,6 +124,7 @@ struct eos_net__conn {
     int hs_wants_write;    /* handshake needs the socket writable */
     int close_after_flush; /* no more input; close once output is written */
     int dead;
+    int ssl_fatal;   /* the TLS session failed: no close_notify may be sent */
     unsigned events; /* current epoll interest */
     uint64_t last_active_ns;
     eos_net__conn *prev, *next; /* the worker's list, least recently active first */
