@@ -530,3 +530,17 @@ def test_persist_apps(tmp_path):
         assert call(srv.port, {"wasm_list": {}})["apps"] == []
     finally:
         assert srv.stop() == 0
+
+
+def test_wasm_functions_script(server):
+    script = os.path.join(os.path.dirname(__file__), "..", "test_wasm_functions.py")
+    r = subprocess.run([sys.executable, script, HELLO, "--port", str(server.port)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Loaded:" in r.stdout and "Hello from inside SGX!" in r.stdout
+    assert r.stdout.rstrip().endswith("OK")
+    if TYPED and os.path.exists(TYPED):
+        r = subprocess.run([sys.executable, script, TYPED, "--port", str(server.port),
+                            "--name", "typed2"], capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "hello takes parameters" in r.stdout
