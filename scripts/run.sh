@@ -35,10 +35,13 @@ for arg in "$@"; do
   [ "$arg" = "--listen" ] && prev_arg="--listen"
 done
 
+# The server gets its own process group (job control), so a Ctrl-C at the
+# terminal reaches only this script, which passes it on once as TERM: the
+# server drains and exits, and this script returns its status.
+set -m
 "$bin" serve --dev --tee sim --data-dir .eos-data --listen 127.0.0.1:8443 "$@" &
 server=$!
-# Ctrl-C and TERM go to the server, which drains and exits; this script then
-# returns its status.
+set +m
 trap 'kill -TERM "$server" 2>/dev/null || true' INT TERM
 
 for _ in $(seq 1 100); do
