@@ -235,3 +235,10 @@ void eos_wasi__val_result(eos_cm_val *v, bool is_err, eos_cm_val *payload)
     v->of.var.index = is_err ? 1 : 0;
     v->of.var.payload = payload;
 }
+
+int eos_wasi__trap(eos_wasi__ctx *ctx, const char *why)
+{
+    if (ctx && ctx->out && !ctx->out->reason[0])
+        snprintf(ctx->out->reason, sizeof(ctx->out->reason), "the app trapped: %s", why);
+    return EOS_TRAP_HOST;
+}

@@ -688,7 +688,8 @@ static int get_directories(eos_cm_call *call, void *ud, const eos_cm_val *args, 
     if (!v)
         return EOS_ENOMEM;
     if (!ctx->app->kv) {
-        results[0].of.list.len = 0; /* no store: no preopens */
+        results[0].of.list.items = v; /* no store: no preopens */
+        results[0].of.list.len = 0;
         return 0;
     }
     uint32_t rep = desc_add(ctx, "/", EOS_WASI__FS_DIR, DF_READ | DF_MUTATE_DIR);

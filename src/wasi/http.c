@@ -611,7 +611,7 @@ static int obody_finish(eos_cm_call *call, void *ud, const eos_cm_val *args, eos
         return EOS_TRAP_HOST;
     eos_wasi__resp *r = ref->r;
     eos_free(ref, sizeof(*ref));
-    if (args[1].of.var.index == 1) {
+    if (args[1].of.var.index == 1 && args[1].of.var.payload) {
         eos_wasi__fields *t =
             eos_wasi__res_take(ctx, args[1].of.var.payload->of.handle, EOS_WASI__R_FIELDS);
         if (t) {
@@ -641,10 +641,11 @@ static int outparam_set(eos_cm_call *call, void *ud, const eos_cm_val *args, eos
                  eos_wasi__error_code_name(idx));
         return 0;
     }
-    resp_ref *ref =
-        eos_wasi__res_take(ctx, res->of.var.payload->of.handle, EOS_WASI__R_OUT_RESPONSE);
+    resp_ref *ref = res->of.var.payload ? eos_wasi__res_take(ctx, res->of.var.payload->of.handle,
+                                                             EOS_WASI__R_OUT_RESPONSE)
+                                        : NULL;
     if (!ref)
-        return EOS_TRAP_HOST;
+        return eos_wasi__trap(ctx, "response-outparam.set was given no response");
     eos_wasi__resp *r = ref->r;
     eos_free(ref, sizeof(*ref));
     r->sent = true;

@@ -188,6 +188,9 @@ uint32_t eos_wasi__ioerr_new(eos_wasi__ctx *ctx, int code, const char *msg);
 /* Adds a ready or clock pollable; returns its rep (0 on OOM). */
 uint32_t eos_wasi__pollable_new(eos_wasi__ctx *ctx, uint8_t kind, uint64_t deadline,
                                 uint32_t stream_rep);
+/* Records why the guest is being stopped (kept for the server's 500 reason)
+ * and returns EOS_TRAP_HOST. */
+int eos_wasi__trap(eos_wasi__ctx *ctx, const char *why);
 /* Builds the value of a string / list<u8> from scratch; false on OOM. */
 bool eos_wasi__val_str(eos_wasi__ctx *ctx, eos_cm_val *v, const char *s, size_t len);
 bool eos_wasi__val_bytes(eos_wasi__ctx *ctx, eos_cm_val *v, const uint8_t *b, size_t len);

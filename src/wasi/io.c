@@ -143,7 +143,7 @@ static int wait_any(eos_wasi__ctx *ctx, eos_wasi__pollable **ps, size_t count, b
             return 0;
         }
         if (next == UINT64_MAX)
-            return EOS_TRAP_HOST;
+            return eos_wasi__trap(ctx, "it polled for something that can never happen");
         sleep_until(next);
     }
 }
@@ -152,8 +152,8 @@ static int poll_poll(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm
 {
     EOS_WASI__ENTER(ctx);
     size_t count = args[0].of.list.len;
-    if (count == 0 || count > UINT32_MAX)
-        return EOS_TRAP_HOST; /* the WIT says an empty list traps */
+    if (count == 0 || count > UINT32_MAX) /* the WIT says an empty list traps */
+        return eos_wasi__trap(ctx, "poll was called with an empty list");
     eos_wasi__pollable **ps = eos_wasi__scratch_alloc(ctx, count * sizeof(*ps));
     bool *ready = eos_wasi__scratch_alloc(ctx, count);
     if (!ps || !ready)
@@ -375,8 +375,8 @@ static int out_write_impl(eos_cm_call *call, const eos_cm_val *args, eos_cm_val 
     int rc = out_state(s);
     if (rc)
         return stream_err(ctx, &results[0], rc);
-    if (size > s->permit)
-        return EOS_TRAP_HOST; /* writing past check-write's budget is a guest bug */
+    if (size > s->permit) /* writing past check-write's budget is a guest bug */
+        return eos_wasi__trap(ctx, "it wrote more than check-write allowed");
     s->permit -= size;
     rc = out_write_bytes(ctx, s, zero ? NULL : args[1].of.list.bytes, size);
     if (rc)
@@ -406,8 +406,9 @@ static int out_wait_space(eos_wasi__ctx *ctx, eos_wasi__ostream *s, uint64_t *ou
     if (rc)
         return rc;
     rc = s->space(ctx, s->impl, out_space);
-    if (!rc && *out_space == 0)
-        return EOS_TRAP_HOST; /* nothing can drain it: the call would hang */
+    if (!rc && *out_space == 0) /* nothing can drain it: the call would hang */
+        return eos_wasi__trap(ctx, "it blocked on a response body that cannot drain before "
+                                   "response-outparam.set");
     return rc;
 }
 
@@ -421,7 +422,7 @@ static int out_blocking_impl(eos_cm_call *call, const eos_cm_val *args, eos_cm_v
     uint64_t size = zero ? args[1].of.u : args[1].of.list.len;
     const uint8_t *data = zero ? NULL : args[1].of.list.bytes;
     if (size > BLOCKING_WRITE_MAX)
-        return EOS_TRAP_HOST;
+        return eos_wasi__trap(ctx, "blocking-write-and-flush was given more than 4096 bytes");
     int rc = out_state(s);
     while (!rc && size > 0) {
         uint64_t space = 0;

@@ -333,6 +333,73 @@ static void test_request_body_stream(void)
     unbind();
 }
 
+typedef struct mem_src {
+    const char *p;
+    size_t left;
+} mem_src;
+
+static int mem_read(void *ud, uint8_t *buf, size_t cap, size_t *out_size)
+{
+    mem_src *m = ud;
+    size_t n = cap < m->left ? cap : m->left;
+    memcpy(buf, m->p, n);
+    m->p += n;
+    m->left -= n;
+    *out_size = n;
+    return 0;
+}
+
+/* skip, splice and write-zeroes between a request body and a response body. */
+static void test_skip_splice_zeroes(void)
+{
+    bind();
+    mem_src src = {"hello world", 11};
+    req.body_read = mem_read;
+    req.body_ud = &src;
+    uint32_t rq = 0, op = 0;
+    EOS_CHECK_INT(eos_wasi__http_begin(&ctx, &rq, &op), 0);
+    eos_cm_val args[3], res[1];
+    args[0] = h(rq);
+    EOS_CHECK_INT(call(HT, "[method]incoming-request.consume", args, res), 0);
+    args[0] = h(res[0].of.var.payload->of.handle);
+    EOS_CHECK_INT(call(HT, "[method]incoming-body.stream", args, res), 0);
+    uint32_t in = res[0].of.var.payload->of.handle;
+    args[0] = h(in);
+    args[1] = u(6);
+    EOS_CHECK_INT(call("wasi:io/streams", "[method]input-stream.blocking-skip", args, res), 0);
+    EOS_CHECK_INT(res[0].of.var.payload->of.u, 6);
+    EOS_CHECK_INT(call(HT, "[constructor]fields", NULL, res), 0);
+    args[0] = h(res[0].of.handle);
+    EOS_CHECK_INT(call(HT, "[constructor]outgoing-response", args, res), 0);
+    uint32_t r = res[0].of.handle;
+    args[0] = h(r);
+    EOS_CHECK_INT(call(HT, "[method]outgoing-response.body", args, res), 0);
+    uint32_t body = res[0].of.var.payload->of.handle;
+    eos_cm_val okp = h(r), result = {0};
+    result.of.var.payload = &okp;
+    args[0] = h(op);
+    args[1] = result;
+    EOS_CHECK_INT(call(HT, "[static]response-outparam.set", args, res), 0);
+    args[0] = h(body);
+    EOS_CHECK_INT(call(HT, "[method]outgoing-body.write", args, res), 0);
+    uint32_t out = res[0].of.var.payload->of.handle;
+    args[0] = h(out);
+    args[1] = h(in);
+    args[2] = u(100);
+    EOS_CHECK_INT(call("wasi:io/streams", "[method]output-stream.blocking-splice", args, res), 0);
+    EOS_CHECK_INT(res[0].of.var.payload->of.u, 5);
+    EOS_CHECK_INT(call("wasi:io/streams", "[method]output-stream.splice", args, res), 0);
+    EOS_CHECK_INT(res[0].of.var.index, 1); /* the source is at its end: closed */
+    EOS_CHECK_INT(res[0].of.var.payload->of.var.index, 1);
+    args[1] = u(3);
+    EOS_CHECK_INT(
+        call("wasi:io/streams", "[method]output-stream.blocking-write-zeroes-and-flush", args, res),
+        0);
+    EOS_CHECK_MEM(resp.body, resp.body_size, "world\0\0\0", 8);
+    EOS_CHECK_INT(outcome.body_in_size, 11);
+    unbind();
+}
+
 static void test_keyvalue_mapping(void)
 {
     bind();
@@ -586,6 +653,7 @@ int main(void)
     EOS_RUN(test_response_streaming);
     EOS_RUN(test_body_dropped_unfinished);
     EOS_RUN(test_request_body_stream);
+    EOS_RUN(test_skip_splice_zeroes);
     EOS_RUN(test_keyvalue_mapping);
     EOS_RUN(test_keyvalue_draft_cursor);
     EOS_RUN(test_fsstore);
