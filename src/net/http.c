@@ -233,7 +233,13 @@ static int on_headers_complete(http_parser *p)
         st->body = nb;
         st->bcap = (size_t)p->content_length;
     }
-    /* A HEAD response has no body: tell the parser nothing follows it. */
+    /* Clients that wait for permission before a large body (curl -T) get it
+     * now that the head passed the limits. */
+    size_t en;
+    const char *expect = find_header(st, "expect", &en);
+    if (expect && en == 12 && strncasecmp(expect, "100-continue", 12) == 0 &&
+        p->http_major == 1 && p->http_minor >= 1)
+        queue_str(st->c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
     return 0;
 }
 
