@@ -588,7 +588,8 @@ int eos_net__call(eos_net__app *a, const char *func, const char *params_json, si
         rc = eos_net__mgmt_error(rc <= -1000 ? "trap" : "call_failed", msg, out, out_size);
         goto out;
     }
-    yajl_gen g = yajl_gen_alloc(NULL);
+    int oom = 0;
+    yajl_gen g = eos_net__yajl_gen_new(&oom);
     if (!g) {
         rc = EOS_ENOMEM;
         goto out;
@@ -604,6 +605,11 @@ int eos_net__call(eos_net__app *a, const char *func, const char *params_json, si
     gen_cstr(g, "fuel_consumed");
     yajl_gen_integer(g, (long long)oc.fuel_consumed);
     yajl_gen_map_close(g);
+    if (oom) {
+        yajl_gen_free(g);
+        rc = EOS_ENOMEM;
+        goto out;
+    }
     rc = finish(g, out, out_size);
 out:
     if (params)

@@ -35,7 +35,8 @@ static void gen_str(yajl_gen g, const char *s)
 
 int eos_net__mgmt_error(const char *code, const char *message, char **out, size_t *out_size)
 {
-    yajl_gen g = yajl_gen_alloc(NULL);
+    int oom = 0;
+    yajl_gen g = eos_net__yajl_gen_new(&oom);
     if (!g)
         return EOS_ENOMEM;
     yajl_gen_map_open(g);
@@ -46,6 +47,10 @@ int eos_net__mgmt_error(const char *code, const char *message, char **out, size_
     gen_str(g, "message");
     gen_str(g, message);
     yajl_gen_map_close(g);
+    if (oom) {
+        yajl_gen_free(g);
+        return EOS_ENOMEM;
+    }
     return gen_finish(g, out, out_size);
 }
 
@@ -124,7 +129,8 @@ int eos_net__mgmt_load(eos_net_server *srv, const eos_net__load_args *args, char
     eos_hex_encode(a->code_hash, 32, hex);
     EOS_INFO("net", "app '%s' loaded at %s (%zu bytes, sha256 %s)", a->name, a->route, a->size,
              hex);
-    yajl_gen g = yajl_gen_alloc(NULL);
+    int oom = 0;
+    yajl_gen g = eos_net__yajl_gen_new(&oom);
     if (!g) {
         eos_net__app_unref(a);
         return EOS_ENOMEM;
@@ -137,6 +143,10 @@ int eos_net__mgmt_load(eos_net_server *srv, const eos_net__load_args *args, char
     gen_root(g, srv);
     yajl_gen_map_close(g);
     eos_net__app_unref(a);
+    if (oom) {
+        yajl_gen_free(g);
+        return EOS_ENOMEM;
+    }
     return gen_finish(g, out, out_size);
 }
 
@@ -148,7 +158,8 @@ int eos_net__mgmt_unload(eos_net_server *srv, const char *name, char **out, size
     if (rc < 0)
         return error_rc(rc, &d, out, out_size);
     EOS_INFO("net", "app '%s' unloaded", name);
-    yajl_gen g = yajl_gen_alloc(NULL);
+    int oom = 0;
+    yajl_gen g = eos_net__yajl_gen_new(&oom);
     if (!g)
         return EOS_ENOMEM;
     yajl_gen_map_open(g);
@@ -158,6 +169,10 @@ int eos_net__mgmt_unload(eos_net_server *srv, const char *name, char **out, size
     gen_str(g, name);
     gen_root(g, srv);
     yajl_gen_map_close(g);
+    if (oom) {
+        yajl_gen_free(g);
+        return EOS_ENOMEM;
+    }
     return gen_finish(g, out, out_size);
 }
 
@@ -167,7 +182,8 @@ int eos_net__mgmt_list(eos_net_server *srv, char **out, size_t *out_size)
     size_t n = 0;
     if (eos_net__apps_snapshot(srv, &v, &n) < 0)
         return EOS_ENOMEM;
-    yajl_gen g = yajl_gen_alloc(NULL);
+    int oom = 0;
+    yajl_gen g = eos_net__yajl_gen_new(&oom);
     if (!g) {
         eos_net__apps_snapshot_free(v, n);
         return EOS_ENOMEM;
@@ -182,6 +198,10 @@ int eos_net__mgmt_list(eos_net_server *srv, char **out, size_t *out_size)
     yajl_gen_array_close(g);
     yajl_gen_map_close(g);
     eos_net__apps_snapshot_free(v, n);
+    if (oom) {
+        yajl_gen_free(g);
+        return EOS_ENOMEM;
+    }
     return gen_finish(g, out, out_size);
 }
 
@@ -222,7 +242,8 @@ static char *member_text(yajl_val body, const char *key, yajl_type want, int *ba
         *bad = 1;
         return NULL;
     }
-    yajl_gen g = yajl_gen_alloc(NULL);
+    int oom = 0;
+    yajl_gen g = eos_net__yajl_gen_new(&oom);
     if (!g)
         return NULL;
     /* Re-encode the subtree: a small recursive walk. */
@@ -290,7 +311,7 @@ static char *member_text(yajl_val body, const char *key, yajl_type want, int *ba
     }
     char *text = NULL;
     size_t len = 0;
-    if (ok)
+    if (ok && !oom)
         gen_finish(g, &text, &len);
     else
         yajl_gen_free(g);
