@@ -58,8 +58,7 @@ int eos_net__app_name_valid(const char *name)
         return 0;
     for (size_t i = 1; i < n; i++) {
         char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-              c == '.'))
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
             return 0;
     }
     return 1;
@@ -244,7 +243,10 @@ int eos_net__app_create(eos_net_server *srv, const eos_net__load_args *args, eos
                           args->hostname);
         goto out;
     }
-    if (a->size >= 4 && memcmp(a->bytes, "\x7f" "ELF", 4) == 0) {
+    if (a->size >= 4 && memcmp(a->bytes,
+                               "\x7f"
+                               "ELF",
+                               4) == 0) {
         rc = eos_diag_set(d, EOS_EINVAL, "format", 0,
                           "this is a wasmtime precompiled .cwasm (an ELF file), which this "
                           "server cannot run: send the .wasm component itself (the output of "
@@ -351,7 +353,8 @@ int eos_net__apps_install(eos_net_server *srv, eos_net__app *a, eos_diag *d)
         if (at < 0 ? i == n - 1 : (int)i == at)
             v[i] = a;
     for (size_t i = 0; i < n; i++)
-        if (v[i] != a && v[i]->hostname && a->hostname && strcmp(v[i]->hostname, a->hostname) == 0) {
+        if (v[i] != a && v[i]->hostname && a->hostname &&
+            strcmp(v[i]->hostname, a->hostname) == 0) {
             rc = eos_diag_set(d, EOS_EEXIST, "hostname", -1,
                               "hostname '%s' is already served by app '%s'", a->hostname,
                               v[i]->name);

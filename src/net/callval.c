@@ -185,8 +185,14 @@ static int from_json(conv *cv, const eos_cm_type *t, yajl_val j, eos_cm_val *out
             return conv_fail(cv, "expected true or false%s", NULL);
         out->of.b = YAJL_IS_TRUE(j);
         return 0;
-    case EOS_CM_S8: case EOS_CM_U8: case EOS_CM_S16: case EOS_CM_U16:
-    case EOS_CM_S32: case EOS_CM_U32: case EOS_CM_S64: case EOS_CM_U64:
+    case EOS_CM_S8:
+    case EOS_CM_U8:
+    case EOS_CM_S16:
+    case EOS_CM_U16:
+    case EOS_CM_S32:
+    case EOS_CM_U32:
+    case EOS_CM_S64:
+    case EOS_CM_U64:
         return int_from_json(cv, t, j, out);
     case EOS_CM_F32: {
         double v;
@@ -212,8 +218,8 @@ static int from_json(conv *cv, const eos_cm_type *t, yajl_val j, eos_cm_val *out
         size_t n = j->u.array.len;
         if (t->kind == EOS_CM_TUPLE && n != t->count)
             return conv_fail(cv, "tuple of the wrong length%s", NULL);
-        int bytes = t->kind == EOS_CM_LIST &&
-                    (t->elem->kind == EOS_CM_U8 || t->elem->kind == EOS_CM_S8);
+        int bytes =
+            t->kind == EOS_CM_LIST && (t->elem->kind == EOS_CM_U8 || t->elem->kind == EOS_CM_S8);
         out->of.list.len = n;
         if (bytes) {
             uint8_t *b = eos_cm_arena_alloc(cv->arena, n ? n : 1);
@@ -232,8 +238,8 @@ static int from_json(conv *cv, const eos_cm_type *t, yajl_val j, eos_cm_val *out
         if (!items)
             return conv_fail(cv, "out of memory%s", NULL);
         for (size_t i = 0; i < n; i++)
-            if (from_json(cv, t->kind == EOS_CM_LIST ? t->elem : t->types[i],
-                          j->u.array.values[i], &items[i], depth + 1) < 0)
+            if (from_json(cv, t->kind == EOS_CM_LIST ? t->elem : t->types[i], j->u.array.values[i],
+                          &items[i], depth + 1) < 0)
                 return -1;
         out->of.list.items = items;
         return 0;
@@ -271,8 +277,7 @@ static int from_json(conv *cv, const eos_cm_type *t, yajl_val j, eos_cm_val *out
         }
         uint32_t idx;
         if (!name || case_index(t, name, &idx) < 0)
-            return conv_fail(cv, "expected a variant case: \"case\" or {\"case\": value}%s",
-                             NULL);
+            return conv_fail(cv, "expected a variant case: \"case\" or {\"case\": value}%s", NULL);
         out->of.var.index = idx;
         out->of.var.payload = NULL;
         if (t->types[idx]) {
@@ -381,7 +386,10 @@ static void to_json(yajl_gen g, const eos_cm_type *t, const eos_cm_val *v, int d
     case EOS_CM_BOOL:
         yajl_gen_bool(g, v->of.b);
         break;
-    case EOS_CM_S8: case EOS_CM_S16: case EOS_CM_S32: case EOS_CM_S64: {
+    case EOS_CM_S8:
+    case EOS_CM_S16:
+    case EOS_CM_S32:
+    case EOS_CM_S64: {
         int n = snprintf(buf, sizeof buf, "%lld", (long long)v->of.s);
         if (v->of.s > (1LL << 53) || v->of.s < -(1LL << 53))
             gen_str(g, buf, (size_t)n);
@@ -389,7 +397,10 @@ static void to_json(yajl_gen g, const eos_cm_type *t, const eos_cm_val *v, int d
             yajl_gen_number(g, buf, (size_t)n);
         break;
     }
-    case EOS_CM_U8: case EOS_CM_U16: case EOS_CM_U32: case EOS_CM_U64: {
+    case EOS_CM_U8:
+    case EOS_CM_U16:
+    case EOS_CM_U32:
+    case EOS_CM_U64: {
         int n = snprintf(buf, sizeof buf, "%llu", (unsigned long long)v->of.u);
         if (v->of.u > (1ULL << 53))
             gen_str(g, buf, (size_t)n);
@@ -412,12 +423,14 @@ static void to_json(yajl_gen g, const eos_cm_type *t, const eos_cm_val *v, int d
         else if (c < 0x800)
             u[0] = (unsigned char)(0xc0 | c >> 6), u[1] = (unsigned char)(0x80 | (c & 0x3f)), n = 2;
         else if (c < 0x10000)
-            u[0] = (unsigned char)(0xe0 | c >> 12), u[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3f)),
+            u[0] = (unsigned char)(0xe0 | c >> 12),
+            u[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3f)),
             u[2] = (unsigned char)(0x80 | (c & 0x3f)), n = 3;
         else
-            u[0] = (unsigned char)(0xf0 | c >> 18), u[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3f)),
-            u[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3f)), u[3] = (unsigned char)(0x80 | (c & 0x3f)),
-            n = 4;
+            u[0] = (unsigned char)(0xf0 | c >> 18),
+            u[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3f)),
+            u[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3f)),
+            u[3] = (unsigned char)(0x80 | (c & 0x3f)), n = 4;
         gen_str(g, (const char *)u, n);
         break;
     }
@@ -536,8 +549,8 @@ int eos_net__call(eos_net__app *a, const char *func, const char *params_json, si
     for (uint32_t i = 0; i < ft->param_count; i++)
         if (has_resource(ft->params[i], 0))
             return eos_net__mgmt_error("invalid_request",
-                                       "functions taking resources cannot be called this way",
-                                       out, out_size);
+                                       "functions taking resources cannot be called this way", out,
+                                       out_size);
     for (uint32_t i = 0; i < ft->result_count; i++)
         if (has_resource(ft->results[i], 0))
             return eos_net__mgmt_error("invalid_request",
@@ -557,8 +570,10 @@ int eos_net__call(eos_net__app *a, const char *func, const char *params_json, si
     params = yajl_tree_parse(text, err, sizeof err);
     eos_free(text, params_size + 1);
     if (!params || !YAJL_IS_ARRAY(params) || params->u.array.len != ft->param_count) {
-        snprintf(msg, sizeof msg, "'%.100s' takes %u parameter%s: pass \"params\" as an array of "
-                 "that length", func, ft->param_count, ft->param_count == 1 ? "" : "s");
+        snprintf(msg, sizeof msg,
+                 "'%.100s' takes %u parameter%s: pass \"params\" as an array of "
+                 "that length",
+                 func, ft->param_count, ft->param_count == 1 ? "" : "s");
         rc = eos_net__mgmt_error("invalid_params", msg, out, out_size);
         goto out;
     }
@@ -584,7 +599,8 @@ int eos_net__call(eos_net__app *a, const char *func, const char *params_json, si
     atomic_fetch_add(&a->fuel, oc.fuel_consumed);
     if (rc < 0) {
         atomic_fetch_add(&a->errors, 1);
-        snprintf(msg, sizeof msg, "%s failed: %s", func, oc.reason[0] ? oc.reason : eos_strerror(rc));
+        snprintf(msg, sizeof msg, "%s failed: %s", func,
+                 oc.reason[0] ? oc.reason : eos_strerror(rc));
         rc = eos_net__mgmt_error(rc <= -1000 ? "trap" : "call_failed", msg, out, out_size);
         goto out;
     }

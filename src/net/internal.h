@@ -113,7 +113,7 @@ struct eos_net__conn {
     size_t sniff_len;
     eos_net_decoder *dec;
     eos_net_request *req;
-    void *http; /* http.c's state */
+    void *http;   /* http.c's state */
     uint8_t *out; /* pending output (plaintext), written from out_off */
     size_t out_off;
     size_t out_len;
@@ -198,8 +198,8 @@ int eos_net__persist_delete(eos_net_server *srv, const char *name, eos_diag *d);
 /* mgmt.c: inner requests (SPEC 3.1). auth_ok says whether the connection
  * itself is authorised (dev loopback or management client certificate).
  * Returns the response document in *out (free with eos_free(*out, *out_size + 1)). */
-int eos_net__mgmt_handle(eos_net_server *srv, eos_net_request *req, int conn_authorised,
-                         char **out, size_t *out_size);
+int eos_net__mgmt_handle(eos_net_server *srv, eos_net_request *req, int conn_authorised, char **out,
+                         size_t *out_size);
 /* A load from raw bytes (HTTP PUT), same pipeline; takes ownership of args->bytes. */
 int eos_net__mgmt_load(eos_net_server *srv, const eos_net__load_args *args, char **out,
                        size_t *out_size);

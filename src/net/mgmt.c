@@ -338,8 +338,8 @@ static int handle_load(eos_net_server *srv, eos_net_request *req, yajl_val body,
     size_t env_len = 0;
     char *env = member_text(body, "env", yajl_t_object, &bad, &env_len);
     if (bad)
-        return eos_net__mgmt_error("invalid_request", "wasm_load: \"env\" must be an object",
-                                   out, out_size);
+        return eos_net__mgmt_error("invalid_request", "wasm_load: \"env\" must be an object", out,
+                                   out_size);
     args.env_json = env;
     if (!args.name) {
         eos_free(env, env_len + 1);
@@ -373,8 +373,8 @@ static int handle_load(eos_net_server *srv, eos_net_request *req, yajl_val body,
     return rc;
 }
 
-int eos_net__mgmt_handle(eos_net_server *srv, eos_net_request *req, int conn_authorised,
-                         char **out, size_t *out_size)
+int eos_net__mgmt_handle(eos_net_server *srv, eos_net_request *req, int conn_authorised, char **out,
+                         size_t *out_size)
 {
     size_t jsize = 0;
     const char *json = eos_net_request_json(req, &jsize);

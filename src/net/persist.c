@@ -60,7 +60,8 @@ int eos_net__persist_delete(eos_net_server *srv, const char *name, eos_diag *d)
     char k1[128], k2[128];
     int n1 = key_of(k1, sizeof k1, name, "meta");
     int n2 = key_of(k2, sizeof k2, name, "code");
-    eos_kv_item items[2] = {{.key = k1, .key_size = (size_t)n1}, {.key = k2, .key_size = (size_t)n2}};
+    eos_kv_item items[2] = {{.key = k1, .key_size = (size_t)n1},
+                            {.key = k2, .key_size = (size_t)n2}};
     return eos_kv_delete_many(srv->sys_ns, items, 2, d);
 }
 
@@ -83,7 +84,8 @@ static void restore_one(eos_net_server *srv, const char *name)
     char k1[128], k2[128];
     int n1 = key_of(k1, sizeof k1, name, "meta");
     int n2 = key_of(k2, sizeof k2, name, "code");
-    eos_kv_item items[2] = {{.key = k1, .key_size = (size_t)n1}, {.key = k2, .key_size = (size_t)n2}};
+    eos_kv_item items[2] = {{.key = k1, .key_size = (size_t)n1},
+                            {.key = k2, .key_size = (size_t)n2}};
     eos_diag d;
     eos_diag_init(&d);
     yajl_val meta = NULL;
