@@ -2,6 +2,8 @@
  * into component values and results raised back into JSON, exactly as SPEC
  * 3.1 maps them (64-bit integers beyond 2^53 as strings, NaN and infinities
  * as strings, variants as {"case": v}, options as null or the value...). */
+#include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,14 +96,15 @@ static int int_from_json(conv *cv, const eos_cm_type *t, yajl_val j, eos_cm_val 
         return conv_fail(cv, "expected an integer%s", NULL);
     char *end = NULL;
     int neg = text[0] == '-';
+    errno = 0;
     if (neg) {
         long long v = strtoll(text, &end, 10);
-        if (*end || v < r[t->kind].min)
+        if (*end || errno || v < r[t->kind].min)
             return conv_fail(cv, "integer '%s' out of range for its type", text);
         out->of.s = v;
     } else {
         unsigned long long v = strtoull(text, &end, 10);
-        if (*end || v > r[t->kind].max)
+        if (*end || errno || v > r[t->kind].max || text[0] == ' ')
             return conv_fail(cv, "integer '%s' out of range for its type", text);
         if (t->kind == EOS_CM_S8 || t->kind == EOS_CM_S16 || t->kind == EOS_CM_S32 ||
             t->kind == EOS_CM_S64)
@@ -156,6 +159,8 @@ static int char_from_json(conv *cv, yajl_val j, uint32_t *out)
         return conv_fail(cv, "expected a one-character string%s", NULL);
     if (len != n)
         return conv_fail(cv, "expected exactly one character, not \"%s\"", j->u.string);
+    if ((c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+        return conv_fail(cv, "not a Unicode scalar value%s", NULL);
     *out = c;
     return 0;
 }
@@ -198,6 +203,9 @@ static int from_json(conv *cv, const eos_cm_type *t, yajl_val j, eos_cm_val *out
         double v;
         if (float_from_json(cv, j, &v) < 0)
             return -1;
+        /* Converting a double beyond float's range is undefined: saturate. */
+        if (isfinite(v) && fabs(v) > FLT_MAX)
+            v = v > 0 ? INFINITY : -INFINITY;
         out->of.f32 = (float)v;
         return 0;
     }
@@ -530,6 +538,65 @@ static int finish(yajl_gen g, char **out, size_t *out_size)
     *out = s;
     *out_size = len;
     return 0;
+}
+
+int eos_net__params_roundtrip(const eos_cm_functype *ft, const char *json, size_t size,
+                              char **out, size_t *out_size, char *err, size_t err_size)
+{
+    int rc = EOS_EINVAL;
+    conv cv;
+    memset(&cv, 0, sizeof cv);
+    yajl_val params = NULL;
+    yajl_gen g = NULL;
+    int oom = 0;
+    cv.arena = eos_cm_arena_new();
+    char *text = eos_malloc(size + 1);
+    if (!cv.arena || !text) {
+        rc = EOS_ENOMEM;
+        goto out;
+    }
+    memcpy(text, json, size);
+    text[size] = 0;
+    char perr[128];
+    params = yajl_tree_parse(text, perr, sizeof perr);
+    if (!params || !YAJL_IS_ARRAY(params) || params->u.array.len != ft->param_count) {
+        snprintf(err, err_size, "expected an array of %u values", ft->param_count);
+        goto out;
+    }
+    eos_cm_val *args = new_vals(&cv, ft->param_count);
+    if (!args) {
+        rc = EOS_ENOMEM;
+        goto out;
+    }
+    for (uint32_t i = 0; i < ft->param_count; i++)
+        if (from_json(&cv, ft->params[i], params->u.array.values[i], &args[i], 0) < 0) {
+            snprintf(err, err_size, "parameter %u: %s", i + 1, cv.err);
+            goto out;
+        }
+    g = eos_net__yajl_gen_new(&oom);
+    if (!g) {
+        rc = EOS_ENOMEM;
+        goto out;
+    }
+    yajl_gen_array_open(g);
+    for (uint32_t i = 0; i < ft->param_count; i++)
+        to_json(g, ft->params[i], &args[i], 0);
+    yajl_gen_array_close(g);
+    if (oom) {
+        rc = EOS_ENOMEM;
+        goto out;
+    }
+    rc = finish(g, out, out_size);
+    g = NULL;
+out:
+    if (g)
+        yajl_gen_free(g);
+    if (params)
+        yajl_tree_free(params);
+    if (text)
+        eos_free(text, size + 1);
+    eos_cm_arena_free(cv.arena);
+    return rc;
 }
 
 int eos_net__call(eos_net__app *a, const char *func, const char *params_json, size_t params_size,

@@ -220,6 +220,13 @@ void eos_net__http_free(eos_net__conn *c);
 int eos_net__call(eos_net__app *a, const char *func, const char *params_json, size_t params_size,
                   char **out, size_t *out_size);
 
+/* Converts JSON parameters (size bytes, borrowed) to values of ft's
+ * parameter types and back to JSON in *out (free with eos_free(*out,
+ * *out_size + 1)): the wasm_call mapping without a call, for tests and the
+ * fuzzer. EOS_EINVAL with a reason in err when the JSON does not fit. */
+int eos_net__params_roundtrip(const eos_cm_functype *ft, const char *json, size_t size,
+                              char **out, size_t *out_size, char *err, size_t err_size);
+
 /* tls.c */
 int eos_net__tls_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
                              const unsigned char *in, unsigned int inlen, void *arg);
