@@ -482,9 +482,14 @@ static void run_app(http_state *st, eos_net__app *a, const char *path, size_t pr
     eos_net__conn *c = st->c;
     eos_wasi_header hv[MAX_HEADERS + 1];
     size_t n = 0;
-    for (size_t i = 0; i < st->nh; i++)
+    for (size_t i = 0; i < st->nh; i++) {
+        /* The prefix header is the server's to set, never the client's. */
+        if (st->hdrs[i].nlen == 18 &&
+            strncasecmp(st->head + st->hdrs[i].noff, "x-forwarded-prefix", 18) == 0)
+            continue;
         hv[n++] = (eos_wasi_header){st->head + st->hdrs[i].noff, st->hdrs[i].nlen,
                                     (const uint8_t *)st->head + st->hdrs[i].voff, st->hdrs[i].vlen};
+    }
     hv[n++] = (eos_wasi_header){"x-forwarded-prefix", 18, (const uint8_t *)path, prefix_len};
     char target[8192];
     const char *rest = path + prefix_len;
@@ -650,7 +655,10 @@ static void manage(http_state *st, const char *name, int method)
                                                 : "management is closed on this server",
                                  &doc, &size);
     } else if (method == HTTP_DELETE) {
-        rc = eos_net__mgmt_unload(srv, name, &doc, &size);
+        size_t qn = 0;
+        const char *q = find_header(st, "x-enclave-os-erase", &qn);
+        rc = eos_net__mgmt_unload(srv, name, q && qn == 4 && strncasecmp(q, "true", 4) == 0, &doc,
+                                  &size);
     } else {
         char *route = header_dup(st, "x-enclave-os-route");
         char *hostname = header_dup(st, "x-enclave-os-hostname");

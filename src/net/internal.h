@@ -203,7 +203,9 @@ int eos_net__mgmt_handle(eos_net_server *srv, eos_net_request *req, int conn_aut
 /* A load from raw bytes (HTTP PUT), same pipeline; takes ownership of args->bytes. */
 int eos_net__mgmt_load(eos_net_server *srv, const eos_net__load_args *args, char **out,
                        size_t *out_size);
-int eos_net__mgmt_unload(eos_net_server *srv, const char *name, char **out, size_t *out_size);
+/* Unloads name; erase also deletes the app's stored data. */
+int eos_net__mgmt_unload(eos_net_server *srv, const char *name, int erase, char **out,
+                         size_t *out_size);
 int eos_net__mgmt_list(eos_net_server *srv, char **out, size_t *out_size);
 /* An error document {"status":"error","code","message"}. */
 int eos_net__mgmt_error(const char *code, const char *message, char **out, size_t *out_size);

@@ -150,13 +150,23 @@ int eos_net__mgmt_load(eos_net_server *srv, const eos_net__load_args *args, char
     return gen_finish(g, out, out_size);
 }
 
-int eos_net__mgmt_unload(eos_net_server *srv, const char *name, char **out, size_t *out_size)
+int eos_net__mgmt_unload(eos_net_server *srv, const char *name, int erase, char **out,
+                         size_t *out_size)
 {
     eos_diag d;
     eos_diag_init(&d);
     int rc = eos_net__apps_remove(srv, name, &d);
     if (rc < 0)
         return error_rc(rc, &d, out, out_size);
+    if (erase && srv->cfg.kv) {
+        /* The app is gone from the table; its data goes now (SPEC 7). */
+        char root[96];
+        snprintf(root, sizeof root, "app:%s", name);
+        eos_diag_init(&d);
+        rc = eos_kv_erase_root(srv->cfg.kv, root, &d);
+        if (rc < 0)
+            return eos_net__mgmt_error("internal", d.message, out, out_size);
+    }
     EOS_INFO("net", "app '%s' unloaded", name);
     int oom = 0;
     yajl_gen g = eos_net__yajl_gen_new(&oom);
@@ -413,9 +423,16 @@ int eos_net__mgmt_handle(eos_net_server *srv, eos_net_request *req, int conn_aut
         break;
     case EOS_NET_OP_WASM_UNLOAD: {
         const char *name = eos_net_request_name(req);
-        rc = name ? eos_net__mgmt_unload(srv, name, out, out_size)
-                  : eos_net__mgmt_error("invalid_request", "wasm_unload needs \"name\"", out,
-                                        out_size);
+        const char *epath[] = {"erase", NULL};
+        yajl_val erase = body ? yajl_tree_get(body, epath, yajl_t_any) : NULL;
+        if (!name || (erase && !YAJL_IS_TRUE(erase) && !YAJL_IS_FALSE(erase))) {
+            rc = eos_net__mgmt_error("invalid_request",
+                                     "wasm_unload needs \"name\" (a string) and an optional "
+                                     "\"erase\" (true to delete the app's stored data)",
+                                     out, out_size);
+            break;
+        }
+        rc = eos_net__mgmt_unload(srv, name, erase && YAJL_IS_TRUE(erase), out, out_size);
         break;
     }
     case EOS_NET_OP_WASM_LIST:

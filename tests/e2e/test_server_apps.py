@@ -597,3 +597,34 @@ def test_management_ca(tmp_path):
         assert body_of(get(srv.port, "/m/hello")) == b"Hello from inside SGX!"
     finally:
         assert srv.stop() == 0
+
+
+COUNTER = os.environ.get("EOS_COUNTER_WASM", "")
+
+
+@pytest.mark.skipif(not COUNTER or not os.path.exists(COUNTER), reason="kv-counter not built")
+def test_unload_keeps_data_unless_erase(server):
+    port = server.port
+    with open(COUNTER, "rb") as f:
+        data = f.read()
+
+    def hit():
+        r = get(port, "/cnt/x")
+        assert r.startswith(b"HTTP/1.1 200 "), r[:300]
+        return body_of(r).strip()
+
+    assert load(port, "cnt", data)["status"] == "loaded"
+    first = hit()
+    second = hit()
+    assert first != second
+    assert call(port, {"wasm_unload": {"name": "cnt"}})["status"] == "unloaded"
+    assert load(port, "cnt", data)["status"] == "loaded"
+    third = hit()
+    assert third not in (first, second)  # the count went on: data kept
+    r = call(port, {"wasm_unload": {"name": "cnt", "erase": True}})
+    assert r["status"] == "unloaded"
+    assert load(port, "cnt", data)["status"] == "loaded"
+    assert hit() == first  # erased: counting starts again
+    assert call(port, {"wasm_unload": {"name": "cnt", "erase": "yes"}})["code"] == \
+        "invalid_request"
+    call(port, {"wasm_unload": {"name": "cnt"}})
