@@ -105,7 +105,9 @@ static void gen_items(yajl_gen g, const eos_cm_component *c, int exports)
             eos_cm_component_export(c, i, &d);
         else
             eos_cm_component_import(c, i, &d);
-        gen_str(g, d.name);
+        /* Interfaces and functions; type imports and exports are details of those. */
+        if (d.kind == EOS_CM_ITEM_FUNC || d.kind == EOS_CM_ITEM_INSTANCE)
+            gen_str(g, d.name);
     }
     yajl_gen_array_close(g);
 }
