@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The quick start: installs dependencies, builds enclave-os into build/, and
-# runs the server in the foreground in development mode with the simulated
-# TEE on 127.0.0.1:8443. Extra arguments are passed to `enclave-os serve`
-# (a repeated flag wins over the default given here, e.g. --listen).
-# Stop it with Ctrl-C (graceful shutdown).
+# The quick start: installs dependencies, builds enclave-os into build/ and the
+# example apps into build-examples/, starts the server in development mode
+# with the simulated TEE on 127.0.0.1:8443, loads the examples' hello app at
+# /hello, then waits on the server in the foreground (Ctrl-C stops it
+# gracefully). Extra arguments are passed to `enclave-os serve` (a repeated
+# flag wins over the default given here, e.g. --listen).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,11 +18,58 @@ if ! "$here/scripts/install-deps.sh"; then
 fi
 cmake -S "$here" -B "$here/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$here/build" -j "$(nproc)"
+if ! { cmake -S "$here/examples" -B "$here/build-examples" -DEOS_BUILD_JS_EXAMPLE=OFF >/dev/null &&
+       cmake --build "$here/build-examples" -j "$(nproc)" --target eos_app_hello; }; then
+  echo "run.sh: the example apps could not be built (see above); the server starts empty" >&2
+fi
 
 bin="$here/build/src/cli/enclave-os"
+hello="$here/build-examples/hello/hello.wasm"
+listen=127.0.0.1:8443
+prev_arg=""
+for arg in "$@"; do
+  case "$prev_arg${prev_arg:+=}$arg" in
+    --listen=*) listen="${arg#--listen=}" ;;
+  esac
+  prev_arg=""
+  [ "$arg" = "--listen" ] && prev_arg="--listen"
+done
 
-# Example app: once loading is available, the example app is loaded here,
-# after the server is up (start the server in the background, wait for
-# `enclave-os ping`, run `enclave-os load`, then wait on the server).
+# The server gets its own process group (job control), so a Ctrl-C at the
+# terminal reaches only this script, which passes it on once as TERM: the
+# server drains and exits, and this script returns its status.
+set -m
+"$bin" serve --dev --tee sim --data-dir .eos-data --listen 127.0.0.1:8443 "$@" &
+server=$!
+set +m
+trap 'kill -TERM "$server" 2>/dev/null || true' INT TERM
 
-exec "$bin" serve --dev --tee sim --data-dir .eos-data --listen 127.0.0.1:8443 "$@"
+for _ in $(seq 1 100); do
+  if "$bin" ping "$listen" --timeout 1000 >/dev/null 2>&1; then
+    break
+  fi
+  if ! kill -0 "$server" 2>/dev/null; then
+    wait "$server"
+    exit $?
+  fi
+  sleep 0.1
+done
+
+if [ -f "$hello" ]; then
+  if "$bin" load "$hello" --name hello --route /hello -s "$listen" --allow-simulated; then
+    echo "run.sh: try: curl -k https://$listen/hello/hello" >&2
+  fi
+else
+  echo "run.sh: $hello is not built (the examples build needs clang for wasm32, wasi-libc and" \
+       "node with tools/node_modules; see scripts/install-deps.sh); the server runs empty" >&2
+fi
+
+set +e
+wait "$server"
+status=$?
+# wait returns early when a trapped signal arrives; wait again for the drain.
+if kill -0 "$server" 2>/dev/null; then
+  wait "$server"
+  status=$?
+fi
+exit "$status"

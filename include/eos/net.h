@@ -8,6 +8,8 @@
 #include <stdint.h>
 
 #include "eos/common.h"
+#include "eos/kv.h"
+#include "eos/ratls.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -148,6 +150,15 @@ EOS_API int eos_net_request_finish(eos_net_request *req, eos_diag *d);
 EOS_API eos_net_op eos_net_request_op(const eos_net_request *req);
 EOS_API const char *eos_net_request_name(const eos_net_request *req);
 EOS_API const uint8_t *eos_net_request_bytes(const eos_net_request *req, size_t *out_size);
+/* Takes the decoded "bytes" buffer out of req (no copy): *out_size bytes are
+ * used in a buffer of *out_cap bytes; free with eos_free(ptr, *out_cap). NULL
+ * when there are none. */
+EOS_API uint8_t *eos_net_request_take_bytes(eos_net_request *req, size_t *out_size,
+                                            size_t *out_cap);
+/* The document without a wasm_load's "bytes", re-serialised as compact JSON
+ * (other fields: route, env, params, auth...), for reading as a tree. Borrowed
+ * from req, not NUL-terminated, valid until the next reset; "{}" when empty. */
+EOS_API const char *eos_net_request_json(const eos_net_request *req, size_t *out_size);
 /* Makes req ready for a new document, keeping its buffers. */
 EOS_API void eos_net_request_reset(eos_net_request *req);
 
@@ -177,6 +188,14 @@ typedef struct eos_net_server_config {
     const char *tee_name;      /* shown in logs and used for messages ("sim") */
     eos_net_tls_hook tls_hook; /* NULL = eos_net_tls_install_self_signed */
     void *tls_hook_ud;
+    eos_ratls_server *ratls;   /* borrowed: certificates follow loads; NULL = none */
+    eos_kv *kv;                /* borrowed: apps' storage (and --persist-apps); NULL = none */
+    const char *token;         /* management bearer token ("auth"); NULL = none */
+    int management_ca;         /* 1: the TLS hook set up client certificates of a management CA */
+    int persist_apps;          /* keep loaded apps sealed in kv and reload them at start */
+    size_t max_body_size;      /* HTTP request body limit; 0 = 32 MiB */
+    size_t max_header_size;    /* HTTP request head limit; 0 = 64 KiB */
+    unsigned header_timeout_ms; /* a request head must arrive within this; 0 = 10 s */
 } eos_net_server_config;
 
 typedef struct eos_net_server eos_net_server;
@@ -195,6 +214,14 @@ EOS_API int eos_net_server_port(const eos_net_server *srv);
 EOS_API int eos_net_server_run(eos_net_server *srv, eos_diag *d);
 /* Asks a running server to shut down. Async-signal-safe and thread-safe. */
 EOS_API void eos_net_server_stop(eos_net_server *srv);
+/* Loads an app as a wasm_load would (used to reload persisted apps); borrows
+ * bytes. 0 or an eos_err with d. */
+EOS_API int eos_net_server_load(eos_net_server *srv, const char *name, const uint8_t *bytes,
+                                size_t size, const char *route, const char *hostname,
+                                const char *env_json, eos_diag *d);
+/* With persist_apps: loads the apps kept in the store again (before run).
+ * An app that cannot be loaded is logged and skipped. 0 or the store's error. */
+EOS_API int eos_net_server_restore_apps(eos_net_server *srv, eos_diag *d);
 /* Frees a server that is not running (after run returned, or never run). */
 EOS_API void eos_net_server_free(eos_net_server *srv);
 

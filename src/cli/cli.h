@@ -37,4 +37,65 @@ int eos_cli__parse_size(const char *s, uint64_t *out);
 /* Parses a decimal unsigned number within [min, max]. */
 int eos_cli__parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
+/* ---- Management commands (mgmt.c) ---- */
+
+/* Long option ids shared by load, unload, list and call. */
+enum {
+    EOS_CLI_O_SERVER = 1000,
+    EOS_CLI_O_TOKEN,
+    EOS_CLI_O_INSECURE,
+    EOS_CLI_O_ALLOW_SIM,
+    EOS_CLI_O_CA,
+    EOS_CLI_O_JSON,
+    EOS_CLI_O_TIMEOUT
+};
+
+#define EOS_CLI_CONN_LONGOPTS                                                                      \
+    {"server", required_argument, 0, EOS_CLI_O_SERVER},                                           \
+        {"token", required_argument, 0, EOS_CLI_O_TOKEN},                                         \
+        {"insecure", no_argument, 0, EOS_CLI_O_INSECURE},                                         \
+        {"allow-simulated", no_argument, 0, EOS_CLI_O_ALLOW_SIM},                                 \
+        {"ca", required_argument, 0, EOS_CLI_O_CA}, {"json", no_argument, 0, EOS_CLI_O_JSON},     \
+        {"timeout", required_argument, 0, EOS_CLI_O_TIMEOUT}, {"help", no_argument, 0, 'h'}
+
+#define EOS_CLI_CONN_HELP                                                                          \
+    "  -s, --server HOST:PORT  the server (default 127.0.0.1:8443)\n"                              \
+    "  --token TOKEN           management bearer token (not needed with serve --dev\n"            \
+    "                          from a loopback client)\n"                                         \
+    "  --allow-simulated       accept a server whose attestation is simulated\n"                  \
+    "  --ca FILE               trust anchor (PEM) for the server's certificate chain\n"           \
+    "  --insecure              send without verifying the server's attestation\n"                 \
+    "  --json                  print the server's JSON answer as it is\n"                         \
+    "  --timeout MS            connect and reply timeout (default 120000)\n"                      \
+    "  -h, --help              show this help\n"
+
+typedef struct eos_cli_conn {
+    const char *server, *token, *ca_file;
+    int insecure, allow_simulated, json;
+    unsigned timeout_ms;
+} eos_cli_conn;
+
+typedef struct eos_cli_buf {
+    char *p; /* NUL-terminated; free() */
+    size_t len, cap;
+    int failed;
+} eos_cli_buf;
+
+struct eos_client;
+/* Handles a shared option; 1 when it was one. */
+int eos_cli__conn_option(eos_cli_conn *o, int opt, const char *arg);
+/* Connects and verifies the server's attestation unless --insecure; prints why on failure. */
+int eos_cli__connect(eos_cli_conn *o, struct eos_client **out);
+/* Sends inner (a JSON request, borrowed) in a Data frame and returns the inner
+ * JSON answer in *out (free()). -1 after printing why. */
+int eos_cli__roundtrip(eos_cli_conn *o, const char *inner, size_t inner_size, char **out,
+                       size_t *out_size);
+void eos_cli__buf_add(eos_cli_buf *b, const char *s, size_t n);
+void eos_cli__buf_addz(eos_cli_buf *b, const char *s);
+void eos_cli__json_str(eos_cli_buf *b, const char *s);
+/* Prints an answer (human or --json); returns the exit status. */
+int eos_cli__print_response(const eos_cli_conn *o, const char *resp);
+/* Reads a whole file into *out (free()); -1 with errno. */
+int eos_cli__read_file(const char *path, uint8_t **out, size_t *out_size);
+
 #endif

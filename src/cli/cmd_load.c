@@ -1,33 +1,173 @@
-/* `enclave-os load`: load a WebAssembly component into a running server.
- * The command and its options exist so scripts and docs can rely on them; it
- * reports "not available yet" until its feature lands. */
+/* `enclave-os load`: send a WebAssembly component to a running server
+ * (wasm_load), after checking the server's attestation. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
 
 static int run(int argc, char **argv);
 
 const eos_cli_command eos_cli_load = {
     "load",
-    "load a WebAssembly component into a running server (not available yet)",
-    "usage: enclave-os load HOST:PORT NAME FILE.wasm [options]\n\n"
-    "Sends FILE.wasm (a WASI 0.2 component) to the server as app NAME (wasm_load).\n"
-    "Loading an existing NAME replaces that app atomically.\n\n"
+    "load a WebAssembly component into a running server",
+    "usage: enclave-os load FILE.wasm --name NAME [options]\n\n"
+    "Sends FILE.wasm (a WASI 0.2 component) to the server as app NAME (wasm_load),\n"
+    "after verifying the server's attestation. Loading an existing NAME replaces\n"
+    "that app atomically.\n\n"
     "Options:\n"
+    "  -n, --name NAME         the app's name (a-z, 0-9, '-', '_', '.'; 1 to 63)\n"
     "  --route PREFIX          URL prefix the app serves (default /NAME)\n"
     "  --hostname HOST         serve the app for this SNI / Host name\n"
     "  --env KEY=VALUE         environment variable for the app (repeatable)\n"
     "  --max-fuel N            fuel per call (default 10000000)\n"
-    "  --max-memory-mb N       linear memory limit per instance\n"
-    "  --token TOKEN           management bearer token (not needed with serve --dev\n"
-    "                          from a loopback client)\n"
-    "  --timeout MS            connect and reply timeout (default 60000)\n"
-    "  -h, --help              show this help\n\n"
-    "Exit status: 0 loaded, 1 refused or failed, 2 usage error, 3 not available yet.\n",
+    "  --max-memory-mb N       linear memory limit per instance\n" EOS_CLI_CONN_HELP "\n"
+    "Exit status: 0 loaded, 1 refused or failed, 2 usage error.\n",
     run,
 };
 
 static int run(int argc, char **argv)
 {
-    return eos_cli__unavailable(
-        &eos_cli_load, argc, argv,
-        "Loading apps arrives with the WebAssembly engine and the component model.");
+    const eos_cli_command *cmd = &eos_cli_load;
+    enum { O_NAME = 256, O_ROUTE, O_HOST, O_ENV, O_FUEL, O_MEM };
+    static const struct option opts[] = {
+        {"name", required_argument, 0, 'n'},       {"route", required_argument, 0, O_ROUTE},
+        {"hostname", required_argument, 0, O_HOST}, {"env", required_argument, 0, O_ENV},
+        {"max-fuel", required_argument, 0, O_FUEL}, {"max-memory-mb", required_argument, 0, O_MEM},
+        EOS_CLI_CONN_LONGOPTS,                      {0, 0, 0, 0},
+    };
+    eos_cli_conn o;
+    memset(&o, 0, sizeof o);
+    const char *name = NULL, *route = NULL, *host = NULL;
+    uint64_t fuel = 0, mem = 0;
+    eos_cli_buf env;
+    memset(&env, 0, sizeof env);
+    int c, rc = EOS_CLI_EXIT_USAGE;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":n:s:h", opts, NULL)) != -1) {
+        if (c == 's')
+            c = EOS_CLI_O_SERVER;
+        if (eos_cli__conn_option(&o, c, optarg))
+            continue;
+        switch (c) {
+        case 'n':
+            name = optarg;
+            break;
+        case O_ROUTE:
+            route = optarg;
+            break;
+        case O_HOST:
+            host = optarg;
+            break;
+        case O_ENV: {
+            const char *eq = strchr(optarg, '=');
+            if (!eq || eq == optarg) {
+                rc = eos_cli__usage(cmd, "--env wants KEY=VALUE, not '%s'", optarg);
+                goto out;
+            }
+            char key[256];
+            snprintf(key, sizeof key, "%.*s", (int)(eq - optarg), optarg);
+            eos_cli__buf_addz(&env, env.len ? "," : "{");
+            eos_cli__json_str(&env, key);
+            eos_cli__buf_addz(&env, ":");
+            eos_cli__json_str(&env, eq + 1);
+            break;
+        }
+        case O_FUEL:
+            if (eos_cli__parse_uint(optarg, 1, UINT64_MAX >> 1, &fuel) < 0) {
+                rc = eos_cli__usage(cmd, "--max-fuel wants a positive number");
+                goto out;
+            }
+            break;
+        case O_MEM:
+            if (eos_cli__parse_uint(optarg, 1, 65536, &mem) < 0) {
+                rc = eos_cli__usage(cmd, "--max-memory-mb wants 1 to 65536");
+                goto out;
+            }
+            break;
+        case 'h':
+            eos_cli__print_help(cmd);
+            rc = EOS_CLI_EXIT_OK;
+            goto out;
+        case ':':
+            rc = eos_cli__usage(cmd, "option '%s' needs a value", argv[optind - 1]);
+            goto out;
+        default:
+            rc = eos_cli__usage(cmd, "unknown option '%s'", argv[optind - 1]);
+            goto out;
+        }
+    }
+    if (optind + 1 != argc) {
+        rc = eos_cli__usage(cmd, optind == argc ? "missing FILE" : "too many arguments");
+        goto out;
+    }
+    if (!name) {
+        rc = eos_cli__usage(cmd, "--name is required");
+        goto out;
+    }
+    const char *path = argv[optind];
+    uint8_t *bytes = NULL;
+    size_t size = 0;
+    if (eos_cli__read_file(path, &bytes, &size) < 0) {
+        fprintf(stderr, "enclave-os load: cannot read '%s': %s\n", path, strerror(errno));
+        rc = EOS_CLI_EXIT_FAIL;
+        goto out;
+    }
+    eos_cli_buf b;
+    memset(&b, 0, sizeof b);
+    eos_cli__buf_addz(&b, "{\"wasm_load\":{\"name\":");
+    eos_cli__json_str(&b, name);
+    char num[48];
+    if (route) {
+        eos_cli__buf_addz(&b, ",\"route\":");
+        eos_cli__json_str(&b, route);
+    }
+    if (host) {
+        eos_cli__buf_addz(&b, ",\"hostname\":");
+        eos_cli__json_str(&b, host);
+    }
+    if (env.len) {
+        eos_cli__buf_addz(&b, ",\"env\":");
+        eos_cli__buf_addz(&b, env.p);
+        eos_cli__buf_addz(&b, "}");
+    }
+    if (fuel) {
+        snprintf(num, sizeof num, ",\"max_fuel\":%llu", (unsigned long long)fuel);
+        eos_cli__buf_addz(&b, num);
+    }
+    if (mem) {
+        snprintf(num, sizeof num, ",\"max_memory_mb\":%llu", (unsigned long long)mem);
+        eos_cli__buf_addz(&b, num);
+    }
+    eos_cli__buf_addz(&b, ",\"bytes\":[");
+    for (size_t i = 0; i < size && !b.failed; i++) {
+        int n = snprintf(num, sizeof num, i ? ",%u" : "%u", bytes[i]);
+        eos_cli__buf_add(&b, num, (size_t)n);
+    }
+    eos_cli__buf_addz(&b, "]}");
+    if (o.token) {
+        eos_cli__buf_addz(&b, ",\"auth\":");
+        eos_cli__json_str(&b, o.token);
+    }
+    eos_cli__buf_addz(&b, "}");
+    free(bytes);
+    if (b.failed) {
+        fprintf(stderr, "enclave-os load: out of memory\n");
+        free(b.p);
+        rc = EOS_CLI_EXIT_FAIL;
+        goto out;
+    }
+    char *resp = NULL;
+    size_t rsize = 0;
+    rc = EOS_CLI_EXIT_FAIL;
+    if (eos_cli__roundtrip(&o, b.p, b.len, &resp, &rsize) == 0) {
+        rc = eos_cli__print_response(&o, resp);
+        free(resp);
+    }
+    free(b.p);
+out:
+    free(env.p);
+    return rc;
 }

@@ -8,8 +8,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include "cli.h"
+#include "eos/kv.h"
 #include "eos/net.h"
+#include "eos/ratls.h"
+#include "eos/tee.h"
 
 static int run(int argc, char **argv);
 
@@ -25,12 +30,26 @@ const eos_cli_command eos_cli_serve = {
     "  --data-dir DIR           where the server keeps its state (default ./.eos-data;\n"
     "                           created when missing)\n"
     "  --tee KIND               trusted execution environment: auto, sim, sgx, tdx,\n"
-    "                           sev-snp (default auto; this version runs sim only, and\n"
-    "                           auto selects it)\n"
+    "                           sev-snp (default auto: probes the hardware; falls back\n"
+    "                           to sim only with --dev; --tee sim is always allowed\n"
+    "                           and announced loudly)\n"
+    "  --ca-cert FILE --ca-key FILE\n"
+    "                           operator intermediate CA (PEM) to issue the RA-TLS\n"
+    "                           certificates; given once, then sealed in --data-dir\n"
+    "  --token TOKEN            management bearer token (\"auth\" field of requests,\n"
+    "                           'authorization: Bearer' over HTTP); also read from\n"
+    "                           the file given with --token-file\n"
+    "  --token-file FILE        read the management token from FILE\n"
+    "  --management-ca FILE     client certificates chaining to this CA (PEM) may manage\n"
+    "  --persist-apps           keep loaded apps sealed in the store and reload them at\n"
+    "                           start\n"
+    "  --max-body-size BYTES    largest HTTP request body for apps (default 32M)\n"
+    "  --header-timeout SECONDS an HTTP request head must arrive within this (default 10)\n"
     "  --workers N              worker threads (default: one per CPU)\n"
     "  --dev                    open development mode: management requests (load,\n"
     "                           unload, Shutdown) are accepted from loopback clients\n"
-    "                           without credentials. Never use in production.\n"
+    "                           without credentials, and the simulated TEE is allowed.\n"
+    "                           Never use in production.\n"
     "  --log-level LEVEL        debug, info, warn, error or off (default info)\n"
     "  --max-frame-size BYTES   largest request frame (default 256M; suffixes K, M, G;\n"
     "                           at most 511M). Larger frames get an Error and the\n"
@@ -40,7 +59,7 @@ const eos_cli_command eos_cli_serve = {
     "                           (default 10)\n"
     "  -h, --help               show this help\n\n"
     "Exit status: 0 after a graceful shutdown, 1 when the server cannot start,\n"
-    "2 for a usage error, 3 when the requested TEE is not available yet.\n",
+    "2 for a usage error, 3 when the requested TEE is not available.\n",
     run,
 };
 
@@ -85,8 +104,8 @@ static int make_dir(const char *path)
 static const char *const sim_warning[] = {
     "SIMULATION MODE (--tee sim): NO TRUSTED EXECUTION ENVIRONMENT.",
     "Nothing here is confidential: the host can read all memory and",
-    "data, and the certificate carries no hardware evidence (self-",
-    "signed for now). Use only for development and testing.",
+    "data, and the certificate carries no hardware evidence (it is",
+    "simulated). Verifiers refuse it without --allow-simulated.",
 };
 
 static const char *const dev_warning[] = {
@@ -124,10 +143,123 @@ static void banner(const eos_net_server_config *cfg, int port, const char *data_
         warn_box(dev_warning, EOS_ARRAY_LEN(dev_warning));
 }
 
+typedef struct serve_opts {
+    const char *ca_cert, *ca_key, *mgmt_ca;
+    char token_buf[512];
+    eos_tee *tee;
+    eos_ratls_server *ratls;
+    eos_kv *kv;
+} serve_opts;
+
+static int read_token(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, cap - 1, f);
+    fclose(f);
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+        n--;
+    buf[n] = 0;
+    return n ? 0 : -1;
+}
+
+/* Any client certificate is accepted during the handshake; whether it chains
+ * to the management CA is read afterwards (SSL_get_verify_result), so clients
+ * without one still connect for apps and read-only requests. */
+static int accept_any_cert(int ok, X509_STORE_CTX *ctx)
+{
+    (void)ok;
+    (void)ctx;
+    return 1;
+}
+
+static int tls_hook(void *ud, SSL_CTX *ctx, eos_diag *d)
+{
+    serve_opts *so = ud;
+    int rc = eos_ratls_server_configure_ctx(so->ratls, ctx, d);
+    if (rc < 0)
+        return rc;
+    if (so->mgmt_ca) {
+        if (SSL_CTX_load_verify_locations(ctx, so->mgmt_ca, NULL) != 1)
+            return eos_diag_set(d, EOS_ETLS, "tls", -1,
+                                "cannot read the management CA '%s' (PEM expected)", so->mgmt_ca);
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_any_cert);
+    }
+    return 0;
+}
+
+/* Opens the TEE, the store and the RA-TLS certificate manager. Returns 0 or
+ * the exit status. */
+static int open_backends(serve_opts *so, eos_net_server_config *cfg, const char *tee,
+                         const char *data_dir)
+{
+    eos_diag d;
+    eos_diag_init(&d);
+    eos_tee_config tc;
+    memset(&tc, 0, sizeof tc);
+    tc.kind = tee;
+    tc.data_dir = data_dir;
+    int rc = eos_tee_open(&tc, &so->tee, &d);
+    if (rc < 0 && strcmp(tee, "auto") == 0 && cfg->dev) {
+        EOS_WARN("serve", "--tee auto found no TEE hardware; --dev: using the simulation (sim)");
+        tc.kind = "sim";
+        eos_diag_init(&d);
+        rc = eos_tee_open(&tc, &so->tee, &d);
+    }
+    if (rc < 0) {
+        fprintf(stderr, "enclave-os serve: TEE '%s' is not available: %s\n", tee,
+                d.message[0] ? d.message : eos_strerror(rc));
+        return EOS_CLI_EXIT_UNAVAILABLE;
+    }
+    eos_diag_init(&d);
+    eos_kv_config kc;
+    memset(&kc, 0, sizeof kc);
+    kc.data_dir = data_dir;
+    kc.tee = so->tee;
+    rc = eos_kv_open(&kc, &so->kv, &d);
+    if (rc < 0) {
+        fprintf(stderr, "enclave-os serve: cannot open the store in '%s': %s\n", data_dir,
+                d.message[0] ? d.message : eos_strerror(rc));
+        return EOS_CLI_EXIT_FAIL;
+    }
+    eos_diag_init(&d);
+    eos_ratls_server_options ro;
+    memset(&ro, 0, sizeof ro);
+    ro.data_dir = data_dir;
+    ro.ca_cert_file = so->ca_cert;
+    ro.ca_key_file = so->ca_key;
+    rc = eos_ratls_server_new(so->tee, &ro, &so->ratls, &d);
+    if (rc < 0) {
+        fprintf(stderr, "enclave-os serve: cannot set up RA-TLS: %s\n",
+                d.message[0] ? d.message : eos_strerror(rc));
+        return EOS_CLI_EXIT_FAIL;
+    }
+    return 0;
+}
+
 static int run(int argc, char **argv)
 {
     const eos_cli_command *cmd = &eos_cli_serve;
-    enum { O_LISTEN = 256, O_DATA, O_TEE, O_WORKERS, O_DEV, O_LOG, O_MAXF, O_IDLE, O_DRAIN };
+    enum {
+        O_LISTEN = 256,
+        O_DATA,
+        O_TEE,
+        O_WORKERS,
+        O_DEV,
+        O_LOG,
+        O_MAXF,
+        O_IDLE,
+        O_DRAIN,
+        O_CACERT,
+        O_CAKEY,
+        O_TOKEN,
+        O_TOKENFILE,
+        O_MGMTCA,
+        O_PERSIST,
+        O_MAXBODY,
+        O_HDRTIMEOUT
+    };
     static const struct option opts[] = {
         {"listen", required_argument, 0, O_LISTEN},
         {"data-dir", required_argument, 0, O_DATA},
@@ -138,9 +270,19 @@ static int run(int argc, char **argv)
         {"max-frame-size", required_argument, 0, O_MAXF},
         {"idle-timeout", required_argument, 0, O_IDLE},
         {"drain-timeout", required_argument, 0, O_DRAIN},
+        {"ca-cert", required_argument, 0, O_CACERT},
+        {"ca-key", required_argument, 0, O_CAKEY},
+        {"token", required_argument, 0, O_TOKEN},
+        {"token-file", required_argument, 0, O_TOKENFILE},
+        {"management-ca", required_argument, 0, O_MGMTCA},
+        {"persist-apps", no_argument, 0, O_PERSIST},
+        {"max-body-size", required_argument, 0, O_MAXBODY},
+        {"header-timeout", required_argument, 0, O_HDRTIMEOUT},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
+    serve_opts so;
+    memset(&so, 0, sizeof so);
     eos_net_server_config cfg;
     eos_net_server_config_init(&cfg);
     const char *data_dir = ".eos-data";
@@ -191,6 +333,36 @@ static int run(int argc, char **argv)
                 return eos_cli__usage(cmd, "--drain-timeout wants 1 to 3600 seconds");
             cfg.drain_timeout_ms = (unsigned)v * 1000;
             break;
+        case O_CACERT:
+            so.ca_cert = optarg;
+            break;
+        case O_CAKEY:
+            so.ca_key = optarg;
+            break;
+        case O_TOKEN:
+            cfg.token = optarg;
+            break;
+        case O_TOKENFILE:
+            if (read_token(optarg, so.token_buf, sizeof so.token_buf) < 0)
+                return eos_cli__usage(cmd, "cannot read a token from '%s'", optarg);
+            cfg.token = so.token_buf;
+            break;
+        case O_MGMTCA:
+            so.mgmt_ca = optarg;
+            break;
+        case O_PERSIST:
+            cfg.persist_apps = 1;
+            break;
+        case O_MAXBODY:
+            if (eos_cli__parse_size(optarg, &v) < 0 || v < 1024)
+                return eos_cli__usage(cmd, "--max-body-size wants a size such as 32M");
+            cfg.max_body_size = (size_t)v;
+            break;
+        case O_HDRTIMEOUT:
+            if (eos_cli__parse_uint(optarg, 1, 3600, &v) < 0)
+                return eos_cli__usage(cmd, "--header-timeout wants 1 to 3600 seconds");
+            cfg.header_timeout_ms = (unsigned)v * 1000;
+            break;
         case 'h':
             eos_cli__print_help(cmd);
             return EOS_CLI_EXIT_OK;
@@ -203,20 +375,13 @@ static int run(int argc, char **argv)
     if (optind < argc)
         return eos_cli__usage(cmd, "unexpected argument '%s'", argv[optind]);
 
-    if (strcmp(tee, "auto") == 0) {
-        EOS_WARN("serve", "--tee auto: this version has no hardware TEE backend; using the "
-                          "simulation (sim)");
-        tee = "sim";
-    } else if (strcmp(tee, "sgx") == 0 || strcmp(tee, "tdx") == 0 || strcmp(tee, "sev-snp") == 0) {
-        fprintf(stderr,
-                "enclave-os serve: --tee %s is not available yet in this version; use --tee "
-                "sim for development.\n",
-                tee);
-        return EOS_CLI_EXIT_UNAVAILABLE;
-    } else if (strcmp(tee, "sim") != 0) {
+    if (strcmp(tee, "auto") != 0 && strcmp(tee, "sim") != 0 && strcmp(tee, "sgx") != 0 &&
+        strcmp(tee, "tdx") != 0 && strcmp(tee, "sev-snp") != 0)
         return eos_cli__usage(cmd, "--tee wants auto, sim, sgx, tdx or sev-snp, not '%s'", tee);
-    }
-    cfg.tee_name = tee;
+    if ((so.ca_cert != NULL) != (so.ca_key != NULL))
+        return eos_cli__usage(cmd, "--ca-cert and --ca-key go together");
+    if (cfg.token && strlen(cfg.token) < 16)
+        return eos_cli__usage(cmd, "--token must be at least 16 characters");
     if (make_dir(data_dir) < 0) {
         fprintf(stderr, "enclave-os serve: cannot create the data directory '%s': %s\n", data_dir,
                 strerror(errno));
@@ -226,12 +391,27 @@ static int run(int argc, char **argv)
     eos_diag d;
     eos_diag_init(&d);
     eos_net_server *srv = NULL;
-    int rc = eos_net_server_new(&cfg, &srv, &d);
+    int rc = open_backends(&so, &cfg, tee, data_dir);
+    if (rc != 0)
+        goto out;
+    cfg.tee_name = eos_tee_name(so.tee);
+    cfg.ratls = so.ratls;
+    cfg.kv = so.kv;
+    cfg.tls_hook = tls_hook;
+    cfg.tls_hook_ud = &so;
+    cfg.management_ca = so.mgmt_ca != NULL;
+    rc = eos_net_server_new(&cfg, &srv, &d);
     if (rc < 0) {
         fprintf(stderr, "enclave-os serve: cannot start: %s\n",
                 d.message[0] ? d.message : eos_strerror(rc));
-        return EOS_CLI_EXIT_FAIL;
+        rc = EOS_CLI_EXIT_FAIL;
+        goto out;
     }
+    if (cfg.persist_apps && eos_net_server_restore_apps(srv, &d) < 0)
+        EOS_WARN("serve", "cannot read the persisted apps: %s", d.message);
+    if (!cfg.token && !so.mgmt_ca && !cfg.dev)
+        EOS_WARN("serve", "no management credential (--token, --management-ca) and no --dev: "
+                          "apps cannot be loaded or unloaded");
     if (cfg.workers <= 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         cfg.workers = n > 0 ? (int)(n > 256 ? 256 : n) : 1;
@@ -251,10 +431,18 @@ static int run(int argc, char **argv)
     rc = eos_net_server_run(srv, &d);
     running = NULL;
     eos_net_server_free(srv);
+    srv = NULL;
     if (rc < 0) {
         EOS_ERROR("serve", "server failed: %s", d.message[0] ? d.message : eos_strerror(rc));
-        return EOS_CLI_EXIT_FAIL;
+        rc = EOS_CLI_EXIT_FAIL;
+        goto out;
     }
     EOS_INFO("serve", "stopped");
-    return EOS_CLI_EXIT_OK;
+    rc = EOS_CLI_EXIT_OK;
+out:
+    eos_net_server_free(srv);
+    eos_ratls_server_free(so.ratls);
+    eos_kv_close(so.kv);
+    eos_tee_free(so.tee);
+    return rc;
 }

@@ -1,26 +1,144 @@
-/* `enclave-os unload`: remove an app from a running server.
- * The command and its options exist so scripts and docs can rely on them; it
- * reports "not available yet" until its feature lands. */
+/* `enclave-os unload`, `enclave-os list` and `enclave-os call`: the small
+ * management requests, one Data round trip each. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
 
-static int run(int argc, char **argv);
+static int run_unload(int argc, char **argv);
+static int run_list(int argc, char **argv);
+static int run_call(int argc, char **argv);
 
 const eos_cli_command eos_cli_unload = {
     "unload",
-    "remove an app from a running server (not available yet)",
-    "usage: enclave-os unload HOST:PORT NAME [options]\n\n"
-    "Removes app NAME (wasm_unload). Its stored data is kept unless --erase is given.\n\n"
-    "Options:\n"
-    "  --erase                 also delete the app's stored data\n"
-    "  --token TOKEN           management bearer token\n"
-    "  --timeout MS            connect and reply timeout (default 10000)\n"
-    "  -h, --help              show this help\n\n"
-    "Exit status: 0 unloaded, 1 refused or failed, 2 usage error, 3 not available yet.\n",
-    run,
+    "unload an app from a running server",
+    "usage: enclave-os unload NAME [options]\n\n"
+    "Removes app NAME (wasm_unload); its stored data is kept.\n\n"
+    "Options:\n" EOS_CLI_CONN_HELP "\n"
+    "Exit status: 0 unloaded, 1 refused or failed, 2 usage error.\n",
+    run_unload,
 };
 
-static int run(int argc, char **argv)
+const eos_cli_command eos_cli_list = {
+    "list",
+    "list the apps a server runs",
+    "usage: enclave-os list [options]\n\n"
+    "Prints the loaded apps (wasm_list): name, route, hostname, code hash, size,\n"
+    "exports and imports.\n\n"
+    "Options:\n" EOS_CLI_CONN_HELP "\n"
+    "Exit status: 0 success, 1 failure, 2 usage error.\n",
+    run_list,
+};
+
+const eos_cli_command eos_cli_call = {
+    "call",
+    "call a typed function an app exports",
+    "usage: enclave-os call APP FUNCTION [JSON-PARAMS] [options]\n\n"
+    "Calls FUNCTION (\"hello\", or \"iface#func\" for a function of an exported\n"
+    "interface) of APP with JSON-PARAMS, a JSON array (default []), and prints the\n"
+    "results (wasm_call). Values map to JSON as docs/protocol.md describes.\n\n"
+    "Options:\n" EOS_CLI_CONN_HELP "\n"
+    "Exit status: 0 success, 1 failure (trap, bad parameters...), 2 usage error.\n",
+    run_call,
+};
+
+/* Parses the shared options; fills pos with the positional arguments.
+ * Returns -1 to go on, else the exit status. */
+static int parse(const eos_cli_command *cmd, int argc, char **argv, eos_cli_conn *o,
+                 const char **pos, int min, int max, int *npos)
 {
-    return eos_cli__unavailable(&eos_cli_unload, argc, argv,
-                                "Unloading apps arrives together with loading them.");
+    static const struct option opts[] = {EOS_CLI_CONN_LONGOPTS, {0, 0, 0, 0}};
+    int c;
+    memset(o, 0, sizeof *o);
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":s:h", opts, NULL)) != -1) {
+        if (c == 's')
+            c = EOS_CLI_O_SERVER;
+        if (eos_cli__conn_option(o, c, optarg))
+            continue;
+        if (c == 'h') {
+            eos_cli__print_help(cmd);
+            return EOS_CLI_EXIT_OK;
+        }
+        if (c == ':')
+            return eos_cli__usage(cmd, "option '%s' needs a value", argv[optind - 1]);
+        return eos_cli__usage(cmd, "unknown option '%s'", argv[optind - 1]);
+    }
+    int n = argc - optind;
+    if (n < min || n > max)
+        return eos_cli__usage(cmd, n < min ? "missing arguments" : "too many arguments");
+    for (int i = 0; i < n; i++)
+        pos[i] = argv[optind + i];
+    *npos = n;
+    return -1;
+}
+
+static int send_doc(eos_cli_conn *o, eos_cli_buf *b)
+{
+    int rc = EOS_CLI_EXIT_FAIL;
+    char *resp = NULL;
+    size_t size = 0;
+    if (!b->failed && eos_cli__roundtrip(o, b->p, b->len, &resp, &size) == 0) {
+        rc = eos_cli__print_response(o, resp);
+        free(resp);
+    }
+    free(b->p);
+    return rc;
+}
+
+static int run_unload(int argc, char **argv)
+{
+    eos_cli_conn o;
+    const char *pos[1];
+    int n;
+    int rc = parse(&eos_cli_unload, argc, argv, &o, pos, 1, 1, &n);
+    if (rc >= 0)
+        return rc;
+    eos_cli_buf b;
+    memset(&b, 0, sizeof b);
+    eos_cli__buf_addz(&b, "{\"wasm_unload\":{\"name\":");
+    eos_cli__json_str(&b, pos[0]);
+    eos_cli__buf_addz(&b, "}");
+    if (o.token) {
+        eos_cli__buf_addz(&b, ",\"auth\":");
+        eos_cli__json_str(&b, o.token);
+    }
+    eos_cli__buf_addz(&b, "}");
+    return send_doc(&o, &b);
+}
+
+static int run_list(int argc, char **argv)
+{
+    eos_cli_conn o;
+    const char *pos[1];
+    int n;
+    int rc = parse(&eos_cli_list, argc, argv, &o, pos, 0, 0, &n);
+    if (rc >= 0)
+        return rc;
+    eos_cli_buf b;
+    memset(&b, 0, sizeof b);
+    eos_cli__buf_addz(&b, "{\"wasm_list\":{}}");
+    return send_doc(&o, &b);
+}
+
+static int run_call(int argc, char **argv)
+{
+    eos_cli_conn o;
+    const char *pos[3];
+    int n;
+    int rc = parse(&eos_cli_call, argc, argv, &o, pos, 2, 3, &n);
+    if (rc >= 0)
+        return rc;
+    eos_cli_buf b;
+    memset(&b, 0, sizeof b);
+    eos_cli__buf_addz(&b, "{\"wasm_call\":{\"app\":");
+    eos_cli__json_str(&b, pos[0]);
+    eos_cli__buf_addz(&b, ",\"function\":");
+    eos_cli__json_str(&b, pos[1]);
+    eos_cli__buf_addz(&b, ",\"params\":");
+    eos_cli__buf_addz(&b, n == 3 ? pos[2] : "[]");
+    eos_cli__buf_addz(&b, "}}");
+    return send_doc(&o, &b);
 }

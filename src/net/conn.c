@@ -91,6 +91,7 @@ int eos_net__conn_open(eos_net__worker *w, int fd, const struct sockaddr *peer, 
     }
     c->events = EPOLLIN;
     w->nconns++;
+    atomic_fetch_add(&w->srv->metrics.connections, 1);
     eos_net__conn_touch(c);
     EOS_DEBUG("net", "%s: connection accepted by worker %d", c->peer, w->id);
     return 0;
@@ -200,6 +201,7 @@ static void do_handshake(eos_net__conn *c)
         return;
     }
     eos_net__conn_touch(c);
+    atomic_fetch_add(&c->w->srv->metrics.handshakes, 1);
     /* Clients that keep Nagle on (the seed's Python client) send their first
      * request behind the unacknowledged Finished message; acknowledging at
      * once saves them a delayed-ACK wait (40 ms on Linux) per connection. */

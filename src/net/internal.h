@@ -8,9 +8,13 @@
 #include <sys/socket.h>
 
 #include <openssl/ssl.h>
+#include <yajl/yajl_gen.h>
 #include <yajl/yajl_parse.h>
 
+#include "eos/cm.h"
 #include "eos/net.h"
+#include "eos/ratls.h"
+#include "eos/wasi.h"
 
 /* A yajl parser whose memory goes through the eos allocator hook. When the
  * hook fails, *oom_flag is set (yajl keeps running on libc memory so it
@@ -18,6 +22,8 @@
  * NULL when out of memory. Free with yajl_free(). cb and oom_flag are
  * borrowed for the parser's lifetime. */
 yajl_handle eos_net__yajl_new(const yajl_callbacks *cb, void *cb_ctx, int *oom_flag);
+/* A JSON generator on the same allocator shim; free with yajl_gen_free(). */
+yajl_gen eos_net__yajl_gen_new(int *oom_flag);
 /* Records yajl's last error as an EOS_EMALFORMED diag at offset. Borrows all. */
 void eos_net__yajl_error(yajl_handle h, const uint8_t *chunk, size_t chunk_size, int64_t offset,
                          eos_diag *d);
@@ -31,6 +37,45 @@ void eos_net__yajl_error(yajl_handle h, const uint8_t *chunk, size_t chunk_size,
 typedef struct eos_net__worker eos_net__worker;
 typedef struct eos_net__conn eos_net__conn;
 
+/* A loaded app. Immutable once in the table except for its counters; freed
+ * when the last reference goes (the table's, or a request's in flight). */
+typedef struct eos_net__app {
+    atomic_long refs;
+    char *name, *route, *hostname; /* hostname NULL when none */
+    char *env_json;                /* canonical env object, or NULL */
+    eos_wasi_env *env;
+    size_t env_count;
+    uint8_t code_hash[32];
+    uint8_t *bytes; /* the component, kept only with --persist-apps */
+    size_t size;
+    uint64_t max_fuel, max_memory_mb;
+    eos_cm_component *comp;
+    eos_wasi_app *wapp;
+    char *info; /* unused; reserved for a cached JSON description */
+    atomic_ullong requests, errors, fuel;
+} eos_net__app;
+
+typedef struct eos_net__apps {
+    pthread_mutex_t lock; /* guards v and n: held only to copy or swap them */
+    pthread_mutex_t mgmt; /* serialises loads and unloads with the certificates */
+    eos_net__app **v;
+    size_t n;
+} eos_net__apps;
+
+typedef struct eos_net__load_args {
+    const char *name, *route, *hostname, *env_json;
+    uint8_t *bytes; /* taken over by eos_net__app_create */
+    size_t size;
+    uint64_t max_fuel, max_memory_mb;
+} eos_net__load_args;
+
+#define EOS_NET__LAT_BUCKETS 12
+typedef struct eos_net__metrics {
+    atomic_ullong connections, handshakes, http_requests, http_errors, frames, loads;
+    atomic_ullong lat[EOS_NET__LAT_BUCKETS + 1]; /* request latency histogram (+Inf last) */
+    atomic_ullong lat_sum_us;
+} eos_net__metrics;
+
 struct eos_net_server {
     eos_net_server_config cfg; /* strings point into the copies below */
     char *listen_copy;
@@ -42,6 +87,12 @@ struct eos_net_server {
     atomic_int stopping;
     int nworkers;
     eos_net__worker *workers;
+    char *token_copy;
+    int apps_ready;
+    eos_kv_ns *sys_ns; /* --persist-apps: where apps are kept */
+    int restoring;
+    eos_net__apps apps;
+    eos_net__metrics metrics;
 };
 
 typedef enum eos_net__conn_state {
@@ -62,6 +113,7 @@ struct eos_net__conn {
     size_t sniff_len;
     eos_net_decoder *dec;
     eos_net_request *req;
+    void *http; /* http.c's state */
     uint8_t *out; /* pending output (plaintext), written from out_off */
     size_t out_off;
     size_t out_len;
@@ -117,6 +169,56 @@ int eos_net__conn_quiescent(const eos_net__conn *c);
 /* proto.c: what the bytes after the handshake mean. */
 void eos_net__proto_input(eos_net__conn *c, const uint8_t *data, size_t size);
 void eos_net__proto_free(eos_net__conn *c);
+
+/* apps.c: the app table. */
+void eos_net__apps_init(eos_net__apps *t);
+void eos_net__apps_fini(eos_net__apps *t);
+void eos_net__app_ref(eos_net__app *a);
+void eos_net__app_unref(eos_net__app *a);
+int eos_net__app_name_valid(const char *name);
+/* Runs steps 2-4 of a load; takes ownership of args->bytes. *out has one reference. */
+int eos_net__app_create(eos_net_server *srv, const eos_net__load_args *args, eos_net__app **out,
+                        eos_diag *d);
+/* Steps 5-6 and the table swap, atomically; borrows a (the table takes its own reference
+ * on success: the caller still drops its own). */
+int eos_net__apps_install(eos_net_server *srv, eos_net__app *a, eos_diag *d);
+int eos_net__apps_remove(eos_net_server *srv, const char *name, eos_diag *d);
+/* Lookups return a new reference (eos_net__app_unref) or NULL. */
+eos_net__app *eos_net__apps_get(eos_net_server *srv, const char *name);
+eos_net__app *eos_net__apps_route(eos_net_server *srv, const char *host, const char *path,
+                                  size_t *out_prefix_len);
+int eos_net__apps_snapshot(eos_net_server *srv, eos_net__app ***out, size_t *out_count);
+void eos_net__apps_snapshot_free(eos_net__app **v, size_t n);
+void eos_net__app_gen_info(yajl_gen g, const eos_net__app *a);
+
+/* persist.c: --persist-apps records (no-ops without it). */
+int eos_net__persist_save(eos_net_server *srv, const eos_net__app *a, eos_diag *d);
+int eos_net__persist_delete(eos_net_server *srv, const char *name, eos_diag *d);
+
+/* mgmt.c: inner requests (SPEC 3.1). auth_ok says whether the connection
+ * itself is authorised (dev loopback or management client certificate).
+ * Returns the response document in *out (free with eos_free(*out, *out_size + 1)). */
+int eos_net__mgmt_handle(eos_net_server *srv, eos_net_request *req, int conn_authorised,
+                         char **out, size_t *out_size);
+/* A load from raw bytes (HTTP PUT), same pipeline; takes ownership of args->bytes. */
+int eos_net__mgmt_load(eos_net_server *srv, const eos_net__load_args *args, char **out,
+                       size_t *out_size);
+int eos_net__mgmt_unload(eos_net_server *srv, const char *name, char **out, size_t *out_size);
+int eos_net__mgmt_list(eos_net_server *srv, char **out, size_t *out_size);
+/* An error document {"status":"error","code","message"}. */
+int eos_net__mgmt_error(const char *code, const char *message, char **out, size_t *out_size);
+/* True when token matches the server's bearer token (constant time). */
+int eos_net__token_ok(eos_net_server *srv, const char *token, size_t len);
+/* True when the connection may manage without a token. */
+int eos_net__conn_authorised(eos_net__conn *c);
+
+/* http.c: HTTP/1.1. */
+void eos_net__http_input(eos_net__conn *c, const uint8_t *data, size_t size);
+void eos_net__http_free(eos_net__conn *c);
+
+/* callval.c: JSON <-> component values for wasm_call. */
+int eos_net__call(eos_net__app *a, const char *func, const char *params_json, size_t params_size,
+                  char **out, size_t *out_size);
 
 /* tls.c */
 int eos_net__tls_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,

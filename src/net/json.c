@@ -75,6 +75,17 @@ yajl_handle eos_net__yajl_new(const yajl_callbacks *cb, void *cb_ctx, int *oom_f
     return h;
 }
 
+yajl_gen eos_net__yajl_gen_new(int *oom_flag)
+{
+    yajl_alloc_funcs funcs = {shim_malloc, shim_realloc, shim_free, oom_flag};
+    yajl_gen g = yajl_gen_alloc(&funcs);
+    if (g && *oom_flag) {
+        yajl_gen_free(g);
+        return NULL;
+    }
+    return g;
+}
+
 void eos_net__yajl_error(yajl_handle h, const uint8_t *chunk, size_t chunk_size, int64_t offset,
                          eos_diag *d)
 {

@@ -1,6 +1,6 @@
 /* What the bytes after the TLS handshake mean: the first bytes pick HTTP or
  * the framed management protocol (SPEC 2), then each protocol turns input
- * into responses. HTTP is answered with 503 until the HTTP layer lands. */
+ * into responses (HTTP itself lives in http.c). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,37 +38,61 @@ static void queue_error(eos_net__conn *c, const char *fmt, ...)
     queue_msg(c, EOS_NET_MSG_ERROR, msg);
 }
 
+int eos_net__conn_authorised(eos_net__conn *c)
+{
+    eos_net_server *srv = c->w->srv;
+    if (srv->cfg.dev && c->loopback)
+        return 1;
+    if (srv->cfg.management_ca) {
+        X509 *peer = SSL_get0_peer_certificate(c->ssl);
+        if (peer && SSL_get_verify_result(c->ssl) == X509_V_OK)
+            return 1;
+    }
+    return 0;
+}
+
 static void handle_data(eos_net__conn *c)
 {
     eos_diag d;
     eos_diag_init(&d);
-    if (eos_net_request_finish(c->req, &d) < 0) {
+    char *resp = NULL;
+    size_t size = 0;
+    int rc = eos_net_request_finish(c->req, &d);
+    /* A document that is not a well-formed request gets an Error frame
+     * (SPEC 3); a well-formed request that fails gets a status "error"
+     * document inside Data. */
+    if (rc < 0) {
         queue_error(c, "%s", d.message);
         return;
     }
-    eos_net_op op = eos_net_request_op(c->req);
-    const char *name = eos_net_request_name(c->req);
-    size_t size = 0;
-    eos_net_request_bytes(c->req, &size);
-    if (op == EOS_NET_OP_WASM_LOAD)
-        EOS_INFO("net", "%s: wasm_load of '%s' (%zu bytes) refused: apps are not available yet",
-                 c->peer, name ? name : "?", size);
-    queue_error(c,
-                "%s is not available yet in this version (enclave-os %s): the request was "
-                "understood but this server cannot run apps yet",
-                eos_net_op_name(op), eos_net_version());
+    rc = eos_net__mgmt_handle(c->w->srv, c->req, eos_net__conn_authorised(c), &resp, &size);
+    if (rc < 0) {
+        queue_error(c, "the server could not answer: %s", eos_strerror(rc));
+        return;
+    }
+    uint8_t *frame = NULL;
+    size_t fsize = 0;
+    rc = eos_net_msg_encode(EOS_NET_MSG_DATA, (const uint8_t *)resp, size, &frame, &fsize);
+    eos_free(resp, size + 1);
+    if (rc == 0)
+        rc = eos_net__conn_queue(c, frame, fsize);
+    eos_free(frame, fsize);
+    if (rc < 0) {
+        EOS_WARN("net", "%s: cannot queue a response (%s); closing", c->peer, eos_strerror(rc));
+        c->close_after_flush = 1;
+    }
 }
 
 static void handle_shutdown(eos_net__conn *c)
 {
     eos_net_server *srv = c->w->srv;
-    if (!srv->cfg.dev || !c->loopback) {
+    if (!eos_net__conn_authorised(c)) {
         EOS_WARN("net", "%s: Shutdown refused", c->peer);
-        queue_error(c, "Shutdown refused: management requests need a server started with --dev "
-                       "and a loopback client (management credentials are not available yet)");
+        queue_error(c, "unauthorized: Shutdown needs a management client certificate, or a "
+                       "loopback client of a server started with --dev");
         return;
     }
-    EOS_WARN("net", "%s: Shutdown requested by a loopback client in --dev mode", c->peer);
+    EOS_WARN("net", "%s: Shutdown requested", c->peer);
     queue_msg(c, EOS_NET_MSG_OK, NULL);
     c->close_after_flush = 1;
     eos_net_server_stop(srv);
@@ -76,6 +100,7 @@ static void handle_shutdown(eos_net__conn *c)
 
 static void handle_message(eos_net__conn *c, eos_net_msg_kind kind)
 {
+    atomic_fetch_add(&c->w->srv->metrics.frames, 1);
     switch (kind) {
     case EOS_NET_MSG_PING:
         queue_msg(c, EOS_NET_MSG_PONG, NULL);
@@ -134,22 +159,6 @@ static void framed_input(eos_net__conn *c, const uint8_t *data, size_t size)
     }
 }
 
-static void http_input(eos_net__conn *c)
-{
-    char body[160], resp[512];
-    int bn = snprintf(body, sizeof body,
-                      "HTTP is not available yet in this version (enclave-os %s); the framed "
-                      "management protocol is.\n",
-                      eos_net_version());
-    int n = snprintf(resp, sizeof resp,
-                     "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
-                     "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
-                     bn, body);
-    if (eos_net__conn_queue(c, (const uint8_t *)resp, (size_t)n) < 0)
-        EOS_WARN("net", "%s: out of memory answering HTTP", c->peer);
-    c->close_after_flush = 1;
-}
-
 /* Decides the protocol from the first bytes. A frame's first byte is the top
  * byte of its length, below 0x20 for any frame under 512 MiB, while every
  * HTTP method starts with an upper-case letter; the first four bytes confirm
@@ -189,12 +198,14 @@ void eos_net__proto_input(eos_net__conn *c, const uint8_t *data, size_t size)
                 return;
             }
             framed_input(c, c->sniff, c->sniff_len);
+        } else {
+            eos_net__http_input(c, c->sniff, c->sniff_len);
         }
     }
     if (c->state == CONN_FRAMED)
         framed_input(c, data, size);
-    else if (c->state == CONN_HTTP && !c->close_after_flush)
-        http_input(c);
+    else if (c->state == CONN_HTTP && !c->close_after_flush && size)
+        eos_net__http_input(c, data, size);
 }
 
 void eos_net__proto_free(eos_net__conn *c)
@@ -203,4 +214,5 @@ void eos_net__proto_free(eos_net__conn *c)
     eos_net_request_free(c->req);
     c->dec = NULL;
     c->req = NULL;
+    eos_net__http_free(c);
 }

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <yajl/yajl_gen.h>
+
 #include "internal.h"
 
 #define MAX_DEPTH             64
@@ -37,7 +39,37 @@ struct eos_net_request {
     uint64_t pos;
     uint64_t last_event;
     int event_seen;
+    /* Everything but a wasm_load's "bytes", re-serialised: the small rest of
+     * the document that the server reads as a tree (route, env, params...). */
+    yajl_gen gen;
+    int skip_key; /* the current key is "bytes": neither it nor its array is kept */
 };
+
+/* Largest re-serialised rest of a document (parameters of a wasm_call...). */
+#define MAX_REST ((size_t)4 << 20)
+
+static int keep(eos_net_request *req)
+{
+    return req->gen && !req->in_bytes && !req->skip_key;
+}
+
+static int gen_check(eos_net_request *req, yajl_gen_status st)
+{
+    const unsigned char *buf;
+    size_t len;
+    if (st != yajl_gen_status_ok) {
+        eos_diag_set(&req->err, EOS_EMALFORMED, "request", (int64_t)req->pos,
+                     "invalid request: cannot re-encode the document");
+        return 0;
+    }
+    yajl_gen_get_buf(req->gen, &buf, &len);
+    if (len > MAX_REST) {
+        eos_diag_set(&req->err, EOS_ELIMIT, "request", (int64_t)req->pos,
+                     "invalid request: the fields other than \"bytes\" exceed 4 MiB");
+        return 0;
+    }
+    return 1;
+}
 
 static const char *const op_names[] = {
     [EOS_NET_OP_WASM_LOAD] = "wasm_load",
@@ -117,12 +149,18 @@ static int check_value(eos_net_request *req, vtype t)
 
 static int r_null(void *ctx)
 {
-    return check_value(ctx, V_OTHER);
+    eos_net_request *req = ctx;
+    if (!check_value(req, V_OTHER))
+        return 0;
+    return !keep(req) || gen_check(req, yajl_gen_null(req->gen));
 }
 
 static int r_bool(void *ctx, int v)
 {
-    return check_value(ctx, V_OTHER);
+    eos_net_request *req = ctx;
+    if (!check_value(req, V_OTHER))
+        return 0;
+    return !keep(req) || gen_check(req, yajl_gen_bool(req->gen, v));
 }
 
 static int push_byte(eos_net_request *req, uint8_t b)
@@ -156,7 +194,7 @@ static int r_number(void *ctx, const char *s, size_t len)
     if (!check_value(req, V_NUMBER))
         return 0;
     if (!(req->in_bytes && req->depth == 3))
-        return 1;
+        return !keep(req) || gen_check(req, yajl_gen_number(req->gen, s, len));
     unsigned v = 0;
     int ok = len >= 1 && len <= 3;
     for (size_t i = 0; ok && i < len; i++) {
@@ -192,7 +230,7 @@ static int r_string(void *ctx, const unsigned char *s, size_t len)
         memcpy(req->name, s, len);
         req->name[len] = 0;
     }
-    return 1;
+    return !keep(req) || gen_check(req, yajl_gen_string(req->gen, s, len));
 }
 
 static int r_start_map(void *ctx)
@@ -202,12 +240,24 @@ static int r_start_map(void *ctx)
         return 0;
     if (++req->depth > MAX_DEPTH)
         return fail(req, EOS_ELIMIT, "JSON nested deeper than 64 levels%s", "", 0);
-    return 1;
+    return !keep(req) || gen_check(req, yajl_gen_map_open(req->gen));
 }
+
+static int map_key(eos_net_request *req, const unsigned char *s, size_t len);
 
 static int r_map_key(void *ctx, const unsigned char *s, size_t len)
 {
     eos_net_request *req = ctx;
+    req->skip_key = 0;
+    if (!map_key(req, s, len))
+        return 0;
+    if (req->depth == 2 && req->key2 == F_BYTES)
+        req->skip_key = 1;
+    return !keep(req) || gen_check(req, yajl_gen_string(req->gen, s, len));
+}
+
+static int map_key(eos_net_request *req, const unsigned char *s, size_t len)
+{
     req->event_seen = 1;
     if (req->depth == 1) {
         if (len == 4 && memcmp(s, "auth", 4) == 0) {
@@ -250,7 +300,7 @@ static int r_end_map(void *ctx)
         req->key2 = F_OTHER;
     if (req->depth == 0)
         req->done = 1;
-    return 1;
+    return !keep(req) || gen_check(req, yajl_gen_map_close(req->gen));
 }
 
 static int r_start_array(void *ctx)
@@ -266,7 +316,7 @@ static int r_start_array(void *ctx)
     }
     if (++req->depth > MAX_DEPTH)
         return fail(req, EOS_ELIMIT, "JSON nested deeper than 64 levels%s", "", 0);
-    return 1;
+    return !keep(req) || gen_check(req, yajl_gen_array_open(req->gen));
 }
 
 static int r_end_array(void *ctx)
@@ -274,9 +324,14 @@ static int r_end_array(void *ctx)
     eos_net_request *req = ctx;
     req->event_seen = 1;
     req->depth--;
+    int was_bytes = req->in_bytes && req->depth == 2;
     if (req->depth == 2)
         req->in_bytes = 0;
-    return 1;
+    if (was_bytes) {
+        req->skip_key = 0;
+        return 1;
+    }
+    return !keep(req) || gen_check(req, yajl_gen_array_close(req->gen));
 }
 
 static const yajl_callbacks callbacks = {
@@ -300,6 +355,9 @@ static void clear(eos_net_request *req)
     if (req->yajl)
         yajl_free(req->yajl);
     req->yajl = NULL;
+    if (req->gen)
+        yajl_gen_free(req->gen);
+    req->gen = NULL;
     if (req->name)
         eos_free(req->name, strlen(req->name) + 1);
     req->name = NULL;
@@ -342,6 +400,9 @@ int eos_net_request_feed(void *ud, const uint8_t *bytes, size_t size, eos_diag *
         req->oom = 0;
         req->yajl = eos_net__yajl_new(&callbacks, req, &req->oom);
         if (!req->yajl)
+            return eos_diag_set(d, EOS_ENOMEM, "request", 0, "out of memory");
+        req->gen = eos_net__yajl_gen_new(&req->oom);
+        if (!req->gen)
             return eos_diag_set(d, EOS_ENOMEM, "request", 0, "out of memory");
     }
     /* In pieces of at most 4 KiB so the token-length limit is measured
@@ -409,4 +470,27 @@ const uint8_t *eos_net_request_bytes(const eos_net_request *req, size_t *out_siz
 {
     *out_size = req->has_bytes ? req->bytes_len : 0;
     return req->has_bytes ? req->bytes : NULL;
+}
+
+const char *eos_net_request_json(const eos_net_request *req, size_t *out_size)
+{
+    const unsigned char *buf = NULL;
+    size_t len = 0;
+    if (req->gen)
+        yajl_gen_get_buf(req->gen, &buf, &len);
+    *out_size = len;
+    return len ? (const char *)buf : "{}";
+}
+
+uint8_t *eos_net_request_take_bytes(eos_net_request *req, size_t *out_size, size_t *out_cap)
+{
+    if (!req->has_bytes || !req->bytes)
+        return NULL;
+    uint8_t *b = req->bytes;
+    *out_size = req->bytes_len;
+    *out_cap = req->bytes_cap;
+    req->bytes = NULL;
+    req->bytes_len = req->bytes_cap = 0;
+    req->has_bytes = 0;
+    return b;
 }

@@ -134,6 +134,14 @@ int eos_net_server_new(const eos_net_server_config *cfg, eos_net_server **out, e
         goto out;
     srv->cfg.listen = srv->listen_copy;
     srv->cfg.tee_name = srv->tee_copy;
+    eos_net__apps_init(&srv->apps);
+    srv->apps_ready = 1;
+    if (cfg->token) {
+        srv->token_copy = eos_strdup(cfg->token);
+        if (!srv->token_copy)
+            goto out;
+        srv->cfg.token = srv->token_copy;
+    }
     if (srv->cfg.max_frame_size == 0)
         srv->cfg.max_frame_size = EOS_NET_DEFAULT_MAX_FRAME;
     if (srv->cfg.max_frame_size > EOS_NET_MAX_FRAME_LIMIT) {
@@ -154,6 +162,11 @@ int eos_net_server_new(const eos_net_server_config *cfg, eos_net_server **out, e
     if (srv->stop_fd < 0) {
         rc = eos_diag_set(d, EOS_ESYS, "server", -1, "eventfd: %s", strerror(errno));
         goto out;
+    }
+    if (srv->cfg.persist_apps && srv->cfg.kv) {
+        rc = eos_kv_ns_open(srv->cfg.kv, "sys", &srv->sys_ns, d);
+        if (rc < 0)
+            goto out;
     }
     rc = setup_tls(srv, d);
     if (rc < 0)
@@ -233,9 +246,37 @@ void eos_net_server_free(eos_net_server *srv)
     if (srv->stop_fd >= 0)
         close(srv->stop_fd);
     SSL_CTX_free(srv->ssl_ctx);
+    if (srv->apps_ready)
+        eos_net__apps_fini(&srv->apps);
+    eos_kv_ns_close(srv->sys_ns);
+    if (srv->token_copy)
+        eos_free(srv->token_copy, strlen(srv->token_copy) + 1);
     if (srv->listen_copy)
         eos_free(srv->listen_copy, strlen(srv->listen_copy) + 1);
     if (srv->tee_copy)
         eos_free(srv->tee_copy, strlen(srv->tee_copy) + 1);
     eos_free(srv, sizeof *srv);
+}
+
+int eos_net_server_load(eos_net_server *srv, const char *name, const uint8_t *bytes, size_t size,
+                        const char *route, const char *hostname, const char *env_json,
+                        eos_diag *d)
+{
+    eos_net__load_args args;
+    memset(&args, 0, sizeof args);
+    args.name = name;
+    args.route = route;
+    args.hostname = hostname;
+    args.env_json = env_json;
+    args.bytes = eos_malloc(size ? size : 1);
+    if (!args.bytes)
+        return eos_diag_set(d, EOS_ENOMEM, "load", -1, "out of memory");
+    memcpy(args.bytes, bytes, size);
+    args.size = size;
+    eos_net__app *a = NULL;
+    int rc = eos_net__app_create(srv, &args, &a, d);
+    if (rc == 0)
+        rc = eos_net__apps_install(srv, a, d);
+    eos_net__app_unref(a);
+    return rc;
 }

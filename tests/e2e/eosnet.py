@@ -120,6 +120,12 @@ def error_text(reply):
     return bytes(reply["Error"]).decode()
 
 
+def inner(reply):
+    """The inner JSON document of a {"Data": [...]} reply."""
+    assert isinstance(reply, dict) and list(reply) == ["Data"], reply
+    return json.loads(bytes(reply["Data"]))
+
+
 def closed_by_peer(sock, timeout=5):
     """True when the server closes the connection (EOF) within timeout."""
     sock.settimeout(timeout)

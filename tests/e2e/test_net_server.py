@@ -15,7 +15,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from eosnet import (EOS_BIN, Server, closed_by_peer, connect, data_request, error_text, frame,
+from eosnet import (EOS_BIN, inner, Server, closed_by_peer, connect, data_request, error_text, frame,
                     recv_frame, request)
 
 
@@ -39,13 +39,12 @@ def test_banner_names_tee_and_address(server):
     assert "SIMULATION MODE" in out and "DEVELOPMENT MODE" in out
 
 
-def test_data_is_not_available_yet(server):
+def test_data_requests_answer_inside_data(server):
     with connect(server.port) as s:
-        text = error_text(request(s, data_request({"wasm_list": {}})))
-        assert "wasm_list" in text and "not available yet" in text
+        assert inner(request(s, data_request({"wasm_list": {}})))["status"] == "apps"
         load = {"wasm_load": {"name": "my-app", "bytes": [0, 97, 115, 109, 1, 0, 0, 0]}}
-        text = error_text(request(s, data_request(load)))
-        assert "wasm_load" in text and "not available yet" in text
+        reply = inner(request(s, data_request(load)))
+        assert reply["status"] == "error" and "core WebAssembly module" in reply["message"]
         text = error_text(request(s, data_request({"wasm_nothing": {}})))
         assert "unknown operation" in text
         assert request(s, b'"Ping"') == "Pong"
@@ -104,8 +103,8 @@ def test_large_data_frame_streams(server):
     comp = bytes(range(256)) * 4096  # 1 MiB component
     load = {"wasm_load": {"name": "big", "bytes": list(comp)}}
     with connect(server.port, timeout=60) as s:
-        text = error_text(request(s, data_request(load)))
-        assert "wasm_load" in text and "not available yet" in text
+        reply = inner(request(s, data_request(load)))
+        assert reply["status"] == "error" and reply["code"] == "invalid_request"
 
 
 def test_tls13_and_p256_certificate(server):
@@ -123,17 +122,17 @@ def test_tls13_and_p256_certificate(server):
         connect(server.port, ctx=ctx).close()
 
 
-def test_http_request_line_gets_503(server):
+def test_http_request_line_gets_404_without_apps(server):
     with connect(server.port) as s:
-        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         reply = b""
         while True:
             chunk = s.recv(4096)
             if not chunk:
                 break
             reply += chunk
-        assert reply.startswith(b"HTTP/1.1 503 ")
-        assert b"not available yet" in reply
+        assert reply.startswith(b"HTTP/1.1 404 ")
+        assert b"no app serves this path" in reply
 
 
 def test_alpn_http_selects_http(server):
@@ -144,7 +143,7 @@ def test_alpn_http_selects_http(server):
     with connect(server.port, ctx=ctx) as s:
         assert s.selected_alpn_protocol() == "http/1.1"
         s.sendall(frame(b'"Ping"'))  # not a frame once ALPN chose HTTP
-        assert s.recv(4096).startswith(b"HTTP/1.1 503 ")
+        assert s.recv(4096).startswith(b"HTTP/1.1 400 ")
     ctx.set_alpn_protocols(["h2", "x-unknown"])
     with connect(server.port, ctx=ctx) as s:
         assert s.selected_alpn_protocol() is None
@@ -199,9 +198,9 @@ def test_cli_help_and_stubs():
                  "--max-frame-size", "--idle-timeout"]:
         assert flag in subprocess.run([EOS_BIN, "serve", "--help"], capture_output=True,
                                       text=True).stdout
-    for cmd in ["load", "unload", "list", "call", "verify", "inspect"]:
-        r = subprocess.run([EOS_BIN, cmd, "127.0.0.1:1"], capture_output=True, text=True)
-        assert r.returncode == 3 and "not available yet" in r.stderr, cmd
+    for cmd in ["load", "unload", "call"]:
+        r = subprocess.run([EOS_BIN, cmd], capture_output=True, text=True)
+        assert r.returncode == 2, cmd
     r = subprocess.run([EOS_BIN, "serve", "--bogus"], capture_output=True, text=True)
     assert r.returncode == 2
 
@@ -210,7 +209,7 @@ def test_shutdown_refused_without_dev(tmp_path):
     srv = Server(tmp_path, "--workers", "1")
     try:
         with connect(srv.port) as s:
-            assert "Shutdown refused" in error_text(request(s, b'"Shutdown"'))
+            assert "unauthorized" in error_text(request(s, b'"Shutdown"'))
             assert request(s, b'"Ping"') == "Pong"
         assert srv.alive()
     finally:
@@ -237,7 +236,7 @@ def test_sigterm_finishes_in_flight_request(tmp_path):
     assert closed_by_peer(idle), "idle connection not closed on shutdown"
     time.sleep(0.2)
     busy.sendall(frame(payload)[20:])
-    assert "not available yet" in error_text(recv_frame(busy))
+    assert inner(recv_frame(busy))["status"] == "apps"
     assert closed_by_peer(busy)
     assert srv.proc.wait(timeout=20) == 0, srv.output()
     srv.log.close()

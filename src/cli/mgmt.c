@@ -1,0 +1,265 @@
+/* What the management commands (load, unload, list, call) share: the
+ * connection options, attestation of the server before anything is sent
+ * (the ratls verifier on the presented chain), one framed Data round trip
+ * with progress for large uploads, and printing the answer. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "cli.h"
+#include "eos/client.h"
+#include "eos/ratls.h"
+
+int eos_cli__conn_option(eos_cli_conn *o, int opt, const char *arg)
+{
+    switch (opt) {
+    case EOS_CLI_O_SERVER:
+        o->server = arg;
+        return 1;
+    case EOS_CLI_O_TOKEN:
+        o->token = arg;
+        return 1;
+    case EOS_CLI_O_INSECURE:
+        o->insecure = 1;
+        return 1;
+    case EOS_CLI_O_ALLOW_SIM:
+        o->allow_simulated = 1;
+        return 1;
+    case EOS_CLI_O_CA:
+        o->ca_file = arg;
+        return 1;
+    case EOS_CLI_O_JSON:
+        o->json = 1;
+        return 1;
+    case EOS_CLI_O_TIMEOUT:
+        o->timeout_ms = (unsigned)atoi(arg);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int verify_peer(void *ud, SSL *ssl, eos_diag *d)
+{
+    eos_cli_conn *o = ud;
+    STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+    int n = chain ? sk_X509_num(chain) : 0;
+    if (n <= 0)
+        return eos_diag_set(d, EOS_EVERIFY, "verify", -1, "the server sent no certificate");
+    if (n > 8)
+        n = 8;
+    uint8_t *der[8] = {0};
+    size_t size[8] = {0};
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        int len = i2d_X509(sk_X509_value(chain, i), &der[i]);
+        if (len <= 0) {
+            rc = eos_diag_set(d, EOS_EVERIFY, "verify", -1, "cannot encode the certificate");
+            goto out;
+        }
+        size[i] = (size_t)len;
+    }
+    eos_ratls_verify_opts vo;
+    memset(&vo, 0, sizeof vo);
+    vo.allow_simulated = o->allow_simulated;
+    vo.ca_file = o->ca_file;
+    eos_ratls_verify_result res;
+    memset(&res, 0, sizeof res);
+    rc = eos_ratls_verify_chain((const uint8_t *const *)der, size, (size_t)n, &vo, &res, d);
+    if (rc < 0 && res.failed_step == EOS_RATLS_STEP_SIMULATED)
+        eos_diag_set(d, rc, "verify", -1,
+                     "the server's attestation is simulated (no TEE); pass --allow-simulated "
+                     "to send to it anyway");
+out:
+    for (int i = 0; i < n; i++)
+        OPENSSL_free(der[i]);
+    return rc;
+}
+
+int eos_cli__connect(eos_cli_conn *o, eos_client **out)
+{
+    eos_client_config cfg;
+    eos_client_config_init(&cfg);
+    cfg.timeout_ms = o->timeout_ms ? o->timeout_ms : 120000;
+    if (!o->insecure) {
+        cfg.verify = verify_peer;
+        cfg.verify_ud = o;
+    }
+    eos_diag d;
+    eos_diag_init(&d);
+    int rc = eos_client_connect(&cfg, o->server ? o->server : "127.0.0.1:8443", out, &d);
+    if (rc < 0) {
+        fprintf(stderr, "enclave-os: cannot connect to %s: %s\n",
+                o->server ? o->server : "127.0.0.1:8443", d.message[0] ? d.message : eos_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* Sends the frame in pieces, drawing a progress bar on a terminal. */
+static int send_with_progress(eos_client *cl, const uint8_t *frame, size_t size, eos_diag *d)
+{
+    int tty = isatty(2) && size > ((size_t)4 << 20);
+    size_t step = (size_t)1 << 20;
+    for (size_t off = 0; off < size; off += step) {
+        size_t n = size - off < step ? size - off : step;
+        int rc = eos_client_send_raw(cl, frame + off, n, d);
+        if (rc < 0)
+            return rc;
+        if (tty) {
+            int pct = (int)((off + n) * 100 / size);
+            fprintf(stderr, "\rsending  [%-40.*s] %3d%% of %.1f MB", pct * 40 / 100,
+                    "########################################", pct, (double)size / 1e6);
+        }
+    }
+    if (tty)
+        fprintf(stderr, "\n");
+    return 0;
+}
+
+int eos_cli__roundtrip(eos_cli_conn *o, const char *inner, size_t inner_size, char **out,
+                       size_t *out_size)
+{
+    eos_client *cl = NULL;
+    if (eos_cli__connect(o, &cl) < 0)
+        return -1;
+    uint8_t *frame = NULL;
+    size_t fsize = 0;
+    eos_diag d;
+    eos_diag_init(&d);
+    int rc = eos_net_msg_encode(EOS_NET_MSG_DATA, (const uint8_t *)inner, inner_size, &frame,
+                                &fsize);
+    if (rc == 0)
+        rc = send_with_progress(cl, frame, fsize, &d);
+    eos_free(frame, fsize);
+    const uint8_t *bytes = NULL;
+    size_t size = 0;
+    if (rc == 0)
+        rc = eos_client_recv_msg(cl, &bytes, &size, &d);
+    if (rc == EOS_NET_MSG_ERROR) {
+        fprintf(stderr, "enclave-os: the server refused the request: %.*s\n", (int)size,
+                (const char *)bytes);
+        eos_client_close(cl);
+        return -1;
+    }
+    if (rc != EOS_NET_MSG_DATA) {
+        fprintf(stderr, "enclave-os: %s\n",
+                rc < 0 ? (d.message[0] ? d.message : eos_strerror(rc)) : "unexpected reply");
+        eos_client_close(cl);
+        return -1;
+    }
+    char *s = malloc(size + 1);
+    if (!s) {
+        eos_client_close(cl);
+        return -1;
+    }
+    memcpy(s, bytes, size);
+    s[size] = 0;
+    eos_client_close(cl);
+    *out = s;
+    *out_size = size;
+    return 0;
+}
+
+/* Appends a JSON string literal of s to buf. */
+void eos_cli__json_str(eos_cli_buf *b, const char *s)
+{
+    eos_cli__buf_add(b, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char esc[8];
+        if (*p == '"' || *p == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)*p;
+            eos_cli__buf_add(b, esc, 2);
+        } else if (*p < 0x20) {
+            snprintf(esc, sizeof esc, "\\u%04x", *p);
+            eos_cli__buf_add(b, esc, 6);
+        } else {
+            eos_cli__buf_add(b, (const char *)p, 1);
+        }
+    }
+    eos_cli__buf_add(b, "\"", 1);
+}
+
+void eos_cli__buf_add(eos_cli_buf *b, const char *s, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *nb = realloc(b->p, cap);
+        if (!nb) {
+            b->failed = 1;
+            return;
+        }
+        b->p = nb;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = 0;
+}
+
+void eos_cli__buf_addz(eos_cli_buf *b, const char *s)
+{
+    eos_cli__buf_add(b, s, strlen(s));
+}
+
+/* Prints a response: raw JSON with --json, else a short human summary.
+ * Returns the exit status. */
+int eos_cli__print_response(const eos_cli_conn *o, const char *resp)
+{
+    int error = strncmp(resp, "{\"status\":\"error\"", 17) == 0;
+    if (o->json) {
+        printf("%s\n", resp);
+        return error ? EOS_CLI_EXIT_FAIL : EOS_CLI_EXIT_OK;
+    }
+    if (error) {
+        const char *m = strstr(resp, "\"message\":\"");
+        size_t n = 0;
+        if (m) {
+            m += 11;
+            while (m[n] && !(m[n] == '"' && (n == 0 || m[n - 1] != '\\')))
+                n++;
+        }
+        fprintf(stderr, "enclave-os: refused: %.*s\n", m ? (int)n : (int)strlen(resp),
+                m ? m : resp);
+        return EOS_CLI_EXIT_FAIL;
+    }
+    /* A compact human rendering: one field per line for the common answers. */
+    const char *p = resp;
+    int depth = 0;
+    for (; *p; p++) {
+        if (*p == '{' || *p == '[') {
+            depth++;
+            putchar(*p);
+            if (*p == '{')
+                printf("\n%*s", depth * 2, "");
+        } else if (*p == '}' || *p == ']') {
+            depth--;
+            if (*p == '}')
+                printf("\n%*s", depth * 2, "");
+            putchar(*p);
+        } else if (*p == ',' ) {
+            printf(",\n%*s", depth * 2, "");
+        } else if (*p == '"') {
+            const char *q = p + 1;
+            while (*q && *q != '"')
+                q += *q == '\\' && q[1] ? 2 : 1;
+            fwrite(p, 1, (size_t)(q - p) + (*q ? 1 : 0), stdout);
+            p = *q ? q : q - 1;
+        } else if (*p == ':') {
+            printf(": ");
+        } else {
+            putchar(*p);
+        }
+    }
+    putchar('\n');
+    return EOS_CLI_EXIT_OK;
+}

@@ -1,0 +1,613 @@
+/* wasm_call: the export's type from the component, JSON parameters lowered
+ * into component values and results raised back into JSON, exactly as SPEC
+ * 3.1 maps them (64-bit integers beyond 2^53 as strings, NaN and infinities
+ * as strings, variants as {"case": v}, options as null or the value...). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yajl/yajl_tree.h>
+
+#include "internal.h"
+
+#define MAX_DEPTH 64
+
+typedef struct conv {
+    eos_cm_arena *arena;
+    char err[256];
+} conv;
+
+static int conv_fail(conv *cv, const char *fmt, const char *a)
+{
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    snprintf(cv->err, sizeof cv->err, fmt, a ? a : "");
+#pragma GCC diagnostic pop
+    return -1;
+}
+
+static const eos_cm_functype *find_func(const eos_cm_component *c, const char *name)
+{
+    const char *hash = strchr(name, '#');
+    size_t n = eos_cm_component_export_count(c);
+    for (size_t i = 0; i < n; i++) {
+        eos_cm_item_desc d;
+        eos_cm_component_export(c, i, &d);
+        if (!hash) {
+            if (d.kind == EOS_CM_ITEM_FUNC && strcmp(d.name, name) == 0)
+                return d.func;
+            continue;
+        }
+        if (d.kind != EOS_CM_ITEM_INSTANCE || strlen(d.name) != (size_t)(hash - name) ||
+            strncmp(d.name, name, (size_t)(hash - name)) != 0)
+            continue;
+        for (size_t m = 0;; m++) {
+            eos_cm_item_desc md;
+            if (eos_cm_component_export_member(c, i, m, &md) < 0)
+                break;
+            if (md.kind == EOS_CM_ITEM_FUNC && strcmp(md.name, hash + 1) == 0)
+                return md.func;
+        }
+    }
+    return NULL;
+}
+
+static int has_resource(const eos_cm_type *t, int depth)
+{
+    if (!t || depth > MAX_DEPTH)
+        return 0;
+    if (t->kind == EOS_CM_OWN || t->kind == EOS_CM_BORROW)
+        return 1;
+    if (has_resource(t->elem, depth + 1) || has_resource(t->err, depth + 1))
+        return 1;
+    if (t->types)
+        for (uint32_t i = 0; i < t->count; i++)
+            if (has_resource(t->types[i], depth + 1))
+                return 1;
+    return 0;
+}
+
+static int from_json(conv *cv, const eos_cm_type *t, yajl_val j, eos_cm_val *out, int depth);
+
+static int int_from_json(conv *cv, const eos_cm_type *t, yajl_val j, eos_cm_val *out)
+{
+    static const struct {
+        int64_t min;
+        uint64_t max;
+    } r[] = {
+        [EOS_CM_S8] = {-128, 127},
+        [EOS_CM_U8] = {0, 255},
+        [EOS_CM_S16] = {-32768, 32767},
+        [EOS_CM_U16] = {0, 65535},
+        [EOS_CM_S32] = {INT32_MIN, INT32_MAX},
+        [EOS_CM_U32] = {0, UINT32_MAX},
+        [EOS_CM_S64] = {INT64_MIN, INT64_MAX},
+        [EOS_CM_U64] = {0, UINT64_MAX},
+    };
+    const char *text = NULL;
+    if (YAJL_IS_NUMBER(j))
+        text = j->u.number.r;
+    else if (YAJL_IS_STRING(j))
+        text = j->u.string;
+    if (!text || !*text)
+        return conv_fail(cv, "expected an integer%s", NULL);
+    char *end = NULL;
+    int neg = text[0] == '-';
+    if (neg) {
+        long long v = strtoll(text, &end, 10);
+        if (*end || v < r[t->kind].min)
+            return conv_fail(cv, "integer '%s' out of range for its type", text);
+        out->of.s = v;
+    } else {
+        unsigned long long v = strtoull(text, &end, 10);
+        if (*end || v > r[t->kind].max)
+            return conv_fail(cv, "integer '%s' out of range for its type", text);
+        if (t->kind == EOS_CM_S8 || t->kind == EOS_CM_S16 || t->kind == EOS_CM_S32 ||
+            t->kind == EOS_CM_S64)
+            out->of.s = (int64_t)v;
+        else
+            out->of.u = v;
+    }
+    return 0;
+}
+
+static int float_from_json(conv *cv, yajl_val j, double *out)
+{
+    if (YAJL_IS_NUMBER(j)) {
+        *out = strtod(j->u.number.r, NULL);
+        return 0;
+    }
+    if (YAJL_IS_STRING(j)) {
+        if (strcmp(j->u.string, "NaN") == 0)
+            *out = NAN;
+        else if (strcmp(j->u.string, "inf") == 0)
+            *out = INFINITY;
+        else if (strcmp(j->u.string, "-inf") == 0)
+            *out = -INFINITY;
+        else
+            return conv_fail(cv, "expected a number, \"NaN\", \"inf\" or \"-inf\", not \"%s\"",
+                             j->u.string);
+        return 0;
+    }
+    return conv_fail(cv, "expected a number%s", NULL);
+}
+
+/* Decodes one UTF-8 scalar that must be the whole string. */
+static int char_from_json(conv *cv, yajl_val j, uint32_t *out)
+{
+    if (!YAJL_IS_STRING(j))
+        return conv_fail(cv, "expected a one-character string%s", NULL);
+    const unsigned char *s = (const unsigned char *)j->u.string;
+    size_t n = strlen(j->u.string);
+    uint32_t c;
+    size_t len;
+    if (n >= 1 && s[0] < 0x80)
+        c = s[0], len = 1;
+    else if (n >= 2 && (s[0] & 0xe0) == 0xc0)
+        c = (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f), len = 2;
+    else if (n >= 3 && (s[0] & 0xf0) == 0xe0)
+        c = (uint32_t)(s[0] & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f), len = 3;
+    else if (n >= 4 && (s[0] & 0xf8) == 0xf0)
+        c = (uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12 |
+            (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f),
+        len = 4;
+    else
+        return conv_fail(cv, "expected a one-character string%s", NULL);
+    if (len != n)
+        return conv_fail(cv, "expected exactly one character, not \"%s\"", j->u.string);
+    *out = c;
+    return 0;
+}
+
+static int case_index(const eos_cm_type *t, const char *name, uint32_t *out)
+{
+    for (uint32_t i = 0; i < t->count; i++)
+        if (strcmp(t->names[i], name) == 0) {
+            *out = i;
+            return 0;
+        }
+    return -1;
+}
+
+static eos_cm_val *new_vals(conv *cv, size_t n)
+{
+    return eos_cm_arena_alloc(cv->arena, (n ? n : 1) * sizeof(eos_cm_val));
+}
+
+static int from_json(conv *cv, const eos_cm_type *t, yajl_val j, eos_cm_val *out, int depth)
+{
+    if (depth > MAX_DEPTH)
+        return conv_fail(cv, "value nested too deeply%s", NULL);
+    switch ((eos_cm_kind)t->kind) {
+    case EOS_CM_BOOL:
+        if (!YAJL_IS_TRUE(j) && !YAJL_IS_FALSE(j))
+            return conv_fail(cv, "expected true or false%s", NULL);
+        out->of.b = YAJL_IS_TRUE(j);
+        return 0;
+    case EOS_CM_S8: case EOS_CM_U8: case EOS_CM_S16: case EOS_CM_U16:
+    case EOS_CM_S32: case EOS_CM_U32: case EOS_CM_S64: case EOS_CM_U64:
+        return int_from_json(cv, t, j, out);
+    case EOS_CM_F32: {
+        double v;
+        if (float_from_json(cv, j, &v) < 0)
+            return -1;
+        out->of.f32 = (float)v;
+        return 0;
+    }
+    case EOS_CM_F64:
+        return float_from_json(cv, j, &out->of.f64);
+    case EOS_CM_CHAR:
+        return char_from_json(cv, j, &out->of.ch);
+    case EOS_CM_STRING:
+        if (!YAJL_IS_STRING(j))
+            return conv_fail(cv, "expected a string%s", NULL);
+        out->of.str.ptr = j->u.string;
+        out->of.str.len = strlen(j->u.string);
+        return 0;
+    case EOS_CM_LIST:
+    case EOS_CM_TUPLE: {
+        if (!YAJL_IS_ARRAY(j))
+            return conv_fail(cv, "expected an array%s", NULL);
+        size_t n = j->u.array.len;
+        if (t->kind == EOS_CM_TUPLE && n != t->count)
+            return conv_fail(cv, "tuple of the wrong length%s", NULL);
+        int bytes = t->kind == EOS_CM_LIST &&
+                    (t->elem->kind == EOS_CM_U8 || t->elem->kind == EOS_CM_S8);
+        out->of.list.len = n;
+        if (bytes) {
+            uint8_t *b = eos_cm_arena_alloc(cv->arena, n ? n : 1);
+            if (!b)
+                return conv_fail(cv, "out of memory%s", NULL);
+            for (size_t i = 0; i < n; i++) {
+                eos_cm_val v;
+                if (int_from_json(cv, t->elem, j->u.array.values[i], &v) < 0)
+                    return -1;
+                b[i] = (uint8_t)v.of.u;
+            }
+            out->of.list.bytes = b;
+            return 0;
+        }
+        eos_cm_val *items = new_vals(cv, n);
+        if (!items)
+            return conv_fail(cv, "out of memory%s", NULL);
+        for (size_t i = 0; i < n; i++)
+            if (from_json(cv, t->kind == EOS_CM_LIST ? t->elem : t->types[i],
+                          j->u.array.values[i], &items[i], depth + 1) < 0)
+                return -1;
+        out->of.list.items = items;
+        return 0;
+    }
+    case EOS_CM_RECORD: {
+        if (!YAJL_IS_OBJECT(j))
+            return conv_fail(cv, "expected an object (record)%s", NULL);
+        eos_cm_val *items = new_vals(cv, t->count);
+        if (!items)
+            return conv_fail(cv, "out of memory%s", NULL);
+        for (uint32_t i = 0; i < t->count; i++) {
+            const char *path[] = {t->names[i], NULL};
+            yajl_val f = yajl_tree_get(j, path, yajl_t_any);
+            if (!f)
+                return conv_fail(cv, "record field '%s' is missing", t->names[i]);
+            if (from_json(cv, t->types[i], f, &items[i], depth + 1) < 0)
+                return -1;
+        }
+        out->of.list.items = items;
+        out->of.list.len = t->count;
+        return 0;
+    }
+    case EOS_CM_ENUM:
+        if (!YAJL_IS_STRING(j) || case_index(t, j->u.string, &out->of.var.index) < 0)
+            return conv_fail(cv, "expected one of the enum's case names%s", NULL);
+        return 0;
+    case EOS_CM_VARIANT: {
+        const char *name = NULL;
+        yajl_val payload = NULL;
+        if (YAJL_IS_STRING(j))
+            name = j->u.string;
+        else if (YAJL_IS_OBJECT(j) && j->u.object.len == 1) {
+            name = j->u.object.keys[0];
+            payload = j->u.object.values[0];
+        }
+        uint32_t idx;
+        if (!name || case_index(t, name, &idx) < 0)
+            return conv_fail(cv, "expected a variant case: \"case\" or {\"case\": value}%s",
+                             NULL);
+        out->of.var.index = idx;
+        out->of.var.payload = NULL;
+        if (t->types[idx]) {
+            if (!payload)
+                return conv_fail(cv, "variant case '%s' needs a payload", name);
+            out->of.var.payload = new_vals(cv, 1);
+            if (!out->of.var.payload)
+                return conv_fail(cv, "out of memory%s", NULL);
+            return from_json(cv, t->types[idx], payload, out->of.var.payload, depth + 1);
+        }
+        return 0;
+    }
+    case EOS_CM_OPTION: {
+        if (YAJL_IS_NULL(j)) {
+            out->of.var.index = 0;
+            return 0;
+        }
+        yajl_val inner = j;
+        if (t->elem->kind == EOS_CM_OPTION) {
+            const char *path[] = {"some", NULL};
+            inner = YAJL_IS_OBJECT(j) ? yajl_tree_get(j, path, yajl_t_any) : NULL;
+            if (!inner)
+                return conv_fail(cv, "a nested option is written {\"some\": value} or null%s",
+                                 NULL);
+        }
+        out->of.var.index = 1;
+        out->of.var.payload = new_vals(cv, 1);
+        if (!out->of.var.payload)
+            return conv_fail(cv, "out of memory%s", NULL);
+        return from_json(cv, t->elem, inner, out->of.var.payload, depth + 1);
+    }
+    case EOS_CM_RESULT: {
+        if (!YAJL_IS_OBJECT(j) || j->u.object.len != 1)
+            return conv_fail(cv, "expected {\"ok\": value} or {\"err\": value}%s", NULL);
+        int is_err = strcmp(j->u.object.keys[0], "err") == 0;
+        if (!is_err && strcmp(j->u.object.keys[0], "ok") != 0)
+            return conv_fail(cv, "expected {\"ok\": value} or {\"err\": value}%s", NULL);
+        const eos_cm_type *pt = is_err ? t->err : t->elem;
+        out->of.var.index = (uint32_t)is_err;
+        out->of.var.payload = NULL;
+        if (pt) {
+            out->of.var.payload = new_vals(cv, 1);
+            if (!out->of.var.payload)
+                return conv_fail(cv, "out of memory%s", NULL);
+            return from_json(cv, pt, j->u.object.values[0], out->of.var.payload, depth + 1);
+        }
+        return 0;
+    }
+    case EOS_CM_FLAGS: {
+        if (!YAJL_IS_ARRAY(j))
+            return conv_fail(cv, "flags are an array of names%s", NULL);
+        uint32_t words = t->count > 64 ? (t->count - 64 + 31) / 32 : 0;
+        uint32_t *more = words ? eos_cm_arena_alloc(cv->arena, words * 4) : NULL;
+        if (words && !more)
+            return conv_fail(cv, "out of memory%s", NULL);
+        out->of.flags.bits = 0;
+        out->of.flags.more = more;
+        for (size_t i = 0; i < j->u.array.len; i++) {
+            yajl_val f = j->u.array.values[i];
+            uint32_t idx;
+            if (!YAJL_IS_STRING(f) || case_index(t, f->u.string, &idx) < 0)
+                return conv_fail(cv, "unknown flag name%s", NULL);
+            if (idx < 64)
+                out->of.flags.bits |= (uint64_t)1 << idx;
+            else
+                more[(idx - 64) / 32] |= (uint32_t)1 << ((idx - 64) % 32);
+        }
+        return 0;
+    }
+    default:
+        return conv_fail(cv, "resources cannot be passed as JSON%s", NULL);
+    }
+}
+
+static void gen_str(yajl_gen g, const char *s, size_t n)
+{
+    yajl_gen_string(g, (const unsigned char *)s, n);
+}
+
+static void gen_cstr(yajl_gen g, const char *s)
+{
+    gen_str(g, s, strlen(s));
+}
+
+static void gen_float(yajl_gen g, double v)
+{
+    if (isnan(v))
+        gen_cstr(g, "NaN");
+    else if (isinf(v))
+        gen_cstr(g, v > 0 ? "inf" : "-inf");
+    else {
+        char buf[40];
+        int n = snprintf(buf, sizeof buf, "%.17g", v);
+        yajl_gen_number(g, buf, (size_t)n);
+    }
+}
+
+static void to_json(yajl_gen g, const eos_cm_type *t, const eos_cm_val *v, int depth)
+{
+    char buf[32];
+    if (depth > MAX_DEPTH) {
+        yajl_gen_null(g);
+        return;
+    }
+    switch ((eos_cm_kind)t->kind) {
+    case EOS_CM_BOOL:
+        yajl_gen_bool(g, v->of.b);
+        break;
+    case EOS_CM_S8: case EOS_CM_S16: case EOS_CM_S32: case EOS_CM_S64: {
+        int n = snprintf(buf, sizeof buf, "%lld", (long long)v->of.s);
+        if (v->of.s > (1LL << 53) || v->of.s < -(1LL << 53))
+            gen_str(g, buf, (size_t)n);
+        else
+            yajl_gen_number(g, buf, (size_t)n);
+        break;
+    }
+    case EOS_CM_U8: case EOS_CM_U16: case EOS_CM_U32: case EOS_CM_U64: {
+        int n = snprintf(buf, sizeof buf, "%llu", (unsigned long long)v->of.u);
+        if (v->of.u > (1ULL << 53))
+            gen_str(g, buf, (size_t)n);
+        else
+            yajl_gen_number(g, buf, (size_t)n);
+        break;
+    }
+    case EOS_CM_F32:
+        gen_float(g, v->of.f32);
+        break;
+    case EOS_CM_F64:
+        gen_float(g, v->of.f64);
+        break;
+    case EOS_CM_CHAR: {
+        uint32_t c = v->of.ch;
+        unsigned char u[4];
+        size_t n;
+        if (c < 0x80)
+            u[0] = (unsigned char)c, n = 1;
+        else if (c < 0x800)
+            u[0] = (unsigned char)(0xc0 | c >> 6), u[1] = (unsigned char)(0x80 | (c & 0x3f)), n = 2;
+        else if (c < 0x10000)
+            u[0] = (unsigned char)(0xe0 | c >> 12), u[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3f)),
+            u[2] = (unsigned char)(0x80 | (c & 0x3f)), n = 3;
+        else
+            u[0] = (unsigned char)(0xf0 | c >> 18), u[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3f)),
+            u[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3f)), u[3] = (unsigned char)(0x80 | (c & 0x3f)),
+            n = 4;
+        gen_str(g, (const char *)u, n);
+        break;
+    }
+    case EOS_CM_STRING:
+        gen_str(g, v->of.str.ptr, v->of.str.len);
+        break;
+    case EOS_CM_LIST:
+    case EOS_CM_TUPLE:
+        yajl_gen_array_open(g);
+        if (t->kind == EOS_CM_LIST && v->of.list.bytes) {
+            for (size_t i = 0; i < v->of.list.len; i++) {
+                int n = t->elem->kind == EOS_CM_S8
+                            ? snprintf(buf, sizeof buf, "%d", (int)(int8_t)v->of.list.bytes[i])
+                            : snprintf(buf, sizeof buf, "%u", v->of.list.bytes[i]);
+                yajl_gen_number(g, buf, (size_t)n);
+            }
+        } else {
+            for (size_t i = 0; i < v->of.list.len; i++)
+                to_json(g, t->kind == EOS_CM_LIST ? t->elem : t->types[i], &v->of.list.items[i],
+                        depth + 1);
+        }
+        yajl_gen_array_close(g);
+        break;
+    case EOS_CM_RECORD:
+        yajl_gen_map_open(g);
+        for (uint32_t i = 0; i < t->count; i++) {
+            gen_cstr(g, t->names[i]);
+            to_json(g, t->types[i], &v->of.list.items[i], depth + 1);
+        }
+        yajl_gen_map_close(g);
+        break;
+    case EOS_CM_ENUM:
+        gen_cstr(g, t->names[v->of.var.index]);
+        break;
+    case EOS_CM_VARIANT:
+        if (!t->types[v->of.var.index] || !v->of.var.payload) {
+            gen_cstr(g, t->names[v->of.var.index]);
+            break;
+        }
+        yajl_gen_map_open(g);
+        gen_cstr(g, t->names[v->of.var.index]);
+        to_json(g, t->types[v->of.var.index], v->of.var.payload, depth + 1);
+        yajl_gen_map_close(g);
+        break;
+    case EOS_CM_OPTION:
+        if (v->of.var.index == 0) {
+            yajl_gen_null(g);
+        } else if (t->elem->kind == EOS_CM_OPTION) {
+            yajl_gen_map_open(g);
+            gen_cstr(g, "some");
+            to_json(g, t->elem, v->of.var.payload, depth + 1);
+            yajl_gen_map_close(g);
+        } else {
+            to_json(g, t->elem, v->of.var.payload, depth + 1);
+        }
+        break;
+    case EOS_CM_RESULT: {
+        const eos_cm_type *pt = v->of.var.index ? t->err : t->elem;
+        yajl_gen_map_open(g);
+        gen_cstr(g, v->of.var.index ? "err" : "ok");
+        if (pt && v->of.var.payload)
+            to_json(g, pt, v->of.var.payload, depth + 1);
+        else
+            yajl_gen_null(g);
+        yajl_gen_map_close(g);
+        break;
+    }
+    case EOS_CM_FLAGS:
+        yajl_gen_array_open(g);
+        for (uint32_t i = 0; i < t->count; i++) {
+            int set = i < 64 ? (int)((v->of.flags.bits >> i) & 1)
+                             : (v->of.flags.more &&
+                                ((v->of.flags.more[(i - 64) / 32] >> ((i - 64) % 32)) & 1));
+            if (set)
+                gen_cstr(g, t->names[i]);
+        }
+        yajl_gen_array_close(g);
+        break;
+    default:
+        yajl_gen_null(g);
+    }
+}
+
+static int finish(yajl_gen g, char **out, size_t *out_size)
+{
+    const unsigned char *buf;
+    size_t len;
+    yajl_gen_get_buf(g, &buf, &len);
+    char *s = eos_malloc(len + 1);
+    if (!s) {
+        yajl_gen_free(g);
+        return EOS_ENOMEM;
+    }
+    memcpy(s, buf, len);
+    s[len] = 0;
+    yajl_gen_free(g);
+    *out = s;
+    *out_size = len;
+    return 0;
+}
+
+int eos_net__call(eos_net__app *a, const char *func, const char *params_json, size_t params_size,
+                  char **out, size_t *out_size)
+{
+    int rc;
+    conv cv;
+    memset(&cv, 0, sizeof cv);
+    yajl_val params = NULL;
+    eos_cm_val *args = NULL, *results = NULL;
+    char msg[400];
+    const eos_cm_functype *ft = find_func(a->comp, func);
+    if (!ft) {
+        snprintf(msg, sizeof msg, "app '%s' exports no function '%.100s'", a->name, func);
+        return eos_net__mgmt_error("not_found", msg, out, out_size);
+    }
+    for (uint32_t i = 0; i < ft->param_count; i++)
+        if (has_resource(ft->params[i], 0))
+            return eos_net__mgmt_error("invalid_request",
+                                       "functions taking resources cannot be called this way",
+                                       out, out_size);
+    for (uint32_t i = 0; i < ft->result_count; i++)
+        if (has_resource(ft->results[i], 0))
+            return eos_net__mgmt_error("invalid_request",
+                                       "functions returning resources cannot be called this way",
+                                       out, out_size);
+    cv.arena = eos_cm_arena_new();
+    if (!cv.arena)
+        return EOS_ENOMEM;
+    char *text = eos_malloc(params_size + 1);
+    if (!text) {
+        rc = EOS_ENOMEM;
+        goto out;
+    }
+    memcpy(text, params_json, params_size);
+    text[params_size] = 0;
+    char err[128];
+    params = yajl_tree_parse(text, err, sizeof err);
+    eos_free(text, params_size + 1);
+    if (!params || !YAJL_IS_ARRAY(params) || params->u.array.len != ft->param_count) {
+        snprintf(msg, sizeof msg, "'%.100s' takes %u parameter%s: pass \"params\" as an array of "
+                 "that length", func, ft->param_count, ft->param_count == 1 ? "" : "s");
+        rc = eos_net__mgmt_error("invalid_params", msg, out, out_size);
+        goto out;
+    }
+    args = new_vals(&cv, ft->param_count);
+    results = new_vals(&cv, ft->result_count);
+    if (!args || !results) {
+        rc = EOS_ENOMEM;
+        goto out;
+    }
+    for (uint32_t i = 0; i < ft->param_count; i++) {
+        if (from_json(&cv, ft->params[i], params->u.array.values[i], &args[i], 0) < 0) {
+            snprintf(msg, sizeof msg, "parameter %u%s%s: %s", i + 1,
+                     ft->param_names && ft->param_names[i] ? " " : "",
+                     ft->param_names && ft->param_names[i] ? ft->param_names[i] : "", cv.err);
+            rc = eos_net__mgmt_error("invalid_params", msg, out, out_size);
+            goto out;
+        }
+    }
+    eos_wasi_outcome oc;
+    memset(&oc, 0, sizeof oc);
+    rc = eos_wasi_call(a->wapp, func, args, ft->param_count, results, ft->result_count, cv.arena,
+                       &oc);
+    atomic_fetch_add(&a->fuel, oc.fuel_consumed);
+    if (rc < 0) {
+        atomic_fetch_add(&a->errors, 1);
+        snprintf(msg, sizeof msg, "%s failed: %s", func, oc.reason[0] ? oc.reason : eos_strerror(rc));
+        rc = eos_net__mgmt_error(rc <= -1000 ? "trap" : "call_failed", msg, out, out_size);
+        goto out;
+    }
+    yajl_gen g = yajl_gen_alloc(NULL);
+    if (!g) {
+        rc = EOS_ENOMEM;
+        goto out;
+    }
+    yajl_gen_map_open(g);
+    gen_cstr(g, "status");
+    gen_cstr(g, "ok");
+    gen_cstr(g, "returns");
+    yajl_gen_array_open(g);
+    for (uint32_t i = 0; i < ft->result_count; i++)
+        to_json(g, ft->results[i], &results[i], 0);
+    yajl_gen_array_close(g);
+    gen_cstr(g, "fuel_consumed");
+    yajl_gen_integer(g, (long long)oc.fuel_consumed);
+    yajl_gen_map_close(g);
+    rc = finish(g, out, out_size);
+out:
+    if (params)
+        yajl_tree_free(params);
+    eos_cm_arena_free(cv.arena);
+    return rc;
+}

@@ -1,0 +1,445 @@
+/* The inner requests of the management protocol (SPEC 3.1): authorisation
+ * (SPEC 3.3), wasm_load / wasm_unload / wasm_list / wasm_call /
+ * config_manifest, and the JSON documents they answer with. The framed
+ * protocol and HTTP management both end here. */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <yajl/yajl_tree.h>
+
+#include "internal.h"
+
+static int gen_finish(yajl_gen g, char **out, size_t *out_size)
+{
+    const unsigned char *buf;
+    size_t len;
+    yajl_gen_get_buf(g, &buf, &len);
+    char *s = eos_malloc(len + 1);
+    if (!s) {
+        yajl_gen_free(g);
+        return EOS_ENOMEM;
+    }
+    memcpy(s, buf, len);
+    s[len] = 0;
+    yajl_gen_free(g);
+    *out = s;
+    *out_size = len;
+    return 0;
+}
+
+static void gen_str(yajl_gen g, const char *s)
+{
+    yajl_gen_string(g, (const unsigned char *)s, strlen(s));
+}
+
+int eos_net__mgmt_error(const char *code, const char *message, char **out, size_t *out_size)
+{
+    yajl_gen g = yajl_gen_alloc(NULL);
+    if (!g)
+        return EOS_ENOMEM;
+    yajl_gen_map_open(g);
+    gen_str(g, "status");
+    gen_str(g, "error");
+    gen_str(g, "code");
+    gen_str(g, code);
+    gen_str(g, "message");
+    gen_str(g, message);
+    yajl_gen_map_close(g);
+    return gen_finish(g, out, out_size);
+}
+
+/* The short error code of an eos_err for the "code" field. */
+static const char *code_of(int rc)
+{
+    switch (rc) {
+    case EOS_ENOTFOUND:
+        return "not_found";
+    case EOS_EEXIST:
+        return "conflict";
+    case EOS_EMALFORMED:
+    case EOS_EINVALID:
+        return "invalid_component";
+    case EOS_EUNLINKABLE:
+        return "unlinkable";
+    case EOS_ELIMIT:
+    case EOS_ETOOBIG:
+        return "too_large";
+    case EOS_ENOMEM:
+        return "out_of_memory";
+    case EOS_EPERM:
+        return "unauthorized";
+    case EOS_EINVAL:
+    case EOS_ERANGE:
+        return "invalid_request";
+    default:
+        return rc <= -1000 ? "trap" : "internal";
+    }
+}
+
+static int error_rc(int rc, const eos_diag *d, char **out, size_t *out_size)
+{
+    return eos_net__mgmt_error(code_of(rc), d->message[0] ? d->message : eos_strerror(rc), out,
+                               out_size);
+}
+
+static void gen_root(yajl_gen g, eos_net_server *srv)
+{
+    char hex[65];
+    uint8_t root[32];
+    memset(root, 0, sizeof root);
+    if (srv->cfg.ratls)
+        eos_ratls_server_merkle_root(srv->cfg.ratls, root);
+    eos_hex_encode(root, 32, hex);
+    gen_str(g, "merkle_root");
+    gen_str(g, hex);
+}
+
+int eos_net__token_ok(eos_net_server *srv, const char *token, size_t len)
+{
+    const char *want = srv->cfg.token;
+    if (!want || !token)
+        return 0;
+    size_t n = strlen(want);
+    return n == len && CRYPTO_memcmp(want, token, n) == 0;
+}
+
+int eos_net__mgmt_load(eos_net_server *srv, const eos_net__load_args *args, char **out,
+                       size_t *out_size)
+{
+    eos_diag d;
+    eos_diag_init(&d);
+    eos_net__app *a = NULL;
+    int rc = eos_net__app_create(srv, args, &a, &d);
+    if (rc == 0)
+        rc = eos_net__apps_install(srv, a, &d);
+    if (rc < 0) {
+        EOS_INFO("net", "load of '%.64s' refused: %s", args->name ? args->name : "?", d.message);
+        eos_net__app_unref(a);
+        if (rc == EOS_EINVAL && d.step[0] && strcmp(d.step, "name") == 0)
+            return eos_net__mgmt_error("invalid_name", d.message, out, out_size);
+        return error_rc(rc, &d, out, out_size);
+    }
+    char hex[65];
+    eos_hex_encode(a->code_hash, 32, hex);
+    EOS_INFO("net", "app '%s' loaded at %s (%zu bytes, sha256 %s)", a->name, a->route, a->size,
+             hex);
+    yajl_gen g = yajl_gen_alloc(NULL);
+    if (!g) {
+        eos_net__app_unref(a);
+        return EOS_ENOMEM;
+    }
+    yajl_gen_map_open(g);
+    gen_str(g, "status");
+    gen_str(g, "loaded");
+    gen_str(g, "app");
+    eos_net__app_gen_info(g, a);
+    gen_root(g, srv);
+    yajl_gen_map_close(g);
+    eos_net__app_unref(a);
+    return gen_finish(g, out, out_size);
+}
+
+int eos_net__mgmt_unload(eos_net_server *srv, const char *name, char **out, size_t *out_size)
+{
+    eos_diag d;
+    eos_diag_init(&d);
+    int rc = eos_net__apps_remove(srv, name, &d);
+    if (rc < 0)
+        return error_rc(rc, &d, out, out_size);
+    EOS_INFO("net", "app '%s' unloaded", name);
+    yajl_gen g = yajl_gen_alloc(NULL);
+    if (!g)
+        return EOS_ENOMEM;
+    yajl_gen_map_open(g);
+    gen_str(g, "status");
+    gen_str(g, "unloaded");
+    gen_str(g, "name");
+    gen_str(g, name);
+    gen_root(g, srv);
+    yajl_gen_map_close(g);
+    return gen_finish(g, out, out_size);
+}
+
+int eos_net__mgmt_list(eos_net_server *srv, char **out, size_t *out_size)
+{
+    eos_net__app **v = NULL;
+    size_t n = 0;
+    if (eos_net__apps_snapshot(srv, &v, &n) < 0)
+        return EOS_ENOMEM;
+    yajl_gen g = yajl_gen_alloc(NULL);
+    if (!g) {
+        eos_net__apps_snapshot_free(v, n);
+        return EOS_ENOMEM;
+    }
+    yajl_gen_map_open(g);
+    gen_str(g, "status");
+    gen_str(g, "apps");
+    gen_str(g, "apps");
+    yajl_gen_array_open(g);
+    for (size_t i = 0; i < n; i++)
+        eos_net__app_gen_info(g, v[i]);
+    yajl_gen_array_close(g);
+    yajl_gen_map_close(g);
+    eos_net__apps_snapshot_free(v, n);
+    return gen_finish(g, out, out_size);
+}
+
+static const char *get_str(yajl_val body, const char *key, int *bad)
+{
+    const char *path[] = {key, NULL};
+    yajl_val v = body ? yajl_tree_get(body, path, yajl_t_any) : NULL;
+    if (!v || YAJL_IS_NULL(v))
+        return NULL;
+    if (!YAJL_IS_STRING(v)) {
+        *bad = 1;
+        return NULL;
+    }
+    return YAJL_GET_STRING(v);
+}
+
+static uint64_t get_uint(yajl_val body, const char *key, int *bad)
+{
+    const char *path[] = {key, NULL};
+    yajl_val v = body ? yajl_tree_get(body, path, yajl_t_any) : NULL;
+    if (!v || YAJL_IS_NULL(v))
+        return 0;
+    if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < 0) {
+        *bad = 1;
+        return 0;
+    }
+    return (uint64_t)YAJL_GET_INTEGER(v);
+}
+
+/* The serialised text of a member (env, params) of the parsed body. */
+static char *member_text(yajl_val body, const char *key, yajl_type want, int *bad, size_t *out_len)
+{
+    const char *path[] = {key, NULL};
+    yajl_val v = body ? yajl_tree_get(body, path, yajl_t_any) : NULL;
+    if (!v || YAJL_IS_NULL(v))
+        return NULL;
+    if (v->type != want) {
+        *bad = 1;
+        return NULL;
+    }
+    yajl_gen g = yajl_gen_alloc(NULL);
+    if (!g)
+        return NULL;
+    /* Re-encode the subtree: a small recursive walk. */
+    int ok = 1;
+    struct frame {
+        yajl_val v;
+        size_t i;
+    } stack[70];
+    size_t sp = 0;
+    stack[sp++] = (struct frame){v, 0};
+    if (YAJL_IS_OBJECT(v))
+        yajl_gen_map_open(g);
+    else if (YAJL_IS_ARRAY(v))
+        yajl_gen_array_open(g);
+    while (sp && ok) {
+        struct frame *f = &stack[sp - 1];
+        yajl_val c = NULL;
+        if (YAJL_IS_OBJECT(f->v)) {
+            if (f->i == f->v->u.object.len) {
+                yajl_gen_map_close(g);
+                sp--;
+                continue;
+            }
+            gen_str(g, f->v->u.object.keys[f->i]);
+            c = f->v->u.object.values[f->i++];
+        } else {
+            if (f->i == f->v->u.array.len) {
+                yajl_gen_array_close(g);
+                sp--;
+                continue;
+            }
+            c = f->v->u.array.values[f->i++];
+        }
+        switch (c->type) {
+        case yajl_t_string:
+            gen_str(g, c->u.string);
+            break;
+        case yajl_t_number:
+            yajl_gen_number(g, c->u.number.r, strlen(c->u.number.r));
+            break;
+        case yajl_t_true:
+            yajl_gen_bool(g, 1);
+            break;
+        case yajl_t_false:
+            yajl_gen_bool(g, 0);
+            break;
+        case yajl_t_null:
+            yajl_gen_null(g);
+            break;
+        case yajl_t_object:
+        case yajl_t_array:
+            if (sp == EOS_ARRAY_LEN(stack)) {
+                ok = 0;
+                break;
+            }
+            stack[sp++] = (struct frame){c, 0};
+            if (c->type == yajl_t_object)
+                yajl_gen_map_open(g);
+            else
+                yajl_gen_array_open(g);
+            break;
+        default:
+            ok = 0;
+        }
+    }
+    char *text = NULL;
+    size_t len = 0;
+    if (ok)
+        gen_finish(g, &text, &len);
+    else
+        yajl_gen_free(g);
+    *out_len = len;
+    return text;
+}
+
+static int handle_load(eos_net_server *srv, eos_net_request *req, yajl_val body, char **out,
+                       size_t *out_size)
+{
+    int bad = 0;
+    eos_net__load_args args;
+    memset(&args, 0, sizeof args);
+    args.name = eos_net_request_name(req);
+    args.route = get_str(body, "route", &bad);
+    args.hostname = get_str(body, "hostname", &bad);
+    args.max_fuel = get_uint(body, "max_fuel", &bad);
+    args.max_memory_mb = get_uint(body, "max_memory_mb", &bad);
+    if (bad)
+        return eos_net__mgmt_error("invalid_request",
+                                   "wasm_load: \"route\" and \"hostname\" must be strings, "
+                                   "\"max_fuel\" and \"max_memory_mb\" non-negative integers",
+                                   out, out_size);
+    size_t env_len = 0;
+    char *env = member_text(body, "env", yajl_t_object, &bad, &env_len);
+    if (bad)
+        return eos_net__mgmt_error("invalid_request", "wasm_load: \"env\" must be an object",
+                                   out, out_size);
+    args.env_json = env;
+    if (!args.name) {
+        eos_free(env, env_len + 1);
+        return eos_net__mgmt_error("invalid_request", "wasm_load needs \"name\"", out, out_size);
+    }
+    size_t size = 0, cap = 0;
+    uint8_t *bytes = eos_net_request_take_bytes(req, &size, &cap);
+    if (!bytes || size == 0) {
+        eos_free(bytes, cap);
+        eos_free(env, env_len + 1);
+        return eos_net__mgmt_error("invalid_request",
+                                   "wasm_load needs \"bytes\": the component as an array of "
+                                   "numbers 0..255",
+                                   out, out_size);
+    }
+    /* The decoded buffer moves to the app without a copy; its spare capacity
+     * is given back first so the app's size is exact. */
+    if (cap != size) {
+        uint8_t *nb = eos_realloc(bytes, cap, size);
+        if (!nb) {
+            eos_free(bytes, cap);
+            eos_free(env, env_len + 1);
+            return eos_net__mgmt_error("out_of_memory", "out of memory", out, out_size);
+        }
+        bytes = nb;
+    }
+    args.bytes = bytes;
+    args.size = size;
+    int rc = eos_net__mgmt_load(srv, &args, out, out_size);
+    eos_free(env, env_len + 1);
+    return rc;
+}
+
+int eos_net__mgmt_handle(eos_net_server *srv, eos_net_request *req, int conn_authorised,
+                         char **out, size_t *out_size)
+{
+    size_t jsize = 0;
+    const char *json = eos_net_request_json(req, &jsize);
+    char *text = eos_malloc(jsize + 1);
+    if (!text)
+        return EOS_ENOMEM;
+    memcpy(text, json, jsize);
+    text[jsize] = 0;
+    char err[128];
+    yajl_val root = yajl_tree_parse(text, err, sizeof err);
+    eos_free(text, jsize + 1);
+    eos_net_op op = eos_net_request_op(req);
+    const char *opname = eos_net_op_name(op);
+    const char *path[] = {opname, NULL};
+    yajl_val body = root ? yajl_tree_get(root, path, yajl_t_object) : NULL;
+    int rc;
+    if (op == EOS_NET_OP_WASM_LOAD || op == EOS_NET_OP_WASM_UNLOAD) {
+        const char *apath[] = {"auth", NULL};
+        yajl_val auth = root ? yajl_tree_get(root, apath, yajl_t_string) : NULL;
+        const char *token = auth ? YAJL_GET_STRING(auth) : NULL;
+        int ok = conn_authorised || (token && eos_net__token_ok(srv, token, strlen(token)));
+        if (!ok) {
+            rc = eos_net__mgmt_error(
+                "unauthorized",
+                srv->cfg.token
+                    ? "management requests need the server's bearer token in \"auth\""
+                    : "management is closed: start the server with --token or --management-ca "
+                      "(or --dev for loopback development)",
+                out, out_size);
+            goto out;
+        }
+    }
+    switch (op) {
+    case EOS_NET_OP_WASM_LOAD:
+        rc = handle_load(srv, req, body, out, out_size);
+        break;
+    case EOS_NET_OP_WASM_UNLOAD: {
+        const char *name = eos_net_request_name(req);
+        rc = name ? eos_net__mgmt_unload(srv, name, out, out_size)
+                  : eos_net__mgmt_error("invalid_request", "wasm_unload needs \"name\"", out,
+                                        out_size);
+        break;
+    }
+    case EOS_NET_OP_WASM_LIST:
+        rc = eos_net__mgmt_list(srv, out, out_size);
+        break;
+    case EOS_NET_OP_CONFIG_MANIFEST:
+        if (!srv->cfg.ratls) {
+            rc = eos_net__mgmt_error("unavailable", "this server runs without RA-TLS", out,
+                                     out_size);
+            break;
+        }
+        rc = eos_ratls_server_manifest_json(srv->cfg.ratls, out, out_size);
+        break;
+    case EOS_NET_OP_WASM_CALL: {
+        int bad = 0;
+        const char *app = get_str(body, "app", &bad);
+        const char *func = get_str(body, "function", &bad);
+        size_t plen = 0;
+        char *params = member_text(body, "params", yajl_t_array, &bad, &plen);
+        if (bad || !app || !func) {
+            eos_free(params, plen + 1);
+            rc = eos_net__mgmt_error("invalid_request",
+                                     "wasm_call needs \"app\" and \"function\" (strings) and "
+                                     "optional \"params\" (an array)",
+                                     out, out_size);
+            break;
+        }
+        eos_net__app *a = eos_net__apps_get(srv, app);
+        if (!a) {
+            eos_free(params, plen + 1);
+            char msg[160];
+            snprintf(msg, sizeof msg, "no app named '%.64s' is loaded", app);
+            rc = eos_net__mgmt_error("not_found", msg, out, out_size);
+            break;
+        }
+        rc = eos_net__call(a, func, params ? params : "[]", params ? plen : 2, out, out_size);
+        eos_net__app_unref(a);
+        eos_free(params, plen + 1);
+        break;
+    }
+    default:
+        rc = eos_net__mgmt_error("unknown_operation", "unknown operation", out, out_size);
+    }
+out:
+    if (root)
+        yajl_tree_free(root);
+    return rc;
+}

@@ -1,0 +1,158 @@
+/* --persist-apps: every loaded app is kept, sealed, in the store's "sys"
+ * namespace (its settings and its component, written in one transaction)
+ * and loaded again at start, so a restart serves the same configuration. */
+#include <stdio.h>
+#include <string.h>
+
+#include <yajl/yajl_tree.h>
+
+#include "internal.h"
+
+static int key_of(char *buf, size_t cap, const char *name, const char *what)
+{
+    int n = snprintf(buf, cap, "app/%s/%s", name, what);
+    return n > 0 && (size_t)n < cap ? n : -1;
+}
+
+int eos_net__persist_save(eos_net_server *srv, const eos_net__app *a, eos_diag *d)
+{
+    if (!srv->sys_ns || srv->restoring || !a->bytes)
+        return 0;
+    yajl_gen g = yajl_gen_alloc(NULL);
+    if (!g)
+        return EOS_ENOMEM;
+    yajl_gen_map_open(g);
+    yajl_gen_string(g, (const unsigned char *)"route", 5);
+    yajl_gen_string(g, (const unsigned char *)a->route, strlen(a->route));
+    if (a->hostname) {
+        yajl_gen_string(g, (const unsigned char *)"hostname", 8);
+        yajl_gen_string(g, (const unsigned char *)a->hostname, strlen(a->hostname));
+    }
+    if (a->env_json) {
+        yajl_gen_string(g, (const unsigned char *)"env", 3);
+        yajl_gen_string(g, (const unsigned char *)a->env_json, strlen(a->env_json));
+    }
+    yajl_gen_string(g, (const unsigned char *)"max_fuel", 8);
+    yajl_gen_integer(g, (long long)a->max_fuel);
+    yajl_gen_string(g, (const unsigned char *)"max_memory_mb", 13);
+    yajl_gen_integer(g, (long long)a->max_memory_mb);
+    yajl_gen_map_close(g);
+    const unsigned char *meta;
+    size_t meta_size;
+    yajl_gen_get_buf(g, &meta, &meta_size);
+    char k1[128], k2[128];
+    int n1 = key_of(k1, sizeof k1, a->name, "meta");
+    int n2 = key_of(k2, sizeof k2, a->name, "code");
+    eos_kv_item items[2] = {
+        {.key = k1, .key_size = (size_t)n1, .value = (uint8_t *)meta, .value_size = meta_size},
+        {.key = k2, .key_size = (size_t)n2, .value = a->bytes, .value_size = a->size},
+    };
+    int rc = eos_kv_set_many(srv->sys_ns, items, 2, d);
+    yajl_gen_free(g);
+    return rc;
+}
+
+int eos_net__persist_delete(eos_net_server *srv, const char *name, eos_diag *d)
+{
+    if (!srv->sys_ns)
+        return 0;
+    char k1[128], k2[128];
+    int n1 = key_of(k1, sizeof k1, name, "meta");
+    int n2 = key_of(k2, sizeof k2, name, "code");
+    eos_kv_item items[2] = {{.key = k1, .key_size = (size_t)n1}, {.key = k2, .key_size = (size_t)n2}};
+    return eos_kv_delete_many(srv->sys_ns, items, 2, d);
+}
+
+static const char *str_of(yajl_val root, const char *key)
+{
+    const char *path[] = {key, NULL};
+    yajl_val v = yajl_tree_get(root, path, yajl_t_string);
+    return v ? YAJL_GET_STRING(v) : NULL;
+}
+
+static uint64_t uint_of(yajl_val root, const char *key)
+{
+    const char *path[] = {key, NULL};
+    yajl_val v = yajl_tree_get(root, path, yajl_t_number);
+    return v && YAJL_IS_INTEGER(v) && YAJL_GET_INTEGER(v) > 0 ? (uint64_t)YAJL_GET_INTEGER(v) : 0;
+}
+
+static void restore_one(eos_net_server *srv, const char *name)
+{
+    char k1[128], k2[128];
+    int n1 = key_of(k1, sizeof k1, name, "meta");
+    int n2 = key_of(k2, sizeof k2, name, "code");
+    eos_kv_item items[2] = {{.key = k1, .key_size = (size_t)n1}, {.key = k2, .key_size = (size_t)n2}};
+    eos_diag d;
+    eos_diag_init(&d);
+    yajl_val meta = NULL;
+    int rc = eos_kv_get_many(srv->sys_ns, items, 2, &d);
+    if (rc < 0 || !items[0].found || !items[1].found) {
+        EOS_WARN("net", "persisted app '%s' cannot be read: %s", name,
+                 rc < 0 ? d.message : "incomplete record");
+        goto out;
+    }
+    char text[4096];
+    snprintf(text, sizeof text, "%.*s", (int)items[0].value_size, (const char *)items[0].value);
+    char err[128];
+    meta = yajl_tree_parse(text, err, sizeof err);
+    if (!meta) {
+        EOS_WARN("net", "persisted app '%s' has unreadable settings", name);
+        goto out;
+    }
+    eos_net__load_args args;
+    memset(&args, 0, sizeof args);
+    args.name = name;
+    args.route = str_of(meta, "route");
+    args.hostname = str_of(meta, "hostname");
+    args.env_json = str_of(meta, "env");
+    args.max_fuel = uint_of(meta, "max_fuel");
+    args.max_memory_mb = uint_of(meta, "max_memory_mb");
+    args.bytes = items[1].value; /* moves to the app */
+    args.size = items[1].value_size;
+    items[1].value = NULL;
+    eos_net__app *a = NULL;
+    rc = eos_net__app_create(srv, &args, &a, &d);
+    if (rc == 0)
+        rc = eos_net__apps_install(srv, a, &d);
+    eos_net__app_unref(a);
+    if (rc < 0)
+        EOS_WARN("net", "persisted app '%s' cannot be loaded again: %s", name, d.message);
+    else
+        EOS_INFO("net", "persisted app '%s' loaded again", name);
+out:
+    if (meta)
+        yajl_tree_free(meta);
+    eos_kv_items_free(items, 2);
+}
+
+int eos_net_server_restore_apps(eos_net_server *srv, eos_diag *d)
+{
+    if (!srv->sys_ns)
+        return 0;
+    srv->restoring = 1;
+    char cursor[EOS_KV_CURSOR_SIZE] = "";
+    int rc = 0;
+    for (;;) {
+        eos_kv_list_page page;
+        memset(&page, 0, sizeof page);
+        rc = eos_kv_list(srv->sys_ns, "app/", 4, cursor, 0, &page, d);
+        if (rc < 0)
+            break;
+        for (size_t i = 0; i < page.count; i++) {
+            const char *k = page.keys[i];
+            size_t n = page.key_sizes[i];
+            if (n > 9 && strcmp(k + n - 5, "/meta") == 0) {
+                char name[80];
+                snprintf(name, sizeof name, "%.*s", (int)(n - 9), k + 4);
+                restore_one(srv, name);
+            }
+        }
+        snprintf(cursor, sizeof cursor, "%s", page.cursor);
+        eos_kv_list_free(&page);
+        if (!cursor[0])
+            break;
+    }
+    srv->restoring = 0;
+    return rc;
+}
