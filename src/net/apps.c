@@ -344,7 +344,8 @@ int eos_net__apps_install(eos_net_server *srv, eos_net__app *a, eos_diag *d)
         rc = eos_diag_set(d, EOS_ENOMEM, "load", -1, "out of memory");
         goto out;
     }
-    memcpy(v, t->v, t->n * sizeof *v);
+    if (t->n)
+        memcpy(v, t->v, t->n * sizeof *v);
     pthread_mutex_unlock(&t->lock);
     for (size_t i = 0; i < n; i++)
         if (at < 0 ? i == n - 1 : (int)i == at)

@@ -115,6 +115,8 @@ static void fail(http_state *st, int status, const char *text)
 
 static int append(http_state *st, const char *at, size_t len)
 {
+    if (len == 0)
+        return 0;
     size_t max = st->c->w->srv->cfg.max_header_size;
     if (!max)
         max = DEFAULT_MAX_HEAD;
@@ -352,7 +354,8 @@ static int body_read(void *ud, uint8_t *buf, size_t cap, size_t *out_size)
     size_t n = st->blen - st->body_pos;
     if (n > cap)
         n = cap;
-    memcpy(buf, st->body + st->body_pos, n);
+    if (n)
+        memcpy(buf, st->body + st->body_pos, n);
     st->body_pos += n;
     *out_size = n;
     return 0;
