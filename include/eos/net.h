@@ -188,13 +188,13 @@ typedef struct eos_net_server_config {
     const char *tee_name;      /* shown in logs and used for messages ("sim") */
     eos_net_tls_hook tls_hook; /* NULL = eos_net_tls_install_self_signed */
     void *tls_hook_ud;
-    eos_ratls_server *ratls;   /* borrowed: certificates follow loads; NULL = none */
-    eos_kv *kv;                /* borrowed: apps' storage (and --persist-apps); NULL = none */
-    const char *token;         /* management bearer token ("auth"); NULL = none */
-    int management_ca;         /* 1: the TLS hook set up client certificates of a management CA */
-    int persist_apps;          /* keep loaded apps sealed in kv and reload them at start */
-    size_t max_body_size;      /* HTTP request body limit; 0 = 32 MiB */
-    size_t max_header_size;    /* HTTP request head limit; 0 = 64 KiB */
+    eos_ratls_server *ratls;    /* borrowed: certificates follow loads; NULL = none */
+    eos_kv *kv;                 /* borrowed: apps' storage (and --persist-apps); NULL = none */
+    const char *token;          /* management bearer token ("auth"); NULL = none */
+    int management_ca;          /* 1: the TLS hook set up client certificates of a management CA */
+    int persist_apps;           /* keep loaded apps sealed in kv and reload them at start */
+    size_t max_body_size;       /* HTTP request body limit; 0 = 32 MiB */
+    size_t max_header_size;     /* HTTP request head limit; 0 = 64 KiB */
     unsigned header_timeout_ms; /* a request head must arrive within this; 0 = 10 s */
 } eos_net_server_config;
 

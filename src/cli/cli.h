@@ -51,22 +51,25 @@ enum {
 };
 
 #define EOS_CLI_CONN_LONGOPTS                                                                      \
-    {"server", required_argument, 0, EOS_CLI_O_SERVER},                                           \
-        {"token", required_argument, 0, EOS_CLI_O_TOKEN},                                         \
-        {"insecure", no_argument, 0, EOS_CLI_O_INSECURE},                                         \
-        {"allow-simulated", no_argument, 0, EOS_CLI_O_ALLOW_SIM},                                 \
-        {"ca", required_argument, 0, EOS_CLI_O_CA}, {"json", no_argument, 0, EOS_CLI_O_JSON},     \
-        {"timeout", required_argument, 0, EOS_CLI_O_TIMEOUT}, {"help", no_argument, 0, 'h'}
+    {"server", required_argument, 0, EOS_CLI_O_SERVER},                                            \
+        {"token", required_argument, 0, EOS_CLI_O_TOKEN},                                          \
+        {"insecure", no_argument, 0, EOS_CLI_O_INSECURE},                                          \
+        {"allow-simulated", no_argument, 0, EOS_CLI_O_ALLOW_SIM},                                  \
+        {"ca", required_argument, 0, EOS_CLI_O_CA}, {"json", no_argument, 0, EOS_CLI_O_JSON},      \
+        {"timeout", required_argument, 0, EOS_CLI_O_TIMEOUT},                                      \
+    {                                                                                              \
+        "help", no_argument, 0, 'h'                                                                \
+    }
 
 #define EOS_CLI_CONN_HELP                                                                          \
     "  -s, --server HOST:PORT  the server (default 127.0.0.1:8443)\n"                              \
-    "  --token TOKEN           management bearer token (not needed with serve --dev\n"            \
-    "                          from a loopback client)\n"                                         \
-    "  --allow-simulated       accept a server whose attestation is simulated\n"                  \
-    "  --ca FILE               trust anchor (PEM) for the server's certificate chain\n"           \
-    "  --insecure              send without verifying the server's attestation\n"                 \
-    "  --json                  print the server's JSON answer as it is\n"                         \
-    "  --timeout MS            connect and reply timeout (default 120000)\n"                      \
+    "  --token TOKEN           management bearer token (not needed with serve --dev\n"             \
+    "                          from a loopback client)\n"                                          \
+    "  --allow-simulated       accept a server whose attestation is simulated\n"                   \
+    "  --ca FILE               trust anchor (PEM) for the server's certificate chain\n"            \
+    "  --insecure              send without verifying the server's attestation\n"                  \
+    "  --json                  print the server's JSON answer as it is\n"                          \
+    "  --timeout MS            connect and reply timeout (default 120000)\n"                       \
     "  -h, --help              show this help\n"
 
 typedef struct eos_cli_conn {

@@ -77,7 +77,10 @@ static int run(int argc, char **argv)
         return EOS_CLI_EXIT_FAIL;
     }
     int rc = EOS_CLI_EXIT_FAIL;
-    if (size >= 4 && memcmp(bytes, "\x7f" "ELF", 4) == 0) {
+    if (size >= 4 && memcmp(bytes,
+                            "\x7f"
+                            "ELF",
+                            4) == 0) {
         fprintf(stderr,
                 "enclave-os inspect: '%s' is an ELF file, probably wasmtime's precompiled "
                 ".cwasm output.\nenclave-os runs WebAssembly components itself: inspect and "
@@ -100,8 +103,7 @@ static int run(int argc, char **argv)
     eos_diag_init(&d);
     if (eos_cm_describe(bytes, size, stdout, &d) < 0) {
         fflush(stdout);
-        fprintf(stderr, "enclave-os inspect: '%s' is not a valid component: %s\n", path,
-                d.message);
+        fprintf(stderr, "enclave-os inspect: '%s' is not a valid component: %s\n", path, d.message);
         goto out;
     }
     rc = EOS_CLI_EXIT_OK;

@@ -33,10 +33,14 @@ static int run(int argc, char **argv)
     const eos_cli_command *cmd = &eos_cli_load;
     enum { O_NAME = 256, O_ROUTE, O_HOST, O_ENV, O_FUEL, O_MEM };
     static const struct option opts[] = {
-        {"name", required_argument, 0, 'n'},       {"route", required_argument, 0, O_ROUTE},
-        {"hostname", required_argument, 0, O_HOST}, {"env", required_argument, 0, O_ENV},
-        {"max-fuel", required_argument, 0, O_FUEL}, {"max-memory-mb", required_argument, 0, O_MEM},
-        EOS_CLI_CONN_LONGOPTS,                      {0, 0, 0, 0},
+        {"name", required_argument, 0, 'n'},
+        {"route", required_argument, 0, O_ROUTE},
+        {"hostname", required_argument, 0, O_HOST},
+        {"env", required_argument, 0, O_ENV},
+        {"max-fuel", required_argument, 0, O_FUEL},
+        {"max-memory-mb", required_argument, 0, O_MEM},
+        EOS_CLI_CONN_LONGOPTS,
+        {0, 0, 0, 0},
     };
     eos_cli_conn o;
     memset(&o, 0, sizeof o);

@@ -94,7 +94,8 @@ int eos_cli__connect(eos_cli_conn *o, eos_client **out)
     int rc = eos_client_connect(&cfg, o->server ? o->server : "127.0.0.1:8443", out, &d);
     if (rc < 0) {
         fprintf(stderr, "enclave-os: cannot connect to %s: %s\n",
-                o->server ? o->server : "127.0.0.1:8443", d.message[0] ? d.message : eos_strerror(rc));
+                o->server ? o->server : "127.0.0.1:8443",
+                d.message[0] ? d.message : eos_strerror(rc));
         return -1;
     }
     return 0;
@@ -131,8 +132,8 @@ int eos_cli__roundtrip(eos_cli_conn *o, const char *inner, size_t inner_size, ch
     size_t fsize = 0;
     eos_diag d;
     eos_diag_init(&d);
-    int rc = eos_net_msg_encode(EOS_NET_MSG_DATA, (const uint8_t *)inner, inner_size, &frame,
-                                &fsize);
+    int rc =
+        eos_net_msg_encode(EOS_NET_MSG_DATA, (const uint8_t *)inner, inner_size, &frame, &fsize);
     if (rc == 0)
         rc = send_with_progress(cl, frame, fsize, &d);
     eos_free(frame, fsize);
@@ -246,7 +247,7 @@ int eos_cli__print_response(const eos_cli_conn *o, const char *resp)
             if (*p == '}')
                 printf("\n%*s", depth * 2, "");
             putchar(*p);
-        } else if (*p == ',' ) {
+        } else if (*p == ',') {
             printf(",\n%*s", depth * 2, "");
         } else if (*p == '"') {
             const char *q = p + 1;

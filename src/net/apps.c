@@ -58,8 +58,7 @@ int eos_net__app_name_valid(const char *name)
         return 0;
     for (size_t i = 1; i < n; i++) {
         char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-              c == '.'))
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
             return 0;
     }
     return 1;
@@ -106,7 +105,9 @@ static void gen_items(yajl_gen g, const eos_cm_component *c, int exports)
             eos_cm_component_export(c, i, &d);
         else
             eos_cm_component_import(c, i, &d);
-        gen_str(g, d.name);
+        /* Interfaces and functions; type imports and exports are details of those. */
+        if (d.kind == EOS_CM_ITEM_FUNC || d.kind == EOS_CM_ITEM_INSTANCE)
+            gen_str(g, d.name);
     }
     yajl_gen_array_close(g);
 }
@@ -240,7 +241,10 @@ int eos_net__app_create(eos_net_server *srv, const eos_net__load_args *args, eos
                           args->hostname);
         goto out;
     }
-    if (a->size >= 4 && memcmp(a->bytes, "\x7f" "ELF", 4) == 0) {
+    if (a->size >= 4 && memcmp(a->bytes,
+                               "\x7f"
+                               "ELF",
+                               4) == 0) {
         rc = eos_diag_set(d, EOS_EINVAL, "format", 0,
                           "this is a wasmtime precompiled .cwasm (an ELF file), which this "
                           "server cannot run: send the .wasm component itself (the output of "
@@ -347,7 +351,8 @@ int eos_net__apps_install(eos_net_server *srv, eos_net__app *a, eos_diag *d)
         if (at < 0 ? i == n - 1 : (int)i == at)
             v[i] = a;
     for (size_t i = 0; i < n; i++)
-        if (v[i] != a && v[i]->hostname && a->hostname && strcmp(v[i]->hostname, a->hostname) == 0) {
+        if (v[i] != a && v[i]->hostname && a->hostname &&
+            strcmp(v[i]->hostname, a->hostname) == 0) {
             rc = eos_diag_set(d, EOS_EEXIST, "hostname", -1,
                               "hostname '%s' is already served by app '%s'", a->hostname,
                               v[i]->name);

@@ -2,6 +2,8 @@
  * into component values and results raised back into JSON, exactly as SPEC
  * 3.1 maps them (64-bit integers beyond 2^53 as strings, NaN and infinities
  * as strings, variants as {"case": v}, options as null or the value...). */
+#include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,14 +96,15 @@ static int int_from_json(conv *cv, const eos_cm_type *t, yajl_val j, eos_cm_val 
         return conv_fail(cv, "expected an integer%s", NULL);
     char *end = NULL;
     int neg = text[0] == '-';
+    errno = 0;
     if (neg) {
         long long v = strtoll(text, &end, 10);
-        if (*end || v < r[t->kind].min)
+        if (*end || errno || v < r[t->kind].min)
             return conv_fail(cv, "integer '%s' out of range for its type", text);
         out->of.s = v;
     } else {
         unsigned long long v = strtoull(text, &end, 10);
-        if (*end || v > r[t->kind].max)
+        if (*end || errno || v > r[t->kind].max || text[0] == ' ')
             return conv_fail(cv, "integer '%s' out of range for its type", text);
         if (t->kind == EOS_CM_S8 || t->kind == EOS_CM_S16 || t->kind == EOS_CM_S32 ||
             t->kind == EOS_CM_S64)
@@ -156,6 +159,8 @@ static int char_from_json(conv *cv, yajl_val j, uint32_t *out)
         return conv_fail(cv, "expected a one-character string%s", NULL);
     if (len != n)
         return conv_fail(cv, "expected exactly one character, not \"%s\"", j->u.string);
+    if ((c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+        return conv_fail(cv, "not a Unicode scalar value%s", NULL);
     *out = c;
     return 0;
 }
@@ -185,13 +190,22 @@ static int from_json(conv *cv, const eos_cm_type *t, yajl_val j, eos_cm_val *out
             return conv_fail(cv, "expected true or false%s", NULL);
         out->of.b = YAJL_IS_TRUE(j);
         return 0;
-    case EOS_CM_S8: case EOS_CM_U8: case EOS_CM_S16: case EOS_CM_U16:
-    case EOS_CM_S32: case EOS_CM_U32: case EOS_CM_S64: case EOS_CM_U64:
+    case EOS_CM_S8:
+    case EOS_CM_U8:
+    case EOS_CM_S16:
+    case EOS_CM_U16:
+    case EOS_CM_S32:
+    case EOS_CM_U32:
+    case EOS_CM_S64:
+    case EOS_CM_U64:
         return int_from_json(cv, t, j, out);
     case EOS_CM_F32: {
         double v;
         if (float_from_json(cv, j, &v) < 0)
             return -1;
+        /* Converting a double beyond float's range is undefined: saturate. */
+        if (isfinite(v) && fabs(v) > FLT_MAX)
+            v = v > 0 ? INFINITY : -INFINITY;
         out->of.f32 = (float)v;
         return 0;
     }
@@ -212,8 +226,8 @@ static int from_json(conv *cv, const eos_cm_type *t, yajl_val j, eos_cm_val *out
         size_t n = j->u.array.len;
         if (t->kind == EOS_CM_TUPLE && n != t->count)
             return conv_fail(cv, "tuple of the wrong length%s", NULL);
-        int bytes = t->kind == EOS_CM_LIST &&
-                    (t->elem->kind == EOS_CM_U8 || t->elem->kind == EOS_CM_S8);
+        int bytes =
+            t->kind == EOS_CM_LIST && (t->elem->kind == EOS_CM_U8 || t->elem->kind == EOS_CM_S8);
         out->of.list.len = n;
         if (bytes) {
             uint8_t *b = eos_cm_arena_alloc(cv->arena, n ? n : 1);
@@ -232,8 +246,8 @@ static int from_json(conv *cv, const eos_cm_type *t, yajl_val j, eos_cm_val *out
         if (!items)
             return conv_fail(cv, "out of memory%s", NULL);
         for (size_t i = 0; i < n; i++)
-            if (from_json(cv, t->kind == EOS_CM_LIST ? t->elem : t->types[i],
-                          j->u.array.values[i], &items[i], depth + 1) < 0)
+            if (from_json(cv, t->kind == EOS_CM_LIST ? t->elem : t->types[i], j->u.array.values[i],
+                          &items[i], depth + 1) < 0)
                 return -1;
         out->of.list.items = items;
         return 0;
@@ -271,8 +285,7 @@ static int from_json(conv *cv, const eos_cm_type *t, yajl_val j, eos_cm_val *out
         }
         uint32_t idx;
         if (!name || case_index(t, name, &idx) < 0)
-            return conv_fail(cv, "expected a variant case: \"case\" or {\"case\": value}%s",
-                             NULL);
+            return conv_fail(cv, "expected a variant case: \"case\" or {\"case\": value}%s", NULL);
         out->of.var.index = idx;
         out->of.var.payload = NULL;
         if (t->types[idx]) {
@@ -381,7 +394,10 @@ static void to_json(yajl_gen g, const eos_cm_type *t, const eos_cm_val *v, int d
     case EOS_CM_BOOL:
         yajl_gen_bool(g, v->of.b);
         break;
-    case EOS_CM_S8: case EOS_CM_S16: case EOS_CM_S32: case EOS_CM_S64: {
+    case EOS_CM_S8:
+    case EOS_CM_S16:
+    case EOS_CM_S32:
+    case EOS_CM_S64: {
         int n = snprintf(buf, sizeof buf, "%lld", (long long)v->of.s);
         if (v->of.s > (1LL << 53) || v->of.s < -(1LL << 53))
             gen_str(g, buf, (size_t)n);
@@ -389,7 +405,10 @@ static void to_json(yajl_gen g, const eos_cm_type *t, const eos_cm_val *v, int d
             yajl_gen_number(g, buf, (size_t)n);
         break;
     }
-    case EOS_CM_U8: case EOS_CM_U16: case EOS_CM_U32: case EOS_CM_U64: {
+    case EOS_CM_U8:
+    case EOS_CM_U16:
+    case EOS_CM_U32:
+    case EOS_CM_U64: {
         int n = snprintf(buf, sizeof buf, "%llu", (unsigned long long)v->of.u);
         if (v->of.u > (1ULL << 53))
             gen_str(g, buf, (size_t)n);
@@ -412,12 +431,14 @@ static void to_json(yajl_gen g, const eos_cm_type *t, const eos_cm_val *v, int d
         else if (c < 0x800)
             u[0] = (unsigned char)(0xc0 | c >> 6), u[1] = (unsigned char)(0x80 | (c & 0x3f)), n = 2;
         else if (c < 0x10000)
-            u[0] = (unsigned char)(0xe0 | c >> 12), u[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3f)),
+            u[0] = (unsigned char)(0xe0 | c >> 12),
+            u[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3f)),
             u[2] = (unsigned char)(0x80 | (c & 0x3f)), n = 3;
         else
-            u[0] = (unsigned char)(0xf0 | c >> 18), u[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3f)),
-            u[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3f)), u[3] = (unsigned char)(0x80 | (c & 0x3f)),
-            n = 4;
+            u[0] = (unsigned char)(0xf0 | c >> 18),
+            u[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3f)),
+            u[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3f)),
+            u[3] = (unsigned char)(0x80 | (c & 0x3f)), n = 4;
         gen_str(g, (const char *)u, n);
         break;
     }
@@ -519,6 +540,65 @@ static int finish(yajl_gen g, char **out, size_t *out_size)
     return 0;
 }
 
+int eos_net__params_roundtrip(const eos_cm_functype *ft, const char *json, size_t size,
+                              char **out, size_t *out_size, char *err, size_t err_size)
+{
+    int rc = EOS_EINVAL;
+    conv cv;
+    memset(&cv, 0, sizeof cv);
+    yajl_val params = NULL;
+    yajl_gen g = NULL;
+    int oom = 0;
+    cv.arena = eos_cm_arena_new();
+    char *text = eos_malloc(size + 1);
+    if (!cv.arena || !text) {
+        rc = EOS_ENOMEM;
+        goto out;
+    }
+    memcpy(text, json, size);
+    text[size] = 0;
+    char perr[128];
+    params = yajl_tree_parse(text, perr, sizeof perr);
+    if (!params || !YAJL_IS_ARRAY(params) || params->u.array.len != ft->param_count) {
+        snprintf(err, err_size, "expected an array of %u values", ft->param_count);
+        goto out;
+    }
+    eos_cm_val *args = new_vals(&cv, ft->param_count);
+    if (!args) {
+        rc = EOS_ENOMEM;
+        goto out;
+    }
+    for (uint32_t i = 0; i < ft->param_count; i++)
+        if (from_json(&cv, ft->params[i], params->u.array.values[i], &args[i], 0) < 0) {
+            snprintf(err, err_size, "parameter %u: %s", i + 1, cv.err);
+            goto out;
+        }
+    g = eos_net__yajl_gen_new(&oom);
+    if (!g) {
+        rc = EOS_ENOMEM;
+        goto out;
+    }
+    yajl_gen_array_open(g);
+    for (uint32_t i = 0; i < ft->param_count; i++)
+        to_json(g, ft->params[i], &args[i], 0);
+    yajl_gen_array_close(g);
+    if (oom) {
+        rc = EOS_ENOMEM;
+        goto out;
+    }
+    rc = finish(g, out, out_size);
+    g = NULL;
+out:
+    if (g)
+        yajl_gen_free(g);
+    if (params)
+        yajl_tree_free(params);
+    if (text)
+        eos_free(text, size + 1);
+    eos_cm_arena_free(cv.arena);
+    return rc;
+}
+
 int eos_net__call(eos_net__app *a, const char *func, const char *params_json, size_t params_size,
                   char **out, size_t *out_size)
 {
@@ -536,8 +616,8 @@ int eos_net__call(eos_net__app *a, const char *func, const char *params_json, si
     for (uint32_t i = 0; i < ft->param_count; i++)
         if (has_resource(ft->params[i], 0))
             return eos_net__mgmt_error("invalid_request",
-                                       "functions taking resources cannot be called this way",
-                                       out, out_size);
+                                       "functions taking resources cannot be called this way", out,
+                                       out_size);
     for (uint32_t i = 0; i < ft->result_count; i++)
         if (has_resource(ft->results[i], 0))
             return eos_net__mgmt_error("invalid_request",
@@ -557,8 +637,10 @@ int eos_net__call(eos_net__app *a, const char *func, const char *params_json, si
     params = yajl_tree_parse(text, err, sizeof err);
     eos_free(text, params_size + 1);
     if (!params || !YAJL_IS_ARRAY(params) || params->u.array.len != ft->param_count) {
-        snprintf(msg, sizeof msg, "'%.100s' takes %u parameter%s: pass \"params\" as an array of "
-                 "that length", func, ft->param_count, ft->param_count == 1 ? "" : "s");
+        snprintf(msg, sizeof msg,
+                 "'%.100s' takes %u parameter%s: pass \"params\" as an array of "
+                 "that length",
+                 func, ft->param_count, ft->param_count == 1 ? "" : "s");
         rc = eos_net__mgmt_error("invalid_params", msg, out, out_size);
         goto out;
     }
@@ -584,11 +666,13 @@ int eos_net__call(eos_net__app *a, const char *func, const char *params_json, si
     atomic_fetch_add(&a->fuel, oc.fuel_consumed);
     if (rc < 0) {
         atomic_fetch_add(&a->errors, 1);
-        snprintf(msg, sizeof msg, "%s failed: %s", func, oc.reason[0] ? oc.reason : eos_strerror(rc));
+        snprintf(msg, sizeof msg, "%s failed: %s", func,
+                 oc.reason[0] ? oc.reason : eos_strerror(rc));
         rc = eos_net__mgmt_error(rc <= -1000 ? "trap" : "call_failed", msg, out, out_size);
         goto out;
     }
-    yajl_gen g = yajl_gen_alloc(NULL);
+    int oom = 0;
+    yajl_gen g = eos_net__yajl_gen_new(&oom);
     if (!g) {
         rc = EOS_ENOMEM;
         goto out;
@@ -604,6 +688,11 @@ int eos_net__call(eos_net__app *a, const char *func, const char *params_json, si
     gen_cstr(g, "fuel_consumed");
     yajl_gen_integer(g, (long long)oc.fuel_consumed);
     yajl_gen_map_close(g);
+    if (oom) {
+        yajl_gen_free(g);
+        rc = EOS_ENOMEM;
+        goto out;
+    }
     rc = finish(g, out, out_size);
 out:
     if (params)

@@ -12,11 +12,11 @@
 
 #include "internal.h"
 
-#define DEFAULT_MAX_HEAD    ((size_t)64 << 10)
-#define DEFAULT_MAX_BODY    ((size_t)32 << 20)
-#define MAX_COMPONENT_BODY  ((size_t)64 << 20)
-#define MAX_HEADERS         128
-#define WELL_KNOWN          "/.well-known/enclave-os/"
+#define DEFAULT_MAX_HEAD   ((size_t)64 << 10)
+#define DEFAULT_MAX_BODY   ((size_t)32 << 20)
+#define MAX_COMPONENT_BODY ((size_t)64 << 20)
+#define MAX_HEADERS        128
+#define WELL_KNOWN         "/.well-known/enclave-os/"
 
 typedef struct hdr {
     size_t noff, nlen, voff, vlen;
@@ -45,26 +45,46 @@ typedef struct http_state {
 static const char *reason_of(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    default: return "Status";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Content Too Large";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Status";
     }
 }
 
@@ -233,7 +253,13 @@ static int on_headers_complete(http_parser *p)
         st->body = nb;
         st->bcap = (size_t)p->content_length;
     }
-    /* A HEAD response has no body: tell the parser nothing follows it. */
+    /* Clients that wait for permission before a large body (curl -T) get it
+     * now that the head passed the limits. */
+    size_t en;
+    const char *expect = find_header(st, "expect", &en);
+    if (expect && en == 12 && strncasecmp(expect, "100-continue", 12) == 0 && p->http_major == 1 &&
+        p->http_minor >= 1)
+        queue_str(st->c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
     return 0;
 }
 
@@ -310,12 +336,20 @@ void eos_net__http_input(eos_net__conn *c, const uint8_t *data, size_t size)
     if (st->stop)
         return;
     eos_net_server *srv = c->w->srv;
-    uint64_t limit = (uint64_t)(srv->cfg.header_timeout_ms ? srv->cfg.header_timeout_ms : 10000) *
-                     1000000ull;
+    uint64_t limit =
+        (uint64_t)(srv->cfg.header_timeout_ms ? srv->cfg.header_timeout_ms : 10000) * 1000000ull;
     /* A head that trickles in (slowloris) is cut off once it is late, even
      * though every byte resets the idle timer. */
-    if (!st->headers_done && eos_now_ns() - st->start_ns > limit) {
+    uint64_t age = eos_now_ns() - st->start_ns;
+    if (!st->headers_done && age > limit) {
         fail(st, 408, "request head not received in time");
+        return;
+    }
+    /* The same for a body that trickles in: the whole request must arrive
+     * within the idle timeout (each byte would otherwise reset it). */
+    if (st->in_message && st->headers_done &&
+        age > (uint64_t)srv->cfg.idle_timeout_ms * 1000000ull) {
+        fail(st, 408, "request body not received in time");
         return;
     }
     size_t used = http_parser_execute(&st->parser, &settings, (const char *)data, size);
@@ -364,7 +398,8 @@ static int body_read(void *ud, uint8_t *buf, size_t cap, size_t *out_size)
 static int skip_resp_header(const char *name, size_t n)
 {
     static const char *const hop[] = {"connection", "content-length", "transfer-encoding",
-                                      "keep-alive", "upgrade", "te", "trailer"};
+                                      "keep-alive", "upgrade",        "te",
+                                      "trailer"};
     for (size_t i = 0; i < EOS_ARRAY_LEN(hop); i++)
         if (strlen(hop[i]) == n && strncasecmp(hop[i], name, n) == 0)
             return 1;
@@ -383,15 +418,16 @@ static int sink_head(void *ud, uint16_t status, const eos_wasi_header *h, size_t
         if (skip_resp_header(h[i].name, h[i].name_size))
             continue;
         /* Header injection: a value holding CR or LF would split the response. */
-        if (memchr(h[i].value, '\r', h[i].value_size) || memchr(h[i].value, '\n', h[i].value_size) ||
-            memchr(h[i].name, '\r', h[i].name_size) || memchr(h[i].name, '\n', h[i].name_size))
+        if (memchr(h[i].value, '\r', h[i].value_size) ||
+            memchr(h[i].value, '\n', h[i].value_size) || memchr(h[i].name, '\r', h[i].name_size) ||
+            memchr(h[i].name, '\n', h[i].name_size))
             continue;
         if (queue_str(c, h[i].name, h[i].name_size) < 0 || queue_str(c, ": ", 2) < 0 ||
             queue_str(c, (const char *)h[i].value, h[i].value_size) < 0 ||
             queue_str(c, "\r\n", 2) < 0)
             return EOS_ENOMEM;
     }
-    const char *tail = st->is_head ? (st->keep_alive ? "\r\n" : "connection: close\r\n\r\n")
+    const char *tail = st->is_head      ? (st->keep_alive ? "\r\n" : "connection: close\r\n\r\n")
                        : st->keep_alive ? "transfer-encoding: chunked\r\n\r\n"
                                         : "transfer-encoding: chunked\r\nconnection: close\r\n\r\n";
     st->resp_head_sent = 1;
@@ -446,10 +482,14 @@ static void run_app(http_state *st, eos_net__app *a, const char *path, size_t pr
     eos_net__conn *c = st->c;
     eos_wasi_header hv[MAX_HEADERS + 1];
     size_t n = 0;
-    for (size_t i = 0; i < st->nh; i++)
+    for (size_t i = 0; i < st->nh; i++) {
+        /* The prefix header is the server's to set, never the client's. */
+        if (st->hdrs[i].nlen == 18 &&
+            strncasecmp(st->head + st->hdrs[i].noff, "x-forwarded-prefix", 18) == 0)
+            continue;
         hv[n++] = (eos_wasi_header){st->head + st->hdrs[i].noff, st->hdrs[i].nlen,
-                                    (const uint8_t *)st->head + st->hdrs[i].voff,
-                                    st->hdrs[i].vlen};
+                                    (const uint8_t *)st->head + st->hdrs[i].voff, st->hdrs[i].vlen};
+    }
     hv[n++] = (eos_wasi_header){"x-forwarded-prefix", 18, (const uint8_t *)path, prefix_len};
     char target[8192];
     const char *rest = path + prefix_len;
@@ -532,9 +572,11 @@ static void metrics(http_state *st)
     }
     fprintf(f, "# TYPE enclave_os_connections_total counter\nenclave_os_connections_total %llu\n",
             (unsigned long long)m->connections);
-    fprintf(f, "# TYPE enclave_os_tls_handshakes_total counter\nenclave_os_tls_handshakes_total %llu\n",
-            (unsigned long long)m->handshakes);
-    fprintf(f, "# TYPE enclave_os_http_requests_total counter\nenclave_os_http_requests_total %llu\n",
+    fprintf(
+        f, "# TYPE enclave_os_tls_handshakes_total counter\nenclave_os_tls_handshakes_total %llu\n",
+        (unsigned long long)m->handshakes);
+    fprintf(f,
+            "# TYPE enclave_os_http_requests_total counter\nenclave_os_http_requests_total %llu\n",
             (unsigned long long)m->http_requests);
     fprintf(f, "# TYPE enclave_os_http_errors_total counter\nenclave_os_http_errors_total %llu\n",
             (unsigned long long)m->http_errors);
@@ -542,9 +584,9 @@ static void metrics(http_state *st)
             (unsigned long long)m->frames);
     fprintf(f, "# TYPE enclave_os_app_loads_total counter\nenclave_os_app_loads_total %llu\n",
             (unsigned long long)m->loads);
-    static const char *const le[EOS_NET__LAT_BUCKETS] = {
-        "0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1",
-        "2.5"};
+    static const char *const le[EOS_NET__LAT_BUCKETS] = {"0.0005", "0.001", "0.0025", "0.005",
+                                                         "0.01",   "0.025", "0.05",   "0.1",
+                                                         "0.25",   "0.5",   "1",      "2.5"};
     fprintf(f, "# TYPE enclave_os_request_duration_seconds histogram\n");
     unsigned long long cum = 0;
     for (size_t i = 0; i <= EOS_NET__LAT_BUCKETS; i++) {
@@ -552,8 +594,7 @@ static void metrics(http_state *st)
         fprintf(f, "enclave_os_request_duration_seconds_bucket{le=\"%s\"} %llu\n",
                 i < EOS_NET__LAT_BUCKETS ? le[i] : "+Inf", cum);
     }
-    fprintf(f, "enclave_os_request_duration_seconds_sum %.6f\n",
-            (double)m->lat_sum_us / 1e6);
+    fprintf(f, "enclave_os_request_duration_seconds_sum %.6f\n", (double)m->lat_sum_us / 1e6);
     fprintf(f, "enclave_os_request_duration_seconds_count %llu\n", cum);
     eos_net__app **v = NULL;
     size_t n = 0;
@@ -614,7 +655,10 @@ static void manage(http_state *st, const char *name, int method)
                                                 : "management is closed on this server",
                                  &doc, &size);
     } else if (method == HTTP_DELETE) {
-        rc = eos_net__mgmt_unload(srv, name, &doc, &size);
+        size_t qn = 0;
+        const char *q = find_header(st, "x-enclave-os-erase", &qn);
+        rc = eos_net__mgmt_unload(srv, name, q && qn == 4 && strncasecmp(q, "true", 4) == 0, &doc,
+                                  &size);
     } else {
         char *route = header_dup(st, "x-enclave-os-route");
         char *hostname = header_dup(st, "x-enclave-os-hostname");
@@ -660,8 +704,8 @@ static void well_known(http_state *st, const char *what, const char *query)
             respond_json_doc(st, doc, size);
         else
             respond_text(st, 503, "out of memory", 0);
-    } else if (!srv->cfg.ratls && (strcmp(what, "manifest") == 0 ||
-                                   strcmp(what, "certificate") == 0)) {
+    } else if (!srv->cfg.ratls &&
+               (strcmp(what, "manifest") == 0 || strcmp(what, "certificate") == 0)) {
         respond_text(st, 404, "this server runs without RA-TLS", 0);
     } else if (strcmp(what, "manifest") == 0) {
         if (wants_binary(st, query)) {

@@ -113,7 +113,7 @@ struct eos_net__conn {
     size_t sniff_len;
     eos_net_decoder *dec;
     eos_net_request *req;
-    void *http; /* http.c's state */
+    void *http;   /* http.c's state */
     uint8_t *out; /* pending output (plaintext), written from out_off */
     size_t out_off;
     size_t out_len;
@@ -198,12 +198,14 @@ int eos_net__persist_delete(eos_net_server *srv, const char *name, eos_diag *d);
 /* mgmt.c: inner requests (SPEC 3.1). auth_ok says whether the connection
  * itself is authorised (dev loopback or management client certificate).
  * Returns the response document in *out (free with eos_free(*out, *out_size + 1)). */
-int eos_net__mgmt_handle(eos_net_server *srv, eos_net_request *req, int conn_authorised,
-                         char **out, size_t *out_size);
+int eos_net__mgmt_handle(eos_net_server *srv, eos_net_request *req, int conn_authorised, char **out,
+                         size_t *out_size);
 /* A load from raw bytes (HTTP PUT), same pipeline; takes ownership of args->bytes. */
 int eos_net__mgmt_load(eos_net_server *srv, const eos_net__load_args *args, char **out,
                        size_t *out_size);
-int eos_net__mgmt_unload(eos_net_server *srv, const char *name, char **out, size_t *out_size);
+/* Unloads name; erase also deletes the app's stored data. */
+int eos_net__mgmt_unload(eos_net_server *srv, const char *name, int erase, char **out,
+                         size_t *out_size);
 int eos_net__mgmt_list(eos_net_server *srv, char **out, size_t *out_size);
 /* An error document {"status":"error","code","message"}. */
 int eos_net__mgmt_error(const char *code, const char *message, char **out, size_t *out_size);
@@ -219,6 +221,13 @@ void eos_net__http_free(eos_net__conn *c);
 /* callval.c: JSON <-> component values for wasm_call. */
 int eos_net__call(eos_net__app *a, const char *func, const char *params_json, size_t params_size,
                   char **out, size_t *out_size);
+
+/* Converts JSON parameters (size bytes, borrowed) to values of ft's
+ * parameter types and back to JSON in *out (free with eos_free(*out,
+ * *out_size + 1)): the wasm_call mapping without a call, for tests and the
+ * fuzzer. EOS_EINVAL with a reason in err when the JSON does not fit. */
+int eos_net__params_roundtrip(const eos_cm_functype *ft, const char *json, size_t size,
+                              char **out, size_t *out_size, char *err, size_t err_size);
 
 /* tls.c */
 int eos_net__tls_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,

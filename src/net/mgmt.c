@@ -35,7 +35,8 @@ static void gen_str(yajl_gen g, const char *s)
 
 int eos_net__mgmt_error(const char *code, const char *message, char **out, size_t *out_size)
 {
-    yajl_gen g = yajl_gen_alloc(NULL);
+    int oom = 0;
+    yajl_gen g = eos_net__yajl_gen_new(&oom);
     if (!g)
         return EOS_ENOMEM;
     yajl_gen_map_open(g);
@@ -46,6 +47,10 @@ int eos_net__mgmt_error(const char *code, const char *message, char **out, size_
     gen_str(g, "message");
     gen_str(g, message);
     yajl_gen_map_close(g);
+    if (oom) {
+        yajl_gen_free(g);
+        return EOS_ENOMEM;
+    }
     return gen_finish(g, out, out_size);
 }
 
@@ -124,7 +129,8 @@ int eos_net__mgmt_load(eos_net_server *srv, const eos_net__load_args *args, char
     eos_hex_encode(a->code_hash, 32, hex);
     EOS_INFO("net", "app '%s' loaded at %s (%zu bytes, sha256 %s)", a->name, a->route, a->size,
              hex);
-    yajl_gen g = yajl_gen_alloc(NULL);
+    int oom = 0;
+    yajl_gen g = eos_net__yajl_gen_new(&oom);
     if (!g) {
         eos_net__app_unref(a);
         return EOS_ENOMEM;
@@ -137,18 +143,33 @@ int eos_net__mgmt_load(eos_net_server *srv, const eos_net__load_args *args, char
     gen_root(g, srv);
     yajl_gen_map_close(g);
     eos_net__app_unref(a);
+    if (oom) {
+        yajl_gen_free(g);
+        return EOS_ENOMEM;
+    }
     return gen_finish(g, out, out_size);
 }
 
-int eos_net__mgmt_unload(eos_net_server *srv, const char *name, char **out, size_t *out_size)
+int eos_net__mgmt_unload(eos_net_server *srv, const char *name, int erase, char **out,
+                         size_t *out_size)
 {
     eos_diag d;
     eos_diag_init(&d);
     int rc = eos_net__apps_remove(srv, name, &d);
     if (rc < 0)
         return error_rc(rc, &d, out, out_size);
+    if (erase && srv->cfg.kv) {
+        /* The app is gone from the table; its data goes now (SPEC 7). */
+        char root[96];
+        snprintf(root, sizeof root, "app:%s", name);
+        eos_diag_init(&d);
+        rc = eos_kv_erase_root(srv->cfg.kv, root, &d);
+        if (rc < 0)
+            return eos_net__mgmt_error("internal", d.message, out, out_size);
+    }
     EOS_INFO("net", "app '%s' unloaded", name);
-    yajl_gen g = yajl_gen_alloc(NULL);
+    int oom = 0;
+    yajl_gen g = eos_net__yajl_gen_new(&oom);
     if (!g)
         return EOS_ENOMEM;
     yajl_gen_map_open(g);
@@ -158,6 +179,10 @@ int eos_net__mgmt_unload(eos_net_server *srv, const char *name, char **out, size
     gen_str(g, name);
     gen_root(g, srv);
     yajl_gen_map_close(g);
+    if (oom) {
+        yajl_gen_free(g);
+        return EOS_ENOMEM;
+    }
     return gen_finish(g, out, out_size);
 }
 
@@ -167,7 +192,8 @@ int eos_net__mgmt_list(eos_net_server *srv, char **out, size_t *out_size)
     size_t n = 0;
     if (eos_net__apps_snapshot(srv, &v, &n) < 0)
         return EOS_ENOMEM;
-    yajl_gen g = yajl_gen_alloc(NULL);
+    int oom = 0;
+    yajl_gen g = eos_net__yajl_gen_new(&oom);
     if (!g) {
         eos_net__apps_snapshot_free(v, n);
         return EOS_ENOMEM;
@@ -182,6 +208,10 @@ int eos_net__mgmt_list(eos_net_server *srv, char **out, size_t *out_size)
     yajl_gen_array_close(g);
     yajl_gen_map_close(g);
     eos_net__apps_snapshot_free(v, n);
+    if (oom) {
+        yajl_gen_free(g);
+        return EOS_ENOMEM;
+    }
     return gen_finish(g, out, out_size);
 }
 
@@ -222,7 +252,8 @@ static char *member_text(yajl_val body, const char *key, yajl_type want, int *ba
         *bad = 1;
         return NULL;
     }
-    yajl_gen g = yajl_gen_alloc(NULL);
+    int oom = 0;
+    yajl_gen g = eos_net__yajl_gen_new(&oom);
     if (!g)
         return NULL;
     /* Re-encode the subtree: a small recursive walk. */
@@ -290,7 +321,7 @@ static char *member_text(yajl_val body, const char *key, yajl_type want, int *ba
     }
     char *text = NULL;
     size_t len = 0;
-    if (ok)
+    if (ok && !oom)
         gen_finish(g, &text, &len);
     else
         yajl_gen_free(g);
@@ -317,8 +348,8 @@ static int handle_load(eos_net_server *srv, eos_net_request *req, yajl_val body,
     size_t env_len = 0;
     char *env = member_text(body, "env", yajl_t_object, &bad, &env_len);
     if (bad)
-        return eos_net__mgmt_error("invalid_request", "wasm_load: \"env\" must be an object",
-                                   out, out_size);
+        return eos_net__mgmt_error("invalid_request", "wasm_load: \"env\" must be an object", out,
+                                   out_size);
     args.env_json = env;
     if (!args.name) {
         eos_free(env, env_len + 1);
@@ -352,8 +383,8 @@ static int handle_load(eos_net_server *srv, eos_net_request *req, yajl_val body,
     return rc;
 }
 
-int eos_net__mgmt_handle(eos_net_server *srv, eos_net_request *req, int conn_authorised,
-                         char **out, size_t *out_size)
+int eos_net__mgmt_handle(eos_net_server *srv, eos_net_request *req, int conn_authorised, char **out,
+                         size_t *out_size)
 {
     size_t jsize = 0;
     const char *json = eos_net_request_json(req, &jsize);
@@ -392,9 +423,16 @@ int eos_net__mgmt_handle(eos_net_server *srv, eos_net_request *req, int conn_aut
         break;
     case EOS_NET_OP_WASM_UNLOAD: {
         const char *name = eos_net_request_name(req);
-        rc = name ? eos_net__mgmt_unload(srv, name, out, out_size)
-                  : eos_net__mgmt_error("invalid_request", "wasm_unload needs \"name\"", out,
-                                        out_size);
+        const char *epath[] = {"erase", NULL};
+        yajl_val erase = body ? yajl_tree_get(body, epath, yajl_t_any) : NULL;
+        if (!name || (erase && !YAJL_IS_TRUE(erase) && !YAJL_IS_FALSE(erase))) {
+            rc = eos_net__mgmt_error("invalid_request",
+                                     "wasm_unload needs \"name\" (a string) and an optional "
+                                     "\"erase\" (true to delete the app's stored data)",
+                                     out, out_size);
+            break;
+        }
+        rc = eos_net__mgmt_unload(srv, name, erase && YAJL_IS_TRUE(erase), out, out_size);
         break;
     }
     case EOS_NET_OP_WASM_LIST:

@@ -18,7 +18,8 @@ int eos_net__persist_save(eos_net_server *srv, const eos_net__app *a, eos_diag *
 {
     if (!srv->sys_ns || srv->restoring || !a->bytes)
         return 0;
-    yajl_gen g = yajl_gen_alloc(NULL);
+    int oom = 0;
+    yajl_gen g = eos_net__yajl_gen_new(&oom);
     if (!g)
         return EOS_ENOMEM;
     yajl_gen_map_open(g);
@@ -47,7 +48,7 @@ int eos_net__persist_save(eos_net_server *srv, const eos_net__app *a, eos_diag *
         {.key = k1, .key_size = (size_t)n1, .value = (uint8_t *)meta, .value_size = meta_size},
         {.key = k2, .key_size = (size_t)n2, .value = a->bytes, .value_size = a->size},
     };
-    int rc = eos_kv_set_many(srv->sys_ns, items, 2, d);
+    int rc = oom ? EOS_ENOMEM : eos_kv_set_many(srv->sys_ns, items, 2, d);
     yajl_gen_free(g);
     return rc;
 }
@@ -59,7 +60,8 @@ int eos_net__persist_delete(eos_net_server *srv, const char *name, eos_diag *d)
     char k1[128], k2[128];
     int n1 = key_of(k1, sizeof k1, name, "meta");
     int n2 = key_of(k2, sizeof k2, name, "code");
-    eos_kv_item items[2] = {{.key = k1, .key_size = (size_t)n1}, {.key = k2, .key_size = (size_t)n2}};
+    eos_kv_item items[2] = {{.key = k1, .key_size = (size_t)n1},
+                            {.key = k2, .key_size = (size_t)n2}};
     return eos_kv_delete_many(srv->sys_ns, items, 2, d);
 }
 
@@ -82,7 +84,8 @@ static void restore_one(eos_net_server *srv, const char *name)
     char k1[128], k2[128];
     int n1 = key_of(k1, sizeof k1, name, "meta");
     int n2 = key_of(k2, sizeof k2, name, "code");
-    eos_kv_item items[2] = {{.key = k1, .key_size = (size_t)n1}, {.key = k2, .key_size = (size_t)n2}};
+    eos_kv_item items[2] = {{.key = k1, .key_size = (size_t)n1},
+                            {.key = k2, .key_size = (size_t)n2}};
     eos_diag d;
     eos_diag_init(&d);
     yajl_val meta = NULL;

@@ -259,8 +259,7 @@ void eos_net_server_free(eos_net_server *srv)
 }
 
 int eos_net_server_load(eos_net_server *srv, const char *name, const uint8_t *bytes, size_t size,
-                        const char *route, const char *hostname, const char *env_json,
-                        eos_diag *d)
+                        const char *route, const char *hostname, const char *env_json, eos_diag *d)
 {
     eos_net__load_args args;
     memset(&args, 0, sizeof args);

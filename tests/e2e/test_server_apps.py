@@ -544,3 +544,87 @@ def test_wasm_functions_script(server):
                             "--name", "typed2"], capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, r.stdout + r.stderr
         assert "hello takes parameters" in r.stdout
+
+
+def make_ca_and_client(tmp_path):
+    """A management CA and a client certificate it signed (PEM files)."""
+    import datetime
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def name(cn):
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (x509.CertificateBuilder().subject_name(name("ops CA")).issuer_name(name("ops CA"))
+          .public_key(ca_key.public_key()).serial_number(1)
+          .not_valid_before(now - datetime.timedelta(hours=1))
+          .not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder().subject_name(name("operator")).issuer_name(name("ops CA"))
+            .public_key(key.public_key()).serial_number(2)
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .sign(ca_key, hashes.SHA256()))
+    paths = {}
+    for label, data in (("ca", ca.public_bytes(serialization.Encoding.PEM)),
+                        ("cert", cert.public_bytes(serialization.Encoding.PEM)),
+                        ("key", key.private_bytes(serialization.Encoding.PEM,
+                                                  serialization.PrivateFormat.PKCS8,
+                                                  serialization.NoEncryption()))):
+        paths[label] = str(tmp_path / (label + ".pem"))
+        with open(paths[label], "wb") as f:
+            f.write(data)
+    return paths
+
+
+def test_management_ca(tmp_path):
+    paths = make_ca_and_client(tmp_path)
+    srv = Server(tmp_path, "--management-ca", paths["ca"], "--workers", "1")
+    try:
+        reply = load(srv.port, "m", hello_bytes())
+        assert reply["code"] == "unauthorized"
+        ctx = tls_context()
+        ctx.load_cert_chain(paths["cert"], paths["key"])
+        with connect(srv.port, ctx=ctx) as s:
+            reply = inner(request(s, data_request({"wasm_load": {"name": "m",
+                                                                 "bytes": list(hello_bytes())}})))
+            assert reply["status"] == "loaded", reply
+        assert body_of(get(srv.port, "/m/hello")) == b"Hello from inside SGX!"
+    finally:
+        assert srv.stop() == 0
+
+
+COUNTER = os.environ.get("EOS_COUNTER_WASM", "")
+
+
+@pytest.mark.skipif(not COUNTER or not os.path.exists(COUNTER), reason="kv-counter not built")
+def test_unload_keeps_data_unless_erase(server):
+    port = server.port
+    with open(COUNTER, "rb") as f:
+        data = f.read()
+
+    def hit():
+        r = get(port, "/cnt/x")
+        assert r.startswith(b"HTTP/1.1 200 "), r[:300]
+        return body_of(r).strip()
+
+    assert load(port, "cnt", data)["status"] == "loaded"
+    first = hit()
+    second = hit()
+    assert first != second
+    assert call(port, {"wasm_unload": {"name": "cnt"}})["status"] == "unloaded"
+    assert load(port, "cnt", data)["status"] == "loaded"
+    third = hit()
+    assert third not in (first, second)  # the count went on: data kept
+    r = call(port, {"wasm_unload": {"name": "cnt", "erase": True}})
+    assert r["status"] == "unloaded"
+    assert load(port, "cnt", data)["status"] == "loaded"
+    assert hit() == first  # erased: counting starts again
+    assert call(port, {"wasm_unload": {"name": "cnt", "erase": "yes"}})["code"] == \
+        "invalid_request"
+    call(port, {"wasm_unload": {"name": "cnt"}})

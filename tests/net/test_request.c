@@ -182,6 +182,43 @@ static void test_as_decoder_sink(void)
     free(doc);
 }
 
+/* The rest of the document is kept without the component's bytes, in every
+ * chunking, and the bytes can be taken out without a copy. */
+static void test_rest_of_document(void)
+{
+    eos_net_request *req = NULL;
+    EOS_CHECK_INT(eos_net_request_new(0, &req), 0);
+    const char *doc = "{\"wasm_load\": {\"name\": \"a\", \"bytes\": [0, 97, 115, 109], "
+                      "\"route\": \"/r\", \"env\": {\"K\": \"v\"}, \"max_fuel\": 12, "
+                      "\"x\": [true, null, 1.5, \"s\"]}, \"auth\": \"tok\"}";
+    for (size_t chunk = 1; chunk <= strlen(doc); chunk += 7) {
+        eos_diag d;
+        EOS_CHECK_INT(parse(req, doc, chunk, &d), 0);
+        size_t n = 0;
+        const char *json = eos_net_request_json(req, &n);
+        char buf[400];
+        snprintf(buf, sizeof buf, "%.*s", (int)n, json);
+        EOS_CHECK_STR(buf, "{\"wasm_load\":{\"name\":\"a\",\"route\":\"/r\",\"env\":{\"K\":\"v\"},"
+                           "\"max_fuel\":12,\"x\":[true,null,1.5,\"s\"]},\"auth\":\"tok\"}");
+    }
+    size_t size = 0, cap = 0;
+    uint8_t *bytes = eos_net_request_take_bytes(req, &size, &cap);
+    EOS_CHECK(bytes != NULL);
+    EOS_CHECK_INT((int)size, 4);
+    EOS_CHECK(bytes && memcmp(bytes, "\0asm", 4) == 0);
+    eos_free(bytes, cap);
+    EOS_CHECK(eos_net_request_take_bytes(req, &size, &cap) == NULL);
+    /* "bytes" of another operation is an ordinary field and is kept. */
+    eos_diag d;
+    EOS_CHECK_INT(parse(req, "{\"wasm_call\": {\"app\": \"a\", \"bytes\": [1]}}", 5, &d), 0);
+    size_t n = 0;
+    const char *json = eos_net_request_json(req, &n);
+    char buf[200];
+    snprintf(buf, sizeof buf, "%.*s", (int)n, json);
+    EOS_CHECK_STR(buf, "{\"wasm_call\":{\"app\":\"a\",\"bytes\":[1]}}");
+    eos_net_request_free(req);
+}
+
 static void test_alloc_failures(void)
 {
     const char *doc = "{\"wasm_load\": {\"name\": \"app\", \"bytes\": [0,97,115,109,1,0,0,0]}}";
@@ -215,6 +252,7 @@ int main(void)
     EOS_RUN(test_errors);
     EOS_RUN(test_limits);
     EOS_RUN(test_as_decoder_sink);
+    EOS_RUN(test_rest_of_document);
     EOS_RUN(test_alloc_failures);
     return eos_test_finish();
 }
