@@ -197,17 +197,22 @@ def test_kv_counter(server, tmp_path):
     assert server.http("GET", "/kv-counter/a")[2] == b"4\n"
 
 
-def test_kv_counter_survives_restart(tmp_path):
-    _, data = example("kv-counter")
+def test_storage_survives_restart(tmp_path):
+    _, kv_data = example("kv-counter")
+    _, files_data = example("files")
     srv = Server(tmp_path / "data", tmp_path)
     try:
-        srv.load("kv-counter", data)
+        srv.load("kv-counter", kv_data)
+        srv.load("files", files_data)
         assert srv.http("GET", "/kv-counter/x")[2] == b"1\n"
         assert srv.http("GET", "/kv-counter/x")[2] == b"2\n"
+        assert srv.http("PUT", "/files/kept.txt", body=b"kept")[0] == 201
         assert srv.stop() == 0, srv.output()
         srv.start()  # same data dir; apps are not persisted without --persist-apps
-        srv.load("kv-counter", data)
+        srv.load("kv-counter", kv_data)
+        srv.load("files", files_data)
         assert srv.http("GET", "/kv-counter/x")[2] == b"3\n"
+        assert srv.http("GET", "/files/kept.txt")[::2] == (200, b"kept")
     finally:
         srv.stop()
 
