@@ -57,6 +57,13 @@ EOS_API int eos_wasi_app_new(const eos_wasi_app_config *cfg, eos_wasi_app **out,
 EOS_API void eos_wasi_app_free(eos_wasi_app *app);
 /* The linked host (borrowed from the app), e.g. for the server's own calls. */
 EOS_API const eos_cm_host *eos_wasi_app_host(const eos_wasi_app *app);
+/* Instantiates the component once, with the app's host, limits and a request
+ * context bound, then frees the instance: the check a server makes at load. The
+ * component's start function runs as it does for every request (a reactor built
+ * by wit-component calls the guest's _initialize there, which may already call
+ * the host, e.g. wasi:filesystem/preopens). Returns 0, or the eos_err or trap
+ * code of the failed instantiation with diag telling why. Borrows app. */
+EOS_API int eos_wasi_app_check(eos_wasi_app *app, eos_diag *diag);
 /* Log lines the rate limiter dropped since the app was created. */
 EOS_API uint64_t eos_wasi_app_log_dropped(const eos_wasi_app *app);
 

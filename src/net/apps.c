@@ -195,18 +195,14 @@ out:
     return rc;
 }
 
-/* Loads the imports against the app's WASI host once, so a component that
- * needs something the host lacks is refused at load, not at its first request. */
+/* Instantiates the app once against its WASI host, so a component that needs
+ * something the host lacks, or whose start function traps, is refused at load,
+ * not at its first request. The start function runs with a request context
+ * bound, as it does for every request: wit-component's reactors call the guest's
+ * _initialize there, and wasi-libc's preopen setup then calls the host. */
 static int check_link(eos_net__app *a, eos_diag *d)
 {
-    eos_wasm_store *s = NULL;
-    eos_cm_instance *inst = NULL;
-    int rc = eos_wasm_store_new(NULL, &s);
-    if (rc < 0)
-        return eos_diag_set(d, rc, "link", -1, "cannot create a store: %s", eos_strerror(rc));
-    rc = eos_cm_instance_new(s, a->comp, eos_wasi_app_host(a->wapp), NULL, &inst, d);
-    eos_cm_instance_free(inst);
-    eos_wasm_store_free(s);
+    int rc = eos_wasi_app_check(a->wapp, d);
     if (rc == EOS_EUNAVAILABLE)
         rc = 0;
     return rc;

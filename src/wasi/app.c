@@ -161,6 +161,28 @@ static int instantiate(eos_wasi_app *app, eos_wasi__ctx *ctx, eos_wasm_store **o
     return eos_cm_instance_new(*out_store, app->component, app->host, ctx, out_inst, diag);
 }
 
+int eos_wasi_app_check(eos_wasi_app *app, eos_diag *diag)
+{
+    static const eos_wasi_sink no_sink;
+    eos_wasi__ctx ctx;
+    eos_wasi_outcome outcome;
+    eos_wasm_store *store = NULL;
+    eos_cm_instance *inst = NULL;
+    memset(&outcome, 0, sizeof(outcome));
+    eos_wasi__ctx_init(&ctx, app);
+    ctx.sink = &no_sink;
+    ctx.out = &outcome;
+    eos_wasi__ctx *saved = eos_wasi__cur;
+    eos_wasi__cur = &ctx;
+    int rc = instantiate(app, &ctx, &store, &inst, diag);
+    /* Resources the start function created are dropped with the context bound. */
+    eos_cm_instance_free(inst);
+    eos_wasm_store_free(store);
+    eos_wasi__ctx_fini(&ctx);
+    eos_wasi__cur = saved;
+    return rc;
+}
+
 static void reason_from(eos_wasi_outcome *out, int rc, const eos_diag *d, const char *what)
 {
     if (out->reason[0])

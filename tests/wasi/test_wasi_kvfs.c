@@ -83,8 +83,42 @@ static void test_kv_and_files(void)
     eos_cm_component_free(c);
 }
 
+/* The load-time check instantiates with a request context bound: kvfs's start
+ * function (wit-component calls _initialize, whose preopen setup calls
+ * wasi:filesystem/preopens) must not trap there, with or without a store. */
+static void test_check_runs_start_with_host(void)
+{
+    eos_cm_component *c = wt_load(EOS_WASI_APPS "/kvfs.wasm");
+    if (!c) {
+        printf("    SKIP: kvfs component unavailable\n");
+        return;
+    }
+    tee = tee_double_new(7);
+    dir = kvt_mkdtemp();
+    eos_kv *kv = open_store();
+    for (int with_kv = 0; with_kv < 2; with_kv++) {
+        eos_wasi_app_config cfg = {.name = "check", .component = c, .kv = with_kv ? kv : NULL};
+        eos_wasi_app *app = NULL;
+        EOS_CHECK_INT(eos_wasi_app_new(&cfg, &app, NULL), 0);
+        if (!app)
+            continue;
+        eos_diag d;
+        eos_diag_init(&d);
+        int rc = eos_wasi_app_check(app, &d);
+        if (rc && rc != EOS_EUNAVAILABLE)
+            printf("    check: %s: %s\n", eos_err_name(rc), d.message);
+        EOS_CHECK(rc == 0 || rc == EOS_EUNAVAILABLE);
+        eos_wasi_app_free(app);
+    }
+    eos_kv_close(kv);
+    kvt_rmdir(dir);
+    eos_tee_free(tee);
+    eos_cm_component_free(c);
+}
+
 int main(void)
 {
     EOS_RUN(test_kv_and_files);
+    EOS_RUN(test_check_runs_start_with_host);
     return eos_test_finish();
 }
