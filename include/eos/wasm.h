@@ -163,7 +163,13 @@ EOS_API bool eos_wasm_functype_equal(const eos_wasm_functype *a, const eos_wasm_
 
 /* ---- Stores and limits ------------------------------------------------ */
 
-/* Limits enforced on everything running in a store. Zero means "default". */
+/* Limits enforced on everything running in a store. Zero means "default".
+ * Fuel is charged one unit per function call (plus one per 64 locals of the
+ * callee), one per loop iteration (each pass through a loop header) and one
+ * per 4 KiB (or 4096 elements) moved by bulk memory and table instructions.
+ * Wasm-to-wasm calls use the store's own stacks, not the native stack;
+ * max_call_depth (default 10,000 frames) bounds them. native_stack_size bounds
+ * how deep host functions may re-enter the engine on the calling thread. */
 typedef struct eos_wasm_limits {
     uint64_t fuel;             /* units for the next calls; 0 = unlimited */
     uint64_t max_memory_bytes; /* cap on the sum of all linear memories; 0 = 4 GiB each */

@@ -43,8 +43,7 @@ int eos_wasm_module_new(const uint8_t *bytes, size_t size, const eos_wasm_featur
     if (!bytes && size)
         return eos_diag_set(diag, EOS_EINVAL, "module", -1, "no module bytes given");
     if (size > UINT32_MAX)
-        return eos_diag_set(diag, EOS_ETOOBIG, "module", -1,
-                            "the module is larger than 4 GiB");
+        return eos_diag_set(diag, EOS_ETOOBIG, "module", -1, "the module is larger than 4 GiB");
     eos_wasm_module *m = eos_calloc(1, sizeof(*m));
     if (!m)
         return eos_diag_set(diag, EOS_ENOMEM, "module", -1, "out of memory");
@@ -92,10 +91,18 @@ static eos_wasm_externtype externtype_of(const eos_wasm_module *m, uint8_t kind,
     memset(&t, 0, sizeof(t));
     t.kind = kind;
     switch (kind) {
-    case EOS_WASM_EXTERN_FUNC: t.of.func = &m->types[m->func_types[idx]]; break;
-    case EOS_WASM_EXTERN_TABLE: t.of.table = m->tables[idx]; break;
-    case EOS_WASM_EXTERN_MEMORY: t.of.memory = m->memories[idx]; break;
-    default: t.of.global = m->globals[idx].type; break;
+    case EOS_WASM_EXTERN_FUNC:
+        t.of.func = &m->types[m->func_types[idx]];
+        break;
+    case EOS_WASM_EXTERN_TABLE:
+        t.of.table = m->tables[idx];
+        break;
+    case EOS_WASM_EXTERN_MEMORY:
+        t.of.memory = m->memories[idx];
+        break;
+    default:
+        t.of.global = m->globals[idx].type;
+        break;
     }
     return t;
 }
@@ -115,10 +122,18 @@ void eos_wasm_module_import(const eos_wasm_module *m, size_t index, eos_wasm_imp
     memset(&out->type, 0, sizeof(out->type));
     out->type.kind = im->kind;
     switch (im->kind) {
-    case EOS_WASM_EXTERN_FUNC: out->type.of.func = &m->types[im->type_index]; break;
-    case EOS_WASM_EXTERN_TABLE: out->type.of.table = im->table; break;
-    case EOS_WASM_EXTERN_MEMORY: out->type.of.memory = im->memory; break;
-    default: out->type.of.global = im->global; break;
+    case EOS_WASM_EXTERN_FUNC:
+        out->type.of.func = &m->types[im->type_index];
+        break;
+    case EOS_WASM_EXTERN_TABLE:
+        out->type.of.table = im->table;
+        break;
+    case EOS_WASM_EXTERN_MEMORY:
+        out->type.of.memory = im->memory;
+        break;
+    default:
+        out->type.of.global = im->global;
+        break;
     }
 }
 
@@ -213,7 +228,9 @@ void eos_wasm_store_free(eos_wasm_store *s)
             eos_free(t, sizeof(*t));
             break;
         }
-        default: eos_free(o, sizeof(eos_wasm_global)); break;
+        default:
+            eos_free(o, sizeof(eos_wasm_global));
+            break;
         }
         o = next;
     }
@@ -245,8 +262,8 @@ void *eos_wasm_store_data(const eos_wasm_store *s)
 
 /* ---- host functions ------------------------------------------------------ */
 
-int eos_wasm_func_new_host(eos_wasm_store *s, const eos_wasm_functype *type,
-                           eos_wasm_host_fn fn, void *ud, eos_wasm_func **out)
+int eos_wasm_func_new_host(eos_wasm_store *s, const eos_wasm_functype *type, eos_wasm_host_fn fn,
+                           void *ud, eos_wasm_func **out)
 {
     *out = NULL;
     eos_wasm_func *f = eos_calloc(1, sizeof(*f));
@@ -267,6 +284,7 @@ int eos_wasm_func_new_host(eos_wasm_store *s, const eos_wasm_functype *type,
     f->own_type.params = vals;
     f->own_type.results = vals + type->param_count;
     f->type = &f->own_type;
+    f->store = s;
     f->host = fn;
     f->ud = ud;
     f->obj.kind = EOS_WASM__OBJ_FUNC;
@@ -302,9 +320,10 @@ const eos_wasm_functype *eos_wasm_func_type(const eos_wasm_func *f)
     return f->type;
 }
 
-int eos_wasm_func_call_raw(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots,
-                           eos_diag *diag)
+int eos_wasm_func_call_raw(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots, eos_diag *diag)
 {
+    if (f->store != s)
+        return eos_diag_set(diag, EOS_EINVAL, "call", -1, "the function belongs to another store");
     int rc = eos_wasm__ensure_stack(s);
     if (rc)
         return eos_diag_set(diag, rc, "call", -1, "out of memory for the call stack");
@@ -315,15 +334,14 @@ int eos_wasm_func_call_raw(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots,
 }
 
 int eos_wasm_func_call(eos_wasm_store *s, eos_wasm_func *f, const eos_wasm_val *args,
-                       size_t arg_count, eos_wasm_val *results, size_t result_count,
-                       eos_diag *diag)
+                       size_t arg_count, eos_wasm_val *results, size_t result_count, eos_diag *diag)
 {
     const eos_wasm_functype *t = f->type;
     if (arg_count != t->param_count || result_count != t->result_count)
         return eos_diag_set(diag, EOS_EINVAL, "call", -1,
                             "the function takes %u arguments and returns %u results; %zu and "
-                            "%zu were given", t->param_count, t->result_count, arg_count,
-                            result_count);
+                            "%zu were given",
+                            t->param_count, t->result_count, arg_count, result_count);
     for (size_t i = 0; i < arg_count; i++)
         if (args[i].type != t->params[i])
             return eos_diag_set(diag, EOS_EINVAL, "call", -1,
@@ -337,12 +355,24 @@ int eos_wasm_func_call(eos_wasm_store *s, eos_wasm_func *f, const eos_wasm_val *
     for (size_t i = 0; i < arg_count; i++) {
         eos_wasm_val v = args[i];
         switch (v.type) {
-        case EOS_WASM_I32: slots[i] = (uint32_t)v.of.i32; break;
-        case EOS_WASM_I64: slots[i] = (uint64_t)v.of.i64; break;
-        case EOS_WASM_F32: slots[i] = v.of.f32_bits; break;
-        case EOS_WASM_F64: slots[i] = v.of.f64_bits; break;
-        case EOS_WASM_FUNCREF: slots[i] = (uint64_t)(uintptr_t)v.of.funcref; break;
-        default: slots[i] = (uint64_t)(uintptr_t)v.of.externref; break;
+        case EOS_WASM_I32:
+            slots[i] = (uint32_t)v.of.i32;
+            break;
+        case EOS_WASM_I64:
+            slots[i] = (uint64_t)v.of.i64;
+            break;
+        case EOS_WASM_F32:
+            slots[i] = v.of.f32_bits;
+            break;
+        case EOS_WASM_F64:
+            slots[i] = v.of.f64_bits;
+            break;
+        case EOS_WASM_FUNCREF:
+            slots[i] = (uint64_t)(uintptr_t)v.of.funcref;
+            break;
+        default:
+            slots[i] = (uint64_t)(uintptr_t)v.of.externref;
+            break;
         }
     }
     int rc = eos_wasm_func_call_raw(s, f, slots, diag);
@@ -352,12 +382,24 @@ int eos_wasm_func_call(eos_wasm_store *s, eos_wasm_func *f, const eos_wasm_val *
             memset(r, 0, sizeof(*r));
             r->type = t->results[i];
             switch (r->type) {
-            case EOS_WASM_I32: r->of.i32 = (int32_t)(uint32_t)slots[i]; break;
-            case EOS_WASM_I64: r->of.i64 = (int64_t)slots[i]; break;
-            case EOS_WASM_F32: r->of.f32_bits = (uint32_t)slots[i]; break;
-            case EOS_WASM_F64: r->of.f64_bits = slots[i]; break;
-            case EOS_WASM_FUNCREF: r->of.funcref = (eos_wasm_func *)(uintptr_t)slots[i]; break;
-            default: r->of.externref = (void *)(uintptr_t)slots[i]; break;
+            case EOS_WASM_I32:
+                r->of.i32 = (int32_t)(uint32_t)slots[i];
+                break;
+            case EOS_WASM_I64:
+                r->of.i64 = (int64_t)slots[i];
+                break;
+            case EOS_WASM_F32:
+                r->of.f32_bits = (uint32_t)slots[i];
+                break;
+            case EOS_WASM_F64:
+                r->of.f64_bits = slots[i];
+                break;
+            case EOS_WASM_FUNCREF:
+                r->of.funcref = (eos_wasm_func *)(uintptr_t)slots[i];
+                break;
+            default:
+                r->of.externref = (void *)(uintptr_t)slots[i];
+                break;
             }
         }
     }
@@ -425,8 +467,10 @@ int eos_wasm_table_set(eos_wasm_table *t, uint64_t index, eos_wasm_val value)
         return EOS_ERANGE;
     if (value.type != t->type.elem_type)
         return EOS_EINVAL;
-    t->elems[index] = value.type == EOS_WASM_FUNCREF ? (void *)value.of.funcref
-                                                     : value.of.externref;
+    if (value.type == EOS_WASM_FUNCREF && value.of.funcref && value.of.funcref->store != t->store)
+        return EOS_EINVAL;
+    t->elems[index] =
+        value.type == EOS_WASM_FUNCREF ? (void *)value.of.funcref : value.of.externref;
     return 0;
 }
 
@@ -443,12 +487,24 @@ eos_wasm_val eos_wasm_global_get(const eos_wasm_global *g)
     memset(&v, 0, sizeof(v));
     v.type = g->type.valtype;
     switch (v.type) {
-    case EOS_WASM_I32: v.of.i32 = (int32_t)(uint32_t)g->val; break;
-    case EOS_WASM_I64: v.of.i64 = (int64_t)g->val; break;
-    case EOS_WASM_F32: v.of.f32_bits = (uint32_t)g->val; break;
-    case EOS_WASM_F64: v.of.f64_bits = g->val; break;
-    case EOS_WASM_FUNCREF: v.of.funcref = (eos_wasm_func *)(uintptr_t)g->val; break;
-    default: v.of.externref = (void *)(uintptr_t)g->val; break;
+    case EOS_WASM_I32:
+        v.of.i32 = (int32_t)(uint32_t)g->val;
+        break;
+    case EOS_WASM_I64:
+        v.of.i64 = (int64_t)g->val;
+        break;
+    case EOS_WASM_F32:
+        v.of.f32_bits = (uint32_t)g->val;
+        break;
+    case EOS_WASM_F64:
+        v.of.f64_bits = g->val;
+        break;
+    case EOS_WASM_FUNCREF:
+        v.of.funcref = (eos_wasm_func *)(uintptr_t)g->val;
+        break;
+    default:
+        v.of.externref = (void *)(uintptr_t)g->val;
+        break;
     }
     return v;
 }
@@ -459,16 +515,28 @@ int eos_wasm_global_set(eos_wasm_global *g, eos_wasm_val value)
         return EOS_EPERM;
     if (value.type != g->type.valtype)
         return EOS_EINVAL;
+    if (value.type == EOS_WASM_FUNCREF && value.of.funcref && value.of.funcref->store != g->store)
+        return EOS_EINVAL;
     eos_wasm_global tmp;
-    eos_wasm_val zero = value;
-    (void)zero;
     switch (value.type) {
-    case EOS_WASM_I32: tmp.val = (uint32_t)value.of.i32; break;
-    case EOS_WASM_I64: tmp.val = (uint64_t)value.of.i64; break;
-    case EOS_WASM_F32: tmp.val = value.of.f32_bits; break;
-    case EOS_WASM_F64: tmp.val = value.of.f64_bits; break;
-    case EOS_WASM_FUNCREF: tmp.val = (uint64_t)(uintptr_t)value.of.funcref; break;
-    default: tmp.val = (uint64_t)(uintptr_t)value.of.externref; break;
+    case EOS_WASM_I32:
+        tmp.val = (uint32_t)value.of.i32;
+        break;
+    case EOS_WASM_I64:
+        tmp.val = (uint64_t)value.of.i64;
+        break;
+    case EOS_WASM_F32:
+        tmp.val = value.of.f32_bits;
+        break;
+    case EOS_WASM_F64:
+        tmp.val = value.of.f64_bits;
+        break;
+    case EOS_WASM_FUNCREF:
+        tmp.val = (uint64_t)(uintptr_t)value.of.funcref;
+        break;
+    default:
+        tmp.val = (uint64_t)(uintptr_t)value.of.externref;
+        break;
     }
     g->val = tmp.val;
     return 0;
@@ -485,10 +553,18 @@ eos_wasm_externtype eos_wasm_extern_type(const eos_wasm_extern *e)
     memset(&t, 0, sizeof(t));
     t.kind = e->kind;
     switch (e->kind) {
-    case EOS_WASM_EXTERN_FUNC: t.of.func = e->of.func->type; break;
-    case EOS_WASM_EXTERN_TABLE: t.of.table = eos_wasm_table_type(e->of.table); break;
-    case EOS_WASM_EXTERN_MEMORY: t.of.memory = eos_wasm_memory_type(e->of.memory); break;
-    default: t.of.global = e->of.global->type; break;
+    case EOS_WASM_EXTERN_FUNC:
+        t.of.func = e->of.func->type;
+        break;
+    case EOS_WASM_EXTERN_TABLE:
+        t.of.table = eos_wasm_table_type(e->of.table);
+        break;
+    case EOS_WASM_EXTERN_MEMORY:
+        t.of.memory = eos_wasm_memory_type(e->of.memory);
+        break;
+    default:
+        t.of.global = e->of.global->type;
+        break;
     }
     return t;
 }

@@ -58,11 +58,9 @@ static int read_limits(eos_wasm__rd *r, eos_wasm_limits_type *l, uint64_t cap, b
         l->max = v;
     }
     if (memory && (l->min > cap || (l->has_max && l->max > cap)))
-        return eos_wasm__rd_fail(r, EOS_EINVALID,
-                                 "memory size must be at most 65536 pages (4GiB)");
+        return eos_wasm__rd_fail(r, EOS_EINVALID, "memory size must be at most 65536 pages (4GiB)");
     if (l->has_max && l->min > l->max)
-        return eos_wasm__rd_fail(r, EOS_EINVALID,
-                                 "size minimum must not be greater than maximum");
+        return eos_wasm__rd_fail(r, EOS_EINVALID, "size minimum must not be greater than maximum");
     return 0;
 }
 
@@ -148,6 +146,79 @@ static int read_vec(eos_wasm__rd *r, uint32_t *count, size_t size, void **out)
     return 0;
 }
 
+/* Hash tables keep type canonicalisation and the duplicate-export check
+ * linear: a module is untrusted and may hold hundreds of thousands of each. */
+static uint32_t hash_bytes(uint32_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 16777619u;
+    return h;
+}
+
+static uint32_t *hash_table(uint32_t n, uint32_t *out_mask)
+{
+    uint32_t size = 16;
+    while (size < 2 * (uint64_t)n)
+        size *= 2;
+    *out_mask = size - 1;
+    return eos_calloc(size, sizeof(uint32_t));
+}
+
+static int canonicalize_types(eos_wasm__rd *r, eos_wasm_module *m)
+{
+    uint32_t mask;
+    uint32_t *tab = hash_table(m->type_count, &mask);
+    if (!tab)
+        return eos_wasm__rd_fail(r, EOS_ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < m->type_count; i++) {
+        const eos_wasm_functype *t = &m->types[i];
+        uint32_t h = hash_bytes(2166136261u, &t->param_count, sizeof(t->param_count));
+        h = hash_bytes(h, t->params, t->param_count);
+        h = hash_bytes(h, t->results, t->result_count);
+        m->type_canon[i] = i;
+        for (uint32_t k = h & mask;; k = (k + 1) & mask) {
+            if (!tab[k]) {
+                tab[k] = i + 1;
+                break;
+            }
+            if (eos_wasm__functype_eq(&m->types[tab[k] - 1], t)) {
+                m->type_canon[i] = tab[k] - 1;
+                break;
+            }
+        }
+    }
+    eos_free(tab, ((size_t)mask + 1) * sizeof(uint32_t));
+    return 0;
+}
+
+static int check_export_names(eos_wasm__rd *r, eos_wasm_module *m)
+{
+    uint32_t mask;
+    uint32_t *tab = hash_table(m->export_count, &mask);
+    if (!tab)
+        return eos_wasm__rd_fail(r, EOS_ENOMEM, "out of memory");
+    int rc = 0;
+    for (uint32_t i = 0; i < m->export_count && rc == 0; i++) {
+        const eos_wasm__export *e = &m->exports[i];
+        uint32_t h = hash_bytes(2166136261u, e->name, e->name_len);
+        for (uint32_t k = h & mask;; k = (k + 1) & mask) {
+            if (!tab[k]) {
+                tab[k] = i + 1;
+                break;
+            }
+            const eos_wasm__export *o = &m->exports[tab[k] - 1];
+            if (o->name_len == e->name_len && memcmp(o->name, e->name, e->name_len) == 0) {
+                rc = eos_wasm__rd_fail(r, EOS_EINVALID, "duplicate export name \"%.*s\"",
+                                       (int)(e->name_len > 64 ? 64 : e->name_len), e->name);
+                break;
+            }
+        }
+    }
+    eos_free(tab, ((size_t)mask + 1) * sizeof(uint32_t));
+    return rc;
+}
+
 static int decode_types(eos_wasm__rd *r, eos_wasm_module *m)
 {
     if (read_vec(r, &m->type_count, sizeof(eos_wasm_functype), (void **)&m->types))
@@ -165,8 +236,7 @@ static int decode_types(eos_wasm__rd *r, eos_wasm_module *m)
         if (eos_wasm__rd_byte(r, &form))
             return r->err;
         if (form != 0x60)
-            return eos_wasm__rd_fail(r, EOS_EMALFORMED, "malformed function type 0x%02x",
-                                     form);
+            return eos_wasm__rd_fail(r, EOS_EMALFORMED, "malformed function type 0x%02x", form);
         eos_wasm_functype *t = &m->types[i];
         for (int pass = 0; pass < 2; pass++) {
             if (eos_wasm__rd_u32(r, &n))
@@ -186,14 +256,8 @@ static int decode_types(eos_wasm__rd *r, eos_wasm_module *m)
                 t->result_count = n;
             }
         }
-        m->type_canon[i] = i;
-        for (uint32_t k = 0; k < i; k++)
-            if (eos_wasm__functype_eq(&m->types[k], t)) {
-                m->type_canon[i] = k;
-                break;
-            }
     }
-    return 0;
+    return canonicalize_types(r, m);
 }
 
 static int decode_imports(eos_wasm__rd *r, eos_wasm_module *m)
@@ -203,8 +267,8 @@ static int decode_imports(eos_wasm__rd *r, eos_wasm_module *m)
     for (uint32_t i = 0; i < m->import_count; i++) {
         eos_wasm__import *im = &m->imports[i];
         uint8_t kind;
-        if (read_name(r, &im->module, &im->module_len) ||
-            read_name(r, &im->name, &im->name_len) || eos_wasm__rd_byte(r, &kind))
+        if (read_name(r, &im->module, &im->module_len) || read_name(r, &im->name, &im->name_len) ||
+            eos_wasm__rd_byte(r, &kind))
             return r->err;
         im->kind = kind;
         switch (kind) {
@@ -268,10 +332,18 @@ static int init_spaces(eos_wasm__rd *r, eos_wasm_module *m)
     for (uint32_t i = 0; i < m->import_count; i++) {
         const eos_wasm__import *im = &m->imports[i];
         switch (im->kind) {
-        case EOS_WASM_EXTERN_FUNC: m->func_types[f++] = im->type_index; break;
-        case EOS_WASM_EXTERN_TABLE: m->tables[t++] = im->table; break;
-        case EOS_WASM_EXTERN_MEMORY: m->memories[mm++] = im->memory; break;
-        default: m->globals[g++].type = im->global; break;
+        case EOS_WASM_EXTERN_FUNC:
+            m->func_types[f++] = im->type_index;
+            break;
+        case EOS_WASM_EXTERN_TABLE:
+            m->tables[t++] = im->table;
+            break;
+        case EOS_WASM_EXTERN_MEMORY:
+            m->memories[mm++] = im->memory;
+            break;
+        default:
+            m->globals[g++].type = im->global;
+            break;
         }
     }
     m->func_count = f;
@@ -313,8 +385,8 @@ static int decode_tables(eos_wasm__rd *r, eos_wasm_module *m)
 static int decode_memories(eos_wasm__rd *r, eos_wasm_module *m)
 {
     uint32_t n;
-    if (eos_wasm__rd_u32(r, &n) || grow_space(r, (void **)&m->memories, m->memory_import_count,
-                                              n, sizeof(eos_wasm_memorytype)))
+    if (eos_wasm__rd_u32(r, &n) || grow_space(r, (void **)&m->memories, m->memory_import_count, n,
+                                              sizeof(eos_wasm_memorytype)))
         return r->err;
     for (uint32_t i = 0; i < n; i++)
         if (read_limits(r, &m->memories[m->memory_count++].limits, EOS_WASM_MAX_PAGES, true))
@@ -327,8 +399,8 @@ static int decode_memories(eos_wasm__rd *r, eos_wasm_module *m)
 static int decode_globals(eos_wasm__rd *r, eos_wasm_module *m)
 {
     uint32_t n;
-    if (eos_wasm__rd_u32(r, &n) || grow_space(r, (void **)&m->globals, m->global_import_count,
-                                              n, sizeof(eos_wasm__global)))
+    if (eos_wasm__rd_u32(r, &n) ||
+        grow_space(r, (void **)&m->globals, m->global_import_count, n, sizeof(eos_wasm__global)))
         return r->err;
     for (uint32_t i = 0; i < n; i++) {
         eos_wasm__global *g = &m->globals[m->global_count];
@@ -353,24 +425,32 @@ static int decode_exports(eos_wasm__rd *r, eos_wasm_module *m)
         e->kind = kind;
         uint32_t limit;
         switch (kind) {
-        case EOS_WASM_EXTERN_FUNC: limit = m->func_count; break;
-        case EOS_WASM_EXTERN_TABLE: limit = m->table_count; break;
-        case EOS_WASM_EXTERN_MEMORY: limit = m->memory_count; break;
-        case EOS_WASM_EXTERN_GLOBAL: limit = m->global_count; break;
-        default: return eos_wasm__rd_fail(r, EOS_EMALFORMED, "malformed export kind %u", kind);
+        case EOS_WASM_EXTERN_FUNC:
+            limit = m->func_count;
+            break;
+        case EOS_WASM_EXTERN_TABLE:
+            limit = m->table_count;
+            break;
+        case EOS_WASM_EXTERN_MEMORY:
+            limit = m->memory_count;
+            break;
+        case EOS_WASM_EXTERN_GLOBAL:
+            limit = m->global_count;
+            break;
+        default:
+            return eos_wasm__rd_fail(r, EOS_EMALFORMED, "malformed export kind %u", kind);
         }
         if (e->index >= limit)
             return eos_wasm__rd_fail(r, EOS_EINVALID, "unknown %s %u in export",
-                                     kind == 0 ? "function" : kind == 1 ? "table"
-                                     : kind == 2 ? "memory" : "global", e->index);
+                                     kind == 0   ? "function"
+                                     : kind == 1 ? "table"
+                                     : kind == 2 ? "memory"
+                                                 : "global",
+                                     e->index);
         if (kind == EOS_WASM_EXTERN_FUNC)
             m->func_declared[e->index] = 1;
-        for (uint32_t k = 0; k < i; k++)
-            if (m->exports[k].name_len == e->name_len &&
-                memcmp(m->exports[k].name, e->name, e->name_len) == 0)
-                return eos_wasm__rd_fail(r, EOS_EINVALID, "duplicate export name");
     }
-    return 0;
+    return check_export_names(r, m);
 }
 
 static int decode_start(eos_wasm__rd *r, eos_wasm_module *m)
@@ -403,8 +483,7 @@ static int decode_elem(eos_wasm__rd *r, eos_wasm_module *m, eos_wasm__elem *e)
     if (eos_wasm__rd_u32(r, &flags))
         return r->err;
     if (flags > 7)
-        return eos_wasm__rd_fail(r, EOS_EMALFORMED, "malformed elements segment kind %u",
-                                 flags);
+        return eos_wasm__rd_fail(r, EOS_EMALFORMED, "malformed elements segment kind %u", flags);
     e->elem_type = EOS_WASM_FUNCREF;
     e->mode = (flags & 1) ? ((flags & 2) ? EOS_WASM_SEG_DECLARATIVE : EOS_WASM_SEG_PASSIVE)
                           : EOS_WASM_SEG_ACTIVE;
@@ -484,8 +563,7 @@ static int decode_datas(eos_wasm__rd *r, eos_wasm_module *m)
         if (eos_wasm__rd_u32(r, &flags))
             return r->err;
         if (flags > 2)
-            return eos_wasm__rd_fail(r, EOS_EMALFORMED, "malformed data segment kind %u",
-                                     flags);
+            return eos_wasm__rd_fail(r, EOS_EMALFORMED, "malformed data segment kind %u", flags);
         d->mode = flags == 1 ? EOS_WASM_SEG_PASSIVE : EOS_WASM_SEG_ACTIVE;
         if (flags == 2 && eos_wasm__rd_u32(r, &d->memory))
             return r->err;
@@ -538,17 +616,28 @@ static int decode_codes(eos_wasm__rd *r, eos_wasm_module *m)
 static int decode_section(eos_wasm__rd *r, eos_wasm_module *m, uint8_t id)
 {
     switch (id) {
-    case 1: return decode_types(r, m);
-    case 2: return decode_imports(r, m);
-    case 3: return decode_functions(r, m);
-    case 4: return decode_tables(r, m);
-    case 5: return decode_memories(r, m);
-    case 6: return decode_globals(r, m);
-    case 7: return decode_exports(r, m);
-    case 8: return decode_start(r, m);
-    case 9: return decode_elems(r, m);
-    case 10: return decode_codes(r, m);
-    case 11: return decode_datas(r, m);
+    case 1:
+        return decode_types(r, m);
+    case 2:
+        return decode_imports(r, m);
+    case 3:
+        return decode_functions(r, m);
+    case 4:
+        return decode_tables(r, m);
+    case 5:
+        return decode_memories(r, m);
+    case 6:
+        return decode_globals(r, m);
+    case 7:
+        return decode_exports(r, m);
+    case 8:
+        return decode_start(r, m);
+    case 9:
+        return decode_elems(r, m);
+    case 10:
+        return decode_codes(r, m);
+    case 11:
+        return decode_datas(r, m);
     case 12:
         if (eos_wasm__rd_u32(r, &m->data_count))
             return r->err;
@@ -558,15 +647,15 @@ static int decode_section(eos_wasm__rd *r, eos_wasm_module *m, uint8_t id)
         if (m->data_count && !(m->datas = eos_calloc(m->data_count, sizeof(eos_wasm__data))))
             return eos_wasm__rd_fail(r, EOS_ENOMEM, "out of memory");
         return 0;
-    default: return 0;
+    default:
+        return 0;
     }
 }
 
 static const char *const section_names[] = {
-    "custom section", "type section",   "import section", "function section",
-    "table section",  "memory section", "global section", "export section",
-    "start section",  "element section", "code section",  "data section",
-    "data count section",
+    "custom section", "type section",   "import section",     "function section", "table section",
+    "memory section", "global section", "export section",     "start section",    "element section",
+    "code section",   "data section",   "data count section",
 };
 
 /* Position of each section id in the required order (custom sections aside). */
@@ -605,8 +694,10 @@ int eos_wasm__decode(eos_wasm_module *m, eos_diag *diag)
         const uint8_t *section_end = r.p + size;
         if (id != 0) {
             if (section_rank[id] <= last_rank)
-                return eos_wasm__rd_fail(&r, EOS_EMALFORMED, "unexpected content after last "
-                                         "section, or section out of order (id %u)", id);
+                return eos_wasm__rd_fail(&r, EOS_EMALFORMED,
+                                         "unexpected content after last "
+                                         "section, or section out of order (id %u)",
+                                         id);
             last_rank = section_rank[id];
             if (id > 2 && !spaces_ready) {
                 if (init_spaces(&r, m))
@@ -614,8 +705,7 @@ int eos_wasm__decode(eos_wasm_module *m, eos_diag *diag)
                 spaces_ready = true;
             }
             if (section_rank[id] > 3) {
-                if (!m->func_declared &&
-                    !(m->func_declared = eos_calloc(m->func_count + 1, 1)))
+                if (!m->func_declared && !(m->func_declared = eos_calloc(m->func_count + 1, 1)))
                     return eos_wasm__rd_fail(&r, EOS_ENOMEM, "out of memory");
             }
         }

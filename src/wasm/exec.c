@@ -76,10 +76,10 @@ static inline double fmax64(double a, double b)
 
 /* Rounding functions of libm may return a signalling NaN unchanged; wasm
  * requires an arithmetic (quiet) NaN, which adding the value to itself gives. */
-#define QUIET_ROUND(name, T, fn)                                                           \
-    static inline T name(T a)                                                              \
-    {                                                                                      \
-        return a != a ? a + a : fn(a);                                                     \
+#define QUIET_ROUND(name, T, fn)                                                                   \
+    static inline T name(T a)                                                                      \
+    {                                                                                              \
+        return a != a ? a + a : fn(a);                                                             \
     }
 QUIET_ROUND(ceil32, float, ceilf)
 QUIET_ROUND(floor32, float, floorf)
@@ -170,8 +170,7 @@ int eos_wasm__call_host(eos_wasm_store *s, eos_wasm_instance *inst, eos_wasm_fun
     if (rc == 0)
         return 0;
     if (!eos_is_trap(rc)) {
-        snprintf(s->trap_msg, sizeof(s->trap_msg), "host function failed: %s",
-                 eos_strerror(rc));
+        snprintf(s->trap_msg, sizeof(s->trap_msg), "host function failed: %s", eos_strerror(rc));
         return EOS_TRAP_HOST;
     }
     if (!s->trap_msg[0])
@@ -180,13 +179,14 @@ int eos_wasm__call_host(eos_wasm_store *s, eos_wasm_instance *inst, eos_wasm_fun
 }
 
 /* A load or store on a memory other than memory 0 (multi-memory). */
-static int mem_access(eos_wasm_instance *inst, const uint32_t *ip, uint64_t **psp)
+/* Takes the stack top by value (the caller pops a store's operands) so that
+ * the dispatch loop's sp never has its address taken. */
+static int mem_access(eos_wasm_instance *inst, const uint32_t *ip, uint64_t *sp)
 {
     uint32_t kind = ip[1];
     eos_wasm_memory *mem = inst->memories[ip[2]];
-    uint64_t *sp = *psp;
-    static const uint8_t width[] = {4, 8, 4, 8, 1, 1, 2, 2, 1, 1, 2, 2, 4, 4,
-                                    4, 8, 4, 8, 1, 2, 1, 2, 4};
+    static const uint8_t width[] = {4, 8, 4, 8, 1, 1, 2, 2, 1, 1, 2, 2,
+                                    4, 4, 4, 8, 4, 8, 1, 2, 1, 2, 4};
     uint32_t w = width[kind - 0x28];
     bool store = kind >= 0x36;
     uint64_t addr = (uint32_t)(store ? sp[-2] : sp[-1]);
@@ -197,18 +197,28 @@ static int mem_access(eos_wasm_instance *inst, const uint32_t *ip, uint64_t **ps
     if (store) {
         uint64_t val = sp[-1];
         memcpy(p, &val, w);
-        *psp = sp - 2;
         return 0;
     }
     uint64_t x = 0;
     memcpy(&x, p, w);
     switch (kind) {
-    case 0x2c: x = (uint32_t)(int32_t)(int8_t)x; break;
-    case 0x2e: x = (uint32_t)(int32_t)(int16_t)x; break;
-    case 0x30: x = (uint64_t)(int64_t)(int8_t)x; break;
-    case 0x32: x = (uint64_t)(int64_t)(int16_t)x; break;
-    case 0x34: x = (uint64_t)(int64_t)(int32_t)x; break;
-    default: break;
+    case 0x2c:
+        x = (uint32_t)(int32_t)(int8_t)x;
+        break;
+    case 0x2e:
+        x = (uint32_t)(int32_t)(int16_t)x;
+        break;
+    case 0x30:
+        x = (uint64_t)(int64_t)(int8_t)x;
+        break;
+    case 0x32:
+        x = (uint64_t)(int64_t)(int16_t)x;
+        break;
+    case 0x34:
+        x = (uint64_t)(int64_t)(int32_t)x;
+        break;
+    default:
+        break;
     }
     sp[-1] = x;
     return 0;
@@ -266,42 +276,53 @@ int eos_wasm__exec(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots)
     frames[depth++] = (eos_wasm__frame){NULL, NULL, NULL, NULL};
 
 #define NEXT goto *labels[*ip]
-#define TRAP(c, m)                                                                         \
-    do {                                                                                   \
-        rc = (c);                                                                          \
-        tmsg = (m);                                                                        \
-        goto trap;                                                                         \
+#define TRAP(c, m)                                                                                 \
+    do {                                                                                           \
+        rc = (c);                                                                                  \
+        tmsg = (m);                                                                                \
+        goto trap;                                                                                 \
     } while (0)
-#define SET_INST(i)                                                                        \
-    do {                                                                                   \
-        inst = (i);                                                                        \
-        codes = inst->module->codes;                                                       \
-        m0 = inst->module->memory_count ? inst->memories[0] : NULL;                        \
+#define SET_INST(i)                                                                                \
+    do {                                                                                           \
+        inst = (i);                                                                                \
+        codes = inst->module->codes;                                                               \
+        m0 = inst->module->memory_count ? inst->memories[0] : NULL;                                \
     } while (0)
-#define RELOAD_MEM()                                                                       \
-    do {                                                                                   \
-        if (m0) {                                                                          \
-            mem = m0->data;                                                                \
-            mem_size = m0->size;                                                           \
-        }                                                                                  \
+#define RELOAD_MEM()                                                                               \
+    do {                                                                                           \
+        if (m0) {                                                                                  \
+            mem = m0->data;                                                                        \
+            mem_size = m0->size;                                                                   \
+        }                                                                                          \
     } while (0)
-#define SAVE_STATE(top)                                                                    \
-    do {                                                                                   \
-        s->sp = (top);                                                                     \
-        s->depth = depth;                                                                  \
-        s->fuel = fuel;                                                                    \
+/* Bulk operations cost one unit per 4 KiB (or 4096 elements) moved. */
+#define CHARGE(n)                                                                                  \
+    do {                                                                                           \
+        fuel -= (int64_t)((n) >> 12);                                                              \
+        if (fuel < 0)                                                                              \
+            TRAP(EOS_TRAP_OUT_OF_FUEL, "out of fuel");                                             \
+    } while (0)
+#define SAVE_STATE(top)                                                                            \
+    do {                                                                                           \
+        s->sp = (top);                                                                             \
+        s->depth = depth;                                                                          \
+        s->fuel = fuel;                                                                            \
     } while (0)
 
 enter:
+    RELOAD_MEM();
+    /* Calls within one instance come here directly: memory 0 is unchanged. */
+enter_same:
     if (fp + code->frame_slots + STACK_SLACK > stack_end)
         TRAP(EOS_TRAP_STACK_EXHAUSTED, "call stack exhausted");
-    if (--fuel < 0)
+    /* One unit per call, plus one per 64 locals so huge frames are not free. */
+    fuel -= 1 + (code->local_count >> 6);
+    if (fuel < 0)
         TRAP(EOS_TRAP_OUT_OF_FUEL, "out of fuel");
     sp = fp + code->param_count;
     for (uint32_t k = code->local_count - code->param_count; k > 0; k--)
         *sp++ = 0;
     ip = cbase = code->code;
-    RELOAD_MEM();
     NEXT;
 
 call_func:
@@ -364,7 +385,7 @@ L_UNREACHABLE:
 L_BR:
     ip = cbase + ip[1];
     NEXT;
-L_BR_MOVE: {
+L_BR_MOVE : {
     uint32_t n = ip[3];
     uint64_t *src = sp - n, *dst = fp + ip[2];
     for (uint32_t k = 0; k < n; k++)
@@ -374,26 +395,26 @@ L_BR_MOVE: {
     NEXT;
 }
 L_BR_IF:
-    if ((uint32_t)*--sp) {
+    if ((uint32_t) * --sp) {
         ip = cbase + ip[1];
         NEXT;
     }
     ip += 2;
     NEXT;
 L_BR_IF_MOVE:
-    if ((uint32_t)*--sp)
+    if ((uint32_t) * --sp)
         goto L_BR_MOVE;
     ip += 4;
     NEXT;
 L_BR_UNLESS:
-    if (!(uint32_t)*--sp) {
+    if (!(uint32_t) * --sp) {
         ip = cbase + ip[1];
         NEXT;
     }
     ip += 2;
     NEXT;
-L_BR_TABLE: {
-    uint32_t n = ip[1], i = (uint32_t)*--sp;
+L_BR_TABLE : {
+    uint32_t n = ip[1], i = (uint32_t) * --sp;
     if (i > n)
         i = n;
     const uint32_t *e = ip + 2 + 3 * (size_t)i;
@@ -406,7 +427,7 @@ L_BR_TABLE: {
     ip = cbase + e[0];
     NEXT;
 }
-L_RETURN: {
+L_RETURN : {
     uint32_t n = code->result_count;
     uint64_t *src = sp - n;
     if (src != fp)
@@ -431,7 +452,7 @@ L_RETURN: {
     RELOAD_MEM();
     NEXT;
 }
-L_CALL: {
+L_CALL : {
     const eos_wasm__code *c = &codes[ip[1]];
     ip += 2;
     if (depth >= s->frame_cap)
@@ -439,15 +460,15 @@ L_CALL: {
     frames[depth++] = (eos_wasm__frame){ip, fp, code, inst};
     code = c;
     fp = sp - c->param_count;
-    goto enter;
+    goto enter_same;
 }
 L_CALL_IMPORT:
     callee = inst->funcs[ip[1]];
     ip += 2;
     goto call_func;
 L_CALL_INDIRECT:
-L_RETURN_CALL_INDIRECT: {
-    uint32_t i = (uint32_t)*--sp;
+L_RETURN_CALL_INDIRECT : {
+    uint32_t i = (uint32_t) * --sp;
     eos_wasm_table *t = inst->tables[ip[2]];
     if (i >= t->size)
         TRAP(EOS_TRAP_TABLE_OOB, "undefined element: call_indirect index out of bounds");
@@ -477,7 +498,7 @@ L_DROP:
     sp--;
     ip++;
     NEXT;
-L_SELECT: {
+L_SELECT : {
     uint32_t c = (uint32_t)sp[-1];
     sp -= 2;
     if (!c)
@@ -505,7 +526,7 @@ L_GLOBAL_SET:
     inst->globals[ip[1]]->val = *--sp;
     ip += 2;
     NEXT;
-L_TABLE_GET: {
+L_TABLE_GET : {
     eos_wasm_table *t = inst->tables[ip[1]];
     uint32_t i = (uint32_t)sp[-1];
     if (i >= t->size)
@@ -514,7 +535,7 @@ L_TABLE_GET: {
     ip += 2;
     NEXT;
 }
-L_TABLE_SET: {
+L_TABLE_SET : {
     eos_wasm_table *t = inst->tables[ip[1]];
     uint32_t i = (uint32_t)sp[-2];
     if (i >= t->size)
@@ -525,19 +546,20 @@ L_TABLE_SET: {
     NEXT;
 }
 
-    /* ---- memory ---- */
-#define EA(reg, n)                                                                         \
-    uint64_t ea = (uint64_t)(uint32_t)(reg) + ip[1];                                       \
-    if (ea + (n) > mem_size)                                                               \
+/* ---- memory ---- */
+#define EA(reg, n)                                                                                 \
+    uint64_t ea = (uint64_t)(uint32_t)(reg) + ip[1];                                               \
+    if (ea + (n) > mem_size)                                                                       \
         TRAP(EOS_TRAP_MEMORY_OOB, "out of bounds memory access");
-#define LOAD(name, T, n, conv)                                                             \
-    L_##name: {                                                                            \
-        EA(sp[-1], n);                                                                     \
-        T x;                                                                               \
-        memcpy(&x, mem + ea, n);                                                           \
-        sp[-1] = conv;                                                                     \
-        ip += 2;                                                                           \
-        NEXT;                                                                              \
+#define LOAD(name, T, n, conv)                                                                     \
+    L_##name:                                                                                      \
+    {                                                                                              \
+        EA(sp[-1], n);                                                                             \
+        T x;                                                                                       \
+        memcpy(&x, mem + ea, n);                                                                   \
+        sp[-1] = conv;                                                                             \
+        ip += 2;                                                                                   \
+        NEXT;                                                                                      \
     }
     LOAD(LOAD32, uint32_t, 4, x)
     LOAD(LOAD64, uint64_t, 8, x)
@@ -548,14 +570,15 @@ L_TABLE_SET: {
     LOAD(LOAD8_S64, int8_t, 1, (uint64_t)(int64_t)x)
     LOAD(LOAD16_S64, int16_t, 2, (uint64_t)(int64_t)x)
     LOAD(LOAD32_S64, int32_t, 4, (uint64_t)(int64_t)x)
-#define STORE(name, T, n)                                                                  \
-    L_##name: {                                                                            \
-        EA(sp[-2], n);                                                                     \
-        T x = (T)sp[-1];                                                                   \
-        memcpy(mem + ea, &x, n);                                                           \
-        sp -= 2;                                                                           \
-        ip += 2;                                                                           \
-        NEXT;                                                                              \
+#define STORE(name, T, n)                                                                          \
+    L_##name:                                                                                      \
+    {                                                                                              \
+        EA(sp[-2], n);                                                                             \
+        T x = (T)sp[-1];                                                                           \
+        memcpy(mem + ea, &x, n);                                                                   \
+        sp -= 2;                                                                                   \
+        ip += 2;                                                                                   \
+        NEXT;                                                                                      \
     }
     STORE(STORE32, uint32_t, 4)
     STORE(STORE64, uint64_t, 8)
@@ -563,15 +586,17 @@ L_TABLE_SET: {
     STORE(STORE16, uint16_t, 2)
 L_MEM_LOAD:
 L_MEM_STORE:
-    if ((rc = mem_access(inst, ip, &sp)) != 0)
+    if ((rc = mem_access(inst, ip, sp)) != 0)
         TRAP(rc, "out of bounds memory access");
+    if (*ip == EOS_WASM_OP_MEM_STORE)
+        sp -= 2;
     ip += 4;
     NEXT;
 L_MEMORY_SIZE:
     *sp++ = inst->memories[ip[1]]->size / EOS_WASM_PAGE_SIZE;
     ip += 2;
     NEXT;
-L_MEMORY_GROW: {
+L_MEMORY_GROW : {
     uint64_t old;
     if (eos_wasm__memory_grow(inst->memories[ip[1]], (uint32_t)sp[-1], &old) == 0)
         sp[-1] = (uint32_t)old;
@@ -581,9 +606,10 @@ L_MEMORY_GROW: {
     ip += 2;
     NEXT;
 }
-L_MEMORY_FILL: {
+L_MEMORY_FILL : {
     eos_wasm_memory *mm = inst->memories[ip[1]];
     uint64_t n = (uint32_t)sp[-1], d = (uint32_t)sp[-3];
+    CHARGE(n);
     uint8_t val = (uint8_t)sp[-2];
     if (d + n > mm->size)
         TRAP(EOS_TRAP_MEMORY_OOB, "out of bounds memory access");
@@ -592,9 +618,10 @@ L_MEMORY_FILL: {
     ip += 2;
     NEXT;
 }
-L_MEMORY_COPY: {
+L_MEMORY_COPY : {
     eos_wasm_memory *md = inst->memories[ip[1]], *ms = inst->memories[ip[2]];
     uint64_t n = (uint32_t)sp[-1], sa = (uint32_t)sp[-2], d = (uint32_t)sp[-3];
+    CHARGE(n);
     if (d + n > md->size || sa + n > ms->size)
         TRAP(EOS_TRAP_MEMORY_OOB, "out of bounds memory access");
     memmove(md->data + d, ms->data + sa, n);
@@ -603,6 +630,7 @@ L_MEMORY_COPY: {
     NEXT;
 }
 L_MEMORY_INIT:
+    CHARGE((uint32_t)sp[-1]);
     rc = eos_wasm__memory_init(inst, ip[2], ip[1], (uint32_t)sp[-3], (uint32_t)sp[-2],
                                (uint32_t)sp[-1]);
     if (rc)
@@ -615,6 +643,7 @@ L_DATA_DROP:
     ip += 2;
     NEXT;
 L_TABLE_INIT:
+    CHARGE((uint32_t)sp[-1]);
     rc = eos_wasm__table_init(inst, ip[2], ip[1], (uint32_t)sp[-3], (uint32_t)sp[-2],
                               (uint32_t)sp[-1]);
     if (rc)
@@ -627,6 +656,7 @@ L_ELEM_DROP:
     ip += 2;
     NEXT;
 L_TABLE_COPY:
+    CHARGE((uint32_t)sp[-1]);
     rc = eos_wasm__table_copy(inst->tables[ip[1]], inst->tables[ip[2]], (uint32_t)sp[-3],
                               (uint32_t)sp[-2], (uint32_t)sp[-1]);
     if (rc)
@@ -634,8 +664,9 @@ L_TABLE_COPY:
     sp -= 3;
     ip += 3;
     NEXT;
-L_TABLE_GROW: {
+L_TABLE_GROW : {
     uint64_t old;
+    CHARGE((uint32_t)sp[-1]);
     void *init = (void *)(uintptr_t)sp[-2];
     if (eos_wasm__table_grow(inst->tables[ip[1]], (uint32_t)sp[-1], init, &old) == 0)
         sp[-2] = (uint32_t)old;
@@ -649,9 +680,10 @@ L_TABLE_SIZE:
     *sp++ = (uint32_t)inst->tables[ip[1]]->size;
     ip += 2;
     NEXT;
-L_TABLE_FILL: {
+L_TABLE_FILL : {
     eos_wasm_table *t = inst->tables[ip[1]];
     uint64_t n = (uint32_t)sp[-1], i = (uint32_t)sp[-3];
+    CHARGE(n);
     void *val = (void *)(uintptr_t)sp[-2];
     if (i + n > t->size)
         TRAP(EOS_TRAP_TABLE_OOB, "out of bounds table access");
@@ -679,20 +711,22 @@ L_REF_FUNC:
     NEXT;
 
     /* ---- numeric ---- */
-#define UN(name, T, get, expr)                                                             \
-    L_##name: {                                                                            \
-        T a = get(sp[-1]);                                                                 \
-        sp[-1] = (expr);                                                                   \
-        ip++;                                                                              \
-        NEXT;                                                                              \
+#define UN(name, T, get, expr)                                                                     \
+    L_##name:                                                                                      \
+    {                                                                                              \
+        T a = get(sp[-1]);                                                                         \
+        sp[-1] = (expr);                                                                           \
+        ip++;                                                                                      \
+        NEXT;                                                                                      \
     }
-#define BIN(name, T, get, expr)                                                            \
-    L_##name: {                                                                            \
-        T b = get(sp[-1]), a = get(sp[-2]);                                                \
-        sp--;                                                                              \
-        sp[-1] = (expr);                                                                   \
-        ip++;                                                                              \
-        NEXT;                                                                              \
+#define BIN(name, T, get, expr)                                                                    \
+    L_##name:                                                                                      \
+    {                                                                                              \
+        T b = get(sp[-1]), a = get(sp[-2]);                                                        \
+        sp--;                                                                                      \
+        sp[-1] = (expr);                                                                           \
+        ip++;                                                                                      \
+        NEXT;                                                                                      \
     }
 #define U32(x) ((uint32_t)(x))
 #define U64(x) ((uint64_t)(x))
@@ -738,7 +772,7 @@ L_REF_FUNC:
     BIN(I32_ADD, uint32_t, U32, U32(a + b))
     BIN(I32_SUB, uint32_t, U32, U32(a - b))
     BIN(I32_MUL, uint32_t, U32, U32(a * b))
-L_I32_DIV_S: {
+L_I32_DIV_S : {
     int32_t b = S32(sp[-1]), a = S32(sp[-2]);
     if (b == 0)
         TRAP(EOS_TRAP_INTEGER_DIVIDE_BY_ZERO, "integer divide by zero");
@@ -749,7 +783,7 @@ L_I32_DIV_S: {
     ip++;
     NEXT;
 }
-L_I32_DIV_U: {
+L_I32_DIV_U : {
     uint32_t b = U32(sp[-1]), a = U32(sp[-2]);
     if (b == 0)
         TRAP(EOS_TRAP_INTEGER_DIVIDE_BY_ZERO, "integer divide by zero");
@@ -758,7 +792,7 @@ L_I32_DIV_U: {
     ip++;
     NEXT;
 }
-L_I32_REM_S: {
+L_I32_REM_S : {
     int32_t b = S32(sp[-1]), a = S32(sp[-2]);
     if (b == 0)
         TRAP(EOS_TRAP_INTEGER_DIVIDE_BY_ZERO, "integer divide by zero");
@@ -767,7 +801,7 @@ L_I32_REM_S: {
     ip++;
     NEXT;
 }
-L_I32_REM_U: {
+L_I32_REM_U : {
     uint32_t b = U32(sp[-1]), a = U32(sp[-2]);
     if (b == 0)
         TRAP(EOS_TRAP_INTEGER_DIVIDE_BY_ZERO, "integer divide by zero");
@@ -790,7 +824,7 @@ L_I32_REM_U: {
     BIN(I64_ADD, uint64_t, U64, a + b)
     BIN(I64_SUB, uint64_t, U64, a - b)
     BIN(I64_MUL, uint64_t, U64, a * b)
-L_I64_DIV_S: {
+L_I64_DIV_S : {
     int64_t b = S64(sp[-1]), a = S64(sp[-2]);
     if (b == 0)
         TRAP(EOS_TRAP_INTEGER_DIVIDE_BY_ZERO, "integer divide by zero");
@@ -801,7 +835,7 @@ L_I64_DIV_S: {
     ip++;
     NEXT;
 }
-L_I64_DIV_U: {
+L_I64_DIV_U : {
     uint64_t b = sp[-1], a = sp[-2];
     if (b == 0)
         TRAP(EOS_TRAP_INTEGER_DIVIDE_BY_ZERO, "integer divide by zero");
@@ -810,7 +844,7 @@ L_I64_DIV_U: {
     ip++;
     NEXT;
 }
-L_I64_REM_S: {
+L_I64_REM_S : {
     int64_t b = S64(sp[-1]), a = S64(sp[-2]);
     if (b == 0)
         TRAP(EOS_TRAP_INTEGER_DIVIDE_BY_ZERO, "integer divide by zero");
@@ -819,7 +853,7 @@ L_I64_REM_S: {
     ip++;
     NEXT;
 }
-L_I64_REM_U: {
+L_I64_REM_U : {
     uint64_t b = sp[-1], a = sp[-2];
     if (b == 0)
         TRAP(EOS_TRAP_INTEGER_DIVIDE_BY_ZERO, "integer divide by zero");
@@ -863,35 +897,34 @@ L_I64_REM_U: {
     BIN(F64_DIV, double, f64_of, bits_f64(a / b))
     BIN(F64_MIN, double, f64_of, bits_f64(fmin64(a, b)))
     BIN(F64_MAX, double, f64_of, bits_f64(fmax64(a, b)))
-    BIN(F64_COPYSIGN, uint64_t, U64,
-        (a & 0x7fffffffffffffffull) | (b & 0x8000000000000000ull))
+    BIN(F64_COPYSIGN, uint64_t, U64, (a & 0x7fffffffffffffffull) | (b & 0x8000000000000000ull))
     UN(I32_WRAP_I64, uint64_t, U64, U32(a))
-#define TRUNC(name, T, get, lo_ok, hi_ok, R, conv)                                         \
-    L_##name: {                                                                            \
-        T a = get(sp[-1]);                                                                 \
-        if (a != a)                                                                        \
-            TRAP(EOS_TRAP_INVALID_CONVERSION, "invalid conversion to integer");            \
-        if (!(lo_ok && hi_ok))                                                             \
-            TRAP(EOS_TRAP_INTEGER_OVERFLOW, "integer overflow");                           \
-        sp[-1] = (R)(conv);                                                                \
-        ip++;                                                                              \
-        NEXT;                                                                              \
+#define TRUNC(name, T, get, lo_ok, hi_ok, R, conv)                                                 \
+    L_##name:                                                                                      \
+    {                                                                                              \
+        T a = get(sp[-1]);                                                                         \
+        if (a != a)                                                                                \
+            TRAP(EOS_TRAP_INVALID_CONVERSION, "invalid conversion to integer");                    \
+        if (!(lo_ok && hi_ok))                                                                     \
+            TRAP(EOS_TRAP_INTEGER_OVERFLOW, "integer overflow");                                   \
+        sp[-1] = (R)(conv);                                                                        \
+        ip++;                                                                                      \
+        NEXT;                                                                                      \
     }
     TRUNC(I32_TRUNC_F32_S, float, f32_of, a >= -2147483648.0f, a < 2147483648.0f, uint32_t,
           (int32_t)a)
-    TRUNC(I32_TRUNC_F32_U, float, f32_of, a > -1.0f, a < 4294967296.0f, uint32_t,
-          (uint32_t)a)
+    TRUNC(I32_TRUNC_F32_U, float, f32_of, a > -1.0f, a < 4294967296.0f, uint32_t, (uint32_t)a)
     TRUNC(I32_TRUNC_F64_S, double, f64_of, a > -2147483649.0, a < 2147483648.0, uint32_t,
           (int32_t)a)
     TRUNC(I32_TRUNC_F64_U, double, f64_of, a > -1.0, a < 4294967296.0, uint32_t, (uint32_t)a)
     UN(I64_EXTEND_I32_S, uint64_t, U64, U64((int64_t)(int32_t)(uint32_t)a))
     UN(I64_EXTEND_I32_U, uint64_t, U64, U64(U32(a)))
-    TRUNC(I64_TRUNC_F32_S, float, f32_of, a >= -9223372036854775808.0f,
-          a < 9223372036854775808.0f, uint64_t, (int64_t)a)
+    TRUNC(I64_TRUNC_F32_S, float, f32_of, a >= -9223372036854775808.0f, a < 9223372036854775808.0f,
+          uint64_t, (int64_t)a)
     TRUNC(I64_TRUNC_F32_U, float, f32_of, a > -1.0f, a < 18446744073709551616.0f, uint64_t,
           (uint64_t)a)
-    TRUNC(I64_TRUNC_F64_S, double, f64_of, a >= -9223372036854775808.0,
-          a < 9223372036854775808.0, uint64_t, (int64_t)a)
+    TRUNC(I64_TRUNC_F64_S, double, f64_of, a >= -9223372036854775808.0, a < 9223372036854775808.0,
+          uint64_t, (int64_t)a)
     TRUNC(I64_TRUNC_F64_U, double, f64_of, a > -1.0, a < 18446744073709551616.0, uint64_t,
           (uint64_t)a)
     UN(F32_CONVERT_I32_S, uint64_t, U64, bits_f32((float)S32(a)))
@@ -925,19 +958,21 @@ L_F64_REINTERPRET_I64:
     UN(I64_TRUNC_SAT_F64_U, double, f64_of, sat_i64_u(a))
 
     /* ---- superinstructions ---- */
-#define BIN_L(name, T, get, expr)                                                          \
-    L_##name: {                                                                            \
-        T b = get(fp[ip[1]]), a = get(sp[-1]);                                             \
-        sp[-1] = (expr);                                                                   \
-        ip += 2;                                                                           \
-        NEXT;                                                                              \
+#define BIN_L(name, T, get, expr)                                                                  \
+    L_##name:                                                                                      \
+    {                                                                                              \
+        T b = get(fp[ip[1]]), a = get(sp[-1]);                                                     \
+        sp[-1] = (expr);                                                                           \
+        ip += 2;                                                                                   \
+        NEXT;                                                                                      \
     }
-#define BIN_C(name, T, get, expr)                                                          \
-    L_##name: {                                                                            \
-        T b = get((uint64_t)ip[1]), a = get(sp[-1]);                                       \
-        sp[-1] = (expr);                                                                   \
-        ip += 2;                                                                           \
-        NEXT;                                                                              \
+#define BIN_C(name, T, get, expr)                                                                  \
+    L_##name:                                                                                      \
+    {                                                                                              \
+        T b = get((uint64_t)ip[1]), a = get(sp[-1]);                                               \
+        sp[-1] = (expr);                                                                           \
+        ip += 2;                                                                                   \
+        NEXT;                                                                                      \
     }
     BIN_L(I32_ADD_L, uint32_t, U32, U32(a + b))
     BIN_C(I32_ADD_C, uint32_t, U32, U32(a + b))
@@ -981,6 +1016,20 @@ L_LOCAL_SET_C32:
     fp[ip[2]] = ip[1];
     ip += 3;
     NEXT;
+#define LC_LOAD(name, T, n)                                                                        \
+    L_##name:                                                                                      \
+    {                                                                                              \
+        uint64_t ea = (uint64_t)(uint32_t)(fp[ip[1]] + ip[2]) + ip[3];                             \
+        if (ea + (n) > mem_size)                                                                   \
+            TRAP(EOS_TRAP_MEMORY_OOB, "out of bounds memory access");                              \
+        T x;                                                                                       \
+        memcpy(&x, mem + ea, n);                                                                   \
+        *sp++ = x;                                                                                 \
+        ip += 4;                                                                                   \
+        NEXT;                                                                                      \
+    }
+    LC_LOAD(LC_LOAD32, uint32_t, 4)
+    LC_LOAD(LC_LOAD8_U, uint8_t, 1)
 L_LL_I32_ADD:
     *sp++ = U32(fp[ip[1]] + fp[ip[2]]);
     ip += 3;
@@ -997,7 +1046,7 @@ L_LC_I32_ADD_SET:
     fp[ip[3]] = U32(fp[ip[1]] + ip[2]);
     ip += 4;
     NEXT;
-L_L_LOAD32: {
+L_L_LOAD32 : {
     uint64_t ea = (uint64_t)(uint32_t)fp[ip[1]] + ip[2];
     if (ea + 4 > mem_size)
         TRAP(EOS_TRAP_MEMORY_OOB, "out of bounds memory access");
@@ -1014,18 +1063,30 @@ L_BR_IF_I32_EQZ:
     }
     ip += 2;
     NEXT;
-#define BR_IF_CMP(name, T, get, expr)                                                      \
-    L_##name: {                                                                            \
-        T b = get(sp[-1]), a = get(sp[-2]);                                                \
-        sp -= 2;                                                                           \
-        if (expr) {                                                                        \
-            ip = cbase + ip[1];                                                            \
-            NEXT;                                                                          \
-        }                                                                                  \
-        ip += 2;                                                                           \
-        NEXT;                                                                              \
+#define BR_IF_CMP(name, T, get, expr)                                                              \
+    L_##name:                                                                                      \
+    {                                                                                              \
+        T b = get(sp[-1]), a = get(sp[-2]);                                                        \
+        sp -= 2;                                                                                   \
+        if (expr) {                                                                                \
+            ip = cbase + ip[1];                                                                    \
+            NEXT;                                                                                  \
+        }                                                                                          \
+        ip += 2;                                                                                   \
+        NEXT;                                                                                      \
     }
     BR_IF_CMP(BR_IF_I32_NE, uint32_t, U32, a != b)
+    BR_IF_CMP(BR_IF_F64_LT, double, f64_of, a < b)
+    BR_IF_CMP(BR_IF_F64_GT, double, f64_of, a > b)
+    BR_IF_CMP(BR_IF_F64_LE, double, f64_of, a <= b)
+    BR_IF_CMP(BR_IF_F64_GE, double, f64_of, a >= b)
+    BR_IF_CMP(BR_IF_F64_EQ, double, f64_of, a == b)
+    BR_IF_CMP(BR_IF_F64_NE, double, f64_of, a != b)
+L_LOCAL_TEE_GET:
+    fp[ip[1]] = sp[-1];
+    *sp++ = fp[ip[2]];
+    ip += 3;
+    NEXT;
     BR_IF_CMP(BR_IF_I32_EQ, uint32_t, U32, a == b)
     BR_IF_CMP(BR_IF_I32_LT_S, int32_t, S32, a < b)
     BR_IF_CMP(BR_IF_I32_LT_U, uint32_t, U32, a < b)
@@ -1033,6 +1094,35 @@ L_BR_IF_I32_EQZ:
     BR_IF_CMP(BR_IF_I32_GE_U, uint32_t, U32, a >= b)
     BR_IF_CMP(BR_IF_I32_GT_S, int32_t, S32, a > b)
     BR_IF_CMP(BR_IF_I32_LE_S, int32_t, S32, a <= b)
+
+#define BR_IF_CMP_IMM(name, T, get, src, expr)                                                     \
+    L_##name:                                                                                      \
+    {                                                                                              \
+        T b = get(src), a = get(sp[-1]);                                                           \
+        sp--;                                                                                      \
+        if (expr) {                                                                                \
+            ip = cbase + ip[1];                                                                    \
+            NEXT;                                                                                  \
+        }                                                                                          \
+        ip += 3;                                                                                   \
+        NEXT;                                                                                      \
+    }
+    BR_IF_CMP_IMM(BR_IF_I32_NE_L, uint32_t, U32, fp[ip[2]], a != b)
+    BR_IF_CMP_IMM(BR_IF_I32_NE_C, uint32_t, U32, (uint64_t)ip[2], a != b)
+    BR_IF_CMP_IMM(BR_IF_I32_EQ_L, uint32_t, U32, fp[ip[2]], a == b)
+    BR_IF_CMP_IMM(BR_IF_I32_EQ_C, uint32_t, U32, (uint64_t)ip[2], a == b)
+    BR_IF_CMP_IMM(BR_IF_I32_LT_S_L, int32_t, S32, fp[ip[2]], a < b)
+    BR_IF_CMP_IMM(BR_IF_I32_LT_S_C, int32_t, S32, (uint64_t)ip[2], a < b)
+    BR_IF_CMP_IMM(BR_IF_I32_LT_U_L, uint32_t, U32, fp[ip[2]], a < b)
+    BR_IF_CMP_IMM(BR_IF_I32_LT_U_C, uint32_t, U32, (uint64_t)ip[2], a < b)
+    BR_IF_CMP_IMM(BR_IF_I32_GE_S_L, int32_t, S32, fp[ip[2]], a >= b)
+    BR_IF_CMP_IMM(BR_IF_I32_GE_S_C, int32_t, S32, (uint64_t)ip[2], a >= b)
+    BR_IF_CMP_IMM(BR_IF_I32_GE_U_L, uint32_t, U32, fp[ip[2]], a >= b)
+    BR_IF_CMP_IMM(BR_IF_I32_GE_U_C, uint32_t, U32, (uint64_t)ip[2], a >= b)
+    BR_IF_CMP_IMM(BR_IF_I32_GT_S_L, int32_t, S32, fp[ip[2]], a > b)
+    BR_IF_CMP_IMM(BR_IF_I32_GT_S_C, int32_t, S32, (uint64_t)ip[2], a > b)
+    BR_IF_CMP_IMM(BR_IF_I32_LE_S_L, int32_t, S32, fp[ip[2]], a <= b)
+    BR_IF_CMP_IMM(BR_IF_I32_LE_S_C, int32_t, S32, (uint64_t)ip[2], a <= b)
 
 trap:
     s->depth = saved_depth;

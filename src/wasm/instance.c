@@ -13,12 +13,31 @@ static bool limits_match(uint64_t size, bool has_max, uint64_t max,
     return true;
 }
 
+static eos_wasm_store *extern_store(const eos_wasm_extern *ex)
+{
+    switch (ex->kind) {
+    case EOS_WASM_EXTERN_FUNC:
+        return ex->of.func ? ex->of.func->store : NULL;
+    case EOS_WASM_EXTERN_TABLE:
+        return ex->of.table ? ex->of.table->store : NULL;
+    case EOS_WASM_EXTERN_MEMORY:
+        return ex->of.memory ? ex->of.memory->store : NULL;
+    default:
+        return ex->of.global ? ex->of.global->store : NULL;
+    }
+}
+
 static int link_import(eos_wasm_instance *inst, const eos_wasm__import *im,
                        const eos_wasm_extern *ex, uint32_t *counts, eos_diag *diag)
 {
     const eos_wasm_module *m = inst->module;
     if (ex->kind != im->kind)
         goto mismatch;
+    /* Objects of another store could be freed under this one. */
+    if (extern_store(ex) != inst->store)
+        return eos_diag_set(diag, EOS_EUNLINKABLE, "link", -1,
+                            "import \"%.*s\" \"%.*s\" was created in another store",
+                            (int)im->module_len, im->module, (int)im->name_len, im->name);
     switch (im->kind) {
     case EOS_WASM_EXTERN_FUNC:
         if (!ex->of.func || !eos_wasm__functype_eq(ex->of.func->type, &m->types[im->type_index]))
@@ -43,8 +62,7 @@ static int link_import(eos_wasm_instance *inst, const eos_wasm__import *im,
     }
     default: {
         const eos_wasm_global *g = ex->of.global;
-        if (!g || g->type.valtype != im->global.valtype ||
-            g->type.mutable_ != im->global.mutable_)
+        if (!g || g->type.valtype != im->global.valtype || g->type.mutable_ != im->global.mutable_)
             goto mismatch;
         inst->globals[counts[3]++] = ex->of.global;
         return 0;
@@ -55,8 +73,10 @@ mismatch:
                         "incompatible import type for \"%.*s\" \"%.*s\": the provided %s does "
                         "not match the module's declaration",
                         (int)im->module_len, im->module, (int)im->name_len, im->name,
-                        ex->kind == 0 ? "function" : ex->kind == 1 ? "table"
-                        : ex->kind == 2 ? "memory" : "global");
+                        ex->kind == 0   ? "function"
+                        : ex->kind == 1 ? "table"
+                        : ex->kind == 2 ? "memory"
+                                        : "global");
 }
 
 static void instance_free(eos_wasm_instance *i)
@@ -106,6 +126,7 @@ static int create_objects(eos_wasm_store *s, eos_wasm_instance *inst, eos_diag *
         const eos_wasm__code *c = &m->codes[k];
         f->type = &m->types[m->type_canon[c->type_index]];
         f->inst = inst;
+        f->store = inst->store;
         f->code = c;
         inst->funcs[m->func_import_count + k] = f;
     }
@@ -205,8 +226,7 @@ int eos_wasm_instantiate(eos_wasm_store *s, eos_wasm_module *m, const eos_wasm_e
         uint64_t none[1];
         rc = eos_wasm__exec(s, inst->funcs[m->start], none);
         if (rc)
-            return eos_diag_set(diag, rc, "start", -1, "start function trapped: %s",
-                                s->trap_msg);
+            return eos_diag_set(diag, rc, "start", -1, "start function trapped: %s", s->trap_msg);
     }
     *out = inst;
     return 0;
@@ -230,10 +250,18 @@ int eos_wasm_instance_export_len(eos_wasm_instance *i, const char *name, size_t 
             continue;
         out->kind = e->kind;
         switch (e->kind) {
-        case EOS_WASM_EXTERN_FUNC: out->of.func = i->funcs[e->index]; break;
-        case EOS_WASM_EXTERN_TABLE: out->of.table = i->tables[e->index]; break;
-        case EOS_WASM_EXTERN_MEMORY: out->of.memory = i->memories[e->index]; break;
-        default: out->of.global = i->globals[e->index]; break;
+        case EOS_WASM_EXTERN_FUNC:
+            out->of.func = i->funcs[e->index];
+            break;
+        case EOS_WASM_EXTERN_TABLE:
+            out->of.table = i->tables[e->index];
+            break;
+        case EOS_WASM_EXTERN_MEMORY:
+            out->of.memory = i->memories[e->index];
+            break;
+        default:
+            out->of.global = i->globals[e->index];
+            break;
         }
         return 0;
     }

@@ -18,247 +18,272 @@
  * relative to the frame pointer (locals first, then the operand stack).
  * X(NAME, wasm encoding (0xFCnn for prefixed, -1 internal), signature of
  * simple numeric ops or NULL, meaning). Signatures: i=i32 I=i64 f=f32 F=f64. */
-#define EOS_WASM_OPS(X)                                                                     \
-    X(UNREACHABLE, 0x00, NULL, "trap: unreachable executed")                                \
-    X(BR, -1, NULL, "T: ip := T")                                                           \
-    X(BR_MOVE, -1, NULL, "T D N: move top N slots to fp[D..], sp := fp+D+N, ip := T")       \
-    X(BR_IF, -1, NULL, "T: pop c; if c, ip := T")                                           \
-    X(BR_IF_MOVE, -1, NULL, "T D N: pop c; if c, BR_MOVE T D N")                            \
-    X(BR_UNLESS, -1, NULL, "T: pop c; if !c, ip := T")                                      \
-    X(BR_TABLE, -1, NULL, "N (T D A)*(N+1): pop i; branch to entry min(i, N)")              \
-    X(RETURN, -1, NULL, "copy results to fp[0..], pop the frame")                           \
-    X(CALL, -1, NULL, "F: call function F of this module (defined, not imported)")          \
-    X(CALL_IMPORT, -1, NULL, "F: call imported function F through the instance")            \
-    X(CALL_INDIRECT, -1, NULL, "Y T: pop i; call table T [i] checking type Y")              \
-    X(RETURN_CALL, -1, NULL, "F: tail-call function F")                                     \
-    X(RETURN_CALL_INDIRECT, -1, NULL, "Y T: tail-call table T [pop] checking type Y")       \
-    X(FUEL, -1, NULL, "charge one unit of fuel (loop headers)")                             \
-    X(DROP, 0x1a, NULL, "sp -= 1")                                                          \
-    X(SELECT, 0x1b, NULL, "pop c b a; push c ? a : b")                                      \
-    X(LOCAL_GET, 0x20, NULL, "L: push fp[L]")                                               \
-    X(LOCAL_SET, 0x21, NULL, "L: fp[L] := pop")                                             \
-    X(LOCAL_TEE, 0x22, NULL, "L: fp[L] := top")                                             \
-    X(GLOBAL_GET, 0x23, NULL, "G: push global G")                                           \
-    X(GLOBAL_SET, 0x24, NULL, "G: global G := pop")                                         \
-    X(TABLE_GET, 0x25, NULL, "T: push table T [pop]")                                       \
-    X(TABLE_SET, 0x26, NULL, "T: pop v i; table T [i] := v")                                \
-    X(LOAD32, 0x28, NULL, "O: push zero-extended 32-bit load at pop+O (i32, f32)")          \
-    X(LOAD64, 0x29, NULL, "O: push 64-bit load at pop+O (i64, f64)")                        \
-    X(LOAD8_S32, 0x2c, NULL, "O: i32.load8_s")                                              \
-    X(LOAD8_U, 0x2d, NULL, "O: i32.load8_u and i64.load8_u")                                \
-    X(LOAD16_S32, 0x2e, NULL, "O: i32.load16_s")                                            \
-    X(LOAD16_U, 0x2f, NULL, "O: i32.load16_u and i64.load16_u")                             \
-    X(LOAD8_S64, 0x30, NULL, "O: i64.load8_s")                                              \
-    X(LOAD16_S64, 0x32, NULL, "O: i64.load16_s")                                            \
-    X(LOAD32_S64, 0x34, NULL, "O: i64.load32_s")                                            \
-    X(STORE32, 0x36, NULL, "O: pop v a; store low 32 bits of v at a+O")                     \
-    X(STORE64, 0x37, NULL, "O: pop v a; store v at a+O")                                    \
-    X(STORE8, 0x3a, NULL, "O: pop v a; store low 8 bits")                                   \
-    X(STORE16, 0x3b, NULL, "O: pop v a; store low 16 bits")                                 \
-    X(MEM_LOAD, -1, NULL, "K M O: load of wasm kind K from memory M (multi-memory)")        \
-    X(MEM_STORE, -1, NULL, "K M O: store of wasm kind K to memory M (multi-memory)")        \
-    X(MEMORY_SIZE, 0x3f, NULL, "M: push pages of memory M")                                 \
-    X(MEMORY_GROW, 0x40, NULL, "M: pop n; grow memory M, push old pages or -1")             \
-    X(CONST32, 0x41, NULL, "V: push 32-bit constant V")                                     \
-    X(CONST64, 0x42, NULL, "LO HI: push 64-bit constant")                                   \
-    X(I32_EQZ, 0x45, "i:i", "i32.eqz")                                                      \
-    X(I32_EQ, 0x46, "ii:i", "i32.eq")                                                       \
-    X(I32_NE, 0x47, "ii:i", "i32.ne")                                                       \
-    X(I32_LT_S, 0x48, "ii:i", "i32.lt_s")                                                   \
-    X(I32_LT_U, 0x49, "ii:i", "i32.lt_u")                                                   \
-    X(I32_GT_S, 0x4a, "ii:i", "i32.gt_s")                                                   \
-    X(I32_GT_U, 0x4b, "ii:i", "i32.gt_u")                                                   \
-    X(I32_LE_S, 0x4c, "ii:i", "i32.le_s")                                                   \
-    X(I32_LE_U, 0x4d, "ii:i", "i32.le_u")                                                   \
-    X(I32_GE_S, 0x4e, "ii:i", "i32.ge_s")                                                   \
-    X(I32_GE_U, 0x4f, "ii:i", "i32.ge_u")                                                   \
-    X(I64_EQZ, 0x50, "I:i", "i64.eqz")                                                      \
-    X(I64_EQ, 0x51, "II:i", "i64.eq")                                                       \
-    X(I64_NE, 0x52, "II:i", "i64.ne")                                                       \
-    X(I64_LT_S, 0x53, "II:i", "i64.lt_s")                                                   \
-    X(I64_LT_U, 0x54, "II:i", "i64.lt_u")                                                   \
-    X(I64_GT_S, 0x55, "II:i", "i64.gt_s")                                                   \
-    X(I64_GT_U, 0x56, "II:i", "i64.gt_u")                                                   \
-    X(I64_LE_S, 0x57, "II:i", "i64.le_s")                                                   \
-    X(I64_LE_U, 0x58, "II:i", "i64.le_u")                                                   \
-    X(I64_GE_S, 0x59, "II:i", "i64.ge_s")                                                   \
-    X(I64_GE_U, 0x5a, "II:i", "i64.ge_u")                                                   \
-    X(F32_EQ, 0x5b, "ff:i", "f32.eq")                                                       \
-    X(F32_NE, 0x5c, "ff:i", "f32.ne")                                                       \
-    X(F32_LT, 0x5d, "ff:i", "f32.lt")                                                       \
-    X(F32_GT, 0x5e, "ff:i", "f32.gt")                                                       \
-    X(F32_LE, 0x5f, "ff:i", "f32.le")                                                       \
-    X(F32_GE, 0x60, "ff:i", "f32.ge")                                                       \
-    X(F64_EQ, 0x61, "FF:i", "f64.eq")                                                       \
-    X(F64_NE, 0x62, "FF:i", "f64.ne")                                                       \
-    X(F64_LT, 0x63, "FF:i", "f64.lt")                                                       \
-    X(F64_GT, 0x64, "FF:i", "f64.gt")                                                       \
-    X(F64_LE, 0x65, "FF:i", "f64.le")                                                       \
-    X(F64_GE, 0x66, "FF:i", "f64.ge")                                                       \
-    X(I32_CLZ, 0x67, "i:i", "i32.clz")                                                      \
-    X(I32_CTZ, 0x68, "i:i", "i32.ctz")                                                      \
-    X(I32_POPCNT, 0x69, "i:i", "i32.popcnt")                                                \
-    X(I32_ADD, 0x6a, "ii:i", "i32.add")                                                     \
-    X(I32_SUB, 0x6b, "ii:i", "i32.sub")                                                     \
-    X(I32_MUL, 0x6c, "ii:i", "i32.mul")                                                     \
-    X(I32_DIV_S, 0x6d, "ii:i", "i32.div_s (traps on 0 and overflow)")                       \
-    X(I32_DIV_U, 0x6e, "ii:i", "i32.div_u (traps on 0)")                                    \
-    X(I32_REM_S, 0x6f, "ii:i", "i32.rem_s (traps on 0)")                                    \
-    X(I32_REM_U, 0x70, "ii:i", "i32.rem_u (traps on 0)")                                    \
-    X(I32_AND, 0x71, "ii:i", "i32.and")                                                     \
-    X(I32_OR, 0x72, "ii:i", "i32.or")                                                       \
-    X(I32_XOR, 0x73, "ii:i", "i32.xor")                                                     \
-    X(I32_SHL, 0x74, "ii:i", "i32.shl")                                                     \
-    X(I32_SHR_S, 0x75, "ii:i", "i32.shr_s")                                                 \
-    X(I32_SHR_U, 0x76, "ii:i", "i32.shr_u")                                                 \
-    X(I32_ROTL, 0x77, "ii:i", "i32.rotl")                                                   \
-    X(I32_ROTR, 0x78, "ii:i", "i32.rotr")                                                   \
-    X(I64_CLZ, 0x79, "I:I", "i64.clz")                                                      \
-    X(I64_CTZ, 0x7a, "I:I", "i64.ctz")                                                      \
-    X(I64_POPCNT, 0x7b, "I:I", "i64.popcnt")                                                \
-    X(I64_ADD, 0x7c, "II:I", "i64.add")                                                     \
-    X(I64_SUB, 0x7d, "II:I", "i64.sub")                                                     \
-    X(I64_MUL, 0x7e, "II:I", "i64.mul")                                                     \
-    X(I64_DIV_S, 0x7f, "II:I", "i64.div_s")                                                 \
-    X(I64_DIV_U, 0x80, "II:I", "i64.div_u")                                                 \
-    X(I64_REM_S, 0x81, "II:I", "i64.rem_s")                                                 \
-    X(I64_REM_U, 0x82, "II:I", "i64.rem_u")                                                 \
-    X(I64_AND, 0x83, "II:I", "i64.and")                                                     \
-    X(I64_OR, 0x84, "II:I", "i64.or")                                                       \
-    X(I64_XOR, 0x85, "II:I", "i64.xor")                                                     \
-    X(I64_SHL, 0x86, "II:I", "i64.shl")                                                     \
-    X(I64_SHR_S, 0x87, "II:I", "i64.shr_s")                                                 \
-    X(I64_SHR_U, 0x88, "II:I", "i64.shr_u")                                                 \
-    X(I64_ROTL, 0x89, "II:I", "i64.rotl")                                                   \
-    X(I64_ROTR, 0x8a, "II:I", "i64.rotr")                                                   \
-    X(F32_ABS, 0x8b, "f:f", "f32.abs (clears the sign bit)")                                \
-    X(F32_NEG, 0x8c, "f:f", "f32.neg (flips the sign bit)")                                 \
-    X(F32_CEIL, 0x8d, "f:f", "f32.ceil")                                                    \
-    X(F32_FLOOR, 0x8e, "f:f", "f32.floor")                                                  \
-    X(F32_TRUNC, 0x8f, "f:f", "f32.trunc")                                                  \
-    X(F32_NEAREST, 0x90, "f:f", "f32.nearest (ties to even)")                               \
-    X(F32_SQRT, 0x91, "f:f", "f32.sqrt")                                                    \
-    X(F32_ADD, 0x92, "ff:f", "f32.add")                                                     \
-    X(F32_SUB, 0x93, "ff:f", "f32.sub")                                                     \
-    X(F32_MUL, 0x94, "ff:f", "f32.mul")                                                     \
-    X(F32_DIV, 0x95, "ff:f", "f32.div")                                                     \
-    X(F32_MIN, 0x96, "ff:f", "f32.min (NaN-propagating, -0 < +0)")                          \
-    X(F32_MAX, 0x97, "ff:f", "f32.max")                                                     \
-    X(F32_COPYSIGN, 0x98, "ff:f", "f32.copysign")                                           \
-    X(F64_ABS, 0x99, "F:F", "f64.abs")                                                      \
-    X(F64_NEG, 0x9a, "F:F", "f64.neg")                                                      \
-    X(F64_CEIL, 0x9b, "F:F", "f64.ceil")                                                    \
-    X(F64_FLOOR, 0x9c, "F:F", "f64.floor")                                                  \
-    X(F64_TRUNC, 0x9d, "F:F", "f64.trunc")                                                  \
-    X(F64_NEAREST, 0x9e, "F:F", "f64.nearest")                                              \
-    X(F64_SQRT, 0x9f, "F:F", "f64.sqrt")                                                    \
-    X(F64_ADD, 0xa0, "FF:F", "f64.add")                                                     \
-    X(F64_SUB, 0xa1, "FF:F", "f64.sub")                                                     \
-    X(F64_MUL, 0xa2, "FF:F", "f64.mul")                                                     \
-    X(F64_DIV, 0xa3, "FF:F", "f64.div")                                                     \
-    X(F64_MIN, 0xa4, "FF:F", "f64.min")                                                     \
-    X(F64_MAX, 0xa5, "FF:F", "f64.max")                                                     \
-    X(F64_COPYSIGN, 0xa6, "FF:F", "f64.copysign")                                           \
-    X(I32_WRAP_I64, 0xa7, "I:i", "i32.wrap_i64")                                            \
-    X(I32_TRUNC_F32_S, 0xa8, "f:i", "i32.trunc_f32_s (traps)")                              \
-    X(I32_TRUNC_F32_U, 0xa9, "f:i", "i32.trunc_f32_u (traps)")                              \
-    X(I32_TRUNC_F64_S, 0xaa, "F:i", "i32.trunc_f64_s (traps)")                              \
-    X(I32_TRUNC_F64_U, 0xab, "F:i", "i32.trunc_f64_u (traps)")                              \
-    X(I64_EXTEND_I32_S, 0xac, "i:I", "i64.extend_i32_s")                                    \
-    X(I64_EXTEND_I32_U, 0xad, "i:I", "i64.extend_i32_u (slots are zero-extended: no-op)")   \
-    X(I64_TRUNC_F32_S, 0xae, "f:I", "i64.trunc_f32_s (traps)")                              \
-    X(I64_TRUNC_F32_U, 0xaf, "f:I", "i64.trunc_f32_u (traps)")                              \
-    X(I64_TRUNC_F64_S, 0xb0, "F:I", "i64.trunc_f64_s (traps)")                              \
-    X(I64_TRUNC_F64_U, 0xb1, "F:I", "i64.trunc_f64_u (traps)")                              \
-    X(F32_CONVERT_I32_S, 0xb2, "i:f", "f32.convert_i32_s")                                  \
-    X(F32_CONVERT_I32_U, 0xb3, "i:f", "f32.convert_i32_u")                                  \
-    X(F32_CONVERT_I64_S, 0xb4, "I:f", "f32.convert_i64_s")                                  \
-    X(F32_CONVERT_I64_U, 0xb5, "I:f", "f32.convert_i64_u")                                  \
-    X(F32_DEMOTE_F64, 0xb6, "F:f", "f32.demote_f64")                                        \
-    X(F64_CONVERT_I32_S, 0xb7, "i:F", "f64.convert_i32_s")                                  \
-    X(F64_CONVERT_I32_U, 0xb8, "i:F", "f64.convert_i32_u")                                  \
-    X(F64_CONVERT_I64_S, 0xb9, "I:F", "f64.convert_i64_s")                                  \
-    X(F64_CONVERT_I64_U, 0xba, "I:F", "f64.convert_i64_u")                                  \
-    X(F64_PROMOTE_F32, 0xbb, "f:F", "f64.promote_f32")                                      \
-    X(I32_REINTERPRET_F32, 0xbc, "f:i", "i32.reinterpret_f32 (no-op)")                      \
-    X(I64_REINTERPRET_F64, 0xbd, "F:I", "i64.reinterpret_f64 (no-op)")                      \
-    X(F32_REINTERPRET_I32, 0xbe, "i:f", "f32.reinterpret_i32 (no-op)")                      \
-    X(F64_REINTERPRET_I64, 0xbf, "I:F", "f64.reinterpret_i64 (no-op)")                      \
-    X(I32_EXTEND8_S, 0xc0, "i:i", "i32.extend8_s")                                          \
-    X(I32_EXTEND16_S, 0xc1, "i:i", "i32.extend16_s")                                        \
-    X(I64_EXTEND8_S, 0xc2, "I:I", "i64.extend8_s")                                          \
-    X(I64_EXTEND16_S, 0xc3, "I:I", "i64.extend16_s")                                        \
-    X(I64_EXTEND32_S, 0xc4, "I:I", "i64.extend32_s")                                        \
-    X(REF_IS_NULL, 0xd1, NULL, "push pop == null")                                          \
-    X(REF_FUNC, 0xd2, NULL, "F: push a reference to function F")                            \
-    X(I32_TRUNC_SAT_F32_S, 0xfc00, "f:i", "i32.trunc_sat_f32_s")                            \
-    X(I32_TRUNC_SAT_F32_U, 0xfc01, "f:i", "i32.trunc_sat_f32_u")                            \
-    X(I32_TRUNC_SAT_F64_S, 0xfc02, "F:i", "i32.trunc_sat_f64_s")                            \
-    X(I32_TRUNC_SAT_F64_U, 0xfc03, "F:i", "i32.trunc_sat_f64_u")                            \
-    X(I64_TRUNC_SAT_F32_S, 0xfc04, "f:I", "i64.trunc_sat_f32_s")                            \
-    X(I64_TRUNC_SAT_F32_U, 0xfc05, "f:I", "i64.trunc_sat_f32_u")                            \
-    X(I64_TRUNC_SAT_F64_S, 0xfc06, "F:I", "i64.trunc_sat_f64_s")                            \
-    X(I64_TRUNC_SAT_F64_U, 0xfc07, "F:I", "i64.trunc_sat_f64_u")                            \
-    X(MEMORY_INIT, 0xfc08, NULL, "D M: pop n s d; copy data segment D into memory M")       \
-    X(DATA_DROP, 0xfc09, NULL, "D: drop data segment D")                                    \
-    X(MEMORY_COPY, 0xfc0a, NULL, "MD MS: pop n s d; copy within/between memories")          \
-    X(MEMORY_FILL, 0xfc0b, NULL, "M: pop n v d; fill memory M")                             \
-    X(TABLE_INIT, 0xfc0c, NULL, "E T: pop n s d; copy element segment E into table T")      \
-    X(ELEM_DROP, 0xfc0d, NULL, "E: drop element segment E")                                 \
-    X(TABLE_COPY, 0xfc0e, NULL, "TD TS: pop n s d; copy between tables")                    \
-    X(TABLE_GROW, 0xfc0f, NULL, "T: pop n v; grow table T, push old size or -1")            \
-    X(TABLE_SIZE, 0xfc10, NULL, "T: push size of table T")                                  \
-    X(TABLE_FILL, 0xfc11, NULL, "T: pop n v i; fill table T")                               \
-    X(I32_ADD_L, -1, NULL, "L: i32.add with the right operand local L")                     \
-    X(I32_ADD_C, -1, NULL, "K: i32.add with the right operand constant K")                  \
-    X(I32_SUB_L, -1, NULL, "L: i32.sub with the right operand local L")                     \
-    X(I32_SUB_C, -1, NULL, "K: i32.sub with the right operand constant K")                  \
-    X(I32_MUL_L, -1, NULL, "L: i32.mul with the right operand local L")                     \
-    X(I32_MUL_C, -1, NULL, "K: i32.mul with the right operand constant K")                  \
-    X(I32_AND_L, -1, NULL, "L: i32.and with the right operand local L")                     \
-    X(I32_AND_C, -1, NULL, "K: i32.and with the right operand constant K")                  \
-    X(I32_OR_L, -1, NULL, "L: i32.or with the right operand local L")                       \
-    X(I32_OR_C, -1, NULL, "K: i32.or with the right operand constant K")                    \
-    X(I32_XOR_L, -1, NULL, "L: i32.xor with the right operand local L")                     \
-    X(I32_XOR_C, -1, NULL, "K: i32.xor with the right operand constant K")                  \
-    X(I32_SHL_L, -1, NULL, "L: i32.shl with the right operand local L")                     \
-    X(I32_SHL_C, -1, NULL, "K: i32.shl with the right operand constant K")                  \
-    X(I32_SHR_S_L, -1, NULL, "L: i32.shr_s with the right operand local L")                 \
-    X(I32_SHR_S_C, -1, NULL, "K: i32.shr_s with the right operand constant K")              \
-    X(I32_SHR_U_L, -1, NULL, "L: i32.shr_u with the right operand local L")                 \
-    X(I32_SHR_U_C, -1, NULL, "K: i32.shr_u with the right operand constant K")              \
-    X(I64_ADD_L, -1, NULL, "L: i64.add with the right operand local L")                     \
-    X(I64_SUB_L, -1, NULL, "L: i64.sub with the right operand local L")                     \
-    X(I64_MUL_L, -1, NULL, "L: i64.mul with the right operand local L")                     \
-    X(I64_AND_L, -1, NULL, "L: i64.and with the right operand local L")                     \
-    X(I64_OR_L, -1, NULL, "L: i64.or with the right operand local L")                       \
-    X(I64_XOR_L, -1, NULL, "L: i64.xor with the right operand local L")                     \
-    X(I64_SHL_L, -1, NULL, "L: i64.shl with the right operand local L")                     \
-    X(I64_SHR_U_L, -1, NULL, "L: i64.shr_u with the right operand local L")                 \
-    X(F64_ADD_L, -1, NULL, "L: f64.add with the right operand local L")                     \
-    X(F64_SUB_L, -1, NULL, "L: f64.sub with the right operand local L")                     \
-    X(F64_MUL_L, -1, NULL, "L: f64.mul with the right operand local L")                     \
-    X(F64_DIV_L, -1, NULL, "L: f64.div with the right operand local L")                     \
-    X(F32_ADD_L, -1, NULL, "L: f32.add with the right operand local L")                     \
-    X(F32_SUB_L, -1, NULL, "L: f32.sub with the right operand local L")                     \
-    X(F32_MUL_L, -1, NULL, "L: f32.mul with the right operand local L")                     \
-    X(F32_DIV_L, -1, NULL, "L: f32.div with the right operand local L")                     \
-    X(LOCAL_COPY, -1, NULL, "A B: fp[B] := fp[A] (local.get A local.set B)")                \
-    X(LOCAL_SET_C32, -1, NULL, "K B: fp[B] := K (i32/f32.const K local.set B)")             \
-    X(LL_I32_ADD, -1, NULL, "A B: push fp[A] + fp[B] (local.get local.get i32.add)")        \
-    X(LL_I32_SUB, -1, NULL, "A B: push fp[A] - fp[B]")                                      \
-    X(LC_I32_ADD, -1, NULL, "A V: push fp[A] + V (local.get i32.const i32.add)")            \
-    X(LC_I32_ADD_SET, -1, NULL, "A V L: fp[L] := fp[A] + V")                                \
-    X(L_LOAD32, -1, NULL, "A O: push 32-bit load at fp[A]+O (local.get i32.load)")          \
-    X(BR_IF_I32_EQZ, -1, NULL, "T: pop c; if c == 0, ip := T (i32.eqz br_if)")              \
-    X(BR_IF_I32_NE, -1, NULL, "T: pop b a; if a != b, ip := T")                             \
-    X(BR_IF_I32_EQ, -1, NULL, "T: pop b a; if a == b, ip := T")                             \
-    X(BR_IF_I32_LT_S, -1, NULL, "T: pop b a; if a < b (signed), ip := T")                   \
-    X(BR_IF_I32_LT_U, -1, NULL, "T: pop b a; if a < b (unsigned), ip := T")                 \
-    X(BR_IF_I32_GE_S, -1, NULL, "T: pop b a; if a >= b (signed), ip := T")                  \
-    X(BR_IF_I32_GE_U, -1, NULL, "T: pop b a; if a >= b (unsigned), ip := T")                \
-    X(BR_IF_I32_GT_S, -1, NULL, "T: pop b a; if a > b (signed), ip := T")                   \
-    X(BR_IF_I32_LE_S, -1, NULL, "T: pop b a; if a <= b (signed), ip := T")
+#define EOS_WASM_OPS(X)                                                                            \
+    X(UNREACHABLE, 0x00, NULL, "trap: unreachable executed")                                       \
+    X(BR, -1, NULL, "T: ip := T")                                                                  \
+    X(BR_MOVE, -1, NULL, "T D N: move top N slots to fp[D..], sp := fp+D+N, ip := T")              \
+    X(BR_IF, -1, NULL, "T: pop c; if c, ip := T")                                                  \
+    X(BR_IF_MOVE, -1, NULL, "T D N: pop c; if c, BR_MOVE T D N")                                   \
+    X(BR_UNLESS, -1, NULL, "T: pop c; if !c, ip := T")                                             \
+    X(BR_TABLE, -1, NULL, "N (T D A)*(N+1): pop i; branch to entry min(i, N)")                     \
+    X(RETURN, -1, NULL, "copy results to fp[0..], pop the frame")                                  \
+    X(CALL, -1, NULL, "F: call function F of this module (defined, not imported)")                 \
+    X(CALL_IMPORT, -1, NULL, "F: call imported function F through the instance")                   \
+    X(CALL_INDIRECT, -1, NULL, "Y T: pop i; call table T [i] checking type Y")                     \
+    X(RETURN_CALL, -1, NULL, "F: tail-call function F")                                            \
+    X(RETURN_CALL_INDIRECT, -1, NULL, "Y T: tail-call table T [pop] checking type Y")              \
+    X(FUEL, -1, NULL, "charge one unit of fuel (loop headers)")                                    \
+    X(DROP, 0x1a, NULL, "sp -= 1")                                                                 \
+    X(SELECT, 0x1b, NULL, "pop c b a; push c ? a : b")                                             \
+    X(LOCAL_GET, 0x20, NULL, "L: push fp[L]")                                                      \
+    X(LOCAL_SET, 0x21, NULL, "L: fp[L] := pop")                                                    \
+    X(LOCAL_TEE, 0x22, NULL, "L: fp[L] := top")                                                    \
+    X(GLOBAL_GET, 0x23, NULL, "G: push global G")                                                  \
+    X(GLOBAL_SET, 0x24, NULL, "G: global G := pop")                                                \
+    X(TABLE_GET, 0x25, NULL, "T: push table T [pop]")                                              \
+    X(TABLE_SET, 0x26, NULL, "T: pop v i; table T [i] := v")                                       \
+    X(LOAD32, 0x28, NULL, "O: push zero-extended 32-bit load at pop+O (i32, f32)")                 \
+    X(LOAD64, 0x29, NULL, "O: push 64-bit load at pop+O (i64, f64)")                               \
+    X(LOAD8_S32, 0x2c, NULL, "O: i32.load8_s")                                                     \
+    X(LOAD8_U, 0x2d, NULL, "O: i32.load8_u and i64.load8_u")                                       \
+    X(LOAD16_S32, 0x2e, NULL, "O: i32.load16_s")                                                   \
+    X(LOAD16_U, 0x2f, NULL, "O: i32.load16_u and i64.load16_u")                                    \
+    X(LOAD8_S64, 0x30, NULL, "O: i64.load8_s")                                                     \
+    X(LOAD16_S64, 0x32, NULL, "O: i64.load16_s")                                                   \
+    X(LOAD32_S64, 0x34, NULL, "O: i64.load32_s")                                                   \
+    X(STORE32, 0x36, NULL, "O: pop v a; store low 32 bits of v at a+O")                            \
+    X(STORE64, 0x37, NULL, "O: pop v a; store v at a+O")                                           \
+    X(STORE8, 0x3a, NULL, "O: pop v a; store low 8 bits")                                          \
+    X(STORE16, 0x3b, NULL, "O: pop v a; store low 16 bits")                                        \
+    X(MEM_LOAD, -1, NULL, "K M O: load of wasm kind K from memory M (multi-memory)")               \
+    X(MEM_STORE, -1, NULL, "K M O: store of wasm kind K to memory M (multi-memory)")               \
+    X(MEMORY_SIZE, 0x3f, NULL, "M: push pages of memory M")                                        \
+    X(MEMORY_GROW, 0x40, NULL, "M: pop n; grow memory M, push old pages or -1")                    \
+    X(CONST32, 0x41, NULL, "V: push 32-bit constant V")                                            \
+    X(CONST64, 0x42, NULL, "LO HI: push 64-bit constant")                                          \
+    X(I32_EQZ, 0x45, "i:i", "i32.eqz")                                                             \
+    X(I32_EQ, 0x46, "ii:i", "i32.eq")                                                              \
+    X(I32_NE, 0x47, "ii:i", "i32.ne")                                                              \
+    X(I32_LT_S, 0x48, "ii:i", "i32.lt_s")                                                          \
+    X(I32_LT_U, 0x49, "ii:i", "i32.lt_u")                                                          \
+    X(I32_GT_S, 0x4a, "ii:i", "i32.gt_s")                                                          \
+    X(I32_GT_U, 0x4b, "ii:i", "i32.gt_u")                                                          \
+    X(I32_LE_S, 0x4c, "ii:i", "i32.le_s")                                                          \
+    X(I32_LE_U, 0x4d, "ii:i", "i32.le_u")                                                          \
+    X(I32_GE_S, 0x4e, "ii:i", "i32.ge_s")                                                          \
+    X(I32_GE_U, 0x4f, "ii:i", "i32.ge_u")                                                          \
+    X(I64_EQZ, 0x50, "I:i", "i64.eqz")                                                             \
+    X(I64_EQ, 0x51, "II:i", "i64.eq")                                                              \
+    X(I64_NE, 0x52, "II:i", "i64.ne")                                                              \
+    X(I64_LT_S, 0x53, "II:i", "i64.lt_s")                                                          \
+    X(I64_LT_U, 0x54, "II:i", "i64.lt_u")                                                          \
+    X(I64_GT_S, 0x55, "II:i", "i64.gt_s")                                                          \
+    X(I64_GT_U, 0x56, "II:i", "i64.gt_u")                                                          \
+    X(I64_LE_S, 0x57, "II:i", "i64.le_s")                                                          \
+    X(I64_LE_U, 0x58, "II:i", "i64.le_u")                                                          \
+    X(I64_GE_S, 0x59, "II:i", "i64.ge_s")                                                          \
+    X(I64_GE_U, 0x5a, "II:i", "i64.ge_u")                                                          \
+    X(F32_EQ, 0x5b, "ff:i", "f32.eq")                                                              \
+    X(F32_NE, 0x5c, "ff:i", "f32.ne")                                                              \
+    X(F32_LT, 0x5d, "ff:i", "f32.lt")                                                              \
+    X(F32_GT, 0x5e, "ff:i", "f32.gt")                                                              \
+    X(F32_LE, 0x5f, "ff:i", "f32.le")                                                              \
+    X(F32_GE, 0x60, "ff:i", "f32.ge")                                                              \
+    X(F64_EQ, 0x61, "FF:i", "f64.eq")                                                              \
+    X(F64_NE, 0x62, "FF:i", "f64.ne")                                                              \
+    X(F64_LT, 0x63, "FF:i", "f64.lt")                                                              \
+    X(F64_GT, 0x64, "FF:i", "f64.gt")                                                              \
+    X(F64_LE, 0x65, "FF:i", "f64.le")                                                              \
+    X(F64_GE, 0x66, "FF:i", "f64.ge")                                                              \
+    X(I32_CLZ, 0x67, "i:i", "i32.clz")                                                             \
+    X(I32_CTZ, 0x68, "i:i", "i32.ctz")                                                             \
+    X(I32_POPCNT, 0x69, "i:i", "i32.popcnt")                                                       \
+    X(I32_ADD, 0x6a, "ii:i", "i32.add")                                                            \
+    X(I32_SUB, 0x6b, "ii:i", "i32.sub")                                                            \
+    X(I32_MUL, 0x6c, "ii:i", "i32.mul")                                                            \
+    X(I32_DIV_S, 0x6d, "ii:i", "i32.div_s (traps on 0 and overflow)")                              \
+    X(I32_DIV_U, 0x6e, "ii:i", "i32.div_u (traps on 0)")                                           \
+    X(I32_REM_S, 0x6f, "ii:i", "i32.rem_s (traps on 0)")                                           \
+    X(I32_REM_U, 0x70, "ii:i", "i32.rem_u (traps on 0)")                                           \
+    X(I32_AND, 0x71, "ii:i", "i32.and")                                                            \
+    X(I32_OR, 0x72, "ii:i", "i32.or")                                                              \
+    X(I32_XOR, 0x73, "ii:i", "i32.xor")                                                            \
+    X(I32_SHL, 0x74, "ii:i", "i32.shl")                                                            \
+    X(I32_SHR_S, 0x75, "ii:i", "i32.shr_s")                                                        \
+    X(I32_SHR_U, 0x76, "ii:i", "i32.shr_u")                                                        \
+    X(I32_ROTL, 0x77, "ii:i", "i32.rotl")                                                          \
+    X(I32_ROTR, 0x78, "ii:i", "i32.rotr")                                                          \
+    X(I64_CLZ, 0x79, "I:I", "i64.clz")                                                             \
+    X(I64_CTZ, 0x7a, "I:I", "i64.ctz")                                                             \
+    X(I64_POPCNT, 0x7b, "I:I", "i64.popcnt")                                                       \
+    X(I64_ADD, 0x7c, "II:I", "i64.add")                                                            \
+    X(I64_SUB, 0x7d, "II:I", "i64.sub")                                                            \
+    X(I64_MUL, 0x7e, "II:I", "i64.mul")                                                            \
+    X(I64_DIV_S, 0x7f, "II:I", "i64.div_s")                                                        \
+    X(I64_DIV_U, 0x80, "II:I", "i64.div_u")                                                        \
+    X(I64_REM_S, 0x81, "II:I", "i64.rem_s")                                                        \
+    X(I64_REM_U, 0x82, "II:I", "i64.rem_u")                                                        \
+    X(I64_AND, 0x83, "II:I", "i64.and")                                                            \
+    X(I64_OR, 0x84, "II:I", "i64.or")                                                              \
+    X(I64_XOR, 0x85, "II:I", "i64.xor")                                                            \
+    X(I64_SHL, 0x86, "II:I", "i64.shl")                                                            \
+    X(I64_SHR_S, 0x87, "II:I", "i64.shr_s")                                                        \
+    X(I64_SHR_U, 0x88, "II:I", "i64.shr_u")                                                        \
+    X(I64_ROTL, 0x89, "II:I", "i64.rotl")                                                          \
+    X(I64_ROTR, 0x8a, "II:I", "i64.rotr")                                                          \
+    X(F32_ABS, 0x8b, "f:f", "f32.abs (clears the sign bit)")                                       \
+    X(F32_NEG, 0x8c, "f:f", "f32.neg (flips the sign bit)")                                        \
+    X(F32_CEIL, 0x8d, "f:f", "f32.ceil")                                                           \
+    X(F32_FLOOR, 0x8e, "f:f", "f32.floor")                                                         \
+    X(F32_TRUNC, 0x8f, "f:f", "f32.trunc")                                                         \
+    X(F32_NEAREST, 0x90, "f:f", "f32.nearest (ties to even)")                                      \
+    X(F32_SQRT, 0x91, "f:f", "f32.sqrt")                                                           \
+    X(F32_ADD, 0x92, "ff:f", "f32.add")                                                            \
+    X(F32_SUB, 0x93, "ff:f", "f32.sub")                                                            \
+    X(F32_MUL, 0x94, "ff:f", "f32.mul")                                                            \
+    X(F32_DIV, 0x95, "ff:f", "f32.div")                                                            \
+    X(F32_MIN, 0x96, "ff:f", "f32.min (NaN-propagating, -0 < +0)")                                 \
+    X(F32_MAX, 0x97, "ff:f", "f32.max")                                                            \
+    X(F32_COPYSIGN, 0x98, "ff:f", "f32.copysign")                                                  \
+    X(F64_ABS, 0x99, "F:F", "f64.abs")                                                             \
+    X(F64_NEG, 0x9a, "F:F", "f64.neg")                                                             \
+    X(F64_CEIL, 0x9b, "F:F", "f64.ceil")                                                           \
+    X(F64_FLOOR, 0x9c, "F:F", "f64.floor")                                                         \
+    X(F64_TRUNC, 0x9d, "F:F", "f64.trunc")                                                         \
+    X(F64_NEAREST, 0x9e, "F:F", "f64.nearest")                                                     \
+    X(F64_SQRT, 0x9f, "F:F", "f64.sqrt")                                                           \
+    X(F64_ADD, 0xa0, "FF:F", "f64.add")                                                            \
+    X(F64_SUB, 0xa1, "FF:F", "f64.sub")                                                            \
+    X(F64_MUL, 0xa2, "FF:F", "f64.mul")                                                            \
+    X(F64_DIV, 0xa3, "FF:F", "f64.div")                                                            \
+    X(F64_MIN, 0xa4, "FF:F", "f64.min")                                                            \
+    X(F64_MAX, 0xa5, "FF:F", "f64.max")                                                            \
+    X(F64_COPYSIGN, 0xa6, "FF:F", "f64.copysign")                                                  \
+    X(I32_WRAP_I64, 0xa7, "I:i", "i32.wrap_i64")                                                   \
+    X(I32_TRUNC_F32_S, 0xa8, "f:i", "i32.trunc_f32_s (traps)")                                     \
+    X(I32_TRUNC_F32_U, 0xa9, "f:i", "i32.trunc_f32_u (traps)")                                     \
+    X(I32_TRUNC_F64_S, 0xaa, "F:i", "i32.trunc_f64_s (traps)")                                     \
+    X(I32_TRUNC_F64_U, 0xab, "F:i", "i32.trunc_f64_u (traps)")                                     \
+    X(I64_EXTEND_I32_S, 0xac, "i:I", "i64.extend_i32_s")                                           \
+    X(I64_EXTEND_I32_U, 0xad, "i:I", "i64.extend_i32_u (slots are zero-extended: no-op)")          \
+    X(I64_TRUNC_F32_S, 0xae, "f:I", "i64.trunc_f32_s (traps)")                                     \
+    X(I64_TRUNC_F32_U, 0xaf, "f:I", "i64.trunc_f32_u (traps)")                                     \
+    X(I64_TRUNC_F64_S, 0xb0, "F:I", "i64.trunc_f64_s (traps)")                                     \
+    X(I64_TRUNC_F64_U, 0xb1, "F:I", "i64.trunc_f64_u (traps)")                                     \
+    X(F32_CONVERT_I32_S, 0xb2, "i:f", "f32.convert_i32_s")                                         \
+    X(F32_CONVERT_I32_U, 0xb3, "i:f", "f32.convert_i32_u")                                         \
+    X(F32_CONVERT_I64_S, 0xb4, "I:f", "f32.convert_i64_s")                                         \
+    X(F32_CONVERT_I64_U, 0xb5, "I:f", "f32.convert_i64_u")                                         \
+    X(F32_DEMOTE_F64, 0xb6, "F:f", "f32.demote_f64")                                               \
+    X(F64_CONVERT_I32_S, 0xb7, "i:F", "f64.convert_i32_s")                                         \
+    X(F64_CONVERT_I32_U, 0xb8, "i:F", "f64.convert_i32_u")                                         \
+    X(F64_CONVERT_I64_S, 0xb9, "I:F", "f64.convert_i64_s")                                         \
+    X(F64_CONVERT_I64_U, 0xba, "I:F", "f64.convert_i64_u")                                         \
+    X(F64_PROMOTE_F32, 0xbb, "f:F", "f64.promote_f32")                                             \
+    X(I32_REINTERPRET_F32, 0xbc, "f:i", "i32.reinterpret_f32 (no-op)")                             \
+    X(I64_REINTERPRET_F64, 0xbd, "F:I", "i64.reinterpret_f64 (no-op)")                             \
+    X(F32_REINTERPRET_I32, 0xbe, "i:f", "f32.reinterpret_i32 (no-op)")                             \
+    X(F64_REINTERPRET_I64, 0xbf, "I:F", "f64.reinterpret_i64 (no-op)")                             \
+    X(I32_EXTEND8_S, 0xc0, "i:i", "i32.extend8_s")                                                 \
+    X(I32_EXTEND16_S, 0xc1, "i:i", "i32.extend16_s")                                               \
+    X(I64_EXTEND8_S, 0xc2, "I:I", "i64.extend8_s")                                                 \
+    X(I64_EXTEND16_S, 0xc3, "I:I", "i64.extend16_s")                                               \
+    X(I64_EXTEND32_S, 0xc4, "I:I", "i64.extend32_s")                                               \
+    X(REF_IS_NULL, 0xd1, NULL, "push pop == null")                                                 \
+    X(REF_FUNC, 0xd2, NULL, "F: push a reference to function F")                                   \
+    X(I32_TRUNC_SAT_F32_S, 0xfc00, "f:i", "i32.trunc_sat_f32_s")                                   \
+    X(I32_TRUNC_SAT_F32_U, 0xfc01, "f:i", "i32.trunc_sat_f32_u")                                   \
+    X(I32_TRUNC_SAT_F64_S, 0xfc02, "F:i", "i32.trunc_sat_f64_s")                                   \
+    X(I32_TRUNC_SAT_F64_U, 0xfc03, "F:i", "i32.trunc_sat_f64_u")                                   \
+    X(I64_TRUNC_SAT_F32_S, 0xfc04, "f:I", "i64.trunc_sat_f32_s")                                   \
+    X(I64_TRUNC_SAT_F32_U, 0xfc05, "f:I", "i64.trunc_sat_f32_u")                                   \
+    X(I64_TRUNC_SAT_F64_S, 0xfc06, "F:I", "i64.trunc_sat_f64_s")                                   \
+    X(I64_TRUNC_SAT_F64_U, 0xfc07, "F:I", "i64.trunc_sat_f64_u")                                   \
+    X(MEMORY_INIT, 0xfc08, NULL, "D M: pop n s d; copy data segment D into memory M")              \
+    X(DATA_DROP, 0xfc09, NULL, "D: drop data segment D")                                           \
+    X(MEMORY_COPY, 0xfc0a, NULL, "MD MS: pop n s d; copy within/between memories")                 \
+    X(MEMORY_FILL, 0xfc0b, NULL, "M: pop n v d; fill memory M")                                    \
+    X(TABLE_INIT, 0xfc0c, NULL, "E T: pop n s d; copy element segment E into table T")             \
+    X(ELEM_DROP, 0xfc0d, NULL, "E: drop element segment E")                                        \
+    X(TABLE_COPY, 0xfc0e, NULL, "TD TS: pop n s d; copy between tables")                           \
+    X(TABLE_GROW, 0xfc0f, NULL, "T: pop n v; grow table T, push old size or -1")                   \
+    X(TABLE_SIZE, 0xfc10, NULL, "T: push size of table T")                                         \
+    X(TABLE_FILL, 0xfc11, NULL, "T: pop n v i; fill table T")                                      \
+    X(I32_ADD_L, -1, NULL, "L: i32.add with the right operand local L")                            \
+    X(I32_ADD_C, -1, NULL, "K: i32.add with the right operand constant K")                         \
+    X(I32_SUB_L, -1, NULL, "L: i32.sub with the right operand local L")                            \
+    X(I32_SUB_C, -1, NULL, "K: i32.sub with the right operand constant K")                         \
+    X(I32_MUL_L, -1, NULL, "L: i32.mul with the right operand local L")                            \
+    X(I32_MUL_C, -1, NULL, "K: i32.mul with the right operand constant K")                         \
+    X(I32_AND_L, -1, NULL, "L: i32.and with the right operand local L")                            \
+    X(I32_AND_C, -1, NULL, "K: i32.and with the right operand constant K")                         \
+    X(I32_OR_L, -1, NULL, "L: i32.or with the right operand local L")                              \
+    X(I32_OR_C, -1, NULL, "K: i32.or with the right operand constant K")                           \
+    X(I32_XOR_L, -1, NULL, "L: i32.xor with the right operand local L")                            \
+    X(I32_XOR_C, -1, NULL, "K: i32.xor with the right operand constant K")                         \
+    X(I32_SHL_L, -1, NULL, "L: i32.shl with the right operand local L")                            \
+    X(I32_SHL_C, -1, NULL, "K: i32.shl with the right operand constant K")                         \
+    X(I32_SHR_S_L, -1, NULL, "L: i32.shr_s with the right operand local L")                        \
+    X(I32_SHR_S_C, -1, NULL, "K: i32.shr_s with the right operand constant K")                     \
+    X(I32_SHR_U_L, -1, NULL, "L: i32.shr_u with the right operand local L")                        \
+    X(I32_SHR_U_C, -1, NULL, "K: i32.shr_u with the right operand constant K")                     \
+    X(I64_ADD_L, -1, NULL, "L: i64.add with the right operand local L")                            \
+    X(I64_SUB_L, -1, NULL, "L: i64.sub with the right operand local L")                            \
+    X(I64_MUL_L, -1, NULL, "L: i64.mul with the right operand local L")                            \
+    X(I64_AND_L, -1, NULL, "L: i64.and with the right operand local L")                            \
+    X(I64_OR_L, -1, NULL, "L: i64.or with the right operand local L")                              \
+    X(I64_XOR_L, -1, NULL, "L: i64.xor with the right operand local L")                            \
+    X(I64_SHL_L, -1, NULL, "L: i64.shl with the right operand local L")                            \
+    X(I64_SHR_U_L, -1, NULL, "L: i64.shr_u with the right operand local L")                        \
+    X(F64_ADD_L, -1, NULL, "L: f64.add with the right operand local L")                            \
+    X(F64_SUB_L, -1, NULL, "L: f64.sub with the right operand local L")                            \
+    X(F64_MUL_L, -1, NULL, "L: f64.mul with the right operand local L")                            \
+    X(F64_DIV_L, -1, NULL, "L: f64.div with the right operand local L")                            \
+    X(F32_ADD_L, -1, NULL, "L: f32.add with the right operand local L")                            \
+    X(F32_SUB_L, -1, NULL, "L: f32.sub with the right operand local L")                            \
+    X(F32_MUL_L, -1, NULL, "L: f32.mul with the right operand local L")                            \
+    X(F32_DIV_L, -1, NULL, "L: f32.div with the right operand local L")                            \
+    X(LOCAL_COPY, -1, NULL, "A B: fp[B] := fp[A] (local.get A local.set B)")                       \
+    X(LOCAL_SET_C32, -1, NULL, "K B: fp[B] := K (i32/f32.const K local.set B)")                    \
+    X(BR_IF_F64_LT, -1, NULL, "T: pop b a; if a < b (f64), ip := T")                               \
+    X(BR_IF_F64_GT, -1, NULL, "T: pop b a; if a > b (f64), ip := T")                               \
+    X(BR_IF_F64_LE, -1, NULL, "T: pop b a; if a <= b (f64), ip := T")                              \
+    X(BR_IF_F64_GE, -1, NULL, "T: pop b a; if a >= b (f64), ip := T")                              \
+    X(BR_IF_F64_EQ, -1, NULL, "T: pop b a; if a == b (f64), ip := T")                              \
+    X(BR_IF_F64_NE, -1, NULL, "T: pop b a; if a != b (f64), ip := T")                              \
+    X(LOCAL_TEE_GET, -1, NULL, "A B: fp[A] := top; push fp[B] (local.tee local.get)")              \
+    X(LC_LOAD32, -1, NULL, "A K O: push 32-bit load at (u32)(fp[A] + K) + O")                      \
+    X(LC_LOAD8_U, -1, NULL, "A K O: push byte load at (u32)(fp[A] + K) + O")                       \
+    X(LL_I32_ADD, -1, NULL, "A B: push fp[A] + fp[B] (local.get local.get i32.add)")               \
+    X(LL_I32_SUB, -1, NULL, "A B: push fp[A] - fp[B]")                                             \
+    X(LC_I32_ADD, -1, NULL, "A V: push fp[A] + V (local.get i32.const i32.add)")                   \
+    X(LC_I32_ADD_SET, -1, NULL, "A V L: fp[L] := fp[A] + V")                                       \
+    X(L_LOAD32, -1, NULL, "A O: push 32-bit load at fp[A]+O (local.get i32.load)")                 \
+    X(BR_IF_I32_EQZ, -1, NULL, "T: pop c; if c == 0, ip := T (i32.eqz br_if)")                     \
+    X(BR_IF_I32_NE, -1, NULL, "T: pop b a; if a != b, ip := T")                                    \
+    X(BR_IF_I32_EQ, -1, NULL, "T: pop b a; if a == b, ip := T")                                    \
+    X(BR_IF_I32_LT_S, -1, NULL, "T: pop b a; if a < b (signed), ip := T")                          \
+    X(BR_IF_I32_LT_U, -1, NULL, "T: pop b a; if a < b (unsigned), ip := T")                        \
+    X(BR_IF_I32_GE_S, -1, NULL, "T: pop b a; if a >= b (signed), ip := T")                         \
+    X(BR_IF_I32_GE_U, -1, NULL, "T: pop b a; if a >= b (unsigned), ip := T")                       \
+    X(BR_IF_I32_GT_S, -1, NULL, "T: pop b a; if a > b (signed), ip := T")                          \
+    X(BR_IF_I32_LE_S, -1, NULL, "T: pop b a; if a <= b (signed), ip := T")                         \
+    X(BR_IF_I32_NE_L, -1, NULL, "T L: pop a; if a != fp[L] (ne), ip := T")                         \
+    X(BR_IF_I32_NE_C, -1, NULL, "T K: pop a; if a != K (ne), ip := T")                             \
+    X(BR_IF_I32_EQ_L, -1, NULL, "T L: pop a; if a == fp[L] (eq), ip := T")                         \
+    X(BR_IF_I32_EQ_C, -1, NULL, "T K: pop a; if a == K (eq), ip := T")                             \
+    X(BR_IF_I32_LT_S_L, -1, NULL, "T L: pop a; if a < fp[L] (lt_s), ip := T")                      \
+    X(BR_IF_I32_LT_S_C, -1, NULL, "T K: pop a; if a < K (lt_s), ip := T")                          \
+    X(BR_IF_I32_LT_U_L, -1, NULL, "T L: pop a; if a < fp[L] (lt_u), ip := T")                      \
+    X(BR_IF_I32_LT_U_C, -1, NULL, "T K: pop a; if a < K (lt_u), ip := T")                          \
+    X(BR_IF_I32_GE_S_L, -1, NULL, "T L: pop a; if a >= fp[L] (ge_s), ip := T")                     \
+    X(BR_IF_I32_GE_S_C, -1, NULL, "T K: pop a; if a >= K (ge_s), ip := T")                         \
+    X(BR_IF_I32_GE_U_L, -1, NULL, "T L: pop a; if a >= fp[L] (ge_u), ip := T")                     \
+    X(BR_IF_I32_GE_U_C, -1, NULL, "T K: pop a; if a >= K (ge_u), ip := T")                         \
+    X(BR_IF_I32_GT_S_L, -1, NULL, "T L: pop a; if a > fp[L] (gt_s), ip := T")                      \
+    X(BR_IF_I32_GT_S_C, -1, NULL, "T K: pop a; if a > K (gt_s), ip := T")                          \
+    X(BR_IF_I32_LE_S_L, -1, NULL, "T L: pop a; if a <= fp[L] (le_s), ip := T")                     \
+    X(BR_IF_I32_LE_S_C, -1, NULL, "T K: pop a; if a <= K (le_s), ip := T")
 
 enum eos_wasm__op {
 #define EOS__OP_ENUM(name, code, sig, meaning) EOS_WASM_OP_##name,
@@ -282,7 +307,7 @@ typedef struct eos_wasm__import {
     uint32_t module_len;
     const char *name;
     uint32_t name_len;
-    uint8_t kind;       /* eos_wasm_externkind */
+    uint8_t kind;        /* eos_wasm_externkind */
     uint32_t type_index; /* functions */
     eos_wasm_tabletype table;
     eos_wasm_memorytype memory;
@@ -327,9 +352,9 @@ typedef struct eos_wasm__code {
     uint32_t type_index;
     uint32_t param_count;
     uint32_t result_count;
-    uint32_t local_count;  /* params included */
-    uint32_t frame_slots;  /* locals + maximum operand stack height */
-    uint32_t body_off;     /* the function body in the module bytes */
+    uint32_t local_count; /* params included */
+    uint32_t frame_slots; /* locals + maximum operand stack height */
+    uint32_t body_off;    /* the function body in the module bytes */
     uint32_t body_size;
     uint32_t *code;
     uint32_t code_len;
@@ -386,11 +411,12 @@ typedef struct eos_wasm__obj {
 
 struct eos_wasm_func {
     const eos_wasm_functype *type;
-    eos_wasm_instance *inst;     /* NULL for host functions */
-    const eos_wasm__code *code;  /* NULL for host functions */
+    eos_wasm_instance *inst;    /* NULL for host functions */
+    const eos_wasm__code *code; /* NULL for host functions */
     eos_wasm_host_fn host;
     void *ud;
-    eos_wasm__obj obj;           /* only for host functions, which own their type */
+    eos_wasm_store *store; /* objects never cross stores: links are checked */
+    eos_wasm__obj obj;     /* only for host functions, which own their type */
     eos_wasm_functype own_type;
 };
 
@@ -414,6 +440,7 @@ struct eos_wasm_table {
 
 struct eos_wasm_global {
     eos_wasm__obj obj;
+    eos_wasm_store *store;
     uint64_t val;
     eos_wasm_globaltype type;
 };
@@ -445,12 +472,12 @@ struct eos_wasm_store {
     eos_wasm_instance *instances;
     uint64_t memory_total; /* bytes of all linear memories */
 
-    int64_t fuel;      /* remaining; INT64_MAX when unlimited */
-    int64_t fuel_set;  /* the amount given by set_fuel */
+    int64_t fuel;     /* remaining; INT64_MAX when unlimited */
+    int64_t fuel_set; /* the amount given by set_fuel */
 
-    uint64_t *stack;   /* value stack, allocated on first call */
+    uint64_t *stack; /* value stack, allocated on first call */
     uint64_t *stack_end;
-    uint64_t *sp;      /* first free slot */
+    uint64_t *sp; /* first free slot */
     eos_wasm__frame *frames;
     uint32_t frame_cap;
     uint32_t depth;

@@ -28,13 +28,12 @@ static uint64_t memory_cap(const eos_wasm_store *s)
     return s->limits.max_memory_bytes ? s->limits.max_memory_bytes : UINT64_MAX;
 }
 
-int eos_wasm_memory_new(eos_wasm_store *s, const eos_wasm_memorytype *type,
-                        eos_wasm_memory **out)
+int eos_wasm_memory_new(eos_wasm_store *s, const eos_wasm_memorytype *type, eos_wasm_memory **out)
 {
     *out = NULL;
     const eos_wasm_limits_type *l = &type->limits;
-    if (l->min > EOS_WASM_MAX_PAGES || (l->has_max && (l->max > EOS_WASM_MAX_PAGES ||
-                                                       l->max < l->min)))
+    if (l->min > EOS_WASM_MAX_PAGES ||
+        (l->has_max && (l->max > EOS_WASM_MAX_PAGES || l->max < l->min)))
         return EOS_EINVAL;
     uint64_t size = l->min * EOS_WASM_PAGE_SIZE;
     if (size > memory_cap(s) - s->memory_total)
@@ -95,6 +94,8 @@ int eos_wasm_table_new(eos_wasm_store *s, const eos_wasm_tabletype *type, eos_wa
     if (type->limits.min > table_cap(s) ||
         (type->limits.has_max && type->limits.max < type->limits.min))
         return EOS_ELIMIT;
+    if (type->elem_type == EOS_WASM_FUNCREF && init.of.funcref && init.of.funcref->store != s)
+        return EOS_EINVAL;
     eos_wasm_table *t = eos_calloc(1, sizeof(*t));
     if (!t)
         return EOS_ENOMEM;
@@ -123,8 +124,7 @@ int eos_wasm__table_grow(eos_wasm_table *t, uint64_t delta, void *init, uint64_t
     uint64_t n = t->size + delta;
     if (delta > t->max || n > t->max || n > table_cap(t->store))
         return EOS_ELIMIT;
-    void **p = eos_realloc(t->elems, (t->size ? t->size : 1) * sizeof(void *),
-                           n * sizeof(void *));
+    void **p = eos_realloc(t->elems, (t->size ? t->size : 1) * sizeof(void *), n * sizeof(void *));
     if (!p)
         return EOS_ELIMIT;
     for (uint64_t i = t->size; i < n; i++)
@@ -134,8 +134,7 @@ int eos_wasm__table_grow(eos_wasm_table *t, uint64_t delta, void *init, uint64_t
     return 0;
 }
 
-int eos_wasm__table_copy(eos_wasm_table *dt, eos_wasm_table *st, uint64_t d, uint64_t s,
-                         uint64_t n)
+int eos_wasm__table_copy(eos_wasm_table *dt, eos_wasm_table *st, uint64_t d, uint64_t s, uint64_t n)
 {
     if (s + n > st->size || d + n > dt->size)
         return EOS_TRAP_TABLE_OOB;
@@ -149,25 +148,35 @@ int eos_wasm__table_copy(eos_wasm_table *dt, eos_wasm_table *st, uint64_t d, uin
 static uint64_t val_to_slot(eos_wasm_val v)
 {
     switch (v.type) {
-    case EOS_WASM_I32: return (uint32_t)v.of.i32;
-    case EOS_WASM_I64: return (uint64_t)v.of.i64;
-    case EOS_WASM_F32: return v.of.f32_bits;
-    case EOS_WASM_F64: return v.of.f64_bits;
-    case EOS_WASM_FUNCREF: return (uint64_t)(uintptr_t)v.of.funcref;
-    case EOS_WASM_EXTERNREF: return (uint64_t)(uintptr_t)v.of.externref;
-    default: return 0;
+    case EOS_WASM_I32:
+        return (uint32_t)v.of.i32;
+    case EOS_WASM_I64:
+        return (uint64_t)v.of.i64;
+    case EOS_WASM_F32:
+        return v.of.f32_bits;
+    case EOS_WASM_F64:
+        return v.of.f64_bits;
+    case EOS_WASM_FUNCREF:
+        return (uint64_t)(uintptr_t)v.of.funcref;
+    case EOS_WASM_EXTERNREF:
+        return (uint64_t)(uintptr_t)v.of.externref;
+    default:
+        return 0;
     }
 }
 
-int eos_wasm_global_new(eos_wasm_store *s, const eos_wasm_globaltype *type,
-                        eos_wasm_val value, eos_wasm_global **out)
+int eos_wasm_global_new(eos_wasm_store *s, const eos_wasm_globaltype *type, eos_wasm_val value,
+                        eos_wasm_global **out)
 {
     *out = NULL;
     if (value.type != type->valtype)
         return EOS_EINVAL;
+    if (value.type == EOS_WASM_FUNCREF && value.of.funcref && value.of.funcref->store != s)
+        return EOS_EINVAL;
     eos_wasm_global *g = eos_calloc(1, sizeof(*g));
     if (!g)
         return EOS_ENOMEM;
+    g->store = s;
     g->type = *type;
     g->val = val_to_slot(value);
     obj_link(s, &g->obj, EOS_WASM__OBJ_GLOBAL);
@@ -191,9 +200,17 @@ int eos_wasm__eval_expr(eos_wasm_instance *inst, const eos_wasm__expr *e, uint64
         if (eos_wasm__rd_byte(&r, &op))
             return EOS_EINVALID;
         switch (op) {
-        case 0x0b: *out = st[0]; return 0;
-        case 0x41: eos_wasm__rd_sleb(&r, 32, &sv); st[n++] = (uint32_t)sv; break;
-        case 0x42: eos_wasm__rd_sleb(&r, 64, &sv); st[n++] = (uint64_t)sv; break;
+        case 0x0b:
+            *out = st[0];
+            return 0;
+        case 0x41:
+            eos_wasm__rd_sleb(&r, 32, &sv);
+            st[n++] = (uint32_t)sv;
+            break;
+        case 0x42:
+            eos_wasm__rd_sleb(&r, 64, &sv);
+            st[n++] = (uint64_t)sv;
+            break;
         case 0x43: {
             uint32_t b;
             memcpy(&b, r.p, 4);
@@ -208,19 +225,44 @@ int eos_wasm__eval_expr(eos_wasm_instance *inst, const eos_wasm__expr *e, uint64
             st[n++] = b;
             break;
         }
-        case 0x23: eos_wasm__rd_u32(&r, &idx); st[n++] = inst->globals[idx]->val; break;
-        case 0xd0: r.p++; st[n++] = 0; break;
+        case 0x23:
+            eos_wasm__rd_u32(&r, &idx);
+            st[n++] = inst->globals[idx]->val;
+            break;
+        case 0xd0:
+            r.p++;
+            st[n++] = 0;
+            break;
         case 0xd2:
             eos_wasm__rd_u32(&r, &idx);
             st[n++] = (uint64_t)(uintptr_t)inst->funcs[idx];
             break;
-        case 0x6a: n--; st[n - 1] = (uint32_t)(st[n - 1] + st[n]); break;
-        case 0x6b: n--; st[n - 1] = (uint32_t)(st[n - 1] - st[n]); break;
-        case 0x6c: n--; st[n - 1] = (uint32_t)(st[n - 1] * st[n]); break;
-        case 0x7c: n--; st[n - 1] = st[n - 1] + st[n]; break;
-        case 0x7d: n--; st[n - 1] = st[n - 1] - st[n]; break;
-        case 0x7e: n--; st[n - 1] = st[n - 1] * st[n]; break;
-        default: return EOS_EINVALID;
+        case 0x6a:
+            n--;
+            st[n - 1] = (uint32_t)(st[n - 1] + st[n]);
+            break;
+        case 0x6b:
+            n--;
+            st[n - 1] = (uint32_t)(st[n - 1] - st[n]);
+            break;
+        case 0x6c:
+            n--;
+            st[n - 1] = (uint32_t)(st[n - 1] * st[n]);
+            break;
+        case 0x7c:
+            n--;
+            st[n - 1] = st[n - 1] + st[n];
+            break;
+        case 0x7d:
+            n--;
+            st[n - 1] = st[n - 1] - st[n];
+            break;
+        case 0x7e:
+            n--;
+            st[n - 1] = st[n - 1] * st[n];
+            break;
+        default:
+            return EOS_EINVALID;
         }
     }
 }

@@ -7,179 +7,17 @@
 
 #include <stdio.h>
 
-int eos_wasm__rd_fail(eos_wasm__rd *r, int code, const char *fmt, ...)
-{
-    if (r->err)
-        return r->err;
-    char msg[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    r->err = code;
-    int64_t off = r->p - r->base;
-    if (r->index >= 0)
-        eos_diag_set(r->diag, code, r->section, off, "%s: %s (index %lld, byte offset %lld)",
-                     r->section, msg, (long long)r->index, (long long)off);
-    else
-        eos_diag_set(r->diag, code, r->section, off, "%s: %s (byte offset %lld)", r->section,
-                     msg, (long long)off);
-    return code;
-}
-
-int eos_wasm__rd_uleb(eos_wasm__rd *r, unsigned bits, uint64_t *out)
-{
-    uint64_t v = 0;
-    *out = 0;
-    for (unsigned shift = 0;; shift += 7) {
-        if (r->p >= r->end)
-            return eos_wasm__rd_fail(r, EOS_EMALFORMED, "unexpected end (in an integer)");
-        uint8_t b = *r->p++;
-        if (shift + 7 >= bits) {
-            if (b & 0x80)
-                return eos_wasm__rd_fail(r, EOS_EMALFORMED, "integer representation too long");
-            if (bits - shift < 7 && ((b & 0x7f) >> (bits - shift)) != 0)
-                return eos_wasm__rd_fail(r, EOS_EMALFORMED, "integer too large");
-        }
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80))
-            break;
-    }
-    *out = v;
-    return 0;
-}
-
-int eos_wasm__rd_sleb(eos_wasm__rd *r, unsigned bits, int64_t *out)
-{
-    uint64_t v = 0;
-    *out = 0;
-    unsigned shift = 0;
-    for (;;) {
-        if (r->p >= r->end)
-            return eos_wasm__rd_fail(r, EOS_EMALFORMED, "unexpected end (in an integer)");
-        uint8_t b = *r->p++;
-        if (shift + 7 >= bits) {
-            if (b & 0x80)
-                return eos_wasm__rd_fail(r, EOS_EMALFORMED, "integer representation too long");
-            unsigned rem = bits - shift;
-            if (rem < 7) {
-                uint8_t high = (uint8_t)((b & 0x7f) >> (rem - 1));
-                if (high != 0 && high != (0x7f >> (rem - 1)))
-                    return eos_wasm__rd_fail(r, EOS_EMALFORMED, "integer too large");
-            }
-        }
-        v |= (uint64_t)(b & 0x7f) << shift;
-        shift += 7;
-        if (!(b & 0x80)) {
-            if (shift < 64 && (b & 0x40))
-                v |= ~UINT64_C(0) << shift;
-            break;
-        }
-    }
-    *out = (int64_t)v;
-    return 0;
-}
-
 static bool is_ref(uint8_t t)
 {
     return t == EOS_WASM_FUNCREF || t == EOS_WASM_EXTERNREF;
 }
 
-/* Constant expressions never nest blocks; a fixed bound on their operand
- * stack keeps the checker simple without limiting real modules. */
-#define EXPR_STACK_MAX 256
-
-int eos_wasm__read_expr(eos_wasm__rd *r, eos_wasm_module *m, eos_wasm__expr *e, uint8_t want,
-                        uint32_t global_limit)
-{
-    uint8_t st[EXPR_STACK_MAX];
-    uint32_t n = 0, max = 0;
-    e->off = (uint32_t)(r->p - r->base);
-    for (;;) {
-        uint8_t op, t = 0;
-        int64_t sv;
-        uint32_t idx;
-        if (eos_wasm__rd_byte(r, &op))
-            return r->err;
-        switch (op) {
-        case 0x0b:
-            if (n != 1 || st[0] != want)
-                return eos_wasm__rd_fail(r, EOS_EINVALID,
-                                         "type mismatch in constant expression");
-            e->size = (uint32_t)(r->p - r->base) - e->off;
-            e->max_depth = max;
-            return 0;
-        case 0x41:
-            if (eos_wasm__rd_sleb(r, 32, &sv))
-                return r->err;
-            t = EOS_WASM_I32;
-            break;
-        case 0x42:
-            if (eos_wasm__rd_sleb(r, 64, &sv))
-                return r->err;
-            t = EOS_WASM_I64;
-            break;
-        case 0x43:
-        case 0x44: {
-            size_t k = op == 0x43 ? 4 : 8;
-            if ((size_t)(r->end - r->p) < k)
-                return eos_wasm__rd_fail(r, EOS_EMALFORMED, "unexpected end");
-            r->p += k;
-            t = op == 0x43 ? EOS_WASM_F32 : EOS_WASM_F64;
-            break;
-        }
-        case 0x23:
-            if (eos_wasm__rd_u32(r, &idx))
-                return r->err;
-            if (idx >= global_limit || idx >= m->global_count)
-                return eos_wasm__rd_fail(r, EOS_EINVALID, "unknown global %u", idx);
-            if (m->globals[idx].type.mutable_)
-                return eos_wasm__rd_fail(r, EOS_EINVALID,
-                                         "constant expression required (mutable global)");
-            t = m->globals[idx].type.valtype;
-            break;
-        case 0xd0:
-            if (eos_wasm__rd_byte(r, &t))
-                return r->err;
-            if (!is_ref(t))
-                return eos_wasm__rd_fail(r, EOS_EMALFORMED, "malformed reference type");
-            break;
-        case 0xd2:
-            if (eos_wasm__rd_u32(r, &idx))
-                return r->err;
-            if (idx >= m->func_count)
-                return eos_wasm__rd_fail(r, EOS_EINVALID, "unknown function %u", idx);
-            if (m->func_declared)
-                m->func_declared[idx] = 1;
-            t = EOS_WASM_FUNCREF;
-            break;
-        case 0x6a: case 0x6b: case 0x6c: case 0x7c: case 0x7d: case 0x7e:
-            if (m->features.disable_extended_const)
-                return eos_wasm__rd_fail(r, EOS_EINVALID, "constant expression required");
-            t = op < 0x70 ? EOS_WASM_I32 : EOS_WASM_I64;
-            if (n < 2 || st[n - 1] != t || st[n - 2] != t)
-                return eos_wasm__rd_fail(r, EOS_EINVALID,
-                                         "type mismatch in constant expression");
-            n -= 2;
-            break;
-        default:
-            return eos_wasm__rd_fail(r, EOS_EINVALID,
-                                     "constant expression required (opcode 0x%02x)", op);
-        }
-        if (n == EXPR_STACK_MAX)
-            return eos_wasm__rd_fail(r, EOS_ELIMIT, "constant expression too deep");
-        st[n++] = t;
-        if (n > max)
-            max = n;
-    }
-}
-
 /* ---- function bodies ------------------------------------------------------ */
 
 enum { CTL_BLOCK, CTL_LOOP, CTL_IF, CTL_ELSE, CTL_FUNC };
-#define NO_PATCH UINT32_MAX
+#define NO_PATCH   UINT32_MAX
 #define MAX_LOCALS 50000u
-#define UNKNOWN 0
+#define UNKNOWN    0
 
 typedef struct ctl {
     uint8_t kind;
@@ -232,10 +70,10 @@ static const int op_code[] = {
 };
 
 #define FAIL(...) eos_wasm__rd_fail(&v->r, __VA_ARGS__)
-#define TRY(x)                                                                              \
-    do {                                                                                    \
-        if (x)                                                                              \
-            return v->r.err ? v->r.err : EOS_EINVALID;                                      \
+#define TRY(x)                                                                                     \
+    do {                                                                                           \
+        if (x)                                                                                     \
+            return v->r.err ? v->r.err : EOS_EINVALID;                                             \
     } while (0)
 
 static ctl *top(vctx *v)
@@ -399,8 +237,8 @@ static int push_ctl(vctx *v, uint8_t kind, const uint8_t *params, uint32_t np,
     return push_types(v, params, np);
 }
 
-static int read_blocktype(vctx *v, const uint8_t **params, uint32_t *np,
-                          const uint8_t **results, uint32_t *nr)
+static int read_blocktype(vctx *v, const uint8_t **params, uint32_t *np, const uint8_t **results,
+                          uint32_t *nr)
 {
     if (v->r.p >= v->r.end)
         return FAIL(EOS_EMALFORMED, "unexpected end");
@@ -503,6 +341,15 @@ static int do_memop(vctx *v, uint8_t opcode)
         TRY(emit(v, mem));
         return emit(v, offset);
     }
+    /* (local.get a; i32.const k; i32.add) fused earlier, then a load -> LC_LOAD* */
+    if ((mo->op == EOS_WASM_OP_LOAD32 || mo->op == EOS_WASM_OP_LOAD8_U) && v->nlast >= 1 &&
+        v->code[v->last[v->nlast - 1]] == EOS_WASM_OP_LC_I32_ADD &&
+        v->last[v->nlast - 1] + 3 == v->len) {
+        uint32_t at = v->last[v->nlast - 1];
+        v->code[at] = mo->op == EOS_WASM_OP_LOAD32 ? EOS_WASM_OP_LC_LOAD32 : EOS_WASM_OP_LC_LOAD8_U;
+        v->nlast = 0;
+        return emit(v, offset);
+    }
     /* local.get x; i32.load off  ->  L_LOAD32 x off */
     if (mo->op == EOS_WASM_OP_LOAD32 && v->nlast >= 1 &&
         v->code[v->last[v->nlast - 1]] == EOS_WASM_OP_LOCAL_GET) {
@@ -518,6 +365,32 @@ static int do_memop(vctx *v, uint8_t opcode)
     return emit(v, offset);
 }
 
+/* The variant of a fused compare-and-branch whose right operand is a local
+ * (or a constant). */
+static uint32_t fused_cmp_variant(uint32_t op, bool local)
+{
+    switch (op) {
+    case EOS_WASM_OP_BR_IF_I32_NE:
+        return local ? EOS_WASM_OP_BR_IF_I32_NE_L : EOS_WASM_OP_BR_IF_I32_NE_C;
+    case EOS_WASM_OP_BR_IF_I32_EQ:
+        return local ? EOS_WASM_OP_BR_IF_I32_EQ_L : EOS_WASM_OP_BR_IF_I32_EQ_C;
+    case EOS_WASM_OP_BR_IF_I32_LT_S:
+        return local ? EOS_WASM_OP_BR_IF_I32_LT_S_L : EOS_WASM_OP_BR_IF_I32_LT_S_C;
+    case EOS_WASM_OP_BR_IF_I32_LT_U:
+        return local ? EOS_WASM_OP_BR_IF_I32_LT_U_L : EOS_WASM_OP_BR_IF_I32_LT_U_C;
+    case EOS_WASM_OP_BR_IF_I32_GE_S:
+        return local ? EOS_WASM_OP_BR_IF_I32_GE_S_L : EOS_WASM_OP_BR_IF_I32_GE_S_C;
+    case EOS_WASM_OP_BR_IF_I32_GE_U:
+        return local ? EOS_WASM_OP_BR_IF_I32_GE_U_L : EOS_WASM_OP_BR_IF_I32_GE_U_C;
+    case EOS_WASM_OP_BR_IF_I32_GT_S:
+        return local ? EOS_WASM_OP_BR_IF_I32_GT_S_L : EOS_WASM_OP_BR_IF_I32_GT_S_C;
+    case EOS_WASM_OP_BR_IF_I32_LE_S:
+        return local ? EOS_WASM_OP_BR_IF_I32_LE_S_L : EOS_WASM_OP_BR_IF_I32_LE_S_C;
+    default:
+        return 0;
+    }
+}
+
 /* Fuses the compare just emitted with a following br_if. Returns true when done. */
 static int try_fuse_br_if(vctx *v, ctl *l, bool *done)
 {
@@ -528,19 +401,73 @@ static int try_fuse_br_if(vctx *v, ctl *l, bool *done)
     uint32_t at = v->last[v->nlast - 1];
     uint32_t fused;
     switch (v->code[at]) {
-    case EOS_WASM_OP_I32_EQZ: fused = EOS_WASM_OP_BR_IF_I32_EQZ; break;
-    case EOS_WASM_OP_I32_NE: fused = EOS_WASM_OP_BR_IF_I32_NE; break;
-    case EOS_WASM_OP_I32_EQ: fused = EOS_WASM_OP_BR_IF_I32_EQ; break;
-    case EOS_WASM_OP_I32_LT_S: fused = EOS_WASM_OP_BR_IF_I32_LT_S; break;
-    case EOS_WASM_OP_I32_LT_U: fused = EOS_WASM_OP_BR_IF_I32_LT_U; break;
-    case EOS_WASM_OP_I32_GE_S: fused = EOS_WASM_OP_BR_IF_I32_GE_S; break;
-    case EOS_WASM_OP_I32_GE_U: fused = EOS_WASM_OP_BR_IF_I32_GE_U; break;
-    case EOS_WASM_OP_I32_GT_S: fused = EOS_WASM_OP_BR_IF_I32_GT_S; break;
-    case EOS_WASM_OP_I32_LE_S: fused = EOS_WASM_OP_BR_IF_I32_LE_S; break;
-    default: return 0;
+    case EOS_WASM_OP_I32_EQZ:
+        fused = EOS_WASM_OP_BR_IF_I32_EQZ;
+        break;
+    case EOS_WASM_OP_I32_NE:
+        fused = EOS_WASM_OP_BR_IF_I32_NE;
+        break;
+    case EOS_WASM_OP_I32_EQ:
+        fused = EOS_WASM_OP_BR_IF_I32_EQ;
+        break;
+    case EOS_WASM_OP_I32_LT_S:
+        fused = EOS_WASM_OP_BR_IF_I32_LT_S;
+        break;
+    case EOS_WASM_OP_I32_LT_U:
+        fused = EOS_WASM_OP_BR_IF_I32_LT_U;
+        break;
+    case EOS_WASM_OP_I32_GE_S:
+        fused = EOS_WASM_OP_BR_IF_I32_GE_S;
+        break;
+    case EOS_WASM_OP_I32_GE_U:
+        fused = EOS_WASM_OP_BR_IF_I32_GE_U;
+        break;
+    case EOS_WASM_OP_I32_GT_S:
+        fused = EOS_WASM_OP_BR_IF_I32_GT_S;
+        break;
+    case EOS_WASM_OP_I32_LE_S:
+        fused = EOS_WASM_OP_BR_IF_I32_LE_S;
+        break;
+    case EOS_WASM_OP_F64_LT:
+        fused = EOS_WASM_OP_BR_IF_F64_LT;
+        break;
+    case EOS_WASM_OP_F64_GT:
+        fused = EOS_WASM_OP_BR_IF_F64_GT;
+        break;
+    case EOS_WASM_OP_F64_LE:
+        fused = EOS_WASM_OP_BR_IF_F64_LE;
+        break;
+    case EOS_WASM_OP_F64_GE:
+        fused = EOS_WASM_OP_BR_IF_F64_GE;
+        break;
+    case EOS_WASM_OP_F64_EQ:
+        fused = EOS_WASM_OP_BR_IF_F64_EQ;
+        break;
+    case EOS_WASM_OP_F64_NE:
+        fused = EOS_WASM_OP_BR_IF_F64_NE;
+        break;
+    default:
+        return 0;
     }
     if (at + 1 != v->len)
         return 0;
+    /* An operand pushed just before the compare by local.get or i32.const
+     * becomes an immediate of the branch. */
+    if (fused_cmp_variant(fused, true) && v->nlast >= 2) {
+        uint32_t pat = v->last[v->nlast - 2];
+        uint32_t prev = v->code[pat];
+        if (pat + 2 == at && (prev == EOS_WASM_OP_LOCAL_GET || prev == EOS_WASM_OP_CONST32)) {
+            uint32_t imm = v->code[pat + 1];
+            uint32_t variant = fused_cmp_variant(fused, prev == EOS_WASM_OP_LOCAL_GET);
+            v->len = pat;
+            v->nlast -= 2;
+            TRY(emit_op(v, variant));
+            TRY(emit_target(v, l));
+            TRY(emit(v, imm));
+            *done = true;
+            return 0;
+        }
+    }
     v->len = at;
     v->nlast--;
     TRY(emit_op(v, fused));
@@ -554,32 +481,58 @@ static int try_fuse_br_if(vctx *v, ctl *l, bool *done)
 static uint32_t operand_variant(uint32_t op, bool local)
 {
     switch (op) {
-    case EOS_WASM_OP_I32_ADD: return local ? EOS_WASM_OP_I32_ADD_L : EOS_WASM_OP_I32_ADD_C;
-    case EOS_WASM_OP_I32_SUB: return local ? EOS_WASM_OP_I32_SUB_L : EOS_WASM_OP_I32_SUB_C;
-    case EOS_WASM_OP_I32_MUL: return local ? EOS_WASM_OP_I32_MUL_L : EOS_WASM_OP_I32_MUL_C;
-    case EOS_WASM_OP_I32_AND: return local ? EOS_WASM_OP_I32_AND_L : EOS_WASM_OP_I32_AND_C;
-    case EOS_WASM_OP_I32_OR: return local ? EOS_WASM_OP_I32_OR_L : EOS_WASM_OP_I32_OR_C;
-    case EOS_WASM_OP_I32_XOR: return local ? EOS_WASM_OP_I32_XOR_L : EOS_WASM_OP_I32_XOR_C;
-    case EOS_WASM_OP_I32_SHL: return local ? EOS_WASM_OP_I32_SHL_L : EOS_WASM_OP_I32_SHL_C;
-    case EOS_WASM_OP_I32_SHR_S: return local ? EOS_WASM_OP_I32_SHR_S_L : EOS_WASM_OP_I32_SHR_S_C;
-    case EOS_WASM_OP_I32_SHR_U: return local ? EOS_WASM_OP_I32_SHR_U_L : EOS_WASM_OP_I32_SHR_U_C;
-    case EOS_WASM_OP_I64_ADD: return local ? EOS_WASM_OP_I64_ADD_L : 0;
-    case EOS_WASM_OP_I64_SUB: return local ? EOS_WASM_OP_I64_SUB_L : 0;
-    case EOS_WASM_OP_I64_MUL: return local ? EOS_WASM_OP_I64_MUL_L : 0;
-    case EOS_WASM_OP_I64_AND: return local ? EOS_WASM_OP_I64_AND_L : 0;
-    case EOS_WASM_OP_I64_OR: return local ? EOS_WASM_OP_I64_OR_L : 0;
-    case EOS_WASM_OP_I64_XOR: return local ? EOS_WASM_OP_I64_XOR_L : 0;
-    case EOS_WASM_OP_I64_SHL: return local ? EOS_WASM_OP_I64_SHL_L : 0;
-    case EOS_WASM_OP_I64_SHR_U: return local ? EOS_WASM_OP_I64_SHR_U_L : 0;
-    case EOS_WASM_OP_F64_ADD: return local ? EOS_WASM_OP_F64_ADD_L : 0;
-    case EOS_WASM_OP_F64_SUB: return local ? EOS_WASM_OP_F64_SUB_L : 0;
-    case EOS_WASM_OP_F64_MUL: return local ? EOS_WASM_OP_F64_MUL_L : 0;
-    case EOS_WASM_OP_F64_DIV: return local ? EOS_WASM_OP_F64_DIV_L : 0;
-    case EOS_WASM_OP_F32_ADD: return local ? EOS_WASM_OP_F32_ADD_L : 0;
-    case EOS_WASM_OP_F32_SUB: return local ? EOS_WASM_OP_F32_SUB_L : 0;
-    case EOS_WASM_OP_F32_MUL: return local ? EOS_WASM_OP_F32_MUL_L : 0;
-    case EOS_WASM_OP_F32_DIV: return local ? EOS_WASM_OP_F32_DIV_L : 0;
-    default: return 0;
+    case EOS_WASM_OP_I32_ADD:
+        return local ? EOS_WASM_OP_I32_ADD_L : EOS_WASM_OP_I32_ADD_C;
+    case EOS_WASM_OP_I32_SUB:
+        return local ? EOS_WASM_OP_I32_SUB_L : EOS_WASM_OP_I32_SUB_C;
+    case EOS_WASM_OP_I32_MUL:
+        return local ? EOS_WASM_OP_I32_MUL_L : EOS_WASM_OP_I32_MUL_C;
+    case EOS_WASM_OP_I32_AND:
+        return local ? EOS_WASM_OP_I32_AND_L : EOS_WASM_OP_I32_AND_C;
+    case EOS_WASM_OP_I32_OR:
+        return local ? EOS_WASM_OP_I32_OR_L : EOS_WASM_OP_I32_OR_C;
+    case EOS_WASM_OP_I32_XOR:
+        return local ? EOS_WASM_OP_I32_XOR_L : EOS_WASM_OP_I32_XOR_C;
+    case EOS_WASM_OP_I32_SHL:
+        return local ? EOS_WASM_OP_I32_SHL_L : EOS_WASM_OP_I32_SHL_C;
+    case EOS_WASM_OP_I32_SHR_S:
+        return local ? EOS_WASM_OP_I32_SHR_S_L : EOS_WASM_OP_I32_SHR_S_C;
+    case EOS_WASM_OP_I32_SHR_U:
+        return local ? EOS_WASM_OP_I32_SHR_U_L : EOS_WASM_OP_I32_SHR_U_C;
+    case EOS_WASM_OP_I64_ADD:
+        return local ? EOS_WASM_OP_I64_ADD_L : 0;
+    case EOS_WASM_OP_I64_SUB:
+        return local ? EOS_WASM_OP_I64_SUB_L : 0;
+    case EOS_WASM_OP_I64_MUL:
+        return local ? EOS_WASM_OP_I64_MUL_L : 0;
+    case EOS_WASM_OP_I64_AND:
+        return local ? EOS_WASM_OP_I64_AND_L : 0;
+    case EOS_WASM_OP_I64_OR:
+        return local ? EOS_WASM_OP_I64_OR_L : 0;
+    case EOS_WASM_OP_I64_XOR:
+        return local ? EOS_WASM_OP_I64_XOR_L : 0;
+    case EOS_WASM_OP_I64_SHL:
+        return local ? EOS_WASM_OP_I64_SHL_L : 0;
+    case EOS_WASM_OP_I64_SHR_U:
+        return local ? EOS_WASM_OP_I64_SHR_U_L : 0;
+    case EOS_WASM_OP_F64_ADD:
+        return local ? EOS_WASM_OP_F64_ADD_L : 0;
+    case EOS_WASM_OP_F64_SUB:
+        return local ? EOS_WASM_OP_F64_SUB_L : 0;
+    case EOS_WASM_OP_F64_MUL:
+        return local ? EOS_WASM_OP_F64_MUL_L : 0;
+    case EOS_WASM_OP_F64_DIV:
+        return local ? EOS_WASM_OP_F64_DIV_L : 0;
+    case EOS_WASM_OP_F32_ADD:
+        return local ? EOS_WASM_OP_F32_ADD_L : 0;
+    case EOS_WASM_OP_F32_SUB:
+        return local ? EOS_WASM_OP_F32_SUB_L : 0;
+    case EOS_WASM_OP_F32_MUL:
+        return local ? EOS_WASM_OP_F32_MUL_L : 0;
+    case EOS_WASM_OP_F32_DIV:
+        return local ? EOS_WASM_OP_F32_DIV_L : 0;
+    default:
+        return 0;
     }
 }
 
@@ -600,8 +553,8 @@ static int emit_simple(vctx *v, uint32_t op)
                 TRY(emit(v, la));
                 return emit(v, lb);
             }
-            if (op == EOS_WASM_OP_I32_ADD && v->code[a] == EOS_WASM_OP_LOCAL_GET &&
-                b == a + 2 && b + 2 == v->len && v->code[b] == EOS_WASM_OP_CONST32) {
+            if (op == EOS_WASM_OP_I32_ADD && v->code[a] == EOS_WASM_OP_LOCAL_GET && b == a + 2 &&
+                b + 2 == v->len && v->code[b] == EOS_WASM_OP_CONST32) {
                 uint32_t la = v->code[a + 1], k = v->code[b + 1];
                 v->len = a;
                 v->nlast -= 2;
@@ -615,8 +568,7 @@ static int emit_simple(vctx *v, uint32_t op)
     if (v->nlast >= 1) {
         uint32_t at = v->last[v->nlast - 1];
         uint32_t prev = v->code[at];
-        if (at + 2 == v->len &&
-            (prev == EOS_WASM_OP_LOCAL_GET || prev == EOS_WASM_OP_CONST32)) {
+        if (at + 2 == v->len && (prev == EOS_WASM_OP_LOCAL_GET || prev == EOS_WASM_OP_CONST32)) {
             uint32_t fused = operand_variant(op, prev == EOS_WASM_OP_LOCAL_GET);
             if (fused) {
                 uint32_t imm = v->code[at + 1];
@@ -645,10 +597,9 @@ static int do_local_set(vctx *v, uint32_t idx)
     if (v->nlast >= 1) {
         uint32_t at = v->last[v->nlast - 1];
         uint32_t prev = v->code[at];
-        if (at + 2 == v->len &&
-            (prev == EOS_WASM_OP_LOCAL_GET || prev == EOS_WASM_OP_CONST32)) {
-            v->code[at] = prev == EOS_WASM_OP_LOCAL_GET ? EOS_WASM_OP_LOCAL_COPY
-                                                        : EOS_WASM_OP_LOCAL_SET_C32;
+        if (at + 2 == v->len && (prev == EOS_WASM_OP_LOCAL_GET || prev == EOS_WASM_OP_CONST32)) {
+            v->code[at] =
+                prev == EOS_WASM_OP_LOCAL_GET ? EOS_WASM_OP_LOCAL_COPY : EOS_WASM_OP_LOCAL_SET_C32;
             v->nlast = 0;
             return emit(v, idx);
         }
@@ -773,9 +724,9 @@ static int do_call(vctx *v, uint32_t f, bool tail)
     const eos_wasm_functype *t = &m->types[m->func_types[f]];
     TRY(pop_types(v, t->params, t->param_count));
     if (tail) {
-        if (!eos_wasm__functype_eq(&(eos_wasm_functype){0, t->result_count, NULL, t->results},
-                                   &(eos_wasm_functype){0, v->ft->result_count, NULL,
-                                                        v->ft->results}))
+        if (!eos_wasm__functype_eq(
+                &(eos_wasm_functype){0, t->result_count, NULL, t->results},
+                &(eos_wasm_functype){0, v->ft->result_count, NULL, v->ft->results}))
             return FAIL(EOS_EINVALID, "type mismatch: tail call results differ");
         if (live(v)) {
             TRY(emit_op(v, EOS_WASM_OP_RETURN_CALL));
@@ -808,9 +759,9 @@ static int do_call_indirect(vctx *v, bool tail)
     TRY(pop(v, EOS_WASM_I32, NULL));
     TRY(pop_types(v, t->params, t->param_count));
     if (tail) {
-        if (!eos_wasm__functype_eq(&(eos_wasm_functype){0, t->result_count, NULL, t->results},
-                                   &(eos_wasm_functype){0, v->ft->result_count, NULL,
-                                                        v->ft->results}))
+        if (!eos_wasm__functype_eq(
+                &(eos_wasm_functype){0, t->result_count, NULL, t->results},
+                &(eos_wasm_functype){0, v->ft->result_count, NULL, v->ft->results}))
             return FAIL(EOS_EINVALID, "type mismatch: tail call results differ");
     }
     if (live(v)) {
@@ -883,10 +834,14 @@ static int do_br_table(vctx *v)
 static uint8_t sig_type(char c)
 {
     switch (c) {
-    case 'i': return EOS_WASM_I32;
-    case 'I': return EOS_WASM_I64;
-    case 'f': return EOS_WASM_F32;
-    default: return EOS_WASM_F64;
+    case 'i':
+        return EOS_WASM_I32;
+    case 'I':
+        return EOS_WASM_I64;
+    case 'f':
+        return EOS_WASM_F32;
+    default:
+        return EOS_WASM_F64;
     }
 }
 
@@ -1019,15 +974,24 @@ static int do_op(vctx *v, uint8_t b, bool *done)
             TRY(emit_op(v, EOS_WASM_OP_UNREACHABLE));
         set_unreachable(v);
         return 0;
-    case 0x01: return 0;
-    case 0x02: return do_block(v, CTL_BLOCK);
-    case 0x03: return do_block(v, CTL_LOOP);
-    case 0x04: return do_block(v, CTL_IF);
-    case 0x05: return do_else(v);
-    case 0x0b: return do_end(v, done);
-    case 0x0c: return do_br(v, false);
-    case 0x0d: return do_br(v, true);
-    case 0x0e: return do_br_table(v);
+    case 0x01:
+        return 0;
+    case 0x02:
+        return do_block(v, CTL_BLOCK);
+    case 0x03:
+        return do_block(v, CTL_LOOP);
+    case 0x04:
+        return do_block(v, CTL_IF);
+    case 0x05:
+        return do_else(v);
+    case 0x0b:
+        return do_end(v, done);
+    case 0x0c:
+        return do_br(v, false);
+    case 0x0d:
+        return do_br(v, true);
+    case 0x0e:
+        return do_br_table(v);
     case 0x0f:
         TRY(pop_types(v, v->ft->results, v->ft->result_count));
         if (live(v))
@@ -1037,7 +1001,8 @@ static int do_op(vctx *v, uint8_t b, bool *done)
     case 0x10:
         TRY(read_idx(v, m->func_count, "function", &idx));
         return do_call(v, idx, false);
-    case 0x11: return do_call_indirect(v, false);
+    case 0x11:
+        return do_call_indirect(v, false);
     case 0x12:
     case 0x13:
         if (m->features.disable_tail_call)
@@ -1078,7 +1043,16 @@ static int do_op(vctx *v, uint8_t b, bool *done)
     case 0x20:
         TRY(read_idx(v, v->c->local_count, "local", &idx));
         TRY(push(v, v->c->local_types[idx]));
-        return live(v) ? (emit_op(v, EOS_WASM_OP_LOCAL_GET) || emit(v, idx)) : 0;
+        if (!live(v))
+            return 0;
+        /* local.tee a; local.get b -> LOCAL_TEE_GET a b */
+        if (v->nlast >= 1 && v->code[v->last[v->nlast - 1]] == EOS_WASM_OP_LOCAL_TEE &&
+            v->last[v->nlast - 1] + 2 == v->len) {
+            v->code[v->last[v->nlast - 1]] = EOS_WASM_OP_LOCAL_TEE_GET;
+            v->nlast = 0;
+            return emit(v, idx);
+        }
+        return emit_op(v, EOS_WASM_OP_LOCAL_GET) || emit(v, idx);
     case 0x21:
         TRY(read_idx(v, v->c->local_count, "local", &idx));
         TRY(pop(v, v->c->local_types[idx], NULL));
@@ -1166,8 +1140,10 @@ static int do_op(vctx *v, uint8_t b, bool *done)
             return FAIL(EOS_EINVALID, "undeclared function reference %u", idx);
         TRY(push(v, EOS_WASM_FUNCREF));
         return live(v) ? (emit_op(v, EOS_WASM_OP_REF_FUNC) || emit(v, idx)) : 0;
-    case 0xfc: return do_prefixed(v);
-    case 0xfd: return FAIL(EOS_EUNSUPPORTED, "SIMD (v128) is not supported yet");
+    case 0xfc:
+        return do_prefixed(v);
+    case 0xfd:
+        return FAIL(EOS_EUNSUPPORTED, "SIMD (v128) is not supported yet");
     default:
         if (b >= 0x28 && b <= 0x3e)
             return do_memop(v, b);

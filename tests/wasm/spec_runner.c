@@ -104,17 +104,15 @@ static void add_spectest(runner *r, const char *name, eos_wasm_extern e)
 
 static int make_spectest(runner *r)
 {
-    static const uint8_t i32[] = {EOS_WASM_I32}, i64[] = {EOS_WASM_I64},
-                         f32[] = {EOS_WASM_F32}, f64[] = {EOS_WASM_F64},
-                         i32f32[] = {EOS_WASM_I32, EOS_WASM_F32},
+    static const uint8_t i32[] = {EOS_WASM_I32}, i64[] = {EOS_WASM_I64}, f32[] = {EOS_WASM_F32},
+                         f64[] = {EOS_WASM_F64}, i32f32[] = {EOS_WASM_I32, EOS_WASM_F32},
                          f64f64[] = {EOS_WASM_F64, EOS_WASM_F64};
     static const struct {
         const char *name;
         const uint8_t *params;
         uint32_t n;
-    } prints[] = {{"print", NULL, 0},        {"print_i32", i32, 1},
-                  {"print_i64", i64, 1},     {"print_f32", f32, 1},
-                  {"print_f64", f64, 1},     {"print_i32_f32", i32f32, 2},
+    } prints[] = {{"print", NULL, 0},          {"print_i32", i32, 1}, {"print_i64", i64, 1},
+                  {"print_f32", f32, 1},       {"print_f64", f64, 1}, {"print_i32_f32", i32f32, 2},
                   {"print_f64_f64", f64f64, 2}};
     for (size_t i = 0; i < EOS_ARRAY_LEN(prints); i++) {
         eos_wasm_functype t = {prints[i].n, 0, prints[i].params, NULL};
@@ -276,13 +274,20 @@ static uint8_t type_of(const char *s)
 {
     if (!s)
         return 0;
-    if (!strcmp(s, "i32")) return EOS_WASM_I32;
-    if (!strcmp(s, "i64")) return EOS_WASM_I64;
-    if (!strcmp(s, "f32")) return EOS_WASM_F32;
-    if (!strcmp(s, "f64")) return EOS_WASM_F64;
-    if (!strcmp(s, "funcref")) return EOS_WASM_FUNCREF;
-    if (!strcmp(s, "externref")) return EOS_WASM_EXTERNREF;
-    if (!strcmp(s, "v128")) return EOS_WASM_V128;
+    if (!strcmp(s, "i32"))
+        return EOS_WASM_I32;
+    if (!strcmp(s, "i64"))
+        return EOS_WASM_I64;
+    if (!strcmp(s, "f32"))
+        return EOS_WASM_F32;
+    if (!strcmp(s, "f64"))
+        return EOS_WASM_F64;
+    if (!strcmp(s, "funcref"))
+        return EOS_WASM_FUNCREF;
+    if (!strcmp(s, "externref"))
+        return EOS_WASM_EXTERNREF;
+    if (!strcmp(s, "v128"))
+        return EOS_WASM_V128;
     return 0;
 }
 
@@ -295,12 +300,23 @@ static int parse_val(yajl_val v, eos_wasm_val *out)
         return -1;
     uint64_t x = s && strcmp(s, "null") ? strtoull(s, NULL, 10) : 0;
     switch (out->type) {
-    case EOS_WASM_I32: out->of.i32 = (int32_t)(uint32_t)x; break;
-    case EOS_WASM_I64: out->of.i64 = (int64_t)x; break;
-    case EOS_WASM_F32: out->of.f32_bits = (uint32_t)x; break;
-    case EOS_WASM_F64: out->of.f64_bits = x; break;
-    case EOS_WASM_FUNCREF: out->of.funcref = NULL; break;
-    default: out->of.externref = s && strcmp(s, "null") ? (void *)(uintptr_t)(x + 1) : NULL;
+    case EOS_WASM_I32:
+        out->of.i32 = (int32_t)(uint32_t)x;
+        break;
+    case EOS_WASM_I64:
+        out->of.i64 = (int64_t)x;
+        break;
+    case EOS_WASM_F32:
+        out->of.f32_bits = (uint32_t)x;
+        break;
+    case EOS_WASM_F64:
+        out->of.f64_bits = x;
+        break;
+    case EOS_WASM_FUNCREF:
+        out->of.funcref = NULL;
+        break;
+    default:
+        out->of.externref = s && strcmp(s, "null") ? (void *)(uintptr_t)(x + 1) : NULL;
     }
     return 0;
 }
@@ -308,12 +324,24 @@ static int parse_val(yajl_val v, eos_wasm_val *out)
 static void val_str(const eos_wasm_val *v, char *buf, size_t n)
 {
     switch (v->type) {
-    case EOS_WASM_I32: snprintf(buf, n, "i32:%" PRIu32, (uint32_t)v->of.i32); break;
-    case EOS_WASM_I64: snprintf(buf, n, "i64:%" PRIu64, (uint64_t)v->of.i64); break;
-    case EOS_WASM_F32: snprintf(buf, n, "f32:0x%08" PRIx32, v->of.f32_bits); break;
-    case EOS_WASM_F64: snprintf(buf, n, "f64:0x%016" PRIx64, v->of.f64_bits); break;
-    case EOS_WASM_FUNCREF: snprintf(buf, n, "funcref:%p", (void *)v->of.funcref); break;
-    default: snprintf(buf, n, "externref:%p", v->of.externref); break;
+    case EOS_WASM_I32:
+        snprintf(buf, n, "i32:%" PRIu32, (uint32_t)v->of.i32);
+        break;
+    case EOS_WASM_I64:
+        snprintf(buf, n, "i64:%" PRIu64, (uint64_t)v->of.i64);
+        break;
+    case EOS_WASM_F32:
+        snprintf(buf, n, "f32:0x%08" PRIx32, v->of.f32_bits);
+        break;
+    case EOS_WASM_F64:
+        snprintf(buf, n, "f64:0x%016" PRIx64, v->of.f64_bits);
+        break;
+    case EOS_WASM_FUNCREF:
+        snprintf(buf, n, "funcref:%p", (void *)v->of.funcref);
+        break;
+    default:
+        snprintf(buf, n, "externref:%p", v->of.externref);
+        break;
     }
 }
 
@@ -348,10 +376,14 @@ static bool val_match(yajl_val want, const eos_wasm_val *got, char *wbuf, size_t
     eos_wasm_val w;
     parse_val(want, &w);
     switch (t) {
-    case EOS_WASM_I32: return w.of.i32 == got->of.i32;
-    case EOS_WASM_I64: return w.of.i64 == got->of.i64;
-    case EOS_WASM_F32: return w.of.f32_bits == got->of.f32_bits;
-    default: return w.of.f64_bits == got->of.f64_bits;
+    case EOS_WASM_I32:
+        return w.of.i32 == got->of.i32;
+    case EOS_WASM_I64:
+        return w.of.i64 == got->of.i64;
+    case EOS_WASM_F32:
+        return w.of.f32_bits == got->of.f32_bits;
+    default:
+        return w.of.f64_bits == got->of.f64_bits;
     }
 }
 
@@ -557,8 +589,7 @@ static void run_file(runner *r, const char *path, bool skip, long *tot)
     free(dir);
     yajl_tree_free(root);
 out:
-    printf("%s: %ld passed, %ld failed, %ld skipped\n", path, r->passed, r->failed,
-           r->skipped);
+    printf("%s: %ld passed, %ld failed, %ld skipped\n", path, r->passed, r->failed, r->skipped);
     tot[0] += r->passed;
     tot[1] += r->failed;
     tot[2] += r->skipped;

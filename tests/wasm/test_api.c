@@ -72,14 +72,15 @@ static void test_exports_memory_globals(void)
     EOS_CHECK(eos_wasm_memory_ptr(mem, 1, UINT64_MAX) == NULL);
     eos_wasm_val sv[2] = {{.type = EOS_WASM_I32, .of.i32 = 100},
                           {.type = EOS_WASM_I32, .of.i32 = 0x01020304}};
-    EOS_CHECK_INT(eos_wasm_func_call(s, eos_wasm_instance_func(inst, "store"), sv, 2, NULL, 0,
-                                     NULL), 0);
+    EOS_CHECK_INT(
+        eos_wasm_func_call(s, eos_wasm_instance_func(inst, "store"), sv, 2, NULL, 0, NULL), 0);
     uint32_t word;
     memcpy(&word, eos_wasm_memory_ptr(mem, 100, 4), 4);
     EOS_CHECK_INT(word, 0x01020304);
     sv[0].of.i32 = 65534;
-    EOS_CHECK_INT(eos_wasm_func_call(s, eos_wasm_instance_func(inst, "store"), sv, 2, NULL, 0,
-                                     NULL), EOS_TRAP_MEMORY_OOB);
+    EOS_CHECK_INT(
+        eos_wasm_func_call(s, eos_wasm_instance_func(inst, "store"), sv, 2, NULL, 0, NULL),
+        EOS_TRAP_MEMORY_OOB);
 
     EOS_CHECK_INT(eos_wasm_instance_export(inst, "g", &e), 0);
     EOS_CHECK_INT(eos_wasm_global_get(e.of.global).of.i32, 7);
@@ -109,12 +110,12 @@ static void test_bad_modules(void)
     EOS_CHECK(m == NULL);
     EOS_CHECK(strstr(d.message, "type section") != NULL);
     /* A function whose body adds an i32 to an i64. */
-    static const uint8_t bad[] = {0, 'a', 's', 'm', 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0,
-                                  10, 9, 1, 7, 0, 0x41, 1, 0x42, 1, 0x6a, 0x0b};
+    static const uint8_t bad[] = {0, 'a', 's', 'm', 1, 0, 0, 0, 1,    4, 1,    0x60, 0,    0,   3,
+                                  2, 1,   0,   10,  9, 1, 7, 0, 0x41, 1, 0x42, 1,    0x6a, 0x0b};
     eos_diag_init(&d);
     EOS_CHECK_INT(eos_wasm_module_new(bad, sizeof(bad), NULL, &m, &d), EOS_EINVALID);
     EOS_CHECK(strstr(d.message, "type mismatch") != NULL);
-    EOS_CHECK(strstr(d.message, "index 0") != NULL);
+    EOS_CHECK(strstr(d.message, "function 0") != NULL);
     EOS_CHECK(d.offset > 0);
     /* SIMD is refused by name. */
     static const uint8_t simd[] = {0, 'a', 's', 'm', 1, 0, 0, 0, 1, 5, 1, 0x60, 0, 1, 0x7b};

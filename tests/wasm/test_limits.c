@@ -30,8 +30,8 @@ static void test_fuel(void)
     eos_diag d;
     eos_diag_init(&d);
     eos_wasm_val a = {.type = EOS_WASM_I32, .of.i32 = 1000000}, r;
-    EOS_CHECK_INT(eos_wasm_func_call(s, eos_wasm_instance_func(inst, "count"), &a, 1, &r, 1,
-                                     &d), EOS_TRAP_OUT_OF_FUEL);
+    EOS_CHECK_INT(eos_wasm_func_call(s, eos_wasm_instance_func(inst, "count"), &a, 1, &r, 1, &d),
+                  EOS_TRAP_OUT_OF_FUEL);
     EOS_CHECK(strstr(d.message, "fuel") != NULL);
     EOS_CHECK_INT(eos_wasm_store_fuel_consumed(s), 50);
 

@@ -55,16 +55,14 @@ static inline int wt_host_reenter(eos_wasm_caller *c, void *ud, uint64_t *slots)
 
 /* Instantiates the API test module in s; *target selects what "reenter" calls. */
 static inline int wt_instantiate(eos_wasm_store *s, eos_wasm_module *m, const char **target,
-                          eos_wasm_instance **out, eos_diag *diag)
+                                 eos_wasm_instance **out, eos_diag *diag)
 {
     static const uint8_t ii[] = {EOS_WASM_I32, EOS_WASM_I32}, i[] = {EOS_WASM_I32};
     eos_wasm_functype add_t = {2, 1, ii, i}, re_t = {1, 1, i, i};
-    eos_wasm_extern imports[2] = {{.kind = EOS_WASM_EXTERN_FUNC},
-                                  {.kind = EOS_WASM_EXTERN_FUNC}};
+    eos_wasm_extern imports[2] = {{.kind = EOS_WASM_EXTERN_FUNC}, {.kind = EOS_WASM_EXTERN_FUNC}};
     int rc = eos_wasm_func_new_host(s, &add_t, wt_host_add, NULL, &imports[0].of.func);
     if (rc == 0)
-        rc = eos_wasm_func_new_host(s, &re_t, wt_host_reenter, (void *)target,
-                                    &imports[1].of.func);
+        rc = eos_wasm_func_new_host(s, &re_t, wt_host_reenter, (void *)target, &imports[1].of.func);
     if (rc)
         return rc;
     return eos_wasm_instantiate(s, m, imports, 2, out, diag);
@@ -83,7 +81,7 @@ static inline eos_wasm_module *wt_module(void)
 }
 
 static inline int wt_call1(eos_wasm_store *s, eos_wasm_instance *i, const char *name, int32_t arg,
-                    int32_t *out)
+                           int32_t *out)
 {
     eos_wasm_val a = {.type = EOS_WASM_I32, .of.i32 = arg}, r;
     eos_wasm_func *f = eos_wasm_instance_func(i, name);
