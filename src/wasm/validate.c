@@ -90,6 +90,9 @@ static int grow(vctx *v, void **p, uint32_t *cap, uint32_t need, size_t size)
 {
     if (need <= *cap)
         return 0;
+    /* Keeps the doubling below from overflowing; no real function comes close. */
+    if (need > (1u << 28))
+        return FAIL(EOS_ELIMIT, "function too large to translate");
     uint32_t ncap = *cap ? *cap * 2 : 64;
     while (ncap < need)
         ncap *= 2;
