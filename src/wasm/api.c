@@ -18,6 +18,7 @@ void eos_wasm__module_clear(eos_wasm_module *m)
     }
     for (uint32_t i = 0; m->codes && i < m->code_count; i++) {
         eos_free(m->codes[i].code, 0);
+        eos_free(m->codes[i].threaded, 0);
         eos_free(m->codes[i].local_types, 0);
     }
     eos_free(m->codes, 0);

@@ -155,6 +155,23 @@ static inline uint64_t sat_i64_u(double a)
     return (uint64_t)a;
 }
 
+int eos_wasm__thread_code(eos_wasm__code *c, const uint32_t *starts, uint32_t nstarts)
+{
+    const void *const *labels;
+    uint64_t out[1];
+    eos_wasm__exec(NULL, NULL, out);
+    memcpy(&labels, out, sizeof(labels));
+    uint64_t *t = eos_malloc((size_t)(c->code_len ? c->code_len : 1) * sizeof(uint64_t));
+    if (!t)
+        return EOS_ENOMEM;
+    for (uint32_t i = 0; i < c->code_len; i++)
+        t[i] = c->code[i];
+    for (uint32_t i = 0; i < nstarts; i++)
+        t[starts[i]] = (uint64_t)(uintptr_t)labels[c->code[starts[i]]];
+    c->threaded = t;
+    return 0;
+}
+
 int eos_wasm__trap(eos_wasm_store *s, int code, const char *msg)
 {
     snprintf(s->trap_msg, sizeof(s->trap_msg), "%s", msg ? msg : eos_strerror(code));
@@ -181,9 +198,9 @@ int eos_wasm__call_host(eos_wasm_store *s, eos_wasm_instance *inst, eos_wasm_fun
 /* A load or store on a memory other than memory 0 (multi-memory). */
 /* Takes the stack top by value (the caller pops a store's operands) so that
  * the dispatch loop's sp never has its address taken. */
-static int mem_access(eos_wasm_instance *inst, const uint32_t *ip, uint64_t *sp)
+static int mem_access(eos_wasm_instance *inst, const uint64_t *ip, uint64_t *sp)
 {
-    uint32_t kind = ip[1];
+    uint32_t kind = (uint32_t)ip[1];
     eos_wasm_memory *mem = inst->memories[ip[2]];
     static const uint8_t width[] = {4, 8, 4, 8, 1, 1, 2, 2, 1, 1, 2, 2,
                                     4, 4, 4, 8, 4, 8, 1, 2, 1, 2, 4};
@@ -231,6 +248,16 @@ static int mem_access(eos_wasm_instance *inst, const uint32_t *ip, uint64_t *sp)
 
 int eos_wasm__exec(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots)
 {
+    static const void *const labels[] = {
+#define EOS__OP_LABEL(name, code, sig, meaning) &&L_##name,
+        EOS_WASM_OPS(EOS__OP_LABEL)
+#undef EOS__OP_LABEL
+    };
+    if (!s) {
+        /* Asked by eos_wasm__thread_code for the handler addresses. */
+        memcpy(slots, &(const void *const *){labels}, sizeof(void *));
+        return 0;
+    }
     if (!f->code)
         return eos_wasm__call_host(s, NULL, f, slots);
     uintptr_t here = (uintptr_t)__builtin_frame_address(0);
@@ -254,12 +281,6 @@ int eos_wasm__exec(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots)
     memcpy(base, slots, ft->param_count * sizeof(uint64_t));
     s->native_depth++;
 
-    static const void *const labels[] = {
-#define EOS__OP_LABEL(name, code, sig, meaning) &&L_##name,
-        EOS_WASM_OPS(EOS__OP_LABEL)
-#undef EOS__OP_LABEL
-    };
-
     int rc = 0;
     const char *tmsg = NULL;
     int64_t fuel = s->fuel;
@@ -270,12 +291,13 @@ int eos_wasm__exec(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots)
     uint8_t *mem = m0 ? m0->data : NULL;
     uint64_t mem_size = m0 ? m0->size : 0;
     uint64_t *fp = base, *sp;
-    const uint32_t *ip, *cbase;
+    const uint64_t *ip, *cbase;
     eos_wasm_func *callee;
+    bool tail;
 
     frames[depth++] = (eos_wasm__frame){NULL, NULL, NULL, NULL};
 
-#define NEXT goto *labels[*ip]
+#define NEXT goto *(const void *)(uintptr_t)*ip
 #define TRAP(c, m)                                                                                 \
     do {                                                                                           \
         rc = (c);                                                                                  \
@@ -322,7 +344,7 @@ enter_same:
     sp = fp + code->param_count;
     for (uint32_t k = code->local_count - code->param_count; k > 0; k--)
         *sp++ = 0;
-    ip = cbase = code->code;
+    ip = cbase = code->threaded;
     NEXT;
 
 call_func:
@@ -417,7 +439,7 @@ L_BR_TABLE : {
     uint32_t n = ip[1], i = (uint32_t) * --sp;
     if (i > n)
         i = n;
-    const uint32_t *e = ip + 2 + 3 * (size_t)i;
+    const uint64_t *e = ip + 2 + 3 * (size_t)i;
     uint32_t cnt = e[2];
     uint64_t *src = sp - cnt, *dst = fp + e[1];
     if (src != dst)
@@ -446,7 +468,7 @@ L_RETURN : {
     ip = fr->ip;
     fp = fr->fp;
     code = fr->code;
-    cbase = code->code;
+    cbase = code->threaded;
     if (fr->inst != inst)
         SET_INST(fr->inst);
     RELOAD_MEM();
@@ -467,7 +489,11 @@ L_CALL_IMPORT:
     ip += 2;
     goto call_func;
 L_CALL_INDIRECT:
-L_RETURN_CALL_INDIRECT : {
+    tail = false;
+    goto call_indirect;
+L_RETURN_CALL_INDIRECT:
+    tail = true;
+call_indirect : {
     uint32_t i = (uint32_t) * --sp;
     eos_wasm_table *t = inst->tables[ip[2]];
     if (i >= t->size)
@@ -478,7 +504,6 @@ L_RETURN_CALL_INDIRECT : {
     const eos_wasm_functype *want = &inst->module->types[ip[1]];
     if (callee->type != want && !eos_wasm__functype_eq(callee->type, want))
         TRAP(EOS_TRAP_INDIRECT_CALL_TYPE, "indirect call type mismatch");
-    bool tail = *ip == EOS_WASM_OP_RETURN_CALL_INDIRECT;
     ip += 3;
     if (tail)
         goto tail_call_func;
@@ -588,7 +613,7 @@ L_MEM_LOAD:
 L_MEM_STORE:
     if ((rc = mem_access(inst, ip, sp)) != 0)
         TRAP(rc, "out of bounds memory access");
-    if (*ip == EOS_WASM_OP_MEM_STORE)
+    if (ip[1] >= 0x36) /* a store: pop its operands */
         sp -= 2;
     ip += 4;
     NEXT;

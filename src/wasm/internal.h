@@ -358,6 +358,9 @@ typedef struct eos_wasm__code {
     uint32_t body_size;
     uint32_t *code;
     uint32_t code_len;
+    /* The same code for the interpreter: opcodes replaced by handler
+     * addresses (direct threading), one 64-bit word per word of code. */
+    uint64_t *threaded;
     uint8_t *local_types; /* local_count entries, freed after validation */
 } eos_wasm__code;
 
@@ -459,7 +462,7 @@ struct eos_wasm_instance {
 };
 
 typedef struct eos_wasm__frame {
-    const uint32_t *ip;
+    const uint64_t *ip;
     uint64_t *fp;
     const eos_wasm__code *code;
     eos_wasm_instance *inst;
@@ -556,6 +559,8 @@ void eos_wasm__module_clear(eos_wasm_module *m);
 /* exec.c: runs f with arguments in slots (results written back). Returns 0
  * or a trap code with s->trap_msg set. */
 int eos_wasm__exec(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots);
+/* Builds c->threaded from c->code given the instruction starts; 0 or ENOMEM. */
+int eos_wasm__thread_code(eos_wasm__code *c, const uint32_t *starts, uint32_t nstarts);
 /* Calls a host function with a caller record. */
 int eos_wasm__call_host(eos_wasm_store *s, eos_wasm_instance *inst, eos_wasm_func *f,
                         uint64_t *slots);

@@ -43,6 +43,8 @@ typedef struct vctx {
     uint32_t nctls, cap_ctls;
     uint32_t *code;
     uint32_t len, cap;
+    uint32_t *starts; /* word index of every instruction, for threading */
+    uint32_t nstarts, cap_starts;
     uint32_t max_height;
     /* Peephole state for superinstructions: starts of the last instructions
      * emitted since the last label (fusing across a label is never done). */
@@ -161,8 +163,17 @@ static int emit(vctx *v, uint32_t w)
 }
 
 /* Starts an instruction (remembered for the peephole). */
+static void truncate_code(vctx *v, uint32_t at)
+{
+    v->len = at;
+    while (v->nstarts && v->starts[v->nstarts - 1] >= at)
+        v->nstarts--;
+}
+
 static int emit_op(vctx *v, uint32_t op)
 {
+    TRY(grow(v, (void **)&v->starts, &v->cap_starts, v->nstarts + 1, sizeof(uint32_t)));
+    v->starts[v->nstarts++] = v->len;
     if (v->nlast == 3) {
         v->last[0] = v->last[1];
         v->last[1] = v->last[2];
@@ -358,7 +369,7 @@ static int do_memop(vctx *v, uint8_t opcode)
         v->code[v->last[v->nlast - 1]] == EOS_WASM_OP_LOCAL_GET) {
         uint32_t at = v->last[v->nlast - 1];
         uint32_t local = v->code[at + 1];
-        v->len = at;
+        truncate_code(v, at);
         v->nlast--;
         TRY(emit_op(v, EOS_WASM_OP_L_LOAD32));
         TRY(emit(v, local));
@@ -462,7 +473,7 @@ static int try_fuse_br_if(vctx *v, ctl *l, bool *done)
         if (pat + 2 == at && (prev == EOS_WASM_OP_LOCAL_GET || prev == EOS_WASM_OP_CONST32)) {
             uint32_t imm = v->code[pat + 1];
             uint32_t variant = fused_cmp_variant(fused, prev == EOS_WASM_OP_LOCAL_GET);
-            v->len = pat;
+            truncate_code(v, pat);
             v->nlast -= 2;
             TRY(emit_op(v, variant));
             TRY(emit_target(v, l));
@@ -471,7 +482,7 @@ static int try_fuse_br_if(vctx *v, ctl *l, bool *done)
             return 0;
         }
     }
-    v->len = at;
+    truncate_code(v, at);
     v->nlast--;
     TRY(emit_op(v, fused));
     TRY(emit_target(v, l));
@@ -549,7 +560,7 @@ static int emit_simple(vctx *v, uint32_t op)
             if (v->code[a] == EOS_WASM_OP_LOCAL_GET && b == a + 2 && b + 2 == v->len &&
                 v->code[b] == EOS_WASM_OP_LOCAL_GET) {
                 uint32_t la = v->code[a + 1], lb = v->code[b + 1];
-                v->len = a;
+                truncate_code(v, a);
                 v->nlast -= 2;
                 TRY(emit_op(v, op == EOS_WASM_OP_I32_ADD ? EOS_WASM_OP_LL_I32_ADD
                                                          : EOS_WASM_OP_LL_I32_SUB));
@@ -559,7 +570,7 @@ static int emit_simple(vctx *v, uint32_t op)
             if (op == EOS_WASM_OP_I32_ADD && v->code[a] == EOS_WASM_OP_LOCAL_GET && b == a + 2 &&
                 b + 2 == v->len && v->code[b] == EOS_WASM_OP_CONST32) {
                 uint32_t la = v->code[a + 1], k = v->code[b + 1];
-                v->len = a;
+                truncate_code(v, a);
                 v->nlast -= 2;
                 TRY(emit_op(v, EOS_WASM_OP_LC_I32_ADD));
                 TRY(emit(v, la));
@@ -575,7 +586,7 @@ static int emit_simple(vctx *v, uint32_t op)
             uint32_t fused = operand_variant(op, prev == EOS_WASM_OP_LOCAL_GET);
             if (fused) {
                 uint32_t imm = v->code[at + 1];
-                v->len = at;
+                truncate_code(v, at);
                 v->nlast--;
                 TRY(emit_op(v, fused));
                 return emit(v, imm);
@@ -1208,7 +1219,7 @@ static int validate_function(vctx *v, uint32_t fi)
     v->r.p = m->bytes + c->body_off;
     v->r.end = v->r.p + c->body_size;
     v->r.index = (int64_t)m->func_import_count + fi;
-    v->nvals = v->nctls = v->len = v->max_height = v->nlast = 0;
+    v->nvals = v->nctls = v->len = v->max_height = v->nlast = v->nstarts = 0;
     TRY(read_locals(v));
     c->param_count = v->ft->param_count;
     c->result_count = v->ft->result_count;
@@ -1229,6 +1240,7 @@ static int validate_function(vctx *v, uint32_t fi)
         return FAIL(EOS_ENOMEM, "out of memory");
     memcpy(c->code, v->code, (size_t)v->len * sizeof(uint32_t));
     c->code_len = v->len;
+    TRY(eos_wasm__thread_code(c, v->starts, v->nstarts) ? FAIL(EOS_ENOMEM, "out of memory") : 0);
     eos_free(c->local_types, 0);
     c->local_types = NULL;
     return 0;
@@ -1263,6 +1275,7 @@ int eos_wasm__validate(eos_wasm_module *m, eos_diag *diag)
     eos_free(v->vals, v->cap_vals);
     eos_free(v->ctls, (size_t)v->cap_ctls * sizeof(ctl));
     eos_free(v->code, (size_t)v->cap * sizeof(uint32_t));
+    eos_free(v->starts, (size_t)v->cap_starts * sizeof(uint32_t));
     eos_free(v, sizeof(*v));
     return rc;
 }
