@@ -57,6 +57,12 @@ wasm_flags=(--target=wasm32-wasi --sysroot=/usr -O2 -mbulk-memory -nostdlib
 for tool in "$CC_NATIVE" "$CC_WASM"; do
   command -v "$tool" >/dev/null || { echo "run.sh: $tool not found; skipping" >&2; exit 77; }
 done
+# clang may lack the wasm32 target or wasm-ld (lld): check with an empty module.
+if ! echo 'int run(void) { return 0; }' |
+     "$CC_WASM" "${wasm_flags[@]}" -x c - -o "$out/probe.wasm" 2>"$out/probe.err"; then
+  echo "run.sh: $CC_WASM cannot build wasm32 modules ($(head -n1 "$out/probe.err")); skipping" >&2
+  exit 77
+fi
 if ((use_interp)) && ! command -v wasm-interp >/dev/null; then
   echo "run.sh: wasm-interp (Debian package wabt) not found; skipping" >&2
   exit 77
