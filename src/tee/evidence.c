@@ -105,8 +105,9 @@ static int dcap_header(const uint8_t *q, size_t size, uint16_t *version, uint32_
 
 int eos_tee_parse_sgx_quote(const uint8_t *q, size_t size, eos_tee_evidence_info *o, eos_diag *d)
 {
-    uint16_t version;
-    uint32_t tee_type;
+    /* Set by dcap_header on success; initialised so GCC -O2 sees it. */
+    uint16_t version = 0;
+    uint32_t tee_type = 0;
     memset(o, 0, sizeof *o);
     int rc = dcap_header(q, size, &version, &tee_type, o, d);
     if (rc != 0)
@@ -135,8 +136,9 @@ int eos_tee_parse_sgx_quote(const uint8_t *q, size_t size, eos_tee_evidence_info
 
 int eos_tee_parse_tdx_quote(const uint8_t *q, size_t size, eos_tee_evidence_info *o, eos_diag *d)
 {
-    uint16_t version;
-    uint32_t tee_type;
+    /* Set by dcap_header on success; initialised so GCC -O2 sees it. */
+    uint16_t version = 0;
+    uint32_t tee_type = 0;
     size_t body = HDR, body_size = TDX10_BODY;
     memset(o, 0, sizeof *o);
     int rc = dcap_header(q, size, &version, &tee_type, o, d);
