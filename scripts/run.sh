@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The quick start: installs dependencies, builds enclave-os into build/ and the
-# example apps into build-examples/, starts the server in development mode
+# The quick start: installs dependencies, builds enclave-os and the example apps
+# into build/, starts the server in development mode
 # with the simulated TEE on 127.0.0.1:8443, loads the examples' hello app at
 # /hello, then waits on the server in the foreground (Ctrl-C stops it
 # gracefully). Extra arguments are passed to `enclave-os serve` (a repeated
@@ -16,15 +16,15 @@ cd "$here"
 if ! "$here/scripts/install-deps.sh"; then
   echo "run.sh: scripts/install-deps.sh failed; trying to build with what is installed" >&2
 fi
+# The example apps are part of the build (EOS_EXAMPLES).
 cmake -S "$here" -B "$here/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$here/build" -j "$(nproc)"
-if ! { cmake -S "$here/examples" -B "$here/build-examples" -DEOS_BUILD_JS_EXAMPLE=OFF >/dev/null &&
-       cmake --build "$here/build-examples" -j "$(nproc)" --target eos_app_hello; }; then
-  echo "run.sh: the example apps could not be built (see above); the server starts empty" >&2
+if ! cmake --build "$here/build" -j "$(nproc)"; then
+  echo "run.sh: the build failed (see above)" >&2
+  exit 1
 fi
 
 bin="$here/build/src/cli/enclave-os"
-hello="$here/build-examples/hello/hello.wasm"
+hello="$here/build/examples/hello/hello.wasm"
 listen=127.0.0.1:8443
 prev_arg=""
 for arg in "$@"; do

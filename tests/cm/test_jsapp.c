@@ -4,9 +4,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "eos/cm.h"
 #include "harness.h"
+
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static uint8_t *read_file(const char *path, size_t *size)
 {
@@ -426,9 +434,11 @@ static void test_jsapp(void)
     eos_cm_component *c = NULL;
     eos_diag d;
     eos_diag_init(&d);
-    uint64_t t0 = eos_now_ns();
+    /* CPU time of this thread, not wall time: the budget is about the work,
+     * and other processes on a loaded machine must not fail the test. */
+    uint64_t t0 = thread_cpu_ns();
     int rc = eos_cm_component_new(b, size, NULL, &c, &d);
-    uint64_t t1 = eos_now_ns();
+    uint64_t t1 = thread_cpu_ns();
     EOS_CHECK_INT(rc, 0);
     if (rc) {
         fprintf(stderr, "%s\n", d.message);
@@ -436,7 +446,7 @@ static void test_jsapp(void)
         return;
     }
     double ms = (double)(t1 - t0) / 1e6;
-    printf("componentize-js app: %zu bytes decoded and validated in %.1f ms\n", size, ms);
+    printf("componentize-js app: %zu bytes decoded and validated in %.1f ms of CPU time\n", size, ms);
     /* The one-second budget holds for optimised builds; sanitizers slow the
      * engine's validation several times. */
 #if defined(__SANITIZE_ADDRESS__)
