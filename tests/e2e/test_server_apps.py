@@ -382,6 +382,13 @@ def test_misbehaving_handlers(server):
     with connect(port) as s:
         assert request(s, b'"Ping"') == "Pong"
     call(port, {"wasm_unload": {"name": "bad"}})
+    noresp = os.path.join(APPS, "noresp.wasm")
+    if os.path.exists(noresp):
+        with open(noresp, "rb") as f:
+            assert load(port, "noresp", f.read())["status"] == "loaded"
+        r = get(port, "/noresp/")
+        assert r.startswith(b"HTTP/1.1 500 "), r[:200]
+        call(port, {"wasm_unload": {"name": "noresp"}})
 
 
 def test_http_limits_and_malformed(server):
