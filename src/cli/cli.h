@@ -15,7 +15,8 @@
 typedef struct eos_cli_command {
     const char *name;
     const char *summary;               /* one line for `enclave-os --help` */
-    const char *help;                  /* full text for `enclave-os <name> --help` */
+    const char *help;                  /* full text for `enclave-os <name> --help`; NULL when
+                                          run prints it */
     int (*run)(int argc, char **argv); /* argv[0] is the command name */
 } eos_cli_command;
 
