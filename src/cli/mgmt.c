@@ -9,6 +9,7 @@
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <yajl/yajl_tree.h>
 
 #include "cli.h"
 #include "eos/client.h"
@@ -212,6 +213,65 @@ void eos_cli__buf_addz(eos_cli_buf *b, const char *s)
     eos_cli__buf_add(b, s, strlen(s));
 }
 
+static const char *field(yajl_val v, const char *key)
+{
+    const char *path[] = {key, NULL};
+    yajl_val f = yajl_tree_get(v, path, yajl_t_any);
+    if (!f)
+        return "";
+    if (YAJL_IS_STRING(f))
+        return YAJL_GET_STRING(f);
+    if (YAJL_IS_NUMBER(f))
+        return f->u.number.r;
+    return "-";
+}
+
+static void print_app(yajl_val a)
+{
+    const char *host = field(a, "hostname");
+    printf("%-20s %-24s %-24s %10s  %.16s...\n", field(a, "name"), field(a, "route"),
+           host[0] && strcmp(host, "-") ? host : "-", field(a, "size"), field(a, "code_hash"));
+}
+
+/* Human renderings of the usual answers; 0 when resp is none of them. */
+static int print_known(const char *resp)
+{
+    char err[64];
+    yajl_val root = yajl_tree_parse(resp, err, sizeof err);
+    if (!root)
+        return 0;
+    const char *status = field(root, "status");
+    const char *apath[] = {"apps", NULL};
+    const char *ppath[] = {"app", NULL};
+    int done = 1;
+    if (strcmp(status, "apps") == 0) {
+        yajl_val apps = yajl_tree_get(root, apath, yajl_t_array);
+        printf("%-20s %-24s %-24s %10s  %s\n", "NAME", "ROUTE", "HOSTNAME", "SIZE", "CODE HASH");
+        for (size_t i = 0; apps && i < apps->u.array.len; i++)
+            print_app(apps->u.array.values[i]);
+        if (!apps || apps->u.array.len == 0)
+            printf("(no apps loaded)\n");
+    } else if (strcmp(status, "loaded") == 0) {
+        yajl_val app = yajl_tree_get(root, ppath, yajl_t_object);
+        printf("loaded %s at %s (%s bytes)\n  code hash    %s\n  merkle root  %s\n",
+               field(app, "name"), field(app, "route"), field(app, "size"),
+               field(app, "code_hash"), field(root, "merkle_root"));
+    } else if (strcmp(status, "unloaded") == 0) {
+        printf("unloaded %s\n  merkle root  %s\n", field(root, "name"),
+               field(root, "merkle_root"));
+    } else if (strcmp(status, "ok") == 0 && strstr(resp, "\"returns\":") &&
+               strstr(resp, ",\"fuel_consumed\":")) {
+        /* The results as the server wrote them (exact numbers and strings). */
+        const char *r = strstr(resp, "\"returns\":") + 10;
+        const char *e = strstr(resp, ",\"fuel_consumed\":");
+        printf("%.*s\n  (fuel consumed: %s)\n", (int)(e - r), r, field(root, "fuel_consumed"));
+    } else {
+        done = 0;
+    }
+    yajl_tree_free(root);
+    return done;
+}
+
 /* Prints a response: raw JSON with --json, else a short human summary.
  * Returns the exit status. */
 int eos_cli__print_response(const eos_cli_conn *o, const char *resp)
@@ -233,7 +293,9 @@ int eos_cli__print_response(const eos_cli_conn *o, const char *resp)
                 m ? m : resp);
         return EOS_CLI_EXIT_FAIL;
     }
-    /* A compact human rendering: one field per line for the common answers. */
+    if (print_known(resp))
+        return EOS_CLI_EXIT_OK;
+    /* Anything else: the JSON, indented. */
     const char *p = resp;
     int depth = 0;
     for (; *p; p++) {
