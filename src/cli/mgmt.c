@@ -433,8 +433,16 @@ int eos_cli__print_response(const eos_cli_conn *o, const char *resp)
             while (m[n] && !(m[n] == '"' && (n == 0 || m[n - 1] != '\\')))
                 n++;
         }
-        fprintf(stderr, "enclave-os: refused: %.*s\n", m ? (int)n : (int)strlen(resp),
-                m ? m : resp);
+        fputs("enclave-os: refused: ", stderr);
+        const char *msg = m ? m : resp;
+        size_t len = m ? n : strlen(resp);
+        for (size_t k = 0; k < len; k++) {
+            /* Undo the JSON escapes of quotes and backslashes for the reader. */
+            if (msg[k] == '\\' && k + 1 < len && (msg[k + 1] == '"' || msg[k + 1] == '\\'))
+                k++;
+            fputc(msg[k], stderr);
+        }
+        fputc('\n', stderr);
         return EOS_CLI_EXIT_FAIL;
     }
     if (print_known(resp))
