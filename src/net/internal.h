@@ -62,6 +62,9 @@ typedef struct eos_net__apps {
     size_t n;
 } eos_net__apps;
 
+/* Largest per-call fuel an app may ask for at load. */
+#define EOS_NET__MAX_FUEL ((uint64_t)10000000000ull)
+
 typedef struct eos_net__load_args {
     const char *name, *route, *hostname, *env_json;
     uint8_t *bytes; /* taken over by eos_net__app_create */

@@ -328,6 +328,8 @@ def test_bad_loads(server):
     assert r["status"] == "error"
     r = call(port, {"wasm_unload": {"name": "nothing"}})
     assert r["code"] == "not_found"
+    r = load(port, "greedy", hello_bytes(), max_fuel=10 ** 15)
+    assert r["status"] == "error" and "max_fuel" in r["message"]
     with connect(port) as s:
         assert "unknown operation" in error_text(request(s, data_request({"wasm_fly": {}})))
         load_bad = {"Data": list(b'{"wasm_load": {"name": "x", "bytes": [1, 300]}}')}
