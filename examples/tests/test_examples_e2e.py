@@ -195,6 +195,10 @@ def test_kv_counter(server, tmp_path):
     assert server.http("GET", "/kv-counter/a")[0] == 404
     server.load("kv-counter", data)
     assert server.http("GET", "/kv-counter/a")[2] == b"4\n"
+    # Another app with the same code has its own store: it counts from 1.
+    server.load("kv-other", data)
+    assert server.http("GET", "/kv-other/a")[2] == b"1\n"
+    assert server.manage({"wasm_unload": {"name": "kv-other"}})["status"] == "unloaded"
 
 
 def test_storage_survives_restart(tmp_path):

@@ -15,7 +15,8 @@
 typedef struct eos_cli_command {
     const char *name;
     const char *summary;               /* one line for `enclave-os --help` */
-    const char *help;                  /* full text for `enclave-os <name> --help` */
+    const char *help;                  /* full text for `enclave-os <name> --help`; NULL when
+                                          run prints it */
     int (*run)(int argc, char **argv); /* argv[0] is the command name */
 } eos_cli_command;
 
@@ -93,6 +94,11 @@ int eos_cli__connect(eos_cli_conn *o, struct eos_client **out);
  * JSON answer in *out (free()). -1 after printing why. */
 int eos_cli__roundtrip(eos_cli_conn *o, const char *inner, size_t inner_size, char **out,
                        size_t *out_size);
+/* The same for a wasm_load whose inner document is head, the component's
+ * bytes as a JSON array body, then tail: encoded while sending, so memory
+ * stays at the component's size. Shows progress on a terminal. */
+int eos_cli__roundtrip_load(eos_cli_conn *o, const char *head, const uint8_t *comp,
+                            size_t comp_size, const char *tail, char **out, size_t *out_size);
 void eos_cli__buf_add(eos_cli_buf *b, const char *s, size_t n);
 void eos_cli__buf_addz(eos_cli_buf *b, const char *s);
 void eos_cli__json_str(eos_cli_buf *b, const char *s);

@@ -146,31 +146,32 @@ static int run(int argc, char **argv)
         eos_cli__buf_addz(&b, num);
     }
     eos_cli__buf_addz(&b, ",\"bytes\":[");
-    for (size_t i = 0; i < size && !b.failed; i++) {
-        int n = snprintf(num, sizeof num, i ? ",%u" : "%u", bytes[i]);
-        eos_cli__buf_add(&b, num, (size_t)n);
-    }
-    eos_cli__buf_addz(&b, "]}");
+    eos_cli_buf tail;
+    memset(&tail, 0, sizeof tail);
+    eos_cli__buf_addz(&tail, "]}");
     if (o.token) {
-        eos_cli__buf_addz(&b, ",\"auth\":");
-        eos_cli__json_str(&b, o.token);
+        eos_cli__buf_addz(&tail, ",\"auth\":");
+        eos_cli__json_str(&tail, o.token);
     }
-    eos_cli__buf_addz(&b, "}");
-    free(bytes);
-    if (b.failed) {
+    eos_cli__buf_addz(&tail, "}");
+    if (b.failed || tail.failed) {
         fprintf(stderr, "enclave-os load: out of memory\n");
         free(b.p);
+        free(tail.p);
+        free(bytes);
         rc = EOS_CLI_EXIT_FAIL;
         goto out;
     }
     char *resp = NULL;
     size_t rsize = 0;
     rc = EOS_CLI_EXIT_FAIL;
-    if (eos_cli__roundtrip(&o, b.p, b.len, &resp, &rsize) == 0) {
+    if (eos_cli__roundtrip_load(&o, b.p, bytes, size, tail.p, &resp, &rsize) == 0) {
         rc = eos_cli__print_response(&o, resp);
         free(resp);
     }
+    free(bytes);
     free(b.p);
+    free(tail.p);
 out:
     free(env.p);
     return rc;

@@ -28,7 +28,8 @@ int eos_cli__wants_help(int argc, char **argv)
 
 void eos_cli__print_help(const eos_cli_command *cmd)
 {
-    fputs(cmd->help, stdout);
+    if (cmd->help)
+        fputs(cmd->help, stdout);
 }
 
 int eos_cli__usage(const eos_cli_command *cmd, const char *fmt, ...)

@@ -9,6 +9,7 @@
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <yajl/yajl_tree.h>
 
 #include "cli.h"
 #include "eos/client.h"
@@ -122,6 +123,9 @@ static int send_with_progress(eos_client *cl, const uint8_t *frame, size_t size,
     return 0;
 }
 
+static int finish_roundtrip(eos_cli_conn *o, eos_client *cl, int rc, eos_diag *dp, char **out,
+                            size_t *out_size);
+
 int eos_cli__roundtrip(eos_cli_conn *o, const char *inner, size_t inner_size, char **out,
                        size_t *out_size)
 {
@@ -137,6 +141,16 @@ int eos_cli__roundtrip(eos_cli_conn *o, const char *inner, size_t inner_size, ch
     if (rc == 0)
         rc = send_with_progress(cl, frame, fsize, &d);
     eos_free(frame, fsize);
+    return finish_roundtrip(o, cl, rc, &d, out, out_size);
+}
+
+/* Receives the answer after a request was sent (rc: how sending went) and
+ * closes the connection. */
+static int finish_roundtrip(eos_cli_conn *o, eos_client *cl, int rc, eos_diag *dp, char **out,
+                            size_t *out_size)
+{
+    (void)o;
+    eos_diag d = *dp;
     const uint8_t *bytes = NULL;
     size_t size = 0;
     if (rc == 0)
@@ -164,6 +178,138 @@ int eos_cli__roundtrip(eos_cli_conn *o, const char *inner, size_t inner_size, ch
     *out = s;
     *out_size = size;
     return 0;
+}
+
+/* The inner document of a load, produced byte by byte without building it:
+ * head, the component as a JSON array body ("0,97,115,..."), tail. */
+typedef struct inner_iter {
+    const char *head, *tail;
+    const uint8_t *comp;
+    size_t comp_size;
+    size_t part, pos; /* part 0 head, 1 component, 2 tail */
+    char digits[5];   /* pending characters of the current component byte */
+    size_t dlen, dpos;
+} inner_iter;
+
+/* Writes b in decimal to p (1 to 3 characters); returns the count. */
+static size_t put_dec(char *p, unsigned b)
+{
+    size_t n = 0;
+    if (b >= 100)
+        p[n++] = (char)('0' + b / 100);
+    if (b >= 10)
+        p[n++] = (char)('0' + b / 10 % 10);
+    p[n++] = (char)('0' + b % 10);
+    return n;
+}
+
+static int inner_next(inner_iter *it, uint8_t *out)
+{
+    for (;;) {
+        if (it->part == 0) {
+            if (it->head[it->pos]) {
+                *out = (uint8_t)it->head[it->pos++];
+                return 1;
+            }
+            it->part = 1;
+            it->pos = 0;
+        }
+        if (it->part == 1) {
+            if (it->dpos < it->dlen) {
+                *out = (uint8_t)it->digits[it->dpos++];
+                return 1;
+            }
+            if (it->pos < it->comp_size) {
+                size_t n = 0;
+                if (it->pos)
+                    it->digits[n++] = ',';
+                n += put_dec(it->digits + n, it->comp[it->pos]);
+                it->pos++;
+                it->dlen = n;
+                it->dpos = 0;
+                continue;
+            }
+            it->part = 2;
+            it->pos = 0;
+        }
+        if (it->tail[it->pos]) {
+            *out = (uint8_t)it->tail[it->pos++];
+            return 1;
+        }
+        return 0;
+    }
+}
+
+int eos_cli__roundtrip_load(eos_cli_conn *o, const char *head, const uint8_t *comp,
+                            size_t comp_size, const char *tail, char **out, size_t *out_size)
+{
+    /* Pass 1 measures the frame; pass 2 encodes and sends it in pieces, so
+     * memory stays at the component plus one piece whatever its size. */
+    inner_iter it = {.head = head, .tail = tail, .comp = comp, .comp_size = comp_size};
+    uint64_t total = 9 + 2; /* {"Data":[ and ]} */
+    uint64_t count = 0;
+    uint8_t b;
+    while (inner_next(&it, &b)) {
+        total += (b < 10 ? 1u : b < 100 ? 2u : 3u) + 1u;
+        count++;
+    }
+    if (count)
+        total--;
+    if (total > EOS_NET_MAX_FRAME_LIMIT) {
+        fprintf(stderr, "enclave-os: the component is too large for one frame; use HTTP PUT "
+                        "/.well-known/enclave-os/apps/NAME instead\n");
+        return -1;
+    }
+    eos_client *cl = NULL;
+    if (eos_cli__connect(o, &cl) < 0)
+        return -1;
+    eos_diag d;
+    eos_diag_init(&d);
+    size_t cap = (size_t)1 << 20;
+    uint8_t *buf = malloc(cap + 16);
+    int rc = buf ? 0 : EOS_ENOMEM;
+    int tty = isatty(2) && total > ((uint64_t)4 << 20);
+    uint64_t sent = 0;
+    size_t len = 4;
+    if (buf) {
+        eos_net_put_u32be(buf, (uint32_t)total);
+        memcpy(buf + len, "{\"Data\":[", 9);
+        len += 9;
+    }
+    memset(&it, 0, sizeof it);
+    it.head = head;
+    it.tail = tail;
+    it.comp = comp;
+    it.comp_size = comp_size;
+    int first = 1;
+    while (rc == 0) {
+        int more = inner_next(&it, &b);
+        if (more) {
+            if (!first)
+                buf[len++] = ',';
+            len += put_dec((char *)buf + len, b);
+            first = 0;
+        } else {
+            memcpy(buf + len, "]}", 2);
+            len += 2;
+        }
+        if (len >= cap || !more) {
+            rc = eos_client_send_raw(cl, buf, len, &d);
+            sent += len;
+            len = 0;
+            if (tty) {
+                int pct = (int)(sent * 100 / (total + 4));
+                fprintf(stderr, "\rsending  [%-40.*s] %3d%% of %.1f MB", pct * 40 / 100,
+                        "########################################", pct, (double)total / 1e6);
+                if (!more)
+                    fprintf(stderr, "\n");
+            }
+        }
+        if (!more)
+            break;
+    }
+    free(buf);
+    return finish_roundtrip(o, cl, rc, &d, out, out_size);
 }
 
 /* Appends a JSON string literal of s to buf. */
@@ -212,6 +358,64 @@ void eos_cli__buf_addz(eos_cli_buf *b, const char *s)
     eos_cli__buf_add(b, s, strlen(s));
 }
 
+static const char *field(yajl_val v, const char *key)
+{
+    const char *path[] = {key, NULL};
+    yajl_val f = yajl_tree_get(v, path, yajl_t_any);
+    if (!f)
+        return "";
+    if (YAJL_IS_STRING(f))
+        return YAJL_GET_STRING(f);
+    if (YAJL_IS_NUMBER(f))
+        return f->u.number.r;
+    return "-";
+}
+
+static void print_app(yajl_val a)
+{
+    const char *host = field(a, "hostname");
+    printf("%-20s %-24s %-24s %10s  %.16s...\n", field(a, "name"), field(a, "route"),
+           host[0] && strcmp(host, "-") ? host : "-", field(a, "size"), field(a, "code_hash"));
+}
+
+/* Human renderings of the usual answers; 0 when resp is none of them. */
+static int print_known(const char *resp)
+{
+    char err[64];
+    yajl_val root = yajl_tree_parse(resp, err, sizeof err);
+    if (!root)
+        return 0;
+    const char *status = field(root, "status");
+    const char *apath[] = {"apps", NULL};
+    const char *ppath[] = {"app", NULL};
+    int done = 1;
+    if (strcmp(status, "apps") == 0) {
+        yajl_val apps = yajl_tree_get(root, apath, yajl_t_array);
+        printf("%-20s %-24s %-24s %10s  %s\n", "NAME", "ROUTE", "HOSTNAME", "SIZE", "CODE HASH");
+        for (size_t i = 0; apps && i < apps->u.array.len; i++)
+            print_app(apps->u.array.values[i]);
+        if (!apps || apps->u.array.len == 0)
+            printf("(no apps loaded)\n");
+    } else if (strcmp(status, "loaded") == 0) {
+        yajl_val app = yajl_tree_get(root, ppath, yajl_t_object);
+        printf("loaded %s at %s (%s bytes)\n  code hash    %s\n  merkle root  %s\n",
+               field(app, "name"), field(app, "route"), field(app, "size"), field(app, "code_hash"),
+               field(root, "merkle_root"));
+    } else if (strcmp(status, "unloaded") == 0) {
+        printf("unloaded %s\n  merkle root  %s\n", field(root, "name"), field(root, "merkle_root"));
+    } else if (strcmp(status, "ok") == 0 && strstr(resp, "\"returns\":") &&
+               strstr(resp, ",\"fuel_consumed\":")) {
+        /* The results as the server wrote them (exact numbers and strings). */
+        const char *r = strstr(resp, "\"returns\":") + 10;
+        const char *e = strstr(resp, ",\"fuel_consumed\":");
+        printf("%.*s\n  (fuel consumed: %s)\n", (int)(e - r), r, field(root, "fuel_consumed"));
+    } else {
+        done = 0;
+    }
+    yajl_tree_free(root);
+    return done;
+}
+
 /* Prints a response: raw JSON with --json, else a short human summary.
  * Returns the exit status. */
 int eos_cli__print_response(const eos_cli_conn *o, const char *resp)
@@ -229,11 +433,21 @@ int eos_cli__print_response(const eos_cli_conn *o, const char *resp)
             while (m[n] && !(m[n] == '"' && (n == 0 || m[n - 1] != '\\')))
                 n++;
         }
-        fprintf(stderr, "enclave-os: refused: %.*s\n", m ? (int)n : (int)strlen(resp),
-                m ? m : resp);
+        fputs("enclave-os: refused: ", stderr);
+        const char *msg = m ? m : resp;
+        size_t len = m ? n : strlen(resp);
+        for (size_t k = 0; k < len; k++) {
+            /* Undo the JSON escapes of quotes and backslashes for the reader. */
+            if (msg[k] == '\\' && k + 1 < len && (msg[k + 1] == '"' || msg[k + 1] == '\\'))
+                k++;
+            fputc(msg[k], stderr);
+        }
+        fputc('\n', stderr);
         return EOS_CLI_EXIT_FAIL;
     }
-    /* A compact human rendering: one field per line for the common answers. */
+    if (print_known(resp))
+        return EOS_CLI_EXIT_OK;
+    /* Anything else: the JSON, indented. */
     const char *p = resp;
     int depth = 0;
     for (; *p; p++) {

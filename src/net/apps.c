@@ -241,10 +241,17 @@ int eos_net__app_create(eos_net_server *srv, const eos_net__load_args *args, eos
                           args->hostname);
         goto out;
     }
-    if (a->size >= 4 && memcmp(a->bytes,
-                               "\x7f"
-                               "ELF",
-                               4) == 0) {
+    /* Apps run on the connection's worker thread bounded by their fuel: a
+     * budget must not let one request hold a worker for long. */
+    if (args->max_fuel > EOS_NET__MAX_FUEL || args->max_memory_mb > 4096) {
+        rc = eos_diag_set(d, EOS_EINVAL, "limits", -1,
+                          "max_fuel may be at most %llu (tens of seconds of work) and "
+                          "max_memory_mb at most 4096",
+                          (unsigned long long)EOS_NET__MAX_FUEL);
+        goto out;
+    }
+    static const uint8_t elf_magic[4] = {0x7f, 'E', 'L', 'F'};
+    if (a->size >= 4 && memcmp(a->bytes, elf_magic, 4) == 0) {
         rc = eos_diag_set(d, EOS_EINVAL, "format", 0,
                           "this is a wasmtime precompiled .cwasm (an ELF file), which this "
                           "server cannot run: send the .wasm component itself (the output of "

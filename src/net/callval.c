@@ -540,8 +540,8 @@ static int finish(yajl_gen g, char **out, size_t *out_size)
     return 0;
 }
 
-int eos_net__params_roundtrip(const eos_cm_functype *ft, const char *json, size_t size,
-                              char **out, size_t *out_size, char *err, size_t err_size)
+int eos_net__params_roundtrip(const eos_cm_functype *ft, const char *json, size_t size, char **out,
+                              size_t *out_size, char *err, size_t err_size)
 {
     int rc = EOS_EINVAL;
     conv cv;

@@ -157,6 +157,8 @@ int eos_net__conn_quiescent(const eos_net__conn *c)
 {
     if (c->out_len > c->out_off)
         return 0;
+    if (c->state == CONN_HTTP)
+        return !eos_net__http_busy(c);
     return !(c->state == CONN_FRAMED && c->dec && eos_net_decoder_in_frame(c->dec));
 }
 

@@ -369,6 +369,12 @@ void eos_net__http_input(eos_net__conn *c, const uint8_t *data, size_t size)
     (void)used;
 }
 
+int eos_net__http_busy(const eos_net__conn *c)
+{
+    const http_state *st = c->http;
+    return st && st->in_message && !st->stop;
+}
+
 void eos_net__http_free(eos_net__conn *c)
 {
     http_state *st = c->http;

@@ -62,6 +62,9 @@ typedef struct eos_net__apps {
     size_t n;
 } eos_net__apps;
 
+/* Largest per-call fuel an app may ask for at load. */
+#define EOS_NET__MAX_FUEL ((uint64_t)10000000000ull)
+
 typedef struct eos_net__load_args {
     const char *name, *route, *hostname, *env_json;
     uint8_t *bytes; /* taken over by eos_net__app_create */
@@ -217,6 +220,8 @@ int eos_net__conn_authorised(eos_net__conn *c);
 /* http.c: HTTP/1.1. */
 void eos_net__http_input(eos_net__conn *c, const uint8_t *data, size_t size);
 void eos_net__http_free(eos_net__conn *c);
+/* True while part of a request has arrived (a drain lets it finish). */
+int eos_net__http_busy(const eos_net__conn *c);
 
 /* callval.c: JSON <-> component values for wasm_call. */
 int eos_net__call(eos_net__app *a, const char *func, const char *params_json, size_t params_size,
@@ -226,8 +231,8 @@ int eos_net__call(eos_net__app *a, const char *func, const char *params_json, si
  * parameter types and back to JSON in *out (free with eos_free(*out,
  * *out_size + 1)): the wasm_call mapping without a call, for tests and the
  * fuzzer. EOS_EINVAL with a reason in err when the JSON does not fit. */
-int eos_net__params_roundtrip(const eos_cm_functype *ft, const char *json, size_t size,
-                              char **out, size_t *out_size, char *err, size_t err_size);
+int eos_net__params_roundtrip(const eos_cm_functype *ft, const char *json, size_t size, char **out,
+                              size_t *out_size, char *err, size_t err_size);
 
 /* tls.c */
 int eos_net__tls_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,

@@ -328,6 +328,8 @@ def test_bad_loads(server):
     assert r["status"] == "error"
     r = call(port, {"wasm_unload": {"name": "nothing"}})
     assert r["code"] == "not_found"
+    r = load(port, "greedy", hello_bytes(), max_fuel=10 ** 15)
+    assert r["status"] == "error" and "max_fuel" in r["message"]
     with connect(port) as s:
         assert "unknown operation" in error_text(request(s, data_request({"wasm_fly": {}})))
         load_bad = {"Data": list(b'{"wasm_load": {"name": "x", "bytes": [1, 300]}}')}
@@ -382,6 +384,13 @@ def test_misbehaving_handlers(server):
     with connect(port) as s:
         assert request(s, b'"Ping"') == "Pong"
     call(port, {"wasm_unload": {"name": "bad"}})
+    noresp = os.path.join(APPS, "noresp.wasm")
+    if os.path.exists(noresp):
+        with open(noresp, "rb") as f:
+            assert load(port, "noresp", f.read())["status"] == "loaded"
+        r = get(port, "/noresp/")
+        assert r.startswith(b"HTTP/1.1 500 "), r[:200]
+        call(port, {"wasm_unload": {"name": "noresp"}})
 
 
 def test_http_limits_and_malformed(server):
@@ -628,3 +637,29 @@ def test_unload_keeps_data_unless_erase(server):
     assert call(port, {"wasm_unload": {"name": "cnt", "erase": "yes"}})["code"] == \
         "invalid_request"
     call(port, {"wasm_unload": {"name": "cnt"}})
+
+
+def test_sigterm_lets_http_request_finish(tmp_path):
+    import signal
+    srv = Server(tmp_path, "--dev", "--workers", "1")
+    assert load(srv.port, "d", hello_bytes())["status"] == "loaded"
+    busy = connect(srv.port)
+    busy.sendall(b"GET /d/hello HTTP/1.1\r\nHost: x\r\n")  # a request in flight
+    idle = connect(srv.port)
+    idle.sendall(b"GET /d/hello HTTP/1.1\r\nHost: x\r\n\r\n")
+    got = b""
+    while not got.endswith(b"0\r\n\r\n"):
+        got += idle.recv(4096)
+    time.sleep(0.2)
+    srv.proc.send_signal(signal.SIGTERM)
+    assert closed_by_peer(idle), "idle keep-alive connection not closed on shutdown"
+    busy.sendall(b"Connection: close\r\n\r\n")
+    out = b""
+    while True:
+        chunk = busy.recv(4096)
+        if not chunk:
+            break
+        out += chunk
+    assert out.startswith(b"HTTP/1.1 200 ") and b"Hello from inside SGX!" in out
+    assert srv.proc.wait(timeout=20) == 0
+    srv.log.close()
