@@ -6,25 +6,8 @@
 #include <string.h>
 
 #include "eos/cm.h"
+#include "cm_testutil.h"
 #include "harness.h"
-
-static uint8_t *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    *size = (size_t)n;
-    return b;
-}
 
 /* ---- A minimal wasi:http host, enough for a fetch handler to answer ---- */
 
@@ -297,7 +280,7 @@ static int stub(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val 
 static char *slurp(const char *path)
 {
     size_t n;
-    char *b = (char *)read_file(path, &n);
+    char *b = (char *)cmt_read_file(path, &n);
     if (b) {
         char *z = realloc(b, n + 1);
         if (!z) {
@@ -419,7 +402,7 @@ static void test_jsapp(void)
         return;
     }
     size_t size;
-    uint8_t *b = read_file(EOS_CM_APPS "/fetch-js.wasm", &size);
+    uint8_t *b = cmt_read_file(EOS_CM_APPS "/fetch-js.wasm", &size);
     EOS_CHECK(b != NULL);
     if (!b)
         return;
@@ -530,7 +513,7 @@ static void test_jsapp_http(void)
         return;
     }
     size_t size;
-    uint8_t *b = read_file(EOS_CM_APPS "/fetch-js.wasm", &size);
+    uint8_t *b = cmt_read_file(EOS_CM_APPS "/fetch-js.wasm", &size);
     eos_cm_component *c = NULL;
     eos_cm_host *h = NULL;
     eos_wasm_store *s = NULL;
