@@ -239,11 +239,10 @@ EOS_API int eos_wasm_instantiate(eos_wasm_store *s, eos_wasm_module *m,
 
 /* Looks up an export by name (NUL-terminated, borrowed). Returns 0 or
  * EOS_ENOTFOUND; the object in out is owned by the instance's store. */
-EOS_API int eos_wasm_instance_export(eos_wasm_instance *i, const char *name,
-                                     eos_wasm_extern *out);
+EOS_API int eos_wasm_instance_export(eos_wasm_instance *i, const char *name, eos_wasm_extern *out);
 /* The same with an explicit length, for names that contain NUL bytes. */
-EOS_API int eos_wasm_instance_export_len(eos_wasm_instance *i, const char *name,
-                                         size_t name_len, eos_wasm_extern *out);
+EOS_API int eos_wasm_instance_export_len(eos_wasm_instance *i, const char *name, size_t name_len,
+                                         eos_wasm_extern *out);
 /* Shorthand for a function export (owned by the store); NULL when absent or
  * not a function. */
 EOS_API eos_wasm_func *eos_wasm_instance_func(eos_wasm_instance *i, const char *name);
@@ -259,9 +258,10 @@ EOS_API const eos_wasm_module *eos_wasm_instance_module(const eos_wasm_instance 
 EOS_API const eos_wasm_functype *eos_wasm_func_type(const eos_wasm_func *f);
 
 /* Calls f with typed arguments (checked against its type; args borrowed) and
- * writes its results into the caller's array. Returns 0, an eos_err for bad arguments, or a trap code with diag
- * describing the trap. The store stays usable after a trap. May be called
- * from inside a host function (re-entry), within the call-depth limit. */
+ * writes its results into the caller's array. Returns 0, an eos_err for bad
+ * arguments, or a trap code with diag describing the trap. The store stays
+ * usable after a trap. May be called from inside a host function (re-entry),
+ * within the call-depth limit. */
 EOS_API int eos_wasm_func_call(eos_wasm_store *s, eos_wasm_func *f, const eos_wasm_val *args,
                                size_t arg_count, eos_wasm_val *results, size_t result_count,
                                eos_diag *diag);
@@ -276,8 +276,8 @@ EOS_API int eos_wasm_func_call_raw(eos_wasm_store *s, eos_wasm_func *f, uint64_t
  * type is copied, the object is freed with the store. */
 EOS_API int eos_wasm_memory_new(eos_wasm_store *s, const eos_wasm_memorytype *type,
                                 eos_wasm_memory **out);
-EOS_API int eos_wasm_table_new(eos_wasm_store *s, const eos_wasm_tabletype *type,
-                               eos_wasm_val init, eos_wasm_table **out);
+EOS_API int eos_wasm_table_new(eos_wasm_store *s, const eos_wasm_tabletype *type, eos_wasm_val init,
+                               eos_wasm_table **out);
 EOS_API int eos_wasm_global_new(eos_wasm_store *s, const eos_wasm_globaltype *type,
                                 eos_wasm_val value, eos_wasm_global **out);
 
