@@ -36,7 +36,7 @@
 extern "C" {
 #endif
 
-/* The layer's version string, static storage. */
+/* The layer's version string, static storage (never freed). */
 EOS_API const char *eos_cm_version(void);
 
 /* ---- Types ---------------------------------------------------------------- */
@@ -102,11 +102,11 @@ typedef struct eos_cm_functype {
     const eos_cm_type *const *results;
 } eos_cm_functype;
 
-/* The primitive types (static storage). */
+/* The primitive types (static storage: never freed). */
 EOS_API const eos_cm_type *eos_cm_prim(eos_cm_kind kind);
 
 /* Writes a type (or a function type) as WIT text, e.g. "list<tuple<u32, string>>".
- * Named types print their name. Returns 0 or EOS_EIO. */
+ * Named types print their name. Borrows t and out. Returns 0 or EOS_EIO. */
 EOS_API int eos_cm_type_print(const eos_cm_type *t, FILE *out);
 EOS_API int eos_cm_functype_print(const eos_cm_functype *ft, FILE *out);
 
@@ -152,13 +152,16 @@ typedef struct eos_cm_arena eos_cm_arena;
 EOS_API eos_cm_arena *eos_cm_arena_new(void);
 /* Frees every allocation made from the arena; the arena stays usable. */
 EOS_API void eos_cm_arena_reset(eos_cm_arena *a);
+/* Frees the arena and all its allocations (takes ownership). NULL is allowed. */
 EOS_API void eos_cm_arena_free(eos_cm_arena *a);
-/* Zeroed memory that lives until the arena is reset; NULL on out of memory. */
+/* Zeroed memory owned by the arena: it lives until the arena is reset or
+ * freed (never free it yourself); NULL on out of memory. */
 EOS_API void *eos_cm_arena_alloc(eos_cm_arena *a, size_t size);
 
-/* Writes a value of type t as text (WAVE-like: "[1, 2]", "{a: 1}", "some(3)"). */
+/* Writes a value of type t as text (WAVE-like: "[1, 2]", "{a: 1}", "some(3)").
+ * Borrows all arguments. */
 EOS_API int eos_cm_val_print(const eos_cm_type *t, const eos_cm_val *v, FILE *out);
-/* True when two values of type t are equal. */
+/* True when two values of type t are equal. Borrows all arguments. */
 EOS_API bool eos_cm_val_equal(const eos_cm_type *t, const eos_cm_val *a, const eos_cm_val *b);
 
 /* ---- Type construction ---------------------------------------------------- */
@@ -167,6 +170,8 @@ EOS_API bool eos_cm_val_equal(const eos_cm_type *t, const eos_cm_val *a, const e
  * abstract: links match them by name. Free with eos_cm_types_free(). */
 typedef struct eos_cm_types eos_cm_types;
 
+/* Creates an empty set; free with eos_cm_types_free() (takes ownership,
+ * NULL allowed), which frees every type parsed into it. */
 EOS_API int eos_cm_types_new(eos_cm_types **out);
 EOS_API void eos_cm_types_free(eos_cm_types *ts);
 /* Parses WIT type declarations into the set: `record r { a: u32, b: string }`,
@@ -174,11 +179,12 @@ EOS_API void eos_cm_types_free(eos_cm_types *ts);
  * `type x = list<u8>;`. Later declarations may use earlier ones. wit is
  * borrowed. Errors go to diag with the offset. */
 EOS_API int eos_cm_types_declare(eos_cm_types *ts, const char *wit, eos_diag *diag);
-/* Parses a type expression ("list<option<u32>>", a declared name). The type
- * lives as long as ts. */
+/* Parses a type expression ("list<option<u32>>", a declared name). expr is
+ * borrowed; the type is owned by ts and lives as long as it. */
 EOS_API int eos_cm_types_parse(eos_cm_types *ts, const char *expr, const eos_cm_type **out,
                                eos_diag *diag);
-/* Parses "func(a: u32, b: string) -> result<u64, e>" (or "(...) -> ..."). */
+/* Parses "func(a: u32, b: string) -> result<u64, e>" (or "(...) -> ..."). sig
+ * is borrowed; the function type is owned by ts. */
 EOS_API int eos_cm_types_parse_func(eos_cm_types *ts, const char *sig, const eos_cm_functype **out,
                                     eos_diag *diag);
 
@@ -196,6 +202,7 @@ typedef struct eos_cm_component eos_cm_component;
 EOS_API int eos_cm_component_new(const uint8_t *bytes, size_t size,
                                  const eos_wasm_features *features, eos_cm_component **out,
                                  eos_diag *diag);
+/* Frees the component (takes ownership). NULL is allowed. */
 EOS_API void eos_cm_component_free(eos_cm_component *c);
 
 /* An import or export of a component, for introspection. */
@@ -215,6 +222,8 @@ typedef struct eos_cm_item_desc {
     size_t member_count;         /* instances: functions and types inside */
 } eos_cm_item_desc;
 
+/* Introspection: all borrow c; out receives names and types borrowed from
+ * c (valid while it lives, nothing to free). */
 EOS_API size_t eos_cm_component_import_count(const eos_cm_component *c);
 EOS_API size_t eos_cm_component_export_count(const eos_cm_component *c);
 EOS_API void eos_cm_component_import(const eos_cm_component *c, size_t index,
@@ -284,18 +293,22 @@ EOS_API void eos_cm_host_free(eos_cm_host *h);
 EOS_API int eos_cm_host_define(eos_cm_host *h, const char *name, const char *types,
                                const eos_cm_host_func *funcs, size_t count, eos_cm_dtor_fn dtor,
                                void *ud, eos_diag *diag);
-/* Defines a single top-level function import `name`. */
+/* Defines a single top-level function import `name`; ownership as for
+ * eos_cm_host_define (func copied, ud borrowed). */
 EOS_API int eos_cm_host_define_func(eos_cm_host *h, const char *name, const char *types,
                                     const eos_cm_host_func *func, void *ud, eos_diag *diag);
 
-/* Allocates zeroed memory that lives until the host call's results are lowered. */
+/* Allocates zeroed memory owned by the call: it lives until the host call's
+ * results are lowered (never free it). */
 EOS_API void *eos_cm_call_alloc(eos_cm_call *call, size_t size);
-/* Stops the guest with a trap and a message; returns code for `return`. */
+/* Stops the guest with a trap and a message (formatted, not retained);
+ * returns code for `return`. */
 EOS_API int eos_cm_call_trap(eos_cm_call *call, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* The data the embedder attached to the instance (eos_cm_instance_new's data). */
+/* The data the embedder attached to the instance (eos_cm_instance_new's
+ * data), borrowed. */
 EOS_API void *eos_cm_call_data(eos_cm_call *call);
-/* The instance that made the call. */
+/* The instance that made the call, borrowed (valid during the call). */
 EOS_API eos_cm_instance *eos_cm_call_instance(eos_cm_call *call);
 
 /* ---- Instances ------------------------------------------------------------ */

@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-/* The layer's version string, static storage. */
+/* The layer's version string, static storage (never freed). */
 EOS_API const char *eos_kv_version(void);
 
 /* Longest key name and value accepted, in bytes. */
@@ -78,7 +78,7 @@ EOS_API int eos_kv_backend_lmdb(const eos_kv_lmdb_config *cfg, eos_kv_backend **
                                 eos_diag *diag);
 /* An in-memory backend (tests, ephemeral state). Free as above. */
 EOS_API int eos_kv_backend_memory(eos_kv_backend **out);
-/* Frees a backend; NULL is allowed. */
+/* Frees a backend (takes ownership); NULL is allowed. */
 EOS_API void eos_kv_backend_free(eos_kv_backend *b);
 
 /* The store. */
@@ -108,7 +108,8 @@ typedef struct eos_kv_config {
  * safe for any number of threads. Borrows cfg. Free with eos_kv_close()
  * after closing every namespace handle. */
 EOS_API int eos_kv_open(const eos_kv_config *cfg, eos_kv **out, eos_diag *diag);
-/* Closes the store and wipes its keys from memory; NULL is allowed. */
+/* Closes the store (takes ownership) and wipes its keys from memory; NULL is
+ * allowed. */
 EOS_API void eos_kv_close(eos_kv *kv);
 /* The backend under the store (borrowed; for tests and tools that inspect the
  * stored ciphertext). Do not call store functions while holding one of its
@@ -122,7 +123,7 @@ EOS_API eos_kv_backend *eos_kv_backend_of(eos_kv *kv);
  * whole. Borrows kv and name; handles may be used from any number of threads
  * at once. Free with eos_kv_ns_close(). */
 EOS_API int eos_kv_ns_open(eos_kv *kv, const char *name, eos_kv_ns **out, eos_diag *diag);
-/* Frees a namespace handle; NULL is allowed. */
+/* Frees a namespace handle (takes ownership); NULL is allowed. */
 EOS_API void eos_kv_ns_close(eos_kv_ns *ns);
 
 /* Key names are byte strings of 1..EOS_KV_MAX_NAME_SIZE bytes; values are
@@ -213,6 +214,9 @@ EOS_API int eos_kv_erase_root(eos_kv *kv, const char *root, eos_diag *diag);
  * with eos_kv_txn_commit() or eos_kv_txn_abort(); a transaction is used by
  * one thread at a time. */
 EOS_API int eos_kv_txn_begin(eos_kv *kv, eos_kv_txn **out, eos_diag *diag);
+/* Reads, writes and deletes through txn, as eos_kv_get/set/delete do (they
+ * borrow their arguments; a value read is freed with eos_free(*out,
+ * *out_size)). */
 EOS_API int eos_kv_txn_get(eos_kv_txn *txn, eos_kv_ns *ns, const char *key, size_t key_size,
                            uint8_t **out, size_t *out_size, eos_diag *diag);
 EOS_API int eos_kv_txn_set(eos_kv_txn *txn, eos_kv_ns *ns, const char *key, size_t key_size,
@@ -222,7 +226,7 @@ EOS_API int eos_kv_txn_delete(eos_kv_txn *txn, eos_kv_ns *ns, const char *key, s
 /* Applies the transaction durably and frees it (also on failure). A
  * transaction without writes commits trivially. */
 EOS_API int eos_kv_txn_commit(eos_kv_txn *txn, eos_diag *diag);
-/* Discards the transaction and frees it; NULL is allowed. */
+/* Discards the transaction and frees it (takes ownership); NULL is allowed. */
 EOS_API void eos_kv_txn_abort(eos_kv_txn *txn);
 
 /* The backend key under which ns stores key (for tests and tools that

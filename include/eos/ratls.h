@@ -29,7 +29,7 @@ extern "C" {
 #define EOS_RATLS_CHALLENGE_EXT 0xFFBB
 #define EOS_RATLS_NONCE_MAX     64
 
-/* The layer's version string, static storage. */
+/* The layer's version string, static storage (never freed). */
 EOS_API const char *eos_ratls_version(void);
 
 /* ---- Report data ---------------------------------------------------------- */
@@ -96,7 +96,7 @@ EOS_API size_t eos_ratls_merkle_leaf_count(const eos_ratls_merkle *m);
 EOS_API const char *eos_ratls_merkle_leaf_name(const eos_ratls_merkle *m, size_t i);
 EOS_API const uint8_t *eos_ratls_merkle_leaf_hash(const eos_ratls_merkle *m, size_t i);
 /* The binary manifest: [u32 LE count] then [u16 LE name length][name][32-byte
- * hash] per leaf, then the 32-byte root. */
+ * hash] per leaf, then the 32-byte root. Borrowed from m, like the views above. */
 EOS_API const uint8_t *eos_ratls_merkle_manifest(const eos_ratls_merkle *m, size_t *out_size);
 /* {"status":"manifest","entries":[{"name":..,"hash":..}],"root":".."}, NUL-terminated. */
 EOS_API const char *eos_ratls_merkle_manifest_json(const eos_ratls_merkle *m, size_t *out_size);
@@ -123,6 +123,8 @@ EOS_API int eos_ratls_manifest_parse(const uint8_t *buf, size_t size, eos_ratls_
  * a newly allocated binary manifest; free *out with eos_free(*out, *out_size). */
 EOS_API int eos_ratls_manifest_from_json(const char *json, size_t json_size, uint8_t **out,
                                          size_t *out_size, eos_diag *diag);
+/* Frees what eos_ratls_manifest_parse() allocated inside m (the struct is
+ * the caller's); NULL is allowed. */
 EOS_API void eos_ratls_manifest_free(eos_ratls_manifest *m);
 
 /* ---- Server --------------------------------------------------------------- */
@@ -160,7 +162,8 @@ EOS_API int eos_ratls_server_configure_ctx(eos_ratls_server *srv, SSL_CTX *ctx, 
  * error nothing changes. Borrows cfg (deep-copied). Thread-safe. */
 EOS_API int eos_ratls_server_set_config(eos_ratls_server *srv, const eos_ratls_config *cfg,
                                         eos_diag *diag);
-/* Rebuilds the certificates with the current configuration (new NotBefore). */
+/* Rebuilds the certificates with the current configuration (new NotBefore).
+ * Borrows srv. */
 EOS_API int eos_ratls_server_renew(eos_ratls_server *srv, eos_diag *diag);
 
 /* Copies of the current state. Free *out with eos_free(*out, *out_size)
@@ -264,7 +267,8 @@ EOS_API int eos_ratls_verify_chain(const uint8_t *const *der, const size_t *der_
 /* Connects to host:port over TLS 1.3 (sending opts->nonce in 0xFFBB when set),
  * fetches the manifest over the framed protocol unless opts->manifest is
  * given (a server that does not serve it leaves the manifest unchecked,
- * unless require_manifest), and verifies as eos_ratls_verify_chain(). */
+ * unless require_manifest), and verifies as eos_ratls_verify_chain(). Borrows
+ * every argument. */
 EOS_API int eos_ratls_verify_connect(const char *host, const char *port,
                                      const eos_ratls_verify_opts *opts,
                                      eos_ratls_verify_result *out, eos_diag *diag);
@@ -281,7 +285,7 @@ EOS_API int eos_ratls_verify_quote(const uint8_t *quote, size_t size, const char
 /* `enclave-os verify HOST:PORT [options]`: parses argv (argv[0] is the
  * command name), verifies, prints a report (or --json) to stdout and returns
  * the process exit status: 0 when all checks passed, 1 when one failed, 2 for
- * usage errors. */
+ * usage errors. Borrows argv. */
 EOS_API int eos_ratls_verify_main(int argc, char **argv);
 
 #ifdef __cplusplus

@@ -61,15 +61,24 @@ EOS_API int eos_tee_open(const eos_tee_config *cfg, eos_tee **out, eos_diag *dia
 /* Wraps a caller-provided backend (tests, future backends). ops and impl are
  * borrowed; ops->destroy, when set, is called by eos_tee_free(). */
 EOS_API int eos_tee_new_custom(const eos_tee_ops *ops, void *impl, eos_tee **out);
+/* Closes the backend (takes ownership); NULL is allowed. */
 EOS_API void eos_tee_free(eos_tee *t);
 
+/* The calls below dispatch to the backend's ops (see eos_tee_ops) and borrow
+ * every argument. */
+/* The backend's name ("sim", "sgx", ...), static storage. */
 EOS_API const char *eos_tee_name(const eos_tee *t);
+/* Evidence over report_data; *out is allocated: free with
+ * eos_free(*out, *out_size). */
 EOS_API int eos_tee_evidence(eos_tee *t, const uint8_t report_data[EOS_TEE_REPORT_DATA_SIZE],
                              uint8_t **out, size_t *out_size, eos_diag *diag);
+/* Seal and unseal under label; *out is allocated: free with
+ * eos_free(*out, *out_size). */
 EOS_API int eos_tee_seal(eos_tee *t, const char *label, const uint8_t *plain, size_t plain_size,
                          uint8_t **out, size_t *out_size, eos_diag *diag);
 EOS_API int eos_tee_unseal(eos_tee *t, const char *label, const uint8_t *sealed, size_t sealed_size,
                            uint8_t **out, size_t *out_size, eos_diag *diag);
+/* Copies the running code's measurement into out; *out_size its length. */
 EOS_API int eos_tee_measurement(eos_tee *t, uint8_t out[64], size_t *out_size);
 
 /* The simulated report that follows `MOCK_QUOTE:` and the 64 bytes of report

@@ -131,8 +131,9 @@ EOS_API int eos_wasm_module_new(const uint8_t *bytes, size_t size,
 /* Adds a reference; every reference is dropped with eos_wasm_module_free().
  * Thread-safe. Returns m. */
 EOS_API eos_wasm_module *eos_wasm_module_ref(eos_wasm_module *m);
-/* Drops a reference; the module is freed with the last one. Stores that
- * instantiated it hold their own reference. NULL is allowed. */
+/* Drops a reference (takes ownership of it); the module is freed with the
+ * last one. Stores that instantiated it hold their own reference. NULL is
+ * allowed. */
 EOS_API void eos_wasm_module_free(eos_wasm_module *m);
 
 /* Introspection. Strings and types are borrowed from the module and live as
@@ -151,6 +152,7 @@ typedef struct eos_wasm_export_desc {
     eos_wasm_externtype type;
 } eos_wasm_export_desc;
 
+/* Both borrow m; out receives pointers borrowed from m (nothing to free). */
 EOS_API size_t eos_wasm_module_import_count(const eos_wasm_module *m);
 EOS_API void eos_wasm_module_import(const eos_wasm_module *m, size_t index,
                                     eos_wasm_import_desc *out);
@@ -158,7 +160,8 @@ EOS_API size_t eos_wasm_module_export_count(const eos_wasm_module *m);
 EOS_API void eos_wasm_module_export(const eos_wasm_module *m, size_t index,
                                     eos_wasm_export_desc *out);
 
-/* True when two function types are equal (same params and results). */
+/* True when two function types are equal (same params and results). Borrows
+ * both. */
 EOS_API bool eos_wasm_functype_equal(const eos_wasm_functype *a, const eos_wasm_functype *b);
 
 /* ---- Stores and limits ------------------------------------------------ */
@@ -181,11 +184,12 @@ typedef struct eos_wasm_limits {
 /* Creates an empty store. limits is copied; NULL means defaults.
  * Free with eos_wasm_store_free(), which frees everything created in it. */
 EOS_API int eos_wasm_store_new(const eos_wasm_limits *limits, eos_wasm_store **out);
-/* Frees the store and all its instances and objects. NULL is allowed. */
+/* Frees the store and all its instances and objects (takes ownership of s).
+ * NULL is allowed. */
 EOS_API void eos_wasm_store_free(eos_wasm_store *s);
 
 /* Sets the fuel available to the following calls (0 = unlimited) and resets
- * the consumed counter. */
+ * the consumed counter. Borrows s, as do the other store accessors. */
 EOS_API void eos_wasm_store_set_fuel(eos_wasm_store *s, uint64_t fuel);
 /* Fuel consumed since the last eos_wasm_store_set_fuel(). */
 EOS_API uint64_t eos_wasm_store_fuel_consumed(const eos_wasm_store *s);
@@ -211,12 +215,14 @@ EOS_API int eos_wasm_func_new_host(eos_wasm_store *s, const eos_wasm_functype *t
                                    eos_wasm_host_fn fn, void *ud, eos_wasm_func **out);
 
 /* What a host function may reach while it runs. The caller is valid only
- * during the host call. */
+ * during the host call; the store returned is borrowed (never free it). */
 EOS_API eos_wasm_store *eos_wasm_caller_store(eos_wasm_caller *c);
-/* The instance whose code made the call; NULL when the host called the host. */
+/* The instance whose code made the call, borrowed; NULL when the host called
+ * the host. */
 EOS_API eos_wasm_instance *eos_wasm_caller_instance(eos_wasm_caller *c);
-/* Records a trap message and returns code (a trap code), so a host function
- * can `return eos_wasm_caller_trap(c, EOS_TRAP_HOST, "...")`. */
+/* Records a trap message (fmt is formatted into the store: nothing is
+ * retained) and returns code (a trap code), so a host function can
+ * `return eos_wasm_caller_trap(c, EOS_TRAP_HOST, "...")`. */
 EOS_API int eos_wasm_caller_trap(eos_wasm_caller *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -231,15 +237,17 @@ EOS_API int eos_wasm_instantiate(eos_wasm_store *s, eos_wasm_module *m,
                                  const eos_wasm_extern *imports, size_t import_count,
                                  eos_wasm_instance **out, eos_diag *diag);
 
-/* Looks up an export by name (NUL-terminated). Returns 0 or EOS_ENOTFOUND. */
-EOS_API int eos_wasm_instance_export(eos_wasm_instance *i, const char *name,
-                                     eos_wasm_extern *out);
+/* Looks up an export by name (NUL-terminated, borrowed). Returns 0 or
+ * EOS_ENOTFOUND; the object in out is owned by the instance's store. */
+EOS_API int eos_wasm_instance_export(eos_wasm_instance *i, const char *name, eos_wasm_extern *out);
 /* The same with an explicit length, for names that contain NUL bytes. */
-EOS_API int eos_wasm_instance_export_len(eos_wasm_instance *i, const char *name,
-                                         size_t name_len, eos_wasm_extern *out);
-/* Shorthand for a function export; NULL when absent or not a function. */
+EOS_API int eos_wasm_instance_export_len(eos_wasm_instance *i, const char *name, size_t name_len,
+                                         eos_wasm_extern *out);
+/* Shorthand for a function export (owned by the store); NULL when absent or
+ * not a function. */
 EOS_API eos_wasm_func *eos_wasm_instance_func(eos_wasm_instance *i, const char *name);
-/* The instance's memory number index (imported or defined), or NULL. */
+/* The instance's memory number index (imported or defined, owned by the
+ * store), or NULL. */
 EOS_API eos_wasm_memory *eos_wasm_instance_memory(eos_wasm_instance *i, uint32_t index);
 /* The module the instance was made from (borrowed). */
 EOS_API const eos_wasm_module *eos_wasm_instance_module(const eos_wasm_instance *i);
@@ -249,39 +257,45 @@ EOS_API const eos_wasm_module *eos_wasm_instance_module(const eos_wasm_instance 
 /* The function's type, borrowed for the life of the function. */
 EOS_API const eos_wasm_functype *eos_wasm_func_type(const eos_wasm_func *f);
 
-/* Calls f with typed arguments (checked against its type) and writes its
- * results. Returns 0, an eos_err for bad arguments, or a trap code with diag
- * describing the trap. The store stays usable after a trap. May be called
- * from inside a host function (re-entry), within the call-depth limit. */
+/* Calls f with typed arguments (checked against its type; args borrowed) and
+ * writes its results into the caller's array. Returns 0, an eos_err for bad
+ * arguments, or a trap code with diag describing the trap. The store stays
+ * usable after a trap. May be called from inside a host function (re-entry),
+ * within the call-depth limit. */
 EOS_API int eos_wasm_func_call(eos_wasm_store *s, eos_wasm_func *f, const eos_wasm_val *args,
                                size_t arg_count, eos_wasm_val *results, size_t result_count,
                                eos_diag *diag);
-/* The same without type checks, slots laid out as for host functions. */
+/* The same without type checks, slots (borrowed) laid out as for host
+ * functions. */
 EOS_API int eos_wasm_func_call_raw(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots,
                                    eos_diag *diag);
 
 /* ---- Memories, tables, globals -------------------------------------------- */
 
-/* Creates a memory, table or global owned by s (for host-provided imports). */
+/* Creates a memory, table or global owned by s (for host-provided imports);
+ * type is copied, the object is freed with the store. */
 EOS_API int eos_wasm_memory_new(eos_wasm_store *s, const eos_wasm_memorytype *type,
                                 eos_wasm_memory **out);
-EOS_API int eos_wasm_table_new(eos_wasm_store *s, const eos_wasm_tabletype *type,
-                               eos_wasm_val init, eos_wasm_table **out);
+EOS_API int eos_wasm_table_new(eos_wasm_store *s, const eos_wasm_tabletype *type, eos_wasm_val init,
+                               eos_wasm_table **out);
 EOS_API int eos_wasm_global_new(eos_wasm_store *s, const eos_wasm_globaltype *type,
                                 eos_wasm_val value, eos_wasm_global **out);
 
 /* Base of linear memory. The pointer is invalidated by any growth (a guest
  * memory.grow during a call included): fetch it again after calling wasm. */
 EOS_API uint8_t *eos_wasm_memory_data(eos_wasm_memory *m);
-/* Current size in bytes. */
+/* Current size in bytes. The accessors below borrow the object. */
 EOS_API uint64_t eos_wasm_memory_size(const eos_wasm_memory *m);
 /* Bounds-checked access: a pointer to [offset, offset + size) or NULL when
  * any byte of it is outside the memory (overflow-safe). */
 EOS_API void *eos_wasm_memory_ptr(eos_wasm_memory *m, uint64_t offset, uint64_t size);
-/* Grows by delta pages; returns 0 and the old size in pages, or EOS_ELIMIT. */
+/* Grows by delta pages; returns 0 and the old size in pages, or EOS_ELIMIT.
+ * Invalidates pointers from eos_wasm_memory_data(). */
 EOS_API int eos_wasm_memory_grow(eos_wasm_memory *m, uint64_t delta, uint64_t *out_old_pages);
 EOS_API eos_wasm_memorytype eos_wasm_memory_type(const eos_wasm_memory *m);
 
+/* Table and global accessors borrow the object; reference values are
+ * owned by the store. */
 EOS_API uint64_t eos_wasm_table_size(const eos_wasm_table *t);
 EOS_API int eos_wasm_table_get(const eos_wasm_table *t, uint64_t index, eos_wasm_val *out);
 EOS_API int eos_wasm_table_set(eos_wasm_table *t, uint64_t index, eos_wasm_val value);
@@ -291,7 +305,8 @@ EOS_API eos_wasm_val eos_wasm_global_get(const eos_wasm_global *g);
 EOS_API int eos_wasm_global_set(eos_wasm_global *g, eos_wasm_val value);
 EOS_API eos_wasm_globaltype eos_wasm_global_type(const eos_wasm_global *g);
 
-/* The type of a run-time object, for link checks by embedders. */
+/* The type of a run-time object, for link checks by embedders. Borrows e;
+ * function types in the result are borrowed from the object. */
 EOS_API eos_wasm_externtype eos_wasm_extern_type(const eos_wasm_extern *e);
 
 #ifdef __cplusplus

@@ -229,8 +229,8 @@ void eos_cm__cx_dispose(eos_cm__cx *cx)
 
 /* ---- Loading from memory ----------------------------------------------------- */
 
-static int load_list(eos_cm__cx *cx, const eos_cm_type *t, uint32_t ptr, uint32_t len,
-                     eos_cm_val *out, int depth)
+int eos_cm__load_list(eos_cm__cx *cx, const eos_cm_type *t, uint32_t ptr, uint32_t len,
+                      eos_cm_val *out, int depth)
 {
     const eos_cm_type *e = t->elem;
     if (ptr & (e->align - 1))
@@ -379,7 +379,8 @@ int eos_cm__load(eos_cm__cx *cx, const eos_cm_type *t, uint64_t ptr, eos_cm_val 
     case EOS_CM_STRING:
         return eos_cm__lift_string(cx, (uint32_t)rd_le(p, 4), (uint32_t)rd_le(p + 4, 4), out);
     case EOS_CM_LIST:
-        return load_list(cx, t, (uint32_t)rd_le(p, 4), (uint32_t)rd_le(p + 4, 4), out, depth);
+        return eos_cm__load_list(cx, t, (uint32_t)rd_le(p, 4), (uint32_t)rd_le(p + 4, 4), out,
+                                 depth);
     case EOS_CM_RECORD:
     case EOS_CM_TUPLE: {
         eos_cm_val *items = eos_cm_arena_alloc(cx->arena, t->count * sizeof(eos_cm_val));

@@ -341,41 +341,8 @@ int eos_cm__lift_flat(eos_cm__cx *cx, const eos_cm_type *t, const uint64_t *flat
             return rc;
         if (t->kind == EOS_CM_STRING)
             return eos_cm__lift_string(cx, (uint32_t)x, (uint32_t)y, out);
-        {
-            /* Reuse the memory path: a list header is (ptr, len). */
-            const eos_cm_type *e = t->elem;
-            uint32_t ptr = (uint32_t)x, len = (uint32_t)y;
-            if (ptr & (e->align - 1))
-                return eos_cm__trap(cx, "list pointer %u is not aligned to %u", ptr, e->align);
-            uint64_t bytes = (uint64_t)len * e->size;
-            const uint8_t *p = eos_cm__mem(cx, ptr, bytes);
-            if (!p)
-                return eos_cm__trap(cx, "list [%u, +%llu) is outside linear memory", ptr,
-                                    (unsigned long long)bytes);
-            out->of.list.len = len;
-            if (e->kind == EOS_CM_U8 || e->kind == EOS_CM_S8) {
-                if (cx->copy && len) {
-                    uint8_t *c = eos_cm_arena_alloc(cx->arena, len);
-                    if (!c)
-                        return EOS_ENOMEM;
-                    memcpy(c, p, len);
-                    p = c;
-                }
-                out->of.list.bytes = p;
-                return 0;
-            }
-            if (len > (16u << 20))
-                return eos_cm__trap(cx, "list of %u elements is too long to lift", len);
-            eos_cm_val *items = eos_cm_arena_alloc(cx->arena, (size_t)len * sizeof(eos_cm_val));
-            if (!items && len)
-                return EOS_ENOMEM;
-            out->of.list.items = items;
-            for (uint32_t i = 0; i < len; i++)
-                if ((rc = eos_cm__load(cx, e, (uint64_t)ptr + (uint64_t)i * e->size, &items[i],
-                                       depth + 1)))
-                    return rc;
-            return 0;
-        }
+        /* A flat list is the same (ptr, len) header as one in memory. */
+        return eos_cm__load_list(cx, t, (uint32_t)x, (uint32_t)y, out, depth);
     case EOS_CM_OWN:
     case EOS_CM_BORROW:
         return eos_cm__lift_handle(cx, t, (uint32_t)x, out);

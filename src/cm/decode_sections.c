@@ -31,6 +31,36 @@ static int core_module_section(eos_cm__rd *r, const uint8_t *body, size_t size)
     return eos_cm__rd_push(r, EOS_CM__S_CORE_MODULE, &d);
 }
 
+/* Reads the head shared by core and component instance definitions: 0x00
+ * instantiates the module or component (sort target) named next, 0x01
+ * bundles inline exports. Then the argument count, checked against the bytes
+ * left, and an arena array for the arguments. *out_b receives the 0x00/0x01
+ * byte; d borrows the component's arena. */
+static int instance_expr_head(eos_cm__rd *r, int target, const char *unknown, eos_cm__def *d,
+                              uint8_t *out_b)
+{
+    uint32_t m;
+    int rc = eos_cm__rd_u8(r, out_b);
+    if (rc)
+        return rc;
+    if (*out_b == 0x00) {
+        d->how = EOS_CM__D_INSTANTIATE;
+        if ((rc = eos_cm__rd_idx(r, target, &d->a)))
+            return rc;
+    } else if (*out_b == 0x01) {
+        d->how = EOS_CM__D_EXPORTS;
+    } else {
+        return EOS_CM__MALFORMED(r, unknown);
+    }
+    if ((rc = eos_cm__rd_u32(r, &m)))
+        return rc;
+    if (m > (uint32_t)(r->end - r->p))
+        return EOS_CM__MALFORMED(r, "argument count too large");
+    d->arg_count = m;
+    d->args = eos_cm_arena_alloc(r->c->arena, (m + 1) * sizeof(eos_cm__arg));
+    return d->args ? 0 : EOS_ENOMEM;
+}
+
 static int core_instance_section(eos_cm__rd *r)
 {
     uint32_t n;
@@ -38,32 +68,10 @@ static int core_instance_section(eos_cm__rd *r)
     for (uint32_t k = 0; k < n && !rc; k++) {
         uint8_t b;
         eos_cm__def d = {0};
-        uint32_t m;
-        if ((rc = eos_cm__rd_u8(r, &b)))
+        if ((rc = instance_expr_head(r, EOS_CM__S_CORE_MODULE, "unknown core instance expression",
+                                     &d, &b)))
             break;
-        if (b == 0x00) {
-            d.how = EOS_CM__D_INSTANTIATE;
-            if ((rc = eos_cm__rd_idx(r, EOS_CM__S_CORE_MODULE, &d.a)))
-                break;
-        } else if (b == 0x01) {
-            d.how = EOS_CM__D_EXPORTS;
-        } else {
-            rc = EOS_CM__MALFORMED(r, "unknown core instance expression");
-            break;
-        }
-        if ((rc = eos_cm__rd_u32(r, &m)))
-            break;
-        if (m > (uint32_t)(r->end - r->p)) {
-            rc = EOS_CM__MALFORMED(r, "argument count too large");
-            break;
-        }
-        d.arg_count = m;
-        d.args = eos_cm_arena_alloc(r->c->arena, (m + 1) * sizeof(eos_cm__arg));
-        if (!d.args) {
-            rc = EOS_ENOMEM;
-            break;
-        }
-        for (uint32_t j = 0; j < m && !rc; j++) {
+        for (uint32_t j = 0; j < d.arg_count && !rc; j++) {
             eos_cm__arg *a = &d.args[j];
             uint8_t s;
             if ((rc = eos_cm__rd_name(r, &a->name)) || (rc = eos_cm__rd_u8(r, &s)))
@@ -140,31 +148,10 @@ static int instance_section(eos_cm__rd *r)
     for (uint32_t k = 0; k < n && !rc; k++) {
         uint8_t b;
         eos_cm__def d = {0};
-        uint32_t m;
-        if ((rc = eos_cm__rd_u8(r, &b)))
+        if ((rc =
+                 instance_expr_head(r, EOS_CM__S_COMPONENT, "unknown instance expression", &d, &b)))
             break;
-        if (b == 0x00) {
-            d.how = EOS_CM__D_INSTANTIATE;
-            if ((rc = eos_cm__rd_idx(r, EOS_CM__S_COMPONENT, &d.a)))
-                break;
-        } else if (b == 0x01) {
-            d.how = EOS_CM__D_EXPORTS;
-        } else {
-            rc = EOS_CM__MALFORMED(r, "unknown instance expression");
-            break;
-        }
-        if ((rc = eos_cm__rd_u32(r, &m)))
-            break;
-        if (m > (uint32_t)(r->end - r->p)) {
-            rc = EOS_CM__MALFORMED(r, "argument count too large");
-            break;
-        }
-        d.arg_count = m;
-        d.args = eos_cm_arena_alloc(r->c->arena, (m + 1) * sizeof(eos_cm__arg));
-        if (!d.args) {
-            rc = EOS_ENOMEM;
-            break;
-        }
+        uint32_t m = d.arg_count;
         for (uint32_t j = 0; j < m && !rc; j++) {
             eos_cm__arg *a = &d.args[j];
             if (b == 0x00)

@@ -6,29 +6,11 @@
 
 #include "internal.h"
 
-static uint8_t kind_of(uint8_t sort)
-{
-    switch (sort) {
-    case EOS_CM__S_FUNC:
-        return EOS_CM_ITEM_FUNC;
-    case EOS_CM__S_INSTANCE:
-        return EOS_CM_ITEM_INSTANCE;
-    case EOS_CM__S_COMPONENT:
-        return EOS_CM_ITEM_COMPONENT;
-    case EOS_CM__S_CORE_MODULE:
-        return EOS_CM_ITEM_MODULE;
-    case EOS_CM__S_VALUE:
-        return EOS_CM_ITEM_VALUE;
-    default:
-        return EOS_CM_ITEM_TYPE;
-    }
-}
-
 static void fill(const char *name, uint8_t sort, const eos_cm__typedef *t, eos_cm_item_desc *out)
 {
     memset(out, 0, sizeof(*out));
     out->name = name;
-    out->kind = kind_of(sort);
+    out->kind = eos_cm__item_kind(sort);
     if (t->kind == EOS_CM__T_FUNC)
         out->func = t->of.func;
     if (t->kind == EOS_CM__T_INSTANCE && t->of.inst)
@@ -137,7 +119,7 @@ static void describe_item(const char *verb, const char *name, const eos_cm__type
         return;
     }
     static const char *kinds[] = {"func", "instance", "type", "component", "module", "value"};
-    fprintf(out, "  %s %s: %s;\n", verb, name, kinds[kind_of(sort)]);
+    fprintf(out, "  %s %s: %s;\n", verb, name, kinds[eos_cm__item_kind(sort)]);
 }
 
 int eos_cm_describe(const uint8_t *bytes, size_t size, FILE *out, eos_diag *diag)

@@ -297,6 +297,11 @@ int eos_cm__trap(eos_cm__cx *cx, const char *fmt, ...) __attribute__((format(pri
 
 /* Lifting and lowering in memory and flat form. */
 int eos_cm__load(eos_cm__cx *cx, const eos_cm_type *t, uint64_t ptr, eos_cm_val *out, int depth);
+/* Lifts a list (or byte string) of len elements at ptr, checked for
+ * alignment and bounds; items live in cx->arena. Shared by the memory and
+ * flat paths. */
+int eos_cm__load_list(eos_cm__cx *cx, const eos_cm_type *t, uint32_t ptr, uint32_t len,
+                      eos_cm_val *out, int depth);
 int eos_cm__store(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v, uint64_t ptr,
                   int depth);
 /* Flat values are uint64_t slots (i32 low bits, f32/f64 bit patterns). */

@@ -548,6 +548,124 @@ static inline int eos_wasm__rd_u32(eos_wasm__rd *r, uint32_t *out)
 int eos_wasm__read_expr(eos_wasm__rd *r, eos_wasm_module *m, eos_wasm__expr *e, uint8_t want,
                         uint32_t global_limit);
 
+/* A control frame of the validator (block, loop, if/else or the function). */
+typedef struct eos_wasm__ctl {
+    uint8_t kind;
+    bool unreachable;
+    uint32_t height;
+    const uint8_t *params;
+    uint32_t nparams;
+    const uint8_t *results;
+    uint32_t nresults;
+    uint32_t target;     /* loops: code index of the header */
+    uint32_t patch;      /* forward branches to the end, linked through their words */
+    uint32_t else_patch; /* if: the BR_UNLESS target word */
+} eos_wasm__ctl;
+
+/* The per-function state of validate.c while it checks and translates a
+ * body; validate_mem.c and fuse.c work on it through the helpers below. */
+typedef struct eos_wasm__vctx {
+    eos_wasm_module *m;
+    eos_wasm__rd r;
+    eos_wasm__code *c;
+    const eos_wasm_functype *ft;
+    uint8_t *vals;
+    uint32_t nvals, cap_vals;
+    eos_wasm__ctl *ctls;
+    uint32_t nctls, cap_ctls;
+    uint32_t *code;
+    uint32_t len, cap;
+    uint32_t *starts; /* word index of every instruction, for threading */
+    uint32_t nstarts, cap_starts;
+    uint32_t max_height;
+    /* Peephole state for superinstructions: starts of the last instructions
+     * emitted since the last label (fusing across a label is never done). */
+    uint32_t last[3];
+    uint32_t nlast;
+    uint8_t op_of_code[256];
+    uint8_t op_of_fc[32];
+} eos_wasm__vctx;
+
+/* validate.c: operand stack, code emission and immediates for the
+ * instruction handlers in validate_mem.c and fuse.c. Each returns 0 or the
+ * error recorded in v->r; they borrow v and never take ownership. */
+int eos_wasm__v_pop(eos_wasm__vctx *v, uint8_t want, uint8_t *out);
+/* Makes room for need elements of size bytes in *p (capacity *cap). */
+int eos_wasm__v_grow(eos_wasm__vctx *v, void **p, uint32_t *cap, uint32_t need, size_t size);
+
+/* The hot helpers run once or more per instruction: inline in every file. */
+static inline eos_wasm__ctl *eos_wasm__v_top(eos_wasm__vctx *v)
+{
+    return &v->ctls[v->nctls - 1];
+}
+
+static inline bool eos_wasm__v_live(eos_wasm__vctx *v)
+{
+    return !eos_wasm__v_top(v)->unreachable;
+}
+
+static inline int eos_wasm__v_push(eos_wasm__vctx *v, uint8_t t)
+{
+    if (v->nvals + 1 > v->cap_vals &&
+        eos_wasm__v_grow(v, (void **)&v->vals, &v->cap_vals, v->nvals + 1, 1))
+        return v->r.err ? v->r.err : EOS_EINVALID;
+    v->vals[v->nvals++] = t;
+    if (v->nvals > v->max_height)
+        v->max_height = v->nvals;
+    return 0;
+}
+
+static inline int eos_wasm__v_emit(eos_wasm__vctx *v, uint32_t w)
+{
+    if (v->len + 1 > v->cap &&
+        eos_wasm__v_grow(v, (void **)&v->code, &v->cap, v->len + 1, sizeof(uint32_t)))
+        return v->r.err ? v->r.err : EOS_EINVALID;
+    v->code[v->len++] = w;
+    return 0;
+}
+
+/* Drops the code from word at on (a superinstruction replaces it), with the
+ * instruction starts recorded there. */
+static inline void eos_wasm__v_truncate(eos_wasm__vctx *v, uint32_t at)
+{
+    v->len = at;
+    while (v->nstarts && v->starts[v->nstarts - 1] >= at)
+        v->nstarts--;
+}
+
+/* Starts an instruction: records where it begins, for threading and for the
+ * peephole, then emits its op. */
+static inline int eos_wasm__v_emit_op(eos_wasm__vctx *v, uint32_t op)
+{
+    if (v->nstarts + 1 > v->cap_starts &&
+        eos_wasm__v_grow(v, (void **)&v->starts, &v->cap_starts, v->nstarts + 1, sizeof(uint32_t)))
+        return v->r.err ? v->r.err : EOS_EINVALID;
+    v->starts[v->nstarts++] = v->len;
+    if (v->nlast == 3) {
+        v->last[0] = v->last[1];
+        v->last[1] = v->last[2];
+        v->nlast = 2;
+    }
+    v->last[v->nlast++] = v->len;
+    return eos_wasm__v_emit(v, op);
+}
+
+int eos_wasm__v_emit_target(eos_wasm__vctx *v, eos_wasm__ctl *l);
+uint32_t eos_wasm__v_label_arity(const eos_wasm__ctl *l);
+int eos_wasm__v_read_idx(eos_wasm__vctx *v, uint32_t limit, const char *what, uint32_t *out);
+int eos_wasm__v_read_memidx(eos_wasm__vctx *v, uint32_t *out);
+/* The operand signature of every internal op ("ii:i" style), by op. */
+extern const char *const eos_wasm__op_sig[];
+/* validate_mem.c: loads and stores (opcode 0x28..0x3e) and the 0xfc prefix. */
+int eos_wasm__v_memop(eos_wasm__vctx *v, uint8_t opcode);
+int eos_wasm__v_prefixed(eos_wasm__vctx *v);
+/* fuse.c: emit an instruction, folding it into a superinstruction with the
+ * ones just before it when a pattern matches. fuse_br_if sets *done when it
+ * emitted the branch itself. */
+int eos_wasm__fuse_br_if(eos_wasm__vctx *v, eos_wasm__ctl *l, bool *done);
+int eos_wasm__fuse_simple(eos_wasm__vctx *v, uint32_t op);
+int eos_wasm__fuse_local_set(eos_wasm__vctx *v, uint32_t idx);
+
 /* decode.c: parses every section; function bodies are only located. */
 int eos_wasm__decode(eos_wasm_module *m, eos_diag *diag);
 /* validate.c: validates constant expressions and segments, then type-checks

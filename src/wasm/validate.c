@@ -19,48 +19,13 @@ enum { CTL_BLOCK, CTL_LOOP, CTL_IF, CTL_ELSE, CTL_FUNC };
 #define MAX_LOCALS 50000u
 #define UNKNOWN    0
 
-typedef struct ctl {
-    uint8_t kind;
-    bool unreachable;
-    uint32_t height;
-    const uint8_t *params;
-    uint32_t nparams;
-    const uint8_t *results;
-    uint32_t nresults;
-    uint32_t target;     /* loops: code index of the header */
-    uint32_t patch;      /* forward branches to the end, linked through their words */
-    uint32_t else_patch; /* if: the BR_UNLESS target word */
-} ctl;
-
-typedef struct vctx {
-    eos_wasm_module *m;
-    eos_wasm__rd r;
-    eos_wasm__code *c;
-    const eos_wasm_functype *ft;
-    uint8_t *vals;
-    uint32_t nvals, cap_vals;
-    ctl *ctls;
-    uint32_t nctls, cap_ctls;
-    uint32_t *code;
-    uint32_t len, cap;
-    uint32_t *starts; /* word index of every instruction, for threading */
-    uint32_t nstarts, cap_starts;
-    uint32_t max_height;
-    /* Peephole state for superinstructions: starts of the last instructions
-     * emitted since the last label (fusing across a label is never done). */
-    uint32_t last[3];
-    uint32_t nlast;
-    uint8_t op_of_code[256];
-    uint8_t op_of_fc[32];
-} vctx;
-
 static const uint8_t single_type[256] = {
     [EOS_WASM_I32] = EOS_WASM_I32,         [EOS_WASM_I64] = EOS_WASM_I64,
     [EOS_WASM_F32] = EOS_WASM_F32,         [EOS_WASM_F64] = EOS_WASM_F64,
     [EOS_WASM_FUNCREF] = EOS_WASM_FUNCREF, [EOS_WASM_EXTERNREF] = EOS_WASM_EXTERNREF,
 };
 
-static const char *const op_sig[] = {
+const char *const eos_wasm__op_sig[] = {
 #define EOS__OP_SIG(name, code, sig, meaning) sig,
     EOS_WASM_OPS(EOS__OP_SIG)
 #undef EOS__OP_SIG
@@ -78,17 +43,7 @@ static const int op_code[] = {
             return v->r.err ? v->r.err : EOS_EINVALID;                                             \
     } while (0)
 
-static ctl *top(vctx *v)
-{
-    return &v->ctls[v->nctls - 1];
-}
-
-static bool live(vctx *v)
-{
-    return !top(v)->unreachable;
-}
-
-static int grow(vctx *v, void **p, uint32_t *cap, uint32_t need, size_t size)
+int eos_wasm__v_grow(eos_wasm__vctx *v, void **p, uint32_t *cap, uint32_t need, size_t size)
 {
     if (need <= *cap)
         return 0;
@@ -106,20 +61,11 @@ static int grow(vctx *v, void **p, uint32_t *cap, uint32_t need, size_t size)
     return 0;
 }
 
-static int push(vctx *v, uint8_t t)
-{
-    TRY(grow(v, (void **)&v->vals, &v->cap_vals, v->nvals + 1, 1));
-    v->vals[v->nvals++] = t;
-    if (v->nvals > v->max_height)
-        v->max_height = v->nvals;
-    return 0;
-}
-
 /* Pops a value expected to be of type want (UNKNOWN = any); *out receives the
  * actual type (UNKNOWN from the polymorphic stack). */
-static int pop(vctx *v, uint8_t want, uint8_t *out)
+int eos_wasm__v_pop(eos_wasm__vctx *v, uint8_t want, uint8_t *out)
 {
-    ctl *c = top(v);
+    eos_wasm__ctl *c = eos_wasm__v_top(v);
     uint8_t t;
     if (v->nvals == c->height) {
         if (!c->unreachable)
@@ -135,60 +81,32 @@ static int pop(vctx *v, uint8_t want, uint8_t *out)
     return 0;
 }
 
-static int pop_types(vctx *v, const uint8_t *ts, uint32_t n)
+static int pop_types(eos_wasm__vctx *v, const uint8_t *ts, uint32_t n)
 {
     for (uint32_t i = n; i-- > 0;)
-        TRY(pop(v, ts[i], NULL));
+        TRY(eos_wasm__v_pop(v, ts[i], NULL));
     return 0;
 }
 
-static int push_types(vctx *v, const uint8_t *ts, uint32_t n)
+static int push_types(eos_wasm__vctx *v, const uint8_t *ts, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++)
-        TRY(push(v, ts[i]));
+        TRY(eos_wasm__v_push(v, ts[i]));
     return 0;
 }
 
-static void set_unreachable(vctx *v)
+static void set_unreachable(eos_wasm__vctx *v)
 {
-    v->nvals = top(v)->height;
-    top(v)->unreachable = true;
+    v->nvals = eos_wasm__v_top(v)->height;
+    eos_wasm__v_top(v)->unreachable = true;
 }
 
-static int emit(vctx *v, uint32_t w)
-{
-    TRY(grow(v, (void **)&v->code, &v->cap, v->len + 1, sizeof(uint32_t)));
-    v->code[v->len++] = w;
-    return 0;
-}
-
-/* Starts an instruction (remembered for the peephole). */
-static void truncate_code(vctx *v, uint32_t at)
-{
-    v->len = at;
-    while (v->nstarts && v->starts[v->nstarts - 1] >= at)
-        v->nstarts--;
-}
-
-static int emit_op(vctx *v, uint32_t op)
-{
-    TRY(grow(v, (void **)&v->starts, &v->cap_starts, v->nstarts + 1, sizeof(uint32_t)));
-    v->starts[v->nstarts++] = v->len;
-    if (v->nlast == 3) {
-        v->last[0] = v->last[1];
-        v->last[1] = v->last[2];
-        v->nlast = 2;
-    }
-    v->last[v->nlast++] = v->len;
-    return emit(v, op);
-}
-
-static void label_here(vctx *v)
+static void label_here(eos_wasm__vctx *v)
 {
     v->nlast = 0;
 }
 
-static void patch_list(vctx *v, uint32_t head, uint32_t target)
+static void patch_list(eos_wasm__vctx *v, uint32_t head, uint32_t target)
 {
     while (head != NO_PATCH) {
         uint32_t next = v->code[head];
@@ -197,47 +115,47 @@ static void patch_list(vctx *v, uint32_t head, uint32_t target)
     }
 }
 
-static int emit_target(vctx *v, ctl *l)
+int eos_wasm__v_emit_target(eos_wasm__vctx *v, eos_wasm__ctl *l)
 {
     if (l->kind == CTL_LOOP)
-        return emit(v, l->target);
-    TRY(emit(v, l->patch));
+        return eos_wasm__v_emit(v, l->target);
+    TRY(eos_wasm__v_emit(v, l->patch));
     l->patch = v->len - 1;
     return 0;
 }
 
-static uint32_t label_arity(const ctl *l)
+uint32_t eos_wasm__v_label_arity(const eos_wasm__ctl *l)
 {
     return l->kind == CTL_LOOP ? l->nparams : l->nresults;
 }
 
-static const uint8_t *label_types(const ctl *l)
+static const uint8_t *label_types(const eos_wasm__ctl *l)
 {
     return l->kind == CTL_LOOP ? l->params : l->results;
 }
 
 /* Emits a branch to l from the current height (operands already popped and
  * pushed back as the spec algorithm does). */
-static int emit_branch(vctx *v, ctl *l, uint32_t plain, uint32_t move)
+static int emit_branch(eos_wasm__vctx *v, eos_wasm__ctl *l, uint32_t plain, uint32_t move)
 {
-    uint32_t arity = label_arity(l);
+    uint32_t arity = eos_wasm__v_label_arity(l);
     uint32_t dst = v->c->local_count + l->height;
     uint32_t cur = v->c->local_count + v->nvals;
     if (cur - arity == dst) {
-        TRY(emit_op(v, plain));
-        return emit_target(v, l);
+        TRY(eos_wasm__v_emit_op(v, plain));
+        return eos_wasm__v_emit_target(v, l);
     }
-    TRY(emit_op(v, move));
-    TRY(emit_target(v, l));
-    TRY(emit(v, dst));
-    return emit(v, arity);
+    TRY(eos_wasm__v_emit_op(v, move));
+    TRY(eos_wasm__v_emit_target(v, l));
+    TRY(eos_wasm__v_emit(v, dst));
+    return eos_wasm__v_emit(v, arity);
 }
 
-static int push_ctl(vctx *v, uint8_t kind, const uint8_t *params, uint32_t np,
+static int push_ctl(eos_wasm__vctx *v, uint8_t kind, const uint8_t *params, uint32_t np,
                     const uint8_t *results, uint32_t nr)
 {
-    TRY(grow(v, (void **)&v->ctls, &v->cap_ctls, v->nctls + 1, sizeof(ctl)));
-    ctl *c = &v->ctls[v->nctls++];
+    TRY(eos_wasm__v_grow(v, (void **)&v->ctls, &v->cap_ctls, v->nctls + 1, sizeof(eos_wasm__ctl)));
+    eos_wasm__ctl *c = &v->ctls[v->nctls++];
     memset(c, 0, sizeof(*c));
     c->kind = kind;
     c->params = params;
@@ -251,8 +169,8 @@ static int push_ctl(vctx *v, uint8_t kind, const uint8_t *params, uint32_t np,
     return push_types(v, params, np);
 }
 
-static int read_blocktype(vctx *v, const uint8_t **params, uint32_t *np, const uint8_t **results,
-                          uint32_t *nr)
+static int read_blocktype(eos_wasm__vctx *v, const uint8_t **params, uint32_t *np,
+                          const uint8_t **results, uint32_t *nr)
 {
     if (v->r.p >= v->r.end)
         return FAIL(EOS_EMALFORMED, "unexpected end");
@@ -283,7 +201,7 @@ static int read_blocktype(vctx *v, const uint8_t **params, uint32_t *np, const u
     return 0;
 }
 
-static int read_idx(vctx *v, uint32_t limit, const char *what, uint32_t *out)
+int eos_wasm__v_read_idx(eos_wasm__vctx *v, uint32_t limit, const char *what, uint32_t *out)
 {
     TRY(eos_wasm__rd_u32(&v->r, out));
     if (*out >= limit)
@@ -292,7 +210,7 @@ static int read_idx(vctx *v, uint32_t limit, const char *what, uint32_t *out)
 }
 
 /* Reads a memory index: a single zero byte without multi-memory. */
-static int read_memidx(vctx *v, uint32_t *out)
+int eos_wasm__v_read_memidx(eos_wasm__vctx *v, uint32_t *out)
 {
     if (v->m->features.disable_multi_memory) {
         uint8_t b;
@@ -304,435 +222,15 @@ static int read_memidx(vctx *v, uint32_t *out)
             return FAIL(EOS_EINVALID, "unknown memory 0");
         return 0;
     }
-    return read_idx(v, v->m->memory_count, "memory", out);
+    return eos_wasm__v_read_idx(v, v->m->memory_count, "memory", out);
 }
 
-/* Loads and stores 0x28..0x3e: internal op, natural alignment (log2), value
- * type, and whether it stores. */
-static const struct memop {
-    uint8_t op, align, type, store;
-} memops[] = {
-    {EOS_WASM_OP_LOAD32, 2, EOS_WASM_I32, 0},     {EOS_WASM_OP_LOAD64, 3, EOS_WASM_I64, 0},
-    {EOS_WASM_OP_LOAD32, 2, EOS_WASM_F32, 0},     {EOS_WASM_OP_LOAD64, 3, EOS_WASM_F64, 0},
-    {EOS_WASM_OP_LOAD8_S32, 0, EOS_WASM_I32, 0},  {EOS_WASM_OP_LOAD8_U, 0, EOS_WASM_I32, 0},
-    {EOS_WASM_OP_LOAD16_S32, 1, EOS_WASM_I32, 0}, {EOS_WASM_OP_LOAD16_U, 1, EOS_WASM_I32, 0},
-    {EOS_WASM_OP_LOAD8_S64, 0, EOS_WASM_I64, 0},  {EOS_WASM_OP_LOAD8_U, 0, EOS_WASM_I64, 0},
-    {EOS_WASM_OP_LOAD16_S64, 1, EOS_WASM_I64, 0}, {EOS_WASM_OP_LOAD16_U, 1, EOS_WASM_I64, 0},
-    {EOS_WASM_OP_LOAD32_S64, 2, EOS_WASM_I64, 0}, {EOS_WASM_OP_LOAD32, 2, EOS_WASM_I64, 0},
-    {EOS_WASM_OP_STORE32, 2, EOS_WASM_I32, 1},    {EOS_WASM_OP_STORE64, 3, EOS_WASM_I64, 1},
-    {EOS_WASM_OP_STORE32, 2, EOS_WASM_F32, 1},    {EOS_WASM_OP_STORE64, 3, EOS_WASM_F64, 1},
-    {EOS_WASM_OP_STORE8, 0, EOS_WASM_I32, 1},     {EOS_WASM_OP_STORE16, 1, EOS_WASM_I32, 1},
-    {EOS_WASM_OP_STORE8, 0, EOS_WASM_I64, 1},     {EOS_WASM_OP_STORE16, 1, EOS_WASM_I64, 1},
-    {EOS_WASM_OP_STORE32, 2, EOS_WASM_I64, 1},
-};
-
-static int do_memop(vctx *v, uint8_t opcode)
+static int check_table(eos_wasm__vctx *v, uint32_t *t)
 {
-    const struct memop *mo = &memops[opcode - 0x28];
-    uint32_t align, offset, mem = 0;
-    TRY(eos_wasm__rd_u32(&v->r, &align));
-    if ((align & 0x40) && !v->m->features.disable_multi_memory) {
-        align &= ~0x40u;
-        TRY(eos_wasm__rd_u32(&v->r, &mem));
-    }
-    TRY(eos_wasm__rd_u32(&v->r, &offset));
-    if (mem >= v->m->memory_count)
-        return FAIL(EOS_EINVALID, "unknown memory %u", mem);
-    if (align > mo->align)
-        return FAIL(EOS_EINVALID, "alignment must not be larger than natural");
-    if (mo->store) {
-        TRY(pop(v, mo->type, NULL));
-        TRY(pop(v, EOS_WASM_I32, NULL));
-    } else {
-        TRY(pop(v, EOS_WASM_I32, NULL));
-        TRY(push(v, mo->type));
-    }
-    if (!live(v))
-        return 0;
-    if (mem != 0) {
-        TRY(emit_op(v, mo->store ? EOS_WASM_OP_MEM_STORE : EOS_WASM_OP_MEM_LOAD));
-        TRY(emit(v, opcode));
-        TRY(emit(v, mem));
-        return emit(v, offset);
-    }
-    /* (local.get a; i32.const k; i32.add) fused earlier, then a load -> LC_LOAD* */
-    if ((mo->op == EOS_WASM_OP_LOAD32 || mo->op == EOS_WASM_OP_LOAD8_U) && v->nlast >= 1 &&
-        v->code[v->last[v->nlast - 1]] == EOS_WASM_OP_LC_I32_ADD &&
-        v->last[v->nlast - 1] + 3 == v->len) {
-        uint32_t at = v->last[v->nlast - 1];
-        v->code[at] = mo->op == EOS_WASM_OP_LOAD32 ? EOS_WASM_OP_LC_LOAD32 : EOS_WASM_OP_LC_LOAD8_U;
-        v->nlast = 0;
-        return emit(v, offset);
-    }
-    /* local.get x; i32.load off  ->  L_LOAD32 x off */
-    if (mo->op == EOS_WASM_OP_LOAD32 && v->nlast >= 1 &&
-        v->code[v->last[v->nlast - 1]] == EOS_WASM_OP_LOCAL_GET) {
-        uint32_t at = v->last[v->nlast - 1];
-        uint32_t local = v->code[at + 1];
-        truncate_code(v, at);
-        v->nlast--;
-        TRY(emit_op(v, EOS_WASM_OP_L_LOAD32));
-        TRY(emit(v, local));
-        return emit(v, offset);
-    }
-    TRY(emit_op(v, mo->op));
-    return emit(v, offset);
+    return eos_wasm__v_read_idx(v, v->m->table_count, "table", t);
 }
 
-/* The variant of a fused compare-and-branch whose right operand is a local
- * (or a constant). */
-static uint32_t fused_cmp_variant(uint32_t op, bool local)
-{
-    switch (op) {
-    case EOS_WASM_OP_BR_IF_I32_NE:
-        return local ? EOS_WASM_OP_BR_IF_I32_NE_L : EOS_WASM_OP_BR_IF_I32_NE_C;
-    case EOS_WASM_OP_BR_IF_I32_EQ:
-        return local ? EOS_WASM_OP_BR_IF_I32_EQ_L : EOS_WASM_OP_BR_IF_I32_EQ_C;
-    case EOS_WASM_OP_BR_IF_I32_LT_S:
-        return local ? EOS_WASM_OP_BR_IF_I32_LT_S_L : EOS_WASM_OP_BR_IF_I32_LT_S_C;
-    case EOS_WASM_OP_BR_IF_I32_LT_U:
-        return local ? EOS_WASM_OP_BR_IF_I32_LT_U_L : EOS_WASM_OP_BR_IF_I32_LT_U_C;
-    case EOS_WASM_OP_BR_IF_I32_GE_S:
-        return local ? EOS_WASM_OP_BR_IF_I32_GE_S_L : EOS_WASM_OP_BR_IF_I32_GE_S_C;
-    case EOS_WASM_OP_BR_IF_I32_GE_U:
-        return local ? EOS_WASM_OP_BR_IF_I32_GE_U_L : EOS_WASM_OP_BR_IF_I32_GE_U_C;
-    case EOS_WASM_OP_BR_IF_I32_GT_S:
-        return local ? EOS_WASM_OP_BR_IF_I32_GT_S_L : EOS_WASM_OP_BR_IF_I32_GT_S_C;
-    case EOS_WASM_OP_BR_IF_I32_LE_S:
-        return local ? EOS_WASM_OP_BR_IF_I32_LE_S_L : EOS_WASM_OP_BR_IF_I32_LE_S_C;
-    default:
-        return 0;
-    }
-}
-
-/* Fuses the compare just emitted with a following br_if. Returns true when done. */
-static int try_fuse_br_if(vctx *v, ctl *l, bool *done)
-{
-    *done = false;
-    uint32_t arity = label_arity(l);
-    if (v->nlast == 0 || v->c->local_count + v->nvals - arity != v->c->local_count + l->height)
-        return 0;
-    uint32_t at = v->last[v->nlast - 1];
-    uint32_t fused;
-    switch (v->code[at]) {
-    case EOS_WASM_OP_I32_EQZ:
-        fused = EOS_WASM_OP_BR_IF_I32_EQZ;
-        break;
-    case EOS_WASM_OP_I32_NE:
-        fused = EOS_WASM_OP_BR_IF_I32_NE;
-        break;
-    case EOS_WASM_OP_I32_EQ:
-        fused = EOS_WASM_OP_BR_IF_I32_EQ;
-        break;
-    case EOS_WASM_OP_I32_LT_S:
-        fused = EOS_WASM_OP_BR_IF_I32_LT_S;
-        break;
-    case EOS_WASM_OP_I32_LT_U:
-        fused = EOS_WASM_OP_BR_IF_I32_LT_U;
-        break;
-    case EOS_WASM_OP_I32_GE_S:
-        fused = EOS_WASM_OP_BR_IF_I32_GE_S;
-        break;
-    case EOS_WASM_OP_I32_GE_U:
-        fused = EOS_WASM_OP_BR_IF_I32_GE_U;
-        break;
-    case EOS_WASM_OP_I32_GT_S:
-        fused = EOS_WASM_OP_BR_IF_I32_GT_S;
-        break;
-    case EOS_WASM_OP_I32_LE_S:
-        fused = EOS_WASM_OP_BR_IF_I32_LE_S;
-        break;
-    case EOS_WASM_OP_F64_LT:
-        fused = EOS_WASM_OP_BR_IF_F64_LT;
-        break;
-    case EOS_WASM_OP_F64_GT:
-        fused = EOS_WASM_OP_BR_IF_F64_GT;
-        break;
-    case EOS_WASM_OP_F64_LE:
-        fused = EOS_WASM_OP_BR_IF_F64_LE;
-        break;
-    case EOS_WASM_OP_F64_GE:
-        fused = EOS_WASM_OP_BR_IF_F64_GE;
-        break;
-    case EOS_WASM_OP_F64_EQ:
-        fused = EOS_WASM_OP_BR_IF_F64_EQ;
-        break;
-    case EOS_WASM_OP_F64_NE:
-        fused = EOS_WASM_OP_BR_IF_F64_NE;
-        break;
-    default:
-        return 0;
-    }
-    if (at + 1 != v->len)
-        return 0;
-    /* An operand pushed just before the compare by local.get or i32.const
-     * becomes an immediate of the branch. */
-    if (fused_cmp_variant(fused, true) && v->nlast >= 2) {
-        uint32_t pat = v->last[v->nlast - 2];
-        uint32_t prev = v->code[pat];
-        if (pat + 2 == at && (prev == EOS_WASM_OP_LOCAL_GET || prev == EOS_WASM_OP_CONST32)) {
-            uint32_t imm = v->code[pat + 1];
-            uint32_t variant = fused_cmp_variant(fused, prev == EOS_WASM_OP_LOCAL_GET);
-            truncate_code(v, pat);
-            v->nlast -= 2;
-            TRY(emit_op(v, variant));
-            TRY(emit_target(v, l));
-            TRY(emit(v, imm));
-            *done = true;
-            return 0;
-        }
-    }
-    truncate_code(v, at);
-    v->nlast--;
-    TRY(emit_op(v, fused));
-    TRY(emit_target(v, l));
-    *done = true;
-    return 0;
-}
-
-/* The variant of a binary op whose right operand is a local (or a 32-bit
- * constant), or 0 when there is none. */
-static uint32_t operand_variant(uint32_t op, bool local)
-{
-    switch (op) {
-    case EOS_WASM_OP_I32_ADD:
-        return local ? EOS_WASM_OP_I32_ADD_L : EOS_WASM_OP_I32_ADD_C;
-    case EOS_WASM_OP_I32_SUB:
-        return local ? EOS_WASM_OP_I32_SUB_L : EOS_WASM_OP_I32_SUB_C;
-    case EOS_WASM_OP_I32_MUL:
-        return local ? EOS_WASM_OP_I32_MUL_L : EOS_WASM_OP_I32_MUL_C;
-    case EOS_WASM_OP_I32_AND:
-        return local ? EOS_WASM_OP_I32_AND_L : EOS_WASM_OP_I32_AND_C;
-    case EOS_WASM_OP_I32_OR:
-        return local ? EOS_WASM_OP_I32_OR_L : EOS_WASM_OP_I32_OR_C;
-    case EOS_WASM_OP_I32_XOR:
-        return local ? EOS_WASM_OP_I32_XOR_L : EOS_WASM_OP_I32_XOR_C;
-    case EOS_WASM_OP_I32_SHL:
-        return local ? EOS_WASM_OP_I32_SHL_L : EOS_WASM_OP_I32_SHL_C;
-    case EOS_WASM_OP_I32_SHR_S:
-        return local ? EOS_WASM_OP_I32_SHR_S_L : EOS_WASM_OP_I32_SHR_S_C;
-    case EOS_WASM_OP_I32_SHR_U:
-        return local ? EOS_WASM_OP_I32_SHR_U_L : EOS_WASM_OP_I32_SHR_U_C;
-    case EOS_WASM_OP_I64_ADD:
-        return local ? EOS_WASM_OP_I64_ADD_L : 0;
-    case EOS_WASM_OP_I64_SUB:
-        return local ? EOS_WASM_OP_I64_SUB_L : 0;
-    case EOS_WASM_OP_I64_MUL:
-        return local ? EOS_WASM_OP_I64_MUL_L : 0;
-    case EOS_WASM_OP_I64_AND:
-        return local ? EOS_WASM_OP_I64_AND_L : 0;
-    case EOS_WASM_OP_I64_OR:
-        return local ? EOS_WASM_OP_I64_OR_L : 0;
-    case EOS_WASM_OP_I64_XOR:
-        return local ? EOS_WASM_OP_I64_XOR_L : 0;
-    case EOS_WASM_OP_I64_SHL:
-        return local ? EOS_WASM_OP_I64_SHL_L : 0;
-    case EOS_WASM_OP_I64_SHR_U:
-        return local ? EOS_WASM_OP_I64_SHR_U_L : 0;
-    case EOS_WASM_OP_F64_ADD:
-        return local ? EOS_WASM_OP_F64_ADD_L : 0;
-    case EOS_WASM_OP_F64_SUB:
-        return local ? EOS_WASM_OP_F64_SUB_L : 0;
-    case EOS_WASM_OP_F64_MUL:
-        return local ? EOS_WASM_OP_F64_MUL_L : 0;
-    case EOS_WASM_OP_F64_DIV:
-        return local ? EOS_WASM_OP_F64_DIV_L : 0;
-    case EOS_WASM_OP_F32_ADD:
-        return local ? EOS_WASM_OP_F32_ADD_L : 0;
-    case EOS_WASM_OP_F32_SUB:
-        return local ? EOS_WASM_OP_F32_SUB_L : 0;
-    case EOS_WASM_OP_F32_MUL:
-        return local ? EOS_WASM_OP_F32_MUL_L : 0;
-    case EOS_WASM_OP_F32_DIV:
-        return local ? EOS_WASM_OP_F32_DIV_L : 0;
-    default:
-        return 0;
-    }
-}
-
-/* Emits a simple numeric op, fusing common sequences with the preceding
- * local.get / i32.const instructions. */
-static int emit_simple(vctx *v, uint32_t op)
-{
-    if (op == EOS_WASM_OP_I32_ADD || op == EOS_WASM_OP_I32_SUB) {
-        if (v->nlast >= 2) {
-            uint32_t a = v->last[v->nlast - 2], b = v->last[v->nlast - 1];
-            if (v->code[a] == EOS_WASM_OP_LOCAL_GET && b == a + 2 && b + 2 == v->len &&
-                v->code[b] == EOS_WASM_OP_LOCAL_GET) {
-                uint32_t la = v->code[a + 1], lb = v->code[b + 1];
-                truncate_code(v, a);
-                v->nlast -= 2;
-                TRY(emit_op(v, op == EOS_WASM_OP_I32_ADD ? EOS_WASM_OP_LL_I32_ADD
-                                                         : EOS_WASM_OP_LL_I32_SUB));
-                TRY(emit(v, la));
-                return emit(v, lb);
-            }
-            if (op == EOS_WASM_OP_I32_ADD && v->code[a] == EOS_WASM_OP_LOCAL_GET && b == a + 2 &&
-                b + 2 == v->len && v->code[b] == EOS_WASM_OP_CONST32) {
-                uint32_t la = v->code[a + 1], k = v->code[b + 1];
-                truncate_code(v, a);
-                v->nlast -= 2;
-                TRY(emit_op(v, EOS_WASM_OP_LC_I32_ADD));
-                TRY(emit(v, la));
-                return emit(v, k);
-            }
-        }
-    }
-    /* local.get y; op -> op_L y   and   i32.const k; op -> op_C k */
-    if (v->nlast >= 1) {
-        uint32_t at = v->last[v->nlast - 1];
-        uint32_t prev = v->code[at];
-        if (at + 2 == v->len && (prev == EOS_WASM_OP_LOCAL_GET || prev == EOS_WASM_OP_CONST32)) {
-            uint32_t fused = operand_variant(op, prev == EOS_WASM_OP_LOCAL_GET);
-            if (fused) {
-                uint32_t imm = v->code[at + 1];
-                truncate_code(v, at);
-                v->nlast--;
-                TRY(emit_op(v, fused));
-                return emit(v, imm);
-            }
-        }
-    }
-    return emit_op(v, op);
-}
-
-static int do_local_set(vctx *v, uint32_t idx)
-{
-    /* LC_I32_ADD a k; local.set x  ->  LC_I32_ADD_SET a k x */
-    if (v->nlast >= 1) {
-        uint32_t at = v->last[v->nlast - 1];
-        if (v->code[at] == EOS_WASM_OP_LC_I32_ADD && at + 3 == v->len) {
-            v->code[at] = EOS_WASM_OP_LC_I32_ADD_SET;
-            v->nlast = 0; /* nothing fuses with a set */
-            return emit(v, idx);
-        }
-    }
-    /* local.get a; local.set b -> LOCAL_COPY a b;  const k; local.set b -> LOCAL_SET_C32 */
-    if (v->nlast >= 1) {
-        uint32_t at = v->last[v->nlast - 1];
-        uint32_t prev = v->code[at];
-        if (at + 2 == v->len && (prev == EOS_WASM_OP_LOCAL_GET || prev == EOS_WASM_OP_CONST32)) {
-            v->code[at] =
-                prev == EOS_WASM_OP_LOCAL_GET ? EOS_WASM_OP_LOCAL_COPY : EOS_WASM_OP_LOCAL_SET_C32;
-            v->nlast = 0;
-            return emit(v, idx);
-        }
-    }
-    TRY(emit_op(v, EOS_WASM_OP_LOCAL_SET));
-    return emit(v, idx);
-}
-
-static int check_table(vctx *v, uint32_t *t)
-{
-    return read_idx(v, v->m->table_count, "table", t);
-}
-
-static int do_prefixed(vctx *v)
-{
-    eos_wasm_module *m = v->m;
-    uint32_t sub, a, b;
-    uint8_t t;
-    TRY(eos_wasm__rd_u32(&v->r, &sub));
-    if (sub < 8) {
-        uint32_t op = v->op_of_fc[sub];
-        const char *sig = op_sig[op];
-        TRY(pop(v, sig[0] == 'f' ? EOS_WASM_F32 : EOS_WASM_F64, NULL));
-        TRY(push(v, sig[2] == 'i' ? EOS_WASM_I32 : EOS_WASM_I64));
-        return live(v) ? emit_op(v, op) : 0;
-    }
-    switch (sub) {
-    case 8: /* memory.init */
-        if (!m->has_data_count)
-            return FAIL(EOS_EMALFORMED, "data count section required");
-        TRY(read_idx(v, m->data_count, "data segment", &a));
-        TRY(read_memidx(v, &b));
-        TRY(pop(v, EOS_WASM_I32, NULL));
-        TRY(pop(v, EOS_WASM_I32, NULL));
-        TRY(pop(v, EOS_WASM_I32, NULL));
-        if (live(v))
-            TRY(emit_op(v, EOS_WASM_OP_MEMORY_INIT) || emit(v, a) || emit(v, b));
-        return 0;
-    case 9: /* data.drop */
-        if (!m->has_data_count)
-            return FAIL(EOS_EMALFORMED, "data count section required");
-        TRY(read_idx(v, m->data_count, "data segment", &a));
-        if (live(v))
-            TRY(emit_op(v, EOS_WASM_OP_DATA_DROP) || emit(v, a));
-        return 0;
-    case 10: /* memory.copy */
-        TRY(read_memidx(v, &a));
-        TRY(read_memidx(v, &b));
-        TRY(pop(v, EOS_WASM_I32, NULL));
-        TRY(pop(v, EOS_WASM_I32, NULL));
-        TRY(pop(v, EOS_WASM_I32, NULL));
-        if (live(v))
-            TRY(emit_op(v, EOS_WASM_OP_MEMORY_COPY) || emit(v, a) || emit(v, b));
-        return 0;
-    case 11: /* memory.fill */
-        TRY(read_memidx(v, &a));
-        TRY(pop(v, EOS_WASM_I32, NULL));
-        TRY(pop(v, EOS_WASM_I32, NULL));
-        TRY(pop(v, EOS_WASM_I32, NULL));
-        if (live(v))
-            TRY(emit_op(v, EOS_WASM_OP_MEMORY_FILL) || emit(v, a));
-        return 0;
-    case 12: /* table.init elem table */
-        TRY(read_idx(v, m->elem_count, "elem segment", &a));
-        TRY(check_table(v, &b));
-        if (m->elems[a].elem_type != m->tables[b].elem_type)
-            return FAIL(EOS_EINVALID, "type mismatch: table.init element type");
-        TRY(pop(v, EOS_WASM_I32, NULL));
-        TRY(pop(v, EOS_WASM_I32, NULL));
-        TRY(pop(v, EOS_WASM_I32, NULL));
-        if (live(v))
-            TRY(emit_op(v, EOS_WASM_OP_TABLE_INIT) || emit(v, a) || emit(v, b));
-        return 0;
-    case 13:
-        TRY(read_idx(v, m->elem_count, "elem segment", &a));
-        if (live(v))
-            TRY(emit_op(v, EOS_WASM_OP_ELEM_DROP) || emit(v, a));
-        return 0;
-    case 14: /* table.copy dst src */
-        TRY(check_table(v, &a));
-        TRY(check_table(v, &b));
-        if (m->tables[a].elem_type != m->tables[b].elem_type)
-            return FAIL(EOS_EINVALID, "type mismatch: table.copy element types");
-        TRY(pop(v, EOS_WASM_I32, NULL));
-        TRY(pop(v, EOS_WASM_I32, NULL));
-        TRY(pop(v, EOS_WASM_I32, NULL));
-        if (live(v))
-            TRY(emit_op(v, EOS_WASM_OP_TABLE_COPY) || emit(v, a) || emit(v, b));
-        return 0;
-    case 15: /* table.grow */
-        TRY(check_table(v, &a));
-        t = m->tables[a].elem_type;
-        TRY(pop(v, EOS_WASM_I32, NULL));
-        TRY(pop(v, t, NULL));
-        TRY(push(v, EOS_WASM_I32));
-        if (live(v))
-            TRY(emit_op(v, EOS_WASM_OP_TABLE_GROW) || emit(v, a));
-        return 0;
-    case 16:
-        TRY(check_table(v, &a));
-        TRY(push(v, EOS_WASM_I32));
-        if (live(v))
-            TRY(emit_op(v, EOS_WASM_OP_TABLE_SIZE) || emit(v, a));
-        return 0;
-    case 17:
-        TRY(check_table(v, &a));
-        t = m->tables[a].elem_type;
-        TRY(pop(v, EOS_WASM_I32, NULL));
-        TRY(pop(v, t, NULL));
-        TRY(pop(v, EOS_WASM_I32, NULL));
-        if (live(v))
-            TRY(emit_op(v, EOS_WASM_OP_TABLE_FILL) || emit(v, a));
-        return 0;
-    default:
-        return FAIL(EOS_EMALFORMED, "illegal opcode 0xfc %u", sub);
-    }
-}
-
-static int do_call(vctx *v, uint32_t f, bool tail)
+static int do_call(eos_wasm__vctx *v, uint32_t f, bool tail)
 {
     eos_wasm_module *m = v->m;
     const eos_wasm_functype *t = &m->types[m->func_types[f]];
@@ -742,35 +240,35 @@ static int do_call(vctx *v, uint32_t f, bool tail)
                 &(eos_wasm_functype){0, t->result_count, NULL, t->results},
                 &(eos_wasm_functype){0, v->ft->result_count, NULL, v->ft->results}))
             return FAIL(EOS_EINVALID, "type mismatch: tail call results differ");
-        if (live(v)) {
-            TRY(emit_op(v, EOS_WASM_OP_RETURN_CALL));
-            TRY(emit(v, f));
+        if (eos_wasm__v_live(v)) {
+            TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_RETURN_CALL));
+            TRY(eos_wasm__v_emit(v, f));
         }
         set_unreachable(v);
         return 0;
     }
-    if (live(v)) {
+    if (eos_wasm__v_live(v)) {
         if (f < m->func_import_count) {
-            TRY(emit_op(v, EOS_WASM_OP_CALL_IMPORT));
-            TRY(emit(v, f));
+            TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_CALL_IMPORT));
+            TRY(eos_wasm__v_emit(v, f));
         } else {
-            TRY(emit_op(v, EOS_WASM_OP_CALL));
-            TRY(emit(v, f - m->func_import_count));
+            TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_CALL));
+            TRY(eos_wasm__v_emit(v, f - m->func_import_count));
         }
     }
     return push_types(v, t->results, t->result_count);
 }
 
-static int do_call_indirect(vctx *v, bool tail)
+static int do_call_indirect(eos_wasm__vctx *v, bool tail)
 {
     eos_wasm_module *m = v->m;
     uint32_t ti, tab;
-    TRY(read_idx(v, m->type_count, "type", &ti));
+    TRY(eos_wasm__v_read_idx(v, m->type_count, "type", &ti));
     TRY(check_table(v, &tab));
     if (m->tables[tab].elem_type != EOS_WASM_FUNCREF)
         return FAIL(EOS_EINVALID, "type mismatch: call_indirect on a non-funcref table");
     const eos_wasm_functype *t = &m->types[ti];
-    TRY(pop(v, EOS_WASM_I32, NULL));
+    TRY(eos_wasm__v_pop(v, EOS_WASM_I32, NULL));
     TRY(pop_types(v, t->params, t->param_count));
     if (tail) {
         if (!eos_wasm__functype_eq(
@@ -778,10 +276,11 @@ static int do_call_indirect(vctx *v, bool tail)
                 &(eos_wasm_functype){0, v->ft->result_count, NULL, v->ft->results}))
             return FAIL(EOS_EINVALID, "type mismatch: tail call results differ");
     }
-    if (live(v)) {
-        TRY(emit_op(v, tail ? EOS_WASM_OP_RETURN_CALL_INDIRECT : EOS_WASM_OP_CALL_INDIRECT));
-        TRY(emit(v, m->type_canon[ti]));
-        TRY(emit(v, tab));
+    if (eos_wasm__v_live(v)) {
+        TRY(eos_wasm__v_emit_op(v, tail ? EOS_WASM_OP_RETURN_CALL_INDIRECT
+                                        : EOS_WASM_OP_CALL_INDIRECT));
+        TRY(eos_wasm__v_emit(v, m->type_canon[ti]));
+        TRY(eos_wasm__v_emit(v, tab));
     }
     if (tail) {
         set_unreachable(v);
@@ -790,13 +289,13 @@ static int do_call_indirect(vctx *v, bool tail)
     return push_types(v, t->results, t->result_count);
 }
 
-static int do_br_table(vctx *v)
+static int do_br_table(eos_wasm__vctx *v)
 {
     uint32_t n;
     TRY(eos_wasm__rd_u32(&v->r, &n));
     if (n > (size_t)(v->r.end - v->r.p))
         return FAIL(EOS_EMALFORMED, "unexpected end in br_table");
-    TRY(pop(v, EOS_WASM_I32, NULL));
+    TRY(eos_wasm__v_pop(v, EOS_WASM_I32, NULL));
     const uint8_t *labels = v->r.p;
     uint32_t dflt;
     /* First pass: validate every label (the spec algorithm). */
@@ -804,40 +303,40 @@ static int do_br_table(vctx *v)
         uint32_t l;
         TRY(eos_wasm__rd_u32(&v->r, &l));
     }
-    TRY(read_idx(v, v->nctls, "label", &dflt));
-    ctl *dl = &v->ctls[v->nctls - 1 - dflt];
-    uint32_t arity = label_arity(dl);
+    TRY(eos_wasm__v_read_idx(v, v->nctls, "label", &dflt));
+    eos_wasm__ctl *dl = &v->ctls[v->nctls - 1 - dflt];
+    uint32_t arity = eos_wasm__v_label_arity(dl);
     const uint8_t *after = v->r.p;
     v->r.p = labels;
     for (uint32_t i = 0; i < n; i++) {
         uint32_t l;
-        TRY(read_idx(v, v->nctls, "label", &l));
-        ctl *lc = &v->ctls[v->nctls - 1 - l];
-        if (label_arity(lc) != arity)
+        TRY(eos_wasm__v_read_idx(v, v->nctls, "label", &l));
+        eos_wasm__ctl *lc = &v->ctls[v->nctls - 1 - l];
+        if (eos_wasm__v_label_arity(lc) != arity)
             return FAIL(EOS_EINVALID, "type mismatch: br_table label arities differ");
         /* Pop and re-push to check the types, keeping the polymorphic stack. */
         uint32_t save = v->nvals;
         const uint8_t *ts = label_types(lc);
         uint8_t popped;
         for (uint32_t k = arity; k-- > 0;)
-            TRY(pop(v, ts[k], &popped));
+            TRY(eos_wasm__v_pop(v, ts[k], &popped));
         v->nvals = save;
-        if (v->nvals < top(v)->height)
-            v->nvals = top(v)->height;
+        if (v->nvals < eos_wasm__v_top(v)->height)
+            v->nvals = eos_wasm__v_top(v)->height;
     }
     TRY(pop_types(v, label_types(dl), arity));
     TRY(push_types(v, label_types(dl), arity));
-    if (live(v)) {
-        TRY(emit_op(v, EOS_WASM_OP_BR_TABLE));
-        TRY(emit(v, n));
+    if (eos_wasm__v_live(v)) {
+        TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_BR_TABLE));
+        TRY(eos_wasm__v_emit(v, n));
         v->r.p = labels;
         for (uint32_t i = 0; i <= n; i++) {
             uint32_t l;
             TRY(eos_wasm__rd_u32(&v->r, &l));
-            ctl *lc = &v->ctls[v->nctls - 1 - l];
-            TRY(emit_target(v, lc));
-            TRY(emit(v, v->c->local_count + lc->height));
-            TRY(emit(v, arity));
+            eos_wasm__ctl *lc = &v->ctls[v->nctls - 1 - l];
+            TRY(eos_wasm__v_emit_target(v, lc));
+            TRY(eos_wasm__v_emit(v, v->c->local_count + lc->height));
+            TRY(eos_wasm__v_emit(v, arity));
         }
     }
     v->r.p = after;
@@ -859,54 +358,54 @@ static uint8_t sig_type(char c)
     }
 }
 
-static int do_simple(vctx *v, uint32_t op)
+static int do_simple(eos_wasm__vctx *v, uint32_t op)
 {
-    const char *sig = op_sig[op];
+    const char *sig = eos_wasm__op_sig[op];
     const char *colon = strchr(sig, ':');
     for (const char *p = colon; p-- > sig;)
-        TRY(pop(v, sig_type(*p), NULL));
-    TRY(push(v, sig_type(colon[1])));
-    return live(v) ? emit_simple(v, op) : 0;
+        TRY(eos_wasm__v_pop(v, sig_type(*p), NULL));
+    TRY(eos_wasm__v_push(v, sig_type(colon[1])));
+    return eos_wasm__v_live(v) ? eos_wasm__fuse_simple(v, op) : 0;
 }
 
-static int do_block(vctx *v, uint8_t kind)
+static int do_block(eos_wasm__vctx *v, uint8_t kind)
 {
     const uint8_t *params, *results;
     uint32_t np, nr;
     TRY(read_blocktype(v, &params, &np, &results, &nr));
     if (kind == CTL_IF)
-        TRY(pop(v, EOS_WASM_I32, NULL));
+        TRY(eos_wasm__v_pop(v, EOS_WASM_I32, NULL));
     TRY(pop_types(v, params, np));
-    bool was_live = live(v);
+    bool was_live = eos_wasm__v_live(v);
     uint32_t else_at = NO_PATCH;
     if (kind == CTL_IF && was_live) {
-        TRY(emit_op(v, EOS_WASM_OP_BR_UNLESS));
-        TRY(emit(v, NO_PATCH));
+        TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_BR_UNLESS));
+        TRY(eos_wasm__v_emit(v, NO_PATCH));
         else_at = v->len - 1;
     }
     if (kind == CTL_LOOP)
         label_here(v);
     TRY(push_ctl(v, kind, params, np, results, nr));
-    top(v)->else_patch = else_at;
+    eos_wasm__v_top(v)->else_patch = else_at;
     /* A loop header charges fuel: every iteration passes through it. */
     if (kind == CTL_LOOP && was_live)
-        TRY(emit_op(v, EOS_WASM_OP_FUEL));
+        TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_FUEL));
     if (!was_live)
-        top(v)->unreachable = false;
+        eos_wasm__v_top(v)->unreachable = false;
     return 0;
 }
 
-static int do_else(vctx *v)
+static int do_else(eos_wasm__vctx *v)
 {
-    ctl *c = top(v);
+    eos_wasm__ctl *c = eos_wasm__v_top(v);
     if (c->kind != CTL_IF)
         return FAIL(EOS_EMALFORMED, "else without matching if");
     TRY(pop_types(v, c->results, c->nresults));
     if (v->nvals != c->height)
         return FAIL(EOS_EINVALID, "type mismatch: values left at else");
-    if (live(v)) {
-        TRY(emit_op(v, EOS_WASM_OP_BR));
-        TRY(emit_target(v, c));
+    if (eos_wasm__v_live(v)) {
+        TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_BR));
+        TRY(eos_wasm__v_emit_target(v, c));
     }
     if (c->else_patch != NO_PATCH)
         v->code[c->else_patch] = v->len;
@@ -918,9 +417,9 @@ static int do_else(vctx *v)
 }
 
 /* Returns 1 when the function's final end was processed. */
-static int do_end(vctx *v, bool *done)
+static int do_end(eos_wasm__vctx *v, bool *done)
 {
-    ctl *c = top(v);
+    eos_wasm__ctl *c = eos_wasm__v_top(v);
     TRY(pop_types(v, c->results, c->nresults));
     if (v->nvals != c->height)
         return FAIL(EOS_EINVALID, "type mismatch: values left at end of block");
@@ -935,7 +434,7 @@ static int do_end(vctx *v, bool *done)
     if (c->kind != CTL_LOOP)
         patch_list(v, c->patch, v->len);
     if (c->kind == CTL_FUNC) {
-        TRY(emit_op(v, EOS_WASM_OP_RETURN));
+        TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_RETURN));
         *done = true;
         return 0;
     }
@@ -945,31 +444,31 @@ static int do_end(vctx *v, bool *done)
     return push_types(v, res, nr);
 }
 
-static int do_br(vctx *v, bool cond)
+static int do_br(eos_wasm__vctx *v, bool cond)
 {
     uint32_t l;
     if (cond)
-        TRY(pop(v, EOS_WASM_I32, NULL));
-    TRY(read_idx(v, v->nctls, "label", &l));
-    ctl *lc = &v->ctls[v->nctls - 1 - l];
-    TRY(pop_types(v, label_types(lc), label_arity(lc)));
+        TRY(eos_wasm__v_pop(v, EOS_WASM_I32, NULL));
+    TRY(eos_wasm__v_read_idx(v, v->nctls, "label", &l));
+    eos_wasm__ctl *lc = &v->ctls[v->nctls - 1 - l];
+    TRY(pop_types(v, label_types(lc), eos_wasm__v_label_arity(lc)));
     if (cond) {
-        TRY(push_types(v, label_types(lc), label_arity(lc)));
-        if (!live(v))
+        TRY(push_types(v, label_types(lc), eos_wasm__v_label_arity(lc)));
+        if (!eos_wasm__v_live(v))
             return 0;
         bool fused;
-        TRY(try_fuse_br_if(v, lc, &fused));
+        TRY(eos_wasm__fuse_br_if(v, lc, &fused));
         if (fused)
             return 0;
         return emit_branch(v, lc, EOS_WASM_OP_BR_IF, EOS_WASM_OP_BR_IF_MOVE);
     }
-    if (live(v)) {
+    if (eos_wasm__v_live(v)) {
         if (lc->kind == CTL_FUNC)
-            TRY(emit_op(v, EOS_WASM_OP_RETURN));
+            TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_RETURN));
         else {
             /* Values may sit above the label's results: push them back so the
              * move reads them from the top of the stack. */
-            v->nvals += label_arity(lc);
+            v->nvals += eos_wasm__v_label_arity(lc);
             TRY(emit_branch(v, lc, EOS_WASM_OP_BR, EOS_WASM_OP_BR_MOVE));
         }
     }
@@ -977,15 +476,15 @@ static int do_br(vctx *v, bool cond)
     return 0;
 }
 
-static int do_op(vctx *v, uint8_t b, bool *done)
+static int do_op(eos_wasm__vctx *v, uint8_t b, bool *done)
 {
     eos_wasm_module *m = v->m;
     uint32_t idx;
     uint8_t t, t2;
     switch (b) {
     case 0x00:
-        if (live(v))
-            TRY(emit_op(v, EOS_WASM_OP_UNREACHABLE));
+        if (eos_wasm__v_live(v))
+            TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_UNREACHABLE));
         set_unreachable(v);
         return 0;
     case 0x01:
@@ -1008,12 +507,12 @@ static int do_op(vctx *v, uint8_t b, bool *done)
         return do_br_table(v);
     case 0x0f:
         TRY(pop_types(v, v->ft->results, v->ft->result_count));
-        if (live(v))
-            TRY(emit_op(v, EOS_WASM_OP_RETURN));
+        if (eos_wasm__v_live(v))
+            TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_RETURN));
         set_unreachable(v);
         return 0;
     case 0x10:
-        TRY(read_idx(v, m->func_count, "function", &idx));
+        TRY(eos_wasm__v_read_idx(v, m->func_count, "function", &idx));
         return do_call(v, idx, false);
     case 0x11:
         return do_call_indirect(v, false);
@@ -1023,21 +522,21 @@ static int do_op(vctx *v, uint8_t b, bool *done)
             return FAIL(EOS_EMALFORMED, "illegal opcode 0x%02x (tail calls are disabled)", b);
         if (b == 0x13)
             return do_call_indirect(v, true);
-        TRY(read_idx(v, m->func_count, "function", &idx));
+        TRY(eos_wasm__v_read_idx(v, m->func_count, "function", &idx));
         return do_call(v, idx, true);
     case 0x1a:
-        TRY(pop(v, UNKNOWN, NULL));
-        return live(v) ? emit_op(v, EOS_WASM_OP_DROP) : 0;
+        TRY(eos_wasm__v_pop(v, UNKNOWN, NULL));
+        return eos_wasm__v_live(v) ? eos_wasm__v_emit_op(v, EOS_WASM_OP_DROP) : 0;
     case 0x1b:
-        TRY(pop(v, EOS_WASM_I32, NULL));
-        TRY(pop(v, UNKNOWN, &t));
-        TRY(pop(v, UNKNOWN, &t2));
+        TRY(eos_wasm__v_pop(v, EOS_WASM_I32, NULL));
+        TRY(eos_wasm__v_pop(v, UNKNOWN, &t));
+        TRY(eos_wasm__v_pop(v, UNKNOWN, &t2));
         if (is_ref(t) || is_ref(t2))
             return FAIL(EOS_EINVALID, "type mismatch: select needs a type for references");
         if (t != UNKNOWN && t2 != UNKNOWN && t != t2)
             return FAIL(EOS_EINVALID, "type mismatch: select operands differ");
-        TRY(push(v, t != UNKNOWN ? t : t2));
-        return live(v) ? emit_op(v, EOS_WASM_OP_SELECT) : 0;
+        TRY(eos_wasm__v_push(v, t != UNKNOWN ? t : t2));
+        return eos_wasm__v_live(v) ? eos_wasm__v_emit_op(v, EOS_WASM_OP_SELECT) : 0;
     case 0x1c: {
         uint32_t n;
         TRY(eos_wasm__rd_u32(&v->r, &n));
@@ -1048,76 +547,93 @@ static int do_op(vctx *v, uint8_t b, bool *done)
             return FAIL(EOS_EUNSUPPORTED, "SIMD (v128) is not supported yet");
         if (!single_type[t])
             return FAIL(EOS_EMALFORMED, "malformed value type");
-        TRY(pop(v, EOS_WASM_I32, NULL));
-        TRY(pop(v, t, NULL));
-        TRY(pop(v, t, NULL));
-        TRY(push(v, t));
-        return live(v) ? emit_op(v, EOS_WASM_OP_SELECT) : 0;
+        TRY(eos_wasm__v_pop(v, EOS_WASM_I32, NULL));
+        TRY(eos_wasm__v_pop(v, t, NULL));
+        TRY(eos_wasm__v_pop(v, t, NULL));
+        TRY(eos_wasm__v_push(v, t));
+        return eos_wasm__v_live(v) ? eos_wasm__v_emit_op(v, EOS_WASM_OP_SELECT) : 0;
     }
     case 0x20:
-        TRY(read_idx(v, v->c->local_count, "local", &idx));
-        TRY(push(v, v->c->local_types[idx]));
-        if (!live(v))
+        TRY(eos_wasm__v_read_idx(v, v->c->local_count, "local", &idx));
+        TRY(eos_wasm__v_push(v, v->c->local_types[idx]));
+        if (!eos_wasm__v_live(v))
             return 0;
         /* local.tee a; local.get b -> LOCAL_TEE_GET a b */
         if (v->nlast >= 1 && v->code[v->last[v->nlast - 1]] == EOS_WASM_OP_LOCAL_TEE &&
             v->last[v->nlast - 1] + 2 == v->len) {
             v->code[v->last[v->nlast - 1]] = EOS_WASM_OP_LOCAL_TEE_GET;
             v->nlast = 0;
-            return emit(v, idx);
+            return eos_wasm__v_emit(v, idx);
         }
-        return emit_op(v, EOS_WASM_OP_LOCAL_GET) || emit(v, idx);
+        return eos_wasm__v_emit_op(v, EOS_WASM_OP_LOCAL_GET) || eos_wasm__v_emit(v, idx);
     case 0x21:
-        TRY(read_idx(v, v->c->local_count, "local", &idx));
-        TRY(pop(v, v->c->local_types[idx], NULL));
-        return live(v) ? do_local_set(v, idx) : 0;
+        TRY(eos_wasm__v_read_idx(v, v->c->local_count, "local", &idx));
+        TRY(eos_wasm__v_pop(v, v->c->local_types[idx], NULL));
+        return eos_wasm__v_live(v) ? eos_wasm__fuse_local_set(v, idx) : 0;
     case 0x22:
-        TRY(read_idx(v, v->c->local_count, "local", &idx));
-        TRY(pop(v, v->c->local_types[idx], NULL));
-        TRY(push(v, v->c->local_types[idx]));
-        return live(v) ? (emit_op(v, EOS_WASM_OP_LOCAL_TEE) || emit(v, idx)) : 0;
+        TRY(eos_wasm__v_read_idx(v, v->c->local_count, "local", &idx));
+        TRY(eos_wasm__v_pop(v, v->c->local_types[idx], NULL));
+        TRY(eos_wasm__v_push(v, v->c->local_types[idx]));
+        return eos_wasm__v_live(v)
+                   ? (eos_wasm__v_emit_op(v, EOS_WASM_OP_LOCAL_TEE) || eos_wasm__v_emit(v, idx))
+                   : 0;
     case 0x23:
-        TRY(read_idx(v, m->global_count, "global", &idx));
-        TRY(push(v, m->globals[idx].type.valtype));
-        return live(v) ? (emit_op(v, EOS_WASM_OP_GLOBAL_GET) || emit(v, idx)) : 0;
+        TRY(eos_wasm__v_read_idx(v, m->global_count, "global", &idx));
+        TRY(eos_wasm__v_push(v, m->globals[idx].type.valtype));
+        return eos_wasm__v_live(v)
+                   ? (eos_wasm__v_emit_op(v, EOS_WASM_OP_GLOBAL_GET) || eos_wasm__v_emit(v, idx))
+                   : 0;
     case 0x24:
-        TRY(read_idx(v, m->global_count, "global", &idx));
+        TRY(eos_wasm__v_read_idx(v, m->global_count, "global", &idx));
         if (!m->globals[idx].type.mutable_)
             return FAIL(EOS_EINVALID, "global is immutable");
-        TRY(pop(v, m->globals[idx].type.valtype, NULL));
-        return live(v) ? (emit_op(v, EOS_WASM_OP_GLOBAL_SET) || emit(v, idx)) : 0;
+        TRY(eos_wasm__v_pop(v, m->globals[idx].type.valtype, NULL));
+        return eos_wasm__v_live(v)
+                   ? (eos_wasm__v_emit_op(v, EOS_WASM_OP_GLOBAL_SET) || eos_wasm__v_emit(v, idx))
+                   : 0;
     case 0x25:
         TRY(check_table(v, &idx));
-        TRY(pop(v, EOS_WASM_I32, NULL));
-        TRY(push(v, m->tables[idx].elem_type));
-        return live(v) ? (emit_op(v, EOS_WASM_OP_TABLE_GET) || emit(v, idx)) : 0;
+        TRY(eos_wasm__v_pop(v, EOS_WASM_I32, NULL));
+        TRY(eos_wasm__v_push(v, m->tables[idx].elem_type));
+        return eos_wasm__v_live(v)
+                   ? (eos_wasm__v_emit_op(v, EOS_WASM_OP_TABLE_GET) || eos_wasm__v_emit(v, idx))
+                   : 0;
     case 0x26:
         TRY(check_table(v, &idx));
-        TRY(pop(v, m->tables[idx].elem_type, NULL));
-        TRY(pop(v, EOS_WASM_I32, NULL));
-        return live(v) ? (emit_op(v, EOS_WASM_OP_TABLE_SET) || emit(v, idx)) : 0;
+        TRY(eos_wasm__v_pop(v, m->tables[idx].elem_type, NULL));
+        TRY(eos_wasm__v_pop(v, EOS_WASM_I32, NULL));
+        return eos_wasm__v_live(v)
+                   ? (eos_wasm__v_emit_op(v, EOS_WASM_OP_TABLE_SET) || eos_wasm__v_emit(v, idx))
+                   : 0;
     case 0x3f:
-        TRY(read_memidx(v, &idx));
-        TRY(push(v, EOS_WASM_I32));
-        return live(v) ? (emit_op(v, EOS_WASM_OP_MEMORY_SIZE) || emit(v, idx)) : 0;
+        TRY(eos_wasm__v_read_memidx(v, &idx));
+        TRY(eos_wasm__v_push(v, EOS_WASM_I32));
+        return eos_wasm__v_live(v)
+                   ? (eos_wasm__v_emit_op(v, EOS_WASM_OP_MEMORY_SIZE) || eos_wasm__v_emit(v, idx))
+                   : 0;
     case 0x40:
-        TRY(read_memidx(v, &idx));
-        TRY(pop(v, EOS_WASM_I32, NULL));
-        TRY(push(v, EOS_WASM_I32));
-        return live(v) ? (emit_op(v, EOS_WASM_OP_MEMORY_GROW) || emit(v, idx)) : 0;
+        TRY(eos_wasm__v_read_memidx(v, &idx));
+        TRY(eos_wasm__v_pop(v, EOS_WASM_I32, NULL));
+        TRY(eos_wasm__v_push(v, EOS_WASM_I32));
+        return eos_wasm__v_live(v)
+                   ? (eos_wasm__v_emit_op(v, EOS_WASM_OP_MEMORY_GROW) || eos_wasm__v_emit(v, idx))
+                   : 0;
     case 0x41: {
         int64_t k;
         TRY(eos_wasm__rd_sleb(&v->r, 32, &k));
-        TRY(push(v, EOS_WASM_I32));
-        return live(v) ? (emit_op(v, EOS_WASM_OP_CONST32) || emit(v, (uint32_t)k)) : 0;
+        TRY(eos_wasm__v_push(v, EOS_WASM_I32));
+        return eos_wasm__v_live(v) ? (eos_wasm__v_emit_op(v, EOS_WASM_OP_CONST32) ||
+                                      eos_wasm__v_emit(v, (uint32_t)k))
+                                   : 0;
     }
     case 0x42: {
         int64_t k;
         TRY(eos_wasm__rd_sleb(&v->r, 64, &k));
-        TRY(push(v, EOS_WASM_I64));
-        return live(v) ? (emit_op(v, EOS_WASM_OP_CONST64) || emit(v, (uint32_t)k) ||
-                          emit(v, (uint32_t)((uint64_t)k >> 32)))
-                       : 0;
+        TRY(eos_wasm__v_push(v, EOS_WASM_I64));
+        return eos_wasm__v_live(v) ? (eos_wasm__v_emit_op(v, EOS_WASM_OP_CONST64) ||
+                                      eos_wasm__v_emit(v, (uint32_t)k) ||
+                                      eos_wasm__v_emit(v, (uint32_t)((uint64_t)k >> 32)))
+                                   : 0;
     }
     case 0x43:
     case 0x44: {
@@ -1129,45 +645,50 @@ static int do_op(vctx *v, uint8_t b, bool *done)
         if (n == 8)
             memcpy(&hi, v->r.p + 4, 4);
         v->r.p += n;
-        TRY(push(v, b == 0x43 ? EOS_WASM_F32 : EOS_WASM_F64));
-        if (!live(v))
+        TRY(eos_wasm__v_push(v, b == 0x43 ? EOS_WASM_F32 : EOS_WASM_F64));
+        if (!eos_wasm__v_live(v))
             return 0;
         if (n == 4)
-            return emit_op(v, EOS_WASM_OP_CONST32) || emit(v, lo);
-        return emit_op(v, EOS_WASM_OP_CONST64) || emit(v, lo) || emit(v, hi);
+            return eos_wasm__v_emit_op(v, EOS_WASM_OP_CONST32) || eos_wasm__v_emit(v, lo);
+        return eos_wasm__v_emit_op(v, EOS_WASM_OP_CONST64) || eos_wasm__v_emit(v, lo) ||
+               eos_wasm__v_emit(v, hi);
     }
     case 0xd0:
         TRY(eos_wasm__rd_byte(&v->r, &t));
         if (!is_ref(t))
             return FAIL(EOS_EMALFORMED, "malformed reference type");
-        TRY(push(v, t));
-        return live(v) ? (emit_op(v, EOS_WASM_OP_CONST32) || emit(v, 0)) : 0;
+        TRY(eos_wasm__v_push(v, t));
+        return eos_wasm__v_live(v)
+                   ? (eos_wasm__v_emit_op(v, EOS_WASM_OP_CONST32) || eos_wasm__v_emit(v, 0))
+                   : 0;
     case 0xd1:
-        TRY(pop(v, UNKNOWN, &t));
+        TRY(eos_wasm__v_pop(v, UNKNOWN, &t));
         if (t != UNKNOWN && !is_ref(t))
             return FAIL(EOS_EINVALID, "type mismatch: ref.is_null needs a reference");
-        TRY(push(v, EOS_WASM_I32));
-        return live(v) ? emit_op(v, EOS_WASM_OP_REF_IS_NULL) : 0;
+        TRY(eos_wasm__v_push(v, EOS_WASM_I32));
+        return eos_wasm__v_live(v) ? eos_wasm__v_emit_op(v, EOS_WASM_OP_REF_IS_NULL) : 0;
     case 0xd2:
-        TRY(read_idx(v, m->func_count, "function", &idx));
+        TRY(eos_wasm__v_read_idx(v, m->func_count, "function", &idx));
         if (!m->func_declared[idx])
             return FAIL(EOS_EINVALID, "undeclared function reference %u", idx);
-        TRY(push(v, EOS_WASM_FUNCREF));
-        return live(v) ? (emit_op(v, EOS_WASM_OP_REF_FUNC) || emit(v, idx)) : 0;
+        TRY(eos_wasm__v_push(v, EOS_WASM_FUNCREF));
+        return eos_wasm__v_live(v)
+                   ? (eos_wasm__v_emit_op(v, EOS_WASM_OP_REF_FUNC) || eos_wasm__v_emit(v, idx))
+                   : 0;
     case 0xfc:
-        return do_prefixed(v);
+        return eos_wasm__v_prefixed(v);
     case 0xfd:
         return FAIL(EOS_EUNSUPPORTED, "SIMD (v128) is not supported yet");
     default:
         if (b >= 0x28 && b <= 0x3e)
-            return do_memop(v, b);
+            return eos_wasm__v_memop(v, b);
         if (b >= 0x45 && b <= 0xc4)
             return do_simple(v, v->op_of_code[b]);
         return FAIL(EOS_EMALFORMED, "illegal opcode 0x%02x", b);
     }
 }
 
-static int read_locals(vctx *v)
+static int read_locals(eos_wasm__vctx *v)
 {
     eos_wasm__code *c = v->c;
     const eos_wasm_functype *ft = v->ft;
@@ -1210,7 +731,7 @@ static int read_locals(vctx *v)
     return 0;
 }
 
-static int validate_function(vctx *v, uint32_t fi)
+static int validate_function(eos_wasm__vctx *v, uint32_t fi)
 {
     eos_wasm_module *m = v->m;
     eos_wasm__code *c = &m->codes[fi];
@@ -1248,7 +769,7 @@ static int validate_function(vctx *v, uint32_t fi)
 
 int eos_wasm__validate(eos_wasm_module *m, eos_diag *diag)
 {
-    vctx *v = eos_calloc(1, sizeof(*v));
+    eos_wasm__vctx *v = eos_calloc(1, sizeof(*v));
     if (!v)
         return eos_diag_set(diag, EOS_ENOMEM, "code section", -1, "out of memory");
     int rc = 0;
@@ -1257,7 +778,7 @@ int eos_wasm__validate(eos_wasm_module *m, eos_diag *diag)
     v->r.section = "code section";
     for (uint32_t op = 0; op < EOS_WASM_OP_COUNT_; op++) {
         int code = op_code[op];
-        if (!op_sig[op])
+        if (!eos_wasm__op_sig[op])
             continue;
         if (code >= 0 && code < 256)
             v->op_of_code[code] = (uint8_t)op;
@@ -1273,7 +794,7 @@ int eos_wasm__validate(eos_wasm_module *m, eos_diag *diag)
         m->codes[i].local_types = NULL;
     }
     eos_free(v->vals, v->cap_vals);
-    eos_free(v->ctls, (size_t)v->cap_ctls * sizeof(ctl));
+    eos_free(v->ctls, (size_t)v->cap_ctls * sizeof(eos_wasm__ctl));
     eos_free(v->code, (size_t)v->cap * sizeof(uint32_t));
     eos_free(v->starts, (size_t)v->cap_starts * sizeof(uint32_t));
     eos_free(v, sizeof(*v));

@@ -7,27 +7,8 @@
 #include <string.h>
 
 #include "eos/cm.h"
+#include "cm_testutil.h"
 #include "harness.h"
-
-static uint8_t *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)n + 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    if (b)
-        b[n] = 0;
-    *size = (size_t)n;
-    return b;
-}
 
 /* Streams: rep 1 = stdout, 2 = stderr, 3 = stdin. */
 static char out_buf[2][256];
@@ -195,7 +176,7 @@ static int define_wasi(eos_cm_host *h, const eos_cm_component *c)
         snprintf(path, sizeof(path), "%s/wasi-%s/package.wit", EOS_WASI_WIT_DIR, order[o][0]);
         snprintf(iface, sizeof(iface), "wasi:%s/%s", order[o][0], order[o][1]);
         snprintf(full, sizeof(full), "%s@0.2.12", iface);
-        char *text = (char *)read_file(path, &size);
+        char *text = (char *)cmt_read_file(path, &size);
         if (!text)
             return EOS_ENOTFOUND;
         /* Every function the component imports from this interface: the
@@ -236,7 +217,7 @@ static void test_adapter(void)
         return;
     }
     size_t size;
-    uint8_t *b = read_file(EOS_CM_APPS "/wasi-app.wasm", &size);
+    uint8_t *b = cmt_read_file(EOS_CM_APPS "/wasi-app.wasm", &size);
     eos_cm_component *c = NULL;
     eos_cm_host *h = NULL;
     eos_wasm_store *s = NULL;

@@ -6,25 +6,8 @@
 #include <string.h>
 
 #include "eos/cm.h"
+#include "cm_testutil.h"
 #include "harness.h"
-
-static uint8_t *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    *size = (size_t)n;
-    return b;
-}
 
 /* The host side of local:types/host: blobs are slots in a small table. */
 static uint32_t blob_sizes[16];
@@ -121,7 +104,7 @@ static int setup(fixture *fx, const char *name)
     eos_diag_init(&d);
     memset(fx, 0, sizeof(*fx));
     snprintf(path, sizeof(path), "%s/%s", EOS_CM_APPS, name);
-    fx->bytes = read_file(path, &size);
+    fx->bytes = cmt_read_file(path, &size);
     EOS_CHECK(fx->bytes != NULL);
     if (!fx->bytes)
         return -1;
@@ -474,7 +457,7 @@ static void test_link_errors(void)
     if (skip())
         return;
     size_t size;
-    uint8_t *b = read_file(EOS_CM_APPS "/types-utf8.wasm", &size);
+    uint8_t *b = cmt_read_file(EOS_CM_APPS "/types-utf8.wasm", &size);
     eos_cm_component *c = NULL;
     eos_cm_host *h = NULL;
     eos_wasm_store *s = NULL;
@@ -536,7 +519,7 @@ static void test_composed(void)
     if (skip())
         return;
     size_t size;
-    uint8_t *b = read_file(EOS_CM_APPS "/composed.wasm", &size);
+    uint8_t *b = cmt_read_file(EOS_CM_APPS "/composed.wasm", &size);
     eos_cm_component *c = NULL;
     eos_cm_host *h = NULL;
     eos_wasm_store *s = NULL;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "eos/cm.h"
+#include "cm_testutil.h"
 #include "harness.h"
 
 #define PRE 0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00
@@ -75,24 +76,6 @@ static void test_refusals(void)
     expect(leb, sizeof(leb), EOS_EMALFORMED, "");
 }
 
-static uint8_t *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    *size = (size_t)n;
-    return b;
-}
-
 static void test_real_component(void)
 {
     if (!EOS_CM_HAVE_APPS) {
@@ -100,7 +83,7 @@ static void test_real_component(void)
         return;
     }
     size_t size;
-    uint8_t *b = read_file(EOS_CM_APPS "/types-utf8.wasm", &size);
+    uint8_t *b = cmt_read_file(EOS_CM_APPS "/types-utf8.wasm", &size);
     EOS_CHECK(b != NULL);
     if (!b)
         return;
@@ -174,7 +157,7 @@ static void test_invalid_components(void)
         char path[512];
         size_t size;
         snprintf(path, sizeof(path), "%s/%s", EOS_CM_APPS, cases[i].file);
-        uint8_t *b = read_file(path, &size);
+        uint8_t *b = cmt_read_file(path, &size);
         EOS_CHECK(b != NULL);
         if (b)
             expect(b, size, EOS_EINVALID, cases[i].msg);

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "eos/cm.h"
+#include "cm_testutil.h"
 #include "harness.h"
 
 static uint64_t thread_cpu_ns(void)
@@ -14,24 +15,6 @@ static uint64_t thread_cpu_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint8_t *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    *size = (size_t)n;
-    return b;
 }
 
 /* ---- A minimal wasi:http host, enough for a fetch handler to answer ---- */
@@ -305,7 +288,7 @@ static int stub(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val 
 static char *slurp(const char *path)
 {
     size_t n;
-    char *b = (char *)read_file(path, &n);
+    char *b = (char *)cmt_read_file(path, &n);
     if (b) {
         char *z = realloc(b, n + 1);
         if (!z) {
@@ -427,7 +410,7 @@ static void test_jsapp(void)
         return;
     }
     size_t size;
-    uint8_t *b = read_file(EOS_CM_APPS "/fetch-js.wasm", &size);
+    uint8_t *b = cmt_read_file(EOS_CM_APPS "/fetch-js.wasm", &size);
     EOS_CHECK(b != NULL);
     if (!b)
         return;
@@ -540,7 +523,7 @@ static void test_jsapp_http(void)
         return;
     }
     size_t size;
-    uint8_t *b = read_file(EOS_CM_APPS "/fetch-js.wasm", &size);
+    uint8_t *b = cmt_read_file(EOS_CM_APPS "/fetch-js.wasm", &size);
     eos_cm_component *c = NULL;
     eos_cm_host *h = NULL;
     eos_wasm_store *s = NULL;
