@@ -1,7 +1,7 @@
 /* Validation and translation of the memory and table instructions: loads
  * and stores (with their address-folding superinstructions) and the 0xfc
  * prefix (saturating truncation, bulk memory, table operations). The
- * per-function state and the shared helpers live in validate.c. */
+ * per-function state is declared in internal.h, next to the helpers it uses. */
 #include "internal.h"
 
 #define FAIL(...) eos_wasm__rd_fail(&v->r, __VA_ARGS__)
