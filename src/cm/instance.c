@@ -611,6 +611,9 @@ out:
     return 0;
 }
 
+/* Only host destructors run here: a guest destructor would re-enter an
+ * instance that is being torn down (perhaps after a trap), and the canonical
+ * ABI runs one only on an explicit drop of an owned handle. */
 void eos_cm_instance_free(eos_cm_instance *i)
 {
     if (!i)

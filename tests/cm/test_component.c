@@ -707,6 +707,68 @@ out:
     free(tb);
 }
 
+/* A guest resource's destructor runs when the guest drops an owned handle
+ * (here one the host received and passed back), never when the instance is
+ * freed: neither for reps the host kept nor for handles the guest owns. */
+static void test_guest_dtor(void)
+{
+    if (skip())
+        return;
+    size_t size = 0;
+    uint8_t *b = cmt_read_file(EOS_CM_APPS "/dtor.wasm", &size);
+    eos_cm_component *c = NULL;
+    eos_cm_host *h = NULL;
+    eos_wasm_store *s = NULL;
+    eos_cm_instance *i = NULL;
+    eos_cm_arena *a = eos_cm_arena_new();
+    eos_diag d;
+    eos_diag_init(&d);
+    EOS_CHECK(b != NULL);
+    if (!b)
+        goto out;
+    EOS_CHECK_INT(eos_cm_component_new(b, size, NULL, &c, &d), 0);
+    EOS_CHECK_INT(eos_cm_host_new(&h), 0);
+    eos_cm_host_func note = {"host-note", "func(v: u32)", host_note};
+    EOS_CHECK_INT(eos_cm_host_define_func(h, "host-note", NULL, &note, NULL, &d), 0);
+    EOS_CHECK_INT(eos_wasm_store_new(NULL, &s), 0);
+    int rc = eos_cm_instance_new(s, c, h, NULL, &i, &d);
+    if (rc == EOS_EUNAVAILABLE) {
+        printf("SKIP: engine not available\n");
+        goto out;
+    }
+    if (rc)
+        fprintf(stderr, "dtor: %s\n", d.message);
+    EOS_CHECK_INT(rc, 0);
+    if (rc)
+        goto out;
+    note_count = 0;
+    eos_cm_val arg = {.of.u = 5}, r1 = {0}, r2 = {0};
+    EOS_CHECK_INT(eos_cm_call_func(i, eos_cm_instance_func(i, "make"), &arg, 1, &r1, 1, a, &d), 0);
+    EOS_CHECK_INT(r1.of.handle, 5); /* the host holds the guest's rep */
+    arg.of.u = 6;
+    EOS_CHECK_INT(eos_cm_call_func(i, eos_cm_instance_func(i, "make"), &arg, 1, &r2, 1, a, &d), 0);
+    arg.of.u = 7;
+    EOS_CHECK_INT(eos_cm_call_func(i, eos_cm_instance_func(i, "keep"), &arg, 1, NULL, 0, a, &d), 0);
+    EOS_CHECK_INT(note_count, 0);
+    rc = eos_cm_call_func(i, eos_cm_instance_func(i, "consume"), &r1, 1, NULL, 0, a, &d);
+    if (rc)
+        fprintf(stderr, "consume: %s\n", d.message);
+    EOS_CHECK_INT(rc, 0);
+    EOS_CHECK_INT(note_count, 1);
+    EOS_CHECK_INT(notes[0], 1005);
+    /* r2 (held by the host) and rep 7 (held by the guest) are still owned. */
+    eos_cm_instance_free(i);
+    i = NULL;
+    EOS_CHECK_INT(note_count, 1);
+out:
+    eos_cm_arena_free(a);
+    eos_cm_instance_free(i);
+    eos_wasm_store_free(s);
+    eos_cm_host_free(h);
+    eos_cm_component_free(c);
+    free(b);
+}
+
 int main(void)
 {
     EOS_RUN(test_echo_utf8);
@@ -717,5 +779,6 @@ int main(void)
     EOS_RUN(test_link_errors);
     EOS_RUN(test_composed);
     EOS_RUN(test_start);
+    EOS_RUN(test_guest_dtor);
     return eos_test_finish();
 }
