@@ -320,8 +320,15 @@ EOS_API eos_cm_instance *eos_cm_call_instance(eos_cm_call *call);
  * eos_cm_instance_free() before the store. */
 EOS_API int eos_cm_instance_new(eos_wasm_store *s, const eos_cm_component *c, const eos_cm_host *h,
                                 void *data, eos_cm_instance **out, eos_diag *diag);
-/* Runs the host destructors of host resources still owned by the instance's
- * handle tables (guest code is not run), then frees it. NULL is allowed. */
+/* Frees the instance (NULL is allowed). Host destructors run for host
+ * resources whose owned handles are still in the instance's handle tables;
+ * guest code never runs: guest resource destructors are not called, neither
+ * for handles the guest still owns nor for reps of guest resources the host
+ * received as own<R> and kept. The canonical ABI runs a destructor only when
+ * an owned handle is dropped, and an instance being freed (possibly after a
+ * trap) is not entered again: its memory, which those reps point into, goes
+ * with it. A host that needs a guest destructor to run passes the own<R>
+ * back to a guest function that drops it before freeing the instance. */
 EOS_API void eos_cm_instance_free(eos_cm_instance *i);
 
 typedef struct eos_cm_func eos_cm_func;
@@ -349,7 +356,9 @@ EOS_API int eos_cm_call_func(eos_cm_instance *i, eos_cm_func *f, const eos_cm_va
  * during the call. When the guest drops its last handle of a host resource,
  * the interface's destructor runs with the rep. For resources the component
  * defines, an export returning own<R> gives the host the guest's rep, which
- * it passes back as own<R> or borrow<R> arguments. */
+ * it passes back as own<R> or borrow<R> arguments; the guest's destructor
+ * runs when the guest drops an owned handle, never when the instance is
+ * freed (see eos_cm_instance_free). */
 
 #ifdef __cplusplus
 }

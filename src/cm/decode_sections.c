@@ -594,6 +594,9 @@ static int export_section(eos_cm__rd *r, eos_cm__scope *s)
     return rc;
 }
 
+/* A start function with arguments or results needs value imports or value
+ * definitions, which no toolchain emits and this layer does not implement, so
+ * only start functions of type (func) are accepted. */
 static int start_section(eos_cm__rd *r)
 {
     uint32_t f, n, res;
@@ -602,15 +605,28 @@ static int start_section(eos_cm__rd *r)
         return rc;
     if (n != 0)
         return eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
-                               "start functions with value arguments are not supported");
+                               "start functions that take arguments are not supported: their "
+                               "arguments are component values, which need value imports or "
+                               "value definitions (not implemented)");
     if ((rc = eos_cm__rd_u32(r, &res)))
         return rc;
     if (res != 0)
         return eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
-                               "start functions with results are not supported");
-    r->c->has_start = true;
-    return eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
-                           "component start functions are not supported");
+                               "start functions that return results are not supported: results "
+                               "define component values, which are not implemented");
+    const eos_cm__def *d = eos_cm__def_get(r->c, EOS_CM__S_FUNC, f);
+    const eos_cm_functype *ft =
+        d && d->type.kind == EOS_CM__T_FUNC ? d->type.of.func : NULL;
+    if (!ft)
+        return EOS_CM__INVALID(r, "the start function's type is unknown");
+    if (ft->param_count != 0 || ft->result_count != 0)
+        return EOS_CM__INVALID(r, "the start function's type does not match the start section "
+                                  "(it must take no parameters and return no results)");
+    eos_cm_component *c = r->c;
+    if (eos_cm__grow((void **)&c->starts, &c->start_cap, c->start_count, sizeof(*c->starts)))
+        return EOS_ENOMEM;
+    c->starts[c->start_count++] = f;
+    return 0;
 }
 
 void eos_cm_component_free(eos_cm_component *c)
@@ -627,6 +643,7 @@ void eos_cm_component_free(eos_cm_component *c)
         eos_free(c->spaces[s].defs, c->spaces[s].cap * sizeof(eos_cm__def));
     eos_free(c->imports, c->import_cap * sizeof(*c->imports));
     eos_free(c->exports, c->export_cap * sizeof(*c->exports));
+    eos_free(c->starts, c->start_cap * sizeof(*c->starts));
     eos_cm_arena *a = c->arena;
     bool nested = c->parent != NULL;
     eos_free(c, sizeof(*c));

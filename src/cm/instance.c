@@ -481,6 +481,25 @@ static int get(eos_cm__ci *ci, int sort, uint32_t i, eos_cm__item *out, eos_diag
     return 0;
 }
 
+/* Runs a component's start functions once all its definitions exist (they
+ * take and return nothing; the decoder refuses others). A trap fails the
+ * instantiation with the trap's code and message. */
+static int run_starts(eos_cm__ci *ci, eos_diag *diag)
+{
+    for (uint32_t k = 0; k < ci->c->start_count; k++) {
+        eos_cm__item f;
+        int rc = get(ci, EOS_CM__S_FUNC, ci->c->starts[k], &f, diag);
+        if (rc)
+            return rc;
+        if (!f.func)
+            return eos_diag_set(diag, EOS_EINVALID, "start", -1,
+                                "the start function is not a function");
+        if ((rc = eos_cm__invoke(f.func, NULL, NULL, ci->root->arena, NULL, diag)))
+            return rc;
+    }
+    return 0;
+}
+
 static int nested_instance(eos_cm__ci *ci, const eos_cm__def *d, eos_cm__item *out, eos_diag *diag)
 {
     eos_cm__item comp;
@@ -534,7 +553,7 @@ static int nested_instance(eos_cm__ci *ci, const eos_cm__def *d, eos_cm__item *o
     }
     ri->count = c->export_count;
     out->inst = ri;
-    return 0;
+    return run_starts(child, diag);
 }
 
 int eos_cm_instance_new(eos_wasm_store *s, const eos_cm_component *c, const eos_cm_host *h,
@@ -582,6 +601,7 @@ int eos_cm_instance_new(eos_wasm_store *s, const eos_cm_component *c, const eos_
         if ((rc = get(i->top, c->exports[k].sort, c->exports[k].index, &tmp, diag)))
             goto out;
     }
+    rc = run_starts(i->top, diag);
 out:
     if (rc) {
         eos_cm_instance_free(i);
@@ -591,6 +611,9 @@ out:
     return 0;
 }
 
+/* Only host destructors run here: a guest destructor would re-enter an
+ * instance that is being torn down (perhaps after a trap), and the canonical
+ * ABI runs one only on an explicit drop of an owned handle. */
 void eos_cm_instance_free(eos_cm_instance *i)
 {
     if (!i)

@@ -162,7 +162,10 @@ struct eos_cm_component {
     uint32_t export_count, export_cap;
     uint32_t rdesc_count;
     bool engine_missing; /* core modules could not be compiled (no engine) */
-    bool has_start;
+    /* Start functions (func indices, taking and returning nothing), run in
+     * order once every other definition is instantiated. */
+    uint32_t *starts;
+    uint32_t start_count, start_cap;
 };
 
 /* Decodes a (nested) component body; internal entry point of decode.c. */

@@ -576,6 +576,199 @@ static void test_composed(void)
     free(b);
 }
 
+static uint32_t notes[4];
+static int note_count;
+
+static int host_note(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
+{
+    if (note_count < (int)EOS_ARRAY_LEN(notes))
+        notes[note_count] = (uint32_t)args[0].of.u;
+    note_count++;
+    return 0;
+}
+
+/* Replaces the body of the first section with the given id (the binaries
+ * here are small: one-byte section sizes). Returns the new size. */
+static size_t patch_section(uint8_t *b, size_t size, uint8_t id, const uint8_t *body, uint8_t len)
+{
+    size_t p = 8;
+    while (p + 2 <= size) {
+        uint32_t n = 0;
+        size_t q = p + 1;
+        for (int shift = 0; q < size; shift += 7) {
+            n |= (uint32_t)(b[q] & 0x7f) << shift;
+            if (!(b[q++] & 0x80))
+                break;
+        }
+        if (b[p] == id && q == p + 2 && len < 0x80) {
+            size_t rest = size - (q + n);
+            memmove(b + q + len, b + q + n, rest);
+            memcpy(b + q, body, len);
+            b[p + 1] = len;
+            return q + len + rest;
+        }
+        p = q + n;
+    }
+    return 0;
+}
+
+/* A component's start function runs at the end of instantiation: it calls a
+ * host import before the host calls anything, and a trap in it fails the
+ * instantiation. Start functions with value arguments or results are refused
+ * when decoding. */
+static void test_start(void)
+{
+    if (skip())
+        return;
+    size_t size = 0, tsize = 0;
+    uint8_t *b = cmt_read_file(EOS_CM_APPS "/start.wasm", &size);
+    uint8_t *tb = cmt_read_file(EOS_CM_APPS "/start-trap.wasm", &tsize);
+    eos_cm_component *c = NULL, *tc = NULL, *bad = NULL;
+    eos_cm_host *h = NULL;
+    eos_wasm_store *s = NULL;
+    eos_cm_instance *i = NULL;
+    eos_cm_arena *a = eos_cm_arena_new();
+    eos_diag d;
+    eos_diag_init(&d);
+    EOS_CHECK(b != NULL && tb != NULL);
+    if (!b || !tb)
+        goto out;
+    EOS_CHECK_INT(eos_cm_component_new(b, size, NULL, &c, &d), 0);
+    EOS_CHECK_INT(eos_cm_component_new(tb, tsize, NULL, &tc, &d), 0);
+    EOS_CHECK_INT(eos_cm_host_new(&h), 0);
+    eos_cm_host_func note = {"host-note", "func(v: u32)", host_note};
+    EOS_CHECK_INT(eos_cm_host_define_func(h, "host-note", NULL, &note, NULL, &d), 0);
+    EOS_CHECK_INT(eos_wasm_store_new(NULL, &s), 0);
+    note_count = 0;
+    int rc = eos_cm_instance_new(s, c, h, NULL, &i, &d);
+    if (rc == EOS_EUNAVAILABLE) {
+        printf("SKIP: engine not available\n");
+        goto out;
+    }
+    if (rc)
+        fprintf(stderr, "start: %s\n", d.message);
+    EOS_CHECK_INT(rc, 0);
+    EOS_CHECK_INT(note_count, 1);
+    EOS_CHECK_INT(notes[0], 42);
+    eos_cm_val r = {0};
+    EOS_CHECK_INT(eos_cm_call_func(i, eos_cm_instance_func(i, "started"), NULL, 0, &r, 1, a, &d),
+                  0);
+    EOS_CHECK_INT(r.of.u, 7);
+    EOS_CHECK_INT(note_count, 1); /* the start function ran once */
+    eos_cm_instance_free(i);
+    i = NULL;
+
+    /* The trap is the instantiation's result, with its message. */
+    eos_diag_init(&d);
+    rc = eos_cm_instance_new(s, tc, NULL, NULL, &i, &d);
+    EOS_CHECK(eos_is_trap(rc));
+    EOS_CHECK_INT(rc, EOS_TRAP_UNREACHABLE);
+    EOS_CHECK(i == NULL);
+    EOS_CHECK(strstr(d.message, "unreachable") != NULL);
+
+    /* (start f (value 0)) and (start f (result)) need component values. */
+    static const uint8_t with_arg[] = {0x01, 0x01, 0x00, 0x00};
+    static const uint8_t with_result[] = {0x01, 0x00, 0x01};
+    static const uint8_t wrong_type[] = {0x02, 0x00, 0x00}; /* "started" returns u32 */
+    const struct {
+        const uint8_t *body;
+        uint8_t len;
+        int rc;
+        const char *msg;
+    } cases[] = {{with_arg, sizeof(with_arg), EOS_EUNSUPPORTED, "value imports"},
+                 {with_result, sizeof(with_result), EOS_EUNSUPPORTED, "component values"},
+                 {wrong_type, sizeof(wrong_type), EOS_EINVALID, "no parameters and return no"}};
+    for (size_t k = 0; k < EOS_ARRAY_LEN(cases); k++) {
+        uint8_t *p = malloc(size + 8);
+        EOS_CHECK(p != NULL);
+        if (!p)
+            break;
+        memcpy(p, b, size);
+        size_t n = patch_section(p, size, 9, cases[k].body, cases[k].len);
+        EOS_CHECK(n != 0);
+        eos_diag_init(&d);
+        EOS_CHECK_INT(eos_cm_component_new(p, n, NULL, &bad, &d), cases[k].rc);
+        EOS_CHECK(bad == NULL);
+        EOS_CHECK(strstr(d.message, cases[k].msg) != NULL);
+        if (!strstr(d.message, cases[k].msg))
+            fprintf(stderr, "start case %zu: %s\n", k, d.message);
+        eos_cm_component_free(bad);
+        bad = NULL;
+        free(p);
+    }
+out:
+    eos_cm_arena_free(a);
+    eos_cm_instance_free(i);
+    eos_wasm_store_free(s);
+    eos_cm_host_free(h);
+    eos_cm_component_free(c);
+    eos_cm_component_free(tc);
+    free(b);
+    free(tb);
+}
+
+/* A guest resource's destructor runs when the guest drops an owned handle
+ * (here one the host received and passed back), never when the instance is
+ * freed: neither for reps the host kept nor for handles the guest owns. */
+static void test_guest_dtor(void)
+{
+    if (skip())
+        return;
+    size_t size = 0;
+    uint8_t *b = cmt_read_file(EOS_CM_APPS "/dtor.wasm", &size);
+    eos_cm_component *c = NULL;
+    eos_cm_host *h = NULL;
+    eos_wasm_store *s = NULL;
+    eos_cm_instance *i = NULL;
+    eos_cm_arena *a = eos_cm_arena_new();
+    eos_diag d;
+    eos_diag_init(&d);
+    EOS_CHECK(b != NULL);
+    if (!b)
+        goto out;
+    EOS_CHECK_INT(eos_cm_component_new(b, size, NULL, &c, &d), 0);
+    EOS_CHECK_INT(eos_cm_host_new(&h), 0);
+    eos_cm_host_func note = {"host-note", "func(v: u32)", host_note};
+    EOS_CHECK_INT(eos_cm_host_define_func(h, "host-note", NULL, &note, NULL, &d), 0);
+    EOS_CHECK_INT(eos_wasm_store_new(NULL, &s), 0);
+    int rc = eos_cm_instance_new(s, c, h, NULL, &i, &d);
+    if (rc == EOS_EUNAVAILABLE) {
+        printf("SKIP: engine not available\n");
+        goto out;
+    }
+    if (rc)
+        fprintf(stderr, "dtor: %s\n", d.message);
+    EOS_CHECK_INT(rc, 0);
+    if (rc)
+        goto out;
+    note_count = 0;
+    eos_cm_val arg = {.of.u = 5}, r1 = {0}, r2 = {0};
+    EOS_CHECK_INT(eos_cm_call_func(i, eos_cm_instance_func(i, "make"), &arg, 1, &r1, 1, a, &d), 0);
+    EOS_CHECK_INT(r1.of.handle, 5); /* the host holds the guest's rep */
+    arg.of.u = 6;
+    EOS_CHECK_INT(eos_cm_call_func(i, eos_cm_instance_func(i, "make"), &arg, 1, &r2, 1, a, &d), 0);
+    arg.of.u = 7;
+    EOS_CHECK_INT(eos_cm_call_func(i, eos_cm_instance_func(i, "keep"), &arg, 1, NULL, 0, a, &d), 0);
+    EOS_CHECK_INT(note_count, 0);
+    rc = eos_cm_call_func(i, eos_cm_instance_func(i, "consume"), &r1, 1, NULL, 0, a, &d);
+    if (rc)
+        fprintf(stderr, "consume: %s\n", d.message);
+    EOS_CHECK_INT(rc, 0);
+    EOS_CHECK_INT(note_count, 1);
+    EOS_CHECK_INT(notes[0], 1005);
+    /* r2 (held by the host) and rep 7 (held by the guest) are still owned. */
+    eos_cm_instance_free(i);
+    i = NULL;
+    EOS_CHECK_INT(note_count, 1);
+out:
+    eos_cm_arena_free(a);
+    eos_cm_instance_free(i);
+    eos_wasm_store_free(s);
+    eos_cm_host_free(h);
+    eos_cm_component_free(c);
+    free(b);
+}
+
 int main(void)
 {
     EOS_RUN(test_echo_utf8);
@@ -585,5 +778,7 @@ int main(void)
     EOS_RUN(test_resources_and_post_return);
     EOS_RUN(test_link_errors);
     EOS_RUN(test_composed);
+    EOS_RUN(test_start);
+    EOS_RUN(test_guest_dtor);
     return eos_test_finish();
 }
