@@ -540,7 +540,7 @@ static void run_app(http_state *st, eos_net__app *a, const char *path, size_t pr
 
 static int wants_binary(http_state *st, const char *query)
 {
-    size_t n;
+    size_t n = 0;
     const char *acc = find_header(st, "accept", &n);
     if (query && strstr(query, "format=binary"))
         return 1;
