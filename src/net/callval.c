@@ -522,24 +522,6 @@ static void to_json(yajl_gen g, const eos_cm_type *t, const eos_cm_val *v, int d
     }
 }
 
-static int finish(yajl_gen g, char **out, size_t *out_size)
-{
-    const unsigned char *buf;
-    size_t len;
-    yajl_gen_get_buf(g, &buf, &len);
-    char *s = eos_malloc(len + 1);
-    if (!s) {
-        yajl_gen_free(g);
-        return EOS_ENOMEM;
-    }
-    memcpy(s, buf, len);
-    s[len] = 0;
-    yajl_gen_free(g);
-    *out = s;
-    *out_size = len;
-    return 0;
-}
-
 int eos_net__params_roundtrip(const eos_cm_functype *ft, const char *json, size_t size, char **out,
                               size_t *out_size, char *err, size_t err_size)
 {
@@ -586,7 +568,7 @@ int eos_net__params_roundtrip(const eos_cm_functype *ft, const char *json, size_
         rc = EOS_ENOMEM;
         goto out;
     }
-    rc = finish(g, out, out_size);
+    rc = eos_net__gen_finish(g, out, out_size);
     g = NULL;
 out:
     if (g)
@@ -693,7 +675,7 @@ int eos_net__call(eos_net__app *a, const char *func, const char *params_json, si
         rc = EOS_ENOMEM;
         goto out;
     }
-    rc = finish(g, out, out_size);
+    rc = eos_net__gen_finish(g, out, out_size);
 out:
     if (params)
         yajl_tree_free(params);

@@ -24,6 +24,9 @@
 yajl_handle eos_net__yajl_new(const yajl_callbacks *cb, void *cb_ctx, int *oom_flag);
 /* A JSON generator on the same allocator shim; free with yajl_gen_free(). */
 yajl_gen eos_net__yajl_gen_new(int *oom_flag);
+/* Copies the generator's document into a NUL-terminated string (free with
+ * eos_free(*out, *out_size + 1)) and frees the generator in every case. */
+int eos_net__gen_finish(yajl_gen g, char **out, size_t *out_size);
 /* Records yajl's last error as an EOS_EMALFORMED diag at offset. Borrows all. */
 void eos_net__yajl_error(yajl_handle h, const uint8_t *chunk, size_t chunk_size, int64_t offset,
                          eos_diag *d);

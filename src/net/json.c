@@ -100,3 +100,21 @@ void eos_net__yajl_error(yajl_handle h, const uint8_t *chunk, size_t chunk_size,
     if (msg)
         yajl_free_error(h, msg);
 }
+
+int eos_net__gen_finish(yajl_gen g, char **out, size_t *out_size)
+{
+    const unsigned char *buf;
+    size_t len;
+    yajl_gen_get_buf(g, &buf, &len);
+    char *s = eos_malloc(len + 1);
+    if (!s) {
+        yajl_gen_free(g);
+        return EOS_ENOMEM;
+    }
+    memcpy(s, buf, len);
+    s[len] = 0;
+    yajl_gen_free(g);
+    *out = s;
+    *out_size = len;
+    return 0;
+}

@@ -10,24 +10,6 @@
 
 #include "internal.h"
 
-static int gen_finish(yajl_gen g, char **out, size_t *out_size)
-{
-    const unsigned char *buf;
-    size_t len;
-    yajl_gen_get_buf(g, &buf, &len);
-    char *s = eos_malloc(len + 1);
-    if (!s) {
-        yajl_gen_free(g);
-        return EOS_ENOMEM;
-    }
-    memcpy(s, buf, len);
-    s[len] = 0;
-    yajl_gen_free(g);
-    *out = s;
-    *out_size = len;
-    return 0;
-}
-
 static void gen_str(yajl_gen g, const char *s)
 {
     yajl_gen_string(g, (const unsigned char *)s, strlen(s));
@@ -51,7 +33,7 @@ int eos_net__mgmt_error(const char *code, const char *message, char **out, size_
         yajl_gen_free(g);
         return EOS_ENOMEM;
     }
-    return gen_finish(g, out, out_size);
+    return eos_net__gen_finish(g, out, out_size);
 }
 
 /* The short error code of an eos_err for the "code" field. */
@@ -147,7 +129,7 @@ int eos_net__mgmt_load(eos_net_server *srv, const eos_net__load_args *args, char
         yajl_gen_free(g);
         return EOS_ENOMEM;
     }
-    return gen_finish(g, out, out_size);
+    return eos_net__gen_finish(g, out, out_size);
 }
 
 int eos_net__mgmt_unload(eos_net_server *srv, const char *name, int erase, char **out,
@@ -183,7 +165,7 @@ int eos_net__mgmt_unload(eos_net_server *srv, const char *name, int erase, char 
         yajl_gen_free(g);
         return EOS_ENOMEM;
     }
-    return gen_finish(g, out, out_size);
+    return eos_net__gen_finish(g, out, out_size);
 }
 
 int eos_net__mgmt_list(eos_net_server *srv, char **out, size_t *out_size)
@@ -212,7 +194,7 @@ int eos_net__mgmt_list(eos_net_server *srv, char **out, size_t *out_size)
         yajl_gen_free(g);
         return EOS_ENOMEM;
     }
-    return gen_finish(g, out, out_size);
+    return eos_net__gen_finish(g, out, out_size);
 }
 
 static const char *get_str(yajl_val body, const char *key, int *bad)
@@ -322,7 +304,7 @@ static char *member_text(yajl_val body, const char *key, yajl_type want, int *ba
     char *text = NULL;
     size_t len = 0;
     if (ok && !oom)
-        gen_finish(g, &text, &len);
+        eos_net__gen_finish(g, &text, &len);
     else
         yajl_gen_free(g);
     *out_len = len;
