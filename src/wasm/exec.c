@@ -1017,6 +1017,26 @@ L_F64_REINTERPRET_I64:
     BIN_C(I32_SHR_S_C, int32_t, S32, U32(a >> (b & 31)))
     BIN_L(I32_SHR_U_L, uint32_t, U32, U32(a >> (b & 31)))
     BIN_C(I32_SHR_U_C, uint32_t, U32, U32(a >> (b & 31)))
+    /* The constant of an i64 op is two words: low, then high. */
+#define BIN_C64(name, expr)                                                                        \
+    L_##name:                                                                                      \
+    {                                                                                              \
+        uint64_t b = (uint64_t)ip[1] | (uint64_t)ip[2] << 32, a = sp[-1];                          \
+        sp[-1] = (expr);                                                                           \
+        ip += 3;                                                                                   \
+        NEXT;                                                                                      \
+    }
+    BIN_C(I32_ROTL_C, uint32_t, U32, rotl32(a, b))
+    BIN_C64(I64_ADD_C, a + b)
+    BIN_C64(I64_SUB_C, a - b)
+    BIN_C64(I64_MUL_C, a * b)
+    BIN_C64(I64_AND_C, a & b)
+    BIN_C64(I64_OR_C, a | b)
+    BIN_C64(I64_XOR_C, a ^ b)
+    BIN_C64(I64_SHL_C, a << (b & 63))
+    BIN_C64(I64_SHR_S_C, U64(S64(a) >> (b & 63)))
+    BIN_C64(I64_SHR_U_C, a >> (b & 63))
+    BIN_C64(I64_ROTL_C, rotl64(a, b))
     BIN_L(I64_ADD_L, uint64_t, U64, a + b)
     BIN_L(I64_SUB_L, uint64_t, U64, a - b)
     BIN_L(I64_MUL_L, uint64_t, U64, a * b)

@@ -235,6 +235,17 @@
     X(I64_XOR_L, -1, NULL, "L: i64.xor with the right operand local L")                            \
     X(I64_SHL_L, -1, NULL, "L: i64.shl with the right operand local L")                            \
     X(I64_SHR_U_L, -1, NULL, "L: i64.shr_u with the right operand local L")                        \
+    X(I32_ROTL_C, -1, NULL, "K: i32.rotl with the right operand constant K")                       \
+    X(I64_ADD_C, -1, NULL, "LO HI: i64.add with the right operand constant")                       \
+    X(I64_SUB_C, -1, NULL, "LO HI: i64.sub with the right operand constant")                       \
+    X(I64_MUL_C, -1, NULL, "LO HI: i64.mul with the right operand constant")                       \
+    X(I64_AND_C, -1, NULL, "LO HI: i64.and with the right operand constant")                       \
+    X(I64_OR_C, -1, NULL, "LO HI: i64.or with the right operand constant")                         \
+    X(I64_XOR_C, -1, NULL, "LO HI: i64.xor with the right operand constant")                       \
+    X(I64_SHL_C, -1, NULL, "LO HI: i64.shl with the right operand constant")                       \
+    X(I64_SHR_S_C, -1, NULL, "LO HI: i64.shr_s with the right operand constant")                   \
+    X(I64_SHR_U_C, -1, NULL, "LO HI: i64.shr_u with the right operand constant")                   \
+    X(I64_ROTL_C, -1, NULL, "LO HI: i64.rotl with the right operand constant")                     \
     X(F64_ADD_L, -1, NULL, "L: f64.add with the right operand local L")                            \
     X(F64_SUB_L, -1, NULL, "L: f64.sub with the right operand local L")                            \
     X(F64_MUL_L, -1, NULL, "L: f64.mul with the right operand local L")                            \

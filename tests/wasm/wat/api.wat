@@ -34,5 +34,33 @@
     (i32.store (local.get 0) (local.get 1)))
   (func (export "div") (param i32 i32) (result i32)
     (i32.div_s (local.get 0) (local.get 1)))
+;; Binary ops with a constant right operand (the translator fuses them);
+  ;; shift and rotate counts beyond the width check the masking.
+  (func (export "const_ops64") (param $x i64) (result i64)
+    local.get $x
+    i64.const 0x9e3779b97f4a7c15
+    i64.mul
+    i64.const 0x0123456789abcdef
+    i64.add
+    i64.const 91
+    i64.rotl
+    i64.const 0xff00ff00ff00ff00
+    i64.xor
+    i64.const 0x7fffffff0000ffff
+    i64.and
+    i64.const 0x100000001
+    i64.sub
+    i64.const 0x8000000000000000
+    i64.or
+    i64.const 67
+    i64.shr_s
+    i64.const 0x5555
+    i64.xor
+    i64.const 65
+    i64.shl
+    i64.const 70
+    i64.shr_u)
+  (func (export "rotl_c32") (param i32) (result i32)
+    (i32.rotl (local.get 0) (i32.const 37)))
   (data (i32.const 16) "hello")
 )
