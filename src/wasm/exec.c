@@ -1139,6 +1139,8 @@ L_LOCAL_TEE_GET:
     BR_IF_CMP(BR_IF_I32_GE_U, uint32_t, U32, a >= b)
     BR_IF_CMP(BR_IF_I32_GT_S, int32_t, S32, a > b)
     BR_IF_CMP(BR_IF_I32_LE_S, int32_t, S32, a <= b)
+    BR_IF_CMP(BR_IF_I32_GT_U, uint32_t, U32, a > b)
+    BR_IF_CMP(BR_IF_I32_LE_U, uint32_t, U32, a <= b)
 
 #define BR_IF_CMP_IMM(name, T, get, src, expr)                                                     \
     L_##name:                                                                                      \
@@ -1168,6 +1170,10 @@ L_LOCAL_TEE_GET:
     BR_IF_CMP_IMM(BR_IF_I32_GT_S_C, int32_t, S32, (uint64_t)ip[2], a > b)
     BR_IF_CMP_IMM(BR_IF_I32_LE_S_L, int32_t, S32, fp[ip[2]], a <= b)
     BR_IF_CMP_IMM(BR_IF_I32_LE_S_C, int32_t, S32, (uint64_t)ip[2], a <= b)
+    BR_IF_CMP_IMM(BR_IF_I32_GT_U_L, uint32_t, U32, fp[ip[2]], a > b)
+    BR_IF_CMP_IMM(BR_IF_I32_GT_U_C, uint32_t, U32, (uint64_t)ip[2], a > b)
+    BR_IF_CMP_IMM(BR_IF_I32_LE_U_L, uint32_t, U32, fp[ip[2]], a <= b)
+    BR_IF_CMP_IMM(BR_IF_I32_LE_U_C, uint32_t, U32, (uint64_t)ip[2], a <= b)
 
 trap:
     s->depth = saved_depth;

@@ -32,6 +32,10 @@ static uint32_t fused_cmp_variant(uint32_t op, bool local)
         return local ? EOS_WASM_OP_BR_IF_I32_GT_S_L : EOS_WASM_OP_BR_IF_I32_GT_S_C;
     case EOS_WASM_OP_BR_IF_I32_LE_S:
         return local ? EOS_WASM_OP_BR_IF_I32_LE_S_L : EOS_WASM_OP_BR_IF_I32_LE_S_C;
+    case EOS_WASM_OP_BR_IF_I32_GT_U:
+        return local ? EOS_WASM_OP_BR_IF_I32_GT_U_L : EOS_WASM_OP_BR_IF_I32_GT_U_C;
+    case EOS_WASM_OP_BR_IF_I32_LE_U:
+        return local ? EOS_WASM_OP_BR_IF_I32_LE_U_L : EOS_WASM_OP_BR_IF_I32_LE_U_C;
     default:
         return 0;
     }
@@ -73,6 +77,12 @@ int eos_wasm__fuse_br_if(eos_wasm__vctx *v, eos_wasm__ctl *l, bool *done)
         break;
     case EOS_WASM_OP_I32_LE_S:
         fused = EOS_WASM_OP_BR_IF_I32_LE_S;
+        break;
+    case EOS_WASM_OP_I32_GT_U:
+        fused = EOS_WASM_OP_BR_IF_I32_GT_U;
+        break;
+    case EOS_WASM_OP_I32_LE_U:
+        fused = EOS_WASM_OP_BR_IF_I32_LE_U;
         break;
     case EOS_WASM_OP_F64_LT:
         fused = EOS_WASM_OP_BR_IF_F64_LT;

@@ -279,6 +279,8 @@
     X(BR_IF_I32_GE_U, -1, NULL, "T: pop b a; if a >= b (unsigned), ip := T")                       \
     X(BR_IF_I32_GT_S, -1, NULL, "T: pop b a; if a > b (signed), ip := T")                          \
     X(BR_IF_I32_LE_S, -1, NULL, "T: pop b a; if a <= b (signed), ip := T")                         \
+    X(BR_IF_I32_GT_U, -1, NULL, "T: pop b a; if a > b (unsigned), ip := T")                        \
+    X(BR_IF_I32_LE_U, -1, NULL, "T: pop b a; if a <= b (unsigned), ip := T")                       \
     X(BR_IF_I32_NE_L, -1, NULL, "T L: pop a; if a != fp[L] (ne), ip := T")                         \
     X(BR_IF_I32_NE_C, -1, NULL, "T K: pop a; if a != K (ne), ip := T")                             \
     X(BR_IF_I32_EQ_L, -1, NULL, "T L: pop a; if a == fp[L] (eq), ip := T")                         \
@@ -294,7 +296,11 @@
     X(BR_IF_I32_GT_S_L, -1, NULL, "T L: pop a; if a > fp[L] (gt_s), ip := T")                      \
     X(BR_IF_I32_GT_S_C, -1, NULL, "T K: pop a; if a > K (gt_s), ip := T")                          \
     X(BR_IF_I32_LE_S_L, -1, NULL, "T L: pop a; if a <= fp[L] (le_s), ip := T")                     \
-    X(BR_IF_I32_LE_S_C, -1, NULL, "T K: pop a; if a <= K (le_s), ip := T")
+    X(BR_IF_I32_LE_S_C, -1, NULL, "T K: pop a; if a <= K (le_s), ip := T")                         \
+    X(BR_IF_I32_GT_U_L, -1, NULL, "T L: pop a; if a > fp[L] (gt_u), ip := T")                      \
+    X(BR_IF_I32_GT_U_C, -1, NULL, "T K: pop a; if a > K (gt_u), ip := T")                          \
+    X(BR_IF_I32_LE_U_L, -1, NULL, "T L: pop a; if a <= fp[L] (le_u), ip := T")                     \
+    X(BR_IF_I32_LE_U_C, -1, NULL, "T K: pop a; if a <= K (le_u), ip := T")
 
 enum eos_wasm__op {
 #define EOS__OP_ENUM(name, code, sig, meaning) EOS_WASM_OP_##name,

@@ -161,6 +161,22 @@ static void test_constant_operands(void)
             eos_wasm_func_call_raw(s, eos_wasm_instance_func(inst, "rotl_c32"), &slot32, NULL), 0);
         EOS_CHECK(slot32 == (uint32_t)(y << 5 | y >> 27));
     }
+    static const uint32_t us[] = {0, 7, 8, 0x80000000u, 0x80000001u, ~0u};
+    for (size_t i = 0; i < sizeof(us) / sizeof(us[0]); i++) {
+        for (size_t j = 0; j < sizeof(us) / sizeof(us[0]); j++) {
+            uint32_t x = us[i], y = us[j], r = 0;
+            r |= x > 0x80000000u ? 0 : 1;
+            r |= x <= 7 ? 0 : 2;
+            r |= x > y ? 0 : 4;
+            r |= x <= y ? 0 : 8;
+            r |= x > (y ^ r) ? 0 : 16;
+            r |= x <= (y ^ r) ? 0 : 32;
+            uint64_t slots[2] = {x, y};
+            EOS_CHECK_INT(
+                eos_wasm_func_call_raw(s, eos_wasm_instance_func(inst, "cmp_u"), slots, NULL), 0);
+            EOS_CHECK(slots[0] == r);
+        }
+    }
     eos_wasm_store_free(s);
 }
 
