@@ -1049,6 +1049,18 @@ L_F64_REINTERPRET_I64:
     BIN_L(F64_SUB_L, double, f64_of, bits_f64(a - b))
     BIN_L(F64_MUL_L, double, f64_of, bits_f64(a * b))
     BIN_L(F64_DIV_L, double, f64_of, bits_f64(a / b))
+#define BIN_CF64(name, expr)                                                                       \
+    L_##name:                                                                                      \
+    {                                                                                              \
+        double b = f64_of((uint64_t)ip[1] | (uint64_t)ip[2] << 32), a = f64_of(sp[-1]);            \
+        sp[-1] = (expr);                                                                           \
+        ip += 3;                                                                                   \
+        NEXT;                                                                                      \
+    }
+    BIN_CF64(F64_ADD_C, bits_f64(a + b))
+    BIN_CF64(F64_SUB_C, bits_f64(a - b))
+    BIN_CF64(F64_MUL_C, bits_f64(a * b))
+    BIN_CF64(F64_DIV_C, bits_f64(a / b))
     BIN_L(F32_ADD_L, float, f32_of, bits_f32(a + b))
     BIN_L(F32_SUB_L, float, f32_of, bits_f32(a - b))
     BIN_L(F32_MUL_L, float, f32_of, bits_f32(a * b))

@@ -194,8 +194,8 @@ static uint32_t operand_variant(uint32_t op, bool local)
     }
 }
 
-/* The variant of an i64 binary op whose right operand is a 64-bit constant
- * (two immediate words), or 0 when there is none. */
+/* The variant of an i64 or f64 binary op whose right operand is a 64-bit
+ * constant (two immediate words), or 0 when there is none. */
 static uint32_t const64_variant(uint32_t op)
 {
     switch (op) {
@@ -219,6 +219,14 @@ static uint32_t const64_variant(uint32_t op)
         return EOS_WASM_OP_I64_SHR_U_C;
     case EOS_WASM_OP_I64_ROTL:
         return EOS_WASM_OP_I64_ROTL_C;
+    case EOS_WASM_OP_F64_ADD:
+        return EOS_WASM_OP_F64_ADD_C;
+    case EOS_WASM_OP_F64_SUB:
+        return EOS_WASM_OP_F64_SUB_C;
+    case EOS_WASM_OP_F64_MUL:
+        return EOS_WASM_OP_F64_MUL_C;
+    case EOS_WASM_OP_F64_DIV:
+        return EOS_WASM_OP_F64_DIV_C;
     default:
         return 0;
     }
@@ -267,7 +275,8 @@ int eos_wasm__fuse_simple(eos_wasm__vctx *v, uint32_t op)
             }
         }
     }
-    /* i64.const k; op -> op_C lo hi (validation typed the constant as i64) */
+    /* i64.const / f64.const k; op -> op_C lo hi (validation typed the
+     * constant as the op's operand) */
     if (v->nlast >= 1) {
         uint32_t at = v->last[v->nlast - 1];
         uint32_t fused = const64_variant(op);

@@ -250,6 +250,10 @@
     X(F64_SUB_L, -1, NULL, "L: f64.sub with the right operand local L")                            \
     X(F64_MUL_L, -1, NULL, "L: f64.mul with the right operand local L")                            \
     X(F64_DIV_L, -1, NULL, "L: f64.div with the right operand local L")                            \
+    X(F64_ADD_C, -1, NULL, "LO HI: f64.add with the right operand constant")                       \
+    X(F64_SUB_C, -1, NULL, "LO HI: f64.sub with the right operand constant")                       \
+    X(F64_MUL_C, -1, NULL, "LO HI: f64.mul with the right operand constant")                       \
+    X(F64_DIV_C, -1, NULL, "LO HI: f64.div with the right operand constant")                       \
     X(F32_ADD_L, -1, NULL, "L: f32.add with the right operand local L")                            \
     X(F32_SUB_L, -1, NULL, "L: f32.sub with the right operand local L")                            \
     X(F32_MUL_L, -1, NULL, "L: f32.mul with the right operand local L")                            \

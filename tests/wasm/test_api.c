@@ -161,6 +161,16 @@ static void test_constant_operands(void)
             eos_wasm_func_call_raw(s, eos_wasm_instance_func(inst, "rotl_c32"), &slot32, NULL), 0);
         EOS_CHECK(slot32 == (uint32_t)(y << 5 | y >> 27));
     }
+    static const double ds[] = {0.0, -1.5, 3.25e300, 1e-310};
+    for (size_t i = 0; i < sizeof(ds) / sizeof(ds[0]); i++) {
+        double want = ((ds[i] + 1.5) * -0.25 - 3) / 7, got;
+        uint64_t slot;
+        memcpy(&slot, &ds[i], 8);
+        EOS_CHECK_INT(
+            eos_wasm_func_call_raw(s, eos_wasm_instance_func(inst, "const_f64"), &slot, NULL), 0);
+        memcpy(&got, &slot, 8);
+        EOS_CHECK(memcmp(&got, &want, 8) == 0);
+    }
     static const uint32_t us[] = {0, 7, 8, 0x80000000u, 0x80000001u, ~0u};
     for (size_t i = 0; i < sizeof(us) / sizeof(us[0]); i++) {
         for (size_t j = 0; j < sizeof(us) / sizeof(us[0]); j++) {

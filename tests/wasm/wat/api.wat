@@ -60,6 +60,9 @@
     i64.shl
     i64.const 70
     i64.shr_u)
+  (func (export "const_f64") (param f64) (result f64)
+    (f64.div (f64.sub (f64.mul (f64.add (local.get 0) (f64.const 1.5)) (f64.const -0.25))
+                      (f64.const 3)) (f64.const 7)))
   (func (export "rotl_c32") (param i32) (result i32)
     (i32.rotl (local.get 0) (i32.const 37)))
 ;; Unsigned compare-and-branch with a constant, a local and a stack
