@@ -1017,6 +1017,26 @@ L_F64_REINTERPRET_I64:
     BIN_C(I32_SHR_S_C, int32_t, S32, U32(a >> (b & 31)))
     BIN_L(I32_SHR_U_L, uint32_t, U32, U32(a >> (b & 31)))
     BIN_C(I32_SHR_U_C, uint32_t, U32, U32(a >> (b & 31)))
+    /* The constant of an i64 op is two words: low, then high. */
+#define BIN_C64(name, expr)                                                                        \
+    L_##name:                                                                                      \
+    {                                                                                              \
+        uint64_t b = (uint64_t)ip[1] | (uint64_t)ip[2] << 32, a = sp[-1];                          \
+        sp[-1] = (expr);                                                                           \
+        ip += 3;                                                                                   \
+        NEXT;                                                                                      \
+    }
+    BIN_C(I32_ROTL_C, uint32_t, U32, rotl32(a, b))
+    BIN_C64(I64_ADD_C, a + b)
+    BIN_C64(I64_SUB_C, a - b)
+    BIN_C64(I64_MUL_C, a * b)
+    BIN_C64(I64_AND_C, a & b)
+    BIN_C64(I64_OR_C, a | b)
+    BIN_C64(I64_XOR_C, a ^ b)
+    BIN_C64(I64_SHL_C, a << (b & 63))
+    BIN_C64(I64_SHR_S_C, U64(S64(a) >> (b & 63)))
+    BIN_C64(I64_SHR_U_C, a >> (b & 63))
+    BIN_C64(I64_ROTL_C, rotl64(a, b))
     BIN_L(I64_ADD_L, uint64_t, U64, a + b)
     BIN_L(I64_SUB_L, uint64_t, U64, a - b)
     BIN_L(I64_MUL_L, uint64_t, U64, a * b)
@@ -1029,6 +1049,18 @@ L_F64_REINTERPRET_I64:
     BIN_L(F64_SUB_L, double, f64_of, bits_f64(a - b))
     BIN_L(F64_MUL_L, double, f64_of, bits_f64(a * b))
     BIN_L(F64_DIV_L, double, f64_of, bits_f64(a / b))
+#define BIN_CF64(name, expr)                                                                       \
+    L_##name:                                                                                      \
+    {                                                                                              \
+        double b = f64_of((uint64_t)ip[1] | (uint64_t)ip[2] << 32), a = f64_of(sp[-1]);            \
+        sp[-1] = (expr);                                                                           \
+        ip += 3;                                                                                   \
+        NEXT;                                                                                      \
+    }
+    BIN_CF64(F64_ADD_C, bits_f64(a + b))
+    BIN_CF64(F64_SUB_C, bits_f64(a - b))
+    BIN_CF64(F64_MUL_C, bits_f64(a * b))
+    BIN_CF64(F64_DIV_C, bits_f64(a / b))
     BIN_L(F32_ADD_L, float, f32_of, bits_f32(a + b))
     BIN_L(F32_SUB_L, float, f32_of, bits_f32(a - b))
     BIN_L(F32_MUL_L, float, f32_of, bits_f32(a * b))
@@ -1119,6 +1151,8 @@ L_LOCAL_TEE_GET:
     BR_IF_CMP(BR_IF_I32_GE_U, uint32_t, U32, a >= b)
     BR_IF_CMP(BR_IF_I32_GT_S, int32_t, S32, a > b)
     BR_IF_CMP(BR_IF_I32_LE_S, int32_t, S32, a <= b)
+    BR_IF_CMP(BR_IF_I32_GT_U, uint32_t, U32, a > b)
+    BR_IF_CMP(BR_IF_I32_LE_U, uint32_t, U32, a <= b)
 
 #define BR_IF_CMP_IMM(name, T, get, src, expr)                                                     \
     L_##name:                                                                                      \
@@ -1148,6 +1182,10 @@ L_LOCAL_TEE_GET:
     BR_IF_CMP_IMM(BR_IF_I32_GT_S_C, int32_t, S32, (uint64_t)ip[2], a > b)
     BR_IF_CMP_IMM(BR_IF_I32_LE_S_L, int32_t, S32, fp[ip[2]], a <= b)
     BR_IF_CMP_IMM(BR_IF_I32_LE_S_C, int32_t, S32, (uint64_t)ip[2], a <= b)
+    BR_IF_CMP_IMM(BR_IF_I32_GT_U_L, uint32_t, U32, fp[ip[2]], a > b)
+    BR_IF_CMP_IMM(BR_IF_I32_GT_U_C, uint32_t, U32, (uint64_t)ip[2], a > b)
+    BR_IF_CMP_IMM(BR_IF_I32_LE_U_L, uint32_t, U32, fp[ip[2]], a <= b)
+    BR_IF_CMP_IMM(BR_IF_I32_LE_U_C, uint32_t, U32, (uint64_t)ip[2], a <= b)
 
 trap:
     s->depth = saved_depth;

@@ -32,6 +32,10 @@ static uint32_t fused_cmp_variant(uint32_t op, bool local)
         return local ? EOS_WASM_OP_BR_IF_I32_GT_S_L : EOS_WASM_OP_BR_IF_I32_GT_S_C;
     case EOS_WASM_OP_BR_IF_I32_LE_S:
         return local ? EOS_WASM_OP_BR_IF_I32_LE_S_L : EOS_WASM_OP_BR_IF_I32_LE_S_C;
+    case EOS_WASM_OP_BR_IF_I32_GT_U:
+        return local ? EOS_WASM_OP_BR_IF_I32_GT_U_L : EOS_WASM_OP_BR_IF_I32_GT_U_C;
+    case EOS_WASM_OP_BR_IF_I32_LE_U:
+        return local ? EOS_WASM_OP_BR_IF_I32_LE_U_L : EOS_WASM_OP_BR_IF_I32_LE_U_C;
     default:
         return 0;
     }
@@ -73,6 +77,12 @@ int eos_wasm__fuse_br_if(eos_wasm__vctx *v, eos_wasm__ctl *l, bool *done)
         break;
     case EOS_WASM_OP_I32_LE_S:
         fused = EOS_WASM_OP_BR_IF_I32_LE_S;
+        break;
+    case EOS_WASM_OP_I32_GT_U:
+        fused = EOS_WASM_OP_BR_IF_I32_GT_U;
+        break;
+    case EOS_WASM_OP_I32_LE_U:
+        fused = EOS_WASM_OP_BR_IF_I32_LE_U;
         break;
     case EOS_WASM_OP_F64_LT:
         fused = EOS_WASM_OP_BR_IF_F64_LT;
@@ -145,6 +155,8 @@ static uint32_t operand_variant(uint32_t op, bool local)
         return local ? EOS_WASM_OP_I32_SHR_S_L : EOS_WASM_OP_I32_SHR_S_C;
     case EOS_WASM_OP_I32_SHR_U:
         return local ? EOS_WASM_OP_I32_SHR_U_L : EOS_WASM_OP_I32_SHR_U_C;
+    case EOS_WASM_OP_I32_ROTL:
+        return local ? 0 : EOS_WASM_OP_I32_ROTL_C;
     case EOS_WASM_OP_I64_ADD:
         return local ? EOS_WASM_OP_I64_ADD_L : 0;
     case EOS_WASM_OP_I64_SUB:
@@ -177,6 +189,44 @@ static uint32_t operand_variant(uint32_t op, bool local)
         return local ? EOS_WASM_OP_F32_MUL_L : 0;
     case EOS_WASM_OP_F32_DIV:
         return local ? EOS_WASM_OP_F32_DIV_L : 0;
+    default:
+        return 0;
+    }
+}
+
+/* The variant of an i64 or f64 binary op whose right operand is a 64-bit
+ * constant (two immediate words), or 0 when there is none. */
+static uint32_t const64_variant(uint32_t op)
+{
+    switch (op) {
+    case EOS_WASM_OP_I64_ADD:
+        return EOS_WASM_OP_I64_ADD_C;
+    case EOS_WASM_OP_I64_SUB:
+        return EOS_WASM_OP_I64_SUB_C;
+    case EOS_WASM_OP_I64_MUL:
+        return EOS_WASM_OP_I64_MUL_C;
+    case EOS_WASM_OP_I64_AND:
+        return EOS_WASM_OP_I64_AND_C;
+    case EOS_WASM_OP_I64_OR:
+        return EOS_WASM_OP_I64_OR_C;
+    case EOS_WASM_OP_I64_XOR:
+        return EOS_WASM_OP_I64_XOR_C;
+    case EOS_WASM_OP_I64_SHL:
+        return EOS_WASM_OP_I64_SHL_C;
+    case EOS_WASM_OP_I64_SHR_S:
+        return EOS_WASM_OP_I64_SHR_S_C;
+    case EOS_WASM_OP_I64_SHR_U:
+        return EOS_WASM_OP_I64_SHR_U_C;
+    case EOS_WASM_OP_I64_ROTL:
+        return EOS_WASM_OP_I64_ROTL_C;
+    case EOS_WASM_OP_F64_ADD:
+        return EOS_WASM_OP_F64_ADD_C;
+    case EOS_WASM_OP_F64_SUB:
+        return EOS_WASM_OP_F64_SUB_C;
+    case EOS_WASM_OP_F64_MUL:
+        return EOS_WASM_OP_F64_MUL_C;
+    case EOS_WASM_OP_F64_DIV:
+        return EOS_WASM_OP_F64_DIV_C;
     default:
         return 0;
     }
@@ -223,6 +273,20 @@ int eos_wasm__fuse_simple(eos_wasm__vctx *v, uint32_t op)
                 TRY(eos_wasm__v_emit_op(v, fused));
                 return eos_wasm__v_emit(v, imm);
             }
+        }
+    }
+    /* i64.const / f64.const k; op -> op_C lo hi (validation typed the
+     * constant as the op's operand) */
+    if (v->nlast >= 1) {
+        uint32_t at = v->last[v->nlast - 1];
+        uint32_t fused = const64_variant(op);
+        if (fused && at + 3 == v->len && v->code[at] == EOS_WASM_OP_CONST64) {
+            uint32_t lo = v->code[at + 1], hi = v->code[at + 2];
+            eos_wasm__v_truncate(v, at);
+            v->nlast--;
+            TRY(eos_wasm__v_emit_op(v, fused));
+            TRY(eos_wasm__v_emit(v, lo));
+            return eos_wasm__v_emit(v, hi);
         }
     }
     return eos_wasm__v_emit_op(v, op);

@@ -235,10 +235,25 @@
     X(I64_XOR_L, -1, NULL, "L: i64.xor with the right operand local L")                            \
     X(I64_SHL_L, -1, NULL, "L: i64.shl with the right operand local L")                            \
     X(I64_SHR_U_L, -1, NULL, "L: i64.shr_u with the right operand local L")                        \
+    X(I32_ROTL_C, -1, NULL, "K: i32.rotl with the right operand constant K")                       \
+    X(I64_ADD_C, -1, NULL, "LO HI: i64.add with the right operand constant")                       \
+    X(I64_SUB_C, -1, NULL, "LO HI: i64.sub with the right operand constant")                       \
+    X(I64_MUL_C, -1, NULL, "LO HI: i64.mul with the right operand constant")                       \
+    X(I64_AND_C, -1, NULL, "LO HI: i64.and with the right operand constant")                       \
+    X(I64_OR_C, -1, NULL, "LO HI: i64.or with the right operand constant")                         \
+    X(I64_XOR_C, -1, NULL, "LO HI: i64.xor with the right operand constant")                       \
+    X(I64_SHL_C, -1, NULL, "LO HI: i64.shl with the right operand constant")                       \
+    X(I64_SHR_S_C, -1, NULL, "LO HI: i64.shr_s with the right operand constant")                   \
+    X(I64_SHR_U_C, -1, NULL, "LO HI: i64.shr_u with the right operand constant")                   \
+    X(I64_ROTL_C, -1, NULL, "LO HI: i64.rotl with the right operand constant")                     \
     X(F64_ADD_L, -1, NULL, "L: f64.add with the right operand local L")                            \
     X(F64_SUB_L, -1, NULL, "L: f64.sub with the right operand local L")                            \
     X(F64_MUL_L, -1, NULL, "L: f64.mul with the right operand local L")                            \
     X(F64_DIV_L, -1, NULL, "L: f64.div with the right operand local L")                            \
+    X(F64_ADD_C, -1, NULL, "LO HI: f64.add with the right operand constant")                       \
+    X(F64_SUB_C, -1, NULL, "LO HI: f64.sub with the right operand constant")                       \
+    X(F64_MUL_C, -1, NULL, "LO HI: f64.mul with the right operand constant")                       \
+    X(F64_DIV_C, -1, NULL, "LO HI: f64.div with the right operand constant")                       \
     X(F32_ADD_L, -1, NULL, "L: f32.add with the right operand local L")                            \
     X(F32_SUB_L, -1, NULL, "L: f32.sub with the right operand local L")                            \
     X(F32_MUL_L, -1, NULL, "L: f32.mul with the right operand local L")                            \
@@ -268,6 +283,8 @@
     X(BR_IF_I32_GE_U, -1, NULL, "T: pop b a; if a >= b (unsigned), ip := T")                       \
     X(BR_IF_I32_GT_S, -1, NULL, "T: pop b a; if a > b (signed), ip := T")                          \
     X(BR_IF_I32_LE_S, -1, NULL, "T: pop b a; if a <= b (signed), ip := T")                         \
+    X(BR_IF_I32_GT_U, -1, NULL, "T: pop b a; if a > b (unsigned), ip := T")                        \
+    X(BR_IF_I32_LE_U, -1, NULL, "T: pop b a; if a <= b (unsigned), ip := T")                       \
     X(BR_IF_I32_NE_L, -1, NULL, "T L: pop a; if a != fp[L] (ne), ip := T")                         \
     X(BR_IF_I32_NE_C, -1, NULL, "T K: pop a; if a != K (ne), ip := T")                             \
     X(BR_IF_I32_EQ_L, -1, NULL, "T L: pop a; if a == fp[L] (eq), ip := T")                         \
@@ -283,7 +300,11 @@
     X(BR_IF_I32_GT_S_L, -1, NULL, "T L: pop a; if a > fp[L] (gt_s), ip := T")                      \
     X(BR_IF_I32_GT_S_C, -1, NULL, "T K: pop a; if a > K (gt_s), ip := T")                          \
     X(BR_IF_I32_LE_S_L, -1, NULL, "T L: pop a; if a <= fp[L] (le_s), ip := T")                     \
-    X(BR_IF_I32_LE_S_C, -1, NULL, "T K: pop a; if a <= K (le_s), ip := T")
+    X(BR_IF_I32_LE_S_C, -1, NULL, "T K: pop a; if a <= K (le_s), ip := T")                         \
+    X(BR_IF_I32_GT_U_L, -1, NULL, "T L: pop a; if a > fp[L] (gt_u), ip := T")                      \
+    X(BR_IF_I32_GT_U_C, -1, NULL, "T K: pop a; if a > K (gt_u), ip := T")                          \
+    X(BR_IF_I32_LE_U_L, -1, NULL, "T L: pop a; if a <= fp[L] (le_u), ip := T")                     \
+    X(BR_IF_I32_LE_U_C, -1, NULL, "T K: pop a; if a <= K (le_u), ip := T")
 
 enum eos_wasm__op {
 #define EOS__OP_ENUM(name, code, sig, meaning) EOS_WASM_OP_##name,

@@ -124,6 +124,72 @@ static void test_bad_modules(void)
     EOS_CHECK(strstr(d.message, "SIMD (v128) is not supported yet") != NULL);
 }
 
+static uint64_t rotl64(uint64_t x, unsigned k)
+{
+    k &= 63;
+    return k ? x << k | x >> (64 - k) : x;
+}
+
+/* The translator turns "const; op" into one instruction with the constant
+ * as an immediate: the results must equal the plain operations. */
+static void test_constant_operands(void)
+{
+    eos_wasm_module *m = wt_module();
+    EOS_CHECK(m != NULL);
+    eos_wasm_store *s;
+    EOS_CHECK_INT(eos_wasm_store_new(NULL, &s), 0);
+    const char *target = "inner";
+    eos_wasm_instance *inst;
+    EOS_CHECK_INT(wt_instantiate(s, m, &target, &inst, NULL), 0);
+    eos_wasm_module_free(m);
+    static const uint64_t xs[] = {0, 1, 0x8000000000000000u, 0xfedcba9876543210u, ~0ull};
+    for (size_t i = 0; i < sizeof(xs) / sizeof(xs[0]); i++) {
+        uint64_t x = xs[i];
+        x = x * 0x9e3779b97f4a7c15u + 0x0123456789abcdefu;
+        x = rotl64(x, 91) ^ 0xff00ff00ff00ff00u;
+        x = ((x & 0x7fffffff0000ffffu) - 0x100000001u) | 0x8000000000000000u;
+        x = (uint64_t)((int64_t)x >> 3); /* the top bit is set: a sign fill */
+        x = ((x ^ 0x5555u) << 1) >> 6;
+        uint64_t slot = xs[i];
+        EOS_CHECK_INT(eos_wasm_func_call_raw(s, eos_wasm_instance_func(inst, "const_ops64"), &slot,
+                                             NULL),
+                      0);
+        EOS_CHECK(slot == x);
+        uint32_t y = (uint32_t)xs[i] ^ 0x80000001u;
+        uint64_t slot32 = y;
+        EOS_CHECK_INT(
+            eos_wasm_func_call_raw(s, eos_wasm_instance_func(inst, "rotl_c32"), &slot32, NULL), 0);
+        EOS_CHECK(slot32 == (uint32_t)(y << 5 | y >> 27));
+    }
+    static const double ds[] = {0.0, -1.5, 3.25e300, 1e-310};
+    for (size_t i = 0; i < sizeof(ds) / sizeof(ds[0]); i++) {
+        double want = ((ds[i] + 1.5) * -0.25 - 3) / 7, got;
+        uint64_t slot;
+        memcpy(&slot, &ds[i], 8);
+        EOS_CHECK_INT(
+            eos_wasm_func_call_raw(s, eos_wasm_instance_func(inst, "const_f64"), &slot, NULL), 0);
+        memcpy(&got, &slot, 8);
+        EOS_CHECK(memcmp(&got, &want, 8) == 0);
+    }
+    static const uint32_t us[] = {0, 7, 8, 0x80000000u, 0x80000001u, ~0u};
+    for (size_t i = 0; i < sizeof(us) / sizeof(us[0]); i++) {
+        for (size_t j = 0; j < sizeof(us) / sizeof(us[0]); j++) {
+            uint32_t x = us[i], y = us[j], r = 0;
+            r |= x > 0x80000000u ? 0 : 1;
+            r |= x <= 7 ? 0 : 2;
+            r |= x > y ? 0 : 4;
+            r |= x <= y ? 0 : 8;
+            r |= x > (y ^ r) ? 0 : 16;
+            r |= x <= (y ^ r) ? 0 : 32;
+            uint64_t slots[2] = {x, y};
+            EOS_CHECK_INT(
+                eos_wasm_func_call_raw(s, eos_wasm_instance_func(inst, "cmp_u"), slots, NULL), 0);
+            EOS_CHECK(slots[0] == r);
+        }
+    }
+    eos_wasm_store_free(s);
+}
+
 static eos_wasm_module *shared_module;
 
 static void *thread_main(void *arg)
@@ -162,6 +228,7 @@ int main(void)
     EOS_RUN(test_host_and_reentry);
     EOS_RUN(test_exports_memory_globals);
     EOS_RUN(test_bad_modules);
+    EOS_RUN(test_constant_operands);
     EOS_RUN(test_threads_share_module);
     return eos_test_finish();
 }

@@ -34,5 +34,53 @@
     (i32.store (local.get 0) (local.get 1)))
   (func (export "div") (param i32 i32) (result i32)
     (i32.div_s (local.get 0) (local.get 1)))
+;; Binary ops with a constant right operand (the translator fuses them);
+  ;; shift and rotate counts beyond the width check the masking.
+  (func (export "const_ops64") (param $x i64) (result i64)
+    local.get $x
+    i64.const 0x9e3779b97f4a7c15
+    i64.mul
+    i64.const 0x0123456789abcdef
+    i64.add
+    i64.const 91
+    i64.rotl
+    i64.const 0xff00ff00ff00ff00
+    i64.xor
+    i64.const 0x7fffffff0000ffff
+    i64.and
+    i64.const 0x100000001
+    i64.sub
+    i64.const 0x8000000000000000
+    i64.or
+    i64.const 67
+    i64.shr_s
+    i64.const 0x5555
+    i64.xor
+    i64.const 65
+    i64.shl
+    i64.const 70
+    i64.shr_u)
+  (func (export "const_f64") (param f64) (result f64)
+    (f64.div (f64.sub (f64.mul (f64.add (local.get 0) (f64.const 1.5)) (f64.const -0.25))
+                      (f64.const 3)) (f64.const 7)))
+  (func (export "rotl_c32") (param i32) (result i32)
+    (i32.rotl (local.get 0) (i32.const 37)))
+;; Unsigned compare-and-branch with a constant, a local and a stack
+  ;; operand: bit k is set when branch k is not taken.
+  (func (export "cmp_u") (param $x i32) (param $y i32) (result i32)
+    (local $r i32)
+    (block (br_if 0 (i32.gt_u (local.get $x) (i32.const 0x80000000)))
+      (local.set $r (i32.or (local.get $r) (i32.const 1))))
+    (block (br_if 0 (i32.le_u (local.get $x) (i32.const 7)))
+      (local.set $r (i32.or (local.get $r) (i32.const 2))))
+    (block (br_if 0 (i32.gt_u (local.get $x) (local.get $y)))
+      (local.set $r (i32.or (local.get $r) (i32.const 4))))
+    (block (br_if 0 (i32.le_u (local.get $x) (local.get $y)))
+      (local.set $r (i32.or (local.get $r) (i32.const 8))))
+    (block (br_if 0 (i32.gt_u (local.get $x) (i32.xor (local.get $y) (local.get $r))))
+      (local.set $r (i32.or (local.get $r) (i32.const 16))))
+    (block (br_if 0 (i32.le_u (local.get $x) (i32.xor (local.get $y) (local.get $r))))
+      (local.set $r (i32.or (local.get $r) (i32.const 32))))
+    (local.get $r))
   (data (i32.const 16) "hello")
 )
