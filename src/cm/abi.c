@@ -82,11 +82,6 @@ static uint64_t rd_le(const uint8_t *p, unsigned n)
     return v;
 }
 
-static bool char_valid(uint32_t c)
-{
-    return c < 0xd800 || (c >= 0xe000 && c <= 0x10ffff);
-}
-
 /* ---- Handles --------------------------------------------------------------- */
 
 int eos_cm__table_add(eos_cm__cx *cx, eos_cm__table *t, eos_cm__handle h, uint32_t *out)
@@ -300,25 +295,6 @@ static int load_case(eos_cm__cx *cx, const eos_cm_type *t, uint32_t ncases,
     return eos_cm__load(cx, ct, ptr + align_to(ds, max_align), pl, depth + 1);
 }
 
-static const eos_cm_type *case_of(const eos_cm_type *t, uint32_t i)
-{
-    switch (t->kind) {
-    case EOS_CM_VARIANT:
-        return t->types[i];
-    case EOS_CM_OPTION:
-        return i == 1 ? t->elem : NULL;
-    case EOS_CM_RESULT:
-        return i == 0 ? t->elem : t->err;
-    default:
-        return NULL;
-    }
-}
-
-static uint32_t case_count(const eos_cm_type *t)
-{
-    return t->kind == EOS_CM_OPTION || t->kind == EOS_CM_RESULT ? 2 : t->count;
-}
-
 int eos_cm__load(eos_cm__cx *cx, const eos_cm_type *t, uint64_t ptr, eos_cm_val *out, int depth)
 {
     if (depth > EOS_CM_MAX_DEPTH)
@@ -371,7 +347,7 @@ int eos_cm__load(eos_cm__cx *cx, const eos_cm_type *t, uint64_t ptr, eos_cm_val 
     }
     case EOS_CM_CHAR: {
         uint32_t c = (uint32_t)rd_le(p, 4);
-        if (!char_valid(c))
+        if (!eos_cm__char_valid(c))
             return eos_cm__trap(cx, "invalid char value 0x%x (not a Unicode scalar value)", c);
         out->of.ch = c;
         return 0;
@@ -402,7 +378,7 @@ int eos_cm__load(eos_cm__cx *cx, const eos_cm_type *t, uint64_t ptr, eos_cm_val 
     case EOS_CM_ENUM:
     case EOS_CM_OPTION:
     case EOS_CM_RESULT:
-        return load_case(cx, t, case_count(t), case_of, ptr, out, depth);
+        return load_case(cx, t, eos_cm__case_count(t), eos_cm__case_type, ptr, out, depth);
     case EOS_CM_FLAGS: {
         /* Bits past the last label are ignored, as the specification says. */
         uint32_t words = (t->count + 31) / 32;

@@ -22,36 +22,12 @@ static void wr_le(uint8_t *p, uint64_t v, unsigned n)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static bool char_valid(uint32_t c)
-{
-    return c < 0xd800 || (c >= 0xe000 && c <= 0x10ffff);
-}
-
-static const eos_cm_type *case_of(const eos_cm_type *t, uint32_t i)
-{
-    switch (t->kind) {
-    case EOS_CM_VARIANT:
-        return t->types[i];
-    case EOS_CM_OPTION:
-        return i == 1 ? t->elem : NULL;
-    case EOS_CM_RESULT:
-        return i == 0 ? t->elem : t->err;
-    default:
-        return NULL;
-    }
-}
-
-static uint32_t case_count(const eos_cm_type *t)
-{
-    return t->kind == EOS_CM_OPTION || t->kind == EOS_CM_RESULT ? 2 : t->count;
-}
-
 static int check_case(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v)
 {
-    if (v->of.var.index >= case_count(t))
+    if (v->of.var.index >= eos_cm__case_count(t))
         return eos_cm__trap(cx, "case index %u out of range (%u cases)", v->of.var.index,
-                            case_count(t));
-    const eos_cm_type *ct = case_of(t, v->of.var.index);
+                            eos_cm__case_count(t));
+    const eos_cm_type *ct = eos_cm__case_type(t, v->of.var.index);
     if (ct && !v->of.var.payload)
         return eos_cm__trap(cx, "case %u needs a payload", v->of.var.index);
     return 0;
@@ -122,7 +98,7 @@ int eos_cm__store(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v, uin
         memcpy(tmp, &v->of.f64, 8);
         break;
     case EOS_CM_CHAR:
-        if (!char_valid(v->of.ch))
+        if (!eos_cm__char_valid(v->of.ch))
             return eos_cm__trap(cx, "invalid char value 0x%x", v->of.ch);
         wr_le(tmp, v->of.ch, 4);
         break;
@@ -158,14 +134,14 @@ int eos_cm__store(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v, uin
     case EOS_CM_RESULT: {
         if ((rc = check_case(cx, t, v)))
             return rc;
-        uint32_t n = case_count(t), ds = disc_size(n), max_align = 1;
+        uint32_t n = eos_cm__case_count(t), ds = disc_size(n), max_align = 1;
         wr_le(eos_cm__mem(cx, ptr, ds), v->of.var.index, ds);
         for (uint32_t i = 0; i < n; i++) {
-            const eos_cm_type *c = case_of(t, i);
+            const eos_cm_type *c = eos_cm__case_type(t, i);
             if (c && c->align > max_align)
                 max_align = c->align;
         }
-        const eos_cm_type *ct = case_of(t, v->of.var.index);
+        const eos_cm_type *ct = eos_cm__case_type(t, v->of.var.index);
         if (ct)
             return eos_cm__store(cx, ct, v->of.var.payload, ptr + align_to(ds, max_align),
                                  depth + 1);
@@ -245,7 +221,7 @@ int eos_cm__lift_flat(eos_cm__cx *cx, const eos_cm_type *t, const uint64_t *flat
         uint32_t start = *pos;
         if ((rc = take(cx, flat, pos, n, &x)))
             return rc;
-        uint32_t d = (uint32_t)x, nc = case_count(t);
+        uint32_t d = (uint32_t)x, nc = eos_cm__case_count(t);
         if (d >= nc)
             return eos_cm__trap(cx, "%s discriminant %u out of range (%u cases)",
                                 t->kind == EOS_CM_ENUM     ? "enum"
@@ -254,7 +230,7 @@ int eos_cm__lift_flat(eos_cm__cx *cx, const eos_cm_type *t, const uint64_t *flat
                                                            : "variant",
                                 d, nc);
         out->of.var.index = d;
-        const eos_cm_type *ct = case_of(t, d);
+        const eos_cm_type *ct = eos_cm__case_type(t, d);
         if (ct) {
             eos_cm_val *pl = eos_cm_arena_alloc(cx->arena, sizeof(*pl));
             if (!pl)
@@ -330,7 +306,7 @@ int eos_cm__lift_flat(eos_cm__cx *cx, const eos_cm_type *t, const uint64_t *flat
         memcpy(&out->of.f64, &x, 8);
         return 0;
     case EOS_CM_CHAR:
-        if (!char_valid((uint32_t)x) || x > 0xffffffffu)
+        if (!eos_cm__char_valid((uint32_t)x) || x > 0xffffffffu)
             return eos_cm__trap(cx, "invalid char value 0x%llx (not a Unicode scalar value)",
                                 (unsigned long long)x);
         out->of.ch = (uint32_t)x;
@@ -397,7 +373,7 @@ int eos_cm__lower_flat(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v
         return put(cx, flat, pos, n, bits);
     }
     case EOS_CM_CHAR:
-        if (!char_valid(v->of.ch))
+        if (!eos_cm__char_valid(v->of.ch))
             return eos_cm__trap(cx, "invalid char value 0x%x", v->of.ch);
         return put(cx, flat, pos, n, v->of.ch);
     case EOS_CM_STRING:
@@ -429,7 +405,7 @@ int eos_cm__lower_flat(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v
         uint32_t start = *pos;
         if ((rc = put(cx, flat, pos, n, v->of.var.index)))
             return rc;
-        const eos_cm_type *ct = case_of(t, v->of.var.index);
+        const eos_cm_type *ct = eos_cm__case_type(t, v->of.var.index);
         if (ct && (rc = eos_cm__lower_flat(cx, ct, v->of.var.payload, flat, pos, n, depth + 1)))
             return rc;
         while (*pos < start + t->flat_count)

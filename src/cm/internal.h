@@ -489,4 +489,31 @@ int eos_cm__check_realloc(const eos_wasm_func *f, eos_diag *diag);
 int eos_cm__resolve_core(eos_cm__ci *ci, int sort, uint32_t index, eos_cm__item *out,
                          eos_diag *diag);
 
+/* The canonical ABI's view of variant-like types, shared by lifting and
+ * lowering: a Unicode scalar value test, and the cases of variant, option
+ * and result (the payload type of case i, NULL when it has none). */
+static inline bool eos_cm__char_valid(uint32_t c)
+{
+    return c < 0xd800 || (c >= 0xe000 && c <= 0x10ffff);
+}
+
+static inline const eos_cm_type *eos_cm__case_type(const eos_cm_type *t, uint32_t i)
+{
+    switch (t->kind) {
+    case EOS_CM_VARIANT:
+        return t->types[i];
+    case EOS_CM_OPTION:
+        return i == 1 ? t->elem : NULL;
+    case EOS_CM_RESULT:
+        return i == 0 ? t->elem : t->err;
+    default:
+        return NULL;
+    }
+}
+
+static inline uint32_t eos_cm__case_count(const eos_cm_type *t)
+{
+    return t->kind == EOS_CM_OPTION || t->kind == EOS_CM_RESULT ? 2 : t->count;
+}
+
 #endif
