@@ -1,0 +1,433 @@
+"""HTTP bodies stream in both directions: a 100 MB response or request body
+passes through a bounded buffer (the server's memory does not grow with it),
+a client that does not read and an app that runs for seconds stall nobody
+else even with one worker, a body that stops arriving gets 408, pipelined
+requests are answered in order and the body size limit still holds."""
+import os
+import socket
+import ssl
+import threading
+import time
+
+import pytest
+
+from eosnet import Server, connect, data_request, inner, request
+
+APPS = os.environ.get("EOS_APPS_DIR", os.path.join(os.path.dirname(__file__),
+                                                   "../../build/tests/wasi/apps"))
+HELLO = os.path.join(APPS, "hello.wasm")
+MISBEHAVE = os.path.join(APPS, "misbehave.wasm")
+SANITIZED = os.environ.get("EOS_SANITIZED") in ("ON", "1")
+MB = 1 << 20
+# How much the server's peak resident size may grow while 100 MB pass
+# through it: buffers, app instances and thread stacks, not the body.
+RSS_BOUND_MB = 24
+# How long a request that must not be stalled may take (sanitizers slow
+# everything down several times).
+QUICK = 2.0 if SANITIZED else 1.0
+HELLO_TEXT = b"Hello from inside SGX!"
+
+pytestmark = pytest.mark.skipif(not (os.path.exists(HELLO) and os.path.exists(MISBEHAVE)),
+                                reason="test components not built (needs node + jco)")
+
+
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def load(port, name, path, **extra):
+    body = {"name": name, "bytes": list(read_bytes(path))}
+    body.update(extra)
+    with connect(port, timeout=60) as s:
+        reply = inner(request(s, data_request({"wasm_load": body})))
+    assert reply["status"] == "loaded", reply
+    return reply
+
+
+def peak_rss_mb(srv):
+    with open("/proc/%d/status" % srv.proc.pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def check_rss(srv, before, what):
+    # AddressSanitizer keeps freed memory in quarantine and adds shadow
+    # memory, so resident size says nothing about live memory there.
+    if SANITIZED:
+        return
+    grown = peak_rss_mb(srv) - before
+    assert grown < RSS_BOUND_MB, "server grew by %.1f MB during %s" % (grown, what)
+
+
+def check_log_clean(srv):
+    out = srv.output()
+    for bad in ("AddressSanitizer", "runtime error:", "LeakSanitizer", "Segmentation fault",
+                "Aborted", "assertion"):
+        assert bad not in out, out[-4000:]
+
+
+@pytest.fixture
+def srv(tmp_path):
+    """One worker, a large body limit, hello at /h and misbehave at /m."""
+    s = Server(tmp_path, "--dev", "--workers", "1", "--max-body-size", "200M")
+    try:
+        load(s.port, "h", HELLO)
+        load(s.port, "m", MISBEHAVE)
+    except BaseException:
+        s.stop()
+        raise
+    yield s
+    assert s.alive(), s.output()[-4000:]
+    assert s.stop() == 0, s.output()[-4000:]
+    check_log_clean(s)
+
+
+class Reader:
+    """Buffered reading of HTTP/1.1 responses from a socket."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = bytearray()
+        self.pos = 0
+
+    def _fill(self):
+        if self.pos > MB:
+            del self.buf[:self.pos]
+            self.pos = 0
+        chunk = self.sock.recv(1 << 18)
+        if not chunk:
+            raise EOFError("connection closed")
+        self.buf += chunk
+
+    def readline(self):
+        while True:
+            i = self.buf.find(b"\r\n", self.pos)
+            if i >= 0:
+                line = bytes(self.buf[self.pos:i])
+                self.pos = i + 2
+                return line
+            self._fill()
+
+    def read(self, n):
+        while len(self.buf) - self.pos < n:
+            self._fill()
+        out = bytes(self.buf[self.pos:self.pos + n])
+        self.pos += n
+        return out
+
+    def response(self, on_data=None):
+        """Reads one response: (status, headers dict, body). With on_data the
+        body is handed over piece by piece instead of kept."""
+        status_line = self.readline()
+        parts = status_line.split(b" ", 2)
+        assert parts[0] == b"HTTP/1.1", status_line
+        status = int(parts[1])
+        headers = {}
+        while True:
+            line = self.readline()
+            if not line:
+                break
+            name, _, value = line.partition(b":")
+            headers[name.strip().lower().decode()] = value.strip().decode()
+        if status == 100:
+            return self.response(on_data)
+        kept = []
+        sink = on_data or kept.append
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            while True:
+                n = int(self.readline().split(b";")[0], 16)
+                if n == 0:
+                    while self.readline():
+                        pass  # trailers
+                    break
+                left = n
+                while left:
+                    if len(self.buf) == self.pos:
+                        self._fill()
+                    k = min(left, len(self.buf) - self.pos)
+                    sink(self.read(k))
+                    left -= k
+                assert self.read(2) == b"\r\n"
+        elif "content-length" in headers:
+            left = int(headers["content-length"])
+            while left:
+                if len(self.buf) == self.pos:
+                    self._fill()
+                k = min(left, len(self.buf) - self.pos)
+                sink(self.read(k))
+                left -= k
+        return status, headers, b"".join(kept)
+
+
+class BytesSock:
+    """Received bytes replayed through recv, for Reader."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def recv(self, n):
+        out, self.data = self.data[:n], self.data[n:]
+        return out
+
+
+def get_once(port, path, timeout=10):
+    """One GET on a new connection: (status, body, seconds taken)."""
+    t0 = time.time()
+    with connect(port, timeout=timeout) as s:
+        s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % path).encode())
+        status, _, body = Reader(s).response()
+    return status, body, time.time() - t0
+
+
+def quick_get(port, path, what):
+    """A GET that must answer within QUICK seconds (and never hangs)."""
+    try:
+        status, body, took = get_once(port, path, timeout=QUICK + 2)
+    except (socket.timeout, ssl.SSLError, OSError, EOFError) as e:
+        pytest.fail("%s: GET %s did not answer (%r)" % (what, path, e))
+    assert took < QUICK, "%s: GET %s took %.2f s" % (what, path, took)
+    return status, body
+
+
+def quick_ping(port, what):
+    t0 = time.time()
+    try:
+        with connect(port, timeout=QUICK + 2) as s:
+            assert request(s, b'"Ping"') == "Pong"
+    except (socket.timeout, ssl.SSLError, OSError, EOFError) as e:
+        pytest.fail("%s: framed Ping did not answer (%r)" % (what, e))
+    took = time.time() - t0
+    assert took < QUICK, "%s: framed Ping took %.2f s" % (what, took)
+
+
+def count_x(total):
+    """An on_data sink that checks every byte is 'x' and counts them."""
+    def sink(piece):
+        assert piece.count(b"x") == len(piece), "response holds bytes other than 'x'"
+        total[0] += len(piece)
+    return sink
+
+
+def post_count(port, size, chunked, piece=MB, timeout=120):
+    """POSTs size bytes to /m/count; returns (status, body)."""
+    with connect(port, timeout=timeout) as s:
+        if chunked:
+            s.sendall(b"POST /m/count HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+        else:
+            s.sendall(b"POST /m/count HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % size)
+        block = b"y" * piece
+        left = size
+        while left:
+            k = min(left, piece)
+            data = block[:k]
+            s.sendall(b"%x\r\n%s\r\n" % (k, data) if chunked else data)
+            left -= k
+        if chunked:
+            s.sendall(b"0\r\n\r\n")
+        status, _, body = Reader(s).response()
+    return status, body
+
+
+def test_large_response_streams(srv):
+    warm = get_once(srv.port, "/m/stream?100000")
+    assert warm[0] == 200 and warm[1] == b"x" * 100000
+    before = peak_rss_mb(srv)
+    size = 100 * MB
+    total = [0]
+    with connect(srv.port, timeout=60) as s:
+        s.sendall(b"GET /m/stream?%d HTTP/1.1\r\nHost: x\r\n\r\n" % size)
+        status, headers, _ = Reader(s).response(on_data=count_x(total))
+    assert status == 200 and headers.get("transfer-encoding") == "chunked"
+    assert total[0] == size
+    check_rss(srv, before, "a 100 MB response")
+
+
+def test_large_request_streams(srv):
+    assert post_count(srv.port, 1000, chunked=False) == (200, b"1000")
+    before = peak_rss_mb(srv)
+    size = 100 * MB
+    status, body = post_count(srv.port, size, chunked=False)
+    assert (status, body.strip()) == (200, b"%d" % size)
+    check_rss(srv, before, "a 100 MB request with content-length")
+    status, body = post_count(srv.port, size, chunked=True)
+    assert (status, body.strip()) == (200, b"%d" % size)
+    check_rss(srv, before, "a 100 MB chunked request")
+
+
+def test_slow_reader_stalls_nobody(srv):
+    port = srv.port
+    quick_get(port, "/h/hello", "before")
+    before = peak_rss_mb(srv)
+    slow = connect(port, timeout=30)
+    try:
+        slow.sendall(b"GET /m/stream?200000000 HTTP/1.1\r\nHost: x\r\n\r\n")
+        # Read just the head, so the app is known to be producing; then read
+        # nothing more: the server's and the kernel's buffers fill up.
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += slow.recv(4096)
+        assert head.startswith(b"HTTP/1.1 200 "), head[:200]
+        time.sleep(0.3)
+        for _ in range(20):
+            status, body = quick_get(port, "/h/hello", "while a client does not read")
+            assert (status, body) == (200, HELLO_TEXT)
+        quick_ping(port, "while a client does not read")
+        check_rss(srv, before, "a 200 MB response nobody reads")
+    finally:
+        slow.close()
+    time.sleep(0.2)
+    for _ in range(3):
+        assert quick_get(port, "/h/hello", "after the slow reader left") == (200, HELLO_TEXT)
+    assert post_count(port, 5000, chunked=True) == (200, b"5000")
+
+
+def spin_fuel(port, seconds):
+    """Fuel for /spin to run about `seconds`, measured on this machine."""
+    fuel = 100_000_000
+    load(port, "cal", MISBEHAVE, max_fuel=fuel)
+    status, _, took = get_once(port, "/cal/spin", timeout=60)
+    assert status == 500
+    return int(min(10_000_000_000, fuel * seconds / max(took, 0.01)))
+
+
+def test_long_running_app_stalls_nobody(srv):
+    port = srv.port
+    load(port, "spin", MISBEHAVE, max_fuel=spin_fuel(port, 4.0 if SANITIZED else 3.0))
+    result = {}
+
+    def spin():
+        try:
+            status, body, took = get_once(port, "/spin/spin", timeout=60)
+            result["status"] = status
+        except Exception as e:  # noqa: BLE001 - reported by the main thread
+            result["error"] = repr(e)
+        result["end"] = time.time()
+
+    t = threading.Thread(target=spin)
+    t.start()
+    try:
+        time.sleep(0.3)  # the spin is running now
+        checks_done = None
+        for _ in range(5):
+            status, body = quick_get(port, "/h/hello", "while an app spins")
+            assert (status, body) == (200, HELLO_TEXT)
+            quick_ping(port, "while an app spins")
+        checks_done = time.time()
+    finally:
+        t.join(90)
+    assert not t.is_alive(), "/spin did not end"
+    assert result.get("status") == 500, result
+    assert checks_done < result["end"], "the spin ended before the checks; nothing was tested"
+    assert quick_get(port, "/h/hello", "after the spin") == (200, HELLO_TEXT)
+
+
+def test_stalled_body_gets_408(tmp_path):
+    s = Server(tmp_path, "--dev", "--workers", "1", "--idle-timeout", "2")
+    try:
+        load(s.port, "m", MISBEHAVE)
+        c = connect(s.port, timeout=8)
+        t0 = time.time()
+        c.sendall(b"POST /m/count HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" +
+                  b"y" * 10)
+        got = b""
+        try:
+            while True:
+                piece = c.recv(4096)
+                if not piece:
+                    break
+                got += piece
+        except (socket.timeout, ConnectionResetError, ssl.SSLError):
+            pass
+        took = time.time() - t0
+        c.close()
+        assert got.startswith(b"HTTP/1.1 408 "), "after %.1f s: %r" % (took, got[:200])
+        assert b"request body not received in time" in got
+        assert took < 5, "408 after %.1f s" % took
+        assert quick_get(s.port, "/m/stream?3", "after the 408") == (200, b"xxx")
+    finally:
+        assert s.stop() == 0, s.output()[-4000:]
+    check_log_clean(s)
+
+
+def test_client_disconnects_midway(srv):
+    port = srv.port
+    for _ in range(10):
+        c = connect(port, timeout=30)
+        c.sendall(b"GET /m/stream?100000000 HTTP/1.1\r\nHost: x\r\n\r\n")
+        got = 0
+        while got < MB:
+            piece = c.recv(1 << 16)
+            assert piece, "connection closed after %d bytes" % got
+            got += len(piece)
+        c.close()
+        c = connect(port, timeout=30)
+        c.sendall(b"POST /m/count HTTP/1.1\r\nHost: x\r\nContent-Length: 50000000\r\n\r\n")
+        c.sendall(b"y" * MB)
+        c.close()
+    for _ in range(3):
+        assert quick_get(port, "/h/hello", "after clients left midway") == (200, HELLO_TEXT)
+    assert post_count(port, 3 * MB, chunked=False) == (200, b"%d" % (3 * MB))
+    assert srv.alive()
+
+
+def test_pipelined_requests_answered_in_order(srv):
+    with connect(srv.port, timeout=20) as s:
+        s.sendall(b"GET /m/stream?10 HTTP/1.1\r\nHost: x\r\n\r\n"
+                  b"GET /h/hello HTTP/1.1\r\nHost: x\r\n\r\n"
+                  b"GET /m/stream?5 HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = Reader(s)
+        assert r.response()[::2] == (200, b"x" * 10)
+        assert r.response()[::2] == (200, HELLO_TEXT)
+        assert r.response()[::2] == (200, b"x" * 5)
+        # The connection is still usable afterwards.
+        s.sendall(b"POST /m/count HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nabcd"
+                  b"GET /m/stream?2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert r.response()[::2] == (200, b"4")
+        assert r.response()[::2] == (200, b"xx")
+
+
+def read_until_closed(sock):
+    out = b""
+    try:
+        while True:
+            piece = sock.recv(65536)
+            if not piece:
+                break
+            out += piece
+    except (ConnectionResetError, ssl.SSLError, socket.timeout):
+        pass
+    return out
+
+
+def test_body_limit_413(tmp_path):
+    s = Server(tmp_path, "--dev", "--workers", "1", "--max-body-size", "64K")
+    try:
+        load(s.port, "m", MISBEHAVE)
+        assert post_count(s.port, 60000, chunked=False) == (200, b"60000")
+        assert post_count(s.port, 60000, chunked=True, piece=7000) == (200, b"60000")
+        with connect(s.port, timeout=10) as c:
+            c.sendall(b"POST /m/count HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+            got = read_until_closed(c)
+        assert got.startswith(b"HTTP/1.1 413 "), got[:200]
+        with connect(s.port, timeout=10) as c:
+            c.sendall(b"POST /m/count HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+            try:
+                for _ in range(40):
+                    c.sendall(b"1000\r\n" + b"y" * 0x1000 + b"\r\n")
+                c.sendall(b"0\r\n\r\n")
+            except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+                pass  # the server answered and closed before the end
+            got = read_until_closed(c)
+        # Either 413 or, when the app's response head went out before the
+        # limit was crossed, a response cut off before its end: never a
+        # complete answer computed from part of the body.
+        if got and not got.startswith(b"HTTP/1.1 413 "):
+            with pytest.raises(EOFError):
+                Reader(BytesSock(got)).response()
+        assert quick_get(s.port, "/m/stream?3", "after a 413") == (200, b"xxx")
+    finally:
+        assert s.stop() == 0, s.output()[-4000:]
+    check_log_clean(s)
