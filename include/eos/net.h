@@ -181,6 +181,7 @@ typedef int (*eos_net_tls_hook)(void *ud, struct ssl_ctx_st *ctx, eos_diag *d);
 typedef struct eos_net_server_config {
     const char *listen;        /* "HOST:PORT" ("[::1]:8443" for IPv6); port 0 = any free port */
     int workers;               /* worker threads; 0 = one per online CPU */
+    int app_threads;           /* threads running apps, loads and calls; 0 = 4 per CPU, >= 8 */
     size_t max_frame_size;     /* 0 = EOS_NET_DEFAULT_MAX_FRAME */
     unsigned idle_timeout_ms;  /* close connections idle this long; 0 = 60 s */
     unsigned drain_timeout_ms; /* on shutdown, how long in-flight work may take; 0 = 10 s */

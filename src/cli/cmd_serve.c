@@ -45,7 +45,10 @@ const eos_cli_command eos_cli_serve = {
     "                           start\n"
     "  --max-body-size BYTES    largest HTTP request body for apps (default 32M)\n"
     "  --header-timeout SECONDS an HTTP request head must arrive within this (default 10)\n"
-    "  --workers N              worker threads (default: one per CPU)\n"
+    "  --workers N              network worker threads (default: one per CPU)\n"
+    "  --app-threads N          threads running apps' requests, loads and calls\n"
+    "                           (default: 4 per CPU, at least 8); requests beyond\n"
+    "                           64 per thread waiting get 503\n"
     "  --dev                    open development mode: management requests (load,\n"
     "                           unload, Shutdown) are accepted from loopback clients\n"
     "                           without credentials, and the simulated TEE is allowed.\n"
@@ -246,6 +249,7 @@ static int run(int argc, char **argv)
         O_DATA,
         O_TEE,
         O_WORKERS,
+        O_APP_THREADS,
         O_DEV,
         O_LOG,
         O_MAXF,
@@ -265,6 +269,7 @@ static int run(int argc, char **argv)
         {"data-dir", required_argument, 0, O_DATA},
         {"tee", required_argument, 0, O_TEE},
         {"workers", required_argument, 0, O_WORKERS},
+        {"app-threads", required_argument, 0, O_APP_THREADS},
         {"dev", no_argument, 0, O_DEV},
         {"log-level", required_argument, 0, O_LOG},
         {"max-frame-size", required_argument, 0, O_MAXF},
@@ -306,6 +311,12 @@ static int run(int argc, char **argv)
                 return eos_cli__usage(cmd, "--workers wants a number from 1 to 256, not '%s'",
                                       optarg);
             cfg.workers = (int)v;
+            break;
+        case O_APP_THREADS:
+            if (eos_cli__parse_uint(optarg, 1, 1024, &v) < 0)
+                return eos_cli__usage(
+                    cmd, "--app-threads wants a number from 1 to 1024, not '%s'", optarg);
+            cfg.app_threads = (int)v;
             break;
         case O_DEV:
             cfg.dev = 1;

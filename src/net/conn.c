@@ -45,7 +45,8 @@ static void set_interest(eos_net__conn *c)
     if (c->state == CONN_HANDSHAKE) {
         ev = c->hs_wants_write ? EPOLLOUT : EPOLLIN;
     } else {
-        int reading = !c->close_after_flush && pending < EOS_NET__OUT_HIGH_WATER;
+        int reading =
+            !c->close_after_flush && !c->input_paused && pending < EOS_NET__OUT_HIGH_WATER;
         if (reading || c->write_wants_read)
             ev |= EPOLLIN;
         if ((pending && !c->write_wants_read) || c->read_wants_write)
@@ -115,6 +116,7 @@ void eos_net__conn_close(eos_net__conn *c, const char *why)
     SSL_free(c->ssl);
     eos_net__proto_free(c);
     eos_free(c->out, c->out_cap);
+    eos_free(c->stash, c->stash_cap);
     /* Unlink from the activity list. The memory itself is released by the
      * worker after the current pass (eos_net__worker_reap), because callers up
      * the stack and later events of the same epoll batch may still look at
@@ -153,9 +155,44 @@ int eos_net__conn_queue(eos_net__conn *c, const uint8_t *bytes, size_t size)
     return 0;
 }
 
+void eos_net__conn_stash(eos_net__conn *c, const uint8_t *data, size_t size)
+{
+    if (size > c->stash_cap - c->stash_len) {
+        size_t cap = c->stash_cap ? c->stash_cap : EOS_NET__READ_CHUNK;
+        while (cap < c->stash_len + size)
+            cap *= 2;
+        uint8_t *nb = eos_realloc(c->stash, c->stash_cap, cap);
+        if (!nb) {
+            EOS_WARN("net", "%s: out of memory keeping pipelined input; closing", c->peer);
+            c->close_after_flush = 1;
+            return;
+        }
+        c->stash = nb;
+        c->stash_cap = cap;
+    }
+    memcpy(c->stash + c->stash_len, data, size);
+    c->stash_len += size;
+}
+
+void eos_net__conn_resume(eos_net__conn *c)
+{
+    c->input_paused = 0;
+    if (c->stash_len) {
+        /* Processing may pause and stash again: it gets a fresh stash. */
+        uint8_t *buf = c->stash;
+        size_t len = c->stash_len, cap = c->stash_cap;
+        c->stash = NULL;
+        c->stash_len = c->stash_cap = 0;
+        eos_net__proto_input(c, buf, len);
+        eos_free(buf, cap);
+    }
+    if (!c->dead && !c->input_paused && !c->close_after_flush && SSL_has_pending(c->ssl))
+        eos_net__mark_ready(c);
+}
+
 int eos_net__conn_quiescent(const eos_net__conn *c)
 {
-    if (c->out_len > c->out_off)
+    if (c->out_len > c->out_off || c->job)
         return 0;
     if (c->state == CONN_HTTP)
         return !eos_net__http_busy(c);
@@ -259,7 +296,8 @@ static void read_input(eos_net__conn *c)
 {
     size_t budget = EOS_NET__READ_BUDGET;
     c->read_wants_write = 0;
-    while (!c->dead && !c->close_after_flush && c->out_len - c->out_off < EOS_NET__OUT_HIGH_WATER) {
+    while (!c->dead && !c->close_after_flush && !c->input_paused &&
+           c->out_len - c->out_off < EOS_NET__OUT_HIGH_WATER) {
         if (budget == 0) {
             /* Let other connections run; come back without waiting for epoll,
              * which cannot see bytes TLS has already buffered. */
@@ -293,6 +331,11 @@ void eos_net__conn_event(eos_net__conn *c, unsigned events)
             goto out;
         /* Application data may already sit in TLS buffers after the handshake. */
     }
+    /* An app thread's output first (a finished job may let input resume). */
+    if (c->job)
+        eos_net__proto_pump(c);
+    if (c->dead)
+        return;
     if (c->out_len > c->out_off && flush_out(c) < 0)
         return;
     read_input(c);
@@ -300,15 +343,38 @@ void eos_net__conn_event(eos_net__conn *c, unsigned events)
         return;
     if (c->out_len > c->out_off && flush_out(c) < 0)
         return;
+    /* Writing made room: the app may go on. */
+    if (c->job) {
+        eos_net__proto_pump(c);
+        if (c->dead)
+            return;
+        if (c->out_len > c->out_off && flush_out(c) < 0)
+            return;
+    }
     if (c->w->draining && eos_net__conn_quiescent(c)) {
         eos_net__conn_close(c, "server shutting down");
         return;
     }
     /* Reading stopped for back-pressure and resumes now: TLS may hold input
      * that epoll cannot report. */
-    if (!c->close_after_flush && c->out_len == c->out_off && SSL_has_pending(c->ssl))
+    if (!c->close_after_flush && !c->input_paused && c->out_len == c->out_off &&
+        SSL_has_pending(c->ssl))
         eos_net__mark_ready(c);
 out:
     if (!c->dead)
         set_interest(c);
+}
+
+void eos_net__conn_expire(eos_net__conn *c)
+{
+    if (c->state == CONN_HTTP) {
+        eos_net__http_expire(c);
+        /* One attempt to write the 408; the peer gets no more time. */
+        if (c->out_len > c->out_off && !c->dead) {
+            c->close_after_flush = 1;
+            if (flush_out(c) < 0)
+                return;
+        }
+    }
+    eos_net__conn_close(c, "idle timeout");
 }

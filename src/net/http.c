@@ -1,9 +1,10 @@
 /* HTTP/1.1 (SPEC 4) on http-parser: keep-alive, Content-Length and chunked
  * bodies, limits on head size, body size and head time, routing by hostname
- * then longest route prefix, and the app call through the WASI driver.
- * Apps run on the worker thread that owns the connection, bounded by fuel:
- * a request costs at most its app's fuel budget of CPU time, other workers
- * keep serving meanwhile, and no cross-thread hand-off is paid per request. */
+ * then longest route prefix, and /.well-known/enclave-os/. A request for an
+ * app becomes a job on the app threads once its head is in (httpjob.c): its
+ * body streams to the app as it arrives and the app's response streams back,
+ * both through bounded buffers, while the worker serves other connections.
+ * Requests pipelined behind it wait in the connection's stash. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -17,6 +18,10 @@
 #define MAX_COMPONENT_BODY ((size_t)64 << 20)
 #define MAX_HEADERS        128
 #define WELL_KNOWN         "/.well-known/enclave-os/"
+/* An app request starts on an app thread once this much body is buffered,
+ * or when the body is complete: a client sending a small body slowly never
+ * holds an app thread, and a large body still streams. */
+#define DISPATCH_BODY ((size_t)64 << 10)
 
 typedef struct hdr {
     size_t noff, nlen, voff, vlen;
@@ -31,62 +36,22 @@ typedef struct http_state {
     hdr hdrs[MAX_HEADERS];
     size_t nh;
     int last_value; /* the last header callback was a value */
-    uint8_t *body;
+    uint8_t *body; /* the body of a management PUT */
     size_t blen, bcap, body_limit;
-    size_t body_pos; /* read position of the app */
+    size_t body_seen; /* body bytes of the current request so far */
     int in_message, headers_done;
     uint64_t start_ns;
     int stop; /* an error response was queued: parse no further */
     int keep_alive;
     int is_head;
-    int resp_head_sent;
+    int app_request;        /* the current request goes to an app (routed at its head) */
+    eos_net__http_job *job; /* its job (also the connection's), until it is done */
+    int submitted;          /* the job was handed to the app threads */
+    int await_job;          /* the parser is paused after a request until its job is done */
+    int body_full;          /* the job's input is full: not reading */
+    int resp_started;       /* response bytes of the job reached the connection */
+    int discard;            /* the app answered before the body ended: drop the rest */
 } http_state;
-
-static const char *reason_of(int status)
-{
-    switch (status) {
-    case 200:
-        return "OK";
-    case 201:
-        return "Created";
-    case 204:
-        return "No Content";
-    case 301:
-        return "Moved Permanently";
-    case 302:
-        return "Found";
-    case 304:
-        return "Not Modified";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 408:
-        return "Request Timeout";
-    case 409:
-        return "Conflict";
-    case 411:
-        return "Length Required";
-    case 413:
-        return "Content Too Large";
-    case 431:
-        return "Request Header Fields Too Large";
-    case 500:
-        return "Internal Server Error";
-    case 501:
-        return "Not Implemented";
-    case 503:
-        return "Service Unavailable";
-    default:
-        return "Status";
-    }
-}
 
 static int queue_str(eos_net__conn *c, const char *s, size_t n)
 {
@@ -104,10 +69,8 @@ static void respond(http_state *st, int status, const char *ctype, const char *b
     char head[512];
     if (close)
         st->keep_alive = 0;
-    int n = snprintf(head, sizeof head,
-                     "HTTP/1.1 %d %s\r\ncontent-type: %s\r\ncontent-length: %zu\r\n%s\r\n", status,
-                     reason_of(status), ctype, size, st->keep_alive ? "" : "connection: close\r\n");
-    queue_str(c, head, (size_t)n);
+    size_t n = eos_net__http_format_head(head, sizeof head, status, ctype, size, st->keep_alive);
+    queue_str(c, head, n);
     if (!st->is_head && size)
         queue_str(c, body, size);
     if (!st->keep_alive)
@@ -125,12 +88,47 @@ static void respond_text(http_state *st, int status, const char *text, int close
     respond(st, status, "text/plain; charset=utf-8", body, (size_t)n, close);
 }
 
+static void drop_job(http_state *st)
+{
+    if (!st->job)
+        return;
+    eos_net__job *j = eos_net__http_job_base(st->job);
+    st->c->job = NULL;
+    st->job = NULL;
+    st->submitted = 0;
+    eos_net__job_detach(j);
+}
+
+/* Reads from the client only while no job holds the connection's input. */
+static void update_input(http_state *st)
+{
+    eos_net__conn *c = st->c;
+    if (st->await_job || st->body_full || (st->stop && st->job))
+        c->input_paused = 1;
+    else if (c->input_paused)
+        eos_net__conn_resume(c);
+}
+
 /* An error that ends the connection: nothing more is parsed. */
 static void fail(http_state *st, int status, const char *text)
 {
     EOS_INFO("net", "%s: HTTP %d: %s", st->c->peer, status, text);
-    respond_text(st, status, text, 1);
     st->stop = 1;
+    if (st->job && st->submitted) {
+        /* The app runs: it sees the body fail, and its response is replaced
+         * by this error unless it already started. */
+        eos_net__job_end_input(eos_net__http_job_base(st->job), status);
+        st->keep_alive = 0;
+        update_input(st);
+        return;
+    }
+    drop_job(st);
+    if (st->discard) {
+        /* This request was answered already. */
+        st->c->close_after_flush = 1;
+        return;
+    }
+    respond_text(st, status, text, 1);
 }
 
 static int append(http_state *st, const char *at, size_t len)
@@ -169,7 +167,8 @@ static int on_message_begin(http_parser *p)
     st->hlen = st->url_off = st->url_len = 0;
     st->nh = 0;
     st->last_value = 0;
-    st->blen = st->body_pos = 0;
+    st->blen = st->body_seen = 0;
+    st->app_request = 0;
     st->start_ns = eos_now_ns();
     return 0;
 }
@@ -231,12 +230,109 @@ static int is_component_put(http_state *st)
            memcmp(st->head + st->url_off, WELL_KNOWN "apps/", sizeof WELL_KNOWN - 1 + 5) == 0;
 }
 
+/* The routing host: the TLS SNI when present, else the Host header without
+ * its port; "" when neither. */
+static void request_host(http_state *st, char *host, size_t cap)
+{
+    host[0] = 0;
+    const char *sni = SSL_get_servername(st->c->ssl, TLSEXT_NAMETYPE_host_name);
+    size_t hn = 0;
+    const char *hh = find_header(st, "host", &hn);
+    if (sni)
+        snprintf(host, cap, "%s", sni);
+    else if (hh)
+        snprintf(host, cap, "%.*s", (int)(hn < cap - 1 ? hn : cap - 1), hh);
+    char *colon = host[0] == '[' ? NULL : strrchr(host, ':');
+    if (colon)
+        *colon = 0;
+}
+
+/* Routes a request to an app as soon as its head is in, so its body can
+ * stream to the app. Returns 0 when the request is not an app's (it is
+ * answered at its end), 1 when a job now holds it, -1 after a failure. */
+static int start_app_request(http_state *st, int has_body)
+{
+    eos_net__conn *c = st->c;
+    eos_net_server *srv = c->w->srv;
+    char path[8192];
+    if (st->url_len == 0 || st->url_len >= sizeof path || st->head[st->url_off] != '/')
+        return 0;
+    memcpy(path, st->head + st->url_off, st->url_len);
+    path[st->url_len] = 0;
+    if (strncmp(path, WELL_KNOWN, sizeof WELL_KNOWN - 1) == 0)
+        return 0;
+    char host[256];
+    request_host(st, host, sizeof host);
+    size_t prefix = 0;
+    char *q = strchr(path, '?');
+    if (q)
+        *q = 0;
+    eos_net__app *a = eos_net__apps_route(srv, host[0] ? host : NULL, path, &prefix);
+    if (q)
+        *q = '?';
+    if (!a)
+        return 0;
+    eos_wasi_header hv[MAX_HEADERS + 1];
+    size_t n = 0;
+    for (size_t i = 0; i < st->nh; i++) {
+        /* The prefix header is the server's to set, never the client's. */
+        if (st->hdrs[i].nlen == 18 &&
+            strncasecmp(st->head + st->hdrs[i].noff, "x-forwarded-prefix", 18) == 0)
+            continue;
+        hv[n++] = (eos_wasi_header){st->head + st->hdrs[i].noff, st->hdrs[i].nlen,
+                                    (const uint8_t *)st->head + st->hdrs[i].voff, st->hdrs[i].vlen};
+    }
+    hv[n++] = (eos_wasi_header){"x-forwarded-prefix", 18, (const uint8_t *)path, prefix};
+    char target[8192];
+    const char *rest = path + prefix;
+    snprintf(target, sizeof target, "%s%s", rest[0] == '/' ? "" : "/", rest);
+    eos_net__http_req r = {
+        .app = a,
+        .method = http_method_str((enum http_method)st->parser.method),
+        .target = target,
+        .authority = host[0] ? host : NULL,
+        .headers = hv,
+        .header_count = n,
+        .has_body = has_body,
+        .is_head = st->is_head,
+        .keep_alive = st->keep_alive,
+        .start_ns = st->start_ns,
+    };
+    int rc = eos_net__http_job_new(c, &r, &st->job);
+    eos_net__app_unref(a);
+    if (rc < 0) {
+        fail(st, 503, "out of memory");
+        return -1;
+    }
+    c->job = eos_net__http_job_base(st->job);
+    atomic_fetch_add(&srv->metrics.http_requests, 1);
+    st->app_request = 1;
+    st->submitted = 0;
+    st->resp_started = 0;
+    return 1;
+}
+
+static int submit(http_state *st)
+{
+    eos_net_server *srv = st->c->w->srv;
+    if (eos_net__job_submit(srv, eos_net__http_job_base(st->job)) == 0) {
+        st->submitted = 1;
+        return 0;
+    }
+    drop_job(st);
+    EOS_WARN("net", "%s: every app thread is busy and the queue is full; answering 503",
+             st->c->peer);
+    fail(st, 503, "server busy: every app thread is taken; try again shortly");
+    return -1;
+}
+
 static int on_headers_complete(http_parser *p)
 {
     http_state *st = p->data;
     eos_net_server *srv = st->c->w->srv;
     st->headers_done = 1;
     st->is_head = p->method == HTTP_HEAD;
+    st->keep_alive = http_should_keep_alive(p);
     st->body_limit = srv->cfg.max_body_size ? srv->cfg.max_body_size : DEFAULT_MAX_BODY;
     if (is_component_put(st) && st->body_limit < MAX_COMPONENT_BODY)
         st->body_limit = MAX_COMPONENT_BODY;
@@ -244,7 +340,11 @@ static int on_headers_complete(http_parser *p)
         fail(st, 413, "request body too large");
         return -1;
     }
-    if ((p->flags & F_CONTENTLENGTH) && p->content_length > st->bcap) {
+    int has_body = (p->flags & F_CHUNKED) || ((p->flags & F_CONTENTLENGTH) && p->content_length);
+    int routed = start_app_request(st, has_body);
+    if (routed < 0)
+        return -1;
+    if (!routed && (p->flags & F_CONTENTLENGTH) && p->content_length > st->bcap) {
         uint8_t *nb = eos_realloc(st->body, st->bcap, (size_t)p->content_length);
         if (!nb) {
             fail(st, 503, "out of memory");
@@ -266,9 +366,26 @@ static int on_headers_complete(http_parser *p)
 static int on_body(http_parser *p, const char *at, size_t len)
 {
     http_state *st = p->data;
-    if (st->blen + len > st->body_limit) {
+    if (st->body_seen + len > st->body_limit) {
         fail(st, 413, "request body too large");
         return -1;
+    }
+    st->body_seen += len;
+    if (st->discard || (st->app_request && !st->job))
+        return 0;
+    if (st->job) {
+        int full = eos_net__job_feed(eos_net__http_job_base(st->job), (const uint8_t *)at, len);
+        if (full < 0) {
+            fail(st, 503, "out of memory");
+            return -1;
+        }
+        if (!st->submitted && st->body_seen >= DISPATCH_BODY && submit(st) < 0)
+            return -1;
+        if (full) {
+            st->body_full = 1;
+            update_input(st);
+        }
+        return 0;
     }
     if (st->blen + len > st->bcap) {
         size_t cap = st->bcap ? st->bcap : 16384;
@@ -287,19 +404,41 @@ static int on_body(http_parser *p, const char *at, size_t len)
     return 0;
 }
 
-void eos_net__http_dispatch(http_state *st);
+static void dispatch(http_state *st);
 
 static int on_message_complete(http_parser *p)
 {
     http_state *st = p->data;
     st->in_message = 0;
     st->keep_alive = http_should_keep_alive(p);
-    eos_net__http_dispatch(st);
+    if (st->app_request) {
+        st->app_request = 0;
+        st->discard = 0;
+        if (st->job) {
+            eos_net__job_end_input(eos_net__http_job_base(st->job), 0);
+            if (!st->submitted && submit(st) < 0)
+                return -1;
+            /* Pipelined requests wait until this one is answered. */
+            st->await_job = 1;
+            http_parser_pause(p, 1);
+            update_input(st);
+            return 0;
+        }
+    } else {
+        dispatch(st);
+    }
     /* Large buffers are not kept for an idle keep-alive connection. */
     if (st->bcap > ((size_t)1 << 20)) {
         eos_free(st->body, st->bcap);
         st->body = NULL;
         st->bcap = 0;
+    }
+    if (st->job) {
+        /* A management job: wait for it as for an app. */
+        st->await_job = 1;
+        http_parser_pause(p, 1);
+        update_input(st);
+        return 0;
     }
     if (!st->keep_alive || st->stop) {
         st->stop = 1;
@@ -335,6 +474,10 @@ void eos_net__http_input(eos_net__conn *c, const uint8_t *data, size_t size)
     }
     if (st->stop)
         return;
+    if (st->await_job) {
+        eos_net__conn_stash(c, data, size);
+        return;
+    }
     eos_net_server *srv = c->w->srv;
     uint64_t limit =
         (uint64_t)(srv->cfg.header_timeout_ms ? srv->cfg.header_timeout_ms : 10000) * 1000000ull;
@@ -356,6 +499,12 @@ void eos_net__http_input(eos_net__conn *c, const uint8_t *data, size_t size)
     if (st->stop)
         return;
     enum http_errno e = HTTP_PARSER_ERRNO(&st->parser);
+    if (e == HPE_PAUSED) {
+        /* A request waits for its job: what follows it waits too. */
+        if (used < size)
+            eos_net__conn_stash(c, data + used, size - used);
+        return;
+    }
     if (e != HPE_OK) {
         char msg[200];
         snprintf(msg, sizeof msg, "malformed HTTP request: %s", http_errno_description(e));
@@ -366,13 +515,74 @@ void eos_net__http_input(eos_net__conn *c, const uint8_t *data, size_t size)
         fail(st, 501, "protocol upgrades are not supported");
         return;
     }
-    (void)used;
 }
 
 int eos_net__http_busy(const eos_net__conn *c)
 {
     const http_state *st = c->http;
-    return st && st->in_message && !st->stop;
+    return st && (st->job || (st->in_message && !st->stop));
+}
+
+void eos_net__http_pump(eos_net__conn *c)
+{
+    http_state *st = c->http;
+    if (!st || !st->job || !st->submitted)
+        return;
+    /* The client is behind: the app waits until it catches up. */
+    if (c->out_len - c->out_off >= EOS_NET__OUT_HIGH_WATER)
+        return;
+    eos_net__job *j = eos_net__http_job_base(st->job);
+    size_t before = c->out_len - c->out_off;
+    int r = eos_net__job_take(j, c);
+    if (c->out_len - c->out_off > before)
+        st->resp_started = 1;
+    if (r < 0) {
+        EOS_WARN("net", "%s: out of memory passing on a response; closing", c->peer);
+        drop_job(st);
+        c->close_after_flush = 1;
+        st->stop = 1;
+        return;
+    }
+    if (r == 0) {
+        if (st->body_full && !eos_net__job_input_full(j)) {
+            st->body_full = 0;
+            update_input(st);
+        }
+        return;
+    }
+    if (eos_net__http_job_closes(st->job)) {
+        st->keep_alive = 0;
+        st->stop = 1;
+        c->close_after_flush = 1;
+    }
+    c->job = NULL;
+    st->job = NULL;
+    st->submitted = 0;
+    st->body_full = 0;
+    st->resp_started = 0;
+    j->conn = NULL; /* a wake-up still queued must not find the connection */
+    eos_net__job_unref(j);
+    /* The app answered before its body ended: the rest is read and dropped. */
+    if (st->in_message && st->app_request)
+        st->discard = 1;
+    if (st->await_job) {
+        st->await_job = 0;
+        http_parser_pause(&st->parser, 0);
+    }
+    if (!st->stop)
+        update_input(st);
+}
+
+void eos_net__http_expire(eos_net__conn *c)
+{
+    http_state *st = c->http;
+    if (!st || st->stop || st->resp_started || !st->in_message)
+        return;
+    /* The client stopped in the middle of a request: say so before closing. */
+    drop_job(st);
+    st->discard = 0;
+    fail(st, 408, st->headers_done ? "request body not received in time"
+                                   : "request head not received in time");
 }
 
 void eos_net__http_free(eos_net__conn *c)
@@ -380,160 +590,11 @@ void eos_net__http_free(eos_net__conn *c)
     http_state *st = c->http;
     if (!st)
         return;
+    drop_job(st);
     eos_free(st->head, st->hcap);
     eos_free(st->body, st->bcap);
     eos_free(st, sizeof *st);
     c->http = NULL;
-}
-
-/* ---- The app call ---- */
-
-static int body_read(void *ud, uint8_t *buf, size_t cap, size_t *out_size)
-{
-    http_state *st = ud;
-    size_t n = st->blen - st->body_pos;
-    if (n > cap)
-        n = cap;
-    if (n)
-        memcpy(buf, st->body + st->body_pos, n);
-    st->body_pos += n;
-    *out_size = n;
-    return 0;
-}
-
-static int skip_resp_header(const char *name, size_t n)
-{
-    static const char *const hop[] = {"connection", "content-length", "transfer-encoding",
-                                      "keep-alive", "upgrade",        "te",
-                                      "trailer"};
-    for (size_t i = 0; i < EOS_ARRAY_LEN(hop); i++)
-        if (strlen(hop[i]) == n && strncasecmp(hop[i], name, n) == 0)
-            return 1;
-    return 0;
-}
-
-static int sink_head(void *ud, uint16_t status, const eos_wasi_header *h, size_t count)
-{
-    http_state *st = ud;
-    eos_net__conn *c = st->c;
-    char line[160];
-    int n = snprintf(line, sizeof line, "HTTP/1.1 %u %s\r\n", status, reason_of(status));
-    if (queue_str(c, line, (size_t)n) < 0)
-        return EOS_ENOMEM;
-    for (size_t i = 0; i < count; i++) {
-        if (skip_resp_header(h[i].name, h[i].name_size))
-            continue;
-        /* Header injection: a value holding CR or LF would split the response. */
-        if (memchr(h[i].value, '\r', h[i].value_size) ||
-            memchr(h[i].value, '\n', h[i].value_size) || memchr(h[i].name, '\r', h[i].name_size) ||
-            memchr(h[i].name, '\n', h[i].name_size))
-            continue;
-        if (queue_str(c, h[i].name, h[i].name_size) < 0 || queue_str(c, ": ", 2) < 0 ||
-            queue_str(c, (const char *)h[i].value, h[i].value_size) < 0 ||
-            queue_str(c, "\r\n", 2) < 0)
-            return EOS_ENOMEM;
-    }
-    const char *tail = st->is_head      ? (st->keep_alive ? "\r\n" : "connection: close\r\n\r\n")
-                       : st->keep_alive ? "transfer-encoding: chunked\r\n\r\n"
-                                        : "transfer-encoding: chunked\r\nconnection: close\r\n\r\n";
-    st->resp_head_sent = 1;
-    return queue_str(c, tail, strlen(tail));
-}
-
-static int sink_body(void *ud, const uint8_t *data, size_t size)
-{
-    http_state *st = ud;
-    if (st->is_head || size == 0)
-        return 0;
-    char line[24];
-    int n = snprintf(line, sizeof line, "%zx\r\n", size);
-    if (queue_str(st->c, line, (size_t)n) < 0 || queue_str(st->c, (const char *)data, size) < 0 ||
-        queue_str(st->c, "\r\n", 2) < 0)
-        return EOS_ENOMEM;
-    return 0;
-}
-
-static int sink_end(void *ud, bool complete, const eos_wasi_header *trailers, size_t count)
-{
-    http_state *st = ud;
-    (void)trailers;
-    (void)count;
-    if (!complete) {
-        /* An incomplete body must not look complete to the client: cut the
-         * connection without the final chunk. */
-        st->keep_alive = 0;
-        st->c->close_after_flush = 1;
-        return 0;
-    }
-    if (!st->is_head)
-        return queue_str(st->c, "0\r\n\r\n", 5);
-    return 0;
-}
-
-static void observe_latency(eos_net_server *srv, uint64_t ns)
-{
-    static const uint64_t bounds_us[EOS_NET__LAT_BUCKETS] = {
-        500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000};
-    uint64_t us = ns / 1000;
-    size_t i = 0;
-    while (i < EOS_NET__LAT_BUCKETS && us > bounds_us[i])
-        i++;
-    atomic_fetch_add(&srv->metrics.lat[i], 1);
-    atomic_fetch_add(&srv->metrics.lat_sum_us, us);
-}
-
-static void run_app(http_state *st, eos_net__app *a, const char *path, size_t prefix_len,
-                    const char *host)
-{
-    eos_net__conn *c = st->c;
-    eos_wasi_header hv[MAX_HEADERS + 1];
-    size_t n = 0;
-    for (size_t i = 0; i < st->nh; i++) {
-        /* The prefix header is the server's to set, never the client's. */
-        if (st->hdrs[i].nlen == 18 &&
-            strncasecmp(st->head + st->hdrs[i].noff, "x-forwarded-prefix", 18) == 0)
-            continue;
-        hv[n++] = (eos_wasi_header){st->head + st->hdrs[i].noff, st->hdrs[i].nlen,
-                                    (const uint8_t *)st->head + st->hdrs[i].voff, st->hdrs[i].vlen};
-    }
-    hv[n++] = (eos_wasi_header){"x-forwarded-prefix", 18, (const uint8_t *)path, prefix_len};
-    char target[8192];
-    const char *rest = path + prefix_len;
-    snprintf(target, sizeof target, "%s%s", rest[0] == '/' ? "" : "/", rest);
-    eos_wasi_request req = {
-        .method = http_method_str((enum http_method)st->parser.method),
-        .target = target,
-        .scheme = "https",
-        .authority = host,
-        .headers = hv,
-        .header_count = n,
-        .body_read = st->blen ? body_read : NULL,
-        .body_ud = st,
-    };
-    eos_wasi_sink sink = {sink_head, sink_body, sink_end, st};
-    eos_wasi_outcome oc;
-    memset(&oc, 0, sizeof oc);
-    st->resp_head_sent = 0;
-    int rc = eos_wasi_handle_http(a->wapp, &req, &sink, &oc);
-    atomic_fetch_add(&a->requests, 1);
-    atomic_fetch_add(&a->fuel, oc.fuel_consumed);
-    if (rc < 0) {
-        atomic_fetch_add(&a->errors, 1);
-        atomic_fetch_add(&c->w->srv->metrics.http_errors, 1);
-        EOS_INFO("net", "%s: app '%s' failed on %s: %s", c->peer, a->name, target,
-                 oc.reason[0] ? oc.reason : eos_strerror(rc));
-        if (!oc.head_sent && !st->resp_head_sent) {
-            char msg[300];
-            snprintf(msg, sizeof msg, "app '%s' failed: %s", a->name,
-                     oc.reason[0] ? oc.reason : eos_strerror(rc));
-            respond_text(st, 500, msg, 0);
-        } else {
-            st->keep_alive = 0;
-            c->close_after_flush = 1;
-        }
-    }
-    if (!st->keep_alive)
-        c->close_after_flush = 1;
 }
 
 /* ---- /.well-known/enclave-os/ ---- */
@@ -549,19 +610,7 @@ static int wants_binary(http_state *st, const char *query)
 
 static void respond_json_doc(http_state *st, char *doc, size_t size)
 {
-    int status = 200;
-    if (strncmp(doc, "{\"status\":\"error\"", 17) == 0) {
-        status = 400;
-        if (strstr(doc, "\"code\":\"unauthorized\""))
-            status = 401;
-        else if (strstr(doc, "\"code\":\"not_found\""))
-            status = 404;
-        else if (strstr(doc, "\"code\":\"too_large\""))
-            status = 413;
-        else if (strstr(doc, "\"code\":\"conflict\""))
-            status = 409;
-    }
-    respond(st, status, "application/json", doc, size, 0);
+    respond(st, eos_net__http_doc_status(doc), "application/json", doc, size, 0);
     eos_free(doc, size + 1);
 }
 
@@ -635,57 +684,62 @@ static int http_authorised(http_state *st)
     return eos_net__token_ok(st->c->w->srv, auth + 7, n - 7);
 }
 
-static char *header_dup(http_state *st, const char *name)
+static void header_copy(http_state *st, const char *name, char *buf, size_t cap, const char **out)
 {
     size_t n;
     const char *v = find_header(st, name, &n);
+    *out = NULL;
     if (!v)
-        return NULL;
-    char *s = eos_malloc(n + 1);
-    if (s) {
-        memcpy(s, v, n);
-        s[n] = 0;
-    }
-    return s;
+        return;
+    snprintf(buf, cap, "%.*s", (int)(n < cap - 1 ? n : cap - 1), v);
+    *out = buf;
 }
 
+/* PUT and DELETE of an app: a load takes up to seconds, and both wait for
+ * other loads, so they run as a job on an app thread. */
 static void manage(http_state *st, const char *name, int method)
 {
     eos_net_server *srv = st->c->w->srv;
-    char *doc = NULL;
-    size_t size = 0;
-    int rc;
     if (!http_authorised(st)) {
-        rc = eos_net__mgmt_error("unauthorized",
-                                 srv->cfg.token ? "management needs 'authorization: Bearer TOKEN'"
-                                                : "management is closed on this server",
-                                 &doc, &size);
-    } else if (method == HTTP_DELETE) {
-        size_t qn = 0;
-        const char *q = find_header(st, "x-enclave-os-erase", &qn);
-        rc = eos_net__mgmt_unload(srv, name, q && qn == 4 && strncasecmp(q, "true", 4) == 0, &doc,
-                                  &size);
-    } else {
-        char *route = header_dup(st, "x-enclave-os-route");
-        char *hostname = header_dup(st, "x-enclave-os-hostname");
-        eos_net__load_args args;
-        memset(&args, 0, sizeof args);
-        args.name = name;
-        args.route = route;
-        args.hostname = hostname;
-        args.bytes = st->body; /* the body buffer moves to the app */
-        args.size = st->blen;
-        st->body = NULL;
-        st->bcap = st->blen = 0;
-        rc = eos_net__mgmt_load(srv, &args, &doc, &size);
-        eos_free(route, route ? strlen(route) + 1 : 0);
-        eos_free(hostname, hostname ? strlen(hostname) + 1 : 0);
-    }
-    if (rc < 0) {
-        respond_text(st, 503, eos_strerror(rc), 0);
+        char *doc = NULL;
+        size_t size = 0;
+        if (eos_net__mgmt_error("unauthorized",
+                                srv->cfg.token ? "management needs 'authorization: Bearer TOKEN'"
+                                               : "management is closed on this server",
+                                &doc, &size) == 0)
+            respond_json_doc(st, doc, size);
+        else
+            respond_text(st, 503, "out of memory", 0);
         return;
     }
-    respond_json_doc(st, doc, size);
+    char route[1024], hostname[512];
+    size_t qn = 0;
+    const char *q = find_header(st, "x-enclave-os-erase", &qn);
+    eos_net__http_req r = {
+        .method = method == HTTP_DELETE ? "DELETE" : "PUT",
+        .target = "",
+        .keep_alive = st->keep_alive,
+        .is_head = 0,
+        .start_ns = st->start_ns,
+        .manage_method = method == HTTP_DELETE ? 'D' : 'P',
+        .name = name,
+        .erase = q && qn == 4 && strncasecmp(q, "true", 4) == 0,
+    };
+    header_copy(st, "x-enclave-os-route", route, sizeof route, &r.route);
+    header_copy(st, "x-enclave-os-hostname", hostname, sizeof hostname, &r.hostname);
+    if (eos_net__http_job_new(st->c, &r, &st->job) < 0) {
+        respond_text(st, 503, "out of memory", 0);
+        return;
+    }
+    st->c->job = eos_net__http_job_base(st->job);
+    st->submitted = 0;
+    st->resp_started = 0;
+    if (method == HTTP_PUT) {
+        eos_net__http_job_give_body(st->job, st->body, st->blen); /* moves to the app */
+        st->body = NULL;
+        st->bcap = st->blen = 0;
+    }
+    submit(st);
 }
 
 static void well_known(http_state *st, const char *what, const char *query)
@@ -742,11 +796,12 @@ static void well_known(http_state *st, const char *what, const char *query)
     }
 }
 
-void eos_net__http_dispatch(http_state *st)
+/* A request that is not an app's, answered on the worker (management PUT and
+ * DELETE excepted): the well-known endpoints, 400 and 404. */
+static void dispatch(http_state *st)
 {
     eos_net__conn *c = st->c;
     eos_net_server *srv = c->w->srv;
-    uint64_t t0 = eos_now_ns();
     atomic_fetch_add(&srv->metrics.http_requests, 1);
     char path[8192];
     if (st->url_len == 0 || st->url_len >= sizeof path || st->head[st->url_off] != '/') {
@@ -760,34 +815,9 @@ void eos_net__http_dispatch(http_state *st)
         if (q)
             *q++ = 0;
         well_known(st, path + sizeof WELL_KNOWN - 1, q);
-        goto out;
-    }
-    /* Host: the TLS SNI when present, else the Host header without its port. */
-    char host[256];
-    host[0] = 0;
-    const char *sni = SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name);
-    size_t hn = 0;
-    const char *hh = find_header(st, "host", &hn);
-    if (sni)
-        snprintf(host, sizeof host, "%s", sni);
-    else if (hh)
-        snprintf(host, sizeof host, "%.*s", (int)(hn < 255 ? hn : 255), hh);
-    char *colon = host[0] == '[' ? NULL : strrchr(host, ':');
-    if (colon)
-        *colon = 0;
-    size_t prefix = 0;
-    char *qs = q;
-    if (qs)
-        *qs = 0;
-    eos_net__app *a = eos_net__apps_route(srv, host[0] ? host : NULL, path, &prefix);
-    if (qs)
-        *qs = '?';
-    if (!a) {
+    } else {
         respond_text(st, 404, "no app serves this path", 0);
-        goto out;
     }
-    run_app(st, a, path, prefix, host[0] ? host : NULL);
-    eos_net__app_unref(a);
-out:
-    observe_latency(srv, eos_now_ns() - t0);
+    if (!st->job)
+        eos_net__http_observe(srv, st->start_ns);
 }

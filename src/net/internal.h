@@ -39,6 +39,97 @@ void eos_net__yajl_error(yajl_handle h, const uint8_t *chunk, size_t chunk_size,
 
 typedef struct eos_net__worker eos_net__worker;
 typedef struct eos_net__conn eos_net__conn;
+typedef struct eos_net__job eos_net__job;
+
+/* Work that may take long (an app's handler, a load, a wasm_call) runs on
+ * the pool's app threads, never on a worker, so no connection waits for
+ * another's app. A job is the exchange between the connection (on its
+ * worker) and the app thread: request bytes flow in and response bytes flow
+ * out through two bounded buffers, and the app thread wakes the worker
+ * through its eventfd whenever there is something to pass on. */
+typedef void (*eos_net__job_fn)(eos_net__job *j);
+
+/* Above this much unread request body the connection stops reading. */
+#define EOS_NET__JOB_IN_HIGH ((size_t)256 << 10)
+/* Above this much response not yet taken by the worker the app waits. */
+#define EOS_NET__JOB_OUT_HIGH ((size_t)256 << 10)
+
+struct eos_net__job {
+    atomic_int refs;
+    eos_net__job_fn run;     /* on an app thread */
+    eos_net__job_fn destroy; /* frees the job when the last reference goes */
+    eos_net__worker *w;      /* the worker of the connection */
+    eos_net__conn *conn;     /* worker only: NULL once the connection is gone */
+    eos_net__job *next;      /* the pool's queue */
+    eos_net__job *wake_next; /* the worker's wake list (under its wake_lock) */
+    int in_wake;             /* on the worker's wake list (under its wake_lock) */
+    int submitted;           /* worker only: handed to the app threads */
+    atomic_int waiting;      /* the app waits for the client (idle timeouts apply) */
+    pthread_mutex_t lock;
+    pthread_cond_t cond; /* the app thread waits here for input or output room */
+    /* Under lock: */
+    int gone;     /* the connection went away: reads and writes fail */
+    int done;     /* run returned */
+    int in_end;   /* the request body is complete */
+    int in_error; /* the request body failed (HTTP status, e.g. 413) */
+    uint8_t *in;
+    size_t in_off, in_len, in_cap;
+    uint8_t *out;
+    size_t out_len, out_cap;
+};
+
+/* jobs.c. The connection side (worker thread): */
+/* Prepares j with one reference (the connection's). */
+int eos_net__job_init(eos_net__job *j, eos_net__conn *c, eos_net__job_fn run,
+                      eos_net__job_fn destroy);
+void eos_net__job_ref(eos_net__job *j);
+void eos_net__job_unref(eos_net__job *j);
+/* Hands j to the app threads (they take their own reference). EOS_EBUSY when
+ * the queue is full. */
+int eos_net__job_submit(eos_net_server *srv, eos_net__job *j);
+/* Appends request body bytes (borrowed); EOS_ENOMEM. Returns 1 when the
+ * unread input is above EOS_NET__JOB_IN_HIGH (stop reading), else 0. */
+int eos_net__job_feed(eos_net__job *j, const uint8_t *data, size_t size);
+/* Ends the request body; status != 0 marks it failed with that HTTP status. */
+void eos_net__job_end_input(eos_net__job *j, int status);
+/* True while the unread input is above EOS_NET__JOB_IN_HIGH. */
+int eos_net__job_input_full(eos_net__job *j);
+/* Moves the response bytes produced so far to the connection's output;
+ * returns 1 once the job is done and everything was moved, 0 while it runs,
+ * EOS_ENOMEM. */
+int eos_net__job_take(eos_net__job *j, eos_net__conn *c);
+/* The connection went away: wakes the app thread and drops the reference. */
+void eos_net__job_detach(eos_net__job *j);
+/* The app thread side: */
+/* Reads request body bytes, waiting for them; 0 with *out_size == 0 at the
+ * end, EOS_ECLOSED when the connection went away, EOS_EIO when the body failed. */
+int eos_net__job_read(eos_net__job *j, uint8_t *buf, size_t cap, size_t *out_size);
+/* Appends response bytes, waiting while the client is behind; EOS_ECLOSED
+ * when the connection went away, EOS_ENOMEM. */
+int eos_net__job_write(eos_net__job *j, const void *data, size_t size);
+/* Wakes the worker to pass on what is new. */
+void eos_net__job_wake(eos_net__job *j);
+/* The HTTP status the body failed with (0 when it did not). */
+int eos_net__job_in_error(eos_net__job *j);
+
+/* The pool of app threads. */
+typedef struct eos_net__pool {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    eos_net__job *head, *tail;
+    size_t queued, max_queued;
+    int stopping;
+    int nthreads;
+    pthread_t *threads;
+} eos_net__pool;
+
+int eos_net__pool_start(eos_net_server *srv, int nthreads, eos_diag *d);
+/* Lets the queued and running jobs finish, then joins the threads. */
+void eos_net__pool_stop(eos_net_server *srv);
+/* The worker's side of its eventfd: runs the connections of woken jobs. */
+void eos_net__worker_wake(eos_net__worker *w);
+/* Drops the jobs still on a worker's wake list (after the pool stopped). */
+void eos_net__worker_wake_clear(eos_net__worker *w);
 
 /* A loaded app. Immutable once in the table except for its counters; freed
  * when the last reference goes (the table's, or a request's in flight). */
@@ -99,6 +190,7 @@ struct eos_net_server {
     int restoring;
     eos_net__apps apps;
     eos_net__metrics metrics;
+    eos_net__pool pool;
 };
 
 typedef enum eos_net__conn_state {
@@ -129,6 +221,10 @@ struct eos_net__conn {
     int write_wants_read;  /* SSL_write returned WANT_READ */
     int hs_wants_write;    /* handshake needs the socket writable */
     int close_after_flush; /* no more input; close once output is written */
+    int input_paused;      /* not reading: a job holds the connection's input */
+    eos_net__job *job;     /* the request running on an app thread, or NULL */
+    uint8_t *stash;        /* input received after the pause, processed on resume */
+    size_t stash_len, stash_cap;
     int dead;
     int ssl_fatal;   /* the TLS session failed: no close_notify may be sent */
     unsigned events; /* current epoll interest */
@@ -153,6 +249,9 @@ struct eos_net__worker {
     eos_net__conn *ready;
     eos_net__conn *graveyard;
     long nconns;
+    int wake_fd; /* eventfd: app threads have news for this worker */
+    pthread_mutex_t wake_lock;
+    eos_net__job *wake_head; /* jobs with news (each holds a reference) */
     uint8_t rbuf[EOS_NET__READ_CHUNK];
 };
 
@@ -167,14 +266,23 @@ void eos_net__worker_reap(eos_net__worker *w);
 int eos_net__conn_open(eos_net__worker *w, int fd, const struct sockaddr *peer, socklen_t peer_len);
 void eos_net__conn_event(eos_net__conn *c, unsigned events);
 void eos_net__conn_close(eos_net__conn *c, const char *why);
+/* Closes an idle connection, with a 408 when a request was cut short. */
+void eos_net__conn_expire(eos_net__conn *c);
 /* Appends size bytes (borrowed) to the output; EOS_ENOMEM. */
 int eos_net__conn_queue(eos_net__conn *c, const uint8_t *bytes, size_t size);
+/* Keeps size bytes (borrowed) of input that arrived after a pause, for
+ * eos_net__conn_resume(); EOS_ENOMEM closes the connection. */
+void eos_net__conn_stash(eos_net__conn *c, const uint8_t *data, size_t size);
+/* Reads again: processes the stash, then what TLS holds. */
+void eos_net__conn_resume(eos_net__conn *c);
 /* True when nothing is in flight: no partial frame, no pending output. */
 int eos_net__conn_quiescent(const eos_net__conn *c);
 
 /* proto.c: what the bytes after the handshake mean. */
 void eos_net__proto_input(eos_net__conn *c, const uint8_t *data, size_t size);
 void eos_net__proto_free(eos_net__conn *c);
+/* Passes on what the connection's job produced (both protocols). */
+void eos_net__proto_pump(eos_net__conn *c);
 
 /* apps.c: the app table. */
 void eos_net__apps_init(eos_net__apps *t);
@@ -220,11 +328,44 @@ int eos_net__token_ok(eos_net_server *srv, const char *token, size_t len);
 /* True when the connection may manage without a token. */
 int eos_net__conn_authorised(eos_net__conn *c);
 
+/* httpjob.c: HTTP requests on the app threads. */
+typedef struct eos_net__http_job eos_net__http_job;
+/* What a request job copies (everything borrowed for the call). */
+typedef struct eos_net__http_req {
+    eos_net__app *app; /* the app to run (a new reference is taken), or NULL: management */
+    const char *method, *target, *authority;
+    const eos_wasi_header *headers;
+    size_t header_count;
+    int has_body, is_head, keep_alive;
+    uint64_t start_ns;
+    int manage_method; /* management: 'P' loads name, 'D' unloads it */
+    const char *name, *route, *hostname;
+    int erase;
+} eos_net__http_req;
+int eos_net__http_job_new(eos_net__conn *c, const eos_net__http_req *r, eos_net__http_job **out);
+eos_net__job *eos_net__http_job_base(eos_net__http_job *hj);
+/* Management PUT: the component (taken over). */
+void eos_net__http_job_give_body(eos_net__http_job *hj, uint8_t *bytes, size_t size);
+/* Once done: the connection must close after this response. */
+int eos_net__http_job_closes(const eos_net__http_job *hj);
+const char *eos_net__http_reason(int status);
+/* A response head with a content-length; returns its length (at most cap - 1). */
+size_t eos_net__http_format_head(char *buf, size_t cap, int status, const char *ctype, size_t size,
+                                 int keep_alive);
+/* The HTTP status of a management answer document. */
+int eos_net__http_doc_status(const char *doc);
+/* Adds a request that started at start_ns to the latency histogram. */
+void eos_net__http_observe(eos_net_server *srv, uint64_t start_ns);
+
 /* http.c: HTTP/1.1. */
 void eos_net__http_input(eos_net__conn *c, const uint8_t *data, size_t size);
 void eos_net__http_free(eos_net__conn *c);
 /* True while part of a request has arrived (a drain lets it finish). */
 int eos_net__http_busy(const eos_net__conn *c);
+/* Passes on what the connection's job produced; finishes it when done. */
+void eos_net__http_pump(eos_net__conn *c);
+/* The connection idled out: queues a 408 when a request was cut short. */
+void eos_net__http_expire(eos_net__conn *c);
 
 /* callval.c: JSON <-> component values for wasm_call. */
 int eos_net__call(eos_net__app *a, const char *func, const char *params_json, size_t params_size,

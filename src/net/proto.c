@@ -1,6 +1,7 @@
 /* What the bytes after the TLS handshake mean: the first bytes pick HTTP or
  * the framed management protocol (SPEC 2), then each protocol turns input
- * into responses (HTTP itself lives in http.c). */
+ * into responses (HTTP itself lives in http.c). Data requests (loads, calls
+ * into apps) run as jobs on the app threads; frames behind one wait. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,12 +52,48 @@ int eos_net__conn_authorised(eos_net__conn *c)
     return 0;
 }
 
+typedef struct framed_job {
+    eos_net__job job; /* first */
+    eos_net_server *srv;
+    eos_net_request *req; /* lent by the connection while the job runs */
+    int authorised;
+} framed_job;
+
+static void run_data(eos_net__job *j)
+{
+    framed_job *fj = (framed_job *)j;
+    char *resp = NULL;
+    size_t size = 0;
+    uint8_t *frame = NULL;
+    size_t fsize = 0;
+    int rc = eos_net__mgmt_handle(fj->srv, fj->req, fj->authorised, &resp, &size);
+    if (rc < 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "the server could not answer: %s", eos_strerror(rc));
+        rc = eos_net_msg_encode(EOS_NET_MSG_ERROR, (const uint8_t *)msg, strlen(msg), &frame,
+                                &fsize);
+    } else {
+        rc = eos_net_msg_encode(EOS_NET_MSG_DATA, (const uint8_t *)resp, size, &frame, &fsize);
+        eos_free(resp, size + 1);
+    }
+    if (rc == 0)
+        rc = eos_net__job_write(j, frame, fsize);
+    eos_free(frame, fsize);
+    if (rc < 0 && rc != EOS_ECLOSED)
+        EOS_WARN("net", "cannot queue a response (%s)", eos_strerror(rc));
+}
+
+static void destroy_data(eos_net__job *j)
+{
+    framed_job *fj = (framed_job *)j;
+    eos_net_request_free(fj->req);
+    eos_free(fj, sizeof *fj);
+}
+
 static void handle_data(eos_net__conn *c)
 {
     eos_diag d;
     eos_diag_init(&d);
-    char *resp = NULL;
-    size_t size = 0;
     int rc = eos_net_request_finish(c->req, &d);
     /* A document that is not a well-formed request gets an Error frame
      * (SPEC 3); a well-formed request that fails gets a status "error"
@@ -65,22 +102,25 @@ static void handle_data(eos_net__conn *c)
         queue_error(c, "%s", d.message);
         return;
     }
-    rc = eos_net__mgmt_handle(c->w->srv, c->req, eos_net__conn_authorised(c), &resp, &size);
-    if (rc < 0) {
-        queue_error(c, "the server could not answer: %s", eos_strerror(rc));
+    framed_job *fj = eos_calloc(1, sizeof *fj);
+    if (!fj || eos_net__job_init(&fj->job, c, run_data, destroy_data) < 0) {
+        eos_free(fj, sizeof *fj);
+        queue_error(c, "the server could not answer: out of memory");
         return;
     }
-    uint8_t *frame = NULL;
-    size_t fsize = 0;
-    rc = eos_net_msg_encode(EOS_NET_MSG_DATA, (const uint8_t *)resp, size, &frame, &fsize);
-    eos_free(resp, size + 1);
-    if (rc == 0)
-        rc = eos_net__conn_queue(c, frame, fsize);
-    eos_free(frame, fsize);
-    if (rc < 0) {
-        EOS_WARN("net", "%s: cannot queue a response (%s); closing", c->peer, eos_strerror(rc));
-        c->close_after_flush = 1;
+    fj->srv = c->w->srv;
+    fj->authorised = eos_net__conn_authorised(c);
+    /* The request moves to the job until it is answered. */
+    fj->req = c->req;
+    if (eos_net__job_submit(c->w->srv, &fj->job) < 0) {
+        fj->req = NULL;
+        eos_net__job_unref(&fj->job);
+        queue_error(c, "server busy: every app thread is taken; try again shortly");
+        return;
     }
+    c->req = NULL;
+    c->job = &fj->job;
+    c->input_paused = 1;
 }
 
 static void handle_shutdown(eos_net__conn *c)
@@ -138,6 +178,11 @@ static void framed_input(eos_net__conn *c, const uint8_t *data, size_t size)
 {
     size_t off = 0;
     while (off < size && !c->close_after_flush) {
+        if (c->job) {
+            /* Frames behind a running request wait for its answer. */
+            eos_net__conn_stash(c, data + off, size - off);
+            return;
+        }
         eos_diag d;
         eos_diag_init(&d);
         size_t used = 0;
@@ -155,8 +200,41 @@ static void framed_input(eos_net__conn *c, const uint8_t *data, size_t size)
             EOS_DEBUG("net", "%s: bad frame: %s", c->peer, d.message);
             queue_error(c, "%s", d.message);
         }
-        eos_net_request_reset(c->req);
+        if (c->req)
+            eos_net_request_reset(c->req);
     }
+}
+
+static void framed_pump(eos_net__conn *c)
+{
+    if (c->out_len - c->out_off >= EOS_NET__OUT_HIGH_WATER)
+        return;
+    framed_job *fj = (framed_job *)c->job;
+    int r = eos_net__job_take(c->job, c);
+    if (r == 0)
+        return;
+    if (r < 0) {
+        EOS_WARN("net", "%s: out of memory passing on a response; closing", c->peer);
+        c->close_after_flush = 1;
+        eos_net__job_detach(c->job);
+        c->job = NULL;
+        return;
+    }
+    c->req = fj->req;
+    fj->req = NULL;
+    eos_net_request_reset(c->req);
+    c->job = NULL;
+    fj->job.conn = NULL; /* a wake-up still queued must not find the connection */
+    eos_net__job_unref(&fj->job);
+    eos_net__conn_resume(c);
+}
+
+void eos_net__proto_pump(eos_net__conn *c)
+{
+    if (c->state == CONN_HTTP)
+        eos_net__http_pump(c);
+    else if (c->state == CONN_FRAMED && c->job)
+        framed_pump(c);
 }
 
 /* Decides the protocol from the first bytes. A frame's first byte is the top
@@ -215,4 +293,8 @@ void eos_net__proto_free(eos_net__conn *c)
     c->dec = NULL;
     c->req = NULL;
     eos_net__http_free(c);
+    if (c->job) {
+        eos_net__job_detach(c->job);
+        c->job = NULL;
+    }
 }

@@ -158,6 +158,15 @@ int eos_net_server_new(const eos_net_server_config *cfg, eos_net_server **out, e
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         srv->cfg.workers = n > 0 ? (int)(n > 256 ? 256 : n) : 1;
     }
+    if (srv->cfg.app_threads <= 0) {
+        /* Apps block on slow clients as well as compute, so more threads
+         * than cores; a thread costs little while it waits. */
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        n = n > 0 ? 4 * n : 8;
+        srv->cfg.app_threads = (int)(n < 8 ? 8 : n > 1024 ? 1024 : n);
+    }
+    if (srv->cfg.app_threads > 1024)
+        srv->cfg.app_threads = 1024;
     srv->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (srv->stop_fd < 0) {
         rc = eos_diag_set(d, EOS_ESYS, "server", -1, "eventfd: %s", strerror(errno));
@@ -204,11 +213,20 @@ int eos_net_server_run(eos_net_server *srv, eos_diag *d)
         return eos_diag_set(d, EOS_ENOMEM, "server", -1, "out of memory starting workers");
     srv->nworkers = n;
     for (int i = 0; i < n; i++) {
+        srv->workers[i].epfd = -1;
+        srv->workers[i].wake_fd = -1;
+        pthread_mutex_init(&srv->workers[i].wake_lock, NULL);
+    }
+    rc = eos_net__pool_start(srv, srv->cfg.app_threads, d);
+    if (rc < 0)
+        eos_net_server_stop(srv);
+    for (int i = 0; i < n && rc == 0; i++) {
         eos_net__worker *w = &srv->workers[i];
         w->srv = srv;
         w->id = i;
+        w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         w->epfd = epoll_create1(EPOLL_CLOEXEC);
-        if (w->epfd < 0) {
+        if (w->epfd < 0 || w->wake_fd < 0) {
             rc = eos_diag_set(d, EOS_ESYS, "server", -1, "epoll_create1: %s", strerror(errno));
             eos_net_server_stop(srv);
             break;
@@ -224,8 +242,18 @@ int eos_net_server_run(eos_net_server *srv, eos_diag *d)
         eos_net__worker *w = &srv->workers[i];
         if (w->started)
             pthread_join(w->thread, NULL);
+    }
+    /* Jobs still running (their connections are gone) finish before the
+     * workers they would wake are freed. */
+    eos_net__pool_stop(srv);
+    for (int i = 0; i < n; i++) {
+        eos_net__worker *w = &srv->workers[i];
+        eos_net__worker_wake_clear(w);
+        pthread_mutex_destroy(&w->wake_lock);
         if (w->epfd >= 0)
             close(w->epfd);
+        if (w->wake_fd >= 0)
+            close(w->wake_fd);
     }
     eos_free(srv->workers, (size_t)n * sizeof *srv->workers);
     srv->workers = NULL;

@@ -21,6 +21,7 @@
 #define ACCEPT_BATCH 32
 #define LISTEN_TAG   ((void *)1)
 #define STOP_TAG     ((void *)2)
+#define WAKE_TAG     ((void *)3)
 
 void eos_net__conn_touch(eos_net__conn *c)
 {
@@ -115,8 +116,14 @@ static int expire_idle(eos_net__worker *w, uint64_t now)
 {
     uint64_t idle = (uint64_t)w->srv->cfg.idle_timeout_ms * 1000000ull;
     while (w->head && now - w->head->last_active_ns >= idle) {
-        EOS_INFO("net", "%s: idle for %u ms; closing", w->head->peer, w->srv->cfg.idle_timeout_ms);
-        eos_net__conn_close(w->head, "idle timeout");
+        eos_net__conn *c = w->head;
+        if (c->job && c->job->submitted && !atomic_load(&c->job->waiting)) {
+            /* Its app is computing, bounded by fuel: not the client's idling. */
+            eos_net__conn_touch(c);
+            continue;
+        }
+        EOS_INFO("net", "%s: idle for %u ms; closing", c->peer, w->srv->cfg.idle_timeout_ms);
+        eos_net__conn_expire(c);
     }
     if (!w->head)
         return 1000;
@@ -161,6 +168,8 @@ void *eos_net__worker_main(void *arg)
      * every worker sees it. */
     struct epoll_event se = {.events = EPOLLIN, .data.ptr = STOP_TAG};
     epoll_ctl(w->epfd, EPOLL_CTL_ADD, srv->stop_fd, &se);
+    struct epoll_event we = {.events = EPOLLIN, .data.ptr = WAKE_TAG};
+    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wake_fd, &we);
     if (!atomic_load(&srv->stopping))
         listen_ctl(w, 1);
     for (;;) {
@@ -201,6 +210,8 @@ void *eos_net__worker_main(void *arg)
             if (p == LISTEN_TAG) {
                 if (!w->draining)
                     accept_some(w);
+            } else if (p == WAKE_TAG) {
+                eos_net__worker_wake(w);
             } else if (p == STOP_TAG) {
                 /* Handled at the top of the loop: closing connections here
                  * could free ones that later events in this batch name. */

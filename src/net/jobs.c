@@ -1,0 +1,369 @@
+/* The app threads and the jobs they run: the hand-off between a connection's
+ * worker and the thread running its request. A job's request body and
+ * response pass through two bounded buffers guarded by the job's mutex; the
+ * app thread waits on the job's condition variable, the worker is woken
+ * through its eventfd with the job on its wake list. The worker is the only
+ * thread that touches the connection, so a connection never needs a lock. */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* Stack for app threads: wasm frames live on the engine's own stacks, but
+ * decoding and validating a load recurses on this one, as on a worker. */
+#define APP_THREAD_STACK ((size_t)8 << 20)
+/* The app thread rechecks a wait this often, so a lost wake-up costs a delay,
+ * never a hang. */
+#define WAIT_SLICE_MS 1000
+
+int eos_net__job_init(eos_net__job *j, eos_net__conn *c, eos_net__job_fn run,
+                      eos_net__job_fn destroy)
+{
+    if (pthread_mutex_init(&j->lock, NULL) != 0)
+        return EOS_ESYS;
+    if (pthread_cond_init(&j->cond, NULL) != 0) {
+        pthread_mutex_destroy(&j->lock);
+        return EOS_ESYS;
+    }
+    atomic_init(&j->refs, 1);
+    atomic_init(&j->waiting, 0);
+    j->run = run;
+    j->destroy = destroy;
+    j->w = c->w;
+    j->conn = c;
+    return 0;
+}
+
+void eos_net__job_ref(eos_net__job *j)
+{
+    atomic_fetch_add(&j->refs, 1);
+}
+
+void eos_net__job_unref(eos_net__job *j)
+{
+    if (!j || atomic_fetch_sub(&j->refs, 1) != 1)
+        return;
+    pthread_mutex_destroy(&j->lock);
+    pthread_cond_destroy(&j->cond);
+    eos_free(j->in, j->in_cap);
+    eos_free(j->out, j->out_cap);
+    j->destroy(j);
+}
+
+static void *app_thread_main(void *arg)
+{
+    eos_net_server *srv = arg;
+    eos_net__pool *p = &srv->pool;
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        while (!p->head && !p->stopping)
+            pthread_cond_wait(&p->cond, &p->lock);
+        eos_net__job *j = p->head;
+        if (!j) {
+            pthread_mutex_unlock(&p->lock);
+            return NULL;
+        }
+        p->head = j->next;
+        if (!p->head)
+            p->tail = NULL;
+        p->queued--;
+        pthread_mutex_unlock(&p->lock);
+        j->next = NULL;
+        j->run(j);
+        pthread_mutex_lock(&j->lock);
+        j->done = 1;
+        pthread_mutex_unlock(&j->lock);
+        eos_net__job_wake(j);
+        eos_net__job_unref(j);
+    }
+}
+
+int eos_net__pool_start(eos_net_server *srv, int nthreads, eos_diag *d)
+{
+    eos_net__pool *p = &srv->pool;
+    memset(p, 0, sizeof *p);
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->cond, NULL);
+    /* Requests beyond this wait nowhere: they get a 503 at once, which a
+     * client can retry, rather than a queue that grows without bound. */
+    p->max_queued = (size_t)nthreads * 64;
+    p->threads = eos_calloc((size_t)nthreads, sizeof *p->threads);
+    if (!p->threads)
+        return eos_diag_set(d, EOS_ENOMEM, "server", -1, "out of memory starting app threads");
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, APP_THREAD_STACK);
+    for (int i = 0; i < nthreads; i++) {
+        if (pthread_create(&p->threads[i], &attr, app_thread_main, srv) != 0) {
+            pthread_attr_destroy(&attr);
+            eos_net__pool_stop(srv);
+            return eos_diag_set(d, EOS_ESYS, "server", -1, "cannot start app thread %d", i);
+        }
+        p->nthreads++;
+    }
+    pthread_attr_destroy(&attr);
+    return 0;
+}
+
+void eos_net__pool_stop(eos_net_server *srv)
+{
+    eos_net__pool *p = &srv->pool;
+    if (!p->threads)
+        return;
+    pthread_mutex_lock(&p->lock);
+    p->stopping = 1;
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+    for (int i = 0; i < p->nthreads; i++)
+        pthread_join(p->threads[i], NULL);
+    eos_free(p->threads, (size_t)p->nthreads * sizeof *p->threads);
+    p->threads = NULL;
+    p->nthreads = 0;
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->cond);
+}
+
+int eos_net__job_submit(eos_net_server *srv, eos_net__job *j)
+{
+    eos_net__pool *p = &srv->pool;
+    pthread_mutex_lock(&p->lock);
+    if (p->queued >= p->max_queued || p->stopping) {
+        pthread_mutex_unlock(&p->lock);
+        return EOS_EBUSY;
+    }
+    eos_net__job_ref(j);
+    j->submitted = 1;
+    j->next = NULL;
+    if (p->tail)
+        p->tail->next = j;
+    else
+        p->head = j;
+    p->tail = j;
+    p->queued++;
+    pthread_cond_signal(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+    return 0;
+}
+
+void eos_net__job_wake(eos_net__job *j)
+{
+    eos_net__worker *w = j->w;
+    int first = 0;
+    pthread_mutex_lock(&w->wake_lock);
+    if (!j->in_wake) {
+        j->in_wake = 1;
+        eos_net__job_ref(j);
+        first = w->wake_head == NULL;
+        j->wake_next = w->wake_head;
+        w->wake_head = j;
+    }
+    pthread_mutex_unlock(&w->wake_lock);
+    /* One write per batch: the worker takes the whole list at once. */
+    if (first) {
+        uint64_t one = 1;
+        ssize_t r = write(w->wake_fd, &one, sizeof one);
+        (void)r;
+    }
+}
+
+void eos_net__worker_wake(eos_net__worker *w)
+{
+    uint64_t v;
+    ssize_t r = read(w->wake_fd, &v, sizeof v);
+    (void)r;
+    pthread_mutex_lock(&w->wake_lock);
+    eos_net__job *list = w->wake_head;
+    w->wake_head = NULL;
+    pthread_mutex_unlock(&w->wake_lock);
+    while (list) {
+        eos_net__job *j = list;
+        /* Once in_wake is clear an app thread may queue j again, which
+         * rewrites wake_next: read it first, under the lock. News arriving
+         * after this point is seen by the run below or queues j anew. */
+        pthread_mutex_lock(&w->wake_lock);
+        list = j->wake_next;
+        j->in_wake = 0;
+        pthread_mutex_unlock(&w->wake_lock);
+        /* Only the worker clears j->conn, and it does so when the connection
+         * closes or lets go of the job, so a non-NULL conn here is alive. */
+        if (j->conn && !j->conn->dead)
+            eos_net__conn_event(j->conn, 0);
+        eos_net__job_unref(j);
+    }
+}
+
+void eos_net__worker_wake_clear(eos_net__worker *w)
+{
+    pthread_mutex_lock(&w->wake_lock);
+    eos_net__job *list = w->wake_head;
+    w->wake_head = NULL;
+    pthread_mutex_unlock(&w->wake_lock);
+    while (list) {
+        eos_net__job *j = list;
+        list = j->wake_next;
+        eos_net__job_unref(j);
+    }
+}
+
+static int grow(uint8_t **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 16384;
+    while (n < need)
+        n *= 2;
+    uint8_t *nb = eos_realloc(*buf, *cap, n);
+    if (!nb)
+        return EOS_ENOMEM;
+    *buf = nb;
+    *cap = n;
+    return 0;
+}
+
+int eos_net__job_feed(eos_net__job *j, const uint8_t *data, size_t size)
+{
+    pthread_mutex_lock(&j->lock);
+    /* Compact: what the app read is gone, so the buffer stays near its bound. */
+    if (j->in_off && j->in_off == j->in_len)
+        j->in_off = j->in_len = 0;
+    if (j->in_off > j->in_cap / 2) {
+        memmove(j->in, j->in + j->in_off, j->in_len - j->in_off);
+        j->in_len -= j->in_off;
+        j->in_off = 0;
+    }
+    int rc = grow(&j->in, &j->in_cap, j->in_len + size);
+    if (rc == 0) {
+        memcpy(j->in + j->in_len, data, size);
+        j->in_len += size;
+        pthread_cond_signal(&j->cond);
+        rc = j->in_len - j->in_off >= EOS_NET__JOB_IN_HIGH;
+    }
+    pthread_mutex_unlock(&j->lock);
+    return rc;
+}
+
+void eos_net__job_end_input(eos_net__job *j, int status)
+{
+    pthread_mutex_lock(&j->lock);
+    j->in_end = 1;
+    if (status)
+        j->in_error = status;
+    pthread_cond_signal(&j->cond);
+    pthread_mutex_unlock(&j->lock);
+}
+
+int eos_net__job_input_full(eos_net__job *j)
+{
+    pthread_mutex_lock(&j->lock);
+    int full = j->in_len - j->in_off >= EOS_NET__JOB_IN_HIGH;
+    pthread_mutex_unlock(&j->lock);
+    return full;
+}
+
+int eos_net__job_in_error(eos_net__job *j)
+{
+    pthread_mutex_lock(&j->lock);
+    int e = j->in_error;
+    pthread_mutex_unlock(&j->lock);
+    return e;
+}
+
+int eos_net__job_take(eos_net__job *j, eos_net__conn *c)
+{
+    int rc = 0;
+    pthread_mutex_lock(&j->lock);
+    if (j->out_len) {
+        int was_full = j->out_len >= EOS_NET__JOB_OUT_HIGH;
+        if (c->out_len == c->out_off && !c->write_retry_len) {
+            /* Nothing pending on the connection: swap buffers, no copy. */
+            uint8_t *b = c->out;
+            size_t cap = c->out_cap;
+            c->out = j->out;
+            c->out_cap = j->out_cap;
+            c->out_off = 0;
+            c->out_len = j->out_len;
+            j->out = b;
+            j->out_cap = cap;
+        } else {
+            rc = eos_net__conn_queue(c, j->out, j->out_len);
+        }
+        if (rc == 0) {
+            j->out_len = 0;
+            if (was_full)
+                pthread_cond_signal(&j->cond);
+        }
+    }
+    if (rc == 0 && j->done && j->out_len == 0)
+        rc = 1;
+    pthread_mutex_unlock(&j->lock);
+    return rc;
+}
+
+void eos_net__job_detach(eos_net__job *j)
+{
+    j->conn = NULL;
+    pthread_mutex_lock(&j->lock);
+    j->gone = 1;
+    pthread_cond_broadcast(&j->cond);
+    pthread_mutex_unlock(&j->lock);
+    eos_net__job_unref(j);
+}
+
+static void wait_slice(eos_net__job *j)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += WAIT_SLICE_MS / 1000;
+    pthread_cond_timedwait(&j->cond, &j->lock, &ts);
+}
+
+int eos_net__job_read(eos_net__job *j, uint8_t *buf, size_t cap, size_t *out_size)
+{
+    *out_size = 0;
+    pthread_mutex_lock(&j->lock);
+    while (j->in_len == j->in_off && !j->in_end && !j->gone) {
+        atomic_store(&j->waiting, 1);
+        wait_slice(j);
+    }
+    atomic_store(&j->waiting, 0);
+    int rc = 0;
+    int wake = 0;
+    if (j->gone) {
+        rc = EOS_ECLOSED;
+    } else if (j->in_len > j->in_off) {
+        size_t avail = j->in_len - j->in_off;
+        size_t n = avail < cap ? avail : cap;
+        memcpy(buf, j->in + j->in_off, n);
+        j->in_off += n;
+        *out_size = n;
+        /* Crossing below the high mark: the worker may resume reading. */
+        wake = avail >= EOS_NET__JOB_IN_HIGH && avail - n < EOS_NET__JOB_IN_HIGH;
+    } else if (j->in_error) {
+        rc = EOS_EIO;
+    }
+    pthread_mutex_unlock(&j->lock);
+    if (wake)
+        eos_net__job_wake(j);
+    return rc;
+}
+
+int eos_net__job_write(eos_net__job *j, const void *data, size_t size)
+{
+    pthread_mutex_lock(&j->lock);
+    while (j->out_len >= EOS_NET__JOB_OUT_HIGH && !j->gone) {
+        atomic_store(&j->waiting, 1);
+        wait_slice(j);
+    }
+    atomic_store(&j->waiting, 0);
+    int rc = j->gone ? EOS_ECLOSED : grow(&j->out, &j->out_cap, j->out_len + size);
+    if (rc == 0) {
+        memcpy(j->out + j->out_len, data, size);
+        j->out_len += size;
+    }
+    pthread_mutex_unlock(&j->lock);
+    if (rc == 0)
+        eos_net__job_wake(j);
+    return rc;
+}
