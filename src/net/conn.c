@@ -285,7 +285,7 @@ static int flush_out(eos_net__conn *c)
         c->out = NULL;
         c->out_cap = 0;
     }
-    if (c->close_after_flush) {
+    if (c->close_after_flush && !c->job) {
         eos_net__conn_close(c, "response sent");
         return -1;
     }
@@ -308,9 +308,11 @@ static void read_input(eos_net__conn *c)
         int n = SSL_read(c->ssl, c->w->rbuf, sizeof c->w->rbuf);
         if (n <= 0) {
             if (!ssl_wait_or_close(c, n, &c->read_wants_write, NULL, "read")) {
-                /* The peer finished sending: answer what it sent, then close. */
+                /* The peer finished sending: answer what it sent (a job may
+                 * still be producing the answer), then close. */
                 c->close_after_flush = 1;
-                if (c->out_len == c->out_off)
+                if (c->ssl_fatal ||
+                    (c->out_len == c->out_off && !eos_net__proto_awaits_answer(c)))
                     eos_net__conn_close(c, "peer closed");
             }
             return;
@@ -350,6 +352,11 @@ void eos_net__conn_event(eos_net__conn *c, unsigned events)
             return;
         if (c->out_len > c->out_off && flush_out(c) < 0)
             return;
+    }
+    /* The last job finished with nothing left to write. */
+    if (c->close_after_flush && !c->job && c->out_len == c->out_off) {
+        eos_net__conn_close(c, "response sent");
+        return;
     }
     if (c->w->draining && eos_net__conn_quiescent(c)) {
         eos_net__conn_close(c, "server shutting down");

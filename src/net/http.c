@@ -523,6 +523,12 @@ int eos_net__http_busy(const eos_net__conn *c)
     return st && (st->job || (st->in_message && !st->stop));
 }
 
+int eos_net__http_awaits_answer(const eos_net__conn *c)
+{
+    const http_state *st = c->http;
+    return st && st->job && st->await_job;
+}
+
 void eos_net__http_pump(eos_net__conn *c)
 {
     http_state *st = c->http;
@@ -550,7 +556,7 @@ void eos_net__http_pump(eos_net__conn *c)
         }
         return;
     }
-    if (eos_net__http_job_closes(st->job)) {
+    if (eos_net__http_job_closes(st->job) || st->stop) {
         st->keep_alive = 0;
         st->stop = 1;
         c->close_after_flush = 1;
@@ -651,6 +657,19 @@ static void metrics(http_state *st)
     }
     fprintf(f, "enclave_os_request_duration_seconds_sum %.6f\n", (double)m->lat_sum_us / 1e6);
     fprintf(f, "enclave_os_request_duration_seconds_count %llu\n", cum);
+    pthread_mutex_lock(&srv->pool.lock);
+    size_t queued = srv->pool.queued;
+    pthread_mutex_unlock(&srv->pool.lock);
+    fprintf(f, "# TYPE enclave_os_app_threads gauge\nenclave_os_app_threads %d\n",
+            srv->pool.nthreads);
+    fprintf(f, "# TYPE enclave_os_app_threads_busy gauge\nenclave_os_app_threads_busy %ld\n",
+            (long)atomic_load(&srv->pool.busy));
+    fprintf(f, "# TYPE enclave_os_app_queue_length gauge\nenclave_os_app_queue_length %zu\n",
+            queued);
+    fprintf(f,
+            "# TYPE enclave_os_app_queue_rejected_total counter\n"
+            "enclave_os_app_queue_rejected_total %llu\n",
+            (unsigned long long)atomic_load(&srv->pool.rejected));
     eos_net__app **v = NULL;
     size_t n = 0;
     if (eos_net__apps_snapshot(srv, &v, &n) == 0) {

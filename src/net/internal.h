@@ -121,6 +121,8 @@ typedef struct eos_net__pool {
     int stopping;
     int nthreads;
     pthread_t *threads;
+    atomic_long busy;            /* threads running a job */
+    atomic_ullong rejected;      /* jobs refused because the queue was full */
 } eos_net__pool;
 
 int eos_net__pool_start(eos_net_server *srv, int nthreads, eos_diag *d);
@@ -283,6 +285,9 @@ void eos_net__proto_input(eos_net__conn *c, const uint8_t *data, size_t size);
 void eos_net__proto_free(eos_net__conn *c);
 /* Passes on what the connection's job produced (both protocols). */
 void eos_net__proto_pump(eos_net__conn *c);
+/* True when a whole request was received and its answer is being made: a
+ * peer that stops sending now still gets it. */
+int eos_net__proto_awaits_answer(eos_net__conn *c);
 
 /* apps.c: the app table. */
 void eos_net__apps_init(eos_net__apps *t);
@@ -364,6 +369,8 @@ void eos_net__http_free(eos_net__conn *c);
 int eos_net__http_busy(const eos_net__conn *c);
 /* Passes on what the connection's job produced; finishes it when done. */
 void eos_net__http_pump(eos_net__conn *c);
+/* True while a fully received request waits for its job. */
+int eos_net__http_awaits_answer(const eos_net__conn *c);
 /* The connection idled out: queues a 408 when a request was cut short. */
 void eos_net__http_expire(eos_net__conn *c);
 

@@ -71,7 +71,9 @@ static void *app_thread_main(void *arg)
         p->queued--;
         pthread_mutex_unlock(&p->lock);
         j->next = NULL;
+        atomic_fetch_add(&p->busy, 1);
         j->run(j);
+        atomic_fetch_sub(&p->busy, 1);
         pthread_mutex_lock(&j->lock);
         j->done = 1;
         pthread_mutex_unlock(&j->lock);
@@ -131,6 +133,7 @@ int eos_net__job_submit(eos_net_server *srv, eos_net__job *j)
     pthread_mutex_lock(&p->lock);
     if (p->queued >= p->max_queued || p->stopping) {
         pthread_mutex_unlock(&p->lock);
+        atomic_fetch_add(&p->rejected, 1);
         return EOS_EBUSY;
     }
     eos_net__job_ref(j);

@@ -229,6 +229,13 @@ static void framed_pump(eos_net__conn *c)
     eos_net__conn_resume(c);
 }
 
+int eos_net__proto_awaits_answer(eos_net__conn *c)
+{
+    if (c->state == CONN_HTTP)
+        return eos_net__http_awaits_answer(c);
+    return c->state == CONN_FRAMED && c->job != NULL;
+}
+
 void eos_net__proto_pump(eos_net__conn *c)
 {
     if (c->state == CONN_HTTP)

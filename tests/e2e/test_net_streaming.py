@@ -430,3 +430,12 @@ def test_body_limit_413(tmp_path):
     finally:
         assert s.stop() == 0, s.output()[-4000:]
     check_log_clean(s)
+
+
+def test_metrics_show_the_app_threads(srv):
+    status, body, _ = get_once(srv.port, "/.well-known/enclave-os/metrics")
+    assert status == 200
+    text = body.decode()
+    for name in ("enclave_os_app_threads ", "enclave_os_app_threads_busy ",
+                 "enclave_os_app_queue_length ", "enclave_os_app_queue_rejected_total "):
+        assert name in text, text
