@@ -659,9 +659,13 @@ static void metrics(http_state *st)
     fprintf(f, "enclave_os_request_duration_seconds_count %llu\n", cum);
     pthread_mutex_lock(&srv->pool.lock);
     size_t queued = srv->pool.queued;
+    int threads = srv->pool.alive;
     pthread_mutex_unlock(&srv->pool.lock);
-    fprintf(f, "# TYPE enclave_os_app_threads gauge\nenclave_os_app_threads %d\n",
-            srv->pool.nthreads);
+    fprintf(f, "# TYPE enclave_os_app_threads gauge\nenclave_os_app_threads %d\n", threads);
+    fprintf(f,
+            "# TYPE enclave_os_app_threads_waiting_for_clients gauge\n"
+            "enclave_os_app_threads_waiting_for_clients %ld\n",
+            (long)atomic_load(&srv->pool.client_waits));
     fprintf(f, "# TYPE enclave_os_app_threads_busy gauge\nenclave_os_app_threads_busy %ld\n",
             (long)atomic_load(&srv->pool.busy));
     fprintf(f, "# TYPE enclave_os_app_queue_length gauge\nenclave_os_app_queue_length %zu\n",

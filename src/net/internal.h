@@ -112,17 +112,22 @@ void eos_net__job_wake(eos_net__job *j);
 /* The HTTP status the body failed with (0 when it did not). */
 int eos_net__job_in_error(eos_net__job *j);
 
-/* The pool of app threads. */
+/* The pool of app threads: `base` threads are kept; while jobs queue and some
+ * threads are only waiting for slow clients, more are started, up to `max`,
+ * and those extra ones leave after a while idle. */
 typedef struct eos_net__pool {
     pthread_mutex_t lock;
-    pthread_cond_t cond;
+    pthread_cond_t cond; /* a job was queued, or the pool stops */
+    pthread_cond_t gone; /* a thread left */
     eos_net__job *head, *tail;
     size_t queued, max_queued;
+    int ready; /* lock and conditions initialised */
     int stopping;
-    int nthreads;
-    pthread_t *threads;
-    atomic_long busy;            /* threads running a job */
-    atomic_ullong rejected;      /* jobs refused because the queue was full */
+    int base, max;
+    int alive, idle;
+    atomic_long busy;         /* threads running a job */
+    atomic_long client_waits; /* of those, waiting for their client */
+    atomic_ullong rejected;   /* jobs refused because the queue was full */
 } eos_net__pool;
 
 int eos_net__pool_start(eos_net_server *srv, int nthreads, eos_diag *d);

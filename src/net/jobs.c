@@ -52,16 +52,34 @@ void eos_net__job_unref(eos_net__job *j)
     j->destroy(j);
 }
 
+/* An extra thread leaves after this long without work. */
+#define EXTRA_IDLE_SEC 30
+
 static void *app_thread_main(void *arg)
 {
     eos_net_server *srv = arg;
     eos_net__pool *p = &srv->pool;
+    pthread_mutex_lock(&p->lock);
     for (;;) {
-        pthread_mutex_lock(&p->lock);
-        while (!p->head && !p->stopping)
-            pthread_cond_wait(&p->cond, &p->lock);
+        while (!p->head && !p->stopping) {
+            p->idle++;
+            if (p->alive > p->base) {
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_sec += EXTRA_IDLE_SEC;
+                int r = pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+                p->idle--;
+                if (r == ETIMEDOUT && !p->head && p->alive > p->base)
+                    break;
+            } else {
+                pthread_cond_wait(&p->cond, &p->lock);
+                p->idle--;
+            }
+        }
         eos_net__job *j = p->head;
         if (!j) {
+            p->alive--;
+            pthread_cond_broadcast(&p->gone);
             pthread_mutex_unlock(&p->lock);
             return NULL;
         }
@@ -79,7 +97,38 @@ static void *app_thread_main(void *arg)
         pthread_mutex_unlock(&j->lock);
         eos_net__job_wake(j);
         eos_net__job_unref(j);
+        pthread_mutex_lock(&p->lock);
     }
+}
+
+/* Starts a thread; the pool's lock is held. */
+static int spawn(eos_net_server *srv)
+{
+    eos_net__pool *p = &srv->pool;
+    pthread_attr_t attr;
+    pthread_t t;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, APP_THREAD_STACK);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int r = pthread_create(&t, &attr, app_thread_main, srv);
+    pthread_attr_destroy(&attr);
+    if (r != 0)
+        return EOS_ESYS;
+    p->alive++;
+    return 0;
+}
+
+/* Jobs wait while threads sit waiting for slow clients: add a thread. The
+ * pool's lock is held. Jobs waiting behind computing threads get none, as
+ * more threads than cores would not make them finish sooner. */
+static void maybe_grow(eos_net_server *srv)
+{
+    eos_net__pool *p = &srv->pool;
+    if (p->stopping || p->queued <= (size_t)p->idle || p->alive >= p->max ||
+        atomic_load(&p->client_waits) == 0)
+        return;
+    if (spawn(srv) == 0)
+        EOS_DEBUG("net", "app threads: %d (jobs wait while threads wait for clients)", p->alive);
 }
 
 int eos_net__pool_start(eos_net_server *srv, int nthreads, eos_diag *d)
@@ -88,43 +137,57 @@ int eos_net__pool_start(eos_net_server *srv, int nthreads, eos_diag *d)
     memset(p, 0, sizeof *p);
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->cond, NULL);
+    pthread_cond_init(&p->gone, NULL);
+    p->ready = 1;
+    p->base = nthreads;
+    p->max = nthreads > 256 ? 1024 : 4 * nthreads;
     /* Requests beyond this wait nowhere: they get a 503 at once, which a
      * client can retry, rather than a queue that grows without bound. */
     p->max_queued = (size_t)nthreads * 64;
-    p->threads = eos_calloc((size_t)nthreads, sizeof *p->threads);
-    if (!p->threads)
-        return eos_diag_set(d, EOS_ENOMEM, "server", -1, "out of memory starting app threads");
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, APP_THREAD_STACK);
-    for (int i = 0; i < nthreads; i++) {
-        if (pthread_create(&p->threads[i], &attr, app_thread_main, srv) != 0) {
-            pthread_attr_destroy(&attr);
-            eos_net__pool_stop(srv);
-            return eos_diag_set(d, EOS_ESYS, "server", -1, "cannot start app thread %d", i);
-        }
-        p->nthreads++;
+    pthread_mutex_lock(&p->lock);
+    int rc = 0;
+    for (int i = 0; i < nthreads && rc == 0; i++)
+        rc = spawn(srv);
+    pthread_mutex_unlock(&p->lock);
+    if (rc < 0) {
+        eos_net__pool_stop(srv);
+        return eos_diag_set(d, EOS_ESYS, "server", -1, "cannot start %d app threads", nthreads);
     }
-    pthread_attr_destroy(&attr);
     return 0;
 }
 
 void eos_net__pool_stop(eos_net_server *srv)
 {
     eos_net__pool *p = &srv->pool;
-    if (!p->threads)
+    if (!p->ready)
         return;
     pthread_mutex_lock(&p->lock);
     p->stopping = 1;
     pthread_cond_broadcast(&p->cond);
+    while (p->alive > 0)
+        pthread_cond_wait(&p->gone, &p->lock);
     pthread_mutex_unlock(&p->lock);
-    for (int i = 0; i < p->nthreads; i++)
-        pthread_join(p->threads[i], NULL);
-    eos_free(p->threads, (size_t)p->nthreads * sizeof *p->threads);
-    p->threads = NULL;
-    p->nthreads = 0;
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->cond);
+    pthread_cond_destroy(&p->gone);
+    p->ready = 0;
+}
+
+/* The app thread is about to wait for its client. */
+static void client_wait_begin(eos_net__job *j)
+{
+    eos_net_server *srv = j->w->srv;
+    atomic_store(&j->waiting, 1);
+    atomic_fetch_add(&srv->pool.client_waits, 1);
+    pthread_mutex_lock(&srv->pool.lock);
+    maybe_grow(srv);
+    pthread_mutex_unlock(&srv->pool.lock);
+}
+
+static void client_wait_end(eos_net__job *j)
+{
+    atomic_store(&j->waiting, 0);
+    atomic_fetch_sub(&j->w->srv->pool.client_waits, 1);
 }
 
 int eos_net__job_submit(eos_net_server *srv, eos_net__job *j)
@@ -146,6 +209,7 @@ int eos_net__job_submit(eos_net_server *srv, eos_net__job *j)
     p->tail = j;
     p->queued++;
     pthread_cond_signal(&p->cond);
+    maybe_grow(srv);
     pthread_mutex_unlock(&p->lock);
     return 0;
 }
@@ -326,11 +390,14 @@ int eos_net__job_read(eos_net__job *j, uint8_t *buf, size_t cap, size_t *out_siz
 {
     *out_size = 0;
     pthread_mutex_lock(&j->lock);
-    while (j->in_len == j->in_off && !j->in_end && !j->gone) {
-        atomic_store(&j->waiting, 1);
-        wait_slice(j);
+    if (j->in_len == j->in_off && !j->in_end && !j->gone) {
+        pthread_mutex_unlock(&j->lock);
+        client_wait_begin(j);
+        pthread_mutex_lock(&j->lock);
+        while (j->in_len == j->in_off && !j->in_end && !j->gone)
+            wait_slice(j);
+        client_wait_end(j);
     }
-    atomic_store(&j->waiting, 0);
     int rc = 0;
     int wake = 0;
     if (j->gone) {
@@ -355,11 +422,14 @@ int eos_net__job_read(eos_net__job *j, uint8_t *buf, size_t cap, size_t *out_siz
 int eos_net__job_write(eos_net__job *j, const void *data, size_t size)
 {
     pthread_mutex_lock(&j->lock);
-    while (j->out_len >= EOS_NET__JOB_OUT_HIGH && !j->gone) {
-        atomic_store(&j->waiting, 1);
-        wait_slice(j);
+    if (j->out_len >= EOS_NET__JOB_OUT_HIGH && !j->gone) {
+        pthread_mutex_unlock(&j->lock);
+        client_wait_begin(j);
+        pthread_mutex_lock(&j->lock);
+        while (j->out_len >= EOS_NET__JOB_OUT_HIGH && !j->gone)
+            wait_slice(j);
+        client_wait_end(j);
     }
-    atomic_store(&j->waiting, 0);
     int rc = j->gone ? EOS_ECLOSED : grow(&j->out, &j->out_cap, j->out_len + size);
     if (rc == 0) {
         memcpy(j->out + j->out_len, data, size);

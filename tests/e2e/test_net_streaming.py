@@ -439,3 +439,34 @@ def test_metrics_show_the_app_threads(srv):
     for name in ("enclave_os_app_threads ", "enclave_os_app_threads_busy ",
                  "enclave_os_app_queue_length ", "enclave_os_app_queue_rejected_total "):
         assert name in text, text
+
+
+def test_slow_uploads_do_not_starve_the_app_threads(tmp_path):
+    """Clients that start a large body and stall hold an app thread each (the
+    app waits in its read); the pool adds threads for the requests queued
+    behind them instead of letting them wait for the idle timeout."""
+    s = Server(tmp_path, "--dev", "--workers", "1", "--app-threads", "2", "--max-body-size", "10M")
+    stalled = []
+    try:
+        load(s.port, "h", HELLO)
+        load(s.port, "m", MISBEHAVE)
+        for _ in range(4):
+            c = connect(s.port, timeout=30)
+            c.sendall(b"POST /m/count HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n")
+            c.sendall(b"y" * 200000)
+            stalled.append(c)
+        time.sleep(0.5)
+        for _ in range(5):
+            assert quick_get(s.port, "/h/hello", "behind stalled uploads") == (200, HELLO_TEXT)
+        status, body, _ = get_once(s.port, "/.well-known/enclave-os/metrics")
+        assert "enclave_os_app_threads_waiting_for_clients 4" in body.decode(), body.decode()
+        # The stalled clients finish their bodies and get their answers.
+        for c in stalled:
+            c.sendall(b"y" * 800000)
+            status, _, body = Reader(c).response()
+            assert (status, body) == (200, b"1000000")
+        check_log_clean(s)
+    finally:
+        for c in stalled:
+            c.close()
+        assert s.stop() == 0, s.output()[-3000:]
