@@ -125,6 +125,13 @@ typedef struct eos_net__pool {
     int stopping;
     int base, max;
     int alive, idle;
+    /* Every thread started and not yet joined: threads are joined, never
+     * detached, so their thread-local destructors (OpenSSL's among them)
+     * have run before the server is freed. */
+    pthread_t *tids;
+    int ntids, cap_tids;
+    pthread_t *exited; /* threads that left on their own, to join */
+    int nexited;
     atomic_long busy;         /* threads running a job */
     atomic_long client_waits; /* of those, waiting for their client */
     atomic_ullong rejected;   /* jobs refused because the queue was full */

@@ -79,6 +79,16 @@ static void *app_thread_main(void *arg)
         eos_net__job *j = p->head;
         if (!j) {
             p->alive--;
+            if (!p->stopping) {
+                /* An extra thread leaving: the next spawn or the stop joins it. */
+                pthread_t self = pthread_self();
+                for (int i = 0; i < p->ntids; i++)
+                    if (pthread_equal(p->tids[i], self)) {
+                        p->tids[i] = p->tids[--p->ntids];
+                        p->exited[p->nexited++] = self;
+                        break;
+                    }
+            }
             pthread_cond_broadcast(&p->gone);
             pthread_mutex_unlock(&p->lock);
             return NULL;
@@ -105,15 +115,20 @@ static void *app_thread_main(void *arg)
 static int spawn(eos_net_server *srv)
 {
     eos_net__pool *p = &srv->pool;
+    /* Threads that left are gone for good: join them now (at once, as they
+     * only had their exit left to run). */
+    while (p->nexited)
+        pthread_join(p->exited[--p->nexited], NULL);
+    if (p->ntids == p->cap_tids)
+        return EOS_ELIMIT;
     pthread_attr_t attr;
-    pthread_t t;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, APP_THREAD_STACK);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    int r = pthread_create(&t, &attr, app_thread_main, srv);
+    int r = pthread_create(&p->tids[p->ntids], &attr, app_thread_main, srv);
     pthread_attr_destroy(&attr);
     if (r != 0)
         return EOS_ESYS;
+    p->ntids++;
     p->alive++;
     return 0;
 }
@@ -138,9 +153,20 @@ int eos_net__pool_start(eos_net_server *srv, int nthreads, eos_diag *d)
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->cond, NULL);
     pthread_cond_init(&p->gone, NULL);
-    p->ready = 1;
     p->base = nthreads;
     p->max = nthreads > 256 ? 1024 : 4 * nthreads;
+    p->cap_tids = p->max;
+    p->tids = eos_calloc((size_t)p->max, sizeof *p->tids);
+    p->exited = eos_calloc((size_t)p->max, sizeof *p->exited);
+    if (!p->tids || !p->exited) {
+        eos_free(p->tids, (size_t)p->max * sizeof *p->tids);
+        eos_free(p->exited, (size_t)p->max * sizeof *p->exited);
+        pthread_mutex_destroy(&p->lock);
+        pthread_cond_destroy(&p->cond);
+        pthread_cond_destroy(&p->gone);
+        return eos_diag_set(d, EOS_ENOMEM, "server", -1, "out of memory starting app threads");
+    }
+    p->ready = 1;
     /* Requests beyond this wait nowhere: they get a 503 at once, which a
      * client can retry, rather than a queue that grows without bound. */
     p->max_queued = (size_t)nthreads * 64;
@@ -164,9 +190,16 @@ void eos_net__pool_stop(eos_net_server *srv)
     pthread_mutex_lock(&p->lock);
     p->stopping = 1;
     pthread_cond_broadcast(&p->cond);
-    while (p->alive > 0)
-        pthread_cond_wait(&p->gone, &p->lock);
     pthread_mutex_unlock(&p->lock);
+    /* No thread starts once stopping is set, so the lists are final. */
+    for (int i = 0; i < p->ntids; i++)
+        pthread_join(p->tids[i], NULL);
+    for (int i = 0; i < p->nexited; i++)
+        pthread_join(p->exited[i], NULL);
+    eos_free(p->tids, (size_t)p->cap_tids * sizeof *p->tids);
+    eos_free(p->exited, (size_t)p->cap_tids * sizeof *p->exited);
+    p->tids = p->exited = NULL;
+    p->ntids = p->nexited = 0;
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->cond);
     pthread_cond_destroy(&p->gone);
