@@ -657,10 +657,14 @@ static void metrics(http_state *st)
     }
     fprintf(f, "enclave_os_request_duration_seconds_sum %.6f\n", (double)m->lat_sum_us / 1e6);
     fprintf(f, "enclave_os_request_duration_seconds_count %llu\n", cum);
-    pthread_mutex_lock(&srv->pool.lock);
-    size_t queued = srv->pool.queued;
-    int threads = srv->pool.alive;
-    pthread_mutex_unlock(&srv->pool.lock);
+    size_t queued = 0;
+    int threads = 0;
+    if (srv->pool.ready) {
+        pthread_mutex_lock(&srv->pool.lock);
+        queued = srv->pool.queued;
+        threads = srv->pool.alive;
+        pthread_mutex_unlock(&srv->pool.lock);
+    }
     fprintf(f, "# TYPE enclave_os_app_threads gauge\nenclave_os_app_threads %d\n", threads);
     fprintf(f,
             "# TYPE enclave_os_app_threads_waiting_for_clients gauge\n"

@@ -226,6 +226,8 @@ static void client_wait_end(eos_net__job *j)
 int eos_net__job_submit(eos_net_server *srv, eos_net__job *j)
 {
     eos_net__pool *p = &srv->pool;
+    if (!p->ready)
+        return EOS_EBUSY;
     pthread_mutex_lock(&p->lock);
     if (p->queued >= p->max_queued || p->stopping) {
         pthread_mutex_unlock(&p->lock);
