@@ -296,6 +296,7 @@ static int start_app_request(http_state *st, int has_body)
         .has_body = has_body,
         .is_head = st->is_head,
         .keep_alive = st->keep_alive,
+        .http10 = st->parser.http_major == 1 && st->parser.http_minor == 0,
         .start_ns = st->start_ns,
     };
     int rc = eos_net__http_job_new(c, &r, &st->job);

@@ -20,7 +20,7 @@ struct eos_net__http_job {
     const char *method, *target, *authority;
     eos_wasi_header *headers;
     size_t header_count;
-    int has_body, is_head, keep_alive;
+    int has_body, is_head, keep_alive, http10;
     uint64_t start_ns;
     /* Management: */
     int manage_method; /* 'P' (PUT, load) or 'D' (DELETE, unload) */
@@ -34,6 +34,8 @@ struct eos_net__http_job {
     int head_emitted; /* bytes of the response were written to the job */
     int replaced;     /* an error response replaced the app's: ignore the rest */
     int close_conn;   /* read by the worker once done: close after the response */
+    enum { BODY_CHUNKED, BODY_SIZED, BODY_UNTIL_CLOSE } framing;
+    uint64_t declared; /* BODY_SIZED: the app's content-length */
     uint64_t bytes_out;
 };
 
@@ -228,6 +230,26 @@ static int pend(eos_net__http_job *hj, const void *data, size_t size)
     return 0;
 }
 
+/* The app's content-length, when it gave exactly one valid value. */
+static int declared_length(const eos_wasi_header *h, size_t count, uint64_t *out)
+{
+    int found = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (h[i].name_size != 14 || strncasecmp(h[i].name, "content-length", 14) != 0)
+            continue;
+        if (found++ || h[i].value_size == 0 || h[i].value_size > 19)
+            return 0;
+        uint64_t v = 0;
+        for (size_t k = 0; k < h[i].value_size; k++) {
+            if (h[i].value[k] < '0' || h[i].value[k] > '9')
+                return 0;
+            v = v * 10 + (uint64_t)(h[i].value[k] - '0');
+        }
+        *out = v;
+    }
+    return found == 1;
+}
+
 static int sink_head(void *ud, uint16_t status, const eos_wasi_header *h, size_t count)
 {
     eos_net__http_job *hj = ud;
@@ -250,9 +272,28 @@ static int sink_head(void *ud, uint16_t status, const eos_wasi_header *h, size_t
             pend(hj, h[i].value, h[i].value_size) < 0 || pend(hj, "\r\n", 2) < 0)
             return EOS_ENOMEM;
     }
-    const char *tail = hj->is_head      ? (hj->keep_alive ? "\r\n" : "connection: close\r\n\r\n")
-                       : hj->keep_alive ? "transfer-encoding: chunked\r\n\r\n"
-                                        : "transfer-encoding: chunked\r\nconnection: close\r\n\r\n";
+    /* Framing is the server's: the app's content-length is kept (and held to)
+     * when it gave one, HTTP/1.0 clients get the body up to the close, every
+     * other body is chunked. */
+    char tail[96];
+    int sized = declared_length(h, count, &hj->declared);
+    if (sized) {
+        hj->framing = BODY_SIZED;
+        snprintf(tail, sizeof tail, "content-length: %llu\r\n",
+                 (unsigned long long)hj->declared);
+    } else if (hj->is_head) {
+        tail[0] = 0;
+    } else if (hj->http10) {
+        hj->framing = BODY_UNTIL_CLOSE;
+        hj->keep_alive = 0;
+        tail[0] = 0;
+    } else {
+        hj->framing = BODY_CHUNKED;
+        snprintf(tail, sizeof tail, "transfer-encoding: chunked\r\n");
+    }
+    if (!hj->keep_alive)
+        strcat(tail, "connection: close\r\n");
+    strcat(tail, "\r\n");
     if (status >= 500)
         atomic_fetch_add(&hj->srv->metrics.http_errors, 1);
     hj->head_set = 1;
@@ -266,16 +307,29 @@ static int sink_body(void *ud, const uint8_t *data, size_t size)
         return EOS_ECLOSED;
     if (hj->is_head || size == 0)
         return 0;
+    int rc = 0;
+    if (hj->framing == BODY_SIZED && size > hj->declared - hj->bytes_out) {
+        /* More than the app declared: what fits goes, then the body fails. */
+        size = (size_t)(hj->declared - hj->bytes_out);
+        hj->close_conn = 1;
+        rc = EOS_EPROTO;
+    }
     char line[24];
-    int n = snprintf(line, sizeof line, "%zx\r\n", size);
+    int n = 0;
+    if (hj->framing == BODY_CHUNKED)
+        n = snprintf(line, sizeof line, "%zx\r\n", size);
+    int chunked = hj->framing == BODY_CHUNKED;
     struct iovec iov[4] = {{hj->pending, hj->pending_len},
                            {line, (size_t)n},
                            {(void *)data, size},
-                           {"\r\n", 2}};
+                           {"\r\n", chunked ? 2 : 0}};
     hj->pending_len = 0;
     hj->head_emitted = 1;
     hj->bytes_out += size;
-    return emit(hj, iov, 4);
+    if (size == 0 && iov[0].iov_len == 0)
+        return rc;
+    int wr = emit(hj, iov, 4);
+    return wr < 0 ? wr : rc;
 }
 
 static int sink_end(void *ud, bool complete, const eos_wasi_header *trailers, size_t count)
@@ -285,15 +339,13 @@ static int sink_end(void *ud, bool complete, const eos_wasi_header *trailers, si
     (void)count;
     if (hj->replaced)
         return 0;
-    if (!complete) {
-        /* An incomplete body must not look complete to the client: cut the
-         * connection without the final chunk. */
+    /* An incomplete body must not look complete to the client: cut the
+     * connection without the final chunk (or before the declared length). */
+    if (!complete || hj->framing == BODY_UNTIL_CLOSE ||
+        (hj->framing == BODY_SIZED && !hj->is_head && hj->bytes_out != hj->declared))
         hj->close_conn = 1;
-        struct iovec iov[1] = {{hj->pending, hj->pending_len}};
-        hj->pending_len = 0;
-        return emit(hj, iov, 1);
-    }
-    struct iovec iov[2] = {{hj->pending, hj->pending_len}, {"0\r\n\r\n", hj->is_head ? 0 : 5}};
+    int last = complete && hj->framing == BODY_CHUNKED && !hj->is_head;
+    struct iovec iov[2] = {{hj->pending, hj->pending_len}, {"0\r\n\r\n", last ? 5 : 0}};
     hj->pending_len = 0;
     hj->head_emitted = 1;
     return emit(hj, iov, 2);
@@ -443,6 +495,7 @@ int eos_net__http_job_new(eos_net__conn *c, const eos_net__http_req *r, eos_net_
         eos_net__app_ref(hj->app);
     hj->has_body = r->has_body;
     hj->is_head = r->is_head;
+    hj->http10 = r->http10;
     hj->keep_alive = r->keep_alive;
     hj->start_ns = r->start_ns;
     hj->manage_method = r->manage_method;

@@ -354,6 +354,7 @@ typedef struct eos_net__http_req {
     const eos_wasi_header *headers;
     size_t header_count;
     int has_body, is_head, keep_alive;
+    int http10; /* an HTTP/1.0 client: no chunked responses */
     uint64_t start_ns;
     int manage_method; /* management: 'P' loads name, 'D' unloads it */
     const char *name, *route, *hostname;

@@ -470,3 +470,46 @@ def test_slow_uploads_do_not_starve_the_app_threads(tmp_path):
         for c in stalled:
             c.close()
         assert s.stop() == 0, s.output()[-3000:]
+
+
+def test_response_framing(srv):
+    """The app's content-length is kept and held to; HTTP/1.0 clients get the
+    body until the close instead of chunks they cannot read."""
+    with connect(srv.port, timeout=10) as s:
+        r = Reader(s)
+        for n in (5, 200000, 0):
+            s.sendall(b"GET /m/sized?%d HTTP/1.1\r\nHost: x\r\n\r\n" % n)
+            status, headers, body = r.response()
+            assert status == 200 and headers.get("content-length") == str(n), headers
+            assert "transfer-encoding" not in headers and body == b"x" * n
+        # HEAD keeps the declared length and sends no body; the connection goes on.
+        s.sendall(b"HEAD /m/sized?7 HTTP/1.1\r\nHost: x\r\n\r\n")
+        status_line = r.readline()
+        head = []
+        while True:
+            line = r.readline()
+            if not line:
+                break
+            head.append(line.lower())
+        assert status_line.startswith(b"HTTP/1.1 200") and b"content-length: 7" in head, head
+        s.sendall(b"GET /h/hello HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert r.response()[2] == HELLO_TEXT
+    # Declared 15, wrote 5: the client gets 5 bytes and a close, never a
+    # complete-looking response.
+    with connect(srv.port, timeout=10) as s:
+        s.sendall(b"GET /m/short?5 HTTP/1.1\r\nHost: x\r\n\r\n")
+        raw = read_until_closed(s)
+    assert b"content-length: 15" in raw and raw.endswith(b"\r\n\r\nxxxxx"), raw
+    # Declared 5, wrote 15: the declared 5 go out, then the connection closes.
+    with connect(srv.port, timeout=10) as s:
+        s.sendall(b"GET /m/over?5 HTTP/1.1\r\nHost: x\r\n\r\n"
+                  b"GET /h/hello HTTP/1.1\r\nHost: x\r\n\r\n")
+        raw = read_until_closed(s)
+    assert raw.endswith(b"\r\n\r\nxxxxx") and raw.count(b"HTTP/1.1") == 1, raw
+    with connect(srv.port, timeout=10) as s:
+        s.sendall(b"GET /h/hello HTTP/1.0\r\n\r\n")
+        raw = read_until_closed(s)
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert b"chunked" not in head.lower() and b"connection: close" in head.lower(), raw
+    assert body == HELLO_TEXT
+    assert srv.alive()

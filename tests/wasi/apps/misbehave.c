@@ -1,7 +1,9 @@
 /* Handlers that go wrong, for the driver's error paths: /trap traps, /spin
  * loops until the fuel runs out, /grow allocates until the memory limit,
  * /exit calls wasi:cli/exit, /headers answers with custom headers,
- * /stream?N writes N bytes, /count reads the whole body and answers its size. */
+ * /stream?N writes N bytes, /count reads the whole body and answers its size,
+ * /sized?N writes N bytes with content-length N, /short?N declares N + 10 and
+ * /over?N declares N but writes N + 10. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +52,25 @@ static void handle(eos_request *req, eos_response_out *out)
             if (eos_response_write(out, buf, k))
                 return;
             n -= k;
+        }
+        eos_response_finish(out);
+        return;
+    }
+    if (strcmp(path, "/sized") == 0 || strcmp(path, "/short") == 0 ||
+        strcmp(path, "/over") == 0) {
+        unsigned long long n = strtoull(eos_request_query(req), NULL, 10);
+        unsigned long long write = strcmp(path, "/over") == 0 ? n + 10 : n;
+        char len[24];
+        snprintf(len, sizeof(len), "%llu", strcmp(path, "/short") == 0 ? n + 10 : n);
+        static char buf[65536];
+        memset(buf, 'x', sizeof(buf));
+        eos_response_header(out, "content-length", len);
+        eos_response_start(out, 200);
+        while (write) {
+            size_t k = write < sizeof(buf) ? (size_t)write : sizeof(buf);
+            if (eos_response_write(out, buf, k))
+                return;
+            write -= k;
         }
         eos_response_finish(out);
         return;
