@@ -5,6 +5,7 @@
  * body streams to the app as it arrives and the app's response streams back,
  * both through bounded buffers, while the worker serves other connections.
  * Requests pipelined behind it wait in the connection's stash. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -621,43 +622,77 @@ static void respond_json_doc(http_state *st, char *doc, size_t size)
     eos_free(doc, size + 1);
 }
 
+/* A growing text on the eos allocator (the metrics page). */
+typedef struct text_buf {
+    char *p;
+    size_t len, cap;
+    int failed;
+} text_buf;
+
+static void tb_printf(text_buf *tb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void tb_printf(text_buf *tb, const char *fmt, ...)
+{
+    if (tb->failed)
+        return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(tb->p ? tb->p + tb->len : NULL, tb->cap - tb->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            tb->failed = 1;
+            return;
+        }
+        if ((size_t)n < tb->cap - tb->len) {
+            tb->len += (size_t)n;
+            return;
+        }
+        size_t cap = tb->cap ? tb->cap * 2 : 4096;
+        while (cap < tb->len + (size_t)n + 1)
+            cap *= 2;
+        char *np = eos_realloc(tb->p, tb->cap, cap);
+        if (!np) {
+            tb->failed = 1;
+            return;
+        }
+        tb->p = np;
+        tb->cap = cap;
+    }
+}
+
 static void metrics(http_state *st)
 {
     eos_net_server *srv = st->c->w->srv;
     eos_net__metrics *m = &srv->metrics;
-    char *buf = NULL;
-    size_t size = 0;
-    FILE *f = open_memstream(&buf, &size);
-    if (!f) {
-        respond_text(st, 503, "out of memory", 0);
-        return;
-    }
-    fprintf(f, "# TYPE enclave_os_connections_total counter\nenclave_os_connections_total %llu\n",
+    text_buf tb = {0};
+    text_buf *f = &tb;
+    tb_printf(f, "# TYPE enclave_os_connections_total counter\nenclave_os_connections_total %llu\n",
             (unsigned long long)m->connections);
-    fprintf(
+    tb_printf(
         f, "# TYPE enclave_os_tls_handshakes_total counter\nenclave_os_tls_handshakes_total %llu\n",
         (unsigned long long)m->handshakes);
-    fprintf(f,
+    tb_printf(f,
             "# TYPE enclave_os_http_requests_total counter\nenclave_os_http_requests_total %llu\n",
             (unsigned long long)m->http_requests);
-    fprintf(f, "# TYPE enclave_os_http_errors_total counter\nenclave_os_http_errors_total %llu\n",
+    tb_printf(f, "# TYPE enclave_os_http_errors_total counter\nenclave_os_http_errors_total %llu\n",
             (unsigned long long)m->http_errors);
-    fprintf(f, "# TYPE enclave_os_frames_total counter\nenclave_os_frames_total %llu\n",
+    tb_printf(f, "# TYPE enclave_os_frames_total counter\nenclave_os_frames_total %llu\n",
             (unsigned long long)m->frames);
-    fprintf(f, "# TYPE enclave_os_app_loads_total counter\nenclave_os_app_loads_total %llu\n",
+    tb_printf(f, "# TYPE enclave_os_app_loads_total counter\nenclave_os_app_loads_total %llu\n",
             (unsigned long long)m->loads);
     static const char *const le[EOS_NET__LAT_BUCKETS] = {"0.0005", "0.001", "0.0025", "0.005",
                                                          "0.01",   "0.025", "0.05",   "0.1",
                                                          "0.25",   "0.5",   "1",      "2.5"};
-    fprintf(f, "# TYPE enclave_os_request_duration_seconds histogram\n");
+    tb_printf(f, "# TYPE enclave_os_request_duration_seconds histogram\n");
     unsigned long long cum = 0;
     for (size_t i = 0; i <= EOS_NET__LAT_BUCKETS; i++) {
         cum += m->lat[i];
-        fprintf(f, "enclave_os_request_duration_seconds_bucket{le=\"%s\"} %llu\n",
+        tb_printf(f, "enclave_os_request_duration_seconds_bucket{le=\"%s\"} %llu\n",
                 i < EOS_NET__LAT_BUCKETS ? le[i] : "+Inf", cum);
     }
-    fprintf(f, "enclave_os_request_duration_seconds_sum %.6f\n", (double)m->lat_sum_us / 1e6);
-    fprintf(f, "enclave_os_request_duration_seconds_count %llu\n", cum);
+    tb_printf(f, "enclave_os_request_duration_seconds_sum %.6f\n", (double)m->lat_sum_us / 1e6);
+    tb_printf(f, "enclave_os_request_duration_seconds_count %llu\n", cum);
     size_t queued = 0;
     int threads = 0;
     if (srv->pool.ready) {
@@ -666,39 +701,41 @@ static void metrics(http_state *st)
         threads = srv->pool.alive;
         pthread_mutex_unlock(&srv->pool.lock);
     }
-    fprintf(f, "# TYPE enclave_os_app_threads gauge\nenclave_os_app_threads %d\n", threads);
-    fprintf(f,
+    tb_printf(f, "# TYPE enclave_os_app_threads gauge\nenclave_os_app_threads %d\n", threads);
+    tb_printf(f,
             "# TYPE enclave_os_app_threads_waiting_for_clients gauge\n"
             "enclave_os_app_threads_waiting_for_clients %ld\n",
             (long)atomic_load(&srv->pool.client_waits));
-    fprintf(f, "# TYPE enclave_os_app_threads_busy gauge\nenclave_os_app_threads_busy %ld\n",
+    tb_printf(f, "# TYPE enclave_os_app_threads_busy gauge\nenclave_os_app_threads_busy %ld\n",
             (long)atomic_load(&srv->pool.busy));
-    fprintf(f, "# TYPE enclave_os_app_queue_length gauge\nenclave_os_app_queue_length %zu\n",
+    tb_printf(f, "# TYPE enclave_os_app_queue_length gauge\nenclave_os_app_queue_length %zu\n",
             queued);
-    fprintf(f,
+    tb_printf(f,
             "# TYPE enclave_os_app_queue_rejected_total counter\n"
             "enclave_os_app_queue_rejected_total %llu\n",
             (unsigned long long)atomic_load(&srv->pool.rejected));
     eos_net__app **v = NULL;
     size_t n = 0;
     if (eos_net__apps_snapshot(srv, &v, &n) == 0) {
-        fprintf(f, "# TYPE enclave_os_app_requests_total counter\n");
+        tb_printf(f, "# TYPE enclave_os_app_requests_total counter\n");
         for (size_t i = 0; i < n; i++)
-            fprintf(f, "enclave_os_app_requests_total{app=\"%s\"} %llu\n", v[i]->name,
+            tb_printf(f, "enclave_os_app_requests_total{app=\"%s\"} %llu\n", v[i]->name,
                     (unsigned long long)v[i]->requests);
-        fprintf(f, "# TYPE enclave_os_app_errors_total counter\n");
+        tb_printf(f, "# TYPE enclave_os_app_errors_total counter\n");
         for (size_t i = 0; i < n; i++)
-            fprintf(f, "enclave_os_app_errors_total{app=\"%s\"} %llu\n", v[i]->name,
+            tb_printf(f, "enclave_os_app_errors_total{app=\"%s\"} %llu\n", v[i]->name,
                     (unsigned long long)v[i]->errors);
-        fprintf(f, "# TYPE enclave_os_app_fuel_total counter\n");
+        tb_printf(f, "# TYPE enclave_os_app_fuel_total counter\n");
         for (size_t i = 0; i < n; i++)
-            fprintf(f, "enclave_os_app_fuel_total{app=\"%s\"} %llu\n", v[i]->name,
+            tb_printf(f, "enclave_os_app_fuel_total{app=\"%s\"} %llu\n", v[i]->name,
                     (unsigned long long)v[i]->fuel);
         eos_net__apps_snapshot_free(v, n);
     }
-    fclose(f);
-    respond(st, 200, "text/plain; version=0.0.4", buf, size, 0);
-    free(buf);
+    if (tb.failed)
+        respond_text(st, 503, "out of memory", 0);
+    else
+        respond(st, 200, "text/plain; version=0.0.4", tb.p, tb.len, 0);
+    eos_free(tb.p, tb.cap);
 }
 
 static int http_authorised(http_state *st)
