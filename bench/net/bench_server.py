@@ -9,7 +9,11 @@
   server so the peak belongs to that load alone;
 - hello requests per second with wrk: keep-alive connections, and a new TLS
   connection per request ("Connection: close"), against the baseline of
-  /.well-known/enclave-os/healthz served by the server itself in the same run.
+  /.well-known/enclave-os/healthz served by the server itself in the same run;
+- streaming: 100 MB out of an app (the misbehave test app's /stream) and
+  100 MB into one (/count), with curl, against the baseline of
+  `openssl s_server -WWW` sending the same 100 MB file over TLS 1.3 in the
+  same run; and the server's peak memory meanwhile.
 
 Components of a given size are the hello component with a custom section
 appended (valid, and hashed like any other byte)."""
@@ -154,10 +158,66 @@ def wrk(url, seconds, conns, extra=()):
             sock_err.group(1) if sock_err else "none")
 
 
+def curl_seconds(url, upload=None):
+    cmd = ["curl", "-sk", "-o", "/dev/null", "-w", "%{time_total} %{http_code}", url]
+    if upload:
+        cmd[1:1] = ["-X", "POST", "--data-binary", "@" + upload,
+                    "-H", "Content-Type: application/octet-stream"]
+    out = subprocess.run(cmd, capture_output=True, text=True).stdout.split()
+    assert out and out[1] == "200", out
+    return float(out[0])
+
+
+def best_of(n, fn):
+    return min(fn() for _ in range(n))
+
+
+def stream_bench(args, tmp, mb):
+    size = mb << 20
+    blob = os.path.join(tmp, "blob")
+    with open(blob, "wb") as f:
+        f.write(b"x" * size)
+    key, crt = os.path.join(tmp, "key.pem"), os.path.join(tmp, "crt.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", crt,
+                    "-days", "1", "-subj", "/CN=bench"], check=True, capture_output=True)
+    port = free_port()
+    base = subprocess.Popen(["openssl", "s_server", "-quiet", "-WWW", "-tls1_3", "-accept",
+                             str(port), "-key", key, "-cert", crt], cwd=tmp,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)
+        t_base = best_of(3, lambda: curl_seconds("https://127.0.0.1:%d/blob" % port))
+    finally:
+        base.terminate()
+        base.wait()
+    srv = Server(args.bin, tmp, "--max-body-size", "1G")
+    try:
+        with open(args.misbehave, "rb") as f:
+            load_framed(srv.port, "m", f.read())
+        idle = srv.hwm_mb()
+        url = "https://127.0.0.1:%d/m" % srv.port
+        t_out = best_of(3, lambda: curl_seconds(url + "/stream?%d" % size))
+        t_in = best_of(3, lambda: curl_seconds(url + "/count", upload=blob))
+        peak = srv.hwm_mb()
+    finally:
+        srv.stop()
+    rate = lambda t: mb / t if t else 0.0  # noqa: E731
+    print("\n# streaming %d MB through an app (curl, best of 3)" % mb)
+    print("openssl s_server -WWW (baseline): %7.0f MB/s" % rate(t_base))
+    print("app response (/stream):           %7.0f MB/s  (%.2fx baseline)" %
+          (rate(t_out), t_base / t_out if t_out else 0))
+    print("app request body (/count):        %7.0f MB/s  (%.2fx baseline)" %
+          (rate(t_in), t_base / t_in if t_in else 0))
+    print("server peak RSS: %.1f MB (%.1f MB before the transfers)" % (peak, idle))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(ROOT, "build/src/cli/enclave-os"))
     ap.add_argument("--hello", default=os.path.join(ROOT, "build/tests/wasi/apps/hello.wasm"))
+    ap.add_argument("--misbehave",
+                    default=os.path.join(ROOT, "build/tests/wasi/apps/misbehave.wasm"))
     ap.add_argument("--quick", action="store_true", help="short runs (CI smoke)")
     args = ap.parse_args()
     with open(args.hello, "rb") as f:
@@ -179,6 +239,9 @@ def main():
                                                          idle))
             finally:
                 srv.stop()
+
+    if os.path.exists(args.misbehave):
+        stream_bench(args, tmp, 16 if args.quick else 100)
 
     print("\n# hello requests/s (wrk -t2, %d s each)" % secs)
     srv = Server(args.bin, tmp)
