@@ -87,6 +87,9 @@ def main():
     ap.add_argument("--seconds", type=int, default=30)
     ap.add_argument("--connections", type=int, default=100)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--no-rss-check", action="store_true",
+                    help="skip the memory check (sanitizer builds keep freed memory in "
+                         "quarantine, so resident size says nothing there)")
     args = ap.parse_args()
     with open(args.hello, "rb") as f:
         data = f.read()
@@ -113,7 +116,7 @@ def main():
         print("run 1: %d requests, %.0f req/s, %d errors; RSS after warm-up %.1f..%.1f MB "
               "(growth %.1f MB)" % (r["requests"], r["rate"], r["errors"], min(warm), max(warm),
                                     growth))
-        if r["errors"] or r["requests"] == 0 or growth > 8:
+        if r["errors"] or r["requests"] == 0 or (growth > 8 and not args.no_rss_check):
             ok = False
             print(r["raw"])
 
