@@ -209,6 +209,9 @@ EOS_API void eos_net_server_config_init(eos_net_server_config *cfg);
 EOS_API int eos_net_server_new(const eos_net_server_config *cfg, eos_net_server **out, eos_diag *d);
 /* The bound TCP port (useful with port 0). */
 EOS_API int eos_net_server_port(const eos_net_server *srv);
+/* The configuration in effect, with every default filled in (worker and app
+ * thread counts, limits). Borrowed from the server. */
+EOS_API const eos_net_server_config *eos_net_server_config_get(const eos_net_server *srv);
 /* Runs the workers and blocks until eos_net_server_stop() (or an authorised
  * "Shutdown") and a graceful drain: stop accepting, finish in-flight
  * requests, flush responses, close. 0, or an eos_err with d. */

@@ -137,9 +137,10 @@ static void banner(const eos_net_server_config *cfg, int port, const char *data_
         *colon = 0;
     EOS_INFO("serve",
              "enclave-os %s listening on %s:%d (TLS 1.3, framed protocol; TEE: %s; "
-             "%d worker%s; data dir %s)",
+             "%d worker%s, %d app thread%s; data dir %s)",
              eos_net_version(), host, port, cfg->tee_name, cfg->workers,
-             cfg->workers == 1 ? "" : "s", data_dir);
+             cfg->workers == 1 ? "" : "s", cfg->app_threads, cfg->app_threads == 1 ? "" : "s",
+             data_dir);
     if (strcmp(cfg->tee_name, "sim") == 0)
         warn_box(sim_warning, EOS_ARRAY_LEN(sim_warning));
     if (cfg->dev)
@@ -423,11 +424,7 @@ static int run(int argc, char **argv)
     if (!cfg.token && !so.mgmt_ca && !cfg.dev)
         EOS_WARN("serve", "no management credential (--token, --management-ca) and no --dev: "
                           "apps cannot be loaded or unloaded");
-    if (cfg.workers <= 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        cfg.workers = n > 0 ? (int)(n > 256 ? 256 : n) : 1;
-    }
-    banner(&cfg, eos_net_server_port(srv), data_dir);
+    banner(eos_net_server_config_get(srv), eos_net_server_port(srv), data_dir);
 
     /* Peers that vanish must not kill the process through SIGPIPE. */
     signal(SIGPIPE, SIG_IGN);

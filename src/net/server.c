@@ -195,6 +195,11 @@ int eos_net_server_port(const eos_net_server *srv)
     return srv->port;
 }
 
+const eos_net_server_config *eos_net_server_config_get(const eos_net_server *srv)
+{
+    return &srv->cfg;
+}
+
 void eos_net_server_stop(eos_net_server *srv)
 {
     atomic_store(&srv->stopping, 1);
