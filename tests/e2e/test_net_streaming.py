@@ -513,3 +513,55 @@ def test_response_framing(srv):
     assert b"chunked" not in head.lower() and b"connection: close" in head.lower(), raw
     assert body == HELLO_TEXT
     assert srv.alive()
+
+
+def test_client_that_sends_close_notify_still_gets_its_answer(srv):
+    """TLS half-close: the client sends its request and close_notify, then
+    reads. The request runs on an app thread after the client's side ended;
+    the server answers, then closes."""
+    from eosnet import tls_context
+    raw = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = tls_context().wrap_bio(inc, out, server_hostname="127.0.0.1")
+
+    def pump_out():
+        data = out.read()
+        if data:
+            raw.sendall(data)
+
+    def pump_in():
+        data = raw.recv(65536)
+        if not data:
+            inc.write_eof()
+        else:
+            inc.write(data)
+        return bool(data)
+
+    while True:
+        try:
+            tls.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            pump_out()
+            pump_in()
+    pump_out()
+    tls.write(b"POST /m/count HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+    try:
+        tls.unwrap()  # sends close_notify; waits for the server's, which comes last
+    except ssl.SSLWantReadError:
+        pass
+    pump_out()
+    got = b""
+    while True:
+        try:
+            got += tls.read(65536)
+            continue
+        except ssl.SSLWantReadError:
+            pass
+        except (ssl.SSLZeroReturnError, ssl.SSLError):
+            break
+        if not pump_in():
+            break
+    raw.close()
+    assert got.startswith(b"HTTP/1.1 200 "), got[:300]
+    assert got.endswith(b"\r\n\r\n1\r\n5\r\n0\r\n\r\n"), got[-100:]
