@@ -196,7 +196,9 @@ int eos_request_read(eos_request *req, void *buf, size_t cap, size_t *out_size)
         return err;
     while (!req->body_done) {
         _Alignas(4) uint8_t ret[12];
+        eos__land_in(buf, cap);
         eos__in_blocking_read(req->stream, (int64_t)cap, ret);
+        eos__land_in(NULL, 0);
         if (ret[0] != 0) {
             err = eos__stream_error(ret + 4);
             req->body_done = true;
@@ -204,8 +206,10 @@ int eos_request_read(eos_request *req, void *buf, size_t cap, size_t *out_size)
         }
         eos__bytes chunk = eos__list(ret + 4);
         size_t n = chunk.len < cap ? chunk.len : cap;
-        memcpy(buf, chunk.ptr, n);
-        eos__release(chunk.ptr, chunk.len);
+        if (chunk.ptr != buf) {
+            memcpy(buf, chunk.ptr, n);
+            eos__release(chunk.ptr, chunk.len);
+        }
         if (n) {
             *out_size = n;
             return EOS_APP_OK;

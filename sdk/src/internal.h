@@ -181,6 +181,11 @@ static inline eos__bytes eos__list(const uint8_t *p)
     return b;
 }
 
+/* Lets the next byte list the host hands over (at most cap bytes) land in buf
+ * instead of fresh memory; eos__land_in(NULL, 0) cancels. The caller checks
+ * whether the list's pointer is buf. */
+void eos__land_in(void *buf, size_t cap);
+
 /* Frees memory the host allocated through cabi_realloc for a list of len elements;
  * an empty list's pointer is only an aligned address, never allocated. */
 static inline void eos__release(void *ptr, size_t len)
