@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Builds enclave-os and runs every test (ctest: unit, spec and end-to-end).
-# Usage: scripts/test.sh [--sanitize] [--build-dir DIR] [ctest args...]
+# Usage: scripts/test.sh [--sanitize | --tsan] [--build-dir DIR] [ctest args...]
+#   --sanitize  AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/
+#   --tsan      ThreadSanitizer build in build-tsan/ (the server's threads: use
+#               with -L "net|e2e")
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -9,6 +12,7 @@ cmake_args=()
 while (($#)); do
   case "$1" in
     --sanitize) build="$here/build-asan"; cmake_args+=(-DEOS_SANITIZE=ON -DEOS_BENCH=OFF); shift ;;
+    --tsan) build="$here/build-tsan"; cmake_args+=(-DEOS_TSAN=ON -DEOS_BENCH=OFF); shift ;;
     --build-dir) build="$2"; shift 2 ;;
     *) break ;;
   esac

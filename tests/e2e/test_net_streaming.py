@@ -64,7 +64,8 @@ def check_rss(srv, before, what):
 
 def check_log_clean(srv):
     out = srv.output()
-    for bad in ("AddressSanitizer", "runtime error:", "LeakSanitizer", "Segmentation fault",
+    for bad in ("AddressSanitizer", "ThreadSanitizer", "runtime error:", "LeakSanitizer",
+                "Segmentation fault",
                 "Aborted", "assertion"):
         assert bad not in out, out[-4000:]
 
