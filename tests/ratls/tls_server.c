@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,7 @@ struct test_tls_server {
     SSL_CTX *ctx;
     int fd;
     int serve_manifest;
-    volatile int stop;
+    atomic_int stop;
     pthread_t thread;
     int threaded;
 };
@@ -104,10 +105,10 @@ out:
 
 static void serve_loop(test_tls_server *t)
 {
-    while (!t->stop) {
+    while (!atomic_load(&t->stop)) {
         int cfd = accept(t->fd, NULL, NULL);
         if (cfd < 0) {
-            if (t->stop)
+            if (atomic_load(&t->stop))
                 break;
             continue;
         }
@@ -155,7 +156,7 @@ int test_tls_server_start(eos_ratls_server *srv, int port, int serve_manifest,
 
 void test_tls_server_stop(test_tls_server *t)
 {
-    t->stop = 1;
+    atomic_store(&t->stop, 1);
     shutdown(t->fd, SHUT_RDWR);
     if (t->threaded)
         pthread_join(t->thread, NULL);

@@ -3,6 +3,7 @@
  * report directory the way the kernel would), the simulation, and `auto`. */
 #include <dirent.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,13 +187,13 @@ static void test_sgx_gramine(void)
 typedef struct tsm_emu {
     char dir[200];
     const char *provider;
-    volatile int stop;
+    atomic_int stop;
 } tsm_emu;
 
 static void *tsm_thread(void *arg)
 {
     tsm_emu *e = arg;
-    while (!e->stop) {
+    while (!atomic_load(&e->stop)) {
         DIR *dh = opendir(e->dir);
         struct dirent *de;
         while (dh && (de = readdir(dh)) != NULL) {
@@ -271,7 +272,7 @@ static void run_tsm(const char *provider, const char *kind, eos_tee_kind want_ki
     /* Asking for the other TSM kind by name is refused. */
     cfg.kind = want_kind == EOS_TEE_KIND_TDX ? "sev-snp" : "tdx";
     EOS_CHECK_INT(eos_tee_open(&cfg, &t, NULL), EOS_ETEE);
-    e.stop = 1;
+    atomic_store(&e.stop, 1);
     pthread_join(th, NULL);
 }
 
