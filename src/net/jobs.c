@@ -270,15 +270,21 @@ void eos_net__job_wake(eos_net__job *j)
     }
 }
 
+static eos_net__job *take_wake_list(eos_net__worker *w)
+{
+    pthread_mutex_lock(&w->wake_lock);
+    eos_net__job *list = w->wake_head;
+    w->wake_head = NULL;
+    pthread_mutex_unlock(&w->wake_lock);
+    return list;
+}
+
 void eos_net__worker_wake(eos_net__worker *w)
 {
     uint64_t v;
     ssize_t r = read(w->wake_fd, &v, sizeof v);
     (void)r;
-    pthread_mutex_lock(&w->wake_lock);
-    eos_net__job *list = w->wake_head;
-    w->wake_head = NULL;
-    pthread_mutex_unlock(&w->wake_lock);
+    eos_net__job *list = take_wake_list(w);
     while (list) {
         eos_net__job *j = list;
         /* Once in_wake is clear an app thread may queue j again, which
@@ -298,10 +304,7 @@ void eos_net__worker_wake(eos_net__worker *w)
 
 void eos_net__worker_wake_clear(eos_net__worker *w)
 {
-    pthread_mutex_lock(&w->wake_lock);
-    eos_net__job *list = w->wake_head;
-    w->wake_head = NULL;
-    pthread_mutex_unlock(&w->wake_lock);
+    eos_net__job *list = take_wake_list(w);
     while (list) {
         eos_net__job *j = list;
         list = j->wake_next;

@@ -144,23 +144,20 @@ class Reader:
                     while self.readline():
                         pass  # trailers
                     break
-                left = n
-                while left:
-                    if len(self.buf) == self.pos:
-                        self._fill()
-                    k = min(left, len(self.buf) - self.pos)
-                    sink(self.read(k))
-                    left -= k
+                self._pass(n, sink)
                 assert self.read(2) == b"\r\n"
         elif "content-length" in headers:
-            left = int(headers["content-length"])
-            while left:
-                if len(self.buf) == self.pos:
-                    self._fill()
-                k = min(left, len(self.buf) - self.pos)
-                sink(self.read(k))
-                left -= k
+            self._pass(int(headers["content-length"]), sink)
         return status, headers, b"".join(kept)
+
+    def _pass(self, left, sink):
+        """Hands the next `left` body bytes to sink as they arrive."""
+        while left:
+            if len(self.buf) == self.pos:
+                self._fill()
+            k = min(left, len(self.buf) - self.pos)
+            sink(self.read(k))
+            left -= k
 
 
 class BytesSock:

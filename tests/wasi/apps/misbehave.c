@@ -16,6 +16,20 @@ extern void wasi_exit(int32_t is_err);
 static volatile unsigned long sink;
 static char *volatile keep;
 
+/* Writes n bytes of 'x' and finishes the response (unless a write fails). */
+static void write_x(eos_response_out *out, unsigned long long n)
+{
+    static char buf[65536];
+    memset(buf, 'x', sizeof(buf));
+    while (n) {
+        size_t k = n < sizeof(buf) ? (size_t)n : sizeof(buf);
+        if (eos_response_write(out, buf, k))
+            return;
+        n -= k;
+    }
+    eos_response_finish(out);
+}
+
 static void handle(eos_request *req, eos_response_out *out)
 {
     const char *path = eos_request_path(req);
@@ -43,17 +57,8 @@ static void handle(eos_request *req, eos_response_out *out)
         return;
     }
     if (strcmp(path, "/stream") == 0) {
-        unsigned long long n = strtoull(eos_request_query(req), NULL, 10);
-        static char buf[65536];
-        memset(buf, 'x', sizeof(buf));
         eos_response_start(out, 200);
-        while (n) {
-            size_t k = n < sizeof(buf) ? (size_t)n : sizeof(buf);
-            if (eos_response_write(out, buf, k))
-                return;
-            n -= k;
-        }
-        eos_response_finish(out);
+        write_x(out, strtoull(eos_request_query(req), NULL, 10));
         return;
     }
     if (strcmp(path, "/sized") == 0 || strcmp(path, "/short") == 0 ||
@@ -62,17 +67,9 @@ static void handle(eos_request *req, eos_response_out *out)
         unsigned long long write = strcmp(path, "/over") == 0 ? n + 10 : n;
         char len[24];
         snprintf(len, sizeof(len), "%llu", strcmp(path, "/short") == 0 ? n + 10 : n);
-        static char buf[65536];
-        memset(buf, 'x', sizeof(buf));
         eos_response_header(out, "content-length", len);
         eos_response_start(out, 200);
-        while (write) {
-            size_t k = write < sizeof(buf) ? (size_t)write : sizeof(buf);
-            if (eos_response_write(out, buf, k))
-                return;
-            write -= k;
-        }
-        eos_response_finish(out);
+        write_x(out, write);
         return;
     }
     if (strcmp(path, "/count") == 0) {
