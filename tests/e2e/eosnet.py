@@ -137,3 +137,17 @@ def closed_by_peer(sock, timeout=5):
         return True
     except socket.timeout:
         return False
+
+
+def read_until_closed(sock):
+    """Everything the peer sends until it closes (or resets, or times out)."""
+    out = b""
+    try:
+        while True:
+            piece = sock.recv(65536)
+            if not piece:
+                break
+            out += piece
+    except (ConnectionResetError, ssl.SSLError, socket.timeout):
+        pass
+    return out

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from eosnet import Server, connect, data_request, inner, request
+from eosnet import Server, connect, data_request, inner, read_until_closed, request
 
 APPS = os.environ.get("EOS_APPS_DIR", os.path.join(os.path.dirname(__file__),
                                                    "../../build/tests/wasi/apps"))
@@ -384,19 +384,6 @@ def test_pipelined_requests_answered_in_order(srv):
                   b"GET /m/stream?2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         assert r.response()[::2] == (200, b"4")
         assert r.response()[::2] == (200, b"xx")
-
-
-def read_until_closed(sock):
-    out = b""
-    try:
-        while True:
-            piece = sock.recv(65536)
-            if not piece:
-                break
-            out += piece
-    except (ConnectionResetError, ssl.SSLError, socket.timeout):
-        pass
-    return out
 
 
 def test_body_limit_413(tmp_path):

@@ -18,7 +18,7 @@ from cryptography import x509
 from cryptography.x509.oid import ObjectIdentifier
 
 from eosnet import (EOS_BIN, Server, closed_by_peer, connect, data_request, error_text, frame,
-                    inner, recv_frame, request, tls_context)
+                    inner, read_until_closed, recv_frame, request, tls_context)
 
 APPS = os.environ.get("EOS_APPS_DIR", os.path.join(os.path.dirname(__file__),
                                                    "../../build/tests/wasi/apps"))
@@ -69,15 +69,7 @@ def https(port, raw, server_hostname="127.0.0.1", timeout=10):
         s.sendall(raw)
     except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
         pass  # the server answered and closed before reading everything
-    out = b""
-    try:
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            out += chunk
-    except (ConnectionResetError, ssl.SSLError, socket.timeout):
-        pass
+    out = read_until_closed(s)
     s.close()
     return out
 
