@@ -308,11 +308,11 @@ static void read_input(eos_net__conn *c)
         int n = SSL_read(c->ssl, c->w->rbuf, sizeof c->w->rbuf);
         if (n <= 0) {
             if (!ssl_wait_or_close(c, n, &c->read_wants_write, NULL, "read")) {
-                /* The peer finished sending: answer what it sent (a job may
-                 * still be producing the answer), then close. */
+                /* The peer finished sending: answer what it sent, then
+                 * close. (A request whose answer is being made is not read
+                 * past, so its peer's end is only seen afterwards.) */
                 c->close_after_flush = 1;
-                if (c->ssl_fatal ||
-                    (c->out_len == c->out_off && !eos_net__proto_awaits_answer(c)))
+                if (c->out_len == c->out_off)
                     eos_net__conn_close(c, "peer closed");
             }
             return;

@@ -47,7 +47,6 @@ typedef struct http_state {
     int is_head;
     int app_request;        /* the current request goes to an app (routed at its head) */
     eos_net__http_job *job; /* its job (also the connection's), until it is done */
-    int submitted;          /* the job was handed to the app threads */
     int await_job;          /* the parser is paused after a request until its job is done */
     int body_full;          /* the job's input is full: not reading */
     int resp_started;       /* response bytes of the job reached the connection */
@@ -89,6 +88,12 @@ static void respond_text(http_state *st, int status, const char *text, int close
     respond(st, status, "text/plain; charset=utf-8", body, (size_t)n, close);
 }
 
+/* The request's job was handed to the app threads. */
+static int job_running(const http_state *st)
+{
+    return st->job && eos_net__http_job_base(st->job)->submitted;
+}
+
 static void drop_job(http_state *st)
 {
     if (!st->job)
@@ -96,7 +101,6 @@ static void drop_job(http_state *st)
     eos_net__job *j = eos_net__http_job_base(st->job);
     st->c->job = NULL;
     st->job = NULL;
-    st->submitted = 0;
     eos_net__job_detach(j);
 }
 
@@ -115,7 +119,7 @@ static void fail(http_state *st, int status, const char *text)
 {
     EOS_INFO("net", "%s: HTTP %d: %s", st->c->peer, status, text);
     st->stop = 1;
-    if (st->job && st->submitted) {
+    if (job_running(st)) {
         /* The app runs: it sees the body fail, and its response is replaced
          * by this error unless it already started. */
         eos_net__job_end_input(eos_net__http_job_base(st->job), status);
@@ -309,7 +313,6 @@ static int start_app_request(http_state *st, int has_body)
     c->job = eos_net__http_job_base(st->job);
     atomic_fetch_add(&srv->metrics.http_requests, 1);
     st->app_request = 1;
-    st->submitted = 0;
     st->resp_started = 0;
     return 1;
 }
@@ -317,10 +320,8 @@ static int start_app_request(http_state *st, int has_body)
 static int submit(http_state *st)
 {
     eos_net_server *srv = st->c->w->srv;
-    if (eos_net__job_submit(srv, eos_net__http_job_base(st->job)) == 0) {
-        st->submitted = 1;
+    if (eos_net__job_submit(srv, eos_net__http_job_base(st->job)) == 0)
         return 0;
-    }
     drop_job(st);
     EOS_WARN("net", "%s: every app thread is busy and the queue is full; answering 503",
              st->c->peer);
@@ -381,7 +382,7 @@ static int on_body(http_parser *p, const char *at, size_t len)
             fail(st, 503, "out of memory");
             return -1;
         }
-        if (!st->submitted && st->body_seen >= DISPATCH_BODY && submit(st) < 0)
+        if (!job_running(st) && st->body_seen >= DISPATCH_BODY && submit(st) < 0)
             return -1;
         if (full) {
             st->body_full = 1;
@@ -418,7 +419,7 @@ static int on_message_complete(http_parser *p)
         st->discard = 0;
         if (st->job) {
             eos_net__job_end_input(eos_net__http_job_base(st->job), 0);
-            if (!st->submitted && submit(st) < 0)
+            if (!job_running(st) && submit(st) < 0)
                 return -1;
             /* Pipelined requests wait until this one is answered. */
             st->await_job = 1;
@@ -525,16 +526,10 @@ int eos_net__http_busy(const eos_net__conn *c)
     return st && (st->job || (st->in_message && !st->stop));
 }
 
-int eos_net__http_awaits_answer(const eos_net__conn *c)
-{
-    const http_state *st = c->http;
-    return st && st->job && st->await_job;
-}
-
 void eos_net__http_pump(eos_net__conn *c)
 {
     http_state *st = c->http;
-    if (!st || !st->job || !st->submitted)
+    if (!st || !job_running(st))
         return;
     /* The client is behind: the app waits until it catches up. */
     if (c->out_len - c->out_off >= EOS_NET__OUT_HIGH_WATER)
@@ -565,11 +560,9 @@ void eos_net__http_pump(eos_net__conn *c)
     }
     c->job = NULL;
     st->job = NULL;
-    st->submitted = 0;
     st->body_full = 0;
     st->resp_started = 0;
-    j->conn = NULL; /* a wake-up still queued must not find the connection */
-    eos_net__job_unref(j);
+    eos_net__job_release(j);
     /* The app answered before its body ended: the rest is read and dropped. */
     if (st->in_message && st->app_request)
         st->discard = 1;
@@ -797,7 +790,6 @@ static void manage(http_state *st, const char *name, int method)
         return;
     }
     st->c->job = eos_net__http_job_base(st->job);
-    st->submitted = 0;
     st->resp_started = 0;
     if (method == HTTP_PUT) {
         eos_net__http_job_give_body(st->job, st->body, st->blen); /* moves to the app */

@@ -30,7 +30,6 @@ struct eos_net__http_job {
     /* Response state, app thread only until done: */
     char *pending; /* status line and headers, sent with the first body bytes */
     size_t pending_len, pending_cap;
-    int head_set;     /* the app's head is pending or sent */
     int head_emitted; /* bytes of the response were written to the job */
     int replaced;     /* an error response replaced the app's: ignore the rest */
     int close_conn;   /* read by the worker once done: close after the response */
@@ -109,21 +108,16 @@ int eos_net__http_doc_status(const char *doc)
     return 400;
 }
 
-static void observe_latency(eos_net_server *srv, uint64_t ns)
+void eos_net__http_observe(eos_net_server *srv, uint64_t start_ns)
 {
     static const uint64_t bounds_us[EOS_NET__LAT_BUCKETS] = {
         500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000};
-    uint64_t us = ns / 1000;
+    uint64_t us = (eos_now_ns() - start_ns) / 1000;
     size_t i = 0;
     while (i < EOS_NET__LAT_BUCKETS && us > bounds_us[i])
         i++;
     atomic_fetch_add(&srv->metrics.lat[i], 1);
     atomic_fetch_add(&srv->metrics.lat_sum_us, us);
-}
-
-void eos_net__http_observe(eos_net_server *srv, uint64_t start_ns)
-{
-    observe_latency(srv, eos_now_ns() - start_ns);
 }
 
 /* Writes pieces as one batch: one lock, one wake-up of the worker. */
@@ -198,8 +192,7 @@ static int replace_with_error(eos_net__http_job *hj, int status)
 static int body_read(void *ud, uint8_t *buf, size_t cap, size_t *out_size)
 {
     eos_net__http_job *hj = ud;
-    int rc = eos_net__job_read(&hj->job, buf, cap, out_size);
-    return rc == EOS_EIO ? EOS_EIO : rc;
+    return eos_net__job_read(&hj->job, buf, cap, out_size);
 }
 
 static int skip_resp_header(const char *name, size_t n)
@@ -296,7 +289,6 @@ static int sink_head(void *ud, uint16_t status, const eos_wasi_header *h, size_t
     strcat(tail, "\r\n");
     if (status >= 500)
         atomic_fetch_add(&hj->srv->metrics.http_errors, 1);
-    hj->head_set = 1;
     return pend(hj, tail, strlen(tail));
 }
 
@@ -433,42 +425,44 @@ static void destroy(eos_net__job *j)
     eos_free(hj, sizeof *hj);
 }
 
+/* Copies s (may be NULL) to *p and moves *p past it. */
+static char *put_str(char **p, const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *at = memcpy(*p, s, n);
+    *p += n;
+    return at;
+}
+
 /* Lays out the strings of r in one allocation. */
 static int copy_request(eos_net__http_job *hj, const eos_net__http_req *r)
 {
     size_t size = r->header_count * sizeof(eos_wasi_header);
-    const char *strs[6] = {r->method, r->target, r->authority, r->name, r->route, r->hostname};
-    for (size_t i = 0; i < 6; i++)
+    const char *strs[] = {r->method, r->target, r->authority, r->name, r->route, r->hostname};
+    for (size_t i = 0; i < EOS_ARRAY_LEN(strs); i++)
         size += strs[i] ? strlen(strs[i]) + 1 : 0;
     for (size_t i = 0; i < r->header_count; i++)
         size += r->headers[i].name_size + r->headers[i].value_size;
-    hj->copy = eos_malloc(size ? size : 1);
+    hj->copy_size = size ? size : 1;
+    hj->copy = eos_malloc(hj->copy_size);
     if (!hj->copy)
         return EOS_ENOMEM;
-    hj->copy_size = size ? size : 1;
     hj->headers = (eos_wasi_header *)(void *)hj->copy;
     char *p = hj->copy + r->header_count * sizeof(eos_wasi_header);
-    const char **dst[6] = {&hj->method, &hj->target, &hj->authority, NULL, NULL, NULL};
-    char **mdst[6] = {NULL, NULL, NULL, &hj->name, &hj->route, &hj->hostname};
-    for (size_t i = 0; i < 6; i++) {
-        if (!strs[i])
-            continue;
-        size_t n = strlen(strs[i]) + 1;
-        memcpy(p, strs[i], n);
-        if (dst[i])
-            *dst[i] = p;
-        else
-            *mdst[i] = p;
-        p += n;
-    }
+    hj->method = put_str(&p, r->method);
+    hj->target = put_str(&p, r->target);
+    hj->authority = put_str(&p, r->authority);
+    hj->name = put_str(&p, r->name);
+    hj->route = put_str(&p, r->route);
+    hj->hostname = put_str(&p, r->hostname);
     for (size_t i = 0; i < r->header_count; i++) {
         const eos_wasi_header *h = &r->headers[i];
-        memcpy(p, h->name, h->name_size);
-        hj->headers[i].name = p;
+        hj->headers[i].name = memcpy(p, h->name, h->name_size);
         hj->headers[i].name_size = h->name_size;
         p += h->name_size;
-        memcpy(p, h->value, h->value_size);
-        hj->headers[i].value = (const uint8_t *)p;
+        hj->headers[i].value = memcpy(p, h->value, h->value_size);
         hj->headers[i].value_size = h->value_size;
         p += h->value_size;
     }

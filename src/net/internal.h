@@ -98,6 +98,8 @@ int eos_net__job_input_full(eos_net__job *j);
  * returns 1 once the job is done and everything was moved, 0 while it runs,
  * EOS_ENOMEM. */
 int eos_net__job_take(eos_net__job *j, eos_net__conn *c);
+/* The connection lets go of a finished job (drops its reference). */
+void eos_net__job_release(eos_net__job *j);
 /* The connection went away: wakes the app thread and drops the reference. */
 void eos_net__job_detach(eos_net__job *j);
 /* The app thread side: */
@@ -118,7 +120,6 @@ int eos_net__job_in_error(eos_net__job *j);
 typedef struct eos_net__pool {
     pthread_mutex_t lock;
     pthread_cond_t cond; /* a job was queued, or the pool stops */
-    pthread_cond_t gone; /* a thread left */
     eos_net__job *head, *tail;
     size_t queued, max_queued;
     int ready; /* lock and conditions initialised */
@@ -297,9 +298,6 @@ void eos_net__proto_input(eos_net__conn *c, const uint8_t *data, size_t size);
 void eos_net__proto_free(eos_net__conn *c);
 /* Passes on what the connection's job produced (both protocols). */
 void eos_net__proto_pump(eos_net__conn *c);
-/* True when a whole request was received and its answer is being made: a
- * peer that stops sending now still gets it. */
-int eos_net__proto_awaits_answer(eos_net__conn *c);
 
 /* apps.c: the app table. */
 void eos_net__apps_init(eos_net__apps *t);
@@ -382,8 +380,6 @@ void eos_net__http_free(eos_net__conn *c);
 int eos_net__http_busy(const eos_net__conn *c);
 /* Passes on what the connection's job produced; finishes it when done. */
 void eos_net__http_pump(eos_net__conn *c);
-/* True while a fully received request waits for its job. */
-int eos_net__http_awaits_answer(const eos_net__conn *c);
 /* The connection idled out: queues a 408 when a request was cut short. */
 void eos_net__http_expire(eos_net__conn *c);
 

@@ -89,7 +89,6 @@ static void *app_thread_main(void *arg)
                         break;
                     }
             }
-            pthread_cond_broadcast(&p->gone);
             pthread_mutex_unlock(&p->lock);
             return NULL;
         }
@@ -152,7 +151,6 @@ int eos_net__pool_start(eos_net_server *srv, int nthreads, eos_diag *d)
     memset(p, 0, sizeof *p);
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->cond, NULL);
-    pthread_cond_init(&p->gone, NULL);
     p->base = nthreads;
     p->max = nthreads > 256 ? 1024 : 4 * nthreads;
     p->cap_tids = p->max;
@@ -163,7 +161,6 @@ int eos_net__pool_start(eos_net_server *srv, int nthreads, eos_diag *d)
         eos_free(p->exited, (size_t)p->max * sizeof *p->exited);
         pthread_mutex_destroy(&p->lock);
         pthread_cond_destroy(&p->cond);
-        pthread_cond_destroy(&p->gone);
         return eos_diag_set(d, EOS_ENOMEM, "server", -1, "out of memory starting app threads");
     }
     p->ready = 1;
@@ -202,7 +199,6 @@ void eos_net__pool_stop(eos_net_server *srv)
     p->ntids = p->nexited = 0;
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->cond);
-    pthread_cond_destroy(&p->gone);
     p->ready = 0;
 }
 
@@ -406,14 +402,19 @@ int eos_net__job_take(eos_net__job *j, eos_net__conn *c)
     return rc;
 }
 
+void eos_net__job_release(eos_net__job *j)
+{
+    j->conn = NULL; /* a wake-up still queued must not find the connection */
+    eos_net__job_unref(j);
+}
+
 void eos_net__job_detach(eos_net__job *j)
 {
-    j->conn = NULL;
     pthread_mutex_lock(&j->lock);
     j->gone = 1;
     pthread_cond_broadcast(&j->cond);
     pthread_mutex_unlock(&j->lock);
-    eos_net__job_unref(j);
+    eos_net__job_release(j);
 }
 
 static void wait_slice(eos_net__job *j)

@@ -224,16 +224,8 @@ static void framed_pump(eos_net__conn *c)
     fj->req = NULL;
     eos_net_request_reset(c->req);
     c->job = NULL;
-    fj->job.conn = NULL; /* a wake-up still queued must not find the connection */
-    eos_net__job_unref(&fj->job);
+    eos_net__job_release(&fj->job);
     eos_net__conn_resume(c);
-}
-
-int eos_net__proto_awaits_answer(eos_net__conn *c)
-{
-    if (c->state == CONN_HTTP)
-        return eos_net__http_awaits_answer(c);
-    return c->state == CONN_FRAMED && c->job != NULL;
 }
 
 void eos_net__proto_pump(eos_net__conn *c)
