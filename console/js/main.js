@@ -1,0 +1,29 @@
+// The console's entry point: switches between the attestation view (public)
+// and the developer view (management), following the URL fragment.
+import { showAttestation } from './attest.js';
+import { showDeveloper, hideDeveloper } from './dev.js';
+
+const views = ['attestation', 'developer'];
+
+function route() {
+  const want = location.hash.replace('#', '') || 'attestation';
+  const current = views.includes(want) ? want : 'attestation';
+  for (const v of views) {
+    document.getElementById('view-' + v).hidden = v !== current;
+    const tab = document.getElementById('tab-' + v);
+    if (v === current) tab.setAttribute('aria-current', 'page');
+    else tab.removeAttribute('aria-current');
+  }
+  document.title = (current === 'developer' ? 'Developer' : 'Attestation') + ' · enclave-os console';
+  if (current === 'developer') showDeveloper();
+  else {
+    hideDeveloper();
+    showAttestation();
+  }
+}
+
+window.addEventListener('hashchange', () => {
+  route();
+  document.getElementById('main').focus({ preventScroll: true });
+});
+route();
