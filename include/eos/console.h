@@ -57,6 +57,28 @@ EOS_API int eos_console_self_check(eos_diag *diag);
 EOS_API const char *eos_console_csp(void);
 EOS_API const char *eos_console_security_headers(void);
 
+/* ---- The live log: the last lines logged, served as server-sent events ---- */
+
+typedef struct eos_console_log eos_console_log;
+
+/* A ring of the last `lines` log lines (0 = 1000). Free with
+ * eos_console_log_free(). 0 or EOS_ENOMEM. */
+EOS_API int eos_console_log_new(size_t lines, eos_console_log **out);
+EOS_API void eos_console_log_free(eos_console_log *log);
+/* Appends one line (size bytes, borrowed; newlines become spaces). Thread
+ * safe; a line that cannot be stored for lack of memory is dropped. */
+EOS_API void eos_console_log_append(eos_console_log *log, const char *line, size_t size);
+/* The tap (eos_log_set_tap) that appends every line logged to log. Owned by
+ * log: valid until eos_console_log_free(). */
+EOS_API const eos_log_tap *eos_console_log_tap(eos_console_log *log);
+/* The lines after event id `after` (0: every line kept) as a
+ * text/event-stream body: a "retry: <retry_ms>" field, then one event
+ * "id: N" / "data: <line>" per line, at most max_events (0 = all), oldest
+ * first. *out is NUL-terminated, free with eos_free(*out, *out_size + 1).
+ * 0 or EOS_ENOMEM. Thread safe. */
+EOS_API int eos_console_log_events(eos_console_log *log, uint64_t after, unsigned retry_ms,
+                                   size_t max_events, char **out, size_t *out_size);
+
 #ifdef __cplusplus
 }
 #endif
