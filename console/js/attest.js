@@ -5,11 +5,18 @@ import { verifyAll, hex } from './verify.js';
 
 let loaded = false;
 
-const $ = (id) => document.getElementById(id);
+// The per-app leaves after code hash, route and hostname (SPEC 5.2): the
+// browser shows their hashes, commitments to values it does not see.
+const COMMITMENTS = {
+  env: 'Environment (hash)',
+  config: 'Config (hash)',
+  outbound: 'Allow-list (hash)',
+  auth: 'Caller policy (hash)',
+  secrets: 'Secrets (hash)',
+  limits: 'Limits (hash)',
+};
 
-function short(h) {
-  return h.length > 20 ? `${h.slice(0, 12)}…${h.slice(-8)}` : h;
-}
+const $ = (id) => document.getElementById(id);
 
 // A hash shown in full, breakable, with its full value as title for copying.
 function hashCode(h) {
@@ -65,11 +72,12 @@ function renderApps(res) {
     fact('Route', el('code', { text: a.route }));
     fact('Hostname', a.hostname ? el('code', { text: a.hostname }) : el('span', { class: 'muted', text: 'none' }));
     fact('Code hash', hashCode(a.code_hash));
-    fact('Tier', a.tier ? el('span', { text: String(a.tier) }) : el('span', { class: 'muted', text: 'standard' }));
+    if (a.tier !== undefined && a.tier !== null) fact('Tier', el('span', { text: String(a.tier) }));
     if (a.size !== undefined) fact('Size', el('span', { text: `${(a.size / 1024).toFixed(1)} KiB` }));
     if (Array.isArray(a.outbound)) fact('Allow-list', el('span', { text: a.outbound.join(', ') || 'none' }));
     for (const c of row.commitments) {
-      fact(`Commitment: ${c.name}`, c.absent ? el('span', { class: 'muted', text: 'not set' }) : hashCode(c.hash));
+      const label = COMMITMENTS[c.name] || `Leaf ${c.name}`;
+      fact(label, c.absent ? el('span', { class: 'muted', text: 'not set' }) : hashCode(c.hash));
     }
     box.append(el('article', { class: 'app card' + (row.ok ? '' : ' bad'), 'data-app': a.name },
       el('h3', {}, el('span', { text: a.name }),
@@ -93,7 +101,7 @@ function render(res) {
   const failed = res.checks.filter((c) => !c.ok);
   v.className = 'verdict ' + (failed.length ? 'bad' : res.evidence && res.evidence.simulated ? 'warn' : 'good');
   v.textContent = failed.length
-    ? `${failed.length} of ${res.checks.length} checks failed: ${failed.map((c) => c.label.toLowerCase()).join('; ')}. Do not trust this server.`
+    ? `${failed.length} of ${res.checks.length} checks failed: ${failed.map((c) => c.label[0].toLowerCase() + c.label.slice(1)).join('; ')}. Do not trust this server.`
     : res.evidence && res.evidence.simulated
       ? `All ${res.checks.length} checks passed, but the TEE is simulated: nothing protects this server's memory.`
       : `All ${res.checks.length} checks passed in this browser. Run enclave-os verify to check the TLS binding and the quote's signature.`;
@@ -105,8 +113,6 @@ function render(res) {
   $('config-root').textContent = res.root ? hex(res.root) : '—';
   $('leaf-count').textContent = String(res.leaves.length);
   $('console-hash').textContent = res.consoleHash || 'not served';
-  $('foot-hash').textContent = res.consoleHash ? short(res.consoleHash) : '—';
-  $('foot-hash').title = res.consoleHash || '';
   const host = location.host || 'HOST:PORT';
   $('verify-cmd').textContent = `enclave-os verify ${host.includes(':') ? host : host + ':443'}` +
     (res.root ? ` --expect-root ${hex(res.root)}` : '') +
