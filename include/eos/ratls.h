@@ -254,6 +254,8 @@ typedef struct eos_ratls_verify_result {
     char app_route[256];
     uint8_t app_code_hash[32];
     int has_app;
+    uint8_t console_leaf[32]; /* the verified manifest's core.console leaf, */
+    int has_console;          /* when it has one: SHA-256 of the console hash */
 } eos_ratls_verify_result;
 
 /* Verifies a presented chain: der[0] is the leaf, the rest its chain as the

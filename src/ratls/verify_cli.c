@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
+#include "eos/console.h"
 #include "internal.h"
 
 #define MAX_EXPECT 64
@@ -87,6 +89,16 @@ static void hex_line(const char *label, const uint8_t *b, size_t n)
     printf("  %-15s %s\n", label, hex);
 }
 
+/* Whether the server's console (its core.console leaf) is this build's: the
+ * leaf is SHA-256 of the console hash, so only a known hash can be named. */
+static int console_is_ours(const eos_ratls_verify_result *r)
+{
+    uint8_t ours[32], leaf[32];
+    eos_console_hash(ours);
+    SHA256(ours, 32, leaf);
+    return r->has_console && memcmp(leaf, r->console_leaf, 32) == 0;
+}
+
 static const char *signature_text(const eos_ratls_verify_result *r)
 {
     int snp = r->kind == EOS_TEE_KIND_SEV_SNP;
@@ -127,6 +139,17 @@ static void print_human(const char *target, const eos_ratls_verify_opts *o,
                    r->manifest_checked ? "ok (root recomputed and matches)"
                                        : (o->manifest ? "FAILED" : "not available"));
         }
+        if (r->has_console && console_is_ours(r)) {
+            printf("  %-15s %s (this build's web console)\n", "console", eos_console_hash_hex());
+        } else if (r->has_console) {
+            char hex[65];
+            eos_hex_encode(r->console_leaf, 32, hex);
+            printf("  %-15s not this build's console: core.console %s, this build's console "
+                   "%s\n",
+                   "console", hex, eos_console_hash_hex());
+        } else if (r->manifest_checked) {
+            printf("  %-15s none in the configuration (served without a console)\n", "console");
+        }
         if (r->has_app) {
             printf("  %-15s %s (route %s)\n", "app", r->app_name, r->app_route);
             hex_line("code hash", r->app_code_hash, 32);
@@ -158,6 +181,11 @@ static void print_json(const eos_ratls_verify_result *r, int rc, const eos_diag 
     printf(",\"merkle_root\":\"%s\"", hex);
     eos_hex_encode(r->apps_hash, 32, hex);
     printf(",\"apps_hash\":\"%s\"", hex);
+    if (r->has_console) {
+        eos_hex_encode(r->console_leaf, 32, hex);
+        printf(",\"console_leaf\":\"%s\",\"console\":", hex);
+        printf(console_is_ours(r) ? "\"%s\"" : "null", eos_console_hash_hex());
+    }
     if (r->has_app) {
         char name[6 * sizeof r->app_name + 3], route[6 * sizeof r->app_route + 3];
         eos_ratls__json_string(name, r->app_name, strlen(r->app_name));
