@@ -298,7 +298,7 @@ async function sampleMetrics() {
       let s = series.get(name);
       if (!s) series.set(name, (s = { rps: [], lat: [], err: [], fuel: [], perApp: false }));
       const n = rate('enclave_os_app_requests_total|' + name);
-      const sumKey = 'enclave_os_app_duration_seconds_sum|' + name;
+      const sumKey = 'enclave_os_app_time_seconds_total|' + name;
       s.perApp = cur.m.has(sumKey);
       const lat = s.perApp ? (n > 0 ? (1000 * rate(sumKey)) / n : 0) : globalLat();
       push(s.rps, n);
