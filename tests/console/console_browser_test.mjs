@@ -192,6 +192,18 @@ async function upload(s, page) {
   await page.keyboard.press('Enter');
   await page.waitForSelector('#dev-body:not([hidden])');
   check(true, 'the token unlocks the developer view');
+  const unlabelled = await page.$$eval('input, textarea, select, button', (els) =>
+    els.filter((e) => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.textContent.trim())
+      .map((e) => e.id || e.outerHTML.slice(0, 60)));
+  check(unlabelled.length === 0, `every control has a label${unlabelled.length ? ': ' + unlabelled.join(', ') : ''}`);
+  // The keyboard reaches the upload form from the token field.
+  await page.focus('#token');
+  let reached = false;
+  for (let i = 0; i < 12 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = await page.evaluate(() => document.activeElement && document.activeElement.id === 'file');
+  }
+  check(reached, 'the file picker is reachable with the keyboard');
   // A file that is not a component: refused, with the server's reason.
   const junk = path.join(s.dir, 'junk.wasm');
   fs.writeFileSync(junk, 'this is not WebAssembly');
