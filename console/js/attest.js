@@ -58,6 +58,27 @@ function renderChecks(res) {
   }
 }
 
+// The provenance a developer uploaded with the app: what it claims, and
+// whether its output hash is the code hash the server attests. The claim
+// itself is not attested: rebuild the source to check it.
+function provenanceFacts(fact, a) {
+  let p;
+  try {
+    p = JSON.parse(a.provenance);
+  } catch (e) {
+    fact('Provenance', el('span', { class: 'muted', text: 'unreadable' }));
+    return;
+  }
+  const out = (p.output && p.output.sha256) || '';
+  const same = out === a.code_hash;
+  const tools = Object.entries(p.toolchain || {}).filter(([k]) => k !== 'builder' && !k.endsWith('sha256'))
+    .map(([k, v]) => `${k} ${v}`).join(', ');
+  fact('Built from', hashCode((p.source && p.source.tree_sha256) || '?'));
+  fact('Toolchain', el('span', { text: tools || '?' }));
+  fact('Provenance', el('span', { class: same ? 'good-text' : 'bad-text',
+    text: same ? '✓ output hash = code hash (uploaded, not attested)' : '✗ its output hash is not this code hash' }));
+}
+
 function renderApps(res) {
   const box = $('apps');
   box.replaceChildren();
@@ -75,6 +96,7 @@ function renderApps(res) {
     if (a.tier !== undefined && a.tier !== null) fact('Tier', el('span', { text: String(a.tier) }));
     if (a.size !== undefined) fact('Size', el('span', { text: `${(a.size / 1024).toFixed(1)} KiB` }));
     if (Array.isArray(a.outbound)) fact('Allow-list', el('span', { text: a.outbound.join(', ') || 'none' }));
+    if (a.provenance) provenanceFacts(fact, a);
     for (const c of row.commitments) {
       const label = COMMITMENTS[c.name] || `Leaf ${c.name}`;
       fact(label, c.absent ? el('span', { class: 'muted', text: 'not set' }) : hashCode(c.hash));

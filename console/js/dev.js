@@ -171,6 +171,11 @@ function send(name, env) {
   if (Object.keys(env).length) xhr.setRequestHeader('x-enclave-os-env', asciiJson(env));
   if ($('fuel').value.trim()) xhr.setRequestHeader('x-enclave-os-max-fuel', $('fuel').value.trim());
   if ($('memory').value.trim()) xhr.setRequestHeader('x-enclave-os-max-memory-mb', $('memory').value.trim());
+  // The provenance travels with the component when it describes it; the
+  // server keeps it beside the app for the attestation view.
+  if (provenance && !provenance.error && provenance.output && provenance.output.sha256 === file.sha256) {
+    xhr.setRequestHeader('x-enclave-os-provenance', asciiJson(provenance));
+  }
   const bar = $('progress');
   bar.hidden = false;
   bar.value = 0;

@@ -213,8 +213,19 @@ async function upload(s, page) {
   await page.waitForSelector('#upload-result.error');
   const why = await page.textContent('#upload-result');
   check(/refused the upload \(400/.test(why), `a bad upload shows the server's refusal: ${why}`);
-  // The real thing.
+  // The real thing, with its provenance.
+  const crypto = await import('node:crypto');
+  const prov = path.join(s.dir, 'hello.provenance.json');
+  fs.writeFileSync(prov, JSON.stringify({
+    format: 'enclave-os-provenance/1', app: 'hello', language: 'c',
+    source: { tree_sha256: 'ab'.repeat(32), files: [] }, source_date_epoch: 1700000000,
+    toolchain: { clang: '14.0.6', jco: '1.35.0' },
+    output: { file: 'hello.wasm', sha256: crypto.createHash('sha256').update(fs.readFileSync(wasm('hello'))).digest('hex') },
+  }));
+  await page.setInputFiles('#prov', prov);
   await page.setInputFiles('#file', wasm('hello'));
+  await page.waitForSelector('#prov-info .status.ok');
+  check(true, 'the provenance matches the chosen component');
   await page.fill('#name', 'web-hello');
   await page.fill('#route', '/web-hello');
   await page.click('#deploy');
@@ -224,6 +235,9 @@ async function upload(s, page) {
   check(r.status === 200 && r.body.toString() === 'Hello from inside SGX!', `the uploaded app answers over HTTPS (${r.status} ${r.body})`);
   await page.waitForSelector('#dev-apps tr[data-app="web-hello"]');
   check(true, 'the app is listed among the running apps');
+  const listed = JSON.parse((await request(s.port, 'GET', '/.well-known/enclave-os/apps')).body);
+  const webHello = listed.apps.find((a) => a.name === 'web-hello');
+  check(webHello && JSON.parse(webHello.provenance).source.tree_sha256 === 'ab'.repeat(32), 'the server keeps the provenance with the app');
   // Traffic for the charts, then wait for two metric samples and a log line.
   for (let i = 0; i < 20; i++) await request(s.port, 'GET', '/web-hello/hello');
   await page.waitForSelector('.metric-app[data-app="web-hello"] svg', { timeout: 15000 });
@@ -236,6 +250,14 @@ async function upload(s, page) {
   await page.setViewportSize({ width: 390, height: 844 });
   await shot(page, 'developer-phone');
   await page.setViewportSize({ width: 1280, height: 900 });
+  // The attestation view shows the uploaded provenance beside the app.
+  await page.click('#tab-attestation');
+  await page.waitForSelector('#verdict[data-result]', { timeout: 20000 });
+  check(await page.getAttribute('#verdict', 'data-result') === 'pass', 'the attestation checks pass with the new app');
+  check(/output hash = code hash/.test(await page.textContent('article[data-app="web-hello"]')), 'the attestation view shows the provenance');
+  await page.locator('article[data-app="web-hello"]').screenshot({ path: path.join(args.out, 'console-attestation-app.png') });
+  await page.click('#tab-developer');
+  await page.waitForSelector('#dev-body:not([hidden])');
   // Unload after confirming.
   await page.click('#dev-apps tr[data-app="web-hello"] button.danger');
   await page.waitForSelector('#confirm[open]');
