@@ -22,7 +22,7 @@ typedef struct eos_console_asset {
     const char *path;         /* below the console's root: "index.html", "js/main.js" */
     const char *content_type; /* for the Content-Type header */
     const uint8_t *data;
-    size_t size; /* bytes */
+    size_t size;            /* bytes */
     const char *sha256_hex; /* 64 lower-case hex digits of SHA-256(data) */
 } eos_console_asset;
 

@@ -85,8 +85,8 @@ void eos_console_log_append(eos_console_log *l, const char *line, size_t size)
         eos_free(old, old_size + 1);
 }
 
-int eos_console_log_events(eos_console_log *l, uint64_t after, unsigned retry_ms,
-                           size_t max_events, char **out, size_t *out_size)
+int eos_console_log_events(eos_console_log *l, uint64_t after, unsigned retry_ms, size_t max_events,
+                           char **out, size_t *out_size)
 {
     int rc = 0;
     *out = NULL;
