@@ -204,6 +204,14 @@ async function upload(s, page) {
     reached = await page.evaluate(() => document.activeElement && document.activeElement.id === 'file');
   }
   check(reached, 'the file picker is reachable with the keyboard');
+  // Drag and drop: a file dropped on the zone is chosen like a picked one.
+  await page.evaluate(() => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([new Uint8Array([0, 0x61, 0x73, 0x6d, 0x0d, 0, 1, 0])], 'dropped.wasm'));
+    document.getElementById('drop').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  });
+  await page.waitForFunction(() => /dropped\.wasm: 8 bytes.*\(component\)/.test(document.getElementById('file-info').textContent));
+  check(await page.inputValue('#name') === 'dropped', 'a dropped component is chosen and names the app');
   // A file that is not a component: refused, with the server's reason.
   const junk = path.join(s.dir, 'junk.wasm');
   fs.writeFileSync(junk, 'this is not WebAssembly');
