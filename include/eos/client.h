@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "eos/common.h"
-#include "eos/net.h"
+#include "eos/proto.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -29,7 +29,7 @@ typedef int (*eos_client_verify_fn)(void *ud, struct ssl_st *ssl, eos_diag *d);
 
 typedef struct eos_client_config {
     unsigned timeout_ms;         /* connect, handshake and each send/receive; 0 = 10 s */
-    size_t max_frame_size;       /* largest response accepted; 0 = EOS_NET_DEFAULT_MAX_FRAME */
+    size_t max_frame_size;       /* largest response accepted; 0 = EOS_PROTO_DEFAULT_MAX_FRAME */
     const char *server_name;     /* SNI; NULL = the host part of the address when it is a name */
     const char *alpn;            /* e.g. "http/1.1"; NULL = none (the framed protocol) */
     eos_client_verify_fn verify; /* NULL = no verification (development only) */
@@ -56,7 +56,7 @@ EOS_API int eos_client_send_frame(eos_client *c, const uint8_t *payload, size_t 
 /* Sends raw bytes as they are (borrowed): for tests of malformed input. */
 EOS_API int eos_client_send_raw(eos_client *c, const uint8_t *bytes, size_t size, eos_diag *d);
 /* Sends a message: unit kinds ignore bytes; DATA carries size bytes (borrowed). */
-EOS_API int eos_client_send_msg(eos_client *c, eos_net_msg_kind kind, const uint8_t *bytes,
+EOS_API int eos_client_send_msg(eos_client *c, eos_proto_msg_kind kind, const uint8_t *bytes,
                                 size_t size, eos_diag *d);
 /* Receives one message and returns its kind (> 0). For DATA and ERROR,
  * *out_bytes points to its bytes, borrowed from c and valid until the next

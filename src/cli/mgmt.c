@@ -137,7 +137,7 @@ int eos_cli__roundtrip(eos_cli_conn *o, const char *inner, size_t inner_size, ch
     eos_diag d;
     eos_diag_init(&d);
     int rc =
-        eos_net_msg_encode(EOS_NET_MSG_DATA, (const uint8_t *)inner, inner_size, &frame, &fsize);
+        eos_proto_msg_encode(EOS_PROTO_MSG_DATA, (const uint8_t *)inner, inner_size, &frame, &fsize);
     if (rc == 0)
         rc = send_with_progress(cl, frame, fsize, &d);
     eos_free(frame, fsize);
@@ -155,13 +155,13 @@ static int finish_roundtrip(eos_cli_conn *o, eos_client *cl, int rc, eos_diag *d
     size_t size = 0;
     if (rc == 0)
         rc = eos_client_recv_msg(cl, &bytes, &size, &d);
-    if (rc == EOS_NET_MSG_ERROR) {
+    if (rc == EOS_PROTO_MSG_ERROR) {
         fprintf(stderr, "enclave-os: the server refused the request: %.*s\n", (int)size,
                 (const char *)bytes);
         eos_client_close(cl);
         return -1;
     }
-    if (rc != EOS_NET_MSG_DATA) {
+    if (rc != EOS_PROTO_MSG_DATA) {
         fprintf(stderr, "enclave-os: %s\n",
                 rc < 0 ? (d.message[0] ? d.message : eos_strerror(rc)) : "unexpected reply");
         eos_client_close(cl);
@@ -255,7 +255,7 @@ int eos_cli__roundtrip_load(eos_cli_conn *o, const char *head, const uint8_t *co
     }
     if (count)
         total--;
-    if (total > EOS_NET_MAX_FRAME_LIMIT) {
+    if (total > EOS_PROTO_MAX_FRAME_LIMIT) {
         fprintf(stderr, "enclave-os: the component is too large for one frame; use HTTP PUT "
                         "/.well-known/enclave-os/apps/NAME instead\n");
         return -1;
@@ -272,7 +272,7 @@ int eos_cli__roundtrip_load(eos_cli_conn *o, const char *head, const uint8_t *co
     uint64_t sent = 0;
     size_t len = 4;
     if (buf) {
-        eos_net_put_u32be(buf, (uint32_t)total);
+        eos_proto_put_u32be(buf, (uint32_t)total);
         memcpy(buf + len, "{\"Data\":[", 9);
         len += 9;
     }

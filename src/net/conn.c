@@ -1,7 +1,8 @@
-/* One TLS connection on a worker: a non-blocking state machine over the
- * handshake, reads and writes that may each stop halfway (SSL_ERROR_WANT_READ
- * / WANT_WRITE), output buffering with back-pressure, and a graceful close.
- * The worker's epoll is level-triggered; interest follows what TLS waits for. */
+/* One connection on a worker: a non-blocking state machine over its
+ * transport (TLS or plain TCP, whose reads and writes may each stop
+ * halfway), output buffering with back-pressure, the protocol it speaks, and
+ * a graceful close. The worker's epoll is level-triggered; interest follows
+ * what the transport waits for. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -11,11 +12,9 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-
 #include "internal.h"
 
-/* Largest plaintext handed to one SSL_write: a few records, so a big
+/* Largest plaintext handed to one transport write: a few records, so a big
  * response does not monopolise the worker. */
 #define WRITE_CHUNK (64 * 1024)
 
@@ -42,7 +41,7 @@ static void set_interest(eos_net__conn *c)
 {
     unsigned ev = 0;
     size_t pending = c->out_len - c->out_off;
-    if (c->state == CONN_HANDSHAKE) {
+    if (!c->proto) {
         ev = c->hs_wants_write ? EPOLLOUT : EPOLLIN;
     } else {
         int reading =
@@ -68,24 +67,20 @@ int eos_net__conn_open(eos_net__worker *w, int fd, const struct sockaddr *peer, 
     }
     c->w = w;
     c->fd = fd;
-    c->state = CONN_HANDSHAKE;
+    c->tr = w->srv->cfg.plain_tcp ? &eos_net__transport_tcp : &eos_net__transport_tls;
     describe_peer(c, peer);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    c->ssl = SSL_new(w->srv->ssl_ctx);
-    if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1) {
-        EOS_WARN("net", "%s: cannot create a TLS session; closing", c->peer);
-        ERR_clear_error();
-        if (c->ssl)
-            SSL_free(c->ssl);
+    int rc = c->tr->open(w->srv, c);
+    if (rc < 0) {
+        EOS_WARN("net", "%s: cannot set up the %s transport; closing", c->peer, c->tr->name);
         close(fd);
         eos_free(c, sizeof *c);
-        return EOS_ETLS;
+        return rc;
     }
-    SSL_set_accept_state(c->ssl);
     struct epoll_event e = {.events = EPOLLIN, .data.ptr = c};
     if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &e) != 0) {
-        SSL_free(c->ssl);
+        c->tr->close(c);
         close(fd);
         eos_free(c, sizeof *c);
         return EOS_ESYS;
@@ -105,16 +100,15 @@ void eos_net__conn_close(eos_net__conn *c, const char *why)
     c->dead = 1;
     EOS_DEBUG("net", "%s: closing (%s)", c->peer, why);
     eos_net__worker *w = c->w;
-    if (c->state != CONN_HANDSHAKE && !c->ssl_fatal) {
-        /* Best effort close_notify; never wait for the peer's. OpenSSL
-         * forbids it after a fatal error, hence ssl_fatal. */
-        SSL_shutdown(c->ssl);
-    }
-    ERR_clear_error();
+    c->tr->close(c);
     epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
-    SSL_free(c->ssl);
-    eos_net__proto_free(c);
+    if (c->proto)
+        c->proto->free(c);
+    if (c->job) {
+        eos_net__job_detach(c->job);
+        c->job = NULL;
+    }
     eos_free(c->out, c->out_cap);
     eos_free(c->stash, c->stash_cap);
     /* Unlink from the activity list. The memory itself is released by the
@@ -183,10 +177,10 @@ void eos_net__conn_resume(eos_net__conn *c)
         size_t len = c->stash_len, cap = c->stash_cap;
         c->stash = NULL;
         c->stash_len = c->stash_cap = 0;
-        eos_net__proto_input(c, buf, len);
+        c->proto->input(c, buf, len);
         eos_free(buf, cap);
     }
-    if (!c->dead && !c->input_paused && !c->close_after_flush && SSL_has_pending(c->ssl))
+    if (!c->dead && !c->input_paused && !c->close_after_flush && c->tr->pending(c))
         eos_net__mark_ready(c);
 }
 
@@ -194,65 +188,45 @@ int eos_net__conn_quiescent(const eos_net__conn *c)
 {
     if (c->out_len > c->out_off || c->job)
         return 0;
-    if (c->state == CONN_HTTP)
-        return !eos_net__http_busy(c);
-    return !(c->state == CONN_FRAMED && c->dec && eos_net_decoder_in_frame(c->dec));
+    return !(c->proto && c->proto->busy(c));
 }
 
-/* Maps a failed SSL call to: 1 = wait (want read/write noted), 0 = closed. */
-static int ssl_wait_or_close(eos_net__conn *c, int ret, int *wants_write, int *wants_read,
-                             const char *what)
+int eos_net__conn_authorised(const eos_net__conn *c)
 {
-    int err = SSL_get_error(c->ssl, ret);
-    if (err == SSL_ERROR_WANT_READ) {
-        if (wants_read)
-            *wants_read = 1;
+    const eos_net_server_config *cfg = &c->w->srv->cfg;
+    if (cfg->dev && c->loopback)
         return 1;
-    }
-    if (err == SSL_ERROR_WANT_WRITE) {
-        if (wants_write)
-            *wants_write = 1;
-        return 1;
-    }
-    if (err == SSL_ERROR_ZERO_RETURN) {
-        ERR_clear_error();
-        return 0;
-    }
-    c->ssl_fatal = err == SSL_ERROR_SYSCALL || err == SSL_ERROR_SSL;
-    char buf[200] = "connection reset or closed";
-    unsigned long e = ERR_peek_error();
-    if (e)
-        ERR_error_string_n(e, buf, sizeof buf);
-    else if (err == SSL_ERROR_SYSCALL && errno)
-        snprintf(buf, sizeof buf, "%s", strerror(errno));
-    EOS_DEBUG("net", "%s: %s failed: %s", c->peer, what, buf);
-    ERR_clear_error();
-    return 0;
+    return cfg->management_ca && c->tr->peer_verified(c);
+}
+
+void eos_net__conn_switch(eos_net__conn *c, const eos_net__protocol *p, const uint8_t *data,
+                          size_t size)
+{
+    if (c->proto)
+        c->proto->free(c);
+    c->proto = p;
+    EOS_DEBUG("net", "%s: protocol %s", c->peer, p->name);
+    if (size)
+        p->input(c, data, size);
 }
 
 static void do_handshake(eos_net__conn *c)
 {
-    c->hs_wants_write = 0;
-    int ret = SSL_do_handshake(c->ssl);
-    if (ret != 1) {
-        if (!ssl_wait_or_close(c, ret, &c->hs_wants_write, NULL, "TLS handshake"))
-            eos_net__conn_close(c, "handshake failed");
+    int r = c->tr->handshake(c);
+    if (r < 0) {
+        eos_net__conn_close(c, "handshake failed");
         return;
     }
+    if (r == 0)
+        return;
     eos_net__conn_touch(c);
     atomic_fetch_add(&c->w->srv->metrics.handshakes, 1);
-    /* Clients that keep Nagle on (the seed's Python client) send their first
-     * request behind the unacknowledged Finished message; acknowledging at
-     * once saves them a delayed-ACK wait (40 ms on Linux) per connection. */
-    int one = 1;
-    setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
-    const unsigned char *alpn = NULL;
-    unsigned alpn_len = 0;
-    SSL_get0_alpn_selected(c->ssl, &alpn, &alpn_len);
-    c->state = CONN_SNIFF;
+    size_t alpn_len = 0;
+    const char *alpn = c->tr->alpn(c, &alpn_len);
+    c->proto = &eos_net__proto_sniff;
     if (alpn_len == 8 && memcmp(alpn, "http/1.1", 8) == 0)
-        c->state = CONN_HTTP;
-    EOS_DEBUG("net", "%s: TLS established (%s)", c->peer, SSL_get_version(c->ssl));
+        c->proto = &eos_net__proto_http;
+    EOS_DEBUG("net", "%s: %s established (%s)", c->peer, c->tr->name, c->tr->version(c));
 }
 
 /* Writes pending output. Returns 0 when the connection is still alive. */
@@ -262,14 +236,13 @@ static int flush_out(eos_net__conn *c)
     while (c->out_off < c->out_len) {
         size_t len = c->out_len - c->out_off;
         if (c->write_retry_len)
-            len = (size_t)c->write_retry_len; /* OpenSSL wants the same write repeated */
+            len = c->write_retry_len; /* the transport wants the same write repeated */
         else if (len > WRITE_CHUNK)
             len = WRITE_CHUNK;
-        int n = SSL_write(c->ssl, c->out + c->out_off, (int)len);
+        int n = c->tr->write(c, c->out + c->out_off, len);
         if (n <= 0) {
-            c->write_retry_len = (int)len;
-            int wants_write = 0;
-            if (ssl_wait_or_close(c, n, &wants_write, &c->write_wants_read, "write"))
+            c->write_retry_len = len;
+            if (n == 0)
                 return 0;
             eos_net__conn_close(c, "write failed");
             return -1;
@@ -295,19 +268,18 @@ static int flush_out(eos_net__conn *c)
 static void read_input(eos_net__conn *c)
 {
     size_t budget = EOS_NET__READ_BUDGET;
-    c->read_wants_write = 0;
     while (!c->dead && !c->close_after_flush && !c->input_paused &&
            c->out_len - c->out_off < EOS_NET__OUT_HIGH_WATER) {
         if (budget == 0) {
             /* Let other connections run; come back without waiting for epoll,
              * which cannot see bytes TLS has already buffered. */
-            if (SSL_has_pending(c->ssl))
+            if (c->tr->pending(c))
                 eos_net__mark_ready(c);
             return;
         }
-        int n = SSL_read(c->ssl, c->w->rbuf, sizeof c->w->rbuf);
+        int n = c->tr->read(c, c->w->rbuf, sizeof c->w->rbuf);
         if (n <= 0) {
-            if (!ssl_wait_or_close(c, n, &c->read_wants_write, NULL, "read")) {
+            if (n < 0) {
                 /* The peer finished sending: answer what it sent, then
                  * close. (A request whose answer is being made is not read
                  * past, so its peer's end is only seen afterwards.) */
@@ -319,7 +291,7 @@ static void read_input(eos_net__conn *c)
         }
         eos_net__conn_touch(c);
         budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
-        eos_net__proto_input(c, c->w->rbuf, (size_t)n);
+        c->proto->input(c, c->w->rbuf, (size_t)n);
     }
 }
 
@@ -327,15 +299,15 @@ void eos_net__conn_event(eos_net__conn *c, unsigned events)
 {
     if (c->dead)
         return;
-    if (c->state == CONN_HANDSHAKE) {
+    if (!c->proto) {
         do_handshake(c);
-        if (c->dead || c->state == CONN_HANDSHAKE)
+        if (c->dead || !c->proto)
             goto out;
         /* Application data may already sit in TLS buffers after the handshake. */
     }
     /* An app thread's output first (a finished job may let input resume). */
     if (c->job)
-        eos_net__proto_pump(c);
+        c->proto->pump(c);
     if (c->dead)
         return;
     if (c->out_len > c->out_off && flush_out(c) < 0)
@@ -347,7 +319,7 @@ void eos_net__conn_event(eos_net__conn *c, unsigned events)
         return;
     /* Writing made room: the app may go on. */
     if (c->job) {
-        eos_net__proto_pump(c);
+        c->proto->pump(c);
         if (c->dead)
             return;
         if (c->out_len > c->out_off && flush_out(c) < 0)
@@ -365,7 +337,7 @@ void eos_net__conn_event(eos_net__conn *c, unsigned events)
     /* Reading stopped for back-pressure and resumes now: TLS may hold input
      * that epoll cannot report. */
     if (!c->close_after_flush && !c->input_paused && c->out_len == c->out_off &&
-        SSL_has_pending(c->ssl))
+        c->tr->pending(c))
         eos_net__mark_ready(c);
 out:
     if (!c->dead)
@@ -374,9 +346,8 @@ out:
 
 void eos_net__conn_expire(eos_net__conn *c)
 {
-    if (c->state == CONN_HTTP) {
-        eos_net__http_expire(c);
-        /* One attempt to write the 408; the peer gets no more time. */
+    /* One attempt to write a last word (HTTP's 408); the peer gets no more time. */
+    if (c->proto && c->proto->expire(c)) {
         if (c->out_len > c->out_off && !c->dead) {
             c->close_after_flush = 1;
             if (flush_out(c) < 0)

@@ -105,7 +105,7 @@ static void start_drain(eos_net__worker *w)
     eos_net__conn *c = w->head;
     while (c) {
         eos_net__conn *next = c->next;
-        if (c->state == CONN_HANDSHAKE || eos_net__conn_quiescent(c))
+        if (!c->proto || eos_net__conn_quiescent(c))
             eos_net__conn_close(c, "server shutting down");
         c = next;
     }

@@ -75,7 +75,7 @@ static void expect_error(eos_client *c, const char *needle)
     eos_diag_init(&d);
     const uint8_t *bytes = NULL;
     size_t size = 0;
-    EOS_CHECK_INT(eos_client_recv_msg(c, &bytes, &size, &d), EOS_NET_MSG_ERROR);
+    EOS_CHECK_INT(eos_client_recv_msg(c, &bytes, &size, &d), EOS_PROTO_MSG_ERROR);
     char text[600];
     snprintf(text, sizeof text, "%.*s", (int)(size < 599 ? size : 599), (const char *)bytes);
     if (!strstr(text, needle))
@@ -98,16 +98,16 @@ static void test_ping_and_errors(void)
     expect_error(c, "malformed JSON");
     const char *inner = "{\"wasm_unload\": {\"name\": \"x\"}}";
     EOS_CHECK_INT(
-        eos_client_send_msg(c, EOS_NET_MSG_DATA, (const uint8_t *)inner, strlen(inner), &d), 0);
+        eos_client_send_msg(c, EOS_PROTO_MSG_DATA, (const uint8_t *)inner, strlen(inner), &d), 0);
     {
         const uint8_t *bytes = NULL;
         size_t size = 0;
-        EOS_CHECK_INT(eos_client_recv_msg(c, &bytes, &size, &d), EOS_NET_MSG_DATA);
+        EOS_CHECK_INT(eos_client_recv_msg(c, &bytes, &size, &d), EOS_PROTO_MSG_DATA);
         char text[600];
         snprintf(text, sizeof text, "%.*s", (int)(size < 599 ? size : 599), (const char *)bytes);
         EOS_CHECK(strstr(text, "\"code\":\"unauthorized\"") != NULL);
     }
-    EOS_CHECK_INT(eos_client_send_msg(c, EOS_NET_MSG_SHUTDOWN, NULL, 0, &d), 0);
+    EOS_CHECK_INT(eos_client_send_msg(c, EOS_PROTO_MSG_SHUTDOWN, NULL, 0, &d), 0);
     expect_error(c, "unauthorized");
     EOS_CHECK_INT(eos_client_ping(c, NULL, &d), 0);
 
@@ -125,8 +125,8 @@ static void test_shutdown_in_dev_mode(void)
     start(1);
     eos_client *c = dial();
     eos_diag d;
-    EOS_CHECK_INT(eos_client_send_msg(c, EOS_NET_MSG_SHUTDOWN, NULL, 0, &d), 0);
-    EOS_CHECK_INT(eos_client_recv_msg(c, NULL, NULL, &d), EOS_NET_MSG_OK);
+    EOS_CHECK_INT(eos_client_send_msg(c, EOS_PROTO_MSG_SHUTDOWN, NULL, 0, &d), 0);
+    EOS_CHECK_INT(eos_client_recv_msg(c, NULL, NULL, &d), EOS_PROTO_MSG_OK);
     eos_client_close(c);
     pthread_join(thread, NULL); /* the server stops by itself */
     EOS_CHECK_INT(run_rc, 0);
@@ -177,7 +177,7 @@ static void test_bad_config(void)
         EOS_CHECK_INT(eos_net_server_new(&cfg, &s, &d), EOS_EINVAL);
     }
     cfg.listen = "127.0.0.1:0";
-    cfg.max_frame_size = EOS_NET_MAX_FRAME_LIMIT + 1;
+    cfg.max_frame_size = EOS_PROTO_MAX_FRAME_LIMIT + 1;
     eos_net_server *s = NULL;
     EOS_CHECK_INT(eos_net_server_new(&cfg, &s, &d), EOS_EINVAL);
 }

@@ -14,12 +14,12 @@ static int key_of(char *buf, size_t cap, const char *name, const char *what)
     return n > 0 && (size_t)n < cap ? n : -1;
 }
 
-int eos_net__persist_save(eos_net_server *srv, const eos_net__app *a, eos_diag *d)
+int eos_apps__persist_save(eos_apps *apps, const eos_apps_app *a, eos_diag *d)
 {
-    if (!srv->sys_ns || srv->restoring || !a->bytes)
+    if (!apps->sys_ns || apps->restoring || !a->bytes)
         return 0;
     int oom = 0;
-    yajl_gen g = eos_net__yajl_gen_new(&oom);
+    yajl_gen g = eos_proto_json_gen_new(&oom);
     if (!g)
         return EOS_ENOMEM;
     yajl_gen_map_open(g);
@@ -48,21 +48,21 @@ int eos_net__persist_save(eos_net_server *srv, const eos_net__app *a, eos_diag *
         {.key = k1, .key_size = (size_t)n1, .value = (uint8_t *)meta, .value_size = meta_size},
         {.key = k2, .key_size = (size_t)n2, .value = a->bytes, .value_size = a->size},
     };
-    int rc = oom ? EOS_ENOMEM : eos_kv_set_many(srv->sys_ns, items, 2, d);
+    int rc = oom ? EOS_ENOMEM : eos_kv_set_many(apps->sys_ns, items, 2, d);
     yajl_gen_free(g);
     return rc;
 }
 
-int eos_net__persist_delete(eos_net_server *srv, const char *name, eos_diag *d)
+int eos_apps__persist_delete(eos_apps *apps, const char *name, eos_diag *d)
 {
-    if (!srv->sys_ns)
+    if (!apps->sys_ns)
         return 0;
     char k1[128], k2[128];
     int n1 = key_of(k1, sizeof k1, name, "meta");
     int n2 = key_of(k2, sizeof k2, name, "code");
     eos_kv_item items[2] = {{.key = k1, .key_size = (size_t)n1},
                             {.key = k2, .key_size = (size_t)n2}};
-    return eos_kv_delete_many(srv->sys_ns, items, 2, d);
+    return eos_kv_delete_many(apps->sys_ns, items, 2, d);
 }
 
 static const char *str_of(yajl_val root, const char *key)
@@ -79,7 +79,7 @@ static uint64_t uint_of(yajl_val root, const char *key)
     return v && YAJL_IS_INTEGER(v) && YAJL_GET_INTEGER(v) > 0 ? (uint64_t)YAJL_GET_INTEGER(v) : 0;
 }
 
-static void restore_one(eos_net_server *srv, const char *name)
+static void restore_one(eos_apps *apps, const char *name)
 {
     char k1[128], k2[128];
     int n1 = key_of(k1, sizeof k1, name, "meta");
@@ -89,7 +89,7 @@ static void restore_one(eos_net_server *srv, const char *name)
     eos_diag d;
     eos_diag_init(&d);
     yajl_val meta = NULL;
-    int rc = eos_kv_get_many(srv->sys_ns, items, 2, &d);
+    int rc = eos_kv_get_many(apps->sys_ns, items, 2, &d);
     if (rc < 0 || !items[0].found || !items[1].found) {
         EOS_WARN("net", "persisted app '%s' cannot be read: %s", name,
                  rc < 0 ? d.message : "incomplete record");
@@ -103,7 +103,7 @@ static void restore_one(eos_net_server *srv, const char *name)
         EOS_WARN("net", "persisted app '%s' has unreadable settings", name);
         goto out;
     }
-    eos_net__load_args args;
+    eos_apps_load_args args;
     memset(&args, 0, sizeof args);
     args.name = name;
     args.route = str_of(meta, "route");
@@ -114,11 +114,11 @@ static void restore_one(eos_net_server *srv, const char *name)
     args.bytes = items[1].value; /* moves to the app */
     args.size = items[1].value_size;
     items[1].value = NULL;
-    eos_net__app *a = NULL;
-    rc = eos_net__app_create(srv, &args, &a, &d);
+    eos_apps_app *a = NULL;
+    rc = eos_apps__app_create(apps, &args, &a, &d);
     if (rc == 0)
-        rc = eos_net__apps_install(srv, a, &d);
-    eos_net__app_unref(a);
+        rc = eos_apps__install(apps, a, &d);
+    eos_apps_app_unref(a);
     if (rc < 0)
         EOS_WARN("net", "persisted app '%s' cannot be loaded again: %s", name, d.message);
     else
@@ -129,17 +129,17 @@ out:
     eos_kv_items_free(items, 2);
 }
 
-int eos_net_server_restore_apps(eos_net_server *srv, eos_diag *d)
+int eos_apps_restore(eos_apps *apps, eos_diag *d)
 {
-    if (!srv->sys_ns)
+    if (!apps->sys_ns)
         return 0;
-    srv->restoring = 1;
+    apps->restoring = 1;
     char cursor[EOS_KV_CURSOR_SIZE] = "";
     int rc = 0;
     for (;;) {
         eos_kv_list_page page;
         memset(&page, 0, sizeof page);
-        rc = eos_kv_list(srv->sys_ns, "app/", 4, cursor, 0, &page, d);
+        rc = eos_kv_list(apps->sys_ns, "app/", 4, cursor, 0, &page, d);
         if (rc < 0)
             break;
         for (size_t i = 0; i < page.count; i++) {
@@ -148,7 +148,7 @@ int eos_net_server_restore_apps(eos_net_server *srv, eos_diag *d)
             if (n > 9 && strcmp(k + n - 5, "/meta") == 0) {
                 char name[80];
                 snprintf(name, sizeof name, "%.*s", (int)(n - 9), k + 4);
-                restore_one(srv, name);
+                restore_one(apps, name);
             }
         }
         snprintf(cursor, sizeof cursor, "%s", page.cursor);
@@ -156,6 +156,6 @@ int eos_net_server_restore_apps(eos_net_server *srv, eos_diag *d)
         if (!cursor[0])
             break;
     }
-    srv->restoring = 0;
+    apps->restoring = 0;
     return rc;
 }
