@@ -371,11 +371,30 @@ static const char *field(yajl_val v, const char *key)
     return "-";
 }
 
+/* Prints "  label  a, b, c" for the array member key of a ("-" when empty). */
+static void print_list(yajl_val a, const char *label, const char *key)
+{
+    const char *path[] = {key, NULL};
+    yajl_val v = yajl_tree_get(a, path, yajl_t_array);
+    printf("  %-10s ", label);
+    if (!v || v->u.array.len == 0)
+        printf("-");
+    for (size_t i = 0; v && i < v->u.array.len; i++) {
+        yajl_val e = v->u.array.values[i];
+        printf("%s%s", i ? ", " : "", YAJL_IS_STRING(e) ? YAJL_GET_STRING(e) : "?");
+    }
+    printf("\n");
+}
+
+/* One app: its line, then the full code hash, exports and imports. */
 static void print_app(yajl_val a)
 {
     const char *host = field(a, "hostname");
-    printf("%-20s %-24s %-24s %10s  %.16s...\n", field(a, "name"), field(a, "route"),
-           host[0] && strcmp(host, "-") ? host : "-", field(a, "size"), field(a, "code_hash"));
+    printf("%-20s %-24s %-24s %10s\n", field(a, "name"), field(a, "route"),
+           host[0] && strcmp(host, "-") ? host : "-", field(a, "size"));
+    printf("  %-10s %s\n", "code hash", field(a, "code_hash"));
+    print_list(a, "exports", "exports");
+    print_list(a, "imports", "imports");
 }
 
 /* Human renderings of the usual answers; 0 when resp is none of them. */
@@ -391,7 +410,7 @@ static int print_known(const char *resp)
     int done = 1;
     if (strcmp(status, "apps") == 0) {
         yajl_val apps = yajl_tree_get(root, apath, yajl_t_array);
-        printf("%-20s %-24s %-24s %10s  %s\n", "NAME", "ROUTE", "HOSTNAME", "SIZE", "CODE HASH");
+        printf("%-20s %-24s %-24s %10s\n", "NAME", "ROUTE", "HOSTNAME", "SIZE");
         for (size_t i = 0; apps && i < apps->u.array.len; i++)
             print_app(apps->u.array.values[i]);
         if (!apps || apps->u.array.len == 0)
