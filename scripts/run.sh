@@ -6,7 +6,8 @@
 # gracefully). Extra arguments are passed to `enclave-os serve` (a repeated
 # flag wins over the default given here, e.g. --listen). It never touches a
 # server it did not start: when the address is taken it says so and exits 1.
-# EOS_RUN_NO_BUILD=1 skips the install and the build (build/ must be there).
+# EOS_RUN_NO_BUILD=1 skips the install and the build (build/ must be there, or
+# EOS_BIN and EOS_HELLO name the binary and the hello component to use).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,6 +30,11 @@ fi
 
 bin="$here/build/src/cli/enclave-os"
 hello="$here/build/examples/hello/hello.wasm"
+if [ "${EOS_RUN_NO_BUILD:-0}" = 1 ]; then
+  # Tests run it on the binary and component they built.
+  bin="${EOS_BIN:-$bin}"
+  hello="${EOS_HELLO:-$hello}"
+fi
 listen=127.0.0.1:8443
 prev_arg=""
 for arg in "$@"; do
