@@ -197,3 +197,27 @@ def test_the_guides_jco_serve_command_works(tmp_path):
             os.killpg(proc.pid, 15)
             proc.wait(timeout=20)
         log.close()
+
+
+def test_python_client_mirrors_the_typed_calls(server):
+    """enclave_os_client.Client makes the C client's typed calls, and verify()
+    reports every app with its code hash confirmed against the manifest."""
+    sys.path.insert(0, os.path.join(ROOT, "python"))
+    import enclave_os_client as eos
+    port = server.port
+    with open(HELLO, "rb") as f:
+        data = f.read()
+    with eos.Client("127.0.0.1", port) as c:
+        loaded = c.load("nc-py", data, route="/ncpy")
+        assert loaded["status"] == "loaded" and loaded["app"]["route"] == "/ncpy"
+        assert "nc-py" in [a["name"] for a in c.list()["apps"]]
+        assert c.call("nc-py", "nothing")["status"] == "error"
+        assert c.manifest()["status"] == "manifest"
+    try:
+        report = eos.verify("127.0.0.1", port, allow_simulated=True)
+        apps = {a["name"]: a for a in report["apps"]}
+        assert apps["nc-py"]["code_hash"] == hashlib.sha256(data).hexdigest()
+        assert apps["nc-py"]["confirmed"] is True
+    finally:
+        with eos.Client("127.0.0.1", port) as c:
+            assert c.unload("nc-py")["status"] == "unloaded"
