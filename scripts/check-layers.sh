@@ -3,7 +3,12 @@
 # src/<layer>/ or include/eos/<layer>.h, and every eos_X library linked in
 # src/<layer>/CMakeLists.txt, must be the layer itself or in its row of the
 # table; links are PRIVATE; tests and fuzzers include no other layer's
-# internal.h. Prints each violation and exits 1 when there is any.
+# internal.h. With a build directory, also that no two files of the server's
+# layers (proto, apps, net, client, cli) call each other in a cycle, from
+# the symbols their objects define and use. Prints each violation and exits
+# 1 when there is any.
+#
+#   scripts/check-layers.sh [BUILD_DIR]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 doc="$root/docs/architecture.md"
@@ -74,6 +79,53 @@ for f in $(find "$root/tests" "$root/fuzz" -name '*.[ch]' 2>/dev/null); do
     [ "$other" = "$own" ] || fail "$rel includes $inc: only its own layer's internal.h may be used"
   done < <(grep -oE '^#include "[./]*src/[a-z]+/[a-z_]+\.h"' "$f" | sed -E 's/#include "(.*)"/\1/')
 done
+
+# No cycle between the files of a server layer (needs the built objects).
+build="${1:-}"
+if [ -n "$build" ]; then
+  for layer in proto apps net client cli; do
+    objdir="$build/src/$layer/CMakeFiles/eos_$layer.dir"
+    [ "$layer" = cli ] && objdir="$build/src/cli/CMakeFiles/enclave-os.dir"
+    if [ ! -d "$objdir" ]; then
+      fail "no objects of $layer in $objdir: build first"
+      continue
+    fi
+    if ! out="$(/usr/bin/env python3 - "$objdir" "$root/src/$layer" <<'PY'
+import glob, os, subprocess, sys
+objdir, srcdir = sys.argv[1], sys.argv[2]
+defs, uses = {}, {}
+for o in sorted(glob.glob(os.path.join(objdir, "*.c.o"))):
+    f = os.path.basename(o)[:-2]
+    if not os.path.exists(os.path.join(srcdir, f)):
+        continue  # a stale object of a file that is gone
+    for line in subprocess.run(["nm", o], capture_output=True, text=True).stdout.splitlines():
+        p = line.split()
+        if len(p) == 3 and p[1] in "TDBR":
+            defs[p[2]] = f
+        elif len(p) == 2 and p[0] == "U":
+            uses.setdefault(f, set()).add(p[1])
+graph = {f: {defs[s] for s in u if s in defs and defs[s] != f} for f, u in uses.items()}
+state, stack = {}, []
+def visit(f):
+    state[f] = 1
+    stack.append(f)
+    for g in sorted(graph.get(f, ())):
+        if state.get(g) == 1:
+            print(" -> ".join(stack[stack.index(g):] + [g]))
+            sys.exit(1)
+        if g not in state:
+            visit(g)
+    stack.pop()
+    state[f] = 2
+for f in sorted(graph):
+    if f not in state:
+        visit(f)
+PY
+)"; then
+      fail "src/$layer has a cycle between files: $out"
+    fi
+  done
+fi
 
 if [ "$bad" -ne 0 ]; then
   echo "check-layers: the layer rules of docs/architecture.md are broken (see above)"

@@ -61,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         c->proto->input(c, data + off, take);
         off += take;
         /* What would be written is dropped, as a client that reads it all. */
-        c->out_off = c->out_len = 0;
+        c->out.off = c->out.len = 0;
     }
     if (!c->dead && c->proto == &eos_net__proto_http)
         c->proto->expire(c);

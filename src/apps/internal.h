@@ -65,6 +65,8 @@ int eos_apps__snapshot(eos_apps *apps, eos_apps_app ***out, size_t *out_count);
 void eos_apps__snapshot_free(eos_apps_app **v, size_t n);
 
 /* persist.c: persist records (no-ops without it). Borrow everything. */
+/* The key of an app's record: "app/NAME/WHAT" in buf; its length, or -1. */
+int eos_apps__persist_key(char *buf, size_t cap, const char *name, const char *what);
 int eos_apps__persist_save(eos_apps *apps, const eos_apps_app *a, eos_diag *d);
 int eos_apps__persist_delete(eos_apps *apps, const char *name, eos_diag *d);
 

@@ -18,6 +18,40 @@
  * response does not monopolise the worker. */
 #define WRITE_CHUNK (64 * 1024)
 
+void eos_net__conn_touch(eos_net__conn *c)
+{
+    eos_net__worker *w = c->w;
+    c->last_active_ns = eos_now_ns();
+    if (w->tail == c)
+        return;
+    /* Move to the tail: the list stays sorted by last activity, so expiry
+     * only ever looks at the head. */
+    if (c->prev || w->head == c) {
+        if (c->prev)
+            c->prev->next = c->next;
+        else
+            w->head = c->next;
+        if (c->next)
+            c->next->prev = c->prev;
+    }
+    c->prev = w->tail;
+    c->next = NULL;
+    if (w->tail)
+        w->tail->next = c;
+    else
+        w->head = c;
+    w->tail = c;
+}
+
+void eos_net__mark_ready(eos_net__conn *c)
+{
+    if (c->in_ready || c->dead)
+        return;
+    c->in_ready = 1;
+    c->ready_next = c->w->ready;
+    c->w->ready = c;
+}
+
 static void describe_peer(eos_net__conn *c, const struct sockaddr *sa)
 {
     char host[INET6_ADDRSTRLEN] = "?";
@@ -40,7 +74,7 @@ static void describe_peer(eos_net__conn *c, const struct sockaddr *sa)
 static void set_interest(eos_net__conn *c)
 {
     unsigned ev = 0;
-    size_t pending = c->out_len - c->out_off;
+    size_t pending = c->out.len - c->out.off;
     if (!c->proto) {
         ev = c->hs_wants_write ? EPOLLOUT : EPOLLIN;
     } else {
@@ -67,7 +101,7 @@ int eos_net__conn_open(eos_net__worker *w, int fd, const struct sockaddr *peer, 
     }
     c->w = w;
     c->fd = fd;
-    c->tr = w->srv->cfg.plain_tcp ? &eos_net__transport_tcp : &eos_net__transport_tls;
+    c->tr = w->srv->transport;
     describe_peer(c, peer);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -109,7 +143,7 @@ void eos_net__conn_close(eos_net__conn *c, const char *why)
         eos_net__job_detach(c->job);
         c->job = NULL;
     }
-    eos_free(c->out, c->out_cap);
+    eos_free(c->out.p, c->out.cap);
     eos_free(c->stash, c->stash_cap);
     /* Unlink from the activity list. The memory itself is released by the
      * worker after the current pass (eos_net__worker_reap), because callers up
@@ -131,22 +165,7 @@ void eos_net__conn_close(eos_net__conn *c, const char *why)
 
 int eos_net__conn_queue(eos_net__conn *c, const uint8_t *bytes, size_t size)
 {
-    if (c->out_off && c->out_off == c->out_len && !c->write_retry_len)
-        c->out_off = c->out_len = 0;
-    if (size > c->out_cap - c->out_len) {
-        size_t need = c->out_len + size;
-        size_t cap = c->out_cap ? c->out_cap : 4096;
-        while (cap < need)
-            cap *= 2;
-        uint8_t *nb = eos_realloc(c->out, c->out_cap, cap);
-        if (!nb)
-            return EOS_ENOMEM;
-        c->out = nb;
-        c->out_cap = cap;
-    }
-    memcpy(c->out + c->out_len, bytes, size);
-    c->out_len += size;
-    return 0;
+    return eos_net__outbuf_add(&c->out, bytes, size);
 }
 
 void eos_net__conn_stash(eos_net__conn *c, const uint8_t *data, size_t size)
@@ -186,7 +205,7 @@ void eos_net__conn_resume(eos_net__conn *c)
 
 int eos_net__conn_quiescent(const eos_net__conn *c)
 {
-    if (c->out_len > c->out_off || c->job)
+    if (c->out.len > c->out.off || c->job)
         return 0;
     return !(c->proto && c->proto->busy(c));
 }
@@ -221,11 +240,8 @@ static void do_handshake(eos_net__conn *c)
         return;
     eos_net__conn_touch(c);
     atomic_fetch_add(&c->w->srv->metrics.handshakes, 1);
-    size_t alpn_len = 0;
-    const char *alpn = c->tr->alpn(c, &alpn_len);
-    c->proto = &eos_net__proto_sniff;
-    if (alpn_len == 8 && memcmp(alpn, "http/1.1", 8) == 0)
-        c->proto = &eos_net__proto_http;
+    /* The first protocol decides which one is spoken (ALPN, or the first bytes). */
+    c->proto = c->w->srv->first_proto;
     EOS_DEBUG("net", "%s: %s established (%s)", c->peer, c->tr->name, c->tr->version(c));
 }
 
@@ -233,30 +249,30 @@ static void do_handshake(eos_net__conn *c)
 static int flush_out(eos_net__conn *c)
 {
     c->write_wants_read = 0;
-    while (c->out_off < c->out_len) {
-        size_t len = c->out_len - c->out_off;
-        if (c->write_retry_len)
-            len = c->write_retry_len; /* the transport wants the same write repeated */
+    while (c->out.off < c->out.len) {
+        size_t len = c->out.len - c->out.off;
+        if (c->out.retry)
+            len = c->out.retry; /* the transport wants the same write repeated */
         else if (len > WRITE_CHUNK)
             len = WRITE_CHUNK;
-        int n = c->tr->write(c, c->out + c->out_off, len);
+        int n = c->tr->write(c, c->out.p + c->out.off, len);
         if (n <= 0) {
-            c->write_retry_len = len;
+            c->out.retry = len;
             if (n == 0)
                 return 0;
             eos_net__conn_close(c, "write failed");
             return -1;
         }
-        c->write_retry_len = 0;
-        c->out_off += (size_t)n;
+        c->out.retry = 0;
+        c->out.off += (size_t)n;
         eos_net__conn_touch(c);
     }
-    c->out_off = c->out_len = 0;
+    c->out.off = c->out.len = 0;
     /* A large response's buffer is not kept around for a connection that idles. */
-    if (c->out_cap > 4 * WRITE_CHUNK) {
-        eos_free(c->out, c->out_cap);
-        c->out = NULL;
-        c->out_cap = 0;
+    if (c->out.cap > 4 * WRITE_CHUNK) {
+        eos_free(c->out.p, c->out.cap);
+        c->out.p = NULL;
+        c->out.cap = 0;
     }
     if (c->close_after_flush && !c->job) {
         eos_net__conn_close(c, "response sent");
@@ -269,7 +285,7 @@ static void read_input(eos_net__conn *c)
 {
     size_t budget = EOS_NET__READ_BUDGET;
     while (!c->dead && !c->close_after_flush && !c->input_paused &&
-           c->out_len - c->out_off < EOS_NET__OUT_HIGH_WATER) {
+           c->out.len - c->out.off < EOS_NET__OUT_HIGH_WATER) {
         if (budget == 0) {
             /* Let other connections run; come back without waiting for epoll,
              * which cannot see bytes TLS has already buffered. */
@@ -284,7 +300,7 @@ static void read_input(eos_net__conn *c)
                  * close. (A request whose answer is being made is not read
                  * past, so its peer's end is only seen afterwards.) */
                 c->close_after_flush = 1;
-                if (c->out_len == c->out_off)
+                if (c->out.len == c->out.off)
                     eos_net__conn_close(c, "peer closed");
             }
             return;
@@ -310,23 +326,23 @@ void eos_net__conn_event(eos_net__conn *c, unsigned events)
         c->proto->pump(c);
     if (c->dead)
         return;
-    if (c->out_len > c->out_off && flush_out(c) < 0)
+    if (c->out.len > c->out.off && flush_out(c) < 0)
         return;
     read_input(c);
     if (c->dead)
         return;
-    if (c->out_len > c->out_off && flush_out(c) < 0)
+    if (c->out.len > c->out.off && flush_out(c) < 0)
         return;
     /* Writing made room: the app may go on. */
     if (c->job) {
         c->proto->pump(c);
         if (c->dead)
             return;
-        if (c->out_len > c->out_off && flush_out(c) < 0)
+        if (c->out.len > c->out.off && flush_out(c) < 0)
             return;
     }
     /* The last job finished with nothing left to write. */
-    if (c->close_after_flush && !c->job && c->out_len == c->out_off) {
+    if (c->close_after_flush && !c->job && c->out.len == c->out.off) {
         eos_net__conn_close(c, "response sent");
         return;
     }
@@ -336,7 +352,7 @@ void eos_net__conn_event(eos_net__conn *c, unsigned events)
     }
     /* Reading stopped for back-pressure and resumes now: TLS may hold input
      * that epoll cannot report. */
-    if (!c->close_after_flush && !c->input_paused && c->out_len == c->out_off &&
+    if (!c->close_after_flush && !c->input_paused && c->out.len == c->out.off &&
         c->tr->pending(c))
         eos_net__mark_ready(c);
 out:
@@ -348,7 +364,7 @@ void eos_net__conn_expire(eos_net__conn *c)
 {
     /* One attempt to write a last word (HTTP's 408); the peer gets no more time. */
     if (c->proto && c->proto->expire(c)) {
-        if (c->out_len > c->out_off && !c->dead) {
+        if (c->out.len > c->out.off && !c->dead) {
             c->close_after_flush = 1;
             if (flush_out(c) < 0)
                 return;

@@ -213,10 +213,10 @@ static void framed_input(eos_net__conn *c, const uint8_t *data, size_t size)
 static void framed_pump(eos_net__conn *c)
 {
     framed_state *fs = c->ps;
-    if (!c->job || c->out_len - c->out_off >= EOS_NET__OUT_HIGH_WATER)
+    if (!c->job || c->out.len - c->out.off >= EOS_NET__OUT_HIGH_WATER)
         return;
     framed_job *fj = (framed_job *)c->job;
-    int r = eos_net__job_take(c->job, c);
+    int r = eos_net__job_take(c->job, &c->out);
     if (r == 0)
         return;
     if (r < 0) {

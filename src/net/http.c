@@ -532,12 +532,12 @@ static void http_pump(eos_net__conn *c)
     if (!st || !job_running(st))
         return;
     /* The client is behind: the app waits until it catches up. */
-    if (c->out_len - c->out_off >= EOS_NET__OUT_HIGH_WATER)
+    if (c->out.len - c->out.off >= EOS_NET__OUT_HIGH_WATER)
         return;
     eos_net__job *j = eos_net__http_job_base(st->job);
-    size_t before = c->out_len - c->out_off;
-    int r = eos_net__job_take(j, c);
-    if (c->out_len - c->out_off > before)
+    size_t before = c->out.len - c->out.off;
+    int r = eos_net__job_take(j, &c->out);
+    if (c->out.len - c->out.off > before)
         st->resp_started = 1;
     if (r < 0) {
         EOS_WARN("net", "%s: out of memory passing on a response; closing", c->peer);

@@ -26,6 +26,17 @@ typedef struct eos_net__worker eos_net__worker;
 typedef struct eos_net__conn eos_net__conn;
 typedef struct eos_net__job eos_net__job;
 
+/* A connection's pending output: plaintext written from off up to len;
+ * retry is the length of a write the transport wants repeated with the same
+ * bytes (0 = none), so the buffer must not move under it. */
+typedef struct eos_net__outbuf {
+    uint8_t *p;
+    size_t off, len, cap, retry;
+} eos_net__outbuf;
+
+/* outbuf.c: appends size bytes (borrowed); EOS_ENOMEM. */
+int eos_net__outbuf_add(eos_net__outbuf *ob, const uint8_t *bytes, size_t size);
+
 /* Work that may take long (an app's handler, a load, a wasm_call) runs on
  * the pool's app threads, never on a worker, so no connection waits for
  * another's app. A job is the exchange between the connection (on its
@@ -79,10 +90,10 @@ int eos_net__job_feed(eos_net__job *j, const uint8_t *data, size_t size);
 void eos_net__job_end_input(eos_net__job *j, int status);
 /* True while the unread input is above EOS_NET__JOB_IN_HIGH. */
 int eos_net__job_input_full(eos_net__job *j);
-/* Moves the response bytes produced so far to the connection's output;
+/* Moves the response bytes produced so far to a connection's output ob;
  * returns 1 once the job is done and everything was moved, 0 while it runs,
  * EOS_ENOMEM. */
-int eos_net__job_take(eos_net__job *j, eos_net__conn *c);
+int eos_net__job_take(eos_net__job *j, eos_net__outbuf *ob);
 /* The connection lets go of a finished job (drops its reference). */
 void eos_net__job_release(eos_net__job *j);
 /* The connection went away: wakes the app thread and drops the reference. */
@@ -150,6 +161,8 @@ struct eos_net_server {
     int nworkers;
     eos_net__worker *workers;
     eos_apps *apps;   /* cfg.apps, or the server's own empty table */
+    const struct eos_net__transport *transport; /* TLS, or plain TCP (cfg.plain_tcp) */
+    const struct eos_net__protocol *first_proto; /* picks the protocol (sniff.c) */
     int own_apps;     /* apps was made by the server and is freed with it */
     eos_net__metrics metrics;
     eos_net__pool pool;
@@ -221,11 +234,7 @@ struct eos_net__conn {
     void *ps;                    /* the protocol's state */
     int loopback;  /* peer is 127.0.0.0/8 or ::1 */
     char peer[64]; /* "addr:port" for logs */
-    uint8_t *out;  /* pending output (plaintext), written from out_off */
-    size_t out_off;
-    size_t out_len;
-    size_t out_cap;
-    size_t write_retry_len; /* length of the write to repeat after a wait, 0 = none */
+    eos_net__outbuf out;   /* pending output (plaintext) */
     int read_wants_write;  /* the transport's read waits for the socket to be writable */
     int write_wants_read;  /* the transport's write waits for it to be readable */
     int hs_wants_write;    /* the handshake needs the socket writable */

@@ -134,6 +134,8 @@ int eos_net_server_new(const eos_net_server_config *cfg, eos_net_server **out, e
         goto out;
     srv->cfg.listen = srv->listen_copy;
     srv->cfg.tee_name = srv->tee_copy;
+    srv->transport = cfg->plain_tcp ? &eos_net__transport_tcp : &eos_net__transport_tls;
+    srv->first_proto = &eos_net__proto_sniff;
     srv->apps = cfg->apps;
     if (!srv->apps) {
         /* No table given: an empty one of the server's own, so management
@@ -195,15 +197,6 @@ int eos_net_server_port(const eos_net_server *srv)
 const eos_net_server_config *eos_net_server_config_get(const eos_net_server *srv)
 {
     return &srv->cfg;
-}
-
-void eos_net_server_stop(eos_net_server *srv)
-{
-    atomic_store(&srv->stopping, 1);
-    uint64_t one = 1;
-    /* write() is async-signal-safe; a full counter already means "stop". */
-    ssize_t r = write(srv->stop_fd, &one, sizeof one);
-    (void)r;
 }
 
 int eos_net_server_run(eos_net_server *srv, eos_diag *d)

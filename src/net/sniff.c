@@ -1,5 +1,5 @@
-/* The first bytes after the handshake pick the protocol (SPEC 2) when ALPN
- * did not: a frame's first byte is the top byte of its length, below 0x20
+/* The protocol of a connection: HTTP when ALPN agreed on http/1.1, else the
+ * first bytes after the handshake pick it (SPEC 2): a frame's first byte is the top byte of its length, below 0x20
  * for any frame under 512 MiB, while every HTTP method starts with an
  * upper-case letter; the first four bytes confirm a method. */
 #include <string.h>
@@ -29,6 +29,12 @@ static const eos_net__protocol *decide(const sniff_state *st)
 
 static void sniff_input(eos_net__conn *c, const uint8_t *data, size_t size)
 {
+    size_t alpn_len = 0;
+    const char *alpn = c->tr->alpn(c, &alpn_len);
+    if (alpn_len == 8 && memcmp(alpn, "http/1.1", 8) == 0) {
+        eos_net__conn_switch(c, &eos_net__proto_http, data, size);
+        return;
+    }
     sniff_state local = {{0}, 0};
     sniff_state *st = c->ps ? c->ps : &local;
     size_t take = 4 - st->len;
