@@ -254,8 +254,6 @@ typedef struct eos_ratls_verify_result {
     char app_route[256];
     uint8_t app_code_hash[32];
     int has_app;
-    uint8_t console_leaf[32]; /* the verified manifest's core.console leaf, */
-    int has_console;          /* when it has one: SHA-256 of the console hash */
 } eos_ratls_verify_result;
 
 /* Verifies a presented chain: der[0] is the leaf, the rest its chain as the
@@ -284,11 +282,6 @@ EOS_API int eos_ratls_verify_connect(const char *host, const char *port,
 EOS_API int eos_ratls_verify_quote(const uint8_t *quote, size_t size, const char *root_ca_file,
                                    eos_diag *diag);
 
-/* `enclave-os verify HOST:PORT [options]`: parses argv (argv[0] is the
- * command name), verifies, prints a report (or --json) to stdout and returns
- * the process exit status: 0 when all checks passed, 1 when one failed, 2 for
- * usage errors. Borrows argv. */
-EOS_API int eos_ratls_verify_main(int argc, char **argv);
 
 #ifdef __cplusplus
 }

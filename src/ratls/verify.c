@@ -277,12 +277,6 @@ static int check_manifest(STACK_OF(X509) * rest, const eos_ratls_verify_opts *o,
                         "the CA certificate the server presented is not core.ca_cert of the "
                         "attested configuration");
     }
-    /* The web console served, as the configuration commits to it. */
-    const eos_ratls_manifest_entry *console = find_entry(m, "core.console", "", "");
-    if (console) {
-        memcpy(r->console_leaf, console->hash, 32);
-        r->has_console = 1;
-    }
     r->manifest_checked = 1;
     return 0;
 }
