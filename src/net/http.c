@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <strings.h>
 
 #include <http_parser.h>
@@ -732,6 +733,10 @@ static void metrics(http_state *st)
         for (size_t i = 0; i < n; i++)
             tb_printf(f, "enclave_os_app_fuel_total{app=\"%s\"} %llu\n", v[i].name,
                       (unsigned long long)v[i].fuel);
+        tb_printf(f, "# TYPE enclave_os_app_time_seconds_total counter\n");
+        for (size_t i = 0; i < n; i++)
+            tb_printf(f, "enclave_os_app_time_seconds_total{app=\"%s\"} %.6f\n", v[i].name,
+                      (double)v[i].time_us / 1e6);
         eos_free(v, n * sizeof *v);
     }
     if (tb.failed)
@@ -761,6 +766,26 @@ static void header_copy(http_state *st, const char *name, char *buf, size_t cap,
         return;
     snprintf(buf, cap, "%.*s", (int)(n < cap - 1 ? n : cap - 1), v);
     *out = buf;
+}
+
+/* A numeric header: 0 when absent, -1 when not a whole number. */
+static int limit_header(http_state *st, const char *name, uint64_t *out)
+{
+    size_t n = 0;
+    const char *v = find_header(st, name, &n);
+    *out = 0;
+    if (!v)
+        return 0;
+    if (n == 0 || n > 19)
+        return -1;
+    uint64_t x = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return -1;
+        x = x * 10 + (uint64_t)(v[i] - '0');
+    }
+    *out = x;
+    return 0;
 }
 
 /* PUT and DELETE of an app: a load takes up to seconds, and both wait for
@@ -795,7 +820,53 @@ static void manage(http_state *st, const char *name, int method)
     };
     header_copy(st, "x-enclave-os-route", route, sizeof route, &r.route);
     header_copy(st, "x-enclave-os-hostname", hostname, sizeof hostname, &r.hostname);
-    if (eos_net__http_job_new(st->c, &r, &st->job) < 0) {
+    /* The rest of a load's settings (SPEC 3.1 wasm_load: env, max_fuel,
+     * max_memory_mb), checked by the load like the framed protocol's. */
+    size_t en = 0;
+    const char *env = find_header(st, "x-enclave-os-env", &en);
+    char *env_copy = NULL;
+    if (env && (env_copy = eos_malloc(en + 1)) == NULL) {
+        respond_text(st, 503, "out of memory", 0);
+        return;
+    }
+    if (env) {
+        memcpy(env_copy, env, en);
+        env_copy[en] = 0;
+        r.env_json = env_copy;
+    }
+    size_t pn = 0;
+    const char *prov = find_header(st, "x-enclave-os-provenance", &pn);
+    char *prov_copy = NULL;
+    if (prov && (prov_copy = eos_malloc(pn + 1)) == NULL) {
+        eos_free(env_copy, env_copy ? en + 1 : 0);
+        respond_text(st, 503, "out of memory", 0);
+        return;
+    }
+    if (prov) {
+        memcpy(prov_copy, prov, pn);
+        prov_copy[pn] = 0;
+        r.provenance = prov_copy;
+    }
+    const char *bad = NULL;
+    if (limit_header(st, "x-enclave-os-max-fuel", &r.max_fuel) < 0)
+        bad = "x-enclave-os-max-fuel must be a whole number";
+    else if (limit_header(st, "x-enclave-os-max-memory-mb", &r.max_memory_mb) < 0)
+        bad = "x-enclave-os-max-memory-mb must be a whole number";
+    if (bad) {
+        eos_free(env_copy, env_copy ? en + 1 : 0);
+        eos_free(prov_copy, prov_copy ? pn + 1 : 0);
+        char *doc = NULL;
+        size_t size = 0;
+        if (eos_apps_error_doc("invalid_request", bad, &doc, &size) == 0)
+            respond_json_doc(st, doc, size);
+        else
+            respond_text(st, 503, "out of memory", 0);
+        return;
+    }
+    int rc = eos_net__http_job_new(st->c, &r, &st->job);
+    eos_free(env_copy, env_copy ? en + 1 : 0);
+    eos_free(prov_copy, prov_copy ? pn + 1 : 0);
+    if (rc < 0) {
         respond_text(st, 503, "out of memory", 0);
         return;
     }
@@ -807,6 +878,124 @@ static void manage(http_state *st, const char *name, int method)
         st->bcap = st->blen = 0;
     }
     submit(st);
+}
+
+/* A console asset (or the console's redirect) with the console's CSP and
+ * security headers. */
+static void console_respond(http_state *st, int status, const char *ctype, const char *extra,
+                            const uint8_t *body, size_t size)
+{
+    eos_net__conn *c = st->c;
+    char head[2048];
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\ncontent-type: %s\r\ncontent-length: %zu\r\n"
+                     "content-security-policy: %s\r\n%s%s%s\r\n",
+                     status, eos_net__http_reason(status), ctype, size, eos_console_csp(),
+                     eos_console_security_headers(), extra,
+                     st->keep_alive ? "" : "connection: close\r\n");
+    if (n < 0 || (size_t)n >= sizeof head) {
+        respond_text(st, 500, "response head too large", 1);
+        return;
+    }
+    queue_str(c, head, (size_t)n);
+    if (!st->is_head && size)
+        queue_str(c, (const char *)body, size);
+    if (!st->keep_alive)
+        c->close_after_flush = 1;
+}
+
+static void console(http_state *st, const char *rest)
+{
+    if (st->c->w->srv->cfg.console_off) {
+        respond_text(st, 404, "the console is disabled on this server (serve --no-console)", 0);
+        return;
+    }
+    if (rest[0] == 0) {
+        /* Relative links in the page need the trailing slash. */
+        console_respond(st, 301, "text/plain; charset=utf-8",
+                        "location: " EOS_CONSOLE_PREFIX "\r\n", NULL, 0);
+        return;
+    }
+    const eos_console_asset *a =
+        rest[0] == '/' ? eos_console_find(rest + 1, strlen(rest + 1)) : NULL;
+    if (!a) {
+        respond_text(st, 404, "no such console file", 0);
+        return;
+    }
+    char etag[96];
+    snprintf(etag, sizeof etag, "etag: \"%.32s\"\r\n", a->sha256_hex);
+    console_respond(st, 200, a->content_type, etag, a->data, a->size);
+}
+
+/* The live log as server-sent events: what the ring holds after the
+ * client's Last-Event-ID (or ?after=N), then the connection's response ends
+ * and the client asks again after the retry delay. Management only. */
+static void logs(http_state *st, const char *query)
+{
+    eos_net_server *srv = st->c->w->srv;
+    if (!http_authorised(st)) {
+        char *doc = NULL;
+        size_t size = 0;
+        size_t an = 0;
+        const char *why = !eos_apps_has_token(srv->apps) ? "management is closed on this server"
+                          : find_header(st, "authorization", &an)
+                              ? "the bearer token was not accepted"
+                              : "the log is for management: send 'authorization: Bearer TOKEN'";
+        if (eos_apps_error_doc("unauthorized", why, &doc, &size) == 0)
+            respond_json_doc(st, doc, size);
+        else
+            respond_text(st, 503, "out of memory", 0);
+        return;
+    }
+    if (!srv->cfg.console_log) {
+        respond_text(st, 404, "this server keeps no log for the console", 0);
+        return;
+    }
+    unsigned long long after = 0;
+    size_t n = 0;
+    const char *last = find_header(st, "last-event-id", &n);
+    const char *q = query ? strstr(query, "after=") : NULL;
+    if (last && n < 24) {
+        char buf[24];
+        memcpy(buf, last, n);
+        buf[n] = 0;
+        after = strtoull(buf, NULL, 10);
+    } else if (q) {
+        after = strtoull(q + 6, NULL, 10);
+    }
+    char *body = NULL;
+    size_t size = 0;
+    int probe = query && strstr(query, "probe=1") != NULL;
+    /* A probe (the console checking its access) asks for nothing: an id past the end. */
+    if (eos_console_log_events(srv->cfg.console_log, probe ? UINT64_MAX - 1 : after, 2000, 500,
+                               &body, &size) < 0) {
+        respond_text(st, 503, "out of memory", 0);
+        return;
+    }
+    console_respond(st, 200, "text/event-stream; charset=utf-8", "", (const uint8_t *)body, size);
+    eos_free(body, size + 1);
+}
+
+/* serve --console-test-tamper-manifest: one bit of the first leaf hash
+ * flipped in both forms of the manifest, so the console's check must fail.
+ * For the browser tests only. */
+static void tamper_binary(uint8_t *bin, size_t size)
+{
+    if (size < 6)
+        return;
+    size_t n = (size_t)bin[4] | (size_t)bin[5] << 8;
+    if (6 + n < size)
+        bin[6 + n] ^= 1;
+}
+
+static void tamper_json(char *doc)
+{
+    /* The same bit as in the binary form: the low bit of the first byte. */
+    static const char digits[] = "0123456789abcdef";
+    char *h = strstr(doc, "\"hash\":\"");
+    const char *at = h ? strchr(digits, h[9]) : NULL;
+    if (at && *at)
+        h[9] = digits[(at - digits) ^ 1];
 }
 
 static void well_known(http_state *st, const char *what, const char *query)
@@ -824,7 +1013,11 @@ static void well_known(http_state *st, const char *what, const char *query)
         respond_text(st, 405, "method not allowed", 0);
         return;
     }
-    if (strcmp(what, "healthz") == 0) {
+    if (strncmp(what, "console", 7) == 0 && (what[7] == 0 || what[7] == '/')) {
+        console(st, what + 7);
+    } else if (strcmp(what, "logs") == 0) {
+        logs(st, query);
+    } else if (strcmp(what, "healthz") == 0) {
         respond_text(st, 200, "ok", 0);
     } else if (strcmp(what, "apps") == 0) {
         if (eos_apps_list(srv->apps, &doc, &size) == 0)
@@ -838,12 +1031,16 @@ static void well_known(http_state *st, const char *what, const char *query)
         if (wants_binary(st, query)) {
             uint8_t *bin = NULL;
             if (eos_ratls_server_manifest(srv->cfg.ratls, &bin, &size) == 0) {
+                if (srv->cfg.console_test_tamper)
+                    tamper_binary(bin, size);
                 respond(st, 200, "application/octet-stream", (const char *)bin, size, 0);
                 eos_free(bin, size);
             } else {
                 respond_text(st, 503, "out of memory", 0);
             }
         } else if (eos_ratls_server_manifest_json(srv->cfg.ratls, &doc, &size) == 0) {
+            if (srv->cfg.console_test_tamper)
+                tamper_json(doc);
             respond(st, 200, "application/json", doc, size, 0);
             eos_free(doc, size + 1);
         } else {
