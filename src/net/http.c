@@ -8,7 +8,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <stdlib.h>
 #include <strings.h>
 
 #include <http_parser.h>
@@ -774,18 +773,7 @@ static int limit_header(http_state *st, const char *name, uint64_t *out)
     size_t n = 0;
     const char *v = find_header(st, name, &n);
     *out = 0;
-    if (!v)
-        return 0;
-    if (n == 0 || n > 19)
-        return -1;
-    uint64_t x = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (v[i] < '0' || v[i] > '9')
-            return -1;
-        x = x * 10 + (uint64_t)(v[i] - '0');
-    }
-    *out = x;
-    return 0;
+    return v ? eos_net__parse_count(v, n, out) : 0;
 }
 
 /* PUT and DELETE of an app: a load takes up to seconds, and both wait for
@@ -880,65 +868,37 @@ static void manage(http_state *st, const char *name, int method)
     submit(st);
 }
 
-/* A console asset (or the console's redirect) with the console's CSP and
- * security headers. */
-static void console_respond(http_state *st, int status, const char *ctype, const char *extra,
-                            const uint8_t *body, size_t size)
+/* A page of http_console.c; frees it. */
+static void send_page(http_state *st, eos_net__page *p)
 {
     eos_net__conn *c = st->c;
     char head[2048];
-    int n = snprintf(head, sizeof head,
-                     "HTTP/1.1 %d %s\r\ncontent-type: %s\r\ncontent-length: %zu\r\n"
-                     "content-security-policy: %s\r\n%s%s%s\r\n",
-                     status, eos_net__http_reason(status), ctype, size, eos_console_csp(),
-                     eos_console_security_headers(), extra,
-                     st->keep_alive ? "" : "connection: close\r\n");
-    if (n < 0 || (size_t)n >= sizeof head) {
+    size_t n = eos_net__page_head(p, st->keep_alive, head, sizeof head);
+    if (n == 0) {
+        eos_net__page_free(p);
         respond_text(st, 500, "response head too large", 1);
         return;
     }
-    queue_str(c, head, (size_t)n);
-    if (!st->is_head && size)
-        queue_str(c, (const char *)body, size);
+    queue_str(c, head, n);
+    if (!st->is_head && p->size)
+        queue_str(c, (const char *)p->body, p->size);
     if (!st->keep_alive)
         c->close_after_flush = 1;
+    if (p->status >= 400)
+        atomic_fetch_add(&c->w->srv->metrics.http_errors, 1);
+    eos_net__page_free(p);
 }
 
-static void console(http_state *st, const char *rest)
-{
-    if (st->c->w->srv->cfg.console_off) {
-        respond_text(st, 404, "the console is disabled on this server (serve --no-console)", 0);
-        return;
-    }
-    if (rest[0] == 0) {
-        /* Relative links in the page need the trailing slash. */
-        console_respond(st, 301, "text/plain; charset=utf-8",
-                        "location: " EOS_CONSOLE_PREFIX "\r\n", NULL, 0);
-        return;
-    }
-    const eos_console_asset *a =
-        rest[0] == '/' ? eos_console_find(rest + 1, strlen(rest + 1)) : NULL;
-    if (!a) {
-        respond_text(st, 404, "no such console file", 0);
-        return;
-    }
-    char etag[96];
-    snprintf(etag, sizeof etag, "etag: \"%.32s\"\r\n", a->sha256_hex);
-    console_respond(st, 200, a->content_type, etag, a->data, a->size);
-}
-
-/* The live log as server-sent events: what the ring holds after the
- * client's Last-Event-ID (or ?after=N), then the connection's response ends
- * and the client asks again after the retry delay. Management only. */
+/* The live log (server-sent events): management only. */
 static void logs(http_state *st, const char *query)
 {
     eos_net_server *srv = st->c->w->srv;
+    size_t n = 0;
     if (!http_authorised(st)) {
         char *doc = NULL;
         size_t size = 0;
-        size_t an = 0;
         const char *why = !eos_apps_has_token(srv->apps) ? "management is closed on this server"
-                          : find_header(st, "authorization", &an)
+                          : find_header(st, "authorization", &n)
                               ? "the bearer token was not accepted"
                               : "the log is for management: send 'authorization: Bearer TOKEN'";
         if (eos_apps_error_doc("unauthorized", why, &doc, &size) == 0)
@@ -947,55 +907,12 @@ static void logs(http_state *st, const char *query)
             respond_text(st, 503, "out of memory", 0);
         return;
     }
-    if (!srv->cfg.console_log) {
-        respond_text(st, 404, "this server keeps no log for the console", 0);
-        return;
-    }
-    unsigned long long after = 0;
-    size_t n = 0;
     const char *last = find_header(st, "last-event-id", &n);
-    const char *q = query ? strstr(query, "after=") : NULL;
-    if (last && n < 24) {
-        char buf[24];
-        memcpy(buf, last, n);
-        buf[n] = 0;
-        after = strtoull(buf, NULL, 10);
-    } else if (q) {
-        after = strtoull(q + 6, NULL, 10);
-    }
-    char *body = NULL;
-    size_t size = 0;
-    int probe = query && strstr(query, "probe=1") != NULL;
-    /* A probe (the console checking its access) asks for nothing: an id past the end. */
-    if (eos_console_log_events(srv->cfg.console_log, probe ? UINT64_MAX - 1 : after, 2000, 500,
-                               &body, &size) < 0) {
+    eos_net__page p;
+    if (eos_net__logs_page(srv, last, last ? n : 0, query, &p) < 0)
         respond_text(st, 503, "out of memory", 0);
-        return;
-    }
-    console_respond(st, 200, "text/event-stream; charset=utf-8", "", (const uint8_t *)body, size);
-    eos_free(body, size + 1);
-}
-
-/* serve --console-test-tamper-manifest: one bit of the first leaf hash
- * flipped in both forms of the manifest, so the console's check must fail.
- * For the browser tests only. */
-static void tamper_binary(uint8_t *bin, size_t size)
-{
-    if (size < 6)
-        return;
-    size_t n = (size_t)bin[4] | (size_t)bin[5] << 8;
-    if (6 + n < size)
-        bin[6 + n] ^= 1;
-}
-
-static void tamper_json(char *doc)
-{
-    /* The same bit as in the binary form: the low bit of the first byte. */
-    static const char digits[] = "0123456789abcdef";
-    char *h = strstr(doc, "\"hash\":\"");
-    const char *at = h ? strchr(digits, h[9]) : NULL;
-    if (at && *at)
-        h[9] = digits[(at - digits) ^ 1];
+    else
+        send_page(st, &p);
 }
 
 static void well_known(http_state *st, const char *what, const char *query)
@@ -1014,7 +931,9 @@ static void well_known(http_state *st, const char *what, const char *query)
         return;
     }
     if (strncmp(what, "console", 7) == 0 && (what[7] == 0 || what[7] == '/')) {
-        console(st, what + 7);
+        eos_net__page p;
+        eos_net__console_page(srv, what + 7, &p);
+        send_page(st, &p);
     } else if (strcmp(what, "logs") == 0) {
         logs(st, query);
     } else if (strcmp(what, "healthz") == 0) {
@@ -1032,7 +951,7 @@ static void well_known(http_state *st, const char *what, const char *query)
             uint8_t *bin = NULL;
             if (eos_ratls_server_manifest(srv->cfg.ratls, &bin, &size) == 0) {
                 if (srv->cfg.console_test_tamper)
-                    tamper_binary(bin, size);
+                    eos_net__tamper_manifest(bin, size);
                 respond(st, 200, "application/octet-stream", (const char *)bin, size, 0);
                 eos_free(bin, size);
             } else {
@@ -1040,7 +959,7 @@ static void well_known(http_state *st, const char *what, const char *query)
             }
         } else if (eos_ratls_server_manifest_json(srv->cfg.ratls, &doc, &size) == 0) {
             if (srv->cfg.console_test_tamper)
-                tamper_json(doc);
+                eos_net__tamper_manifest_json(doc);
             respond(st, 200, "application/json", doc, size, 0);
             eos_free(doc, size + 1);
         } else {
