@@ -271,8 +271,11 @@ typedef struct eos_cm_host_func {
 } eos_cm_host_func;
 
 /* A host resource type's destructor, called with the rep when the guest drops
- * the last owning handle (or the instance dies holding it). */
-typedef void (*eos_cm_dtor_fn)(void *ud, uint32_t rep);
+ * the last owning handle (or the instance dies holding it). ud is the
+ * interface's (eos_cm_host_define); data is the data the embedder attached to
+ * the instance (eos_cm_instance_new), as eos_cm_call_data() gives a host
+ * function, so a destructor finds the state of the call it belongs to. */
+typedef void (*eos_cm_dtor_fn)(void *ud, void *data, uint32_t rep);
 
 /* Makes an empty host (free with eos_cm_host_free(); free instances first).
  * A host is a set of interfaces, immutable once instances use it; share it
@@ -308,8 +311,16 @@ EOS_API int eos_cm_call_trap(eos_cm_call *call, int code, const char *fmt, ...)
 /* The data the embedder attached to the instance (eos_cm_instance_new's
  * data), borrowed. */
 EOS_API void *eos_cm_call_data(eos_cm_call *call);
-/* The instance that made the call, borrowed (valid during the call). */
+/* The instance that made the call, borrowed (valid during the call); NULL in
+ * a call made by eos_cm_host_call(). */
 EOS_API eos_cm_instance *eos_cm_call_instance(eos_cm_call *call);
+/* Runs host function fn with ud as a guest of an instance whose data is
+ * `data` would, but with no instance: for tests and benchmarks of host
+ * interfaces. Memory from eos_cm_call_alloc() lives in arena (caller-owned);
+ * a trap message goes to diag (may be NULL). Borrows everything; returns
+ * what fn returns. */
+EOS_API int eos_cm_host_call(eos_cm_host_fn fn, void *ud, void *data, const eos_cm_val *args,
+                             eos_cm_val *results, eos_cm_arena *arena, eos_diag *diag);
 
 /* ---- Instances ------------------------------------------------------------ */
 

@@ -467,6 +467,7 @@ struct eos_cm_instance {
 
 struct eos_cm_call {
     eos_cm_instance *inst;
+    void *data; /* the instance's data, for eos_cm_call_data() */
     eos_cm_arena *arena;
     eos_wasm_caller *caller;
     eos_diag *diag;

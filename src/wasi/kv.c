@@ -118,19 +118,7 @@ static int kv_err(eos_wasi__ctx *ctx, eos_cm_val *res, int code, const char *wha
         e[0].of.var.index = 2;
         e[0].of.var.payload = &e[1];
     }
-    eos_wasi__val_result(res, true, e);
-    return 0;
-}
-
-static int kv_ok(eos_wasi__ctx *ctx, eos_cm_val *res, eos_cm_val *payload)
-{
-    eos_wasi__val_result(res, false, payload);
-    return 0;
-}
-
-static bucket *self_bucket(eos_wasi__ctx *ctx, const eos_cm_val *args)
-{
-    return eos_wasi__res_get(ctx, args[0].of.handle, EOS_WASI__R_KV_BUCKET);
+    return eos_wasi__err(res, e);
 }
 
 static int check_key(const eos_cm_val *k)
@@ -140,21 +128,15 @@ static int check_key(const eos_cm_val *k)
 
 static int kv_open(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     const char *id = args[0].of.str.ptr;
     size_t n = args[0].of.str.len;
     if (n == 0) {
         id = "default";
         n = 7;
     }
-    if (n > BUCKET_NAME_MAX || memchr(id, '/', n) || memchr(id, 0, n)) {
-        eos_cm_val *e = eos_wasi__val_new(ctx, 1);
-        if (!e)
-            return EOS_ENOMEM;
-        e->of.var.index = 0; /* no-such-store */
-        eos_wasi__val_result(&results[0], true, e);
-        return 0;
-    }
+    if (n > BUCKET_NAME_MAX || memchr(id, '/', n) || memchr(id, 0, n))
+        return eos_wasi__err_case(ctx, &results[0], 0); /* no-such-store */
     char suffix[BUCKET_NAME_MAX + 4];
     int sn = snprintf(suffix, sizeof(suffix), "kv:%.*s", (int)n, id);
     eos_kv_ns *ns = NULL;
@@ -162,24 +144,14 @@ static int kv_open(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_v
     if (rc)
         return kv_err(ctx, &results[0], rc, "opening the bucket failed");
     bucket *b = eos_calloc(1, sizeof(*b));
-    uint32_t rep = b ? eos_wasi__res_add(ctx, EOS_WASI__R_KV_BUCKET, b) : 0;
-    eos_cm_val *p = eos_wasi__val_new(ctx, 1);
-    if (!rep || !p) {
-        if (!rep)
-            eos_free(b, sizeof(*b));
-        return EOS_ENOMEM;
-    }
-    b->ns = ns;
-    p->of.handle = rep;
-    return kv_ok(ctx, &results[0], p);
+    if (b)
+        b->ns = ns;
+    return eos_wasi__ok_handle(ctx, &results[0], eos_wasi__res_new(ctx, EOS_WASI__R_KV_BUCKET, b));
 }
 
 static int kv_get(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    bucket *b = self_bucket(ctx, args);
-    if (!b)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, bucket, b, EOS_WASI__R_KV_BUCKET);
     eos_cm_val *v = eos_wasi__val_new(ctx, 2);
     if (!v)
         return EOS_ENOMEM;
@@ -190,7 +162,7 @@ static int kv_get(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_va
         rc = eos_kv_get(b->ns, args[1].of.str.ptr, args[1].of.str.len, &data, &size, NULL);
     if (rc == EOS_ENOTFOUND) {
         v[0].of.var.index = 0;
-        return kv_ok(ctx, &results[0], v);
+        return eos_wasi__ok(&results[0], v);
     }
     if (rc)
         return kv_err(ctx, &results[0], rc, "get failed");
@@ -200,53 +172,40 @@ static int kv_get(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_va
         return EOS_ENOMEM;
     v[0].of.var.index = 1;
     v[0].of.var.payload = &v[1];
-    return kv_ok(ctx, &results[0], v);
+    return eos_wasi__ok(&results[0], v);
 }
 
 static int kv_set(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    bucket *b = self_bucket(ctx, args);
-    if (!b)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, bucket, b, EOS_WASI__R_KV_BUCKET);
     int rc = check_key(&args[1]);
     if (!rc)
         rc = eos_kv_set(b->ns, args[1].of.str.ptr, args[1].of.str.len, args[2].of.list.bytes,
                         args[2].of.list.len, NULL);
-    return rc ? kv_err(ctx, &results[0], rc, "set failed") : kv_ok(ctx, &results[0], NULL);
+    return rc ? kv_err(ctx, &results[0], rc, "set failed") : eos_wasi__ok(&results[0], NULL);
 }
 
 static int kv_delete(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    bucket *b = self_bucket(ctx, args);
-    if (!b)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, bucket, b, EOS_WASI__R_KV_BUCKET);
     int rc = check_key(&args[1]);
     if (!rc)
         rc = eos_kv_delete(b->ns, args[1].of.str.ptr, args[1].of.str.len, NULL);
     if (rc == EOS_ENOTFOUND)
         rc = 0; /* the WIT: deleting an absent key is not an error */
-    return rc ? kv_err(ctx, &results[0], rc, "delete failed") : kv_ok(ctx, &results[0], NULL);
+    return rc ? kv_err(ctx, &results[0], rc, "delete failed") : eos_wasi__ok(&results[0], NULL);
 }
 
 static int kv_exists(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    bucket *b = self_bucket(ctx, args);
-    if (!b)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, bucket, b, EOS_WASI__R_KV_BUCKET);
     int ex = 0;
     int rc = check_key(&args[1]);
     if (!rc)
         rc = eos_kv_exists(b->ns, args[1].of.str.ptr, args[1].of.str.len, &ex, NULL);
     if (rc)
         return kv_err(ctx, &results[0], rc, "exists failed");
-    eos_cm_val *p = eos_wasi__val_new(ctx, 1);
-    if (!p)
-        return EOS_ENOMEM;
-    p->of.b = ex != 0;
-    return kv_ok(ctx, &results[0], p);
+    return eos_wasi__ok_bool(ctx, &results[0], ex != 0);
 }
 
 /* Collects up to PAGE_KEYS names starting at cursor into keys (scratch).
@@ -289,10 +248,7 @@ static int list_page(eos_wasi__ctx *ctx, eos_kv_ns *ns, const char *cursor, uint
 static int list_keys_impl(eos_cm_call *call, const eos_cm_val *args, eos_cm_val *results,
                           bool numeric)
 {
-    EOS_WASI__ENTER(ctx);
-    bucket *b = self_bucket(ctx, args);
-    if (!b)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, bucket, b, EOS_WASI__R_KV_BUCKET);
     const eos_cm_val *c = args[1].of.var.index ? args[1].of.var.payload : NULL;
     char in[EOS_KV_CURSOR_SIZE] = "";
     uint64_t skip = 0;
@@ -320,7 +276,7 @@ static int list_keys_impl(eos_cm_call *call, const eos_cm_val *args, eos_cm_val 
         rec[3].of.u = skip + n;
     else if (next[0] && !eos_wasi__val_str(ctx, &rec[3], next, strlen(next)))
         return EOS_ENOMEM;
-    return kv_ok(ctx, &results[0], &rec[0]);
+    return eos_wasi__ok(&results[0], &rec[0]);
 }
 
 static int kv_list_u64(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
@@ -337,10 +293,7 @@ static int kv_list_str(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_
 
 static int kv_increment(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    bucket *b = self_bucket(ctx, args);
-    if (!b)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, bucket, b, EOS_WASI__R_KV_BUCKET);
     int64_t v = 0;
     int rc = check_key(&args[1]);
     if (!rc)
@@ -348,11 +301,7 @@ static int kv_increment(eos_cm_call *call, void *ud, const eos_cm_val *args, eos
                          NULL);
     if (rc)
         return kv_err(ctx, &results[0], rc, "increment failed");
-    eos_cm_val *p = eos_wasi__val_new(ctx, 1);
-    if (!p)
-        return EOS_ENOMEM;
-    p->of.s = v;
-    return kv_ok(ctx, &results[0], p);
+    return eos_wasi__ok_s64(ctx, &results[0], v);
 }
 
 /* Makes a cas snapshot of key's current value. */
@@ -385,33 +334,19 @@ static int cas_make(eos_kv_ns *ns, const char *key, size_t key_size, cas **out)
 
 static int cas_new(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    bucket *b = self_bucket(ctx, args);
-    if (!b)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, bucket, b, EOS_WASI__R_KV_BUCKET);
     cas *c = NULL;
     int rc = check_key(&args[1]);
     if (!rc)
         rc = cas_make(b->ns, args[1].of.str.ptr, args[1].of.str.len, &c);
     if (rc)
         return kv_err(ctx, &results[0], rc, "cas failed");
-    uint32_t rep = eos_wasi__res_add(ctx, EOS_WASI__R_KV_CAS, c);
-    eos_cm_val *p = eos_wasi__val_new(ctx, 1);
-    if (!rep || !p) {
-        if (!rep)
-            cas_free(c);
-        return EOS_ENOMEM;
-    }
-    p->of.handle = rep;
-    return kv_ok(ctx, &results[0], p);
+    return eos_wasi__ok_handle(ctx, &results[0], eos_wasi__res_new(ctx, EOS_WASI__R_KV_CAS, c));
 }
 
 static int cas_current(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    cas *c = eos_wasi__res_get(ctx, args[0].of.handle, EOS_WASI__R_KV_CAS);
-    if (!c)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, cas, c, EOS_WASI__R_KV_CAS);
     eos_cm_val *v = eos_wasi__val_new(ctx, 2);
     if (!v)
         return EOS_ENOMEM;
@@ -421,12 +356,12 @@ static int cas_current(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_
         v[0].of.var.index = 1;
         v[0].of.var.payload = &v[1];
     }
-    return kv_ok(ctx, &results[0], v);
+    return eos_wasi__ok(&results[0], v);
 }
 
 static int cas_swap(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     cas *c = eos_wasi__res_take(ctx, args[0].of.handle, EOS_WASI__R_KV_CAS);
     if (!c)
         return EOS_TRAP_HOST;
@@ -437,24 +372,20 @@ static int cas_swap(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_
     eos_cm_val *e = eos_wasi__val_new(ctx, 3);
     if (!rc || !e) {
         cas_free(c);
-        return e ? kv_ok(ctx, &results[0], NULL) : EOS_ENOMEM;
+        return e ? eos_wasi__ok(&results[0], NULL) : EOS_ENOMEM;
     }
     if (rc == EOS_ECONFLICT) {
         /* cas-failed carries a fresh handle at the latest value, for retries. */
         cas *n = NULL;
         rc = cas_make(c->ns, c->key, c->key_size, &n);
         cas_free(c);
-        uint32_t rep = rc ? 0 : eos_wasi__res_add(ctx, EOS_WASI__R_KV_CAS, n);
-        if (!rc && !rep) {
-            cas_free(n);
-            return EOS_ENOMEM;
-        }
         if (!rc) {
-            e[1].of.handle = rep;
+            e[1].of.handle = eos_wasi__res_new(ctx, EOS_WASI__R_KV_CAS, n);
+            if (!e[1].of.handle)
+                return EOS_ENOMEM;
             e[0].of.var.index = 1;
             e[0].of.var.payload = &e[1];
-            eos_wasi__val_result(&results[0], true, e);
-            return 0;
+            return eos_wasi__err(&results[0], e);
         }
     } else {
         cas_free(c);
@@ -464,8 +395,7 @@ static int cas_swap(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_
         return r2;
     e[0].of.var.index = 0;
     e[0].of.var.payload = e[2].of.var.payload;
-    eos_wasi__val_result(&results[0], true, e);
-    return 0;
+    return eos_wasi__err(&results[0], e);
 }
 
 /* ---- batch ---- */
@@ -497,10 +427,7 @@ static int batch_items(eos_wasi__ctx *ctx, const eos_cm_val *list, bool pairs, e
 
 static int kv_get_many(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    bucket *b = self_bucket(ctx, args);
-    if (!b)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, bucket, b, EOS_WASI__R_KV_BUCKET);
     eos_kv_item *items = NULL;
     size_t n = args[1].of.list.len;
     int rc = batch_items(ctx, &args[1], false, &items);
@@ -538,33 +465,28 @@ static int kv_get_many(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_
         list[i] = out[1 + 4 * i];
     out[0].of.list.items = list;
     out[0].of.list.len = n;
-    return kv_ok(ctx, &results[0], &out[0]);
+    return eos_wasi__ok(&results[0], &out[0]);
 }
 
 static int kv_set_many(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    bucket *b = self_bucket(ctx, args);
-    if (!b)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, bucket, b, EOS_WASI__R_KV_BUCKET);
     eos_kv_item *items = NULL;
     int rc = batch_items(ctx, &args[1], true, &items);
     if (!rc)
         rc = eos_kv_set_many(b->ns, items, args[1].of.list.len, NULL);
-    return rc ? kv_err(ctx, &results[0], rc, "set-many failed") : kv_ok(ctx, &results[0], NULL);
+    return rc ? kv_err(ctx, &results[0], rc, "set-many failed") : eos_wasi__ok(&results[0], NULL);
 }
 
 static int kv_delete_many(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    bucket *b = self_bucket(ctx, args);
-    if (!b)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, bucket, b, EOS_WASI__R_KV_BUCKET);
     eos_kv_item *items = NULL;
     int rc = batch_items(ctx, &args[1], false, &items);
     if (!rc)
         rc = eos_kv_delete_many(b->ns, items, args[1].of.list.len, NULL);
-    return rc ? kv_err(ctx, &results[0], rc, "delete-many failed") : kv_ok(ctx, &results[0], NULL);
+    return rc ? kv_err(ctx, &results[0], rc, "delete-many failed")
+              : eos_wasi__ok(&results[0], NULL);
 }
 
 #define ERR_T "variant error { no-such-store, access-denied, other(string) }\n"

@@ -1,5 +1,5 @@
-/* Unit tests of the WASI host functions, called directly with a context
- * bound to the thread (no guest): header fields, stream budgets and the
+/* Unit tests of the WASI host functions, called directly (no guest) with a
+ * context as the call's data: header fields, stream budgets and the
  * response sink, keyvalue mapping onto store namespaces, the file tree on the
  * store, clocks and polling, the log rate limiter, environment and denials. */
 #include <stdio.h>
@@ -20,6 +20,7 @@ static eos_wasi_outcome outcome;
 static wt_response resp;
 static eos_wasi_sink sink;
 static eos_wasi_request req;
+static eos_wasi__ctx *bound; /* the data of the calls made by invoke() */
 
 static void bind(void)
 {
@@ -32,14 +33,23 @@ static void bind(void)
     ctx.out = &outcome;
     ctx.req = &req;
     memset(&outcome, 0, sizeof(outcome));
-    eos_wasi__cur = &ctx;
+    bound = &ctx;
 }
 
 static void unbind(void)
 {
     eos_wasi__ctx_fini(&ctx);
-    eos_wasi__cur = NULL;
+    bound = NULL;
     wt_response_free(&resp);
+}
+
+/* Runs host function f as a guest of the bound call would; returns its code. */
+static int invoke(eos_cm_host_fn f, eos_cm_val *args, eos_cm_val *res)
+{
+    static eos_cm_arena *arena;
+    if (!arena)
+        arena = eos_cm_arena_new();
+    return eos_cm_host_call(f, app, bound, args, res, arena, NULL);
 }
 
 /* Calls a host function; returns its code. */
@@ -51,7 +61,7 @@ static int call(const char *iface, const char *fn, eos_cm_val *args, eos_cm_val 
         EOS_CHECK(0);
         return -1;
     }
-    return f(NULL, app, args, res);
+    return invoke(f, args, res);
 }
 
 static eos_cm_val s(const char *str)
@@ -299,7 +309,7 @@ static void test_body_dropped_unfinished(void)
     args[1] = result;
     EOS_CHECK_INT(call(HT, "[static]response-outparam.set", args, res), 0);
     EOS_CHECK_INT(resp.end_calls, 0);
-    eos_wasi__dtor(app, body);
+    eos_wasi__dtor(app, bound, body);
     EOS_CHECK_INT(resp.end_calls, 1);
     EOS_CHECK(!resp.complete);
     unbind();
@@ -446,7 +456,7 @@ static void test_keyvalue_draft_cursor(void)
     EOS_CHECK(open && set && list);
     eos_cm_val args[3], res[1];
     args[0] = s("many");
-    EOS_CHECK_INT(open(NULL, app, args, res), 0);
+    EOS_CHECK_INT(invoke(open, args, res), 0);
     uint32_t bk = res[0].of.var.payload->of.handle;
     for (int i = 0; i < 1500; i++) {
         char k[16];
@@ -454,14 +464,14 @@ static void test_keyvalue_draft_cursor(void)
         args[0] = h(bk);
         args[1] = s(k);
         args[2] = b("v");
-        EOS_CHECK_INT(set(NULL, app, args, res), 0);
+        EOS_CHECK_INT(invoke(set, args, res), 0);
     }
     int total = 0, pages = 0;
     eos_cm_val cur = u(0);
     args[0] = h(bk);
     args[1].of.var.index = 0;
     for (;;) {
-        EOS_CHECK_INT(list(NULL, app, args, res), 0);
+        EOS_CHECK_INT(invoke(list, args, res), 0);
         eos_cm_val *rec = res[0].of.var.payload->of.list.items;
         total += (int)rec[0].of.list.len;
         pages++;
@@ -627,7 +637,7 @@ static void test_app_new_alloc_failures(void)
 
 static void test_no_context_traps(void)
 {
-    eos_wasi__cur = NULL;
+    bound = NULL;
     eos_cm_val res[1];
     EOS_CHECK_INT(call("wasi:random/random", "get-random-u64", NULL, res), EOS_TRAP_HOST);
 }
