@@ -307,7 +307,7 @@ int eos_net__app_create(eos_net_server *srv, const eos_net__load_args *args, eos
     wc.env_count = a->env_count;
     wc.max_fuel = a->max_fuel;
     wc.max_memory_bytes = a->max_memory_mb << 20;
-    wc.kv = srv->cfg.kv;
+    wc.store = eos_net__wasi_store(srv->cfg.kv);
     rc = eos_wasi_app_new(&wc, &a->wapp, d);
     if (rc < 0)
         goto out;

@@ -299,6 +299,10 @@ void eos_net__proto_free(eos_net__conn *c);
 /* Passes on what the connection's job produced (both protocols). */
 void eos_net__proto_pump(eos_net__conn *c);
 
+/* wasi_store.c: the apps' storage for the WASI host, on kv (borrowed; NULL
+ * gives a store with no ops: apps without keyvalue and files). */
+eos_wasi_store eos_net__wasi_store(eos_kv *kv);
+
 /* apps.c: the app table. */
 void eos_net__apps_init(eos_net__apps *t);
 void eos_net__apps_fini(eos_net__apps *t);

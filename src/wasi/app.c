@@ -93,7 +93,7 @@ int eos_wasi_app_new(const eos_wasi_app_config *cfg, eos_wasi_app **out, eos_dia
     }
     eos_hex_encode(cfg->code_hash, 32, app->version_hex);
     app->component = cfg->component;
-    app->kv = cfg->kv;
+    app->store = cfg->store;
     app->max_fuel = cfg->max_fuel ? cfg->max_fuel : DEFAULT_FUEL;
     app->max_memory_bytes = cfg->max_memory_bytes ? cfg->max_memory_bytes : DEFAULT_MEMORY;
     app->log_rate = cfg->log_lines_per_sec ? cfg->log_lines_per_sec : 50;

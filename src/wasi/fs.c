@@ -44,9 +44,9 @@ void eos_wasi__fs_free_obj(eos_wasi__ctx *ctx, uint8_t type, void *obj)
     }
 }
 
-static int fs_ns(eos_wasi__ctx *ctx, eos_kv_ns **out)
+static int fs_ns(eos_wasi__ctx *ctx, const eos_wasi__ns **out)
 {
-    int rc = eos_wasi__ns(ctx->app, "fs", 2, out);
+    int rc = eos_wasi__ns_open(ctx->app, "fs", 2, out);
     return rc == EOS_EUNAVAILABLE ? EOS_WASI__FS_NOTSUP : rc;
 }
 
@@ -98,7 +98,7 @@ static void free_path(char *p)
 static int file_read(eos_wasi__ctx *ctx, void *impl, uint8_t *buf, size_t cap, size_t *out_size)
 {
     fstream *s = impl;
-    eos_kv_ns *ns = NULL;
+    const eos_wasi__ns *ns = NULL;
     int rc = fs_ns(ctx, &ns);
     if (!rc)
         rc = eos_wasi__fs_read(ns, s->path, s->offset, buf, cap, out_size);
@@ -119,11 +119,11 @@ static int file_space(eos_wasi__ctx *ctx, void *impl, uint64_t *out_space)
 static int file_write(eos_wasi__ctx *ctx, void *impl, const uint8_t *data, size_t size)
 {
     fstream *s = impl;
-    eos_kv_ns *ns = NULL;
+    const eos_wasi__ns *ns = NULL;
     uint64_t end = 0;
     int rc = fs_ns(ctx, &ns);
     if (!rc)
-        rc = eos_wasi__fs_write(ctx->app->kv, ns, s->path, s->offset, data, size, s->append, &end);
+        rc = eos_wasi__fs_write(ns, s->path, s->offset, data, size, s->append, &end);
     if (rc)
         return rc > 0 ? EOS_EIO : rc;
     s->offset = end;
@@ -225,10 +225,10 @@ static int d_set_size(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_c
         return fs_err(ctx, &results[0], EOS_WASI__FS_ISDIR);
     if (!(d->flags & DF_WRITE))
         return fs_err(ctx, &results[0], EOS_WASI__FS_BADF);
-    eos_kv_ns *ns = NULL;
+    const eos_wasi__ns *ns = NULL;
     int rc = fs_ns(ctx, &ns);
     if (!rc)
-        rc = eos_wasi__fs_truncate(ctx->app->kv, ns, d->path, args[1].of.u);
+        rc = eos_wasi__fs_truncate(ns, d->path, args[1].of.u);
     return rc ? fs_err(ctx, &results[0], rc) : eos_wasi__ok(&results[0], NULL);
 }
 
@@ -250,14 +250,14 @@ static bool new_time(const eos_cm_val *v, uint64_t *out)
 
 static int set_times(eos_wasi__ctx *ctx, const char *path, const eos_cm_val *mtime, eos_cm_val *res)
 {
-    eos_kv_ns *ns = NULL;
+    const eos_wasi__ns *ns = NULL;
     uint64_t t = 0;
     int rc = fs_ns(ctx, &ns);
     eos_wasi__fsmeta m;
     if (!rc)
         rc = eos_wasi__fs_stat(ns, path, &m);
     if (!rc && new_time(mtime, &t))
-        rc = eos_wasi__fs_set_mtime(ctx->app->kv, ns, path, t);
+        rc = eos_wasi__fs_set_mtime(ns, path, t);
     return rc ? fs_err(ctx, res, rc) : eos_wasi__ok(res, NULL);
 }
 
@@ -281,7 +281,7 @@ static int d_read(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_va
     uint8_t *buf = eos_wasi__scratch_alloc(ctx, (size_t)len + 1);
     if (!v || !buf)
         return EOS_ENOMEM;
-    eos_kv_ns *ns = NULL;
+    const eos_wasi__ns *ns = NULL;
     size_t n = 0;
     int rc = fs_ns(ctx, &ns);
     eos_wasi__fsmeta m = {0};
@@ -306,10 +306,10 @@ static int d_write(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_v
         return fs_err(ctx, &results[0], EOS_WASI__FS_ISDIR);
     if (!(d->flags & DF_WRITE))
         return fs_err(ctx, &results[0], EOS_WASI__FS_BADF);
-    eos_kv_ns *ns = NULL;
+    const eos_wasi__ns *ns = NULL;
     int rc = fs_ns(ctx, &ns);
     if (!rc)
-        rc = eos_wasi__fs_write(ctx->app->kv, ns, d->path, args[2].of.u, args[1].of.list.bytes,
+        rc = eos_wasi__fs_write(ns, d->path, args[2].of.u, args[1].of.list.bytes,
                                 args[1].of.list.len, false, NULL);
     if (rc)
         return fs_err(ctx, &results[0], rc);
@@ -325,7 +325,7 @@ static int d_read_directory(eos_cm_call *call, void *ud, const eos_cm_val *args,
     dirstream *s = eos_calloc(1, sizeof(*s));
     if (!s)
         return EOS_ENOMEM;
-    eos_kv_ns *ns = NULL;
+    const eos_wasi__ns *ns = NULL;
     int rc = fs_ns(ctx, &ns);
     if (!rc)
         rc = eos_wasi__fs_readdir(ns, d->path, &s->ents, &s->count);
@@ -384,7 +384,7 @@ static int stat_value(eos_wasi__ctx *ctx, const eos_wasi__fsmeta *m, eos_cm_val 
 static int d_stat(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__SELF(ctx, fdesc, d, EOS_WASI__R_FS_DESC);
-    eos_kv_ns *ns = NULL;
+    const eos_wasi__ns *ns = NULL;
     eos_wasi__fsmeta m;
     int rc = fs_ns(ctx, &ns);
     if (!rc)
@@ -396,7 +396,7 @@ static int d_stat(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_va
 #define AT_BEGIN(pathv)                                                                            \
     EOS_WASI__SELF(ctx, fdesc, d, EOS_WASI__R_FS_DESC);                                            \
     char *path = NULL;                                                                             \
-    eos_kv_ns *ns = NULL;                                                                          \
+    const eos_wasi__ns *ns = NULL;                                                                 \
     int rc = resolve(d, (pathv), &path);                                                           \
     if (!rc)                                                                                       \
     rc = fs_ns(ctx, &ns)
@@ -430,7 +430,7 @@ static int d_create_directory_at(eos_cm_call *call, void *ud, const eos_cm_val *
     if (!rc && !(d->flags & DF_MUTATE_DIR))
         rc = EOS_WASI__FS_RDONLY;
     if (!rc)
-        rc = eos_wasi__fs_mkdir(ctx->app->kv, ns, path);
+        rc = eos_wasi__fs_mkdir(ns, path);
     free_path(path);
     return rc ? fs_err(ctx, &results[0], rc) : eos_wasi__ok(&results[0], NULL);
 }
@@ -448,7 +448,7 @@ static int d_open_at(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm
         rc = EOS_WASI__FS_RDONLY;
     eos_wasi__fsmeta m;
     if (!rc)
-        rc = eos_wasi__fs_open(ctx->app->kv, ns, path, oflags, write, &m);
+        rc = eos_wasi__fs_open(ns, path, oflags, write, &m);
     uint32_t rep = 0;
     if (!rc) {
         if (m.type == EOS_WASI__FS_DIR)
@@ -481,7 +481,7 @@ static int d_remove_directory_at(eos_cm_call *call, void *ud, const eos_cm_val *
     if (!rc && !(d->flags & DF_MUTATE_DIR))
         rc = EOS_WASI__FS_RDONLY;
     if (!rc)
-        rc = eos_wasi__fs_remove(ctx->app->kv, ns, path, true);
+        rc = eos_wasi__fs_remove(ns, path, true);
     free_path(path);
     return rc ? fs_err(ctx, &results[0], rc) : eos_wasi__ok(&results[0], NULL);
 }
@@ -493,7 +493,7 @@ static int d_unlink_file_at(eos_cm_call *call, void *ud, const eos_cm_val *args,
     if (!rc && !(d->flags & DF_MUTATE_DIR))
         rc = EOS_WASI__FS_RDONLY;
     if (!rc)
-        rc = eos_wasi__fs_remove(ctx->app->kv, ns, path, false);
+        rc = eos_wasi__fs_remove(ns, path, false);
     free_path(path);
     return rc ? fs_err(ctx, &results[0], rc) : eos_wasi__ok(&results[0], NULL);
 }
@@ -512,7 +512,7 @@ static int d_rename_at(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_
     if (!rc)
         rc = resolve(nd, &args[3], &to);
     if (!rc)
-        rc = eos_wasi__fs_rename(ctx->app->kv, ns, path, to);
+        rc = eos_wasi__fs_rename(ns, path, to);
     free_path(path);
     free_path(to);
     return rc ? fs_err(ctx, &results[0], rc) : eos_wasi__ok(&results[0], NULL);
@@ -535,7 +535,7 @@ static int d_is_same(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm
 
 static int hash_value(eos_wasi__ctx *ctx, const char *path, eos_cm_val *res)
 {
-    eos_kv_ns *ns = NULL;
+    const eos_wasi__ns *ns = NULL;
     eos_wasi__fsmeta m;
     int rc = fs_ns(ctx, &ns);
     if (!rc)
@@ -601,7 +601,7 @@ static int get_directories(eos_cm_call *call, void *ud, const eos_cm_val *args, 
     eos_cm_val *v = eos_wasi__val_new(ctx, 3);
     if (!v)
         return EOS_ENOMEM;
-    if (!ctx->app->kv) {
+    if (!ctx->app->store.ops) {
         results[0].of.list.items = v; /* no store: no preopens */
         results[0].of.list.len = 0;
         return 0;

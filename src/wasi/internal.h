@@ -10,7 +10,6 @@
 #include <stdint.h>
 
 #include "eos/cm.h"
-#include "eos/kv.h"
 #include "eos/wasi.h"
 
 /* Kinds of host resources, stored beside each rep in the resource table. */
@@ -152,7 +151,7 @@ struct eos_wasi_app {
     uint64_t max_fuel;
     uint64_t max_memory_bytes;
     const eos_cm_component *component;
-    eos_kv *kv;
+    eos_wasi_store store; /* ops NULL: no store */
     eos_cm_host *host;
     pthread_mutex_t lock; /* guards the rate limiter and the namespace cache */
     double log_tokens;
@@ -160,7 +159,6 @@ struct eos_wasi_app {
     double log_rate, log_burst;
     uint64_t log_dropped;
     uint64_t log_dropped_pending;
-    eos_kv_ns *fs_ns;
     struct eos_wasi__nscache *ns_cache;
 };
 
@@ -300,8 +298,16 @@ int eos_wasi__http_begin(eos_wasi__ctx *ctx, uint32_t *out_req, uint32_t *out_ou
 /* ---- kv.c / fs.c ---- */
 void eos_wasi__kv_free_obj(eos_wasi__ctx *ctx, uint8_t type, void *obj);
 void eos_wasi__fs_free_obj(eos_wasi__ctx *ctx, uint8_t type, void *obj);
-/* The app's store namespace `app:<name>/<suffix>` (cached; borrowed). */
-int eos_wasi__ns(eos_wasi_app *app, const char *suffix, size_t suffix_size, eos_kv_ns **out);
+/* A namespace of the app's store, with the operations that reach it. */
+typedef struct eos_wasi__ns {
+    const eos_wasi_store_ops *ops;
+    void *impl; /* the store's, for txn_begin */
+    eos_wasi_store_ns *h;
+} eos_wasi__ns;
+/* The app's store namespace `app:<name>/<suffix>` (cached; borrowed from the
+ * app). EOS_EUNAVAILABLE when the app has no store. */
+int eos_wasi__ns_open(eos_wasi_app *app, const char *suffix, size_t suffix_size,
+                      const eos_wasi__ns **out);
 void eos_wasi__ns_cache_free(eos_wasi_app *app);
 
 /* ---- fsstore.c: the file tree on the store, callable without a guest ---- */
@@ -348,21 +354,21 @@ typedef struct eos_wasi__fsdirent {
 } eos_wasi__fsdirent;
 /* Resolves rel against base; *out is freed with eos_free(p, strlen(p) + 1). */
 int eos_wasi__fs_path_join(const char *base, const char *rel, size_t rel_size, char **out);
-int eos_wasi__fs_stat(eos_kv_ns *ns, const char *path, eos_wasi__fsmeta *out);
-int eos_wasi__fs_open(eos_kv *kv, eos_kv_ns *ns, const char *path, uint32_t oflags, bool write,
+int eos_wasi__fs_stat(const eos_wasi__ns *ns, const char *path, eos_wasi__fsmeta *out);
+int eos_wasi__fs_open(const eos_wasi__ns *ns, const char *path, uint32_t oflags, bool write,
                       eos_wasi__fsmeta *out);
-int eos_wasi__fs_mkdir(eos_kv *kv, eos_kv_ns *ns, const char *path);
-int eos_wasi__fs_read(eos_kv_ns *ns, const char *path, uint64_t offset, uint8_t *buf, size_t len,
-                      size_t *out_n);
-int eos_wasi__fs_write(eos_kv *kv, eos_kv_ns *ns, const char *path, uint64_t offset,
+int eos_wasi__fs_mkdir(const eos_wasi__ns *ns, const char *path);
+int eos_wasi__fs_read(const eos_wasi__ns *ns, const char *path, uint64_t offset, uint8_t *buf,
+                      size_t len, size_t *out_n);
+int eos_wasi__fs_write(const eos_wasi__ns *ns, const char *path, uint64_t offset,
                        const uint8_t *data, size_t len, bool append, uint64_t *out_end);
-int eos_wasi__fs_truncate(eos_kv *kv, eos_kv_ns *ns, const char *path, uint64_t size);
-int eos_wasi__fs_set_mtime(eos_kv *kv, eos_kv_ns *ns, const char *path, uint64_t mtime_ns);
-int eos_wasi__fs_readdir(eos_kv_ns *ns, const char *path, eos_wasi__fsdirent **out,
+int eos_wasi__fs_truncate(const eos_wasi__ns *ns, const char *path, uint64_t size);
+int eos_wasi__fs_set_mtime(const eos_wasi__ns *ns, const char *path, uint64_t mtime_ns);
+int eos_wasi__fs_readdir(const eos_wasi__ns *ns, const char *path, eos_wasi__fsdirent **out,
                          size_t *out_count);
 void eos_wasi__fs_dirents_free(eos_wasi__fsdirent *ents, size_t count);
-int eos_wasi__fs_remove(eos_kv *kv, eos_kv_ns *ns, const char *path, bool dir);
-int eos_wasi__fs_rename(eos_kv *kv, eos_kv_ns *ns, const char *from, const char *to);
+int eos_wasi__fs_remove(const eos_wasi__ns *ns, const char *path, bool dir);
+int eos_wasi__fs_rename(const eos_wasi__ns *ns, const char *from, const char *to);
 
 /* ---- clocks.c ---- */
 int eos_wasi__random(uint8_t *buf, size_t size);

@@ -495,20 +495,19 @@ static void test_fsstore(void)
     EOS_CHECK_INT(eos_wasi__fs_path_join("/", "..", 2, &p), EOS_WASI__FS_PERM);
     EOS_CHECK_INT(eos_wasi__fs_path_join("/", "/etc", 4, &p), EOS_WASI__FS_PERM);
     EOS_CHECK_INT(eos_wasi__fs_path_join("/d", "x/../..", 7, &p), EOS_WASI__FS_PERM);
-    eos_kv_ns *ns = NULL;
-    EOS_CHECK_INT(eos_kv_ns_open(kv, "app:unit/fs", &ns, NULL), 0);
+    const eos_wasi__ns *ns = NULL; /* the app's "app:unit/fs", through its store */
+    EOS_CHECK_INT(eos_wasi__ns_open(app, "fs", 2, &ns), 0);
     eos_wasi__fsmeta m;
-    EOS_CHECK_INT(eos_wasi__fs_mkdir(kv, ns, "/d"), 0);
-    EOS_CHECK_INT(eos_wasi__fs_mkdir(kv, ns, "/d"), EOS_WASI__FS_EXIST);
-    EOS_CHECK_INT(eos_wasi__fs_mkdir(kv, ns, "/no/d"), EOS_WASI__FS_NOENT);
-    EOS_CHECK_INT(eos_wasi__fs_open(kv, ns, "/d/f", EOS_WASI__O_CREAT, true, &m), 0);
+    EOS_CHECK_INT(eos_wasi__fs_mkdir(ns, "/d"), 0);
+    EOS_CHECK_INT(eos_wasi__fs_mkdir(ns, "/d"), EOS_WASI__FS_EXIST);
+    EOS_CHECK_INT(eos_wasi__fs_mkdir(ns, "/no/d"), EOS_WASI__FS_NOENT);
+    EOS_CHECK_INT(eos_wasi__fs_open(ns, "/d/f", EOS_WASI__O_CREAT, true, &m), 0);
     /* a write spanning three chunks rewrites only those chunks */
     static uint8_t data[3 * EOS_WASI__FS_CHUNK], back[3 * EOS_WASI__FS_CHUNK];
     for (size_t i = 0; i < sizeof(data); i++)
         data[i] = (uint8_t)(i * 7);
     uint64_t end = 0;
-    EOS_CHECK_INT(eos_wasi__fs_write(kv, ns, "/d/f", 100, data, sizeof(data) - 200, false, &end),
-                  0);
+    EOS_CHECK_INT(eos_wasi__fs_write(ns, "/d/f", 100, data, sizeof(data) - 200, false, &end), 0);
     EOS_CHECK_INT(end, sizeof(data) - 100);
     size_t n = 0;
     EOS_CHECK_INT(eos_wasi__fs_read(ns, "/d/f", 100, back, sizeof(back), &n), 0);
@@ -516,14 +515,14 @@ static void test_fsstore(void)
     EOS_CHECK(memcmp(back, data, n) == 0);
     EOS_CHECK_INT(eos_wasi__fs_read(ns, "/d/f", 0, back, 100, &n), 0);
     EOS_CHECK(back[0] == 0 && back[99] == 0);
-    EOS_CHECK_INT(eos_wasi__fs_truncate(kv, ns, "/d/f", 10), 0);
+    EOS_CHECK_INT(eos_wasi__fs_truncate(ns, "/d/f", 10), 0);
     EOS_CHECK_INT(eos_wasi__fs_stat(ns, "/d/f", &m), 0);
     EOS_CHECK_INT(m.size, 10);
-    EOS_CHECK_INT(eos_wasi__fs_remove(kv, ns, "/d", true), EOS_WASI__FS_NOTEMPTY);
-    EOS_CHECK_INT(eos_wasi__fs_remove(kv, ns, "/d", false), EOS_WASI__FS_ISDIR);
-    EOS_CHECK_INT(eos_wasi__fs_remove(kv, ns, "/d/f", true), EOS_WASI__FS_NOTDIR);
-    EOS_CHECK_INT(eos_wasi__fs_rename(kv, ns, "/d", "/d/inside"), EOS_WASI__FS_INVAL);
-    EOS_CHECK_INT(eos_wasi__fs_rename(kv, ns, "/d", "/e"), 0);
+    EOS_CHECK_INT(eos_wasi__fs_remove(ns, "/d", true), EOS_WASI__FS_NOTEMPTY);
+    EOS_CHECK_INT(eos_wasi__fs_remove(ns, "/d", false), EOS_WASI__FS_ISDIR);
+    EOS_CHECK_INT(eos_wasi__fs_remove(ns, "/d/f", true), EOS_WASI__FS_NOTDIR);
+    EOS_CHECK_INT(eos_wasi__fs_rename(ns, "/d", "/d/inside"), EOS_WASI__FS_INVAL);
+    EOS_CHECK_INT(eos_wasi__fs_rename(ns, "/d", "/e"), 0);
     eos_wasi__fsdirent *ents = NULL;
     size_t count = 0;
     EOS_CHECK_INT(eos_wasi__fs_readdir(ns, "/e", &ents, &count), 0);
@@ -532,11 +531,10 @@ static void test_fsstore(void)
         EOS_CHECK_STR(ents[0].name, "f");
     eos_wasi__fs_dirents_free(ents, count);
     EOS_CHECK_INT(eos_wasi__fs_stat(ns, "/d", &m), EOS_WASI__FS_NOENT);
-    EOS_CHECK_INT(eos_wasi__fs_open(kv, ns, "/e/f", EOS_WASI__O_CREAT | EOS_WASI__O_EXCL, true, &m),
+    EOS_CHECK_INT(eos_wasi__fs_open(ns, "/e/f", EOS_WASI__O_CREAT | EOS_WASI__O_EXCL, true, &m),
                   EOS_WASI__FS_EXIST);
-    EOS_CHECK_INT(eos_wasi__fs_remove(kv, ns, "/e/f", false), 0);
-    EOS_CHECK_INT(eos_wasi__fs_remove(kv, ns, "/e", true), 0);
-    eos_kv_ns_close(ns);
+    EOS_CHECK_INT(eos_wasi__fs_remove(ns, "/e/f", false), 0);
+    EOS_CHECK_INT(eos_wasi__fs_remove(ns, "/e", true), 0);
 }
 
 static void test_clocks_and_poll(void)
@@ -650,7 +648,8 @@ int main(void)
     eos_kv_backend_memory(&kcfg.backend);
     EOS_CHECK_INT(eos_kv_open(&kcfg, &kv, NULL), 0);
     eos_wasi_env env = {"FOO", "bar"};
-    eos_wasi_app_config cfg = {.name = "unit", .kv = kv, .env = &env, .env_count = 1};
+    eos_wasi_app_config cfg = {
+        .name = "unit", .store = eos_net__wasi_store(kv), .env = &env, .env_count = 1};
     eos_diag d;
     eos_diag_init(&d);
     int rc = eos_wasi_app_new(&cfg, &app, &d);
