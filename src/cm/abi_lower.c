@@ -57,6 +57,18 @@ static int list_alloc(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v,
     return 0;
 }
 
+/* The (ptr, len) header of a string or list, after lowering its contents. */
+static int lower_ref(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v, place *pl,
+                     uint32_t *out_ptr, uint32_t *out_len)
+{
+    if (t->kind == EOS_CM_STRING)
+        return eos_cm__lower_string(cx, v->of.str.ptr, v->of.str.len, out_ptr, out_len);
+    *out_len = (uint32_t)v->of.list.len;
+    int rc = list_alloc(cx, t, v, out_ptr);
+    pl->elems = *out_ptr;
+    return rc;
+}
+
 /* Flags as 32-bit words, bits past the last label cleared. */
 static uint32_t flags_word(const eos_cm_type *t, const eos_cm_val *v, uint32_t w)
 {
@@ -106,11 +118,7 @@ static int to_mem(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v, pla
         break;
     case EOS_CM_STRING:
     case EOS_CM_LIST:
-        if (t->kind == EOS_CM_STRING)
-            rc = eos_cm__lower_string(cx, v->of.str.ptr, v->of.str.len, &a, &b);
-        else
-            rc = list_alloc(cx, t, v, &a), b = (uint32_t)v->of.list.len, pl->elems = a;
-        if (rc)
+        if ((rc = lower_ref(cx, t, v, pl, &a, &b)))
             return rc;
         wr_le(tmp, a, 4);
         wr_le(tmp + 4, b, 4);
@@ -202,11 +210,7 @@ static int to_slots(lowering *l, const eos_cm_type *t, const eos_cm_val *v, plac
         return put(l, at, v->of.ch);
     case EOS_CM_STRING:
     case EOS_CM_LIST:
-        if (t->kind == EOS_CM_STRING)
-            rc = eos_cm__lower_string(cx, v->of.str.ptr, v->of.str.len, &a, &b);
-        else
-            rc = list_alloc(cx, t, v, &a), b = (uint32_t)v->of.list.len, pl->elems = a;
-        if (rc || (rc = put(l, at, a)))
+        if ((rc = lower_ref(cx, t, v, pl, &a, &b)) || (rc = put(l, at, a)))
             return rc;
         return put(l, at + 1, b);
     case EOS_CM_RECORD:

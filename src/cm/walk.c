@@ -85,10 +85,26 @@ static bool bytes_list(const eos_cm_type *t)
     return t->kind == EOS_CM_LIST && (t->elem->kind == EOS_CM_U8 || t->elem->kind == EOS_CM_S8);
 }
 
+static bool has_cases(const eos_cm_type *t)
+{
+    return t->kind == EOS_CM_VARIANT || t->kind == EOS_CM_ENUM || t->kind == EOS_CM_OPTION ||
+           t->kind == EOS_CM_RESULT;
+}
+
+/* A case index in range (0 for types without cases). */
+static int case_check(const walk *w, const eos_cm_type *t, const eos_cm_val *v)
+{
+    uint32_t n = eos_cm__case_count(t);
+    if (!has_cases(t) || v->of.var.index < n)
+        return 0;
+    return bad(w, "case index %u out of range (%u cases)", v->of.var.index, n);
+}
+
 /* Whether an existing value has the parts its type says, before any
  * visitor looks at it. */
 static int check(const walk *w, const eos_cm_type *t, const eos_cm_val *v)
 {
+    int rc;
     switch (t->kind) {
     case EOS_CM_RECORD:
     case EOS_CM_TUPLE:
@@ -100,18 +116,11 @@ static int check(const walk *w, const eos_cm_type *t, const eos_cm_val *v)
         if (v->of.list.len && (bytes_list(t) ? !v->of.list.bytes : !v->of.list.items))
             return bad(w, "list value without elements");
         return 0;
-    case EOS_CM_VARIANT:
-    case EOS_CM_ENUM:
-    case EOS_CM_OPTION:
-    case EOS_CM_RESULT:
-        if (v->of.var.index >= eos_cm__case_count(t))
-            return bad(w, "case index %u out of range (%u cases)", v->of.var.index,
-                       eos_cm__case_count(t));
-        if (eos_cm__case_type(t, v->of.var.index) && !v->of.var.payload)
-            return bad(w, "case %u needs a payload", v->of.var.index);
-        return 0;
     default:
-        return 0;
+        rc = case_check(w, t, v);
+        if (!rc && has_cases(t) && eos_cm__case_type(t, v->of.var.index) && !v->of.var.payload)
+            rc = bad(w, "case %u needs a payload", v->of.var.index);
+        return rc;
     }
 }
 
@@ -120,6 +129,7 @@ static int node(const walk *w, const eos_cm_type *t, eos_cm_val *v, const eos_cm
 /* Builds the parts of a compound whose shape pre has just set. */
 static int make_parts(const walk *w, const eos_cm_type *t, eos_cm_val *v)
 {
+    int rc;
     switch (t->kind) {
     case EOS_CM_RECORD:
     case EOS_CM_TUPLE:
@@ -131,18 +141,12 @@ static int make_parts(const walk *w, const eos_cm_type *t, eos_cm_val *v)
         if (!bytes_list(t) && !(v->of.list.items = alloc_vals(w, v->of.list.len)))
             return bad(w, "out of memory");
         return 0;
-    case EOS_CM_VARIANT:
-    case EOS_CM_ENUM:
-    case EOS_CM_OPTION:
-    case EOS_CM_RESULT:
-        if (v->of.var.index >= eos_cm__case_count(t))
-            return bad(w, "case index %u out of range (%u cases)", v->of.var.index,
-                       eos_cm__case_count(t));
+    default:
+        if ((rc = case_check(w, t, v)) || !has_cases(t))
+            return rc;
         v->of.var.payload = NULL;
         if (eos_cm__case_type(t, v->of.var.index) && !(v->of.var.payload = alloc_vals(w, 1)))
             return bad(w, "out of memory");
-        return 0;
-    default:
         return 0;
     }
 }

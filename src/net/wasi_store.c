@@ -96,24 +96,27 @@ static int get_many(eos_wasi_store_ns *ns, eos_wasi_store_item *items, size_t co
     return rc;
 }
 
-static int set_many(eos_wasi_store_ns *ns, const eos_wasi_store_item *items, size_t count)
+typedef int (*kv_batch_fn)(eos_kv_ns *ns, const eos_kv_item *items, size_t count, eos_diag *diag);
+
+static int write_batch(kv_batch_fn fn, eos_wasi_store_ns *ns, const eos_wasi_store_item *items,
+                       size_t count)
 {
     eos_kv_item *k = kv_items(items, count);
     if (!k)
         return EOS_ENOMEM;
-    int rc = eos_kv_set_many(NS(ns), k, count, NULL);
+    int rc = fn(NS(ns), k, count, NULL);
     kv_items_free(k, count);
     return rc;
 }
 
+static int set_many(eos_wasi_store_ns *ns, const eos_wasi_store_item *items, size_t count)
+{
+    return write_batch(eos_kv_set_many, ns, items, count);
+}
+
 static int delete_many(eos_wasi_store_ns *ns, const eos_wasi_store_item *items, size_t count)
 {
-    eos_kv_item *k = kv_items(items, count);
-    if (!k)
-        return EOS_ENOMEM;
-    int rc = eos_kv_delete_many(NS(ns), k, count, NULL);
-    kv_items_free(k, count);
-    return rc;
+    return write_batch(eos_kv_delete_many, ns, items, count);
 }
 
 /* A page's names move between kv's page and the WASI host's unchanged. */

@@ -22,26 +22,27 @@ eos_cm_val *eos_wasi__val_new(eos_wasi__ctx *ctx, size_t count)
     return eos_wasi__scratch_alloc(ctx, count * sizeof(eos_cm_val));
 }
 
+/* A copy of len bytes in scratch, NUL-terminated; NULL on OOM. */
+static void *scratch_copy(eos_wasi__ctx *ctx, const void *src, size_t len)
+{
+    uint8_t *p = eos_wasi__scratch_alloc(ctx, len + 1);
+    if (p && len)
+        memcpy(p, src, len);
+    return p;
+}
+
 bool eos_wasi__val_str(eos_wasi__ctx *ctx, eos_cm_val *v, const char *s, size_t len)
 {
-    char *p = eos_wasi__scratch_alloc(ctx, len + 1);
-    if (!p)
+    if (!(v->of.str.ptr = scratch_copy(ctx, s, len)))
         return false;
-    if (len)
-        memcpy(p, s, len);
-    v->of.str.ptr = p;
     v->of.str.len = len;
     return true;
 }
 
 bool eos_wasi__val_bytes(eos_wasi__ctx *ctx, eos_cm_val *v, const uint8_t *b, size_t len)
 {
-    uint8_t *p = eos_wasi__scratch_alloc(ctx, len + 1);
-    if (!p)
+    if (!(v->of.list.bytes = scratch_copy(ctx, b, len)))
         return false;
-    if (len)
-        memcpy(p, b, len);
-    v->of.list.bytes = p;
     v->of.list.items = NULL;
     v->of.list.len = len;
     return true;
@@ -83,46 +84,31 @@ static eos_cm_val *ok_payload(eos_wasi__ctx *ctx, eos_cm_val *res)
 int eos_wasi__ok_u64(eos_wasi__ctx *ctx, eos_cm_val *res, uint64_t v)
 {
     eos_cm_val *p = ok_payload(ctx, res);
-    if (!p)
-        return EOS_ENOMEM;
-    p->of.u = v;
-    return 0;
+    return p ? (p->of.u = v, 0) : EOS_ENOMEM;
 }
 
 int eos_wasi__ok_s64(eos_wasi__ctx *ctx, eos_cm_val *res, int64_t v)
 {
     eos_cm_val *p = ok_payload(ctx, res);
-    if (!p)
-        return EOS_ENOMEM;
-    p->of.s = v;
-    return 0;
+    return p ? (p->of.s = v, 0) : EOS_ENOMEM;
 }
 
 int eos_wasi__ok_bool(eos_wasi__ctx *ctx, eos_cm_val *res, bool v)
 {
     eos_cm_val *p = ok_payload(ctx, res);
-    if (!p)
-        return EOS_ENOMEM;
-    p->of.b = v;
-    return 0;
+    return p ? (p->of.b = v, 0) : EOS_ENOMEM;
 }
 
 int eos_wasi__ok_case(eos_wasi__ctx *ctx, eos_cm_val *res, uint32_t index)
 {
     eos_cm_val *p = ok_payload(ctx, res);
-    if (!p)
-        return EOS_ENOMEM;
-    p->of.var.index = index;
-    return 0;
+    return p ? (p->of.var.index = index, 0) : EOS_ENOMEM;
 }
 
 int eos_wasi__ok_flags(eos_wasi__ctx *ctx, eos_cm_val *res, uint64_t bits)
 {
     eos_cm_val *p = ok_payload(ctx, res);
-    if (!p)
-        return EOS_ENOMEM;
-    p->of.flags.bits = bits;
-    return 0;
+    return p ? (p->of.flags.bits = bits, 0) : EOS_ENOMEM;
 }
 
 int eos_wasi__ok_str(eos_wasi__ctx *ctx, eos_cm_val *res, const char *s, size_t len)
@@ -140,10 +126,7 @@ int eos_wasi__ok_bytes(eos_wasi__ctx *ctx, eos_cm_val *res, const uint8_t *b, si
 int eos_wasi__ok_handle(eos_wasi__ctx *ctx, eos_cm_val *res, uint32_t rep)
 {
     eos_cm_val *p = rep ? ok_payload(ctx, res) : NULL;
-    if (!p)
-        return EOS_ENOMEM;
-    p->of.handle = rep;
-    return 0;
+    return p ? (p->of.handle = rep, 0) : EOS_ENOMEM;
 }
 
 int eos_wasi__err_case(eos_wasi__ctx *ctx, eos_cm_val *res, uint32_t index)
@@ -152,8 +135,7 @@ int eos_wasi__err_case(eos_wasi__ctx *ctx, eos_cm_val *res, uint32_t index)
     if (!p)
         return EOS_ENOMEM;
     p->of.var.index = index;
-    eos_wasi__val_result(res, true, p);
-    return 0;
+    return eos_wasi__err(res, p);
 }
 
 int eos_wasi__ret_handle(eos_cm_val *res, uint32_t rep)
