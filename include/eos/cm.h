@@ -221,7 +221,8 @@ typedef struct eos_cm_builder {
 EOS_API int eos_cm_val_build(const eos_cm_type *t, eos_cm_val *out, const eos_cm_builder *b);
 
 /* The cases of a variant, enum, option (none, some) or result (ok, err), and
- * the payload type of case i (NULL when it has none). */
+ * the payload type of case i (NULL when it has none; borrowed from t).
+ * These borrow t. */
 EOS_API uint32_t eos_cm_type_case_count(const eos_cm_type *t);
 EOS_API const eos_cm_type *eos_cm_type_case(const eos_cm_type *t, uint32_t i);
 /* True when values of t can hold an own or borrow handle. */

@@ -65,7 +65,8 @@ static int lower_ref(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v, 
         return eos_cm__lower_string(cx, v->of.str.ptr, v->of.str.len, out_ptr, out_len);
     *out_len = (uint32_t)v->of.list.len;
     int rc = list_alloc(cx, t, v, out_ptr);
-    pl->elems = *out_ptr;
+    if (!rc)
+        pl->elems = *out_ptr;
     return rc;
 }
 
