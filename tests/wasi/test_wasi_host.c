@@ -649,7 +649,7 @@ int main(void)
     EOS_CHECK_INT(eos_kv_open(&kcfg, &kv, NULL), 0);
     eos_wasi_env env = {"FOO", "bar"};
     eos_wasi_app_config cfg = {
-        .name = "unit", .store = eos_net__wasi_store(kv), .env = &env, .env_count = 1};
+        .name = "unit", .store = eos_apps_wasi_store(kv), .env = &env, .env_count = 1};
     eos_diag d;
     eos_diag_init(&d);
     int rc = eos_wasi_app_new(&cfg, &app, &d);

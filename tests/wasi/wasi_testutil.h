@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "eos/apps.h"
 #include "eos/kv.h"
 #include "eos/wasi.h"
 
@@ -32,10 +33,6 @@ eos_cm_component *wt_load(const char *path);
 
 /* A GET request for target, no body. */
 eos_wasi_request wt_get(const char *target);
-
-/* The server's store for apps on kv (src/net/wasi_store.c, built into this
- * library so the tests run the WASI host on the same storage): borrows kv. */
-eos_wasi_store eos_net__wasi_store(eos_kv *kv);
 
 /* Resident set size of this process in bytes. */
 size_t wt_rss(void);

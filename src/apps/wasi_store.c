@@ -5,6 +5,7 @@
 
 #include "eos/kv.h"
 #include "eos/wasi.h"
+#include "eos/apps.h"
 
 _Static_assert(EOS_WASI_STORE_MAX_KEY == EOS_KV_MAX_NAME_SIZE, "key limits differ");
 _Static_assert(EOS_WASI_STORE_CURSOR_SIZE == EOS_KV_CURSOR_SIZE, "cursor sizes differ");
@@ -201,7 +202,7 @@ static const eos_wasi_store_ops kv_store_ops = {
 };
 
 /* The store for eos_wasi_app_config.store: borrows kv (NULL = no store). */
-eos_wasi_store eos_net__wasi_store(eos_kv *kv)
+eos_wasi_store eos_apps_wasi_store(eos_kv *kv)
 {
     eos_wasi_store st = {.ops = kv ? &kv_store_ops : NULL, .impl = kv};
     return st;
