@@ -23,6 +23,10 @@
 
 /* Wasm body bytes per LLVM module: bounds the IR alive at once. */
 #define CHUNK_BYTES (256u * 1024)
+/* Past this many body bytes (a language runtime such as SpiderMonkey), the
+ * full O2 pipeline would take many minutes: such modules get a quick one
+ * (SSA, instruction combining, CFG clean-up) and LLVM's fast code generator. */
+#define LARGE_BYTES (4u << 20)
 
 struct eos_wasm__jit {
     LLVMOrcLLJITRef lljit;
@@ -75,7 +79,7 @@ static void jit_free(struct eos_wasm__jit *j)
 /* Translates, optimises (LLVM's O2 pipeline), compiles and links one chunk,
  * then looks up its functions (which frees its IR). */
 static int compile_chunk(const eos_wasm_module *m, struct eos_wasm__jit *j, LLVMTargetMachineRef tm,
-                         uint32_t first, uint32_t count, char *msg, size_t size)
+                         bool large, uint32_t first, uint32_t count, char *msg, size_t size)
 {
     LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
     LLVMContextRef cx = LLVMOrcThreadSafeContextGetContext(tsc);
@@ -97,7 +101,8 @@ static int compile_chunk(const eos_wasm_module *m, struct eos_wasm__jit *j, LLVM
     }
     LLVMDisposeMessage(verr);
     LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
-    LLVMErrorRef e = LLVMRunPasses(mod, "default<O2>", tm, po);
+    LLVMErrorRef e = LLVMRunPasses(
+        mod, large ? "function(mem2reg,instcombine,simplifycfg)" : "default<O2>", tm, po);
     LLVMDisposePassBuilderOptions(po);
     if (e) {
         rc = llvm_fail(e, msg, size);
@@ -149,7 +154,35 @@ static int compile_module(const eos_wasm_module *m, struct eos_wasm__jit **out, 
         snprintf(msg, size, "out of memory");
         goto out;
     }
-    LLVMErrorRef e = LLVMOrcCreateLLJIT(&j->lljit, LLVMOrcCreateLLJITBuilder());
+    uint64_t total = 0;
+    for (uint32_t k = 0; k < m->code_count; k++)
+        total += m->codes[k].body_size;
+    bool large = total > LARGE_BYTES;
+    /* One target machine for the passes, one (given to LLJIT) for code. */
+    char *triple = LLVMGetDefaultTargetTriple();
+    LLVMTargetRef target;
+    char *terr = NULL;
+    if (LLVMGetTargetFromTriple(triple, &target, &terr)) {
+        snprintf(msg, size, "no LLVM target for %s: %s", triple, terr ? terr : "");
+        LLVMDisposeMessage(terr);
+        LLVMDisposeMessage(triple);
+        rc = EOS_EUNSUPPORTED;
+        goto out;
+    }
+    char *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
+    tm = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelDefault,
+                                 LLVMRelocDefault, LLVMCodeModelJITDefault);
+    LLVMTargetMachineRef code_tm =
+        LLVMCreateTargetMachine(target, triple, cpu, features,
+                                large ? LLVMCodeGenLevelNone : LLVMCodeGenLevelDefault,
+                                LLVMRelocDefault, LLVMCodeModelJITDefault);
+    LLVMDisposeMessage(cpu);
+    LLVMDisposeMessage(features);
+    LLVMDisposeMessage(triple);
+    LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
+    LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(
+        builder, LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(code_tm));
+    LLVMErrorRef e = LLVMOrcCreateLLJIT(&j->lljit, builder);
     if (e) {
         j->lljit = NULL;
         rc = llvm_fail(e, msg, size);
@@ -164,20 +197,6 @@ static int compile_module(const eos_wasm_module *m, struct eos_wasm__jit **out, 
         goto out;
     }
     LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(j->lljit), gen);
-    const char *triple = LLVMOrcLLJITGetTripleString(j->lljit);
-    LLVMTargetRef target;
-    char *terr = NULL;
-    if (LLVMGetTargetFromTriple(triple, &target, &terr)) {
-        snprintf(msg, size, "no LLVM target for %s: %s", triple, terr ? terr : "");
-        LLVMDisposeMessage(terr);
-        rc = EOS_EUNSUPPORTED;
-        goto out;
-    }
-    char *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
-    tm = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelDefault,
-                                 LLVMRelocDefault, LLVMCodeModelJITDefault);
-    LLVMDisposeMessage(cpu);
-    LLVMDisposeMessage(features);
     rc = 0;
     for (uint32_t first = 0; first < m->code_count && rc == 0;) {
         uint32_t count = 0;
@@ -186,7 +205,7 @@ static int compile_module(const eos_wasm_module *m, struct eos_wasm__jit **out, 
             bytes += m->codes[first + count].body_size;
             count++;
         }
-        rc = compile_chunk(m, j, tm, first, count, msg, size);
+        rc = compile_chunk(m, j, tm, large, first, count, msg, size);
         j->code_size += bytes;
         first += count;
     }
