@@ -33,8 +33,8 @@ int main(int argc, char **argv)
     memset(&f, 0, sizeof f);
     int argi = 1;
     if (argi + 1 < argc && strcmp(argv[argi], "--tier") == 0) {
-        f.tier = strcmp(argv[argi + 1], "compiled") == 0 ? EOS_WASM_TIER_COMPILED
-                                                          : EOS_WASM_TIER_INTERP;
+        f.tier =
+            strcmp(argv[argi + 1], "compiled") == 0 ? EOS_WASM_TIER_COMPILED : EOS_WASM_TIER_INTERP;
         argi += 2;
     }
     if (argi >= argc) {

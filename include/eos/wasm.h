@@ -187,9 +187,9 @@ typedef enum eos_wasm_compile_state {
 typedef struct eos_wasm_tier_info {
     eos_wasm_tier requested;
     eos_wasm_compile_state state;
-    uint64_t compile_ns;  /* wall time of the compilation (0 until ready) */
-    uint64_t code_size;   /* bytes of function bodies compiled (0 until ready) */
-    uint32_t func_count;  /* functions compiled */
+    uint64_t compile_ns; /* wall time of the compilation (0 until ready) */
+    uint64_t code_size;  /* bytes of function bodies compiled (0 until ready) */
+    uint32_t func_count; /* functions compiled */
 } eos_wasm_tier_info;
 
 /* Fills out (borrowed) for m (borrowed). Thread-safe. */

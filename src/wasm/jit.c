@@ -172,10 +172,9 @@ static int compile_module(const eos_wasm_module *m, struct eos_wasm__jit **out, 
     char *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
     tm = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelDefault,
                                  LLVMRelocDefault, LLVMCodeModelJITDefault);
-    LLVMTargetMachineRef code_tm =
-        LLVMCreateTargetMachine(target, triple, cpu, features,
-                                large ? LLVMCodeGenLevelNone : LLVMCodeGenLevelDefault,
-                                LLVMRelocDefault, LLVMCodeModelJITDefault);
+    LLVMTargetMachineRef code_tm = LLVMCreateTargetMachine(
+        target, triple, cpu, features, large ? LLVMCodeGenLevelNone : LLVMCodeGenLevelDefault,
+        LLVMRelocDefault, LLVMCodeModelJITDefault);
     LLVMDisposeMessage(cpu);
     LLVMDisposeMessage(features);
     LLVMDisposeMessage(triple);
@@ -234,8 +233,13 @@ static struct {
     pthread_cond_t done;
     job *head, *tail;
     int threads, idle;
-} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
-          NULL, NULL, 0, 0};
+} pool = {PTHREAD_MUTEX_INITIALIZER,
+          PTHREAD_COND_INITIALIZER,
+          PTHREAD_COND_INITIALIZER,
+          NULL,
+          NULL,
+          0,
+          0};
 
 static void publish(eos_wasm_module *m, struct eos_wasm__jit *j)
 {
@@ -361,8 +365,8 @@ void eos_wasm_module_tier_info(const eos_wasm_module *m, eos_wasm_tier_info *out
 {
     memset(out, 0, sizeof(*out));
     out->requested = (eos_wasm_tier)m->features.tier;
-    out->state = (eos_wasm_compile_state)atomic_load_explicit(
-        &((eos_wasm_module *)m)->jit_state, memory_order_acquire);
+    out->state = (eos_wasm_compile_state)atomic_load_explicit(&((eos_wasm_module *)m)->jit_state,
+                                                              memory_order_acquire);
     struct eos_wasm__jit *j =
         atomic_load_explicit(&((eos_wasm_module *)m)->jit, memory_order_acquire);
     if (j) {

@@ -175,8 +175,7 @@ static uint32_t rt_table_size(eos_wasm_instance *inst, uint32_t t)
     return (uint32_t)inst->tables[t]->size;
 }
 
-static void rt_table_fill(eos_wasm_instance *inst, uint32_t t, uint32_t i, uint64_t val,
-                          uint32_t n)
+static void rt_table_fill(eos_wasm_instance *inst, uint32_t t, uint32_t i, uint64_t val, uint32_t n)
 {
     eos_wasm_table *tb = inst->tables[t];
     charge(inst, n);

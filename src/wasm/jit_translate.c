@@ -35,8 +35,8 @@ typedef struct jfn {
     LLVMTypeRef t_i1, t_i8, t_i32, t_i64, t_f32, t_f64, t_ptr, t_void;
     LLVMAttributeRef a_nounwind, a_noreturn, a_cold;
     unsigned md_invariant;
-    LLVMValueRef *fns; /* typed function of each defined function, once declared */
-    uint32_t first, count;  /* the chunk: defined functions translated here */
+    LLVMValueRef *fns;     /* typed function of each defined function, once declared */
+    uint32_t first, count; /* the chunk: defined functions translated here */
     void *const *fn_table; /* the typed code of every defined function */
     bool oom;
 
@@ -246,7 +246,8 @@ static void reload_mem(jfn *j)
 {
     if (!j->m->memory_count)
         return;
-    LLVMValueRef mems = load_fixed(j, j->t_ptr, at(j, j->inst, offsetof(eos_wasm_instance, memories)));
+    LLVMValueRef mems =
+        load_fixed(j, j->t_ptr, at(j, j->inst, offsetof(eos_wasm_instance, memories)));
     LLVMValueRef m0 = load_fixed(j, j->t_ptr, mems);
     LLVMBuildStore(j->b, load(j, j->t_ptr, at(j, m0, offsetof(eos_wasm_memory, data))), j->mbase);
     LLVMBuildStore(j->b, load(j, j->t_i64, at(j, m0, offsetof(eos_wasm_memory, size))), j->msize);
@@ -273,7 +274,7 @@ static const struct {
     [JT_CONVERSION] = {EOS_TRAP_INVALID_CONVERSION, "invalid conversion to integer"},
     [JT_TABLE_OOB] = {EOS_TRAP_TABLE_OOB, "out of bounds table access"},
     [JT_INDIRECT_OOB] = {EOS_TRAP_TABLE_OOB,
-                                   "undefined element: call_indirect index out of bounds"},
+                         "undefined element: call_indirect index out of bounds"},
     [JT_UNINIT] = {EOS_TRAP_UNINITIALIZED_ELEMENT, "uninitialized element"},
     [JT_SIG] = {EOS_TRAP_INDIRECT_CALL_TYPE, "indirect call type mismatch"},
     [JT_STACK] = {EOS_TRAP_STACK_EXHAUSTED, "call stack exhausted"},
@@ -311,8 +312,7 @@ static void trap_if(jfn *j, LLVMValueRef cond, int kind)
 
 /* The address of an access of width bytes at addr + off in memory mem, after
  * the interpreter's bounds check (ea + width > size traps). */
-static LLVMValueRef mem_addr(jfn *j, uint32_t mem, LLVMValueRef addr, uint64_t off,
-                                unsigned width)
+static LLVMValueRef mem_addr(jfn *j, uint32_t mem, LLVMValueRef addr, uint64_t off, unsigned width)
 {
     LLVMValueRef ea = LLVMBuildZExt(j->b, addr, j->t_i64, "");
     if (off)
@@ -541,13 +541,12 @@ static void call_dynamic(jfn *j, const eos_wasm_functype *ft, LLVMValueRef calle
     LLVMPositionBuilderAtEnd(j->b, slow);
     LLVMValueRef slots = slots_for(j, np > nr ? np : nr);
     for (uint32_t i = 0; i < np; i++)
-        LLVMBuildStore(j->b, to_slot(j, args[2 + i], ft->params[i]),
-                       at(j, slots, (uint64_t)i * 8));
+        LLVMBuildStore(j->b, to_slot(j, args[2 + i], ft->params[i]), at(j, slots, (uint64_t)i * 8));
     LLVMValueRef hargs[4] = {j->inst, budget, callee, slots};
     call_rt(j, EOS_WASM__RT_CALL, hargs, 4);
     for (uint32_t i = 0; i < nr; i++)
-        slow_vals[i] = from_slot(j, load(j, j->t_i64, at(j, slots, (uint64_t)i * 8)),
-                                               ft->results[i]);
+        slow_vals[i] =
+            from_slot(j, load(j, j->t_i64, at(j, slots, (uint64_t)i * 8)), ft->results[i]);
     if (tail) {
         /* The callee wrote the fuel back; return its results as ours. */
         if (nr == 0) {
@@ -634,8 +633,7 @@ static void do_call_indirect(jfn *j, uint32_t type, uint32_t table, bool tail)
     LLVMValueRef t = load_fixed(j, j->t_ptr, at(j, ts, (uint64_t)table * sizeof(void *)));
     LLVMValueRef size = load(j, j->t_i64, at(j, t, offsetof(eos_wasm_table, size)));
     LLVMValueRef i64 = LLVMBuildZExt(j->b, idx, j->t_i64, "");
-    trap_if(j, LLVMBuildICmp(j->b, LLVMIntUGE, i64, size, ""),
-                          JT_INDIRECT_OOB);
+    trap_if(j, LLVMBuildICmp(j->b, LLVMIntUGE, i64, size, ""), JT_INDIRECT_OOB);
     LLVMValueRef elems = load(j, j->t_ptr, at(j, t, offsetof(eos_wasm_table, elems)));
     LLVMValueRef ep = LLVMBuildGEP2(j->b, j->t_ptr, elems, &i64, 1, "");
     LLVMValueRef callee = load(j, j->t_ptr, ep);
@@ -886,24 +884,23 @@ static void prologue(jfn *j, const eos_wasm__code *c, const eos_wasm_functype *f
     LLVMBuildStore(j->b, load(j, j->t_i64, store_field(j, offsetof(eos_wasm_store, fuel))),
                    j->fuel);
     /* The interpreter's order: the stack check, then the call's fuel. */
-    trap_if(j, LLVMBuildICmp(j->b, LLVMIntEQ, j->budget, c32(j, 0), ""),
-                          JT_STACK);
+    trap_if(j, LLVMBuildICmp(j->b, LLVMIntEQ, j->budget, c32(j, 0), ""), JT_STACK);
     LLVMTypeRef pt = j->t_ptr;
-    LLVMValueRef fa = LLVMGetIntrinsicDeclaration(
-        j->mod, LLVMLookupIntrinsicID("llvm.frameaddress", 17), &pt, 1);
+    LLVMValueRef fa =
+        LLVMGetIntrinsicDeclaration(j->mod, LLVMLookupIntrinsicID("llvm.frameaddress", 17), &pt, 1);
     LLVMValueRef zero = c32(j, 0);
     LLVMValueRef frame = LLVMBuildCall2(
         j->b, LLVMIntrinsicGetType(j->cx, LLVMLookupIntrinsicID("llvm.frameaddress", 17), &pt, 1),
         fa, &zero, 1, "");
-    LLVMValueRef limit = load(j, j->t_i64, store_field(j, offsetof(eos_wasm_store, jit_stack_limit)));
-    trap_if(j,
-                          LLVMBuildICmp(j->b, LLVMIntULT, LLVMBuildPtrToInt(j->b, frame, j->t_i64, ""),
-                                        limit, ""),
-                          JT_STACK);
+    LLVMValueRef limit =
+        load(j, j->t_i64, store_field(j, offsetof(eos_wasm_store, jit_stack_limit)));
+    trap_if(
+        j, LLVMBuildICmp(j->b, LLVMIntULT, LLVMBuildPtrToInt(j->b, frame, j->t_i64, ""), limit, ""),
+        JT_STACK);
     charge_fuel(j, 1 + (c->local_count >> 6));
     for (uint32_t i = 0; i < c->local_count; i++) {
-        LLVMValueRef v = i < ft->param_count ? LLVMGetParam(j->fn, 2 + i)
-                                             : LLVMConstNull(vt(j, j->ltypes[i]));
+        LLVMValueRef v =
+            i < ft->param_count ? LLVMGetParam(j->fn, 2 + i) : LLVMConstNull(vt(j, j->ltypes[i]));
         LLVMBuildStore(j->b, v, j->locals[i]);
     }
     reload_mem(j);
@@ -964,16 +961,14 @@ static void entry_fn(jfn *j, uint32_t code, const char *name)
     args[0] = LLVMGetParam(e, 0);
     args[1] = LLVMGetParam(e, 1);
     for (uint32_t i = 0; i < ft->param_count; i++)
-        args[2 + i] = from_slot(j, load(j, j->t_i64, at(j, slots, (uint64_t)i * 8)),
-                                              ft->params[i]);
+        args[2 + i] = from_slot(j, load(j, j->t_i64, at(j, slots, (uint64_t)i * 8)), ft->params[i]);
     LLVMValueRef r =
         LLVMBuildCall2(j->b, LLVMGlobalGetValueType(f), f, args, 2 + ft->param_count, "");
     LLVMSetInstructionCallConv(r, LLVMFastCallConv);
     eos_free(args, 0);
     for (uint32_t i = 0; i < ft->result_count; i++) {
         LLVMValueRef v = ft->result_count == 1 ? r : LLVMBuildExtractValue(j->b, r, i, "");
-        LLVMBuildStore(j->b, to_slot(j, v, ft->results[i]),
-                       at(j, slots, (uint64_t)i * 8));
+        LLVMBuildStore(j->b, to_slot(j, v, ft->results[i]), at(j, slots, (uint64_t)i * 8));
     }
     LLVMBuildRetVoid(j->b);
 }
@@ -989,7 +984,7 @@ static void prefixed(jfn *j)
     }
     uint32_t a = 0, b = 0;
     switch (sub) {
-    case 8: /* memory.init seg mem */
+    case 8:  /* memory.init seg mem */
     case 12: /* table.init seg table */
     case 10: /* memory.copy dst src */
     case 14: /* table.copy dst src */
@@ -1032,8 +1027,7 @@ static void prefixed(jfn *j)
     case 9:
     case 13:
         args[1] = c32(j, a);
-        call_rt(j, sub == 9 ? EOS_WASM__RT_DATA_DROP : EOS_WASM__RT_ELEM_DROP, args,
-                              2);
+        call_rt(j, sub == 9 ? EOS_WASM__RT_DATA_DROP : EOS_WASM__RT_ELEM_DROP, args, 2);
         break;
     case 11: { /* memory.fill mem: d v n */
         LLVMValueRef n = pop(j), v = pop(j), d = pop(j);
@@ -1256,9 +1250,9 @@ static void translate_op(jfn *j, uint8_t op, bool *done)
             return;
         LLVMValueRef fs =
             load_fixed(j, j->t_ptr, at(j, j->inst, offsetof(eos_wasm_instance, funcs)));
-        push(j, LLVMBuildPtrToInt(
-                    j->b, load_fixed(j, j->t_ptr, at(j, fs, (uint64_t)f * sizeof(void *))),
-                    j->t_i64, ""));
+        push(j, LLVMBuildPtrToInt(j->b,
+                                  load_fixed(j, j->t_ptr, at(j, fs, (uint64_t)f * sizeof(void *))),
+                                  j->t_i64, ""));
         return;
     }
     case 0xfc:
@@ -1330,10 +1324,10 @@ static LLVMValueRef minmax(jfn *j, LLVMValueRef a, LLVMValueRef b, bool max)
     LLVMValueRef zero = LLVMConstNull(t);
     LLVMValueRef both0 = LLVMBuildAnd(j->b, LLVMBuildFCmp(j->b, LLVMRealOEQ, a, zero, ""),
                                       LLVMBuildFCmp(j->b, LLVMRealOEQ, b, zero, ""), "");
-    LLVMValueRef aneg = LLVMBuildICmp(j->b, LLVMIntSLT, LLVMBuildBitCast(j->b, a, it, ""),
-                                      LLVMConstNull(it), "");
-    LLVMValueRef zsel = max ? LLVMBuildSelect(j->b, aneg, b, a, "")
-                            : LLVMBuildSelect(j->b, aneg, a, b, "");
+    LLVMValueRef aneg =
+        LLVMBuildICmp(j->b, LLVMIntSLT, LLVMBuildBitCast(j->b, a, it, ""), LLVMConstNull(it), "");
+    LLVMValueRef zsel =
+        max ? LLVMBuildSelect(j->b, aneg, b, a, "") : LLVMBuildSelect(j->b, aneg, a, b, "");
     LLVMValueRef pick = LLVMBuildFCmp(j->b, max ? LLVMRealOGT : LLVMRealOLT, a, b, "");
     LLVMValueRef ord = LLVMBuildSelect(j->b, pick, a, b, "");
     LLVMValueRef r = LLVMBuildSelect(j->b, both0, zsel, ord, "");
@@ -1372,8 +1366,8 @@ static LLVMValueRef trunc_trap(jfn *j, LLVMValueRef a, double lo, bool lo_incl, 
 {
     LLVMTypeRef t = LLVMTypeOf(a);
     trap_if(j, is_nan(j, a), JT_CONVERSION);
-    LLVMValueRef lo_ok = LLVMBuildFCmp(j->b, lo_incl ? LLVMRealOGE : LLVMRealOGT, a,
-                                       fconst(t, lo), "");
+    LLVMValueRef lo_ok =
+        LLVMBuildFCmp(j->b, lo_incl ? LLVMRealOGE : LLVMRealOGT, a, fconst(t, lo), "");
     LLVMValueRef hi_ok = LLVMBuildFCmp(j->b, LLVMRealOLT, a, fconst(t, hi), "");
     trap_if(j, LLVMBuildNot(j->b, LLVMBuildAnd(j->b, lo_ok, hi_ok, ""), ""), JT_INT_OVERFLOW);
     return sign ? LLVMBuildFPToSI(j->b, a, rt, "") : LLVMBuildFPToUI(j->b, a, rt, "");
@@ -1450,8 +1444,8 @@ static LLVMValueRef opaque(jfn *j, LLVMValueRef v)
 {
     LLVMTypeRef ft = LLVMTypeOf(v), it = ft == j->t_f32 ? j->t_i32 : j->t_i64;
     LLVMTypeRef aty = LLVMFunctionType(it, &it, 1, 0);
-    LLVMValueRef as = LLVMGetInlineAsm(aty, (char *)"", 0, (char *)"=r,0", 4, 0, 0,
-                                       LLVMInlineAsmDialectATT, 0);
+    LLVMValueRef as =
+        LLVMGetInlineAsm(aty, (char *)"", 0, (char *)"=r,0", 4, 0, 0, LLVMInlineAsmDialectATT, 0);
     LLVMValueRef bits = LLVMBuildBitCast(j->b, v, it, "");
     return LLVMBuildBitCast(j->b, LLVMBuildCall2(j->b, aty, as, &bits, 1, ""), ft, "");
 }
