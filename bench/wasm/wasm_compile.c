@@ -73,10 +73,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "wasm_compile: %s: %s: %s\n", argv[argi], eos_err_name(rc), d.message);
         return 1;
     }
+    eos_wasm_tier_info ti;
+    if (c)
+        eos_cm_component_tier_info(c, &ti);
+    else
+        eos_wasm_module_tier_info(m, &ti);
     printf("file %s\nbytes %ld\ntier %s\nload_wall_ms %.1f\nload_cpu_ms %.1f\n"
            "peak_rss_mb %.1f\npeak_rss_before_mb %.1f\n",
            argv[argi], n, f.tier == EOS_WASM_TIER_COMPILED ? "compiled" : "interp", wall, cpu,
            (double)peak_rss_kb() / 1024, (double)rss0 / 1024);
+    if (ti.state == EOS_WASM_COMPILE_READY)
+        printf("compile_ms %.1f\nfunctions %u\ncode_bytes %llu\n", (double)ti.compile_ns / 1e6,
+               ti.func_count, (unsigned long long)ti.code_size);
     eos_cm_component_free(c);
     eos_wasm_module_free(m);
     free(b);

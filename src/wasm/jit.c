@@ -319,8 +319,14 @@ int eos_wasm__jit_module_loaded(eos_wasm_module *m, eos_diag *diag)
     case EOS_WASM_TIER_INTERP:
         return 0;
     case EOS_WASM_TIER_AUTO:
-        if (m->code_count == 0)
+        if (m->code_count == 0) {
+            /* Nothing to compile: ready at once. */
+            struct eos_wasm__jit *j = eos_calloc(1, sizeof(*j));
+            if (!j)
+                return eos_diag_set(diag, EOS_ENOMEM, "compile", -1, "out of memory");
+            publish(m, j);
             return 0;
+        }
         return submit(m) ? eos_diag_set(diag, EOS_ENOMEM, "compile", -1, "out of memory") : 0;
     default: {
         char msg[256] = "";
