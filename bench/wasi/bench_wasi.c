@@ -11,7 +11,6 @@
 
 #define SECONDS 2.0
 
-
 static double rate(uint64_t n, uint64_t ns)
 {
     return ns ? (double)n * 1e9 / (double)ns : 0.0;
