@@ -34,6 +34,7 @@ void eos_wasm__module_clear(eos_wasm_module *m)
     eos_free(m->types, 0);
     eos_free(m->type_canon, 0);
     eos_free(m->type_vals, 0);
+    eos_wasm__plan_free(m);
     eos_free(m->bytes, m->size);
 }
 
@@ -63,6 +64,8 @@ int eos_wasm_module_new(const uint8_t *bytes, size_t size, const eos_wasm_featur
     int rc = eos_wasm__decode(m, diag);
     if (rc == 0)
         rc = eos_wasm__validate(m, diag);
+    if (rc == 0 && (rc = eos_wasm__plan_build(m)) != 0)
+        rc = eos_diag_set(diag, rc, "module", -1, "out of memory preparing instantiation");
     if (rc) {
         eos_wasm__module_clear(m);
         eos_free(m, sizeof(*m));
@@ -212,14 +215,14 @@ void eos_wasm_store_free(eos_wasm_store *s)
         eos_wasm__obj *next = o->next;
         switch (o->kind) {
         case EOS_WASM__OBJ_FUNC: {
-            eos_wasm_func *f = (eos_wasm_func *)((char *)o - offsetof(eos_wasm_func, obj));
-            eos_free((void *)f->own_type.params, 0);
-            eos_free(f, sizeof(*f));
+            eos_wasm__host_func *h = (eos_wasm__host_func *)o;
+            eos_free((void *)h->own_type.params, 0);
+            eos_free(h, sizeof(*h));
             break;
         }
         case EOS_WASM__OBJ_MEM: {
             eos_wasm_memory *m = (eos_wasm_memory *)o;
-            eos_free(m->data, m->size ? m->size : 8);
+            eos_wasm__mem_unmap(m);
             eos_free(m, sizeof(*m));
             break;
         }
@@ -267,30 +270,31 @@ int eos_wasm_func_new_host(eos_wasm_store *s, const eos_wasm_functype *type, eos
                            void *ud, eos_wasm_func **out)
 {
     *out = NULL;
-    eos_wasm_func *f = eos_calloc(1, sizeof(*f));
-    if (!f)
+    eos_wasm__host_func *h = eos_calloc(1, sizeof(*h));
+    if (!h)
         return EOS_ENOMEM;
     size_t n = (size_t)type->param_count + type->result_count;
     uint8_t *vals = eos_malloc(n ? n : 1);
     if (!vals) {
-        eos_free(f, sizeof(*f));
+        eos_free(h, sizeof(*h));
         return EOS_ENOMEM;
     }
+    eos_wasm_func *f = &h->f;
     if (type->param_count)
         memcpy(vals, type->params, type->param_count);
     if (type->result_count)
         memcpy(vals + type->param_count, type->results, type->result_count);
-    f->own_type.param_count = type->param_count;
-    f->own_type.result_count = type->result_count;
-    f->own_type.params = vals;
-    f->own_type.results = vals + type->param_count;
-    f->type = &f->own_type;
+    h->own_type.param_count = type->param_count;
+    h->own_type.result_count = type->result_count;
+    h->own_type.params = vals;
+    h->own_type.results = vals + type->param_count;
+    f->type = &h->own_type;
     f->store = s;
     f->host = fn;
     f->ud = ud;
-    f->obj.kind = EOS_WASM__OBJ_FUNC;
-    f->obj.next = s->objs;
-    s->objs = &f->obj;
+    h->obj.kind = EOS_WASM__OBJ_FUNC;
+    h->obj.next = s->objs;
+    s->objs = &h->obj;
     *out = f;
     return 0;
 }

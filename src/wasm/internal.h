@@ -385,8 +385,29 @@ typedef struct eos_wasm__code {
     uint8_t *local_types; /* local_count entries, freed after validation */
 } eos_wasm__code;
 
+/* A module's initialised memory 0: a memfd mapped MAP_PRIVATE into each new
+ * instance, or, where that is not available, a copy in the heap. */
+typedef struct eos_wasm__image {
+    int fd;        /* -1 when the image is copied */
+    uint8_t *copy; /* the image when fd < 0 */
+    uint64_t size; /* bytes, rounded up to the host page */
+} eos_wasm__image;
+
+/* What instantiation needs, computed once at load (plan.c). */
+typedef struct eos_wasm__plan {
+    uint64_t *data_off;    /* active data segment offsets; UINT64_MAX: evaluate per instance */
+    uint64_t *elem_off;    /* the same for element segments */
+    uint64_t *global_init; /* initial values of defined globals with constant initialisers */
+    uint8_t *global_const; /* 1 where global_init holds the value */
+    uint32_t *export_slots; /* open-addressing hash of export names: export index + 1 */
+    uint32_t export_mask;
+    bool has_image; /* memory 0 is initialised by mapping image */
+    eos_wasm__image image;
+} eos_wasm__plan;
+
 struct eos_wasm_module {
     atomic_long refs;
+    eos_wasm__plan plan;
     uint8_t *bytes; /* private copy of the input: names, data and expressions point here */
     size_t size;
     eos_wasm_features features;
@@ -440,15 +461,23 @@ struct eos_wasm_func {
     eos_wasm_host_fn host;
     void *ud;
     eos_wasm_store *store; /* objects never cross stores: links are checked */
-    eos_wasm__obj obj;     /* only for host functions, which own their type */
-    eos_wasm_functype own_type;
 };
+
+/* A host function owns its type and is a store object; functions defined by
+ * a module are plain eos_wasm_func records in their instance, kept small
+ * because instantiation writes one per function. */
+typedef struct eos_wasm__host_func {
+    eos_wasm__obj obj;
+    eos_wasm_functype own_type;
+    eos_wasm_func f;
+} eos_wasm__host_func;
 
 struct eos_wasm_memory {
     eos_wasm__obj obj;
     eos_wasm_store *store;
     uint8_t *data;
-    uint64_t size; /* bytes */
+    uint64_t size;     /* bytes */
+    uint64_t reserved; /* bytes of address space mapped at data (memory.c) */
     uint64_t max_pages;
     eos_wasm_memorytype type;
 };
@@ -705,10 +734,32 @@ int eos_wasm__call_host(eos_wasm_store *s, eos_wasm_instance *inst, eos_wasm_fun
                         uint64_t *slots);
 int eos_wasm__trap(eos_wasm_store *s, int code, const char *msg);
 
+/* plan.c: builds and frees m->plan; export_find returns the export's index
+ * or -1. All borrow m. */
+int eos_wasm__plan_build(eos_wasm_module *m);
+void eos_wasm__plan_free(eos_wasm_module *m);
+int64_t eos_wasm__export_find(const eos_wasm_module *m, const char *name, size_t len);
+
+/* memory.c: the mmap backing of linear memories. mem_map reserves reserve
+ * bytes (at least size) with the first size accessible and zero; resize
+ * grows within the reservation (moving past it); unmap releases it; reset
+ * returns a memory to size bytes of zeros with img (may be NULL) applied.
+ * image_build writes m's active data segments (at m->plan.data_off) into an
+ * image of extent bytes; free it with image_free. */
+int eos_wasm__mem_map(eos_wasm_memory *m, uint64_t size, uint64_t reserve);
+int eos_wasm__mem_resize(eos_wasm_memory *m, uint64_t new_size);
+void eos_wasm__mem_unmap(eos_wasm_memory *m);
+int eos_wasm__mem_apply_image(eos_wasm_memory *m, const eos_wasm__image *img);
+int eos_wasm__mem_reset(eos_wasm_memory *m, uint64_t size, const eos_wasm__image *img);
+int eos_wasm__image_build(eos_wasm__image *img, const eos_wasm_module *m, uint64_t extent);
+void eos_wasm__image_free(eos_wasm__image *img);
+
 /* runtime.c */
 int eos_wasm__memory_grow(eos_wasm_memory *m, uint64_t delta, uint64_t *out_old_pages);
 int eos_wasm__table_grow(eos_wasm_table *t, uint64_t delta, void *init, uint64_t *out_old);
 int eos_wasm__eval_expr(eos_wasm_instance *inst, const eos_wasm__expr *e, uint64_t *out);
+/* Evaluates e when it needs no instance; EOS_EAGAIN when it does. */
+int eos_wasm__eval_const(const eos_wasm_module *m, const eos_wasm__expr *e, uint64_t *out);
 int eos_wasm__memory_init(eos_wasm_instance *inst, uint32_t mem, uint32_t seg, uint64_t d,
                           uint64_t s, uint64_t n);
 int eos_wasm__table_init(eos_wasm_instance *inst, uint32_t tab, uint32_t seg, uint64_t d,
