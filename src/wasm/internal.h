@@ -477,7 +477,8 @@ struct eos_wasm_memory {
     eos_wasm_store *store;
     uint8_t *data;
     uint64_t size;     /* bytes */
-    uint64_t reserved; /* bytes of address space mapped at data (memory.c) */
+    uint64_t reserved; /* bytes of address space mapped at data; 0: in the heap (memory.c) */
+    uint64_t cap_reserve; /* the most address space it may reserve */
     uint64_t max_pages;
     eos_wasm_memorytype type;
 };

@@ -14,6 +14,11 @@
  * the address space of an SGX enclave, which is sized at build time. */
 #define DEFAULT_RESERVE (1ull << 30)
 
+/* Memories that start at most this large live in the heap, as do their
+ * images: for them a memset and a memcpy of warm memory cost less than the
+ * mmap, munmap and page faults of a fresh mapping (a C app's two pages). */
+#define SMALL_MEMORY (256u * 1024)
+
 static size_t host_page(void)
 {
     static size_t page;
@@ -32,20 +37,27 @@ static uint64_t round_page(uint64_t n)
 
 int eos_wasm__mem_map(eos_wasm_memory *m, uint64_t size, uint64_t want_reserve)
 {
+    m->cap_reserve = want_reserve;
+    if (size <= SMALL_MEMORY) {
+        m->data = eos_calloc(1, size ? size : 8);
+        m->size = size;
+        m->reserved = 0;
+        return m->data ? 0 : EOS_ENOMEM;
+    }
     uint64_t reserve = want_reserve < size ? size : want_reserve;
     if (reserve > DEFAULT_RESERVE && reserve > size)
         reserve = size > DEFAULT_RESERVE ? size : DEFAULT_RESERVE;
     reserve = round_page(reserve ? reserve : 1);
     if (reserve > SIZE_MAX)
         return EOS_ENOMEM;
-    void *p = mmap(NULL, (size_t)reserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                   -1, 0);
+    /* The whole reservation is mapped readable and writable but never
+     * committed (MAP_NORESERVE): the engine bounds-checks every access, so
+     * pages past the size are never touched, and one system call is enough.
+     * Pages beyond a shrink are returned with MADV_DONTNEED. */
+    void *p = mmap(NULL, (size_t)reserve, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
         return EOS_ENOMEM;
-    if (size && mprotect(p, (size_t)size, PROT_READ | PROT_WRITE) != 0) {
-        munmap(p, (size_t)reserve);
-        return EOS_ENOMEM;
-    }
     m->data = p;
     m->size = size;
     m->reserved = reserve;
@@ -56,6 +68,8 @@ void eos_wasm__mem_unmap(eos_wasm_memory *m)
 {
     if (m->data && m->reserved)
         munmap(m->data, (size_t)m->reserved);
+    else
+        eos_free(m->data, m->size ? m->size : 8);
     m->data = NULL;
     m->reserved = 0;
 }
@@ -63,29 +77,35 @@ void eos_wasm__mem_unmap(eos_wasm_memory *m)
 int eos_wasm__mem_resize(eos_wasm_memory *m, uint64_t new_size)
 {
     if (new_size <= m->reserved) {
-        if (new_size > m->size &&
-            mprotect(m->data + m->size, (size_t)(new_size - m->size), PROT_READ | PROT_WRITE))
+        m->size = new_size;
+        return 0;
+    }
+    if (!m->reserved && new_size <= SMALL_MEMORY) {
+        uint8_t *p = eos_realloc(m->data, m->size ? m->size : 8, new_size);
+        if (!p)
             return EOS_ELIMIT;
+        memset(p + m->size, 0, (size_t)(new_size - m->size));
+        m->data = p;
         m->size = new_size;
         return 0;
     }
     /* Past the reservation: a larger one, then a move (the new pages are
      * zero already). */
     uint64_t reserve = m->reserved * 2 > new_size ? m->reserved * 2 : new_size;
+    if (!m->reserved) /* leaving the heap: reserve as a large memory would */
+        reserve = m->cap_reserve > DEFAULT_RESERVE ? DEFAULT_RESERVE : m->cap_reserve;
+    if (reserve < new_size)
+        reserve = new_size;
     uint64_t cap = m->max_pages * EOS_WASM_PAGE_SIZE;
     if (reserve > cap)
         reserve = cap > new_size ? cap : new_size;
     reserve = round_page(reserve);
-    void *p = mmap(NULL, (size_t)reserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                   -1, 0);
+    void *p = mmap(NULL, (size_t)reserve, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
         return EOS_ELIMIT;
-    if (mprotect(p, (size_t)new_size, PROT_READ | PROT_WRITE) != 0) {
-        munmap(p, (size_t)reserve);
-        return EOS_ELIMIT;
-    }
     memcpy(p, m->data, (size_t)m->size);
-    munmap(m->data, (size_t)m->reserved);
+    eos_wasm__mem_unmap(m);
     m->data = p;
     m->size = new_size;
     m->reserved = reserve;
@@ -101,13 +121,17 @@ int eos_wasm__image_build(eos_wasm__image *img, const eos_wasm_module *m, uint64
     img->size = round_page(extent);
     if (!img->size)
         return 0;
+    int fd = -1;
+    if (img->size <= SMALL_MEMORY)
+        goto build;
     /* The memfd holds the image outside the process's heap; pages it never
      * receives stay holes and read as zero. */
-    int fd = memfd_create("eos-wasm-image", MFD_CLOEXEC);
+    fd = memfd_create("eos-wasm-image", MFD_CLOEXEC);
     if (fd >= 0 && ftruncate(fd, (off_t)img->size) != 0) {
         close(fd);
         fd = -1;
     }
+build:
     if (fd < 0) {
         img->copy = eos_calloc(1, (size_t)img->size);
         if (!img->copy)
@@ -171,34 +195,41 @@ int eos_wasm__mem_apply_image(eos_wasm_memory *m, const eos_wasm__image *img)
         return 0;
     if (img->size > m->size)
         return EOS_EINVAL;
-    if (img->fd >= 0) {
+    if (img->fd >= 0 && m->reserved) {
         void *p = mmap(m->data, (size_t)img->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED,
                        img->fd, 0);
         if (p != MAP_FAILED)
             return 0;
         /* MAP_FIXED failing leaves the range as it was: copy instead. */
     }
-    if (!img->copy)
-        return EOS_ENOMEM;
-    memcpy(m->data, img->copy, (size_t)img->size);
-    return 0;
+    if (img->copy) {
+        memcpy(m->data, img->copy, (size_t)img->size);
+        return 0;
+    }
+    /* A large memory moved to the heap never happens (large ones are mapped),
+     * but a mapping refused at run time still gets the image. */
+    ssize_t r = pread(img->fd, m->data, (size_t)img->size, 0);
+    return r == (ssize_t)img->size ? 0 : EOS_EIO;
 }
 
 int eos_wasm__mem_reset(eos_wasm_memory *m, uint64_t size, const eos_wasm__image *img)
 {
     /* Everything written since instantiation goes back to the kernel: the
      * image is mapped afresh (dropping private copies) and the rest is
-     * zeroed by MADV_DONTNEED, which anonymous private mappings guarantee. */
-    uint64_t from = img && img->fd >= 0 ? img->size : 0;
+     * zeroed by MADV_DONTNEED, which anonymous private mappings guarantee.
+     * A memory in the heap is small: it is zeroed and copied. */
+    uint64_t from = img && img->fd >= 0 && m->reserved ? img->size : 0;
+    if (!m->reserved) {
+        uint8_t *p = eos_realloc(m->data, m->size ? m->size : 8, size ? size : 8);
+        if (!p)
+            return EOS_ENOMEM;
+        memset(p, 0, (size_t)size);
+        m->data = p;
+        m->size = size;
+        return img ? eos_wasm__mem_apply_image(m, img) : 0;
+    }
     if (m->size > from && madvise(m->data + from, (size_t)(m->size - from), MADV_DONTNEED) != 0)
         memset(m->data + from, 0, (size_t)(m->size - from));
-    if (m->size > size) {
-        if (mprotect(m->data + size, (size_t)(m->size - size), PROT_NONE) != 0)
-            return EOS_EIO;
-    } else if (m->size < size &&
-               mprotect(m->data + m->size, (size_t)(size - m->size), PROT_READ | PROT_WRITE)) {
-        return EOS_ENOMEM;
-    }
     m->size = size;
     return img ? eos_wasm__mem_apply_image(m, img) : 0;
 }
