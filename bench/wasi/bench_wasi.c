@@ -4,6 +4,7 @@
  * bare instantiate-and-free cost of the same component, without the call.
  * Rates are per second of this thread's CPU time. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -20,6 +21,30 @@ static uint64_t cpu_ns(void)
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
+/* A field of /proc/self/status in KiB (VmRSS, VmHWM), 0 when unknown. */
+static size_t status_kb(const char *key)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    size_t v = 0, n = strlen(key);
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, key, n) == 0 && line[n] == ':')
+            v = strtoul(line + n + 1, NULL, 10);
+    if (f)
+        fclose(f);
+    return v;
+}
+
+/* Resets VmHWM to the current RSS (Linux 4.0 and later). */
+static void reset_peak(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (f) {
+        fputs("5", f);
+        fclose(f);
+    }
+}
+
 static double rate(uint64_t n, uint64_t ns)
 {
     return ns ? (double)n * 1e9 / (double)ns : 0.0;
@@ -27,11 +52,25 @@ static double rate(uint64_t n, uint64_t ns)
 
 static void bench(const char *label, const char *file)
 {
+    reset_peak();
+    size_t idle_kb = status_kb("VmRSS");
     eos_cm_component *c = wt_load(file);
     if (!c) {
         printf("%-6s skipped: %s not built\n", label, file);
         return;
     }
+    /* Loading reads the file, decodes, validates and translates. */
+    size_t peak_kb = status_kb("VmHWM"), size_kb = 0;
+    FILE *cf = fopen(file, "rb");
+    if (cf && fseek(cf, 0, SEEK_END) == 0)
+        size_kb = (size_t)ftell(cf) / 1024;
+    if (cf)
+        fclose(cf);
+    printf("%-6s load: peak RSS above idle %.1f MB for a %.1f MB component (%.2fx); "
+           "%.1f MB after\n",
+           label, (double)(peak_kb - idle_kb) / 1024, (double)size_kb / 1024,
+           size_kb ? (double)(peak_kb - idle_kb) / (double)size_kb : 0.0,
+           (double)(status_kb("VmRSS") - idle_kb) / 1024);
     eos_wasi_app_config cfg = {
         .name = "bench", .component = c, .max_fuel = 1ull << 40, .max_memory_bytes = 256u << 20};
     eos_wasi_app *app = NULL;

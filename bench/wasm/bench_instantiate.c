@@ -2,7 +2,8 @@
  * a fresh store can be created, a decoded module instantiated in it, and the
  * store freed. Modules: 1 and 64 pages of memory fully initialised by data
  * segments (built here byte by byte), plus any .wasm files given (their
- * imports are stubbed: functions return zeros, other objects are fresh). */
+ * imports are stubbed: functions return zeros, other objects are fresh).
+ * "code B/B" is bytes of interpreter code per byte of the code section. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -259,8 +260,13 @@ static int measure(const char *label, const uint8_t *bytes, size_t size, double 
         if (elapsed_ms < min_ms / 16)
             batch *= 2;
     }
-    printf("%-28s %9zu B  decode %8.3f ms  %10.0f instances/s  %9.2f us each\n", label, size,
-           decode_ms, (double)iters / (elapsed_ms / 1e3), elapsed_ms * 1e3 / (double)iters);
+    size_t wasm_code = 0, internal_code = 0;
+    eos_wasm_module_code_size(m, &wasm_code, &internal_code);
+    printf("%-28s %9zu B  decode %8.3f ms  %10.0f instances/s  %9.2f us each  "
+           "code %.2f B/B\n",
+           label, size, decode_ms, (double)iters / (elapsed_ms / 1e3),
+           elapsed_ms * 1e3 / (double)iters,
+           wasm_code ? (double)internal_code / (double)wasm_code : 0.0);
 out:
     eos_wasm_module_free(m);
     return rc;

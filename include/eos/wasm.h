@@ -160,6 +160,11 @@ EOS_API size_t eos_wasm_module_export_count(const eos_wasm_module *m);
 EOS_API void eos_wasm_module_export(const eos_wasm_module *m, size_t index,
                                     eos_wasm_export_desc *out);
 
+/* The size of the module's code section and of the interpreter's code made
+ * from it, in bytes (for memory reports). Borrows m. */
+EOS_API void eos_wasm_module_code_size(const eos_wasm_module *m, size_t *out_wasm_size,
+                                       size_t *out_internal_size);
+
 /* True when two function types are equal (same params and results). Borrows
  * both. */
 EOS_API bool eos_wasm_functype_equal(const eos_wasm_functype *a, const eos_wasm_functype *b);

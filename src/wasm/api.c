@@ -17,7 +17,6 @@ void eos_wasm__module_clear(eos_wasm_module *m)
         eos_free(m->elems[i].exprs, 0);
     }
     for (uint32_t i = 0; m->codes && i < m->code_count; i++) {
-        eos_free(m->codes[i].code, 0);
         eos_free(m->codes[i].threaded, 0);
         eos_free(m->codes[i].local_types, 0);
     }
@@ -35,7 +34,8 @@ void eos_wasm__module_clear(eos_wasm_module *m)
     eos_free(m->type_canon, 0);
     eos_free(m->type_vals, 0);
     eos_wasm__plan_free(m);
-    eos_free(m->bytes, m->size);
+    if (!m->bytes_borrowed)
+        eos_free(m->bytes, m->size);
 }
 
 int eos_wasm_module_new(const uint8_t *bytes, size_t size, const eos_wasm_features *features,
@@ -53,18 +53,15 @@ int eos_wasm_module_new(const uint8_t *bytes, size_t size, const eos_wasm_featur
     m->start = -1;
     if (features)
         m->features = *features;
-    m->bytes = eos_malloc(size ? size : 1);
-    if (!m->bytes) {
-        eos_free(m, sizeof(*m));
-        return eos_diag_set(diag, EOS_ENOMEM, "module", -1, "out of memory");
-    }
-    if (size)
-        memcpy(m->bytes, bytes, size);
+    /* The input is read in place; the module keeps a copy of only what
+     * instances need once it is ready (eos_wasm__keep_bytes). */
+    m->bytes = (uint8_t *)(uintptr_t)(bytes ? bytes : (const uint8_t *)"");
+    m->bytes_borrowed = true;
     m->size = size;
     int rc = eos_wasm__decode(m, diag);
     if (rc == 0)
         rc = eos_wasm__validate(m, diag);
-    if (rc == 0 && (rc = eos_wasm__plan_build(m)) != 0)
+    if (rc == 0 && ((rc = eos_wasm__plan_build(m)) != 0 || (rc = eos_wasm__keep_bytes(m)) != 0))
         rc = eos_diag_set(diag, rc, "module", -1, "out of memory preparing instantiation");
     if (rc) {
         eos_wasm__module_clear(m);

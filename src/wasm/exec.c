@@ -155,20 +155,23 @@ static inline uint64_t sat_i64_u(double a)
     return (uint64_t)a;
 }
 
-int eos_wasm__thread_code(eos_wasm__code *c, const uint32_t *starts, uint32_t nstarts)
+int eos_wasm__thread_code(eos_wasm__code *c, const uint32_t *code, uint32_t len,
+                          const uint32_t *starts, uint32_t nstarts)
 {
     const void *const *labels;
     uint64_t out[1];
     eos_wasm__exec(NULL, NULL, out);
     memcpy(&labels, out, sizeof(labels));
-    uint64_t *t = eos_malloc((size_t)(c->code_len ? c->code_len : 1) * sizeof(uint64_t));
+    uint32_t *t = eos_malloc((size_t)(len ? len : 1) * sizeof(uint32_t));
     if (!t)
         return EOS_ENOMEM;
-    for (uint32_t i = 0; i < c->code_len; i++)
-        t[i] = c->code[i];
+    memcpy(t, code, (size_t)len * sizeof(uint32_t));
+    /* Handlers all lie within eos_wasm__exec, so their distances from the
+     * first one fit in 32 bits and the code stays one word per immediate. */
     for (uint32_t i = 0; i < nstarts; i++)
-        t[starts[i]] = (uint64_t)(uintptr_t)labels[c->code[starts[i]]];
+        t[starts[i]] = (uint32_t)(int32_t)((intptr_t)labels[code[starts[i]]] - (intptr_t)labels[0]);
     c->threaded = t;
+    c->code_len = len;
     return 0;
 }
 
@@ -198,7 +201,7 @@ int eos_wasm__call_host(eos_wasm_store *s, eos_wasm_instance *inst, eos_wasm_fun
 /* A load or store on a memory other than memory 0 (multi-memory). */
 /* Takes the stack top by value (the caller pops a store's operands) so that
  * the dispatch loop's sp never has its address taken. */
-static int mem_access(eos_wasm_instance *inst, const uint64_t *ip, uint64_t *sp)
+static int mem_access(eos_wasm_instance *inst, const uint32_t *ip, uint64_t *sp)
 {
     uint32_t kind = (uint32_t)ip[1];
     eos_wasm_memory *mem = inst->memories[ip[2]];
@@ -284,6 +287,7 @@ int eos_wasm__exec(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots)
     int rc = 0;
     const char *tmsg = NULL;
     int64_t fuel = s->fuel;
+    const uintptr_t handler_base = (uintptr_t)labels[0];
     eos_wasm_instance *inst = f->inst;
     const eos_wasm__code *codes = inst->module->codes;
     const eos_wasm__code *code = f->code;
@@ -291,13 +295,14 @@ int eos_wasm__exec(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots)
     uint8_t *mem = m0 ? m0->data : NULL;
     uint64_t mem_size = m0 ? m0->size : 0;
     uint64_t *fp = base, *sp;
-    const uint64_t *ip, *cbase;
+    const uint32_t *ip, *cbase;
     eos_wasm_func *callee;
     bool tail;
 
     frames[depth++] = (eos_wasm__frame){NULL, NULL, NULL, NULL};
 
-#define NEXT goto *(const void *)(uintptr_t)*ip
+/* An opcode word holds its handler's offset from the first handler. */
+#define NEXT goto *(const void *)(handler_base + (int32_t)*ip)
 #define TRAP(c, m)                                                                                 \
     do {                                                                                           \
         rc = (c);                                                                                  \
@@ -439,7 +444,7 @@ L_BR_TABLE : {
     uint32_t n = ip[1], i = (uint32_t) * --sp;
     if (i > n)
         i = n;
-    const uint64_t *e = ip + 2 + 3 * (size_t)i;
+    const uint32_t *e = ip + 2 + 3 * (size_t)i;
     uint32_t cnt = e[2];
     uint64_t *src = sp - cnt, *dst = fp + e[1];
     if (src != dst)

@@ -377,11 +377,11 @@ typedef struct eos_wasm__code {
     uint32_t frame_slots; /* locals + maximum operand stack height */
     uint32_t body_off;    /* the function body in the module bytes */
     uint32_t body_size;
-    uint32_t *code;
     uint32_t code_len;
-    /* The same code for the interpreter: opcodes replaced by handler
-     * addresses (direct threading), one 64-bit word per word of code. */
-    uint64_t *threaded;
+    /* The translated code for the interpreter, opcodes replaced by their
+     * handlers' offsets (direct threading): one 32-bit word per word of the
+     * translation, which is not kept. */
+    uint32_t *threaded;
     uint8_t *local_types; /* local_count entries, freed after validation */
 } eos_wasm__code;
 
@@ -405,11 +405,23 @@ typedef struct eos_wasm__plan {
     eos_wasm__image image;
 } eos_wasm__plan;
 
+/* A byte range [off, end) of the module's input. */
+typedef struct eos_wasm__range {
+    uint32_t off, end;
+} eos_wasm__range;
+
 struct eos_wasm_module {
     atomic_long refs;
     eos_wasm__plan plan;
-    uint8_t *bytes; /* private copy of the input: names, data and expressions point here */
+    /* The input while the module is made (borrowed), then a private copy of
+     * it without the code section (translated) and, when memory 0 has an
+     * image and no segment is passive, without the data section: names,
+     * data and expressions point here. */
+    uint8_t *bytes;
     size_t size;
+    bool bytes_borrowed;
+    eos_wasm__range code_sec, data_sec;
+    uint64_t code_words; /* words of translated code, for eos_wasm_module_code_size */
     eos_wasm_features features;
 
     eos_wasm_functype *types;
@@ -513,7 +525,7 @@ struct eos_wasm_instance {
 };
 
 typedef struct eos_wasm__frame {
-    const uint64_t *ip;
+    const uint32_t *ip;
     uint64_t *fp;
     const eos_wasm__code *code;
     eos_wasm_instance *inst;
@@ -728,8 +740,10 @@ void eos_wasm__module_clear(eos_wasm_module *m);
 /* exec.c: runs f with arguments in slots (results written back). Returns 0
  * or a trap code with s->trap_msg set. */
 int eos_wasm__exec(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots);
-/* Builds c->threaded from c->code given the instruction starts; 0 or ENOMEM. */
-int eos_wasm__thread_code(eos_wasm__code *c, const uint32_t *starts, uint32_t nstarts);
+/* Builds c->threaded from the translation code[0..len) (borrowed) given the
+ * instruction starts; 0 or ENOMEM. */
+int eos_wasm__thread_code(eos_wasm__code *c, const uint32_t *code, uint32_t len,
+                          const uint32_t *starts, uint32_t nstarts);
 /* Calls a host function with a caller record. */
 int eos_wasm__call_host(eos_wasm_store *s, eos_wasm_instance *inst, eos_wasm_func *f,
                         uint64_t *slots);
@@ -739,6 +753,9 @@ int eos_wasm__trap(eos_wasm_store *s, int code, const char *msg);
  * or -1. All borrow m. */
 int eos_wasm__plan_build(eos_wasm_module *m);
 void eos_wasm__plan_free(eos_wasm_module *m);
+/* Replaces the borrowed input in m->bytes by a private copy of what
+ * instances still read (see struct eos_wasm_module); 0 or EOS_ENOMEM. */
+int eos_wasm__keep_bytes(eos_wasm_module *m);
 int64_t eos_wasm__export_find(const eos_wasm_module *m, const char *name, size_t len);
 
 /* memory.c: the mmap backing of linear memories. mem_map reserves reserve

@@ -116,3 +116,87 @@ void eos_wasm__plan_free(eos_wasm_module *m)
     eos_free(p->export_slots, 0);
     memset(p, 0, sizeof(*p));
 }
+
+/* ---- the module's own copy of its bytes ------------------------------------ */
+
+typedef struct cut {
+    eos_wasm__range r[2];
+    uint32_t n;
+} cut;
+
+/* Where byte off of the input lands once the cut ranges are left out. */
+static uint32_t cut_map(const cut *c, uint32_t off)
+{
+    uint32_t less = 0;
+    for (uint32_t i = 0; i < c->n; i++)
+        if (off >= c->r[i].end)
+            less += c->r[i].end - c->r[i].off;
+    return off - less;
+}
+
+static const char *cut_ptr(const cut *c, const uint8_t *from, uint8_t *to, const char *p)
+{
+    return p ? (const char *)to + cut_map(c, (uint32_t)((const uint8_t *)p - from)) : NULL;
+}
+
+static void cut_expr(const cut *c, eos_wasm__expr *e)
+{
+    e->off = cut_map(c, e->off);
+}
+
+int eos_wasm__keep_bytes(eos_wasm_module *m)
+{
+    cut c = {.n = 0};
+    bool passive = false;
+    for (uint32_t k = 0; k < m->data_count; k++)
+        passive |= m->datas[k].mode == EOS_WASM_SEG_PASSIVE;
+    if (m->code_sec.end > m->code_sec.off)
+        c.r[c.n++] = m->code_sec;
+    if (m->plan.has_image && !passive && m->data_sec.end > m->data_sec.off)
+        c.r[c.n++] = m->data_sec;
+    size_t kept = m->size;
+    for (uint32_t i = 0; i < c.n; i++)
+        kept -= c.r[i].end - c.r[i].off;
+    uint8_t *to = eos_malloc(kept ? kept : 1), *from = m->bytes;
+    if (!to)
+        return EOS_ENOMEM;
+    size_t at = 0, w = 0;
+    for (uint32_t i = 0; i <= c.n; i++) {
+        size_t until = i < c.n ? c.r[i].off : m->size;
+        memcpy(to + w, from + at, until - at);
+        w += until - at;
+        at = i < c.n ? c.r[i].end : m->size;
+    }
+    for (uint32_t k = 0; k < m->import_count; k++) {
+        m->imports[k].module = cut_ptr(&c, from, to, m->imports[k].module);
+        m->imports[k].name = cut_ptr(&c, from, to, m->imports[k].name);
+    }
+    for (uint32_t k = 0; k < m->export_count; k++)
+        m->exports[k].name = cut_ptr(&c, from, to, m->exports[k].name);
+    for (uint32_t k = m->global_import_count; k < m->global_count; k++)
+        cut_expr(&c, &m->globals[k].init);
+    for (uint32_t k = 0; k < m->elem_count; k++) {
+        cut_expr(&c, &m->elems[k].offset);
+        for (uint32_t i = 0; m->elems[k].exprs && i < m->elems[k].count; i++)
+            cut_expr(&c, &m->elems[k].exprs[i]);
+    }
+    /* Data left out belongs to active segments already in the image. */
+    for (uint32_t k = 0; k < m->data_count; k++) {
+        cut_expr(&c, &m->datas[k].offset);
+        m->datas[k].off = cut_map(&c, m->datas[k].off);
+    }
+    /* Function bodies are translated: their bytes are gone. */
+    for (uint32_t k = 0; k < m->code_count; k++)
+        m->codes[k].body_off = m->codes[k].body_size = 0;
+    m->bytes = to;
+    m->size = kept;
+    m->bytes_borrowed = false;
+    return 0;
+}
+
+void eos_wasm_module_code_size(const eos_wasm_module *m, size_t *out_wasm_size,
+                               size_t *out_internal_size)
+{
+    *out_wasm_size = m->code_sec.end - m->code_sec.off;
+    *out_internal_size = (size_t)m->code_words * sizeof(uint32_t);
+}

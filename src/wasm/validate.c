@@ -756,12 +756,10 @@ static int validate_function(eos_wasm__vctx *v, uint32_t fi)
     if (v->r.p != v->r.end)
         return FAIL(EOS_EMALFORMED, "section size mismatch: bytes after the function's end");
     c->frame_slots = c->local_count + v->max_height;
-    c->code = eos_malloc((size_t)v->len * sizeof(uint32_t));
-    if (!c->code)
-        return FAIL(EOS_ENOMEM, "out of memory");
-    memcpy(c->code, v->code, (size_t)v->len * sizeof(uint32_t));
-    c->code_len = v->len;
-    TRY(eos_wasm__thread_code(c, v->starts, v->nstarts) ? FAIL(EOS_ENOMEM, "out of memory") : 0);
+    TRY(eos_wasm__thread_code(c, v->code, v->len, v->starts, v->nstarts)
+            ? FAIL(EOS_ENOMEM, "out of memory")
+            : 0);
+    v->m->code_words += v->len;
     eos_free(c->local_types, 0);
     c->local_types = NULL;
     return 0;
