@@ -38,7 +38,8 @@ typedef struct eos_wasi_app_config {
     const eos_cm_component *component; /* borrowed: must outlive the app */
     const eos_wasi_env *env;           /* env_count variables, copied */
     size_t env_count;
-    uint64_t max_fuel;         /* per call; 0 = 10,000,000 */
+    uint64_t max_fuel;         /* per call; 0 = 10,000,000,000 */
+    uint32_t max_time_ms;      /* time budget per call, instantiation included; 0 = 30 s */
     uint64_t max_memory_bytes; /* linear memory cap; 0 = 64 MiB */
     eos_kv *kv;                /* borrowed store for keyvalue and files; NULL = none */
     /* Log rate limit for stdout/stderr/wasi:logging: lines per second refilled

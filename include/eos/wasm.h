@@ -199,6 +199,20 @@ EOS_API void eos_wasm_store_set_fuel(eos_wasm_store *s, uint64_t fuel);
 /* Fuel consumed since the last eos_wasm_store_set_fuel(). */
 EOS_API uint64_t eos_wasm_store_fuel_consumed(const eos_wasm_store *s);
 
+/* A time budget for the following calls, honoured by the interpreter at the
+ * same points where it charges fuel (checked every 65,536 units, so a
+ * guest stops within well under a millisecond of interpretation past it):
+ * a call running past it stops with EOS_TRAP_DEADLINE. set_deadline takes
+ * an absolute CLOCK_MONOTONIC time in ns (0 = none); set_time_budget one
+ * relative to now (0 = none). Both clear an earlier interruption. Borrow s;
+ * call them from the thread that uses the store. */
+EOS_API void eos_wasm_store_set_deadline(eos_wasm_store *s, uint64_t deadline_ns);
+EOS_API void eos_wasm_store_set_time_budget(eos_wasm_store *s, uint64_t budget_ns);
+/* Makes the store's running call (and later ones, until the next
+ * set_deadline) stop with EOS_TRAP_DEADLINE at the next check. The only
+ * store function safe to call from another thread, e.g. a watchdog timer. */
+EOS_API void eos_wasm_store_interrupt(eos_wasm_store *s);
+
 /* An opaque pointer for the embedder (host functions reach it through the
  * caller). Borrowed: the store never frees it. */
 EOS_API void eos_wasm_store_set_data(eos_wasm_store *s, void *data);

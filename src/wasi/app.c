@@ -8,7 +8,11 @@
 #include "internal.h"
 
 #define WASI_VERSION   "@0.2.12"
-#define DEFAULT_FUEL   10000000u
+/* Fuel is a deterministic cap, the time budget the usual bound: ten billion
+ * units are tens of seconds of interpretation, enough for JavaScript apps
+ * (an interpreter in wasm spends thousands of units per line of script). */
+#define DEFAULT_FUEL    10000000000ull
+#define DEFAULT_TIME_MS 30000u
 #define DEFAULT_MEMORY (64u * 1024u * 1024u)
 
 static int define_group(eos_wasi_app *app, const eos_wasi__iface *ifaces, size_t count,
@@ -95,6 +99,7 @@ int eos_wasi_app_new(const eos_wasi_app_config *cfg, eos_wasi_app **out, eos_dia
     app->component = cfg->component;
     app->kv = cfg->kv;
     app->max_fuel = cfg->max_fuel ? cfg->max_fuel : DEFAULT_FUEL;
+    app->max_time_ms = cfg->max_time_ms ? cfg->max_time_ms : DEFAULT_TIME_MS;
     app->max_memory_bytes = cfg->max_memory_bytes ? cfg->max_memory_bytes : DEFAULT_MEMORY;
     app->log_rate = cfg->log_lines_per_sec ? cfg->log_lines_per_sec : 50;
     app->log_burst = cfg->log_burst ? cfg->log_burst : 200;
@@ -158,6 +163,7 @@ static int instantiate(eos_wasi_app *app, eos_wasi__ctx *ctx, eos_wasm_store **o
     if (rc)
         return rc;
     eos_wasm_store_set_fuel(*out_store, app->max_fuel);
+    eos_wasm_store_set_time_budget(*out_store, (uint64_t)app->max_time_ms * 1000000u);
     return eos_cm_instance_new(*out_store, app->component, app->host, ctx, out_inst, diag);
 }
 

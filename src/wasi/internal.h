@@ -152,6 +152,7 @@ struct eos_wasi_app {
     eos_wasi_env *env; /* copies */
     size_t env_count;
     uint64_t max_fuel;
+    uint32_t max_time_ms;
     uint64_t max_memory_bytes;
     const eos_cm_component *component;
     eos_kv *kv;

@@ -243,12 +243,12 @@ void eos_wasm_store_free(eos_wasm_store *s)
 void eos_wasm_store_set_fuel(eos_wasm_store *s, uint64_t fuel)
 {
     s->fuel_set = fuel == 0 || fuel > INT64_MAX ? INT64_MAX : (int64_t)fuel;
-    s->fuel = s->fuel_set;
+    eos_wasm__fuel_fill(s, s->fuel_set);
 }
 
 uint64_t eos_wasm_store_fuel_consumed(const eos_wasm_store *s)
 {
-    return (uint64_t)(s->fuel_set - s->fuel);
+    return (uint64_t)(s->fuel_set - (s->fuel + s->fuel_bank));
 }
 
 void eos_wasm_store_set_data(eos_wasm_store *s, void *data)

@@ -327,7 +327,17 @@ int eos_wasm__exec(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots)
     do {                                                                                           \
         fuel -= (int64_t)((n) >> 12);                                                              \
         if (fuel < 0)                                                                              \
-            TRAP(EOS_TRAP_OUT_OF_FUEL, "out of fuel");                                             \
+            FUEL_SLICE_END();                                                                      \
+    } while (0)
+/* The fuel counter holds at most one slice of the store's fuel; at its end
+ * the store refills it, checking the deadline and interruption (budget.c). */
+#define FUEL_SLICE_END()                                                                           \
+    do {                                                                                           \
+        s->fuel = fuel;                                                                            \
+        int frc_ = eos_wasm__fuel_refill(s);                                                       \
+        fuel = s->fuel;                                                                            \
+        if (frc_)                                                                                  \
+            TRAP(frc_, s->trap_msg);                                                               \
     } while (0)
 #define SAVE_STATE(top)                                                                            \
     do {                                                                                           \
@@ -345,7 +355,7 @@ enter_same:
     /* One unit per call, plus one per 64 locals so huge frames are not free. */
     fuel -= 1 + (code->local_count >> 6);
     if (fuel < 0)
-        TRAP(EOS_TRAP_OUT_OF_FUEL, "out of fuel");
+        FUEL_SLICE_END();
     sp = fp + code->param_count;
     for (uint32_t k = code->local_count - code->param_count; k > 0; k--)
         *sp++ = 0;
@@ -519,7 +529,7 @@ L_RETURN_CALL:
     goto tail_call_func;
 L_FUEL:
     if (--fuel < 0)
-        TRAP(EOS_TRAP_OUT_OF_FUEL, "out of fuel");
+        FUEL_SLICE_END();
     ip++;
     NEXT;
 
@@ -1195,7 +1205,10 @@ L_LOCAL_TEE_GET:
 trap:
     s->depth = saved_depth;
     s->sp = base;
-    s->fuel = rc == EOS_TRAP_OUT_OF_FUEL ? 0 : fuel;
+    if (rc == EOS_TRAP_OUT_OF_FUEL)
+        s->fuel = s->fuel_bank = 0;
+    else
+        s->fuel = fuel;
     s->native_depth--;
     if (tmsg != s->trap_msg)
         eos_wasm__trap(s, rc, tmsg);

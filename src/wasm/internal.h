@@ -538,8 +538,14 @@ struct eos_wasm_store {
     eos_wasm_instance *instances;
     uint64_t memory_total; /* bytes of all linear memories */
 
-    int64_t fuel;     /* remaining; INT64_MAX when unlimited */
-    int64_t fuel_set; /* the amount given by set_fuel */
+    /* Fuel remaining is fuel + fuel_bank: the interpreter's counter gets
+     * one slice at a time, so the deadline and interruption are checked at
+     * the end of each slice, never in the dispatch loop itself. */
+    int64_t fuel;      /* the current slice; may go negative by one charge */
+    int64_t fuel_bank; /* the rest */
+    int64_t fuel_set;  /* the amount given by set_fuel; INT64_MAX when unlimited */
+    uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = none */
+    atomic_bool interrupted;
 
     uint64_t *stack; /* value stack, allocated on first call */
     uint64_t *stack_end;
@@ -748,6 +754,12 @@ int eos_wasm__thread_code(eos_wasm__code *c, const uint32_t *code, uint32_t len,
 int eos_wasm__call_host(eos_wasm_store *s, eos_wasm_instance *inst, eos_wasm_func *f,
                         uint64_t *slots);
 int eos_wasm__trap(eos_wasm_store *s, int code, const char *msg);
+/* budget.c: called when s->fuel (the slice) runs below zero. Refills it
+ * from the bank and returns 0, or EOS_TRAP_OUT_OF_FUEL, EOS_TRAP_DEADLINE
+ * (deadline passed or the store interrupted). Borrows s. */
+int eos_wasm__fuel_refill(eos_wasm_store *s);
+/* Sets the fuel remaining to total (split into slice and bank). */
+void eos_wasm__fuel_fill(eos_wasm_store *s, int64_t total);
 
 /* plan.c: builds and frees m->plan; export_find returns the export's index
  * or -1. All borrow m. */

@@ -134,6 +134,33 @@ static void test_out_of_fuel(void)
     expect_failure("/spin", 2000000, 0, EOS_TRAP_OUT_OF_FUEL, NULL);
 }
 
+/* A spinning app with fuel to spare is stopped by the request's time budget. */
+static void test_time_budget(void)
+{
+    eos_cm_component *c = wt_load(APP("misbehave"));
+    if (!c) {
+        printf("    SKIP: misbehave component unavailable\n");
+        return;
+    }
+    eos_wasi_app_config cfg = {
+        .name = "drv", .component = c, .max_fuel = 1ull << 50, .max_time_ms = 50};
+    eos_wasi_app *app = NULL;
+    EOS_CHECK_INT(eos_wasi_app_new(&cfg, &app, NULL), 0);
+    wt_response r = {0};
+    eos_wasi_outcome o;
+    eos_wasi_request req = wt_get("/spin");
+    uint64_t t0 = eos_now_ns();
+    int rc = run(app, &req, &r, &o);
+    if (rc != 1) {
+        printf("    /spin -> %s after %llu ms: %s\n", eos_err_name(rc),
+               (unsigned long long)((eos_now_ns() - t0) / 1000000), o.reason);
+        EOS_CHECK_INT(rc, EOS_TRAP_DEADLINE);
+        EOS_CHECK(strstr(o.reason, "time budget") != NULL);
+        EOS_CHECK(!o.head_sent);
+    }
+    app_done(app, c);
+}
+
 static void test_memory_limit(void)
 {
     expect_failure("/grow", 1ull << 40, 8u << 20, EOS_TRAP_FIRST, NULL);
@@ -309,6 +336,7 @@ int main(void)
     EOS_RUN(test_headers_and_status);
     EOS_RUN(test_trap);
     EOS_RUN(test_out_of_fuel);
+    EOS_RUN(test_time_budget);
     EOS_RUN(test_memory_limit);
     EOS_RUN(test_exit);
     EOS_RUN(test_no_response);
