@@ -213,6 +213,18 @@ EOS_API void eos_wasm_store_set_time_budget(eos_wasm_store *s, uint64_t budget_n
  * store function safe to call from another thread, e.g. a watchdog timer. */
 EOS_API void eos_wasm_store_interrupt(eos_wasm_store *s);
 
+/* Reuse. snapshot records the state of every memory, table, global and
+ * instance in s (normally right after instantiation); restore returns them
+ * to it, so the store can serve another request as if it were fresh:
+ * memory contents and sizes, table contents and sizes, global values and
+ * dropped segments all come back. Large memories are restored by remapping
+ * (the kernel drops the pages written since), small ones by copying.
+ * Objects created after the snapshot stay in the store, unchanged. Fuel and
+ * the time budget are set separately. restore fails with EOS_EINVAL without
+ * a snapshot and EOS_EBUSY during a call. Both borrow s. */
+EOS_API int eos_wasm_store_snapshot(eos_wasm_store *s);
+EOS_API int eos_wasm_store_restore(eos_wasm_store *s);
+
 /* An opaque pointer for the embedder (host functions reach it through the
  * caller). Borrowed: the store never frees it. */
 EOS_API void eos_wasm_store_set_data(eos_wasm_store *s, void *data);

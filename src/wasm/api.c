@@ -206,6 +206,7 @@ void eos_wasm_store_free(eos_wasm_store *s)
 {
     if (!s)
         return;
+    eos_wasm__snapshot_free(s->snapshot);
     eos_wasm__instances_free(s);
     eos_wasm__obj *o = s->objs;
     while (o) {

@@ -531,8 +531,13 @@ typedef struct eos_wasm__frame {
     eos_wasm_instance *inst;
 } eos_wasm__frame;
 
+/* snapshot.c: the recorded state of a store (eos_wasm_store_snapshot). */
+typedef struct eos_wasm__snapshot eos_wasm__snapshot;
+void eos_wasm__snapshot_free(eos_wasm__snapshot *sn);
+
 struct eos_wasm_store {
     eos_wasm_limits limits;
+    eos_wasm__snapshot *snapshot; /* NULL until eos_wasm_store_snapshot */
     void *data;
     eos_wasm__obj *objs;
     eos_wasm_instance *instances;
