@@ -50,6 +50,27 @@ static double rate(uint64_t n, uint64_t ns)
     return ns ? (double)n * 1e9 / (double)ns : 0.0;
 }
 
+/* Runs GET /hello for SECONDS of CPU time; 0, or 1 after a failure. */
+static int requests(const char *label, eos_wasi_app *app, uint64_t *out_n, uint64_t *out_ns)
+{
+    uint64_t n = 0, t = cpu_ns(), el = 0;
+    while ((el = cpu_ns() - t) < (uint64_t)(SECONDS * 1e9)) {
+        wt_response r = {0};
+        eos_wasi_sink sink = wt_sink(&r);
+        eos_wasi_request req = wt_get("/hello");
+        eos_wasi_outcome o;
+        int rc = eos_wasi_handle_http(app, &req, &sink, &o);
+        if (rc || r.status != 200) {
+            printf("%-6s request failed: %s %s\n", label, eos_err_name(rc), o.reason);
+            return 1;
+        }
+        n++;
+    }
+    *out_n = n;
+    *out_ns = el;
+    return 0;
+}
+
 static void bench(const char *label, const char *file)
 {
     reset_peak();
@@ -94,24 +115,20 @@ static void bench(const char *label, const char *file)
         eos_wasm_store_free(s);
         n0++;
     }
-    uint64_t n = 0, t = cpu_ns(), el = 0, bytes = 0;
-    while ((el = cpu_ns() - t) < (uint64_t)(SECONDS * 1e9)) {
-        wt_response r = {0};
-        eos_wasi_sink sink = wt_sink(&r);
-        eos_wasi_request req = wt_get("/hello");
-        eos_wasi_outcome o;
-        int rc = eos_wasi_handle_http(app, &req, &sink, &o);
-        if (rc || r.status != 200) {
-            printf("%-6s request failed: %s %s\n", label, eos_err_name(rc), o.reason);
-            goto out;
-        }
-        bytes += r.body_size;
-        n++;
-    }
+    uint64_t n = 0, el = 0;
+    if (requests(label, app, &n, &el))
+        goto out;
     double base = rate(n0, el0), full = rate(n, el);
     printf("%-6s %9.0f req/s through the driver; baseline instantiate+free %9.0f /s; "
            "ratio %.2f (instantiation's share of a request)\n",
            label, full, base, base > 0 ? full / base : 0.0);
+    /* The same requests on pooled instances, reset between requests. */
+    eos_wasi_app *pooled = NULL;
+    cfg.pool_size = 1;
+    if (eos_wasi_app_new(&cfg, &pooled, NULL) == 0 && requests(label, pooled, &n, &el) == 0)
+        printf("%-6s %9.0f req/s on a pooled instance (%.2fx a fresh one)\n", label, rate(n, el),
+               full > 0 ? rate(n, el) / full : 0.0);
+    eos_wasi_app_free(pooled);
 out:
     eos_wasi_app_free(app);
     eos_cm_component_free(c);

@@ -341,6 +341,8 @@ EOS_API void eos_cm_instance_free(eos_cm_instance *i);
  * wrote is visible afterwards. Both borrow i; not during a call. */
 EOS_API int eos_cm_instance_snapshot(eos_cm_instance *i);
 EOS_API int eos_cm_instance_reset(eos_cm_instance *i, void *data);
+/* Replaces the embedder pointer given at creation (borrowed). */
+EOS_API void eos_cm_instance_set_data(eos_cm_instance *i, void *data);
 
 typedef struct eos_cm_func eos_cm_func;
 /* Finds an exported function: "hello" for a top-level function, or

@@ -29,3 +29,8 @@ int eos_cm_instance_reset(eos_cm_instance *i, void *data)
     i->data = data;
     return eos_wasm_store_restore(i->store);
 }
+
+void eos_cm_instance_set_data(eos_cm_instance *i, void *data)
+{
+    i->data = data;
+}

@@ -91,7 +91,8 @@ int eos_wasi_app_new(const eos_wasi_app_config *cfg, eos_wasi_app **out, eos_dia
         return EOS_ENOMEM;
     pthread_mutex_init(&app->lock, NULL);
     app->name = eos_strdup(cfg->name);
-    if (!app->name) {
+    if (eos_wasi__pool_init(app, cfg->pool_size, cfg->pool_idle_ms ? cfg->pool_idle_ms : 10000) ||
+        !app->name) {
         rc = EOS_ENOMEM;
         goto out;
     }
@@ -135,6 +136,7 @@ void eos_wasi_app_free(eos_wasi_app *app)
 {
     if (!app)
         return;
+    eos_wasi__pool_free(app);
     eos_cm_host_free(app->host);
     eos_wasi__ns_cache_free(app);
     env_free(app);
@@ -154,19 +156,6 @@ uint64_t eos_wasi_app_log_dropped(const eos_wasi_app *app)
     return app->log_dropped;
 }
 
-/* Fresh store and instance with the app's limits, bound to ctx. */
-static int instantiate(eos_wasi_app *app, eos_wasi__ctx *ctx, eos_wasm_store **out_store,
-                       eos_cm_instance **out_inst, eos_diag *diag)
-{
-    eos_wasm_limits lim = {.fuel = app->max_fuel, .max_memory_bytes = app->max_memory_bytes};
-    int rc = eos_wasm_store_new(&lim, out_store);
-    if (rc)
-        return rc;
-    eos_wasm_store_set_fuel(*out_store, app->max_fuel);
-    eos_wasm_store_set_time_budget(*out_store, (uint64_t)app->max_time_ms * 1000000u);
-    return eos_cm_instance_new(*out_store, app->component, app->host, ctx, out_inst, diag);
-}
-
 int eos_wasi_app_check(eos_wasi_app *app, eos_diag *diag)
 {
     static const eos_wasi_sink no_sink;
@@ -180,7 +169,7 @@ int eos_wasi_app_check(eos_wasi_app *app, eos_diag *diag)
     ctx.out = &outcome;
     eos_wasi__ctx *saved = eos_wasi__cur;
     eos_wasi__cur = &ctx;
-    int rc = instantiate(app, &ctx, &store, &inst, diag);
+    int rc = eos_wasi__instantiate(app, &ctx, &store, &inst, diag);
     /* Resources the start function created are dropped with the context bound. */
     eos_cm_instance_free(inst);
     eos_wasm_store_free(store);
@@ -216,7 +205,8 @@ int eos_wasi_handle_http(eos_wasi_app *app, const eos_wasi_request *req, const e
     ctx.out = out;
     eos_wasi__ctx *saved = eos_wasi__cur;
     eos_wasi__cur = &ctx;
-    int rc = instantiate(app, &ctx, &store, &inst, &d);
+    bool reusable = false;
+    int rc = eos_wasi__acquire(app, &ctx, &store, &inst, &reusable, &d);
     if (rc) {
         reason_from(out, rc, &d, "the app could not be started");
         goto out;
@@ -256,8 +246,7 @@ int eos_wasi_handle_http(eos_wasi_app *app, const eos_wasi_request *req, const e
 out:
     /* Destructors of resources the guest still holds run here, with the
      * context bound: a response body left open ends incomplete. */
-    eos_cm_instance_free(inst);
-    eos_wasm_store_free(store);
+    eos_wasi__release(app, store, inst, reusable, rc == 0 && !ctx.sink_err);
     eos_cm_arena_free(arena);
     eos_wasi__ctx_fini(&ctx);
     eos_wasi__cur = saved;
@@ -282,7 +271,7 @@ int eos_wasi_call(eos_wasi_app *app, const char *name, const eos_cm_val *args, s
     ctx.out = out;
     eos_wasi__ctx *saved = eos_wasi__cur;
     eos_wasi__cur = &ctx;
-    int rc = instantiate(app, &ctx, &store, &inst, &d);
+    int rc = eos_wasi__instantiate(app, &ctx, &store, &inst, &d);
     if (rc) {
         reason_from(out, rc, &d, "the app could not be started");
         goto out;

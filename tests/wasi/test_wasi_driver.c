@@ -161,6 +161,56 @@ static void test_time_budget(void)
     app_done(app, c);
 }
 
+/* Pooled instances: requests reuse a reset instance and see nothing an
+ * earlier one left behind (memory contents and growth, the heap); a failed
+ * request's instance is not reused; idle instances are freed by a trim. */
+static void test_pool(void)
+{
+    eos_cm_component *c = wt_load(APP("misbehave"));
+    if (!c) {
+        printf("    SKIP: misbehave component unavailable\n");
+        return;
+    }
+    eos_wasi_app_config cfg = {
+        .name = "drv", .component = c, .max_fuel = 1ull << 40, .pool_size = 2};
+    eos_wasi_app *app = NULL;
+    EOS_CHECK_INT(eos_wasi_app_new(&cfg, &app, NULL), 0);
+    char first[96] = "";
+    for (int i = 0; i < 6; i++) {
+        wt_response r = {.keep_body = true};
+        eos_wasi_outcome o;
+        eos_wasi_request req = wt_get(i == 3 ? "/trap" : "/state");
+        int rc = run(app, &req, &r, &o);
+        if (rc == 1)
+            break;
+        if (i == 3) {
+            EOS_CHECK_INT(rc, EOS_TRAP_UNREACHABLE);
+        } else {
+            EOS_CHECK_INT(rc, 0);
+            char text[96];
+            snprintf(text, sizeof(text), "%.*s", (int)r.body_size, (const char *)r.body);
+            if (i == 0) {
+                snprintf(first, sizeof(first), "%s", text);
+                printf("    /state -> %s\n", text);
+            }
+            EOS_CHECK(strncmp(text, "seen=1 ", 7) == 0 && strstr(text, "first=-") != NULL);
+            EOS_CHECK_STR(text, first);
+        }
+        wt_response_free(&r);
+    }
+    eos_wasi_pool_stats st;
+    eos_wasi_app_pool_stats(app, &st);
+    /* Fresh: the first request and the one after the trap (whose instance,
+     * reused, was not given back); every other one reused. */
+    EOS_CHECK_INT(st.fresh, 2);
+    EOS_CHECK_INT(st.reused, 4);
+    EOS_CHECK_INT(st.ready, 1);
+    eos_wasi_app_trim(app, 0);
+    eos_wasi_app_pool_stats(app, &st);
+    EOS_CHECK_INT(st.ready, 0);
+    app_done(app, c);
+}
+
 static void test_memory_limit(void)
 {
     expect_failure("/grow", 1ull << 40, 8u << 20, EOS_TRAP_FIRST, NULL);
@@ -337,6 +387,7 @@ int main(void)
     EOS_RUN(test_trap);
     EOS_RUN(test_out_of_fuel);
     EOS_RUN(test_time_budget);
+    EOS_RUN(test_pool);
     EOS_RUN(test_memory_limit);
     EOS_RUN(test_exit);
     EOS_RUN(test_no_response);
