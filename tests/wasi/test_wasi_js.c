@@ -50,19 +50,24 @@ static const ref_case cases[] = {
      "ABC DEF"},
 };
 
-static void test_matches_jco_serve(void)
+/* Runs every case `rounds` times, on fresh instances or (pool_size 1) on one
+ * instance reset between requests: the answers must not differ. */
+static void run_cases(uint32_t pool_size, int rounds)
 {
     eos_cm_component *c = wt_load(EOS_WASI_APPS "/fetch-js.wasm");
     if (!c) {
         printf("    SKIP: fetch-js component unavailable\n");
         return;
     }
-    eos_wasi_app_config cfg = {
-        .name = "js", .component = c, .max_fuel = 1ull << 40, .max_memory_bytes = 256u << 20};
+    eos_wasi_app_config cfg = {.name = "js",
+                               .component = c,
+                               .max_fuel = 1ull << 40,
+                               .max_memory_bytes = 256u << 20,
+                               .pool_size = pool_size};
     eos_wasi_app *app = NULL;
     EOS_CHECK_INT(eos_wasi_app_new(&cfg, &app, NULL), 0);
-    for (size_t i = 0; app && i < EOS_ARRAY_LEN(cases); i++) {
-        const ref_case *k = &cases[i];
+    for (size_t i = 0; app && i < EOS_ARRAY_LEN(cases) * (size_t)rounds; i++) {
+        const ref_case *k = &cases[i % EOS_ARRAY_LEN(cases)];
         wt_response r = {.keep_body = true};
         eos_wasi_outcome o;
         eos_wasi_request req = wt_get(k->target);
@@ -99,12 +104,30 @@ static void test_matches_jco_serve(void)
         EOS_CHECK_MEM(r.body, r.body_size, k->want_body, strlen(k->want_body));
         wt_response_free(&r);
     }
+    if (app && pool_size) {
+        eos_wasi_pool_stats st;
+        eos_wasi_app_pool_stats(app, &st);
+        EOS_CHECK_INT(st.fresh, 1);
+    }
     eos_wasi_app_free(app);
     eos_cm_component_free(c);
+}
+
+static void test_matches_jco_serve(void)
+{
+    run_cases(0, 1);
+}
+
+/* StarlingMonkey keeps a whole JavaScript heap in linear memory: a reused
+ * instance answers exactly as a fresh one, round after round. */
+static void test_pooled_matches(void)
+{
+    run_cases(1, 3);
 }
 
 int main(void)
 {
     EOS_RUN(test_matches_jco_serve);
+    EOS_RUN(test_pooled_matches);
     return eos_test_finish();
 }
