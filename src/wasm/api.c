@@ -17,7 +17,6 @@ void eos_wasm__module_clear(eos_wasm_module *m)
         eos_free(m->elems[i].exprs, 0);
     }
     for (uint32_t i = 0; m->codes && i < m->code_count; i++) {
-        eos_free(m->codes[i].threaded, 0);
         eos_free(m->codes[i].local_types, 0);
     }
     eos_free(m->codes, 0);
@@ -34,6 +33,7 @@ void eos_wasm__module_clear(eos_wasm_module *m)
     eos_free(m->type_canon, 0);
     eos_free(m->type_vals, 0);
     eos_wasm__plan_free(m);
+    eos_wasm__code_free_all(m);
     if (!m->bytes_borrowed)
         eos_free(m->bytes, m->size);
 }

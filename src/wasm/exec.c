@@ -155,14 +155,14 @@ static inline uint64_t sat_i64_u(double a)
     return (uint64_t)a;
 }
 
-int eos_wasm__thread_code(eos_wasm__code *c, const uint32_t *code, uint32_t len,
-                          const uint32_t *starts, uint32_t nstarts)
+int eos_wasm__thread_code(eos_wasm_module *m, eos_wasm__code *c, const uint32_t *code,
+                          uint32_t len, const uint32_t *starts, uint32_t nstarts)
 {
     const void *const *labels;
     uint64_t out[1];
     eos_wasm__exec(NULL, NULL, out);
     memcpy(&labels, out, sizeof(labels));
-    uint32_t *t = eos_malloc((size_t)(len ? len : 1) * sizeof(uint32_t));
+    uint32_t *t = eos_wasm__code_alloc(m, len ? len : 1);
     if (!t)
         return EOS_ENOMEM;
     memcpy(t, code, (size_t)len * sizeof(uint32_t));

@@ -422,6 +422,7 @@ struct eos_wasm_module {
     bool bytes_borrowed;
     eos_wasm__range code_sec, data_sec;
     uint64_t code_words; /* words of translated code, for eos_wasm_module_code_size */
+    struct eos_wasm__chunk *code_chunks; /* where the translated code lives (memory.c) */
     eos_wasm_features features;
 
     eos_wasm_functype *types;
@@ -753,8 +754,8 @@ void eos_wasm__module_clear(eos_wasm_module *m);
 int eos_wasm__exec(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots);
 /* Builds c->threaded from the translation code[0..len) (borrowed) given the
  * instruction starts; 0 or ENOMEM. */
-int eos_wasm__thread_code(eos_wasm__code *c, const uint32_t *code, uint32_t len,
-                          const uint32_t *starts, uint32_t nstarts);
+int eos_wasm__thread_code(eos_wasm_module *m, eos_wasm__code *c, const uint32_t *code,
+                          uint32_t len, const uint32_t *starts, uint32_t nstarts);
 /* Calls a host function with a caller record. */
 int eos_wasm__call_host(eos_wasm_store *s, eos_wasm_instance *inst, eos_wasm_func *f,
                         uint64_t *slots);
@@ -786,6 +787,12 @@ int eos_wasm__mem_resize(eos_wasm_memory *m, uint64_t new_size);
 void eos_wasm__mem_unmap(eos_wasm_memory *m);
 int eos_wasm__mem_apply_image(eos_wasm_memory *m, const eos_wasm__image *img);
 int eos_wasm__mem_reset(eos_wasm_memory *m, uint64_t size, const eos_wasm__image *img);
+/* Interpreter code of module m comes from chunks mapped for it alone, so
+ * unloading a module gives its largest part back to the system at once
+ * instead of leaving the heap fragmented. code_alloc returns words words
+ * (or NULL); code_free_all unmaps every chunk. */
+uint32_t *eos_wasm__code_alloc(eos_wasm_module *m, size_t words);
+void eos_wasm__code_free_all(eos_wasm_module *m);
 int eos_wasm__image_build(eos_wasm__image *img, const eos_wasm_module *m, uint64_t extent);
 void eos_wasm__image_free(eos_wasm__image *img);
 

@@ -112,6 +112,46 @@ int eos_wasm__mem_resize(eos_wasm_memory *m, uint64_t new_size)
     return 0;
 }
 
+/* ---- interpreter code ----------------------------------------------------- */
+
+typedef struct eos_wasm__chunk {
+    struct eos_wasm__chunk *next;
+    size_t size, used; /* bytes, header included */
+} eos_wasm__chunk;
+
+#define CODE_CHUNK (1u << 20)
+
+uint32_t *eos_wasm__code_alloc(eos_wasm_module *m, size_t words)
+{
+    size_t need = words * sizeof(uint32_t);
+    eos_wasm__chunk *c = m->code_chunks;
+    if (!c || c->size - c->used < need) {
+        size_t size = round_page(sizeof(*c) + need);
+        if (size < CODE_CHUNK)
+            size = CODE_CHUNK;
+        void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            return NULL;
+        c = p;
+        c->next = m->code_chunks;
+        c->size = size;
+        c->used = (sizeof(*c) + 15) & ~(size_t)15;
+        m->code_chunks = c;
+    }
+    uint32_t *w = (uint32_t *)((uint8_t *)c + c->used);
+    c->used += (need + 7) & ~(size_t)7;
+    return w;
+}
+
+void eos_wasm__code_free_all(eos_wasm_module *m)
+{
+    while (m->code_chunks) {
+        eos_wasm__chunk *next = m->code_chunks->next;
+        munmap(m->code_chunks, m->code_chunks->size);
+        m->code_chunks = next;
+    }
+}
+
 /* ---- images ----------------------------------------------------------------- */
 
 int eos_wasm__image_build(eos_wasm__image *img, const eos_wasm_module *m, uint64_t extent)

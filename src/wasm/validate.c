@@ -756,7 +756,7 @@ static int validate_function(eos_wasm__vctx *v, uint32_t fi)
     if (v->r.p != v->r.end)
         return FAIL(EOS_EMALFORMED, "section size mismatch: bytes after the function's end");
     c->frame_slots = c->local_count + v->max_height;
-    TRY(eos_wasm__thread_code(c, v->code, v->len, v->starts, v->nstarts)
+    TRY(eos_wasm__thread_code(v->m, c, v->code, v->len, v->starts, v->nstarts)
             ? FAIL(EOS_ENOMEM, "out of memory")
             : 0);
     v->m->code_words += v->len;
