@@ -35,15 +35,32 @@ static uint64_t round_page(uint64_t n)
     return (n + p - 1) / p * p;
 }
 
+static int heap_map(eos_wasm_memory *m, uint64_t size)
+{
+    if (size > SIZE_MAX)
+        return EOS_ENOMEM;
+    m->data = eos_calloc(1, size ? (size_t)size : 8);
+    m->size = size;
+    m->reserved = 0;
+    return m->data ? 0 : EOS_ENOMEM;
+}
+
+static int heap_resize(eos_wasm_memory *m, uint64_t new_size)
+{
+    uint8_t *p = eos_realloc(m->data, m->size ? (size_t)m->size : 8, (size_t)new_size);
+    if (!p)
+        return EOS_ELIMIT;
+    memset(p + m->size, 0, (size_t)(new_size - m->size));
+    m->data = p;
+    m->size = new_size;
+    return 0;
+}
+
 int eos_wasm__mem_map(eos_wasm_memory *m, uint64_t size, uint64_t want_reserve)
 {
     m->cap_reserve = want_reserve;
-    if (size <= SMALL_MEMORY) {
-        m->data = eos_calloc(1, size ? size : 8);
-        m->size = size;
-        m->reserved = 0;
-        return m->data ? 0 : EOS_ENOMEM;
-    }
+    if (size <= SMALL_MEMORY)
+        return heap_map(m, size);
     uint64_t reserve = want_reserve < size ? size : want_reserve;
     if (reserve > DEFAULT_RESERVE && reserve > size)
         reserve = size > DEFAULT_RESERVE ? size : DEFAULT_RESERVE;
@@ -56,8 +73,9 @@ int eos_wasm__mem_map(eos_wasm_memory *m, uint64_t size, uint64_t want_reserve)
      * Pages beyond a shrink are returned with MADV_DONTNEED. */
     void *p = mmap(NULL, (size_t)reserve, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    /* No address space to reserve (an enclave sized tightly): the heap. */
     if (p == MAP_FAILED)
-        return EOS_ENOMEM;
+        return heap_map(m, size);
     m->data = p;
     m->size = size;
     m->reserved = reserve;
@@ -80,15 +98,8 @@ int eos_wasm__mem_resize(eos_wasm_memory *m, uint64_t new_size)
         m->size = new_size;
         return 0;
     }
-    if (!m->reserved && new_size <= SMALL_MEMORY) {
-        uint8_t *p = eos_realloc(m->data, m->size ? m->size : 8, new_size);
-        if (!p)
-            return EOS_ELIMIT;
-        memset(p + m->size, 0, (size_t)(new_size - m->size));
-        m->data = p;
-        m->size = new_size;
-        return 0;
-    }
+    if (!m->reserved && new_size <= SMALL_MEMORY)
+        return heap_resize(m, new_size);
     /* Past the reservation: a larger one, then a move (the new pages are
      * zero already). */
     uint64_t reserve = m->reserved * 2 > new_size ? m->reserved * 2 : new_size;
@@ -103,7 +114,7 @@ int eos_wasm__mem_resize(eos_wasm_memory *m, uint64_t new_size)
     void *p = mmap(NULL, (size_t)reserve, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
-        return EOS_ELIMIT;
+        return m->reserved ? EOS_ELIMIT : heap_resize(m, new_size);
     memcpy(p, m->data, (size_t)m->size);
     eos_wasm__mem_unmap(m);
     m->data = p;
