@@ -118,6 +118,10 @@ typedef struct eos_wasm_features {
     bool disable_tail_call;
     bool disable_extended_const;
     bool disable_multi_memory;
+    /* Modules whose code section has at least this many bytes are validated
+     * at load but translated for the interpreter one function at a time, on
+     * its first call; 0 = 1 MiB, UINT32_MAX = never (everything at load). */
+    uint32_t lazy_translation_min;
 } eos_wasm_features;
 
 /* Decodes, validates and prepares bytes for execution. bytes are borrowed
@@ -161,7 +165,8 @@ EOS_API void eos_wasm_module_export(const eos_wasm_module *m, size_t index,
                                     eos_wasm_export_desc *out);
 
 /* The size of the module's code section and of the interpreter's code made
- * from it, in bytes (for memory reports). Borrows m. */
+ * from it so far, in bytes (for memory reports; a lazily translated module's
+ * grows as its functions are first called). Borrows m. */
 EOS_API void eos_wasm_module_code_size(const eos_wasm_module *m, size_t *out_wasm_size,
                                        size_t *out_internal_size);
 

@@ -12,6 +12,7 @@ int eos_wasm__ensure_stack(eos_wasm_store *s);
 
 void eos_wasm__module_clear(eos_wasm_module *m)
 {
+    eos_wasm__code_free_all(m);
     for (uint32_t i = 0; i < m->elem_count; i++) {
         eos_free(m->elems[i].funcs, 0);
         eos_free(m->elems[i].exprs, 0);
@@ -33,7 +34,6 @@ void eos_wasm__module_clear(eos_wasm_module *m)
     eos_free(m->type_canon, 0);
     eos_free(m->type_vals, 0);
     eos_wasm__plan_free(m);
-    eos_wasm__code_free_all(m);
     if (!m->bytes_borrowed)
         eos_free(m->bytes, m->size);
 }

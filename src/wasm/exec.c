@@ -155,24 +155,18 @@ static inline uint64_t sat_i64_u(double a)
     return (uint64_t)a;
 }
 
-int eos_wasm__thread_code(eos_wasm_module *m, eos_wasm__code *c, const uint32_t *code,
-                          uint32_t len, const uint32_t *starts, uint32_t nstarts)
+void eos_wasm__thread_code(uint32_t *t, const uint32_t *code, uint32_t len, const uint32_t *starts,
+                           uint32_t nstarts)
 {
     const void *const *labels;
     uint64_t out[1];
     eos_wasm__exec(NULL, NULL, out);
     memcpy(&labels, out, sizeof(labels));
-    uint32_t *t = eos_wasm__code_alloc(m, len ? len : 1);
-    if (!t)
-        return EOS_ENOMEM;
     memcpy(t, code, (size_t)len * sizeof(uint32_t));
     /* Handlers all lie within eos_wasm__exec, so their distances from the
      * first one fit in 32 bits and the code stays one word per immediate. */
     for (uint32_t i = 0; i < nstarts; i++)
         t[starts[i]] = (uint32_t)(int32_t)((intptr_t)labels[code[starts[i]]] - (intptr_t)labels[0]);
-    c->threaded = t;
-    c->code_len = len;
-    return 0;
 }
 
 int eos_wasm__trap(eos_wasm_store *s, int code, const char *msg)
@@ -359,7 +353,13 @@ enter_same:
     sp = fp + code->param_count;
     for (uint32_t k = code->local_count - code->param_count; k > 0; k--)
         *sp++ = 0;
-    ip = cbase = code->threaded;
+    ip = cbase = __atomic_load_n(&code->threaded, __ATOMIC_ACQUIRE);
+    if (__builtin_expect(!ip, 0)) {
+        /* The first call of a function of a lazily translated module. */
+        if (eos_wasm__translate(inst->module, (eos_wasm__code *)code) != 0)
+            TRAP(EOS_ENOMEM, "out of memory translating a function");
+        ip = cbase = __atomic_load_n(&code->threaded, __ATOMIC_ACQUIRE);
+    }
     NEXT;
 
 call_func:

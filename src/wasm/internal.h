@@ -414,7 +414,7 @@ struct eos_wasm_module {
     atomic_long refs;
     eos_wasm__plan plan;
     /* The input while the module is made (borrowed), then a private copy of
-     * it without the code section (translated) and, when memory 0 has an
+     * it without the code section (unless translated lazily) and, when memory 0 has an
      * image and no segment is passive, without the data section: names,
      * data and expressions point here. */
     uint8_t *bytes;
@@ -423,6 +423,7 @@ struct eos_wasm_module {
     eos_wasm__range code_sec, data_sec;
     uint64_t code_words; /* words of translated code, for eos_wasm_module_code_size */
     struct eos_wasm__chunk *code_chunks; /* where the translated code lives (memory.c) */
+    bool lazy; /* functions translated on first call, each into its own buffer */
     eos_wasm_features features;
 
     eos_wasm_functype *types;
@@ -752,10 +753,15 @@ void eos_wasm__module_clear(eos_wasm_module *m);
 /* exec.c: runs f with arguments in slots (results written back). Returns 0
  * or a trap code with s->trap_msg set. */
 int eos_wasm__exec(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots);
-/* Builds c->threaded from the translation code[0..len) (borrowed) given the
- * instruction starts; 0 or ENOMEM. */
-int eos_wasm__thread_code(eos_wasm_module *m, eos_wasm__code *c, const uint32_t *code,
-                          uint32_t len, const uint32_t *starts, uint32_t nstarts);
+/* Writes into t (len words) the interpreter code for the translation
+ * code[0..len) (borrowed) given the instruction starts. */
+void eos_wasm__thread_code(uint32_t *t, const uint32_t *code, uint32_t len, const uint32_t *starts,
+                           uint32_t nstarts);
+/* validate.c: translates c of m (validated at load) on its first call and
+ * publishes c->threaded; thread-safe. 0 or EOS_ENOMEM. */
+int eos_wasm__translate(eos_wasm_module *m, eos_wasm__code *c);
+/* Modules with at least this much code are translated lazily. */
+#define EOS_WASM__LAZY_MIN (1u << 20)
 /* Calls a host function with a caller record. */
 int eos_wasm__call_host(eos_wasm_store *s, eos_wasm_instance *inst, eos_wasm_func *f,
                         uint64_t *slots);
@@ -790,7 +796,8 @@ int eos_wasm__mem_reset(eos_wasm_memory *m, uint64_t size, const eos_wasm__image
 /* Interpreter code of module m comes from chunks mapped for it alone, so
  * unloading a module gives its largest part back to the system at once
  * instead of leaving the heap fragmented. code_alloc returns words words
- * (or NULL); code_free_all unmaps every chunk. */
+ * (or NULL); code_free_all unmaps every chunk (and frees the buffers of a
+ * lazily translated module). */
 uint32_t *eos_wasm__code_alloc(eos_wasm_module *m, size_t words);
 void eos_wasm__code_free_all(eos_wasm_module *m);
 int eos_wasm__image_build(eos_wasm__image *img, const eos_wasm_module *m, uint64_t extent);

@@ -156,6 +156,10 @@ uint32_t *eos_wasm__code_alloc(eos_wasm_module *m, size_t words)
 
 void eos_wasm__code_free_all(eos_wasm_module *m)
 {
+    for (uint32_t i = 0; m->lazy && m->codes && i < m->code_count; i++) {
+        eos_free(m->codes[i].threaded, 0);
+        m->codes[i].threaded = NULL;
+    }
     while (m->code_chunks) {
         eos_wasm__chunk *next = m->code_chunks->next;
         munmap(m->code_chunks, m->code_chunks->size);

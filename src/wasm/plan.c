@@ -150,7 +150,7 @@ int eos_wasm__keep_bytes(eos_wasm_module *m)
     bool passive = false;
     for (uint32_t k = 0; k < m->data_count; k++)
         passive |= m->datas[k].mode == EOS_WASM_SEG_PASSIVE;
-    if (m->code_sec.end > m->code_sec.off)
+    if (!m->lazy && m->code_sec.end > m->code_sec.off)
         c.r[c.n++] = m->code_sec;
     if (m->plan.has_image && !passive && m->data_sec.end > m->data_sec.off)
         c.r[c.n++] = m->data_sec;
@@ -185,9 +185,13 @@ int eos_wasm__keep_bytes(eos_wasm_module *m)
         cut_expr(&c, &m->datas[k].offset);
         m->datas[k].off = cut_map(&c, m->datas[k].off);
     }
-    /* Function bodies are translated: their bytes are gone. */
-    for (uint32_t k = 0; k < m->code_count; k++)
-        m->codes[k].body_off = m->codes[k].body_size = 0;
+    /* Function bodies translated at load are gone; lazy ones stay. */
+    for (uint32_t k = 0; k < m->code_count; k++) {
+        if (m->lazy)
+            m->codes[k].body_off = cut_map(&c, m->codes[k].body_off);
+        else
+            m->codes[k].body_off = m->codes[k].body_size = 0;
+    }
     m->bytes = to;
     m->size = kept;
     m->bytes_borrowed = false;
