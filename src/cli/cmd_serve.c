@@ -2,6 +2,7 @@
  * is simulated or open for development), and stop gracefully on a signal. */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -242,6 +243,19 @@ static int open_backends(serve_opts *so, eos_net_server_config *cfg, const char 
     return 0;
 }
 
+/* The server loads and unloads apps of tens of MB on any of its threads.
+ * glibc's defaults keep such memory: freeing a large block raises the mmap
+ * and trim thresholds (so later blocks come from, and stay in, the heap),
+ * and every thread may get its own arena of 64 MB heaps. Fixed thresholds
+ * and one arena per CPU let unloaded apps' memory go back to the system. */
+static void tune_allocator(void)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 20);
+    mallopt(M_ARENA_MAX, cpus > 0 && cpus < 64 ? (int)cpus : 8);
+}
+
 static int run(int argc, char **argv)
 {
     const eos_cli_command *cmd = &eos_cli_serve;
@@ -400,6 +414,7 @@ static int run(int argc, char **argv)
         return EOS_CLI_EXIT_FAIL;
     }
 
+    tune_allocator();
     eos_diag d;
     eos_diag_init(&d);
     eos_net_server *srv = NULL;
