@@ -28,6 +28,11 @@ typedef struct eos_apps_config {
     eos_kv *kv;              /* borrowed: apps' storage (and persist); NULL = none */
     const char *token;       /* management bearer token ("auth"), copied; NULL = none */
     int persist;             /* keep loaded apps sealed in kv; eos_apps_restore() reloads */
+    uint32_t max_request_ms; /* time budget per request unless an app sets one; 0 = 30 s */
+    /* Ready instances kept per app, reset between requests; 0 = a fresh
+     * instance per request. Unused ones are freed after pool_idle_ms (0 = 10 s). */
+    uint32_t pool_size;
+    uint32_t pool_idle_ms;
 } eos_apps_config;
 
 /* The table of apps. Thread-safe: loads and unloads are serialised, lookups
@@ -57,6 +62,7 @@ typedef struct eos_apps_load_args {
     uint8_t *bytes; /* the component; taken over by the load in every case */
     size_t size;
     uint64_t max_fuel, max_memory_mb;
+    uint64_t max_request_ms; /* the app's time budget per request; 0 = the server's */
 } eos_apps_load_args;
 
 /* Answers an inner request (a finished eos_proto_request, borrowed).

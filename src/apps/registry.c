@@ -254,8 +254,17 @@ int eos_apps_new(const eos_apps_config *cfg, eos_apps **out, eos_diag *d)
             if (rc < 0)
                 goto out;
         }
+        t->max_request_ms = cfg->max_request_ms;
+        t->pool_size = cfg->pool_size;
+        t->pool_idle_ms = cfg->pool_idle_ms;
     }
-    rc = 0;
+    if (!t->pool_idle_ms)
+        t->pool_idle_ms = 10000;
+    rc = eos_apps__trimmer_start(t);
+    if (rc < 0) {
+        rc = eos_diag_set(d, rc, "apps", -1, "cannot start the instance pool's trimmer");
+        goto out;
+    }
 out:
     if (rc < 0) {
         eos_apps_free(t);
@@ -269,6 +278,7 @@ void eos_apps_free(eos_apps *t)
 {
     if (!t)
         return;
+    eos_apps__trimmer_stop(t);
     for (size_t i = 0; i < t->n; i++)
         eos_apps_app_unref(t->v[i]);
     eos_free(t->v, t->n * sizeof *t->v);

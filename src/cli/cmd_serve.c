@@ -51,6 +51,12 @@ const eos_cli_command eos_cli_serve = {
     "  --app-threads N          threads running apps' requests, loads and calls\n"
     "                           (default: 4 per CPU, at least 8); requests beyond\n"
     "                           64 per thread waiting get 503\n"
+    "  --max-request-ms MS      time budget of a request, instantiation included, for\n"
+    "                           apps that set none at load (default 30000); past it\n"
+    "                           the app stops and the request fails\n"
+    "  --instance-pool N        ready instances kept per app and reset between\n"
+    "                           requests (default 2; 0 = a fresh one per request);\n"
+    "                           unused ones are freed after 10 seconds\n"
     "  --dev                    open development mode: management requests (load,\n"
     "                           unload, Shutdown) are accepted from loopback clients\n"
     "                           without credentials, and the simulated TEE is allowed.\n"
@@ -278,7 +284,9 @@ static int run(int argc, char **argv)
         O_MGMTCA,
         O_PERSIST,
         O_MAXBODY,
-        O_HDRTIMEOUT
+        O_HDRTIMEOUT,
+        O_MAXREQ,
+        O_POOL
     };
     static const struct option opts[] = {
         {"listen", required_argument, 0, O_LISTEN},
@@ -299,6 +307,8 @@ static int run(int argc, char **argv)
         {"persist-apps", no_argument, 0, O_PERSIST},
         {"max-body-size", required_argument, 0, O_MAXBODY},
         {"header-timeout", required_argument, 0, O_HDRTIMEOUT},
+        {"max-request-ms", required_argument, 0, O_MAXREQ},
+        {"instance-pool", required_argument, 0, O_POOL},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -308,6 +318,7 @@ static int run(int argc, char **argv)
     eos_net_server_config_init(&cfg);
     eos_apps_config acfg;
     memset(&acfg, 0, sizeof acfg);
+    acfg.pool_size = 2;
     const char *data_dir = ".eos-data";
     const char *tee = "auto";
     uint64_t v;
@@ -329,6 +340,18 @@ static int run(int argc, char **argv)
                 return eos_cli__usage(cmd, "--workers wants a number from 1 to 256, not '%s'",
                                       optarg);
             cfg.workers = (int)v;
+            break;
+        case O_MAXREQ:
+            if (eos_cli__parse_uint(optarg, 1, 3600000, &v) < 0)
+                return eos_cli__usage(
+                    cmd, "--max-request-ms wants a number from 1 to 3600000, not '%s'", optarg);
+            acfg.max_request_ms = (uint32_t)v;
+            break;
+        case O_POOL:
+            if (eos_cli__parse_uint(optarg, 0, 1024, &v) < 0)
+                return eos_cli__usage(
+                    cmd, "--instance-pool wants a number from 0 to 1024, not '%s'", optarg);
+            acfg.pool_size = (uint32_t)v;
             break;
         case O_APP_THREADS:
             if (eos_cli__parse_uint(optarg, 1, 1024, &v) < 0)
