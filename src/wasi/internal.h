@@ -169,6 +169,7 @@ struct eos_wasi_app {
     pthread_mutex_t pool_lock;
     struct eos_wasi__pooled *pool;
     uint32_t pool_len, pool_max, pool_idle_ms;
+    uint32_t pool_out; /* snapshotted instances serving a request now */
     uint64_t pool_reused, pool_fresh;
 };
 

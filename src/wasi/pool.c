@@ -65,6 +65,7 @@ int eos_wasi__acquire(eos_wasi_app *app, eos_wasi__ctx *ctx, eos_wasm_store **ou
     *out_store = NULL;
     *out_inst = NULL;
     *out_reusable = false;
+    bool room = false;
     if (app->pool_max) {
         trim(app, (uint64_t)app->pool_idle_ms * 1000000u);
         eos_wasi__pooled p = {0};
@@ -72,8 +73,15 @@ int eos_wasi__acquire(eos_wasi_app *app, eos_wasi__ctx *ctx, eos_wasm_store **ou
         if (app->pool_len) {
             p = app->pool[--app->pool_len];
             app->pool_reused++;
+            app->pool_out++;
         } else {
             app->pool_fresh++;
+            /* Only as many instances as the pool holds are ever snapshotted:
+             * past that, requests run on throwaway instances, which need no
+             * snapshot. */
+            room = app->pool_out < app->pool_max;
+            if (room)
+                app->pool_out++;
         }
         pthread_mutex_unlock(&app->pool_lock);
         if (p.inst) {
@@ -89,8 +97,13 @@ int eos_wasi__acquire(eos_wasi_app *app, eos_wasi__ctx *ctx, eos_wasm_store **ou
     int rc = eos_wasi__instantiate(app, ctx, out_store, out_inst, diag);
     /* The snapshot is the state every later request of this instance starts
      * from: taken before any call, it holds nothing of a request. */
-    if (rc == 0 && app->pool_max)
+    if (rc == 0 && room)
         *out_reusable = eos_cm_instance_snapshot(*out_inst) == 0;
+    if (room && !*out_reusable) {
+        pthread_mutex_lock(&app->pool_lock);
+        app->pool_out--;
+        pthread_mutex_unlock(&app->pool_lock);
+    }
     return rc;
 }
 
@@ -98,13 +111,12 @@ void eos_wasi__release(eos_wasi_app *app, eos_wasm_store *store, eos_cm_instance
                        bool reusable, bool ok)
 {
     eos_wasi__pooled p = {store, inst, 0};
-    if (!inst || !reusable || !ok || eos_cm_instance_reset(inst, NULL) != 0) {
-        drop(&p);
-        return;
-    }
+    bool keep = inst && reusable && ok && eos_cm_instance_reset(inst, NULL) == 0;
     p.idle_since_ns = eos_now_ns();
     pthread_mutex_lock(&app->pool_lock);
-    bool kept = app->pool_len < app->pool_max;
+    if (reusable)
+        app->pool_out--;
+    bool kept = keep && app->pool_len < app->pool_max;
     if (kept)
         app->pool[app->pool_len++] = p;
     pthread_mutex_unlock(&app->pool_lock);
