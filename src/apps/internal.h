@@ -39,7 +39,8 @@ struct eos_apps {
     eos_kv_ns *sys_ns; /* persist: where apps are kept */
     int restoring;
     atomic_ullong loads;
-    /* Requests: the default time budget and the instance pools (trim.c). */
+    /* Requests: the default time budget and the instance pools, whose idle
+     * instances a thread of the registry frees. */
     uint32_t max_request_ms, pool_size, pool_idle_ms;
     pthread_mutex_t trim_lock;
     pthread_cond_t trim_cond;
@@ -47,11 +48,6 @@ struct eos_apps {
     int trim_inited, trim_running, trim_stop;
 };
 
-/* trim.c: the thread freeing pooled instances idle for pool_idle_ms, when
- * pools are on. start returns 0 or EOS_ESYS; stop joins it (safe when start
- * was not called). */
-int eos_apps__trimmer_start(eos_apps *t);
-void eos_apps__trimmer_stop(eos_apps *t);
 
 /* Largest per-call fuel an app may ask for at load. */
 #define EOS_APPS__MAX_FUEL ((uint64_t)10000000000ull)
