@@ -380,6 +380,31 @@ static void test_threads(void)
     app_done(app, c);
 }
 
+/* The same with a pool smaller than the number of threads: instances move
+ * between threads, and some requests run on throwaway ones. */
+static void test_threads_pooled(void)
+{
+    eos_cm_component *c = wt_load(APP("hello"));
+    if (!c) {
+        printf("    SKIP: hello component unavailable\n");
+        return;
+    }
+    eos_wasi_app_config cfg = {.name = "drv", .component = c, .pool_size = 2, .pool_idle_ms = 1};
+    eos_wasi_app *app = NULL;
+    EOS_CHECK_INT(eos_wasi_app_new(&cfg, &app, NULL), 0);
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, hello_worker, app);
+    eos_wasi_app_trim(app, 1);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    EOS_CHECK_INT(thread_failures, 0);
+    eos_wasi_pool_stats st;
+    eos_wasi_app_pool_stats(app, &st);
+    EOS_CHECK(st.ready <= 2);
+    app_done(app, c);
+}
+
 int main(void)
 {
     EOS_RUN(test_hello);
@@ -392,6 +417,7 @@ int main(void)
     EOS_RUN(test_exit);
     EOS_RUN(test_no_response);
     EOS_RUN(test_threads);
+    EOS_RUN(test_threads_pooled);
     EOS_RUN(test_stream_response);
     EOS_RUN(test_stream_request);
     return eos_test_finish();
