@@ -45,6 +45,11 @@ static void reset_peak(void)
     }
 }
 
+/* The tier the components run on (the test library is built once per tier). */
+#ifndef EOS_BENCH_TIER
+#define EOS_BENCH_TIER "interp"
+#endif
+
 static double rate(uint64_t n, uint64_t ns)
 {
     return ns ? (double)n * 1e9 / (double)ns : 0.0;
@@ -119,9 +124,9 @@ static void bench(const char *label, const char *file)
     if (requests(label, app, &n, &el))
         goto out;
     double base = rate(n0, el0), full = rate(n, el);
-    printf("%-6s %9.0f req/s through the driver; baseline instantiate+free %9.0f /s; "
+    printf("%-6s %-8s %9.0f req/s through the driver; baseline instantiate+free %9.0f /s; "
            "ratio %.2f (instantiation's share of a request)\n",
-           label, full, base, base > 0 ? full / base : 0.0);
+           label, EOS_BENCH_TIER, full, base, base > 0 ? full / base : 0.0);
     /* The same requests on pooled instances, reset between requests. */
     eos_wasi_app *pooled = NULL;
     cfg.pool_size = 1;

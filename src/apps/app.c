@@ -294,7 +294,7 @@ int eos_apps__app_create(eos_apps *apps, const eos_apps_load_args *args, eos_app
     wc.max_time_ms = (uint32_t)(a->max_request_ms ? a->max_request_ms : apps->max_request_ms);
     wc.pool_size = apps->pool_size;
     wc.pool_idle_ms = apps->pool_idle_ms;
-    wc.kv = apps->kv;
+    wc.store = eos_apps_wasi_store(apps->kv);
     rc = eos_wasi_app_new(&wc, &a->wapp, d);
     if (rc < 0)
         goto out;

@@ -150,7 +150,10 @@ int eos_wasm__keep_bytes(eos_wasm_module *m)
     bool passive = false;
     for (uint32_t k = 0; k < m->data_count; k++)
         passive |= m->datas[k].mode == EOS_WASM_SEG_PASSIVE;
-    if (!m->lazy && m->code_sec.end > m->code_sec.off)
+    /* Function bodies stay for lazy translation and for the compiled tier,
+     * which reads them (in the background for tier auto). */
+    bool keep_code = m->lazy || (m->features.tier != EOS_WASM_TIER_INTERP && eos_wasm_jit_available());
+    if (!keep_code && m->code_sec.end > m->code_sec.off)
         c.r[c.n++] = m->code_sec;
     if (m->plan.has_image && !passive && m->data_sec.end > m->data_sec.off)
         c.r[c.n++] = m->data_sec;
@@ -185,9 +188,9 @@ int eos_wasm__keep_bytes(eos_wasm_module *m)
         cut_expr(&c, &m->datas[k].offset);
         m->datas[k].off = cut_map(&c, m->datas[k].off);
     }
-    /* Function bodies translated at load are gone; lazy ones stay. */
+    /* Bodies left out are translated already; the others move. */
     for (uint32_t k = 0; k < m->code_count; k++) {
-        if (m->lazy)
+        if (keep_code)
             m->codes[k].body_off = cut_map(&c, m->codes[k].body_off);
         else
             m->codes[k].body_off = m->codes[k].body_size = 0;
