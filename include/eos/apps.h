@@ -31,6 +31,11 @@ typedef struct eos_apps_config {
     /* The web console's hash (32 bytes, copied): the core leaf "core.console"
      * of every configuration, published from the start. NULL = no console. */
     const uint8_t *console_hash;
+    uint32_t max_request_ms; /* time budget per request unless an app sets one; 0 = 30 s */
+    /* Ready instances kept per app, reset between requests; 0 = a fresh
+     * instance per request. Unused ones are freed after pool_idle_ms (0 = 10 s). */
+    uint32_t pool_size;
+    uint32_t pool_idle_ms;
 } eos_apps_config;
 
 /* The table of apps. Thread-safe: loads and unloads are serialised, lookups
@@ -64,6 +69,7 @@ typedef struct eos_apps_load_args {
      * most 16 KiB, borrowed) or NULL: kept beside the app and listed by
      * wasm_list for the console; neither attested nor persisted. */
     const char *provenance;
+    uint64_t max_request_ms; /* the app's time budget per request; 0 = the server's */
 } eos_apps_load_args;
 
 /* Answers an inner request (a finished eos_proto_request, borrowed).

@@ -412,6 +412,19 @@ EOS_API int eos_cm_instance_new(eos_wasm_store *s, const eos_cm_component *c, co
  * back to a guest function that drops it before freeing the instance. */
 EOS_API void eos_cm_instance_free(eos_cm_instance *i);
 
+/* Reuse of an instance (for pools of ready instances). snapshot records the
+ * instance's state (its store must hold this instance only), normally right
+ * after eos_cm_instance_new; EOS_EUNSUPPORTED when a start function left
+ * handles behind. reset returns the instance to that state: handles the
+ * guest still holds are dropped (host destructors run, as on free), the
+ * store's memories, tables and globals are restored (eos_wasm_store_restore)
+ * and data replaces the instance's embedder pointer. Nothing a previous call
+ * wrote is visible afterwards. Both borrow i; not during a call. */
+EOS_API int eos_cm_instance_snapshot(eos_cm_instance *i);
+EOS_API int eos_cm_instance_reset(eos_cm_instance *i, void *data);
+/* Replaces the embedder pointer given at creation (borrowed). */
+EOS_API void eos_cm_instance_set_data(eos_cm_instance *i, void *data);
+
 typedef struct eos_cm_func eos_cm_func;
 /* Finds an exported function: "hello" for a top-level function, or
  * "wasi:http/incoming-handler@0.2.0#handle" for one inside an exported

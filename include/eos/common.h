@@ -62,7 +62,8 @@ extern "C" {
     X(TRAP_HOST, -1012, "host function trapped")                                           \
     X(TRAP_CANON, -1013, "canonical ABI violation")                                        \
     X(TRAP_EXIT, -1014, "guest exited")                                                    \
-    X(TRAP_MEMORY_LIMIT, -1015, "memory limit exceeded")
+    X(TRAP_MEMORY_LIMIT, -1015, "memory limit exceeded")                                   \
+    X(TRAP_DEADLINE, -1016, "time budget exceeded")
 
 typedef enum eos_err {
 #define EOS__ERR_ENUM(name, value, msg) EOS_##name = value,

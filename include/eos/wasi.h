@@ -115,7 +115,15 @@ typedef struct eos_wasi_app_config {
     const eos_cm_component *component; /* borrowed: must outlive the app */
     const eos_wasi_env *env;           /* env_count variables, copied */
     size_t env_count;
-    uint64_t max_fuel;         /* per call; 0 = 10,000,000 */
+    uint64_t max_fuel;         /* per call; 0 = 10,000,000,000 */
+    uint32_t max_time_ms;      /* time budget per call, instantiation included; 0 = 30 s */
+    /* Instances kept ready for HTTP requests: after a request that succeeded
+     * its instance is reset to its state right after instantiation and
+     * reused; 0 = a fresh instance per request. Unused ones are freed after
+     * pool_idle_ms (0 = 10 s), checked on each request and by
+     * eos_wasi_app_trim(). */
+    uint32_t pool_size;
+    uint32_t pool_idle_ms;
     uint64_t max_memory_bytes; /* linear memory cap; 0 = 64 MiB */
     eos_wasi_store store;      /* keyvalue and files (borrowed); ops NULL = none */
     /* Log rate limit for stdout/stderr/wasi:logging: lines per second refilled
@@ -134,6 +142,16 @@ EOS_API int eos_wasi_app_new(const eos_wasi_app_config *cfg, eos_wasi_app **out,
 EOS_API void eos_wasi_app_free(eos_wasi_app *app);
 /* The linked host (borrowed from the app), e.g. for the server's own calls. */
 EOS_API const eos_cm_host *eos_wasi_app_host(const eos_wasi_app *app);
+/* Frees pooled instances unused for idle_ms or longer (0: all of them), so
+ * an idle app gives its memory back. Thread-safe; borrows app. */
+EOS_API void eos_wasi_app_trim(eos_wasi_app *app, uint32_t idle_ms);
+typedef struct eos_wasi_pool_stats {
+    uint32_t ready;  /* instances in the pool now */
+    uint64_t reused; /* requests served by a pooled instance */
+    uint64_t fresh;  /* requests that had to instantiate (pooling apps only) */
+} eos_wasi_pool_stats;
+/* The pool's counters, for metrics. Thread-safe; borrows app. */
+EOS_API void eos_wasi_app_pool_stats(eos_wasi_app *app, eos_wasi_pool_stats *out);
 /* Instantiates the component once, with the app's host, limits and a request
  * context bound, then frees the instance: the check a server makes at load. The
  * component's start function runs as it does for every request (a reactor built

@@ -130,6 +130,10 @@ typedef struct eos_wasm_features {
     bool disable_extended_const;
     bool disable_multi_memory;
     uint8_t tier; /* eos_wasm_tier */
+    /* Modules whose code section has at least this many bytes are validated
+     * at load but translated for the interpreter one function at a time, on
+     * its first call; 0 = 1 MiB, UINT32_MAX = never (everything at load). */
+    uint32_t lazy_translation_min;
 } eos_wasm_features;
 
 /* Decodes, validates and prepares bytes for execution. bytes are borrowed
@@ -199,6 +203,12 @@ EOS_API void eos_wasm_module_tier_info(const eos_wasm_module *m, eos_wasm_tier_i
  * unavailable or failed). Borrows m. Thread-safe. */
 EOS_API int eos_wasm_module_wait_compiled(eos_wasm_module *m);
 
+/* The size of the module's code section and of the interpreter's code made
+ * from it so far, in bytes (for memory reports; a lazily translated module's
+ * grows as its functions are first called). Borrows m. */
+EOS_API void eos_wasm_module_code_size(const eos_wasm_module *m, size_t *out_wasm_size,
+                                       size_t *out_internal_size);
+
 /* True when two function types are equal (same params and results). Borrows
  * both. */
 EOS_API bool eos_wasm_functype_equal(const eos_wasm_functype *a, const eos_wasm_functype *b);
@@ -232,6 +242,32 @@ EOS_API void eos_wasm_store_free(eos_wasm_store *s);
 EOS_API void eos_wasm_store_set_fuel(eos_wasm_store *s, uint64_t fuel);
 /* Fuel consumed since the last eos_wasm_store_set_fuel(). */
 EOS_API uint64_t eos_wasm_store_fuel_consumed(const eos_wasm_store *s);
+
+/* A time budget for the following calls, honoured by the interpreter at the
+ * same points where it charges fuel (checked every 65,536 units, so a
+ * guest stops within well under a millisecond of interpretation past it):
+ * a call running past it stops with EOS_TRAP_DEADLINE. set_deadline takes
+ * an absolute CLOCK_MONOTONIC time in ns (0 = none); set_time_budget one
+ * relative to now (0 = none). Both clear an earlier interruption. Borrow s;
+ * call them from the thread that uses the store. */
+EOS_API void eos_wasm_store_set_deadline(eos_wasm_store *s, uint64_t deadline_ns);
+EOS_API void eos_wasm_store_set_time_budget(eos_wasm_store *s, uint64_t budget_ns);
+/* Makes the store's running call (and later ones, until the next
+ * set_deadline) stop with EOS_TRAP_DEADLINE at the next check. The only
+ * store function safe to call from another thread, e.g. a watchdog timer. */
+EOS_API void eos_wasm_store_interrupt(eos_wasm_store *s);
+
+/* Reuse. snapshot records the state of every memory, table, global and
+ * instance in s (normally right after instantiation); restore returns them
+ * to it, so the store can serve another request as if it were fresh:
+ * memory contents and sizes, table contents and sizes, global values and
+ * dropped segments all come back. Large memories are restored by remapping
+ * (the kernel drops the pages written since), small ones by copying.
+ * Objects created after the snapshot stay in the store, unchanged. Fuel and
+ * the time budget are set separately. restore fails with EOS_EINVAL without
+ * a snapshot and EOS_EBUSY during a call. Both borrow s. */
+EOS_API int eos_wasm_store_snapshot(eos_wasm_store *s);
+EOS_API int eos_wasm_store_restore(eos_wasm_store *s);
 
 /* An opaque pointer for the embedder (host functions reach it through the
  * caller). Borrowed: the store never frees it. */

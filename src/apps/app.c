@@ -2,6 +2,7 @@
  * component and linking it to the WASI host (SPEC 3.2 steps 2-4), its
  * description, serving its HTTP requests, and freeing it once the last
  * reference goes. */
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -46,6 +47,10 @@ void eos_apps_app_unref(eos_apps_app *a)
     free_str(a->env_json);
     free_str(a->provenance);
     eos_free(a, sizeof *a);
+    /* An app's code and data are tens of MB freed on whichever thread drops
+     * the last reference: without a trim, glibc keeps them in that thread's
+     * arena and the server's resident size only grows with loads. */
+    malloc_trim(0);
 }
 
 int eos_apps__app_name_valid(const char *name)
@@ -237,13 +242,14 @@ int eos_apps__app_create(eos_apps *apps, const eos_apps_load_args *args, eos_app
                           args->hostname);
         goto out;
     }
-    /* Apps run on the connection's worker thread bounded by their fuel: a
-     * budget must not let one request hold a worker for long. */
-    if (args->max_fuel > EOS_APPS__MAX_FUEL || args->max_memory_mb > 4096) {
+    /* Apps run on app threads bounded by their time budget and fuel: a
+     * budget must not let one request hold a thread for long. */
+    if (args->max_fuel > EOS_APPS__MAX_FUEL || args->max_memory_mb > 4096 ||
+        args->max_request_ms > EOS_APPS__MAX_REQUEST_MS) {
         rc = eos_diag_set(d, EOS_EINVAL, "limits", -1,
-                          "max_fuel may be at most %llu (tens of seconds of work) and "
-                          "max_memory_mb at most 4096",
-                          (unsigned long long)EOS_APPS__MAX_FUEL);
+                          "max_fuel may be at most %llu (tens of seconds of work), "
+                          "max_memory_mb at most 4096 and max_request_ms at most %u",
+                          (unsigned long long)EOS_APPS__MAX_FUEL, EOS_APPS__MAX_REQUEST_MS);
         goto out;
     }
     static const uint8_t elf_magic[4] = {0x7f, 'E', 'L', 'F'};
@@ -277,6 +283,7 @@ int eos_apps__app_create(eos_apps *apps, const eos_apps_load_args *args, eos_app
     a->hostname = dup_or_null(args->hostname);
     a->max_fuel = args->max_fuel;
     a->max_memory_mb = args->max_memory_mb;
+    a->max_request_ms = args->max_request_ms;
     if (!a->name || !a->route || (args->hostname && !a->hostname)) {
         rc = eos_diag_set(d, EOS_ENOMEM, "load", -1, "out of memory");
         goto out;
@@ -305,6 +312,9 @@ int eos_apps__app_create(eos_apps *apps, const eos_apps_load_args *args, eos_app
     wc.env_count = a->env_count;
     wc.max_fuel = a->max_fuel;
     wc.max_memory_bytes = a->max_memory_mb << 20;
+    wc.max_time_ms = (uint32_t)(a->max_request_ms ? a->max_request_ms : apps->max_request_ms);
+    wc.pool_size = apps->pool_size;
+    wc.pool_idle_ms = apps->pool_idle_ms;
     wc.store = eos_apps_wasi_store(apps->kv);
     rc = eos_wasi_app_new(&wc, &a->wapp, d);
     if (rc < 0)

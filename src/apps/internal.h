@@ -22,7 +22,7 @@ struct eos_apps_app {
     uint8_t code_hash[32];
     uint8_t *bytes; /* the component, kept only with persist */
     size_t size;
-    uint64_t max_fuel, max_memory_mb;
+    uint64_t max_fuel, max_memory_mb, max_request_ms;
     eos_cm_component *comp;
     eos_wasi_app *wapp;
     atomic_ullong requests, errors, fuel, time_us;
@@ -42,10 +42,20 @@ struct eos_apps {
     atomic_ullong loads;
     uint8_t console_hash[32]; /* the core.console leaf's input, when has_console */
     int has_console;
+    /* Requests: the default time budget and the instance pools, whose idle
+     * instances a thread of the registry frees. */
+    uint32_t max_request_ms, pool_size, pool_idle_ms;
+    pthread_mutex_t trim_lock;
+    pthread_cond_t trim_cond;
+    pthread_t trim_thread;
+    int trim_inited, trim_running, trim_stop;
 };
+
 
 /* Largest per-call fuel an app may ask for at load. */
 #define EOS_APPS__MAX_FUEL ((uint64_t)10000000000ull)
+/* Longest time budget per request an app may ask for at load (one hour). */
+#define EOS_APPS__MAX_REQUEST_MS 3600000u
 
 /* app.c */
 int eos_apps__app_name_valid(const char *name);

@@ -1,10 +1,12 @@
 /* The app table: loaded apps in a copy-on-write array, the table swap of a
  * load (table + Merkle tree + certificates change together, SPEC 3.2 steps
  * 5-6), unload, and lookups for HTTP routing. Readers take a reference, so
- * replacing an app never pulls code from under a request in flight. */
+ * replacing an app never pulls code from under a request in flight; and the
+ * thread that frees pooled instances left idle. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -237,6 +239,64 @@ void eos_apps__snapshot_free(eos_apps_app **v, size_t n)
     eos_free(v, n * sizeof *v);
 }
 
+/* Giving pooled instances back: a thread that wakes every half idle period
+ * and frees every app's instances unused for longer, so an app that stops
+ * receiving requests shrinks to nothing without waiting for one. */
+static void *trimmer(void *arg)
+{
+    eos_apps *t = arg;
+    pthread_mutex_lock(&t->trim_lock);
+    while (!t->trim_stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        uint64_t ns = (uint64_t)until.tv_nsec + (uint64_t)t->pool_idle_ms * 500000u;
+        until.tv_sec += (time_t)(ns / 1000000000u);
+        until.tv_nsec = (long)(ns % 1000000000u);
+        pthread_cond_timedwait(&t->trim_cond, &t->trim_lock, &until);
+        if (t->trim_stop)
+            break;
+        pthread_mutex_unlock(&t->trim_lock);
+        eos_apps_app **v = NULL;
+        size_t n = 0;
+        if (eos_apps__snapshot(t, &v, &n) == 0) {
+            for (size_t i = 0; i < n; i++)
+                eos_wasi_app_trim(v[i]->wapp, t->pool_idle_ms);
+            eos_apps__snapshot_free(v, n);
+        }
+        pthread_mutex_lock(&t->trim_lock);
+    }
+    pthread_mutex_unlock(&t->trim_lock);
+    return NULL;
+}
+
+static int trimmer_start(eos_apps *t)
+{
+    pthread_mutex_init(&t->trim_lock, NULL);
+    pthread_cond_init(&t->trim_cond, NULL);
+    t->trim_inited = 1;
+    if (!t->pool_size)
+        return 0;
+    if (pthread_create(&t->trim_thread, NULL, trimmer, t) != 0)
+        return EOS_ESYS;
+    t->trim_running = 1;
+    return 0;
+}
+
+static void trimmer_stop(eos_apps *t)
+{
+    if (!t->trim_inited)
+        return;
+    if (t->trim_running) {
+        pthread_mutex_lock(&t->trim_lock);
+        t->trim_stop = 1;
+        pthread_cond_signal(&t->trim_cond);
+        pthread_mutex_unlock(&t->trim_lock);
+        pthread_join(t->trim_thread, NULL);
+    }
+    pthread_cond_destroy(&t->trim_cond);
+    pthread_mutex_destroy(&t->trim_lock);
+}
+
 int eos_apps_new(const eos_apps_config *cfg, eos_apps **out, eos_diag *d)
 {
     int rc = EOS_ENOMEM;
@@ -267,8 +327,17 @@ int eos_apps_new(const eos_apps_config *cfg, eos_apps **out, eos_diag *d)
             if ((rc = push_config(t, NULL, 0, d)) < 0)
                 goto out;
         }
+        t->max_request_ms = cfg->max_request_ms;
+        t->pool_size = cfg->pool_size;
+        t->pool_idle_ms = cfg->pool_idle_ms;
     }
-    rc = 0;
+    if (!t->pool_idle_ms)
+        t->pool_idle_ms = 10000;
+    rc = trimmer_start(t);
+    if (rc < 0) {
+        rc = eos_diag_set(d, rc, "apps", -1, "cannot start the instance pool's trimmer");
+        goto out;
+    }
 out:
     if (rc < 0) {
         eos_apps_free(t);
@@ -282,6 +351,7 @@ void eos_apps_free(eos_apps *t)
 {
     if (!t)
         return;
+    trimmer_stop(t);
     for (size_t i = 0; i < t->n; i++)
         eos_apps_app_unref(t->v[i]);
     eos_free(t->v, t->n * sizeof *t->v);

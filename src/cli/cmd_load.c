@@ -40,7 +40,7 @@ const eos_cli_command eos_cli_load = {
     "  --route PREFIX          URL prefix the app serves (default /NAME)\n"
     "  --hostname HOST         serve the app for this SNI / Host name\n"
     "  --env KEY=VALUE         environment variable for the app (repeatable)\n"
-    "  --max-fuel N            fuel per call (default 10000000)\n"
+    "  --max-fuel N            fuel per call (default 10000000000)\n"
     "  --max-memory-mb N       linear memory limit per instance\n" EOS_CLI_CONN_HELP "\n"
     "Exit status: 0 loaded, 1 refused or failed, 2 usage error.\n",
     run,

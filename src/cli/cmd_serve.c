@@ -2,6 +2,7 @@
  * is simulated or open for development), and stop gracefully on a signal. */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,6 +54,12 @@ const eos_cli_command eos_cli_serve = {
     "  --app-threads N          threads running apps' requests, loads and calls\n"
     "                           (default: 4 per CPU, at least 8); requests beyond\n"
     "                           64 per thread waiting get 503\n"
+    "  --max-request-ms MS      time budget of a request, instantiation included, for\n"
+    "                           apps that set none at load (default 30000); past it\n"
+    "                           the app stops and the request fails\n"
+    "  --instance-pool N        ready instances kept per app and reset between\n"
+    "                           requests (default 2; 0 = a fresh one per request);\n"
+    "                           unused ones are freed after 10 seconds\n"
     "  --dev                    open development mode: management requests (load,\n"
     "                           unload, Shutdown) are accepted from loopback clients\n"
     "                           without credentials, and the simulated TEE is allowed.\n"
@@ -249,6 +256,19 @@ static int open_backends(serve_opts *so, eos_net_server_config *cfg, const char 
     return 0;
 }
 
+/* The server loads and unloads apps of tens of MB on any of its threads.
+ * glibc's defaults keep such memory: freeing a large block raises the mmap
+ * and trim thresholds (so later blocks come from, and stay in, the heap),
+ * and every thread may get its own arena of 64 MB heaps. Fixed thresholds
+ * and one arena per CPU let unloaded apps' memory go back to the system. */
+static void tune_allocator(void)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 20);
+    mallopt(M_ARENA_MAX, cpus > 0 && cpus < 64 ? (int)cpus : 8);
+}
+
 static int run(int argc, char **argv)
 {
     const eos_cli_command *cmd = &eos_cli_serve;
@@ -272,7 +292,9 @@ static int run(int argc, char **argv)
         O_MAXBODY,
         O_HDRTIMEOUT,
         O_NOCONSOLE,
-        O_TAMPER
+        O_TAMPER,
+        O_MAXREQ,
+        O_POOL
     };
     static const struct option opts[] = {
         {"listen", required_argument, 0, O_LISTEN},
@@ -296,6 +318,8 @@ static int run(int argc, char **argv)
         {"no-console", no_argument, 0, O_NOCONSOLE},
         /* Tests only, undocumented: the console's tampered-manifest check. */
         {"console-test-tamper-manifest", no_argument, 0, O_TAMPER},
+        {"max-request-ms", required_argument, 0, O_MAXREQ},
+        {"instance-pool", required_argument, 0, O_POOL},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -305,6 +329,7 @@ static int run(int argc, char **argv)
     eos_net_server_config_init(&cfg);
     eos_apps_config acfg;
     memset(&acfg, 0, sizeof acfg);
+    acfg.pool_size = 2;
     const char *data_dir = ".eos-data";
     const char *tee = "auto";
     uint64_t v;
@@ -326,6 +351,18 @@ static int run(int argc, char **argv)
                 return eos_cli__usage(cmd, "--workers wants a number from 1 to 256, not '%s'",
                                       optarg);
             cfg.workers = (int)v;
+            break;
+        case O_MAXREQ:
+            if (eos_cli__parse_uint(optarg, 1, 3600000, &v) < 0)
+                return eos_cli__usage(
+                    cmd, "--max-request-ms wants a number from 1 to 3600000, not '%s'", optarg);
+            acfg.max_request_ms = (uint32_t)v;
+            break;
+        case O_POOL:
+            if (eos_cli__parse_uint(optarg, 0, 1024, &v) < 0)
+                return eos_cli__usage(
+                    cmd, "--instance-pool wants a number from 0 to 1024, not '%s'", optarg);
+            acfg.pool_size = (uint32_t)v;
             break;
         case O_APP_THREADS:
             if (eos_cli__parse_uint(optarg, 1, 1024, &v) < 0)
@@ -420,6 +457,7 @@ static int run(int argc, char **argv)
         return EOS_CLI_EXIT_FAIL;
     }
 
+    tune_allocator();
     eos_diag d;
     eos_diag_init(&d);
     eos_net_server *srv = NULL;

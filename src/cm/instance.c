@@ -46,24 +46,59 @@ static int ci_new(eos_cm_instance *root, const eos_cm_component *c, eos_cm__ci *
 
 /* ---- Resolving definitions --------------------------------------------------- */
 
+/* Name lookups during linking start where the previous one ended: toolchains
+ * list a module's imports, an instance's exports and its aliases in the same
+ * order, so a run of lookups is linear instead of quadratic. Returns the
+ * index found (and moves *hint past it) or UINT32_MAX. */
+static uint32_t find_from(uint32_t *hint, uint32_t count, const char *name, size_t len,
+                          const char *(*name_at)(const void *, uint32_t), const void *v)
+{
+    uint32_t start = *hint < count ? *hint : 0;
+    for (uint32_t n = 0, k = start; n < count; n++, k = k + 1 == count ? 0 : k + 1) {
+        const char *s = name_at(v, k);
+        if (strncmp(s, name, len) == 0 && s[len] == 0) {
+            *hint = k + 1;
+            return k;
+        }
+    }
+    return UINT32_MAX;
+}
+
+static const char *arg_name(const void *v, uint32_t k)
+{
+    return ((const eos_cm__arg *)v)[k].name;
+}
+
+static const char *hfunc_name(const void *v, uint32_t k)
+{
+    return ((const eos_cm__hfunc *)v)[k].name;
+}
+
+static const char *str_at(const void *v, uint32_t k)
+{
+    return ((const char *const *)v)[k];
+}
+
 static int get(eos_cm__ci *ci, int sort, uint32_t i, eos_cm__item *out, eos_diag *diag);
 
-static int core_export(eos_cm__ci *ci, uint32_t inst, const char *name, eos_wasm_extern *out,
-                       eos_diag *diag)
+/* Finds export name (len bytes, not NUL-terminated) of core instance inst;
+ * *hint is where the search starts in an instance made of exports. */
+static int core_export(eos_cm__ci *ci, uint32_t inst, const char *name, size_t len,
+                       uint32_t *hint, eos_wasm_extern *out, eos_diag *diag)
 {
     eos_cm__item it;
     int rc = get(ci, EOS_CM__S_CORE_INSTANCE, inst, &it, diag);
     if (rc)
         return rc;
     if (it.core_inst) {
-        if (eos_wasm_instance_export(it.core_inst, name, out) != 0)
-            return link_fail(diag, "core instance has no export \"%s\"%s", name, "");
+        if (eos_wasm_instance_export_len(it.core_inst, name, len, out) != 0)
+            return eos_diag_set(diag, EOS_EUNLINKABLE, "link", -1,
+                                "core instance has no export \"%.*s\"", (int)len, name);
         return 0;
     }
     const eos_cm__def *d = eos_cm__def_get(ci->c, EOS_CM__S_CORE_INSTANCE, inst);
-    for (uint32_t k = 0; k < d->arg_count; k++) {
-        if (strcmp(d->args[k].name, name) != 0)
-            continue;
+    uint32_t k = find_from(hint, d->arg_count, name, len, arg_name, d->args);
+    if (k != UINT32_MAX) {
         eos_cm__item x;
         if ((rc = get(ci, d->args[k].sort, d->args[k].index, &x, diag)))
             return rc;
@@ -81,11 +116,13 @@ static int core_export(eos_cm__ci *ci, uint32_t inst, const char *name, eos_wasm
             out->kind = EOS_WASM_EXTERN_GLOBAL, out->of.global = x.global;
             break;
         default:
-            return link_fail(diag, "core export \"%s\" is not a core item%s", name, "");
+            return eos_diag_set(diag, EOS_EUNLINKABLE, "link", -1,
+                                "core export \"%.*s\" is not a core item", (int)len, name);
         }
         return 0;
     }
-    return link_fail(diag, "core instance has no export \"%s\"%s", name, "");
+    return eos_diag_set(diag, EOS_EUNLINKABLE, "link", -1, "core instance has no export \"%.*s\"",
+                        (int)len, name);
 }
 
 static int instantiate_core(eos_cm__ci *ci, const eos_cm__def *d, eos_cm__item *out, eos_diag *diag)
@@ -104,22 +141,28 @@ static int instantiate_core(eos_cm__ci *ci, const eos_cm__def *d, eos_cm__item *
     int rc = 0;
     if (!ext)
         return EOS_ENOMEM;
+    /* Imports are grouped by module name: one argument lookup per group, and
+     * the group's names looked up from where the previous one was found. */
+    const eos_cm__arg *arg = NULL;
+    uint32_t arg_hint = 0, field_hint = 0;
     for (size_t i = 0; i < n && !rc; i++) {
         eos_wasm_import_desc im;
         eos_wasm_module_import(m, i, &im);
-        char mod[256], fld[512];
-        snprintf(mod, sizeof(mod), "%.*s", (int)im.module_len, im.module);
-        snprintf(fld, sizeof(fld), "%.*s", (int)im.name_len, im.name);
-        const eos_cm__arg *arg = NULL;
-        for (uint32_t k = 0; k < d->arg_count; k++)
-            if (strcmp(d->args[k].name, mod) == 0)
-                arg = &d->args[k];
-        if (!arg) {
-            rc = link_fail(diag, "core module import \"%s\" \"%s\" has no instantiation argument",
-                           mod, fld);
-            break;
+        if (!arg || strncmp(arg->name, im.module, im.module_len) != 0 ||
+            arg->name[im.module_len] != 0) {
+            uint32_t k = find_from(&arg_hint, d->arg_count, im.module, im.module_len, arg_name,
+                                   d->args);
+            if (k == UINT32_MAX) {
+                rc = eos_diag_set(diag, EOS_EUNLINKABLE, "link", -1,
+                                  "core module import \"%.*s\" \"%.*s\" has no instantiation "
+                                  "argument",
+                                  (int)im.module_len, im.module, (int)im.name_len, im.name);
+                break;
+            }
+            arg = &d->args[k];
+            field_hint = 0;
         }
-        rc = core_export(ci, arg->index, fld, &ext[i], diag);
+        rc = core_export(ci, arg->index, im.name, im.name_len, &field_hint, &ext[i], diag);
     }
     if (!rc)
         rc = eos_wasm_instantiate(ci->root->store, m, ext, n, &out->core_inst, diag);
@@ -127,19 +170,17 @@ static int instantiate_core(eos_cm__ci *ci, const eos_cm__def *d, eos_cm__item *
     return rc;
 }
 
-static eos_cm__item *rinst_find(const eos_cm__rinst *ri, const char *name)
+static eos_cm__item *rinst_find(eos_cm__rinst *ri, const char *name)
 {
-    for (uint32_t i = 0; i < ri->count; i++)
-        if (strcmp(ri->names[i], name) == 0)
-            return &ri->items[i];
-    return NULL;
+    uint32_t k = find_from(&ri->hint, ri->count, name, strlen(name), str_at, ri->names);
+    return k == UINT32_MAX ? NULL : &ri->items[k];
 }
 
 /* Binds the resources an imported instance type declares to run-time types:
  * the host interface's resource of the same name, or a fresh type named after
  * it when the host declares none (first binding wins for shared ones). */
 static int bind_resources(eos_cm__ci *ci, const eos_cm__itype *it, const eos_cm__hiface *hi,
-                          const eos_cm__rinst *ri)
+                          eos_cm__rinst *ri)
 {
     for (uint32_t i = 0; i < it->export_count; i++) {
         const eos_cm__decl *d = &it->exports[i];
@@ -169,12 +210,14 @@ static int bind_resources(eos_cm__ci *ci, const eos_cm__itype *it, const eos_cm_
 }
 
 static int host_func(eos_cm__ci *ci, const char *iname, const char *fname, const eos_cm__hiface *hi,
-                     const eos_cm_functype *want, eos_cm_func **out, eos_diag *diag)
+                     uint32_t *hint, const eos_cm_functype *want, eos_cm_func **out,
+                     eos_diag *diag)
 {
     const eos_cm__hfunc *hf = NULL;
-    for (uint32_t k = 0; hi && k < hi->func_count; k++)
-        if (strcmp(hi->funcs[k].name, fname) == 0)
-            hf = &hi->funcs[k];
+    uint32_t k = hi ? find_from(hint, hi->func_count, fname, strlen(fname), hfunc_name, hi->funcs)
+                    : UINT32_MAX;
+    if (k != UINT32_MAX)
+        hf = &hi->funcs[k];
     if (!hf)
         return eos_diag_set(diag, EOS_EUNLINKABLE, "link", -1,
                             "import %s: function \"%s\" is not provided by the host", iname, fname);
@@ -212,7 +255,9 @@ static int root_import(eos_cm__ci *ci, uint32_t idx, eos_cm__item *out, eos_diag
         if (!hi || !hi->is_func)
             return link_fail(diag, "import \"%s\" (a function) is not provided by the host%s",
                              im->name, "");
-        return host_func(ci, im->name, hi->funcs[0].name, hi, im->type.of.func, &out->func, diag);
+        uint32_t hint = 0;
+        return host_func(ci, im->name, hi->funcs[0].name, hi, &hint, im->type.of.func, &out->func,
+                         diag);
     }
     if (im->sort == EOS_CM__S_TYPE) {
         if (im->type.kind == EOS_CM__T_RESOURCE && !ci->rmap[im->type.of.rdesc->id]) {
@@ -245,12 +290,14 @@ static int root_import(eos_cm__ci *ci, uint32_t idx, eos_cm__item *out, eos_diag
     ri->items = ialloc(ci, (it->export_count + 1) * sizeof(eos_cm__item));
     if (!ri->names || !ri->items)
         return EOS_ENOMEM;
+    uint32_t hint = 0;
     for (uint32_t i = 0; i < it->export_count; i++) {
         const eos_cm__decl *d = &it->exports[i];
         ri->names[ri->count] = d->name;
         eos_cm__item *x = &ri->items[ri->count++];
         if (d->sort == EOS_CM_ITEM_FUNC) {
-            if ((rc = host_func(ci, im->name, d->name, hi, d->type.of.func, &x->func, diag)))
+            if ((rc = host_func(ci, im->name, d->name, hi, &hint, d->type.of.func, &x->func,
+                                diag)))
                 return rc;
         } else if (d->sort == EOS_CM_ITEM_TYPE && d->type.kind == EOS_CM__T_RESOURCE) {
             x->resource = ci->rmap[d->type.of.rdesc->id];
@@ -365,7 +412,8 @@ static int get(eos_cm__ci *ci, int sort, uint32_t i, eos_cm__item *out, eos_diag
         break;
     case EOS_CM__D_ALIAS_CORE: {
         eos_wasm_extern e;
-        if ((rc = core_export(ci, d->a, d->name, &e, diag)))
+        uint32_t hint = 0;
+        if ((rc = core_export(ci, d->a, d->name, strlen(d->name), &hint, &e, diag)))
             break;
         static const uint8_t want[] = {[EOS_CM__S_CORE_FUNC] = EOS_WASM_EXTERN_FUNC,
                                        [EOS_CM__S_CORE_TABLE] = EOS_WASM_EXTERN_TABLE,

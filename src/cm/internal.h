@@ -428,6 +428,7 @@ struct eos_cm__rinst {
     uint32_t count;
     const char **names;
     eos_cm__item *items;
+    uint32_t hint; /* where the next name lookup starts: aliases come in order */
 };
 
 /* A component function at run time: lifted from core code or given by the host. */

@@ -8,7 +8,11 @@
 #include "internal.h"
 
 #define WASI_VERSION   "@0.2.12"
-#define DEFAULT_FUEL   10000000u
+/* Fuel is a deterministic cap, the time budget the usual bound: ten billion
+ * units are tens of seconds of interpretation, enough for JavaScript apps
+ * (an interpreter in wasm spends thousands of units per line of script). */
+#define DEFAULT_FUEL    10000000000ull
+#define DEFAULT_TIME_MS 30000u
 #define DEFAULT_MEMORY (64u * 1024u * 1024u)
 
 static int define_group(eos_wasi_app *app, const eos_wasi__iface *ifaces, size_t count,
@@ -87,7 +91,8 @@ int eos_wasi_app_new(const eos_wasi_app_config *cfg, eos_wasi_app **out, eos_dia
         return EOS_ENOMEM;
     pthread_mutex_init(&app->lock, NULL);
     app->name = eos_strdup(cfg->name);
-    if (!app->name) {
+    if (eos_wasi__pool_init(app, cfg->pool_size, cfg->pool_idle_ms ? cfg->pool_idle_ms : 10000) ||
+        !app->name) {
         rc = EOS_ENOMEM;
         goto out;
     }
@@ -95,6 +100,7 @@ int eos_wasi_app_new(const eos_wasi_app_config *cfg, eos_wasi_app **out, eos_dia
     app->component = cfg->component;
     app->store = cfg->store;
     app->max_fuel = cfg->max_fuel ? cfg->max_fuel : DEFAULT_FUEL;
+    app->max_time_ms = cfg->max_time_ms ? cfg->max_time_ms : DEFAULT_TIME_MS;
     app->max_memory_bytes = cfg->max_memory_bytes ? cfg->max_memory_bytes : DEFAULT_MEMORY;
     app->log_rate = cfg->log_lines_per_sec ? cfg->log_lines_per_sec : 50;
     app->log_burst = cfg->log_burst ? cfg->log_burst : 200;
@@ -130,6 +136,7 @@ void eos_wasi_app_free(eos_wasi_app *app)
 {
     if (!app)
         return;
+    eos_wasi__pool_free(app);
     eos_cm_host_free(app->host);
     eos_wasi__ns_cache_free(app);
     env_free(app);
@@ -149,18 +156,6 @@ uint64_t eos_wasi_app_log_dropped(const eos_wasi_app *app)
     return app->log_dropped;
 }
 
-/* Fresh store and instance with the app's limits, bound to ctx. */
-static int instantiate(eos_wasi_app *app, eos_wasi__ctx *ctx, eos_wasm_store **out_store,
-                       eos_cm_instance **out_inst, eos_diag *diag)
-{
-    eos_wasm_limits lim = {.fuel = app->max_fuel, .max_memory_bytes = app->max_memory_bytes};
-    int rc = eos_wasm_store_new(&lim, out_store);
-    if (rc)
-        return rc;
-    eos_wasm_store_set_fuel(*out_store, app->max_fuel);
-    return eos_cm_instance_new(*out_store, app->component, app->host, ctx, out_inst, diag);
-}
-
 int eos_wasi_app_check(eos_wasi_app *app, eos_diag *diag)
 {
     static const eos_wasi_sink no_sink;
@@ -172,7 +167,7 @@ int eos_wasi_app_check(eos_wasi_app *app, eos_diag *diag)
     eos_wasi__ctx_init(&ctx, app);
     ctx.sink = &no_sink;
     ctx.out = &outcome;
-    int rc = instantiate(app, &ctx, &store, &inst, diag);
+    int rc = eos_wasi__instantiate(app, &ctx, &store, &inst, diag);
     /* Resources the start function created are dropped while ctx lives. */
     eos_cm_instance_free(inst);
     eos_wasm_store_free(store);
@@ -205,7 +200,8 @@ int eos_wasi_handle_http(eos_wasi_app *app, const eos_wasi_request *req, const e
     ctx.req = req;
     ctx.sink = sink ? sink : &no_sink;
     ctx.out = out;
-    int rc = instantiate(app, &ctx, &store, &inst, &d);
+    bool reusable = false;
+    int rc = eos_wasi__acquire(app, &ctx, &store, &inst, &reusable, &d);
     if (rc) {
         reason_from(out, rc, &d, "the app could not be started");
         goto out;
@@ -244,9 +240,9 @@ int eos_wasi_handle_http(eos_wasi_app *app, const eos_wasi_request *req, const e
     }
 out:
     /* Destructors of resources the guest still holds run here, while ctx
-     * lives: a response body left open ends incomplete. */
-    eos_cm_instance_free(inst);
-    eos_wasm_store_free(store);
+     * lives: a response body left open ends incomplete. A pooled instance
+     * is reset (its handles dropped the same way) and kept. */
+    eos_wasi__release(app, store, inst, reusable, rc == 0 && !ctx.sink_err);
     eos_cm_arena_free(arena);
     eos_wasi__ctx_fini(&ctx);
     if (!rc && ctx.sink_err)
@@ -268,7 +264,7 @@ int eos_wasi_call(eos_wasi_app *app, const char *name, const eos_cm_val *args, s
     eos_wasi__ctx_init(&ctx, app);
     ctx.sink = &no_sink;
     ctx.out = out;
-    int rc = instantiate(app, &ctx, &store, &inst, &d);
+    int rc = eos_wasi__instantiate(app, &ctx, &store, &inst, &d);
     if (rc) {
         reason_from(out, rc, &d, "the app could not be started");
         goto out;

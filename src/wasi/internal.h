@@ -149,6 +149,7 @@ struct eos_wasi_app {
     eos_wasi_env *env; /* copies */
     size_t env_count;
     uint64_t max_fuel;
+    uint32_t max_time_ms;
     uint64_t max_memory_bytes;
     const eos_cm_component *component;
     eos_wasi_store store; /* ops NULL: no store */
@@ -160,7 +161,32 @@ struct eos_wasi_app {
     uint64_t log_dropped;
     uint64_t log_dropped_pending;
     struct eos_wasi__nscache *ns_cache;
+    /* Ready instances for reuse (pool.c), most recently used last. */
+    pthread_mutex_t pool_lock;
+    struct eos_wasi__pooled *pool;
+    uint32_t pool_len, pool_max, pool_idle_ms;
+    uint32_t pool_out; /* snapshotted instances serving a request now */
+    uint64_t pool_reused, pool_fresh;
 };
+
+/* ---- pool.c ---- */
+/* A store and instance for one call bound to ctx, with the app's fuel and
+ * time budget: a reset one from the pool, or a fresh one (snapshotted when
+ * the app pools). *out_reusable says whether it may go back to the pool. */
+int eos_wasi__acquire(eos_wasi_app *app, eos_wasi__ctx *ctx, eos_wasm_store **out_store,
+                      eos_cm_instance **out_inst, bool *out_reusable, eos_diag *diag);
+/* Gives them back after the call (ctx still bound, for handle destructors):
+ * reset into the pool when reusable and ok, freed otherwise. Takes
+ * ownership of both (NULL allowed). */
+void eos_wasi__release(eos_wasi_app *app, eos_wasm_store *store, eos_cm_instance *inst,
+                       bool reusable, bool ok);
+/* Sets up the pool (max instances, idle time) and frees it with every
+ * pooled instance (app teardown). */
+int eos_wasi__pool_init(eos_wasi_app *app, uint32_t max, uint32_t idle_ms);
+void eos_wasi__pool_free(eos_wasi_app *app);
+/* A fresh store and instance with the app's limits, bound to ctx. */
+int eos_wasi__instantiate(eos_wasi_app *app, eos_wasi__ctx *ctx, eos_wasm_store **out_store,
+                          eos_cm_instance **out_inst, eos_diag *diag);
 
 /* ---- ctx.c ---- */
 void eos_wasi__ctx_init(eos_wasi__ctx *ctx, eos_wasi_app *app);

@@ -13,13 +13,12 @@ int eos_wasm__ensure_stack(eos_wasm_store *s);
 void eos_wasm__module_clear(eos_wasm_module *m)
 {
     eos_wasm__jit_module_free(m);
+    eos_wasm__code_free_all(m);
     for (uint32_t i = 0; i < m->elem_count; i++) {
         eos_free(m->elems[i].funcs, 0);
         eos_free(m->elems[i].exprs, 0);
     }
     for (uint32_t i = 0; m->codes && i < m->code_count; i++) {
-        eos_free(m->codes[i].code, 0);
-        eos_free(m->codes[i].threaded, 0);
         eos_free(m->codes[i].local_types, 0);
     }
     eos_free(m->codes, 0);
@@ -35,7 +34,9 @@ void eos_wasm__module_clear(eos_wasm_module *m)
     eos_free(m->types, 0);
     eos_free(m->type_canon, 0);
     eos_free(m->type_vals, 0);
-    eos_free(m->bytes, m->size);
+    eos_wasm__plan_free(m);
+    if (!m->bytes_borrowed)
+        eos_free(m->bytes, m->size);
 }
 
 int eos_wasm_module_new(const uint8_t *bytes, size_t size, const eos_wasm_features *features,
@@ -53,17 +54,17 @@ int eos_wasm_module_new(const uint8_t *bytes, size_t size, const eos_wasm_featur
     m->start = -1;
     if (features)
         m->features = *features;
-    m->bytes = eos_malloc(size ? size : 1);
-    if (!m->bytes) {
-        eos_free(m, sizeof(*m));
-        return eos_diag_set(diag, EOS_ENOMEM, "module", -1, "out of memory");
-    }
-    if (size)
-        memcpy(m->bytes, bytes, size);
+    /* The input is read in place; the module keeps a copy of only what
+     * instances need once it is ready (eos_wasm__keep_bytes). */
+    m->bytes = (uint8_t *)(uintptr_t)(bytes ? bytes : (const uint8_t *)"");
+    m->bytes_borrowed = true;
     m->size = size;
     int rc = eos_wasm__decode(m, diag);
     if (rc == 0)
         rc = eos_wasm__validate(m, diag);
+    if (rc == 0 && ((rc = eos_wasm__plan_build(m)) != 0 || (rc = eos_wasm__keep_bytes(m)) != 0))
+        rc = eos_diag_set(diag, rc, "module", -1, "out of memory preparing instantiation");
+    /* After keep_bytes: a background compilation reads the module's own copy. */
     if (rc == 0)
         rc = eos_wasm__jit_module_loaded(m, diag);
     if (rc) {
@@ -214,20 +215,21 @@ void eos_wasm_store_free(eos_wasm_store *s)
 {
     if (!s)
         return;
+    eos_wasm__snapshot_free(s->snapshot);
     eos_wasm__instances_free(s);
     eos_wasm__obj *o = s->objs;
     while (o) {
         eos_wasm__obj *next = o->next;
         switch (o->kind) {
         case EOS_WASM__OBJ_FUNC: {
-            eos_wasm_func *f = (eos_wasm_func *)((char *)o - offsetof(eos_wasm_func, obj));
-            eos_free((void *)f->own_type.params, 0);
-            eos_free(f, sizeof(*f));
+            eos_wasm__host_func *h = (eos_wasm__host_func *)o;
+            eos_free((void *)h->own_type.params, 0);
+            eos_free(h, sizeof(*h));
             break;
         }
         case EOS_WASM__OBJ_MEM: {
             eos_wasm_memory *m = (eos_wasm_memory *)o;
-            eos_free(m->data, m->size ? m->size : 8);
+            eos_wasm__mem_unmap(m);
             eos_free(m, sizeof(*m));
             break;
         }
@@ -251,12 +253,12 @@ void eos_wasm_store_free(eos_wasm_store *s)
 void eos_wasm_store_set_fuel(eos_wasm_store *s, uint64_t fuel)
 {
     s->fuel_set = fuel == 0 || fuel > INT64_MAX ? INT64_MAX : (int64_t)fuel;
-    s->fuel = s->fuel_set;
+    eos_wasm__fuel_fill(s, s->fuel_set);
 }
 
 uint64_t eos_wasm_store_fuel_consumed(const eos_wasm_store *s)
 {
-    return (uint64_t)(s->fuel_set - s->fuel);
+    return (uint64_t)(s->fuel_set - (s->fuel + s->fuel_bank));
 }
 
 void eos_wasm_store_set_data(eos_wasm_store *s, void *data)
@@ -275,30 +277,31 @@ int eos_wasm_func_new_host(eos_wasm_store *s, const eos_wasm_functype *type, eos
                            void *ud, eos_wasm_func **out)
 {
     *out = NULL;
-    eos_wasm_func *f = eos_calloc(1, sizeof(*f));
-    if (!f)
+    eos_wasm__host_func *h = eos_calloc(1, sizeof(*h));
+    if (!h)
         return EOS_ENOMEM;
     size_t n = (size_t)type->param_count + type->result_count;
     uint8_t *vals = eos_malloc(n ? n : 1);
     if (!vals) {
-        eos_free(f, sizeof(*f));
+        eos_free(h, sizeof(*h));
         return EOS_ENOMEM;
     }
+    eos_wasm_func *f = &h->f;
     if (type->param_count)
         memcpy(vals, type->params, type->param_count);
     if (type->result_count)
         memcpy(vals + type->param_count, type->results, type->result_count);
-    f->own_type.param_count = type->param_count;
-    f->own_type.result_count = type->result_count;
-    f->own_type.params = vals;
-    f->own_type.results = vals + type->param_count;
-    f->type = &f->own_type;
+    h->own_type.param_count = type->param_count;
+    h->own_type.result_count = type->result_count;
+    h->own_type.params = vals;
+    h->own_type.results = vals + type->param_count;
+    f->type = &h->own_type;
     f->store = s;
     f->host = fn;
     f->ud = ud;
-    f->obj.kind = EOS_WASM__OBJ_FUNC;
-    f->obj.next = s->objs;
-    s->objs = &f->obj;
+    h->obj.kind = EOS_WASM__OBJ_FUNC;
+    h->obj.next = s->objs;
+    s->objs = &h->obj;
     *out = f;
     return 0;
 }

@@ -692,6 +692,13 @@ int eos_wasm__decode(eos_wasm_module *m, eos_diag *diag)
             return eos_wasm__rd_fail(&r, EOS_EMALFORMED,
                                      "unexpected end: section size %u beyond the input", size);
         const uint8_t *section_end = r.p + size;
+        /* Where the code and data sections lie, so the module's copy of its
+         * bytes can leave them out once they are translated or imaged. */
+        if (id == 10 || id == 11) {
+            eos_wasm__range *sec = id == 10 ? &m->code_sec : &m->data_sec;
+            sec->off = (uint32_t)(r.p - r.base);
+            sec->end = (uint32_t)(section_end - r.base);
+        }
         if (id != 0) {
             if (section_rank[id] <= last_rank)
                 return eos_wasm__rd_fail(&r, EOS_EMALFORMED,

@@ -155,21 +155,18 @@ static inline uint64_t sat_i64_u(double a)
     return (uint64_t)a;
 }
 
-int eos_wasm__thread_code(eos_wasm__code *c, const uint32_t *starts, uint32_t nstarts)
+void eos_wasm__thread_code(uint32_t *t, const uint32_t *code, uint32_t len, const uint32_t *starts,
+                           uint32_t nstarts)
 {
     const void *const *labels;
     uint64_t out[1];
     eos_wasm__exec(NULL, NULL, out);
     memcpy(&labels, out, sizeof(labels));
-    uint64_t *t = eos_malloc((size_t)(c->code_len ? c->code_len : 1) * sizeof(uint64_t));
-    if (!t)
-        return EOS_ENOMEM;
-    for (uint32_t i = 0; i < c->code_len; i++)
-        t[i] = c->code[i];
+    memcpy(t, code, (size_t)len * sizeof(uint32_t));
+    /* Handlers all lie within eos_wasm__exec, so their distances from the
+     * first one fit in 32 bits and the code stays one word per immediate. */
     for (uint32_t i = 0; i < nstarts; i++)
-        t[starts[i]] = (uint64_t)(uintptr_t)labels[c->code[starts[i]]];
-    c->threaded = t;
-    return 0;
+        t[starts[i]] = (uint32_t)(int32_t)((intptr_t)labels[code[starts[i]]] - (intptr_t)labels[0]);
 }
 
 int eos_wasm__trap(eos_wasm_store *s, int code, const char *msg)
@@ -198,7 +195,7 @@ int eos_wasm__call_host(eos_wasm_store *s, eos_wasm_instance *inst, eos_wasm_fun
 /* A load or store on a memory other than memory 0 (multi-memory). */
 /* Takes the stack top by value (the caller pops a store's operands) so that
  * the dispatch loop's sp never has its address taken. */
-static int mem_access(eos_wasm_instance *inst, const uint64_t *ip, uint64_t *sp)
+static int mem_access(eos_wasm_instance *inst, const uint32_t *ip, uint64_t *sp)
 {
     uint32_t kind = (uint32_t)ip[1];
     eos_wasm_memory *mem = inst->memories[ip[2]];
@@ -261,7 +258,13 @@ int eos_wasm__exec(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots)
     if (!f->code)
         return eos_wasm__call_host(s, NULL, f, slots);
     if (f->inst->tier != EOS_WASM__RUN_INTERP) {
+        /* Compiled code counts fuel down to zero itself, without slices: it
+         * gets all of it (so it honours fuel but, for now, not the time
+         * budget, which is checked only where slices end). */
+        s->fuel += s->fuel_bank;
+        s->fuel_bank = 0;
         int jrc = eos_wasm__jit_exec(s, f, slots);
+        eos_wasm__fuel_fill(s, s->fuel + s->fuel_bank);
         if (jrc != EOS_WASM__JIT_DECLINED)
             return jrc;
     }
@@ -289,6 +292,7 @@ int eos_wasm__exec(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots)
     int rc = 0;
     const char *tmsg = NULL;
     int64_t fuel = s->fuel;
+    const uintptr_t handler_base = (uintptr_t)labels[0];
     eos_wasm_instance *inst = f->inst;
     const eos_wasm__code *codes = inst->module->codes;
     const eos_wasm__code *code = f->code;
@@ -296,13 +300,14 @@ int eos_wasm__exec(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots)
     uint8_t *mem = m0 ? m0->data : NULL;
     uint64_t mem_size = m0 ? m0->size : 0;
     uint64_t *fp = base, *sp;
-    const uint64_t *ip, *cbase;
+    const uint32_t *ip, *cbase;
     eos_wasm_func *callee;
     bool tail;
 
     frames[depth++] = (eos_wasm__frame){NULL, NULL, NULL, NULL};
 
-#define NEXT goto *(const void *)(uintptr_t)*ip
+/* An opcode word holds its handler's offset from the first handler. */
+#define NEXT goto *(const void *)(handler_base + (int32_t)*ip)
 #define TRAP(c, m)                                                                                 \
     do {                                                                                           \
         rc = (c);                                                                                  \
@@ -327,7 +332,17 @@ int eos_wasm__exec(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots)
     do {                                                                                           \
         fuel -= (int64_t)((n) >> 12);                                                              \
         if (fuel < 0)                                                                              \
-            TRAP(EOS_TRAP_OUT_OF_FUEL, "out of fuel");                                             \
+            FUEL_SLICE_END();                                                                      \
+    } while (0)
+/* The fuel counter holds at most one slice of the store's fuel; at its end
+ * the store refills it, checking the deadline and interruption (budget.c). */
+#define FUEL_SLICE_END()                                                                           \
+    do {                                                                                           \
+        s->fuel = fuel;                                                                            \
+        int frc_ = eos_wasm__fuel_refill(s);                                                       \
+        fuel = s->fuel;                                                                            \
+        if (frc_)                                                                                  \
+            TRAP(frc_, s->trap_msg);                                                               \
     } while (0)
 #define SAVE_STATE(top)                                                                            \
     do {                                                                                           \
@@ -345,11 +360,17 @@ enter_same:
     /* One unit per call, plus one per 64 locals so huge frames are not free. */
     fuel -= 1 + (code->local_count >> 6);
     if (fuel < 0)
-        TRAP(EOS_TRAP_OUT_OF_FUEL, "out of fuel");
+        FUEL_SLICE_END();
     sp = fp + code->param_count;
     for (uint32_t k = code->local_count - code->param_count; k > 0; k--)
         *sp++ = 0;
-    ip = cbase = code->threaded;
+    ip = cbase = __atomic_load_n(&code->threaded, __ATOMIC_ACQUIRE);
+    if (__builtin_expect(!ip, 0)) {
+        /* The first call of a function of a lazily translated module. */
+        if (eos_wasm__translate(inst->module, (eos_wasm__code *)code) != 0)
+            TRAP(EOS_ENOMEM, "out of memory translating a function");
+        ip = cbase = __atomic_load_n(&code->threaded, __ATOMIC_ACQUIRE);
+    }
     NEXT;
 
 call_func:
@@ -444,7 +465,7 @@ L_BR_TABLE : {
     uint32_t n = ip[1], i = (uint32_t) * --sp;
     if (i > n)
         i = n;
-    const uint64_t *e = ip + 2 + 3 * (size_t)i;
+    const uint32_t *e = ip + 2 + 3 * (size_t)i;
     uint32_t cnt = e[2];
     uint64_t *src = sp - cnt, *dst = fp + e[1];
     if (src != dst)
@@ -519,7 +540,7 @@ L_RETURN_CALL:
     goto tail_call_func;
 L_FUEL:
     if (--fuel < 0)
-        TRAP(EOS_TRAP_OUT_OF_FUEL, "out of fuel");
+        FUEL_SLICE_END();
     ip++;
     NEXT;
 
@@ -1195,7 +1216,10 @@ L_LOCAL_TEE_GET:
 trap:
     s->depth = saved_depth;
     s->sp = base;
-    s->fuel = rc == EOS_TRAP_OUT_OF_FUEL ? 0 : fuel;
+    if (rc == EOS_TRAP_OUT_OF_FUEL)
+        s->fuel = s->fuel_bank = 0;
+    else
+        s->fuel = fuel;
     s->native_depth--;
     if (tmsg != s->trap_msg)
         eos_wasm__trap(s, rc, tmsg);

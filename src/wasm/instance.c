@@ -104,11 +104,13 @@ void eos_wasm__instances_free(eos_wasm_store *s)
 
 static int alloc_arrays(eos_wasm_instance *i, const eos_wasm_module *m)
 {
-    i->funcs = eos_calloc(m->func_count + 1, sizeof(void *));
+    /* funcs and own_funcs are written in full by create_objects and linking:
+     * no zeroing (they are the largest arrays, one entry per function). */
+    i->funcs = eos_malloc((m->func_count + 1) * sizeof(void *));
     i->tables = eos_calloc(m->table_count + 1, sizeof(void *));
     i->memories = eos_calloc(m->memory_count + 1, sizeof(void *));
     i->globals = eos_calloc(m->global_count + 1, sizeof(void *));
-    i->own_funcs = eos_calloc(m->code_count + 1, sizeof(eos_wasm_func));
+    i->own_funcs = eos_malloc((m->code_count + 1) * sizeof(eos_wasm_func));
     i->elem_dropped = eos_calloc(m->elem_count + 1, 1);
     i->data_dropped = eos_calloc(m->data_count + 1, 1);
     if (!i->funcs || !i->tables || !i->memories || !i->globals || !i->own_funcs ||
@@ -124,10 +126,10 @@ static int create_objects(eos_wasm_store *s, eos_wasm_instance *inst, eos_diag *
     for (uint32_t k = 0; k < m->code_count; k++) {
         eos_wasm_func *f = &inst->own_funcs[k];
         const eos_wasm__code *c = &m->codes[k];
-        f->type = &m->types[m->type_canon[c->type_index]];
-        f->inst = inst;
-        f->store = inst->store;
-        f->code = c;
+        *f = (eos_wasm_func){.type = &m->types[m->type_canon[c->type_index]],
+                             .inst = inst,
+                             .code = c,
+                             .store = inst->store};
         inst->funcs[m->func_import_count + k] = f;
     }
     for (uint32_t k = m->global_import_count; k < m->global_count; k++) {
@@ -135,7 +137,10 @@ static int create_objects(eos_wasm_store *s, eos_wasm_instance *inst, eos_diag *
         eos_wasm_val zero = {.type = m->globals[k].type.valtype};
         if ((rc = eos_wasm_global_new(s, &m->globals[k].type, zero, &g)) != 0)
             return eos_diag_set(diag, rc, "instantiate", -1, "cannot create global %u", k);
-        eos_wasm__eval_expr(inst, &m->globals[k].init, &g->val);
+        if (m->plan.global_const[k])
+            g->val = m->plan.global_init[k];
+        else
+            eos_wasm__eval_expr(inst, &m->globals[k].init, &g->val);
         inst->globals[k] = g;
     }
     for (uint32_t k = m->table_import_count; k < m->table_count; k++) {
@@ -150,6 +155,9 @@ static int create_objects(eos_wasm_store *s, eos_wasm_instance *inst, eos_diag *
             return eos_diag_set(diag, rc, "instantiate", -1,
                                 "cannot create memory %u of %llu pages (memory limit?)", k,
                                 (unsigned long long)m->memories[k].limits.min);
+        if (k == 0 && m->plan.has_image &&
+            (rc = eos_wasm__mem_apply_image(inst->memories[0], &m->plan.image)) != 0)
+            return eos_diag_set(diag, rc, "instantiate", -1, "cannot map memory 0's image");
     }
     return 0;
 }
@@ -163,8 +171,9 @@ static int init_segments(eos_wasm_instance *inst, eos_diag *diag)
     for (uint32_t k = 0; k < m->elem_count; k++) {
         const eos_wasm__elem *e = &m->elems[k];
         if (e->mode == EOS_WASM_SEG_ACTIVE) {
-            uint64_t off = 0;
-            eos_wasm__eval_expr(inst, &e->offset, &off);
+            uint64_t off = m->plan.elem_off[k];
+            if (off == UINT64_MAX)
+                eos_wasm__eval_expr(inst, &e->offset, &off);
             int rc = eos_wasm__table_init(inst, e->table, k, (uint32_t)off, 0, e->count);
             if (rc)
                 return eos_diag_set(diag, rc, "instantiate", -1,
@@ -177,8 +186,14 @@ static int init_segments(eos_wasm_instance *inst, eos_diag *diag)
         const eos_wasm__data *d = &m->datas[k];
         if (d->mode != EOS_WASM_SEG_ACTIVE)
             continue;
-        uint64_t off = 0;
-        eos_wasm__eval_expr(inst, &d->offset, &off);
+        /* With an image, memory 0 already holds every active segment. */
+        if (m->plan.has_image) {
+            inst->data_dropped[k] = 1;
+            continue;
+        }
+        uint64_t off = m->plan.data_off[k];
+        if (off == UINT64_MAX)
+            eos_wasm__eval_expr(inst, &d->offset, &off);
         int rc = eos_wasm__memory_init(inst, d->memory, k, (uint32_t)off, 0, d->size);
         if (rc)
             return eos_diag_set(diag, rc, "instantiate", -1,
@@ -244,10 +259,9 @@ int eos_wasm_instance_export_len(eos_wasm_instance *i, const char *name, size_t 
                                  eos_wasm_extern *out)
 {
     const eos_wasm_module *m = i->module;
-    for (uint32_t k = 0; k < m->export_count; k++) {
+    int64_t k = eos_wasm__export_find(m, name, len);
+    if (k >= 0) {
         const eos_wasm__export *e = &m->exports[k];
-        if (e->name_len != len || memcmp(e->name, name, len) != 0)
-            continue;
         out->kind = e->kind;
         switch (e->kind) {
         case EOS_WASM_EXTERN_FUNC:

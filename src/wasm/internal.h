@@ -377,18 +377,53 @@ typedef struct eos_wasm__code {
     uint32_t frame_slots; /* locals + maximum operand stack height */
     uint32_t body_off;    /* the function body in the module bytes */
     uint32_t body_size;
-    uint32_t *code;
     uint32_t code_len;
-    /* The same code for the interpreter: opcodes replaced by handler
-     * addresses (direct threading), one 64-bit word per word of code. */
-    uint64_t *threaded;
+    /* The translated code for the interpreter, opcodes replaced by their
+     * handlers' offsets (direct threading): one 32-bit word per word of the
+     * translation, which is not kept. */
+    uint32_t *threaded;
     uint8_t *local_types; /* local_count entries, freed after validation */
 } eos_wasm__code;
 
+/* A module's initialised memory 0: a memfd mapped MAP_PRIVATE into each new
+ * instance, or, where that is not available, a copy in the heap. */
+typedef struct eos_wasm__image {
+    int fd;        /* -1 when the image is copied */
+    uint8_t *copy; /* the image when fd < 0 */
+    uint64_t size; /* bytes, rounded up to the host page */
+} eos_wasm__image;
+
+/* What instantiation needs, computed once at load (plan.c). */
+typedef struct eos_wasm__plan {
+    uint64_t *data_off;    /* active data segment offsets; UINT64_MAX: evaluate per instance */
+    uint64_t *elem_off;    /* the same for element segments */
+    uint64_t *global_init; /* initial values of defined globals with constant initialisers */
+    uint8_t *global_const; /* 1 where global_init holds the value */
+    uint32_t *export_slots; /* open-addressing hash of export names: export index + 1 */
+    uint32_t export_mask;
+    bool has_image; /* memory 0 is initialised by mapping image */
+    eos_wasm__image image;
+} eos_wasm__plan;
+
+/* A byte range [off, end) of the module's input. */
+typedef struct eos_wasm__range {
+    uint32_t off, end;
+} eos_wasm__range;
+
 struct eos_wasm_module {
     atomic_long refs;
-    uint8_t *bytes; /* private copy of the input: names, data and expressions point here */
+    eos_wasm__plan plan;
+    /* The input while the module is made (borrowed), then a private copy of
+     * it without the code section (unless translated lazily) and, when memory 0 has an
+     * image and no segment is passive, without the data section: names,
+     * data and expressions point here. */
+    uint8_t *bytes;
     size_t size;
+    bool bytes_borrowed;
+    eos_wasm__range code_sec, data_sec;
+    uint64_t code_words; /* words of translated code, for eos_wasm_module_code_size */
+    struct eos_wasm__chunk *code_chunks; /* where the translated code lives (memory.c) */
+    bool lazy; /* functions translated on first call, each into its own buffer */
     eos_wasm_features features;
 
     eos_wasm_functype *types;
@@ -444,19 +479,28 @@ struct eos_wasm_func {
     eos_wasm_host_fn host;
     void *ud;
     eos_wasm_store *store; /* objects never cross stores: links are checked */
-    eos_wasm__obj obj;     /* only for host functions, which own their type */
-    eos_wasm_functype own_type;
     /* Compiled instances only: the function's native code, called with the
      * typed ABI of jit_translate.c (jit_fn) or with slots (jit_entry). */
     void *jit_fn;
     void *jit_entry;
 };
 
+/* A host function owns its type and is a store object; functions defined by
+ * a module are plain eos_wasm_func records in their instance, kept small
+ * because instantiation writes one per function. */
+typedef struct eos_wasm__host_func {
+    eos_wasm__obj obj;
+    eos_wasm_functype own_type;
+    eos_wasm_func f;
+} eos_wasm__host_func;
+
 struct eos_wasm_memory {
     eos_wasm__obj obj;
     eos_wasm_store *store;
     uint8_t *data;
-    uint64_t size; /* bytes */
+    uint64_t size;     /* bytes */
+    uint64_t reserved; /* bytes of address space mapped at data; 0: in the heap (memory.c) */
+    uint64_t cap_reserve; /* the most address space it may reserve */
     uint64_t max_pages;
     eos_wasm_memorytype type;
 };
@@ -494,21 +538,32 @@ struct eos_wasm_instance {
 enum { EOS_WASM__RUN_UNSET = 0, EOS_WASM__RUN_INTERP = 1, EOS_WASM__RUN_COMPILED = 2 };
 
 typedef struct eos_wasm__frame {
-    const uint64_t *ip;
+    const uint32_t *ip;
     uint64_t *fp;
     const eos_wasm__code *code;
     eos_wasm_instance *inst;
 } eos_wasm__frame;
 
+/* snapshot.c: the recorded state of a store (eos_wasm_store_snapshot). */
+typedef struct eos_wasm__snapshot eos_wasm__snapshot;
+void eos_wasm__snapshot_free(eos_wasm__snapshot *sn);
+
 struct eos_wasm_store {
     eos_wasm_limits limits;
+    eos_wasm__snapshot *snapshot; /* NULL until eos_wasm_store_snapshot */
     void *data;
     eos_wasm__obj *objs;
     eos_wasm_instance *instances;
     uint64_t memory_total; /* bytes of all linear memories */
 
-    int64_t fuel;     /* remaining; INT64_MAX when unlimited */
-    int64_t fuel_set; /* the amount given by set_fuel */
+    /* Fuel remaining is fuel + fuel_bank: the interpreter's counter gets
+     * one slice at a time, so the deadline and interruption are checked at
+     * the end of each slice, never in the dispatch loop itself. */
+    int64_t fuel;      /* the current slice; may go negative by one charge */
+    int64_t fuel_bank; /* the rest */
+    int64_t fuel_set;  /* the amount given by set_fuel; INT64_MAX when unlimited */
+    uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = none */
+    atomic_bool interrupted;
 
     uint64_t *stack; /* value stack, allocated on first call */
     uint64_t *stack_end;
@@ -713,17 +768,62 @@ void eos_wasm__module_clear(eos_wasm_module *m);
 /* exec.c: runs f with arguments in slots (results written back). Returns 0
  * or a trap code with s->trap_msg set. */
 int eos_wasm__exec(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots);
-/* Builds c->threaded from c->code given the instruction starts; 0 or ENOMEM. */
-int eos_wasm__thread_code(eos_wasm__code *c, const uint32_t *starts, uint32_t nstarts);
+/* Writes into t (len words) the interpreter code for the translation
+ * code[0..len) (borrowed) given the instruction starts. */
+void eos_wasm__thread_code(uint32_t *t, const uint32_t *code, uint32_t len, const uint32_t *starts,
+                           uint32_t nstarts);
+/* validate.c: translates c of m (validated at load) on its first call and
+ * publishes c->threaded; thread-safe. 0 or EOS_ENOMEM. */
+int eos_wasm__translate(eos_wasm_module *m, eos_wasm__code *c);
+/* Modules with at least this much code are translated lazily. */
+#define EOS_WASM__LAZY_MIN (1u << 20)
 /* Calls a host function with a caller record. */
 int eos_wasm__call_host(eos_wasm_store *s, eos_wasm_instance *inst, eos_wasm_func *f,
                         uint64_t *slots);
 int eos_wasm__trap(eos_wasm_store *s, int code, const char *msg);
+/* budget.c: called when s->fuel (the slice) runs below zero. Refills it
+ * from the bank and returns 0, or EOS_TRAP_OUT_OF_FUEL, EOS_TRAP_DEADLINE
+ * (deadline passed or the store interrupted). Borrows s. */
+int eos_wasm__fuel_refill(eos_wasm_store *s);
+/* Sets the fuel remaining to total (split into slice and bank). */
+void eos_wasm__fuel_fill(eos_wasm_store *s, int64_t total);
+
+/* plan.c: builds and frees m->plan; export_find returns the export's index
+ * or -1. All borrow m. */
+int eos_wasm__plan_build(eos_wasm_module *m);
+void eos_wasm__plan_free(eos_wasm_module *m);
+/* Replaces the borrowed input in m->bytes by a private copy of what
+ * instances still read (see struct eos_wasm_module); 0 or EOS_ENOMEM. */
+int eos_wasm__keep_bytes(eos_wasm_module *m);
+int64_t eos_wasm__export_find(const eos_wasm_module *m, const char *name, size_t len);
+
+/* memory.c: the mmap backing of linear memories. mem_map reserves reserve
+ * bytes (at least size) with the first size accessible and zero; resize
+ * grows within the reservation (moving past it); unmap releases it; reset
+ * returns a memory to size bytes of zeros with img (may be NULL) applied.
+ * image_build writes m's active data segments (at m->plan.data_off) into an
+ * image of extent bytes; free it with image_free. */
+int eos_wasm__mem_map(eos_wasm_memory *m, uint64_t size, uint64_t reserve);
+int eos_wasm__mem_resize(eos_wasm_memory *m, uint64_t new_size);
+void eos_wasm__mem_unmap(eos_wasm_memory *m);
+int eos_wasm__mem_apply_image(eos_wasm_memory *m, const eos_wasm__image *img);
+int eos_wasm__mem_reset(eos_wasm_memory *m, uint64_t size, const eos_wasm__image *img);
+/* Interpreter code of module m comes from chunks mapped for it alone, so
+ * unloading a module gives its largest part back to the system at once
+ * instead of leaving the heap fragmented. code_alloc returns words words
+ * (or NULL); code_free_all unmaps every chunk (and frees the buffers of a
+ * lazily translated module). */
+uint32_t *eos_wasm__code_alloc(eos_wasm_module *m, size_t words);
+void eos_wasm__code_free_all(eos_wasm_module *m);
+int eos_wasm__image_build(eos_wasm__image *img, const eos_wasm_module *m, uint64_t extent);
+void eos_wasm__image_free(eos_wasm__image *img);
 
 /* runtime.c */
 int eos_wasm__memory_grow(eos_wasm_memory *m, uint64_t delta, uint64_t *out_old_pages);
 int eos_wasm__table_grow(eos_wasm_table *t, uint64_t delta, void *init, uint64_t *out_old);
 int eos_wasm__eval_expr(eos_wasm_instance *inst, const eos_wasm__expr *e, uint64_t *out);
+/* Evaluates e when it needs no instance; EOS_EAGAIN when it does. */
+int eos_wasm__eval_const(const eos_wasm_module *m, const eos_wasm__expr *e, uint64_t *out);
 int eos_wasm__memory_init(eos_wasm_instance *inst, uint32_t mem, uint32_t seg, uint64_t d,
                           uint64_t s, uint64_t n);
 int eos_wasm__table_init(eos_wasm_instance *inst, uint32_t tab, uint32_t seg, uint64_t d,

@@ -41,14 +41,18 @@ int eos_wasm_memory_new(eos_wasm_store *s, const eos_wasm_memorytype *type, eos_
     eos_wasm_memory *m = eos_calloc(1, sizeof(*m));
     if (!m)
         return EOS_ENOMEM;
-    /* Never NULL, even for an empty memory, so pointer arithmetic stays defined. */
-    m->data = eos_calloc(1, size ? size : 8);
-    if (!m->data) {
+    /* Address space for the largest the memory may become, so growth never
+     * moves it; pages come zeroed from the kernel. The base is never NULL,
+     * even for an empty memory, so pointer arithmetic stays defined. */
+    uint64_t max_pages = l->has_max ? l->max : EOS_WASM_MAX_PAGES;
+    uint64_t reserve = max_pages * EOS_WASM_PAGE_SIZE;
+    if (reserve > memory_cap(s))
+        reserve = memory_cap(s);
+    if (eos_wasm__mem_map(m, size, reserve) != 0) {
         eos_free(m, sizeof(*m));
         return EOS_ENOMEM;
     }
     m->store = s;
-    m->size = size;
     m->type = *type;
     m->max_pages = l->has_max ? l->max : EOS_WASM_MAX_PAGES;
     s->memory_total += size;
@@ -69,13 +73,8 @@ int eos_wasm__memory_grow(eos_wasm_memory *m, uint64_t delta, uint64_t *out_old_
     eos_wasm_store *s = m->store;
     if (add > memory_cap(s) - s->memory_total)
         return EOS_ELIMIT;
-    size_t old_alloc = m->size ? m->size : 8;
-    uint8_t *p = eos_realloc(m->data, old_alloc, m->size + add);
-    if (!p)
+    if (eos_wasm__mem_resize(m, m->size + add) != 0)
         return EOS_ELIMIT;
-    memset(p + m->size, 0, add);
-    m->data = p;
-    m->size += add;
     s->memory_total += add;
     return 0;
 }
@@ -105,7 +104,7 @@ int eos_wasm_table_new(eos_wasm_store *s, const eos_wasm_tabletype *type, eos_wa
         return EOS_ENOMEM;
     }
     void *v = type->elem_type == EOS_WASM_FUNCREF ? (void *)init.of.funcref : init.of.externref;
-    for (uint64_t i = 0; i < type->limits.min; i++)
+    for (uint64_t i = 0; v && i < type->limits.min; i++)
         t->elems[i] = v;
     t->size = type->limits.min;
     t->max = type->limits.has_max ? type->limits.max : UINT32_MAX;
@@ -186,9 +185,11 @@ int eos_wasm_global_new(eos_wasm_store *s, const eos_wasm_globaltype *type, eos_
 
 /* ---- constant expressions and segments ----------------------------------- */
 
-int eos_wasm__eval_expr(eos_wasm_instance *inst, const eos_wasm__expr *e, uint64_t *out)
+/* Evaluates e for inst, or, with inst NULL, only when it needs no instance
+ * (EOS_EAGAIN when it reads a global or names a function). */
+static int eval_in(const eos_wasm_module *m, eos_wasm_instance *inst, const eos_wasm__expr *e,
+                   uint64_t *out)
 {
-    const eos_wasm_module *m = inst->module;
     uint64_t st[256];
     uint32_t n = 0;
     eos_wasm__rd r;
@@ -227,6 +228,8 @@ int eos_wasm__eval_expr(eos_wasm_instance *inst, const eos_wasm__expr *e, uint64
         }
         case 0x23:
             eos_wasm__rd_u32(&r, &idx);
+            if (!inst)
+                return EOS_EAGAIN;
             st[n++] = inst->globals[idx]->val;
             break;
         case 0xd0:
@@ -235,6 +238,8 @@ int eos_wasm__eval_expr(eos_wasm_instance *inst, const eos_wasm__expr *e, uint64
             break;
         case 0xd2:
             eos_wasm__rd_u32(&r, &idx);
+            if (!inst)
+                return EOS_EAGAIN;
             st[n++] = (uint64_t)(uintptr_t)inst->funcs[idx];
             break;
         case 0x6a:
@@ -265,6 +270,16 @@ int eos_wasm__eval_expr(eos_wasm_instance *inst, const eos_wasm__expr *e, uint64
             return EOS_EINVALID;
         }
     }
+}
+
+int eos_wasm__eval_expr(eos_wasm_instance *inst, const eos_wasm__expr *e, uint64_t *out)
+{
+    return eval_in(inst->module, inst, e, out);
+}
+
+int eos_wasm__eval_const(const eos_wasm_module *m, const eos_wasm__expr *e, uint64_t *out)
+{
+    return eval_in(m, NULL, e, out);
 }
 
 int eos_wasm__table_init(eos_wasm_instance *inst, uint32_t tab, uint32_t seg, uint64_t d,

@@ -731,10 +731,13 @@ static int read_locals(eos_wasm__vctx *v)
     return 0;
 }
 
-static int validate_function(eos_wasm__vctx *v, uint32_t fi)
+/* Checks function fi and translates it into c (normally &m->codes[fi]).
+ * Where the interpreter code goes depends on the module: chunks of the
+ * module when translated at load, a buffer of its own when translated on
+ * the first call (m->lazy: then the check at load keeps nothing). */
+static int validate_function(eos_wasm__vctx *v, uint32_t fi, eos_wasm__code *c, bool keep)
 {
     eos_wasm_module *m = v->m;
-    eos_wasm__code *c = &m->codes[fi];
     v->c = c;
     v->ft = &m->types[c->type_index];
     v->r.p = m->bytes + c->body_off;
@@ -756,23 +759,25 @@ static int validate_function(eos_wasm__vctx *v, uint32_t fi)
     if (v->r.p != v->r.end)
         return FAIL(EOS_EMALFORMED, "section size mismatch: bytes after the function's end");
     c->frame_slots = c->local_count + v->max_height;
-    c->code = eos_malloc((size_t)v->len * sizeof(uint32_t));
-    if (!c->code)
-        return FAIL(EOS_ENOMEM, "out of memory");
-    memcpy(c->code, v->code, (size_t)v->len * sizeof(uint32_t));
-    c->code_len = v->len;
-    TRY(eos_wasm__thread_code(c, v->starts, v->nstarts) ? FAIL(EOS_ENOMEM, "out of memory") : 0);
+    if (keep) {
+        uint32_t *t = m->lazy ? eos_malloc((size_t)(v->len ? v->len : 1) * sizeof(uint32_t))
+                              : eos_wasm__code_alloc(m, v->len ? v->len : 1);
+        if (!t)
+            return FAIL(EOS_ENOMEM, "out of memory");
+        eos_wasm__thread_code(t, v->code, v->len, v->starts, v->nstarts);
+        c->threaded = t;
+        c->code_len = v->len;
+    }
     eos_free(c->local_types, 0);
     c->local_types = NULL;
     return 0;
 }
 
-int eos_wasm__validate(eos_wasm_module *m, eos_diag *diag)
+static eos_wasm__vctx *vctx_new(eos_wasm_module *m, eos_diag *diag)
 {
     eos_wasm__vctx *v = eos_calloc(1, sizeof(*v));
     if (!v)
-        return eos_diag_set(diag, EOS_ENOMEM, "code section", -1, "out of memory");
-    int rc = 0;
+        return NULL;
     v->m = m;
     eos_wasm__rd_init(&v->r, m->bytes, m->size, diag);
     v->r.section = "code section";
@@ -785,18 +790,66 @@ int eos_wasm__validate(eos_wasm_module *m, eos_diag *diag)
         else if (code >= 0xfc00 && code < 0xfc20)
             v->op_of_fc[code - 0xfc00] = (uint8_t)op;
     }
-    for (uint32_t i = 0; i < m->code_count && rc == 0; i++)
-        rc = validate_function(v, i);
+    return v;
+}
+
+static void vctx_free(eos_wasm__vctx *v)
+{
+    eos_free(v->vals, v->cap_vals);
+    eos_free(v->ctls, (size_t)v->cap_ctls * sizeof(eos_wasm__ctl));
+    eos_free(v->code, (size_t)v->cap * sizeof(uint32_t));
+    eos_free(v->starts, (size_t)v->cap_starts * sizeof(uint32_t));
+    eos_free(v, sizeof(*v));
+}
+
+int eos_wasm__validate(eos_wasm_module *m, eos_diag *diag)
+{
+    eos_wasm__vctx *v = vctx_new(m, diag);
+    if (!v)
+        return eos_diag_set(diag, EOS_ENOMEM, "code section", -1, "out of memory");
+    int rc = 0;
+    /* A large module is translated function by function on first call: a
+     * request of a JavaScript app enters a few hundred of its thousands of
+     * functions (2.4% for hello-js), so most of the code is never needed. */
+    uint32_t lazy_min = m->features.lazy_translation_min ? m->features.lazy_translation_min
+                                                         : EOS_WASM__LAZY_MIN;
+    m->lazy = m->code_sec.end - m->code_sec.off >= lazy_min;
+    for (uint32_t i = 0; i < m->code_count && rc == 0; i++) {
+        rc = validate_function(v, i, &m->codes[i], !m->lazy);
+        if (rc == 0 && !m->lazy)
+            m->code_words += m->codes[i].code_len;
+    }
     if (rc && !v->r.err)
         rc = eos_wasm__rd_fail(&v->r, rc, "invalid function");
     for (uint32_t i = 0; i < m->code_count; i++) {
         eos_free(m->codes[i].local_types, 0);
         m->codes[i].local_types = NULL;
     }
-    eos_free(v->vals, v->cap_vals);
-    eos_free(v->ctls, (size_t)v->cap_ctls * sizeof(eos_wasm__ctl));
-    eos_free(v->code, (size_t)v->cap * sizeof(uint32_t));
-    eos_free(v->starts, (size_t)v->cap_starts * sizeof(uint32_t));
-    eos_free(v, sizeof(*v));
+    vctx_free(v);
+    return rc;
+}
+
+int eos_wasm__translate(eos_wasm_module *m, eos_wasm__code *c)
+{
+    eos_wasm__vctx *v = vctx_new(m, NULL);
+    if (!v)
+        return EOS_ENOMEM;
+    /* Other threads may run the module meanwhile: the translation is made
+     * on the side and published once; a thread that loses the race drops
+     * its copy. */
+    eos_wasm__code tmp = *c;
+    tmp.threaded = NULL;
+    tmp.local_types = NULL;
+    int rc = validate_function(v, (uint32_t)(c - m->codes), &tmp, true);
+    eos_free(tmp.local_types, 0);
+    if (rc == 0) {
+        uint32_t *none = NULL;
+        if (__atomic_compare_exchange_n(&c->threaded, &none, tmp.threaded, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE))
+            __atomic_fetch_add(&m->code_words, tmp.code_len, __ATOMIC_RELAXED);
+        else
+            eos_free(tmp.threaded, (size_t)tmp.code_len * sizeof(uint32_t));
+    }
+    vctx_free(v);
     return rc;
 }

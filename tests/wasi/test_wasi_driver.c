@@ -134,6 +134,83 @@ static void test_out_of_fuel(void)
     expect_failure("/spin", 2000000, 0, EOS_TRAP_OUT_OF_FUEL, NULL);
 }
 
+/* A spinning app with fuel to spare is stopped by the request's time budget. */
+static void test_time_budget(void)
+{
+    eos_cm_component *c = wt_load(APP("misbehave"));
+    if (!c) {
+        printf("    SKIP: misbehave component unavailable\n");
+        return;
+    }
+    eos_wasi_app_config cfg = {
+        .name = "drv", .component = c, .max_fuel = 1ull << 50, .max_time_ms = 50};
+    eos_wasi_app *app = NULL;
+    EOS_CHECK_INT(eos_wasi_app_new(&cfg, &app, NULL), 0);
+    wt_response r = {0};
+    eos_wasi_outcome o;
+    eos_wasi_request req = wt_get("/spin");
+    uint64_t t0 = eos_now_ns();
+    int rc = run(app, &req, &r, &o);
+    if (rc != 1) {
+        printf("    /spin -> %s after %llu ms: %s\n", eos_err_name(rc),
+               (unsigned long long)((eos_now_ns() - t0) / 1000000), o.reason);
+        EOS_CHECK_INT(rc, EOS_TRAP_DEADLINE);
+        EOS_CHECK(strstr(o.reason, "time budget") != NULL);
+        EOS_CHECK(!o.head_sent);
+    }
+    app_done(app, c);
+}
+
+/* Pooled instances: requests reuse a reset instance and see nothing an
+ * earlier one left behind (memory contents and growth, the heap); a failed
+ * request's instance is not reused; idle instances are freed by a trim. */
+static void test_pool(void)
+{
+    eos_cm_component *c = wt_load(APP("misbehave"));
+    if (!c) {
+        printf("    SKIP: misbehave component unavailable\n");
+        return;
+    }
+    eos_wasi_app_config cfg = {
+        .name = "drv", .component = c, .max_fuel = 1ull << 40, .pool_size = 2};
+    eos_wasi_app *app = NULL;
+    EOS_CHECK_INT(eos_wasi_app_new(&cfg, &app, NULL), 0);
+    char first[96] = "";
+    for (int i = 0; i < 6; i++) {
+        wt_response r = {.keep_body = true};
+        eos_wasi_outcome o;
+        eos_wasi_request req = wt_get(i == 3 ? "/trap" : "/state");
+        int rc = run(app, &req, &r, &o);
+        if (rc == 1)
+            break;
+        if (i == 3) {
+            EOS_CHECK_INT(rc, EOS_TRAP_UNREACHABLE);
+        } else {
+            EOS_CHECK_INT(rc, 0);
+            char text[96];
+            snprintf(text, sizeof(text), "%.*s", (int)r.body_size, (const char *)r.body);
+            if (i == 0) {
+                snprintf(first, sizeof(first), "%s", text);
+                printf("    /state -> %s\n", text);
+            }
+            EOS_CHECK(strncmp(text, "seen=1 ", 7) == 0 && strstr(text, "first=-") != NULL);
+            EOS_CHECK_STR(text, first);
+        }
+        wt_response_free(&r);
+    }
+    eos_wasi_pool_stats st;
+    eos_wasi_app_pool_stats(app, &st);
+    /* Fresh: the first request and the one after the trap (whose instance,
+     * reused, was not given back); every other one reused. */
+    EOS_CHECK_INT(st.fresh, 2);
+    EOS_CHECK_INT(st.reused, 4);
+    EOS_CHECK_INT(st.ready, 1);
+    eos_wasi_app_trim(app, 0);
+    eos_wasi_app_pool_stats(app, &st);
+    EOS_CHECK_INT(st.ready, 0);
+    app_done(app, c);
+}
+
 static void test_memory_limit(void)
 {
     expect_failure("/grow", 1ull << 40, 8u << 20, EOS_TRAP_FIRST, NULL);
@@ -303,16 +380,44 @@ static void test_threads(void)
     app_done(app, c);
 }
 
+/* The same with a pool smaller than the number of threads: instances move
+ * between threads, and some requests run on throwaway ones. */
+static void test_threads_pooled(void)
+{
+    eos_cm_component *c = wt_load(APP("hello"));
+    if (!c) {
+        printf("    SKIP: hello component unavailable\n");
+        return;
+    }
+    eos_wasi_app_config cfg = {.name = "drv", .component = c, .pool_size = 2, .pool_idle_ms = 1};
+    eos_wasi_app *app = NULL;
+    EOS_CHECK_INT(eos_wasi_app_new(&cfg, &app, NULL), 0);
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, hello_worker, app);
+    eos_wasi_app_trim(app, 1);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    EOS_CHECK_INT(thread_failures, 0);
+    eos_wasi_pool_stats st;
+    eos_wasi_app_pool_stats(app, &st);
+    EOS_CHECK(st.ready <= 2);
+    app_done(app, c);
+}
+
 int main(void)
 {
     EOS_RUN(test_hello);
     EOS_RUN(test_headers_and_status);
     EOS_RUN(test_trap);
     EOS_RUN(test_out_of_fuel);
+    EOS_RUN(test_time_budget);
+    EOS_RUN(test_pool);
     EOS_RUN(test_memory_limit);
     EOS_RUN(test_exit);
     EOS_RUN(test_no_response);
     EOS_RUN(test_threads);
+    EOS_RUN(test_threads_pooled);
     EOS_RUN(test_stream_response);
     EOS_RUN(test_stream_request);
     return eos_test_finish();

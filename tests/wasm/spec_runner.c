@@ -1,8 +1,9 @@
 /* Runs the official WebAssembly spec tests: reads the JSON script written by
  * wast2json and executes every command (modules, register, actions and all
  * assertion kinds) against the engine, with the "spectest" host module.
- * Usage: spec_runner [--tier interp|compiled] [--mvp] [--all] [--skip] file.json...
+ * Usage: spec_runner [--tier interp|compiled] [--lazy] [--mvp] [--all] [--skip] file.json...
  *   --tier  run the modules on that tier (default interp)
+ *   --lazy  translate every function on its first call (as for large modules)
  *   --mvp   for the following files, disable the proposals (multi-memory)
  *           the core suite predates; --all enables them again
  *   --skip  only count the commands (for files of unsupported features) */
@@ -604,6 +605,10 @@ int main(int argc, char **argv)
     long tot[3] = {0, 0, 0};
     int files = 0;
     for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--lazy")) {
+            r.features.lazy_translation_min = 1;
+            continue;
+        }
         if (!strcmp(argv[i], "--mvp")) {
             r.features.disable_multi_memory = true;
             continue;

@@ -4,6 +4,7 @@
  * host functions that re-enter the engine. */
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #include "harness.h"
 #include "wasm_test.h"
@@ -43,6 +44,62 @@ static void test_fuel(void)
     /* Fuel also bounds plain recursion. */
     eos_wasm_store_set_fuel(s, 100);
     EOS_CHECK_INT(wt_call1(s, inst, "fib", 30, &out), EOS_TRAP_OUT_OF_FUEL);
+    eos_wasm_module_free(m);
+    eos_wasm_store_free(s);
+}
+
+/* The time budget stops a long loop with its own trap, the store stays
+ * usable, and an interruption from another thread stops a call. */
+static void *interrupt_later(void *arg)
+{
+    struct timespec t = {0, 20 * 1000 * 1000};
+    nanosleep(&t, NULL);
+    eos_wasm_store_interrupt(arg);
+    return NULL;
+}
+
+static void test_deadline(void)
+{
+    eos_wasm_module *m = wt_module();
+    eos_wasm_store *s;
+    EOS_CHECK_INT(eos_wasm_store_new(NULL, &s), 0);
+    const char *target = "inner";
+    eos_wasm_instance *inst;
+    EOS_CHECK_INT(wt_instantiate(s, m, &target, &inst, NULL), 0);
+    if (EOS_TEST_TIER == EOS_WASM_TIER_COMPILED) {
+        /* Compiled code checks fuel only, not yet the time budget. */
+        printf("    SKIP: the compiled tier does not check the time budget yet\n");
+        eos_wasm_module_free(m);
+        eos_wasm_store_free(s);
+        return;
+    }
+    int32_t out = 0;
+    /* Two billion passes would take seconds: 10 ms of budget stops it. */
+    eos_wasm_store_set_time_budget(s, 10 * 1000 * 1000);
+    eos_diag d;
+    eos_diag_init(&d);
+    eos_wasm_val a = {.type = EOS_WASM_I32, .of.i32 = 2000000000}, r;
+    eos_wasm_func *count = eos_wasm_instance_func(inst, "count");
+    EOS_CHECK_INT(eos_wasm_func_call(s, count, &a, 1, &r, 1, &d), EOS_TRAP_DEADLINE);
+    EOS_CHECK(strstr(d.message, "time budget") != NULL);
+    EOS_CHECK(eos_is_trap(EOS_TRAP_DEADLINE));
+    /* A passed deadline stops the next call too; a new budget lets it run. */
+    EOS_CHECK_INT(eos_wasm_func_call(s, count, &a, 1, &r, 1, &d), EOS_TRAP_DEADLINE);
+    eos_wasm_store_set_time_budget(s, 0);
+    EOS_CHECK_INT(wt_call1(s, inst, "count", 200000, &out), 0);
+    EOS_CHECK_INT(out, 200000);
+
+    pthread_t th;
+    EOS_CHECK_INT(pthread_create(&th, NULL, interrupt_later, s), 0);
+    EOS_CHECK_INT(eos_wasm_func_call(s, count, &a, 1, &r, 1, &d), EOS_TRAP_DEADLINE);
+    pthread_join(th, NULL);
+    /* Fuel is counted exactly across slices. */
+    eos_wasm_store_set_deadline(s, 0);
+    eos_wasm_store_set_fuel(s, 1000000);
+    EOS_CHECK_INT(wt_call1(s, inst, "count", 300000, &out), 0);
+    EOS_CHECK_INT(eos_wasm_store_fuel_consumed(s), 300001);
+    EOS_CHECK_INT(wt_call1(s, inst, "count", 800000, &out), EOS_TRAP_OUT_OF_FUEL);
+    EOS_CHECK_INT(eos_wasm_store_fuel_consumed(s), 1000000);
     eos_wasm_module_free(m);
     eos_wasm_store_free(s);
 }
@@ -130,6 +187,7 @@ static void test_stack_8m(void)
 int main(void)
 {
     EOS_RUN(test_fuel);
+    EOS_RUN(test_deadline);
     EOS_RUN(test_memory_cap);
     EOS_RUN(test_stack_256k);
     EOS_RUN(test_stack_8m);

@@ -3,7 +3,9 @@
  * /exit calls wasi:cli/exit, /headers answers with custom headers,
  * /stream?N writes N bytes, /count reads the whole body and answers its size,
  * /sized?N writes N bytes with content-length N, /short?N declares N + 10 and
- * /over?N declares N but writes N + 10. */
+ * /over?N declares N but writes N + 10, /state answers with what earlier
+ * requests left behind in this instance (a counter, a 1 MiB allocation kept
+ * and the first byte written into it). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +72,20 @@ static void handle(eos_request *req, eos_response_out *out)
         eos_response_header(out, "content-length", len);
         eos_response_start(out, 200);
         write_x(out, write);
+        return;
+    }
+    if (strcmp(path, "/state") == 0) {
+        static unsigned long seen;
+        static char *kept;
+        seen++;
+        char first = kept ? kept[0] : '-';
+        char *p = malloc(1 << 20);
+        if (p)
+            memset(p, 'y', 1 << 20);
+        kept = p;
+        char text[96];
+        snprintf(text, sizeof(text), "seen=%lu heap=%p first=%c", seen, (void *)p, first);
+        eos_respond_text(out, 200, text);
         return;
     }
     if (strcmp(path, "/count") == 0) {

@@ -1,0 +1,290 @@
+/* Linear memory backing: address space reserved once per memory with mmap,
+ * zero pages from the kernel, growth inside the reservation, and a module's
+ * initialised image mapped copy-on-write from a memfd (copied when the
+ * platform has no memfd or refuses the mapping, as under some TEEs). */
+#include "internal.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* Without a store limit a memory reserves at most this much address space
+ * up front; growth past it moves the memory (rare: data pointers are
+ * refetched after growth anyway). Reserving 4 GiB per memory would exhaust
+ * the address space of an SGX enclave, which is sized at build time. */
+#define DEFAULT_RESERVE (1ull << 30)
+
+/* Memories that start at most this large live in the heap, as do their
+ * images: for them a memset and a memcpy of warm memory cost less than the
+ * mmap, munmap and page faults of a fresh mapping (a C app's two pages). */
+#define SMALL_MEMORY (256u * 1024)
+
+static size_t host_page(void)
+{
+    static size_t page;
+    if (!page) {
+        long p = sysconf(_SC_PAGESIZE);
+        page = p > 0 ? (size_t)p : 4096;
+    }
+    return page;
+}
+
+static uint64_t round_page(uint64_t n)
+{
+    uint64_t p = host_page();
+    return (n + p - 1) / p * p;
+}
+
+static int heap_map(eos_wasm_memory *m, uint64_t size)
+{
+    if (size > SIZE_MAX)
+        return EOS_ENOMEM;
+    m->data = eos_calloc(1, size ? (size_t)size : 8);
+    m->size = size;
+    m->reserved = 0;
+    return m->data ? 0 : EOS_ENOMEM;
+}
+
+static int heap_resize(eos_wasm_memory *m, uint64_t new_size)
+{
+    uint8_t *p = eos_realloc(m->data, m->size ? (size_t)m->size : 8, (size_t)new_size);
+    if (!p)
+        return EOS_ELIMIT;
+    memset(p + m->size, 0, (size_t)(new_size - m->size));
+    m->data = p;
+    m->size = new_size;
+    return 0;
+}
+
+int eos_wasm__mem_map(eos_wasm_memory *m, uint64_t size, uint64_t want_reserve)
+{
+    m->cap_reserve = want_reserve;
+    if (size <= SMALL_MEMORY)
+        return heap_map(m, size);
+    uint64_t reserve = want_reserve < size ? size : want_reserve;
+    if (reserve > DEFAULT_RESERVE && reserve > size)
+        reserve = size > DEFAULT_RESERVE ? size : DEFAULT_RESERVE;
+    reserve = round_page(reserve ? reserve : 1);
+    if (reserve > SIZE_MAX)
+        return EOS_ENOMEM;
+    /* The whole reservation is mapped readable and writable but never
+     * committed (MAP_NORESERVE): the engine bounds-checks every access, so
+     * pages past the size are never touched, and one system call is enough.
+     * Pages beyond a shrink are returned with MADV_DONTNEED. */
+    void *p = mmap(NULL, (size_t)reserve, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    /* No address space to reserve (an enclave sized tightly): the heap. */
+    if (p == MAP_FAILED)
+        return heap_map(m, size);
+    m->data = p;
+    m->size = size;
+    m->reserved = reserve;
+    return 0;
+}
+
+void eos_wasm__mem_unmap(eos_wasm_memory *m)
+{
+    if (m->data && m->reserved)
+        munmap(m->data, (size_t)m->reserved);
+    else
+        eos_free(m->data, m->size ? m->size : 8);
+    m->data = NULL;
+    m->reserved = 0;
+}
+
+int eos_wasm__mem_resize(eos_wasm_memory *m, uint64_t new_size)
+{
+    if (new_size <= m->reserved) {
+        m->size = new_size;
+        return 0;
+    }
+    if (!m->reserved && new_size <= SMALL_MEMORY)
+        return heap_resize(m, new_size);
+    /* Past the reservation: a larger one, then a move (the new pages are
+     * zero already). */
+    uint64_t reserve = m->reserved * 2 > new_size ? m->reserved * 2 : new_size;
+    if (!m->reserved) /* leaving the heap: reserve as a large memory would */
+        reserve = m->cap_reserve > DEFAULT_RESERVE ? DEFAULT_RESERVE : m->cap_reserve;
+    if (reserve < new_size)
+        reserve = new_size;
+    uint64_t cap = m->max_pages * EOS_WASM_PAGE_SIZE;
+    if (reserve > cap)
+        reserve = cap > new_size ? cap : new_size;
+    reserve = round_page(reserve);
+    void *p = mmap(NULL, (size_t)reserve, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return m->reserved ? EOS_ELIMIT : heap_resize(m, new_size);
+    memcpy(p, m->data, (size_t)m->size);
+    eos_wasm__mem_unmap(m);
+    m->data = p;
+    m->size = new_size;
+    m->reserved = reserve;
+    return 0;
+}
+
+/* ---- interpreter code ----------------------------------------------------- */
+
+typedef struct eos_wasm__chunk {
+    struct eos_wasm__chunk *next;
+    size_t size, used; /* bytes, header included */
+} eos_wasm__chunk;
+
+#define CODE_CHUNK (1u << 20)
+
+uint32_t *eos_wasm__code_alloc(eos_wasm_module *m, size_t words)
+{
+    size_t need = words * sizeof(uint32_t);
+    eos_wasm__chunk *c = m->code_chunks;
+    if (!c || c->size - c->used < need) {
+        size_t size = round_page(sizeof(*c) + need);
+        if (size < CODE_CHUNK)
+            size = CODE_CHUNK;
+        void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            return NULL;
+        c = p;
+        c->next = m->code_chunks;
+        c->size = size;
+        c->used = (sizeof(*c) + 15) & ~(size_t)15;
+        m->code_chunks = c;
+    }
+    uint32_t *w = (uint32_t *)((uint8_t *)c + c->used);
+    c->used += (need + 7) & ~(size_t)7;
+    return w;
+}
+
+void eos_wasm__code_free_all(eos_wasm_module *m)
+{
+    for (uint32_t i = 0; m->lazy && m->codes && i < m->code_count; i++) {
+        eos_free(m->codes[i].threaded, 0);
+        m->codes[i].threaded = NULL;
+    }
+    while (m->code_chunks) {
+        eos_wasm__chunk *next = m->code_chunks->next;
+        munmap(m->code_chunks, m->code_chunks->size);
+        m->code_chunks = next;
+    }
+}
+
+/* ---- images ----------------------------------------------------------------- */
+
+int eos_wasm__image_build(eos_wasm__image *img, const eos_wasm_module *m, uint64_t extent)
+{
+    img->fd = -1;
+    img->copy = NULL;
+    img->size = round_page(extent);
+    if (!img->size)
+        return 0;
+    int fd = -1;
+    if (img->size <= SMALL_MEMORY)
+        goto build;
+    /* The memfd holds the image outside the process's heap; pages it never
+     * receives stay holes and read as zero. */
+    fd = memfd_create("eos-wasm-image", MFD_CLOEXEC);
+    if (fd >= 0 && ftruncate(fd, (off_t)img->size) != 0) {
+        close(fd);
+        fd = -1;
+    }
+build:
+    if (fd < 0) {
+        img->copy = eos_calloc(1, (size_t)img->size);
+        if (!img->copy)
+            return EOS_ENOMEM;
+    }
+    for (uint32_t k = 0; k < m->data_count; k++) {
+        const eos_wasm__data *d = &m->datas[k];
+        if (d->mode != EOS_WASM_SEG_ACTIVE || !d->size)
+            continue;
+        uint64_t at = m->plan.data_off[k];
+        const uint8_t *src = m->bytes + d->off;
+        if (fd < 0) {
+            memcpy(img->copy + at, src, d->size);
+            continue;
+        }
+        size_t done = 0;
+        while (done < d->size) {
+            ssize_t w = pwrite(fd, src + done, d->size - done, (off_t)(at + done));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0) {
+                close(fd);
+                return EOS_EIO;
+            }
+            done += (size_t)w;
+        }
+    }
+    if (fd >= 0) {
+        /* Probe the mapping once: a platform that offers memfd but not
+         * private file mappings of it falls back to copies. */
+        void *p = mmap(NULL, (size_t)img->size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) {
+            img->copy = eos_malloc((size_t)img->size);
+            if (!img->copy || pread(fd, img->copy, (size_t)img->size, 0) != (ssize_t)img->size) {
+                close(fd);
+                return EOS_ENOMEM;
+            }
+            close(fd);
+            fd = -1;
+        } else {
+            munmap(p, (size_t)img->size);
+        }
+    }
+    img->fd = fd;
+    return 0;
+}
+
+void eos_wasm__image_free(eos_wasm__image *img)
+{
+    if (img->fd >= 0)
+        close(img->fd);
+    eos_free(img->copy, (size_t)img->size);
+    img->fd = -1;
+    img->copy = NULL;
+    img->size = 0;
+}
+
+int eos_wasm__mem_apply_image(eos_wasm_memory *m, const eos_wasm__image *img)
+{
+    if (!img->size)
+        return 0;
+    if (img->size > m->size)
+        return EOS_EINVAL;
+    if (img->fd >= 0 && m->reserved) {
+        void *p = mmap(m->data, (size_t)img->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED,
+                       img->fd, 0);
+        if (p != MAP_FAILED)
+            return 0;
+        /* MAP_FIXED failing leaves the range as it was: copy instead. */
+    }
+    if (img->copy) {
+        memcpy(m->data, img->copy, (size_t)img->size);
+        return 0;
+    }
+    /* A large memory moved to the heap never happens (large ones are mapped),
+     * but a mapping refused at run time still gets the image. */
+    ssize_t r = pread(img->fd, m->data, (size_t)img->size, 0);
+    return r == (ssize_t)img->size ? 0 : EOS_EIO;
+}
+
+int eos_wasm__mem_reset(eos_wasm_memory *m, uint64_t size, const eos_wasm__image *img)
+{
+    /* Everything written since instantiation goes back to the kernel: the
+     * image is mapped afresh (dropping private copies) and the rest is
+     * zeroed by MADV_DONTNEED, which anonymous private mappings guarantee.
+     * A memory in the heap is small: it is zeroed and copied. */
+    uint64_t from = img && img->fd >= 0 && m->reserved ? img->size : 0;
+    if (!m->reserved) {
+        uint8_t *p = eos_realloc(m->data, m->size ? m->size : 8, size ? size : 8);
+        if (!p)
+            return EOS_ENOMEM;
+        memset(p, 0, (size_t)size);
+        m->data = p;
+        m->size = size;
+        return img ? eos_wasm__mem_apply_image(m, img) : 0;
+    }
+    if (m->size > from && madvise(m->data + from, (size_t)(m->size - from), MADV_DONTNEED) != 0)
+        memset(m->data + from, 0, (size_t)(m->size - from));
+    m->size = size;
+    return img ? eos_wasm__mem_apply_image(m, img) : 0;
+}

@@ -1,0 +1,26 @@
+;; Module used by the reuse tests: everything a request could change (memory
+;; contents and size, a global, a table, dropped segments) and a way to see it.
+(module
+  (memory (export "mem") 8)
+  (data (i32.const 1000) "fresh")
+  (data $p "passive")
+  (global $g (mut i32) (i32.const 7))
+  (type $t (func (result i32)))
+  (table $tab 4 funcref)
+  (elem (i32.const 0) $one $two)
+  (elem $pe func $two)
+  (func $one (type $t) (i32.const 1))
+  (func $two (type $t) (i32.const 2))
+  (func (export "peek") (param i32) (result i32) (i32.load8_u (local.get 0)))
+  (func (export "poke") (param i32 i32) (i32.store8 (local.get 0) (local.get 1)))
+  (func (export "get_g") (result i32) (global.get $g))
+  (func (export "set_g") (param i32) (global.set $g (local.get 0)))
+  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+  (func (export "pages") (result i32) (memory.size))
+  (func (export "call") (param i32) (result i32) (call_indirect (type $t) (local.get 0)))
+  (func (export "clear") (param i32) (table.set $tab (local.get 0) (ref.null func)))
+  (func (export "tgrow") (param i32) (result i32) (table.grow $tab (ref.null func) (local.get 0)))
+  (func (export "tsize") (result i32) (table.size $tab))
+  (func (export "drops") (data.drop $p) (elem.drop $pe))
+  ;; Copies the passive segment to 2000 (traps once dropped).
+  (func (export "init") (memory.init $p (i32.const 2000) (i32.const 0) (i32.const 7))))
