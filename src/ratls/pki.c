@@ -62,6 +62,17 @@ int eos_ratls__read_crls(const uint8_t *data, size_t size, STACK_OF(X509_CRL) * 
     return n > 0 ? 0 : EOS_EMALFORMED;
 }
 
+/* CRLs are enforced where the collateral has them: a certificate whose
+ * issuer published no CRL in it is not failed for the missing CRL. */
+static int crl_where_given(int ok, X509_STORE_CTX *ctx)
+{
+    if (!ok && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNABLE_TO_GET_CRL) {
+        X509_STORE_CTX_set_error(ctx, X509_V_OK);
+        return 1;
+    }
+    return ok;
+}
+
 int eos_ratls__verify_cert(X509 *leaf, STACK_OF(X509) * untrusted, STACK_OF(X509) * anchors,
                            STACK_OF(X509_CRL) * crls, int64_t now, char *err, size_t err_size)
 {
@@ -85,6 +96,7 @@ int eos_ratls__verify_cert(X509 *leaf, STACK_OF(X509) * untrusted, STACK_OF(X509
     if (crls && sk_X509_CRL_num(crls) > 0) {
         X509_STORE_CTX_set0_crls(ctx, crls);
         X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+        X509_STORE_CTX_set_verify_cb(ctx, crl_where_given);
     }
     if (X509_verify_cert(ctx) == 1) {
         rc = 0;

@@ -222,14 +222,14 @@ static int parse_level(yajl_val lv, int type, level *out)
 static int parse_levels(yajl_val a, int type, level **out, size_t *out_count)
 {
     if (!a || !YAJL_IS_ARRAY(a) || a->u.array.len == 0 || a->u.array.len > MAX_LEVELS)
-        return -1;
+        return EOS_EMALFORMED;
     level *lv = eos_calloc(a->u.array.len, sizeof *lv);
     if (!lv)
         return EOS_ENOMEM;
     for (size_t i = 0; i < a->u.array.len; i++)
         if (parse_level(a->u.array.values[i], type, &lv[i]) != 0) {
             eos_free(lv, a->u.array.len * sizeof *lv);
-            return -1;
+            return EOS_EMALFORMED;
         }
     *out = lv;
     *out_count = a->u.array.len;
@@ -294,7 +294,7 @@ static int raw_member(const char *s, size_t n, const char *key, const char **out
 static int parse_modules(yajl_val a, intel_doc *doc)
 {
     if (!YAJL_IS_ARRAY(a) || a->u.array.len > MAX_MODULE)
-        return -1;
+        return EOS_EMALFORMED;
     for (size_t i = 0; i < a->u.array.len; i++) {
         yajl_val m = a->u.array.values[i];
         module_id *mi = &doc->modules[doc->module_count];
@@ -305,7 +305,7 @@ static int parse_modules(yajl_val a, intel_doc *doc)
             hex_field(member(m, "mrsigner"), mi->mrsigner, 48) != 0 ||
             hex_field(member(m, "attributes"), mi->attributes, 8) != 0 ||
             hex_field(member(m, "attributesMask"), mi->mask, 8) != 0)
-            return -1;
+            return EOS_EMALFORMED;
         mi->major = major;
         if ((rc = parse_levels(member(m, "tcbLevels"), 2, &mi->levels, &mi->level_count)) != 0)
             return rc;
@@ -483,7 +483,7 @@ static void walk_sgx_ext(const uint8_t *p, long n, pck_tcb *t, int depth)
                 memcpy(t->fmspc, v->value.octet_string->data, 6);
                 t->have |= 1;
             } else if (v->type == V_ASN1_OCTET_STRING &&
-                       oid_is(o, "1.2.840.113741.1.13.1.5") &&
+                       oid_is(o, "1.2.840.113741.1.13.1.3") &&
                        v->value.octet_string->length == 2) {
                 memcpy(t->pceid, v->value.octet_string->data, 2);
                 t->have |= 2;
@@ -665,7 +665,16 @@ int eos_ratls__intel_tcb(const eos_tee_evidence_info *info, X509 *pck,
                             !c->tcb_info      ? "tcbInfo.json"
                             : !c->qe_identity ? "qeIdentity.json"
                                               : "tcbSignChain.pem");
+    /* The PCS sends the signing certificate and the root in either order:
+     * the signer is the one not issued by itself. */
     X509 *signer = sk_X509_value(c->tcb_chain, 0);
+    for (int i = 0; i < sk_X509_num(c->tcb_chain); i++) {
+        X509 *x = sk_X509_value(c->tcb_chain, i);
+        if (X509_check_issued(x, x) != X509_V_OK) {
+            signer = x;
+            break;
+        }
+    }
     rc = eos_ratls__verify_cert(signer, c->tcb_chain, anchors, c->crls, now, err, sizeof err);
     if (rc != 0)
         return eos_diag_set(d, EOS_EVERIFY, "tcb", -1,

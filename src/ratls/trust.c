@@ -37,7 +37,9 @@ static int dcap(const eos_tee_evidence_info *info, const eos_ratls_verify_opts *
         rc = rc == EOS_ENOMEM ? rc : fail(r, EOS_RATLS_STEP_TCB, d, qd.message);
         goto out;
     }
-    ctx.pck_chain = info->cert_type == 5 ? NULL : c.pck_chain;
+    /* A PCK chain given as collateral is the one the user chose: it wins over
+     * the quote's own (both must lead to the anchor). */
+    ctx.pck_chain = c.pck_chain;
     ctx.crls = c.crls;
     ctx.now = o->now;
     rc = eos_ratls__dcap_verify(info, &ctx, &pck, &qd);
