@@ -359,6 +359,16 @@ EOS_API int eos_ratls_verify_evidence(const uint8_t *evidence, size_t size,
                                       const eos_ratls_verify_opts *opts,
                                       eos_ratls_verify_result *out, eos_diag *diag);
 
+/* Sets a hardware-trust option by its command-line name: "--collateral"
+ * (DIR), "--require-tcb" (a status name other than Revoked) or "--at" (a
+ * UTC time YYYY-MM-DDTHH:MM:SSZ or unix seconds, into opts->now). Returns 1
+ * when name is one of them and value is good, 0 when name is another
+ * option, or EOS_EINVAL with diag. value is borrowed (opts keeps it). */
+EOS_API int eos_ratls_verify_option(eos_ratls_verify_opts *opts, const char *name,
+                                    const char *value, eos_diag *diag);
+/* 1 when name is one of the options above (they all take a value). */
+EOS_API int eos_ratls_verify_option_takes_value(const char *name);
+
 /* `enclave-os verify HOST:PORT [options]`: parses argv (argv[0] is the
  * command name), verifies, prints a report (or --json) to stdout and returns
  * the process exit status: 0 when all checks passed, 1 when one failed, 2 for
