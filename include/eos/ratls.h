@@ -43,6 +43,13 @@ EOS_API void eos_ratls_time_binding(int64_t unix_time, char out[18]);
 
 /* ---- Configuration (input of the Merkle tree and the certificates) -------- */
 
+/* The manifest's record of one secret: its name and a salted commitment to
+ * its value (see eos_ratls_secret_commitment). Borrowed. */
+typedef struct eos_ratls_secret_entry {
+    const char *key;
+    uint8_t commitment[32];
+} eos_ratls_secret_entry;
+
 /* One loaded app. All strings are borrowed. */
 typedef struct eos_ratls_app {
     const char *name;     /* required */
@@ -51,7 +58,26 @@ typedef struct eos_ratls_app {
     const char *env_json; /* JSON object of string values, or NULL (leaf hash is zero);
                              canonicalised before hashing (see eos_ratls_canonical_env) */
     uint8_t code_hash[32];
+    /* Optional leaves, present only when set, so apps without them keep
+     * their roots: wasm.<n>.config (the canonical JSON object of wasi:config
+     * values, like env), wasm.<n>.auth (input: 32 bytes, the hash of the
+     * caller policy and its keys), and per secret, sorted by key,
+     * wasm.<n>.secret.<key> (input: the 32-byte commitment). */
+    const char *config_json;
+    const uint8_t *auth_hash;
+    const eos_ratls_secret_entry *secrets;
+    size_t secret_count;
 } eos_ratls_app;
+
+/* The commitment to a secret's value the manifest carries:
+ * SHA-256("enclave-os secret v1" || 0x00 || app || 0x00 || key || 0x00 ||
+ * salt || value). A fresh 32-byte salt per value hides the value (no
+ * dictionary check is possible without the salt) while whoever set it, and
+ * knows the salt, can check that the manifest holds exactly that value; a
+ * new value or salt changes the commitment. Borrows all. */
+EOS_API void eos_ratls_secret_commitment(const char *app, const char *key, const uint8_t salt[32],
+                                         const uint8_t *value, size_t value_size,
+                                         uint8_t out[32]);
 
 /* A further core setting that changes behaviour, e.g. {"core.management",
  * "token", 5}. value NULL means absent (leaf hash zero). Borrowed. */
@@ -81,7 +107,8 @@ typedef struct eos_ratls_merkle eos_ratls_merkle;
 
 /* Builds the tree. Leaves, in order: core.ca_cert (ca_der), core.tee (the
  * ASCII TEE name, one 0x00 byte, the raw measurement), cfg->core in order,
- * then per app sorted by name wasm.<n>.code_hash, .route, .hostname, .env.
+ * then per app sorted by name wasm.<n>.code_hash, .route, .hostname, .env,
+ * and when set .config, .auth and .secret.<key> (keys sorted bytewise).
  * Borrows all inputs. Free with eos_ratls_merkle_free(). */
 EOS_API int eos_ratls_merkle_build(const uint8_t *ca_der, size_t ca_der_size, const char *tee_name,
                                    const uint8_t *measurement, size_t measurement_size,
