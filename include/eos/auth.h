@@ -99,6 +99,14 @@ EOS_API int eos_auth_mtls_configure_ctx(eos_auth_mtls *m, SSL_CTX *ctx, eos_diag
 EOS_API int eos_auth_mtls_verify(const eos_auth_mtls *m, X509 *cert, STACK_OF(X509) * chain,
                                  int64_t now, eos_auth_identity *out, eos_diag *diag);
 
+/* The CA from PEM text in memory (as sent in a load request). */
+EOS_API int eos_auth_mtls_new_pem(const char *pem, size_t size, eos_auth_mtls **out,
+                                  eos_diag *diag);
+/* Makes a server SSL_CTX ask every client for a certificate without
+ * requiring or judging one (no CA names advertised): for a server whose apps
+ * each judge client certificates against their own CA. Borrows ctx. */
+EOS_API void eos_auth_request_client_certificates(SSL_CTX *ctx);
+
 /* ---- Policy ---------------------------------------------------------------- */
 
 typedef enum eos_auth_require {
@@ -156,6 +164,28 @@ EOS_API int eos_auth_check(const eos_auth_policy *p, const eos_auth_jwks *keys,
                            const eos_auth_mtls *mtls, const eos_auth_request *req,
                            eos_auth_decision *out, eos_diag *diag);
 EOS_API void eos_auth_decision_clear(eos_auth_decision *d);
+
+/* ---- One app's caller configuration ----------------------------------------- */
+
+typedef struct eos_auth_app eos_auth_app;
+
+/* An app's policy with the JWKS and client CA it names, as given at load
+ * (text; jwks and client_ca may be NULL when no rule needs them). Refuses a
+ * policy whose rules need a JWKS or CA that is missing. The hash covers all
+ * three (SHA-256 of "enclave-os auth v1", then each text, or nothing when
+ * absent, each followed by a NUL), for the app's attested leaf. Borrows all.
+ * Free with eos_auth_app_free(). */
+EOS_API int eos_auth_app_new(const char *policy_json, size_t policy_size, const char *jwks_json,
+                             size_t jwks_size, const char *client_ca_pem, size_t ca_size,
+                             eos_auth_app **out, eos_diag *diag);
+EOS_API void eos_auth_app_free(eos_auth_app *a);
+/* The 32-byte hash described above; borrowed from a. */
+EOS_API const uint8_t *eos_auth_app_hash(const eos_auth_app *a);
+/* 1 when some rule needs client certificates. */
+EOS_API int eos_auth_app_wants_client_certs(const eos_auth_app *a);
+/* eos_auth_check() with the app's policy, keys and CA. Thread-safe. */
+EOS_API int eos_auth_app_check(const eos_auth_app *a, const eos_auth_request *req,
+                               eos_auth_decision *out, eos_diag *diag);
 
 /* The identity headers an app sees, which the server sets after a decision
  * and removes from every client request first. */

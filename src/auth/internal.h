@@ -40,4 +40,8 @@ static inline const char *eos_auth__string(yajl_val v)
 /* The member key of an object, or NULL. */
 yajl_val eos_auth__member(yajl_val obj, const char *key);
 
+/* Whether some rule (or the default) of p needs a token, a certificate, or
+ * either of them. */
+void eos_auth__policy_needs(const eos_auth_policy *p, int *jwt, int *mtls, int *any);
+
 #endif

@@ -116,3 +116,38 @@ out:
     X509_STORE_CTX_free(ctx);
     return rc;
 }
+
+int eos_auth_mtls_new_pem(const char *pem, size_t size, eos_auth_mtls **out, eos_diag *d)
+{
+    eos_auth_mtls *m = eos_calloc(1, sizeof *m);
+    BIO *b = BIO_new_mem_buf(pem, (int)size);
+    X509 *x;
+    int n = 0;
+    if (!m || !b || !(m->store = X509_STORE_new()) || !(m->names = sk_X509_NAME_new_null())) {
+        BIO_free(b);
+        eos_auth_mtls_free(m);
+        return EOS_ENOMEM;
+    }
+    while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+        X509_NAME *name = X509_NAME_dup(X509_get_subject_name(x));
+        if (X509_STORE_add_cert(m->store, x) == 1 && name && sk_X509_NAME_push(m->names, name))
+            name = NULL;
+        X509_NAME_free(name);
+        X509_free(x);
+        n++;
+    }
+    ERR_clear_error();
+    BIO_free(b);
+    if (n == 0) {
+        eos_auth_mtls_free(m);
+        return eos_diag_set(d, EOS_EINVAL, "mtls", -1,
+                            "the client CA holds no PEM certificate");
+    }
+    *out = m;
+    return 0;
+}
+
+void eos_auth_request_client_certificates(SSL_CTX *ctx)
+{
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_any);
+}

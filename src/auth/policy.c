@@ -182,6 +182,19 @@ static const rule *match(const eos_auth_policy *p, const char *path, const char 
     return best;
 }
 
+void eos_auth__policy_needs(const eos_auth_policy *p, int *jwt, int *mtls, int *any)
+{
+    *jwt = p->fallback == EOS_AUTH_REQUIRE_JWT;
+    *mtls = p->fallback == EOS_AUTH_REQUIRE_MTLS;
+    *any = p->fallback == EOS_AUTH_REQUIRE_ANY;
+    for (size_t i = 0; i < p->count; i++) {
+        eos_auth_require r = p->rules[i].require;
+        *jwt |= r == EOS_AUTH_REQUIRE_JWT;
+        *mtls |= r == EOS_AUTH_REQUIRE_MTLS;
+        *any |= r == EOS_AUTH_REQUIRE_ANY;
+    }
+}
+
 eos_auth_require eos_auth_policy_requirement(const eos_auth_policy *p, const char *path,
                                              const char *function)
 {

@@ -284,6 +284,48 @@ static void test_jwt_policy_mtls_handshake(void)
     EVP_PKEY_free(other_key);
 }
 
+/* The app bundle: policy, JWKS and CA checked together, and one hash. */
+static void test_jwt_policy_app_bundle(void)
+{
+    char *e = fixture_jwk(ec, "e1");
+    char set[4200];
+    snprintf(set, sizeof set, "{\"keys\":[%s]}", e);
+    free(e);
+    const char *jwt_only = "{\"rules\":[{\"prefix\":\"/api\",\"require\":\"jwt\"}]}";
+    const char *mtls_only = "{\"rules\":[{\"prefix\":\"/p\",\"require\":\"mtls\"}]}";
+    eos_auth_app *a = NULL, *b = NULL;
+    eos_diag d;
+    eos_diag_init(&d);
+    EOS_CHECK_INT(eos_auth_app_new(jwt_only, strlen(jwt_only), set, strlen(set), NULL, 0, &a, &d),
+                  0);
+    EOS_CHECK_INT(eos_auth_app_wants_client_certs(a), 0);
+    /* A missing JWKS or CA is a load error, not a silent refusal later. */
+    eos_diag_init(&d);
+    EOS_CHECK_INT(eos_auth_app_new(jwt_only, strlen(jwt_only), NULL, 0, NULL, 0, &b, &d),
+                  EOS_EINVAL);
+    EOS_CHECK(strstr(d.message, "--jwks") != NULL);
+    eos_diag_init(&d);
+    EOS_CHECK_INT(eos_auth_app_new(mtls_only, strlen(mtls_only), set, strlen(set), NULL, 0, &b, &d),
+                  EOS_EINVAL);
+    EOS_CHECK(strstr(d.message, "--client-ca") != NULL);
+    EOS_CHECK_INT(eos_auth_app_new(mtls_only, strlen(mtls_only), NULL, 0, "junk", 4, &b, NULL),
+                  EOS_EINVAL);
+    /* The hash covers the keys too. */
+    const char *other = "{\"keys\":[]}";
+    (void)other;
+    char set2[4200];
+    snprintf(set2, sizeof set2, "%s ", set);
+    EOS_CHECK_INT(eos_auth_app_new(jwt_only, strlen(jwt_only), set2, strlen(set2), NULL, 0, &b, NULL),
+                  0);
+    EOS_CHECK(memcmp(eos_auth_app_hash(a), eos_auth_app_hash(b), 32) != 0);
+    eos_auth_request req = {"/api/x", NULL, NULL, NULL, NULL, NOW};
+    eos_auth_decision dec;
+    EOS_CHECK_INT(eos_auth_app_check(a, &req, &dec, NULL), 0);
+    EOS_CHECK_INT(dec.status, 401);
+    eos_auth_app_free(a);
+    eos_auth_app_free(b);
+}
+
 int main(void)
 {
     ec = EVP_EC_gen("P-256");
@@ -295,6 +337,7 @@ int main(void)
     EOS_RUN(test_jwt_policy_matching);
     EOS_RUN(test_jwt_policy_decisions);
     EOS_RUN(test_jwt_policy_mtls_handshake);
+    EOS_RUN(test_jwt_policy_app_bundle);
     eos_auth_jwks_free(keys);
     EVP_PKEY_free(ec);
     return eos_test_finish();
