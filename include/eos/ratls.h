@@ -396,12 +396,6 @@ EOS_API int eos_ratls_verify_option(eos_ratls_verify_opts *opts, const char *nam
 /* 1 when name is one of the options above (they all take a value). */
 EOS_API int eos_ratls_verify_option_takes_value(const char *name);
 
-/* `enclave-os verify HOST:PORT [options]`: parses argv (argv[0] is the
- * command name), verifies, prints a report (or --json) to stdout and returns
- * the process exit status: 0 when all checks passed, 1 when one failed, 2 for
- * usage errors. Borrows argv. */
-EOS_API int eos_ratls_verify_main(int argc, char **argv);
-
 #ifdef __cplusplus
 }
 #endif

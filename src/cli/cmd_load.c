@@ -5,10 +5,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "eos/client.h"
 
 static int run(int argc, char **argv);
+
+/* A progress bar on the terminal while a large component is sent. */
+static void show_progress(void *ud, uint64_t sent, uint64_t total)
+{
+    (void)ud;
+    int pct = (int)(sent * 100 / total);
+    fprintf(stderr, "\rsending  [%-40.*s] %3d%% of %.1f MB", pct * 40 / 100,
+            "########################################", pct, (double)total / 1e6);
+    if (sent >= total)
+        fprintf(stderr, "\n");
+}
+
+static int do_load(eos_client *cl, void *ud, char **out, size_t *out_size, eos_diag *d)
+{
+    return eos_client_load(cl, ud, out, out_size, d);
+}
 
 const eos_cli_command eos_cli_load = {
     "load",
@@ -137,95 +155,58 @@ static int run(int argc, char **argv)
         rc = EOS_CLI_EXIT_FAIL;
         goto out;
     }
-    eos_cli_buf b;
-    memset(&b, 0, sizeof b);
-    eos_cli__buf_addz(&b, "{\"wasm_load\":{\"name\":");
-    eos_cli__json_str(&b, name);
-    char num[48];
-    if (route) {
-        eos_cli__buf_addz(&b, ",\"route\":");
-        eos_cli__json_str(&b, route);
-    }
-    if (host) {
-        eos_cli__buf_addz(&b, ",\"hostname\":");
-        eos_cli__json_str(&b, host);
-    }
-    if (env.len) {
-        eos_cli__buf_addz(&b, ",\"env\":");
-        eos_cli__buf_addz(&b, env.p);
-        eos_cli__buf_addz(&b, "}");
-    }
-    if (config.len) {
-        eos_cli__buf_addz(&b, ",\"config\":");
-        eos_cli__buf_addz(&b, config.p);
-        eos_cli__buf_addz(&b, "}");
-    }
-    /* The caller policy and its keys travel as text: the server hashes
-     * them into the app's leaf and judges every request by them. */
-    static const char *const caller_keys[3] = {"caller_policy", "jwks", "client_ca"};
+    if (env.len)
+        eos_cli__buf_addz(&env, "}");
+    if (config.len)
+        eos_cli__buf_addz(&config, "}");
+    /* The caller policy and its keys travel as text: the server hashes them
+     * into the app's leaf and judges every request by them. */
+    char *caller_text[3] = {NULL, NULL, NULL};
     for (int k = 0; k < 3; k++) {
-        if (!caller_files[k])
-            continue;
         uint8_t *text = NULL;
         size_t tsize = 0;
-        if (eos_cli__read_file(caller_files[k], &text, &tsize) < 0 || memchr(text, 0, tsize)) {
+        if (!caller_files[k])
+            continue;
+        if (eos_cli__read_file(caller_files[k], &text, &tsize) < 0 || memchr(text, 0, tsize) ||
+            !(caller_text[k] = realloc(text, tsize + 1))) {
             fprintf(stderr, "enclave-os load: cannot read '%s' as text\n", caller_files[k]);
             free(text);
+            for (int j = 0; j < k; j++)
+                free(caller_text[j]);
             free(bytes);
-            free(b.p);
             rc = EOS_CLI_EXIT_FAIL;
             goto out;
         }
-        char *z = realloc(text, tsize + 1);
-        if (z) {
-            z[tsize] = 0;
-            eos_cli__buf_addz(&b, ",\"");
-            eos_cli__buf_addz(&b, caller_keys[k]);
-            eos_cli__buf_addz(&b, "\":");
-            eos_cli__json_str(&b, z);
-        } else {
-            b.failed = 1;
-        }
-        if (z)
-            free(z);
-        else
-            free(text);
+        caller_text[k][tsize] = 0;
     }
-    if (fuel) {
-        snprintf(num, sizeof num, ",\"max_fuel\":%llu", (unsigned long long)fuel);
-        eos_cli__buf_addz(&b, num);
-    }
-    if (mem) {
-        snprintf(num, sizeof num, ",\"max_memory_mb\":%llu", (unsigned long long)mem);
-        eos_cli__buf_addz(&b, num);
-    }
-    eos_cli__buf_addz(&b, ",\"bytes\":[");
-    eos_cli_buf tail;
-    memset(&tail, 0, sizeof tail);
-    eos_cli__buf_addz(&tail, "]}");
-    if (o.token) {
-        eos_cli__buf_addz(&tail, ",\"auth\":");
-        eos_cli__json_str(&tail, o.token);
-    }
-    eos_cli__buf_addz(&tail, "}");
-    if (b.failed || tail.failed) {
+    if (env.failed || config.failed) {
         fprintf(stderr, "enclave-os load: out of memory\n");
-        free(b.p);
-        free(tail.p);
         free(bytes);
+        for (int k = 0; k < 3; k++)
+            free(caller_text[k]);
         rc = EOS_CLI_EXIT_FAIL;
         goto out;
     }
-    char *resp = NULL;
-    size_t rsize = 0;
-    rc = EOS_CLI_EXIT_FAIL;
-    if (eos_cli__roundtrip_load(&o, b.p, bytes, size, tail.p, &resp, &rsize) == 0) {
-        rc = eos_cli__print_response(&o, resp);
-        free(resp);
-    }
+    eos_client_load_args la = {
+        .name = name,
+        .route = route,
+        .hostname = host,
+        .env_json = env.len ? env.p : NULL,
+        .config_json = config.len ? config.p : NULL,
+        .caller_policy = caller_text[0],
+        .jwks = caller_text[1],
+        .client_ca = caller_text[2],
+        .bytes = bytes,
+        .size = size,
+        .max_fuel = fuel,
+        .max_memory_mb = mem,
+        .token = o.token,
+        .progress = isatty(2) && size > ((size_t)1 << 20) ? show_progress : NULL,
+    };
+    rc = eos_cli__run(&o, do_load, &la);
     free(bytes);
-    free(b.p);
-    free(tail.p);
+    for (int k = 0; k < 3; k++)
+        free(caller_text[k]);
 out:
     free(env.p);
     free(config.p);

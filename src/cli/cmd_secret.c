@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 
 #include "cli.h"
+#include "eos/client.h"
 #include "eos/ratls.h"
 
 #define SECRET_MAX (64 * 1024)
@@ -78,6 +79,25 @@ static int hex_field(const char *json, const char *name, uint8_t *out, size_t si
     return eos_hex_decode(hex, out, size);
 }
 
+/* One inner request on a verified connection; *out is freed with
+ * eos_client_doc_free(*out, *out_size). -1 after printing why. */
+static int roundtrip(eos_cli_conn *o, const char *inner, size_t size, char **out,
+                     size_t *out_size)
+{
+    struct eos_client *cl = NULL;
+    eos_diag d;
+    eos_diag_init(&d);
+    if (eos_cli__connect(o, &cl) != 0)
+        return -1;
+    int rc = eos_client_request(cl, inner, size, out, out_size, &d);
+    eos_client_close(cl);
+    if (rc != 0) {
+        fprintf(stderr, "enclave-os secret: %s\n", d.message[0] ? d.message : eos_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
 static int put(eos_cli_conn *o, const char *app, const char *key, const char *file)
 {
     const eos_cli_command *cmd = &eos_cli_secret;
@@ -112,26 +132,26 @@ static int put(eos_cli_conn *o, const char *app, const char *key, const char *fi
         goto out;
     char *resp = NULL;
     size_t rsize = 0;
-    if (eos_cli__roundtrip(o, b.p, b.len, &resp, &rsize) != 0)
+    if (roundtrip(o, b.p, b.len, &resp, &rsize) != 0)
         goto out;
     uint8_t salt[32], got[32], want[32];
     if (strncmp(resp, "{\"status\":\"error\"", 17) != 0) {
         if (hex_field(resp, "salt", salt, 32) != 0 || hex_field(resp, "commitment", got, 32) != 0) {
             fprintf(stderr, "enclave-os secret: the server's answer lacks the salt and "
                             "commitment\n");
-            free(resp);
+            eos_client_doc_free(resp, rsize);
             goto out;
         }
         eos_ratls_secret_commitment(app, key, salt, value, size, want);
         if (memcmp(got, want, 32) != 0) {
             fprintf(stderr, "enclave-os secret: the server committed to another value than the "
                             "one sent\n");
-            free(resp);
+            eos_client_doc_free(resp, rsize);
             goto out;
         }
     }
     rc = eos_cli__print_response(o, resp);
-    free(resp);
+    eos_client_doc_free(resp, rsize);
 out:
     if (b.p) {
         OPENSSL_cleanse(b.p, b.len);
@@ -167,9 +187,9 @@ static int simple(eos_cli_conn *o, const char *op, const char *app, const char *
     int rc = EOS_CLI_EXIT_FAIL;
     char *resp = NULL;
     size_t rsize = 0;
-    if (!b.failed && eos_cli__roundtrip(o, b.p, b.len, &resp, &rsize) == 0) {
+    if (!b.failed && roundtrip(o, b.p, b.len, &resp, &rsize) == 0) {
         rc = eos_cli__print_response(o, resp);
-        free(resp);
+        eos_client_doc_free(resp, rsize);
     }
     free(b.p);
     return rc;

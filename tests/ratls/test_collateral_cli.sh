@@ -2,7 +2,7 @@
 # `verify --evidence` with --collateral, --require-tcb and --at, as a
 # separate process: Intel's 2023 collateral judges a real TDX quote.
 set -euo pipefail
-verify="$1"
+eos="$1"
 samples="$2"
 vectors="$3"
 [ -f "$samples/README.md" ] || { echo "skipped: no samples"; exit 77; }
@@ -12,17 +12,17 @@ q="$samples/teekit/tdx-v4-edgeless.dat"
 base=(--evidence "$q" --sgx-root-ca "$samples/intel_sgx_root_ca.pem"
       --collateral "$vectors/intel-tdx-2023-02")
 
-"$verify" "${base[@]}" --at 2023-03-01T00:00:00Z --require-tcb UpToDate > "$dir/ok.txt"
+"$eos" verify "${base[@]}" --at 2023-03-01T00:00:00Z --require-tcb UpToDate > "$dir/ok.txt"
 grep -q "tcb             UpToDate" "$dir/ok.txt"
 grep -q "RESULT: PASS" "$dir/ok.txt"
 
-"$verify" "${base[@]}" --at 1677628800 --json > "$dir/ok.json"
+"$eos" verify "${base[@]}" --at 1677628800 --json > "$dir/ok.json"
 /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ok"] and d["tcb_status"]=="UpToDate", d' \
     "$dir/ok.json"
 
 # Today the collateral and its signing certificate have expired.
 status=0
-"$verify" "${base[@]}" > "$dir/old.txt" || status=$?
+"$eos" verify "${base[@]}" > "$dir/old.txt" || status=$?
 [ "$status" -eq 1 ]
 grep -q 'FAIL at step "tcb"' "$dir/old.txt"
 
@@ -30,13 +30,13 @@ grep -q 'FAIL at step "tcb"' "$dir/old.txt"
 for bad in "--require-tcb Great" "--require-tcb Revoked" "--at yesterday"; do
   status=0
   # shellcheck disable=SC2086
-  "$verify" "${base[@]}" $bad > /dev/null 2>&1 || status=$?
+  "$eos" verify "${base[@]}" $bad > /dev/null 2>&1 || status=$?
   [ "$status" -eq 2 ]
 done
 
 # Without a root, bare evidence proves nothing.
 status=0
-"$verify" --evidence "$q" > "$dir/none.txt" || status=$?
+"$eos" verify --evidence "$q" > "$dir/none.txt" || status=$?
 [ "$status" -eq 1 ]
 grep -q 'FAIL at step "quote-signature"' "$dir/none.txt"
 echo "verify --collateral ok"
