@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "eos/auth.h"
 #include "eos/common.h"
 #include "eos/kv.h"
 #include "eos/proto.h"
@@ -54,6 +55,9 @@ EOS_API int eos_apps_load_bytes(eos_apps *apps, const char *name, const uint8_t 
 /* What a load needs; the caller fills it from a request. */
 typedef struct eos_apps_load_args {
     const char *name, *route, *hostname, *env_json; /* borrowed */
+    /* wasi:config values (JSON object of strings), and the caller policy
+     * with its JWKS and client CA (texts); each borrowed or NULL. */
+    const char *config_json, *caller_policy, *jwks, *client_ca;
     uint8_t *bytes; /* the component; taken over by the load in every case */
     size_t size;
     uint64_t max_fuel, max_memory_mb;
@@ -104,6 +108,13 @@ EOS_API const char *eos_apps_app_name(const eos_apps_app *a);
  * driver's result, detail in *out. Call from a thread that may block. */
 EOS_API int eos_apps_app_serve(eos_apps_app *a, const eos_wasi_request *req,
                                const eos_wasi_sink *sink, eos_wasi_outcome *out);
+/* The app's caller configuration (borrowed from a), or NULL when anyone may
+ * call it. */
+EOS_API const eos_auth_app *eos_apps_app_auth(const eos_apps_app *a);
+/* Like eos_apps_handle, naming the caller for the audit log of secret
+ * operations (e.g. "127.0.0.1:5000 with the token"); who is borrowed. */
+EOS_API int eos_apps_handle_as(eos_apps *apps, eos_proto_request *req, int authorised,
+                               const char *who, char **out, size_t *out_size);
 /* Counts a failed request of a. */
 EOS_API void eos_apps_app_count_error(eos_apps_app *a);
 

@@ -312,15 +312,27 @@ static int handle_load(eos_apps *apps, eos_proto_request *req, yajl_val body, ch
         return eos_apps_error_doc("invalid_request", "wasm_load: \"env\" must be an object", out,
                                    out_size);
     args.env_json = env;
-    if (!args.name) {
+    size_t config_len = 0;
+    char *config = member_text(body, "config", yajl_t_object, &bad, &config_len);
+    args.config_json = config;
+    args.caller_policy = get_str(body, "caller_policy", &bad);
+    args.jwks = get_str(body, "jwks", &bad);
+    args.client_ca = get_str(body, "client_ca", &bad);
+    if (bad || !args.name) {
         eos_free(env, env_len + 1);
-        return eos_apps_error_doc("invalid_request", "wasm_load needs \"name\"", out, out_size);
+        eos_free(config, config_len + 1);
+        return eos_apps_error_doc("invalid_request",
+                                  bad ? "wasm_load: \"config\" must be an object of strings and "
+                                        "\"caller_policy\", \"jwks\", \"client_ca\" strings"
+                                      : "wasm_load needs \"name\"",
+                                  out, out_size);
     }
     size_t size = 0, cap = 0;
     uint8_t *bytes = eos_proto_request_take_bytes(req, &size, &cap);
     if (!bytes || size == 0) {
         eos_free(bytes, cap);
         eos_free(env, env_len + 1);
+        eos_free(config, config_len + 1);
         return eos_apps_error_doc("invalid_request",
                                    "wasm_load needs \"bytes\": the component as an array of "
                                    "numbers 0..255",
@@ -333,6 +345,7 @@ static int handle_load(eos_apps *apps, eos_proto_request *req, yajl_val body, ch
         if (!nb) {
             eos_free(bytes, cap);
             eos_free(env, env_len + 1);
+            eos_free(config, config_len + 1);
             return eos_apps_error_doc("out_of_memory", "out of memory", out, out_size);
         }
         bytes = nb;
@@ -341,11 +354,18 @@ static int handle_load(eos_apps *apps, eos_proto_request *req, yajl_val body, ch
     args.size = size;
     int rc = eos_apps_load(apps, &args, out, out_size);
     eos_free(env, env_len + 1);
+    eos_free(config, config_len + 1);
     return rc;
 }
 
 int eos_apps_handle(eos_apps *apps, eos_proto_request *req, int conn_authorised, char **out,
-                         size_t *out_size)
+                    size_t *out_size)
+{
+    return eos_apps_handle_as(apps, req, conn_authorised, NULL, out, out_size);
+}
+
+int eos_apps_handle_as(eos_apps *apps, eos_proto_request *req, int conn_authorised,
+                       const char *who, char **out, size_t *out_size)
 {
     size_t jsize = 0;
     const char *json = eos_proto_request_json(req, &jsize);
@@ -362,7 +382,9 @@ int eos_apps_handle(eos_apps *apps, eos_proto_request *req, int conn_authorised,
     const char *path[] = {opname, NULL};
     yajl_val body = root ? yajl_tree_get(root, path, yajl_t_object) : NULL;
     int rc;
-    if (op == EOS_PROTO_OP_WASM_LOAD || op == EOS_PROTO_OP_WASM_UNLOAD) {
+    int secret_op = op == EOS_PROTO_OP_SECRET_PUT || op == EOS_PROTO_OP_SECRET_DELETE ||
+                    op == EOS_PROTO_OP_SECRET_LIST;
+    if (op == EOS_PROTO_OP_WASM_LOAD || op == EOS_PROTO_OP_WASM_UNLOAD || secret_op) {
         const char *apath[] = {"auth", NULL};
         yajl_val auth = root ? yajl_tree_get(root, apath, yajl_t_string) : NULL;
         const char *token = auth ? YAJL_GET_STRING(auth) : NULL;
@@ -382,6 +404,17 @@ int eos_apps_handle(eos_apps *apps, eos_proto_request *req, int conn_authorised,
     case EOS_PROTO_OP_WASM_LOAD:
         rc = handle_load(apps, req, body, out, out_size);
         break;
+    case EOS_PROTO_OP_SECRET_PUT:
+    case EOS_PROTO_OP_SECRET_DELETE:
+    case EOS_PROTO_OP_SECRET_LIST: {
+        /* Who, for the audit log: the caller the server names, and how the
+         * request was authorised. */
+        char by[320];
+        const char *how = conn_authorised ? "its connection" : "the bearer token";
+        snprintf(by, sizeof by, "%s (authorised by %s)", who ? who : "a management client", how);
+        rc = eos_apps__secret_op(apps, op, body, by, out, out_size);
+        break;
+    }
     case EOS_PROTO_OP_WASM_UNLOAD: {
         const char *name = eos_proto_request_name(req);
         const char *epath[] = {"erase", NULL};

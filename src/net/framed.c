@@ -46,6 +46,7 @@ typedef struct framed_job {
     eos_apps *apps;
     eos_proto_request *req; /* lent by the connection while the job runs */
     int authorised;
+    char who[64]; /* the peer, for the audit log of secret operations */
 } framed_job;
 
 static void run_data(eos_net__job *j)
@@ -55,7 +56,7 @@ static void run_data(eos_net__job *j)
     size_t size = 0;
     uint8_t *frame = NULL;
     size_t fsize = 0;
-    int rc = eos_apps_handle(fj->apps, fj->req, fj->authorised, &resp, &size);
+    int rc = eos_apps_handle_as(fj->apps, fj->req, fj->authorised, fj->who, &resp, &size);
     if (rc < 0) {
         char msg[160];
         snprintf(msg, sizeof msg, "the server could not answer: %s", eos_strerror(rc));
@@ -100,6 +101,7 @@ static void handle_data(eos_net__conn *c)
     }
     fj->apps = c->w->srv->apps;
     fj->authorised = eos_net__conn_authorised(c);
+    snprintf(fj->who, sizeof fj->who, "%s", c->peer);
     /* The request moves to the job until it is answered. */
     fj->req = fs->req;
     if (eos_net__job_submit(c->w->srv, &fj->job) < 0) {
