@@ -111,10 +111,22 @@ EOS_API int eos_apps_app_serve(eos_apps_app *a, const eos_wasi_request *req,
 /* The app's caller configuration (borrowed from a), or NULL when anyone may
  * call it. */
 EOS_API const eos_auth_app *eos_apps_app_auth(const eos_apps_app *a);
-/* Like eos_apps_handle, naming the caller for the audit log of secret
- * operations (e.g. "127.0.0.1:5000 with the token"); who is borrowed. */
+/* The caller of a management request as the server saw it: who names it
+ * for the audit log of secret operations (e.g. "127.0.0.1:5000"), and the
+ * TLS client certificate and chain it showed (or NULL), which an app's
+ * caller policy judges for its typed functions. All borrowed. */
+typedef struct eos_apps_caller {
+    const char *who;
+    X509 *client_cert;
+    STACK_OF(X509) * client_chain;
+} eos_apps_caller;
+/* Like eos_apps_handle, with the caller (NULL = unknown, no certificate). A
+ * wasm_call of an app with a caller policy is judged by the rule of its
+ * function, with the bearer token in "authorization" beside "app" and the
+ * caller's certificate; a refusal answers code "unauthorized" (401) or
+ * "forbidden" (403) with the challenge in "www_authenticate". */
 EOS_API int eos_apps_handle_as(eos_apps *apps, eos_proto_request *req, int authorised,
-                               const char *who, char **out, size_t *out_size);
+                               const eos_apps_caller *caller, char **out, size_t *out_size);
 /* Counts a failed request of a. */
 EOS_API void eos_apps_app_count_error(eos_apps_app *a);
 

@@ -364,9 +364,58 @@ int eos_apps_handle(eos_apps *apps, eos_proto_request *req, int conn_authorised,
     return eos_apps_handle_as(apps, req, conn_authorised, NULL, out, out_size);
 }
 
-int eos_apps_handle_as(eos_apps *apps, eos_proto_request *req, int conn_authorised,
-                       const char *who, char **out, size_t *out_size)
+/* A typed call of an app with a caller policy: 0 when allowed, else the
+ * refusal document in *out and 1. */
+static int judge_call(const eos_auth_app *auth, const char *func, const char *authorization,
+                      const eos_apps_caller *caller, char **out, size_t *out_size, int *rc)
 {
+    eos_auth_request req = {NULL, func, authorization,
+                            caller ? caller->client_cert : NULL,
+                            caller ? caller->client_chain : NULL, 0};
+    eos_auth_decision dec;
+    eos_diag d;
+    eos_diag_init(&d);
+    *rc = eos_auth_app_check(auth, &req, &dec, &d);
+    if (*rc < 0)
+        return 1;
+    if (dec.status == 0) {
+        eos_auth_decision_clear(&dec);
+        return 0;
+    }
+    EOS_INFO("auth", "%s: typed call %s refused: %d (%s)",
+             caller && caller->who ? caller->who : "a client", func, dec.status, d.message);
+    int oom = 0;
+    yajl_gen g = eos_proto_json_gen_new(&oom);
+    if (!g) {
+        *rc = EOS_ENOMEM;
+        eos_auth_decision_clear(&dec);
+        return 1;
+    }
+    yajl_gen_map_open(g);
+    gen_str(g, "status");
+    gen_str(g, "error");
+    gen_str(g, "code");
+    gen_str(g, dec.status == 401 ? "unauthorized" : "forbidden");
+    gen_str(g, "message");
+    gen_str(g, dec.status == 401 ? "this function needs the caller's credentials"
+                                 : "the caller may not call this function");
+    gen_str(g, "www_authenticate");
+    gen_str(g, dec.www_authenticate);
+    yajl_gen_map_close(g);
+    eos_auth_decision_clear(&dec);
+    if (oom) {
+        yajl_gen_free(g);
+        *rc = EOS_ENOMEM;
+        return 1;
+    }
+    *rc = eos_proto_json_finish(g, out, out_size);
+    return 1;
+}
+
+int eos_apps_handle_as(eos_apps *apps, eos_proto_request *req, int conn_authorised,
+                       const eos_apps_caller *caller, char **out, size_t *out_size)
+{
+    const char *who = caller ? caller->who : NULL;
     size_t jsize = 0;
     const char *json = eos_proto_request_json(req, &jsize);
     char *text = eos_malloc(jsize + 1);
@@ -460,6 +509,13 @@ int eos_apps_handle_as(eos_apps *apps, eos_proto_request *req, int conn_authoris
             char msg[160];
             snprintf(msg, sizeof msg, "no app named '%.64s' is loaded", app);
             rc = eos_apps_error_doc("not_found", msg, out, out_size);
+            break;
+        }
+        const char *authorization = get_str(body, "authorization", &bad);
+        if (a->auth && judge_call(a->auth, func, bad ? NULL : authorization, caller, out,
+                                  out_size, &rc)) {
+            eos_apps_app_unref(a);
+            eos_free(params, plen + 1);
             break;
         }
         rc = eos_apps__call(a, func, params ? params : "[]", params ? plen : 2, out, out_size);

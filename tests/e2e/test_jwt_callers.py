@@ -137,3 +137,40 @@ def test_jwt_and_mtls_callers(tmp_path):
         assert token(idp, good).split(".")[2] not in srv.output()
     finally:
         assert srv.stop() == 0
+
+
+TYPED = os.environ.get("EOS_TYPED_WASM", "")
+
+
+@pytest.mark.skipif(not TYPED or not os.path.exists(TYPED), reason="the typed app was not built")
+def test_jwt_typed_function_policy(tmp_path):
+    """A policy per typed function: wasm_call of "hello" needs a token in
+    "authorization"; "add" is open."""
+    from eosnet import connect, data_request, inner, request as frame_request
+
+    idp = ec.generate_private_key(ec.SECP256R1())
+    jwks = json.dumps({"keys": [jwk(idp, "k1")]})
+    policy = json.dumps({"issuer": "https://idp.test", "audience": "typed",
+                         "rules": [{"function": "hello", "require": "jwt"}]})
+    srv = Server(tmp_path, "--dev", "--workers", "1")
+    try:
+        def call(doc):
+            with connect(srv.port) as s:
+                return inner(frame_request(s, data_request(doc)))
+        with open(TYPED, "rb") as f:
+            data = f.read()
+        r = call({"wasm_load": {"name": "typed", "bytes": list(data), "caller_policy": policy,
+                                "jwks": jwks}})
+        assert r["status"] == "loaded", r
+        r = call({"wasm_call": {"app": "typed", "function": "add", "params": [2, 3]}})
+        assert r.get("result") == 5 or r.get("results") == [5] or "5" in json.dumps(r), r
+        r = call({"wasm_call": {"app": "typed", "function": "hello", "params": ["x"]}})
+        assert r["status"] == "error" and r["code"] == "unauthorized", r
+        assert r["www_authenticate"].startswith("Bearer")
+        good = token(idp, {"iss": "https://idp.test", "aud": "typed", "sub": "alice",
+                           "exp": int(time.time()) + 600})
+        r = call({"wasm_call": {"app": "typed", "function": "hello", "params": ["x"],
+                                "authorization": "Bearer " + good}})
+        assert r["status"] != "error" and "Hello, x!" in json.dumps(r), r
+    finally:
+        assert srv.stop() == 0
