@@ -31,9 +31,8 @@ static const eos_wasi_env *find(const eos_wasi_app *app, const char *key, size_t
 
 static int config_get(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    (void)call;
     (void)ud;
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     const char *key = args[0].of.str.ptr;
     size_t len = args[0].of.str.len;
     eos_cm_val *opt = eos_wasi__val_new(ctx, 2);
@@ -46,13 +45,13 @@ static int config_get(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_c
             return EOS_ENOMEM;
         opt[0].of.var.index = 1;
         opt[0].of.var.payload = &opt[1];
-    } else if (len > plen && memcmp(key, SECRET_PREFIX, plen) == 0 && ctx->app->kv) {
-        eos_kv_ns *ns = NULL;
+    } else if (len > plen && memcmp(key, SECRET_PREFIX, plen) == 0 && ctx->app->store.ops) {
+        const eos_wasi__ns *ns = NULL;
         uint8_t *data = NULL;
         size_t size = 0;
-        int rc = eos_wasi__ns(ctx->app, "secret", 6, &ns);
+        int rc = eos_wasi__ns_open(ctx->app, "secret", 6, &ns);
         if (rc == 0)
-            rc = eos_kv_get(ns, key + plen, len - plen, &data, &size, NULL);
+            rc = ns->ops->get(ns->h, key + plen, len - plen, &data, &size);
         if (rc != 0 && rc != EOS_ENOTFOUND)
             return config_err(ctx, &results[0], "the secret store is not available");
         if (rc == 0) {
@@ -73,10 +72,9 @@ static int config_get(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_c
 static int config_get_all(eos_cm_call *call, void *ud, const eos_cm_val *args,
                           eos_cm_val *results)
 {
-    (void)call;
     (void)ud;
     (void)args;
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     size_t n = ctx->app->config_count;
     eos_cm_val *v = eos_wasi__val_new(ctx, 1 + 3 * n);
     if (!v)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "eos/apps.h"
 #include "eos/wasi.h"
 #include "harness.h"
 #include "internal.h"
@@ -12,12 +13,16 @@
 
 static eos_wasi_app *app;
 static eos_kv *kv;
+static eos_wasi__ctx *bound; /* the data of the calls made by call() */
 
 static int call(const char *fn, eos_cm_val *args, eos_cm_val *res)
 {
+    static eos_cm_arena *arena;
     eos_cm_host_fn f = eos_wasi__find("wasi:config/store", fn);
     EOS_CHECK(f != NULL);
-    return f ? f(NULL, app, args, res) : -1;
+    if (!arena)
+        arena = eos_cm_arena_new();
+    return f ? eos_cm_host_call(f, app, bound, args, res, arena, NULL) : -1;
 }
 
 static eos_cm_val s(const char *str)
@@ -47,7 +52,7 @@ static void test_secret_config_store(void)
 {
     eos_wasi__ctx ctx;
     eos_wasi__ctx_init(&ctx, app);
-    eos_wasi__cur = &ctx;
+    bound = &ctx;
     char v[128];
     EOS_CHECK_INT(get("greeting", v, sizeof v), 1);
     EOS_CHECK_STR(v, "hello");
@@ -73,7 +78,7 @@ static void test_secret_config_store(void)
                          "s3cr3t", 6) == NULL);
     }
     eos_wasi__ctx_fini(&ctx);
-    eos_wasi__cur = NULL;
+    bound = NULL;
 }
 
 int main(void)
@@ -84,7 +89,8 @@ int main(void)
     eos_kv_backend_memory(&kcfg.backend);
     EOS_CHECK_INT(eos_kv_open(&kcfg, &kv, NULL), 0);
     eos_wasi_env config[2] = {{"greeting", "hello"}, {"mode", "test"}};
-    eos_wasi_app_config cfg = {.name = "unit", .kv = kv, .config = config, .config_count = 2};
+    eos_wasi_app_config cfg = {
+        .name = "unit", .store = eos_apps_wasi_store(kv), .config = config, .config_count = 2};
     eos_diag d;
     eos_diag_init(&d);
     EOS_CHECK_INT(eos_wasi_app_new(&cfg, &app, &d), 0);
