@@ -22,8 +22,12 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from eosnet import EOS_BIN, Server, tls_context
 
 APP = os.environ.get("EOS_SECRET_APP", "")
-pytestmark = pytest.mark.skipif(not APP or not os.path.exists(APP),
-                                reason="the secret-config app was not built")
+pytestmark = [
+    pytest.mark.skipif(not APP or not os.path.exists(APP),
+                       reason="the secret-config app was not built"),
+    pytest.mark.skipif(os.environ.get("EOS_TSAN", "").upper() in ("ON", "1", "TRUE"),
+                       reason="its 13 MB component takes minutes to load under ThreadSanitizer"),
+]
 
 
 def b64(b):

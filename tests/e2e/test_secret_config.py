@@ -16,8 +16,12 @@ APP = os.environ.get("EOS_SECRET_APP", "")
 SECRET = "s3cr3t-VALUE-7f41c2"
 SECRET2 = "an0ther-VALUE-99d01e"
 
-pytestmark = pytest.mark.skipif(not APP or not os.path.exists(APP),
-                                reason="the secret-config app was not built")
+pytestmark = [
+    pytest.mark.skipif(not APP or not os.path.exists(APP),
+                       reason="the secret-config app was not built"),
+    pytest.mark.skipif(os.environ.get("EOS_TSAN", "").upper() in ("ON", "1", "TRUE"),
+                       reason="its 13 MB component takes minutes to load under ThreadSanitizer"),
+]
 
 
 def get(port, path):
