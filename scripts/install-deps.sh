@@ -10,6 +10,7 @@ packages=(
   build-essential cmake pkg-config clang lld-14 libclang-rt-14-dev
   libssl-dev openssl liblmdb-dev lmdb-utils libyajl-dev libhttp-parser-dev
   wabt wasi-libc libclang-rt-14-dev-wasm32
+  llvm-15-dev
   python3 python3-pytest python3-cryptography
   wrk curl
 )

@@ -262,6 +262,11 @@ static int lower(lowering *l, const eos_cm_type *t, const eos_cm_val *v, int dep
 {
     if (depth >= EOS_CM_MAX_DEPTH)
         return eos_cm__trap(l->cx, "value nested too deeply");
+    /* Scalars, strings, flags and handles have no parts to walk: the common
+     * case of a call's arguments goes straight to its place. */
+    if (t->kind <= EOS_CM_STRING || t->kind == EOS_CM_FLAGS || t->kind == EOS_CM_OWN ||
+        t->kind == EOS_CM_BORROW)
+        return l->at[0].mem ? to_mem(l->cx, t, v, &l->at[0]) : to_slots(l, t, v, &l->at[0]);
     eos_cm_walker w = {
         .pre = lower_pre, .bad = lower_bad, .ud = l, .max_depth = EOS_CM_MAX_DEPTH - depth};
     return eos_cm_val_walk(t, v, &w);
