@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "eos/auth.h"
 #include "eos/common.h"
 #include "eos/kv.h"
 #include "eos/proto.h"
@@ -62,6 +63,9 @@ EOS_API int eos_apps_load_bytes(eos_apps *apps, const char *name, const uint8_t 
 /* What a load needs; the caller fills it from a request. */
 typedef struct eos_apps_load_args {
     const char *name, *route, *hostname, *env_json; /* borrowed */
+    /* wasi:config values (JSON object of strings), and the caller policy
+     * with its JWKS and client CA (texts); each borrowed or NULL. */
+    const char *config_json, *caller_policy, *jwks, *client_ca;
     uint8_t *bytes; /* the component; taken over by the load in every case */
     size_t size;
     uint64_t max_fuel, max_memory_mb;
@@ -117,6 +121,25 @@ EOS_API const char *eos_apps_app_name(const eos_apps_app *a);
  * driver's result, detail in *out. Call from a thread that may block. */
 EOS_API int eos_apps_app_serve(eos_apps_app *a, const eos_wasi_request *req,
                                const eos_wasi_sink *sink, eos_wasi_outcome *out);
+/* The app's caller configuration (borrowed from a), or NULL when anyone may
+ * call it. */
+EOS_API const eos_auth_app *eos_apps_app_auth(const eos_apps_app *a);
+/* The caller of a management request as the server saw it: who names it
+ * for the audit log of secret operations (e.g. "127.0.0.1:5000"), and the
+ * TLS client certificate and chain it showed (or NULL), which an app's
+ * caller policy judges for its typed functions. All borrowed. */
+typedef struct eos_apps_caller {
+    const char *who;
+    X509 *client_cert;
+    STACK_OF(X509) * client_chain;
+} eos_apps_caller;
+/* Like eos_apps_handle, with the caller (NULL = unknown, no certificate). A
+ * wasm_call of an app with a caller policy is judged by the rule of its
+ * function, with the bearer token in "authorization" beside "app" and the
+ * caller's certificate; a refusal answers code "unauthorized" (401) or
+ * "forbidden" (403) with the challenge in "www_authenticate". */
+EOS_API int eos_apps_handle_as(eos_apps *apps, eos_proto_request *req, int authorised,
+                               const eos_apps_caller *caller, char **out, size_t *out_size);
 /* Counts a failed request of a. */
 EOS_API void eos_apps_app_count_error(eos_apps_app *a);
 /* Adds the time one request of a took, from its head to its answer (µs). */

@@ -90,6 +90,9 @@ typedef struct eos_client_load_args {
     const char *route;    /* NULL = "/NAME" */
     const char *hostname; /* NULL = none */
     const char *env_json; /* a JSON object of strings, or NULL */
+    /* wasi:config values (a JSON object of strings), the caller policy
+     * (JSON), its JWKS (JSON) and client CA (PEM), each text or NULL. */
+    const char *config_json, *caller_policy, *jwks, *client_ca;
     const uint8_t *bytes; /* the component */
     size_t size;
     uint64_t max_fuel, max_memory_mb; /* 0 = the server's defaults */

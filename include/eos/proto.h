@@ -118,7 +118,10 @@ typedef enum eos_proto_op {
     EOS_PROTO_OP_WASM_UNLOAD,
     EOS_PROTO_OP_WASM_LIST,
     EOS_PROTO_OP_WASM_CALL,
-    EOS_PROTO_OP_CONFIG_MANIFEST
+    EOS_PROTO_OP_CONFIG_MANIFEST,
+    EOS_PROTO_OP_SECRET_PUT,    /* an app's secret, from a client that verified the server */
+    EOS_PROTO_OP_SECRET_DELETE,
+    EOS_PROTO_OP_SECRET_LIST    /* names and commitments only */
 } eos_proto_op;
 
 /* The wire name of an operation ("wasm_load"), static storage; "?" when unknown. */

@@ -43,6 +43,13 @@ EOS_API void eos_ratls_time_binding(int64_t unix_time, char out[18]);
 
 /* ---- Configuration (input of the Merkle tree and the certificates) -------- */
 
+/* The manifest's record of one secret: its name and a salted commitment to
+ * its value (see eos_ratls_secret_commitment). Borrowed. */
+typedef struct eos_ratls_secret_entry {
+    const char *key;
+    uint8_t commitment[32];
+} eos_ratls_secret_entry;
+
 /* One loaded app. All strings are borrowed. */
 typedef struct eos_ratls_app {
     const char *name;     /* required */
@@ -51,7 +58,26 @@ typedef struct eos_ratls_app {
     const char *env_json; /* JSON object of string values, or NULL (leaf hash is zero);
                              canonicalised before hashing (see eos_ratls_canonical_env) */
     uint8_t code_hash[32];
+    /* Optional leaves, present only when set, so apps without them keep
+     * their roots: wasm.<n>.config (the canonical JSON object of wasi:config
+     * values, like env), wasm.<n>.auth (input: 32 bytes, the hash of the
+     * caller policy and its keys), and per secret, sorted by key,
+     * wasm.<n>.secret.<key> (input: the 32-byte commitment). */
+    const char *config_json;
+    const uint8_t *auth_hash;
+    const eos_ratls_secret_entry *secrets;
+    size_t secret_count;
 } eos_ratls_app;
+
+/* The commitment to a secret's value the manifest carries:
+ * SHA-256("enclave-os secret v1" || 0x00 || app || 0x00 || key || 0x00 ||
+ * salt || value). A fresh 32-byte salt per value hides the value (no
+ * dictionary check is possible without the salt) while whoever set it, and
+ * knows the salt, can check that the manifest holds exactly that value; a
+ * new value or salt changes the commitment. Borrows all. */
+EOS_API void eos_ratls_secret_commitment(const char *app, const char *key, const uint8_t salt[32],
+                                         const uint8_t *value, size_t value_size,
+                                         uint8_t out[32]);
 
 /* A further core setting that changes behaviour, e.g. {"core.management",
  * "token", 5}. value NULL means absent (leaf hash zero). Borrowed. */
@@ -81,7 +107,8 @@ typedef struct eos_ratls_merkle eos_ratls_merkle;
 
 /* Builds the tree. Leaves, in order: core.ca_cert (ca_der), core.tee (the
  * ASCII TEE name, one 0x00 byte, the raw measurement), cfg->core in order,
- * then per app sorted by name wasm.<n>.code_hash, .route, .hostname, .env.
+ * then per app sorted by name wasm.<n>.code_hash, .route, .hostname, .env,
+ * and when set .config, .auth and .secret.<key> (keys sorted bytewise).
  * Borrows all inputs. Free with eos_ratls_merkle_free(). */
 EOS_API int eos_ratls_merkle_build(const uint8_t *ca_der, size_t ca_der_size, const char *tee_name,
                                    const uint8_t *measurement, size_t measurement_size,
@@ -189,6 +216,7 @@ EOS_API int eos_ratls_server_ca_der(eos_ratls_server *srv, uint8_t **out, size_t
     X(SIMULATED, "simulated")             /* simulated evidence without --allow-simulated */       \
     X(DEBUG, "debug")                     /* TEE in debug mode without allow_debug */              \
     X(QUOTE_SIGNATURE, "quote-signature") /* DCAP signatures / PCK chain */                        \
+    X(TCB, "tcb")                         /* collateral unusable, or TCB status below required */  \
     X(REPORT_DATA, "report-data")         /* report data does not bind key and binding */          \
     X(CHALLENGE, "challenge")             /* nonce not echoed or not bound */                      \
     X(MEASUREMENT, "measurement")         /* --expect-measurement mismatch */                      \
@@ -205,6 +233,52 @@ typedef enum eos_ratls_step {
 
 /* "chain", "report-data", ...; static storage. */
 EOS_API const char *eos_ratls_step_name(eos_ratls_step step);
+
+/* TCB status from the vendor's collateral, best first. The order is the one
+ * --require-tcb uses: a status passes when it is at or before the required
+ * one. Intel's statuses; SEV-SNP reports UpToDate or OutOfDate (below the
+ * given minimum) or Revoked (VCEK on AMD's CRL). */
+#define EOS_RATLS_TCB_MAP(X)                                                                       \
+    X(UNKNOWN, "Unknown")            /* not evaluated (no collateral) */                            \
+    X(UP_TO_DATE, "UpToDate")                                                                      \
+    X(SW_HARDENING_NEEDED, "SWHardeningNeeded")                                                    \
+    X(CONFIGURATION_NEEDED, "ConfigurationNeeded")                                                 \
+    X(CONFIGURATION_AND_SW_HARDENING_NEEDED, "ConfigurationAndSWHardeningNeeded")                  \
+    X(OUT_OF_DATE, "OutOfDate")                                                                    \
+    X(OUT_OF_DATE_CONFIGURATION_NEEDED, "OutOfDateConfigurationNeeded")                            \
+    X(REVOKED, "Revoked")
+
+typedef enum eos_ratls_tcb_status {
+#define EOS__RATLS_TCB_ENUM(name, str) EOS_RATLS_TCB_##name,
+    EOS_RATLS_TCB_MAP(EOS__RATLS_TCB_ENUM)
+#undef EOS__RATLS_TCB_ENUM
+} eos_ratls_tcb_status;
+
+/* "UpToDate", ...; static storage. */
+EOS_API const char *eos_ratls_tcb_status_name(eos_ratls_tcb_status s);
+/* Parses a status name (as Intel spells it, case-insensitive); 0 or
+ * EOS_EINVAL. Borrows name. */
+EOS_API int eos_ratls_tcb_status_parse(const char *name, eos_ratls_tcb_status *out);
+
+/* What a collateral document is (see eos_ratls_collateral_describe). */
+typedef struct eos_ratls_collateral_info {
+    int type;          /* 1 Intel TCB info, 2 Intel enclave (QE) identity, 3 SEV-SNP minimum */
+    char id[16];       /* "SGX", "TDX", "QE", "TD_QE", ...; "" when absent */
+    int version;       /* the document's format version */
+    int64_t issue_date, next_update; /* unix time; 0 when absent */
+    uint32_t tcb_evaluation_number;
+    size_t level_count;
+    char fmspc[13]; /* hex, TCB info only */
+} eos_ratls_collateral_info;
+
+/* Parses one collateral document: Intel's TCB info or QE identity JSON as
+ * the PCS serves it ({"tcbInfo":...,"signature":...} or
+ * {"enclaveIdentity":...}), or the SEV-SNP minimum TCB
+ * ({"bootloader":N,"tee":N,"snp":N,"microcode":N}). Checks its structure
+ * only (no signature). Borrows json. 0, or EOS_EMALFORMED / EOS_ETOOBIG
+ * with diag. */
+EOS_API int eos_ratls_collateral_describe(const char *json, size_t size,
+                                          eos_ratls_collateral_info *out, eos_diag *diag);
 
 typedef struct eos_ratls_expect_code_hash {
     const char *name;
@@ -230,7 +304,18 @@ typedef struct eos_ratls_verify_opts {
     const char *sgx_root_ca_file; /* Intel SGX root CA (PEM): enables offline DCAP checks */
     const char *snp_vcek_file;    /* the chip's VCEK (PEM/DER): checks SEV-SNP signatures */
     const char *snp_ca_file;      /* AMD ASK + ARK (PEM): chains the VCEK, optional */
-    int64_t now;                  /* 0 = current time (validity checks) */
+    /* The time every validity check uses: the RA-TLS chain, the PCK and VCEK
+     * chains, CRLs and the collateral's nextUpdate. 0 = the current time. */
+    int64_t now;
+    /* A directory of vendor collateral (docs/attestation.md): Intel's
+     * tcbInfo.json, qeIdentity.json, tcbSignChain.pem, CRLs (optionally
+     * prefixed sgx_ or tdx_), or for SEV-SNP vcek.der/.pem and an optional
+     * snp_tcb.json minimum. When set the TCB status is evaluated; the trust
+     * anchors stay sgx_root_ca_file and snp_ca_file, never the directory. */
+    const char *collateral_dir;
+    /* The worst TCB status accepted (needs collateral_dir); UNKNOWN = any
+     * status but Revoked. */
+    eos_ratls_tcb_status require_tcb;
     const char *server_name;      /* SNI for eos_ratls_verify_connect (selects an app's
                                      certificate); NULL = the host unless it is an IP */
 } eos_ratls_verify_opts;
@@ -254,6 +339,8 @@ typedef struct eos_ratls_verify_result {
     char app_route[256];
     uint8_t app_code_hash[32];
     int has_app;
+    eos_ratls_tcb_status tcb_status; /* UNKNOWN unless collateral was given */
+    char tcb_detail[256];            /* TCB date and advisories, or SNP TCB values */
 } eos_ratls_verify_result;
 
 /* Verifies a presented chain: der[0] is the leaf, the rest its chain as the
@@ -277,11 +364,37 @@ EOS_API int eos_ratls_verify_connect(const char *host, const char *port,
  * certification data is a PCK chain (type 5): the attestation key's signature
  * over header and body, the QE report's binding of that key, the QE report
  * signature by the PCK key, and the PCK chain up to the Intel root CA in
- * root_ca_file (PEM). TCB status needs Intel's collateral and is NOT
- * evaluated. Borrows all. Returns 0 or EOS_EVERIFY/EOS_EMALFORMED with diag. */
+ * root_ca_file (PEM), at the current time. TCB status is not evaluated: see
+ * eos_ratls_verify_evidence for that and for a chosen time. Borrows all.
+ * Returns 0 or EOS_EVERIFY/EOS_EMALFORMED with diag. */
 EOS_API int eos_ratls_verify_quote(const uint8_t *quote, size_t size, const char *root_ca_file,
                                    eos_diag *diag);
 
+/* Verifies bare evidence (a quote or report, no certificate around it):
+ * parses it, refuses simulated or debug evidence unless allowed, checks the
+ * DCAP signatures and PCK chain (opts->sgx_root_ca_file) or the SEV-SNP
+ * signature and VCEK chain (opts->snp_vcek_file or the collateral's VCEK,
+ * opts->snp_ca_file), the TCB status when opts->collateral_dir is set, the
+ * measurement when opts->expect_measurement is set, and that the report data
+ * equals expect_report_data (64 bytes) when it is not NULL. Everything is
+ * checked at opts->now. Hardware evidence with no signature check requested
+ * fails (step QUOTE_SIGNATURE): bare evidence proves nothing unsigned.
+ * Certificate, manifest and code-hash options are ignored. Borrows all.
+ * Returns 0 or EOS_EVERIFY (EOS_ENOMEM) with out->failed_step and diag. */
+EOS_API int eos_ratls_verify_evidence(const uint8_t *evidence, size_t size,
+                                      const uint8_t *expect_report_data,
+                                      const eos_ratls_verify_opts *opts,
+                                      eos_ratls_verify_result *out, eos_diag *diag);
+
+/* Sets a hardware-trust option by its command-line name: "--collateral"
+ * (DIR), "--require-tcb" (a status name other than Revoked) or "--at" (a
+ * UTC time YYYY-MM-DDTHH:MM:SSZ or unix seconds, into opts->now). Returns 1
+ * when name is one of them and value is good, 0 when name is another
+ * option, or EOS_EINVAL with diag. value is borrowed (opts keeps it). */
+EOS_API int eos_ratls_verify_option(eos_ratls_verify_opts *opts, const char *name,
+                                    const char *value, eos_diag *diag);
+/* 1 when name is one of the options above (they all take a value). */
+EOS_API int eos_ratls_verify_option_takes_value(const char *name);
 
 #ifdef __cplusplus
 }

@@ -143,10 +143,23 @@ typedef struct eos_tee_evidence_info {
     uint16_t cert_type; /* certification data type; 5 = PCK chain (PEM) */
     const uint8_t *cert_data;
     size_t cert_data_size;
+    /* SEV-SNP: CHIP_ID (64 bytes), and the CURRENT, COMMITTED and LAUNCH TCB
+     * (8 bytes each); CPUID family and model from report version 3 (else 0). */
+    const uint8_t *chip_id;
+    const uint8_t *current_tcb, *committed_tcb, *launch_tcb;
+    uint8_t cpuid_family, cpuid_model;
+    /* Bytes the evidence itself occupies, and how many bytes followed it in
+     * the buffer. A DCAP quote is self-delimiting; whatever follows it (zero
+     * padding, appended text) lies outside every signature and is ignored.
+     * Callers that want exact evidence refuse trailing_size != 0. */
+    size_t evidence_size;
+    size_t trailing_size;
 } eos_tee_evidence_info;
 
 /* Parses evidence of any supported kind (detected from its bytes) and fills
- * out. Borrows evidence: out points into it. Returns 0, or EOS_EMALFORMED with
+ * out. Borrows evidence: out points into it. Bytes after a DCAP quote are
+ * ignored and counted in out->trailing_size (see there); an SEV-SNP report
+ * and simulated evidence have exact sizes. Returns 0, or EOS_EMALFORMED with
  * diag naming the field and byte offset for truncated or malformed input,
  * EOS_EUNSUPPORTED for an unknown format or version. */
 EOS_API int eos_tee_parse_evidence(const uint8_t *evidence, size_t size, eos_tee_evidence_info *out,

@@ -115,6 +115,11 @@ typedef struct eos_wasi_app_config {
     const eos_cm_component *component; /* borrowed: must outlive the app */
     const eos_wasi_env *env;           /* env_count variables, copied */
     size_t env_count;
+    /* wasi:config/store values (config_count pairs, copied). Keys starting
+     * "secret." are never config: store.get("secret.NAME") reads the app's
+     * secret NAME from the "secret" namespace of the app's store. */
+    const eos_wasi_env *config;
+    size_t config_count;
     uint64_t max_fuel;         /* per call; 0 = 10,000,000,000 */
     uint32_t max_time_ms;      /* time budget per call, instantiation included; 0 = 30 s */
     /* Instances kept ready for HTTP requests: after a request that succeeded

@@ -40,6 +40,16 @@ void eos_apps_app_unref(eos_apps_app *a)
         free_str((char *)a->env[i].value);
     }
     eos_free(a->env, a->env_count * sizeof *a->env);
+    for (size_t i = 0; i < a->config_count; i++) {
+        free_str((char *)a->config[i].key);
+        free_str((char *)a->config[i].value);
+    }
+    eos_free(a->config, a->config_count * sizeof *a->config);
+    free_str(a->config_json);
+    free_str(a->caller_policy);
+    free_str(a->jwks);
+    free_str(a->client_ca);
+    eos_auth_app_free(a->auth);
     eos_free(a->bytes, a->size);
     free_str(a->name);
     free_str(a->route);
@@ -159,33 +169,35 @@ static int keep_provenance(eos_apps_app *a, const char *text, eos_diag *d)
     return a->provenance ? 0 : eos_diag_set(d, EOS_ENOMEM, "load", -1, "out of memory");
 }
 
-/* Parses a canonical env object into the app's env array. */
-static int build_env(eos_apps_app *a, const char *env_json, eos_diag *d)
+/* Parses a canonical object of strings into a key/value array. */
+static int build_pairs(const char *what, const char *env_json, eos_wasi_env **out_pairs,
+                       size_t *out_count, eos_diag *d)
 {
     char err[128];
     yajl_val root = yajl_tree_parse(env_json, err, sizeof err);
     int rc = 0;
     if (!root || !YAJL_IS_OBJECT(root)) {
-        rc = eos_diag_set(d, EOS_EINVAL, "env", -1, "\"env\" must be an object of strings");
+        rc = eos_diag_set(d, EOS_EINVAL, what, -1, "\"%s\" must be an object of strings", what);
         goto out;
     }
     size_t n = root->u.object.len;
-    a->env = n ? eos_calloc(n, sizeof *a->env) : NULL;
-    if (n && !a->env) {
+    eos_wasi_env *pairs = n ? eos_calloc(n, sizeof *pairs) : NULL;
+    *out_pairs = pairs;
+    if (n && !pairs) {
         rc = EOS_ENOMEM;
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
         yajl_val v = root->u.object.values[i];
         if (!YAJL_IS_STRING(v)) {
-            rc = eos_diag_set(d, EOS_EINVAL, "env", -1, "\"env\" value of '%s' must be a string",
-                              root->u.object.keys[i]);
+            rc = eos_diag_set(d, EOS_EINVAL, what, -1, "\"%s\" value of '%s' must be a string",
+                              what, root->u.object.keys[i]);
             goto out;
         }
-        a->env[i].key = eos_strdup(root->u.object.keys[i]);
-        a->env[i].value = eos_strdup(YAJL_GET_STRING(v));
-        a->env_count = i + 1;
-        if (!a->env[i].key || !a->env[i].value) {
+        pairs[i].key = eos_strdup(root->u.object.keys[i]);
+        pairs[i].value = eos_strdup(YAJL_GET_STRING(v));
+        *out_count = i + 1;
+        if (!pairs[i].key || !pairs[i].value) {
             rc = EOS_ENOMEM;
             goto out;
         }
@@ -293,12 +305,47 @@ int eos_apps__app_create(eos_apps *apps, const eos_apps_load_args *args, eos_app
         rc = eos_ratls_canonical_env(args->env_json, &a->env_json, &csize, d);
         if (rc < 0)
             goto out;
-        rc = build_env(a, a->env_json, d);
+        rc = build_pairs("env", a->env_json, &a->env, &a->env_count, d);
         if (rc < 0)
             goto out;
     }
     if (args->provenance && (rc = keep_provenance(a, args->provenance, d)) < 0)
         goto out;
+    if (args->config_json) {
+        size_t csize = 0;
+        rc = eos_ratls_canonical_env(args->config_json, &a->config_json, &csize, d);
+        if (rc < 0)
+            goto out;
+        rc = build_pairs("config", a->config_json, &a->config, &a->config_count, d);
+        if (rc < 0)
+            goto out;
+        /* "secret." names the app's secrets in wasi:config: never config. */
+        for (size_t i = 0; i < a->config_count; i++)
+            if (strncmp(a->config[i].key, "secret.", 7) == 0) {
+                rc = eos_diag_set(d, EOS_EINVAL, "config", -1,
+                                  "config keys may not start with \"secret.\": that prefix reads "
+                                  "the app's secrets (enclave-os secret put)");
+                goto out;
+            }
+    }
+    if (args->caller_policy) {
+        a->caller_policy = eos_strdup(args->caller_policy);
+        a->jwks = dup_or_null(args->jwks);
+        a->client_ca = dup_or_null(args->client_ca);
+        if (!a->caller_policy || (args->jwks && !a->jwks) || (args->client_ca && !a->client_ca)) {
+            rc = eos_diag_set(d, EOS_ENOMEM, "load", -1, "out of memory");
+            goto out;
+        }
+        rc = eos_auth_app_new(a->caller_policy, strlen(a->caller_policy), a->jwks,
+                              a->jwks ? strlen(a->jwks) : 0, a->client_ca,
+                              a->client_ca ? strlen(a->client_ca) : 0, &a->auth, d);
+        if (rc < 0)
+            goto out;
+    } else if (args->jwks || args->client_ca) {
+        rc = eos_diag_set(d, EOS_EINVAL, "load", -1,
+                          "a JWKS or client CA needs a caller policy (--caller-policy) that uses it");
+        goto out;
+    }
     /* Step 3: decode and validate. */
     rc = eos_cm_component_new(a->bytes, a->size, NULL, &a->comp, d);
     if (rc < 0)
@@ -310,6 +357,8 @@ int eos_apps__app_create(eos_apps *apps, const eos_apps_load_args *args, eos_app
     wc.component = a->comp;
     wc.env = a->env;
     wc.env_count = a->env_count;
+    wc.config = a->config;
+    wc.config_count = a->config_count;
     wc.max_fuel = a->max_fuel;
     wc.max_memory_bytes = a->max_memory_mb << 20;
     wc.max_time_ms = (uint32_t)(a->max_request_ms ? a->max_request_ms : apps->max_request_ms);
@@ -335,6 +384,11 @@ out:
     }
     *out = a;
     return 0;
+}
+
+const eos_auth_app *eos_apps_app_auth(const eos_apps_app *a)
+{
+    return a->auth;
 }
 
 const char *eos_apps_app_name(const eos_apps_app *a)

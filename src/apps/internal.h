@@ -7,8 +7,10 @@
 #include <stdatomic.h>
 
 #include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
 
 #include "eos/apps.h"
+#include "eos/auth.h"
 #include "eos/cm.h"
 
 /* A loaded app. Immutable once in the table except for its counters; freed
@@ -19,6 +21,13 @@ struct eos_apps_app {
     char *env_json;                /* canonical env object, or NULL */
     eos_wasi_env *env;
     size_t env_count;
+    char *config_json; /* canonical wasi:config object, or NULL (attested leaf) */
+    eos_wasi_env *config;
+    size_t config_count;
+    /* Caller identity: the texts given at load (kept for persistence) and
+     * their parsed form; auth NULL when the app has no caller policy. */
+    char *caller_policy, *jwks, *client_ca;
+    eos_auth_app *auth;
     uint8_t code_hash[32];
     uint8_t *bytes; /* the component, kept only with persist */
     size_t size;
@@ -82,6 +91,27 @@ void eos_apps__snapshot_free(eos_apps_app **v, size_t n);
 int eos_apps__persist_key(char *buf, size_t cap, const char *name, const char *what);
 int eos_apps__persist_save(eos_apps *apps, const eos_apps_app *a, eos_diag *d);
 int eos_apps__persist_delete(eos_apps *apps, const char *name, eos_diag *d);
+
+/* secretstore.c / secrets.c: an app's secrets in app:<name>/secret (values)
+ * and app:<name>/secret-meta (per name: salt, commitment, time). */
+#define EOS_APPS__SECRET_META_SIZE (32 + 32 + 8)
+/* Opens app:<app>/<what>; close with eos_kv_ns_close. */
+int eos_apps__secret_ns_open(eos_apps *apps, const char *app, const char *what, eos_kv_ns **out);
+/* Calls fn for every secret name of app with its meta record. */
+int eos_apps__secret_each(eos_apps *apps, const char *app,
+                          int (*fn)(void *arg, const char *key, const uint8_t *meta), void *arg);
+/* The commitments of app name's secrets, for its Merkle leaves; free with
+ * eos_apps__secret_entries_free(). 0 with none when the store is absent. */
+int eos_apps__secret_entries(eos_apps *apps, const char *name, eos_ratls_secret_entry **out,
+                             size_t *out_count);
+void eos_apps__secret_entries_free(eos_ratls_secret_entry *v, size_t n);
+/* The secret_put / secret_delete / secret_list operations; who names the
+ * caller for the audit log. Answer documents as eos_apps_handle's. */
+int eos_apps__secret_op(eos_apps *apps, eos_proto_op op, yajl_val body, const char *who,
+                        char **out, size_t *out_size);
+/* registry.c: rebuilds the certificates from the current table (a secret
+ * changed). Call with apps->mgmt held. */
+int eos_apps__push_current(eos_apps *apps, eos_diag *d);
 
 /* callval.c: JSON <-> component values for wasm_call. Borrows a and the
  * parameters; *out is the result document (free with eos_free(*out, *out_size + 1)). */

@@ -314,15 +314,27 @@ static int handle_load(eos_apps *apps, eos_proto_request *req, yajl_val body, ch
         return eos_apps_error_doc("invalid_request", "wasm_load: \"env\" must be an object", out,
                                    out_size);
     args.env_json = env;
-    if (!args.name) {
+    size_t config_len = 0;
+    char *config = member_text(body, "config", yajl_t_object, &bad, &config_len);
+    args.config_json = config;
+    args.caller_policy = get_str(body, "caller_policy", &bad);
+    args.jwks = get_str(body, "jwks", &bad);
+    args.client_ca = get_str(body, "client_ca", &bad);
+    if (bad || !args.name) {
         eos_free(env, env_len + 1);
-        return eos_apps_error_doc("invalid_request", "wasm_load needs \"name\"", out, out_size);
+        eos_free(config, config_len + 1);
+        return eos_apps_error_doc("invalid_request",
+                                  bad ? "wasm_load: \"config\" must be an object of strings and "
+                                        "\"caller_policy\", \"jwks\", \"client_ca\" strings"
+                                      : "wasm_load needs \"name\"",
+                                  out, out_size);
     }
     size_t size = 0, cap = 0;
     uint8_t *bytes = eos_proto_request_take_bytes(req, &size, &cap);
     if (!bytes || size == 0) {
         eos_free(bytes, cap);
         eos_free(env, env_len + 1);
+        eos_free(config, config_len + 1);
         return eos_apps_error_doc("invalid_request",
                                    "wasm_load needs \"bytes\": the component as an array of "
                                    "numbers 0..255",
@@ -335,6 +347,7 @@ static int handle_load(eos_apps *apps, eos_proto_request *req, yajl_val body, ch
         if (!nb) {
             eos_free(bytes, cap);
             eos_free(env, env_len + 1);
+            eos_free(config, config_len + 1);
             return eos_apps_error_doc("out_of_memory", "out of memory", out, out_size);
         }
         bytes = nb;
@@ -343,12 +356,68 @@ static int handle_load(eos_apps *apps, eos_proto_request *req, yajl_val body, ch
     args.size = size;
     int rc = eos_apps_load(apps, &args, out, out_size);
     eos_free(env, env_len + 1);
+    eos_free(config, config_len + 1);
     return rc;
 }
 
 int eos_apps_handle(eos_apps *apps, eos_proto_request *req, int conn_authorised, char **out,
-                         size_t *out_size)
+                    size_t *out_size)
 {
+    return eos_apps_handle_as(apps, req, conn_authorised, NULL, out, out_size);
+}
+
+/* A typed call of an app with a caller policy: 0 when allowed, else the
+ * refusal document in *out and 1. */
+static int judge_call(const eos_auth_app *auth, const char *func, const char *authorization,
+                      const eos_apps_caller *caller, char **out, size_t *out_size, int *rc)
+{
+    eos_auth_request req = {NULL, func, authorization,
+                            caller ? caller->client_cert : NULL,
+                            caller ? caller->client_chain : NULL, 0};
+    eos_auth_decision dec;
+    eos_diag d;
+    eos_diag_init(&d);
+    *rc = eos_auth_app_check(auth, &req, &dec, &d);
+    if (*rc < 0)
+        return 1;
+    if (dec.status == 0) {
+        eos_auth_decision_clear(&dec);
+        return 0;
+    }
+    EOS_INFO("auth", "%s: typed call %s refused: %d (%s)",
+             caller && caller->who ? caller->who : "a client", func, dec.status, d.message);
+    int oom = 0;
+    yajl_gen g = eos_proto_json_gen_new(&oom);
+    if (!g) {
+        *rc = EOS_ENOMEM;
+        eos_auth_decision_clear(&dec);
+        return 1;
+    }
+    yajl_gen_map_open(g);
+    gen_str(g, "status");
+    gen_str(g, "error");
+    gen_str(g, "code");
+    gen_str(g, dec.status == 401 ? "unauthorized" : "forbidden");
+    gen_str(g, "message");
+    gen_str(g, dec.status == 401 ? "this function needs the caller's credentials"
+                                 : "the caller may not call this function");
+    gen_str(g, "www_authenticate");
+    gen_str(g, dec.www_authenticate);
+    yajl_gen_map_close(g);
+    eos_auth_decision_clear(&dec);
+    if (oom) {
+        yajl_gen_free(g);
+        *rc = EOS_ENOMEM;
+        return 1;
+    }
+    *rc = eos_proto_json_finish(g, out, out_size);
+    return 1;
+}
+
+int eos_apps_handle_as(eos_apps *apps, eos_proto_request *req, int conn_authorised,
+                       const eos_apps_caller *caller, char **out, size_t *out_size)
+{
+    const char *who = caller ? caller->who : NULL;
     size_t jsize = 0;
     const char *json = eos_proto_request_json(req, &jsize);
     char *text = eos_malloc(jsize + 1);
@@ -364,7 +433,9 @@ int eos_apps_handle(eos_apps *apps, eos_proto_request *req, int conn_authorised,
     const char *path[] = {opname, NULL};
     yajl_val body = root ? yajl_tree_get(root, path, yajl_t_object) : NULL;
     int rc;
-    if (op == EOS_PROTO_OP_WASM_LOAD || op == EOS_PROTO_OP_WASM_UNLOAD) {
+    int secret_op = op == EOS_PROTO_OP_SECRET_PUT || op == EOS_PROTO_OP_SECRET_DELETE ||
+                    op == EOS_PROTO_OP_SECRET_LIST;
+    if (op == EOS_PROTO_OP_WASM_LOAD || op == EOS_PROTO_OP_WASM_UNLOAD || secret_op) {
         const char *apath[] = {"auth", NULL};
         yajl_val auth = root ? yajl_tree_get(root, apath, yajl_t_string) : NULL;
         const char *token = auth ? YAJL_GET_STRING(auth) : NULL;
@@ -384,6 +455,17 @@ int eos_apps_handle(eos_apps *apps, eos_proto_request *req, int conn_authorised,
     case EOS_PROTO_OP_WASM_LOAD:
         rc = handle_load(apps, req, body, out, out_size);
         break;
+    case EOS_PROTO_OP_SECRET_PUT:
+    case EOS_PROTO_OP_SECRET_DELETE:
+    case EOS_PROTO_OP_SECRET_LIST: {
+        /* Who, for the audit log: the caller the server names, and how the
+         * request was authorised. */
+        char by[320];
+        const char *how = conn_authorised ? "its connection" : "the bearer token";
+        snprintf(by, sizeof by, "%s (authorised by %s)", who ? who : "a management client", how);
+        rc = eos_apps__secret_op(apps, op, body, by, out, out_size);
+        break;
+    }
     case EOS_PROTO_OP_WASM_UNLOAD: {
         const char *name = eos_proto_request_name(req);
         const char *epath[] = {"erase", NULL};
@@ -429,6 +511,13 @@ int eos_apps_handle(eos_apps *apps, eos_proto_request *req, int conn_authorised,
             char msg[160];
             snprintf(msg, sizeof msg, "no app named '%.64s' is loaded", app);
             rc = eos_apps_error_doc("not_found", msg, out, out_size);
+            break;
+        }
+        const char *authorization = get_str(body, "authorization", &bad);
+        if (a->auth && judge_call(a->auth, func, bad ? NULL : authorization, caller, out,
+                                  out_size, &rc)) {
+            eos_apps_app_unref(a);
+            eos_free(params, plen + 1);
             break;
         }
         rc = eos_apps__call(a, func, params ? params : "[]", params ? plen : 2, out, out_size);

@@ -28,9 +28,18 @@ int eos_apps__persist_save(eos_apps *apps, const eos_apps_app *a, eos_diag *d)
         yajl_gen_string(g, (const unsigned char *)"hostname", 8);
         yajl_gen_string(g, (const unsigned char *)a->hostname, strlen(a->hostname));
     }
-    if (a->env_json) {
-        yajl_gen_string(g, (const unsigned char *)"env", 3);
-        yajl_gen_string(g, (const unsigned char *)a->env_json, strlen(a->env_json));
+    const struct {
+        const char *key, *value;
+    } texts[] = {{"env", a->env_json},
+                 {"config", a->config_json},
+                 {"caller_policy", a->caller_policy},
+                 {"jwks", a->jwks},
+                 {"client_ca", a->client_ca}};
+    for (size_t i = 0; i < EOS_ARRAY_LEN(texts); i++) {
+        if (!texts[i].value)
+            continue;
+        yajl_gen_string(g, (const unsigned char *)texts[i].key, strlen(texts[i].key));
+        yajl_gen_string(g, (const unsigned char *)texts[i].value, strlen(texts[i].value));
     }
     yajl_gen_string(g, (const unsigned char *)"max_fuel", 8);
     yajl_gen_integer(g, (long long)a->max_fuel);

@@ -10,9 +10,12 @@
 
 #include "internal.h"
 
-/* Rebuilds the RA-TLS configuration from a table; borrows everything. */
+/* Rebuilds the RA-TLS configuration from a table; borrows everything. Each
+ * app's secret commitments are read from the store, where secrets.c keeps
+ * them. */
 static int push_config(eos_apps *apps, eos_apps_app *const *v, size_t n, eos_diag *d)
 {
+    int rc = 0;
     if (!apps->ratls)
         return 0;
     eos_ratls_app *ra = n ? eos_calloc(n, sizeof *ra) : NULL;
@@ -23,7 +26,18 @@ static int push_config(eos_apps *apps, eos_apps_app *const *v, size_t n, eos_dia
         ra[i].route = v[i]->route;
         ra[i].hostname = v[i]->hostname;
         ra[i].env_json = v[i]->env_json;
+        ra[i].config_json = v[i]->config_json;
+        ra[i].auth_hash = v[i]->auth ? eos_auth_app_hash(v[i]->auth) : NULL;
         memcpy(ra[i].code_hash, v[i]->code_hash, 32);
+        eos_ratls_secret_entry *sec = NULL;
+        size_t ns = 0;
+        if ((rc = eos_apps__secret_entries(apps, v[i]->name, &sec, &ns)) != 0) {
+            rc = eos_diag_set(d, rc, "secret", -1, "cannot read the secrets of app '%s'",
+                              v[i]->name);
+            goto out;
+        }
+        ra[i].secrets = sec;
+        ra[i].secret_count = ns;
     }
     /* The console is part of what the configuration attests (SPEC 5.2). */
     eos_ratls_core_setting core[1] = {{"core.console", apps->console_hash, 32}};
@@ -32,8 +46,23 @@ static int push_config(eos_apps *apps, eos_apps_app *const *v, size_t n, eos_dia
         cfg.core = core;
         cfg.core_count = 1;
     }
-    int rc = eos_ratls_server_set_config(apps->ratls, &cfg, d);
+    rc = eos_ratls_server_set_config(apps->ratls, &cfg, d);
+out:
+    for (size_t i = 0; i < n; i++)
+        eos_apps__secret_entries_free((eos_ratls_secret_entry *)ra[i].secrets, ra[i].secret_count);
     eos_free(ra, n * sizeof *ra);
+    return rc;
+}
+
+int eos_apps__push_current(eos_apps *apps, eos_diag *d)
+{
+    eos_apps_app **v = NULL;
+    size_t n = 0;
+    int rc = eos_apps__snapshot(apps, &v, &n);
+    if (rc != 0)
+        return rc;
+    rc = push_config(apps, v, n, d);
+    eos_apps__snapshot_free(v, n);
     return rc;
 }
 

@@ -38,10 +38,15 @@ static void restore_one(eos_apps *apps, const char *name)
                  rc < 0 ? d.message : "incomplete record");
         goto out;
     }
-    char text[4096];
-    snprintf(text, sizeof text, "%.*s", (int)items[0].value_size, (const char *)items[0].value);
+    /* Settings hold caller policies and key sets: no fixed-size copy. */
+    char *text = eos_malloc(items[0].value_size + 1);
     char err[128];
-    meta = yajl_tree_parse(text, err, sizeof err);
+    if (text) {
+        memcpy(text, items[0].value, items[0].value_size);
+        text[items[0].value_size] = 0;
+        meta = yajl_tree_parse(text, err, sizeof err);
+        eos_free(text, items[0].value_size + 1);
+    }
     if (!meta) {
         EOS_WARN("net", "persisted app '%s' has unreadable settings", name);
         goto out;
@@ -52,6 +57,10 @@ static void restore_one(eos_apps *apps, const char *name)
     args.route = str_of(meta, "route");
     args.hostname = str_of(meta, "hostname");
     args.env_json = str_of(meta, "env");
+    args.config_json = str_of(meta, "config");
+    args.caller_policy = str_of(meta, "caller_policy");
+    args.jwks = str_of(meta, "jwks");
+    args.client_ca = str_of(meta, "client_ca");
     args.max_fuel = uint_of(meta, "max_fuel");
     args.max_memory_mb = uint_of(meta, "max_memory_mb");
     args.max_request_ms = uint_of(meta, "max_request_ms");

@@ -40,6 +40,10 @@ const eos_cli_command eos_cli_load = {
     "  --route PREFIX          URL prefix the app serves (default /NAME)\n"
     "  --hostname HOST         serve the app for this SNI / Host name\n"
     "  --env KEY=VALUE         environment variable for the app (repeatable)\n"
+    "  --config KEY=VALUE      wasi:config value, attested in the app's leaf (repeatable)\n"
+    "  --caller-policy FILE    who may call the app (JSON, see docs/operations.md)\n"
+    "  --jwks FILE             keys for the policy's tokens (JSON Web Key Set)\n"
+    "  --client-ca FILE        CA (PEM) for the policy's client certificates\n"
     "  --max-fuel N            fuel per call (default 10000000000)\n"
     "  --max-memory-mb N       linear memory limit per instance\n" EOS_CLI_CONN_HELP "\n"
     "Exit status: 0 loaded, 1 refused or failed, 2 usage error.\n",
@@ -49,12 +53,16 @@ const eos_cli_command eos_cli_load = {
 static int run(int argc, char **argv)
 {
     const eos_cli_command *cmd = &eos_cli_load;
-    enum { O_NAME = 256, O_ROUTE, O_HOST, O_ENV, O_FUEL, O_MEM };
+    enum { O_NAME = 256, O_ROUTE, O_HOST, O_ENV, O_FUEL, O_MEM, O_CONFIG, O_POLICY, O_JWKS, O_CCA };
     static const struct option opts[] = {
         {"name", required_argument, 0, 'n'},
         {"route", required_argument, 0, O_ROUTE},
         {"hostname", required_argument, 0, O_HOST},
         {"env", required_argument, 0, O_ENV},
+        {"config", required_argument, 0, O_CONFIG},
+        {"caller-policy", required_argument, 0, O_POLICY},
+        {"jwks", required_argument, 0, O_JWKS},
+        {"client-ca", required_argument, 0, O_CCA},
         {"max-fuel", required_argument, 0, O_FUEL},
         {"max-memory-mb", required_argument, 0, O_MEM},
         EOS_CLI_CONN_LONGOPTS,
@@ -64,8 +72,10 @@ static int run(int argc, char **argv)
     memset(&o, 0, sizeof o);
     const char *name = NULL, *route = NULL, *host = NULL;
     uint64_t fuel = 0, mem = 0;
-    eos_cli_buf env;
+    eos_cli_buf env, config;
     memset(&env, 0, sizeof env);
+    memset(&config, 0, sizeof config);
+    const char *caller_files[3] = {NULL, NULL, NULL}; /* policy, jwks, client CA */
     int c, rc = EOS_CLI_EXIT_USAGE;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":n:s:h", opts, NULL)) != -1) {
@@ -83,20 +93,28 @@ static int run(int argc, char **argv)
         case O_HOST:
             host = optarg;
             break;
-        case O_ENV: {
+        case O_ENV:
+        case O_CONFIG: {
             const char *eq = strchr(optarg, '=');
+            eos_cli_buf *into = c == O_ENV ? &env : &config;
             if (!eq || eq == optarg) {
-                rc = eos_cli__usage(cmd, "--env wants KEY=VALUE, not '%s'", optarg);
+                rc = eos_cli__usage(cmd, "--%s wants KEY=VALUE, not '%s'",
+                                    c == O_ENV ? "env" : "config", optarg);
                 goto out;
             }
             char key[256];
             snprintf(key, sizeof key, "%.*s", (int)(eq - optarg), optarg);
-            eos_cli__buf_addz(&env, env.len ? "," : "{");
-            eos_cli__json_str(&env, key);
-            eos_cli__buf_addz(&env, ":");
-            eos_cli__json_str(&env, eq + 1);
+            eos_cli__buf_addz(into, into->len ? "," : "{");
+            eos_cli__json_str(into, key);
+            eos_cli__buf_addz(into, ":");
+            eos_cli__json_str(into, eq + 1);
             break;
         }
+        case O_POLICY:
+        case O_JWKS:
+        case O_CCA:
+            caller_files[c - O_POLICY] = optarg;
+            break;
         case O_FUEL:
             if (eos_cli__parse_uint(optarg, 1, UINT64_MAX >> 1, &fuel) < 0) {
                 rc = eos_cli__usage(cmd, "--max-fuel wants a positive number");
@@ -139,9 +157,33 @@ static int run(int argc, char **argv)
     }
     if (env.len)
         eos_cli__buf_addz(&env, "}");
-    if (env.failed) {
+    if (config.len)
+        eos_cli__buf_addz(&config, "}");
+    /* The caller policy and its keys travel as text: the server hashes them
+     * into the app's leaf and judges every request by them. */
+    char *caller_text[3] = {NULL, NULL, NULL};
+    for (int k = 0; k < 3; k++) {
+        uint8_t *text = NULL;
+        size_t tsize = 0;
+        if (!caller_files[k])
+            continue;
+        if (eos_cli__read_file(caller_files[k], &text, &tsize) < 0 || memchr(text, 0, tsize) ||
+            !(caller_text[k] = realloc(text, tsize + 1))) {
+            fprintf(stderr, "enclave-os load: cannot read '%s' as text\n", caller_files[k]);
+            free(text);
+            for (int j = 0; j < k; j++)
+                free(caller_text[j]);
+            free(bytes);
+            rc = EOS_CLI_EXIT_FAIL;
+            goto out;
+        }
+        caller_text[k][tsize] = 0;
+    }
+    if (env.failed || config.failed) {
         fprintf(stderr, "enclave-os load: out of memory\n");
         free(bytes);
+        for (int k = 0; k < 3; k++)
+            free(caller_text[k]);
         rc = EOS_CLI_EXIT_FAIL;
         goto out;
     }
@@ -150,6 +192,10 @@ static int run(int argc, char **argv)
         .route = route,
         .hostname = host,
         .env_json = env.len ? env.p : NULL,
+        .config_json = config.len ? config.p : NULL,
+        .caller_policy = caller_text[0],
+        .jwks = caller_text[1],
+        .client_ca = caller_text[2],
         .bytes = bytes,
         .size = size,
         .max_fuel = fuel,
@@ -159,7 +205,10 @@ static int run(int argc, char **argv)
     };
     rc = eos_cli__run(&o, do_load, &la);
     free(bytes);
+    for (int k = 0; k < 3; k++)
+        free(caller_text[k]);
 out:
     free(env.p);
+    free(config.p);
     return rc;
 }

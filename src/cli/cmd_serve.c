@@ -198,12 +198,14 @@ static int tls_hook(void *ud, SSL_CTX *ctx, eos_diag *d)
     int rc = eos_ratls_server_configure_ctx(so->ratls, ctx, d);
     if (rc < 0)
         return rc;
-    if (so->mgmt_ca) {
-        if (SSL_CTX_load_verify_locations(ctx, so->mgmt_ca, NULL) != 1)
-            return eos_diag_set(d, EOS_ETLS, "tls", -1,
-                                "cannot read the management CA '%s' (PEM expected)", so->mgmt_ca);
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_any_cert);
-    }
+    if (so->mgmt_ca && SSL_CTX_load_verify_locations(ctx, so->mgmt_ca, NULL) != 1)
+        return eos_diag_set(d, EOS_ETLS, "tls", -1,
+                            "cannot read the management CA '%s' (PEM expected)", so->mgmt_ca);
+    /* Every client is asked for a certificate and none is required: the
+     * management CA judges it for management, and each app's caller policy
+     * for the app's routes (its own client CA), so the handshake never
+     * fails over one. */
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_any_cert);
     return 0;
 }
 

@@ -56,6 +56,7 @@ static size_t json_string(char *out, const char *s, size_t n)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: enclave-os verify HOST:PORT [options]\n"
+               "       enclave-os verify --evidence FILE [options]   (a bare quote or report)\n"
                "  --ca FILE                  trust anchors (PEM) for the certificate chain\n"
                "  --allow-simulated          accept simulated evidence (development only)\n"
                "  --allow-debug              accept a TEE in debug mode\n"
@@ -69,6 +70,10 @@ static void usage(FILE *f)
                "  --sgx-root-ca FILE         Intel SGX root CA (PEM): check DCAP signatures\n"
                "  --snp-vcek FILE            the chip's VCEK (PEM/DER): check SEV-SNP signatures\n"
                "  --snp-ca FILE              AMD ASK+ARK (PEM) to chain the VCEK to\n"
+               "  --collateral DIR           vendor collateral: evaluate the TCB status\n"
+               "  --require-tcb LEVEL        worst TCB status accepted (e.g. UpToDate)\n"
+               "  --at TIME                  check as of a UTC time (YYYY-MM-DDTHH:MM:SSZ)\n"
+               "  --expect-report-data HEX   with --evidence: the 64-byte report data\n"
                "  --json                     print the report as JSON\n");
 }
 
@@ -77,11 +82,12 @@ static int takes_value(const char *opt)
     static const char *const opts[] = {
         "--ca",          "--sgx-root-ca",      "--expect-measurement",
         "--expect-root", "--expect-code-hash", "--manifest",
-        "--sni"};
+        "--sni",         "--snp-vcek",         "--snp-ca",
+        "--evidence",    "--expect-report-data"};
     for (size_t i = 0; i < EOS_ARRAY_LEN(opts); i++)
         if (strcmp(opt, opts[i]) == 0)
             return 1;
-    return 0;
+    return eos_ratls_verify_option_takes_value(opt);
 }
 
 static int read_file(const char *path, uint8_t **out, size_t *out_size)
@@ -131,10 +137,11 @@ static void hex_line(const char *label, const uint8_t *b, size_t n)
 static const char *signature_text(const eos_ratls_verify_result *r)
 {
     int snp = r->kind == EOS_TEE_KIND_SEV_SNP;
+    if (r->quote_signature > 0 && r->tcb_status != EOS_RATLS_TCB_UNKNOWN)
+        return snp ? "ok (VCEK, offline)" : "ok (DCAP, offline)";
     if (r->quote_signature > 0)
-        return snp ? "ok (VCEK, offline; the VCEK is not fetched and TCB status not evaluated)"
-                   : "ok (DCAP, offline; TCB status not evaluated: needs Intel collateral, "
-                     "not fetched)";
+        return snp ? "ok (VCEK, offline; TCB status not evaluated: pass --collateral)"
+                   : "ok (DCAP, offline; TCB status not evaluated: pass --collateral)";
     if (r->quote_signature < 0)
         return "FAILED";
     if (r->simulated)
@@ -237,6 +244,9 @@ static void print_human(const char *target, const eos_ratls_verify_opts *o,
             if (r->binding[0])
                 printf("  %-15s %s\n", "binding", r->binding);
             printf("  %-15s %s\n", "quote sig", signature_text(r));
+            if (r->tcb_status != EOS_RATLS_TCB_UNKNOWN)
+                printf("  %-15s %s (%s)\n", "tcb", eos_ratls_tcb_status_name(r->tcb_status),
+                       r->tcb_detail);
         }
         int have_root =
             r->failed_step == EOS_RATLS_STEP_NONE || r->failed_step >= EOS_RATLS_STEP_MANIFEST;
@@ -297,6 +307,10 @@ static void print_json(const eos_ratls_verify_result *r, const app_rows *apps, i
     printf(",\"chain_anchored\":%s,\"quote_signature\":%d,\"manifest_checked\":%s",
            r->chain_anchored ? "true" : "false", r->quote_signature,
            r->manifest_checked ? "true" : "false");
+    char detail[6 * sizeof r->tcb_detail + 3];
+    json_string(detail, r->tcb_detail, strlen(r->tcb_detail));
+    printf(",\"tcb_status\":\"%s\",\"tcb_detail\":%s", eos_ratls_tcb_status_name(r->tcb_status),
+           detail);
     eos_hex_encode(r->merkle_root, 32, hex);
     printf(",\"merkle_root\":\"%s\"", hex);
     eos_hex_encode(r->apps_hash, 32, hex);
@@ -337,6 +351,45 @@ static void print_json(const eos_ratls_verify_result *r, const app_rows *apps, i
         printf("null");
     }
     printf("}\n");
+}
+
+/* --evidence FILE: bare evidence, no certificate around it. */
+static int verify_evidence_file(const char *path, const uint8_t *expect_rd,
+                                const eos_ratls_verify_opts *o, int json)
+{
+    uint8_t *ev = NULL;
+    size_t cap = 0;
+    eos_ratls_verify_result r;
+    eos_diag d;
+    eos_diag_init(&d);
+    int n = read_file(path, &ev, &cap);
+    if (n < 0) {
+        fprintf(stderr, "verify: cannot read --evidence %s\n", path);
+        return 2;
+    }
+    int rc = eos_ratls_verify_evidence(ev, (size_t)n, expect_rd, o, &r, &d);
+    eos_free(ev, cap);
+    if (json) {
+        print_json(&r, NULL, rc, &d);
+    } else {
+        printf("enclave-os verify --evidence %s\n", path);
+        if (r.kind != EOS_TEE_KIND_UNKNOWN) {
+            printf("  %-15s %s%s\n", "tee", eos_tee_kind_name(r.kind),
+                   r.simulated ? " (SIMULATED: no hardware protection)" : "");
+            hex_line("measurement", r.measurement, r.measurement_size);
+            hex_line("report data", r.report_data, 64);
+            printf("  %-15s %s\n", "quote sig", signature_text(&r));
+            if (r.tcb_status != EOS_RATLS_TCB_UNKNOWN)
+                printf("  %-15s %s (%s)\n", "tcb", eos_ratls_tcb_status_name(r.tcb_status),
+                       r.tcb_detail);
+        }
+        if (rc == 0)
+            printf("RESULT: PASS\n");
+        else
+            printf("RESULT: FAIL at step \"%s\": %s\n", eos_ratls_step_name(r.failed_step),
+                   d.message[0] ? d.message : eos_strerror(rc));
+    }
+    return rc == 0 ? 0 : 1;
 }
 
 /* Splits HOST:PORT (or [V6]:PORT) into host and port buffers. */
@@ -409,7 +462,8 @@ static int run(int argc, char **argv)
     static eos_ratls_expect_code_hash expect[MAX_EXPECT];
     uint8_t measurement[64], root[32], nonce[32], *manifest = NULL;
     size_t msize = 0, rsize = 0, manifest_cap = 0;
-    const char *target = NULL;
+    const char *target = NULL, *evidence_file = NULL;
+    uint8_t report_data[64], *expect_rd = NULL;
     char *list_json = NULL;
     char host[256], port[16];
     int json = 0, status = 2, rc;
@@ -451,6 +505,21 @@ static int run(int argc, char **argv)
             o.server_name = argv[++i];
         } else if (strcmp(a, "--sgx-root-ca") == 0) {
             o.sgx_root_ca_file = argv[++i];
+        } else if ((rc = eos_ratls_verify_option(&o, a, v, &d)) != 0) {
+            if (rc < 0) {
+                fprintf(stderr, "verify: %s\n", d.message);
+                goto out;
+            }
+            i++;
+        } else if (strcmp(a, "--evidence") == 0) {
+            evidence_file = argv[++i];
+        } else if (strcmp(a, "--expect-report-data") == 0) {
+            size_t n = 0;
+            if (parse_hex(argv[++i], report_data, 64, &n) != 0 || n != 64) {
+                fprintf(stderr, "verify: --expect-report-data takes 128 hex digits\n");
+                goto out;
+            }
+            expect_rd = report_data;
         } else if (strcmp(a, "--expect-measurement") == 0) {
             if (parse_hex(argv[++i], measurement, 64, &msize) != 0) {
                 fprintf(stderr, "verify: --expect-measurement takes hex (up to 64 bytes)\n");
@@ -510,6 +579,10 @@ static int run(int argc, char **argv)
             fprintf(stderr, "verify: more than one HOST:PORT\n");
             goto out;
         }
+    }
+    if (evidence_file && !target) {
+        status = verify_evidence_file(evidence_file, expect_rd, &o, json);
+        goto out;
     }
     if (!target || split_target(target, host, sizeof host, port, sizeof port) != 0) {
         usage(stderr);

@@ -296,6 +296,22 @@ int eos_client_load(eos_client *c, const eos_client_load_args *a, char **out, si
         addz(&head, ",\"env\":");
         addz(&head, a->env_json);
     }
+    if (a->config_json) {
+        addz(&head, ",\"config\":");
+        addz(&head, a->config_json);
+    }
+    if (a->caller_policy) {
+        addz(&head, ",\"caller_policy\":");
+        add_str(&head, a->caller_policy);
+    }
+    if (a->jwks) {
+        addz(&head, ",\"jwks\":");
+        add_str(&head, a->jwks);
+    }
+    if (a->client_ca) {
+        addz(&head, ",\"client_ca\":");
+        add_str(&head, a->client_ca);
+    }
     if (a->max_fuel) {
         snprintf(num, sizeof num, ",\"max_fuel\":%llu", (unsigned long long)a->max_fuel);
         addz(&head, num);

@@ -64,6 +64,13 @@ static const char *tcp_server_name(const eos_net__conn *c)
     return NULL;
 }
 
+static X509 *tcp_peer_cert(const eos_net__conn *c, STACK_OF(X509) * *out_chain)
+{
+    (void)c;
+    *out_chain = NULL;
+    return NULL;
+}
+
 static int tcp_peer_verified(const eos_net__conn *c)
 {
     (void)c;
@@ -87,5 +94,6 @@ const eos_net__transport eos_net__transport_tcp = {
     .alpn = tcp_alpn,
     .server_name = tcp_server_name,
     .peer_verified = tcp_peer_verified,
+    .peer_cert = tcp_peer_cert,
     .version = tcp_version,
 };

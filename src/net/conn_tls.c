@@ -147,6 +147,12 @@ static int tls_peer_verified(const eos_net__conn *c)
     return peer && SSL_get_verify_result(ssl_of(c)) == X509_V_OK;
 }
 
+static X509 *tls_peer_cert(const eos_net__conn *c, STACK_OF(X509) * *out_chain)
+{
+    *out_chain = SSL_get_peer_cert_chain(ssl_of(c));
+    return SSL_get0_peer_certificate(ssl_of(c));
+}
+
 static const char *tls_version(const eos_net__conn *c)
 {
     return SSL_get_version(ssl_of(c));
@@ -163,5 +169,6 @@ const eos_net__transport eos_net__transport_tls = {
     .alpn = tls_alpn,
     .server_name = tls_server_name,
     .peer_verified = tls_peer_verified,
+    .peer_cert = tls_peer_cert,
     .version = tls_version,
 };

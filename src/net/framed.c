@@ -46,6 +46,9 @@ typedef struct framed_job {
     eos_apps *apps;
     eos_proto_request *req; /* lent by the connection while the job runs */
     int authorised;
+    char who[64];                   /* the peer, for the audit log of secret operations */
+    X509 *cert;                     /* the client's certificate (a reference), or NULL */
+    STACK_OF(X509) * chain;         /* and its chain (references), or NULL */
 } framed_job;
 
 static void run_data(eos_net__job *j)
@@ -55,7 +58,8 @@ static void run_data(eos_net__job *j)
     size_t size = 0;
     uint8_t *frame = NULL;
     size_t fsize = 0;
-    int rc = eos_apps_handle(fj->apps, fj->req, fj->authorised, &resp, &size);
+    eos_apps_caller caller = {fj->who, fj->cert, fj->chain};
+    int rc = eos_apps_handle_as(fj->apps, fj->req, fj->authorised, &caller, &resp, &size);
     if (rc < 0) {
         char msg[160];
         snprintf(msg, sizeof msg, "the server could not answer: %s", eos_strerror(rc));
@@ -76,6 +80,8 @@ static void destroy_data(eos_net__job *j)
 {
     framed_job *fj = (framed_job *)j;
     eos_proto_request_free(fj->req);
+    X509_free(fj->cert);
+    sk_X509_pop_free(fj->chain, X509_free);
     eos_free(fj, sizeof *fj);
 }
 
@@ -100,6 +106,14 @@ static void handle_data(eos_net__conn *c)
     }
     fj->apps = c->w->srv->apps;
     fj->authorised = eos_net__conn_authorised(c);
+    snprintf(fj->who, sizeof fj->who, "%s", c->peer);
+    /* The job runs on an app thread: it holds its own references. */
+    STACK_OF(X509) *chain = NULL;
+    X509 *cert = c->tr->peer_cert ? c->tr->peer_cert(c, &chain) : NULL;
+    if (cert && X509_up_ref(cert))
+        fj->cert = cert;
+    if (chain)
+        fj->chain = X509_chain_up_ref(chain);
     /* The request moves to the job until it is answered. */
     fj->req = fs->req;
     if (eos_net__job_submit(c->w->srv, &fj->job) < 0) {

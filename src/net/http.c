@@ -11,7 +11,9 @@
 #include <strings.h>
 
 #include <http_parser.h>
+#include <openssl/crypto.h>
 
+#include "eos/auth.h"
 #include "internal.h"
 
 #define DEFAULT_MAX_HEAD   ((size_t)64 << 10)
@@ -252,6 +254,113 @@ static void request_host(http_state *st, char *host, size_t cap)
         *colon = 0;
 }
 
+/* The verified caller's identity headers for the app (at most ID_HEADERS). */
+#define ID_HEADERS 4
+typedef struct id_headers {
+    char *name[ID_HEADERS], *value[ID_HEADERS];
+    size_t n;
+} id_headers;
+
+static void id_headers_free(id_headers *h)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        eos_free(h->name[i], strlen(h->name[i]) + 1);
+        eos_free(h->value[i], strlen(h->value[i]) + 1);
+    }
+    h->n = 0;
+}
+
+static int collect_id(void *arg, const char *name, const char *value)
+{
+    id_headers *h = arg;
+    if (h->n == ID_HEADERS)
+        return EOS_ELIMIT;
+    char *nm = eos_strdup(name), *v = eos_strdup(value);
+    if (!nm || !v) {
+        if (nm)
+            eos_free(nm, strlen(nm) + 1);
+        if (v)
+            eos_free(v, strlen(v) + 1);
+        return EOS_ENOMEM;
+    }
+    h->name[h->n] = nm;
+    h->value[h->n++] = v;
+    return 0;
+}
+
+/* A refused caller: 401 or 403 with the challenge, and the connection ends
+ * (the request's body is never read). */
+static void refuse_caller(http_state *st, int status, const char *www_authenticate)
+{
+    eos_net__conn *c = st->c;
+    static const char body401[] = "authentication required\n", body403[] = "forbidden\n";
+    const char *body = status == 401 ? body401 : body403;
+    size_t bsize = strlen(body);
+    char head[768];
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\n"
+                     "www-authenticate: %s\r\ncontent-length: %zu\r\nconnection: close\r\n\r\n",
+                     status, eos_net__http_reason(status), www_authenticate, bsize);
+    st->stop = 1;
+    st->keep_alive = 0;
+    drop_job(st);
+    queue_str(c, head, n > 0 && (size_t)n < sizeof head ? (size_t)n : 0);
+    if (!st->is_head)
+        queue_str(c, body, bsize);
+    c->close_after_flush = 1;
+    atomic_fetch_add(&c->w->srv->metrics.http_errors, 1);
+}
+
+/* Judges the caller against the app's policy: 0 with the identity headers
+ * in *ids, or -1 after answering 401/403 (or 503). Neither the token nor any
+ * part of it is logged. */
+static int check_caller(http_state *st, eos_apps_app *a, const eos_auth_app *auth,
+                        const char *target, id_headers *ids)
+{
+    size_t alen = 0;
+    const char *authz = find_header(st, "authorization", &alen);
+    char *authz_copy = NULL;
+    if (authz && alen <= EOS_AUTH_JWT_MAX_SIZE + 64 && (authz_copy = eos_malloc(alen + 1))) {
+        memcpy(authz_copy, authz, alen);
+        authz_copy[alen] = 0;
+    }
+    STACK_OF(X509) *chain = NULL;
+    X509 *cert = st->c->tr->peer_cert ? st->c->tr->peer_cert(st->c, &chain) : NULL;
+    char path[8192];
+    snprintf(path, sizeof path, "%s", target);
+    char *q = strchr(path, '?');
+    if (q)
+        *q = 0;
+    eos_auth_request req = {path, NULL, authz_copy, cert, chain, 0};
+    eos_auth_decision dec;
+    eos_diag d;
+    eos_diag_init(&d);
+    int rc = eos_auth_app_check(auth, &req, &dec, &d);
+    if (authz_copy) {
+        OPENSSL_cleanse(authz_copy, alen);
+        eos_free(authz_copy, alen + 1);
+    }
+    if (rc < 0) {
+        fail(st, 503, "out of memory");
+        return -1;
+    }
+    if (dec.status) {
+        EOS_INFO("auth", "%s: app '%s' %s: %d (%s)", st->c->peer, eos_apps_app_name(a), path,
+                 dec.status, d.message);
+        refuse_caller(st, dec.status, dec.www_authenticate);
+        eos_auth_decision_clear(&dec);
+        return -1;
+    }
+    rc = eos_auth_identity_headers(&dec.identity, collect_id, ids);
+    eos_auth_decision_clear(&dec);
+    if (rc != 0) {
+        id_headers_free(ids);
+        fail(st, 503, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 /* Routes a request to an app as soon as its head is in, so its body can
  * stream to the app. Returns 0 when the request is not an app's (it is
  * answered at its end), 1 when a job now holds it, -1 after a failure. */
@@ -277,20 +386,36 @@ static int start_app_request(http_state *st, int has_body)
         *q = '?';
     if (!a)
         return 0;
-    eos_wasi_header hv[MAX_HEADERS + 1];
+    eos_wasi_header hv[MAX_HEADERS + 1 + ID_HEADERS];
     size_t n = 0;
     for (size_t i = 0; i < st->nh; i++) {
-        /* The prefix header is the server's to set, never the client's. */
-        if (st->hdrs[i].nlen == 18 &&
-            strncasecmp(st->head + st->hdrs[i].noff, "x-forwarded-prefix", 18) == 0)
+        /* The prefix and identity headers are the server's to set, never the
+         * client's: a client's own copies are dropped. */
+        const char *name = st->head + st->hdrs[i].noff;
+        if ((st->hdrs[i].nlen == 18 && strncasecmp(name, "x-forwarded-prefix", 18) == 0) ||
+            eos_auth_is_identity_header(name, st->hdrs[i].nlen))
             continue;
-        hv[n++] = (eos_wasi_header){st->head + st->hdrs[i].noff, st->hdrs[i].nlen,
+        hv[n++] = (eos_wasi_header){name, st->hdrs[i].nlen,
                                     (const uint8_t *)st->head + st->hdrs[i].voff, st->hdrs[i].vlen};
     }
     hv[n++] = (eos_wasi_header){"x-forwarded-prefix", 18, (const uint8_t *)path, prefix};
     char target[8192];
     const char *rest = path + prefix;
     snprintf(target, sizeof target, "%s%s", rest[0] == '/' ? "" : "/", rest);
+    id_headers ids;
+    memset(&ids, 0, sizeof ids);
+    const eos_auth_app *auth = eos_apps_app_auth(a);
+    if (auth) {
+        int r = check_caller(st, a, auth, target, &ids);
+        if (r != 0) {
+            id_headers_free(&ids);
+            eos_apps_app_unref(a);
+            return -1;
+        }
+        for (size_t i = 0; i < ids.n; i++)
+            hv[n++] = (eos_wasi_header){ids.name[i], strlen(ids.name[i]),
+                                        (const uint8_t *)ids.value[i], strlen(ids.value[i])};
+    }
     eos_net__http_req r = {
         .app = a,
         .method = http_method_str((enum http_method)st->parser.method),
@@ -305,6 +430,7 @@ static int start_app_request(http_state *st, int has_body)
         .start_ns = st->start_ns,
     };
     int rc = eos_net__http_job_new(c, &r, &st->job);
+    id_headers_free(&ids);
     eos_apps_app_unref(a);
     if (rc < 0) {
         fail(st, 503, "out of memory");

@@ -12,6 +12,8 @@
 #include <openssl/ssl.h>
 
 #include "eos/apps.h"
+#include <openssl/x509.h>
+
 #include "eos/net.h"
 #include "eos/proto.h"
 #include "eos/ratls.h"
@@ -194,6 +196,9 @@ typedef struct eos_net__transport {
     const char *(*alpn)(const eos_net__conn *c, size_t *out_len);
     const char *(*server_name)(const eos_net__conn *c);
     int (*peer_verified)(const eos_net__conn *c);
+    /* The client's certificate and the chain it sent (borrowed from the
+     * connection), or NULL when it showed none. */
+    X509 *(*peer_cert)(const eos_net__conn *c, STACK_OF(X509) * *out_chain);
     const char *(*version)(const eos_net__conn *c);
 } eos_net__transport;
 

@@ -77,6 +77,9 @@ static const char *const op_names[] = {
     [EOS_PROTO_OP_WASM_LIST] = "wasm_list",
     [EOS_PROTO_OP_WASM_CALL] = "wasm_call",
     [EOS_PROTO_OP_CONFIG_MANIFEST] = "config_manifest",
+    [EOS_PROTO_OP_SECRET_PUT] = "secret_put",
+    [EOS_PROTO_OP_SECRET_DELETE] = "secret_delete",
+    [EOS_PROTO_OP_SECRET_LIST] = "secret_list",
 };
 
 const char *eos_proto_op_name(eos_proto_op op)
@@ -277,7 +280,7 @@ static int map_key(eos_proto_request *req, const unsigned char *s, size_t len)
         }
         return fail(req, EOS_EMALFORMED,
                     "unknown operation \"%s\"; expected wasm_load, wasm_unload, wasm_list, "
-                    "wasm_call or config_manifest",
+                    "wasm_call, config_manifest, secret_put, secret_delete or secret_list",
                     (const char *)s, (int)len);
     }
     if (req->depth == 2 && req->key1 == K_OP) {

@@ -1,9 +1,9 @@
-/* Offline checks of an Intel DCAP quote (SGX v3, TDX v4/v5) whose
- * certification data is a PCK chain (type 5): the attestation key's ECDSA
- * signature over header and body, the QE report's binding of that key, the
- * QE report's signature by the PCK key, and the PCK chain up to a given
- * Intel root. TCB status needs Intel's collateral (TCB info, QE identity,
- * CRLs) from the PCS, which is not fetched: that check is not made here. */
+/* Offline checks of an Intel DCAP quote (SGX v3, TDX v4/v5): the attestation
+ * key's ECDSA signature over header and body, the QE report's binding of that
+ * key, the QE report's signature by the PCK key, and the PCK chain (the
+ * quote's own, type 5, or one from the collateral) up to a given Intel root
+ * at the verification time, against Intel's CRLs when given. TCB status is
+ * evaluated from the collateral in tcb.c. */
 /* See merkle.c: the SHA-256 context API is deprecated but allocation free. */
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <string.h>
@@ -30,8 +30,7 @@ static EVP_PKEY *p256_from_raw(const uint8_t xy[64])
     return d2i_PUBKEY(NULL, &p, sizeof der);
 }
 
-/* Verifies a raw r || s P-256 signature over data with SHA-256; 1 when valid. */
-static int verify_raw_sig(EVP_PKEY *key, const uint8_t sig[64], const uint8_t *data, size_t size)
+int eos_ratls__p256_verify_raw(EVP_PKEY *key, const uint8_t sig[64], const uint8_t *data, size_t size)
 {
     ECDSA_SIG *s = ECDSA_SIG_new();
     BIGNUM *r = BN_bin2bn(sig, 32, NULL), *ss = BN_bin2bn(sig + 32, 32, NULL);
@@ -55,50 +54,57 @@ out:
     return ok;
 }
 
-static int verify_pck_chain(const eos_tee_evidence_info *info, const char *root_ca_file,
-                            EVP_PKEY **out_pck, eos_diag *d)
+/* The PCK chain: the quote's own (certification data type 5) unless the
+ * caller brings one (collateral for quotes that carry only a PPID). */
+static int verify_pck_chain(const eos_tee_evidence_info *info, const eos_ratls__dcap_ctx *c,
+                            X509 **out_pck, eos_diag *d)
 {
     int rc = EOS_EVERIFY;
-    STACK_OF(X509) *certs = sk_X509_new_null();
-    X509_STORE *store = X509_STORE_new();
-    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    BIO *b = BIO_new_mem_buf(info->cert_data, (int)info->cert_data_size);
-    X509 *x;
-    while (b && certs && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
-        sk_X509_push(certs, x);
-    ERR_clear_error();
-    if (!certs || sk_X509_num(certs) == 0) {
+    STACK_OF(X509) *own = NULL;
+    STACK_OF(X509) *certs = c->pck_chain;
+    char err[160];
+    if (!certs) {
+        if (info->cert_type != 5)
+            return eos_diag_set(d, EOS_EVERIFY, "quote-signature", -1,
+                                "certification data type %u carries no PCK chain (type 5 is "
+                                "needed for offline checks, or pckCert.pem in the collateral)",
+                                info->cert_type);
+        if ((rc = eos_ratls__read_certs(info->cert_data, info->cert_data_size, &own)) != 0)
+            return rc;
+        certs = own;
+        rc = EOS_EVERIFY;
+    }
+    if (sk_X509_num(certs) == 0) {
         eos_diag_set(d, EOS_EVERIFY, "quote-signature", -1,
                      "the quote's certification data holds no PCK certificate");
         goto out;
     }
-    if (!store || !ctx || X509_STORE_load_file(store, root_ca_file) != 1) {
-        eos_diag_set(d, EOS_EVERIFY, "quote-signature", -1,
-                     "cannot load the Intel SGX root CA from %s", root_ca_file);
-        goto out;
-    }
     X509 *pck = sk_X509_value(certs, 0);
-    if (!X509_STORE_CTX_init(ctx, store, pck, certs) || X509_verify_cert(ctx) != 1) {
-        eos_diag_set(d, EOS_EVERIFY, "quote-signature", -1,
-                     "the PCK certificate chain does not lead to the given Intel root (%s)",
-                     X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+    rc = eos_ratls__verify_cert(pck, certs, c->anchors, c->crls, c->now, err, sizeof err);
+    if (rc == EOS_EPERM) {
+        eos_diag_set(d, EOS_EPERM, "quote-signature", -1,
+                     "the PCK certificate is revoked by Intel's CRL");
+    } else if (rc != 0) {
+        eos_diag_set(d, rc, "quote-signature", -1,
+                     "the PCK certificate chain does not lead to the given Intel root (%s)", err);
         goto out;
     }
-    *out_pck = X509_get_pubkey(pck);
-    rc = *out_pck ? 0 : EOS_ENOMEM;
+    if (!X509_up_ref(pck)) {
+        rc = EOS_ENOMEM;
+        goto out;
+    }
+    *out_pck = pck;
 out:
-    ERR_clear_error();
-    BIO_free(b);
-    X509_STORE_CTX_free(ctx);
-    X509_STORE_free(store);
-    sk_X509_pop_free(certs, X509_free);
+    sk_X509_pop_free(own, X509_free);
     return rc;
 }
 
-int eos_ratls__dcap_verify(const eos_tee_evidence_info *info, const char *root_ca_file, eos_diag *d)
+int eos_ratls__dcap_verify(const eos_tee_evidence_info *info, const eos_ratls__dcap_ctx *c,
+                           X509 **out_pck, eos_diag *d)
 {
-    int rc = EOS_EVERIFY;
-    EVP_PKEY *ak = NULL, *pck = NULL;
+    int rc = EOS_EVERIFY, chain_rc;
+    EVP_PKEY *ak = NULL;
+    X509 *pck = NULL;
     uint8_t h[32];
     static const uint8_t zero[32] = {0};
     if (!info->quote_sig || !info->qe_report)
@@ -108,41 +114,43 @@ int eos_ratls__dcap_verify(const eos_tee_evidence_info *info, const char *root_c
                      "the quote's attestation key is not a P-256 point");
         goto out;
     }
-    if (!verify_raw_sig(ak, info->quote_sig, info->signed_data, info->signed_size)) {
+    if (!eos_ratls__p256_verify_raw(ak, info->quote_sig, info->signed_data, info->signed_size)) {
         eos_diag_set(d, EOS_EVERIFY, "quote-signature", -1,
                      "the attestation key's signature over the quote header and body is "
                      "invalid");
         goto out;
     }
-    SHA256_CTX c;
-    SHA256_Init(&c);
-    SHA256_Update(&c, info->attest_key, 64);
-    SHA256_Update(&c, info->qe_auth, info->qe_auth_size);
-    SHA256_Final(h, &c);
+    SHA256_CTX sc;
+    SHA256_Init(&sc);
+    SHA256_Update(&sc, info->attest_key, 64);
+    SHA256_Update(&sc, info->qe_auth, info->qe_auth_size);
+    SHA256_Final(h, &sc);
     if (memcmp(info->qe_report + 320, h, 32) != 0 || memcmp(info->qe_report + 352, zero, 32)) {
         eos_diag_set(d, EOS_EVERIFY, "quote-signature", -1,
                      "the QE report does not bind the attestation key (report data is not "
                      "SHA-256(attestation key || QE authentication data))");
         goto out;
     }
-    if (info->cert_type != 5) {
-        eos_diag_set(d, EOS_EVERIFY, "quote-signature", -1,
-                     "certification data type %u carries no PCK chain (type 5 is needed for "
-                     "offline checks)",
-                     info->cert_type);
+    chain_rc = verify_pck_chain(info, c, &pck, d);
+    if (chain_rc != 0 && chain_rc != EOS_EPERM) {
+        rc = chain_rc == EOS_ENOMEM ? EOS_ENOMEM : EOS_EVERIFY;
         goto out;
     }
-    if (verify_pck_chain(info, root_ca_file, &pck, d) != 0)
-        goto out;
-    if (!verify_raw_sig(pck, info->qe_report_sig, info->qe_report, 384)) {
+    if (!eos_ratls__p256_verify_raw(X509_get0_pubkey(pck), info->qe_report_sig, info->qe_report, 384)) {
         eos_diag_set(d, EOS_EVERIFY, "quote-signature", -1,
                      "the QE report signature does not verify with the PCK certificate");
         goto out;
     }
-    rc = 0;
+    /* Every signature holds; a revoked PCK is reported as such (EOS_EPERM)
+     * so the caller can name the TCB status. */
+    rc = chain_rc;
+    if (out_pck) {
+        *out_pck = pck;
+        pck = NULL;
+    }
 out:
     EVP_PKEY_free(ak);
-    EVP_PKEY_free(pck);
+    X509_free(pck);
     return rc;
 }
 
@@ -156,5 +164,14 @@ int eos_ratls_verify_quote(const uint8_t *quote, size_t size, const char *root_c
     if (info.kind != EOS_TEE_KIND_SGX && info.kind != EOS_TEE_KIND_TDX)
         return eos_diag_set(diag, EOS_EVERIFY, "quote-signature", -1,
                             "only SGX and TDX DCAP quotes carry DCAP signatures");
-    return eos_ratls__dcap_verify(&info, root_ca_file, diag);
+    eos_ratls__dcap_ctx c;
+    memset(&c, 0, sizeof c);
+    /* An unreadable root leaves no anchor: the signatures are still
+     * checked and reported first, and the chain then fails. */
+    if (eos_ratls__load_certs_file(root_ca_file, &c.anchors, NULL) != 0 &&
+        !(c.anchors = sk_X509_new_null()))
+        return EOS_ENOMEM;
+    rc = eos_ratls__dcap_verify(&info, &c, NULL, diag);
+    sk_X509_pop_free(c.anchors, X509_free);
+    return rc == EOS_EPERM ? EOS_EVERIFY : rc;
 }

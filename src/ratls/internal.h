@@ -54,14 +54,117 @@ const char *eos_ratls__evidence_oid(const char *tee_name);
 int eos_ratls__load_ca(eos_tee *tee, const eos_ratls_server_options *opts, X509 **out_cert,
                        EVP_PKEY **out_key, STACK_OF(X509) * *out_chain, eos_diag *diag);
 
-/* Offline DCAP checks of a parsed SGX/TDX quote against an Intel root CA
- * file (PEM). Returns 0 or EOS_EVERIFY with diag. */
-int eos_ratls__dcap_verify(const eos_tee_evidence_info *info, const char *root_ca_file,
-                           eos_diag *diag);
+/* ---- Certificates (pki.c) ---- */
 
-/* The SEV-SNP report signature against a VCEK certificate (PEM or DER),
- * chained to AMD's ASK/ARK in ca_file when it is not NULL. */
-int eos_ratls__snp_verify(const eos_tee_evidence_info *info, const char *vcek_file,
-                          const char *ca_file, eos_diag *diag);
+/* Every PEM certificate in data, or the one DER certificate it is. *out may
+ * be empty; free with sk_X509_pop_free(*out, X509_free). Borrows data. */
+int eos_ratls__read_certs(const uint8_t *data, size_t size, STACK_OF(X509) * *out);
+/* Appends the PEM CRLs in data (or its one DER CRL) to crls; EOS_EMALFORMED
+ * when there is none. */
+int eos_ratls__read_crls(const uint8_t *data, size_t size, STACK_OF(X509_CRL) * crls);
+/* Reads a file of PEM/DER certificates (at least one). Free *out with
+ * sk_X509_pop_free(*out, X509_free). */
+int eos_ratls__load_certs_file(const char *path, STACK_OF(X509) * *out, eos_diag *diag);
+/* Reads a whole file of at most max_size bytes, NUL-terminated; free *out
+ * with eos_free(*out, *out_size + 1). EOS_ENOTFOUND when it does not exist. */
+int eos_ratls__read_whole(const char *path, size_t max_size, uint8_t **out, size_t *out_size,
+                          eos_diag *diag);
+/* Verifies leaf up to one of anchors at now (0 = current time), with
+ * untrusted intermediates and, when crls is not empty, CRL checks of every
+ * certificate. Borrows all. 0, EOS_EPERM when a certificate is revoked, or
+ * EOS_EVERIFY with OpenSSL's reason in err. */
+int eos_ratls__verify_cert(X509 *leaf, STACK_OF(X509) * untrusted, STACK_OF(X509) * anchors,
+                           STACK_OF(X509_CRL) * crls, int64_t now, char *err, size_t err_size);
+
+/* ---- DCAP (dcap.c) ---- */
+
+/* Verifies a raw r || s P-256 signature (64 bytes, big endian) over data
+ * with SHA-256; 1 when valid. Borrows all. */
+int eos_ratls__p256_verify_raw(EVP_PKEY *key, const uint8_t sig[64], const uint8_t *data,
+                               size_t size);
+
+/* What the DCAP checks use; all borrowed. */
+typedef struct eos_ratls__dcap_ctx {
+    STACK_OF(X509) * anchors;    /* the Intel SGX root CA(s) */
+    STACK_OF(X509) * pck_chain;  /* PCK certificate first, or NULL: the quote's own chain */
+    STACK_OF(X509_CRL) * crls;   /* Intel's root and PCK CA CRLs, or NULL */
+    int64_t now;                 /* 0 = current time */
+} eos_ratls__dcap_ctx;
+
+/* Offline DCAP checks of a parsed SGX/TDX quote. Returns 0; EOS_EPERM when
+ * every signature holds but the PCK certificate is revoked; or EOS_EVERIFY
+ * with diag. *out_pck (when out_pck is not NULL and the result is 0 or
+ * EOS_EPERM) is the PCK certificate: free with X509_free. */
+int eos_ratls__dcap_verify(const eos_tee_evidence_info *info, const eos_ratls__dcap_ctx *c,
+                           X509 **out_pck, eos_diag *diag);
+
+/* ---- SEV-SNP (snp.c) ---- */
+
+typedef struct eos_ratls__snp_tcb {
+    unsigned fmc, bootloader, tee, snp, microcode;
+} eos_ratls__snp_tcb;
+
+typedef struct eos_ratls__snp_ctx {
+    X509 *cert;                /* VCEK or VLEK */
+    STACK_OF(X509) * anchors;  /* ASK + ARK, or NULL: the VCEK is not chained */
+    STACK_OF(X509_CRL) * crls; /* AMD's CRL, or NULL */
+    int64_t now;
+    int min_set;               /* min holds a minimum TCB */
+    eos_ratls__snp_tcb min;
+} eos_ratls__snp_ctx;
+
+/* The report signature with c->cert, chained to c->anchors when set.
+ * 0, EOS_EPERM (revoked) or EOS_EVERIFY with diag. Borrows all. */
+int eos_ratls__snp_verify(const eos_tee_evidence_info *info, const eos_ratls__snp_ctx *c,
+                          eos_diag *diag);
+/* The TCB fields of an 8-byte SNP TCB value, by the report's CPU family. */
+void eos_ratls__snp_tcb_decode(const eos_tee_evidence_info *info, const uint8_t tcb[8],
+                               eos_ratls__snp_tcb *out);
+/* The SEV-SNP TCB status into r (tcb_status, tcb_detail): the VCEK's TCB
+ * must be the REPORTED_TCB and its chip the CHIP_ID. 0 or EOS_EVERIFY. */
+int eos_ratls__snp_tcb_status(const eos_tee_evidence_info *info, const eos_ratls__snp_ctx *c,
+                              eos_ratls_verify_result *r, eos_diag *diag);
+
+/* ---- Hardware checks (trust.c) ---- */
+
+/* Signatures, PCK/VCEK chains and TCB status of parsed evidence as opts ask,
+ * at opts->now; fills r (quote_signature, tcb_status, tcb_detail). 0 or
+ * EOS_EVERIFY with r->failed_step and diag. Borrows all. */
+int eos_ratls__check_hardware(const eos_tee_evidence_info *info, const eos_ratls_verify_opts *opts,
+                              eos_ratls_verify_result *r, eos_diag *diag);
+
+/* ---- Collateral (collateral.c, tcb.c) ---- */
+
+/* Vendor collateral read from a directory. Owned; eos_ratls__collateral_free. */
+typedef struct eos_ratls__collateral {
+    char *tcb_info, *qe_identity; /* NUL-terminated JSON, or NULL */
+    size_t tcb_info_size, qe_identity_size;
+    STACK_OF(X509) * tcb_chain;   /* TCB signing certificate (and its issuers) */
+    STACK_OF(X509) * pck_chain;   /* pckCert.pem + pckSignChain.pem, or NULL */
+    STACK_OF(X509_CRL) * crls;    /* never NULL once loaded; may be empty */
+    X509 *vcek;                   /* SEV-SNP: vcek.der / vcek.pem / vlek.*, or NULL */
+    int snp_min_set;
+    eos_ratls__snp_tcb snp_min;
+} eos_ratls__collateral;
+
+/* Loads what dir holds for evidence of kind (SGX/TDX files may carry an
+ * "sgx_" or "tdx_" prefix). Missing files stay NULL; unreadable or
+ * malformed ones fail with EOS_EMALFORMED and diag. */
+int eos_ratls__collateral_load(const char *dir, eos_tee_kind kind, eos_ratls__collateral *out,
+                               eos_diag *diag);
+void eos_ratls__collateral_free(eos_ratls__collateral *c);
+/* Parses the SEV-SNP minimum TCB {"bootloader":N,"tee":N,"snp":N,
+ * "microcode":N[,"fmc":N]}; 0 or EOS_EMALFORMED with diag. Borrows json. */
+int eos_ratls__snp_min_parse(const char *json, size_t size, eos_ratls__snp_tcb *out,
+                             eos_diag *diag);
+
+/* Intel TCB evaluation of a DCAP quote whose signatures and PCK chain have
+ * been verified (pck): TCB info and QE identity signatures up to anchors,
+ * their validity at now, FMSPC/PCE ID, QE identity, platform TCB level (and
+ * for TDX the TEE TCB SVN and TDX module identity). Fills r->tcb_status and
+ * r->tcb_detail. 0 or EOS_EVERIFY with diag. Borrows all. */
+int eos_ratls__intel_tcb(const eos_tee_evidence_info *info, X509 *pck,
+                         const eos_ratls__collateral *c, STACK_OF(X509) * anchors, int64_t now,
+                         eos_ratls_verify_result *r, eos_diag *diag);
 
 #endif

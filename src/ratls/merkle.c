@@ -142,6 +142,72 @@ static int render(eos_ratls_merkle *m)
     return 0;
 }
 
+void eos_ratls_secret_commitment(const char *app, const char *key, const uint8_t salt[32],
+                                 const uint8_t *value, size_t value_size, uint8_t out[32])
+{
+    static const char tag[] = "enclave-os secret v1";
+    SHA256_CTX c;
+    SHA256_Init(&c);
+    SHA256_Update(&c, tag, sizeof tag); /* with its NUL */
+    SHA256_Update(&c, app, strlen(app) + 1);
+    SHA256_Update(&c, key, strlen(key) + 1);
+    SHA256_Update(&c, salt, 32);
+    SHA256_Update(&c, value, value_size);
+    SHA256_Final(out, &c);
+}
+
+static int cmp_secrets(const void *a, const void *b)
+{
+    return strcmp((*(const eos_ratls_secret_entry *const *)a)->key,
+                  (*(const eos_ratls_secret_entry *const *)b)->key);
+}
+
+/* The leaves an app has only when they are set: config, auth, secrets. */
+static int add_optional_leaves(eos_ratls_merkle *m, const eos_ratls_app *a, eos_diag *diag)
+{
+    int rc = 0;
+    const eos_ratls_secret_entry **sorted = NULL;
+    if (a->config_json) {
+        char *cfg = NULL;
+        size_t cfg_size = 0;
+        if ((rc = eos_ratls_canonical_env(a->config_json, &cfg, &cfg_size, diag)) != 0)
+            return rc;
+        rc = add_leaf(m, "wasm.", a->name, ".config", (const uint8_t *)cfg, cfg_size);
+        eos_free(cfg, cfg_size + 1);
+        if (rc != 0)
+            return rc;
+    }
+    if (a->auth_hash && (rc = add_leaf(m, "wasm.", a->name, ".auth", a->auth_hash, 32)) != 0)
+        return rc;
+    if (a->secret_count == 0)
+        return 0;
+    if (!(sorted = eos_calloc(a->secret_count, sizeof *sorted)))
+        return EOS_ENOMEM;
+    for (size_t i = 0; i < a->secret_count; i++)
+        sorted[i] = &a->secrets[i];
+    qsort(sorted, a->secret_count, sizeof *sorted, cmp_secrets);
+    for (size_t i = 0; i < a->secret_count && rc == 0; i++) {
+        const char *key = sorted[i]->key;
+        if (!key || !key[0] || (i > 0 && strcmp(sorted[i - 1]->key, key) == 0)) {
+            rc = eos_diag_set(diag, EOS_EINVAL, "config", -1,
+                              "app \"%s\" has an empty or repeated secret name", a->name);
+            break;
+        }
+        size_t n = strlen(key);
+        char *suffix = eos_malloc(n + 9);
+        if (!suffix) {
+            rc = EOS_ENOMEM;
+            break;
+        }
+        memcpy(suffix, ".secret.", 8);
+        memcpy(suffix + 8, key, n + 1);
+        rc = add_leaf(m, "wasm.", a->name, suffix, sorted[i]->commitment, 32);
+        eos_free(suffix, n + 9);
+    }
+    eos_free(sorted, a->secret_count * sizeof *sorted);
+    return rc;
+}
+
 int eos_ratls_merkle_build(const uint8_t *ca_der, size_t ca_der_size, const char *tee_name,
                            const uint8_t *measurement, size_t measurement_size,
                            const eos_ratls_config *cfg, eos_ratls_merkle **out, eos_diag *diag)
@@ -197,6 +263,8 @@ int eos_ratls_merkle_build(const uint8_t *ca_der, size_t ca_der_size, const char
         }
         if (env)
             eos_free(env, env_size + 1);
+        if ((rc = add_optional_leaves(m, a, diag)) != 0)
+            goto out;
         SHA256_Update(&ah, a->name, strlen(a->name));
         SHA256_Update(&ah, a->code_hash, 32);
     }

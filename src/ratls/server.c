@@ -104,6 +104,12 @@ static void cfg_free(cfg_copy *c)
         free_str(c->apps[i].route);
         free_str(c->apps[i].hostname);
         free_str(c->apps[i].env_json);
+        free_str(c->apps[i].config_json);
+        if (c->apps[i].auth_hash)
+            eos_free((void *)c->apps[i].auth_hash, 32);
+        for (size_t k = 0; k < c->apps[i].secret_count; k++)
+            free_str(c->apps[i].secrets[k].key);
+        eos_free((void *)c->apps[i].secrets, c->apps[i].secret_count * sizeof(eos_ratls_secret_entry));
     }
     for (size_t i = 0; i < c->cfg.core_count; i++) {
         free_str(c->core[i].name);
@@ -137,6 +143,27 @@ static cfg_copy *cfg_dup(const eos_ratls_config *in)
         c->apps[i].hostname = dup_or_null(in->apps[i].hostname, &fail);
         c->apps[i].env_json = dup_or_null(in->apps[i].env_json, &fail);
         memcpy(c->apps[i].code_hash, in->apps[i].code_hash, 32);
+        c->apps[i].config_json = dup_or_null(in->apps[i].config_json, &fail);
+        if (in->apps[i].auth_hash) {
+            uint8_t *h = eos_malloc(32);
+            if (h)
+                memcpy(h, in->apps[i].auth_hash, 32);
+            else
+                fail = 1;
+            c->apps[i].auth_hash = h;
+        }
+        size_t ns = in->apps[i].secret_count;
+        eos_ratls_secret_entry *sec = ns ? eos_calloc(ns, sizeof *sec) : NULL;
+        if (ns && !sec) {
+            fail = 1;
+            continue;
+        }
+        c->apps[i].secrets = sec;
+        c->apps[i].secret_count = ns;
+        for (size_t k = 0; k < ns; k++) {
+            sec[k].key = dup_or_null(in->apps[i].secrets[k].key, &fail);
+            memcpy(sec[k].commitment, in->apps[i].secrets[k].commitment, 32);
+        }
     }
     for (size_t i = 0; i < nc; i++) {
         c->core[i].name = dup_or_null(in->core[i].name, &fail);

@@ -342,28 +342,8 @@ int eos_ratls_verify_chain(const uint8_t *const *der, const size_t *der_size, si
         (rc = check_evidence(leaf, o, r, &info, d)) != 0 ||
         (rc = check_binding(leaf, &info, o, r, d)) != 0)
         goto out;
-    if (info.kind == EOS_TEE_KIND_SGX || info.kind == EOS_TEE_KIND_TDX) {
-        if (o->sgx_root_ca_file) {
-            eos_diag qd;
-            eos_diag_init(&qd);
-            if (eos_ratls__dcap_verify(&info, o->sgx_root_ca_file, &qd) != 0) {
-                r->quote_signature = -1;
-                rc = fail(r, EOS_RATLS_STEP_QUOTE_SIGNATURE, d, "%s", qd.message);
-                goto out;
-            }
-            r->quote_signature = 1;
-        }
-    }
-    if (info.kind == EOS_TEE_KIND_SEV_SNP && o->snp_vcek_file) {
-        eos_diag qd;
-        eos_diag_init(&qd);
-        if (eos_ratls__snp_verify(&info, o->snp_vcek_file, o->snp_ca_file, &qd) != 0) {
-            r->quote_signature = -1;
-            rc = fail(r, EOS_RATLS_STEP_QUOTE_SIGNATURE, d, "%s", qd.message);
-            goto out;
-        }
-        r->quote_signature = 1;
-    }
+    if ((rc = eos_ratls__check_hardware(&info, o, r, d)) != 0)
+        goto out;
     if (o->expect_measurement &&
         (o->expect_measurement_size != r->measurement_size ||
          memcmp(o->expect_measurement, r->measurement, r->measurement_size) != 0)) {

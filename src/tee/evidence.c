@@ -74,12 +74,14 @@ static int dcap_tail(const uint8_t *q, size_t size, size_t body_end, int wrapped
     uint32_t sig_len = eos_tee__le32(q + body_end);
     if (sig_len > size - body_end - 4)
         return bad(d, body_end, "quote signature data is truncated");
-    /* Quote buffers are often handed over padded with zeros (the buffer a
-     * quoting library was given); anything else after the quote is refused. */
+    /* A quote is self-delimiting (the signature data carries its length), and
+     * quotes are handed over in buffers larger than they are: zero padding
+     * from a quoting library's fixed buffer, or text a transport appended.
+     * Those bytes are outside every signature, so they are ignored, and their
+     * count is reported (trailing_size) for callers that want to refuse them. */
     size_t end = body_end + 4 + sig_len;
-    for (size_t i = end; i < size; i++)
-        if (q[i] != 0)
-            return bad(d, i, "non-zero bytes follow the quote");
+    o->evidence_size = end;
+    o->trailing_size = size - end;
     o->signed_data = q;
     o->signed_size = body_end;
     return parse_sig_data(q, body_end + 4, end, wrapped, o, d);
@@ -207,6 +209,16 @@ int eos_tee_parse_snp_report(const uint8_t *r, size_t size, eos_tee_evidence_inf
     o->signer_size = 48;
     o->tcb = r + 0x180;
     o->tcb_size = 8;
+    o->chip_id = r + 0x1A0;
+    o->current_tcb = r + 0x38;
+    o->committed_tcb = r + 0x1E0;
+    o->launch_tcb = r + 0x1F8;
+    /* CPUID family and model exist from version 3 on; 0 means unknown. */
+    if (version >= 3) {
+        o->cpuid_family = r[0x188];
+        o->cpuid_model = r[0x189];
+    }
+    o->evidence_size = SNP_SIZE;
     o->signed_data = r;
     o->signed_size = 0x2A0;
     return 0;
@@ -232,6 +244,7 @@ int eos_tee_parse_sim(const uint8_t *e, size_t size, eos_tee_evidence_info *o, e
         return bad(d, 139, "simulated report lacks its marker");
     o->kind = EOS_TEE_KIND_SIM;
     o->version = 1;
+    o->evidence_size = want;
     o->simulated = 1;
     o->report_data = e + 11;
     o->measurement = r + 32;
@@ -249,16 +262,23 @@ int eos_tee_parse_evidence(const uint8_t *e, size_t size, eos_tee_evidence_info 
         return eos_tee_parse_sim(e, size, o, d);
     if (size >= 8) {
         uint16_t version = eos_tee__le16(e);
+        uint16_t key_type = eos_tee__le16(e + 2);
         uint32_t tee_type = eos_tee__le32(e + 4);
-        if (version == 3 && tee_type == 0)
+        /* An SNP report opens with a u32 version of 2..5 followed by the u32
+         * GUEST_SVN, so its bytes 0..7 can equal a DCAP header's version and
+         * TEE type (v3 with GUEST_SVN 0 looks like SGX, v4 with 0x81 like
+         * TDX). The DCAP attestation key type at offset 2 (2 = ECDSA P-256,
+         * 3 = P-384) is the upper half of the SNP version, always 0, so it
+         * tells the two apart. */
+        if (key_type == 0) {
+            uint32_t v32 = eos_tee__le32(e);
+            if (v32 >= 2 && v32 <= 5)
+                return eos_tee_parse_snp_report(e, size, o, d);
+        } else if (version == 3 && tee_type == 0) {
             return eos_tee_parse_sgx_quote(e, size, o, d);
-        if ((version == 4 || version == 5) && tee_type == 0x81)
+        } else if ((version == 4 || version == 5) && tee_type == 0x81) {
             return eos_tee_parse_tdx_quote(e, size, o, d);
-        /* An SNP report opens with a u32 version of 2..5, which no DCAP
-         * header (u16 version, u16 key type 2) can look like. */
-        uint32_t v32 = eos_tee__le32(e);
-        if (v32 >= 2 && v32 <= 5)
-            return eos_tee_parse_snp_report(e, size, o, d);
+        }
     }
     return eos_diag_set(d, EOS_EUNSUPPORTED, "evidence", 0,
                         "evidence is neither an SGX/TDX DCAP quote, an SEV-SNP report nor "

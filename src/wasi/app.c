@@ -61,22 +61,45 @@ static int build_host(eos_wasi_app *app, eos_diag *diag)
         {eos_wasi__sock_ifaces, eos_wasi__sock_iface_count, WASI_VERSION},
         {eos_wasi__kv_draft_ifaces, eos_wasi__kv_iface_count, "@0.2.0-draft"},
         {eos_wasi__kv_draft2_ifaces, eos_wasi__kv_iface_count, "@0.2.0-draft2"},
+        {eos_wasi__config_ifaces, eos_wasi__config_iface_count, "@0.2.0-draft"},
+        {eos_wasi__config_ifaces, eos_wasi__config_iface_count, "@0.2.0-draft-2024-09-27"},
     };
     for (size_t i = 0; i < EOS_ARRAY_LEN(groups) && !rc; i++)
         rc = define_group(app, groups[i].t, groups[i].n, groups[i].v, diag);
     return rc;
 }
 
+static void pairs_free(eos_wasi_env **pairs, size_t count)
+{
+    for (size_t i = 0; *pairs && i < count; i++) {
+        if ((*pairs)[i].key)
+            eos_free((char *)(*pairs)[i].key, strlen((*pairs)[i].key) + 1);
+        if ((*pairs)[i].value)
+            eos_free((char *)(*pairs)[i].value, strlen((*pairs)[i].value) + 1);
+    }
+    eos_free(*pairs, count * sizeof(**pairs));
+    *pairs = NULL;
+}
+
 static void env_free(eos_wasi_app *app)
 {
-    for (size_t i = 0; app->env && i < app->env_count; i++) {
-        if (app->env[i].key)
-            eos_free((char *)app->env[i].key, strlen(app->env[i].key) + 1);
-        if (app->env[i].value)
-            eos_free((char *)app->env[i].value, strlen(app->env[i].value) + 1);
+    pairs_free(&app->env, app->env_count);
+    pairs_free(&app->config, app->config_count);
+}
+
+/* Copies count key/value pairs into *out (set even on failure, for freeing). */
+static int pairs_dup(const eos_wasi_env *in, size_t count, eos_wasi_env **out)
+{
+    *out = count ? eos_calloc(count, sizeof(**out)) : NULL;
+    if (count && !*out)
+        return EOS_ENOMEM;
+    for (size_t i = 0; i < count; i++) {
+        (*out)[i].key = eos_strdup(in[i].key ? in[i].key : "");
+        (*out)[i].value = eos_strdup(in[i].value ? in[i].value : "");
+        if (!(*out)[i].key || !(*out)[i].value)
+            return EOS_ENOMEM;
     }
-    eos_free(app->env, app->env_count * sizeof(*app->env));
-    app->env = NULL;
+    return 0;
 }
 
 int eos_wasi_app_new(const eos_wasi_app_config *cfg, eos_wasi_app **out, eos_diag *diag)
@@ -106,22 +129,11 @@ int eos_wasi_app_new(const eos_wasi_app_config *cfg, eos_wasi_app **out, eos_dia
     app->log_burst = cfg->log_burst ? cfg->log_burst : 200;
     app->log_tokens = app->log_burst;
     app->log_last_ns = eos_now_ns();
-    if (cfg->env_count) {
-        app->env = eos_calloc(cfg->env_count, sizeof(*app->env));
-        if (!app->env) {
-            rc = EOS_ENOMEM;
-            goto out;
-        }
-        app->env_count = cfg->env_count;
-        for (size_t i = 0; i < cfg->env_count; i++) {
-            app->env[i].key = eos_strdup(cfg->env[i].key ? cfg->env[i].key : "");
-            app->env[i].value = eos_strdup(cfg->env[i].value ? cfg->env[i].value : "");
-            if (!app->env[i].key || !app->env[i].value) {
-                rc = EOS_ENOMEM;
-                goto out;
-            }
-        }
-    }
+    app->env_count = cfg->env_count;
+    app->config_count = cfg->config_count;
+    if ((rc = pairs_dup(cfg->env, cfg->env_count, &app->env)) != 0 ||
+        (rc = pairs_dup(cfg->config, cfg->config_count, &app->config)) != 0)
+        goto out;
     rc = build_host(app, diag);
 out:
     if (rc) {
@@ -299,6 +311,7 @@ eos_cm_host_fn eos_wasi__find(const char *iface, const char *name)
         {eos_wasi__fs_ifaces, eos_wasi__fs_iface_count},
         {eos_wasi__sock_ifaces, eos_wasi__sock_iface_count},
         {eos_wasi__kv_draft2_ifaces, eos_wasi__kv_iface_count},
+        {eos_wasi__config_ifaces, eos_wasi__config_iface_count},
     };
     for (size_t g = 0; g < EOS_ARRAY_LEN(groups); g++) {
         for (size_t i = 0; i < groups[g].n; i++) {

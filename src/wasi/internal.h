@@ -148,6 +148,8 @@ struct eos_wasi_app {
     char version_hex[65];
     eos_wasi_env *env; /* copies */
     size_t env_count;
+    eos_wasi_env *config; /* wasi:config values, copies */
+    size_t config_count;
     uint64_t max_fuel;
     uint32_t max_time_ms;
     uint64_t max_memory_bytes;
@@ -440,6 +442,9 @@ extern const size_t eos_wasi__sock_iface_count;
 extern const eos_wasi__iface eos_wasi__kv_draft_ifaces[];
 extern const eos_wasi__iface eos_wasi__kv_draft2_ifaces[];
 extern const size_t eos_wasi__kv_iface_count;
+/* wasi:config/store, defined under each draft version apps use. */
+extern const eos_wasi__iface eos_wasi__config_ifaces[];
+extern const size_t eos_wasi__config_iface_count;
 
 /* Finds a host function by interface (unversioned) and name, for tests. */
 eos_cm_host_fn eos_wasi__find(const char *iface, const char *name);

@@ -71,12 +71,17 @@ static void test_sgx_v3(void)
     fixture_quote(3, rd, &pck, 1, &q, &size);
     EOS_CHECK_INT(eos_tee_parse_sgx_quote(q, size, &info, NULL), 0);
     EOS_CHECK_INT(info.debug, 1);
-    /* Zero padding after the quote is tolerated, anything else refused. */
+    /* Bytes after the quote (padding or anything else) lie outside the
+     * signatures: ignored, and counted. */
     uint8_t *longer = calloc(1, size + 8);
     memcpy(longer, q, size);
     EOS_CHECK_INT(eos_tee_parse_evidence(longer, size + 8, &info, NULL), 0);
+    EOS_CHECK_INT(info.evidence_size, size);
+    EOS_CHECK_INT(info.trailing_size, 8);
     longer[size + 3] = 1;
-    EOS_CHECK_INT(eos_tee_parse_evidence(longer, size + 8, &info, NULL), EOS_EMALFORMED);
+    EOS_CHECK_INT(eos_tee_parse_evidence(longer, size + 8, &info, NULL), 0);
+    EOS_CHECK_INT(info.trailing_size, 8);
+    EOS_CHECK_INT(info.signed_size, 432);
     free(longer);
     free(q);
 }
@@ -124,6 +129,19 @@ static void test_snp(void)
     fixture_snp_report(rd, 1, r);
     EOS_CHECK_INT(eos_tee_parse_snp_report(r, sizeof r, &info, NULL), 0);
     EOS_CHECK_INT(info.debug, 1);
+    /* Versions and GUEST_SVNs whose first 8 bytes match a DCAP header's
+     * version and TEE type are still SNP reports (the key type differs). */
+    static const uint32_t look_alike[][2] = {{3, 0}, {4, 0x81}, {5, 0x81}, {2, 0}};
+    for (size_t i = 0; i < sizeof look_alike / sizeof look_alike[0]; i++) {
+        fixture_snp_report(rd, 0, r);
+        r[0] = (uint8_t)look_alike[i][0];
+        r[4] = (uint8_t)look_alike[i][1];
+        EOS_CHECK_INT(eos_tee_parse_evidence(r, sizeof r, &info, NULL), 0);
+        EOS_CHECK_INT(info.kind, EOS_TEE_KIND_SEV_SNP);
+        EOS_CHECK_INT(info.guest_svn, look_alike[i][1]);
+        EOS_CHECK_INT(info.evidence_size, 1184);
+    }
+    fixture_snp_report(rd, 1, r);
     r[0x34] = 2; /* unknown signature algorithm */
     EOS_CHECK_INT(eos_tee_parse_snp_report(r, sizeof r, &info, NULL), EOS_EUNSUPPORTED);
 }
