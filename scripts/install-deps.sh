@@ -11,6 +11,7 @@ packages=(
   libssl-dev openssl liblmdb-dev lmdb-utils libyajl-dev libhttp-parser-dev
   libcurl4-openssl-dev
   wabt wasi-libc libclang-rt-14-dev-wasm32
+  llvm-15-dev
   python3 python3-pytest python3-cryptography
   wrk curl
 )
