@@ -28,6 +28,7 @@ typedef struct eos_apps_config {
     eos_kv *kv;              /* borrowed: apps' storage (and persist); NULL = none */
     const char *token;       /* management bearer token ("auth"), copied; NULL = none */
     int persist;             /* keep loaded apps sealed in kv; eos_apps_restore() reloads */
+    const char *outbound_ca; /* PEM CA bundle for apps' outgoing TLS, copied; NULL = system */
 } eos_apps_config;
 
 /* The table of apps. Thread-safe: loads and unloads are serialised, lookups
@@ -57,6 +58,9 @@ typedef struct eos_apps_load_args {
     uint8_t *bytes; /* the component; taken over by the load in every case */
     size_t size;
     uint64_t max_fuel, max_memory_mb;
+    /* Outbound allow-list rules joined by '\n' (see eos_wasi_outbound), or
+     * NULL for none; borrowed. */
+    const char *outbound;
 } eos_apps_load_args;
 
 /* Answers an inner request (a finished eos_proto_request, borrowed).

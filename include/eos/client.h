@@ -90,6 +90,9 @@ typedef struct eos_client_load_args {
     const char *route;    /* NULL = "/NAME" */
     const char *hostname; /* NULL = none */
     const char *env_json; /* a JSON object of strings, or NULL */
+    /* outbound allow-list rules ("https://api.example.com"), or NULL */
+    const char *const *allow_outbound;
+    size_t allow_outbound_count;
     const uint8_t *bytes; /* the component */
     size_t size;
     uint64_t max_fuel, max_memory_mb; /* 0 = the server's defaults */

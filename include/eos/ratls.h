@@ -51,6 +51,9 @@ typedef struct eos_ratls_app {
     const char *env_json; /* JSON object of string values, or NULL (leaf hash is zero);
                              canonicalised before hashing (see eos_ratls_canonical_env) */
     uint8_t code_hash[32];
+    /* Optional: the app's outbound allow-list, rules joined by '\n' in load
+     * order; NULL = no egress and no leaf (roots without it are unchanged). */
+    const char *outbound;
 } eos_ratls_app;
 
 /* A further core setting that changes behaviour, e.g. {"core.management",

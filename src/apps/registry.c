@@ -21,6 +21,7 @@ static int push_config(eos_apps *apps, eos_apps_app *const *v, size_t n, eos_dia
         ra[i].route = v[i]->route;
         ra[i].hostname = v[i]->hostname;
         ra[i].env_json = v[i]->env_json;
+        ra[i].outbound = v[i]->outbound;
         memcpy(ra[i].code_hash, v[i]->code_hash, 32);
     }
     eos_ratls_config cfg = {.apps = ra, .app_count = n};
@@ -242,6 +243,10 @@ int eos_apps_new(const eos_apps_config *cfg, eos_apps **out, eos_diag *d)
     if (cfg) {
         t->ratls = cfg->ratls;
         t->kv = cfg->kv;
+        if (cfg->outbound_ca && !(t->outbound_ca = eos_strdup(cfg->outbound_ca))) {
+            rc = eos_diag_set(d, EOS_ENOMEM, "apps", -1, "out of memory");
+            goto out;
+        }
         if (cfg->token) {
             t->token = eos_strdup(cfg->token);
             if (!t->token) {
@@ -277,6 +282,8 @@ void eos_apps_free(eos_apps *t)
     eos_kv_ns_close(t->sys_ns);
     if (t->token)
         eos_free(t->token, strlen(t->token) + 1);
+    if (t->outbound_ca)
+        eos_free(t->outbound_ca, strlen(t->outbound_ca) + 1);
     eos_free(t, sizeof *t);
 }
 

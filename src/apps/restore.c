@@ -52,6 +52,7 @@ static void restore_one(eos_apps *apps, const char *name)
     args.route = str_of(meta, "route");
     args.hostname = str_of(meta, "hostname");
     args.env_json = str_of(meta, "env");
+    args.outbound = str_of(meta, "outbound");
     args.max_fuel = uint_of(meta, "max_fuel");
     args.max_memory_mb = uint_of(meta, "max_memory_mb");
     args.bytes = items[1].value; /* moves to the app */

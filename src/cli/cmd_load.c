@@ -40,6 +40,9 @@ const eos_cli_command eos_cli_load = {
     "  --route PREFIX          URL prefix the app serves (default /NAME)\n"
     "  --hostname HOST         serve the app for this SNI / Host name\n"
     "  --env KEY=VALUE         environment variable for the app (repeatable)\n"
+    "  --allow-outbound RULE   a destination the app may call (repeatable), e.g.\n"
+    "                          https://api.example.com, https://*.example.com:8443,\n"
+    "                          http://127.0.0.1:8080 (plain http only where it says so)\n"
     "  --max-fuel N            fuel per call (default 10000000)\n"
     "  --max-memory-mb N       linear memory limit per instance\n" EOS_CLI_CONN_HELP "\n"
     "Exit status: 0 loaded, 1 refused or failed, 2 usage error.\n",
@@ -49,12 +52,13 @@ const eos_cli_command eos_cli_load = {
 static int run(int argc, char **argv)
 {
     const eos_cli_command *cmd = &eos_cli_load;
-    enum { O_NAME = 256, O_ROUTE, O_HOST, O_ENV, O_FUEL, O_MEM };
+    enum { O_NAME = 256, O_ROUTE, O_HOST, O_ENV, O_FUEL, O_MEM, O_OUTBOUND };
     static const struct option opts[] = {
         {"name", required_argument, 0, 'n'},
         {"route", required_argument, 0, O_ROUTE},
         {"hostname", required_argument, 0, O_HOST},
         {"env", required_argument, 0, O_ENV},
+        {"allow-outbound", required_argument, 0, O_OUTBOUND},
         {"max-fuel", required_argument, 0, O_FUEL},
         {"max-memory-mb", required_argument, 0, O_MEM},
         EOS_CLI_CONN_LONGOPTS,
@@ -66,6 +70,8 @@ static int run(int argc, char **argv)
     uint64_t fuel = 0, mem = 0;
     eos_cli_buf env;
     memset(&env, 0, sizeof env);
+    const char *rules[64];
+    size_t nrules = 0;
     int c, rc = EOS_CLI_EXIT_USAGE;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":n:s:h", opts, NULL)) != -1) {
@@ -97,6 +103,19 @@ static int run(int argc, char **argv)
             eos_cli__json_str(&env, eq + 1);
             break;
         }
+        case O_OUTBOUND:
+            if (nrules == EOS_ARRAY_LEN(rules)) {
+                rc = eos_cli__usage(cmd, "at most %zu --allow-outbound rules", nrules);
+                goto out;
+            }
+            /* The server checks the rule's syntax and says what is wrong. */
+            if (strncmp(optarg, "https://", 8) != 0 && strncmp(optarg, "http://", 7) != 0) {
+                rc = eos_cli__usage(cmd, "--allow-outbound wants https://HOST[:PORT] or "
+                                         "http://HOST[:PORT], not '%s'", optarg);
+                goto out;
+            }
+            rules[nrules++] = optarg;
+            break;
         case O_FUEL:
             if (eos_cli__parse_uint(optarg, 1, UINT64_MAX >> 1, &fuel) < 0) {
                 rc = eos_cli__usage(cmd, "--max-fuel wants a positive number");
@@ -150,6 +169,8 @@ static int run(int argc, char **argv)
         .route = route,
         .hostname = host,
         .env_json = env.len ? env.p : NULL,
+        .allow_outbound = rules,
+        .allow_outbound_count = nrules,
         .bytes = bytes,
         .size = size,
         .max_fuel = fuel,

@@ -780,7 +780,7 @@ static void manage(http_state *st, const char *name, int method)
             respond_text(st, 503, "out of memory", 0);
         return;
     }
-    char route[1024], hostname[512];
+    char route[1024], hostname[512], outbound[4096];
     size_t qn = 0;
     const char *q = find_header(st, "x-enclave-os-erase", &qn);
     eos_net__http_req r = {
@@ -795,6 +795,14 @@ static void manage(http_state *st, const char *name, int method)
     };
     header_copy(st, "x-enclave-os-route", route, sizeof route, &r.route);
     header_copy(st, "x-enclave-os-hostname", hostname, sizeof hostname, &r.hostname);
+    /* Outbound rules, comma-separated (a rule holds no comma). */
+    header_copy(st, "x-enclave-os-allow-outbound", outbound, sizeof outbound, &r.outbound);
+    size_t on = 0;
+    for (const char *o = r.outbound ? outbound : ""; *o; o++)
+        if (*o != ' ' && *o != '\t')
+            outbound[on++] = *o == ',' ? '\n' : *o;
+    if (r.outbound)
+        outbound[on] = 0;
     if (eos_net__http_job_new(st->c, &r, &st->job) < 0) {
         respond_text(st, 503, "out of memory", 0);
         return;

@@ -25,7 +25,7 @@ struct eos_net__http_job {
     /* Management: */
     int manage_method; /* 'P' (PUT, load) or 'D' (DELETE, unload) */
     eos_apps_load_args load;
-    char *name, *route, *hostname;
+    char *name, *route, *hostname, *outbound;
     int erase;
     /* Response state, app thread only until done: */
     char *pending; /* status line and headers, sent with the first body bytes */
@@ -399,6 +399,7 @@ static void run_manage(eos_net__job *j)
         hj->load.name = hj->name;
         hj->load.route = hj->route;
         hj->load.hostname = hj->hostname;
+        hj->load.outbound = hj->outbound;
         rc = eos_apps_load(hj->srv->apps, &hj->load, &doc, &size);
         hj->load.bytes = NULL; /* taken by the load in every case */
     }
@@ -438,7 +439,8 @@ static char *put_str(char **p, const char *s)
 static int copy_request(eos_net__http_job *hj, const eos_net__http_req *r)
 {
     size_t size = r->header_count * sizeof(eos_wasi_header);
-    const char *strs[] = {r->method, r->target, r->authority, r->name, r->route, r->hostname};
+    const char *strs[] = {r->method, r->target, r->authority, r->name, r->route, r->hostname,
+                          r->outbound};
     for (size_t i = 0; i < EOS_ARRAY_LEN(strs); i++)
         size += strs[i] ? strlen(strs[i]) + 1 : 0;
     for (size_t i = 0; i < r->header_count; i++)
@@ -455,6 +457,7 @@ static int copy_request(eos_net__http_job *hj, const eos_net__http_req *r)
     hj->name = put_str(&p, r->name);
     hj->route = put_str(&p, r->route);
     hj->hostname = put_str(&p, r->hostname);
+    hj->outbound = put_str(&p, r->outbound);
     for (size_t i = 0; i < r->header_count; i++) {
         const eos_wasi_header *h = &r->headers[i];
         hj->headers[i].name = memcpy(p, h->name, h->name_size);

@@ -311,6 +311,7 @@ typedef struct eos_net__http_req {
     uint64_t start_ns;
     int manage_method; /* management: 'P' loads name, 'D' unloads it */
     const char *name, *route, *hostname;
+    const char *outbound; /* allow-list rules joined by '\n', or NULL */
     int erase;
 } eos_net__http_req;
 int eos_net__http_job_new(eos_net__conn *c, const eos_net__http_req *r, eos_net__http_job **out);

@@ -104,6 +104,7 @@ static void cfg_free(cfg_copy *c)
         free_str(c->apps[i].route);
         free_str(c->apps[i].hostname);
         free_str(c->apps[i].env_json);
+        free_str(c->apps[i].outbound);
     }
     for (size_t i = 0; i < c->cfg.core_count; i++) {
         free_str(c->core[i].name);
@@ -136,6 +137,7 @@ static cfg_copy *cfg_dup(const eos_ratls_config *in)
         c->apps[i].route = dup_or_null(in->apps[i].route, &fail);
         c->apps[i].hostname = dup_or_null(in->apps[i].hostname, &fail);
         c->apps[i].env_json = dup_or_null(in->apps[i].env_json, &fail);
+        c->apps[i].outbound = dup_or_null(in->apps[i].outbound, &fail);
         memcpy(c->apps[i].code_hash, in->apps[i].code_hash, 32);
     }
     for (size_t i = 0; i < nc; i++) {

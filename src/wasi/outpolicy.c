@@ -13,7 +13,8 @@
 #include "outgoing.h"
 
 const uint8_t eos_wasi__error_code_has_payload[39] = {
-    [17] = 1, [21] = 1, [22] = 1, [23] = 1, [28] = 1, [29] = 1, [31] = 1, [32] = 1, [38] = 1,
+    [17] = 1, [21] = 1, [22] = 1, [23] = 1, [26] = 1, [28] = 1,
+    [29] = 1, [31] = 1, [32] = 1, [38] = 1,
 };
 
 int eos_wasi__error_code_val(eos_wasi__ctx *ctx, eos_cm_val *v, uint32_t index)
