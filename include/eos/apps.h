@@ -115,6 +115,7 @@ EOS_API void eos_apps_app_count_error(eos_apps_app *a);
 typedef struct eos_apps_stat {
     char name[64];
     uint64_t requests, errors, fuel;
+    eos_wasi_outbound_stats outbound; /* outgoing calls, bytes, errors, denials */
 } eos_apps_stat;
 /* A copy of every app's counters; free with eos_free(*out, *out_count * sizeof **out). */
 EOS_API int eos_apps_stats(eos_apps *apps, eos_apps_stat **out, size_t *out_count);

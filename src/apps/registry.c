@@ -314,6 +314,7 @@ int eos_apps_stats(eos_apps *t, eos_apps_stat **out, size_t *out_count)
         s[i].requests = atomic_load(&v[i]->requests);
         s[i].errors = atomic_load(&v[i]->errors);
         s[i].fuel = atomic_load(&v[i]->fuel);
+        eos_wasi_app_outbound_stats(v[i]->wapp, &s[i].outbound);
     }
     eos_apps__snapshot_free(v, n);
     *out = s;

@@ -6,6 +6,7 @@
  * both through bounded buffers, while the worker serves other connections.
  * Requests pipelined behind it wait in the connection's stash. */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -732,6 +733,26 @@ static void metrics(http_state *st)
         for (size_t i = 0; i < n; i++)
             tb_printf(f, "enclave_os_app_fuel_total{app=\"%s\"} %llu\n", v[i].name,
                       (unsigned long long)v[i].fuel);
+        /* Outgoing calls (wasi:http/outgoing-handler), per app. */
+        static const struct {
+            const char *name;
+            size_t off;
+        } ob[] = {
+            {"calls", offsetof(eos_wasi_outbound_stats, calls)},
+            {"denied", offsetof(eos_wasi_outbound_stats, denied)},
+            {"errors", offsetof(eos_wasi_outbound_stats, errors)},
+            {"bytes_out", offsetof(eos_wasi_outbound_stats, bytes_out)},
+            {"bytes_in", offsetof(eos_wasi_outbound_stats, bytes_in)},
+        };
+        for (size_t k = 0; k < EOS_ARRAY_LEN(ob); k++) {
+            tb_printf(f, "# TYPE enclave_os_app_outbound_%s_total counter\n", ob[k].name);
+            for (size_t i = 0; i < n; i++) {
+                uint64_t c;
+                memcpy(&c, (const char *)&v[i].outbound + ob[k].off, sizeof c);
+                tb_printf(f, "enclave_os_app_outbound_%s_total{app=\"%s\"} %llu\n", ob[k].name,
+                          v[i].name, (unsigned long long)c);
+            }
+        }
         eos_free(v, n * sizeof *v);
     }
     if (tb.failed)
