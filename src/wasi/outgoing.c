@@ -64,7 +64,8 @@ struct eos_wasi__ocall {
     CURL *easy;
     struct curl_slist *slist;
     char *url;
-    bool counted; /* holds one of the app's concurrency slots */
+    bool counted;   /* holds one of the app's concurrency slots */
+    bool connected; /* curl got past connecting (and the TLS handshake) */
     bool done;
     uint32_t err; /* error-code case + 1; 0 none */
     uint64_t t_start, t_last, t_sent;
@@ -365,21 +366,27 @@ static int on_progress(void *p, curl_off_t dlt, curl_off_t dln, curl_off_t ult, 
     uint64_t now = eos_now_ns();
     if (c->resp_paused || c->req_paused)
         return 0;
+    if (!c->connected) {
+        /* Connecting (TLS included) is the connect timeout's; the others
+         * start once the transfer can begin. */
+        curl_off_t pre = 0;
+        curl_easy_getinfo(c->easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
+        if (pre <= 0)
+            return 0;
+        c->connected = true;
+        c->t_last = now;
+    }
+    if (!c->t_sent && (!c->has_body || (c->req_done && c->rlen == c->roff)))
+        c->t_sent = now;
     if (!c->head_done && c->t_sent && now - c->t_sent > c->first_byte_ns) {
         set_err(c, EC_CONN_READ_TIMEOUT);
         return 1;
     }
-    if (c->t_last && now - c->t_last > c->between_ns && (c->head_done || !c->t_sent)) {
-        /* between bytes of the response, or while the request body goes out */
-        long connected = 0;
-        curl_easy_getinfo(c->easy, CURLINFO_CONNECT_TIME_T, &connected);
-        if (connected || c->head_done) {
-            set_err(c, EC_CONN_READ_TIMEOUT);
-            return 1;
-        }
+    /* Between bytes of the response, or of the request body going out. */
+    if ((c->head_done || !c->t_sent) && now - c->t_last > c->between_ns) {
+        set_err(c, EC_CONN_READ_TIMEOUT);
+        return 1;
     }
-    if (!c->t_sent && (!c->has_body || (c->req_done && c->rlen == c->roff)))
-        c->t_sent = now;
     return 0;
 }
 
