@@ -9,6 +9,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 packages=(
   build-essential cmake pkg-config clang lld-14 libclang-rt-14-dev
   libssl-dev openssl liblmdb-dev lmdb-utils libyajl-dev libhttp-parser-dev
+  libcurl4-openssl-dev
   wabt wasi-libc libclang-rt-14-dev-wasm32
   llvm-15-dev
   python3 python3-pytest python3-cryptography

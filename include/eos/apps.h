@@ -29,6 +29,7 @@ typedef struct eos_apps_config {
     eos_kv *kv;              /* borrowed: apps' storage (and persist); NULL = none */
     const char *token;       /* management bearer token ("auth"), copied; NULL = none */
     int persist;             /* keep loaded apps sealed in kv; eos_apps_restore() reloads */
+    const char *outbound_ca; /* PEM CA bundle for apps' outgoing TLS, copied; NULL = system */
     /* The web console's hash (32 bytes, copied): the core leaf "core.console"
      * of every configuration, published from the start. NULL = no console. */
     const uint8_t *console_hash;
@@ -69,6 +70,9 @@ typedef struct eos_apps_load_args {
     uint8_t *bytes; /* the component; taken over by the load in every case */
     size_t size;
     uint64_t max_fuel, max_memory_mb;
+    /* Outbound allow-list rules joined by '\n' (see eos_wasi_outbound), or
+     * NULL for none; borrowed. */
+    const char *outbound;
     /* The build provenance uploaded with the component (a JSON object of at
      * most 16 KiB, borrowed) or NULL: kept beside the app and listed by
      * wasm_list for the console; neither attested nor persisted. */
@@ -149,6 +153,7 @@ EOS_API void eos_apps_app_count_time(eos_apps_app *a, uint64_t us);
 typedef struct eos_apps_stat {
     char name[64];
     uint64_t requests, errors, fuel;
+    eos_wasi_outbound_stats outbound; /* outgoing calls, bytes, errors, denials */
     uint64_t time_us; /* the requests' time, head to answer */
 } eos_apps_stat;
 /* A copy of every app's counters; free with eos_free(*out, *out_count * sizeof **out). */

@@ -93,6 +93,9 @@ typedef struct eos_client_load_args {
     /* wasi:config values (a JSON object of strings), the caller policy
      * (JSON), its JWKS (JSON) and client CA (PEM), each text or NULL. */
     const char *config_json, *caller_policy, *jwks, *client_ca;
+    /* outbound allow-list rules ("https://api.example.com"), or NULL */
+    const char *const *allow_outbound;
+    size_t allow_outbound_count;
     const uint8_t *bytes; /* the component */
     size_t size;
     uint64_t max_fuel, max_memory_mb; /* 0 = the server's defaults */

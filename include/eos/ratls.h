@@ -67,6 +67,9 @@ typedef struct eos_ratls_app {
     const uint8_t *auth_hash;
     const eos_ratls_secret_entry *secrets;
     size_t secret_count;
+    /* Optional: the app's outbound allow-list, rules joined by '\n' in load
+     * order; NULL = no egress and no leaf (roots without it are unchanged). */
+    const char *outbound;
 } eos_ratls_app;
 
 /* The commitment to a secret's value the manifest carries:

@@ -108,6 +108,34 @@ typedef struct eos_wasi_env {
     const char *value;
 } eos_wasi_env;
 
+/* What an app may reach through wasi:http/outgoing-handler, given by the
+ * embedder at load. With no rules every call is denied (HTTP-request-denied).
+ * Rules are `scheme://host[:port]`: scheme http or https (plain http only
+ * where a rule says http://), host exact or `*.suffix` (any name below
+ * suffix, not suffix itself), port default 443/80 or `*`. */
+typedef struct eos_wasi_outbound {
+    const char *const *allow; /* allow_count rules, copied */
+    size_t allow_count;
+    const char *ca_file;          /* PEM bundle for TLS peers; NULL = the system's */
+    uint64_t max_response_bytes;  /* per response body; 0 = 256 MiB */
+    uint32_t max_concurrent;      /* calls in flight per app; 0 = 32 */
+    uint64_t connect_timeout_ns;  /* defaults when request-options says none; */
+    uint64_t first_byte_timeout_ns;    /* 0 = 10 s, 30 s, 30 s */
+    uint64_t between_bytes_timeout_ns;
+} eos_wasi_outbound;
+
+/* Counters of an app's outgoing calls since load. */
+typedef struct eos_wasi_outbound_stats {
+    uint64_t calls;     /* calls started (allowed) */
+    uint64_t denied;    /* calls refused by the allow-list or the concurrency limit */
+    uint64_t errors;    /* calls that ended with an error-code */
+    uint64_t bytes_out; /* request body bytes sent */
+    uint64_t bytes_in;  /* response body bytes received */
+} eos_wasi_outbound_stats;
+
+/* Checks one allow-list rule's syntax; 0 or EOS_EINVAL with diag. */
+EOS_API int eos_wasi_outbound_rule_check(const char *rule, eos_diag *diag);
+
 /* Everything an app needs, given once when its component is loaded. */
 typedef struct eos_wasi_app_config {
     const char *name;                  /* the app's name (namespaces, log tag, APP_NAME) */
@@ -135,6 +163,7 @@ typedef struct eos_wasi_app_config {
      * into a bucket of log_burst lines; 0 = 50 per second, burst 200. */
     uint32_t log_lines_per_sec;
     uint32_t log_burst;
+    eos_wasi_outbound outbound; /* egress policy; zero = no egress */
 } eos_wasi_app_config;
 
 /* Creates an app: copies cfg (not the component), opens the app's store
@@ -166,6 +195,8 @@ EOS_API void eos_wasi_app_pool_stats(eos_wasi_app *app, eos_wasi_pool_stats *out
 EOS_API int eos_wasi_app_check(eos_wasi_app *app, eos_diag *diag);
 /* Log lines the rate limiter dropped since the app was created. */
 EOS_API uint64_t eos_wasi_app_log_dropped(const eos_wasi_app *app);
+/* The app's outgoing-call counters. */
+EOS_API void eos_wasi_app_outbound_stats(const eos_wasi_app *app, eos_wasi_outbound_stats *out);
 
 /* ---- The incoming-handler driver ------------------------------------------ */
 

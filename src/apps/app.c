@@ -55,6 +55,10 @@ void eos_apps_app_unref(eos_apps_app *a)
     free_str(a->route);
     free_str(a->hostname);
     free_str(a->env_json);
+    free_str(a->outbound);
+    for (size_t i = 0; i < a->rule_count; i++)
+        free_str(a->rules[i]);
+    eos_free(a->rules, a->rule_count * sizeof *a->rules);
     free_str(a->provenance);
     eos_free(a, sizeof *a);
     /* An app's code and data are tens of MB freed on whichever thread drops
@@ -144,6 +148,14 @@ void eos_apps__app_gen_info(yajl_gen g, const eos_apps_app *a)
     gen_str(g, hex);
     gen_str(g, "size");
     yajl_gen_integer(g, (long long)a->size);
+    if (a->rule_count) {
+        /* what the Merkle leaf wasm.NAME.outbound hashes, joined by '\n' */
+        gen_str(g, "allow_outbound");
+        yajl_gen_array_open(g);
+        for (size_t i = 0; i < a->rule_count; i++)
+            gen_str(g, a->rules[i]);
+        yajl_gen_array_close(g);
+    }
     gen_str(g, "exports");
     gen_items(g, a->comp, 1);
     gen_str(g, "imports");
@@ -153,6 +165,37 @@ void eos_apps__app_gen_info(yajl_gen g, const eos_apps_app *a)
         gen_str(g, a->provenance);
     }
     yajl_gen_map_close(g);
+}
+
+/* Splits the '\n'-joined allow-list into checked rules; keeps the text for
+ * the Merkle leaf. */
+static int build_rules(eos_apps_app *a, const char *text, eos_diag *d)
+{
+    if (!(a->outbound = eos_strdup(text)))
+        return eos_diag_set(d, EOS_ENOMEM, "load", -1, "out of memory");
+    size_t n = 1;
+    for (const char *p = text; *p; p++)
+        n += *p == '\n';
+    if (n > 256)
+        return eos_diag_set(d, EOS_EINVAL, "allow_outbound", -1, "at most 256 outbound rules");
+    if (!(a->rules = eos_calloc(n, sizeof *a->rules)))
+        return eos_diag_set(d, EOS_ENOMEM, "load", -1, "out of memory");
+    const char *p = text;
+    for (size_t i = 0; i < n; i++) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        char *r = eos_malloc(len + 1);
+        if (!r)
+            return eos_diag_set(d, EOS_ENOMEM, "load", -1, "out of memory");
+        memcpy(r, p, len);
+        r[len] = 0;
+        a->rules[a->rule_count++] = r;
+        int rc = eos_wasi_outbound_rule_check(r, d);
+        if (rc < 0)
+            return rc;
+        p = e ? e + 1 : p + len;
+    }
+    return 0;
 }
 
 /* Keeps the provenance uploaded with a load, as it came: a JSON object. */
@@ -309,6 +352,11 @@ int eos_apps__app_create(eos_apps *apps, const eos_apps_load_args *args, eos_app
         if (rc < 0)
             goto out;
     }
+    if (args->outbound && args->outbound[0]) {
+        rc = build_rules(a, args->outbound, d);
+        if (rc < 0)
+            goto out;
+    }
     if (args->provenance && (rc = keep_provenance(a, args->provenance, d)) < 0)
         goto out;
     if (args->config_json) {
@@ -365,6 +413,9 @@ int eos_apps__app_create(eos_apps *apps, const eos_apps_load_args *args, eos_app
     wc.pool_size = apps->pool_size;
     wc.pool_idle_ms = apps->pool_idle_ms;
     wc.store = eos_apps_wasi_store(apps->kv);
+    wc.outbound.allow = (const char *const *)a->rules;
+    wc.outbound.allow_count = a->rule_count;
+    wc.outbound.ca_file = apps->outbound_ca;
     rc = eos_wasi_app_new(&wc, &a->wapp, d);
     if (rc < 0)
         goto out;

@@ -19,6 +19,9 @@ struct eos_apps_app {
     atomic_long refs;
     char *name, *route, *hostname; /* hostname NULL when none */
     char *env_json;                /* canonical env object, or NULL */
+    char *outbound;                /* allow-list rules joined by '\n', or NULL */
+    char **rules;                  /* the same, split */
+    size_t rule_count;
     eos_wasi_env *env;
     size_t env_count;
     char *config_json; /* canonical wasi:config object, or NULL (attested leaf) */
@@ -46,6 +49,7 @@ struct eos_apps {
     eos_ratls_server *ratls; /* borrowed */
     eos_kv *kv;              /* borrowed */
     char *token;
+    char *outbound_ca; /* NULL: the system bundle */
     eos_kv_ns *sys_ns; /* persist: where apps are kept */
     int restoring;
     atomic_ullong loads;

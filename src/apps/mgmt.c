@@ -202,6 +202,45 @@ static uint64_t get_uint(yajl_val body, const char *key, int *bad)
     return (uint64_t)YAJL_GET_INTEGER(v);
 }
 
+/* "allow_outbound": an array of rule strings, joined by '\n' into *out
+ * (NULL when absent; free with eos_free(*out, *out_len + 1)). Nonzero when
+ * the member is malformed. Rules themselves are checked by the load. */
+static int outbound_text(yajl_val body, char **out, size_t *out_len)
+{
+    const char *path[] = {"allow_outbound", NULL};
+    yajl_val v = body ? yajl_tree_get(body, path, yajl_t_any) : NULL;
+    *out = NULL;
+    *out_len = 0;
+    if (!v || YAJL_IS_NULL(v))
+        return 0;
+    if (!YAJL_IS_ARRAY(v))
+        return 1;
+    size_t n = 0;
+    for (size_t i = 0; i < v->u.array.len; i++) {
+        const char *r = YAJL_GET_STRING(v->u.array.values[i]);
+        if (!r || !r[0] || strchr(r, '\n'))
+            return 1;
+        n += strlen(r) + 1;
+    }
+    if (!n)
+        return 0;
+    char *t = eos_malloc(n);
+    if (!t)
+        return 1;
+    size_t k = 0;
+    for (size_t i = 0; i < v->u.array.len; i++) {
+        const char *r = YAJL_GET_STRING(v->u.array.values[i]);
+        if (k)
+            t[k++] = '\n';
+        memcpy(t + k, r, strlen(r));
+        k += strlen(r);
+    }
+    t[k] = 0;
+    *out = t;
+    *out_len = n - 1;
+    return 0;
+}
+
 /* The serialised text of a member (env, params) of the parsed body. */
 static char *member_text(yajl_val body, const char *key, yajl_type want, int *bad, size_t *out_len)
 {
@@ -314,6 +353,16 @@ static int handle_load(eos_apps *apps, eos_proto_request *req, yajl_val body, ch
         return eos_apps_error_doc("invalid_request", "wasm_load: \"env\" must be an object", out,
                                    out_size);
     args.env_json = env;
+    char *outbound = NULL;
+    size_t outbound_len = 0;
+    if (outbound_text(body, &outbound, &outbound_len)) {
+        eos_free(env, env_len + 1);
+        return eos_apps_error_doc("invalid_request",
+                                   "wasm_load: \"allow_outbound\" must be an array of strings "
+                                   "without newlines",
+                                   out, out_size);
+    }
+    args.outbound = outbound;
     size_t config_len = 0;
     char *config = member_text(body, "config", yajl_t_object, &bad, &config_len);
     args.config_json = config;
@@ -321,6 +370,7 @@ static int handle_load(eos_apps *apps, eos_proto_request *req, yajl_val body, ch
     args.jwks = get_str(body, "jwks", &bad);
     args.client_ca = get_str(body, "client_ca", &bad);
     if (bad || !args.name) {
+        eos_free(outbound, outbound_len + 1);
         eos_free(env, env_len + 1);
         eos_free(config, config_len + 1);
         return eos_apps_error_doc("invalid_request",
@@ -335,6 +385,7 @@ static int handle_load(eos_apps *apps, eos_proto_request *req, yajl_val body, ch
         eos_free(bytes, cap);
         eos_free(env, env_len + 1);
         eos_free(config, config_len + 1);
+        eos_free(outbound, outbound_len + 1);
         return eos_apps_error_doc("invalid_request",
                                    "wasm_load needs \"bytes\": the component as an array of "
                                    "numbers 0..255",
@@ -348,6 +399,7 @@ static int handle_load(eos_apps *apps, eos_proto_request *req, yajl_val body, ch
             eos_free(bytes, cap);
             eos_free(env, env_len + 1);
             eos_free(config, config_len + 1);
+            eos_free(outbound, outbound_len + 1);
             return eos_apps_error_doc("out_of_memory", "out of memory", out, out_size);
         }
         bytes = nb;
@@ -357,6 +409,7 @@ static int handle_load(eos_apps *apps, eos_proto_request *req, yajl_val body, ch
     int rc = eos_apps_load(apps, &args, out, out_size);
     eos_free(env, env_len + 1);
     eos_free(config, config_len + 1);
+    eos_free(outbound, outbound_len + 1);
     return rc;
 }
 

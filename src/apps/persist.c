@@ -41,6 +41,10 @@ int eos_apps__persist_save(eos_apps *apps, const eos_apps_app *a, eos_diag *d)
         yajl_gen_string(g, (const unsigned char *)texts[i].key, strlen(texts[i].key));
         yajl_gen_string(g, (const unsigned char *)texts[i].value, strlen(texts[i].value));
     }
+    if (a->outbound) {
+        yajl_gen_string(g, (const unsigned char *)"outbound", 8);
+        yajl_gen_string(g, (const unsigned char *)a->outbound, strlen(a->outbound));
+    }
     yajl_gen_string(g, (const unsigned char *)"max_fuel", 8);
     yajl_gen_integer(g, (long long)a->max_fuel);
     yajl_gen_string(g, (const unsigned char *)"max_memory_mb", 13);

@@ -28,6 +28,7 @@ static int push_config(eos_apps *apps, eos_apps_app *const *v, size_t n, eos_dia
         ra[i].env_json = v[i]->env_json;
         ra[i].config_json = v[i]->config_json;
         ra[i].auth_hash = v[i]->auth ? eos_auth_app_hash(v[i]->auth) : NULL;
+        ra[i].outbound = v[i]->outbound;
         memcpy(ra[i].code_hash, v[i]->code_hash, 32);
         eos_ratls_secret_entry *sec = NULL;
         size_t ns = 0;
@@ -337,6 +338,10 @@ int eos_apps_new(const eos_apps_config *cfg, eos_apps **out, eos_diag *d)
     if (cfg) {
         t->ratls = cfg->ratls;
         t->kv = cfg->kv;
+        if (cfg->outbound_ca && !(t->outbound_ca = eos_strdup(cfg->outbound_ca))) {
+            rc = eos_diag_set(d, EOS_ENOMEM, "apps", -1, "out of memory");
+            goto out;
+        }
         if (cfg->token) {
             t->token = eos_strdup(cfg->token);
             if (!t->token) {
@@ -389,6 +394,8 @@ void eos_apps_free(eos_apps *t)
     eos_kv_ns_close(t->sys_ns);
     if (t->token)
         eos_free(t->token, strlen(t->token) + 1);
+    if (t->outbound_ca)
+        eos_free(t->outbound_ca, strlen(t->outbound_ca) + 1);
     eos_free(t, sizeof *t);
 }
 
@@ -419,6 +426,7 @@ int eos_apps_stats(eos_apps *t, eos_apps_stat **out, size_t *out_count)
         s[i].requests = atomic_load(&v[i]->requests);
         s[i].errors = atomic_load(&v[i]->errors);
         s[i].fuel = atomic_load(&v[i]->fuel);
+        eos_wasi_app_outbound_stats(v[i]->wapp, &s[i].outbound);
         s[i].time_us = atomic_load(&v[i]->time_us);
     }
     eos_apps__snapshot_free(v, n);

@@ -61,6 +61,7 @@ static void restore_one(eos_apps *apps, const char *name)
     args.caller_policy = str_of(meta, "caller_policy");
     args.jwks = str_of(meta, "jwks");
     args.client_ca = str_of(meta, "client_ca");
+    args.outbound = str_of(meta, "outbound");
     args.max_fuel = uint_of(meta, "max_fuel");
     args.max_memory_mb = uint_of(meta, "max_memory_mb");
     args.max_request_ms = uint_of(meta, "max_request_ms");

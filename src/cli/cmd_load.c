@@ -45,6 +45,9 @@ const eos_cli_command eos_cli_load = {
     "  --jwks FILE             keys for the policy's tokens (JSON Web Key Set)\n"
     "  --client-ca FILE        CA (PEM) for the policy's client certificates\n"
     "  --max-fuel N            fuel per call (default 10000000000)\n"
+    "  --allow-outbound RULE   a destination the app may call (repeatable), e.g.\n"
+    "                          https://api.example.com, https://*.example.com:8443,\n"
+    "                          http://127.0.0.1:8080 (plain http only where it says so)\n"
     "  --max-memory-mb N       linear memory limit per instance\n" EOS_CLI_CONN_HELP "\n"
     "Exit status: 0 loaded, 1 refused or failed, 2 usage error.\n",
     run,
@@ -53,7 +56,7 @@ const eos_cli_command eos_cli_load = {
 static int run(int argc, char **argv)
 {
     const eos_cli_command *cmd = &eos_cli_load;
-    enum { O_NAME = 256, O_ROUTE, O_HOST, O_ENV, O_FUEL, O_MEM, O_CONFIG, O_POLICY, O_JWKS, O_CCA };
+    enum { O_NAME = 256, O_ROUTE, O_HOST, O_ENV, O_FUEL, O_MEM, O_CONFIG, O_POLICY, O_JWKS, O_CCA, O_OUTBOUND };
     static const struct option opts[] = {
         {"name", required_argument, 0, 'n'},
         {"route", required_argument, 0, O_ROUTE},
@@ -63,6 +66,7 @@ static int run(int argc, char **argv)
         {"caller-policy", required_argument, 0, O_POLICY},
         {"jwks", required_argument, 0, O_JWKS},
         {"client-ca", required_argument, 0, O_CCA},
+        {"allow-outbound", required_argument, 0, O_OUTBOUND},
         {"max-fuel", required_argument, 0, O_FUEL},
         {"max-memory-mb", required_argument, 0, O_MEM},
         EOS_CLI_CONN_LONGOPTS,
@@ -76,6 +80,8 @@ static int run(int argc, char **argv)
     memset(&env, 0, sizeof env);
     memset(&config, 0, sizeof config);
     const char *caller_files[3] = {NULL, NULL, NULL}; /* policy, jwks, client CA */
+    const char *rules[64];
+    size_t nrules = 0;
     int c, rc = EOS_CLI_EXIT_USAGE;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":n:s:h", opts, NULL)) != -1) {
@@ -114,6 +120,19 @@ static int run(int argc, char **argv)
         case O_JWKS:
         case O_CCA:
             caller_files[c - O_POLICY] = optarg;
+            break;
+        case O_OUTBOUND:
+            if (nrules == EOS_ARRAY_LEN(rules)) {
+                rc = eos_cli__usage(cmd, "at most %zu --allow-outbound rules", nrules);
+                goto out;
+            }
+            /* The server checks the rule's syntax and says what is wrong. */
+            if (strncmp(optarg, "https://", 8) != 0 && strncmp(optarg, "http://", 7) != 0) {
+                rc = eos_cli__usage(cmd, "--allow-outbound wants https://HOST[:PORT] or "
+                                         "http://HOST[:PORT], not '%s'", optarg);
+                goto out;
+            }
+            rules[nrules++] = optarg;
             break;
         case O_FUEL:
             if (eos_cli__parse_uint(optarg, 1, UINT64_MAX >> 1, &fuel) < 0) {
@@ -196,6 +215,8 @@ static int run(int argc, char **argv)
         .caller_policy = caller_text[0],
         .jwks = caller_text[1],
         .client_ca = caller_text[2],
+        .allow_outbound = rules,
+        .allow_outbound_count = nrules,
         .bytes = bytes,
         .size = size,
         .max_fuel = fuel,

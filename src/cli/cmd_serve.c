@@ -44,6 +44,8 @@ const eos_cli_command eos_cli_serve = {
     "                           the file given with --token-file\n"
     "  --token-file FILE        read the management token from FILE\n"
     "  --management-ca FILE     client certificates chaining to this CA (PEM) may manage\n"
+    "  --outbound-ca FILE       CA bundle (PEM) apps' outgoing TLS calls are checked\n"
+    "                           against (default: the system bundle)\n"
     "  --persist-apps           keep loaded apps sealed in the store and reload them at\n"
     "                           start\n"
     "  --max-body-size BYTES    largest HTTP request body for apps (default 32M)\n"
@@ -296,7 +298,8 @@ static int run(int argc, char **argv)
         O_NOCONSOLE,
         O_TAMPER,
         O_MAXREQ,
-        O_POOL
+        O_POOL,
+        O_OUTCA
     };
     static const struct option opts[] = {
         {"listen", required_argument, 0, O_LISTEN},
@@ -314,6 +317,7 @@ static int run(int argc, char **argv)
         {"token", required_argument, 0, O_TOKEN},
         {"token-file", required_argument, 0, O_TOKENFILE},
         {"management-ca", required_argument, 0, O_MGMTCA},
+        {"outbound-ca", required_argument, 0, O_OUTCA},
         {"persist-apps", no_argument, 0, O_PERSIST},
         {"max-body-size", required_argument, 0, O_MAXBODY},
         {"header-timeout", required_argument, 0, O_HDRTIMEOUT},
@@ -411,6 +415,11 @@ static int run(int argc, char **argv)
             if (read_token(optarg, so.token_buf, sizeof so.token_buf) < 0)
                 return eos_cli__usage(cmd, "cannot read a token from '%s'", optarg);
             acfg.token = so.token_buf;
+            break;
+        case O_OUTCA:
+            if (access(optarg, R_OK) != 0)
+                return eos_cli__usage(cmd, "cannot read the outbound CA bundle '%s'", optarg);
+            acfg.outbound_ca = optarg;
             break;
         case O_MGMTCA:
             so.mgmt_ca = optarg;

@@ -203,6 +203,7 @@ static void print_app(yajl_val a)
     printf("%-20s %-24s %-24s %10s\n", field(a, "name"), field(a, "route"),
            host[0] && strcmp(host, "-") ? host : "-", field(a, "size"));
     printf("  %-10s %s\n", "code hash", field(a, "code_hash"));
+    print_list(a, "outbound", "allow_outbound");
     print_list(a, "exports", "exports");
     print_list(a, "imports", "imports");
 }

@@ -312,6 +312,12 @@ int eos_client_load(eos_client *c, const eos_client_load_args *a, char **out, si
         addz(&head, ",\"client_ca\":");
         add_str(&head, a->client_ca);
     }
+    for (size_t i = 0; i < a->allow_outbound_count; i++) {
+        addz(&head, i ? "," : ",\"allow_outbound\":[");
+        add_str(&head, a->allow_outbound[i]);
+        if (i + 1 == a->allow_outbound_count)
+            addz(&head, "]");
+    }
     if (a->max_fuel) {
         snprintf(num, sizeof num, ",\"max_fuel\":%llu", (unsigned long long)a->max_fuel);
         addz(&head, num);

@@ -6,6 +6,7 @@
  * both through bounded buffers, while the worker serves other connections.
  * Requests pipelined behind it wait in the connection's stash. */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -858,6 +859,26 @@ static void metrics(http_state *st)
         for (size_t i = 0; i < n; i++)
             tb_printf(f, "enclave_os_app_fuel_total{app=\"%s\"} %llu\n", v[i].name,
                       (unsigned long long)v[i].fuel);
+        /* Outgoing calls (wasi:http/outgoing-handler), per app. */
+        static const struct {
+            const char *name;
+            size_t off;
+        } ob[] = {
+            {"calls", offsetof(eos_wasi_outbound_stats, calls)},
+            {"denied", offsetof(eos_wasi_outbound_stats, denied)},
+            {"errors", offsetof(eos_wasi_outbound_stats, errors)},
+            {"bytes_out", offsetof(eos_wasi_outbound_stats, bytes_out)},
+            {"bytes_in", offsetof(eos_wasi_outbound_stats, bytes_in)},
+        };
+        for (size_t k = 0; k < EOS_ARRAY_LEN(ob); k++) {
+            tb_printf(f, "# TYPE enclave_os_app_outbound_%s_total counter\n", ob[k].name);
+            for (size_t i = 0; i < n; i++) {
+                uint64_t c;
+                memcpy(&c, (const char *)&v[i].outbound + ob[k].off, sizeof c);
+                tb_printf(f, "enclave_os_app_outbound_%s_total{app=\"%s\"} %llu\n", ob[k].name,
+                          v[i].name, (unsigned long long)c);
+            }
+        }
         tb_printf(f, "# TYPE enclave_os_app_time_seconds_total counter\n");
         for (size_t i = 0; i < n; i++)
             tb_printf(f, "enclave_os_app_time_seconds_total{app=\"%s\"} %.6f\n", v[i].name,
@@ -919,7 +940,7 @@ static void manage(http_state *st, const char *name, int method)
             respond_text(st, 503, "out of memory", 0);
         return;
     }
-    char route[1024], hostname[512];
+    char route[1024], hostname[512], outbound[4096];
     size_t qn = 0;
     const char *q = find_header(st, "x-enclave-os-erase", &qn);
     eos_net__http_req r = {
@@ -934,6 +955,14 @@ static void manage(http_state *st, const char *name, int method)
     };
     header_copy(st, "x-enclave-os-route", route, sizeof route, &r.route);
     header_copy(st, "x-enclave-os-hostname", hostname, sizeof hostname, &r.hostname);
+    /* Outbound rules, comma-separated (a rule holds no comma). */
+    header_copy(st, "x-enclave-os-allow-outbound", outbound, sizeof outbound, &r.outbound);
+    size_t on = 0;
+    for (const char *o = r.outbound ? outbound : ""; *o; o++)
+        if (*o != ' ' && *o != '\t')
+            outbound[on++] = *o == ',' ? '\n' : *o;
+    if (r.outbound)
+        outbound[on] = 0;
     /* The rest of a load's settings (SPEC 3.1 wasm_load: env, max_fuel,
      * max_memory_mb), checked by the load like the framed protocol's. */
     size_t en = 0;

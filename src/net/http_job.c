@@ -25,7 +25,7 @@ struct eos_net__http_job {
     /* Management: */
     int manage_method; /* 'P' (PUT, load) or 'D' (DELETE, unload) */
     eos_apps_load_args load;
-    char *name, *route, *hostname, *env_json, *provenance;
+    char *name, *route, *hostname, *env_json, *provenance, *outbound;
     int erase;
     /* Response state, app thread only until done: */
     char *pending; /* status line and headers, sent with the first body bytes */
@@ -400,6 +400,7 @@ static void run_manage(eos_net__job *j)
         hj->load.name = hj->name;
         hj->load.route = hj->route;
         hj->load.hostname = hj->hostname;
+        hj->load.outbound = hj->outbound;
         hj->load.env_json = hj->env_json;
         hj->load.provenance = hj->provenance;
         rc = eos_apps_load(hj->srv->apps, &hj->load, &doc, &size);
@@ -441,8 +442,8 @@ static char *put_str(char **p, const char *s)
 static int copy_request(eos_net__http_job *hj, const eos_net__http_req *r)
 {
     size_t size = r->header_count * sizeof(eos_wasi_header);
-    const char *strs[] = {r->method, r->target,   r->authority, r->name,
-                          r->route,  r->hostname, r->env_json,  r->provenance};
+    const char *strs[] = {r->method,   r->target,   r->authority,  r->name,    r->route,
+                          r->hostname, r->env_json, r->provenance, r->outbound};
     for (size_t i = 0; i < EOS_ARRAY_LEN(strs); i++)
         size += strs[i] ? strlen(strs[i]) + 1 : 0;
     for (size_t i = 0; i < r->header_count; i++)
@@ -459,6 +460,7 @@ static int copy_request(eos_net__http_job *hj, const eos_net__http_req *r)
     hj->name = put_str(&p, r->name);
     hj->route = put_str(&p, r->route);
     hj->hostname = put_str(&p, r->hostname);
+    hj->outbound = put_str(&p, r->outbound);
     hj->env_json = put_str(&p, r->env_json);
     hj->provenance = put_str(&p, r->provenance);
     for (size_t i = 0; i < r->header_count; i++) {

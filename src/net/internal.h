@@ -316,6 +316,7 @@ typedef struct eos_net__http_req {
     uint64_t start_ns;
     int manage_method; /* management: 'P' loads name, 'D' unloads it */
     const char *name, *route, *hostname;
+    const char *outbound; /* allow-list rules joined by '\n', or NULL */
     const char *env_json;             /* management PUT: x-enclave-os-env, or NULL */
     const char *provenance;           /* management PUT: x-enclave-os-provenance, or NULL */
     uint64_t max_fuel, max_memory_mb; /* x-enclave-os-max-fuel / -max-memory-mb; 0 = default */

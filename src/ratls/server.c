@@ -110,6 +110,7 @@ static void cfg_free(cfg_copy *c)
         for (size_t k = 0; k < c->apps[i].secret_count; k++)
             free_str(c->apps[i].secrets[k].key);
         eos_free((void *)c->apps[i].secrets, c->apps[i].secret_count * sizeof(eos_ratls_secret_entry));
+        free_str(c->apps[i].outbound);
     }
     for (size_t i = 0; i < c->cfg.core_count; i++) {
         free_str(c->core[i].name);
@@ -142,6 +143,7 @@ static cfg_copy *cfg_dup(const eos_ratls_config *in)
         c->apps[i].route = dup_or_null(in->apps[i].route, &fail);
         c->apps[i].hostname = dup_or_null(in->apps[i].hostname, &fail);
         c->apps[i].env_json = dup_or_null(in->apps[i].env_json, &fail);
+        c->apps[i].outbound = dup_or_null(in->apps[i].outbound, &fail);
         memcpy(c->apps[i].code_hash, in->apps[i].code_hash, 32);
         c->apps[i].config_json = dup_or_null(in->apps[i].config_json, &fail);
         if (in->apps[i].auth_hash) {

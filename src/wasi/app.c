@@ -134,6 +134,9 @@ int eos_wasi_app_new(const eos_wasi_app_config *cfg, eos_wasi_app **out, eos_dia
     if ((rc = pairs_dup(cfg->env, cfg->env_count, &app->env)) != 0 ||
         (rc = pairs_dup(cfg->config, cfg->config_count, &app->config)) != 0)
         goto out;
+    rc = eos_wasi__out_app_init(app, &cfg->outbound, diag);
+    if (rc)
+        goto out;
     rc = build_host(app, diag);
 out:
     if (rc) {
@@ -151,6 +154,7 @@ void eos_wasi_app_free(eos_wasi_app *app)
     eos_wasi__pool_free(app);
     eos_cm_host_free(app->host);
     eos_wasi__ns_cache_free(app);
+    eos_wasi__out_app_free(app);
     env_free(app);
     if (app->name)
         eos_free(app->name, strlen(app->name) + 1);

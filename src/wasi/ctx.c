@@ -19,6 +19,7 @@ static void free_obj(eos_wasi__ctx *ctx, uint8_t type, void *obj)
         eos_free(obj, sizeof(eos_wasi__ioerr));
         break;
     case EOS_WASI__R_POLLABLE:
+        eos_wasi__ocall_release(((eos_wasi__pollable *)obj)->call);
         eos_free(obj, sizeof(eos_wasi__pollable));
         break;
     case EOS_WASI__R_INPUT:
@@ -67,6 +68,7 @@ void eos_wasi__ctx_fini(eos_wasi__ctx *ctx)
     eos_wasi__scratch_reset(ctx);
     eos_free(ctx->iobuf, EOS_WASI_BODY_CHUNK);
     ctx->iobuf = NULL;
+    eos_wasi__out_ctx_fini(ctx);
 }
 
 uint32_t eos_wasi__res_add(eos_wasi__ctx *ctx, eos_wasi__rtype type, void *obj)
@@ -179,6 +181,8 @@ uint32_t eos_wasi__ioerr_new(eos_wasi__ctx *ctx, int code, const char *msg)
     if (!e)
         return 0;
     e->code = code;
+    e->http_err = ctx->http_err;
+    ctx->http_err = 0;
     snprintf(e->msg, sizeof(e->msg), "%s", msg ? msg : eos_strerror(code));
     return eos_wasi__res_new(ctx, EOS_WASI__R_ERROR, e);
 }

@@ -63,22 +63,24 @@ typedef struct in_request {
     bool consumed;
 } in_request;
 
+/* incoming-body and future-trailers: of the server's request, or of an
+ * outgoing call's response when call is set. */
 typedef struct in_body {
     bool stream_taken;
+    eos_wasi__ocall *call;
 } in_body;
 
 typedef struct fut_trailers {
     bool taken;
+    eos_wasi__ocall *call;
 } fut_trailers;
 
-typedef struct out_request {
-    eos_wasi__fields *headers;
-    bool body_taken;
-} out_request;
-
-/* outgoing-response and outgoing-body both point at the shared response. */
+/* outgoing-response and outgoing-body both point at the shared response; an
+ * outgoing-body of an outgoing request has call set instead. */
 typedef struct resp_ref {
     eos_wasi__resp *r;
+    eos_wasi__ocall *call;
+    bool stream_taken;
 } resp_ref;
 
 static char outparam_token;
@@ -214,23 +216,26 @@ void eos_wasi__http_free_obj(eos_wasi__ctx *ctx, uint8_t type, void *obj)
         eos_free(obj, sizeof(in_request));
         break;
     case EOS_WASI__R_IN_BODY:
+        eos_wasi__ocall_release(((in_body *)obj)->call);
         eos_free(obj, sizeof(in_body));
         break;
     case EOS_WASI__R_FUT_TRAILERS:
+        eos_wasi__ocall_release(((fut_trailers *)obj)->call);
         eos_free(obj, sizeof(fut_trailers));
-        break;
-    case EOS_WASI__R_OUT_REQUEST:
-        eos_wasi__fields_free(((out_request *)obj)->headers);
-        eos_free(obj, sizeof(out_request));
-        break;
-    case EOS_WASI__R_REQ_OPTIONS:
-        eos_free(obj, 4 * sizeof(uint64_t));
         break;
     case EOS_WASI__R_OUT_RESPONSE:
         eos_wasi__resp_release(ctx, ((resp_ref *)obj)->r);
         eos_free(obj, sizeof(resp_ref));
         break;
     case EOS_WASI__R_OUT_BODY: {
+        resp_ref *ref = obj;
+        if (ref->call) {
+            /* A request body dropped without finish: the call fails. */
+            eos_wasi__out_req_finish(ctx, ref->call, false);
+            eos_wasi__ocall_release(ref->call);
+            eos_free(ref, sizeof(*ref));
+            break;
+        }
         /* Dropped without finish: the body ends incomplete, which the
          * server turns into an aborted response, as wasmtime does. */
         eos_wasi__resp *r = ((resp_ref *)obj)->r;
@@ -244,8 +249,27 @@ void eos_wasi__http_free_obj(eos_wasi__ctx *ctx, uint8_t type, void *obj)
         break;
     }
     default:
+        eos_wasi__out_free_obj(ctx, type, obj);
         break;
     }
+}
+
+uint32_t eos_wasi__in_body_resource(eos_wasi__ctx *ctx, eos_wasi__ocall *c)
+{
+    in_body *b = eos_calloc(1, sizeof(*b));
+    if (!b)
+        return 0;
+    b->call = eos_wasi__ocall_ref(c);
+    return eos_wasi__res_new(ctx, EOS_WASI__R_IN_BODY, b);
+}
+
+uint32_t eos_wasi__out_body_resource(eos_wasi__ctx *ctx, eos_wasi__ocall *c)
+{
+    resp_ref *ref = eos_calloc(1, sizeof(*ref));
+    if (!ref)
+        return 0;
+    ref->call = eos_wasi__ocall_ref(c);
+    return eos_wasi__res_new(ctx, EOS_WASI__R_OUT_BODY, ref);
 }
 
 /* Creates the incoming-request and response-outparam reps for a request. */
@@ -374,7 +398,7 @@ static int ibody_stream(eos_cm_call *call, void *ud, const eos_cm_val *args, eos
     if (b->stream_taken)
         return taken(&results[0]);
     eos_wasi__istream t = {.read = req_read};
-    uint32_t rep = eos_wasi__istream_new(ctx, &t);
+    uint32_t rep = b->call ? eos_wasi__out_body_stream(ctx, b->call) : eos_wasi__istream_new(ctx, &t);
     if (!rep)
         return EOS_ENOMEM;
     b->stream_taken = true;
@@ -387,15 +411,20 @@ static int ibody_finish(eos_cm_call *call, void *ud, const eos_cm_val *args, eos
     in_body *b = eos_wasi__res_take(ctx, args[0].of.handle, EOS_WASI__R_IN_BODY);
     if (!b)
         return EOS_TRAP_HOST;
+    fut_trailers *t = eos_calloc(1, sizeof(*t));
+    if (t)
+        t->call = b->call; /* the body's reference moves to the trailers */
+    else
+        eos_wasi__ocall_release(b->call);
     eos_free(b, sizeof(*b));
-    return eos_wasi__ret_handle(
-        &results[0],
-        eos_wasi__res_new(ctx, EOS_WASI__R_FUT_TRAILERS, eos_calloc(1, sizeof(fut_trailers))));
+    return eos_wasi__ret_handle(&results[0], eos_wasi__res_new(ctx, EOS_WASI__R_FUT_TRAILERS, t));
 }
 
 static int ready_pollable(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx, call);
+    EOS_WASI__SELF(ctx, fut_trailers, t, EOS_WASI__R_FUT_TRAILERS);
+    if (t->call)
+        return eos_wasi__ret_handle(&results[0], eos_wasi__out_pollable(ctx, t->call, 3));
     return eos_wasi__ret_handle(&results[0],
                                 eos_wasi__pollable_new(ctx, EOS_WASI__POLL_READY, 0, 0));
 }
@@ -403,6 +432,8 @@ static int ready_pollable(eos_cm_call *call, void *ud, const eos_cm_val *args, e
 static int trailers_get(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__SELF(ctx, fut_trailers, t, EOS_WASI__R_FUT_TRAILERS);
+    if (t->call)
+        return eos_wasi__out_trailers(ctx, t->call, &t->taken, &results[0]);
     /* option<result<result<option<trailers>, error-code>>>: the server passes
      * no request trailers, so the answer is some(ok(ok(none))) once, then
      * some(err) as the WIT asks for a second get. */
@@ -495,6 +526,15 @@ static int resp_body(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm
 static int obody_write(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__SELF(ctx, resp_ref, ref, EOS_WASI__R_OUT_BODY);
+    if (ref->call) {
+        if (ref->stream_taken)
+            return taken(&results[0]);
+        uint32_t qrep = eos_wasi__out_req_stream(ctx, ref->call);
+        if (!qrep)
+            return EOS_ENOMEM;
+        ref->stream_taken = true;
+        return eos_wasi__ok_handle(ctx, &results[0], qrep);
+    }
     eos_wasi__resp *r = ref->r;
     /* One stream per body, as the WIT says. */
     if (r->stream_taken)
@@ -518,6 +558,15 @@ static int obody_finish(eos_cm_call *call, void *ud, const eos_cm_val *args, eos
     resp_ref *ref = eos_wasi__res_take(ctx, args[0].of.handle, EOS_WASI__R_OUT_BODY);
     if (!ref)
         return EOS_TRAP_HOST;
+    if (ref->call) {
+        /* Request trailers are not sent (HTTP/1.1 peers rarely take them). */
+        if (args[1].of.var.index == 1 && args[1].of.var.payload)
+            eos_wasi__res_drop(ctx, args[1].of.var.payload->of.handle);
+        eos_wasi__out_req_finish(ctx, ref->call, true);
+        eos_wasi__ocall_release(ref->call);
+        eos_free(ref, sizeof(*ref));
+        return eos_wasi__ok(&results[0], NULL);
+    }
     eos_wasi__resp *r = ref->r;
     eos_free(ref, sizeof(*ref));
     if (args[1].of.var.index == 1 && args[1].of.var.payload) {
@@ -583,87 +632,19 @@ static int outparam_set(eos_cm_call *call, void *ud, const eos_cm_val *args, eos
     return 0;
 }
 
-/* ---- outgoing-request and request-options: built, never sent ---- */
-
-static int oreq_new(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
-{
-    EOS_WASI__ENTER(ctx, call);
-    eos_wasi__fields *h = eos_wasi__res_take(ctx, args[0].of.handle, EOS_WASI__R_FIELDS);
-    out_request *o = eos_calloc(1, sizeof(*o));
-    if (!o) {
-        eos_wasi__fields_free(h);
-        return EOS_ENOMEM;
-    }
-    o->headers = h;
-    if (h)
-        h->immutable = true;
-    return eos_wasi__ret_handle(&results[0], eos_wasi__res_new(ctx, EOS_WASI__R_OUT_REQUEST, o));
-}
-
-/* Accessors of a request that can never be sent: getters give defaults,
- * setters accept, body and headers work so apps can build one. */
-static int oreq_ok(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
-{
-    EOS_WASI__ENTER(ctx, call);
-    return eos_wasi__ok(&results[0], NULL);
-}
-
-static int oreq_none(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
-{
-    EOS_WASI__ENTER(ctx, call);
-    eos_wasi__val_option(&results[0], NULL);
-    return 0;
-}
-
-static int oreq_method(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
-{
-    EOS_WASI__ENTER(ctx, call);
-    return set_method(ctx, &results[0], "GET");
-}
-
-static int oreq_headers(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
-{
-    EOS_WASI__SELF(ctx, out_request, o, EOS_WASI__R_OUT_REQUEST);
-    return return_fields_view(ctx, o->headers, &results[0]);
-}
-
-static int oreq_body(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
-{
-    EOS_WASI__ENTER(ctx, call);
-    /* Without egress the body goes nowhere; refusing it is the honest answer. */
-    return eos_wasi__err(&results[0], NULL);
-}
-
-static int opts_new(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
-{
-    EOS_WASI__ENTER(ctx, call);
-    return eos_wasi__ret_handle(&results[0], eos_wasi__res_new(ctx, EOS_WASI__R_REQ_OPTIONS,
-                                                               eos_calloc(4, sizeof(uint64_t))));
-}
-
-static int never(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
-{
-    /* Resources (incoming-response, future-incoming-response) that this host
-     * never creates: a call can only come with a forged handle. */
-    return EOS_TRAP_HOST;
-}
-
 static int http_error_code(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx, call);
-    results[0].of.var.index = 0;
+    EOS_WASI__ARG(eos_wasi__enter(call), eos_wasi__ioerr, e, args[0], EOS_WASI__R_ERROR);
+    eos_wasi__ctx *ctx = eos_wasi__enter(call);
+    if (!e->http_err) {
+        eos_wasi__val_option(&results[0], NULL);
+        return 0;
+    }
+    eos_cm_val *p = eos_wasi__val_new(ctx, 1);
+    if (!p || eos_wasi__error_code_val(ctx, p, (uint32_t)e->http_err - 1))
+        return EOS_ENOMEM;
+    eos_wasi__val_option(&results[0], p);
     return 0;
-}
-
-static int outgoing_handle(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
-{
-    EOS_WASI__ENTER(ctx, call);
-    eos_wasi__res_drop(ctx, args[0].of.handle);
-    if (args[1].of.var.index == 1)
-        eos_wasi__res_drop(ctx, args[1].of.var.payload->of.handle);
-    /* Spin answers a request to a host not on the allow-list this way; here
-     * no host is on it until egress exists. */
-    return eos_wasi__err_case(ctx, &results[0], ERROR_CODE_HTTP_REQUEST_DENIED);
 }
 
 static const char http_types[] =
@@ -714,46 +695,42 @@ static const eos_cm_host_func http_funcs[] = {
     {"[method]incoming-request.headers", "func(" B("incoming-request") ") -> headers", req_headers},
     {"[method]incoming-request.consume", "func(" B("incoming-request") ") -> result<incoming-body>",
      req_consume},
-    {"[constructor]outgoing-request", "func(headers: headers) -> outgoing-request", oreq_new},
-    {"[method]outgoing-request.body", "func(" B("outgoing-request") ") -> result<outgoing-body>",
-     oreq_body},
-    {"[method]outgoing-request.method", "func(" B("outgoing-request") ") -> method", oreq_method},
+    {"[constructor]outgoing-request", "func(headers: headers) -> outgoing-request", eos_wasi__oreq_new},
+    {"[method]outgoing-request.body", "func(" B("outgoing-request") ") -> result<outgoing-body>", eos_wasi__oreq_body},
+    {"[method]outgoing-request.method", "func(" B("outgoing-request") ") -> method", eos_wasi__oreq_method},
     {"[method]outgoing-request.set-method",
-     "func(" B("outgoing-request") ", method: method) -> result", oreq_ok},
+     "func(" B("outgoing-request") ", method: method) -> result", eos_wasi__oreq_set_method},
     {"[method]outgoing-request.path-with-query",
-     "func(" B("outgoing-request") ") -> option<string>", oreq_none},
+     "func(" B("outgoing-request") ") -> option<string>", eos_wasi__oreq_path},
     {"[method]outgoing-request.set-path-with-query",
-     "func(" B("outgoing-request") ", path-with-query: option<string>) -> result", oreq_ok},
-    {"[method]outgoing-request.scheme", "func(" B("outgoing-request") ") -> option<scheme>",
-     oreq_none},
+     "func(" B("outgoing-request") ", path-with-query: option<string>) -> result", eos_wasi__oreq_set_path},
+    {"[method]outgoing-request.scheme", "func(" B("outgoing-request") ") -> option<scheme>", eos_wasi__oreq_scheme},
     {"[method]outgoing-request.set-scheme",
-     "func(" B("outgoing-request") ", scheme: option<scheme>) -> result", oreq_ok},
-    {"[method]outgoing-request.authority", "func(" B("outgoing-request") ") -> option<string>",
-     oreq_none},
+     "func(" B("outgoing-request") ", scheme: option<scheme>) -> result", eos_wasi__oreq_set_scheme},
+    {"[method]outgoing-request.authority", "func(" B("outgoing-request") ") -> option<string>", eos_wasi__oreq_authority},
     {"[method]outgoing-request.set-authority",
-     "func(" B("outgoing-request") ", authority: option<string>) -> result", oreq_ok},
-    {"[method]outgoing-request.headers", "func(" B("outgoing-request") ") -> headers",
-     oreq_headers},
-    {"[constructor]request-options", "func() -> request-options", opts_new},
+     "func(" B("outgoing-request") ", authority: option<string>) -> result", eos_wasi__oreq_set_authority},
+    {"[method]outgoing-request.headers", "func(" B("outgoing-request") ") -> headers", eos_wasi__oreq_headers},
+    {"[constructor]request-options", "func() -> request-options", eos_wasi__opts_new},
     {"[method]request-options.connect-timeout",
-     "func(" B("request-options") ") -> option<duration>", oreq_none},
+     "func(" B("request-options") ") -> option<duration>", eos_wasi__opts_get_connect},
     {"[method]request-options.set-connect-timeout",
-     "func(" B("request-options") ", duration: option<duration>) -> result", oreq_ok},
+     "func(" B("request-options") ", duration: option<duration>) -> result", eos_wasi__opts_set_connect},
     {"[method]request-options.first-byte-timeout",
-     "func(" B("request-options") ") -> option<duration>", oreq_none},
+     "func(" B("request-options") ") -> option<duration>", eos_wasi__opts_get_first},
     {"[method]request-options.set-first-byte-timeout",
-     "func(" B("request-options") ", duration: option<duration>) -> result", oreq_ok},
+     "func(" B("request-options") ", duration: option<duration>) -> result", eos_wasi__opts_set_first},
     {"[method]request-options.between-bytes-timeout",
-     "func(" B("request-options") ") -> option<duration>", oreq_none},
+     "func(" B("request-options") ") -> option<duration>", eos_wasi__opts_get_between},
     {"[method]request-options.set-between-bytes-timeout",
-     "func(" B("request-options") ", duration: option<duration>) -> result", oreq_ok},
+     "func(" B("request-options") ", duration: option<duration>) -> result", eos_wasi__opts_set_between},
     {"[static]response-outparam.set",
      "func(param: response-outparam, response: result<outgoing-response, error-code>)",
      outparam_set},
-    {"[method]incoming-response.status", "func(" B("incoming-response") ") -> status-code", never},
-    {"[method]incoming-response.headers", "func(" B("incoming-response") ") -> headers", never},
+    {"[method]incoming-response.status", "func(" B("incoming-response") ") -> status-code", eos_wasi__iresp_status},
+    {"[method]incoming-response.headers", "func(" B("incoming-response") ") -> headers", eos_wasi__iresp_headers},
     {"[method]incoming-response.consume",
-     "func(" B("incoming-response") ") -> result<incoming-body>", never},
+     "func(" B("incoming-response") ") -> result<incoming-body>", eos_wasi__iresp_consume},
     {"[method]incoming-body.stream", "func(" B("incoming-body") ") -> result<input-stream>",
      ibody_stream},
     {"[static]incoming-body.finish", "func(this: incoming-body) -> future-trailers", ibody_finish},
@@ -777,19 +754,17 @@ static const eos_cm_host_func http_funcs[] = {
      "func(this: outgoing-body, trailers: option<trailers>) -> result<_, error-code>",
      obody_finish},
     {"[method]future-incoming-response.subscribe",
-     "func(" B("future-incoming-response") ") -> pollable", never},
+     "func(" B("future-incoming-response") ") -> pollable", eos_wasi__fut_subscribe},
     {"[method]future-incoming-response.get",
      "func(" B(
-         "future-incoming-response") ") -> option<result<result<incoming-response, error-code>>>",
-     never},
+         "future-incoming-response") ") -> option<result<result<incoming-response, error-code>>>", eos_wasi__fut_get},
     {"http-error-code", "func(err: borrow<error>) -> option<error-code>", http_error_code},
 };
 
 static const eos_cm_host_func outgoing_funcs[] = {
     {"handle",
      "func(request: outgoing-request, options: option<request-options>) -> "
-     "result<future-incoming-response, error-code>",
-     outgoing_handle},
+     "result<future-incoming-response, error-code>", eos_wasi__outgoing_handle},
 };
 #undef B
 

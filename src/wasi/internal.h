@@ -32,6 +32,8 @@ typedef enum eos_wasi__rtype {
     EOS_WASI__R_KV_CAS,       /* wasi:keyvalue/atomics.cas (draft2) */
     EOS_WASI__R_FS_DESC,      /* wasi:filesystem/types.descriptor */
     EOS_WASI__R_FS_DIRSTREAM, /* directory-entry-stream */
+    EOS_WASI__R_IN_RESPONSE,  /* incoming-response (outgoing.c) */
+    EOS_WASI__R_FUT_RESPONSE, /* future-incoming-response (outgoing.c) */
     EOS_WASI__R_OTHER         /* resources the host never hands out */
 } eos_wasi__rtype;
 
@@ -55,6 +57,9 @@ typedef struct eos_wasi__ctx eos_wasi__ctx;
 typedef struct eos_wasi__istream {
     int (*read)(eos_wasi__ctx *ctx, void *impl, uint8_t *buf, size_t cap, size_t *out_size);
     void (*release)(eos_wasi__ctx *ctx, void *impl);
+    /* Optional: waits until bytes may be available (a blocking read calls it
+     * instead of sleeping); the source bounds the wait with its own timeouts. */
+    void (*wait)(eos_wasi__ctx *ctx, void *impl);
     void *impl;
     bool closed;
 } eos_wasi__istream;
@@ -79,13 +84,23 @@ typedef struct eos_wasi__pollable {
     uint8_t kind;        /* EOS_WASI__POLL_* */
     uint64_t deadline;   /* ns on eos_now_ns()'s clock, for POLL_CLOCK */
     uint32_t stream_rep; /* for POLL_OUTPUT */
+    /* For POLL_OUTGOING: an outgoing call (a reference held) and what about
+     * it is awaited (EOS_WASI__OWAIT_*). */
+    struct eos_wasi__ocall *call;
+    uint8_t what;
 } eos_wasi__pollable;
 
-enum { EOS_WASI__POLL_READY = 0, EOS_WASI__POLL_CLOCK = 1, EOS_WASI__POLL_OUTPUT = 2 };
+enum {
+    EOS_WASI__POLL_READY = 0,
+    EOS_WASI__POLL_CLOCK = 1,
+    EOS_WASI__POLL_OUTPUT = 2,
+    EOS_WASI__POLL_OUTGOING = 3
+};
 
 /* An io error: an eos_err and a message for to-debug-string. */
 typedef struct eos_wasi__ioerr {
     int code;
+    int http_err; /* wasi:http error-code case + 1 for http-error-code, 0 none */
     char msg[128];
 } eos_wasi__ioerr;
 
@@ -140,6 +155,8 @@ struct eos_wasi__ctx {
     int sink_err;     /* first sink failure */
     bool body_in_done;
     uint8_t *iobuf; /* EOS_WASI_BODY_CHUNK bytes for reads, reused by every call */
+    struct eos_wasi__outctx *outgoing; /* outgoing HTTP calls (outgoing.c), lazily */
+    int http_err; /* error-code case + 1 for the next stream error (outgoing.c) */
 };
 
 /* App state shared by every call of one app. */
@@ -169,6 +186,7 @@ struct eos_wasi_app {
     uint32_t pool_len, pool_max, pool_idle_ms;
     uint32_t pool_out; /* snapshotted instances serving a request now */
     uint64_t pool_reused, pool_fresh;
+    struct eos_wasi__outapp *outbound; /* the egress policy and counters (outgoing.c) */
 };
 
 /* ---- pool.c ---- */
@@ -322,6 +340,69 @@ const char *eos_wasi__error_code_name(uint32_t index);
 
 /* Creates the incoming-request and response-outparam reps of ctx->req. */
 int eos_wasi__http_begin(eos_wasi__ctx *ctx, uint32_t *out_req, uint32_t *out_outparam);
+
+/* ---- outgoing.c: wasi:http/outgoing-handler on libcurl ---- */
+typedef struct eos_wasi__ocall eos_wasi__ocall;
+enum { EOS_WASI__OWAIT_HEAD = 0, EOS_WASI__OWAIT_BODY = 1, EOS_WASI__OWAIT_SEND = 2 };
+/* Sets up and frees the app's egress state (copies cfg). */
+int eos_wasi__out_app_init(eos_wasi_app *app, const eos_wasi_outbound *cfg, eos_diag *diag);
+void eos_wasi__out_app_free(eos_wasi_app *app);
+/* Frees the call context's transfers (after every resource is gone). */
+void eos_wasi__out_ctx_fini(eos_wasi__ctx *ctx);
+/* Readiness of a POLL_OUTGOING pollable, and a wait of at most max_ns for
+ * any transfer of the context to make progress. */
+bool eos_wasi__out_ready(eos_wasi__ctx *ctx, eos_wasi__ocall *c, uint8_t what);
+void eos_wasi__out_wait(eos_wasi__ctx *ctx, uint64_t max_ns);
+/* References: each resource, stream and pollable of a call holds one. */
+eos_wasi__ocall *eos_wasi__ocall_ref(eos_wasi__ocall *c);
+void eos_wasi__ocall_release(eos_wasi__ocall *c);
+/* False when nothing can ever make the call progress (not sent, or done). */
+bool eos_wasi__out_can_progress(eos_wasi__ocall *c);
+/* A pollable over the call (EOS_WASI__OWAIT_*, or 3: the transfer's end). */
+uint32_t eos_wasi__out_pollable(eos_wasi__ctx *ctx, eos_wasi__ocall *c, uint8_t what);
+/* future-trailers.get of a response body. */
+int eos_wasi__out_trailers(eos_wasi__ctx *ctx, eos_wasi__ocall *c, bool *taken, eos_cm_val *res);
+/* http.c: incoming-body over a response, outgoing-body over a request
+ * (each takes a reference); 0 on OOM. */
+uint32_t eos_wasi__in_body_resource(eos_wasi__ctx *ctx, eos_wasi__ocall *c);
+uint32_t eos_wasi__out_body_resource(eos_wasi__ctx *ctx, eos_wasi__ocall *c);
+/* Resource types of outgoing.c, freed by it. */
+bool eos_wasi__out_free_obj(eos_wasi__ctx *ctx, uint8_t type, void *obj);
+/* Host functions of outgoing.c, listed in http.c's table. */
+#define EOS_WASI__OUT_FN(n)                                                                        \
+    int n(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
+EOS_WASI__OUT_FN(eos_wasi__oreq_new);
+EOS_WASI__OUT_FN(eos_wasi__oreq_body);
+EOS_WASI__OUT_FN(eos_wasi__oreq_method);
+EOS_WASI__OUT_FN(eos_wasi__oreq_set_method);
+EOS_WASI__OUT_FN(eos_wasi__oreq_path);
+EOS_WASI__OUT_FN(eos_wasi__oreq_set_path);
+EOS_WASI__OUT_FN(eos_wasi__oreq_scheme);
+EOS_WASI__OUT_FN(eos_wasi__oreq_set_scheme);
+EOS_WASI__OUT_FN(eos_wasi__oreq_authority);
+EOS_WASI__OUT_FN(eos_wasi__oreq_set_authority);
+EOS_WASI__OUT_FN(eos_wasi__oreq_headers);
+EOS_WASI__OUT_FN(eos_wasi__opts_new);
+EOS_WASI__OUT_FN(eos_wasi__opts_get_connect);
+EOS_WASI__OUT_FN(eos_wasi__opts_set_connect);
+EOS_WASI__OUT_FN(eos_wasi__opts_get_first);
+EOS_WASI__OUT_FN(eos_wasi__opts_set_first);
+EOS_WASI__OUT_FN(eos_wasi__opts_get_between);
+EOS_WASI__OUT_FN(eos_wasi__opts_set_between);
+EOS_WASI__OUT_FN(eos_wasi__iresp_status);
+EOS_WASI__OUT_FN(eos_wasi__iresp_headers);
+EOS_WASI__OUT_FN(eos_wasi__iresp_consume);
+EOS_WASI__OUT_FN(eos_wasi__fut_subscribe);
+EOS_WASI__OUT_FN(eos_wasi__fut_get);
+EOS_WASI__OUT_FN(eos_wasi__outgoing_handle);
+/* The response body's stream and trailers (incoming-body of a response). */
+uint32_t eos_wasi__out_body_stream(eos_wasi__ctx *ctx, eos_wasi__ocall *c);
+/* The request body's output stream (outgoing-body of a request) and its end. */
+uint32_t eos_wasi__out_req_stream(eos_wasi__ctx *ctx, eos_wasi__ocall *c);
+void eos_wasi__out_req_finish(eos_wasi__ctx *ctx, eos_wasi__ocall *c, bool complete);
+/* An error-code value (case index, a none payload where the case has one). */
+int eos_wasi__error_code_val(eos_wasi__ctx *ctx, eos_cm_val *v, uint32_t index);
+extern const uint8_t eos_wasi__error_code_has_payload[39];
 
 /* ---- kv.c / fs.c ---- */
 void eos_wasi__kv_free_obj(eos_wasi__ctx *ctx, uint8_t type, void *obj);

@@ -109,6 +109,8 @@ bool eos_wasi__pollable_ready(eos_wasi__ctx *ctx, const eos_wasi__pollable *p)
             return true;
         return space > 0;
     }
+    if (p->kind == EOS_WASI__POLL_OUTGOING)
+        return eos_wasi__out_ready(ctx, p->call, p->what);
     return true;
 }
 
@@ -120,16 +122,26 @@ static int wait_any(eos_wasi__ctx *ctx, eos_wasi__pollable **ps, size_t count, b
     for (;;) {
         size_t n = 0;
         uint64_t next = UINT64_MAX;
+        bool outgoing = false; /* a transfer that can still progress */
         for (size_t i = 0; i < count; i++) {
             ready[i] = eos_wasi__pollable_ready(ctx, ps[i]);
             if (ready[i])
                 n++;
             else if (ps[i]->kind == EOS_WASI__POLL_CLOCK && ps[i]->deadline < next)
                 next = ps[i]->deadline;
+            else if (ps[i]->kind == EOS_WASI__POLL_OUTGOING &&
+                     eos_wasi__out_can_progress(ps[i]->call))
+                outgoing = true;
         }
         if (n) {
             *out_n = n;
             return 0;
+        }
+        if (outgoing) {
+            /* Transfers end by their own timeouts, so this cannot hang. */
+            uint64_t now = eos_now_ns();
+            eos_wasi__out_wait(ctx, next == UINT64_MAX ? UINT64_MAX : next > now ? next - now : 0);
+            continue;
         }
         if (next == UINT64_MAX)
             return eos_wasi__trap(ctx, "it polled for something that can never happen");
@@ -210,6 +222,11 @@ static int in_read_common(eos_wasi__ctx *ctx, eos_wasi__istream *s, uint64_t len
             s->closed = true;
         if (rc || *out_n || !blocking)
             return rc;
+        if (s->wait) {
+            /* The source bounds its own waiting (an outgoing call's timeouts). */
+            s->wait(ctx, s->impl);
+            continue;
+        }
         /* Sources here are synchronous; a source with nothing now is waited
          * for briefly, then reported empty rather than spinning forever. */
         if (tries > 1000)

@@ -117,6 +117,30 @@ static void test_bad_config(void)
                   EOS_EINVAL);
 }
 
+/* The outbound allow-list is an optional leaf: absent, the tree is as
+ * before; present, it adds wasm.NAME.outbound and changes the root. */
+static void test_outbound_leaf(void)
+{
+    eos_ratls_app a = {.name = "a", .route = "/a"};
+    eos_ratls_config cfg = {&a, 1, NULL, 0};
+    eos_ratls_merkle *m1 = NULL, *m2 = NULL;
+    EOS_CHECK_INT(eos_ratls_merkle_build((const uint8_t *)"x", 1, "sim", NULL, 0, &cfg, &m1, NULL),
+                  0);
+    a.outbound = "https://api.example.com\nhttp://127.0.0.1:8080";
+    EOS_CHECK_INT(eos_ratls_merkle_build((const uint8_t *)"x", 1, "sim", NULL, 0, &cfg, &m2, NULL),
+                  0);
+    if (m1 && m2) {
+        EOS_CHECK_INT(eos_ratls_merkle_leaf_count(m2), eos_ratls_merkle_leaf_count(m1) + 1);
+        EOS_CHECK(memcmp(eos_ratls_merkle_root(m1), eos_ratls_merkle_root(m2), 32) != 0);
+        int found = 0;
+        for (size_t i = 0; i < eos_ratls_merkle_leaf_count(m2); i++)
+            found |= strcmp(eos_ratls_merkle_leaf_name(m2, i), "wasm.a.outbound") == 0;
+        EOS_CHECK(found);
+    }
+    eos_ratls_merkle_free(m1);
+    eos_ratls_merkle_free(m2);
+}
+
 static void test_canonical_env(void)
 {
     char *out = NULL;
@@ -201,6 +225,7 @@ int main(void)
     EOS_RUN(test_fixed_tree);
     EOS_RUN(test_empty_config);
     EOS_RUN(test_bad_config);
+    EOS_RUN(test_outbound_leaf);
     EOS_RUN(test_canonical_env);
     EOS_RUN(test_manifest_malformed);
     EOS_RUN(test_report_data);

@@ -595,6 +595,20 @@ static void test_environment_exit_and_denials(void)
     EOS_CHECK_INT(call("wasi:sockets/tcp-create-socket", "create-tcp-socket", args, res), 0);
     EOS_CHECK_INT(res[0].of.var.index, 1);
     EOS_CHECK_INT(res[0].of.var.payload->of.var.index, 1); /* access-denied */
+    /* The app has no outbound rules: a well-formed request is refused. */
+    EOS_CHECK_INT(call(HT, "[constructor]fields", NULL, res), 0);
+    args[0] = h(res[0].of.handle);
+    EOS_CHECK_INT(call(HT, "[constructor]outgoing-request", args, res), 0);
+    uint32_t oreq = res[0].of.handle;
+    eos_cm_val host = s("example.com");
+    args[0] = h(oreq);
+    args[1].of.var.index = 1;
+    args[1].of.var.payload = &host;
+    EOS_CHECK_INT(call(HT, "[method]outgoing-request.set-authority", args, res), 0);
+    EOS_CHECK_INT(res[0].of.var.index, 0);
+    args[0] = h(oreq);
+    args[1].of.var.index = 0;
+    args[1].of.var.payload = NULL;
     EOS_CHECK_INT(call("wasi:http/outgoing-handler", "handle", args, res), 0);
     EOS_CHECK_INT(res[0].of.var.index, 1);
     EOS_CHECK_STR(eos_wasi__error_code_name(res[0].of.var.payload->of.var.index),
