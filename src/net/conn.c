@@ -21,7 +21,10 @@
 void eos_net__conn_touch(eos_net__conn *c)
 {
     eos_net__worker *w = c->w;
-    c->last_active_ns = eos_now_ns();
+    uint64_t now = eos_now_ns();
+    /* Only forward: the idle list must stay sorted by this stamp. */
+    if (now > c->last_active_ns)
+        c->last_active_ns = now;
     if (w->tail == c)
         return;
     /* Move to the tail: the list stays sorted by last activity, so expiry

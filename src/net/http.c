@@ -486,7 +486,7 @@ static void http_input(eos_net__conn *c, const uint8_t *data, size_t size)
         (uint64_t)(srv->cfg.header_timeout_ms ? srv->cfg.header_timeout_ms : 10000) * 1000000ull;
     /* A head that trickles in (slowloris) is cut off once it is late, even
      * though every byte resets the idle timer. */
-    uint64_t age = eos_now_ns() - st->start_ns;
+    uint64_t age = eos_elapsed_ns(eos_now_ns(), st->start_ns);
     if (!st->headers_done && age > limit) {
         fail(st, 408, "request head not received in time");
         return;

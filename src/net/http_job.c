@@ -112,7 +112,7 @@ void eos_net__http_observe(eos_net_server *srv, uint64_t start_ns)
 {
     static const uint64_t bounds_us[EOS_NET__LAT_BUCKETS] = {
         500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000};
-    uint64_t us = (eos_now_ns() - start_ns) / 1000;
+    uint64_t us = eos_elapsed_ns(eos_now_ns(), start_ns) / 1000;
     size_t i = 0;
     while (i < EOS_NET__LAT_BUCKETS && us > bounds_us[i])
         i++;

@@ -321,6 +321,44 @@ def test_long_running_app_stalls_nobody(srv):
     assert quick_get(port, "/h/hello", "after the spin") == (200, HELLO_TEXT)
 
 
+def test_request_longer_than_idle_timeout(tmp_path):
+    """A request that computes past --idle-timeout gets its answer, the same
+    worker serves others meanwhile, and SIGTERM still stops the server (the
+    idle sweep once looped for good over the connection it had just touched)."""
+    s = Server(tmp_path, "--dev", "--workers", "1", "--idle-timeout", "1")
+    try:
+        port = s.port
+        load(port, "h", HELLO)
+        load(port, "m", MISBEHAVE)
+        load(port, "spin", MISBEHAVE, max_fuel=spin_fuel(port, 4.0 if SANITIZED else 3.0))
+        result = {}
+
+        def spin():
+            try:
+                result["status"] = get_once(port, "/spin/spin", timeout=30)[0]
+            except Exception as e:  # noqa: BLE001 - reported by the main thread
+                result["error"] = repr(e)
+            result["end"] = time.time()
+
+        t = threading.Thread(target=spin)
+        t.start()
+        try:
+            time.sleep(1.6)  # past the idle timeout, with the spin still running
+            status, body = quick_get(port, "/h/hello", "while a request outlives the idle timeout")
+            assert (status, body) == (200, HELLO_TEXT)
+            quick_ping(port, "while a request outlives the idle timeout")
+            checks_done = time.time()
+        finally:
+            t.join(40)
+        assert not t.is_alive(), "/spin never got its answer"
+        assert result.get("status") == 500, result
+        assert checks_done < result["end"], "the spin ended before the checks; nothing was tested"
+    finally:
+        rc = s.stop(timeout=10)
+    assert rc == 0, s.output()[-4000:]
+    check_log_clean(s)
+
+
 def test_stalled_body_gets_408(tmp_path):
     s = Server(tmp_path, "--dev", "--workers", "1", "--idle-timeout", "2")
     try:
