@@ -66,6 +66,8 @@ int eos_apps_token_ok(eos_apps *apps, const char *token, size_t len)
     const char *want = apps->token;
     if (!want || !token)
         return 0;
+    /* The lengths first (the token's length is no secret), then every byte
+     * in constant time: a prefix or a NUL-cut copy never matches. */
     size_t n = strlen(want);
     return n == len && CRYPTO_memcmp(want, token, n) == 0;
 }
@@ -363,10 +365,10 @@ int eos_apps_handle(eos_apps *apps, eos_proto_request *req, int conn_authorised,
     yajl_val body = root ? yajl_tree_get(root, path, yajl_t_object) : NULL;
     int rc;
     if (op == EOS_PROTO_OP_WASM_LOAD || op == EOS_PROTO_OP_WASM_UNLOAD) {
-        const char *apath[] = {"auth", NULL};
-        yajl_val auth = root ? yajl_tree_get(root, apath, yajl_t_string) : NULL;
-        const char *token = auth ? YAJL_GET_STRING(auth) : NULL;
-        int ok = conn_authorised || (token && eos_apps_token_ok(apps, token, strlen(token)));
+        /* The token as sent, not the tree's copy: that one ends at a NUL. */
+        size_t token_len = 0;
+        const char *token = eos_proto_request_auth(req, &token_len);
+        int ok = conn_authorised || (token && eos_apps_token_ok(apps, token, token_len));
         if (!ok) {
             rc = eos_apps_error_doc(
                 "unauthorized",

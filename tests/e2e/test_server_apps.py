@@ -278,6 +278,13 @@ def test_http_put_and_delete(tmp_path):
         assert r.startswith(b"HTTP/1.1 401 "), r[:200]
         r = put("Authorization: Bearer wrong-token-000000000\r\n")
         assert r.startswith(b"HTTP/1.1 401 ")
+        # The whole token or nothing: a NUL and more after it, a prefix, or more after it.
+        for bad in (TOKEN + "\x00junk", TOKEN[:-1], TOKEN + "x"):
+            r = put("Authorization: Bearer %s\r\n" % bad)
+            assert r.startswith(b"HTTP/1.1 401 ") or r.startswith(b"HTTP/1.1 400 "), r[:200]
+        for bad in (TOKEN + "\u0000junk", TOKEN[:-1], TOKEN + "x", ""):
+            reply = call(srv.port, {"wasm_load": {"name": "web", "bytes": list(data)}, "auth": bad})
+            assert reply["status"] == "error" and reply["code"] == "unauthorized", reply
         r = put("Authorization: Bearer %s\r\n" % TOKEN)
         assert r.startswith(b"HTTP/1.1 200 "), r[:300]
         doc = json.loads(body_of(r))
