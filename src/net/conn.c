@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -139,6 +140,13 @@ void eos_net__conn_close(eos_net__conn *c, const char *why)
     eos_net__worker *w = c->w;
     c->tr->close(c);
     epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    /* Closing with unread input makes the kernel send a reset, which can
+     * destroy a last answer (431, 400) the peer has not read yet: end our
+     * side first and drop what the peer already sent (bounded, no waiting). */
+    shutdown(c->fd, SHUT_WR);
+    for (int i = 0; i < 64; i++)
+        if (recv(c->fd, w->rbuf, sizeof w->rbuf, MSG_DONTWAIT) <= 0)
+            break;
     close(c->fd);
     if (c->proto)
         c->proto->free(c);

@@ -18,6 +18,8 @@
 #define DEFAULT_MAX_BODY   ((size_t)32 << 20)
 #define MAX_COMPONENT_BODY ((size_t)64 << 20)
 #define MAX_HEADERS        128
+/* Longest request target (RFC 9112 3: servers answer 414 past their limit). */
+#define MAX_TARGET         ((size_t)8 << 10)
 #define WELL_KNOWN         "/.well-known/enclave-os/"
 /* An app request starts on an app thread once this much body is buffered,
  * or when the body is complete: a client sending a small body slowly never
@@ -181,6 +183,10 @@ static int on_message_begin(http_parser *p)
 static int on_url(http_parser *p, const char *at, size_t len)
 {
     http_state *st = p->data;
+    if (st->url_len + len > MAX_TARGET) {
+        fail(st, 414, "request target longer than 8192 bytes");
+        return -1;
+    }
     if (append(st, at, len) < 0)
         return -1;
     st->url_len += len;
@@ -334,6 +340,20 @@ static int on_headers_complete(http_parser *p)
     http_state *st = p->data;
     eos_net_server *srv = st->c->w->srv;
     st->headers_done = 1;
+    /* RFC 9112 2.3: only HTTP/1.0 and 1.1 (a line without a version is 0.9). */
+    if (p->http_major != 1 || p->http_minor > 1) {
+        fail(st, 505, "HTTP version not supported: only HTTP/1.0 and HTTP/1.1 are");
+        return -1;
+    }
+    /* RFC 9112 3.2: a 1.1 request has exactly one Host, a 1.0 one at most one. */
+    size_t hosts = 0;
+    for (size_t i = 0; i < st->nh; i++)
+        if (st->hdrs[i].nlen == 4 && strncasecmp(st->head + st->hdrs[i].noff, "host", 4) == 0)
+            hosts++;
+    if (hosts > 1 || (hosts == 0 && p->http_minor == 1)) {
+        fail(st, 400, hosts ? "more than one Host header" : "the Host header is missing");
+        return -1;
+    }
     st->is_head = p->method == HTTP_HEAD;
     st->keep_alive = http_should_keep_alive(p);
     st->body_limit = srv->cfg.max_body_size ? srv->cfg.max_body_size : DEFAULT_MAX_BODY;
@@ -510,7 +530,11 @@ static void http_input(eos_net__conn *c, const uint8_t *data, size_t size)
     }
     if (e != HPE_OK) {
         char msg[200];
-        snprintf(msg, sizeof msg, "malformed HTTP request: %s", http_errno_description(e));
+        if (e == HPE_INVALID_CONTENT_LENGTH && st->headers_done && (st->parser.flags & F_CHUNKED))
+            snprintf(msg, sizeof msg, "malformed HTTP request: chunk size too large");
+        else
+            snprintf(msg, sizeof msg, "malformed HTTP request: %s", http_errno_description(e));
+
         fail(st, 400, msg);
         return;
     }

@@ -407,6 +407,24 @@ def test_http_limits_and_malformed(server):
         assert b'{"Error":' in r
         r = https(port, b"GET /x HTTP/9.9.9\r\n\r\n")
         assert r.startswith(b"HTTP/1.1 400 "), r[:100]
+        # RFC 9112, each with its status and a clear reason.
+        r = https(port, b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert r.startswith(b"HTTP/1.1 414 "), r[:100]
+        r = https(port, b"GET /x HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (70 << 10) + b"\r\n\r\n")
+        assert r.startswith(b"HTTP/1.1 431 "), r[:100]
+        r = https(port, b"GET /x HTTP/1.1\r\nConnection: close\r\n\r\n")
+        assert r.startswith(b"HTTP/1.1 400 ") and b"Host header is missing" in r, r[:200]
+        r = https(port, b"GET /x HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n")
+        assert r.startswith(b"HTTP/1.1 400 ") and b"more than one Host" in r, r[:200]
+        r = https(port, b"GET /.well-known/enclave-os/metrics HTTP/1.0\r\n\r\n")
+        assert r.startswith(b"HTTP/1.1 200 "), r[:100]
+        for line in (b"GET /x HTTP/2.0\r\nHost: x\r\n\r\n", b"GET /x HTTP/1.2\r\nHost: x\r\n\r\n",
+                     b"GET /x\r\n\r\n"):
+            r = https(port, line)
+            assert r.startswith(b"HTTP/1.1 505 "), (line, r[:100])
+        r = https(port, b"POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  b"fffffffffffffffffff\r\nabc\r\n0\r\n\r\n")
+        assert r.startswith(b"HTTP/1.1 400 ") and b"chunk size too large" in r, r[:200]
         assert request(other, b'"Ping"') == "Pong"
 
 
