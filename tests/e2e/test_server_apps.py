@@ -300,6 +300,21 @@ def test_http_put_and_delete(tmp_path):
         assert r.startswith(b"HTTP/1.1 200 ") and b'"unloaded"' in r
         reply = call(srv.port, {"wasm_load": {"name": "web", "bytes": list(data)}, "auth": TOKEN})
         assert reply["status"] == "loaded"
+        # A route another app holds is refused, framed and by PUT; the holder
+        # itself may be replaced there.
+        reply = call(srv.port, {"wasm_load": {"name": "web", "bytes": list(data), "route": "/w"},
+                                "auth": TOKEN})
+        assert reply["status"] == "loaded", reply
+        reply = call(srv.port, {"wasm_load": {"name": "other", "bytes": list(data), "route": "/w"},
+                                "auth": TOKEN})
+        assert reply["status"] == "error" and reply["code"] == "conflict", reply
+        assert "route '/w'" in reply["message"], reply
+        head = ("PUT /.well-known/enclave-os/apps/other HTTP/1.1\r\nHost: x\r\n"
+                "Content-Length: %d\r\nx-enclave-os-route: /w\r\nAuthorization: Bearer %s\r\n"
+                "Connection: close\r\n\r\n" % (len(data), TOKEN))
+        r = https(srv.port, head.encode() + data, timeout=60)
+        assert r.startswith(b"HTTP/1.1 409 ") and b'"conflict"' in r, r[:300]
+        assert body_of(get(srv.port, "/w/hello")) == b"Hello from inside SGX!"
     finally:
         assert srv.stop() == 0
 
