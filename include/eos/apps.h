@@ -99,6 +99,10 @@ EOS_API void eos_apps_app_ref(eos_apps_app *a);
 EOS_API void eos_apps_app_unref(eos_apps_app *a);
 /* The app's name, borrowed from a. */
 EOS_API const char *eos_apps_app_name(const eos_apps_app *a);
+/* Stored records the encrypted store found altered (they failed
+ * authentication) while apps read them, since the process started; each is
+ * also logged with its app, store and key hash. */
+EOS_API unsigned long long eos_apps_tamper_count(void);
 /* Runs the app's HTTP handler (wasi:http) for req, streaming its response
  * into sink; all borrowed. Counts the request and its fuel. Returns the
  * driver's result, detail in *out. Call from a thread that may block. */
