@@ -52,11 +52,15 @@ EOS_API int eos_apps_load_bytes(eos_apps *apps, const char *name, const uint8_t 
 /* ---- Management (SPEC 3) ---- */
 
 /* What a load needs; the caller fills it from a request. */
+/* The largest max_concurrency a load may ask for. */
+#define EOS_APPS_MAX_CONCURRENCY 1024u
+
 typedef struct eos_apps_load_args {
     const char *name, *route, *hostname, *env_json; /* borrowed */
     uint8_t *bytes; /* the component; taken over by the load in every case */
     size_t size;
     uint64_t max_fuel, max_memory_mb;
+    uint64_t max_concurrency; /* requests run at once; 0: the server's default */
 } eos_apps_load_args;
 
 /* Answers an inner request (a finished eos_proto_request, borrowed).
@@ -103,6 +107,8 @@ EOS_API const char *eos_apps_app_name(const eos_apps_app *a);
  * authentication) while apps read them, since the process started; each is
  * also logged with its app, store and key hash. */
 EOS_API unsigned long long eos_apps_tamper_count(void);
+/* Most requests to run at once set at load (0: the server's default). */
+EOS_API uint32_t eos_apps_app_max_concurrency(const eos_apps_app *a);
 /* Runs the app's HTTP handler (wasi:http) for req, streaming its response
  * into sink; all borrowed. Counts the request and its fuel. Returns the
  * driver's result, detail in *out. Call from a thread that may block. */

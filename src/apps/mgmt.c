@@ -303,10 +303,12 @@ static int handle_load(eos_apps *apps, eos_proto_request *req, yajl_val body, ch
     args.hostname = get_str(body, "hostname", &bad);
     args.max_fuel = get_uint(body, "max_fuel", &bad);
     args.max_memory_mb = get_uint(body, "max_memory_mb", &bad);
+    args.max_concurrency = get_uint(body, "max_concurrency", &bad);
     if (bad)
         return eos_apps_error_doc("invalid_request",
                                    "wasm_load: \"route\" and \"hostname\" must be strings, "
-                                   "\"max_fuel\" and \"max_memory_mb\" non-negative integers",
+                                   "\"max_fuel\", \"max_memory_mb\" and \"max_concurrency\" "
+                                   "non-negative integers",
                                    out, out_size);
     size_t env_len = 0;
     char *env = member_text(body, "env", yajl_t_object, &bad, &env_len);

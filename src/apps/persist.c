@@ -36,6 +36,10 @@ int eos_apps__persist_save(eos_apps *apps, const eos_apps_app *a, eos_diag *d)
     yajl_gen_integer(g, (long long)a->max_fuel);
     yajl_gen_string(g, (const unsigned char *)"max_memory_mb", 13);
     yajl_gen_integer(g, (long long)a->max_memory_mb);
+    if (a->max_concurrency) {
+        yajl_gen_string(g, (const unsigned char *)"max_concurrency", 15);
+        yajl_gen_integer(g, (long long)a->max_concurrency);
+    }
     yajl_gen_map_close(g);
     const unsigned char *meta;
     size_t meta_size;

@@ -41,7 +41,9 @@ const eos_cli_command eos_cli_load = {
     "  --hostname HOST         serve the app for this SNI / Host name\n"
     "  --env KEY=VALUE         environment variable for the app (repeatable)\n"
     "  --max-fuel N            fuel per call (default 10000000)\n"
-    "  --max-memory-mb N       linear memory limit per instance\n" EOS_CLI_CONN_HELP "\n"
+    "  --max-memory-mb N       linear memory limit per instance\n"
+    "  --max-concurrency N     requests of this app run at once (default: half the\n"
+    "                          server's app threads); more wait in the app's queue\n" EOS_CLI_CONN_HELP "\n"
     "Exit status: 0 loaded, 1 refused or failed, 2 usage error.\n",
     run,
 };
@@ -49,7 +51,7 @@ const eos_cli_command eos_cli_load = {
 static int run(int argc, char **argv)
 {
     const eos_cli_command *cmd = &eos_cli_load;
-    enum { O_NAME = 256, O_ROUTE, O_HOST, O_ENV, O_FUEL, O_MEM };
+    enum { O_NAME = 256, O_ROUTE, O_HOST, O_ENV, O_FUEL, O_MEM, O_CONC };
     static const struct option opts[] = {
         {"name", required_argument, 0, 'n'},
         {"route", required_argument, 0, O_ROUTE},
@@ -57,13 +59,14 @@ static int run(int argc, char **argv)
         {"env", required_argument, 0, O_ENV},
         {"max-fuel", required_argument, 0, O_FUEL},
         {"max-memory-mb", required_argument, 0, O_MEM},
+        {"max-concurrency", required_argument, 0, O_CONC},
         EOS_CLI_CONN_LONGOPTS,
         {0, 0, 0, 0},
     };
     eos_cli_conn o;
     memset(&o, 0, sizeof o);
     const char *name = NULL, *route = NULL, *host = NULL;
-    uint64_t fuel = 0, mem = 0;
+    uint64_t fuel = 0, mem = 0, conc = 0;
     eos_cli_buf env;
     memset(&env, 0, sizeof env);
     int c, rc = EOS_CLI_EXIT_USAGE;
@@ -106,6 +109,12 @@ static int run(int argc, char **argv)
         case O_MEM:
             if (eos_cli__parse_uint(optarg, 1, 65536, &mem) < 0) {
                 rc = eos_cli__usage(cmd, "--max-memory-mb wants 1 to 65536");
+                goto out;
+            }
+            break;
+        case O_CONC:
+            if (eos_cli__parse_uint(optarg, 1, 1024, &conc) < 0) {
+                rc = eos_cli__usage(cmd, "--max-concurrency wants 1 to 1024");
                 goto out;
             }
             break;
@@ -154,6 +163,7 @@ static int run(int argc, char **argv)
         .size = size,
         .max_fuel = fuel,
         .max_memory_mb = mem,
+        .max_concurrency = conc,
         .token = o.token,
         .progress = isatty(2) && size > ((size_t)1 << 20) ? show_progress : NULL,
     };

@@ -5,8 +5,10 @@
  * body streams to the app as it arrives and the app's response streams back,
  * both through bounded buffers, while the worker serves other connections.
  * Requests pipelined behind it wait in the connection's stash. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -72,6 +74,13 @@ static void respond(http_state *st, int status, const char *ctype, const char *b
     if (close)
         st->keep_alive = 0;
     size_t n = eos_net__http_format_head(head, sizeof head, status, ctype, size, st->keep_alive);
+    /* Busy (a full queue) or short of memory: both pass; say when to retry. */
+    static const char retry[] = "retry-after: 1\r\n";
+    if (status == 503 && n >= 2 && n + sizeof retry < sizeof head) {
+        memcpy(head + n - 2 + sizeof retry - 1, "\r\n", 2);
+        memcpy(head + n - 2, retry, sizeof retry - 1);
+        n += sizeof retry - 1;
+    }
     queue_str(c, head, n);
     if (!st->is_head && size)
         queue_str(c, body, size);
@@ -311,6 +320,9 @@ static int start_app_request(http_state *st, int has_body)
         .start_ns = st->start_ns,
     };
     int rc = eos_net__http_job_new(c, &r, &st->job);
+    if (rc == 0)
+        eos_net__job_set_lane(eos_net__http_job_base(st->job), eos_apps_app_name(a),
+                              eos_apps_app_max_concurrency(a));
     eos_apps_app_unref(a);
     if (rc < 0) {
         fail(st, 503, "out of memory");
@@ -329,9 +341,8 @@ static int submit(http_state *st)
     if (eos_net__job_submit(srv, eos_net__http_job_base(st->job)) == 0)
         return 0;
     drop_job(st);
-    EOS_WARN("net", "%s: every app thread is busy and the queue is full; answering 503",
-             st->c->peer);
-    fail(st, 503, "server busy: every app thread is taken; try again shortly");
+    EOS_WARN("net", "%s: the app's queue is full; answering 503", st->c->peer);
+    fail(st, 503, "server busy: this app's queue is full; try again shortly");
     return -1;
 }
 
@@ -688,6 +699,26 @@ static void tb_printf(text_buf *tb, const char *fmt, ...)
     }
 }
 
+typedef struct lane_pass {
+    text_buf *f;
+    int what; /* 0 in flight, 1 queued, 2 rejected: one metric family per pass */
+} lane_pass;
+
+/* One app's share of the app threads, for the metrics. */
+static void lane_metrics(void *arg, const char *name, size_t running, size_t queued,
+                         unsigned long long rejected)
+{
+    lane_pass *lp = arg;
+    /* App names are [a-z0-9._-]; the server's own work has none. */
+    const char *app = name[0] ? name : "-";
+    if (lp->what == 0)
+        tb_printf(lp->f, "enclave_os_app_in_flight{app=\"%s\"} %zu\n", app, running);
+    else if (lp->what == 1)
+        tb_printf(lp->f, "enclave_os_app_queued{app=\"%s\"} %zu\n", app, queued);
+    else
+        tb_printf(lp->f, "enclave_os_app_rejected_total{app=\"%s\"} %llu\n", app, rejected);
+}
+
 static void metrics(http_state *st)
 {
     eos_net_server *srv = st->c->w->srv;
@@ -741,6 +772,18 @@ static void metrics(http_state *st)
             "# TYPE enclave_os_app_queue_rejected_total counter\n"
             "enclave_os_app_queue_rejected_total %llu\n",
             (unsigned long long)atomic_load(&srv->pool.rejected));
+    tb_printf(f,
+              "# TYPE enclave_os_store_tampering_detected_total counter\n"
+              "enclave_os_store_tampering_detected_total %llu\n",
+              eos_apps_tamper_count());
+    static const char *const lane_types[3] = {"enclave_os_app_in_flight gauge",
+                                              "enclave_os_app_queued gauge",
+                                              "enclave_os_app_rejected_total counter"};
+    for (int i = 0; i < 3; i++) {
+        lane_pass lp = {f, i};
+        tb_printf(f, "# TYPE %s\n", lane_types[i]);
+        eos_net__pool_lanes(srv, lane_metrics, &lp);
+    }
     eos_apps_stat *v = NULL;
     size_t n = 0;
     if (eos_apps_stats(srv->apps, &v, &n) == 0) {
@@ -819,6 +862,20 @@ static void manage(http_state *st, const char *name, int method)
     };
     header_copy(st, "x-enclave-os-route", route, sizeof route, &r.route);
     header_copy(st, "x-enclave-os-hostname", hostname, sizeof hostname, &r.hostname);
+    char mc[24];
+    const char *mcs = NULL;
+    header_copy(st, "x-enclave-os-max-concurrency", mc, sizeof mc, &mcs);
+    if (mcs) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(mcs, &end, 10);
+        if (*mcs < '0' || *mcs > '9' || *end || errno || v > EOS_APPS_MAX_CONCURRENCY) {
+            respond_text(st, 400, "x-enclave-os-max-concurrency must be a number from 0 to 1024",
+                         0);
+            return;
+        }
+        r.max_concurrency = v;
+    }
     if (eos_net__http_job_new(st->c, &r, &st->job) < 0) {
         respond_text(st, 503, "out of memory", 0);
         return;

@@ -457,6 +457,7 @@ static int copy_request(eos_net__http_job *hj, const eos_net__http_req *r)
     hj->target = put_str(&p, r->target);
     hj->authority = put_str(&p, r->authority);
     hj->name = put_str(&p, r->name);
+    hj->load.max_concurrency = r->max_concurrency;
     hj->route = put_str(&p, r->route);
     hj->hostname = put_str(&p, r->hostname);
     for (size_t i = 0; i < r->header_count; i++) {

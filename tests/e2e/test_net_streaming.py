@@ -472,7 +472,8 @@ def test_slow_uploads_do_not_starve_the_app_threads(tmp_path):
     stalled = []
     try:
         load(s.port, "h", HELLO)
-        load(s.port, "m", MISBEHAVE)
+        # Four at once: above its default share (half the threads, one).
+        load(s.port, "m", MISBEHAVE, max_concurrency=4)
         for _ in range(4):
             c = connect(s.port, timeout=30)
             c.sendall(b"POST /m/count HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n")
@@ -588,3 +589,80 @@ def test_client_that_sends_close_notify_still_gets_its_answer(srv):
     raw.close()
     assert got.startswith(b"HTTP/1.1 200 "), got[:300]
     assert got.endswith(b"\r\n\r\n1\r\n5\r\n0\r\n\r\n"), got[-100:]
+
+
+def metric(port, name):
+    status, body, _ = get_once(port, "/.well-known/enclave-os/metrics")
+    assert status == 200
+    for line in body.decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
+
+
+def test_apps_share_app_threads_fairly(tmp_path):
+    """One app's slow requests take at most its share of the app threads
+    (half by default): the rest wait in its own queue, shown in the metrics,
+    while another app is served at once."""
+    s = Server(tmp_path, "--dev", "--workers", "1", "--app-threads", "4")
+    try:
+        port = s.port
+        load(port, "h", HELLO)
+        load(port, "spin", MISBEHAVE, max_fuel=spin_fuel(port, 3.0 if SANITIZED else 1.5))
+        results = []
+
+        def spin():
+            try:
+                results.append(get_once(port, "/spin/spin", timeout=60)[0])
+            except Exception as e:  # noqa: BLE001 - reported by the main thread
+                results.append(repr(e))
+
+        threads = [threading.Thread(target=spin) for _ in range(6)]
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        try:
+            assert metric(port, 'enclave_os_app_in_flight{app="spin"}') == 2
+            assert metric(port, 'enclave_os_app_queued{app="spin"}') == 4
+            for _ in range(3):
+                assert quick_get(port, "/h/hello", "while an app fills its share") == \
+                    (200, HELLO_TEXT)
+        finally:
+            for t in threads:
+                t.join(90)
+        assert results == [500] * 6, results
+        assert metric(port, 'enclave_os_app_queued{app="spin"}') == 0
+    finally:
+        rc = s.stop()
+    assert rc == 0, s.output()[-4000:]
+    check_log_clean(s)
+
+
+def test_full_app_queue_gets_503_with_retry_after(tmp_path):
+    """An app's queue is bounded (16 per app thread): past it, 503 with
+    Retry-After at once."""
+    s = Server(tmp_path, "--dev", "--workers", "1", "--app-threads", "1")
+    socks = []
+    try:
+        port = s.port
+        load(port, "spin", MISBEHAVE, max_fuel=spin_fuel(port, 1.0))
+        for _ in range(1 + 16 + 3):
+            c = connect(port, timeout=10)
+            c.sendall(b"GET /spin/spin HTTP/1.1\r\nHost: x\r\n\r\n")
+            socks.append(c)
+        time.sleep(0.3)
+        busy = []
+        for c in socks[-3:]:
+            c.settimeout(5)
+            head = c.recv(4096)
+            busy.append(head)
+        for head in busy:
+            assert head.startswith(b"HTTP/1.1 503 "), head[:200]
+            assert b"retry-after: 1\r\n" in head.lower(), head[:300]
+        assert metric(port, 'enclave_os_app_rejected_total{app="spin"}') == 3
+    finally:
+        for c in socks:
+            c.close()
+    rc = s.stop(timeout=90)
+    assert rc == 0, s.output()[-4000:]
+    check_log_clean(s)
