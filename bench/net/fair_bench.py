@@ -58,21 +58,49 @@ def load(port, name, data, **extra):
         raise RuntimeError(doc)
 
 
-def read_response(s, buf):
+def read_response(s, buf=b""):
+    """One response (content-length or chunked) from s: (status, body, rest)."""
     while b"\r\n\r\n" not in buf:
-        chunk = s.recv(65536)
-        if not chunk:
-            raise EOFError("closed")
-        buf += chunk
+        c = s.recv(65536)
+        if not c:
+            raise EOFError("closed before a response")
+        buf += c
     head, _, rest = buf.partition(b"\r\n\r\n")
-    n = 0
+    n, chunked = 0, False
     for line in head.split(b"\r\n")[1:]:
         k, _, v = line.partition(b":")
-        if k.strip().lower() == b"content-length":
+        k = k.strip().lower()
+        if k == b"content-length":
             n = int(v)
-    while len(rest) < n:
-        rest += s.recv(65536)
-    return head.split(b" ")[1], rest[n:]
+        elif k == b"transfer-encoding" and b"chunked" in v.lower():
+            chunked = True
+    status = int(head.split(b" ")[1])
+    if not chunked:
+        while len(rest) < n:
+            c = s.recv(65536)
+            if not c:
+                raise EOFError("closed inside a body")
+            rest += c
+        return status, rest[:n], rest[n:]
+    body = b""
+    while True:
+        while b"\r\n" not in rest:
+            c = s.recv(65536)
+            if not c:
+                raise EOFError("closed inside a chunked body")
+            rest += c
+        line, _, rest = rest.partition(b"\r\n")
+        size = int(line.split(b";")[0], 16)
+        while len(rest) < size + 2:
+            c = s.recv(65536)
+            if not c:
+                raise EOFError("closed inside a chunk")
+            rest += c
+        if size == 0:
+            # No trailers from this server: the last chunk ends with CRLF.
+            return status, body, rest[2:]
+        body += rest[:size]
+        rest = rest[size + 2:]
 
 
 def hello_latencies(port, seconds):
@@ -83,9 +111,9 @@ def hello_latencies(port, seconds):
         while time.time() < end:
             t0 = time.perf_counter()
             s.sendall(b"GET /hello/hello HTTP/1.1\r\nHost: x\r\n\r\n")
-            status, buf = read_response(s, buf)
+            status, _, buf = read_response(s, buf)
             out.append(time.perf_counter() - t0)
-            if status != b"200":
+            if status != 200:
                 raise RuntimeError("hello answered %s" % status)
             time.sleep(0.01)
     out.sort()
@@ -100,7 +128,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=20)
     ap.add_argument("--clients", type=int, default=64)
-    ap.add_argument("--bin", default=os.path.join(ROOT, "build", "enclave-os"))
+    ap.add_argument("--spin-concurrency", type=int, default=0,
+                    help="max_concurrency of the spinning app (0: the server's default)")
+    ap.add_argument("--bin", default=os.path.join(ROOT, "build", "src", "cli", "enclave-os"))
     ap.add_argument("--apps", default=os.path.join(ROOT, "build", "tests", "wasi", "apps"))
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="eos-fair-")
@@ -119,7 +149,8 @@ def main():
         with open(os.path.join(args.apps, "hello.wasm"), "rb") as f:
             load(port, "hello", f.read())
         with open(os.path.join(args.apps, "misbehave.wasm"), "rb") as f:
-            load(port, "spin", f.read())
+            extra = {"max_concurrency": args.spin_concurrency} if args.spin_concurrency else {}
+            load(port, "spin", f.read(), **extra)
         hello_latencies(port, 1)  # warm-up
         idle = hello_latencies(port, args.seconds)
         wrk = subprocess.Popen(["wrk", "-t2", "-c%d" % args.clients, "-d%ds" % (args.seconds + 5),

@@ -43,7 +43,7 @@ const eos_cli_command eos_cli_load = {
     "  --max-fuel N            fuel per call (default 10000000)\n"
     "  --max-memory-mb N       linear memory limit per instance\n"
     "  --max-concurrency N     requests of this app run at once (default: half the\n"
-    "                          server's app threads); more wait in the app's queue\n" EOS_CLI_CONN_HELP "\n"
+    "                          app threads, at most CPUs - 1); more wait in its queue\n" EOS_CLI_CONN_HELP "\n"
     "Exit status: 0 loaded, 1 refused or failed, 2 usage error.\n",
     run,
 };

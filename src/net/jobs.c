@@ -205,8 +205,14 @@ int eos_net__pool_start(eos_net_server *srv, int nthreads, eos_diag *d)
      * client can retry, rather than a queue that grows without bound. */
     p->max_queued = (size_t)nthreads * 64;
     p->lane_max_queued = (size_t)nthreads * 16;
-    /* Half the threads per app: the others stay for the other apps. */
-    p->default_limit = nthreads > 1 ? (unsigned)nthreads / 2 : 1;
+    /* Half the threads per app, and one core fewer than the machine has:
+     * an app computing flat out then leaves the others threads and a core
+     * (more threads than cores would not finish its requests sooner). */
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned limit = nthreads > 1 ? (unsigned)nthreads / 2 : 1;
+    if (cpus > 1 && (unsigned long)(cpus - 1) < limit)
+        limit = (unsigned)(cpus - 1);
+    p->default_limit = limit ? limit : 1;
     pthread_mutex_lock(&p->lock);
     int rc = 0;
     for (int i = 0; i < nthreads && rc == 0; i++)

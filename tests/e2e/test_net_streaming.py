@@ -602,13 +602,14 @@ def metric(port, name):
 
 def test_apps_share_app_threads_fairly(tmp_path):
     """One app's slow requests take at most its share of the app threads
-    (half by default): the rest wait in its own queue, shown in the metrics,
-    while another app is served at once."""
+    (its max_concurrency): the rest wait in its own queue, shown in the
+    metrics, while another app is served at once."""
     s = Server(tmp_path, "--dev", "--workers", "1", "--app-threads", "4")
     try:
         port = s.port
         load(port, "h", HELLO)
-        load(port, "spin", MISBEHAVE, max_fuel=spin_fuel(port, 3.0 if SANITIZED else 1.5))
+        load(port, "spin", MISBEHAVE, max_fuel=spin_fuel(port, 3.0 if SANITIZED else 1.5),
+             max_concurrency=2)
         results = []
 
         def spin():
