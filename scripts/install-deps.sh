@@ -13,6 +13,7 @@ packages=(
   llvm-15-dev
   python3 python3-pytest python3-cryptography
   wrk curl
+  chromium fonts-liberation
 )
 
 missing=()
@@ -43,7 +44,8 @@ fi
 # npm tools for building test components (jco, componentize-js), pinned in
 # tools/package.json and installed into tools/node_modules.
 if [ -f "$here/tools/package.json" ] && [ "${EOS_SKIP_NPM:-0}" != 1 ]; then
-  if [ ! -d "$here/tools/node_modules/@bytecodealliance/jco" ]; then
+  if [ ! -d "$here/tools/node_modules/@bytecodealliance/jco" ] ||
+     [ ! -d "$here/tools/node_modules/playwright-core" ]; then
     echo "install-deps: installing npm tools into tools/node_modules"
     (cd "$here/tools" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
   fi

@@ -26,7 +26,8 @@ struct eos_apps_app {
     uint32_t max_concurrency; /* 0: the server's default */
     eos_cm_component *comp;
     eos_wasi_app *wapp;
-    atomic_ullong requests, errors, fuel;
+    atomic_ullong requests, errors, fuel, time_us;
+    char *provenance; /* as uploaded (JSON), or NULL */
 };
 
 struct eos_apps {
@@ -40,6 +41,8 @@ struct eos_apps {
     eos_kv_ns *sys_ns; /* persist: where apps are kept */
     int restoring;
     atomic_ullong loads;
+    uint8_t console_hash[32]; /* the core.console leaf's input, when has_console */
+    int has_console;
 };
 
 /* Largest per-call fuel an app may ask for at load. */
