@@ -388,7 +388,7 @@ static void run_app(eos_net__job *j)
     }
     if (!hj->keep_alive)
         hj->close_conn = 1;
-    eos_apps_app_count_time(a, (eos_now_ns() - hj->start_ns) / 1000);
+    eos_apps_app_count_time(a, eos_elapsed_ns(eos_now_ns(), hj->start_ns) / 1000);
     eos_net__http_observe(hj->srv, hj->start_ns);
 }
 
