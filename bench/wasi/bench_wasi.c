@@ -1,7 +1,9 @@
 /* Requests per second through the incoming-handler driver on one core: a
  * fresh store and instance plus handle() per request, for the C hello app and
- * the componentize-js app, against a baseline measured in the same run: the
- * bare instantiate-and-free cost of the same component, without the call. */
+ * the componentize-js app, on the interpreter and (when the build has it) the
+ * compiled tier, against a baseline measured in the same run: the bare
+ * instantiate-and-free cost of the same component, without the call. The
+ * components are loaded (and compiled) before any measurement. */
 #include <stdio.h>
 #include <string.h>
 
@@ -9,30 +11,18 @@
 
 #define SECONDS 2.0
 
-/* The tier the components run on (the test library is built once per tier). */
-#ifndef EOS_BENCH_TIER
-#define EOS_BENCH_TIER "interp"
-#endif
-
 static double rate(uint64_t n, uint64_t ns)
 {
     return ns ? (double)n * 1e9 / (double)ns : 0.0;
 }
 
-static void bench(const char *label, const char *file)
+static void bench(const char *label, const char *tier, eos_cm_component *c)
 {
-    eos_cm_component *c = wt_load(file);
-    if (!c) {
-        printf("%-6s skipped: %s not built\n", label, file);
-        return;
-    }
     eos_wasi_app_config cfg = {
         .name = "bench", .component = c, .max_fuel = 1ull << 40, .max_memory_bytes = 256u << 20};
     eos_wasi_app *app = NULL;
-    if (eos_wasi_app_new(&cfg, &app, NULL)) {
-        eos_cm_component_free(c);
+    if (eos_wasi_app_new(&cfg, &app, NULL))
         return;
-    }
     /* Baseline: instantiation alone. */
     uint64_t n0 = 0, t0 = eos_now_ns(), el0 = 0;
     while ((el0 = eos_now_ns() - t0) < (uint64_t)(SECONDS * 1e9)) {
@@ -66,19 +56,32 @@ static void bench(const char *label, const char *file)
     double base = rate(n0, el0), full = rate(n, el);
     printf("%-6s %-8s %9.0f req/s through the driver; baseline instantiate+free %9.0f /s; "
            "ratio %.2f\n",
-           label, EOS_BENCH_TIER, full, base, base > 0 ? full / base : 0.0);
+           label, tier, full, base, base > 0 ? full / base : 0.0);
 out:
     eos_wasi_app_free(app);
-    eos_cm_component_free(c);
 }
 
 int main(int argc, char **argv)
 {
     const char *apps = argc > 1 ? argv[1] : EOS_WASI_APPS;
-    char p[512];
-    snprintf(p, sizeof(p), "%s/hello.wasm", apps);
-    bench("C", p);
-    snprintf(p, sizeof(p), "%s/fetch-js.wasm", apps);
-    bench("JS", p);
+    static const char *const names[2] = {"hello.wasm", "fetch-js.wasm"};
+    static const char *const labels[2] = {"C", "JS"};
+    eos_cm_component *comps[2][2] = {{NULL, NULL}, {NULL, NULL}};
+    int tiers = eos_wasm_jit_available() ? 2 : 1;
+    for (int k = 0; k < 2; k++)
+        for (int t = 0; t < tiers; t++) {
+            char p[512];
+            snprintf(p, sizeof(p), "%s/%s", apps, names[k]);
+            comps[k][t] = wt_load_tier(p, t ? EOS_WASM_TIER_COMPILED : EOS_WASM_TIER_INTERP);
+            if (!comps[k][t])
+                printf("%-6s skipped: %s not built\n", labels[k], p);
+        }
+    for (int k = 0; k < 2; k++)
+        for (int t = 0; t < tiers; t++)
+            if (comps[k][t])
+                bench(labels[k], t ? "compiled" : "interp", comps[k][t]);
+    for (int k = 0; k < 2; k++)
+        for (int t = 0; t < tiers; t++)
+            eos_cm_component_free(comps[k][t]);
     return 0;
 }

@@ -61,7 +61,17 @@ void wt_response_free(wt_response *r)
     r->body = NULL;
 }
 
+/* The library is built once per tier: EOS_TEST_TIER picks the engine's. */
+#ifndef EOS_TEST_TIER
+#define EOS_TEST_TIER EOS_WASM_TIER_INTERP
+#endif
+
 eos_cm_component *wt_load(const char *path)
+{
+    return wt_load_tier(path, EOS_TEST_TIER);
+}
+
+eos_cm_component *wt_load_tier(const char *path, int tier)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -79,11 +89,7 @@ eos_cm_component *wt_load(const char *path)
     eos_cm_component *c = NULL;
     eos_diag d;
     eos_diag_init(&d);
-    /* The library is built once per tier: EOS_TEST_TIER picks the engine's. */
-#ifndef EOS_TEST_TIER
-#define EOS_TEST_TIER EOS_WASM_TIER_INTERP
-#endif
-    eos_wasm_features feat = {.tier = EOS_TEST_TIER};
+    eos_wasm_features feat = {.tier = (uint8_t)tier};
     int rc = got == (size_t)n ? eos_cm_component_new(b, (size_t)n, &feat, &c, &d) : EOS_EIO;
     free(b);
     if (rc)

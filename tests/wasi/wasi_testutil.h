@@ -30,6 +30,8 @@ void wt_response_free(wt_response *r);
 
 /* Reads a component file and decodes it; NULL (with a message) when absent. */
 eos_cm_component *wt_load(const char *path);
+/* The same on a given tier (eos_wasm_tier). */
+eos_cm_component *wt_load_tier(const char *path, int tier);
 
 /* A GET request for target, no body. */
 eos_wasi_request wt_get(const char *target);
