@@ -62,6 +62,9 @@ EOS_API int eos_apps_load_bytes(eos_apps *apps, const char *name, const uint8_t 
 /* ---- Management (SPEC 3) ---- */
 
 /* What a load needs; the caller fills it from a request. */
+/* The largest max_concurrency a load may ask for. */
+#define EOS_APPS_MAX_CONCURRENCY 1024u
+
 typedef struct eos_apps_load_args {
     const char *name, *route, *hostname, *env_json; /* borrowed */
     /* wasi:config values (JSON object of strings), and the caller policy
@@ -73,6 +76,7 @@ typedef struct eos_apps_load_args {
     /* Outbound allow-list rules joined by '\n' (see eos_wasi_outbound), or
      * NULL for none; borrowed. */
     const char *outbound;
+    uint64_t max_concurrency; /* requests run at once; 0: the server's default */
     /* The build provenance uploaded with the component (a JSON object of at
      * most 16 KiB, borrowed) or NULL: kept beside the app and listed by
      * wasm_list for the console; neither attested nor persisted. */
@@ -120,6 +124,12 @@ EOS_API void eos_apps_app_ref(eos_apps_app *a);
 EOS_API void eos_apps_app_unref(eos_apps_app *a);
 /* The app's name, borrowed from a. */
 EOS_API const char *eos_apps_app_name(const eos_apps_app *a);
+/* Stored records the encrypted store found altered (they failed
+ * authentication) while apps read them, since the process started; each is
+ * also logged with its app, store and key hash. */
+EOS_API unsigned long long eos_apps_tamper_count(void);
+/* Most requests to run at once set at load (0: the server's default). */
+EOS_API uint32_t eos_apps_app_max_concurrency(const eos_apps_app *a);
 /* Runs the app's HTTP handler (wasi:http) for req, streaming its response
  * into sink; all borrowed. Counts the request and its fuel. Returns the
  * driver's result, detail in *out. Call from a thread that may block. */

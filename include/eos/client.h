@@ -99,6 +99,7 @@ typedef struct eos_client_load_args {
     const uint8_t *bytes; /* the component */
     size_t size;
     uint64_t max_fuel, max_memory_mb; /* 0 = the server's defaults */
+    uint64_t max_concurrency;         /* 0 = the server's default */
     const char *token;                /* management token ("auth"), or NULL */
     /* Called after each piece sent (sent and total bytes of the frame); may be NULL. */
     void (*progress)(void *ud, uint64_t sent, uint64_t total);

@@ -162,6 +162,13 @@ EOS_API int eos_hex_decode(const char *hex, uint8_t *out, size_t size);
 /* Monotonic clock in nanoseconds. */
 EOS_API uint64_t eos_now_ns(void);
 
+/* Time from `then` to `now`, zero when `then` is later: a stamp taken after
+ * `now` was read must never wrap an unsigned difference into ~584 years. */
+static inline uint64_t eos_elapsed_ns(uint64_t now, uint64_t then)
+{
+    return now > then ? now - then : 0;
+}
+
 #define EOS_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #ifdef __cplusplus

@@ -148,6 +148,9 @@ EOS_API int eos_proto_request_finish(eos_proto_request *req, eos_diag *d);
  * wasm_load (NULL when absent). */
 EOS_API eos_proto_op eos_proto_request_op(const eos_proto_request *req);
 EOS_API const char *eos_proto_request_name(const eos_proto_request *req);
+/* The top-level "auth" string exactly as sent (*out_len bytes, NULs included,
+ * NUL-terminated after them), or NULL when absent. Borrowed from req. */
+EOS_API const char *eos_proto_request_auth(const eos_proto_request *req, size_t *out_len);
 EOS_API const uint8_t *eos_proto_request_bytes(const eos_proto_request *req, size_t *out_size);
 /* Takes the decoded "bytes" buffer out of req (no copy): *out_size bytes are
  * used in a buffer of *out_cap bytes; free with eos_free(ptr, *out_cap). NULL

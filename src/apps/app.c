@@ -297,6 +297,11 @@ int eos_apps__app_create(eos_apps *apps, const eos_apps_load_args *args, eos_app
                           args->hostname);
         goto out;
     }
+    if (args->max_concurrency > EOS_APPS_MAX_CONCURRENCY) {
+        rc = eos_diag_set(d, EOS_EINVAL, "limits", -1, "max_concurrency may be at most %u",
+                          (unsigned)EOS_APPS_MAX_CONCURRENCY);
+        goto out;
+    }
     /* Apps run on app threads bounded by their time budget and fuel: a
      * budget must not let one request hold a thread for long. */
     if (args->max_fuel > EOS_APPS__MAX_FUEL || args->max_memory_mb > 4096 ||
@@ -339,6 +344,7 @@ int eos_apps__app_create(eos_apps *apps, const eos_apps_load_args *args, eos_app
     a->max_fuel = args->max_fuel;
     a->max_memory_mb = args->max_memory_mb;
     a->max_request_ms = args->max_request_ms;
+    a->max_concurrency = (uint32_t)args->max_concurrency;
     if (!a->name || !a->route || (args->hostname && !a->hostname)) {
         rc = eos_diag_set(d, EOS_ENOMEM, "load", -1, "out of memory");
         goto out;
@@ -445,6 +451,11 @@ const eos_auth_app *eos_apps_app_auth(const eos_apps_app *a)
 const char *eos_apps_app_name(const eos_apps_app *a)
 {
     return a->name;
+}
+
+uint32_t eos_apps_app_max_concurrency(const eos_apps_app *a)
+{
+    return a->max_concurrency;
 }
 
 int eos_apps_app_serve(eos_apps_app *a, const eos_wasi_request *req, const eos_wasi_sink *sink,

@@ -35,6 +35,7 @@ struct eos_apps_app {
     uint8_t *bytes; /* the component, kept only with persist */
     size_t size;
     uint64_t max_fuel, max_memory_mb, max_request_ms;
+    uint32_t max_concurrency; /* 0: the server's default */
     eos_cm_component *comp;
     eos_wasi_app *wapp;
     atomic_ullong requests, errors, fuel, time_us;

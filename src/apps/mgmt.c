@@ -66,6 +66,8 @@ int eos_apps_token_ok(eos_apps *apps, const char *token, size_t len)
     const char *want = apps->token;
     if (!want || !token)
         return 0;
+    /* The lengths first (the token's length is no secret), then every byte
+     * in constant time: a prefix or a NUL-cut copy never matches. */
     size_t n = strlen(want);
     return n == len && CRYPTO_memcmp(want, token, n) == 0;
 }
@@ -341,10 +343,12 @@ static int handle_load(eos_apps *apps, eos_proto_request *req, yajl_val body, ch
     args.max_fuel = get_uint(body, "max_fuel", &bad);
     args.max_memory_mb = get_uint(body, "max_memory_mb", &bad);
     args.max_request_ms = get_uint(body, "max_request_ms", &bad);
+    args.max_concurrency = get_uint(body, "max_concurrency", &bad);
     if (bad)
         return eos_apps_error_doc("invalid_request",
                                    "wasm_load: \"route\" and \"hostname\" must be strings, "
-                                   "\"max_fuel\", \"max_memory_mb\" and \"max_request_ms\" "
+                                   "\"max_fuel\", \"max_memory_mb\", \"max_request_ms\" and "
+                                   "\"max_concurrency\" "
                                    "non-negative integers",
                                    out, out_size);
     size_t env_len = 0;
@@ -489,10 +493,10 @@ int eos_apps_handle_as(eos_apps *apps, eos_proto_request *req, int conn_authoris
     int secret_op = op == EOS_PROTO_OP_SECRET_PUT || op == EOS_PROTO_OP_SECRET_DELETE ||
                     op == EOS_PROTO_OP_SECRET_LIST;
     if (op == EOS_PROTO_OP_WASM_LOAD || op == EOS_PROTO_OP_WASM_UNLOAD || secret_op) {
-        const char *apath[] = {"auth", NULL};
-        yajl_val auth = root ? yajl_tree_get(root, apath, yajl_t_string) : NULL;
-        const char *token = auth ? YAJL_GET_STRING(auth) : NULL;
-        int ok = conn_authorised || (token && eos_apps_token_ok(apps, token, strlen(token)));
+        /* The token as sent, not the tree's copy: that one ends at a NUL. */
+        size_t token_len = 0;
+        const char *token = eos_proto_request_auth(req, &token_len);
+        int ok = conn_authorised || (token && eos_apps_token_ok(apps, token, token_len));
         if (!ok) {
             rc = eos_apps_error_doc(
                 "unauthorized",

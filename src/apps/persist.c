@@ -51,6 +51,10 @@ int eos_apps__persist_save(eos_apps *apps, const eos_apps_app *a, eos_diag *d)
     yajl_gen_integer(g, (long long)a->max_memory_mb);
     yajl_gen_string(g, (const unsigned char *)"max_request_ms", 14);
     yajl_gen_integer(g, (long long)a->max_request_ms);
+    if (a->max_concurrency) {
+        yajl_gen_string(g, (const unsigned char *)"max_concurrency", 15);
+        yajl_gen_integer(g, (long long)a->max_concurrency);
+    }
     yajl_gen_map_close(g);
     const unsigned char *meta;
     size_t meta_size;

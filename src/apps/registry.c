@@ -104,6 +104,16 @@ int eos_apps__install(eos_apps *apps, eos_apps_app *a, eos_diag *d)
             eos_free(v, n * sizeof *v);
             goto out;
         }
+    /* The same for a route: the first holder would keep every request, and
+     * the new app could never be reached there (the replaced app is no
+     * longer in v, so a replacement may keep its route). */
+    for (size_t i = 0; i < n; i++)
+        if (v[i] != a && v[i]->route && a->route && strcmp(v[i]->route, a->route) == 0) {
+            rc = eos_diag_set(d, EOS_EEXIST, "route", -1,
+                              "route '%s' is already served by app '%s'", a->route, v[i]->name);
+            eos_free(v, n * sizeof *v);
+            goto out;
+        }
     /* With --persist-apps the record is written first: an app that could
      * not be kept is not loaded. The bytes are not needed after that. */
     rc = eos_apps__persist_save(apps, a, d);

@@ -65,6 +65,7 @@ static void restore_one(eos_apps *apps, const char *name)
     args.max_fuel = uint_of(meta, "max_fuel");
     args.max_memory_mb = uint_of(meta, "max_memory_mb");
     args.max_request_ms = uint_of(meta, "max_request_ms");
+    args.max_concurrency = uint_of(meta, "max_concurrency");
     args.bytes = items[1].value; /* moves to the app */
     args.size = items[1].value_size;
     items[1].value = NULL;

@@ -1,7 +1,10 @@
 /* The WASI host's storage (eos_wasi_store) on the encrypted store: each
  * operation is the eos_kv call of the same name, so keyvalue buckets and the
  * file tree are kv namespaces. The server wires it into every app it loads. */
+#include <stdatomic.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #include "eos/kv.h"
 #include "eos/wasi.h"
@@ -10,27 +13,76 @@
 _Static_assert(EOS_WASI_STORE_MAX_KEY == EOS_KV_MAX_NAME_SIZE, "key limits differ");
 _Static_assert(EOS_WASI_STORE_CURSOR_SIZE == EOS_KV_CURSOR_SIZE, "cursor sizes differ");
 
-/* The store's handles are kv's own, under the WASI host's opaque names. */
-#define NS(ns)   ((eos_kv_ns *)(ns))
+/* A namespace handle is kv's own with its name ("app:<name>/kv:<bucket>"),
+ * kept to say whose data failed authentication. */
+typedef struct store_ns {
+    eos_kv_ns *ns;
+    size_t name_size;
+    char name[];
+} store_ns;
+
+#define NS(ns)   (((store_ns *)(ns))->ns)
 #define TXN(txn) ((eos_kv_txn *)(txn))
+
+/* Records kv found altered (failed authentication) since the start. */
+static atomic_ullong tamper_count;
+
+unsigned long long eos_apps_tamper_count(void)
+{
+    return atomic_load(&tamper_count);
+}
+
+/* kv reports tampering it detects as EOS_ECORRUPT: the app sees the error,
+ * the operator sees it here (the key as a hash: names are the app's data). */
+static int seen(eos_wasi_store_ns *h, int rc, const char *key, size_t key_size)
+{
+    if (rc != EOS_ECORRUPT)
+        return rc;
+    atomic_fetch_add(&tamper_count, 1);
+    store_ns *s = (store_ns *)h;
+    char hex[65] = "-";
+    uint8_t md[32];
+    unsigned mdlen = 0;
+    if (key && EVP_Digest(key, key_size, md, &mdlen, EVP_sha256(), NULL) == 1 && mdlen == 32)
+        eos_hex_encode(md, 32, hex);
+    EOS_WARN("apps", "store tampering detected: namespace '%s' (app and store), key sha256 %.16s, "
+                     "store kv: a record failed authentication",
+             s->name, hex);
+    return rc;
+}
 
 static int ns_open(void *impl, const char *name, eos_wasi_store_ns **out)
 {
-    eos_kv_ns *ns = NULL;
-    int rc = eos_kv_ns_open(impl, name, &ns, NULL);
-    *out = (eos_wasi_store_ns *)ns;
+    size_t n = strlen(name);
+    store_ns *s = eos_malloc(sizeof *s + n + 1);
+    *out = NULL;
+    if (!s)
+        return EOS_ENOMEM;
+    s->name_size = n;
+    memcpy(s->name, name, n + 1);
+    s->ns = NULL;
+    int rc = eos_kv_ns_open(impl, name, &s->ns, NULL);
+    if (rc < 0) {
+        eos_free(s, sizeof *s + n + 1);
+        return rc;
+    }
+    *out = (eos_wasi_store_ns *)s;
     return rc;
 }
 
 static void ns_close(eos_wasi_store_ns *ns)
 {
-    eos_kv_ns_close(NS(ns));
+    if (!ns)
+        return;
+    store_ns *s = (store_ns *)ns;
+    eos_kv_ns_close(s->ns);
+    eos_free(s, sizeof *s + s->name_size + 1);
 }
 
 static int get(eos_wasi_store_ns *ns, const char *key, size_t key_size, uint8_t **out,
                size_t *out_size)
 {
-    return eos_kv_get(NS(ns), key, key_size, out, out_size, NULL);
+    return seen(ns, eos_kv_get(NS(ns), key, key_size, out, out_size, NULL), key, key_size);
 }
 
 static int set(eos_wasi_store_ns *ns, const char *key, size_t key_size, const uint8_t *value,
@@ -47,7 +99,7 @@ static int del(eos_wasi_store_ns *ns, const char *key, size_t key_size)
 static int exists(eos_wasi_store_ns *ns, const char *key, size_t key_size, bool *out)
 {
     int ex = 0;
-    int rc = eos_kv_exists(NS(ns), key, key_size, &ex, NULL);
+    int rc = seen(ns, eos_kv_exists(NS(ns), key, key_size, &ex, NULL), key, key_size);
     *out = ex != 0;
     return rc;
 }
@@ -55,13 +107,15 @@ static int exists(eos_wasi_store_ns *ns, const char *key, size_t key_size, bool 
 static int incr(eos_wasi_store_ns *ns, const char *key, size_t key_size, int64_t delta,
                 int64_t *out_value)
 {
-    return eos_kv_incr(NS(ns), key, key_size, delta, out_value, NULL);
+    return seen(ns, eos_kv_incr(NS(ns), key, key_size, delta, out_value, NULL), key, key_size);
 }
 
 static int cas(eos_wasi_store_ns *ns, const char *key, size_t key_size, const uint8_t *expected,
                size_t expected_size, const uint8_t *value, size_t value_size)
 {
-    return eos_kv_cas(NS(ns), key, key_size, expected, expected_size, value, value_size, NULL);
+    return seen(ns,
+                eos_kv_cas(NS(ns), key, key_size, expected, expected_size, value, value_size, NULL),
+                key, key_size);
 }
 
 /* Batches go through kv's own item array, which a batch call allocates. */
@@ -87,7 +141,7 @@ static int get_many(eos_wasi_store_ns *ns, eos_wasi_store_item *items, size_t co
     eos_kv_item *k = kv_items(items, count);
     if (!k)
         return EOS_ENOMEM;
-    int rc = eos_kv_get_many(NS(ns), k, count, NULL);
+    int rc = seen(ns, eos_kv_get_many(NS(ns), k, count, NULL), NULL, 0);
     for (size_t i = 0; !rc && i < count; i++) {
         items[i].value = k[i].value; /* ownership moves to the caller */
         items[i].value_size = k[i].value_size;
@@ -127,7 +181,7 @@ static int list(eos_wasi_store_ns *ns, const char *prefix, size_t prefix_size, c
     eos_kv_list_page p;
     memset(&p, 0, sizeof(p));
     memset(page, 0, sizeof(*page));
-    int rc = eos_kv_list(NS(ns), prefix, prefix_size, cursor, limit, &p, NULL);
+    int rc = seen(ns, eos_kv_list(NS(ns), prefix, prefix_size, cursor, limit, &p, NULL), NULL, 0);
     if (rc)
         return rc;
     page->keys = p.keys;

@@ -48,7 +48,9 @@ const eos_cli_command eos_cli_load = {
     "  --allow-outbound RULE   a destination the app may call (repeatable), e.g.\n"
     "                          https://api.example.com, https://*.example.com:8443,\n"
     "                          http://127.0.0.1:8080 (plain http only where it says so)\n"
-    "  --max-memory-mb N       linear memory limit per instance\n" EOS_CLI_CONN_HELP "\n"
+    "  --max-memory-mb N       linear memory limit per instance\n"
+    "  --max-concurrency N     requests of this app run at once (default: half the\n"
+    "                          app threads, at most CPUs - 1); more wait in its queue\n" EOS_CLI_CONN_HELP "\n"
     "Exit status: 0 loaded, 1 refused or failed, 2 usage error.\n",
     run,
 };
@@ -56,7 +58,7 @@ const eos_cli_command eos_cli_load = {
 static int run(int argc, char **argv)
 {
     const eos_cli_command *cmd = &eos_cli_load;
-    enum { O_NAME = 256, O_ROUTE, O_HOST, O_ENV, O_FUEL, O_MEM, O_CONFIG, O_POLICY, O_JWKS, O_CCA, O_OUTBOUND };
+    enum { O_NAME = 256, O_ROUTE, O_HOST, O_ENV, O_FUEL, O_MEM, O_CONFIG, O_POLICY, O_JWKS, O_CCA, O_OUTBOUND, O_CONC };
     static const struct option opts[] = {
         {"name", required_argument, 0, 'n'},
         {"route", required_argument, 0, O_ROUTE},
@@ -69,13 +71,14 @@ static int run(int argc, char **argv)
         {"allow-outbound", required_argument, 0, O_OUTBOUND},
         {"max-fuel", required_argument, 0, O_FUEL},
         {"max-memory-mb", required_argument, 0, O_MEM},
+        {"max-concurrency", required_argument, 0, O_CONC},
         EOS_CLI_CONN_LONGOPTS,
         {0, 0, 0, 0},
     };
     eos_cli_conn o;
     memset(&o, 0, sizeof o);
     const char *name = NULL, *route = NULL, *host = NULL;
-    uint64_t fuel = 0, mem = 0;
+    uint64_t fuel = 0, mem = 0, conc = 0;
     eos_cli_buf env, config;
     memset(&env, 0, sizeof env);
     memset(&config, 0, sizeof config);
@@ -143,6 +146,12 @@ static int run(int argc, char **argv)
         case O_MEM:
             if (eos_cli__parse_uint(optarg, 1, 65536, &mem) < 0) {
                 rc = eos_cli__usage(cmd, "--max-memory-mb wants 1 to 65536");
+                goto out;
+            }
+            break;
+        case O_CONC:
+            if (eos_cli__parse_uint(optarg, 1, 1024, &conc) < 0) {
+                rc = eos_cli__usage(cmd, "--max-concurrency wants 1 to 1024");
                 goto out;
             }
             break;
@@ -221,6 +230,7 @@ static int run(int argc, char **argv)
         .size = size,
         .max_fuel = fuel,
         .max_memory_mb = mem,
+        .max_concurrency = conc,
         .token = o.token,
         .progress = isatty(2) && size > ((size_t)1 << 20) ? show_progress : NULL,
     };

@@ -326,6 +326,11 @@ int eos_client_load(eos_client *c, const eos_client_load_args *a, char **out, si
         snprintf(num, sizeof num, ",\"max_memory_mb\":%llu", (unsigned long long)a->max_memory_mb);
         addz(&head, num);
     }
+    if (a->max_concurrency) {
+        snprintf(num, sizeof num, ",\"max_concurrency\":%llu",
+                 (unsigned long long)a->max_concurrency);
+        addz(&head, num);
+    }
     addz(&head, ",\"bytes\":[");
     addz(&tail, "]}");
     add_auth(&tail, a->token);

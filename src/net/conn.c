@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -21,7 +22,10 @@
 void eos_net__conn_touch(eos_net__conn *c)
 {
     eos_net__worker *w = c->w;
-    c->last_active_ns = eos_now_ns();
+    uint64_t now = eos_now_ns();
+    /* Only forward: the idle list must stay sorted by this stamp. */
+    if (now > c->last_active_ns)
+        c->last_active_ns = now;
     if (w->tail == c)
         return;
     /* Move to the tail: the list stays sorted by last activity, so expiry
@@ -136,6 +140,13 @@ void eos_net__conn_close(eos_net__conn *c, const char *why)
     eos_net__worker *w = c->w;
     c->tr->close(c);
     epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    /* Closing with unread input makes the kernel send a reset, which can
+     * destroy a last answer (431, 400) the peer has not read yet: end our
+     * side first and drop what the peer already sent (bounded, no waiting). */
+    shutdown(c->fd, SHUT_WR);
+    for (int i = 0; i < 64; i++)
+        if (recv(c->fd, w->rbuf, sizeof w->rbuf, MSG_DONTWAIT) <= 0)
+            break;
     close(c->fd);
     if (c->proto)
         c->proto->free(c);

@@ -5,9 +5,11 @@
  * body streams to the app as it arrives and the app's response streams back,
  * both through bounded buffers, while the worker serves other connections.
  * Requests pipelined behind it wait in the connection's stash. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -21,6 +23,8 @@
 #define DEFAULT_MAX_BODY   ((size_t)32 << 20)
 #define MAX_COMPONENT_BODY ((size_t)64 << 20)
 #define MAX_HEADERS        128
+/* Longest request target (RFC 9112 3: servers answer 414 past their limit). */
+#define MAX_TARGET         ((size_t)8 << 10)
 #define WELL_KNOWN         "/.well-known/enclave-os/"
 /* An app request starts on an app thread once this much body is buffered,
  * or when the body is complete: a client sending a small body slowly never
@@ -73,6 +77,13 @@ static void respond(http_state *st, int status, const char *ctype, const char *b
     if (close)
         st->keep_alive = 0;
     size_t n = eos_net__http_format_head(head, sizeof head, status, ctype, size, st->keep_alive);
+    /* Busy (a full queue) or short of memory: both pass; say when to retry. */
+    static const char retry[] = "retry-after: 1\r\n";
+    if (status == 503 && n >= 2 && n + sizeof retry < sizeof head) {
+        memcpy(head + n - 2 + sizeof retry - 1, "\r\n", 2);
+        memcpy(head + n - 2, retry, sizeof retry - 1);
+        n += sizeof retry - 1;
+    }
     queue_str(c, head, n);
     if (!st->is_head && size)
         queue_str(c, body, size);
@@ -184,6 +195,10 @@ static int on_message_begin(http_parser *p)
 static int on_url(http_parser *p, const char *at, size_t len)
 {
     http_state *st = p->data;
+    if (st->url_len + len > MAX_TARGET) {
+        fail(st, 414, "request target longer than 8192 bytes");
+        return -1;
+    }
     if (append(st, at, len) < 0)
         return -1;
     st->url_len += len;
@@ -432,6 +447,9 @@ static int start_app_request(http_state *st, int has_body)
     };
     int rc = eos_net__http_job_new(c, &r, &st->job);
     id_headers_free(&ids);
+    if (rc == 0)
+        eos_net__job_set_lane(eos_net__http_job_base(st->job), eos_apps_app_name(a),
+                              eos_apps_app_max_concurrency(a));
     eos_apps_app_unref(a);
     if (rc < 0) {
         fail(st, 503, "out of memory");
@@ -450,9 +468,8 @@ static int submit(http_state *st)
     if (eos_net__job_submit(srv, eos_net__http_job_base(st->job)) == 0)
         return 0;
     drop_job(st);
-    EOS_WARN("net", "%s: every app thread is busy and the queue is full; answering 503",
-             st->c->peer);
-    fail(st, 503, "server busy: every app thread is taken; try again shortly");
+    EOS_WARN("net", "%s: the app's queue is full; answering 503", st->c->peer);
+    fail(st, 503, "server busy: this app's queue is full; try again shortly");
     return -1;
 }
 
@@ -461,6 +478,20 @@ static int on_headers_complete(http_parser *p)
     http_state *st = p->data;
     eos_net_server *srv = st->c->w->srv;
     st->headers_done = 1;
+    /* RFC 9112 2.3: only HTTP/1.0 and 1.1 (a line without a version is 0.9). */
+    if (p->http_major != 1 || p->http_minor > 1) {
+        fail(st, 505, "HTTP version not supported: only HTTP/1.0 and HTTP/1.1 are");
+        return -1;
+    }
+    /* RFC 9112 3.2: a 1.1 request has exactly one Host, a 1.0 one at most one. */
+    size_t hosts = 0;
+    for (size_t i = 0; i < st->nh; i++)
+        if (st->hdrs[i].nlen == 4 && strncasecmp(st->head + st->hdrs[i].noff, "host", 4) == 0)
+            hosts++;
+    if (hosts > 1 || (hosts == 0 && p->http_minor == 1)) {
+        fail(st, 400, hosts ? "more than one Host header" : "the Host header is missing");
+        return -1;
+    }
     st->is_head = p->method == HTTP_HEAD;
     st->keep_alive = http_should_keep_alive(p);
     st->body_limit = srv->cfg.max_body_size ? srv->cfg.max_body_size : DEFAULT_MAX_BODY;
@@ -613,7 +644,7 @@ static void http_input(eos_net__conn *c, const uint8_t *data, size_t size)
         (uint64_t)(srv->cfg.header_timeout_ms ? srv->cfg.header_timeout_ms : 10000) * 1000000ull;
     /* A head that trickles in (slowloris) is cut off once it is late, even
      * though every byte resets the idle timer. */
-    uint64_t age = eos_now_ns() - st->start_ns;
+    uint64_t age = eos_elapsed_ns(eos_now_ns(), st->start_ns);
     if (!st->headers_done && age > limit) {
         fail(st, 408, "request head not received in time");
         return;
@@ -637,7 +668,11 @@ static void http_input(eos_net__conn *c, const uint8_t *data, size_t size)
     }
     if (e != HPE_OK) {
         char msg[200];
-        snprintf(msg, sizeof msg, "malformed HTTP request: %s", http_errno_description(e));
+        if (e == HPE_INVALID_CONTENT_LENGTH && st->headers_done && (st->parser.flags & F_CHUNKED))
+            snprintf(msg, sizeof msg, "malformed HTTP request: chunk size too large");
+        else
+            snprintf(msg, sizeof msg, "malformed HTTP request: %s", http_errno_description(e));
+
         fail(st, 400, msg);
         return;
     }
@@ -791,6 +826,26 @@ static void tb_printf(text_buf *tb, const char *fmt, ...)
     }
 }
 
+typedef struct lane_pass {
+    text_buf *f;
+    int what; /* 0 in flight, 1 queued, 2 rejected: one metric family per pass */
+} lane_pass;
+
+/* One app's share of the app threads, for the metrics. */
+static void lane_metrics(void *arg, const char *name, size_t running, size_t queued,
+                         unsigned long long rejected)
+{
+    lane_pass *lp = arg;
+    /* App names are [a-z0-9._-]; the server's own work has none. */
+    const char *app = name[0] ? name : "-";
+    if (lp->what == 0)
+        tb_printf(lp->f, "enclave_os_app_in_flight{app=\"%s\"} %zu\n", app, running);
+    else if (lp->what == 1)
+        tb_printf(lp->f, "enclave_os_app_queued{app=\"%s\"} %zu\n", app, queued);
+    else
+        tb_printf(lp->f, "enclave_os_app_rejected_total{app=\"%s\"} %llu\n", app, rejected);
+}
+
 static void metrics(http_state *st)
 {
     eos_net_server *srv = st->c->w->srv;
@@ -844,6 +899,18 @@ static void metrics(http_state *st)
             "# TYPE enclave_os_app_queue_rejected_total counter\n"
             "enclave_os_app_queue_rejected_total %llu\n",
             (unsigned long long)atomic_load(&srv->pool.rejected));
+    tb_printf(f,
+              "# TYPE enclave_os_store_tampering_detected_total counter\n"
+              "enclave_os_store_tampering_detected_total %llu\n",
+              eos_apps_tamper_count());
+    static const char *const lane_types[3] = {"enclave_os_app_in_flight gauge",
+                                              "enclave_os_app_queued gauge",
+                                              "enclave_os_app_rejected_total counter"};
+    for (int i = 0; i < 3; i++) {
+        lane_pass lp = {f, i};
+        tb_printf(f, "# TYPE %s\n", lane_types[i]);
+        eos_net__pool_lanes(srv, lane_metrics, &lp);
+    }
     eos_apps_stat *v = NULL;
     size_t n = 0;
     if (eos_apps_stats(srv->apps, &v, &n) == 0) {
@@ -995,6 +1062,9 @@ static void manage(http_state *st, const char *name, int method)
         bad = "x-enclave-os-max-fuel must be a whole number";
     else if (limit_header(st, "x-enclave-os-max-memory-mb", &r.max_memory_mb) < 0)
         bad = "x-enclave-os-max-memory-mb must be a whole number";
+    else if (limit_header(st, "x-enclave-os-max-concurrency", &r.max_concurrency) < 0 ||
+             r.max_concurrency > EOS_APPS_MAX_CONCURRENCY)
+        bad = "x-enclave-os-max-concurrency must be a number from 0 to 1024";
     if (bad) {
         eos_free(env_copy, env_copy ? en + 1 : 0);
         eos_free(prov_copy, prov_copy ? pn + 1 : 0);

@@ -71,6 +71,8 @@ const char *eos_net__http_reason(int status)
         return "Length Required";
     case 413:
         return "Content Too Large";
+    case 414:
+        return "URI Too Long";
     case 431:
         return "Request Header Fields Too Large";
     case 500:
@@ -79,6 +81,8 @@ const char *eos_net__http_reason(int status)
         return "Not Implemented";
     case 503:
         return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
     default:
         return "Status";
     }
@@ -112,7 +116,7 @@ void eos_net__http_observe(eos_net_server *srv, uint64_t start_ns)
 {
     static const uint64_t bounds_us[EOS_NET__LAT_BUCKETS] = {
         500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000};
-    uint64_t us = (eos_now_ns() - start_ns) / 1000;
+    uint64_t us = eos_elapsed_ns(eos_now_ns(), start_ns) / 1000;
     size_t i = 0;
     while (i < EOS_NET__LAT_BUCKETS && us > bounds_us[i])
         i++;
@@ -384,7 +388,7 @@ static void run_app(eos_net__job *j)
     }
     if (!hj->keep_alive)
         hj->close_conn = 1;
-    eos_apps_app_count_time(a, (eos_now_ns() - hj->start_ns) / 1000);
+    eos_apps_app_count_time(a, eos_elapsed_ns(eos_now_ns(), hj->start_ns) / 1000);
     eos_net__http_observe(hj->srv, hj->start_ns);
 }
 
@@ -501,6 +505,7 @@ int eos_net__http_job_new(eos_net__conn *c, const eos_net__http_req *r, eos_net_
     hj->manage_method = r->manage_method;
     hj->load.max_fuel = r->max_fuel;
     hj->load.max_memory_mb = r->max_memory_mb;
+    hj->load.max_concurrency = r->max_concurrency;
     hj->erase = r->erase;
     *out = hj;
     return 0;

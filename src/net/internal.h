@@ -58,7 +58,11 @@ struct eos_net__job {
     eos_net__job_fn destroy; /* frees the job when the last reference goes */
     eos_net__worker *w;      /* the worker of the connection */
     eos_net__conn *conn;     /* worker only: NULL once the connection is gone */
-    eos_net__job *next;      /* the pool's queue */
+    eos_net__job *next;      /* its lane's queue */
+    /* Whose share of the app threads it takes (set before submit): */
+    char lane_name[64];          /* the app's name; "" for the server's own work */
+    unsigned lane_limit;         /* the app's max_concurrency; 0: the default */
+    struct eos_net__lane *lane;  /* under the pool's lock, while queued or running */
     eos_net__job *wake_next; /* the worker's wake list (under its wake_lock) */
     int in_wake;             /* on the worker's wake list (under its wake_lock) */
     int submitted;           /* worker only: handed to the app threads */
@@ -82,9 +86,21 @@ int eos_net__job_init(eos_net__job *j, eos_net__conn *c, eos_net__job_fn run,
                       eos_net__job_fn destroy);
 void eos_net__job_ref(eos_net__job *j);
 void eos_net__job_unref(eos_net__job *j);
-/* Hands j to the app threads (they take their own reference). EOS_EBUSY when
- * the queue is full. */
+/* Says whose share of the app threads j takes: name (borrowed, copied) is the
+ * app's, limit its max_concurrency (0: the pool's default). Before submit. */
+void eos_net__job_set_lane(eos_net__job *j, const char *name, unsigned limit);
+/* The work/done hand-off, in one place (libuv's uv_queue_work as the model):
+ * j->run is the work, run on an app thread when its lane's turn comes; when
+ * it returns the worker is woken and the connection takes the rest (done).
+ * The app threads take their own reference. EOS_EBUSY when j's lane queue or
+ * the whole queue is full (answer 503 with Retry-After). */
 int eos_net__job_submit(eos_net_server *srv, eos_net__job *j);
+/* One line per lane for the metrics: calls fn(arg, name, running, queued,
+ * rejected) under the pool's lock (fn must not block). */
+void eos_net__pool_lanes(eos_net_server *srv,
+                         void (*fn)(void *arg, const char *name, size_t running, size_t queued,
+                                    unsigned long long rejected),
+                         void *arg);
 /* Appends request body bytes (borrowed); EOS_ENOMEM. Returns 1 when the
  * unread input is above EOS_NET__JOB_IN_HIGH (stop reading), else 0. */
 int eos_net__job_feed(eos_net__job *j, const uint8_t *data, size_t size);
@@ -115,11 +131,26 @@ int eos_net__job_in_error(eos_net__job *j);
 /* The pool of app threads: `base` threads are kept; while jobs queue and some
  * threads are only waiting for slow clients, more are started, up to `max`,
  * and those extra ones leave after a while idle. */
+/* One app's share of the app threads: its own queue, served in turn with the
+ * others' (round robin), and at most `limit` of its jobs run at once, so one
+ * app's slow requests can never take every thread. */
+typedef struct eos_net__lane {
+    char name[64];
+    eos_net__job *head, *tail;
+    size_t queued, running;
+    unsigned limit;
+    unsigned long long rejected; /* refused: its queue was full */
+} eos_net__lane;
+
 typedef struct eos_net__pool {
     pthread_mutex_t lock;
-    pthread_cond_t cond; /* a job was queued, or the pool stops */
-    eos_net__job *head, *tail;
+    pthread_cond_t cond; /* a job was queued or a lane has room, or the pool stops */
+    eos_net__lane **lanes;
+    size_t nlanes, cap_lanes;
+    size_t rr;              /* the lane whose turn is next */
     size_t queued, max_queued;
+    size_t lane_max_queued; /* per lane */
+    unsigned default_limit; /* an app's concurrency unless it set max_concurrency */
     int ready; /* lock and conditions initialised */
     int stopping;
     int base, max;
@@ -320,6 +351,7 @@ typedef struct eos_net__http_req {
     const char *env_json;             /* management PUT: x-enclave-os-env, or NULL */
     const char *provenance;           /* management PUT: x-enclave-os-provenance, or NULL */
     uint64_t max_fuel, max_memory_mb; /* x-enclave-os-max-fuel / -max-memory-mb; 0 = default */
+    uint64_t max_concurrency;         /* x-enclave-os-max-concurrency; 0 = default */
     int erase;
 } eos_net__http_req;
 int eos_net__http_job_new(eos_net__conn *c, const eos_net__http_req *r, eos_net__http_job **out);

@@ -5,6 +5,7 @@
  * through its eventfd with the job on its wake list. The worker is the only
  * thread that touches the connection, so a connection never needs a lock. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,6 +55,32 @@ void eos_net__job_unref(eos_net__job *j)
 
 /* An extra thread leaves after this long without work. */
 #define EXTRA_IDLE_SEC 30
+/* Lanes kept for metrics; past this, idle lanes are dropped when one is added. */
+#define MAX_IDLE_LANES 256
+
+/* The next job to run, taking lanes in turn from the one after the last
+ * served, skipping lanes at their limit; NULL when none may run now. The
+ * pool's lock is held. */
+static eos_net__job *pick(eos_net__pool *p)
+{
+    for (size_t k = 0; k < p->nlanes; k++) {
+        size_t i = (p->rr + k) % p->nlanes;
+        eos_net__lane *l = p->lanes[i];
+        if (!l->head || l->running >= l->limit)
+            continue;
+        eos_net__job *j = l->head;
+        l->head = j->next;
+        if (!l->head)
+            l->tail = NULL;
+        l->queued--;
+        l->running++;
+        p->queued--;
+        p->rr = i + 1;
+        j->next = NULL;
+        return j;
+    }
+    return NULL;
+}
 
 static void *app_thread_main(void *arg)
 {
@@ -61,22 +88,23 @@ static void *app_thread_main(void *arg)
     eos_net__pool *p = &srv->pool;
     pthread_mutex_lock(&p->lock);
     for (;;) {
-        while (!p->head && !p->stopping) {
+        eos_net__job *j;
+        /* Stopping, queued jobs still run: their clients get their answers. */
+        while (!(j = pick(p)) && !(p->stopping && p->queued == 0)) {
             p->idle++;
-            if (p->alive > p->base) {
+            if (p->alive > p->base || p->stopping) {
                 struct timespec ts;
                 clock_gettime(CLOCK_REALTIME, &ts);
-                ts.tv_sec += EXTRA_IDLE_SEC;
+                ts.tv_sec += p->stopping ? 1 : EXTRA_IDLE_SEC;
                 int r = pthread_cond_timedwait(&p->cond, &p->lock, &ts);
                 p->idle--;
-                if (r == ETIMEDOUT && !p->head && p->alive > p->base)
+                if (r == ETIMEDOUT && !p->stopping && p->alive > p->base)
                     break;
             } else {
                 pthread_cond_wait(&p->cond, &p->lock);
                 p->idle--;
             }
         }
-        eos_net__job *j = p->head;
         if (!j) {
             p->alive--;
             if (!p->stopping) {
@@ -92,15 +120,24 @@ static void *app_thread_main(void *arg)
             pthread_mutex_unlock(&p->lock);
             return NULL;
         }
-        p->head = j->next;
-        if (!p->head)
-            p->tail = NULL;
-        p->queued--;
         pthread_mutex_unlock(&p->lock);
-        j->next = NULL;
+        /* An app's request whose client left while it queued is not run:
+         * its answer has nowhere to go. (Loads and calls still run.) */
+        pthread_mutex_lock(&j->lock);
+        int skip = j->gone && j->lane_name[0];
+        pthread_mutex_unlock(&j->lock);
         atomic_fetch_add(&p->busy, 1);
-        j->run(j);
+        if (!skip)
+            j->run(j);
         atomic_fetch_sub(&p->busy, 1);
+        /* Its lane has room again: a job waiting behind the limit may go. */
+        pthread_mutex_lock(&p->lock);
+        eos_net__lane *l = j->lane;
+        j->lane = NULL;
+        l->running--;
+        if (l->queued)
+            pthread_cond_signal(&p->cond);
+        pthread_mutex_unlock(&p->lock);
         pthread_mutex_lock(&j->lock);
         j->done = 1;
         pthread_mutex_unlock(&j->lock);
@@ -167,6 +204,15 @@ int eos_net__pool_start(eos_net_server *srv, int nthreads, eos_diag *d)
     /* Requests beyond this wait nowhere: they get a 503 at once, which a
      * client can retry, rather than a queue that grows without bound. */
     p->max_queued = (size_t)nthreads * 64;
+    p->lane_max_queued = (size_t)nthreads * 16;
+    /* Half the threads per app, and one core fewer than the machine has:
+     * an app computing flat out then leaves the others threads and a core
+     * (more threads than cores would not finish its requests sooner). */
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned limit = nthreads > 1 ? (unsigned)nthreads / 2 : 1;
+    if (cpus > 1 && (unsigned long)(cpus - 1) < limit)
+        limit = (unsigned)(cpus - 1);
+    p->default_limit = limit ? limit : 1;
     pthread_mutex_lock(&p->lock);
     int rc = 0;
     for (int i = 0; i < nthreads && rc == 0; i++)
@@ -196,6 +242,11 @@ void eos_net__pool_stop(eos_net_server *srv)
     eos_free(p->tids, (size_t)p->cap_tids * sizeof *p->tids);
     eos_free(p->exited, (size_t)p->cap_tids * sizeof *p->exited);
     p->tids = p->exited = NULL;
+    for (size_t i = 0; i < p->nlanes; i++)
+        eos_free(p->lanes[i], sizeof *p->lanes[i]);
+    eos_free(p->lanes, p->cap_lanes * sizeof *p->lanes);
+    p->lanes = NULL;
+    p->nlanes = p->cap_lanes = 0;
     p->ntids = p->nexited = 0;
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->cond);
@@ -219,30 +270,95 @@ static void client_wait_end(eos_net__job *j)
     atomic_fetch_sub(&j->w->srv->pool.client_waits, 1);
 }
 
+void eos_net__job_set_lane(eos_net__job *j, const char *name, unsigned limit)
+{
+    snprintf(j->lane_name, sizeof j->lane_name, "%s", name ? name : "");
+    j->lane_limit = limit;
+}
+
+/* The lane named name, made when missing; NULL when out of memory. The
+ * pool's lock is held. */
+static eos_net__lane *lane_of(eos_net__pool *p, const char *name)
+{
+    for (size_t i = 0; i < p->nlanes; i++)
+        if (strcmp(p->lanes[i]->name, name) == 0)
+            return p->lanes[i];
+    if (p->nlanes >= MAX_IDLE_LANES) {
+        /* Forget lanes with nothing queued or running (gone apps, mostly). */
+        size_t k = 0;
+        for (size_t i = 0; i < p->nlanes; i++) {
+            eos_net__lane *l = p->lanes[i];
+            if (l->queued || l->running)
+                p->lanes[k++] = l;
+            else
+                eos_free(l, sizeof *l);
+        }
+        p->nlanes = k;
+        p->rr = 0;
+    }
+    if (p->nlanes == p->cap_lanes) {
+        size_t cap = p->cap_lanes ? 2 * p->cap_lanes : 16;
+        eos_net__lane **v = eos_realloc(p->lanes, p->cap_lanes * sizeof *v, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        p->lanes = v;
+        p->cap_lanes = cap;
+    }
+    eos_net__lane *l = eos_calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    snprintf(l->name, sizeof l->name, "%s", name);
+    p->lanes[p->nlanes++] = l;
+    return l;
+}
+
 int eos_net__job_submit(eos_net_server *srv, eos_net__job *j)
 {
     eos_net__pool *p = &srv->pool;
     if (!p->ready)
         return EOS_EBUSY;
     pthread_mutex_lock(&p->lock);
-    if (p->queued >= p->max_queued || p->stopping) {
+    eos_net__lane *l = p->stopping ? NULL : lane_of(p, j->lane_name);
+    if (!l || p->queued >= p->max_queued || l->queued >= p->lane_max_queued) {
+        if (l)
+            l->rejected++;
         pthread_mutex_unlock(&p->lock);
         atomic_fetch_add(&p->rejected, 1);
         return EOS_EBUSY;
     }
+    /* The latest load's limit holds (a replacement may change it). */
+    l->limit = j->lane_limit ? j->lane_limit : p->default_limit;
     eos_net__job_ref(j);
     j->submitted = 1;
     j->next = NULL;
-    if (p->tail)
-        p->tail->next = j;
+    j->lane = l;
+    if (l->tail)
+        l->tail->next = j;
     else
-        p->head = j;
-    p->tail = j;
+        l->head = j;
+    l->tail = j;
+    l->queued++;
     p->queued++;
     pthread_cond_signal(&p->cond);
     maybe_grow(srv);
     pthread_mutex_unlock(&p->lock);
     return 0;
+}
+
+void eos_net__pool_lanes(eos_net_server *srv,
+                         void (*fn)(void *arg, const char *name, size_t running, size_t queued,
+                                    unsigned long long rejected),
+                         void *arg)
+{
+    eos_net__pool *p = &srv->pool;
+    if (!p->ready)
+        return;
+    pthread_mutex_lock(&p->lock);
+    for (size_t i = 0; i < p->nlanes; i++) {
+        eos_net__lane *l = p->lanes[i];
+        fn(arg, l->name, l->running, l->queued, l->rejected);
+    }
+    pthread_mutex_unlock(&p->lock);
 }
 
 void eos_net__job_wake(eos_net__job *j)

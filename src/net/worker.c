@@ -77,23 +77,31 @@ static void start_drain(eos_net__worker *w)
     }
 }
 
-/* Closes connections idle past the timeout; returns ms until the next expiry. */
+/* Closes connections idle past the timeout; returns ms until the next expiry.
+ * Each connection present on entry is looked at once at most: one whose app
+ * is computing is touched (moved to the tail), and the walk stops after the
+ * entry that was the tail on entry, so it cannot come round to it again. */
 static int expire_idle(eos_net__worker *w, uint64_t now)
 {
     uint64_t idle = (uint64_t)w->srv->cfg.idle_timeout_ms * 1000000ull;
-    while (w->head && now - w->head->last_active_ns >= idle) {
+    eos_net__conn *last = w->tail;
+    while (w->head && eos_elapsed_ns(now, w->head->last_active_ns) >= idle) {
         eos_net__conn *c = w->head;
+        int done = c == last;
         if (c->job && c->job->submitted && !atomic_load(&c->job->waiting)) {
             /* Its app is computing, bounded by fuel: not the client's idling. */
             eos_net__conn_touch(c);
-            continue;
+        } else {
+            EOS_INFO("net", "%s: idle for %u ms; closing", c->peer, w->srv->cfg.idle_timeout_ms);
+            eos_net__conn_expire(c);
         }
-        EOS_INFO("net", "%s: idle for %u ms; closing", c->peer, w->srv->cfg.idle_timeout_ms);
-        eos_net__conn_expire(c);
+        if (done)
+            break;
     }
     if (!w->head)
         return 1000;
-    uint64_t left = w->head->last_active_ns + idle - now;
+    uint64_t age = eos_elapsed_ns(now, w->head->last_active_ns);
+    uint64_t left = age >= idle ? 0 : idle - age;
     return (int)(left / 1000000ull) + 1;
 }
 

@@ -32,6 +32,8 @@ struct eos_proto_request {
     field key2;
     int in_bytes;
     char *name;
+    char *auth; /* the "auth" string as sent, NULs included: a secret compared whole */
+    size_t auth_len;
     uint8_t *bytes;
     size_t bytes_len;
     size_t bytes_cap;
@@ -233,6 +235,18 @@ static int r_string(void *ctx, const unsigned char *s, size_t len)
         memcpy(req->name, s, len);
         req->name[len] = 0;
     }
+    if (req->depth == 1 && req->key1 == K_AUTH && len <= MAX_REST) {
+        if (req->auth)
+            eos_free(req->auth, req->auth_len + 1);
+        req->auth = eos_malloc(len + 1);
+        req->auth_len = len;
+        if (!req->auth) {
+            eos_diag_set(&req->err, EOS_ENOMEM, "request", (int64_t)req->pos, "out of memory");
+            return 0;
+        }
+        memcpy(req->auth, s, len);
+        req->auth[len] = 0;
+    }
     return !keep(req) || gen_check(req, yajl_gen_string(req->gen, s, len));
 }
 
@@ -364,6 +378,10 @@ static void clear(eos_proto_request *req)
     if (req->name)
         eos_free(req->name, strlen(req->name) + 1);
     req->name = NULL;
+    if (req->auth)
+        eos_free(req->auth, req->auth_len + 1);
+    req->auth = NULL;
+    req->auth_len = 0;
 }
 
 void eos_proto_request_reset(eos_proto_request *req)
@@ -467,6 +485,12 @@ eos_proto_op eos_proto_request_op(const eos_proto_request *req)
 const char *eos_proto_request_name(const eos_proto_request *req)
 {
     return req->name;
+}
+
+const char *eos_proto_request_auth(const eos_proto_request *req, size_t *out_len)
+{
+    *out_len = req->auth ? req->auth_len : 0;
+    return req->auth;
 }
 
 const uint8_t *eos_proto_request_bytes(const eos_proto_request *req, size_t *out_size)

@@ -321,6 +321,44 @@ def test_long_running_app_stalls_nobody(srv):
     assert quick_get(port, "/h/hello", "after the spin") == (200, HELLO_TEXT)
 
 
+def test_request_longer_than_idle_timeout(tmp_path):
+    """A request that computes past --idle-timeout gets its answer, the same
+    worker serves others meanwhile, and SIGTERM still stops the server (the
+    idle sweep once looped for good over the connection it had just touched)."""
+    s = Server(tmp_path, "--dev", "--workers", "1", "--idle-timeout", "1")
+    try:
+        port = s.port
+        load(port, "h", HELLO)
+        load(port, "m", MISBEHAVE)
+        load(port, "spin", MISBEHAVE, max_fuel=spin_fuel(port, 4.0 if SANITIZED else 3.0))
+        result = {}
+
+        def spin():
+            try:
+                result["status"] = get_once(port, "/spin/spin", timeout=30)[0]
+            except Exception as e:  # noqa: BLE001 - reported by the main thread
+                result["error"] = repr(e)
+            result["end"] = time.time()
+
+        t = threading.Thread(target=spin)
+        t.start()
+        try:
+            time.sleep(1.6)  # past the idle timeout, with the spin still running
+            status, body = quick_get(port, "/h/hello", "while a request outlives the idle timeout")
+            assert (status, body) == (200, HELLO_TEXT)
+            quick_ping(port, "while a request outlives the idle timeout")
+            checks_done = time.time()
+        finally:
+            t.join(40)
+        assert not t.is_alive(), "/spin never got its answer"
+        assert result.get("status") == 500, result
+        assert checks_done < result["end"], "the spin ended before the checks; nothing was tested"
+    finally:
+        rc = s.stop(timeout=10)
+    assert rc == 0, s.output()[-4000:]
+    check_log_clean(s)
+
+
 def test_stalled_body_gets_408(tmp_path):
     s = Server(tmp_path, "--dev", "--workers", "1", "--idle-timeout", "2")
     try:
@@ -434,7 +472,8 @@ def test_slow_uploads_do_not_starve_the_app_threads(tmp_path):
     stalled = []
     try:
         load(s.port, "h", HELLO)
-        load(s.port, "m", MISBEHAVE)
+        # Four at once: above its default share (half the threads, one).
+        load(s.port, "m", MISBEHAVE, max_concurrency=4)
         for _ in range(4):
             c = connect(s.port, timeout=30)
             c.sendall(b"POST /m/count HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n")
@@ -550,3 +589,81 @@ def test_client_that_sends_close_notify_still_gets_its_answer(srv):
     raw.close()
     assert got.startswith(b"HTTP/1.1 200 "), got[:300]
     assert got.endswith(b"\r\n\r\n1\r\n5\r\n0\r\n\r\n"), got[-100:]
+
+
+def metric(port, name):
+    status, body, _ = get_once(port, "/.well-known/enclave-os/metrics")
+    assert status == 200
+    for line in body.decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
+
+
+def test_apps_share_app_threads_fairly(tmp_path):
+    """One app's slow requests take at most its share of the app threads
+    (its max_concurrency): the rest wait in its own queue, shown in the
+    metrics, while another app is served at once."""
+    s = Server(tmp_path, "--dev", "--workers", "1", "--app-threads", "4")
+    try:
+        port = s.port
+        load(port, "h", HELLO)
+        load(port, "spin", MISBEHAVE, max_fuel=spin_fuel(port, 3.0 if SANITIZED else 1.5),
+             max_concurrency=2)
+        results = []
+
+        def spin():
+            try:
+                results.append(get_once(port, "/spin/spin", timeout=60)[0])
+            except Exception as e:  # noqa: BLE001 - reported by the main thread
+                results.append(repr(e))
+
+        threads = [threading.Thread(target=spin) for _ in range(6)]
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        try:
+            assert metric(port, 'enclave_os_app_in_flight{app="spin"}') == 2
+            assert metric(port, 'enclave_os_app_queued{app="spin"}') == 4
+            for _ in range(3):
+                assert quick_get(port, "/h/hello", "while an app fills its share") == \
+                    (200, HELLO_TEXT)
+        finally:
+            for t in threads:
+                t.join(90)
+        assert results == [500] * 6, results
+        assert metric(port, 'enclave_os_app_queued{app="spin"}') == 0
+    finally:
+        rc = s.stop()
+    assert rc == 0, s.output()[-4000:]
+    check_log_clean(s)
+
+
+def test_full_app_queue_gets_503_with_retry_after(tmp_path):
+    """An app's queue is bounded (16 per app thread): past it, 503 with
+    Retry-After at once."""
+    s = Server(tmp_path, "--dev", "--workers", "1", "--app-threads", "1")
+    socks = []
+    try:
+        port = s.port
+        load(port, "spin", MISBEHAVE, max_fuel=spin_fuel(port, 1.0))
+        for _ in range(1 + 16 + 3):
+            c = connect(port, timeout=10)
+            c.sendall(b"GET /spin/spin HTTP/1.1\r\nHost: x\r\n\r\n")
+            socks.append(c)
+        time.sleep(0.3)
+        busy = []
+        for c in socks[-3:]:
+            c.settimeout(5)
+            head = c.recv(4096)
+            busy.append(head)
+        for head in busy:
+            assert head.startswith(b"HTTP/1.1 503 "), head[:200]
+            assert b"retry-after: 1\r\n" in head.lower(), head[:300]
+        assert metric(port, 'enclave_os_app_rejected_total{app="spin"}') == 3
+    finally:
+        for c in socks:
+            c.close()
+    rc = s.stop(timeout=90)
+    assert rc == 0, s.output()[-4000:]
+    check_log_clean(s)

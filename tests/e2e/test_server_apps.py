@@ -278,6 +278,13 @@ def test_http_put_and_delete(tmp_path):
         assert r.startswith(b"HTTP/1.1 401 "), r[:200]
         r = put("Authorization: Bearer wrong-token-000000000\r\n")
         assert r.startswith(b"HTTP/1.1 401 ")
+        # The whole token or nothing: a NUL and more after it, a prefix, or more after it.
+        for bad in (TOKEN + "\x00junk", TOKEN[:-1], TOKEN + "x"):
+            r = put("Authorization: Bearer %s\r\n" % bad)
+            assert r.startswith(b"HTTP/1.1 401 ") or r.startswith(b"HTTP/1.1 400 "), r[:200]
+        for bad in (TOKEN + "\u0000junk", TOKEN[:-1], TOKEN + "x", ""):
+            reply = call(srv.port, {"wasm_load": {"name": "web", "bytes": list(data)}, "auth": bad})
+            assert reply["status"] == "error" and reply["code"] == "unauthorized", reply
         r = put("Authorization: Bearer %s\r\n" % TOKEN)
         assert r.startswith(b"HTTP/1.1 200 "), r[:300]
         doc = json.loads(body_of(r))
@@ -293,6 +300,21 @@ def test_http_put_and_delete(tmp_path):
         assert r.startswith(b"HTTP/1.1 200 ") and b'"unloaded"' in r
         reply = call(srv.port, {"wasm_load": {"name": "web", "bytes": list(data)}, "auth": TOKEN})
         assert reply["status"] == "loaded"
+        # A route another app holds is refused, framed and by PUT; the holder
+        # itself may be replaced there.
+        reply = call(srv.port, {"wasm_load": {"name": "web", "bytes": list(data), "route": "/w"},
+                                "auth": TOKEN})
+        assert reply["status"] == "loaded", reply
+        reply = call(srv.port, {"wasm_load": {"name": "other", "bytes": list(data), "route": "/w"},
+                                "auth": TOKEN})
+        assert reply["status"] == "error" and reply["code"] == "conflict", reply
+        assert "route '/w'" in reply["message"], reply
+        head = ("PUT /.well-known/enclave-os/apps/other HTTP/1.1\r\nHost: x\r\n"
+                "Content-Length: %d\r\nx-enclave-os-route: /w\r\nAuthorization: Bearer %s\r\n"
+                "Connection: close\r\n\r\n" % (len(data), TOKEN))
+        r = https(srv.port, head.encode() + data, timeout=60)
+        assert r.startswith(b"HTTP/1.1 409 ") and b'"conflict"' in r, r[:300]
+        assert body_of(get(srv.port, "/w/hello")) == b"Hello from inside SGX!"
     finally:
         assert srv.stop() == 0
 
@@ -400,6 +422,24 @@ def test_http_limits_and_malformed(server):
         assert b'{"Error":' in r
         r = https(port, b"GET /x HTTP/9.9.9\r\n\r\n")
         assert r.startswith(b"HTTP/1.1 400 "), r[:100]
+        # RFC 9112, each with its status and a clear reason.
+        r = https(port, b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert r.startswith(b"HTTP/1.1 414 "), r[:100]
+        r = https(port, b"GET /x HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (70 << 10) + b"\r\n\r\n")
+        assert r.startswith(b"HTTP/1.1 431 "), r[:100]
+        r = https(port, b"GET /x HTTP/1.1\r\nConnection: close\r\n\r\n")
+        assert r.startswith(b"HTTP/1.1 400 ") and b"Host header is missing" in r, r[:200]
+        r = https(port, b"GET /x HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n")
+        assert r.startswith(b"HTTP/1.1 400 ") and b"more than one Host" in r, r[:200]
+        r = https(port, b"GET /.well-known/enclave-os/metrics HTTP/1.0\r\n\r\n")
+        assert r.startswith(b"HTTP/1.1 200 "), r[:100]
+        for line in (b"GET /x HTTP/2.0\r\nHost: x\r\n\r\n", b"GET /x HTTP/1.2\r\nHost: x\r\n\r\n",
+                     b"GET /x\r\n\r\n"):
+            r = https(port, line)
+            assert r.startswith(b"HTTP/1.1 505 "), (line, r[:100])
+        r = https(port, b"POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  b"fffffffffffffffffff\r\nabc\r\n0\r\n\r\n")
+        assert r.startswith(b"HTTP/1.1 400 ") and b"chunk size too large" in r, r[:200]
         assert request(other, b'"Ping"') == "Pong"
 
 
