@@ -72,7 +72,7 @@ mirror="$(
             if ($i ~ /^Types:.*(^|[ \t])deb([ \t]|$)/) deb = 1
           }
           if (uri != "" && ok && deb) print uri }' "$f"
-    done; } | head -n 1
+    done; } | awk 'NR == 1'
 )"
 mirror="${mirror:-http://deb.debian.org/debian}"
 
