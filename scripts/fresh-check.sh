@@ -27,6 +27,7 @@ fail() { echo "fresh-check: FAILED: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || fail "needs root (debootstrap, chroot, mounts)"
 command -v git >/dev/null || fail "needs git on the host to clone the repository"
 
+bg_pid=""
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/eos-fresh.XXXXXX")"
 root="$tmp/root"
 mkdir -p "$root"
@@ -37,6 +38,7 @@ mounted() { awk -v r="$root" '$2 == r || index($2, r "/") == 1 { print $2 }' /pr
 cleanup() {
   local status=$? pid left
   set +e
+  [ -n "$bg_pid" ] && kill -KILL -- "-$bg_pid" 2>/dev/null
   for pid in $(ls /proc | grep -E '^[0-9]+$'); do
     [ "$(readlink "/proc/$pid/root" 2>/dev/null)" = "$root" ] && kill -KILL "$pid" 2>/dev/null
   done
@@ -56,6 +58,17 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+# Long steps run in the background, in a session of their own that the cleanup can
+# stop, and are waited for: bash runs a trap only after the foreground command ends,
+# but interrupts `wait` at once.
+bg_wait() {
+  local st=0
+  setsid "$@" &
+  bg_pid=$!
+  wait "$bg_pid" || st=$?
+  bg_pid=""
+  return "$st"
+}
 
 # The host's Debian mirror: the first source of the suite in its apt sources.
 mirror="$(
@@ -84,7 +97,7 @@ if ! command -v debootstrap >/dev/null; then
 fi
 
 say "debootstrap --variant=minbase $suite from $mirror into $root"
-if ! debootstrap --variant=minbase "$suite" "$root" "$mirror" >"$tmp/debootstrap.log" 2>&1; then
+if ! bg_wait debootstrap --variant=minbase "$suite" "$root" "$mirror" >"$tmp/debootstrap.log" 2>&1; then
   tail -n 20 "$tmp/debootstrap.log" >&2
   fail "debootstrap (log above)"
 fi
@@ -166,10 +179,9 @@ followups="$(awk -F'\t' '$1 == 2 { print $2 }' <<<"$blocks")"
 in_root() { chroot "$root" /usr/bin/env -i "${env_vars[@]}" bash -c "cd /root/x/enclave-os && $1"; }
 
 say "running the test command: $test_cmd"
-set +e
-in_root "$test_cmd" 2>&1 | tee "$tmp/test.log"
-test_status=${PIPESTATUS[0]}
-set -e
+test_status=0
+{ in_root "$test_cmd" 2>&1 | tee "$tmp/test.log"; exit "${PIPESTATUS[0]}"; } &
+wait $! || test_status=$?
 [ "$test_status" = 0 ] || fail "\`$test_cmd\` exited $test_status (output above)"
 skipped="$(grep -E '\*\*\*Skipped|\(Skipped\)' "$tmp/test.log" || true)"
 if [ -n "$skipped" ]; then
@@ -225,7 +237,7 @@ if ! command -v unshare >/dev/null || ! command -v ip >/dev/null || ! unshare --
   echo "fresh-check: no network namespace here (unshare, ip); the run command uses the host's 8443" >&2
   netns=()
 fi
-if ! "${netns[@]}" chroot "$root" /usr/bin/env -i "${env_vars[@]}" \
+if ! bg_wait "${netns[@]}" chroot "$root" /usr/bin/env -i "${env_vars[@]}" \
        bash /root/x/run-check.sh "$run_cmd"; then
   fail "the run command or a follow-up (output above)"
 fi
