@@ -57,6 +57,13 @@ clone="$tmp/x/enclave-os"
 if [ "${EOS_GUIDE_FRESH_NPM:-0}" != 1 ] && [ -d "$here/tools/node_modules/@bytecodealliance/jco" ]; then
   ln -s "$(readlink -f "$here/tools/node_modules")" "$clone/tools/node_modules"
 fi
+# The Node.js that install-deps put in .tools/node (when the system's is older than
+# 20) serves the clone as well, and the guide's commands find it first on PATH.
+if [ -d "$here/.tools/node/bin" ]; then
+  mkdir -p "$clone/.tools"
+  ln -s "$(readlink -f "$here/.tools/node")" "$clone/.tools/node"
+  PATH="$here/.tools/node/bin:$PATH"
+fi
 
 port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 

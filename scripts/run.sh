@@ -20,6 +20,8 @@ if [ "${EOS_RUN_NO_BUILD:-0}" != 1 ]; then
   if ! "$here/scripts/install-deps.sh"; then
     echo "run.sh: scripts/install-deps.sh failed; trying to build with what is installed" >&2
   fi
+  # The Node.js that install-deps put in .tools/node (when the system's is older than 20).
+  [ -d "$here/.tools/node/bin" ] && PATH="$here/.tools/node/bin:$PATH"
   # The example apps are part of the build (EOS_EXAMPLES).
   cmake -S "$here" -B "$here/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   if ! cmake --build "$here/build" -j "$(nproc)"; then

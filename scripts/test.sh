@@ -20,6 +20,9 @@ done
 [ "${CI:-}" = true ] && cmake_args+=(-DEOS_WERROR=ON)
 
 "$here/scripts/install-deps.sh"
+# The Node.js that install-deps put in .tools/node (when the system's is older than 20)
+# serves the build and the tests that run node or npm tools.
+[ -d "$here/.tools/node/bin" ] && PATH="$here/.tools/node/bin:$PATH"
 cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${cmake_args[@]}" >/dev/null
 cmake --build "$build" -j "$(nproc)"
 cd "$build"

@@ -18,9 +18,14 @@ EOS_APP_MK := $(abspath $(lastword $(MAKEFILE_LIST)))
 EOS_SDK ?= $(patsubst %/,%,$(dir $(EOS_APP_MK)))
 EOS_TOOLS_DIR ?= $(abspath $(EOS_SDK)/../tools)
 BUILD ?= build
-CLANG ?= $(firstword $(shell command -v clang clang-18 clang-17 clang-16 clang-15 clang-14 2>/dev/null))
-LLVM_AR ?= $(firstword $(shell command -v llvm-ar llvm-ar-18 llvm-ar-17 llvm-ar-16 llvm-ar-15 llvm-ar-14 2>/dev/null))
-NODE ?= $(firstword $(shell command -v node nodejs 2>/dev/null))
+# The first of the names found on PATH. One name per `command -v`: with several, some
+# shells (dash, Debian's /bin/sh) stop at the first that is missing.
+eos_find = $(firstword $(foreach n,$(1),$(shell command -v $(n) 2>/dev/null)))
+CLANG ?= $(call eos_find,clang clang-18 clang-17 clang-16 clang-15 clang-14)
+LLVM_AR ?= $(call eos_find,llvm-ar llvm-ar-18 llvm-ar-17 llvm-ar-16 llvm-ar-15 llvm-ar-14)
+# In the enclave-os repository, the Node.js of scripts/install-deps.sh (.tools/node)
+# comes first: it is there when the system's is older than 20.
+NODE ?= $(firstword $(wildcard $(EOS_SDK)/../.tools/node/bin/node) $(call eos_find,node nodejs))
 WASI_SYSROOT ?= $(firstword $(foreach d,/usr /opt/wasi-sdk/share/wasi-sysroot,$(if $(wildcard $(d)/lib/wasm32-wasi/libc.a),$(d))))
 WASM_CFLAGS ?= -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wvla
 ADAPTER ?= auto
@@ -38,9 +43,9 @@ all: $(BUILD)/$(APP).wasm
 check-tools:
 	@ok=1; \
 	[ -n "$(CLANG)" ] || { echo "missing: clang (apt-get install clang lld-14)"; ok=0; }; \
-	[ -n "$(LLVM_AR)" ] || { echo "missing: llvm-ar (comes with clang's llvm tools)"; ok=0; }; \
+	[ -n "$(LLVM_AR)" ] || { echo "missing: llvm-ar (apt-get install llvm-14, clang's llvm tools)"; ok=0; }; \
 	[ -n "$(WASI_SYSROOT)" ] || { echo "missing: wasi-libc (apt-get install wasi-libc libclang-rt-14-dev-wasm32, or WASI_SYSROOT=<wasi-sdk>/share/wasi-sysroot)"; ok=0; }; \
-	[ -n "$(NODE)" ] || { echo "missing: node (apt-get install nodejs npm)"; ok=0; }; \
+	[ -n "$(NODE)" ] || { echo "missing: node >= 20 (in the enclave-os repository: scripts/install-deps.sh)"; ok=0; }; \
 	[ -f "$(EOS_TOOLS_DIR)/node_modules/@bytecodealliance/jco/dist/api.js" ] || [ -d node_modules/@bytecodealliance/jco ] || \
 	  { echo "missing: jco (npm install @bytecodealliance/jco@1.35.0, or EOS_TOOLS_DIR=<dir with node_modules>)"; ok=0; }; \
 	[ $$ok = 1 ] || { echo "install the tools above (in the enclave-os repository: scripts/install-deps.sh)"; exit 1; }

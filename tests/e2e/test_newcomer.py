@@ -185,7 +185,7 @@ def test_the_guides_jco_serve_command_works(tmp_path):
         deadline = time.time() + 90
         while time.time() < deadline and proc.poll() is None:
             try:
-                with urllib.request.urlopen("http://127.0.0.1:%d/hello" % port, timeout=5) as r:
+                with urllib.request.urlopen("http://localhost:%d/hello" % port, timeout=5) as r:
                     body = r.read()
                 break
             except OSError:
