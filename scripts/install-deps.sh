@@ -12,6 +12,7 @@ packages=(
   wabt wasi-libc libclang-rt-14-dev-wasm32
   python3 python3-pytest python3-cryptography
   wrk curl
+  libpq-dev postgresql haproxy
 )
 
 missing=()

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -16,6 +17,7 @@
 #define SEALED_NAME       "master.sealed"
 #define SEAL_LABEL        "enclave-os kv master key v1"
 #define MAX_GROW_ATTEMPTS 24
+#define MAX_RETRIES       64
 
 /* Outside the namespace key space: namespace records are exactly 64 bytes. */
 static const uint8_t check_dbkey[] = "\0eos.kv.check";
@@ -211,6 +213,16 @@ static int load_master(eos_kv *kv, const eos_kv_config *cfg, eos_diag *diag)
                           path, cfg->data_dir);
         goto out;
     }
+    if (kv->be->ops->bind) {
+        uint8_t row_key[EOS_KV__KEY_SIZE];
+        rc = eos_kv__hkdf(kv->master, sizeof kv->master, (const uint8_t *)"rows", 4, row_key,
+                          sizeof row_key, diag);
+        if (rc == 0)
+            rc = kv->be->ops->bind(kv->be, row_key, diag);
+        OPENSSL_cleanse(row_key, sizeof row_key);
+        if (rc)
+            goto out;
+    }
     if (!found)
         rc = eos_kv__run_write(kv, put_check, kv, diag);
     if (rc == 0)
@@ -357,9 +369,22 @@ void eos_kv_ns_close(eos_kv_ns *ns)
     eos_free(ns, sizeof *ns);
 }
 
+/* Sleeps before another run of a transaction that conflicted: growing, with
+ * jitter so that writers which collided do not collide again. */
+static void backoff(int retry)
+{
+    unsigned cap = retry < 8 ? 1u << retry : 200;
+    unsigned us = 100u * (cap > 200 ? 200 : cap);
+    uint8_t r = 0;
+    RAND_bytes(&r, 1);
+    struct timespec ts = {0, (long)(us + us * r / 256) * 1000L};
+    nanosleep(&ts, NULL);
+}
+
 int eos_kv__run_write(eos_kv *kv, eos_kv__write_fn fn, void *ctx, eos_diag *diag)
 {
     const eos_kv_backend_ops *ops = kv->be->ops;
+    int retries = 0;
     for (int attempt = 0;; attempt++) {
         eos_kv_btxn *t = NULL;
         int rc = ops->begin(kv->be, 1, &t, diag);
@@ -370,6 +395,21 @@ int eos_kv__run_write(eos_kv *kv, eos_kv__write_fn fn, void *ctx, eos_diag *diag
             rc = ops->commit(t, diag);
         else
             ops->abort(t);
+        if (rc == EOS_EAGAIN && retries < MAX_RETRIES) {
+            /* A conflict with another writer or a connection lost before
+             * commit: nothing was applied, so run it again. */
+            backoff(retries++);
+            attempt--;
+            continue;
+        }
+        if (rc == EOS_EAGAIN) {
+            char last[256];
+            snprintf(last, sizeof last, "%.200s", diag && diag->message[0] ? diag->message : "busy");
+            return eos_diag_set(diag, EOS_EBUSY, "kv", -1,
+                                "a write conflicted or lost its connection %d times in a row; "
+                                "giving up (%s)",
+                                retries, last);
+        }
         if (rc != EOS_ELIMIT)
             return rc;
         /* Full: grow with no transaction of ours open, then start over. */
