@@ -7,12 +7,13 @@
 #   scripts/pgtmp.sh start DIR    prints the connection string, also kept in DIR/conninfo
 #   scripts/pgtmp.sh stop DIR     stops the server (fast shutdown) and removes DIR
 #   scripts/pgtmp.sh restart DIR  stops and starts the server on the same port and data
+#   scripts/pgtmp.sh down DIR     stops the server, keeping its data; `up DIR` starts it again
 #   scripts/pgtmp.sh psql DIR ... runs psql against it
 set -euo pipefail
 
 cmd="${1:-}"
 dir="${2:-}"
-[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|stop|restart|psql DIR" >&2; exit 2; }
+[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|stop|restart|down|up|psql DIR" >&2; exit 2; }
 
 bindir=""
 for d in /usr/lib/postgresql/*/bin; do
@@ -60,12 +61,18 @@ restart)
   "${as[@]}" "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
   start_server "$(cat "$dir/port")"
   ;;
+down)
+  "${as[@]}" "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+  ;;
+up)
+  start_server "$(cat "$dir/port")"
+  ;;
 psql)
   shift 2
   exec "${as[@]}" "$bindir/psql" -X -q -v ON_ERROR_STOP=1 "$(cat "$dir/conninfo")" "$@"
   ;;
 *)
-  echo "usage: $0 start|stop|restart|psql DIR" >&2
+  echo "usage: $0 start|stop|restart|down|up|psql DIR" >&2
   exit 2
   ;;
 esac

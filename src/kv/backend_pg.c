@@ -251,7 +251,7 @@ static const char *pq_msg(const PGconn *c, const PGresult *r, char *buf, size_t 
     while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
         buf[--n] = 0;
     for (char *p = buf; *p; p++)
-        if (*p == '\n')
+        if (*p == '\n' || *p == '\t')
             *p = ' ';
     return buf;
 }
@@ -515,7 +515,11 @@ static int run(eos_kv_btxn *t, int st, const char *sql, int nparams, const char 
             return 0;
         }
         PGresult *bad = rb && PQresultStatus(rb) != PGRES_COMMAND_OK ? rb : r;
-        int rc = map_result(t, bad, what, diag);
+        /* The caller's diag keeps its first message: fill it only with the
+         * error that is returned, not one that a retry gets past. */
+        eos_diag local;
+        eos_diag_init(&local);
+        int rc = map_result(t, bad, what, &local);
         int lost = PQstatus(c) == CONNECTION_BAD ||
                    is_conn_state(bad ? PQresultErrorField(bad, PG_DIAG_SQLSTATE) : NULL) ||
                    !sent || !r;
@@ -525,7 +529,7 @@ static int run(eos_kv_btxn *t, int st, const char *sql, int nparams, const char 
         if (with_begin)
             t->begun = 1; /* the server's transaction is in an error state or gone */
         if (!(lost && !t->started && attempt < 3))
-            return rc;
+            return eos_diag_set(diag, rc, local.step, -1, "%s", local.message);
         /* Nothing of this transaction reached the database: reconnect and
          * run the same statement again. */
         EOS_DEBUG("kv", "PostgreSQL connection lost before use; reconnecting");

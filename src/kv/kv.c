@@ -398,6 +398,8 @@ int eos_kv__run_write(eos_kv *kv, eos_kv__write_fn fn, void *ctx, eos_diag *diag
         if (rc == EOS_EAGAIN && retries < MAX_RETRIES) {
             /* A conflict with another writer or a connection lost before
              * commit: nothing was applied, so run it again. */
+            if (diag)
+                eos_diag_init(diag);
             backoff(retries++);
             attempt--;
             continue;
@@ -405,6 +407,8 @@ int eos_kv__run_write(eos_kv *kv, eos_kv__write_fn fn, void *ctx, eos_diag *diag
         if (rc == EOS_EAGAIN) {
             char last[256];
             snprintf(last, sizeof last, "%.200s", diag && diag->message[0] ? diag->message : "busy");
+            if (diag)
+                eos_diag_init(diag);
             return eos_diag_set(diag, EOS_EBUSY, "kv", -1,
                                 "a write conflicted or lost its connection %d times in a row; "
                                 "giving up (%s)",
