@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL for tests and scripts/cluster.sh: initdb in a
-# directory of its own, run as an unprivileged user (the `postgres` account
-# when started as root), listening on a free loopback port and on a unix
-# socket inside that directory.
+# directory of its own under /tmp (so that the unprivileged account can reach
+# it whatever DIR's parents allow), run as that account (`postgres` when
+# started as root), listening on a free loopback port and on a unix socket
+# in that directory. DIR keeps the connection string, the port and the
+# path of the server's directory.
 #
 #   scripts/pgtmp.sh start DIR    prints the connection string, also kept in DIR/conninfo
 #   scripts/pgtmp.sh stop DIR     stops the server (fast shutdown) and removes DIR
@@ -32,20 +34,25 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+home() { cat "$dir/home"; }
+
 start_server() {
-  local port="$1"
-  "${as[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir -c max_connections=300 -c shared_buffers=32MB" \
-    start >/dev/null || { cat "$dir/log" >&2; exit 1; }
+  local port="$1" h
+  h="$(home)"
+  "${as[@]}" "$bindir/pg_ctl" -D "$h/data" -l "$h/log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$h -c max_connections=300 -c shared_buffers=32MB" \
+    start >/dev/null || { cat "$h/log" >&2; exit 1; }
 }
 
 case "$cmd" in
 start)
   mkdir -p "$dir"
   dir="$(cd "$dir" && pwd)"
-  [ -n "${as[*]}" ] && chown postgres "$dir"
-  chmod 0700 "$dir"
-  "${as[@]}" "$bindir/initdb" -D "$dir/data" -U eos --auth=trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 ||
+  h="$(mktemp -d /tmp/eos-pg.XXXXXX)"
+  echo "$h" >"$dir/home"
+  if [ -n "${as[*]}" ]; then chown postgres "$h"; fi
+  chmod 0700 "$h"
+  "${as[@]}" "$bindir/initdb" -D "$h/data" -U eos --auth=trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 ||
     { cat "$dir/initdb.log" >&2; exit 1; }
   port="$(free_port)"
   echo "$port" >"$dir/port"
@@ -54,15 +61,19 @@ start)
   cat "$dir/conninfo"
   ;;
 stop)
-  [ -d "$dir/data" ] && "${as[@]}" "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+  if [ -f "$dir/home" ]; then
+    h="$(home)"
+    if [ -d "$h/data" ]; then "${as[@]}" "$bindir/pg_ctl" -D "$h/data" -m fast -w stop >/dev/null 2>&1 || true; fi
+    case "$h" in /tmp/eos-pg.*) rm -rf "$h" ;; esac
+  fi
   rm -rf "$dir"
   ;;
 restart)
-  "${as[@]}" "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+  "${as[@]}" "$bindir/pg_ctl" -D "$(home)/data" -m fast -w stop >/dev/null
   start_server "$(cat "$dir/port")"
   ;;
 down)
-  "${as[@]}" "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+  "${as[@]}" "$bindir/pg_ctl" -D "$(home)/data" -m fast -w stop >/dev/null
   ;;
 up)
   start_server "$(cat "$dir/port")"

@@ -29,6 +29,9 @@ const eos_cli_command eos_cli_serve = {
     "                           [::1]:8443 for IPv6, port 0 = any free port)\n"
     "  --data-dir DIR           where the server keeps its state (default ./.eos-data;\n"
     "                           created when missing)\n"
+    "  --store postgres://...   keep the store's ciphertext in PostgreSQL (a libpq URI,\n"
+    "                           or service=NAME) instead of LMDB in --data-dir; the\n"
+    "                           sealed key stays in --data-dir\n"
     "  --tee KIND               trusted execution environment: auto, sim, sgx, tdx,\n"
     "                           sev-snp (default auto: probes the hardware; falls back\n"
     "                           to sim only with --dev; --tee sim is always allowed\n"
@@ -148,7 +151,7 @@ static void banner(const eos_net_server_config *cfg, int port, const char *data_
 }
 
 typedef struct serve_opts {
-    const char *ca_cert, *ca_key, *mgmt_ca;
+    const char *ca_cert, *ca_key, *mgmt_ca, *store;
     char token_buf[512];
     eos_tee *tee;
     eos_ratls_server *ratls;
@@ -221,6 +224,13 @@ static int open_backends(serve_opts *so, eos_net_server_config *cfg, const char 
     memset(&kc, 0, sizeof kc);
     kc.data_dir = data_dir;
     kc.tee = so->tee;
+    if (so->store) {
+        eos_kv_pg_config pc = {.conninfo = so->store};
+        if ((rc = eos_kv_backend_pg(&pc, &kc.backend, &d)) < 0) {
+            fprintf(stderr, "enclave-os serve: cannot use the PostgreSQL store: %s\n", d.message);
+            return EOS_CLI_EXIT_FAIL;
+        }
+    }
     rc = eos_kv_open(&kc, &so->kv, &d);
     if (rc < 0) {
         fprintf(stderr, "enclave-os serve: cannot open the store in '%s': %s\n", data_dir,
@@ -263,7 +273,8 @@ static int run(int argc, char **argv)
         O_MGMTCA,
         O_PERSIST,
         O_MAXBODY,
-        O_HDRTIMEOUT
+        O_HDRTIMEOUT,
+        O_STORE
     };
     static const struct option opts[] = {
         {"listen", required_argument, 0, O_LISTEN},
@@ -284,6 +295,7 @@ static int run(int argc, char **argv)
         {"persist-apps", no_argument, 0, O_PERSIST},
         {"max-body-size", required_argument, 0, O_MAXBODY},
         {"header-timeout", required_argument, 0, O_HDRTIMEOUT},
+        {"store", required_argument, 0, O_STORE},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -306,6 +318,11 @@ static int run(int argc, char **argv)
             break;
         case O_TEE:
             tee = optarg;
+            break;
+        case O_STORE:
+            if (!eos_kv_backend_is_pg_uri(optarg))
+                return eos_cli__usage(cmd, "--store wants postgres://... or service=NAME");
+            so.store = optarg;
             break;
         case O_WORKERS:
             if (eos_cli__parse_uint(optarg, 1, 256, &v) < 0)
