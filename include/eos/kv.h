@@ -67,6 +67,11 @@ typedef struct eos_kv_backend_ops {
      * adds to each row (a version, for instance); NULL when it adds
      * nothing. Borrows key. */
     int (*bind)(eos_kv_backend *b, const uint8_t *key, eos_diag *diag);
+    /* For backends shared by several nodes (NULL otherwise): tells the
+     * others that something changed, and waits up to timeout_ms for such
+     * news (1: news came; 0: timeout). */
+    int (*announce)(eos_kv_backend *b, eos_diag *diag);
+    int (*wait)(eos_kv_backend *b, unsigned timeout_ms);
     void (*destroy)(eos_kv_backend *b);
 } eos_kv_backend_ops;
 
@@ -130,6 +135,11 @@ typedef struct eos_kv_config {
     eos_kv_backend *backend;
     /* Initial LMDB map size in bytes; 0 = 64 MiB. The map grows on demand. */
     size_t initial_map_size;
+    /* NULL, or 32 bytes: a master key released by a cluster peer. When
+     * data_dir has no sealed key yet, the store seals and uses this one
+     * instead of creating a key; when it has one, the two must be equal
+     * (EOS_ECONFLICT otherwise). Borrowed. */
+    const uint8_t *master_key;
 } eos_kv_config;
 
 /* Opens the store. On first start creates a random 32-byte master key, seals
@@ -143,6 +153,18 @@ EOS_API int eos_kv_open(const eos_kv_config *cfg, eos_kv **out, eos_diag *diag);
 /* Closes the store (takes ownership) and wipes its keys from memory; NULL is
  * allowed. */
 EOS_API void eos_kv_close(eos_kv *kv);
+/* Copies the store's 32-byte master key into out, to release it to an
+ * attested peer of the same cluster; wipe out after use. */
+EOS_API void eos_kv_master_key(eos_kv *kv, uint8_t out[32]);
+/* 1 when the backend is shared with other nodes (PostgreSQL), else 0. */
+EOS_API int eos_kv_shared(eos_kv *kv);
+/* Tells the other nodes sharing the backend that something changed
+ * (PostgreSQL: NOTIFY); 0 and nothing on a backend that is not shared. */
+EOS_API int eos_kv_announce(eos_kv *kv, eos_diag *diag);
+/* Waits up to timeout_ms for an announcement by any node; 1 when one came,
+ * 0 on timeout (and always 0 on databases without LISTEN/NOTIFY or
+ * backends that are not shared: poll then). */
+EOS_API int eos_kv_wait_announce(eos_kv *kv, unsigned timeout_ms);
 /* The backend under the store (borrowed; for tests and tools that inspect the
  * stored ciphertext). Do not call store functions while holding one of its
  * transactions: growing the map waits for every transaction to end. */

@@ -56,6 +56,7 @@ typedef struct pg_be {
     pthread_mutex_t hwm_lock;
     uint64_t hwm_seq;
     hwm_slot *hwm;
+    eos_kv__pg_listener *listener;
 } pg_be;
 
 /* A version this transaction read or wrote, by key id. */
@@ -856,9 +857,23 @@ static int pg_bind(eos_kv_backend *b, const uint8_t key[EOS_KV__KEY_SIZE], eos_d
     return 0;
 }
 
+static int pg_announce(eos_kv_backend *b, eos_diag *diag)
+{
+    pg_be *be = b->impl;
+    int rc = eos_kv__pg_announce(be->listener);
+    return rc ? eos_diag_set(diag, rc, "postgres", -1, "cannot reach PostgreSQL to announce") : 0;
+}
+
+static int pg_wait(eos_kv_backend *b, unsigned timeout_ms)
+{
+    pg_be *be = b->impl;
+    return eos_kv__pg_wait(be->listener, timeout_ms);
+}
+
 static void pg_destroy(eos_kv_backend *b)
 {
     pg_be *be = b->impl;
+    eos_kv__pg_listener_free(be->listener);
     while (be->pool) {
         pg_conn *pc = be->pool;
         be->pool = pc->next;
@@ -886,6 +901,8 @@ static const eos_kv_backend_ops pg_ops = {
     .seek = pg_seek,
     .grow = NULL,
     .bind = pg_bind,
+    .announce = pg_announce,
+    .wait = pg_wait,
     .destroy = pg_destroy,
 };
 
@@ -956,6 +973,10 @@ int eos_kv_backend_pg(const eos_kv_pg_config *cfg, eos_kv_backend **out, eos_dia
         goto out;
     }
     memcpy(be->conninfo, cfg->conninfo, be->conninfo_size);
+    if (eos_kv__pg_listener_new(be->conninfo, be->table, &be->listener) != 0) {
+        rc = eos_diag_set(diag, EOS_ENOMEM, "postgres", -1, "out of memory");
+        goto out;
+    }
     if ((rc = create_table(be, diag)) != 0)
         goto out;
     /* One connection now, so that a bad table or permission shows at start. */

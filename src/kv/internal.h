@@ -167,6 +167,17 @@ int eos_kv__put_record(eos_kv *kv, eos_kv_btxn *t, const uint8_t *dbkey, const u
 int eos_kv__del_record(eos_kv *kv, eos_kv_btxn *t, const uint8_t *dbkey, const eos_kv__dirs *dirs,
                        eos_diag *diag);
 
+/* pg_notify.c: LISTEN/NOTIFY between nodes sharing a PostgreSQL table. */
+typedef struct eos_kv__pg_listener eos_kv__pg_listener;
+/* A listener for table's channel (connects lazily); borrows its arguments.
+ * Free with eos_kv__pg_listener_free(). */
+int eos_kv__pg_listener_new(const char *conninfo, const char *table, eos_kv__pg_listener **out);
+void eos_kv__pg_listener_free(eos_kv__pg_listener *l);
+/* NOTIFY; 0, or EOS_ESTORE when the database cannot be reached. */
+int eos_kv__pg_announce(eos_kv__pg_listener *l);
+/* 1 when a notification came within timeout_ms, else 0. */
+int eos_kv__pg_wait(eos_kv__pg_listener *l, unsigned timeout_ms);
+
 /* kv.c: transactions on the backend with growth and retry. */
 
 typedef int (*eos_kv__write_fn)(eos_kv_btxn *t, void *ctx, eos_diag *diag);

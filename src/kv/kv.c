@@ -164,7 +164,8 @@ static int load_master(eos_kv *kv, const eos_kv_config *cfg, eos_diag *diag)
         goto out;
     rc = read_file(path, &sealed, &sealed_size, diag);
     if (rc == EOS_ENOTFOUND) {
-        if (found) {
+        /* A released key is checked against the store's record below. */
+        if (found && !cfg->master_key) {
             rc = eos_diag_set(diag, EOS_ENOTFOUND, "kv master key", -1,
                               "the data directory %s holds a store but no sealed master key "
                               "(%s is missing); restore that file, the data cannot be read "
@@ -172,7 +173,20 @@ static int load_master(eos_kv *kv, const eos_kv_config *cfg, eos_diag *diag)
                               cfg->data_dir, SEALED_NAME);
             goto out;
         }
-        if (RAND_bytes(kv->master, sizeof kv->master) != 1) {
+        if (cfg->master_key) {
+            memcpy(kv->master, cfg->master_key, sizeof kv->master);
+            /* Check a released key before sealing it here. */
+            if (found && ((rc = eos_kv__hkdf(kv->master, sizeof kv->master,
+                                             (const uint8_t *)"check", 5, want, sizeof want,
+                                             diag)) != 0 ||
+                          CRYPTO_memcmp(stored, want, sizeof want) != 0)) {
+                rc = rc ? rc
+                        : eos_diag_set(diag, EOS_ECORRUPT, "kv master key", -1,
+                                       "the key released by the cluster does not belong to "
+                                       "this store (another cluster's database?)");
+                goto out;
+            }
+        } else if (RAND_bytes(kv->master, sizeof kv->master) != 1) {
             rc = eos_diag_set(diag, EOS_ECRYPTO, "kv master key", -1,
                               "the OS random generator failed to produce a master key");
             goto out;
@@ -182,7 +196,9 @@ static int load_master(eos_kv *kv, const eos_kv_config *cfg, eos_diag *diag)
             goto out;
         if ((rc = write_file_durably(cfg->data_dir, path, sealed, sealed_size, diag)) != 0)
             goto out;
-        EOS_INFO("kv", "created a new master key sealed by the %s TEE in %s",
+        EOS_INFO("kv", "%s, sealed by the %s TEE in %s",
+                 cfg->master_key ? "took the master key released by the cluster"
+                                 : "created a new master key",
                  eos_tee_name(cfg->tee), path);
     } else if (rc != 0) {
         goto out;
@@ -201,6 +217,13 @@ static int load_master(eos_kv *kv, const eos_kv_config *cfg, eos_diag *diag)
             goto out;
         }
         memcpy(kv->master, plain, sizeof kv->master);
+        if (cfg->master_key && CRYPTO_memcmp(kv->master, cfg->master_key, sizeof kv->master)) {
+            rc = eos_diag_set(diag, EOS_ECONFLICT, "kv master key", -1,
+                              "%s already holds another data key than the one released by the "
+                              "cluster; start the node on an empty data directory to join",
+                              path);
+            goto out;
+        }
     }
     if ((rc = eos_kv__hkdf(kv->master, sizeof kv->master, (const uint8_t *)"check", 5, want,
                            sizeof want, diag)) != 0)
@@ -303,6 +326,30 @@ void eos_kv_close(eos_kv *kv)
 eos_kv_backend *eos_kv_backend_of(eos_kv *kv)
 {
     return kv->be;
+}
+
+void eos_kv_master_key(eos_kv *kv, uint8_t out[32])
+{
+    memcpy(out, kv->master, sizeof kv->master);
+}
+
+int eos_kv_shared(eos_kv *kv)
+{
+    return kv->be->ops->announce != NULL;
+}
+
+int eos_kv_announce(eos_kv *kv, eos_diag *diag)
+{
+    return kv->be->ops->announce ? kv->be->ops->announce(kv->be, diag) : 0;
+}
+
+int eos_kv_wait_announce(eos_kv *kv, unsigned timeout_ms)
+{
+    if (kv->be->ops->wait)
+        return kv->be->ops->wait(kv->be, timeout_ms);
+    struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    return 0;
 }
 
 int eos_kv__root_id(eos_kv *kv, const char *root, size_t root_size,

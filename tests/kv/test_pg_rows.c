@@ -217,6 +217,84 @@ static void test_two_nodes_count(void)
     kvt_rmdir(d2);
 }
 
+static eos_kv *open_with_key(const char *dir, const char *table, const uint8_t *key, int *out_rc)
+{
+    eos_kv *kv = NULL;
+    eos_diag d;
+    eos_diag_init(&d);
+    eos_kv_config cfg = {.data_dir = dir, .tee = tee, .master_key = key};
+    eos_kv_pg_config pc = {.conninfo = conninfo, .table = table, .retry_ms = 5000};
+    int rc = eos_kv_backend_pg(&pc, &cfg.backend, &d);
+    if (rc == 0)
+        rc = eos_kv_open(&cfg, &kv, &d);
+    *out_rc = rc;
+    return kv;
+}
+
+typedef struct waiter {
+    eos_kv *kv;
+    int got;
+    uint64_t waited_ns;
+} waiter;
+
+static void *wait_news(void *arg)
+{
+    waiter *w = arg;
+    uint64_t t0 = eos_now_ns();
+    w->got = eos_kv_wait_announce(w->kv, 5000);
+    w->waited_ns = eos_now_ns() - t0;
+    return NULL;
+}
+
+/* A node joining with the key another node released reads its data; a
+ * node that already holds another key is refused; an announcement by one
+ * node wakes another's wait at once. */
+static void test_join_key_and_announce(void)
+{
+    char *d1 = kvt_mkdtemp(), *d2 = kvt_mkdtemp(), *d3 = kvt_mkdtemp();
+    eos_kv *n1 = open_store(d1, "rows_join", 5000);
+    eos_kv_ns *a = ns_open(n1, "app:j");
+    EOS_CHECK_INT(eos_kv_set(a, S("shared"), V("by node 1"), NULL), 0);
+    uint8_t key[32];
+    eos_kv_master_key(n1, key);
+    int rc = 0;
+    eos_kv *n2 = open_with_key(d2, "rows_join", key, &rc);
+    EOS_CHECK_INT(rc, 0);
+    eos_kv_ns *b = n2 ? ns_open(n2, "app:j") : NULL;
+    if (b)
+        expect(b, "shared", 0, "by node 1");
+    /* Reopening node 2 unseals the key it sealed. */
+    eos_kv_ns_close(b);
+    eos_kv_close(n2);
+    n2 = open_store(d2, "rows_join", 5000);
+    b = ns_open(n2, "app:j");
+    expect(b, "shared", 0, "by node 1");
+    /* A data directory with a key of its own cannot take the cluster's. */
+    eos_kv *other = open_store(d3, "rows_other", 5000);
+    eos_kv_close(other);
+    eos_kv *n3 = open_with_key(d3, "rows_join", key, &rc);
+    EOS_CHECK_INT(rc, EOS_ECONFLICT);
+    eos_kv_close(n3);
+    EOS_CHECK_INT(eos_kv_shared(n1), 1);
+    waiter w = {n2, 0, 0};
+    pthread_t th;
+    pthread_create(&th, NULL, wait_news, &w);
+    struct timespec ts = {0, 200 * 1000000L};
+    nanosleep(&ts, NULL);
+    EOS_CHECK_INT(eos_kv_announce(n1, NULL), 0);
+    pthread_join(th, NULL);
+    EOS_CHECK_INT(w.got, 1);
+    EOS_CHECK(w.waited_ns < 4000000000ull);
+    memset(key, 0, sizeof key);
+    eos_kv_ns_close(a);
+    eos_kv_ns_close(b);
+    eos_kv_close(n1);
+    eos_kv_close(n2);
+    kvt_rmdir(d1);
+    kvt_rmdir(d2);
+    kvt_rmdir(d3);
+}
+
 static int pgtmp(const char *what)
 {
     char cmd[8400];
@@ -279,11 +357,13 @@ int main(void)
     sql = PQconnectdb(conninfo);
     EOS_CHECK(PQstatus(sql) == CONNECTION_OK);
     /* The server may outlive a run; start from empty tables. */
-    PQclear(q("DROP TABLE IF EXISTS rows_swap, rows_replay, rows_count, rows_restart, saved", NULL,
+    PQclear(q("DROP TABLE IF EXISTS rows_swap, rows_replay, rows_count, rows_restart, rows_join, "
+              "rows_other, saved", NULL,
               0, NULL, 0));
     EOS_RUN(test_swapped_and_moved);
     EOS_RUN(test_replayed);
     EOS_RUN(test_two_nodes_count);
+    EOS_RUN(test_join_key_and_announce);
     EOS_RUN(test_restart_and_down);
     PQfinish(sql);
     free(conninfo);
