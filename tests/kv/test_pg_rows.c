@@ -295,6 +295,40 @@ static void test_join_key_and_announce(void)
     kvt_rmdir(d3);
 }
 
+/* A database that does not answer in time: the statement is cancelled and
+ * the caller told so; nothing is left half done. */
+static void test_slow_database(void)
+{
+    char *dir = kvt_mkdtemp();
+    eos_kv *kv = NULL;
+    eos_diag d;
+    eos_diag_init(&d);
+    eos_kv_config cfg = {.data_dir = dir, .tee = tee};
+    eos_kv_pg_config pc = {.conninfo = conninfo, .table = "rows_slow", .statement_timeout_ms = 300};
+    EOS_CHECK_INT(eos_kv_backend_pg(&pc, &cfg.backend, &d), 0);
+    EOS_CHECK_INT(eos_kv_open(&cfg, &kv, &d), 0);
+    if (!kv)
+        return;
+    eos_kv_ns *ns = ns_open(kv, "app:slow");
+    int64_t c = 0;
+    EOS_CHECK_INT(eos_kv_incr(ns, S("n"), 1, &c, NULL), 0);
+    PQclear(q("BEGIN", NULL, 0, NULL, 0));
+    PQclear(q("LOCK TABLE rows_slow IN ACCESS EXCLUSIVE MODE", NULL, 0, NULL, 0));
+    eos_diag_init(&d);
+    EOS_CHECK_INT(eos_kv_incr(ns, S("n"), 1, &c, &d), EOS_ETIMEDOUT);
+    EOS_CHECK(strstr(d.message, "300 ms") != NULL);
+    eos_diag_init(&d);
+    uint8_t *v = NULL;
+    size_t n = 0;
+    EOS_CHECK_INT(eos_kv_get(ns, S("n"), &v, &n, &d), EOS_ETIMEDOUT);
+    PQclear(q("ROLLBACK", NULL, 0, NULL, 0));
+    EOS_CHECK_INT(eos_kv_incr(ns, S("n"), 1, &c, NULL), 0);
+    EOS_CHECK_INT(c, 2);
+    eos_kv_ns_close(ns);
+    eos_kv_close(kv);
+    kvt_rmdir(dir);
+}
+
 static int pgtmp(const char *what)
 {
     char cmd[8400];
@@ -338,9 +372,16 @@ static void test_restart_and_down(void)
     EOS_CHECK_INT(c, 3);
     expect(ns, "k", 0, "before");
     sql = PQconnectdb(conninfo);
+    PQsetNoticeProcessor(sql, quiet, NULL);
     eos_kv_ns_close(ns);
     eos_kv_close(kv);
     kvt_rmdir(dir);
+}
+
+static void quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
 }
 
 int main(void)
@@ -356,14 +397,16 @@ int main(void)
         return eos_test_finish();
     sql = PQconnectdb(conninfo);
     EOS_CHECK(PQstatus(sql) == CONNECTION_OK);
+    PQsetNoticeProcessor(sql, quiet, NULL);
     /* The server may outlive a run; start from empty tables. */
     PQclear(q("DROP TABLE IF EXISTS rows_swap, rows_replay, rows_count, rows_restart, rows_join, "
-              "rows_other, saved", NULL,
+              "rows_other, rows_slow, saved", NULL,
               0, NULL, 0));
     EOS_RUN(test_swapped_and_moved);
     EOS_RUN(test_replayed);
     EOS_RUN(test_two_nodes_count);
     EOS_RUN(test_join_key_and_announce);
+    EOS_RUN(test_slow_database);
     EOS_RUN(test_restart_and_down);
     PQfinish(sql);
     free(conninfo);
