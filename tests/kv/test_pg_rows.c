@@ -23,6 +23,12 @@ static eos_tee *tee;
 static char *conninfo;
 static PGconn *sql;
 
+static void quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 static eos_kv *open_store(const char *dir, const char *table, unsigned retry_ms)
 {
     eos_kv *kv = NULL;
@@ -376,12 +382,6 @@ static void test_restart_and_down(void)
     eos_kv_ns_close(ns);
     eos_kv_close(kv);
     kvt_rmdir(dir);
-}
-
-static void quiet(void *arg, const char *message)
-{
-    (void)arg;
-    (void)message;
 }
 
 int main(void)
