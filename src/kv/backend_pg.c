@@ -685,7 +685,6 @@ static int check_row(eos_kv_btxn *t, const uint8_t *k, size_t ks, const char *ve
         return eos_diag_set(diag, EOS_ECORRUPT, "postgres", -1,
                             "a row of table %s has the wrong shape; it was altered", be->table);
     int64_t ver = get_be64((const uint8_t *)ver_p);
-    hlc_observe(be, ver);
     if (!be->bound)
         return 0;
     int rc = row_tag(be, k, ks, ver, v + TAG_SIZE, vs - TAG_SIZE, tag);
@@ -696,6 +695,7 @@ static int check_row(eos_kv_btxn *t, const uint8_t *k, size_t ks, const char *ve
                             "a row of table %s fails authentication: it was altered, moved to "
                             "another key or given another version",
                             be->table);
+    hlc_observe(be, ver); /* authentic: written by a node of this cluster */
     key_id(k, ks, id);
     seen_ver *own = seen_find(t, id);
     if (own && own->written)
@@ -825,6 +825,14 @@ static int pg_put(eos_kv_btxn *t, const uint8_t *key, size_t key_size, const uin
         }
         if ((rc = read_ver(t, key, key_size, &floor, diag)) != 0)
             break;
+        /* Unauthenticated here: a version no clock reaches is refused
+         * rather than followed to the end of the range. */
+        if (floor < 0 || floor > now_us() + (int64_t)86400 * 1000000 * 365) {
+            rc = eos_diag_set(diag, EOS_ECORRUPT, "postgres", -1,
+                              "a row of table %s has an impossible version %lld; it was altered",
+                              be->table, (long long)floor);
+            break;
+        }
     }
     eos_free(row, TAG_SIZE + val_size);
     return rc;
