@@ -199,8 +199,7 @@ static void row_pg(const char *what, int op, size_t size, int threads)
         lm = a > lm ? a : lm;
         pg = b > pg ? b : pg;
     }
-    printf("%-18s %6zu B  %d thr  %12.0f  %12.0f  %6.2fx\n", what, size, threads, lm, pg,
-           lm / pg);
+    printf("%-18s %6zu B  %d thr  %12.0f  %12.0f  %6.2fx\n", what, size, threads, lm, pg, lm / pg);
     fflush(stdout);
 }
 
@@ -230,8 +229,8 @@ static void pg_section(const char *conninfo, eos_tee *tee)
         return;
     printf("\nstore on LMDB against store on PostgreSQL (same crypto; PostgreSQL over TCP "
            "loopback, synchronous_commit on)\n");
-    printf("%-18s %8s  %5s  %12s  %12s  %7s\n", "operation", "value", "", "LMDB/s",
-           "PostgreSQL/s", "ratio");
+    printf("%-18s %8s  %5s  %12s  %12s  %7s\n", "operation", "value", "", "LMDB/s", "PostgreSQL/s",
+           "ratio");
     preload(100);
     preload_ns(pg_ns, 100);
     row_pg("get", OP_GET, 100, 1);

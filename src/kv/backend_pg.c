@@ -10,27 +10,14 @@
 
 #include <libpq-fe.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
 
 #include "internal.h"
 
 #define POOL_MAX         64
-#define TAG_SIZE         16
-#define HWM_SLOTS        (1u << 16)
+#define TAG_SIZE         EOS_KV__PG_TAG_SIZE
 #define DEFAULT_RETRY_MS 30000
 #define DEFAULT_STMT_MS  30000
 #define MAX_TABLE_NAME   48
-
-/* The highest version this process has seen committed for a key, and the
- * local sequence number at which it learnt it: a transaction that started
- * after that point must see at least that version. */
-typedef struct hwm_slot {
-    uint8_t id[16];
-    int64_t ver;
-    uint64_t seq;
-} hwm_slot;
 
 typedef struct pg_conn {
     PGconn *c;
@@ -52,10 +39,7 @@ typedef struct pg_be {
      * checked (only the store's key check record is). */
     int bound;
     uint8_t row_key[EOS_KV__KEY_SIZE];
-    atomic_int_fast64_t hlc; /* last version handed out or seen */
-    pthread_mutex_t hwm_lock;
-    uint64_t hwm_seq;
-    hwm_slot *hwm;
+    eos_kv__pg_marks *marks;
     eos_kv__pg_listener *listener;
 } pg_be;
 
@@ -106,124 +90,17 @@ static const char *st_sql(int st)
     }
 }
 
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void sleep_ms(unsigned ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
 }
 
-/* Versions are a hybrid clock: microseconds of wall time, pushed past every
- * version seen, so a key's versions grow across nodes whose clocks differ. */
-static int64_t hlc_next(pg_be *be, int64_t floor)
-{
-    int64_t cur = atomic_load(&be->hlc), next;
-    do {
-        next = now_us();
-        if (next <= cur)
-            next = cur + 1;
-        if (next <= floor)
-            next = floor + 1;
-    } while (!atomic_compare_exchange_weak(&be->hlc, &cur, next));
-    return next;
-}
-
-static void hlc_observe(pg_be *be, int64_t ver)
-{
-    int64_t cur = atomic_load(&be->hlc);
-    while (cur < ver && !atomic_compare_exchange_weak(&be->hlc, &cur, ver))
-        ;
-}
-
-static void key_id(const uint8_t *k, size_t ks, uint8_t id[16])
-{
-    uint8_t h[SHA256_DIGEST_LENGTH];
-    SHA256(k, ks, h);
-    memcpy(id, h, 16);
-}
-
-static hwm_slot *hwm_at(pg_be *be, const uint8_t id[16])
-{
-    uint32_t i = (uint32_t)id[0] | (uint32_t)id[1] << 8 | (uint32_t)id[2] << 16;
-    return &be->hwm[i & (HWM_SLOTS - 1)];
-}
-
-/* Checks a version read against the high-water mark and raises the mark.
- * Returns 0, or EOS_ECORRUPT when the row is older than one this process
- * saw committed before the transaction began: a replayed or rolled-back row. */
-static int hwm_check(eos_kv_btxn *t, const uint8_t id[16], int64_t ver, int64_t *out_mark)
-{
-    pg_be *be = t->be;
-    int rc = 0;
-    pthread_mutex_lock(&be->hwm_lock);
-    hwm_slot *s = hwm_at(be, id);
-    if (memcmp(s->id, id, 16) == 0 && s->ver) {
-        if (ver < s->ver && s->seq <= t->start_seq) {
-            *out_mark = s->ver;
-            rc = EOS_ECORRUPT;
-        } else if (ver > s->ver) {
-            s->ver = ver;
-            s->seq = ++be->hwm_seq;
-        }
-    } else {
-        memcpy(s->id, id, 16);
-        s->ver = ver;
-        s->seq = ++be->hwm_seq;
-    }
-    pthread_mutex_unlock(&be->hwm_lock);
-    return rc;
-}
-
 static void hwm_commit(eos_kv_btxn *t)
 {
-    pg_be *be = t->be;
-    pthread_mutex_lock(&be->hwm_lock);
-    for (size_t i = 0; i < t->nseen; i++) {
-        seen_ver *w = &t->seen[i];
-        if (!w->written)
-            continue;
-        hwm_slot *s = hwm_at(be, w->id);
-        if (w->deleted) {
-            /* A deleted key may come back at any version. */
-            if (memcmp(s->id, w->id, 16) == 0)
-                memset(s, 0, sizeof *s);
-        } else if (memcmp(s->id, w->id, 16) != 0 || w->ver > s->ver) {
-            memcpy(s->id, w->id, 16);
-            s->ver = w->ver;
-            s->seq = ++be->hwm_seq;
-        }
-    }
-    pthread_mutex_unlock(&be->hwm_lock);
-}
-
-/* The row tag: HMAC-SHA256(row key, ver || len(k) || k || SHA-256(value)),
- * cut to 16 bytes. Keys are at most a few hundred bytes. */
-#define MAX_ROW_KEY 1024
-static int row_tag(pg_be *be, const uint8_t *k, size_t ks, int64_t ver, const uint8_t *v,
-                   size_t vs, uint8_t out[TAG_SIZE])
-{
-    uint8_t msg[8 + 4 + MAX_ROW_KEY + SHA256_DIGEST_LENGTH], full[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    uint64_t u = (uint64_t)ver;
-    if (ks > MAX_ROW_KEY)
-        return EOS_EINVAL;
-    for (int i = 0; i < 8; i++)
-        msg[i] = (uint8_t)(u >> (56 - 8 * i));
-    for (int i = 0; i < 4; i++)
-        msg[8 + i] = (uint8_t)(ks >> (24 - 8 * i));
-    memcpy(msg + 12, k, ks);
-    SHA256(vs ? v : msg, vs, msg + 12 + ks);
-    if (!HMAC(EVP_sha256(), be->row_key, sizeof be->row_key, msg, 12 + ks + SHA256_DIGEST_LENGTH,
-              full, &n))
-        return EOS_ECRYPTO;
-    memcpy(out, full, TAG_SIZE);
-    return 0;
+    for (size_t i = 0; i < t->nseen; i++)
+        if (t->seen[i].written)
+            eos_kv__pg_mark_commit(t->be->marks, t->seen[i].id, t->seen[i].ver, t->seen[i].deleted);
 }
 
 static void put_be64(uint8_t *p, int64_t v)
@@ -378,7 +255,7 @@ static PGconn *connect_once(pg_be *be, char *msg, size_t msg_size)
 static int connect_retry(pg_be *be, int prepare, PGconn **out, eos_diag *diag)
 {
     char msg[512] = "";
-    int64_t deadline = now_us() + (int64_t)be->retry_ms * 1000;
+    int64_t deadline = eos_kv__now_us() + (int64_t)be->retry_ms * 1000;
     unsigned wait = 50;
     for (int attempt = 0;; attempt++) {
         PGconn *c = connect_once(be, msg, sizeof msg);
@@ -390,7 +267,7 @@ static int connect_retry(pg_be *be, int prepare, PGconn **out, eos_diag *diag)
         }
         if (c)
             PQfinish(c);
-        if (now_us() + (int64_t)wait * 1000 > deadline)
+        if (eos_kv__now_us() + (int64_t)wait * 1000 > deadline)
             break;
         if (attempt == 0 || wait >= 2000)
             EOS_WARN("kv", "cannot reach PostgreSQL (%s); retrying for up to %u s", msg,
@@ -497,8 +374,7 @@ static int run(eos_kv_btxn *t, int st, const char *sql, int nparams, const char 
             sync = PQgetResult(c);
         }
         int ok = sent && (!with_begin || (rb && PQresultStatus(rb) == PGRES_COMMAND_OK)) && r &&
-                 (PQresultStatus(r) == PGRES_COMMAND_OK ||
-                  PQresultStatus(r) == PGRES_TUPLES_OK) &&
+                 (PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK) &&
                  sync && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
         if (sync && PQresultStatus(sync) != PGRES_PIPELINE_SYNC) {
             /* Out of step: the connection cannot be trusted with more. */
@@ -522,8 +398,8 @@ static int run(eos_kv_btxn *t, int st, const char *sql, int nparams, const char 
         eos_diag_init(&local);
         int rc = map_result(t, bad, what, &local);
         int lost = PQstatus(c) == CONNECTION_BAD ||
-                   is_conn_state(bad ? PQresultErrorField(bad, PG_DIAG_SQLSTATE) : NULL) ||
-                   !sent || !r;
+                   is_conn_state(bad ? PQresultErrorField(bad, PG_DIAG_SQLSTATE) : NULL) || !sent ||
+                   !r;
         PQclear(rb);
         PQclear(r);
         t->lost = lost;
@@ -604,9 +480,7 @@ static int pg_begin(eos_kv_backend *b, int write, eos_kv_btxn **out, eos_diag *d
         return eos_diag_set(diag, EOS_ENOMEM, "postgres", -1, "out of memory");
     t->be = be;
     t->write = write;
-    pthread_mutex_lock(&be->hwm_lock);
-    t->start_seq = be->hwm_seq;
-    pthread_mutex_unlock(&be->hwm_lock);
+    t->start_seq = eos_kv__pg_marks_seq(be->marks);
     int rc = conn_get(be, &t->conn, diag);
     if (rc) {
         eos_free(t, sizeof *t);
@@ -687,7 +561,7 @@ static int check_row(eos_kv_btxn *t, const uint8_t *k, size_t ks, const char *ve
     int64_t ver = get_be64((const uint8_t *)ver_p);
     if (!be->bound)
         return 0;
-    int rc = row_tag(be, k, ks, ver, v + TAG_SIZE, vs - TAG_SIZE, tag);
+    int rc = eos_kv__pg_row_tag(be->row_key, k, ks, ver, v + TAG_SIZE, vs - TAG_SIZE, tag);
     if (rc)
         return eos_diag_set(diag, rc, "postgres", -1, "HMAC failed");
     if (CRYPTO_memcmp(tag, v, TAG_SIZE) != 0)
@@ -695,13 +569,13 @@ static int check_row(eos_kv_btxn *t, const uint8_t *k, size_t ks, const char *ve
                             "a row of table %s fails authentication: it was altered, moved to "
                             "another key or given another version",
                             be->table);
-    hlc_observe(be, ver); /* authentic: written by a node of this cluster */
-    key_id(k, ks, id);
+    eos_kv__pg_hlc_observe(be->marks, ver); /* authentic: written by a node of this cluster */
+    eos_kv__pg_key_id(k, ks, id);
     seen_ver *own = seen_find(t, id);
     if (own && own->written)
         return 0; /* this transaction's own write, not committed yet */
     int64_t mark = 0;
-    if (hwm_check(t, id, ver, &mark) != 0)
+    if (eos_kv__pg_mark_check(be->marks, id, ver, t->start_seq, &mark) != 0)
         return eos_diag_set(diag, EOS_ECORRUPT, "postgres", -1,
                             "a row of table %s is at version %lld but version %lld was "
                             "committed before: the database replayed an old row or was rolled "
@@ -793,14 +667,14 @@ static int pg_put(eos_kv_btxn *t, const uint8_t *key, size_t key_size, const uin
     if (!row)
         return eos_diag_set(diag, EOS_ENOMEM, "postgres", -1, "out of memory");
     drop_results(t);
-    key_id(key, key_size, id);
+    eos_kv__pg_key_id(key, key_size, id);
     seen_ver *s = seen_find(t, id);
     int64_t floor = s ? s->ver : 0;
     for (int attempt = 0;; attempt++) {
-        int64_t ver = hlc_next(be, floor);
+        int64_t ver = eos_kv__pg_hlc_next(be->marks, floor);
         if (val_size)
             memcpy(row + TAG_SIZE, val, val_size);
-        if ((rc = row_tag(be, key, key_size, ver, val, val_size, row)) != 0) {
+        if ((rc = eos_kv__pg_row_tag(be->row_key, key, key_size, ver, val, val_size, row)) != 0) {
             rc = eos_diag_set(diag, rc, "postgres", -1, "HMAC failed");
             break;
         }
@@ -827,7 +701,7 @@ static int pg_put(eos_kv_btxn *t, const uint8_t *key, size_t key_size, const uin
             break;
         /* Unauthenticated here: a version no clock reaches is refused
          * rather than followed to the end of the range. */
-        if (floor < 0 || floor > now_us() + (int64_t)86400 * 1000000 * 365) {
+        if (floor < 0 || floor > eos_kv__now_us() + (int64_t)86400 * 1000000 * 365) {
             rc = eos_diag_set(diag, EOS_ECORRUPT, "postgres", -1,
                               "a row of table %s has an impossible version %lld; it was altered",
                               be->table, (long long)floor);
@@ -852,7 +726,7 @@ static int pg_del(eos_kv_btxn *t, const uint8_t *key, size_t key_size, eos_diag 
     PQclear(r);
     if (!gone)
         return EOS_ENOTFOUND;
-    key_id(key, key_size, id);
+    eos_kv__pg_key_id(key, key_size, id);
     return seen_add(t, id, 1, 1, 1, diag);
 }
 
@@ -888,13 +762,12 @@ static void pg_destroy(eos_kv_backend *b)
         conn_free(pc);
     }
     pthread_mutex_destroy(&be->pool_lock);
-    pthread_mutex_destroy(&be->hwm_lock);
+    eos_kv__pg_marks_free(be->marks);
     OPENSSL_cleanse(be->row_key, sizeof be->row_key);
     if (be->conninfo) {
         OPENSSL_cleanse(be->conninfo, be->conninfo_size);
         eos_free(be->conninfo, be->conninfo_size);
     }
-    eos_free(be->hwm, HWM_SLOTS * sizeof *be->hwm);
     eos_free(be, sizeof *be);
 }
 
@@ -931,8 +804,8 @@ static int create_table(pg_be *be, eos_diag *diag)
     const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
     if (PQresultStatus(r) != PGRES_COMMAND_OK &&
         !(st && (strcmp(st, "23505") == 0 || strcmp(st, "42P07") == 0)))
-        rc = eos_diag_set(diag, EOS_ESTORE, "postgres", -1, "cannot create table %s: %s",
-                          be->table, pq_msg(c, r, msg, sizeof msg));
+        rc = eos_diag_set(diag, EOS_ESTORE, "postgres", -1, "cannot create table %s: %s", be->table,
+                          pq_msg(c, r, msg, sizeof msg));
     PQclear(r);
     PQfinish(c);
     return rc;
@@ -967,7 +840,6 @@ int eos_kv_backend_pg(const eos_kv_pg_config *cfg, eos_kv_backend **out, eos_dia
     if (!be)
         return eos_diag_set(diag, EOS_ENOMEM, "postgres", -1, "out of memory");
     pthread_mutex_init(&be->pool_lock, NULL);
-    pthread_mutex_init(&be->hwm_lock, NULL);
     be->base.ops = &pg_ops;
     be->base.impl = be;
     snprintf(be->table, sizeof be->table, "%s", table);
@@ -975,8 +847,7 @@ int eos_kv_backend_pg(const eos_kv_pg_config *cfg, eos_kv_backend **out, eos_dia
     be->stmt_ms = cfg->statement_timeout_ms ? cfg->statement_timeout_ms : DEFAULT_STMT_MS;
     be->conninfo_size = strlen(cfg->conninfo) + 1;
     be->conninfo = eos_malloc(be->conninfo_size);
-    be->hwm = eos_calloc(HWM_SLOTS, sizeof *be->hwm);
-    if (!be->conninfo || !be->hwm) {
+    if (!be->conninfo || eos_kv__pg_marks_new(&be->marks) != 0) {
         rc = eos_diag_set(diag, EOS_ENOMEM, "postgres", -1, "out of memory");
         goto out;
     }

@@ -176,10 +176,10 @@ static int load_master(eos_kv *kv, const eos_kv_config *cfg, eos_diag *diag)
         if (cfg->master_key) {
             memcpy(kv->master, cfg->master_key, sizeof kv->master);
             /* Check a released key before sealing it here. */
-            if (found && ((rc = eos_kv__hkdf(kv->master, sizeof kv->master,
-                                             (const uint8_t *)"check", 5, want, sizeof want,
-                                             diag)) != 0 ||
-                          CRYPTO_memcmp(stored, want, sizeof want) != 0)) {
+            if (found &&
+                ((rc = eos_kv__hkdf(kv->master, sizeof kv->master, (const uint8_t *)"check", 5,
+                                    want, sizeof want, diag)) != 0 ||
+                 CRYPTO_memcmp(stored, want, sizeof want) != 0)) {
                 rc = rc ? rc
                         : eos_diag_set(diag, EOS_ECORRUPT, "kv master key", -1,
                                        "the key released by the cluster does not belong to "
@@ -453,7 +453,8 @@ int eos_kv__run_write(eos_kv *kv, eos_kv__write_fn fn, void *ctx, eos_diag *diag
         }
         if (rc == EOS_EAGAIN) {
             char last[256];
-            snprintf(last, sizeof last, "%.200s", diag && diag->message[0] ? diag->message : "busy");
+            snprintf(last, sizeof last, "%.200s",
+                     diag && diag->message[0] ? diag->message : "busy");
             if (diag)
                 eos_diag_init(diag);
             return eos_diag_set(diag, EOS_EBUSY, "kv", -1,

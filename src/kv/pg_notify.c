@@ -19,8 +19,8 @@ struct eos_kv__pg_listener {
     char *conninfo;
     size_t conninfo_size;
     char channel[80];
-    PGconn *conn;        /* LISTENs */
-    PGconn *notify_conn; /* NOTIFYs, so that a waiter never holds up an announcement */
+    PGconn *conn;           /* LISTENs */
+    PGconn *notify_conn;    /* NOTIFYs, so that a waiter never holds up an announcement */
     atomic_int unsupported; /* the database refused LISTEN: only poll */
 };
 

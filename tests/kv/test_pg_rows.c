@@ -130,7 +130,8 @@ static void test_replayed(void)
     uint8_t k[EOS_KV_DBKEY_SIZE];
     EOS_CHECK_INT(eos_kv_db_key(ns, S("balance"), k), 0);
     EOS_CHECK_INT(eos_kv_set(ns, S("balance"), V("100"), NULL), 0);
-    PQclear(q("CREATE TABLE saved AS SELECT * FROM rows_replay WHERE k = $1", k, sizeof k, NULL, 0));
+    PQclear(
+        q("CREATE TABLE saved AS SELECT * FROM rows_replay WHERE k = $1", k, sizeof k, NULL, 0));
     EOS_CHECK_INT(eos_kv_set(ns, S("balance"), V("5"), NULL), 0);
     expect(ns, "balance", 0, "5");
     /* The operator puts the old row back: authentic, but older than what
@@ -400,8 +401,8 @@ int main(void)
     PQsetNoticeProcessor(sql, quiet, NULL);
     /* The server may outlive a run; start from empty tables. */
     PQclear(q("DROP TABLE IF EXISTS rows_swap, rows_replay, rows_count, rows_restart, rows_join, "
-              "rows_other, rows_slow, saved", NULL,
-              0, NULL, 0));
+              "rows_other, rows_slow, saved",
+              NULL, 0, NULL, 0));
     EOS_RUN(test_swapped_and_moved);
     EOS_RUN(test_replayed);
     EOS_RUN(test_two_nodes_count);
