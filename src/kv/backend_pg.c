@@ -22,6 +22,7 @@
 typedef struct pg_conn {
     PGconn *c;
     int pending; /* results of a pipelined ROLLBACK still to read */
+    int broken;  /* out of step with the server: never reused */
     struct pg_conn *next;
 } pg_conn;
 
@@ -63,12 +64,19 @@ struct eos_kv_btxn {
     size_t nres, capres;
     seen_ver *seen; /* writes to record in the high-water marks on commit */
     size_t nseen, capseen;
+    /* The last row written and its version: if the connection is lost
+     * during COMMIT, finding that version in the database says whether the
+     * transaction committed. */
+    uint8_t *last_key;
+    size_t last_key_size;
+    int64_t last_ver;
+    uint8_t last_tag[EOS_KV__PG_TAG_SIZE];
 };
 
 /* Statements, prepared once per connection. */
-enum { ST_GET, ST_SEEK_GE, ST_SEEK_GT, ST_PUT, ST_VER, ST_DEL, ST_COUNT };
-static const char *const st_names[ST_COUNT] = {"eos_get", "eos_seek_ge", "eos_seek_gt",
-                                               "eos_put", "eos_ver",     "eos_del"};
+enum { ST_GET, ST_SEEK_GE, ST_SEEK_GT, ST_PUT, ST_VER, ST_DEL, ST_WAIT, ST_COUNT };
+static const char *const st_names[ST_COUNT] = {"eos_get", "eos_seek_ge", "eos_seek_gt", "eos_put",
+                                               "eos_ver", "eos_del",     "eos_wait"};
 
 static const char *st_sql(int st)
 {
@@ -84,7 +92,12 @@ static const char *st_sql(int st)
         return "INSERT INTO %s AS t (k, ver, v) VALUES ($1, $2, $3) ON CONFLICT (k) DO UPDATE "
                "SET ver = excluded.ver, v = excluded.v WHERE t.ver < excluded.ver";
     case ST_VER:
-        return "SELECT ver FROM %s WHERE k = $1";
+        return "SELECT ver, v FROM %s WHERE k = $1";
+    case ST_WAIT:
+        /* Waits until any transaction writing the row has ended (the
+         * conflict check locks it); changes nothing that is kept. */
+        return "INSERT INTO %s AS t (k, ver, v) VALUES ($1, -1, ''::bytea) ON CONFLICT (k) DO "
+               "UPDATE SET ver = t.ver WHERE false";
     default:
         return "DELETE FROM %s WHERE k = $1";
     }
@@ -151,7 +164,8 @@ static int map_result(eos_kv_btxn *t, PGresult *r, const char *what, eos_diag *d
     if (st && (strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0))
         return eos_diag_set(diag, EOS_EAGAIN, "postgres", -1,
                             "PostgreSQL %s: serialization conflict (%s), retrying", what, st);
-    if (PQstatus(c) == CONNECTION_BAD || is_conn_state(st) || !r)
+    if (PQstatus(c) == CONNECTION_BAD || is_conn_state(st) || !r ||
+        PQresultStatus(r) != PGRES_FATAL_ERROR)
         return eos_diag_set(diag, EOS_EAGAIN, "postgres", -1,
                             "PostgreSQL %s: the connection was lost (%s)", what, msg);
     if (st && strcmp(st, "57014") == 0)
@@ -312,7 +326,7 @@ static int conn_get(pg_be *be, pg_conn **out, eos_diag *diag)
 
 static void conn_put(pg_be *be, pg_conn *pc)
 {
-    if (PQstatus(pc->c) != CONNECTION_OK) {
+    if (pc->broken || PQstatus(pc->c) != CONNECTION_OK) {
         conn_free(pc);
         return;
     }
@@ -327,10 +341,13 @@ static void conn_put(pg_be *be, pg_conn *pc)
     conn_free(pc);
 }
 
+/* write: 0 read, 1 write, 2 the commit probe (each statement sees what
+ * has committed by then). */
 static const char *begin_sql(int write)
 {
-    return write ? "BEGIN ISOLATION LEVEL SERIALIZABLE"
-                 : "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+    return write == 2 ? "BEGIN ISOLATION LEVEL READ COMMITTED"
+           : write    ? "BEGIN ISOLATION LEVEL SERIALIZABLE"
+                      : "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
 }
 
 /* Reads one query's result and the NULL after it. */
@@ -373,15 +390,16 @@ static int run(eos_kv_btxn *t, int st, const char *sql, int nparams, const char 
             r = take_result(c);
             sync = PQgetResult(c);
         }
+        /* The statement's own answer decides; a sync that does not follow
+         * (the connection died just after) only retires the connection. */
         int ok = sent && (!with_begin || (rb && PQresultStatus(rb) == PGRES_COMMAND_OK)) && r &&
-                 (PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK) &&
-                 sync && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
-        if (sync && PQresultStatus(sync) != PGRES_PIPELINE_SYNC) {
+                 (PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK);
+        if (!sync || PQresultStatus(sync) != PGRES_PIPELINE_SYNC) {
             /* Out of step: the connection cannot be trusted with more. */
             PQclear(sync);
             sync = NULL;
-            while ((sync = PQgetResult(c)) && PQresultStatus(sync) != PGRES_PIPELINE_SYNC)
-                PQclear(sync);
+            if (sent)
+                t->conn->broken = 1;
         }
         PQclear(sync);
         if (ok) {
@@ -399,7 +417,7 @@ static int run(eos_kv_btxn *t, int st, const char *sql, int nparams, const char 
         int rc = map_result(t, bad, what, &local);
         int lost = PQstatus(c) == CONNECTION_BAD ||
                    is_conn_state(bad ? PQresultErrorField(bad, PG_DIAG_SQLSTATE) : NULL) || !sent ||
-                   !r;
+                   !r || (bad && PQresultStatus(bad) != PGRES_FATAL_ERROR);
         PQclear(rb);
         PQclear(r);
         t->lost = lost;
@@ -413,6 +431,7 @@ static int run(eos_kv_btxn *t, int st, const char *sql, int nparams, const char 
         t->begun = 0;
         PQfinish(c);
         t->conn->c = NULL;
+        t->conn->broken = 0;
         if ((rc = connect_retry(t->be, 1, &t->conn->c, diag)) != 0)
             return rc;
     }
@@ -495,7 +514,51 @@ static void txn_free(eos_kv_btxn *t)
     drop_results(t);
     eos_free(t->res, t->capres * sizeof *t->res);
     eos_free(t->seen, t->capseen * sizeof *t->seen);
+    eos_free(t->last_key, t->last_key_size);
     eos_free(t, sizeof *t);
+}
+
+static int pg_begin(eos_kv_backend *b, int write, eos_kv_btxn **out, eos_diag *diag);
+static int run(eos_kv_btxn *t, int st, const char *sql, int nparams, const char *const *vals,
+               const int *lens, const char *what, PGresult **out, eos_diag *diag);
+static void pg_abort(eos_kv_btxn *t);
+
+/* After a connection lost during COMMIT, waits for that transaction to end
+ * and looks at its last write. 1: the row holds exactly that write (it
+ * committed); 0: the row holds an older version (it did not); an eos_err
+ * when it cannot be told (the row was deleted or overwritten since). */
+static int probe_commit(eos_kv_btxn *t, eos_diag *diag)
+{
+    eos_kv_btxn *p = NULL;
+    PGresult *r = NULL;
+    if (!t->last_key)
+        return EOS_ESTORE;
+    const char *vals[1] = {(const char *)t->last_key};
+    int lens[1] = {(int)t->last_key_size};
+    int rc = pg_begin(&t->be->base, 2, &p, diag);
+    if (rc)
+        return rc;
+    if ((rc = run(p, ST_WAIT, NULL, 1, vals, lens, "commit check", &r, diag)) == 0) {
+        PQclear(r);
+        r = NULL;
+        rc = run(p, ST_VER, NULL, 1, vals, lens, "commit check", &r, diag);
+    }
+    if (rc == 0) {
+        int64_t ver = PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 8
+                          ? get_be64((const uint8_t *)PQgetvalue(r, 0, 0))
+                          : -1;
+        const uint8_t *v = (const uint8_t *)PQgetvalue(r, 0, 1);
+        if (ver == t->last_ver && PQgetlength(r, 0, 1) >= EOS_KV__PG_TAG_SIZE &&
+            memcmp(v, t->last_tag, EOS_KV__PG_TAG_SIZE) == 0)
+            rc = 1;
+        else if (ver >= 0 && ver < t->last_ver)
+            rc = 0;
+        else
+            rc = EOS_ESTORE;
+    }
+    PQclear(r);
+    pg_abort(p); /* rolls back the probe's placeholder row, if it made one */
+    return rc;
 }
 
 /* Ends the server's transaction without waiting for the answer; the next
@@ -503,7 +566,7 @@ static void txn_free(eos_kv_btxn *t)
 static void rollback_async(eos_kv_btxn *t)
 {
     pg_conn *pc = t->conn;
-    if (t->begun && pc->c && PQstatus(pc->c) == CONNECTION_OK) {
+    if (t->begun && pc->c && !pc->broken && PQstatus(pc->c) == CONNECTION_OK) {
         if (PQsendQueryParams(pc->c, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0) &&
             PQpipelineSync(pc->c))
             pc->pending = 1;
@@ -534,11 +597,27 @@ static int pg_commit(eos_kv_btxn *t, eos_diag *diag)
     if (rc == 0 && strcmp(PQcmdStatus(r), "COMMIT") != 0)
         rc = eos_diag_set(diag, EOS_EAGAIN, "postgres", -1,
                           "PostgreSQL rolled the transaction back instead of committing it");
-    else if (rc == EOS_EAGAIN && t->lost)
-        /* The COMMIT may or may not have been applied: never guess. */
-        rc = eos_diag_set(diag, EOS_ESTORE, "postgres", -1,
-                          "the connection to PostgreSQL was lost while committing; the write "
-                          "may or may not have been applied");
+    else if (rc == EOS_EAGAIN && t->lost) {
+        /* The COMMIT may or may not have been applied: look, never guess. */
+        eos_diag inner;
+        eos_diag_init(&inner);
+        int done = probe_commit(t, &inner);
+        if (diag)
+            eos_diag_init(diag);
+        if (done == 1) {
+            EOS_INFO("kv", "the connection to PostgreSQL was lost during a commit that went "
+                           "through");
+            rc = 0;
+        } else if (done == 0) {
+            rc = eos_diag_set(diag, EOS_EAGAIN, "postgres", -1,
+                              "the connection to PostgreSQL was lost before the commit");
+        } else {
+            rc = eos_diag_set(diag, EOS_ESTORE, "postgres", -1,
+                              "the connection to PostgreSQL was lost while committing, and "
+                              "whether the write was applied cannot be told (%s)",
+                              inner.message[0] ? inner.message : "no row to look for");
+        }
+    }
     PQclear(r);
     if (rc == 0) {
         hwm_commit(t);
@@ -688,6 +767,19 @@ static int pg_put(eos_kv_btxn *t, const uint8_t *key, size_t key_size, const uin
         PQclear(r);
         if (done) {
             rc = seen_add(t, id, ver, 1, 0, diag);
+            if (rc == 0 && t->last_key_size != key_size) {
+                eos_free(t->last_key, t->last_key_size);
+                t->last_key_size = 0;
+                if ((t->last_key = eos_malloc(key_size)) == NULL)
+                    rc = eos_diag_set(diag, EOS_ENOMEM, "postgres", -1, "out of memory");
+                else
+                    t->last_key_size = key_size;
+            }
+            if (rc == 0) {
+                memcpy(t->last_key, key, key_size);
+                t->last_ver = ver;
+                memcpy(t->last_tag, row, EOS_KV__PG_TAG_SIZE);
+            }
             break;
         }
         /* The row holds a version at or above ours that this transaction

@@ -6,6 +6,7 @@
  * errors and then carries on. Needs KV_TEST_PG (a file with the connection
  * string) and KV_TEST_PGTMP (scripts/pgtmp.sh) with KV_TEST_PG_DIR. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -343,6 +344,31 @@ static int pgtmp(const char *what)
     return system(cmd);
 }
 
+typedef struct loader {
+    eos_kv_ns *ns;
+    atomic_int stop;
+    int acked, failed;
+    int64_t last;
+} loader;
+
+static void *load_incr(void *arg)
+{
+    loader *l = arg;
+    while (!atomic_load(&l->stop)) {
+        int64_t c = 0;
+        eos_diag d;
+        eos_diag_init(&d);
+        if (eos_kv_incr(l->ns, S("during"), 1, &c, &d) == 0) {
+            l->acked++;
+            l->last = c;
+        } else {
+            l->failed++;
+            fprintf(stderr, "    increment failed during the restart: %s\n", d.message);
+        }
+    }
+    return NULL;
+}
+
 /* The database restarts between operations, then is down for a while. */
 static void test_restart_and_down(void)
 {
@@ -360,6 +386,44 @@ static void test_restart_and_down(void)
     expect(ns, "k", 0, "before");
     EOS_CHECK_INT(eos_kv_incr(ns, S("n"), 1, &c, NULL), 0);
     EOS_CHECK_INT(c, 2);
+    /* Increments run on while the database restarts: every acknowledged one
+     * is counted once (a commit cut off is looked up, never replayed). */
+    loader l = {ns, 0, 0, 0, 0};
+    pthread_t th;
+    pthread_create(&th, NULL, load_incr, &l);
+    struct timespec ts = {0, 300 * 1000000L};
+    nanosleep(&ts, NULL);
+    EOS_CHECK_INT(pgtmp("restart"), 0);
+    nanosleep(&ts, NULL);
+    atomic_store(&l.stop, 1);
+    pthread_join(th, NULL);
+    int64_t total = 0;
+    EOS_CHECK_INT(eos_kv_incr(ns, S("during"), 0, &total, NULL), 0);
+    EOS_CHECK(l.acked > 0);
+    EOS_CHECK(total >= l.acked && total <= l.acked + l.failed);
+    EOS_CHECK(total >= l.last);
+    fprintf(stderr, "    during a restart: %d acknowledged, %d failed, total %lld\n", l.acked,
+            l.failed, (long long)total);
+    /* The same while the database kills the store's sessions at random
+     * points, commits included. */
+    loader k = {ns, 0, 0, 0, 0};
+    int64_t before = total;
+    sql = PQconnectdb(conninfo);
+    PQsetNoticeProcessor(sql, quiet, NULL);
+    pthread_create(&th, NULL, load_incr, &k);
+    for (int i = 0; i < 40; i++) {
+        struct timespec gap = {0, (5 + i % 7) * 1000000L};
+        nanosleep(&gap, NULL);
+        PQclear(PQexec(sql, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                            "application_name = 'enclave-os'"));
+    }
+    atomic_store(&k.stop, 1);
+    pthread_join(th, NULL);
+    PQfinish(sql);
+    EOS_CHECK_INT(eos_kv_incr(ns, S("during"), 0, &total, NULL), 0);
+    EOS_CHECK(total - before >= k.acked && total - before <= k.acked + k.failed);
+    fprintf(stderr, "    sessions killed: %d acknowledged, %d failed, total %lld\n", k.acked,
+            k.failed, (long long)(total - before));
     EOS_CHECK_INT(pgtmp("down"), 0);
     eos_diag d;
     eos_diag_init(&d);
