@@ -11,6 +11,7 @@
 #   scripts/cluster.sh run [DIR]      start, then wait for Ctrl-C, then stop
 #   scripts/cluster.sh kill N [DIR]   kill -9 node N (1-3); `revive N [DIR]` starts it again
 #   scripts/cluster.sh env [DIR]      prints the ports and paths as shell variables
+#   scripts/cluster.sh bench [DIR]    requests per second through HAProxy with 1, 2, 3 nodes
 #
 # The nodes run the simulated TEE (--tee sim --dev): node 1 creates the data
 # key, and nodes 2 and 3 get copies of its sealed files, which only the
@@ -60,7 +61,8 @@ start_node() { # n
   fi
 }
 
-write_haproxy_cfg() {
+write_haproxy_cfg() { # [nodes, default "1 2 3"]
+  local nodes="${1:-1 2 3}"
   cat >"$state/haproxy.cfg" <<EOF
 # enclave-os behind HAProxy: TCP mode, TLS passes through to the nodes.
 global
@@ -91,9 +93,7 @@ backend eos_nodes
     http-check send meth GET uri /.well-known/enclave-os/healthz ver HTTP/1.1 hdr Host localhost
     http-check expect status 200
     default-server check check-ssl verify none inter 1s fall 2 rise 2 on-marked-down shutdown-sessions
-    server n1 127.0.0.1:$(cat "$state/n1/port")
-    server n2 127.0.0.1:$(cat "$state/n2/port")
-    server n3 127.0.0.1:$(cat "$state/n3/port")
+$(for n in $nodes; do echo "    server n$n 127.0.0.1:$(cat "$state/n$n/port")"; done)
 
 frontend stats
     mode http
@@ -179,6 +179,25 @@ start_all() {
   done
 }
 
+# Requests per second through HAProxy with 1, 2 and 3 nodes behind it (wrk,
+# new TLS connections kept alive, 2 threads, 32 connections).
+bench() {
+  command -v wrk >/dev/null || { echo "cluster: bench needs wrk" >&2; exit 1; }
+  local h="127.0.0.1:$(cat "$state/haproxy.port")" secs="${EOS_BENCH_S:-5}"
+  printf "%-6s %14s %14s\n" nodes "hello req/s" "kv-counter req/s"
+  for nodes in "1" "1 2" "1 2 3"; do
+    write_haproxy_cfg "$nodes"
+    haproxy -D -f "$state/haproxy.cfg" -sf "$(cat "$state/haproxy.pid")"
+    sleep 2
+    local a b
+    a="$(wrk -t2 -c32 -d"${secs}s" "https://$h/hello/hello" | awk '/Requests\/sec/ {print $2}')"
+    b="$(wrk -t2 -c32 -d"${secs}s" "https://$h/kv-counter/bench" | awk '/Requests\/sec/ {print $2}')"
+    printf "%-6s %14s %14s\n" "$(echo "$nodes" | wc -w)" "$a" "$b"
+  done
+  write_haproxy_cfg
+  haproxy -D -f "$state/haproxy.cfg" -sf "$(cat "$state/haproxy.pid")"
+}
+
 case "$cmd" in
 start)
   start_all
@@ -211,8 +230,11 @@ revive)
 env)
   print_env
   ;;
+bench)
+  bench
+  ;;
 *)
-  sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
   ;;
 esac
