@@ -9,8 +9,11 @@ exercises it, using only the Python standard library:
    does), 2. lists the apps, 3. sends HTTP requests to the app's route when it
    exports wasi:http/incoming-handler, 4. calls its typed functions that take
    no parameters (others are listed), 5. unloads it (unless --keep).
-Exit status 0 when every step worked."""
+The app gets a name of its own (test-PID-RANDOM, route /NAME) unless --name
+is given, and an app already loaded under the name is never replaced: the
+script stops instead. Exit status 0 when every step worked."""
 import argparse
+import os
 import http.client
 import json
 import socket
@@ -74,13 +77,21 @@ def main():
     ap.add_argument("file", help="the component (.wasm)")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8443)
-    ap.add_argument("--name", default="my-app")
+    ap.add_argument("--name", default=None,
+                    help="the app's name (default: test-PID-RANDOM, unused by any app)")
     ap.add_argument("--token", default=None, help="management bearer token")
     ap.add_argument("--keep", action="store_true", help="leave the app loaded")
     args = ap.parse_args()
 
     client = Client(args.host, args.port, args.token)
     failures = 0
+    if args.name is None:
+        args.name = "test-%d-%s" % (os.getpid(), os.urandom(4).hex())
+    # Someone else's app of the same name is theirs: never replace or unload it.
+    listed = client.request({"wasm_list": {}})
+    if args.name in [a["name"] for a in listed.get("apps", [])]:
+        print("FAIL: an app named '%s' is already loaded; pass another --name" % args.name)
+        return 1
     with open(args.file, "rb") as f:
         wasm_bytes = f.read()
     if wasm_bytes[:4] == b"\x7fELF":

@@ -119,9 +119,9 @@ static void decode_throughput(void)
         bytes[i] = (uint8_t)(i * 2654435761u >> 13);
     uint8_t *frame = NULL;
     size_t size = 0;
-    eos_net_msg_encode(EOS_NET_MSG_DATA, bytes, comp, &frame, &size);
-    eos_net_decoder *dec = NULL;
-    eos_net_decoder_new(NULL, &dec);
+    eos_proto_msg_encode(EOS_PROTO_MSG_DATA, bytes, comp, &frame, &size);
+    eos_proto_decoder *dec = NULL;
+    eos_proto_decoder_new(NULL, &dec);
     int rounds = 0;
     uint64_t t0 = eos_now_ns();
     while ((double)(eos_now_ns() - t0) < seconds * 1e9) {
@@ -129,7 +129,7 @@ static void decode_throughput(void)
         while (off < size) {
             size_t used = 0, take = size - off < 16384 ? size - off : 16384;
             eos_diag d;
-            eos_net_decoder_feed(dec, frame + off, take, &used, &d);
+            eos_proto_decoder_feed(dec, frame + off, take, &used, &d);
             off += used;
         }
         rounds++;
@@ -147,7 +147,7 @@ static void decode_throughput(void)
     printf("decode Data frame (%zu-byte JSON): %8.1f MB/s   baseline memchr per comma %8.1f MB/s   "
            "ratio %.3f  (%zu)\n",
            size, dec_mbs, scan_mbs, dec_mbs / scan_mbs, hits % 2);
-    eos_net_decoder_free(dec);
+    eos_proto_decoder_free(dec);
     eos_free(frame, size);
     free(bytes);
 }

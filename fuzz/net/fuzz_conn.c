@@ -49,26 +49,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     c->w = &worker;
     c->fd = -1;
-    c->ssl = SSL_new(srv->ssl_ctx);
-    if (!c->ssl) {
-        eos_free(c, sizeof *c);
-        return 0;
-    }
-    c->state = CONN_SNIFF;
-    c->ssl_fatal = 1; /* no TLS session to close */
+    /* The plain transport: no TLS session to set up or close. */
+    c->tr = &eos_net__transport_tcp;
+    c->proto = &eos_net__proto_sniff;
     strcpy(c->peer, "fuzz");
     worker.nconns++;
     eos_net__conn_touch(c);
     size_t off = 0;
     while (off < size && !c->dead && !c->close_after_flush) {
         size_t take = size - off < chunk ? size - off : chunk;
-        eos_net__proto_input(c, data + off, take);
+        c->proto->input(c, data + off, take);
         off += take;
         /* What would be written is dropped, as a client that reads it all. */
-        c->out_off = c->out_len = 0;
+        c->out.off = c->out.len = 0;
     }
-    if (!c->dead && c->state == CONN_HTTP)
-        eos_net__http_expire(c);
+    if (!c->dead && c->proto == &eos_net__proto_http)
+        c->proto->expire(c);
     eos_net__conn_close(c, "fuzz");
     worker.ready = NULL;
     eos_net__worker_reap(&worker);

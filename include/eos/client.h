@@ -1,6 +1,9 @@
-/* The client library: connect to an enclave-os server over TLS and speak the
- * framed management protocol; attestation verification plugs in through the
- * verify callback. */
+/* The client library: connect to an enclave-os server over TLS, speak the
+ * framed management protocol (eos/proto.h), and make the typed management
+ * calls (load, unload, list, call, manifest). Attestation verification plugs
+ * in through the verify callback (eos_ratls_verify_chain); a whole `verify`
+ * is eos_ratls_verify_connect() with the manifest that eos_client_manifest()
+ * fetched. This header needs no OpenSSL headers. */
 #ifndef EOS_CLIENT_H
 #define EOS_CLIENT_H
 
@@ -8,7 +11,7 @@
 #include <stdint.h>
 
 #include "eos/common.h"
-#include "eos/net.h"
+#include "eos/proto.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -29,7 +32,7 @@ typedef int (*eos_client_verify_fn)(void *ud, struct ssl_st *ssl, eos_diag *d);
 
 typedef struct eos_client_config {
     unsigned timeout_ms;         /* connect, handshake and each send/receive; 0 = 10 s */
-    size_t max_frame_size;       /* largest response accepted; 0 = EOS_NET_DEFAULT_MAX_FRAME */
+    size_t max_frame_size;       /* largest response accepted; 0 = EOS_PROTO_DEFAULT_MAX_FRAME */
     const char *server_name;     /* SNI; NULL = the host part of the address when it is a name */
     const char *alpn;            /* e.g. "http/1.1"; NULL = none (the framed protocol) */
     eos_client_verify_fn verify; /* NULL = no verification (development only) */
@@ -56,7 +59,7 @@ EOS_API int eos_client_send_frame(eos_client *c, const uint8_t *payload, size_t 
 /* Sends raw bytes as they are (borrowed): for tests of malformed input. */
 EOS_API int eos_client_send_raw(eos_client *c, const uint8_t *bytes, size_t size, eos_diag *d);
 /* Sends a message: unit kinds ignore bytes; DATA carries size bytes (borrowed). */
-EOS_API int eos_client_send_msg(eos_client *c, eos_net_msg_kind kind, const uint8_t *bytes,
+EOS_API int eos_client_send_msg(eos_client *c, eos_proto_msg_kind kind, const uint8_t *bytes,
                                 size_t size, eos_diag *d);
 /* Receives one message and returns its kind (> 0). For DATA and ERROR,
  * *out_bytes points to its bytes, borrowed from c and valid until the next
@@ -70,6 +73,48 @@ EOS_API int eos_client_ping(eos_client *c, uint64_t *out_rtt_ns, eos_diag *d);
 /* The negotiated TLS version ("TLSv1.3") and cipher, static strings. */
 EOS_API const char *eos_client_tls_version(const eos_client *c);
 EOS_API const char *eos_client_cipher(const eos_client *c);
+/* ---- Typed management calls (SPEC 3.1) ----
+ * Each sends one inner request on c and waits for its answer: the server's
+ * answer document (a JSON object, NUL-terminated) in *out, free with
+ * eos_client_doc_free(*out, *out_size). An operation the server refused is
+ * an answer ({"status":"error","code",...}), not an error return; an Error
+ * frame gives EOS_EPROTO with its text in d. Strings are borrowed. */
+
+EOS_API void eos_client_doc_free(char *doc, size_t size);
+/* Any inner request (inner_json, size bytes). */
+EOS_API int eos_client_request(eos_client *c, const char *inner_json, size_t size, char **out,
+                               size_t *out_size, eos_diag *d);
+
+typedef struct eos_client_load_args {
+    const char *name;
+    const char *route;    /* NULL = "/NAME" */
+    const char *hostname; /* NULL = none */
+    const char *env_json; /* a JSON object of strings, or NULL */
+    const uint8_t *bytes; /* the component */
+    size_t size;
+    uint64_t max_fuel, max_memory_mb; /* 0 = the server's defaults */
+    const char *token;                /* management token ("auth"), or NULL */
+    /* Called after each piece sent (sent and total bytes of the frame); may be NULL. */
+    void (*progress)(void *ud, uint64_t sent, uint64_t total);
+    void *progress_ud;
+} eos_client_load_args;
+
+/* wasm_load, streamed: memory stays at the component plus one piece.
+ * EOS_ETOOBIG when its frame would pass the protocol's limit. */
+EOS_API int eos_client_load(eos_client *c, const eos_client_load_args *args, char **out,
+                            size_t *out_size, eos_diag *d);
+/* wasm_unload; erase also deletes the app's stored data. */
+EOS_API int eos_client_unload(eos_client *c, const char *name, int erase, const char *token,
+                              char **out, size_t *out_size, eos_diag *d);
+/* wasm_list. */
+EOS_API int eos_client_list(eos_client *c, char **out, size_t *out_size, eos_diag *d);
+/* wasm_call of app's function with params_json (a JSON array; NULL = []). */
+EOS_API int eos_client_call(eos_client *c, const char *app, const char *function,
+                            const char *params_json, char **out, size_t *out_size, eos_diag *d);
+/* config_manifest: the manifest document, for eos_ratls_manifest_from_json()
+ * and verification against the certificate's root. */
+EOS_API int eos_client_manifest(eos_client *c, char **out, size_t *out_size, eos_diag *d);
+
 /* Sends close_notify, closes the socket and frees c. NULL is allowed. */
 EOS_API void eos_client_close(eos_client *c);
 

@@ -282,11 +282,6 @@ EOS_API int eos_ratls_verify_connect(const char *host, const char *port,
 EOS_API int eos_ratls_verify_quote(const uint8_t *quote, size_t size, const char *root_ca_file,
                                    eos_diag *diag);
 
-/* `enclave-os verify HOST:PORT [options]`: parses argv (argv[0] is the
- * command name), verifies, prints a report (or --json) to stdout and returns
- * the process exit status: 0 when all checks passed, 1 when one failed, 2 for
- * usage errors. Borrows argv. */
-EOS_API int eos_ratls_verify_main(int argc, char **argv);
 
 #ifdef __cplusplus
 }

@@ -30,7 +30,7 @@ __all__ = [
     "OID_APP_ROUTE", "OID_APP_CODE_HASH", "OID_APPS_HASH", "VerificationError",
     "report_data", "time_binding", "parse_sim_evidence", "parse_evidence_kind",
     "parse_manifest", "manifest_from_json", "certificate_info", "connect", "fetch_manifest",
-    "verify",
+    "verify", "Client", "ServerError",
 ]
 
 OID_SGX_QUOTE = "1.2.840.113741.1.13.1.0"
@@ -215,6 +215,94 @@ def fetch_manifest(sock):
     return manifest_from_json(doc)
 
 
+class ServerError(Exception):
+    """The server answered a request with an Error frame (not well-formed)."""
+
+
+class Client:
+    """The typed management calls of the C client (eos_client_load, _unload,
+    _list, _call, _manifest) over one framed-protocol connection. Each
+    returns the server's answer document as a dict; an operation the server
+    refused is an answer with ``"status": "error"``, not an exception.
+
+    The connection is not verified here; call :func:`verify` first (or pass
+    ``ca=``) to know whom you are talking to."""
+
+    def __init__(self, host, port, token=None, ca=None, server_hostname=None, timeout=60.0):
+        self.token = token
+        self.sock = connect(host, port, ca=ca, server_hostname=server_hostname, timeout=timeout)
+
+    def close(self):
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def request(self, inner):
+        """Sends one inner request (a dict) and returns the answer (a dict)."""
+        data = json.dumps(inner, separators=(",", ":")).encode()
+        frame = json.dumps({"Data": list(data)}, separators=(",", ":")).encode()
+        self.sock.sendall(struct.pack(">I", len(frame)) + frame)
+        (n,) = struct.unpack(">I", _recv_exact(self.sock, 4))
+        resp = json.loads(_recv_exact(self.sock, n))
+        if isinstance(resp, dict) and "Error" in resp:
+            raise ServerError(bytes(resp["Error"]).decode(errors="replace"))
+        if not isinstance(resp, dict) or "Data" not in resp:
+            raise ServerError("unexpected reply %r" % (resp,))
+        return json.loads(bytes(resp["Data"]))
+
+    def _auth(self, doc):
+        if self.token:
+            doc["auth"] = self.token
+        return doc
+
+    def load(self, name, wasm_bytes, route=None, hostname=None, env=None, max_fuel=None,
+             max_memory_mb=None):
+        body = {"name": name}
+        for key, value in (("route", route), ("hostname", hostname), ("env", env),
+                           ("max_fuel", max_fuel), ("max_memory_mb", max_memory_mb)):
+            if value is not None:
+                body[key] = value
+        body["bytes"] = list(wasm_bytes)
+        return self.request(self._auth({"wasm_load": body}))
+
+    def unload(self, name, erase=False):
+        body = {"name": name}
+        if erase:
+            body["erase"] = True
+        return self.request(self._auth({"wasm_unload": body}))
+
+    def list(self):
+        return self.request({"wasm_list": {}})
+
+    def call(self, app, function, params=()):
+        return self.request({"wasm_call": {"app": app, "function": function,
+                                           "params": list(params)}})
+
+    def manifest(self):
+        return self.request({"config_manifest": {}})
+
+
+def _confirmed_apps(entries, listed):
+    """Every app of a checked manifest with the code hash the server lists
+    for it, confirmed when its SHA-256 is the manifest's leaf."""
+    out = []
+    hashes = {a.get("name"): a.get("code_hash") for a in (listed or [])}
+    for name, leaf in entries:
+        if not (name.startswith("wasm.") and name.endswith(".code_hash")):
+            continue
+        app = name[len("wasm."):-len(".code_hash")]
+        code_hash = hashes.get(app)
+        confirmed = False
+        if code_hash and len(code_hash) == 64:
+            confirmed = hashlib.sha256(bytes.fromhex(code_hash)).digest() == leaf
+        out.append({"name": app, "code_hash": code_hash, "confirmed": confirmed})
+    return out
+
+
 def verify(host, port, allow_simulated=False, expect_root=None, expect_code_hashes=None,
            expect_measurement=None, ca=None, manifest=None, require_manifest=False,
            challenge=False, server_hostname=None):
@@ -241,11 +329,24 @@ def verify(host, port, allow_simulated=False, expect_root=None, expect_code_hash
             except Exception as e:  # signature or name mismatch
                 raise VerificationError("chain", f"leaf not signed by the presented CA: {e}")
             chain_checked = True
+        listed = None
         if manifest is None:
             try:
                 manifest = fetch_manifest(sock)
             except (OSError, ValueError):
                 manifest = None
+        if manifest is not None:
+            # The apps' code hashes, confirmed against the manifest below.
+            try:
+                inner = json.dumps({"wasm_list": {}}).encode()
+                frame = json.dumps({"Data": list(inner)}).encode()
+                sock.sendall(struct.pack(">I", len(frame)) + frame)
+                (n,) = struct.unpack(">I", _recv_exact(sock, 4))
+                resp = json.loads(_recv_exact(sock, n))
+                if isinstance(resp, dict) and "Data" in resp:
+                    listed = json.loads(bytes(resp["Data"])).get("apps")
+            except (OSError, ValueError):
+                listed = None
     if len(info["evidence"]) != 1:
         raise VerificationError("evidence-ext", "expected exactly one evidence extension")
     oid, ev = info["evidence"][0]
@@ -294,4 +395,7 @@ def verify(host, port, allow_simulated=False, expect_root=None, expect_code_hash
         "manifest_checked": entries is not None,
         "chain_checked": chain_checked,
         "app": info["app"],
+        # Every app with its code hash, from the manifest checked against the
+        # certificate's root; None when no manifest was checked.
+        "apps": _confirmed_apps(entries, listed) if entries is not None else None,
     }

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "eos/common.h"
+
 /* Exit codes of every command (documented in docs/operations.md). */
 #define EOS_CLI_EXIT_OK          0
 #define EOS_CLI_EXIT_FAIL        1 /* the command ran and failed (unreachable, refused...) */
@@ -90,15 +92,13 @@ struct eos_client;
 int eos_cli__conn_option(eos_cli_conn *o, int opt, const char *arg);
 /* Connects and verifies the server's attestation unless --insecure; prints why on failure. */
 int eos_cli__connect(eos_cli_conn *o, struct eos_client **out);
-/* Sends inner (a JSON request, borrowed) in a Data frame and returns the inner
- * JSON answer in *out (free()). -1 after printing why. */
-int eos_cli__roundtrip(eos_cli_conn *o, const char *inner, size_t inner_size, char **out,
-                       size_t *out_size);
-/* The same for a wasm_load whose inner document is head, the component's
- * bytes as a JSON array body, then tail: encoded while sending, so memory
- * stays at the component's size. Shows progress on a terminal. */
-int eos_cli__roundtrip_load(eos_cli_conn *o, const char *head, const uint8_t *comp,
-                            size_t comp_size, const char *tail, char **out, size_t *out_size);
+/* One typed call of the client library (eos_client_load, _list...) on a
+ * connection: ud is the call's arguments; the answer document goes to *out. */
+typedef int (*eos_cli_call_fn)(struct eos_client *cl, void *ud, char **out, size_t *out_size,
+                               eos_diag *d);
+/* Connects (verifying unless --insecure), makes the call, prints the answer
+ * (human or --json) or why it failed; returns the exit status. */
+int eos_cli__run(eos_cli_conn *o, eos_cli_call_fn fn, void *ud);
 void eos_cli__buf_add(eos_cli_buf *b, const char *s, size_t n);
 void eos_cli__buf_addz(eos_cli_buf *b, const char *s);
 void eos_cli__json_str(eos_cli_buf *b, const char *s);

@@ -5,10 +5,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "eos/client.h"
 
 static int run(int argc, char **argv);
+
+/* A progress bar on the terminal while a large component is sent. */
+static void show_progress(void *ud, uint64_t sent, uint64_t total)
+{
+    (void)ud;
+    int pct = (int)(sent * 100 / total);
+    fprintf(stderr, "\rsending  [%-40.*s] %3d%% of %.1f MB", pct * 40 / 100,
+            "########################################", pct, (double)total / 1e6);
+    if (sent >= total)
+        fprintf(stderr, "\n");
+}
+
+static int do_load(eos_client *cl, void *ud, char **out, size_t *out_size, eos_diag *d)
+{
+    return eos_client_load(cl, ud, out, out_size, d);
+}
 
 const eos_cli_command eos_cli_load = {
     "load",
@@ -119,59 +137,28 @@ static int run(int argc, char **argv)
         rc = EOS_CLI_EXIT_FAIL;
         goto out;
     }
-    eos_cli_buf b;
-    memset(&b, 0, sizeof b);
-    eos_cli__buf_addz(&b, "{\"wasm_load\":{\"name\":");
-    eos_cli__json_str(&b, name);
-    char num[48];
-    if (route) {
-        eos_cli__buf_addz(&b, ",\"route\":");
-        eos_cli__json_str(&b, route);
-    }
-    if (host) {
-        eos_cli__buf_addz(&b, ",\"hostname\":");
-        eos_cli__json_str(&b, host);
-    }
-    if (env.len) {
-        eos_cli__buf_addz(&b, ",\"env\":");
-        eos_cli__buf_addz(&b, env.p);
-        eos_cli__buf_addz(&b, "}");
-    }
-    if (fuel) {
-        snprintf(num, sizeof num, ",\"max_fuel\":%llu", (unsigned long long)fuel);
-        eos_cli__buf_addz(&b, num);
-    }
-    if (mem) {
-        snprintf(num, sizeof num, ",\"max_memory_mb\":%llu", (unsigned long long)mem);
-        eos_cli__buf_addz(&b, num);
-    }
-    eos_cli__buf_addz(&b, ",\"bytes\":[");
-    eos_cli_buf tail;
-    memset(&tail, 0, sizeof tail);
-    eos_cli__buf_addz(&tail, "]}");
-    if (o.token) {
-        eos_cli__buf_addz(&tail, ",\"auth\":");
-        eos_cli__json_str(&tail, o.token);
-    }
-    eos_cli__buf_addz(&tail, "}");
-    if (b.failed || tail.failed) {
+    if (env.len)
+        eos_cli__buf_addz(&env, "}");
+    if (env.failed) {
         fprintf(stderr, "enclave-os load: out of memory\n");
-        free(b.p);
-        free(tail.p);
         free(bytes);
         rc = EOS_CLI_EXIT_FAIL;
         goto out;
     }
-    char *resp = NULL;
-    size_t rsize = 0;
-    rc = EOS_CLI_EXIT_FAIL;
-    if (eos_cli__roundtrip_load(&o, b.p, bytes, size, tail.p, &resp, &rsize) == 0) {
-        rc = eos_cli__print_response(&o, resp);
-        free(resp);
-    }
+    eos_client_load_args la = {
+        .name = name,
+        .route = route,
+        .hostname = host,
+        .env_json = env.len ? env.p : NULL,
+        .bytes = bytes,
+        .size = size,
+        .max_fuel = fuel,
+        .max_memory_mb = mem,
+        .token = o.token,
+        .progress = isatty(2) && size > ((size_t)1 << 20) ? show_progress : NULL,
+    };
+    rc = eos_cli__run(&o, do_load, &la);
     free(bytes);
-    free(b.p);
-    free(tail.p);
 out:
     free(env.p);
     return rc;

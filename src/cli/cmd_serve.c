@@ -11,6 +11,7 @@
 #include <openssl/ssl.h>
 
 #include "cli.h"
+#include "eos/apps.h"
 #include "eos/kv.h"
 #include "eos/net.h"
 #include "eos/ratls.h"
@@ -303,6 +304,8 @@ static int run(int argc, char **argv)
     memset(&so, 0, sizeof so);
     eos_net_server_config cfg;
     eos_net_server_config_init(&cfg);
+    eos_apps_config acfg;
+    memset(&acfg, 0, sizeof acfg);
     const char *data_dir = ".eos-data";
     const char *tee = "auto";
     uint64_t v;
@@ -347,9 +350,9 @@ static int run(int argc, char **argv)
             break;
         }
         case O_MAXF:
-            if (eos_cli__parse_size(optarg, &v) < 0 || v < 64 || v > EOS_NET_MAX_FRAME_LIMIT)
+            if (eos_cli__parse_size(optarg, &v) < 0 || v < 64 || v > EOS_PROTO_MAX_FRAME_LIMIT)
                 return eos_cli__usage(cmd, "--max-frame-size wants 64 to %zu bytes, not '%s'",
-                                      EOS_NET_MAX_FRAME_LIMIT, optarg);
+                                      EOS_PROTO_MAX_FRAME_LIMIT, optarg);
             cfg.max_frame_size = (size_t)v;
             break;
         case O_IDLE:
@@ -369,18 +372,18 @@ static int run(int argc, char **argv)
             so.ca_key = optarg;
             break;
         case O_TOKEN:
-            cfg.token = optarg;
+            acfg.token = optarg;
             break;
         case O_TOKENFILE:
             if (read_token(optarg, so.token_buf, sizeof so.token_buf) < 0)
                 return eos_cli__usage(cmd, "cannot read a token from '%s'", optarg);
-            cfg.token = so.token_buf;
+            acfg.token = so.token_buf;
             break;
         case O_MGMTCA:
             so.mgmt_ca = optarg;
             break;
         case O_PERSIST:
-            cfg.persist_apps = 1;
+            acfg.persist = 1;
             break;
         case O_MAXBODY:
             if (eos_cli__parse_size(optarg, &v) < 0 || v < 1024)
@@ -409,7 +412,7 @@ static int run(int argc, char **argv)
         return eos_cli__usage(cmd, "--tee wants auto, sim, sgx, tdx or sev-snp, not '%s'", tee);
     if ((so.ca_cert != NULL) != (so.ca_key != NULL))
         return eos_cli__usage(cmd, "--ca-cert and --ca-key go together");
-    if (cfg.token && strlen(cfg.token) < 16)
+    if (acfg.token && strlen(acfg.token) < 16)
         return eos_cli__usage(cmd, "--token must be at least 16 characters");
     if (make_dir(data_dir) < 0) {
         fprintf(stderr, "enclave-os serve: cannot create the data directory '%s': %s\n", data_dir,
@@ -420,12 +423,22 @@ static int run(int argc, char **argv)
     eos_diag d;
     eos_diag_init(&d);
     eos_net_server *srv = NULL;
+    eos_apps *apps = NULL;
     int rc = open_backends(&so, &cfg, tee, data_dir);
     if (rc != 0)
         goto out;
     cfg.tee_name = eos_tee_name(so.tee);
     cfg.ratls = so.ratls;
-    cfg.kv = so.kv;
+    acfg.ratls = so.ratls;
+    acfg.kv = so.kv;
+    rc = eos_apps_new(&acfg, &apps, &d);
+    if (rc < 0) {
+        fprintf(stderr, "enclave-os serve: cannot start: %s\n",
+                d.message[0] ? d.message : eos_strerror(rc));
+        rc = EOS_CLI_EXIT_FAIL;
+        goto out;
+    }
+    cfg.apps = apps;
     cfg.tls_hook = tls_hook;
     cfg.tls_hook_ud = &so;
     cfg.management_ca = so.mgmt_ca != NULL;
@@ -436,9 +449,9 @@ static int run(int argc, char **argv)
         rc = EOS_CLI_EXIT_FAIL;
         goto out;
     }
-    if (cfg.persist_apps && eos_net_server_restore_apps(srv, &d) < 0)
+    if (acfg.persist && eos_apps_restore(apps, &d) < 0)
         EOS_WARN("serve", "cannot read the persisted apps: %s", d.message);
-    if (!cfg.token && !so.mgmt_ca && !cfg.dev)
+    if (!acfg.token && !so.mgmt_ca && !cfg.dev)
         EOS_WARN("serve", "no management credential (--token, --management-ca) and no --dev: "
                           "apps cannot be loaded or unloaded");
     banner(eos_net_server_config_get(srv), eos_net_server_port(srv), data_dir);
@@ -466,6 +479,7 @@ static int run(int argc, char **argv)
     rc = EOS_CLI_EXIT_OK;
 out:
     eos_net_server_free(srv);
+    eos_apps_free(apps);
     eos_ratls_server_free(so.ratls);
     eos_kv_close(so.kv);
     eos_tee_free(so.tee);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "eos/client.h"
 
 static int run_unload(int argc, char **argv);
 static int run_list(int argc, char **argv);
@@ -75,17 +76,26 @@ static int parse(const eos_cli_command *cmd, int argc, char **argv, eos_cli_conn
     return -1;
 }
 
-static int send_doc(eos_cli_conn *o, eos_cli_buf *b)
+typedef struct call_args {
+    const char *name, *function, *params, *token;
+} call_args;
+
+static int do_unload(eos_client *cl, void *ud, char **out, size_t *out_size, eos_diag *d)
 {
-    int rc = EOS_CLI_EXIT_FAIL;
-    char *resp = NULL;
-    size_t size = 0;
-    if (!b->failed && eos_cli__roundtrip(o, b->p, b->len, &resp, &size) == 0) {
-        rc = eos_cli__print_response(o, resp);
-        free(resp);
-    }
-    free(b->p);
-    return rc;
+    const call_args *a = ud;
+    return eos_client_unload(cl, a->name, 0, a->token, out, out_size, d);
+}
+
+static int do_list(eos_client *cl, void *ud, char **out, size_t *out_size, eos_diag *d)
+{
+    (void)ud;
+    return eos_client_list(cl, out, out_size, d);
+}
+
+static int do_call(eos_client *cl, void *ud, char **out, size_t *out_size, eos_diag *d)
+{
+    const call_args *a = ud;
+    return eos_client_call(cl, a->name, a->function, a->params, out, out_size, d);
 }
 
 static int run_unload(int argc, char **argv)
@@ -96,17 +106,8 @@ static int run_unload(int argc, char **argv)
     int rc = parse(&eos_cli_unload, argc, argv, &o, pos, 1, 1, &n);
     if (rc >= 0)
         return rc;
-    eos_cli_buf b;
-    memset(&b, 0, sizeof b);
-    eos_cli__buf_addz(&b, "{\"wasm_unload\":{\"name\":");
-    eos_cli__json_str(&b, pos[0]);
-    eos_cli__buf_addz(&b, "}");
-    if (o.token) {
-        eos_cli__buf_addz(&b, ",\"auth\":");
-        eos_cli__json_str(&b, o.token);
-    }
-    eos_cli__buf_addz(&b, "}");
-    return send_doc(&o, &b);
+    call_args a = {.name = pos[0], .token = o.token};
+    return eos_cli__run(&o, do_unload, &a);
 }
 
 static int run_list(int argc, char **argv)
@@ -117,10 +118,7 @@ static int run_list(int argc, char **argv)
     int rc = parse(&eos_cli_list, argc, argv, &o, pos, 0, 0, &n);
     if (rc >= 0)
         return rc;
-    eos_cli_buf b;
-    memset(&b, 0, sizeof b);
-    eos_cli__buf_addz(&b, "{\"wasm_list\":{}}");
-    return send_doc(&o, &b);
+    return eos_cli__run(&o, do_list, NULL);
 }
 
 static int run_call(int argc, char **argv)
@@ -131,14 +129,6 @@ static int run_call(int argc, char **argv)
     int rc = parse(&eos_cli_call, argc, argv, &o, pos, 2, 3, &n);
     if (rc >= 0)
         return rc;
-    eos_cli_buf b;
-    memset(&b, 0, sizeof b);
-    eos_cli__buf_addz(&b, "{\"wasm_call\":{\"app\":");
-    eos_cli__json_str(&b, pos[0]);
-    eos_cli__buf_addz(&b, ",\"function\":");
-    eos_cli__json_str(&b, pos[1]);
-    eos_cli__buf_addz(&b, ",\"params\":");
-    eos_cli__buf_addz(&b, n == 3 ? pos[2] : "[]");
-    eos_cli__buf_addz(&b, "}}");
-    return send_doc(&o, &b);
+    call_args a = {.name = pos[0], .function = pos[1], .params = n == 3 ? pos[2] : "[]"};
+    return eos_cli__run(&o, do_call, &a);
 }

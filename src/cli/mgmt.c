@@ -102,214 +102,24 @@ int eos_cli__connect(eos_cli_conn *o, eos_client **out)
     return 0;
 }
 
-/* Sends the frame in pieces, drawing a progress bar on a terminal. */
-static int send_with_progress(eos_client *cl, const uint8_t *frame, size_t size, eos_diag *d)
-{
-    int tty = isatty(2) && size > ((size_t)4 << 20);
-    size_t step = (size_t)1 << 20;
-    for (size_t off = 0; off < size; off += step) {
-        size_t n = size - off < step ? size - off : step;
-        int rc = eos_client_send_raw(cl, frame + off, n, d);
-        if (rc < 0)
-            return rc;
-        if (tty) {
-            int pct = (int)((off + n) * 100 / size);
-            fprintf(stderr, "\rsending  [%-40.*s] %3d%% of %.1f MB", pct * 40 / 100,
-                    "########################################", pct, (double)size / 1e6);
-        }
-    }
-    if (tty)
-        fprintf(stderr, "\n");
-    return 0;
-}
-
-static int finish_roundtrip(eos_cli_conn *o, eos_client *cl, int rc, eos_diag *dp, char **out,
-                            size_t *out_size);
-
-int eos_cli__roundtrip(eos_cli_conn *o, const char *inner, size_t inner_size, char **out,
-                       size_t *out_size)
+int eos_cli__run(eos_cli_conn *o, eos_cli_call_fn fn, void *ud)
 {
     eos_client *cl = NULL;
     if (eos_cli__connect(o, &cl) < 0)
-        return -1;
-    uint8_t *frame = NULL;
-    size_t fsize = 0;
+        return EOS_CLI_EXIT_FAIL;
     eos_diag d;
     eos_diag_init(&d);
-    int rc =
-        eos_net_msg_encode(EOS_NET_MSG_DATA, (const uint8_t *)inner, inner_size, &frame, &fsize);
-    if (rc == 0)
-        rc = send_with_progress(cl, frame, fsize, &d);
-    eos_free(frame, fsize);
-    return finish_roundtrip(o, cl, rc, &d, out, out_size);
-}
-
-/* Receives the answer after a request was sent (rc: how sending went) and
- * closes the connection. */
-static int finish_roundtrip(eos_cli_conn *o, eos_client *cl, int rc, eos_diag *dp, char **out,
-                            size_t *out_size)
-{
-    (void)o;
-    eos_diag d = *dp;
-    const uint8_t *bytes = NULL;
+    char *doc = NULL;
     size_t size = 0;
-    if (rc == 0)
-        rc = eos_client_recv_msg(cl, &bytes, &size, &d);
-    if (rc == EOS_NET_MSG_ERROR) {
-        fprintf(stderr, "enclave-os: the server refused the request: %.*s\n", (int)size,
-                (const char *)bytes);
-        eos_client_close(cl);
-        return -1;
-    }
-    if (rc != EOS_NET_MSG_DATA) {
-        fprintf(stderr, "enclave-os: %s\n",
-                rc < 0 ? (d.message[0] ? d.message : eos_strerror(rc)) : "unexpected reply");
-        eos_client_close(cl);
-        return -1;
-    }
-    char *s = malloc(size + 1);
-    if (!s) {
-        eos_client_close(cl);
-        return -1;
-    }
-    memcpy(s, bytes, size);
-    s[size] = 0;
+    int rc = fn(cl, ud, &doc, &size, &d);
     eos_client_close(cl);
-    *out = s;
-    *out_size = size;
-    return 0;
-}
-
-/* The inner document of a load, produced byte by byte without building it:
- * head, the component as a JSON array body ("0,97,115,..."), tail. */
-typedef struct inner_iter {
-    const char *head, *tail;
-    const uint8_t *comp;
-    size_t comp_size;
-    size_t part, pos; /* part 0 head, 1 component, 2 tail */
-    char digits[5];   /* pending characters of the current component byte */
-    size_t dlen, dpos;
-} inner_iter;
-
-/* Writes b in decimal to p (1 to 3 characters); returns the count. */
-static size_t put_dec(char *p, unsigned b)
-{
-    size_t n = 0;
-    if (b >= 100)
-        p[n++] = (char)('0' + b / 100);
-    if (b >= 10)
-        p[n++] = (char)('0' + b / 10 % 10);
-    p[n++] = (char)('0' + b % 10);
-    return n;
-}
-
-static int inner_next(inner_iter *it, uint8_t *out)
-{
-    for (;;) {
-        if (it->part == 0) {
-            if (it->head[it->pos]) {
-                *out = (uint8_t)it->head[it->pos++];
-                return 1;
-            }
-            it->part = 1;
-            it->pos = 0;
-        }
-        if (it->part == 1) {
-            if (it->dpos < it->dlen) {
-                *out = (uint8_t)it->digits[it->dpos++];
-                return 1;
-            }
-            if (it->pos < it->comp_size) {
-                size_t n = 0;
-                if (it->pos)
-                    it->digits[n++] = ',';
-                n += put_dec(it->digits + n, it->comp[it->pos]);
-                it->pos++;
-                it->dlen = n;
-                it->dpos = 0;
-                continue;
-            }
-            it->part = 2;
-            it->pos = 0;
-        }
-        if (it->tail[it->pos]) {
-            *out = (uint8_t)it->tail[it->pos++];
-            return 1;
-        }
-        return 0;
+    if (rc < 0) {
+        fprintf(stderr, "enclave-os: %s\n", d.message[0] ? d.message : eos_strerror(rc));
+        return EOS_CLI_EXIT_FAIL;
     }
-}
-
-int eos_cli__roundtrip_load(eos_cli_conn *o, const char *head, const uint8_t *comp,
-                            size_t comp_size, const char *tail, char **out, size_t *out_size)
-{
-    /* Pass 1 measures the frame; pass 2 encodes and sends it in pieces, so
-     * memory stays at the component plus one piece whatever its size. */
-    inner_iter it = {.head = head, .tail = tail, .comp = comp, .comp_size = comp_size};
-    uint64_t total = 9 + 2; /* {"Data":[ and ]} */
-    uint64_t count = 0;
-    uint8_t b;
-    while (inner_next(&it, &b)) {
-        total += (b < 10 ? 1u : b < 100 ? 2u : 3u) + 1u;
-        count++;
-    }
-    if (count)
-        total--;
-    if (total > EOS_NET_MAX_FRAME_LIMIT) {
-        fprintf(stderr, "enclave-os: the component is too large for one frame; use HTTP PUT "
-                        "/.well-known/enclave-os/apps/NAME instead\n");
-        return -1;
-    }
-    eos_client *cl = NULL;
-    if (eos_cli__connect(o, &cl) < 0)
-        return -1;
-    eos_diag d;
-    eos_diag_init(&d);
-    size_t cap = (size_t)1 << 20;
-    uint8_t *buf = malloc(cap + 16);
-    int rc = buf ? 0 : EOS_ENOMEM;
-    int tty = isatty(2) && total > ((uint64_t)4 << 20);
-    uint64_t sent = 0;
-    size_t len = 4;
-    if (buf) {
-        eos_net_put_u32be(buf, (uint32_t)total);
-        memcpy(buf + len, "{\"Data\":[", 9);
-        len += 9;
-    }
-    memset(&it, 0, sizeof it);
-    it.head = head;
-    it.tail = tail;
-    it.comp = comp;
-    it.comp_size = comp_size;
-    int first = 1;
-    while (rc == 0) {
-        int more = inner_next(&it, &b);
-        if (more) {
-            if (!first)
-                buf[len++] = ',';
-            len += put_dec((char *)buf + len, b);
-            first = 0;
-        } else {
-            memcpy(buf + len, "]}", 2);
-            len += 2;
-        }
-        if (len >= cap || !more) {
-            rc = eos_client_send_raw(cl, buf, len, &d);
-            sent += len;
-            len = 0;
-            if (tty) {
-                int pct = (int)(sent * 100 / (total + 4));
-                fprintf(stderr, "\rsending  [%-40.*s] %3d%% of %.1f MB", pct * 40 / 100,
-                        "########################################", pct, (double)total / 1e6);
-                if (!more)
-                    fprintf(stderr, "\n");
-            }
-        }
-        if (!more)
-            break;
-    }
-    free(buf);
-    return finish_roundtrip(o, cl, rc, &d, out, out_size);
+    rc = eos_cli__print_response(o, doc);
+    eos_client_doc_free(doc, size);
+    return rc;
 }
 
 /* Appends a JSON string literal of s to buf. */
@@ -371,11 +181,30 @@ static const char *field(yajl_val v, const char *key)
     return "-";
 }
 
+/* Prints "  label  a, b, c" for the array member key of a ("-" when empty). */
+static void print_list(yajl_val a, const char *label, const char *key)
+{
+    const char *path[] = {key, NULL};
+    yajl_val v = yajl_tree_get(a, path, yajl_t_array);
+    printf("  %-10s ", label);
+    if (!v || v->u.array.len == 0)
+        printf("-");
+    for (size_t i = 0; v && i < v->u.array.len; i++) {
+        yajl_val e = v->u.array.values[i];
+        printf("%s%s", i ? ", " : "", YAJL_IS_STRING(e) ? YAJL_GET_STRING(e) : "?");
+    }
+    printf("\n");
+}
+
+/* One app: its line, then the full code hash, exports and imports. */
 static void print_app(yajl_val a)
 {
     const char *host = field(a, "hostname");
-    printf("%-20s %-24s %-24s %10s  %.16s...\n", field(a, "name"), field(a, "route"),
-           host[0] && strcmp(host, "-") ? host : "-", field(a, "size"), field(a, "code_hash"));
+    printf("%-20s %-24s %-24s %10s\n", field(a, "name"), field(a, "route"),
+           host[0] && strcmp(host, "-") ? host : "-", field(a, "size"));
+    printf("  %-10s %s\n", "code hash", field(a, "code_hash"));
+    print_list(a, "exports", "exports");
+    print_list(a, "imports", "imports");
 }
 
 /* Human renderings of the usual answers; 0 when resp is none of them. */
@@ -391,7 +220,7 @@ static int print_known(const char *resp)
     int done = 1;
     if (strcmp(status, "apps") == 0) {
         yajl_val apps = yajl_tree_get(root, apath, yajl_t_array);
-        printf("%-20s %-24s %-24s %10s  %s\n", "NAME", "ROUTE", "HOSTNAME", "SIZE", "CODE HASH");
+        printf("%-20s %-24s %-24s %10s\n", "NAME", "ROUTE", "HOSTNAME", "SIZE");
         for (size_t i = 0; apps && i < apps->u.array.len; i++)
             print_app(apps->u.array.values[i]);
         if (!apps || apps->u.array.len == 0)

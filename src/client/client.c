@@ -23,7 +23,7 @@ struct eos_client {
     int fd;
     SSL_CTX *ctx;
     SSL *ssl;
-    eos_net_decoder *dec;
+    eos_proto_decoder *dec;
     uint8_t buf[16384];
     size_t buf_off;
     size_t buf_len;
@@ -33,7 +33,7 @@ void eos_client_config_init(eos_client_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->timeout_ms = 10000;
-    cfg->max_frame_size = EOS_NET_DEFAULT_MAX_FRAME;
+    cfg->max_frame_size = EOS_PROTO_DEFAULT_MAX_FRAME;
 }
 
 static int tls_error(eos_diag *d, const char *what)
@@ -176,11 +176,11 @@ int eos_client_connect(const eos_client_config *cfg, const char *hostport, eos_c
                           hostport);
         goto out;
     }
-    eos_net_decoder_config dcfg;
-    eos_net_decoder_config_init(&dcfg);
+    eos_proto_decoder_config dcfg;
+    eos_proto_decoder_config_init(&dcfg);
     if (c->cfg.max_frame_size)
         dcfg.max_frame_size = c->cfg.max_frame_size;
-    rc = eos_net_decoder_new(&dcfg, &c->dec);
+    rc = eos_proto_decoder_new(&dcfg, &c->dec);
     if (rc < 0)
         goto out;
     rc = tcp_connect(host, port, c->cfg.timeout_ms, d);
@@ -259,7 +259,7 @@ int eos_client_send_frame(eos_client *c, const uint8_t *payload, size_t size, eo
 {
     uint8_t *frame = NULL;
     size_t frame_size = 0;
-    int rc = eos_net_frame_encode(payload, size, &frame, &frame_size);
+    int rc = eos_proto_frame_encode(payload, size, &frame, &frame_size);
     if (rc < 0)
         return eos_diag_set(d, rc, "send", -1, "cannot build a frame of %zu bytes: %s", size,
                             eos_strerror(rc));
@@ -268,12 +268,12 @@ int eos_client_send_frame(eos_client *c, const uint8_t *payload, size_t size, eo
     return rc;
 }
 
-int eos_client_send_msg(eos_client *c, eos_net_msg_kind kind, const uint8_t *bytes, size_t size,
+int eos_client_send_msg(eos_client *c, eos_proto_msg_kind kind, const uint8_t *bytes, size_t size,
                         eos_diag *d)
 {
     uint8_t *frame = NULL;
     size_t frame_size = 0;
-    int rc = eos_net_msg_encode(kind, bytes, size, &frame, &frame_size);
+    int rc = eos_proto_msg_encode(kind, bytes, size, &frame, &frame_size);
     if (rc < 0)
         return eos_diag_set(d, rc, "send", -1, "cannot encode the message: %s", eos_strerror(rc));
     rc = eos_client_send_raw(c, frame, frame_size, d);
@@ -295,7 +295,7 @@ int eos_client_recv_msg(eos_client *c, const uint8_t **out_bytes, size_t *out_si
         eos_diag fd;
         eos_diag_init(&fd);
         int rc =
-            eos_net_decoder_feed(c->dec, c->buf + c->buf_off, c->buf_len - c->buf_off, &used, &fd);
+            eos_proto_decoder_feed(c->dec, c->buf + c->buf_off, c->buf_len - c->buf_off, &used, &fd);
         c->buf_off += used;
         if (rc == EOS_EAGAIN)
             continue;
@@ -303,7 +303,7 @@ int eos_client_recv_msg(eos_client *c, const uint8_t **out_bytes, size_t *out_si
             return eos_diag_set(d, rc == EOS_ENOMEM ? EOS_ENOMEM : EOS_EPROTO, "receive", -1,
                                 "malformed response from the server: %s", fd.message);
         size_t size = 0;
-        const uint8_t *bytes = eos_net_decoder_bytes(c->dec, &size);
+        const uint8_t *bytes = eos_proto_decoder_bytes(c->dec, &size);
         if (out_bytes)
             *out_bytes = bytes;
         if (out_size)
@@ -315,7 +315,7 @@ int eos_client_recv_msg(eos_client *c, const uint8_t **out_bytes, size_t *out_si
 int eos_client_ping(eos_client *c, uint64_t *out_rtt_ns, eos_diag *d)
 {
     uint64_t t0 = eos_now_ns();
-    int rc = eos_client_send_msg(c, EOS_NET_MSG_PING, NULL, 0, d);
+    int rc = eos_client_send_msg(c, EOS_PROTO_MSG_PING, NULL, 0, d);
     if (rc < 0)
         return rc;
     const uint8_t *bytes = NULL;
@@ -325,14 +325,14 @@ int eos_client_ping(eos_client *c, uint64_t *out_rtt_ns, eos_diag *d)
         return rc;
     if (out_rtt_ns)
         *out_rtt_ns = eos_now_ns() - t0;
-    if (rc == EOS_NET_MSG_PONG)
+    if (rc == EOS_PROTO_MSG_PONG)
         return 0;
-    if (rc == EOS_NET_MSG_ERROR)
+    if (rc == EOS_PROTO_MSG_ERROR)
         return eos_diag_set(d, EOS_EPROTO, "ping", -1,
                             "the server answered Ping with an error: %.*s",
                             (int)(size > 400 ? 400 : size), (const char *)bytes);
     return eos_diag_set(d, EOS_EPROTO, "ping", -1, "the server answered Ping with %s",
-                        eos_net_msg_name((eos_net_msg_kind)rc));
+                        eos_proto_msg_name((eos_proto_msg_kind)rc));
 }
 
 const char *eos_client_tls_version(const eos_client *c)
@@ -358,6 +358,6 @@ void eos_client_close(eos_client *c)
     SSL_CTX_free(c->ctx);
     if (c->fd >= 0)
         close(c->fd);
-    eos_net_decoder_free(c->dec);
+    eos_proto_decoder_free(c->dec);
     eos_free(c, sizeof *c);
 }

@@ -1,7 +1,8 @@
-/* One TLS connection on a worker: a non-blocking state machine over the
- * handshake, reads and writes that may each stop halfway (SSL_ERROR_WANT_READ
- * / WANT_WRITE), output buffering with back-pressure, and a graceful close.
- * The worker's epoll is level-triggered; interest follows what TLS waits for. */
+/* One connection on a worker: a non-blocking state machine over its
+ * transport (TLS or plain TCP, whose reads and writes may each stop
+ * halfway), output buffering with back-pressure, the protocol it speaks, and
+ * a graceful close. The worker's epoll is level-triggered; interest follows
+ * what the transport waits for. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -11,13 +12,45 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-
 #include "internal.h"
 
-/* Largest plaintext handed to one SSL_write: a few records, so a big
+/* Largest plaintext handed to one transport write: a few records, so a big
  * response does not monopolise the worker. */
 #define WRITE_CHUNK (64 * 1024)
+
+void eos_net__conn_touch(eos_net__conn *c)
+{
+    eos_net__worker *w = c->w;
+    c->last_active_ns = eos_now_ns();
+    if (w->tail == c)
+        return;
+    /* Move to the tail: the list stays sorted by last activity, so expiry
+     * only ever looks at the head. */
+    if (c->prev || w->head == c) {
+        if (c->prev)
+            c->prev->next = c->next;
+        else
+            w->head = c->next;
+        if (c->next)
+            c->next->prev = c->prev;
+    }
+    c->prev = w->tail;
+    c->next = NULL;
+    if (w->tail)
+        w->tail->next = c;
+    else
+        w->head = c;
+    w->tail = c;
+}
+
+void eos_net__mark_ready(eos_net__conn *c)
+{
+    if (c->in_ready || c->dead)
+        return;
+    c->in_ready = 1;
+    c->ready_next = c->w->ready;
+    c->w->ready = c;
+}
 
 static void describe_peer(eos_net__conn *c, const struct sockaddr *sa)
 {
@@ -41,8 +74,8 @@ static void describe_peer(eos_net__conn *c, const struct sockaddr *sa)
 static void set_interest(eos_net__conn *c)
 {
     unsigned ev = 0;
-    size_t pending = c->out_len - c->out_off;
-    if (c->state == CONN_HANDSHAKE) {
+    size_t pending = c->out.len - c->out.off;
+    if (!c->proto) {
         ev = c->hs_wants_write ? EPOLLOUT : EPOLLIN;
     } else {
         int reading =
@@ -68,24 +101,20 @@ int eos_net__conn_open(eos_net__worker *w, int fd, const struct sockaddr *peer, 
     }
     c->w = w;
     c->fd = fd;
-    c->state = CONN_HANDSHAKE;
+    c->tr = w->srv->transport;
     describe_peer(c, peer);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    c->ssl = SSL_new(w->srv->ssl_ctx);
-    if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1) {
-        EOS_WARN("net", "%s: cannot create a TLS session; closing", c->peer);
-        ERR_clear_error();
-        if (c->ssl)
-            SSL_free(c->ssl);
+    int rc = c->tr->open(w->srv, c);
+    if (rc < 0) {
+        EOS_WARN("net", "%s: cannot set up the %s transport; closing", c->peer, c->tr->name);
         close(fd);
         eos_free(c, sizeof *c);
-        return EOS_ETLS;
+        return rc;
     }
-    SSL_set_accept_state(c->ssl);
     struct epoll_event e = {.events = EPOLLIN, .data.ptr = c};
     if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &e) != 0) {
-        SSL_free(c->ssl);
+        c->tr->close(c);
         close(fd);
         eos_free(c, sizeof *c);
         return EOS_ESYS;
@@ -105,17 +134,16 @@ void eos_net__conn_close(eos_net__conn *c, const char *why)
     c->dead = 1;
     EOS_DEBUG("net", "%s: closing (%s)", c->peer, why);
     eos_net__worker *w = c->w;
-    if (c->state != CONN_HANDSHAKE && !c->ssl_fatal) {
-        /* Best effort close_notify; never wait for the peer's. OpenSSL
-         * forbids it after a fatal error, hence ssl_fatal. */
-        SSL_shutdown(c->ssl);
-    }
-    ERR_clear_error();
+    c->tr->close(c);
     epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
-    SSL_free(c->ssl);
-    eos_net__proto_free(c);
-    eos_free(c->out, c->out_cap);
+    if (c->proto)
+        c->proto->free(c);
+    if (c->job) {
+        eos_net__job_detach(c->job);
+        c->job = NULL;
+    }
+    eos_free(c->out.p, c->out.cap);
     eos_free(c->stash, c->stash_cap);
     /* Unlink from the activity list. The memory itself is released by the
      * worker after the current pass (eos_net__worker_reap), because callers up
@@ -137,22 +165,7 @@ void eos_net__conn_close(eos_net__conn *c, const char *why)
 
 int eos_net__conn_queue(eos_net__conn *c, const uint8_t *bytes, size_t size)
 {
-    if (c->out_off && c->out_off == c->out_len && !c->write_retry_len)
-        c->out_off = c->out_len = 0;
-    if (size > c->out_cap - c->out_len) {
-        size_t need = c->out_len + size;
-        size_t cap = c->out_cap ? c->out_cap : 4096;
-        while (cap < need)
-            cap *= 2;
-        uint8_t *nb = eos_realloc(c->out, c->out_cap, cap);
-        if (!nb)
-            return EOS_ENOMEM;
-        c->out = nb;
-        c->out_cap = cap;
-    }
-    memcpy(c->out + c->out_len, bytes, size);
-    c->out_len += size;
-    return 0;
+    return eos_net__outbuf_add(&c->out, bytes, size);
 }
 
 void eos_net__conn_stash(eos_net__conn *c, const uint8_t *data, size_t size)
@@ -183,107 +196,83 @@ void eos_net__conn_resume(eos_net__conn *c)
         size_t len = c->stash_len, cap = c->stash_cap;
         c->stash = NULL;
         c->stash_len = c->stash_cap = 0;
-        eos_net__proto_input(c, buf, len);
+        c->proto->input(c, buf, len);
         eos_free(buf, cap);
     }
-    if (!c->dead && !c->input_paused && !c->close_after_flush && SSL_has_pending(c->ssl))
+    if (!c->dead && !c->input_paused && !c->close_after_flush && c->tr->pending(c))
         eos_net__mark_ready(c);
 }
 
 int eos_net__conn_quiescent(const eos_net__conn *c)
 {
-    if (c->out_len > c->out_off || c->job)
+    if (c->out.len > c->out.off || c->job)
         return 0;
-    if (c->state == CONN_HTTP)
-        return !eos_net__http_busy(c);
-    return !(c->state == CONN_FRAMED && c->dec && eos_net_decoder_in_frame(c->dec));
+    return !(c->proto && c->proto->busy(c));
 }
 
-/* Maps a failed SSL call to: 1 = wait (want read/write noted), 0 = closed. */
-static int ssl_wait_or_close(eos_net__conn *c, int ret, int *wants_write, int *wants_read,
-                             const char *what)
+int eos_net__conn_authorised(const eos_net__conn *c)
 {
-    int err = SSL_get_error(c->ssl, ret);
-    if (err == SSL_ERROR_WANT_READ) {
-        if (wants_read)
-            *wants_read = 1;
+    const eos_net_server_config *cfg = &c->w->srv->cfg;
+    if (cfg->dev && c->loopback)
         return 1;
-    }
-    if (err == SSL_ERROR_WANT_WRITE) {
-        if (wants_write)
-            *wants_write = 1;
-        return 1;
-    }
-    if (err == SSL_ERROR_ZERO_RETURN) {
-        ERR_clear_error();
-        return 0;
-    }
-    c->ssl_fatal = err == SSL_ERROR_SYSCALL || err == SSL_ERROR_SSL;
-    char buf[200] = "connection reset or closed";
-    unsigned long e = ERR_peek_error();
-    if (e)
-        ERR_error_string_n(e, buf, sizeof buf);
-    else if (err == SSL_ERROR_SYSCALL && errno)
-        snprintf(buf, sizeof buf, "%s", strerror(errno));
-    EOS_DEBUG("net", "%s: %s failed: %s", c->peer, what, buf);
-    ERR_clear_error();
-    return 0;
+    return cfg->management_ca && c->tr->peer_verified(c);
+}
+
+void eos_net__conn_switch(eos_net__conn *c, const eos_net__protocol *p, const uint8_t *data,
+                          size_t size)
+{
+    if (c->proto)
+        c->proto->free(c);
+    c->proto = p;
+    EOS_DEBUG("net", "%s: protocol %s", c->peer, p->name);
+    if (size)
+        p->input(c, data, size);
 }
 
 static void do_handshake(eos_net__conn *c)
 {
-    c->hs_wants_write = 0;
-    int ret = SSL_do_handshake(c->ssl);
-    if (ret != 1) {
-        if (!ssl_wait_or_close(c, ret, &c->hs_wants_write, NULL, "TLS handshake"))
-            eos_net__conn_close(c, "handshake failed");
+    int r = c->tr->handshake(c);
+    if (r < 0) {
+        eos_net__conn_close(c, "handshake failed");
         return;
     }
+    if (r == 0)
+        return;
     eos_net__conn_touch(c);
     atomic_fetch_add(&c->w->srv->metrics.handshakes, 1);
-    /* Clients that keep Nagle on (the seed's Python client) send their first
-     * request behind the unacknowledged Finished message; acknowledging at
-     * once saves them a delayed-ACK wait (40 ms on Linux) per connection. */
-    int one = 1;
-    setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
-    const unsigned char *alpn = NULL;
-    unsigned alpn_len = 0;
-    SSL_get0_alpn_selected(c->ssl, &alpn, &alpn_len);
-    c->state = CONN_SNIFF;
-    if (alpn_len == 8 && memcmp(alpn, "http/1.1", 8) == 0)
-        c->state = CONN_HTTP;
-    EOS_DEBUG("net", "%s: TLS established (%s)", c->peer, SSL_get_version(c->ssl));
+    /* The first protocol decides which one is spoken (ALPN, or the first bytes). */
+    c->proto = c->w->srv->first_proto;
+    EOS_DEBUG("net", "%s: %s established (%s)", c->peer, c->tr->name, c->tr->version(c));
 }
 
 /* Writes pending output. Returns 0 when the connection is still alive. */
 static int flush_out(eos_net__conn *c)
 {
     c->write_wants_read = 0;
-    while (c->out_off < c->out_len) {
-        size_t len = c->out_len - c->out_off;
-        if (c->write_retry_len)
-            len = (size_t)c->write_retry_len; /* OpenSSL wants the same write repeated */
+    while (c->out.off < c->out.len) {
+        size_t len = c->out.len - c->out.off;
+        if (c->out.retry)
+            len = c->out.retry; /* the transport wants the same write repeated */
         else if (len > WRITE_CHUNK)
             len = WRITE_CHUNK;
-        int n = SSL_write(c->ssl, c->out + c->out_off, (int)len);
+        int n = c->tr->write(c, c->out.p + c->out.off, len);
         if (n <= 0) {
-            c->write_retry_len = (int)len;
-            int wants_write = 0;
-            if (ssl_wait_or_close(c, n, &wants_write, &c->write_wants_read, "write"))
+            c->out.retry = len;
+            if (n == 0)
                 return 0;
             eos_net__conn_close(c, "write failed");
             return -1;
         }
-        c->write_retry_len = 0;
-        c->out_off += (size_t)n;
+        c->out.retry = 0;
+        c->out.off += (size_t)n;
         eos_net__conn_touch(c);
     }
-    c->out_off = c->out_len = 0;
+    c->out.off = c->out.len = 0;
     /* A large response's buffer is not kept around for a connection that idles. */
-    if (c->out_cap > 4 * WRITE_CHUNK) {
-        eos_free(c->out, c->out_cap);
-        c->out = NULL;
-        c->out_cap = 0;
+    if (c->out.cap > 4 * WRITE_CHUNK) {
+        eos_free(c->out.p, c->out.cap);
+        c->out.p = NULL;
+        c->out.cap = 0;
     }
     if (c->close_after_flush && !c->job) {
         eos_net__conn_close(c, "response sent");
@@ -295,31 +284,30 @@ static int flush_out(eos_net__conn *c)
 static void read_input(eos_net__conn *c)
 {
     size_t budget = EOS_NET__READ_BUDGET;
-    c->read_wants_write = 0;
     while (!c->dead && !c->close_after_flush && !c->input_paused &&
-           c->out_len - c->out_off < EOS_NET__OUT_HIGH_WATER) {
+           c->out.len - c->out.off < EOS_NET__OUT_HIGH_WATER) {
         if (budget == 0) {
             /* Let other connections run; come back without waiting for epoll,
              * which cannot see bytes TLS has already buffered. */
-            if (SSL_has_pending(c->ssl))
+            if (c->tr->pending(c))
                 eos_net__mark_ready(c);
             return;
         }
-        int n = SSL_read(c->ssl, c->w->rbuf, sizeof c->w->rbuf);
+        int n = c->tr->read(c, c->w->rbuf, sizeof c->w->rbuf);
         if (n <= 0) {
-            if (!ssl_wait_or_close(c, n, &c->read_wants_write, NULL, "read")) {
+            if (n < 0) {
                 /* The peer finished sending: answer what it sent, then
                  * close. (A request whose answer is being made is not read
                  * past, so its peer's end is only seen afterwards.) */
                 c->close_after_flush = 1;
-                if (c->out_len == c->out_off)
+                if (c->out.len == c->out.off)
                     eos_net__conn_close(c, "peer closed");
             }
             return;
         }
         eos_net__conn_touch(c);
         budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
-        eos_net__proto_input(c, c->w->rbuf, (size_t)n);
+        c->proto->input(c, c->w->rbuf, (size_t)n);
     }
 }
 
@@ -327,34 +315,34 @@ void eos_net__conn_event(eos_net__conn *c, unsigned events)
 {
     if (c->dead)
         return;
-    if (c->state == CONN_HANDSHAKE) {
+    if (!c->proto) {
         do_handshake(c);
-        if (c->dead || c->state == CONN_HANDSHAKE)
+        if (c->dead || !c->proto)
             goto out;
         /* Application data may already sit in TLS buffers after the handshake. */
     }
     /* An app thread's output first (a finished job may let input resume). */
     if (c->job)
-        eos_net__proto_pump(c);
+        c->proto->pump(c);
     if (c->dead)
         return;
-    if (c->out_len > c->out_off && flush_out(c) < 0)
+    if (c->out.len > c->out.off && flush_out(c) < 0)
         return;
     read_input(c);
     if (c->dead)
         return;
-    if (c->out_len > c->out_off && flush_out(c) < 0)
+    if (c->out.len > c->out.off && flush_out(c) < 0)
         return;
     /* Writing made room: the app may go on. */
     if (c->job) {
-        eos_net__proto_pump(c);
+        c->proto->pump(c);
         if (c->dead)
             return;
-        if (c->out_len > c->out_off && flush_out(c) < 0)
+        if (c->out.len > c->out.off && flush_out(c) < 0)
             return;
     }
     /* The last job finished with nothing left to write. */
-    if (c->close_after_flush && !c->job && c->out_len == c->out_off) {
+    if (c->close_after_flush && !c->job && c->out.len == c->out.off) {
         eos_net__conn_close(c, "response sent");
         return;
     }
@@ -364,8 +352,8 @@ void eos_net__conn_event(eos_net__conn *c, unsigned events)
     }
     /* Reading stopped for back-pressure and resumes now: TLS may hold input
      * that epoll cannot report. */
-    if (!c->close_after_flush && !c->input_paused && c->out_len == c->out_off &&
-        SSL_has_pending(c->ssl))
+    if (!c->close_after_flush && !c->input_paused && c->out.len == c->out.off &&
+        c->tr->pending(c))
         eos_net__mark_ready(c);
 out:
     if (!c->dead)
@@ -374,10 +362,9 @@ out:
 
 void eos_net__conn_expire(eos_net__conn *c)
 {
-    if (c->state == CONN_HTTP) {
-        eos_net__http_expire(c);
-        /* One attempt to write the 408; the peer gets no more time. */
-        if (c->out_len > c->out_off && !c->dead) {
+    /* One attempt to write a last word (HTTP's 408); the peer gets no more time. */
+    if (c->proto && c->proto->expire(c)) {
+        if (c->out.len > c->out.off && !c->dead) {
             c->close_after_flush = 1;
             if (flush_out(c) < 0)
                 return;

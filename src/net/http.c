@@ -240,7 +240,7 @@ static int is_component_put(http_state *st)
 static void request_host(http_state *st, char *host, size_t cap)
 {
     host[0] = 0;
-    const char *sni = SSL_get_servername(st->c->ssl, TLSEXT_NAMETYPE_host_name);
+    const char *sni = st->c->tr->server_name(st->c);
     size_t hn = 0;
     const char *hh = find_header(st, "host", &hn);
     if (sni)
@@ -272,7 +272,7 @@ static int start_app_request(http_state *st, int has_body)
     char *q = strchr(path, '?');
     if (q)
         *q = 0;
-    eos_net__app *a = eos_net__apps_route(srv, host[0] ? host : NULL, path, &prefix);
+    eos_apps_app *a = eos_apps_route(srv->apps, host[0] ? host : NULL, path, &prefix);
     if (q)
         *q = '?';
     if (!a)
@@ -305,7 +305,7 @@ static int start_app_request(http_state *st, int has_body)
         .start_ns = st->start_ns,
     };
     int rc = eos_net__http_job_new(c, &r, &st->job);
-    eos_net__app_unref(a);
+    eos_apps_app_unref(a);
     if (rc < 0) {
         fail(st, 503, "out of memory");
         return -1;
@@ -460,9 +460,9 @@ static const http_parser_settings settings = {
     .on_message_complete = on_message_complete,
 };
 
-void eos_net__http_input(eos_net__conn *c, const uint8_t *data, size_t size)
+static void http_input(eos_net__conn *c, const uint8_t *data, size_t size)
 {
-    http_state *st = c->http;
+    http_state *st = c->ps;
     if (!st) {
         st = eos_calloc(1, sizeof *st);
         if (!st) {
@@ -472,7 +472,7 @@ void eos_net__http_input(eos_net__conn *c, const uint8_t *data, size_t size)
         st->c = c;
         http_parser_init(&st->parser, HTTP_REQUEST);
         st->parser.data = st;
-        c->http = st;
+        c->ps = st;
         st->start_ns = eos_now_ns();
     }
     if (st->stop)
@@ -520,24 +520,24 @@ void eos_net__http_input(eos_net__conn *c, const uint8_t *data, size_t size)
     }
 }
 
-int eos_net__http_busy(const eos_net__conn *c)
+static int http_busy(const eos_net__conn *c)
 {
-    const http_state *st = c->http;
+    const http_state *st = c->ps;
     return st && (st->job || (st->in_message && !st->stop));
 }
 
-void eos_net__http_pump(eos_net__conn *c)
+static void http_pump(eos_net__conn *c)
 {
-    http_state *st = c->http;
+    http_state *st = c->ps;
     if (!st || !job_running(st))
         return;
     /* The client is behind: the app waits until it catches up. */
-    if (c->out_len - c->out_off >= EOS_NET__OUT_HIGH_WATER)
+    if (c->out.len - c->out.off >= EOS_NET__OUT_HIGH_WATER)
         return;
     eos_net__job *j = eos_net__http_job_base(st->job);
-    size_t before = c->out_len - c->out_off;
-    int r = eos_net__job_take(j, c);
-    if (c->out_len - c->out_off > before)
+    size_t before = c->out.len - c->out.off;
+    int r = eos_net__job_take(j, &c->out);
+    if (c->out.len - c->out.off > before)
         st->resp_started = 1;
     if (r < 0) {
         EOS_WARN("net", "%s: out of memory passing on a response; closing", c->peer);
@@ -574,29 +574,39 @@ void eos_net__http_pump(eos_net__conn *c)
         update_input(st);
 }
 
-void eos_net__http_expire(eos_net__conn *c)
+static int http_expire(eos_net__conn *c)
 {
-    http_state *st = c->http;
+    http_state *st = c->ps;
     if (!st || st->stop || st->resp_started || !st->in_message)
-        return;
+        return 1;
     /* The client stopped in the middle of a request: say so before closing. */
     drop_job(st);
     st->discard = 0;
     fail(st, 408, st->headers_done ? "request body not received in time"
                                    : "request head not received in time");
+    return 1;
 }
 
-void eos_net__http_free(eos_net__conn *c)
+static void http_free(eos_net__conn *c)
 {
-    http_state *st = c->http;
+    http_state *st = c->ps;
     if (!st)
         return;
     drop_job(st);
     eos_free(st->head, st->hcap);
     eos_free(st->body, st->bcap);
     eos_free(st, sizeof *st);
-    c->http = NULL;
+    c->ps = NULL;
 }
+
+const eos_net__protocol eos_net__proto_http = {
+    .name = "HTTP/1.1",
+    .input = http_input,
+    .pump = http_pump,
+    .busy = http_busy,
+    .expire = http_expire,
+    .free = http_free,
+};
 
 /* ---- /.well-known/enclave-os/ ---- */
 
@@ -673,7 +683,7 @@ static void metrics(http_state *st)
     tb_printf(f, "# TYPE enclave_os_frames_total counter\nenclave_os_frames_total %llu\n",
             (unsigned long long)m->frames);
     tb_printf(f, "# TYPE enclave_os_app_loads_total counter\nenclave_os_app_loads_total %llu\n",
-            (unsigned long long)m->loads);
+            (unsigned long long)eos_apps_load_count(srv->apps));
     static const char *const le[EOS_NET__LAT_BUCKETS] = {"0.0005", "0.001", "0.0025", "0.005",
                                                          "0.01",   "0.025", "0.05",   "0.1",
                                                          "0.25",   "0.5",   "1",      "2.5"};
@@ -707,22 +717,22 @@ static void metrics(http_state *st)
             "# TYPE enclave_os_app_queue_rejected_total counter\n"
             "enclave_os_app_queue_rejected_total %llu\n",
             (unsigned long long)atomic_load(&srv->pool.rejected));
-    eos_net__app **v = NULL;
+    eos_apps_stat *v = NULL;
     size_t n = 0;
-    if (eos_net__apps_snapshot(srv, &v, &n) == 0) {
+    if (eos_apps_stats(srv->apps, &v, &n) == 0) {
         tb_printf(f, "# TYPE enclave_os_app_requests_total counter\n");
         for (size_t i = 0; i < n; i++)
-            tb_printf(f, "enclave_os_app_requests_total{app=\"%s\"} %llu\n", v[i]->name,
-                    (unsigned long long)v[i]->requests);
+            tb_printf(f, "enclave_os_app_requests_total{app=\"%s\"} %llu\n", v[i].name,
+                      (unsigned long long)v[i].requests);
         tb_printf(f, "# TYPE enclave_os_app_errors_total counter\n");
         for (size_t i = 0; i < n; i++)
-            tb_printf(f, "enclave_os_app_errors_total{app=\"%s\"} %llu\n", v[i]->name,
-                    (unsigned long long)v[i]->errors);
+            tb_printf(f, "enclave_os_app_errors_total{app=\"%s\"} %llu\n", v[i].name,
+                      (unsigned long long)v[i].errors);
         tb_printf(f, "# TYPE enclave_os_app_fuel_total counter\n");
         for (size_t i = 0; i < n; i++)
-            tb_printf(f, "enclave_os_app_fuel_total{app=\"%s\"} %llu\n", v[i]->name,
-                    (unsigned long long)v[i]->fuel);
-        eos_net__apps_snapshot_free(v, n);
+            tb_printf(f, "enclave_os_app_fuel_total{app=\"%s\"} %llu\n", v[i].name,
+                      (unsigned long long)v[i].fuel);
+        eos_free(v, n * sizeof *v);
     }
     if (tb.failed)
         respond_text(st, 503, "out of memory", 0);
@@ -739,7 +749,7 @@ static int http_authorised(http_state *st)
     const char *auth = find_header(st, "authorization", &n);
     if (!auth || n < 7 || strncasecmp(auth, "Bearer ", 7) != 0)
         return 0;
-    return eos_net__token_ok(st->c->w->srv, auth + 7, n - 7);
+    return eos_apps_token_ok(st->c->w->srv->apps, auth + 7, n - 7);
 }
 
 static void header_copy(http_state *st, const char *name, char *buf, size_t cap, const char **out)
@@ -761,8 +771,8 @@ static void manage(http_state *st, const char *name, int method)
     if (!http_authorised(st)) {
         char *doc = NULL;
         size_t size = 0;
-        if (eos_net__mgmt_error("unauthorized",
-                                srv->cfg.token ? "management needs 'authorization: Bearer TOKEN'"
+        if (eos_apps_error_doc("unauthorized",
+                                eos_apps_has_token(srv->apps) ? "management needs 'authorization: Bearer TOKEN'"
                                                : "management is closed on this server",
                                 &doc, &size) == 0)
             respond_json_doc(st, doc, size);
@@ -817,7 +827,7 @@ static void well_known(http_state *st, const char *what, const char *query)
     if (strcmp(what, "healthz") == 0) {
         respond_text(st, 200, "ok", 0);
     } else if (strcmp(what, "apps") == 0) {
-        if (eos_net__mgmt_list(srv, &doc, &size) == 0)
+        if (eos_apps_list(srv->apps, &doc, &size) == 0)
             respond_json_doc(st, doc, size);
         else
             respond_text(st, 503, "out of memory", 0);

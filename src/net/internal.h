@@ -1,5 +1,7 @@
-/* Private declarations of the net layer: yajl glue, the TLS connection
- * helpers and the pieces the server's files share. */
+/* Private declarations of the net layer: the workers and their connections
+ * (a transport table: TLS, plain TCP), the protocols spoken on a connection
+ * (a protocol table: framed, HTTP), and the jobs that carry a request to the
+ * app threads and its answer back. */
 #ifndef EOS_NET_INTERNAL_H
 #define EOS_NET_INTERNAL_H
 
@@ -8,28 +10,11 @@
 #include <sys/socket.h>
 
 #include <openssl/ssl.h>
-#include <yajl/yajl_gen.h>
-#include <yajl/yajl_parse.h>
 
-#include "eos/cm.h"
+#include "eos/apps.h"
 #include "eos/net.h"
+#include "eos/proto.h"
 #include "eos/ratls.h"
-#include "eos/wasi.h"
-
-/* A yajl parser whose memory goes through the eos allocator hook. When the
- * hook fails, *oom_flag is set (yajl keeps running on libc memory so it
- * cannot crash) and the caller must fail with EOS_ENOMEM after yajl returns.
- * NULL when out of memory. Free with yajl_free(). cb and oom_flag are
- * borrowed for the parser's lifetime. */
-yajl_handle eos_net__yajl_new(const yajl_callbacks *cb, void *cb_ctx, int *oom_flag);
-/* A JSON generator on the same allocator shim; free with yajl_gen_free(). */
-yajl_gen eos_net__yajl_gen_new(int *oom_flag);
-/* Copies the generator's document into a NUL-terminated string (free with
- * eos_free(*out, *out_size + 1)) and frees the generator in every case. */
-int eos_net__gen_finish(yajl_gen g, char **out, size_t *out_size);
-/* Records yajl's last error as an EOS_EMALFORMED diag at offset. Borrows all. */
-void eos_net__yajl_error(yajl_handle h, const uint8_t *chunk, size_t chunk_size, int64_t offset,
-                         eos_diag *d);
 
 #define EOS_NET__READ_CHUNK 16384
 /* Stop reading a connection's requests while this much output waits. */
@@ -40,6 +25,17 @@ void eos_net__yajl_error(yajl_handle h, const uint8_t *chunk, size_t chunk_size,
 typedef struct eos_net__worker eos_net__worker;
 typedef struct eos_net__conn eos_net__conn;
 typedef struct eos_net__job eos_net__job;
+
+/* A connection's pending output: plaintext written from off up to len;
+ * retry is the length of a write the transport wants repeated with the same
+ * bytes (0 = none), so the buffer must not move under it. */
+typedef struct eos_net__outbuf {
+    uint8_t *p;
+    size_t off, len, cap, retry;
+} eos_net__outbuf;
+
+/* outbuf.c: appends size bytes (borrowed); EOS_ENOMEM. */
+int eos_net__outbuf_add(eos_net__outbuf *ob, const uint8_t *bytes, size_t size);
 
 /* Work that may take long (an app's handler, a load, a wasm_call) runs on
  * the pool's app threads, never on a worker, so no connection waits for
@@ -94,10 +90,10 @@ int eos_net__job_feed(eos_net__job *j, const uint8_t *data, size_t size);
 void eos_net__job_end_input(eos_net__job *j, int status);
 /* True while the unread input is above EOS_NET__JOB_IN_HIGH. */
 int eos_net__job_input_full(eos_net__job *j);
-/* Moves the response bytes produced so far to the connection's output;
+/* Moves the response bytes produced so far to a connection's output ob;
  * returns 1 once the job is done and everything was moved, 0 while it runs,
  * EOS_ENOMEM. */
-int eos_net__job_take(eos_net__job *j, eos_net__conn *c);
+int eos_net__job_take(eos_net__job *j, eos_net__outbuf *ob);
 /* The connection lets go of a finished job (drops its reference). */
 void eos_net__job_release(eos_net__job *j);
 /* The connection went away: wakes the app thread and drops the reference. */
@@ -146,44 +142,9 @@ void eos_net__worker_wake(eos_net__worker *w);
 /* Drops the jobs still on a worker's wake list (after the pool stopped). */
 void eos_net__worker_wake_clear(eos_net__worker *w);
 
-/* A loaded app. Immutable once in the table except for its counters; freed
- * when the last reference goes (the table's, or a request's in flight). */
-typedef struct eos_net__app {
-    atomic_long refs;
-    char *name, *route, *hostname; /* hostname NULL when none */
-    char *env_json;                /* canonical env object, or NULL */
-    eos_wasi_env *env;
-    size_t env_count;
-    uint8_t code_hash[32];
-    uint8_t *bytes; /* the component, kept only with --persist-apps */
-    size_t size;
-    uint64_t max_fuel, max_memory_mb;
-    eos_cm_component *comp;
-    eos_wasi_app *wapp;
-    char *info; /* unused; reserved for a cached JSON description */
-    atomic_ullong requests, errors, fuel;
-} eos_net__app;
-
-typedef struct eos_net__apps {
-    pthread_mutex_t lock; /* guards v and n: held only to copy or swap them */
-    pthread_mutex_t mgmt; /* serialises loads and unloads with the certificates */
-    eos_net__app **v;
-    size_t n;
-} eos_net__apps;
-
-/* Largest per-call fuel an app may ask for at load. */
-#define EOS_NET__MAX_FUEL ((uint64_t)10000000000ull)
-
-typedef struct eos_net__load_args {
-    const char *name, *route, *hostname, *env_json;
-    uint8_t *bytes; /* taken over by eos_net__app_create */
-    size_t size;
-    uint64_t max_fuel, max_memory_mb;
-} eos_net__load_args;
-
 #define EOS_NET__LAT_BUCKETS 12
 typedef struct eos_net__metrics {
-    atomic_ullong connections, handshakes, http_requests, http_errors, frames, loads;
+    atomic_ullong connections, handshakes, http_requests, http_errors, frames;
     atomic_ullong lat[EOS_NET__LAT_BUCKETS + 1]; /* request latency histogram (+Inf last) */
     atomic_ullong lat_sum_us;
 } eos_net__metrics;
@@ -199,53 +160,94 @@ struct eos_net_server {
     atomic_int stopping;
     int nworkers;
     eos_net__worker *workers;
-    char *token_copy;
-    int apps_ready;
-    eos_kv_ns *sys_ns; /* --persist-apps: where apps are kept */
-    int restoring;
-    eos_net__apps apps;
+    eos_apps *apps;   /* cfg.apps, or the server's own empty table */
+    const struct eos_net__transport *transport; /* TLS, or plain TCP (cfg.plain_tcp) */
+    const struct eos_net__protocol *first_proto; /* picks the protocol (sniff.c) */
+    int own_apps;     /* apps was made by the server and is freed with it */
     eos_net__metrics metrics;
     eos_net__pool pool;
 };
 
-typedef enum eos_net__conn_state {
-    CONN_HANDSHAKE, /* TLS handshake in progress */
-    CONN_SNIFF,     /* waiting for the first bytes to pick a protocol */
-    CONN_FRAMED,    /* the framed management protocol */
-    CONN_HTTP       /* HTTP/1.1 */
-} eos_net__conn_state;
+/* A transport: how a connection's bytes cross the socket (Redis'
+ * ConnectionType). TLS and plain TCP are interchangeable behind it; the
+ * connection keeps the buffering, back-pressure and the protocol. Return
+ * conventions: > 0 progress (bytes, or 1 = done), 0 wait (the want flags
+ * on the connection say for what), < 0 the connection is finished. */
+typedef struct eos_net__transport {
+    const char *name;
+    /* Sets up the transport's state on a freshly accepted c; 0 or an eos_err. */
+    int (*open)(eos_net_server *srv, eos_net__conn *c);
+    /* Drives the handshake: 1 established, 0 wait, -1 failed. */
+    int (*handshake)(eos_net__conn *c);
+    /* Reads into buf: bytes, 0 wait, -1 the peer finished or failed. */
+    int (*read)(eos_net__conn *c, uint8_t *buf, size_t cap);
+    /* Writes size bytes: bytes written, 0 wait (then the same bytes must be
+     * offered again), -1 failed. */
+    int (*write)(eos_net__conn *c, const uint8_t *data, size_t size);
+    /* True when input is buffered inside the transport, where epoll cannot see it. */
+    int (*pending)(const eos_net__conn *c);
+    /* Best-effort orderly close (TLS close_notify), then frees the state. */
+    void (*close)(eos_net__conn *c);
+    /* The ALPN protocol agreed ("http/1.1"), the SNI name, whether the peer
+     * showed a verified certificate, the version ("TLSv1.3"); NULL / 0
+     * when the transport has none. */
+    const char *(*alpn)(const eos_net__conn *c, size_t *out_len);
+    const char *(*server_name)(const eos_net__conn *c);
+    int (*peer_verified)(const eos_net__conn *c);
+    const char *(*version)(const eos_net__conn *c);
+} eos_net__transport;
+
+extern const eos_net__transport eos_net__transport_tls; /* conn_tls.c */
+extern const eos_net__transport eos_net__transport_tcp; /* conn_tcp.c */
+
+/* A protocol spoken on an established connection. Each keeps its own state
+ * in c->ps; the connection never looks inside. */
+typedef struct eos_net__protocol {
+    const char *name;
+    /* Takes received plaintext (borrowed). */
+    void (*input)(eos_net__conn *c, const uint8_t *data, size_t size);
+    /* Passes on what the connection's job produced; finishes it when done. */
+    void (*pump)(eos_net__conn *c);
+    /* True while part of a request has arrived (a drain lets it finish). */
+    int (*busy)(const eos_net__conn *c);
+    /* The connection idled out: returns 1 when the protocol wants its
+     * output written once more before the close (HTTP's 408), else 0. */
+    int (*expire)(eos_net__conn *c);
+    /* Frees the protocol's state; the connection is closing. */
+    void (*free)(eos_net__conn *c);
+} eos_net__protocol;
+
+extern const eos_net__protocol eos_net__proto_sniff;  /* sniff.c: picks one of: */
+extern const eos_net__protocol eos_net__proto_framed; /* framed.c */
+extern const eos_net__protocol eos_net__proto_http;   /* http.c */
+
+/* Switches c to protocol p (its state starts empty) and feeds it data. */
+void eos_net__conn_switch(eos_net__conn *c, const eos_net__protocol *p, const uint8_t *data,
+                          size_t size);
 
 struct eos_net__conn {
     eos_net__worker *w;
     int fd;
-    SSL *ssl;
-    eos_net__conn_state state;
+    const eos_net__transport *tr;
+    void *ts;                    /* the transport's state (TLS: the SSL) */
+    const eos_net__protocol *proto; /* NULL during the handshake */
+    void *ps;                    /* the protocol's state */
     int loopback;  /* peer is 127.0.0.0/8 or ::1 */
     char peer[64]; /* "addr:port" for logs */
-    uint8_t sniff[4];
-    size_t sniff_len;
-    eos_net_decoder *dec;
-    eos_net_request *req;
-    void *http;   /* http.c's state */
-    uint8_t *out; /* pending output (plaintext), written from out_off */
-    size_t out_off;
-    size_t out_len;
-    size_t out_cap;
-    int write_retry_len;   /* length of the SSL_write to repeat after WANT_*, 0 = none */
-    int read_wants_write;  /* SSL_read returned WANT_WRITE */
-    int write_wants_read;  /* SSL_write returned WANT_READ */
-    int hs_wants_write;    /* handshake needs the socket writable */
+    eos_net__outbuf out;   /* pending output (plaintext) */
+    int read_wants_write;  /* the transport's read waits for the socket to be writable */
+    int write_wants_read;  /* the transport's write waits for it to be readable */
+    int hs_wants_write;    /* the handshake needs the socket writable */
     int close_after_flush; /* no more input; close once output is written */
     int input_paused;      /* not reading: a job holds the connection's input */
     eos_net__job *job;     /* the request running on an app thread, or NULL */
     uint8_t *stash;        /* input received after the pause, processed on resume */
     size_t stash_len, stash_cap;
     int dead;
-    int ssl_fatal;   /* the TLS session failed: no close_notify may be sent */
     unsigned events; /* current epoll interest */
     uint64_t last_active_ns;
     eos_net__conn *prev, *next; /* the worker's list, least recently active first */
-    eos_net__conn *ready_next;  /* the worker's ready list (data buffered inside TLS) */
+    eos_net__conn *ready_next;  /* the worker's ready list (data buffered in the transport) */
     int in_ready;
     eos_net__conn *grave_next; /* the worker's list of closed connections to free */
 };
@@ -277,7 +279,7 @@ void eos_net__mark_ready(eos_net__conn *c);
 /* Frees the connections closed since the last call. */
 void eos_net__worker_reap(eos_net__worker *w);
 
-/* conn.c: the TLS connection state machine. */
+/* conn.c: a connection over its transport. */
 int eos_net__conn_open(eos_net__worker *w, int fd, const struct sockaddr *peer, socklen_t peer_len);
 void eos_net__conn_event(eos_net__conn *c, unsigned events);
 void eos_net__conn_close(eos_net__conn *c, const char *why);
@@ -288,66 +290,19 @@ int eos_net__conn_queue(eos_net__conn *c, const uint8_t *bytes, size_t size);
 /* Keeps size bytes (borrowed) of input that arrived after a pause, for
  * eos_net__conn_resume(); EOS_ENOMEM closes the connection. */
 void eos_net__conn_stash(eos_net__conn *c, const uint8_t *data, size_t size);
-/* Reads again: processes the stash, then what TLS holds. */
+/* Reads again: processes the stash, then what the transport holds. */
 void eos_net__conn_resume(eos_net__conn *c);
-/* True when nothing is in flight: no partial frame, no pending output. */
+/* True when nothing is in flight: no partial request, no pending output. */
 int eos_net__conn_quiescent(const eos_net__conn *c);
+/* True when the connection may manage without a token (dev loopback, or a
+ * verified management client certificate). */
+int eos_net__conn_authorised(const eos_net__conn *c);
 
-/* proto.c: what the bytes after the handshake mean. */
-void eos_net__proto_input(eos_net__conn *c, const uint8_t *data, size_t size);
-void eos_net__proto_free(eos_net__conn *c);
-/* Passes on what the connection's job produced (both protocols). */
-void eos_net__proto_pump(eos_net__conn *c);
-
-/* apps.c: the app table. */
-void eos_net__apps_init(eos_net__apps *t);
-void eos_net__apps_fini(eos_net__apps *t);
-void eos_net__app_ref(eos_net__app *a);
-void eos_net__app_unref(eos_net__app *a);
-int eos_net__app_name_valid(const char *name);
-/* Runs steps 2-4 of a load; takes ownership of args->bytes. *out has one reference. */
-int eos_net__app_create(eos_net_server *srv, const eos_net__load_args *args, eos_net__app **out,
-                        eos_diag *d);
-/* Steps 5-6 and the table swap, atomically; borrows a (the table takes its own reference
- * on success: the caller still drops its own). */
-int eos_net__apps_install(eos_net_server *srv, eos_net__app *a, eos_diag *d);
-int eos_net__apps_remove(eos_net_server *srv, const char *name, eos_diag *d);
-/* Lookups return a new reference (eos_net__app_unref) or NULL. */
-eos_net__app *eos_net__apps_get(eos_net_server *srv, const char *name);
-eos_net__app *eos_net__apps_route(eos_net_server *srv, const char *host, const char *path,
-                                  size_t *out_prefix_len);
-int eos_net__apps_snapshot(eos_net_server *srv, eos_net__app ***out, size_t *out_count);
-void eos_net__apps_snapshot_free(eos_net__app **v, size_t n);
-void eos_net__app_gen_info(yajl_gen g, const eos_net__app *a);
-
-/* persist.c: --persist-apps records (no-ops without it). */
-int eos_net__persist_save(eos_net_server *srv, const eos_net__app *a, eos_diag *d);
-int eos_net__persist_delete(eos_net_server *srv, const char *name, eos_diag *d);
-
-/* mgmt.c: inner requests (SPEC 3.1). auth_ok says whether the connection
- * itself is authorised (dev loopback or management client certificate).
- * Returns the response document in *out (free with eos_free(*out, *out_size + 1)). */
-int eos_net__mgmt_handle(eos_net_server *srv, eos_net_request *req, int conn_authorised, char **out,
-                         size_t *out_size);
-/* A load from raw bytes (HTTP PUT), same pipeline; takes ownership of args->bytes. */
-int eos_net__mgmt_load(eos_net_server *srv, const eos_net__load_args *args, char **out,
-                       size_t *out_size);
-/* Unloads name; erase also deletes the app's stored data. */
-int eos_net__mgmt_unload(eos_net_server *srv, const char *name, int erase, char **out,
-                         size_t *out_size);
-int eos_net__mgmt_list(eos_net_server *srv, char **out, size_t *out_size);
-/* An error document {"status":"error","code","message"}. */
-int eos_net__mgmt_error(const char *code, const char *message, char **out, size_t *out_size);
-/* True when token matches the server's bearer token (constant time). */
-int eos_net__token_ok(eos_net_server *srv, const char *token, size_t len);
-/* True when the connection may manage without a token. */
-int eos_net__conn_authorised(eos_net__conn *c);
-
-/* httpjob.c: HTTP requests on the app threads. */
+/* http_job.c: HTTP requests on the app threads. */
 typedef struct eos_net__http_job eos_net__http_job;
 /* What a request job copies (everything borrowed for the call). */
 typedef struct eos_net__http_req {
-    eos_net__app *app; /* the app to run (a new reference is taken), or NULL: management */
+    eos_apps_app *app; /* the app to run (a new reference is taken), or NULL: management */
     const char *method, *target, *authority;
     const eos_wasi_header *headers;
     size_t header_count;
@@ -372,27 +327,6 @@ size_t eos_net__http_format_head(char *buf, size_t cap, int status, const char *
 int eos_net__http_doc_status(const char *doc);
 /* Adds a request that started at start_ns to the latency histogram. */
 void eos_net__http_observe(eos_net_server *srv, uint64_t start_ns);
-
-/* http.c: HTTP/1.1. */
-void eos_net__http_input(eos_net__conn *c, const uint8_t *data, size_t size);
-void eos_net__http_free(eos_net__conn *c);
-/* True while part of a request has arrived (a drain lets it finish). */
-int eos_net__http_busy(const eos_net__conn *c);
-/* Passes on what the connection's job produced; finishes it when done. */
-void eos_net__http_pump(eos_net__conn *c);
-/* The connection idled out: queues a 408 when a request was cut short. */
-void eos_net__http_expire(eos_net__conn *c);
-
-/* callval.c: JSON <-> component values for wasm_call. */
-int eos_net__call(eos_net__app *a, const char *func, const char *params_json, size_t params_size,
-                  char **out, size_t *out_size);
-
-/* Converts JSON parameters (size bytes, borrowed) to values of ft's
- * parameter types and back to JSON in *out (free with eos_free(*out,
- * *out_size + 1)): the wasm_call mapping without a call, for tests and the
- * fuzzer. EOS_EINVAL with a reason in err when the JSON does not fit. */
-int eos_net__params_roundtrip(const eos_cm_functype *ft, const char *json, size_t size, char **out,
-                              size_t *out_size, char *err, size_t err_size);
 
 /* tls.c */
 int eos_net__tls_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,

@@ -266,48 +266,6 @@ void eos_net__job_wake(eos_net__job *j)
     }
 }
 
-static eos_net__job *take_wake_list(eos_net__worker *w)
-{
-    pthread_mutex_lock(&w->wake_lock);
-    eos_net__job *list = w->wake_head;
-    w->wake_head = NULL;
-    pthread_mutex_unlock(&w->wake_lock);
-    return list;
-}
-
-void eos_net__worker_wake(eos_net__worker *w)
-{
-    uint64_t v;
-    ssize_t r = read(w->wake_fd, &v, sizeof v);
-    (void)r;
-    eos_net__job *list = take_wake_list(w);
-    while (list) {
-        eos_net__job *j = list;
-        /* Once in_wake is clear an app thread may queue j again, which
-         * rewrites wake_next: read it first, under the lock. News arriving
-         * after this point is seen by the run below or queues j anew. */
-        pthread_mutex_lock(&w->wake_lock);
-        list = j->wake_next;
-        j->in_wake = 0;
-        pthread_mutex_unlock(&w->wake_lock);
-        /* Only the worker clears j->conn, and it does so when the connection
-         * closes or lets go of the job, so a non-NULL conn here is alive. */
-        if (j->conn && !j->conn->dead)
-            eos_net__conn_event(j->conn, 0);
-        eos_net__job_unref(j);
-    }
-}
-
-void eos_net__worker_wake_clear(eos_net__worker *w)
-{
-    eos_net__job *list = take_wake_list(w);
-    while (list) {
-        eos_net__job *j = list;
-        list = j->wake_next;
-        eos_net__job_unref(j);
-    }
-}
-
 static int grow(uint8_t **buf, size_t *cap, size_t need)
 {
     if (need <= *cap)
@@ -371,24 +329,24 @@ int eos_net__job_in_error(eos_net__job *j)
     return e;
 }
 
-int eos_net__job_take(eos_net__job *j, eos_net__conn *c)
+int eos_net__job_take(eos_net__job *j, eos_net__outbuf *ob)
 {
     int rc = 0;
     pthread_mutex_lock(&j->lock);
     if (j->out_len) {
         int was_full = j->out_len >= EOS_NET__JOB_OUT_HIGH;
-        if (c->out_len == c->out_off && !c->write_retry_len) {
+        if (ob->len == ob->off && !ob->retry) {
             /* Nothing pending on the connection: swap buffers, no copy. */
-            uint8_t *b = c->out;
-            size_t cap = c->out_cap;
-            c->out = j->out;
-            c->out_cap = j->out_cap;
-            c->out_off = 0;
-            c->out_len = j->out_len;
+            uint8_t *b = ob->p;
+            size_t cap = ob->cap;
+            ob->p = j->out;
+            ob->cap = j->out_cap;
+            ob->off = 0;
+            ob->len = j->out_len;
             j->out = b;
             j->out_cap = cap;
         } else {
-            rc = eos_net__conn_queue(c, j->out, j->out_len);
+            rc = eos_net__outbuf_add(ob, j->out, j->out_len);
         }
         if (rc == 0) {
             j->out_len = 0;

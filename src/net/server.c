@@ -19,7 +19,7 @@ void eos_net_server_config_init(eos_net_server_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->listen = "127.0.0.1:8443";
-    cfg->max_frame_size = EOS_NET_DEFAULT_MAX_FRAME;
+    cfg->max_frame_size = EOS_PROTO_DEFAULT_MAX_FRAME;
     cfg->idle_timeout_ms = 60000;
     cfg->drain_timeout_ms = 10000;
     cfg->tee_name = "sim";
@@ -134,20 +134,24 @@ int eos_net_server_new(const eos_net_server_config *cfg, eos_net_server **out, e
         goto out;
     srv->cfg.listen = srv->listen_copy;
     srv->cfg.tee_name = srv->tee_copy;
-    eos_net__apps_init(&srv->apps);
-    srv->apps_ready = 1;
-    if (cfg->token) {
-        srv->token_copy = eos_strdup(cfg->token);
-        if (!srv->token_copy)
+    srv->transport = cfg->plain_tcp ? &eos_net__transport_tcp : &eos_net__transport_tls;
+    srv->first_proto = &eos_net__proto_sniff;
+    srv->apps = cfg->apps;
+    if (!srv->apps) {
+        /* No table given: an empty one of the server's own, so management
+         * answers and every app path is a 404. */
+        rc = eos_apps_new(NULL, &srv->apps, d);
+        if (rc < 0)
             goto out;
-        srv->cfg.token = srv->token_copy;
+        srv->own_apps = 1;
+        srv->cfg.apps = srv->apps;
     }
     if (srv->cfg.max_frame_size == 0)
-        srv->cfg.max_frame_size = EOS_NET_DEFAULT_MAX_FRAME;
-    if (srv->cfg.max_frame_size > EOS_NET_MAX_FRAME_LIMIT) {
+        srv->cfg.max_frame_size = EOS_PROTO_DEFAULT_MAX_FRAME;
+    if (srv->cfg.max_frame_size > EOS_PROTO_MAX_FRAME_LIMIT) {
         rc = eos_diag_set(d, EOS_EINVAL, "config", -1,
                           "maximum frame size %zu is above the protocol's limit of %zu bytes",
-                          srv->cfg.max_frame_size, EOS_NET_MAX_FRAME_LIMIT);
+                          srv->cfg.max_frame_size, EOS_PROTO_MAX_FRAME_LIMIT);
         goto out;
     }
     if (srv->cfg.idle_timeout_ms == 0)
@@ -172,11 +176,6 @@ int eos_net_server_new(const eos_net_server_config *cfg, eos_net_server **out, e
         rc = eos_diag_set(d, EOS_ESYS, "server", -1, "eventfd: %s", strerror(errno));
         goto out;
     }
-    if (srv->cfg.persist_apps && srv->cfg.kv) {
-        rc = eos_kv_ns_open(srv->cfg.kv, "sys", &srv->sys_ns, d);
-        if (rc < 0)
-            goto out;
-    }
     rc = setup_tls(srv, d);
     if (rc < 0)
         goto out;
@@ -198,15 +197,6 @@ int eos_net_server_port(const eos_net_server *srv)
 const eos_net_server_config *eos_net_server_config_get(const eos_net_server *srv)
 {
     return &srv->cfg;
-}
-
-void eos_net_server_stop(eos_net_server *srv)
-{
-    atomic_store(&srv->stopping, 1);
-    uint64_t one = 1;
-    /* write() is async-signal-safe; a full counter already means "stop". */
-    ssize_t r = write(srv->stop_fd, &one, sizeof one);
-    (void)r;
 }
 
 int eos_net_server_run(eos_net_server *srv, eos_diag *d)
@@ -279,36 +269,11 @@ void eos_net_server_free(eos_net_server *srv)
     if (srv->stop_fd >= 0)
         close(srv->stop_fd);
     SSL_CTX_free(srv->ssl_ctx);
-    if (srv->apps_ready)
-        eos_net__apps_fini(&srv->apps);
-    eos_kv_ns_close(srv->sys_ns);
-    if (srv->token_copy)
-        eos_free(srv->token_copy, strlen(srv->token_copy) + 1);
+    if (srv->own_apps)
+        eos_apps_free(srv->apps);
     if (srv->listen_copy)
         eos_free(srv->listen_copy, strlen(srv->listen_copy) + 1);
     if (srv->tee_copy)
         eos_free(srv->tee_copy, strlen(srv->tee_copy) + 1);
     eos_free(srv, sizeof *srv);
-}
-
-int eos_net_server_load(eos_net_server *srv, const char *name, const uint8_t *bytes, size_t size,
-                        const char *route, const char *hostname, const char *env_json, eos_diag *d)
-{
-    eos_net__load_args args;
-    memset(&args, 0, sizeof args);
-    args.name = name;
-    args.route = route;
-    args.hostname = hostname;
-    args.env_json = env_json;
-    args.bytes = eos_malloc(size ? size : 1);
-    if (!args.bytes)
-        return eos_diag_set(d, EOS_ENOMEM, "load", -1, "out of memory");
-    memcpy(args.bytes, bytes, size);
-    args.size = size;
-    eos_net__app *a = NULL;
-    int rc = eos_net__app_create(srv, &args, &a, d);
-    if (rc == 0)
-        rc = eos_net__apps_install(srv, a, d);
-    eos_net__app_unref(a);
-    return rc;
 }

@@ -23,40 +23,6 @@
 #define STOP_TAG     ((void *)2)
 #define WAKE_TAG     ((void *)3)
 
-void eos_net__conn_touch(eos_net__conn *c)
-{
-    eos_net__worker *w = c->w;
-    c->last_active_ns = eos_now_ns();
-    if (w->tail == c)
-        return;
-    /* Move to the tail: the list stays sorted by last activity, so expiry
-     * only ever looks at the head. */
-    if (c->prev || w->head == c) {
-        if (c->prev)
-            c->prev->next = c->next;
-        else
-            w->head = c->next;
-        if (c->next)
-            c->next->prev = c->prev;
-    }
-    c->prev = w->tail;
-    c->next = NULL;
-    if (w->tail)
-        w->tail->next = c;
-    else
-        w->head = c;
-    w->tail = c;
-}
-
-void eos_net__mark_ready(eos_net__conn *c)
-{
-    if (c->in_ready || c->dead)
-        return;
-    c->in_ready = 1;
-    c->ready_next = c->w->ready;
-    c->w->ready = c;
-}
-
 static void listen_ctl(eos_net__worker *w, int on)
 {
     if (on == w->listening)
@@ -105,7 +71,7 @@ static void start_drain(eos_net__worker *w)
     eos_net__conn *c = w->head;
     while (c) {
         eos_net__conn *next = c->next;
-        if (c->state == CONN_HANDSHAKE || eos_net__conn_quiescent(c))
+        if (!c->proto || eos_net__conn_quiescent(c))
             eos_net__conn_close(c, "server shutting down");
         c = next;
     }
@@ -151,6 +117,60 @@ static void run_ready(eos_net__worker *w)
         c->in_ready = 0;
         eos_net__conn_event(c, EPOLLIN);
     }
+}
+
+/* The worker's side of the job hand-off: app threads queue jobs with news on
+ * the wake list and write the eventfd once per batch. */
+static eos_net__job *take_wake_list(eos_net__worker *w)
+{
+    pthread_mutex_lock(&w->wake_lock);
+    eos_net__job *list = w->wake_head;
+    w->wake_head = NULL;
+    pthread_mutex_unlock(&w->wake_lock);
+    return list;
+}
+
+void eos_net__worker_wake(eos_net__worker *w)
+{
+    uint64_t v;
+    ssize_t r = read(w->wake_fd, &v, sizeof v);
+    (void)r;
+    eos_net__job *list = take_wake_list(w);
+    while (list) {
+        eos_net__job *j = list;
+        /* Once in_wake is clear an app thread may queue j again, which
+         * rewrites wake_next: read it first, under the lock. News arriving
+         * after this point is seen by the run below or queues j anew. */
+        pthread_mutex_lock(&w->wake_lock);
+        list = j->wake_next;
+        j->in_wake = 0;
+        pthread_mutex_unlock(&w->wake_lock);
+        /* Only the worker clears j->conn, and it does so when the connection
+         * closes or lets go of the job, so a non-NULL conn here is alive. */
+        if (j->conn && !j->conn->dead)
+            eos_net__conn_event(j->conn, 0);
+        eos_net__job_unref(j);
+    }
+}
+
+void eos_net__worker_wake_clear(eos_net__worker *w)
+{
+    eos_net__job *list = take_wake_list(w);
+    while (list) {
+        eos_net__job *j = list;
+        list = j->wake_next;
+        eos_net__job_unref(j);
+    }
+}
+
+/* The workers watch stop_fd: a stop is a write to it. */
+void eos_net_server_stop(eos_net_server *srv)
+{
+    atomic_store(&srv->stopping, 1);
+    uint64_t one = 1;
+    /* write() is async-signal-safe; a full counter already means "stop". */
+    ssize_t r = write(srv->stop_fd, &one, sizeof one);
+    (void)r;
 }
 
 void *eos_net__worker_main(void *arg)

@@ -1,10 +1,15 @@
 /* In-process tests of the server and the client library together: Ping,
  * errors that keep or close the connection, management refusal, the verify
- * callback, connect failures, and a clean stop (leaks show under ASan). */
+ * callback, connect failures, the plain TCP transport, and a clean stop
+ * (leaks show under ASan). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "eos/client.h"
 #include "eos/net.h"
@@ -31,7 +36,7 @@ static int counting_hook(void *ud, struct ssl_ctx_st *ctx, eos_diag *d)
     return eos_net_tls_install_self_signed(NULL, ctx, d);
 }
 
-static void start(int dev)
+static void start_with(int dev, int plain)
 {
     eos_net_server_config cfg;
     eos_net_server_config_init(&cfg);
@@ -41,11 +46,17 @@ static void start(int dev)
     cfg.dev = dev;
     cfg.tls_hook = counting_hook;
     cfg.tls_hook_ud = &hook_calls;
+    cfg.plain_tcp = plain;
     eos_diag d;
     eos_diag_init(&d);
     EOS_CHECK_INT(eos_net_server_new(&cfg, &srv, &d), 0);
     snprintf(addr, sizeof addr, "127.0.0.1:%d", eos_net_server_port(srv));
     pthread_create(&thread, NULL, serve, NULL);
+}
+
+static void start(int dev)
+{
+    start_with(dev, 0);
 }
 
 static void stop(void)
@@ -75,7 +86,7 @@ static void expect_error(eos_client *c, const char *needle)
     eos_diag_init(&d);
     const uint8_t *bytes = NULL;
     size_t size = 0;
-    EOS_CHECK_INT(eos_client_recv_msg(c, &bytes, &size, &d), EOS_NET_MSG_ERROR);
+    EOS_CHECK_INT(eos_client_recv_msg(c, &bytes, &size, &d), EOS_PROTO_MSG_ERROR);
     char text[600];
     snprintf(text, sizeof text, "%.*s", (int)(size < 599 ? size : 599), (const char *)bytes);
     if (!strstr(text, needle))
@@ -98,16 +109,16 @@ static void test_ping_and_errors(void)
     expect_error(c, "malformed JSON");
     const char *inner = "{\"wasm_unload\": {\"name\": \"x\"}}";
     EOS_CHECK_INT(
-        eos_client_send_msg(c, EOS_NET_MSG_DATA, (const uint8_t *)inner, strlen(inner), &d), 0);
+        eos_client_send_msg(c, EOS_PROTO_MSG_DATA, (const uint8_t *)inner, strlen(inner), &d), 0);
     {
         const uint8_t *bytes = NULL;
         size_t size = 0;
-        EOS_CHECK_INT(eos_client_recv_msg(c, &bytes, &size, &d), EOS_NET_MSG_DATA);
+        EOS_CHECK_INT(eos_client_recv_msg(c, &bytes, &size, &d), EOS_PROTO_MSG_DATA);
         char text[600];
         snprintf(text, sizeof text, "%.*s", (int)(size < 599 ? size : 599), (const char *)bytes);
         EOS_CHECK(strstr(text, "\"code\":\"unauthorized\"") != NULL);
     }
-    EOS_CHECK_INT(eos_client_send_msg(c, EOS_NET_MSG_SHUTDOWN, NULL, 0, &d), 0);
+    EOS_CHECK_INT(eos_client_send_msg(c, EOS_PROTO_MSG_SHUTDOWN, NULL, 0, &d), 0);
     expect_error(c, "unauthorized");
     EOS_CHECK_INT(eos_client_ping(c, NULL, &d), 0);
 
@@ -125,8 +136,8 @@ static void test_shutdown_in_dev_mode(void)
     start(1);
     eos_client *c = dial();
     eos_diag d;
-    EOS_CHECK_INT(eos_client_send_msg(c, EOS_NET_MSG_SHUTDOWN, NULL, 0, &d), 0);
-    EOS_CHECK_INT(eos_client_recv_msg(c, NULL, NULL, &d), EOS_NET_MSG_OK);
+    EOS_CHECK_INT(eos_client_send_msg(c, EOS_PROTO_MSG_SHUTDOWN, NULL, 0, &d), 0);
+    EOS_CHECK_INT(eos_client_recv_msg(c, NULL, NULL, &d), EOS_PROTO_MSG_OK);
     eos_client_close(c);
     pthread_join(thread, NULL); /* the server stops by itself */
     EOS_CHECK_INT(run_rc, 0);
@@ -177,9 +188,51 @@ static void test_bad_config(void)
         EOS_CHECK_INT(eos_net_server_new(&cfg, &s, &d), EOS_EINVAL);
     }
     cfg.listen = "127.0.0.1:0";
-    cfg.max_frame_size = EOS_NET_MAX_FRAME_LIMIT + 1;
+    cfg.max_frame_size = EOS_PROTO_MAX_FRAME_LIMIT + 1;
     eos_net_server *s = NULL;
     EOS_CHECK_INT(eos_net_server_new(&cfg, &s, &d), EOS_EINVAL);
+}
+
+/* The plain TCP transport: the same protocols with no TLS, frames and HTTP. */
+static void test_plain_tcp(void)
+{
+    start_with(0, 1);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)eos_net_server_port(srv))};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EOS_CHECK_INT(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    static const char ping[] = "\0\0\0\6\"Ping\"";
+    EOS_CHECK_INT((int)send(fd, ping, sizeof ping - 1, 0), (int)sizeof ping - 1);
+    char buf[64];
+    size_t got = 0;
+    while (got < 10) {
+        ssize_t n = recv(fd, buf + got, sizeof buf - got, 0);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    EOS_CHECK_INT((int)got, 10);
+    EOS_CHECK(memcmp(buf, "\0\0\0\6\"Pong\"", 10) == 0);
+    close(fd);
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    EOS_CHECK_INT(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    static const char get[] = "GET /.well-known/enclave-os/healthz HTTP/1.1\r\nHost: x\r\n"
+                              "Connection: close\r\n\r\n";
+    EOS_CHECK_INT((int)send(fd, get, sizeof get - 1, 0), (int)sizeof get - 1);
+    got = 0;
+    char resp[512];
+    for (;;) {
+        ssize_t n = recv(fd, resp + got, sizeof resp - 1 - got, 0);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    resp[got] = 0;
+    EOS_CHECK(strncmp(resp, "HTTP/1.1 200 ", 13) == 0);
+    EOS_CHECK(strstr(resp, "\r\n\r\nok\n") != NULL);
+    close(fd);
+    stop();
 }
 
 int main(void)
@@ -190,5 +243,6 @@ int main(void)
     EOS_RUN(test_shutdown_in_dev_mode);
     EOS_RUN(test_verify_callback_and_failures);
     EOS_RUN(test_bad_config);
+    EOS_RUN(test_plain_tcp);
     return eos_test_finish();
 }

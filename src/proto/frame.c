@@ -29,8 +29,8 @@ typedef enum shape {
     SH_DONE
 } shape;
 
-struct eos_net_decoder {
-    eos_net_decoder_config cfg;
+struct eos_proto_decoder {
+    eos_proto_decoder_config cfg;
     dec_state state;
     uint8_t header[4];
     size_t header_have;
@@ -41,7 +41,7 @@ struct eos_net_decoder {
     yajl_handle yajl;
     int yajl_oom;
     shape shape;
-    eos_net_msg_kind kind;
+    eos_proto_msg_kind kind;
     uint64_t pos;        /* payload bytes handed to yajl so far */
     uint64_t last_event; /* pos after the piece where the last parser event happened */
     int event_seen;      /* a parser event happened in the current piece */
@@ -54,15 +54,15 @@ struct eos_net_decoder {
 
 static const struct {
     const char *name;
-    eos_net_msg_kind kind;
+    eos_proto_msg_kind kind;
     int has_bytes;
 } msg_names[] = {
-    {"Ping", EOS_NET_MSG_PING, 0},         {"Pong", EOS_NET_MSG_PONG, 0},
-    {"Shutdown", EOS_NET_MSG_SHUTDOWN, 0}, {"Ok", EOS_NET_MSG_OK, 0},
-    {"Data", EOS_NET_MSG_DATA, 1},         {"Error", EOS_NET_MSG_ERROR, 1},
+    {"Ping", EOS_PROTO_MSG_PING, 0},         {"Pong", EOS_PROTO_MSG_PONG, 0},
+    {"Shutdown", EOS_PROTO_MSG_SHUTDOWN, 0}, {"Ok", EOS_PROTO_MSG_OK, 0},
+    {"Data", EOS_PROTO_MSG_DATA, 1},         {"Error", EOS_PROTO_MSG_ERROR, 1},
 };
 
-const char *eos_net_msg_name(eos_net_msg_kind kind)
+const char *eos_proto_msg_name(eos_proto_msg_kind kind)
 {
     for (size_t i = 0; i < EOS_ARRAY_LEN(msg_names); i++)
         if (msg_names[i].kind == kind)
@@ -88,14 +88,14 @@ static size_t digits(uint8_t b)
     return b >= 100 ? 3 : b >= 10 ? 2 : 1;
 }
 
-int eos_net_frame_encode(const uint8_t *payload, size_t size, uint8_t **out, size_t *out_size)
+int eos_proto_frame_encode(const uint8_t *payload, size_t size, uint8_t **out, size_t *out_size)
 {
-    if (size > EOS_NET_MAX_FRAME_LIMIT)
+    if (size > EOS_PROTO_MAX_FRAME_LIMIT)
         return EOS_ETOOBIG;
     uint8_t *buf = eos_malloc(size + 4);
     if (!buf)
         return EOS_ENOMEM;
-    eos_net_put_u32be(buf, (uint32_t)size);
+    eos_proto_put_u32be(buf, (uint32_t)size);
     if (size)
         memcpy(buf + 4, payload, size);
     *out = buf;
@@ -103,29 +103,29 @@ int eos_net_frame_encode(const uint8_t *payload, size_t size, uint8_t **out, siz
     return 0;
 }
 
-int eos_net_msg_encode(eos_net_msg_kind kind, const uint8_t *bytes, size_t size, uint8_t **out,
+int eos_proto_msg_encode(eos_proto_msg_kind kind, const uint8_t *bytes, size_t size, uint8_t **out,
                        size_t *out_size)
 {
-    const char *name = eos_net_msg_name(kind);
+    const char *name = eos_proto_msg_name(kind);
     if (name[0] == '?')
         return EOS_EINVAL;
-    int has_bytes = kind == EOS_NET_MSG_DATA || kind == EOS_NET_MSG_ERROR;
+    int has_bytes = kind == EOS_PROTO_MSG_DATA || kind == EOS_PROTO_MSG_ERROR;
     size_t name_len = strlen(name);
     /* Exact size first, so the frame is one allocation of the right size. */
     size_t payload = name_len + 2;
     if (has_bytes) {
         payload += 5; /* {"": [ ] } minus the quotes counted above */
-        if (size > EOS_NET_MAX_FRAME_LIMIT / 4)
+        if (size > EOS_PROTO_MAX_FRAME_LIMIT / 4)
             return EOS_ETOOBIG;
         for (size_t i = 0; i < size; i++)
             payload += digits(bytes[i]) + (i ? 1 : 0);
     }
-    if (payload > EOS_NET_MAX_FRAME_LIMIT)
+    if (payload > EOS_PROTO_MAX_FRAME_LIMIT)
         return EOS_ETOOBIG;
     uint8_t *buf = eos_malloc(payload + 4);
     if (!buf)
         return EOS_ENOMEM;
-    eos_net_put_u32be(buf, (uint32_t)payload);
+    eos_proto_put_u32be(buf, (uint32_t)payload);
     uint8_t *p = buf + 4;
     if (has_bytes)
         *p++ = '{';
@@ -156,7 +156,7 @@ int eos_net_msg_encode(eos_net_msg_kind kind, const uint8_t *bytes, size_t size,
 
 /* ---- decoding: parser callbacks ---- */
 
-static int shape_error(eos_net_decoder *dec, const char *what)
+static int shape_error(eos_proto_decoder *dec, const char *what)
 {
     eos_diag_set(&dec->pending, EOS_EMALFORMED, "frame", (int64_t)dec->pos,
                  "unexpected %s in frame: a message must be \"Ping\", \"Shutdown\" or "
@@ -165,7 +165,7 @@ static int shape_error(eos_net_decoder *dec, const char *what)
     return 0;
 }
 
-static int flush_batch(eos_net_decoder *dec)
+static int flush_batch(eos_proto_decoder *dec)
 {
     if (dec->batch_len == 0)
         return 0;
@@ -209,7 +209,7 @@ static int cb_bool(void *ctx, int v)
 
 static int cb_number(void *ctx, const char *s, size_t len)
 {
-    eos_net_decoder *dec = ctx;
+    eos_proto_decoder *dec = ctx;
     dec->event_seen = 1;
     if (dec->shape != SH_IN_ARRAY)
         return shape_error(dec, "number");
@@ -224,7 +224,7 @@ static int cb_number(void *ctx, const char *s, size_t len)
     if (!ok || v > 255) {
         eos_diag_set(&dec->pending, EOS_ERANGE, "data", (int64_t)dec->pos,
                      "byte value out of range in %s array: '%.*s' is not an integer 0..255",
-                     eos_net_msg_name(dec->kind), (int)(len > 24 ? 24 : len), s);
+                     eos_proto_msg_name(dec->kind), (int)(len > 24 ? 24 : len), s);
         return 0;
     }
     dec->batch[dec->batch_len++] = (uint8_t)v;
@@ -235,7 +235,7 @@ static int cb_number(void *ctx, const char *s, size_t len)
 
 static int cb_string(void *ctx, const unsigned char *s, size_t len)
 {
-    eos_net_decoder *dec = ctx;
+    eos_proto_decoder *dec = ctx;
     dec->event_seen = 1;
     if (dec->shape != SH_START)
         return shape_error(dec, "string");
@@ -248,14 +248,14 @@ static int cb_string(void *ctx, const unsigned char *s, size_t len)
                      (int)(len > 40 ? 40 : len), (const char *)s);
         return 0;
     }
-    dec->kind = (eos_net_msg_kind)kind;
+    dec->kind = (eos_proto_msg_kind)kind;
     dec->shape = SH_UNIT_DONE;
     return 1;
 }
 
 static int cb_start_map(void *ctx)
 {
-    eos_net_decoder *dec = ctx;
+    eos_proto_decoder *dec = ctx;
     dec->event_seen = 1;
     if (dec->shape != SH_START)
         return shape_error(dec, "object");
@@ -265,7 +265,7 @@ static int cb_start_map(void *ctx)
 
 static int cb_map_key(void *ctx, const unsigned char *s, size_t len)
 {
-    eos_net_decoder *dec = ctx;
+    eos_proto_decoder *dec = ctx;
     dec->event_seen = 1;
     if (dec->shape != SH_MAP_OPEN)
         return shape_error(dec, "second key");
@@ -277,14 +277,14 @@ static int cb_map_key(void *ctx, const unsigned char *s, size_t len)
                      (int)(len > 40 ? 40 : len), (const char *)s);
         return 0;
     }
-    dec->kind = (eos_net_msg_kind)kind;
+    dec->kind = (eos_proto_msg_kind)kind;
     dec->shape = SH_KEY_SEEN;
     return 1;
 }
 
 static int cb_end_map(void *ctx)
 {
-    eos_net_decoder *dec = ctx;
+    eos_proto_decoder *dec = ctx;
     dec->event_seen = 1;
     if (dec->shape != SH_ARRAY_DONE)
         return shape_error(dec, dec->shape == SH_MAP_OPEN ? "empty object" : "end of object");
@@ -294,7 +294,7 @@ static int cb_end_map(void *ctx)
 
 static int cb_start_array(void *ctx)
 {
-    eos_net_decoder *dec = ctx;
+    eos_proto_decoder *dec = ctx;
     dec->event_seen = 1;
     if (dec->shape != SH_KEY_SEEN)
         return shape_error(dec, "array");
@@ -304,7 +304,7 @@ static int cb_start_array(void *ctx)
 
 static int cb_end_array(void *ctx)
 {
-    eos_net_decoder *dec = ctx;
+    eos_proto_decoder *dec = ctx;
     dec->event_seen = 1;
     if (dec->shape != SH_IN_ARRAY)
         return shape_error(dec, "end of array");
@@ -319,37 +319,37 @@ static const yajl_callbacks callbacks = {
 
 /* ---- decoding: the state machine ---- */
 
-void eos_net_decoder_config_init(eos_net_decoder_config *cfg)
+void eos_proto_decoder_config_init(eos_proto_decoder_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->max_frame_size = EOS_NET_DEFAULT_MAX_FRAME;
+    cfg->max_frame_size = EOS_PROTO_DEFAULT_MAX_FRAME;
 }
 
-int eos_net_decoder_new(const eos_net_decoder_config *cfg, eos_net_decoder **out)
+int eos_proto_decoder_new(const eos_proto_decoder_config *cfg, eos_proto_decoder **out)
 {
-    eos_net_decoder *dec = eos_malloc(sizeof *dec);
+    eos_proto_decoder *dec = eos_malloc(sizeof *dec);
     if (!dec)
         return EOS_ENOMEM;
     memset(dec, 0, sizeof *dec);
     if (cfg)
         dec->cfg = *cfg;
     else
-        eos_net_decoder_config_init(&dec->cfg);
-    if (dec->cfg.max_frame_size == 0 || dec->cfg.max_frame_size > EOS_NET_MAX_FRAME_LIMIT)
-        dec->cfg.max_frame_size = EOS_NET_MAX_FRAME_LIMIT;
+        eos_proto_decoder_config_init(&dec->cfg);
+    if (dec->cfg.max_frame_size == 0 || dec->cfg.max_frame_size > EOS_PROTO_MAX_FRAME_LIMIT)
+        dec->cfg.max_frame_size = EOS_PROTO_MAX_FRAME_LIMIT;
     eos_diag_init(&dec->pending);
     *out = dec;
     return 0;
 }
 
-static void drop_parser(eos_net_decoder *dec)
+static void drop_parser(eos_proto_decoder *dec)
 {
     if (dec->yajl)
         yajl_free(dec->yajl);
     dec->yajl = NULL;
 }
 
-void eos_net_decoder_free(eos_net_decoder *dec)
+void eos_proto_decoder_free(eos_proto_decoder *dec)
 {
     if (!dec)
         return;
@@ -358,24 +358,24 @@ void eos_net_decoder_free(eos_net_decoder *dec)
     eos_free(dec, sizeof *dec);
 }
 
-const uint8_t *eos_net_decoder_bytes(const eos_net_decoder *dec, size_t *out_size)
+const uint8_t *eos_proto_decoder_bytes(const eos_proto_decoder *dec, size_t *out_size)
 {
     *out_size = dec->bytes_len;
     return dec->bytes;
 }
 
-uint32_t eos_net_decoder_frame_size(const eos_net_decoder *dec)
+uint32_t eos_proto_decoder_frame_size(const eos_proto_decoder *dec)
 {
     return dec->frame_size;
 }
 
-int eos_net_decoder_in_frame(const eos_net_decoder *dec)
+int eos_proto_decoder_in_frame(const eos_proto_decoder *dec)
 {
     return dec->state == DEC_PAYLOAD || dec->state == DEC_SKIP ||
            (dec->state == DEC_HEADER && dec->header_have > 0);
 }
 
-static int go_dead(eos_net_decoder *dec, int code)
+static int go_dead(eos_proto_decoder *dec, int code)
 {
     drop_parser(dec);
     dec->state = DEC_DEAD;
@@ -384,9 +384,9 @@ static int go_dead(eos_net_decoder *dec, int code)
 }
 
 /* Starts the payload of a frame whose header is complete. */
-static int begin_payload(eos_net_decoder *dec, eos_diag *d)
+static int begin_payload(eos_proto_decoder *dec, eos_diag *d)
 {
-    uint32_t len = eos_net_get_u32be(dec->header);
+    uint32_t len = eos_proto_get_u32be(dec->header);
     dec->frame_size = len;
     dec->header_have = 0;
     if (len > dec->cfg.max_frame_size) {
@@ -399,7 +399,7 @@ static int begin_payload(eos_net_decoder *dec, eos_diag *d)
     eos_diag_init(&dec->pending);
     dec->remaining = len;
     dec->shape = SH_START;
-    dec->kind = EOS_NET_MSG_NONE;
+    dec->kind = EOS_PROTO_MSG_NONE;
     dec->pos = 0;
     dec->last_event = 0;
     dec->batch_len = 0;
@@ -411,7 +411,7 @@ static int begin_payload(eos_net_decoder *dec, eos_diag *d)
         return 0;
     }
     dec->yajl_oom = 0;
-    dec->yajl = eos_net__yajl_new(&callbacks, dec, &dec->yajl_oom);
+    dec->yajl = eos_proto__yajl_new(&callbacks, dec, &dec->yajl_oom);
     if (!dec->yajl) {
         eos_diag_set(d, EOS_ENOMEM, "frame", 0, "out of memory starting a frame parser");
         return go_dead(dec, EOS_ENOMEM);
@@ -422,7 +422,7 @@ static int begin_payload(eos_net_decoder *dec, eos_diag *d)
 }
 
 /* Feeds payload bytes to yajl; on a parse failure switches to DEC_SKIP. */
-static int feed_payload(eos_net_decoder *dec, const uint8_t *in, size_t n, eos_diag *d)
+static int feed_payload(eos_proto_decoder *dec, const uint8_t *in, size_t n, eos_diag *d)
 {
     /* In pieces of at most 4 KiB, so "no parser event since" is measured
      * with that precision whatever the size of the caller's buffer. */
@@ -440,7 +440,7 @@ static int feed_payload(eos_net_decoder *dec, const uint8_t *in, size_t n, eos_d
         return go_dead(dec, EOS_ENOMEM);
     }
     if (st == yajl_status_error)
-        eos_net__yajl_error(dec->yajl, in, n,
+        eos_proto__yajl_error(dec->yajl, in, n,
                             (int64_t)(dec->pos + yajl_get_bytes_consumed(dec->yajl)),
                             &dec->pending);
     dec->pos += n;
@@ -458,7 +458,7 @@ static int feed_payload(eos_net_decoder *dec, const uint8_t *in, size_t n, eos_d
 }
 
 /* The last payload byte arrived: finish the parse and report the frame. */
-static int end_payload(eos_net_decoder *dec, eos_diag *d)
+static int end_payload(eos_proto_decoder *dec, eos_diag *d)
 {
     dec->state = DEC_HEADER;
     if (dec->yajl && !dec->pending.code) {
@@ -468,7 +468,7 @@ static int end_payload(eos_net_decoder *dec, eos_diag *d)
             return go_dead(dec, EOS_ENOMEM);
         }
         if (st == yajl_status_error)
-            eos_net__yajl_error(dec->yajl, NULL, 0, (int64_t)dec->pos, &dec->pending);
+            eos_proto__yajl_error(dec->yajl, NULL, 0, (int64_t)dec->pos, &dec->pending);
         else if (dec->shape != SH_DONE && dec->shape != SH_UNIT_DONE)
             eos_diag_set(&dec->pending, EOS_EMALFORMED, "frame", (int64_t)dec->pos,
                          "incomplete message in frame of %u bytes", dec->frame_size);
@@ -483,7 +483,7 @@ static int end_payload(eos_net_decoder *dec, eos_diag *d)
     return (int)dec->kind;
 }
 
-int eos_net_decoder_feed(eos_net_decoder *dec, const uint8_t *in, size_t size, size_t *out_used,
+int eos_proto_decoder_feed(eos_proto_decoder *dec, const uint8_t *in, size_t size, size_t *out_used,
                          eos_diag *d)
 {
     size_t used = 0;
@@ -529,7 +529,7 @@ out:
     return rc;
 }
 
-int eos_net_decoder_dead(const eos_net_decoder *dec)
+int eos_proto_decoder_dead(const eos_proto_decoder *dec)
 {
     return dec->state == DEC_DEAD;
 }

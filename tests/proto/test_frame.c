@@ -5,25 +5,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eos/net.h"
+#include "eos/proto.h"
 #include "harness.h"
 
 /* Frames a raw payload (caller frees with free()). */
 static uint8_t *raw_frame(const char *payload, size_t size, size_t *out_size)
 {
     uint8_t *f = malloc(size + 4);
-    eos_net_put_u32be(f, (uint32_t)size);
+    eos_proto_put_u32be(f, (uint32_t)size);
     memcpy(f + 4, payload, size);
     *out_size = size + 4;
     return f;
 }
 
 /* Feeds a whole buffer, returning the first non-EAGAIN result (or EAGAIN). */
-static int feed_all(eos_net_decoder *dec, const uint8_t *in, size_t size, size_t *out_used,
+static int feed_all(eos_proto_decoder *dec, const uint8_t *in, size_t size, size_t *out_used,
                     eos_diag *d)
 {
     size_t used = 0;
-    int rc = eos_net_decoder_feed(dec, in, size, &used, d);
+    int rc = eos_proto_decoder_feed(dec, in, size, &used, d);
     if (out_used)
         *out_used = used;
     return rc;
@@ -31,8 +31,8 @@ static int feed_all(eos_net_decoder *dec, const uint8_t *in, size_t size, size_t
 
 static int decode_payload(const char *payload, eos_diag *d)
 {
-    eos_net_decoder *dec = NULL;
-    EOS_CHECK_INT(eos_net_decoder_new(NULL, &dec), 0);
+    eos_proto_decoder *dec = NULL;
+    EOS_CHECK_INT(eos_proto_decoder_new(NULL, &dec), 0);
     size_t n;
     uint8_t *f = raw_frame(payload, strlen(payload), &n);
     eos_diag_init(d);
@@ -42,10 +42,10 @@ static int decode_payload(const char *payload, eos_diag *d)
     if (rc != EOS_ETOOBIG && rc != EOS_ENOMEM) {
         eos_diag d2;
         eos_diag_init(&d2);
-        EOS_CHECK_INT(feed_all(dec, ping, sizeof ping, NULL, &d2), EOS_NET_MSG_PING);
+        EOS_CHECK_INT(feed_all(dec, ping, sizeof ping, NULL, &d2), EOS_PROTO_MSG_PING);
     }
     free(f);
-    eos_net_decoder_free(dec);
+    eos_proto_decoder_free(dec);
     return rc;
 }
 
@@ -53,11 +53,11 @@ static void test_encode_unit(void)
 {
     uint8_t *f = NULL;
     size_t n = 0;
-    EOS_CHECK_INT(eos_net_msg_encode(EOS_NET_MSG_PONG, NULL, 0, &f, &n), 0);
+    EOS_CHECK_INT(eos_proto_msg_encode(EOS_PROTO_MSG_PONG, NULL, 0, &f, &n), 0);
     static const uint8_t want[] = {0, 0, 0, 6, '"', 'P', 'o', 'n', 'g', '"'};
     EOS_CHECK_MEM(f, n, want, sizeof want);
     eos_free(f, n);
-    EOS_CHECK_INT(eos_net_msg_encode((eos_net_msg_kind)99, NULL, 0, &f, &n), EOS_EINVAL);
+    EOS_CHECK_INT(eos_proto_msg_encode((eos_proto_msg_kind)99, NULL, 0, &f, &n), EOS_EINVAL);
 }
 
 static void test_encode_bytes(void)
@@ -65,15 +65,15 @@ static void test_encode_bytes(void)
     uint8_t *f = NULL;
     size_t n = 0;
     const uint8_t bytes[] = {0, 9, 10, 99, 100, 255};
-    EOS_CHECK_INT(eos_net_msg_encode(EOS_NET_MSG_ERROR, bytes, sizeof bytes, &f, &n), 0);
+    EOS_CHECK_INT(eos_proto_msg_encode(EOS_PROTO_MSG_ERROR, bytes, sizeof bytes, &f, &n), 0);
     const char *want = "{\"Error\":[0,9,10,99,100,255]}";
-    EOS_CHECK_INT(eos_net_get_u32be(f), strlen(want));
+    EOS_CHECK_INT(eos_proto_get_u32be(f), strlen(want));
     EOS_CHECK_MEM(f + 4, n - 4, want, strlen(want));
     eos_free(f, n);
-    EOS_CHECK_INT(eos_net_msg_encode(EOS_NET_MSG_DATA, NULL, 0, &f, &n), 0);
+    EOS_CHECK_INT(eos_proto_msg_encode(EOS_PROTO_MSG_DATA, NULL, 0, &f, &n), 0);
     EOS_CHECK_MEM(f + 4, n - 4, "{\"Data\":[]}", 11);
     eos_free(f, n);
-    EOS_CHECK_INT(eos_net_frame_encode((const uint8_t *)"xy", 2, &f, &n), 0);
+    EOS_CHECK_INT(eos_proto_frame_encode((const uint8_t *)"xy", 2, &f, &n), 0);
     static const uint8_t raw[] = {0, 0, 0, 2, 'x', 'y'};
     EOS_CHECK_MEM(f, n, raw, sizeof raw);
     eos_free(f, n);
@@ -86,27 +86,27 @@ static void test_roundtrip_byte_by_byte(void)
         all[i] = (uint8_t)(i * 7);
     uint8_t *f = NULL;
     size_t n = 0;
-    EOS_CHECK_INT(eos_net_msg_encode(EOS_NET_MSG_DATA, all, sizeof all, &f, &n), 0);
-    eos_net_decoder *dec = NULL;
-    EOS_CHECK_INT(eos_net_decoder_new(NULL, &dec), 0);
+    EOS_CHECK_INT(eos_proto_msg_encode(EOS_PROTO_MSG_DATA, all, sizeof all, &f, &n), 0);
+    eos_proto_decoder *dec = NULL;
+    EOS_CHECK_INT(eos_proto_decoder_new(NULL, &dec), 0);
     for (int round = 0; round < 2; round++) {
         int rc = EOS_EAGAIN;
         for (size_t i = 0; i < n; i++) {
             size_t used = 0;
             eos_diag d;
             eos_diag_init(&d);
-            rc = eos_net_decoder_feed(dec, f + i, 1, &used, &d);
+            rc = eos_proto_decoder_feed(dec, f + i, 1, &used, &d);
             EOS_CHECK_INT(used, 1);
             if (i + 1 < n)
                 EOS_CHECK_INT(rc, EOS_EAGAIN);
-            EOS_CHECK_INT(eos_net_decoder_in_frame(dec), i + 1 < n);
+            EOS_CHECK_INT(eos_proto_decoder_in_frame(dec), i + 1 < n);
         }
-        EOS_CHECK_INT(rc, EOS_NET_MSG_DATA);
+        EOS_CHECK_INT(rc, EOS_PROTO_MSG_DATA);
         size_t size = 0;
-        const uint8_t *got = eos_net_decoder_bytes(dec, &size);
+        const uint8_t *got = eos_proto_decoder_bytes(dec, &size);
         EOS_CHECK_MEM(got, size, all, sizeof all);
     }
-    eos_net_decoder_free(dec);
+    eos_proto_decoder_free(dec);
     eos_free(f, n);
 }
 
@@ -117,57 +117,57 @@ static void test_several_frames_in_one_buffer(void)
     const char *payloads[] = {"\"Ping\"", " \"Shutdown\" ", "{\"Data\":[1,2]}", "\"Ok\""};
     for (size_t i = 0; i < 4; i++) {
         size_t n = strlen(payloads[i]);
-        eos_net_put_u32be(buf + len, (uint32_t)n);
+        eos_proto_put_u32be(buf + len, (uint32_t)n);
         memcpy(buf + len + 4, payloads[i], n);
         len += n + 4;
     }
-    eos_net_decoder *dec = NULL;
-    EOS_CHECK_INT(eos_net_decoder_new(NULL, &dec), 0);
-    int want[] = {EOS_NET_MSG_PING, EOS_NET_MSG_SHUTDOWN, EOS_NET_MSG_DATA, EOS_NET_MSG_OK};
+    eos_proto_decoder *dec = NULL;
+    EOS_CHECK_INT(eos_proto_decoder_new(NULL, &dec), 0);
+    int want[] = {EOS_PROTO_MSG_PING, EOS_PROTO_MSG_SHUTDOWN, EOS_PROTO_MSG_DATA, EOS_PROTO_MSG_OK};
     size_t off = 0;
     for (size_t i = 0; i < 4; i++) {
         size_t used = 0;
         eos_diag d;
-        EOS_CHECK_INT(eos_net_decoder_feed(dec, buf + off, len - off, &used, &d), want[i]);
+        EOS_CHECK_INT(eos_proto_decoder_feed(dec, buf + off, len - off, &used, &d), want[i]);
         off += used;
     }
     EOS_CHECK_INT(off, len);
-    eos_net_decoder_free(dec);
+    eos_proto_decoder_free(dec);
 }
 
 static void test_oversize_is_fatal(void)
 {
-    eos_net_decoder_config cfg;
-    eos_net_decoder_config_init(&cfg);
-    EOS_CHECK_INT(cfg.max_frame_size, EOS_NET_DEFAULT_MAX_FRAME);
+    eos_proto_decoder_config cfg;
+    eos_proto_decoder_config_init(&cfg);
+    EOS_CHECK_INT(cfg.max_frame_size, EOS_PROTO_DEFAULT_MAX_FRAME);
     cfg.max_frame_size = 100;
-    eos_net_decoder *dec = NULL;
-    EOS_CHECK_INT(eos_net_decoder_new(&cfg, &dec), 0);
+    eos_proto_decoder *dec = NULL;
+    EOS_CHECK_INT(eos_proto_decoder_new(&cfg, &dec), 0);
     uint8_t hdr[4];
-    eos_net_put_u32be(hdr, 100);
+    eos_proto_put_u32be(hdr, 100);
     eos_diag d;
     eos_diag_init(&d);
     size_t used;
-    EOS_CHECK_INT(eos_net_decoder_feed(dec, hdr, 4, &used, &d), EOS_EAGAIN);
-    EOS_CHECK(!eos_net_decoder_dead(dec));
-    eos_net_decoder_free(dec);
+    EOS_CHECK_INT(eos_proto_decoder_feed(dec, hdr, 4, &used, &d), EOS_EAGAIN);
+    EOS_CHECK(!eos_proto_decoder_dead(dec));
+    eos_proto_decoder_free(dec);
 
-    EOS_CHECK_INT(eos_net_decoder_new(&cfg, &dec), 0);
-    eos_net_put_u32be(hdr, 101);
-    EOS_CHECK_INT(eos_net_decoder_feed(dec, hdr, 4, &used, &d), EOS_ETOOBIG);
-    EOS_CHECK(eos_net_decoder_dead(dec));
+    EOS_CHECK_INT(eos_proto_decoder_new(&cfg, &dec), 0);
+    eos_proto_put_u32be(hdr, 101);
+    EOS_CHECK_INT(eos_proto_decoder_feed(dec, hdr, 4, &used, &d), EOS_ETOOBIG);
+    EOS_CHECK(eos_proto_decoder_dead(dec));
     EOS_CHECK(strstr(d.message, "exceeds the maximum frame size") != NULL);
     eos_diag_init(&d);
-    EOS_CHECK_INT(eos_net_decoder_feed(dec, hdr, 4, &used, &d), EOS_ETOOBIG);
-    eos_net_decoder_free(dec);
+    EOS_CHECK_INT(eos_proto_decoder_feed(dec, hdr, 4, &used, &d), EOS_ETOOBIG);
+    eos_proto_decoder_free(dec);
 
     /* The default decoder refuses 0xFFFFFFFF before reading a payload byte. */
-    EOS_CHECK_INT(eos_net_decoder_new(NULL, &dec), 0);
+    EOS_CHECK_INT(eos_proto_decoder_new(NULL, &dec), 0);
     static const uint8_t huge[] = {0xff, 0xff, 0xff, 0xff, '"'};
     eos_diag_init(&d);
-    EOS_CHECK_INT(eos_net_decoder_feed(dec, huge, sizeof huge, &used, &d), EOS_ETOOBIG);
+    EOS_CHECK_INT(eos_proto_decoder_feed(dec, huge, sizeof huge, &used, &d), EOS_ETOOBIG);
     EOS_CHECK_INT(used, 4);
-    eos_net_decoder_free(dec);
+    eos_proto_decoder_free(dec);
 }
 
 static void test_malformed_json(void)
@@ -222,7 +222,7 @@ static void test_invalid_byte_values(void)
         EOS_CHECK_INT(decode_payload(bad[i], &d), EOS_ERANGE);
         EOS_CHECK(strstr(d.message, "out of range") != NULL);
     }
-    EOS_CHECK_INT(decode_payload("{\"Data\":[0,255]}", &d), EOS_NET_MSG_DATA);
+    EOS_CHECK_INT(decode_payload("{\"Data\":[0,255]}", &d), EOS_PROTO_MSG_DATA);
 }
 
 static void test_invalid_utf8(void)
@@ -259,33 +259,33 @@ static int counting_sink(void *ud, const uint8_t *bytes, size_t size, eos_diag *
 
 static void test_sink(void)
 {
-    eos_net_decoder_config cfg;
-    eos_net_decoder_config_init(&cfg);
+    eos_proto_decoder_config cfg;
+    eos_proto_decoder_config_init(&cfg);
     cfg.sink = counting_sink;
-    eos_net_decoder *dec = NULL;
-    EOS_CHECK_INT(eos_net_decoder_new(&cfg, &dec), 0);
+    eos_proto_decoder *dec = NULL;
+    EOS_CHECK_INT(eos_proto_decoder_new(&cfg, &dec), 0);
     uint8_t data[20000];
     memset(data, 'a', sizeof data);
     uint8_t *f;
     size_t n;
-    EOS_CHECK_INT(eos_net_msg_encode(EOS_NET_MSG_DATA, data, sizeof data, &f, &n), 0);
+    EOS_CHECK_INT(eos_proto_msg_encode(EOS_PROTO_MSG_DATA, data, sizeof data, &f, &n), 0);
     sink_total = 0;
     eos_diag d;
-    EOS_CHECK_INT(feed_all(dec, f, n, NULL, &d), EOS_NET_MSG_DATA);
+    EOS_CHECK_INT(feed_all(dec, f, n, NULL, &d), EOS_PROTO_MSG_DATA);
     EOS_CHECK_INT(sink_total, 20000);
     size_t size = 1;
-    eos_net_decoder_bytes(dec, &size);
+    eos_proto_decoder_bytes(dec, &size);
     EOS_CHECK_INT(size, 0);
-    eos_net_decoder_free(dec);
+    eos_proto_decoder_free(dec);
 
     cfg.sink_ud = &cfg; /* makes the sink refuse */
-    EOS_CHECK_INT(eos_net_decoder_new(&cfg, &dec), 0);
+    EOS_CHECK_INT(eos_proto_decoder_new(&cfg, &dec), 0);
     sink_total = 0;
     eos_diag_init(&d);
     EOS_CHECK_INT(feed_all(dec, f, n, NULL, &d), EOS_ELIMIT);
     EOS_CHECK(strstr(d.message, "sink says") != NULL);
-    EOS_CHECK(!eos_net_decoder_dead(dec));
-    eos_net_decoder_free(dec);
+    EOS_CHECK(!eos_proto_decoder_dead(dec));
+    eos_proto_decoder_free(dec);
     eos_free(f, n);
 }
 
@@ -298,30 +298,30 @@ static void test_alloc_failures(void)
         data[i] = (uint8_t)i;
     uint8_t *f;
     size_t n;
-    EOS_CHECK_INT(eos_net_msg_encode(EOS_NET_MSG_DATA, data, sizeof data, &f, &n), 0);
+    EOS_CHECK_INT(eos_proto_msg_encode(EOS_PROTO_MSG_DATA, data, sizeof data, &f, &n), 0);
     int succeeded = 0;
     for (long k = 1; k < 200 && !succeeded; k++) {
         eos_test_fail_alloc_after(k, 1);
-        eos_net_decoder *dec = NULL;
-        int rc = eos_net_decoder_new(NULL, &dec);
+        eos_proto_decoder *dec = NULL;
+        int rc = eos_proto_decoder_new(NULL, &dec);
         if (rc == 0) {
             eos_diag d;
             eos_diag_init(&d);
             /* In two pieces, so a token spans chunks and yajl buffers it. */
             size_t used1 = 0, used2 = 0;
-            rc = eos_net_decoder_feed(dec, f, n / 2 + 1, &used1, &d);
+            rc = eos_proto_decoder_feed(dec, f, n / 2 + 1, &used1, &d);
             if (rc == EOS_EAGAIN)
-                rc = eos_net_decoder_feed(dec, f + used1, n - used1, &used2, &d);
-            if (rc == EOS_NET_MSG_DATA) {
+                rc = eos_proto_decoder_feed(dec, f + used1, n - used1, &used2, &d);
+            if (rc == EOS_PROTO_MSG_DATA) {
                 size_t size;
-                const uint8_t *got = eos_net_decoder_bytes(dec, &size);
+                const uint8_t *got = eos_proto_decoder_bytes(dec, &size);
                 EOS_CHECK_MEM(got, size, data, sizeof data);
                 succeeded = 1;
             } else {
                 EOS_CHECK_INT(rc, EOS_ENOMEM);
-                EOS_CHECK(eos_net_decoder_dead(dec));
+                EOS_CHECK(eos_proto_decoder_dead(dec));
             }
-            eos_net_decoder_free(dec);
+            eos_proto_decoder_free(dec);
         } else {
             EOS_CHECK_INT(rc, EOS_ENOMEM);
         }
@@ -331,8 +331,8 @@ static void test_alloc_failures(void)
     eos_test_fail_alloc_after(1, 1);
     uint8_t *g = NULL;
     size_t gn = 0;
-    EOS_CHECK_INT(eos_net_msg_encode(EOS_NET_MSG_PONG, NULL, 0, &g, &gn), EOS_ENOMEM);
-    EOS_CHECK_INT(eos_net_frame_encode(data, 5, &g, &gn), EOS_ENOMEM);
+    EOS_CHECK_INT(eos_proto_msg_encode(EOS_PROTO_MSG_PONG, NULL, 0, &g, &gn), EOS_ENOMEM);
+    EOS_CHECK_INT(eos_proto_frame_encode(data, 5, &g, &gn), EOS_ENOMEM);
     eos_test_fail_alloc_after(0, 0);
     eos_free(f, n);
 }

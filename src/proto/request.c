@@ -19,7 +19,7 @@ typedef enum top_key { K_NONE, K_OP, K_AUTH } top_key;
 typedef enum field { F_OTHER, F_NAME, F_BYTES } field;
 typedef enum vtype { V_MAP, V_ARRAY, V_STRING, V_NUMBER, V_OTHER } vtype;
 
-struct eos_net_request {
+struct eos_proto_request {
     yajl_handle yajl;
     int oom;
     eos_diag err;
@@ -27,7 +27,7 @@ struct eos_net_request {
     int depth;
     int started;
     int done;
-    eos_net_op op;
+    eos_proto_op op;
     top_key key1;
     field key2;
     int in_bytes;
@@ -48,12 +48,12 @@ struct eos_net_request {
 /* Largest re-serialised rest of a document (parameters of a wasm_call...). */
 #define MAX_REST ((size_t)4 << 20)
 
-static int keep(eos_net_request *req)
+static int keep(eos_proto_request *req)
 {
     return req->gen && !req->in_bytes && !req->skip_key;
 }
 
-static int gen_check(eos_net_request *req, yajl_gen_status st)
+static int gen_check(eos_proto_request *req, yajl_gen_status st)
 {
     const unsigned char *buf;
     size_t len;
@@ -72,21 +72,21 @@ static int gen_check(eos_net_request *req, yajl_gen_status st)
 }
 
 static const char *const op_names[] = {
-    [EOS_NET_OP_WASM_LOAD] = "wasm_load",
-    [EOS_NET_OP_WASM_UNLOAD] = "wasm_unload",
-    [EOS_NET_OP_WASM_LIST] = "wasm_list",
-    [EOS_NET_OP_WASM_CALL] = "wasm_call",
-    [EOS_NET_OP_CONFIG_MANIFEST] = "config_manifest",
+    [EOS_PROTO_OP_WASM_LOAD] = "wasm_load",
+    [EOS_PROTO_OP_WASM_UNLOAD] = "wasm_unload",
+    [EOS_PROTO_OP_WASM_LIST] = "wasm_list",
+    [EOS_PROTO_OP_WASM_CALL] = "wasm_call",
+    [EOS_PROTO_OP_CONFIG_MANIFEST] = "config_manifest",
 };
 
-const char *eos_net_op_name(eos_net_op op)
+const char *eos_proto_op_name(eos_proto_op op)
 {
     if (op > 0 && (size_t)op < EOS_ARRAY_LEN(op_names))
         return op_names[op];
     return "?";
 }
 
-static int fail(eos_net_request *req, int code, const char *fmt, const char *arg, int arg_len)
+static int fail(eos_proto_request *req, int code, const char *fmt, const char *arg, int arg_len)
 {
     char what[96];
     if (!arg)
@@ -112,7 +112,7 @@ static const char *vtype_name(vtype t)
 }
 
 /* Checks that a value of type t may appear where the parser is. */
-static int check_value(eos_net_request *req, vtype t)
+static int check_value(eos_proto_request *req, vtype t)
 {
     req->event_seen = 1;
     if (req->depth == 0) {
@@ -127,7 +127,7 @@ static int check_value(eos_net_request *req, vtype t)
     if (req->depth == 1) {
         if (req->key1 == K_OP && t != V_MAP)
             return fail(req, EOS_EMALFORMED, "the value of \"%s\" must be an object",
-                        eos_net_op_name(req->op), -1);
+                        eos_proto_op_name(req->op), -1);
         if (req->key1 == K_AUTH && t != V_STRING)
             return fail(req, EOS_EMALFORMED, "\"auth\" must be a string%s", "", 0);
         return 1;
@@ -149,7 +149,7 @@ static int check_value(eos_net_request *req, vtype t)
 
 static int r_null(void *ctx)
 {
-    eos_net_request *req = ctx;
+    eos_proto_request *req = ctx;
     if (!check_value(req, V_OTHER))
         return 0;
     return !keep(req) || gen_check(req, yajl_gen_null(req->gen));
@@ -157,13 +157,13 @@ static int r_null(void *ctx)
 
 static int r_bool(void *ctx, int v)
 {
-    eos_net_request *req = ctx;
+    eos_proto_request *req = ctx;
     if (!check_value(req, V_OTHER))
         return 0;
     return !keep(req) || gen_check(req, yajl_gen_bool(req->gen, v));
 }
 
-static int push_byte(eos_net_request *req, uint8_t b)
+static int push_byte(eos_proto_request *req, uint8_t b)
 {
     if (req->bytes_len == req->bytes_cap) {
         if (req->bytes_cap >= req->max_bytes) {
@@ -190,7 +190,7 @@ static int push_byte(eos_net_request *req, uint8_t b)
 
 static int r_number(void *ctx, const char *s, size_t len)
 {
-    eos_net_request *req = ctx;
+    eos_proto_request *req = ctx;
     if (!check_value(req, V_NUMBER))
         return 0;
     if (!(req->in_bytes && req->depth == 3))
@@ -210,7 +210,7 @@ static int r_number(void *ctx, const char *s, size_t len)
 
 static int r_string(void *ctx, const unsigned char *s, size_t len)
 {
-    eos_net_request *req = ctx;
+    eos_proto_request *req = ctx;
     if (!check_value(req, V_STRING))
         return 0;
     if (req->depth == 2 && req->key2 == F_NAME) {
@@ -235,7 +235,7 @@ static int r_string(void *ctx, const unsigned char *s, size_t len)
 
 static int r_start_map(void *ctx)
 {
-    eos_net_request *req = ctx;
+    eos_proto_request *req = ctx;
     if (!check_value(req, V_MAP))
         return 0;
     if (++req->depth > MAX_DEPTH)
@@ -243,11 +243,11 @@ static int r_start_map(void *ctx)
     return !keep(req) || gen_check(req, yajl_gen_map_open(req->gen));
 }
 
-static int map_key(eos_net_request *req, const unsigned char *s, size_t len);
+static int map_key(eos_proto_request *req, const unsigned char *s, size_t len);
 
 static int r_map_key(void *ctx, const unsigned char *s, size_t len)
 {
-    eos_net_request *req = ctx;
+    eos_proto_request *req = ctx;
     req->skip_key = 0;
     if (!map_key(req, s, len))
         return 0;
@@ -256,7 +256,7 @@ static int r_map_key(void *ctx, const unsigned char *s, size_t len)
     return !keep(req) || gen_check(req, yajl_gen_string(req->gen, s, len));
 }
 
-static int map_key(eos_net_request *req, const unsigned char *s, size_t len)
+static int map_key(eos_proto_request *req, const unsigned char *s, size_t len)
 {
     req->event_seen = 1;
     if (req->depth == 1) {
@@ -270,7 +270,7 @@ static int map_key(eos_net_request *req, const unsigned char *s, size_t len)
                     return fail(req, EOS_EMALFORMED,
                                 "more than one operation in one request (\"%s\")", (const char *)s,
                                 (int)len);
-                req->op = (eos_net_op)i;
+                req->op = (eos_proto_op)i;
                 req->key1 = K_OP;
                 return 1;
             }
@@ -283,7 +283,7 @@ static int map_key(eos_net_request *req, const unsigned char *s, size_t len)
     if (req->depth == 2 && req->key1 == K_OP) {
         if (len == 4 && memcmp(s, "name", 4) == 0)
             req->key2 = F_NAME;
-        else if (len == 5 && memcmp(s, "bytes", 5) == 0 && req->op == EOS_NET_OP_WASM_LOAD)
+        else if (len == 5 && memcmp(s, "bytes", 5) == 0 && req->op == EOS_PROTO_OP_WASM_LOAD)
             req->key2 = F_BYTES;
         else
             req->key2 = F_OTHER;
@@ -293,7 +293,7 @@ static int map_key(eos_net_request *req, const unsigned char *s, size_t len)
 
 static int r_end_map(void *ctx)
 {
-    eos_net_request *req = ctx;
+    eos_proto_request *req = ctx;
     req->event_seen = 1;
     req->depth--;
     if (req->depth == 1)
@@ -305,7 +305,7 @@ static int r_end_map(void *ctx)
 
 static int r_start_array(void *ctx)
 {
-    eos_net_request *req = ctx;
+    eos_proto_request *req = ctx;
     if (!check_value(req, V_ARRAY))
         return 0;
     if (req->depth == 2 && req->key2 == F_BYTES) {
@@ -321,7 +321,7 @@ static int r_start_array(void *ctx)
 
 static int r_end_array(void *ctx)
 {
-    eos_net_request *req = ctx;
+    eos_proto_request *req = ctx;
     req->event_seen = 1;
     req->depth--;
     int was_bytes = req->in_bytes && req->depth == 2;
@@ -339,9 +339,9 @@ static const yajl_callbacks callbacks = {
     r_start_map, r_map_key, r_end_map, r_start_array, r_end_array,
 };
 
-int eos_net_request_new(size_t max_component_size, eos_net_request **out)
+int eos_proto_request_new(size_t max_component_size, eos_proto_request **out)
 {
-    eos_net_request *req = eos_calloc(1, sizeof *req);
+    eos_proto_request *req = eos_calloc(1, sizeof *req);
     if (!req)
         return EOS_ENOMEM;
     req->max_bytes = max_component_size ? max_component_size : DEFAULT_MAX_COMPONENT;
@@ -350,7 +350,7 @@ int eos_net_request_new(size_t max_component_size, eos_net_request **out)
     return 0;
 }
 
-static void clear(eos_net_request *req)
+static void clear(eos_proto_request *req)
 {
     if (req->yajl)
         yajl_free(req->yajl);
@@ -363,7 +363,7 @@ static void clear(eos_net_request *req)
     req->name = NULL;
 }
 
-void eos_net_request_reset(eos_net_request *req)
+void eos_proto_request_reset(eos_proto_request *req)
 {
     clear(req);
     uint8_t *bytes = req->bytes;
@@ -375,7 +375,7 @@ void eos_net_request_reset(eos_net_request *req)
     eos_diag_init(&req->err);
 }
 
-void eos_net_request_free(eos_net_request *req)
+void eos_proto_request_free(eos_proto_request *req)
 {
     if (!req)
         return;
@@ -384,31 +384,31 @@ void eos_net_request_free(eos_net_request *req)
     eos_free(req, sizeof *req);
 }
 
-static int sticky(eos_net_request *req, eos_diag *d)
+static int sticky(eos_proto_request *req, eos_diag *d)
 {
     if (d && req->err.code)
         *d = req->err;
     return req->err.code;
 }
 
-int eos_net_request_feed(void *ud, const uint8_t *bytes, size_t size, eos_diag *d)
+int eos_proto_request_feed(void *ud, const uint8_t *bytes, size_t size, eos_diag *d)
 {
-    eos_net_request *req = ud;
+    eos_proto_request *req = ud;
     if (req->err.code)
         return sticky(req, d);
     if (!req->yajl) {
         req->oom = 0;
-        req->yajl = eos_net__yajl_new(&callbacks, req, &req->oom);
+        req->yajl = eos_proto__yajl_new(&callbacks, req, &req->oom);
         if (!req->yajl)
             return eos_diag_set(d, EOS_ENOMEM, "request", 0, "out of memory");
-        req->gen = eos_net__yajl_gen_new(&req->oom);
+        req->gen = eos_proto_json_gen_new(&req->oom);
         if (!req->gen)
             return eos_diag_set(d, EOS_ENOMEM, "request", 0, "out of memory");
     }
     /* In pieces of at most 4 KiB so the token-length limit is measured
      * with that precision. */
     while (size > 4096) {
-        int rc = eos_net_request_feed(req, bytes, 4096, d);
+        int rc = eos_proto_request_feed(req, bytes, 4096, d);
         if (rc < 0)
             return rc;
         bytes += 4096;
@@ -419,7 +419,7 @@ int eos_net_request_feed(void *ud, const uint8_t *bytes, size_t size, eos_diag *
     if (req->oom)
         eos_diag_set(&req->err, EOS_ENOMEM, "request", (int64_t)req->pos, "out of memory");
     else if (st == yajl_status_error)
-        eos_net__yajl_error(req->yajl, bytes, size,
+        eos_proto__yajl_error(req->yajl, bytes, size,
                             (int64_t)(req->pos + yajl_get_bytes_consumed(req->yajl)), &req->err);
     req->pos += size;
     if (req->event_seen)
@@ -430,7 +430,7 @@ int eos_net_request_feed(void *ud, const uint8_t *bytes, size_t size, eos_diag *
     return sticky(req, d);
 }
 
-int eos_net_request_finish(eos_net_request *req, eos_diag *d)
+int eos_proto_request_finish(eos_proto_request *req, eos_diag *d)
 {
     if (req->err.code)
         return sticky(req, d);
@@ -442,7 +442,7 @@ int eos_net_request_finish(eos_net_request *req, eos_diag *d)
     if (req->oom)
         eos_diag_set(&req->err, EOS_ENOMEM, "request", (int64_t)req->pos, "out of memory");
     else if (st == yajl_status_error)
-        eos_net__yajl_error(req->yajl, NULL, 0, (int64_t)req->pos, &req->err);
+        eos_proto__yajl_error(req->yajl, NULL, 0, (int64_t)req->pos, &req->err);
     else if (!req->done)
         eos_diag_set(&req->err, EOS_EMALFORMED, "request", (int64_t)req->pos,
                      "invalid request: incomplete JSON document");
@@ -456,23 +456,23 @@ int eos_net_request_finish(eos_net_request *req, eos_diag *d)
     return sticky(req, d);
 }
 
-eos_net_op eos_net_request_op(const eos_net_request *req)
+eos_proto_op eos_proto_request_op(const eos_proto_request *req)
 {
     return req->op;
 }
 
-const char *eos_net_request_name(const eos_net_request *req)
+const char *eos_proto_request_name(const eos_proto_request *req)
 {
     return req->name;
 }
 
-const uint8_t *eos_net_request_bytes(const eos_net_request *req, size_t *out_size)
+const uint8_t *eos_proto_request_bytes(const eos_proto_request *req, size_t *out_size)
 {
     *out_size = req->has_bytes ? req->bytes_len : 0;
     return req->has_bytes ? req->bytes : NULL;
 }
 
-const char *eos_net_request_json(const eos_net_request *req, size_t *out_size)
+const char *eos_proto_request_json(const eos_proto_request *req, size_t *out_size)
 {
     const unsigned char *buf = NULL;
     size_t len = 0;
@@ -482,7 +482,7 @@ const char *eos_net_request_json(const eos_net_request *req, size_t *out_size)
     return len ? (const char *)buf : "{}";
 }
 
-uint8_t *eos_net_request_take_bytes(eos_net_request *req, size_t *out_size, size_t *out_cap)
+uint8_t *eos_proto_request_take_bytes(eos_proto_request *req, size_t *out_size, size_t *out_cap)
 {
     if (!req->has_bytes || !req->bytes)
         return NULL;

@@ -1,8 +1,7 @@
-/* The app table: loaded apps as reference-counted objects, the load pipeline
- * of SPEC 3.2 (hash, validate, link, create, then table + Merkle tree +
- * certificates change together), unload, and lookups for HTTP routing.
- * Readers take a reference, so replacing an app never pulls code from under
- * a request in flight. */
+/* One app's life: validating and hashing the bytes of a load, decoding the
+ * component and linking it to the WASI host (SPEC 3.2 steps 2-4), its
+ * description, serving its HTTP requests, and freeing it once the last
+ * reference goes. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -24,12 +23,12 @@ static void free_str(char *s)
         eos_free(s, strlen(s) + 1);
 }
 
-void eos_net__app_ref(eos_net__app *a)
+void eos_apps_app_ref(eos_apps_app *a)
 {
     atomic_fetch_add(&a->refs, 1);
 }
 
-void eos_net__app_unref(eos_net__app *a)
+void eos_apps_app_unref(eos_apps_app *a)
 {
     if (!a || atomic_fetch_sub(&a->refs, 1) != 1)
         return;
@@ -45,11 +44,10 @@ void eos_net__app_unref(eos_net__app *a)
     free_str(a->route);
     free_str(a->hostname);
     free_str(a->env_json);
-    free_str(a->info);
     eos_free(a, sizeof *a);
 }
 
-int eos_net__app_name_valid(const char *name)
+int eos_apps__app_name_valid(const char *name)
 {
     size_t n = name ? strlen(name) : 0;
     if (n == 0 || n > 63)
@@ -112,7 +110,7 @@ static void gen_items(yajl_gen g, const eos_cm_component *c, int exports)
     yajl_gen_array_close(g);
 }
 
-void eos_net__app_gen_info(yajl_gen g, const eos_net__app *a)
+void eos_apps__app_gen_info(yajl_gen g, const eos_apps_app *a)
 {
     char hex[65];
     yajl_gen_map_open(g);
@@ -137,29 +135,8 @@ void eos_net__app_gen_info(yajl_gen g, const eos_net__app *a)
     yajl_gen_map_close(g);
 }
 
-/* Rebuilds the RA-TLS configuration from a table; borrows everything. */
-static int push_config(eos_net_server *srv, eos_net__app *const *v, size_t n, eos_diag *d)
-{
-    if (!srv->cfg.ratls)
-        return 0;
-    eos_ratls_app *apps = n ? eos_calloc(n, sizeof *apps) : NULL;
-    if (n && !apps)
-        return eos_diag_set(d, EOS_ENOMEM, "load", -1, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        apps[i].name = v[i]->name;
-        apps[i].route = v[i]->route;
-        apps[i].hostname = v[i]->hostname;
-        apps[i].env_json = v[i]->env_json;
-        memcpy(apps[i].code_hash, v[i]->code_hash, 32);
-    }
-    eos_ratls_config cfg = {.apps = apps, .app_count = n};
-    int rc = eos_ratls_server_set_config(srv->cfg.ratls, &cfg, d);
-    eos_free(apps, n * sizeof *apps);
-    return rc;
-}
-
 /* Parses a canonical env object into the app's env array. */
-static int build_env(eos_net__app *a, const char *env_json, eos_diag *d)
+static int build_env(eos_apps_app *a, const char *env_json, eos_diag *d)
 {
     char err[128];
     yajl_val root = yajl_tree_parse(env_json, err, sizeof err);
@@ -200,7 +177,7 @@ out:
  * not at its first request. The start function runs with a request context
  * bound, as it does for every request: wit-component's reactors call the guest's
  * _initialize there, and wasi-libc's preopen setup then calls the host. */
-static int check_link(eos_net__app *a, eos_diag *d)
+static int check_link(eos_apps_app *a, eos_diag *d)
 {
     int rc = eos_wasi_app_check(a->wapp, d);
     if (rc == EOS_EUNAVAILABLE)
@@ -208,17 +185,17 @@ static int check_link(eos_net__app *a, eos_diag *d)
     return rc;
 }
 
-int eos_net__app_create(eos_net_server *srv, const eos_net__load_args *args, eos_net__app **out,
+int eos_apps__app_create(eos_apps *apps, const eos_apps_load_args *args, eos_apps_app **out,
                         eos_diag *d)
 {
     int rc;
-    eos_net__app *a = eos_calloc(1, sizeof *a);
+    eos_apps_app *a = eos_calloc(1, sizeof *a);
     if (!a)
         return eos_diag_set(d, EOS_ENOMEM, "load", -1, "out of memory");
     atomic_init(&a->refs, 1);
     a->bytes = args->bytes; /* ownership moves to the app, success or not */
     a->size = args->size;
-    if (!eos_net__app_name_valid(args->name)) {
+    if (!eos_apps__app_name_valid(args->name)) {
         rc = eos_diag_set(d, EOS_EINVAL, "name", -1,
                           "invalid app name '%.64s': use 1 to 63 characters from a-z, 0-9, "
                           "'-', '_' and '.', starting with a letter or digit",
@@ -243,11 +220,11 @@ int eos_net__app_create(eos_net_server *srv, const eos_net__load_args *args, eos
     }
     /* Apps run on the connection's worker thread bounded by their fuel: a
      * budget must not let one request hold a worker for long. */
-    if (args->max_fuel > EOS_NET__MAX_FUEL || args->max_memory_mb > 4096) {
+    if (args->max_fuel > EOS_APPS__MAX_FUEL || args->max_memory_mb > 4096) {
         rc = eos_diag_set(d, EOS_EINVAL, "limits", -1,
                           "max_fuel may be at most %llu (tens of seconds of work) and "
                           "max_memory_mb at most 4096",
-                          (unsigned long long)EOS_NET__MAX_FUEL);
+                          (unsigned long long)EOS_APPS__MAX_FUEL);
         goto out;
     }
     static const uint8_t elf_magic[4] = {0x7f, 'E', 'L', 'F'};
@@ -307,7 +284,7 @@ int eos_net__app_create(eos_net_server *srv, const eos_net__load_args *args, eos
     wc.env_count = a->env_count;
     wc.max_fuel = a->max_fuel;
     wc.max_memory_bytes = a->max_memory_mb << 20;
-    wc.kv = srv->cfg.kv;
+    wc.kv = apps->kv;
     rc = eos_wasi_app_new(&wc, &a->wapp, d);
     if (rc < 0)
         goto out;
@@ -316,223 +293,34 @@ int eos_net__app_create(eos_net_server *srv, const eos_net__load_args *args, eos
         goto out;
     /* The component keeps no pointer into the bytes; they are kept only when
      * the app must be written to the store. */
-    if (!srv->sys_ns || srv->restoring) {
+    if (!apps->sys_ns || apps->restoring) {
         eos_free(a->bytes, a->size);
         a->bytes = NULL;
     }
 out:
     if (rc < 0) {
-        eos_net__app_unref(a);
+        eos_apps_app_unref(a);
         return rc;
     }
     *out = a;
     return 0;
 }
 
-static int find_index(const eos_net__apps *t, const char *name)
+const char *eos_apps_app_name(const eos_apps_app *a)
 {
-    for (size_t i = 0; i < t->n; i++)
-        if (strcmp(t->v[i]->name, name) == 0)
-            return (int)i;
-    return -1;
+    return a->name;
 }
 
-int eos_net__apps_install(eos_net_server *srv, eos_net__app *a, eos_diag *d)
+int eos_apps_app_serve(eos_apps_app *a, const eos_wasi_request *req, const eos_wasi_sink *sink,
+                       eos_wasi_outcome *out)
 {
-    eos_net__apps *t = &srv->apps;
-    int rc = 0;
-    pthread_mutex_lock(&t->mgmt);
-    pthread_mutex_lock(&t->lock);
-    int at = find_index(t, a->name);
-    size_t n = at >= 0 ? t->n : t->n + 1;
-    eos_net__app **v = eos_calloc(n, sizeof *v);
-    if (!v) {
-        pthread_mutex_unlock(&t->lock);
-        rc = eos_diag_set(d, EOS_ENOMEM, "load", -1, "out of memory");
-        goto out;
-    }
-    if (t->n)
-        memcpy(v, t->v, t->n * sizeof *v);
-    pthread_mutex_unlock(&t->lock);
-    for (size_t i = 0; i < n; i++)
-        if (at < 0 ? i == n - 1 : (int)i == at)
-            v[i] = a;
-    for (size_t i = 0; i < n; i++)
-        if (v[i] != a && v[i]->hostname && a->hostname &&
-            strcmp(v[i]->hostname, a->hostname) == 0) {
-            rc = eos_diag_set(d, EOS_EEXIST, "hostname", -1,
-                              "hostname '%s' is already served by app '%s'", a->hostname,
-                              v[i]->name);
-            eos_free(v, n * sizeof *v);
-            goto out;
-        }
-    /* With --persist-apps the record is written first: an app that could
-     * not be kept is not loaded. The bytes are not needed after that. */
-    rc = eos_net__persist_save(srv, a, d);
-    if (rc < 0) {
-        eos_free(v, n * sizeof *v);
-        goto out;
-    }
-    eos_free(a->bytes, a->size);
-    a->bytes = NULL;
-    /* Steps 5 and 6 before the table changes: a configuration the
-     * certificates cannot carry is refused and nothing changes. */
-    rc = push_config(srv, v, n, d);
-    if (rc < 0) {
-        eos_free(v, n * sizeof *v);
-        goto out;
-    }
-    eos_net__app_ref(a);
-    pthread_mutex_lock(&t->lock);
-    eos_net__app *old = at >= 0 ? t->v[at] : NULL;
-    eos_free(t->v, t->n * sizeof *t->v);
-    t->v = v;
-    t->n = n;
-    pthread_mutex_unlock(&t->lock);
-    eos_net__app_unref(old);
-    atomic_fetch_add(&srv->metrics.loads, 1);
-out:
-    pthread_mutex_unlock(&t->mgmt);
+    int rc = eos_wasi_handle_http(a->wapp, req, sink, out);
+    atomic_fetch_add(&a->requests, 1);
+    atomic_fetch_add(&a->fuel, out->fuel_consumed);
     return rc;
 }
 
-int eos_net__apps_remove(eos_net_server *srv, const char *name, eos_diag *d)
+void eos_apps_app_count_error(eos_apps_app *a)
 {
-    eos_net__apps *t = &srv->apps;
-    int rc = 0;
-    pthread_mutex_lock(&t->mgmt);
-    pthread_mutex_lock(&t->lock);
-    int at = find_index(t, name);
-    if (at < 0) {
-        pthread_mutex_unlock(&t->lock);
-        rc = eos_diag_set(d, EOS_ENOTFOUND, "unload", -1, "no app named '%.64s' is loaded", name);
-        goto out;
-    }
-    size_t n = t->n - 1;
-    eos_net__app **v = n ? eos_calloc(n, sizeof *v) : NULL;
-    if (n && !v) {
-        pthread_mutex_unlock(&t->lock);
-        rc = EOS_ENOMEM;
-        goto out;
-    }
-    for (size_t i = 0, j = 0; i < t->n; i++)
-        if ((int)i != at)
-            v[j++] = t->v[i];
-    pthread_mutex_unlock(&t->lock);
-    rc = push_config(srv, v, n, d);
-    if (rc < 0) {
-        eos_free(v, n * sizeof *v);
-        goto out;
-    }
-    eos_diag pd;
-    eos_diag_init(&pd);
-    if (eos_net__persist_delete(srv, name, &pd) < 0 && pd.code != EOS_ENOTFOUND)
-        EOS_WARN("net", "app '%s' unloaded but its persisted copy remains: %s", name, pd.message);
-    pthread_mutex_lock(&t->lock);
-    eos_net__app *old = t->v[at];
-    eos_free(t->v, t->n * sizeof *t->v);
-    t->v = v;
-    t->n = n;
-    pthread_mutex_unlock(&t->lock);
-    eos_net__app_unref(old);
-out:
-    pthread_mutex_unlock(&t->mgmt);
-    return rc;
-}
-
-eos_net__app *eos_net__apps_get(eos_net_server *srv, const char *name)
-{
-    eos_net__apps *t = &srv->apps;
-    eos_net__app *a = NULL;
-    pthread_mutex_lock(&t->lock);
-    int at = find_index(t, name);
-    if (at >= 0) {
-        a = t->v[at];
-        eos_net__app_ref(a);
-    }
-    pthread_mutex_unlock(&t->lock);
-    return a;
-}
-
-/* Routing (SPEC 4): the app whose hostname equals host wins; otherwise the
- * longest route that prefixes path at a '/' boundary. */
-eos_net__app *eos_net__apps_route(eos_net_server *srv, const char *host, const char *path,
-                                  size_t *out_prefix_len)
-{
-    eos_net__apps *t = &srv->apps;
-    eos_net__app *best = NULL;
-    size_t best_len = 0;
-    pthread_mutex_lock(&t->lock);
-    for (size_t i = 0; host && i < t->n; i++)
-        if (t->v[i]->hostname && strcasecmp(t->v[i]->hostname, host) == 0) {
-            best = t->v[i];
-            best_len = 0;
-            break;
-        }
-    for (size_t i = 0; !best && i < t->n; i++) {
-        const char *r = t->v[i]->route;
-        size_t n = strlen(r);
-        while (n > 1 && r[n - 1] == '/')
-            n--; /* "/app/" routes like "/app" */
-        if (n == 1 && r[0] == '/')
-            n = 0; /* "/" matches everything */
-        if (strncmp(path, r, n) != 0 || (path[n] != 0 && path[n] != '/' && path[n] != '?'))
-            continue;
-        if (!best || n > best_len) {
-            best = t->v[i];
-            best_len = n;
-        }
-    }
-    for (size_t i = 0; best && i < t->n; i++)
-        if (t->v[i] == best)
-            eos_net__app_ref(best);
-    pthread_mutex_unlock(&t->lock);
-    *out_prefix_len = best_len;
-    return best;
-}
-
-/* A snapshot of the table with a reference on each app; free with
- * eos_net__apps_snapshot_free(). */
-int eos_net__apps_snapshot(eos_net_server *srv, eos_net__app ***out, size_t *out_count)
-{
-    eos_net__apps *t = &srv->apps;
-    pthread_mutex_lock(&t->lock);
-    size_t n = t->n;
-    eos_net__app **v = n ? eos_calloc(n, sizeof *v) : NULL;
-    if (n && !v) {
-        pthread_mutex_unlock(&t->lock);
-        return EOS_ENOMEM;
-    }
-    for (size_t i = 0; i < n; i++) {
-        v[i] = t->v[i];
-        eos_net__app_ref(v[i]);
-    }
-    pthread_mutex_unlock(&t->lock);
-    *out = v;
-    *out_count = n;
-    return 0;
-}
-
-void eos_net__apps_snapshot_free(eos_net__app **v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        eos_net__app_unref(v[i]);
-    eos_free(v, n * sizeof *v);
-}
-
-void eos_net__apps_init(eos_net__apps *t)
-{
-    pthread_mutex_init(&t->lock, NULL);
-    pthread_mutex_init(&t->mgmt, NULL);
-}
-
-void eos_net__apps_fini(eos_net__apps *t)
-{
-    for (size_t i = 0; i < t->n; i++)
-        eos_net__app_unref(t->v[i]);
-    eos_free(t->v, t->n * sizeof *t->v);
-    t->v = NULL;
-    t->n = 0;
-    pthread_mutex_destroy(&t->lock);
-    pthread_mutex_destroy(&t->mgmt);
+    atomic_fetch_add(&a->errors, 1);
 }

@@ -15,27 +15,6 @@ static void gen_str(yajl_gen g, const char *s)
     yajl_gen_string(g, (const unsigned char *)s, strlen(s));
 }
 
-int eos_net__mgmt_error(const char *code, const char *message, char **out, size_t *out_size)
-{
-    int oom = 0;
-    yajl_gen g = eos_net__yajl_gen_new(&oom);
-    if (!g)
-        return EOS_ENOMEM;
-    yajl_gen_map_open(g);
-    gen_str(g, "status");
-    gen_str(g, "error");
-    gen_str(g, "code");
-    gen_str(g, code);
-    gen_str(g, "message");
-    gen_str(g, message);
-    yajl_gen_map_close(g);
-    if (oom) {
-        yajl_gen_free(g);
-        return EOS_ENOMEM;
-    }
-    return eos_net__gen_finish(g, out, out_size);
-}
-
 /* The short error code of an eos_err for the "code" field. */
 static const char *code_of(int rc)
 {
@@ -66,45 +45,45 @@ static const char *code_of(int rc)
 
 static int error_rc(int rc, const eos_diag *d, char **out, size_t *out_size)
 {
-    return eos_net__mgmt_error(code_of(rc), d->message[0] ? d->message : eos_strerror(rc), out,
+    return eos_apps_error_doc(code_of(rc), d->message[0] ? d->message : eos_strerror(rc), out,
                                out_size);
 }
 
-static void gen_root(yajl_gen g, eos_net_server *srv)
+static void gen_root(yajl_gen g, eos_apps *apps)
 {
     char hex[65];
     uint8_t root[32];
     memset(root, 0, sizeof root);
-    if (srv->cfg.ratls)
-        eos_ratls_server_merkle_root(srv->cfg.ratls, root);
+    if (apps->ratls)
+        eos_ratls_server_merkle_root(apps->ratls, root);
     eos_hex_encode(root, 32, hex);
     gen_str(g, "merkle_root");
     gen_str(g, hex);
 }
 
-int eos_net__token_ok(eos_net_server *srv, const char *token, size_t len)
+int eos_apps_token_ok(eos_apps *apps, const char *token, size_t len)
 {
-    const char *want = srv->cfg.token;
+    const char *want = apps->token;
     if (!want || !token)
         return 0;
     size_t n = strlen(want);
     return n == len && CRYPTO_memcmp(want, token, n) == 0;
 }
 
-int eos_net__mgmt_load(eos_net_server *srv, const eos_net__load_args *args, char **out,
+int eos_apps_load(eos_apps *apps, const eos_apps_load_args *args, char **out,
                        size_t *out_size)
 {
     eos_diag d;
     eos_diag_init(&d);
-    eos_net__app *a = NULL;
-    int rc = eos_net__app_create(srv, args, &a, &d);
+    eos_apps_app *a = NULL;
+    int rc = eos_apps__app_create(apps, args, &a, &d);
     if (rc == 0)
-        rc = eos_net__apps_install(srv, a, &d);
+        rc = eos_apps__install(apps, a, &d);
     if (rc < 0) {
         EOS_INFO("net", "load of '%.64s' refused: %s", args->name ? args->name : "?", d.message);
-        eos_net__app_unref(a);
+        eos_apps_app_unref(a);
         if (rc == EOS_EINVAL && d.step[0] && strcmp(d.step, "name") == 0)
-            return eos_net__mgmt_error("invalid_name", d.message, out, out_size);
+            return eos_apps_error_doc("invalid_name", d.message, out, out_size);
         return error_rc(rc, &d, out, out_size);
     }
     char hex[65];
@@ -112,46 +91,46 @@ int eos_net__mgmt_load(eos_net_server *srv, const eos_net__load_args *args, char
     EOS_INFO("net", "app '%s' loaded at %s (%zu bytes, sha256 %s)", a->name, a->route, a->size,
              hex);
     int oom = 0;
-    yajl_gen g = eos_net__yajl_gen_new(&oom);
+    yajl_gen g = eos_proto_json_gen_new(&oom);
     if (!g) {
-        eos_net__app_unref(a);
+        eos_apps_app_unref(a);
         return EOS_ENOMEM;
     }
     yajl_gen_map_open(g);
     gen_str(g, "status");
     gen_str(g, "loaded");
     gen_str(g, "app");
-    eos_net__app_gen_info(g, a);
-    gen_root(g, srv);
+    eos_apps__app_gen_info(g, a);
+    gen_root(g, apps);
     yajl_gen_map_close(g);
-    eos_net__app_unref(a);
+    eos_apps_app_unref(a);
     if (oom) {
         yajl_gen_free(g);
         return EOS_ENOMEM;
     }
-    return eos_net__gen_finish(g, out, out_size);
+    return eos_proto_json_finish(g, out, out_size);
 }
 
-int eos_net__mgmt_unload(eos_net_server *srv, const char *name, int erase, char **out,
+int eos_apps_unload(eos_apps *apps, const char *name, int erase, char **out,
                          size_t *out_size)
 {
     eos_diag d;
     eos_diag_init(&d);
-    int rc = eos_net__apps_remove(srv, name, &d);
+    int rc = eos_apps__remove(apps, name, &d);
     if (rc < 0)
         return error_rc(rc, &d, out, out_size);
-    if (erase && srv->cfg.kv) {
+    if (erase && apps->kv) {
         /* The app is gone from the table; its data goes now (SPEC 7). */
         char root[96];
         snprintf(root, sizeof root, "app:%s", name);
         eos_diag_init(&d);
-        rc = eos_kv_erase_root(srv->cfg.kv, root, &d);
+        rc = eos_kv_erase_root(apps->kv, root, &d);
         if (rc < 0)
-            return eos_net__mgmt_error("internal", d.message, out, out_size);
+            return eos_apps_error_doc("internal", d.message, out, out_size);
     }
     EOS_INFO("net", "app '%s' unloaded", name);
     int oom = 0;
-    yajl_gen g = eos_net__yajl_gen_new(&oom);
+    yajl_gen g = eos_proto_json_gen_new(&oom);
     if (!g)
         return EOS_ENOMEM;
     yajl_gen_map_open(g);
@@ -159,25 +138,25 @@ int eos_net__mgmt_unload(eos_net_server *srv, const char *name, int erase, char 
     gen_str(g, "unloaded");
     gen_str(g, "name");
     gen_str(g, name);
-    gen_root(g, srv);
+    gen_root(g, apps);
     yajl_gen_map_close(g);
     if (oom) {
         yajl_gen_free(g);
         return EOS_ENOMEM;
     }
-    return eos_net__gen_finish(g, out, out_size);
+    return eos_proto_json_finish(g, out, out_size);
 }
 
-int eos_net__mgmt_list(eos_net_server *srv, char **out, size_t *out_size)
+int eos_apps_list(eos_apps *apps, char **out, size_t *out_size)
 {
-    eos_net__app **v = NULL;
+    eos_apps_app **v = NULL;
     size_t n = 0;
-    if (eos_net__apps_snapshot(srv, &v, &n) < 0)
+    if (eos_apps__snapshot(apps, &v, &n) < 0)
         return EOS_ENOMEM;
     int oom = 0;
-    yajl_gen g = eos_net__yajl_gen_new(&oom);
+    yajl_gen g = eos_proto_json_gen_new(&oom);
     if (!g) {
-        eos_net__apps_snapshot_free(v, n);
+        eos_apps__snapshot_free(v, n);
         return EOS_ENOMEM;
     }
     yajl_gen_map_open(g);
@@ -186,15 +165,15 @@ int eos_net__mgmt_list(eos_net_server *srv, char **out, size_t *out_size)
     gen_str(g, "apps");
     yajl_gen_array_open(g);
     for (size_t i = 0; i < n; i++)
-        eos_net__app_gen_info(g, v[i]);
+        eos_apps__app_gen_info(g, v[i]);
     yajl_gen_array_close(g);
     yajl_gen_map_close(g);
-    eos_net__apps_snapshot_free(v, n);
+    eos_apps__snapshot_free(v, n);
     if (oom) {
         yajl_gen_free(g);
         return EOS_ENOMEM;
     }
-    return eos_net__gen_finish(g, out, out_size);
+    return eos_proto_json_finish(g, out, out_size);
 }
 
 static const char *get_str(yajl_val body, const char *key, int *bad)
@@ -235,7 +214,7 @@ static char *member_text(yajl_val body, const char *key, yajl_type want, int *ba
         return NULL;
     }
     int oom = 0;
-    yajl_gen g = eos_net__yajl_gen_new(&oom);
+    yajl_gen g = eos_proto_json_gen_new(&oom);
     if (!g)
         return NULL;
     /* Re-encode the subtree: a small recursive walk. */
@@ -304,45 +283,45 @@ static char *member_text(yajl_val body, const char *key, yajl_type want, int *ba
     char *text = NULL;
     size_t len = 0;
     if (ok && !oom)
-        eos_net__gen_finish(g, &text, &len);
+        eos_proto_json_finish(g, &text, &len);
     else
         yajl_gen_free(g);
     *out_len = len;
     return text;
 }
 
-static int handle_load(eos_net_server *srv, eos_net_request *req, yajl_val body, char **out,
+static int handle_load(eos_apps *apps, eos_proto_request *req, yajl_val body, char **out,
                        size_t *out_size)
 {
     int bad = 0;
-    eos_net__load_args args;
+    eos_apps_load_args args;
     memset(&args, 0, sizeof args);
-    args.name = eos_net_request_name(req);
+    args.name = eos_proto_request_name(req);
     args.route = get_str(body, "route", &bad);
     args.hostname = get_str(body, "hostname", &bad);
     args.max_fuel = get_uint(body, "max_fuel", &bad);
     args.max_memory_mb = get_uint(body, "max_memory_mb", &bad);
     if (bad)
-        return eos_net__mgmt_error("invalid_request",
+        return eos_apps_error_doc("invalid_request",
                                    "wasm_load: \"route\" and \"hostname\" must be strings, "
                                    "\"max_fuel\" and \"max_memory_mb\" non-negative integers",
                                    out, out_size);
     size_t env_len = 0;
     char *env = member_text(body, "env", yajl_t_object, &bad, &env_len);
     if (bad)
-        return eos_net__mgmt_error("invalid_request", "wasm_load: \"env\" must be an object", out,
+        return eos_apps_error_doc("invalid_request", "wasm_load: \"env\" must be an object", out,
                                    out_size);
     args.env_json = env;
     if (!args.name) {
         eos_free(env, env_len + 1);
-        return eos_net__mgmt_error("invalid_request", "wasm_load needs \"name\"", out, out_size);
+        return eos_apps_error_doc("invalid_request", "wasm_load needs \"name\"", out, out_size);
     }
     size_t size = 0, cap = 0;
-    uint8_t *bytes = eos_net_request_take_bytes(req, &size, &cap);
+    uint8_t *bytes = eos_proto_request_take_bytes(req, &size, &cap);
     if (!bytes || size == 0) {
         eos_free(bytes, cap);
         eos_free(env, env_len + 1);
-        return eos_net__mgmt_error("invalid_request",
+        return eos_apps_error_doc("invalid_request",
                                    "wasm_load needs \"bytes\": the component as an array of "
                                    "numbers 0..255",
                                    out, out_size);
@@ -354,22 +333,22 @@ static int handle_load(eos_net_server *srv, eos_net_request *req, yajl_val body,
         if (!nb) {
             eos_free(bytes, cap);
             eos_free(env, env_len + 1);
-            return eos_net__mgmt_error("out_of_memory", "out of memory", out, out_size);
+            return eos_apps_error_doc("out_of_memory", "out of memory", out, out_size);
         }
         bytes = nb;
     }
     args.bytes = bytes;
     args.size = size;
-    int rc = eos_net__mgmt_load(srv, &args, out, out_size);
+    int rc = eos_apps_load(apps, &args, out, out_size);
     eos_free(env, env_len + 1);
     return rc;
 }
 
-int eos_net__mgmt_handle(eos_net_server *srv, eos_net_request *req, int conn_authorised, char **out,
+int eos_apps_handle(eos_apps *apps, eos_proto_request *req, int conn_authorised, char **out,
                          size_t *out_size)
 {
     size_t jsize = 0;
-    const char *json = eos_net_request_json(req, &jsize);
+    const char *json = eos_proto_request_json(req, &jsize);
     char *text = eos_malloc(jsize + 1);
     if (!text)
         return EOS_ENOMEM;
@@ -378,20 +357,20 @@ int eos_net__mgmt_handle(eos_net_server *srv, eos_net_request *req, int conn_aut
     char err[128];
     yajl_val root = yajl_tree_parse(text, err, sizeof err);
     eos_free(text, jsize + 1);
-    eos_net_op op = eos_net_request_op(req);
-    const char *opname = eos_net_op_name(op);
+    eos_proto_op op = eos_proto_request_op(req);
+    const char *opname = eos_proto_op_name(op);
     const char *path[] = {opname, NULL};
     yajl_val body = root ? yajl_tree_get(root, path, yajl_t_object) : NULL;
     int rc;
-    if (op == EOS_NET_OP_WASM_LOAD || op == EOS_NET_OP_WASM_UNLOAD) {
+    if (op == EOS_PROTO_OP_WASM_LOAD || op == EOS_PROTO_OP_WASM_UNLOAD) {
         const char *apath[] = {"auth", NULL};
         yajl_val auth = root ? yajl_tree_get(root, apath, yajl_t_string) : NULL;
         const char *token = auth ? YAJL_GET_STRING(auth) : NULL;
-        int ok = conn_authorised || (token && eos_net__token_ok(srv, token, strlen(token)));
+        int ok = conn_authorised || (token && eos_apps_token_ok(apps, token, strlen(token)));
         if (!ok) {
-            rc = eos_net__mgmt_error(
+            rc = eos_apps_error_doc(
                 "unauthorized",
-                srv->cfg.token
+                apps->token
                     ? "management requests need the server's bearer token in \"auth\""
                     : "management is closed: start the server with --token or --management-ca "
                       "(or --dev for loopback development)",
@@ -400,35 +379,35 @@ int eos_net__mgmt_handle(eos_net_server *srv, eos_net_request *req, int conn_aut
         }
     }
     switch (op) {
-    case EOS_NET_OP_WASM_LOAD:
-        rc = handle_load(srv, req, body, out, out_size);
+    case EOS_PROTO_OP_WASM_LOAD:
+        rc = handle_load(apps, req, body, out, out_size);
         break;
-    case EOS_NET_OP_WASM_UNLOAD: {
-        const char *name = eos_net_request_name(req);
+    case EOS_PROTO_OP_WASM_UNLOAD: {
+        const char *name = eos_proto_request_name(req);
         const char *epath[] = {"erase", NULL};
         yajl_val erase = body ? yajl_tree_get(body, epath, yajl_t_any) : NULL;
         if (!name || (erase && !YAJL_IS_TRUE(erase) && !YAJL_IS_FALSE(erase))) {
-            rc = eos_net__mgmt_error("invalid_request",
+            rc = eos_apps_error_doc("invalid_request",
                                      "wasm_unload needs \"name\" (a string) and an optional "
                                      "\"erase\" (true to delete the app's stored data)",
                                      out, out_size);
             break;
         }
-        rc = eos_net__mgmt_unload(srv, name, erase && YAJL_IS_TRUE(erase), out, out_size);
+        rc = eos_apps_unload(apps, name, erase && YAJL_IS_TRUE(erase), out, out_size);
         break;
     }
-    case EOS_NET_OP_WASM_LIST:
-        rc = eos_net__mgmt_list(srv, out, out_size);
+    case EOS_PROTO_OP_WASM_LIST:
+        rc = eos_apps_list(apps, out, out_size);
         break;
-    case EOS_NET_OP_CONFIG_MANIFEST:
-        if (!srv->cfg.ratls) {
-            rc = eos_net__mgmt_error("unavailable", "this server runs without RA-TLS", out,
+    case EOS_PROTO_OP_CONFIG_MANIFEST:
+        if (!apps->ratls) {
+            rc = eos_apps_error_doc("unavailable", "this server runs without RA-TLS", out,
                                      out_size);
             break;
         }
-        rc = eos_ratls_server_manifest_json(srv->cfg.ratls, out, out_size);
+        rc = eos_ratls_server_manifest_json(apps->ratls, out, out_size);
         break;
-    case EOS_NET_OP_WASM_CALL: {
+    case EOS_PROTO_OP_WASM_CALL: {
         int bad = 0;
         const char *app = get_str(body, "app", &bad);
         const char *func = get_str(body, "function", &bad);
@@ -436,27 +415,27 @@ int eos_net__mgmt_handle(eos_net_server *srv, eos_net_request *req, int conn_aut
         char *params = member_text(body, "params", yajl_t_array, &bad, &plen);
         if (bad || !app || !func) {
             eos_free(params, plen + 1);
-            rc = eos_net__mgmt_error("invalid_request",
+            rc = eos_apps_error_doc("invalid_request",
                                      "wasm_call needs \"app\" and \"function\" (strings) and "
                                      "optional \"params\" (an array)",
                                      out, out_size);
             break;
         }
-        eos_net__app *a = eos_net__apps_get(srv, app);
+        eos_apps_app *a = eos_apps__get(apps, app);
         if (!a) {
             eos_free(params, plen + 1);
             char msg[160];
             snprintf(msg, sizeof msg, "no app named '%.64s' is loaded", app);
-            rc = eos_net__mgmt_error("not_found", msg, out, out_size);
+            rc = eos_apps_error_doc("not_found", msg, out, out_size);
             break;
         }
-        rc = eos_net__call(a, func, params ? params : "[]", params ? plen : 2, out, out_size);
-        eos_net__app_unref(a);
+        rc = eos_apps__call(a, func, params ? params : "[]", params ? plen : 2, out, out_size);
+        eos_apps_app_unref(a);
         eos_free(params, plen + 1);
         break;
     }
     default:
-        rc = eos_net__mgmt_error("unknown_operation", "unknown operation", out, out_size);
+        rc = eos_apps_error_doc("unknown_operation", "unknown operation", out, out_size);
     }
 out:
     if (root)

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../src/net/internal.h"
+#include "../../src/apps/internal.h"
 #include "callval_types.h"
 #include "harness.h"
 
@@ -16,7 +16,7 @@ static char *roundtrip(const char *json, int *rc)
     char *out = NULL;
     size_t size = 0;
     char err[256] = "";
-    *rc = eos_net__params_roundtrip(ft, json, strlen(json), &out, &size, err, sizeof err);
+    *rc = eos_apps__params_roundtrip(ft, json, strlen(json), &out, &size, err, sizeof err);
     if (*rc < 0 && err[0])
         fprintf(stderr, "  (%s)\n", err);
     return out;

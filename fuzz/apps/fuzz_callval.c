@@ -5,8 +5,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../src/net/internal.h"
-#include "../../tests/net/callval_types.h"
+#include "../../src/apps/internal.h"
+#include "../../tests/apps/callval_types.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -24,12 +24,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *out = NULL;
     size_t out_size = 0;
     char err[256];
-    if (eos_net__params_roundtrip(ft, (const char *)data, size, &out, &out_size, err,
+    if (eos_apps__params_roundtrip(ft, (const char *)data, size, &out, &out_size, err,
                                   sizeof err) == 0) {
         /* What came out must itself convert to the same text. */
         char *again = NULL;
         size_t again_size = 0;
-        if (eos_net__params_roundtrip(ft, out, out_size, &again, &again_size, err,
+        if (eos_apps__params_roundtrip(ft, out, out_size, &again, &again_size, err,
                                       sizeof err) != 0 ||
             again_size != out_size || memcmp(again, out, out_size) != 0)
             __builtin_trap();

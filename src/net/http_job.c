@@ -13,7 +13,7 @@
 struct eos_net__http_job {
     eos_net__job job; /* first: the job's callbacks cast back */
     eos_net_server *srv;
-    eos_net__app *app; /* a reference; NULL for management */
+    eos_apps_app *app; /* a reference; NULL for management */
     /* The request, in one allocation: method, target, authority, header bytes. */
     char *copy;
     size_t copy_size;
@@ -24,7 +24,7 @@ struct eos_net__http_job {
     uint64_t start_ns;
     /* Management: */
     int manage_method; /* 'P' (PUT, load) or 'D' (DELETE, unload) */
-    eos_net__load_args load;
+    eos_apps_load_args load;
     char *name, *route, *hostname;
     int erase;
     /* Response state, app thread only until done: */
@@ -346,7 +346,7 @@ static int sink_end(void *ud, bool complete, const eos_wasi_header *trailers, si
 static void run_app(eos_net__job *j)
 {
     eos_net__http_job *hj = (eos_net__http_job *)j;
-    eos_net__app *a = hj->app;
+    eos_apps_app *a = hj->app;
     eos_wasi_request req = {
         .method = hj->method,
         .target = hj->target,
@@ -360,18 +360,16 @@ static void run_app(eos_net__job *j)
     eos_wasi_sink sink = {sink_head, sink_body, sink_end, hj};
     eos_wasi_outcome oc;
     memset(&oc, 0, sizeof oc);
-    int rc = eos_wasi_handle_http(a->wapp, &req, &sink, &oc);
-    atomic_fetch_add(&a->requests, 1);
-    atomic_fetch_add(&a->fuel, oc.fuel_consumed);
+    int rc = eos_apps_app_serve(a, &req, &sink, &oc);
     if (rc < 0 && !hj->replaced) {
-        atomic_fetch_add(&a->errors, 1);
+        eos_apps_app_count_error(a);
         const char *why = oc.reason[0] ? oc.reason : eos_strerror(rc);
         if (rc != EOS_ECLOSED)
-            EOS_INFO("net", "app '%s' failed on %s %s: %s", a->name, hj->method, hj->target, why);
+            EOS_INFO("net", "app '%s' failed on %s %s: %s", eos_apps_app_name(a), hj->method, hj->target, why);
         if (!hj->head_emitted) {
             /* The app's head, if any, never left: a 500 can still replace it. */
             char msg[300];
-            snprintf(msg, sizeof msg, "app '%s' failed: %s", a->name, why);
+            snprintf(msg, sizeof msg, "app '%s' failed: %s", eos_apps_app_name(a), why);
             hj->pending_len = 0;
             job_respond_text(hj, 500, msg);
         } else {
@@ -396,12 +394,12 @@ static void run_manage(eos_net__job *j)
     size_t size = 0;
     int rc;
     if (hj->manage_method == 'D') {
-        rc = eos_net__mgmt_unload(hj->srv, hj->name, hj->erase, &doc, &size);
+        rc = eos_apps_unload(hj->srv->apps, hj->name, hj->erase, &doc, &size);
     } else {
         hj->load.name = hj->name;
         hj->load.route = hj->route;
         hj->load.hostname = hj->hostname;
-        rc = eos_net__mgmt_load(hj->srv, &hj->load, &doc, &size);
+        rc = eos_apps_load(hj->srv->apps, &hj->load, &doc, &size);
         hj->load.bytes = NULL; /* taken by the load in every case */
     }
     if (rc < 0) {
@@ -418,7 +416,7 @@ static void run_manage(eos_net__job *j)
 static void destroy(eos_net__job *j)
 {
     eos_net__http_job *hj = (eos_net__http_job *)j;
-    eos_net__app_unref(hj->app);
+    eos_apps_app_unref(hj->app);
     eos_free(hj->copy, hj->copy_size);
     eos_free(hj->pending, hj->pending_cap);
     eos_free(hj->load.bytes, hj->load.size);
@@ -486,7 +484,7 @@ int eos_net__http_job_new(eos_net__conn *c, const eos_net__http_req *r, eos_net_
     hj->srv = c->w->srv;
     hj->app = r->app;
     if (hj->app)
-        eos_net__app_ref(hj->app);
+        eos_apps_app_ref(hj->app);
     hj->has_body = r->has_body;
     hj->is_head = r->is_head;
     hj->http10 = r->http10;

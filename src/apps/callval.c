@@ -522,7 +522,7 @@ static void to_json(yajl_gen g, const eos_cm_type *t, const eos_cm_val *v, int d
     }
 }
 
-int eos_net__params_roundtrip(const eos_cm_functype *ft, const char *json, size_t size, char **out,
+int eos_apps__params_roundtrip(const eos_cm_functype *ft, const char *json, size_t size, char **out,
                               size_t *out_size, char *err, size_t err_size)
 {
     int rc = EOS_EINVAL;
@@ -555,7 +555,7 @@ int eos_net__params_roundtrip(const eos_cm_functype *ft, const char *json, size_
             snprintf(err, err_size, "parameter %u: %s", i + 1, cv.err);
             goto out;
         }
-    g = eos_net__yajl_gen_new(&oom);
+    g = eos_proto_json_gen_new(&oom);
     if (!g) {
         rc = EOS_ENOMEM;
         goto out;
@@ -568,7 +568,7 @@ int eos_net__params_roundtrip(const eos_cm_functype *ft, const char *json, size_
         rc = EOS_ENOMEM;
         goto out;
     }
-    rc = eos_net__gen_finish(g, out, out_size);
+    rc = eos_proto_json_finish(g, out, out_size);
     g = NULL;
 out:
     if (g)
@@ -581,7 +581,7 @@ out:
     return rc;
 }
 
-int eos_net__call(eos_net__app *a, const char *func, const char *params_json, size_t params_size,
+int eos_apps__call(eos_apps_app *a, const char *func, const char *params_json, size_t params_size,
                   char **out, size_t *out_size)
 {
     int rc;
@@ -593,16 +593,16 @@ int eos_net__call(eos_net__app *a, const char *func, const char *params_json, si
     const eos_cm_functype *ft = find_func(a->comp, func);
     if (!ft) {
         snprintf(msg, sizeof msg, "app '%s' exports no function '%.100s'", a->name, func);
-        return eos_net__mgmt_error("not_found", msg, out, out_size);
+        return eos_apps_error_doc("not_found", msg, out, out_size);
     }
     for (uint32_t i = 0; i < ft->param_count; i++)
         if (has_resource(ft->params[i], 0))
-            return eos_net__mgmt_error("invalid_request",
+            return eos_apps_error_doc("invalid_request",
                                        "functions taking resources cannot be called this way", out,
                                        out_size);
     for (uint32_t i = 0; i < ft->result_count; i++)
         if (has_resource(ft->results[i], 0))
-            return eos_net__mgmt_error("invalid_request",
+            return eos_apps_error_doc("invalid_request",
                                        "functions returning resources cannot be called this way",
                                        out, out_size);
     cv.arena = eos_cm_arena_new();
@@ -623,7 +623,7 @@ int eos_net__call(eos_net__app *a, const char *func, const char *params_json, si
                  "'%.100s' takes %u parameter%s: pass \"params\" as an array of "
                  "that length",
                  func, ft->param_count, ft->param_count == 1 ? "" : "s");
-        rc = eos_net__mgmt_error("invalid_params", msg, out, out_size);
+        rc = eos_apps_error_doc("invalid_params", msg, out, out_size);
         goto out;
     }
     args = new_vals(&cv, ft->param_count);
@@ -637,7 +637,7 @@ int eos_net__call(eos_net__app *a, const char *func, const char *params_json, si
             snprintf(msg, sizeof msg, "parameter %u%s%s: %s", i + 1,
                      ft->param_names && ft->param_names[i] ? " " : "",
                      ft->param_names && ft->param_names[i] ? ft->param_names[i] : "", cv.err);
-            rc = eos_net__mgmt_error("invalid_params", msg, out, out_size);
+            rc = eos_apps_error_doc("invalid_params", msg, out, out_size);
             goto out;
         }
     }
@@ -650,11 +650,11 @@ int eos_net__call(eos_net__app *a, const char *func, const char *params_json, si
         atomic_fetch_add(&a->errors, 1);
         snprintf(msg, sizeof msg, "%s failed: %s", func,
                  oc.reason[0] ? oc.reason : eos_strerror(rc));
-        rc = eos_net__mgmt_error(rc <= -1000 ? "trap" : "call_failed", msg, out, out_size);
+        rc = eos_apps_error_doc(rc <= -1000 ? "trap" : "call_failed", msg, out, out_size);
         goto out;
     }
     int oom = 0;
-    yajl_gen g = eos_net__yajl_gen_new(&oom);
+    yajl_gen g = eos_proto_json_gen_new(&oom);
     if (!g) {
         rc = EOS_ENOMEM;
         goto out;
@@ -675,7 +675,7 @@ int eos_net__call(eos_net__app *a, const char *func, const char *params_json, si
         rc = EOS_ENOMEM;
         goto out;
     }
-    rc = eos_net__gen_finish(g, out, out_size);
+    rc = eos_proto_json_finish(g, out, out_size);
 out:
     if (params)
         yajl_tree_free(params);

@@ -61,7 +61,7 @@ static void *shim_realloc(void *ctx, void *ptr, size_t size)
     return p;
 }
 
-yajl_handle eos_net__yajl_new(const yajl_callbacks *cb, void *cb_ctx, int *oom_flag)
+yajl_handle eos_proto__yajl_new(const yajl_callbacks *cb, void *cb_ctx, int *oom_flag)
 {
     yajl_alloc_funcs funcs = {shim_malloc, shim_realloc, shim_free, oom_flag};
     /* yajl copies the alloc funcs into the handle, so a stack struct is fine. */
@@ -75,7 +75,7 @@ yajl_handle eos_net__yajl_new(const yajl_callbacks *cb, void *cb_ctx, int *oom_f
     return h;
 }
 
-yajl_gen eos_net__yajl_gen_new(int *oom_flag)
+yajl_gen eos_proto_json_gen_new(int *oom_flag)
 {
     yajl_alloc_funcs funcs = {shim_malloc, shim_realloc, shim_free, oom_flag};
     yajl_gen g = yajl_gen_alloc(&funcs);
@@ -86,7 +86,7 @@ yajl_gen eos_net__yajl_gen_new(int *oom_flag)
     return g;
 }
 
-void eos_net__yajl_error(yajl_handle h, const uint8_t *chunk, size_t chunk_size, int64_t offset,
+void eos_proto__yajl_error(yajl_handle h, const uint8_t *chunk, size_t chunk_size, int64_t offset,
                          eos_diag *d)
 {
     unsigned char *msg = yajl_get_error(h, 0, chunk, chunk_size);
@@ -101,7 +101,7 @@ void eos_net__yajl_error(yajl_handle h, const uint8_t *chunk, size_t chunk_size,
         yajl_free_error(h, msg);
 }
 
-int eos_net__gen_finish(yajl_gen g, char **out, size_t *out_size)
+int eos_proto_json_finish(yajl_gen g, char **out, size_t *out_size)
 {
     const unsigned char *buf;
     size_t len;
