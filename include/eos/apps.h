@@ -44,6 +44,16 @@ EOS_API void eos_apps_free(eos_apps *apps);
 /* With persist: loads the apps kept in the store again. An app that cannot
  * be loaded is logged and skipped. 0 or the store's error. */
 EOS_API int eos_apps_restore(eos_apps *apps, eos_diag *d);
+/* With persist on a store shared by several nodes (eos_kv_shared): starts
+ * the thread that follows the cluster's apps (loads, replacements and
+ * unloads made through any node, applied here within a second) and keeps
+ * this node's entry in the cluster view. A no-op otherwise; stopped by
+ * eos_apps_free(). */
+EOS_API int eos_apps_cluster_start(eos_apps *apps, eos_diag *d);
+/* The cluster view: {"status":"cluster","node":ID,"version":N,"nodes":[{"node",
+ * "root","version","seen_seconds_ago"}...]}, NUL-terminated; free with
+ * eos_free(*out, *out_size + 1). Never waits on the store. */
+EOS_API int eos_apps_cluster_doc(eos_apps *apps, char **out, size_t *out_size);
 /* Loads an app as a wasm_load would; borrows everything. 0 or an eos_err with d. */
 EOS_API int eos_apps_load_bytes(eos_apps *apps, const char *name, const uint8_t *bytes,
                                 size_t size, const char *route, const char *hostname,

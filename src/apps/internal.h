@@ -28,6 +28,8 @@ struct eos_apps_app {
     atomic_ullong requests, errors, fuel;
 };
 
+typedef struct eos_apps__cluster eos_apps__cluster;
+
 struct eos_apps {
     pthread_mutex_t lock; /* guards v and n: held only to copy or swap them */
     pthread_mutex_t mgmt; /* serialises loads and unloads with the certificates */
@@ -39,6 +41,7 @@ struct eos_apps {
     eos_kv_ns *sys_ns; /* persist: where apps are kept */
     int restoring;
     atomic_ullong loads;
+    eos_apps__cluster *cluster; /* the follower thread, when the store is shared */
 };
 
 /* Largest per-call fuel an app may ask for at load. */
@@ -69,6 +72,30 @@ void eos_apps__snapshot_free(eos_apps_app **v, size_t n);
 int eos_apps__persist_key(char *buf, size_t cap, const char *name, const char *what);
 int eos_apps__persist_save(eos_apps *apps, const eos_apps_app *a, eos_diag *d);
 int eos_apps__persist_delete(eos_apps *apps, const char *name, eos_diag *d);
+
+/* restore.c: an app as the store holds it. args' strings point into meta
+ * and args.bytes is items[1].value (clear that to take the bytes). */
+typedef struct eos_apps__stored {
+    eos_apps_load_args args;
+    void *meta; /* yajl_val */
+    eos_kv_item items[2];
+    char keys[2][128];
+} eos_apps__stored;
+/* Reads app name's record; free *out with eos_apps__stored_free() whatever
+ * the result. */
+int eos_apps__stored_read(eos_apps *apps, const char *name, eos_apps__stored *out, eos_diag *d);
+void eos_apps__stored_free(eos_apps__stored *s);
+/* Calls fn with the name of every app the store holds. */
+int eos_apps__stored_each(eos_apps *apps, void (*fn)(eos_apps *, const char *, void *), void *ctx,
+                          eos_diag *d);
+
+/* cluster.c: apps replicated through a store shared by several nodes. */
+/* Writes (or, with del, deletes) an app's record items in one transaction
+ * that also bumps the cluster's apps version, then announces it. */
+int eos_apps__cluster_write(eos_apps *apps, const eos_kv_item *items, size_t count, int del,
+                            eos_diag *d);
+/* Stops the follower thread (eos_apps_free); NULL cluster is allowed. */
+void eos_apps__cluster_stop(eos_apps *apps);
 
 /* callval.c: JSON <-> component values for wasm_call. Borrows a and the
  * parameters; *out is the result document (free with eos_free(*out, *out_size + 1)). */

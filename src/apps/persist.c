@@ -47,7 +47,9 @@ int eos_apps__persist_save(eos_apps *apps, const eos_apps_app *a, eos_diag *d)
         {.key = k1, .key_size = (size_t)n1, .value = (uint8_t *)meta, .value_size = meta_size},
         {.key = k2, .key_size = (size_t)n2, .value = a->bytes, .value_size = a->size},
     };
-    int rc = oom ? EOS_ENOMEM : eos_kv_set_many(apps->sys_ns, items, 2, d);
+    int rc = oom                        ? EOS_ENOMEM
+             : eos_kv_shared(apps->kv) ? eos_apps__cluster_write(apps, items, 2, 0, d)
+                                       : eos_kv_set_many(apps->sys_ns, items, 2, d);
     yajl_gen_free(g);
     return rc;
 }
@@ -61,5 +63,6 @@ int eos_apps__persist_delete(eos_apps *apps, const char *name, eos_diag *d)
     int n2 = eos_apps__persist_key(k2, sizeof k2, name, "code");
     eos_kv_item items[2] = {{.key = k1, .key_size = (size_t)n1},
                             {.key = k2, .key_size = (size_t)n2}};
-    return eos_kv_delete_many(apps->sys_ns, items, 2, d);
+    return eos_kv_shared(apps->kv) ? eos_apps__cluster_write(apps, items, 2, 1, d)
+                                   : eos_kv_delete_many(apps->sys_ns, items, 2, d);
 }

@@ -32,7 +32,8 @@ const eos_cli_command eos_cli_serve = {
     "                           created when missing)\n"
     "  --store postgres://...   keep the store's ciphertext in PostgreSQL (a libpq URI,\n"
     "                           or service=NAME) instead of LMDB in --data-dir; the\n"
-    "                           sealed key stays in --data-dir\n"
+    "                           sealed key stays in --data-dir. Implies --persist-apps:\n"
+    "                           nodes on one store follow each other's apps\n"
     "  --tee KIND               trusted execution environment: auto, sim, sgx, tdx,\n"
     "                           sev-snp (default auto: probes the hardware; falls back\n"
     "                           to sim only with --dev; --tee sim is always allowed\n"
@@ -326,6 +327,7 @@ static int run(int argc, char **argv)
             if (!eos_kv_backend_is_pg_uri(optarg))
                 return eos_cli__usage(cmd, "--store wants postgres://... or service=NAME");
             so.store = optarg;
+            acfg.persist = 1; /* nodes sharing a store share their apps */
             break;
         case O_WORKERS:
             if (eos_cli__parse_uint(optarg, 1, 256, &v) < 0)
@@ -451,6 +453,9 @@ static int run(int argc, char **argv)
     }
     if (acfg.persist && eos_apps_restore(apps, &d) < 0)
         EOS_WARN("serve", "cannot read the persisted apps: %s", d.message);
+    eos_diag_init(&d);
+    if (acfg.persist && eos_apps_cluster_start(apps, &d) < 0)
+        EOS_WARN("serve", "cannot follow the cluster's apps: %s", d.message);
     if (!acfg.token && !so.mgmt_ca && !cfg.dev)
         EOS_WARN("serve", "no management credential (--token, --management-ca) and no --dev: "
                           "apps cannot be loaded or unloaded");

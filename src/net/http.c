@@ -826,6 +826,11 @@ static void well_known(http_state *st, const char *what, const char *query)
     }
     if (strcmp(what, "healthz") == 0) {
         respond_text(st, 200, "ok", 0);
+    } else if (strcmp(what, "cluster") == 0) {
+        if (eos_apps_cluster_doc(srv->apps, &doc, &size) == 0)
+            respond_json_doc(st, doc, size);
+        else
+            respond_text(st, 503, "out of memory", 0);
     } else if (strcmp(what, "apps") == 0) {
         if (eos_apps_list(srv->apps, &doc, &size) == 0)
             respond_json_doc(st, doc, size);

@@ -1,10 +1,13 @@
 """Three nodes sharing a PostgreSQL store behind HAProxy (scripts/cluster.sh):
 requests through HAProxy reach every node, which answer with the same app
-and certificate root; increments through different nodes add up exactly;
-a node killed with -9 under load loses no acknowledged write while HAProxy
-moves its traffic, and it comes back; the database restarting under load
-loses no acknowledged write either. Short versions; EOS_CLUSTER_LOAD_S
-lengthens the load phases for a run by hand."""
+and certificate root; a load or unload through one node reaches the others
+and every node ends with the same configuration root; a node that was down
+catches up; increments through different nodes add up exactly; a node
+killed with -9 under load loses no acknowledged write while HAProxy moves
+its traffic, and it comes back; the database restarting under load loses no
+acknowledged write either. Short versions; EOS_CLUSTER_LOAD_S lengthens the
+load phases for a run by hand."""
+import json
 import os
 import socket
 import ssl
@@ -18,6 +21,7 @@ from cryptography import x509
 from cryptography.x509.oid import ObjectIdentifier
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+EOS_BIN = os.environ.get("EOS_BIN", os.path.join(HERE, "../../build/src/cli/enclave-os"))
 CLUSTER = os.path.join(HERE, "../../scripts/cluster.sh")
 PGTMP = os.path.join(HERE, "../../scripts/pgtmp.sh")
 APPS = os.environ.get("EOS_APPS", os.path.join(HERE, "../../build/examples"))
@@ -124,6 +128,76 @@ def test_cluster_requests_reach_every_node(cluster):
         assert after[n] > before.get(n, 0), (before, after)
     roots = {cert_root(p) for p in nodes(cluster)}
     assert len(roots) == 1, roots
+
+
+def cli(*args):
+    r = subprocess.run([EOS_BIN] + list(args), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout
+
+
+def cluster_view(port):
+    status, body = get(port, "/.well-known/enclave-os/cluster")
+    assert status == 200
+    return json.loads(body)
+
+
+def wait_for(cond, seconds=15):
+    """Polls cond until true; returns the seconds it took (the time is
+    printed, never asserted)."""
+    t0 = time.time()
+    while time.time() - t0 < seconds:
+        if cond():
+            return time.time() - t0
+        time.sleep(0.02)
+    raise AssertionError("not within %s s" % seconds)
+
+
+def serves(port, path):
+    try:
+        return get(port, path, timeout=5)[0] != 404
+    except OSError:
+        return False
+
+
+def same_roots(c):
+    def check():
+        views = [cluster_view(p) for p in nodes(c)]
+        if any("node" not in v for v in views):
+            return False  # a node that has not recorded itself yet
+        ids = {v["node"] for v in views}
+        ok = all(len([n for n in v["nodes"] if n["node"] in ids]) == 3 for v in views)
+        roots = {n["root"] for v in views for n in v["nodes"] if n["node"] in ids}
+        versions = {n["version"] for v in views for n in v["nodes"] if n["node"] in ids}
+        return ok and len(roots) == 1 and len(versions) == 1
+    return check
+
+
+def test_cluster_load_and_unload_reach_every_node(cluster):
+    echo = os.path.join(APPS, "echo/echo.wasm")
+    n1, n2, n3 = nodes(cluster)
+    cli("load", echo, "--name", "echo", "-s", "127.0.0.1:%d" % n1, "--allow-simulated")
+    took = wait_for(lambda: serves(n2, "/echo/x") and serves(n3, "/echo/x"))
+    print("load reached every node in %.3f s" % took)
+    wait_for(same_roots(cluster))
+    roots = {cert_root(p)[0] for p in nodes(cluster)}
+    assert len(roots) == 1
+    cli("unload", "echo", "-s", "127.0.0.1:%d" % n3, "--allow-simulated")
+    took = wait_for(lambda: not serves(n1, "/echo/x") and not serves(n2, "/echo/x"))
+    print("unload reached every node in %.3f s" % took)
+    wait_for(same_roots(cluster))
+
+
+def test_cluster_node_catches_up(cluster):
+    echo = os.path.join(APPS, "echo/echo.wasm")
+    n1, n2, n3 = nodes(cluster)
+    subprocess.run([CLUSTER, "kill", "3", cluster["state"]], check=True)
+    cli("load", echo, "--name", "late", "-s", "127.0.0.1:%d" % n1, "--allow-simulated")
+    subprocess.run([CLUSTER, "revive", "3", cluster["state"]], check=True)
+    wait_for(lambda: serves(n3, "/late/x"))
+    wait_for(same_roots(cluster))
+    cli("unload", "late", "-s", "127.0.0.1:%d" % n2, "--allow-simulated")
+    wait_for(lambda: not serves(n3, "/late/x"))
 
 
 def counter(port, key):
