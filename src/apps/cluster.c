@@ -19,6 +19,7 @@
 #define POLL_MS     250 /* the fallback when no announcement comes */
 #define BEAT_S      2
 #define STALE_S     15
+#define FORGET_S    3600
 #define VERSION_KEY "apps/version"
 #define MAX_TRIES   16
 
@@ -232,9 +233,11 @@ static void gen_str(yajl_gen g, const char *s)
     yajl_gen_string(g, (const unsigned char *)s, strlen(s));
 }
 
-/* One node's record, as the cluster view shows it. */
-static void gen_node(yajl_gen g, const uint8_t *v, size_t n, time_t now)
+/* One node's record, as the cluster view shows it. Returns its age in
+ * seconds (a large one for a record that cannot be read). */
+static long long gen_node(yajl_gen g, const uint8_t *v, size_t n, time_t now)
 {
+    long long age = 1LL << 40;
     char text[512], err[64];
     snprintf(text, sizeof text, "%.*s", (int)n, (const char *)v);
     yajl_val doc = yajl_tree_parse(text, err, sizeof err);
@@ -244,8 +247,9 @@ static void gen_node(yajl_gen g, const uint8_t *v, size_t n, time_t now)
     yajl_val vr = doc ? yajl_tree_get(doc, pr, yajl_t_string) : NULL;
     yajl_val vv = doc ? yajl_tree_get(doc, pv, yajl_t_number) : NULL;
     yajl_val va = doc ? yajl_tree_get(doc, pa, yajl_t_number) : NULL;
-    if (vn && vr && vv && va && YAJL_IS_INTEGER(va) && YAJL_IS_INTEGER(vv) &&
-        now - YAJL_GET_INTEGER(va) <= STALE_S) {
+    if (va && YAJL_IS_INTEGER(va))
+        age = (long long)now - YAJL_GET_INTEGER(va);
+    if (vn && vr && vv && va && YAJL_IS_INTEGER(va) && YAJL_IS_INTEGER(vv) && age <= STALE_S) {
         yajl_gen_map_open(g);
         gen_str(g, "node");
         gen_str(g, YAJL_GET_STRING(vn));
@@ -259,6 +263,7 @@ static void gen_node(yajl_gen g, const uint8_t *v, size_t n, time_t now)
     }
     if (doc)
         yajl_tree_free(doc);
+    return age;
 }
 
 /* Rebuilds the cluster view from every node's record (read here, on the
@@ -289,7 +294,10 @@ static void rebuild_doc(eos_apps *apps, eos_apps__cluster *c, int64_t version)
             uint8_t *v = NULL;
             size_t n = 0;
             if (eos_kv_get(apps->sys_ns, page.keys[i], page.key_sizes[i], &v, &n, NULL) == 0) {
-                gen_node(g, v, n, now);
+                /* A node that died without removing its record: gone after
+                 * an hour. */
+                if (gen_node(g, v, n, now) > FORGET_S)
+                    eos_kv_delete(apps->sys_ns, page.keys[i], page.key_sizes[i], NULL);
                 eos_free(v, n);
             }
         }
