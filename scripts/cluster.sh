@@ -13,11 +13,12 @@
 #   scripts/cluster.sh env [DIR]      prints the ports and paths as shell variables
 #   scripts/cluster.sh bench [DIR]    requests per second through HAProxy with 1, 2, 3 nodes
 #
-# The nodes run the simulated TEE (--tee sim --dev): node 1 creates the data
-# key, and nodes 2 and 3 get copies of its sealed files, which only the
-# simulation can read on another node. Apps loaded through node 1 are kept
-# in the shared store (--persist-apps) and loaded by the others when they
-# start. Needs: postgresql, haproxy, a build in build/ (or EOS_BIN).
+# The nodes run the simulated TEE (--tee sim --dev) and share an operator CA
+# made here (so that they present the same certificate root). Node 1 creates
+# the data key; nodes 2 and 3 join through node 1 (serve --join), which
+# releases the key to their attested keys since their measurement is its
+# own. Apps loaded through any node reach the others through the store.
+# Needs: postgresql, haproxy, openssl, a build in build/ (or EOS_BIN).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -46,12 +47,14 @@ wait_ping() { # port pid
 }
 
 start_node() { # n
-  local n="$1" port
+  local n="$1" port join=()
   port="$(cat "$state/n$n/port")"
+  [ "$n" = 1 ] || join=(--join "127.0.0.1:$(cat "$state/n1/port")")
   # Each node in its own process group, so that stopping one never reaches
   # the shell that started it.
   setsid "$bin" serve --dev --tee sim --data-dir "$state/n$n" --listen "127.0.0.1:$port" \
-    --store "$(cat "$state/store")" --persist-apps --log-level "${EOS_LOG_LEVEL:-info}" \
+    --store "$(cat "$state/store")" --ca-cert "$state/ca.pem" --ca-key "$state/ca.key" \
+    "${join[@]}" --log-level "${EOS_LOG_LEVEL:-info}" \
     >>"$state/n$n/log" 2>&1 </dev/null &
   echo $! >"$state/n$n/pid"
   if ! wait_ping "$port" "$!"; then
@@ -152,21 +155,19 @@ start_all() {
   done
   free_port >"$state/haproxy.port"
   free_port >"$state/stats.port"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+    -keyout "$state/ca.key" -out "$state/ca.pem" -subj "/CN=enclave-os cluster CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    2>/dev/null
   start_node 1
-  # The simulated TEE's sealed files of node 1 (data key, RA-TLS CA) serve
-  # nodes 2 and 3: they then read the same data and present the same
-  # certificate root.
-  for n in 2 3; do
-    cp "$state/n1/sim-seal.key" "$state/n1/master.sealed" "$state/n1/ratls-ca.sealed" "$state/n$n/"
-  done
+  start_node 2
+  start_node 3
   local n1="127.0.0.1:$(cat "$state/n1/port")"
   for app in hello kv-counter; do
     if [ -f "$apps/$app/$app.wasm" ]; then
       "$bin" load "$apps/$app/$app.wasm" --name "$app" -s "$n1" --allow-simulated >/dev/null
     fi
   done
-  start_node 2
-  start_node 3
   write_haproxy_cfg
   haproxy -c -q -f "$state/haproxy.cfg"
   haproxy -D -f "$state/haproxy.cfg"

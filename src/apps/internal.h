@@ -42,6 +42,8 @@ struct eos_apps {
     int restoring;
     atomic_ullong loads;
     eos_apps__cluster *cluster; /* the follower thread, when the store is shared */
+    eos_tee *join_tee;          /* set by eos_apps_join_enable(), borrowed */
+    const eos_apps_join_policy *join_policy;
 };
 
 /* Largest per-call fuel an app may ask for at load. */

@@ -1,6 +1,7 @@
-"""Three nodes sharing a PostgreSQL store behind HAProxy (scripts/cluster.sh):
-requests through HAProxy reach every node, which answer with the same app
-and certificate root; a load or unload through one node reaches the others
+"""Three nodes sharing a PostgreSQL store behind HAProxy (scripts/cluster.sh),
+nodes 2 and 3 having joined through node 1: requests through HAProxy reach
+every node, which answer with the same app and certificate root; a joiner
+with another measurement is refused and says why; a load or unload through one node reaches the others
 and every node ends with the same configuration root; a node that was down
 catches up; increments through different nodes add up exactly; a node
 killed with -9 under load loses no acknowledged write while HAProxy moves
@@ -198,6 +199,26 @@ def test_cluster_node_catches_up(cluster):
     wait_for(same_roots(cluster))
     cli("unload", "late", "-s", "127.0.0.1:%d" % n2, "--allow-simulated")
     wait_for(lambda: not serves(n3, "/late/x"))
+
+
+def test_cluster_joiner_with_other_measurement_refused(cluster, tmp_path):
+    # The simulated TEE measures the binary: one byte more is another build.
+    other = str(tmp_path / "enclave-os-other")
+    with open(EOS_BIN, "rb") as f, open(other, "wb") as g:
+        g.write(f.read() + b"x")
+    os.chmod(other, 0o755)
+    data = tmp_path / "other-data"
+    data.mkdir()
+    n1 = cluster["EOS_NODE1"]
+    r = subprocess.run([other, "serve", "--dev", "--tee", "sim", "--data-dir", str(data),
+                        "--listen", "127.0.0.1:0", "--store", cluster["EOS_STORE"], "--join", n1],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0
+    assert "refused to release the data key" in r.stderr, r.stderr
+    assert "measurement" in r.stderr
+    assert not (data / "master.sealed").exists()
+    with open(os.path.join(cluster["state"], "n1", "log")) as f:
+        assert "refused a node that asked to join" in f.read()
 
 
 def counter(port, key):
