@@ -20,8 +20,7 @@
 #define BEAT_S      2
 #define STALE_S     15
 #define FORGET_S    3600
-#define VERSION_KEY "apps/version"
-#define MAX_TRIES   16
+#define VERSION_KEY EOS_APPS__VERSION_KEY
 
 struct eos_apps__cluster {
     pthread_t thread;
@@ -40,80 +39,6 @@ static int64_t le64(const uint8_t *p)
     for (int i = 7; i >= 0; i--)
         v = v << 8 | p[i];
     return (int64_t)v;
-}
-
-/* Adds one to the version inside txn. */
-static int bump(eos_kv_txn *txn, eos_kv_ns *ns, eos_diag *d)
-{
-    uint8_t *cur = NULL, le[8];
-    size_t n = 0;
-    int64_t v = 0;
-    int rc = eos_kv_txn_get(txn, ns, VERSION_KEY, strlen(VERSION_KEY), &cur, &n, d);
-    if (rc == 0 && n == 8)
-        v = le64(cur);
-    if (rc == 0)
-        eos_free(cur, n);
-    else if (rc != EOS_ENOTFOUND)
-        return rc;
-    v++;
-    for (int i = 0; i < 8; i++)
-        le[i] = (uint8_t)((uint64_t)v >> (8 * i));
-    return eos_kv_txn_set(txn, ns, VERSION_KEY, strlen(VERSION_KEY), le, sizeof le, d);
-}
-
-static int write_once(eos_apps *apps, const eos_kv_item *items, size_t count, int del,
-                      int *out_changed, eos_diag *d)
-{
-    eos_kv_txn *txn = NULL;
-    int rc = eos_kv_txn_begin(apps->kv, &txn, d);
-    if (rc)
-        return rc;
-    *out_changed = !del;
-    for (size_t i = 0; i < count && rc == 0; i++) {
-        if (!del) {
-            rc = eos_kv_txn_set(txn, apps->sys_ns, items[i].key, items[i].key_size, items[i].value,
-                                items[i].value_size, d);
-            continue;
-        }
-        uint8_t *cur = NULL;
-        size_t n = 0;
-        rc = eos_kv_txn_get(txn, apps->sys_ns, items[i].key, items[i].key_size, &cur, &n, d);
-        if (rc == 0) {
-            eos_free(cur, n);
-            *out_changed = 1;
-            rc = eos_kv_txn_delete(txn, apps->sys_ns, items[i].key, items[i].key_size, d);
-        } else if (rc == EOS_ENOTFOUND) {
-            rc = 0;
-        }
-    }
-    if (rc == 0 && *out_changed)
-        rc = bump(txn, apps->sys_ns, d);
-    if (rc) {
-        eos_kv_txn_abort(txn);
-        return rc;
-    }
-    return eos_kv_txn_commit(txn, d);
-}
-
-int eos_apps__cluster_write(eos_apps *apps, const eos_kv_item *items, size_t count, int del,
-                            eos_diag *d)
-{
-    int rc = 0, changed = 0;
-    for (int attempt = 0; attempt < MAX_TRIES; attempt++) {
-        eos_diag local;
-        eos_diag_init(&local);
-        rc = write_once(apps, items, count, del, &changed, &local);
-        if (rc != EOS_ECONFLICT) {
-            if (rc)
-                return eos_diag_set(d, rc, local.step, -1, "%s", local.message);
-            break;
-        }
-    }
-    if (rc == EOS_ECONFLICT)
-        return eos_diag_set(d, rc, "cluster", -1, "the apps record kept changing; try again");
-    if (changed)
-        eos_kv_announce(apps->kv, NULL); /* the others also poll: best effort */
-    return 0;
 }
 
 static int64_t read_version(eos_apps *apps)
@@ -378,8 +303,10 @@ int eos_apps_cluster_start(eos_apps *apps, eos_diag *d)
     c->applied = -1;
     pthread_mutex_init(&c->doc_lock, NULL);
     apps->cluster = c;
+    apps->cluster_stop = eos_apps__cluster_stop;
     if (pthread_create(&c->thread, NULL, follow, apps) != 0) {
         apps->cluster = NULL;
+        apps->cluster_stop = NULL;
         pthread_mutex_destroy(&c->doc_lock);
         eos_free(c, sizeof *c);
         return eos_diag_set(d, EOS_ESYS, "cluster", -1, "cannot start the cluster thread");

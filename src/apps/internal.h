@@ -42,6 +42,7 @@ struct eos_apps {
     int restoring;
     atomic_ullong loads;
     eos_apps__cluster *cluster; /* the follower thread, when the store is shared */
+    void (*cluster_stop)(eos_apps *apps);
     eos_tee *join_tee;          /* set by eos_apps_join_enable(), borrowed */
     const eos_apps_join_policy *join_policy;
 };
@@ -92,11 +93,11 @@ int eos_apps__stored_each(eos_apps *apps, void (*fn)(eos_apps *, const char *, v
                           eos_diag *d);
 
 /* cluster.c: apps replicated through a store shared by several nodes. */
-/* Writes (or, with del, deletes) an app's record items in one transaction
- * that also bumps the cluster's apps version, then announces it. */
-int eos_apps__cluster_write(eos_apps *apps, const eos_kv_item *items, size_t count, int del,
-                            eos_diag *d);
-/* Stops the follower thread (eos_apps_free); NULL cluster is allowed. */
+/* The version of the apps table in the store, bumped by persist.c with
+ * every record's write when the store is shared. */
+#define EOS_APPS__VERSION_KEY "apps/version"
+/* Stops the follower thread; eos_apps_free() calls it through
+ * apps->cluster_stop (no file cycle). NULL cluster is allowed. */
 void eos_apps__cluster_stop(eos_apps *apps);
 
 /* callval.c: JSON <-> component values for wasm_call. Borrows a and the

@@ -269,7 +269,8 @@ void eos_apps_free(eos_apps *t)
 {
     if (!t)
         return;
-    eos_apps__cluster_stop(t);
+    if (t->cluster_stop)
+        t->cluster_stop(t);
     for (size_t i = 0; i < t->n; i++)
         eos_apps_app_unref(t->v[i]);
     eos_free(t->v, t->n * sizeof *t->v);
