@@ -33,9 +33,9 @@ static int noop(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val 
     return 0;
 }
 
-static void noop_dtor(void *ud, uint32_t rep)
+static void noop_dtor(void *ud, void *data, uint32_t rep)
 {
-    (void)ud, (void)rep;
+    (void)ud, (void)data, (void)rep;
 }
 
 static const eos_cm_host_func funcs[] = {

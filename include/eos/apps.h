@@ -180,4 +180,9 @@ EOS_API int eos_apps_stats(eos_apps *apps, eos_apps_stat **out, size_t *out_coun
 #ifdef __cplusplus
 }
 #endif
+/* The WASI host's storage for apps on the encrypted store: keyvalue buckets
+ * and the file tree become kv namespaces. kv is borrowed and must outlive every
+ * app using the result; NULL gives a store with no ops (no keyvalue, no files). */
+eos_wasi_store eos_apps_wasi_store(eos_kv *kv);
+
 #endif

@@ -164,6 +164,70 @@ EOS_API int eos_cm_val_print(const eos_cm_type *t, const eos_cm_val *v, FILE *ou
 /* True when two values of type t are equal. Borrows all arguments. */
 EOS_API bool eos_cm_val_equal(const eos_cm_type *t, const eos_cm_val *a, const eos_cm_val *b);
 
+/* ---- Walking values ------------------------------------------------------- */
+
+/* One walk over a value and its type, written once for every conversion
+ * (lowering into a guest, JSON in both directions). The walk descends into
+ * records, tuples, lists and the payload of a variant, option or result case;
+ * every other kind, and list<u8> / list<s8> (as of.list.bytes), is a leaf.
+ * For each node the visitor learns where it sits, both in the value and in
+ * the canonical ABI's layout, so a visitor needs no walk of its own. */
+
+/* Nesting a walk accepts by default (deeper values are refused). */
+#define EOS_CM_WALK_MAX_DEPTH 100
+
+/* Where a node sits. */
+typedef struct eos_cm_walk_pos {
+    int depth;                 /* 0 at the root */
+    const eos_cm_type *parent; /* the enclosing record, tuple, list or case; NULL at the root */
+    uint32_t index;            /* member or element index, or the case index of a payload */
+    const char *name;          /* record field or case name, else NULL */
+    uint64_t offset; /* canonical ABI bytes from the parent's start (list elements: from the
+                        first element's) */
+    uint32_t flat;   /* canonical ABI flat slots from the parent's first (list elements: 0) */
+} eos_cm_walk_pos;
+
+/* A visitor over an existing value. pre runs for every node before its
+ * children, post (may be NULL) after them; a nonzero result stops the walk
+ * and is returned. bad is called when the value does not fit its type (a
+ * record with the wrong member count, a case out of range or without its
+ * payload, a list without elements, nesting beyond max_depth) with a
+ * message saying so; the walk returns what bad returns (nonzero). */
+typedef struct eos_cm_walker {
+    int (*pre)(void *ud, const eos_cm_type *t, const eos_cm_val *v, const eos_cm_walk_pos *pos);
+    int (*post)(void *ud, const eos_cm_type *t, const eos_cm_val *v, const eos_cm_walk_pos *pos);
+    int (*bad)(void *ud, const char *why);
+    void *ud;
+    int max_depth; /* 0 = EOS_CM_WALK_MAX_DEPTH */
+} eos_cm_walker;
+
+/* Walks v (of type t) with w. Borrows everything. */
+EOS_API int eos_cm_val_walk(const eos_cm_type *t, const eos_cm_val *v, const eos_cm_walker *w);
+
+/* A visitor that builds a value. pre fills a leaf, or the shape of a
+ * compound: a list's of.list.len, a variant, enum, option or result's
+ * of.var.index; the walk then allocates the members, elements or payload
+ * (zeroed, from arena) and builds them in turn. Fields as for eos_cm_walker. */
+typedef struct eos_cm_builder {
+    int (*pre)(void *ud, const eos_cm_type *t, eos_cm_val *v, const eos_cm_walk_pos *pos);
+    int (*post)(void *ud, const eos_cm_type *t, eos_cm_val *v, const eos_cm_walk_pos *pos);
+    int (*bad)(void *ud, const char *why);
+    void *ud;
+    int max_depth;
+    eos_cm_arena *arena; /* receives the value's parts: they live as long as it */
+} eos_cm_builder;
+
+/* Builds *out (of type t) with b. Borrows everything. */
+EOS_API int eos_cm_val_build(const eos_cm_type *t, eos_cm_val *out, const eos_cm_builder *b);
+
+/* The cases of a variant, enum, option (none, some) or result (ok, err), and
+ * the payload type of case i (NULL when it has none; borrowed from t).
+ * These borrow t. */
+EOS_API uint32_t eos_cm_type_case_count(const eos_cm_type *t);
+EOS_API const eos_cm_type *eos_cm_type_case(const eos_cm_type *t, uint32_t i);
+/* True when values of t can hold an own or borrow handle. */
+EOS_API bool eos_cm_type_has_handles(const eos_cm_type *t);
+
 /* ---- Type construction ---------------------------------------------------- */
 
 /* A set of types parsed from WIT text. Resources named in the text are
@@ -271,8 +335,11 @@ typedef struct eos_cm_host_func {
 } eos_cm_host_func;
 
 /* A host resource type's destructor, called with the rep when the guest drops
- * the last owning handle (or the instance dies holding it). */
-typedef void (*eos_cm_dtor_fn)(void *ud, uint32_t rep);
+ * the last owning handle (or the instance dies holding it). ud is the
+ * interface's (eos_cm_host_define); data is the data the embedder attached to
+ * the instance (eos_cm_instance_new), as eos_cm_call_data() gives a host
+ * function, so a destructor finds the state of the call it belongs to. */
+typedef void (*eos_cm_dtor_fn)(void *ud, void *data, uint32_t rep);
 
 /* Makes an empty host (free with eos_cm_host_free(); free instances first).
  * A host is a set of interfaces, immutable once instances use it; share it
@@ -308,8 +375,16 @@ EOS_API int eos_cm_call_trap(eos_cm_call *call, int code, const char *fmt, ...)
 /* The data the embedder attached to the instance (eos_cm_instance_new's
  * data), borrowed. */
 EOS_API void *eos_cm_call_data(eos_cm_call *call);
-/* The instance that made the call, borrowed (valid during the call). */
+/* The instance that made the call, borrowed (valid during the call); NULL in
+ * a call made by eos_cm_host_call(). */
 EOS_API eos_cm_instance *eos_cm_call_instance(eos_cm_call *call);
+/* Runs host function fn with ud as a guest of an instance whose data is
+ * `data` would, but with no instance: for tests and benchmarks of host
+ * interfaces. Memory from eos_cm_call_alloc() lives in arena (caller-owned);
+ * a trap message goes to diag (may be NULL). Borrows everything; returns
+ * what fn returns. */
+EOS_API int eos_cm_host_call(eos_cm_host_fn fn, void *ud, void *data, const eos_cm_val *args,
+                             eos_cm_val *results, eos_cm_arena *arena, eos_diag *diag);
 
 /* ---- Instances ------------------------------------------------------------ */
 

@@ -11,7 +11,6 @@
 
 #include "eos/cm.h"
 #include "eos/common.h"
-#include "eos/kv.h"
 #include "eos/wasm.h"
 
 #ifdef __cplusplus
@@ -20,6 +19,84 @@ extern "C" {
 
 /* The layer's version string, static storage. */
 EOS_API const char *eos_wasi_version(void);
+
+/* ---- Storage ---------------------------------------------------------------- */
+
+/* Where wasi:keyvalue buckets and the wasi:filesystem tree live: a key-value
+ * store with namespaces, supplied by the embedder (the server backs it with
+ * its encrypted store). Namespaces are named "app:<name>/kv:<bucket>" and
+ * "app:<name>/fs"; keys are byte strings of 1..EOS_WASI_STORE_MAX_KEY bytes.
+ * Every operation borrows its arguments and returns 0 or an eos_err:
+ * EOS_ENOTFOUND for an absent key (get, del), EOS_ECONFLICT when a cas or a
+ * transaction lost a race, EOS_EINVAL for a bad key or counter. Values
+ * handed out are allocated with eos_malloc and freed by the caller with
+ * eos_free(value, size). Operations may be called from any thread. */
+#define EOS_WASI_STORE_MAX_KEY     4096
+#define EOS_WASI_STORE_CURSOR_SIZE 65 /* a listing cursor, with its NUL */
+
+typedef struct eos_wasi_store_ns eos_wasi_store_ns;   /* the implementation's */
+typedef struct eos_wasi_store_txn eos_wasi_store_txn; /* the implementation's */
+
+/* One key of a batch; get_many fills value, value_size and found. */
+typedef struct eos_wasi_store_item {
+    const char *key;
+    size_t key_size;
+    uint8_t *value; /* set_many: borrowed input; get_many: allocated output or NULL */
+    size_t value_size;
+    bool found;
+} eos_wasi_store_item;
+
+/* A page of key names from list; free the names with list_free. */
+typedef struct eos_wasi_store_page {
+    char **keys; /* count names (may hold NULs; use key_sizes) */
+    size_t *key_sizes;
+    size_t count;
+    char cursor[EOS_WASI_STORE_CURSOR_SIZE]; /* the next page's, or "" at the end */
+} eos_wasi_store_page;
+
+typedef struct eos_wasi_store_ops {
+    /* Opens a namespace handle, closed with ns_close. impl is eos_wasi_store.impl. */
+    int (*ns_open)(void *impl, const char *name, eos_wasi_store_ns **out);
+    void (*ns_close)(eos_wasi_store_ns *ns);
+    int (*get)(eos_wasi_store_ns *ns, const char *key, size_t key_size, uint8_t **out,
+               size_t *out_size);
+    int (*set)(eos_wasi_store_ns *ns, const char *key, size_t key_size, const uint8_t *value,
+               size_t value_size);
+    int (*del)(eos_wasi_store_ns *ns, const char *key, size_t key_size);
+    int (*exists)(eos_wasi_store_ns *ns, const char *key, size_t key_size, bool *out);
+    /* Adds delta to a signed 64-bit counter (absent = 0), atomically. */
+    int (*incr)(eos_wasi_store_ns *ns, const char *key, size_t key_size, int64_t delta,
+                int64_t *out_value);
+    /* Stores value only if the key holds exactly expected (NULL: is absent). */
+    int (*cas)(eos_wasi_store_ns *ns, const char *key, size_t key_size, const uint8_t *expected,
+               size_t expected_size, const uint8_t *value, size_t value_size);
+    /* Batches: get_many reads one snapshot; set_many and delete_many (which
+     * skips absent keys) apply atomically. */
+    int (*get_many)(eos_wasi_store_ns *ns, eos_wasi_store_item *items, size_t count);
+    int (*set_many)(eos_wasi_store_ns *ns, const eos_wasi_store_item *items, size_t count);
+    int (*delete_many)(eos_wasi_store_ns *ns, const eos_wasi_store_item *items, size_t count);
+    /* Up to limit (0: 1000) names starting with prefix, resuming at cursor
+     * ("" = the start); a page may be short, even empty, before the end. */
+    int (*list)(eos_wasi_store_ns *ns, const char *prefix, size_t prefix_size, const char *cursor,
+                size_t limit, eos_wasi_store_page *page);
+    void (*list_free)(eos_wasi_store_page *page);
+    /* Transactions over any namespaces of the store: writes apply together
+     * at commit, which fails with EOS_ECONFLICT when a key changed meanwhile;
+     * commit and abort free txn. */
+    int (*txn_begin)(void *impl, eos_wasi_store_txn **out);
+    int (*txn_set)(eos_wasi_store_txn *txn, eos_wasi_store_ns *ns, const char *key, size_t key_size,
+                   const uint8_t *value, size_t value_size);
+    int (*txn_delete)(eos_wasi_store_txn *txn, eos_wasi_store_ns *ns, const char *key,
+                      size_t key_size);
+    int (*txn_commit)(eos_wasi_store_txn *txn);
+    void (*txn_abort)(eos_wasi_store_txn *txn);
+} eos_wasi_store_ops;
+
+/* A store: its operations and the implementation's state, both borrowed. */
+typedef struct eos_wasi_store {
+    const eos_wasi_store_ops *ops; /* NULL = no store */
+    void *impl;
+} eos_wasi_store;
 
 /* ---- Apps ------------------------------------------------------------------- */
 
@@ -40,7 +117,7 @@ typedef struct eos_wasi_app_config {
     size_t env_count;
     uint64_t max_fuel;         /* per call; 0 = 10,000,000 */
     uint64_t max_memory_bytes; /* linear memory cap; 0 = 64 MiB */
-    eos_kv *kv;                /* borrowed store for keyvalue and files; NULL = none */
+    eos_wasi_store store;      /* keyvalue and files (borrowed); ops NULL = none */
     /* Log rate limit for stdout/stderr/wasi:logging: lines per second refilled
      * into a bucket of log_burst lines; 0 = 50 per second, burst 200. */
     uint32_t log_lines_per_sec;

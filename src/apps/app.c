@@ -284,7 +284,7 @@ int eos_apps__app_create(eos_apps *apps, const eos_apps_load_args *args, eos_app
     wc.env_count = a->env_count;
     wc.max_fuel = a->max_fuel;
     wc.max_memory_bytes = a->max_memory_mb << 20;
-    wc.kv = apps->kv;
+    wc.store = eos_apps_wasi_store(apps->kv);
     rc = eos_wasi_app_new(&wc, &a->wapp, d);
     if (rc < 0)
         goto out;

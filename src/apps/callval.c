@@ -55,23 +55,6 @@ static const eos_cm_functype *find_func(const eos_cm_component *c, const char *n
     return NULL;
 }
 
-static int has_resource(const eos_cm_type *t, int depth)
-{
-    if (!t || depth > MAX_DEPTH)
-        return 0;
-    if (t->kind == EOS_CM_OWN || t->kind == EOS_CM_BORROW)
-        return 1;
-    if (has_resource(t->elem, depth + 1) || has_resource(t->err, depth + 1))
-        return 1;
-    if (t->types)
-        for (uint32_t i = 0; i < t->count; i++)
-            if (has_resource(t->types[i], depth + 1))
-                return 1;
-    return 0;
-}
-
-static int from_json(conv *cv, const eos_cm_type *t, yajl_val j, eos_cm_val *out, int depth);
-
 static int int_from_json(conv *cv, const eos_cm_type *t, yajl_val j, eos_cm_val *out)
 {
     static const struct {
@@ -180,10 +163,44 @@ static eos_cm_val *new_vals(conv *cv, size_t n)
     return eos_cm_arena_alloc(cv->arena, (n ? n : 1) * sizeof(eos_cm_val));
 }
 
-static int from_json(conv *cv, const eos_cm_type *t, yajl_val j, eos_cm_val *out, int depth)
+/* JSON -> value is a builder of the cm value walk: for each node, js holds
+ * the JSON it comes from; a variant, option or result leaves its payload's
+ * JSON in kid. */
+typedef struct from {
+    conv *cv;
+    yajl_val js[MAX_DEPTH + 1];
+    yajl_val kid[MAX_DEPTH + 1];
+} from;
+
+static int from_bad(void *ud, const char *why)
 {
-    if (depth > MAX_DEPTH)
-        return conv_fail(cv, "value nested too deeply%s", NULL);
+    return conv_fail(((from *)ud)->cv, "%s", why);
+}
+
+/* The JSON of the node at pos, from its parent's. */
+static yajl_val node_json(from *f, const eos_cm_walk_pos *pos)
+{
+    yajl_val up = f->js[pos->depth - 1];
+    switch (pos->parent->kind) {
+    case EOS_CM_LIST:
+    case EOS_CM_TUPLE:
+        return up->u.array.values[pos->index];
+    case EOS_CM_RECORD: {
+        const char *path[] = {pos->name, NULL};
+        return yajl_tree_get(up, path, yajl_t_any);
+    }
+    default:
+        return f->kid[pos->depth - 1];
+    }
+}
+
+static int from_pre(void *ud, const eos_cm_type *t, eos_cm_val *out, const eos_cm_walk_pos *pos)
+{
+    from *f = ud;
+    conv *cv = f->cv;
+    yajl_val j = f->js[0];
+    if (pos->depth > 0 && !(j = f->js[pos->depth] = node_json(f, pos)))
+        return conv_fail(cv, "record field '%s' is missing", pos->name);
     switch ((eos_cm_kind)t->kind) {
     case EOS_CM_BOOL:
         if (!YAJL_IS_TRUE(j) && !YAJL_IS_FALSE(j))
@@ -226,50 +243,25 @@ static int from_json(conv *cv, const eos_cm_type *t, yajl_val j, eos_cm_val *out
         size_t n = j->u.array.len;
         if (t->kind == EOS_CM_TUPLE && n != t->count)
             return conv_fail(cv, "tuple of the wrong length%s", NULL);
-        int bytes =
-            t->kind == EOS_CM_LIST && (t->elem->kind == EOS_CM_U8 || t->elem->kind == EOS_CM_S8);
         out->of.list.len = n;
-        if (bytes) {
-            uint8_t *b = eos_cm_arena_alloc(cv->arena, n ? n : 1);
-            if (!b)
-                return conv_fail(cv, "out of memory%s", NULL);
-            for (size_t i = 0; i < n; i++) {
-                eos_cm_val v;
-                if (int_from_json(cv, t->elem, j->u.array.values[i], &v) < 0)
-                    return -1;
-                b[i] = (uint8_t)v.of.u;
-            }
-            out->of.list.bytes = b;
-            return 0;
-        }
-        eos_cm_val *items = new_vals(cv, n);
-        if (!items)
+        if (t->kind == EOS_CM_TUPLE || (t->elem->kind != EOS_CM_U8 && t->elem->kind != EOS_CM_S8))
+            return 0; /* the walk builds the elements */
+        uint8_t *b = eos_cm_arena_alloc(cv->arena, n ? n : 1);
+        if (!b)
             return conv_fail(cv, "out of memory%s", NULL);
-        for (size_t i = 0; i < n; i++)
-            if (from_json(cv, t->kind == EOS_CM_LIST ? t->elem : t->types[i], j->u.array.values[i],
-                          &items[i], depth + 1) < 0)
+        for (size_t i = 0; i < n; i++) {
+            eos_cm_val v;
+            if (int_from_json(cv, t->elem, j->u.array.values[i], &v) < 0)
                 return -1;
-        out->of.list.items = items;
+            b[i] = (uint8_t)v.of.u;
+        }
+        out->of.list.bytes = b;
         return 0;
     }
-    case EOS_CM_RECORD: {
+    case EOS_CM_RECORD:
         if (!YAJL_IS_OBJECT(j))
             return conv_fail(cv, "expected an object (record)%s", NULL);
-        eos_cm_val *items = new_vals(cv, t->count);
-        if (!items)
-            return conv_fail(cv, "out of memory%s", NULL);
-        for (uint32_t i = 0; i < t->count; i++) {
-            const char *path[] = {t->names[i], NULL};
-            yajl_val f = yajl_tree_get(j, path, yajl_t_any);
-            if (!f)
-                return conv_fail(cv, "record field '%s' is missing", t->names[i]);
-            if (from_json(cv, t->types[i], f, &items[i], depth + 1) < 0)
-                return -1;
-        }
-        out->of.list.items = items;
-        out->of.list.len = t->count;
         return 0;
-    }
     case EOS_CM_ENUM:
         if (!YAJL_IS_STRING(j) || case_index(t, j->u.string, &out->of.var.index) < 0)
             return conv_fail(cv, "expected one of the enum's case names%s", NULL);
@@ -283,39 +275,25 @@ static int from_json(conv *cv, const eos_cm_type *t, yajl_val j, eos_cm_val *out
             name = j->u.object.keys[0];
             payload = j->u.object.values[0];
         }
-        uint32_t idx;
-        if (!name || case_index(t, name, &idx) < 0)
+        if (!name || case_index(t, name, &out->of.var.index) < 0)
             return conv_fail(cv, "expected a variant case: \"case\" or {\"case\": value}%s", NULL);
-        out->of.var.index = idx;
-        out->of.var.payload = NULL;
-        if (t->types[idx]) {
-            if (!payload)
-                return conv_fail(cv, "variant case '%s' needs a payload", name);
-            out->of.var.payload = new_vals(cv, 1);
-            if (!out->of.var.payload)
-                return conv_fail(cv, "out of memory%s", NULL);
-            return from_json(cv, t->types[idx], payload, out->of.var.payload, depth + 1);
-        }
+        if (t->types[out->of.var.index] && !payload)
+            return conv_fail(cv, "variant case '%s' needs a payload", name);
+        f->kid[pos->depth] = payload;
         return 0;
     }
     case EOS_CM_OPTION: {
-        if (YAJL_IS_NULL(j)) {
-            out->of.var.index = 0;
-            return 0;
-        }
+        out->of.var.index = YAJL_IS_NULL(j) ? 0 : 1;
         yajl_val inner = j;
-        if (t->elem->kind == EOS_CM_OPTION) {
+        if (out->of.var.index && t->elem->kind == EOS_CM_OPTION) {
             const char *path[] = {"some", NULL};
             inner = YAJL_IS_OBJECT(j) ? yajl_tree_get(j, path, yajl_t_any) : NULL;
             if (!inner)
                 return conv_fail(cv, "a nested option is written {\"some\": value} or null%s",
                                  NULL);
         }
-        out->of.var.index = 1;
-        out->of.var.payload = new_vals(cv, 1);
-        if (!out->of.var.payload)
-            return conv_fail(cv, "out of memory%s", NULL);
-        return from_json(cv, t->elem, inner, out->of.var.payload, depth + 1);
+        f->kid[pos->depth] = inner;
+        return 0;
     }
     case EOS_CM_RESULT: {
         if (!YAJL_IS_OBJECT(j) || j->u.object.len != 1)
@@ -323,15 +301,8 @@ static int from_json(conv *cv, const eos_cm_type *t, yajl_val j, eos_cm_val *out
         int is_err = strcmp(j->u.object.keys[0], "err") == 0;
         if (!is_err && strcmp(j->u.object.keys[0], "ok") != 0)
             return conv_fail(cv, "expected {\"ok\": value} or {\"err\": value}%s", NULL);
-        const eos_cm_type *pt = is_err ? t->err : t->elem;
         out->of.var.index = (uint32_t)is_err;
-        out->of.var.payload = NULL;
-        if (pt) {
-            out->of.var.payload = new_vals(cv, 1);
-            if (!out->of.var.payload)
-                return conv_fail(cv, "out of memory%s", NULL);
-            return from_json(cv, pt, j->u.object.values[0], out->of.var.payload, depth + 1);
-        }
+        f->kid[pos->depth] = j->u.object.values[0];
         return 0;
     }
     case EOS_CM_FLAGS: {
@@ -344,9 +315,9 @@ static int from_json(conv *cv, const eos_cm_type *t, yajl_val j, eos_cm_val *out
         out->of.flags.bits = 0;
         out->of.flags.more = more;
         for (size_t i = 0; i < j->u.array.len; i++) {
-            yajl_val f = j->u.array.values[i];
+            yajl_val fl = j->u.array.values[i];
             uint32_t idx;
-            if (!YAJL_IS_STRING(f) || case_index(t, f->u.string, &idx) < 0)
+            if (!YAJL_IS_STRING(fl) || case_index(t, fl->u.string, &idx) < 0)
                 return conv_fail(cv, "unknown flag name%s", NULL);
             if (idx < 64)
                 out->of.flags.bits |= (uint64_t)1 << idx;
@@ -358,6 +329,16 @@ static int from_json(conv *cv, const eos_cm_type *t, yajl_val j, eos_cm_val *out
     default:
         return conv_fail(cv, "resources cannot be passed as JSON%s", NULL);
     }
+}
+
+static int from_json(conv *cv, const eos_cm_type *t, yajl_val j, eos_cm_val *out)
+{
+    from f;
+    f.cv = cv;
+    f.js[0] = j;
+    eos_cm_builder b = {
+        .pre = from_pre, .bad = from_bad, .ud = &f, .max_depth = MAX_DEPTH, .arena = cv->arena};
+    return eos_cm_val_build(t, out, &b) ? -1 : 0;
 }
 
 static void gen_str(yajl_gen g, const char *s, size_t n)
@@ -383,12 +364,38 @@ static void gen_float(yajl_gen g, double v)
     }
 }
 
-static void to_json(yajl_gen g, const eos_cm_type *t, const eos_cm_val *v, int depth)
+/* Value -> JSON is a visitor of the cm value walk: pre writes a leaf or
+ * opens a compound (with the key a record member or variant case needs),
+ * post closes it. */
+static bool to_opens(const eos_cm_type *t, const eos_cm_val *v)
 {
+    switch ((eos_cm_kind)t->kind) {
+    case EOS_CM_LIST:
+        return !v->of.list.bytes;
+    case EOS_CM_TUPLE:
+    case EOS_CM_RECORD:
+    case EOS_CM_RESULT:
+        return true;
+    case EOS_CM_VARIANT:
+        return t->types[v->of.var.index] != NULL;
+    case EOS_CM_OPTION:
+        return v->of.var.index && t->elem->kind == EOS_CM_OPTION;
+    default:
+        return false;
+    }
+}
+
+static int to_pre(void *ud, const eos_cm_type *t, const eos_cm_val *v, const eos_cm_walk_pos *pos)
+{
+    yajl_gen g = ud;
     char buf[32];
-    if (depth > MAX_DEPTH) {
-        yajl_gen_null(g);
-        return;
+    if (pos->depth > MAX_DEPTH + 1)
+        return 0; /* inside a part already written as null */
+    if (pos->parent && pos->parent->kind == EOS_CM_RECORD)
+        gen_cstr(g, pos->name);
+    if (pos->depth > MAX_DEPTH) {
+        yajl_gen_null(g); /* too deep to write: null stands for the part */
+        return 0;
     }
     switch ((eos_cm_kind)t->kind) {
     case EOS_CM_BOOL:
@@ -455,57 +462,34 @@ static void to_json(yajl_gen g, const eos_cm_type *t, const eos_cm_val *v, int d
                             : snprintf(buf, sizeof buf, "%u", v->of.list.bytes[i]);
                 yajl_gen_number(g, buf, (size_t)n);
             }
-        } else {
-            for (size_t i = 0; i < v->of.list.len; i++)
-                to_json(g, t->kind == EOS_CM_LIST ? t->elem : t->types[i], &v->of.list.items[i],
-                        depth + 1);
+            yajl_gen_array_close(g);
         }
-        yajl_gen_array_close(g);
         break;
     case EOS_CM_RECORD:
         yajl_gen_map_open(g);
-        for (uint32_t i = 0; i < t->count; i++) {
-            gen_cstr(g, t->names[i]);
-            to_json(g, t->types[i], &v->of.list.items[i], depth + 1);
-        }
-        yajl_gen_map_close(g);
         break;
     case EOS_CM_ENUM:
         gen_cstr(g, t->names[v->of.var.index]);
         break;
     case EOS_CM_VARIANT:
-        if (!t->types[v->of.var.index] || !v->of.var.payload) {
-            gen_cstr(g, t->names[v->of.var.index]);
-            break;
-        }
-        yajl_gen_map_open(g);
+        if (to_opens(t, v))
+            yajl_gen_map_open(g);
         gen_cstr(g, t->names[v->of.var.index]);
-        to_json(g, t->types[v->of.var.index], v->of.var.payload, depth + 1);
-        yajl_gen_map_close(g);
         break;
     case EOS_CM_OPTION:
         if (v->of.var.index == 0) {
             yajl_gen_null(g);
-        } else if (t->elem->kind == EOS_CM_OPTION) {
+        } else if (to_opens(t, v)) {
             yajl_gen_map_open(g);
             gen_cstr(g, "some");
-            to_json(g, t->elem, v->of.var.payload, depth + 1);
-            yajl_gen_map_close(g);
-        } else {
-            to_json(g, t->elem, v->of.var.payload, depth + 1);
         }
         break;
-    case EOS_CM_RESULT: {
-        const eos_cm_type *pt = v->of.var.index ? t->err : t->elem;
+    case EOS_CM_RESULT:
         yajl_gen_map_open(g);
         gen_cstr(g, v->of.var.index ? "err" : "ok");
-        if (pt && v->of.var.payload)
-            to_json(g, pt, v->of.var.payload, depth + 1);
-        else
+        if (!eos_cm_type_case(t, v->of.var.index))
             yajl_gen_null(g);
-        yajl_gen_map_close(g);
         break;
-    }
     case EOS_CM_FLAGS:
         yajl_gen_array_open(g);
         for (uint32_t i = 0; i < t->count; i++) {
@@ -520,6 +504,27 @@ static void to_json(yajl_gen g, const eos_cm_type *t, const eos_cm_val *v, int d
     default:
         yajl_gen_null(g);
     }
+    return 0;
+}
+
+static int to_post(void *ud, const eos_cm_type *t, const eos_cm_val *v, const eos_cm_walk_pos *pos)
+{
+    yajl_gen g = ud;
+    if (pos->depth > MAX_DEPTH || !to_opens(t, v))
+        return 0;
+    if (t->kind == EOS_CM_LIST || t->kind == EOS_CM_TUPLE)
+        yajl_gen_array_close(g);
+    else
+        yajl_gen_map_close(g);
+    return 0;
+}
+
+/* Values here were lifted by the engine or built by from_json, so they fit
+ * their types and nest no deeper than the walk allows. */
+static void to_json(yajl_gen g, const eos_cm_type *t, const eos_cm_val *v)
+{
+    eos_cm_walker w = {.pre = to_pre, .post = to_post, .ud = g};
+    eos_cm_val_walk(t, v, &w);
 }
 
 int eos_apps__params_roundtrip(const eos_cm_functype *ft, const char *json, size_t size, char **out,
@@ -551,7 +556,7 @@ int eos_apps__params_roundtrip(const eos_cm_functype *ft, const char *json, size
         goto out;
     }
     for (uint32_t i = 0; i < ft->param_count; i++)
-        if (from_json(&cv, ft->params[i], params->u.array.values[i], &args[i], 0) < 0) {
+        if (from_json(&cv, ft->params[i], params->u.array.values[i], &args[i]) < 0) {
             snprintf(err, err_size, "parameter %u: %s", i + 1, cv.err);
             goto out;
         }
@@ -562,7 +567,7 @@ int eos_apps__params_roundtrip(const eos_cm_functype *ft, const char *json, size
     }
     yajl_gen_array_open(g);
     for (uint32_t i = 0; i < ft->param_count; i++)
-        to_json(g, ft->params[i], &args[i], 0);
+        to_json(g, ft->params[i], &args[i]);
     yajl_gen_array_close(g);
     if (oom) {
         rc = EOS_ENOMEM;
@@ -596,12 +601,12 @@ int eos_apps__call(eos_apps_app *a, const char *func, const char *params_json, s
         return eos_apps_error_doc("not_found", msg, out, out_size);
     }
     for (uint32_t i = 0; i < ft->param_count; i++)
-        if (has_resource(ft->params[i], 0))
+        if (eos_cm_type_has_handles(ft->params[i]))
             return eos_apps_error_doc("invalid_request",
                                        "functions taking resources cannot be called this way", out,
                                        out_size);
     for (uint32_t i = 0; i < ft->result_count; i++)
-        if (has_resource(ft->results[i], 0))
+        if (eos_cm_type_has_handles(ft->results[i]))
             return eos_apps_error_doc("invalid_request",
                                        "functions returning resources cannot be called this way",
                                        out, out_size);
@@ -633,7 +638,7 @@ int eos_apps__call(eos_apps_app *a, const char *func, const char *params_json, s
         goto out;
     }
     for (uint32_t i = 0; i < ft->param_count; i++) {
-        if (from_json(&cv, ft->params[i], params->u.array.values[i], &args[i], 0) < 0) {
+        if (from_json(&cv, ft->params[i], params->u.array.values[i], &args[i]) < 0) {
             snprintf(msg, sizeof msg, "parameter %u%s%s: %s", i + 1,
                      ft->param_names && ft->param_names[i] ? " " : "",
                      ft->param_names && ft->param_names[i] ? ft->param_names[i] : "", cv.err);
@@ -665,7 +670,7 @@ int eos_apps__call(eos_apps_app *a, const char *func, const char *params_json, s
     gen_cstr(g, "returns");
     yajl_gen_array_open(g);
     for (uint32_t i = 0; i < ft->result_count; i++)
-        to_json(g, ft->results[i], &results[i], 0);
+        to_json(g, ft->results[i], &results[i]);
     yajl_gen_array_close(g);
     gen_cstr(g, "fuel_consumed");
     yajl_gen_integer(g, (long long)oc.fuel_consumed);

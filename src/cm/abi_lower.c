@@ -11,63 +11,78 @@ static uint32_t align_to(uint32_t n, uint32_t a)
     return (n + a - 1) / a * a;
 }
 
-static uint32_t disc_size(uint32_t n)
-{
-    return n <= 256 ? 1 : n <= 65536 ? 2 : 4;
-}
-
 static void wr_le(uint8_t *p, uint64_t v, unsigned n)
 {
     for (unsigned i = 0; i < n; i++)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static int check_case(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v)
+/* Lowering is a visitor of the value walk (walk.c): each node goes to a
+ * memory address or to flat slots, found from its parent's place and the
+ * position the walk reports. A list's elements always go to the memory its
+ * header points at. */
+typedef struct place {
+    bool mem;       /* at is a guest address, else a flat slot */
+    uint64_t at;    /* where the node starts */
+    uint32_t elems; /* a list's: the guest address of its first element */
+} place;
+
+typedef struct lowering {
+    eos_cm__cx *cx;
+    uint64_t *flat;
+    uint32_t n; /* flat slots available */
+    int depth0; /* the depth of the walk's root in the caller's value */
+    place at[EOS_CM_MAX_DEPTH + 1];
+} lowering;
+
+static int lower_bad(void *ud, const char *why)
 {
-    if (v->of.var.index >= eos_cm__case_count(t))
-        return eos_cm__trap(cx, "case index %u out of range (%u cases)", v->of.var.index,
-                            eos_cm__case_count(t));
-    const eos_cm_type *ct = eos_cm__case_type(t, v->of.var.index);
-    if (ct && !v->of.var.payload)
-        return eos_cm__trap(cx, "case %u needs a payload", v->of.var.index);
-    return 0;
+    return eos_cm__trap(((lowering *)ud)->cx, "%s", why);
 }
 
-/* Copies a list into newly realloc'd guest memory; returns ptr. */
-static int lower_list(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v, uint32_t *out_ptr,
-                      int depth)
+/* Allocates a list's elements in the guest (copying list<u8> / list<s8>
+ * bytes at once); the walk lowers the other elements into *out_ptr. */
+static int list_alloc(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v, uint32_t *out_ptr)
 {
     const eos_cm_type *e = t->elem;
     size_t len = v->of.list.len;
     uint64_t bytes = (uint64_t)len * e->size;
-    bool raw = e->kind == EOS_CM_U8 || e->kind == EOS_CM_S8;
     if (bytes > 0x7fffffffu)
         return eos_cm__trap(cx, "list of %zu elements is too large for the guest", len);
-    if (len && (raw ? !v->of.list.bytes : !v->of.list.items))
-        return eos_cm__trap(cx, "list value without elements");
-    uint32_t ptr;
-    int rc = eos_cm__realloc(cx, 0, 0, e->align, (uint32_t)bytes, &ptr);
+    int rc = eos_cm__realloc(cx, 0, 0, e->align, (uint32_t)bytes, out_ptr);
     if (rc)
         return rc;
-    if (raw) {
-        uint8_t *d = eos_cm__mem(cx, ptr, bytes);
-        if (len)
-            memmove(d, v->of.list.bytes, len);
-    } else {
-        for (size_t i = 0; i < len; i++)
-            if ((rc = eos_cm__store(cx, e, &v->of.list.items[i], (uint64_t)ptr + i * e->size,
-                                    depth + 1)))
-                return rc;
-    }
-    *out_ptr = ptr;
+    if ((e->kind == EOS_CM_U8 || e->kind == EOS_CM_S8) && len)
+        memmove(eos_cm__mem(cx, *out_ptr, bytes), v->of.list.bytes, len);
     return 0;
 }
 
-int eos_cm__store(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v, uint64_t ptr,
-                  int depth)
+/* The (ptr, len) header of a string or list, after lowering its contents. */
+static int lower_ref(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v, place *pl,
+                     uint32_t *out_ptr, uint32_t *out_len)
 {
-    if (depth > EOS_CM_MAX_DEPTH)
-        return eos_cm__trap(cx, "value nested too deeply");
+    if (t->kind == EOS_CM_STRING)
+        return eos_cm__lower_string(cx, v->of.str.ptr, v->of.str.len, out_ptr, out_len);
+    *out_len = (uint32_t)v->of.list.len;
+    int rc = list_alloc(cx, t, v, out_ptr);
+    if (!rc)
+        pl->elems = *out_ptr;
+    return rc;
+}
+
+/* Flags as 32-bit words, bits past the last label cleared. */
+static uint32_t flags_word(const eos_cm_type *t, const eos_cm_val *v, uint32_t w)
+{
+    uint32_t x = w < 2              ? (uint32_t)(v->of.flags.bits >> (32 * w))
+                 : v->of.flags.more ? v->of.flags.more[w - 2]
+                                    : 0;
+    uint32_t nbits = t->count - 32 * w < 32 ? t->count - 32 * w : 32;
+    return nbits < 32 ? x & ((1u << nbits) - 1) : x;
+}
+
+static int to_mem(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v, place *pl)
+{
+    uint64_t ptr = pl->at;
     if (ptr & (t->align - 1))
         return eos_cm__trap(cx, "pointer %llu is not aligned to %u", (unsigned long long)ptr,
                             t->align);
@@ -104,65 +119,30 @@ int eos_cm__store(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v, uin
         break;
     case EOS_CM_STRING:
     case EOS_CM_LIST:
-        if (t->kind == EOS_CM_STRING)
-            rc = eos_cm__lower_string(cx, v->of.str.ptr, v->of.str.len, &a, &b);
-        else
-            rc = lower_list(cx, t, v, &a, depth), b = (uint32_t)v->of.list.len;
-        if (rc)
+        if ((rc = lower_ref(cx, t, v, pl, &a, &b)))
             return rc;
         wr_le(tmp, a, 4);
         wr_le(tmp + 4, b, 4);
         break;
     case EOS_CM_RECORD:
-    case EOS_CM_TUPLE: {
-        if (v->of.list.len != t->count || !v->of.list.items)
-            return eos_cm__trap(cx, "%s value has %zu members, the type has %u",
-                                t->kind == EOS_CM_RECORD ? "record" : "tuple", v->of.list.len,
-                                t->count);
-        uint32_t off = 0;
-        for (uint32_t i = 0; i < t->count; i++) {
-            off = align_to(off, t->types[i]->align);
-            if ((rc = eos_cm__store(cx, t->types[i], &v->of.list.items[i], ptr + off, depth + 1)))
-                return rc;
-            off += t->types[i]->size;
-        }
-        return 0;
-    }
+    case EOS_CM_TUPLE:
+        return 0; /* the members are the walk's next nodes */
     case EOS_CM_VARIANT:
     case EOS_CM_ENUM:
     case EOS_CM_OPTION:
     case EOS_CM_RESULT: {
-        if ((rc = check_case(cx, t, v)))
-            return rc;
-        uint32_t n = eos_cm__case_count(t), ds = disc_size(n), max_align = 1;
+        uint32_t ds = eos_cm__disc_size(eos_cm__case_count(t));
         wr_le(eos_cm__mem(cx, ptr, ds), v->of.var.index, ds);
-        for (uint32_t i = 0; i < n; i++) {
-            const eos_cm_type *c = eos_cm__case_type(t, i);
-            if (c && c->align > max_align)
-                max_align = c->align;
-        }
-        const eos_cm_type *ct = eos_cm__case_type(t, v->of.var.index);
-        if (ct)
-            return eos_cm__store(cx, ct, v->of.var.payload, ptr + align_to(ds, max_align),
-                                 depth + 1);
         return 0;
     }
-    case EOS_CM_FLAGS: {
-        uint32_t words = (t->count + 31) / 32;
-        for (uint32_t w = 0; w < words; w++) {
-            uint32_t x = w < 2              ? (uint32_t)(v->of.flags.bits >> (32 * w))
-                         : v->of.flags.more ? v->of.flags.more[w - 2]
-                                            : 0;
-            uint32_t nbits = t->count - 32 * w < 32 ? t->count - 32 * w : 32;
-            if (nbits < 32)
-                x &= (1u << nbits) - 1;
+    case EOS_CM_FLAGS:
+        for (uint32_t w = 0; w < (t->count + 31) / 32; w++) {
             if (t->size < 4)
-                wr_le(eos_cm__mem(cx, ptr, t->size), x, t->size);
+                wr_le(eos_cm__mem(cx, ptr, t->size), flags_word(t, v, w), t->size);
             else
-                wr_le(eos_cm__mem(cx, ptr + 4 * w, 4), x, 4);
+                wr_le(eos_cm__mem(cx, ptr + 4 * w, 4), flags_word(t, v, w), 4);
         }
         return 0;
-    }
     case EOS_CM_OWN:
     case EOS_CM_BORROW:
         if ((rc = eos_cm__lower_handle(cx, t, v, &a)))
@@ -179,6 +159,127 @@ int eos_cm__store(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v, uin
                             (unsigned long long)ptr, t->size);
     memcpy(p, tmp, t->size);
     return 0;
+}
+
+static int put(lowering *l, uint64_t slot, uint64_t v)
+{
+    if (slot >= l->n)
+        return eos_cm__trap(l->cx, "too many core values for the signature");
+    l->flat[slot] = v;
+    return 0;
+}
+
+static int to_slots(lowering *l, const eos_cm_type *t, const eos_cm_val *v, place *pl)
+{
+    eos_cm__cx *cx = l->cx;
+    uint64_t at = pl->at;
+    uint32_t a, b;
+    int rc;
+    if (t->flat_count >= EOS_CM_FLAT_CAP)
+        return eos_cm__trap(cx, "type too large to pass as flat values");
+    switch (t->kind) {
+    case EOS_CM_BOOL:
+        return put(l, at, v->of.b ? 1 : 0);
+    case EOS_CM_S8:
+        return put(l, at, (uint32_t)(int32_t)(int8_t)v->of.s);
+    case EOS_CM_S16:
+        return put(l, at, (uint32_t)(int32_t)(int16_t)v->of.s);
+    case EOS_CM_S32:
+        return put(l, at, (uint32_t)(int32_t)v->of.s);
+    case EOS_CM_U8:
+        return put(l, at, (uint8_t)v->of.u);
+    case EOS_CM_U16:
+        return put(l, at, (uint16_t)v->of.u);
+    case EOS_CM_U32:
+        return put(l, at, (uint32_t)v->of.u);
+    case EOS_CM_S64:
+    case EOS_CM_U64:
+        return put(l, at, v->of.u);
+    case EOS_CM_F32: {
+        uint32_t bits;
+        memcpy(&bits, &v->of.f32, 4);
+        return put(l, at, bits);
+    }
+    case EOS_CM_F64: {
+        uint64_t bits;
+        memcpy(&bits, &v->of.f64, 8);
+        return put(l, at, bits);
+    }
+    case EOS_CM_CHAR:
+        if (!eos_cm__char_valid(v->of.ch))
+            return eos_cm__trap(cx, "invalid char value 0x%x", v->of.ch);
+        return put(l, at, v->of.ch);
+    case EOS_CM_STRING:
+    case EOS_CM_LIST:
+        if ((rc = lower_ref(cx, t, v, pl, &a, &b)) || (rc = put(l, at, a)))
+            return rc;
+        return put(l, at + 1, b);
+    case EOS_CM_RECORD:
+    case EOS_CM_TUPLE:
+        return 0;
+    case EOS_CM_VARIANT:
+    case EOS_CM_ENUM:
+    case EOS_CM_OPTION:
+    case EOS_CM_RESULT:
+        /* The discriminant, then zeros in the joined slots the case's payload
+         * (the walk's next node) does not fill. */
+        for (uint32_t i = 0; i < t->flat_count; i++)
+            if ((rc = put(l, at + i, i == 0 ? v->of.var.index : 0)))
+                return rc;
+        return 0;
+    case EOS_CM_FLAGS:
+        for (uint32_t w = 0; w < (t->count + 31) / 32; w++)
+            if ((rc = put(l, at + w, flags_word(t, v, w))))
+                return rc;
+        return 0;
+    case EOS_CM_OWN:
+    case EOS_CM_BORROW:
+        if ((rc = eos_cm__lower_handle(cx, t, v, &a)))
+            return rc;
+        return put(l, at, a);
+    default:
+        return eos_cm__trap(cx, "unknown type kind %u", t->kind);
+    }
+}
+
+static int lower_pre(void *ud, const eos_cm_type *t, const eos_cm_val *v,
+                     const eos_cm_walk_pos *pos)
+{
+    lowering *l = ud;
+    place *pl = &l->at[pos->depth];
+    if (pos->depth > 0) {
+        const place *up = &l->at[pos->depth - 1];
+        pl->mem = up->mem || pos->parent->kind == EOS_CM_LIST;
+        if (pos->parent->kind == EOS_CM_LIST)
+            pl->at = up->elems + pos->offset;
+        else
+            pl->at = up->at + (up->mem ? pos->offset : pos->flat);
+    }
+    return pl->mem ? to_mem(l->cx, t, v, pl) : to_slots(l, t, v, pl);
+}
+
+static int lower(lowering *l, const eos_cm_type *t, const eos_cm_val *v, int depth)
+{
+    if (depth >= EOS_CM_MAX_DEPTH)
+        return eos_cm__trap(l->cx, "value nested too deeply");
+    /* Scalars, strings, flags and handles have no parts to walk: the common
+     * case of a call's arguments goes straight to its place. */
+    if (t->kind <= EOS_CM_STRING || t->kind == EOS_CM_FLAGS || t->kind == EOS_CM_OWN ||
+        t->kind == EOS_CM_BORROW)
+        return l->at[0].mem ? to_mem(l->cx, t, v, &l->at[0]) : to_slots(l, t, v, &l->at[0]);
+    eos_cm_walker w = {
+        .pre = lower_pre, .bad = lower_bad, .ud = l, .max_depth = EOS_CM_MAX_DEPTH - depth};
+    return eos_cm_val_walk(t, v, &w);
+}
+
+int eos_cm__store(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v, uint64_t ptr,
+                  int depth)
+{
+    lowering l;
+    l.cx = cx;
+    l.at[0].mem = true;
+    l.at[0].at = ptr;
+    return lower(&l, t, v, depth);
 }
 
 /* ---- Flat values -------------------------------------------------------------- */
@@ -327,114 +428,19 @@ int eos_cm__lift_flat(eos_cm__cx *cx, const eos_cm_type *t, const uint64_t *flat
     }
 }
 
-static int put(eos_cm__cx *cx, uint64_t *flat, uint32_t *pos, uint32_t n, uint64_t v)
-{
-    if (*pos >= n)
-        return eos_cm__trap(cx, "too many core values for the signature");
-    flat[(*pos)++] = v;
-    return 0;
-}
-
 int eos_cm__lower_flat(eos_cm__cx *cx, const eos_cm_type *t, const eos_cm_val *v, uint64_t *flat,
                        uint32_t *pos, uint32_t n, int depth)
 {
-    int rc;
-    uint32_t a, b;
-    if (depth > EOS_CM_MAX_DEPTH)
-        return eos_cm__trap(cx, "value nested too deeply");
-    if (t->flat_count >= EOS_CM_FLAT_CAP)
-        return eos_cm__trap(cx, "type too large to pass as flat values");
-    switch (t->kind) {
-    case EOS_CM_BOOL:
-        return put(cx, flat, pos, n, v->of.b ? 1 : 0);
-    case EOS_CM_S8:
-        return put(cx, flat, pos, n, (uint32_t)(int32_t)(int8_t)v->of.s);
-    case EOS_CM_S16:
-        return put(cx, flat, pos, n, (uint32_t)(int32_t)(int16_t)v->of.s);
-    case EOS_CM_S32:
-        return put(cx, flat, pos, n, (uint32_t)(int32_t)v->of.s);
-    case EOS_CM_U8:
-        return put(cx, flat, pos, n, (uint8_t)v->of.u);
-    case EOS_CM_U16:
-        return put(cx, flat, pos, n, (uint16_t)v->of.u);
-    case EOS_CM_U32:
-        return put(cx, flat, pos, n, (uint32_t)v->of.u);
-    case EOS_CM_S64:
-    case EOS_CM_U64:
-        return put(cx, flat, pos, n, v->of.u);
-    case EOS_CM_F32: {
-        uint32_t bits;
-        memcpy(&bits, &v->of.f32, 4);
-        return put(cx, flat, pos, n, bits);
-    }
-    case EOS_CM_F64: {
-        uint64_t bits;
-        memcpy(&bits, &v->of.f64, 8);
-        return put(cx, flat, pos, n, bits);
-    }
-    case EOS_CM_CHAR:
-        if (!eos_cm__char_valid(v->of.ch))
-            return eos_cm__trap(cx, "invalid char value 0x%x", v->of.ch);
-        return put(cx, flat, pos, n, v->of.ch);
-    case EOS_CM_STRING:
-        if ((rc = eos_cm__lower_string(cx, v->of.str.ptr, v->of.str.len, &a, &b)))
-            return rc;
-        return (rc = put(cx, flat, pos, n, a)) ? rc : put(cx, flat, pos, n, b);
-    case EOS_CM_LIST:
-        if ((rc = lower_list(cx, t, v, &a, depth)))
-            return rc;
-        return (rc = put(cx, flat, pos, n, a)) ? rc
-                                               : put(cx, flat, pos, n, (uint32_t)v->of.list.len);
-    case EOS_CM_RECORD:
-    case EOS_CM_TUPLE:
-        if (v->of.list.len != t->count || !v->of.list.items)
-            return eos_cm__trap(cx, "%s value has %zu members, the type has %u",
-                                t->kind == EOS_CM_RECORD ? "record" : "tuple", v->of.list.len,
-                                t->count);
-        for (uint32_t i = 0; i < t->count; i++)
-            if ((rc = eos_cm__lower_flat(cx, t->types[i], &v->of.list.items[i], flat, pos, n,
-                                         depth + 1)))
-                return rc;
-        return 0;
-    case EOS_CM_VARIANT:
-    case EOS_CM_ENUM:
-    case EOS_CM_OPTION:
-    case EOS_CM_RESULT: {
-        if ((rc = check_case(cx, t, v)))
-            return rc;
-        uint32_t start = *pos;
-        if ((rc = put(cx, flat, pos, n, v->of.var.index)))
-            return rc;
-        const eos_cm_type *ct = eos_cm__case_type(t, v->of.var.index);
-        if (ct && (rc = eos_cm__lower_flat(cx, ct, v->of.var.payload, flat, pos, n, depth + 1)))
-            return rc;
-        while (*pos < start + t->flat_count)
-            if ((rc = put(cx, flat, pos, n, 0)))
-                return rc;
-        return 0;
-    }
-    case EOS_CM_FLAGS: {
-        uint32_t words = (t->count + 31) / 32;
-        for (uint32_t w = 0; w < words; w++) {
-            uint32_t x = w < 2              ? (uint32_t)(v->of.flags.bits >> (32 * w))
-                         : v->of.flags.more ? v->of.flags.more[w - 2]
-                                            : 0;
-            uint32_t nbits = t->count - 32 * w < 32 ? t->count - 32 * w : 32;
-            if (nbits < 32)
-                x &= (1u << nbits) - 1;
-            if ((rc = put(cx, flat, pos, n, x)))
-                return rc;
-        }
-        return 0;
-    }
-    case EOS_CM_OWN:
-    case EOS_CM_BORROW:
-        if ((rc = eos_cm__lower_handle(cx, t, v, &a)))
-            return rc;
-        return put(cx, flat, pos, n, a);
-    default:
-        return eos_cm__trap(cx, "unknown type kind %u", t->kind);
-    }
+    lowering l;
+    l.cx = cx;
+    l.flat = flat;
+    l.n = n;
+    l.at[0].mem = false;
+    l.at[0].at = *pos;
+    int rc = lower(&l, t, v, depth);
+    if (!rc)
+        *pos += t->flat_count;
+    return rc;
 }
 
 /* Layout of a parameter or result list spilled to memory (as a tuple). */

@@ -54,7 +54,7 @@ int eos_cm__invoke(eos_cm_func *f, const eos_cm_val *args, eos_cm_val *results, 
     int rc;
     (void)caller;
     if (f->host) {
-        eos_cm_call call = {.inst = ci->root, .arena = arena, .diag = diag};
+        eos_cm_call call = {.inst = ci->root, .data = ci->root->data, .arena = arena, .diag = diag};
         rc = f->host->fn(&call, f->host->ud, args, results);
         if (rc && !eos_is_trap(rc))
             return eos_diag_set(diag, EOS_TRAP_HOST, "host", -1, "host function failed: %s",
@@ -154,7 +154,11 @@ static int lowered_call(eos_wasm_caller *caller, void *ud, uint64_t *slots)
     if (rc)
         goto out;
     if (l->callee->host) {
-        eos_cm_call call = {.inst = ci->root, .arena = &arena, .caller = caller, .diag = &diag};
+        eos_cm_call call = {.inst = ci->root,
+                            .data = ci->root->data,
+                            .arena = &arena,
+                            .caller = caller,
+                            .diag = &diag};
         rc = l->callee->host->fn(&call, l->callee->host->ud, args, res);
         if (rc && !eos_is_trap(rc)) {
             rc = eos_diag_set(&diag, EOS_TRAP_HOST, "host", -1, "host function %s failed: %s",
@@ -283,7 +287,7 @@ static int builtin_call(eos_wasm_caller *caller, void *ud, uint64_t *slots)
             eos_wasm_val a = {.type = EOS_WASM_I32, .of.i32 = (int32_t)gone.rep};
             rc = eos_wasm_func_call(ci->root->store, gone.rt->dtor, &a, 1, NULL, 0, &diag);
         } else if (gone.rt->host_dtor) {
-            gone.rt->host_dtor(gone.rt->host_ud, gone.rep);
+            gone.rt->host_dtor(gone.rt->host_ud, ci->root->data, gone.rep);
         }
         break;
     }
@@ -351,10 +355,17 @@ int eos_cm_call_trap(eos_cm_call *call, int code, const char *fmt, ...)
 
 void *eos_cm_call_data(eos_cm_call *call)
 {
-    return call->inst->data;
+    return call->data;
 }
 
 eos_cm_instance *eos_cm_call_instance(eos_cm_call *call)
 {
     return call->inst;
+}
+
+int eos_cm_host_call(eos_cm_host_fn fn, void *ud, void *data, const eos_cm_val *args,
+                     eos_cm_val *results, eos_cm_arena *arena, eos_diag *diag)
+{
+    eos_cm_call call = {.inst = NULL, .data = data, .arena = arena, .diag = diag};
+    return fn(&call, ud, args, results);
 }

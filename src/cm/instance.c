@@ -622,7 +622,7 @@ void eos_cm_instance_free(eos_cm_instance *i)
         for (uint32_t k = 0; k < ci->table.len; k++) {
             eos_cm__handle *h = &ci->table.v[k];
             if (h->rt && h->own && h->rt->host_dtor)
-                h->rt->host_dtor(h->rt->host_ud, h->rep);
+                h->rt->host_dtor(h->rt->host_ud, i->data, h->rep);
         }
         eos_cm__table_free(&ci->table);
     }

@@ -467,6 +467,7 @@ struct eos_cm_instance {
 
 struct eos_cm_call {
     eos_cm_instance *inst;
+    void *data; /* the instance's data, for eos_cm_call_data() */
     eos_cm_arena *arena;
     eos_wasm_caller *caller;
     eos_diag *diag;
@@ -515,5 +516,14 @@ static inline uint32_t eos_cm__case_count(const eos_cm_type *t)
 {
     return t->kind == EOS_CM_OPTION || t->kind == EOS_CM_RESULT ? 2 : t->count;
 }
+
+/* Bytes of the discriminant of a type with n cases. */
+static inline uint32_t eos_cm__disc_size(uint32_t n)
+{
+    return n <= 256 ? 1 : n <= 65536 ? 2 : 4;
+}
+
+/* walk.c: where a case's payload starts in memory. */
+uint32_t eos_cm__payload_offset(const eos_cm_type *t);
 
 #endif

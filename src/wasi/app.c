@@ -93,7 +93,7 @@ int eos_wasi_app_new(const eos_wasi_app_config *cfg, eos_wasi_app **out, eos_dia
     }
     eos_hex_encode(cfg->code_hash, 32, app->version_hex);
     app->component = cfg->component;
-    app->kv = cfg->kv;
+    app->store = cfg->store;
     app->max_fuel = cfg->max_fuel ? cfg->max_fuel : DEFAULT_FUEL;
     app->max_memory_bytes = cfg->max_memory_bytes ? cfg->max_memory_bytes : DEFAULT_MEMORY;
     app->log_rate = cfg->log_lines_per_sec ? cfg->log_lines_per_sec : 50;
@@ -172,14 +172,11 @@ int eos_wasi_app_check(eos_wasi_app *app, eos_diag *diag)
     eos_wasi__ctx_init(&ctx, app);
     ctx.sink = &no_sink;
     ctx.out = &outcome;
-    eos_wasi__ctx *saved = eos_wasi__cur;
-    eos_wasi__cur = &ctx;
     int rc = instantiate(app, &ctx, &store, &inst, diag);
-    /* Resources the start function created are dropped with the context bound. */
+    /* Resources the start function created are dropped while ctx lives. */
     eos_cm_instance_free(inst);
     eos_wasm_store_free(store);
     eos_wasi__ctx_fini(&ctx);
-    eos_wasi__cur = saved;
     return rc;
 }
 
@@ -208,8 +205,6 @@ int eos_wasi_handle_http(eos_wasi_app *app, const eos_wasi_request *req, const e
     ctx.req = req;
     ctx.sink = sink ? sink : &no_sink;
     ctx.out = out;
-    eos_wasi__ctx *saved = eos_wasi__cur;
-    eos_wasi__cur = &ctx;
     int rc = instantiate(app, &ctx, &store, &inst, &d);
     if (rc) {
         reason_from(out, rc, &d, "the app could not be started");
@@ -248,13 +243,12 @@ int eos_wasi_handle_http(eos_wasi_app *app, const eos_wasi_request *req, const e
         rc = ctx.outparam_err;
     }
 out:
-    /* Destructors of resources the guest still holds run here, with the
-     * context bound: a response body left open ends incomplete. */
+    /* Destructors of resources the guest still holds run here, while ctx
+     * lives: a response body left open ends incomplete. */
     eos_cm_instance_free(inst);
     eos_wasm_store_free(store);
     eos_cm_arena_free(arena);
     eos_wasi__ctx_fini(&ctx);
-    eos_wasi__cur = saved;
     if (!rc && ctx.sink_err)
         rc = ctx.sink_err;
     return rc;
@@ -274,8 +268,6 @@ int eos_wasi_call(eos_wasi_app *app, const char *name, const eos_cm_val *args, s
     eos_wasi__ctx_init(&ctx, app);
     ctx.sink = &no_sink;
     ctx.out = out;
-    eos_wasi__ctx *saved = eos_wasi__cur;
-    eos_wasi__cur = &ctx;
     int rc = instantiate(app, &ctx, &store, &inst, &d);
     if (rc) {
         reason_from(out, rc, &d, "the app could not be started");
@@ -295,7 +287,6 @@ out:
     eos_cm_instance_free(inst);
     eos_wasm_store_free(store);
     eos_wasi__ctx_fini(&ctx);
-    eos_wasi__cur = saved;
     return rc;
 }
 

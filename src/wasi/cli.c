@@ -111,7 +111,7 @@ static void log_release(eos_wasi__ctx *ctx, void *impl)
 static int get_log_stream(eos_cm_call *call, eos_cm_val *results, eos_log_level level,
                           const char *name)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     log_stream *ls = eos_calloc(1, sizeof(*ls));
     if (!ls)
         return EOS_ENOMEM;
@@ -122,13 +122,7 @@ static int get_log_stream(eos_cm_call *call, eos_cm_val *results, eos_log_level 
                            .flush = log_flush,
                            .release = log_release,
                            .impl = ls};
-    uint32_t rep = eos_wasi__ostream_new(ctx, &t);
-    if (!rep) {
-        eos_free(ls, sizeof(*ls));
-        return EOS_ENOMEM;
-    }
-    results[0].of.handle = rep;
-    return 0;
+    return eos_wasi__ret_handle(&results[0], eos_wasi__ostream_new(ctx, &t));
 }
 
 static int get_stdout(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
@@ -149,20 +143,15 @@ static int empty_read(eos_wasi__ctx *ctx, void *impl, uint8_t *buf, size_t cap, 
 
 static int get_stdin(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     eos_wasi__istream t = {.read = empty_read};
-    uint32_t rep = eos_wasi__istream_new(ctx, &t);
-    if (!rep)
-        return EOS_ENOMEM;
-    results[0].of.handle = rep;
-    return 0;
+    return eos_wasi__ret_handle(&results[0], eos_wasi__istream_new(ctx, &t));
 }
 
 static int get_terminal(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    results[0].of.var.index = 0; /* none: apps have no terminal */
-    results[0].of.var.payload = NULL;
+    EOS_WASI__ENTER(ctx, call);
+    eos_wasi__val_option(&results[0], NULL); /* apps have no terminal */
     return 0;
 }
 
@@ -181,7 +170,7 @@ static bool env_pair(eos_wasi__ctx *ctx, eos_cm_val *item, const char *k, const 
 
 static int get_environment(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     eos_wasi_app *app = ctx->app;
     size_t n = 2 + app->env_count;
     eos_cm_val *items = eos_wasi__val_new(ctx, n);
@@ -198,7 +187,7 @@ static int get_environment(eos_cm_call *call, void *ud, const eos_cm_val *args, 
 
 static int get_arguments(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     results[0].of.list.items = NULL;
     results[0].of.list.len = 0;
     return 0;
@@ -206,13 +195,8 @@ static int get_arguments(eos_cm_call *call, void *ud, const eos_cm_val *args, eo
 
 static int initial_cwd(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    eos_cm_val *p = eos_wasi__val_new(ctx, 1);
-    if (!p || !eos_wasi__val_str(ctx, p, "/", 1))
-        return EOS_ENOMEM;
-    results[0].of.var.index = 1;
-    results[0].of.var.payload = p;
-    return 0;
+    EOS_WASI__ENTER(ctx, call);
+    return eos_wasi__ret_opt_str(ctx, &results[0], "/");
 }
 
 /* ---- exit ---- */
@@ -225,13 +209,13 @@ static int do_exit(eos_wasi__ctx *ctx, unsigned code)
 
 static int cli_exit(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     return do_exit(ctx, args[0].of.var.index ? 1u : 0u);
 }
 
 static int cli_exit_code(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     return do_exit(ctx, (unsigned)args[0].of.u);
 }
 
@@ -239,7 +223,7 @@ static int cli_exit_code(eos_cm_call *call, void *ud, const eos_cm_val *args, eo
 
 static int logging_log(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     static const eos_log_level levels[] = {EOS_LOG_DEBUG, EOS_LOG_DEBUG, EOS_LOG_INFO,
                                            EOS_LOG_WARN,  EOS_LOG_ERROR, EOS_LOG_ERROR};
     uint32_t lv = args[0].of.var.index;

@@ -30,26 +30,26 @@ static int datetime(eos_wasi__ctx *ctx, eos_cm_val *v, clockid_t clk, bool res)
 
 static int wall_now(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     return datetime(ctx, &results[0], CLOCK_REALTIME, false);
 }
 
 static int wall_resolution(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     return datetime(ctx, &results[0], CLOCK_REALTIME, true);
 }
 
 static int mono_now(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     results[0].of.u = eos_now_ns();
     return 0;
 }
 
 static int mono_resolution(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     struct timespec ts = {0, 1};
     clock_getres(CLOCK_MONOTONIC, &ts);
     results[0].of.u = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
@@ -58,24 +58,21 @@ static int mono_resolution(eos_cm_call *call, void *ud, const eos_cm_val *args, 
 
 static int subscribe_at(eos_wasi__ctx *ctx, eos_cm_val *res, uint64_t deadline)
 {
-    uint32_t rep = eos_wasi__pollable_new(ctx, EOS_WASI__POLL_CLOCK, deadline, 0);
-    if (!rep)
-        return EOS_ENOMEM;
-    res->of.handle = rep;
-    return 0;
+    return eos_wasi__ret_handle(res,
+                                eos_wasi__pollable_new(ctx, EOS_WASI__POLL_CLOCK, deadline, 0));
 }
 
 static int mono_subscribe_instant(eos_cm_call *call, void *ud, const eos_cm_val *args,
                                   eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     return subscribe_at(ctx, &results[0], args[0].of.u);
 }
 
 static int mono_subscribe_duration(eos_cm_call *call, void *ud, const eos_cm_val *args,
                                    eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     uint64_t now = eos_now_ns();
     uint64_t d = args[0].of.u;
     return subscribe_at(ctx, &results[0], d > UINT64_MAX - now ? UINT64_MAX : now + d);
@@ -99,7 +96,7 @@ int eos_wasi__random(uint8_t *buf, size_t size)
 
 static int random_bytes(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     uint64_t len = args[0].of.u;
     if (len > RANDOM_MAX)
         return EOS_TRAP_HOST;
@@ -116,7 +113,7 @@ static int random_bytes(eos_cm_call *call, void *ud, const eos_cm_val *args, eos
 
 static int random_u64(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     uint64_t v = 0;
     int rc = eos_wasi__random((uint8_t *)&v, sizeof(v));
     results[0].of.u = v;
@@ -125,7 +122,7 @@ static int random_u64(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_c
 
 static int insecure_seed(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     eos_cm_val *t = eos_wasi__val_new(ctx, 2);
     uint64_t v[2] = {0, 0};
     if (!t)

@@ -1,12 +1,10 @@
 /* The per-call context: the table that maps resource reps to host objects,
- * scratch memory for host results, and value-building helpers. Reps are
- * indices + 1 into the table of the call that created them. */
+ * and scratch memory for host results. Reps are indices + 1 into the table of
+ * the call that created them. */
 #include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
-
-_Thread_local eos_wasi__ctx *eos_wasi__cur;
 
 void eos_wasi__ctx_init(eos_wasi__ctx *ctx, eos_wasi_app *app)
 {
@@ -132,13 +130,20 @@ void eos_wasi__res_drop(eos_wasi__ctx *ctx, uint32_t rep)
     free_obj(ctx, type, obj);
 }
 
-void eos_wasi__dtor(void *ud, uint32_t rep)
+void eos_wasi__dtor(void *ud, void *data, uint32_t rep)
 {
-    (void)ud;
-    /* The component model gives destructors no instance, so the call's
-     * context comes from the thread the guest runs on. */
-    if (eos_wasi__cur)
-        eos_wasi__res_drop(eos_wasi__cur, rep);
+    if (data)
+        eos_wasi__res_drop(data, rep);
+}
+
+uint32_t eos_wasi__res_new(eos_wasi__ctx *ctx, eos_wasi__rtype type, void *obj)
+{
+    if (!obj)
+        return 0;
+    uint32_t rep = eos_wasi__res_add(ctx, type, obj);
+    if (!rep)
+        free_obj(ctx, (uint8_t)type, obj);
+    return rep;
 }
 
 void *eos_wasi__scratch_alloc(eos_wasi__ctx *ctx, size_t size)
@@ -175,10 +180,7 @@ uint32_t eos_wasi__ioerr_new(eos_wasi__ctx *ctx, int code, const char *msg)
         return 0;
     e->code = code;
     snprintf(e->msg, sizeof(e->msg), "%s", msg ? msg : eos_strerror(code));
-    uint32_t rep = eos_wasi__res_add(ctx, EOS_WASI__R_ERROR, e);
-    if (!rep)
-        eos_free(e, sizeof(*e));
-    return rep;
+    return eos_wasi__res_new(ctx, EOS_WASI__R_ERROR, e);
 }
 
 uint32_t eos_wasi__pollable_new(eos_wasi__ctx *ctx, uint8_t kind, uint64_t deadline,
@@ -190,50 +192,7 @@ uint32_t eos_wasi__pollable_new(eos_wasi__ctx *ctx, uint8_t kind, uint64_t deadl
     p->kind = kind;
     p->deadline = deadline;
     p->stream_rep = stream_rep;
-    uint32_t rep = eos_wasi__res_add(ctx, EOS_WASI__R_POLLABLE, p);
-    if (!rep)
-        eos_free(p, sizeof(*p));
-    return rep;
-}
-
-eos_cm_val *eos_wasi__val_new(eos_wasi__ctx *ctx, size_t count)
-{
-    if (count == 0)
-        count = 1;
-    if (count > SIZE_MAX / sizeof(eos_cm_val))
-        return NULL;
-    return eos_wasi__scratch_alloc(ctx, count * sizeof(eos_cm_val));
-}
-
-bool eos_wasi__val_str(eos_wasi__ctx *ctx, eos_cm_val *v, const char *s, size_t len)
-{
-    char *p = eos_wasi__scratch_alloc(ctx, len + 1);
-    if (!p)
-        return false;
-    if (len)
-        memcpy(p, s, len);
-    v->of.str.ptr = p;
-    v->of.str.len = len;
-    return true;
-}
-
-bool eos_wasi__val_bytes(eos_wasi__ctx *ctx, eos_cm_val *v, const uint8_t *b, size_t len)
-{
-    uint8_t *p = eos_wasi__scratch_alloc(ctx, len + 1);
-    if (!p)
-        return false;
-    if (len)
-        memcpy(p, b, len);
-    v->of.list.bytes = p;
-    v->of.list.items = NULL;
-    v->of.list.len = len;
-    return true;
-}
-
-void eos_wasi__val_result(eos_cm_val *v, bool is_err, eos_cm_val *payload)
-{
-    v->of.var.index = is_err ? 1 : 0;
-    v->of.var.payload = payload;
+    return eos_wasi__res_new(ctx, EOS_WASI__R_POLLABLE, p);
 }
 
 int eos_wasi__trap(eos_wasi__ctx *ctx, const char *why)

@@ -167,51 +167,25 @@ bool eos_wasi__fields_has(const eos_wasi__fields *f, const char *name, size_t na
 
 /* ---- Host functions ---- */
 
-static eos_wasi__fields *self_fields(eos_wasi__ctx *ctx, const eos_cm_val *args)
-{
-    return eos_wasi__res_get(ctx, args[0].of.handle, EOS_WASI__R_FIELDS);
-}
-
 /* result<_, header-error> from a mutation's return code. */
 static int header_result(eos_wasi__ctx *ctx, eos_cm_val *res, int rc)
 {
     if (rc < 0)
         return rc;
-    if (rc == 0) {
-        eos_wasi__val_result(res, false, NULL);
-        return 0;
-    }
-    eos_cm_val *e = eos_wasi__val_new(ctx, 1);
-    if (!e)
-        return EOS_ENOMEM;
-    e->of.var.index = (uint32_t)rc - 1;
-    eos_wasi__val_result(res, true, e);
-    return 0;
-}
-
-static uint32_t add_fields(eos_wasi__ctx *ctx, eos_wasi__fields *f)
-{
-    uint32_t rep = eos_wasi__res_add(ctx, EOS_WASI__R_FIELDS, f);
-    if (!rep)
-        eos_wasi__fields_free(f);
-    return rep;
+    return rc ? eos_wasi__err_case(ctx, res, (uint32_t)rc - 1) : eos_wasi__ok(res, NULL);
 }
 
 static int fields_new(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    eos_wasi__fields *f = eos_wasi__fields_new();
-    uint32_t rep = f ? add_fields(ctx, f) : 0;
-    if (!rep)
-        return EOS_ENOMEM;
-    results[0].of.handle = rep;
-    return 0;
+    EOS_WASI__ENTER(ctx, call);
+    return eos_wasi__ret_handle(&results[0],
+                                eos_wasi__res_new(ctx, EOS_WASI__R_FIELDS, eos_wasi__fields_new()));
 }
 
 static int fields_from_list(eos_cm_call *call, void *ud, const eos_cm_val *args,
                             eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     eos_wasi__fields *f = eos_wasi__fields_new();
     if (!f)
         return EOS_ENOMEM;
@@ -224,21 +198,12 @@ static int fields_from_list(eos_cm_call *call, void *ud, const eos_cm_val *args,
             return header_result(ctx, &results[0], rc);
         }
     }
-    uint32_t rep = add_fields(ctx, f);
-    eos_cm_val *p = eos_wasi__val_new(ctx, 1);
-    if (!rep || !p)
-        return EOS_ENOMEM;
-    p->of.handle = rep;
-    eos_wasi__val_result(&results[0], false, p);
-    return 0;
+    return eos_wasi__ok_handle(ctx, &results[0], eos_wasi__res_new(ctx, EOS_WASI__R_FIELDS, f));
 }
 
 static int fields_get(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    eos_wasi__fields *f = self_fields(ctx, args);
-    if (!f)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, eos_wasi__fields, f, EOS_WASI__R_FIELDS);
     const char *name = args[1].of.str.ptr;
     size_t size = args[1].of.str.len;
     size_t n = 0;
@@ -259,20 +224,14 @@ static int fields_get(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_c
 
 static int fields_has(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    eos_wasi__fields *f = self_fields(ctx, args);
-    if (!f)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, eos_wasi__fields, f, EOS_WASI__R_FIELDS);
     results[0].of.b = eos_wasi__fields_has(f, args[1].of.str.ptr, args[1].of.str.len);
     return 0;
 }
 
 static int fields_set(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    eos_wasi__fields *f = self_fields(ctx, args);
-    if (!f)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, eos_wasi__fields, f, EOS_WASI__R_FIELDS);
     const char *name = args[1].of.str.ptr;
     size_t size = args[1].of.str.len;
     /* Validate everything first so a refused set changes nothing. */
@@ -291,20 +250,14 @@ static int fields_set(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_c
 
 static int fields_delete(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    eos_wasi__fields *f = self_fields(ctx, args);
-    if (!f)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, eos_wasi__fields, f, EOS_WASI__R_FIELDS);
     return header_result(ctx, &results[0],
                          eos_wasi__fields_delete(f, args[1].of.str.ptr, args[1].of.str.len));
 }
 
 static int fields_append(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    eos_wasi__fields *f = self_fields(ctx, args);
-    if (!f)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, eos_wasi__fields, f, EOS_WASI__R_FIELDS);
     return header_result(ctx, &results[0],
                          eos_wasi__fields_append(f, args[1].of.str.ptr, args[1].of.str.len,
                                                  args[2].of.list.bytes, args[2].of.list.len));
@@ -312,10 +265,7 @@ static int fields_append(eos_cm_call *call, void *ud, const eos_cm_val *args, eo
 
 static int fields_entries(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    eos_wasi__fields *f = self_fields(ctx, args);
-    if (!f)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, eos_wasi__fields, f, EOS_WASI__R_FIELDS);
     eos_cm_val *items = eos_wasi__val_new(ctx, f->len);
     eos_cm_val *pairs = eos_wasi__val_new(ctx, 2 * f->len);
     if (!items || !pairs)
@@ -338,17 +288,10 @@ static int fields_entries(eos_cm_call *call, void *ud, const eos_cm_val *args, e
 
 static int fields_clone(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    eos_wasi__fields *f = self_fields(ctx, args);
-    if (!f)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, eos_wasi__fields, f, EOS_WASI__R_FIELDS);
     /* A clone is always mutable, whatever the original. */
-    eos_wasi__fields *c = eos_wasi__fields_clone(f, false);
-    uint32_t rep = c ? add_fields(ctx, c) : 0;
-    if (!rep)
-        return EOS_ENOMEM;
-    results[0].of.handle = rep;
-    return 0;
+    return eos_wasi__ret_handle(
+        &results[0], eos_wasi__res_new(ctx, EOS_WASI__R_FIELDS, eos_wasi__fields_clone(f, false)));
 }
 
 #define SELF "self: borrow<fields>"

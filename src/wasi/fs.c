@@ -44,9 +44,9 @@ void eos_wasi__fs_free_obj(eos_wasi__ctx *ctx, uint8_t type, void *obj)
     }
 }
 
-static int fs_ns(eos_wasi__ctx *ctx, eos_kv_ns **out)
+static int fs_ns(eos_wasi__ctx *ctx, const eos_wasi__ns **out)
 {
-    int rc = eos_wasi__ns(ctx->app, "fs", 2, out);
+    int rc = eos_wasi__ns_open(ctx->app, "fs", 2, out);
     return rc == EOS_EUNAVAILABLE ? EOS_WASI__FS_NOTSUP : rc;
 }
 
@@ -64,19 +64,7 @@ static int fs_err(eos_wasi__ctx *ctx, eos_cm_val *res, int rc)
         e->of.var.index = EOS_WASI__FS_IO - 1;
     else
         e->of.var.index = (uint32_t)rc - 1;
-    eos_wasi__val_result(res, true, e);
-    return 0;
-}
-
-static int fs_ok(eos_wasi__ctx *ctx, eos_cm_val *res, eos_cm_val *payload)
-{
-    eos_wasi__val_result(res, false, payload);
-    return 0;
-}
-
-static fdesc *self_desc(eos_wasi__ctx *ctx, const eos_cm_val *v)
-{
-    return eos_wasi__res_get(ctx, v->of.handle, EOS_WASI__R_FS_DESC);
+    return eos_wasi__err(res, e);
 }
 
 static uint32_t desc_add(eos_wasi__ctx *ctx, const char *path, uint8_t type, uint32_t flags)
@@ -88,10 +76,7 @@ static uint32_t desc_add(eos_wasi__ctx *ctx, const char *path, uint8_t type, uin
     }
     d->type = type;
     d->flags = flags;
-    uint32_t rep = eos_wasi__res_add(ctx, EOS_WASI__R_FS_DESC, d);
-    if (!rep)
-        fdesc_free(d);
-    return rep;
+    return eos_wasi__res_new(ctx, EOS_WASI__R_FS_DESC, d);
 }
 
 /* Resolves a path argument against a directory descriptor. */
@@ -113,7 +98,7 @@ static void free_path(char *p)
 static int file_read(eos_wasi__ctx *ctx, void *impl, uint8_t *buf, size_t cap, size_t *out_size)
 {
     fstream *s = impl;
-    eos_kv_ns *ns = NULL;
+    const eos_wasi__ns *ns = NULL;
     int rc = fs_ns(ctx, &ns);
     if (!rc)
         rc = eos_wasi__fs_read(ns, s->path, s->offset, buf, cap, out_size);
@@ -134,11 +119,11 @@ static int file_space(eos_wasi__ctx *ctx, void *impl, uint64_t *out_space)
 static int file_write(eos_wasi__ctx *ctx, void *impl, const uint8_t *data, size_t size)
 {
     fstream *s = impl;
-    eos_kv_ns *ns = NULL;
+    const eos_wasi__ns *ns = NULL;
     uint64_t end = 0;
     int rc = fs_ns(ctx, &ns);
     if (!rc)
-        rc = eos_wasi__fs_write(ctx->app->kv, ns, s->path, s->offset, data, size, s->append, &end);
+        rc = eos_wasi__fs_write(ns, s->path, s->offset, data, size, s->append, &end);
     if (rc)
         return rc > 0 ? EOS_EIO : rc;
     s->offset = end;
@@ -169,22 +154,10 @@ static fstream *fstream_new(const char *path, uint64_t offset, bool append)
     return s;
 }
 
-static int stream_result(eos_wasi__ctx *ctx, eos_cm_val *res, uint32_t rep)
-{
-    eos_cm_val *p = eos_wasi__val_new(ctx, 1);
-    if (!rep || !p)
-        return EOS_ENOMEM;
-    p->of.handle = rep;
-    return fs_ok(ctx, res, p);
-}
-
 static int d_read_via_stream(eos_cm_call *call, void *ud, const eos_cm_val *args,
                              eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    fdesc *d = self_desc(ctx, &args[0]);
-    if (!d)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, fdesc, d, EOS_WASI__R_FS_DESC);
     if (d->type == EOS_WASI__FS_DIR)
         return fs_err(ctx, &results[0], EOS_WASI__FS_ISDIR);
     if (!(d->flags & DF_READ))
@@ -193,18 +166,12 @@ static int d_read_via_stream(eos_cm_call *call, void *ud, const eos_cm_val *args
     if (!s)
         return EOS_ENOMEM;
     eos_wasi__istream t = {.read = file_read, .release = file_release, .impl = s};
-    uint32_t rep = eos_wasi__istream_new(ctx, &t);
-    if (!rep)
-        file_release(ctx, s);
-    return stream_result(ctx, &results[0], rep);
+    return eos_wasi__ok_handle(ctx, &results[0], eos_wasi__istream_new(ctx, &t));
 }
 
 static int write_stream(eos_cm_call *call, const eos_cm_val *args, eos_cm_val *results, bool append)
 {
-    EOS_WASI__ENTER(ctx);
-    fdesc *d = self_desc(ctx, &args[0]);
-    if (!d)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, fdesc, d, EOS_WASI__R_FS_DESC);
     if (d->type == EOS_WASI__FS_DIR)
         return fs_err(ctx, &results[0], EOS_WASI__FS_ISDIR);
     if (!(d->flags & DF_WRITE))
@@ -217,10 +184,7 @@ static int write_stream(eos_cm_call *call, const eos_cm_val *args, eos_cm_val *r
                            .flush = file_flush,
                            .release = file_release,
                            .impl = s};
-    uint32_t rep = eos_wasi__ostream_new(ctx, &t);
-    if (!rep)
-        file_release(ctx, s);
-    return stream_result(ctx, &results[0], rep);
+    return eos_wasi__ok_handle(ctx, &results[0], eos_wasi__ostream_new(ctx, &t));
 }
 
 static int d_write_via_stream(eos_cm_call *call, void *ud, const eos_cm_val *args,
@@ -238,49 +202,34 @@ static int d_append_via_stream(eos_cm_call *call, void *ud, const eos_cm_val *ar
 static int d_ok(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     /* advise, sync, sync-data: writes are durable at return already. */
-    EOS_WASI__ENTER(ctx);
-    if (!self_desc(ctx, &args[0]))
-        return EOS_TRAP_HOST;
-    return fs_ok(ctx, &results[0], NULL);
+    EOS_WASI__SELF(ctx, fdesc, d, EOS_WASI__R_FS_DESC);
+    return eos_wasi__ok(&results[0], NULL);
 }
 
 static int d_get_flags(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    fdesc *d = self_desc(ctx, &args[0]);
-    eos_cm_val *p = eos_wasi__val_new(ctx, 1);
-    if (!d || !p)
-        return d ? EOS_ENOMEM : EOS_TRAP_HOST;
-    p->of.flags.bits = d->flags;
-    return fs_ok(ctx, &results[0], p);
+    EOS_WASI__SELF(ctx, fdesc, d, EOS_WASI__R_FS_DESC);
+    return eos_wasi__ok_flags(ctx, &results[0], d->flags);
 }
 
 static int d_get_type(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    fdesc *d = self_desc(ctx, &args[0]);
-    eos_cm_val *p = eos_wasi__val_new(ctx, 1);
-    if (!d || !p)
-        return d ? EOS_ENOMEM : EOS_TRAP_HOST;
-    p->of.var.index = d->type;
-    return fs_ok(ctx, &results[0], p);
+    EOS_WASI__SELF(ctx, fdesc, d, EOS_WASI__R_FS_DESC);
+    return eos_wasi__ok_case(ctx, &results[0], d->type);
 }
 
 static int d_set_size(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    fdesc *d = self_desc(ctx, &args[0]);
-    if (!d)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, fdesc, d, EOS_WASI__R_FS_DESC);
     if (d->type == EOS_WASI__FS_DIR)
         return fs_err(ctx, &results[0], EOS_WASI__FS_ISDIR);
     if (!(d->flags & DF_WRITE))
         return fs_err(ctx, &results[0], EOS_WASI__FS_BADF);
-    eos_kv_ns *ns = NULL;
+    const eos_wasi__ns *ns = NULL;
     int rc = fs_ns(ctx, &ns);
     if (!rc)
-        rc = eos_wasi__fs_truncate(ctx->app->kv, ns, d->path, args[1].of.u);
-    return rc ? fs_err(ctx, &results[0], rc) : fs_ok(ctx, &results[0], NULL);
+        rc = eos_wasi__fs_truncate(ns, d->path, args[1].of.u);
+    return rc ? fs_err(ctx, &results[0], rc) : eos_wasi__ok(&results[0], NULL);
 }
 
 /* new-timestamp: no-change, now, timestamp(datetime). Returns false for no-change. */
@@ -301,32 +250,26 @@ static bool new_time(const eos_cm_val *v, uint64_t *out)
 
 static int set_times(eos_wasi__ctx *ctx, const char *path, const eos_cm_val *mtime, eos_cm_val *res)
 {
-    eos_kv_ns *ns = NULL;
+    const eos_wasi__ns *ns = NULL;
     uint64_t t = 0;
     int rc = fs_ns(ctx, &ns);
     eos_wasi__fsmeta m;
     if (!rc)
         rc = eos_wasi__fs_stat(ns, path, &m);
     if (!rc && new_time(mtime, &t))
-        rc = eos_wasi__fs_set_mtime(ctx->app->kv, ns, path, t);
-    return rc ? fs_err(ctx, res, rc) : fs_ok(ctx, res, NULL);
+        rc = eos_wasi__fs_set_mtime(ns, path, t);
+    return rc ? fs_err(ctx, res, rc) : eos_wasi__ok(res, NULL);
 }
 
 static int d_set_times(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    fdesc *d = self_desc(ctx, &args[0]);
-    if (!d)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, fdesc, d, EOS_WASI__R_FS_DESC);
     return set_times(ctx, d->path, &args[2], &results[0]);
 }
 
 static int d_read(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    fdesc *d = self_desc(ctx, &args[0]);
-    if (!d)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, fdesc, d, EOS_WASI__R_FS_DESC);
     if (d->type == EOS_WASI__FS_DIR)
         return fs_err(ctx, &results[0], EOS_WASI__FS_ISDIR);
     if (!(d->flags & DF_READ))
@@ -338,7 +281,7 @@ static int d_read(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_va
     uint8_t *buf = eos_wasi__scratch_alloc(ctx, (size_t)len + 1);
     if (!v || !buf)
         return EOS_ENOMEM;
-    eos_kv_ns *ns = NULL;
+    const eos_wasi__ns *ns = NULL;
     size_t n = 0;
     int rc = fs_ns(ctx, &ns);
     eos_wasi__fsmeta m = {0};
@@ -353,46 +296,36 @@ static int d_read(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_va
     v[2].of.b = args[2].of.u + n >= m.size;
     v[0].of.list.items = &v[1];
     v[0].of.list.len = 2;
-    return fs_ok(ctx, &results[0], &v[0]);
+    return eos_wasi__ok(&results[0], &v[0]);
 }
 
 static int d_write(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    fdesc *d = self_desc(ctx, &args[0]);
-    if (!d)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, fdesc, d, EOS_WASI__R_FS_DESC);
     if (d->type == EOS_WASI__FS_DIR)
         return fs_err(ctx, &results[0], EOS_WASI__FS_ISDIR);
     if (!(d->flags & DF_WRITE))
         return fs_err(ctx, &results[0], EOS_WASI__FS_BADF);
-    eos_kv_ns *ns = NULL;
+    const eos_wasi__ns *ns = NULL;
     int rc = fs_ns(ctx, &ns);
     if (!rc)
-        rc = eos_wasi__fs_write(ctx->app->kv, ns, d->path, args[2].of.u, args[1].of.list.bytes,
+        rc = eos_wasi__fs_write(ns, d->path, args[2].of.u, args[1].of.list.bytes,
                                 args[1].of.list.len, false, NULL);
     if (rc)
         return fs_err(ctx, &results[0], rc);
-    eos_cm_val *p = eos_wasi__val_new(ctx, 1);
-    if (!p)
-        return EOS_ENOMEM;
-    p->of.u = args[1].of.list.len;
-    return fs_ok(ctx, &results[0], p);
+    return eos_wasi__ok_u64(ctx, &results[0], args[1].of.list.len);
 }
 
 static int d_read_directory(eos_cm_call *call, void *ud, const eos_cm_val *args,
                             eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    fdesc *d = self_desc(ctx, &args[0]);
-    if (!d)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, fdesc, d, EOS_WASI__R_FS_DESC);
     if (d->type != EOS_WASI__FS_DIR)
         return fs_err(ctx, &results[0], EOS_WASI__FS_NOTDIR);
     dirstream *s = eos_calloc(1, sizeof(*s));
     if (!s)
         return EOS_ENOMEM;
-    eos_kv_ns *ns = NULL;
+    const eos_wasi__ns *ns = NULL;
     int rc = fs_ns(ctx, &ns);
     if (!rc)
         rc = eos_wasi__fs_readdir(ns, d->path, &s->ents, &s->count);
@@ -400,18 +333,13 @@ static int d_read_directory(eos_cm_call *call, void *ud, const eos_cm_val *args,
         eos_free(s, sizeof(*s));
         return fs_err(ctx, &results[0], rc);
     }
-    uint32_t rep = eos_wasi__res_add(ctx, EOS_WASI__R_FS_DIRSTREAM, s);
-    if (!rep)
-        eos_wasi__fs_free_obj(ctx, EOS_WASI__R_FS_DIRSTREAM, s);
-    return stream_result(ctx, &results[0], rep);
+    return eos_wasi__ok_handle(ctx, &results[0],
+                               eos_wasi__res_new(ctx, EOS_WASI__R_FS_DIRSTREAM, s));
 }
 
 static int dir_next(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    dirstream *s = eos_wasi__res_get(ctx, args[0].of.handle, EOS_WASI__R_FS_DIRSTREAM);
-    if (!s)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, dirstream, s, EOS_WASI__R_FS_DIRSTREAM);
     eos_cm_val *v = eos_wasi__val_new(ctx, 4);
     if (!v)
         return EOS_ENOMEM;
@@ -425,7 +353,7 @@ static int dir_next(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_
         if (!eos_wasi__val_str(ctx, &v[3], e->name, strlen(e->name)))
             return EOS_ENOMEM;
     }
-    return fs_ok(ctx, &results[0], &v[0]);
+    return eos_wasi__ok(&results[0], &v[0]);
 }
 
 static int stat_value(eos_wasi__ctx *ctx, const eos_wasi__fsmeta *m, eos_cm_val *res)
@@ -450,16 +378,13 @@ static int stat_value(eos_wasi__ctx *ctx, const eos_wasi__fsmeta *m, eos_cm_val 
         dt[1].of.u = m->mtime_ns / 1000000000u;
         dt[2].of.u = m->mtime_ns % 1000000000u;
     }
-    return fs_ok(ctx, res, &v[0]);
+    return eos_wasi__ok(res, &v[0]);
 }
 
 static int d_stat(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    fdesc *d = self_desc(ctx, &args[0]);
-    if (!d)
-        return EOS_TRAP_HOST;
-    eos_kv_ns *ns = NULL;
+    EOS_WASI__SELF(ctx, fdesc, d, EOS_WASI__R_FS_DESC);
+    const eos_wasi__ns *ns = NULL;
     eos_wasi__fsmeta m;
     int rc = fs_ns(ctx, &ns);
     if (!rc)
@@ -469,12 +394,9 @@ static int d_stat(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_va
 
 /* The pattern of every *-at function: resolve, run, map the result. */
 #define AT_BEGIN(pathv)                                                                            \
-    EOS_WASI__ENTER(ctx);                                                                          \
-    fdesc *d = self_desc(ctx, &args[0]);                                                           \
-    if (!d)                                                                                        \
-        return EOS_TRAP_HOST;                                                                      \
+    EOS_WASI__SELF(ctx, fdesc, d, EOS_WASI__R_FS_DESC);                                            \
     char *path = NULL;                                                                             \
-    eos_kv_ns *ns = NULL;                                                                          \
+    const eos_wasi__ns *ns = NULL;                                                                 \
     int rc = resolve(d, (pathv), &path);                                                           \
     if (!rc)                                                                                       \
     rc = fs_ns(ctx, &ns)
@@ -508,9 +430,9 @@ static int d_create_directory_at(eos_cm_call *call, void *ud, const eos_cm_val *
     if (!rc && !(d->flags & DF_MUTATE_DIR))
         rc = EOS_WASI__FS_RDONLY;
     if (!rc)
-        rc = eos_wasi__fs_mkdir(ctx->app->kv, ns, path);
+        rc = eos_wasi__fs_mkdir(ns, path);
     free_path(path);
-    return rc ? fs_err(ctx, &results[0], rc) : fs_ok(ctx, &results[0], NULL);
+    return rc ? fs_err(ctx, &results[0], rc) : eos_wasi__ok(&results[0], NULL);
 }
 
 static int d_open_at(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
@@ -526,7 +448,7 @@ static int d_open_at(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm
         rc = EOS_WASI__FS_RDONLY;
     eos_wasi__fsmeta m;
     if (!rc)
-        rc = eos_wasi__fs_open(ctx->app->kv, ns, path, oflags, write, &m);
+        rc = eos_wasi__fs_open(ns, path, oflags, write, &m);
     uint32_t rep = 0;
     if (!rc) {
         if (m.type == EOS_WASI__FS_DIR)
@@ -538,7 +460,7 @@ static int d_open_at(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm
     free_path(path);
     if (rc)
         return fs_err(ctx, &results[0], rc);
-    return stream_result(ctx, &results[0], rep);
+    return eos_wasi__ok_handle(ctx, &results[0], rep);
 }
 
 static int d_readlink_at(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
@@ -559,9 +481,9 @@ static int d_remove_directory_at(eos_cm_call *call, void *ud, const eos_cm_val *
     if (!rc && !(d->flags & DF_MUTATE_DIR))
         rc = EOS_WASI__FS_RDONLY;
     if (!rc)
-        rc = eos_wasi__fs_remove(ctx->app->kv, ns, path, true);
+        rc = eos_wasi__fs_remove(ns, path, true);
     free_path(path);
-    return rc ? fs_err(ctx, &results[0], rc) : fs_ok(ctx, &results[0], NULL);
+    return rc ? fs_err(ctx, &results[0], rc) : eos_wasi__ok(&results[0], NULL);
 }
 
 static int d_unlink_file_at(eos_cm_call *call, void *ud, const eos_cm_val *args,
@@ -571,15 +493,15 @@ static int d_unlink_file_at(eos_cm_call *call, void *ud, const eos_cm_val *args,
     if (!rc && !(d->flags & DF_MUTATE_DIR))
         rc = EOS_WASI__FS_RDONLY;
     if (!rc)
-        rc = eos_wasi__fs_remove(ctx->app->kv, ns, path, false);
+        rc = eos_wasi__fs_remove(ns, path, false);
     free_path(path);
-    return rc ? fs_err(ctx, &results[0], rc) : fs_ok(ctx, &results[0], NULL);
+    return rc ? fs_err(ctx, &results[0], rc) : eos_wasi__ok(&results[0], NULL);
 }
 
 static int d_rename_at(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     AT_BEGIN(&args[1]);
-    fdesc *nd = self_desc(ctx, &args[2]);
+    fdesc *nd = eos_wasi__res_get(ctx, args[2].of.handle, EOS_WASI__R_FS_DESC);
     if (!nd) {
         free_path(path);
         return EOS_TRAP_HOST;
@@ -590,35 +512,30 @@ static int d_rename_at(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_
     if (!rc)
         rc = resolve(nd, &args[3], &to);
     if (!rc)
-        rc = eos_wasi__fs_rename(ctx->app->kv, ns, path, to);
+        rc = eos_wasi__fs_rename(ns, path, to);
     free_path(path);
     free_path(to);
-    return rc ? fs_err(ctx, &results[0], rc) : fs_ok(ctx, &results[0], NULL);
+    return rc ? fs_err(ctx, &results[0], rc) : eos_wasi__ok(&results[0], NULL);
 }
 
 static int d_unsupported(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     /* link-at, symlink-at: the store keeps no links. */
-    EOS_WASI__ENTER(ctx);
-    if (!self_desc(ctx, &args[0]))
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, fdesc, d, EOS_WASI__R_FS_DESC);
     return fs_err(ctx, &results[0], EOS_WASI__FS_NOTSUP);
 }
 
 static int d_is_same(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    fdesc *a = self_desc(ctx, &args[0]);
-    fdesc *b = self_desc(ctx, &args[1]);
-    if (!a || !b)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, fdesc, a, EOS_WASI__R_FS_DESC);
+    EOS_WASI__ARG(ctx, fdesc, b, args[1], EOS_WASI__R_FS_DESC);
     results[0].of.b = strcmp(a->path, b->path) == 0;
     return 0;
 }
 
 static int hash_value(eos_wasi__ctx *ctx, const char *path, eos_cm_val *res)
 {
-    eos_kv_ns *ns = NULL;
+    const eos_wasi__ns *ns = NULL;
     eos_wasi__fsmeta m;
     int rc = fs_ns(ctx, &ns);
     if (!rc)
@@ -639,15 +556,12 @@ static int hash_value(eos_wasi__ctx *ctx, const char *path, eos_cm_val *res)
     v[0].of.list.len = 2;
     v[1].of.u = h1;
     v[2].of.u = h2;
-    return fs_ok(ctx, res, &v[0]);
+    return eos_wasi__ok(res, &v[0]);
 }
 
 static int d_metadata_hash(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    fdesc *d = self_desc(ctx, &args[0]);
-    if (!d)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, fdesc, d, EOS_WASI__R_FS_DESC);
     return hash_value(ctx, d->path, &results[0]);
 }
 
@@ -667,7 +581,7 @@ static int d_metadata_hash_at(eos_cm_call *call, void *ud, const eos_cm_val *arg
 
 static int fs_error_code(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     eos_wasi__ioerr *e = eos_wasi__res_get(ctx, args[0].of.handle, EOS_WASI__R_ERROR);
     eos_cm_val *p = eos_wasi__val_new(ctx, 1);
     if (!p)
@@ -683,11 +597,11 @@ static int fs_error_code(eos_cm_call *call, void *ud, const eos_cm_val *args, eo
 
 static int get_directories(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     eos_cm_val *v = eos_wasi__val_new(ctx, 3);
     if (!v)
         return EOS_ENOMEM;
-    if (!ctx->app->kv) {
+    if (!ctx->app->store.ops) {
         results[0].of.list.items = v; /* no store: no preopens */
         results[0].of.list.len = 0;
         return 0;

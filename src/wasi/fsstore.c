@@ -1,4 +1,4 @@
-/* A small POSIX-like file tree on the encrypted store: per path a metadata
+/* A small POSIX-like file tree on the app's store (eos_wasi_store): per path a metadata
  * record ("m:" + path) and the contents in 64 KiB chunks ("c:" + path + NUL +
  * index), so a write at an offset rewrites only the chunks it touches. Every
  * change's writes go in one store transaction: a crash leaves the old or the
@@ -119,7 +119,8 @@ int eos_wasi__fs_path_join(const char *base, const char *rel, size_t rel_size, c
     return 0;
 }
 
-static int txn_meta(eos_kv_txn *t, eos_kv_ns *ns, const char *path, eos_wasi__fsmeta *m)
+static int txn_meta(eos_wasi_store_txn *t, const eos_wasi__ns *ns, const char *path,
+                    eos_wasi__fsmeta *m)
 {
     if (strcmp(path, "/") == 0) {
         m->type = EOS_WASI__FS_DIR;
@@ -132,7 +133,7 @@ static int txn_meta(eos_kv_txn *t, eos_kv_ns *ns, const char *path, eos_wasi__fs
     uint8_t *v = NULL;
     size_t vs = 0;
     (void)t;
-    int rc = eos_kv_get(ns, key, kn, &v, &vs, NULL);
+    int rc = ns->ops->get(ns->h, key, kn, &v, &vs);
     if (rc == EOS_ENOTFOUND)
         return EOS_WASI__FS_NOENT;
     if (rc)
@@ -142,22 +143,23 @@ static int txn_meta(eos_kv_txn *t, eos_kv_ns *ns, const char *path, eos_wasi__fs
     return rc;
 }
 
-static int txn_put_meta(eos_kv_txn *t, eos_kv_ns *ns, const char *path, const eos_wasi__fsmeta *m)
+static int txn_put_meta(eos_wasi_store_txn *t, const eos_wasi__ns *ns, const char *path,
+                        const eos_wasi__fsmeta *m)
 {
     char key[EOS_WASI__FS_PATH_MAX + 8];
     size_t kn = meta_key(key, sizeof(key), path);
     uint8_t b[EOS_WASI__FSMETA_SIZE];
     meta_encode(m, b);
-    return eos_kv_txn_set(t, ns, key, kn, b, sizeof(b), NULL);
+    return ns->ops->txn_set(t, ns->h, key, kn, b, sizeof(b));
 }
 
-int eos_wasi__fs_stat(eos_kv_ns *ns, const char *path, eos_wasi__fsmeta *out)
+int eos_wasi__fs_stat(const eos_wasi__ns *ns, const char *path, eos_wasi__fsmeta *out)
 {
     return txn_meta(NULL, ns, path, out);
 }
 
 /* The parent of path must exist and be a directory. */
-static int parent_ok(eos_kv_txn *t, eos_kv_ns *ns, const char *path)
+static int parent_ok(eos_wasi_store_txn *t, const eos_wasi__ns *ns, const char *path)
 {
     const char *slash = strrchr(path, '/');
     size_t pl = slash && slash != path ? (size_t)(slash - path) : 1;
@@ -174,21 +176,21 @@ static int parent_ok(eos_kv_txn *t, eos_kv_ns *ns, const char *path)
 }
 
 /* Runs body in a transaction, retrying a few times on a concurrent change. */
-typedef int (*txn_body)(eos_kv_txn *t, eos_kv_ns *ns, void *arg);
+typedef int (*txn_body)(eos_wasi_store_txn *t, const eos_wasi__ns *ns, void *arg);
 
-static int in_txn(eos_kv *kv, eos_kv_ns *ns, txn_body body, void *arg)
+static int in_txn(const eos_wasi__ns *ns, txn_body body, void *arg)
 {
     for (int attempt = 0; attempt < 8; attempt++) {
-        eos_kv_txn *t = NULL;
-        int rc = eos_kv_txn_begin(kv, &t, NULL);
+        eos_wasi_store_txn *t = NULL;
+        int rc = ns->ops->txn_begin(ns->impl, &t);
         if (rc)
             return rc;
         rc = body(t, ns, arg);
         if (rc) {
-            eos_kv_txn_abort(t);
+            ns->ops->txn_abort(t);
             return rc;
         }
-        rc = eos_kv_txn_commit(t, NULL);
+        rc = ns->ops->txn_commit(t);
         if (rc != EOS_ECONFLICT)
             return rc;
     }
@@ -203,19 +205,20 @@ typedef struct create_arg {
     eos_wasi__fsmeta *out;
 } create_arg;
 
-static int delete_chunks(eos_kv_txn *t, eos_kv_ns *ns, const char *path, uint64_t from, uint64_t to)
+static int delete_chunks(eos_wasi_store_txn *t, const eos_wasi__ns *ns, const char *path,
+                         uint64_t from, uint64_t to)
 {
     char key[EOS_WASI__FS_PATH_MAX + 32];
     for (uint64_t i = from; i < to; i++) {
         size_t kn = chunk_key(key, sizeof(key), path, i);
-        int rc = eos_kv_txn_delete(t, ns, key, kn, NULL);
+        int rc = ns->ops->txn_delete(t, ns->h, key, kn);
         if (rc && rc != EOS_ENOTFOUND)
             return rc;
     }
     return 0;
 }
 
-static int open_body(eos_kv_txn *t, eos_kv_ns *ns, void *argp)
+static int open_body(eos_wasi_store_txn *t, const eos_wasi__ns *ns, void *argp)
 {
     create_arg *a = argp;
     eos_wasi__fsmeta m;
@@ -257,7 +260,7 @@ static int open_body(eos_kv_txn *t, eos_kv_ns *ns, void *argp)
     return 0;
 }
 
-int eos_wasi__fs_open(eos_kv *kv, eos_kv_ns *ns, const char *path, uint32_t oflags, bool write,
+int eos_wasi__fs_open(const eos_wasi__ns *ns, const char *path, uint32_t oflags, bool write,
                       eos_wasi__fsmeta *out)
 {
     if (strcmp(path, "/") == 0) {
@@ -268,10 +271,10 @@ int eos_wasi__fs_open(eos_kv *kv, eos_kv_ns *ns, const char *path, uint32_t ofla
         return eos_wasi__fs_stat(ns, path, out);
     }
     create_arg a = {path, EOS_WASI__FS_FILE, oflags, write, out};
-    return in_txn(kv, ns, open_body, &a);
+    return in_txn(ns, open_body, &a);
 }
 
-static int mkdir_body(eos_kv_txn *t, eos_kv_ns *ns, void *argp)
+static int mkdir_body(eos_wasi_store_txn *t, const eos_wasi__ns *ns, void *argp)
 {
     const char *path = argp;
     eos_wasi__fsmeta m;
@@ -288,15 +291,15 @@ static int mkdir_body(eos_kv_txn *t, eos_kv_ns *ns, void *argp)
     return txn_put_meta(t, ns, path, &m);
 }
 
-int eos_wasi__fs_mkdir(eos_kv *kv, eos_kv_ns *ns, const char *path)
+int eos_wasi__fs_mkdir(const eos_wasi__ns *ns, const char *path)
 {
     if (strcmp(path, "/") == 0)
         return EOS_WASI__FS_EXIST;
-    return in_txn(kv, ns, mkdir_body, (void *)path);
+    return in_txn(ns, mkdir_body, (void *)path);
 }
 
-int eos_wasi__fs_read(eos_kv_ns *ns, const char *path, uint64_t offset, uint8_t *buf, size_t len,
-                      size_t *out_n)
+int eos_wasi__fs_read(const eos_wasi__ns *ns, const char *path, uint64_t offset, uint8_t *buf,
+                      size_t len, size_t *out_n)
 {
     *out_n = 0;
     eos_wasi__fsmeta m;
@@ -321,7 +324,7 @@ int eos_wasi__fs_read(eos_kv_ns *ns, const char *path, uint64_t offset, uint8_t 
         size_t kn = chunk_key(key, sizeof(key), path, idx);
         uint8_t *c = NULL;
         size_t cs = 0;
-        rc = eos_kv_get(ns, key, kn, &c, &cs, NULL);
+        rc = ns->ops->get(ns->h, key, kn, &c, &cs);
         if (rc && rc != EOS_ENOTFOUND)
             return rc;
         /* Holes and the part of a chunk past its stored length read as zeros. */
@@ -346,7 +349,7 @@ typedef struct write_arg {
     uint64_t *out_end;
 } write_arg;
 
-static int write_body(eos_kv_txn *t, eos_kv_ns *ns, void *argp)
+static int write_body(eos_wasi_store_txn *t, const eos_wasi__ns *ns, void *argp)
 {
     write_arg *a = argp;
     eos_wasi__fsmeta m;
@@ -375,7 +378,7 @@ static int write_body(eos_kv_txn *t, eos_kv_ns *ns, void *argp)
         if (in != 0 || n != EOS_WASI__FS_CHUNK) {
             uint8_t *c = NULL;
             size_t cs = 0;
-            rc = eos_kv_get(ns, key, kn, &c, &cs, NULL);
+            rc = ns->ops->get(ns->h, key, kn, &c, &cs);
             if (rc && rc != EOS_ENOTFOUND)
                 break;
             rc = 0;
@@ -389,7 +392,7 @@ static int write_body(eos_kv_txn *t, eos_kv_ns *ns, void *argp)
             memset(chunk + have, 0, in - have);
         memcpy(chunk + in, a->data + done, n);
         size_t len = in + n > have ? in + n : have;
-        if ((rc = eos_kv_txn_set(t, ns, key, kn, chunk, len, NULL)))
+        if ((rc = ns->ops->txn_set(t, ns->h, key, kn, chunk, len)))
             break;
         done += n;
     }
@@ -403,12 +406,12 @@ static int write_body(eos_kv_txn *t, eos_kv_ns *ns, void *argp)
     return txn_put_meta(t, ns, a->path, &m);
 }
 
-int eos_wasi__fs_write(eos_kv *kv, eos_kv_ns *ns, const char *path, uint64_t offset,
+int eos_wasi__fs_write(const eos_wasi__ns *ns, const char *path, uint64_t offset,
                        const uint8_t *data, size_t len, bool append, uint64_t *out_end)
 {
     uint64_t end = 0;
     write_arg a = {path, offset, data, len, append, out_end ? out_end : &end};
-    return in_txn(kv, ns, write_body, &a);
+    return in_txn(ns, write_body, &a);
 }
 
 typedef struct size_arg {
@@ -416,7 +419,7 @@ typedef struct size_arg {
     uint64_t size;
 } size_arg;
 
-static int truncate_body(eos_kv_txn *t, eos_kv_ns *ns, void *argp)
+static int truncate_body(eos_wasi_store_txn *t, const eos_wasi__ns *ns, void *argp)
 {
     size_arg *a = argp;
     eos_wasi__fsmeta m;
@@ -439,9 +442,9 @@ static int truncate_body(eos_kv_txn *t, eos_kv_ns *ns, void *argp)
             size_t kn = chunk_key(key, sizeof(key), a->path, keep - 1);
             uint8_t *c = NULL;
             size_t cs = 0;
-            rc = eos_kv_get(ns, key, kn, &c, &cs, NULL);
+            rc = ns->ops->get(ns->h, key, kn, &c, &cs);
             if (!rc && cs > tail)
-                rc = eos_kv_txn_set(t, ns, key, kn, c, tail, NULL);
+                rc = ns->ops->txn_set(t, ns->h, key, kn, c, tail);
             if (c)
                 eos_free(c, cs);
             if (rc && rc != EOS_ENOTFOUND)
@@ -453,19 +456,19 @@ static int truncate_body(eos_kv_txn *t, eos_kv_ns *ns, void *argp)
     return txn_put_meta(t, ns, a->path, &m);
 }
 
-int eos_wasi__fs_truncate(eos_kv *kv, eos_kv_ns *ns, const char *path, uint64_t size)
+int eos_wasi__fs_truncate(const eos_wasi__ns *ns, const char *path, uint64_t size)
 {
     size_arg a = {path, size};
-    return in_txn(kv, ns, truncate_body, &a);
+    return in_txn(ns, truncate_body, &a);
 }
 
-int eos_wasi__fs_set_mtime(eos_kv *kv, eos_kv_ns *ns, const char *path, uint64_t mtime_ns)
+int eos_wasi__fs_set_mtime(const eos_wasi__ns *ns, const char *path, uint64_t mtime_ns)
 {
-    eos_kv_txn *t = NULL;
+    eos_wasi_store_txn *t = NULL;
     eos_wasi__fsmeta m;
     if (strcmp(path, "/") == 0)
         return 0;
-    int rc = eos_kv_txn_begin(kv, &t, NULL);
+    int rc = ns->ops->txn_begin(ns->impl, &t);
     if (rc)
         return rc;
     rc = txn_meta(t, ns, path, &m);
@@ -474,13 +477,13 @@ int eos_wasi__fs_set_mtime(eos_kv *kv, eos_kv_ns *ns, const char *path, uint64_t
         rc = txn_put_meta(t, ns, path, &m);
     }
     if (rc) {
-        eos_kv_txn_abort(t);
+        ns->ops->txn_abort(t);
         return rc;
     }
-    return eos_kv_txn_commit(t, NULL);
+    return ns->ops->txn_commit(t);
 }
 
-int eos_wasi__fs_readdir(eos_kv_ns *ns, const char *path, eos_wasi__fsdirent **out,
+int eos_wasi__fs_readdir(const eos_wasi__ns *ns, const char *path, eos_wasi__fsdirent **out,
                          size_t *out_count)
 {
     eos_wasi__fsmeta m;
@@ -493,11 +496,11 @@ int eos_wasi__fs_readdir(eos_kv_ns *ns, const char *path, eos_wasi__fsdirent **o
     int pn = snprintf(prefix, sizeof(prefix), "m:%s/", strcmp(path, "/") == 0 ? "" : path);
     eos_wasi__fsdirent *ents = NULL;
     size_t n = 0, cap = 0;
-    char cursor[EOS_KV_CURSOR_SIZE] = "";
+    char cursor[EOS_WASI_STORE_CURSOR_SIZE] = "";
     do {
-        eos_kv_list_page page;
+        eos_wasi_store_page page;
         memset(&page, 0, sizeof(page));
-        rc = eos_kv_list(ns, prefix, (size_t)pn, cursor, 0, &page, NULL);
+        rc = ns->ops->list(ns->h, prefix, (size_t)pn, cursor, 0, &page);
         if (rc)
             break;
         for (size_t i = 0; i < page.count && !rc; i++) {
@@ -529,7 +532,7 @@ int eos_wasi__fs_readdir(eos_kv_ns *ns, const char *path, eos_wasi__fsdirent **o
             n++;
         }
         snprintf(cursor, sizeof(cursor), "%s", page.cursor);
-        eos_kv_list_free(&page);
+        ns->ops->list_free(&page);
     } while (!rc && cursor[0]);
     if (rc) {
         eos_wasi__fs_dirents_free(ents, n);
@@ -554,10 +557,10 @@ void eos_wasi__fs_dirents_free(eos_wasi__fsdirent *ents, size_t count)
 typedef struct rm_arg {
     const char *path;
     bool dir;
-    eos_kv_ns *ns;
+    const eos_wasi__ns *ns;
 } rm_arg;
 
-static int rm_body(eos_kv_txn *t, eos_kv_ns *ns, void *argp)
+static int rm_body(eos_wasi_store_txn *t, const eos_wasi__ns *ns, void *argp)
 {
     rm_arg *a = argp;
     eos_wasi__fsmeta m;
@@ -582,20 +585,20 @@ static int rm_body(eos_kv_txn *t, eos_kv_ns *ns, void *argp)
     }
     char key[EOS_WASI__FS_PATH_MAX + 8];
     size_t kn = meta_key(key, sizeof(key), a->path);
-    return eos_kv_txn_delete(t, ns, key, kn, NULL);
+    return ns->ops->txn_delete(t, ns->h, key, kn);
 }
 
-int eos_wasi__fs_remove(eos_kv *kv, eos_kv_ns *ns, const char *path, bool dir)
+int eos_wasi__fs_remove(const eos_wasi__ns *ns, const char *path, bool dir)
 {
     if (strcmp(path, "/") == 0)
         return dir ? EOS_WASI__FS_BUSY : EOS_WASI__FS_ISDIR;
     rm_arg a = {path, dir, ns};
-    return in_txn(kv, ns, rm_body, &a);
+    return in_txn(ns, rm_body, &a);
 }
 
 /* Moves one file's metadata and chunks from old to new inside t. */
-static int move_file(eos_kv_txn *t, eos_kv_ns *ns, const char *from, const char *to,
-                     const eos_wasi__fsmeta *m)
+static int move_file(eos_wasi_store_txn *t, const eos_wasi__ns *ns, const char *from,
+                     const char *to, const eos_wasi__fsmeta *m)
 {
     char k1[EOS_WASI__FS_PATH_MAX + 32], k2[EOS_WASI__FS_PATH_MAX + 32];
     uint64_t chunks =
@@ -606,24 +609,24 @@ static int move_file(eos_kv_txn *t, eos_kv_ns *ns, const char *from, const char 
         size_t n2 = chunk_key(k2, sizeof(k2), to, i);
         uint8_t *c = NULL;
         size_t cs = 0;
-        rc = eos_kv_get(ns, k1, n1, &c, &cs, NULL);
+        rc = ns->ops->get(ns->h, k1, n1, &c, &cs);
         if (rc == EOS_ENOTFOUND) {
-            rc = eos_kv_txn_delete(t, ns, k2, n2, NULL);
+            rc = ns->ops->txn_delete(t, ns->h, k2, n2);
             if (rc == EOS_ENOTFOUND)
                 rc = 0;
             continue;
         }
         if (!rc)
-            rc = eos_kv_txn_set(t, ns, k2, n2, c, cs, NULL);
+            rc = ns->ops->txn_set(t, ns->h, k2, n2, c, cs);
         if (c)
             eos_free(c, cs);
         if (!rc)
-            rc = eos_kv_txn_delete(t, ns, k1, n1, NULL);
+            rc = ns->ops->txn_delete(t, ns->h, k1, n1);
     }
     if (rc)
         return rc;
     size_t n1 = meta_key(k1, sizeof(k1), from);
-    if ((rc = eos_kv_txn_delete(t, ns, k1, n1, NULL)))
+    if ((rc = ns->ops->txn_delete(t, ns->h, k1, n1)))
         return rc;
     return txn_put_meta(t, ns, to, m);
 }
@@ -632,7 +635,8 @@ typedef struct mv_arg {
     const char *from, *to;
 } mv_arg;
 
-static int mv_tree(eos_kv_txn *t, eos_kv_ns *ns, const char *from, const char *to, int depth)
+static int mv_tree(eos_wasi_store_txn *t, const eos_wasi__ns *ns, const char *from, const char *to,
+                   int depth)
 {
     eos_wasi__fsmeta m;
     int rc = txn_meta(t, ns, from, &m);
@@ -661,7 +665,7 @@ static int mv_tree(eos_kv_txn *t, eos_kv_ns *ns, const char *from, const char *t
     return move_file(t, ns, from, to, &m);
 }
 
-static int mv_body(eos_kv_txn *t, eos_kv_ns *ns, void *argp)
+static int mv_body(eos_wasi_store_txn *t, const eos_wasi__ns *ns, void *argp)
 {
     mv_arg *a = argp;
     eos_wasi__fsmeta src, dst;
@@ -691,10 +695,10 @@ static int mv_body(eos_kv_txn *t, eos_kv_ns *ns, void *argp)
     return mv_tree(t, ns, a->from, a->to, 0);
 }
 
-int eos_wasi__fs_rename(eos_kv *kv, eos_kv_ns *ns, const char *from, const char *to)
+int eos_wasi__fs_rename(const eos_wasi__ns *ns, const char *from, const char *to)
 {
     if (strcmp(from, "/") == 0 || strcmp(to, "/") == 0)
         return EOS_WASI__FS_BUSY;
     mv_arg a = {from, to};
-    return in_txn(kv, ns, mv_body, &a);
+    return in_txn(ns, mv_body, &a);
 }

@@ -271,22 +271,14 @@ int eos_wasi__http_begin(eos_wasi__ctx *ctx, uint32_t *out_req, uint32_t *out_ou
         }
     }
     ir->headers->immutable = true;
-    *out_req = eos_wasi__res_add(ctx, EOS_WASI__R_IN_REQUEST, ir);
-    if (!*out_req) {
-        eos_wasi__fields_free(ir->headers);
-        eos_free(ir, sizeof(*ir));
+    *out_req = eos_wasi__res_new(ctx, EOS_WASI__R_IN_REQUEST, ir);
+    if (!*out_req)
         return EOS_ENOMEM;
-    }
     *out_outparam = eos_wasi__res_add(ctx, EOS_WASI__R_OUTPARAM, &outparam_token);
     return *out_outparam ? 0 : EOS_ENOMEM;
 }
 
 /* ---- incoming-request ---- */
-
-static in_request *self_req(eos_wasi__ctx *ctx, const eos_cm_val *args)
-{
-    return eos_wasi__res_get(ctx, args[0].of.handle, EOS_WASI__R_IN_REQUEST);
-}
 
 static int set_method(eos_wasi__ctx *ctx, eos_cm_val *v, const char *m)
 {
@@ -305,42 +297,21 @@ static int set_method(eos_wasi__ctx *ctx, eos_cm_val *v, const char *m)
     return 0;
 }
 
-static int opt_str(eos_wasi__ctx *ctx, eos_cm_val *v, const char *s)
-{
-    if (!s) {
-        v->of.var.index = 0;
-        v->of.var.payload = NULL;
-        return 0;
-    }
-    eos_cm_val *p = eos_wasi__val_new(ctx, 1);
-    if (!p || !eos_wasi__val_str(ctx, p, s, strlen(s)))
-        return EOS_ENOMEM;
-    v->of.var.index = 1;
-    v->of.var.payload = p;
-    return 0;
-}
-
 static int req_method(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    if (!self_req(ctx, args))
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, in_request, ir, EOS_WASI__R_IN_REQUEST);
     return set_method(ctx, &results[0], ctx->req->method ? ctx->req->method : "GET");
 }
 
 static int req_path(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    if (!self_req(ctx, args))
-        return EOS_TRAP_HOST;
-    return opt_str(ctx, &results[0], ctx->req->target);
+    EOS_WASI__SELF(ctx, in_request, ir, EOS_WASI__R_IN_REQUEST);
+    return eos_wasi__ret_opt_str(ctx, &results[0], ctx->req->target);
 }
 
 static int req_scheme(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    if (!self_req(ctx, args))
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, in_request, ir, EOS_WASI__R_IN_REQUEST);
     const char *s = ctx->req->scheme ? ctx->req->scheme : "https";
     eos_cm_val *p = eos_wasi__val_new(ctx, 2);
     if (!p)
@@ -355,132 +326,90 @@ static int req_scheme(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_c
         p[0].of.var.index = 2;
         p[0].of.var.payload = &p[1];
     }
-    results[0].of.var.index = 1;
-    results[0].of.var.payload = p;
+    eos_wasi__val_option(&results[0], p);
     return 0;
 }
 
 static int req_authority(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    if (!self_req(ctx, args))
-        return EOS_TRAP_HOST;
-    return opt_str(ctx, &results[0], ctx->req->authority);
+    EOS_WASI__SELF(ctx, in_request, ir, EOS_WASI__R_IN_REQUEST);
+    return eos_wasi__ret_opt_str(ctx, &results[0], ctx->req->authority);
 }
 
 static int return_fields_view(eos_wasi__ctx *ctx, const eos_wasi__fields *f, eos_cm_val *res)
 {
-    eos_wasi__fields *c = eos_wasi__fields_clone(f, true);
-    uint32_t rep = c ? eos_wasi__res_add(ctx, EOS_WASI__R_FIELDS, c) : 0;
-    if (!rep) {
-        eos_wasi__fields_free(c);
-        return EOS_ENOMEM;
-    }
-    res->of.handle = rep;
-    return 0;
+    return eos_wasi__ret_handle(
+        res, eos_wasi__res_new(ctx, EOS_WASI__R_FIELDS, eos_wasi__fields_clone(f, true)));
 }
 
 static int req_headers(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    in_request *ir = self_req(ctx, args);
-    if (!ir)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, in_request, ir, EOS_WASI__R_IN_REQUEST);
     return return_fields_view(ctx, ir->headers, &results[0]);
 }
 
-/* result<own<x>> with no error type: ok(rep) or err when rep == 0 and !oom. */
-static int own_result(eos_wasi__ctx *ctx, eos_cm_val *res, uint32_t rep)
+/* result<own<x>> with no error type: err when the object was taken already. */
+static int taken(eos_cm_val *res)
 {
-    if (!rep) {
-        eos_wasi__val_result(res, true, NULL);
-        return 0;
-    }
-    eos_cm_val *p = eos_wasi__val_new(ctx, 1);
-    if (!p)
-        return EOS_ENOMEM;
-    p->of.handle = rep;
-    eos_wasi__val_result(res, false, p);
-    return 0;
+    return eos_wasi__err(res, NULL);
 }
 
 static int req_consume(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    in_request *ir = self_req(ctx, args);
-    if (!ir)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, in_request, ir, EOS_WASI__R_IN_REQUEST);
     if (ir->consumed)
-        return own_result(ctx, &results[0], 0);
-    in_body *b = eos_calloc(1, sizeof(*b));
-    uint32_t rep = b ? eos_wasi__res_add(ctx, EOS_WASI__R_IN_BODY, b) : 0;
-    if (!rep) {
-        eos_free(b, sizeof(*b));
+        return taken(&results[0]);
+    uint32_t rep = eos_wasi__res_new(ctx, EOS_WASI__R_IN_BODY, eos_calloc(1, sizeof(in_body)));
+    if (!rep)
         return EOS_ENOMEM;
-    }
     ir->consumed = true;
-    return own_result(ctx, &results[0], rep);
+    return eos_wasi__ok_handle(ctx, &results[0], rep);
 }
 
 /* ---- incoming-body, future-trailers ---- */
 
 static int ibody_stream(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    in_body *b = eos_wasi__res_get(ctx, args[0].of.handle, EOS_WASI__R_IN_BODY);
-    if (!b)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, in_body, b, EOS_WASI__R_IN_BODY);
     if (b->stream_taken)
-        return own_result(ctx, &results[0], 0);
+        return taken(&results[0]);
     eos_wasi__istream t = {.read = req_read};
     uint32_t rep = eos_wasi__istream_new(ctx, &t);
     if (!rep)
         return EOS_ENOMEM;
     b->stream_taken = true;
-    return own_result(ctx, &results[0], rep);
+    return eos_wasi__ok_handle(ctx, &results[0], rep);
 }
 
 static int ibody_finish(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     in_body *b = eos_wasi__res_take(ctx, args[0].of.handle, EOS_WASI__R_IN_BODY);
     if (!b)
         return EOS_TRAP_HOST;
     eos_free(b, sizeof(*b));
-    fut_trailers *t = eos_calloc(1, sizeof(*t));
-    uint32_t rep = t ? eos_wasi__res_add(ctx, EOS_WASI__R_FUT_TRAILERS, t) : 0;
-    if (!rep) {
-        eos_free(t, sizeof(*t));
-        return EOS_ENOMEM;
-    }
-    results[0].of.handle = rep;
-    return 0;
+    return eos_wasi__ret_handle(
+        &results[0],
+        eos_wasi__res_new(ctx, EOS_WASI__R_FUT_TRAILERS, eos_calloc(1, sizeof(fut_trailers))));
 }
 
 static int ready_pollable(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    uint32_t rep = eos_wasi__pollable_new(ctx, EOS_WASI__POLL_READY, 0, 0);
-    if (!rep)
-        return EOS_ENOMEM;
-    results[0].of.handle = rep;
-    return 0;
+    EOS_WASI__ENTER(ctx, call);
+    return eos_wasi__ret_handle(&results[0],
+                                eos_wasi__pollable_new(ctx, EOS_WASI__POLL_READY, 0, 0));
 }
 
 static int trailers_get(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    fut_trailers *t = eos_wasi__res_get(ctx, args[0].of.handle, EOS_WASI__R_FUT_TRAILERS);
-    if (!t)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, fut_trailers, t, EOS_WASI__R_FUT_TRAILERS);
     /* option<result<result<option<trailers>, error-code>>>: the server passes
      * no request trailers, so the answer is some(ok(ok(none))) once, then
      * some(err) as the WIT asks for a second get. */
     eos_cm_val *v = eos_wasi__val_new(ctx, 3);
     if (!v)
         return EOS_ENOMEM;
-    results[0].of.var.index = 1;
-    results[0].of.var.payload = &v[0];
+    eos_wasi__val_option(&results[0], &v[0]);
     if (t->taken) {
         eos_wasi__val_result(&v[0], true, NULL);
         return 0;
@@ -496,53 +425,41 @@ static int trailers_get(eos_cm_call *call, void *ud, const eos_cm_val *args, eos
 
 static int resp_new(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     eos_wasi__fields *h = eos_wasi__res_take(ctx, args[0].of.handle, EOS_WASI__R_FIELDS);
     if (!h)
         return EOS_TRAP_HOST;
     eos_wasi__resp *r = eos_calloc(1, sizeof(*r));
     resp_ref *ref = eos_calloc(1, sizeof(*ref));
-    uint32_t rep = 0;
-    if (r && ref) {
-        r->status = 200;
-        r->headers = h;
-        r->headers->immutable = true;
-        r->refs = 1;
-        ref->r = r;
-        rep = eos_wasi__res_add(ctx, EOS_WASI__R_OUT_RESPONSE, ref);
-    }
-    if (!rep) {
+    if (!r || !ref) {
         eos_wasi__fields_free(h);
         eos_free(r, sizeof(*r));
         eos_free(ref, sizeof(*ref));
         return EOS_ENOMEM;
     }
-    results[0].of.handle = rep;
-    return 0;
+    r->status = 200;
+    r->headers = h;
+    r->headers->immutable = true;
+    r->refs = 1;
+    ref->r = r;
+    return eos_wasi__ret_handle(&results[0], eos_wasi__res_new(ctx, EOS_WASI__R_OUT_RESPONSE, ref));
 }
 
-static eos_wasi__resp *self_resp(eos_wasi__ctx *ctx, const eos_cm_val *args)
-{
-    resp_ref *ref = eos_wasi__res_get(ctx, args[0].of.handle, EOS_WASI__R_OUT_RESPONSE);
-    return ref ? ref->r : NULL;
-}
+/* The prologue of outgoing-response methods: r is the shared response. */
+#define RESP_SELF(ctx, r)                                                                          \
+    EOS_WASI__SELF(ctx, resp_ref, ref_, EOS_WASI__R_OUT_RESPONSE);                                 \
+    eos_wasi__resp *r = ref_->r
 
 static int resp_status(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    eos_wasi__resp *r = self_resp(ctx, args);
-    if (!r)
-        return EOS_TRAP_HOST;
+    RESP_SELF(ctx, r);
     results[0].of.u = r->status;
     return 0;
 }
 
 static int resp_set_status(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    eos_wasi__resp *r = self_resp(ctx, args);
-    if (!r)
-        return EOS_TRAP_HOST;
+    RESP_SELF(ctx, r);
     uint64_t s = args[1].of.u;
     bool ok = s >= 100 && s <= 999;
     if (ok)
@@ -553,21 +470,16 @@ static int resp_set_status(eos_cm_call *call, void *ud, const eos_cm_val *args, 
 
 static int resp_headers(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    eos_wasi__resp *r = self_resp(ctx, args);
-    if (!r)
-        return EOS_TRAP_HOST;
+    RESP_SELF(ctx, r);
     return return_fields_view(ctx, r->headers, &results[0]);
 }
 
 static int resp_body(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    eos_wasi__resp *r = self_resp(ctx, args);
-    if (!r)
-        return EOS_TRAP_HOST;
+    RESP_SELF(ctx, r);
     if (r->body_taken)
-        return own_result(ctx, &results[0], 0);
+        return taken(&results[0]);
+    /* Not eos_wasi__res_new: freeing an outgoing-body ends the response. */
     resp_ref *ref = eos_calloc(1, sizeof(*ref));
     uint32_t rep = ref ? eos_wasi__res_add(ctx, EOS_WASI__R_OUT_BODY, ref) : 0;
     if (!rep) {
@@ -577,35 +489,32 @@ static int resp_body(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm
     ref->r = r;
     r->refs++;
     r->body_taken = true;
-    return own_result(ctx, &results[0], rep);
+    return eos_wasi__ok_handle(ctx, &results[0], rep);
 }
 
 static int obody_write(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    resp_ref *ref = eos_wasi__res_get(ctx, args[0].of.handle, EOS_WASI__R_OUT_BODY);
-    if (!ref)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, resp_ref, ref, EOS_WASI__R_OUT_BODY);
     eos_wasi__resp *r = ref->r;
     /* One stream per body, as the WIT says. */
     if (r->stream_taken)
-        return own_result(ctx, &results[0], 0);
+        return taken(&results[0]);
     eos_wasi__ostream t = {.space = body_space,
                            .write = body_write,
                            .flush = body_flush,
                            .release = body_release,
                            .impl = r};
+    r->refs++; /* the stream's own, released with it (also on failure) */
     uint32_t rep = eos_wasi__ostream_new(ctx, &t);
     if (!rep)
         return EOS_ENOMEM;
-    r->refs++;
     r->stream_taken = true;
-    return own_result(ctx, &results[0], rep);
+    return eos_wasi__ok_handle(ctx, &results[0], rep);
 }
 
 static int obody_finish(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     resp_ref *ref = eos_wasi__res_take(ctx, args[0].of.handle, EOS_WASI__R_OUT_BODY);
     if (!ref)
         return EOS_TRAP_HOST;
@@ -623,13 +532,12 @@ static int obody_finish(eos_cm_call *call, void *ud, const eos_cm_val *args, eos
     r->body_complete = true;
     eos_wasi__resp_maybe_end(ctx, r);
     eos_wasi__resp_release(ctx, r);
-    eos_wasi__val_result(&results[0], false, NULL);
-    return 0;
+    return eos_wasi__ok(&results[0], NULL);
 }
 
 static int outparam_set(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     if (!eos_wasi__res_take(ctx, args[0].of.handle, EOS_WASI__R_OUTPARAM))
         return EOS_TRAP_HOST;
     ctx->outparam_set = true;
@@ -679,73 +587,58 @@ static int outparam_set(eos_cm_call *call, void *ud, const eos_cm_val *args, eos
 
 static int oreq_new(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     eos_wasi__fields *h = eos_wasi__res_take(ctx, args[0].of.handle, EOS_WASI__R_FIELDS);
     out_request *o = eos_calloc(1, sizeof(*o));
-    uint32_t rep = o ? eos_wasi__res_add(ctx, EOS_WASI__R_OUT_REQUEST, o) : 0;
-    if (!rep) {
+    if (!o) {
         eos_wasi__fields_free(h);
-        eos_free(o, sizeof(*o));
         return EOS_ENOMEM;
     }
     o->headers = h;
     if (h)
         h->immutable = true;
-    results[0].of.handle = rep;
-    return 0;
+    return eos_wasi__ret_handle(&results[0], eos_wasi__res_new(ctx, EOS_WASI__R_OUT_REQUEST, o));
 }
 
 /* Accessors of a request that can never be sent: getters give defaults,
  * setters accept, body and headers work so apps can build one. */
 static int oreq_ok(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    eos_wasi__val_result(&results[0], false, NULL);
-    return 0;
+    EOS_WASI__ENTER(ctx, call);
+    return eos_wasi__ok(&results[0], NULL);
 }
 
 static int oreq_none(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    results[0].of.var.index = 0;
-    results[0].of.var.payload = NULL;
+    EOS_WASI__ENTER(ctx, call);
+    eos_wasi__val_option(&results[0], NULL);
     return 0;
 }
 
 static int oreq_method(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     return set_method(ctx, &results[0], "GET");
 }
 
 static int oreq_headers(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    out_request *o = eos_wasi__res_get(ctx, args[0].of.handle, EOS_WASI__R_OUT_REQUEST);
-    if (!o)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, out_request, o, EOS_WASI__R_OUT_REQUEST);
     return return_fields_view(ctx, o->headers, &results[0]);
 }
 
 static int oreq_body(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     /* Without egress the body goes nowhere; refusing it is the honest answer. */
-    eos_wasi__val_result(&results[0], true, NULL);
-    return 0;
+    return eos_wasi__err(&results[0], NULL);
 }
 
 static int opts_new(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    uint64_t *o = eos_calloc(4, sizeof(uint64_t));
-    uint32_t rep = o ? eos_wasi__res_add(ctx, EOS_WASI__R_REQ_OPTIONS, o) : 0;
-    if (!rep) {
-        eos_free(o, 4 * sizeof(uint64_t));
-        return EOS_ENOMEM;
-    }
-    results[0].of.handle = rep;
-    return 0;
+    EOS_WASI__ENTER(ctx, call);
+    return eos_wasi__ret_handle(&results[0], eos_wasi__res_new(ctx, EOS_WASI__R_REQ_OPTIONS,
+                                                               eos_calloc(4, sizeof(uint64_t))));
 }
 
 static int never(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
@@ -757,25 +650,20 @@ static int never(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val
 
 static int http_error_code(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     results[0].of.var.index = 0;
     return 0;
 }
 
 static int outgoing_handle(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     eos_wasi__res_drop(ctx, args[0].of.handle);
     if (args[1].of.var.index == 1)
         eos_wasi__res_drop(ctx, args[1].of.var.payload->of.handle);
-    eos_cm_val *e = eos_wasi__val_new(ctx, 1);
-    if (!e)
-        return EOS_ENOMEM;
     /* Spin answers a request to a host not on the allow-list this way; here
      * no host is on it until egress exists. */
-    e->of.var.index = ERROR_CODE_HTTP_REQUEST_DENIED;
-    eos_wasi__val_result(&results[0], true, e);
-    return 0;
+    return eos_wasi__err_case(ctx, &results[0], ERROR_CODE_HTTP_REQUEST_DENIED);
 }
 
 static const char http_types[] =

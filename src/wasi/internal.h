@@ -10,7 +10,6 @@
 #include <stdint.h>
 
 #include "eos/cm.h"
-#include "eos/kv.h"
 #include "eos/wasi.h"
 
 /* Kinds of host resources, stored beside each rep in the resource table. */
@@ -124,9 +123,9 @@ typedef struct eos_wasi__resp {
 /* Pending body bytes kept before response-outparam.set, at most. */
 #define EOS_WASI__PENDING_MAX (4u * EOS_WASI_BODY_CHUNK)
 
-/* The per-call context. One per request (or typed call); bound to the thread
- * that runs the guest, because host functions and resource destructors reach
- * it through eos_wasi__cur. */
+/* The per-call context. One per request (or typed call); the driver gives it
+ * to the instance as its data, so host functions (eos_cm_call_data) and
+ * resource destructors (their data argument) receive it. */
 struct eos_wasi__ctx {
     eos_wasi_app *app;
     eos_wasi__slot *slots;
@@ -143,8 +142,6 @@ struct eos_wasi__ctx {
     uint8_t *iobuf; /* EOS_WASI_BODY_CHUNK bytes for reads, reused by every call */
 };
 
-extern _Thread_local eos_wasi__ctx *eos_wasi__cur;
-
 /* App state shared by every call of one app. */
 struct eos_wasi_app {
     char *name;
@@ -154,7 +151,7 @@ struct eos_wasi_app {
     uint64_t max_fuel;
     uint64_t max_memory_bytes;
     const eos_cm_component *component;
-    eos_kv *kv;
+    eos_wasi_store store; /* ops NULL: no store */
     eos_cm_host *host;
     pthread_mutex_t lock; /* guards the rate limiter and the namespace cache */
     double log_tokens;
@@ -162,7 +159,6 @@ struct eos_wasi_app {
     double log_rate, log_burst;
     uint64_t log_dropped;
     uint64_t log_dropped_pending;
-    eos_kv_ns *fs_ns;
     struct eos_wasi__nscache *ns_cache;
 };
 
@@ -178,8 +174,9 @@ void *eos_wasi__res_get(eos_wasi__ctx *ctx, uint32_t rep, eos_wasi__rtype type);
 void *eos_wasi__res_take(eos_wasi__ctx *ctx, uint32_t rep, eos_wasi__rtype type);
 /* Removes and frees rep's object (the destructor path). */
 void eos_wasi__res_drop(eos_wasi__ctx *ctx, uint32_t rep);
-/* The destructor given to every interface: drops rep in the current context. */
-void eos_wasi__dtor(void *ud, uint32_t rep);
+/* The destructor given to every interface: drops rep in the call's context
+ * (data; NULL outside a driver call, when there is nothing to drop). */
+void eos_wasi__dtor(void *ud, void *data, uint32_t rep);
 /* Scratch memory valid until the next host call resets it; NULL on OOM. */
 void *eos_wasi__scratch_alloc(eos_wasi__ctx *ctx, size_t size);
 void eos_wasi__scratch_reset(eos_wasi__ctx *ctx);
@@ -191,22 +188,78 @@ uint32_t eos_wasi__pollable_new(eos_wasi__ctx *ctx, uint8_t kind, uint64_t deadl
 /* Records why the guest is being stopped (kept for the server's 500 reason)
  * and returns EOS_TRAP_HOST. */
 int eos_wasi__trap(eos_wasi__ctx *ctx, const char *why);
-/* Builds the value of a string / list<u8> from scratch; false on OOM. */
+
+/* ---- hostfn.c: the helper layer every host function is written against ----
+ *
+ * As lauxlib serves Lua's C functions, these write once what each host
+ * function would otherwise repeat: entering the call, checking handle
+ * arguments, adding new resources, and building results in scratch memory.
+ * A typical method is
+ *
+ *   static int get_flags(eos_cm_call *call, void *ud, const eos_cm_val *args,
+ *                        eos_cm_val *results)
+ *   {
+ *       EOS_WASI__SELF(ctx, fdesc, d, EOS_WASI__R_FS_DESC);
+ *       return eos_wasi__ok_flags(ctx, &results[0], d->flags);
+ *   }
+ *
+ * Every helper returning int returns 0 or EOS_ENOMEM, to be returned as is. */
+
+/* The call's context (the instance data the driver bound), with the previous
+ * call's scratch freed; NULL outside a driver call. Borrowed. */
+eos_wasi__ctx *eos_wasi__enter(eos_cm_call *call);
+/* Starts a host function: ctx is the call's context, or the guest traps. */
+#define EOS_WASI__ENTER(ctx, call)                                                                 \
+    eos_wasi__ctx *ctx = eos_wasi__enter(call);                                                    \
+    if (!ctx)                                                                                      \
+    return EOS_TRAP_HOST
+/* A handle argument (a borrow or own value) naming a live resource of rtype,
+ * bound to var; any other handle traps the guest. */
+#define EOS_WASI__ARG(ctx, T, var, val, rtype)                                                     \
+    T *var = eos_wasi__res_get((ctx), (val).of.handle, (rtype));                                   \
+    if (!var)                                                                                      \
+    return EOS_TRAP_HOST
+/* The prologue of a method: enter, then `self` (args[0]) as var. For host
+ * functions with the usual parameter names (call, args). */
+#define EOS_WASI__SELF(ctx, T, var, rtype)                                                         \
+    EOS_WASI__ENTER(ctx, call);                                                                    \
+    EOS_WASI__ARG(ctx, T, var, args[0], rtype)
+
+/* Adds a new host object as a resource: returns its rep, or 0 after freeing
+ * obj as the table would (takes ownership; NULL obj gives 0). */
+uint32_t eos_wasi__res_new(eos_wasi__ctx *ctx, eos_wasi__rtype type, void *obj);
+
+/* Value builders; strings and bytes are copied into scratch. */
+eos_cm_val *eos_wasi__val_new(eos_wasi__ctx *ctx, size_t count);
 bool eos_wasi__val_str(eos_wasi__ctx *ctx, eos_cm_val *v, const char *s, size_t len);
 bool eos_wasi__val_bytes(eos_wasi__ctx *ctx, eos_cm_val *v, const uint8_t *b, size_t len);
-/* result / option / variant helpers writing into scratch. */
-eos_cm_val *eos_wasi__val_new(eos_wasi__ctx *ctx, size_t count);
 /* Sets v to result ok (payload may be NULL) or err. */
 void eos_wasi__val_result(eos_cm_val *v, bool is_err, eos_cm_val *payload);
-/* The current context, or a trap when none is bound (a host call outside a
- * driver call): host functions start with EOS_WASI__ENTER. */
-#define EOS_WASI__ENTER(ctx)                                                                       \
-    eos_wasi__ctx *ctx = eos_wasi__cur;                                                            \
-    if (!ctx)                                                                                      \
-        return EOS_TRAP_HOST;                                                                      \
-    eos_wasi__scratch_reset(ctx)
+/* Sets v to some(payload) or, for NULL, none. */
+void eos_wasi__val_option(eos_cm_val *v, eos_cm_val *payload);
+
+/* Result wrapping: res becomes ok(...) or err(...). */
+int eos_wasi__ok(eos_cm_val *res, eos_cm_val *payload);
+int eos_wasi__ok_u64(eos_wasi__ctx *ctx, eos_cm_val *res, uint64_t v);
+int eos_wasi__ok_s64(eos_wasi__ctx *ctx, eos_cm_val *res, int64_t v);
+int eos_wasi__ok_bool(eos_wasi__ctx *ctx, eos_cm_val *res, bool v);
+int eos_wasi__ok_case(eos_wasi__ctx *ctx, eos_cm_val *res, uint32_t index); /* enum */
+int eos_wasi__ok_flags(eos_wasi__ctx *ctx, eos_cm_val *res, uint64_t bits);
+int eos_wasi__ok_str(eos_wasi__ctx *ctx, eos_cm_val *res, const char *s, size_t len);
+int eos_wasi__ok_bytes(eos_wasi__ctx *ctx, eos_cm_val *res, const uint8_t *b, size_t len);
+/* ok(own handle rep); rep 0 (the resource could not be made) is EOS_ENOMEM. */
+int eos_wasi__ok_handle(eos_wasi__ctx *ctx, eos_cm_val *res, uint32_t rep);
+int eos_wasi__err(eos_cm_val *res, eos_cm_val *payload);
+/* err(case) of an enum or a variant case without payload. */
+int eos_wasi__err_case(eos_wasi__ctx *ctx, eos_cm_val *res, uint32_t index);
+/* A plain own handle result; rep 0 is EOS_ENOMEM. */
+int eos_wasi__ret_handle(eos_cm_val *res, uint32_t rep);
+/* option<string> of s (NULL = none), copied. */
+int eos_wasi__ret_opt_str(eos_wasi__ctx *ctx, eos_cm_val *res, const char *s);
 
 /* ---- io.c ---- */
+/* New stream resources from a template; return the rep, or 0 after releasing
+ * tmpl->impl (ownership of impl moves to the stream either way). */
 uint32_t eos_wasi__istream_new(eos_wasi__ctx *ctx, const eos_wasi__istream *tmpl);
 uint32_t eos_wasi__ostream_new(eos_wasi__ctx *ctx, const eos_wasi__ostream *tmpl);
 void eos_wasi__istream_free(eos_wasi__ctx *ctx, eos_wasi__istream *s);
@@ -245,8 +298,16 @@ int eos_wasi__http_begin(eos_wasi__ctx *ctx, uint32_t *out_req, uint32_t *out_ou
 /* ---- kv.c / fs.c ---- */
 void eos_wasi__kv_free_obj(eos_wasi__ctx *ctx, uint8_t type, void *obj);
 void eos_wasi__fs_free_obj(eos_wasi__ctx *ctx, uint8_t type, void *obj);
-/* The app's store namespace `app:<name>/<suffix>` (cached; borrowed). */
-int eos_wasi__ns(eos_wasi_app *app, const char *suffix, size_t suffix_size, eos_kv_ns **out);
+/* A namespace of the app's store, with the operations that reach it. */
+typedef struct eos_wasi__ns {
+    const eos_wasi_store_ops *ops;
+    void *impl; /* the store's, for txn_begin */
+    eos_wasi_store_ns *h;
+} eos_wasi__ns;
+/* The app's store namespace `app:<name>/<suffix>` (cached; borrowed from the
+ * app). EOS_EUNAVAILABLE when the app has no store. */
+int eos_wasi__ns_open(eos_wasi_app *app, const char *suffix, size_t suffix_size,
+                      const eos_wasi__ns **out);
 void eos_wasi__ns_cache_free(eos_wasi_app *app);
 
 /* ---- fsstore.c: the file tree on the store, callable without a guest ---- */
@@ -293,21 +354,21 @@ typedef struct eos_wasi__fsdirent {
 } eos_wasi__fsdirent;
 /* Resolves rel against base; *out is freed with eos_free(p, strlen(p) + 1). */
 int eos_wasi__fs_path_join(const char *base, const char *rel, size_t rel_size, char **out);
-int eos_wasi__fs_stat(eos_kv_ns *ns, const char *path, eos_wasi__fsmeta *out);
-int eos_wasi__fs_open(eos_kv *kv, eos_kv_ns *ns, const char *path, uint32_t oflags, bool write,
+int eos_wasi__fs_stat(const eos_wasi__ns *ns, const char *path, eos_wasi__fsmeta *out);
+int eos_wasi__fs_open(const eos_wasi__ns *ns, const char *path, uint32_t oflags, bool write,
                       eos_wasi__fsmeta *out);
-int eos_wasi__fs_mkdir(eos_kv *kv, eos_kv_ns *ns, const char *path);
-int eos_wasi__fs_read(eos_kv_ns *ns, const char *path, uint64_t offset, uint8_t *buf, size_t len,
-                      size_t *out_n);
-int eos_wasi__fs_write(eos_kv *kv, eos_kv_ns *ns, const char *path, uint64_t offset,
+int eos_wasi__fs_mkdir(const eos_wasi__ns *ns, const char *path);
+int eos_wasi__fs_read(const eos_wasi__ns *ns, const char *path, uint64_t offset, uint8_t *buf,
+                      size_t len, size_t *out_n);
+int eos_wasi__fs_write(const eos_wasi__ns *ns, const char *path, uint64_t offset,
                        const uint8_t *data, size_t len, bool append, uint64_t *out_end);
-int eos_wasi__fs_truncate(eos_kv *kv, eos_kv_ns *ns, const char *path, uint64_t size);
-int eos_wasi__fs_set_mtime(eos_kv *kv, eos_kv_ns *ns, const char *path, uint64_t mtime_ns);
-int eos_wasi__fs_readdir(eos_kv_ns *ns, const char *path, eos_wasi__fsdirent **out,
+int eos_wasi__fs_truncate(const eos_wasi__ns *ns, const char *path, uint64_t size);
+int eos_wasi__fs_set_mtime(const eos_wasi__ns *ns, const char *path, uint64_t mtime_ns);
+int eos_wasi__fs_readdir(const eos_wasi__ns *ns, const char *path, eos_wasi__fsdirent **out,
                          size_t *out_count);
 void eos_wasi__fs_dirents_free(eos_wasi__fsdirent *ents, size_t count);
-int eos_wasi__fs_remove(eos_kv *kv, eos_kv_ns *ns, const char *path, bool dir);
-int eos_wasi__fs_rename(eos_kv *kv, eos_kv_ns *ns, const char *from, const char *to);
+int eos_wasi__fs_remove(const eos_wasi__ns *ns, const char *path, bool dir);
+int eos_wasi__fs_rename(const eos_wasi__ns *ns, const char *from, const char *to);
 
 /* ---- clocks.c ---- */
 int eos_wasi__random(uint8_t *buf, size_t size);

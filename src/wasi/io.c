@@ -16,25 +16,25 @@
 uint32_t eos_wasi__istream_new(eos_wasi__ctx *ctx, const eos_wasi__istream *tmpl)
 {
     eos_wasi__istream *s = eos_malloc(sizeof(*s));
-    if (!s)
+    if (!s) {
+        if (tmpl->release)
+            tmpl->release(ctx, tmpl->impl);
         return 0;
+    }
     *s = *tmpl;
-    uint32_t rep = eos_wasi__res_add(ctx, EOS_WASI__R_INPUT, s);
-    if (!rep)
-        eos_free(s, sizeof(*s));
-    return rep;
+    return eos_wasi__res_new(ctx, EOS_WASI__R_INPUT, s);
 }
 
 uint32_t eos_wasi__ostream_new(eos_wasi__ctx *ctx, const eos_wasi__ostream *tmpl)
 {
     eos_wasi__ostream *s = eos_malloc(sizeof(*s));
-    if (!s)
+    if (!s) {
+        if (tmpl->release)
+            tmpl->release(ctx, tmpl->impl);
         return 0;
+    }
     *s = *tmpl;
-    uint32_t rep = eos_wasi__res_add(ctx, EOS_WASI__R_OUTPUT, s);
-    if (!rep)
-        eos_free(s, sizeof(*s));
-    return rep;
+    return eos_wasi__res_new(ctx, EOS_WASI__R_OUTPUT, s);
 }
 
 void eos_wasi__istream_free(eos_wasi__ctx *ctx, eos_wasi__istream *s)
@@ -69,18 +69,7 @@ static int stream_err(eos_wasi__ctx *ctx, eos_cm_val *res, int code)
         se[0].of.var.index = 0;
         se[0].of.var.payload = &se[1];
     }
-    eos_wasi__val_result(res, true, se);
-    return 0;
-}
-
-static int ok_u64(eos_wasi__ctx *ctx, eos_cm_val *res, uint64_t v)
-{
-    eos_cm_val *p = eos_wasi__val_new(ctx, 1);
-    if (!p)
-        return EOS_ENOMEM;
-    p->of.u = v;
-    eos_wasi__val_result(res, false, p);
-    return 0;
+    return eos_wasi__err(res, se);
 }
 
 static void sleep_until(uint64_t deadline)
@@ -99,7 +88,7 @@ static void sleep_until(uint64_t deadline)
 static int error_to_debug_string(eos_cm_call *call, void *ud, const eos_cm_val *args,
                                  eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     eos_wasi__ioerr *e = eos_wasi__res_get(ctx, args[0].of.handle, EOS_WASI__R_ERROR);
     const char *m = e ? e->msg : "unknown error";
     return eos_wasi__val_str(ctx, &results[0], m, strlen(m)) ? 0 : EOS_ENOMEM;
@@ -150,7 +139,7 @@ static int wait_any(eos_wasi__ctx *ctx, eos_wasi__pollable **ps, size_t count, b
 
 static int poll_poll(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     size_t count = args[0].of.list.len;
     if (count == 0 || count > UINT32_MAX) /* the WIT says an empty list traps */
         return eos_wasi__trap(ctx, "poll was called with an empty list");
@@ -159,9 +148,8 @@ static int poll_poll(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm
     if (!ps || !ready)
         return EOS_ENOMEM;
     for (size_t i = 0; i < count; i++) {
-        ps[i] = eos_wasi__res_get(ctx, args[0].of.list.items[i].of.handle, EOS_WASI__R_POLLABLE);
-        if (!ps[i])
-            return EOS_TRAP_HOST;
+        EOS_WASI__ARG(ctx, eos_wasi__pollable, p, args[0].of.list.items[i], EOS_WASI__R_POLLABLE);
+        ps[i] = p;
     }
     size_t n = 0;
     int rc = wait_any(ctx, ps, count, ready, &n);
@@ -181,7 +169,7 @@ static int poll_poll(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm
 
 static int pollable_ready(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     eos_wasi__pollable *p = eos_wasi__res_get(ctx, args[0].of.handle, EOS_WASI__R_POLLABLE);
     results[0].of.b = p ? eos_wasi__pollable_ready(ctx, p) : true;
     return 0;
@@ -189,7 +177,7 @@ static int pollable_ready(eos_cm_call *call, void *ud, const eos_cm_val *args, e
 
 static int pollable_block(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     eos_wasi__pollable *p = eos_wasi__res_get(ctx, args[0].of.handle, EOS_WASI__R_POLLABLE);
     if (!p)
         return 0;
@@ -200,18 +188,11 @@ static int pollable_block(eos_cm_call *call, void *ud, const eos_cm_val *args, e
 
 /* ---- input-stream ---- */
 
-static eos_wasi__istream *istream(eos_wasi__ctx *ctx, const eos_cm_val *self)
-{
-    return eos_wasi__res_get(ctx, self->of.handle, EOS_WASI__R_INPUT);
-}
-
 /* Reads up to len bytes (at most IO_CHUNK) into scratch. */
 static int in_read_common(eos_wasi__ctx *ctx, eos_wasi__istream *s, uint64_t len, bool blocking,
                           uint8_t **out_buf, size_t *out_n)
 {
     *out_n = 0;
-    if (!s)
-        return EOS_TRAP_HOST;
     if (s->closed)
         return EOS_ECLOSED;
     size_t cap = len > IO_CHUNK ? IO_CHUNK : (size_t)len;
@@ -240,8 +221,7 @@ static int in_read_common(eos_wasi__ctx *ctx, eos_wasi__istream *s, uint64_t len
 static int in_read_impl(eos_cm_call *call, const eos_cm_val *args, eos_cm_val *results,
                         bool blocking)
 {
-    EOS_WASI__ENTER(ctx);
-    eos_wasi__istream *s = istream(ctx, &args[0]);
+    EOS_WASI__SELF(ctx, eos_wasi__istream, s, EOS_WASI__R_INPUT);
     uint8_t *buf = NULL;
     size_t n = 0;
     int rc = in_read_common(ctx, s, args[1].of.u, blocking, &buf, &n);
@@ -252,10 +232,9 @@ static int in_read_impl(eos_cm_call *call, const eos_cm_val *args, eos_cm_val *r
     eos_cm_val *p = eos_wasi__val_new(ctx, 1);
     if (!p)
         return EOS_ENOMEM;
-    p->of.list.bytes = buf;
+    p->of.list.bytes = buf; /* ctx->iobuf: no copy */
     p->of.list.len = n;
-    eos_wasi__val_result(&results[0], false, p);
-    return 0;
+    return eos_wasi__ok(&results[0], p);
 }
 
 static int in_read(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
@@ -272,8 +251,7 @@ static int in_blocking_read(eos_cm_call *call, void *ud, const eos_cm_val *args,
 static int in_skip_impl(eos_cm_call *call, const eos_cm_val *args, eos_cm_val *results,
                         bool blocking)
 {
-    EOS_WASI__ENTER(ctx);
-    eos_wasi__istream *s = istream(ctx, &args[0]);
+    EOS_WASI__SELF(ctx, eos_wasi__istream, s, EOS_WASI__R_INPUT);
     uint8_t *buf = NULL;
     size_t n = 0;
     int rc = in_read_common(ctx, s, args[1].of.u, blocking, &buf, &n);
@@ -281,7 +259,7 @@ static int in_skip_impl(eos_cm_call *call, const eos_cm_val *args, eos_cm_val *r
         return rc;
     if (rc)
         return stream_err(ctx, &results[0], rc);
-    return ok_u64(ctx, &results[0], n);
+    return eos_wasi__ok_u64(ctx, &results[0], n);
 }
 
 static int in_skip(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
@@ -297,21 +275,13 @@ static int in_blocking_skip(eos_cm_call *call, void *ud, const eos_cm_val *args,
 
 static int in_subscribe(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     /* Input sources are synchronous: a read never has to wait for readiness. */
-    uint32_t rep = eos_wasi__pollable_new(ctx, EOS_WASI__POLL_READY, 0, 0);
-    if (!rep)
-        return EOS_ENOMEM;
-    results[0].of.handle = rep;
-    return 0;
+    return eos_wasi__ret_handle(&results[0],
+                                eos_wasi__pollable_new(ctx, EOS_WASI__POLL_READY, 0, 0));
 }
 
 /* ---- output-stream ---- */
-
-static eos_wasi__ostream *ostream(eos_wasi__ctx *ctx, const eos_cm_val *self)
-{
-    return eos_wasi__res_get(ctx, self->of.handle, EOS_WASI__R_OUTPUT);
-}
 
 /* The state check shared by every output operation. */
 static int out_state(eos_wasi__ostream *s)
@@ -334,10 +304,7 @@ static int out_fail(eos_wasi__ostream *s, int rc)
 
 static int out_check_write(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    eos_wasi__ostream *s = ostream(ctx, &args[0]);
-    if (!s)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, eos_wasi__ostream, s, EOS_WASI__R_OUTPUT);
     int rc = out_state(s);
     uint64_t space = 0;
     if (!rc)
@@ -345,7 +312,7 @@ static int out_check_write(eos_cm_call *call, void *ud, const eos_cm_val *args, 
     if (rc)
         return stream_err(ctx, &results[0], out_fail(s, rc));
     s->permit = space;
-    return ok_u64(ctx, &results[0], space);
+    return eos_wasi__ok_u64(ctx, &results[0], space);
 }
 
 /* Writes data (or zeroes when data is NULL) within the permit. */
@@ -367,10 +334,7 @@ static int out_write_bytes(eos_wasi__ctx *ctx, eos_wasi__ostream *s, const uint8
 
 static int out_write_impl(eos_cm_call *call, const eos_cm_val *args, eos_cm_val *results, bool zero)
 {
-    EOS_WASI__ENTER(ctx);
-    eos_wasi__ostream *s = ostream(ctx, &args[0]);
-    if (!s)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, eos_wasi__ostream, s, EOS_WASI__R_OUTPUT);
     uint64_t size = zero ? args[1].of.u : args[1].of.list.len;
     int rc = out_state(s);
     if (rc)
@@ -381,8 +345,7 @@ static int out_write_impl(eos_cm_call *call, const eos_cm_val *args, eos_cm_val 
     rc = out_write_bytes(ctx, s, zero ? NULL : args[1].of.list.bytes, size);
     if (rc)
         return stream_err(ctx, &results[0], rc);
-    eos_wasi__val_result(&results[0], false, NULL);
-    return 0;
+    return eos_wasi__ok(&results[0], NULL);
 }
 
 static int out_write(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
@@ -415,10 +378,7 @@ static int out_wait_space(eos_wasi__ctx *ctx, eos_wasi__ostream *s, uint64_t *ou
 static int out_blocking_impl(eos_cm_call *call, const eos_cm_val *args, eos_cm_val *results,
                              bool zero)
 {
-    EOS_WASI__ENTER(ctx);
-    eos_wasi__ostream *s = ostream(ctx, &args[0]);
-    if (!s)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, eos_wasi__ostream, s, EOS_WASI__R_OUTPUT);
     uint64_t size = zero ? args[1].of.u : args[1].of.list.len;
     const uint8_t *data = zero ? NULL : args[1].of.list.bytes;
     if (size > BLOCKING_WRITE_MAX)
@@ -441,8 +401,7 @@ static int out_blocking_impl(eos_cm_call *call, const eos_cm_val *args, eos_cm_v
         rc = s->flush(ctx, s->impl, true);
     if (rc)
         return stream_err(ctx, &results[0], out_fail(s, rc));
-    eos_wasi__val_result(&results[0], false, NULL);
-    return 0;
+    return eos_wasi__ok(&results[0], NULL);
 }
 
 static int out_blocking_write(eos_cm_call *call, void *ud, const eos_cm_val *args,
@@ -460,17 +419,13 @@ static int out_blocking_zeroes(eos_cm_call *call, void *ud, const eos_cm_val *ar
 static int out_flush_impl(eos_cm_call *call, const eos_cm_val *args, eos_cm_val *results,
                           bool blocking)
 {
-    EOS_WASI__ENTER(ctx);
-    eos_wasi__ostream *s = ostream(ctx, &args[0]);
-    if (!s)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, eos_wasi__ostream, s, EOS_WASI__R_OUTPUT);
     int rc = out_state(s);
     if (!rc)
         rc = s->flush(ctx, s->impl, blocking);
     if (rc)
         return stream_err(ctx, &results[0], out_fail(s, rc));
-    eos_wasi__val_result(&results[0], false, NULL);
-    return 0;
+    return eos_wasi__ok(&results[0], NULL);
 }
 
 static int out_flush(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
@@ -486,12 +441,9 @@ static int out_blocking_flush(eos_cm_call *call, void *ud, const eos_cm_val *arg
 
 static int out_subscribe(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    uint32_t rep = eos_wasi__pollable_new(ctx, EOS_WASI__POLL_OUTPUT, 0, args[0].of.handle);
-    if (!rep)
-        return EOS_ENOMEM;
-    results[0].of.handle = rep;
-    return 0;
+    EOS_WASI__ENTER(ctx, call);
+    return eos_wasi__ret_handle(
+        &results[0], eos_wasi__pollable_new(ctx, EOS_WASI__POLL_OUTPUT, 0, args[0].of.handle));
 }
 
 /* splice: moves up to len bytes from src, bounded by the sink's room. A
@@ -499,11 +451,8 @@ static int out_subscribe(eos_cm_call *call, void *ud, const eos_cm_val *args, eo
 static int out_splice_impl(eos_cm_call *call, const eos_cm_val *args, eos_cm_val *results,
                            bool blocking)
 {
-    EOS_WASI__ENTER(ctx);
-    eos_wasi__ostream *s = ostream(ctx, &args[0]);
-    eos_wasi__istream *src = eos_wasi__res_get(ctx, args[1].of.handle, EOS_WASI__R_INPUT);
-    if (!s || !src)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, eos_wasi__ostream, s, EOS_WASI__R_OUTPUT);
+    EOS_WASI__ARG(ctx, eos_wasi__istream, src, args[1], EOS_WASI__R_INPUT);
     uint64_t len = args[2].of.u;
     int rc = out_state(s);
     uint64_t space = 0;
@@ -530,7 +479,7 @@ static int out_splice_impl(eos_cm_call *call, const eos_cm_val *args, eos_cm_val
             return stream_err(ctx, &results[0], rc);
     }
     s->permit = s->permit > n ? s->permit - n : 0;
-    return ok_u64(ctx, &results[0], n);
+    return eos_wasi__ok_u64(ctx, &results[0], n);
 }
 
 static int out_splice(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)

@@ -1,5 +1,5 @@
 /* wasi:keyvalue store, atomics and batch (0.2.0-draft and 0.2.0-draft2) on
- * the encrypted store. Each bucket is its own store namespace,
+ * the app's store (eos_wasi_store). Each bucket is its own store namespace,
  * "app:<name>/kv:<bucket>", so buckets and apps never see each other's keys
  * and listing a bucket is listing its namespace. */
 #include <stdio.h>
@@ -16,18 +16,19 @@ typedef struct nscache {
     struct nscache *next;
     char *suffix;
     size_t suffix_size;
-    eos_kv_ns *ns;
+    eos_wasi__ns ns;
 } nscache;
 
-int eos_wasi__ns(eos_wasi_app *app, const char *suffix, size_t suffix_size, eos_kv_ns **out)
+int eos_wasi__ns_open(eos_wasi_app *app, const char *suffix, size_t suffix_size,
+                      const eos_wasi__ns **out)
 {
     int rc = 0;
-    if (!app->kv)
+    if (!app->store.ops)
         return EOS_EUNAVAILABLE;
     pthread_mutex_lock(&app->lock);
     for (nscache *c = (nscache *)app->ns_cache; c; c = c->next) {
         if (c->suffix_size == suffix_size && memcmp(c->suffix, suffix, suffix_size) == 0) {
-            *out = c->ns;
+            *out = &c->ns;
             goto out;
         }
     }
@@ -41,7 +42,9 @@ int eos_wasi__ns(eos_wasi_app *app, const char *suffix, size_t suffix_size, eos_
         goto out;
     }
     snprintf(name, nsz, "app:%s/%.*s", app->name, (int)suffix_size, suffix);
-    rc = eos_kv_ns_open(app->kv, name, &c->ns, NULL);
+    c->ns.ops = app->store.ops;
+    c->ns.impl = app->store.impl;
+    rc = app->store.ops->ns_open(app->store.impl, name, &c->ns.h);
     eos_free(name, nsz);
     if (rc) {
         eos_free(c->suffix, suffix_size + 1);
@@ -53,7 +56,7 @@ int eos_wasi__ns(eos_wasi_app *app, const char *suffix, size_t suffix_size, eos_
     c->suffix_size = suffix_size;
     c->next = (nscache *)app->ns_cache;
     app->ns_cache = (struct eos_wasi__nscache *)c;
-    *out = c->ns;
+    *out = &c->ns;
 out:
     pthread_mutex_unlock(&app->lock);
     return rc;
@@ -64,7 +67,7 @@ void eos_wasi__ns_cache_free(eos_wasi_app *app)
     nscache *c = (nscache *)app->ns_cache;
     while (c) {
         nscache *n = c->next;
-        eos_kv_ns_close(c->ns);
+        c->ns.ops->ns_close(c->ns.h);
         eos_free(c->suffix, c->suffix_size + 1);
         eos_free(c, sizeof(*c));
         c = n;
@@ -73,11 +76,11 @@ void eos_wasi__ns_cache_free(eos_wasi_app *app)
 }
 
 typedef struct bucket {
-    eos_kv_ns *ns;
+    const eos_wasi__ns *ns;
 } bucket;
 
 typedef struct cas {
-    eos_kv_ns *ns;
+    const eos_wasi__ns *ns;
     char *key;
     size_t key_size;
     bool had;
@@ -118,68 +121,40 @@ static int kv_err(eos_wasi__ctx *ctx, eos_cm_val *res, int code, const char *wha
         e[0].of.var.index = 2;
         e[0].of.var.payload = &e[1];
     }
-    eos_wasi__val_result(res, true, e);
-    return 0;
-}
-
-static int kv_ok(eos_wasi__ctx *ctx, eos_cm_val *res, eos_cm_val *payload)
-{
-    eos_wasi__val_result(res, false, payload);
-    return 0;
-}
-
-static bucket *self_bucket(eos_wasi__ctx *ctx, const eos_cm_val *args)
-{
-    return eos_wasi__res_get(ctx, args[0].of.handle, EOS_WASI__R_KV_BUCKET);
+    return eos_wasi__err(res, e);
 }
 
 static int check_key(const eos_cm_val *k)
 {
-    return k->of.str.len == 0 || k->of.str.len > EOS_KV_MAX_NAME_SIZE ? EOS_EINVAL : 0;
+    return k->of.str.len == 0 || k->of.str.len > EOS_WASI_STORE_MAX_KEY ? EOS_EINVAL : 0;
 }
 
 static int kv_open(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     const char *id = args[0].of.str.ptr;
     size_t n = args[0].of.str.len;
     if (n == 0) {
         id = "default";
         n = 7;
     }
-    if (n > BUCKET_NAME_MAX || memchr(id, '/', n) || memchr(id, 0, n)) {
-        eos_cm_val *e = eos_wasi__val_new(ctx, 1);
-        if (!e)
-            return EOS_ENOMEM;
-        e->of.var.index = 0; /* no-such-store */
-        eos_wasi__val_result(&results[0], true, e);
-        return 0;
-    }
+    if (n > BUCKET_NAME_MAX || memchr(id, '/', n) || memchr(id, 0, n))
+        return eos_wasi__err_case(ctx, &results[0], 0); /* no-such-store */
     char suffix[BUCKET_NAME_MAX + 4];
     int sn = snprintf(suffix, sizeof(suffix), "kv:%.*s", (int)n, id);
-    eos_kv_ns *ns = NULL;
-    int rc = eos_wasi__ns(ctx->app, suffix, (size_t)sn, &ns);
+    const eos_wasi__ns *ns = NULL;
+    int rc = eos_wasi__ns_open(ctx->app, suffix, (size_t)sn, &ns);
     if (rc)
         return kv_err(ctx, &results[0], rc, "opening the bucket failed");
     bucket *b = eos_calloc(1, sizeof(*b));
-    uint32_t rep = b ? eos_wasi__res_add(ctx, EOS_WASI__R_KV_BUCKET, b) : 0;
-    eos_cm_val *p = eos_wasi__val_new(ctx, 1);
-    if (!rep || !p) {
-        if (!rep)
-            eos_free(b, sizeof(*b));
-        return EOS_ENOMEM;
-    }
-    b->ns = ns;
-    p->of.handle = rep;
-    return kv_ok(ctx, &results[0], p);
+    if (b)
+        b->ns = ns;
+    return eos_wasi__ok_handle(ctx, &results[0], eos_wasi__res_new(ctx, EOS_WASI__R_KV_BUCKET, b));
 }
 
 static int kv_get(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    bucket *b = self_bucket(ctx, args);
-    if (!b)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, bucket, b, EOS_WASI__R_KV_BUCKET);
     eos_cm_val *v = eos_wasi__val_new(ctx, 2);
     if (!v)
         return EOS_ENOMEM;
@@ -187,10 +162,10 @@ static int kv_get(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_va
     uint8_t *data = NULL;
     size_t size = 0;
     if (!rc)
-        rc = eos_kv_get(b->ns, args[1].of.str.ptr, args[1].of.str.len, &data, &size, NULL);
+        rc = b->ns->ops->get(b->ns->h, args[1].of.str.ptr, args[1].of.str.len, &data, &size);
     if (rc == EOS_ENOTFOUND) {
         v[0].of.var.index = 0;
-        return kv_ok(ctx, &results[0], v);
+        return eos_wasi__ok(&results[0], v);
     }
     if (rc)
         return kv_err(ctx, &results[0], rc, "get failed");
@@ -200,70 +175,57 @@ static int kv_get(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_va
         return EOS_ENOMEM;
     v[0].of.var.index = 1;
     v[0].of.var.payload = &v[1];
-    return kv_ok(ctx, &results[0], v);
+    return eos_wasi__ok(&results[0], v);
 }
 
 static int kv_set(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    bucket *b = self_bucket(ctx, args);
-    if (!b)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, bucket, b, EOS_WASI__R_KV_BUCKET);
     int rc = check_key(&args[1]);
     if (!rc)
-        rc = eos_kv_set(b->ns, args[1].of.str.ptr, args[1].of.str.len, args[2].of.list.bytes,
-                        args[2].of.list.len, NULL);
-    return rc ? kv_err(ctx, &results[0], rc, "set failed") : kv_ok(ctx, &results[0], NULL);
+        rc = b->ns->ops->set(b->ns->h, args[1].of.str.ptr, args[1].of.str.len,
+                             args[2].of.list.bytes, args[2].of.list.len);
+    return rc ? kv_err(ctx, &results[0], rc, "set failed") : eos_wasi__ok(&results[0], NULL);
 }
 
 static int kv_delete(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    bucket *b = self_bucket(ctx, args);
-    if (!b)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, bucket, b, EOS_WASI__R_KV_BUCKET);
     int rc = check_key(&args[1]);
     if (!rc)
-        rc = eos_kv_delete(b->ns, args[1].of.str.ptr, args[1].of.str.len, NULL);
+        rc = b->ns->ops->del(b->ns->h, args[1].of.str.ptr, args[1].of.str.len);
     if (rc == EOS_ENOTFOUND)
         rc = 0; /* the WIT: deleting an absent key is not an error */
-    return rc ? kv_err(ctx, &results[0], rc, "delete failed") : kv_ok(ctx, &results[0], NULL);
+    return rc ? kv_err(ctx, &results[0], rc, "delete failed") : eos_wasi__ok(&results[0], NULL);
 }
 
 static int kv_exists(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    bucket *b = self_bucket(ctx, args);
-    if (!b)
-        return EOS_TRAP_HOST;
-    int ex = 0;
+    EOS_WASI__SELF(ctx, bucket, b, EOS_WASI__R_KV_BUCKET);
+    bool ex = false;
     int rc = check_key(&args[1]);
     if (!rc)
-        rc = eos_kv_exists(b->ns, args[1].of.str.ptr, args[1].of.str.len, &ex, NULL);
+        rc = b->ns->ops->exists(b->ns->h, args[1].of.str.ptr, args[1].of.str.len, &ex);
     if (rc)
         return kv_err(ctx, &results[0], rc, "exists failed");
-    eos_cm_val *p = eos_wasi__val_new(ctx, 1);
-    if (!p)
-        return EOS_ENOMEM;
-    p->of.b = ex != 0;
-    return kv_ok(ctx, &results[0], p);
+    return eos_wasi__ok_bool(ctx, &results[0], ex);
 }
 
 /* Collects up to PAGE_KEYS names starting at cursor into keys (scratch).
  * skip drops that many names first (draft's numeric cursor). */
-static int list_page(eos_wasi__ctx *ctx, eos_kv_ns *ns, const char *cursor, uint64_t skip,
-                     eos_cm_val *keys, size_t *out_n, char next[EOS_KV_CURSOR_SIZE])
+static int list_page(eos_wasi__ctx *ctx, const eos_wasi__ns *ns, const char *cursor, uint64_t skip,
+                     eos_cm_val *keys, size_t *out_n, char next[EOS_WASI_STORE_CURSOR_SIZE])
 {
-    char cur[EOS_KV_CURSOR_SIZE];
+    char cur[EOS_WASI_STORE_CURSOR_SIZE];
     snprintf(cur, sizeof(cur), "%s", cursor ? cursor : "");
     size_t n = 0;
     for (;;) {
-        eos_kv_list_page page;
+        eos_wasi_store_page page;
         memset(&page, 0, sizeof(page));
         size_t want = PAGE_KEYS - n;
         if (skip)
             want = skip > PAGE_KEYS ? PAGE_KEYS : (size_t)skip;
-        int rc = eos_kv_list(ns, "", 0, cur, want, &page, NULL);
+        int rc = ns->ops->list(ns->h, "", 0, cur, want, &page);
         if (rc)
             return rc;
         for (size_t i = 0; i < page.count; i++) {
@@ -272,29 +234,26 @@ static int list_page(eos_wasi__ctx *ctx, eos_kv_ns *ns, const char *cursor, uint
                 continue;
             }
             if (!eos_wasi__val_str(ctx, &keys[n++], page.keys[i], page.key_sizes[i])) {
-                eos_kv_list_free(&page);
+                ns->ops->list_free(&page);
                 return EOS_ENOMEM;
             }
         }
         snprintf(cur, sizeof(cur), "%s", page.cursor);
-        eos_kv_list_free(&page);
+        ns->ops->list_free(&page);
         if (!cur[0] || n == PAGE_KEYS)
             break;
     }
     *out_n = n;
-    snprintf(next, EOS_KV_CURSOR_SIZE, "%s", cur);
+    snprintf(next, EOS_WASI_STORE_CURSOR_SIZE, "%s", cur);
     return 0;
 }
 
 static int list_keys_impl(eos_cm_call *call, const eos_cm_val *args, eos_cm_val *results,
                           bool numeric)
 {
-    EOS_WASI__ENTER(ctx);
-    bucket *b = self_bucket(ctx, args);
-    if (!b)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, bucket, b, EOS_WASI__R_KV_BUCKET);
     const eos_cm_val *c = args[1].of.var.index ? args[1].of.var.payload : NULL;
-    char in[EOS_KV_CURSOR_SIZE] = "";
+    char in[EOS_WASI_STORE_CURSOR_SIZE] = "";
     uint64_t skip = 0;
     if (c && numeric)
         skip = c->of.u;
@@ -306,7 +265,7 @@ static int list_keys_impl(eos_cm_call *call, const eos_cm_val *args, eos_cm_val 
     if (!rec || !keys)
         return EOS_ENOMEM;
     size_t n = 0;
-    char next[EOS_KV_CURSOR_SIZE];
+    char next[EOS_WASI_STORE_CURSOR_SIZE];
     int rc = list_page(ctx, b->ns, in, skip, keys, &n, next);
     if (rc)
         return kv_err(ctx, &results[0], rc, "listing keys failed");
@@ -320,7 +279,7 @@ static int list_keys_impl(eos_cm_call *call, const eos_cm_val *args, eos_cm_val 
         rec[3].of.u = skip + n;
     else if (next[0] && !eos_wasi__val_str(ctx, &rec[3], next, strlen(next)))
         return EOS_ENOMEM;
-    return kv_ok(ctx, &results[0], &rec[0]);
+    return eos_wasi__ok(&results[0], &rec[0]);
 }
 
 static int kv_list_u64(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
@@ -337,26 +296,19 @@ static int kv_list_str(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_
 
 static int kv_increment(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    bucket *b = self_bucket(ctx, args);
-    if (!b)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, bucket, b, EOS_WASI__R_KV_BUCKET);
     int64_t v = 0;
     int rc = check_key(&args[1]);
     if (!rc)
-        rc = eos_kv_incr(b->ns, args[1].of.str.ptr, args[1].of.str.len, (int64_t)args[2].of.u, &v,
-                         NULL);
+        rc = b->ns->ops->incr(b->ns->h, args[1].of.str.ptr, args[1].of.str.len,
+                              (int64_t)args[2].of.u, &v);
     if (rc)
         return kv_err(ctx, &results[0], rc, "increment failed");
-    eos_cm_val *p = eos_wasi__val_new(ctx, 1);
-    if (!p)
-        return EOS_ENOMEM;
-    p->of.s = v;
-    return kv_ok(ctx, &results[0], p);
+    return eos_wasi__ok_s64(ctx, &results[0], v);
 }
 
 /* Makes a cas snapshot of key's current value. */
-static int cas_make(eos_kv_ns *ns, const char *key, size_t key_size, cas **out)
+static int cas_make(const eos_wasi__ns *ns, const char *key, size_t key_size, cas **out)
 {
     cas *c = eos_calloc(1, sizeof(*c));
     if (!c || !(c->key = eos_malloc(key_size + 1))) {
@@ -367,7 +319,7 @@ static int cas_make(eos_kv_ns *ns, const char *key, size_t key_size, cas **out)
     c->key[key_size] = 0;
     c->key_size = key_size;
     c->ns = ns;
-    int rc = eos_kv_get(ns, key, key_size, &c->value, &c->value_size, NULL);
+    int rc = ns->ops->get(ns->h, key, key_size, &c->value, &c->value_size);
     if (rc == EOS_ENOTFOUND) {
         rc = 0;
         c->value = NULL;
@@ -385,33 +337,19 @@ static int cas_make(eos_kv_ns *ns, const char *key, size_t key_size, cas **out)
 
 static int cas_new(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    bucket *b = self_bucket(ctx, args);
-    if (!b)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, bucket, b, EOS_WASI__R_KV_BUCKET);
     cas *c = NULL;
     int rc = check_key(&args[1]);
     if (!rc)
         rc = cas_make(b->ns, args[1].of.str.ptr, args[1].of.str.len, &c);
     if (rc)
         return kv_err(ctx, &results[0], rc, "cas failed");
-    uint32_t rep = eos_wasi__res_add(ctx, EOS_WASI__R_KV_CAS, c);
-    eos_cm_val *p = eos_wasi__val_new(ctx, 1);
-    if (!rep || !p) {
-        if (!rep)
-            cas_free(c);
-        return EOS_ENOMEM;
-    }
-    p->of.handle = rep;
-    return kv_ok(ctx, &results[0], p);
+    return eos_wasi__ok_handle(ctx, &results[0], eos_wasi__res_new(ctx, EOS_WASI__R_KV_CAS, c));
 }
 
 static int cas_current(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    cas *c = eos_wasi__res_get(ctx, args[0].of.handle, EOS_WASI__R_KV_CAS);
-    if (!c)
-        return EOS_TRAP_HOST;
+    EOS_WASI__SELF(ctx, cas, c, EOS_WASI__R_KV_CAS);
     eos_cm_val *v = eos_wasi__val_new(ctx, 2);
     if (!v)
         return EOS_ENOMEM;
@@ -421,40 +359,36 @@ static int cas_current(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_
         v[0].of.var.index = 1;
         v[0].of.var.payload = &v[1];
     }
-    return kv_ok(ctx, &results[0], v);
+    return eos_wasi__ok(&results[0], v);
 }
 
 static int cas_swap(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
+    EOS_WASI__ENTER(ctx, call);
     cas *c = eos_wasi__res_take(ctx, args[0].of.handle, EOS_WASI__R_KV_CAS);
     if (!c)
         return EOS_TRAP_HOST;
     static const uint8_t empty[1];
     const uint8_t *expected = c->had ? (c->value ? c->value : empty) : NULL;
-    int rc = eos_kv_cas(c->ns, c->key, c->key_size, expected, c->value_size, args[1].of.list.bytes,
-                        args[1].of.list.len, NULL);
+    int rc = c->ns->ops->cas(c->ns->h, c->key, c->key_size, expected, c->value_size,
+                             args[1].of.list.bytes, args[1].of.list.len);
     eos_cm_val *e = eos_wasi__val_new(ctx, 3);
     if (!rc || !e) {
         cas_free(c);
-        return e ? kv_ok(ctx, &results[0], NULL) : EOS_ENOMEM;
+        return e ? eos_wasi__ok(&results[0], NULL) : EOS_ENOMEM;
     }
     if (rc == EOS_ECONFLICT) {
         /* cas-failed carries a fresh handle at the latest value, for retries. */
         cas *n = NULL;
         rc = cas_make(c->ns, c->key, c->key_size, &n);
         cas_free(c);
-        uint32_t rep = rc ? 0 : eos_wasi__res_add(ctx, EOS_WASI__R_KV_CAS, n);
-        if (!rc && !rep) {
-            cas_free(n);
-            return EOS_ENOMEM;
-        }
         if (!rc) {
-            e[1].of.handle = rep;
+            e[1].of.handle = eos_wasi__res_new(ctx, EOS_WASI__R_KV_CAS, n);
+            if (!e[1].of.handle)
+                return EOS_ENOMEM;
             e[0].of.var.index = 1;
             e[0].of.var.payload = &e[1];
-            eos_wasi__val_result(&results[0], true, e);
-            return 0;
+            return eos_wasi__err(&results[0], e);
         }
     } else {
         cas_free(c);
@@ -464,18 +398,25 @@ static int cas_swap(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_
         return r2;
     e[0].of.var.index = 0;
     e[0].of.var.payload = e[2].of.var.payload;
-    eos_wasi__val_result(&results[0], true, e);
-    return 0;
+    return eos_wasi__err(&results[0], e);
 }
 
 /* ---- batch ---- */
 
-static int batch_items(eos_wasi__ctx *ctx, const eos_cm_val *list, bool pairs, eos_kv_item **out)
+/* Frees the values get_many handed out. */
+static void items_free(eos_wasi_store_item *items, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        eos_free(items[i].value, items[i].value_size);
+}
+
+static int batch_items(eos_wasi__ctx *ctx, const eos_cm_val *list, bool pairs,
+                       eos_wasi_store_item **out)
 {
     size_t n = list->of.list.len;
     if (n > BATCH_MAX)
         return EOS_ELIMIT;
-    eos_kv_item *items = eos_wasi__scratch_alloc(ctx, (n ? n : 1) * sizeof(*items));
+    eos_wasi_store_item *items = eos_wasi__scratch_alloc(ctx, (n ? n : 1) * sizeof(*items));
     if (!items)
         return EOS_ENOMEM;
     for (size_t i = 0; i < n; i++) {
@@ -497,20 +438,17 @@ static int batch_items(eos_wasi__ctx *ctx, const eos_cm_val *list, bool pairs, e
 
 static int kv_get_many(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    bucket *b = self_bucket(ctx, args);
-    if (!b)
-        return EOS_TRAP_HOST;
-    eos_kv_item *items = NULL;
+    EOS_WASI__SELF(ctx, bucket, b, EOS_WASI__R_KV_BUCKET);
+    eos_wasi_store_item *items = NULL;
     size_t n = args[1].of.list.len;
     int rc = batch_items(ctx, &args[1], false, &items);
     if (!rc)
-        rc = eos_kv_get_many(b->ns, items, n, NULL);
+        rc = b->ns->ops->get_many(b->ns->h, items, n);
     if (rc)
         return kv_err(ctx, &results[0], rc, "get-many failed");
     eos_cm_val *out = eos_wasi__val_new(ctx, 1 + 4 * n);
     if (!out) {
-        eos_kv_items_free(items, n);
+        items_free(items, n);
         return EOS_ENOMEM;
     }
     rc = 0;
@@ -527,7 +465,7 @@ static int kv_get_many(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_
         opt->of.var.index = 1;
         opt->of.var.payload = tup;
     }
-    eos_kv_items_free(items, n);
+    items_free(items, n);
     if (rc)
         return rc;
     /* list<option<tuple>>: the options are every fourth value. */
@@ -538,33 +476,28 @@ static int kv_get_many(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_
         list[i] = out[1 + 4 * i];
     out[0].of.list.items = list;
     out[0].of.list.len = n;
-    return kv_ok(ctx, &results[0], &out[0]);
+    return eos_wasi__ok(&results[0], &out[0]);
 }
 
 static int kv_set_many(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    bucket *b = self_bucket(ctx, args);
-    if (!b)
-        return EOS_TRAP_HOST;
-    eos_kv_item *items = NULL;
+    EOS_WASI__SELF(ctx, bucket, b, EOS_WASI__R_KV_BUCKET);
+    eos_wasi_store_item *items = NULL;
     int rc = batch_items(ctx, &args[1], true, &items);
     if (!rc)
-        rc = eos_kv_set_many(b->ns, items, args[1].of.list.len, NULL);
-    return rc ? kv_err(ctx, &results[0], rc, "set-many failed") : kv_ok(ctx, &results[0], NULL);
+        rc = b->ns->ops->set_many(b->ns->h, items, args[1].of.list.len);
+    return rc ? kv_err(ctx, &results[0], rc, "set-many failed") : eos_wasi__ok(&results[0], NULL);
 }
 
 static int kv_delete_many(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    bucket *b = self_bucket(ctx, args);
-    if (!b)
-        return EOS_TRAP_HOST;
-    eos_kv_item *items = NULL;
+    EOS_WASI__SELF(ctx, bucket, b, EOS_WASI__R_KV_BUCKET);
+    eos_wasi_store_item *items = NULL;
     int rc = batch_items(ctx, &args[1], false, &items);
     if (!rc)
-        rc = eos_kv_delete_many(b->ns, items, args[1].of.list.len, NULL);
-    return rc ? kv_err(ctx, &results[0], rc, "delete-many failed") : kv_ok(ctx, &results[0], NULL);
+        rc = b->ns->ops->delete_many(b->ns->h, items, args[1].of.list.len);
+    return rc ? kv_err(ctx, &results[0], rc, "delete-many failed")
+              : eos_wasi__ok(&results[0], NULL);
 }
 
 #define ERR_T "variant error { no-such-store, access-denied, other(string) }\n"

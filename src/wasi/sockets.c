@@ -11,20 +11,15 @@ enum { SOCK_ACCESS_DENIED = 1, SOCK_NOT_SUPPORTED = 2 };
 
 static char network_token;
 
-static int deny(eos_cm_val *res, uint32_t code)
+static int deny(eos_cm_call *call, eos_cm_val *res, uint32_t code)
 {
-    EOS_WASI__ENTER(ctx);
-    eos_cm_val *e = eos_wasi__val_new(ctx, 1);
-    if (!e)
-        return EOS_ENOMEM;
-    e->of.var.index = code;
-    eos_wasi__val_result(res, true, e);
-    return 0;
+    EOS_WASI__ENTER(ctx, call);
+    return eos_wasi__err_case(ctx, res, code);
 }
 
 static int access_denied(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    return deny(&results[0], SOCK_ACCESS_DENIED);
+    return deny(call, &results[0], SOCK_ACCESS_DENIED);
 }
 
 static int never(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
@@ -35,19 +30,16 @@ static int never(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val
 static int instance_network(eos_cm_call *call, void *ud, const eos_cm_val *args,
                             eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    uint32_t rep = eos_wasi__res_add(ctx, EOS_WASI__R_OTHER, &network_token);
-    if (!rep)
-        return EOS_ENOMEM;
-    results[0].of.handle = rep;
-    return 0;
+    EOS_WASI__ENTER(ctx, call);
+    return eos_wasi__ret_handle(&results[0],
+                                eos_wasi__res_add(ctx, EOS_WASI__R_OTHER, &network_token));
 }
 
 static int network_error_code(eos_cm_call *call, void *ud, const eos_cm_val *args,
                               eos_cm_val *results)
 {
-    EOS_WASI__ENTER(ctx);
-    results[0].of.var.index = 0; /* none: no io error comes from a socket */
+    EOS_WASI__ENTER(ctx, call);
+    eos_wasi__val_option(&results[0], NULL); /* no io error comes from a socket */
     return 0;
 }
 

@@ -447,6 +447,96 @@ static void test_out_of_memory(void)
     }
 }
 
+/* The value walk: positions in the canonical ABI layout, shape checks, and
+ * building a value from a visitor. */
+typedef struct seen {
+    int n;
+    eos_cm_walk_pos pos[16];
+    char why[160];
+} seen;
+
+static int seen_pre(void *ud, const eos_cm_type *t, const eos_cm_val *v, const eos_cm_walk_pos *p)
+{
+    seen *s = ud;
+    if (s->n < 16)
+        s->pos[s->n] = *p;
+    s->n++;
+    return 0;
+}
+
+static int seen_bad(void *ud, const char *why)
+{
+    snprintf(((seen *)ud)->why, sizeof(((seen *)ud)->why), "%s", why);
+    return EOS_TRAP_CANON;
+}
+
+static int count_pre(void *ud, const eos_cm_type *t, eos_cm_val *v, const eos_cm_walk_pos *p)
+{
+    if (t->kind == EOS_CM_LIST)
+        v->of.list.len = 3;
+    else
+        v->of.u = 10 + p->index;
+    return 0;
+}
+
+static void test_walk(void)
+{
+    /* r: a at 0, b (string) at 4, c (list) at 12, d (f64) at 24; flat 0, 1, 3, 5. */
+    eos_cm_val items[4], elems[2];
+    memset(items, 0, sizeof(items));
+    memset(elems, 0, sizeof(elems));
+    items[1].of.str.ptr = "x";
+    items[1].of.str.len = 1;
+    items[2].of.list.items = elems;
+    items[2].of.list.len = 2;
+    eos_cm_val rec = {.of.list = {.items = items, .len = 4}};
+    seen s = {0};
+    eos_cm_walker w = {.pre = seen_pre, .bad = seen_bad, .ud = &s};
+    EOS_CHECK_INT(eos_cm_val_walk(T("r"), &rec, &w), 0);
+    EOS_CHECK_INT(s.n, 7); /* the record, four members, two list elements */
+    EOS_CHECK_INT(s.pos[0].depth, 0);
+    EOS_CHECK_STR(s.pos[2].name, "b");
+    EOS_CHECK_INT(s.pos[2].offset, 4);
+    EOS_CHECK_INT(s.pos[3].offset, 12);
+    EOS_CHECK_INT(s.pos[3].flat, 3);
+    EOS_CHECK_INT(s.pos[5].depth, 2); /* c's second element, 4 bytes after the first */
+    EOS_CHECK_INT(s.pos[5].offset, 4);
+    EOS_CHECK_INT(s.pos[6].offset, 24);
+    EOS_CHECK_INT(s.pos[6].flat, 5);
+
+    /* A case's payload sits after the discriminant, aligned for every case. */
+    eos_cm_val big = {.of.u = 7}, var = {.of.var = {.index = 3, .payload = &big}};
+    s.n = 0;
+    EOS_CHECK_INT(eos_cm_val_walk(T("v"), &var, &w), 0);
+    EOS_CHECK_INT(s.n, 2);
+    EOS_CHECK_INT(s.pos[1].offset, 8);
+    EOS_CHECK_INT(s.pos[1].flat, 1);
+    EOS_CHECK_STR(s.pos[1].name, "big");
+
+    /* Values that do not fit their type reach bad, not the visitor. */
+    var.of.var.index = 4;
+    s.n = 0;
+    EOS_CHECK_INT(eos_cm_val_walk(T("v"), &var, &w), EOS_TRAP_CANON);
+    EOS_CHECK_INT(s.n, 0);
+    EOS_CHECK_STR(s.why, "case index 4 out of range (4 cases)");
+    var.of.var.index = 1;
+    var.of.var.payload = NULL;
+    EOS_CHECK_INT(eos_cm_val_walk(T("v"), &var, &w), EOS_TRAP_CANON);
+    EOS_CHECK_STR(s.why, "case 1 needs a payload");
+
+    /* Building: the visitor gives the list's length, the walk its elements. */
+    eos_cm_val built;
+    eos_cm_builder b = {.pre = count_pre, .arena = arena};
+    EOS_CHECK_INT(eos_cm_val_build(T("list<u32>"), &built, &b), 0);
+    EOS_CHECK_INT(built.of.list.len, 3);
+    EOS_CHECK(built.of.list.items && built.of.list.items[2].of.u == 12);
+
+    EOS_CHECK(eos_cm_type_has_handles(T("list<option<own<blob>>>")));
+    EOS_CHECK(!eos_cm_type_has_handles(T("r")));
+    EOS_CHECK_INT(eos_cm_type_case_count(T("option<u8>")), 2);
+    EOS_CHECK(eos_cm_type_case(T("result<u8>"), 1) == NULL);
+}
+
 int main(void)
 {
     eos_diag d;
@@ -480,6 +570,7 @@ int main(void)
     EOS_RUN(test_bad_realloc);
     EOS_RUN(test_handles);
     EOS_RUN(test_out_of_memory);
+    EOS_RUN(test_walk);
     eos_cm_types_free(ts);
     eos_cm_arena_free(arena);
     return eos_test_finish();

@@ -114,7 +114,7 @@ static int unimplemented(eos_cm_call *c, void *ud, const eos_cm_val *a, eos_cm_v
     return eos_cm_call_trap(c, EOS_TRAP_HOST, "%s is not implemented here", (const char *)ud);
 }
 
-static void stream_dtor(void *ud, uint32_t rep)
+static void stream_dtor(void *ud, void *data, uint32_t rep)
 {
     dropped++;
 }

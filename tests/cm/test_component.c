@@ -13,6 +13,8 @@
 static uint32_t blob_sizes[16];
 static int blob_live[16];
 static int dtor_calls, log_calls, reentry_rc;
+static char fixture_data; /* the fixture instance's data */
+static void *dtor_data;    /* what the last host destructor received */
 static eos_cm_instance *current;
 
 static int blob_ctor(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
@@ -72,9 +74,10 @@ static int host_peek(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm
     return 0;
 }
 
-static void blob_dtor(void *ud, uint32_t rep)
+static void blob_dtor(void *ud, void *data, uint32_t rep)
 {
     dtor_calls++;
+    dtor_data = data;
     blob_live[rep] = 0;
 }
 
@@ -119,7 +122,7 @@ static int setup(fixture *fx, const char *name)
     if (rc)
         fprintf(stderr, "%s\n", d.message);
     EOS_CHECK_INT(eos_wasm_store_new(NULL, &fx->s), 0);
-    rc = eos_cm_instance_new(fx->s, fx->c, fx->h, NULL, &fx->i, &d);
+    rc = eos_cm_instance_new(fx->s, fx->c, fx->h, &fixture_data, &fx->i, &d);
     if (rc && rc != EOS_EUNAVAILABLE)
         fprintf(stderr, "instantiate: %s\n", d.message);
     if (rc)
@@ -412,6 +415,7 @@ static void test_resources_and_post_return(void)
                   0);
     EOS_CHECK_INT(r.of.u, 5 + 10 + 100);
     EOS_CHECK_INT(dtor_calls, 1);
+    EOS_CHECK(dtor_data == &fixture_data); /* the destructor gets the instance's data */
     EOS_CHECK_INT(log_calls, 1);
 
     /* Borrows lent to an export must be dropped by it before it returns;

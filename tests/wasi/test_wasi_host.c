@@ -1,5 +1,5 @@
-/* Unit tests of the WASI host functions, called directly with a context
- * bound to the thread (no guest): header fields, stream budgets and the
+/* Unit tests of the WASI host functions, called directly (no guest) with a
+ * context as the call's data: header fields, stream budgets and the
  * response sink, keyvalue mapping onto store namespaces, the file tree on the
  * store, clocks and polling, the log rate limiter, environment and denials. */
 #include <stdio.h>
@@ -20,6 +20,7 @@ static eos_wasi_outcome outcome;
 static wt_response resp;
 static eos_wasi_sink sink;
 static eos_wasi_request req;
+static eos_wasi__ctx *bound; /* the data of the calls made by invoke() */
 
 static void bind(void)
 {
@@ -32,14 +33,23 @@ static void bind(void)
     ctx.out = &outcome;
     ctx.req = &req;
     memset(&outcome, 0, sizeof(outcome));
-    eos_wasi__cur = &ctx;
+    bound = &ctx;
 }
 
 static void unbind(void)
 {
     eos_wasi__ctx_fini(&ctx);
-    eos_wasi__cur = NULL;
+    bound = NULL;
     wt_response_free(&resp);
+}
+
+/* Runs host function f as a guest of the bound call would; returns its code. */
+static int invoke(eos_cm_host_fn f, eos_cm_val *args, eos_cm_val *res)
+{
+    static eos_cm_arena *arena;
+    if (!arena)
+        arena = eos_cm_arena_new();
+    return eos_cm_host_call(f, app, bound, args, res, arena, NULL);
 }
 
 /* Calls a host function; returns its code. */
@@ -51,7 +61,7 @@ static int call(const char *iface, const char *fn, eos_cm_val *args, eos_cm_val 
         EOS_CHECK(0);
         return -1;
     }
-    return f(NULL, app, args, res);
+    return invoke(f, args, res);
 }
 
 static eos_cm_val s(const char *str)
@@ -299,7 +309,7 @@ static void test_body_dropped_unfinished(void)
     args[1] = result;
     EOS_CHECK_INT(call(HT, "[static]response-outparam.set", args, res), 0);
     EOS_CHECK_INT(resp.end_calls, 0);
-    eos_wasi__dtor(app, body);
+    eos_wasi__dtor(app, bound, body);
     EOS_CHECK_INT(resp.end_calls, 1);
     EOS_CHECK(!resp.complete);
     unbind();
@@ -446,7 +456,7 @@ static void test_keyvalue_draft_cursor(void)
     EOS_CHECK(open && set && list);
     eos_cm_val args[3], res[1];
     args[0] = s("many");
-    EOS_CHECK_INT(open(NULL, app, args, res), 0);
+    EOS_CHECK_INT(invoke(open, args, res), 0);
     uint32_t bk = res[0].of.var.payload->of.handle;
     for (int i = 0; i < 1500; i++) {
         char k[16];
@@ -454,14 +464,14 @@ static void test_keyvalue_draft_cursor(void)
         args[0] = h(bk);
         args[1] = s(k);
         args[2] = b("v");
-        EOS_CHECK_INT(set(NULL, app, args, res), 0);
+        EOS_CHECK_INT(invoke(set, args, res), 0);
     }
     int total = 0, pages = 0;
     eos_cm_val cur = u(0);
     args[0] = h(bk);
     args[1].of.var.index = 0;
     for (;;) {
-        EOS_CHECK_INT(list(NULL, app, args, res), 0);
+        EOS_CHECK_INT(invoke(list, args, res), 0);
         eos_cm_val *rec = res[0].of.var.payload->of.list.items;
         total += (int)rec[0].of.list.len;
         pages++;
@@ -485,20 +495,19 @@ static void test_fsstore(void)
     EOS_CHECK_INT(eos_wasi__fs_path_join("/", "..", 2, &p), EOS_WASI__FS_PERM);
     EOS_CHECK_INT(eos_wasi__fs_path_join("/", "/etc", 4, &p), EOS_WASI__FS_PERM);
     EOS_CHECK_INT(eos_wasi__fs_path_join("/d", "x/../..", 7, &p), EOS_WASI__FS_PERM);
-    eos_kv_ns *ns = NULL;
-    EOS_CHECK_INT(eos_kv_ns_open(kv, "app:unit/fs", &ns, NULL), 0);
+    const eos_wasi__ns *ns = NULL; /* the app's "app:unit/fs", through its store */
+    EOS_CHECK_INT(eos_wasi__ns_open(app, "fs", 2, &ns), 0);
     eos_wasi__fsmeta m;
-    EOS_CHECK_INT(eos_wasi__fs_mkdir(kv, ns, "/d"), 0);
-    EOS_CHECK_INT(eos_wasi__fs_mkdir(kv, ns, "/d"), EOS_WASI__FS_EXIST);
-    EOS_CHECK_INT(eos_wasi__fs_mkdir(kv, ns, "/no/d"), EOS_WASI__FS_NOENT);
-    EOS_CHECK_INT(eos_wasi__fs_open(kv, ns, "/d/f", EOS_WASI__O_CREAT, true, &m), 0);
+    EOS_CHECK_INT(eos_wasi__fs_mkdir(ns, "/d"), 0);
+    EOS_CHECK_INT(eos_wasi__fs_mkdir(ns, "/d"), EOS_WASI__FS_EXIST);
+    EOS_CHECK_INT(eos_wasi__fs_mkdir(ns, "/no/d"), EOS_WASI__FS_NOENT);
+    EOS_CHECK_INT(eos_wasi__fs_open(ns, "/d/f", EOS_WASI__O_CREAT, true, &m), 0);
     /* a write spanning three chunks rewrites only those chunks */
     static uint8_t data[3 * EOS_WASI__FS_CHUNK], back[3 * EOS_WASI__FS_CHUNK];
     for (size_t i = 0; i < sizeof(data); i++)
         data[i] = (uint8_t)(i * 7);
     uint64_t end = 0;
-    EOS_CHECK_INT(eos_wasi__fs_write(kv, ns, "/d/f", 100, data, sizeof(data) - 200, false, &end),
-                  0);
+    EOS_CHECK_INT(eos_wasi__fs_write(ns, "/d/f", 100, data, sizeof(data) - 200, false, &end), 0);
     EOS_CHECK_INT(end, sizeof(data) - 100);
     size_t n = 0;
     EOS_CHECK_INT(eos_wasi__fs_read(ns, "/d/f", 100, back, sizeof(back), &n), 0);
@@ -506,14 +515,14 @@ static void test_fsstore(void)
     EOS_CHECK(memcmp(back, data, n) == 0);
     EOS_CHECK_INT(eos_wasi__fs_read(ns, "/d/f", 0, back, 100, &n), 0);
     EOS_CHECK(back[0] == 0 && back[99] == 0);
-    EOS_CHECK_INT(eos_wasi__fs_truncate(kv, ns, "/d/f", 10), 0);
+    EOS_CHECK_INT(eos_wasi__fs_truncate(ns, "/d/f", 10), 0);
     EOS_CHECK_INT(eos_wasi__fs_stat(ns, "/d/f", &m), 0);
     EOS_CHECK_INT(m.size, 10);
-    EOS_CHECK_INT(eos_wasi__fs_remove(kv, ns, "/d", true), EOS_WASI__FS_NOTEMPTY);
-    EOS_CHECK_INT(eos_wasi__fs_remove(kv, ns, "/d", false), EOS_WASI__FS_ISDIR);
-    EOS_CHECK_INT(eos_wasi__fs_remove(kv, ns, "/d/f", true), EOS_WASI__FS_NOTDIR);
-    EOS_CHECK_INT(eos_wasi__fs_rename(kv, ns, "/d", "/d/inside"), EOS_WASI__FS_INVAL);
-    EOS_CHECK_INT(eos_wasi__fs_rename(kv, ns, "/d", "/e"), 0);
+    EOS_CHECK_INT(eos_wasi__fs_remove(ns, "/d", true), EOS_WASI__FS_NOTEMPTY);
+    EOS_CHECK_INT(eos_wasi__fs_remove(ns, "/d", false), EOS_WASI__FS_ISDIR);
+    EOS_CHECK_INT(eos_wasi__fs_remove(ns, "/d/f", true), EOS_WASI__FS_NOTDIR);
+    EOS_CHECK_INT(eos_wasi__fs_rename(ns, "/d", "/d/inside"), EOS_WASI__FS_INVAL);
+    EOS_CHECK_INT(eos_wasi__fs_rename(ns, "/d", "/e"), 0);
     eos_wasi__fsdirent *ents = NULL;
     size_t count = 0;
     EOS_CHECK_INT(eos_wasi__fs_readdir(ns, "/e", &ents, &count), 0);
@@ -522,11 +531,10 @@ static void test_fsstore(void)
         EOS_CHECK_STR(ents[0].name, "f");
     eos_wasi__fs_dirents_free(ents, count);
     EOS_CHECK_INT(eos_wasi__fs_stat(ns, "/d", &m), EOS_WASI__FS_NOENT);
-    EOS_CHECK_INT(eos_wasi__fs_open(kv, ns, "/e/f", EOS_WASI__O_CREAT | EOS_WASI__O_EXCL, true, &m),
+    EOS_CHECK_INT(eos_wasi__fs_open(ns, "/e/f", EOS_WASI__O_CREAT | EOS_WASI__O_EXCL, true, &m),
                   EOS_WASI__FS_EXIST);
-    EOS_CHECK_INT(eos_wasi__fs_remove(kv, ns, "/e/f", false), 0);
-    EOS_CHECK_INT(eos_wasi__fs_remove(kv, ns, "/e", true), 0);
-    eos_kv_ns_close(ns);
+    EOS_CHECK_INT(eos_wasi__fs_remove(ns, "/e/f", false), 0);
+    EOS_CHECK_INT(eos_wasi__fs_remove(ns, "/e", true), 0);
 }
 
 static void test_clocks_and_poll(void)
@@ -627,7 +635,7 @@ static void test_app_new_alloc_failures(void)
 
 static void test_no_context_traps(void)
 {
-    eos_wasi__cur = NULL;
+    bound = NULL;
     eos_cm_val res[1];
     EOS_CHECK_INT(call("wasi:random/random", "get-random-u64", NULL, res), EOS_TRAP_HOST);
 }
@@ -640,7 +648,8 @@ int main(void)
     eos_kv_backend_memory(&kcfg.backend);
     EOS_CHECK_INT(eos_kv_open(&kcfg, &kv, NULL), 0);
     eos_wasi_env env = {"FOO", "bar"};
-    eos_wasi_app_config cfg = {.name = "unit", .kv = kv, .env = &env, .env_count = 1};
+    eos_wasi_app_config cfg = {
+        .name = "unit", .store = eos_apps_wasi_store(kv), .env = &env, .env_count = 1};
     eos_diag d;
     eos_diag_init(&d);
     int rc = eos_wasi_app_new(&cfg, &app, &d);

@@ -28,7 +28,8 @@ static eos_kv *open_store(void)
 /* Runs op in app `name`; returns 1 to skip. */
 static int run_op(eos_cm_component *c, eos_kv *kv, const char *name, const char *op)
 {
-    eos_wasi_app_config cfg = {.name = name, .component = c, .kv = kv, .max_fuel = 1ull << 36};
+    eos_wasi_app_config cfg = {
+        .name = name, .component = c, .store = eos_apps_wasi_store(kv), .max_fuel = 1ull << 36};
     eos_wasi_app *app = NULL;
     EOS_CHECK_INT(eos_wasi_app_new(&cfg, &app, NULL), 0);
     if (!app)
@@ -97,7 +98,8 @@ static void test_check_runs_start_with_host(void)
     dir = kvt_mkdtemp();
     eos_kv *kv = open_store();
     for (int with_kv = 0; with_kv < 2; with_kv++) {
-        eos_wasi_app_config cfg = {.name = "check", .component = c, .kv = with_kv ? kv : NULL};
+        eos_wasi_app_config cfg = {
+            .name = "check", .component = c, .store = eos_apps_wasi_store(with_kv ? kv : NULL)};
         eos_wasi_app *app = NULL;
         EOS_CHECK_INT(eos_wasi_app_new(&cfg, &app, NULL), 0);
         if (!app)

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "eos/apps.h"
+#include "eos/kv.h"
 #include "eos/wasi.h"
 
 typedef struct wt_response {
