@@ -19,7 +19,7 @@
 # releases the key to their attested keys since their measurement is its
 # own. Apps loaded through any node reach the others through the store.
 # Needs: postgresql, haproxy, openssl, a build in build/ (or EOS_BIN).
-set -euo pipefail
+set -Eeuo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin="${EOS_BIN:-$here/build/src/cli/enclave-os}"
@@ -38,7 +38,7 @@ free_port() {
 }
 
 wait_ping() { # port pid
-  for _ in $(seq 1 150); do
+  for _ in $(seq 1 400); do
     "$bin" ping "127.0.0.1:$1" --timeout 1000 >/dev/null 2>&1 && return 0
     kill -0 "$2" 2>/dev/null || return 1
     sleep 0.1
@@ -201,7 +201,10 @@ bench() {
 
 case "$cmd" in
 start)
+  # A start that fails half-way stops what it started.
+  trap 'echo "cluster: start failed; stopping what started" >&2; stop_all' ERR
   start_all
+  trap - ERR
   h="127.0.0.1:$(cat "$state/haproxy.port")"
   cat <<EOF
 cluster up in $state
@@ -216,7 +219,9 @@ stop)
   stop_all
   ;;
 run)
+  trap 'echo "cluster: start failed; stopping what started" >&2; stop_all' ERR
   start_all
+  trap - ERR
   trap 'stop_all; exit 0' INT TERM
   "$0" env "$state"
   echo "cluster: running; Ctrl-C stops it" >&2
