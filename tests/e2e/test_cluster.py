@@ -264,6 +264,7 @@ def load(port, key, seconds, acked, failed):
 
 
 def check_no_lost_write(port, key, acked, failed):
+    print("%s: %d acknowledged, %d failed" % (key, len(acked), len(failed)))
     # Every acknowledged increment produced a distinct value, and the final
     # count covers all of them (a failed one may or may not have applied).
     assert len(set(acked)) == len(acked)
