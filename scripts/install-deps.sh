@@ -10,9 +10,11 @@ packages=(
   build-essential cmake pkg-config clang lld-14 libclang-rt-14-dev
   libssl-dev openssl liblmdb-dev lmdb-utils libyajl-dev libhttp-parser-dev
   wabt wasi-libc libclang-rt-14-dev-wasm32
+  llvm-15-dev
   python3 python3-pytest python3-cryptography
   wrk curl
   libpq-dev postgresql haproxy
+  chromium fonts-liberation
 )
 
 missing=()
@@ -43,7 +45,8 @@ fi
 # npm tools for building test components (jco, componentize-js), pinned in
 # tools/package.json and installed into tools/node_modules.
 if [ -f "$here/tools/package.json" ] && [ "${EOS_SKIP_NPM:-0}" != 1 ]; then
-  if [ ! -d "$here/tools/node_modules/@bytecodealliance/jco" ]; then
+  if [ ! -d "$here/tools/node_modules/@bytecodealliance/jco" ] ||
+     [ ! -d "$here/tools/node_modules/playwright-core" ]; then
     echo "install-deps: installing npm tools into tools/node_modules"
     (cd "$here/tools" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
   fi

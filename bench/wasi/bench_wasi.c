@@ -9,6 +9,11 @@
 
 #define SECONDS 2.0
 
+/* The tier the components run on (the test library is built once per tier). */
+#ifndef EOS_BENCH_TIER
+#define EOS_BENCH_TIER "interp"
+#endif
+
 static double rate(uint64_t n, uint64_t ns)
 {
     return ns ? (double)n * 1e9 / (double)ns : 0.0;
@@ -59,9 +64,9 @@ static void bench(const char *label, const char *file)
         n++;
     }
     double base = rate(n0, el0), full = rate(n, el);
-    printf("%-6s %9.0f req/s through the driver; baseline instantiate+free %9.0f /s; "
+    printf("%-6s %-8s %9.0f req/s through the driver; baseline instantiate+free %9.0f /s; "
            "ratio %.2f\n",
-           label, full, base, base > 0 ? full / base : 0.0);
+           label, EOS_BENCH_TIER, full, base, base > 0 ? full / base : 0.0);
 out:
     eos_wasi_app_free(app);
     eos_cm_component_free(c);

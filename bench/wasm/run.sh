@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # WebAssembly compute benchmarks: builds each kernel natively (gcc -O2) and to
-# wasm (clang -O2), runs it natively, under eos_wasm (wasm_run) and under
-# wabt's wasm-interp, checks the three checksums agree and prints the times,
-# their ratios and geometric means, all measured in this one run.
+# wasm (clang -O2), runs it natively, under eos_wasm (wasm_run) on both tiers
+# (interpreter and compiled, when the build has LLVM) and under wabt's
+# wasm-interp, checks the checksums agree and prints the times, their ratios
+# and geometric means, all measured in this one run.
 #
 # Usage: bench/wasm/run.sh [--quick] [--only "fib sort ..."] [--out DIR]
 #                          [--runner PATH/wasm_run] [--instantiate PATH/bench_instantiate]
@@ -95,6 +96,11 @@ engine_missing() {
   echo "note: eos_wasm engine missing; comparing native and wasm-interp only"
 }
 ((use_engine)) && [ -n "$runner" ] || engine_missing
+# The compiled tier is measured when the runner has it (the build found LLVM).
+has_jit=0
+if ((use_engine)) && ! "$runner" --tier compiled "$out/probe.wasm" run 2>&1 | grep -q "no compiled tier"; then
+  has_jit=1
+fi
 
 # Runs a command; sets cpu_ns to its CPU time (user + system) and cmd_out to
 # its output.
@@ -151,6 +157,17 @@ for entry in "${kernels[@]}"; do
     fi
   fi
 
+  sum_jit="-" t_jit="-"
+  if ((use_engine)) && ((has_jit)); then
+    if jit_out="$("$runner" --tier compiled --repeat "$repeat" "$wasm" run "$scale" 2>"$out/$name.jit.err")"; then
+      sum_jit="$(checksum_of <<<"$jit_out")"
+      t_jit="$(call_ms_of <<<"$jit_out")"
+    else
+      sum_jit="FAILED"
+      echo "$name: eos_wasm compiled failed: $(head -c 400 "$out/$name.jit.err")" >&2
+    fi
+  fi
+
   sum_interp="-" t_interp="-"
   if ((use_interp)); then
     # wasm-interp's start-up (process, decode, instantiate) is measured with
@@ -170,42 +187,48 @@ for entry in "${kernels[@]}"; do
   fi
 
   agree="ok"
-  for s in "$sum_engine" "$sum_interp"; do
+  for s in "$sum_engine" "$sum_jit" "$sum_interp"; do
     if [ "$s" != "-" ] && [ "$s" != "$sum_native" ]; then
       agree="MISMATCH"
       status=1
     fi
   done
   if [ "$agree" != ok ]; then
-    echo "$name: checksums differ: native=$sum_native eos_wasm=$sum_engine wasm-interp=$sum_interp" >&2
+    echo "$name: checksums differ: native=$sum_native eos_wasm=$sum_engine compiled=$sum_jit wasm-interp=$sum_interp" >&2
   fi
-  rows+=("$name $scale $t_native $t_engine $t_interp $agree $sum_native")
+  rows+=("$name $scale $t_native $t_engine $t_interp $agree $sum_native $t_jit")
 done
 
 if [ -n "$csv" ]; then
-  { echo "kernel,scale,native_ms,eos_ms,interp_ms,checksums,checksum"
+  { echo "kernel,scale,native_ms,eos_ms,interp_ms,checksums,checksum,compiled_ms"
     printf '%s\n' "${rows[@]}" | tr ' ' ','; } >"$csv"
 fi
 
 # The table: ratios are per kernel; geometric means over kernels that ran.
+# eos = the engine's interpreter, jit = its compiled tier, wabt = wasm-interp.
 printf '%s\n' "${rows[@]}" | awk -v quick="$quick" '
 function fmt(v) { return v == "-" ? "-" : sprintf("%.2f", v) }
 function ratio(a, b) { return (a == "-" || b == "-" || b <= 0 || a <= 0) ? "-" : a / b }
 function acc(k, v) { if (v != "-") { lg[k] += log(v); n[k]++ } }
 BEGIN {
-  printf "%-11s %6s %10s %10s %11s %9s %10s %9s  %s\n", "kernel", "scale", "native_ms",
-         "eos_ms", "interp_ms", "eos/nat", "interp/nat", "eos_gain", "checksum"
+  printf "%-11s %6s %10s %10s %10s %10s %8s %8s %9s  %s\n", "kernel", "scale", "native_ms",
+         "eos_ms", "jit_ms", "wabt_ms", "eos/nat", "jit/nat", "wabt/nat", "checksum"
 }
 {
-  en = ratio($4, $3); in_ = ratio($5, $3); gain = ratio($5, $4)
-  acc("n", $3); acc("e", $4); acc("i", $5); acc("en", en); acc("in", in_); acc("g", gain)
-  printf "%-11s %6s %10s %10s %11s %9s %10s %9s  %s %s\n", $1, $2, fmt($3), fmt($4), fmt($5),
-         fmt(en), fmt(in_), fmt(gain), $6, $7
+  en = ratio($4, $3); jn = ratio($8, $3); in_ = ratio($5, $3)
+  acc("n", $3); acc("e", $4); acc("j", $8); acc("i", $5); acc("en", en); acc("jn", jn)
+  acc("in", in_)
+  printf "%-11s %6s %10s %10s %10s %10s %8s %8s %9s  %s %s\n", $1, $2, fmt($3), fmt($4),
+         fmt($8), fmt($5), fmt(en), fmt(jn), fmt(in_), $6, $7
 }
 function gm(k) { return n[k] ? sprintf("%.2f", exp(lg[k] / n[k])) : "-" }
 END {
-  printf "%-11s %6s %10s %10s %11s %9s %10s %9s\n", "geomean", "", gm("n"), gm("e"), gm("i"),
-         gm("en"), gm("in"), gm("g")
+  printf "%-11s %6s %10s %10s %10s %10s %8s %8s %9s\n", "geomean", "", gm("n"), gm("e"), gm("j"),
+         gm("i"), gm("en"), gm("jn"), gm("in")
+  print ""
+  printf "geomean compiled/native: %s\n", gm("jn")
+  printf "geomean interp/native: %s\n", gm("en")
+  printf "geomean wasm-interp/native: %s\n", gm("in")
   if (quick) print "(quick mode: scale 1, timings are not meaningful)"
 }'
 

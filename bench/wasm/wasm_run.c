@@ -18,11 +18,13 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: wasm_run [--times] [--repeat N] [--stack BYTES] FILE.wasm EXPORT [ARG...]\n"
+            "usage: wasm_run [--tier interp|compiled] [--times] [--repeat N] [--stack BYTES]\n"
+            "                FILE.wasm EXPORT [ARG...]\n"
             "  Calls EXPORT with ARGs (parsed by the export's parameter types) and prints\n"
             "  'result <i> <type> <value>' per result, 'call_ms <t>' (CPU time of the fastest\n"
             "  of N calls) and 'wall_ms <t>' (its elapsed time). --times also prints\n"
-            "  decode_ms (decode + validate) and instantiate_ms (CPU time).\n"
+            "  decode_ms (decode + validate, and compile with --tier compiled) and\n"
+            "  instantiate_ms (CPU time). --tier picks the engine's tier (default interp).\n"
             "  Function imports are stubbed to return zeros; memory, table and global\n"
             "  imports get fresh objects of the declared type.\n");
 }
@@ -200,12 +202,22 @@ int main(int argc, char **argv)
     eos_wasm_extern *imports = NULL;
     eos_diag diag;
     eos_diag_init(&diag);
+    eos_wasm_features features;
+    memset(&features, 0, sizeof features);
 
     for (; argi < argc && argv[argi][0] == '-' && argv[argi][1] == '-'; argi++) {
         if (strcmp(argv[argi], "--times") == 0) {
             times = true;
         } else if (strcmp(argv[argi], "--repeat") == 0 && argi + 1 < argc) {
             repeat = strtol(argv[++argi], NULL, 0);
+        } else if (strcmp(argv[argi], "--tier") == 0 && argi + 1 < argc) {
+            const char *t = argv[++argi];
+            if (strcmp(t, "compiled") == 0) {
+                features.tier = EOS_WASM_TIER_COMPILED;
+            } else if (strcmp(t, "interp") != 0) {
+                usage(stderr);
+                return 2;
+            }
         } else if (strcmp(argv[argi], "--stack") == 0 && argi + 1 < argc) {
             stack = (size_t)strtoull(argv[++argi], NULL, 0);
         } else if (strcmp(argv[argi], "--help") == 0) {
@@ -228,7 +240,7 @@ int main(int argc, char **argv)
         goto out;
 
     double t0 = cpu_ms();
-    int err = eos_wasm_module_new(bytes, size, NULL, &module, &diag);
+    int err = eos_wasm_module_new(bytes, size, &features, &module, &diag);
     double decode_ms = cpu_ms() - t0;
     if (err != 0) {
         fprintf(stderr, "wasm_run: %s: %s (%s): %s\n", path, eos_err_name(err),
@@ -299,8 +311,13 @@ int main(int argc, char **argv)
     for (uint32_t i = 0; i < type->result_count; i++)
         print_result(i, &results[i]);
     printf("call_ms %.3f\nwall_ms %.3f\n", best, best_wall);
-    if (times)
+    if (times) {
+        eos_wasm_tier_info ti;
+        eos_wasm_module_tier_info(module, &ti);
         printf("decode_ms %.3f\ninstantiate_ms %.3f\n", decode_ms, inst_ms);
+        if (ti.state == EOS_WASM_COMPILE_READY)
+            printf("compile_ms %.3f\n", (double)ti.compile_ns / 1e6);
+    }
     rc = 0;
 out:
     eos_wasm_store_free(store);

@@ -2,8 +2,9 @@
  * protocol sniffing, HTTP/1.1 (the parser glue, limits, routing, the
  * well-known endpoints, pipelining, the 408 of a request cut short) and
  * framed requests, through the entry the worker itself uses, on a server
- * with no app, no network and no app threads. The first input byte picks how
- * the rest is cut into reads. */
+ * with no app, no network and no app threads, and the console's pages (its
+ * live log answers 401: management is closed, as every PUT finds it).
+ * The first input byte picks how the rest is cut into reads. */
 #include <stdint.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static eos_net_server *srv;
 static eos_net__worker worker;
+static eos_console_log *console_log;
 
 static int setup(void)
 {
@@ -23,6 +25,12 @@ static int setup(void)
     cfg.max_header_size = 4096;
     cfg.max_body_size = 65536;
     cfg.max_frame_size = 1 << 16;
+    cfg.console_test_tamper = 1;
+    if (eos_console_log_new(8, &console_log) < 0)
+        return -1;
+    for (int i = 0; i < 10; i++)
+        eos_console_log_append(console_log, "a line\nof the log", 17);
+    cfg.console_log = console_log;
     eos_diag d;
     eos_diag_init(&d);
     if (eos_net_server_new(&cfg, &srv, &d) < 0)

@@ -28,6 +28,9 @@ typedef struct eos_apps_config {
     eos_kv *kv;              /* borrowed: apps' storage (and persist); NULL = none */
     const char *token;       /* management bearer token ("auth"), copied; NULL = none */
     int persist;             /* keep loaded apps sealed in kv; eos_apps_restore() reloads */
+    /* The web console's hash (32 bytes, copied): the core leaf "core.console"
+     * of every configuration, published from the start. NULL = no console. */
+    const uint8_t *console_hash;
 } eos_apps_config;
 
 /* The table of apps. Thread-safe: loads and unloads are serialised, lookups
@@ -119,6 +122,10 @@ typedef struct eos_apps_load_args {
     uint8_t *bytes; /* the component; taken over by the load in every case */
     size_t size;
     uint64_t max_fuel, max_memory_mb;
+    /* The build provenance uploaded with the component (a JSON object of at
+     * most 16 KiB, borrowed) or NULL: kept beside the app and listed by
+     * wasm_list for the console; neither attested nor persisted. */
+    const char *provenance;
 } eos_apps_load_args;
 
 /* Answers an inner request (a finished eos_proto_request, borrowed).
@@ -168,11 +175,14 @@ EOS_API int eos_apps_app_serve(eos_apps_app *a, const eos_wasi_request *req,
                                const eos_wasi_sink *sink, eos_wasi_outcome *out);
 /* Counts a failed request of a. */
 EOS_API void eos_apps_app_count_error(eos_apps_app *a);
+/* Adds the time one request of a took, from its head to its answer (µs). */
+EOS_API void eos_apps_app_count_time(eos_apps_app *a, uint64_t us);
 
 /* Per-app counters, for the metrics page. */
 typedef struct eos_apps_stat {
     char name[64];
     uint64_t requests, errors, fuel;
+    uint64_t time_us; /* the requests' time, head to answer */
 } eos_apps_stat;
 /* A copy of every app's counters; free with eos_free(*out, *out_count * sizeof **out). */
 EOS_API int eos_apps_stats(eos_apps *apps, eos_apps_stat **out, size_t *out_count);

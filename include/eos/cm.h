@@ -286,6 +286,12 @@ typedef struct eos_cm_item_desc {
     size_t member_count;         /* instances: functions and types inside */
 } eos_cm_item_desc;
 
+/* The execution tier of the component's core modules together (nested
+ * components included), for listings and metrics: compile time, code and
+ * functions summed; the state is PENDING while any is, FAILED if any failed,
+ * READY when all are. Borrows c; fills out. Thread-safe. */
+EOS_API void eos_cm_component_tier_info(const eos_cm_component *c, eos_wasm_tier_info *out);
+
 /* Introspection: all borrow c; out receives names and types borrowed from
  * c (valid while it lives, nothing to free). */
 EOS_API size_t eos_cm_component_import_count(const eos_cm_component *c);

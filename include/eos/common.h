@@ -137,6 +137,16 @@ EOS_API void eos_log(eos_log_level level, const char *component, const char *fmt
     __attribute__((format(printf, 3, 4)));
 EOS_API void eos_logv(eos_log_level level, const char *component, const char *fmt,
                       va_list ap);
+/* A copy of every line logged (the console's live log): fn gets the line
+ * as written to stderr, without its newline, borrowed for the call, from
+ * whichever thread logs. */
+typedef struct eos_log_tap {
+    void (*fn)(void *ud, eos_log_level level, const char *line, size_t size);
+    void *ud;
+} eos_log_tap;
+/* Installs tap (borrowed: it must stay valid while any thread may log, in
+ * practice for the process' lifetime), or removes it with NULL. */
+EOS_API void eos_log_set_tap(const eos_log_tap *tap);
 
 #define EOS_DEBUG(comp, ...) eos_log(EOS_LOG_DEBUG, comp, __VA_ARGS__)
 #define EOS_INFO(comp, ...) eos_log(EOS_LOG_INFO, comp, __VA_ARGS__)

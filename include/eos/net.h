@@ -10,6 +10,7 @@
 
 #include "eos/apps.h"
 #include "eos/common.h"
+#include "eos/console.h"
 #include "eos/ratls.h"
 
 #ifdef __cplusplus
@@ -56,6 +57,9 @@ typedef struct eos_net_server_config {
     size_t max_body_size;       /* HTTP request body limit; 0 = 32 MiB */
     size_t max_header_size;     /* HTTP request head limit; 0 = 64 KiB */
     unsigned header_timeout_ms; /* a request head must arrive within this; 0 = 10 s */
+    int console_off;            /* 1: no web console at /.well-known/enclave-os/console/ */
+    eos_console_log *console_log; /* borrowed: the console's live log; NULL = none */
+    int console_test_tamper;      /* tests only: serve a manifest with one leaf altered */
 } eos_net_server_config;
 
 typedef struct eos_net_server eos_net_server;

@@ -111,13 +111,25 @@ typedef struct eos_wasm_extern {
 
 /* ---- Modules ---------------------------------------------------------- */
 
-/* Feature switches for decoding; a zeroed struct (or NULL) means the default
- * feature set: WebAssembly 2.0 plus tail calls, extended constant expressions
- * and multi-memory. SIMD is refused with an error naming it. */
+/* How a module's code runs. The interpreter starts at once; the compiled tier
+ * translates every function to native code with LLVM inside the process (same
+ * semantics, traps, fuel and limits as the interpreter). */
+typedef enum eos_wasm_tier {
+    EOS_WASM_TIER_INTERP = 0,   /* interpret only */
+    EOS_WASM_TIER_AUTO = 1,     /* interpret at once, compile in the background; instances
+                                   made once the code is ready run it */
+    EOS_WASM_TIER_COMPILED = 2, /* compile before eos_wasm_module_new returns */
+} eos_wasm_tier;
+
+/* Feature switches for decoding and the execution tier; a zeroed struct (or
+ * NULL) means the default feature set: WebAssembly 2.0 plus tail calls,
+ * extended constant expressions and multi-memory, interpreted. SIMD is
+ * refused with an error naming it. */
 typedef struct eos_wasm_features {
     bool disable_tail_call;
     bool disable_extended_const;
     bool disable_multi_memory;
+    uint8_t tier; /* eos_wasm_tier */
 } eos_wasm_features;
 
 /* Decodes, validates and prepares bytes for execution. bytes are borrowed
@@ -159,6 +171,33 @@ EOS_API void eos_wasm_module_import(const eos_wasm_module *m, size_t index,
 EOS_API size_t eos_wasm_module_export_count(const eos_wasm_module *m);
 EOS_API void eos_wasm_module_export(const eos_wasm_module *m, size_t index,
                                     eos_wasm_export_desc *out);
+
+/* True when this build has the compiled tier (LLVM was found). Without it,
+ * EOS_WASM_TIER_COMPILED fails with EOS_EUNSUPPORTED and AUTO interprets. */
+EOS_API bool eos_wasm_jit_available(void);
+
+typedef enum eos_wasm_compile_state {
+    EOS_WASM_COMPILE_NONE = 0,    /* interpreted only (tier interp, or no LLVM) */
+    EOS_WASM_COMPILE_PENDING = 1, /* queued or compiling in the background */
+    EOS_WASM_COMPILE_READY = 2,   /* native code ready: new instances run it */
+    EOS_WASM_COMPILE_FAILED = 3,  /* compilation failed: the module stays interpreted */
+} eos_wasm_compile_state;
+
+/* The module's tier and the cost of compiling it, for listings and metrics. */
+typedef struct eos_wasm_tier_info {
+    eos_wasm_tier requested;
+    eos_wasm_compile_state state;
+    uint64_t compile_ns; /* wall time of the compilation (0 until ready) */
+    uint64_t code_size;  /* bytes of function bodies compiled (0 until ready) */
+    uint32_t func_count; /* functions compiled */
+} eos_wasm_tier_info;
+
+/* Fills out (borrowed) for m (borrowed). Thread-safe. */
+EOS_API void eos_wasm_module_tier_info(const eos_wasm_module *m, eos_wasm_tier_info *out);
+/* Blocks until a background compilation of m has finished; returns 0 when
+ * the native code is ready, or an eos_err when there is none (not requested,
+ * unavailable or failed). Borrows m. Thread-safe. */
+EOS_API int eos_wasm_module_wait_compiled(eos_wasm_module *m);
 
 /* True when two function types are equal (same params and results). Borrows
  * both. */
@@ -249,6 +288,10 @@ EOS_API eos_wasm_func *eos_wasm_instance_func(eos_wasm_instance *i, const char *
 /* The instance's memory number index (imported or defined, owned by the
  * store), or NULL. */
 EOS_API eos_wasm_memory *eos_wasm_instance_memory(eos_wasm_instance *i, uint32_t index);
+/* The tier the instance runs on: EOS_WASM_TIER_COMPILED or _INTERP. An
+ * instance picks it on its first call (its start function included) and
+ * keeps it. Borrows i. */
+EOS_API eos_wasm_tier eos_wasm_instance_tier(const eos_wasm_instance *i);
 /* The module the instance was made from (borrowed). */
 EOS_API const eos_wasm_module *eos_wasm_instance_module(const eos_wasm_instance *i);
 

@@ -44,6 +44,7 @@ void eos_apps_app_unref(eos_apps_app *a)
     free_str(a->route);
     free_str(a->hostname);
     free_str(a->env_json);
+    free_str(a->provenance);
     eos_free(a, sizeof *a);
 }
 
@@ -132,7 +133,25 @@ void eos_apps__app_gen_info(yajl_gen g, const eos_apps_app *a)
     gen_items(g, a->comp, 1);
     gen_str(g, "imports");
     gen_items(g, a->comp, 0);
+    if (a->provenance) {
+        gen_str(g, "provenance");
+        gen_str(g, a->provenance);
+    }
     yajl_gen_map_close(g);
+}
+
+/* Keeps the provenance uploaded with a load, as it came: a JSON object. */
+static int keep_provenance(eos_apps_app *a, const char *text, eos_diag *d)
+{
+    char err[64];
+    yajl_val v = strlen(text) <= 16384 ? yajl_tree_parse(text, err, sizeof err) : NULL;
+    int ok = v && YAJL_IS_OBJECT(v);
+    yajl_tree_free(v);
+    if (!ok)
+        return eos_diag_set(d, EOS_EINVAL, "provenance", -1,
+                            "the provenance must be a JSON object of at most 16384 bytes");
+    a->provenance = eos_strdup(text);
+    return a->provenance ? 0 : eos_diag_set(d, EOS_ENOMEM, "load", -1, "out of memory");
 }
 
 /* Parses a canonical env object into the app's env array. */
@@ -271,6 +290,8 @@ int eos_apps__app_create(eos_apps *apps, const eos_apps_load_args *args, eos_app
         if (rc < 0)
             goto out;
     }
+    if (args->provenance && (rc = keep_provenance(a, args->provenance, d)) < 0)
+        goto out;
     /* Step 3: decode and validate. */
     rc = eos_cm_component_new(a->bytes, a->size, NULL, &a->comp, d);
     if (rc < 0)
@@ -323,4 +344,9 @@ int eos_apps_app_serve(eos_apps_app *a, const eos_wasi_request *req, const eos_w
 void eos_apps_app_count_error(eos_apps_app *a)
 {
     atomic_fetch_add(&a->errors, 1);
+}
+
+void eos_apps_app_count_time(eos_apps_app *a, uint64_t us)
+{
+    atomic_fetch_add(&a->time_us, us);
 }

@@ -25,7 +25,8 @@ struct eos_apps_app {
     uint64_t max_fuel, max_memory_mb;
     eos_cm_component *comp;
     eos_wasi_app *wapp;
-    atomic_ullong requests, errors, fuel;
+    atomic_ullong requests, errors, fuel, time_us;
+    char *provenance; /* as uploaded (JSON), or NULL */
 };
 
 typedef struct eos_apps__cluster eos_apps__cluster;
@@ -45,6 +46,8 @@ struct eos_apps {
     void (*cluster_stop)(eos_apps *apps);
     eos_tee *join_tee;          /* set by eos_apps_join_enable(), borrowed */
     const eos_apps_join_policy *join_policy;
+    uint8_t console_hash[32]; /* the core.console leaf's input, when has_console */
+    int has_console;
 };
 
 /* Largest per-call fuel an app may ask for at load. */

@@ -13,7 +13,7 @@ static int push_config(eos_apps *apps, eos_apps_app *const *v, size_t n, eos_dia
 {
     if (!apps->ratls)
         return 0;
-    eos_ratls_app *ra = n ? eos_calloc(n, sizeof *apps) : NULL;
+    eos_ratls_app *ra = n ? eos_calloc(n, sizeof *ra) : NULL;
     if (n && !ra)
         return eos_diag_set(d, EOS_ENOMEM, "load", -1, "out of memory");
     for (size_t i = 0; i < n; i++) {
@@ -23,7 +23,13 @@ static int push_config(eos_apps *apps, eos_apps_app *const *v, size_t n, eos_dia
         ra[i].env_json = v[i]->env_json;
         memcpy(ra[i].code_hash, v[i]->code_hash, 32);
     }
+    /* The console is part of what the configuration attests (SPEC 5.2). */
+    eos_ratls_core_setting core[1] = {{"core.console", apps->console_hash, 32}};
     eos_ratls_config cfg = {.apps = ra, .app_count = n};
+    if (apps->has_console) {
+        cfg.core = core;
+        cfg.core_count = 1;
+    }
     int rc = eos_ratls_server_set_config(apps->ratls, &cfg, d);
     eos_free(ra, n * sizeof *ra);
     return rc;
@@ -254,6 +260,13 @@ int eos_apps_new(const eos_apps_config *cfg, eos_apps **out, eos_diag *d)
             if (rc < 0)
                 goto out;
         }
+        if (cfg->console_hash) {
+            memcpy(t->console_hash, cfg->console_hash, 32);
+            t->has_console = 1;
+            /* The first handshake already sees the console's leaf. */
+            if ((rc = push_config(t, NULL, 0, d)) < 0)
+                goto out;
+        }
     }
     rc = 0;
 out:
@@ -309,6 +322,7 @@ int eos_apps_stats(eos_apps *t, eos_apps_stat **out, size_t *out_count)
         s[i].requests = atomic_load(&v[i]->requests);
         s[i].errors = atomic_load(&v[i]->errors);
         s[i].fuel = atomic_load(&v[i]->fuel);
+        s[i].time_us = atomic_load(&v[i]->time_us);
     }
     eos_apps__snapshot_free(v, n);
     *out = s;

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "eos/apps.h"
+#include "eos/console.h"
 #include "eos/kv.h"
 #include "eos/net.h"
 #include "eos/ratls.h"
@@ -56,6 +57,8 @@ const eos_cli_command eos_cli_serve = {
     "                           start\n"
     "  --max-body-size BYTES    largest HTTP request body for apps (default 32M)\n"
     "  --header-timeout SECONDS an HTTP request head must arrive within this (default 10)\n"
+    "  --no-console             do not serve the web console at\n"
+    "                           /.well-known/enclave-os/console/ (nor its live log)\n"
     "  --workers N              network worker threads (default: one per CPU)\n"
     "  --app-threads N          threads running apps' requests, loads and calls\n"
     "                           (default: 4 per CPU, at least 8); requests beyond\n"
@@ -152,6 +155,9 @@ static void banner(const eos_net_server_config *cfg, int port, const char *data_
              eos_net_version(), host, port, cfg->tee_name, cfg->workers,
              cfg->workers == 1 ? "" : "s", cfg->app_threads, cfg->app_threads == 1 ? "" : "s",
              data_dir);
+    if (!cfg->console_off)
+        EOS_INFO("serve", "web console: https://%s:%d" EOS_CONSOLE_PREFIX " (assets %s)", host,
+                 port, eos_console_hash_hex());
     if (strcmp(cfg->tee_name, "sim") == 0)
         warn_box(sim_warning, EOS_ARRAY_LEN(sim_warning));
     if (cfg->dev)
@@ -304,7 +310,9 @@ static int run(int argc, char **argv)
         O_STORE,
         O_JOIN,
         O_JOIN_ALLOW,
-        O_JOIN_CA
+        O_JOIN_CA,
+        O_NOCONSOLE,
+        O_TAMPER
     };
     static const struct option opts[] = {
         {"listen", required_argument, 0, O_LISTEN},
@@ -329,6 +337,9 @@ static int run(int argc, char **argv)
         {"join", required_argument, 0, O_JOIN},
         {"join-allow", required_argument, 0, O_JOIN_ALLOW},
         {"join-root-ca", required_argument, 0, O_JOIN_CA},
+        {"no-console", no_argument, 0, O_NOCONSOLE},
+        /* Tests only, undocumented: the console's tampered-manifest check. */
+        {"console-test-tamper-manifest", no_argument, 0, O_TAMPER},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -446,6 +457,12 @@ static int run(int argc, char **argv)
                 return eos_cli__usage(cmd, "--header-timeout wants 1 to 3600 seconds");
             cfg.header_timeout_ms = (unsigned)v * 1000;
             break;
+        case O_NOCONSOLE:
+            cfg.console_off = 1;
+            break;
+        case O_TAMPER:
+            cfg.console_test_tamper = 1;
+            break;
         case 'h':
             eos_cli__print_help(cmd);
             return EOS_CLI_EXIT_OK;
@@ -475,6 +492,15 @@ static int run(int argc, char **argv)
     eos_diag_init(&d);
     eos_net_server *srv = NULL;
     eos_apps *apps = NULL;
+    eos_console_log *console_log = NULL;
+    if (cfg.console_test_tamper)
+        EOS_WARN("serve", "--console-test-tamper-manifest: the manifest served is altered on "
+                          "purpose (tests only)");
+    /* The console's live log keeps the last lines logged, from the start. */
+    if (!cfg.console_off && eos_console_log_new(0, &console_log) == 0) {
+        eos_log_set_tap(eos_console_log_tap(console_log));
+        cfg.console_log = console_log;
+    }
     int rc = open_backends(&so, &cfg, tee, data_dir);
     if (rc != 0)
         goto out;
@@ -482,6 +508,10 @@ static int run(int argc, char **argv)
     cfg.ratls = so.ratls;
     acfg.ratls = so.ratls;
     acfg.kv = so.kv;
+    uint8_t console_hash[32];
+    eos_console_hash(console_hash);
+    if (!cfg.console_off)
+        acfg.console_hash = console_hash;
     rc = eos_apps_new(&acfg, &apps, &d);
     if (rc < 0) {
         fprintf(stderr, "enclave-os serve: cannot start: %s\n",
@@ -538,5 +568,8 @@ out:
     eos_ratls_server_free(so.ratls);
     eos_kv_close(so.kv);
     eos_tee_free(so.tee);
+    /* Every thread that logs has stopped. */
+    eos_log_set_tap(NULL);
+    eos_console_log_free(console_log);
     return rc;
 }

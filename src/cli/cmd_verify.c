@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "eos/client.h"
+#include "eos/console.h"
 #include "eos/proto.h"
 #include "eos/ratls.h"
 
@@ -154,6 +155,11 @@ typedef struct app_rows {
     app_row *v;
     size_t n;
     int mismatch; /* a listed code hash contradicts the manifest */
+    /* The web console of the checked configuration: its leaf core.console is
+     * SHA-256 of the console hash, so only a known hash (this build's) can be
+     * named. */
+    int has_console, console_ours;
+    uint8_t console_leaf[32];
 } app_rows;
 
 /* The code hash (64 hex digits) that list_doc gives for name, or NULL. */
@@ -200,6 +206,17 @@ static int collect_apps(const eos_ratls_manifest *m, const char *list_json, app_
         out->mismatch |= !row->confirmed;
     }
     yajl_tree_free(list);
+    for (size_t i = 0; i < m->count; i++) {
+        const eos_ratls_manifest_entry *e = &m->entries[i];
+        if (e->name_len == 12 && memcmp(e->name, "core.console", 12) == 0) {
+            uint8_t ours[32], leaf[32];
+            eos_console_hash(ours);
+            SHA256(ours, 32, leaf);
+            memcpy(out->console_leaf, e->hash, 32);
+            out->has_console = 1;
+            out->console_ours = memcmp(leaf, e->hash, 32) == 0;
+        }
+    }
     return 0;
 }
 
@@ -245,6 +262,16 @@ static void print_human(const char *target, const eos_ratls_verify_opts *o,
             }
         } else if (have_root) {
             printf("  %-15s not listed (no manifest was checked)\n", "apps");
+        }
+        if (apps && apps->console_ours) {
+            printf("  %-15s %s (this build's web console)\n", "console", eos_console_hash_hex());
+        } else if (apps && apps->has_console) {
+            char hex[65];
+            eos_hex_encode(apps->console_leaf, 32, hex);
+            printf("  %-15s not this build's: core.console %s, this build's console %s\n",
+                   "console", hex, eos_console_hash_hex());
+        } else if (apps) {
+            printf("  %-15s none in the configuration (served without a console)\n", "console");
         }
     }
     if (rc == 0)
@@ -297,6 +324,15 @@ static void print_json(const eos_ratls_verify_result *r, const app_rows *apps, i
             printf(",\"confirmed\":%s}", apps->v[i].confirmed ? "true" : "false");
         }
         printf("]");
+        /* The console: its hash when it is this build's, else only its leaf. */
+        if (apps->has_console) {
+            eos_hex_encode(apps->console_leaf, 32, hex);
+            printf(",\"console_leaf\":\"%s\",\"console\":", hex);
+            if (apps->console_ours)
+                printf("\"%s\"", eos_console_hash_hex());
+            else
+                printf("null");
+        }
     } else {
         printf("null");
     }

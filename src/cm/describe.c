@@ -17,6 +17,37 @@ static void fill(const char *name, uint8_t sort, const eos_cm__typedef *t, eos_c
         out->member_count = t->of.inst->export_count;
 }
 
+static void tier_sum(const eos_cm_component *c, eos_wasm_tier_info *out, bool *any)
+{
+    for (uint32_t i = 0; i < c->module_count; i++) {
+        eos_wasm_tier_info t;
+        eos_wasm_module_tier_info(c->modules[i], &t);
+        if (!*any) {
+            out->requested = t.requested;
+            out->state = t.state;
+            *any = true;
+        } else if (t.state == EOS_WASM_COMPILE_PENDING || out->state == EOS_WASM_COMPILE_PENDING) {
+            out->state = EOS_WASM_COMPILE_PENDING;
+        } else if (t.state != out->state) {
+            out->state = t.state == EOS_WASM_COMPILE_FAILED || out->state == EOS_WASM_COMPILE_FAILED
+                             ? EOS_WASM_COMPILE_FAILED
+                             : EOS_WASM_COMPILE_NONE;
+        }
+        out->compile_ns += t.compile_ns;
+        out->code_size += t.code_size;
+        out->func_count += t.func_count;
+    }
+    for (uint32_t i = 0; i < c->component_count; i++)
+        tier_sum(c->components[i], out, any);
+}
+
+void eos_cm_component_tier_info(const eos_cm_component *c, eos_wasm_tier_info *out)
+{
+    bool any = false;
+    memset(out, 0, sizeof(*out));
+    tier_sum(c, out, &any);
+}
+
 size_t eos_cm_component_import_count(const eos_cm_component *c)
 {
     return c->import_count;

@@ -8,8 +8,14 @@
 #include "eos/common.h"
 
 static _Atomic int log_level = EOS_LOG_INFO;
+static const eos_log_tap *_Atomic log_tap;
 
 static const char *const level_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
+
+void eos_log_set_tap(const eos_log_tap *tap)
+{
+    atomic_store(&log_tap, tap);
+}
 
 void eos_log_set_level(eos_log_level level)
 {
@@ -52,6 +58,9 @@ void eos_logv(eos_log_level level, const char *component, const char *fmt, va_li
     }
     if ((size_t)n >= sizeof line - 1)
         n = (int)sizeof line - 2;
+    const eos_log_tap *tap = atomic_load(&log_tap);
+    if (tap)
+        tap->fn(tap->ud, level, line, (size_t)n);
     line[n++] = '\n';
     fwrite(line, 1, (size_t)n, stderr);
 }

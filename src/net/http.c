@@ -732,6 +732,10 @@ static void metrics(http_state *st)
         for (size_t i = 0; i < n; i++)
             tb_printf(f, "enclave_os_app_fuel_total{app=\"%s\"} %llu\n", v[i].name,
                       (unsigned long long)v[i].fuel);
+        tb_printf(f, "# TYPE enclave_os_app_time_seconds_total counter\n");
+        for (size_t i = 0; i < n; i++)
+            tb_printf(f, "enclave_os_app_time_seconds_total{app=\"%s\"} %.6f\n", v[i].name,
+                      (double)v[i].time_us / 1e6);
         eos_free(v, n * sizeof *v);
     }
     if (tb.failed)
@@ -761,6 +765,15 @@ static void header_copy(http_state *st, const char *name, char *buf, size_t cap,
         return;
     snprintf(buf, cap, "%.*s", (int)(n < cap - 1 ? n : cap - 1), v);
     *out = buf;
+}
+
+/* A numeric header: 0 when absent, -1 when not a whole number. */
+static int limit_header(http_state *st, const char *name, uint64_t *out)
+{
+    size_t n = 0;
+    const char *v = find_header(st, name, &n);
+    *out = 0;
+    return v ? eos_net__parse_count(v, n, out) : 0;
 }
 
 /* PUT and DELETE of an app: a load takes up to seconds, and both wait for
@@ -795,7 +808,53 @@ static void manage(http_state *st, const char *name, int method)
     };
     header_copy(st, "x-enclave-os-route", route, sizeof route, &r.route);
     header_copy(st, "x-enclave-os-hostname", hostname, sizeof hostname, &r.hostname);
-    if (eos_net__http_job_new(st->c, &r, &st->job) < 0) {
+    /* The rest of a load's settings (SPEC 3.1 wasm_load: env, max_fuel,
+     * max_memory_mb), checked by the load like the framed protocol's. */
+    size_t en = 0;
+    const char *env = find_header(st, "x-enclave-os-env", &en);
+    char *env_copy = NULL;
+    if (env && (env_copy = eos_malloc(en + 1)) == NULL) {
+        respond_text(st, 503, "out of memory", 0);
+        return;
+    }
+    if (env) {
+        memcpy(env_copy, env, en);
+        env_copy[en] = 0;
+        r.env_json = env_copy;
+    }
+    size_t pn = 0;
+    const char *prov = find_header(st, "x-enclave-os-provenance", &pn);
+    char *prov_copy = NULL;
+    if (prov && (prov_copy = eos_malloc(pn + 1)) == NULL) {
+        eos_free(env_copy, env_copy ? en + 1 : 0);
+        respond_text(st, 503, "out of memory", 0);
+        return;
+    }
+    if (prov) {
+        memcpy(prov_copy, prov, pn);
+        prov_copy[pn] = 0;
+        r.provenance = prov_copy;
+    }
+    const char *bad = NULL;
+    if (limit_header(st, "x-enclave-os-max-fuel", &r.max_fuel) < 0)
+        bad = "x-enclave-os-max-fuel must be a whole number";
+    else if (limit_header(st, "x-enclave-os-max-memory-mb", &r.max_memory_mb) < 0)
+        bad = "x-enclave-os-max-memory-mb must be a whole number";
+    if (bad) {
+        eos_free(env_copy, env_copy ? en + 1 : 0);
+        eos_free(prov_copy, prov_copy ? pn + 1 : 0);
+        char *doc = NULL;
+        size_t size = 0;
+        if (eos_apps_error_doc("invalid_request", bad, &doc, &size) == 0)
+            respond_json_doc(st, doc, size);
+        else
+            respond_text(st, 503, "out of memory", 0);
+        return;
+    }
+    int rc = eos_net__http_job_new(st->c, &r, &st->job);
+    eos_free(env_copy, env_copy ? en + 1 : 0);
+    eos_free(prov_copy, prov_copy ? pn + 1 : 0);
+    if (rc < 0) {
         respond_text(st, 503, "out of memory", 0);
         return;
     }
@@ -807,6 +866,53 @@ static void manage(http_state *st, const char *name, int method)
         st->bcap = st->blen = 0;
     }
     submit(st);
+}
+
+/* A page of http_console.c; frees it. */
+static void send_page(http_state *st, eos_net__page *p)
+{
+    eos_net__conn *c = st->c;
+    char head[2048];
+    size_t n = eos_net__page_head(p, st->keep_alive, head, sizeof head);
+    if (n == 0) {
+        eos_net__page_free(p);
+        respond_text(st, 500, "response head too large", 1);
+        return;
+    }
+    queue_str(c, head, n);
+    if (!st->is_head && p->size)
+        queue_str(c, (const char *)p->body, p->size);
+    if (!st->keep_alive)
+        c->close_after_flush = 1;
+    if (p->status >= 400)
+        atomic_fetch_add(&c->w->srv->metrics.http_errors, 1);
+    eos_net__page_free(p);
+}
+
+/* The live log (server-sent events): management only. */
+static void logs(http_state *st, const char *query)
+{
+    eos_net_server *srv = st->c->w->srv;
+    size_t n = 0;
+    if (!http_authorised(st)) {
+        char *doc = NULL;
+        size_t size = 0;
+        const char *why = !eos_apps_has_token(srv->apps) ? "management is closed on this server"
+                          : find_header(st, "authorization", &n)
+                              ? "the bearer token was not accepted"
+                              : "the log is for management: send 'authorization: Bearer TOKEN'";
+        if (eos_apps_error_doc("unauthorized", why, &doc, &size) == 0)
+            respond_json_doc(st, doc, size);
+        else
+            respond_text(st, 503, "out of memory", 0);
+        return;
+    }
+    const char *last = find_header(st, "last-event-id", &n);
+    eos_net__page p;
+    if (eos_net__logs_page(srv, last, last ? n : 0, query, &p) < 0)
+        respond_text(st, 503, "out of memory", 0);
+    else
+        send_page(st, &p);
 }
 
 static void well_known(http_state *st, const char *what, const char *query)
@@ -842,7 +948,13 @@ static void well_known(http_state *st, const char *what, const char *query)
         respond_text(st, 405, "method not allowed", 0);
         return;
     }
-    if (strcmp(what, "healthz") == 0) {
+    if (strncmp(what, "console", 7) == 0 && (what[7] == 0 || what[7] == '/')) {
+        eos_net__page p;
+        eos_net__console_page(srv, what + 7, &p);
+        send_page(st, &p);
+    } else if (strcmp(what, "logs") == 0) {
+        logs(st, query);
+    } else if (strcmp(what, "healthz") == 0) {
         respond_text(st, 200, "ok", 0);
     } else if (strcmp(what, "cluster") == 0) {
         if (eos_apps_cluster_doc(srv->apps, &doc, &size) == 0)
@@ -861,12 +973,16 @@ static void well_known(http_state *st, const char *what, const char *query)
         if (wants_binary(st, query)) {
             uint8_t *bin = NULL;
             if (eos_ratls_server_manifest(srv->cfg.ratls, &bin, &size) == 0) {
+                if (srv->cfg.console_test_tamper)
+                    eos_net__tamper_manifest(bin, size);
                 respond(st, 200, "application/octet-stream", (const char *)bin, size, 0);
                 eos_free(bin, size);
             } else {
                 respond_text(st, 503, "out of memory", 0);
             }
         } else if (eos_ratls_server_manifest_json(srv->cfg.ratls, &doc, &size) == 0) {
+            if (srv->cfg.console_test_tamper)
+                eos_net__tamper_manifest_json(doc);
             respond(st, 200, "application/json", doc, size, 0);
             eos_free(doc, size + 1);
         } else {

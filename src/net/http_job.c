@@ -25,7 +25,7 @@ struct eos_net__http_job {
     /* Management: */
     int manage_method; /* 'P' (PUT, load) or 'D' (DELETE, unload) */
     eos_apps_load_args load;
-    char *name, *route, *hostname;
+    char *name, *route, *hostname, *env_json, *provenance;
     int erase;
     /* Response state, app thread only until done: */
     char *pending; /* status line and headers, sent with the first body bytes */
@@ -384,6 +384,7 @@ static void run_app(eos_net__job *j)
     }
     if (!hj->keep_alive)
         hj->close_conn = 1;
+    eos_apps_app_count_time(a, (eos_now_ns() - hj->start_ns) / 1000);
     eos_net__http_observe(hj->srv, hj->start_ns);
 }
 
@@ -399,6 +400,8 @@ static void run_manage(eos_net__job *j)
         hj->load.name = hj->name;
         hj->load.route = hj->route;
         hj->load.hostname = hj->hostname;
+        hj->load.env_json = hj->env_json;
+        hj->load.provenance = hj->provenance;
         rc = eos_apps_load(hj->srv->apps, &hj->load, &doc, &size);
         hj->load.bytes = NULL; /* taken by the load in every case */
     }
@@ -438,7 +441,8 @@ static char *put_str(char **p, const char *s)
 static int copy_request(eos_net__http_job *hj, const eos_net__http_req *r)
 {
     size_t size = r->header_count * sizeof(eos_wasi_header);
-    const char *strs[] = {r->method, r->target, r->authority, r->name, r->route, r->hostname};
+    const char *strs[] = {r->method, r->target,   r->authority, r->name,
+                          r->route,  r->hostname, r->env_json,  r->provenance};
     for (size_t i = 0; i < EOS_ARRAY_LEN(strs); i++)
         size += strs[i] ? strlen(strs[i]) + 1 : 0;
     for (size_t i = 0; i < r->header_count; i++)
@@ -455,6 +459,8 @@ static int copy_request(eos_net__http_job *hj, const eos_net__http_req *r)
     hj->name = put_str(&p, r->name);
     hj->route = put_str(&p, r->route);
     hj->hostname = put_str(&p, r->hostname);
+    hj->env_json = put_str(&p, r->env_json);
+    hj->provenance = put_str(&p, r->provenance);
     for (size_t i = 0; i < r->header_count; i++) {
         const eos_wasi_header *h = &r->headers[i];
         hj->headers[i].name = memcpy(p, h->name, h->name_size);
@@ -491,6 +497,8 @@ int eos_net__http_job_new(eos_net__conn *c, const eos_net__http_req *r, eos_net_
     hj->keep_alive = r->keep_alive;
     hj->start_ns = r->start_ns;
     hj->manage_method = r->manage_method;
+    hj->load.max_fuel = r->max_fuel;
+    hj->load.max_memory_mb = r->max_memory_mb;
     hj->erase = r->erase;
     *out = hj;
     return 0;

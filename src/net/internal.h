@@ -311,6 +311,9 @@ typedef struct eos_net__http_req {
     uint64_t start_ns;
     int manage_method; /* management: 'P' loads name, 'D' unloads it */
     const char *name, *route, *hostname;
+    const char *env_json;             /* management PUT: x-enclave-os-env, or NULL */
+    const char *provenance;           /* management PUT: x-enclave-os-provenance, or NULL */
+    uint64_t max_fuel, max_memory_mb; /* x-enclave-os-max-fuel / -max-memory-mb; 0 = default */
     int erase;
 } eos_net__http_req;
 int eos_net__http_job_new(eos_net__conn *c, const eos_net__http_req *r, eos_net__http_job **out);
@@ -320,6 +323,33 @@ void eos_net__http_job_give_body(eos_net__http_job *hj, uint8_t *bytes, size_t s
 /* Once done: the connection must close after this response. */
 int eos_net__http_job_closes(const eos_net__http_job *hj);
 const char *eos_net__http_reason(int status);
+
+/* http_console.c: the console's pages, sent by http.c. */
+typedef struct eos_net__page {
+    int status;
+    const char *ctype;
+    char extra[160];     /* more header lines, each ending in CRLF */
+    const uint8_t *body; /* static storage, or owned below */
+    size_t size;
+    char *owned; /* eos_free(owned, owned_size) by eos_net__page_free() */
+    size_t owned_size;
+    int console; /* carries the console's CSP and security headers */
+} eos_net__page;
+/* GET console[/PATH]: rest is what follows "console" (borrowed). Never fails. */
+void eos_net__console_page(const eos_net_server *srv, const char *rest, eos_net__page *p);
+/* GET logs for an authorised client: the events after last_id (last_len
+ * bytes, may be NULL) or ?after=N in query. 0 or EOS_ENOMEM. */
+int eos_net__logs_page(const eos_net_server *srv, const char *last_id, size_t last_len,
+                       const char *query, eos_net__page *p);
+/* The response head of p (at most cap - 1 bytes; 0 when it does not fit). */
+size_t eos_net__page_head(const eos_net__page *p, int keep_alive, char *buf, size_t cap);
+void eos_net__page_free(eos_net__page *p);
+/* serve --console-test-tamper-manifest: one bit of the first leaf flipped in
+ * the binary and the JSON manifest alike (tests only). */
+void eos_net__tamper_manifest(uint8_t *bin, size_t size);
+void eos_net__tamper_manifest_json(char *doc);
+/* A header value of n digits (at most 19): 0, or -1 when not a whole number. */
+int eos_net__parse_count(const char *v, size_t n, uint64_t *out);
 /* A response head with a content-length; returns its length (at most cap - 1). */
 size_t eos_net__http_format_head(char *buf, size_t cap, int status, const char *ctype, size_t size,
                                  int keep_alive);

@@ -12,6 +12,7 @@ int eos_wasm__ensure_stack(eos_wasm_store *s);
 
 void eos_wasm__module_clear(eos_wasm_module *m)
 {
+    eos_wasm__jit_module_free(m);
     for (uint32_t i = 0; i < m->elem_count; i++) {
         eos_free(m->elems[i].funcs, 0);
         eos_free(m->elems[i].exprs, 0);
@@ -63,6 +64,8 @@ int eos_wasm_module_new(const uint8_t *bytes, size_t size, const eos_wasm_featur
     int rc = eos_wasm__decode(m, diag);
     if (rc == 0)
         rc = eos_wasm__validate(m, diag);
+    if (rc == 0)
+        rc = eos_wasm__jit_module_loaded(m, diag);
     if (rc) {
         eos_wasm__module_clear(m);
         eos_free(m, sizeof(*m));
@@ -154,6 +157,11 @@ void eos_wasm_module_export(const eos_wasm_module *m, size_t index, eos_wasm_exp
 bool eos_wasm_functype_equal(const eos_wasm_functype *a, const eos_wasm_functype *b)
 {
     return eos_wasm__functype_eq(a, b);
+}
+
+eos_wasm_tier eos_wasm_instance_tier(const eos_wasm_instance *i)
+{
+    return i->tier == EOS_WASM__RUN_COMPILED ? EOS_WASM_TIER_COMPILED : EOS_WASM_TIER_INTERP;
 }
 
 /* ---- stores -------------------------------------------------------------- */

@@ -260,6 +260,11 @@ int eos_wasm__exec(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots)
     }
     if (!f->code)
         return eos_wasm__call_host(s, NULL, f, slots);
+    if (f->inst->tier != EOS_WASM__RUN_INTERP) {
+        int jrc = eos_wasm__jit_exec(s, f, slots);
+        if (jrc != EOS_WASM__JIT_DECLINED)
+            return jrc;
+    }
     uintptr_t here = (uintptr_t)__builtin_frame_address(0);
     if (s->native_depth == 0) {
         s->native_base = here;

@@ -422,6 +422,10 @@ struct eos_wasm_module {
 
     eos_wasm__code *codes;
     uint32_t code_count;
+
+    /* The compiled tier (jit.c): the code, published once compiled. */
+    _Atomic(struct eos_wasm__jit *) jit;
+    atomic_int jit_state; /* eos_wasm_compile_state */
 };
 
 /* ---- run-time objects -------------------------------------------------- */
@@ -442,6 +446,10 @@ struct eos_wasm_func {
     eos_wasm_store *store; /* objects never cross stores: links are checked */
     eos_wasm__obj obj;     /* only for host functions, which own their type */
     eos_wasm_functype own_type;
+    /* Compiled instances only: the function's native code, called with the
+     * typed ABI of jit_translate.c (jit_fn) or with slots (jit_entry). */
+    void *jit_fn;
+    void *jit_entry;
 };
 
 struct eos_wasm_memory {
@@ -480,7 +488,10 @@ struct eos_wasm_instance {
     eos_wasm_func *own_funcs;
     uint8_t *elem_dropped;
     uint8_t *data_dropped;
+    uint8_t tier; /* EOS_WASM__RUN_*: chosen on the instance's first call */
 };
+
+enum { EOS_WASM__RUN_UNSET = 0, EOS_WASM__RUN_INTERP = 1, EOS_WASM__RUN_COMPILED = 2 };
 
 typedef struct eos_wasm__frame {
     const uint64_t *ip;
@@ -509,6 +520,10 @@ struct eos_wasm_store {
     uint32_t native_depth;
 
     char trap_msg[256];
+    /* Compiled code: where a trap unwinds to, and the lowest native stack
+     * address a compiled frame may use. */
+    void *jit_jmp;
+    uintptr_t jit_stack_limit;
 };
 
 struct eos_wasm_caller {
@@ -716,5 +731,59 @@ int eos_wasm__table_init(eos_wasm_instance *inst, uint32_t tab, uint32_t seg, ui
 int eos_wasm__table_copy(eos_wasm_table *dt, eos_wasm_table *st, uint64_t d, uint64_t s,
                          uint64_t n);
 bool eos_wasm__functype_eq(const eos_wasm_functype *a, const eos_wasm_functype *b);
+
+/* jit.c (or jit_none.c without LLVM): the compiled tier. */
+#define EOS_WASM__JIT_DECLINED 1
+/* Called once a module is validated: compiles it (tier compiled), queues it
+ * for the background compiler (auto) or does nothing. Borrows m. */
+int eos_wasm__jit_module_loaded(eos_wasm_module *m, eos_diag *diag);
+/* Frees the module's compiled code (from eos_wasm__module_clear). */
+void eos_wasm__jit_module_free(eos_wasm_module *m);
+/* Runs f in compiled code when its instance is compiled (deciding the
+ * instance's tier on its first call); returns 0, a trap code, or
+ * EOS_WASM__JIT_DECLINED for the interpreter to run it. Borrows all. */
+int eos_wasm__jit_exec(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots);
+
+/* jit_rt.c: what compiled code calls, by number; sig is "R:PP..." with v void,
+ * i i32, I i64, p pointer. Each takes the calling instance first. */
+enum {
+    EOS_WASM__RT_TRAP,
+    EOS_WASM__RT_CALL,
+    EOS_WASM__RT_SIG_EQ,
+    EOS_WASM__RT_MEMORY_SIZE,
+    EOS_WASM__RT_MEMORY_GROW,
+    EOS_WASM__RT_MEMORY_FILL,
+    EOS_WASM__RT_MEMORY_COPY,
+    EOS_WASM__RT_MEMORY_INIT,
+    EOS_WASM__RT_DATA_DROP,
+    EOS_WASM__RT_TABLE_INIT,
+    EOS_WASM__RT_TABLE_COPY,
+    EOS_WASM__RT_ELEM_DROP,
+    EOS_WASM__RT_TABLE_GROW,
+    EOS_WASM__RT_TABLE_SIZE,
+    EOS_WASM__RT_TABLE_FILL,
+    EOS_WASM__RT_TABLE_GET,
+    EOS_WASM__RT_TABLE_SET,
+    EOS_WASM__RT_COUNT_
+};
+typedef struct eos_wasm__jit_rt {
+    void *fn;
+    const char *sig;
+} eos_wasm__jit_rt;
+extern const eos_wasm__jit_rt eos_wasm__jit_rts[EOS_WASM__RT_COUNT_];
+/* Runs compiled entry (void (inst, budget, slots)) for f with a trap
+ * landing pad; 0 or a trap code. */
+int eos_wasm__jit_run(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots);
+
+/* jit_translate.c: adds defined functions [first, first + count) of m to
+ * the LLVM module mod (context cx), as "f<i>" (typed, fastcc) and "e<i>"
+ * (slots entry). Calls to functions outside the range go through
+ * fn_table[i], filled before any of the code runs. Borrows everything; 0 or
+ * EOS_ENOMEM. */
+struct LLVMOpaqueContext;
+struct LLVMOpaqueModule;
+int eos_wasm__jit_translate(const eos_wasm_module *m, struct LLVMOpaqueContext *cx,
+                            struct LLVMOpaqueModule *mod, uint32_t first, uint32_t count,
+                            void *const *fn_table);
 
 #endif

@@ -79,7 +79,12 @@ eos_cm_component *wt_load(const char *path)
     eos_cm_component *c = NULL;
     eos_diag d;
     eos_diag_init(&d);
-    int rc = got == (size_t)n ? eos_cm_component_new(b, (size_t)n, NULL, &c, &d) : EOS_EIO;
+    /* The library is built once per tier: EOS_TEST_TIER picks the engine's. */
+#ifndef EOS_TEST_TIER
+#define EOS_TEST_TIER EOS_WASM_TIER_INTERP
+#endif
+    eos_wasm_features feat = {.tier = EOS_TEST_TIER};
+    int rc = got == (size_t)n ? eos_cm_component_new(b, (size_t)n, &feat, &c, &d) : EOS_EIO;
     free(b);
     if (rc)
         printf("    loading %s: %s: %s\n", path, eos_err_name(rc), d.message);

@@ -1,7 +1,8 @@
 /* Runs the official WebAssembly spec tests: reads the JSON script written by
  * wast2json and executes every command (modules, register, actions and all
  * assertion kinds) against the engine, with the "spectest" host module.
- * Usage: spec_runner [--mvp] [--all] [--skip] file.json...
+ * Usage: spec_runner [--tier interp|compiled] [--mvp] [--all] [--skip] file.json...
+ *   --tier  run the modules on that tier (default interp)
  *   --mvp   for the following files, disable the proposals (multi-memory)
  *           the core suite predates; --all enables them again
  *   --skip  only count the commands (for files of unsupported features) */
@@ -613,6 +614,13 @@ int main(int argc, char **argv)
         }
         if (!strcmp(argv[i], "--skip")) {
             skip = true;
+            continue;
+        }
+        if (!strcmp(argv[i], "--tier") && i + 1 < argc) {
+            i++;
+            r.features.tier = !strcmp(argv[i], "compiled") ? EOS_WASM_TIER_COMPILED
+                              : !strcmp(argv[i], "auto")   ? EOS_WASM_TIER_AUTO
+                                                           : EOS_WASM_TIER_INTERP;
             continue;
         }
         run_file(&r, argv[i], skip, tot);

@@ -68,6 +68,11 @@ static inline int wt_instantiate(eos_wasm_store *s, eos_wasm_module *m, const ch
     return eos_wasm_instantiate(s, m, imports, 2, out, diag);
 }
 
+/* The tier the tests run on: the same tests are built once per tier. */
+#ifndef EOS_TEST_TIER
+#define EOS_TEST_TIER EOS_WASM_TIER_INTERP
+#endif
+
 static inline eos_wasm_module *wt_module(void)
 {
     size_t size;
@@ -75,7 +80,8 @@ static inline eos_wasm_module *wt_module(void)
     if (!b)
         return NULL;
     eos_wasm_module *m = NULL;
-    eos_wasm_module_new(b, size, NULL, &m, NULL);
+    eos_wasm_features f = {.tier = EOS_TEST_TIER};
+    eos_wasm_module_new(b, size, &f, &m, NULL);
     free(b);
     return m;
 }
