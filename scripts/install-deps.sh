@@ -21,6 +21,7 @@ packages=(
   llvm-15-dev
   python3 python3-pytest python3-cryptography
   wrk curl
+  libpq-dev postgresql haproxy
   chromium fonts-liberation
 )
 

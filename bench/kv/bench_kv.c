@@ -2,8 +2,10 @@
  * run, same file system and same LMDB settings: get and set with 100-byte
  * and 10 KiB values on one and two threads, and sets grouped 100 to a
  * transaction. The ratio raw/store is the cost of the crypto and envelope.
+ * With a PostgreSQL connection string (second argument, or EOS_BENCH_PG),
+ * a second table puts the store on LMDB against the store on PostgreSQL.
  * Usage: bench_kv [seconds per measurement, default 0.5; each cell is the
- * best of three rounds] */
+ * best of three rounds] [conninfo] */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,11 +23,14 @@ static double seconds = 0.5;
 static char *dir;
 static eos_kv *kv;
 static eos_kv_ns *ns;
+static eos_kv *pg_kv;
+static eos_kv_ns *pg_ns;
 static MDB_env *raw_env;
 static MDB_dbi raw_dbi;
 static uint8_t *value;
 
 typedef struct job {
+    eos_kv_ns *ns;
     int raw, op, tid;
     size_t size;
     long ops;
@@ -69,7 +74,7 @@ static void *run(void *arg)
             } else {
                 uint8_t *v = NULL;
                 size_t n = 0;
-                if (eos_kv_get(ns, key, strlen(key), &v, &n, NULL) != 0)
+                if (eos_kv_get(j->ns, key, strlen(key), &v, &n, NULL) != 0)
                     j->errors++;
                 eos_free(v, n);
             }
@@ -91,7 +96,7 @@ static void *run(void *arg)
                 j->errors += e != 0;
             } else if (count == 1) {
                 key_of(i++, key);
-                j->errors += eos_kv_set(ns, key, strlen(key), value, j->size, NULL) != 0;
+                j->errors += eos_kv_set(j->ns, key, strlen(key), value, j->size, NULL) != 0;
             } else {
                 eos_kv_item items[BATCH];
                 char keys[BATCH][32];
@@ -99,7 +104,7 @@ static void *run(void *arg)
                     key_of(i++, keys[b]);
                     items[b] = (eos_kv_item){keys[b], strlen(keys[b]), value, j->size, 0};
                 }
-                j->errors += eos_kv_set_many(ns, items, BATCH, NULL) != 0;
+                j->errors += eos_kv_set_many(j->ns, items, BATCH, NULL) != 0;
             }
             j->ops += count;
         }
@@ -109,13 +114,13 @@ static void *run(void *arg)
     return NULL;
 }
 
-static double measure(int raw, int op, size_t size, int threads)
+static double measure_on(eos_kv_ns *target, int raw, int op, size_t size, int threads)
 {
     pthread_t th[2];
     job jobs[2];
     uint64_t start = eos_now_ns();
     for (int t = 0; t < threads; t++) {
-        jobs[t] = (job){raw, op, t, size, 0, 0};
+        jobs[t] = (job){target, raw, op, t, size, 0, 0};
         pthread_create(&th[t], NULL, run, &jobs[t]);
     }
     long total = 0;
@@ -126,6 +131,24 @@ static double measure(int raw, int op, size_t size, int threads)
             fprintf(stderr, "bench: %d errors\n", jobs[t].errors);
     }
     return (double)total / ((double)(eos_now_ns() - start) / 1e9);
+}
+
+static double measure(int raw, int op, size_t size, int threads)
+{
+    return measure_on(ns, raw, op, size, threads);
+}
+
+static void preload_ns(eos_kv_ns *target, size_t size)
+{
+    eos_kv_item items[BATCH];
+    char keys[BATCH][32];
+    for (long i = 0; i < NKEYS; i += BATCH) {
+        for (int b = 0; b < BATCH; b++) {
+            key_of(i + b, keys[b]);
+            items[b] = (eos_kv_item){keys[b], strlen(keys[b]), value, size, 0};
+        }
+        eos_kv_set_many(target, items, BATCH, NULL);
+    }
 }
 
 static void preload(size_t size)
@@ -166,6 +189,59 @@ static void row(const char *what, int op, size_t size, int threads)
     fflush(stdout);
 }
 
+/* The store on LMDB against the store on PostgreSQL, alternating rounds. */
+static void row_pg(const char *what, int op, size_t size, int threads)
+{
+    double lm = 0, pg = 0;
+    for (int round = 0; round < 3; round++) {
+        double a = measure_on(ns, 0, op, size, threads);
+        double b = measure_on(pg_ns, 0, op, size, threads);
+        lm = a > lm ? a : lm;
+        pg = b > pg ? b : pg;
+    }
+    printf("%-18s %6zu B  %d thr  %12.0f  %12.0f  %6.2fx\n", what, size, threads, lm, pg, lm / pg);
+    fflush(stdout);
+}
+
+static int open_pg(const char *conninfo, eos_tee *tee)
+{
+    eos_diag d;
+    eos_diag_init(&d);
+    char *pdir = kvt_mkdtemp();
+    char table[64];
+    kvt_table_name(pdir, table, sizeof table);
+    eos_kv_pg_config pc = {.conninfo = conninfo, .table = table};
+    eos_kv_config cfg = {.data_dir = pdir, .tee = tee};
+    int rc = eos_kv_backend_pg(&pc, &cfg.backend, &d);
+    if (rc == 0)
+        rc = eos_kv_open(&cfg, &pg_kv, &d);
+    if (rc == 0)
+        rc = eos_kv_ns_open(pg_kv, "app:bench", &pg_ns, &d);
+    if (rc)
+        fprintf(stderr, "bench: PostgreSQL: %s\n", d.message);
+    kvt_rmdir(pdir);
+    return rc;
+}
+
+static void pg_section(const char *conninfo, eos_tee *tee)
+{
+    if (open_pg(conninfo, tee) != 0)
+        return;
+    printf("\nstore on LMDB against store on PostgreSQL (same crypto; PostgreSQL over TCP "
+           "loopback, synchronous_commit on)\n");
+    printf("%-18s %8s  %5s  %12s  %12s  %7s\n", "operation", "value", "", "LMDB/s", "PostgreSQL/s",
+           "ratio");
+    preload(100);
+    preload_ns(pg_ns, 100);
+    row_pg("get", OP_GET, 100, 1);
+    row_pg("get", OP_GET, 100, 2);
+    row_pg("set (durable)", OP_SET, 100, 1);
+    row_pg("set (durable)", OP_SET, 100, 2);
+    row_pg("set, 100 per txn", OP_BATCH, 100, 1);
+    eos_kv_ns_close(pg_ns);
+    eos_kv_close(pg_kv);
+}
+
 int main(int argc, char **argv)
 {
     char path[4200];
@@ -196,6 +272,11 @@ int main(int argc, char **argv)
     for (int i = 0; i < 10240; i++)
         value[i] = (uint8_t)(i * 13);
 
+    const char *conninfo = argc > 2 ? argv[2] : getenv("EOS_BENCH_PG");
+    if (conninfo && conninfo[0] && getenv("EOS_BENCH_PG_ONLY")) {
+        pg_section(conninfo, tee);
+        goto done;
+    }
     printf("kv bench: best of 3 x %.2f s per cell, %d keys, data dir %s\n", seconds, NKEYS, dir);
     printf("%-18s %8s  %5s  %12s  %12s  %7s\n", "operation", "value", "", "raw LMDB/s",
            "encrypted/s", "ratio");
@@ -210,6 +291,9 @@ int main(int argc, char **argv)
         row("set (fsync each)", OP_SET, sizes[s], 2);
         row("set, 100 per txn", OP_BATCH, sizes[s], 1);
     }
+    if (conninfo && conninfo[0])
+        pg_section(conninfo, tee);
+done:
     eos_kv_ns_close(ns);
     eos_kv_close(kv);
     mdb_env_close(raw_env);

@@ -54,6 +54,68 @@ EOS_API void eos_apps_free(eos_apps *apps);
 /* With persist: loads the apps kept in the store again. An app that cannot
  * be loaded is logged and skipped. 0 or the store's error. */
 EOS_API int eos_apps_restore(eos_apps *apps, eos_diag *d);
+/* With persist on a store shared by several nodes (eos_kv_shared): starts
+ * the thread that follows the cluster's apps (loads, replacements and
+ * unloads made through any node, applied here within a second) and keeps
+ * this node's entry in the cluster view. A no-op otherwise; stopped by
+ * eos_apps_free(). */
+EOS_API int eos_apps_cluster_start(eos_apps *apps, eos_diag *d);
+/* The cluster view: {"status":"cluster","node":ID,"version":N,"nodes":[{"node",
+ * "root","version","seen_seconds_ago"}...]}, NUL-terminated; free with
+ * eos_free(*out, *out_size + 1). Never waits on the store. */
+EOS_API int eos_apps_cluster_doc(eos_apps *apps, char **out, size_t *out_size);
+
+/* ---- Joining a cluster: the data key released to an attested peer ---- */
+
+/* Which peers may hold the key: those whose measurement is this node's own,
+ * or one of allowed (for an upgrade: old and new both, then the old one
+ * removed). Hardware quotes are checked against Intel's root CA in
+ * root_ca_file (SGX, TDX); simulated evidence is accepted only by a node
+ * that is itself simulated. Everything borrowed. */
+typedef struct eos_apps_join_policy {
+    const uint8_t *const *allowed;
+    const size_t *allowed_sizes;
+    size_t allowed_count;
+    const char *root_ca_file;
+} eos_apps_join_policy;
+
+/* A request or grant split into its fields (pointers into the message). */
+typedef struct eos_apps_join_msg {
+    const uint8_t *pub; /* 32-byte X25519 key */
+    const uint8_t *nonce, *sealed, *tag; /* grant only: 12, 32, 16 bytes */
+    const uint8_t *evidence;
+    size_t evidence_size;
+} eos_apps_join_msg;
+
+/* Splits a join request (grant = 0) or grant (grant = 1) of untrusted bytes;
+ * EOS_EMALFORMED with d when it does not parse. Borrows msg. */
+EOS_API int eos_apps_join_parse(const uint8_t *msg, size_t size, int grant, eos_apps_join_msg *out,
+                                eos_diag *d);
+
+typedef struct eos_apps_join eos_apps_join;
+/* The joiner: an ephemeral key and this TEE's evidence over it, as a request
+ * in *req (free with eos_free(*req, *req_size)); *out keeps the private key
+ * (free with eos_apps_join_free()). Borrows tee. */
+EOS_API int eos_apps_join_request(eos_tee *tee, eos_apps_join **out, uint8_t **req,
+                                  size_t *req_size, eos_diag *d);
+/* The joiner: checks the member's grant (its evidence, under pol) and
+ * recovers the 32-byte data key into key. Borrows everything. */
+EOS_API int eos_apps_join_accept(eos_apps_join *j, eos_tee *tee, const eos_apps_join_policy *pol,
+                                 const uint8_t *grant, size_t size, uint8_t key[32], eos_diag *d);
+EOS_API void eos_apps_join_free(eos_apps_join *j);
+/* A member: answers a request when the joiner's evidence verifies under pol,
+ * with the data key of kv sealed to the joiner's key, in *out (free with
+ * eos_free(*out, *out_size)). EOS_EPERM (measurement not allowed) or
+ * EOS_EVERIFY with the reason in d otherwise. Borrows everything. */
+EOS_API int eos_apps_join_grant(eos_tee *tee, eos_kv *kv, const eos_apps_join_policy *pol,
+                                const uint8_t *req, size_t req_size, uint8_t **out,
+                                size_t *out_size, eos_diag *d);
+/* Lets this node answer joins (POST /.well-known/enclave-os/cluster/join)
+ * under pol; tee and pol are borrowed and must outlive apps. */
+EOS_API void eos_apps_join_enable(eos_apps *apps, eos_tee *tee, const eos_apps_join_policy *pol);
+/* The endpoint's answer to a request (see eos_apps_join_grant). */
+EOS_API int eos_apps_join_answer(eos_apps *apps, const uint8_t *req, size_t req_size, uint8_t **out,
+                                 size_t *out_size, eos_diag *d);
 /* Loads an app as a wasm_load would; borrows everything. 0 or an eos_err with d. */
 EOS_API int eos_apps_load_bytes(eos_apps *apps, const char *name, const uint8_t *bytes,
                                 size_t size, const char *route, const char *hostname,

@@ -35,7 +35,11 @@ typedef struct eos_kv_btxn eos_kv_btxn;
  * values; EOS_ENOTFOUND means "no such key" (get, del) or "no key at or
  * after" (seek); EOS_ELIMIT from put or commit means "out of space, call
  * grow and run the transaction again". Byte pointers returned by get and
- * seek stay valid until the transaction ends or its next put or del. */
+ * seek stay valid until the transaction ends or its next put or del.
+ * EOS_EAGAIN from any call of a write transaction (a serialization
+ * conflict with another writer, or a connection lost before commit) means
+ * "abort and run the whole transaction again"; the store does so with
+ * backoff. */
 typedef struct eos_kv_backend_ops {
     const char *name;
     /* Starts a transaction; write != 0 for a read-write one. A backend may
@@ -58,6 +62,16 @@ typedef struct eos_kv_backend_ops {
     /* Makes room after EOS_ELIMIT; NULL when the backend cannot grow. Called
      * with no transaction of this process open on the backend. */
     int (*grow)(eos_kv_backend *b, eos_diag *diag);
+    /* Hands the backend a 32-byte key derived from the store's master key,
+     * once the store has it, so that the backend can authenticate what it
+     * adds to each row (a version, for instance); NULL when it adds
+     * nothing. Borrows key. */
+    int (*bind)(eos_kv_backend *b, const uint8_t *key, eos_diag *diag);
+    /* For backends shared by several nodes (NULL otherwise): tells the
+     * others that something changed, and waits up to timeout_ms for such
+     * news (1: news came; 0: timeout). */
+    int (*announce)(eos_kv_backend *b, eos_diag *diag);
+    int (*wait)(eos_kv_backend *b, unsigned timeout_ms);
     void (*destroy)(eos_kv_backend *b);
 } eos_kv_backend_ops;
 
@@ -76,6 +90,29 @@ typedef struct eos_kv_lmdb_config {
  * eos_kv_backend_free(), or hand it to eos_kv_open() which takes ownership. */
 EOS_API int eos_kv_backend_lmdb(const eos_kv_lmdb_config *cfg, eos_kv_backend **out,
                                 eos_diag *diag);
+typedef struct eos_kv_pg_config {
+    /* A libpq connection string: "postgres://user@host:port/db?...",
+     * "host=... dbname=..." or "service=NAME" (pg_service.conf). */
+    const char *conninfo;
+    /* The table (created when absent); NULL = "eos_kv". [a-z0-9_], up to
+     * 48 bytes, so several stores can share one database. */
+    const char *table;
+    /* How long to keep retrying, with backoff, a database that cannot be
+     * reached before an operation fails; 0 = 30 s. */
+    unsigned retry_ms;
+    /* Longest a statement may run before it is cancelled; 0 = 30 s. */
+    unsigned statement_timeout_ms;
+} eos_kv_pg_config;
+
+/* Opens a PostgreSQL backend: serializable transactions retried on
+ * serialization failures, durable on commit, and rows bound to their key
+ * and version so that a database that swaps or replays rows is detected
+ * (see docs/operations.md). Borrows cfg. Free as below, or hand it to
+ * eos_kv_open(). */
+EOS_API int eos_kv_backend_pg(const eos_kv_pg_config *cfg, eos_kv_backend **out, eos_diag *diag);
+/* 1 when s looks like a PostgreSQL connection URI or service name
+ * ("postgres://", "postgresql://", "service="), else 0. */
+EOS_API int eos_kv_backend_is_pg_uri(const char *s);
 /* An in-memory backend (tests, ephemeral state). Free as above. */
 EOS_API int eos_kv_backend_memory(eos_kv_backend **out);
 /* Frees a backend (takes ownership); NULL is allowed. */
@@ -98,6 +135,11 @@ typedef struct eos_kv_config {
     eos_kv_backend *backend;
     /* Initial LMDB map size in bytes; 0 = 64 MiB. The map grows on demand. */
     size_t initial_map_size;
+    /* NULL, or 32 bytes: a master key released by a cluster peer. When
+     * data_dir has no sealed key yet, the store seals and uses this one
+     * instead of creating a key; when it has one, the two must be equal
+     * (EOS_ECONFLICT otherwise). Borrowed. */
+    const uint8_t *master_key;
 } eos_kv_config;
 
 /* Opens the store. On first start creates a random 32-byte master key, seals
@@ -111,6 +153,18 @@ EOS_API int eos_kv_open(const eos_kv_config *cfg, eos_kv **out, eos_diag *diag);
 /* Closes the store (takes ownership) and wipes its keys from memory; NULL is
  * allowed. */
 EOS_API void eos_kv_close(eos_kv *kv);
+/* Copies the store's 32-byte master key into out, to release it to an
+ * attested peer of the same cluster; wipe out after use. */
+EOS_API void eos_kv_master_key(eos_kv *kv, uint8_t out[32]);
+/* 1 when the backend is shared with other nodes (PostgreSQL), else 0. */
+EOS_API int eos_kv_shared(eos_kv *kv);
+/* Tells the other nodes sharing the backend that something changed
+ * (PostgreSQL: NOTIFY); 0 and nothing on a backend that is not shared. */
+EOS_API int eos_kv_announce(eos_kv *kv, eos_diag *diag);
+/* Waits up to timeout_ms for an announcement by any node; 1 when one came,
+ * 0 on timeout (and always 0 on databases without LISTEN/NOTIFY or
+ * backends that are not shared: poll then). */
+EOS_API int eos_kv_wait_announce(eos_kv *kv, unsigned timeout_ms);
 /* The backend under the store (borrowed; for tests and tools that inspect the
  * stored ciphertext). Do not call store functions while holding one of its
  * transactions: growing the map waits for every transaction to end. */

@@ -42,6 +42,8 @@ struct eos_apps_app {
     char *provenance; /* as uploaded (JSON), or NULL */
 };
 
+typedef struct eos_apps__cluster eos_apps__cluster;
+
 struct eos_apps {
     pthread_mutex_t lock; /* guards v and n: held only to copy or swap them */
     pthread_mutex_t mgmt; /* serialises loads and unloads with the certificates */
@@ -54,6 +56,10 @@ struct eos_apps {
     eos_kv_ns *sys_ns; /* persist: where apps are kept */
     int restoring;
     atomic_ullong loads;
+    eos_apps__cluster *cluster; /* the follower thread, when the store is shared */
+    void (*cluster_stop)(eos_apps *apps);
+    eos_tee *join_tee;          /* set by eos_apps_join_enable(), borrowed */
+    const eos_apps_join_policy *join_policy;
     uint8_t console_hash[32]; /* the core.console leaf's input, when has_console */
     int has_console;
     /* Requests: the default time budget and the instance pools, whose idle
@@ -117,6 +123,29 @@ int eos_apps__secret_op(eos_apps *apps, eos_proto_op op, yajl_val body, const ch
 /* registry.c: rebuilds the certificates from the current table (a secret
  * changed). Call with apps->mgmt held. */
 int eos_apps__push_current(eos_apps *apps, eos_diag *d);
+/* restore.c: an app as the store holds it. args' strings point into meta
+ * and args.bytes is items[1].value (clear that to take the bytes). */
+typedef struct eos_apps__stored {
+    eos_apps_load_args args;
+    void *meta; /* yajl_val */
+    eos_kv_item items[2];
+    char keys[2][128];
+} eos_apps__stored;
+/* Reads app name's record; free *out with eos_apps__stored_free() whatever
+ * the result. */
+int eos_apps__stored_read(eos_apps *apps, const char *name, eos_apps__stored *out, eos_diag *d);
+void eos_apps__stored_free(eos_apps__stored *s);
+/* Calls fn with the name of every app the store holds. */
+int eos_apps__stored_each(eos_apps *apps, void (*fn)(eos_apps *, const char *, void *), void *ctx,
+                          eos_diag *d);
+
+/* cluster.c: apps replicated through a store shared by several nodes. */
+/* The version of the apps table in the store, bumped by persist.c with
+ * every record's write when the store is shared. */
+#define EOS_APPS__VERSION_KEY "apps/version"
+/* Stops the follower thread; eos_apps_free() calls it through
+ * apps->cluster_stop (no file cycle). NULL cluster is allowed. */
+void eos_apps__cluster_stop(eos_apps *apps);
 
 /* callval.c: JSON <-> component values for wasm_call. Borrows a and the
  * parameters; *out is the result document (free with eos_free(*out, *out_size + 1)). */

@@ -395,6 +395,8 @@ void eos_apps_free(eos_apps *t)
 {
     if (!t)
         return;
+    if (t->cluster_stop)
+        t->cluster_stop(t);
     trimmer_stop(t);
     for (size_t i = 0; i < t->n; i++)
         eos_apps_app_unref(t->v[i]);

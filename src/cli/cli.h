@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "eos/apps.h"
 #include "eos/common.h"
 
 /* Exit codes of every command (documented in docs/operations.md). */
@@ -106,5 +107,11 @@ void eos_cli__json_str(eos_cli_buf *b, const char *s);
 int eos_cli__print_response(const eos_cli_conn *o, const char *resp);
 /* Reads a whole file into *out (free()); -1 with errno. */
 int eos_cli__read_file(const char *path, uint8_t **out, size_t *out_size);
+
+/* join.c: serve --join. Asks the member at hostport for the data key with
+ * this TEE's evidence and checks the member's under pol; the key in key.
+ * Borrows everything. */
+int eos_cli__join(const char *hostport, eos_tee *tee, const eos_apps_join_policy *pol,
+                  uint8_t key[32], eos_diag *d);
 
 #endif

@@ -32,6 +32,16 @@ const eos_cli_command eos_cli_serve = {
     "                           [::1]:8443 for IPv6, port 0 = any free port)\n"
     "  --data-dir DIR           where the server keeps its state (default ./.eos-data;\n"
     "                           created when missing)\n"
+    "  --store postgres://...   keep the store's ciphertext in PostgreSQL (a libpq URI,\n"
+    "                           or service=NAME) instead of LMDB in --data-dir; the\n"
+    "                           sealed key stays in --data-dir. Implies --persist-apps:\n"
+    "                           nodes on one store follow each other's apps\n"
+    "  --join HOST:PORT         join the cluster of the node at HOST:PORT: it releases\n"
+    "                           the data key over attested keys when this node's\n"
+    "                           measurement is its own or one it allows (first start)\n"
+    "  --join-allow MEASUREMENT another measurement (hex) this node lets join or\n"
+    "                           accepts as the member it joins (upgrades; up to 8)\n"
+    "  --join-root-ca FILE      Intel's root CA (PEM) to check SGX/TDX quotes of joins\n"
     "  --tee KIND               trusted execution environment: auto, sim, sgx, tdx,\n"
     "                           sev-snp (default auto: probes the hardware; falls back\n"
     "                           to sim only with --dev; --tee sim is always allowed\n"
@@ -164,8 +174,13 @@ static void banner(const eos_net_server_config *cfg, int port, const char *data_
 }
 
 typedef struct serve_opts {
-    const char *ca_cert, *ca_key, *mgmt_ca;
+    const char *ca_cert, *ca_key, *mgmt_ca, *store, *join;
     char token_buf[512];
+    /* --join-allow measurements and the policy joins are checked under */
+    uint8_t allowed_buf[8][64];
+    const uint8_t *allowed[8];
+    size_t allowed_sizes[8];
+    eos_apps_join_policy policy;
     eos_tee *tee;
     eos_ratls_server *ratls;
     eos_kv *kv;
@@ -239,7 +254,28 @@ static int open_backends(serve_opts *so, eos_net_server_config *cfg, const char 
     memset(&kc, 0, sizeof kc);
     kc.data_dir = data_dir;
     kc.tee = so->tee;
+    uint8_t joined[32];
+    if (so->join) {
+        /* Once joined, the key is sealed here: later starts unseal it. */
+        char sealed[4200];
+        snprintf(sealed, sizeof sealed, "%s/master.sealed", data_dir);
+        if (access(sealed, F_OK) != 0) {
+            if ((rc = eos_cli__join(so->join, so->tee, &so->policy, joined, &d)) < 0) {
+                fprintf(stderr, "enclave-os serve: cannot join the cluster: %s\n", d.message);
+                return EOS_CLI_EXIT_FAIL;
+            }
+            kc.master_key = joined;
+        }
+    }
+    if (so->store) {
+        eos_kv_pg_config pc = {.conninfo = so->store};
+        if ((rc = eos_kv_backend_pg(&pc, &kc.backend, &d)) < 0) {
+            fprintf(stderr, "enclave-os serve: cannot use the PostgreSQL store: %s\n", d.message);
+            return EOS_CLI_EXIT_FAIL;
+        }
+    }
     rc = eos_kv_open(&kc, &so->kv, &d);
+    OPENSSL_cleanse(joined, sizeof joined);
     if (rc < 0) {
         fprintf(stderr, "enclave-os serve: cannot open the store in '%s': %s\n", data_dir,
                 d.message[0] ? d.message : eos_strerror(rc));
@@ -295,6 +331,10 @@ static int run(int argc, char **argv)
         O_PERSIST,
         O_MAXBODY,
         O_HDRTIMEOUT,
+        O_STORE,
+        O_JOIN,
+        O_JOIN_ALLOW,
+        O_JOIN_CA,
         O_NOCONSOLE,
         O_TAMPER,
         O_MAXREQ,
@@ -321,6 +361,10 @@ static int run(int argc, char **argv)
         {"persist-apps", no_argument, 0, O_PERSIST},
         {"max-body-size", required_argument, 0, O_MAXBODY},
         {"header-timeout", required_argument, 0, O_HDRTIMEOUT},
+        {"store", required_argument, 0, O_STORE},
+        {"join", required_argument, 0, O_JOIN},
+        {"join-allow", required_argument, 0, O_JOIN_ALLOW},
+        {"join-root-ca", required_argument, 0, O_JOIN_CA},
         {"no-console", no_argument, 0, O_NOCONSOLE},
         /* Tests only, undocumented: the console's tampered-manifest check. */
         {"console-test-tamper-manifest", no_argument, 0, O_TAMPER},
@@ -351,6 +395,30 @@ static int run(int argc, char **argv)
             break;
         case O_TEE:
             tee = optarg;
+            break;
+        case O_JOIN:
+            so.join = optarg;
+            break;
+        case O_JOIN_CA:
+            so.policy.root_ca_file = optarg;
+            break;
+        case O_JOIN_ALLOW: {
+            size_t i = so.policy.allowed_count, n = strlen(optarg) / 2;
+            if (i >= 8 || n == 0 || n > 64 || strlen(optarg) != 2 * n ||
+                eos_hex_decode(optarg, so.allowed_buf[i], n) != 0)
+                return eos_cli__usage(cmd, "--join-allow wants a measurement in hex (up to 8)");
+            so.allowed[i] = so.allowed_buf[i];
+            so.allowed_sizes[i] = n;
+            so.policy.allowed = so.allowed;
+            so.policy.allowed_sizes = so.allowed_sizes;
+            so.policy.allowed_count = i + 1;
+            break;
+        }
+        case O_STORE:
+            if (!eos_kv_backend_is_pg_uri(optarg))
+                return eos_cli__usage(cmd, "--store wants postgres://... or service=NAME");
+            so.store = optarg;
+            acfg.persist = 1; /* nodes sharing a store share their apps */
             break;
         case O_WORKERS:
             if (eos_cli__parse_uint(optarg, 1, 256, &v) < 0)
@@ -501,6 +569,7 @@ static int run(int argc, char **argv)
         goto out;
     }
     cfg.apps = apps;
+    eos_apps_join_enable(apps, so.tee, &so.policy);
     cfg.tls_hook = tls_hook;
     cfg.tls_hook_ud = &so;
     cfg.management_ca = so.mgmt_ca != NULL;
@@ -513,6 +582,9 @@ static int run(int argc, char **argv)
     }
     if (acfg.persist && eos_apps_restore(apps, &d) < 0)
         EOS_WARN("serve", "cannot read the persisted apps: %s", d.message);
+    eos_diag_init(&d);
+    if (acfg.persist && eos_apps_cluster_start(apps, &d) < 0)
+        EOS_WARN("serve", "cannot follow the cluster's apps: %s", d.message);
     if (!acfg.token && !so.mgmt_ca && !cfg.dev)
         EOS_WARN("serve", "no management credential (--token, --management-ca) and no --dev: "
                           "apps cannot be loaded or unloaded");

@@ -167,6 +167,47 @@ int eos_kv__put_record(eos_kv *kv, eos_kv_btxn *t, const uint8_t *dbkey, const u
 int eos_kv__del_record(eos_kv *kv, eos_kv_btxn *t, const uint8_t *dbkey, const eos_kv__dirs *dirs,
                        eos_diag *diag);
 
+/* pg_marks.c: versions, row tags and high-water marks of the PostgreSQL
+ * backend (see docs/operations.md). */
+#define EOS_KV__PG_TAG_SIZE 16
+typedef struct eos_kv__pg_marks eos_kv__pg_marks;
+/* Wall-clock microseconds. */
+int64_t eos_kv__now_us(void);
+/* Free with eos_kv__pg_marks_free(). */
+int eos_kv__pg_marks_new(eos_kv__pg_marks **out);
+void eos_kv__pg_marks_free(eos_kv__pg_marks *m);
+/* The next version to write: above every one handed out or seen, and above
+ * floor. */
+int64_t eos_kv__pg_hlc_next(eos_kv__pg_marks *m, int64_t floor);
+/* Pushes the clock past an authenticated version read. */
+void eos_kv__pg_hlc_observe(eos_kv__pg_marks *m, int64_t ver);
+/* A key's 16-byte id for the marks (SHA-256 of the row key, cut). */
+void eos_kv__pg_key_id(const uint8_t *k, size_t ks, uint8_t id[16]);
+/* The marks' sequence number now: a transaction keeps it from its start. */
+uint64_t eos_kv__pg_marks_seq(eos_kv__pg_marks *m);
+/* Checks a version read against the key's mark and raises the mark. 0, or
+ * EOS_ECORRUPT with *out_mark when the row is older than a version this
+ * process saw committed before start_seq: a replayed or rolled-back row. */
+int eos_kv__pg_mark_check(eos_kv__pg_marks *m, const uint8_t id[16], int64_t ver,
+                          uint64_t start_seq, int64_t *out_mark);
+/* Records a committed write (or delete, which drops the mark). */
+void eos_kv__pg_mark_commit(eos_kv__pg_marks *m, const uint8_t id[16], int64_t ver, int deleted);
+/* HMAC-SHA256(key, ver || len(k) || k || SHA-256(v)) cut to 16 bytes.
+ * Borrows all; k is at most 1024 bytes. */
+int eos_kv__pg_row_tag(const uint8_t key[EOS_KV__KEY_SIZE], const uint8_t *k, size_t ks,
+                       int64_t ver, const uint8_t *v, size_t vs, uint8_t out[EOS_KV__PG_TAG_SIZE]);
+
+/* pg_notify.c: LISTEN/NOTIFY between nodes sharing a PostgreSQL table. */
+typedef struct eos_kv__pg_listener eos_kv__pg_listener;
+/* A listener for table's channel (connects lazily); borrows its arguments.
+ * Free with eos_kv__pg_listener_free(). */
+int eos_kv__pg_listener_new(const char *conninfo, const char *table, eos_kv__pg_listener **out);
+void eos_kv__pg_listener_free(eos_kv__pg_listener *l);
+/* NOTIFY; 0, or EOS_ESTORE when the database cannot be reached. */
+int eos_kv__pg_announce(eos_kv__pg_listener *l);
+/* 1 when a notification came within timeout_ms, else 0. */
+int eos_kv__pg_wait(eos_kv__pg_listener *l, unsigned timeout_ms);
+
 /* kv.c: transactions on the backend with growth and retry. */
 
 typedef int (*eos_kv__write_fn)(eos_kv_btxn *t, void *ctx, eos_diag *diag);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -16,6 +17,7 @@
 #define SEALED_NAME       "master.sealed"
 #define SEAL_LABEL        "enclave-os kv master key v1"
 #define MAX_GROW_ATTEMPTS 24
+#define MAX_RETRIES       64
 
 /* Outside the namespace key space: namespace records are exactly 64 bytes. */
 static const uint8_t check_dbkey[] = "\0eos.kv.check";
@@ -162,7 +164,8 @@ static int load_master(eos_kv *kv, const eos_kv_config *cfg, eos_diag *diag)
         goto out;
     rc = read_file(path, &sealed, &sealed_size, diag);
     if (rc == EOS_ENOTFOUND) {
-        if (found) {
+        /* A released key is checked against the store's record below. */
+        if (found && !cfg->master_key) {
             rc = eos_diag_set(diag, EOS_ENOTFOUND, "kv master key", -1,
                               "the data directory %s holds a store but no sealed master key "
                               "(%s is missing); restore that file, the data cannot be read "
@@ -170,7 +173,20 @@ static int load_master(eos_kv *kv, const eos_kv_config *cfg, eos_diag *diag)
                               cfg->data_dir, SEALED_NAME);
             goto out;
         }
-        if (RAND_bytes(kv->master, sizeof kv->master) != 1) {
+        if (cfg->master_key) {
+            memcpy(kv->master, cfg->master_key, sizeof kv->master);
+            /* Check a released key before sealing it here. */
+            if (found &&
+                ((rc = eos_kv__hkdf(kv->master, sizeof kv->master, (const uint8_t *)"check", 5,
+                                    want, sizeof want, diag)) != 0 ||
+                 CRYPTO_memcmp(stored, want, sizeof want) != 0)) {
+                rc = rc ? rc
+                        : eos_diag_set(diag, EOS_ECORRUPT, "kv master key", -1,
+                                       "the key released by the cluster does not belong to "
+                                       "this store (another cluster's database?)");
+                goto out;
+            }
+        } else if (RAND_bytes(kv->master, sizeof kv->master) != 1) {
             rc = eos_diag_set(diag, EOS_ECRYPTO, "kv master key", -1,
                               "the OS random generator failed to produce a master key");
             goto out;
@@ -180,7 +196,9 @@ static int load_master(eos_kv *kv, const eos_kv_config *cfg, eos_diag *diag)
             goto out;
         if ((rc = write_file_durably(cfg->data_dir, path, sealed, sealed_size, diag)) != 0)
             goto out;
-        EOS_INFO("kv", "created a new master key sealed by the %s TEE in %s",
+        EOS_INFO("kv", "%s, sealed by the %s TEE in %s",
+                 cfg->master_key ? "took the master key released by the cluster"
+                                 : "created a new master key",
                  eos_tee_name(cfg->tee), path);
     } else if (rc != 0) {
         goto out;
@@ -199,6 +217,13 @@ static int load_master(eos_kv *kv, const eos_kv_config *cfg, eos_diag *diag)
             goto out;
         }
         memcpy(kv->master, plain, sizeof kv->master);
+        if (cfg->master_key && CRYPTO_memcmp(kv->master, cfg->master_key, sizeof kv->master)) {
+            rc = eos_diag_set(diag, EOS_ECONFLICT, "kv master key", -1,
+                              "%s already holds another data key than the one released by the "
+                              "cluster; start the node on an empty data directory to join",
+                              path);
+            goto out;
+        }
     }
     if ((rc = eos_kv__hkdf(kv->master, sizeof kv->master, (const uint8_t *)"check", 5, want,
                            sizeof want, diag)) != 0)
@@ -210,6 +235,16 @@ static int load_master(eos_kv *kv, const eos_kv_config *cfg, eos_diag *diag)
                           "file",
                           path, cfg->data_dir);
         goto out;
+    }
+    if (kv->be->ops->bind) {
+        uint8_t row_key[EOS_KV__KEY_SIZE];
+        rc = eos_kv__hkdf(kv->master, sizeof kv->master, (const uint8_t *)"rows", 4, row_key,
+                          sizeof row_key, diag);
+        if (rc == 0)
+            rc = kv->be->ops->bind(kv->be, row_key, diag);
+        OPENSSL_cleanse(row_key, sizeof row_key);
+        if (rc)
+            goto out;
     }
     if (!found)
         rc = eos_kv__run_write(kv, put_check, kv, diag);
@@ -293,6 +328,30 @@ eos_kv_backend *eos_kv_backend_of(eos_kv *kv)
     return kv->be;
 }
 
+void eos_kv_master_key(eos_kv *kv, uint8_t out[32])
+{
+    memcpy(out, kv->master, sizeof kv->master);
+}
+
+int eos_kv_shared(eos_kv *kv)
+{
+    return kv->be->ops->announce != NULL;
+}
+
+int eos_kv_announce(eos_kv *kv, eos_diag *diag)
+{
+    return kv->be->ops->announce ? kv->be->ops->announce(kv->be, diag) : 0;
+}
+
+int eos_kv_wait_announce(eos_kv *kv, unsigned timeout_ms)
+{
+    if (kv->be->ops->wait)
+        return kv->be->ops->wait(kv->be, timeout_ms);
+    struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    return 0;
+}
+
 int eos_kv__root_id(eos_kv *kv, const char *root, size_t root_size,
                     uint8_t out[EOS_KV__ROOT_ID_SIZE], eos_diag *diag)
 {
@@ -357,9 +416,22 @@ void eos_kv_ns_close(eos_kv_ns *ns)
     eos_free(ns, sizeof *ns);
 }
 
+/* Sleeps before another run of a transaction that conflicted: growing, with
+ * jitter so that writers which collided do not collide again. */
+static void backoff(int retry)
+{
+    unsigned cap = retry < 8 ? 1u << retry : 200;
+    unsigned us = 100u * (cap > 200 ? 200 : cap);
+    uint8_t r = 0;
+    RAND_bytes(&r, 1);
+    struct timespec ts = {0, (long)(us + us * r / 256) * 1000L};
+    nanosleep(&ts, NULL);
+}
+
 int eos_kv__run_write(eos_kv *kv, eos_kv__write_fn fn, void *ctx, eos_diag *diag)
 {
     const eos_kv_backend_ops *ops = kv->be->ops;
+    int retries = 0;
     for (int attempt = 0;; attempt++) {
         eos_kv_btxn *t = NULL;
         int rc = ops->begin(kv->be, 1, &t, diag);
@@ -370,6 +442,26 @@ int eos_kv__run_write(eos_kv *kv, eos_kv__write_fn fn, void *ctx, eos_diag *diag
             rc = ops->commit(t, diag);
         else
             ops->abort(t);
+        if (rc == EOS_EAGAIN && retries < MAX_RETRIES) {
+            /* A conflict with another writer or a connection lost before
+             * commit: nothing was applied, so run it again. */
+            if (diag)
+                eos_diag_init(diag);
+            backoff(retries++);
+            attempt--;
+            continue;
+        }
+        if (rc == EOS_EAGAIN) {
+            char last[256];
+            snprintf(last, sizeof last, "%.200s",
+                     diag && diag->message[0] ? diag->message : "busy");
+            if (diag)
+                eos_diag_init(diag);
+            return eos_diag_set(diag, EOS_EBUSY, "kv", -1,
+                                "a write conflicted or lost its connection %d times in a row; "
+                                "giving up (%s)",
+                                retries, last);
+        }
         if (rc != EOS_ELIMIT)
             return rc;
         /* Full: grow with no transaction of ours open, then start over. */

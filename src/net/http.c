@@ -1151,6 +1151,24 @@ static void well_known(http_state *st, const char *what, const char *query)
         manage(st, what + 5, m);
         return;
     }
+    if (strcmp(what, "cluster/join") == 0 && m == HTTP_POST) {
+        /* A node asks for the data key with its evidence (apps/join.c). */
+        uint8_t *grant = NULL;
+        eos_diag d;
+        eos_diag_init(&d);
+        int rc = eos_apps_join_answer(srv->apps, st->body, st->blen, &grant, &size, &d);
+        if (rc == 0) {
+            respond(st, 200, "application/octet-stream", (const char *)grant, size, 0);
+            eos_free(grant, size);
+        } else {
+            respond_text(st,
+                         rc == EOS_EPERM || rc == EOS_EVERIFY ? 403
+                         : rc == EOS_EUNSUPPORTED             ? 404
+                                                              : 400,
+                         d.message[0] ? d.message : eos_strerror(rc), 0);
+        }
+        return;
+    }
     if (!get) {
         respond_text(st, 405, "method not allowed", 0);
         return;
@@ -1163,6 +1181,11 @@ static void well_known(http_state *st, const char *what, const char *query)
         logs(st, query);
     } else if (strcmp(what, "healthz") == 0) {
         respond_text(st, 200, "ok", 0);
+    } else if (strcmp(what, "cluster") == 0) {
+        if (eos_apps_cluster_doc(srv->apps, &doc, &size) == 0)
+            respond_json_doc(st, doc, size);
+        else
+            respond_text(st, 503, "out of memory", 0);
     } else if (strcmp(what, "apps") == 0) {
         if (eos_apps_list(srv->apps, &doc, &size) == 0)
             respond_json_doc(st, doc, size);

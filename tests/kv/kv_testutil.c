@@ -148,3 +148,33 @@ int kvt_write_file(const char *path, const uint8_t *data, size_t size)
         rc = -1;
     return rc;
 }
+
+char *kvt_pg_conninfo(const char *file)
+{
+    size_t n = 0;
+    char *s = (char *)kvt_read_file(file, &n);
+    if (!s || n == 0) {
+        free(s);
+        fprintf(stderr, "cannot read a connection string from %s\n", file);
+        return NULL;
+    }
+    char *t = realloc(s, n + 1);
+    if (!t) {
+        free(s);
+        return NULL;
+    }
+    t[n] = 0;
+    while (n && (t[n - 1] == '\n' || t[n - 1] == ' '))
+        t[--n] = 0;
+    return t;
+}
+
+void kvt_table_name(const char *dir, char *out, size_t size)
+{
+    const char *base = strrchr(dir, '/');
+    base = base ? base + 1 : dir;
+    /* mkdtemp's suffix mixes cases; hex keeps every name distinct. */
+    size_t o = (size_t)snprintf(out, size, "t_");
+    for (const char *p = base; *p && o + 3 < size; p++)
+        o += (size_t)snprintf(out + o, size - o, "%02x", (unsigned char)*p);
+}

@@ -21,4 +21,10 @@ uint8_t *kvt_read_file(const char *path, size_t *out_size);
 /* Replaces a whole file's contents; 0 on success. */
 int kvt_write_file(const char *path, const uint8_t *data, size_t size);
 
+/* The connection string kept in file (as scripts/pgtmp.sh writes it),
+ * malloc'd without its newline; NULL when unreadable. */
+char *kvt_pg_conninfo(const char *file);
+/* A PostgreSQL table name unique to a scratch directory. */
+void kvt_table_name(const char *dir, char *out, size_t size);
+
 #endif

@@ -1,7 +1,9 @@
 /* The store's operations and their error paths, on LMDB and on the
- * in-memory backend: get/set/delete/exists, increment, compare-and-swap,
- * batches, listing with cursors, transactions, namespace isolation and
- * erasure, reopening, map growth, threads and allocation failures. */
+ * in-memory backend (or, when KV_TEST_PG names a file holding a libpq
+ * connection string, on PostgreSQL): get/set/delete/exists, increment,
+ * compare-and-swap, batches, listing with cursors, transactions, namespace
+ * isolation and erasure, reopening, map growth, threads and allocation
+ * failures. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 static eos_tee *tee;
 static char *dir;
 static int use_memory;
+static char *pg_conninfo;
 
 static eos_kv *open_store(size_t map_size)
 {
@@ -21,9 +24,20 @@ static eos_kv *open_store(size_t map_size)
     eos_diag d;
     eos_diag_init(&d);
     eos_kv_config cfg = {.data_dir = dir, .tee = tee, .initial_map_size = map_size};
+    int rc = 0;
     if (use_memory)
         EOS_CHECK_INT(eos_kv_backend_memory(&cfg.backend), 0);
-    int rc = eos_kv_open(&cfg, &kv, &d);
+    if (pg_conninfo) {
+        /* A table per data directory, as a store per directory on LMDB. */
+        char table[64];
+        kvt_table_name(dir, table, sizeof table);
+        eos_kv_pg_config pc = {.conninfo = pg_conninfo, .table = table, .retry_ms = 5000};
+        rc = eos_kv_backend_pg(&pc, &cfg.backend, &d);
+        if (rc)
+            fprintf(stderr, "    postgres: %s: %s\n", eos_err_name(rc), d.message);
+        EOS_CHECK_INT(rc, 0);
+    }
+    rc = eos_kv_open(&cfg, &kv, &d);
     if (rc)
         fprintf(stderr, "    open: %s: %s\n", eos_err_name(rc), d.message);
     EOS_CHECK_INT(rc, 0);
@@ -692,6 +706,18 @@ int main(void)
     tee = tee_double_new(0x11);
     if (getenv("KV_TEST_DEBUG"))
         eos_log_set_level(EOS_LOG_DEBUG);
+    if (getenv("KV_TEST_PG")) {
+        pg_conninfo = kvt_pg_conninfo(getenv("KV_TEST_PG"));
+        EOS_CHECK(pg_conninfo != NULL);
+        dir = kvt_mkdtemp();
+        fprintf(stderr, "-- postgres backend\n");
+        if (pg_conninfo)
+            run_all();
+        kvt_rmdir(dir);
+        free(pg_conninfo);
+        eos_tee_free(tee);
+        return eos_test_finish();
+    }
     dir = kvt_mkdtemp();
     fprintf(stderr, "-- lmdb backend\n");
     run_all();
