@@ -42,6 +42,7 @@ struct eos_apps {
     atomic_ullong loads;
     uint8_t console_hash[32]; /* the core.console leaf's input, when has_console */
     int has_console;
+    uint8_t tier; /* eos_wasm_tier of every load */
 };
 
 /* Largest per-call fuel an app may ask for at load. */

@@ -248,6 +248,7 @@ int eos_apps_new(const eos_apps_config *cfg, eos_apps **out, eos_diag *d)
     if (cfg) {
         t->ratls = cfg->ratls;
         t->kv = cfg->kv;
+        t->tier = cfg->tier;
         if (cfg->token) {
             t->token = eos_strdup(cfg->token);
             if (!t->token) {
@@ -321,6 +322,7 @@ int eos_apps_stats(eos_apps *t, eos_apps_stat **out, size_t *out_count)
         s[i].errors = atomic_load(&v[i]->errors);
         s[i].fuel = atomic_load(&v[i]->fuel);
         s[i].time_us = atomic_load(&v[i]->time_us);
+        eos_cm_component_tier_info(v[i]->comp, &s[i].tier);
     }
     eos_apps__snapshot_free(v, n);
     *out = s;
