@@ -563,5 +563,11 @@ out:
     /* Every thread that logs has stopped. */
     eos_log_set_tap(NULL);
     eos_console_log_free(console_log);
+    if (eos_wasm_jit_pending()) {
+        /* A background compile still runs: a normal exit would tear the
+         * compiler's statics down under it. Its result is not needed. */
+        fflush(NULL);
+        _exit(rc);
+    }
     return rc;
 }
