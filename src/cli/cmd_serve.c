@@ -527,8 +527,7 @@ static int run(int argc, char **argv)
                           "apps cannot be loaded or unloaded");
     banner(eos_net_server_config_get(srv), eos_net_server_port(srv), data_dir);
     if (acfg.tier == EOS_WASM_TIER_INTERP && strcmp(tier, "auto") == 0)
-        EOS_WARN("serve", "execution tier: interp (--tier auto stays interpreted: %s)",
-                 tier_note);
+        EOS_WARN("serve", "execution tier: interp (--tier auto stays interpreted: %s)", tier_note);
     else
         EOS_INFO("serve", "execution tier: %s%s%s", eos_apps_tier_name(acfg.tier),
                  tier_note ? " " : "", tier_note ? tier_note : "");
