@@ -168,7 +168,9 @@ void eos_apps__app_gen_info(yajl_gen g, const eos_apps_app *a)
     gen_str(g, "compile");
     gen_str(g, eos_apps_compile_state_name(ti.state));
     gen_str(g, "compile_ms");
-    yajl_gen_double(g, (double)(ti.compile_ns / 1000) / 1000.0);
+    char ms[32];
+    int msn = snprintf(ms, sizeof ms, "%.3f", (double)ti.compile_ns / 1e6);
+    yajl_gen_number(g, ms, (size_t)msn);
     if (a->provenance) {
         gen_str(g, "provenance");
         gen_str(g, a->provenance);
