@@ -16,6 +16,7 @@
 #include "eos/proto.h"
 #include "eos/ratls.h"
 #include "eos/wasi.h"
+#include "eos/wasm.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -38,6 +39,9 @@ typedef struct eos_apps_config {
      * instance per request. Unused ones are freed after pool_idle_ms (0 = 10 s). */
     uint32_t pool_size;
     uint32_t pool_idle_ms;
+    /* The execution tier of every load and restore (eos_wasm_tier; 0 = the
+     * interpreter). The caller checks first that the TEE allows it. */
+    uint8_t tier;
 } eos_apps_config;
 
 /* The table of apps. Thread-safe: loads and unloads are serialised, lookups
@@ -227,7 +231,12 @@ typedef struct eos_apps_stat {
     uint64_t requests, errors, fuel;
     eos_wasi_outbound_stats outbound; /* outgoing calls, bytes, errors, denials */
     uint64_t time_us; /* the requests' time, head to answer */
+    eos_wasm_tier_info tier; /* eos_cm_component_tier_info of the app */
 } eos_apps_stat;
+/* "interp", "auto" or "compiled"; and "none", "pending", "ready" or
+ * "failed": static strings, for listings and metrics. */
+EOS_API const char *eos_apps_tier_name(eos_wasm_tier tier);
+EOS_API const char *eos_apps_compile_state_name(eos_wasm_compile_state state);
 /* A copy of every app's counters; free with eos_free(*out, *out_count * sizeof **out). */
 EOS_API int eos_apps_stats(eos_apps *apps, eos_apps_stat **out, size_t *out_count);
 

@@ -179,6 +179,10 @@ EOS_API void eos_wasm_module_export(const eos_wasm_module *m, size_t index,
 /* True when this build has the compiled tier (LLVM was found). Without it,
  * EOS_WASM_TIER_COMPILED fails with EOS_EUNSUPPORTED and AUTO interprets. */
 EOS_API bool eos_wasm_jit_available(void);
+/* The background compilations queued or running (tier auto), process-wide.
+ * A process that exits while one runs must leave with _exit(): the compiler's
+ * static destructors would run under the compiling thread. Thread-safe. */
+EOS_API size_t eos_wasm_jit_pending(void);
 
 typedef enum eos_wasm_compile_state {
     EOS_WASM_COMPILE_NONE = 0,    /* interpreted only (tier interp, or no LLVM) */

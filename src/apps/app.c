@@ -130,6 +130,32 @@ static void gen_items(yajl_gen g, const eos_cm_component *c, int exports)
     yajl_gen_array_close(g);
 }
 
+const char *eos_apps_tier_name(eos_wasm_tier tier)
+{
+    switch (tier) {
+    case EOS_WASM_TIER_AUTO:
+        return "auto";
+    case EOS_WASM_TIER_COMPILED:
+        return "compiled";
+    default:
+        return "interp";
+    }
+}
+
+const char *eos_apps_compile_state_name(eos_wasm_compile_state state)
+{
+    switch (state) {
+    case EOS_WASM_COMPILE_PENDING:
+        return "pending";
+    case EOS_WASM_COMPILE_READY:
+        return "ready";
+    case EOS_WASM_COMPILE_FAILED:
+        return "failed";
+    default:
+        return "none";
+    }
+}
+
 void eos_apps__app_gen_info(yajl_gen g, const eos_apps_app *a)
 {
     char hex[65];
@@ -160,6 +186,18 @@ void eos_apps__app_gen_info(yajl_gen g, const eos_apps_app *a)
     gen_items(g, a->comp, 1);
     gen_str(g, "imports");
     gen_items(g, a->comp, 0);
+    /* The tier asked for, and how far its compilation is: the compiled code
+     * runs new instances once "compile" is "ready". */
+    eos_wasm_tier_info ti;
+    eos_cm_component_tier_info(a->comp, &ti);
+    gen_str(g, "tier");
+    gen_str(g, eos_apps_tier_name(ti.requested));
+    gen_str(g, "compile");
+    gen_str(g, eos_apps_compile_state_name(ti.state));
+    gen_str(g, "compile_ms");
+    char ms[32];
+    int msn = snprintf(ms, sizeof ms, "%.3f", (double)ti.compile_ns / 1e6);
+    yajl_gen_number(g, ms, (size_t)msn);
     if (a->provenance) {
         gen_str(g, "provenance");
         gen_str(g, a->provenance);
@@ -401,7 +439,10 @@ int eos_apps__app_create(eos_apps *apps, const eos_apps_load_args *args, eos_app
         goto out;
     }
     /* Step 3: decode and validate. */
-    rc = eos_cm_component_new(a->bytes, a->size, NULL, &a->comp, d);
+    eos_wasm_features wf;
+    memset(&wf, 0, sizeof wf);
+    wf.tier = apps->tier;
+    rc = eos_cm_component_new(a->bytes, a->size, &wf, &a->comp, d);
     if (rc < 0)
         goto out;
     eos_wasi_app_config wc;

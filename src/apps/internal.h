@@ -69,6 +69,7 @@ struct eos_apps {
     pthread_cond_t trim_cond;
     pthread_t trim_thread;
     int trim_inited, trim_running, trim_stop;
+    uint8_t tier; /* eos_wasm_tier of every load */
 };
 
 

@@ -352,6 +352,7 @@ int eos_apps_new(const eos_apps_config *cfg, eos_apps **out, eos_diag *d)
             rc = eos_diag_set(d, EOS_ENOMEM, "apps", -1, "out of memory");
             goto out;
         }
+        t->tier = cfg->tier;
         if (cfg->token) {
             t->token = eos_strdup(cfg->token);
             if (!t->token) {
@@ -440,6 +441,7 @@ int eos_apps_stats(eos_apps *t, eos_apps_stat **out, size_t *out_count)
         s[i].fuel = atomic_load(&v[i]->fuel);
         eos_wasi_app_outbound_stats(v[i]->wapp, &s[i].outbound);
         s[i].time_us = atomic_load(&v[i]->time_us);
+        eos_cm_component_tier_info(v[i]->comp, &s[i].tier);
     }
     eos_apps__snapshot_free(v, n);
     *out = s;

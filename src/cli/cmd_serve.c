@@ -58,6 +58,13 @@ const eos_cli_command eos_cli_serve = {
     "                           against (default: the system bundle)\n"
     "  --persist-apps           keep loaded apps sealed in the store and reload them at\n"
     "                           start\n"
+    "  --tier TIER              how apps run: auto (default: interpreted at once, compiled\n"
+    "                           to native code in the background), interp, or compiled\n"
+    "                           (compiled before the load answers). Where the TEE cannot\n"
+    "                           add executable pages (SGX without EDMM), auto stays\n"
+    "                           interpreted and compiled is refused\n"
+    "  --sgx-edmm               the Gramine manifest sets sgx.edmm_enable = true (SGX2):\n"
+    "                           the compiled tier may run under --tee sgx\n"
     "  --max-body-size BYTES    largest HTTP request body for apps (default 32M)\n"
     "  --header-timeout SECONDS an HTTP request head must arrive within this (default 10)\n"
     "  --no-console             do not serve the web console at\n"
@@ -171,6 +178,33 @@ static void banner(const eos_net_server_config *cfg, int port, const char *data_
         warn_box(sim_warning, EOS_ARRAY_LEN(sim_warning));
     if (cfg->dev)
         warn_box(dev_warning, EOS_ARRAY_LEN(dev_warning));
+}
+
+/* Settles the tier against what the build and the TEE allow: SGX adds
+ * executable pages only with EDMM, which Gramine does not let the enclave
+ * query, so the operator states it (--sgx-edmm). auto falls back to the
+ * interpreter with *note saying why; compiled is refused (exit status 1). */
+static int pick_tier(eos_apps_config *acfg, const char *tee_name, int edmm, const char **note)
+{
+    const char *why = NULL;
+    if (!eos_wasm_jit_available())
+        why = "this build has no compiled tier (built without LLVM)";
+    else if (strcmp(tee_name, "sgx") == 0 && !edmm)
+        why = "SGX without EDMM cannot add executable pages (pass --sgx-edmm when the "
+              "Gramine manifest sets sgx.edmm_enable = true)";
+    *note = NULL;
+    if (!why || acfg->tier == EOS_WASM_TIER_INTERP) {
+        if (acfg->tier == EOS_WASM_TIER_AUTO)
+            *note = "(interpreted at once, compiled to native code in the background)";
+        return 0;
+    }
+    if (acfg->tier == EOS_WASM_TIER_COMPILED) {
+        fprintf(stderr, "enclave-os serve: --tier compiled is not possible here: %s\n", why);
+        return EOS_CLI_EXIT_FAIL;
+    }
+    acfg->tier = EOS_WASM_TIER_INTERP;
+    *note = why;
+    return 0;
 }
 
 typedef struct serve_opts {
@@ -339,7 +373,9 @@ static int run(int argc, char **argv)
         O_TAMPER,
         O_MAXREQ,
         O_POOL,
-        O_OUTCA
+        O_OUTCA,
+        O_TIER,
+        O_EDMM
     };
     static const struct option opts[] = {
         {"listen", required_argument, 0, O_LISTEN},
@@ -366,6 +402,8 @@ static int run(int argc, char **argv)
         {"join-allow", required_argument, 0, O_JOIN_ALLOW},
         {"join-root-ca", required_argument, 0, O_JOIN_CA},
         {"no-console", no_argument, 0, O_NOCONSOLE},
+        {"tier", required_argument, 0, O_TIER},
+        {"sgx-edmm", no_argument, 0, O_EDMM},
         /* Tests only, undocumented: the console's tampered-manifest check. */
         {"console-test-tamper-manifest", no_argument, 0, O_TAMPER},
         {"max-request-ms", required_argument, 0, O_MAXREQ},
@@ -382,6 +420,8 @@ static int run(int argc, char **argv)
     acfg.pool_size = 2;
     const char *data_dir = ".eos-data";
     const char *tee = "auto";
+    const char *tier = "auto";
+    int edmm = 0;
     uint64_t v;
     int c;
     opterr = 0;
@@ -511,6 +551,12 @@ static int run(int argc, char **argv)
         case O_TAMPER:
             cfg.console_test_tamper = 1;
             break;
+        case O_TIER:
+            tier = optarg;
+            break;
+        case O_EDMM:
+            edmm = 1;
+            break;
         case 'h':
             eos_cli__print_help(cmd);
             return EOS_CLI_EXIT_OK;
@@ -526,6 +572,14 @@ static int run(int argc, char **argv)
     if (strcmp(tee, "auto") != 0 && strcmp(tee, "sim") != 0 && strcmp(tee, "sgx") != 0 &&
         strcmp(tee, "tdx") != 0 && strcmp(tee, "sev-snp") != 0)
         return eos_cli__usage(cmd, "--tee wants auto, sim, sgx, tdx or sev-snp, not '%s'", tee);
+    if (strcmp(tier, "auto") == 0)
+        acfg.tier = EOS_WASM_TIER_AUTO;
+    else if (strcmp(tier, "interp") == 0)
+        acfg.tier = EOS_WASM_TIER_INTERP;
+    else if (strcmp(tier, "compiled") == 0)
+        acfg.tier = EOS_WASM_TIER_COMPILED;
+    else
+        return eos_cli__usage(cmd, "--tier wants auto, interp or compiled, not '%s'", tier);
     if ((so.ca_cert != NULL) != (so.ca_key != NULL))
         return eos_cli__usage(cmd, "--ca-cert and --ca-key go together");
     if (acfg.token && strlen(acfg.token) < 16)
@@ -554,6 +608,10 @@ static int run(int argc, char **argv)
     if (rc != 0)
         goto out;
     cfg.tee_name = eos_tee_name(so.tee);
+    const char *tier_note = NULL;
+    rc = pick_tier(&acfg, cfg.tee_name, edmm, &tier_note);
+    if (rc != 0)
+        goto out;
     cfg.ratls = so.ratls;
     acfg.ratls = so.ratls;
     acfg.kv = so.kv;
@@ -589,6 +647,11 @@ static int run(int argc, char **argv)
         EOS_WARN("serve", "no management credential (--token, --management-ca) and no --dev: "
                           "apps cannot be loaded or unloaded");
     banner(eos_net_server_config_get(srv), eos_net_server_port(srv), data_dir);
+    if (acfg.tier == EOS_WASM_TIER_INTERP && strcmp(tier, "auto") == 0)
+        EOS_WARN("serve", "execution tier: interp (--tier auto stays interpreted: %s)", tier_note);
+    else
+        EOS_INFO("serve", "execution tier: %s%s%s", eos_apps_tier_name(acfg.tier),
+                 tier_note ? " " : "", tier_note ? tier_note : "");
 
     /* Peers that vanish must not kill the process through SIGPIPE. */
     signal(SIGPIPE, SIG_IGN);
@@ -620,5 +683,11 @@ out:
     /* Every thread that logs has stopped. */
     eos_log_set_tap(NULL);
     eos_console_log_free(console_log);
+    if (eos_wasm_jit_pending()) {
+        /* A background compile still runs: a normal exit would tear the
+         * compiler's statics down under it. Its result is not needed. */
+        fflush(NULL);
+        _exit(rc);
+    }
     return rc;
 }

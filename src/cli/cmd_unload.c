@@ -27,7 +27,7 @@ const eos_cli_command eos_cli_list = {
     "list the apps a server runs",
     "usage: enclave-os list [options]\n\n"
     "Prints the loaded apps (wasm_list): name, route, hostname, code hash, size,\n"
-    "exports and imports.\n\n"
+    "execution tier with its compile state and time, exports and imports.\n\n"
     "Options:\n" EOS_CLI_CONN_HELP "\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n",
     run_list,

@@ -204,6 +204,14 @@ static void print_app(yajl_val a)
            host[0] && strcmp(host, "-") ? host : "-", field(a, "size"));
     printf("  %-10s %s\n", "code hash", field(a, "code_hash"));
     print_list(a, "outbound", "allow_outbound");
+    const char *compile = field(a, "compile");
+    if (!field(a, "tier")[0])
+        ; /* a server without tiers */
+    else if (strcmp(compile, "ready") == 0)
+        printf("  %-10s %s (compiled in %s ms)\n", "tier", field(a, "tier"),
+               field(a, "compile_ms"));
+    else
+        printf("  %-10s %s (compile: %s)\n", "tier", field(a, "tier"), compile);
     print_list(a, "exports", "exports");
     print_list(a, "imports", "imports");
 }

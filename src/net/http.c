@@ -950,6 +950,17 @@ static void metrics(http_state *st)
         for (size_t i = 0; i < n; i++)
             tb_printf(f, "enclave_os_app_time_seconds_total{app=\"%s\"} %.6f\n", v[i].name,
                       (double)v[i].time_us / 1e6);
+        /* The tier asked for and how far its compilation is (1 per app), then
+         * the compilation's wall time. */
+        tb_printf(f, "# TYPE enclave_os_app_tier gauge\n");
+        for (size_t i = 0; i < n; i++)
+            tb_printf(f, "enclave_os_app_tier{app=\"%s\",tier=\"%s\",compile=\"%s\"} 1\n",
+                      v[i].name, eos_apps_tier_name(v[i].tier.requested),
+                      eos_apps_compile_state_name(v[i].tier.state));
+        tb_printf(f, "# TYPE enclave_os_app_compile_seconds gauge\n");
+        for (size_t i = 0; i < n; i++)
+            tb_printf(f, "enclave_os_app_compile_seconds{app=\"%s\"} %.6f\n", v[i].name,
+                      (double)v[i].tier.compile_ns / 1e9);
         eos_free(v, n * sizeof *v);
     }
     if (tb.failed)

@@ -233,11 +233,13 @@ static struct {
     pthread_cond_t done;
     job *head, *tail;
     int threads, idle;
+    size_t jobs; /* queued or compiling */
 } pool = {PTHREAD_MUTEX_INITIALIZER,
           PTHREAD_COND_INITIALIZER,
           PTHREAD_COND_INITIALIZER,
           NULL,
           NULL,
+          0,
           0,
           0};
 
@@ -275,6 +277,7 @@ static void *worker(void *arg)
         eos_wasm_module_free(jb->m);
         eos_free(jb, sizeof(*jb));
         pthread_mutex_lock(&pool.mu);
+        pool.jobs--;
     }
     return NULL;
 }
@@ -294,6 +297,7 @@ static int submit(eos_wasm_module *m)
     else
         pool.head = jb;
     pool.tail = jb;
+    pool.jobs++;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     if (pool.idle == 0 && pool.threads < (cores > 0 ? cores : 1)) {
         pthread_t t;
@@ -309,6 +313,14 @@ static int submit(eos_wasm_module *m)
     pthread_cond_signal(&pool.work);
     pthread_mutex_unlock(&pool.mu);
     return 0;
+}
+
+size_t eos_wasm_jit_pending(void)
+{
+    pthread_mutex_lock(&pool.mu);
+    size_t n = pool.jobs;
+    pthread_mutex_unlock(&pool.mu);
+    return n;
 }
 
 /* ---- hooks of the engine ---------------------------------------------------------- */

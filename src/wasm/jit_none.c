@@ -7,6 +7,11 @@ bool eos_wasm_jit_available(void)
     return false;
 }
 
+size_t eos_wasm_jit_pending(void)
+{
+    return 0;
+}
+
 int eos_wasm__jit_module_loaded(eos_wasm_module *m, eos_diag *diag)
 {
     if (m->features.tier == EOS_WASM_TIER_COMPILED)

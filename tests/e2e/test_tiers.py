@@ -1,0 +1,102 @@
+"""serve --tier: the C hello example compiled to native code before its load
+answers (--tier compiled), and interpreted at once then compiled in the
+background (--tier auto); list, the well-known apps document and the metrics
+show each app's tier, compile state and compile time."""
+import json
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+from eosnet import EOS_BIN, Server
+from test_server_apps import body_of, get, load
+
+HELLO = os.environ.get("EOS_HELLO_WASM", "")
+
+pytestmark = pytest.mark.skipif(not HELLO or not os.path.exists(HELLO),
+                                reason="the hello example is not built (needs wasi-sdk)")
+
+
+def hello_bytes():
+    with open(HELLO, "rb") as f:
+        return f.read()
+
+
+def jit_server(tmp_path, tier):
+    srv = Server(tmp_path, "--dev", "--workers", "2", "--tier", tier)
+    if "no compiled tier" in srv.output():
+        srv.stop()
+        pytest.skip("built without LLVM")
+    return srv
+
+
+def listed(port, name):
+    apps = json.loads(body_of(get(port, "/.well-known/enclave-os/apps")))["apps"]
+    return next(a for a in apps if a["name"] == name)
+
+
+def metrics(port):
+    return body_of(get(port, "/.well-known/enclave-os/metrics")).decode()
+
+
+def test_compiled(tmp_path):
+    srv = jit_server(tmp_path, "compiled")
+    try:
+        assert "execution tier: compiled" in srv.output()
+        reply = load(srv.port, "hello", hello_bytes())
+        assert reply["status"] == "loaded", reply
+        assert body_of(get(srv.port, "/hello/hello")) == b"Hello from inside SGX!"
+        app = listed(srv.port, "hello")
+        assert app["tier"] == "compiled" and app["compile"] == "ready", app
+        assert app["compile_ms"] > 0
+        text = subprocess.run([EOS_BIN, "list", "-s", "127.0.0.1:%d" % srv.port,
+                               "--allow-simulated"], capture_output=True,
+                              text=True, timeout=30)
+        assert text.returncode == 0, text.stderr
+        assert re.search(r"tier\s+compiled \(compiled in [0-9.]+ ms\)", text.stdout), text.stdout
+        js = subprocess.run([EOS_BIN, "list", "-s", "127.0.0.1:%d" % srv.port,
+                             "--allow-simulated", "--json"],
+                            capture_output=True, text=True, timeout=30)
+        assert json.loads(js.stdout)["apps"][0]["compile"] == "ready"
+        m = metrics(srv.port)
+        assert 'enclave_os_app_tier{app="hello",tier="compiled",compile="ready"} 1' in m, m
+        secs = re.search(r'enclave_os_app_compile_seconds\{app="hello"\} ([0-9.]+)', m)
+        assert secs and float(secs.group(1)) > 0, m
+    finally:
+        assert srv.stop() == 0, srv.output()
+
+
+def test_auto_answers_at_once_then_compiles(tmp_path):
+    srv = jit_server(tmp_path, "auto")
+    try:
+        assert "execution tier: auto" in srv.output()
+        reply = load(srv.port, "hello", hello_bytes())
+        assert reply["status"] == "loaded", reply
+        # The interpreter serves while the compiler works.
+        assert body_of(get(srv.port, "/hello/hello")) == b"Hello from inside SGX!"
+        app = listed(srv.port, "hello")
+        assert app["tier"] == "auto" and app["compile"] in ("pending", "ready"), app
+        deadline = time.time() + 60
+        while app["compile"] == "pending" and time.time() < deadline:
+            time.sleep(0.1)
+            app = listed(srv.port, "hello")
+        assert app["compile"] == "ready" and app["compile_ms"] > 0, app
+        assert body_of(get(srv.port, "/hello/hello")) == b"Hello from inside SGX!"
+        assert 'tier="auto",compile="ready"' in metrics(srv.port)
+    finally:
+        assert srv.stop() == 0, srv.output()
+
+
+def test_interp_and_bad_tier(tmp_path):
+    srv = Server(tmp_path, "--dev", "--tier", "interp")
+    try:
+        load(srv.port, "hello", hello_bytes())
+        app = listed(srv.port, "hello")
+        assert app["tier"] == "interp" and app["compile"] == "none", app
+    finally:
+        assert srv.stop() == 0, srv.output()
+    bad = subprocess.run([EOS_BIN, "serve", "--tier", "fast"], capture_output=True, text=True,
+                         timeout=30)
+    assert bad.returncode == 2 and "--tier wants auto, interp or compiled" in bad.stderr
