@@ -864,6 +864,7 @@ enum {
     EOS_WASM__RT_TABLE_FILL,
     EOS_WASM__RT_TABLE_GET,
     EOS_WASM__RT_TABLE_SET,
+    EOS_WASM__RT_FUEL,
     EOS_WASM__RT_COUNT_
 };
 typedef struct eos_wasm__jit_rt {

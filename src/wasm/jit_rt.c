@@ -22,7 +22,7 @@ static _Noreturn void rt_trap(eos_wasm_instance *inst, int32_t code, const char 
 {
     eos_wasm_store *s = inst->store;
     if (code == EOS_TRAP_OUT_OF_FUEL)
-        s->fuel = 0;
+        s->fuel = s->fuel_bank = 0;
     if (msg)
         eos_wasm__trap(s, code, msg);
     landing *l = s->jit_jmp;
@@ -82,13 +82,22 @@ static uint32_t rt_sig_eq(const eos_wasm_functype *a, const eos_wasm_functype *b
     return eos_wasm__functype_eq(a, b);
 }
 
+/* The end of a slice of fuel (s->fuel below zero): refills it from the
+ * store's bank, or traps when the fuel or the time budget is spent. */
+static void rt_fuel(eos_wasm_instance *inst)
+{
+    int rc = eos_wasm__fuel_refill(inst->store);
+    if (rc)
+        rt_trap(inst, rc, NULL);
+}
+
 /* Bulk operations cost one unit per 4 KiB (or 4096 elements) moved. */
 static void charge(eos_wasm_instance *inst, uint64_t n)
 {
     eos_wasm_store *s = inst->store;
     s->fuel -= (int64_t)(n >> 12);
     if (s->fuel < 0)
-        rt_trap(inst, EOS_TRAP_OUT_OF_FUEL, "out of fuel");
+        rt_fuel(inst);
 }
 
 static uint32_t rt_memory_size(eos_wasm_instance *inst, uint32_t mem)
@@ -219,4 +228,5 @@ const eos_wasm__jit_rt eos_wasm__jit_rts[EOS_WASM__RT_COUNT_] = {
     [EOS_WASM__RT_TABLE_FILL] = {(void *)rt_table_fill, "v:piiIi"},
     [EOS_WASM__RT_TABLE_GET] = {(void *)rt_table_get, "I:pii"},
     [EOS_WASM__RT_TABLE_SET] = {(void *)rt_table_set, "v:piiI"},
+    [EOS_WASM__RT_FUEL] = {(void *)rt_fuel, "v:p"},
 };

@@ -21,7 +21,6 @@ enum {
     JT_UNINIT,
     JT_SIG,
     JT_STACK,
-    JT_FUEL,
     JT_COUNT
 };
 
@@ -278,7 +277,6 @@ static const struct {
     [JT_UNINIT] = {EOS_TRAP_UNINITIALIZED_ELEMENT, "uninitialized element"},
     [JT_SIG] = {EOS_TRAP_INDIRECT_CALL_TYPE, "indirect call type mismatch"},
     [JT_STACK] = {EOS_TRAP_STACK_EXHAUSTED, "call stack exhausted"},
-    [JT_FUEL] = {EOS_TRAP_OUT_OF_FUEL, "out of fuel"},
 };
 
 /* One shared, cold block per trap kind and function. */
@@ -740,12 +738,24 @@ static void read_blocktype(jfn *j, const uint8_t **params, uint32_t *np, const u
     *nr = t->result_count;
 }
 
-/* Charges one unit of fuel (a loop header, as the interpreter's FUEL op). */
+/* Charges units of fuel (a loop header, as the interpreter's FUEL op, or a
+ * call). The counter holds one slice of the store's fuel; where it runs out,
+ * a helper refills it and checks the deadline, as the interpreter does, so
+ * the time budget costs compiled code nothing more than the fuel check. */
 static void charge_fuel(jfn *j, uint64_t units)
 {
     LLVMValueRef f = LLVMBuildSub(j->b, load(j, j->t_i64, j->fuel), c64(j, units), "");
     LLVMBuildStore(j->b, f, j->fuel);
-    trap_if(j, LLVMBuildICmp(j->b, LLVMIntSLT, f, c64(j, 0), ""), JT_FUEL);
+    LLVMBasicBlockRef refill = new_bb(j, "refill"), ok = new_bb(j, "ok");
+    LLVMBuildCondBr(j->b, LLVMBuildICmp(j->b, LLVMIntSLT, f, c64(j, 0), ""), refill, ok);
+    LLVMPositionBuilderAtEnd(j->b, refill);
+    sync_out(j);
+    LLVMValueRef arg = j->inst;
+    call_rt(j, EOS_WASM__RT_FUEL, &arg, 1);
+    LLVMBuildStore(j->b, load(j, j->t_i64, store_field(j, offsetof(eos_wasm_store, fuel))),
+                   j->fuel);
+    LLVMBuildBr(j->b, ok);
+    LLVMPositionBuilderAtEnd(j->b, ok);
 }
 
 static void do_block(jfn *j, uint8_t kind)
