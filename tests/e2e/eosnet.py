@@ -27,8 +27,12 @@ class Server:
             self.port = free_port()
             self.log_path = os.path.join(str(tmp_path), "serve-%d.log" % self.port)
             self.log = open(self.log_path, "wb")
+            # The interpreter unless a test asks for a tier: background compiles
+            # of the 13 MB JavaScript apps would take a core for minutes per
+            # server (test_tiers.py covers the compiled tier).
+            tier = [] if "--tier" in extra else ["--tier", "interp"]
             args = [EOS_BIN, "serve", "--listen", "127.0.0.1:%d" % self.port,
-                    "--data-dir", os.path.join(str(tmp_path), "data"), "--tee", "sim"] + list(extra)
+                    "--data-dir", os.path.join(str(tmp_path), "data"), "--tee", "sim"] + tier + list(extra)
             self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
             if self._wait_listening():
                 return
