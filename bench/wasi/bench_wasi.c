@@ -1,7 +1,8 @@
 /* Requests per second through the incoming-handler driver on one core: a
  * fresh store and instance plus handle() per request, for the C hello app and
- * the componentize-js app, against a baseline measured in the same run: the
- * bare instantiate-and-free cost of the same component, without the call.
+ * the componentize-js app, on the interpreter and (when the build has it) the
+ * compiled tier, against a baseline measured in the same run: the bare
+ * instantiate-and-free cost of the same component, without the call.
  * Rates are per second of this thread's CPU time. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,10 +46,6 @@ static void reset_peak(void)
     }
 }
 
-/* The tier the components run on (the test library is built once per tier). */
-#ifndef EOS_BENCH_TIER
-#define EOS_BENCH_TIER "interp"
-#endif
 
 static double rate(uint64_t n, uint64_t ns)
 {
@@ -76,11 +73,12 @@ static int requests(const char *label, eos_wasi_app *app, uint64_t *out_n, uint6
     return 0;
 }
 
-static void bench(const char *label, const char *file)
+static void bench(const char *label, const char *file, int tier)
 {
+    const char *tier_name = tier == EOS_WASM_TIER_COMPILED ? "compiled" : "interp";
     reset_peak();
     size_t idle_kb = status_kb("VmRSS");
-    eos_cm_component *c = wt_load(file);
+    eos_cm_component *c = wt_load_tier(file, tier);
     if (!c) {
         printf("%-6s skipped: %s not built\n", label, file);
         return;
@@ -92,9 +90,9 @@ static void bench(const char *label, const char *file)
         size_kb = (size_t)ftell(cf) / 1024;
     if (cf)
         fclose(cf);
-    printf("%-6s load: peak RSS above idle %.1f MB for a %.1f MB component (%.2fx); "
+    printf("%-6s %-8s load: peak RSS above idle %.1f MB for a %.1f MB component (%.2fx); "
            "%.1f MB after\n",
-           label, (double)(peak_kb - idle_kb) / 1024, (double)size_kb / 1024,
+           label, tier_name, (double)(peak_kb - idle_kb) / 1024, (double)size_kb / 1024,
            size_kb ? (double)(peak_kb - idle_kb) / (double)size_kb : 0.0,
            (double)(status_kb("VmRSS") - idle_kb) / 1024);
     eos_wasi_app_config cfg = {
@@ -126,17 +124,27 @@ static void bench(const char *label, const char *file)
     double base = rate(n0, el0), full = rate(n, el);
     printf("%-6s %-8s %9.0f req/s through the driver; baseline instantiate+free %9.0f /s; "
            "ratio %.2f (instantiation's share of a request)\n",
-           label, EOS_BENCH_TIER, full, base, base > 0 ? full / base : 0.0);
+           label, tier_name, full, base, base > 0 ? full / base : 0.0);
     /* The same requests on pooled instances, reset between requests. */
     eos_wasi_app *pooled = NULL;
     cfg.pool_size = 1;
     if (eos_wasi_app_new(&cfg, &pooled, NULL) == 0 && requests(label, pooled, &n, &el) == 0)
-        printf("%-6s %9.0f req/s on a pooled instance (%.2fx a fresh one)\n", label, rate(n, el),
+        printf("%-6s %-8s %9.0f req/s on a pooled instance (%.2fx a fresh one)\n", label,
+               tier_name, rate(n, el),
                full > 0 ? rate(n, el) / full : 0.0);
     eos_wasi_app_free(pooled);
 out:
     eos_wasi_app_free(app);
     eos_cm_component_free(c);
+}
+
+/* Each component on the interpreter, then (when the build has it) on the
+ * compiled tier, in the same run. */
+static void bench_tiers(const char *label, const char *file)
+{
+    bench(label, file, EOS_WASM_TIER_INTERP);
+    if (eos_wasm_jit_available())
+        bench(label, file, EOS_WASM_TIER_COMPILED);
 }
 
 /* Usage: bench_wasi [APPS_DIR [COMPONENT.wasm...]]: the test apps, then any
@@ -146,12 +154,12 @@ int main(int argc, char **argv)
     const char *apps = argc > 1 ? argv[1] : EOS_WASI_APPS;
     char p[512];
     snprintf(p, sizeof(p), "%s/hello.wasm", apps);
-    bench("C", p);
+    bench_tiers("C", p);
     snprintf(p, sizeof(p), "%s/fetch-js.wasm", apps);
-    bench("JS", p);
+    bench_tiers("JS", p);
     for (int i = 2; i < argc; i++) {
         const char *base = strrchr(argv[i], '/');
-        bench(base ? base + 1 : argv[i], argv[i]);
+        bench_tiers(base ? base + 1 : argv[i], argv[i]);
     }
     return 0;
 }

@@ -258,13 +258,7 @@ int eos_wasm__exec(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots)
     if (!f->code)
         return eos_wasm__call_host(s, NULL, f, slots);
     if (f->inst->tier != EOS_WASM__RUN_INTERP) {
-        /* Compiled code counts fuel down to zero itself, without slices: it
-         * gets all of it (so it honours fuel but, for now, not the time
-         * budget, which is checked only where slices end). */
-        s->fuel += s->fuel_bank;
-        s->fuel_bank = 0;
         int jrc = eos_wasm__jit_exec(s, f, slots);
-        eos_wasm__fuel_fill(s, s->fuel + s->fuel_bank);
         if (jrc != EOS_WASM__JIT_DECLINED)
             return jrc;
     }

@@ -66,13 +66,6 @@ static void test_deadline(void)
     const char *target = "inner";
     eos_wasm_instance *inst;
     EOS_CHECK_INT(wt_instantiate(s, m, &target, &inst, NULL), 0);
-    if (EOS_TEST_TIER == EOS_WASM_TIER_COMPILED) {
-        /* Compiled code checks fuel only, not yet the time budget. */
-        printf("    SKIP: the compiled tier does not check the time budget yet\n");
-        eos_wasm_module_free(m);
-        eos_wasm_store_free(s);
-        return;
-    }
     int32_t out = 0;
     /* Two billion passes would take seconds: 10 ms of budget stops it. */
     eos_wasm_store_set_time_budget(s, 10 * 1000 * 1000);
