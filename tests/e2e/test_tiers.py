@@ -15,8 +15,12 @@ from test_server_apps import body_of, get, load
 
 HELLO = os.environ.get("EOS_HELLO_WASM", "")
 
-pytestmark = pytest.mark.skipif(not HELLO or not os.path.exists(HELLO),
-                                reason="the hello example is not built (needs wasi-sdk)")
+pytestmark = [
+    pytest.mark.skipif(not HELLO or not os.path.exists(HELLO),
+                       reason="the hello example is not built (needs wasi-sdk)"),
+    pytest.mark.skipif(os.environ.get("EOS_HAVE_JIT", "ON") != "ON",
+                       reason="this build has no compiled tier (no LLVM, or ThreadSanitizer)"),
+]
 
 
 def hello_bytes():
