@@ -160,7 +160,7 @@ mkdir -p "$root/root/x"
 git clone --quiet --no-checkout "$here" "$root/root/x/enclave-os"
 git -C "$root/root/x/enclave-os" checkout --quiet --detach "$commit"
 if [ -d "$here/../shared" ]; then
-  cp -a "$here/../shared" "$root/root/x/shared"
+  cp -aL "$here/../shared" "$root/root/x/shared"
 fi
 
 # The README's commands: its "Two commands" block (run, test) and the block after it
