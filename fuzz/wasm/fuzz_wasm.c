@@ -5,37 +5,7 @@
 #include <string.h>
 
 #include "eos/wasm.h"
-
-static int stub_host(eos_wasm_caller *c, void *ud, uint64_t *slots)
-{
-    (void)c;
-    const eos_wasm_functype *t = ud;
-    for (uint32_t i = 0; i < t->result_count; i++)
-        slots[i] = 0;
-    return 0;
-}
-
-static int make_import(eos_wasm_store *s, const eos_wasm_import_desc *d, eos_wasm_extern *e)
-{
-    e->kind = d->type.kind;
-    switch (d->type.kind) {
-    case EOS_WASM_EXTERN_FUNC:
-        return eos_wasm_func_new_host(s, d->type.of.func, stub_host, (void *)d->type.of.func,
-                                      &e->of.func);
-    case EOS_WASM_EXTERN_TABLE: {
-        eos_wasm_val null = {.type = d->type.of.table.elem_type};
-        return eos_wasm_table_new(s, &d->type.of.table, null, &e->of.table);
-    }
-    case EOS_WASM_EXTERN_MEMORY:
-        return eos_wasm_memory_new(s, &d->type.of.memory, &e->of.memory);
-    default: {
-        eos_wasm_val zero;
-        memset(&zero, 0, sizeof(zero));
-        zero.type = d->type.of.global.valtype;
-        return eos_wasm_global_new(s, &d->type.of.global, zero, &e->of.global);
-    }
-    }
-}
+#include "stub_imports.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
