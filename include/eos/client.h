@@ -1,9 +1,9 @@
 /* The client library: connect to an enclave-os server over TLS, speak the
  * framed management protocol (eos/proto.h), and make the typed management
- * calls (load, unload, list, call, manifest). Attestation verification plugs
- * in through the verify callback (eos_ratls_verify_chain); a whole `verify`
- * is eos_ratls_verify_connect() with the manifest that eos_client_manifest()
- * fetched. This header needs no OpenSSL headers. */
+ * calls (load, unload, list, call, manifest, verify). Attestation
+ * verification of a connection plugs in through the verify callback
+ * (eos_ratls_verify_chain); eos_client_verify() is the whole check with its
+ * findings typed. This header needs no OpenSSL headers. */
 #ifndef EOS_CLIENT_H
 #define EOS_CLIENT_H
 
@@ -121,6 +121,76 @@ EOS_API int eos_client_call(eos_client *c, const char *app, const char *function
 /* config_manifest: the manifest document, for eos_ratls_manifest_from_json()
  * and verification against the certificate's root. */
 EOS_API int eos_client_manifest(eos_client *c, char **out, size_t *out_size, eos_diag *d);
+
+/* ---- verify ----
+ * The server's attestation and every app of its attested configuration.
+ * What to check is eos/ratls.h's eos_ratls_verify_opts (declared here only
+ * by its tag, so this header needs no OpenSSL headers). */
+struct eos_ratls_verify_opts;
+struct eos_ratls_verify_result;
+
+/* One leaf of an app's configuration besides its code hash: "route",
+ * "hostname", "env", "config", "auth", "outbound" or "secret.KEY", with the
+ * hash the manifest commits to (SHA-256 of the value, zero when unset). */
+typedef struct eos_client_commitment {
+    char *name;
+    uint8_t hash[32];
+} eos_client_commitment;
+
+/* An app of the checked manifest. The values come from the server's wasm_list
+ * and are kept only when they hash to the manifest's leaves (confirmed); a
+ * value the server did not list is NULL / has_code_hash 0. */
+typedef struct eos_client_verified_app {
+    char *name;
+    char *route;          /* confirmed against wasm.NAME.route, or NULL */
+    char *hostname;       /* confirmed against wasm.NAME.hostname, or NULL (none) */
+    uint8_t code_hash[32];
+    int has_code_hash;    /* the server listed a code hash (see confirmed) */
+    int confirmed;        /* SHA-256 of each listed value is the manifest's leaf */
+    char *tier;           /* the tier asked for ("interpret", ...; not attested), or NULL */
+    char *outbound;       /* allow-list rules joined by '\n' (confirmed), or NULL = none */
+    eos_client_commitment *commitments; /* every wasm.NAME.* leaf but code_hash */
+    size_t commitment_count;
+} eos_client_verified_app;
+
+typedef struct eos_client_verify_result {
+    const char *failed_step;    /* "none" when every check passed, else "chain", ...; static */
+    char tee[17];               /* "sim", "sgx", "tdx", "sev-snp"; "" when not reached */
+    int simulated, debug;
+    uint8_t measurement[64];
+    size_t measurement_size;
+    uint8_t config_root[32];    /* from the certificate (has_root) */
+    uint8_t apps_hash[32];
+    int has_root;
+    /* The manifest was fetched (or given), its root recomputed, and it equals
+     * the certificate's root: the apps below are the attested ones. */
+    int manifest_checked;
+    uint8_t cert_sha256[32];    /* SHA-256 of the leaf certificate (has_cert) */
+    int has_cert;
+    eos_client_verified_app *apps; /* apps_listed: every app of the checked manifest */
+    size_t app_count;
+    int apps_listed;
+    int mismatch;               /* a listed value contradicts the manifest (fails "code-hash") */
+    uint8_t console_leaf[32];   /* the manifest's core.console leaf (has_console) */
+    int has_console;
+    /* Everything the verifier found (chain anchor, quote signature, TCB
+     * status, binding, the certificate's own app): eos/ratls.h's result,
+     * owned by this result. */
+    struct eos_ratls_verify_result *detail;
+} eos_client_verify_result;
+
+/* Verifies the server at "HOST:PORT": fetches its manifest and app list over
+ * the framed protocol unless opts->manifest is given, then checks the RA-TLS
+ * certificate as eos_ratls_verify_connect() (opts borrowed; NULL = defaults,
+ * which refuse simulated TEEs), and confirms each listed app against the
+ * checked manifest. Returns 0 when every check passed, else EOS_EVERIFY (or
+ * EOS_EINVAL for the address, EOS_ENOMEM) with detail in d; *out is filled as
+ * far as verification got in both cases: free with
+ * eos_client_verify_result_free(). */
+EOS_API int eos_client_verify(const char *hostport, const struct eos_ratls_verify_opts *opts,
+                              eos_client_verify_result *out, eos_diag *d);
+/* Frees what eos_client_verify() allocated in r (the struct is the caller's). */
+EOS_API void eos_client_verify_result_free(eos_client_verify_result *r);
 
 /* Sends close_notify, closes the socket and frees c. NULL is allowed. */
 EOS_API void eos_client_close(eos_client *c);

@@ -344,6 +344,8 @@ typedef struct eos_ratls_verify_result {
     int has_app;
     eos_ratls_tcb_status tcb_status; /* UNKNOWN unless collateral was given */
     char tcb_detail[256];            /* TCB date and advisories, or SNP TCB values */
+    uint8_t cert_sha256[32];         /* SHA-256 of the leaf certificate's DER */
+    int has_cert;                    /* the server presented a (well-formed) leaf */
 } eos_ratls_verify_result;
 
 /* Verifies a presented chain: der[0] is the leaf, the rest its chain as the

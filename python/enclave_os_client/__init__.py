@@ -260,10 +260,12 @@ class Client:
         return doc
 
     def load(self, name, wasm_bytes, route=None, hostname=None, env=None, max_fuel=None,
-             max_memory_mb=None):
+             max_memory_mb=None, config=None, allow_outbound=None, max_concurrency=None):
         body = {"name": name}
         for key, value in (("route", route), ("hostname", hostname), ("env", env),
-                           ("max_fuel", max_fuel), ("max_memory_mb", max_memory_mb)):
+                           ("max_fuel", max_fuel), ("max_memory_mb", max_memory_mb),
+                           ("config", config), ("allow_outbound", allow_outbound),
+                           ("max_concurrency", max_concurrency)):
             if value is not None:
                 body[key] = value
         body["bytes"] = list(wasm_bytes)
@@ -286,20 +288,52 @@ class Client:
         return self.request({"config_manifest": {}})
 
 
+def _leaf_matches(leaf, value):
+    """The manifest's leaf hashes the value's bytes, or is zero for no value;
+    an absent leaf matches only no value."""
+    if leaf is None:
+        return value is None
+    want = hashlib.sha256(value.encode()).digest() if value is not None else bytes(32)
+    return want == leaf
+
+
 def _confirmed_apps(entries, listed):
-    """Every app of a checked manifest with the code hash the server lists
-    for it, confirmed when its SHA-256 is the manifest's leaf."""
+    """Every app of a checked manifest (as eos_client_verify types them): the
+    values the server lists (wasm_list) are kept only when they hash to the
+    manifest's leaves ("confirmed"); "commitments" holds every other leaf of
+    the app (route, hostname, env, config, auth, outbound, secret.KEY)."""
+    leaves = dict(entries)
+    names = [n[len("wasm."):-len(".code_hash")] for n, _ in entries
+             if n.startswith("wasm.") and n.endswith(".code_hash")]
+    by_name = {a.get("name"): a for a in (listed or [])}
     out = []
-    hashes = {a.get("name"): a.get("code_hash") for a in (listed or [])}
-    for name, leaf in entries:
-        if not (name.startswith("wasm.") and name.endswith(".code_hash")):
-            continue
-        app = name[len("wasm."):-len(".code_hash")]
-        code_hash = hashes.get(app)
-        confirmed = False
-        if code_hash and len(code_hash) == 64:
-            confirmed = hashlib.sha256(bytes.fromhex(code_hash)).digest() == leaf
-        out.append({"name": app, "code_hash": code_hash, "confirmed": confirmed})
+    for app in names:
+        prefix = "wasm.%s." % app
+        # Names may hold dots: "wasm.a.b.route" is app "a.b"'s when it exists.
+        longer = ["wasm.%s." % o for o in names if o.startswith(app + ".")]
+        commitments = {n[len(prefix):]: h.hex() for n, h in entries
+                       if n.startswith(prefix) and n != prefix + "code_hash"
+                       and not any(n.startswith(p) for p in longer)}
+        row = {"name": app, "code_hash": None, "confirmed": False, "route": None,
+               "hostname": None, "tier": None, "outbound": None, "commitments": commitments}
+        listed_app = by_name.get(app)
+        code_hash = listed_app.get("code_hash") if listed_app else None
+        if isinstance(code_hash, str) and len(code_hash) == 64:
+            rules = listed_app.get("allow_outbound") or []
+            outbound = "\n".join(rules) if rules else None
+            ok = (hashlib.sha256(bytes.fromhex(code_hash)).digest()
+                  == leaves.get(prefix + "code_hash"))
+            ok = ok and isinstance(listed_app.get("route"), str) and _leaf_matches(
+                leaves.get(prefix + "route"), listed_app["route"])
+            ok = ok and _leaf_matches(leaves.get(prefix + "hostname"), listed_app.get("hostname"))
+            ok = ok and _leaf_matches(leaves.get(prefix + "outbound"), outbound)
+            row["code_hash"] = code_hash
+            row["confirmed"] = ok
+            row["tier"] = listed_app.get("tier")
+            if ok:
+                row.update(route=listed_app["route"], hostname=listed_app.get("hostname"),
+                           outbound=outbound)
+        out.append(row)
     return out
 
 
@@ -313,6 +347,7 @@ def verify(host, port, allow_simulated=False, expect_root=None, expect_code_hash
             "`enclave-os verify --challenge`")
     with connect(host, port, ca=ca, server_hostname=server_hostname) as sock:
         leaf_der = sock.getpeercert(binary_form=True)
+        cert_sha256 = hashlib.sha256(leaf_der).hexdigest()
         info = certificate_info(leaf_der)
         chain_checked = bool(ca)
         # Python 3.13 exposes the presented chain: check that the presented
@@ -385,8 +420,14 @@ def verify(host, port, allow_simulated=False, expect_root=None, expect_code_hash
         leaf = dict(entries).get(f"wasm.{name}.code_hash")
         if leaf != hashlib.sha256(code_hash).digest():
             raise VerificationError("code-hash", f"app {name} is not loaded with that code")
+    apps = _confirmed_apps(entries, listed) if entries is not None else None
+    for a in apps or []:
+        if a["code_hash"] is not None and not a["confirmed"]:
+            raise VerificationError("code-hash", "the server lists an app %r that is not the "
+                                    "one in its attested manifest" % a["name"])
     return {
         "tee": parsed["kind"],
+        "cert_sha256": cert_sha256,
         "simulated": parsed["simulated"],
         "measurement": parsed["measurement"].hex(),
         "binding": binding.decode(),
@@ -397,5 +438,5 @@ def verify(host, port, allow_simulated=False, expect_root=None, expect_code_hash
         "app": info["app"],
         # Every app with its code hash, from the manifest checked against the
         # certificate's root; None when no manifest was checked.
-        "apps": _confirmed_apps(entries, listed) if entries is not None else None,
+        "apps": apps,
     }

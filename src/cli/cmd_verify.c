@@ -1,6 +1,6 @@
 /* `enclave-os verify HOST:PORT`: option parsing (SPEC 5.4), a fresh nonce
- * for --challenge, the checks (the ratls layer's eos_ratls_verify_connect),
- * and the report, human-readable or --json, with every app and its code
+ * for --challenge, the checks (the client's eos_client_verify), and the
+ * report, human-readable or --json, with every app and its code
  * hash from the manifest once that was checked against the certificate's
  * root. The exit status is 0 when every check passed, 1 when one failed, 2
  * on a usage error. */
@@ -11,7 +11,6 @@
 
 #include <openssl/rand.h>
 #include <openssl/sha.h>
-#include <yajl/yajl_tree.h>
 
 #include "cli.h"
 #include "eos/client.h"
@@ -149,88 +148,22 @@ static const char *signature_text(const eos_ratls_verify_result *r)
     return snp ? "not checked (pass --snp-vcek)" : "not checked (pass --sgx-root-ca)";
 }
 
-/* The apps of a checked manifest. Its leaf "wasm.NAME.code_hash" holds the
- * SHA-256 of the app's code hash, so each code hash the server lists
- * (wasm_list) is shown only when it hashes to that leaf. */
-typedef struct app_row {
-    char name[64];
-    char code_hash[65]; /* hex; "" when the server did not list one */
-    int confirmed;      /* SHA-256(code hash) is the manifest's leaf */
-} app_row;
-
-typedef struct app_rows {
-    app_row *v;
-    size_t n;
-    int mismatch; /* a listed code hash contradicts the manifest */
-    /* The web console of the checked configuration: its leaf core.console is
-     * SHA-256 of the console hash, so only a known hash (this build's) can be
-     * named. */
-    int has_console, console_ours;
-    uint8_t console_leaf[32];
-} app_rows;
-
-/* The code hash (64 hex digits) that list_doc gives for name, or NULL. */
-static const char *listed_hash(yajl_val list, const char *name)
+/* The console of the checked configuration: its leaf core.console is
+ * SHA-256 of the console hash, so only a known hash (this build's) can be
+ * named. */
+static int console_ours(const eos_client_verify_result *v)
 {
-    const char *apath[] = {"apps", NULL}, *npath[] = {"name", NULL}, *hpath[] = {"code_hash", NULL};
-    yajl_val apps = list ? yajl_tree_get(list, apath, yajl_t_array) : NULL;
-    for (size_t i = 0; apps && i < apps->u.array.len; i++) {
-        yajl_val n = yajl_tree_get(apps->u.array.values[i], npath, yajl_t_string);
-        yajl_val h = yajl_tree_get(apps->u.array.values[i], hpath, yajl_t_string);
-        const char *ns = n ? YAJL_GET_STRING(n) : NULL, *hs = h ? YAJL_GET_STRING(h) : NULL;
-        if (ns && hs && strcmp(ns, name) == 0 && strlen(hs) == 64)
-            return hs;
-    }
-    return NULL;
-}
-
-static int collect_apps(const eos_ratls_manifest *m, const char *list_json, app_rows *out)
-{
-    static const char pre[] = "wasm.", suf[] = ".code_hash";
-    const size_t np = sizeof pre - 1, ns = sizeof suf - 1;
-    char err[128];
-    yajl_val list = list_json ? yajl_tree_parse(list_json, err, sizeof err) : NULL;
-    memset(out, 0, sizeof *out);
-    out->v = calloc(m->count ? m->count : 1, sizeof *out->v);
-    if (!out->v) {
-        yajl_tree_free(list);
-        return -1;
-    }
-    for (size_t i = 0; i < m->count; i++) {
-        const eos_ratls_manifest_entry *e = &m->entries[i];
-        if (e->name_len <= np + ns || e->name_len - np - ns >= sizeof out->v[0].name ||
-            memcmp(e->name, pre, np) != 0 || memcmp(e->name + e->name_len - ns, suf, ns) != 0)
-            continue;
-        app_row *row = &out->v[out->n++];
-        memcpy(row->name, e->name + np, e->name_len - np - ns);
-        const char *hex = listed_hash(list, row->name);
-        uint8_t code[32], leaf[32];
-        if (!hex || eos_hex_decode(hex, code, 32) != 0)
-            continue;
-        snprintf(row->code_hash, sizeof row->code_hash, "%s", hex);
-        SHA256(code, 32, leaf);
-        row->confirmed = memcmp(leaf, e->hash, 32) == 0;
-        out->mismatch |= !row->confirmed;
-    }
-    yajl_tree_free(list);
-    for (size_t i = 0; i < m->count; i++) {
-        const eos_ratls_manifest_entry *e = &m->entries[i];
-        if (e->name_len == 12 && memcmp(e->name, "core.console", 12) == 0) {
-            uint8_t ours[32], leaf[32];
-            eos_console_hash(ours);
-            SHA256(ours, 32, leaf);
-            memcpy(out->console_leaf, e->hash, 32);
-            out->has_console = 1;
-            out->console_ours = memcmp(leaf, e->hash, 32) == 0;
-        }
-    }
-    return 0;
+    uint8_t ours[32], leaf[32];
+    eos_console_hash(ours);
+    SHA256(ours, 32, leaf);
+    return v->has_console && memcmp(leaf, v->console_leaf, 32) == 0;
 }
 
 static void print_human(const char *target, const eos_ratls_verify_opts *o,
-                        const eos_ratls_verify_result *r, const app_rows *apps,
-                        int rc, const eos_diag *d)
+                        const eos_client_verify_result *v, int rc, const eos_diag *d)
 {
+    const eos_ratls_verify_result *r = v->detail;
+    const eos_client_verify_result *apps = v->apps_listed ? v : NULL;
     printf("enclave-os verify %s\n", target);
     if (r->failed_step != EOS_RATLS_STEP_CONNECT) {
         printf("  %-15s %s\n", "chain",
@@ -257,23 +190,37 @@ static void print_human(const char *target, const eos_ratls_verify_opts *o,
                    r->manifest_checked ? "ok (root recomputed and matches)"
                                        : (o->manifest ? "FAILED" : "not available"));
         }
+        if (v->has_cert)
+            hex_line("certificate", v->cert_sha256, 32);
         if (r->has_app) {
             printf("  %-15s %s (route %s)\n", "app", r->app_name, r->app_route);
             hex_line("code hash", r->app_code_hash, 32);
         }
         if (apps) {
-            if (apps->n == 0)
+            if (apps->app_count == 0)
                 printf("  %-15s none loaded\n", "apps");
-            for (size_t i = 0; i < apps->n; i++) {
-                const app_row *a = &apps->v[i];
+            for (size_t i = 0; i < apps->app_count; i++) {
+                const eos_client_verified_app *a = &apps->apps[i];
+                char hex[65];
+                eos_hex_encode(a->code_hash, 32, hex);
                 printf("  %-15s %-20s %s%s\n", i == 0 ? "apps" : "", a->name,
-                       a->code_hash[0] ? a->code_hash : "(code hash not listed by the server)",
-                       !a->code_hash[0] || a->confirmed ? "" : " MISMATCH: not the manifest's");
+                       a->has_code_hash ? hex : "(code hash not listed by the server)",
+                       !a->has_code_hash || a->confirmed ? "" : " MISMATCH: not the manifest's");
+                if (a->confirmed)
+                    printf("  %-15s %-20s route %s%s%s%s%s\n", "", "", a->route,
+                           a->hostname ? ", host " : "", a->hostname ? a->hostname : "",
+                           a->tier ? ", tier " : "", a->tier ? a->tier : "");
+                if (a->outbound)
+                    for (const char *p = a->outbound; *p;) {
+                        size_t n = strcspn(p, "\n");
+                        printf("  %-15s %-20s outbound %.*s\n", "", "", (int)n, p);
+                        p += n + (p[n] == '\n');
+                    }
             }
         } else if (have_root) {
             printf("  %-15s not listed (no manifest was checked)\n", "apps");
         }
-        if (apps && apps->console_ours) {
+        if (apps && console_ours(apps)) {
             printf("  %-15s %s (this build's web console)\n", "console", eos_console_hash_hex());
         } else if (apps && apps->has_console) {
             char hex[65];
@@ -291,9 +238,29 @@ static void print_human(const char *target, const eos_ratls_verify_opts *o,
                d->message[0] ? d->message : eos_strerror(rc));
 }
 
-static void print_json(const eos_ratls_verify_result *r, const app_rows *apps, int rc,
-                       const eos_diag *d)
+/* Writes s as a JSON string literal, or null. */
+static void put_json_str(const char *s)
 {
+    if (!s) {
+        printf("null");
+        return;
+    }
+    size_t n = strlen(s);
+    char *t = malloc(6 * n + 3);
+    if (!t) {
+        printf("null");
+        return;
+    }
+    json_string(t, s, n);
+    fputs(t, stdout);
+    free(t);
+}
+
+/* v: the whole check of a server, NULL for bare evidence. */
+static void print_json(const eos_ratls_verify_result *r, const eos_client_verify_result *v,
+                       int rc, const eos_diag *d)
+{
+    const eos_client_verify_result *apps = v && v->apps_listed ? v : NULL;
     char hex[129], msg[6 * sizeof d->message + 3];
     json_string(msg, d->message, strlen(d->message));
     printf("{\"ok\":%s,\"failed_step\":\"%s\",\"message\":%s", rc == 0 ? "true" : "false",
@@ -322,27 +289,48 @@ static void print_json(const eos_ratls_verify_result *r, const app_rows *apps, i
         eos_hex_encode(r->app_code_hash, 32, hex);
         printf(",\"app\":{\"name\":%s,\"route\":%s,\"code_hash\":\"%s\"}", name, route, hex);
     }
+    if (v && v->has_cert) {
+        eos_hex_encode(v->cert_sha256, 32, hex);
+        printf(",\"cert_sha256\":\"%s\"", hex);
+    }
     /* Every app of the manifest checked against the certificate's root; null
-     * when no manifest was checked. */
+     * when no manifest was checked. Values appear only when confirmed. */
     printf(",\"apps\":");
     if (apps) {
         printf("[");
-        for (size_t i = 0; i < apps->n; i++) {
-            char text[6 * 64 + 3];
-            json_string(text, apps->v[i].name, strlen(apps->v[i].name));
-            printf("%s{\"name\":%s,\"code_hash\":", i ? "," : "", text);
-            if (apps->v[i].code_hash[0])
-                printf("\"%s\"", apps->v[i].code_hash);
-            else
+        for (size_t i = 0; i < apps->app_count; i++) {
+            const eos_client_verified_app *a = &apps->apps[i];
+            printf("%s{\"name\":", i ? "," : "");
+            put_json_str(a->name);
+            printf(",\"code_hash\":");
+            if (a->has_code_hash) {
+                eos_hex_encode(a->code_hash, 32, hex);
+                printf("\"%s\"", hex);
+            } else {
                 printf("null");
-            printf(",\"confirmed\":%s}", apps->v[i].confirmed ? "true" : "false");
+            }
+            printf(",\"confirmed\":%s,\"route\":", a->confirmed ? "true" : "false");
+            put_json_str(a->route);
+            printf(",\"hostname\":");
+            put_json_str(a->hostname);
+            printf(",\"tier\":");
+            put_json_str(a->tier);
+            printf(",\"outbound\":");
+            put_json_str(a->outbound);
+            printf(",\"commitments\":{");
+            for (size_t j = 0; j < a->commitment_count; j++) {
+                put_json_str(a->commitments[j].name);
+                eos_hex_encode(a->commitments[j].hash, 32, hex);
+                printf(":\"%s\"%s", hex, j + 1 < a->commitment_count ? "," : "");
+            }
+            printf("}}");
         }
         printf("]");
         /* The console: its hash when it is this build's, else only its leaf. */
         if (apps->has_console) {
             eos_hex_encode(apps->console_leaf, 32, hex);
             printf(",\"console_leaf\":\"%s\",\"console\":", hex);
-            if (apps->console_ours)
+            if (console_ours(apps))
                 printf("\"%s\"", eos_console_hash_hex());
             else
                 printf("null");
@@ -392,83 +380,17 @@ static int verify_evidence_file(const char *path, const uint8_t *expect_rd,
     return rc == 0 ? 0 : 1;
 }
 
-/* Splits HOST:PORT (or [V6]:PORT) into host and port buffers. */
-static int split_target(const char *t, char *host, size_t host_size, char *port, size_t port_size)
-{
-    const char *colon = strrchr(t, ':');
-    if (!colon || !colon[1] || strlen(colon + 1) >= port_size)
-        return -1;
-    const char *h = t;
-    size_t hn = (size_t)(colon - t);
-    if (hn >= 2 && t[0] == '[' && t[hn - 1] == ']') {
-        h++;
-        hn -= 2;
-    }
-    if (hn == 0 || hn >= host_size)
-        return -1;
-    memcpy(host, h, hn);
-    host[hn] = 0;
-    strcpy(port, colon + 1);
-    return 0;
-}
-
-/* Fetches the server's manifest over the framed protocol (config_manifest)
- * as a binary manifest; free *out with eos_free(*out, *out_size). The
- * connection needs no verification of its own: the manifest is only used
- * after eos_ratls_verify_connect() checked it against the verified
- * certificate's root. Returns 0, or -1 when the server gave none. */
-static int fetch_manifest(const char *target, const char *sni, uint8_t **out, size_t *out_size,
-                          char **out_list)
-{
-    static const char inner[] = "{\"config_manifest\":{}}";
-    static const char list[] = "{\"wasm_list\":{}}";
-    eos_client_config cfg;
-    eos_client_config_init(&cfg);
-    cfg.server_name = sni;
-    eos_client *cl = NULL;
-    eos_diag d;
-    eos_diag_init(&d);
-    const uint8_t *bytes = NULL;
-    size_t size = 0;
-    int rc = eos_client_connect(&cfg, target, &cl, &d);
-    if (rc == 0)
-        rc = eos_client_send_msg(cl, EOS_PROTO_MSG_DATA, (const uint8_t *)inner,
-                                 sizeof inner - 1, &d);
-    if (rc == 0)
-        rc = eos_client_recv_msg(cl, &bytes, &size, &d);
-    if (rc == EOS_PROTO_MSG_DATA)
-        rc = eos_ratls_manifest_from_json((const char *)bytes, size, out, out_size, &d);
-    else
-        rc = -1;
-    /* The apps' code hashes, to be confirmed against the manifest's leaves. */
-    if (rc == 0 && eos_client_send_msg(cl, EOS_PROTO_MSG_DATA, (const uint8_t *)list,
-                                       sizeof list - 1, &d) == 0 &&
-        eos_client_recv_msg(cl, &bytes, &size, &d) == EOS_PROTO_MSG_DATA) {
-        *out_list = malloc(size + 1);
-        if (*out_list) {
-            memcpy(*out_list, bytes, size);
-            (*out_list)[size] = 0;
-        }
-    }
-    eos_client_close(cl);
-    return rc == 0 ? 0 : -1;
-}
-
 static int run(int argc, char **argv)
 {
     eos_ratls_verify_opts o;
-    eos_ratls_verify_result r;
     eos_diag d;
     static eos_ratls_expect_code_hash expect[MAX_EXPECT];
     uint8_t measurement[64], root[32], nonce[32], *manifest = NULL;
     size_t msize = 0, rsize = 0, manifest_cap = 0;
     const char *target = NULL, *evidence_file = NULL;
     uint8_t report_data[64], *expect_rd = NULL;
-    char *list_json = NULL;
-    char host[256], port[16];
     int json = 0, status = 2, rc;
     memset(&o, 0, sizeof o);
-    memset(&r, 0, sizeof r);
     eos_diag_init(&d);
     /* A server that hangs up mid-request must give a failed check, not a
      * process killed by SIGPIPE. */
@@ -584,40 +506,29 @@ static int run(int argc, char **argv)
         status = verify_evidence_file(evidence_file, expect_rd, &o, json);
         goto out;
     }
-    if (!target || split_target(target, host, sizeof host, port, sizeof port) != 0) {
+    if (!target || !strchr(target, ':')) {
         usage(stderr);
         goto out;
     }
-    if (!o.manifest &&
-        fetch_manifest(target, o.server_name, &manifest, &manifest_cap, &list_json) == 0) {
-        o.manifest = manifest;
-        o.manifest_size = manifest_cap;
+    eos_client_verify_result v;
+    rc = eos_client_verify(target, &o, &v, &d);
+    if (rc == EOS_EINVAL && !v.detail) {
+        fprintf(stderr, "verify: %s\n", d.message);
+        usage(stderr);
+        goto out;
     }
-    rc = eos_ratls_verify_connect(host, port, &o, &r, &d);
-    eos_ratls_manifest m;
-    memset(&m, 0, sizeof m);
-    eos_diag md;
-    eos_diag_init(&md);
-    app_rows apps;
-    memset(&apps, 0, sizeof apps);
-    int listed = r.manifest_checked &&
-                 eos_ratls_manifest_parse(o.manifest, o.manifest_size, &m, &md) == 0 &&
-                 collect_apps(&m, list_json, &apps) == 0;
-    if (listed && apps.mismatch && rc == 0) {
-        rc = EOS_EVERIFY;
-        r.failed_step = EOS_RATLS_STEP_CODE_HASH;
-        eos_diag_set(&d, EOS_EVERIFY, "code-hash", -1,
-                     "the server lists a code hash that is not in its attested manifest");
+    if (v.detail) {
+        if (json)
+            print_json(v.detail, &v, rc, &d);
+        else
+            print_human(target, &o, &v, rc, &d);
+        status = rc == 0 ? 0 : 1;
+    } else {
+        fprintf(stderr, "verify: %s\n", d.message[0] ? d.message : eos_strerror(rc));
+        status = 1;
     }
-    if (json)
-        print_json(&r, listed ? &apps : NULL, rc, &d);
-    else
-        print_human(target, &o, &r, listed ? &apps : NULL, rc, &d);
-    eos_ratls_manifest_free(&m);
-    free(apps.v);
-    status = rc == 0 ? 0 : 1;
+    eos_client_verify_result_free(&v);
 out:
-    free(list_json);
     eos_free(manifest, manifest_cap);
     return status;
 }

@@ -329,9 +329,13 @@ int eos_ratls_verify_chain(const uint8_t *const *der, const size_t *der_size, si
             rc = fail(r, EOS_RATLS_STEP_CHAIN, d, "certificate %zu is not valid DER", i);
             goto out;
         }
-        if (i == 0)
+        if (i == 0) {
             leaf = x;
-        else
+            /* The leaf's fingerprint: what a client pins or compares with
+             * what a browser shows, whatever the checks below find. */
+            SHA256(der[0], der_size[0], r->cert_sha256);
+            r->has_cert = 1;
+        } else
             sk_X509_push(rest, x);
     }
     if (!leaf) {

@@ -1,0 +1,99 @@
+"""The typed management calls against a real server: the C client library
+(client_calls: load, list, call, verify, unload), the Python client's mirror
+of the same calls, and `enclave-os verify` built on eos_client_verify."""
+import hashlib
+import json
+import os
+import subprocess
+
+import pytest
+
+import enclave_os_client as eos
+from eosnet import EOS_BIN, Server
+
+APPS = os.environ.get("EOS_APPS_DIR", "")
+HELLO = os.path.join(APPS, "hello.wasm")
+TYPED = os.environ.get("EOS_TYPED_WASM", "")
+CALLS = os.environ.get("EOS_CLIENT_CALLS", "")
+
+pytestmark = pytest.mark.skipif(not os.path.exists(HELLO),
+                                reason="test components not built (needs node + jco)")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("client"), "--dev", "--workers", "2")
+    yield srv
+    assert srv.alive(), srv.output()
+    assert srv.stop() == 0, srv.output()
+
+
+def test_c_client_typed_calls(server):
+    args = [CALLS, "127.0.0.1:%d" % server.port, HELLO]
+    if TYPED and os.path.exists(TYPED):
+        args.append(TYPED)
+    r = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_python_client_typed_calls(server):
+    with open(HELLO, "rb") as f:
+        hello = f.read()
+    rules = ["https://api.example.com", "https://*.example.org"]
+    with eos.Client("127.0.0.1", server.port) as c:
+        assert c.load("py-hello", hello, route="/py", hostname="py.example",
+                      config={"greeting": "hi"}, allow_outbound=rules)["status"] == "loaded"
+        try:
+            assert "py-hello" in [a["name"] for a in c.list()["apps"]]
+            assert c.call("py-nope", "f")["status"] == "error"
+            if TYPED and os.path.exists(TYPED):
+                with open(TYPED, "rb") as f:
+                    assert c.load("py-typed", f.read())["status"] == "loaded"
+                r = c.call("py-typed", "add", [2, 3])
+                assert r["status"] == "ok" and r["returns"] == [5]
+                assert c.unload("py-typed")["status"] == "unloaded"
+            with pytest.raises(eos.VerificationError) as e:
+                eos.verify("127.0.0.1", server.port)
+            assert e.value.step == "simulated"
+            v = eos.verify("127.0.0.1", server.port, allow_simulated=True)
+            assert v["tee"] == "sim" and v["manifest_checked"]
+            with eos.connect("127.0.0.1", server.port) as s:
+                der = s.getpeercert(binary_form=True)
+            assert v["cert_sha256"] == hashlib.sha256(der).hexdigest()
+            apps = {a["name"]: a for a in v["apps"]}
+            a = apps["py-hello"]
+            assert a["confirmed"] and a["code_hash"] == hashlib.sha256(hello).hexdigest()
+            assert a["route"] == "/py" and a["hostname"] == "py.example"
+            assert a["outbound"] == "\n".join(rules) and a["tier"]
+            assert a["commitments"]["route"] == hashlib.sha256(b"/py").hexdigest()
+            assert set(a["commitments"]) >= {"route", "hostname", "env", "config", "outbound"}
+            # the CLI's report (eos_client_verify) agrees field by field
+            r = subprocess.run([EOS_BIN, "verify", "127.0.0.1:%d" % server.port,
+                                "--allow-simulated", "--json"],
+                               capture_output=True, text=True, timeout=60)
+            assert r.returncode == 0, r.stdout + r.stderr
+            doc = json.loads(r.stdout)
+            assert doc["cert_sha256"] == v["cert_sha256"]
+            assert doc["merkle_root"] == v["config_root"]
+            cli = {x["name"]: x for x in doc["apps"]}["py-hello"]
+            for key in ("code_hash", "confirmed", "route", "hostname", "tier", "outbound",
+                        "commitments"):
+                assert cli[key] == a[key], key
+        finally:
+            assert c.unload("py-hello")["status"] == "unloaded"
+
+
+def test_python_client_refuses_a_listed_value_the_manifest_contradicts():
+    code = bytes(32)
+    entries = [("wasm.a.code_hash", hashlib.sha256(code).digest()),
+               ("wasm.a.route", hashlib.sha256(b"/a").digest()),
+               ("wasm.a.hostname", bytes(32)),
+               ("wasm.a.b.code_hash", hashlib.sha256(code).digest()),
+               ("wasm.a.b.route", hashlib.sha256(b"/b").digest())]
+    listed = [{"name": "a", "code_hash": code.hex(), "route": "/a", "hostname": None},
+              {"name": "a.b", "code_hash": code.hex(), "route": "/elsewhere"}]
+    apps = {x["name"]: x for x in eos._confirmed_apps(entries, listed)}
+    assert apps["a"]["confirmed"] and apps["a"]["route"] == "/a"
+    # a.b's leaves are its own, not a's
+    assert set(apps["a"]["commitments"]) == {"route", "hostname"}
+    assert not apps["a.b"]["confirmed"] and apps["a.b"]["route"] is None
