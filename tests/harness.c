@@ -87,3 +87,34 @@ int eos_test_finish(void)
     fprintf(stderr, "%d passed, %d failed\n", tests_run - failures, failures);
     return failures ? 1 : 0;
 }
+
+uint8_t *eos_test_read_file(const char *path, size_t *out_size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    uint8_t *buf = NULL;
+    long n = -1;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (buf = malloc((size_t)n + 1)) != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (!buf)
+        return NULL;
+    buf[n] = 0;
+    *out_size = (size_t)n;
+    return buf;
+}
+
+int eos_test_write_file(const char *path, const void *data, size_t size)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    int rc = fwrite(data, 1, size, f) == size ? 0 : -1;
+    if (fclose(f) != 0)
+        rc = -1;
+    return rc;
+}

@@ -18,6 +18,12 @@ int eos_test_finish(void);
 void eos_test_fail_alloc_after(long n, int sticky);
 long eos_test_alloc_count(void);
 
+/* Reads a whole file into a malloc'd buffer with a NUL after its bytes
+ * (free with free()); NULL when it cannot be read. */
+uint8_t *eos_test_read_file(const char *path, size_t *out_size);
+/* Replaces a whole file's contents with size bytes (borrowed); 0 or -1. */
+int eos_test_write_file(const char *path, const void *data, size_t size);
+
 #define EOS_RUN(fn) eos_test_run(#fn, fn)
 
 #define EOS_CHECK(cond)                                                                    \

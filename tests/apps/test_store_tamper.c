@@ -13,43 +13,11 @@
 
 #define NS_NAME "app:t/kv:b"
 
-/* Copies the backend record of key (malloc'd) in namespace ns. */
-static uint8_t *raw_record(eos_kv *kv, eos_kv_ns *ns, const char *key, size_t *out_size)
-{
-    eos_kv_backend *be = eos_kv_backend_of(kv);
-    eos_kv_btxn *t = NULL;
-    uint8_t dbkey[EOS_KV_DBKEY_SIZE];
-    const uint8_t *v = NULL;
-    uint8_t *copy = NULL;
-    EOS_CHECK_INT(eos_kv_db_key(ns, key, strlen(key), dbkey), 0);
-    EOS_CHECK_INT(be->ops->begin(be, 0, &t, NULL), 0);
-    if (be->ops->get(t, dbkey, sizeof dbkey, &v, out_size, NULL) == 0) {
-        copy = malloc(*out_size);
-        memcpy(copy, v, *out_size);
-    }
-    be->ops->abort(t);
-    EOS_CHECK(copy != NULL);
-    return copy;
-}
-
-static void put_raw(eos_kv *kv, eos_kv_ns *ns, const char *key, const uint8_t *raw, size_t size)
-{
-    eos_kv_backend *be = eos_kv_backend_of(kv);
-    eos_kv_btxn *t = NULL;
-    uint8_t dbkey[EOS_KV_DBKEY_SIZE];
-    EOS_CHECK_INT(eos_kv_db_key(ns, key, strlen(key), dbkey), 0);
-    EOS_CHECK_INT(be->ops->begin(be, 1, &t, NULL), 0);
-    EOS_CHECK_INT(be->ops->put(t, dbkey, sizeof dbkey, raw, size, NULL), 0);
-    EOS_CHECK_INT(be->ops->commit(t, NULL), 0);
-}
-
 static void test_moved_record_is_counted(void)
 {
     eos_tee *tee = tee_double_new(0x31);
     char *dir = kvt_mkdtemp();
-    eos_kv *kv = NULL;
-    eos_kv_config cfg = {.data_dir = dir, .tee = tee};
-    EOS_CHECK_INT(eos_kv_open(&cfg, &kv, NULL), 0);
+    eos_kv *kv = kvt_open(dir, tee);
     eos_wasi_store st = eos_apps_wasi_store(kv);
     eos_wasi_store_ns *h = NULL;
     EOS_CHECK_INT(st.ops->ns_open(st.impl, NS_NAME, &h), 0);
@@ -60,8 +28,8 @@ static void test_moved_record_is_counted(void)
     eos_kv_ns *ns = NULL;
     EOS_CHECK_INT(eos_kv_ns_open(kv, NS_NAME, &ns, NULL), 0);
     size_t n = 0;
-    uint8_t *raw = raw_record(kv, ns, "two", &n);
-    put_raw(kv, ns, "one", raw, n); /* "two"'s record under "one" */
+    uint8_t *raw = kvt_raw_record(kv, ns, "two", &n);
+    kvt_put_raw(kv, ns, "one", raw, n); /* "two"'s record under "one" */
     free(raw);
     eos_kv_ns_close(ns);
 

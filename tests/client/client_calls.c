@@ -14,17 +14,11 @@
 
 static uint8_t *slurp(const char *path, size_t *size)
 {
-    FILE *f = fopen(path, "rb");
-    EOS_CHECK(f != NULL);
-    if (!f)
+    uint8_t *b = eos_test_read_file(path, size);
+    if (!b) {
+        fprintf(stderr, "cannot read %s\n", path);
         exit(1);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)n);
-    EOS_CHECK(b && fread(b, 1, (size_t)n, f) == (size_t)n);
-    fclose(f);
-    *size = (size_t)n;
+    }
     return b;
 }
 

@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "harness.h"
 #include "kv_testutil.h"
 
 typedef struct td {
@@ -120,39 +121,10 @@ void kvt_rmdir(char *dir)
     free(dir);
 }
 
-uint8_t *kvt_read_file(const char *path, size_t *out_size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = malloc(n > 0 ? (size_t)n : 1);
-    if (buf && n > 0 && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *out_size = n > 0 ? (size_t)n : 0;
-    return buf;
-}
-
-int kvt_write_file(const char *path, const uint8_t *data, size_t size)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return -1;
-    int rc = fwrite(data, 1, size, f) == size ? 0 : -1;
-    if (fclose(f) != 0)
-        rc = -1;
-    return rc;
-}
-
 char *kvt_pg_conninfo(const char *file)
 {
     size_t n = 0;
-    char *s = (char *)kvt_read_file(file, &n);
+    char *s = (char *)eos_test_read_file(file, &n);
     if (!s || n == 0) {
         free(s);
         fprintf(stderr, "cannot read a connection string from %s\n", file);
@@ -177,4 +149,45 @@ void kvt_table_name(const char *dir, char *out, size_t size)
     size_t o = (size_t)snprintf(out, size, "t_");
     for (const char *p = base; *p && o + 3 < size; p++)
         o += (size_t)snprintf(out + o, size - o, "%02x", (unsigned char)*p);
+}
+
+eos_kv *kvt_open(const char *dir, eos_tee *tee)
+{
+    eos_kv *kv = NULL;
+    eos_diag d;
+    eos_diag_init(&d);
+    eos_kv_config cfg = {.data_dir = dir, .tee = tee};
+    int rc = eos_kv_open(&cfg, &kv, &d);
+    if (rc)
+        fprintf(stderr, "    open: %s: %s\n", eos_err_name(rc), d.message);
+    EOS_CHECK_INT(rc, 0);
+    return kv;
+}
+
+uint8_t *kvt_raw_record(eos_kv *kv, eos_kv_ns *ns, const char *key, size_t *out_size)
+{
+    eos_kv_backend *be = eos_kv_backend_of(kv);
+    eos_kv_btxn *t = NULL;
+    uint8_t dbkey[EOS_KV_DBKEY_SIZE];
+    const uint8_t *v = NULL;
+    uint8_t *copy = NULL;
+    EOS_CHECK_INT(eos_kv_db_key(ns, key, strlen(key), dbkey), 0);
+    EOS_CHECK_INT(be->ops->begin(be, 0, &t, NULL), 0);
+    if (be->ops->get(t, dbkey, sizeof dbkey, &v, out_size, NULL) == 0 &&
+        (copy = malloc(*out_size ? *out_size : 1)) != NULL)
+        memcpy(copy, v, *out_size);
+    be->ops->abort(t);
+    EOS_CHECK(copy != NULL);
+    return copy;
+}
+
+void kvt_put_raw(eos_kv *kv, eos_kv_ns *ns, const char *key, const uint8_t *raw, size_t size)
+{
+    eos_kv_backend *be = eos_kv_backend_of(kv);
+    eos_kv_btxn *t = NULL;
+    uint8_t dbkey[EOS_KV_DBKEY_SIZE];
+    EOS_CHECK_INT(eos_kv_db_key(ns, key, strlen(key), dbkey), 0);
+    EOS_CHECK_INT(be->ops->begin(be, 1, &t, NULL), 0);
+    EOS_CHECK_INT(be->ops->put(t, dbkey, sizeof dbkey, raw, size, NULL), 0);
+    EOS_CHECK_INT(be->ops->commit(t, NULL), 0);
 }

@@ -72,7 +72,7 @@ static void test_format_by_hand(void)
     size_t sealed_size = 0, master_size = 0;
     uint8_t *master = NULL;
     snprintf(path, sizeof path, "%s/master.sealed", dir);
-    uint8_t *sealed = kvt_read_file(path, &sealed_size);
+    uint8_t *sealed = eos_test_read_file(path, &sealed_size);
     EOS_CHECK_INT(eos_tee_unseal(tee, "enclave-os kv master key v1", sealed, sealed_size, &master,
                                  &master_size, NULL),
                   0);

@@ -197,8 +197,8 @@ static void test_two_nodes_count(void)
     snprintf(p1, sizeof p1, "%s/master.sealed", d1);
     snprintf(p2, sizeof p2, "%s/master.sealed", d2);
     size_t n = 0;
-    uint8_t *sealed = kvt_read_file(p1, &n);
-    EOS_CHECK(sealed && kvt_write_file(p2, sealed, n) == 0);
+    uint8_t *sealed = eos_test_read_file(p1, &n);
+    EOS_CHECK(sealed && eos_test_write_file(p2, sealed, n) == 0);
     free(sealed);
     eos_kv *n2 = open_store(d2, "rows_count", 5000);
     pthread_t th[4];

@@ -20,15 +20,7 @@ static char dbpath[4200];
 
 static eos_kv *open_store(void)
 {
-    eos_kv *kv = NULL;
-    eos_diag d;
-    eos_diag_init(&d);
-    eos_kv_config cfg = {.data_dir = dir, .tee = tee};
-    int rc = eos_kv_open(&cfg, &kv, &d);
-    if (rc)
-        fprintf(stderr, "    open: %s: %s\n", eos_err_name(rc), d.message);
-    EOS_CHECK_INT(rc, 0);
-    return kv;
+    return kvt_open(dir, tee);
 }
 
 static void fresh_dir(void)
@@ -36,37 +28,6 @@ static void fresh_dir(void)
     kvt_rmdir(dir);
     dir = kvt_mkdtemp();
     snprintf(dbpath, sizeof dbpath, "%s/kv.mdb", dir);
-}
-
-/* Copies the raw envelope stored for key (malloc'd). */
-static uint8_t *raw_record(eos_kv *kv, eos_kv_ns *ns, const char *key, size_t *out_size)
-{
-    eos_kv_backend *be = eos_kv_backend_of(kv);
-    eos_kv_btxn *t = NULL;
-    uint8_t dbkey[EOS_KV_DBKEY_SIZE];
-    const uint8_t *v = NULL;
-    uint8_t *copy = NULL;
-    EOS_CHECK_INT(eos_kv_db_key(ns, key, strlen(key), dbkey), 0);
-    EOS_CHECK_INT(be->ops->begin(be, 0, &t, NULL), 0);
-    if (be->ops->get(t, dbkey, sizeof dbkey, &v, out_size, NULL) == 0) {
-        copy = malloc(*out_size);
-        memcpy(copy, v, *out_size);
-    }
-    be->ops->abort(t);
-    EOS_CHECK(copy != NULL);
-    return copy;
-}
-
-/* Stores raw bytes under key's backend key, below the encryption layer. */
-static void put_raw(eos_kv *kv, eos_kv_ns *ns, const char *key, const uint8_t *raw, size_t size)
-{
-    eos_kv_backend *be = eos_kv_backend_of(kv);
-    eos_kv_btxn *t = NULL;
-    uint8_t dbkey[EOS_KV_DBKEY_SIZE];
-    EOS_CHECK_INT(eos_kv_db_key(ns, key, strlen(key), dbkey), 0);
-    EOS_CHECK_INT(be->ops->begin(be, 1, &t, NULL), 0);
-    EOS_CHECK_INT(be->ops->put(t, dbkey, sizeof dbkey, raw, size, NULL), 0);
-    EOS_CHECK_INT(be->ops->commit(t, NULL), 0);
 }
 
 static void expect_corrupt(eos_kv_ns *ns, const char *key)
@@ -93,16 +54,16 @@ static void test_flip_and_swap_on_disk(void)
     EOS_CHECK_INT(eos_kv_set(ns, S("carol"), V("a value whose byte will be flipped"), NULL), 0);
     EOS_CHECK_INT(eos_kv_set(ns, S("dave"), V("a value whose name byte is flipped"), NULL), 0);
     size_t na, nb, nc, nd, fsize;
-    uint8_t *ra = raw_record(kv, ns, "alice", &na);
-    uint8_t *rb = raw_record(kv, ns, "bobby", &nb);
-    uint8_t *rc_ = raw_record(kv, ns, "carol", &nc);
-    uint8_t *rd = raw_record(kv, ns, "dave", &nd);
+    uint8_t *ra = kvt_raw_record(kv, ns, "alice", &na);
+    uint8_t *rb = kvt_raw_record(kv, ns, "bobby", &nb);
+    uint8_t *rc_ = kvt_raw_record(kv, ns, "carol", &nc);
+    uint8_t *rd = kvt_raw_record(kv, ns, "dave", &nd);
     eos_kv_ns_close(ns);
     eos_kv_close(kv);
 
     /* LMDB copies pages on write, so stale copies of a record may also be in
      * the file: edit every copy, as a host rolling the data would. */
-    uint8_t *file = kvt_read_file(dbpath, &fsize);
+    uint8_t *file = eos_test_read_file(dbpath, &fsize);
     uint8_t *orig = malloc(fsize);
     memcpy(orig, file, fsize);
     EOS_CHECK(file != NULL);
@@ -127,7 +88,7 @@ static void test_flip_and_swap_on_disk(void)
     }
     for (int i = 0; i < 4; i++)
         EOS_CHECK(found[i] > 0);
-    EOS_CHECK_INT(kvt_write_file(dbpath, file, fsize), 0);
+    EOS_CHECK_INT(eos_test_write_file(dbpath, file, fsize), 0);
     free(orig);
     free(file);
 
@@ -160,31 +121,31 @@ static void test_moved_truncated_altered(void)
     EOS_CHECK_INT(eos_kv_set(b, S("key"), V("secret of b"), NULL), 0);
     EOS_CHECK_INT(eos_kv_set(a, S("other"), V("other of a"), NULL), 0);
     size_t n;
-    uint8_t *r = raw_record(kv, a, "key", &n);
+    uint8_t *r = kvt_raw_record(kv, a, "key", &n);
     /* Moved to the same name in another namespace. */
-    put_raw(kv, b, "key", r, n);
+    kvt_put_raw(kv, b, "key", r, n);
     expect_corrupt(b, "key");
     /* Moved to another name in the same namespace. */
-    put_raw(kv, a, "other", r, n);
+    kvt_put_raw(kv, a, "other", r, n);
     expect_corrupt(a, "other");
     /* Truncated by a few bytes, to the header, to nothing. */
-    put_raw(kv, a, "t1", r, n - 3);
+    kvt_put_raw(kv, a, "t1", r, n - 3);
     expect_corrupt(a, "t1");
-    put_raw(kv, a, "t2", r, 20);
+    kvt_put_raw(kv, a, "t2", r, 20);
     expect_corrupt(a, "t2");
-    put_raw(kv, a, "t3", r, 0);
+    kvt_put_raw(kv, a, "t3", r, 0);
     expect_corrupt(a, "t3");
     /* Header fields: version, flags, name size. */
     for (int field = 0; field < 4; field++) {
         uint8_t *m = malloc(n);
         memcpy(m, r, n);
         m[field] ^= 0x01;
-        put_raw(kv, a, "key", m, n);
+        kvt_put_raw(kv, a, "key", m, n);
         expect_corrupt(a, "key");
         free(m);
     }
     /* The original bytes put back are accepted again. */
-    put_raw(kv, a, "key", r, n);
+    kvt_put_raw(kv, a, "key", r, n);
     uint8_t *v = NULL;
     size_t vn = 0;
     EOS_CHECK_INT(eos_kv_get(a, S("key"), &v, &vn, NULL), 0);
@@ -285,7 +246,7 @@ static void test_truncated_file(void)
     eos_kv_ns_close(ns);
     eos_kv_close(kv);
     size_t size = 0;
-    uint8_t *file = kvt_read_file(dbpath, &size);
+    uint8_t *file = eos_test_read_file(dbpath, &size);
     free(file);
     EOS_CHECK(size > 65536);
     EOS_CHECK_INT(truncate(dbpath, (off_t)(size / 2)), 0);
@@ -325,9 +286,9 @@ static void test_sealed_key_errors(void)
 
     /* An altered sealed key cannot be unsealed either. */
     size_t n = 0;
-    uint8_t *blob = kvt_read_file(sealed, &n);
+    uint8_t *blob = eos_test_read_file(sealed, &n);
     blob[n / 2] ^= 1;
-    EOS_CHECK_INT(kvt_write_file(sealed, blob, n), 0);
+    EOS_CHECK_INT(eos_test_write_file(sealed, blob, n), 0);
     blob[n / 2] ^= 1;
     cfg.tee = tee;
     eos_diag_init(&d);
@@ -347,8 +308,8 @@ static void test_sealed_key_errors(void)
     char other_sealed[4300];
     snprintf(other_sealed, sizeof other_sealed, "%s/master.sealed", other_dir);
     size_t on = 0;
-    uint8_t *oblob = kvt_read_file(other_sealed, &on);
-    EOS_CHECK_INT(kvt_write_file(sealed, oblob, on), 0);
+    uint8_t *oblob = eos_test_read_file(other_sealed, &on);
+    EOS_CHECK_INT(eos_test_write_file(sealed, oblob, on), 0);
     eos_diag_init(&d);
     EOS_CHECK_INT(eos_kv_open(&cfg, &kv, &d), EOS_ECORRUPT);
     EOS_CHECK(strstr(d.message, "does not belong") != NULL);
@@ -356,7 +317,7 @@ static void test_sealed_key_errors(void)
     kvt_rmdir(other_dir);
 
     /* The original works again. */
-    EOS_CHECK_INT(kvt_write_file(sealed, blob, n), 0);
+    EOS_CHECK_INT(eos_test_write_file(sealed, blob, n), 0);
     free(blob);
     kv = open_store();
     eos_kv_close(kv);
@@ -387,7 +348,7 @@ static void test_no_plaintext_on_disk(void)
         char path[4300];
         size_t size = 0;
         snprintf(path, sizeof path, "%s/%s", dir, files[f]);
-        uint8_t *data = kvt_read_file(path, &size);
+        uint8_t *data = eos_test_read_file(path, &size);
         EOS_CHECK(data != NULL);
         for (size_t i = 0; data && i < sizeof needles / sizeof *needles; i++) {
             if (memmem(data, size, needles[i], strlen(needles[i])))

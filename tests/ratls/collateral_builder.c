@@ -10,6 +10,7 @@
 #include <openssl/x509v3.h>
 
 #include "collateral_builder.h"
+#include "harness.h"
 
 static void die(const char *what)
 {
@@ -54,10 +55,8 @@ static void write_text(const builder *b, const char *file, const char *text, siz
 {
     char path[160];
     path_of(b, file, path, sizeof path);
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(text, 1, n, f) != n)
+    if (eos_test_write_file(path, text, n) != 0)
         die("cannot write a collateral file");
-    fclose(f);
 }
 
 void builder_init(builder *b, const char *intel_root_pem)
@@ -215,18 +214,15 @@ void builder_qe_identity(builder *b, const char *fields, const char *levels)
     free(body);
 }
 
+/* The file's text (malloc'd, NUL-terminated; free with free()). */
 static char *read_text(const builder *b, const char *file, size_t *out_size)
 {
     char path[160];
     path_of(b, file, path, sizeof path);
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    char *text = (char *)eos_test_read_file(path, out_size);
+    if (!text)
         die("cannot read a collateral file");
-    static char buf[65536];
-    *out_size = fread(buf, 1, sizeof buf - 1, f);
-    buf[*out_size] = 0;
-    fclose(f);
-    return buf;
+    return text;
 }
 
 void builder_tamper(builder *b, const char *file, const char *from, const char *to)
@@ -238,6 +234,7 @@ void builder_tamper(builder *b, const char *file, const char *from, const char *
         die("nothing to tamper with");
     memcpy(at, to, strlen(to));
     write_text(b, file, text, n);
+    free(text);
 }
 
 void builder_truncate(builder *b, const char *file, size_t size)
@@ -245,6 +242,7 @@ void builder_truncate(builder *b, const char *file, size_t size)
     size_t n;
     char *text = read_text(b, file, &n);
     write_text(b, file, text, size < n ? size : n);
+    free(text);
 }
 
 void builder_revoke_signer(builder *b)

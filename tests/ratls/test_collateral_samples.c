@@ -60,23 +60,6 @@ static const sample samples[] = {
      S "snp/ask_ark_genoa.pem", T2026, 0},
 };
 
-static uint8_t *load(const char *path, size_t *out_size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)n + 1);
-    if (fread(b, 1, (size_t)n, f) != (size_t)n)
-        n = 0;
-    fclose(f);
-    b[n] = 0;
-    *out_size = (size_t)n;
-    return b;
-}
-
 static void opts_for(const sample *s, eos_ratls_verify_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -105,7 +88,7 @@ static void check_sample(const sample *s)
     char path[512];
     size_t size;
     snprintf(path, sizeof path, S "%s", s->path);
-    uint8_t *ev = load(path, &size);
+    uint8_t *ev = eos_test_read_file(path, &size);
     eos_tee_evidence_info info;
     eos_ratls_verify_opts o;
     eos_ratls_verify_result r;
@@ -151,8 +134,8 @@ static void test_collateral_every_sample(void)
 static void test_collateral_wrapped_samples(void)
 {
     size_t size, raw_size;
-    uint8_t *b64 = load(S "teekit/tdx-v4-azure", &size);
-    uint8_t *raw = load(S "teekit/tdx-v4-azure.dat", &raw_size);
+    uint8_t *b64 = eos_test_read_file(S "teekit/tdx-v4-azure", &size);
+    uint8_t *raw = eos_test_read_file(S "teekit/tdx-v4-azure.dat", &raw_size);
     EOS_CHECK(b64 && raw);
     if (!b64 || !raw)
         return;
@@ -167,7 +150,7 @@ static void test_collateral_wrapped_samples(void)
     free(b64);
     free(raw);
 
-    uint8_t *json = load(S "trustee/evidence-genoa.json", &size);
+    uint8_t *json = eos_test_read_file(S "trustee/evidence-genoa.json", &size);
     char *p = json ? strstr((char *)json, "\"report\"") : NULL;
     EOS_CHECK(p != NULL);
     if (!p)
@@ -205,7 +188,7 @@ static void test_collateral_debug_samples(void)
         size_t size;
         char path[512];
         snprintf(path, sizeof path, S "%s", samples[i].path);
-        uint8_t *ev = load(path, &size);
+        uint8_t *ev = eos_test_read_file(path, &size);
         eos_tee_evidence_info info;
         eos_ratls_verify_opts o;
         eos_ratls_verify_result r;
@@ -225,7 +208,7 @@ static void test_collateral_debug_samples(void)
 static void test_collateral_verification_time(void)
 {
     size_t size;
-    uint8_t *ev = load(S "trustee/test-vlek-report.bin", &size);
+    uint8_t *ev = eos_test_read_file(S "trustee/test-vlek-report.bin", &size);
     eos_ratls_verify_opts o;
     eos_ratls_verify_result r;
     eos_diag d;
@@ -236,7 +219,7 @@ static void test_collateral_verification_time(void)
     EOS_CHECK(strstr(d.message, "expired") != NULL);
     free(ev);
     /* A PCK certificate issued 2026-01-27 is not valid on 2025-06-01. */
-    ev = load(S "tdx/quote_v5_sample.dat", &size);
+    ev = eos_test_read_file(S "tdx/quote_v5_sample.dat", &size);
     opts_for(&samples[1], &o);
     o.now = T2025;
     EOS_CHECK_INT(verify(ev, size, &o, &r, &d), EOS_EVERIFY);
@@ -249,19 +232,12 @@ static void test_collateral_verification_time(void)
 static void test_collateral_snp_detection(void)
 {
     size_t size;
-    uint8_t *ev = load(S "trustee/test-vlek-report.bin", &size);
+    uint8_t *ev = eos_test_read_file(S "trustee/test-vlek-report.bin", &size);
     eos_tee_evidence_info info;
     EOS_CHECK_INT(eos_tee_parse_evidence(ev, size, &info, NULL), 0);
     EOS_CHECK_INT(info.kind, EOS_TEE_KIND_SEV_SNP);
     EOS_CHECK_INT(info.guest_svn, 0);
     free(ev);
-}
-
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    fputs(text, f);
-    fclose(f);
 }
 
 /* SEV-SNP TCB from the real VCEK: it matches the report's REPORTED_TCB, and
@@ -271,13 +247,11 @@ static void test_collateral_snp_tcb(void)
     char dir[] = "/tmp/eos-snp-coll-XXXXXX", path[256];
     EOS_CHECK(mkdtemp(dir) != NULL);
     size_t size, vsize;
-    uint8_t *vcek = load(S "snp/vcek.testcer", &vsize);
+    uint8_t *vcek = eos_test_read_file(S "snp/vcek.testcer", &vsize);
     snprintf(path, sizeof path, "%s/vcek.der", dir);
-    FILE *f = fopen(path, "wb");
-    fwrite(vcek, 1, vsize, f);
-    fclose(f);
+    EOS_CHECK_INT(eos_test_write_file(path, vcek, vsize), 0);
     free(vcek);
-    uint8_t *ev = load(S "snp/attestation.bin", &size);
+    uint8_t *ev = eos_test_read_file(S "snp/attestation.bin", &size);
     eos_ratls_verify_opts o;
     eos_ratls_verify_result r;
     eos_diag d;
@@ -295,13 +269,14 @@ static void test_collateral_snp_tcb(void)
     o.require_tcb = EOS_RATLS_TCB_UP_TO_DATE;
     EOS_CHECK_INT(verify(ev, size, &o, &r, &d), 0);
     snprintf(path, sizeof path, "%s/snp_tcb.json", dir);
-    write_file(path, "{\"bootloader\":0,\"tee\":0,\"snp\":250,\"microcode\":0}");
+    static const char minimum[] = "{\"bootloader\":0,\"tee\":0,\"snp\":250,\"microcode\":0}";
+    EOS_CHECK_INT(eos_test_write_file(path, minimum, strlen(minimum)), 0);
     EOS_CHECK_INT(verify(ev, size, &o, &r, &d), EOS_EVERIFY);
     EOS_CHECK_INT(r.tcb_status, EOS_RATLS_TCB_OUT_OF_DATE);
     EOS_CHECK_INT(r.failed_step, EOS_RATLS_STEP_TCB);
     o.require_tcb = EOS_RATLS_TCB_OUT_OF_DATE;
     EOS_CHECK_INT(verify(ev, size, &o, &r, &d), 0);
-    write_file(path, "{\"bootloader\":");
+    EOS_CHECK_INT(eos_test_write_file(path, "{\"bootloader\":", strlen("{\"bootloader\":")), 0);
     EOS_CHECK_INT(verify(ev, size, &o, &r, &d), EOS_EVERIFY);
     EOS_CHECK(strstr(d.message, "snp_tcb.json") != NULL);
     unlink(path);

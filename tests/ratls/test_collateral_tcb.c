@@ -18,28 +18,11 @@
 #define ZERO48 "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
 #define ONE48  "010000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
 
-static uint8_t *load(const char *path, size_t *out_size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)n + 1);
-    if (fread(b, 1, (size_t)n, f) != (size_t)n)
-        n = 0;
-    fclose(f);
-    b[n] = 0;
-    *out_size = (size_t)n;
-    return b;
-}
-
 static int verify_file(const char *path, const eos_ratls_verify_opts *o, eos_ratls_verify_result *r,
                        eos_diag *d)
 {
     size_t size = 0;
-    uint8_t *ev = load(path, &size);
+    uint8_t *ev = eos_test_read_file(path, &size);
     eos_diag_init(d);
     int rc = eos_ratls_verify_evidence(ev, size, NULL, o, r, d);
     free(ev);
