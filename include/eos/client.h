@@ -118,6 +118,13 @@ EOS_API int eos_client_list(eos_client *c, char **out, size_t *out_size, eos_dia
 /* wasm_call of app's function with params_json (a JSON array; NULL = []). */
 EOS_API int eos_client_call(eos_client *c, const char *app, const char *function,
                             const char *params_json, char **out, size_t *out_size, eos_diag *d);
+/* wasm_call with a command line ("args": argc strings, argv[0] first,
+ * borrowed) for a wasi:cli/run component's get-arguments; argv NULL sends
+ * none (the server gives the app's name as argv[0]). A command that called
+ * exit answers {"status":"exited","exit_code":N}. */
+EOS_API int eos_client_call_argv(eos_client *c, const char *app, const char *function,
+                                 const char *params_json, const char *const *argv, size_t argc,
+                                 char **out, size_t *out_size, eos_diag *d);
 /* config_manifest: the manifest document, for eos_ratls_manifest_from_json()
  * and verification against the certificate's root. */
 EOS_API int eos_client_manifest(eos_client *c, char **out, size_t *out_size, eos_diag *d);

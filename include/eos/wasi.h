@@ -252,6 +252,8 @@ typedef struct eos_wasi_outcome {
     uint64_t body_in_size;  /* request body bytes the app read */
     uint64_t body_out_size; /* response body bytes passed to the sink */
     char reason[256];       /* short reason on failure, fit for a 500 body */
+    bool exited;            /* the guest called wasi:cli/exit (the call gave EOS_TRAP_EXIT) */
+    uint8_t exit_status;    /* its status: 0 for exit(ok), 1 for exit(err), or the code */
 } eos_wasi_outcome;
 
 /* Runs one request: a fresh store with the app's limits, a fresh instance of
@@ -274,6 +276,16 @@ EOS_API int eos_wasi_handle_http(eos_wasi_app *app, const eos_wasi_request *req,
 EOS_API int eos_wasi_call(eos_wasi_app *app, const char *name, const eos_cm_val *args,
                           size_t arg_count, eos_cm_val *results, size_t result_count,
                           eos_cm_arena *arena, eos_wasi_outcome *out);
+/* As eos_wasi_call, with the command-line arguments that
+ * wasi:cli/environment get-arguments gives the instance: argc strings,
+ * argv[0] (the program's name) first, borrowed for the call. argv NULL gives
+ * the app's name alone as argv[0], as eos_wasi_call does. The environment
+ * stays the app's (APP_NAME, APP_VERSION, then its env). A wasi:cli/run
+ * component is called with name "wasi:cli/run@0.2.0#run" (any 0.2.x). */
+EOS_API int eos_wasi_call_argv(eos_wasi_app *app, const char *name, const char *const *argv,
+                               size_t argc, const eos_cm_val *args, size_t arg_count,
+                               eos_cm_val *results, size_t result_count, eos_cm_arena *arena,
+                               eos_wasi_outcome *out);
 
 #ifdef __cplusplus
 }

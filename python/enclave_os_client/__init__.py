@@ -280,9 +280,15 @@ class Client:
     def list(self):
         return self.request({"wasm_list": {}})
 
-    def call(self, app, function, params=()):
-        return self.request({"wasm_call": {"app": app, "function": function,
-                                           "params": list(params)}})
+    def call(self, app, function, params=(), args=None):
+        """``args``: the command line a wasi:cli/run component reads
+        (get-arguments), argv[0] first; None sends none (the server gives the
+        app's name as argv[0]). A command that called exit answers
+        ``{"status": "exited", "exit_code": N}``."""
+        body = {"app": app, "function": function, "params": list(params)}
+        if args is not None:
+            body["args"] = list(args)
+        return self.request({"wasm_call": body})
 
     def manifest(self):
         return self.request({"config_manifest": {}})

@@ -29,6 +29,29 @@ static int conv_fail(conv *cv, const char *fmt, const char *a)
     return -1;
 }
 
+/* 1 when an exported instance's name answers for want (n bytes): the same
+ * name, or the same interface at a semver-compatible version
+ * ("wasi:cli/run@0.2.0" finds "wasi:cli/run@0.2.12"), as the component host
+ * links them. */
+static int iface_matches(const char *have, const char *want, size_t n)
+{
+    if (strlen(have) == n && strncmp(have, want, n) == 0)
+        return 1;
+    const char *ha = strchr(have, '@'), *wa = memchr(want, '@', n);
+    if (!ha || !wa || ha - have != wa - want || strncmp(have, want, (size_t)(ha - have)) != 0)
+        return 0;
+    char wv[32];
+    size_t wn = n - (size_t)(wa + 1 - want);
+    if (wn >= sizeof wv)
+        return 0;
+    memcpy(wv, wa + 1, wn);
+    wv[wn] = 0;
+    unsigned hmaj, hmin, wmaj, wmin;
+    if (sscanf(ha + 1, "%u.%u", &hmaj, &hmin) != 2 || sscanf(wv, "%u.%u", &wmaj, &wmin) != 2)
+        return 0;
+    return hmaj == wmaj && (hmaj != 0 || hmin == wmin);
+}
+
 static const eos_cm_functype *find_func(const eos_cm_component *c, const char *name)
 {
     const char *hash = strchr(name, '#');
@@ -41,8 +64,7 @@ static const eos_cm_functype *find_func(const eos_cm_component *c, const char *n
                 return d.func;
             continue;
         }
-        if (d.kind != EOS_CM_ITEM_INSTANCE || strlen(d.name) != (size_t)(hash - name) ||
-            strncmp(d.name, name, (size_t)(hash - name)) != 0)
+        if (d.kind != EOS_CM_ITEM_INSTANCE || !iface_matches(d.name, name, (size_t)(hash - name)))
             continue;
         for (size_t m = 0;; m++) {
             eos_cm_item_desc md;
@@ -587,7 +609,7 @@ out:
 }
 
 int eos_apps__call(eos_apps_app *a, const char *func, const char *params_json, size_t params_size,
-                  char **out, size_t *out_size)
+                   const char *const *argv, size_t argc, char **out, size_t *out_size)
 {
     int rc;
     conv cv;
@@ -648,9 +670,34 @@ int eos_apps__call(eos_apps_app *a, const char *func, const char *params_json, s
     }
     eos_wasi_outcome oc;
     memset(&oc, 0, sizeof oc);
-    rc = eos_wasi_call(a->wapp, func, args, ft->param_count, results, ft->result_count, cv.arena,
-                       &oc);
+    rc = eos_wasi_call_argv(a->wapp, func, argv, argc, args, ft->param_count, results,
+                            ft->result_count, cv.arena, &oc);
     atomic_fetch_add(&a->fuel, oc.fuel_consumed);
+    if (rc == EOS_TRAP_EXIT && oc.exited) {
+        /* A command that called exit: its status is the answer, as a
+         * process's exit code is (the run function returns nothing then). */
+        int oom = 0;
+        yajl_gen g = eos_proto_json_gen_new(&oom);
+        if (!g) {
+            rc = EOS_ENOMEM;
+            goto out;
+        }
+        yajl_gen_map_open(g);
+        gen_cstr(g, "status");
+        gen_cstr(g, "exited");
+        gen_cstr(g, "exit_code");
+        yajl_gen_integer(g, oc.exit_status);
+        gen_cstr(g, "fuel_consumed");
+        yajl_gen_integer(g, (long long)oc.fuel_consumed);
+        yajl_gen_map_close(g);
+        if (oom) {
+            yajl_gen_free(g);
+            rc = EOS_ENOMEM;
+            goto out;
+        }
+        rc = eos_proto_json_finish(g, out, out_size);
+        goto out;
+    }
     if (rc < 0) {
         atomic_fetch_add(&a->errors, 1);
         snprintf(msg, sizeof msg, "%s failed: %s", func,

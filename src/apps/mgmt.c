@@ -10,6 +10,9 @@
 
 #include "internal.h"
 
+/* The most command-line arguments one wasm_call passes. */
+#define EOS_APPS_MAX_ARGS 256
+
 static void gen_str(yajl_gen g, const char *s)
 {
     yajl_gen_string(g, (const unsigned char *)s, strlen(s));
@@ -577,7 +580,42 @@ int eos_apps_handle_as(eos_apps *apps, eos_proto_request *req, int conn_authoris
             eos_free(params, plen + 1);
             break;
         }
-        rc = eos_apps__call(a, func, params ? params : "[]", params ? plen : 2, out, out_size);
+        /* "args": the command line a wasi:cli/run component reads
+         * (get-arguments), argv[0] first; strings borrowed from the body. */
+        const char *args_path[] = {"args", NULL};
+        yajl_val av = yajl_tree_get(body, args_path, yajl_t_any);
+        static const char *no_args[1];
+        const char **argv = NULL;
+        size_t argc = 0;
+        int bad_args = 0;
+        if (av && (!YAJL_IS_ARRAY(av) || av->u.array.len > EOS_APPS_MAX_ARGS)) {
+            bad_args = 1;
+        } else if (av && av->u.array.len) {
+            argv = eos_calloc(av->u.array.len, sizeof *argv);
+            if (!argv) {
+                rc = EOS_ENOMEM;
+                eos_apps_app_unref(a);
+                eos_free(params, plen + 1);
+                break;
+            }
+            for (size_t i = 0; i < av->u.array.len; i++) {
+                yajl_val v = av->u.array.values[i];
+                if (!YAJL_IS_STRING(v))
+                    bad_args = 1;
+                else
+                    argv[argc++] = v->u.string;
+            }
+        }
+        if (bad_args)
+            rc = eos_apps_error_doc("invalid_request",
+                                     "wasm_call: \"args\" must be an array of at most 256 "
+                                     "strings",
+                                     out, out_size);
+        else
+            rc = eos_apps__call(a, func, params ? params : "[]", params ? plen : 2,
+                                !av ? NULL : argv ? argv : no_args, argc, out, out_size);
+        if (argv)
+            eos_free(argv, av->u.array.len * sizeof *argv);
         eos_apps_app_unref(a);
         eos_free(params, plen + 1);
         break;

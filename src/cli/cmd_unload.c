@@ -40,25 +40,55 @@ const eos_cli_command eos_cli_call = {
     "Calls FUNCTION (\"hello\", or \"iface#func\" for a function of an exported\n"
     "interface) of APP with JSON-PARAMS, a JSON array (default []), and prints the\n"
     "results (wasm_call). Values map to JSON as docs/protocol.md describes.\n\n"
+    "A command (a wasi:cli/run component, FUNCTION \"wasi:cli/run@0.2.0#run\")\n"
+    "reads its command line with wasi:cli/environment get-arguments:\n"
+    "  --arg VALUE             an argument after argv[0] (repeatable)\n"
+    "  --argv0 NAME            argv[0], the program's name (default: APP)\n"
+    "A command that calls exit answers {\"status\":\"exited\",\"exit_code\":N}.\n\n"
     "Options:\n" EOS_CLI_CONN_HELP "\n"
     "Exit status: 0 success, 1 failure (trap, bad parameters...), 2 usage error.\n",
     run_call,
 };
 
-/* Parses the shared options; fills pos with the positional arguments.
- * Returns -1 to go on, else the exit status. */
-static int parse(const eos_cli_command *cmd, int argc, char **argv, eos_cli_conn *o,
-                 const char **pos, int min, int max, int *npos)
+enum { O_ARG = 2000, O_ARGV0 };
+
+/* The command line `call` sends ("args"), argv[0] first. */
+typedef struct cmdline {
+    const char *argv0;
+    const char **args;
+    size_t count;
+} cmdline;
+
+/* Parses the shared options (and, with cl, call's --arg and --argv0); fills
+ * pos with the positional arguments. Returns -1 to go on, else the exit
+ * status. */
+static int parse_with(const eos_cli_command *cmd, int argc, char **argv, eos_cli_conn *o,
+                      const char **pos, int min, int max, int *npos, cmdline *cl)
 {
     static const struct option opts[] = {EOS_CLI_CONN_LONGOPTS, {0, 0, 0, 0}};
+    static const struct option call_opts[] = {EOS_CLI_CONN_LONGOPTS,
+                                              {"arg", required_argument, 0, O_ARG},
+                                              {"argv0", required_argument, 0, O_ARGV0},
+                                              {0, 0, 0, 0}};
     int c;
     memset(o, 0, sizeof *o);
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":s:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":s:h", cl ? call_opts : opts, NULL)) != -1) {
         if (c == 's')
             c = EOS_CLI_O_SERVER;
         if (eos_cli__conn_option(o, c, optarg))
             continue;
+        if (cl && c == O_ARGV0) {
+            cl->argv0 = optarg;
+            continue;
+        }
+        if (cl && c == O_ARG) {
+            /* argv outlives the call: keep pointers into it (argc bounds them). */
+            if (!cl->args && !(cl->args = calloc((size_t)argc, sizeof *cl->args)))
+                return EOS_CLI_EXIT_FAIL;
+            cl->args[cl->count++] = optarg;
+            continue;
+        }
         if (c == 'h') {
             eos_cli__print_help(cmd);
             return EOS_CLI_EXIT_OK;
@@ -76,8 +106,16 @@ static int parse(const eos_cli_command *cmd, int argc, char **argv, eos_cli_conn
     return -1;
 }
 
+static int parse(const eos_cli_command *cmd, int argc, char **argv, eos_cli_conn *o,
+                 const char **pos, int min, int max, int *npos)
+{
+    return parse_with(cmd, argc, argv, o, pos, min, max, npos, NULL);
+}
+
 typedef struct call_args {
     const char *name, *function, *params, *token;
+    const char *const *argv; /* NULL: no "args" sent */
+    size_t argc;
 } call_args;
 
 static int do_unload(eos_client *cl, void *ud, char **out, size_t *out_size, eos_diag *d)
@@ -95,7 +133,8 @@ static int do_list(eos_client *cl, void *ud, char **out, size_t *out_size, eos_d
 static int do_call(eos_client *cl, void *ud, char **out, size_t *out_size, eos_diag *d)
 {
     const call_args *a = ud;
-    return eos_client_call(cl, a->name, a->function, a->params, out, out_size, d);
+    return eos_client_call_argv(cl, a->name, a->function, a->params, a->argv, a->argc, out,
+                                out_size, d);
 }
 
 static int run_unload(int argc, char **argv)
@@ -126,9 +165,29 @@ static int run_call(int argc, char **argv)
     eos_cli_conn o;
     const char *pos[3];
     int n;
-    int rc = parse(&eos_cli_call, argc, argv, &o, pos, 2, 3, &n);
-    if (rc >= 0)
+    cmdline cl = {0};
+    int rc = parse_with(&eos_cli_call, argc, argv, &o, pos, 2, 3, &n, &cl);
+    if (rc >= 0) {
+        free(cl.args);
         return rc;
+    }
     call_args a = {.name = pos[0], .function = pos[1], .params = n == 3 ? pos[2] : "[]"};
-    return eos_cli__run(&o, do_call, &a);
+    const char **full = NULL;
+    if (cl.argv0 || cl.count) {
+        /* argv[0] first: the program's name, the app's unless --argv0. */
+        full = calloc(cl.count + 1, sizeof *full);
+        if (!full) {
+            free(cl.args);
+            return EOS_CLI_EXIT_FAIL;
+        }
+        full[0] = cl.argv0 ? cl.argv0 : pos[0];
+        for (size_t i = 0; i < cl.count; i++)
+            full[1 + i] = cl.args[i];
+        a.argv = full;
+        a.argc = cl.count + 1;
+    }
+    rc = eos_cli__run(&o, do_call, &a);
+    free(full);
+    free(cl.args);
+    return rc;
 }

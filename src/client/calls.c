@@ -138,6 +138,13 @@ int eos_client_list(eos_client *c, char **out, size_t *out_size, eos_diag *d)
 int eos_client_call(eos_client *c, const char *app, const char *function,
                     const char *params_json, char **out, size_t *out_size, eos_diag *d)
 {
+    return eos_client_call_argv(c, app, function, params_json, NULL, 0, out, out_size, d);
+}
+
+int eos_client_call_argv(eos_client *c, const char *app, const char *function,
+                         const char *params_json, const char *const *argv, size_t argc,
+                         char **out, size_t *out_size, eos_diag *d)
+{
     text t = {0};
     addz(&t, "{\"wasm_call\":{\"app\":");
     add_str(&t, app);
@@ -145,6 +152,15 @@ int eos_client_call(eos_client *c, const char *app, const char *function,
     add_str(&t, function);
     addz(&t, ",\"params\":");
     addz(&t, params_json ? params_json : "[]");
+    if (argv) {
+        addz(&t, ",\"args\":[");
+        for (size_t i = 0; i < argc; i++) {
+            if (i)
+                addz(&t, ",");
+            add_str(&t, argv[i]);
+        }
+        addz(&t, "]");
+    }
     addz(&t, "}}");
     return request_text(c, &t, out, out_size, d);
 }

@@ -270,6 +270,14 @@ int eos_wasi_call(eos_wasi_app *app, const char *name, const eos_cm_val *args, s
                   eos_cm_val *results, size_t result_count, eos_cm_arena *arena,
                   eos_wasi_outcome *out)
 {
+    return eos_wasi_call_argv(app, name, NULL, 0, args, arg_count, results, result_count, arena,
+                              out);
+}
+
+int eos_wasi_call_argv(eos_wasi_app *app, const char *name, const char *const *argv, size_t argc,
+                       const eos_cm_val *args, size_t arg_count, eos_cm_val *results,
+                       size_t result_count, eos_cm_arena *arena, eos_wasi_outcome *out)
+{
     static const eos_wasi_sink no_sink;
     eos_wasi__ctx ctx;
     eos_wasm_store *store = NULL;
@@ -280,6 +288,8 @@ int eos_wasi_call(eos_wasi_app *app, const char *name, const eos_cm_val *args, s
     eos_wasi__ctx_init(&ctx, app);
     ctx.sink = &no_sink;
     ctx.out = out;
+    ctx.argv = argv;
+    ctx.argc = argc;
     int rc = eos_wasi__instantiate(app, &ctx, &store, &inst, &d);
     if (rc) {
         reason_from(out, rc, &d, "the app could not be started");

@@ -185,11 +185,26 @@ static int get_environment(eos_cm_call *call, void *ud, const eos_cm_val *args, 
     return 0;
 }
 
+/* The call's arguments, argv[0] first; without any, the app's name as
+ * argv[0] (programs read their name there). */
 static int get_arguments(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
     EOS_WASI__ENTER(ctx, call);
-    results[0].of.list.items = NULL;
-    results[0].of.list.len = 0;
+    const char *const *argv = ctx->argv;
+    size_t argc = ctx->argc;
+    const char *name = ctx->app->name;
+    if (!argv) {
+        argv = &name;
+        argc = 1;
+    }
+    eos_cm_val *items = argc ? eos_wasi__val_new(ctx, argc) : NULL;
+    if (argc && !items)
+        return EOS_ENOMEM;
+    for (size_t i = 0; i < argc; i++)
+        if (!eos_wasi__val_str(ctx, &items[i], argv[i], strlen(argv[i])))
+            return EOS_ENOMEM;
+    results[0].of.list.items = items;
+    results[0].of.list.len = argc;
     return 0;
 }
 
@@ -204,6 +219,8 @@ static int initial_cwd(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_
 static int do_exit(eos_wasi__ctx *ctx, unsigned code)
 {
     snprintf(ctx->out->reason, sizeof(ctx->out->reason), "the app exited with status %u", code);
+    ctx->out->exited = true;
+    ctx->out->exit_status = (uint8_t)code;
     return EOS_TRAP_EXIT;
 }
 

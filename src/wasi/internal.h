@@ -157,6 +157,10 @@ struct eos_wasi__ctx {
     uint8_t *iobuf; /* EOS_WASI_BODY_CHUNK bytes for reads, reused by every call */
     struct eos_wasi__outctx *outgoing; /* outgoing HTTP calls (outgoing.c), lazily */
     int http_err; /* error-code case + 1 for the next stream error (outgoing.c) */
+    /* wasi:cli/environment get-arguments (borrowed for the call); NULL =
+     * the app's name alone, as argv[0]. */
+    const char *const *argv;
+    size_t argc;
 };
 
 /* App state shared by every call of one app. */

@@ -97,3 +97,41 @@ def test_python_client_refuses_a_listed_value_the_manifest_contradicts():
     # a.b's leaves are its own, not a's
     assert set(apps["a"]["commitments"]) == {"route", "hostname"}
     assert not apps["a.b"]["confirmed"] and apps["a.b"]["route"] is None
+
+
+ARGS = os.path.join(APPS, "args.wasm")
+
+
+@pytest.mark.skipif(not os.path.exists(ARGS), reason="args command not built")
+def test_command_line_reaches_a_cli_run_component(server):
+    """`enclave-os call --argv0/--arg` and the Python client's args= give a
+    wasi:cli/run component its get-arguments; without them argv[0] is the
+    app's name. A command that exits answers with its status."""
+    run = "wasi:cli/run@0.2.0#run"
+    addr = "127.0.0.1:%d" % server.port
+    with open(ARGS, "rb") as f:
+        wasm = f.read()
+    with eos.Client("127.0.0.1", server.port) as c:
+        assert c.load("cmd-args", wasm)["status"] == "loaded"
+        try:
+            r = c.call("cmd-args", run, args=["prog", "a", "b c"])
+            assert r["status"] == "ok" and r["returns"] == [{"ok": None}], r
+            r = c.call("cmd-args", run)  # argv = ["cmd-args"]: exits non-zero
+            assert r["status"] == "exited" and r["exit_code"] != 0, r
+            r = c.call("cmd-args", run, args=[1])
+            assert r["status"] == "error" and r["code"] == "invalid_request", r
+            cli = subprocess.run([EOS_BIN, "call", "cmd-args", run, "-s", addr,
+                                  "--allow-simulated", "--json", "--argv0", "prog",
+                                  "--arg", "a", "--arg", "b c"],
+                                 capture_output=True, text=True, timeout=60)
+            assert cli.returncode == 0, cli.stdout + cli.stderr
+            assert json.loads(cli.stdout)["status"] == "ok", cli.stdout
+            cli = subprocess.run([EOS_BIN, "call", "cmd-args", run, "-s", addr,
+                                  "--allow-simulated", "--json", "--arg", "a", "--arg", "b c"],
+                                 capture_output=True, text=True, timeout=60)
+            assert json.loads(cli.stdout)["status"] == "exited", cli.stdout
+        finally:
+            c.unload("cmd-args")
+    log = server.output()
+    assert "argv[0]=prog" in log and "argv[2]=b c" in log and "argv[0]=cmd-args" in log
+    assert "APP_NAME=cmd-args" in log

@@ -405,6 +405,35 @@ static void test_threads_pooled(void)
     app_done(app, c);
 }
 
+/* A wasi:cli/run command gets the command line it is called with: argv[0]
+ * first; without one, the app's name. Its exit status comes back. */
+static void test_command_line(void)
+{
+    eos_cm_component *c = NULL;
+    eos_wasi_app *app = app_for(APP("args"), &c, 0, 0);
+    if (!app)
+        return;
+    static const char *const argv[] = {"prog", "a", "b c"};
+    eos_cm_arena *arena = eos_cm_arena_new();
+    eos_cm_val res;
+    eos_wasi_outcome o;
+    EOS_CHECK(arena != NULL);
+    int rc = eos_wasi_call_argv(app, "wasi:cli/run@0.2.0#run", argv, 3, NULL, 0, &res, 1, arena,
+                                &o);
+    if (rc)
+        printf("    run: %s: %s\n", eos_err_name(rc), o.reason);
+    EOS_CHECK_INT(rc, 0);
+    EOS_CHECK(!o.exited);
+    /* argv = {"drv"}: the program refuses it and exits with a failure. */
+    rc = eos_wasi_call(app, "wasi:cli/run@0.2.0#run", NULL, 0, &res, 1, arena, &o);
+    EOS_CHECK_INT(rc, EOS_TRAP_EXIT);
+    EOS_CHECK(o.exited && o.exit_status != 0);
+    rc = eos_wasi_call_argv(app, "wasi:cli/run@0.2.0#run", argv, 2, NULL, 0, &res, 1, arena, &o);
+    EOS_CHECK_INT(rc, EOS_TRAP_EXIT);
+    eos_cm_arena_free(arena);
+    app_done(app, c);
+}
+
 int main(void)
 {
     EOS_RUN(test_hello);
@@ -415,6 +444,7 @@ int main(void)
     EOS_RUN(test_pool);
     EOS_RUN(test_memory_limit);
     EOS_RUN(test_exit);
+    EOS_RUN(test_command_line);
     EOS_RUN(test_no_response);
     EOS_RUN(test_threads);
     EOS_RUN(test_threads_pooled);
