@@ -156,6 +156,12 @@ typedef struct app_row {
     char name[64];
     char code_hash[65]; /* hex; "" when the server did not list one */
     int confirmed;      /* SHA-256(code hash) is the manifest's leaf */
+    /* The outbound allow-list: the leaf wasm.NAME.outbound is SHA-256 of the
+     * rules joined by '\n', so the rules the server lists are shown only
+     * when they hash to it. */
+    int has_outbound_leaf;
+    int outbound_state; /* 0 none either side, 1 confirmed, -1 mismatch, 2 leaf, unlisted */
+    char *outbound;     /* the listed rules joined by '\n' (malloc), or NULL */
 } app_row;
 
 typedef struct app_rows {
@@ -167,7 +173,77 @@ typedef struct app_rows {
      * named. */
     int has_console, console_ours;
     uint8_t console_leaf[32];
+    /* core.outbound_ca: SHA-256 of the CA bundle apps' outgoing TLS trusts;
+     * absent when the server uses the system's bundle. */
+    int has_outbound_ca;
+    uint8_t outbound_ca[32];
+    int outbound_mismatch; /* listed rules contradict the manifest */
 } app_rows;
+
+static void free_rows(app_rows *r)
+{
+    for (size_t i = 0; r->v && i < r->n; i++)
+        free(r->v[i].outbound);
+    free(r->v);
+}
+
+/* The rules list_doc gives for name, joined by '\n' (malloc), or NULL. */
+static char *listed_rules(yajl_val list, const char *name)
+{
+    const char *apath[] = {"apps", NULL}, *npath[] = {"name", NULL},
+               *rpath[] = {"allow_outbound", NULL};
+    yajl_val apps = list ? yajl_tree_get(list, apath, yajl_t_array) : NULL;
+    for (size_t i = 0; apps && i < apps->u.array.len; i++) {
+        yajl_val n = yajl_tree_get(apps->u.array.values[i], npath, yajl_t_string);
+        const char *ns = n ? YAJL_GET_STRING(n) : NULL;
+        if (!ns || strcmp(ns, name) != 0)
+            continue;
+        yajl_val rules = yajl_tree_get(apps->u.array.values[i], rpath, yajl_t_array);
+        size_t len = 1;
+        for (size_t k = 0; rules && k < rules->u.array.len; k++) {
+            const char *t = YAJL_GET_STRING(rules->u.array.values[k]);
+            len += (t ? strlen(t) : 0) + 1;
+        }
+        if (!rules || !rules->u.array.len)
+            return NULL;
+        char *out = malloc(len);
+        size_t o = 0;
+        for (size_t k = 0; out && k < rules->u.array.len; k++) {
+            const char *t = YAJL_GET_STRING(rules->u.array.values[k]);
+            if (k)
+                out[o++] = '\n';
+            if (t) {
+                memcpy(out + o, t, strlen(t));
+                o += strlen(t);
+            }
+        }
+        if (out)
+            out[o] = 0;
+        return out;
+    }
+    return NULL;
+}
+
+/* Confirms row's listed rules against the manifest's wasm.NAME.outbound. */
+static void check_outbound(const eos_ratls_manifest *m, yajl_val list, app_row *row)
+{
+    char leafname[128];
+    int ln = snprintf(leafname, sizeof leafname, "wasm.%s.outbound", row->name);
+    const uint8_t *leaf = NULL;
+    for (size_t i = 0; ln > 0 && i < m->count; i++)
+        if (m->entries[i].name_len == (size_t)ln &&
+            memcmp(m->entries[i].name, leafname, (size_t)ln) == 0)
+            leaf = m->entries[i].hash;
+    row->has_outbound_leaf = leaf != NULL;
+    row->outbound = listed_rules(list, row->name);
+    if (!row->outbound) {
+        row->outbound_state = leaf ? 2 : 0;
+        return;
+    }
+    uint8_t h[32];
+    SHA256((const uint8_t *)row->outbound, strlen(row->outbound), h);
+    row->outbound_state = leaf && memcmp(h, leaf, 32) == 0 ? 1 : -1;
+}
 
 /* The code hash (64 hex digits) that list_doc gives for name, or NULL. */
 static const char *listed_hash(yajl_val list, const char *name)
@@ -212,9 +288,17 @@ static int collect_apps(const eos_ratls_manifest *m, const char *list_json, app_
         row->confirmed = memcmp(leaf, e->hash, 32) == 0;
         out->mismatch |= !row->confirmed;
     }
+    for (size_t i = 0; i < out->n; i++) {
+        check_outbound(m, list, &out->v[i]);
+        out->outbound_mismatch |= out->v[i].outbound_state < 0;
+    }
     yajl_tree_free(list);
     for (size_t i = 0; i < m->count; i++) {
         const eos_ratls_manifest_entry *e = &m->entries[i];
+        if (e->name_len == 16 && memcmp(e->name, "core.outbound_ca", 16) == 0) {
+            out->has_outbound_ca = 1;
+            memcpy(out->outbound_ca, e->hash, 32);
+        }
         if (e->name_len == 12 && memcmp(e->name, "core.console", 12) == 0) {
             uint8_t ours[32], leaf[32];
             eos_console_hash(ours);
@@ -225,6 +309,30 @@ static int collect_apps(const eos_ratls_manifest *m, const char *list_json, app_
         }
     }
     return 0;
+}
+
+/* An app's outbound rules under its row, one per line. */
+static void print_outbound(const app_row *a)
+{
+    if (a->outbound_state == 2) {
+        printf("  %-15s   outbound: attested (wasm.%s.outbound), rules not listed by the "
+               "server\n", "", a->name);
+        return;
+    }
+    if (!a->outbound)
+        return;
+    const char *p = a->outbound;
+    int first = 1;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        int n = nl ? (int)(nl - p) : (int)strlen(p);
+        printf("  %-15s   %s %.*s%s\n", "", first ? "outbound:" : "         ", n, p,
+               !first             ? ""
+               : a->outbound_state > 0 ? "  (ok: the manifest's wasm.NAME.outbound)"
+                                       : "  MISMATCH: not the manifest's wasm.NAME.outbound");
+        first = 0;
+        p += n + (nl != NULL);
+    }
 }
 
 static void print_human(const char *target, const eos_ratls_verify_opts *o,
@@ -269,9 +377,18 @@ static void print_human(const char *target, const eos_ratls_verify_opts *o,
                 printf("  %-15s %-20s %s%s\n", i == 0 ? "apps" : "", a->name,
                        a->code_hash[0] ? a->code_hash : "(code hash not listed by the server)",
                        !a->code_hash[0] || a->confirmed ? "" : " MISMATCH: not the manifest's");
+                print_outbound(a);
             }
         } else if (have_root) {
             printf("  %-15s not listed (no manifest was checked)\n", "apps");
+        }
+        if (apps && apps->has_outbound_ca) {
+            char hex[65];
+            eos_hex_encode(apps->outbound_ca, 32, hex);
+            printf("  %-15s %s (SHA-256 of the CA bundle apps' outgoing TLS trusts)\n",
+                   "outbound CA", hex);
+        } else if (apps) {
+            printf("  %-15s the system's bundle (core.outbound_ca is not set)\n", "outbound CA");
         }
         if (apps && apps->console_ours) {
             printf("  %-15s %s (this build's web console)\n", "console", eos_console_hash_hex());
@@ -335,10 +452,32 @@ static void print_json(const eos_ratls_verify_result *r, const app_rows *apps, i
                 printf("\"%s\"", apps->v[i].code_hash);
             else
                 printf("null");
-            printf(",\"confirmed\":%s}", apps->v[i].confirmed ? "true" : "false");
+            printf(",\"confirmed\":%s", apps->v[i].confirmed ? "true" : "false");
+            /* "outbound": the listed rules and whether they hash to the leaf */
+            if (apps->v[i].outbound || apps->v[i].has_outbound_leaf) {
+                printf(",\"outbound\":{\"rules\":[");
+                const char *p = apps->v[i].outbound ? apps->v[i].outbound : "";
+                for (int k = 0; *p; k++) {
+                    const char *nl = strchr(p, '\n');
+                    size_t n = nl ? (size_t)(nl - p) : strlen(p);
+                    char *rule = malloc(6 * n + 3);
+                    if (rule) {
+                        json_string(rule, p, n);
+                        printf("%s%s", k ? "," : "", rule);
+                        free(rule);
+                    }
+                    p += n + (nl != NULL);
+                }
+                printf("],\"confirmed\":%s}", apps->v[i].outbound_state > 0 ? "true" : "false");
+            }
+            printf("}");
         }
         printf("]");
         /* The console: its hash when it is this build's, else only its leaf. */
+        if (apps->has_outbound_ca) {
+            eos_hex_encode(apps->outbound_ca, 32, hex);
+            printf(",\"outbound_ca\":\"%s\"", hex);
+        }
         if (apps->has_console) {
             eos_hex_encode(apps->console_leaf, 32, hex);
             printf(",\"console_leaf\":\"%s\",\"console\":", hex);
@@ -609,12 +748,19 @@ static int run(int argc, char **argv)
         eos_diag_set(&d, EOS_EVERIFY, "code-hash", -1,
                      "the server lists a code hash that is not in its attested manifest");
     }
+    if (listed && apps.outbound_mismatch && rc == 0) {
+        rc = EOS_EVERIFY;
+        r.failed_step = EOS_RATLS_STEP_MANIFEST;
+        eos_diag_set(&d, EOS_EVERIFY, "manifest", -1,
+                     "the server lists outbound rules that are not its attested "
+                     "wasm.NAME.outbound leaf");
+    }
     if (json)
         print_json(&r, listed ? &apps : NULL, rc, &d);
     else
         print_human(target, &o, &r, listed ? &apps : NULL, rc, &d);
     eos_ratls_manifest_free(&m);
-    free(apps.v);
+    free_rows(&apps);
     status = rc == 0 ? 0 : 1;
 out:
     free(list_json);
