@@ -30,6 +30,16 @@ static int verify_peer(void *arg, const uint8_t *const *der, const size_t *der_s
                  d.message[0] ? d.message : eos_strerror(rc));
         return rc;
     }
+    /* Hardware evidence whose signature nobody checked proves nothing:
+     * attested peers are taken only with a verified quote signature (the
+     * server has no vendor trust anchors for peers yet) or, where the rule
+     * says so, as simulated. */
+    if (!r.simulated && r.quote_signature <= 0) {
+        snprintf(why, why_size,
+                 "RA-TLS step \"quote-signature\": the peer's %s evidence cannot be checked "
+                 "against the vendor's keys here", r.tee_name[0] ? r.tee_name : "hardware");
+        return EOS_EVERIFY;
+    }
     /* code= without app=: the one app the certificate describes (the
      * peer's only app, or the one its SNI host name selects). */
     if (p->code_hash && !p->app) {
