@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from eosnet import EOS_BIN, Server, connect, data_request, inner, request
-from test_server_apps import body_of, get
+from test_server_apps import body_of, get, https
 
 APPS = os.environ.get("EOS_APPS_DIR", "")
 EGRESS = os.path.join(APPS, "egress-js.wasm")
@@ -28,11 +28,23 @@ def call(port, doc):
         return inner(request(s, data_request(doc)))
 
 
-def load(port, name, path, rules=None):
+def put(port, name, path, rules):
+    """Loads with a management PUT: the 13 MB JavaScript app goes as bytes,
+    not as a JSON array of numbers."""
+    with open(path, "rb") as f:
+        data = f.read()
+    head = ("PUT /.well-known/enclave-os/apps/%s HTTP/1.1\r\nHost: x\r\n"
+            "Content-Length: %d\r\nx-enclave-os-route: /%s\r\n"
+            "x-enclave-os-allow-outbound: %s\r\nConnection: close\r\n\r\n"
+            % (name, len(data), name, ", ".join(rules)))
+    r = https(port, head.encode() + data, timeout=240)
+    assert r.startswith(b"HTTP/1.1 200 "), r[:300]
+    return json.loads(body_of(r))["app"]
+
+
+def load(port, name, path):
     with open(path, "rb") as f:
         doc = {"name": name, "route": "/" + name, "bytes": list(f.read())}
-    if rules is not None:
-        doc["allow_outbound"] = rules
     reply = call(port, {"wasm_load": doc})
     assert reply["status"] == "loaded", reply
     return reply["app"]
@@ -97,7 +109,8 @@ def caller(tmp_path_factory, bundle, peers):
         "plain": "https://localhost:%d" % p3.port,
         "api": "https://api.example.com",
     }
-    load(srv.port, "px", EGRESS, list(rules.values()))
+    app = put(srv.port, "px", EGRESS, list(rules.values()))
+    assert app["allow_outbound"] == list(rules.values())
     yield srv, rules
     assert srv.alive(), srv.output()
     assert srv.stop() == 0, srv.output()
