@@ -180,6 +180,10 @@ typedef struct eos_client_verify_result {
     int mismatch;               /* a listed value contradicts the manifest (fails "code-hash") */
     uint8_t console_leaf[32];   /* the manifest's core.console leaf (has_console) */
     int has_console;
+    /* core.outbound_ca: SHA-256 of the CA bundle apps' outgoing TLS trusts;
+     * absent when the server trusts the system's bundle. */
+    uint8_t outbound_ca[32];
+    int has_outbound_ca;
     /* Everything the verifier found (chain anchor, quote signature, TCB
      * status, binding, the certificate's own app): eos/ratls.h's result,
      * owned by this result. */

@@ -108,15 +108,51 @@ typedef struct eos_wasi_env {
     const char *value;
 } eos_wasi_env;
 
+/* An attested-peer rule's demands on the destination's RA-TLS certificate.
+ * Everything is borrowed from the app (valid while it lives). */
+typedef struct eos_wasi_peer_policy {
+    const char *rule;          /* the rule as given, for messages */
+    bool allow_simulated;      /* `;simulated`: accept evidence of a simulated TEE */
+    const uint8_t *root;       /* `;root=HEX`: 32 bytes, the configuration root; or NULL */
+    const uint8_t *code_hash;  /* `;code=HEX`: 32 bytes, the app's code hash; or NULL */
+    const char *app;           /* `;app=NAME`: the app code_hash names; NULL = the one app
+                                  the certificate describes */
+} eos_wasi_peer_policy;
+
+/* How wasi checks an attested peer without depending on the verifier's
+ * layer: the embedder (src/apps) fills it in. verify gets the chain the
+ * peer presented (der[0] the leaf, borrowed for the call) and returns 0 to
+ * accept, or a negative eos_err with why (NUL-terminated) naming the failed
+ * check. Called on the thread running the request; must be thread-safe. */
+typedef struct eos_wasi_peer_verifier {
+    int (*verify)(void *arg, const uint8_t *const *der, const size_t *der_size, size_t count,
+                  const eos_wasi_peer_policy *policy, char *why, size_t why_size);
+    void *arg;
+} eos_wasi_peer_verifier;
+
 /* What an app may reach through wasi:http/outgoing-handler, given by the
  * embedder at load. With no rules every call is denied (HTTP-request-denied).
  * Rules are `scheme://host[:port]`: scheme http or https (plain http only
  * where a rule says http://), host exact or `*.suffix` (any name below
- * suffix, not suffix itself), port default 443/80 or `*`. */
+ * suffix, not suffix itself), port default 443/80 or `*`.
+ *
+ * An https rule may add `;attested` and then options, each `;`-separated:
+ * `;simulated`, `;root=HEX` (64 hex digits), `;code=HEX`, `;app=NAME`. The
+ * destination must then be an RA-TLS server whose certificate verifies
+ * with the peer verifier (evidence bound to the key, configuration
+ * extensions), instead of the CA bundle and the host name; with root, its
+ * configuration root must be that; with code, the app the certificate
+ * describes (or app NAME) must run that code. A peer that fails is refused
+ * with HTTP-request-denied. Options without `;attested` are refused. */
 typedef struct eos_wasi_outbound {
     const char *const *allow; /* allow_count rules, copied */
     size_t allow_count;
     const char *ca_file;          /* PEM bundle for TLS peers; NULL = the system's */
+    const uint8_t *ca_pem;        /* or the bundle's bytes (copied; wins over ca_file) */
+    size_t ca_pem_size;
+    const eos_wasi_peer_verifier *verifier; /* borrowed, outlives the app; needed by
+                                               `;attested` rules (NULL: such rules fail
+                                               the load) */
     uint64_t max_response_bytes;  /* per response body; 0 = 256 MiB */
     uint32_t max_concurrent;      /* calls in flight per app; 0 = 32 */
     uint64_t connect_timeout_ns;  /* defaults when request-options says none; */

@@ -53,6 +53,8 @@ struct eos_apps {
     eos_kv *kv;              /* borrowed */
     char *token;
     char *outbound_ca; /* NULL: the system bundle */
+    uint8_t *outbound_ca_pem; /* its bytes, read once: what apps trust and the leaf commits */
+    size_t outbound_ca_size;
     eos_kv_ns *sys_ns; /* persist: where apps are kept */
     int restoring;
     atomic_ullong loads;
@@ -161,5 +163,8 @@ int eos_apps__call(eos_apps_app *a, const char *func, const char *params_json, s
  * fuzzer. EOS_EINVAL with a reason in err when the JSON does not fit. */
 int eos_apps__params_roundtrip(const eos_cm_functype *ft, const char *json, size_t size, char **out,
                                size_t *out_size, char *err, size_t err_size);
+
+/* The verifier of attested outbound rules (wasi_peer.c), static storage. */
+const eos_wasi_peer_verifier *eos_apps__peer_verifier(void);
 
 #endif

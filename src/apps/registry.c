@@ -40,13 +40,17 @@ static int push_config(eos_apps *apps, eos_apps_app *const *v, size_t n, eos_dia
         ra[i].secrets = sec;
         ra[i].secret_count = ns;
     }
-    /* The console is part of what the configuration attests (SPEC 5.2). */
-    eos_ratls_core_setting core[1] = {{"core.console", apps->console_hash, 32}};
-    eos_ratls_config cfg = {.apps = ra, .app_count = n};
-    if (apps->has_console) {
-        cfg.core = core;
-        cfg.core_count = 1;
-    }
+    /* The console and the egress CA bundle are part of what the
+     * configuration attests (SPEC 5.2); core.outbound_ca's input is the
+     * bundle itself, so its leaf hash is the bundle's SHA-256. */
+    eos_ratls_core_setting core[2];
+    eos_ratls_config cfg = {.apps = ra, .app_count = n, .core = core};
+    if (apps->has_console)
+        core[cfg.core_count++] =
+            (eos_ratls_core_setting){"core.console", apps->console_hash, 32};
+    if (apps->outbound_ca_pem)
+        core[cfg.core_count++] = (eos_ratls_core_setting){
+            "core.outbound_ca", apps->outbound_ca_pem, apps->outbound_ca_size};
     rc = eos_ratls_server_set_config(apps->ratls, &cfg, d);
 out:
     for (size_t i = 0; i < n; i++)
@@ -337,6 +341,53 @@ static void trimmer_stop(eos_apps *t)
     pthread_mutex_destroy(&t->trim_lock);
 }
 
+/* Reads the egress CA bundle once: apps trust exactly the bytes the
+ * core.outbound_ca leaf commits to, whatever later happens to the file. */
+static int read_bundle(eos_apps *t, eos_diag *d)
+{
+    enum { MAX_BUNDLE = 16 << 20 };
+    int rc = 0;
+    FILE *f = fopen(t->outbound_ca, "rb");
+    if (!f)
+        return eos_diag_set(d, EOS_EIO, "outbound CA", -1, "cannot open '%s'", t->outbound_ca);
+    size_t cap = 64 << 10, n = 0;
+    uint8_t *buf = eos_malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap || cap >= MAX_BUNDLE)
+            break;
+        uint8_t *nb = eos_realloc(buf, cap, cap * 2);
+        if (!nb) {
+            eos_free(buf, cap);
+            buf = NULL;
+            break;
+        }
+        buf = nb;
+        cap *= 2;
+    }
+    if (!buf)
+        rc = eos_diag_set(d, EOS_ENOMEM, "outbound CA", -1, "out of memory");
+    else if (ferror(f) || n == 0 || n == cap)
+        rc = eos_diag_set(d, EOS_EIO, "outbound CA", -1,
+                          "cannot read '%s' (empty, unreadable or over 16 MiB)", t->outbound_ca);
+    fclose(f);
+    if (rc < 0) {
+        eos_free(buf, cap);
+        return rc;
+    }
+    /* Shrink to size, so the free needs only the size. */
+    uint8_t *exact = eos_malloc(n);
+    if (!exact) {
+        eos_free(buf, cap);
+        return eos_diag_set(d, EOS_ENOMEM, "outbound CA", -1, "out of memory");
+    }
+    memcpy(exact, buf, n);
+    eos_free(buf, cap);
+    t->outbound_ca_pem = exact;
+    t->outbound_ca_size = n;
+    return 0;
+}
+
 int eos_apps_new(const eos_apps_config *cfg, eos_apps **out, eos_diag *d)
 {
     int rc = EOS_ENOMEM;
@@ -352,6 +403,8 @@ int eos_apps_new(const eos_apps_config *cfg, eos_apps **out, eos_diag *d)
             rc = eos_diag_set(d, EOS_ENOMEM, "apps", -1, "out of memory");
             goto out;
         }
+        if (cfg->outbound_ca && (rc = read_bundle(t, d)) < 0)
+            goto out;
         t->tier = cfg->tier;
         if (cfg->token) {
             t->token = eos_strdup(cfg->token);
@@ -368,10 +421,10 @@ int eos_apps_new(const eos_apps_config *cfg, eos_apps **out, eos_diag *d)
         if (cfg->console_hash) {
             memcpy(t->console_hash, cfg->console_hash, 32);
             t->has_console = 1;
-            /* The first handshake already sees the console's leaf. */
-            if ((rc = push_config(t, NULL, 0, d)) < 0)
-                goto out;
         }
+        /* The first handshake already sees the core leaves. */
+        if ((t->has_console || t->outbound_ca_pem) && (rc = push_config(t, NULL, 0, d)) < 0)
+            goto out;
         t->max_request_ms = cfg->max_request_ms;
         t->pool_size = cfg->pool_size;
         t->pool_idle_ms = cfg->pool_idle_ms;
@@ -409,6 +462,7 @@ void eos_apps_free(eos_apps *t)
         eos_free(t->token, strlen(t->token) + 1);
     if (t->outbound_ca)
         eos_free(t->outbound_ca, strlen(t->outbound_ca) + 1);
+    eos_free(t->outbound_ca_pem, t->outbound_ca_size);
     eos_free(t, sizeof *t);
 }
 

@@ -48,6 +48,12 @@ const eos_cli_command eos_cli_load = {
     "  --allow-outbound RULE   a destination the app may call (repeatable), e.g.\n"
     "                          https://api.example.com, https://*.example.com:8443,\n"
     "                          http://127.0.0.1:8080 (plain http only where it says so)\n"
+    "                          An attested peer: https://HOST[:PORT];attested and then\n"
+    "                          ;simulated (accept a simulated TEE), ;root=HEX (its\n"
+    "                          configuration root), ;code=HEX (the code hash of the app\n"
+    "                          its certificate describes), ;app=NAME (with code=: of\n"
+    "                          app NAME): the peer must be an enclave-os (RA-TLS)\n"
+    "                          server passing the checks of `enclave-os verify`\n"
     "  --max-memory-mb N       linear memory limit per instance\n"
     "  --max-concurrency N     requests of this app run at once (default: half the\n"
     "                          app threads, at most CPUs - 1); more wait in its queue\n" EOS_CLI_CONN_HELP "\n"
@@ -131,8 +137,8 @@ static int run(int argc, char **argv)
             }
             /* The server checks the rule's syntax and says what is wrong. */
             if (strncmp(optarg, "https://", 8) != 0 && strncmp(optarg, "http://", 7) != 0) {
-                rc = eos_cli__usage(cmd, "--allow-outbound wants https://HOST[:PORT] or "
-                                         "http://HOST[:PORT], not '%s'", optarg);
+                rc = eos_cli__usage(cmd, "--allow-outbound wants https://HOST[:PORT][;attested...] "
+                                         "or http://HOST[:PORT], not '%s'", optarg);
                 goto out;
             }
             rules[nrules++] = optarg;

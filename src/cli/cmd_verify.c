@@ -210,15 +210,25 @@ static void print_human(const char *target, const eos_ratls_verify_opts *o,
                     printf("  %-15s %-20s route %s%s%s%s%s\n", "", "", a->route,
                            a->hostname ? ", host " : "", a->hostname ? a->hostname : "",
                            a->tier ? ", tier " : "", a->tier ? a->tier : "");
-                if (a->outbound)
-                    for (const char *p = a->outbound; *p;) {
-                        size_t n = strcspn(p, "\n");
-                        printf("  %-15s %-20s outbound %.*s\n", "", "", (int)n, p);
-                        p += n + (p[n] == '\n');
-                    }
+                /* Rules are kept only when they hash to wasm.NAME.outbound. */
+                for (const char *p = a->outbound; p && *p;) {
+                    size_t n = strcspn(p, "\n");
+                    printf("  %-15s   %s %.*s%s\n", "", p == a->outbound ? "outbound:" : "         ",
+                           (int)n, p,
+                           p == a->outbound ? "  (ok: the manifest's wasm.NAME.outbound)" : "");
+                    p += n + (p[n] == '\n');
+                }
             }
         } else if (have_root) {
             printf("  %-15s not listed (no manifest was checked)\n", "apps");
+        }
+        if (apps && apps->has_outbound_ca) {
+            char hex[65];
+            eos_hex_encode(apps->outbound_ca, 32, hex);
+            printf("  %-15s %s (SHA-256 of the CA bundle apps' outgoing TLS trusts)\n",
+                   "outbound CA", hex);
+        } else if (apps) {
+            printf("  %-15s the system's bundle (core.outbound_ca is not set)\n", "outbound CA");
         }
         if (apps && console_ours(apps)) {
             printf("  %-15s %s (this build's web console)\n", "console", eos_console_hash_hex());
@@ -326,6 +336,10 @@ static void print_json(const eos_ratls_verify_result *r, const eos_client_verify
             printf("}}");
         }
         printf("]");
+        if (apps->has_outbound_ca) {
+            eos_hex_encode(apps->outbound_ca, 32, hex);
+            printf(",\"outbound_ca\":\"%s\"", hex);
+        }
         /* The console: its hash when it is this build's, else only its leaf. */
         if (apps->has_console) {
             eos_hex_encode(apps->console_leaf, 32, hex);

@@ -228,7 +228,8 @@ static int commitments(const eos_ratls_manifest *m, eos_client_verified_app *a)
     return 0;
 }
 
-/* Every app of the checked manifest m, its leaves, and the console leaf. */
+/* Every app of the checked manifest m, its leaves, and the console and
+ * egress CA leaves. */
 static int collect(const eos_ratls_manifest *m, const char *list_json, eos_client_verify_result *out)
 {
     char err[128];
@@ -241,6 +242,10 @@ static int collect(const eos_ratls_manifest *m, const char *list_json, eos_clien
         if (e->name_len == 12 && memcmp(e->name, "core.console", 12) == 0) {
             memcpy(out->console_leaf, e->hash, 32);
             out->has_console = 1;
+        }
+        if (e->name_len == 16 && memcmp(e->name, "core.outbound_ca", 16) == 0) {
+            memcpy(out->outbound_ca, e->hash, 32);
+            out->has_outbound_ca = 1;
         }
     }
     if (n && !(out->apps = eos_calloc(n, sizeof *out->apps))) {

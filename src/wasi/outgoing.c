@@ -79,6 +79,7 @@ struct eos_wasi__ocall {
     size_t blen, boff, bcap;
     bool resp_paused;
     uint64_t btotal;
+    eos_wasi__peercheck peer; /* an attested call's peer check */
 };
 
 /* request-options: timeouts in ns, UINT64_MAX for none */
@@ -182,6 +183,16 @@ static void drive(struct eos_wasi__outctx *o)
         if (!c)
             continue;
         c->done = true;
+        if (c->peer.refused) {
+            /* The peer is not what the attested rule allows: a denial. */
+            set_err(c, EC_DENIED);
+            atomic_fetch_add(&c->app->outbound->denied, 1);
+            eos_log(EOS_LOG_WARN, "wasi",
+                    "[%s] outbound call to %s denied (HTTP-request-denied): the peer fails "
+                    "attested rule '%s': %s",
+                    c->app->name, c->url, c->peer.rule->text, c->peer.why);
+            continue;
+        }
         if (m->data.result != CURLE_OK)
             set_err(c, map_curl(c, m->data.result));
         if (!c->head_done)
@@ -392,10 +403,13 @@ static int on_progress(void *p, curl_off_t dlt, curl_off_t dln, curl_off_t ult, 
 
 static CURLcode on_ssl_ctx(CURL *easy, void *sslctx, void *p)
 {
-    eos_wasi__outapp *oa = p;
+    (void)easy;
+    eos_wasi__ocall *c = p;
     SSL_CTX *s = sslctx;
-    SSL_CTX_set1_cert_store(s, oa->store);
+    SSL_CTX_set1_cert_store(s, c->app->outbound->store);
     SSL_CTX_set_min_proto_version(s, TLS1_2_VERSION);
+    if (c->peer.rule)
+        eos_wasi__out_peer_install(s, &c->peer);
     return CURLE_OK;
 }
 
@@ -729,9 +743,13 @@ static int setup(eos_wasi__ctx *ctx, eos_wasi__ocall *c, bool https, const ropts
     curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(e, CURLOPT_XFERINFODATA, c);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    /* An attested peer is known by its evidence and configuration, which
+     * the peer verifier checks; its certificate names no DNS host. */
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, c->peer.rule ? 0L : 2L);
+    if (c->peer.rule)
+        curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L);
     curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
-    curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, oa);
+    curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, c);
     const char *m = c->method_other ? c->method_other : method_names[c->method];
     if (c->method == 1)
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
@@ -792,13 +810,14 @@ EOS_WASI__OUT_FN(eos_wasi__outgoing_handle)
     char host[256], why[200];
     int port = 0;
     bool https = c->scheme != 0;
+    const eos_wasi__orule *rule = NULL;
     if (c->scheme == 2) {
         code = EC_URI_INVALID;
         snprintf(why, sizeof(why), "only http and https are supported");
     } else if (!c->authority || !split_authority(c->authority, https, host, sizeof(host), &port)) {
         code = EC_URI_INVALID;
         snprintf(why, sizeof(why), "the request has no usable authority");
-    } else if (!eos_wasi__out_allowed(oa, https, host, port, why, sizeof(why))) {
+    } else if (!(rule = eos_wasi__out_allowed(oa, https, host, port, why, sizeof(why)))) {
         code = EC_DENIED;
     } else if (atomic_fetch_add(&oa->inflight, 1) >= oa->max_concurrent) {
         atomic_fetch_sub(&oa->inflight, 1);
@@ -814,6 +833,10 @@ EOS_WASI__OUT_FN(eos_wasi__outgoing_handle)
     }
     c->counted = true;
     c->sent = true;
+    if (rule->attested) {
+        c->peer.rule = rule;
+        c->peer.oa = oa;
+    }
     if (!ctx->outgoing && !(ctx->outgoing = eos_calloc(1, sizeof(*ctx->outgoing)))) {
         rc = EOS_ENOMEM;
         goto out;
