@@ -76,12 +76,17 @@ if (!['yes', 'no', undefined].includes(opts['fixed-entropy'])) die('--fixed-entr
 const epoch = process.env.SOURCE_DATE_EPOCH || '0';
 if (!/^[0-9]{1,12}$/.test(epoch)) die(`SOURCE_DATE_EPOCH=${epoch} is not a number of seconds`);
 
+function shimHash() {
+    return crypto.createHash('sha256')
+        .update(fs.readFileSync(path.join(here, 'eos-fixed-entropy.c'))).digest('hex');
+}
+
 const source = fs.readFileSync(opts.js, 'utf8');
 const toolVersions = ['componentize-js', 'jco'].map((p) =>
     JSON.parse(fs.readFileSync(path.join(nm, p, 'package.json'), 'utf8')).version);
 const key = crypto.createHash('sha256')
     .update(JSON.stringify([source, worldText, world, version, toolVersions,
-                            fixedEntropy ? `fixed-entropy ${epoch}` : 'host-entropy']))
+                            fixedEntropy ? `fixed-entropy ${epoch} ${shimHash()}` : 'host-entropy']))
     .digest('hex');
 const cache = cacheDir();
 const cached = cache && path.join(cache, `js-${key}.wasm`);

@@ -27,7 +27,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t g_rng = 0x656e636c6176652dULL; /* "enclave-" */
 static int64_t g_epoch;
@@ -54,8 +53,8 @@ __attribute__((destructor)) static void eos_fixed_entropy_report(void)
     FILE *f = fopen(g_log, "a");
     if (!f)
         return;
-    fprintf(f, "getrandom calls %lu bytes %lu clock calls %lu\n", g_random_calls,
-            g_random_bytes, g_clock_calls);
+    fprintf(f, "getrandom calls %lu bytes %lu clock calls %lu\n", g_random_calls, g_random_bytes,
+            g_clock_calls);
     fclose(f);
 }
 

@@ -112,8 +112,7 @@ static int run(int argc, char **argv)
             break;
         case O_EPOCH:
             if (eos_cli__parse_uint(optarg, 0, 253402300799ULL, &epoch_value) < 0)
-                return eos_cli__usage(cmd, "--source-date-epoch wants seconds, not '%s'",
-                                      optarg);
+                return eos_cli__usage(cmd, "--source-date-epoch wants seconds, not '%s'", optarg);
             epoch = optarg;
             break;
         case O_STRICT:

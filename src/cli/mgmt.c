@@ -219,7 +219,7 @@ static void print_provenance(yajl_val a)
                l ? YAJL_GET_STRING(l) : "?", YAJL_GET_STRING(t), e ? YAJL_GET_NUMBER(e) : "?");
         printf("  %-10s output sha256 %s (%s)\n", "", sum,
                strcmp(sum, field(a, "code_hash")) == 0 ? "the code hash"
-                                                        : "differs from the code hash");
+                                                       : "differs from the code hash");
     }
     if (p)
         yajl_tree_free(p);
