@@ -171,6 +171,7 @@ function(eos_add_app)
               --js "${js}" --wit "${world_arg}" --out "${wasm}" --tools "${EOS_TOOLS_DIR}"
               ${cache_arg}
       DEPENDS "${js}" ${world_dep} "${EOS_SDK_DIR}/tools/eos-componentize-js.mjs"
+              "${EOS_SDK_DIR}/tools/eos-fixed-entropy.c"
       COMMENT "Building JavaScript app ${APP_NAME} with componentize-js (slow the first time)"
       VERBATIM)
   else()

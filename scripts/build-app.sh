@@ -85,6 +85,8 @@ wasi_libc_version=$(dpkg-query -W -f '${Version}' wasi-libc 2>/dev/null || echo 
 node_version=$(node --version 2>/dev/null || die "node is missing (scripts/install-deps.sh)")
 jco_version=$(version_of @bytecodealliance/jco)
 cjs_version=$(version_of @bytecodealliance/componentize-js)
+wizer_version=$(version_of @bytecodealliance/wizer)
+fe_sha=$(sha256sum "$sdk/tools/eos-fixed-entropy.c" | cut -d' ' -f1)
 
 check_pin() { # what have want
     [ "$2" = "$3" ] && return 0
@@ -117,10 +119,9 @@ if [ $lang = c ]; then
         WASM_CFLAGS="-O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wvla $maps" >&2) ||
         die "the C build failed"
 else
-    # componentize-js 0.23 snapshots the engine with wizer, which seeds it from
-    # the host's getrandom and clock: two builds differ in the heap image. The
-    # output hash and provenance are still exact for this build.
-    echo "build-app: warning: JavaScript builds with componentize-js $cjs_version are not bit-for-bit reproducible (wizer snapshots host entropy)" >&2
+    # componentize-js snapshots the engine with wizer; eos-componentize-js.mjs runs
+    # wizer with fixed entropy and clocks (sdk/tools/eos-fixed-entropy.c) so that
+    # the snapshot, and so the component, is the same in every build.
     js=$(cd "$work/src" && ls -1 -- *.js)
     # componentize-js strips the working directory from paths: run from one that
     # is not a prefix of its own temporary directory.
@@ -155,10 +156,11 @@ doc = {
         "jco": "$jco_version",
         **({"clang": "$clang_version", "wasi-libc": "$wasi_libc_version",
             "sdk_tree_sha256": "$sdk_sha"} if "$lang" == "c" else
-           {"componentize-js": "$cjs_version"}),
+           {"componentize-js": "$cjs_version", "wizer": "$wizer_version",
+            "pre-initialisation": "fixed entropy and clocks (sdk/tools/eos-fixed-entropy.c sha256:$fe_sha)"}),
     },
     "output": {"file": "$name.wasm", "sha256": "$sum", "size": $size},
-    "reproducible": "$lang" == "c",
+    "reproducible": True,
 }
 with open(sys.argv[1], "w") as f:
     json.dump(doc, f, indent=2, sort_keys=True)

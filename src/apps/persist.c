@@ -119,11 +119,9 @@ int eos_apps__persist_save(eos_apps *apps, const eos_apps_app *a, eos_diag *d)
     }
     const struct {
         const char *key, *value;
-    } texts[] = {{"env", a->env_json},
-                 {"config", a->config_json},
-                 {"caller_policy", a->caller_policy},
-                 {"jwks", a->jwks},
-                 {"client_ca", a->client_ca}};
+    } texts[] = {
+        {"env", a->env_json}, {"config", a->config_json},  {"caller_policy", a->caller_policy},
+        {"jwks", a->jwks},    {"client_ca", a->client_ca}, {"provenance", a->provenance}};
     for (size_t i = 0; i < EOS_ARRAY_LEN(texts); i++) {
         if (!texts[i].value)
             continue;

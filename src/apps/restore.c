@@ -58,6 +58,7 @@ int eos_apps__stored_read(eos_apps *apps, const char *name, eos_apps__stored *ou
     out->args.jwks = str_of(meta, "jwks");
     out->args.client_ca = str_of(meta, "client_ca");
     out->args.outbound = str_of(meta, "outbound");
+    out->args.provenance = str_of(meta, "provenance");
     out->args.max_fuel = uint_of(meta, "max_fuel");
     out->args.max_memory_mb = uint_of(meta, "max_memory_mb");
     out->args.max_request_ms = uint_of(meta, "max_request_ms");

@@ -24,7 +24,7 @@ typedef struct eos_cli_command {
 } eos_cli_command;
 
 extern const eos_cli_command eos_cli_serve, eos_cli_ping, eos_cli_load, eos_cli_unload,
-    eos_cli_list, eos_cli_call, eos_cli_verify, eos_cli_inspect, eos_cli_secret;
+    eos_cli_list, eos_cli_call, eos_cli_verify, eos_cli_inspect, eos_cli_secret, eos_cli_build;
 
 /* True when argv holds -h or --help. */
 int eos_cli__wants_help(int argc, char **argv);

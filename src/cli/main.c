@@ -14,6 +14,7 @@
 static const eos_cli_command *const commands[] = {
     &eos_cli_serve, &eos_cli_ping, &eos_cli_load,   &eos_cli_unload,
     &eos_cli_list,  &eos_cli_call, &eos_cli_verify, &eos_cli_inspect, &eos_cli_secret,
+    &eos_cli_build,
 };
 
 static void print_main_help(void)

@@ -196,13 +196,43 @@ static void print_list(yajl_val a, const char *label, const char *key)
     printf("\n");
 }
 
-/* One app: its line, then the full code hash, exports and imports. */
+/* The provenance uploaded with an app (a JSON text), in one or two lines:
+ * what it claims, and whether its output hash is the app's code hash. */
+static void print_provenance(yajl_val a)
+{
+    const char *text = field(a, "provenance");
+    if (!text[0])
+        return;
+    char err[64];
+    yajl_val p = yajl_tree_parse(text, err, sizeof err);
+    const char *tree[] = {"source", "tree_sha256", NULL}, *out[] = {"output", "sha256", NULL};
+    const char *lang[] = {"language", NULL}, *epoch[] = {"source_date_epoch", NULL};
+    yajl_val t = p ? yajl_tree_get(p, tree, yajl_t_string) : NULL;
+    yajl_val o = p ? yajl_tree_get(p, out, yajl_t_string) : NULL;
+    yajl_val l = p ? yajl_tree_get(p, lang, yajl_t_string) : NULL;
+    yajl_val e = p ? yajl_tree_get(p, epoch, yajl_t_number) : NULL;
+    if (!t || !o) {
+        printf("  %-10s (not an enclave-os provenance file)\n", "provenance");
+    } else {
+        const char *sum = YAJL_GET_STRING(o);
+        printf("  %-10s %s source, tree sha256 %s, SOURCE_DATE_EPOCH %s\n", "provenance",
+               l ? YAJL_GET_STRING(l) : "?", YAJL_GET_STRING(t), e ? YAJL_GET_NUMBER(e) : "?");
+        printf("  %-10s output sha256 %s (%s)\n", "", sum,
+               strcmp(sum, field(a, "code_hash")) == 0 ? "the code hash"
+                                                       : "differs from the code hash");
+    }
+    if (p)
+        yajl_tree_free(p);
+}
+
+/* One app: its line, then the full code hash, provenance, exports and imports. */
 static void print_app(yajl_val a)
 {
     const char *host = field(a, "hostname");
     printf("%-20s %-24s %-24s %10s\n", field(a, "name"), field(a, "route"),
            host[0] && strcmp(host, "-") ? host : "-", field(a, "size"));
     printf("  %-10s %s\n", "code hash", field(a, "code_hash"));
+    print_provenance(a);
     print_list(a, "outbound", "allow_outbound");
     const char *compile = field(a, "compile");
     if (!field(a, "tier")[0])

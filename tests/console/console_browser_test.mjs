@@ -137,6 +137,58 @@ async function withBrowser(fn) {
 
 const shot = (page, name) => page.screenshot({ path: path.join(args.out, `console-${name}.png`), fullPage: true });
 
+// Page-wide basics, checked in the browser: no inline script or handler
+// attribute, text contrast of at least 4.5:1 (3:1 for large text) against
+// the background it is drawn on (WCAG 2 relative luminance), and, at phone
+// width, nothing wider than the screen.
+async function basics(page, what) {
+  const inline = await page.$$eval('*', (els) => els.filter((e) =>
+    (e.tagName === 'SCRIPT' && !e.src) || [...e.attributes].some((a) => /^on/i.test(a.name)))
+    .map((e) => e.outerHTML.slice(0, 60)));
+  check(inline.length === 0, `${what}: no inline scripts or handlers${inline.length ? ': ' + inline.join(', ') : ''}`);
+  const low = await page.evaluate(() => {
+    const rgba = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => {
+      const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const background = (e) => {
+      for (; e; e = e.parentElement) {
+        const c = rgba(getComputedStyle(e).backgroundColor);
+        if (c.length >= 3 && (c.length < 4 || c[3] > 0.5)) return c;
+      }
+      return [255, 255, 255];
+    };
+    const out = [];
+    for (const e of document.querySelectorAll('body *')) {
+      const own = [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+      const st = getComputedStyle(e);
+      if (!own || !e.getClientRects().length || st.visibility === 'hidden' || +st.opacity < 0.5) continue;
+      if (e.closest('svg')) continue;
+      const fg = rgba(st.color), bg = background(e);
+      const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+      const ratio = (hi + 0.05) / (lo + 0.05);
+      const size = parseFloat(st.fontSize), bold = +st.fontWeight >= 700;
+      const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+      if (ratio < need) out.push(`${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}${e.className && typeof e.className === 'string' ? '.' + e.className.split(' ')[0] : ''} ${ratio.toFixed(2)}`);
+    }
+    return out;
+  });
+  check(low.length === 0, `${what}: text contrast at least 4.5:1${low.length ? ': ' + low.slice(0, 8).join(', ') : ''}`);
+  await page.setViewportSize({ width: 390, height: 844 });
+  const wide = await page.evaluate(() => {
+    const w = document.documentElement.clientWidth;
+    const over = [...document.querySelectorAll('body *')].filter((e) => {
+      const r = e.getBoundingClientRect();
+      return r.width && r.right > w + 1 && !e.closest('pre, .scroll, table, details:not([open])') &&
+        getComputedStyle(e).position !== 'fixed';
+    }).map((e) => e.id || e.tagName.toLowerCase());
+    return { scroll: document.documentElement.scrollWidth - w, over: over.slice(0, 6) };
+  });
+  check(wide.scroll <= 0, `${what}: at 390 px wide the page does not scroll sideways (${wide.scroll} px over${wide.over.length ? ': ' + wide.over.join(', ') : ''})`);
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
 async function attestation(s, page, { tampered }) {
   await page.goto(`https://127.0.0.1:${s.port}/.well-known/enclave-os/console/`);
   await page.waitForSelector('#verdict[data-result]', { timeout: 20000 });
@@ -164,6 +216,7 @@ async function attestation(s, page, { tampered }) {
     const csp = (await request(s.port, 'GET', '/.well-known/enclave-os/console/')).headers['content-security-policy'] || '';
     check(/script-src 'self'/.test(csp) && !/unsafe/.test(csp), 'the page is served with a strict CSP');
   }
+  if (!tampered) await basics(page, 'attestation view');
   await page.click('#cert-block summary');
   await shot(page, tampered ? 'attestation-tampered' : 'attestation');
   if (!tampered) {
@@ -183,6 +236,7 @@ async function refused(s, page) {
   await page.waitForFunction(() => /Refused by the server/.test(document.getElementById('auth-status').textContent));
   check(await page.isHidden('#dev-body'), 'a wrong token is refused by the server');
   check(/token was not accepted/.test(await page.textContent('#auth-status')), 'the server\'s reason is shown');
+  await basics(page, 'locked developer view');
   await shot(page, 'developer-refused');
 }
 
@@ -254,6 +308,7 @@ async function upload(s, page) {
   check(true, 'the live log shows the load');
   for (let i = 0; i < 10; i++) await request(s.port, 'GET', '/web-hello/hello');
   await page.waitForTimeout(2500);
+  await basics(page, 'developer view');
   await shot(page, 'developer');
   await page.setViewportSize({ width: 390, height: 844 });
   await shot(page, 'developer-phone');
