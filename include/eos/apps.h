@@ -73,15 +73,31 @@ EOS_API int eos_apps_cluster_doc(eos_apps *apps, char **out, size_t *out_size);
 
 /* Which peers may hold the key: those whose measurement is this node's own,
  * or one of allowed (for an upgrade: old and new both, then the old one
- * removed). Hardware quotes are checked against Intel's root CA in
- * root_ca_file (SGX, TDX); simulated evidence is accepted only by a node
- * that is itself simulated. Everything borrowed. */
+ * removed). The peer's evidence is verified as `enclave-os verify` does
+ * (eos_ratls_verify_evidence) for every kind: SGX and TDX quotes against
+ * Intel's root CA (verify->sgx_root_ca_file, else root_ca_file), SEV-SNP
+ * reports against a VCEK (verify->snp_vcek_file or its collateral, else
+ * each of snp_vceks in turn: one per chip) chained to AMD's ASK and ARK
+ * (verify->snp_ca_file), the TCB status when verify->collateral_dir is
+ * set; never debug, and simulated evidence only for a node that is itself
+ * simulated. Everything borrowed. */
 typedef struct eos_apps_join_policy {
     const uint8_t *const *allowed;
     const size_t *allowed_sizes;
     size_t allowed_count;
     const char *root_ca_file;
+    const eos_ratls_verify_opts *verify; /* NULL = root_ca_file alone */
+    const char *const *snp_vceks;
+    size_t snp_vcek_count;
 } eos_apps_join_policy;
+
+/* Checks a peer's evidence under pol: it verifies, its report data equals
+ * want_rd (64 bytes), and its measurement is this node's or allowed.
+ * Returns 0, EOS_EPERM (measurement not allowed) or EOS_EVERIFY with the
+ * reason in d. Borrows everything. */
+EOS_API int eos_apps_join_check(eos_tee *tee, const eos_apps_join_policy *pol,
+                                const uint8_t *ev, size_t ev_size,
+                                const uint8_t want_rd[EOS_TEE_REPORT_DATA_SIZE], eos_diag *d);
 
 /* A request or grant split into its fields (pointers into the message). */
 typedef struct eos_apps_join_msg {

@@ -85,56 +85,79 @@ int eos_apps_join_parse(const uint8_t *msg, size_t size, int grant, eos_apps_joi
     return 0;
 }
 
-/* Checks a peer's evidence: report data, not debug, genuine (a simulated
- * peer only for a simulated node), measurement ours or allowed. */
-static int check_peer(eos_tee *tee, const eos_apps_join_policy *pol, const uint8_t *ev,
-                      size_t ev_size, const uint8_t want_rd[EOS_TEE_REPORT_DATA_SIZE], eos_diag *d)
+/* The verifier options a join is checked under: the policy's (as for
+ * `enclave-os verify`), Intel's root from root_ca_file when they name none,
+ * simulated evidence only for a simulated node, never debug, and no
+ * measurement expected (the policy's list is checked here). */
+static void verify_opts(eos_tee *tee, const eos_apps_join_policy *pol, eos_ratls_verify_opts *o)
 {
-    eos_tee_evidence_info info;
+    memset(o, 0, sizeof *o);
+    if (pol && pol->verify)
+        *o = *pol->verify;
+    if (!o->sgx_root_ca_file && pol)
+        o->sgx_root_ca_file = pol->root_ca_file;
+    o->allow_simulated = strcmp(eos_tee_name(tee), "sim") == 0;
+    o->allow_debug = 0;
+    o->expect_measurement = NULL;
+    o->expect_measurement_size = 0;
+}
+
+/* Verifies with each of the policy's SEV-SNP VCEKs in turn (one per chip),
+ * or with the options alone; the first that verifies wins. */
+static int verify_any(const uint8_t *ev, size_t ev_size, const uint8_t *rd,
+                      const eos_apps_join_policy *pol, eos_ratls_verify_opts *o,
+                      eos_ratls_verify_result *r, eos_diag *inner)
+{
+    int rc;
+    size_t n = pol && o->snp_vcek_file == NULL ? pol->snp_vcek_count : 0;
+    if (n == 0) {
+        eos_diag_init(inner);
+        return eos_ratls_verify_evidence(ev, ev_size, rd, o, r, inner);
+    }
+    for (size_t i = 0; i < n; i++) {
+        o->snp_vcek_file = pol->snp_vceks[i];
+        eos_diag_init(inner);
+        rc = eos_ratls_verify_evidence(ev, ev_size, rd, o, r, inner);
+        if (rc == 0 || r->kind != EOS_TEE_KIND_SEV_SNP)
+            return rc;
+    }
+    return rc;
+}
+
+int eos_apps_join_check(eos_tee *tee, const eos_apps_join_policy *pol, const uint8_t *ev,
+                        size_t ev_size, const uint8_t want_rd[EOS_TEE_REPORT_DATA_SIZE],
+                        eos_diag *d)
+{
+    eos_ratls_verify_opts o;
+    eos_ratls_verify_result r;
     eos_diag inner;
-    eos_diag_init(&inner);
-    int rc = eos_tee_parse_evidence(ev, ev_size, &info, &inner);
-    if (rc)
-        return eos_diag_set(d, EOS_EVERIFY, "join", -1, "the peer's evidence is unreadable: %s",
-                            inner.message);
-    if (CRYPTO_memcmp(info.report_data, want_rd, EOS_TEE_REPORT_DATA_SIZE) != 0)
-        return eos_diag_set(d, EOS_EVERIFY, "join", -1,
-                            "the peer's evidence does not vouch for its key");
-    if (info.debug)
-        return eos_diag_set(d, EOS_EVERIFY, "join", -1, "the peer's TEE runs in debug mode");
-    int self_sim = strcmp(eos_tee_name(tee), "sim") == 0;
-    if (info.simulated && !self_sim)
-        return eos_diag_set(d, EOS_EVERIFY, "join", -1,
-                            "the peer's evidence is simulated and this node runs in a TEE");
-    if (!info.simulated) {
-        if (info.kind != EOS_TEE_KIND_SGX && info.kind != EOS_TEE_KIND_TDX)
-            return eos_diag_set(d, EOS_EUNSUPPORTED, "join", -1,
-                                "joining with %s evidence is not supported yet",
-                                eos_tee_kind_name(info.kind));
-        if (!pol || !pol->root_ca_file)
+    verify_opts(tee, pol, &o);
+    memset(&r, 0, sizeof r);
+    if (verify_any(ev, ev_size, want_rd, pol, &o, &r, &inner) != 0) {
+        if (r.simulated && !o.allow_simulated)
             return eos_diag_set(d, EOS_EVERIFY, "join", -1,
-                                "checking the peer's quote needs Intel's root CA (--join-root-ca)");
-        eos_diag_init(&inner);
-        if (eos_ratls_verify_quote(ev, ev_size, pol->root_ca_file, &inner) != 0)
-            return eos_diag_set(d, EOS_EVERIFY, "join", -1, "the peer's quote does not verify: %s",
-                                inner.message);
+                                "the peer's evidence is simulated and this node runs in a TEE");
+        return eos_diag_set(d, EOS_EVERIFY, "join", -1,
+                            "the peer's %s evidence does not verify (step %s): %s",
+                            eos_tee_kind_name(r.kind), eos_ratls_step_name(r.failed_step),
+                            inner.message);
     }
     uint8_t mine[64];
     size_t mine_size = 0;
     if (eos_tee_measurement(tee, mine, &mine_size) != 0)
         return eos_diag_set(d, EOS_ETEE, "join", -1, "this node cannot read its measurement");
-    int ok = info.measurement_size == mine_size && memcmp(info.measurement, mine, mine_size) == 0;
+    int ok = r.measurement_size == mine_size && memcmp(r.measurement, mine, mine_size) == 0;
     for (size_t i = 0; !ok && pol && i < pol->allowed_count; i++)
-        ok = pol->allowed_sizes[i] == info.measurement_size &&
-             memcmp(pol->allowed[i], info.measurement, info.measurement_size) == 0;
+        ok = pol->allowed_sizes[i] == r.measurement_size &&
+             memcmp(pol->allowed[i], r.measurement, r.measurement_size) == 0;
     if (!ok) {
         char theirs[129], ours[129];
-        eos_hex_encode(info.measurement, info.measurement_size, theirs);
+        eos_hex_encode(r.measurement, r.measurement_size, theirs);
         eos_hex_encode(mine, mine_size, ours);
         return eos_diag_set(d, EOS_EPERM, "join", -1,
-                            "the peer's measurement %s is not the cluster's (%s) nor allowed "
-                            "by --join-allow",
-                            theirs, ours);
+                            "the peer's measurement %s (%s) is not the cluster's (%s) nor "
+                            "allowed by --join-allow",
+                            theirs, eos_tee_kind_name(r.kind), ours);
     }
     return 0;
 }
@@ -260,7 +283,7 @@ int eos_apps_join_grant(eos_tee *tee, eos_kv *kv, const eos_apps_join_policy *po
     if (rc)
         return rc;
     report_data("enclave-os join request v1", m.pub, NULL, rd);
-    if ((rc = check_peer(tee, pol, m.evidence, m.evidence_size, rd, d)) != 0) {
+    if ((rc = eos_apps_join_check(tee, pol, m.evidence, m.evidence_size, rd, d)) != 0) {
         EOS_WARN("cluster", "refused a node that asked to join: %s", d ? d->message : "");
         return rc;
     }
@@ -294,7 +317,7 @@ int eos_apps_join_accept(eos_apps_join *j, eos_tee *tee, const eos_apps_join_pol
     if (rc)
         return rc;
     report_data("enclave-os join grant v1", m.pub, j->pub, rd);
-    if ((rc = check_peer(tee, pol, m.evidence, m.evidence_size, rd, d)) != 0)
+    if ((rc = eos_apps_join_check(tee, pol, m.evidence, m.evidence_size, rd, d)) != 0)
         return rc;
     if (shared_key(j->priv, m.pub, j->pub, m.pub, k) != 0)
         return eos_diag_set(d, EOS_ECRYPTO, "join", -1, "X25519 failed");

@@ -42,6 +42,11 @@ const eos_cli_command eos_cli_serve = {
     "  --join-allow MEASUREMENT another measurement (hex) this node lets join or\n"
     "                           accepts as the member it joins (upgrades; up to 8)\n"
     "  --join-root-ca FILE      Intel's root CA (PEM) to check SGX/TDX quotes of joins\n"
+    "  --join-snp-vcek FILE     a chip's VCEK or VLEK (PEM/DER) to check SEV-SNP joins\n"
+    "                           (repeat for each chip, up to 8)\n"
+    "  --join-snp-ca FILE       AMD's ASK and ARK (PEM) the VCEK must chain to\n"
+    "  --join-collateral DIR    vendor collateral: joins' TCB status is evaluated\n"
+    "  --join-require-tcb STATUS  the worst TCB status a join may have (as verify)\n"
     "  --tee KIND               trusted execution environment: auto, sim, sgx, tdx,\n"
     "                           sev-snp (default auto: probes the hardware; falls back\n"
     "                           to sim only with --dev; --tee sim is always allowed\n"
@@ -215,6 +220,8 @@ typedef struct serve_opts {
     const uint8_t *allowed[8];
     size_t allowed_sizes[8];
     eos_apps_join_policy policy;
+    eos_ratls_verify_opts verify; /* --join-snp-ca, --join-collateral, --join-require-tcb */
+    const char *vceks[8];
     eos_tee *tee;
     eos_ratls_server *ratls;
     eos_kv *kv;
@@ -369,6 +376,10 @@ static int run(int argc, char **argv)
         O_JOIN,
         O_JOIN_ALLOW,
         O_JOIN_CA,
+        O_JOIN_VCEK,
+        O_JOIN_SNPCA,
+        O_JOIN_COLL,
+        O_JOIN_TCB,
         O_NOCONSOLE,
         O_TAMPER,
         O_MAXREQ,
@@ -401,6 +412,10 @@ static int run(int argc, char **argv)
         {"join", required_argument, 0, O_JOIN},
         {"join-allow", required_argument, 0, O_JOIN_ALLOW},
         {"join-root-ca", required_argument, 0, O_JOIN_CA},
+        {"join-snp-vcek", required_argument, 0, O_JOIN_VCEK},
+        {"join-snp-ca", required_argument, 0, O_JOIN_SNPCA},
+        {"join-collateral", required_argument, 0, O_JOIN_COLL},
+        {"join-require-tcb", required_argument, 0, O_JOIN_TCB},
         {"no-console", no_argument, 0, O_NOCONSOLE},
         {"tier", required_argument, 0, O_TIER},
         {"sgx-edmm", no_argument, 0, O_EDMM},
@@ -442,6 +457,28 @@ static int run(int argc, char **argv)
         case O_JOIN_CA:
             so.policy.root_ca_file = optarg;
             break;
+        case O_JOIN_VCEK:
+            if (so.policy.snp_vcek_count >= 8)
+                return eos_cli__usage(cmd, "--join-snp-vcek: at most 8");
+            so.vceks[so.policy.snp_vcek_count++] = optarg;
+            so.policy.snp_vceks = so.vceks;
+            break;
+        case O_JOIN_SNPCA:
+            so.verify.snp_ca_file = optarg;
+            so.policy.verify = &so.verify;
+            break;
+        case O_JOIN_COLL:
+        case O_JOIN_TCB: {
+            /* The same values as `enclave-os verify --collateral/--require-tcb`. */
+            eos_diag od;
+            eos_diag_init(&od);
+            if (eos_ratls_verify_option(&so.verify,
+                                        c == O_JOIN_COLL ? "--collateral" : "--require-tcb",
+                                        optarg, &od) != 1)
+                return eos_cli__usage(cmd, "%s", od.message);
+            so.policy.verify = &so.verify;
+            break;
+        }
         case O_JOIN_ALLOW: {
             size_t i = so.policy.allowed_count, n = strlen(optarg) / 2;
             if (i >= 8 || n == 0 || n > 64 || strlen(optarg) != 2 * n ||
