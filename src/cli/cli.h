@@ -108,6 +108,10 @@ int eos_cli__print_response(const eos_cli_conn *o, const char *resp);
 /* Reads a whole file into *out (free()); -1 with errno. */
 int eos_cli__read_file(const char *path, uint8_t **out, size_t *out_size);
 
+/* cmd_cluster.c: list --cluster. Prints the cluster view of the node o
+ * reaches (a table, or the document with --json); returns the exit status. */
+int eos_cli__list_cluster(eos_cli_conn *o);
+
 /* join.c: serve --join. Asks the member at hostport for the data key with
  * this TEE's evidence and checks the member's under pol; the key in key.
  * Borrows everything. */

@@ -174,6 +174,21 @@ def same_roots(c):
     return check
 
 
+def test_cluster_list_shows_every_node(cluster):
+    n1 = cluster["EOS_NODE1"]
+    wait_for(same_roots(cluster))
+    out = cli("list", "--cluster", "-s", cluster["EOS_HAPROXY"], "--allow-simulated")
+    print(out)
+    view = cluster_view(nodes(cluster)[0])
+    assert len(view["nodes"]) == 3
+    for n in view["nodes"]:
+        line = [l for l in out.splitlines() if l.startswith(n["node"])]
+        assert len(line) == 1 and n["root"] in line[0] and " %d " % n["version"] in line[0], out
+    assert "3 nodes, same root and version" in out
+    doc = json.loads(cli("list", "--cluster", "--json", "-s", n1, "--allow-simulated"))
+    assert {n["node"] for n in doc["nodes"]} == {n["node"] for n in view["nodes"]}
+
+
 def test_cluster_load_and_unload_reach_every_node(cluster):
     echo = os.path.join(APPS, "echo/echo.wasm")
     n1, n2, n3 = nodes(cluster)
