@@ -6,7 +6,8 @@ and every node ends with the same configuration root; a node that was down
 catches up; increments through different nodes add up exactly; a node
 killed with -9 under load loses no acknowledged write while HAProxy moves
 its traffic, and it comes back; the database restarting under load loses no
-acknowledged write either. Short versions; EOS_CLUSTER_LOAD_S lengthens the
+acknowledged write either; a node restarted on a rolled-back database refuses
+to start; `enclave-os list --cluster` shows every node. Short versions; EOS_CLUSTER_LOAD_S lengthens the
 load phases for a run by hand."""
 import json
 import os
@@ -324,3 +325,40 @@ def test_cluster_database_restart_under_load(cluster):
         t.join()
     assert len(acked) > 5
     check_no_lost_write(hp, "pgr", acked, failed)
+
+
+def psql(c, statement):
+    r = subprocess.run([PGTMP, "psql", os.path.join(c["state"], "pg"), "-At", "-c", statement],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout
+
+
+def test_cluster_restarted_node_refuses_rolled_back_database(cluster):
+    state = cluster["state"]
+    n2 = nodes(cluster)[1]
+    counter(n2, "rb")
+    psql(cluster, "DROP TABLE IF EXISTS eos_rb_old, eos_rb_new")
+    psql(cluster, "CREATE TABLE eos_rb_old AS SELECT * FROM eos_kv")
+    for _ in range(5):
+        counter(n2, "rb")
+    time.sleep(2.5)  # a node seals its high-water marks about once a second
+    subprocess.run([CLUSTER, "kill", "2", state], check=True)
+    psql(cluster, "CREATE TABLE eos_rb_new AS SELECT * FROM eos_kv")
+    # The operator rolls every row that changed since back to its old copy:
+    # authentic rows, only older.
+    psql(cluster, "UPDATE eos_kv e SET ver = o.ver, v = o.v FROM eos_rb_old o "
+                  "WHERE e.k = o.k AND e.ver > o.ver")
+    r = subprocess.run([CLUSTER, "revive", "2", state], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode != 0, r.stdout + r.stderr
+    with open(os.path.join(state, "n2", "log")) as f:
+        log = f.read()
+    assert "refusing to start" in log and "rolled back" in log, log[-2000:]
+    print([l for l in log.splitlines() if "refusing to start" in l][-1])
+    # With the newer rows back, the node starts and counts on.
+    psql(cluster, "UPDATE eos_kv e SET ver = n.ver, v = n.v FROM eos_rb_new n "
+                  "WHERE e.k = n.k AND e.ver < n.ver")
+    psql(cluster, "DROP TABLE eos_rb_old, eos_rb_new")
+    subprocess.run([CLUSTER, "revive", "2", state], check=True, timeout=120)
+    assert counter(n2, "rb") == 7
