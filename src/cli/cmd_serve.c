@@ -267,6 +267,15 @@ static int tls_hook(void *ud, SSL_CTX *ctx, eos_diag *d)
     return 0;
 }
 
+/* Wipes and frees a CA handed over on joining (NULL allowed). */
+static void drop_ca(uint8_t *ca, size_t size)
+{
+    if (ca) {
+        OPENSSL_cleanse(ca, size);
+        eos_free(ca, size);
+    }
+}
+
 /* Opens the TEE, the store and the RA-TLS certificate manager. Returns 0 or
  * the exit status. */
 static int open_backends(serve_opts *so, eos_net_server_config *cfg, const char *tee,
@@ -296,22 +305,29 @@ static int open_backends(serve_opts *so, eos_net_server_config *cfg, const char 
     kc.data_dir = data_dir;
     kc.tee = so->tee;
     uint8_t joined[32];
+    uint8_t *ca = NULL;
+    size_t ca_size = 0;
     if (so->join) {
-        /* Once joined, the key is sealed here: later starts unseal it. */
+        /* Once joined, the key and CA are sealed here: later starts unseal them. */
         char sealed[4200];
         snprintf(sealed, sizeof sealed, "%s/master.sealed", data_dir);
         if (access(sealed, F_OK) != 0) {
-            if ((rc = eos_cli__join(so->join, so->tee, &so->policy, joined, &d)) < 0) {
+            if ((rc = eos_cli__join(so->join, so->tee, &so->policy, joined, &ca, &ca_size, &d)) <
+                0) {
                 fprintf(stderr, "enclave-os serve: cannot join the cluster: %s\n", d.message);
                 return EOS_CLI_EXIT_FAIL;
             }
             kc.master_key = joined;
+            if (ca && so->ca_cert)
+                EOS_WARN("serve", "--ca-cert is given: this node keeps it rather than the "
+                                  "cluster's CA it was handed");
         }
     }
     if (so->store) {
         eos_kv_pg_config pc = {.conninfo = so->store};
         if ((rc = eos_kv_backend_pg(&pc, &kc.backend, &d)) < 0) {
             fprintf(stderr, "enclave-os serve: cannot use the PostgreSQL store: %s\n", d.message);
+            drop_ca(ca, ca_size);
             return EOS_CLI_EXIT_FAIL;
         }
     }
@@ -320,6 +336,7 @@ static int open_backends(serve_opts *so, eos_net_server_config *cfg, const char 
     if (rc < 0) {
         fprintf(stderr, "enclave-os serve: cannot open the store in '%s': %s\n", data_dir,
                 d.message[0] ? d.message : eos_strerror(rc));
+        drop_ca(ca, ca_size);
         return EOS_CLI_EXIT_FAIL;
     }
     eos_diag_init(&d);
@@ -328,7 +345,10 @@ static int open_backends(serve_opts *so, eos_net_server_config *cfg, const char 
     ro.data_dir = data_dir;
     ro.ca_cert_file = so->ca_cert;
     ro.ca_key_file = so->ca_key;
+    ro.ca_blob = ca;
+    ro.ca_blob_size = ca_size;
     rc = eos_ratls_server_new(so->tee, &ro, &so->ratls, &d);
+    drop_ca(ca, ca_size);
     if (rc < 0) {
         fprintf(stderr, "enclave-os serve: cannot set up RA-TLS: %s\n",
                 d.message[0] ? d.message : eos_strerror(rc));

@@ -1,6 +1,7 @@
 """Three nodes sharing a PostgreSQL store behind HAProxy (scripts/cluster.sh),
 nodes 2 and 3 having joined through node 1: requests through HAProxy reach
-every node, which answer with the same app and certificate root; a joiner
+every node, which answer with the same app and certificate root (node 1's
+CA, handed over to the joiners); a joiner
 with another measurement is refused and says why; a load or unload through one node reaches the others
 and every node ends with the same configuration root; a node that was down
 catches up; increments through different nodes add up exactly; a node
@@ -20,6 +21,8 @@ import urllib.request
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ObjectIdentifier
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -130,6 +133,35 @@ def test_cluster_requests_reach_every_node(cluster):
         assert after[n] > before.get(n, 0), (before, after)
     roots = {cert_root(p) for p in nodes(cluster)}
     assert len(roots) == 1, roots
+
+
+def leaf_cert(port):
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with ctx().wrap_socket(raw, server_hostname="localhost") as s:
+            return x509.load_der_x509_certificate(s.getpeercert(binary_form=True))
+
+
+def test_cluster_nodes_chain_to_one_root(cluster):
+    # No operator CA: node 1 made its CA in its TEE and handed it over,
+    # wrapped to the joiners' attested keys, with the data key.
+    roots = set()
+    for p in nodes(cluster):
+        status, body = get(p, "/.well-known/enclave-os/certificate")
+        assert status == 200
+        pems = body.split(b"-----END CERTIFICATE-----")[:-1]
+        chain = [x509.load_pem_x509_certificate(b + b"-----END CERTIFICATE-----\n")
+                 for b in pems]
+        leaf = leaf_cert(p)
+        issuer = [c for c in chain if c.subject == leaf.issuer]
+        assert issuer, [c.subject for c in chain]
+        # The leaf's signature checks with the CA's key (raises otherwise).
+        issuer[0].public_key().verify(leaf.signature, leaf.tbs_certificate_bytes,
+                                      ec.ECDSA(leaf.signature_hash_algorithm))
+        roots.add(chain[-1].fingerprint(hashes.SHA256()))
+    assert len(roots) == 1
+    for n in (2, 3):
+        with open(os.path.join(cluster["state"], "n%d" % n, "log")) as f:
+            assert "took the cluster's CA" in f.read()
 
 
 def cli(*args):
