@@ -48,7 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t out_size = 0;
         /* Fuzzed evidence cannot bind the fuzzed key to this binary's
          * measurement unless it is a real request; either way no crash. */
-        if (eos_apps_join_grant(tee, kv, NULL, NULL, data + 1, size - 1, &out, &out_size, NULL) == 0)
+        if (eos_apps_join_grant(tee, kv, NULL, NULL, data + 1, size - 1, &out, &out_size, NULL) ==
+            0)
             eos_free(out, out_size);
     }
     return 0;

@@ -95,9 +95,9 @@ typedef struct eos_apps_join_policy {
  * want_rd (64 bytes), and its measurement is this node's or allowed.
  * Returns 0, EOS_EPERM (measurement not allowed) or EOS_EVERIFY with the
  * reason in d. Borrows everything. */
-EOS_API int eos_apps_join_check(eos_tee *tee, const eos_apps_join_policy *pol,
-                                const uint8_t *ev, size_t ev_size,
-                                const uint8_t want_rd[EOS_TEE_REPORT_DATA_SIZE], eos_diag *d);
+EOS_API int eos_apps_join_check(eos_tee *tee, const eos_apps_join_policy *pol, const uint8_t *ev,
+                                size_t ev_size, const uint8_t want_rd[EOS_TEE_REPORT_DATA_SIZE],
+                                eos_diag *d);
 
 /* A request or grant split into its fields (pointers into the message). */
 typedef struct eos_apps_join_msg {

@@ -149,10 +149,9 @@ int eos_apps_join_check(eos_tee *tee, const eos_apps_join_policy *pol, const uin
         if (r.simulated && !o.allow_simulated)
             return eos_diag_set(d, EOS_EVERIFY, "join", -1,
                                 "the peer's evidence is simulated and this node runs in a TEE");
-        return eos_diag_set(d, EOS_EVERIFY, "join", -1,
-                            "the peer's %s evidence does not verify (step %s): %s",
-                            eos_tee_kind_name(r.kind), eos_ratls_step_name(r.failed_step),
-                            inner.message);
+        return eos_diag_set(
+            d, EOS_EVERIFY, "join", -1, "the peer's %s evidence does not verify (step %s): %s",
+            eos_tee_kind_name(r.kind), eos_ratls_step_name(r.failed_step), inner.message);
     }
     uint8_t mine[64];
     size_t mine_size = 0;

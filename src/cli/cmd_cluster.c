@@ -37,8 +37,8 @@ static int get_cluster(eos_client *cl, const char *host, char **out, eos_diag *d
     if (rc == 0 && (!body || len < 12 || strncmp(buf, "HTTP/1.", 7) != 0))
         rc = eos_diag_set(d, EOS_EPROTO, "cluster", -1, "the server did not answer in HTTP");
     else if (rc == 0 && atoi(buf + 9) != 200)
-        rc = eos_diag_set(d, EOS_EPROTO, "cluster", -1, "the server answered %.3s: %.200s",
-                          buf + 9, body + 4);
+        rc = eos_diag_set(d, EOS_EPROTO, "cluster", -1, "the server answered %.3s: %.200s", buf + 9,
+                          body + 4);
     if (rc < 0) {
         free(buf);
         return rc;

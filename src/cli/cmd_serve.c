@@ -493,8 +493,8 @@ static int run(int argc, char **argv)
             eos_diag od;
             eos_diag_init(&od);
             if (eos_ratls_verify_option(&so.verify,
-                                        c == O_JOIN_COLL ? "--collateral" : "--require-tcb",
-                                        optarg, &od) != 1)
+                                        c == O_JOIN_COLL ? "--collateral" : "--require-tcb", optarg,
+                                        &od) != 1)
                 return eos_cli__usage(cmd, "%s", od.message);
             so.policy.verify = &so.verify;
             break;

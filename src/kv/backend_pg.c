@@ -470,8 +470,8 @@ static seen_ver *seen_find(eos_kv_btxn *t, const uint8_t id[16])
     return NULL;
 }
 
-static int seen_add(eos_kv_btxn *t, const uint8_t id[16], const uint8_t *k, size_t ks,
-                    int64_t ver, int written, int deleted, eos_diag *diag)
+static int seen_add(eos_kv_btxn *t, const uint8_t id[16], const uint8_t *k, size_t ks, int64_t ver,
+                    int written, int deleted, eos_diag *diag)
 {
     seen_ver *s = seen_find(t, id);
     if (!s) {
@@ -882,8 +882,9 @@ static int pg_marks_import(eos_kv_backend *b, const uint8_t *in, size_t size, eo
             goto out;
         checked++;
     }
-    EOS_INFO("postgres", "checked the %zu newest of this node's sealed high-water marks against "
-                         "table %s",
+    EOS_INFO("postgres",
+             "checked the %zu newest of this node's sealed high-water marks against "
+             "table %s",
              checked, be->table);
 out:
     if (t)

@@ -206,8 +206,8 @@ uint64_t eos_kv__pg_marks_seq(eos_kv__pg_marks *m);
 int eos_kv__pg_mark_check(eos_kv__pg_marks *m, const uint8_t id[16], const uint8_t *k, size_t ks,
                           int64_t ver, uint64_t start_seq, int64_t *out_mark);
 /* Records a committed write (or delete, which drops the mark). Borrows rk. */
-void eos_kv__pg_mark_commit(eos_kv__pg_marks *m, const uint8_t id[16],
-                            const eos_kv__pg_rowkey *rk, int64_t ver, int deleted);
+void eos_kv__pg_mark_commit(eos_kv__pg_marks *m, const uint8_t id[16], const eos_kv__pg_rowkey *rk,
+                            int64_t ver, int deleted);
 /* The marks as bytes to seal (allocated: eos_free(*out, *out_size)), or
  * EOS_ENOTFOUND when nothing changed since the last export and !force.
  *   "EOSMARK1" | u64 BE clock | u32 BE count |

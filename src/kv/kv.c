@@ -231,8 +231,9 @@ int eos_kv_save_marks(eos_kv *kv, int force, eos_diag *diag)
     eos_diag_init(&sd);
     rc = eos_tee_seal(kv->tee, MARKS_LABEL, plain, plain_size, &sealed, &sealed_size, &sd);
     if (rc == EOS_EUNSUPPORTED) {
-        EOS_WARN("kv", "the version high-water marks cannot be sealed (%s): a restarted node "
-                       "will not detect a database rolled back below what it saw",
+        EOS_WARN("kv",
+                 "the version high-water marks cannot be sealed (%s): a restarted node "
+                 "will not detect a database rolled back below what it saw",
                  sd.message);
         kv->marks_unsealable = 1;
         rc = 0;
@@ -242,8 +243,8 @@ int eos_kv_save_marks(eos_kv *kv, int force, eos_diag *diag)
         rc = eos_diag_set(diag, rc, "kv marks", -1, "sealing the marks failed: %s", sd.message);
         goto out;
     }
-    rc = write_file_durably(kv->marks_dir, kv->marks_path, MARKS_FILE ".tmp", sealed,
-                            sealed_size, diag);
+    rc = write_file_durably(kv->marks_dir, kv->marks_path, MARKS_FILE ".tmp", sealed, sealed_size,
+                            diag);
 out:
     pthread_mutex_unlock(&kv->marks_lock);
     if (plain) {
@@ -298,7 +299,7 @@ static int load_master(eos_kv *kv, const eos_kv_config *cfg, eos_diag *diag)
                                &sealed_size, diag)) != 0)
             goto out;
         if ((rc = write_file_durably(cfg->data_dir, path, SEALED_NAME ".tmp", sealed, sealed_size,
-                                      diag)) != 0)
+                                     diag)) != 0)
             goto out;
         EOS_INFO("kv", "%s, sealed by the %s TEE in %s",
                  cfg->master_key ? "took the master key released by the cluster"

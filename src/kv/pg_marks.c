@@ -141,8 +141,8 @@ int eos_kv__pg_mark_check(eos_kv__pg_marks *m, const uint8_t id[16], const uint8
     return rc;
 }
 
-void eos_kv__pg_mark_commit(eos_kv__pg_marks *m, const uint8_t id[16],
-                            const eos_kv__pg_rowkey *rk, int64_t ver, int deleted)
+void eos_kv__pg_mark_commit(eos_kv__pg_marks *m, const uint8_t id[16], const eos_kv__pg_rowkey *rk,
+                            int64_t ver, int deleted)
 {
     pthread_mutex_lock(&m->lock);
     mark *s = slot_of(m, id);

@@ -144,7 +144,8 @@ static void test_join_hands_over_ca(void)
     uint8_t *req = NULL, *grant = NULL, *ca = NULL, key[32];
     size_t req_size = 0, grant_size = 0, ca_size = 0;
     EOS_CHECK_INT(eos_apps_join_request(a2, &j, &req, &req_size, NULL), 0);
-    EOS_CHECK_INT(eos_apps_join_grant(a, kv, ms, NULL, req, req_size, &grant, &grant_size, NULL), 0);
+    EOS_CHECK_INT(eos_apps_join_grant(a, kv, ms, NULL, req, req_size, &grant, &grant_size, NULL),
+                  0);
     EOS_CHECK_INT(eos_apps_join_accept(j, a2, NULL, grant, grant_size, key, &ca, &ca_size, NULL),
                   0);
     EOS_CHECK(ca != NULL && ca_size > 100);

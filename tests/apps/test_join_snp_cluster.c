@@ -13,7 +13,7 @@
 #include "eos/tee.h"
 #include "harness.h"
 
-#define S EOS_SAMPLES_DIR "/"
+#define S     EOS_SAMPLES_DIR "/"
 #define T2026 1767225600 /* 2026-01-01 00:00 UTC: every sample's chain is valid */
 
 typedef struct fake {
