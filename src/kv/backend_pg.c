@@ -853,44 +853,10 @@ static int pg_marks_export(eos_kv_backend *b, int force, uint8_t **out, size_t *
     return eos_kv__pg_marks_export(be->marks, force, out, out_size);
 }
 
-/* Newest sealed marks whose rows are read at start; older ones are checked
- * when their rows are read. */
-#define START_CHECKS 1000
-
 static int pg_marks_import(eos_kv_backend *b, const uint8_t *in, size_t size, eos_diag *diag)
 {
     pg_be *be = b->impl;
-    eos_kv__pg_rowkey *keys = NULL;
-    size_t n = 0, checked = 0;
-    eos_kv_btxn *t = NULL;
-    int rc = eos_kv__pg_marks_import(be->marks, in, size, START_CHECKS, &keys, &n);
-    if (rc) {
-        rc = eos_diag_set(diag, rc, "postgres", -1, "the sealed high-water marks do not parse");
-        goto out;
-    }
-    if (n && (rc = pg_begin(b, 0, &t, diag)) != 0)
-        goto out;
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *v = NULL;
-        size_t vs = 0;
-        rc = pg_get(t, keys[i].k, keys[i].size, &v, &vs, diag);
-        if (rc == EOS_ENOTFOUND) {
-            rc = 0; /* deleted since: a deleted key may come back at any version */
-            eos_diag_init(diag);
-        }
-        if (rc)
-            goto out;
-        checked++;
-    }
-    EOS_INFO("postgres",
-             "checked the %zu newest of this node's sealed high-water marks against "
-             "table %s",
-             checked, be->table);
-out:
-    if (t)
-        pg_abort(t);
-    eos_free(keys, n * sizeof *keys);
-    return rc;
+    return eos_kv__pg_marks_restore(b, be->marks, be->table, in, size, diag);
 }
 
 static void pg_destroy(eos_kv_backend *b)

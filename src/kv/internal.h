@@ -220,6 +220,11 @@ int eos_kv__pg_marks_export(eos_kv__pg_marks *m, int force, uint8_t **out, size_
  * parse. Borrows in. */
 int eos_kv__pg_marks_import(eos_kv__pg_marks *m, const uint8_t *in, size_t size, size_t max_keys,
                             eos_kv__pg_rowkey **keys, size_t *nkeys);
+/* The backend's marks_import: loads the sealed marks into m, then reads the
+ * rows of the newest 1,000 through b's own operations, so that a row older
+ * than its mark fails (EOS_ECORRUPT with diag). Borrows everything. */
+int eos_kv__pg_marks_restore(eos_kv_backend *b, eos_kv__pg_marks *m, const char *table,
+                             const uint8_t *in, size_t size, eos_diag *diag);
 /* HMAC-SHA256(key, ver || len(k) || k || SHA-256(v)) cut to 16 bytes.
  * Borrows all; k is at most 1024 bytes. */
 int eos_kv__pg_row_tag(const uint8_t key[EOS_KV__KEY_SIZE], const uint8_t *k, size_t ks,

@@ -307,3 +307,42 @@ int eos_kv__pg_row_tag(const uint8_t key[EOS_KV__KEY_SIZE], const uint8_t *k, si
     memcpy(out, full, EOS_KV__PG_TAG_SIZE);
     return 0;
 }
+
+/* Newest sealed marks whose rows are read at start; older ones are checked
+ * when their rows are read. */
+#define START_CHECKS 1000
+
+int eos_kv__pg_marks_restore(eos_kv_backend *b, eos_kv__pg_marks *m, const char *table,
+                             const uint8_t *in, size_t size, eos_diag *diag)
+{
+    eos_kv__pg_rowkey *keys = NULL;
+    size_t n = 0, checked = 0;
+    eos_kv_btxn *t = NULL;
+    int rc = eos_kv__pg_marks_import(m, in, size, START_CHECKS, &keys, &n);
+    if (rc) {
+        rc = eos_diag_set(diag, rc, "postgres", -1, "the sealed high-water marks do not parse");
+        goto out;
+    }
+    if (n && (rc = b->ops->begin(b, 0, &t, diag)) != 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *v = NULL;
+        size_t vs = 0;
+        rc = b->ops->get(t, keys[i].k, keys[i].size, &v, &vs, diag);
+        if (rc == EOS_ENOTFOUND) {
+            rc = 0; /* deleted since: a deleted key may come back at any version */
+            eos_diag_init(diag);
+        }
+        if (rc)
+            goto out;
+        checked++;
+    }
+    EOS_INFO("postgres",
+             "checked the %zu newest of this node's sealed high-water marks against table %s",
+             checked, table);
+out:
+    if (t)
+        b->ops->abort(t);
+    eos_free(keys, n * sizeof *keys);
+    return rc;
+}
