@@ -199,6 +199,10 @@ static void handle(eos_request *req, eos_response_out *out)
     const char *type = eos_request_header(req, "content-type", NULL);
     if (type)
         eos_outgoing_header(call, "content-type", type);
+    /* With a length the body goes upstream as is, without it chunked. */
+    const char *length = eos_request_header(req, "content-length", NULL);
+    if (length)
+        eos_outgoing_header(call, "content-length", length);
     eos_outgoing_timeouts(call, header_ms(req, "x-timeout-connect-ms"),
                           header_ms(req, "x-timeout-first-byte-ms"),
                           header_ms(req, "x-timeout-between-ms"));
