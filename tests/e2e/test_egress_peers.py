@@ -3,8 +3,9 @@ upstreams: TLS upstreams with a test CA (Python's http.server), 100 MB
 streamed from an upstream to the client and from the client to an upstream
 in bounded server memory, the per-app limit on calls in flight, the request
 options' timeouts, and bad peers (never answering, slow, huge headers, a
-truncated body, TLS failures, a wrong hostname, an expired certificate, a
-reset): each ends in its own error-code, and no worker hangs."""
+truncated body, TLS failures (plain text, TLS 1.1 only from openssl
+s_server), a wrong hostname, an expired certificate, a reset): each ends in its
+own error-code, and no worker hangs."""
 import datetime
 import hashlib
 import http.server
@@ -12,6 +13,7 @@ import os
 import socket
 import ssl
 import struct
+import subprocess
 import threading
 import time
 
@@ -249,6 +251,34 @@ class RawPeer:
             c.close()
 
 
+class SServer:
+    """openssl s_server -www (answers any GET with a status page, HTTP/1.0)."""
+
+    def __init__(self, cert, key, *extra):
+        for _ in range(5):
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                self.port = probe.getsockname()[1]
+            self.proc = subprocess.Popen(
+                ["openssl", "s_server", "-accept", "127.0.0.1:%d" % self.port, "-cert", cert,
+                 "-key", key, "-www", "-quiet"] + list(extra),
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.time() + 10
+            while time.time() < deadline and self.proc.poll() is None:
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                    return
+                except OSError:
+                    time.sleep(0.05)
+            self.close()
+        raise RuntimeError("openssl s_server did not start")
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
 @pytest.fixture(scope="module")
 def peers(pki):
     ps = {
@@ -258,6 +288,9 @@ def peers(pki):
         "untrusted": TLSUpstream(*pki["untrusted"]),
         "silent": RawPeer(None),
         "plain": RawPeer(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nhi"),
+        "sserver": SServer(*pki["good"]),
+        # only TLS 1.1, below the host's minimum of 1.2
+        "tls11": SServer(*pki["good"], "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"),
     }
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))
@@ -281,7 +314,10 @@ def load_proxy(port, name, upstream_port):
     with connect(port, timeout=60) as s:
         reply = inner(request(s, data_request({"wasm_load": {
             "name": name, "route": "/" + name, "bytes": list(proxy_bytes()),
-            "env": {"UPSTREAM": base}, "allow_outbound": [base]}})))
+            "env": {"UPSTREAM": base}, "allow_outbound": [base],
+            # 100 MB through the interpreter on a loaded machine or under a
+            # sanitizer can take longer than the default 30 s budget
+            "max_request_ms": 600000}})))
     assert reply["status"] == "loaded", reply
 
 
@@ -294,6 +330,8 @@ def server(tmp_path_factory, pki, peers):
     load_proxy(srv.port, "silent", peers["silent"].port)
     load_proxy(srv.port, "plain", peers["plain"].port)
     load_proxy(srv.port, "refused", peers["refused"])
+    load_proxy(srv.port, "sserver", peers["sserver"].port)
+    load_proxy(srv.port, "tls11", peers["tls11"].port)
     yield srv
     assert srv.alive(), srv.output()[-4000:]
     assert srv.stop() == 0, srv.output()[-4000:]
@@ -438,6 +476,9 @@ def test_proxy_fetches_and_transforms(server):
     assert r.headers.get("content-type") == "text/plain"
     r = exchange(server.port, "GET", "/good/nothing-here")
     assert (r.status, r.body) == (404, b"NO SUCH PATH")
+    # openssl s_server -www: HTTP/1.0, the body ends when the connection closes
+    r = exchange(server.port, "GET", "/sserver/")
+    assert r.status == 200 and b"S_SERVER" in r.body, r.body[:200]
 
 
 def test_request_body_streams_upstream(server):
@@ -466,7 +507,7 @@ def test_100mb_from_upstream_to_client(server):
             state["ok"] = False
         state["off"] += len(piece)
 
-    r = exchange(server.port, "GET", "/good/big?%d" % size, on_data=check, timeout=120)
+    r = exchange(server.port, "GET", "/good/big?%d" % size, on_data=check, timeout=240)
     assert r.status == 200 and r.headers.get("content-type") == "application/x-pattern"
     assert state["off"] == size and state["ok"]
     check_rss(server, before, "a 100 MB upstream response")
@@ -480,7 +521,7 @@ def test_100mb_from_client_to_upstream(server):
     for _ in range(size // len(block)):
         h.update(block)
     r = exchange(server.port, "POST", "/good/upload", body=(block for _ in range(size // len(block))),
-                 headers={"_length": size}, timeout=120)
+                 headers={"_length": size}, timeout=240)
     assert r.status == 200
     assert r.body == ("%d %s" % (size, h.hexdigest())).upper().encode()
     r = exchange(server.port, "POST", "/good/upload", body=(block for _ in range(8)),
@@ -534,6 +575,7 @@ def test_bad_peers_each_get_their_error_code(server, peers):
     expect_error(server, "good", "/huge-headers", "HTTP-response-header-section-size")
     expect_error(server, "good", "/reset", "connection-terminated")
     expect_error(server, "plain", "/", "TLS-protocol-error")
+    expect_error(server, "tls11", "/", "TLS-protocol-error")
     expect_error(server, "wronghost", "/hello", "TLS-certificate-error")
     expect_error(server, "expired", "/hello", "TLS-certificate-error")
     expect_error(server, "untrusted", "/hello", "TLS-certificate-error")
