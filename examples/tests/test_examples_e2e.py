@@ -5,12 +5,14 @@ wasm_call / `enclave-os call`. Paths come from the environment (set by ctest):
 EOS_BIN (the enclave-os binary) and EOS_EXAMPLE_<APP> (the built component)."""
 import hashlib
 import http.client
+import http.server
 import json
 import os
 import socket
 import ssl
 import struct
 import subprocess
+import threading
 import time
 
 import pytest
@@ -260,6 +262,50 @@ def test_echo(server):
     status, ctype, body = server.http("POST", "/echo/", body=b"",
                                       headers={"content-type": "text/plain"})
     assert (status, body) == (200, b"")
+
+
+# proxy: calls a plain-HTTP upstream the test runs (allow-listed as http://).
+class _Upstream(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def _send(self, body, ctype="text/plain"):
+        self.send_response(200)
+        self.send_header("content-type", ctype)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        self._send(b"hello from upstream at " + self.path.encode())
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("content-length", "0")))
+        self._send(b"got %d bytes of %s" % (len(body), self.headers.get("content-type", "").encode()))
+
+
+def test_proxy(server):
+    _, data = example("proxy")
+    up = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Upstream)
+    threading.Thread(target=up.serve_forever, daemon=True).start()
+    base = "http://127.0.0.1:%d" % up.server_address[1]
+    try:
+        server.load("proxy", data, env={"UPSTREAM": base}, allow_outbound=[base])
+        status, ctype, body = server.http("GET", "/proxy/some/path?q=1")
+        assert (status, ctype, body) == (200, "text/plain", b"HELLO FROM UPSTREAM AT /SOME/PATH?Q=1")
+        status, _, body = server.http("POST", "/proxy/up", body=b"x" * 70000,
+                                      headers={"content-type": "application/x-test"})
+        assert (status, body) == (200, b"GOT 70000 BYTES OF APPLICATION/X-TEST")
+        # an upstream not on the allow-list
+        server.load("proxy-off", data, env={"UPSTREAM": "http://127.0.0.1:9"}, allow_outbound=[base])
+        assert server.http("GET", "/proxy-off/")[::2] == (502, b"HTTP-request-denied")
+    finally:
+        up.shutdown()
+        up.server_close()
+    # the upstream is gone: nothing listens there any more
+    assert server.http("GET", "/proxy/x")[::2] == (502, b"connection-refused")
 
 
 # typed: every export through wasm_call, with the JSON mapping of SPEC 3.1.

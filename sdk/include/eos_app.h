@@ -1,6 +1,6 @@
 /* The enclave-os C guest SDK: write a WebAssembly component for enclave-os in C.
- * Include this one header; it brings the HTTP handler API (eos_http.h), the
- * encrypted key-value store (eos_keyvalue.h), logging (eos_log.h) and random
+ * Include this one header; it brings the HTTP handler API (eos_http.h), outgoing
+ * HTTP calls (eos_outgoing.h), the encrypted key-value store (eos_keyvalue.h), logging (eos_log.h) and random
  * bytes, clocks and environment (eos_sys.h). Files work through ordinary stdio. */
 #ifndef EOS_APP_H
 #define EOS_APP_H
@@ -32,7 +32,8 @@ extern "C" {
     X(ESTORE, -9, "the store failed (see eos_app_error_detail())")                                 \
     X(ECONFLICT, -10, "the value changed since it was read (compare-and-swap)")                    \
     X(ETOOBIG, -11, "the data is larger than the limit given")                                     \
-    X(EHOST, -12, "the host refused the call")
+    X(EHOST, -12, "the host refused the call")                                                     \
+    X(EHTTP, -13, "the outgoing HTTP call failed (see eos_outgoing_error())")
 
 enum eos_app_err {
 #define EOS_APP__ENUM(name, value, text) EOS_APP_##name = value,
@@ -53,6 +54,7 @@ const char *eos_app_error_detail(void);
 #include "eos_http.h"
 #include "eos_keyvalue.h"
 #include "eos_log.h"
+#include "eos_outgoing.h"
 #include "eos_sys.h"
 
 #endif

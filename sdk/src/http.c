@@ -8,12 +8,6 @@
 
 #include "internal.h"
 
-typedef struct {
-    char *name;
-    char *value;
-    size_t size;
-} header;
-
 struct eos_request {
     eos__handle handle;
     eos__handle body;   /* -1 until the body is consumed */
@@ -24,7 +18,7 @@ struct eos_request {
     char *path_with_query;
     char *path; /* path_with_query up to '?' */
     const char *query;
-    header *headers;
+    eos__header *headers;
     size_t header_count;
     bool headers_read;
 };
@@ -99,55 +93,81 @@ const char *eos_request_authority(eos_request *req)
     return req->authority ? req->authority : "";
 }
 
-/* Copies every header line out of the request's fields once. The host's list (16-byte
- * entries: name ptr/len, value ptr/len) is released as it is copied. */
+/* The host's list (16-byte entries: name ptr/len, value ptr/len) is released as
+ * it is copied; a line that cannot be copied is left out. */
+size_t eos__headers_copy(eos__handle fields, eos__header **out)
+{
+    _Alignas(4) uint8_t ret[8];
+    size_t count = 0;
+    eos__fields_entries(fields, ret);
+    eos__bytes list = eos__list(ret);
+    eos__header *hs = list.len ? calloc(list.len, sizeof(eos__header)) : NULL;
+    for (size_t i = 0; i < list.len; i++) {
+        const uint8_t *e = list.ptr + 16 * i;
+        eos__bytes name = eos__list(e), value = eos__list(e + 8);
+        if (!hs) {
+            eos__release(name.ptr, name.len);
+            eos__release(value.ptr, value.len);
+            continue;
+        }
+        eos__header *h = &hs[count];
+        h->size = value.len;
+        h->name = eos__take_string(name);
+        h->value = eos__take_string(value);
+        if (h->name && h->value) {
+            for (char *c = h->name; *c; c++)
+                if (*c >= 'A' && *c <= 'Z')
+                    *c = (char)(*c - 'A' + 'a');
+            count++;
+        } else {
+            free(h->name);
+            free(h->value);
+        }
+    }
+    eos__release(list.ptr, list.len);
+    if (!count) {
+        free(hs);
+        hs = NULL;
+    }
+    *out = hs;
+    return count;
+}
+
+void eos__headers_free(eos__header *h, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        free(h[i].name);
+        free(h[i].value);
+    }
+    free(h);
+}
+
+const eos__header *eos__headers_find(const eos__header *h, size_t count, const char *name)
+{
+    for (size_t i = 0; i < count; i++)
+        if (strcasecmp(h[i].name, name) == 0)
+            return &h[i];
+    return NULL;
+}
+
+/* Copies the request's header lines once. */
 static void load_headers(eos_request *req)
 {
     if (req->headers_read)
         return;
     req->headers_read = true;
     eos__handle fields = eos__req_headers(req->handle);
-    _Alignas(4) uint8_t ret[8];
-    eos__fields_entries(fields, ret);
-    eos__bytes list = eos__list(ret);
-    req->headers = list.len ? calloc(list.len, sizeof(header)) : NULL;
-    for (size_t i = 0; i < list.len; i++) {
-        const uint8_t *e = list.ptr + 16 * i;
-        eos__bytes name = eos__list(e), value = eos__list(e + 8);
-        if (req->headers) {
-            header *h = &req->headers[req->header_count];
-            h->size = value.len;
-            h->name = eos__take_string(name);
-            h->value = eos__take_string(value);
-            if (h->name && h->value) {
-                for (char *c = h->name; *c; c++)
-                    if (*c >= 'A' && *c <= 'Z')
-                        *c = (char)(*c - 'A' + 'a');
-                req->header_count++;
-            } else {
-                free(h->name);
-                free(h->value);
-            }
-        } else {
-            eos__release(name.ptr, name.len);
-            eos__release(value.ptr, value.len);
-        }
-    }
-    eos__release(list.ptr, list.len);
+    req->header_count = eos__headers_copy(fields, &req->headers);
     eos__fields_drop(fields);
 }
 
 const char *eos_request_header(eos_request *req, const char *name, size_t *out_size)
 {
     load_headers(req);
-    for (size_t i = 0; i < req->header_count; i++) {
-        if (strcasecmp(req->headers[i].name, name) == 0) {
-            if (out_size)
-                *out_size = req->headers[i].size;
-            return req->headers[i].value;
-        }
-    }
-    return NULL;
+    const eos__header *h = eos__headers_find(req->headers, req->header_count, name);
+    if (h && out_size)
+        *out_size = h->size;
+    return h ? h->value : NULL;
 }
 
 size_t eos_request_header_count(eos_request *req)
@@ -300,7 +320,7 @@ fail:
 
 /* Writes all of data the way wasi:io asks: check how much the stream accepts now,
  * write that much, and wait on the stream's pollable when it accepts nothing. */
-static int write_all(eos__handle stream, const uint8_t *data, size_t size)
+int eos__write_all(eos__handle stream, const uint8_t *data, size_t size)
 {
     while (size > 0) {
         _Alignas(8) uint8_t ret[16];
@@ -333,7 +353,7 @@ int eos_response_write(eos_response_out *out, const void *data, size_t size)
     }
     if (out->state != OUT_STARTED)
         return EOS_APP_ESTATE;
-    return write_all(out->stream, data, size);
+    return eos__write_all(out->stream, data, size);
 }
 
 int eos_response_finish(eos_response_out *out)
@@ -388,11 +408,7 @@ static void request_release(eos_request *req)
     if (req->body >= 0)
         eos__future_trailers_drop(eos__in_body_finish(req->body));
     eos__req_drop(req->handle);
-    for (size_t i = 0; i < req->header_count; i++) {
-        free(req->headers[i].name);
-        free(req->headers[i].value);
-    }
-    free(req->headers);
+    eos__headers_free(req->headers, req->header_count);
     free(req->method);
     free(req->authority);
     free(req->path_with_query);

@@ -104,6 +104,68 @@ EOS__IMPORT(EOS__WASI("wasi:http/types"), "[static]response-outparam.set")
 void eos__outparam_set(eos__handle param, int32_t is_err, int32_t v0, int32_t v1, int64_t v2,
                        int32_t v3, int32_t v4, int32_t v5, int32_t v6);
 
+/* wasi:http outgoing calls. Results without payloads flatten to one i32 (0 = ok). */
+EOS__IMPORT(EOS__WASI("wasi:http/types"), "[constructor]outgoing-request")
+eos__handle eos__oreq_new(eos__handle headers);
+EOS__IMPORT(EOS__WASI("wasi:http/types"), "[resource-drop]outgoing-request")
+void eos__oreq_drop(eos__handle r);
+/* method: tag, then other's string. */
+EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]outgoing-request.set-method")
+int32_t eos__oreq_set_method(eos__handle r, int32_t tag, const char *other, size_t other_len);
+/* option<scheme>: option tag, scheme tag (HTTP, HTTPS, other), other's string. */
+EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]outgoing-request.set-scheme")
+int32_t eos__oreq_set_scheme(eos__handle r, int32_t some, int32_t tag, const char *other,
+                             size_t other_len);
+EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]outgoing-request.set-authority")
+int32_t eos__oreq_set_authority(eos__handle r, int32_t some, const char *s, size_t len);
+EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]outgoing-request.set-path-with-query")
+int32_t eos__oreq_set_path(eos__handle r, int32_t some, const char *s, size_t len);
+/* result<own<outgoing-body>>: tag u8 @0, handle @4. */
+EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]outgoing-request.body")
+void eos__oreq_body(eos__handle r, void *ret);
+EOS__IMPORT(EOS__WASI("wasi:http/types"), "[constructor]request-options")
+eos__handle eos__opts_new(void);
+EOS__IMPORT(EOS__WASI("wasi:http/types"), "[resource-drop]request-options")
+void eos__opts_drop(eos__handle o);
+/* option<duration> (ns): tag, u64. */
+EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]request-options.set-connect-timeout")
+int32_t eos__opts_set_connect(eos__handle o, int32_t some, int64_t ns);
+EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]request-options.set-first-byte-timeout")
+int32_t eos__opts_set_first_byte(eos__handle o, int32_t some, int64_t ns);
+EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]request-options.set-between-bytes-timeout")
+int32_t eos__opts_set_between(eos__handle o, int32_t some, int64_t ns);
+EOS__IMPORT(EOS__WASI("wasi:http/types"), "[resource-drop]outgoing-body")
+void eos__out_body_drop(eos__handle b);
+EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]future-incoming-response.subscribe")
+eos__handle eos__fut_subscribe(eos__handle f);
+/* option<result<result<own<incoming-response>, error-code>>>: option tag @0, outer
+ * result tag @8, inner result tag @16, then the handle or the error-code @24
+ * (error-code: case u8 @0, payload @8; 32 bytes, aligned to 8). 56 bytes. */
+EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]future-incoming-response.get")
+void eos__fut_get(eos__handle f, void *ret);
+EOS__IMPORT(EOS__WASI("wasi:http/types"), "[resource-drop]future-incoming-response")
+void eos__fut_drop(eos__handle f);
+EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]incoming-response.status")
+int32_t eos__iresp_status(eos__handle r);
+EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]incoming-response.headers")
+eos__handle eos__iresp_headers(eos__handle r);
+/* result<own<incoming-body>>: tag u8 @0, handle @4. */
+EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]incoming-response.consume")
+void eos__iresp_consume(eos__handle r, void *ret);
+EOS__IMPORT(EOS__WASI("wasi:http/types"), "[resource-drop]incoming-response")
+void eos__iresp_drop(eos__handle r);
+/* option<error-code>: tag @0, error-code @8; 40 bytes. */
+EOS__IMPORT(EOS__WASI("wasi:http/types"), "http-error-code")
+void eos__http_error_code(eos__handle err, void *ret);
+/* (request, option<request-options> as tag + handle, return area) ->
+ * result<own<future-incoming-response>, error-code>: tag @0, handle or error-code @8. */
+EOS__IMPORT(EOS__WASI("wasi:http/outgoing-handler"), "handle")
+void eos__outgoing_handle(eos__handle req, int32_t has_opts, eos__handle opts, void *ret);
+EOS__IMPORT(EOS__WASI("wasi:io/poll"), "[method]pollable.block")
+void eos__pollable_block(eos__handle p);
+EOS__IMPORT(EOS__WASI("wasi:io/poll"), "[resource-drop]pollable")
+void eos__pollable_drop(eos__handle p);
+
 /* wasi:keyvalue (0.2.0-draft2). store error: tag u8 (no-such-store, access-denied,
  * other(string)), string @+4/@+8; 12 bytes, aligned to 4. */
 EOS__IMPORT(EOS__KV("store"), "open")
@@ -198,9 +260,29 @@ static inline void eos__release(void *ptr, size_t len)
  * error resource it may carry. */
 int eos__stream_error(const uint8_t *p);
 
+/* Writes all of data (borrowed) to an output stream, following its check-write
+ * budget and flushing when it accepts nothing. */
+int eos__write_all(eos__handle stream, const uint8_t *data, size_t size);
+
 /* Turns a keyvalue store error (tag at p, other's string at p + 4) into an SDK error,
  * keeping the host's text for eos_app_error_detail(). */
 int eos__store_error(const uint8_t *p);
+
+/* One header line copied out of a fields resource: NUL-terminated name (lower
+ * case) and value, the value's size without the NUL. */
+typedef struct {
+    char *name;
+    char *value;
+    size_t size;
+} eos__header;
+
+/* Copies every line of `fields` (borrowed) into a new array in *out (free with
+ * eos__headers_free); returns the count (0 with *out NULL when empty or out of
+ * memory). */
+size_t eos__headers_copy(eos__handle fields, eos__header **out);
+void eos__headers_free(eos__header *h, size_t count);
+/* The first line named `name` (case-insensitive), or NULL. */
+const eos__header *eos__headers_find(const eos__header *h, size_t count, const char *name);
 
 /* Copies a canonical string into a NUL-terminated heap string and frees the original
  * (the host allocated it through cabi_realloc). NULL when out of memory. */

@@ -134,6 +134,49 @@ static void check_system(void)
     check(eos_app_error_detail() != NULL, "error detail");
 }
 
+/* Outgoing calls without a network: URL parsing, building, and a call to a port
+ * nothing listens on, which must fail with an error-code (the host says which). */
+static void check_outgoing(void)
+{
+    eos_outgoing *c = NULL;
+    const char *name, *value;
+    size_t n;
+    int status = -1;
+    void *body;
+
+    check(eos_outgoing_new("GET", "ftp://x/", &c) == EOS_APP_EINVAL && !c, "outgoing: bad scheme");
+    check(eos_outgoing_new("GET", "http:///x", &c) == EOS_APP_EINVAL, "outgoing: no authority");
+    check(eos_outgoing_new("PROPFIND", "http://127.0.0.1:1?x=1", &c) == 0 && c, "outgoing: new");
+    check(eos_outgoing_header(c, "x-test", "1") == 0, "outgoing: header");
+    check(eos_outgoing_header(c, "bad name", "1") == EOS_APP_EINVAL, "outgoing: bad header");
+    check(eos_outgoing_timeouts(c, 2000, 2000, 2000) == 0, "outgoing: timeouts");
+    check(eos_outgoing_error(c) == EOS_HTTP_ERR_NONE, "outgoing: no error yet");
+    check(eos_outgoing_response(c, &status) == EOS_APP_ESTATE, "outgoing: response before send");
+    int sent = eos_outgoing_send(c, true);
+    if (sent == 0) {
+        eos_outgoing_write(c, "abc", 3);
+        eos_outgoing_end_body(c);
+        sent = eos_outgoing_response(c, &status);
+    }
+    check(sent == EOS_APP_EHTTP && eos_outgoing_error(c) != EOS_HTTP_ERR_NONE,
+          "outgoing: a refused call has an error-code");
+    check(eos_outgoing_read(c, &status, sizeof status, &n) == EOS_APP_EHTTP, "outgoing: read");
+    check(eos_outgoing_response_header(c, "x", NULL) == NULL &&
+              eos_outgoing_response_header_count(c) == 0 &&
+              eos_outgoing_response_header_at(c, 0, &name, &value, &n) == EOS_APP_EINVAL,
+          "outgoing: no response headers");
+    check(eos_outgoing_read_all(c, 10, &body, &n) == EOS_APP_EHTTP, "outgoing: read all");
+    eos_outgoing_free(c);
+    c = NULL;
+    check(eos_fetch("GET", "http://127.0.0.1:1/", NULL, NULL, 0, 10, &c, &body, &n) ==
+              EOS_APP_EHTTP, "outgoing: fetch");
+    eos_outgoing_free(c);
+    check(strcmp(eos_http_error_name(EOS_HTTP_ERR_CONNECTION_REFUSED), "connection-refused") == 0 &&
+              strcmp(eos_http_error_name(EOS_HTTP_ERR_INTERNAL_ERROR), "internal-error") == 0 &&
+              strcmp(eos_http_error_name(EOS_HTTP_ERR_NONE), "none") == 0,
+          "outgoing: error names");
+}
+
 static void handle(eos_request *req, eos_response_out *out)
 {
     resp = out;
@@ -149,6 +192,7 @@ static void handle(eos_request *req, eos_response_out *out)
     check_request(req);
     check_store();
     check_system();
+    check_outgoing();
     char line[64];
     snprintf(line, sizeof line, "%d failed\n", failures);
     eos_response_write(out, line, strlen(line));
