@@ -58,13 +58,15 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* True when a background job holds the only reference to m: its app was
+/* True when m waits for or is in a background compile (a compile on the
+ * loading thread never is) and the job holds the only reference: its app was
  * unloaded or replaced while m waited or compiled, so its code would never
  * run. Reloading a large app every few seconds would otherwise keep one
  * decoded module and its LLVM state per reload alive for minutes. */
 static bool abandoned(const eos_wasm_module *m)
 {
-    return atomic_load_explicit(&m->refs, memory_order_acquire) == 1;
+    return atomic_load_explicit(&m->jit_state, memory_order_acquire) == EOS_WASM_COMPILE_PENDING &&
+           atomic_load_explicit(&m->refs, memory_order_acquire) == 1;
 }
 
 static int llvm_fail(LLVMErrorRef e, char *msg, size_t size)
