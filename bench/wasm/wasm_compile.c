@@ -38,7 +38,7 @@ int main(int argc, char **argv)
     for (;;) {
         if (argi + 1 < argc && strcmp(argv[argi], "--tier") == 0) {
             f.tier = strcmp(argv[argi + 1], "compiled") == 0 ? EOS_WASM_TIER_COMPILED
-                                                              : EOS_WASM_TIER_INTERP;
+                                                             : EOS_WASM_TIER_INTERP;
             argi += 2;
         } else if (argi < argc && strcmp(argv[argi], "--eager") == 0) {
             f.lazy_translation_min = UINT32_MAX;
@@ -51,7 +51,8 @@ int main(int argc, char **argv)
         }
     }
     if (argi >= argc) {
-        fprintf(stderr, "usage: wasm_compile [--tier interp|compiled] [--eager|--lazy] FILE.wasm\n");
+        fprintf(stderr,
+                "usage: wasm_compile [--tier interp|compiled] [--eager|--lazy] FILE.wasm\n");
         return 2;
     }
     FILE *fp = fopen(argv[argi], "rb");
@@ -101,8 +102,7 @@ int main(int argc, char **argv)
     else
         eos_wasm_module_code_size(m, &wasm_code, &internal_code);
     printf("wasm_code_bytes %zu\ninterp_code_bytes %zu\ninterp_code_per_wasm_byte %.2f\n",
-           wasm_code, internal_code,
-           wasm_code ? (double)internal_code / (double)wasm_code : 0.0);
+           wasm_code, internal_code, wasm_code ? (double)internal_code / (double)wasm_code : 0.0);
     if (ti.state == EOS_WASM_COMPILE_READY)
         printf("compile_ms %.1f\nfunctions %u\ncode_bytes %llu\n", (double)ti.compile_ns / 1e6,
                ti.func_count, (unsigned long long)ti.code_size);
