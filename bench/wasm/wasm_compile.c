@@ -3,7 +3,10 @@
  * validate, and with --tier compiled the whole compilation) and the peak
  * resident memory of the process afterwards. Run once per tier, in separate
  * processes, so that peaks do not mix:
- *   wasm_compile --tier interp app.wasm; wasm_compile --tier compiled app.wasm */
+ *   wasm_compile --tier interp app.wasm; wasm_compile --tier compiled app.wasm
+ * --eager translates every function for the interpreter at load (as modules
+ * under 1 MB of code are), --lazy each on its first call (as larger ones
+ * are); the interpreter's code per byte of wasm code is printed either way. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,13 +35,24 @@ int main(int argc, char **argv)
     eos_wasm_features f;
     memset(&f, 0, sizeof f);
     int argi = 1;
-    if (argi + 1 < argc && strcmp(argv[argi], "--tier") == 0) {
-        f.tier =
-            strcmp(argv[argi + 1], "compiled") == 0 ? EOS_WASM_TIER_COMPILED : EOS_WASM_TIER_INTERP;
-        argi += 2;
+    for (;;) {
+        if (argi + 1 < argc && strcmp(argv[argi], "--tier") == 0) {
+            f.tier = strcmp(argv[argi + 1], "compiled") == 0 ? EOS_WASM_TIER_COMPILED
+                                                             : EOS_WASM_TIER_INTERP;
+            argi += 2;
+        } else if (argi < argc && strcmp(argv[argi], "--eager") == 0) {
+            f.lazy_translation_min = UINT32_MAX;
+            argi++;
+        } else if (argi < argc && strcmp(argv[argi], "--lazy") == 0) {
+            f.lazy_translation_min = 1;
+            argi++;
+        } else {
+            break;
+        }
     }
     if (argi >= argc) {
-        fprintf(stderr, "usage: wasm_compile [--tier interp|compiled] FILE.wasm\n");
+        fprintf(stderr,
+                "usage: wasm_compile [--tier interp|compiled] [--eager|--lazy] FILE.wasm\n");
         return 2;
     }
     FILE *fp = fopen(argv[argi], "rb");
@@ -82,6 +96,13 @@ int main(int argc, char **argv)
            "peak_rss_mb %.1f\npeak_rss_before_mb %.1f\n",
            argv[argi], n, f.tier == EOS_WASM_TIER_COMPILED ? "compiled" : "interp", wall, cpu,
            (double)peak_rss_kb() / 1024, (double)rss0 / 1024);
+    size_t wasm_code = 0, internal_code = 0;
+    if (c)
+        eos_cm_component_code_size(c, &wasm_code, &internal_code);
+    else
+        eos_wasm_module_code_size(m, &wasm_code, &internal_code);
+    printf("wasm_code_bytes %zu\ninterp_code_bytes %zu\ninterp_code_per_wasm_byte %.2f\n",
+           wasm_code, internal_code, wasm_code ? (double)internal_code / (double)wasm_code : 0.0);
     if (ti.state == EOS_WASM_COMPILE_READY)
         printf("compile_ms %.1f\nfunctions %u\ncode_bytes %llu\n", (double)ti.compile_ns / 1e6,
                ti.func_count, (unsigned long long)ti.code_size);

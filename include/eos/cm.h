@@ -292,6 +292,13 @@ typedef struct eos_cm_item_desc {
  * READY when all are. Borrows c; fills out. Thread-safe. */
 EOS_API void eos_cm_component_tier_info(const eos_cm_component *c, eos_wasm_tier_info *out);
 
+/* Adds to *out_wasm_size and *out_internal_size (the caller zeroes them)
+ * the code section bytes of the component's core modules (nested
+ * components included) and the interpreter code made from them so far, as
+ * eos_wasm_module_code_size. Borrows c. */
+EOS_API void eos_cm_component_code_size(const eos_cm_component *c, size_t *out_wasm_size,
+                                        size_t *out_internal_size);
+
 /* Introspection: all borrow c; out receives names and types borrowed from
  * c (valid while it lives, nothing to free). */
 EOS_API size_t eos_cm_component_import_count(const eos_cm_component *c);

@@ -41,6 +41,19 @@ static void tier_sum(const eos_cm_component *c, eos_wasm_tier_info *out, bool *a
         tier_sum(c->components[i], out, any);
 }
 
+void eos_cm_component_code_size(const eos_cm_component *c, size_t *out_wasm_size,
+                                size_t *out_internal_size)
+{
+    for (uint32_t i = 0; i < c->module_count; i++) {
+        size_t w = 0, t = 0;
+        eos_wasm_module_code_size(c->modules[i], &w, &t);
+        *out_wasm_size += w;
+        *out_internal_size += t;
+    }
+    for (uint32_t i = 0; i < c->component_count; i++)
+        eos_cm_component_code_size(c->components[i], out_wasm_size, out_internal_size);
+}
+
 void eos_cm_component_tier_info(const eos_cm_component *c, eos_wasm_tier_info *out)
 {
     bool any = false;

@@ -5,6 +5,7 @@
  * read-execute. Instances pick their tier on their first call. */
 #include "internal.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <sys/resource.h>
@@ -55,6 +56,17 @@ static uint64_t now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* True when m waits for or is in a background compile (a compile on the
+ * loading thread never is) and the job holds the only reference: its app was
+ * unloaded or replaced while m waited or compiled, so its code would never
+ * run. Reloading a large app every few seconds would otherwise keep one
+ * decoded module and its LLVM state per reload alive for minutes. */
+static bool abandoned(const eos_wasm_module *m)
+{
+    return atomic_load_explicit(&m->jit_state, memory_order_acquire) == EOS_WASM_COMPILE_PENDING &&
+           atomic_load_explicit(&m->refs, memory_order_acquire) == 1;
 }
 
 static int llvm_fail(LLVMErrorRef e, char *msg, size_t size)
@@ -198,6 +210,11 @@ static int compile_module(const eos_wasm_module *m, struct eos_wasm__jit **out, 
     LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(j->lljit), gen);
     rc = 0;
     for (uint32_t first = 0; first < m->code_count && rc == 0;) {
+        if (abandoned(m)) {
+            snprintf(msg, size, "the module was unloaded");
+            rc = EOS_ENOTFOUND;
+            break;
+        }
         uint32_t count = 0;
         uint64_t bytes = 0;
         while (first + count < m->code_count && (count == 0 || bytes < CHUNK_BYTES)) {
@@ -272,10 +289,15 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&pool.mu);
         char msg[256];
         struct eos_wasm__jit *j = NULL;
-        compile_module(jb->m, &j, msg, sizeof(msg));
-        publish(jb->m, j);
+        if (!abandoned(jb->m)) {
+            compile_module(jb->m, &j, msg, sizeof(msg));
+            publish(jb->m, j);
+        }
         eos_wasm_module_free(jb->m);
         eos_free(jb, sizeof(*jb));
+        /* LLVM's and the module's blocks, freed on this thread, would stay
+         * in its arena. */
+        malloc_trim(0);
         pthread_mutex_lock(&pool.mu);
         pool.jobs--;
     }

@@ -1,11 +1,13 @@
 """Instances and their limits in the server. Memory that comes back: load
-the 12.8 MB JavaScript example (hello-js), serve a few requests, unload it,
-and again; the server's resident size after the last cycle stays within 1.2x
-of its size after the first (EOS_CYCLES cycles: 20 by hand, fewer in CI).
+the 12.8 MB JavaScript example (hello-js), serve requests on all eight app
+threads at once, unload it (or replace it), and again; the server's resident
+size after the last cycle stays within 1.2x of its size after the first
+(EOS_CYCLES cycles: 20 by hand, fewer in CI).
 The time budget: a spinning app stops with a 500 that says why, and one that
 runs out in the middle of its body leaves a chunked body unfinished."""
 import json
 import os
+import threading
 import time
 
 import pytest
@@ -16,6 +18,8 @@ from test_server_apps import MISBEHAVE, body_of, connect_sni, get, https, load
 
 HELLO_JS = os.environ.get("EOS_HELLO_JS_WASM", "")
 CYCLES = int(os.environ.get("EOS_CYCLES", "20"))
+THREADS = int(os.environ.get("EOS_APP_THREADS", "8"))
+REQUESTS = int(os.environ.get("EOS_REQUESTS", "8"))
 SANITIZED = os.environ.get("EOS_SANITIZED", "") not in ("", "0", "OFF")
 TOKEN = "s3cret-token-0123456789"
 
@@ -33,14 +37,30 @@ def rss_kb(pid):
     return 0
 
 
+def js_requests(port, n):
+    """n requests to hello-js at once, so that every app thread makes, pools
+    and frees instances of its own."""
+    bodies = [None] * n
+
+    def one(i):
+        bodies[i] = body_of(get(port, "/js/hello"))
+    workers = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert bodies == [b"Hello from inside SGX!"] * n, bodies
+
+
 @needs_js
-def test_load_request_unload_cycles(tmp_path):
+@pytest.mark.parametrize("replace", [False, True], ids=["unload", "replace"])
+def test_load_request_unload_cycles(tmp_path, replace):
+    """Load, REQUESTS requests at once, unload (or, with replace, load the
+    app again over itself, as a redeploy does): the server's RSS after the
+    last cycle is within 1.2x of that after the first."""
     with open(HELLO_JS, "rb") as f:
         data = f.read()
-    # Two app threads: each thread's own first-use state (its wasi buffers,
-    # OpenSSL's per-thread state) is not what an app leaves behind, and with
-    # eight threads the first cycles would only warm more of them.
-    srv = Server(tmp_path, "--token", TOKEN, "--workers", "1", "--app-threads", "2")
+    srv = Server(tmp_path, "--token", TOKEN, "--workers", "1", "--app-threads", str(THREADS))
     auth = "Authorization: Bearer %s\r\n" % TOKEN
     sizes = []
     try:
@@ -51,13 +71,14 @@ def test_load_request_unload_cycles(tmp_path):
             r = https(srv.port, head.encode() + data, timeout=120)
             assert r.startswith(b"HTTP/1.1 200 "), r[:300]
             assert json.loads(body_of(r))["app"]["route"] == "/js"
-            for _ in range(3):
-                assert body_of(get(srv.port, "/js/hello", )) == b"Hello from inside SGX!"
-            r = https(srv.port, ("DELETE /.well-known/enclave-os/apps/js HTTP/1.1\r\nHost: x\r\n"
-                                 "%sConnection: close\r\n\r\n" % auth).encode())
-            assert r.startswith(b"HTTP/1.1 200 ") and b'"unloaded"' in r
+            js_requests(srv.port, REQUESTS)
+            if not replace:
+                r = https(srv.port, ("DELETE /.well-known/enclave-os/apps/js HTTP/1.1\r\nHost: x\r\n"
+                                     "%sConnection: close\r\n\r\n" % auth).encode())
+                assert r.startswith(b"HTTP/1.1 200 ") and b'"unloaded"' in r
             sizes.append(rss_kb(srv.proc.pid))
-        print("server RSS after each cycle (MB):", " ".join("%.1f" % (k / 1024) for k in sizes))
+        print("server RSS after each %s cycle (MB):" % ("replace" if replace else "unload"),
+              " ".join("%.1f" % (k / 1024) for k in sizes))
         if not SANITIZED:
             assert sizes[-1] <= sizes[0] * 1.2, sizes
     finally:

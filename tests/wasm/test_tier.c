@@ -2,8 +2,10 @@
  * interpreter serves, instances keep the tier they started on, the tier and
  * compile time are reported, and runaway code (a tight loop, deep
  * recursion, a memory bomb) stops with the same trap, message and fuel on
- * both tiers. */
+ * both tiers. A module freed before its background compile is done is
+ * dropped by the compiler. */
 #include <string.h>
+#include <time.h>
 
 #include "harness.h"
 #include "wasm_test.h"
@@ -55,6 +57,24 @@ static void test_auto(void)
     EOS_CHECK_INT(wt_call1(s, early, "fib", 20, &out), 0);
     EOS_CHECK_INT(eos_wasm_instance_tier(early), early_tier);
     eos_wasm_store_free(s);
+    eos_wasm_module_free(m);
+}
+
+/* Modules freed while queued for (or in) a background compile: the
+ * compiler drops them without finishing (under the sanitizers: no leak and
+ * no use after free), and the queue drains. */
+static void test_abandoned(void)
+{
+    for (int i = 0; i < 8; i++)
+        eos_wasm_module_free(load(EOS_WASM_TIER_AUTO));
+    for (int i = 0; i < 3000 && eos_wasm_jit_pending() > 0; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    EOS_CHECK_INT(eos_wasm_jit_pending(), 0);
+    /* The compiler still serves the next module. */
+    eos_wasm_module *m = load(EOS_WASM_TIER_AUTO);
+    EOS_CHECK_INT(eos_wasm_module_wait_compiled(m), 0);
     eos_wasm_module_free(m);
 }
 
@@ -144,6 +164,7 @@ int main(void)
         return 0;
     }
     EOS_RUN(test_auto);
+    EOS_RUN(test_abandoned);
     EOS_RUN(test_interp_reports);
     EOS_RUN(test_runaway);
     EOS_RUN(test_memory_bomb);

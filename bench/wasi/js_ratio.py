@@ -1,0 +1,154 @@
+#!/usr/bin/python3
+"""hello-js against the C hello in the server, by hand: keep-alive requests
+per second (wrk -t2 -c10 over TLS) of the 12.8 MB JavaScript example divided
+by those of the C hello app, measured in one run, for each tier asked for.
+With --tier compiled the server compiles at load (about 90 s of CPU for
+hello-js, far more wall time on a busy machine) and the run waits until both
+apps report "compile": "ready".
+
+  bench/wasi/js_ratio.py [--tiers interp,compiled] [--seconds 10] [--rounds 2]
+
+Rounds alternate the two apps so that a change in the machine's load hits
+both; the ratio is of the sums. Prints one line per tier and round and a
+summary line per tier."""
+import argparse
+import json
+import os
+import re
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.join(HERE, "..", "..")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def https(port, raw, timeout=3600):
+    c = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    c.check_hostname = False
+    c.verify_mode = ssl.CERT_NONE
+    with c.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=timeout),
+                       server_hostname="127.0.0.1") as s:
+        s.sendall(raw)
+        out = b""
+        while True:
+            piece = s.recv(65536)
+            if not piece:
+                return out
+            out += piece
+
+
+def put(port, name, data):
+    r = https(port, ("PUT /.well-known/enclave-os/apps/%s HTTP/1.1\r\nHost: x\r\n"
+                     "Content-Length: %d\r\nConnection: close\r\n\r\n"
+                     % (name, len(data))).encode() + data)
+    if not r.startswith(b"HTTP/1.1 200 "):
+        raise RuntimeError("loading %s: %r" % (name, r[:300]))
+
+
+def compile_states(port):
+    """The "compile" state of every app in the listing."""
+    r = https(port, b"GET /.well-known/enclave-os/apps HTTP/1.1\r\nHost: x\r\n"
+                    b"Connection: close\r\n\r\n", timeout=30)
+    head, body = r.split(b"\r\n\r\n", 1)
+    if b"transfer-encoding: chunked" in head.lower():
+        out = b""
+        while body:
+            size, body = body.split(b"\r\n", 1)
+            n = int(size, 16)
+            if n == 0:
+                break
+            out, body = out + body[:n], body[n + 2:]
+        body = out
+    states = []
+
+    def walk(v):
+        if isinstance(v, dict):
+            if "compile" in v:
+                states.append(v["compile"])
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+    walk(json.loads(body))
+    return states
+
+
+def wrk(url, seconds):
+    r = subprocess.run(["wrk", "-t2", "-c10", "-d%ds" % seconds, url],
+                       capture_output=True, text=True)
+    m = re.search(r"Requests/sec:\s+([\d.]+)", r.stdout)
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", r.stdout)
+    return float(m.group(1)) if m else 0.0, int(bad.group(1)) if bad else 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default=os.path.join(ROOT, "build/src/cli/enclave-os"))
+    ap.add_argument("--hello", default=os.path.join(ROOT, "build/tests/wasi/apps/hello.wasm"))
+    ap.add_argument("--hello-js", default=os.path.join(ROOT, "build/examples/hello-js/hello-js.wasm"))
+    ap.add_argument("--tiers", default="interp,compiled")
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=2)
+    args = ap.parse_args()
+    apps = {"hello": open(args.hello, "rb").read(), "js": open(args.hello_js, "rb").read()}
+    tmp = tempfile.mkdtemp(prefix="eos-js-ratio-")
+    for tier in args.tiers.split(","):
+        port = free_port()
+        log = open(os.path.join(tmp, "serve-%s.log" % tier), "wb")
+        proc = subprocess.Popen(
+            [args.bin, "serve", "--listen", "127.0.0.1:%d" % port, "--dev", "--tee", "sim",
+             "--data-dir", os.path.join(tmp, "data-" + tier), "--log-level", "warn",
+             "--tier", tier], stdout=log, stderr=subprocess.STDOUT)
+        try:
+            for _ in range(200):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            t0 = time.time()
+            for name, data in apps.items():
+                put(port, name, data)
+            while True:
+                states = compile_states(port)
+                if "pending" not in states:
+                    break
+                time.sleep(2)
+            print("%s: apps loaded in %.0f s (compile: %s)" % (tier, time.time() - t0,
+                                                              ", ".join(map(str, states))))
+            url = "https://127.0.0.1:%d/%%s/hello" % port
+            wrk(url % "js", 2)  # warm-up: pools, lazily translated functions
+            sums = {"hello": 0.0, "js": 0.0}
+            for rnd in range(args.rounds):
+                for name in ("hello", "js"):
+                    rps, bad = wrk(url % name, args.seconds)
+                    sums[name] += rps
+                    print("%s round %d %-5s %10.0f req/s (non-2xx %d)" % (tier, rnd, name, rps, bad))
+            print("%s: hello-js %.0f req/s, C hello %.0f req/s, ratio %.3f" %
+                  (tier, sums["js"] / args.rounds, sums["hello"] / args.rounds,
+                   sums["js"] / sums["hello"] if sums["hello"] else 0.0))
+            sys.stdout.flush()
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:  # still compiling
+                proc.kill()
+                proc.wait()
+            log.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
