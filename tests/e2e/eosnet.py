@@ -10,6 +10,7 @@ import subprocess
 import time
 
 EOS_BIN = os.environ.get("EOS_BIN", os.path.join(os.path.dirname(__file__), "../../build/src/cli/enclave-os"))
+DEFAULT_TIER = os.environ.get("EOS_E2E_TIER") or "interp"
 
 
 def free_port():
@@ -29,8 +30,9 @@ class Server:
             self.log = open(self.log_path, "wb")
             # The interpreter unless a test asks for a tier: background compiles
             # of the 13 MB JavaScript apps would take a core for minutes per
-            # server (test_tiers.py covers the compiled tier).
-            tier = [] if "--tier" in extra else ["--tier", "interp"]
+            # server (test_tiers.py covers the compiled tier). EOS_E2E_TIER
+            # (interp, auto, compiled) sets the default for the whole suite.
+            tier = [] if "--tier" in extra else ["--tier", DEFAULT_TIER]
             args = [EOS_BIN, "serve", "--listen", "127.0.0.1:%d" % self.port,
                     "--data-dir", os.path.join(str(tmp_path), "data"), "--tee", "sim"] + tier + list(extra)
             self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
