@@ -202,9 +202,14 @@ EOS_API void eos_wasm_module_export(const eos_wasm_module *m, size_t index,
  * EOS_WASM_TIER_COMPILED fails with EOS_EUNSUPPORTED and AUTO interprets. */
 EOS_API bool eos_wasm_jit_available(void);
 /* The background compilations queued or running (tier auto), process-wide.
- * A process that exits while one runs must leave with _exit(): the compiler's
- * static destructors would run under the compiling thread. Thread-safe. */
+ * Thread-safe. */
 EOS_API size_t eos_wasm_jit_pending(void);
+/* Stops the background compiler before exit: queued compilations are dropped
+ * (their modules stay interpreted), running ones stop at their next chunk of
+ * functions, and the compile threads are joined, so the compiler's static
+ * destructors never run under one. Later loads with tier auto stay
+ * interpreted; tier compiled still compiles on the loading thread. */
+EOS_API void eos_wasm_jit_shutdown(void);
 
 typedef enum eos_wasm_compile_state {
     EOS_WASM_COMPILE_NONE = 0,    /* interpreted only (tier interp, or no LLVM) */

@@ -198,6 +198,9 @@ void eos_apps__app_gen_info(yajl_gen g, const eos_apps_app *a)
     char ms[32];
     int msn = snprintf(ms, sizeof ms, "%.3f", (double)ti.compile_ns / 1e6);
     yajl_gen_number(g, ms, (size_t)msn);
+    /* "cache": linked from the sealed code cache, not compiled again. */
+    gen_str(g, "compiled_from");
+    gen_str(g, ti.state != EOS_WASM_COMPILE_READY ? "none" : ti.from_cache ? "cache" : "compiler");
     if (a->provenance) {
         gen_str(g, "provenance");
         gen_str(g, a->provenance);
@@ -442,6 +445,7 @@ int eos_apps__app_create(eos_apps *apps, const eos_apps_load_args *args, eos_app
     eos_wasm_features wf;
     memset(&wf, 0, sizeof wf);
     wf.tier = apps->tier;
+    wf.code_cache = apps->code_cache;
     rc = eos_cm_component_new(a->bytes, a->size, &wf, &a->comp, d);
     if (rc < 0)
         goto out;

@@ -70,6 +70,7 @@ struct eos_apps {
     pthread_t trim_thread;
     int trim_inited, trim_running, trim_stop;
     uint8_t tier; /* eos_wasm_tier of every load */
+    const eos_wasm_code_cache *code_cache; /* borrowed from the config */
 };
 
 

@@ -353,6 +353,7 @@ int eos_apps_new(const eos_apps_config *cfg, eos_apps **out, eos_diag *d)
             goto out;
         }
         t->tier = cfg->tier;
+        t->code_cache = cfg->code_cache;
         if (cfg->token) {
             t->token = eos_strdup(cfg->token);
             if (!t->token) {

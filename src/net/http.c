@@ -961,6 +961,11 @@ static void metrics(http_state *st)
         for (size_t i = 0; i < n; i++)
             tb_printf(f, "enclave_os_app_compile_seconds{app=\"%s\"} %.6f\n", v[i].name,
                       (double)v[i].tier.compile_ns / 1e9);
+        /* 1 when the app's native code was linked from the sealed code cache. */
+        tb_printf(f, "# TYPE enclave_os_app_code_from_cache gauge\n");
+        for (size_t i = 0; i < n; i++)
+            tb_printf(f, "enclave_os_app_code_from_cache{app=\"%s\"} %d\n", v[i].name,
+                      v[i].tier.state == EOS_WASM_COMPILE_READY && v[i].tier.from_cache);
         eos_free(v, n * sizeof *v);
     }
     if (tb.failed)

@@ -41,6 +41,10 @@ struct eos_wasm__jit {
 
 static pthread_once_t llvm_once = PTHREAD_ONCE_INIT;
 
+/* Set by eos_wasm_jit_shutdown(): background compilations stop at their next
+ * chunk and no new one starts. */
+static atomic_bool stopping;
+
 static void llvm_init(void)
 {
     LLVMInitializeNativeTarget();
@@ -295,8 +299,10 @@ static char *code_options(const char *triple, const char *cpu, const char *featu
     return s;
 }
 
-static int compile_module(const eos_wasm_module *m, struct eos_wasm__jit **out, char *msg,
-                          size_t size)
+/* Compiles m (or links it from the code cache). A background compilation
+ * stops between chunks once the engine shuts down. */
+static int compile_module(const eos_wasm_module *m, bool background, struct eos_wasm__jit **out,
+                          char *msg, size_t size)
 {
     pthread_once(&llvm_once, llvm_init);
     uint64_t t0 = now_ns();
@@ -371,6 +377,10 @@ static int compile_module(const eos_wasm_module *m, struct eos_wasm__jit **out, 
         }
         rc = compile_chunk(m, tm, code_tm, large, first, count, &code, msg, size);
         first += count;
+        if (rc == 0 && background && atomic_load(&stopping)) {
+            snprintf(msg, size, "the engine is shutting down");
+            rc = EOS_ECLOSED;
+        }
     }
     if (rc)
         goto out;
@@ -393,6 +403,8 @@ out:
         return rc;
     }
     j->compile_ns = now_ns() - t0;
+    EOS_INFO("compile", "%u functions %s in %.3f ms", j->count,
+             j->from_cache ? "linked from the code cache" : "compiled", (double)j->compile_ns / 1e6);
     *out = j;
     return 0;
 }
@@ -404,6 +416,9 @@ typedef struct job {
     eos_wasm_module *m;
 } job;
 
+/* At most this many compile threads, whatever the core count. */
+#define MAX_THREADS 64
+
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t work;
@@ -411,14 +426,11 @@ static struct {
     job *head, *tail;
     int threads, idle;
     size_t jobs; /* queued or compiling */
-} pool = {PTHREAD_MUTEX_INITIALIZER,
-          PTHREAD_COND_INITIALIZER,
-          PTHREAD_COND_INITIALIZER,
-          NULL,
-          NULL,
-          0,
-          0,
-          0};
+    pthread_t tids[MAX_THREADS];
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER,
+          .work = PTHREAD_COND_INITIALIZER,
+          .done = PTHREAD_COND_INITIALIZER};
+
 
 static void publish(eos_wasm_module *m, struct eos_wasm__jit *j)
 {
@@ -437,11 +449,13 @@ static void *worker(void *arg)
     setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
     pthread_mutex_lock(&pool.mu);
     for (;;) {
-        while (!pool.head) {
+        while (!pool.head && !atomic_load(&stopping)) {
             pool.idle++;
             pthread_cond_wait(&pool.work, &pool.mu);
             pool.idle--;
         }
+        if (!pool.head)
+            break;
         job *jb = pool.head;
         pool.head = jb->next;
         if (!pool.head)
@@ -449,13 +463,15 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&pool.mu);
         char msg[256];
         struct eos_wasm__jit *j = NULL;
-        compile_module(jb->m, &j, msg, sizeof(msg));
+        compile_module(jb->m, true, &j, msg, sizeof(msg));
         publish(jb->m, j);
         eos_wasm_module_free(jb->m);
         eos_free(jb, sizeof(*jb));
         pthread_mutex_lock(&pool.mu);
         pool.jobs--;
+        pthread_cond_broadcast(&pool.done);
     }
+    pthread_mutex_unlock(&pool.mu);
     return NULL;
 }
 
@@ -463,6 +479,8 @@ static void *worker(void *arg)
  * per core at most. */
 static int submit(eos_wasm_module *m)
 {
+    if (atomic_load(&stopping))
+        return 0; /* shutting down: the module stays interpreted */
     job *jb = eos_calloc(1, sizeof(*jb));
     if (!jb)
         return EOS_ENOMEM;
@@ -476,20 +494,45 @@ static int submit(eos_wasm_module *m)
     pool.tail = jb;
     pool.jobs++;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    if (pool.idle == 0 && pool.threads < (cores > 0 ? cores : 1)) {
-        pthread_t t;
+    int most = cores > 0 ? (cores < MAX_THREADS ? (int)cores : MAX_THREADS) : 1;
+    if (pool.idle == 0 && pool.threads < most && !atomic_load(&stopping)) {
         pthread_attr_t attr;
         pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         /* LLVM's passes recurse: give them room. */
         pthread_attr_setstacksize(&attr, 8u << 20);
-        if (pthread_create(&t, &attr, worker, NULL) == 0)
+        if (pthread_create(&pool.tids[pool.threads], &attr, worker, NULL) == 0)
             pool.threads++;
         pthread_attr_destroy(&attr);
     }
     pthread_cond_signal(&pool.work);
     pthread_mutex_unlock(&pool.mu);
     return 0;
+}
+
+void eos_wasm_jit_shutdown(void)
+{
+    pthread_mutex_lock(&pool.mu);
+    atomic_store(&stopping, true);
+    /* Queued jobs are dropped: their modules stay interpreted. */
+    job *jb = pool.head;
+    pool.head = pool.tail = NULL;
+    pthread_cond_broadcast(&pool.work);
+    int n = pool.threads;
+    pool.threads = 0;
+    pthread_mutex_unlock(&pool.mu);
+    while (jb) {
+        job *next = jb->next;
+        publish(jb->m, NULL);
+        eos_wasm_module_free(jb->m);
+        eos_free(jb, sizeof(*jb));
+        pthread_mutex_lock(&pool.mu);
+        pool.jobs--;
+        pthread_mutex_unlock(&pool.mu);
+        jb = next;
+    }
+    /* Running compilations stop at their next chunk. */
+    for (int i = 0; i < n; i++)
+        pthread_join(pool.tids[i], NULL);
 }
 
 size_t eos_wasm_jit_pending(void)
@@ -520,7 +563,7 @@ int eos_wasm__jit_module_loaded(eos_wasm_module *m, eos_diag *diag)
     default: {
         char msg[256] = "";
         struct eos_wasm__jit *j = NULL;
-        int rc = compile_module(m, &j, msg, sizeof(msg));
+        int rc = compile_module(m, false, &j, msg, sizeof(msg));
         if (rc)
             return eos_diag_set(diag, rc, "compile", -1, "cannot compile the module: %s", msg);
         publish(m, j);

@@ -104,3 +104,60 @@ def test_interp_and_bad_tier(tmp_path):
     bad = subprocess.run([EOS_BIN, "serve", "--tier", "fast"], capture_output=True, text=True,
                          timeout=30)
     assert bad.returncode == 2 and "--tier wants auto, interp or compiled" in bad.stderr
+
+
+def cache_files(tmp_path):
+    d = os.path.join(str(tmp_path), "data", "code-cache")
+    return sorted(os.path.join(d, f) for f in os.listdir(d)) if os.path.isdir(d) else []
+
+
+def persisted_server(tmp_path):
+    return Server(tmp_path, "--dev", "--workers", "2", "--tier", "compiled", "--persist-apps")
+
+
+def test_code_cache_across_restarts(tmp_path):
+    """A restart with --persist-apps links the sealed code instead of compiling;
+    a corrupted entry is rejected, compiled again and replaced."""
+    srv = persisted_server(tmp_path)
+    try:
+        assert load(srv.port, "hello", hello_bytes())["status"] == "loaded"
+        first = listed(srv.port, "hello")
+        assert first["compiled_from"] == "compiler", first
+        assert 'enclave_os_app_code_from_cache{app="hello"} 0' in metrics(srv.port)
+    finally:
+        assert srv.stop() == 0, srv.output()
+    entries = cache_files(tmp_path)
+    assert entries, "nothing in the code cache"
+    with open(entries[0], "rb") as f:
+        sealed = f.read()
+
+    srv = persisted_server(tmp_path)
+    try:
+        app = listed(srv.port, "hello")
+        assert app["compile"] == "ready" and app["compiled_from"] == "cache", app
+        # Linking the cached objects costs a fraction of compiling them.
+        assert app["compile_ms"] < first["compile_ms"], (app, first)
+        assert 'enclave_os_app_code_from_cache{app="hello"} 1' in metrics(srv.port)
+        assert "linked from the code cache" in srv.output()
+        assert body_of(get(srv.port, "/hello/hello")) == b"Hello from inside SGX!"
+        text = subprocess.run([EOS_BIN, "list", "-s", "127.0.0.1:%d" % srv.port,
+                               "--allow-simulated"], capture_output=True, text=True, timeout=30)
+        assert re.search(r"tier\s+compiled \(from cache in [0-9.]+ ms\)", text.stdout), text.stdout
+    finally:
+        assert srv.stop() == 0, srv.output()
+
+    # One flipped bit: the entry fails to unseal and is never run.
+    bad = bytearray(sealed)
+    bad[len(bad) // 2] ^= 0x01
+    with open(entries[0], "wb") as f:
+        f.write(bytes(bad))
+    srv = persisted_server(tmp_path)
+    try:
+        app = listed(srv.port, "hello")
+        assert app["compile"] == "ready" and app["compiled_from"] == "compiler", app
+        assert "failed its integrity check" in srv.output()
+        assert body_of(get(srv.port, "/hello/hello")) == b"Hello from inside SGX!"
+    finally:
+        assert srv.stop() == 0, srv.output()
+    with open(entries[0], "rb") as f:
+        assert f.read() != bytes(bad), "the rejected entry was not replaced"
