@@ -155,7 +155,15 @@ typedef struct eos_apps_load_args {
      * wasm_list for the console; neither attested nor persisted. */
     const char *provenance;
     uint64_t max_request_ms; /* the app's time budget per request; 0 = the server's */
+    /* The app's execution tier: 0 = the server's (--tier), else 1 +
+     * eos_wasm_tier (see eos_apps_tier_parse). */
+    uint8_t tier;
 } eos_apps_load_args;
+
+/* Reads "auto", "interp" or "compiled" (n bytes, borrowed) into *out as
+ * eos_apps_load_args.tier wants it; "" gives 0 (the server's). 0 or
+ * EOS_EINVAL. */
+EOS_API int eos_apps_tier_parse(const char *s, size_t n, uint8_t *out);
 
 /* Answers an inner request (a finished eos_proto_request, borrowed).
  * authorised says whether the connection itself may manage (dev loopback or

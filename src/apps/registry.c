@@ -354,6 +354,7 @@ int eos_apps_new(const eos_apps_config *cfg, eos_apps **out, eos_diag *d)
         }
         t->tier = cfg->tier;
         t->code_cache = cfg->code_cache;
+        t->no_compiled_tier = cfg->no_compiled_tier;
         if (cfg->token) {
             t->token = eos_strdup(cfg->token);
             if (!t->token) {

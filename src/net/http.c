@@ -1081,6 +1081,10 @@ static void manage(http_state *st, const char *name, int method)
     else if (limit_header(st, "x-enclave-os-max-concurrency", &r.max_concurrency) < 0 ||
              r.max_concurrency > EOS_APPS_MAX_CONCURRENCY)
         bad = "x-enclave-os-max-concurrency must be a number from 0 to 1024";
+    size_t tn = 0;
+    const char *tier = find_header(st, "x-enclave-os-tier", &tn);
+    if (!bad && tier && eos_apps_tier_parse(tier, tn, &r.tier) < 0)
+        bad = "x-enclave-os-tier must be auto, interp or compiled";
     if (bad) {
         eos_free(env_copy, env_copy ? en + 1 : 0);
         eos_free(prov_copy, prov_copy ? pn + 1 : 0);
