@@ -54,7 +54,7 @@ start_node() { # n
   # the shell that started it.
   setsid "$bin" serve --dev --tee sim --data-dir "$state/n$n" --listen "127.0.0.1:$port" \
     --store "$(cat "$state/store")" \
-    "${join[@]}" --log-level "${EOS_LOG_LEVEL:-info}" \
+    "${join[@]}" --log-level "${EOS_LOG_LEVEL:-info}" ${EOS_E2E_TIER:+--tier "$EOS_E2E_TIER"} \
     >>"$state/n$n/log" 2>&1 </dev/null &
   echo $! >"$state/n$n/pid"
   if ! wait_ping "$port" "$!"; then

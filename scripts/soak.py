@@ -144,7 +144,8 @@ class Soak:
         self.proc = subprocess.Popen(
             [self.args.bin, "serve", "--listen", "127.0.0.1:%d" % self.port,
              "--token", self.token, "--tee", "sim", "--data-dir",
-             os.path.join(self.tmp, "data"), "--persist-apps", "--log-level", "warn"],
+             os.path.join(self.tmp, "data"), "--persist-apps", "--log-level", "warn"]
+            + (["--tier", os.environ["EOS_E2E_TIER"]] if os.environ.get("EOS_E2E_TIER") else []),
             stdout=log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while time.time() < deadline:

@@ -18,6 +18,9 @@ import time
 import pytest
 
 EOS_BIN = os.environ.get("EOS_BIN", "")
+# EOS_E2E_TIER=interp|auto|compiled runs every example on that tier (the
+# server's default, auto, otherwise).
+TIER = ["--tier", os.environ["EOS_E2E_TIER"]] if os.environ.get("EOS_E2E_TIER") else []
 
 
 def example(app):
@@ -56,7 +59,7 @@ class Server:
             self.log = open(self.log_path, "wb")
             self.proc = subprocess.Popen(
                 [EOS_BIN, "serve", "--dev", "--tee", "sim", "--data-dir", self.data_dir,
-                 "--listen", "127.0.0.1:%d" % self.port],
+                 "--listen", "127.0.0.1:%d" % self.port] + TIER,
                 stdout=self.log, stderr=subprocess.STDOUT)
             if self._wait_listening():
                 return

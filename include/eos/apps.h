@@ -42,6 +42,13 @@ typedef struct eos_apps_config {
     /* The execution tier of every load and restore (eos_wasm_tier; 0 = the
      * interpreter). The caller checks first that the TEE allows it. */
     uint8_t tier;
+    /* Why the compiled tier is not possible here (static storage), or NULL:
+     * a load asking for tier compiled is then refused and auto interprets. */
+    const char *no_compiled_tier;
+    /* Where compiled code is kept across restarts (borrowed: must outlive
+     * the table and eos_wasm_jit_shutdown()); NULL = compile on every load.
+     * See eos_apps_code_cache_new(). */
+    const eos_wasm_code_cache *code_cache;
 } eos_apps_config;
 
 /* The table of apps. Thread-safe: loads and unloads are serialised, lookups
@@ -170,7 +177,15 @@ typedef struct eos_apps_load_args {
      * wasm_list for the console; neither attested nor persisted. */
     const char *provenance;
     uint64_t max_request_ms; /* the app's time budget per request; 0 = the server's */
+    /* The app's execution tier: 0 = the server's (--tier), else 1 +
+     * eos_wasm_tier (see eos_apps_tier_parse). */
+    uint8_t tier;
 } eos_apps_load_args;
+
+/* Reads "auto", "interp" or "compiled" (n bytes, borrowed) into *out as
+ * eos_apps_load_args.tier wants it; "" gives 0 (the server's). 0 or
+ * EOS_EINVAL. */
+EOS_API int eos_apps_tier_parse(const char *s, size_t n, uint8_t *out);
 
 /* Answers an inner request (a finished eos_proto_request, borrowed).
  * authorised says whether the connection itself may manage (dev loopback or
@@ -258,6 +273,22 @@ typedef struct eos_apps_stat {
 /* "interp", "auto" or "compiled"; and "none", "pending", "ready" or
  * "failed": static strings, for listings and metrics. */
 EOS_API const char *eos_apps_tier_name(eos_wasm_tier tier);
+
+/* The sealed cache of compiled code: <data_dir>/code-cache, one file per
+ * module and compiler options (SHA-256 of both), sealed with tee (borrowed:
+ * must outlive the cache). An entry that fails to unseal or names another
+ * key is reported as corrupt: the engine compiles again and replaces it.
+ * Free with eos_apps_code_cache_free(). */
+typedef struct eos_apps_code_cache eos_apps_code_cache;
+EOS_API int eos_apps_code_cache_new(eos_tee *tee, const char *data_dir, eos_apps_code_cache **out,
+                                    eos_diag *d);
+/* The engine's hooks, borrowed from c (NULL when c is NULL). */
+EOS_API const eos_wasm_code_cache *eos_apps_code_cache_hooks(eos_apps_code_cache *c);
+/* Lookups served, missed, and rejected by the integrity check since start. */
+EOS_API void eos_apps_code_cache_stats(const eos_apps_code_cache *c, uint64_t *hits,
+                                       uint64_t *misses, uint64_t *rejected);
+/* Frees c (takes ownership); NULL is allowed. */
+EOS_API void eos_apps_code_cache_free(eos_apps_code_cache *c);
 EOS_API const char *eos_apps_compile_state_name(eos_wasm_compile_state state);
 /* A copy of every app's counters; free with eos_free(*out, *out_count * sizeof **out). */
 EOS_API int eos_apps_stats(eos_apps *apps, eos_apps_stat **out, size_t *out_count);

@@ -106,6 +106,7 @@ typedef struct eos_client_load_args {
     size_t size;
     uint64_t max_fuel, max_memory_mb; /* 0 = the server's defaults */
     uint64_t max_concurrency;         /* 0 = the server's default */
+    const char *tier;                 /* "auto", "interp", "compiled"; NULL = the server's */
     const char *token;                /* management token ("auth"), or NULL */
     /* Called after each piece sent (sent and total bytes of the frame); may be NULL. */
     void (*progress)(void *ud, uint64_t sent, uint64_t total);

@@ -121,6 +121,24 @@ typedef enum eos_wasm_tier {
     EOS_WASM_TIER_COMPILED = 2, /* compile before eos_wasm_module_new returns */
 } eos_wasm_tier;
 
+/* A store of compiled code across restarts, provided by the embedder (the
+ * server seals entries to the TEE in its data directory). Entries are keyed
+ * by the module's bytes and an options string naming the compiler version,
+ * CPU and code options; the engine adds no integrity check of its own
+ * beyond structure, so get must authenticate what it returns. */
+typedef struct eos_wasm_code_cache {
+    /* The entry for (wasm, options), both borrowed: 0 and *out (free with
+     * eos_free(*out, *out_size)), EOS_ENOTFOUND, or another error when an
+     * entry exists but fails its integrity check (the engine then compiles
+     * and puts a fresh one). Called from compiling threads. */
+    int (*get)(void *ctx, const uint8_t *wasm, size_t wasm_size, const char *options,
+               uint8_t **out, size_t *out_size);
+    /* Stores code for (wasm, options); all borrowed. Errors are ignored. */
+    int (*put)(void *ctx, const uint8_t *wasm, size_t wasm_size, const char *options,
+               const uint8_t *code, size_t code_size);
+    void *ctx;
+} eos_wasm_code_cache;
+
 /* Feature switches for decoding and the execution tier; a zeroed struct (or
  * NULL) means the default feature set: WebAssembly 2.0 plus tail calls,
  * extended constant expressions and multi-memory, interpreted. SIMD is
@@ -134,6 +152,10 @@ typedef struct eos_wasm_features {
      * at load but translated for the interpreter one function at a time, on
      * its first call; 0 = 1 MiB, UINT32_MAX = never (everything at load). */
     uint32_t lazy_translation_min;
+    /* Where compiled code is looked up before compiling and kept after
+     * (borrowed: must outlive the module and eos_wasm_jit_shutdown()); NULL
+     * = always compile. */
+    const eos_wasm_code_cache *code_cache;
 } eos_wasm_features;
 
 /* Decodes, validates and prepares bytes for execution. bytes are borrowed
@@ -180,9 +202,14 @@ EOS_API void eos_wasm_module_export(const eos_wasm_module *m, size_t index,
  * EOS_WASM_TIER_COMPILED fails with EOS_EUNSUPPORTED and AUTO interprets. */
 EOS_API bool eos_wasm_jit_available(void);
 /* The background compilations queued or running (tier auto), process-wide.
- * A process that exits while one runs must leave with _exit(): the compiler's
- * static destructors would run under the compiling thread. Thread-safe. */
+ * Thread-safe. */
 EOS_API size_t eos_wasm_jit_pending(void);
+/* Stops the background compiler before exit: queued compilations are dropped
+ * (their modules stay interpreted), running ones stop at their next chunk of
+ * functions, and the compile threads are joined, so the compiler's static
+ * destructors never run under one. Later loads with tier auto stay
+ * interpreted; tier compiled still compiles on the loading thread. */
+EOS_API void eos_wasm_jit_shutdown(void);
 
 typedef enum eos_wasm_compile_state {
     EOS_WASM_COMPILE_NONE = 0,    /* interpreted only (tier interp, or no LLVM) */
@@ -198,6 +225,7 @@ typedef struct eos_wasm_tier_info {
     uint64_t compile_ns; /* wall time of the compilation (0 until ready) */
     uint64_t code_size;  /* bytes of function bodies compiled (0 until ready) */
     uint32_t func_count; /* functions compiled */
+    bool from_cache;     /* the code came from the code cache (compile_ns is its load) */
 } eos_wasm_tier_info;
 
 /* Fills out (borrowed) for m (borrowed). Thread-safe. */

@@ -130,6 +130,20 @@ static void gen_items(yajl_gen g, const eos_cm_component *c, int exports)
     yajl_gen_array_close(g);
 }
 
+int eos_apps_tier_parse(const char *s, size_t n, uint8_t *out)
+{
+    static const char *const names[] = {"interp", "auto", "compiled"};
+    *out = 0;
+    if (n == 0)
+        return 0;
+    for (uint8_t t = 0; t < 3; t++)
+        if (strlen(names[t]) == n && memcmp(s, names[t], n) == 0) {
+            *out = (uint8_t)(1 + t);
+            return 0;
+        }
+    return EOS_EINVAL;
+}
+
 const char *eos_apps_tier_name(eos_wasm_tier tier)
 {
     switch (tier) {
@@ -198,6 +212,9 @@ void eos_apps__app_gen_info(yajl_gen g, const eos_apps_app *a)
     char ms[32];
     int msn = snprintf(ms, sizeof ms, "%.3f", (double)ti.compile_ns / 1e6);
     yajl_gen_number(g, ms, (size_t)msn);
+    /* "cache": linked from the sealed code cache, not compiled again. */
+    gen_str(g, "compiled_from");
+    gen_str(g, ti.state != EOS_WASM_COMPILE_READY ? "none" : ti.from_cache ? "cache" : "compiler");
     if (a->provenance) {
         gen_str(g, "provenance");
         gen_str(g, a->provenance);
@@ -335,6 +352,16 @@ int eos_apps__app_create(eos_apps *apps, const eos_apps_load_args *args, eos_app
                           args->hostname);
         goto out;
     }
+    if (args->tier > 1 + EOS_WASM_TIER_COMPILED) {
+        rc = eos_diag_set(d, EOS_EINVAL, "tier", -1, "tier wants auto, interp or compiled");
+        goto out;
+    }
+    if (args->tier == 1 + EOS_WASM_TIER_COMPILED && apps->no_compiled_tier) {
+        rc = eos_diag_set(d, EOS_EUNSUPPORTED, "tier", -1,
+                          "tier compiled is not possible on this server: %s",
+                          apps->no_compiled_tier);
+        goto out;
+    }
     if (args->max_concurrency > EOS_APPS_MAX_CONCURRENCY) {
         rc = eos_diag_set(d, EOS_EINVAL, "limits", -1, "max_concurrency may be at most %u",
                           (unsigned)EOS_APPS_MAX_CONCURRENCY);
@@ -383,6 +410,7 @@ int eos_apps__app_create(eos_apps *apps, const eos_apps_load_args *args, eos_app
     a->max_memory_mb = args->max_memory_mb;
     a->max_request_ms = args->max_request_ms;
     a->max_concurrency = (uint32_t)args->max_concurrency;
+    a->tier_choice = args->tier;
     if (!a->name || !a->route || (args->hostname && !a->hostname)) {
         rc = eos_diag_set(d, EOS_ENOMEM, "load", -1, "out of memory");
         goto out;
@@ -441,7 +469,12 @@ int eos_apps__app_create(eos_apps *apps, const eos_apps_load_args *args, eos_app
     /* Step 3: decode and validate. */
     eos_wasm_features wf;
     memset(&wf, 0, sizeof wf);
-    wf.tier = apps->tier;
+    /* The app's own tier, else the server's; auto stays interpreted where
+     * compiled code cannot run. */
+    wf.tier = a->tier_choice ? (uint8_t)(a->tier_choice - 1) : apps->tier;
+    if (apps->no_compiled_tier)
+        wf.tier = EOS_WASM_TIER_INTERP;
+    wf.code_cache = apps->code_cache;
     rc = eos_cm_component_new(a->bytes, a->size, &wf, &a->comp, d);
     if (rc < 0)
         goto out;

@@ -103,7 +103,7 @@ static void sync_one(eos_apps *apps, const char *name)
     if (run && memcmp(run->code_hash, hash, sizeof hash) == 0 &&
         same_str(run->route, s.args.route) && same_str(run->hostname, s.args.hostname) &&
         same_str(run->env_json, s.args.env_json) && run->max_fuel == s.args.max_fuel &&
-        run->max_memory_mb == s.args.max_memory_mb)
+        run->max_memory_mb == s.args.max_memory_mb && run->tier_choice == s.args.tier)
         goto out;            /* already as stored */
     s.items[1].value = NULL; /* the bytes move to the app */
     eos_apps_app *a = NULL;

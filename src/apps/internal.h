@@ -36,6 +36,7 @@ struct eos_apps_app {
     size_t size;
     uint64_t max_fuel, max_memory_mb, max_request_ms;
     uint32_t max_concurrency; /* 0: the server's default */
+    uint8_t tier_choice;      /* eos_apps_load_args.tier: 0 = the server's */
     eos_cm_component *comp;
     eos_wasi_app *wapp;
     atomic_ullong requests, errors, fuel, time_us;
@@ -72,6 +73,8 @@ struct eos_apps {
     pthread_t trim_thread;
     int trim_inited, trim_running, trim_stop;
     uint8_t tier; /* eos_wasm_tier of every load */
+    const eos_wasm_code_cache *code_cache; /* borrowed from the config */
+    const char *no_compiled_tier;          /* from the config */
 };
 
 

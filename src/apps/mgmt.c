@@ -347,6 +347,12 @@ static int handle_load(eos_apps *apps, eos_proto_request *req, yajl_val body, ch
     args.max_memory_mb = get_uint(body, "max_memory_mb", &bad);
     args.max_request_ms = get_uint(body, "max_request_ms", &bad);
     args.max_concurrency = get_uint(body, "max_concurrency", &bad);
+    const char *tier = get_str(body, "tier", &bad);
+    if (!bad && tier && eos_apps_tier_parse(tier, strlen(tier), &args.tier) < 0)
+        return eos_apps_error_doc("invalid_request",
+                                   "wasm_load: \"tier\" must be \"auto\", \"interp\" or "
+                                   "\"compiled\"",
+                                   out, out_size);
     if (bad)
         return eos_apps_error_doc("invalid_request",
                                    "wasm_load: \"route\" and \"hostname\" must be strings, "

@@ -142,6 +142,11 @@ int eos_apps__persist_save(eos_apps *apps, const eos_apps_app *a, eos_diag *d)
         yajl_gen_string(g, (const unsigned char *)"max_concurrency", 15);
         yajl_gen_integer(g, (long long)a->max_concurrency);
     }
+    if (a->tier_choice) {
+        const char *t = eos_apps_tier_name((eos_wasm_tier)(a->tier_choice - 1));
+        yajl_gen_string(g, (const unsigned char *)"tier", 4);
+        yajl_gen_string(g, (const unsigned char *)t, strlen(t));
+    }
     yajl_gen_map_close(g);
     const unsigned char *meta;
     size_t meta_size;

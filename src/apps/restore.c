@@ -63,6 +63,9 @@ int eos_apps__stored_read(eos_apps *apps, const char *name, eos_apps__stored *ou
     out->args.max_memory_mb = uint_of(meta, "max_memory_mb");
     out->args.max_request_ms = uint_of(meta, "max_request_ms");
     out->args.max_concurrency = uint_of(meta, "max_concurrency");
+    const char *tier = str_of(meta, "tier");
+    if (tier && eos_apps_tier_parse(tier, strlen(tier), &out->args.tier) < 0)
+        out->args.tier = 0; /* unknown: the server's */
     out->args.bytes = out->items[1].value;
     out->args.size = out->items[1].value_size;
     return 0;

@@ -56,7 +56,9 @@ const eos_cli_command eos_cli_load = {
     "                          server passing the checks of `enclave-os verify`\n"
     "  --max-memory-mb N       linear memory limit per instance\n"
     "  --max-concurrency N     requests of this app run at once (default: half the\n"
-    "                          app threads, at most CPUs - 1); more wait in its queue\n" EOS_CLI_CONN_HELP "\n"
+    "                          app threads, at most CPUs - 1); more wait in its queue\n"
+    "  --tier TIER             how this app runs: auto, interp or compiled (default:\n"
+    "                          the server's --tier); compiled answers once compiled\n" EOS_CLI_CONN_HELP "\n"
     "Exit status: 0 loaded, 1 refused or failed, 2 usage error.\n",
     run,
 };
@@ -64,7 +66,7 @@ const eos_cli_command eos_cli_load = {
 static int run(int argc, char **argv)
 {
     const eos_cli_command *cmd = &eos_cli_load;
-    enum { O_NAME = 256, O_ROUTE, O_HOST, O_ENV, O_FUEL, O_MEM, O_CONFIG, O_POLICY, O_JWKS, O_CCA, O_OUTBOUND, O_CONC };
+    enum { O_NAME = 256, O_ROUTE, O_HOST, O_ENV, O_FUEL, O_MEM, O_CONFIG, O_POLICY, O_JWKS, O_CCA, O_OUTBOUND, O_CONC, O_TIER };
     static const struct option opts[] = {
         {"name", required_argument, 0, 'n'},
         {"route", required_argument, 0, O_ROUTE},
@@ -78,12 +80,13 @@ static int run(int argc, char **argv)
         {"max-fuel", required_argument, 0, O_FUEL},
         {"max-memory-mb", required_argument, 0, O_MEM},
         {"max-concurrency", required_argument, 0, O_CONC},
+        {"tier", required_argument, 0, O_TIER},
         EOS_CLI_CONN_LONGOPTS,
         {0, 0, 0, 0},
     };
     eos_cli_conn o;
     memset(&o, 0, sizeof o);
-    const char *name = NULL, *route = NULL, *host = NULL;
+    const char *name = NULL, *route = NULL, *host = NULL, *tier = NULL;
     uint64_t fuel = 0, mem = 0, conc = 0;
     eos_cli_buf env, config;
     memset(&env, 0, sizeof env);
@@ -161,6 +164,13 @@ static int run(int argc, char **argv)
                 goto out;
             }
             break;
+        case O_TIER:
+            if (strcmp(optarg, "auto") && strcmp(optarg, "interp") && strcmp(optarg, "compiled")) {
+                rc = eos_cli__usage(cmd, "--tier wants auto, interp or compiled");
+                goto out;
+            }
+            tier = optarg;
+            break;
         case 'h':
             eos_cli__print_help(cmd);
             rc = EOS_CLI_EXIT_OK;
@@ -237,6 +247,7 @@ static int run(int argc, char **argv)
         .max_fuel = fuel,
         .max_memory_mb = mem,
         .max_concurrency = conc,
+        .tier = tier,
         .token = o.token,
         .progress = isatty(2) && size > ((size_t)1 << 20) ? show_progress : NULL,
     };

@@ -198,6 +198,7 @@ static int pick_tier(eos_apps_config *acfg, const char *tee_name, int edmm, cons
         why = "SGX without EDMM cannot add executable pages (pass --sgx-edmm when the "
               "Gramine manifest sets sgx.edmm_enable = true)";
     *note = NULL;
+    acfg->no_compiled_tier = why;
     if (!why || acfg->tier == EOS_WASM_TIER_INTERP) {
         if (acfg->tier == EOS_WASM_TIER_AUTO)
             *note = "(interpreted at once, compiled to native code in the background)";
@@ -652,6 +653,7 @@ static int run(int argc, char **argv)
     eos_diag_init(&d);
     eos_net_server *srv = NULL;
     eos_apps *apps = NULL;
+    eos_apps_code_cache *code_cache = NULL;
     eos_console_log *console_log = NULL;
     if (cfg.console_test_tamper)
         EOS_WARN("serve", "--console-test-tamper-manifest: the manifest served is altered on "
@@ -669,6 +671,13 @@ static int run(int argc, char **argv)
     rc = pick_tier(&acfg, cfg.tee_name, edmm, &tier_note);
     if (rc != 0)
         goto out;
+    /* Compiled code is kept sealed in the data directory: a restart links it
+     * instead of compiling again. */
+    if (!acfg.no_compiled_tier && eos_apps_code_cache_new(so.tee, data_dir, &code_cache, &d) == 0)
+        acfg.code_cache = eos_apps_code_cache_hooks(code_cache);
+    else if (d.message[0])
+        EOS_WARN("serve", "no code cache: %s", d.message);
+    eos_diag_init(&d);
     cfg.ratls = so.ratls;
     acfg.ratls = so.ratls;
     acfg.kv = so.kv;
@@ -733,18 +742,17 @@ static int run(int argc, char **argv)
     rc = EOS_CLI_EXIT_OK;
 out:
     eos_net_server_free(srv);
+    /* Background compilations stop at their next chunk and their threads are
+     * joined: nothing compiles while the compiler's statics are torn down,
+     * and nothing uses the code cache or the TEE once they are freed. */
+    eos_wasm_jit_shutdown();
     eos_apps_free(apps);
+    eos_apps_code_cache_free(code_cache);
     eos_ratls_server_free(so.ratls);
     eos_kv_close(so.kv);
     eos_tee_free(so.tee);
     /* Every thread that logs has stopped. */
     eos_log_set_tap(NULL);
     eos_console_log_free(console_log);
-    if (eos_wasm_jit_pending()) {
-        /* A background compile still runs: a normal exit would tear the
-         * compiler's statics down under it. Its result is not needed. */
-        fflush(NULL);
-        _exit(rc);
-    }
     return rc;
 }

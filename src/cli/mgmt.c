@@ -238,7 +238,8 @@ static void print_app(yajl_val a)
     if (!field(a, "tier")[0])
         ; /* a server without tiers */
     else if (strcmp(compile, "ready") == 0)
-        printf("  %-10s %s (compiled in %s ms)\n", "tier", field(a, "tier"),
+        printf("  %-10s %s (%s in %s ms)\n", "tier", field(a, "tier"),
+               strcmp(field(a, "compiled_from"), "cache") == 0 ? "from cache" : "compiled",
                field(a, "compile_ms"));
     else
         printf("  %-10s %s (compile: %s)\n", "tier", field(a, "tier"), compile);

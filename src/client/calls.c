@@ -347,6 +347,10 @@ int eos_client_load(eos_client *c, const eos_client_load_args *a, char **out, si
                  (unsigned long long)a->max_concurrency);
         addz(&head, num);
     }
+    if (a->tier && strlen(a->tier) < 16) { /* checked by the caller; a name, no escaping */
+        snprintf(num, sizeof num, ",\"tier\":\"%s\"", a->tier);
+        addz(&head, num);
+    }
     addz(&head, ",\"bytes\":[");
     addz(&tail, "]}");
     add_auth(&tail, a->token);

@@ -25,6 +25,7 @@ static void tier_sum(const eos_cm_component *c, eos_wasm_tier_info *out, bool *a
         if (!*any) {
             out->requested = t.requested;
             out->state = t.state;
+            out->from_cache = t.from_cache;
             *any = true;
         } else if (t.state == EOS_WASM_COMPILE_PENDING || out->state == EOS_WASM_COMPILE_PENDING) {
             out->state = EOS_WASM_COMPILE_PENDING;
@@ -33,6 +34,8 @@ static void tier_sum(const eos_cm_component *c, eos_wasm_tier_info *out, bool *a
                              ? EOS_WASM_COMPILE_FAILED
                              : EOS_WASM_COMPILE_NONE;
         }
+        /* From the cache only when every module's code came from it. */
+        out->from_cache = out->from_cache && t.from_cache;
         out->compile_ns += t.compile_ns;
         out->code_size += t.code_size;
         out->func_count += t.func_count;

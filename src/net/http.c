@@ -961,6 +961,11 @@ static void metrics(http_state *st)
         for (size_t i = 0; i < n; i++)
             tb_printf(f, "enclave_os_app_compile_seconds{app=\"%s\"} %.6f\n", v[i].name,
                       (double)v[i].tier.compile_ns / 1e9);
+        /* 1 when the app's native code was linked from the sealed code cache. */
+        tb_printf(f, "# TYPE enclave_os_app_code_from_cache gauge\n");
+        for (size_t i = 0; i < n; i++)
+            tb_printf(f, "enclave_os_app_code_from_cache{app=\"%s\"} %d\n", v[i].name,
+                      v[i].tier.state == EOS_WASM_COMPILE_READY && v[i].tier.from_cache);
         eos_free(v, n * sizeof *v);
     }
     if (tb.failed)
@@ -1076,6 +1081,10 @@ static void manage(http_state *st, const char *name, int method)
     else if (limit_header(st, "x-enclave-os-max-concurrency", &r.max_concurrency) < 0 ||
              r.max_concurrency > EOS_APPS_MAX_CONCURRENCY)
         bad = "x-enclave-os-max-concurrency must be a number from 0 to 1024";
+    size_t tn = 0;
+    const char *tier = find_header(st, "x-enclave-os-tier", &tn);
+    if (!bad && tier && eos_apps_tier_parse(tier, tn, &r.tier) < 0)
+        bad = "x-enclave-os-tier must be auto, interp or compiled";
     if (bad) {
         eos_free(env_copy, env_copy ? en + 1 : 0);
         eos_free(prov_copy, prov_copy ? pn + 1 : 0);

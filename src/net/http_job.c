@@ -506,6 +506,7 @@ int eos_net__http_job_new(eos_net__conn *c, const eos_net__http_req *r, eos_net_
     hj->load.max_fuel = r->max_fuel;
     hj->load.max_memory_mb = r->max_memory_mb;
     hj->load.max_concurrency = r->max_concurrency;
+    hj->load.tier = r->tier;
     hj->erase = r->erase;
     *out = hj;
     return 0;

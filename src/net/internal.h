@@ -352,6 +352,7 @@ typedef struct eos_net__http_req {
     const char *provenance;           /* management PUT: x-enclave-os-provenance, or NULL */
     uint64_t max_fuel, max_memory_mb; /* x-enclave-os-max-fuel / -max-memory-mb; 0 = default */
     uint64_t max_concurrency;         /* x-enclave-os-max-concurrency; 0 = default */
+    uint8_t tier;                     /* x-enclave-os-tier (eos_apps_tier_parse); 0 = default */
     int erase;
 } eos_net__http_req;
 int eos_net__http_job_new(eos_net__conn *c, const eos_net__http_req *r, eos_net__http_job **out);

@@ -872,19 +872,41 @@ typedef struct eos_wasm__jit_rt {
     const char *sig;
 } eos_wasm__jit_rt;
 extern const eos_wasm__jit_rt eos_wasm__jit_rts[EOS_WASM__RT_COUNT_];
+/* Compiled code calls helper h as the symbol named by this format with h:
+ * the linker binds it, so the code holds no addresses and can be cached. */
+#define EOS_WASM__RT_SYMBOL "eos_wasm_rt%d"
+/* Trap kinds of compiled code, each with the interpreter's code and message
+ * (jit_translate.c); the trap helper takes the kind. */
+enum {
+    EOS_WASM__JT_UNREACHABLE,
+    EOS_WASM__JT_MEM_OOB,
+    EOS_WASM__JT_DIV_ZERO,
+    EOS_WASM__JT_INT_OVERFLOW,
+    EOS_WASM__JT_CONVERSION,
+    EOS_WASM__JT_TABLE_OOB,
+    EOS_WASM__JT_INDIRECT_OOB,
+    EOS_WASM__JT_UNINIT,
+    EOS_WASM__JT_SIG,
+    EOS_WASM__JT_STACK,
+    EOS_WASM__JT_COUNT
+};
+typedef struct eos_wasm__jit_trap_kind {
+    int code;
+    const char *msg;
+} eos_wasm__jit_trap_kind;
+extern const eos_wasm__jit_trap_kind eos_wasm__jit_trap_kinds[EOS_WASM__JT_COUNT];
 /* Runs compiled entry (void (inst, budget, slots)) for f with a trap
  * landing pad; 0 or a trap code. */
 int eos_wasm__jit_run(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots);
 
 /* jit_translate.c: adds defined functions [first, first + count) of m to
  * the LLVM module mod (context cx), as "f<i>" (typed, fastcc) and "e<i>"
- * (slots entry). Calls to functions outside the range go through
- * fn_table[i], filled before any of the code runs. Borrows everything; 0 or
- * EOS_ENOMEM. */
+ * (slots entry). Functions outside the range and the helpers are declared
+ * by name, for the linker: the code embeds no address. Borrows everything;
+ * 0 or EOS_ENOMEM. */
 struct LLVMOpaqueContext;
 struct LLVMOpaqueModule;
 int eos_wasm__jit_translate(const eos_wasm_module *m, struct LLVMOpaqueContext *cx,
-                            struct LLVMOpaqueModule *mod, uint32_t first, uint32_t count,
-                            void *const *fn_table);
+                            struct LLVMOpaqueModule *mod, uint32_t first, uint32_t count);
 
 #endif

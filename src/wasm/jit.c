@@ -21,6 +21,7 @@
 #include <llvm-c/Target.h>
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
+#include <llvm/Config/llvm-config.h>
 
 /* Wasm body bytes per LLVM module: bounds the IR alive at once. */
 #define CHUNK_BYTES (256u * 1024)
@@ -36,9 +37,14 @@ struct eos_wasm__jit {
     uint64_t compile_ns;
     uint64_t code_size;
     uint32_t count;
+    bool from_cache;
 };
 
 static pthread_once_t llvm_once = PTHREAD_ONCE_INIT;
+
+/* Set by eos_wasm_jit_shutdown(): background compilations stop at their next
+ * chunk and no new one starts. */
+static atomic_bool stopping;
 
 static void llvm_init(void)
 {
@@ -88,20 +94,86 @@ static void jit_free(struct eos_wasm__jit *j)
     eos_free(j, sizeof(*j));
 }
 
-/* Translates, optimises (LLVM's O2 pipeline), compiles and links one chunk,
- * then looks up its functions (which frees its IR). */
-static int compile_chunk(const eos_wasm_module *m, struct eos_wasm__jit *j, LLVMTargetMachineRef tm,
-                         bool large, uint32_t first, uint32_t count, char *msg, size_t size)
+/* ---- the code: relocatable objects, linked by ORC ------------------------- */
+
+/* The compiled code of a module, as kept in the code cache: "EOSJIT01", a
+ * 32-bit count of objects (little endian), then each object as a 64-bit
+ * size and its bytes (relocatable ELF). Objects name the runtime helpers and
+ * each other's functions by symbol; only linking binds addresses. */
+#define BLOB_MAGIC "EOSJIT01"
+#define BLOB_HEAD 12u
+
+typedef struct blob {
+    uint8_t *p;
+    size_t len, cap;
+    uint32_t count;
+    bool failed;
+} blob;
+
+static void blob_add(blob *b, const void *data, size_t n)
 {
-    LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
-    LLVMContextRef cx = LLVMOrcThreadSafeContextGetContext(tsc);
+    if (b->failed)
+        return;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 1u << 16;
+        while (cap < b->len + n)
+            cap *= 2;
+        uint8_t *p = eos_realloc(b->p, b->cap, cap);
+        if (!p) {
+            b->failed = true;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, data, n);
+    b->len += n;
+}
+
+static void put_le(uint8_t *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+static void blob_object(blob *b, const void *obj, size_t n)
+{
+    uint8_t size[8];
+    put_le(size, n, 8);
+    blob_add(b, size, 8);
+    blob_add(b, obj, n);
+    b->count++;
+}
+
+/* Translates, optimises (LLVM's O2 pipeline) and compiles one chunk to an
+ * object file appended to out; the chunk's IR is freed before the next. */
+static int compile_chunk(const eos_wasm_module *m, LLVMTargetMachineRef tm,
+                         LLVMTargetMachineRef code_tm, bool large, uint32_t first, uint32_t count,
+                         blob *out, char *msg, size_t size)
+{
+    LLVMContextRef cx = LLVMContextCreate();
     LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("wasm", cx);
-    LLVMSetDataLayout(mod, LLVMOrcLLJITGetDataLayoutStr(j->lljit));
-    LLVMSetTarget(mod, LLVMOrcLLJITGetTripleString(j->lljit));
-    int rc = eos_wasm__jit_translate(m, cx, mod, first, count, j->fns);
+    LLVMTargetDataRef td = LLVMCreateTargetDataLayout(code_tm);
+    char *layout = LLVMCopyStringRepOfTargetData(td);
+    LLVMSetDataLayout(mod, layout);
+    LLVMDisposeMessage(layout);
+    LLVMDisposeTargetData(td);
+    char *triple = LLVMGetTargetMachineTriple(code_tm);
+    LLVMSetTarget(mod, triple);
+    LLVMDisposeMessage(triple);
+    LLVMMemoryBufferRef obj = NULL;
+    int rc = eos_wasm__jit_translate(m, cx, mod, first, count);
     if (rc) {
         snprintf(msg, size, "out of memory translating functions");
-        goto fail;
+        goto out;
     }
     char *verr = NULL;
     if (LLVMVerifyModule(mod, LLVMReturnStatusAction, &verr)) {
@@ -109,7 +181,7 @@ static int compile_chunk(const eos_wasm_module *m, struct eos_wasm__jit *j, LLVM
                  first + count - 1, verr ? verr : "");
         LLVMDisposeMessage(verr);
         rc = EOS_EUNSUPPORTED;
-        goto fail;
+        goto out;
     }
     LLVMDisposeMessage(verr);
     LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
@@ -118,16 +190,89 @@ static int compile_chunk(const eos_wasm_module *m, struct eos_wasm__jit *j, LLVM
     LLVMDisposePassBuilderOptions(po);
     if (e) {
         rc = llvm_fail(e, msg, size);
-        goto fail;
+        goto out;
     }
-    LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(mod, tsc);
-    LLVMOrcDisposeThreadSafeContext(tsc);
-    e = LLVMOrcLLJITAddLLVMIRModule(j->lljit, LLVMOrcLLJITGetMainJITDylib(j->lljit), tsm);
+    char *err = NULL;
+    if (LLVMTargetMachineEmitToMemoryBuffer(code_tm, mod, LLVMObjectFile, &err, &obj)) {
+        snprintf(msg, size, "cannot generate code: %.200s", err ? err : "");
+        LLVMDisposeMessage(err);
+        rc = EOS_EUNSUPPORTED;
+        goto out;
+    }
+    blob_object(out, LLVMGetBufferStart(obj), LLVMGetBufferSize(obj));
+    if (out->failed) {
+        snprintf(msg, size, "out of memory");
+        rc = EOS_ENOMEM;
+    }
+out:
+    if (obj)
+        LLVMDisposeMemoryBuffer(obj);
+    LLVMDisposeModule(mod);
+    LLVMContextDispose(cx);
+    return rc;
+}
+
+/* Links the objects of code (borrowed) into a fresh LLJIT in j, binding the
+ * helpers by name, and looks up every function (LLJIT writes the code, then
+ * maps it read-execute). On failure j->lljit is gone. */
+static int link_code(const eos_wasm_module *m, struct eos_wasm__jit *j, const uint8_t *code,
+                     size_t code_size, char *msg, size_t size)
+{
+    if (code_size < BLOB_HEAD || memcmp(code, BLOB_MAGIC, 8) != 0) {
+        snprintf(msg, size, "not compiled code");
+        return EOS_EINVAL;
+    }
+    uint32_t count = (uint32_t)get_le(code + 8, 4);
+    size_t off = BLOB_HEAD;
+    for (uint32_t i = 0; i < count; i++) {
+        if (code_size - off < 8 || get_le(code + off, 8) > code_size - off - 8) {
+            snprintf(msg, size, "truncated compiled code");
+            return EOS_EINVAL;
+        }
+        off += 8 + (size_t)get_le(code + off, 8);
+    }
+    if (off != code_size) {
+        snprintf(msg, size, "trailing bytes after the compiled code");
+        return EOS_EINVAL;
+    }
+    int rc = 0;
+    LLVMErrorRef e = LLVMOrcCreateLLJIT(&j->lljit, NULL);
     if (e) {
-        LLVMOrcDisposeThreadSafeModule(tsm);
+        j->lljit = NULL;
         return llvm_fail(e, msg, size);
     }
-    for (uint32_t k = first; k < first + count; k++) {
+    LLVMOrcJITDylibRef jd = LLVMOrcLLJITGetMainJITDylib(j->lljit);
+    /* The helpers compiled code calls, at this process's addresses. */
+    LLVMOrcCSymbolMapPair helpers[EOS_WASM__RT_COUNT_];
+    for (int h = 0; h < EOS_WASM__RT_COUNT_; h++) {
+        char name[32];
+        snprintf(name, sizeof(name), EOS_WASM__RT_SYMBOL, h);
+        helpers[h].Name = LLVMOrcLLJITMangleAndIntern(j->lljit, name);
+        helpers[h].Sym.Address = (LLVMOrcExecutorAddress)(uintptr_t)eos_wasm__jit_rts[h].fn;
+        helpers[h].Sym.Flags.GenericFlags =
+            LLVMJITSymbolGenericFlagsExported | LLVMJITSymbolGenericFlagsCallable;
+        helpers[h].Sym.Flags.TargetFlags = 0;
+    }
+    e = LLVMOrcJITDylibDefine(jd, LLVMOrcAbsoluteSymbols(helpers, EOS_WASM__RT_COUNT_));
+    if (e)
+        goto fail;
+    /* libm and the C library, for what LLVM lowers to library calls. */
+    LLVMOrcDefinitionGeneratorRef gen;
+    e = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(
+        &gen, LLVMOrcLLJITGetGlobalPrefix(j->lljit), NULL, NULL);
+    if (e)
+        goto fail;
+    LLVMOrcJITDylibAddGenerator(jd, gen);
+    off = BLOB_HEAD;
+    for (uint32_t i = 0; i < count; i++) {
+        size_t n = (size_t)get_le(code + off, 8);
+        LLVMMemoryBufferRef buf =
+            LLVMCreateMemoryBufferWithMemoryRangeCopy((const char *)code + off + 8, n, "wasm");
+        off += 8 + n;
+        if ((e = LLVMOrcLLJITAddObjectFile(j->lljit, jd, buf)))
+            goto fail;
+    }
+    for (uint32_t k = 0; k < m->code_count; k++) {
         char name[32];
         LLVMOrcExecutorAddress a = 0, b = 0;
         snprintf(name, sizeof(name), "f%u", k);
@@ -137,31 +282,56 @@ static int compile_chunk(const eos_wasm_module *m, struct eos_wasm__jit *j, LLVM
             e = LLVMOrcLLJITLookup(j->lljit, &b, name);
         }
         if (e)
-            return llvm_fail(e, msg, size);
+            goto fail;
         j->fns[k] = (void *)(uintptr_t)a;
         j->entries[k] = (void *)(uintptr_t)b;
     }
     return 0;
 fail:
-    LLVMDisposeModule(mod);
-    LLVMOrcDisposeThreadSafeContext(tsc);
+    rc = llvm_fail(e, msg, size);
+    LLVMOrcDisposeLLJIT(j->lljit);
+    j->lljit = NULL;
+    memset(j->fns, 0, m->code_count * sizeof(void *));
+    memset(j->entries, 0, m->code_count * sizeof(void *));
     return rc;
 }
 
-static int compile_module(const eos_wasm_module *m, struct eos_wasm__jit **out, char *msg,
-                          size_t size)
+/* The options the code depends on besides the module: format, compiler,
+ * target, CPU and code generation. */
+static char *code_options(const char *triple, const char *cpu, const char *features, bool large)
+{
+    const char *fmt = "%s;llvm=%s;triple=%s;cpu=%s;features=%s;opt=%s;chunk=%u;bounds=explicit";
+    const char *opt = large ? "large" : "O2";
+    int n = snprintf(NULL, 0, fmt, BLOB_MAGIC, LLVM_VERSION_STRING, triple, cpu, features, opt,
+                     CHUNK_BYTES);
+    char *s = n > 0 ? eos_malloc((size_t)n + 1) : NULL;
+    if (s)
+        snprintf(s, (size_t)n + 1, fmt, BLOB_MAGIC, LLVM_VERSION_STRING, triple, cpu, features,
+                 opt, CHUNK_BYTES);
+    return s;
+}
+
+/* Compiles m (or links it from the code cache). A background compilation
+ * stops between chunks once the engine shuts down. */
+static int compile_module(const eos_wasm_module *m, bool background, struct eos_wasm__jit **out,
+                          char *msg, size_t size)
 {
     pthread_once(&llvm_once, llvm_init);
     uint64_t t0 = now_ns();
     *out = NULL;
     int rc = EOS_ENOMEM;
-    LLVMTargetMachineRef tm = NULL;
+    LLVMTargetMachineRef tm = NULL, code_tm = NULL;
+    blob code = {0};
+    char *options = NULL;
+    const eos_wasm_code_cache *cache = m->features.code_cache;
     struct eos_wasm__jit *j = eos_calloc(1, sizeof(*j));
     if (!j)
         return EOS_ENOMEM;
     j->count = m->code_count;
     j->fns = eos_calloc(m->code_count + 1, sizeof(void *));
     j->entries = eos_calloc(m->code_count + 1, sizeof(void *));
+    char *triple = LLVMGetDefaultTargetTriple();
+    char *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
     if (!j->fns || !j->entries) {
         snprintf(msg, size, "out of memory");
         goto out;
@@ -169,46 +339,47 @@ static int compile_module(const eos_wasm_module *m, struct eos_wasm__jit **out, 
     uint64_t total = 0;
     for (uint32_t k = 0; k < m->code_count; k++)
         total += m->codes[k].body_size;
+    j->code_size = total;
     bool large = total > LARGE_BYTES;
-    /* One target machine for the passes, one (given to LLJIT) for code. */
-    char *triple = LLVMGetDefaultTargetTriple();
+    if (cache && !(options = code_options(triple, cpu, features, large))) {
+        snprintf(msg, size, "out of memory");
+        goto out;
+    }
+    if (cache) {
+        uint8_t *cached = NULL;
+        size_t cached_size = 0;
+        int g = cache->get(cache->ctx, m->bytes, m->size, options, &cached, &cached_size);
+        if (g == 0) {
+            char why[160];
+            g = link_code(m, j, cached, cached_size, why, sizeof(why));
+            eos_free(cached, cached_size);
+            if (g == 0) {
+                j->from_cache = true;
+                rc = 0;
+                goto out;
+            }
+            EOS_WARN("compile", "the cached code does not link (%s): compiling again", why);
+        } else if (g != EOS_ENOTFOUND) {
+            EOS_WARN("compile", "a cached entry failed its integrity check: compiling again");
+        }
+    }
+    /* One target machine for the passes, one for code. */
     LLVMTargetRef target;
     char *terr = NULL;
     if (LLVMGetTargetFromTriple(triple, &target, &terr)) {
         snprintf(msg, size, "no LLVM target for %s: %s", triple, terr ? terr : "");
         LLVMDisposeMessage(terr);
-        LLVMDisposeMessage(triple);
         rc = EOS_EUNSUPPORTED;
         goto out;
     }
-    char *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
     tm = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelDefault,
                                  LLVMRelocDefault, LLVMCodeModelJITDefault);
-    LLVMTargetMachineRef code_tm = LLVMCreateTargetMachine(
+    code_tm = LLVMCreateTargetMachine(
         target, triple, cpu, features, large ? LLVMCodeGenLevelNone : LLVMCodeGenLevelDefault,
         LLVMRelocDefault, LLVMCodeModelJITDefault);
-    LLVMDisposeMessage(cpu);
-    LLVMDisposeMessage(features);
-    LLVMDisposeMessage(triple);
-    LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
-    LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(
-        builder, LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(code_tm));
-    LLVMErrorRef e = LLVMOrcCreateLLJIT(&j->lljit, builder);
-    if (e) {
-        j->lljit = NULL;
-        rc = llvm_fail(e, msg, size);
-        goto out;
-    }
-    /* libm and the C library, for what LLVM lowers to library calls. */
-    LLVMOrcDefinitionGeneratorRef gen;
-    e = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(
-        &gen, LLVMOrcLLJITGetGlobalPrefix(j->lljit), NULL, NULL);
-    if (e) {
-        rc = llvm_fail(e, msg, size);
-        goto out;
-    }
-    LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(j->lljit), gen);
-    rc = 0;
+    code.count = 0;
+    blob_add(&code, BLOB_MAGIC "\0\0\0\0", BLOB_HEAD);
+    rc = code.failed ? EOS_ENOMEM : 0;
     for (uint32_t first = 0; first < m->code_count && rc == 0;) {
         if (abandoned(m)) {
             snprintf(msg, size, "the module was unloaded");
@@ -221,18 +392,36 @@ static int compile_module(const eos_wasm_module *m, struct eos_wasm__jit **out, 
             bytes += m->codes[first + count].body_size;
             count++;
         }
-        rc = compile_chunk(m, j, tm, large, first, count, msg, size);
-        j->code_size += bytes;
+        rc = compile_chunk(m, tm, code_tm, large, first, count, &code, msg, size);
         first += count;
+        if (rc == 0 && background && atomic_load(&stopping)) {
+            snprintf(msg, size, "the engine is shutting down");
+            rc = EOS_ECLOSED;
+        }
     }
+    if (rc)
+        goto out;
+    put_le(code.p + 8, code.count, 4);
+    rc = link_code(m, j, code.p, code.len, msg, size);
+    if (rc == 0 && cache)
+        cache->put(cache->ctx, m->bytes, m->size, options, code.p, code.len);
 out:
     if (tm)
         LLVMDisposeTargetMachine(tm);
+    if (code_tm)
+        LLVMDisposeTargetMachine(code_tm);
+    LLVMDisposeMessage(cpu);
+    LLVMDisposeMessage(features);
+    LLVMDisposeMessage(triple);
+    eos_free(code.p, code.cap);
+    eos_free(options, options ? strlen(options) + 1 : 0);
     if (rc) {
         jit_free(j);
         return rc;
     }
     j->compile_ns = now_ns() - t0;
+    EOS_INFO("compile", "%u functions %s in %.3f ms", j->count,
+             j->from_cache ? "linked from the code cache" : "compiled", (double)j->compile_ns / 1e6);
     *out = j;
     return 0;
 }
@@ -244,6 +433,9 @@ typedef struct job {
     eos_wasm_module *m;
 } job;
 
+/* At most this many compile threads, whatever the core count. */
+#define MAX_THREADS 64
+
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t work;
@@ -251,14 +443,11 @@ static struct {
     job *head, *tail;
     int threads, idle;
     size_t jobs; /* queued or compiling */
-} pool = {PTHREAD_MUTEX_INITIALIZER,
-          PTHREAD_COND_INITIALIZER,
-          PTHREAD_COND_INITIALIZER,
-          NULL,
-          NULL,
-          0,
-          0,
-          0};
+    pthread_t tids[MAX_THREADS];
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER,
+          .work = PTHREAD_COND_INITIALIZER,
+          .done = PTHREAD_COND_INITIALIZER};
+
 
 static void publish(eos_wasm_module *m, struct eos_wasm__jit *j)
 {
@@ -277,11 +466,13 @@ static void *worker(void *arg)
     setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
     pthread_mutex_lock(&pool.mu);
     for (;;) {
-        while (!pool.head) {
+        while (!pool.head && !atomic_load(&stopping)) {
             pool.idle++;
             pthread_cond_wait(&pool.work, &pool.mu);
             pool.idle--;
         }
+        if (!pool.head)
+            break;
         job *jb = pool.head;
         pool.head = jb->next;
         if (!pool.head)
@@ -290,7 +481,7 @@ static void *worker(void *arg)
         char msg[256];
         struct eos_wasm__jit *j = NULL;
         if (!abandoned(jb->m)) {
-            compile_module(jb->m, &j, msg, sizeof(msg));
+            compile_module(jb->m, true, &j, msg, sizeof(msg));
             publish(jb->m, j);
         }
         eos_wasm_module_free(jb->m);
@@ -300,7 +491,9 @@ static void *worker(void *arg)
         malloc_trim(0);
         pthread_mutex_lock(&pool.mu);
         pool.jobs--;
+        pthread_cond_broadcast(&pool.done);
     }
+    pthread_mutex_unlock(&pool.mu);
     return NULL;
 }
 
@@ -308,6 +501,8 @@ static void *worker(void *arg)
  * per core at most. */
 static int submit(eos_wasm_module *m)
 {
+    if (atomic_load(&stopping))
+        return 0; /* shutting down: the module stays interpreted */
     job *jb = eos_calloc(1, sizeof(*jb));
     if (!jb)
         return EOS_ENOMEM;
@@ -321,20 +516,45 @@ static int submit(eos_wasm_module *m)
     pool.tail = jb;
     pool.jobs++;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    if (pool.idle == 0 && pool.threads < (cores > 0 ? cores : 1)) {
-        pthread_t t;
+    int most = cores > 0 ? (cores < MAX_THREADS ? (int)cores : MAX_THREADS) : 1;
+    if (pool.idle == 0 && pool.threads < most && !atomic_load(&stopping)) {
         pthread_attr_t attr;
         pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         /* LLVM's passes recurse: give them room. */
         pthread_attr_setstacksize(&attr, 8u << 20);
-        if (pthread_create(&t, &attr, worker, NULL) == 0)
+        if (pthread_create(&pool.tids[pool.threads], &attr, worker, NULL) == 0)
             pool.threads++;
         pthread_attr_destroy(&attr);
     }
     pthread_cond_signal(&pool.work);
     pthread_mutex_unlock(&pool.mu);
     return 0;
+}
+
+void eos_wasm_jit_shutdown(void)
+{
+    pthread_mutex_lock(&pool.mu);
+    atomic_store(&stopping, true);
+    /* Queued jobs are dropped: their modules stay interpreted. */
+    job *jb = pool.head;
+    pool.head = pool.tail = NULL;
+    pthread_cond_broadcast(&pool.work);
+    int n = pool.threads;
+    pool.threads = 0;
+    pthread_mutex_unlock(&pool.mu);
+    while (jb) {
+        job *next = jb->next;
+        publish(jb->m, NULL);
+        eos_wasm_module_free(jb->m);
+        eos_free(jb, sizeof(*jb));
+        pthread_mutex_lock(&pool.mu);
+        pool.jobs--;
+        pthread_mutex_unlock(&pool.mu);
+        jb = next;
+    }
+    /* Running compilations stop at their next chunk. */
+    for (int i = 0; i < n; i++)
+        pthread_join(pool.tids[i], NULL);
 }
 
 size_t eos_wasm_jit_pending(void)
@@ -365,7 +585,7 @@ int eos_wasm__jit_module_loaded(eos_wasm_module *m, eos_diag *diag)
     default: {
         char msg[256] = "";
         struct eos_wasm__jit *j = NULL;
-        int rc = compile_module(m, &j, msg, sizeof(msg));
+        int rc = compile_module(m, false, &j, msg, sizeof(msg));
         if (rc)
             return eos_diag_set(diag, rc, "compile", -1, "cannot compile the module: %s", msg);
         publish(m, j);
@@ -413,6 +633,7 @@ void eos_wasm_module_tier_info(const eos_wasm_module *m, eos_wasm_tier_info *out
         out->compile_ns = j->compile_ns;
         out->code_size = j->code_size;
         out->func_count = j->count;
+        out->from_cache = j->from_cache;
     }
 }
 

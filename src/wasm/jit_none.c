@@ -7,6 +7,10 @@ bool eos_wasm_jit_available(void)
     return false;
 }
 
+void eos_wasm_jit_shutdown(void)
+{
+}
+
 size_t eos_wasm_jit_pending(void)
 {
     return 0;

@@ -30,6 +30,13 @@ static _Noreturn void rt_trap(eos_wasm_instance *inst, int32_t code, const char 
     longjmp(l->jb, 1);
 }
 
+/* A trap of compiled code, by kind. */
+static _Noreturn void rt_trap_kind(eos_wasm_instance *inst, int32_t code, uint32_t kind)
+{
+    rt_trap(inst, code,
+            kind < EOS_WASM__JT_COUNT ? eos_wasm__jit_trap_kinds[kind].msg : "trap in compiled code");
+}
+
 int eos_wasm__jit_run(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots)
 {
     uintptr_t here = (uintptr_t)__builtin_frame_address(0);
@@ -211,7 +218,7 @@ static void rt_table_set(eos_wasm_instance *inst, uint32_t t, uint32_t i, uint64
 }
 
 const eos_wasm__jit_rt eos_wasm__jit_rts[EOS_WASM__RT_COUNT_] = {
-    [EOS_WASM__RT_TRAP] = {(void *)rt_trap, "v:pip"},
+    [EOS_WASM__RT_TRAP] = {(void *)rt_trap_kind, "v:pii"},
     [EOS_WASM__RT_CALL] = {(void *)rt_call, "v:pipp"},
     [EOS_WASM__RT_SIG_EQ] = {(void *)rt_sig_eq, "i:pp"},
     [EOS_WASM__RT_MEMORY_SIZE] = {(void *)rt_memory_size, "i:pi"},

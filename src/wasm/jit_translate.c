@@ -9,21 +9,6 @@
 
 #include <llvm-c/Core.h>
 
-/* Trap kinds of compiled code, each with the interpreter's code and message. */
-enum {
-    JT_UNREACHABLE,
-    JT_MEM_OOB,
-    JT_DIV_ZERO,
-    JT_INT_OVERFLOW,
-    JT_CONVERSION,
-    JT_TABLE_OOB,
-    JT_INDIRECT_OOB,
-    JT_UNINIT,
-    JT_SIG,
-    JT_STACK,
-    JT_COUNT
-};
-
 /* The translation state of one chunk of a module (module-wide fields) and of
  * the function being translated. */
 typedef struct jfn {
@@ -36,7 +21,6 @@ typedef struct jfn {
     unsigned md_invariant;
     LLVMValueRef *fns;     /* typed function of each defined function, once declared */
     uint32_t first, count; /* the chunk: defined functions translated here */
-    void *const *fn_table; /* the typed code of every defined function */
     bool oom;
 
     LLVMValueRef fn, inst, budget, store;
@@ -44,7 +28,7 @@ typedef struct jfn {
     uint32_t slots_max;
     LLVMValueRef *locals;
     uint8_t *ltypes;
-    LLVMBasicBlockRef traps[JT_COUNT];
+    LLVMBasicBlockRef traps[EOS_WASM__JT_COUNT];
     LLVMValueRef *vs;
     uint32_t nvs, cap_vs;
     struct jctl *ctls;
@@ -156,11 +140,6 @@ static LLVMValueRef c64(jfn *j, uint64_t v)
     return LLVMConstInt(j->t_i64, v, 0);
 }
 
-static LLVMValueRef cptr(jfn *j, const void *p)
-{
-    return LLVMConstIntToPtr(c64(j, (uint64_t)(uintptr_t)p), j->t_ptr);
-}
-
 /* A pointer off bytes past base. */
 static LLVMValueRef at(jfn *j, LLVMValueRef base, uint64_t off)
 {
@@ -221,7 +200,14 @@ static LLVMValueRef call_rt(jfn *j, int h, LLVMValueRef *args, unsigned n)
     LLVMTypeRef ret = rt->sig[0] == 'v' ? j->t_void : rt->sig[0] == 'I' ? j->t_i64 : j->t_i32;
     LLVMTypeRef ft = LLVMFunctionType(ret, ps, np, 0);
     (void)n;
-    LLVMValueRef call = LLVMBuildCall2(j->b, ft, cptr(j, rt->fn), args, np, "");
+    /* By name: the linker binds it (code holds no addresses, so it can be
+     * cached and loaded by another process). */
+    char name[32];
+    snprintf(name, sizeof(name), EOS_WASM__RT_SYMBOL, h);
+    LLVMValueRef fn = LLVMGetNamedFunction(j->mod, name);
+    if (!fn)
+        fn = LLVMAddFunction(j->mod, name, ft);
+    LLVMValueRef call = LLVMBuildCall2(j->b, ft, fn, args, np, "");
     LLVMAddCallSiteAttribute(call, LLVMAttributeFunctionIndex, j->a_nounwind);
     return call;
 }
@@ -262,21 +248,20 @@ static void sync_in(jfn *j)
 
 /* ---- traps ---------------------------------------------------------------- */
 
-static const struct {
-    int code;
-    const char *msg;
-} trap_kinds[JT_COUNT] = {
-    [JT_UNREACHABLE] = {EOS_TRAP_UNREACHABLE, "unreachable executed"},
-    [JT_MEM_OOB] = {EOS_TRAP_MEMORY_OOB, "out of bounds memory access"},
-    [JT_DIV_ZERO] = {EOS_TRAP_INTEGER_DIVIDE_BY_ZERO, "integer divide by zero"},
-    [JT_INT_OVERFLOW] = {EOS_TRAP_INTEGER_OVERFLOW, "integer overflow"},
-    [JT_CONVERSION] = {EOS_TRAP_INVALID_CONVERSION, "invalid conversion to integer"},
-    [JT_TABLE_OOB] = {EOS_TRAP_TABLE_OOB, "out of bounds table access"},
-    [JT_INDIRECT_OOB] = {EOS_TRAP_TABLE_OOB,
+/* Compiled code names its trap by kind (a constant, not a pointer to the
+ * message); the helper looks the code and message up here. */
+const eos_wasm__jit_trap_kind eos_wasm__jit_trap_kinds[EOS_WASM__JT_COUNT] = {
+    [EOS_WASM__JT_UNREACHABLE] = {EOS_TRAP_UNREACHABLE, "unreachable executed"},
+    [EOS_WASM__JT_MEM_OOB] = {EOS_TRAP_MEMORY_OOB, "out of bounds memory access"},
+    [EOS_WASM__JT_DIV_ZERO] = {EOS_TRAP_INTEGER_DIVIDE_BY_ZERO, "integer divide by zero"},
+    [EOS_WASM__JT_INT_OVERFLOW] = {EOS_TRAP_INTEGER_OVERFLOW, "integer overflow"},
+    [EOS_WASM__JT_CONVERSION] = {EOS_TRAP_INVALID_CONVERSION, "invalid conversion to integer"},
+    [EOS_WASM__JT_TABLE_OOB] = {EOS_TRAP_TABLE_OOB, "out of bounds table access"},
+    [EOS_WASM__JT_INDIRECT_OOB] = {EOS_TRAP_TABLE_OOB,
                          "undefined element: call_indirect index out of bounds"},
-    [JT_UNINIT] = {EOS_TRAP_UNINITIALIZED_ELEMENT, "uninitialized element"},
-    [JT_SIG] = {EOS_TRAP_INDIRECT_CALL_TYPE, "indirect call type mismatch"},
-    [JT_STACK] = {EOS_TRAP_STACK_EXHAUSTED, "call stack exhausted"},
+    [EOS_WASM__JT_UNINIT] = {EOS_TRAP_UNINITIALIZED_ELEMENT, "uninitialized element"},
+    [EOS_WASM__JT_SIG] = {EOS_TRAP_INDIRECT_CALL_TYPE, "indirect call type mismatch"},
+    [EOS_WASM__JT_STACK] = {EOS_TRAP_STACK_EXHAUSTED, "call stack exhausted"},
 };
 
 /* One shared, cold block per trap kind and function. */
@@ -288,8 +273,7 @@ static LLVMBasicBlockRef trap_bb(jfn *j, int kind)
     LLVMBasicBlockRef bb = new_bb(j, "trap");
     LLVMPositionBuilderAtEnd(j->b, bb);
     sync_out(j);
-    LLVMValueRef args[3] = {j->inst, c32(j, (uint32_t)trap_kinds[kind].code),
-                            cptr(j, trap_kinds[kind].msg)};
+    LLVMValueRef args[3] = {j->inst, c32(j, (uint32_t)eos_wasm__jit_trap_kinds[kind].code), c32(j, (uint32_t)kind)};
     LLVMValueRef call = call_rt(j, EOS_WASM__RT_TRAP, args, 3);
     LLVMAddCallSiteAttribute(call, LLVMAttributeFunctionIndex, j->a_noreturn);
     LLVMAddCallSiteAttribute(call, LLVMAttributeFunctionIndex, j->a_cold);
@@ -327,7 +311,7 @@ static LLVMValueRef mem_addr(jfn *j, uint32_t mem, LLVMValueRef addr, uint64_t o
         size = load(j, j->t_i64, at(j, mo, offsetof(eos_wasm_memory, size)));
     }
     LLVMValueRef end = LLVMBuildAdd(j->b, ea, c64(j, width), "");
-    trap_if(j, LLVMBuildICmp(j->b, LLVMIntUGT, end, size, ""), JT_MEM_OOB);
+    trap_if(j, LLVMBuildICmp(j->b, LLVMIntUGT, end, size, ""), EOS_WASM__JT_MEM_OOB);
     return LLVMBuildGEP2(j->b, j->t_i8, base, &ea, 1, "");
 }
 
@@ -593,17 +577,9 @@ static void do_call(jfn *j, uint32_t fidx, bool tail)
         call_dynamic(j, ft, callee, args, tail);
         return;
     }
-    uint32_t k = fidx - m->func_import_count;
-    LLVMValueRef f;
-    LLVMTypeRef fty;
-    if (k >= j->first && k - j->first < j->count) {
-        f = get_fn(j, k);
-        fty = LLVMGlobalGetValueType(f);
-    } else {
-        /* Another chunk's function: through the table of compiled code. */
-        f = load_fixed(j, j->t_ptr, cptr(j, &j->fn_table[k]));
-        fty = fn_type(j, ft);
-    }
+    /* Defined here or in another chunk: the linker resolves "f<k>". */
+    LLVMValueRef f = get_fn(j, fidx - m->func_import_count);
+    LLVMTypeRef fty = LLVMGlobalGetValueType(f);
     args[0] = j->inst;
     args[1] = tail ? j->budget : LLVMBuildSub(j->b, j->budget, c32(j, 1), "");
     sync_out(j);
@@ -631,20 +607,24 @@ static void do_call_indirect(jfn *j, uint32_t type, uint32_t table, bool tail)
     LLVMValueRef t = load_fixed(j, j->t_ptr, at(j, ts, (uint64_t)table * sizeof(void *)));
     LLVMValueRef size = load(j, j->t_i64, at(j, t, offsetof(eos_wasm_table, size)));
     LLVMValueRef i64 = LLVMBuildZExt(j->b, idx, j->t_i64, "");
-    trap_if(j, LLVMBuildICmp(j->b, LLVMIntUGE, i64, size, ""), JT_INDIRECT_OOB);
+    trap_if(j, LLVMBuildICmp(j->b, LLVMIntUGE, i64, size, ""), EOS_WASM__JT_INDIRECT_OOB);
     LLVMValueRef elems = load(j, j->t_ptr, at(j, t, offsetof(eos_wasm_table, elems)));
     LLVMValueRef ep = LLVMBuildGEP2(j->b, j->t_ptr, elems, &i64, 1, "");
     LLVMValueRef callee = load(j, j->t_ptr, ep);
-    trap_if(j, LLVMBuildIsNull(j->b, callee, ""), JT_UNINIT);
+    trap_if(j, LLVMBuildIsNull(j->b, callee, ""), EOS_WASM__JT_UNINIT);
     LLVMValueRef ctype = load(j, j->t_ptr, at(j, callee, offsetof(eos_wasm_func, type)));
-    LLVMValueRef want = cptr(j, ft);
+    /* The module's own type object: the callee's when it comes from this
+     * module, and the fast path of the check. */
+    LLVMValueRef mod = load_fixed(j, j->t_ptr, at(j, j->inst, offsetof(eos_wasm_instance, module)));
+    LLVMValueRef types = load_fixed(j, j->t_ptr, at(j, mod, offsetof(eos_wasm_module, types)));
+    LLVMValueRef want = at(j, types, (uint64_t)type * sizeof(eos_wasm_functype));
     LLVMBasicBlockRef check = new_bb(j, "sigcheck"), ok = new_bb(j, "sigok");
     LLVMBuildCondBr(j->b, LLVMBuildICmp(j->b, LLVMIntEQ, ctype, want, ""), ok, check);
     LLVMPositionBuilderAtEnd(j->b, check);
     LLVMValueRef sargs[2] = {ctype, want};
     LLVMValueRef same = call_rt(j, EOS_WASM__RT_SIG_EQ, sargs, 2);
     LLVMBuildCondBr(j->b, LLVMBuildICmp(j->b, LLVMIntNE, same, c32(j, 0), ""), ok,
-                    trap_bb(j, JT_SIG));
+                    trap_bb(j, EOS_WASM__JT_SIG));
     LLVMPositionBuilderAtEnd(j->b, ok);
     call_dynamic(j, ft, callee, args, tail);
 }
@@ -894,7 +874,7 @@ static void prologue(jfn *j, const eos_wasm__code *c, const eos_wasm_functype *f
     LLVMBuildStore(j->b, load(j, j->t_i64, store_field(j, offsetof(eos_wasm_store, fuel))),
                    j->fuel);
     /* The interpreter's order: the stack check, then the call's fuel. */
-    trap_if(j, LLVMBuildICmp(j->b, LLVMIntEQ, j->budget, c32(j, 0), ""), JT_STACK);
+    trap_if(j, LLVMBuildICmp(j->b, LLVMIntEQ, j->budget, c32(j, 0), ""), EOS_WASM__JT_STACK);
     LLVMTypeRef pt = j->t_ptr;
     LLVMValueRef fa =
         LLVMGetIntrinsicDeclaration(j->mod, LLVMLookupIntrinsicID("llvm.frameaddress", 17), &pt, 1);
@@ -906,7 +886,7 @@ static void prologue(jfn *j, const eos_wasm__code *c, const eos_wasm_functype *f
         load(j, j->t_i64, store_field(j, offsetof(eos_wasm_store, jit_stack_limit)));
     trap_if(
         j, LLVMBuildICmp(j->b, LLVMIntULT, LLVMBuildPtrToInt(j->b, frame, j->t_i64, ""), limit, ""),
-        JT_STACK);
+        EOS_WASM__JT_STACK);
     charge_fuel(j, 1 + (c->local_count >> 6));
     for (uint32_t i = 0; i < c->local_count; i++) {
         LLVMValueRef v =
@@ -1079,7 +1059,7 @@ static void translate_op(jfn *j, uint8_t op, bool *done)
     switch (op) {
     case 0x00:
         if (!j->dead) {
-            LLVMBuildBr(j->b, trap_bb(j, JT_UNREACHABLE));
+            LLVMBuildBr(j->b, trap_bb(j, EOS_WASM__JT_UNREACHABLE));
             set_dead(j);
         }
         return;
@@ -1375,11 +1355,11 @@ static LLVMValueRef trunc_trap(jfn *j, LLVMValueRef a, double lo, bool lo_incl, 
                                LLVMTypeRef rt, bool sign)
 {
     LLVMTypeRef t = LLVMTypeOf(a);
-    trap_if(j, is_nan(j, a), JT_CONVERSION);
+    trap_if(j, is_nan(j, a), EOS_WASM__JT_CONVERSION);
     LLVMValueRef lo_ok =
         LLVMBuildFCmp(j->b, lo_incl ? LLVMRealOGE : LLVMRealOGT, a, fconst(t, lo), "");
     LLVMValueRef hi_ok = LLVMBuildFCmp(j->b, LLVMRealOLT, a, fconst(t, hi), "");
-    trap_if(j, LLVMBuildNot(j->b, LLVMBuildAnd(j->b, lo_ok, hi_ok, ""), ""), JT_INT_OVERFLOW);
+    trap_if(j, LLVMBuildNot(j->b, LLVMBuildAnd(j->b, lo_ok, hi_ok, ""), ""), EOS_WASM__JT_INT_OVERFLOW);
     return sign ? LLVMBuildFPToSI(j->b, a, rt, "") : LLVMBuildFPToUI(j->b, a, rt, "");
 }
 
@@ -1394,7 +1374,7 @@ static LLVMValueRef divrem(jfn *j, uint32_t op, LLVMValueRef a, LLVMValueRef b)
     LLVMTypeRef t = LLVMTypeOf(a);
     bool is64 = t == j->t_i64;
     unsigned k = is64 ? op - 0x7f : op - 0x6d; /* div_s div_u rem_s rem_u */
-    trap_if(j, LLVMBuildICmp(j->b, LLVMIntEQ, b, LLVMConstNull(t), ""), JT_DIV_ZERO);
+    trap_if(j, LLVMBuildICmp(j->b, LLVMIntEQ, b, LLVMConstNull(t), ""), EOS_WASM__JT_DIV_ZERO);
     LLVMValueRef minus1 = LLVMConstAllOnes(t);
     switch (k) {
     case 0: {
@@ -1402,7 +1382,7 @@ static LLVMValueRef divrem(jfn *j, uint32_t op, LLVMValueRef a, LLVMValueRef b)
         trap_if(j,
                 LLVMBuildAnd(j->b, LLVMBuildICmp(j->b, LLVMIntEQ, a, min, ""),
                              LLVMBuildICmp(j->b, LLVMIntEQ, b, minus1, ""), ""),
-                JT_INT_OVERFLOW);
+                EOS_WASM__JT_INT_OVERFLOW);
         return LLVMBuildSDiv(j->b, a, b, "");
     }
     case 1:
@@ -1700,15 +1680,13 @@ static LLVMValueRef numeric(jfn *j, uint32_t op, LLVMValueRef a, LLVMValueRef b)
 /* ---- a chunk of functions ------------------------------------------------------- */
 
 int eos_wasm__jit_translate(const eos_wasm_module *m, struct LLVMOpaqueContext *cx,
-                            struct LLVMOpaqueModule *mod, uint32_t first, uint32_t count,
-                            void *const *fn_table)
+                            struct LLVMOpaqueModule *mod, uint32_t first, uint32_t count)
 {
     jfn j;
     memset(&j, 0, sizeof(j));
     j.m = m;
     j.first = first;
     j.count = count;
-    j.fn_table = fn_table;
     j.cx = cx;
     j.mod = mod;
     j.b = LLVMCreateBuilderInContext(cx);

@@ -10,6 +10,10 @@ import subprocess
 import time
 
 EOS_BIN = os.environ.get("EOS_BIN", os.path.join(os.path.dirname(__file__), "../../build/src/cli/enclave-os"))
+DEFAULT_TIER = os.environ.get("EOS_E2E_TIER") or "interp"
+# On the compiled tier a load answers once its code is compiled (minutes for
+# the 13 MB JavaScript apps on a busy machine) and a stop waits for it.
+SLOW = 30 if DEFAULT_TIER == "compiled" else 1
 
 
 def free_port():
@@ -29,8 +33,9 @@ class Server:
             self.log = open(self.log_path, "wb")
             # The interpreter unless a test asks for a tier: background compiles
             # of the 13 MB JavaScript apps would take a core for minutes per
-            # server (test_tiers.py covers the compiled tier).
-            tier = [] if "--tier" in extra else ["--tier", "interp"]
+            # server (test_tiers.py covers the compiled tier). EOS_E2E_TIER
+            # (interp, auto, compiled) sets the default for the whole suite.
+            tier = [] if "--tier" in extra else ["--tier", DEFAULT_TIER]
             args = [EOS_BIN, "serve", "--listen", "127.0.0.1:%d" % self.port,
                     "--data-dir", os.path.join(str(tmp_path), "data"), "--tee", "sim"] + tier + list(extra)
             self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
@@ -60,7 +65,7 @@ class Server:
     def alive(self):
         return self.proc.poll() is None
 
-    def stop(self, timeout=20):
+    def stop(self, timeout=20 * SLOW):
         if self.proc.poll() is None:
             self.proc.send_signal(15)
         try:
@@ -79,7 +84,7 @@ def tls_context():
     return ctx
 
 
-def connect(port, timeout=10, ctx=None):
+def connect(port, timeout=10 * SLOW, ctx=None):
     sock = (ctx or tls_context()).wrap_socket(
         socket.create_connection(("127.0.0.1", port), timeout=timeout),
         server_hostname="127.0.0.1")

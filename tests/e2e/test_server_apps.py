@@ -17,7 +17,7 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ObjectIdentifier
 
-from eosnet import (EOS_BIN, Server, closed_by_peer, connect, data_request, error_text, frame,
+from eosnet import (EOS_BIN, SLOW, Server, closed_by_peer, connect, data_request, error_text, frame,
                     inner, read_until_closed, recv_frame, request, tls_context)
 
 APPS = os.environ.get("EOS_APPS_DIR", os.path.join(os.path.dirname(__file__),
@@ -62,7 +62,7 @@ def load(port, name, data, **extra):
     return call(port, {"wasm_load": body})
 
 
-def https(port, raw, server_hostname="127.0.0.1", timeout=10):
+def https(port, raw, server_hostname="127.0.0.1", timeout=10 * SLOW):
     """Sends raw HTTP bytes and reads until the server closes."""
     s = connect_sni(port, server_hostname, timeout)
     try:
@@ -74,7 +74,7 @@ def https(port, raw, server_hostname="127.0.0.1", timeout=10):
     return out
 
 
-def connect_sni(port, name, timeout=10):
+def connect_sni(port, name, timeout=10 * SLOW):
     sock = tls_context().wrap_socket(socket.create_connection(("127.0.0.1", port),
                                                               timeout=timeout),
                                      server_hostname=name)
