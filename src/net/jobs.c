@@ -194,8 +194,10 @@ static void *app_thread_main(void *arg)
     eos_net__pool *p = &srv->pool;
     pthread_mutex_lock(&p->lock);
     r->tid = (int)syscall(SYS_gettid);
-    /* Threads inherit their creator's priority, which may be a demoted one. */
-    if (getpriority(PRIO_PROCESS, (id_t)r->tid) != p->base_nice)
+    /* Threads inherit their creator's priority, which may be a demoted one;
+     * one that cannot be raised is restored (or leaves) after its first job. */
+    if (getpriority(PRIO_PROCESS, (id_t)r->tid) != p->base_nice &&
+        set_nice(r->tid, p->base_nice) != 0)
         r->demoted = 1;
     for (;;) {
         eos_net__job *j;
