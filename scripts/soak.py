@@ -24,7 +24,6 @@ import os
 import random
 import socket
 import ssl
-import struct
 import subprocess
 import sys
 import tempfile
@@ -33,86 +32,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-CTX = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-CTX.check_hostname = False
-CTX.verify_mode = ssl.CERT_NONE
-
-
-def connect(port, timeout=20):
-    return CTX.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=timeout),
-                           server_hostname="127.0.0.1")
-
-
-def recv_exact(s, n):
-    out = b""
-    while len(out) < n:
-        c = s.recv(n - len(out))
-        if not c:
-            raise EOFError("closed")
-        out += c
-    return out
-
-
-def framed(port, inner, timeout=60):
-    payload = json.dumps({"Data": list(json.dumps(inner).encode())}).encode()
-    with connect(port, timeout) as s:
-        s.sendall(struct.pack(">I", len(payload)) + payload)
-        (n,) = struct.unpack(">I", recv_exact(s, 4))
-        reply = json.loads(recv_exact(s, n))
-    return json.loads(bytes(reply["Data"]))
-
-
-def read_response(s, buf=b""):
-    """One response (content-length or chunked) from s: (status, body, rest)."""
-    while b"\r\n\r\n" not in buf:
-        c = s.recv(65536)
-        if not c:
-            raise EOFError("closed before a response")
-        buf += c
-    head, _, rest = buf.partition(b"\r\n\r\n")
-    n, chunked = 0, False
-    for line in head.split(b"\r\n")[1:]:
-        k, _, v = line.partition(b":")
-        k = k.strip().lower()
-        if k == b"content-length":
-            n = int(v)
-        elif k == b"transfer-encoding" and b"chunked" in v.lower():
-            chunked = True
-    status = int(head.split(b" ")[1])
-    if not chunked:
-        while len(rest) < n:
-            c = s.recv(65536)
-            if not c:
-                raise EOFError("closed inside a body")
-            rest += c
-        return status, rest[:n], rest[n:]
-    body = b""
-    while True:
-        while b"\r\n" not in rest:
-            c = s.recv(65536)
-            if not c:
-                raise EOFError("closed inside a chunked body")
-            rest += c
-        line, _, rest = rest.partition(b"\r\n")
-        size = int(line.split(b";")[0], 16)
-        while len(rest) < size + 2:
-            c = s.recv(65536)
-            if not c:
-                raise EOFError("closed inside a chunk")
-            rest += c
-        if size == 0:
-            # No trailers from this server: the last chunk ends with CRLF.
-            return status, body, rest[2:]
-        body += rest[:size]
-        rest = rest[size + 2:]
+sys.path.insert(0, HERE)
+from eosload import connect, framed, free_port, read_response  # noqa: E402
 
 
 class Soak:
@@ -172,17 +93,26 @@ class Soak:
             return {"status": "error", "http": status, "body": body[:200].decode("replace")}
 
     def wait_restored(self):
-        """After a restart: until the persisted apps answer again (the server
-        listens while it loads them)."""
+        """After a restart: until the persisted apps answer again. The server
+        restores them before it serves app traffic, so a 404 from hello or
+        the counter (never unloaded) is an error; hello-js may have been
+        killed while unloaded on purpose."""
         deadline = time.time() + 120
-        for path in (b"/hello/hello", b"/hello-js/", b"/counter/_counters"):
+        for path in (b"/hello/hello", b"/counter/_counters", b"/hello-js/"):
             while time.time() < deadline:
                 try:
                     with connect(self.port) as s:
                         s.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n"
                                   b"Connection: close\r\n\r\n")
-                        if read_response(s)[0] == 200:
-                            break
+                        status = read_response(s)[0]
+                    if status == 200:
+                        break
+                    if status == 404 and path != b"/hello-js/":
+                        with self.lock:
+                            self.errors.append("%.1fs %s: 404 after a restart" %
+                                               (time.time() - self.t0, path.decode()))
+                    if status == 404 and path == b"/hello-js/" and self.js_gone:
+                        break
                 except (OSError, EOFError, ssl.SSLError):
                     pass
                 time.sleep(0.1)

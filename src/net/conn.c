@@ -86,6 +86,10 @@ static void set_interest(eos_net__conn *c)
             !c->close_after_flush && !c->input_paused && pending < EOS_NET__OUT_HIGH_WATER;
         if (reading || c->write_wants_read)
             ev |= EPOLLIN;
+        /* While a job holds the input, the peer's leaving is still watched
+         * for: a request still queued is then dropped unrun. */
+        if (c->job && c->input_paused && !c->peer_fin)
+            ev |= EPOLLRDHUP;
         if ((pending && !c->write_wants_read) || c->read_wants_write)
             ev |= EPOLLOUT;
     }
@@ -331,6 +335,17 @@ void eos_net__conn_event(eos_net__conn *c, unsigned events)
         if (c->dead || !c->proto)
             goto out;
         /* Application data may already sit in TLS buffers after the handshake. */
+    }
+    /* The peer went while a job held the input: a reset or a full hang-up
+     * leaves nobody to answer; its end of sending (FIN) is the end of a
+     * request still waiting in its app's queue, which is then dropped (a
+     * running one finishes, and a half-closed client gets its answer). */
+    if (c->job && (events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP))) {
+        if ((events & (EPOLLERR | EPOLLHUP)) || eos_net__job_unqueue(c->w->srv, c->job)) {
+            eos_net__conn_close(c, "client left while its request waited");
+            return;
+        }
+        c->peer_fin = 1;
     }
     /* An app thread's output first (a finished job may let input resume). */
     if (c->job)

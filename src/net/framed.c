@@ -114,6 +114,10 @@ static void handle_data(eos_net__conn *c)
         fj->cert = cert;
     if (chain)
         fj->chain = X509_chain_up_ref(chain);
+    /* Calls into apps may compute for long: they queue apart from loads and
+     * unloads, so management never waits behind them. */
+    if (eos_proto_request_op(fs->req) == EOS_PROTO_OP_WASM_CALL)
+        eos_net__job_set_lane(&fj->job, EOS_NET__LANE_CALLS, 0);
     /* The request moves to the job until it is answered. */
     fj->req = fs->req;
     if (eos_net__job_submit(c->w->srv, &fj->job) < 0) {

@@ -828,22 +828,24 @@ static void tb_printf(text_buf *tb, const char *fmt, ...)
 
 typedef struct lane_pass {
     text_buf *f;
-    int what; /* 0 in flight, 1 queued, 2 rejected: one metric family per pass */
+    int what; /* 0 in flight, 1 queued, 2 rejected, 3 dropped: one metric family per pass */
 } lane_pass;
 
 /* One app's share of the app threads, for the metrics. */
-static void lane_metrics(void *arg, const char *name, size_t running, size_t queued,
-                         unsigned long long rejected)
+static void lane_metrics(void *arg, const eos_net__lane *l)
 {
     lane_pass *lp = arg;
-    /* App names are [a-z0-9._-]; the server's own work has none. */
-    const char *app = name[0] ? name : "-";
+    /* App names are [a-z0-9._-] and start with a letter or digit; the
+     * server's own work is "-" (management) and "-calls" (wasm_call). */
+    const char *app = l->name[0] ? l->name : "-";
     if (lp->what == 0)
-        tb_printf(lp->f, "enclave_os_app_in_flight{app=\"%s\"} %zu\n", app, running);
+        tb_printf(lp->f, "enclave_os_app_in_flight{app=\"%s\"} %zu\n", app, l->running);
     else if (lp->what == 1)
-        tb_printf(lp->f, "enclave_os_app_queued{app=\"%s\"} %zu\n", app, queued);
+        tb_printf(lp->f, "enclave_os_app_queued{app=\"%s\"} %zu\n", app, l->queued);
+    else if (lp->what == 2)
+        tb_printf(lp->f, "enclave_os_app_rejected_total{app=\"%s\"} %llu\n", app, l->rejected);
     else
-        tb_printf(lp->f, "enclave_os_app_rejected_total{app=\"%s\"} %llu\n", app, rejected);
+        tb_printf(lp->f, "enclave_os_app_dropped_total{app=\"%s\"} %llu\n", app, l->dropped);
 }
 
 static void metrics(http_state *st)
@@ -903,10 +905,18 @@ static void metrics(http_state *st)
               "# TYPE enclave_os_store_tampering_detected_total counter\n"
               "enclave_os_store_tampering_detected_total %llu\n",
               eos_apps_tamper_count());
-    static const char *const lane_types[3] = {"enclave_os_app_in_flight gauge",
-                                              "enclave_os_app_queued gauge",
-                                              "enclave_os_app_rejected_total counter"};
-    for (int i = 0; i < 3; i++) {
+    tb_printf(f,
+              "# TYPE enclave_os_app_queue_dropped_total counter\n"
+              "enclave_os_app_queue_dropped_total %llu\n",
+              (unsigned long long)atomic_load(&srv->pool.dropped));
+    tb_printf(f,
+              "# TYPE enclave_os_app_demotions_total counter\n"
+              "enclave_os_app_demotions_total %llu\n",
+              (unsigned long long)atomic_load(&srv->pool.demotions));
+    static const char *const lane_types[4] = {
+        "enclave_os_app_in_flight gauge", "enclave_os_app_queued gauge",
+        "enclave_os_app_rejected_total counter", "enclave_os_app_dropped_total counter"};
+    for (int i = 0; i < 4; i++) {
         lane_pass lp = {f, i};
         tb_printf(f, "# TYPE %s\n", lane_types[i]);
         eos_net__pool_lanes(srv, lane_metrics, &lp);

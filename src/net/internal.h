@@ -63,6 +63,7 @@ struct eos_net__job {
     char lane_name[64];          /* the app's name; "" for the server's own work */
     unsigned lane_limit;         /* the app's max_concurrency; 0: the default */
     struct eos_net__lane *lane;  /* under the pool's lock, while queued or running */
+    int in_queue;                /* under the pool's lock: waiting in its lane's queue */
     eos_net__job *wake_next; /* the worker's wake list (under its wake_lock) */
     int in_wake;             /* on the worker's wake list (under its wake_lock) */
     int submitted;           /* worker only: handed to the app threads */
@@ -95,12 +96,19 @@ void eos_net__job_set_lane(eos_net__job *j, const char *name, unsigned limit);
  * The app threads take their own reference. EOS_EBUSY when j's lane queue or
  * the whole queue is full (answer 503 with Retry-After). */
 int eos_net__job_submit(eos_net_server *srv, eos_net__job *j);
-/* One line per lane for the metrics: calls fn(arg, name, running, queued,
- * rejected) under the pool's lock (fn must not block). */
+/* Lanes of the server's own work (app names start with a letter or digit):
+ * management requests, and framed wasm_call requests, which have their own
+ * so that a slow call never holds a load or an unload up. */
+#define EOS_NET__LANE_MANAGE ""
+#define EOS_NET__LANE_CALLS "-calls"
+/* One line per lane for the metrics: calls fn(arg, l) with each lane (borrowed)
+ * under the pool's lock (fn must not block). */
 void eos_net__pool_lanes(eos_net_server *srv,
-                         void (*fn)(void *arg, const char *name, size_t running, size_t queued,
-                                    unsigned long long rejected),
-                         void *arg);
+                         void (*fn)(void *arg, const struct eos_net__lane *l), void *arg);
+/* The client of a queued job went away: when j is an app's request still
+ * waiting in its queue, takes it out unrun (counted as dropped) and returns
+ * 1; returns 0 when it runs already or must run (the server's own work). */
+int eos_net__job_unqueue(eos_net_server *srv, eos_net__job *j);
 /* Appends request body bytes (borrowed); EOS_ENOMEM. Returns 1 when the
  * unread input is above EOS_NET__JOB_IN_HIGH (stop reading), else 0. */
 int eos_net__job_feed(eos_net__job *j, const uint8_t *data, size_t size);
@@ -140,7 +148,19 @@ typedef struct eos_net__lane {
     size_t queued, running;
     unsigned limit;
     unsigned long long rejected; /* refused: its queue was full */
+    unsigned long long dropped;  /* left the queue unrun: their clients had gone */
 } eos_net__lane;
+
+/* An app thread as the pool sees it, for deprioritising long jobs: its
+ * kernel thread id, when its current job started (0: none) and whether its
+ * priority was lowered. Under the pool's lock. */
+typedef struct eos_net__runner {
+    struct eos_net__runner *next;
+    eos_net_server *srv;
+    int tid;
+    uint64_t job_start_ns;
+    int demoted;
+} eos_net__runner;
 
 typedef struct eos_net__pool {
     pthread_mutex_t lock;
@@ -165,7 +185,25 @@ typedef struct eos_net__pool {
     atomic_long busy;         /* threads running a job */
     atomic_long client_waits; /* of those, waiting for their client */
     atomic_ullong rejected;   /* jobs refused because the queue was full */
+    atomic_ullong dropped;    /* queued app requests dropped: their clients had gone */
+    /* Short requests win the CPU: a job that has run for longer than a slice
+     * gets its thread's priority lowered (nice) by the watcher thread until
+     * it ends, so a newly arrived request preempts it. */
+    eos_net__runner *runners;
+    pthread_t watcher;
+    int watcher_started;
+    int watcher_idle;         /* waits for a job to start */
+    pthread_cond_t watch;     /* CLOCK_MONOTONIC: a job started, or the pool stops */
+    int base_nice;            /* the threads' priority; demoted: base_nice + EOS_NET__DEMOTE */
+    int demote_off;           /* lowering or restoring failed: not done any more */
+    int respawn;              /* threads that left with their priority stuck low */
+    atomic_ullong demotions;  /* jobs that ran past the slice */
 } eos_net__pool;
+
+/* How long a job runs before its thread yields the CPU to shorter ones, and
+ * by how much its nice value rises then. */
+#define EOS_NET__SLICE_NS (10ull * 1000000ull)
+#define EOS_NET__DEMOTE 10
 
 int eos_net__pool_start(eos_net_server *srv, int nthreads, eos_diag *d);
 /* Lets the queued and running jobs finish, then joins the threads. */
@@ -277,6 +315,7 @@ struct eos_net__conn {
     int close_after_flush; /* no more input; close once output is written */
     int input_paused;      /* not reading: a job holds the connection's input */
     eos_net__job *job;     /* the request running on an app thread, or NULL */
+    int peer_fin;          /* the peer's end was seen while a job held the input */
     uint8_t *stash;        /* input received after the pause, processed on resume */
     size_t stash_len, stash_cap;
     int dead;

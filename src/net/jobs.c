@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -77,16 +79,126 @@ static eos_net__job *pick(eos_net__pool *p)
         p->queued--;
         p->rr = i + 1;
         j->next = NULL;
+        j->in_queue = 0;
         return j;
     }
     return NULL;
 }
 
+/* An app's request (its lane is named after the app), not the server's own
+ * work, which runs whether or not its client stays. */
+static int is_app_lane(const char *name)
+{
+    return name[0] && name[0] != '-';
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* Sets thread tid's nice value; 0 or -1. */
+static int set_nice(int tid, int nice)
+{
+    return setpriority(PRIO_PROCESS, (id_t)tid, nice);
+}
+
+/* The job of runner r ended: its thread gets its priority back. Returns -1
+ * when that is refused (no CAP_SYS_NICE and a low RLIMIT_NICE): the thread
+ * must then leave the pool, as it would slow every later request it ran.
+ * The pool's lock is held, so the watcher cannot lower it in between. */
+static int job_ended(eos_net__pool *p, eos_net__runner *r)
+{
+    r->job_start_ns = 0;
+    if (!r->demoted)
+        return 0;
+    r->demoted = 0;
+    if (set_nice(r->tid, p->base_nice) == 0)
+        return 0;
+    if (!p->demote_off)
+        EOS_INFO("net", "app threads: a lowered priority cannot be restored (%s); long requests "
+                        "are no longer deprioritised",
+                 strerror(errno));
+    p->demote_off = 1;
+    return -1;
+}
+
+/* The watcher: lowers the priority of app threads whose job has run past the
+ * slice. It sleeps while no job runs, and otherwise until the next job
+ * reaches the slice. */
+static void *watcher_main(void *arg)
+{
+    eos_net__pool *p = arg;
+    pthread_mutex_lock(&p->lock);
+    while (!p->stopping) {
+        uint64_t now = mono_ns(), next = 0;
+        for (eos_net__runner *r = p->runners; r; r = r->next) {
+            if (!r->job_start_ns || r->demoted || p->demote_off)
+                continue;
+            uint64_t due = r->job_start_ns + EOS_NET__SLICE_NS;
+            if (now >= due) {
+                int nice = p->base_nice + EOS_NET__DEMOTE > 19 ? 19 : p->base_nice + EOS_NET__DEMOTE;
+                if (set_nice(r->tid, nice) == 0) {
+                    r->demoted = 1;
+                    atomic_fetch_add(&p->demotions, 1);
+                } else {
+                    EOS_INFO("net", "app threads: cannot lower a thread's priority (%s)",
+                             strerror(errno));
+                    p->demote_off = 1;
+                }
+            } else if (!next || due < next) {
+                next = due;
+            }
+        }
+        if (next) {
+            struct timespec ts = {(time_t)(next / 1000000000u), (long)(next % 1000000000u)};
+            pthread_cond_timedwait(&p->watch, &p->lock, &ts);
+        } else {
+            p->watcher_idle = 1;
+            pthread_cond_wait(&p->watch, &p->lock);
+            p->watcher_idle = 0;
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+/* The thread leaves the pool; the pool's lock is held. */
+static void leave(eos_net__pool *p, eos_net__runner *r)
+{
+    p->alive--;
+    for (eos_net__runner **pp = &p->runners; *pp; pp = &(*pp)->next)
+        if (*pp == r) {
+            *pp = r->next;
+            break;
+        }
+    eos_free(r, sizeof *r);
+    if (!p->stopping) {
+        /* The next spawn or the stop joins it. */
+        pthread_t self = pthread_self();
+        for (int i = 0; i < p->ntids; i++)
+            if (pthread_equal(p->tids[i], self)) {
+                p->tids[i] = p->tids[--p->ntids];
+                p->exited[p->nexited++] = self;
+                break;
+            }
+    }
+}
+
 static void *app_thread_main(void *arg)
 {
-    eos_net_server *srv = arg;
+    eos_net__runner *r = arg;
+    eos_net_server *srv = r->srv;
     eos_net__pool *p = &srv->pool;
     pthread_mutex_lock(&p->lock);
+    r->tid = (int)syscall(SYS_gettid);
+    /* Threads inherit their creator's priority, which may be a demoted one;
+     * one that cannot be raised is restored (or leaves) after its first job. */
+    if (getpriority(PRIO_PROCESS, (id_t)r->tid) != p->base_nice &&
+        set_nice(r->tid, p->base_nice) != 0)
+        r->demoted = 1;
     for (;;) {
         eos_net__job *j;
         /* Stopping, queued jobs still run: their clients get their answers. */
@@ -96,9 +208,9 @@ static void *app_thread_main(void *arg)
                 struct timespec ts;
                 clock_gettime(CLOCK_REALTIME, &ts);
                 ts.tv_sec += p->stopping ? 1 : EXTRA_IDLE_SEC;
-                int r = pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+                int rc = pthread_cond_timedwait(&p->cond, &p->lock, &ts);
                 p->idle--;
-                if (r == ETIMEDOUT && !p->stopping && p->alive > p->base)
+                if (rc == ETIMEDOUT && !p->stopping && p->alive > p->base)
                     break;
             } else {
                 pthread_cond_wait(&p->cond, &p->lock);
@@ -106,25 +218,18 @@ static void *app_thread_main(void *arg)
             }
         }
         if (!j) {
-            p->alive--;
-            if (!p->stopping) {
-                /* An extra thread leaving: the next spawn or the stop joins it. */
-                pthread_t self = pthread_self();
-                for (int i = 0; i < p->ntids; i++)
-                    if (pthread_equal(p->tids[i], self)) {
-                        p->tids[i] = p->tids[--p->ntids];
-                        p->exited[p->nexited++] = self;
-                        break;
-                    }
-            }
+            leave(p, r);
             pthread_mutex_unlock(&p->lock);
             return NULL;
         }
+        r->job_start_ns = mono_ns();
+        if (p->watcher_idle)
+            pthread_cond_signal(&p->watch);
         pthread_mutex_unlock(&p->lock);
         /* An app's request whose client left while it queued is not run:
          * its answer has nowhere to go. (Loads and calls still run.) */
         pthread_mutex_lock(&j->lock);
-        int skip = j->gone && j->lane_name[0];
+        int skip = j->gone && is_app_lane(j->lane_name);
         pthread_mutex_unlock(&j->lock);
         atomic_fetch_add(&p->busy, 1);
         if (!skip)
@@ -132,11 +237,18 @@ static void *app_thread_main(void *arg)
         atomic_fetch_sub(&p->busy, 1);
         /* Its lane has room again: a job waiting behind the limit may go. */
         pthread_mutex_lock(&p->lock);
+        int stuck = job_ended(p, r) < 0;
         eos_net__lane *l = j->lane;
         j->lane = NULL;
         l->running--;
+        if (skip) {
+            l->dropped++;
+            atomic_fetch_add(&p->dropped, 1);
+        }
         if (l->queued)
             pthread_cond_signal(&p->cond);
+        if (stuck)
+            p->respawn++;
         pthread_mutex_unlock(&p->lock);
         pthread_mutex_lock(&j->lock);
         j->done = 1;
@@ -144,6 +256,13 @@ static void *app_thread_main(void *arg)
         eos_net__job_wake(j);
         eos_net__job_unref(j);
         pthread_mutex_lock(&p->lock);
+        if (stuck) {
+            /* A worker starts its replacement (see eos_net__job_submit). */
+            leave(p, r);
+            pthread_cond_signal(&p->cond);
+            pthread_mutex_unlock(&p->lock);
+            return NULL;
+        }
     }
 }
 
@@ -157,13 +276,21 @@ static int spawn(eos_net_server *srv)
         pthread_join(p->exited[--p->nexited], NULL);
     if (p->ntids == p->cap_tids)
         return EOS_ELIMIT;
+    eos_net__runner *run = eos_calloc(1, sizeof *run);
+    if (!run)
+        return EOS_ENOMEM;
+    run->srv = srv;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, APP_THREAD_STACK);
-    int r = pthread_create(&p->tids[p->ntids], &attr, app_thread_main, srv);
+    int r = pthread_create(&p->tids[p->ntids], &attr, app_thread_main, run);
     pthread_attr_destroy(&attr);
-    if (r != 0)
+    if (r != 0) {
+        eos_free(run, sizeof *run);
         return EOS_ESYS;
+    }
+    run->next = p->runners;
+    p->runners = run;
     p->ntids++;
     p->alive++;
     return 0;
@@ -188,6 +315,15 @@ int eos_net__pool_start(eos_net_server *srv, int nthreads, eos_diag *d)
     memset(p, 0, sizeof *p);
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->cond, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->watch, &ca);
+    pthread_condattr_destroy(&ca);
+    errno = 0;
+    p->base_nice = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+    if (errno)
+        p->base_nice = 0;
     p->base = nthreads;
     p->max = nthreads > 256 ? 1024 : 4 * nthreads;
     p->cap_tids = p->max;
@@ -198,6 +334,7 @@ int eos_net__pool_start(eos_net_server *srv, int nthreads, eos_diag *d)
         eos_free(p->exited, (size_t)p->max * sizeof *p->exited);
         pthread_mutex_destroy(&p->lock);
         pthread_cond_destroy(&p->cond);
+        pthread_cond_destroy(&p->watch);
         return eos_diag_set(d, EOS_ENOMEM, "server", -1, "out of memory starting app threads");
     }
     p->ready = 1;
@@ -217,6 +354,8 @@ int eos_net__pool_start(eos_net_server *srv, int nthreads, eos_diag *d)
     int rc = 0;
     for (int i = 0; i < nthreads && rc == 0; i++)
         rc = spawn(srv);
+    if (rc == 0 && pthread_create(&p->watcher, NULL, watcher_main, p) == 0)
+        p->watcher_started = 1;
     pthread_mutex_unlock(&p->lock);
     if (rc < 0) {
         eos_net__pool_stop(srv);
@@ -233,7 +372,11 @@ void eos_net__pool_stop(eos_net_server *srv)
     pthread_mutex_lock(&p->lock);
     p->stopping = 1;
     pthread_cond_broadcast(&p->cond);
+    pthread_cond_signal(&p->watch);
     pthread_mutex_unlock(&p->lock);
+    if (p->watcher_started)
+        pthread_join(p->watcher, NULL);
+    p->watcher_started = 0;
     /* No thread starts once stopping is set, so the lists are final. */
     for (int i = 0; i < p->ntids; i++)
         pthread_join(p->tids[i], NULL);
@@ -250,6 +393,7 @@ void eos_net__pool_stop(eos_net_server *srv)
     p->ntids = p->nexited = 0;
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->cond);
+    pthread_cond_destroy(&p->watch);
     p->ready = 0;
 }
 
@@ -326,6 +470,13 @@ int eos_net__job_submit(eos_net_server *srv, eos_net__job *j)
         atomic_fetch_add(&p->rejected, 1);
         return EOS_EBUSY;
     }
+    /* Threads that left with a priority they could not restore are replaced
+     * from here: a worker's thread has the pool's own priority to pass on. */
+    while (p->respawn && !p->stopping) {
+        p->respawn--;
+        if (spawn(srv) < 0)
+            break;
+    }
     /* The latest load's limit holds (a replacement may change it). */
     l->limit = j->lane_limit ? j->lane_limit : p->default_limit;
     eos_net__job_ref(j);
@@ -337,6 +488,7 @@ int eos_net__job_submit(eos_net_server *srv, eos_net__job *j)
     else
         l->head = j;
     l->tail = j;
+    j->in_queue = 1;
     l->queued++;
     p->queued++;
     pthread_cond_signal(&p->cond);
@@ -346,19 +498,58 @@ int eos_net__job_submit(eos_net_server *srv, eos_net__job *j)
 }
 
 void eos_net__pool_lanes(eos_net_server *srv,
-                         void (*fn)(void *arg, const char *name, size_t running, size_t queued,
-                                    unsigned long long rejected),
-                         void *arg)
+                         void (*fn)(void *arg, const struct eos_net__lane *l), void *arg)
 {
     eos_net__pool *p = &srv->pool;
     if (!p->ready)
         return;
     pthread_mutex_lock(&p->lock);
-    for (size_t i = 0; i < p->nlanes; i++) {
-        eos_net__lane *l = p->lanes[i];
-        fn(arg, l->name, l->running, l->queued, l->rejected);
+    for (size_t i = 0; i < p->nlanes; i++)
+        fn(arg, p->lanes[i]);
+    pthread_mutex_unlock(&p->lock);
+}
+
+int eos_net__job_unqueue(eos_net_server *srv, eos_net__job *j)
+{
+    eos_net__pool *p = &srv->pool;
+    if (!p->ready || !is_app_lane(j->lane_name))
+        return 0;
+    pthread_mutex_lock(&p->lock);
+    eos_net__lane *l = j->lane;
+    int found = 0;
+    if (j->in_queue && l) {
+        eos_net__job *prev = NULL;
+        for (eos_net__job *q = l->head; q; prev = q, q = q->next)
+            if (q == j) {
+                found = 1;
+                break;
+            }
+        if (found) {
+            if (prev)
+                prev->next = j->next;
+            else
+                l->head = j->next;
+            if (l->tail == j)
+                l->tail = prev;
+            j->next = NULL;
+            j->in_queue = 0;
+            j->lane = NULL;
+            l->queued--;
+            p->queued--;
+            l->dropped++;
+            atomic_fetch_add(&p->dropped, 1);
+        }
     }
     pthread_mutex_unlock(&p->lock);
+    if (found) {
+        /* It will never run: the reference the app threads took goes, and
+         * the connection's side sees it as finished. */
+        pthread_mutex_lock(&j->lock);
+        j->done = 1;
+        pthread_mutex_unlock(&j->lock);
+        eos_net__job_unref(j);
+    }
+    return found;
 }
 
 void eos_net__job_wake(eos_net__job *j)

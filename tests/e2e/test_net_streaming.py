@@ -667,3 +667,90 @@ def test_full_app_queue_gets_503_with_retry_after(tmp_path):
     rc = s.stop(timeout=90)
     assert rc == 0, s.output()[-4000:]
     check_log_clean(s)
+
+
+def test_queued_requests_of_gone_clients_are_dropped(tmp_path):
+    """A request waiting in its app's queue whose client closes the
+    connection leaves the queue unrun, and the metrics count it."""
+    s = Server(tmp_path, "--dev", "--workers", "1", "--app-threads", "1")
+    socks = []
+    try:
+        port = s.port
+        load(port, "spin", MISBEHAVE, max_fuel=spin_fuel(port, 3.0 if SANITIZED else 1.5))
+        for _ in range(4):
+            c = connect(port, timeout=30)
+            c.sendall(b"GET /spin/spin HTTP/1.1\r\nHost: x\r\n\r\n")
+            socks.append(c)
+        time.sleep(0.3)
+        assert metric(port, 'enclave_os_app_in_flight{app="spin"}') == 1
+        assert metric(port, 'enclave_os_app_queued{app="spin"}') == 3
+        for c in socks[1:]:
+            c.close()
+        time.sleep(0.3)
+        assert metric(port, 'enclave_os_app_queued{app="spin"}') == 0
+        assert metric(port, 'enclave_os_app_dropped_total{app="spin"}') == 3
+        assert metric(port, "enclave_os_app_queue_dropped_total") == 3
+        head = socks[0].recv(4096)
+        assert head.startswith(b"HTTP/1.1 500 "), head[:200]
+        # Only the one whose client stayed ran.
+        assert metric(port, 'enclave_os_app_requests_total{app="spin"}') == 1
+    finally:
+        for c in socks:
+            c.close()
+    rc = s.stop(timeout=60)
+    assert rc == 0, s.output()[-4000:]
+    check_log_clean(s)
+
+
+SLOWCALL = os.path.join(APPS, "slowcall.wasm")
+
+
+@pytest.mark.skipif(not os.path.exists(SLOWCALL), reason="slowcall test component not built")
+def test_slow_calls_do_not_hold_management(tmp_path):
+    """wasm_call requests queue apart from management: while calls that
+    compute for seconds fill their share, loads, lists and pings answer at
+    once."""
+    s = Server(tmp_path, "--dev", "--workers", "1", "--app-threads", "2")
+    try:
+        port = s.port
+        load(port, "slow", SLOWCALL, max_fuel=10_000_000_000)
+
+        def call(n, timeout=60):
+            t0 = time.time()
+            with connect(port, timeout=timeout) as c:
+                r = inner(request(c, data_request(
+                    {"wasm_call": {"app": "slow", "function": "spin", "params": [n]}})))
+            return r, time.time() - t0
+
+        r, took = call(1_000_000)
+        assert r["status"] == "ok", r
+        n = int(1_000_000 * (3.0 if SANITIZED else 1.5) / max(took, 0.001))
+        results = []
+
+        def slow():
+            results.append(call(n)[0].get("status"))
+
+        threads = [threading.Thread(target=slow) for _ in range(3)]
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        try:
+            assert metric(port, 'enclave_os_app_in_flight{app="-calls"}') == 1
+            for _ in range(3):
+                t0 = time.time()
+                with connect(port, timeout=QUICK + 2) as c:
+                    reply = inner(request(c, data_request({"wasm_list": {}})))
+                assert reply["status"] == "apps", reply
+                assert time.time() - t0 < QUICK, "wasm_list waited %.2f s" % (time.time() - t0)
+                quick_ping(port, "while calls compute")
+            t0 = time.time()
+            load(port, "h", HELLO)
+            assert time.time() - t0 < 2 * QUICK + 2, "a load waited behind calls"
+        finally:
+            for t in threads:
+                t.join(120)
+        assert results == ["ok"] * 3, results
+    finally:
+        rc = s.stop(timeout=60)
+    assert rc == 0, s.output()[-4000:]
+    check_log_clean(s)

@@ -573,6 +573,30 @@ def test_persist_apps(tmp_path):
         assert srv.stop() == 0
 
 
+def test_persisted_apps_answer_the_first_request_after_kill(tmp_path):
+    """After SIGKILL, a restarted server restores its persisted apps before it
+    serves app traffic: the first request to each gets its app (it waits for
+    the restore), never a 404."""
+    srv = Server(tmp_path, "--dev", "--persist-apps", "--workers", "1")
+    names = ["keep%d" % i for i in range(6)]
+    try:
+        for n in names:
+            assert load(srv.port, n, hello_bytes(), route="/" + n)["status"] == "loaded"
+    finally:
+        srv.proc.kill()
+        srv.proc.wait()
+        srv.log.close()
+    srv = Server(tmp_path, "--dev", "--persist-apps", "--workers", "1")
+    try:
+        # The port is open from the moment the listener exists: these come
+        # in while the apps may still be loading.
+        for n in names:
+            resp = get(srv.port, "/%s/hello" % n)
+            assert resp.startswith(b"HTTP/1.1 200 "), resp[:200]
+    finally:
+        assert srv.stop() == 0
+
+
 def test_wasm_functions_script(server):
     script = os.path.join(os.path.dirname(__file__), "..", "test_wasm_functions.py")
     r = subprocess.run([sys.executable, script, HELLO, "--port", str(server.port)],
