@@ -55,7 +55,10 @@ if [ -d "$here/../shared" ]; then
 fi
 clone="$tmp/x/enclave-os"
 if [ "${EOS_GUIDE_FRESH_NPM:-0}" != 1 ] && [ -d "$here/tools/node_modules/@bytecodealliance/jco" ]; then
-  ln -s "$(readlink -f "$here/tools/node_modules")" "$clone/tools/node_modules"
+  # Hard links, not a symbolic link: should the guide's install-deps run `npm ci`
+  # in the clone, it replaces the clone's copy and never empties this checkout's.
+  cp -al "$(readlink -f "$here/tools/node_modules")" "$clone/tools/node_modules" 2>/dev/null ||
+    cp -a "$(readlink -f "$here/tools/node_modules")" "$clone/tools/node_modules"
 fi
 # The Node.js that install-deps put in .tools/node (when the system's is older than
 # 20) serves the clone as well, and the guide's commands find it first on PATH.
