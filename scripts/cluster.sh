@@ -13,12 +13,12 @@
 #   scripts/cluster.sh env [DIR]      prints the ports and paths as shell variables
 #   scripts/cluster.sh bench [DIR]    requests per second through HAProxy with 1, 2, 3 nodes
 #
-# The nodes run the simulated TEE (--tee sim --dev) and share an operator CA
-# made here (so that they present the same certificate root). Node 1 creates
-# the data key; nodes 2 and 3 join through node 1 (serve --join), which
-# releases the key to their attested keys since their measurement is its
-# own. Apps loaded through any node reach the others through the store.
-# Needs: postgresql, haproxy, openssl, a build in build/ (or EOS_BIN).
+# The nodes run the simulated TEE (--tee sim --dev). Node 1 creates the data
+# key and its enclave CA; nodes 2 and 3 join through node 1 (serve --join),
+# which releases both to their attested keys since their measurement is its
+# own, so all three present certificates under one root. Apps loaded through
+# any node reach the others through the store.
+# Needs: postgresql, haproxy, a build in build/ (or EOS_BIN).
 set -Eeuo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -53,7 +53,7 @@ start_node() { # n
   # Each node in its own process group, so that stopping one never reaches
   # the shell that started it.
   setsid "$bin" serve --dev --tee sim --data-dir "$state/n$n" --listen "127.0.0.1:$port" \
-    --store "$(cat "$state/store")" --ca-cert "$state/ca.pem" --ca-key "$state/ca.key" \
+    --store "$(cat "$state/store")" \
     "${join[@]}" --log-level "${EOS_LOG_LEVEL:-info}" \
     >>"$state/n$n/log" 2>&1 </dev/null &
   echo $! >"$state/n$n/pid"
@@ -155,10 +155,6 @@ start_all() {
   done
   free_port >"$state/haproxy.port"
   free_port >"$state/stats.port"
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
-    -keyout "$state/ca.key" -out "$state/ca.pem" -subj "/CN=enclave-os cluster CA" \
-    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-    2>/dev/null
   start_node 1
   start_node 2
   start_node 3

@@ -41,12 +41,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (m.evidence < data + 1 || m.evidence + m.evidence_size > data + size)
         abort();
+    if (grant && (m.sealed < data + 1 || m.sealed_size < 32 || m.tag + 16 > m.evidence))
+        abort();
     if (!grant) {
         uint8_t *out = NULL;
         size_t out_size = 0;
         /* Fuzzed evidence cannot bind the fuzzed key to this binary's
          * measurement unless it is a real request; either way no crash. */
-        if (eos_apps_join_grant(tee, kv, NULL, data + 1, size - 1, &out, &out_size, NULL) == 0)
+        if (eos_apps_join_grant(tee, kv, NULL, NULL, data + 1, size - 1, &out, &out_size, NULL) ==
+            0)
             eos_free(out, out_size);
     }
     return 0;

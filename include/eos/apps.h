@@ -73,20 +73,37 @@ EOS_API int eos_apps_cluster_doc(eos_apps *apps, char **out, size_t *out_size);
 
 /* Which peers may hold the key: those whose measurement is this node's own,
  * or one of allowed (for an upgrade: old and new both, then the old one
- * removed). Hardware quotes are checked against Intel's root CA in
- * root_ca_file (SGX, TDX); simulated evidence is accepted only by a node
- * that is itself simulated. Everything borrowed. */
+ * removed). The peer's evidence is verified as `enclave-os verify` does
+ * (eos_ratls_verify_evidence) for every kind: SGX and TDX quotes against
+ * Intel's root CA (verify->sgx_root_ca_file, else root_ca_file), SEV-SNP
+ * reports against a VCEK (verify->snp_vcek_file or its collateral, else
+ * each of snp_vceks in turn: one per chip) chained to AMD's ASK and ARK
+ * (verify->snp_ca_file), the TCB status when verify->collateral_dir is
+ * set; never debug, and simulated evidence only for a node that is itself
+ * simulated. Everything borrowed. */
 typedef struct eos_apps_join_policy {
     const uint8_t *const *allowed;
     const size_t *allowed_sizes;
     size_t allowed_count;
     const char *root_ca_file;
+    const eos_ratls_verify_opts *verify; /* NULL = root_ca_file alone */
+    const char *const *snp_vceks;
+    size_t snp_vcek_count;
 } eos_apps_join_policy;
+
+/* Checks a peer's evidence under pol: it verifies, its report data equals
+ * want_rd (64 bytes), and its measurement is this node's or allowed.
+ * Returns 0, EOS_EPERM (measurement not allowed) or EOS_EVERIFY with the
+ * reason in d. Borrows everything. */
+EOS_API int eos_apps_join_check(eos_tee *tee, const eos_apps_join_policy *pol, const uint8_t *ev,
+                                size_t ev_size, const uint8_t want_rd[EOS_TEE_REPORT_DATA_SIZE],
+                                eos_diag *d);
 
 /* A request or grant split into its fields (pointers into the message). */
 typedef struct eos_apps_join_msg {
     const uint8_t *pub; /* 32-byte X25519 key */
-    const uint8_t *nonce, *sealed, *tag; /* grant only: 12, 32, 16 bytes */
+    const uint8_t *nonce, *sealed, *tag; /* grant only: 12, sealed_size, 16 bytes */
+    size_t sealed_size;                  /* the data key (32), then the CA, if any */
     const uint8_t *evidence;
     size_t evidence_size;
 } eos_apps_join_msg;
@@ -103,17 +120,22 @@ typedef struct eos_apps_join eos_apps_join;
 EOS_API int eos_apps_join_request(eos_tee *tee, eos_apps_join **out, uint8_t **req,
                                   size_t *req_size, eos_diag *d);
 /* The joiner: checks the member's grant (its evidence, under pol) and
- * recovers the 32-byte data key into key. Borrows everything. */
+ * recovers the 32-byte data key into key and, when ca is not NULL, the
+ * cluster's RA-TLS CA into *ca (eos_ratls_server_options.ca_blob's layout;
+ * NULL when the member sent none; wipe, then eos_free(*ca, *ca_size)).
+ * Borrows everything else. */
 EOS_API int eos_apps_join_accept(eos_apps_join *j, eos_tee *tee, const eos_apps_join_policy *pol,
-                                 const uint8_t *grant, size_t size, uint8_t key[32], eos_diag *d);
+                                 const uint8_t *grant, size_t size, uint8_t key[32], uint8_t **ca,
+                                 size_t *ca_size, eos_diag *d);
 EOS_API void eos_apps_join_free(eos_apps_join *j);
 /* A member: answers a request when the joiner's evidence verifies under pol,
- * with the data key of kv sealed to the joiner's key, in *out (free with
+ * with the data key of kv and (when ratls is not NULL) the cluster's RA-TLS
+ * CA with its key, sealed to the joiner's key, in *out (free with
  * eos_free(*out, *out_size)). EOS_EPERM (measurement not allowed) or
  * EOS_EVERIFY with the reason in d otherwise. Borrows everything. */
-EOS_API int eos_apps_join_grant(eos_tee *tee, eos_kv *kv, const eos_apps_join_policy *pol,
-                                const uint8_t *req, size_t req_size, uint8_t **out,
-                                size_t *out_size, eos_diag *d);
+EOS_API int eos_apps_join_grant(eos_tee *tee, eos_kv *kv, eos_ratls_server *ratls,
+                                const eos_apps_join_policy *pol, const uint8_t *req,
+                                size_t req_size, uint8_t **out, size_t *out_size, eos_diag *d);
 /* Lets this node answer joins (POST /.well-known/enclave-os/cluster/join)
  * under pol; tee and pol are borrowed and must outlive apps. */
 EOS_API void eos_apps_join_enable(eos_apps *apps, eos_tee *tee, const eos_apps_join_policy *pol);

@@ -58,6 +58,12 @@ EOS_API int eos_client_connect(const eos_client_config *cfg, const char *hostpor
 EOS_API int eos_client_send_frame(eos_client *c, const uint8_t *payload, size_t size, eos_diag *d);
 /* Sends raw bytes as they are (borrowed): for tests of malformed input. */
 EOS_API int eos_client_send_raw(eos_client *c, const uint8_t *bytes, size_t size, eos_diag *d);
+/* Receives raw bytes as they come (an HTTP answer on this connection, for
+ * the well-known endpoints): up to cap into buf (borrowed), the count in
+ * *out_n; 0 with *out_n = 0 once the server closed. Bytes already buffered
+ * by eos_client_recv_msg come first. */
+EOS_API int eos_client_recv_raw(eos_client *c, uint8_t *buf, size_t cap, size_t *out_n,
+                                eos_diag *d);
 /* Sends a message: unit kinds ignore bytes; DATA carries size bytes (borrowed). */
 EOS_API int eos_client_send_msg(eos_client *c, eos_proto_msg_kind kind, const uint8_t *bytes,
                                 size_t size, eos_diag *d);

@@ -72,6 +72,14 @@ typedef struct eos_kv_backend_ops {
      * news (1: news came; 0: timeout). */
     int (*announce)(eos_kv_backend *b, eos_diag *diag);
     int (*wait)(eos_kv_backend *b, unsigned timeout_ms);
+    /* For backends that keep per-key version high-water marks (NULL
+     * otherwise; see eos_kv_save_marks): the marks as bytes for the store to
+     * seal (allocated: eos_free(*out, *out_size)), EOS_ENOTFOUND when they
+     * did not change since the last export and !force; and marks sealed
+     * before, loaded back at start (after bind) and checked against the
+     * stored rows: EOS_ECORRUPT with diag when the rows are older. */
+    int (*marks_export)(eos_kv_backend *b, int force, uint8_t **out, size_t *out_size);
+    int (*marks_import)(eos_kv_backend *b, const uint8_t *in, size_t size, eos_diag *diag);
     void (*destroy)(eos_kv_backend *b);
 } eos_kv_backend_ops;
 
@@ -156,6 +164,13 @@ EOS_API void eos_kv_close(eos_kv *kv);
 /* Copies the store's 32-byte master key into out, to release it to an
  * attested peer of the same cluster; wipe out after use. */
 EOS_API void eos_kv_master_key(eos_kv *kv, uint8_t out[32]);
+/* Seals the backend's version high-water marks into data_dir/kv-marks.sealed
+ * when they changed since the last save (always when force), so that after a
+ * restart the node still refuses a database rolled back below what it had
+ * seen; eos_kv_open loads them back and checks the newest against the
+ * database. 0 and nothing for backends without marks (LMDB, memory), or
+ * where the TEE cannot seal (logged once). Safe from any thread. */
+EOS_API int eos_kv_save_marks(eos_kv *kv, int force, eos_diag *diag);
 /* 1 when the backend is shared with other nodes (PostgreSQL), else 0. */
 EOS_API int eos_kv_shared(eos_kv *kv);
 /* Tells the other nodes sharing the backend that something changed

@@ -165,6 +165,11 @@ typedef struct eos_ratls_server_options {
     const char *data_dir;     /* required: the sealed CA lives in <data_dir>/ratls-ca.sealed */
     const char *ca_cert_file; /* operator's intermediate CA (PEM, may hold its chain), */
     const char *ca_key_file;  /* and its key: given once, sealed, then not needed again */
+    /* A CA handed over by a cluster member on joining (the layout of
+     * eos_ratls_server_export_ca); used and sealed like an operator CA when
+     * no ca_cert_file is given. Borrowed. */
+    const uint8_t *ca_blob;
+    size_t ca_blob_size;
     const char *server_name;  /* CN and DNS SAN of the default leaf; NULL = "enclave-os" */
     int disable_challenge;    /* 1: ignore extension 0xFFBB (deterministic mode only) */
     int64_t renew_seconds;    /* leaf lifetime before renewal; 0 = 86400 (24 h) */
@@ -180,6 +185,11 @@ typedef struct eos_ratls_server_options {
 EOS_API int eos_ratls_server_new(eos_tee *tee, const eos_ratls_server_options *opts,
                                  eos_ratls_server **out, eos_diag *diag);
 EOS_API void eos_ratls_server_free(eos_ratls_server *srv);
+/* The server's CA with its chain and private key, to hand to an attested
+ * node joining the cluster so that every node's certificates chain to one
+ * root: [u32 LE PEM size][certificates, PEM][key, DER], allocated in *out;
+ * wipe it (OPENSSL_cleanse) and free with eos_free(*out, *out_size). */
+EOS_API int eos_ratls_server_export_ca(eos_ratls_server *srv, uint8_t **out, size_t *out_size);
 
 /* Installs the certificate callback (SNI selection, renewal, challenge
  * leaves) and the 0xFFBB extension on a server SSL_CTX, and restricts it to

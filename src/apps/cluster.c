@@ -28,6 +28,7 @@ struct eos_apps__cluster {
     int64_t applied;
     char id[17];
     time_t last_beat;
+    time_t last_marks; /* when the store's high-water marks were last sealed */
     pthread_mutex_t doc_lock;
     char *doc; /* the cluster view, rebuilt by the thread */
     size_t doc_size;
@@ -281,6 +282,15 @@ static void *follow(void *arg)
             }
         } else if (time(NULL) - c->last_beat >= BEAT_S) {
             beat(apps, c, v);
+        }
+        if (time(NULL) != c->last_marks) {
+            /* About once a second: a node killed loses at most that much of
+             * what it saw (its marks are sealed again at a clean stop). */
+            eos_diag d;
+            eos_diag_init(&d);
+            if (eos_kv_save_marks(apps->kv, 0, &d) != 0)
+                EOS_WARN("cluster", "cannot seal the version high-water marks: %s", d.message);
+            c->last_marks = time(NULL);
         }
         eos_kv_wait_announce(apps->kv, POLL_MS);
     }

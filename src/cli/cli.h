@@ -108,10 +108,15 @@ int eos_cli__print_response(const eos_cli_conn *o, const char *resp);
 /* Reads a whole file into *out (free()); -1 with errno. */
 int eos_cli__read_file(const char *path, uint8_t **out, size_t *out_size);
 
+/* cmd_cluster.c: list --cluster. Prints the cluster view of the node o
+ * reaches (a table, or the document with --json); returns the exit status. */
+int eos_cli__list_cluster(eos_cli_conn *o);
+
 /* join.c: serve --join. Asks the member at hostport for the data key with
- * this TEE's evidence and checks the member's under pol; the key in key.
- * Borrows everything. */
+ * this TEE's evidence and checks the member's under pol; the key in key, the
+ * cluster's CA in *ca (NULL when none came; wipe, then eos_free(*ca,
+ * *ca_size)). Borrows everything else. */
 int eos_cli__join(const char *hostport, eos_tee *tee, const eos_apps_join_policy *pol,
-                  uint8_t key[32], eos_diag *d);
+                  uint8_t key[32], uint8_t **ca, size_t *ca_size, eos_diag *d);
 
 #endif

@@ -42,6 +42,11 @@ const eos_cli_command eos_cli_serve = {
     "  --join-allow MEASUREMENT another measurement (hex) this node lets join or\n"
     "                           accepts as the member it joins (upgrades; up to 8)\n"
     "  --join-root-ca FILE      Intel's root CA (PEM) to check SGX/TDX quotes of joins\n"
+    "  --join-snp-vcek FILE     a chip's VCEK or VLEK (PEM/DER) to check SEV-SNP joins\n"
+    "                           (repeat for each chip, up to 8)\n"
+    "  --join-snp-ca FILE       AMD's ASK and ARK (PEM) the VCEK must chain to\n"
+    "  --join-collateral DIR    vendor collateral: joins' TCB status is evaluated\n"
+    "  --join-require-tcb STATUS  the worst TCB status a join may have (as verify)\n"
     "  --tee KIND               trusted execution environment: auto, sim, sgx, tdx,\n"
     "                           sev-snp (default auto: probes the hardware; falls back\n"
     "                           to sim only with --dev; --tee sim is always allowed\n"
@@ -215,6 +220,8 @@ typedef struct serve_opts {
     const uint8_t *allowed[8];
     size_t allowed_sizes[8];
     eos_apps_join_policy policy;
+    eos_ratls_verify_opts verify; /* --join-snp-ca, --join-collateral, --join-require-tcb */
+    const char *vceks[8];
     eos_tee *tee;
     eos_ratls_server *ratls;
     eos_kv *kv;
@@ -260,6 +267,15 @@ static int tls_hook(void *ud, SSL_CTX *ctx, eos_diag *d)
     return 0;
 }
 
+/* Wipes and frees a CA handed over on joining (NULL allowed). */
+static void drop_ca(uint8_t *ca, size_t size)
+{
+    if (ca) {
+        OPENSSL_cleanse(ca, size);
+        eos_free(ca, size);
+    }
+}
+
 /* Opens the TEE, the store and the RA-TLS certificate manager. Returns 0 or
  * the exit status. */
 static int open_backends(serve_opts *so, eos_net_server_config *cfg, const char *tee,
@@ -289,22 +305,29 @@ static int open_backends(serve_opts *so, eos_net_server_config *cfg, const char 
     kc.data_dir = data_dir;
     kc.tee = so->tee;
     uint8_t joined[32];
+    uint8_t *ca = NULL;
+    size_t ca_size = 0;
     if (so->join) {
-        /* Once joined, the key is sealed here: later starts unseal it. */
+        /* Once joined, the key and CA are sealed here: later starts unseal them. */
         char sealed[4200];
         snprintf(sealed, sizeof sealed, "%s/master.sealed", data_dir);
         if (access(sealed, F_OK) != 0) {
-            if ((rc = eos_cli__join(so->join, so->tee, &so->policy, joined, &d)) < 0) {
+            if ((rc = eos_cli__join(so->join, so->tee, &so->policy, joined, &ca, &ca_size, &d)) <
+                0) {
                 fprintf(stderr, "enclave-os serve: cannot join the cluster: %s\n", d.message);
                 return EOS_CLI_EXIT_FAIL;
             }
             kc.master_key = joined;
+            if (ca && so->ca_cert)
+                EOS_WARN("serve", "--ca-cert is given: this node keeps it rather than the "
+                                  "cluster's CA it was handed");
         }
     }
     if (so->store) {
         eos_kv_pg_config pc = {.conninfo = so->store};
         if ((rc = eos_kv_backend_pg(&pc, &kc.backend, &d)) < 0) {
             fprintf(stderr, "enclave-os serve: cannot use the PostgreSQL store: %s\n", d.message);
+            drop_ca(ca, ca_size);
             return EOS_CLI_EXIT_FAIL;
         }
     }
@@ -313,6 +336,7 @@ static int open_backends(serve_opts *so, eos_net_server_config *cfg, const char 
     if (rc < 0) {
         fprintf(stderr, "enclave-os serve: cannot open the store in '%s': %s\n", data_dir,
                 d.message[0] ? d.message : eos_strerror(rc));
+        drop_ca(ca, ca_size);
         return EOS_CLI_EXIT_FAIL;
     }
     eos_diag_init(&d);
@@ -321,7 +345,10 @@ static int open_backends(serve_opts *so, eos_net_server_config *cfg, const char 
     ro.data_dir = data_dir;
     ro.ca_cert_file = so->ca_cert;
     ro.ca_key_file = so->ca_key;
+    ro.ca_blob = ca;
+    ro.ca_blob_size = ca_size;
     rc = eos_ratls_server_new(so->tee, &ro, &so->ratls, &d);
+    drop_ca(ca, ca_size);
     if (rc < 0) {
         fprintf(stderr, "enclave-os serve: cannot set up RA-TLS: %s\n",
                 d.message[0] ? d.message : eos_strerror(rc));
@@ -369,6 +396,10 @@ static int run(int argc, char **argv)
         O_JOIN,
         O_JOIN_ALLOW,
         O_JOIN_CA,
+        O_JOIN_VCEK,
+        O_JOIN_SNPCA,
+        O_JOIN_COLL,
+        O_JOIN_TCB,
         O_NOCONSOLE,
         O_TAMPER,
         O_MAXREQ,
@@ -401,6 +432,10 @@ static int run(int argc, char **argv)
         {"join", required_argument, 0, O_JOIN},
         {"join-allow", required_argument, 0, O_JOIN_ALLOW},
         {"join-root-ca", required_argument, 0, O_JOIN_CA},
+        {"join-snp-vcek", required_argument, 0, O_JOIN_VCEK},
+        {"join-snp-ca", required_argument, 0, O_JOIN_SNPCA},
+        {"join-collateral", required_argument, 0, O_JOIN_COLL},
+        {"join-require-tcb", required_argument, 0, O_JOIN_TCB},
         {"no-console", no_argument, 0, O_NOCONSOLE},
         {"tier", required_argument, 0, O_TIER},
         {"sgx-edmm", no_argument, 0, O_EDMM},
@@ -442,6 +477,28 @@ static int run(int argc, char **argv)
         case O_JOIN_CA:
             so.policy.root_ca_file = optarg;
             break;
+        case O_JOIN_VCEK:
+            if (so.policy.snp_vcek_count >= 8)
+                return eos_cli__usage(cmd, "--join-snp-vcek: at most 8");
+            so.vceks[so.policy.snp_vcek_count++] = optarg;
+            so.policy.snp_vceks = so.vceks;
+            break;
+        case O_JOIN_SNPCA:
+            so.verify.snp_ca_file = optarg;
+            so.policy.verify = &so.verify;
+            break;
+        case O_JOIN_COLL:
+        case O_JOIN_TCB: {
+            /* The same values as `enclave-os verify --collateral/--require-tcb`. */
+            eos_diag od;
+            eos_diag_init(&od);
+            if (eos_ratls_verify_option(&so.verify,
+                                        c == O_JOIN_COLL ? "--collateral" : "--require-tcb", optarg,
+                                        &od) != 1)
+                return eos_cli__usage(cmd, "%s", od.message);
+            so.policy.verify = &so.verify;
+            break;
+        }
         case O_JOIN_ALLOW: {
             size_t i = so.policy.allowed_count, n = strlen(optarg) / 2;
             if (i >= 8 || n == 0 || n > 64 || strlen(optarg) != 2 * n ||

@@ -25,10 +25,13 @@ const eos_cli_command eos_cli_unload = {
 const eos_cli_command eos_cli_list = {
     "list",
     "list the apps a server runs",
-    "usage: enclave-os list [options]\n\n"
+    "usage: enclave-os list [--cluster] [options]\n\n"
     "Prints the loaded apps (wasm_list): name, route, hostname, code hash, size,\n"
-    "execution tier with its compile state and time, exports and imports.\n\n"
-    "Options:\n" EOS_CLI_CONN_HELP "\n"
+    "execution tier with its compile state and time, exports and imports.\n"
+    "With --cluster, prints the cluster instead: each live node of the store the\n"
+    "server shares, with its configuration root and the version it applied.\n\n"
+    "Options:\n"
+    "  --cluster                the nodes of the server's cluster\n" EOS_CLI_CONN_HELP "\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n",
     run_list,
 };
@@ -114,11 +117,22 @@ static int run_list(int argc, char **argv)
 {
     eos_cli_conn o;
     const char *pos[1];
-    int n;
-    int rc = parse(&eos_cli_list, argc, argv, &o, pos, 0, 0, &n);
+    int n, cluster = 0, m = 0;
+    /* --cluster is list's own flag; the rest are the shared options. */
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    if (!rest)
+        return EOS_CLI_EXIT_FAIL;
+    for (int i = 0; i < argc; i++) {
+        if (i > 0 && strcmp(argv[i], "--cluster") == 0)
+            cluster = 1;
+        else
+            rest[m++] = argv[i];
+    }
+    int rc = parse(&eos_cli_list, m, rest, &o, pos, 0, 0, &n);
+    free(rest);
     if (rc >= 0)
         return rc;
-    return eos_cli__run(&o, do_list, NULL);
+    return cluster ? eos_cli__list_cluster(&o) : eos_cli__run(&o, do_list, NULL);
 }
 
 static int run_call(int argc, char **argv)

@@ -85,7 +85,7 @@ out:
 }
 
 int eos_cli__join(const char *hostport, eos_tee *tee, const eos_apps_join_policy *pol,
-                  uint8_t key[32], eos_diag *d)
+                  uint8_t key[32], uint8_t **ca, size_t *ca_size, eos_diag *d)
 {
     eos_apps_join *j = NULL;
     uint8_t *req = NULL, *ans = NULL;
@@ -99,12 +99,12 @@ int eos_cli__join(const char *hostport, eos_tee *tee, const eos_apps_join_policy
                           "%s refused to release the data key (HTTP %d): %.300s", hostport, status,
                           (const char *)ans);
     if (rc == 0)
-        rc = eos_apps_join_accept(j, tee, pol, ans, ans_size, key, d);
+        rc = eos_apps_join_accept(j, tee, pol, ans, ans_size, key, ca, ca_size, d);
     if (rc == 0)
         EOS_INFO("serve",
-                 "joined the cluster through %s: the data key was released to this "
+                 "joined the cluster through %s: the data key%s was released to this "
                  "node's attested key",
-                 hostport);
+                 hostport, *ca ? " and the cluster's CA" : "");
     eos_free(req, req_size);
     free(ans);
     eos_apps_join_free(j);

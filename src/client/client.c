@@ -268,6 +268,27 @@ int eos_client_send_frame(eos_client *c, const uint8_t *payload, size_t size, eo
     return rc;
 }
 
+int eos_client_recv_raw(eos_client *c, uint8_t *buf, size_t cap, size_t *out_n, eos_diag *d)
+{
+    *out_n = 0;
+    if (cap == 0)
+        return 0;
+    if (c->buf_off < c->buf_len) {
+        size_t n = c->buf_len - c->buf_off < cap ? c->buf_len - c->buf_off : cap;
+        memcpy(buf, c->buf + c->buf_off, n);
+        c->buf_off += n;
+        *out_n = n;
+        return 0;
+    }
+    int n = SSL_read(c->ssl, buf, cap > (1u << 30) ? (int)(1u << 30) : (int)cap);
+    if (n > 0) {
+        *out_n = (size_t)n;
+        return 0;
+    }
+    int rc = io_error(c, n, "receive", d);
+    return rc == EOS_ECLOSED ? 0 : rc;
+}
+
 int eos_client_send_msg(eos_client *c, eos_proto_msg_kind kind, const uint8_t *bytes, size_t size,
                         eos_diag *d)
 {

@@ -47,6 +47,7 @@ typedef struct pg_be {
 /* A version this transaction read or wrote, by key id. */
 typedef struct seen_ver {
     uint8_t id[16];
+    eos_kv__pg_rowkey rk; /* the row key itself, for the sealed marks */
     int64_t ver;
     int written; /* by this transaction, not yet committed */
     int deleted;
@@ -113,7 +114,8 @@ static void hwm_commit(eos_kv_btxn *t)
 {
     for (size_t i = 0; i < t->nseen; i++)
         if (t->seen[i].written)
-            eos_kv__pg_mark_commit(t->be->marks, t->seen[i].id, t->seen[i].ver, t->seen[i].deleted);
+            eos_kv__pg_mark_commit(t->be->marks, t->seen[i].id, &t->seen[i].rk, t->seen[i].ver,
+                                   t->seen[i].deleted);
 }
 
 static void put_be64(uint8_t *p, int64_t v)
@@ -468,8 +470,8 @@ static seen_ver *seen_find(eos_kv_btxn *t, const uint8_t id[16])
     return NULL;
 }
 
-static int seen_add(eos_kv_btxn *t, const uint8_t id[16], int64_t ver, int written, int deleted,
-                    eos_diag *diag)
+static int seen_add(eos_kv_btxn *t, const uint8_t id[16], const uint8_t *k, size_t ks, int64_t ver,
+                    int written, int deleted, eos_diag *diag)
 {
     seen_ver *s = seen_find(t, id);
     if (!s) {
@@ -483,6 +485,7 @@ static int seen_add(eos_kv_btxn *t, const uint8_t id[16], int64_t ver, int writt
         }
         s = &t->seen[t->nseen++];
         memcpy(s->id, id, 16);
+        eos_kv__pg_rowkey_set(&s->rk, k, ks);
         s->written = 0;
     }
     s->ver = ver;
@@ -654,13 +657,13 @@ static int check_row(eos_kv_btxn *t, const uint8_t *k, size_t ks, const char *ve
     if (own && own->written)
         return 0; /* this transaction's own write, not committed yet */
     int64_t mark = 0;
-    if (eos_kv__pg_mark_check(be->marks, id, ver, t->start_seq, &mark) != 0)
+    if (eos_kv__pg_mark_check(be->marks, id, k, ks, ver, t->start_seq, &mark) != 0)
         return eos_diag_set(diag, EOS_ECORRUPT, "postgres", -1,
                             "a row of table %s is at version %lld but version %lld was "
                             "committed before: the database replayed an old row or was rolled "
                             "back",
                             be->table, (long long)ver, (long long)mark);
-    return seen_add(t, id, ver, 0, 0, diag) == 0 ? 0 : EOS_ENOMEM;
+    return seen_add(t, id, k, ks, ver, 0, 0, diag) == 0 ? 0 : EOS_ENOMEM;
 }
 
 static int pg_get(eos_kv_btxn *t, const uint8_t *key, size_t key_size, const uint8_t **out_val,
@@ -766,7 +769,7 @@ static int pg_put(eos_kv_btxn *t, const uint8_t *key, size_t key_size, const uin
         int done = strcmp(PQcmdTuples(r), "0") != 0;
         PQclear(r);
         if (done) {
-            rc = seen_add(t, id, ver, 1, 0, diag);
+            rc = seen_add(t, id, key, key_size, ver, 1, 0, diag);
             if (rc == 0 && t->last_key_size != key_size) {
                 eos_free(t->last_key, t->last_key_size);
                 t->last_key_size = 0;
@@ -819,7 +822,7 @@ static int pg_del(eos_kv_btxn *t, const uint8_t *key, size_t key_size, eos_diag 
     if (!gone)
         return EOS_ENOTFOUND;
     eos_kv__pg_key_id(key, key_size, id);
-    return seen_add(t, id, 1, 1, 1, diag);
+    return seen_add(t, id, key, key_size, 1, 1, 1, diag);
 }
 
 static int pg_bind(eos_kv_backend *b, const uint8_t key[EOS_KV__KEY_SIZE], eos_diag *diag)
@@ -842,6 +845,18 @@ static int pg_wait(eos_kv_backend *b, unsigned timeout_ms)
 {
     pg_be *be = b->impl;
     return eos_kv__pg_wait(be->listener, timeout_ms);
+}
+
+static int pg_marks_export(eos_kv_backend *b, int force, uint8_t **out, size_t *out_size)
+{
+    pg_be *be = b->impl;
+    return eos_kv__pg_marks_export(be->marks, force, out, out_size);
+}
+
+static int pg_marks_import(eos_kv_backend *b, const uint8_t *in, size_t size, eos_diag *diag)
+{
+    pg_be *be = b->impl;
+    return eos_kv__pg_marks_restore(b, be->marks, be->table, in, size, diag);
 }
 
 static void pg_destroy(eos_kv_backend *b)
@@ -876,6 +891,8 @@ static const eos_kv_backend_ops pg_ops = {
     .bind = pg_bind,
     .announce = pg_announce,
     .wait = pg_wait,
+    .marks_export = pg_marks_export,
+    .marks_import = pg_marks_import,
     .destroy = pg_destroy,
 };
 

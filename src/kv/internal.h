@@ -90,6 +90,13 @@ struct eos_kv {
     const EVP_CIPHER *aes; /* EVP_aes_256_gcm() */
     uint8_t master[EOS_KV__KEY_SIZE];
     uint8_t id_key[EOS_KV__KEY_SIZE]; /* HMAC key for namespace and root ids */
+    /* Sealed high-water marks (backends with marks_export only). */
+    eos_tee *tee;
+    char *marks_path, *marks_dir;
+    size_t marks_path_size, marks_dir_size;
+    pthread_mutex_t marks_lock;
+    int marks_ready; /* loaded and checked: saves may replace the file */
+    int marks_unsealable;
 };
 
 struct eos_kv_ns {
@@ -181,6 +188,14 @@ void eos_kv__pg_marks_free(eos_kv__pg_marks *m);
 int64_t eos_kv__pg_hlc_next(eos_kv__pg_marks *m, int64_t floor);
 /* Pushes the clock past an authenticated version read. */
 void eos_kv__pg_hlc_observe(eos_kv__pg_marks *m, int64_t ver);
+/* A row key kept beside its mark so that sealed marks can be checked
+ * against the database at start; keys longer than 64 bytes are not kept
+ * (size 0) and are checked only when read. */
+typedef struct eos_kv__pg_rowkey {
+    uint8_t k[64];
+    uint8_t size;
+} eos_kv__pg_rowkey;
+void eos_kv__pg_rowkey_set(eos_kv__pg_rowkey *rk, const uint8_t *k, size_t ks);
 /* A key's 16-byte id for the marks (SHA-256 of the row key, cut). */
 void eos_kv__pg_key_id(const uint8_t *k, size_t ks, uint8_t id[16]);
 /* The marks' sequence number now: a transaction keeps it from its start. */
@@ -188,10 +203,28 @@ uint64_t eos_kv__pg_marks_seq(eos_kv__pg_marks *m);
 /* Checks a version read against the key's mark and raises the mark. 0, or
  * EOS_ECORRUPT with *out_mark when the row is older than a version this
  * process saw committed before start_seq: a replayed or rolled-back row. */
-int eos_kv__pg_mark_check(eos_kv__pg_marks *m, const uint8_t id[16], int64_t ver,
-                          uint64_t start_seq, int64_t *out_mark);
-/* Records a committed write (or delete, which drops the mark). */
-void eos_kv__pg_mark_commit(eos_kv__pg_marks *m, const uint8_t id[16], int64_t ver, int deleted);
+int eos_kv__pg_mark_check(eos_kv__pg_marks *m, const uint8_t id[16], const uint8_t *k, size_t ks,
+                          int64_t ver, uint64_t start_seq, int64_t *out_mark);
+/* Records a committed write (or delete, which drops the mark). Borrows rk. */
+void eos_kv__pg_mark_commit(eos_kv__pg_marks *m, const uint8_t id[16], const eos_kv__pg_rowkey *rk,
+                            int64_t ver, int deleted);
+/* The marks as bytes to seal (allocated: eos_free(*out, *out_size)), or
+ * EOS_ENOTFOUND when nothing changed since the last export and !force.
+ *   "EOSMARK1" | u64 BE clock | u32 BE count |
+ *   count x (id 16 | ver i64 BE | key size u8 | key) */
+int eos_kv__pg_marks_export(eos_kv__pg_marks *m, int force, uint8_t **out, size_t *out_size);
+/* Loads exported marks back as if set before any transaction, so any row
+ * read older than one is refused. The row keys of up to max_keys of the
+ * newest marks go to *keys (allocated: eos_free(*keys, *nkeys * sizeof
+ * **keys)), for the caller to read at start. EOS_ECORRUPT when in does not
+ * parse. Borrows in. */
+int eos_kv__pg_marks_import(eos_kv__pg_marks *m, const uint8_t *in, size_t size, size_t max_keys,
+                            eos_kv__pg_rowkey **keys, size_t *nkeys);
+/* The backend's marks_import: loads the sealed marks into m, then reads the
+ * rows of the newest 1,000 through b's own operations, so that a row older
+ * than its mark fails (EOS_ECORRUPT with diag). Borrows everything. */
+int eos_kv__pg_marks_restore(eos_kv_backend *b, eos_kv__pg_marks *m, const char *table,
+                             const uint8_t *in, size_t size, eos_diag *diag);
 /* HMAC-SHA256(key, ver || len(k) || k || SHA-256(v)) cut to 16 bytes.
  * Borrows all; k is at most 1024 bytes. */
 int eos_kv__pg_row_tag(const uint8_t key[EOS_KV__KEY_SIZE], const uint8_t *k, size_t ks,

@@ -32,7 +32,7 @@ static char *join_path(const char *dir, const char *name, size_t *out_size)
     return p;
 }
 
-static int read_file(const char *path, uint8_t **out, size_t *out_size, eos_diag *diag)
+static int read_file(const char *path, off_t max, uint8_t **out, size_t *out_size, eos_diag *diag)
 {
     int rc = 0;
     uint8_t *buf = NULL;
@@ -42,9 +42,9 @@ static int read_file(const char *path, uint8_t **out, size_t *out_size, eos_diag
         return errno == ENOENT ? EOS_ENOTFOUND
                                : eos_diag_set(diag, EOS_ESYS, "kv master key", -1,
                                               "cannot open %s: %s", path, strerror(errno));
-    if (fstat(fd, &st) != 0 || st.st_size <= 0 || st.st_size > 65536) {
-        rc = eos_diag_set(diag, EOS_ECORRUPT, "kv master key", -1,
-                          "the sealed master key %s has an impossible size; it was altered", path);
+    if (fstat(fd, &st) != 0 || st.st_size <= 0 || st.st_size > max) {
+        rc = eos_diag_set(diag, EOS_ECORRUPT, "kv", -1,
+                          "the sealed file %s has an impossible size; it was altered", path);
         goto out;
     }
     size_t size = (size_t)st.st_size;
@@ -75,12 +75,12 @@ out:
 
 /* Writes data to path atomically and durably: temporary file, fsync,
  * rename, fsync of the directory. */
-static int write_file_durably(const char *dir, const char *path, const uint8_t *data, size_t size,
-                              eos_diag *diag)
+static int write_file_durably(const char *dir, const char *path, const char *tmp_name,
+                              const uint8_t *data, size_t size, eos_diag *diag)
 {
     int rc = 0;
     size_t tmp_size = 0;
-    char *tmp = join_path(dir, SEALED_NAME ".tmp", &tmp_size);
+    char *tmp = join_path(dir, tmp_name, &tmp_size);
     int fd = -1, dfd = -1;
     if (!tmp)
         return eos_diag_set(diag, EOS_ENOMEM, "kv master key", -1, "out of memory");
@@ -108,8 +108,7 @@ static int write_file_durably(const char *dir, const char *path, const uint8_t *
         goto fail;
     goto out;
 fail:
-    rc = eos_diag_set(diag, EOS_ESYS, "kv master key", -1,
-                      "cannot write the sealed master key %s: %s", path, strerror(errno));
+    rc = eos_diag_set(diag, EOS_ESYS, "kv", -1, "cannot write %s: %s", path, strerror(errno));
 out:
     if (fd >= 0)
         close(fd);
@@ -151,6 +150,111 @@ static int put_check(eos_kv_btxn *t, void *ctx, eos_diag *diag)
 
 /* Loads the master key (or creates it on first start) and checks that it is
  * the one the stored data was written with. */
+#define MARKS_FILE  "kv-marks.sealed"
+#define MARKS_LABEL "kv.marks"
+
+/* Loads the high-water marks this node sealed before it stopped and lets
+ * the backend check the database against them: a database rolled back below
+ * them is refused here, before anything is served. No monotonic counter
+ * guards the file itself (none of the supported TEEs has one): a host that
+ * puts back an older kv-marks.sealed together with an older database is not
+ * caught (docs/operations.md). */
+static int load_marks(eos_kv *kv, const eos_kv_config *cfg, eos_diag *diag)
+{
+    uint8_t *sealed = NULL, *plain = NULL;
+    size_t sealed_size = 0, plain_size = 0;
+    kv->tee = cfg->tee;
+    pthread_mutex_init(&kv->marks_lock, NULL);
+    kv->marks_path = join_path(cfg->data_dir, MARKS_FILE, &kv->marks_path_size);
+    kv->marks_dir = join_path(cfg->data_dir, "", &kv->marks_dir_size);
+    if (!kv->marks_path || !kv->marks_dir)
+        return eos_diag_set(diag, EOS_ENOMEM, "kv", -1, "out of memory opening the store");
+    int rc = read_file(kv->marks_path, 16 << 20, &sealed, &sealed_size, diag);
+    if (rc == EOS_ENOTFOUND) {
+        eos_diag_init(diag);
+        kv->marks_ready = 1;
+        return 0; /* first start on this data directory */
+    }
+    if (rc)
+        return rc;
+    eos_diag ud;
+    eos_diag_init(&ud);
+    rc = eos_tee_unseal(kv->tee, MARKS_LABEL, sealed, sealed_size, &plain, &plain_size, &ud);
+    if (rc) {
+        rc = eos_diag_set(diag, rc, "kv marks", -1,
+                          "cannot unseal the version high-water marks in %s: %s", kv->marks_path,
+                          ud.message);
+        goto out;
+    }
+    eos_diag cd;
+    eos_diag_init(&cd);
+    rc = kv->be->ops->marks_import(kv->be, plain, plain_size, &cd);
+    if (rc == EOS_ECORRUPT)
+        rc = eos_diag_set(diag, rc, "kv marks", -1,
+                          "the database is older than what this node saw before it stopped "
+                          "(its version high-water marks are sealed in %s): it was rolled back "
+                          "or had old rows put back; refusing to start. %s",
+                          kv->marks_path, cd.message);
+    else if (rc)
+        rc = eos_diag_set(diag, rc, "kv marks", -1, "%s", cd.message);
+    else {
+        EOS_INFO("kv", "the database holds every version this node saw before it stopped");
+        kv->marks_ready = 1;
+    }
+out:
+    if (plain) {
+        OPENSSL_cleanse(plain, plain_size);
+        eos_free(plain, plain_size);
+    }
+    eos_free(sealed, sealed_size);
+    return rc;
+}
+
+int eos_kv_save_marks(eos_kv *kv, int force, eos_diag *diag)
+{
+    if (!kv || !kv->be->ops->marks_export || !kv->marks_ready)
+        return 0;
+    uint8_t *plain = NULL, *sealed = NULL;
+    size_t plain_size = 0, sealed_size = 0;
+    pthread_mutex_lock(&kv->marks_lock);
+    int rc = kv->marks_unsealable ? EOS_ENOTFOUND
+                                  : kv->be->ops->marks_export(kv->be, force, &plain, &plain_size);
+    if (rc == EOS_ENOTFOUND) {
+        rc = 0;
+        goto out;
+    }
+    if (rc) {
+        rc = eos_diag_set(diag, rc, "kv marks", -1, "out of memory");
+        goto out;
+    }
+    eos_diag sd;
+    eos_diag_init(&sd);
+    rc = eos_tee_seal(kv->tee, MARKS_LABEL, plain, plain_size, &sealed, &sealed_size, &sd);
+    if (rc == EOS_EUNSUPPORTED) {
+        EOS_WARN("kv",
+                 "the version high-water marks cannot be sealed (%s): a restarted node "
+                 "will not detect a database rolled back below what it saw",
+                 sd.message);
+        kv->marks_unsealable = 1;
+        rc = 0;
+        goto out;
+    }
+    if (rc) {
+        rc = eos_diag_set(diag, rc, "kv marks", -1, "sealing the marks failed: %s", sd.message);
+        goto out;
+    }
+    rc = write_file_durably(kv->marks_dir, kv->marks_path, MARKS_FILE ".tmp", sealed, sealed_size,
+                            diag);
+out:
+    pthread_mutex_unlock(&kv->marks_lock);
+    if (plain) {
+        OPENSSL_cleanse(plain, plain_size);
+        eos_free(plain, plain_size);
+    }
+    eos_free(sealed, sealed_size);
+    return rc;
+}
+
 static int load_master(eos_kv *kv, const eos_kv_config *cfg, eos_diag *diag)
 {
     int rc = 0, found = 0;
@@ -162,7 +266,7 @@ static int load_master(eos_kv *kv, const eos_kv_config *cfg, eos_diag *diag)
         return eos_diag_set(diag, EOS_ENOMEM, "kv master key", -1, "out of memory");
     if ((rc = read_check(kv, stored, &found, diag)) != 0)
         goto out;
-    rc = read_file(path, &sealed, &sealed_size, diag);
+    rc = read_file(path, 65536, &sealed, &sealed_size, diag);
     if (rc == EOS_ENOTFOUND) {
         /* A released key is checked against the store's record below. */
         if (found && !cfg->master_key) {
@@ -194,7 +298,8 @@ static int load_master(eos_kv *kv, const eos_kv_config *cfg, eos_diag *diag)
         if ((rc = eos_tee_seal(cfg->tee, SEAL_LABEL, kv->master, sizeof kv->master, &sealed,
                                &sealed_size, diag)) != 0)
             goto out;
-        if ((rc = write_file_durably(cfg->data_dir, path, sealed, sealed_size, diag)) != 0)
+        if ((rc = write_file_durably(cfg->data_dir, path, SEALED_NAME ".tmp", sealed, sealed_size,
+                                     diag)) != 0)
             goto out;
         EOS_INFO("kv", "%s, sealed by the %s TEE in %s",
                  cfg->master_key ? "took the master key released by the cluster"
@@ -246,6 +351,8 @@ static int load_master(eos_kv *kv, const eos_kv_config *cfg, eos_diag *diag)
         if (rc)
             goto out;
     }
+    if (kv->be->ops->marks_import && (rc = load_marks(kv, cfg, diag)) != 0)
+        goto out;
     if (!found)
         rc = eos_kv__run_write(kv, put_check, kv, diag);
     if (rc == 0)
@@ -315,6 +422,15 @@ void eos_kv_close(eos_kv *kv)
 {
     if (!kv)
         return;
+    if (kv->marks_path) {
+        eos_diag d;
+        eos_diag_init(&d);
+        if (kv->be && eos_kv_save_marks(kv, 0, &d) != 0)
+            EOS_WARN("kv", "cannot save the version high-water marks: %s", d.message);
+        pthread_mutex_destroy(&kv->marks_lock);
+        eos_free(kv->marks_path, kv->marks_path_size);
+        eos_free(kv->marks_dir, kv->marks_dir_size);
+    }
     eos_kv_backend_free(kv->be);
     EVP_MAC_free(kv->hmac);
     EVP_MD_free(kv->sha256);

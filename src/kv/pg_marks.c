@@ -2,6 +2,8 @@
  * clock, row tags that bind key, version and value under a key of the
  * store's, and the per-node high-water marks that catch a replayed row. */
 #include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -21,12 +23,14 @@ typedef struct mark {
     uint8_t id[16];
     int64_t ver;
     uint64_t seq;
+    eos_kv__pg_rowkey rk;
 } mark;
 
 struct eos_kv__pg_marks {
     atomic_int_fast64_t hlc; /* last version handed out or seen */
     pthread_mutex_t lock;
     uint64_t seq;
+    uint64_t exported_seq; /* seq at the last export */
     mark *slots;
 };
 
@@ -104,8 +108,15 @@ uint64_t eos_kv__pg_marks_seq(eos_kv__pg_marks *m)
     return s;
 }
 
-int eos_kv__pg_mark_check(eos_kv__pg_marks *m, const uint8_t id[16], int64_t ver,
-                          uint64_t start_seq, int64_t *out_mark)
+void eos_kv__pg_rowkey_set(eos_kv__pg_rowkey *rk, const uint8_t *k, size_t ks)
+{
+    rk->size = ks <= sizeof rk->k ? (uint8_t)ks : 0;
+    if (rk->size)
+        memcpy(rk->k, k, ks);
+}
+
+int eos_kv__pg_mark_check(eos_kv__pg_marks *m, const uint8_t id[16], const uint8_t *k, size_t ks,
+                          int64_t ver, uint64_t start_seq, int64_t *out_mark)
 {
     int rc = 0;
     pthread_mutex_lock(&m->lock);
@@ -117,30 +128,164 @@ int eos_kv__pg_mark_check(eos_kv__pg_marks *m, const uint8_t id[16], int64_t ver
         } else if (ver > s->ver) {
             s->ver = ver;
             s->seq = ++m->seq;
+            if (!s->rk.size)
+                eos_kv__pg_rowkey_set(&s->rk, k, ks);
         }
     } else {
         memcpy(s->id, id, 16);
         s->ver = ver;
         s->seq = ++m->seq;
+        eos_kv__pg_rowkey_set(&s->rk, k, ks);
     }
     pthread_mutex_unlock(&m->lock);
     return rc;
 }
 
-void eos_kv__pg_mark_commit(eos_kv__pg_marks *m, const uint8_t id[16], int64_t ver, int deleted)
+void eos_kv__pg_mark_commit(eos_kv__pg_marks *m, const uint8_t id[16], const eos_kv__pg_rowkey *rk,
+                            int64_t ver, int deleted)
 {
     pthread_mutex_lock(&m->lock);
     mark *s = slot_of(m, id);
     if (deleted) {
         /* A deleted key may come back at any version. */
-        if (memcmp(s->id, id, 16) == 0)
+        if (memcmp(s->id, id, 16) == 0) {
             memset(s, 0, sizeof *s);
+            ++m->seq;
+        }
     } else if (memcmp(s->id, id, 16) != 0 || ver > s->ver) {
         memcpy(s->id, id, 16);
         s->ver = ver;
         s->seq = ++m->seq;
+        s->rk = *rk;
     }
     pthread_mutex_unlock(&m->lock);
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+#define MARKS_MAGIC "EOSMARK1"
+#define MARKS_HEAD  (8 + 8 + 4)
+
+int eos_kv__pg_marks_export(eos_kv__pg_marks *m, int force, uint8_t **out, size_t *out_size)
+{
+    int rc = 0;
+    pthread_mutex_lock(&m->lock);
+    if (!force && m->seq == m->exported_seq) {
+        rc = EOS_ENOTFOUND;
+        goto out;
+    }
+    size_t count = 0, size = MARKS_HEAD;
+    for (size_t i = 0; i < MARK_SLOTS; i++)
+        if (m->slots[i].ver) {
+            count++;
+            size += 16 + 8 + 1 + m->slots[i].rk.size;
+        }
+    uint8_t *b = eos_malloc(size), *p = b + MARKS_HEAD;
+    if (!b) {
+        rc = EOS_ENOMEM;
+        goto out;
+    }
+    memcpy(b, MARKS_MAGIC, 8);
+    put64(b + 8, (uint64_t)atomic_load(&m->hlc));
+    for (int i = 0; i < 4; i++)
+        b[16 + i] = (uint8_t)(count >> (24 - 8 * i));
+    for (size_t i = 0; i < MARK_SLOTS; i++) {
+        const mark *s = &m->slots[i];
+        if (!s->ver)
+            continue;
+        memcpy(p, s->id, 16);
+        put64(p + 16, (uint64_t)s->ver);
+        p[24] = s->rk.size;
+        memcpy(p + 25, s->rk.k, s->rk.size);
+        p += 25 + s->rk.size;
+    }
+    m->exported_seq = m->seq;
+    *out = b;
+    *out_size = size;
+out:
+    pthread_mutex_unlock(&m->lock);
+    return rc;
+}
+
+static int newer_first(const void *a, const void *b)
+{
+    int64_t x = ((const mark *)a)->ver, y = ((const mark *)b)->ver;
+    return x > y ? -1 : x < y;
+}
+
+int eos_kv__pg_marks_import(eos_kv__pg_marks *m, const uint8_t *in, size_t size, size_t max_keys,
+                            eos_kv__pg_rowkey **keys, size_t *nkeys)
+{
+    *keys = NULL;
+    *nkeys = 0;
+    if (size < MARKS_HEAD || memcmp(in, MARKS_MAGIC, 8) != 0)
+        return EOS_ECORRUPT;
+    uint64_t clock = get64(in + 8);
+    size_t count = (size_t)in[16] << 24 | (size_t)in[17] << 16 | (size_t)in[18] << 8 | in[19];
+    if (count > MARK_SLOTS)
+        return EOS_ECORRUPT;
+    /* Parsed whole into a list first: a file that does not parse loads nothing. */
+    mark *list = eos_calloc(count ? count : 1, sizeof *list);
+    if (!list)
+        return EOS_ENOMEM;
+    const uint8_t *p = in + MARKS_HEAD, *end = in + size;
+    int rc = 0;
+    for (size_t i = 0; i < count; i++) {
+        if ((size_t)(end - p) < 25 || p[24] > sizeof list[i].rk.k ||
+            (size_t)(end - p) < 25u + p[24] || (int64_t)get64(p + 16) <= 0) {
+            rc = EOS_ECORRUPT;
+            goto out;
+        }
+        memcpy(list[i].id, p, 16);
+        list[i].ver = (int64_t)get64(p + 16);
+        list[i].rk.size = p[24];
+        memcpy(list[i].rk.k, p + 25, p[24]);
+        p += 25 + p[24];
+    }
+    if (p != end) {
+        rc = EOS_ECORRUPT;
+        goto out;
+    }
+    pthread_mutex_lock(&m->lock);
+    for (size_t i = 0; i < count; i++) {
+        mark *s = slot_of(m, list[i].id);
+        if (!s->ver || s->ver < list[i].ver) {
+            *s = list[i];
+            s->seq = 0; /* set before any transaction of this process */
+        }
+    }
+    m->exported_seq = m->seq;
+    pthread_mutex_unlock(&m->lock);
+    eos_kv__pg_hlc_observe(m, (int64_t)(clock > INT64_MAX ? 0 : clock));
+    qsort(list, count, sizeof *list, newer_first);
+    size_t n = 0;
+    for (size_t i = 0; i < count && n < max_keys; i++)
+        n += list[i].rk.size != 0;
+    if (n) {
+        *keys = eos_calloc(n, sizeof **keys);
+        if (!*keys) {
+            rc = EOS_ENOMEM;
+            goto out;
+        }
+        for (size_t i = 0; i < count && *nkeys < n; i++)
+            if (list[i].rk.size)
+                (*keys)[(*nkeys)++] = list[i].rk;
+    }
+out:
+    eos_free(list, (count ? count : 1) * sizeof *list);
+    return rc;
 }
 
 int eos_kv__pg_row_tag(const uint8_t key[EOS_KV__KEY_SIZE], const uint8_t *k, size_t ks,
@@ -161,4 +306,43 @@ int eos_kv__pg_row_tag(const uint8_t key[EOS_KV__KEY_SIZE], const uint8_t *k, si
         return EOS_ECRYPTO;
     memcpy(out, full, EOS_KV__PG_TAG_SIZE);
     return 0;
+}
+
+/* Newest sealed marks whose rows are read at start; older ones are checked
+ * when their rows are read. */
+#define START_CHECKS 1000
+
+int eos_kv__pg_marks_restore(eos_kv_backend *b, eos_kv__pg_marks *m, const char *table,
+                             const uint8_t *in, size_t size, eos_diag *diag)
+{
+    eos_kv__pg_rowkey *keys = NULL;
+    size_t n = 0, checked = 0;
+    eos_kv_btxn *t = NULL;
+    int rc = eos_kv__pg_marks_import(m, in, size, START_CHECKS, &keys, &n);
+    if (rc) {
+        rc = eos_diag_set(diag, rc, "postgres", -1, "the sealed high-water marks do not parse");
+        goto out;
+    }
+    if (n && (rc = b->ops->begin(b, 0, &t, diag)) != 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *v = NULL;
+        size_t vs = 0;
+        rc = b->ops->get(t, keys[i].k, keys[i].size, &v, &vs, diag);
+        if (rc == EOS_ENOTFOUND) {
+            rc = 0; /* deleted since: a deleted key may come back at any version */
+            eos_diag_init(diag);
+        }
+        if (rc)
+            goto out;
+        checked++;
+    }
+    EOS_INFO("postgres",
+             "checked the %zu newest of this node's sealed high-water marks against table %s",
+             checked, table);
+out:
+    if (t)
+        b->ops->abort(t);
+    eos_free(keys, n * sizeof *keys);
+    return rc;
 }

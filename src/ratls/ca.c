@@ -225,6 +225,11 @@ out:
     return rc;
 }
 
+int eos_ratls__encode_ca(STACK_OF(X509) * certs, EVP_PKEY *key, uint8_t **out, size_t *out_size)
+{
+    return encode(certs, key, out, out_size);
+}
+
 int eos_ratls__load_ca(eos_tee *tee, const eos_ratls_server_options *o, X509 **out_cert,
                        EVP_PKEY **out_key, STACK_OF(X509) * *out_chain, eos_diag *diag)
 {
@@ -243,6 +248,13 @@ int eos_ratls__load_ca(eos_tee *tee, const eos_ratls_server_options *o, X509 **o
         }
         if ((rc = load_operator(o, &certs, &key, diag)) != 0)
             goto out;
+    } else if (o->ca_blob) {
+        /* A CA handed over by the cluster: sealed here like an operator's. */
+        if ((rc = decode(o->ca_blob, o->ca_blob_size, &certs, &key)) != 0) {
+            rc = eos_diag_set(diag, rc, "ca", -1, "the CA handed over does not hold a CA");
+            goto out;
+        }
+        EOS_INFO("ratls", "took the cluster's CA, handed over on joining; sealed in %s", path);
     } else if ((rc = read_all(path, &blob, &blob_size)) == 0) {
         if ((rc = eos_tee_unseal(tee, CA_LABEL, blob, blob_size, &plain, &plain_size, diag)) != 0)
             goto out;

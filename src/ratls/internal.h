@@ -48,6 +48,9 @@ int eos_ratls__make_leaf(eos_tee *tee, X509 *ca_cert, EVP_PKEY *ca_key,
 /* The evidence OID for a TEE name ("sim" uses the SGX OID). */
 const char *eos_ratls__evidence_oid(const char *tee_name);
 
+/* The CA (certs[0]), its chain and key in the sealed layout, allocated:
+ * wipe, then eos_free(*out, *out_size). Borrows certs and key. */
+int eos_ratls__encode_ca(STACK_OF(X509) * certs, EVP_PKEY *key, uint8_t **out, size_t *out_size);
 /* Loads (or creates and seals) the enclave CA under data_dir. *out_chain
  * holds certificates to send after the CA itself (operator chain), may be
  * empty. All outputs owned by the caller. */

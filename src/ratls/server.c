@@ -523,6 +523,11 @@ out:
     return rc;
 }
 
+int eos_ratls_server_export_ca(eos_ratls_server *srv, uint8_t **out, size_t *out_size)
+{
+    return eos_ratls__encode_ca(srv->chain, srv->ca_key, out, out_size);
+}
+
 void eos_ratls_server_free(eos_ratls_server *srv)
 {
     if (!srv)

@@ -11,6 +11,7 @@
 
 #include "eos/apps.h"
 #include "eos/kv.h"
+#include "eos/ratls.h"
 #include "eos/tee.h"
 #include "harness.h"
 
@@ -45,11 +46,11 @@ static int exchange(eos_tee *member, eos_kv *kv, const eos_apps_join_policy *mpo
     uint8_t *req = NULL, *grant = NULL, key[32], want[32];
     size_t req_size = 0, grant_size = 0;
     EOS_CHECK_INT(eos_apps_join_request(joiner, &j, &req, &req_size, NULL), 0);
-    int rc = eos_apps_join_grant(member, kv, mpol, req, req_size, &grant, &grant_size, d);
+    int rc = eos_apps_join_grant(member, kv, NULL, mpol, req, req_size, &grant, &grant_size, d);
     if (rc == 0) {
         if (flip)
             grant[flip % grant_size] ^= 1;
-        rc = eos_apps_join_accept(j, joiner, jpol, grant, grant_size, key, d);
+        rc = eos_apps_join_accept(j, joiner, jpol, grant, grant_size, key, NULL, NULL, d);
         eos_kv_master_key(kv, want);
         if (rc == 0)
             EOS_CHECK(memcmp(key, want, 32) == 0);
@@ -102,11 +103,76 @@ static void test_join(void)
     EOS_CHECK_INT(eos_apps_join_parse(junk, 3, 0, &m, NULL), EOS_EMALFORMED);
     uint8_t *grant = NULL;
     size_t gs = 0;
-    EOS_CHECK(eos_apps_join_grant(a, kv, NULL, junk, sizeof junk, &grant, &gs, NULL) != 0);
+    EOS_CHECK(eos_apps_join_grant(a, kv, NULL, NULL, junk, sizeof junk, &grant, &gs, NULL) != 0);
     eos_kv_close(kv);
     eos_tee_free(a);
     eos_tee_free(a2);
     eos_tee_free(b);
+}
+
+static eos_ratls_server *ratls_in(eos_tee *tee, const char *sub, const uint8_t *ca, size_t ca_size)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, sub);
+    mkdir(path, 0700);
+    eos_ratls_server_options o = {.data_dir = path, .ca_blob = ca, .ca_blob_size = ca_size};
+    eos_ratls_server *s = NULL;
+    EOS_CHECK_INT(eos_ratls_server_new(tee, &o, &s, NULL), 0);
+    return s;
+}
+
+static int same_ca(eos_ratls_server *x, eos_ratls_server *y)
+{
+    uint8_t *a = NULL, *b = NULL;
+    size_t an = 0, bn = 0;
+    EOS_CHECK_INT(eos_ratls_server_export_ca(x, &a, &an), 0);
+    EOS_CHECK_INT(eos_ratls_server_export_ca(y, &b, &bn), 0);
+    int same = an == bn && memcmp(a, b, an) == 0;
+    eos_free(a, an);
+    eos_free(b, bn);
+    return same;
+}
+
+/* The member hands over its RA-TLS CA with the data key: the joiner's
+ * certificate manager takes it, seals it, and finds it again at restart. */
+static void test_join_hands_over_ca(void)
+{
+    eos_tee *a = sim(NULL), *a2 = sim(NULL);
+    eos_kv *kv = store(a, "member-ca");
+    eos_ratls_server *ms = ratls_in(a, "member-ratls", NULL, 0);
+    eos_apps_join *j = NULL;
+    uint8_t *req = NULL, *grant = NULL, *ca = NULL, key[32];
+    size_t req_size = 0, grant_size = 0, ca_size = 0;
+    EOS_CHECK_INT(eos_apps_join_request(a2, &j, &req, &req_size, NULL), 0);
+    EOS_CHECK_INT(eos_apps_join_grant(a, kv, ms, NULL, req, req_size, &grant, &grant_size, NULL),
+                  0);
+    EOS_CHECK_INT(eos_apps_join_accept(j, a2, NULL, grant, grant_size, key, &ca, &ca_size, NULL),
+                  0);
+    EOS_CHECK(ca != NULL && ca_size > 100);
+    eos_ratls_server *js = ratls_in(a2, "joiner-ratls", ca, ca_size);
+    EOS_CHECK(same_ca(ms, js));
+    eos_ratls_server_free(js);
+    js = ratls_in(a2, "joiner-ratls", NULL, 0); /* a restart: unsealed */
+    EOS_CHECK(same_ca(ms, js));
+    eos_ratls_server *other = ratls_in(a2, "other-ratls", NULL, 0);
+    EOS_CHECK(!same_ca(ms, other));
+    /* A CA in the grant that is not one: refused by the certificate manager. */
+    char path[256];
+    snprintf(path, sizeof path, "%s/bad-ratls", dir);
+    mkdir(path, 0700);
+    eos_ratls_server_options o = {.data_dir = path, .ca_blob = ca, .ca_blob_size = 10};
+    eos_ratls_server *bad = NULL;
+    EOS_CHECK(eos_ratls_server_new(a2, &o, &bad, NULL) != 0);
+    eos_ratls_server_free(other);
+    eos_ratls_server_free(js);
+    eos_ratls_server_free(ms);
+    eos_free(ca, ca_size);
+    eos_free(req, req_size);
+    eos_free(grant, grant_size);
+    eos_apps_join_free(j);
+    eos_kv_close(kv);
+    eos_tee_free(a);
+    eos_tee_free(a2);
 }
 
 int main(void)
@@ -114,6 +180,7 @@ int main(void)
     if (!mkdtemp(dir))
         return 1;
     EOS_RUN(test_join);
+    EOS_RUN(test_join_hands_over_ca);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)

@@ -1,12 +1,14 @@
 """Three nodes sharing a PostgreSQL store behind HAProxy (scripts/cluster.sh),
 nodes 2 and 3 having joined through node 1: requests through HAProxy reach
-every node, which answer with the same app and certificate root; a joiner
+every node, which answer with the same app and certificate root (node 1's
+CA, handed over to the joiners); a joiner
 with another measurement is refused and says why; a load or unload through one node reaches the others
 and every node ends with the same configuration root; a node that was down
 catches up; increments through different nodes add up exactly; a node
 killed with -9 under load loses no acknowledged write while HAProxy moves
 its traffic, and it comes back; the database restarting under load loses no
-acknowledged write either. Short versions; EOS_CLUSTER_LOAD_S lengthens the
+acknowledged write either; a node restarted on a rolled-back database refuses
+to start; `enclave-os list --cluster` shows every node. Short versions; EOS_CLUSTER_LOAD_S lengthens the
 load phases for a run by hand."""
 import json
 import os
@@ -19,6 +21,8 @@ import urllib.request
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ObjectIdentifier
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -131,6 +135,35 @@ def test_cluster_requests_reach_every_node(cluster):
     assert len(roots) == 1, roots
 
 
+def leaf_cert(port):
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with ctx().wrap_socket(raw, server_hostname="localhost") as s:
+            return x509.load_der_x509_certificate(s.getpeercert(binary_form=True))
+
+
+def test_cluster_nodes_chain_to_one_root(cluster):
+    # No operator CA: node 1 made its CA in its TEE and handed it over,
+    # wrapped to the joiners' attested keys, with the data key.
+    roots = set()
+    for p in nodes(cluster):
+        status, body = get(p, "/.well-known/enclave-os/certificate")
+        assert status == 200
+        pems = body.split(b"-----END CERTIFICATE-----")[:-1]
+        chain = [x509.load_pem_x509_certificate(b + b"-----END CERTIFICATE-----\n")
+                 for b in pems]
+        leaf = leaf_cert(p)
+        issuer = [c for c in chain if c.subject == leaf.issuer]
+        assert issuer, [c.subject for c in chain]
+        # The leaf's signature checks with the CA's key (raises otherwise).
+        issuer[0].public_key().verify(leaf.signature, leaf.tbs_certificate_bytes,
+                                      ec.ECDSA(leaf.signature_hash_algorithm))
+        roots.add(chain[-1].fingerprint(hashes.SHA256()))
+    assert len(roots) == 1
+    for n in (2, 3):
+        with open(os.path.join(cluster["state"], "n%d" % n, "log")) as f:
+            assert "took the cluster's CA" in f.read()
+
+
 def cli(*args):
     r = subprocess.run([EOS_BIN] + list(args), capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -172,6 +205,21 @@ def same_roots(c):
         versions = {n["version"] for v in views for n in v["nodes"] if n["node"] in ids}
         return ok and len(roots) == 1 and len(versions) == 1
     return check
+
+
+def test_cluster_list_shows_every_node(cluster):
+    n1 = cluster["EOS_NODE1"]
+    wait_for(same_roots(cluster))
+    out = cli("list", "--cluster", "-s", cluster["EOS_HAPROXY"], "--allow-simulated")
+    print(out)
+    view = cluster_view(nodes(cluster)[0])
+    assert len(view["nodes"]) == 3
+    for n in view["nodes"]:
+        line = [l for l in out.splitlines() if l.startswith(n["node"])]
+        assert len(line) == 1 and n["root"] in line[0] and " %d " % n["version"] in line[0], out
+    assert "3 nodes, same root and version" in out
+    doc = json.loads(cli("list", "--cluster", "--json", "-s", n1, "--allow-simulated"))
+    assert {n["node"] for n in doc["nodes"]} == {n["node"] for n in view["nodes"]}
 
 
 def test_cluster_load_and_unload_reach_every_node(cluster):
@@ -309,3 +357,40 @@ def test_cluster_database_restart_under_load(cluster):
         t.join()
     assert len(acked) > 5
     check_no_lost_write(hp, "pgr", acked, failed)
+
+
+def psql(c, statement):
+    r = subprocess.run([PGTMP, "psql", os.path.join(c["state"], "pg"), "-At", "-c", statement],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout
+
+
+def test_cluster_restarted_node_refuses_rolled_back_database(cluster):
+    state = cluster["state"]
+    n2 = nodes(cluster)[1]
+    counter(n2, "rb")
+    psql(cluster, "DROP TABLE IF EXISTS eos_rb_old, eos_rb_new")
+    psql(cluster, "CREATE TABLE eos_rb_old AS SELECT * FROM eos_kv")
+    for _ in range(5):
+        counter(n2, "rb")
+    time.sleep(2.5)  # a node seals its high-water marks about once a second
+    subprocess.run([CLUSTER, "kill", "2", state], check=True)
+    psql(cluster, "CREATE TABLE eos_rb_new AS SELECT * FROM eos_kv")
+    # The operator rolls every row that changed since back to its old copy:
+    # authentic rows, only older.
+    psql(cluster, "UPDATE eos_kv e SET ver = o.ver, v = o.v FROM eos_rb_old o "
+                  "WHERE e.k = o.k AND e.ver > o.ver")
+    r = subprocess.run([CLUSTER, "revive", "2", state], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode != 0, r.stdout + r.stderr
+    with open(os.path.join(state, "n2", "log")) as f:
+        log = f.read()
+    assert "refusing to start" in log and "rolled back" in log, log[-2000:]
+    print([l for l in log.splitlines() if "refusing to start" in l][-1])
+    # With the newer rows back, the node starts and counts on.
+    psql(cluster, "UPDATE eos_kv e SET ver = n.ver, v = n.v FROM eos_rb_new n "
+                  "WHERE e.k = n.k AND e.ver < n.ver")
+    psql(cluster, "DROP TABLE eos_rb_old, eos_rb_new")
+    subprocess.run([CLUSTER, "revive", "2", state], check=True, timeout=120)
+    assert counter(n2, "rb") == 7
