@@ -31,6 +31,12 @@ typedef struct eos_apps_config {
     const char *token;       /* management bearer token ("auth"), copied; NULL = none */
     int persist;             /* keep loaded apps sealed in kv; eos_apps_restore() reloads */
     const char *outbound_ca; /* PEM CA bundle for apps' outgoing TLS, copied; NULL = system */
+    /* Vendor trust anchors for attested outbound peers with hardware evidence
+     * (sgx_root_ca_file, snp_ca_file, snp_vcek_file, collateral_dir,
+     * require_tcb, now; every other field is ignored). Copied, with the
+     * files read once: the core leaf "core.peer_anchors" commits to them.
+     * NULL = none, and hardware peers are refused. */
+    const eos_ratls_verify_opts *peer_anchors;
     /* The web console's hash (32 bytes, copied): the core leaf "core.console"
      * of every configuration, published from the start. NULL = no console. */
     const uint8_t *console_hash;

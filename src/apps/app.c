@@ -498,7 +498,7 @@ int eos_apps__app_create(eos_apps *apps, const eos_apps_load_args *args, eos_app
     wc.outbound.ca_file = apps->outbound_ca;
     wc.outbound.ca_pem = apps->outbound_ca_pem;
     wc.outbound.ca_pem_size = apps->outbound_ca_size;
-    wc.outbound.verifier = eos_apps__peer_verifier();
+    wc.outbound.verifier = eos_apps__peer_verifier(apps);
     rc = eos_wasi_app_new(&wc, &a->wapp, d);
     if (rc < 0)
         goto out;

@@ -56,6 +56,14 @@ struct eos_apps {
     char *outbound_ca; /* NULL: the system bundle */
     uint8_t *outbound_ca_pem; /* its bytes, read once: what apps trust and the leaf commits */
     size_t outbound_ca_size;
+    /* Attested outbound peers: the vendor anchors (file paths copied) and
+     * the text core.peer_anchors commits to, one "NAME=SHA-256" line per
+     * anchor file; has_peer_anchors 0 = none given. */
+    eos_ratls_verify_opts peer_anchors;
+    char *peer_sgx_root_ca, *peer_snp_ca, *peer_snp_vcek, *peer_collateral;
+    char *peer_anchors_doc;
+    int has_peer_anchors;
+    eos_wasi_peer_verifier peer_verifier; /* verify_peer with apps as its argument */
     eos_kv_ns *sys_ns; /* persist: where apps are kept */
     int restoring;
     atomic_ullong loads;
@@ -168,6 +176,15 @@ int eos_apps__params_roundtrip(const eos_cm_functype *ft, const char *json, size
                                size_t *out_size, char *err, size_t err_size);
 
 /* The verifier of attested outbound rules (wasi_peer.c), static storage. */
-const eos_wasi_peer_verifier *eos_apps__peer_verifier(void);
+/* The verifier of apps' attested outbound rules, with apps' vendor anchors
+ * (borrowed; lives as long as apps). */
+const eos_wasi_peer_verifier *eos_apps__peer_verifier(eos_apps *apps);
+/* Sets up apps' peer verifier: copies the vendor anchors (NULL = none) and
+ * hashes their files for the core.peer_anchors leaf. 0, or EOS_EIO /
+ * EOS_ENOMEM with diag. */
+int eos_apps__peer_anchors_init(eos_apps *apps, const eos_ratls_verify_opts *anchors,
+                                eos_diag *d);
+/* Frees what eos_apps__peer_anchors_init() copied. */
+void eos_apps__peer_anchors_free(eos_apps *apps);
 
 #endif

@@ -43,7 +43,7 @@ static int push_config(eos_apps *apps, eos_apps_app *const *v, size_t n, eos_dia
     /* The console and the egress CA bundle are part of what the
      * configuration attests (SPEC 5.2); core.outbound_ca's input is the
      * bundle itself, so its leaf hash is the bundle's SHA-256. */
-    eos_ratls_core_setting core[2];
+    eos_ratls_core_setting core[3];
     eos_ratls_config cfg = {.apps = ra, .app_count = n, .core = core};
     if (apps->has_console)
         core[cfg.core_count++] =
@@ -51,6 +51,10 @@ static int push_config(eos_apps *apps, eos_apps_app *const *v, size_t n, eos_dia
     if (apps->outbound_ca_pem)
         core[cfg.core_count++] = (eos_ratls_core_setting){
             "core.outbound_ca", apps->outbound_ca_pem, apps->outbound_ca_size};
+    if (apps->has_peer_anchors)
+        core[cfg.core_count++] = (eos_ratls_core_setting){
+            "core.peer_anchors", (const uint8_t *)apps->peer_anchors_doc,
+            strlen(apps->peer_anchors_doc)};
     rc = eos_ratls_server_set_config(apps->ratls, &cfg, d);
 out:
     for (size_t i = 0; i < n; i++)
@@ -396,6 +400,8 @@ int eos_apps_new(const eos_apps_config *cfg, eos_apps **out, eos_diag *d)
         return eos_diag_set(d, EOS_ENOMEM, "apps", -1, "out of memory");
     pthread_mutex_init(&t->lock, NULL);
     pthread_mutex_init(&t->mgmt, NULL);
+    if ((rc = eos_apps__peer_anchors_init(t, cfg ? cfg->peer_anchors : NULL, d)) < 0)
+        goto out;
     if (cfg) {
         t->ratls = cfg->ratls;
         t->kv = cfg->kv;
@@ -425,7 +431,8 @@ int eos_apps_new(const eos_apps_config *cfg, eos_apps **out, eos_diag *d)
             t->has_console = 1;
         }
         /* The first handshake already sees the core leaves. */
-        if ((t->has_console || t->outbound_ca_pem) && (rc = push_config(t, NULL, 0, d)) < 0)
+        if ((t->has_console || t->outbound_ca_pem || t->has_peer_anchors) &&
+            (rc = push_config(t, NULL, 0, d)) < 0)
             goto out;
         t->max_request_ms = cfg->max_request_ms;
         t->pool_size = cfg->pool_size;
@@ -465,6 +472,7 @@ void eos_apps_free(eos_apps *t)
     if (t->outbound_ca)
         eos_free(t->outbound_ca, strlen(t->outbound_ca) + 1);
     eos_free(t->outbound_ca_pem, t->outbound_ca_size);
+    eos_apps__peer_anchors_free(t);
     eos_free(t, sizeof *t);
 }
 

@@ -61,6 +61,14 @@ const eos_cli_command eos_cli_serve = {
     "  --management-ca FILE     client certificates chaining to this CA (PEM) may manage\n"
     "  --outbound-ca FILE       CA bundle (PEM) apps' outgoing TLS calls are checked\n"
     "                           against (default: the system bundle)\n"
+    "  --peer-sgx-root-ca FILE  Intel's SGX root CA (PEM): attested outbound rules accept\n"
+    "                           SGX/TDX peers whose quotes verify under it\n"
+    "  --peer-snp-vcek FILE     a chip's VCEK (PEM/DER): attested outbound rules accept\n"
+    "                           SEV-SNP peers whose reports it signs\n"
+    "  --peer-snp-ca FILE       AMD's ASK and ARK (PEM) peers' VCEK must chain to\n"
+    "  --peer-collateral DIR    vendor collateral: peers' TCB status is evaluated\n"
+    "  --peer-require-tcb STATUS  the worst TCB status a peer may have (as verify)\n"
+    "                           (the anchor files are committed as core.peer_anchors)\n"
     "  --persist-apps           keep loaded apps sealed in the store and reload them at\n"
     "                           start\n"
     "  --tier TIER              how apps run: auto (default: interpreted at once, compiled\n"
@@ -222,6 +230,7 @@ typedef struct serve_opts {
     size_t allowed_sizes[8];
     eos_apps_join_policy policy;
     eos_ratls_verify_opts verify; /* --join-snp-ca, --join-collateral, --join-require-tcb */
+    eos_ratls_verify_opts peer;   /* --peer-*: anchors of attested outbound rules */
     const char *vceks[8];
     eos_tee *tee;
     eos_ratls_server *ratls;
@@ -406,6 +415,11 @@ static int run(int argc, char **argv)
         O_MAXREQ,
         O_POOL,
         O_OUTCA,
+        O_PEER_SGX,
+        O_PEER_VCEK,
+        O_PEER_SNPCA,
+        O_PEER_COLL,
+        O_PEER_TCB,
         O_TIER,
         O_EDMM
     };
@@ -426,6 +440,11 @@ static int run(int argc, char **argv)
         {"token-file", required_argument, 0, O_TOKENFILE},
         {"management-ca", required_argument, 0, O_MGMTCA},
         {"outbound-ca", required_argument, 0, O_OUTCA},
+        {"peer-sgx-root-ca", required_argument, 0, O_PEER_SGX},
+        {"peer-snp-vcek", required_argument, 0, O_PEER_VCEK},
+        {"peer-snp-ca", required_argument, 0, O_PEER_SNPCA},
+        {"peer-collateral", required_argument, 0, O_PEER_COLL},
+        {"peer-require-tcb", required_argument, 0, O_PEER_TCB},
         {"persist-apps", no_argument, 0, O_PERSIST},
         {"max-body-size", required_argument, 0, O_MAXBODY},
         {"header-timeout", required_argument, 0, O_HDRTIMEOUT},
@@ -587,6 +606,27 @@ static int run(int argc, char **argv)
                 return eos_cli__usage(cmd, "cannot read the outbound CA bundle '%s'", optarg);
             acfg.outbound_ca = optarg;
             break;
+        case O_PEER_SGX:
+        case O_PEER_VCEK:
+        case O_PEER_SNPCA:
+            if (access(optarg, R_OK) != 0)
+                return eos_cli__usage(cmd, "cannot read the peer trust anchor '%s'", optarg);
+            *(c == O_PEER_SGX    ? &so.peer.sgx_root_ca_file
+              : c == O_PEER_VCEK ? &so.peer.snp_vcek_file
+                                 : &so.peer.snp_ca_file) = optarg;
+            acfg.peer_anchors = &so.peer;
+            break;
+        case O_PEER_COLL:
+        case O_PEER_TCB: {
+            eos_diag od;
+            eos_diag_init(&od);
+            if (eos_ratls_verify_option(&so.peer,
+                                        c == O_PEER_COLL ? "--collateral" : "--require-tcb", optarg,
+                                        &od) != 1)
+                return eos_cli__usage(cmd, "%s", od.message);
+            acfg.peer_anchors = &so.peer;
+            break;
+        }
         case O_MGMTCA:
             so.mgmt_ca = optarg;
             break;

@@ -184,3 +184,29 @@ def test_no_bundle_no_leaf(peers):
                        capture_output=True, text=True, timeout=60)
     assert v.returncode == 0, v.stdout + v.stderr
     assert "outbound CA     the system's bundle" in v.stdout, v.stdout
+
+
+SGX_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared",
+                        "evidence-samples", "intel_sgx_root_ca.pem")
+
+
+@pytest.mark.skipif(not os.path.exists(SGX_ROOT), reason="../shared/evidence-samples missing")
+def test_peer_anchors_are_committed(tmp_path):
+    """serve --peer-sgx-root-ca: hardware peers' quotes are checked under the
+    given root, and the configuration commits to it (core.peer_anchors is
+    SHA-256 of "sgx_root_ca=<SHA-256 of the file>\\n"); a missing file is a
+    usage error, not a server that trusts nothing."""
+    (tmp_path / "a").mkdir()
+    srv = Server(tmp_path / "a", "--dev", "--workers", "1", "--peer-sgx-root-ca", SGX_ROOT)
+    try:
+        manifest = call(srv.port, {"config_manifest": {}})
+        leaf = [e for e in manifest["entries"] if e["name"] == "core.peer_anchors"]
+        doc = "sgx_root_ca=%s\n" % hashlib.sha256(open(SGX_ROOT, "rb").read()).hexdigest()
+        assert leaf and leaf[0]["hash"] == hashlib.sha256(doc.encode()).hexdigest(), manifest
+    finally:
+        assert srv.stop() == 0, srv.output()
+    bad = subprocess.run([EOS_BIN, "serve", "--dev", "--data-dir", str(tmp_path / "b"),
+                          "--listen", "127.0.0.1:0", "--peer-sgx-root-ca",
+                          str(tmp_path / "missing.pem")],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "cannot read the peer trust anchor" in bad.stderr, bad.stderr
