@@ -187,9 +187,13 @@ typedef struct eos_client_verify_result {
     int mismatch;               /* a listed value contradicts the manifest (fails "code-hash") */
     uint8_t console_leaf[32];   /* the manifest's core.console leaf (has_console) */
     int has_console;
-    /* core.outbound_ca: SHA-256 of the CA bundle apps' outgoing TLS trusts;
-     * absent when the server trusts the system's bundle. */
+    /* core.outbound_ca, absent when the server trusts the system's bundle:
+     * has_outbound_ca 1 = outbound_ca is the SHA-256 of the CA bundle apps'
+     * outgoing TLS trusts (listed by the server and hashing to the leaf);
+     * 2 = the leaf only (outbound_ca_leaf), the server named no bundle hash
+     * or one that does not hash to it (also counted in mismatch). */
     uint8_t outbound_ca[32];
+    uint8_t outbound_ca_leaf[32];
     int has_outbound_ca;
     /* Everything the verifier found (chain anchor, quote signature, TCB
      * status, binding, the certificate's own app): eos/ratls.h's result,

@@ -68,7 +68,8 @@ typedef struct eos_ratls_app {
     const eos_ratls_secret_entry *secrets;
     size_t secret_count;
     /* Optional: the app's outbound allow-list, rules joined by '\n' in load
-     * order; NULL = no egress and no leaf (roots without it are unchanged). */
+     * order; NULL = no egress and no leaf (roots without it are unchanged).
+     * The leaf's input is its canonical JSON (eos_ratls_canonical_rules). */
     const char *outbound;
 } eos_ratls_app;
 
@@ -103,6 +104,11 @@ typedef struct eos_ratls_config {
  * eos_free(*out, *out_size + 1) (NUL-terminated). */
 EOS_API int eos_ratls_canonical_env(const char *env_json, char **out, size_t *out_size,
                                     eos_diag *diag);
+/* Canonical form of an outbound allow-list (the input of wasm.NAME.outbound):
+ * a JSON array of the rules in load order, no whitespace, strings escaped as
+ * in eos_ratls_canonical_env. rules is the list joined by '\n'. Free *out
+ * with eos_free(*out, *out_size + 1) (NUL-terminated). 0 or EOS_ENOMEM. */
+EOS_API int eos_ratls_canonical_rules(const char *rules, char **out, size_t *out_size);
 
 /* ---- Merkle tree and manifest (SPEC 5.2) ---------------------------------- */
 

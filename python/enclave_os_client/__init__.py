@@ -303,6 +303,23 @@ def _leaf_matches(leaf, value):
     return want == leaf
 
 
+def _canonical_rules(rules):
+    """The canonical JSON of an allow-list, as eos_ratls_canonical_rules
+    writes it: no whitespace; only \\", \\\\ and \\u00xx (bytes below 0x20) escaped."""
+    def one(s):
+        out = ['"']
+        for ch in s:
+            if ch in '"\\':
+                out.append("\\" + ch)
+            elif ord(ch) < 0x20:
+                out.append("\\u%04x" % ord(ch))
+            else:
+                out.append(ch)
+        out.append('"')
+        return "".join(out)
+    return "[" + ",".join(one(r) for r in rules) + "]"
+
+
 def _confirmed_apps(entries, listed):
     """Every app of a checked manifest (as eos_client_verify types them): the
     values the server lists (wasm_list) are kept only when they hash to the
@@ -332,7 +349,9 @@ def _confirmed_apps(entries, listed):
             ok = ok and isinstance(listed_app.get("route"), str) and _leaf_matches(
                 leaves.get(prefix + "route"), listed_app["route"])
             ok = ok and _leaf_matches(leaves.get(prefix + "hostname"), listed_app.get("hostname"))
-            ok = ok and _leaf_matches(leaves.get(prefix + "outbound"), outbound)
+            # the leaf's input is the rules' canonical JSON array (SPEC 5.2)
+            ok = ok and _leaf_matches(leaves.get(prefix + "outbound"),
+                                      _canonical_rules(rules) if rules else None)
             row["code_hash"] = code_hash
             row["confirmed"] = ok
             row["tier"] = listed_app.get("tier")

@@ -56,6 +56,7 @@ struct eos_apps {
     char *outbound_ca; /* NULL: the system bundle */
     uint8_t *outbound_ca_pem; /* its bytes, read once: what apps trust and the leaf commits */
     size_t outbound_ca_size;
+    uint8_t outbound_ca_sha256[32]; /* core.outbound_ca's input (SPEC 5.2) */
     /* Attested outbound peers: the vendor anchors (file paths copied) and
      * the text core.peer_anchors commits to, one "NAME=SHA-256" line per
      * anchor file; has_peer_anchors 0 = none given. */

@@ -172,6 +172,14 @@ int eos_apps_list(eos_apps *apps, char **out, size_t *out_size)
     for (size_t i = 0; i < n; i++)
         eos_apps__app_gen_info(g, v[i]);
     yajl_gen_array_close(g);
+    if (apps->outbound_ca_pem) {
+        /* The bundle's SHA-256: core.outbound_ca is its hash, so verify can
+         * name the bundle, not only its leaf. */
+        char hex[65];
+        eos_hex_encode(apps->outbound_ca_sha256, 32, hex);
+        gen_str(g, "outbound_ca");
+        gen_str(g, hex);
+    }
     yajl_gen_map_close(g);
     eos_apps__snapshot_free(v, n);
     if (oom) {

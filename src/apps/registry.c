@@ -8,6 +8,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include <openssl/sha.h>
+
 #include "internal.h"
 
 /* Rebuilds the RA-TLS configuration from a table; borrows everything. Each
@@ -40,9 +42,9 @@ static int push_config(eos_apps *apps, eos_apps_app *const *v, size_t n, eos_dia
         ra[i].secrets = sec;
         ra[i].secret_count = ns;
     }
-    /* The console and the egress CA bundle are part of what the
-     * configuration attests (SPEC 5.2); core.outbound_ca's input is the
-     * bundle itself, so its leaf hash is the bundle's SHA-256. */
+    /* The console, the egress CA bundle and the peers' vendor anchors are
+     * part of what the configuration attests (SPEC 5.2); core.outbound_ca's
+     * input is the bundle's SHA-256, which wasm_list also names. */
     eos_ratls_core_setting core[3];
     eos_ratls_config cfg = {.apps = ra, .app_count = n, .core = core};
     if (apps->has_console)
@@ -50,7 +52,7 @@ static int push_config(eos_apps *apps, eos_apps_app *const *v, size_t n, eos_dia
             (eos_ratls_core_setting){"core.console", apps->console_hash, 32};
     if (apps->outbound_ca_pem)
         core[cfg.core_count++] = (eos_ratls_core_setting){
-            "core.outbound_ca", apps->outbound_ca_pem, apps->outbound_ca_size};
+            "core.outbound_ca", apps->outbound_ca_sha256, 32};
     if (apps->has_peer_anchors)
         core[cfg.core_count++] = (eos_ratls_core_setting){
             "core.peer_anchors", (const uint8_t *)apps->peer_anchors_doc,
@@ -387,6 +389,7 @@ static int read_bundle(eos_apps *t, eos_diag *d)
     }
     memcpy(exact, buf, n);
     eos_free(buf, cap);
+    SHA256(exact, n, t->outbound_ca_sha256);
     t->outbound_ca_pem = exact;
     t->outbound_ca_size = n;
     return 0;

@@ -222,11 +222,16 @@ static void print_human(const char *target, const eos_ratls_verify_opts *o,
         } else if (have_root) {
             printf("  %-15s not listed (no manifest was checked)\n", "apps");
         }
-        if (apps && apps->has_outbound_ca) {
+        if (apps && apps->has_outbound_ca == 1) {
             char hex[65];
             eos_hex_encode(apps->outbound_ca, 32, hex);
             printf("  %-15s %s (SHA-256 of the CA bundle apps' outgoing TLS trusts)\n",
                    "outbound CA", hex);
+        } else if (apps && apps->has_outbound_ca) {
+            char hex[65];
+            eos_hex_encode(apps->outbound_ca_leaf, 32, hex);
+            printf("  %-15s leaf core.outbound_ca %s (the server names no bundle hash that "
+                   "hashes to it)\n", "outbound CA", hex);
         } else if (apps) {
             printf("  %-15s the system's bundle (core.outbound_ca is not set)\n", "outbound CA");
         }
@@ -336,9 +341,13 @@ static void print_json(const eos_ratls_verify_result *r, const eos_client_verify
             printf("}}");
         }
         printf("]");
-        if (apps->has_outbound_ca) {
+        if (apps->has_outbound_ca == 1) {
             eos_hex_encode(apps->outbound_ca, 32, hex);
             printf(",\"outbound_ca\":\"%s\"", hex);
+        }
+        if (apps->has_outbound_ca) {
+            eos_hex_encode(apps->outbound_ca_leaf, 32, hex);
+            printf(",\"outbound_ca_leaf\":\"%s\"", hex);
         }
         /* The console: its hash when it is this build's, else only its leaf. */
         if (apps->has_console) {

@@ -128,7 +128,7 @@ static int confirm_app(const eos_ratls_manifest *m, yajl_val entry, eos_client_v
     yajl_val hn = get(entry, "hostname", yajl_t_string);
     const char *host = hn ? sval(hn) : NULL;
     ok &= matches(leaf(m, a->name, "hostname"), host, host ? strlen(host) : 0, host != NULL);
-    /* The allow-list's leaf hashes its rules joined by '\n'. */
+    /* The listed rules, joined by '\n' as the result keeps them. */
     yajl_val rules = get(entry, "allow_outbound", yajl_t_array);
     size_t len = 0;
     for (size_t i = 0; rules && i < rules->u.array.len; i++)
@@ -150,8 +150,16 @@ static int confirm_app(const eos_ratls_manifest *m, yajl_val entry, eos_client_v
         }
         joined[o] = 0;
     }
-    ok &= matches(leaf(m, a->name, "outbound"), joined, joined ? strlen(joined) : 0,
-                  joined != NULL);
+    /* The leaf's input is the rules' canonical JSON array (SPEC 5.2). */
+    char *canon = NULL;
+    size_t canon_size = 0;
+    if (joined && eos_ratls_canonical_rules(joined, &canon, &canon_size) != 0) {
+        eos_free(joined, len);
+        return EOS_ENOMEM;
+    }
+    ok &= matches(leaf(m, a->name, "outbound"), canon, canon_size, joined != NULL);
+    if (canon)
+        eos_free(canon, canon_size + 1);
     a->confirmed = ok;
     *mismatch |= !ok;
     yajl_val tv = get(entry, "tier", yajl_t_string);
@@ -244,9 +252,24 @@ static int collect(const eos_ratls_manifest *m, const char *list_json, eos_clien
             out->has_console = 1;
         }
         if (e->name_len == 16 && memcmp(e->name, "core.outbound_ca", 16) == 0) {
-            memcpy(out->outbound_ca, e->hash, 32);
-            out->has_outbound_ca = 1;
+            memcpy(out->outbound_ca_leaf, e->hash, 32);
+            out->has_outbound_ca = 2;
         }
+    }
+    /* The bundle's hash the server names is kept only when it is the leaf's input. */
+    const char *ca_path[] = {"outbound_ca", NULL};
+    yajl_val ca = list ? yajl_tree_get(list, ca_path, yajl_t_string) : NULL;
+    if (out->has_outbound_ca && ca) {
+        uint8_t h[32], leafh[32];
+        const char *hex = YAJL_GET_STRING(ca);
+        if (hex && strlen(hex) == 64 && eos_hex_decode(hex, h, 32) == 0) {
+            SHA256(h, 32, leafh);
+            if (memcmp(leafh, out->outbound_ca_leaf, 32) == 0) {
+                memcpy(out->outbound_ca, h, 32);
+                out->has_outbound_ca = 1;
+            }
+        }
+        out->mismatch |= out->has_outbound_ca != 1;
     }
     if (n && !(out->apps = eos_calloc(n, sizeof *out->apps))) {
         rc = EOS_ENOMEM;

@@ -1,5 +1,6 @@
 /* Small JSON pieces of the layer: string escaping for rendered output, the
- * canonical form of an app's env object (hashed into the Merkle tree), and
+ * canonical forms of an app's env object and allow-list (hashed into the
+ * Merkle tree), and
  * reading the JSON manifest back into the binary form. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,39 @@ size_t eos_ratls__json_string(char *out, const char *s, size_t n)
     *o++ = '"';
     *o = '\0';
     return (size_t)(o - out);
+}
+
+int eos_ratls_canonical_rules(const char *rules, char **out, size_t *out_size)
+{
+    /* Each byte escapes to at most 6 ("\u00xx"), plus quotes and commas. */
+    size_t n = strlen(rules), cap = 6 * n + 2 * (n + 1) + 3;
+    char *buf = eos_malloc(cap);
+    if (!buf)
+        return EOS_ENOMEM;
+    size_t o = 0;
+    buf[o++] = '[';
+    for (const char *p = rules;;) {
+        size_t len = strcspn(p, "\n");
+        if (o > 1)
+            buf[o++] = ',';
+        o += eos_ratls__json_string(buf + o, p, len);
+        if (!p[len])
+            break;
+        p += len + 1;
+    }
+    buf[o++] = ']';
+    buf[o] = '\0';
+    /* Shrink to size, so the free needs only the size. */
+    char *exact = eos_malloc(o + 1);
+    if (!exact) {
+        eos_free(buf, cap);
+        return EOS_ENOMEM;
+    }
+    memcpy(exact, buf, o + 1);
+    eos_free(buf, cap);
+    *out = exact;
+    *out_size = o;
+    return 0;
 }
 
 static int cmp_keys(const void *a, const void *b)

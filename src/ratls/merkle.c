@@ -265,9 +265,16 @@ int eos_ratls_merkle_build(const uint8_t *ca_der, size_t ca_der_size, const char
             eos_free(env, env_size + 1);
         if ((rc = add_optional_leaves(m, a, diag)) != 0)
             goto out;
-        if (a->outbound && (rc = add_leaf(m, "wasm.", a->name, ".outbound",
-                                          (const uint8_t *)a->outbound, strlen(a->outbound))) != 0)
-            goto out;
+        if (a->outbound) {
+            char *rules = NULL;
+            size_t rules_size = 0;
+            if ((rc = eos_ratls_canonical_rules(a->outbound, &rules, &rules_size)) != 0)
+                goto out;
+            rc = add_leaf(m, "wasm.", a->name, ".outbound", (const uint8_t *)rules, rules_size);
+            eos_free(rules, rules_size + 1);
+            if (rc != 0)
+                goto out;
+        }
         SHA256_Update(&ah, a->name, strlen(a->name));
         SHA256_Update(&ah, a->code_hash, 32);
     }

@@ -166,14 +166,15 @@ def test_verify_shows_the_bundle_and_outbound_leaves(caller, bundle):
     assert doc["outbound_ca"] == want
     px = [a for a in doc["apps"] if a["name"] == "px"][0]
     assert px["outbound"] == "\n".join(rules.values()) and px["confirmed"]
-    # the leaf is SHA-256 of the rules joined by newlines
+    # the leaf's input is the rules' canonical JSON array (SPEC 5.2)
     with connect(srv.port) as s:
         manifest = inner(request(s, data_request({"config_manifest": {}})))
     leaf = [e for e in manifest["entries"] if e["name"] == "wasm.px.outbound"]
     assert leaf and leaf[0]["hash"] == \
-        hashlib.sha256("\n".join(rules.values()).encode()).hexdigest()
+        hashlib.sha256(json.dumps(list(rules.values()), separators=(",", ":")).encode()).hexdigest()
     ca = [e for e in manifest["entries"] if e["name"] == "core.outbound_ca"]
-    assert ca and ca[0]["hash"] == want
+    # core.outbound_ca's input is the bundle's SHA-256
+    assert ca and ca[0]["hash"] == hashlib.sha256(bytes.fromhex(want)).hexdigest()
 
 
 def test_no_bundle_no_leaf(peers):

@@ -137,6 +137,17 @@ static void test_outbound_leaf(void)
             found |= strcmp(eos_ratls_merkle_leaf_name(m2, i), "wasm.a.outbound") == 0;
         EOS_CHECK(found);
     }
+    /* The leaf's input is the rules' canonical JSON array. */
+    char *canon = NULL;
+    size_t canon_size = 0;
+    EOS_CHECK_INT(eos_ratls_canonical_rules("https://a.example\nhttp://b\"\\x:1", &canon,
+                                            &canon_size),
+                  0);
+    if (canon) {
+        EOS_CHECK_STR(canon, "[\"https://a.example\",\"http://b\\\"\\\\x:1\"]");
+        EOS_CHECK_INT(canon_size, strlen(canon));
+        eos_free(canon, canon_size + 1);
+    }
     eos_ratls_merkle_free(m1);
     eos_ratls_merkle_free(m2);
 }
