@@ -238,7 +238,8 @@ int eos_request_read(eos_request *req, void *buf, size_t cap, size_t *out_size)
     return EOS_APP_OK;
 }
 
-int eos_request_read_all(eos_request *req, size_t max_size, void **out_body, size_t *out_size)
+int eos__read_all(int (*read_chunk)(void *src, void *buf, size_t cap, size_t *n), void *src,
+                 size_t max_size, void **out_body, size_t *out_size)
 {
     size_t cap = 4096, size = 0, n;
     char *buf = malloc(cap + 1);
@@ -257,7 +258,7 @@ int eos_request_read_all(eos_request *req, size_t max_size, void **out_body, siz
             buf = bigger;
             cap *= 2;
         }
-        err = eos_request_read(req, buf + size, cap - size, &n);
+        err = read_chunk(src, buf + size, cap - size, &n);
         if (err || n == 0)
             break;
         size += n;
@@ -275,6 +276,16 @@ out:
     *out_body = buf;
     *out_size = size;
     return EOS_APP_OK;
+}
+
+static int read_request(void *req, void *buf, size_t cap, size_t *n)
+{
+    return eos_request_read(req, buf, cap, n);
+}
+
+int eos_request_read_all(eos_request *req, size_t max_size, void **out_body, size_t *out_size)
+{
+    return eos__read_all(read_request, req, max_size, out_body, out_size);
 }
 
 int eos_response_header(eos_response_out *out, const char *name, const char *value)

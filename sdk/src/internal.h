@@ -263,6 +263,11 @@ int eos__stream_error(const uint8_t *p);
 /* Writes all of data (borrowed) to an output stream, following its check-write
  * budget and flushing when it accepts nothing. */
 int eos__write_all(eos__handle stream, const uint8_t *data, size_t size);
+/* Reads a whole body through read_chunk (as eos_request_read does a chunk)
+ * into *out_body (malloc, NUL-terminated; free with free()); EOS_APP_ETOOBIG
+ * past max_size. */
+int eos__read_all(int (*read_chunk)(void *src, void *buf, size_t cap, size_t *n), void *src,
+                  size_t max_size, void **out_body, size_t *out_size);
 
 /* Turns a keyvalue store error (tag at p, other's string at p + 4) into an SDK error,
  * keeping the host's text for eos_app_error_detail(). */

@@ -368,43 +368,14 @@ int eos_outgoing_read(eos_outgoing *c, void *buf, size_t cap, size_t *out_size)
     return EOS_APP_OK;
 }
 
+static int read_outgoing(void *c, void *buf, size_t cap, size_t *n)
+{
+    return eos_outgoing_read(c, buf, cap, n);
+}
+
 int eos_outgoing_read_all(eos_outgoing *c, size_t max_size, void **out_body, size_t *out_size)
 {
-    size_t cap = 4096, size = 0, n;
-    char *buf = malloc(cap + 1);
-    int err = EOS_APP_OK;
-    *out_body = NULL;
-    *out_size = 0;
-    if (!buf)
-        return EOS_APP_ENOMEM;
-    for (;;) {
-        if (size == cap) {
-            char *bigger = realloc(buf, 2 * cap + 1);
-            if (!bigger) {
-                err = EOS_APP_ENOMEM;
-                goto out;
-            }
-            buf = bigger;
-            cap *= 2;
-        }
-        err = eos_outgoing_read(c, buf + size, cap - size, &n);
-        if (err || n == 0)
-            break;
-        size += n;
-        if (size > max_size) {
-            err = EOS_APP_ETOOBIG;
-            goto out;
-        }
-    }
-out:
-    if (err) {
-        free(buf);
-        return err;
-    }
-    buf[size] = '\0';
-    *out_body = buf;
-    *out_size = size;
-    return EOS_APP_OK;
+    return eos__read_all(read_outgoing, c, max_size, out_body, out_size);
 }
 
 int eos_outgoing_error(const eos_outgoing *c)
