@@ -283,11 +283,17 @@ def test_slow_reader_stalls_nobody(srv):
 
 
 def spin_fuel(port, seconds):
-    """Fuel for /spin to run about `seconds`, measured on this machine."""
+    """Fuel for /spin to run about `seconds`, measured on this machine: the
+    faster of two runs, so that a calibration slowed by other work (or
+    deprioritised past its slice while other tests run) does not leave the
+    spin too short to test anything."""
     fuel = 100_000_000
     load(port, "cal", MISBEHAVE, max_fuel=fuel)
-    status, _, took = get_once(port, "/cal/spin", timeout=60)
-    assert status == 500
+    took = float("inf")
+    for _ in range(2):
+        status, _, t = get_once(port, "/cal/spin", timeout=60)
+        assert status == 500
+        took = min(took, t)
     return int(min(10_000_000_000, fuel * seconds / max(took, 0.01)))
 
 
@@ -330,7 +336,7 @@ def test_request_longer_than_idle_timeout(tmp_path):
         port = s.port
         load(port, "h", HELLO)
         load(port, "m", MISBEHAVE)
-        load(port, "spin", MISBEHAVE, max_fuel=spin_fuel(port, 4.0 if SANITIZED else 3.0))
+        load(port, "spin", MISBEHAVE, max_fuel=spin_fuel(port, 6.0 if SANITIZED else 5.0))
         result = {}
 
         def spin():
