@@ -163,6 +163,8 @@ def main():
     calls = 100 if args.quick else args.calls
     reps = 1 if args.quick else 3
 
+    # eosnet reads EOS_BIN when it is imported: the binary asked for, not build/'s.
+    os.environ["EOS_BIN"] = os.path.abspath(args.bin)
     from eosnet import Server, connect, data_request, inner, request
 
     tmp = tempfile.mkdtemp(prefix="bench-egress-")
@@ -173,7 +175,6 @@ def main():
     try:
         port = int(up.stdout.readline())
         base = "https://127.0.0.1:%d" % port
-        os.environ["EOS_BIN"] = args.bin
         srv = Server(tmp, "--dev", "--workers", "2", "--tier", args.tier,
                      "--outbound-ca", pki["ca.pem"])
         with open(args.proxy, "rb") as f:
