@@ -147,6 +147,9 @@ typedef struct eos_wasm_features {
     bool disable_tail_call;
     bool disable_extended_const;
     bool disable_multi_memory;
+    /* Constant expressions read imported globals only, as in WebAssembly 2.0
+     * (by default any earlier immutable global, as in 3.0). */
+    bool wasm2_const_globals;
     uint8_t tier; /* eos_wasm_tier */
     /* Modules whose code section has at least this many bytes are validated
      * at load but translated for the interpreter one function at a time, on

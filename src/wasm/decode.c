@@ -396,6 +396,14 @@ static int decode_memories(eos_wasm__rd *r, eos_wasm_module *m)
     return 0;
 }
 
+/* Constant expressions may read any immutable global defined before them
+ * (WebAssembly 3.0; 2.0 allowed imported ones only): a global's initializer
+ * sees the globals before it, segments see them all. */
+static uint32_t const_globals(const eos_wasm_module *m)
+{
+    return m->features.wasm2_const_globals ? m->global_import_count : m->global_count;
+}
+
 static int decode_globals(eos_wasm__rd *r, eos_wasm_module *m)
 {
     uint32_t n;
@@ -405,7 +413,7 @@ static int decode_globals(eos_wasm__rd *r, eos_wasm_module *m)
     for (uint32_t i = 0; i < n; i++) {
         eos_wasm__global *g = &m->globals[m->global_count];
         if (read_globaltype(r, &g->type) ||
-            eos_wasm__read_expr(r, m, &g->init, g->type.valtype, m->global_import_count))
+            eos_wasm__read_expr(r, m, &g->init, g->type.valtype, const_globals(m)))
             return r->err;
         m->global_count++;
     }
@@ -492,7 +500,7 @@ static int decode_elem(eos_wasm__rd *r, eos_wasm_module *m, eos_wasm__elem *e)
             return r->err;
         if (e->table >= m->table_count)
             return eos_wasm__rd_fail(r, EOS_EINVALID, "unknown table %u", e->table);
-        if (eos_wasm__read_expr(r, m, &e->offset, EOS_WASM_I32, m->global_import_count))
+        if (eos_wasm__read_expr(r, m, &e->offset, EOS_WASM_I32, const_globals(m)))
             return r->err;
     }
     bool exprs = flags & 4;
@@ -512,7 +520,7 @@ static int decode_elem(eos_wasm__rd *r, eos_wasm_module *m, eos_wasm__elem *e)
         if (read_vec(r, &e->count, sizeof(eos_wasm__expr), (void **)&e->exprs))
             return r->err;
         for (uint32_t i = 0; i < e->count; i++)
-            if (eos_wasm__read_expr(r, m, &e->exprs[i], e->elem_type, m->global_import_count))
+            if (eos_wasm__read_expr(r, m, &e->exprs[i], e->elem_type, const_globals(m)))
                 return r->err;
     } else {
         if (read_vec(r, &e->count, sizeof(uint32_t), (void **)&e->funcs))
@@ -570,7 +578,7 @@ static int decode_datas(eos_wasm__rd *r, eos_wasm_module *m)
         if (d->mode == EOS_WASM_SEG_ACTIVE) {
             if (d->memory >= m->memory_count)
                 return eos_wasm__rd_fail(r, EOS_EINVALID, "unknown memory %u", d->memory);
-            if (eos_wasm__read_expr(r, m, &d->offset, EOS_WASM_I32, m->global_import_count))
+            if (eos_wasm__read_expr(r, m, &d->offset, EOS_WASM_I32, const_globals(m)))
                 return r->err;
         }
         if (eos_wasm__rd_u32(r, &size))
