@@ -6,7 +6,15 @@
  *   --lazy  translate every function on its first call (as for large modules)
  *   --mvp   for the following files, disable the proposals (multi-memory)
  *           the core suite predates; --all enables them again
- *   --skip  only count the commands (for files of unsupported features) */
+ *   --skip  only count the commands (for files of unsupported features)
+ * For the latest testsuite (JSON written by tools/wastconv.mjs):
+ *   --latest       WebAssembly 3.0 rules where they differ from 2.0 (constant
+ *                  expressions reading any earlier immutable global)
+ *   --run          the following files run again (ends --skip-because)
+ *   --expect FILE  lines "<file> <failures> <reason>": the run succeeds when no
+ *                  file fails more commands than listed there
+ *   --group NAME   the following files belong to proposal NAME (ends --skip)
+ *   --skip-because REASON  like --skip, with the reason printed per group */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -21,6 +29,25 @@ typedef struct named {
     char *name;
     eos_wasm_instance *inst;
 } named;
+
+typedef struct expect {
+    char *file; /* path relative to the testsuite, without .wast */
+    long failures;
+    char *reason;
+} expect;
+
+typedef struct group {
+    char *name;
+    long files, passed, failed, expected, skipped;
+    char *reasons[16];
+    long reason_counts[16];
+    size_t nreasons;
+} group;
+
+typedef struct defn {
+    char *name;
+    char *filename;
+} defn;
 
 typedef struct runner {
     const char *dir;
@@ -37,8 +64,18 @@ typedef struct runner {
     size_t nspectest;
     long passed, failed, skipped;
     int line;
+    const char *skip_reason;
+    struct expect *expects;
+    size_t nexpects;
+    struct group *groups;
+    size_t ngroups;
+    struct defn *defs; /* module definitions: "$id" -> binary file name */
+    size_t ndefs;
+    long over; /* files failing more commands than expected */
     bool current_unsupported; /* the current module uses an unsupported feature (SIMD) */
 } runner;
+
+static void skip_cmd(runner *r, const char *why);
 
 static yajl_val get(yajl_val obj, const char *key)
 {
@@ -228,7 +265,7 @@ static void cmd_module(runner *r, yajl_val cmd)
     r->current_unsupported = false;
     if (rc == EOS_EUNSUPPORTED) {
         /* A SIMD module inside a non-SIMD file: skipped, and so are its actions. */
-        r->skipped++;
+        skip_cmd(r, "module uses a feature the engine does not support (EOS_EUNSUPPORTED)");
         r->current = NULL;
         r->current_unsupported = true;
         return;
@@ -245,6 +282,49 @@ static void cmd_module(runner *r, yajl_val cmd)
         r->names[r->nnames++] = (named){strdup(name), inst};
     }
     r->passed++;
+}
+
+/* (module definition $d ...) decodes the module and keeps its file for
+ * (module instance $i $d), which instantiates it under the name $i. */
+static void cmd_module_definition(runner *r, yajl_val cmd)
+{
+    eos_diag diag;
+    eos_diag_init(&diag);
+    eos_wasm_module *m = NULL;
+    int rc = load_module(r, cmd, &m, &diag);
+    eos_wasm_module_free(m);
+    if (rc) {
+        fail(r, "module definition failed: %s: %s", eos_err_name(rc), diag.message);
+        return;
+    }
+    const char *name = get_str(cmd, "name");
+    r->defs = realloc(r->defs, (r->ndefs + 1) * sizeof(defn));
+    r->defs[r->ndefs++] = (defn){strdup(name ? name : ""), strdup(get_str(cmd, "filename"))};
+    r->passed++;
+}
+
+static void cmd_module_instance(runner *r, yajl_val cmd)
+{
+    const char *def = get_str(cmd, "module");
+    for (size_t i = r->ndefs; i-- > 0;) {
+        if (def && strcmp(r->defs[i].name, def) != 0)
+            continue;
+        /* Reuses the module command: same file, the instance's name. */
+        yajl_val v = get(cmd, "instance");
+        const char *keys[2] = {"filename", "name"};
+        yajl_val vals[2];
+        struct yajl_val_s fn = {.type = yajl_t_string};
+        fn.u.string = r->defs[i].filename;
+        vals[0] = &fn;
+        vals[1] = v;
+        struct yajl_val_s obj = {.type = yajl_t_object};
+        obj.u.object.keys = keys;
+        obj.u.object.values = vals;
+        obj.u.object.len = v ? 2 : 1;
+        cmd_module(r, &obj);
+        return;
+    }
+    fail(r, "module instance: no definition %s", def ? def : "(last)");
 }
 
 static eos_wasm_instance *instance_named(runner *r, const char *name)
@@ -350,6 +430,22 @@ static void val_str(const eos_wasm_val *v, char *buf, size_t n)
 /* Compares a result with an expected value (including NaN patterns). */
 static bool val_match(yajl_val want, const eos_wasm_val *got, char *wbuf, size_t n)
 {
+    const char *wt = get_str(want, "type");
+    yajl_val alts = get(want, "values");
+    if (wt && !strcmp(wt, "either") && alts && YAJL_IS_ARRAY(alts)) {
+        /* (either v...) matches any one of the values. */
+        for (size_t i = 0; i < alts->u.array.len; i++)
+            if (val_match(alts->u.array.values[i], got, wbuf, n))
+                return true;
+        snprintf(wbuf, n, "either of %zu values", alts->u.array.len);
+        return false;
+    }
+    if (wt && !strcmp(wt, "refnull")) {
+        /* (ref.null) without a heap type: any null reference. */
+        snprintf(wbuf, n, "refnull");
+        return (got->type == EOS_WASM_FUNCREF && !got->of.funcref) ||
+               (got->type == EOS_WASM_EXTERNREF && !got->of.externref);
+    }
     uint8_t t = type_of(get_str(want, "type"));
     const char *s = get_str(want, "value");
     snprintf(wbuf, n, "%s:%s", get_str(want, "type"), s ? s : "(any)");
@@ -449,7 +545,7 @@ static void cmd_action(runner *r, yajl_val cmd, const char *type)
     eos_diag_init(&diag);
     int rc = do_action(r, get(cmd, "action"), results, &n, &diag);
     if (rc == ACTION_BROKEN && r->current_unsupported && !get_str(get(cmd, "action"), "module")) {
-        r->skipped++;
+        skip_cmd(r, "action on a module that uses an unsupported feature");
         return;
     }
     if (rc == ACTION_BROKEN) {
@@ -497,8 +593,13 @@ static void cmd_action(runner *r, yajl_val cmd, const char *type)
 static void cmd_assert_module(runner *r, yajl_val cmd, const char *type)
 {
     const char *mt = get_str(cmd, "module_type");
+    yajl_val rejected = get(cmd, "text_rejected");
+    if (mt && !strcmp(mt, "text") && rejected && YAJL_IS_TRUE(rejected)) {
+        r->passed++; /* the text parser refused it, as the script expects */
+        return;
+    }
     if (mt && !strcmp(mt, "text")) {
-        r->skipped++; /* text-format malformations do not apply to a binary decoder */
+        skip_cmd(r, "text-format assert_malformed (binary decoder only)");
         return;
     }
     eos_diag diag;
@@ -527,6 +628,93 @@ static void cmd_assert_module(runner *r, yajl_val cmd, const char *type)
     else
         fail(r, "%s: expected \"%s\", got %s (%s)", type, get_str(cmd, "text"),
              rc ? eos_err_name(rc) : "success", diag.message);
+}
+
+/* ---- groups and expectations (latest testsuite) ------------------------------ */
+
+/* Counts a command not run, and why, in the current group. */
+static void skip_cmd(runner *r, const char *why)
+{
+    r->skipped++;
+    if (!r->ngroups)
+        return;
+    group *g = &r->groups[r->ngroups - 1];
+    size_t i = 0;
+    while (i < g->nreasons && strcmp(g->reasons[i], why) != 0)
+        i++;
+    if (i == g->nreasons && i < 16)
+        g->reasons[g->nreasons++] = (char *)why;
+    if (i < 16)
+        g->reason_counts[i]++;
+}
+
+static void load_expectations(runner *r, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "%s: cannot read\n", path);
+        exit(2);
+    }
+    char line[1024];
+    while (fgets(line, sizeof(line), f)) {
+        char file[512];
+        long n;
+        int used = 0;
+        if (line[0] == '#' || sscanf(line, "%511s %ld %n", file, &n, &used) < 2)
+            continue;
+        line[strcspn(line, "\n")] = 0;
+        r->expects = realloc(r->expects, (r->nexpects + 1) * sizeof(expect));
+        r->expects[r->nexpects++] = (expect){strdup(file), n, strdup(line + used)};
+    }
+    fclose(f);
+}
+
+/* The expectation of a converted file: its JSON sits in <out>/<file>/<base>.json. */
+static const expect *expectation(runner *r, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dirlen = slash ? (size_t)(slash - path) : 0;
+    for (size_t i = 0; i < r->nexpects; i++) {
+        size_t k = strlen(r->expects[i].file);
+        if (k < dirlen && path[dirlen - k - 1] == '/' &&
+            !memcmp(path + dirlen - k, r->expects[i].file, k))
+            return &r->expects[i];
+    }
+    return NULL;
+}
+
+static void account(runner *r, const char *path)
+{
+    const expect *e = expectation(r, path);
+    long allowed = e ? e->failures : 0;
+    if (r->failed > allowed) {
+        printf("%s: %ld failures, %ld expected\n", path, r->failed, allowed);
+        r->over++;
+    } else if (e && r->failed < allowed) {
+        printf("%s: %ld failures, fewer than the %ld expected (lower the expectation)\n", path,
+               r->failed, allowed);
+    }
+    if (!r->ngroups)
+        return;
+    group *g = &r->groups[r->ngroups - 1];
+    g->files++;
+    g->passed += r->passed;
+    g->failed += r->failed;
+    g->expected += r->failed < allowed ? r->failed : allowed;
+    g->skipped += r->skipped;
+}
+
+static void print_groups(runner *r)
+{
+    printf("\n%-22s %6s %8s %8s %10s %8s\n", "proposal", "files", "passed", "failed",
+           "(expected)", "skipped");
+    for (size_t i = 0; i < r->ngroups; i++) {
+        group *g = &r->groups[i];
+        printf("%-22s %6ld %8ld %8ld %10ld %8ld\n", g->name, g->files, g->passed, g->failed,
+               g->expected, g->skipped);
+        for (size_t k = 0; k < g->nreasons; k++)
+            printf("%-22s   %ld skipped: %s\n", "", g->reason_counts[k], g->reasons[k]);
+    }
 }
 
 static void run_file(runner *r, const char *path, bool skip, long *tot)
@@ -563,8 +751,20 @@ static void run_file(runner *r, const char *path, bool skip, long *tot)
         const char *type = get_str(c, "type");
         yajl_val line = get(c, "line");
         r->line = line && YAJL_IS_INTEGER(line) ? (int)YAJL_GET_INTEGER(line) : 0;
+        const char *text_error = get_str(c, "text_error");
         if (skip || !type)
-            r->skipped++;
+            skip_cmd(r, r->skip_reason ? r->skip_reason : "file not run");
+        else if (text_error && !strcmp(type, "assert_invalid"))
+            skip_cmd(r, "assert_invalid: refused by the text parser, not by the engine");
+        else if (text_error)
+            fail(r, "%s: not converted: %s", type, text_error);
+        else if (!strcmp(type, "module_definition"))
+            cmd_module_definition(r, c);
+        else if (!strcmp(type, "module_instance"))
+            cmd_module_instance(r, c);
+        else if (!strcmp(type, "assert_exception") || !strncmp(type, "assert_malformed_", 17) ||
+                 !strncmp(type, "assert_invalid_", 15))
+            skip_cmd(r, "assert_exception and custom-section assertions: not run");
         else if (!strcmp(type, "module"))
             cmd_module(r, c);
         else if (!strcmp(type, "register"))
@@ -575,7 +775,7 @@ static void run_file(runner *r, const char *path, bool skip, long *tot)
         else if (!strncmp(type, "assert_", 7))
             cmd_assert_module(r, c, type);
         else
-            r->skipped++;
+            skip_cmd(r, "command kind not run (thread, wait, ...)");
     }
     eos_wasm_store_free(r->store);
     r->store = NULL;
@@ -584,6 +784,13 @@ static void run_file(runner *r, const char *path, bool skip, long *tot)
         free(r->names[i].name);
     for (size_t i = 0; i < r->nregs; i++)
         free(r->regs[i].name);
+    for (size_t i = 0; i < r->ndefs; i++) {
+        free(r->defs[i].name);
+        free(r->defs[i].filename);
+    }
+    free(r->defs);
+    r->defs = NULL;
+    r->ndefs = 0;
     free(r->names);
     free(r->regs);
     r->names = r->regs = NULL;
@@ -592,6 +799,7 @@ static void run_file(runner *r, const char *path, bool skip, long *tot)
     yajl_tree_free(root);
 out:
     printf("%s: %ld passed, %ld failed, %ld skipped\n", path, r->passed, r->failed, r->skipped);
+    account(r, path);
     tot[0] += r->passed;
     tot[1] += r->failed;
     tot[2] += r->skipped;
@@ -601,6 +809,7 @@ int main(int argc, char **argv)
 {
     runner r;
     memset(&r, 0, sizeof(r));
+    r.features.wasm2_const_globals = true; /* the snapshot's suite predates 3.0 */
     bool skip = false;
     long tot[3] = {0, 0, 0};
     int files = 0;
@@ -621,6 +830,32 @@ int main(int argc, char **argv)
             skip = true;
             continue;
         }
+        if (!strcmp(argv[i], "--latest")) {
+            r.features.wasm2_const_globals = false;
+            continue;
+        }
+        if (!strcmp(argv[i], "--run")) {
+            skip = false;
+            r.skip_reason = NULL;
+            continue;
+        }
+        if (!strcmp(argv[i], "--skip-because") && i + 1 < argc) {
+            skip = true;
+            r.skip_reason = argv[++i];
+            continue;
+        }
+        if (!strcmp(argv[i], "--expect") && i + 1 < argc) {
+            load_expectations(&r, argv[++i]);
+            continue;
+        }
+        if (!strcmp(argv[i], "--group") && i + 1 < argc) {
+            skip = false;
+            r.skip_reason = NULL;
+            r.groups = realloc(r.groups, (r.ngroups + 1) * sizeof(group));
+            memset(&r.groups[r.ngroups], 0, sizeof(group));
+            r.groups[r.ngroups++].name = argv[++i];
+            continue;
+        }
         if (!strcmp(argv[i], "--tier") && i + 1 < argc) {
             i++;
             r.features.tier = !strcmp(argv[i], "compiled") ? EOS_WASM_TIER_COMPILED
@@ -631,7 +866,17 @@ int main(int argc, char **argv)
         run_file(&r, argv[i], skip, tot);
         files++;
     }
+    if (r.ngroups)
+        print_groups(&r);
     printf("summary: %d files, %ld passed, %ld failed, %ld skipped\n", files, tot[0], tot[1],
            tot[2]);
+    for (size_t i = 0; i < r.nexpects; i++) {
+        free(r.expects[i].file);
+        free(r.expects[i].reason);
+    }
+    free(r.expects);
+    free(r.groups);
+    if (r.nexpects || r.ngroups)
+        return r.over ? 1 : 0;
     return tot[1] ? 1 : 0;
 }
