@@ -119,7 +119,11 @@ function readForms(src) {
   return { forms, lineOf };
 }
 
-const head = (f) => (f && f.list && f.list[0] && f.list[0].atom) || null;
+// Annotations (@...) may sit anywhere in a command; they are dropped here and
+// kept in the module texts handed to the parser.
+const isAnnot = (x) => !!(x && x.list && x.list[0] && x.list[0].atom && x.list[0].atom.startsWith('@'));
+const strip = (l) => l.filter((x) => !isAnnot(x));
+const head = (f) => (f && f.list && strip(f.list)[0] && strip(f.list)[0].atom) || null;
 const isId = (f) => f && f.atom && f.atom.startsWith('$');
 // ignoreBOM keeps a leading U+FEFF, which is part of some names.
 const utf8 = (bytes) => new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes);
@@ -190,7 +194,7 @@ const REF_TYPES = {
 function valueOf(f, consts, src) {
   const h = head(f);
   if (!h) throw new WastError('expected a value');
-  const args = f.list.slice(1);
+  const args = strip(f.list).slice(1);
   if (h === 'either') {
     const vals = args.map((a) => valueOf(a, consts, src));
     return { fin: () => ({ type: 'either', values: vals.map((v) => v.fin()) }) };
@@ -257,7 +261,7 @@ function scalar(type, it) {
 // Reads a module form: returns {name, kind: 'text'|'binary'|'quote',
 // definition, bytes | text}.
 function moduleOf(f, src) {
-  const l = f.list;
+  const l = strip(f.list);
   let k = 1;
   const out = { name: null, definition: false };
   if (l[k] && l[k].atom === 'definition') { out.definition = true; k++; }
@@ -283,14 +287,59 @@ function moduleOf(f, src) {
     return out;
   }
   out.kind = 'text';
-  const bodyStart = l[k] ? l[k].start : f.end - 1;
+  const bodyStart = l[k - 1].end;
   out.text = `(module ${src.slice(bodyStart, f.end - 1)})`;
+  return out;
+}
+
+// wasm-tools refuses some raw characters (bidirectional and invisible ones)
+// even in strings, where the spec allows them: inside strings every non-ASCII
+// character is written as \u{...}; elsewhere the text stays as it is.
+function escapeStrings(text) {
+  let out = '';
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const c = text[i];
+    if (c === ';' && text[i + 1] === ';') {
+      const e = text.indexOf('\n', i);
+      const end = e < 0 ? n : e;
+      out += text.slice(i, end);
+      i = end;
+    } else if (c === '(' && text[i + 1] === ';') {
+      let depth = 0;
+      const start = i;
+      do {
+        if (text[i] === '(' && text[i + 1] === ';') { depth++; i += 2; }
+        else if (text[i] === ';' && text[i + 1] === ')') { depth--; i += 2; }
+        else i++;
+      } while (depth > 0 && i < n);
+      out += text.slice(start, i);
+    } else if (c === '"') {
+      out += c;
+      i++;
+      while (i < n && text[i] !== '"') {
+        if (text[i] === '\\') { out += text.slice(i, i + 2); i += 2; continue; }
+        const cp = text.codePointAt(i);
+        if (cp > 0x7f) {
+          out += `\\u{${cp.toString(16)}}`;
+          i += cp > 0xffff ? 2 : 1;
+        } else {
+          out += text[i++];
+        }
+      }
+      if (i < n) out += text[i++];
+    } else {
+      out += c;
+      i++;
+    }
+  }
   return out;
 }
 
 // ---- one script -------------------------------------------------------------
 
-async function convert(wastPath, outDir) {
+async function convert(wastPath, outDir, rel) {
   const src = fs.readFileSync(wastPath, 'utf8');
   const base = path.basename(wastPath, '.wast');
   fs.mkdirSync(outDir, { recursive: true });
@@ -309,10 +358,7 @@ async function convert(wastPath, outDir) {
     }
     if (!bytes) {
       try {
-        // wasm-tools refuses some raw characters (bidirectional and invisible
-        // ones) even in strings, where the spec allows them: escape them all.
-        const text = m.text.replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
-        bytes = await parse(text);
+        bytes = await parse(escapeStrings(m.text));
       } catch (e) {
         cmd.text_error = errText(e);
         return false;
@@ -328,7 +374,7 @@ async function convert(wastPath, outDir) {
 
   function actionOf(f) {
     const h = head(f);
-    const l = f.list;
+    const l = strip(f.list);
     let k = 1;
     const act = { type: h };
     if (isId(l[k])) act.module = l[k++].atom;
@@ -342,11 +388,17 @@ async function convert(wastPath, outDir) {
     return { act, fin: () => act };
   }
 
-  const { forms, lineOf } = readForms(src);
+  let { forms, lineOf } = readForms(src);
+  forms = forms.filter((f) => !isAnnot(f));
+  // A script of module fields only is one inline module.
+  const FIELDS = /^(func|memory|table|global|type|rec|import|export|data|elem|start|tag)$/;
+  if (forms.length && forms.every((f) => FIELDS.test(head(f) || '')))
+    forms = [{ list: [{ atom: 'module', start: 0, end: 0 }, ...forms], start: 0, end: src.length + 1,
+               inline: true }];
   for (const f of forms) {
     const line = lineOf(f.start);
     const h = head(f);
-    const l = f.list || [];
+    const l = f.list ? strip(f.list) : [];
     let cmd = { type: h || 'unknown', line };
     try {
       if (h === 'module') {
@@ -416,7 +468,7 @@ async function convert(wastPath, outDir) {
         && (c.type === 'assert_return' || c.type === 'action' || c.type === 'assert_trap'
             || c.type === 'assert_exhaustion' || c.type === 'assert_exception'))
       c.text_error = 'a value of this command cannot be read';
-  const json = { source_filename: wastPath, commands };
+  const json = { source_filename: wastPath, suite_file: rel, commands };
   fs.writeFileSync(path.join(outDir, `${base}.json`), JSON.stringify(json, null, 0).replace(/\},\{"type"/g, '},\n{"type"'));
   return stats;
 }
@@ -444,14 +496,14 @@ async function main() {
       if (t > fs.statSync(wast).mtimeMs && t > self) { cached++; continue; }
     } catch { /* not converted yet */ }
     try {
-      const s = await convert(wast, dir);
+      const s = await convert(wast, dir, rel);
       converted++;
       if (s.convErrors) console.log(`${rel}: ${s.convErrors} commands not converted`);
     } catch (e) {
       // The script itself cannot be split: an empty command list, one error.
       errors++;
       fs.mkdirSync(dir, { recursive: true });
-      fs.writeFileSync(json, JSON.stringify({ source_filename: wast, commands: [
+      fs.writeFileSync(json, JSON.stringify({ source_filename: wast, suite_file: rel, commands: [
         { type: 'unknown', line: 0, text_error: errText(e) }] }));
       console.log(`${rel}: ${errText(e)}`);
     }

@@ -65,6 +65,7 @@ typedef struct runner {
     long passed, failed, skipped;
     int line;
     const char *skip_reason;
+    char suite_file[512]; /* the file's path in the testsuite, from the JSON */
     struct expect *expects;
     size_t nexpects;
     struct group *groups;
@@ -669,23 +670,22 @@ static void load_expectations(runner *r, const char *path)
     fclose(f);
 }
 
-/* The expectation of a converted file: its JSON sits in <out>/<file>/<base>.json. */
-static const expect *expectation(runner *r, const char *path)
+/* The expectation of a converted file, by its path in the testsuite
+ * ("suite_file", without .wast). */
+static const expect *expectation(runner *r)
 {
-    const char *slash = strrchr(path, '/');
-    size_t dirlen = slash ? (size_t)(slash - path) : 0;
-    for (size_t i = 0; i < r->nexpects; i++) {
-        size_t k = strlen(r->expects[i].file);
-        if (k < dirlen && path[dirlen - k - 1] == '/' &&
-            !memcmp(path + dirlen - k, r->expects[i].file, k))
+    size_t len = strlen(r->suite_file);
+    if (len > 5 && !strcmp(r->suite_file + len - 5, ".wast"))
+        len -= 5;
+    for (size_t i = 0; i < r->nexpects; i++)
+        if (strlen(r->expects[i].file) == len && !memcmp(r->expects[i].file, r->suite_file, len))
             return &r->expects[i];
-    }
     return NULL;
 }
 
 static void account(runner *r, const char *path)
 {
-    const expect *e = expectation(r, path);
+    const expect *e = expectation(r);
     long allowed = e ? e->failures : 0;
     if (r->failed > allowed) {
         printf("%s: %ld failures, %ld expected\n", path, r->failed, allowed);
@@ -728,6 +728,7 @@ static void run_file(runner *r, const char *path, bool skip, long *tot)
     free(text);
     r->file = path;
     r->passed = r->failed = r->skipped = 0;
+    r->suite_file[0] = 0;
     if (!root) {
         fprintf(stderr, "%s: cannot read or parse\n", path);
         r->failed = 1;
@@ -740,6 +741,8 @@ static void run_file(runner *r, const char *path, bool skip, long *tot)
     else
         strcpy(dir, ".");
     r->dir = dir;
+    const char *sf = get_str(root, "suite_file");
+    snprintf(r->suite_file, sizeof(r->suite_file), "%s", sf ? sf : "");
     eos_wasm_limits lim = {0};
     lim.native_stack_size = 8 << 20;
     eos_wasm_store_new(&lim, &r->store);
@@ -810,6 +813,7 @@ int main(int argc, char **argv)
     runner r;
     memset(&r, 0, sizeof(r));
     r.features.wasm2_const_globals = true; /* the snapshot's suite predates 3.0 */
+    setvbuf(stdout, NULL, _IOLBF, 0); /* keeps results and failures in order */
     bool skip = false;
     long tot[3] = {0, 0, 0};
     int files = 0;
