@@ -345,7 +345,7 @@ async function convert(wastPath, outDir, rel) {
   fs.mkdirSync(outDir, { recursive: true });
   const commands = [];
   let nmod = 0;
-  let stats = { modules: 0, convErrors: 0 };
+  const stats = { modules: 0, convErrors: 0 };
   const consts = new Consts();
   const pending = []; // commands whose values are resolved at the end
 
@@ -418,11 +418,11 @@ async function convert(wastPath, outDir, rel) {
       } else if (h === 'invoke' || h === 'get') {
         const a = actionOf(f);
         cmd.type = 'action';
-        pending.push(() => { cmd.action = a.fin(); });
+        pending.push({ cmd, fin: () => { cmd.action = a.fin(); } });
       } else if (h === 'assert_return') {
         const a = actionOf(l[1]);
         const vals = l.slice(2).map((x) => valueOf(x, consts, src));
-        pending.push(() => { cmd.action = a.fin(); cmd.expected = vals.map((v) => v.fin()); });
+        pending.push({ cmd, fin: () => { cmd.action = a.fin(); cmd.expected = vals.map((v) => v.fin()); } });
       } else if (h === 'assert_trap' && head(l[1]) === 'module') {
         cmd.type = 'assert_uninstantiable';
         cmd.text = l[2] && l[2].str ? utf8(l[2].str) : '';
@@ -430,7 +430,7 @@ async function convert(wastPath, outDir, rel) {
       } else if (h === 'assert_trap' || h === 'assert_exhaustion' || h === 'assert_exception') {
         const a = actionOf(l[1]);
         cmd.text = l[2] && l[2].str ? utf8(l[2].str) : '';
-        pending.push(() => { cmd.action = a.fin(); });
+        pending.push({ cmd, fin: () => { cmd.action = a.fin(); } });
       } else if (h === 'assert_invalid' || h === 'assert_malformed' ||
                  h === 'assert_unlinkable' || h === 'assert_uninstantiable') {
         const m = moduleOf(l[1], src);
@@ -456,18 +456,15 @@ async function convert(wastPath, outDir, rel) {
     commands.push(cmd);
   }
   await consts.resolve();
-  for (const p of pending) {
-    try { p(); } catch (e) {
+  // A command whose values cannot be read is kept, marked as not converted.
+  for (const { cmd, fin } of pending) {
+    try {
+      fin();
+    } catch (e) {
+      cmd.text_error = errText(e);
       stats.convErrors++;
     }
   }
-  // A command whose values could not be read is kept, marked broken.
-  for (const c of commands)
-    if ((c.type === 'assert_return' || c.type === 'action' || c.type.startsWith('assert_'))
-        && c.action === undefined && !c.filename && !c.text_rejected && !c.text_error
-        && (c.type === 'assert_return' || c.type === 'action' || c.type === 'assert_trap'
-            || c.type === 'assert_exhaustion' || c.type === 'assert_exception'))
-      c.text_error = 'a value of this command cannot be read';
   const json = { source_filename: wastPath, suite_file: rel, commands };
   fs.writeFileSync(path.join(outDir, `${base}.json`), JSON.stringify(json, null, 0).replace(/\},\{"type"/g, '},\n{"type"'));
   return stats;
@@ -509,7 +506,10 @@ async function main() {
     }
   }
   console.log(`wastconv: ${converted} converted, ${cached} cached, ${errors} unreadable`);
-  if (stamp) fs.writeFileSync(stamp, `${files.length}\n`);
+  if (stamp) {
+    fs.mkdirSync(path.dirname(stamp), { recursive: true });
+    fs.writeFileSync(stamp, `${files.length}\n`);
+  }
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });
