@@ -5,6 +5,7 @@
 #ifndef EOS_SDK_INTERNAL_H
 #define EOS_SDK_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -266,6 +267,25 @@ int eos__stream_error(const uint8_t *p);
 /* Writes all of data (borrowed) to an output stream, following its check-write
  * budget and flushing when it accepts nothing. */
 int eos__write_all(eos__handle stream, const uint8_t *data, size_t size);
+/* The incoming body of a request or response: its body and stream handles
+ * (-1 until consumed) and whether the stream has ended. */
+typedef struct {
+    eos__handle body, stream;
+    bool done;
+} eos__in_body;
+#define EOS__IN_BODY_INIT {-1, -1, false}
+
+/* Reads the next non-empty chunk of the body into buf (at most cap > 0 bytes),
+ * consuming it from owner (borrowed) through consume, its consume import, the
+ * first time. *out_size is 0 once the body has ended. A stream error is turned
+ * into an SDK error by on_error(ctx, the stream-error) (NULL: eos__stream_error);
+ * the stream closing is the end, not an error. */
+int eos__in_body_read(eos__in_body *ib, void (*consume)(eos__handle owner, void *ret),
+                      eos__handle owner, void *buf, size_t cap, size_t *out_size,
+                      int (*on_error)(void *ctx, const uint8_t *p), void *ctx);
+/* Drops the body's stream and body (and its trailers), children first. */
+void eos__in_body_close(eos__in_body *ib);
+
 /* Reads a whole body through read_chunk (as eos_request_read does a chunk)
  * into *out_body (malloc, NUL-terminated; free with free()); EOS_APP_ETOOBIG
  * past max_size. */
