@@ -92,13 +92,7 @@ static int parse_with(const eos_cli_command *cmd, int argc, char **argv, eos_cli
             cl->args[cl->count++] = optarg;
             continue;
         }
-        if (c == 'h') {
-            eos_cli__print_help(cmd);
-            return EOS_CLI_EXIT_OK;
-        }
-        if (c == ':')
-            return eos_cli__usage(cmd, "option '%s' needs a value", argv[optind - 1]);
-        return eos_cli__usage(cmd, "unknown option '%s'", argv[optind - 1]);
+        return eos_cli__option_rest(cmd, c, argv);
     }
     int n = argc - optind;
     if (n < min || n > max)
