@@ -361,34 +361,41 @@ int eos__write_all(eos__handle stream, const uint8_t *data, size_t size)
     return EOS_APP_OK;
 }
 
-int eos_response_write(eos_response_out *out, const void *data, size_t size)
+int eos__out_body_end(eos__handle stream, eos__handle body, uint8_t *ret)
+{
+    int err = EOS_APP_OK;
+    eos__out_blocking_flush(stream, ret);
+    if (ret[0] != 0)
+        err = eos__stream_error(ret + 4);
+    eos__out_drop(stream);
+    eos__out_body_finish(body, 0, 0, ret);
+    return err;
+}
+
+/* Writing or finishing a response not started yet starts it with 200. */
+static int started(eos_response_out *out)
 {
     if (out->state == OUT_IDLE) {
         int err = eos_response_start(out, 200);
         if (err)
             return err;
     }
-    if (out->state != OUT_STARTED)
-        return EOS_APP_ESTATE;
-    return eos__write_all(out->stream, data, size);
+    return out->state == OUT_STARTED ? EOS_APP_OK : EOS_APP_ESTATE;
+}
+
+int eos_response_write(eos_response_out *out, const void *data, size_t size)
+{
+    int err = started(out);
+    return err ? err : eos__write_all(out->stream, data, size);
 }
 
 int eos_response_finish(eos_response_out *out)
 {
-    if (out->state == OUT_IDLE) {
-        int err = eos_response_start(out, 200);
-        if (err)
-            return err;
-    }
-    if (out->state != OUT_STARTED)
-        return EOS_APP_ESTATE;
-    _Alignas(8) uint8_t ret[48];
-    int err = EOS_APP_OK;
-    eos__out_blocking_flush(out->stream, ret);
-    if (ret[0] != 0)
-        err = eos__stream_error(ret + 4);
-    eos__out_drop(out->stream);
-    eos__out_body_finish(out->body, 0, 0, ret);
+    int err = started(out);
+    if (err)
+        return err;
+    _Alignas(8) uint8_t ret[40];
+    err = eos__out_body_end(out->stream, out->body, ret);
     out->state = OUT_FINISHED;
     if (!err && ret[0] != 0)
         err = EOS_APP_EHOST;

@@ -286,6 +286,12 @@ int eos__in_body_read(eos__in_body *ib, void (*consume)(eos__handle owner, void 
 /* Drops the body's stream and body (and its trailers), children first. */
 void eos__in_body_close(eos__in_body *ib);
 
+/* Ends an outgoing body (no trailers): flushes and drops its stream, then
+ * finishes body; both handles are gone after. Returns the flush's error (as
+ * eos__stream_error) and leaves outgoing-body.finish's result in ret (40
+ * bytes, aligned to 8: tag @0, error-code @8). */
+int eos__out_body_end(eos__handle stream, eos__handle body, uint8_t *ret);
+
 /* Reads a whole body through read_chunk (as eos_request_read does a chunk)
  * into *out_body (malloc, NUL-terminated; free with free()); EOS_APP_ETOOBIG
  * past max_size. */

@@ -252,12 +252,7 @@ int eos_outgoing_end_body(eos_outgoing *c)
     if (c->body < 0)
         return c->state == ST_FAILED ? EOS_APP_EHTTP : EOS_APP_ESTATE;
     _Alignas(8) uint8_t ret[40];
-    int err = EOS_APP_OK;
-    eos__out_blocking_flush(c->stream, ret);
-    if (ret[0] != 0)
-        err = eos__stream_error(ret + 4);
-    eos__out_drop(c->stream);
-    eos__out_body_finish(c->body, 0, 0, ret);
+    int err = eos__out_body_end(c->stream, c->body, ret);
     c->stream = c->body = -1;
     if (ret[0] != 0)
         return fail(c, take_error_code(ret + 8));
