@@ -147,6 +147,13 @@ def request(sock, payload):
     return recv_frame(sock)
 
 
+def call(port, doc, timeout=120):
+    """One framed Data request (doc, an object) on a fresh connection: the
+    inner answer document."""
+    with connect(port, timeout=timeout) as s:
+        return inner(request(s, data_request(doc)))
+
+
 def data_request(inner):
     """The seed's double encoding: {"Data": [bytes of the inner JSON]}."""
     return {"Data": list(json.dumps(inner).encode())}

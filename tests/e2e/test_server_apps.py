@@ -17,7 +17,7 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ObjectIdentifier
 
-from eosnet import (EOS_BIN, SLOW, Server, body_of, closed_by_peer, connect, data_request,
+from eosnet import (EOS_BIN, SLOW, Server, body_of, call, closed_by_peer, connect, data_request,
                     error_text, frame, inner, read_until_closed, recv_frame, request, tls_context)
 
 APPS = os.environ.get("EOS_APPS_DIR", os.path.join(os.path.dirname(__file__),
@@ -49,11 +49,6 @@ def server(tmp_path_factory):
     yield srv
     assert srv.alive(), srv.output()
     assert srv.stop() == 0, srv.output()
-
-
-def call(port, doc, timeout=60):
-    with connect(port, timeout=timeout) as s:
-        return inner(request(s, data_request(doc)))
 
 
 def load(port, name, data, **extra):
