@@ -108,16 +108,8 @@ def make_pki(d):
     return paths
 
 
-def rss_kb(pid, field="VmRSS"):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
-
-
 def get(port, path, timeout=300):
-    from eosnet import connect
+    from eosnet import body_of, connect
     with connect(port, timeout=timeout) as s:
         s.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
                    % path).encode())
@@ -127,17 +119,7 @@ def get(port, path, timeout=300):
             if not piece:
                 break
             out += piece
-    head, _, body = out.partition(b"\r\n\r\n")
-    if b"chunked" in head.lower():
-        plain, rest = b"", body
-        while rest:
-            size, _, rest = rest.partition(b"\r\n")
-            n = int(size, 16)
-            if not n:
-                break
-            plain, rest = plain + rest[:n], rest[n + 2:]
-        body = plain
-    return int(head.split()[1]), body
+    return int(out.split()[1]), body_of(out)
 
 
 def best_of(n, fn):
@@ -165,7 +147,7 @@ def main():
 
     # eosnet reads EOS_BIN when it is imported: the binary asked for, not build/'s.
     os.environ["EOS_BIN"] = os.path.abspath(args.bin)
-    from eosnet import Server, connect, data_request, inner, request
+    from eosnet import Server, connect, data_request, inner, request, status_kb
 
     tmp = tempfile.mkdtemp(prefix="bench-egress-")
     pki = make_pki(tmp)
@@ -218,13 +200,13 @@ def main():
                         "name": "px", "bytes": list(wasm), "env": {"UPSTREAM": base},
                         "allow_outbound": [base]}})))
                 get(fresh.port, "/px/_fanout/hello?n=1")
-                before = rss_kb(fresh.proc.pid)
+                before = status_kb(fresh.proc.pid, "VmRSS")
                 peak = [before]
                 done = threading.Event()
 
                 def sample():
                     while not done.is_set():
-                        peak[0] = max(peak[0], rss_kb(fresh.proc.pid))
+                        peak[0] = max(peak[0], status_kb(fresh.proc.pid, "VmRSS"))
                         time.sleep(0.005)
                 t = threading.Thread(target=sample)
                 t.start()

@@ -159,6 +159,11 @@ EOS_API void eos_hex_encode(const uint8_t *in, size_t size, char *out);
 /* Parses exactly 2 * size hex digits; returns 0 or EOS_EINVAL. */
 EOS_API int eos_hex_decode(const char *hex, uint8_t *out, size_t size);
 
+/* The name of a kind of TEE evidence by eos_tee_kind's number (tee.h): "sim",
+ * "sgx", "tdx" or "sev-snp"; NULL for any other. Here rather than in tee so
+ * that client, which names kinds but may not depend on tee, shares it. */
+EOS_API const char *eos_evidence_kind_name(int kind);
+
 /* Monotonic clock in nanoseconds. */
 EOS_API uint64_t eos_now_ns(void);
 

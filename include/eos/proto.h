@@ -171,9 +171,10 @@ struct yajl_gen_t;
 
 /* A yajl generator whose memory goes through the eos allocator hook. When the
  * hook fails, *oom_flag is set (yajl keeps running on libc memory so it
- * cannot crash) and eos_proto_json_finish() fails with EOS_ENOMEM. NULL when
- * out of memory. oom_flag is borrowed for the generator's lifetime; free
- * with yajl_gen_free() or eos_proto_json_finish(). */
+ * cannot crash): the caller checks it before eos_proto_json_finish(), which
+ * does not see it, and answers EOS_ENOMEM. NULL when out of memory. oom_flag
+ * is borrowed for the generator's lifetime; free with yajl_gen_free() or
+ * eos_proto_json_finish(). */
 EOS_API struct yajl_gen_t *eos_proto_json_gen_new(int *oom_flag);
 /* Copies the generator's document into a NUL-terminated string (free with
  * eos_free(*out, *out_size + 1)) and frees the generator in every case. */

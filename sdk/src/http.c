@@ -10,9 +10,7 @@
 
 struct eos_request {
     eos__handle handle;
-    eos__handle body;   /* -1 until the body is consumed */
-    eos__handle stream; /* -1 until the body is consumed */
-    bool body_done;
+    eos__in_body in;
     char *method;
     char *authority;
     char *path_with_query;
@@ -189,39 +187,29 @@ int eos_request_header_at(eos_request *req, size_t i, const char **out_name, con
     return EOS_APP_OK;
 }
 
-/* Takes the body and its stream from the request the first time it is read. */
-static int open_body(eos_request *req)
+int eos__in_body_read(eos__in_body *ib, void (*consume)(eos__handle owner, void *ret),
+                      eos__handle owner, void *buf, size_t cap, size_t *out_size,
+                      int (*on_error)(void *ctx, const uint8_t *p), void *ctx)
 {
-    if (req->stream >= 0 || req->body_done)
-        return EOS_APP_OK;
-    _Alignas(4) uint8_t ret[8];
-    eos__req_consume(req->handle, ret);
-    if (ret[0] != 0)
-        return EOS_APP_ESTATE;
-    req->body = (eos__handle)eos__u32(ret + 4);
-    eos__in_body_stream(req->body, ret);
-    if (ret[0] != 0)
-        return EOS_APP_ESTATE;
-    req->stream = (eos__handle)eos__u32(ret + 4);
-    return EOS_APP_OK;
-}
-
-int eos_request_read(eos_request *req, void *buf, size_t cap, size_t *out_size)
-{
+    _Alignas(4) uint8_t ret[12];
     *out_size = 0;
-    if (cap == 0)
-        return EOS_APP_EINVAL;
-    int err = open_body(req);
-    if (err)
-        return err;
-    while (!req->body_done) {
-        _Alignas(4) uint8_t ret[12];
+    if (ib->stream < 0 && !ib->done) {
+        consume(owner, ret);
+        if (ret[0] != 0)
+            return EOS_APP_ESTATE;
+        ib->body = (eos__handle)eos__u32(ret + 4);
+        eos__in_body_stream(ib->body, ret);
+        if (ret[0] != 0)
+            return EOS_APP_ESTATE;
+        ib->stream = (eos__handle)eos__u32(ret + 4);
+    }
+    while (!ib->done) {
         eos__land_in(buf, cap);
-        eos__in_blocking_read(req->stream, (int64_t)cap, ret);
+        eos__in_blocking_read(ib->stream, (int64_t)cap, ret);
         eos__land_in(NULL, 0);
         if (ret[0] != 0) {
-            err = eos__stream_error(ret + 4);
-            req->body_done = true;
+            ib->done = true;
+            int err = on_error ? on_error(ctx, ret + 4) : eos__stream_error(ret + 4);
             return err == EOS_APP_ECLOSED ? EOS_APP_OK : err;
         }
         eos__bytes chunk = eos__list(ret + 4);
@@ -236,6 +224,24 @@ int eos_request_read(eos_request *req, void *buf, size_t cap, size_t *out_size)
         }
     }
     return EOS_APP_OK;
+}
+
+void eos__in_body_close(eos__in_body *ib)
+{
+    if (ib->stream >= 0)
+        eos__in_drop(ib->stream);
+    if (ib->body >= 0)
+        eos__future_trailers_drop(eos__in_body_finish(ib->body));
+    ib->stream = ib->body = -1;
+}
+
+int eos_request_read(eos_request *req, void *buf, size_t cap, size_t *out_size)
+{
+    *out_size = 0;
+    if (cap == 0)
+        return EOS_APP_EINVAL;
+    return eos__in_body_read(&req->in, eos__req_consume, req->handle, buf, cap, out_size, NULL,
+                             NULL);
 }
 
 int eos__read_all(int (*read_chunk)(void *src, void *buf, size_t cap, size_t *n), void *src,
@@ -355,34 +361,41 @@ int eos__write_all(eos__handle stream, const uint8_t *data, size_t size)
     return EOS_APP_OK;
 }
 
-int eos_response_write(eos_response_out *out, const void *data, size_t size)
+int eos__out_body_end(eos__handle stream, eos__handle body, uint8_t *ret)
+{
+    int err = EOS_APP_OK;
+    eos__out_blocking_flush(stream, ret);
+    if (ret[0] != 0)
+        err = eos__stream_error(ret + 4);
+    eos__out_drop(stream);
+    eos__out_body_finish(body, 0, 0, ret);
+    return err;
+}
+
+/* Writing or finishing a response not started yet starts it with 200. */
+static int started(eos_response_out *out)
 {
     if (out->state == OUT_IDLE) {
         int err = eos_response_start(out, 200);
         if (err)
             return err;
     }
-    if (out->state != OUT_STARTED)
-        return EOS_APP_ESTATE;
-    return eos__write_all(out->stream, data, size);
+    return out->state == OUT_STARTED ? EOS_APP_OK : EOS_APP_ESTATE;
+}
+
+int eos_response_write(eos_response_out *out, const void *data, size_t size)
+{
+    int err = started(out);
+    return err ? err : eos__write_all(out->stream, data, size);
 }
 
 int eos_response_finish(eos_response_out *out)
 {
-    if (out->state == OUT_IDLE) {
-        int err = eos_response_start(out, 200);
-        if (err)
-            return err;
-    }
-    if (out->state != OUT_STARTED)
-        return EOS_APP_ESTATE;
-    _Alignas(8) uint8_t ret[48];
-    int err = EOS_APP_OK;
-    eos__out_blocking_flush(out->stream, ret);
-    if (ret[0] != 0)
-        err = eos__stream_error(ret + 4);
-    eos__out_drop(out->stream);
-    eos__out_body_finish(out->body, 0, 0, ret);
+    int err = started(out);
+    if (err)
+        return err;
+    _Alignas(8) uint8_t ret[40];
+    err = eos__out_body_end(out->stream, out->body, ret);
     out->state = OUT_FINISHED;
     if (!err && ret[0] != 0)
         err = EOS_APP_EHOST;
@@ -414,10 +427,7 @@ int eos_respond_text(eos_response_out *out, int status, const char *text)
 
 static void request_release(eos_request *req)
 {
-    if (req->stream >= 0)
-        eos__in_drop(req->stream);
-    if (req->body >= 0)
-        eos__future_trailers_drop(eos__in_body_finish(req->body));
+    eos__in_body_close(&req->in);
     eos__req_drop(req->handle);
     eos__headers_free(req->headers, req->header_count);
     free(req->method);
@@ -428,7 +438,7 @@ static void request_release(eos_request *req)
 
 void eos_http_dispatch(int32_t request, int32_t outparam, eos_http_handler_fn fn)
 {
-    eos_request req = {.handle = request, .body = -1, .stream = -1};
+    eos_request req = {.handle = request, .in = EOS__IN_BODY_INIT};
     eos_response_out out = {.param = outparam, .fields = -1, .body = -1, .stream = -1};
     fn(&req, &out);
     if (out.state == OUT_STARTED) {

@@ -5,6 +5,7 @@
 #ifndef EOS_SDK_INTERNAL_H
 #define EOS_SDK_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,6 +16,9 @@
 #define EOS__WASI(iface)       iface "@0.2.12"
 #define EOS__KV(iface)         "wasi:keyvalue/" iface "@0.2.0-draft2"
 #define EOS__IMPORT(mod, name) __attribute__((import_module(mod), import_name(name)))
+/* Most imports are wasi:http/types' resources: "[constructor]R", "[method]R.m",
+ * "[static]R.f", "[resource-drop]R". */
+#define EOS__HTTP(name) EOS__IMPORT(EOS__WASI("wasi:http/types"), name)
 
 /* Resource handles are i32 indices into the instance's handle table. */
 typedef int32_t eos__handle;
@@ -49,113 +53,113 @@ EOS__IMPORT(EOS__WASI("wasi:io/streams"), "[resource-drop]output-stream")
 void eos__out_drop(eos__handle s);
 
 /* wasi:http/types */
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[constructor]fields")
+EOS__HTTP("[constructor]fields")
 eos__handle eos__fields_new(void);
 /* result<_, header-error>: tag u8 @0, header-error case u8 @1. */
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]fields.append")
+EOS__HTTP("[method]fields.append")
 void eos__fields_append(eos__handle f, const char *name, size_t name_len, const void *value,
                         size_t value_len, void *ret);
 /* list<tuple<string, list<u8>>> @0/@4; each entry 16 bytes: name ptr, len, value ptr, len. */
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]fields.entries")
+EOS__HTTP("[method]fields.entries")
 void eos__fields_entries(eos__handle f, void *ret);
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[resource-drop]fields")
+EOS__HTTP("[resource-drop]fields")
 void eos__fields_drop(eos__handle f);
 /* method: tag u8 @0 (get, head, post, put, delete, connect, options, trace, patch,
  * other(string)); other's string @4/@8. */
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]incoming-request.method")
+EOS__HTTP("[method]incoming-request.method")
 void eos__req_method(eos__handle r, void *ret);
 /* option<string>: tag u8 @0, string @4/@8. */
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]incoming-request.path-with-query")
+EOS__HTTP("[method]incoming-request.path-with-query")
 void eos__req_path_with_query(eos__handle r, void *ret);
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]incoming-request.authority")
+EOS__HTTP("[method]incoming-request.authority")
 void eos__req_authority(eos__handle r, void *ret);
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]incoming-request.headers")
+EOS__HTTP("[method]incoming-request.headers")
 eos__handle eos__req_headers(eos__handle r);
 /* result<own<incoming-body>>: tag u8 @0, handle @4. */
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]incoming-request.consume")
+EOS__HTTP("[method]incoming-request.consume")
 void eos__req_consume(eos__handle r, void *ret);
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[resource-drop]incoming-request")
+EOS__HTTP("[resource-drop]incoming-request")
 void eos__req_drop(eos__handle r);
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]incoming-body.stream")
+EOS__HTTP("[method]incoming-body.stream")
 void eos__in_body_stream(eos__handle b, void *ret);
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[static]incoming-body.finish")
+EOS__HTTP("[static]incoming-body.finish")
 eos__handle eos__in_body_finish(eos__handle b);
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[resource-drop]future-trailers")
+EOS__HTTP("[resource-drop]future-trailers")
 void eos__future_trailers_drop(eos__handle t);
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[constructor]outgoing-response")
+EOS__HTTP("[constructor]outgoing-response")
 eos__handle eos__resp_new(eos__handle headers);
 /* result (no payloads) flattens to one i32 and is returned directly: 0 = ok. */
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]outgoing-response.set-status-code")
+EOS__HTTP("[method]outgoing-response.set-status-code")
 int32_t eos__resp_set_status(eos__handle r, int32_t status);
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]outgoing-response.body")
+EOS__HTTP("[method]outgoing-response.body")
 void eos__resp_body(eos__handle r, void *ret);
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[resource-drop]outgoing-response")
+EOS__HTTP("[resource-drop]outgoing-response")
 void eos__resp_drop(eos__handle r);
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]outgoing-body.write")
+EOS__HTTP("[method]outgoing-body.write")
 void eos__out_body_write(eos__handle b, void *ret);
 /* (body, option<trailers> as tag + handle, return area) -> result<_, error-code>:
  * tag @0, error-code @8 (aligned to 8 by its option<u64> payloads; 40 bytes). */
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[static]outgoing-body.finish")
+EOS__HTTP("[static]outgoing-body.finish")
 void eos__out_body_finish(eos__handle b, int32_t has_trailers, eos__handle trailers, void *ret);
 /* result<own<outgoing-response>, error-code> flattens to eight values: the tag, then
  * the join of the ok handle and error-code's flattening (tag, then its payloads'
  * join: i32, i64, 4 x i32). */
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[static]response-outparam.set")
+EOS__HTTP("[static]response-outparam.set")
 void eos__outparam_set(eos__handle param, int32_t is_err, int32_t v0, int32_t v1, int64_t v2,
                        int32_t v3, int32_t v4, int32_t v5, int32_t v6);
 
 /* wasi:http outgoing calls. Results without payloads flatten to one i32 (0 = ok). */
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[constructor]outgoing-request")
+EOS__HTTP("[constructor]outgoing-request")
 eos__handle eos__oreq_new(eos__handle headers);
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[resource-drop]outgoing-request")
+EOS__HTTP("[resource-drop]outgoing-request")
 void eos__oreq_drop(eos__handle r);
 /* method: tag, then other's string. */
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]outgoing-request.set-method")
+EOS__HTTP("[method]outgoing-request.set-method")
 int32_t eos__oreq_set_method(eos__handle r, int32_t tag, const char *other, size_t other_len);
 /* option<scheme>: option tag, scheme tag (HTTP, HTTPS, other), other's string. */
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]outgoing-request.set-scheme")
+EOS__HTTP("[method]outgoing-request.set-scheme")
 int32_t eos__oreq_set_scheme(eos__handle r, int32_t some, int32_t tag, const char *other,
                              size_t other_len);
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]outgoing-request.set-authority")
+EOS__HTTP("[method]outgoing-request.set-authority")
 int32_t eos__oreq_set_authority(eos__handle r, int32_t some, const char *s, size_t len);
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]outgoing-request.set-path-with-query")
+EOS__HTTP("[method]outgoing-request.set-path-with-query")
 int32_t eos__oreq_set_path(eos__handle r, int32_t some, const char *s, size_t len);
 /* result<own<outgoing-body>>: tag u8 @0, handle @4. */
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]outgoing-request.body")
+EOS__HTTP("[method]outgoing-request.body")
 void eos__oreq_body(eos__handle r, void *ret);
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[constructor]request-options")
+EOS__HTTP("[constructor]request-options")
 eos__handle eos__opts_new(void);
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[resource-drop]request-options")
+EOS__HTTP("[resource-drop]request-options")
 void eos__opts_drop(eos__handle o);
 /* option<duration> (ns): tag, u64. */
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]request-options.set-connect-timeout")
+EOS__HTTP("[method]request-options.set-connect-timeout")
 int32_t eos__opts_set_connect(eos__handle o, int32_t some, int64_t ns);
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]request-options.set-first-byte-timeout")
+EOS__HTTP("[method]request-options.set-first-byte-timeout")
 int32_t eos__opts_set_first_byte(eos__handle o, int32_t some, int64_t ns);
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]request-options.set-between-bytes-timeout")
+EOS__HTTP("[method]request-options.set-between-bytes-timeout")
 int32_t eos__opts_set_between(eos__handle o, int32_t some, int64_t ns);
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[resource-drop]outgoing-body")
+EOS__HTTP("[resource-drop]outgoing-body")
 void eos__out_body_drop(eos__handle b);
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]future-incoming-response.subscribe")
+EOS__HTTP("[method]future-incoming-response.subscribe")
 eos__handle eos__fut_subscribe(eos__handle f);
 /* option<result<result<own<incoming-response>, error-code>>>: option tag @0, outer
  * result tag @8, inner result tag @16, then the handle or the error-code @24
  * (error-code: case u8 @0, payload @8; 32 bytes, aligned to 8). 56 bytes. */
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]future-incoming-response.get")
+EOS__HTTP("[method]future-incoming-response.get")
 void eos__fut_get(eos__handle f, void *ret);
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[resource-drop]future-incoming-response")
+EOS__HTTP("[resource-drop]future-incoming-response")
 void eos__fut_drop(eos__handle f);
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]incoming-response.status")
+EOS__HTTP("[method]incoming-response.status")
 int32_t eos__iresp_status(eos__handle r);
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]incoming-response.headers")
+EOS__HTTP("[method]incoming-response.headers")
 eos__handle eos__iresp_headers(eos__handle r);
 /* result<own<incoming-body>>: tag u8 @0, handle @4. */
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[method]incoming-response.consume")
+EOS__HTTP("[method]incoming-response.consume")
 void eos__iresp_consume(eos__handle r, void *ret);
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "[resource-drop]incoming-response")
+EOS__HTTP("[resource-drop]incoming-response")
 void eos__iresp_drop(eos__handle r);
 /* option<error-code>: tag @0, error-code @8; 40 bytes. */
-EOS__IMPORT(EOS__WASI("wasi:http/types"), "http-error-code")
+EOS__HTTP("http-error-code")
 void eos__http_error_code(eos__handle err, void *ret);
 /* (request, option<request-options> as tag + handle, return area) ->
  * result<own<future-incoming-response>, error-code>: tag @0, handle or error-code @8. */
@@ -263,6 +267,31 @@ int eos__stream_error(const uint8_t *p);
 /* Writes all of data (borrowed) to an output stream, following its check-write
  * budget and flushing when it accepts nothing. */
 int eos__write_all(eos__handle stream, const uint8_t *data, size_t size);
+/* The incoming body of a request or response: its body and stream handles
+ * (-1 until consumed) and whether the stream has ended. */
+typedef struct {
+    eos__handle body, stream;
+    bool done;
+} eos__in_body;
+#define EOS__IN_BODY_INIT {-1, -1, false}
+
+/* Reads the next non-empty chunk of the body into buf (at most cap > 0 bytes),
+ * consuming it from owner (borrowed) through consume, its consume import, the
+ * first time. *out_size is 0 once the body has ended. A stream error is turned
+ * into an SDK error by on_error(ctx, the stream-error) (NULL: eos__stream_error);
+ * the stream closing is the end, not an error. */
+int eos__in_body_read(eos__in_body *ib, void (*consume)(eos__handle owner, void *ret),
+                      eos__handle owner, void *buf, size_t cap, size_t *out_size,
+                      int (*on_error)(void *ctx, const uint8_t *p), void *ctx);
+/* Drops the body's stream and body (and its trailers), children first. */
+void eos__in_body_close(eos__in_body *ib);
+
+/* Ends an outgoing body (no trailers): flushes and drops its stream, then
+ * finishes body; both handles are gone after. Returns the flush's error (as
+ * eos__stream_error) and leaves outgoing-body.finish's result in ret (40
+ * bytes, aligned to 8: tag @0, error-code @8). */
+int eos__out_body_end(eos__handle stream, eos__handle body, uint8_t *ret);
+
 /* Reads a whole body through read_chunk (as eos_request_read does a chunk)
  * into *out_body (malloc, NUL-terminated; free with free()); EOS_APP_ETOOBIG
  * past max_size. */

@@ -23,8 +23,8 @@ struct eos_outgoing {
     eos__handle body, stream, future; /* -1 when none */
     /* the response */
     int status;
-    eos__handle resp, rbody, rstream;
-    bool rdone;
+    eos__handle resp;
+    eos__in_body rbody;
     eos__header *headers;
     size_t header_count;
 };
@@ -89,8 +89,9 @@ static int fail(eos_outgoing *c, int code)
 
 /* A stream error (tag at p, error handle at p + 4): the http error-code behind it
  * when the host has one (the call failed), otherwise as eos__stream_error. */
-static int stream_failed(eos_outgoing *c, const uint8_t *p)
+static int stream_failed(void *call, const uint8_t *p)
 {
+    eos_outgoing *c = call;
     if (p[0] == 0) {
         eos__handle e = (eos__handle)eos__u32(p + 4);
         _Alignas(8) uint8_t ret[40];
@@ -130,7 +131,8 @@ int eos_outgoing_new(const char *method, const char *url, eos_outgoing **out)
         return EOS_APP_ENOMEM;
     c->err = EOS_HTTP_ERR_NONE;
     c->scheme = scheme;
-    c->body = c->stream = c->future = c->resp = c->rbody = c->rstream = -1;
+    c->body = c->stream = c->future = c->resp = -1;
+    c->rbody = (eos__in_body)EOS__IN_BODY_INIT;
     c->fields = -1;
     c->method = strdup(method);
     c->authority = strndup(rest, alen);
@@ -250,12 +252,7 @@ int eos_outgoing_end_body(eos_outgoing *c)
     if (c->body < 0)
         return c->state == ST_FAILED ? EOS_APP_EHTTP : EOS_APP_ESTATE;
     _Alignas(8) uint8_t ret[40];
-    int err = EOS_APP_OK;
-    eos__out_blocking_flush(c->stream, ret);
-    if (ret[0] != 0)
-        err = eos__stream_error(ret + 4);
-    eos__out_drop(c->stream);
-    eos__out_body_finish(c->body, 0, 0, ret);
+    int err = eos__out_body_end(c->stream, c->body, ret);
     c->stream = c->body = -1;
     if (ret[0] != 0)
         return fail(c, take_error_code(ret + 8));
@@ -334,38 +331,8 @@ int eos_outgoing_read(eos_outgoing *c, void *buf, size_t cap, size_t *out_size)
         return EOS_APP_EHTTP;
     if (c->state != ST_RESPONDED)
         return EOS_APP_ESTATE;
-    _Alignas(4) uint8_t ret[12];
-    if (c->rstream < 0 && !c->rdone) {
-        eos__iresp_consume(c->resp, ret);
-        if (ret[0] != 0)
-            return EOS_APP_ESTATE;
-        c->rbody = (eos__handle)eos__u32(ret + 4);
-        eos__in_body_stream(c->rbody, ret);
-        if (ret[0] != 0)
-            return EOS_APP_ESTATE;
-        c->rstream = (eos__handle)eos__u32(ret + 4);
-    }
-    while (!c->rdone) {
-        eos__land_in(buf, cap);
-        eos__in_blocking_read(c->rstream, (int64_t)cap, ret);
-        eos__land_in(NULL, 0);
-        if (ret[0] != 0) {
-            c->rdone = true;
-            int err = stream_failed(c, ret + 4);
-            return err == EOS_APP_ECLOSED ? EOS_APP_OK : err;
-        }
-        eos__bytes chunk = eos__list(ret + 4);
-        size_t n = chunk.len < cap ? chunk.len : cap;
-        if (chunk.ptr != buf) {
-            memcpy(buf, chunk.ptr, n);
-            eos__release(chunk.ptr, chunk.len);
-        }
-        if (n) {
-            *out_size = n;
-            return EOS_APP_OK;
-        }
-    }
-    return EOS_APP_OK;
+    return eos__in_body_read(&c->rbody, eos__iresp_consume, c->resp, buf, cap, out_size,
+                             stream_failed, c);
 }
 
 static int read_outgoing(void *c, void *buf, size_t cap, size_t *n)
@@ -388,10 +355,7 @@ void eos_outgoing_free(eos_outgoing *c)
     if (!c)
         return;
     /* children before parents: streams, then bodies, then the response */
-    if (c->rstream >= 0)
-        eos__in_drop(c->rstream);
-    if (c->rbody >= 0)
-        eos__future_trailers_drop(eos__in_body_finish(c->rbody));
+    eos__in_body_close(&c->rbody);
     if (c->resp >= 0)
         eos__iresp_drop(c->resp);
     if (c->stream >= 0)

@@ -608,6 +608,42 @@ out:
     return rc;
 }
 
+/* The answer to a call that ran: {"status":"ok","returns":[...]} from its
+ * results, or when it exited {"status":"exited","exit_code":N} (a command
+ * that called exit: its status is the answer, as a process's exit code is,
+ * and the run function returns nothing then); both name the fuel the call
+ * used. */
+static int answer_doc(const eos_cm_functype *ft, const eos_cm_val *results,
+                      const eos_wasi_outcome *oc, bool exited, char **out, size_t *out_size)
+{
+    int oom = 0;
+    yajl_gen g = eos_proto_json_gen_new(&oom);
+    if (!g)
+        return EOS_ENOMEM;
+    yajl_gen_map_open(g);
+    gen_cstr(g, "status");
+    if (!exited) {
+        gen_cstr(g, "ok");
+        gen_cstr(g, "returns");
+        yajl_gen_array_open(g);
+        for (uint32_t i = 0; i < ft->result_count; i++)
+            to_json(g, ft->results[i], &results[i]);
+        yajl_gen_array_close(g);
+    } else {
+        gen_cstr(g, "exited");
+        gen_cstr(g, "exit_code");
+        yajl_gen_integer(g, oc->exit_status);
+    }
+    gen_cstr(g, "fuel_consumed");
+    yajl_gen_integer(g, (long long)oc->fuel_consumed);
+    yajl_gen_map_close(g);
+    if (oom) {
+        yajl_gen_free(g);
+        return EOS_ENOMEM;
+    }
+    return eos_proto_json_finish(g, out, out_size);
+}
+
 int eos_apps__call(eos_apps_app *a, const char *func, const char *params_json, size_t params_size,
                    const char *const *argv, size_t argc, char **out, size_t *out_size)
 {
@@ -674,28 +710,7 @@ int eos_apps__call(eos_apps_app *a, const char *func, const char *params_json, s
                             ft->result_count, cv.arena, &oc);
     atomic_fetch_add(&a->fuel, oc.fuel_consumed);
     if (rc == EOS_TRAP_EXIT && oc.exited) {
-        /* A command that called exit: its status is the answer, as a
-         * process's exit code is (the run function returns nothing then). */
-        int oom = 0;
-        yajl_gen g = eos_proto_json_gen_new(&oom);
-        if (!g) {
-            rc = EOS_ENOMEM;
-            goto out;
-        }
-        yajl_gen_map_open(g);
-        gen_cstr(g, "status");
-        gen_cstr(g, "exited");
-        gen_cstr(g, "exit_code");
-        yajl_gen_integer(g, oc.exit_status);
-        gen_cstr(g, "fuel_consumed");
-        yajl_gen_integer(g, (long long)oc.fuel_consumed);
-        yajl_gen_map_close(g);
-        if (oom) {
-            yajl_gen_free(g);
-            rc = EOS_ENOMEM;
-            goto out;
-        }
-        rc = eos_proto_json_finish(g, out, out_size);
+        rc = answer_doc(ft, NULL, &oc, true, out, out_size);
         goto out;
     }
     if (rc < 0) {
@@ -705,29 +720,7 @@ int eos_apps__call(eos_apps_app *a, const char *func, const char *params_json, s
         rc = eos_apps_error_doc(rc <= -1000 ? "trap" : "call_failed", msg, out, out_size);
         goto out;
     }
-    int oom = 0;
-    yajl_gen g = eos_proto_json_gen_new(&oom);
-    if (!g) {
-        rc = EOS_ENOMEM;
-        goto out;
-    }
-    yajl_gen_map_open(g);
-    gen_cstr(g, "status");
-    gen_cstr(g, "ok");
-    gen_cstr(g, "returns");
-    yajl_gen_array_open(g);
-    for (uint32_t i = 0; i < ft->result_count; i++)
-        to_json(g, ft->results[i], &results[i]);
-    yajl_gen_array_close(g);
-    gen_cstr(g, "fuel_consumed");
-    yajl_gen_integer(g, (long long)oc.fuel_consumed);
-    yajl_gen_map_close(g);
-    if (oom) {
-        yajl_gen_free(g);
-        rc = EOS_ENOMEM;
-        goto out;
-    }
-    rc = eos_proto_json_finish(g, out, out_size);
+    rc = answer_doc(ft, results, &oc, false, out, out_size);
 out:
     if (params)
         yajl_tree_free(params);

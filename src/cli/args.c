@@ -1,5 +1,6 @@
 /* Helpers every command shares: --help, usage errors, and the parsing of
  * numbers and sizes on the command line. */
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,18 @@ int eos_cli__usage(const eos_cli_command *cmd, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "\nTry 'enclave-os %s --help'.\n", cmd->name);
     return EOS_CLI_EXIT_USAGE;
+}
+
+int eos_cli__option_rest(const eos_cli_command *cmd, int c, char **argv)
+{
+    if (c == 'h') {
+        eos_cli__print_help(cmd);
+        return EOS_CLI_EXIT_OK;
+    }
+    /* getopt has moved optind past the offending word. */
+    if (c == ':')
+        return eos_cli__usage(cmd, "option '%s' needs a value", argv[optind - 1]);
+    return eos_cli__usage(cmd, "unknown option '%s'", argv[optind - 1]);
 }
 
 int eos_cli__unavailable(const eos_cli_command *cmd, int argc, char **argv, const char *why)

@@ -33,6 +33,11 @@ void eos_cli__print_help(const eos_cli_command *cmd);
 /* Reports a usage error on stderr with a pointer to --help; returns EOS_CLI_EXIT_USAGE. */
 int eos_cli__usage(const eos_cli_command *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Ends a command's getopt_long loop (its optstring starting with ':') for
+ * any option the command did not take itself: -h/--help prints the help and
+ * returns EOS_CLI_EXIT_OK; a missing value or an unknown option is a usage
+ * error. Borrows argv. */
+int eos_cli__option_rest(const eos_cli_command *cmd, int c, char **argv);
 /* The shared body of commands that exist but cannot run yet: --help works,
  * anything else prints why and returns EOS_CLI_EXIT_UNAVAILABLE. */
 int eos_cli__unavailable(const eos_cli_command *cmd, int argc, char **argv, const char *why);

@@ -118,13 +118,8 @@ static int run(int argc, char **argv)
         case O_STRICT:
             strict = 1;
             break;
-        case 'h':
-            eos_cli__print_help(cmd);
-            return EOS_CLI_EXIT_OK;
-        case ':':
-            return eos_cli__usage(cmd, "option '%s' needs a value", argv[optind - 1]);
         default:
-            return eos_cli__usage(cmd, "unknown option '%s'", argv[optind - 1]);
+            return eos_cli__option_rest(cmd, c, argv);
         }
     }
     if (optind != argc - 1)

@@ -171,15 +171,8 @@ static int run(int argc, char **argv)
             }
             tier = optarg;
             break;
-        case 'h':
-            eos_cli__print_help(cmd);
-            rc = EOS_CLI_EXIT_OK;
-            goto out;
-        case ':':
-            rc = eos_cli__usage(cmd, "option '%s' needs a value", argv[optind - 1]);
-            goto out;
         default:
-            rc = eos_cli__usage(cmd, "unknown option '%s'", argv[optind - 1]);
+            rc = eos_cli__option_rest(cmd, c, argv);
             goto out;
         }
     }

@@ -53,13 +53,8 @@ static int run(int argc, char **argv)
             if (eos_cli__parse_uint(optarg, 1, 3600000, &timeout_ms) < 0)
                 return eos_cli__usage(cmd, "--timeout wants milliseconds, not '%s'", optarg);
             break;
-        case 'h':
-            eos_cli__print_help(cmd);
-            return EOS_CLI_EXIT_OK;
-        case ':':
-            return eos_cli__usage(cmd, "option '%s' needs a value", argv[optind - 1]);
         default:
-            return eos_cli__usage(cmd, "unknown option '%s'", argv[optind - 1]);
+            return eos_cli__option_rest(cmd, c, argv);
         }
     }
     if (optind + 1 != argc)

@@ -53,7 +53,7 @@ const eos_cli_command eos_cli_call = {
     run_call,
 };
 
-enum { O_ARG = 2000, O_ARGV0 };
+enum { O_ARG = 2000, O_ARGV0, O_CLUSTER };
 
 /* The command line `call` sends ("args"), argv[0] first. */
 typedef struct cmdline {
@@ -62,25 +62,32 @@ typedef struct cmdline {
     size_t count;
 } cmdline;
 
-/* Parses the shared options (and, with cl, call's --arg and --argv0); fills
- * pos with the positional arguments. Returns -1 to go on, else the exit
- * status. */
+/* Parses the shared options (and, with cl, call's --arg and --argv0; with
+ * cluster, list's --cluster); fills pos with the positional arguments.
+ * Returns -1 to go on, else the exit status. */
 static int parse_with(const eos_cli_command *cmd, int argc, char **argv, eos_cli_conn *o,
-                      const char **pos, int min, int max, int *npos, cmdline *cl)
+                      const char **pos, int min, int max, int *npos, cmdline *cl, int *cluster)
 {
     static const struct option opts[] = {EOS_CLI_CONN_LONGOPTS, {0, 0, 0, 0}};
     static const struct option call_opts[] = {EOS_CLI_CONN_LONGOPTS,
                                               {"arg", required_argument, 0, O_ARG},
                                               {"argv0", required_argument, 0, O_ARGV0},
                                               {0, 0, 0, 0}};
+    static const struct option list_opts[] = {
+        EOS_CLI_CONN_LONGOPTS, {"cluster", no_argument, 0, O_CLUSTER}, {0, 0, 0, 0}};
     int c;
     memset(o, 0, sizeof *o);
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":s:h", cl ? call_opts : opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":s:h", cl ? call_opts : cluster ? list_opts : opts,
+                            NULL)) != -1) {
         if (c == 's')
             c = EOS_CLI_O_SERVER;
         if (eos_cli__conn_option(o, c, optarg))
             continue;
+        if (cluster && c == O_CLUSTER) {
+            *cluster = 1;
+            continue;
+        }
         if (cl && c == O_ARGV0) {
             cl->argv0 = optarg;
             continue;
@@ -92,13 +99,7 @@ static int parse_with(const eos_cli_command *cmd, int argc, char **argv, eos_cli
             cl->args[cl->count++] = optarg;
             continue;
         }
-        if (c == 'h') {
-            eos_cli__print_help(cmd);
-            return EOS_CLI_EXIT_OK;
-        }
-        if (c == ':')
-            return eos_cli__usage(cmd, "option '%s' needs a value", argv[optind - 1]);
-        return eos_cli__usage(cmd, "unknown option '%s'", argv[optind - 1]);
+        return eos_cli__option_rest(cmd, c, argv);
     }
     int n = argc - optind;
     if (n < min || n > max)
@@ -112,7 +113,7 @@ static int parse_with(const eos_cli_command *cmd, int argc, char **argv, eos_cli
 static int parse(const eos_cli_command *cmd, int argc, char **argv, eos_cli_conn *o,
                  const char **pos, int min, int max, int *npos)
 {
-    return parse_with(cmd, argc, argv, o, pos, min, max, npos, NULL);
+    return parse_with(cmd, argc, argv, o, pos, min, max, npos, NULL, NULL);
 }
 
 typedef struct call_args {
@@ -156,19 +157,8 @@ static int run_list(int argc, char **argv)
 {
     eos_cli_conn o;
     const char *pos[1];
-    int n, cluster = 0, m = 0;
-    /* --cluster is list's own flag; the rest are the shared options. */
-    char **rest = calloc((size_t)argc + 1, sizeof *rest);
-    if (!rest)
-        return EOS_CLI_EXIT_FAIL;
-    for (int i = 0; i < argc; i++) {
-        if (i > 0 && strcmp(argv[i], "--cluster") == 0)
-            cluster = 1;
-        else
-            rest[m++] = argv[i];
-    }
-    int rc = parse(&eos_cli_list, m, rest, &o, pos, 0, 0, &n);
-    free(rest);
+    int n, cluster = 0;
+    int rc = parse_with(&eos_cli_list, argc, argv, &o, pos, 0, 0, &n, NULL, &cluster);
     if (rc >= 0)
         return rc;
     return cluster ? eos_cli__list_cluster(&o) : eos_cli__run(&o, do_list, NULL);
@@ -180,7 +170,7 @@ static int run_call(int argc, char **argv)
     const char *pos[3];
     int n;
     cmdline cl = {0};
-    int rc = parse_with(&eos_cli_call, argc, argv, &o, pos, 2, 3, &n, &cl);
+    int rc = parse_with(&eos_cli_call, argc, argv, &o, pos, 2, 3, &n, &cl, NULL);
     if (rc >= 0) {
         free(cl.args);
         return rc;

@@ -295,22 +295,6 @@ out:
     return rc;
 }
 
-static const char *kind_name(eos_tee_kind k)
-{
-    switch (k) {
-    case EOS_TEE_KIND_SIM:
-        return "sim";
-    case EOS_TEE_KIND_SGX:
-        return "sgx";
-    case EOS_TEE_KIND_TDX:
-        return "tdx";
-    case EOS_TEE_KIND_SEV_SNP:
-        return "sev-snp";
-    default:
-        return "";
-    }
-}
-
 /* Splits HOST:PORT (or [V6]:PORT). */
 static int split_target(const char *t, char *host, size_t host_size, char *port, size_t port_size)
 {
@@ -374,7 +358,8 @@ int eos_client_verify(const char *hostport, const eos_ratls_verify_opts *opts,
         r->failed_step = EOS_RATLS_STEP_CODE_HASH;
     }
     out->failed_step = eos_ratls_step_name(r->failed_step);
-    snprintf(out->tee, sizeof out->tee, "%s", kind_name(r->kind));
+    const char *kind = eos_evidence_kind_name((int)r->kind);
+    snprintf(out->tee, sizeof out->tee, "%s", kind ? kind : "");
     out->simulated = r->simulated;
     out->debug = r->debug;
     memcpy(out->measurement, r->measurement, sizeof out->measurement);

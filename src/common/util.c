@@ -36,6 +36,12 @@ int eos_hex_decode(const char *hex, uint8_t *out, size_t size)
     return hex[2 * size] == '\0' ? 0 : EOS_EINVAL;
 }
 
+const char *eos_evidence_kind_name(int kind)
+{
+    static const char *const names[] = {NULL, "sim", "sgx", "tdx", "sev-snp"};
+    return kind >= 0 && (size_t)kind < sizeof names / sizeof names[0] ? names[kind] : NULL;
+}
+
 uint64_t eos_now_ns(void)
 {
     struct timespec ts;

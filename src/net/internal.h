@@ -436,6 +436,10 @@ int eos_net__http_doc_status(const char *doc);
 /* Adds a request that started at start_ns to the latency histogram. */
 void eos_net__http_observe(eos_net_server *srv, uint64_t start_ns);
 
+/* metrics.c: the metrics page's text (*out_len bytes, NUL-terminated) in
+ * *out; free with eos_free(*out, *out_cap). 0 or EOS_ENOMEM. */
+int eos_net__metrics_text(eos_net_server *srv, char **out, size_t *out_len, size_t *out_cap);
+
 /* tls.c */
 int eos_net__tls_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
                              const unsigned char *in, unsigned int inlen, void *arg);

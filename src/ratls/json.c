@@ -1,7 +1,6 @@
 /* Small JSON pieces of the layer: string escaping for rendered output, the
  * canonical forms of an app's env object and allow-list (hashed into the
- * Merkle tree), and
- * reading the JSON manifest back into the binary form. */
+ * Merkle tree), and reading the JSON manifest back into the binary form. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,14 +49,12 @@ int eos_ratls_canonical_rules(const char *rules, char **out, size_t *out_size)
     }
     buf[o++] = ']';
     buf[o] = '\0';
-    /* Shrink to size, so the free needs only the size. */
-    char *exact = eos_malloc(o + 1);
+    /* Hand back a block of exactly o + 1 bytes so the caller can free it. */
+    char *exact = eos_realloc(buf, cap, o + 1);
     if (!exact) {
         eos_free(buf, cap);
         return EOS_ENOMEM;
     }
-    memcpy(exact, buf, o + 1);
-    eos_free(buf, cap);
     *out = exact;
     *out_size = o;
     return 0;

@@ -73,20 +73,15 @@ void eos_tee_free(eos_tee *t)
     eos_free(t, sizeof *t);
 }
 
+/* common's table counts the kinds as eos_tee_kind does. */
+_Static_assert(EOS_TEE_KIND_SIM == 1 && EOS_TEE_KIND_SGX == 2 && EOS_TEE_KIND_TDX == 3 &&
+                   EOS_TEE_KIND_SEV_SNP == 4,
+               "eos_evidence_kind_name numbers the kinds as eos_tee_kind does");
+
 const char *eos_tee_kind_name(eos_tee_kind kind)
 {
-    switch (kind) {
-    case EOS_TEE_KIND_SIM:
-        return "sim";
-    case EOS_TEE_KIND_SGX:
-        return "sgx";
-    case EOS_TEE_KIND_TDX:
-        return "tdx";
-    case EOS_TEE_KIND_SEV_SNP:
-        return "sev-snp";
-    default:
-        return "unknown";
-    }
+    const char *name = eos_evidence_kind_name((int)kind);
+    return name ? name : "unknown";
 }
 
 static int unsupported(const eos_tee *t, const char *what, eos_diag *diag)

@@ -14,6 +14,12 @@ DEFAULT_TIER = os.environ.get("EOS_E2E_TIER") or "interp"
 # On the compiled tier a load answers once its code is compiled (minutes for
 # the 13 MB JavaScript apps on a busy machine) and a stop waits for it.
 SLOW = 30 if DEFAULT_TIER == "compiled" else 1
+# A sanitizer build (EOS_SANITIZED=ON): it keeps freed memory in quarantine
+# and adds shadow memory, so resident size says nothing about live memory.
+SANITIZED = os.environ.get("EOS_SANITIZED") in ("ON", "1")
+# How much the server's peak resident size may grow while 100 MB pass
+# through it: buffers, app instances and thread stacks, not the body.
+RSS_BOUND_MB = 24
 
 
 def free_port():
@@ -77,6 +83,28 @@ class Server:
         return rc
 
 
+def status_kb(pid, field):
+    """A field of /proc/PID/status in kB (VmRSS, VmHWM); 0 when absent."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def peak_rss_mb(srv):
+    return status_kb(srv.proc.pid, "VmHWM") / 1024
+
+
+def check_rss(srv, before, what):
+    """The server's peak resident size grew by less than RSS_BOUND_MB since
+    before (peak_rss_mb's); no check on a sanitizer build."""
+    if SANITIZED:
+        return
+    grown = peak_rss_mb(srv) - before
+    assert grown < RSS_BOUND_MB, "server grew by %.1f MB during %s" % (grown, what)
+
+
 def tls_context():
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
@@ -117,6 +145,13 @@ def request(sock, payload):
         payload = json.dumps(payload).encode()
     sock.sendall(frame(payload))
     return recv_frame(sock)
+
+
+def call(port, doc, timeout=120):
+    """One framed Data request (doc, an object) on a fresh connection: the
+    inner answer document."""
+    with connect(port, timeout=timeout) as s:
+        return inner(request(s, data_request(doc)))
 
 
 def data_request(inner):
@@ -160,3 +195,20 @@ def read_until_closed(sock):
     except (ConnectionResetError, ssl.SSLError, socket.timeout):
         pass
     return out
+
+
+def body_of(resp):
+    """The body of a whole HTTP/1.1 response (head and body bytes), its
+    chunked transfer coding undone."""
+    head, _, body = resp.partition(b"\r\n\r\n")
+    if b"transfer-encoding: chunked" in head.lower():
+        out = b""
+        while body:
+            size_line, _, rest = body.partition(b"\r\n")
+            n = int(size_line, 16)
+            if n == 0:
+                break
+            out += rest[:n]
+            body = rest[n + 2:]
+        return out
+    return body

@@ -25,6 +25,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ObjectIdentifier
 
+from eosnet import body_of
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 EOS_BIN = os.environ.get("EOS_BIN", os.path.join(HERE, "../../build/src/cli/enclave-os"))
 CLUSTER = os.path.join(HERE, "../../scripts/cluster.sh")
@@ -84,19 +86,8 @@ def get(port, path, timeout=10):
                 if not chunk:
                     break
                 data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    if b"transfer-encoding: chunked" in head.lower():
-        out = b""
-        while body:
-            size_line, _, rest = body.partition(b"\r\n")
-            n = int(size_line, 16)
-            if n == 0:
-                break
-            out += rest[:n]
-            body = rest[n + 2:]
-        body = out
-    return status, body
+    status = int(data.split(b" ", 2)[1])
+    return status, body_of(data)
 
 
 def cert_root(port):

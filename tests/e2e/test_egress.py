@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from eosnet import Server, connect, data_request, inner, request
-from test_server_apps import body_of, get, https
+from eosnet import Server, body_of, call
+from test_server_apps import get, https
 
 APPS = os.environ.get("EOS_APPS_DIR", "")
 EGRESS = os.path.join(APPS, "egress-js.wasm")
@@ -46,11 +46,6 @@ def server(tmp_path_factory):
     yield srv
     assert srv.alive(), srv.output()
     assert srv.stop() == 0, srv.output()
-
-
-def call(port, doc):
-    with connect(port, timeout=120) as s:
-        return inner(request(s, data_request(doc)))
 
 
 def egress_bytes():

@@ -11,8 +11,8 @@ import subprocess
 
 import pytest
 
-from eosnet import EOS_BIN, Server, connect, data_request, inner, request
-from test_server_apps import body_of, get, https
+from eosnet import EOS_BIN, Server, body_of, call, connect, data_request, inner, request
+from test_server_apps import get, https
 
 APPS = os.environ.get("EOS_APPS_DIR", "")
 EGRESS = os.path.join(APPS, "egress-js.wasm")
@@ -21,11 +21,6 @@ MISBEHAVE = os.path.join(APPS, "misbehave.wasm")
 
 pytestmark = pytest.mark.skipif(not (os.path.exists(EGRESS) and os.path.exists(HELLO)),
                                 reason="egress-js or hello component not built")
-
-
-def call(port, doc):
-    with connect(port, timeout=120) as s:
-        return inner(request(s, data_request(doc)))
 
 
 def put(port, name, path, rules):

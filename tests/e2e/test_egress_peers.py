@@ -24,13 +24,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 import ipaddress
 
-from eosnet import Server, connect, data_request, inner, request
+from eosnet import (SANITIZED, Server, check_rss, connect, data_request, inner, peak_rss_mb,
+                    request)
 
 PROXY = os.environ.get("EOS_PROXY_WASM", os.path.join(
     os.path.dirname(__file__), "../../build/examples/proxy/proxy.wasm"))
-SANITIZED = os.environ.get("EOS_SANITIZED") in ("ON", "1")
 MB = 1 << 20
-RSS_BOUND_MB = 24
 # Sanitizer builds skip the memory check, and 100 MB through the interpreter
 # takes minutes there: a smaller transfer still covers the streaming.
 BIG = 16 * MB if SANITIZED else 100 * MB
@@ -446,21 +445,6 @@ def _dechunk(s, buf, sink):
             buf = buf[2:]
     except Truncated:
         return
-
-
-def peak_rss_mb(srv):
-    with open("/proc/%d/status" % srv.proc.pid) as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def check_rss(srv, before, what):
-    if SANITIZED:
-        return  # quarantine and shadow memory: resident size says nothing there
-    grown = peak_rss_mb(srv) - before
-    assert grown < RSS_BOUND_MB, "server grew by %.1f MB during %s" % (grown, what)
 
 
 def metric(srv, name, app):

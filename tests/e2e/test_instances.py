@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from eosnet import Server
+from eosnet import SANITIZED, Server, status_kb
 
 from test_server_apps import MISBEHAVE, body_of, connect_sni, get, https, load
 
@@ -20,21 +20,12 @@ HELLO_JS = os.environ.get("EOS_HELLO_JS_WASM", "")
 CYCLES = int(os.environ.get("EOS_CYCLES", "20"))
 THREADS = int(os.environ.get("EOS_APP_THREADS", "8"))
 REQUESTS = int(os.environ.get("EOS_REQUESTS", "8"))
-SANITIZED = os.environ.get("EOS_SANITIZED", "") not in ("", "0", "OFF")
 TOKEN = "s3cret-token-0123456789"
 
 needs_js = pytest.mark.skipif(not HELLO_JS or not os.path.exists(HELLO_JS),
                               reason="examples/hello-js not built (needs node + componentize-js)")
 needs_apps = pytest.mark.skipif(not os.path.exists(MISBEHAVE),
                                 reason="test components not built (needs node + jco)")
-
-
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def js_requests(port, n):
@@ -76,7 +67,7 @@ def test_load_request_unload_cycles(tmp_path, replace):
                 r = https(srv.port, ("DELETE /.well-known/enclave-os/apps/js HTTP/1.1\r\nHost: x\r\n"
                                      "%sConnection: close\r\n\r\n" % auth).encode())
                 assert r.startswith(b"HTTP/1.1 200 ") and b'"unloaded"' in r
-            sizes.append(rss_kb(srv.proc.pid))
+            sizes.append(status_kb(srv.proc.pid, "VmRSS"))
         print("server RSS after each %s cycle (MB):" % ("replace" if replace else "unload"),
               " ".join("%.1f" % (k / 1024) for k in sizes))
         if not SANITIZED:

@@ -4,7 +4,7 @@ the component's size, not the JSON's."""
 import os
 import struct
 
-from eosnet import Server, connect, recv_frame
+from eosnet import SANITIZED, Server, connect, recv_frame, status_kb
 from eosnet import inner as inner_doc
 
 DIGITS = [(str(i) + ",").encode() for i in range(256)]
@@ -15,20 +15,12 @@ def encode_bytes(data):
     return b"".join(DIGITS[b] for b in data)[:-1]
 
 
-def peak_rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return 0
-
-
 def test_large_load_streams_in_bounded_memory(tmp_path):
     comp = os.urandom(8 << 20)
     inner = b'{"wasm_load": {"name": "big", "bytes": [' + encode_bytes(comp) + b"]}}"
     srv = Server(tmp_path, "--dev", "--workers", "1")
     try:
-        before = peak_rss_kb(srv.proc.pid)
+        before = status_kb(srv.proc.pid, "VmHWM")
         with connect(srv.port, timeout=120) as s:
             head = b'{"Data":['
             step = 1 << 20
@@ -41,10 +33,10 @@ def test_large_load_streams_in_bounded_memory(tmp_path):
             s.sendall(b"]}")
             reply = inner_doc(recv_frame(s))
             assert reply["status"] == "error" and "not a WebAssembly binary" in reply["message"]
-        grown_mb = (peak_rss_kb(srv.proc.pid) - before) / 1024
+        grown_mb = (status_kb(srv.proc.pid, "VmHWM") - before) / 1024
         # AddressSanitizer keeps freed memory in quarantine, so resident size
         # says nothing about live memory there; check it in normal builds.
-        if os.environ.get("EOS_SANITIZED") not in ("ON", "1"):
+        if not SANITIZED:
             assert grown_mb < 2.5 * len(comp) / (1 << 20), "server grew by %.1f MB" % grown_mb
         assert "load of 'big' refused" in srv.output()
     finally:

@@ -11,17 +11,14 @@ import time
 
 import pytest
 
-from eosnet import Server, connect, data_request, inner, read_until_closed, request
+from eosnet import (SANITIZED, Server, check_rss, connect, data_request, inner, peak_rss_mb,
+                    read_until_closed, request)
 
 APPS = os.environ.get("EOS_APPS_DIR", os.path.join(os.path.dirname(__file__),
                                                    "../../build/tests/wasi/apps"))
 HELLO = os.path.join(APPS, "hello.wasm")
 MISBEHAVE = os.path.join(APPS, "misbehave.wasm")
-SANITIZED = os.environ.get("EOS_SANITIZED") in ("ON", "1")
 MB = 1 << 20
-# How much the server's peak resident size may grow while 100 MB pass
-# through it: buffers, app instances and thread stacks, not the body.
-RSS_BOUND_MB = 24
 # How long a request that must not be stalled may take (sanitizers slow
 # everything down several times).
 QUICK = 2.0 if SANITIZED else 1.0
@@ -43,23 +40,6 @@ def load(port, name, path, **extra):
         reply = inner(request(s, data_request({"wasm_load": body})))
     assert reply["status"] == "loaded", reply
     return reply
-
-
-def peak_rss_mb(srv):
-    with open("/proc/%d/status" % srv.proc.pid) as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def check_rss(srv, before, what):
-    # AddressSanitizer keeps freed memory in quarantine and adds shadow
-    # memory, so resident size says nothing about live memory there.
-    if SANITIZED:
-        return
-    grown = peak_rss_mb(srv) - before
-    assert grown < RSS_BOUND_MB, "server grew by %.1f MB during %s" % (grown, what)
 
 
 def check_log_clean(srv):

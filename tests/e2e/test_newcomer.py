@@ -15,8 +15,7 @@ import urllib.request
 
 import pytest
 
-from eosnet import EOS_BIN, Server, connect, data_request, free_port, inner, read_until_closed, \
-    request, tls_context
+from eosnet import EOS_BIN, Server, call, free_port, read_until_closed, tls_context
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 APPS = os.environ.get("EOS_APPS_DIR", os.path.join(ROOT, "build/tests/wasi/apps"))
@@ -25,11 +24,6 @@ MISBEHAVE = os.path.join(APPS, "misbehave.wasm")
 
 pytestmark = pytest.mark.skipif(not os.path.exists(HELLO),
                                 reason="test components not built (needs node + jco)")
-
-
-def call(port, doc):
-    with connect(port, timeout=60) as s:
-        return inner(request(s, data_request(doc)))
 
 
 def load(port, name, path, **extra):

@@ -17,8 +17,8 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ObjectIdentifier
 
-from eosnet import (EOS_BIN, SLOW, Server, closed_by_peer, connect, data_request, error_text, frame,
-                    inner, read_until_closed, recv_frame, request, tls_context)
+from eosnet import (EOS_BIN, SLOW, Server, body_of, call, closed_by_peer, connect, data_request,
+                    error_text, frame, inner, read_until_closed, recv_frame, request, tls_context)
 
 APPS = os.environ.get("EOS_APPS_DIR", os.path.join(os.path.dirname(__file__),
                                                    "../../build/tests/wasi/apps"))
@@ -51,11 +51,6 @@ def server(tmp_path_factory):
     assert srv.stop() == 0, srv.output()
 
 
-def call(port, doc, timeout=60):
-    with connect(port, timeout=timeout) as s:
-        return inner(request(s, data_request(doc)))
-
-
 def load(port, name, data, **extra):
     body = {"name": name, "bytes": list(data)}
     body.update(extra)
@@ -85,21 +80,6 @@ def connect_sni(port, name, timeout=10 * SLOW):
 def get(port, path, host="127.0.0.1", headers=""):
     return https(port, ("GET %s HTTP/1.1\r\nHost: %s\r\n%sConnection: close\r\n\r\n"
                         % (path, host, headers)).encode(), server_hostname=host)
-
-
-def body_of(resp):
-    head, _, body = resp.partition(b"\r\n\r\n")
-    if b"transfer-encoding: chunked" in head.lower():
-        out = b""
-        while body:
-            size_line, _, rest = body.partition(b"\r\n")
-            n = int(size_line, 16)
-            if n == 0:
-                break
-            out += rest[:n]
-            body = rest[n + 2:]
-        return out
-    return body
 
 
 def cert_of(port, name="127.0.0.1"):
