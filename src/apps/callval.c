@@ -609,7 +609,7 @@ out:
 }
 
 int eos_apps__call(eos_apps_app *a, const char *func, const char *params_json, size_t params_size,
-                   const char *const *argv, size_t argc, char **out, size_t *out_size)
+                   const eos_wasi_cmdline *cmd, char **out, size_t *out_size)
 {
     int rc;
     conv cv;
@@ -670,8 +670,8 @@ int eos_apps__call(eos_apps_app *a, const char *func, const char *params_json, s
     }
     eos_wasi_outcome oc;
     memset(&oc, 0, sizeof oc);
-    rc = eos_wasi_call_argv(a->wapp, func, argv, argc, args, ft->param_count, results,
-                            ft->result_count, cv.arena, &oc);
+    rc = eos_wasi_call_cmd(a->wapp, func, cmd, args, ft->param_count, results, ft->result_count,
+                           cv.arena, &oc);
     atomic_fetch_add(&a->fuel, oc.fuel_consumed);
     if (rc == EOS_TRAP_EXIT && oc.exited) {
         /* A command that called exit: its status is the answer, as a

@@ -601,8 +601,8 @@ static int get_directories(eos_cm_call *call, void *ud, const eos_cm_val *args, 
     eos_cm_val *v = eos_wasi__val_new(ctx, 3);
     if (!v)
         return EOS_ENOMEM;
-    if (!ctx->app->store.ops) {
-        results[0].of.list.items = v; /* no store: no preopens */
+    if (!ctx->app->store.ops || ctx->no_preopen) {
+        results[0].of.list.items = v; /* no store (or asked for none): no preopens */
         results[0].of.list.len = 0;
         return 0;
     }

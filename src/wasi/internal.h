@@ -161,6 +161,8 @@ struct eos_wasi__ctx {
      * the app's name alone, as argv[0]. */
     const char *const *argv;
     size_t argc;
+    bool no_app_env;  /* environment without APP_NAME, APP_VERSION */
+    bool no_preopen;  /* preopens lists nothing */
 };
 
 /* App state shared by every call of one app. */
