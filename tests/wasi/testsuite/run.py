@@ -209,7 +209,7 @@ def main():
                     if why:
                         err = stdout_of(srv.output(), app, start, "stderr")
                         if err:
-                            why += " (stderr: %s)" % " | ".join(err.splitlines()[:3])[:200]
+                            why += " (stderr: %s)" % " | ".join(err.splitlines()[:6])[:240]
                     c.unload(app, erase=True)
                 ok = not why
                 passed += ok
