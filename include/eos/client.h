@@ -132,6 +132,13 @@ EOS_API int eos_client_call(eos_client *c, const char *app, const char *function
 EOS_API int eos_client_call_argv(eos_client *c, const char *app, const char *function,
                                  const char *params_json, const char *const *argv, size_t argc,
                                  char **out, size_t *out_size, eos_diag *d);
+/* eos_client_call_cmd flags: the environment without APP_NAME/APP_VERSION
+ * ("no_app_env"), no preopened directory ("no_preopen"); docs/protocol.md. */
+enum { EOS_CLIENT_CALL_NO_APP_ENV = 1, EOS_CLIENT_CALL_NO_PREOPEN = 2 };
+/* As eos_client_call_argv, with EOS_CLIENT_CALL_* flags. */
+EOS_API int eos_client_call_cmd(eos_client *c, const char *app, const char *function,
+                                const char *params_json, const char *const *argv, size_t argc,
+                                unsigned flags, char **out, size_t *out_size, eos_diag *d);
 /* config_manifest: the manifest document, for eos_ratls_manifest_from_json()
  * and verification against the certificate's root. */
 EOS_API int eos_client_manifest(eos_client *c, char **out, size_t *out_size, eos_diag *d);

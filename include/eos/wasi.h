@@ -323,6 +323,24 @@ EOS_API int eos_wasi_call_argv(eos_wasi_app *app, const char *name, const char *
                                eos_cm_val *results, size_t result_count, eos_cm_arena *arena,
                                eos_wasi_outcome *out);
 
+/* What one command-line call sees of its world, besides the app's own. */
+typedef struct eos_wasi_cmdline {
+    const char *const *argv; /* as eos_wasi_call_argv's; NULL: the app's name as argv[0] */
+    size_t argc;
+    /* The environment is the load's env alone, without APP_NAME and
+     * APP_VERSION: for programs that check their exact environment. */
+    bool no_app_env;
+    /* wasi:filesystem/preopens lists no directory (the app's files stay
+     * where they are): for programs that expect no preopened descriptor. */
+    bool no_preopen;
+} eos_wasi_cmdline;
+
+/* As eos_wasi_call_argv with the options of cmd (borrowed for the call;
+ * NULL as all defaults). */
+EOS_API int eos_wasi_call_cmd(eos_wasi_app *app, const char *name, const eos_wasi_cmdline *cmd,
+                              const eos_cm_val *args, size_t arg_count, eos_cm_val *results,
+                              size_t result_count, eos_cm_arena *arena, eos_wasi_outcome *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -280,14 +280,20 @@ class Client:
     def list(self):
         return self.request({"wasm_list": {}})
 
-    def call(self, app, function, params=(), args=None):
+    def call(self, app, function, params=(), args=None, no_app_env=False, no_preopen=False):
         """``args``: the command line a wasi:cli/run component reads
         (get-arguments), argv[0] first; None sends none (the server gives the
-        app's name as argv[0]). A command that called exit answers
+        app's name as argv[0]). ``no_app_env``: the environment is the load's
+        env alone, without APP_NAME and APP_VERSION; ``no_preopen``: no
+        preopened directory. A command that called exit answers
         ``{"status": "exited", "exit_code": N}``."""
         body = {"app": app, "function": function, "params": list(params)}
         if args is not None:
             body["args"] = list(args)
+        if no_app_env:
+            body["no_app_env"] = True
+        if no_preopen:
+            body["no_preopen"] = True
         return self.request({"wasm_call": body})
 
     def manifest(self):

@@ -645,7 +645,7 @@ static int answer_doc(const eos_cm_functype *ft, const eos_cm_val *results,
 }
 
 int eos_apps__call(eos_apps_app *a, const char *func, const char *params_json, size_t params_size,
-                   const char *const *argv, size_t argc, char **out, size_t *out_size)
+                   const eos_wasi_cmdline *cmd, char **out, size_t *out_size)
 {
     int rc;
     conv cv;
@@ -706,8 +706,8 @@ int eos_apps__call(eos_apps_app *a, const char *func, const char *params_json, s
     }
     eos_wasi_outcome oc;
     memset(&oc, 0, sizeof oc);
-    rc = eos_wasi_call_argv(a->wapp, func, argv, argc, args, ft->param_count, results,
-                            ft->result_count, cv.arena, &oc);
+    rc = eos_wasi_call_cmd(a->wapp, func, cmd, args, ft->param_count, results, ft->result_count,
+                           cv.arena, &oc);
     atomic_fetch_add(&a->fuel, oc.fuel_consumed);
     if (rc == EOS_TRAP_EXIT && oc.exited) {
         rc = answer_doc(ft, NULL, &oc, true, out, out_size);

@@ -163,11 +163,11 @@ int eos_apps__stored_each(eos_apps *apps, void (*fn)(eos_apps *, const char *, v
 void eos_apps__cluster_stop(eos_apps *apps);
 
 /* callval.c: JSON <-> component values for wasm_call. Borrows a, the
- * parameters and argv (the command-line arguments get-arguments gives, argv[0]
- * first; NULL = the app's name alone); *out is the result document (free
- * with eos_free(*out, *out_size + 1)). */
+ * parameters and cmd (the command line get-arguments gives, argv[0] first,
+ * argv NULL = the app's name alone, and the call's environment options);
+ * *out is the result document (free with eos_free(*out, *out_size + 1)). */
 int eos_apps__call(eos_apps_app *a, const char *func, const char *params_json, size_t params_size,
-                   const char *const *argv, size_t argc, char **out, size_t *out_size);
+                   const eos_wasi_cmdline *cmd, char **out, size_t *out_size);
 
 /* Converts JSON parameters (size bytes, borrowed) to values of ft's
  * parameter types and back to JSON in *out (free with eos_free(*out,

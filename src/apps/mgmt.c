@@ -620,14 +620,25 @@ int eos_apps_handle_as(eos_apps *apps, eos_proto_request *req, int conn_authoris
                     argv[argc++] = v->u.string;
             }
         }
+        /* "no_app_env", "no_preopen": a bare command line (eos_wasi_cmdline). */
+        const char *env_path[] = {"no_app_env", NULL}, *pre_path[] = {"no_preopen", NULL};
+        yajl_val no_env = yajl_tree_get(body, env_path, yajl_t_any);
+        yajl_val no_pre = yajl_tree_get(body, pre_path, yajl_t_any);
+        if ((no_env && !YAJL_IS_TRUE(no_env) && !YAJL_IS_FALSE(no_env)) ||
+            (no_pre && !YAJL_IS_TRUE(no_pre) && !YAJL_IS_FALSE(no_pre)))
+            bad_args = 2;
+        eos_wasi_cmdline cmd = {!av ? NULL : argv ? argv : no_args, argc,
+                                no_env && YAJL_IS_TRUE(no_env), no_pre && YAJL_IS_TRUE(no_pre)};
         if (bad_args)
             rc = eos_apps_error_doc("invalid_request",
-                                     "wasm_call: \"args\" must be an array of at most 256 "
-                                     "strings",
+                                     bad_args == 2 ? "wasm_call: \"no_app_env\" and "
+                                                     "\"no_preopen\" must be true or false"
+                                                   : "wasm_call: \"args\" must be an array of "
+                                                     "at most 256 strings",
                                      out, out_size);
         else
-            rc = eos_apps__call(a, func, params ? params : "[]", params ? plen : 2,
-                                !av ? NULL : argv ? argv : no_args, argc, out, out_size);
+            rc = eos_apps__call(a, func, params ? params : "[]", params ? plen : 2, &cmd, out,
+                                out_size);
         if (argv)
             eos_free(argv, av->u.array.len * sizeof *argv);
         eos_apps_app_unref(a);

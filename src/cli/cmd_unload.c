@@ -47,19 +47,22 @@ const eos_cli_command eos_cli_call = {
     "reads its command line with wasi:cli/environment get-arguments:\n"
     "  --arg VALUE             an argument after argv[0] (repeatable)\n"
     "  --argv0 NAME            argv[0], the program's name (default: APP)\n"
+    "  --no-app-env            the environment without APP_NAME and APP_VERSION\n"
+    "  --no-preopen            no preopened directory\n"
     "A command that calls exit answers {\"status\":\"exited\",\"exit_code\":N}.\n\n"
     "Options:\n" EOS_CLI_CONN_HELP "\n"
     "Exit status: 0 success, 1 failure (trap, bad parameters...), 2 usage error.\n",
     run_call,
 };
 
-enum { O_ARG = 2000, O_ARGV0, O_CLUSTER };
+enum { O_ARG = 2000, O_ARGV0, O_NO_APP_ENV, O_NO_PREOPEN, O_CLUSTER };
 
 /* The command line `call` sends ("args"), argv[0] first. */
 typedef struct cmdline {
     const char *argv0;
     const char **args;
     size_t count;
+    unsigned flags; /* EOS_CLIENT_CALL_* */
 } cmdline;
 
 /* Parses the shared options (and, with cl, call's --arg and --argv0; with
@@ -72,6 +75,8 @@ static int parse_with(const eos_cli_command *cmd, int argc, char **argv, eos_cli
     static const struct option call_opts[] = {EOS_CLI_CONN_LONGOPTS,
                                               {"arg", required_argument, 0, O_ARG},
                                               {"argv0", required_argument, 0, O_ARGV0},
+                                              {"no-app-env", no_argument, 0, O_NO_APP_ENV},
+                                              {"no-preopen", no_argument, 0, O_NO_PREOPEN},
                                               {0, 0, 0, 0}};
     static const struct option list_opts[] = {
         EOS_CLI_CONN_LONGOPTS, {"cluster", no_argument, 0, O_CLUSTER}, {0, 0, 0, 0}};
@@ -90,6 +95,10 @@ static int parse_with(const eos_cli_command *cmd, int argc, char **argv, eos_cli
         }
         if (cl && c == O_ARGV0) {
             cl->argv0 = optarg;
+            continue;
+        }
+        if (cl && (c == O_NO_APP_ENV || c == O_NO_PREOPEN)) {
+            cl->flags |= c == O_NO_APP_ENV ? EOS_CLIENT_CALL_NO_APP_ENV : EOS_CLIENT_CALL_NO_PREOPEN;
             continue;
         }
         if (cl && c == O_ARG) {
@@ -120,6 +129,7 @@ typedef struct call_args {
     const char *name, *function, *params, *token;
     const char *const *argv; /* NULL: no "args" sent */
     size_t argc;
+    unsigned flags; /* EOS_CLIENT_CALL_* */
 } call_args;
 
 static int do_unload(eos_client *cl, void *ud, char **out, size_t *out_size, eos_diag *d)
@@ -137,8 +147,8 @@ static int do_list(eos_client *cl, void *ud, char **out, size_t *out_size, eos_d
 static int do_call(eos_client *cl, void *ud, char **out, size_t *out_size, eos_diag *d)
 {
     const call_args *a = ud;
-    return eos_client_call_argv(cl, a->name, a->function, a->params, a->argv, a->argc, out,
-                                out_size, d);
+    return eos_client_call_cmd(cl, a->name, a->function, a->params, a->argv, a->argc, a->flags,
+                               out, out_size, d);
 }
 
 static int run_unload(int argc, char **argv)
@@ -175,7 +185,8 @@ static int run_call(int argc, char **argv)
         free(cl.args);
         return rc;
     }
-    call_args a = {.name = pos[0], .function = pos[1], .params = n == 3 ? pos[2] : "[]"};
+    call_args a = {.name = pos[0], .function = pos[1], .params = n == 3 ? pos[2] : "[]",
+                   .flags = cl.flags};
     const char **full = NULL;
     if (cl.argv0 || cl.count) {
         /* argv[0] first: the program's name, the app's unless --argv0. */

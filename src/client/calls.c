@@ -145,6 +145,13 @@ int eos_client_call_argv(eos_client *c, const char *app, const char *function,
                          const char *params_json, const char *const *argv, size_t argc,
                          char **out, size_t *out_size, eos_diag *d)
 {
+    return eos_client_call_cmd(c, app, function, params_json, argv, argc, 0, out, out_size, d);
+}
+
+int eos_client_call_cmd(eos_client *c, const char *app, const char *function,
+                        const char *params_json, const char *const *argv, size_t argc,
+                        unsigned flags, char **out, size_t *out_size, eos_diag *d)
+{
     text t = {0};
     addz(&t, "{\"wasm_call\":{\"app\":");
     add_str(&t, app);
@@ -161,6 +168,10 @@ int eos_client_call_argv(eos_client *c, const char *app, const char *function,
         }
         addz(&t, "]");
     }
+    if (flags & EOS_CLIENT_CALL_NO_APP_ENV)
+        addz(&t, ",\"no_app_env\":true");
+    if (flags & EOS_CLIENT_CALL_NO_PREOPEN)
+        addz(&t, ",\"no_preopen\":true");
     addz(&t, "}}");
     return request_text(c, &t, out, out_size, d);
 }

@@ -278,6 +278,14 @@ int eos_wasi_call_argv(eos_wasi_app *app, const char *name, const char *const *a
                        const eos_cm_val *args, size_t arg_count, eos_cm_val *results,
                        size_t result_count, eos_cm_arena *arena, eos_wasi_outcome *out)
 {
+    eos_wasi_cmdline cmd = {argv, argc, false, false};
+    return eos_wasi_call_cmd(app, name, &cmd, args, arg_count, results, result_count, arena, out);
+}
+
+int eos_wasi_call_cmd(eos_wasi_app *app, const char *name, const eos_wasi_cmdline *cmd,
+                      const eos_cm_val *args, size_t arg_count, eos_cm_val *results,
+                      size_t result_count, eos_cm_arena *arena, eos_wasi_outcome *out)
+{
     static const eos_wasi_sink no_sink;
     eos_wasi__ctx ctx;
     eos_wasm_store *store = NULL;
@@ -288,8 +296,12 @@ int eos_wasi_call_argv(eos_wasi_app *app, const char *name, const char *const *a
     eos_wasi__ctx_init(&ctx, app);
     ctx.sink = &no_sink;
     ctx.out = out;
-    ctx.argv = argv;
-    ctx.argc = argc;
+    if (cmd) {
+        ctx.argv = cmd->argv;
+        ctx.argc = cmd->argc;
+        ctx.no_app_env = cmd->no_app_env;
+        ctx.no_preopen = cmd->no_preopen;
+    }
     int rc = eos_wasi__instantiate(app, &ctx, &store, &inst, &d);
     if (rc) {
         reason_from(out, rc, &d, "the app could not be started");

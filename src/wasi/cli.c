@@ -172,13 +172,14 @@ static int get_environment(eos_cm_call *call, void *ud, const eos_cm_val *args, 
 {
     EOS_WASI__ENTER(ctx, call);
     eos_wasi_app *app = ctx->app;
-    size_t n = 2 + app->env_count;
-    eos_cm_val *items = eos_wasi__val_new(ctx, n);
-    if (!items || !env_pair(ctx, &items[0], "APP_NAME", app->name) ||
-        !env_pair(ctx, &items[1], "APP_VERSION", app->version_hex))
+    size_t seed = ctx->no_app_env ? 0 : 2;
+    size_t n = seed + app->env_count;
+    eos_cm_val *items = eos_wasi__val_new(ctx, n ? n : 1);
+    if (!items || (seed && (!env_pair(ctx, &items[0], "APP_NAME", app->name) ||
+                            !env_pair(ctx, &items[1], "APP_VERSION", app->version_hex))))
         return EOS_ENOMEM;
     for (size_t i = 0; i < app->env_count; i++)
-        if (!env_pair(ctx, &items[2 + i], app->env[i].key, app->env[i].value))
+        if (!env_pair(ctx, &items[seed + i], app->env[i].key, app->env[i].value))
             return EOS_ENOMEM;
     results[0].of.list.items = items;
     results[0].of.list.len = n;

@@ -79,12 +79,29 @@ static uint32_t desc_add(eos_wasi__ctx *ctx, const char *path, uint8_t type, uin
     return eos_wasi__res_new(ctx, EOS_WASI__R_FS_DESC, d);
 }
 
-/* Resolves a path argument against a directory descriptor. */
-static int resolve(fdesc *d, const eos_cm_val *path, char **out)
+/* Resolves a path argument against a directory descriptor (fspath.c). */
+static int resolve(const eos_wasi__ns *ns, fdesc *d, const eos_cm_val *path, bool follow,
+                   char **out, bool *slash)
 {
     if (d->type != EOS_WASI__FS_DIR)
         return EOS_WASI__FS_NOTDIR;
-    return eos_wasi__fs_path_join(d->path, path->of.str.ptr, path->of.str.len, out);
+    return eos_wasi__fs_resolve(ns, d->path, path->of.str.ptr, path->of.str.len, follow, out,
+                                slash);
+}
+
+/* path-flags.symlink-follow */
+static bool follows(const eos_cm_val *path_flags)
+{
+    return (path_flags->of.flags.bits & 1) != 0;
+}
+
+/* A path with a trailing slash names a directory: not-directory otherwise. */
+static int slash_check(const eos_wasi__ns *ns, const char *path, bool slash)
+{
+    eos_wasi__fsmeta m;
+    if (!slash || eos_wasi__fs_stat(ns, path, &m) != 0)
+        return 0;
+    return m.type == EOS_WASI__FS_DIR ? 0 : EOS_WASI__FS_NOTDIR;
 }
 
 static void free_path(char *p)
@@ -392,28 +409,34 @@ static int d_stat(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_va
     return rc ? fs_err(ctx, &results[0], rc) : stat_value(ctx, &m, &results[0]);
 }
 
-/* The pattern of every *-at function: resolve, run, map the result. */
-#define AT_BEGIN(pathv)                                                                            \
+/* The pattern of every *-at function: resolve (following the last link or
+ * not), run, map the result. */
+#define AT_BEGIN(pathv, follow)                                                                    \
     EOS_WASI__SELF(ctx, fdesc, d, EOS_WASI__R_FS_DESC);                                            \
     char *path = NULL;                                                                             \
+    bool slash = false;                                                                            \
     const eos_wasi__ns *ns = NULL;                                                                 \
-    int rc = resolve(d, (pathv), &path);                                                           \
+    int rc = fs_ns(ctx, &ns);                                                                      \
     if (!rc)                                                                                       \
-    rc = fs_ns(ctx, &ns)
+    rc = resolve(ns, d, (pathv), (follow), &path, &slash)
 
 static int d_stat_at(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    AT_BEGIN(&args[2]);
+    AT_BEGIN(&args[2], follows(&args[1]));
     eos_wasi__fsmeta m;
     if (!rc)
         rc = eos_wasi__fs_stat(ns, path, &m);
+    if (!rc && slash && m.type != EOS_WASI__FS_DIR)
+        rc = EOS_WASI__FS_NOTDIR;
     free_path(path);
     return rc ? fs_err(ctx, &results[0], rc) : stat_value(ctx, &m, &results[0]);
 }
 
 static int d_set_times_at(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    AT_BEGIN(&args[2]);
+    AT_BEGIN(&args[2], follows(&args[1]));
+    if (!rc)
+        rc = slash_check(ns, path, slash);
     if (rc) {
         free_path(path);
         return fs_err(ctx, &results[0], rc);
@@ -426,7 +449,7 @@ static int d_set_times_at(eos_cm_call *call, void *ud, const eos_cm_val *args, e
 static int d_create_directory_at(eos_cm_call *call, void *ud, const eos_cm_val *args,
                                  eos_cm_val *results)
 {
-    AT_BEGIN(&args[1]);
+    AT_BEGIN(&args[1], false);
     if (!rc && !(d->flags & DF_MUTATE_DIR))
         rc = EOS_WASI__FS_RDONLY;
     if (!rc)
@@ -437,8 +460,10 @@ static int d_create_directory_at(eos_cm_call *call, void *ud, const eos_cm_val *
 
 static int d_open_at(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    AT_BEGIN(&args[2]);
+    AT_BEGIN(&args[2], follows(&args[1]));
     uint32_t oflags = (uint32_t)args[3].of.flags.bits;
+    if (slash)
+        oflags |= EOS_WASI__O_DIRECTORY; /* "name/" must be a directory */
     uint32_t flags = (uint32_t)args[4].of.flags.bits;
     bool write = (flags & DF_WRITE) != 0;
     /* Creating or truncating needs a directory opened for mutation, and
@@ -465,19 +490,46 @@ static int d_open_at(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm
 
 static int d_readlink_at(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    AT_BEGIN(&args[1]);
-    eos_wasi__fsmeta m;
+    AT_BEGIN(&args[1], false);
+    char *target = NULL;
     if (!rc)
-        rc = eos_wasi__fs_stat(ns, path, &m);
+        rc = eos_wasi__fs_readlink(ns, path, &target);
     free_path(path);
-    /* There are no symbolic links: an existing path is not one. */
-    return fs_err(ctx, &results[0], rc ? rc : EOS_WASI__FS_INVAL);
+    if (rc)
+        return fs_err(ctx, &results[0], rc);
+    eos_cm_val *v = eos_wasi__val_new(ctx, 1);
+    bool ok = v && eos_wasi__val_str(ctx, v, target, strlen(target));
+    free_path(target);
+    return ok ? eos_wasi__ok(&results[0], v) : EOS_ENOMEM;
+}
+
+static int d_symlink_at(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
+{
+    AT_BEGIN(&args[2], false);
+    const char *target = args[1].of.str.ptr;
+    size_t tl = args[1].of.str.len;
+    if (!rc && !(d->flags & DF_MUTATE_DIR))
+        rc = EOS_WASI__FS_RDONLY;
+    /* A target is kept as text and resolved when used; one that could only
+     * ever leave the directory (absolute) is refused now, as a
+     * capability-based host does. */
+    if (!rc && tl && target[0] == '/')
+        rc = EOS_WASI__FS_PERM;
+    if (!rc && memchr(target, 0, tl))
+        rc = EOS_WASI__FS_INVAL;
+    eos_wasi__fsmeta m;
+    if (!rc && slash) /* "name/": an existing entry, else no directory to link */
+        rc = eos_wasi__fs_stat(ns, path, &m) == 0 ? EOS_WASI__FS_EXIST : EOS_WASI__FS_NOENT;
+    if (!rc)
+        rc = eos_wasi__fs_symlink(ns, path, target, tl);
+    free_path(path);
+    return rc ? fs_err(ctx, &results[0], rc) : eos_wasi__ok(&results[0], NULL);
 }
 
 static int d_remove_directory_at(eos_cm_call *call, void *ud, const eos_cm_val *args,
                                  eos_cm_val *results)
 {
-    AT_BEGIN(&args[1]);
+    AT_BEGIN(&args[1], false);
     if (!rc && !(d->flags & DF_MUTATE_DIR))
         rc = EOS_WASI__FS_RDONLY;
     if (!rc)
@@ -489,9 +541,11 @@ static int d_remove_directory_at(eos_cm_call *call, void *ud, const eos_cm_val *
 static int d_unlink_file_at(eos_cm_call *call, void *ud, const eos_cm_val *args,
                             eos_cm_val *results)
 {
-    AT_BEGIN(&args[1]);
+    AT_BEGIN(&args[1], false);
     if (!rc && !(d->flags & DF_MUTATE_DIR))
         rc = EOS_WASI__FS_RDONLY;
+    if (!rc)
+        rc = slash_check(ns, path, slash); /* "file/" is no directory to unlink */
     if (!rc)
         rc = eos_wasi__fs_remove(ns, path, false);
     free_path(path);
@@ -500,17 +554,20 @@ static int d_unlink_file_at(eos_cm_call *call, void *ud, const eos_cm_val *args,
 
 static int d_rename_at(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    AT_BEGIN(&args[1]);
+    AT_BEGIN(&args[1], false);
     fdesc *nd = eos_wasi__res_get(ctx, args[2].of.handle, EOS_WASI__R_FS_DESC);
     if (!nd) {
         free_path(path);
         return EOS_TRAP_HOST;
     }
     char *to = NULL;
+    bool to_slash = false;
     if (!rc && (!(d->flags & DF_MUTATE_DIR) || !(nd->flags & DF_MUTATE_DIR)))
         rc = EOS_WASI__FS_RDONLY;
     if (!rc)
-        rc = resolve(nd, &args[3], &to);
+        rc = resolve(ns, nd, &args[3], false, &to, &to_slash);
+    if (!rc)
+        rc = slash_check(ns, path, slash || to_slash);
     if (!rc)
         rc = eos_wasi__fs_rename(ns, path, to);
     free_path(path);
@@ -520,7 +577,7 @@ static int d_rename_at(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_
 
 static int d_unsupported(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *results)
 {
-    /* link-at, symlink-at: the store keeps no links. */
+    /* link-at: the store keeps no hard links (one name per file). */
     EOS_WASI__SELF(ctx, fdesc, d, EOS_WASI__R_FS_DESC);
     return fs_err(ctx, &results[0], EOS_WASI__FS_NOTSUP);
 }
@@ -568,8 +625,7 @@ static int d_metadata_hash(eos_cm_call *call, void *ud, const eos_cm_val *args, 
 static int d_metadata_hash_at(eos_cm_call *call, void *ud, const eos_cm_val *args,
                               eos_cm_val *results)
 {
-    AT_BEGIN(&args[2]);
-    (void)ns;
+    AT_BEGIN(&args[2], follows(&args[1]));
     if (rc) {
         free_path(path);
         return fs_err(ctx, &results[0], rc);
@@ -601,8 +657,8 @@ static int get_directories(eos_cm_call *call, void *ud, const eos_cm_val *args, 
     eos_cm_val *v = eos_wasi__val_new(ctx, 3);
     if (!v)
         return EOS_ENOMEM;
-    if (!ctx->app->store.ops) {
-        results[0].of.list.items = v; /* no store: no preopens */
+    if (!ctx->app->store.ops || ctx->no_preopen) {
+        results[0].of.list.items = v; /* no store (or asked for none): no preopens */
         results[0].of.list.len = 0;
         return 0;
     }
@@ -696,7 +752,7 @@ static const eos_cm_host_func fs_funcs[] = {
      ", old-path: string, new-descriptor: borrow<descriptor>, new-path: string) -> " R("_"),
      d_rename_at},
     {"[method]descriptor.symlink-at", "func(" S ", old-path: string, new-path: string) -> " R("_"),
-     d_unsupported},
+     d_symlink_at},
     {"[method]descriptor.unlink-file-at", "func(" S ", path: string) -> " R("_"), d_unlink_file_at},
     {"[method]descriptor.is-same-object", "func(" S ", other: borrow<descriptor>) -> bool",
      d_is_same},

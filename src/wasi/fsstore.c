@@ -228,6 +228,8 @@ static int open_body(eos_wasi_store_txn *t, const eos_wasi__ns *ns, void *argp)
     if (!rc) {
         if ((a->oflags & EOS_WASI__O_CREAT) && (a->oflags & EOS_WASI__O_EXCL))
             return EOS_WASI__FS_EXIST;
+        if (m.type == EOS_WASI__FS_SYMLINK)
+            return EOS_WASI__FS_LOOP; /* a link reached without following it */
         if ((a->oflags & EOS_WASI__O_DIRECTORY) && m.type != EOS_WASI__FS_DIR)
             return EOS_WASI__FS_NOTDIR;
         if (m.type == EOS_WASI__FS_DIR && (a->write || (a->oflags & EOS_WASI__O_TRUNC)))
@@ -289,6 +291,42 @@ static int mkdir_body(eos_wasi_store_txn *t, const eos_wasi__ns *ns, void *argp)
     m.size = 0;
     m.mtime_ns = wall_ns();
     return txn_put_meta(t, ns, path, &m);
+}
+
+typedef struct link_arg {
+    const char *path, *target;
+    size_t len;
+} link_arg;
+
+static int symlink_body(eos_wasi_store_txn *t, const eos_wasi__ns *ns, void *argp)
+{
+    link_arg *a = argp;
+    eos_wasi__fsmeta m;
+    int rc = txn_meta(t, ns, a->path, &m);
+    if (!rc)
+        return EOS_WASI__FS_EXIST;
+    if (rc != EOS_WASI__FS_NOENT)
+        return rc;
+    if ((rc = parent_ok(t, ns, a->path)))
+        return rc;
+    char key[EOS_WASI__FS_PATH_MAX + 32];
+    size_t kn = chunk_key(key, sizeof(key), a->path, 0);
+    if ((rc = ns->ops->txn_set(t, ns->h, key, kn, (const uint8_t *)a->target, a->len)))
+        return rc;
+    m.type = EOS_WASI__FS_SYMLINK;
+    m.size = a->len;
+    m.mtime_ns = wall_ns();
+    return txn_put_meta(t, ns, a->path, &m);
+}
+
+int eos_wasi__fs_symlink(const eos_wasi__ns *ns, const char *path, const char *target, size_t len)
+{
+    if (strcmp(path, "/") == 0)
+        return EOS_WASI__FS_EXIST;
+    if (len == 0 || len >= EOS_WASI__FS_PATH_MAX)
+        return len ? EOS_WASI__FS_NAMETOOLONG : EOS_WASI__FS_NOENT;
+    link_arg a = {path, target, len};
+    return in_txn(ns, symlink_body, &a);
 }
 
 int eos_wasi__fs_mkdir(const eos_wasi__ns *ns, const char *path)

@@ -161,6 +161,8 @@ struct eos_wasi__ctx {
      * the app's name alone, as argv[0]. */
     const char *const *argv;
     size_t argc;
+    bool no_app_env;  /* environment without APP_NAME, APP_VERSION */
+    bool no_preopen;  /* preopens lists nothing */
 };
 
 /* App state shared by every call of one app. */
@@ -428,7 +430,7 @@ void eos_wasi__ns_cache_free(eos_wasi_app *app);
 #define EOS_WASI__FS_PATH_MAX 4000u
 #define EOS_WASI__FS_MAX_SIZE (1ull << 40)
 #define EOS_WASI__FSMETA_SIZE 17
-enum { EOS_WASI__FS_FILE = 6, EOS_WASI__FS_DIR = 3 }; /* descriptor-type cases */
+enum { EOS_WASI__FS_FILE = 6, EOS_WASI__FS_DIR = 3, EOS_WASI__FS_SYMLINK = 5 }; /* descriptor-type */
 enum {
     EOS_WASI__O_CREAT = 1,
     EOS_WASI__O_DIRECTORY = 2,
@@ -482,6 +484,22 @@ int eos_wasi__fs_readdir(const eos_wasi__ns *ns, const char *path, eos_wasi__fsd
 void eos_wasi__fs_dirents_free(eos_wasi__fsdirent *ents, size_t count);
 int eos_wasi__fs_remove(const eos_wasi__ns *ns, const char *path, bool dir);
 int eos_wasi__fs_rename(const eos_wasi__ns *ns, const char *from, const char *to);
+/* Creates a symbolic link at path whose target is target (len bytes, stored
+ * as given; the caller checked it). */
+int eos_wasi__fs_symlink(const eos_wasi__ns *ns, const char *path, const char *target, size_t len);
+
+/* ---- fspath.c: lookups with symbolic links ---- */
+/* Resolves rel (rel_size bytes, borrowed) against the directory base: "."
+ * and ".." by name, links in every component but the last, and in the last
+ * too when follow or when rel ends with a slash (*out_slash says so, for the
+ * caller's not-directory checks). Nothing resolves above base: ".." there
+ * and absolute link targets give not-permitted, over 40 links loop. The last
+ * component need not exist. *out: free with eos_free(p, strlen(p) + 1). */
+int eos_wasi__fs_resolve(const eos_wasi__ns *ns, const char *base, const char *rel,
+                         size_t rel_size, bool follow, char **out, bool *out_slash);
+/* The target of the link at path (invalid when path is no link); *out: free
+ * with eos_free(p, strlen(p) + 1). */
+int eos_wasi__fs_readlink(const eos_wasi__ns *ns, const char *path, char **out);
 
 /* ---- clocks.c ---- */
 int eos_wasi__random(uint8_t *buf, size_t size);

@@ -130,8 +130,19 @@ def test_command_line_reaches_a_cli_run_component(server):
                                   "--allow-simulated", "--json", "--arg", "a", "--arg", "b c"],
                                  capture_output=True, text=True, timeout=60)
             assert json.loads(cli.stdout)["status"] == "exited", cli.stdout
+            # A bare call: no APP_NAME/APP_VERSION, no preopen (the program
+            # does not look at files; the flags must be booleans).
+            cli = subprocess.run([EOS_BIN, "call", "cmd-args", run, "-s", addr,
+                                  "--allow-simulated", "--json", "--argv0", "bare",
+                                  "--no-app-env", "--no-preopen"],
+                                 capture_output=True, text=True, timeout=60)
+            assert json.loads(cli.stdout)["status"] == "exited", cli.stdout
+            r = c.request({"wasm_call": {"app": "cmd-args", "function": run,
+                                         "no_app_env": 1}})
+            assert r["status"] == "error" and r["code"] == "invalid_request", r
         finally:
             c.unload("cmd-args")
     log = server.output()
     assert "argv[0]=prog" in log and "argv[2]=b c" in log and "argv[0]=cmd-args" in log
     assert "APP_NAME=cmd-args" in log
+    assert "APP_NAME=(unset)" in log

@@ -537,6 +537,82 @@ static void test_fsstore(void)
     EOS_CHECK_INT(eos_wasi__fs_remove(ns, "/e", true), 0);
 }
 
+/* Resolves rel from base; the resolved path or "" on an error (rc in *rc). */
+static const char *res(const eos_wasi__ns *ns, const char *base, const char *rel, bool follow,
+                       int *rc)
+{
+    static char buf[256];
+    char *p = NULL;
+    bool slash = false;
+    buf[0] = 0;
+    *rc = eos_wasi__fs_resolve(ns, base, rel, strlen(rel), follow, &p, &slash);
+    if (!*rc) {
+        snprintf(buf, sizeof buf, "%s%s", p, slash ? " /" : "");
+        eos_free(p, strlen(p) + 1);
+    }
+    return buf;
+}
+
+/* No lookup leaves the directory it starts at: not by "..", not through a
+ * link (relative or absolute), and links that loop end. */
+static void test_fs_links_stay_inside(void)
+{
+    const eos_wasi__ns *ns = NULL;
+    EOS_CHECK_INT(eos_wasi__ns_open(app, "fs", 2, &ns), 0);
+    eos_wasi__fsmeta m;
+    int rc;
+    EOS_CHECK_INT(eos_wasi__fs_mkdir(ns, "/box"), 0);
+    EOS_CHECK_INT(eos_wasi__fs_mkdir(ns, "/box/sub"), 0);
+    EOS_CHECK_INT(eos_wasi__fs_open(ns, "/secret", EOS_WASI__O_CREAT, true, &m), 0);
+    EOS_CHECK_INT(eos_wasi__fs_open(ns, "/box/f", EOS_WASI__O_CREAT, true, &m), 0);
+    EOS_CHECK_INT(eos_wasi__fs_symlink(ns, "/box/up", "../secret", 9), 0);
+    EOS_CHECK_INT(eos_wasi__fs_symlink(ns, "/box/sub/up2", "../../secret", 12), 0);
+    EOS_CHECK_INT(eos_wasi__fs_symlink(ns, "/box/abs", "/secret", 7), 0);
+    EOS_CHECK_INT(eos_wasi__fs_symlink(ns, "/box/here", "sub/../f", 8), 0);
+    EOS_CHECK_INT(eos_wasi__fs_symlink(ns, "/box/d", "sub", 3), 0);
+    EOS_CHECK_INT(eos_wasi__fs_symlink(ns, "/box/loop", "loop", 4), 0);
+    EOS_CHECK_INT(eos_wasi__fs_symlink(ns, "/box/up", "x", 1), EOS_WASI__FS_EXIST);
+    /* from "/" the whole tree is inside; from "/box" nothing above it is */
+    EOS_CHECK_STR(res(ns, "/", "box/up", true, &rc), "/secret");
+    EOS_CHECK_STR(res(ns, "/box", "up", true, &rc), "");
+    EOS_CHECK_INT(rc, EOS_WASI__FS_PERM);
+    EOS_CHECK_STR(res(ns, "/box", "sub/up2", true, &rc), "");
+    EOS_CHECK_INT(rc, EOS_WASI__FS_PERM);
+    EOS_CHECK_STR(res(ns, "/box/sub", "up2", true, &rc), "");
+    EOS_CHECK_INT(rc, EOS_WASI__FS_PERM);
+    EOS_CHECK_STR(res(ns, "/", "box/abs", true, &rc), "");
+    EOS_CHECK_INT(rc, EOS_WASI__FS_PERM);
+    EOS_CHECK_STR(res(ns, "/box", "d/../..", false, &rc), "");
+    EOS_CHECK_INT(rc, EOS_WASI__FS_PERM);
+    EOS_CHECK_STR(res(ns, "/box", "up/x", false, &rc), ""); /* links inside a path always followed */
+    EOS_CHECK_INT(rc, EOS_WASI__FS_PERM);
+    /* the last link only when asked, or with a trailing slash */
+    EOS_CHECK_STR(res(ns, "/box", "up", false, &rc), "/box/up");
+    EOS_CHECK_STR(res(ns, "/box", "here", true, &rc), "/box/f");
+    EOS_CHECK_STR(res(ns, "/box", "d/", false, &rc), "/box/sub /");
+    EOS_CHECK_STR(res(ns, "/box", "d/new", false, &rc), "/box/sub/new");
+    EOS_CHECK_STR(res(ns, "/box", "loop", true, &rc), "");
+    EOS_CHECK_INT(rc, EOS_WASI__FS_LOOP);
+    EOS_CHECK_STR(res(ns, "/box", "f/x", false, &rc), "");
+    EOS_CHECK_INT(rc, EOS_WASI__FS_NOTDIR);
+    EOS_CHECK_STR(res(ns, "/box", "no/x", false, &rc), "");
+    EOS_CHECK_INT(rc, EOS_WASI__FS_NOENT);
+    /* a link is not opened unfollowed, and reads back as written */
+    EOS_CHECK_INT(eos_wasi__fs_open(ns, "/box/here", 0, false, &m), EOS_WASI__FS_LOOP);
+    char *t = NULL;
+    EOS_CHECK_INT(eos_wasi__fs_readlink(ns, "/box/here", &t), 0);
+    EOS_CHECK_STR(t ? t : "", "sub/../f");
+    if (t)
+        eos_free(t, strlen(t) + 1);
+    EOS_CHECK_INT(eos_wasi__fs_readlink(ns, "/box/f", &t), EOS_WASI__FS_INVAL);
+    const char *links[] = {"/box/up", "/box/sub/up2", "/box/abs", "/box/here", "/box/d",
+                           "/box/loop", "/box/f", "/secret"};
+    for (size_t i = 0; i < sizeof links / sizeof *links; i++)
+        EOS_CHECK_INT(eos_wasi__fs_remove(ns, links[i], false), 0);
+    EOS_CHECK_INT(eos_wasi__fs_remove(ns, "/box/sub", true), 0);
+    EOS_CHECK_INT(eos_wasi__fs_remove(ns, "/box", true), 0);
+}
+
 static void test_clocks_and_poll(void)
 {
     bind();
@@ -680,6 +756,7 @@ int main(void)
     EOS_RUN(test_keyvalue_mapping);
     EOS_RUN(test_keyvalue_draft_cursor);
     EOS_RUN(test_fsstore);
+    EOS_RUN(test_fs_links_stay_inside);
     EOS_RUN(test_clocks_and_poll);
     EOS_RUN(test_rate_limit);
     EOS_RUN(test_environment_exit_and_denials);

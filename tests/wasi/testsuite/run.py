@@ -7,9 +7,19 @@ command adapter (tools/wrap-preview1.mjs, cached in --work), loaded as an app
 with the test's environment, called as "wasi:cli/run@0.2.0#run" with its
 command line (the program's file name as argv[0], then the test's args), and
 judged by its exit code and stdout (the app's stdout lines in the server's
-log) against the test's .json. The app is then unloaded with its data, so
-every program starts on an empty "/" preopen (the tests' own fs-tests.dir
-files are not copied in).
+log) against the test's .json. As `wasmtime run --env K=V --dir ROOT::/`
+would run it:
+
+- the call asks for the load's env alone ("no_app_env": no APP_NAME or
+  APP_VERSION, which the programs that check their exact environ would see);
+- a test with a "root" directory gets its files in the app's "/" preopen
+  first: seed_fs.c (built here with clang for wasm32-wasi, wrapped the same
+  way) runs under the app's name and writes them, the app is unloaded
+  keeping its data, and the test program is loaded in its place;
+- a test without one gets no preopen at all ("no_preopen"), so fd 3 is free
+  as the programs expect.
+
+The app is then unloaded with its data, so every program starts afresh.
 
     run.py --bin build/src/cli/enclave-os [--suite DIR] [--work DIR]
            [--expect FILE] [--only NAME...]
@@ -78,14 +88,64 @@ def wrap(progs, work):
     return {name: os.path.join(work, name.replace("/", "__") + ".wasm") for name, _, _ in progs}
 
 
-def stdout_of(log, app, start):
-    tag = "[app] [%s] stdout: " % app
+def build_seeder(work):
+    """seed_fs.c as a wrapped command component, or None without clang."""
+    core = os.path.join(work, "seed_fs.core.wasm")
+    out = os.path.join(work, "seed_fs.wasm")
+    src = os.path.join(HERE, "seed_fs.c")
+    if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(src):
+        return out
+    r = subprocess.run(["clang", "--target=wasm32-wasi", "--sysroot=/usr", "-O2",
+                        "-Wl,--strip-all", "-o", core, src], capture_output=True, text=True)
+    if r.returncode:
+        sys.stderr.write(r.stderr)
+        return None
+    r = subprocess.run(["node", os.path.join(ROOT, "tools", "wrap-preview1.mjs"), core, out],
+                       capture_output=True, text=True)
+    if r.returncode:
+        sys.stderr.write(r.stderr)
+        return None
+    return out
+
+
+def seed_args(root):
+    """seed_fs's arguments for the tree under root, parents first."""
+    args = ["seed_fs"]
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        rel = os.path.relpath(dirpath, root)
+        if rel != ".":
+            args.append("d:" + rel)
+        for f in sorted(filenames):
+            path = f if rel == "." else os.path.join(rel, f)
+            with open(os.path.join(dirpath, f), "rb") as fh:
+                args.append("f:%s:%s" % (path, fh.read().hex()))
+    return args
+
+
+def stdout_of(log, app, start, stream="stdout"):
+    tag = "[app] [%s] %s: " % (app, stream)
     lines = []
     for line in log[start:].splitlines():
         at = line.find(tag)
         if at >= 0:
             lines.append(line[at + len(tag):])
     return "\n".join(lines)
+
+
+def seed(c, app, seeder, root):
+    """Writes root's files into app's store through seeder; "" or why not."""
+    if not seeder:
+        return "no seed_fs (clang for wasm32-wasi missing)"
+    with open(seeder, "rb") as f:
+        r = c.load(app, f.read())
+    if r.get("status") != "loaded":
+        return "seed load: %s" % r.get("message")
+    r = c.call(app, RUN, args=seed_args(root))
+    c.unload(app)
+    if r.get("status") != "ok":
+        return "seed: %s" % (r.get("message") or r)
+    return ""
 
 
 def main():
@@ -107,6 +167,7 @@ def main():
     work = args.work or tempfile.mkdtemp(prefix="eos-wasi-ts-")
     os.makedirs(work, exist_ok=True)
     comps = wrap(progs, work)
+    seeder = build_seeder(work)
     expect = read_expectations(args.expect)
     tmp = tempfile.mkdtemp(prefix="eos-wasi-ts-srv-")
     srv = Server(tmp, "--dev", "--workers", "1")
@@ -119,7 +180,9 @@ def main():
                 comp = comps[name]
                 if not os.path.exists(comp):
                     why = "not wrapped"
-                else:
+                elif spec.get("root"):
+                    why = seed(c, app, seeder, os.path.join(os.path.dirname(wasm), spec["root"]))
+                if not why:
                     with open(comp, "rb") as f:
                         r = c.load(app, f.read(), env=spec.get("env") or None)
                     if r.get("status") != "loaded":
@@ -127,7 +190,8 @@ def main():
                 if not why:
                     start = len(srv.output())
                     argv = [os.path.basename(wasm)] + list(spec.get("args", []))
-                    r = c.call(app, RUN, args=argv)
+                    r = c.call(app, RUN, args=argv, no_app_env=True,
+                               no_preopen=not spec.get("root"))
                     if r.get("status") == "exited":
                         code = r["exit_code"]
                     elif r.get("status") == "ok":
@@ -142,6 +206,10 @@ def main():
                         got = stdout_of(srv.output(), app, start)
                         if got != spec["stdout"].rstrip("\n"):
                             why = "stdout %r, expected %r" % (got[:80], spec["stdout"][:80])
+                    if why:
+                        err = stdout_of(srv.output(), app, start, "stderr")
+                        if err:
+                            why += " (stderr: %s)" % " | ".join(err.splitlines()[:6])[:240]
                     c.unload(app, erase=True)
                 ok = not why
                 passed += ok
