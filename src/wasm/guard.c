@@ -32,7 +32,7 @@
  * may interrupt a thread holding any lock). lo is published last on insert
  * and cleared first on removal; a reader re-reads it to detect a slot that
  * changed under it. 16,384 memories of 8 GiB fill a 47-bit address space. */
-#define MEM_SLOTS 16384u
+#define MEM_SLOTS  16384u
 #define CODE_SLOTS 8192u
 
 typedef struct guard_slot {
@@ -55,8 +55,8 @@ static size_t host_page(void)
     return p > 0 ? (size_t)p : 4096;
 }
 
-static int slot_add(guard_slot *slots, unsigned n, atomic_uint *hint, uintptr_t lo,
-                    uintptr_t hi, void *owner)
+static int slot_add(guard_slot *slots, unsigned n, atomic_uint *hint, uintptr_t lo, uintptr_t hi,
+                    void *owner)
 {
     unsigned start = atomic_load_explicit(hint, memory_order_relaxed);
     for (unsigned i = 0; i < n; i++) {
@@ -239,8 +239,7 @@ int eos_wasm__guard_map(eos_wasm_memory *m, uint64_t size)
         return EOS_EUNSUPPORTED;
     /* PROT_NONE and MAP_NORESERVE: the span costs address space only;
      * pages become accessible (and committed) as the memory grows. */
-    void *p = mmap(NULL, GUARD_SPAN, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
-                   0);
+    void *p = mmap(NULL, GUARD_SPAN, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
         return EOS_ENOMEM;
     if ((size && mprotect(p, (size_t)size, PROT_READ | PROT_WRITE) != 0) ||

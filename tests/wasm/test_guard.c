@@ -122,7 +122,8 @@ static void *trap_loop(void *arg)
     for (int k = 0; k < 2000; k++) {
         int32_t out;
         eos_diag d;
-        if (call(s, inst, "load", k % 2 ? 70000u : 16u, &out, &d) != (k % 2 ? EOS_TRAP_MEMORY_OOB : 0))
+        if (call(s, inst, "load", k % 2 ? 70000u : 16u, &out, &d) !=
+            (k % 2 ? EOS_TRAP_MEMORY_OOB : 0))
             bad++;
     }
     eos_wasm_store_free(s);
