@@ -289,7 +289,12 @@ int eos_wasm__mem_reset(eos_wasm_memory *m, uint64_t size, const eos_wasm__image
         m->size = size;
         return img ? eos_wasm__mem_apply_image(m, img) : 0;
     }
-    if (m->size > from && madvise(m->data + from, (size_t)(m->size - from), MADV_DONTNEED) != 0)
+    /* A small guarded memory (mapped, where an unguarded one would live in
+     * the heap) is cleared in place: dropping its pages would cost a fault
+     * per page on every request. */
+    bool clear = m->guarded && m->size - from <= SMALL_MEMORY;
+    if (m->size > from &&
+        (clear || madvise(m->data + from, (size_t)(m->size - from), MADV_DONTNEED) != 0))
         memset(m->data + from, 0, (size_t)(m->size - from));
     if (m->guarded) {
         /* Pages past the restored size must fault again. */
