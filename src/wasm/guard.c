@@ -45,6 +45,15 @@ static guard_slot mem_slots[MEM_SLOTS];
 static guard_slot code_slots[CODE_SLOTS];
 static atomic_uint mem_hint, code_hint;
 
+/* Released small reservations kept for the next instance: mapping 8 GiB and
+ * taking a fault on every fresh page cost ten times a small instance's
+ * instantiation. A spare's pages that were in use stay resident, zeroed. */
+#define SPARE_MAX   32u
+#define SPARE_SMALL (256u * 1024)
+static pthread_mutex_t spare_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint8_t *spares[SPARE_MAX];
+static unsigned spare_count;
+
 static pthread_once_t install_once = PTHREAD_ONCE_INIT;
 static struct sigaction old_segv, old_bus;
 static int install_err; /* errno of a failed sigaction, 0 when installed */
@@ -237,9 +246,15 @@ int eos_wasm__guard_map(eos_wasm_memory *m, uint64_t size)
 {
     if (eos_wasm__guard_install() != 0 || size > (4ull << 30))
         return EOS_EUNSUPPORTED;
+    void *p = NULL;
+    pthread_mutex_lock(&spare_mu);
+    if (spare_count)
+        p = spares[--spare_count];
+    pthread_mutex_unlock(&spare_mu);
     /* PROT_NONE and MAP_NORESERVE: the span costs address space only;
      * pages become accessible (and committed) as the memory grows. */
-    void *p = mmap(NULL, GUARD_SPAN, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (!p)
+        p = mmap(NULL, GUARD_SPAN, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
         return EOS_ENOMEM;
     if ((size && mprotect(p, (size_t)size, PROT_READ | PROT_WRITE) != 0) ||
@@ -258,7 +273,22 @@ int eos_wasm__guard_map(eos_wasm_memory *m, uint64_t size)
 void eos_wasm__guard_unmap(eos_wasm_memory *m)
 {
     slot_remove(mem_slots, MEM_SLOTS, (uintptr_t)m->data, m->store);
-    munmap(m->data, GUARD_SPAN);
+    /* A small memory's reservation is zeroed in place (its pages stay
+     * resident), closed again and kept for the next instance. */
+    bool kept = false;
+    if (m->size <= SPARE_SMALL) {
+        pthread_mutex_lock(&spare_mu);
+        if (spare_count < SPARE_MAX) {
+            memset(m->data, 0, (size_t)m->size);
+            if (!m->size || mprotect(m->data, (size_t)m->size, PROT_NONE) == 0) {
+                spares[spare_count++] = m->data;
+                kept = true;
+            }
+        }
+        pthread_mutex_unlock(&spare_mu);
+    }
+    if (!kept)
+        munmap(m->data, GUARD_SPAN);
     m->data = NULL;
     m->reserved = 0;
     m->guarded = false;
