@@ -367,8 +367,8 @@ static char *code_options(const char *triple, const char *cpu, const char *featu
                      CHUNK_BYTES, bounds);
     char *s = n > 0 ? eos_malloc((size_t)n + 1) : NULL;
     if (s)
-        snprintf(s, (size_t)n + 1, fmt, BLOB_MAGIC, LLVM_VERSION_STRING, triple, cpu, features,
-                 opt, CHUNK_BYTES, bounds);
+        snprintf(s, (size_t)n + 1, fmt, BLOB_MAGIC, LLVM_VERSION_STRING, triple, cpu, features, opt,
+                 CHUNK_BYTES, bounds);
     return s;
 }
 
