@@ -3,7 +3,10 @@
  * store freed. Modules: 1 and 64 pages of memory fully initialised by data
  * segments (built here byte by byte), plus any .wasm files given (their
  * imports are stubbed: functions return zeros, other objects are fresh).
- * "code B/B" is bytes of interpreter code per byte of the code section. */
+ * "code B/B" is bytes of interpreter code per byte of the code section.
+ * --compiled compiles the modules first (the compiled tier's instances);
+ * --bounds-checks guard (implies --compiled) gives memories guard
+ * reservations, to measure their cost. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,6 +230,8 @@ out:
 
 /* Instantiates m repeatedly for at least min_ms of CPU time (and min_iters
  * times) and prints instances per CPU second. Returns 0 or the first failure. */
+static eos_wasm_features features;
+
 static int measure(const char *label, const uint8_t *bytes, size_t size, double min_ms,
                    long min_iters)
 {
@@ -234,7 +239,7 @@ static int measure(const char *label, const uint8_t *bytes, size_t size, double 
     eos_diag diag;
     eos_diag_init(&diag);
     double t0 = cpu_ms();
-    int rc = eos_wasm_module_new(bytes, size, NULL, &m, &diag);
+    int rc = eos_wasm_module_new(bytes, size, &features, &m, &diag);
     double decode_ms = cpu_ms() - t0;
     if (rc != 0) {
         fprintf(stderr, "bench_instantiate: %s: %s: %s\n", label, eos_err_name(rc),
@@ -302,13 +307,23 @@ int main(int argc, char **argv)
     int argi = 1, rc = 0;
     if (argc == 3 && strcmp(argv[1], "--emit") == 0)
         return emit(argv[2]);
-    if (argi < argc && strcmp(argv[argi], "--quick") == 0) {
-        min_ms = 20;
-        min_iters = 2;
-        argi++;
+    for (; argi < argc && argv[argi][0] == '-'; argi++) {
+        if (strcmp(argv[argi], "--quick") == 0) {
+            min_ms = 20;
+            min_iters = 2;
+        } else if (strcmp(argv[argi], "--compiled") == 0) {
+            features.tier = EOS_WASM_TIER_COMPILED;
+        } else if (strcmp(argv[argi], "--bounds-checks") == 0 && argi + 1 < argc) {
+            features.tier = EOS_WASM_TIER_COMPILED;
+            features.bounds = strcmp(argv[++argi], "guard") == 0 ? EOS_WASM_BOUNDS_GUARD
+                                                                 : EOS_WASM_BOUNDS_EXPLICIT;
+        } else {
+            break;
+        }
     }
     if (argi < argc && argv[argi][0] == '-') {
-        fprintf(stderr, "usage: bench_instantiate [--quick] [MODULE.wasm...]\n"
+        fprintf(stderr, "usage: bench_instantiate [--quick] [--compiled] "
+                        "[--bounds-checks explicit|guard] [MODULE.wasm...]\n"
                         "       bench_instantiate --emit DIR\n");
         return 2;
     }

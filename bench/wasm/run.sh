@@ -8,12 +8,15 @@
 # Usage: bench/wasm/run.sh [--quick] [--only "fib sort ..."] [--out DIR]
 #                          [--runner PATH/wasm_run] [--instantiate PATH/bench_instantiate]
 #                          [--build-dir DIR] [--no-engine] [--no-interp] [--csv FILE]
+#                          [--guard]
 #   --quick        scale 1 for every kernel, one repetition (a smoke test)
 #   --factor F     multiply every default scale by F (e.g. 0.1 for a shorter run)
 #   --runner       use this wasm_run; otherwise it is built in --build-dir
 #                  (default: <repo>/build-bench), if the engine is present
 #   --no-engine    skip eos_wasm (native and wasm-interp only)
 #   --csv FILE     also write the rows (times in ms, "-" when not run) to FILE
+#   --guard        also run the compiled tier with guard-page bounds checks
+#                  (--bounds-checks guard) and instantiation with its memories
 # Exit status: 0 all agree, 1 a mismatch or failure, 77 a needed tool is missing.
 set -uo pipefail
 
@@ -29,7 +32,7 @@ kernels=(fib:600 sieve:120 matmul:600 nbody:50 mandelbrot:100 memops:2000 sha256
          hash64:2000 sort:80 dispatch:300)
 
 quick=0 runner="" inst="" out="" build_dir="$root/build-bench" use_engine=1 use_interp=1
-only="" csv="" factor=1
+only="" csv="" factor=1 guard=0
 while (($#)); do
   case "$1" in
     --quick) quick=1; shift ;;
@@ -42,7 +45,8 @@ while (($#)); do
     --no-interp) use_interp=0; shift ;;
     --csv) csv="$2"; shift 2 ;;
     --factor) factor="$2"; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    --guard) guard=1; shift ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -168,6 +172,17 @@ for entry in "${kernels[@]}"; do
     fi
   fi
 
+  sum_guard="-" t_guard="-"
+  if ((guard)) && ((use_engine)) && ((has_jit)); then
+    if guard_out="$("$runner" --tier compiled --bounds-checks guard --repeat "$repeat" "$wasm" run "$scale" 2>"$out/$name.guard.err")"; then
+      sum_guard="$(checksum_of <<<"$guard_out")"
+      t_guard="$(call_ms_of <<<"$guard_out")"
+    else
+      sum_guard="FAILED"
+      echo "$name: eos_wasm compiled-guard failed: $(head -c 400 "$out/$name.guard.err")" >&2
+    fi
+  fi
+
   sum_interp="-" t_interp="-"
   if ((use_interp)); then
     # wasm-interp's start-up (process, decode, instantiate) is measured with
@@ -187,26 +202,26 @@ for entry in "${kernels[@]}"; do
   fi
 
   agree="ok"
-  for s in "$sum_engine" "$sum_jit" "$sum_interp"; do
+  for s in "$sum_engine" "$sum_jit" "$sum_guard" "$sum_interp"; do
     if [ "$s" != "-" ] && [ "$s" != "$sum_native" ]; then
       agree="MISMATCH"
       status=1
     fi
   done
   if [ "$agree" != ok ]; then
-    echo "$name: checksums differ: native=$sum_native eos_wasm=$sum_engine compiled=$sum_jit wasm-interp=$sum_interp" >&2
+    echo "$name: checksums differ: native=$sum_native eos_wasm=$sum_engine compiled=$sum_jit guard=$sum_guard wasm-interp=$sum_interp" >&2
   fi
-  rows+=("$name $scale $t_native $t_engine $t_interp $agree $sum_native $t_jit")
+  rows+=("$name $scale $t_native $t_engine $t_interp $agree $sum_native $t_jit $t_guard")
 done
 
 if [ -n "$csv" ]; then
-  { echo "kernel,scale,native_ms,eos_ms,interp_ms,checksums,checksum,compiled_ms"
+  { echo "kernel,scale,native_ms,eos_ms,interp_ms,checksums,checksum,compiled_ms,guard_ms"
     printf '%s\n' "${rows[@]}" | tr ' ' ','; } >"$csv"
 fi
 
 # The table: ratios are per kernel; geometric means over kernels that ran.
 # eos = the engine's interpreter, jit = its compiled tier, wabt = wasm-interp.
-printf '%s\n' "${rows[@]}" | awk -v quick="$quick" '
+printf '%s\n' "${rows[@]}" | awk -v quick="$quick" -v guard="$guard" '
 function fmt(v) { return v == "-" ? "-" : sprintf("%.2f", v) }
 function ratio(a, b) { return (a == "-" || b == "-" || b <= 0 || a <= 0) ? "-" : a / b }
 function acc(k, v) { if (v != "-") { lg[k] += log(v); n[k]++ } }
@@ -214,10 +229,11 @@ BEGIN {
   printf "%-11s %6s %10s %10s %10s %10s %8s %8s %9s  %s\n", "kernel", "scale", "native_ms",
          "eos_ms", "jit_ms", "wabt_ms", "eos/nat", "jit/nat", "wabt/nat", "checksum"
 }
+guard { gline = gline sprintf("%s %s/%s=%s", gline ? "," : "", $1, "nat", fmt(ratio($9, $3))) }
 {
   en = ratio($4, $3); jn = ratio($8, $3); in_ = ratio($5, $3)
   acc("n", $3); acc("e", $4); acc("j", $8); acc("i", $5); acc("en", en); acc("jn", jn)
-  acc("in", in_)
+  acc("in", in_); acc("gn", ratio($9, $3))
   printf "%-11s %6s %10s %10s %10s %10s %8s %8s %9s  %s %s\n", $1, $2, fmt($3), fmt($4),
          fmt($8), fmt($5), fmt(en), fmt(jn), fmt(in_), $6, $7
 }
@@ -227,6 +243,8 @@ END {
          gm("i"), gm("en"), gm("jn"), gm("in")
   print ""
   printf "geomean compiled/native: %s\n", gm("jn")
+  if (guard) printf "compiled-guard per kernel:%s\n", gline
+  if (guard) printf "geomean compiled-guard/native: %s\n", gm("gn")
   printf "geomean interp/native: %s\n", gm("en")
   printf "geomean wasm-interp/native: %s\n", gm("in")
   if (quick) print "(quick mode: scale 1, timings are not meaningful)"
@@ -239,5 +257,11 @@ if ((use_engine)) && [ -n "$inst" ]; then
   ((quick)) && inst_args+=(--quick)
   for m in sha256 memops; do [ -e "$out/$m.wasm" ] && inst_args+=("$out/$m.wasm"); done
   "$inst" "${inst_args[@]}" || status=1
+  if ((guard)) && ((has_jit)); then
+    echo
+    echo "instantiation of compiled modules, explicit bounds checks, then guard pages:"
+    "$inst" --compiled "${inst_args[@]}" || status=1
+    "$inst" --bounds-checks guard "${inst_args[@]}" || status=1
+  fi
 fi
 exit "$status"

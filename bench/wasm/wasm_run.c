@@ -17,16 +17,17 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: wasm_run [--tier interp|compiled] [--times] [--repeat N] [--stack BYTES]\n"
-            "                FILE.wasm EXPORT [ARG...]\n"
-            "  Calls EXPORT with ARGs (parsed by the export's parameter types) and prints\n"
-            "  'result <i> <type> <value>' per result, 'call_ms <t>' (CPU time of the fastest\n"
-            "  of N calls) and 'wall_ms <t>' (its elapsed time). --times also prints\n"
-            "  decode_ms (decode + validate, and compile with --tier compiled) and\n"
-            "  instantiate_ms (CPU time). --tier picks the engine's tier (default interp).\n"
-            "  Function imports are stubbed to return zeros; memory, table and global\n"
-            "  imports get fresh objects of the declared type.\n");
+    fprintf(f, "usage: wasm_run [--tier interp|compiled] [--bounds-checks explicit|guard]\n"
+               "                [--times] [--repeat N] [--stack BYTES]\n"
+               "                FILE.wasm EXPORT [ARG...]\n"
+               "  Calls EXPORT with ARGs (parsed by the export's parameter types) and prints\n"
+               "  'result <i> <type> <value>' per result, 'call_ms <t>' (CPU time of the fastest\n"
+               "  of N calls) and 'wall_ms <t>' (its elapsed time). --times also prints\n"
+               "  decode_ms (decode + validate, and compile with --tier compiled) and\n"
+               "  instantiate_ms (CPU time). --tier picks the engine's tier (default interp);\n"
+               "  --bounds-checks how compiled code checks memory accesses (default explicit).\n"
+               "  Function imports are stubbed to return zeros; memory, table and global\n"
+               "  imports get fresh objects of the declared type.\n");
 }
 
 static double cpu_ms(void)
@@ -215,6 +216,14 @@ int main(int argc, char **argv)
             if (strcmp(t, "compiled") == 0) {
                 features.tier = EOS_WASM_TIER_COMPILED;
             } else if (strcmp(t, "interp") != 0) {
+                usage(stderr);
+                return 2;
+            }
+        } else if (strcmp(argv[argi], "--bounds-checks") == 0 && argi + 1 < argc) {
+            const char *b = argv[++argi];
+            if (strcmp(b, "guard") == 0) {
+                features.bounds = EOS_WASM_BOUNDS_GUARD;
+            } else if (strcmp(b, "explicit") != 0) {
                 usage(stderr);
                 return 2;
             }

@@ -3,7 +3,11 @@
  * store with the same stub imports, and every exported function is called
  * with zero arguments under the same fuel. Results, traps, fuel consumed,
  * globals and memories must agree; any difference aborts. NaN results agree
- * whatever their payloads (LLVM may fold a NaN differently from the CPU). */
+ * whatever their payloads (LLVM may fold a NaN differently from the CPU).
+ * EOS_FUZZ_BOUNDS=guard compiles with guard-page bounds checks (a build
+ * without sanitizers: under them the mode is refused and the run stops);
+ * fuel consumed is then not compared after an out-of-bounds trap, which
+ * guard mode counts up to the last call. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +21,23 @@
  * would only slow the search (and trip libFuzzer's timeout). */
 #define MAX_INPUT 2048
 
+static uint8_t bounds = EOS_WASM_BOUNDS_EXPLICIT;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    const char *b = getenv("EOS_FUZZ_BOUNDS"), *why = NULL;
+    if (b && strcmp(b, "guard") == 0) {
+        if (eos_wasm_bounds_guard_supported(&why) != 0) {
+            fprintf(stderr, "fuzz_diff: EOS_FUZZ_BOUNDS=guard is not available: %s\n", why);
+            exit(1);
+        }
+        bounds = EOS_WASM_BOUNDS_GUARD;
+    }
+    return 0;
+}
+
 typedef struct side {
     eos_wasm_module *m;
     eos_wasm_store *s;
@@ -29,7 +50,8 @@ typedef struct side {
 static void side_open(side *x, const uint8_t *data, size_t size, eos_wasm_tier tier)
 {
     memset(x, 0, sizeof(*x));
-    eos_wasm_features f = {.tier = (uint8_t)tier};
+    eos_wasm_features f = {.tier = (uint8_t)tier,
+                           .bounds = tier == EOS_WASM_TIER_INTERP ? 0 : bounds};
     if ((x->rc = eos_wasm_module_new(data, size, &f, &x->m, NULL)) != 0)
         return;
     eos_wasm_limits lim = {.fuel = FUEL,
@@ -152,7 +174,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!stack) {
             if (ra != rb)
                 fail("trap code", name);
-            if (eos_wasm_store_fuel_consumed(a.s) != eos_wasm_store_fuel_consumed(b.s))
+            bool guard_oob = bounds == EOS_WASM_BOUNDS_GUARD && rb == EOS_TRAP_MEMORY_OOB;
+            if (!guard_oob &&
+                eos_wasm_store_fuel_consumed(a.s) != eos_wasm_store_fuel_consumed(b.s))
                 fail("fuel consumed", name);
             for (uint32_t k = 0; ra == 0 && k < t->result_count; k++)
                 if (!same_value(t->results[k], sa[k], sb[k]))

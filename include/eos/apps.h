@@ -48,6 +48,9 @@ typedef struct eos_apps_config {
     /* The execution tier of every load and restore (eos_wasm_tier; 0 = the
      * interpreter). The caller checks first that the TEE allows it. */
     uint8_t tier;
+    /* How compiled code checks memory accesses (eos_wasm_bounds; 0 =
+     * explicit). The caller checks first that the platform allows guard. */
+    uint8_t bounds;
     /* Why the compiled tier is not possible here (static storage), or NULL:
      * a load asking for tier compiled is then refused and auto interprets. */
     const char *no_compiled_tier;

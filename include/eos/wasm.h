@@ -121,6 +121,25 @@ typedef enum eos_wasm_tier {
     EOS_WASM_TIER_COMPILED = 2, /* compile before eos_wasm_module_new returns */
 } eos_wasm_tier;
 
+/* How compiled code keeps memory accesses in bounds. EXPLICIT compares every
+ * address with the memory's size (safe everywhere). GUARD gives each 32-bit
+ * memory of the module's instances 8 GiB of address space, inaccessible past
+ * the memory's size, and lets a fault of compiled code there become the
+ * out-of-bounds trap: faster code, but a process-wide SIGSEGV/SIGBUS handler
+ * (chaining to the previous one) and 8 GiB of address space per memory.
+ * Linux on x86-64 and AArch64 only, never under SGX (the enclave's address
+ * space is fixed and small); see eos_wasm_bounds_guard_supported(). The
+ * interpreter always checks explicitly. */
+typedef enum eos_wasm_bounds {
+    EOS_WASM_BOUNDS_EXPLICIT = 0,
+    EOS_WASM_BOUNDS_GUARD = 1,
+} eos_wasm_bounds;
+
+/* 0 when this build and platform can run EOS_WASM_BOUNDS_GUARD, else
+ * EOS_EUNSUPPORTED and, when why is given, a static reason (sanitizer
+ * builds, other systems, no compiled tier). */
+EOS_API int eos_wasm_bounds_guard_supported(const char **why);
+
 /* A store of compiled code across restarts, provided by the embedder (the
  * server seals entries to the TEE in its data directory). Entries are keyed
  * by the module's bytes and an options string naming the compiler version,
@@ -151,6 +170,9 @@ typedef struct eos_wasm_features {
      * (by default any earlier immutable global, as in 3.0). */
     bool wasm2_const_globals;
     uint8_t tier; /* eos_wasm_tier */
+    /* eos_wasm_bounds of compiled code; GUARD where unsupported fails the
+     * load with EOS_EUNSUPPORTED. Interpreted code ignores it. */
+    uint8_t bounds;
     /* Modules whose code section has at least this many bytes are validated
      * at load but translated for the interpreter one function at a time, on
      * its first call; 0 = 1 MiB, UINT32_MAX = never (everything at load). */

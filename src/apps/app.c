@@ -475,6 +475,7 @@ int eos_apps__app_create(eos_apps *apps, const eos_apps_load_args *args, eos_app
     if (apps->no_compiled_tier)
         wf.tier = EOS_WASM_TIER_INTERP;
     wf.code_cache = apps->code_cache;
+    wf.bounds = apps->bounds;
     rc = eos_cm_component_new(a->bytes, a->size, &wf, &a->comp, d);
     if (rc < 0)
         goto out;

@@ -82,6 +82,7 @@ struct eos_apps {
     pthread_t trim_thread;
     int trim_inited, trim_running, trim_stop;
     uint8_t tier; /* eos_wasm_tier of every load */
+    uint8_t bounds;                        /* eos_wasm_bounds of every load */
     const eos_wasm_code_cache *code_cache; /* borrowed from the config */
     const char *no_compiled_tier;          /* from the config */
 };

@@ -415,6 +415,7 @@ int eos_apps_new(const eos_apps_config *cfg, eos_apps **out, eos_diag *d)
         if (cfg->outbound_ca && (rc = read_bundle(t, d)) < 0)
             goto out;
         t->tier = cfg->tier;
+        t->bounds = cfg->bounds;
         t->code_cache = cfg->code_cache;
         t->no_compiled_tier = cfg->no_compiled_tier;
         if (cfg->token) {

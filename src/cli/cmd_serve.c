@@ -76,6 +76,10 @@ const eos_cli_command eos_cli_serve = {
     "                           (compiled before the load answers). Where the TEE cannot\n"
     "                           add executable pages (SGX without EDMM), auto stays\n"
     "                           interpreted and compiled is refused\n"
+    "  --bounds-checks MODE     how compiled code keeps memory accesses in bounds:\n"
+    "                           explicit (default: a compare per access, any TEE) or\n"
+    "                           guard (8 GiB of address space per memory, faults become\n"
+    "                           traps; Linux, TDX and SEV-SNP only, not under SGX)\n"
     "  --sgx-edmm               the Gramine manifest sets sgx.edmm_enable = true (SGX2):\n"
     "                           the compiled tier may run under --tee sgx\n"
     "  --max-body-size BYTES    largest HTTP request body for apps (default 32M)\n"
@@ -219,6 +223,27 @@ static int pick_tier(eos_apps_config *acfg, const char *tee_name, int edmm, cons
     acfg->tier = EOS_WASM_TIER_INTERP;
     *note = why;
     return 0;
+}
+
+/* Settles --bounds-checks guard against the TEE and the build: never under
+ * SGX (an enclave's address space is fixed at build time and far too small
+ * for 8 GiB per memory, and its faults reach Gramine first), nor where the
+ * engine cannot install its fault handler. Refused with exit status 1. */
+static int pick_bounds(eos_apps_config *acfg, const char *tee_name)
+{
+    if (acfg->bounds != EOS_WASM_BOUNDS_GUARD || acfg->tier == EOS_WASM_TIER_INTERP)
+        return 0;
+    const char *why = NULL;
+    if (strcmp(tee_name, "sgx") == 0)
+        why = "SGX enclaves have a fixed, small address space (use explicit)";
+    else if (acfg->no_compiled_tier)
+        why = acfg->no_compiled_tier;
+    else
+        eos_wasm_bounds_guard_supported(&why);
+    if (!why)
+        return 0;
+    fprintf(stderr, "enclave-os serve: --bounds-checks guard is not possible here: %s\n", why);
+    return EOS_CLI_EXIT_FAIL;
 }
 
 typedef struct serve_opts {
@@ -421,6 +446,7 @@ static int run(int argc, char **argv)
         O_PEER_COLL,
         O_PEER_TCB,
         O_TIER,
+        O_BOUNDS,
         O_EDMM
     };
     static const struct option opts[] = {
@@ -458,6 +484,7 @@ static int run(int argc, char **argv)
         {"join-require-tcb", required_argument, 0, O_JOIN_TCB},
         {"no-console", no_argument, 0, O_NOCONSOLE},
         {"tier", required_argument, 0, O_TIER},
+        {"bounds-checks", required_argument, 0, O_BOUNDS},
         {"sgx-edmm", no_argument, 0, O_EDMM},
         /* Tests only, undocumented: the console's tampered-manifest check. */
         {"console-test-tamper-manifest", no_argument, 0, O_TAMPER},
@@ -476,6 +503,7 @@ static int run(int argc, char **argv)
     const char *data_dir = ".eos-data";
     const char *tee = "auto";
     const char *tier = "auto";
+    const char *bounds = "explicit";
     int edmm = 0;
     uint64_t v;
     int c;
@@ -652,6 +680,9 @@ static int run(int argc, char **argv)
         case O_TIER:
             tier = optarg;
             break;
+        case O_BOUNDS:
+            bounds = optarg;
+            break;
         case O_EDMM:
             edmm = 1;
             break;
@@ -673,6 +704,12 @@ static int run(int argc, char **argv)
         acfg.tier = EOS_WASM_TIER_COMPILED;
     else
         return eos_cli__usage(cmd, "--tier wants auto, interp or compiled, not '%s'", tier);
+    if (strcmp(bounds, "explicit") == 0)
+        acfg.bounds = EOS_WASM_BOUNDS_EXPLICIT;
+    else if (strcmp(bounds, "guard") == 0)
+        acfg.bounds = EOS_WASM_BOUNDS_GUARD;
+    else
+        return eos_cli__usage(cmd, "--bounds-checks wants explicit or guard, not '%s'", bounds);
     if ((so.ca_cert != NULL) != (so.ca_key != NULL))
         return eos_cli__usage(cmd, "--ca-cert and --ca-key go together");
     if (acfg.token && strlen(acfg.token) < 16)
@@ -705,6 +742,8 @@ static int run(int argc, char **argv)
     const char *tier_note = NULL;
     rc = pick_tier(&acfg, cfg.tee_name, edmm, &tier_note);
     if (rc != 0)
+        goto out;
+    if ((rc = pick_bounds(&acfg, cfg.tee_name)) != 0)
         goto out;
     /* Compiled code is kept sealed in the data directory: a restart links it
      * instead of compiling again. */
@@ -753,6 +792,11 @@ static int run(int argc, char **argv)
     else
         EOS_INFO("serve", "execution tier: %s%s%s", eos_apps_tier_name(acfg.tier),
                  tier_note ? " " : "", tier_note ? tier_note : "");
+    if (acfg.tier != EOS_WASM_TIER_INTERP)
+        EOS_INFO("serve", "bounds checks of compiled code: %s",
+                 acfg.bounds == EOS_WASM_BOUNDS_GUARD
+                     ? "guard (8 GiB of address space per memory, faults become traps)"
+                     : "explicit");
 
     /* Peers that vanish must not kill the process through SIGPIPE. */
     signal(SIGPIPE, SIG_IGN);

@@ -151,7 +151,8 @@ static int create_objects(eos_wasm_store *s, eos_wasm_instance *inst, eos_diag *
                                 (unsigned long long)m->tables[k].limits.min);
     }
     for (uint32_t k = m->memory_import_count; k < m->memory_count; k++) {
-        if ((rc = eos_wasm_memory_new(s, &m->memories[k], &inst->memories[k])) != 0)
+        if ((rc = eos_wasm__memory_new(s, &m->memories[k], eos_wasm__guard_wanted(m),
+                                       &inst->memories[k])) != 0)
             return eos_diag_set(diag, rc, "instantiate", -1,
                                 "cannot create memory %u of %llu pages (memory limit?)", k,
                                 (unsigned long long)m->memories[k].limits.min);

@@ -503,6 +503,7 @@ struct eos_wasm_memory {
     uint64_t cap_reserve; /* the most address space it may reserve */
     uint64_t max_pages;
     eos_wasm_memorytype type;
+    bool guarded; /* a guard reservation (guard.c): PROT_NONE past size */
 };
 
 struct eos_wasm_table {
@@ -819,6 +820,10 @@ int eos_wasm__image_build(eos_wasm__image *img, const eos_wasm_module *m, uint64
 void eos_wasm__image_free(eos_wasm__image *img);
 
 /* runtime.c */
+/* eos_wasm_memory_new, with a guard reservation when guard is true (see
+ * guard.c). */
+int eos_wasm__memory_new(eos_wasm_store *s, const eos_wasm_memorytype *type, bool guard,
+                         eos_wasm_memory **out);
 int eos_wasm__memory_grow(eos_wasm_memory *m, uint64_t delta, uint64_t *out_old_pages);
 int eos_wasm__table_grow(eos_wasm_table *t, uint64_t delta, void *init, uint64_t *out_old);
 int eos_wasm__eval_expr(eos_wasm_instance *inst, const eos_wasm__expr *e, uint64_t *out);
@@ -843,6 +848,30 @@ void eos_wasm__jit_module_free(eos_wasm_module *m);
  * instance's tier on its first call); returns 0, a trap code, or
  * EOS_WASM__JIT_DECLINED for the interpreter to run it. Borrows all. */
 int eos_wasm__jit_exec(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots);
+
+/* guard.c: guard-page bounds checks. */
+/* True when m's instances get guarded memories (bounds guard, a tier that
+ * may compile, a platform that allows it). Borrows m. */
+bool eos_wasm__guard_wanted(const eos_wasm_module *m);
+/* Installs the SIGSEGV/SIGBUS handler once (process-wide); 0 or
+ * EOS_EUNSUPPORTED. */
+int eos_wasm__guard_install(void);
+/* Maps m (borrowed; m->store set) as a guarded memory of size bytes and
+ * registers it for the handler; fails (m unchanged) when the address space
+ * or the registry is full. Undone by eos_wasm__guard_unmap. */
+int eos_wasm__guard_map(eos_wasm_memory *m, uint64_t size);
+void eos_wasm__guard_unmap(eos_wasm_memory *m);
+/* Grows or shrinks a guarded memory's accessible part to new_size. */
+int eos_wasm__guard_resize(eos_wasm_memory *m, uint64_t new_size);
+/* Registers [lo, hi) as compiled code of owner (borrowed) for the handler;
+ * every range of an owner is dropped by eos_wasm__guard_code_remove. */
+int eos_wasm__guard_code_add(uintptr_t lo, uintptr_t hi, void *owner);
+void eos_wasm__guard_code_remove(void *owner);
+/* True when pc lies in registered compiled code (for tests and checks). */
+bool eos_wasm__guard_contains_code(uintptr_t pc);
+/* jit_rt.c: where the handler resumes a thread whose compiled code faulted
+ * in a guarded memory of store s (borrowed): the out-of-bounds trap. */
+_Noreturn void eos_wasm__jit_guard_trap(eos_wasm_store *s);
 
 /* jit_rt.c: what compiled code calls, by number; sig is "R:PP..." with v void,
  * i i32, I i64, p pointer. Each takes the calling instance first. */

@@ -17,6 +17,7 @@
 #include <llvm-c/Core.h>
 #include <llvm-c/Error.h>
 #include <llvm-c/LLJIT.h>
+#include <llvm-c/Object.h>
 #include <llvm-c/Orc.h>
 #include <llvm-c/Target.h>
 #include <llvm-c/TargetMachine.h>
@@ -38,6 +39,7 @@ struct eos_wasm__jit {
     uint64_t code_size;
     uint32_t count;
     bool from_cache;
+    bool guard; /* compiled with guard-page bounds checks (guard.c) */
 };
 
 static pthread_once_t llvm_once = PTHREAD_ONCE_INIT;
@@ -87,6 +89,8 @@ static void jit_free(struct eos_wasm__jit *j)
 {
     if (!j)
         return;
+    if (j->guard)
+        eos_wasm__guard_code_remove(j);
     if (j->lljit)
         LLVMOrcDisposeLLJIT(j->lljit);
     eos_free(j->fns, 0);
@@ -212,6 +216,55 @@ out:
     return rc;
 }
 
+/* Guard mode: tells the fault handler where j's code lies, one range per
+ * object (its functions are contiguous in its text section), from the sizes
+ * of the function symbols and their linked addresses. */
+static int register_code(const eos_wasm_module *m, struct eos_wasm__jit *j, const uint8_t *code,
+                         char *msg, size_t size)
+{
+    uint32_t count = (uint32_t)get_le(code + 8, 4);
+    size_t off = BLOB_HEAD;
+    int rc = 0;
+    for (uint32_t i = 0; i < count && rc == 0; i++) {
+        size_t n = (size_t)get_le(code + off, 8);
+        LLVMMemoryBufferRef buf =
+            LLVMCreateMemoryBufferWithMemoryRange((const char *)code + off + 8, n, "wasm", 0);
+        off += 8 + n;
+        char *err = NULL;
+        LLVMBinaryRef bin = LLVMCreateBinary(buf, NULL, &err);
+        if (!bin) {
+            snprintf(msg, size, "cannot read compiled code: %.160s", err ? err : "");
+            LLVMDisposeMessage(err);
+            LLVMDisposeMemoryBuffer(buf);
+            return EOS_EINVAL;
+        }
+        uintptr_t lo = UINTPTR_MAX, hi = 0;
+        LLVMSymbolIteratorRef it = LLVMObjectFileCopySymbolIterator(bin);
+        for (; !LLVMObjectFileIsSymbolIteratorAtEnd(bin, it); LLVMMoveToNextSymbol(it)) {
+            const char *name = LLVMGetSymbolName(it);
+            uint64_t sz = LLVMGetSymbolSize(it);
+            unsigned k;
+            char extra;
+            if (!name || (name[0] != 'f' && name[0] != 'e') || !sz ||
+                sscanf(name + 1, "%u%c", &k, &extra) != 1 || k >= m->code_count)
+                continue;
+            uintptr_t a = (uintptr_t)(name[0] == 'f' ? j->fns[k] : j->entries[k]);
+            if (!a)
+                continue;
+            lo = a < lo ? a : lo;
+            hi = a + sz > hi ? a + sz : hi;
+        }
+        LLVMDisposeSymbolIterator(it);
+        LLVMDisposeBinary(bin);
+        LLVMDisposeMemoryBuffer(buf);
+        if (hi > lo && eos_wasm__guard_code_add(lo, hi, j) != 0) {
+            snprintf(msg, size, "too much compiled code for the guard-page registry");
+            rc = EOS_ELIMIT;
+        }
+    }
+    return rc;
+}
+
 /* Links the objects of code (borrowed) into a fresh LLJIT in j, binding the
  * helpers by name, and looks up every function (LLJIT writes the code, then
  * maps it read-execute). On failure j->lljit is gone. */
@@ -286,6 +339,12 @@ static int link_code(const eos_wasm_module *m, struct eos_wasm__jit *j, const ui
         j->fns[k] = (void *)(uintptr_t)a;
         j->entries[k] = (void *)(uintptr_t)b;
     }
+    if (j->guard && (rc = register_code(m, j, code, msg, size)) != 0) {
+        eos_wasm__guard_code_remove(j);
+        LLVMOrcDisposeLLJIT(j->lljit);
+        j->lljit = NULL;
+        return rc;
+    }
     return 0;
 fail:
     rc = llvm_fail(e, msg, size);
@@ -298,16 +357,18 @@ fail:
 
 /* The options the code depends on besides the module: format, compiler,
  * target, CPU and code generation. */
-static char *code_options(const char *triple, const char *cpu, const char *features, bool large)
+static char *code_options(const char *triple, const char *cpu, const char *features, bool large,
+                          bool guard)
 {
-    const char *fmt = "%s;llvm=%s;triple=%s;cpu=%s;features=%s;opt=%s;chunk=%u;bounds=explicit";
+    const char *fmt = "%s;llvm=%s;triple=%s;cpu=%s;features=%s;opt=%s;chunk=%u;bounds=%s";
     const char *opt = large ? "large" : "O2";
+    const char *bounds = guard ? "guard" : "explicit";
     int n = snprintf(NULL, 0, fmt, BLOB_MAGIC, LLVM_VERSION_STRING, triple, cpu, features, opt,
-                     CHUNK_BYTES);
+                     CHUNK_BYTES, bounds);
     char *s = n > 0 ? eos_malloc((size_t)n + 1) : NULL;
     if (s)
-        snprintf(s, (size_t)n + 1, fmt, BLOB_MAGIC, LLVM_VERSION_STRING, triple, cpu, features,
-                 opt, CHUNK_BYTES);
+        snprintf(s, (size_t)n + 1, fmt, BLOB_MAGIC, LLVM_VERSION_STRING, triple, cpu, features, opt,
+                 CHUNK_BYTES, bounds);
     return s;
 }
 
@@ -328,6 +389,7 @@ static int compile_module(const eos_wasm_module *m, bool background, struct eos_
     if (!j)
         return EOS_ENOMEM;
     j->count = m->code_count;
+    j->guard = m->features.bounds == EOS_WASM_BOUNDS_GUARD;
     j->fns = eos_calloc(m->code_count + 1, sizeof(void *));
     j->entries = eos_calloc(m->code_count + 1, sizeof(void *));
     char *triple = LLVMGetDefaultTargetTriple();
@@ -341,7 +403,7 @@ static int compile_module(const eos_wasm_module *m, bool background, struct eos_
         total += m->codes[k].body_size;
     j->code_size = total;
     bool large = total > LARGE_BYTES;
-    if (cache && !(options = code_options(triple, cpu, features, large))) {
+    if (cache && !(options = code_options(triple, cpu, features, large, j->guard))) {
         snprintf(msg, size, "out of memory");
         goto out;
     }
@@ -569,6 +631,11 @@ size_t eos_wasm_jit_pending(void)
 
 int eos_wasm__jit_module_loaded(eos_wasm_module *m, eos_diag *diag)
 {
+    const char *why = NULL;
+    if (m->features.bounds == EOS_WASM_BOUNDS_GUARD && m->features.tier != EOS_WASM_TIER_INTERP &&
+        eos_wasm_bounds_guard_supported(&why) != 0)
+        return eos_diag_set(diag, EOS_EUNSUPPORTED, "compile", -1,
+                            "guard-page bounds checks are not available: %s", why);
     switch (m->features.tier) {
     case EOS_WASM_TIER_INTERP:
         return 0;
@@ -606,6 +673,12 @@ int eos_wasm__jit_exec(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots)
     if (inst->tier == EOS_WASM__RUN_UNSET) {
         struct eos_wasm__jit *j = atomic_load_explicit(&inst->module->jit, memory_order_acquire);
         inst->tier = EOS_WASM__RUN_INTERP;
+        /* Code without bounds checks runs only on guarded memories (one
+         * imported from an unguarded instance, or mapped when the address
+         * space was short, keeps the instance interpreted). */
+        for (uint32_t k = 0; j && j->guard && k < inst->module->memory_count; k++)
+            if (!inst->memories[k]->guarded)
+                j = NULL;
         if (j) {
             for (uint32_t k = 0; k < inst->module->code_count; k++) {
                 inst->own_funcs[k].jit_fn = j->fns[k];

@@ -2,6 +2,8 @@
  * asking for the compiled tier explicitly fails, auto quietly interprets. */
 #include "internal.h"
 
+#include <stdlib.h>
+
 bool eos_wasm_jit_available(void)
 {
     return false;
@@ -18,6 +20,10 @@ size_t eos_wasm_jit_pending(void)
 
 int eos_wasm__jit_module_loaded(eos_wasm_module *m, eos_diag *diag)
 {
+    if (m->features.bounds == EOS_WASM_BOUNDS_GUARD && m->features.tier != EOS_WASM_TIER_INTERP)
+        return eos_diag_set(diag, EOS_EUNSUPPORTED, "compile", -1,
+                            "guard-page bounds checks need the compiled tier, which this build "
+                            "has not");
     if (m->features.tier == EOS_WASM_TIER_COMPILED)
         return eos_diag_set(diag, EOS_EUNSUPPORTED, "compile", -1,
                             "this build has no compiled tier (LLVM was not found): use the "
@@ -48,4 +54,11 @@ int eos_wasm_module_wait_compiled(eos_wasm_module *m)
 {
     (void)m;
     return EOS_EUNSUPPORTED;
+}
+
+_Noreturn void eos_wasm__jit_guard_trap(eos_wasm_store *s)
+{
+    /* Never reached: without compiled code no fault is taken as a trap. */
+    (void)s;
+    abort();
 }

@@ -30,6 +30,19 @@ static _Noreturn void rt_trap(eos_wasm_instance *inst, int32_t code, const char 
     longjmp(l->jb, 1);
 }
 
+/* A fault of compiled code in a guarded memory (guard.c resumes the thread
+ * here): the out-of-bounds trap, with the message of the explicit check.
+ * The fuel counter kept in a register since the last call or helper is not
+ * written back: the store counts the fuel up to that point. */
+_Noreturn void eos_wasm__jit_guard_trap(eos_wasm_store *s)
+{
+    const eos_wasm__jit_trap_kind *k = &eos_wasm__jit_trap_kinds[EOS_WASM__JT_MEM_OOB];
+    eos_wasm__trap(s, k->code, k->msg);
+    landing *l = s->jit_jmp;
+    l->code = k->code;
+    longjmp(l->jb, 1);
+}
+
 /* A trap of compiled code, by kind. */
 static _Noreturn void rt_trap_kind(eos_wasm_instance *inst, int32_t code, uint32_t kind)
 {

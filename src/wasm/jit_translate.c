@@ -37,6 +37,7 @@ typedef struct jfn {
     uint32_t dead_depth;
     const uint8_t *p, *end;
     void *arena;
+    bool guard; /* guard-page bounds checks: memory accesses are not compared */
 } jfn;
 
 static LLVMValueRef numeric(jfn *j, uint32_t op, LLVMValueRef a, LLVMValueRef b);
@@ -293,23 +294,30 @@ static void trap_if(jfn *j, LLVMValueRef cond, int kind)
 /* ---- memory ------------------------------------------------------------------ */
 
 /* The address of an access of width bytes at addr + off in memory mem, after
- * the interpreter's bounds check (ea + width > size traps). */
+ * the interpreter's bounds check (ea + width > size traps). In guard mode
+ * there is no check: ea is below 8 GiB + 8, inside the memory's guard
+ * reservation, and an access past its size faults into the same trap
+ * (guard.c). */
 static LLVMValueRef mem_addr(jfn *j, uint32_t mem, LLVMValueRef addr, uint64_t off, unsigned width)
 {
     LLVMValueRef ea = LLVMBuildZExt(j->b, addr, j->t_i64, "");
     if (off)
         ea = LLVMBuildAdd(j->b, ea, c64(j, off), "");
-    LLVMValueRef base, size;
+    LLVMValueRef base, size = NULL;
     if (mem == 0) {
         base = load(j, j->t_ptr, j->mbase);
-        size = load(j, j->t_i64, j->msize);
+        if (!j->guard)
+            size = load(j, j->t_i64, j->msize);
     } else {
         LLVMValueRef mems =
             load_fixed(j, j->t_ptr, at(j, j->inst, offsetof(eos_wasm_instance, memories)));
         LLVMValueRef mo = load_fixed(j, j->t_ptr, at(j, mems, (uint64_t)mem * sizeof(void *)));
         base = load(j, j->t_ptr, at(j, mo, offsetof(eos_wasm_memory, data)));
-        size = load(j, j->t_i64, at(j, mo, offsetof(eos_wasm_memory, size)));
+        if (!j->guard)
+            size = load(j, j->t_i64, at(j, mo, offsetof(eos_wasm_memory, size)));
     }
+    if (j->guard)
+        return LLVMBuildGEP2(j->b, j->t_i8, base, &ea, 1, "");
     LLVMValueRef end = LLVMBuildAdd(j->b, ea, c64(j, width), "");
     trap_if(j, LLVMBuildICmp(j->b, LLVMIntUGT, end, size, ""), EOS_WASM__JT_MEM_OOB);
     return LLVMBuildGEP2(j->b, j->t_i8, base, &ea, 1, "");
@@ -350,6 +358,10 @@ static void memop(jfn *j, uint8_t op)
     LLVMValueRef p = mem_addr(j, mem, pop(j), off, w);
     LLVMValueRef v = LLVMBuildLoad2(j->b, k[op - 0x28].sign == 2 ? vty : nt, p, "");
     LLVMSetAlignment(v, 1);
+    /* Without a check, a load is the only thing that traps: one whose value
+     * is dropped must stay (LLVM deletes unused loads; volatile keeps it). */
+    if (j->guard && j->p < j->end && *j->p == 0x1a)
+        LLVMSetVolatile(v, 1);
     if (k[op - 0x28].sign == 1)
         v = LLVMBuildSExt(j->b, v, vty, "");
     else if (k[op - 0x28].sign == 0)
@@ -1685,6 +1697,7 @@ int eos_wasm__jit_translate(const eos_wasm_module *m, struct LLVMOpaqueContext *
     jfn j;
     memset(&j, 0, sizeof(j));
     j.m = m;
+    j.guard = m->features.bounds == EOS_WASM_BOUNDS_GUARD;
     j.first = first;
     j.count = count;
     j.cx = cx;

@@ -84,6 +84,10 @@ int eos_wasm__mem_map(eos_wasm_memory *m, uint64_t size, uint64_t want_reserve)
 
 void eos_wasm__mem_unmap(eos_wasm_memory *m)
 {
+    if (m->guarded) {
+        eos_wasm__guard_unmap(m);
+        return;
+    }
     if (m->data && m->reserved)
         munmap(m->data, (size_t)m->reserved);
     else
@@ -94,6 +98,8 @@ void eos_wasm__mem_unmap(eos_wasm_memory *m)
 
 int eos_wasm__mem_resize(eos_wasm_memory *m, uint64_t new_size)
 {
+    if (m->guarded)
+        return eos_wasm__guard_resize(m, new_size);
     if (new_size <= m->reserved) {
         m->size = new_size;
         return 0;
@@ -283,8 +289,19 @@ int eos_wasm__mem_reset(eos_wasm_memory *m, uint64_t size, const eos_wasm__image
         m->size = size;
         return img ? eos_wasm__mem_apply_image(m, img) : 0;
     }
-    if (m->size > from && madvise(m->data + from, (size_t)(m->size - from), MADV_DONTNEED) != 0)
+    /* A small guarded memory (mapped, where an unguarded one would live in
+     * the heap) is cleared in place: dropping its pages would cost a fault
+     * per page on every request. */
+    bool clear = m->guarded && m->size - from <= SMALL_MEMORY;
+    if (m->size > from &&
+        (clear || madvise(m->data + from, (size_t)(m->size - from), MADV_DONTNEED) != 0))
         memset(m->data + from, 0, (size_t)(m->size - from));
+    if (m->guarded) {
+        /* Pages past the restored size must fault again. */
+        int rc = eos_wasm__guard_resize(m, size);
+        if (rc)
+            return rc;
+    }
     m->size = size;
     return img ? eos_wasm__mem_apply_image(m, img) : 0;
 }

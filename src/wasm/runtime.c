@@ -30,6 +30,12 @@ static uint64_t memory_cap(const eos_wasm_store *s)
 
 int eos_wasm_memory_new(eos_wasm_store *s, const eos_wasm_memorytype *type, eos_wasm_memory **out)
 {
+    return eos_wasm__memory_new(s, type, false, out);
+}
+
+int eos_wasm__memory_new(eos_wasm_store *s, const eos_wasm_memorytype *type, bool guard,
+                         eos_wasm_memory **out)
+{
     *out = NULL;
     const eos_wasm_limits_type *l = &type->limits;
     if (l->min > EOS_WASM_MAX_PAGES ||
@@ -48,11 +54,20 @@ int eos_wasm_memory_new(eos_wasm_store *s, const eos_wasm_memorytype *type, eos_
     uint64_t reserve = max_pages * EOS_WASM_PAGE_SIZE;
     if (reserve > memory_cap(s))
         reserve = memory_cap(s);
-    if (eos_wasm__mem_map(m, size, reserve) != 0) {
+    m->store = s;
+    /* A guarded memory that cannot be had (address space or the handler's
+     * registry full) is mapped as usual: its instance then runs
+     * interpreted, slower but correct. */
+    if (guard && eos_wasm__guard_map(m, size) != 0) {
+        static atomic_bool warned;
+        if (!atomic_exchange(&warned, true))
+            EOS_WARN("wasm", "no address space for a guarded memory: its instance is "
+                             "interpreted (said once)");
+    }
+    if (!m->guarded && eos_wasm__mem_map(m, size, reserve) != 0) {
         eos_free(m, sizeof(*m));
         return EOS_ENOMEM;
     }
-    m->store = s;
     m->type = *type;
     m->max_pages = l->has_max ? l->max : EOS_WASM_MAX_PAGES;
     s->memory_total += size;

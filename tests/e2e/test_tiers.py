@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from eosnet import EOS_BIN, Server
+from eosnet import EOS_BIN, Server, free_port
 from test_server_apps import body_of, get, https, load
 
 HELLO = os.environ.get("EOS_HELLO_WASM", "")
@@ -203,5 +203,31 @@ def test_tier_per_app(tmp_path):
         text = subprocess.run([EOS_BIN, "list", "-s", "127.0.0.1:%d" % srv.port,
                                "--allow-simulated"], capture_output=True, text=True, timeout=30)
         assert re.search(r"tier\s+compiled \(compiled in", text.stdout), text.stdout
+    finally:
+        assert srv.stop() == 0, srv.output()
+
+
+def test_guard_bounds(tmp_path):
+    """--bounds-checks guard: compiled code without compares, the same
+    answers and traps; refused clearly where the build cannot (sanitizers)."""
+    bad = subprocess.run([EOS_BIN, "serve", "--bounds-checks", "fences"], capture_output=True,
+                         text=True, timeout=30)
+    assert bad.returncode == 2 and "--bounds-checks wants explicit or guard" in bad.stderr
+    if os.environ.get("EOS_SANITIZED") in ("1", "ON", "asan", "tsan"):
+        srv = None
+        args = [EOS_BIN, "serve", "--listen", "127.0.0.1:%d" % free_port(), "--tee", "sim", "--tier", "compiled",
+                "--bounds-checks", "guard", "--data-dir", os.path.join(str(tmp_path), "d")]
+        r = subprocess.run(args, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1 and "--bounds-checks guard is not possible" in r.stderr, r.stderr
+        return
+    srv = Server(tmp_path, "--dev", "--workers", "2", "--tier", "compiled",
+                 "--bounds-checks", "guard")
+    try:
+        assert "bounds checks of compiled code: guard" in srv.output(), srv.output()
+        reply = load(srv.port, "hello", hello_bytes())
+        assert reply["status"] == "loaded", reply
+        for _ in range(3):
+            assert body_of(get(srv.port, "/hello/hello")) == b"Hello from inside SGX!"
+        assert listed(srv.port, "hello")["tier"] == "compiled"
     finally:
         assert srv.stop() == 0, srv.output()

@@ -1,8 +1,11 @@
 /* Runs the official WebAssembly spec tests: reads the JSON script written by
  * wast2json and executes every command (modules, register, actions and all
  * assertion kinds) against the engine, with the "spectest" host module.
- * Usage: spec_runner [--tier interp|compiled] [--lazy] [--mvp] [--all] [--skip] file.json...
+ * Usage: spec_runner [--tier interp|compiled] [--bounds explicit|guard] [--lazy] [--mvp]
+ *                    [--all] [--skip] file.json...
  *   --tier  run the modules on that tier (default interp)
+ *   --bounds how compiled code checks memory accesses (default explicit);
+ *           guard where the build cannot exits 77 (skipped)
  *   --lazy  translate every function on its first call (as for large modules)
  *   --mvp   for the following files, disable the proposals (multi-memory)
  *           the core suite predates; --all enables them again
@@ -858,6 +861,17 @@ int main(int argc, char **argv)
             r.groups = realloc(r.groups, (r.ngroups + 1) * sizeof(group));
             memset(&r.groups[r.ngroups], 0, sizeof(group));
             r.groups[r.ngroups++].name = argv[++i];
+            continue;
+        }
+        if (!strcmp(argv[i], "--bounds") && i + 1 < argc) {
+            i++;
+            const char *why = NULL;
+            if (!strcmp(argv[i], "guard") && eos_wasm_bounds_guard_supported(&why) != 0) {
+                printf("skipped: guard-page bounds checks are not available: %s\n", why);
+                return 77;
+            }
+            r.features.bounds =
+                !strcmp(argv[i], "guard") ? EOS_WASM_BOUNDS_GUARD : EOS_WASM_BOUNDS_EXPLICIT;
             continue;
         }
         if (!strcmp(argv[i], "--tier") && i + 1 < argc) {
