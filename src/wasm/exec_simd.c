@@ -162,11 +162,19 @@ static uint64_t *memory_op(eos_wasm_instance *inst, const uint32_t *ip, uint64_t
         v128 x = get(sp - 2);
         if (!(p = addr(inst, ip, sp[-3], w)))
             goto oob;
-        if (op >= 0x58) {
-            memcpy(p, x.u8 + ip[5] * w, w);
+        uint8_t *lane = x.u8 + ip[5] * w;
+        uint8_t *dst = op >= 0x58 ? p : lane;
+        const uint8_t *src = op >= 0x58 ? lane : p;
+        if (w == 1)
+            memcpy(dst, src, 1);
+        else if (w == 2)
+            memcpy(dst, src, 2);
+        else if (w == 4)
+            memcpy(dst, src, 4);
+        else
+            memcpy(dst, src, 8);
+        if (op >= 0x58)
             return sp - 3;
-        }
-        memcpy(x.u8 + ip[5] * w, p, w);
         put(sp - 3, x);
         return sp - 1;
     }
@@ -174,13 +182,25 @@ static uint64_t *memory_op(eos_wasm_instance *inst, const uint32_t *ip, uint64_t
     uint32_t w = op == 0x5c ? 4 : op == 0x5d ? 8 : width[op];
     if (!(p = addr(inst, ip, sp[-1], w)))
         goto oob;
-    uint8_t b[16];
-    memcpy(b, p, w);
+    /* Fixed-size copies only: a variable length becomes a slow string copy. */
+    uint8_t b[8];
+    if (op == 0x00) {
+        memcpy(sp - 1, p, 16);
+        return sp + 1;
+    }
+    memcpy(b, p, 1);
+    if (w >= 2)
+        memcpy(b, p, 2);
+    if (w >= 4)
+        memcpy(b, p, 4);
+    if (w == 8)
+        memcpy(b, p, 8);
     switch (op) {
-    case 0x00:
     case 0x5c:
+        memcpy(r.u8, b, 4);
+        break;
     case 0x5d:
-        memcpy(r.u8, b, w);
+        memcpy(r.u8, b, 8);
         break;
     case 0x01:
         LANES(8, r.i16[i] = (int8_t)b[i]);
@@ -200,9 +220,17 @@ static uint64_t *memory_op(eos_wasm_instance *inst, const uint32_t *ip, uint64_t
     case 0x06:
         LANES(2, uint32_t t; memcpy(&t, b + 4 * i, 4); r.u64[i] = t);
         break;
-    default: /* splats 0x07..0x0a */
-        for (uint32_t i = 0; i < 16; i += w)
-            memcpy(r.u8 + i, b, w);
+    case 0x07:
+        LANES(16, r.u8[i] = b[0]);
+        break;
+    case 0x08:
+        LANES(8, memcpy(&r.u16[i], b, 2));
+        break;
+    case 0x09:
+        LANES(4, memcpy(&r.u32[i], b, 4));
+        break;
+    default:
+        LANES(2, memcpy(&r.u64[i], b, 8));
         break;
     }
     put(sp - 1, r);
