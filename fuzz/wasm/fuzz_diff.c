@@ -119,6 +119,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     side a, b;
     side_open(&a, data, size, EOS_WASM_TIER_INTERP);
     side_open(&b, data, size, EOS_WASM_TIER_COMPILED);
+    /* The compiled tier declines SIMD (v128) modules, which the interpreter
+     * runs: there is nothing to compare. */
+    if (a.rc == 0 && b.rc == EOS_EUNSUPPORTED)
+        goto out;
     /* A module either tier rejects must be rejected by both. */
     if ((a.rc == 0) != (b.rc == 0) && a.rc != EOS_TRAP_STACK_EXHAUSTED &&
         b.rc != EOS_TRAP_STACK_EXHAUSTED)
