@@ -373,9 +373,11 @@ static void unary(uint32_t op, uint64_t *sp)
         LANES(2, r.f64[i] = sqrt(a.f64[i]));
         break;
     case 0xf8:
+    case 0x101: /* relaxed_trunc: as trunc_sat */
         LANES(4, r.i32[i] = sat_s32(a.f32[i]));
         break;
     case 0xf9:
+    case 0x102:
         LANES(4, r.u32[i] = sat_u32(a.f32[i]));
         break;
     case 0xfa:
@@ -385,9 +387,11 @@ static void unary(uint32_t op, uint64_t *sp)
         LANES(4, r.f32[i] = (float)a.u32[i]);
         break;
     case 0xfc:
+    case 0x103:
         LANES(2, r.i32[i] = sat_s32(a.f64[i]));
         break;
     case 0xfd:
+    case 0x104:
         LANES(2, r.u32[i] = sat_u32(a.f64[i]));
         break;
     case 0xfe:
@@ -415,6 +419,7 @@ static void binary(uint32_t op, uint64_t *sp)
     memset(&r, 0, sizeof(r));
     switch (op) {
     case 0x0e:
+    case 0x100: /* relaxed_swizzle: as swizzle */
         LANES(16, r.u8[i] = b.u8[i] < 16 ? a.u8[b.u8[i]] : 0);
         break;
     case 0x23: CMP(16, i8, ==); break;
@@ -481,6 +486,7 @@ static void binary(uint32_t op, uint64_t *sp)
     case 0x79: LANES(16, r.u8[i] = a.u8[i] > b.u8[i] ? a.u8[i] : b.u8[i]); break;
     case 0x7b: LANES(16, r.u8[i] = (uint8_t)((a.u8[i] + b.u8[i] + 1) >> 1)); break;
     case 0x82:
+    case 0x111: /* relaxed_q15mulr_s: as q15mulr_sat_s */
         LANES(8, r.i16[i] = sat16s((a.i16[i] * b.i16[i] + 0x4000) >> 15));
         break;
     case 0x85:
@@ -517,6 +523,9 @@ static void binary(uint32_t op, uint64_t *sp)
                                        (int64_t)a.i16[2 * i + 1] * b.i16[2 * i + 1]));
         break;
     case 0xbc: LANES(4, r.i32[i] = a.i16[i] * b.i16[i]); break;
+    case 0x112: /* relaxed_dot_i8x16_i7x16_s: b signed, pair sums wrap to 16 bits */
+        LANES(8, r.u16[i] = (uint16_t)(a.i8[2 * i] * b.i8[2 * i] + a.i8[2 * i + 1] * b.i8[2 * i + 1]));
+        break;
     case 0xbd: LANES(4, r.i32[i] = a.i16[i + 4] * b.i16[i + 4]); break;
     case 0xbe: LANES(4, r.u32[i] = (uint32_t)a.u16[i] * b.u16[i]); break;
     case 0xbf: LANES(4, r.u32[i] = (uint32_t)a.u16[i + 4] * b.u16[i + 4]); break;
@@ -537,16 +546,16 @@ static void binary(uint32_t op, uint64_t *sp)
     case 0xe5: LANES(4, r.f32[i] = a.f32[i] - b.f32[i]); break;
     case 0xe6: LANES(4, r.f32[i] = a.f32[i] * b.f32[i]); break;
     case 0xe7: LANES(4, r.f32[i] = a.f32[i] / b.f32[i]); break;
-    case 0xe8: LANES(4, r.f32[i] = fmin32(a.f32[i], b.f32[i])); break;
-    case 0xe9: LANES(4, r.f32[i] = fmax32(a.f32[i], b.f32[i])); break;
+    case 0xe8: case 0x10d: LANES(4, r.f32[i] = fmin32(a.f32[i], b.f32[i])); break;
+    case 0xe9: case 0x10e: LANES(4, r.f32[i] = fmax32(a.f32[i], b.f32[i])); break;
     case 0xea: LANES(4, r.u32[i] = b.f32[i] < a.f32[i] ? b.u32[i] : a.u32[i]); break;
     case 0xeb: LANES(4, r.u32[i] = a.f32[i] < b.f32[i] ? b.u32[i] : a.u32[i]); break;
     case 0xf0: LANES(2, r.f64[i] = a.f64[i] + b.f64[i]); break;
     case 0xf1: LANES(2, r.f64[i] = a.f64[i] - b.f64[i]); break;
     case 0xf2: LANES(2, r.f64[i] = a.f64[i] * b.f64[i]); break;
     case 0xf3: LANES(2, r.f64[i] = a.f64[i] / b.f64[i]); break;
-    case 0xf4: LANES(2, r.f64[i] = fmin64(a.f64[i], b.f64[i])); break;
-    case 0xf5: LANES(2, r.f64[i] = fmax64(a.f64[i], b.f64[i])); break;
+    case 0xf4: case 0x10f: LANES(2, r.f64[i] = fmin64(a.f64[i], b.f64[i])); break;
+    case 0xf5: case 0x110: LANES(2, r.f64[i] = fmax64(a.f64[i], b.f64[i])); break;
     case 0xf6: LANES(2, r.u64[i] = b.f64[i] < a.f64[i] ? b.u64[i] : a.u64[i]); break;
     case 0xf7: LANES(2, r.u64[i] = a.f64[i] < b.f64[i] ? b.u64[i] : a.u64[i]); break;
     default:
@@ -555,6 +564,39 @@ static void binary(uint32_t op, uint64_t *sp)
     put(sp - 4, r);
 }
 // clang-format on
+
+/* Operations of three v128 operands: a at sp-6, b at sp-4, c at sp-2. The
+ * relaxed ones take the deterministic choice documented in
+ * docs/architecture.md: madd fused (one rounding), laneselect a bitselect,
+ * the dot product with b signed. */
+static void ternary(uint32_t op, uint64_t *sp)
+{
+    v128 a = get(sp - 6), b = get(sp - 4), c = get(sp - 2), r;
+    switch (op) {
+    case 0x105:
+        LANES(4, r.f32[i] = fmaf(a.f32[i], b.f32[i], c.f32[i]));
+        break;
+    case 0x106:
+        LANES(4, r.f32[i] = fmaf(-a.f32[i], b.f32[i], c.f32[i]));
+        break;
+    case 0x107:
+        LANES(2, r.f64[i] = fma(a.f64[i], b.f64[i], c.f64[i]));
+        break;
+    case 0x108:
+        LANES(2, r.f64[i] = fma(-a.f64[i], b.f64[i], c.f64[i]));
+        break;
+    case 0x113: /* relaxed_dot_i8x16_i7x16_add_s */
+        LANES(4, r.u32[i] = c.u32[i] + (uint32_t)(a.i8[4 * i] * b.i8[4 * i] +
+                                                  a.i8[4 * i + 1] * b.i8[4 * i + 1] +
+                                                  a.i8[4 * i + 2] * b.i8[4 * i + 2] +
+                                                  a.i8[4 * i + 3] * b.i8[4 * i + 3]));
+        break;
+    default: /* bitselect and the relaxed lane selects: bits of a where c is 1 */
+        LANES(2, r.u64[i] = (a.u64[i] & c.u64[i]) | (b.u64[i] & ~c.u64[i]));
+        break;
+    }
+    put(sp - 6, r);
+}
 
 /* Shifts: a at sp-3, the count at sp-1 (taken modulo the lane width). */
 // clang-format off
@@ -621,15 +663,19 @@ uint64_t *eos_wasm__simd_exec(eos_wasm_instance *inst, const uint32_t *ip, uint6
 {
     /* The validator marks the operations of v128 operands only (bit 8:
      * unary, bit 9: binary); the rest are told apart by sub-opcode. */
-    uint32_t op = ip[1] & 0xff;
+    uint32_t op = ip[1] & 0xffff;
     v128 r;
-    if (ip[1] & 0x100) {
+    if (ip[1] & EOS_WASM__SIMD_UNARY) {
         unary(op, sp);
         return sp;
     }
-    if (ip[1] & 0x200) {
+    if (ip[1] & EOS_WASM__SIMD_BINARY) {
         binary(op, sp);
         return sp - 2;
+    }
+    if (ip[1] & EOS_WASM__SIMD_TERNARY) {
+        ternary(op, sp);
+        return sp - 4;
     }
     if (op <= 0x0b || (op >= 0x54 && op <= 0x5d))
         return memory_op(inst, ip, sp, trap);
@@ -694,12 +740,6 @@ uint64_t *eos_wasm__simd_exec(eos_wasm_instance *inst, const uint32_t *ip, uint6
             r.u64[ip[3]] = x;
         put(sp - 3, r);
         return sp - 1;
-    }
-    case 0x52: { /* bitselect: bits of a where c is 1, of b elsewhere */
-        v128 a = get(sp - 6), b = get(sp - 4), c = get(sp - 2);
-        LANES(2, r.u64[i] = (a.u64[i] & c.u64[i]) | (b.u64[i] & ~c.u64[i]));
-        put(sp - 6, r);
-        return sp - 4;
     }
     case 0x53:
     case 0x63:

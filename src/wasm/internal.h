@@ -792,6 +792,11 @@ static inline uint32_t eos_wasm__slots_of(const uint8_t *ts, uint32_t n)
         k += ts[i] == EOS_WASM_V128;
     return k;
 }
+/* Marks on the sub-opcode word of EOS_WASM_OP_SIMD (bits 0..15: the
+ * sub-opcode) for operations on v128 operands only. */
+#define EOS_WASM__SIMD_UNARY   0x10000u
+#define EOS_WASM__SIMD_BINARY  0x20000u
+#define EOS_WASM__SIMD_TERNARY 0x40000u
 /* validate_simd.c: checks and translates the 0xfd instruction at v->r. */
 int eos_wasm__v_simd(eos_wasm__vctx *v);
 /* exec_simd.c: runs the SIMD instruction at ip (an EOS_WASM_OP_SIMD) on the

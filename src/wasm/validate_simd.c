@@ -121,6 +121,16 @@ static kind classify(uint32_t op)
     return (kind){K_BAD, 0, 0};
 }
 
+/* Relaxed SIMD, 0x100..0x113 (deterministic results: see exec_simd.c). */
+static kind relaxed(uint32_t op)
+{
+    if (op >= 0x101 && op <= 0x104)
+        return (kind){K_UN, 0, 0};
+    if (op == 0x100 || (op >= 0x10d && op <= 0x112))
+        return (kind){K_BIN, 0, 0};
+    return (kind){K_TERN, 0, 0};
+}
+
 static int read_memarg(eos_wasm__vctx *v, uint32_t natural, uint32_t *mem, uint32_t *offset)
 {
     uint32_t align;
@@ -166,7 +176,9 @@ int eos_wasm__v_simd(eos_wasm__vctx *v)
     const uint8_t V = EOS_WASM_V128, I = EOS_WASM_I32;
     uint32_t op, imm[4];
     TRY(eos_wasm__rd_u32(&v->r, &op));
-    kind k = op <= 0xff ? classify(op) : (kind){K_BAD, 0, 0};
+    kind k = op <= 0xff                   ? classify(op)
+             : op >= 0x100 && op <= 0x113 ? relaxed(op)
+                                          : (kind){K_BAD, 0, 0};
     switch (k.k) {
     case K_LOAD:
         TRY(read_memarg(v, k.a, &imm[0], &imm[1]));
@@ -232,8 +244,12 @@ int eos_wasm__v_simd(eos_wasm__vctx *v)
         for (int i = k.k == K_UN ? 1 : k.k == K_BIN ? 2 : 3; i > 0; i--)
             TRY(eos_wasm__v_pop(v, V, NULL));
         TRY(eos_wasm__v_push(v, V));
-        /* exec_simd.c dispatches on these marks (bit 8 unary, 9 binary). */
-        return emit(v, op | (k.k == K_UN ? 0x100u : k.k == K_BIN ? 0x200u : 0), NULL, 0);
+        /* exec_simd.c dispatches on these marks. */
+        return emit(v,
+                    op | (k.k == K_UN    ? EOS_WASM__SIMD_UNARY
+                          : k.k == K_BIN ? EOS_WASM__SIMD_BINARY
+                                         : EOS_WASM__SIMD_TERNARY),
+                    NULL, 0);
     case K_TEST:
         TRY(eos_wasm__v_pop(v, V, NULL));
         TRY(eos_wasm__v_push(v, I));
