@@ -143,7 +143,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         eos_wasm_func *fa = eos_wasm_instance_func(a.inst, name);
         eos_wasm_func *fb = eos_wasm_instance_func(b.inst, name);
         const eos_wasm_functype *t = eos_wasm_func_type(fa);
-        size_t n = t->param_count > t->result_count ? t->param_count : t->result_count;
+        /* Slots, not values: a v128 takes two (the compiled tier declines
+         * SIMD modules today, so none reaches here). */
+        size_t np = t->param_count, nr = t->result_count;
+        for (uint32_t k = 0; k < t->param_count; k++)
+            np += t->params[k] == EOS_WASM_V128;
+        for (uint32_t k = 0; k < t->result_count; k++)
+            nr += t->results[k] == EOS_WASM_V128;
+        size_t n = np > nr ? np : nr;
         uint64_t *sa = calloc(n + 1, sizeof(uint64_t)), *sb = calloc(n + 1, sizeof(uint64_t));
         eos_wasm_store_set_fuel(a.s, FUEL);
         eos_wasm_store_set_fuel(b.s, FUEL);
