@@ -31,35 +31,6 @@ static inline void put(uint64_t *p, v128 x)
     memcpy(p, &x, 16);
 }
 
-static inline float f32_of(uint64_t s)
-{
-    uint32_t u = (uint32_t)s;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-static inline double f64_of(uint64_t s)
-{
-    double d;
-    memcpy(&d, &s, 8);
-    return d;
-}
-
-static inline uint64_t bits32(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return u;
-}
-
-static inline uint64_t bits64(double d)
-{
-    uint64_t u;
-    memcpy(&u, &d, 8);
-    return u;
-}
-
 /* min/max: NaN in, arithmetic NaN out; -0 below +0. */
 #define FMINMAX(name, T, lt)                                                                       \
     static inline T name(T a, T b)                                                                 \
@@ -664,7 +635,7 @@ uint64_t *eos_wasm__simd_exec(eos_wasm_instance *inst, const uint32_t *ip, uint6
     /* The validator marks the operations of v128 operands only (bit 8:
      * unary, bit 9: binary); the rest are told apart by sub-opcode. */
     uint32_t op = ip[1] & 0xffff;
-    v128 r;
+    v128 r = {{0}};
     if (ip[1] & EOS_WASM__SIMD_UNARY) {
         unary(op, sp);
         return sp;

@@ -18,8 +18,8 @@ static uint32_t dot(void)
 #if defined(__wasm_simd128__)
     v128_t acc = wasm_i32x4_splat(0);
     for (uint32_t i = 0; i < N; i += 8)
-        acc = wasm_i32x4_add(acc, wasm_i32x4_dot_i16x8(wasm_v128_load(xs + i),
-                                                       wasm_v128_load(ys + i)));
+        acc = wasm_i32x4_add(acc,
+                             wasm_i32x4_dot_i16x8(wasm_v128_load(xs + i), wasm_v128_load(ys + i)));
     return (uint32_t)wasm_i32x4_extract_lane(acc, 0) + (uint32_t)wasm_i32x4_extract_lane(acc, 1) +
            (uint32_t)wasm_i32x4_extract_lane(acc, 2) + (uint32_t)wasm_i32x4_extract_lane(acc, 3);
 #else
