@@ -161,6 +161,19 @@ static void test_v128_call(void)
     EOS_CHECK_INT(lanes[3], 80);
     eos_wasm_store_free(s);
     eos_wasm_module_free(m);
+    /* Tier auto keeps a SIMD module interpreted (compile state failed). */
+    eos_wasm_features auto_ = {.tier = EOS_WASM_TIER_AUTO};
+    EOS_CHECK_INT(eos_wasm_module_new(wasm, sizeof(wasm), &auto_, &m, &d), 0);
+    if (eos_wasm_jit_available())
+        EOS_CHECK_INT(eos_wasm_module_wait_compiled(m), EOS_EUNSUPPORTED);
+    EOS_CHECK_INT(eos_wasm_store_new(NULL, &s), 0);
+    EOS_CHECK_INT(eos_wasm_instantiate(s, m, NULL, 0, &inst, &d), 0);
+    EOS_CHECK_INT(eos_wasm_func_call(s, eos_wasm_instance_func(inst, "dbl"), &arg, 1, &res, 1, &d),
+                  0);
+    memcpy(lanes, res.of.v128, 16);
+    EOS_CHECK_INT(lanes[3], 80);
+    eos_wasm_store_free(s);
+    eos_wasm_module_free(m);
 }
 
 /* host "rev" (i32 a, v128 v, i64 b) -> (v128 with its bytes reversed, a + b):
