@@ -195,7 +195,7 @@ static int host_rev(eos_wasm_caller *c, void *ud, uint64_t *slots)
 /* v128 through host functions (call and tail call) and a v128 global. */
 static void test_v128_host(void)
 {
-    size_t size;
+    size_t size = 0;
     uint8_t *b = wt_read(EOS_TEST_SIMD_WASM, &size);
     EOS_CHECK(b != NULL);
     eos_diag d;
