@@ -141,6 +141,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     side a, b;
     side_open(&a, data, size, EOS_WASM_TIER_INTERP);
     side_open(&b, data, size, EOS_WASM_TIER_COMPILED);
+    /* The compiled tier declines SIMD (v128) modules, which the interpreter
+     * runs: there is nothing to compare. */
+    if (a.rc == 0 && b.rc == EOS_EUNSUPPORTED)
+        goto out;
     /* A module either tier rejects must be rejected by both. */
     if ((a.rc == 0) != (b.rc == 0) && a.rc != EOS_TRAP_STACK_EXHAUSTED &&
         b.rc != EOS_TRAP_STACK_EXHAUSTED)
@@ -161,7 +165,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         eos_wasm_func *fa = eos_wasm_instance_func(a.inst, name);
         eos_wasm_func *fb = eos_wasm_instance_func(b.inst, name);
         const eos_wasm_functype *t = eos_wasm_func_type(fa);
-        size_t n = t->param_count > t->result_count ? t->param_count : t->result_count;
+        /* Slots, not values: a v128 takes two (the compiled tier declines
+         * SIMD modules today, so none reaches here). */
+        size_t np = t->param_count, nr = t->result_count;
+        for (uint32_t k = 0; k < t->param_count; k++)
+            np += t->params[k] == EOS_WASM_V128;
+        for (uint32_t k = 0; k < t->result_count; k++)
+            nr += t->results[k] == EOS_WASM_V128;
+        size_t n = np > nr ? np : nr;
         uint64_t *sa = calloc(n + 1, sizeof(uint64_t)), *sb = calloc(n + 1, sizeof(uint64_t));
         eos_wasm_store_set_fuel(a.s, FUEL);
         eos_wasm_store_set_fuel(b.s, FUEL);

@@ -45,7 +45,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!f)
             continue;
         const eos_wasm_functype *t = eos_wasm_func_type(f);
-        size_t slots_n = t->param_count > t->result_count ? t->param_count : t->result_count;
+        /* Slots, not values: a v128 takes two. */
+        size_t np = t->param_count, nr = t->result_count;
+        for (uint32_t k = 0; k < t->param_count; k++)
+            np += t->params[k] == EOS_WASM_V128;
+        for (uint32_t k = 0; k < t->result_count; k++)
+            nr += t->results[k] == EOS_WASM_V128;
+        size_t slots_n = np > nr ? np : nr;
         uint64_t *slots = calloc(slots_n + 1, sizeof(uint64_t));
         eos_wasm_store_set_fuel(s, 20000);
         eos_wasm_func_call_raw(s, f, slots, NULL);

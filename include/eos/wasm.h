@@ -160,8 +160,10 @@ typedef struct eos_wasm_code_cache {
 
 /* Feature switches for decoding and the execution tier; a zeroed struct (or
  * NULL) means the default feature set: WebAssembly 2.0 plus tail calls,
- * extended constant expressions and multi-memory, interpreted. SIMD is
- * refused with an error naming it. */
+ * extended constant expressions, multi-memory and fixed-width SIMD (v128),
+ * interpreted. The compiled tier does not run SIMD yet: tier compiled refuses
+ * such modules (EOS_EUNSUPPORTED, naming SIMD) and tier auto keeps them
+ * interpreted. */
 typedef struct eos_wasm_features {
     bool disable_tail_call;
     bool disable_extended_const;
@@ -335,7 +337,7 @@ EOS_API void *eos_wasm_store_data(const eos_wasm_store *s);
 
 /* A host function. Arguments arrive in slots[0 .. param_count) and results
  * are written to slots[0 .. result_count) (the array holds the larger of the
- * two counts). One slot per value: i32 in the low 32 bits, i64 as is, f32 and
+ * two counts, in slots). One slot per value: i32 in the low 32 bits, i64 as is, f32 and
  * f64 as bit patterns, references as pointers cast to uint64_t; a v128 takes
  * two consecutive slots. Return 0, or a trap code (normally through
  * eos_wasm_caller_trap) to stop the guest. */

@@ -359,62 +359,20 @@ int eos_wasm_func_call(eos_wasm_store *s, eos_wasm_func *f, const eos_wasm_val *
             return eos_diag_set(diag, EOS_EINVAL, "call", -1,
                                 "argument %zu has type 0x%02x, the function expects 0x%02x", i,
                                 args[i].type, t->params[i]);
-    size_t n = arg_count > result_count ? arg_count : result_count;
+    /* v128 values take two slots. */
+    size_t na = eos_wasm__slots_of(t->params, t->param_count);
+    size_t nr = eos_wasm__slots_of(t->results, t->result_count);
+    size_t n = na > nr ? na : nr;
     uint64_t local[16];
     uint64_t *slots = n <= 16 ? local : eos_malloc(n * sizeof(uint64_t));
     if (!slots)
         return eos_diag_set(diag, EOS_ENOMEM, "call", -1, "out of memory");
-    for (size_t i = 0; i < arg_count; i++) {
-        eos_wasm_val v = args[i];
-        switch (v.type) {
-        case EOS_WASM_I32:
-            slots[i] = (uint32_t)v.of.i32;
-            break;
-        case EOS_WASM_I64:
-            slots[i] = (uint64_t)v.of.i64;
-            break;
-        case EOS_WASM_F32:
-            slots[i] = v.of.f32_bits;
-            break;
-        case EOS_WASM_F64:
-            slots[i] = v.of.f64_bits;
-            break;
-        case EOS_WASM_FUNCREF:
-            slots[i] = (uint64_t)(uintptr_t)v.of.funcref;
-            break;
-        default:
-            slots[i] = (uint64_t)(uintptr_t)v.of.externref;
-            break;
-        }
-    }
+    for (size_t i = 0, k = 0; i < arg_count; i++)
+        k += eos_wasm__val_to_slots(&args[i], slots + k);
     int rc = eos_wasm_func_call_raw(s, f, slots, diag);
-    if (rc == 0) {
-        for (size_t i = 0; i < result_count; i++) {
-            eos_wasm_val *r = &results[i];
-            memset(r, 0, sizeof(*r));
-            r->type = t->results[i];
-            switch (r->type) {
-            case EOS_WASM_I32:
-                r->of.i32 = (int32_t)(uint32_t)slots[i];
-                break;
-            case EOS_WASM_I64:
-                r->of.i64 = (int64_t)slots[i];
-                break;
-            case EOS_WASM_F32:
-                r->of.f32_bits = (uint32_t)slots[i];
-                break;
-            case EOS_WASM_F64:
-                r->of.f64_bits = slots[i];
-                break;
-            case EOS_WASM_FUNCREF:
-                r->of.funcref = (eos_wasm_func *)(uintptr_t)slots[i];
-                break;
-            default:
-                r->of.externref = (void *)(uintptr_t)slots[i];
-                break;
-            }
-        }
-    }
+    if (rc == 0)
+        for (size_t i = 0, k = 0; i < result_count; i++)
+            k += eos_wasm__slots_to_val(t->results[i], slots + k, &results[i]);
     if (slots != local)
         eos_free(slots, n * sizeof(uint64_t));
     return rc;
@@ -496,28 +454,8 @@ eos_wasm_tabletype eos_wasm_table_type(const eos_wasm_table *t)
 eos_wasm_val eos_wasm_global_get(const eos_wasm_global *g)
 {
     eos_wasm_val v;
-    memset(&v, 0, sizeof(v));
-    v.type = g->type.valtype;
-    switch (v.type) {
-    case EOS_WASM_I32:
-        v.of.i32 = (int32_t)(uint32_t)g->val;
-        break;
-    case EOS_WASM_I64:
-        v.of.i64 = (int64_t)g->val;
-        break;
-    case EOS_WASM_F32:
-        v.of.f32_bits = (uint32_t)g->val;
-        break;
-    case EOS_WASM_F64:
-        v.of.f64_bits = g->val;
-        break;
-    case EOS_WASM_FUNCREF:
-        v.of.funcref = (eos_wasm_func *)(uintptr_t)g->val;
-        break;
-    default:
-        v.of.externref = (void *)(uintptr_t)g->val;
-        break;
-    }
+    uint64_t w[2] = {g->val, g->val_hi};
+    eos_wasm__slots_to_val(g->type.valtype, w, &v);
     return v;
 }
 
@@ -529,28 +467,10 @@ int eos_wasm_global_set(eos_wasm_global *g, eos_wasm_val value)
         return EOS_EINVAL;
     if (value.type == EOS_WASM_FUNCREF && value.of.funcref && value.of.funcref->store != g->store)
         return EOS_EINVAL;
-    eos_wasm_global tmp;
-    switch (value.type) {
-    case EOS_WASM_I32:
-        tmp.val = (uint32_t)value.of.i32;
-        break;
-    case EOS_WASM_I64:
-        tmp.val = (uint64_t)value.of.i64;
-        break;
-    case EOS_WASM_F32:
-        tmp.val = value.of.f32_bits;
-        break;
-    case EOS_WASM_F64:
-        tmp.val = value.of.f64_bits;
-        break;
-    case EOS_WASM_FUNCREF:
-        tmp.val = (uint64_t)(uintptr_t)value.of.funcref;
-        break;
-    default:
-        tmp.val = (uint64_t)(uintptr_t)value.of.externref;
-        break;
-    }
-    g->val = tmp.val;
+    uint64_t w[2] = {0, 0};
+    eos_wasm__val_to_slots(&value, w);
+    g->val = w[0];
+    g->val_hi = w[1];
     return 0;
 }
 

@@ -18,10 +18,9 @@ static int read_valtype(eos_wasm__rd *r, uint8_t *out)
     case EOS_WASM_F64:
     case EOS_WASM_FUNCREF:
     case EOS_WASM_EXTERNREF:
+    case EOS_WASM_V128:
         *out = b;
         return 0;
-    case EOS_WASM_V128:
-        return eos_wasm__rd_fail(r, EOS_EUNSUPPORTED, "SIMD (v128) is not supported yet");
     default:
         return eos_wasm__rd_fail(r, EOS_EMALFORMED, "malformed value type 0x%02x", b);
     }

@@ -276,11 +276,10 @@ int eos_wasm__exec(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots)
     eos_wasm__frame *const frames = s->frames;
     const uint32_t saved_depth = s->depth;
     uint32_t depth = s->depth;
-    const eos_wasm_functype *ft = f->type;
     if (depth >= s->frame_cap ||
-        base + ft->param_count + f->code->frame_slots + STACK_SLACK > stack_end)
+        base + f->code->param_count + f->code->frame_slots + STACK_SLACK > stack_end)
         return eos_wasm__trap(s, EOS_TRAP_STACK_EXHAUSTED, "call stack exhausted");
-    memcpy(base, slots, ft->param_count * sizeof(uint64_t));
+    memcpy(base, slots, f->code->param_count * sizeof(uint64_t));
     s->native_depth++;
 
     int rc = 0;
@@ -369,7 +368,8 @@ enter_same:
 
 call_func:
     if (!callee->code) {
-        uint32_t np = callee->type->param_count, nr = callee->type->result_count;
+        uint32_t np = eos_wasm__slots_of(callee->type->params, callee->type->param_count);
+        uint32_t nr = eos_wasm__slots_of(callee->type->results, callee->type->result_count);
         uint64_t *args = sp - np;
         if (args + (np > nr ? np : nr) + STACK_SLACK > stack_end)
             TRAP(EOS_TRAP_STACK_EXHAUSTED, "call stack exhausted");
@@ -396,7 +396,8 @@ call_func:
 tail_call_func:
     if (!callee->code) {
         /* A tail call to a host function: call it, then return its results. */
-        uint32_t np = callee->type->param_count, nr = callee->type->result_count;
+        uint32_t np = eos_wasm__slots_of(callee->type->params, callee->type->param_count);
+        uint32_t nr = eos_wasm__slots_of(callee->type->results, callee->type->result_count);
         uint64_t *args = sp - np;
         if (args + (np > nr ? np : nr) + STACK_SLACK > stack_end)
             TRAP(EOS_TRAP_STACK_EXHAUSTED, "call stack exhausted");
@@ -754,6 +755,61 @@ L_REF_FUNC:
     *sp++ = (uint64_t)(uintptr_t)inst->funcs[ip[1]];
     ip += 2;
     NEXT;
+
+    /* ---- SIMD: a v128 is two slots; the lane arithmetic is in exec_simd.c ---- */
+L_SIMD : {
+    int trap_;
+    uint64_t *nsp = eos_wasm__simd_exec(inst, ip, sp, &trap_);
+    if (!nsp)
+        TRAP(trap_, trap_ == EOS_TRAP_MEMORY_OOB ? "out of bounds memory access" : NULL);
+    sp = nsp;
+    ip += ip[2];
+    NEXT;
+}
+L_V128_CONST:
+    memcpy(sp, ip + 1, 16);
+    sp += 2;
+    ip += 5;
+    NEXT;
+L_LOCAL_GET_V128:
+    sp[0] = fp[ip[1]];
+    sp[1] = fp[ip[1] + 1];
+    sp += 2;
+    ip += 2;
+    NEXT;
+L_LOCAL_SET_V128:
+    sp -= 2;
+    fp[ip[1]] = sp[0];
+    fp[ip[1] + 1] = sp[1];
+    ip += 2;
+    NEXT;
+L_LOCAL_TEE_V128:
+    fp[ip[1]] = sp[-2];
+    fp[ip[1] + 1] = sp[-1];
+    ip += 2;
+    NEXT;
+L_GLOBAL_GET_V128:
+    sp[0] = inst->globals[ip[1]]->val;
+    sp[1] = inst->globals[ip[1]]->val_hi;
+    sp += 2;
+    ip += 2;
+    NEXT;
+L_GLOBAL_SET_V128:
+    sp -= 2;
+    inst->globals[ip[1]]->val = sp[0];
+    inst->globals[ip[1]]->val_hi = sp[1];
+    ip += 2;
+    NEXT;
+L_SELECT_V128 : {
+    uint32_t c = (uint32_t)sp[-1];
+    sp -= 3;
+    if (!c) {
+        sp[-2] = sp[0];
+        sp[-1] = sp[1];
+    }
+    ip++;
+    NEXT;
+}
 
     /* ---- numeric ---- */
 #define UN(name, T, get, expr)                                                                     \

@@ -45,7 +45,7 @@ static uint32_t fused_cmp_variant(uint32_t op, bool local)
 int eos_wasm__fuse_br_if(eos_wasm__vctx *v, eos_wasm__ctl *l, bool *done)
 {
     *done = false;
-    uint32_t arity = eos_wasm__v_label_arity(l);
+    uint32_t arity = eos_wasm__v_label_slots(l);
     if (v->nlast == 0 || v->c->local_count + v->nvals - arity != v->c->local_count + l->height)
         return 0;
     uint32_t at = v->last[v->nlast - 1];

@@ -137,10 +137,16 @@ static int create_objects(eos_wasm_store *s, eos_wasm_instance *inst, eos_diag *
         eos_wasm_val zero = {.type = m->globals[k].type.valtype};
         if ((rc = eos_wasm_global_new(s, &m->globals[k].type, zero, &g)) != 0)
             return eos_diag_set(diag, rc, "instantiate", -1, "cannot create global %u", k);
-        if (m->plan.global_const[k])
+        if (m->plan.global_const[k]) {
             g->val = m->plan.global_init[k];
-        else
+        } else if (g->type.valtype == EOS_WASM_V128) {
+            uint64_t w[2];
+            eos_wasm__eval_expr_v128(inst, &m->globals[k].init, w);
+            g->val = w[0];
+            g->val_hi = w[1];
+        } else {
             eos_wasm__eval_expr(inst, &m->globals[k].init, &g->val);
+        }
         inst->globals[k] = g;
     }
     for (uint32_t k = m->table_import_count; k < m->table_count; k++) {

@@ -190,6 +190,14 @@
     X(I64_EXTEND16_S, 0xc3, "I:I", "i64.extend16_s")                                               \
     X(I64_EXTEND32_S, 0xc4, "I:I", "i64.extend32_s")                                               \
     X(REF_IS_NULL, 0xd1, NULL, "push pop == null")                                                 \
+    X(SIMD, -1, NULL, "S N ...: v128 instruction 0xfd S, N words in all (exec_simd.c)")            \
+    X(V128_CONST, -1, NULL, "W0 W1 W2 W3: push a v128 constant (two slots)")                       \
+    X(LOCAL_GET_V128, -1, NULL, "L: push fp[L], fp[L+1]")                                          \
+    X(LOCAL_SET_V128, -1, NULL, "L: fp[L], fp[L+1] := pop two")                                    \
+    X(LOCAL_TEE_V128, -1, NULL, "L: fp[L], fp[L+1] := top two")                                    \
+    X(GLOBAL_GET_V128, -1, NULL, "G: push v128 global G")                                          \
+    X(GLOBAL_SET_V128, -1, NULL, "G: v128 global G := pop two")                                    \
+    X(SELECT_V128, -1, NULL, "pop c b a (v128 a, b); push c ? a : b")                              \
     X(REF_FUNC, 0xd2, NULL, "F: push a reference to function F")                                   \
     X(I32_TRUNC_SAT_F32_S, 0xfc00, "f:i", "i32.trunc_sat_f32_s")                                   \
     X(I32_TRUNC_SAT_F32_U, 0xfc01, "f:i", "i32.trunc_sat_f32_u")                                   \
@@ -312,6 +320,9 @@ enum eos_wasm__op {
 #undef EOS__OP_ENUM
         EOS_WASM_OP_COUNT_
 };
+
+/* The validator's type-stack entry above every v128 (which takes two slots). */
+#define EOS_WASM__V128_HI 0x01
 
 #define EOS_WASM_PAGE_SIZE 65536u
 #define EOS_WASM_MAX_PAGES 65536u
@@ -454,6 +465,9 @@ struct eos_wasm_module {
     eos_wasm__data *datas;
     uint32_t data_count;
     bool has_data_count;
+    /* Some type, local or instruction uses v128 (SIMD): set by decode and
+     * validate; the compiled tier declines such modules. */
+    bool uses_v128;
 
     eos_wasm__code *codes;
     uint32_t code_count;
@@ -519,6 +533,7 @@ struct eos_wasm_global {
     eos_wasm__obj obj;
     eos_wasm_store *store;
     uint64_t val;
+    uint64_t val_hi; /* v128 globals: bytes 8..15 (val holds 0..7) */
     eos_wasm_globaltype type;
 };
 
@@ -676,6 +691,10 @@ typedef struct eos_wasm__vctx {
     uint32_t nlast;
     uint8_t op_of_code[256];
     uint8_t op_of_fc[32];
+    /* v128 takes two slots: the slot of every local (wasm index), and the
+     * number of wasm locals (c->local_count counts slots). */
+    uint32_t *local_slot;
+    uint32_t nlocals, cap_local_slot;
 } eos_wasm__vctx;
 
 /* validate.c: operand stack, code emission and immediates for the
@@ -698,10 +717,12 @@ static inline bool eos_wasm__v_live(eos_wasm__vctx *v)
 
 static inline int eos_wasm__v_push(eos_wasm__vctx *v, uint8_t t)
 {
-    if (v->nvals + 1 > v->cap_vals &&
-        eos_wasm__v_grow(v, (void **)&v->vals, &v->cap_vals, v->nvals + 1, 1))
+    if (v->nvals + 2 > v->cap_vals &&
+        eos_wasm__v_grow(v, (void **)&v->vals, &v->cap_vals, v->nvals + 2, 1))
         return v->r.err ? v->r.err : EOS_EINVALID;
     v->vals[v->nvals++] = t;
+    if (t == EOS_WASM_V128) /* two slots: see EOS_WASM__V128_HI */
+        v->vals[v->nvals++] = EOS_WASM__V128_HI;
     if (v->nvals > v->max_height)
         v->max_height = v->nvals;
     return 0;
@@ -744,6 +765,8 @@ static inline int eos_wasm__v_emit_op(eos_wasm__vctx *v, uint32_t op)
 
 int eos_wasm__v_emit_target(eos_wasm__vctx *v, eos_wasm__ctl *l);
 uint32_t eos_wasm__v_label_arity(const eos_wasm__ctl *l);
+/* The slots a branch to l carries (a v128 value takes two). Borrows l. */
+uint32_t eos_wasm__v_label_slots(const eos_wasm__ctl *l);
 int eos_wasm__v_read_idx(eos_wasm__vctx *v, uint32_t limit, const char *what, uint32_t *out);
 int eos_wasm__v_read_memidx(eos_wasm__vctx *v, uint32_t *out);
 /* The operand signature of every internal op ("ii:i" style), by op. */
@@ -757,6 +780,37 @@ int eos_wasm__v_prefixed(eos_wasm__vctx *v);
 int eos_wasm__fuse_br_if(eos_wasm__vctx *v, eos_wasm__ctl *l, bool *done);
 int eos_wasm__fuse_simple(eos_wasm__vctx *v, uint32_t op);
 int eos_wasm__fuse_local_set(eos_wasm__vctx *v, uint32_t idx);
+
+/* ---- SIMD (v128) ----------------------------------------------------------
+ * A v128 value takes two consecutive 64-bit slots (bytes 0..7 in the lower
+ * one, little-endian like memory); the validator's type stack mirrors that
+ * with EOS_WASM__V128_HI above every EOS_WASM_V128, so heights, branch
+ * arities and frame offsets are all counted in slots. *//* Slots taken by n values of types ts (v128 counts two). */
+static inline uint32_t eos_wasm__slots_of(const uint8_t *ts, uint32_t n)
+{
+    uint32_t k = n;
+    for (uint32_t i = 0; i < n; i++)
+        k += ts[i] == EOS_WASM_V128;
+    return k;
+}
+/* Marks on the sub-opcode word of EOS_WASM_OP_SIMD (bits 0..15: the
+ * sub-opcode) for operations on v128 operands only. */
+#define EOS_WASM__SIMD_UNARY   0x10000u
+#define EOS_WASM__SIMD_BINARY  0x20000u
+#define EOS_WASM__SIMD_TERNARY 0x40000u
+/* validate_simd.c: checks and translates the 0xfd instruction at v->r. */
+int eos_wasm__v_simd(eos_wasm__vctx *v);
+/* exec_simd.c: runs the SIMD instruction at ip (an EOS_WASM_OP_SIMD) on the
+ * stack top sp for inst; returns the new stack top, or NULL with *trap set
+ * to a trap code. Borrows everything. */
+uint64_t *eos_wasm__simd_exec(eos_wasm_instance *inst, const uint32_t *ip, uint64_t *sp,
+                              int *trap);
+/* simd.c: the value <-> slot conversions of the API (v128 takes two);
+ * return the slots used. Borrow their arguments. */
+uint32_t eos_wasm__val_to_slots(const eos_wasm_val *v, uint64_t *slots);
+uint32_t eos_wasm__slots_to_val(uint8_t type, const uint64_t *slots, eos_wasm_val *out);
+/* Evaluates a v128 constant expression for inst into out (two slots). */
+int eos_wasm__eval_expr_v128(eos_wasm_instance *inst, const eos_wasm__expr *e, uint64_t *out);
 
 /* decode.c: parses every section; function bodies are only located. */
 int eos_wasm__decode(eos_wasm_module *m, eos_diag *diag);

@@ -636,6 +636,16 @@ int eos_wasm__jit_module_loaded(eos_wasm_module *m, eos_diag *diag)
         eos_wasm_bounds_guard_supported(&why) != 0)
         return eos_diag_set(diag, EOS_EUNSUPPORTED, "compile", -1,
                             "guard-page bounds checks are not available: %s", why);
+    /* The compiled tier does not translate SIMD: such modules stay
+     * interpreted under auto (state failed), and tier compiled refuses them. */
+    if (m->uses_v128 && m->features.tier != EOS_WASM_TIER_INTERP) {
+        if (m->features.tier == EOS_WASM_TIER_AUTO) {
+            publish(m, NULL);
+            return 0;
+        }
+        return eos_diag_set(diag, EOS_EUNSUPPORTED, "compile", -1,
+                            "the compiled tier does not run SIMD (v128) yet");
+    }
     switch (m->features.tier) {
     case EOS_WASM_TIER_INTERP:
         return 0;

@@ -127,6 +127,16 @@ int eos_wasm__read_expr(eos_wasm__rd *r, eos_wasm_module *m, eos_wasm__expr *e, 
             t = op == 0x43 ? EOS_WASM_F32 : EOS_WASM_F64;
             break;
         }
+        case 0xfd: /* v128.const is the one constant SIMD instruction */
+            if (eos_wasm__rd_u32(r, &idx))
+                return r->err;
+            if (idx != 0x0c)
+                return eos_wasm__rd_fail(r, EOS_EINVALID, "constant expression required");
+            if ((size_t)(r->end - r->p) < 16)
+                return eos_wasm__rd_fail(r, EOS_EMALFORMED, "unexpected end");
+            r->p += 16;
+            t = EOS_WASM_V128;
+            break;
         case 0x23:
             if (eos_wasm__rd_u32(r, &idx))
                 return r->err;

@@ -159,26 +159,6 @@ int eos_wasm__table_copy(eos_wasm_table *dt, eos_wasm_table *st, uint64_t d, uin
 
 /* ---- globals -------------------------------------------------------------- */
 
-static uint64_t val_to_slot(eos_wasm_val v)
-{
-    switch (v.type) {
-    case EOS_WASM_I32:
-        return (uint32_t)v.of.i32;
-    case EOS_WASM_I64:
-        return (uint64_t)v.of.i64;
-    case EOS_WASM_F32:
-        return v.of.f32_bits;
-    case EOS_WASM_F64:
-        return v.of.f64_bits;
-    case EOS_WASM_FUNCREF:
-        return (uint64_t)(uintptr_t)v.of.funcref;
-    case EOS_WASM_EXTERNREF:
-        return (uint64_t)(uintptr_t)v.of.externref;
-    default:
-        return 0;
-    }
-}
-
 int eos_wasm_global_new(eos_wasm_store *s, const eos_wasm_globaltype *type, eos_wasm_val value,
                         eos_wasm_global **out)
 {
@@ -192,7 +172,10 @@ int eos_wasm_global_new(eos_wasm_store *s, const eos_wasm_globaltype *type, eos_
         return EOS_ENOMEM;
     g->store = s;
     g->type = *type;
-    g->val = val_to_slot(value);
+    uint64_t w[2] = {0, 0};
+    eos_wasm__val_to_slots(&value, w);
+    g->val = w[0];
+    g->val_hi = w[1];
     obj_link(s, &g->obj, EOS_WASM__OBJ_GLOBAL);
     *out = g;
     return 0;
@@ -203,7 +186,7 @@ int eos_wasm_global_new(eos_wasm_store *s, const eos_wasm_globaltype *type, eos_
 /* Evaluates e for inst, or, with inst NULL, only when it needs no instance
  * (EOS_EAGAIN when it reads a global or names a function). */
 static int eval_in(const eos_wasm_module *m, eos_wasm_instance *inst, const eos_wasm__expr *e,
-                   uint64_t *out)
+                   uint64_t *out, uint64_t *out_hi)
 {
     uint64_t st[256];
     uint32_t n = 0;
@@ -217,8 +200,20 @@ static int eval_in(const eos_wasm_module *m, eos_wasm_instance *inst, const eos_
             return EOS_EINVALID;
         switch (op) {
         case 0x0b:
+            /* A v128 result takes two entries (only when out_hi is given). */
+            if (n == 2 && !out_hi)
+                return EOS_EAGAIN;
             *out = st[0];
+            if (out_hi)
+                *out_hi = n == 2 ? st[1] : 0;
             return 0;
+        case 0xfd:
+            eos_wasm__rd_u32(&r, &idx);
+            memcpy(&st[n], r.p, 8);
+            memcpy(&st[n + 1], r.p + 8, 8);
+            r.p += 16;
+            n += 2;
+            break;
         case 0x41:
             eos_wasm__rd_sleb(&r, 32, &sv);
             st[n++] = (uint32_t)sv;
@@ -246,6 +241,8 @@ static int eval_in(const eos_wasm_module *m, eos_wasm_instance *inst, const eos_
             if (!inst)
                 return EOS_EAGAIN;
             st[n++] = inst->globals[idx]->val;
+            if (inst->globals[idx]->type.valtype == EOS_WASM_V128)
+                st[n++] = inst->globals[idx]->val_hi;
             break;
         case 0xd0:
             r.p++;
@@ -289,12 +286,17 @@ static int eval_in(const eos_wasm_module *m, eos_wasm_instance *inst, const eos_
 
 int eos_wasm__eval_expr(eos_wasm_instance *inst, const eos_wasm__expr *e, uint64_t *out)
 {
-    return eval_in(inst->module, inst, e, out);
+    return eval_in(inst->module, inst, e, out, NULL);
+}
+
+int eos_wasm__eval_expr_v128(eos_wasm_instance *inst, const eos_wasm__expr *e, uint64_t *out)
+{
+    return eval_in(inst->module, inst, e, &out[0], &out[1]);
 }
 
 int eos_wasm__eval_const(const eos_wasm_module *m, const eos_wasm__expr *e, uint64_t *out)
 {
-    return eval_in(m, NULL, e, out);
+    return eval_in(m, NULL, e, out, NULL);
 }
 
 int eos_wasm__table_init(eos_wasm_instance *inst, uint32_t tab, uint32_t seg, uint64_t d,

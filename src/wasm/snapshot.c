@@ -24,7 +24,7 @@ typedef struct snap_table {
 
 typedef struct snap_global {
     eos_wasm_global *g;
-    uint64_t val;
+    uint64_t val, val_hi;
 } snap_global;
 
 typedef struct snap_inst {
@@ -158,7 +158,7 @@ int eos_wasm_store_snapshot(eos_wasm_store *s)
                 memcpy(st->elems, t->elems, (size_t)t->size * sizeof(void *));
         } else if (o->kind == EOS_WASM__OBJ_GLOBAL) {
             eos_wasm_global *g = (eos_wasm_global *)o;
-            sn->globals[sn->nglobals++] = (snap_global){g, g->val};
+            sn->globals[sn->nglobals++] = (snap_global){g, g->val, g->val_hi};
         }
     }
     uint32_t k = 0;
@@ -206,8 +206,10 @@ int eos_wasm_store_restore(eos_wasm_store *s)
             memcpy(t->elems, st->elems, (size_t)st->size * sizeof(void *));
         t->size = st->size;
     }
-    for (uint32_t k = 0; k < sn->nglobals; k++)
+    for (uint32_t k = 0; k < sn->nglobals; k++) {
         sn->globals[k].g->val = sn->globals[k].val;
+        sn->globals[k].g->val_hi = sn->globals[k].val_hi;
+    }
     for (uint32_t k = 0; k < sn->ninsts; k++) {
         const eos_wasm_module *m = sn->insts[k].i->module;
         memcpy(sn->insts[k].i->elem_dropped, sn->insts[k].elem_dropped, m->elem_count + 1);

@@ -23,6 +23,7 @@ static const uint8_t single_type[256] = {
     [EOS_WASM_I32] = EOS_WASM_I32,         [EOS_WASM_I64] = EOS_WASM_I64,
     [EOS_WASM_F32] = EOS_WASM_F32,         [EOS_WASM_F64] = EOS_WASM_F64,
     [EOS_WASM_FUNCREF] = EOS_WASM_FUNCREF, [EOS_WASM_EXTERNREF] = EOS_WASM_EXTERNREF,
+    [EOS_WASM_V128] = EOS_WASM_V128,
 };
 
 const char *const eos_wasm__op_sig[] = {
@@ -73,6 +74,12 @@ int eos_wasm__v_pop(eos_wasm__vctx *v, uint8_t want, uint8_t *out)
         t = UNKNOWN;
     } else {
         t = v->vals[--v->nvals];
+        /* A v128 is two entries, its high half on top. */
+        if (t == EOS_WASM__V128_HI) {
+            if (want != UNKNOWN && want != EOS_WASM_V128)
+                return FAIL(EOS_EINVALID, "type mismatch: expected 0x%02x, found v128", want);
+            t = v->vals[--v->nvals];
+        }
     }
     if (want != UNKNOWN && t != UNKNOWN && t != want)
         return FAIL(EOS_EINVALID, "type mismatch: expected 0x%02x, found 0x%02x", want, t);
@@ -134,11 +141,16 @@ static const uint8_t *label_types(const eos_wasm__ctl *l)
     return l->kind == CTL_LOOP ? l->params : l->results;
 }
 
+uint32_t eos_wasm__v_label_slots(const eos_wasm__ctl *l)
+{
+    return eos_wasm__slots_of(label_types(l), eos_wasm__v_label_arity(l));
+}
+
 /* Emits a branch to l from the current height (operands already popped and
  * pushed back as the spec algorithm does). */
 static int emit_branch(eos_wasm__vctx *v, eos_wasm__ctl *l, uint32_t plain, uint32_t move)
 {
-    uint32_t arity = eos_wasm__v_label_arity(l);
+    uint32_t arity = eos_wasm__v_label_slots(l);
     uint32_t dst = v->c->local_count + l->height;
     uint32_t cur = v->c->local_count + v->nvals;
     if (cur - arity == dst) {
@@ -187,8 +199,6 @@ static int read_blocktype(eos_wasm__vctx *v, const uint8_t **params, uint32_t *n
         *nr = 1;
         return 0;
     }
-    if (b == EOS_WASM_V128)
-        return FAIL(EOS_EUNSUPPORTED, "SIMD (v128) is not supported yet");
     int64_t idx;
     TRY(eos_wasm__rd_sleb(&v->r, 33, &idx));
     if (idx < 0 || idx >= v->m->type_count)
@@ -336,7 +346,7 @@ static int do_br_table(eos_wasm__vctx *v)
             eos_wasm__ctl *lc = &v->ctls[v->nctls - 1 - l];
             TRY(eos_wasm__v_emit_target(v, lc));
             TRY(eos_wasm__v_emit(v, v->c->local_count + lc->height));
-            TRY(eos_wasm__v_emit(v, arity));
+            TRY(eos_wasm__v_emit(v, eos_wasm__v_label_slots(lc)));
         }
     }
     v->r.p = after;
@@ -468,7 +478,7 @@ static int do_br(eos_wasm__vctx *v, bool cond)
         else {
             /* Values may sit above the label's results: push them back so the
              * move reads them from the top of the stack. */
-            v->nvals += eos_wasm__v_label_arity(lc);
+            v->nvals += eos_wasm__v_label_slots(lc);
             TRY(emit_branch(v, lc, EOS_WASM_OP_BR, EOS_WASM_OP_BR_MOVE));
         }
     }
@@ -525,8 +535,12 @@ static int do_op(eos_wasm__vctx *v, uint8_t b, bool *done)
         TRY(eos_wasm__v_read_idx(v, m->func_count, "function", &idx));
         return do_call(v, idx, true);
     case 0x1a:
-        TRY(eos_wasm__v_pop(v, UNKNOWN, NULL));
-        return eos_wasm__v_live(v) ? eos_wasm__v_emit_op(v, EOS_WASM_OP_DROP) : 0;
+        TRY(eos_wasm__v_pop(v, UNKNOWN, &t));
+        if (!eos_wasm__v_live(v))
+            return 0;
+        if (t == EOS_WASM_V128)
+            TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_DROP));
+        return eos_wasm__v_emit_op(v, EOS_WASM_OP_DROP);
     case 0x1b:
         TRY(eos_wasm__v_pop(v, EOS_WASM_I32, NULL));
         TRY(eos_wasm__v_pop(v, UNKNOWN, &t));
@@ -536,28 +550,36 @@ static int do_op(eos_wasm__vctx *v, uint8_t b, bool *done)
         if (t != UNKNOWN && t2 != UNKNOWN && t != t2)
             return FAIL(EOS_EINVALID, "type mismatch: select operands differ");
         TRY(eos_wasm__v_push(v, t != UNKNOWN ? t : t2));
-        return eos_wasm__v_live(v) ? eos_wasm__v_emit_op(v, EOS_WASM_OP_SELECT) : 0;
+        return eos_wasm__v_live(v)
+                   ? eos_wasm__v_emit_op(v, t == EOS_WASM_V128 ? EOS_WASM_OP_SELECT_V128
+                                                               : EOS_WASM_OP_SELECT)
+                   : 0;
     case 0x1c: {
         uint32_t n;
         TRY(eos_wasm__rd_u32(&v->r, &n));
         if (n != 1)
             return FAIL(EOS_EINVALID, "invalid result arity for select");
         TRY(eos_wasm__rd_byte(&v->r, &t));
-        if (t == EOS_WASM_V128)
-            return FAIL(EOS_EUNSUPPORTED, "SIMD (v128) is not supported yet");
         if (!single_type[t])
             return FAIL(EOS_EMALFORMED, "malformed value type");
         TRY(eos_wasm__v_pop(v, EOS_WASM_I32, NULL));
         TRY(eos_wasm__v_pop(v, t, NULL));
         TRY(eos_wasm__v_pop(v, t, NULL));
         TRY(eos_wasm__v_push(v, t));
-        return eos_wasm__v_live(v) ? eos_wasm__v_emit_op(v, EOS_WASM_OP_SELECT) : 0;
+        return eos_wasm__v_live(v)
+                   ? eos_wasm__v_emit_op(v, t == EOS_WASM_V128 ? EOS_WASM_OP_SELECT_V128
+                                                               : EOS_WASM_OP_SELECT)
+                   : 0;
     }
     case 0x20:
-        TRY(eos_wasm__v_read_idx(v, v->c->local_count, "local", &idx));
+        TRY(eos_wasm__v_read_idx(v, v->nlocals, "local", &idx));
         TRY(eos_wasm__v_push(v, v->c->local_types[idx]));
         if (!eos_wasm__v_live(v))
             return 0;
+        if (v->c->local_types[idx] == EOS_WASM_V128)
+            return eos_wasm__v_emit_op(v, EOS_WASM_OP_LOCAL_GET_V128) ||
+                   eos_wasm__v_emit(v, v->local_slot[idx]);
+        idx = v->local_slot[idx];
         /* local.tee a; local.get b -> LOCAL_TEE_GET a b */
         if (v->nlast >= 1 && v->code[v->last[v->nlast - 1]] == EOS_WASM_OP_LOCAL_TEE &&
             v->last[v->nlast - 1] + 2 == v->len) {
@@ -567,21 +589,32 @@ static int do_op(eos_wasm__vctx *v, uint8_t b, bool *done)
         }
         return eos_wasm__v_emit_op(v, EOS_WASM_OP_LOCAL_GET) || eos_wasm__v_emit(v, idx);
     case 0x21:
-        TRY(eos_wasm__v_read_idx(v, v->c->local_count, "local", &idx));
+        TRY(eos_wasm__v_read_idx(v, v->nlocals, "local", &idx));
         TRY(eos_wasm__v_pop(v, v->c->local_types[idx], NULL));
-        return eos_wasm__v_live(v) ? eos_wasm__fuse_local_set(v, idx) : 0;
+        if (!eos_wasm__v_live(v))
+            return 0;
+        if (v->c->local_types[idx] == EOS_WASM_V128)
+            return eos_wasm__v_emit_op(v, EOS_WASM_OP_LOCAL_SET_V128) ||
+                   eos_wasm__v_emit(v, v->local_slot[idx]);
+        return eos_wasm__fuse_local_set(v, v->local_slot[idx]);
     case 0x22:
-        TRY(eos_wasm__v_read_idx(v, v->c->local_count, "local", &idx));
+        TRY(eos_wasm__v_read_idx(v, v->nlocals, "local", &idx));
         TRY(eos_wasm__v_pop(v, v->c->local_types[idx], NULL));
         TRY(eos_wasm__v_push(v, v->c->local_types[idx]));
-        return eos_wasm__v_live(v)
-                   ? (eos_wasm__v_emit_op(v, EOS_WASM_OP_LOCAL_TEE) || eos_wasm__v_emit(v, idx))
-                   : 0;
+        if (!eos_wasm__v_live(v))
+            return 0;
+        return eos_wasm__v_emit_op(v, v->c->local_types[idx] == EOS_WASM_V128
+                                          ? EOS_WASM_OP_LOCAL_TEE_V128
+                                          : EOS_WASM_OP_LOCAL_TEE) ||
+               eos_wasm__v_emit(v, v->local_slot[idx]);
     case 0x23:
         TRY(eos_wasm__v_read_idx(v, m->global_count, "global", &idx));
         TRY(eos_wasm__v_push(v, m->globals[idx].type.valtype));
         return eos_wasm__v_live(v)
-                   ? (eos_wasm__v_emit_op(v, EOS_WASM_OP_GLOBAL_GET) || eos_wasm__v_emit(v, idx))
+                   ? (eos_wasm__v_emit_op(v, m->globals[idx].type.valtype == EOS_WASM_V128
+                                                 ? EOS_WASM_OP_GLOBAL_GET_V128
+                                                 : EOS_WASM_OP_GLOBAL_GET) ||
+                      eos_wasm__v_emit(v, idx))
                    : 0;
     case 0x24:
         TRY(eos_wasm__v_read_idx(v, m->global_count, "global", &idx));
@@ -589,7 +622,10 @@ static int do_op(eos_wasm__vctx *v, uint8_t b, bool *done)
             return FAIL(EOS_EINVALID, "global is immutable");
         TRY(eos_wasm__v_pop(v, m->globals[idx].type.valtype, NULL));
         return eos_wasm__v_live(v)
-                   ? (eos_wasm__v_emit_op(v, EOS_WASM_OP_GLOBAL_SET) || eos_wasm__v_emit(v, idx))
+                   ? (eos_wasm__v_emit_op(v, m->globals[idx].type.valtype == EOS_WASM_V128
+                                                 ? EOS_WASM_OP_GLOBAL_SET_V128
+                                                 : EOS_WASM_OP_GLOBAL_SET) ||
+                      eos_wasm__v_emit(v, idx))
                    : 0;
     case 0x25:
         TRY(check_table(v, &idx));
@@ -678,7 +714,8 @@ static int do_op(eos_wasm__vctx *v, uint8_t b, bool *done)
     case 0xfc:
         return eos_wasm__v_prefixed(v);
     case 0xfd:
-        return FAIL(EOS_EUNSUPPORTED, "SIMD (v128) is not supported yet");
+        m->uses_v128 = true;
+        return eos_wasm__v_simd(v);
     default:
         if (b >= 0x28 && b <= 0x3e)
             return eos_wasm__v_memop(v, b);
@@ -708,10 +745,12 @@ static int read_locals(eos_wasm__vctx *v)
     if (total > MAX_LOCALS)
         return FAIL(EOS_ELIMIT, "too many locals: %llu (at most %u)", (unsigned long long)total,
                     MAX_LOCALS);
-    c->local_count = (uint32_t)total;
+    v->nlocals = (uint32_t)total;
     c->local_types = eos_malloc(total ? total : 1);
     if (!c->local_types)
         return FAIL(EOS_ENOMEM, "out of memory");
+    TRY(eos_wasm__v_grow(v, (void **)&v->local_slot, &v->cap_local_slot, (uint32_t)total + 1,
+                         sizeof(uint32_t)));
     memcpy(c->local_types, ft->params, ft->param_count);
     uint32_t at = ft->param_count;
     v->r.p = start;
@@ -721,13 +760,20 @@ static int read_locals(eos_wasm__vctx *v)
         uint8_t t;
         TRY(eos_wasm__rd_u32(&v->r, &n));
         TRY(eos_wasm__rd_byte(&v->r, &t));
-        if (t == EOS_WASM_V128)
-            return FAIL(EOS_EUNSUPPORTED, "SIMD (v128) is not supported yet");
         if (!single_type[t])
             return FAIL(EOS_EMALFORMED, "malformed value type 0x%02x", t);
         memset(c->local_types + at, t, n);
         at += n;
     }
+    /* Slots of the locals: a v128 takes two, so later locals shift. */
+    uint32_t slot = 0;
+    for (uint32_t i = 0; i < v->nlocals; i++) {
+        v->local_slot[i] = slot;
+        slot += 1 + (c->local_types[i] == EOS_WASM_V128);
+    }
+    if (slot > v->nlocals)
+        v->m->uses_v128 = true;
+    c->local_count = slot;
     return 0;
 }
 
@@ -745,8 +791,8 @@ static int validate_function(eos_wasm__vctx *v, uint32_t fi, eos_wasm__code *c, 
     v->r.index = (int64_t)m->func_import_count + fi;
     v->nvals = v->nctls = v->len = v->max_height = v->nlast = v->nstarts = 0;
     TRY(read_locals(v));
-    c->param_count = v->ft->param_count;
-    c->result_count = v->ft->result_count;
+    c->param_count = eos_wasm__slots_of(v->ft->params, v->ft->param_count);
+    c->result_count = eos_wasm__slots_of(v->ft->results, v->ft->result_count);
     TRY(push_ctl(v, CTL_FUNC, NULL, 0, v->ft->results, v->ft->result_count));
     bool done = false;
     while (!done) {
@@ -799,6 +845,7 @@ static void vctx_free(eos_wasm__vctx *v)
     eos_free(v->ctls, (size_t)v->cap_ctls * sizeof(eos_wasm__ctl));
     eos_free(v->code, (size_t)v->cap * sizeof(uint32_t));
     eos_free(v->starts, (size_t)v->cap_starts * sizeof(uint32_t));
+    eos_free(v->local_slot, (size_t)v->cap_local_slot * sizeof(uint32_t));
     eos_free(v, sizeof(*v));
 }
 
@@ -814,6 +861,15 @@ int eos_wasm__validate(eos_wasm_module *m, eos_diag *diag)
     uint32_t lazy_min = m->features.lazy_translation_min ? m->features.lazy_translation_min
                                                          : EOS_WASM__LAZY_MIN;
     m->lazy = m->code_sec.end - m->code_sec.off >= lazy_min;
+    for (uint32_t i = 0; i < m->type_count; i++) {
+        const eos_wasm_functype *t = &m->types[i];
+        if (eos_wasm__slots_of(t->params, t->param_count) > t->param_count ||
+            eos_wasm__slots_of(t->results, t->result_count) > t->result_count)
+            m->uses_v128 = true;
+    }
+    for (uint32_t i = 0; i < m->global_count; i++)
+        if (m->globals[i].type.valtype == EOS_WASM_V128)
+            m->uses_v128 = true;
     for (uint32_t i = 0; i < m->code_count && rc == 0; i++) {
         rc = validate_function(v, i, &m->codes[i], !m->lazy);
         if (rc == 0 && !m->lazy)

@@ -77,6 +77,7 @@ typedef struct runner {
     size_t ndefs;
     long over; /* files failing more commands than expected */
     bool current_unsupported; /* the current module uses an unsupported feature (SIMD) */
+    bool reason_told;         /* the skip reason of this file was printed */
 } runner;
 
 static void skip_cmd(runner *r, const char *why);
@@ -268,8 +269,12 @@ static void cmd_module(runner *r, yajl_val cmd)
     eos_wasm_module_free(m);
     r->current_unsupported = false;
     if (rc == EOS_EUNSUPPORTED) {
-        /* A SIMD module inside a non-SIMD file: skipped, and so are its actions. */
-        skip_cmd(r, "module uses a feature the engine does not support (EOS_EUNSUPPORTED)");
+        /* A module of a feature this tier does not run (SIMD in the compiled
+         * tier): skipped, and so are its actions; the reason once per file. */
+        if (!r->reason_told)
+            printf("line %d: skipped: %s\n", r->line, diag.message);
+        r->reason_told = true;
+        skip_cmd(r, "module uses a feature this tier does not run (EOS_EUNSUPPORTED)");
         r->current = NULL;
         r->current_unsupported = true;
         return;
@@ -377,12 +382,46 @@ static uint8_t type_of(const char *s)
     return 0;
 }
 
+/* Lane width in bytes of a v128's lane_type, 0 when unknown. */
+static size_t lane_bytes(const char *lt)
+{
+    if (!lt)
+        return 0;
+    if (!strcmp(lt, "i8"))
+        return 1;
+    if (!strcmp(lt, "i16"))
+        return 2;
+    if (!strcmp(lt, "i32") || !strcmp(lt, "f32"))
+        return 4;
+    if (!strcmp(lt, "i64") || !strcmp(lt, "f64"))
+        return 8;
+    return 0;
+}
+
+/* A v128 written as lanes (decimal strings, little-endian lanes). */
+static int parse_v128(yajl_val v, uint8_t out[16])
+{
+    yajl_val lanes = get(v, "value");
+    size_t w = lane_bytes(get_str(v, "lane_type"));
+    if (!w || !lanes || !YAJL_IS_ARRAY(lanes) || lanes->u.array.len != 16 / w)
+        return -1;
+    for (size_t i = 0; i < 16 / w; i++) {
+        yajl_val l = lanes->u.array.values[i];
+        const char *ls = YAJL_IS_STRING(l) ? YAJL_GET_STRING(l) : NULL;
+        uint64_t x = ls && strncmp(ls, "nan:", 4) ? strtoull(ls, NULL, 10) : 0;
+        memcpy(out + i * w, &x, w);
+    }
+    return 0;
+}
+
 static int parse_val(yajl_val v, eos_wasm_val *out)
 {
     memset(out, 0, sizeof(*out));
     out->type = type_of(get_str(v, "type"));
+    if (out->type == EOS_WASM_V128)
+        return parse_v128(v, out->of.v128);
     const char *s = get_str(v, "value");
-    if (!out->type || out->type == EOS_WASM_V128)
+    if (!out->type)
         return -1;
     uint64_t x = s && strcmp(s, "null") ? strtoull(s, NULL, 10) : 0;
     switch (out->type) {
@@ -425,10 +464,58 @@ static void val_str(const eos_wasm_val *v, char *buf, size_t n)
     case EOS_WASM_FUNCREF:
         snprintf(buf, n, "funcref:%p", (void *)v->of.funcref);
         break;
+    case EOS_WASM_V128: {
+        size_t k = (size_t)snprintf(buf, n, "v128:0x");
+        for (int i = 15; i >= 0 && k + 2 < n; i--)
+            k += (size_t)snprintf(buf + k, n - k, "%02x", v->of.v128[i]);
+        break;
+    }
     default:
         snprintf(buf, n, "externref:%p", v->of.externref);
         break;
     }
+}
+
+/* Whether a float of w bytes (bits b) is the NaN pattern s. */
+static bool nan_match(const char *s, uint64_t b, size_t w)
+{
+    bool canonical = !strcmp(s, "nan:canonical");
+    if (w == 4) {
+        b &= 0x7fffffffu;
+        return canonical ? b == 0x7fc00000u : (b & 0x7fc00000u) == 0x7fc00000u;
+    }
+    b &= 0x7fffffffffffffffull;
+    return canonical ? b == 0x7ff8000000000000ull
+                     : (b & 0x7ff8000000000000ull) == 0x7ff8000000000000ull;
+}
+
+/* Compares a v128 lane by lane: float lanes may be NaN patterns. */
+static bool v128_match(yajl_val want, const eos_wasm_val *got, char *wbuf, size_t n)
+{
+    const char *lt = get_str(want, "lane_type");
+    yajl_val lanes = get(want, "value");
+    size_t w = lane_bytes(lt);
+    size_t k = (size_t)snprintf(wbuf, n, "v128:%s", lt ? lt : "?");
+    if (!w || !lanes || !YAJL_IS_ARRAY(lanes) || lanes->u.array.len != 16 / w)
+        return false;
+    bool ok = true;
+    for (size_t i = 0; i < 16 / w; i++) {
+        yajl_val l = lanes->u.array.values[i];
+        const char *ls = YAJL_IS_STRING(l) ? YAJL_GET_STRING(l) : "";
+        if (k + 2 < n)
+            k += (size_t)snprintf(wbuf + k, n - k, " %s", ls);
+        uint64_t g = 0;
+        memcpy(&g, got->of.v128 + i * w, w);
+        if (!strncmp(ls, "nan:", 4)) {
+            ok = ok && (lt[0] == 'f') && nan_match(ls, g, w);
+            continue;
+        }
+        uint64_t x = strtoull(ls, NULL, 10);
+        if (w < 8)
+            x &= (1ull << (8 * w)) - 1;
+        ok = ok && x == g;
+    }
+    return ok;
 }
 
 /* Compares a result with an expected value (including NaN patterns). */
@@ -455,6 +542,8 @@ static bool val_match(yajl_val want, const eos_wasm_val *got, char *wbuf, size_t
     snprintf(wbuf, n, "%s:%s", get_str(want, "type"), s ? s : "(any)");
     if (t != got->type)
         return false;
+    if (t == EOS_WASM_V128)
+        return v128_match(want, got, wbuf, n);
     if ((t == EOS_WASM_F32 || t == EOS_WASM_F64) && s && !strncmp(s, "nan:", 4)) {
         bool canonical = !strcmp(s, "nan:canonical");
         if (t == EOS_WASM_F32) {
@@ -578,13 +667,28 @@ static void cmd_action(runner *r, yajl_val cmd, const char *type)
         return;
     }
     yajl_val exp = get(cmd, "expected");
+    yajl_val either = get(cmd, "either");
+    if (!exp && either && YAJL_IS_ARRAY(either)) {
+        /* One result that may be any of the alternatives (relaxed SIMD). */
+        char wbuf[256], gbuf[128];
+        for (size_t i = 0; n == 1 && i < either->u.array.len; i++)
+            if (val_match(either->u.array.values[i], &results[0], wbuf, sizeof(wbuf))) {
+                r->passed++;
+                return;
+            }
+        if (n == 1)
+            val_str(&results[0], gbuf, sizeof(gbuf));
+        fail(r, "assert_return: none of the %zu alternatives matches %s", either->u.array.len,
+             n == 1 ? gbuf : "(no single result)");
+        return;
+    }
     size_t ne = exp && YAJL_IS_ARRAY(exp) ? exp->u.array.len : 0;
     if (ne != n) {
         fail(r, "%s: expected %zu results, got %zu", type, ne, n);
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        char wbuf[128], gbuf[128];
+        char wbuf[256], gbuf[128];
         if (!val_match(exp->u.array.values[i], &results[i], wbuf, sizeof(wbuf))) {
             val_str(&results[i], gbuf, sizeof(gbuf));
             fail(r, "assert_return: result %zu: expected %s, got %s", i, wbuf, gbuf);
@@ -732,6 +836,7 @@ static void run_file(runner *r, const char *path, bool skip, long *tot)
     r->file = path;
     r->passed = r->failed = r->skipped = 0;
     r->suite_file[0] = 0;
+    r->reason_told = false;
     if (!root) {
         fprintf(stderr, "%s: cannot read or parse\n", path);
         r->failed = 1;

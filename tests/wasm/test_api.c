@@ -117,11 +117,134 @@ static void test_bad_modules(void)
     EOS_CHECK(strstr(d.message, "type mismatch") != NULL);
     EOS_CHECK(strstr(d.message, "function 0") != NULL);
     EOS_CHECK(d.offset > 0);
-    /* SIMD is refused by name. */
+    /* SIMD runs in the interpreter; the compiled tier refuses it by name. */
     static const uint8_t simd[] = {0, 'a', 's', 'm', 1, 0, 0, 0, 1, 5, 1, 0x60, 0, 1, 0x7b};
     eos_diag_init(&d);
-    EOS_CHECK_INT(eos_wasm_module_new(simd, sizeof(simd), NULL, &m, &d), EOS_EUNSUPPORTED);
-    EOS_CHECK(strstr(d.message, "SIMD (v128) is not supported yet") != NULL);
+    EOS_CHECK_INT(eos_wasm_module_new(simd, sizeof(simd), NULL, &m, &d), 0);
+    eos_wasm_module_free(m);
+    m = NULL;
+    if (eos_wasm_jit_available()) {
+        eos_wasm_features cf = {.tier = EOS_WASM_TIER_COMPILED};
+        eos_diag_init(&d);
+        EOS_CHECK_INT(eos_wasm_module_new(simd, sizeof(simd), &cf, &m, &d), EOS_EUNSUPPORTED);
+        EOS_CHECK(strstr(d.message, "SIMD (v128)") != NULL);
+    }
+}
+
+/* A v128 crosses eos_wasm_func_call as 16 bytes (two slots inside). */
+static void test_v128_call(void)
+{
+    /* (func (export "dbl") (param v128) (result v128)
+     *   (i32x4.add (local.get 0) (local.get 0))) */
+    static const uint8_t wasm[] = {
+        0, 'a', 's', 'm', 1, 0, 0,  0,  1, 6, 1, 0x60, 1, 0x7b, 1, 0x7b, 3,    2, 1,   0, 7, 7, 1,
+        3, 'd', 'b', 'l', 0, 0, 10, 11, 1, 9, 0, 0x20, 0, 0x20, 0, 0xfd, 0xae, 1, 0x0b};
+    eos_diag d;
+    eos_diag_init(&d);
+    eos_wasm_module *m = NULL;
+    EOS_CHECK_INT(eos_wasm_module_new(wasm, sizeof(wasm), NULL, &m, &d), 0);
+    eos_wasm_store *s = NULL;
+    EOS_CHECK_INT(eos_wasm_store_new(NULL, &s), 0);
+    eos_wasm_instance *inst = NULL;
+    EOS_CHECK_INT(eos_wasm_instantiate(s, m, NULL, 0, &inst, &d), 0);
+    eos_wasm_extern e;
+    EOS_CHECK_INT(eos_wasm_instance_export(inst, "dbl", &e), 0);
+    eos_wasm_val arg = {.type = EOS_WASM_V128}, res;
+    uint32_t lanes[4] = {1, 0x7fffffff, 0xffffffff, 40};
+    memcpy(arg.of.v128, lanes, 16);
+    EOS_CHECK_INT(eos_wasm_func_call(s, e.of.func, &arg, 1, &res, 1, &d), 0);
+    EOS_CHECK_INT(res.type, EOS_WASM_V128);
+    memcpy(lanes, res.of.v128, 16);
+    EOS_CHECK_INT(lanes[0], 2);
+    EOS_CHECK_INT(lanes[1], 0xfffffffe);
+    EOS_CHECK_INT(lanes[2], 0xfffffffe);
+    EOS_CHECK_INT(lanes[3], 80);
+    eos_wasm_store_free(s);
+    eos_wasm_module_free(m);
+    /* Tier auto keeps a SIMD module interpreted (compile state failed). */
+    eos_wasm_features auto_ = {.tier = EOS_WASM_TIER_AUTO};
+    EOS_CHECK_INT(eos_wasm_module_new(wasm, sizeof(wasm), &auto_, &m, &d), 0);
+    if (eos_wasm_jit_available())
+        EOS_CHECK_INT(eos_wasm_module_wait_compiled(m), EOS_EUNSUPPORTED);
+    EOS_CHECK_INT(eos_wasm_store_new(NULL, &s), 0);
+    EOS_CHECK_INT(eos_wasm_instantiate(s, m, NULL, 0, &inst, &d), 0);
+    EOS_CHECK_INT(eos_wasm_func_call(s, eos_wasm_instance_func(inst, "dbl"), &arg, 1, &res, 1, &d),
+                  0);
+    memcpy(lanes, res.of.v128, 16);
+    EOS_CHECK_INT(lanes[3], 80);
+    eos_wasm_store_free(s);
+    eos_wasm_module_free(m);
+}
+
+/* host "rev" (i32 a, v128 v, i64 b) -> (v128 with its bytes reversed, a + b):
+ * v takes slots 1 and 2, b slot 3; the results take slots 0..2. */
+static int host_rev(eos_wasm_caller *c, void *ud, uint64_t *slots)
+{
+    (void)c;
+    (void)ud;
+    uint8_t v[16], r[16];
+    memcpy(v, slots + 1, 16);
+    for (int i = 0; i < 16; i++)
+        r[i] = v[15 - i];
+    uint32_t sum = (uint32_t)slots[0] + (uint32_t)slots[3];
+    memcpy(slots, r, 16);
+    slots[2] = sum;
+    return 0;
+}
+
+/* v128 through host functions (call and tail call) and a v128 global. */
+static void test_v128_host(void)
+{
+    size_t size = 0;
+    uint8_t *b = wt_read(EOS_TEST_SIMD_WASM, &size);
+    EOS_CHECK(b != NULL);
+    eos_diag d;
+    eos_diag_init(&d);
+    eos_wasm_module *m = NULL;
+    EOS_CHECK_INT(eos_wasm_module_new(b, size, NULL, &m, &d), 0);
+    free(b);
+    eos_wasm_store *s = NULL;
+    EOS_CHECK_INT(eos_wasm_store_new(NULL, &s), 0);
+    static const uint8_t params[] = {EOS_WASM_I32, EOS_WASM_V128, EOS_WASM_I64};
+    static const uint8_t results[] = {EOS_WASM_V128, EOS_WASM_I32};
+    eos_wasm_functype ft = {3, 2, params, results};
+    eos_wasm_extern imp = {.kind = EOS_WASM_EXTERN_FUNC};
+    EOS_CHECK_INT(eos_wasm_func_new_host(s, &ft, host_rev, NULL, &imp.of.func), 0);
+    eos_wasm_instance *inst = NULL;
+    EOS_CHECK_INT(eos_wasm_instantiate(s, m, &imp, 1, &inst, &d), 0);
+    const char *names[] = {"go", "tail"};
+    for (int k = 0; k < 2; k++) {
+        eos_wasm_val arg = {.type = EOS_WASM_V128}, res[2];
+        for (int i = 0; i < 16; i++)
+            arg.of.v128[i] = (uint8_t)i;
+        EOS_CHECK_INT(
+            eos_wasm_func_call(s, eos_wasm_instance_func(inst, names[k]), &arg, 1, res, 2, &d), 0);
+        EOS_CHECK_INT(res[0].type, EOS_WASM_V128);
+        EOS_CHECK_INT(res[0].of.v128[0], 15);
+        EOS_CHECK_INT(res[0].of.v128[15], 0);
+        EOS_CHECK_INT(res[1].of.i32, k == 0 ? 12 : 10);
+    }
+    eos_wasm_val g;
+    EOS_CHECK_INT(eos_wasm_func_call(s, eos_wasm_instance_func(inst, "bump"), NULL, 0, &g, 1, &d),
+                  0);
+    uint32_t lanes[4];
+    memcpy(lanes, g.of.v128, 16);
+    EOS_CHECK_INT(lanes[0], 2);
+    EOS_CHECK_INT(lanes[3], 5);
+    eos_wasm_extern e;
+    EOS_CHECK_INT(eos_wasm_instance_export(inst, "g", &e), 0);
+    g = eos_wasm_global_get(e.of.global);
+    memcpy(lanes, g.of.v128, 16);
+    EOS_CHECK_INT(lanes[1], 3);
+    lanes[2] = 40;
+    memcpy(g.of.v128, lanes, 16);
+    EOS_CHECK_INT(eos_wasm_global_set(e.of.global, g), 0);
+    EOS_CHECK_INT(eos_wasm_func_call(s, eos_wasm_instance_func(inst, "bump"), NULL, 0, &g, 1, &d),
+                  0);
+    memcpy(lanes, g.of.v128, 16);
+    EOS_CHECK_INT(lanes[2], 41);
+    eos_wasm_store_free(s);
+    eos_wasm_module_free(m);
 }
 
 static uint64_t rotl64(uint64_t x, unsigned k)
@@ -226,6 +349,8 @@ static void test_threads_share_module(void)
 int main(void)
 {
     EOS_RUN(test_host_and_reentry);
+    EOS_RUN(test_v128_call);
+    EOS_RUN(test_v128_host);
     EOS_RUN(test_exports_memory_globals);
     EOS_RUN(test_bad_modules);
     EOS_RUN(test_constant_operands);
