@@ -65,7 +65,14 @@ int eos_cm__rd_extern_name(eos_cm__rd *r, const char **out)
         return rc;
     if (b > 1)
         return EOS_CM__MALFORMED(r, "unknown import/export name prefix");
-    return eos_cm__rd_name(r, out);
+    if ((rc = eos_cm__rd_name(r, out)))
+        return rc;
+    const char *why = NULL;
+    if (!eos_cm__extern_name_ok(*out, strlen(*out), true, &why))
+        return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                            "invalid component: `%s` is not a valid extern name (%s)", *out,
+                            why);
+    return 0;
 }
 
 int eos_cm__grow(void **v, uint32_t *cap, uint32_t len, size_t elem)
@@ -188,6 +195,17 @@ static int opt_valtype(eos_cm__rd *r, eos_cm__scope *s, const eos_cm_type **out)
     return valtype(r, s, out);
 }
 
+/* A field, case, flag, enum or parameter name: a kebab-case label. */
+static int rd_label(eos_cm__rd *r, const char **out)
+{
+    int rc = eos_cm__rd_name(r, out);
+    if (!rc && !eos_cm__label_ok(*out, strlen(*out)))
+        rc = eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                          "invalid component: name `%s` is not in kebab case (and not empty)",
+                          *out);
+    return rc;
+}
+
 static int label_vec(eos_cm__rd *r, uint32_t *count, const char ***names)
 {
     int rc = eos_cm__rd_u32(r, count);
@@ -200,7 +218,7 @@ static int label_vec(eos_cm__rd *r, uint32_t *count, const char ***names)
     if (!*names)
         return EOS_ENOMEM;
     for (uint32_t i = 0; i < *count; i++) {
-        if ((rc = eos_cm__rd_name(r, &(*names)[i])))
+        if ((rc = rd_label(r, &(*names)[i])))
             return rc;
         for (uint32_t j = 0; j < i; j++)
             if (strcasecmp((*names)[i], (*names)[j]) == 0)
@@ -244,7 +262,7 @@ static int defvaltype(eos_cm__rd *r, eos_cm__scope *s, uint8_t op, const eos_cm_
             if (!names || !types)
                 return EOS_ENOMEM;
             for (uint32_t i = 0; i < n; i++) {
-                if ((rc = eos_cm__rd_name(r, &names[i])))
+                if ((rc = rd_label(r, &names[i])))
                     return rc;
                 for (uint32_t j = 0; j < i; j++)
                     if (strcasecmp(names[i], names[j]) == 0)
@@ -292,8 +310,8 @@ static int defvaltype(eos_cm__rd *r, eos_cm__scope *s, uint8_t op, const eos_cm_
             const char **names = NULL;
             if ((rc = label_vec(r, &n, &names)))
                 return rc;
-            if (op == 0x6e && n > 32 * 1024)
-                return EOS_CM__INVALID(r, "too many flags");
+            if (op == 0x6e && n > 32)
+                return EOS_CM__INVALID(r, "cannot have more than 32 flags");
             t->count = n, t->names = names;
         }
         break;
@@ -340,7 +358,7 @@ static int functype(eos_cm__rd *r, eos_cm__scope *s, const eos_cm_functype **out
     if (!pn || !pt)
         return EOS_ENOMEM;
     for (uint32_t i = 0; i < n; i++) {
-        if ((rc = eos_cm__rd_name(r, &pn[i])) || (rc = valtype(r, s, &pt[i])))
+        if ((rc = rd_label(r, &pn[i])) || (rc = valtype(r, s, &pt[i])))
             return rc;
         for (uint32_t j = 0; j < i; j++)
             if (strcasecmp(pn[i], pn[j]) == 0)
@@ -368,7 +386,7 @@ static int functype(eos_cm__rd *r, eos_cm__scope *s, const eos_cm_functype **out
         if (!rn || !rt)
             return EOS_ENOMEM;
         for (uint32_t i = 0; i < n; i++)
-            if ((rc = eos_cm__rd_name(r, &rn[i])) || (rc = valtype(r, s, &rt[i])))
+            if ((rc = rd_label(r, &rn[i])) || (rc = valtype(r, s, &rt[i])))
                 return rc;
         ft->result_count = n, ft->result_names = rn, ft->results = rt;
     } else {
@@ -642,8 +660,10 @@ static int add_decl(eos_cm__rd *r, eos_cm__decl **v, uint32_t *n, uint32_t *cap,
                     uint8_t s, eos_cm__typedef t)
 {
     for (uint32_t i = 0; i < *n; i++)
-        if (strcmp((*v)[i].name, nm) == 0)
-            return EOS_CM__INVALID(r, "duplicate import or export name");
+        if (eos_cm__names_conflict((*v)[i].name, nm))
+            return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                                "invalid component: name `%s` conflicts with a previous name",
+                                nm);
     if (eos_cm__grow((void **)v, cap, *n, sizeof(**v)))
         return EOS_ENOMEM;
     (*v)[(*n)++] = (eos_cm__decl){.name = nm, .sort = eos_cm__item_kind(s), .type = t};

@@ -162,7 +162,8 @@ static int instance_section(eos_cm__rd *r)
                 (rc = eos_cm__rd_idx(r, a->sort, &a->index)))
                 break;
             for (uint32_t q = 0; q < j; q++)
-                if (strcmp(d.args[q].name, a->name) == 0)
+                if (b == 0x00 ? strcmp(d.args[q].name, a->name) == 0
+                              : eos_cm__names_conflict(d.args[q].name, a->name))
                     rc = EOS_CM__INVALID(r, "duplicate instance argument or export name");
         }
         if (rc)
@@ -519,8 +520,10 @@ static int import_section(eos_cm__rd *r, eos_cm__scope *s)
             (rc = eos_cm__rd_externdesc(r, s, im.name, &im.sort, &im.type)))
             break;
         for (uint32_t j = 0; j < c->import_count; j++)
-            if (strcmp(c->imports[j].name, im.name) == 0)
-                return EOS_CM__INVALID(r, "duplicate import name");
+            if (eos_cm__names_conflict(c->imports[j].name, im.name))
+                return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                                    "invalid component: import name `%s` conflicts with a "
+                                    "previous name", im.name);
         if (im.sort == EOS_CM__S_TYPE && im.type.kind == EOS_CM__T_VAL &&
             im.type.of.val->kind > EOS_CM_STRING) {
             eos_cm_type *named = eos_cm__type_new(c->arena, 0);
@@ -578,8 +581,10 @@ static int export_section(eos_cm__rd *r, eos_cm__scope *s)
             (!d.type.of.rdesc->name || !d.type.of.rdesc->defined))
             ((eos_cm__rdesc *)d.type.of.rdesc)->name = e.name;
         for (uint32_t j = 0; j < c->export_count; j++)
-            if (strcmp(c->exports[j].name, e.name) == 0)
-                return EOS_CM__INVALID(r, "duplicate export name");
+            if (eos_cm__names_conflict(c->exports[j].name, e.name))
+                return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                                    "invalid component: export name `%s` conflicts with a "
+                                    "previous name", e.name);
         /* The export introduces a new index aliasing the item. */
         eos_cm__def alias = d;
         alias.how = EOS_CM__D_EXPORT;
@@ -717,9 +722,12 @@ int eos_cm__decode(const uint8_t *bytes, size_t size, const eos_wasm_features *f
         r.end = end;
         r.step = id < EOS_ARRAY_LEN(section_step) ? section_step[id] : "unknown section";
         switch (id) {
-        case 0:
+        case 0: { /* custom: its name must be whole UTF-8; the contents are free */
+            const char *nm;
+            rc = eos_cm__rd_name(&r, &nm);
             r.p = end;
             break;
+        }
         case 1:
             rc = core_module_section(&r, body, len);
             r.p = end;

@@ -217,6 +217,16 @@ int eos_cm__rd_externdesc(eos_cm__rd *r, eos_cm__scope *s, const char *nm, uint8
 int eos_cm__rd_deftype(eos_cm__rd *r, eos_cm__scope *s, eos_cm__typedef *out);
 int eos_cm__rd_core_type(eos_cm__rd *r, bool in_module);
 
+/* ---- Names (names.c) -------------------------------------------------------- */
+
+/* A kebab-case label (record fields, cases, flags, parameters). */
+bool eos_cm__label_ok(const char *s, size_t len);
+/* An import or export name of the component model's grammar; on false *why
+ * says what is wrong (static text). */
+bool eos_cm__extern_name_ok(const char *s, size_t len, bool import, const char **why);
+/* True when two import (or export) names are not strongly unique. */
+bool eos_cm__names_conflict(const char *a, const char *b);
+
 /* ---- Types ----------------------------------------------------------------- */
 
 /* Makes a type in arena a of kind with the given parts; computes size, align
