@@ -154,8 +154,15 @@ static eos_cm__rdesc *new_rdesc(eos_cm__rd *r, const char *nm)
 {
     eos_cm__rdesc *d = eos_cm_arena_alloc(r->c->arena, sizeof(*d));
     if (d) {
+        /* Ids are unique in the whole tree of nested components: types
+         * declared by a nested component reach the enclosing ones through
+         * instance exports and re-exports, and every instance's rmap is
+         * indexed by them. */
+        eos_cm_component *root = r->c;
+        while (root->parent)
+            root = root->parent;
         d->name = nm;
-        d->id = r->c->rdesc_count++;
+        d->id = root->rdesc_count++;
     }
     return d;
 }
@@ -427,19 +434,30 @@ static int core_functype_body(eos_cm__rd *r)
     return 0;
 }
 
-static int core_limits(eos_cm__rd *r)
+/* Limits of a memory (max_pages bounds them) or a table (no bound). */
+static int core_limits(eos_cm__rd *r, uint64_t max_pages)
 {
     uint8_t f;
-    uint32_t v;
+    uint32_t lo, hi = 0;
     int rc = eos_cm__rd_u8(r, &f);
+    if (!rc && f > 7) /* bit 0: a maximum; 1: shared; 2: 64-bit */
+        return EOS_CM__MALFORMED(r, "unknown limits flags");
     if (!rc)
-        rc = eos_cm__rd_u32(r, &v);
+        rc = eos_cm__rd_u32(r, &lo);
     if (!rc && (f & 1))
-        rc = eos_cm__rd_u32(r, &v);
-    return rc;
+        rc = eos_cm__rd_u32(r, &hi);
+    if (rc)
+        return rc;
+    if ((f & 1) && hi < lo)
+        return EOS_CM__INVALID(r, "size minimum must not be greater than maximum");
+    if (max_pages && !(f & 4) && (lo > max_pages || ((f & 1) && hi > max_pages)))
+        return EOS_CM__INVALID(r, "memory size must be at most 65536 pages (4GiB)");
+    return 0;
 }
 
-static int core_importdesc(eos_cm__rd *r)
+/* A module type's import or export descriptor; ntypes: the module type's
+ * types so far (function descriptors name one of them). */
+static int core_importdesc(eos_cm__rd *r, uint32_t ntypes)
 {
     uint8_t k;
     uint32_t v;
@@ -448,18 +466,35 @@ static int core_importdesc(eos_cm__rd *r)
         return rc;
     switch (k) {
     case 0:
-        return eos_cm__rd_u32(r, &v);
+        if ((rc = eos_cm__rd_u32(r, &v)))
+            return rc;
+        return v < ntypes ? 0 : EOS_CM__INVALID(r, "type index out of bounds in a module type");
     case 1:
-        return (rc = core_valtype(r)) ? rc : core_limits(r);
+        return (rc = core_valtype(r)) ? rc : core_limits(r, 0);
     case 2:
-        return core_limits(r);
+        return core_limits(r, 65536);
     case 3: {
         uint8_t m;
-        return (rc = core_valtype(r)) ? rc : eos_cm__rd_u8(r, &m);
+        if ((rc = core_valtype(r)) || (rc = eos_cm__rd_u8(r, &m)))
+            return rc;
+        return m > 1 ? EOS_CM__MALFORMED(r, "bad global mutability") : 0;
     }
     default:
         return EOS_CM__MALFORMED(r, "unknown core import kind");
     }
+}
+
+/* A name pair seen in a module type, for the duplicate checks. */
+typedef struct core_name {
+    const char *a, *b;
+} core_name;
+
+static bool core_name_seen(const core_name *v, uint32_t n, const char *a, const char *b)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (strcmp(v[i].a, a) == 0 && (!b || strcmp(v[i].b, b) == 0))
+            return true;
+    return false;
 }
 
 int eos_cm__rd_core_type(eos_cm__rd *r, bool in_module)
@@ -472,38 +507,62 @@ int eos_cm__rd_core_type(eos_cm__rd *r, bool in_module)
         return core_functype_body(r);
     if (b != 0x50 || in_module)
         return EOS_CM__MALFORMED(r, "unknown core type");
-    uint32_t n;
+    uint32_t n, ntypes = 0, nimports = 0, nexports = 0;
     if ((rc = eos_cm__rd_u32(r, &n)))
         return rc;
+    if (n > (uint32_t)(r->end - r->p))
+        return EOS_CM__MALFORMED(r, "module type declaration count too large");
+    /* Imports (module, name) and export names must be unique, as in a module. */
+    core_name *imports = eos_cm_arena_alloc(r->c->arena, (n + 1) * sizeof(core_name));
+    core_name *exports = eos_cm_arena_alloc(r->c->arena, (n + 1) * sizeof(core_name));
+    if (!imports || !exports)
+        return EOS_ENOMEM;
     for (uint32_t i = 0; i < n; i++) {
         const char *s1, *s2;
-        uint32_t v;
+        uint32_t ct, idx;
+        uint8_t sort, tgt;
         if ((rc = eos_cm__rd_u8(r, &b)))
             return rc;
         switch (b) {
         case 0x00:
-            rc = eos_cm__rd_name(r, &s1);
-            if (!rc)
-                rc = eos_cm__rd_name(r, &s2);
-            if (!rc)
-                rc = core_importdesc(r);
+            if ((rc = eos_cm__rd_name(r, &s1)) || (rc = eos_cm__rd_name(r, &s2)))
+                return rc;
+            if (core_name_seen(imports, nimports, s1, s2))
+                return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                                    "invalid component: duplicate import name `%s:%s` in a "
+                                    "module type", s1, s2);
+            imports[nimports++] = (core_name){s1, s2};
+            rc = core_importdesc(r, ntypes);
             break;
         case 0x01:
-            rc = eos_cm__rd_core_type(r, true);
+            if (!(rc = eos_cm__rd_core_type(r, true)))
+                ntypes++;
             break;
         case 0x02:
-            rc = eos_cm__rd_u8(r, &b);
-            if (!rc)
-                rc = eos_cm__rd_u8(r, &b);
-            if (!rc)
-                rc = eos_cm__rd_u32(r, &v);
-            if (!rc)
-                rc = eos_cm__rd_u32(r, &v);
+            /* An outer alias of a core type: sort 0x10, target 0x01. */
+            if ((rc = eos_cm__rd_u8(r, &sort)))
+                return rc;
+            if (sort != 0x10)
+                return EOS_CM__MALFORMED(r, "invalid leading byte for outer alias kind");
+            if ((rc = eos_cm__rd_u8(r, &tgt)))
+                return rc;
+            if (tgt != 0x01)
+                return EOS_CM__MALFORMED(r, "invalid leading byte for outer alias target");
+            if ((rc = eos_cm__rd_u32(r, &ct)) || (rc = eos_cm__rd_u32(r, &idx)))
+                return rc;
+            if (ct == 0 && idx >= ntypes)
+                return EOS_CM__INVALID(r, "outer alias type index out of bounds");
+            ntypes++;
             break;
         case 0x03:
-            rc = eos_cm__rd_name(r, &s1);
-            if (!rc)
-                rc = core_importdesc(r);
+            if ((rc = eos_cm__rd_name(r, &s1)))
+                return rc;
+            if (core_name_seen(exports, nexports, s1, NULL))
+                return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                                    "invalid component: export name `%s` already defined in a "
+                                    "module type", s1);
+            exports[nexports++] = (core_name){s1, NULL};
+            rc = core_importdesc(r, ntypes);
             break;
         default:
             return EOS_CM__MALFORMED(r, "unknown module type declaration");

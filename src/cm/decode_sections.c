@@ -22,6 +22,24 @@ static int core_module_section(eos_cm__rd *r, const uint8_t *body, size_t size)
                             r->base + (body - r->start) + (sub.offset > 0 ? sub.offset : 0),
                             "invalid core module inside the component: %s", sub.message);
     }
+    /* A core module in a component imports each (module, name) pair once:
+     * instantiation supplies imports by name through instances. */
+    size_t ni = m ? eos_wasm_module_import_count(m) : 0;
+    for (size_t i = 1; i < ni; i++) {
+        eos_wasm_import_desc a, b;
+        eos_wasm_module_import(m, i, &a);
+        for (size_t j = 0; j < i; j++) {
+            eos_wasm_module_import(m, j, &b);
+            if (a.module_len == b.module_len && a.name_len == b.name_len &&
+                !memcmp(a.module, b.module, a.module_len) && !memcmp(a.name, b.name, a.name_len)) {
+                eos_wasm_module_free(m);
+                return eos_diag_set(r->diag, EOS_EINVALID, "core module", r->base + (body - r->start),
+                                    "invalid component: duplicate import name `%.*s:%.*s` in a "
+                                    "core module", (int)a.module_len, a.module, (int)a.name_len,
+                                    a.name);
+            }
+        }
+    }
     if (eos_cm__grow((void **)&c->modules, &c->module_cap, c->module_count, sizeof(*c->modules))) {
         eos_wasm_module_free(m);
         return EOS_ENOMEM;
@@ -103,7 +121,12 @@ static int core_instance_section(eos_cm__rd *r)
                 break;
             }
             rc = eos_cm__rd_idx(r, a->sort, &a->index);
+            for (uint32_t q = 0; q < j && !rc && b == 0x01; q++)
+                if (strcmp(d.args[q].name, a->name) == 0)
+                    rc = EOS_CM__INVALID(r, "duplicate export name in a core instance");
         }
+        if (!rc && b == 0x00)
+            rc = eos_cm__check_core_instantiate(r, &d);
         if (!rc)
             rc = eos_cm__rd_push(r, EOS_CM__S_CORE_INSTANCE, &d);
     }
@@ -121,7 +144,7 @@ static eos_cm__typedef item_type(eos_cm_component *c, uint8_t s, uint32_t i)
 }
 
 static int instance_type_of_component(eos_cm__rd *r, const eos_cm_component *sub,
-                                      eos_cm__typedef *out)
+                                      const eos_cm__rmapping *map, eos_cm__typedef *out)
 {
     eos_cm__itype *it = eos_cm_arena_alloc(r->c->arena, sizeof(*it));
     if (!it)
@@ -135,6 +158,10 @@ static int instance_type_of_component(eos_cm__rd *r, const eos_cm_component *sub
         it->exports[i].name = e->name;
         it->exports[i].sort = eos_cm__item_kind(e->sort);
         it->exports[i].type = item_type((eos_cm_component *)sub, e->sort, e->index);
+        /* The nested component's imported resources are the arguments' here. */
+        int rc = eos_cm__subst_typedef(r->c->arena, map, &it->exports[i].type, 0);
+        if (rc)
+            return rc;
     }
     out->kind = EOS_CM__T_INSTANCE;
     out->of.inst = it;
@@ -179,16 +206,31 @@ static int instance_section(eos_cm__rd *r)
                                      "instantiating an imported component is not supported");
                 break;
             }
+            eos_cm__rmapping *map = eos_cm_arena_alloc(r->c->arena, sizeof(*map));
+            if (!map) {
+                rc = EOS_ENOMEM;
+                break;
+            }
             for (uint32_t i = 0; i < sub->import_count && !rc; i++) {
-                bool found = false;
+                const eos_cm__arg *found = NULL;
                 for (uint32_t j = 0; j < m; j++)
-                    if (strcmp(d.args[j].name, sub->imports[i].name) == 0)
-                        found = d.args[j].sort == sub->imports[i].sort;
-                if (!found)
+                    if (strcmp(d.args[j].name, sub->imports[i].name) == 0 &&
+                        d.args[j].sort == sub->imports[i].sort)
+                        found = &d.args[j];
+                if (!found) {
                     rc = EOS_CM__INVALID(r, "a nested component's import is not supplied");
+                    break;
+                }
+                const char *why = NULL;
+                eos_cm__typedef have = item_type(r->c, found->sort, found->index);
+                if (eos_cm__extern_match(map, eos_cm__item_kind(sub->imports[i].sort),
+                                         &sub->imports[i].type, &have, 0, &why))
+                    rc = eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                                      "invalid component: instantiation argument `%s`: %s",
+                                      sub->imports[i].name, why);
             }
             if (!rc)
-                rc = instance_type_of_component(r, sub, &d.type);
+                rc = instance_type_of_component(r, sub, map, &d.type);
         } else {
             eos_cm__itype *it = eos_cm_arena_alloc(r->c->arena, sizeof(*it));
             if (!it ||
@@ -245,6 +287,16 @@ static int alias_section(eos_cm__rd *r, eos_cm__scope *s)
             if ((rc = eos_cm__rd_idx(r, EOS_CM__S_CORE_INSTANCE, &d.a)) ||
                 (rc = eos_cm__rd_name(r, &d.name)))
                 break;
+            eos_wasm_externtype et;
+            static const uint8_t kinds[] = {EOS_WASM_EXTERN_FUNC, EOS_WASM_EXTERN_TABLE,
+                                            EOS_WASM_EXTERN_MEMORY, EOS_WASM_EXTERN_GLOBAL};
+            int known = eos_cm__core_export_type(r->c, d.a, d.name, &et, 0);
+            if (known == 0 || (known > 0 && et.kind != kinds[st])) {
+                rc = eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                                  "invalid component: core instance %u has no export named "
+                                  "`%s`%s", d.a, d.name, known == 0 ? "" : " of that kind");
+                break;
+            }
         } else if (tgt == 0x02) {
             uint32_t ct, i;
             if ((rc = eos_cm__rd_u32(r, &ct)) || (rc = eos_cm__rd_u32(r, &i)))

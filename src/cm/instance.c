@@ -34,7 +34,11 @@ static int ci_new(eos_cm_instance *root, const eos_cm_component *c, eos_cm__ci *
         if (!ci->items[s])
             return EOS_ENOMEM;
     }
-    ci->rmap = eos_cm_arena_alloc(root->arena, (c->rdesc_count + 1) * sizeof(eos_cm_resource *));
+    /* rdesc ids count over the whole tree of nested components (decode.c). */
+    const eos_cm_component *top = c;
+    while (top->parent)
+        top = top->parent;
+    ci->rmap = eos_cm_arena_alloc(root->arena, (top->rdesc_count + 1) * sizeof(eos_cm_resource *));
     ci->imports = eos_cm_arena_alloc(root->arena, (c->import_count + 1) * sizeof(eos_cm__item));
     if (!ci->rmap || !ci->imports)
         return EOS_ENOMEM;
@@ -433,6 +437,12 @@ static int get(eos_cm__ci *ci, int sort, uint32_t i, eos_cm__item *out, eos_diag
     case EOS_CM__D_ALIAS_EXPORT: {
         eos_cm__item in;
         if ((rc = get(ci, EOS_CM__S_INSTANCE, d->a, &in, diag)))
+            break;
+        /* The instance's type names resources that this component's types
+         * (of aliased functions too) now use: bind them to the instance's. */
+        const eos_cm__def *id = eos_cm__def_get(ci->c, EOS_CM__S_INSTANCE, d->a);
+        if (in.inst && id && id->type.kind == EOS_CM__T_INSTANCE && id->type.of.inst &&
+            (rc = bind_resources(ci, id->type.of.inst, NULL, in.inst)))
             break;
         eos_cm__item *m = in.inst ? rinst_find(in.inst, d->name) : NULL;
         if (sort == EOS_CM__S_TYPE) {

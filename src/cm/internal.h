@@ -27,7 +27,7 @@ char *eos_cm__arena_strndup(eos_cm_arena *a, const char *s, size_t len);
  * to a run-time eos_cm_resource. */
 typedef struct eos_cm__rdesc {
     const char *name;
-    uint32_t id;  /* index in the owning component's rdesc list */
+    uint32_t id;  /* unique in the tree of nested components (rmap index) */
     bool defined; /* (resource (rep i32) (dtor f)?) in the component */
     bool has_dtor;
     uint32_t dtor_core_func;
@@ -226,6 +226,39 @@ bool eos_cm__label_ok(const char *s, size_t len);
 bool eos_cm__extern_name_ok(const char *s, size_t len, bool import, const char **why);
 /* True when two import (or export) names are not strongly unique. */
 bool eos_cm__names_conflict(const char *a, const char *b);
+
+/* ---- Instantiation type checks (subtype.c) ---------------------------------- */
+
+/* A substitution of a nested component's imported resources by the ones the
+ * instantiation supplies. */
+typedef struct eos_cm__rmapping {
+    const eos_cm__rdesc *from[64], *to[64];
+    uint32_t len;
+} eos_cm__rmapping;
+
+/* Checks an argument of type have (of sort, an eos_cm_item_kind) against an
+ * import of type want, binding the import's resources in m. Returns 0 or
+ * EOS_EINVALID with *why set (static text). */
+int eos_cm__extern_match(eos_cm__rmapping *m, uint8_t sort, const eos_cm__typedef *want,
+                         const eos_cm__typedef *have, int depth, const char **why);
+bool eos_cm__func_match(const eos_cm__rmapping *m, const eos_cm_functype *want,
+                        const eos_cm_functype *have);
+/* Rewrites t (in place; new parts in arena a) with m's resources substituted:
+ * the type an instantiated component's export has in the instantiating one.
+ * Returns 0 or EOS_ENOMEM. */
+int eos_cm__subst_typedef(eos_cm_arena *a, const eos_cm__rmapping *m, eos_cm__typedef *t,
+                          int depth);
+
+/* ---- Core instances (corecheck.c) -------------------------------------------- */
+
+/* The type of core instance inst's export `name` as far as decoding knows
+ * it: 1 known (*out filled), 2 only its kind known, 0 the instance certainly
+ * has no such export, -1 unknown (an imported module, say). */
+int eos_cm__core_export_type(const eos_cm_component *c, uint32_t inst, const char *name,
+                             eos_wasm_externtype *out, int depth);
+/* Checks a core module instantiation d: argument names unique, every import
+ * supplied with an item of its kind and type. Returns 0 or EOS_EINVALID. */
+int eos_cm__check_core_instantiate(eos_cm__rd *r, const eos_cm__def *d);
 
 /* ---- Types ----------------------------------------------------------------- */
 
