@@ -163,6 +163,7 @@ static eos_cm__rdesc *new_rdesc(eos_cm__rd *r, const char *nm)
             root = root->parent;
         d->name = nm;
         d->id = root->rdesc_count++;
+        d->owner = r->c;
     }
     return d;
 }
@@ -723,6 +724,12 @@ static int add_decl(eos_cm__rd *r, eos_cm__decl **v, uint32_t *n, uint32_t *cap,
             return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
                                 "invalid component: name `%s` conflicts with a previous name",
                                 nm);
+    eos_cm__decls ds = {*v, *n};
+    eos_cm__ctx_iter it = {eos_cm__decls_nth, &ds};
+    const char *why = NULL;
+    if (!eos_cm__annotated_ok(nm, eos_cm__item_kind(s), &t, &it, &why))
+        return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                            "invalid component: `%s`: %s", nm, why);
     if (eos_cm__grow((void **)v, cap, *n, sizeof(**v)))
         return EOS_ENOMEM;
     (*v)[(*n)++] = (eos_cm__decl){.name = nm, .sort = eos_cm__item_kind(s), .type = t};
@@ -913,6 +920,15 @@ int eos_cm__rd_deftype(eos_cm__rd *r, eos_cm__scope *s, eos_cm__typedef *out)
             d->has_dtor = true;
             if ((rc = eos_cm__rd_idx(r, EOS_CM__S_CORE_FUNC, &d->dtor_core_func)))
                 return rc;
+            /* A destructor takes the rep: [i32] -> [], when its type is known. */
+            const eos_cm__def *fd = eos_cm__def_get(r->c, EOS_CM__S_CORE_FUNC, d->dtor_core_func);
+            eos_wasm_externtype et;
+            if (fd && fd->how == EOS_CM__D_ALIAS_CORE &&
+                eos_cm__core_export_type(r->c, fd->a, fd->name, &et, 0) == 1 &&
+                et.kind == EOS_WASM_EXTERN_FUNC && et.of.func &&
+                (et.of.func->param_count != 1 || et.of.func->params[0] != EOS_WASM_I32 ||
+                 et.of.func->result_count != 0))
+                return EOS_CM__INVALID(r, "wrong signature for a destructor (want [i32] -> [])");
         } else if (has != 0) {
             return EOS_CM__MALFORMED(r, "bad resource destructor flag");
         }

@@ -239,11 +239,22 @@ static int instance_section(eos_cm__rd *r)
                 break;
             }
             it->export_count = m;
-            for (uint32_t j = 0; j < m; j++) {
+            for (uint32_t j = 0; j < m && !rc; j++) {
                 it->exports[j].name = d.args[j].name;
                 it->exports[j].sort = eos_cm__item_kind(d.args[j].sort);
                 it->exports[j].type = item_type(r->c, d.args[j].sort, d.args[j].index);
             }
+            /* Annotated names in the bag refer to the bag's own resources. */
+            eos_cm__decls ds = {it->exports, m};
+            eos_cm__ctx_iter ci = {eos_cm__decls_nth, &ds};
+            const char *why = NULL;
+            for (uint32_t j = 0; j < m && !rc; j++)
+                if (!eos_cm__annotated_ok(it->exports[j].name, it->exports[j].sort,
+                                          &it->exports[j].type, &ci, &why))
+                    rc = eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                                      "invalid component: `%s`: %s", it->exports[j].name, why);
+            if (rc)
+                break;
             d.type.kind = EOS_CM__T_INSTANCE;
             d.type.of.inst = it;
         }
@@ -329,8 +340,9 @@ static int alias_section(eos_cm__rd *r, eos_cm__scope *s)
                                            "component is not supported");
                 d.how = EOS_CM__D_ALIAS_OUTER;
             }
-            if (st == EOS_CM__S_TYPE && d.type.kind == EOS_CM__T_RESOURCE && ct > 0) {
-                rc = EOS_CM__INVALID(r, "outer alias of a resource type");
+            if (st == EOS_CM__S_TYPE && ct > 0 && eos_cm__typedef_has_resources(&d.type, 0)) {
+                rc = EOS_CM__INVALID(r, "outer alias of a type that transitively refers to "
+                                        "resources");
                 break;
             }
         } else {
@@ -546,7 +558,7 @@ static int canon_section(eos_cm__rd *r)
             d.type = r->c->spaces[EOS_CM__S_TYPE].defs[ti].type;
             if (d.type.kind != EOS_CM__T_RESOURCE)
                 return EOS_CM__INVALID(r, "resource builtin on a type that is not a resource");
-            if (b != 0x03 && !d.type.of.rdesc->defined)
+            if (b != 0x03 && (!d.type.of.rdesc->defined || d.type.of.rdesc->owner != r->c))
                 return EOS_CM__INVALID(
                     r, "resource.new/rep of a resource not defined by this component");
             d.rdesc = d.type.of.rdesc;
@@ -559,6 +571,38 @@ static int canon_section(eos_cm__rd *r)
         }
     }
     return rc;
+}
+
+static bool imports_nth(void *ud, uint32_t i, const char **name, const eos_cm__typedef **type)
+{
+    const eos_cm_component *c = ud;
+    if (i >= c->import_count)
+        return false;
+    *name = c->imports[i].name;
+    *type = &c->imports[i].type;
+    return true;
+}
+
+static bool exports_nth(void *ud, uint32_t i, const char **name, const eos_cm__typedef **type)
+{
+    const eos_cm_component *c = ud;
+    if (i >= c->export_count)
+        return false;
+    *name = c->exports[i].name;
+    *type = &c->spaces[c->exports[i].sort].defs[c->exports[i].index].type;
+    return true;
+}
+
+/* Checks an annotated import or export name against the component's others. */
+static int check_annotated(eos_cm__rd *r, const char *nm, uint8_t sort, const eos_cm__typedef *t,
+                           bool import)
+{
+    eos_cm__ctx_iter it = {import ? imports_nth : exports_nth, r->c};
+    const char *why = NULL;
+    if (eos_cm__annotated_ok(nm, eos_cm__item_kind(sort), t, &it, &why))
+        return 0;
+    return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                        "invalid component: `%s`: %s", nm, why);
 }
 
 static int import_section(eos_cm__rd *r, eos_cm__scope *s)
@@ -585,6 +629,8 @@ static int import_section(eos_cm__rd *r, eos_cm__scope *s)
             named->name = im.name;
             im.type.of.val = named;
         }
+        if ((rc = check_annotated(r, im.name, im.sort, &im.type, true)))
+            return rc;
         im.index = c->spaces[im.sort].len;
         eos_cm__def d = {.how = EOS_CM__D_IMPORT, .a = c->import_count, .type = im.type};
         if (im.sort == EOS_CM__S_CORE_MODULE || im.sort == EOS_CM__S_COMPONENT)
@@ -637,6 +683,8 @@ static int export_section(eos_cm__rd *r, eos_cm__scope *s)
                 return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
                                     "invalid component: export name `%s` conflicts with a "
                                     "previous name", e.name);
+        if ((rc = check_annotated(r, e.name, e.sort, &d.type, false)))
+            return rc;
         /* The export introduces a new index aliasing the item. */
         eos_cm__def alias = d;
         alias.how = EOS_CM__D_EXPORT;

@@ -31,6 +31,7 @@ typedef struct eos_cm__rdesc {
     bool defined; /* (resource (rep i32) (dtor f)?) in the component */
     bool has_dtor;
     uint32_t dtor_core_func;
+    const struct eos_cm_component *owner; /* the component whose types declare it */
 } eos_cm__rdesc;
 
 typedef enum {
@@ -227,6 +228,25 @@ bool eos_cm__extern_name_ok(const char *s, size_t len, bool import, const char *
 /* True when two import (or export) names are not strongly unique. */
 bool eos_cm__names_conflict(const char *a, const char *b);
 
+/* The names around an annotated one (the other imports, or exports, of the
+ * same component or type): nth gives entry i, false past the end. */
+typedef struct eos_cm__ctx_iter {
+    bool (*nth)(void *ud, uint32_t i, const char **name, const struct eos_cm__typedef **type);
+    void *ud;
+} eos_cm__ctx_iter;
+/* Checks a [constructor], [method] or [static] name against its item (an
+ * eos_cm_item_kind and type) and the resources the context names; plain
+ * names pass. On false *why says what is wrong. */
+bool eos_cm__annotated_ok(const char *name, uint8_t item_kind, const struct eos_cm__typedef *type,
+                          const eos_cm__ctx_iter *it, const char **why);
+/* An eos_cm__ctx_iter over n declarations (ud: an eos_cm__decls). */
+typedef struct eos_cm__decls {
+    const struct eos_cm__decl *v;
+    uint32_t n;
+} eos_cm__decls;
+bool eos_cm__decls_nth(void *ud, uint32_t i, const char **name,
+                       const struct eos_cm__typedef **type);
+
 /* ---- Instantiation type checks (subtype.c) ---------------------------------- */
 
 /* A substitution of a nested component's imported resources by the ones the
@@ -248,6 +268,9 @@ bool eos_cm__func_match(const eos_cm__rmapping *m, const eos_cm_functype *want,
  * Returns 0 or EOS_ENOMEM. */
 int eos_cm__subst_typedef(eos_cm_arena *a, const eos_cm__rmapping *m, eos_cm__typedef *t,
                           int depth);
+/* True when a type is or mentions a resource (which may not be aliased
+ * across a component boundary). */
+bool eos_cm__typedef_has_resources(const eos_cm__typedef *t, int depth);
 
 /* ---- Core instances (corecheck.c) -------------------------------------------- */
 

@@ -255,3 +255,108 @@ bool eos_cm__names_conflict(const char *a, const char *b)
         return same(ka, kal, kb, kbl);
     return a_dotted ? same(xa, xal, b, strlen(b)) : same(xb, xbl, a, strlen(a));
 }
+
+/* ---- Annotated names: [constructor], [method] and [static] ---------------- */
+
+/* The name the context gives resource rd (its import or export as a type). */
+static const char *resource_name(const eos_cm__ctx_iter *it, const eos_cm__rdesc *rd)
+{
+    const char *n;
+    const eos_cm__typedef *t;
+    for (uint32_t i = 0; it->nth(it->ud, i, &n, &t); i++)
+        if (t->kind == EOS_CM__T_RESOURCE && t->of.rdesc == rd)
+            return n;
+    return NULL;
+}
+
+static bool resource_known(const eos_cm__ctx_iter *it, const char *res, size_t len)
+{
+    const char *n;
+    const eos_cm__typedef *t;
+    for (uint32_t i = 0; it->nth(it->ud, i, &n, &t); i++)
+        if (t->kind == EOS_CM__T_RESOURCE && strlen(n) == len && !memcmp(n, res, len))
+            return true;
+    return false;
+}
+
+/* The handle type's resource must be the one named res in the context. */
+static bool handle_named(const eos_cm__ctx_iter *it, const eos_cm_type *h, const char *res,
+                         size_t len, const char **why)
+{
+    const char *n = h->rdesc ? resource_name(it, h->rdesc) : NULL;
+    if (!n) {
+        *why = "resource used in function does not have a name in this context";
+        return false;
+    }
+    if (strlen(n) != len || memcmp(n, res, len) != 0) {
+        *why = "function does not match expected resource name";
+        return false;
+    }
+    return true;
+}
+
+bool eos_cm__annotated_ok(const char *name, uint8_t item_kind, const eos_cm__typedef *type,
+                          const eos_cm__ctx_iter *it, const char **why)
+{
+    int which = !strncmp(name, "[constructor]", 13) ? 0
+                : !strncmp(name, "[method]", 8)    ? 1
+                : !strncmp(name, "[static]", 8)    ? 2
+                                                   : -1;
+    if (which < 0)
+        return true;
+    if (item_kind != EOS_CM_ITEM_FUNC) {
+        *why = "an annotated name is not a func";
+        return false;
+    }
+    const eos_cm_functype *f = type->kind == EOS_CM__T_FUNC ? type->of.func : NULL;
+    if (!f)
+        return true; /* type unknown here */
+    const char *res = name + (which == 0 ? 13 : 8);
+    size_t len = which == 0 ? strlen(res) : (size_t)(strchr(res, '.') - res);
+    if (which == 2) {
+        if (!resource_known(it, res, len)) {
+            *why = "static resource name is not known in this context";
+            return false;
+        }
+        return true;
+    }
+    if (which == 1) {
+        if (f->param_count == 0) {
+            *why = "a method should have at least one argument";
+            return false;
+        }
+        if (!f->param_names[0] || strcmp(f->param_names[0], "self") != 0) {
+            *why = "a method should have a first argument called `self`";
+            return false;
+        }
+        if (f->params[0]->kind != EOS_CM_BORROW) {
+            *why = "a method should take a first argument of `(borrow $T)`";
+            return false;
+        }
+        return handle_named(it, f->params[0], res, len, why);
+    }
+    if (f->result_count != 1) {
+        *why = "a constructor should return one value";
+        return false;
+    }
+    const eos_cm_type *r = f->results[0];
+    if (r->kind == EOS_CM_RESULT && r->elem && r->elem->kind == EOS_CM_OWN)
+        r = r->elem;
+    if (r->kind != EOS_CM_OWN) {
+        *why = "a constructor function should return `(own $T)` or `(result (own $T))`";
+        return false;
+    }
+    return handle_named(it, r, res, len, why);
+}
+
+/* A context iterator over an array of declarations (type scopes and inline
+ * instance exports). */
+bool eos_cm__decls_nth(void *ud, uint32_t i, const char **name, const eos_cm__typedef **type)
+{
+    const eos_cm__decls *d = ud;
+    if (i >= d->n)
+        return false;
+    *name = d->v[i].name;
+    *type = &d->v[i].type;
+    return true;
+}

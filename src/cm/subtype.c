@@ -315,3 +315,34 @@ int eos_cm__subst_typedef(eos_cm_arena *a, const eos_cm__rmapping *m, eos_cm__ty
         return 0;
     }
 }
+
+bool eos_cm__typedef_has_resources(const eos_cm__typedef *t, int depth)
+{
+    if (!t->of.val || depth > EOS_CM_MAX_DEPTH)
+        return false;
+    switch (t->kind) {
+    case EOS_CM__T_RESOURCE:
+        return true;
+    case EOS_CM__T_VAL:
+        return eos_cm_type_has_handles(t->of.val);
+    case EOS_CM__T_FUNC:
+        for (uint32_t i = 0; i < t->of.func->param_count; i++)
+            if (eos_cm_type_has_handles(t->of.func->params[i]))
+                return true;
+        for (uint32_t i = 0; i < t->of.func->result_count; i++)
+            if (eos_cm_type_has_handles(t->of.func->results[i]))
+                return true;
+        return false;
+    case EOS_CM__T_INSTANCE:
+    case EOS_CM__T_COMPONENT:
+        for (uint32_t i = 0; i < t->of.inst->import_count; i++)
+            if (eos_cm__typedef_has_resources(&t->of.inst->imports[i].type, depth + 1))
+                return true;
+        for (uint32_t i = 0; i < t->of.inst->export_count; i++)
+            if (eos_cm__typedef_has_resources(&t->of.inst->exports[i].type, depth + 1))
+                return true;
+        return false;
+    default:
+        return false;
+    }
+}
