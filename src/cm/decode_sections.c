@@ -360,7 +360,7 @@ static int type_section(eos_cm__rd *r, eos_cm__scope *s)
     uint32_t n;
     int rc = eos_cm__rd_u32(r, &n);
     for (uint32_t k = 0; k < n && !rc; k++) {
-        eos_cm__def d = {.how = EOS_CM__D_ALIAS_OUTER};
+        eos_cm__def d = {.how = EOS_CM__D_ALIAS_OUTER, .b = EOS_CM__TYPE_LOCAL};
         if (!(rc = eos_cm__rd_deftype(r, s, &d.type)))
             rc = eos_cm__rd_push(r, EOS_CM__S_TYPE, &d);
     }
@@ -629,7 +629,8 @@ static int import_section(eos_cm__rd *r, eos_cm__scope *s)
             named->name = im.name;
             im.type.of.val = named;
         }
-        if ((rc = check_annotated(r, im.name, im.sort, &im.type, true)))
+        if ((rc = check_annotated(r, im.name, im.sort, &im.type, true)) ||
+            (rc = eos_cm__check_visible(r, im.sort, &im.type, true)))
             return rc;
         im.index = c->spaces[im.sort].len;
         eos_cm__def d = {.how = EOS_CM__D_IMPORT, .a = c->import_count, .type = im.type};
@@ -683,8 +684,20 @@ static int export_section(eos_cm__rd *r, eos_cm__scope *s)
                 return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
                                     "invalid component: export name `%s` conflicts with a "
                                     "previous name", e.name);
-        if ((rc = check_annotated(r, e.name, e.sort, &d.type, false)))
+        if ((rc = check_annotated(r, e.name, e.sort, &d.type, false)) ||
+            (rc = eos_cm__check_visible(r, e.sort, &d.type, false)))
             return rc;
+        /* An exported record, variant, enum or flags type is a new type named
+         * by the export (as an imported one is by its import). */
+        if (e.sort == EOS_CM__S_TYPE && d.type.kind == EOS_CM__T_VAL && d.type.of.val &&
+            d.type.of.val->kind > EOS_CM_STRING && !d.type.of.val->name) {
+            eos_cm_type *named = eos_cm__type_new(c->arena, 0);
+            if (!named)
+                return EOS_ENOMEM;
+            *named = *d.type.of.val;
+            named->name = e.name;
+            d.type.of.val = named;
+        }
         /* The export introduces a new index aliasing the item. */
         eos_cm__def alias = d;
         alias.how = EOS_CM__D_EXPORT;

@@ -272,6 +272,15 @@ int eos_cm__subst_typedef(eos_cm_arena *a, const eos_cm__rmapping *m, eos_cm__ty
  * across a component boundary). */
 bool eos_cm__typedef_has_resources(const eos_cm__typedef *t, int depth);
 
+/* ---- External visibility (visibility.c) ------------------------------------- */
+
+/* eos_cm__def.b of a type the component's type section defines. */
+#define EOS_CM__TYPE_LOCAL 1
+/* Checks that a component-level import or export of sort (EOS_CM__S_*) and
+ * type t mentions only types the component imports or exports. Returns 0 or
+ * EOS_EINVALID. */
+int eos_cm__check_visible(eos_cm__rd *r, uint8_t sort, const eos_cm__typedef *t, bool import);
+
 /* ---- Core instances (corecheck.c) -------------------------------------------- */
 
 /* The type of core instance inst's export `name` as far as decoding knows
