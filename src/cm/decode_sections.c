@@ -168,6 +168,49 @@ static int instance_type_of_component(eos_cm__rd *r, const eos_cm_component *sub
     return 0;
 }
 
+/* The instantiation d of a component known only by its type (an import):
+ * the arguments are checked against the type's imports and the instance
+ * gets the type's exports, with the arguments' resources substituted. */
+static int instantiate_typed(eos_cm__rd *r, const eos_cm__def *cd, eos_cm__def *d)
+{
+    if (cd->type.kind != EOS_CM__T_COMPONENT || !cd->type.of.inst)
+        return eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
+                               "instantiating a component whose type is not known");
+    const eos_cm__itype *ct = cd->type.of.inst;
+    eos_cm__rmapping *map = eos_cm_arena_alloc(r->c->arena, sizeof(*map));
+    eos_cm__itype *it = eos_cm_arena_alloc(r->c->arena, sizeof(*it));
+    if (!map || !it ||
+        !(it->exports = eos_cm_arena_alloc(r->c->arena, (ct->export_count + 1) *
+                                                            sizeof(eos_cm__decl))))
+        return EOS_ENOMEM;
+    for (uint32_t i = 0; i < ct->import_count; i++) {
+        const eos_cm__decl *im = &ct->imports[i];
+        const eos_cm__arg *found = NULL;
+        for (uint32_t j = 0; j < d->arg_count; j++)
+            if (strcmp(d->args[j].name, im->name) == 0 &&
+                eos_cm__item_kind(d->args[j].sort) == im->sort)
+                found = &d->args[j];
+        if (!found)
+            return EOS_CM__INVALID(r, "an imported component's import is not supplied");
+        const char *why = NULL;
+        eos_cm__typedef have = item_type(r->c, found->sort, found->index);
+        if (eos_cm__extern_match(map, im->sort, &im->type, &have, 0, &why))
+            return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                                "invalid component: instantiation argument `%s`: %s", im->name,
+                                why);
+    }
+    it->export_count = ct->export_count;
+    for (uint32_t i = 0; i < ct->export_count; i++) {
+        it->exports[i] = ct->exports[i];
+        int rc = eos_cm__subst_typedef(r->c->arena, map, &it->exports[i].type, 0);
+        if (rc)
+            return rc;
+    }
+    d->type.kind = EOS_CM__T_INSTANCE;
+    d->type.of.inst = it;
+    return 0;
+}
+
 static int instance_section(eos_cm__rd *r)
 {
     uint32_t n;
@@ -202,9 +245,12 @@ static int instance_section(eos_cm__rd *r)
                                               ? (const eos_cm_component *)(const void *)cd->name
                                               : NULL;
             if (!sub) {
-                rc = eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
-                                     "instantiating an imported component is not supported");
-                break;
+                /* An imported component: its component type says what it
+                 * imports and exports. */
+                rc = instantiate_typed(r, cd, &d);
+                if (!rc)
+                    rc = eos_cm__rd_push(r, EOS_CM__S_INSTANCE, &d);
+                continue;
             }
             eos_cm__rmapping *map = eos_cm_arena_alloc(r->c->arena, sizeof(*map));
             if (!map) {

@@ -135,6 +135,15 @@ static int instantiate_core(eos_cm__ci *ci, const eos_cm__def *d, eos_cm__item *
     eos_wasm_module *m = md->how == EOS_CM__D_ALIAS_OUTER ? (eos_wasm_module *)md->name
                          : md->how == EOS_CM__D_MODULE    ? ci->c->modules[md->a]
                                                           : NULL;
+    if (!m && md->how != EOS_CM__D_MODULE) {
+        /* An imported (or re-exported) module: the instantiation argument
+         * the enclosing component supplied. */
+        eos_cm__item mi;
+        int grc = get(ci, EOS_CM__S_CORE_MODULE, d->a, &mi, diag);
+        if (grc)
+            return grc;
+        m = (eos_wasm_module *)mi.module;
+    }
     if (!m)
         return eos_diag_set(diag, EOS_EUNAVAILABLE, "instantiate", -1,
                             "core module %u cannot be instantiated (imported modules are not "
@@ -482,6 +491,8 @@ static int get(eos_cm__ci *ci, int sort, uint32_t i, eos_cm__item *out, eos_diag
             x.resource = ci->rmap[rd->id];
         } else if (sort == EOS_CM__S_COMPONENT) {
             x.comp = (const eos_cm_component *)d->name;
+        } else if (sort == EOS_CM__S_CORE_MODULE) {
+            x.module = (const eos_wasm_module *)d->name;
         }
         break;
     case EOS_CM__D_CANON_LIFT:
@@ -499,6 +510,7 @@ static int get(eos_cm__ci *ci, int sort, uint32_t i, eos_cm__item *out, eos_diag
         rc = eos_cm__make_builtin(ci, d, &x.core_func);
         break;
     case EOS_CM__D_MODULE:
+        x.module = ci->c->modules[d->a];
         break;
     case EOS_CM__D_COMPONENT:
         x.comp = ci->c->components[d->a];

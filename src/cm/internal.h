@@ -496,6 +496,7 @@ typedef struct eos_cm__item {
     eos_cm__rinst *inst;
     const eos_cm_resource *resource;
     const eos_cm_component *comp;
+    const eos_wasm_module *module; /* core modules (defined, aliased or imported) */
 } eos_cm__item;
 
 /* A component instance's value: named items. */

@@ -865,6 +865,53 @@ out:
     free(b);
 }
 
+/* A nested component that imports a core module and a component and
+ * instantiates both, given them by the enclosing component. */
+static void test_imported_module_and_component(void)
+{
+    if (skip())
+        return;
+    size_t size = 0;
+    uint8_t *b = cmt_read_file(EOS_CM_APPS "/imported.wasm", &size);
+    eos_cm_component *c = NULL;
+    eos_wasm_store *s = NULL;
+    eos_cm_instance *i = NULL;
+    eos_cm_arena *a = eos_cm_arena_new();
+    eos_diag d;
+    eos_diag_init(&d);
+    EOS_CHECK(b != NULL);
+    if (!b)
+        goto out;
+    int rc = eos_cm_component_new(b, size, NULL, &c, &d);
+    if (rc)
+        fprintf(stderr, "imported: %s\n", d.message);
+    EOS_CHECK_INT(rc, 0);
+    if (rc)
+        goto out;
+    EOS_CHECK_INT(eos_wasm_store_new(NULL, &s), 0);
+    rc = eos_cm_instance_new(s, c, NULL, NULL, &i, &d);
+    if (rc == EOS_EUNAVAILABLE) {
+        printf("SKIP: engine not available\n");
+        goto out;
+    }
+    if (rc)
+        fprintf(stderr, "imported: %s\n", d.message);
+    EOS_CHECK_INT(rc, 0);
+    if (rc)
+        goto out;
+    eos_cm_val arg = {.of.u = 2}, r = {0};
+    EOS_CHECK_INT(eos_cm_call_func(i, eos_cm_instance_func(i, "f"), &arg, 1, &r, 1, a, &d), 0);
+    EOS_CHECK_INT(r.of.u, 42);
+    EOS_CHECK_INT(eos_cm_call_func(i, eos_cm_instance_func(i, "g"), NULL, 0, &r, 1, a, &d), 0);
+    EOS_CHECK_INT(r.of.u, 7);
+out:
+    eos_cm_arena_free(a);
+    eos_cm_instance_free(i);
+    eos_wasm_store_free(s);
+    eos_cm_component_free(c);
+    free(b);
+}
+
 int main(void)
 {
     EOS_RUN(test_echo_utf8);
@@ -877,5 +924,6 @@ int main(void)
     EOS_RUN(test_start);
     EOS_RUN(test_guest_dtor);
     EOS_RUN(test_virt_reexport);
+    EOS_RUN(test_imported_module_and_component);
     return eos_test_finish();
 }
