@@ -65,7 +65,14 @@ int eos_cm__rd_extern_name(eos_cm__rd *r, const char **out)
         return rc;
     if (b > 1)
         return EOS_CM__MALFORMED(r, "unknown import/export name prefix");
-    return eos_cm__rd_name(r, out);
+    if ((rc = eos_cm__rd_name(r, out)))
+        return rc;
+    const char *why = NULL;
+    if (!eos_cm__extern_name_ok(*out, strlen(*out), true, &why))
+        return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                            "invalid component: `%s` is not a valid extern name (%s)", *out,
+                            why);
+    return 0;
 }
 
 int eos_cm__grow(void **v, uint32_t *cap, uint32_t len, size_t elem)
@@ -147,8 +154,16 @@ static eos_cm__rdesc *new_rdesc(eos_cm__rd *r, const char *nm)
 {
     eos_cm__rdesc *d = eos_cm_arena_alloc(r->c->arena, sizeof(*d));
     if (d) {
+        /* Ids are unique in the whole tree of nested components: types
+         * declared by a nested component reach the enclosing ones through
+         * instance exports and re-exports, and every instance's rmap is
+         * indexed by them. */
+        eos_cm_component *root = r->c;
+        while (root->parent)
+            root = root->parent;
         d->name = nm;
-        d->id = r->c->rdesc_count++;
+        d->id = root->rdesc_count++;
+        d->owner = r->c;
     }
     return d;
 }
@@ -188,6 +203,17 @@ static int opt_valtype(eos_cm__rd *r, eos_cm__scope *s, const eos_cm_type **out)
     return valtype(r, s, out);
 }
 
+/* A field, case, flag, enum or parameter name: a kebab-case label. */
+static int rd_label(eos_cm__rd *r, const char **out)
+{
+    int rc = eos_cm__rd_name(r, out);
+    if (!rc && !eos_cm__label_ok(*out, strlen(*out)))
+        rc = eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                          "invalid component: name `%s` is not in kebab case (and not empty)",
+                          *out);
+    return rc;
+}
+
 static int label_vec(eos_cm__rd *r, uint32_t *count, const char ***names)
 {
     int rc = eos_cm__rd_u32(r, count);
@@ -200,7 +226,7 @@ static int label_vec(eos_cm__rd *r, uint32_t *count, const char ***names)
     if (!*names)
         return EOS_ENOMEM;
     for (uint32_t i = 0; i < *count; i++) {
-        if ((rc = eos_cm__rd_name(r, &(*names)[i])))
+        if ((rc = rd_label(r, &(*names)[i])))
             return rc;
         for (uint32_t j = 0; j < i; j++)
             if (strcasecmp((*names)[i], (*names)[j]) == 0)
@@ -244,7 +270,7 @@ static int defvaltype(eos_cm__rd *r, eos_cm__scope *s, uint8_t op, const eos_cm_
             if (!names || !types)
                 return EOS_ENOMEM;
             for (uint32_t i = 0; i < n; i++) {
-                if ((rc = eos_cm__rd_name(r, &names[i])))
+                if ((rc = rd_label(r, &names[i])))
                     return rc;
                 for (uint32_t j = 0; j < i; j++)
                     if (strcasecmp(names[i], names[j]) == 0)
@@ -292,8 +318,8 @@ static int defvaltype(eos_cm__rd *r, eos_cm__scope *s, uint8_t op, const eos_cm_
             const char **names = NULL;
             if ((rc = label_vec(r, &n, &names)))
                 return rc;
-            if (op == 0x6e && n > 32 * 1024)
-                return EOS_CM__INVALID(r, "too many flags");
+            if (op == 0x6e && n > 32)
+                return EOS_CM__INVALID(r, "cannot have more than 32 flags");
             t->count = n, t->names = names;
         }
         break;
@@ -340,7 +366,7 @@ static int functype(eos_cm__rd *r, eos_cm__scope *s, const eos_cm_functype **out
     if (!pn || !pt)
         return EOS_ENOMEM;
     for (uint32_t i = 0; i < n; i++) {
-        if ((rc = eos_cm__rd_name(r, &pn[i])) || (rc = valtype(r, s, &pt[i])))
+        if ((rc = rd_label(r, &pn[i])) || (rc = valtype(r, s, &pt[i])))
             return rc;
         for (uint32_t j = 0; j < i; j++)
             if (strcasecmp(pn[i], pn[j]) == 0)
@@ -368,7 +394,7 @@ static int functype(eos_cm__rd *r, eos_cm__scope *s, const eos_cm_functype **out
         if (!rn || !rt)
             return EOS_ENOMEM;
         for (uint32_t i = 0; i < n; i++)
-            if ((rc = eos_cm__rd_name(r, &rn[i])) || (rc = valtype(r, s, &rt[i])))
+            if ((rc = rd_label(r, &rn[i])) || (rc = valtype(r, s, &rt[i])))
                 return rc;
         ft->result_count = n, ft->result_names = rn, ft->results = rt;
     } else {
@@ -409,19 +435,30 @@ static int core_functype_body(eos_cm__rd *r)
     return 0;
 }
 
-static int core_limits(eos_cm__rd *r)
+/* Limits of a memory (max_pages bounds them) or a table (no bound). */
+static int core_limits(eos_cm__rd *r, uint64_t max_pages)
 {
     uint8_t f;
-    uint32_t v;
+    uint32_t lo, hi = 0;
     int rc = eos_cm__rd_u8(r, &f);
+    if (!rc && f > 7) /* bit 0: a maximum; 1: shared; 2: 64-bit */
+        return EOS_CM__MALFORMED(r, "unknown limits flags");
     if (!rc)
-        rc = eos_cm__rd_u32(r, &v);
+        rc = eos_cm__rd_u32(r, &lo);
     if (!rc && (f & 1))
-        rc = eos_cm__rd_u32(r, &v);
-    return rc;
+        rc = eos_cm__rd_u32(r, &hi);
+    if (rc)
+        return rc;
+    if ((f & 1) && hi < lo)
+        return EOS_CM__INVALID(r, "size minimum must not be greater than maximum");
+    if (max_pages && !(f & 4) && (lo > max_pages || ((f & 1) && hi > max_pages)))
+        return EOS_CM__INVALID(r, "memory size must be at most 65536 pages (4GiB)");
+    return 0;
 }
 
-static int core_importdesc(eos_cm__rd *r)
+/* A module type's import or export descriptor; ntypes: the module type's
+ * types so far (function descriptors name one of them). */
+static int core_importdesc(eos_cm__rd *r, uint32_t ntypes)
 {
     uint8_t k;
     uint32_t v;
@@ -430,18 +467,35 @@ static int core_importdesc(eos_cm__rd *r)
         return rc;
     switch (k) {
     case 0:
-        return eos_cm__rd_u32(r, &v);
+        if ((rc = eos_cm__rd_u32(r, &v)))
+            return rc;
+        return v < ntypes ? 0 : EOS_CM__INVALID(r, "type index out of bounds in a module type");
     case 1:
-        return (rc = core_valtype(r)) ? rc : core_limits(r);
+        return (rc = core_valtype(r)) ? rc : core_limits(r, 0);
     case 2:
-        return core_limits(r);
+        return core_limits(r, 65536);
     case 3: {
         uint8_t m;
-        return (rc = core_valtype(r)) ? rc : eos_cm__rd_u8(r, &m);
+        if ((rc = core_valtype(r)) || (rc = eos_cm__rd_u8(r, &m)))
+            return rc;
+        return m > 1 ? EOS_CM__MALFORMED(r, "bad global mutability") : 0;
     }
     default:
         return EOS_CM__MALFORMED(r, "unknown core import kind");
     }
+}
+
+/* A name pair seen in a module type, for the duplicate checks. */
+typedef struct core_name {
+    const char *a, *b;
+} core_name;
+
+static bool core_name_seen(const core_name *v, uint32_t n, const char *a, const char *b)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (strcmp(v[i].a, a) == 0 && (!b || strcmp(v[i].b, b) == 0))
+            return true;
+    return false;
 }
 
 int eos_cm__rd_core_type(eos_cm__rd *r, bool in_module)
@@ -454,38 +508,62 @@ int eos_cm__rd_core_type(eos_cm__rd *r, bool in_module)
         return core_functype_body(r);
     if (b != 0x50 || in_module)
         return EOS_CM__MALFORMED(r, "unknown core type");
-    uint32_t n;
+    uint32_t n, ntypes = 0, nimports = 0, nexports = 0;
     if ((rc = eos_cm__rd_u32(r, &n)))
         return rc;
+    if (n > (uint32_t)(r->end - r->p))
+        return EOS_CM__MALFORMED(r, "module type declaration count too large");
+    /* Imports (module, name) and export names must be unique, as in a module. */
+    core_name *imports = eos_cm_arena_alloc(r->c->arena, (n + 1) * sizeof(core_name));
+    core_name *exports = eos_cm_arena_alloc(r->c->arena, (n + 1) * sizeof(core_name));
+    if (!imports || !exports)
+        return EOS_ENOMEM;
     for (uint32_t i = 0; i < n; i++) {
         const char *s1, *s2;
-        uint32_t v;
+        uint32_t ct, idx;
+        uint8_t sort, tgt;
         if ((rc = eos_cm__rd_u8(r, &b)))
             return rc;
         switch (b) {
         case 0x00:
-            rc = eos_cm__rd_name(r, &s1);
-            if (!rc)
-                rc = eos_cm__rd_name(r, &s2);
-            if (!rc)
-                rc = core_importdesc(r);
+            if ((rc = eos_cm__rd_name(r, &s1)) || (rc = eos_cm__rd_name(r, &s2)))
+                return rc;
+            if (core_name_seen(imports, nimports, s1, s2))
+                return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                                    "invalid component: duplicate import name `%s:%s` in a "
+                                    "module type", s1, s2);
+            imports[nimports++] = (core_name){s1, s2};
+            rc = core_importdesc(r, ntypes);
             break;
         case 0x01:
-            rc = eos_cm__rd_core_type(r, true);
+            if (!(rc = eos_cm__rd_core_type(r, true)))
+                ntypes++;
             break;
         case 0x02:
-            rc = eos_cm__rd_u8(r, &b);
-            if (!rc)
-                rc = eos_cm__rd_u8(r, &b);
-            if (!rc)
-                rc = eos_cm__rd_u32(r, &v);
-            if (!rc)
-                rc = eos_cm__rd_u32(r, &v);
+            /* An outer alias of a core type: sort 0x10, target 0x01. */
+            if ((rc = eos_cm__rd_u8(r, &sort)))
+                return rc;
+            if (sort != 0x10)
+                return EOS_CM__MALFORMED(r, "invalid leading byte for outer alias kind");
+            if ((rc = eos_cm__rd_u8(r, &tgt)))
+                return rc;
+            if (tgt != 0x01)
+                return EOS_CM__MALFORMED(r, "invalid leading byte for outer alias target");
+            if ((rc = eos_cm__rd_u32(r, &ct)) || (rc = eos_cm__rd_u32(r, &idx)))
+                return rc;
+            if (ct == 0 && idx >= ntypes)
+                return EOS_CM__INVALID(r, "outer alias type index out of bounds");
+            ntypes++;
             break;
         case 0x03:
-            rc = eos_cm__rd_name(r, &s1);
-            if (!rc)
-                rc = core_importdesc(r);
+            if ((rc = eos_cm__rd_name(r, &s1)))
+                return rc;
+            if (core_name_seen(exports, nexports, s1, NULL))
+                return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                                    "invalid component: export name `%s` already defined in a "
+                                    "module type", s1);
+            exports[nexports++] = (core_name){s1, NULL};
+            rc = core_importdesc(r, ntypes);
             break;
         default:
             return EOS_CM__MALFORMED(r, "unknown module type declaration");
@@ -642,8 +720,16 @@ static int add_decl(eos_cm__rd *r, eos_cm__decl **v, uint32_t *n, uint32_t *cap,
                     uint8_t s, eos_cm__typedef t)
 {
     for (uint32_t i = 0; i < *n; i++)
-        if (strcmp((*v)[i].name, nm) == 0)
-            return EOS_CM__INVALID(r, "duplicate import or export name");
+        if (eos_cm__names_conflict((*v)[i].name, nm))
+            return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                                "invalid component: name `%s` conflicts with a previous name",
+                                nm);
+    eos_cm__decls ds = {*v, *n};
+    eos_cm__ctx_iter it = {eos_cm__decls_nth, &ds};
+    const char *why = NULL;
+    if (!eos_cm__annotated_ok(nm, eos_cm__item_kind(s), &t, &it, &why))
+        return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                            "invalid component: `%s`: %s", nm, why);
     if (eos_cm__grow((void **)v, cap, *n, sizeof(**v)))
         return EOS_ENOMEM;
     (*v)[(*n)++] = (eos_cm__decl){.name = nm, .sort = eos_cm__item_kind(s), .type = t};
@@ -834,6 +920,15 @@ int eos_cm__rd_deftype(eos_cm__rd *r, eos_cm__scope *s, eos_cm__typedef *out)
             d->has_dtor = true;
             if ((rc = eos_cm__rd_idx(r, EOS_CM__S_CORE_FUNC, &d->dtor_core_func)))
                 return rc;
+            /* A destructor takes the rep: [i32] -> [], when its type is known. */
+            const eos_cm__def *fd = eos_cm__def_get(r->c, EOS_CM__S_CORE_FUNC, d->dtor_core_func);
+            eos_wasm_externtype et;
+            if (fd && fd->how == EOS_CM__D_ALIAS_CORE &&
+                eos_cm__core_export_type(r->c, fd->a, fd->name, &et, 0) == 1 &&
+                et.kind == EOS_WASM_EXTERN_FUNC && et.of.func &&
+                (et.of.func->param_count != 1 || et.of.func->params[0] != EOS_WASM_I32 ||
+                 et.of.func->result_count != 0))
+                return EOS_CM__INVALID(r, "wrong signature for a destructor (want [i32] -> [])");
         } else if (has != 0) {
             return EOS_CM__MALFORMED(r, "bad resource destructor flag");
         }

@@ -22,6 +22,24 @@ static int core_module_section(eos_cm__rd *r, const uint8_t *body, size_t size)
                             r->base + (body - r->start) + (sub.offset > 0 ? sub.offset : 0),
                             "invalid core module inside the component: %s", sub.message);
     }
+    /* A core module in a component imports each (module, name) pair once:
+     * instantiation supplies imports by name through instances. */
+    size_t ni = m ? eos_wasm_module_import_count(m) : 0;
+    for (size_t i = 1; i < ni; i++) {
+        eos_wasm_import_desc a, b;
+        eos_wasm_module_import(m, i, &a);
+        for (size_t j = 0; j < i; j++) {
+            eos_wasm_module_import(m, j, &b);
+            if (a.module_len == b.module_len && a.name_len == b.name_len &&
+                !memcmp(a.module, b.module, a.module_len) && !memcmp(a.name, b.name, a.name_len)) {
+                eos_wasm_module_free(m);
+                return eos_diag_set(r->diag, EOS_EINVALID, "core module", r->base + (body - r->start),
+                                    "invalid component: duplicate import name `%.*s:%.*s` in a "
+                                    "core module", (int)a.module_len, a.module, (int)a.name_len,
+                                    a.name);
+            }
+        }
+    }
     if (eos_cm__grow((void **)&c->modules, &c->module_cap, c->module_count, sizeof(*c->modules))) {
         eos_wasm_module_free(m);
         return EOS_ENOMEM;
@@ -103,7 +121,12 @@ static int core_instance_section(eos_cm__rd *r)
                 break;
             }
             rc = eos_cm__rd_idx(r, a->sort, &a->index);
+            for (uint32_t q = 0; q < j && !rc && b == 0x01; q++)
+                if (strcmp(d.args[q].name, a->name) == 0)
+                    rc = EOS_CM__INVALID(r, "duplicate export name in a core instance");
         }
+        if (!rc && b == 0x00)
+            rc = eos_cm__check_core_instantiate(r, &d);
         if (!rc)
             rc = eos_cm__rd_push(r, EOS_CM__S_CORE_INSTANCE, &d);
     }
@@ -121,7 +144,7 @@ static eos_cm__typedef item_type(eos_cm_component *c, uint8_t s, uint32_t i)
 }
 
 static int instance_type_of_component(eos_cm__rd *r, const eos_cm_component *sub,
-                                      eos_cm__typedef *out)
+                                      const eos_cm__rmapping *map, eos_cm__typedef *out)
 {
     eos_cm__itype *it = eos_cm_arena_alloc(r->c->arena, sizeof(*it));
     if (!it)
@@ -135,9 +158,56 @@ static int instance_type_of_component(eos_cm__rd *r, const eos_cm_component *sub
         it->exports[i].name = e->name;
         it->exports[i].sort = eos_cm__item_kind(e->sort);
         it->exports[i].type = item_type((eos_cm_component *)sub, e->sort, e->index);
+        /* The nested component's imported resources are the arguments' here. */
+        int rc = eos_cm__subst_typedef(r->c->arena, map, &it->exports[i].type, 0);
+        if (rc)
+            return rc;
     }
     out->kind = EOS_CM__T_INSTANCE;
     out->of.inst = it;
+    return 0;
+}
+
+/* The instantiation d of a component known only by its type (an import):
+ * the arguments are checked against the type's imports and the instance
+ * gets the type's exports, with the arguments' resources substituted. */
+static int instantiate_typed(eos_cm__rd *r, const eos_cm__def *cd, eos_cm__def *d)
+{
+    if (cd->type.kind != EOS_CM__T_COMPONENT || !cd->type.of.inst)
+        return eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
+                               "instantiating a component whose type is not known");
+    const eos_cm__itype *ct = cd->type.of.inst;
+    eos_cm__rmapping *map = eos_cm_arena_alloc(r->c->arena, sizeof(*map));
+    eos_cm__itype *it = eos_cm_arena_alloc(r->c->arena, sizeof(*it));
+    if (!map || !it ||
+        !(it->exports = eos_cm_arena_alloc(r->c->arena, (ct->export_count + 1) *
+                                                            sizeof(eos_cm__decl))))
+        return EOS_ENOMEM;
+    for (uint32_t i = 0; i < ct->import_count; i++) {
+        const eos_cm__decl *im = &ct->imports[i];
+        const eos_cm__arg *found = NULL;
+        for (uint32_t j = 0; j < d->arg_count; j++)
+            if (strcmp(d->args[j].name, im->name) == 0 &&
+                eos_cm__item_kind(d->args[j].sort) == im->sort)
+                found = &d->args[j];
+        if (!found)
+            return EOS_CM__INVALID(r, "an imported component's import is not supplied");
+        const char *why = NULL;
+        eos_cm__typedef have = item_type(r->c, found->sort, found->index);
+        if (eos_cm__extern_match(map, im->sort, &im->type, &have, 0, &why))
+            return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                                "invalid component: instantiation argument `%s`: %s", im->name,
+                                why);
+    }
+    it->export_count = ct->export_count;
+    for (uint32_t i = 0; i < ct->export_count; i++) {
+        it->exports[i] = ct->exports[i];
+        int rc = eos_cm__subst_typedef(r->c->arena, map, &it->exports[i].type, 0);
+        if (rc)
+            return rc;
+    }
+    d->type.kind = EOS_CM__T_INSTANCE;
+    d->type.of.inst = it;
     return 0;
 }
 
@@ -162,7 +232,8 @@ static int instance_section(eos_cm__rd *r)
                 (rc = eos_cm__rd_idx(r, a->sort, &a->index)))
                 break;
             for (uint32_t q = 0; q < j; q++)
-                if (strcmp(d.args[q].name, a->name) == 0)
+                if (b == 0x00 ? strcmp(d.args[q].name, a->name) == 0
+                              : eos_cm__names_conflict(d.args[q].name, a->name))
                     rc = EOS_CM__INVALID(r, "duplicate instance argument or export name");
         }
         if (rc)
@@ -174,20 +245,38 @@ static int instance_section(eos_cm__rd *r)
                                               ? (const eos_cm_component *)(const void *)cd->name
                                               : NULL;
             if (!sub) {
-                rc = eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
-                                     "instantiating an imported component is not supported");
+                /* An imported component: its component type says what it
+                 * imports and exports. */
+                rc = instantiate_typed(r, cd, &d);
+                if (!rc)
+                    rc = eos_cm__rd_push(r, EOS_CM__S_INSTANCE, &d);
+                continue;
+            }
+            eos_cm__rmapping *map = eos_cm_arena_alloc(r->c->arena, sizeof(*map));
+            if (!map) {
+                rc = EOS_ENOMEM;
                 break;
             }
             for (uint32_t i = 0; i < sub->import_count && !rc; i++) {
-                bool found = false;
+                const eos_cm__arg *found = NULL;
                 for (uint32_t j = 0; j < m; j++)
-                    if (strcmp(d.args[j].name, sub->imports[i].name) == 0)
-                        found = d.args[j].sort == sub->imports[i].sort;
-                if (!found)
+                    if (strcmp(d.args[j].name, sub->imports[i].name) == 0 &&
+                        d.args[j].sort == sub->imports[i].sort)
+                        found = &d.args[j];
+                if (!found) {
                     rc = EOS_CM__INVALID(r, "a nested component's import is not supplied");
+                    break;
+                }
+                const char *why = NULL;
+                eos_cm__typedef have = item_type(r->c, found->sort, found->index);
+                if (eos_cm__extern_match(map, eos_cm__item_kind(sub->imports[i].sort),
+                                         &sub->imports[i].type, &have, 0, &why))
+                    rc = eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                                      "invalid component: instantiation argument `%s`: %s",
+                                      sub->imports[i].name, why);
             }
             if (!rc)
-                rc = instance_type_of_component(r, sub, &d.type);
+                rc = instance_type_of_component(r, sub, map, &d.type);
         } else {
             eos_cm__itype *it = eos_cm_arena_alloc(r->c->arena, sizeof(*it));
             if (!it ||
@@ -196,11 +285,22 @@ static int instance_section(eos_cm__rd *r)
                 break;
             }
             it->export_count = m;
-            for (uint32_t j = 0; j < m; j++) {
+            for (uint32_t j = 0; j < m && !rc; j++) {
                 it->exports[j].name = d.args[j].name;
                 it->exports[j].sort = eos_cm__item_kind(d.args[j].sort);
                 it->exports[j].type = item_type(r->c, d.args[j].sort, d.args[j].index);
             }
+            /* Annotated names in the bag refer to the bag's own resources. */
+            eos_cm__decls ds = {it->exports, m};
+            eos_cm__ctx_iter ci = {eos_cm__decls_nth, &ds};
+            const char *why = NULL;
+            for (uint32_t j = 0; j < m && !rc; j++)
+                if (!eos_cm__annotated_ok(it->exports[j].name, it->exports[j].sort,
+                                          &it->exports[j].type, &ci, &why))
+                    rc = eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                                      "invalid component: `%s`: %s", it->exports[j].name, why);
+            if (rc)
+                break;
             d.type.kind = EOS_CM__T_INSTANCE;
             d.type.of.inst = it;
         }
@@ -244,6 +344,16 @@ static int alias_section(eos_cm__rd *r, eos_cm__scope *s)
             if ((rc = eos_cm__rd_idx(r, EOS_CM__S_CORE_INSTANCE, &d.a)) ||
                 (rc = eos_cm__rd_name(r, &d.name)))
                 break;
+            eos_wasm_externtype et;
+            static const uint8_t kinds[] = {EOS_WASM_EXTERN_FUNC, EOS_WASM_EXTERN_TABLE,
+                                            EOS_WASM_EXTERN_MEMORY, EOS_WASM_EXTERN_GLOBAL};
+            int known = eos_cm__core_export_type(r->c, d.a, d.name, &et, 0);
+            if (known == 0 || (known > 0 && et.kind != kinds[st])) {
+                rc = eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                                  "invalid component: core instance %u has no export named "
+                                  "`%s`%s", d.a, d.name, known == 0 ? "" : " of that kind");
+                break;
+            }
         } else if (tgt == 0x02) {
             uint32_t ct, i;
             if ((rc = eos_cm__rd_u32(r, &ct)) || (rc = eos_cm__rd_u32(r, &i)))
@@ -276,8 +386,9 @@ static int alias_section(eos_cm__rd *r, eos_cm__scope *s)
                                            "component is not supported");
                 d.how = EOS_CM__D_ALIAS_OUTER;
             }
-            if (st == EOS_CM__S_TYPE && d.type.kind == EOS_CM__T_RESOURCE && ct > 0) {
-                rc = EOS_CM__INVALID(r, "outer alias of a resource type");
+            if (st == EOS_CM__S_TYPE && ct > 0 && eos_cm__typedef_has_resources(&d.type, 0)) {
+                rc = EOS_CM__INVALID(r, "outer alias of a type that transitively refers to "
+                                        "resources");
                 break;
             }
         } else {
@@ -295,7 +406,7 @@ static int type_section(eos_cm__rd *r, eos_cm__scope *s)
     uint32_t n;
     int rc = eos_cm__rd_u32(r, &n);
     for (uint32_t k = 0; k < n && !rc; k++) {
-        eos_cm__def d = {.how = EOS_CM__D_ALIAS_OUTER};
+        eos_cm__def d = {.how = EOS_CM__D_ALIAS_OUTER, .b = EOS_CM__TYPE_LOCAL};
         if (!(rc = eos_cm__rd_deftype(r, s, &d.type)))
             rc = eos_cm__rd_push(r, EOS_CM__S_TYPE, &d);
     }
@@ -493,7 +604,7 @@ static int canon_section(eos_cm__rd *r)
             d.type = r->c->spaces[EOS_CM__S_TYPE].defs[ti].type;
             if (d.type.kind != EOS_CM__T_RESOURCE)
                 return EOS_CM__INVALID(r, "resource builtin on a type that is not a resource");
-            if (b != 0x03 && !d.type.of.rdesc->defined)
+            if (b != 0x03 && (!d.type.of.rdesc->defined || d.type.of.rdesc->owner != r->c))
                 return EOS_CM__INVALID(
                     r, "resource.new/rep of a resource not defined by this component");
             d.rdesc = d.type.of.rdesc;
@@ -508,6 +619,38 @@ static int canon_section(eos_cm__rd *r)
     return rc;
 }
 
+static bool imports_nth(void *ud, uint32_t i, const char **name, const eos_cm__typedef **type)
+{
+    const eos_cm_component *c = ud;
+    if (i >= c->import_count)
+        return false;
+    *name = c->imports[i].name;
+    *type = &c->imports[i].type;
+    return true;
+}
+
+static bool exports_nth(void *ud, uint32_t i, const char **name, const eos_cm__typedef **type)
+{
+    const eos_cm_component *c = ud;
+    if (i >= c->export_count)
+        return false;
+    *name = c->exports[i].name;
+    *type = &c->spaces[c->exports[i].sort].defs[c->exports[i].index].type;
+    return true;
+}
+
+/* Checks an annotated import or export name against the component's others. */
+static int check_annotated(eos_cm__rd *r, const char *nm, uint8_t sort, const eos_cm__typedef *t,
+                           bool import)
+{
+    eos_cm__ctx_iter it = {import ? imports_nth : exports_nth, r->c};
+    const char *why = NULL;
+    if (eos_cm__annotated_ok(nm, eos_cm__item_kind(sort), t, &it, &why))
+        return 0;
+    return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                        "invalid component: `%s`: %s", nm, why);
+}
+
 static int import_section(eos_cm__rd *r, eos_cm__scope *s)
 {
     uint32_t n;
@@ -519,8 +662,10 @@ static int import_section(eos_cm__rd *r, eos_cm__scope *s)
             (rc = eos_cm__rd_externdesc(r, s, im.name, &im.sort, &im.type)))
             break;
         for (uint32_t j = 0; j < c->import_count; j++)
-            if (strcmp(c->imports[j].name, im.name) == 0)
-                return EOS_CM__INVALID(r, "duplicate import name");
+            if (eos_cm__names_conflict(c->imports[j].name, im.name))
+                return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                                    "invalid component: import name `%s` conflicts with a "
+                                    "previous name", im.name);
         if (im.sort == EOS_CM__S_TYPE && im.type.kind == EOS_CM__T_VAL &&
             im.type.of.val->kind > EOS_CM_STRING) {
             eos_cm_type *named = eos_cm__type_new(c->arena, 0);
@@ -530,6 +675,9 @@ static int import_section(eos_cm__rd *r, eos_cm__scope *s)
             named->name = im.name;
             im.type.of.val = named;
         }
+        if ((rc = check_annotated(r, im.name, im.sort, &im.type, true)) ||
+            (rc = eos_cm__check_visible(r, im.sort, &im.type, true)))
+            return rc;
         im.index = c->spaces[im.sort].len;
         eos_cm__def d = {.how = EOS_CM__D_IMPORT, .a = c->import_count, .type = im.type};
         if (im.sort == EOS_CM__S_CORE_MODULE || im.sort == EOS_CM__S_COMPONENT)
@@ -578,8 +726,24 @@ static int export_section(eos_cm__rd *r, eos_cm__scope *s)
             (!d.type.of.rdesc->name || !d.type.of.rdesc->defined))
             ((eos_cm__rdesc *)d.type.of.rdesc)->name = e.name;
         for (uint32_t j = 0; j < c->export_count; j++)
-            if (strcmp(c->exports[j].name, e.name) == 0)
-                return EOS_CM__INVALID(r, "duplicate export name");
+            if (eos_cm__names_conflict(c->exports[j].name, e.name))
+                return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                                    "invalid component: export name `%s` conflicts with a "
+                                    "previous name", e.name);
+        if ((rc = check_annotated(r, e.name, e.sort, &d.type, false)) ||
+            (rc = eos_cm__check_visible(r, e.sort, &d.type, false)))
+            return rc;
+        /* An exported record, variant, enum or flags type is a new type named
+         * by the export (as an imported one is by its import). */
+        if (e.sort == EOS_CM__S_TYPE && d.type.kind == EOS_CM__T_VAL && d.type.of.val &&
+            d.type.of.val->kind > EOS_CM_STRING && !d.type.of.val->name) {
+            eos_cm_type *named = eos_cm__type_new(c->arena, 0);
+            if (!named)
+                return EOS_ENOMEM;
+            *named = *d.type.of.val;
+            named->name = e.name;
+            d.type.of.val = named;
+        }
         /* The export introduces a new index aliasing the item. */
         eos_cm__def alias = d;
         alias.how = EOS_CM__D_EXPORT;
@@ -717,9 +881,12 @@ int eos_cm__decode(const uint8_t *bytes, size_t size, const eos_wasm_features *f
         r.end = end;
         r.step = id < EOS_ARRAY_LEN(section_step) ? section_step[id] : "unknown section";
         switch (id) {
-        case 0:
+        case 0: { /* custom: its name must be whole UTF-8; the contents are free */
+            const char *nm;
+            rc = eos_cm__rd_name(&r, &nm);
             r.p = end;
             break;
+        }
         case 1:
             rc = core_module_section(&r, body, len);
             r.p = end;

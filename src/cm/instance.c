@@ -34,7 +34,11 @@ static int ci_new(eos_cm_instance *root, const eos_cm_component *c, eos_cm__ci *
         if (!ci->items[s])
             return EOS_ENOMEM;
     }
-    ci->rmap = eos_cm_arena_alloc(root->arena, (c->rdesc_count + 1) * sizeof(eos_cm_resource *));
+    /* rdesc ids count over the whole tree of nested components (decode.c). */
+    const eos_cm_component *top = c;
+    while (top->parent)
+        top = top->parent;
+    ci->rmap = eos_cm_arena_alloc(root->arena, (top->rdesc_count + 1) * sizeof(eos_cm_resource *));
     ci->imports = eos_cm_arena_alloc(root->arena, (c->import_count + 1) * sizeof(eos_cm__item));
     if (!ci->rmap || !ci->imports)
         return EOS_ENOMEM;
@@ -131,6 +135,15 @@ static int instantiate_core(eos_cm__ci *ci, const eos_cm__def *d, eos_cm__item *
     eos_wasm_module *m = md->how == EOS_CM__D_ALIAS_OUTER ? (eos_wasm_module *)md->name
                          : md->how == EOS_CM__D_MODULE    ? ci->c->modules[md->a]
                                                           : NULL;
+    if (!m && md->how != EOS_CM__D_MODULE) {
+        /* An imported (or re-exported) module: the instantiation argument
+         * the enclosing component supplied. */
+        eos_cm__item mi;
+        int grc = get(ci, EOS_CM__S_CORE_MODULE, d->a, &mi, diag);
+        if (grc)
+            return grc;
+        m = (eos_wasm_module *)mi.module;
+    }
     if (!m)
         return eos_diag_set(diag, EOS_EUNAVAILABLE, "instantiate", -1,
                             "core module %u cannot be instantiated (imported modules are not "
@@ -434,6 +447,12 @@ static int get(eos_cm__ci *ci, int sort, uint32_t i, eos_cm__item *out, eos_diag
         eos_cm__item in;
         if ((rc = get(ci, EOS_CM__S_INSTANCE, d->a, &in, diag)))
             break;
+        /* The instance's type names resources that this component's types
+         * (of aliased functions too) now use: bind them to the instance's. */
+        const eos_cm__def *id = eos_cm__def_get(ci->c, EOS_CM__S_INSTANCE, d->a);
+        if (in.inst && id && id->type.kind == EOS_CM__T_INSTANCE && id->type.of.inst &&
+            (rc = bind_resources(ci, id->type.of.inst, NULL, in.inst)))
+            break;
         eos_cm__item *m = in.inst ? rinst_find(in.inst, d->name) : NULL;
         if (sort == EOS_CM__S_TYPE) {
             if (d->type.kind == EOS_CM__T_RESOURCE) {
@@ -472,6 +491,8 @@ static int get(eos_cm__ci *ci, int sort, uint32_t i, eos_cm__item *out, eos_diag
             x.resource = ci->rmap[rd->id];
         } else if (sort == EOS_CM__S_COMPONENT) {
             x.comp = (const eos_cm_component *)d->name;
+        } else if (sort == EOS_CM__S_CORE_MODULE) {
+            x.module = (const eos_wasm_module *)d->name;
         }
         break;
     case EOS_CM__D_CANON_LIFT:
@@ -489,6 +510,7 @@ static int get(eos_cm__ci *ci, int sort, uint32_t i, eos_cm__item *out, eos_diag
         rc = eos_cm__make_builtin(ci, d, &x.core_func);
         break;
     case EOS_CM__D_MODULE:
+        x.module = ci->c->modules[d->a];
         break;
     case EOS_CM__D_COMPONENT:
         x.comp = ci->c->components[d->a];

@@ -27,10 +27,11 @@ char *eos_cm__arena_strndup(eos_cm_arena *a, const char *s, size_t len);
  * to a run-time eos_cm_resource. */
 typedef struct eos_cm__rdesc {
     const char *name;
-    uint32_t id;  /* index in the owning component's rdesc list */
+    uint32_t id;  /* unique in the tree of nested components (rmap index) */
     bool defined; /* (resource (rep i32) (dtor f)?) in the component */
     bool has_dtor;
     uint32_t dtor_core_func;
+    const struct eos_cm_component *owner; /* the component whose types declare it */
 } eos_cm__rdesc;
 
 typedef enum {
@@ -216,6 +217,80 @@ int eos_cm__rd_externdesc(eos_cm__rd *r, eos_cm__scope *s, const char *nm, uint8
                           eos_cm__typedef *out);
 int eos_cm__rd_deftype(eos_cm__rd *r, eos_cm__scope *s, eos_cm__typedef *out);
 int eos_cm__rd_core_type(eos_cm__rd *r, bool in_module);
+
+/* ---- Names (names.c) -------------------------------------------------------- */
+
+/* A kebab-case label (record fields, cases, flags, parameters). */
+bool eos_cm__label_ok(const char *s, size_t len);
+/* An import or export name of the component model's grammar; on false *why
+ * says what is wrong (static text). */
+bool eos_cm__extern_name_ok(const char *s, size_t len, bool import, const char **why);
+/* True when two import (or export) names are not strongly unique. */
+bool eos_cm__names_conflict(const char *a, const char *b);
+
+/* The names around an annotated one (the other imports, or exports, of the
+ * same component or type): nth gives entry i, false past the end. */
+typedef struct eos_cm__ctx_iter {
+    bool (*nth)(void *ud, uint32_t i, const char **name, const struct eos_cm__typedef **type);
+    void *ud;
+} eos_cm__ctx_iter;
+/* Checks a [constructor], [method] or [static] name against its item (an
+ * eos_cm_item_kind and type) and the resources the context names; plain
+ * names pass. On false *why says what is wrong. */
+bool eos_cm__annotated_ok(const char *name, uint8_t item_kind, const struct eos_cm__typedef *type,
+                          const eos_cm__ctx_iter *it, const char **why);
+/* An eos_cm__ctx_iter over n declarations (ud: an eos_cm__decls). */
+typedef struct eos_cm__decls {
+    const struct eos_cm__decl *v;
+    uint32_t n;
+} eos_cm__decls;
+bool eos_cm__decls_nth(void *ud, uint32_t i, const char **name,
+                       const struct eos_cm__typedef **type);
+
+/* ---- Instantiation type checks (subtype.c) ---------------------------------- */
+
+/* A substitution of a nested component's imported resources by the ones the
+ * instantiation supplies. */
+typedef struct eos_cm__rmapping {
+    const eos_cm__rdesc *from[64], *to[64];
+    uint32_t len;
+} eos_cm__rmapping;
+
+/* Checks an argument of type have (of sort, an eos_cm_item_kind) against an
+ * import of type want, binding the import's resources in m. Returns 0 or
+ * EOS_EINVALID with *why set (static text). */
+int eos_cm__extern_match(eos_cm__rmapping *m, uint8_t sort, const eos_cm__typedef *want,
+                         const eos_cm__typedef *have, int depth, const char **why);
+bool eos_cm__func_match(const eos_cm__rmapping *m, const eos_cm_functype *want,
+                        const eos_cm_functype *have);
+/* Rewrites t (in place; new parts in arena a) with m's resources substituted:
+ * the type an instantiated component's export has in the instantiating one.
+ * Returns 0 or EOS_ENOMEM. */
+int eos_cm__subst_typedef(eos_cm_arena *a, const eos_cm__rmapping *m, eos_cm__typedef *t,
+                          int depth);
+/* True when a type is or mentions a resource (which may not be aliased
+ * across a component boundary). */
+bool eos_cm__typedef_has_resources(const eos_cm__typedef *t, int depth);
+
+/* ---- External visibility (visibility.c) ------------------------------------- */
+
+/* eos_cm__def.b of a type the component's type section defines. */
+#define EOS_CM__TYPE_LOCAL 1
+/* Checks that a component-level import or export of sort (EOS_CM__S_*) and
+ * type t mentions only types the component imports or exports. Returns 0 or
+ * EOS_EINVALID. */
+int eos_cm__check_visible(eos_cm__rd *r, uint8_t sort, const eos_cm__typedef *t, bool import);
+
+/* ---- Core instances (corecheck.c) -------------------------------------------- */
+
+/* The type of core instance inst's export `name` as far as decoding knows
+ * it: 1 known (*out filled), 2 only its kind known, 0 the instance certainly
+ * has no such export, -1 unknown (an imported module, say). */
+int eos_cm__core_export_type(const eos_cm_component *c, uint32_t inst, const char *name,
+                             eos_wasm_externtype *out, int depth);
+/* Checks a core module instantiation d: argument names unique, every import
+ * supplied with an item of its kind and type. Returns 0 or EOS_EINVALID. */
+int eos_cm__check_core_instantiate(eos_cm__rd *r, const eos_cm__def *d);
 
 /* ---- Types ----------------------------------------------------------------- */
 
@@ -421,6 +496,7 @@ typedef struct eos_cm__item {
     eos_cm__rinst *inst;
     const eos_cm_resource *resource;
     const eos_cm_component *comp;
+    const eos_wasm_module *module; /* core modules (defined, aliased or imported) */
 } eos_cm__item;
 
 /* A component instance's value: named items. */

@@ -773,6 +773,145 @@ out:
     free(b);
 }
 
+/* A composition shaped like WASI-Virt's: the application reaches the host's
+ * stream interface through a virtualiser that re-exports it from an inner
+ * component. The handle the host returns must lift as the same resource
+ * type through every re-export. */
+static uint32_t virt_rep_written, virt_value, virt_drops;
+
+static int virt_get_stdout(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *res)
+{
+    res[0].of.handle = 77;
+    return 0;
+}
+
+static int virt_write(eos_cm_call *call, void *ud, const eos_cm_val *args, eos_cm_val *res)
+{
+    virt_rep_written = args[0].of.handle;
+    virt_value = (uint32_t)args[1].of.u;
+    res[0].of.u = virt_value + 1;
+    return 0;
+}
+
+static void virt_dtor(void *ud, void *data, uint32_t rep)
+{
+    virt_drops += rep == 77;
+}
+
+static void test_virt_reexport(void)
+{
+    if (skip())
+        return;
+    size_t size = 0;
+    uint8_t *b = cmt_read_file(EOS_CM_APPS "/virt.wasm", &size);
+    eos_cm_component *c = NULL;
+    eos_cm_host *h = NULL;
+    eos_wasm_store *s = NULL;
+    eos_cm_instance *i = NULL;
+    eos_cm_arena *a = eos_cm_arena_new();
+    eos_diag d;
+    eos_diag_init(&d);
+    EOS_CHECK(b != NULL);
+    if (!b)
+        goto out;
+    EOS_CHECK_INT(eos_cm_component_new(b, size, NULL, &c, &d), 0);
+    EOS_CHECK_INT(eos_cm_host_new(&h), 0);
+    static const eos_cm_host_func funcs[] = {
+        {"get-stdout", "func() -> output-stream", virt_get_stdout},
+        {"[method]output-stream.write", "func(self: borrow<output-stream>, v: u32) -> u32",
+         virt_write},
+    };
+    int rc = eos_cm_host_define(h, "test:io/error", "resource error;", NULL, 0, NULL, NULL, &d);
+    EOS_CHECK_INT(rc, 0);
+    rc = eos_cm_host_define(h, "test:io/streams", "resource output-stream;", funcs,
+                            EOS_ARRAY_LEN(funcs), virt_dtor, NULL, &d);
+    if (rc)
+        fprintf(stderr, "virt: %s\n", d.message);
+    EOS_CHECK_INT(rc, 0);
+    EOS_CHECK_INT(eos_wasm_store_new(NULL, &s), 0);
+    rc = eos_cm_instance_new(s, c, h, NULL, &i, &d);
+    if (rc == EOS_EUNAVAILABLE) {
+        printf("SKIP: engine not available\n");
+        goto out;
+    }
+    if (rc)
+        fprintf(stderr, "virt: %s\n", d.message);
+    EOS_CHECK_INT(rc, 0);
+    if (rc)
+        goto out;
+    eos_cm_val arg = {.of.u = 41}, r = {0};
+    rc = eos_cm_call_func(i, eos_cm_instance_func(i, "run"), &arg, 1, &r, 1, a, &d);
+    if (rc)
+        fprintf(stderr, "virt run: %s\n", d.message);
+    EOS_CHECK_INT(rc, 0);
+    EOS_CHECK_INT(r.of.u, 42);
+    EOS_CHECK_INT(virt_rep_written, 77);
+    EOS_CHECK_INT(virt_value, 41);
+    EOS_CHECK_INT(virt_drops, 1);
+    arg.of.u = 9;
+    rc = eos_cm_call_func(i, eos_cm_instance_func(i, "run-direct"), &arg, 1, &r, 1, a, &d);
+    if (rc)
+        fprintf(stderr, "virt run-direct: %s\n", d.message);
+    EOS_CHECK_INT(rc, 0);
+    EOS_CHECK_INT(r.of.u, 10);
+    EOS_CHECK_INT(virt_value, 9);
+    EOS_CHECK_INT(virt_drops, 2);
+out:
+    eos_cm_arena_free(a);
+    eos_cm_instance_free(i);
+    eos_wasm_store_free(s);
+    eos_cm_host_free(h);
+    eos_cm_component_free(c);
+    free(b);
+}
+
+/* A nested component that imports a core module and a component and
+ * instantiates both, given them by the enclosing component. */
+static void test_imported_module_and_component(void)
+{
+    if (skip())
+        return;
+    size_t size = 0;
+    uint8_t *b = cmt_read_file(EOS_CM_APPS "/imported.wasm", &size);
+    eos_cm_component *c = NULL;
+    eos_wasm_store *s = NULL;
+    eos_cm_instance *i = NULL;
+    eos_cm_arena *a = eos_cm_arena_new();
+    eos_diag d;
+    eos_diag_init(&d);
+    EOS_CHECK(b != NULL);
+    if (!b)
+        goto out;
+    int rc = eos_cm_component_new(b, size, NULL, &c, &d);
+    if (rc)
+        fprintf(stderr, "imported: %s\n", d.message);
+    EOS_CHECK_INT(rc, 0);
+    if (rc)
+        goto out;
+    EOS_CHECK_INT(eos_wasm_store_new(NULL, &s), 0);
+    rc = eos_cm_instance_new(s, c, NULL, NULL, &i, &d);
+    if (rc == EOS_EUNAVAILABLE) {
+        printf("SKIP: engine not available\n");
+        goto out;
+    }
+    if (rc)
+        fprintf(stderr, "imported: %s\n", d.message);
+    EOS_CHECK_INT(rc, 0);
+    if (rc)
+        goto out;
+    eos_cm_val arg = {.of.u = 2}, r = {0};
+    EOS_CHECK_INT(eos_cm_call_func(i, eos_cm_instance_func(i, "f"), &arg, 1, &r, 1, a, &d), 0);
+    EOS_CHECK_INT(r.of.u, 42);
+    EOS_CHECK_INT(eos_cm_call_func(i, eos_cm_instance_func(i, "g"), NULL, 0, &r, 1, a, &d), 0);
+    EOS_CHECK_INT(r.of.u, 7);
+out:
+    eos_cm_arena_free(a);
+    eos_cm_instance_free(i);
+    eos_wasm_store_free(s);
+    eos_cm_component_free(c);
+    free(b);
+}
+
 int main(void)
 {
     EOS_RUN(test_echo_utf8);
@@ -784,5 +923,7 @@ int main(void)
     EOS_RUN(test_composed);
     EOS_RUN(test_start);
     EOS_RUN(test_guest_dtor);
+    EOS_RUN(test_virt_reexport);
+    EOS_RUN(test_imported_module_and_component);
     return eos_test_finish();
 }
