@@ -393,6 +393,10 @@ typedef struct eos_wasm__image {
     uint64_t size; /* bytes, rounded up to the host page */
 } eos_wasm__image;
 
+/* How many freed instances a module keeps for reuse: about one per thread
+ * that instantiates it at once. */
+#define EOS_WASM__SPARES 4
+
 /* What instantiation needs, computed once at load (plan.c). */
 typedef struct eos_wasm__plan {
     uint64_t *data_off;    /* active data segment offsets; UINT64_MAX: evaluate per instance */
@@ -403,6 +407,9 @@ typedef struct eos_wasm__plan {
     uint32_t export_mask;
     bool has_image; /* memory 0 is initialised by mapping image */
     eos_wasm__image image;
+    /* Freed instances kept for the next instantiation (instance.c): their
+     * per-function records are already written. */
+    _Atomic(struct eos_wasm_instance *) spares[EOS_WASM__SPARES];
 } eos_wasm__plan;
 
 /* A byte range [off, end) of the module's input. */
@@ -503,6 +510,7 @@ struct eos_wasm_memory {
     uint64_t cap_reserve; /* the most address space it may reserve */
     uint64_t max_pages;
     eos_wasm_memorytype type;
+    const struct eos_wasm__image *mapped; /* the image mapped at data, if any (memory.c) */
 };
 
 struct eos_wasm_table {
@@ -547,6 +555,8 @@ typedef struct eos_wasm__frame {
 /* snapshot.c: the recorded state of a store (eos_wasm_store_snapshot). */
 typedef struct eos_wasm__snapshot eos_wasm__snapshot;
 void eos_wasm__snapshot_free(eos_wasm__snapshot *sn);
+/* instance.c: frees the instances kept in m->plan.spares. */
+void eos_wasm__spares_free(eos_wasm_module *m);
 
 struct eos_wasm_store {
     eos_wasm_limits limits;

@@ -107,6 +107,7 @@ int eos_wasm__plan_build(eos_wasm_module *m)
 void eos_wasm__plan_free(eos_wasm_module *m)
 {
     eos_wasm__plan *p = &m->plan;
+    eos_wasm__spares_free(m);
     if (p->has_image)
         eos_wasm__image_free(&p->image);
     eos_free(p->data_off, 0);
