@@ -5,6 +5,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -59,6 +60,7 @@ static int heap_resize(eos_wasm_memory *m, uint64_t new_size)
 int eos_wasm__mem_map(eos_wasm_memory *m, uint64_t size, uint64_t want_reserve)
 {
     m->cap_reserve = want_reserve;
+    m->mapped = NULL;
     if (size <= SMALL_MEMORY)
         return heap_map(m, size);
     uint64_t reserve = want_reserve < size ? size : want_reserve;
@@ -117,6 +119,7 @@ int eos_wasm__mem_resize(eos_wasm_memory *m, uint64_t new_size)
         return m->reserved ? EOS_ELIMIT : heap_resize(m, new_size);
     memcpy(p, m->data, (size_t)m->size);
     eos_wasm__mem_unmap(m);
+    m->mapped = NULL;
     m->data = p;
     m->size = new_size;
     m->reserved = reserve;
@@ -253,8 +256,10 @@ int eos_wasm__mem_apply_image(eos_wasm_memory *m, const eos_wasm__image *img)
     if (img->fd >= 0 && m->reserved) {
         void *p = mmap(m->data, (size_t)img->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED,
                        img->fd, 0);
-        if (p != MAP_FAILED)
+        if (p != MAP_FAILED) {
+            m->mapped = img;
             return 0;
+        }
         /* MAP_FIXED failing leaves the range as it was: copy instead. */
     }
     if (img->copy) {
@@ -265,6 +270,67 @@ int eos_wasm__mem_apply_image(eos_wasm_memory *m, const eos_wasm__image *img)
      * but a mapping refused at run time still gets the image. */
     ssize_t r = pread(img->fd, m->data, (size_t)img->size, 0);
     return r == (ssize_t)img->size ? 0 : EOS_EIO;
+}
+
+/* /proc/self/pagemap, opened once; -1 where there is none (under a TEE). */
+static int pagemap_fd(void)
+{
+    static atomic_int fd = -2;
+    int f = atomic_load_explicit(&fd, memory_order_relaxed);
+    if (f != -2)
+        return f;
+    f = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    int none = -2;
+    if (!atomic_compare_exchange_strong(&fd, &none, f < 0 ? -1 : f)) {
+        if (f >= 0)
+            close(f);
+        f = none;
+    }
+    return f;
+}
+
+#define PM_PRESENT (1ull << 63)
+#define PM_SWAPPED (1ull << 62)
+#define PM_FILE (1ull << 61)
+
+/* Gives back only the pages a request wrote, found in the page map: in the
+ * image, its private copies (present and not the file's page: the file's
+ * read-only pages stay mapped, no read fault next time); past it, every
+ * page present. Each run of them goes in one MADV_DONTNEED, which drops a
+ * private file mapping's copies back to the file and anonymous pages back
+ * to zero. Returns false when the page map cannot be read. */
+static bool reset_written(eos_wasm_memory *m, uint64_t image_size)
+{
+    int fd = pagemap_fd();
+    if (fd < 0)
+        return false;
+    const uint64_t page = host_page();
+    const uint64_t pages = round_page(m->size) / page;
+    uint64_t ents[512]; /* 2 MiB of memory per read */
+    uint64_t run = UINT64_MAX; /* first page of the current run of written pages */
+    for (uint64_t at = 0; at < pages;) {
+        uint64_t n = pages - at < 512 ? pages - at : 512;
+        off_t off = (off_t)(((uintptr_t)m->data / page + at) * sizeof(uint64_t));
+        if (pread(fd, ents, n * sizeof(uint64_t), off) != (ssize_t)(n * sizeof(uint64_t)))
+            return false;
+        for (uint64_t k = 0; k < n; k++) {
+            uint64_t e = ents[k], pg = at + k;
+            bool written = (e & PM_SWAPPED) ||
+                           ((e & PM_PRESENT) && (pg * page >= image_size || !(e & PM_FILE)));
+            if (written && run == UINT64_MAX)
+                run = pg;
+            if (!written && run != UINT64_MAX) {
+                if (madvise(m->data + run * page, (size_t)((pg - run) * page), MADV_DONTNEED))
+                    return false;
+                run = UINT64_MAX;
+            }
+        }
+        at += n;
+    }
+    if (run != UINT64_MAX &&
+        madvise(m->data + run * page, (size_t)((pages - run) * page), MADV_DONTNEED))
+        return false;
+    return true;
 }
 
 int eos_wasm__mem_reset(eos_wasm_memory *m, uint64_t size, const eos_wasm__image *img)
@@ -282,6 +348,13 @@ int eos_wasm__mem_reset(eos_wasm_memory *m, uint64_t size, const eos_wasm__image
         m->data = p;
         m->size = size;
         return img ? eos_wasm__mem_apply_image(m, img) : 0;
+    }
+    /* The image still mapped where it was (or none at all): only what was
+     * written needs to go. */
+    if ((img ? img->fd >= 0 && m->mapped == img : !m->mapped) &&
+        reset_written(m, img ? img->size : 0)) {
+        m->size = size;
+        return 0;
     }
     if (m->size > from && madvise(m->data + from, (size_t)(m->size - from), MADV_DONTNEED) != 0)
         memset(m->data + from, 0, (size_t)(m->size - from));
