@@ -391,6 +391,7 @@ typedef struct eos_wasm__image {
     int fd;        /* -1 when the image is copied */
     uint8_t *copy; /* the image when fd < 0 */
     uint64_t size; /* bytes, rounded up to the host page */
+    const uint8_t *view; /* the memfd mapped read-only, to copy pages back from; or NULL */
 } eos_wasm__image;
 
 /* How many freed instances a module keeps for reuse: about one per thread

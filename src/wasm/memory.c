@@ -176,6 +176,7 @@ int eos_wasm__image_build(eos_wasm__image *img, const eos_wasm_module *m, uint64
 {
     img->fd = -1;
     img->copy = NULL;
+    img->view = NULL;
     img->size = round_page(extent);
     if (!img->size)
         return 0;
@@ -230,7 +231,7 @@ build:
             close(fd);
             fd = -1;
         } else {
-            munmap(p, (size_t)img->size);
+            img->view = p; /* kept: resets copy written pages back from it */
         }
     }
     img->fd = fd;
@@ -239,9 +240,12 @@ build:
 
 void eos_wasm__image_free(eos_wasm__image *img)
 {
+    if (img->view)
+        munmap((void *)img->view, (size_t)img->size);
     if (img->fd >= 0)
         close(img->fd);
     eos_free(img->copy, (size_t)img->size);
+    img->view = NULL;
     img->fd = -1;
     img->copy = NULL;
     img->size = 0;
@@ -292,22 +296,32 @@ static int pagemap_fd(void)
 #define PM_PRESENT (1ull << 63)
 #define PM_SWAPPED (1ull << 62)
 #define PM_FILE (1ull << 61)
+#define PM_EXCLUSIVE (1ull << 56)
 
-/* Gives back only the pages a request wrote, found in the page map: in the
- * image, its private copies (present and not the file's page: the file's
- * read-only pages stay mapped, no read fault next time); past it, every
- * page present. Each run of them goes in one MADV_DONTNEED, which drops a
+/* At most this many written pages are put back by copying per reset; the
+ * rest go back to the kernel. */
+#define COPY_BACK_PAGES 512u
+
+/* Puts back only the pages a request wrote, found in the page map: in the
+ * image, its private copies (the file's read-only pages stay mapped: no
+ * read fault next time); past it, every page present. A page this process
+ * alone maps is put back in place, copied from the image's view or zeroed:
+ * it stays mapped, so the next request takes no page fault on it and the
+ * reset sends no TLB shootdown to the other threads. Past COPY_BACK_PAGES
+ * (or without a view) each run goes in one MADV_DONTNEED, which drops a
  * private file mapping's copies back to the file and anonymous pages back
  * to zero. Returns false when the page map cannot be read. */
-static bool reset_written(eos_wasm_memory *m, uint64_t image_size)
+static bool reset_written(eos_wasm_memory *m, const eos_wasm__image *img)
 {
     int fd = pagemap_fd();
     if (fd < 0)
         return false;
     const uint64_t page = host_page();
     const uint64_t pages = round_page(m->size) / page;
+    const uint64_t image_size = img ? img->size : 0;
     uint64_t ents[512]; /* 2 MiB of memory per read */
-    uint64_t run = UINT64_MAX; /* first page of the current run of written pages */
+    uint64_t run = UINT64_MAX; /* first page of the current run to drop */
+    uint32_t copied = 0;
     for (uint64_t at = 0; at < pages;) {
         uint64_t n = pages - at < 512 ? pages - at : 512;
         off_t off = (off_t)(((uintptr_t)m->data / page + at) * sizeof(uint64_t));
@@ -315,11 +329,22 @@ static bool reset_written(eos_wasm_memory *m, uint64_t image_size)
             return false;
         for (uint64_t k = 0; k < n; k++) {
             uint64_t e = ents[k], pg = at + k;
-            bool written = (e & PM_SWAPPED) ||
-                           ((e & PM_PRESENT) && (pg * page >= image_size || !(e & PM_FILE)));
-            if (written && run == UINT64_MAX)
+            bool in_image = pg * page < image_size;
+            bool written = (e & PM_SWAPPED) || ((e & PM_PRESENT) && !(in_image && (e & PM_FILE)));
+            bool drop = written;
+            if (written && (e & PM_EXCLUSIVE) && !(e & PM_SWAPPED) && copied < COPY_BACK_PAGES &&
+                (!in_image || (img && img->view))) {
+                uint8_t *p = m->data + pg * page;
+                if (in_image)
+                    memcpy(p, img->view + pg * page, (size_t)page);
+                else
+                    memset(p, 0, (size_t)page);
+                copied++;
+                drop = false;
+            }
+            if (drop && run == UINT64_MAX)
                 run = pg;
-            if (!written && run != UINT64_MAX) {
+            if (!drop && run != UINT64_MAX) {
                 if (madvise(m->data + run * page, (size_t)((pg - run) * page), MADV_DONTNEED))
                     return false;
                 run = UINT64_MAX;
@@ -352,7 +377,7 @@ int eos_wasm__mem_reset(eos_wasm_memory *m, uint64_t size, const eos_wasm__image
     /* The image still mapped where it was (or none at all): only what was
      * written needs to go. */
     if ((img ? img->fd >= 0 && m->mapped == img : !m->mapped) &&
-        reset_written(m, img ? img->size : 0)) {
+        reset_written(m, img)) {
         m->size = size;
         return 0;
     }
