@@ -235,15 +235,15 @@ static int init_segments(eos_wasm_instance *inst, eos_diag *diag)
         if (e->mode != EOS_WASM_SEG_PASSIVE)
             inst->elem_dropped[k] = 1;
     }
+    /* With an image, memory 0 already holds every active segment. */
+    if (m->plan.has_image) {
+        memcpy(inst->data_dropped, m->plan.data_dropped, m->data_count);
+        return 0;
+    }
     for (uint32_t k = 0; k < m->data_count; k++) {
         const eos_wasm__data *d = &m->datas[k];
         if (d->mode != EOS_WASM_SEG_ACTIVE)
             continue;
-        /* With an image, memory 0 already holds every active segment. */
-        if (m->plan.has_image) {
-            inst->data_dropped[k] = 1;
-            continue;
-        }
         uint64_t off = m->plan.data_off[k];
         if (off == UINT64_MAX)
             eos_wasm__eval_expr(inst, &d->offset, &off);

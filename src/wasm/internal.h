@@ -406,6 +406,7 @@ typedef struct eos_wasm__plan {
     uint8_t *global_const; /* 1 where global_init holds the value */
     uint32_t *export_slots; /* open-addressing hash of export names: export index + 1 */
     uint32_t export_mask;
+    uint8_t *data_dropped; /* with an image: each data segment's flag right after instantiation */
     bool has_image; /* memory 0 is initialised by mapping image */
     eos_wasm__image image;
     /* Freed instances kept for the next instantiation (instance.c): their
