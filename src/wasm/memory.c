@@ -360,10 +360,11 @@ static bool reset_written(eos_wasm_memory *m, const eos_wasm__image *img)
 
 int eos_wasm__mem_reset(eos_wasm_memory *m, uint64_t size, const eos_wasm__image *img)
 {
-    /* Everything written since instantiation goes back to the kernel: the
-     * image is mapped afresh (dropping private copies) and the rest is
-     * zeroed by MADV_DONTNEED, which anonymous private mappings guarantee.
-     * A memory in the heap is small: it is zeroed and copied. */
+    /* Where the page map can be read, only written pages are put back
+     * (reset_written). Otherwise everything written goes back to the
+     * kernel: the image is mapped afresh (dropping private copies) and the
+     * rest is zeroed by MADV_DONTNEED, which anonymous private mappings
+     * guarantee. A memory in the heap is small: it is zeroed and copied. */
     uint64_t from = img && img->fd >= 0 && m->reserved ? img->size : 0;
     if (!m->reserved) {
         uint8_t *p = eos_realloc(m->data, m->size ? m->size : 8, size ? size : 8);
