@@ -142,8 +142,12 @@ out:
  * compiled tier, in the same run. */
 static void bench_tiers(const char *label, const char *file)
 {
-    bench(label, file, EOS_WASM_TIER_INTERP);
-    if (eos_wasm_jit_available())
+    /* EOS_BENCH_TIER=interp skips the compiled tier (hello-js's compile
+     * takes minutes). */
+    const char *only = getenv("EOS_BENCH_TIER");
+    if (!only || strcmp(only, "compiled") != 0)
+        bench(label, file, EOS_WASM_TIER_INTERP);
+    if (eos_wasm_jit_available() && (!only || strcmp(only, "interp") != 0))
         bench(label, file, EOS_WASM_TIER_COMPILED);
 }
 

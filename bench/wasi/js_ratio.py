@@ -9,7 +9,8 @@ apps report "compile": "ready".
   bench/wasi/js_ratio.py [--tiers interp,compiled] [--seconds 10] [--rounds 2]
 
 Rounds alternate the two apps so that a change in the machine's load hits
-both; the ratio is of the sums. Prints one line per tier and round and a
+both; the ratio is of the sums. Each round also prints the server's page
+faults per request and the share of its CPU time spent in the kernel. Prints one line per tier and round and a
 summary line per tier."""
 import argparse
 import json
@@ -92,6 +93,13 @@ def wrk(url, seconds):
     return float(m.group(1)) if m else 0.0, int(bad.group(1)) if bad else 0
 
 
+def proc_counts(pid):
+    """The server's page faults (minor + major) and user and system CPU ticks."""
+    with open("/proc/%d/stat" % pid) as f:
+        v = f.read().rsplit(")", 1)[1].split()
+    return int(v[7]) + int(v[9]), int(v[11]), int(v[12])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(ROOT, "build/src/cli/enclave-os"))
@@ -132,9 +140,16 @@ def main():
             sums = {"hello": 0.0, "js": 0.0}
             for rnd in range(args.rounds):
                 for name in ("hello", "js"):
+                    c0 = proc_counts(proc.pid)
                     rps, bad = wrk(url % name, args.seconds)
+                    c1 = proc_counts(proc.pid)
                     sums[name] += rps
-                    print("%s round %d %-5s %10.0f req/s (non-2xx %d)" % (tier, rnd, name, rps, bad))
+                    faults, ut, st = (b - a for a, b in zip(c0, c1))
+                    n = rps * args.seconds
+                    print("%s round %d %-5s %10.0f req/s (non-2xx %d); %.0f page faults per "
+                          "request, system time %.0f%% of the server's CPU"
+                          % (tier, rnd, name, rps, bad, faults / n if n else 0,
+                             100.0 * st / (ut + st) if ut + st else 0))
             print("%s: hello-js %.0f req/s, C hello %.0f req/s, ratio %.3f" %
                   (tier, sums["js"] / args.rounds, sums["hello"] / args.rounds,
                    sums["js"] / sums["hello"] if sums["hello"] else 0.0))

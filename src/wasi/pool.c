@@ -11,6 +11,7 @@ typedef struct eos_wasi__pooled {
     eos_wasm_store *store;
     eos_cm_instance *inst;
     uint64_t idle_since_ns;
+    pthread_t last; /* the thread that reset it, whose caches hold its pages */
 } eos_wasi__pooled;
 
 int eos_wasi__instantiate(eos_wasi_app *app, eos_wasi__ctx *ctx, eos_wasm_store **out_store,
@@ -71,7 +72,17 @@ int eos_wasi__acquire(eos_wasi_app *app, eos_wasi__ctx *ctx, eos_wasm_store **ou
         eos_wasi__pooled p = {0};
         pthread_mutex_lock(&app->pool_lock);
         if (app->pool_len) {
-            p = app->pool[--app->pool_len];
+            /* The newest instance this thread last used, else the newest:
+             * its pages and page tables are warm in this core's caches. */
+            uint32_t k = app->pool_len - 1;
+            for (uint32_t j = app->pool_len; j-- > 0;)
+                if (pthread_equal(app->pool[j].last, pthread_self())) {
+                    k = j;
+                    break;
+                }
+            p = app->pool[k];
+            memmove(app->pool + k, app->pool + k + 1, (app->pool_len - k - 1) * sizeof(p));
+            app->pool_len--;
             app->pool_reused++;
             app->pool_out++;
         } else {
@@ -110,7 +121,7 @@ int eos_wasi__acquire(eos_wasi_app *app, eos_wasi__ctx *ctx, eos_wasm_store **ou
 void eos_wasi__release(eos_wasi_app *app, eos_wasm_store *store, eos_cm_instance *inst,
                        bool reusable, bool ok)
 {
-    eos_wasi__pooled p = {store, inst, 0};
+    eos_wasi__pooled p = {store, inst, 0, pthread_self()};
     bool keep = inst && reusable && ok && eos_cm_instance_reset(inst, NULL) == 0;
     p.idle_since_ns = eos_now_ns();
     pthread_mutex_lock(&app->pool_lock);

@@ -79,9 +79,8 @@ mismatch:
                                         : "global");
 }
 
-static void instance_free(eos_wasm_instance *i)
+static void body_free(eos_wasm_instance *i)
 {
-    const eos_wasm_module *m = i->module;
     eos_free(i->funcs, 0);
     eos_free(i->tables, 0);
     eos_free(i->memories, 0);
@@ -89,8 +88,52 @@ static void instance_free(eos_wasm_instance *i)
     eos_free(i->own_funcs, 0);
     eos_free(i->elem_dropped, 0);
     eos_free(i->data_dropped, 0);
-    eos_wasm_module_free((eos_wasm_module *)m);
     eos_free(i, sizeof(*i));
+}
+
+/* A freed instance goes to one of its module's spare slots when one is
+ * empty: the next instantiation of the module then finds its arrays
+ * allocated and its per-function records written (hello-js has 12,698
+ * functions: 800 KB of records, most of a fresh instance's cost). The
+ * slots are taken and filled with atomic exchanges, so threads share them
+ * without a lock; the module frees what is left with its plan. */
+static void instance_free(eos_wasm_instance *i)
+{
+    eos_wasm_module *m = i->module;
+    bool kept = false;
+    if (i->own_funcs && i->elem_dropped && i->data_dropped && i->globals) {
+        for (uint32_t k = 0; k < EOS_WASM__SPARES && !kept; k++) {
+            eos_wasm_instance *none = NULL;
+            kept = atomic_compare_exchange_strong_explicit(&m->plan.spares[k], &none, i,
+                                                           memory_order_release,
+                                                           memory_order_relaxed);
+        }
+    }
+    if (!kept)
+        body_free(i);
+    eos_wasm_module_free(m);
+}
+
+static eos_wasm_instance *spare_take(eos_wasm_module *m)
+{
+    for (uint32_t k = 0; k < EOS_WASM__SPARES; k++) {
+        if (!atomic_load_explicit(&m->plan.spares[k], memory_order_relaxed))
+            continue;
+        eos_wasm_instance *i =
+            atomic_exchange_explicit(&m->plan.spares[k], NULL, memory_order_acquire);
+        if (i)
+            return i;
+    }
+    return NULL;
+}
+
+void eos_wasm__spares_free(eos_wasm_module *m)
+{
+    for (uint32_t k = 0; k < EOS_WASM__SPARES; k++) {
+        eos_wasm_instance *i = atomic_exchange(&m->plan.spares[k], NULL);
+        if (i)
+            body_free(i);
+    }
 }
 
 void eos_wasm__instances_free(eos_wasm_store *s)
@@ -119,10 +162,14 @@ static int alloc_arrays(eos_wasm_instance *i, const eos_wasm_module *m)
     return 0;
 }
 
-static int create_objects(eos_wasm_store *s, eos_wasm_instance *inst, eos_diag *diag)
+/* The module's functions as this instance's: written unless a spare's
+ * records already name this instance and store and carry no compiled code
+ * (set on a compiled instance's first call). */
+static void own_funcs_init(eos_wasm_instance *inst, bool written)
 {
-    eos_wasm_module *m = inst->module;
-    int rc;
+    const eos_wasm_module *m = inst->module;
+    if (written && m->code_count && inst->own_funcs[0].store == inst->store)
+        return;
     for (uint32_t k = 0; k < m->code_count; k++) {
         eos_wasm_func *f = &inst->own_funcs[k];
         const eos_wasm__code *c = &m->codes[k];
@@ -132,6 +179,12 @@ static int create_objects(eos_wasm_store *s, eos_wasm_instance *inst, eos_diag *
                              .store = inst->store};
         inst->funcs[m->func_import_count + k] = f;
     }
+}
+
+static int create_objects(eos_wasm_store *s, eos_wasm_instance *inst, eos_diag *diag)
+{
+    eos_wasm_module *m = inst->module;
+    int rc;
     for (uint32_t k = m->global_import_count; k < m->global_count; k++) {
         eos_wasm_global *g;
         eos_wasm_val zero = {.type = m->globals[k].type.valtype};
@@ -189,15 +242,15 @@ static int init_segments(eos_wasm_instance *inst, eos_diag *diag)
         if (e->mode != EOS_WASM_SEG_PASSIVE)
             inst->elem_dropped[k] = 1;
     }
+    /* With an image, memory 0 already holds every active segment. */
+    if (m->plan.has_image) {
+        memcpy(inst->data_dropped, m->plan.data_dropped, m->data_count);
+        return 0;
+    }
     for (uint32_t k = 0; k < m->data_count; k++) {
         const eos_wasm__data *d = &m->datas[k];
         if (d->mode != EOS_WASM_SEG_ACTIVE)
             continue;
-        /* With an image, memory 0 already holds every active segment. */
-        if (m->plan.has_image) {
-            inst->data_dropped[k] = 1;
-            continue;
-        }
         uint64_t off = m->plan.data_off[k];
         if (off == UINT64_MAX)
             eos_wasm__eval_expr(inst, &d->offset, &off);
@@ -221,15 +274,27 @@ int eos_wasm_instantiate(eos_wasm_store *s, eos_wasm_module *m, const eos_wasm_e
         return eos_diag_set(diag, EOS_EUNLINKABLE, "link", -1,
                             "the module needs %u imports, %zu were given", m->import_count,
                             import_count);
-    eos_wasm_instance *inst = eos_calloc(1, sizeof(*inst));
-    if (!inst)
+    eos_wasm_instance *inst = spare_take(m);
+    bool written = inst != NULL;
+    if (inst) {
+        /* Only the dropped flags carry over; linking and create_objects
+         * rewrite every other entry. A compiled instance's records hold
+         * its code: written afresh. */
+        written = inst->tier != EOS_WASM__RUN_COMPILED;
+        memset(inst->elem_dropped, 0, m->elem_count + 1);
+        memset(inst->data_dropped, 0, m->data_count + 1);
+        inst->next = NULL;
+        inst->tier = EOS_WASM__RUN_UNSET;
+    } else if (!(inst = eos_calloc(1, sizeof(*inst)))) {
         return eos_diag_set(diag, EOS_ENOMEM, "instantiate", -1, "out of memory");
-    inst->store = s;
-    inst->module = eos_wasm_module_ref(m);
-    if ((rc = alloc_arrays(inst, m)) != 0) {
+    } else if ((rc = alloc_arrays(inst, m)) != 0) {
+        inst->module = eos_wasm_module_ref(m);
         rc = eos_diag_set(diag, rc, "instantiate", -1, "out of memory");
         goto fail;
     }
+    inst->store = s;
+    inst->module = eos_wasm_module_ref(m);
+    own_funcs_init(inst, written);
     uint32_t counts[4] = {0, 0, 0, 0};
     for (uint32_t k = 0; k < m->import_count; k++)
         if ((rc = link_import(inst, &m->imports[k], &imports[k], counts, diag)) != 0)

@@ -402,7 +402,12 @@ typedef struct eos_wasm__image {
     int fd;        /* -1 when the image is copied */
     uint8_t *copy; /* the image when fd < 0 */
     uint64_t size; /* bytes, rounded up to the host page */
+    const uint8_t *view; /* the memfd mapped read-only, to copy pages back from; or NULL */
 } eos_wasm__image;
+
+/* How many freed instances a module keeps for reuse: about one per thread
+ * that instantiates it at once. */
+#define EOS_WASM__SPARES 4
 
 /* What instantiation needs, computed once at load (plan.c). */
 typedef struct eos_wasm__plan {
@@ -412,8 +417,12 @@ typedef struct eos_wasm__plan {
     uint8_t *global_const; /* 1 where global_init holds the value */
     uint32_t *export_slots; /* open-addressing hash of export names: export index + 1 */
     uint32_t export_mask;
+    uint8_t *data_dropped; /* with an image: each data segment's flag right after instantiation */
     bool has_image; /* memory 0 is initialised by mapping image */
     eos_wasm__image image;
+    /* Freed instances kept for the next instantiation (instance.c): their
+     * per-function records are already written. */
+    _Atomic(struct eos_wasm_instance *) spares[EOS_WASM__SPARES];
 } eos_wasm__plan;
 
 /* A byte range [off, end) of the module's input. */
@@ -518,6 +527,7 @@ struct eos_wasm_memory {
     uint64_t max_pages;
     eos_wasm_memorytype type;
     bool guarded; /* a guard reservation (guard.c): PROT_NONE past size */
+    const struct eos_wasm__image *mapped; /* the image mapped at data, if any (memory.c) */
 };
 
 struct eos_wasm_table {
@@ -563,6 +573,8 @@ typedef struct eos_wasm__frame {
 /* snapshot.c: the recorded state of a store (eos_wasm_store_snapshot). */
 typedef struct eos_wasm__snapshot eos_wasm__snapshot;
 void eos_wasm__snapshot_free(eos_wasm__snapshot *sn);
+/* instance.c: frees the instances kept in m->plan.spares. */
+void eos_wasm__spares_free(eos_wasm_module *m);
 
 struct eos_wasm_store {
     eos_wasm_limits limits;

@@ -5,6 +5,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -59,6 +60,7 @@ static int heap_resize(eos_wasm_memory *m, uint64_t new_size)
 int eos_wasm__mem_map(eos_wasm_memory *m, uint64_t size, uint64_t want_reserve)
 {
     m->cap_reserve = want_reserve;
+    m->mapped = NULL;
     if (size <= SMALL_MEMORY)
         return heap_map(m, size);
     uint64_t reserve = want_reserve < size ? size : want_reserve;
@@ -123,6 +125,7 @@ int eos_wasm__mem_resize(eos_wasm_memory *m, uint64_t new_size)
         return m->reserved ? EOS_ELIMIT : heap_resize(m, new_size);
     memcpy(p, m->data, (size_t)m->size);
     eos_wasm__mem_unmap(m);
+    m->mapped = NULL;
     m->data = p;
     m->size = new_size;
     m->reserved = reserve;
@@ -179,6 +182,7 @@ int eos_wasm__image_build(eos_wasm__image *img, const eos_wasm_module *m, uint64
 {
     img->fd = -1;
     img->copy = NULL;
+    img->view = NULL;
     img->size = round_page(extent);
     if (!img->size)
         return 0;
@@ -233,7 +237,7 @@ build:
             close(fd);
             fd = -1;
         } else {
-            munmap(p, (size_t)img->size);
+            img->view = p; /* kept: resets copy written pages back from it */
         }
     }
     img->fd = fd;
@@ -242,9 +246,12 @@ build:
 
 void eos_wasm__image_free(eos_wasm__image *img)
 {
+    if (img->view)
+        munmap((void *)img->view, (size_t)img->size);
     if (img->fd >= 0)
         close(img->fd);
     eos_free(img->copy, (size_t)img->size);
+    img->view = NULL;
     img->fd = -1;
     img->copy = NULL;
     img->size = 0;
@@ -259,8 +266,10 @@ int eos_wasm__mem_apply_image(eos_wasm_memory *m, const eos_wasm__image *img)
     if (img->fd >= 0 && m->reserved) {
         void *p = mmap(m->data, (size_t)img->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED,
                        img->fd, 0);
-        if (p != MAP_FAILED)
+        if (p != MAP_FAILED) {
+            m->mapped = img;
             return 0;
+        }
         /* MAP_FIXED failing leaves the range as it was: copy instead. */
     }
     if (img->copy) {
@@ -273,12 +282,95 @@ int eos_wasm__mem_apply_image(eos_wasm_memory *m, const eos_wasm__image *img)
     return r == (ssize_t)img->size ? 0 : EOS_EIO;
 }
 
+/* /proc/self/pagemap, opened once; -1 where there is none (under a TEE). */
+static int pagemap_fd(void)
+{
+    static atomic_int fd = -2;
+    int f = atomic_load_explicit(&fd, memory_order_relaxed);
+    if (f != -2)
+        return f;
+    f = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    int none = -2;
+    if (!atomic_compare_exchange_strong(&fd, &none, f < 0 ? -1 : f)) {
+        if (f >= 0)
+            close(f);
+        f = none;
+    }
+    return f;
+}
+
+#define PM_PRESENT (1ull << 63)
+#define PM_SWAPPED (1ull << 62)
+#define PM_FILE (1ull << 61)
+#define PM_EXCLUSIVE (1ull << 56)
+
+/* At most this many written pages are put back by copying per reset; the
+ * rest go back to the kernel. */
+#define COPY_BACK_PAGES 512u
+
+/* Puts back only the pages a request wrote, found in the page map: in the
+ * image, its private copies (the file's read-only pages stay mapped: no
+ * read fault next time); past it, every page present. A page this process
+ * alone maps is put back in place, copied from the image's view or zeroed:
+ * it stays mapped, so the next request takes no page fault on it and the
+ * reset sends no TLB shootdown to the other threads. Past COPY_BACK_PAGES
+ * (or without a view) each run goes in one MADV_DONTNEED, which drops a
+ * private file mapping's copies back to the file and anonymous pages back
+ * to zero. Returns false when the page map cannot be read. */
+static bool reset_written(eos_wasm_memory *m, const eos_wasm__image *img)
+{
+    int fd = pagemap_fd();
+    if (fd < 0)
+        return false;
+    const uint64_t page = host_page();
+    const uint64_t pages = round_page(m->size) / page;
+    const uint64_t image_size = img ? img->size : 0;
+    uint64_t ents[512]; /* 2 MiB of memory per read */
+    uint64_t run = UINT64_MAX; /* first page of the current run to drop */
+    uint32_t copied = 0;
+    for (uint64_t at = 0; at < pages;) {
+        uint64_t n = pages - at < 512 ? pages - at : 512;
+        off_t off = (off_t)(((uintptr_t)m->data / page + at) * sizeof(uint64_t));
+        if (pread(fd, ents, n * sizeof(uint64_t), off) != (ssize_t)(n * sizeof(uint64_t)))
+            return false;
+        for (uint64_t k = 0; k < n; k++) {
+            uint64_t e = ents[k], pg = at + k;
+            bool in_image = pg * page < image_size;
+            bool written = (e & PM_SWAPPED) || ((e & PM_PRESENT) && !(in_image && (e & PM_FILE)));
+            bool drop = written;
+            if (written && (e & PM_EXCLUSIVE) && !(e & PM_SWAPPED) && copied < COPY_BACK_PAGES &&
+                (!in_image || (img && img->view))) {
+                uint8_t *p = m->data + pg * page;
+                if (in_image)
+                    memcpy(p, img->view + pg * page, (size_t)page);
+                else
+                    memset(p, 0, (size_t)page);
+                copied++;
+                drop = false;
+            }
+            if (drop && run == UINT64_MAX)
+                run = pg;
+            if (!drop && run != UINT64_MAX) {
+                if (madvise(m->data + run * page, (size_t)((pg - run) * page), MADV_DONTNEED))
+                    return false;
+                run = UINT64_MAX;
+            }
+        }
+        at += n;
+    }
+    if (run != UINT64_MAX &&
+        madvise(m->data + run * page, (size_t)((pages - run) * page), MADV_DONTNEED))
+        return false;
+    return true;
+}
+
 int eos_wasm__mem_reset(eos_wasm_memory *m, uint64_t size, const eos_wasm__image *img)
 {
-    /* Everything written since instantiation goes back to the kernel: the
-     * image is mapped afresh (dropping private copies) and the rest is
-     * zeroed by MADV_DONTNEED, which anonymous private mappings guarantee.
-     * A memory in the heap is small: it is zeroed and copied. */
+    /* Where the page map can be read, only written pages are put back
+     * (reset_written). Otherwise everything written goes back to the
+     * kernel: the image is mapped afresh (dropping private copies) and the
+     * rest is zeroed by MADV_DONTNEED, which anonymous private mappings
+     * guarantee. A memory in the heap is small: it is zeroed and copied. */
     uint64_t from = img && img->fd >= 0 && m->reserved ? img->size : 0;
     if (!m->reserved) {
         uint8_t *p = eos_realloc(m->data, m->size ? m->size : 8, size ? size : 8);
@@ -288,6 +380,13 @@ int eos_wasm__mem_reset(eos_wasm_memory *m, uint64_t size, const eos_wasm__image
         m->data = p;
         m->size = size;
         return img ? eos_wasm__mem_apply_image(m, img) : 0;
+    }
+    /* The image still mapped where it was (or none at all): only what was
+     * written needs to go. A guarded memory keeps its own path below. */
+    if (!m->guarded && (img ? img->fd >= 0 && m->mapped == img : !m->mapped) &&
+        reset_written(m, img)) {
+        m->size = size;
+        return 0;
     }
     /* A small guarded memory (mapped, where an unguarded one would live in
      * the heap) is cleared in place: dropping its pages would cost a fault

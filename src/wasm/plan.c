@@ -101,12 +101,23 @@ int eos_wasm__plan_build(eos_wasm_module *m)
     if (extent && (rc = eos_wasm__image_build(&p->image, m, extent)) != 0)
         return rc;
     p->has_image = extent != 0;
+    if (!p->has_image)
+        return 0;
+    /* With an image every active data segment is dropped from the start:
+     * instantiation copies these flags instead of walking the segments
+     * (hello-js has 10,000 of them). */
+    p->data_dropped = eos_calloc(m->data_count + 1, 1);
+    if (!p->data_dropped)
+        return EOS_ENOMEM;
+    for (uint32_t k = 0; k < m->data_count; k++)
+        p->data_dropped[k] = m->datas[k].mode == EOS_WASM_SEG_ACTIVE;
     return 0;
 }
 
 void eos_wasm__plan_free(eos_wasm_module *m)
 {
     eos_wasm__plan *p = &m->plan;
+    eos_wasm__spares_free(m);
     if (p->has_image)
         eos_wasm__image_free(&p->image);
     eos_free(p->data_off, 0);
@@ -114,6 +125,7 @@ void eos_wasm__plan_free(eos_wasm_module *m)
     eos_free(p->global_init, 0);
     eos_free(p->global_const, 0);
     eos_free(p->export_slots, 0);
+    eos_free(p->data_dropped, 0);
     memset(p, 0, sizeof(*p));
 }
 

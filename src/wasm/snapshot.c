@@ -64,6 +64,7 @@ static int snap_memory(snap_mem *sm, eos_wasm_memory *m)
     sm->size = m->size;
     sm->img.fd = -1;
     sm->img.copy = NULL;
+    sm->img.view = NULL;
     sm->img.size = m->size;
     if (!m->size)
         return 0;
@@ -92,6 +93,8 @@ static int snap_memory(snap_mem *sm, eos_wasm_memory *m)
         }
     }
     sm->img.fd = fd;
+    void *view = mmap(NULL, (size_t)m->size, PROT_READ, MAP_SHARED, fd, 0);
+    sm->img.view = view == MAP_FAILED ? NULL : view;
     return eos_wasm__mem_apply_image(m, &sm->img);
 copy:
     if (fd >= 0)

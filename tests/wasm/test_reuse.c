@@ -91,6 +91,39 @@ static void test_restore(void)
     eos_wasm_module_free(m);
 }
 
+/* More written pages than a reset copies back (512): the rest go back to
+ * the kernel, and every page reads as fresh either way, round after round. */
+static void test_restore_many_pages(void)
+{
+    size_t size = 0;
+    uint8_t *b = wt_read(EOS_TEST_REUSE_WASM, &size);
+    eos_wasm_module *m = NULL;
+    EOS_CHECK_INT(eos_wasm_module_new(b, size, NULL, &m, NULL), 0);
+    free(b);
+    EOS_CHECK_INT(eos_wasm_store_new(NULL, &s), 0);
+    EOS_CHECK_INT(eos_wasm_instantiate(s, m, NULL, 0, &inst, NULL), 0);
+    EOS_CHECK_INT(eos_wasm_store_snapshot(s), 0);
+    for (int round = 0; round < 3; round++) {
+        EOS_CHECK_INT(get("peek", 1000, true), 'f');
+        EOS_CHECK_INT(get("grow", 40, true), 8);
+        for (int32_t at = 0; at < 48 * 65536; at += 4096) {
+            int32_t a[2] = {at + 1000, 'X'};
+            EOS_CHECK_INT(call("poke", a, 2, NULL), 0);
+        }
+        EOS_CHECK_INT(eos_wasm_store_restore(s), 0);
+        EOS_CHECK_INT(get("pages", 0, false), 8);
+        for (int32_t at = 4096; at < 8 * 65536; at += 4096)
+            EOS_CHECK_INT(get("peek", at + 1000, true), 0);
+        EOS_CHECK_INT(get("peek", 1000, true), 'f');
+        EOS_CHECK_INT(get("grow", 40, true), 8);
+        for (int32_t at = 8 * 65536; at < 48 * 65536; at += 4096)
+            EOS_CHECK_INT(get("peek", at + 1000, true), 0);
+        EOS_CHECK_INT(eos_wasm_store_restore(s), 0);
+    }
+    eos_wasm_store_free(s);
+    eos_wasm_module_free(m);
+}
+
 /* A one-page memory lives in the heap: restored by copying. */
 static void test_restore_small(void)
 {
@@ -117,6 +150,7 @@ static void test_restore_small(void)
 int main(void)
 {
     EOS_RUN(test_restore);
+    EOS_RUN(test_restore_many_pages);
     EOS_RUN(test_restore_small);
     return eos_test_finish();
 }
