@@ -14,6 +14,11 @@ DEFAULT_TIER = os.environ.get("EOS_E2E_TIER") or "interp"
 # On the compiled tier a load answers once its code is compiled (minutes for
 # the 13 MB JavaScript apps on a busy machine) and a stop waits for it.
 SLOW = 30 if DEFAULT_TIER == "compiled" else 1
+# EOS_E2E_CODE_CACHE=DIR: every server that does not choose its tier shares
+# one code cache, so a run on the compiled tier compiles each module once and
+# later servers link it (tests of the cache itself choose their tier and
+# keep their own).
+CODE_CACHE = os.environ.get("EOS_E2E_CODE_CACHE")
 
 
 def free_port():
@@ -36,6 +41,8 @@ class Server:
             # server (test_tiers.py covers the compiled tier). EOS_E2E_TIER
             # (interp, auto, compiled) sets the default for the whole suite.
             tier = [] if "--tier" in extra else ["--tier", DEFAULT_TIER]
+            if CODE_CACHE and tier and "--code-cache" not in extra:
+                tier += ["--code-cache", CODE_CACHE]
             args = [EOS_BIN, "serve", "--listen", "127.0.0.1:%d" % self.port,
                     "--data-dir", os.path.join(str(tmp_path), "data"), "--tee", "sim"] + tier + list(extra)
             self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
