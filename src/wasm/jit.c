@@ -30,6 +30,11 @@
  * full O2 pipeline would take many minutes: such modules get a quick one
  * (SSA, instruction combining, CFG clean-up) and LLVM's fast code generator. */
 #define LARGE_BYTES (4u << 20)
+/* A function body past this (an interpreter's dispatch loop of tens of
+ * thousands of blocks) hits analyses of LLVM's O2 code generation that grow
+ * with the square of a loop's blocks (minutes for one function): it gets the
+ * quick pipeline, in a chunk of its own. */
+#define HUGE_FN_BYTES (32u << 10)
 /* Host calls of a partially compiled module before it is compiled. */
 #define WARM_UP_CALLS 64
 
@@ -308,7 +313,7 @@ static char *code_options(const char *triple, const char *cpu, const char *featu
                           const uint8_t *sel, uint32_t code_count)
 {
     const char *fmt =
-        "%s;llvm=%s;triple=%s;cpu=%s;features=%s;opt=%s;chunk=%u;bounds=explicit;set=%s";
+        "%s;llvm=%s;triple=%s;cpu=%s;features=%s;opt=%s;chunk=%u;huge=%u;bounds=explicit;set=%s";
     const char *opt = large ? "large" : "O2";
     size_t bytes = ((size_t)code_count + 7) / 8;
     char *set = eos_malloc(sel ? 2 * bytes + 1 : 4);
@@ -328,11 +333,11 @@ static char *code_options(const char *triple, const char *cpu, const char *featu
         set[2 * bytes] = 0;
     }
     int n = snprintf(NULL, 0, fmt, BLOB_MAGIC, LLVM_VERSION_STRING, triple, cpu, features, opt,
-                     CHUNK_BYTES, set);
+                     CHUNK_BYTES, HUGE_FN_BYTES, set);
     char *s = n > 0 ? eos_malloc((size_t)n + 1) : NULL;
     if (s)
         snprintf(s, (size_t)n + 1, fmt, BLOB_MAGIC, LLVM_VERSION_STRING, triple, cpu, features,
-                 opt, CHUNK_BYTES, set);
+                 opt, CHUNK_BYTES, HUGE_FN_BYTES, set);
     eos_free(set, 0);
     return s;
 }
@@ -362,7 +367,7 @@ static int compile_module(const eos_wasm_module *m, bool background, bool partia
     uint64_t t0 = now_ns();
     *out = NULL;
     int rc = EOS_ENOMEM;
-    LLVMTargetMachineRef tm = NULL, code_tm = NULL;
+    LLVMTargetMachineRef tm = NULL, code_tm = NULL, quick_tm = NULL;
     blob code = {0};
     char *options = NULL;
     uint8_t *sel = NULL;
@@ -421,6 +426,8 @@ static int compile_module(const eos_wasm_module *m, bool background, bool partia
     code_tm = LLVMCreateTargetMachine(
         target, triple, cpu, features, large ? LLVMCodeGenLevelNone : LLVMCodeGenLevelDefault,
         LLVMRelocDefault, LLVMCodeModelJITDefault);
+    quick_tm = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelNone,
+                                       LLVMRelocDefault, LLVMCodeModelJITDefault);
     code.count = 0;
     blob_add(&code, BLOB_MAGIC "\0\0\0\0", BLOB_HEAD);
     rc = code.failed ? EOS_ENOMEM : 0;
@@ -432,13 +439,24 @@ static int compile_module(const eos_wasm_module *m, bool background, bool partia
         }
         uint32_t count = 0;
         uint64_t bytes = 0;
+        bool huge = false;
         while (first + count < m->code_count && (bytes == 0 || bytes < CHUNK_BYTES)) {
-            if (!sel || sel[first + count])
-                bytes += m->codes[first + count].body_size;
+            uint32_t b = !sel || sel[first + count] ? m->codes[first + count].body_size : 0;
+            if (!large && b > HUGE_FN_BYTES) {
+                /* Alone in its chunk, quickly. */
+                if (bytes == 0) {
+                    huge = true;
+                    bytes = b;
+                    count++;
+                }
+                break;
+            }
+            bytes += b;
             count++;
         }
         if (bytes)
-            rc = compile_chunk(m, tm, code_tm, large, sel, first, count, &code, msg, size);
+            rc = compile_chunk(m, tm, huge ? quick_tm : code_tm, large || huge, sel, first, count,
+                               &code, msg, size);
         first += count;
         if (rc == 0 && background && atomic_load(&stopping)) {
             snprintf(msg, size, "the engine is shutting down");
@@ -456,6 +474,8 @@ out:
         LLVMDisposeTargetMachine(tm);
     if (code_tm)
         LLVMDisposeTargetMachine(code_tm);
+    if (quick_tm)
+        LLVMDisposeTargetMachine(quick_tm);
     LLVMDisposeMessage(cpu);
     LLVMDisposeMessage(features);
     LLVMDisposeMessage(triple);
