@@ -189,8 +189,7 @@ out:
     return rc;
 }
 
-int eos_apps_code_cache_open(eos_tee *tee, const char *dir, eos_apps_code_cache **out,
-                             eos_diag *d)
+int eos_apps_code_cache_open(eos_tee *tee, const char *dir, eos_apps_code_cache **out, eos_diag *d)
 {
     *out = NULL;
     eos_apps_code_cache *c = eos_calloc(1, sizeof(*c));
@@ -204,8 +203,7 @@ int eos_apps_code_cache_open(eos_tee *tee, const char *dir, eos_apps_code_cache 
     if (mkdir(c->dir, 0700) != 0 && errno != EEXIST) {
         int e = errno;
         eos_apps_code_cache_free(c);
-        return eos_diag_set(d, EOS_EIO, "code-cache", -1, "cannot create %s: %s", dir,
-                            strerror(e));
+        return eos_diag_set(d, EOS_EIO, "code-cache", -1, "cannot create %s: %s", dir, strerror(e));
     }
     c->tee = tee;
     c->hooks.get = cache_get;

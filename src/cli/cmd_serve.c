@@ -750,7 +750,8 @@ static int run(int argc, char **argv)
         goto out;
     /* Compiled code is kept sealed in the data directory (or the directory
      * asked for): a restart links it instead of compiling again. */
-    if (!acfg.no_compiled_tier && open_code_cache(&so, data_dir, code_cache_dir, &code_cache, &d) == 0)
+    if (!acfg.no_compiled_tier &&
+        open_code_cache(&so, data_dir, code_cache_dir, &code_cache, &d) == 0)
         acfg.code_cache = eos_apps_code_cache_hooks(code_cache);
     else if (d.message[0])
         EOS_WARN("serve", "no code cache: %s", d.message);

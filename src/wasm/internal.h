@@ -462,7 +462,7 @@ struct eos_wasm_module {
     _Atomic(struct eos_wasm__jit *) jit;
     atomic_int jit_state; /* eos_wasm_compile_state */
     atomic_uint jit_warm_calls; /* host calls seen while warming (partial compilation) */
-    bool jit_partial; /* tier auto compiles only the functions that ran (jit.c) */
+    bool jit_partial;           /* tier auto compiles only the functions that ran (jit.c) */
 };
 
 /* ---- run-time objects -------------------------------------------------- */

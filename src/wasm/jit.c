@@ -221,8 +221,9 @@ out:
 }
 
 /* Links the objects of code (borrowed) into a fresh LLJIT in j, binding the
- * helpers by name, and looks up every function compiled (sel; NULL: all) (LLJIT writes the code, then
- * maps it read-execute). On failure j->lljit is gone. */
+ * helpers by name, and looks up every function compiled (sel, borrowed;
+ * NULL: all). LLJIT writes the code, then maps it read-execute. On failure
+ * j->lljit is gone. */
 static int link_code(const eos_wasm_module *m, struct eos_wasm__jit *j, const uint8_t *sel,
                      const uint8_t *code, size_t code_size, char *msg, size_t size)
 {
@@ -336,8 +337,8 @@ static char *code_options(const char *triple, const char *cpu, const char *featu
                      CHUNK_BYTES, HUGE_FN_BYTES, set);
     char *s = n > 0 ? eos_malloc((size_t)n + 1) : NULL;
     if (s)
-        snprintf(s, (size_t)n + 1, fmt, BLOB_MAGIC, LLVM_VERSION_STRING, triple, cpu, features,
-                 opt, CHUNK_BYTES, HUGE_FN_BYTES, set);
+        snprintf(s, (size_t)n + 1, fmt, BLOB_MAGIC, LLVM_VERSION_STRING, triple, cpu, features, opt,
+                 CHUNK_BYTES, HUGE_FN_BYTES, set);
     eos_free(set, 0);
     return s;
 }
@@ -487,8 +488,9 @@ out:
         return rc;
     }
     j->compile_ns = now_ns() - t0;
-    EOS_INFO("compile", "%u functions%s %s in %.3f ms", j->count, partial ? " (those that ran)" : "",
-             j->from_cache ? "linked from the code cache" : "compiled", (double)j->compile_ns / 1e6);
+    EOS_INFO(
+        "compile", "%u functions%s %s in %.3f ms", j->count, partial ? " (those that ran)" : "",
+        j->from_cache ? "linked from the code cache" : "compiled", (double)j->compile_ns / 1e6);
     *out = j;
     return 0;
 }
