@@ -105,9 +105,13 @@ def main():
     ap.add_argument("--tiers", default="interp,compiled")
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--dir", help="keep data directories here (a later run over the same "
+                    "directory links the code its first run compiled)")
+    ap.add_argument("--perf", metavar="FILE", help="perf record the server into FILE.<tier> "
+                    "during an extra run of hello-js")
     args = ap.parse_args()
     apps = {"hello": open(args.hello, "rb").read(), "js": open(args.hello_js, "rb").read()}
-    tmp = tempfile.mkdtemp(prefix="eos-js-ratio-")
+    tmp = args.dir or tempfile.mkdtemp(prefix="eos-js-ratio-")
     for tier in args.tiers.split(","):
         port = free_port()
         log = open(os.path.join(tmp, "serve-%s.log" % tier), "wb")
@@ -158,6 +162,12 @@ def main():
                     rps, bad = wrk(url % name, args.seconds)
                     sums[name] += rps
                     print("%s round %d %-5s %10.0f req/s (non-2xx %d)" % (tier, rnd, name, rps, bad))
+            if args.perf:
+                rec = subprocess.Popen(["perf", "record", "-q", "-g", "-p", str(proc.pid), "-o",
+                                        "%s.%s" % (args.perf, tier), "--", "sleep",
+                                        str(args.seconds)])
+                wrk(url % "js", args.seconds)
+                rec.wait()
             print("%s: hello-js %.0f req/s, C hello %.0f req/s, ratio %.3f" %
                   (tier, sums["js"] / args.rounds, sums["hello"] / args.rounds,
                    sums["js"] / sums["hello"] if sums["hello"] else 0.0))
