@@ -7,9 +7,10 @@ compiled once and later servers link it. Run by hand (docs/operations.md):
 
 --bin runs a copy of the binary (the build directory may then be rebuilt
 while the suite runs). The cache is first filled with the large JavaScript
-example (--warm, default build/examples/hello-js/hello-js.wasm), whose
-compile takes minutes: tests that load it then link it in about a second
-instead of each waiting past their timeouts. Prints each test's result and
+components (--warm, default: every .wasm of 4 MiB or more the build made for
+the examples and test apps: hello-js, egress-js, fetch-js...), whose compile
+takes minutes each: tests that load them then link them in about a second
+instead of waiting past their timeouts. Prints each test's result and
 time, then a summary."""
 import argparse
 import json
@@ -68,6 +69,18 @@ def warm(binary, cache, wasm_files):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def large_components(build):
+    """The JavaScript components the tests load (12.8 MB each, one compile of
+    minutes apiece): every .wasm of 4 MiB or more under the build's examples
+    and test apps."""
+    out = []
+    for sub in ("examples", "tests/wasi/apps"):
+        for d, _, files in os.walk(os.path.join(build, sub)):
+            out += [os.path.join(d, f) for f in files
+                    if f.endswith(".wasm") and os.path.getsize(os.path.join(d, f)) >= 4 << 20]
+    return sorted(out)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
@@ -87,7 +100,7 @@ def main():
     cache = a.cache or tempfile.mkdtemp(prefix="eos-code-cache-")
     os.makedirs(cache, exist_ok=True)
     t_all = time.time()
-    warm(binary, cache, a.warm or [os.path.join(build, "examples/hello-js/hello-js.wasm")])
+    warm(binary, cache, a.warm or large_components(build))
     results = []
     for t in json.loads(out)["tests"]:
         name = t["name"]
