@@ -6,7 +6,10 @@ With --tier compiled the server compiles at load (about 90 s of CPU for
 hello-js, far more wall time on a busy machine) and the run waits until both
 apps report "compile": "ready".
 
-  bench/wasi/js_ratio.py [--tiers interp,compiled] [--seconds 10] [--rounds 2]
+  bench/wasi/js_ratio.py [--tiers interp,compiled,auto] [--seconds 10] [--rounds 2]
+
+With --tier auto hello-js (a large module) is compiled in part once it has
+served a few requests: the functions that ran, at full optimisation.
 
 Rounds alternate the two apps so that a change in the machine's load hits
 both; the ratio is of the sums. Each round also prints the server's page
@@ -56,7 +59,7 @@ def put(port, name, data):
         raise RuntimeError("loading %s: %r" % (name, r[:300]))
 
 
-def compile_states(port):
+def compile_states(port, with_ms=False):
     """The "compile" state of every app in the listing."""
     r = https(port, b"GET /.well-known/enclave-os/apps HTTP/1.1\r\nHost: x\r\n"
                     b"Connection: close\r\n\r\n", timeout=30)
@@ -76,6 +79,8 @@ def compile_states(port):
         if isinstance(v, dict):
             if "compile" in v:
                 states.append(v["compile"])
+                if with_ms:
+                    states[-1] = "%s %.0f ms" % (v["compile"], float(v.get("compile_ms", 0)))
             for x in v.values():
                 walk(x)
         elif isinstance(v, list):
@@ -108,9 +113,13 @@ def main():
     ap.add_argument("--tiers", default="interp,compiled")
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--dir", help="keep data directories here (a later run over the same "
+                    "directory links the code its first run compiled)")
+    ap.add_argument("--perf", metavar="FILE", help="perf record the server into FILE.<tier> "
+                    "during an extra run of hello-js")
     args = ap.parse_args()
     apps = {"hello": open(args.hello, "rb").read(), "js": open(args.hello_js, "rb").read()}
-    tmp = tempfile.mkdtemp(prefix="eos-js-ratio-")
+    tmp = args.dir or tempfile.mkdtemp(prefix="eos-js-ratio-")
     for tier in args.tiers.split(","):
         port = free_port()
         log = open(os.path.join(tmp, "serve-%s.log" % tier), "wb")
@@ -137,6 +146,24 @@ def main():
                                                               ", ".join(map(str, states))))
             url = "https://127.0.0.1:%d/%%s/hello" % port
             wrk(url % "js", 2)  # warm-up: pools, lazily translated functions
+            # Under auto a large module is compiled in part after a warm-up:
+            # wait for its code (requests meanwhile are interpreted).
+            t1 = time.time()
+            while True:
+                states = compile_states(port)
+                if "pending" not in states and "warming" not in states:
+                    break
+                if "warming" in states:
+                    wrk(url % "js", 1)
+                else:
+                    time.sleep(1)
+            if time.time() - t1 > 1:
+                print("%s: compiled after the warm-up in %.0f s" % (tier, time.time() - t1))
+            with open("/proc/%d/status" % proc.pid) as st:
+                hwm = [l.split()[1] for l in st if l.startswith("VmHWM")]
+            print("%s: compile %s; server peak RSS %.0f MB" % (
+                tier, ", ".join(compile_states(port, True)), int(hwm[0]) / 1024 if hwm else 0))
+            wrk(url % "js", 2)
             sums = {"hello": 0.0, "js": 0.0}
             for rnd in range(args.rounds):
                 for name in ("hello", "js"):
@@ -150,6 +177,12 @@ def main():
                           "request, system time %.0f%% of the server's CPU"
                           % (tier, rnd, name, rps, bad, faults / n if n else 0,
                              100.0 * st / (ut + st) if ut + st else 0))
+            if args.perf:
+                rec = subprocess.Popen(["perf", "record", "-q", "-g", "-p", str(proc.pid), "-o",
+                                        "%s.%s" % (args.perf, tier), "--", "sleep",
+                                        str(args.seconds)])
+                wrk(url % "js", args.seconds)
+                rec.wait()
             print("%s: hello-js %.0f req/s, C hello %.0f req/s, ratio %.3f" %
                   (tier, sums["js"] / args.rounds, sums["hello"] / args.rounds,
                    sums["js"] / sums["hello"] if sums["hello"] else 0.0))

@@ -21,6 +21,10 @@ EOS_BIN = os.environ.get("EOS_BIN", "")
 # EOS_E2E_TIER=interp|auto|compiled runs every example on that tier (the
 # server's default, auto, otherwise).
 TIER = ["--tier", os.environ["EOS_E2E_TIER"]] if os.environ.get("EOS_E2E_TIER") else []
+# EOS_E2E_CODE_CACHE=DIR: one code cache for every server of the run, so that
+# each module is compiled once (see tests/e2e/eosnet.py).
+if os.environ.get("EOS_E2E_CODE_CACHE"):
+    TIER += ["--code-cache", os.environ["EOS_E2E_CODE_CACHE"]]
 
 
 def example(app):

@@ -291,6 +291,11 @@ EOS_API const char *eos_apps_tier_name(eos_wasm_tier tier);
 typedef struct eos_apps_code_cache eos_apps_code_cache;
 EOS_API int eos_apps_code_cache_new(eos_tee *tee, const char *data_dir, eos_apps_code_cache **out,
                                     eos_diag *d);
+/* The same cache in dir itself (created if missing; borrowed): several
+ * servers may share one directory, each entry being written aside and
+ * renamed. Free with eos_apps_code_cache_free(). */
+EOS_API int eos_apps_code_cache_open(eos_tee *tee, const char *dir, eos_apps_code_cache **out,
+                                     eos_diag *d);
 /* The engine's hooks, borrowed from c (NULL when c is NULL). */
 EOS_API const eos_wasm_code_cache *eos_apps_code_cache_hooks(eos_apps_code_cache *c);
 /* Lookups served, missed, and rejected by the integrity check since start. */

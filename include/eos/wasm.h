@@ -179,6 +179,13 @@ typedef struct eos_wasm_features {
      * at load but translated for the interpreter one function at a time, on
      * its first call; 0 = 1 MiB, UINT32_MAX = never (everything at load). */
     uint32_t lazy_translation_min;
+    /* Under tier auto, lazily translated modules with at least this many
+     * bytes of function bodies (a language runtime) are compiled in part:
+     * interpreted first, then, after warm_up_calls calls from the host, the
+     * functions that have run are compiled at full optimisation and the rest
+     * stay interpreted. 0 = 4 MiB, UINT32_MAX = never (all compiled quickly). */
+    uint32_t partial_compile_min;
+    uint32_t warm_up_calls; /* 0 = 64 */
     /* Where compiled code is looked up before compiling and kept after
      * (borrowed: must outlive the module and eos_wasm_jit_shutdown()); NULL
      * = always compile. */
@@ -243,6 +250,8 @@ typedef enum eos_wasm_compile_state {
     EOS_WASM_COMPILE_PENDING = 1, /* queued or compiling in the background */
     EOS_WASM_COMPILE_READY = 2,   /* native code ready: new instances run it */
     EOS_WASM_COMPILE_FAILED = 3,  /* compilation failed: the module stays interpreted */
+    EOS_WASM_COMPILE_WARMING = 4, /* interpreted until the functions that run are known,
+                                     then compiled in part (partial_compile_min) */
 } eos_wasm_compile_state;
 
 /* The module's tier and the cost of compiling it, for listings and metrics. */
@@ -258,7 +267,8 @@ typedef struct eos_wasm_tier_info {
 /* Fills out (borrowed) for m (borrowed). Thread-safe. */
 EOS_API void eos_wasm_module_tier_info(const eos_wasm_module *m, eos_wasm_tier_info *out);
 /* Blocks until a background compilation of m has finished; returns 0 when
- * the native code is ready, or an eos_err when there is none (not requested,
+ * the native code is ready, EOS_EAGAIN at once while a partially compiled
+ * module warms up, or an eos_err when there is none (not requested,
  * unavailable or failed). Borrows m. Thread-safe. */
 EOS_API int eos_wasm_module_wait_compiled(eos_wasm_module *m);
 

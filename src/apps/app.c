@@ -165,6 +165,8 @@ const char *eos_apps_compile_state_name(eos_wasm_compile_state state)
         return "ready";
     case EOS_WASM_COMPILE_FAILED:
         return "failed";
+    case EOS_WASM_COMPILE_WARMING:
+        return "warming";
     default:
         return "none";
     }

@@ -145,7 +145,12 @@ static int cache_put(void *ctx, const uint8_t *wasm, size_t wasm_size, const cha
         goto out;
     rc = EOS_ENOMEM;
     path = entry_path(c, key, ".sealed");
-    tmp = entry_path(c, key, ".tmp");
+    /* Servers sharing the directory may write one entry at once: each
+     * writes its own file aside. */
+    char suffix[64];
+    static atomic_uint seq;
+    snprintf(suffix, sizeof(suffix), ".%ld.%u.tmp", (long)getpid(), atomic_fetch_add(&seq, 1));
+    tmp = entry_path(c, key, suffix);
     if (!path || !tmp || !(plain = eos_malloc(code_size + 32)))
         goto out;
     memcpy(plain, key, 32);
@@ -184,23 +189,21 @@ out:
     return rc;
 }
 
-int eos_apps_code_cache_new(eos_tee *tee, const char *data_dir, eos_apps_code_cache **out,
-                            eos_diag *d)
+int eos_apps_code_cache_open(eos_tee *tee, const char *dir, eos_apps_code_cache **out, eos_diag *d)
 {
     *out = NULL;
     eos_apps_code_cache *c = eos_calloc(1, sizeof(*c));
-    size_t n = strlen(data_dir) + sizeof("/code-cache");
+    size_t n = strlen(dir) + 1;
     if (!c || !(c->dir = eos_malloc(n))) {
         eos_free(c, c ? sizeof(*c) : 0);
         return eos_diag_set(d, EOS_ENOMEM, "code-cache", -1, "out of memory");
     }
-    snprintf(c->dir, n, "%s/code-cache", data_dir);
+    memcpy(c->dir, dir, n);
     c->dir_len = n - 1;
     if (mkdir(c->dir, 0700) != 0 && errno != EEXIST) {
         int e = errno;
         eos_apps_code_cache_free(c);
-        return eos_diag_set(d, EOS_EIO, "code-cache", -1, "cannot create %s/code-cache: %s",
-                            data_dir, strerror(e));
+        return eos_diag_set(d, EOS_EIO, "code-cache", -1, "cannot create %s: %s", dir, strerror(e));
     }
     c->tee = tee;
     c->hooks.get = cache_get;
@@ -208,6 +211,20 @@ int eos_apps_code_cache_new(eos_tee *tee, const char *data_dir, eos_apps_code_ca
     c->hooks.ctx = c;
     *out = c;
     return 0;
+}
+
+int eos_apps_code_cache_new(eos_tee *tee, const char *data_dir, eos_apps_code_cache **out,
+                            eos_diag *d)
+{
+    *out = NULL;
+    size_t n = strlen(data_dir) + sizeof("/code-cache");
+    char *dir = eos_malloc(n);
+    if (!dir)
+        return eos_diag_set(d, EOS_ENOMEM, "code-cache", -1, "out of memory");
+    snprintf(dir, n, "%s/code-cache", data_dir);
+    int rc = eos_apps_code_cache_open(tee, dir, out, d);
+    eos_free(dir, n);
+    return rc;
 }
 
 const eos_wasm_code_cache *eos_apps_code_cache_hooks(eos_apps_code_cache *c)

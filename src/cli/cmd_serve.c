@@ -80,6 +80,9 @@ const eos_cli_command eos_cli_serve = {
     "                           explicit (default: a compare per access, any TEE) or\n"
     "                           guard (8 GiB of address space per memory, faults become\n"
     "                           traps; Linux, TDX and SEV-SNP only, not under SGX)\n"
+    "  --code-cache DIR         where compiled code is kept, sealed (default\n"
+    "                           DATA-DIR/code-cache); servers of one build on one\n"
+    "                           machine may share a directory\n"
     "  --sgx-edmm               the Gramine manifest sets sgx.edmm_enable = true (SGX2):\n"
     "                           the compiled tier may run under --tee sgx\n"
     "  --max-body-size BYTES    largest HTTP request body for apps (default 32M)\n"
@@ -258,6 +261,7 @@ typedef struct serve_opts {
     eos_ratls_verify_opts peer;   /* --peer-*: anchors of attested outbound rules */
     const char *vceks[8];
     eos_tee *tee;
+    eos_tee *cache_tee; /* seals a shared --code-cache under the simulation */
     eos_ratls_server *ratls;
     eos_kv *kv;
 } serve_opts;
@@ -309,6 +313,33 @@ static void drop_ca(uint8_t *ca, size_t size)
         OPENSSL_cleanse(ca, size);
         eos_free(ca, size);
     }
+}
+
+/* Opens the code cache in dir (NULL: <data_dir>/code-cache). The simulated
+ * TEE seals to a key file in its data directory, which servers sharing a
+ * cache directory do not share: their entries are sealed with a simulated
+ * TEE whose key file is in the cache directory. A hardware TEE's sealing key
+ * is the same for every server of one build on one machine. */
+static int open_code_cache(serve_opts *so, const char *data_dir, const char *dir,
+                           eos_apps_code_cache **out, eos_diag *d)
+{
+    if (!dir)
+        return eos_apps_code_cache_new(so->tee, data_dir, out, d);
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return eos_diag_set(d, EOS_EIO, "code-cache", -1, "cannot create %s: %s", dir,
+                            strerror(errno));
+    eos_tee *tee = so->tee;
+    if (strcmp(eos_tee_name(so->tee), "sim") == 0) {
+        eos_tee_config tc;
+        memset(&tc, 0, sizeof tc);
+        tc.kind = "sim";
+        tc.data_dir = dir;
+        int rc = eos_tee_open(&tc, &so->cache_tee, d);
+        if (rc < 0)
+            return rc;
+        tee = so->cache_tee;
+    }
+    return eos_apps_code_cache_open(tee, dir, out, d);
 }
 
 /* Opens the TEE, the store and the RA-TLS certificate manager. Returns 0 or
@@ -447,6 +478,7 @@ static int run(int argc, char **argv)
         O_PEER_TCB,
         O_TIER,
         O_BOUNDS,
+        O_CODECACHE,
         O_EDMM
     };
     static const struct option opts[] = {
@@ -485,6 +517,7 @@ static int run(int argc, char **argv)
         {"no-console", no_argument, 0, O_NOCONSOLE},
         {"tier", required_argument, 0, O_TIER},
         {"bounds-checks", required_argument, 0, O_BOUNDS},
+        {"code-cache", required_argument, 0, O_CODECACHE},
         {"sgx-edmm", no_argument, 0, O_EDMM},
         /* Tests only, undocumented: the console's tampered-manifest check. */
         {"console-test-tamper-manifest", no_argument, 0, O_TAMPER},
@@ -504,6 +537,7 @@ static int run(int argc, char **argv)
     const char *tee = "auto";
     const char *tier = "auto";
     const char *bounds = "explicit";
+    const char *code_cache_dir = NULL;
     int edmm = 0;
     uint64_t v;
     int c;
@@ -677,6 +711,9 @@ static int run(int argc, char **argv)
         case O_TAMPER:
             cfg.console_test_tamper = 1;
             break;
+        case O_CODECACHE:
+            code_cache_dir = optarg;
+            break;
         case O_TIER:
             tier = optarg;
             break;
@@ -745,9 +782,10 @@ static int run(int argc, char **argv)
         goto out;
     if ((rc = pick_bounds(&acfg, cfg.tee_name)) != 0)
         goto out;
-    /* Compiled code is kept sealed in the data directory: a restart links it
-     * instead of compiling again. */
-    if (!acfg.no_compiled_tier && eos_apps_code_cache_new(so.tee, data_dir, &code_cache, &d) == 0)
+    /* Compiled code is kept sealed in the data directory (or the directory
+     * asked for): a restart links it instead of compiling again. */
+    if (!acfg.no_compiled_tier &&
+        open_code_cache(&so, data_dir, code_cache_dir, &code_cache, &d) == 0)
         acfg.code_cache = eos_apps_code_cache_hooks(code_cache);
     else if (d.message[0])
         EOS_WARN("serve", "no code cache: %s", d.message);
@@ -827,6 +865,7 @@ out:
     eos_wasm_jit_shutdown();
     eos_apps_free(apps);
     eos_apps_code_cache_free(code_cache);
+    eos_tee_free(so.cache_tee);
     eos_ratls_server_free(so.ratls);
     eos_kv_close(so.kv);
     eos_tee_free(so.tee);

@@ -29,6 +29,8 @@ static void tier_sum(const eos_cm_component *c, eos_wasm_tier_info *out, bool *a
             *any = true;
         } else if (t.state == EOS_WASM_COMPILE_PENDING || out->state == EOS_WASM_COMPILE_PENDING) {
             out->state = EOS_WASM_COMPILE_PENDING;
+        } else if (t.state == EOS_WASM_COMPILE_WARMING || out->state == EOS_WASM_COMPILE_WARMING) {
+            out->state = EOS_WASM_COMPILE_WARMING; /* a large module compiles after a warm-up */
         } else if (t.state != out->state) {
             out->state = t.state == EOS_WASM_COMPILE_FAILED || out->state == EOS_WASM_COMPILE_FAILED
                              ? EOS_WASM_COMPILE_FAILED

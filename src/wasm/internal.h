@@ -484,6 +484,8 @@ struct eos_wasm_module {
     /* The compiled tier (jit.c): the code, published once compiled. */
     _Atomic(struct eos_wasm__jit *) jit;
     atomic_int jit_state; /* eos_wasm_compile_state */
+    atomic_uint jit_warm_calls; /* host calls seen while warming (partial compilation) */
+    bool jit_partial;           /* tier auto compiles only the functions that ran (jit.c) */
 };
 
 /* ---- run-time objects -------------------------------------------------- */
@@ -997,11 +999,13 @@ int eos_wasm__jit_run(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots);
 /* jit_translate.c: adds defined functions [first, first + count) of m to
  * the LLVM module mod (context cx), as "f<i>" (typed, fastcc) and "e<i>"
  * (slots entry). Functions outside the range and the helpers are declared
- * by name, for the linker: the code embeds no address. Borrows everything;
- * 0 or EOS_ENOMEM. */
+ * by name, for the linker: the code embeds no address. sel (NULL: all)
+ * marks the functions compiled; calls to the others take the runtime's
+ * general path into the interpreter. Borrows everything; 0 or EOS_ENOMEM. */
 struct LLVMOpaqueContext;
 struct LLVMOpaqueModule;
 int eos_wasm__jit_translate(const eos_wasm_module *m, struct LLVMOpaqueContext *cx,
-                            struct LLVMOpaqueModule *mod, uint32_t first, uint32_t count);
+                            struct LLVMOpaqueModule *mod, uint32_t first, uint32_t count,
+                            const uint8_t *sel);
 
 #endif

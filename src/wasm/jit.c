@@ -1,7 +1,8 @@
 /* The compiled tier: LLVM (through its C API and ORC's LLJIT) turns a
  * validated module into native code, in chunks so memory stays bounded, on
  * the loading thread (tier compiled) or on a small pool of low-priority
- * background threads (tier auto). LLJIT writes code, then maps it
+ * background threads (tier auto; a language runtime is compiled in part, the
+ * functions that ran during a warm-up). LLJIT writes code, then maps it
  * read-execute. Instances pick their tier on their first call. */
 #include "internal.h"
 
@@ -30,6 +31,13 @@
  * full O2 pipeline would take many minutes: such modules get a quick one
  * (SSA, instruction combining, CFG clean-up) and LLVM's fast code generator. */
 #define LARGE_BYTES (4u << 20)
+/* A function body past this (an interpreter's dispatch loop of tens of
+ * thousands of blocks) hits analyses of LLVM's O2 code generation that grow
+ * with the square of a loop's blocks (minutes for one function): it gets the
+ * quick pipeline, in a chunk of its own. */
+#define HUGE_FN_BYTES (32u << 10)
+/* Host calls of a partially compiled module before it is compiled. */
+#define WARM_UP_CALLS 64
 
 struct eos_wasm__jit {
     LLVMOrcLLJITRef lljit;
@@ -37,7 +45,7 @@ struct eos_wasm__jit {
     void **entries; /* slots entries */
     uint64_t compile_ns;
     uint64_t code_size;
-    uint32_t count;
+    uint32_t count; /* functions compiled */
     bool from_cache;
     bool guard; /* compiled with guard-page bounds checks (guard.c) */
 };
@@ -160,8 +168,8 @@ static void blob_object(blob *b, const void *obj, size_t n)
 /* Translates, optimises (LLVM's O2 pipeline) and compiles one chunk to an
  * object file appended to out; the chunk's IR is freed before the next. */
 static int compile_chunk(const eos_wasm_module *m, LLVMTargetMachineRef tm,
-                         LLVMTargetMachineRef code_tm, bool large, uint32_t first, uint32_t count,
-                         blob *out, char *msg, size_t size)
+                         LLVMTargetMachineRef code_tm, bool large, const uint8_t *sel,
+                         uint32_t first, uint32_t count, blob *out, char *msg, size_t size)
 {
     LLVMContextRef cx = LLVMContextCreate();
     LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("wasm", cx);
@@ -174,7 +182,7 @@ static int compile_chunk(const eos_wasm_module *m, LLVMTargetMachineRef tm,
     LLVMSetTarget(mod, triple);
     LLVMDisposeMessage(triple);
     LLVMMemoryBufferRef obj = NULL;
-    int rc = eos_wasm__jit_translate(m, cx, mod, first, count);
+    int rc = eos_wasm__jit_translate(m, cx, mod, first, count, sel);
     if (rc) {
         snprintf(msg, size, "out of memory translating functions");
         goto out;
@@ -266,10 +274,11 @@ static int register_code(const eos_wasm_module *m, struct eos_wasm__jit *j, cons
 }
 
 /* Links the objects of code (borrowed) into a fresh LLJIT in j, binding the
- * helpers by name, and looks up every function (LLJIT writes the code, then
- * maps it read-execute). On failure j->lljit is gone. */
-static int link_code(const eos_wasm_module *m, struct eos_wasm__jit *j, const uint8_t *code,
-                     size_t code_size, char *msg, size_t size)
+ * helpers by name, and looks up every function compiled (sel, borrowed;
+ * NULL: all). LLJIT writes the code, then maps it read-execute. On failure
+ * j->lljit is gone. */
+static int link_code(const eos_wasm_module *m, struct eos_wasm__jit *j, const uint8_t *sel,
+                     const uint8_t *code, size_t code_size, char *msg, size_t size)
 {
     if (code_size < BLOB_HEAD || memcmp(code, BLOB_MAGIC, 8) != 0) {
         snprintf(msg, size, "not compiled code");
@@ -326,6 +335,8 @@ static int link_code(const eos_wasm_module *m, struct eos_wasm__jit *j, const ui
             goto fail;
     }
     for (uint32_t k = 0; k < m->code_count; k++) {
+        if (sel && !sel[k])
+            continue; /* interpreted: no code, calls take the general path */
         char name[32];
         LLVMOrcExecutorAddress a = 0, b = 0;
         snprintf(name, sizeof(name), "f%u", k);
@@ -356,34 +367,70 @@ fail:
 }
 
 /* The options the code depends on besides the module: format, compiler,
- * target, CPU and code generation. */
+ * target, CPU, code generation, bounds checks and the set of functions compiled (sel, one
+ * bit per defined function in hex; "all" when NULL). */
 static char *code_options(const char *triple, const char *cpu, const char *features, bool large,
-                          bool guard)
+                          bool guard, const uint8_t *sel, uint32_t code_count)
 {
-    const char *fmt = "%s;llvm=%s;triple=%s;cpu=%s;features=%s;opt=%s;chunk=%u;bounds=%s";
+    const char *fmt =
+        "%s;llvm=%s;triple=%s;cpu=%s;features=%s;opt=%s;chunk=%u;huge=%u;bounds=%s;set=%s";
     const char *opt = large ? "large" : "O2";
-    const char *bounds = guard ? "guard" : "explicit";
+    size_t bytes = ((size_t)code_count + 7) / 8;
+    char *set = eos_malloc(sel ? 2 * bytes + 1 : 4);
+    if (!set)
+        return NULL;
+    if (!sel) {
+        memcpy(set, "all", 4);
+    } else {
+        static const char hex[] = "0123456789abcdef";
+        for (size_t i = 0; i < bytes; i++) {
+            unsigned v = 0;
+            for (unsigned b = 0; b < 8 && i * 8 + b < code_count; b++)
+                v |= (unsigned)(sel[i * 8 + b] != 0) << b;
+            set[2 * i] = hex[v >> 4];
+            set[2 * i + 1] = hex[v & 15];
+        }
+        set[2 * bytes] = 0;
+    }
     int n = snprintf(NULL, 0, fmt, BLOB_MAGIC, LLVM_VERSION_STRING, triple, cpu, features, opt,
-                     CHUNK_BYTES, bounds);
+                     CHUNK_BYTES, HUGE_FN_BYTES, guard ? "guard" : "explicit", set);
     char *s = n > 0 ? eos_malloc((size_t)n + 1) : NULL;
     if (s)
         snprintf(s, (size_t)n + 1, fmt, BLOB_MAGIC, LLVM_VERSION_STRING, triple, cpu, features, opt,
-                 CHUNK_BYTES, bounds);
+                 CHUNK_BYTES, HUGE_FN_BYTES, guard ? "guard" : "explicit", set);
+    eos_free(set, 0);
     return s;
 }
 
-/* Compiles m (or links it from the code cache). A background compilation
- * stops between chunks once the engine shuts down. */
-static int compile_module(const eos_wasm_module *m, bool background, struct eos_wasm__jit **out,
-                          char *msg, size_t size)
+/* The functions of a partially compiled module that have run (the
+ * interpreter translated them): one byte per defined function, and their
+ * count in *n. NULL when out of memory. */
+static uint8_t *ran_set(const eos_wasm_module *m, uint32_t *n)
+{
+    uint8_t *sel = eos_calloc(m->code_count ? m->code_count : 1, 1);
+    *n = 0;
+    for (uint32_t k = 0; sel && k < m->code_count; k++)
+        if (__atomic_load_n(&m->codes[k].threaded, __ATOMIC_ACQUIRE)) {
+            sel[k] = 1;
+            (*n)++;
+        }
+    return sel;
+}
+
+/* Compiles m (or links it from the code cache): every function, or, when
+ * partial, those that have run. A background compilation stops between
+ * chunks once the engine shuts down. */
+static int compile_module(const eos_wasm_module *m, bool background, bool partial,
+                          struct eos_wasm__jit **out, char *msg, size_t size)
 {
     pthread_once(&llvm_once, llvm_init);
     uint64_t t0 = now_ns();
     *out = NULL;
     int rc = EOS_ENOMEM;
-    LLVMTargetMachineRef tm = NULL, code_tm = NULL;
+    LLVMTargetMachineRef tm = NULL, code_tm = NULL, quick_tm = NULL;
     blob code = {0};
     char *options = NULL;
+    uint8_t *sel = NULL;
     const eos_wasm_code_cache *cache = m->features.code_cache;
     struct eos_wasm__jit *j = eos_calloc(1, sizeof(*j));
     if (!j)
@@ -394,16 +441,18 @@ static int compile_module(const eos_wasm_module *m, bool background, struct eos_
     j->entries = eos_calloc(m->code_count + 1, sizeof(void *));
     char *triple = LLVMGetDefaultTargetTriple();
     char *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
-    if (!j->fns || !j->entries) {
+    if (!j->fns || !j->entries || (partial && !(sel = ran_set(m, &j->count)))) {
         snprintf(msg, size, "out of memory");
         goto out;
     }
     uint64_t total = 0;
     for (uint32_t k = 0; k < m->code_count; k++)
-        total += m->codes[k].body_size;
+        if (!sel || sel[k])
+            total += m->codes[k].body_size;
     j->code_size = total;
     bool large = total > LARGE_BYTES;
-    if (cache && !(options = code_options(triple, cpu, features, large, j->guard))) {
+    if (cache &&
+        !(options = code_options(triple, cpu, features, large, j->guard, sel, m->code_count))) {
         snprintf(msg, size, "out of memory");
         goto out;
     }
@@ -413,7 +462,7 @@ static int compile_module(const eos_wasm_module *m, bool background, struct eos_
         int g = cache->get(cache->ctx, m->bytes, m->size, options, &cached, &cached_size);
         if (g == 0) {
             char why[160];
-            g = link_code(m, j, cached, cached_size, why, sizeof(why));
+            g = link_code(m, j, sel, cached, cached_size, why, sizeof(why));
             eos_free(cached, cached_size);
             if (g == 0) {
                 j->from_cache = true;
@@ -439,6 +488,8 @@ static int compile_module(const eos_wasm_module *m, bool background, struct eos_
     code_tm = LLVMCreateTargetMachine(
         target, triple, cpu, features, large ? LLVMCodeGenLevelNone : LLVMCodeGenLevelDefault,
         LLVMRelocDefault, LLVMCodeModelJITDefault);
+    quick_tm = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelNone,
+                                       LLVMRelocDefault, LLVMCodeModelJITDefault);
     code.count = 0;
     blob_add(&code, BLOB_MAGIC "\0\0\0\0", BLOB_HEAD);
     rc = code.failed ? EOS_ENOMEM : 0;
@@ -450,11 +501,24 @@ static int compile_module(const eos_wasm_module *m, bool background, struct eos_
         }
         uint32_t count = 0;
         uint64_t bytes = 0;
-        while (first + count < m->code_count && (count == 0 || bytes < CHUNK_BYTES)) {
-            bytes += m->codes[first + count].body_size;
+        bool huge = false;
+        while (first + count < m->code_count && (bytes == 0 || bytes < CHUNK_BYTES)) {
+            uint32_t b = !sel || sel[first + count] ? m->codes[first + count].body_size : 0;
+            if (!large && b > HUGE_FN_BYTES) {
+                /* Alone in its chunk, quickly. */
+                if (bytes == 0) {
+                    huge = true;
+                    bytes = b;
+                    count++;
+                }
+                break;
+            }
+            bytes += b;
             count++;
         }
-        rc = compile_chunk(m, tm, code_tm, large, first, count, &code, msg, size);
+        if (bytes)
+            rc = compile_chunk(m, tm, huge ? quick_tm : code_tm, large || huge, sel, first, count,
+                               &code, msg, size);
         first += count;
         if (rc == 0 && background && atomic_load(&stopping)) {
             snprintf(msg, size, "the engine is shutting down");
@@ -464,7 +528,7 @@ static int compile_module(const eos_wasm_module *m, bool background, struct eos_
     if (rc)
         goto out;
     put_le(code.p + 8, code.count, 4);
-    rc = link_code(m, j, code.p, code.len, msg, size);
+    rc = link_code(m, j, sel, code.p, code.len, msg, size);
     if (rc == 0 && cache)
         cache->put(cache->ctx, m->bytes, m->size, options, code.p, code.len);
 out:
@@ -472,18 +536,22 @@ out:
         LLVMDisposeTargetMachine(tm);
     if (code_tm)
         LLVMDisposeTargetMachine(code_tm);
+    if (quick_tm)
+        LLVMDisposeTargetMachine(quick_tm);
     LLVMDisposeMessage(cpu);
     LLVMDisposeMessage(features);
     LLVMDisposeMessage(triple);
     eos_free(code.p, code.cap);
     eos_free(options, options ? strlen(options) + 1 : 0);
+    eos_free(sel, 0);
     if (rc) {
         jit_free(j);
         return rc;
     }
     j->compile_ns = now_ns() - t0;
-    EOS_INFO("compile", "%u functions %s in %.3f ms", j->count,
-             j->from_cache ? "linked from the code cache" : "compiled", (double)j->compile_ns / 1e6);
+    EOS_INFO(
+        "compile", "%u functions%s %s in %.3f ms", j->count, partial ? " (those that ran)" : "",
+        j->from_cache ? "linked from the code cache" : "compiled", (double)j->compile_ns / 1e6);
     *out = j;
     return 0;
 }
@@ -543,7 +611,7 @@ static void *worker(void *arg)
         char msg[256];
         struct eos_wasm__jit *j = NULL;
         if (!abandoned(jb->m)) {
-            compile_module(jb->m, true, &j, msg, sizeof(msg));
+            compile_module(jb->m, true, jb->m->jit_partial, &j, msg, sizeof(msg));
             publish(jb->m, j);
         }
         eos_wasm_module_free(jb->m);
@@ -629,6 +697,31 @@ size_t eos_wasm_jit_pending(void)
 
 /* ---- hooks of the engine ---------------------------------------------------------- */
 
+/* A language runtime (thousands of functions, a request entering a few
+ * hundred): compiling it all at O2 would take many minutes and at LLVM's
+ * fastest level gives slow code, so tier auto compiles the functions that
+ * ran, at O2. The interpreter's lazy translation tells which have. */
+static bool partial_wanted(const eos_wasm_module *m)
+{
+    uint32_t min = m->features.partial_compile_min ? m->features.partial_compile_min : LARGE_BYTES;
+    if (!m->lazy || min == UINT32_MAX)
+        return false;
+    uint64_t total = 0;
+    for (uint32_t k = 0; k < m->code_count; k++)
+        total += m->codes[k].body_size;
+    return total >= min;
+}
+
+/* One host call of a warming module; the call that ends the warm-up queues
+ * the compilation of what has run. */
+static void warm_up(eos_wasm_module *m)
+{
+    unsigned want = m->features.warm_up_calls ? m->features.warm_up_calls : WARM_UP_CALLS;
+    unsigned n = atomic_fetch_add_explicit(&m->jit_warm_calls, 1, memory_order_relaxed) + 1;
+    if (n == want && submit(m) != 0)
+        EOS_WARN("compile", "out of memory queueing a compilation: the module stays interpreted");
+}
+
 int eos_wasm__jit_module_loaded(eos_wasm_module *m, eos_diag *diag)
 {
     const char *why = NULL;
@@ -658,11 +751,17 @@ int eos_wasm__jit_module_loaded(eos_wasm_module *m, eos_diag *diag)
             publish(m, j);
             return 0;
         }
+        if (partial_wanted(m)) {
+            /* Compiled once the warm-up has shown which functions run. */
+            m->jit_partial = true;
+            atomic_store(&m->jit_state, EOS_WASM_COMPILE_WARMING);
+            return 0;
+        }
         return submit(m) ? eos_diag_set(diag, EOS_ENOMEM, "compile", -1, "out of memory") : 0;
     default: {
         char msg[256] = "";
         struct eos_wasm__jit *j = NULL;
-        int rc = compile_module(m, false, &j, msg, sizeof(msg));
+        int rc = compile_module(m, false, false, &j, msg, sizeof(msg));
         if (rc)
             return eos_diag_set(diag, rc, "compile", -1, "cannot compile the module: %s", msg);
         publish(m, j);
@@ -681,7 +780,18 @@ int eos_wasm__jit_exec(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots)
 {
     eos_wasm_instance *inst = f->inst;
     if (inst->tier == EOS_WASM__RUN_UNSET) {
-        struct eos_wasm__jit *j = atomic_load_explicit(&inst->module->jit, memory_order_acquire);
+        eos_wasm_module *m = inst->module;
+        struct eos_wasm__jit *j = atomic_load_explicit(&m->jit, memory_order_acquire);
+        if (m->jit_partial && (!j || s->native_depth != 0)) {
+            /* A partially compiled module: its instances (pooled ones too)
+             * stay undecided, interpreted, until code is ready, and take it
+             * at a call from the host, not inside one. */
+            if (!j && s->native_depth == 0 &&
+                atomic_load_explicit(&m->jit_state, memory_order_acquire) ==
+                    EOS_WASM_COMPILE_WARMING)
+                warm_up(m);
+            return EOS_WASM__JIT_DECLINED;
+        }
         inst->tier = EOS_WASM__RUN_INTERP;
         /* Code without bounds checks runs only on guarded memories (one
          * imported from an unguarded instance, or mapped when the address
@@ -729,5 +839,7 @@ int eos_wasm_module_wait_compiled(eos_wasm_module *m)
     pthread_mutex_unlock(&pool.mu);
     if (st == EOS_WASM_COMPILE_READY)
         return 0;
+    if (st == EOS_WASM_COMPILE_WARMING)
+        return EOS_EAGAIN;
     return st == EOS_WASM_COMPILE_FAILED ? EOS_EUNSUPPORTED : EOS_ENOTFOUND;
 }

@@ -21,6 +21,7 @@ typedef struct jfn {
     unsigned md_invariant;
     LLVMValueRef *fns;     /* typed function of each defined function, once declared */
     uint32_t first, count; /* the chunk: defined functions translated here */
+    const uint8_t *sel;    /* the defined functions compiled (1) or interpreted; NULL: all */
     bool oom;
 
     LLVMValueRef fn, inst, budget, store;
@@ -589,8 +590,19 @@ static void do_call(jfn *j, uint32_t fidx, bool tail)
         call_dynamic(j, ft, callee, args, tail);
         return;
     }
+    uint32_t code = fidx - m->func_import_count;
+    if (j->sel && !j->sel[code]) {
+        /* Not compiled (partial compilation of a large module): its
+         * eos_wasm_func has no native code, so the runtime's general path
+         * enters the interpreter for it. */
+        LLVMValueRef fs =
+            load_fixed(j, j->t_ptr, at(j, j->inst, offsetof(eos_wasm_instance, own_funcs)));
+        LLVMValueRef callee = at(j, fs, (uint64_t)code * sizeof(eos_wasm_func));
+        call_dynamic(j, ft, callee, args, tail);
+        return;
+    }
     /* Defined here or in another chunk: the linker resolves "f<k>". */
-    LLVMValueRef f = get_fn(j, fidx - m->func_import_count);
+    LLVMValueRef f = get_fn(j, code);
     LLVMTypeRef fty = LLVMGlobalGetValueType(f);
     args[0] = j->inst;
     args[1] = tail ? j->budget : LLVMBuildSub(j->b, j->budget, c32(j, 1), "");
@@ -1692,12 +1704,14 @@ static LLVMValueRef numeric(jfn *j, uint32_t op, LLVMValueRef a, LLVMValueRef b)
 /* ---- a chunk of functions ------------------------------------------------------- */
 
 int eos_wasm__jit_translate(const eos_wasm_module *m, struct LLVMOpaqueContext *cx,
-                            struct LLVMOpaqueModule *mod, uint32_t first, uint32_t count)
+                            struct LLVMOpaqueModule *mod, uint32_t first, uint32_t count,
+                            const uint8_t *sel)
 {
     jfn j;
     memset(&j, 0, sizeof(j));
     j.m = m;
     j.guard = m->features.bounds == EOS_WASM_BOUNDS_GUARD;
+    j.sel = sel;
     j.first = first;
     j.count = count;
     j.cx = cx;
@@ -1718,6 +1732,8 @@ int eos_wasm__jit_translate(const eos_wasm_module *m, struct LLVMOpaqueContext *
     j.fns = eos_calloc(m->code_count ? m->code_count : 1, sizeof(LLVMValueRef));
     int rc = j.fns ? 0 : EOS_ENOMEM;
     for (uint32_t k = first; k < first + count && rc == 0; k++) {
+        if (sel && !sel[k])
+            continue;
         rc = translate_fn(&j, k);
         if (rc == 0) {
             char name[32];

@@ -20,6 +20,11 @@ SANITIZED = os.environ.get("EOS_SANITIZED") in ("ON", "1")
 # How much the server's peak resident size may grow while 100 MB pass
 # through it: buffers, app instances and thread stacks, not the body.
 RSS_BOUND_MB = 24
+# EOS_E2E_CODE_CACHE=DIR: every server that does not choose its tier shares
+# one code cache, so a run on the compiled tier compiles each module once and
+# later servers link it (tests of the cache itself choose their tier and
+# keep their own).
+CODE_CACHE = os.environ.get("EOS_E2E_CODE_CACHE")
 
 
 def free_port():
@@ -42,6 +47,8 @@ class Server:
             # server (test_tiers.py covers the compiled tier). EOS_E2E_TIER
             # (interp, auto, compiled) sets the default for the whole suite.
             tier = [] if "--tier" in extra else ["--tier", DEFAULT_TIER]
+            if CODE_CACHE and tier and "--code-cache" not in extra:
+                tier += ["--code-cache", CODE_CACHE]
             args = [EOS_BIN, "serve", "--listen", "127.0.0.1:%d" % self.port,
                     "--data-dir", os.path.join(str(tmp_path), "data"), "--tee", "sim"] + tier + list(extra)
             self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from eosnet import EOS_BIN, Server, tls_context
+from eosnet import EOS_BIN, SLOW, Server, tls_context
 
 APP = os.environ.get("EOS_SECRET_APP", "")
 SECRET = "s3cr3t-VALUE-7f41c2"
@@ -25,7 +25,7 @@ pytestmark = [
 
 
 def get(port, path):
-    c = http.client.HTTPSConnection("127.0.0.1", port, context=tls_context(), timeout=30)
+    c = http.client.HTTPSConnection("127.0.0.1", port, context=tls_context(), timeout=30 * SLOW)
     try:
         c.request("GET", path)
         r = c.getresponse()
@@ -37,7 +37,7 @@ def get(port, path):
 def cli(port, *args, stdin=None):
     r = subprocess.run([EOS_BIN] + list(args) + ["-s", "127.0.0.1:%d" % port,
                                                  "--allow-simulated"],
-                       input=stdin, capture_output=True, text=True, timeout=120)
+                       input=stdin, capture_output=True, text=True, timeout=120 * SLOW)
     return r.returncode, r.stdout + r.stderr
 
 

@@ -163,6 +163,26 @@ def test_code_cache_across_restarts(tmp_path):
         assert f.read() != bytes(bad), "the rejected entry was not replaced"
 
 
+def test_shared_code_cache(tmp_path):
+    """serve --code-cache DIR: two servers with their own data directories share
+    one cache; the second links what the first compiled, and nothing goes to
+    either data directory's own cache."""
+    shared = os.path.join(str(tmp_path), "shared-cache")
+    for i, want in enumerate(("compiler", "cache")):
+        (tmp_path / ("s%d" % i)).mkdir()
+        srv = Server(tmp_path / ("s%d" % i), "--dev", "--workers", "2", "--tier", "compiled",
+                     "--code-cache", shared)
+        try:
+            assert load(srv.port, "hello", hello_bytes())["status"] == "loaded"
+            app = listed(srv.port, "hello")
+            assert app["compile"] == "ready" and app["compiled_from"] == want, app
+            assert body_of(get(srv.port, "/hello/hello")) == b"Hello from inside SGX!"
+        finally:
+            assert srv.stop() == 0, srv.output()
+        assert not cache_files(tmp_path / ("s%d" % i))
+    assert any(f.endswith(".sealed") for f in os.listdir(shared))
+
+
 def test_tier_per_app(tmp_path):
     """load --tier, the framed protocol's "tier" and the PUT's x-enclave-os-tier
     choose an app's tier over the server's."""

@@ -3,7 +3,8 @@
  * compile time are reported, and runaway code (a tight loop, deep
  * recursion, a memory bomb) stops with the same trap, message and fuel on
  * both tiers. A module freed before its background compile is done is
- * dropped by the compiler. */
+ * dropped by the compiler. A large module under auto warms up interpreted,
+ * then only what ran is compiled, and native code reaches the rest. */
 #include <string.h>
 #include <time.h>
 
@@ -56,6 +57,56 @@ static void test_auto(void)
     EOS_CHECK_INT(eos_wasm_instance_tier(late), EOS_WASM_TIER_COMPILED);
     EOS_CHECK_INT(wt_call1(s, early, "fib", 20, &out), 0);
     EOS_CHECK_INT(eos_wasm_instance_tier(early), early_tier);
+    eos_wasm_store_free(s);
+    eos_wasm_module_free(m);
+}
+
+/* Partial compilation (forced on a small module): interpreted during the
+ * warm-up, then the functions that ran are compiled; calls from native code
+ * into the others (direct, indirect, tail) run them interpreted, and
+ * instances made before the code was ready take it at their next call. */
+static void test_partial(void)
+{
+    size_t size = 0;
+    uint8_t *b = wt_read(EOS_TEST_PARTIAL_WASM, &size);
+    eos_wasm_module *m = NULL;
+    eos_wasm_features f = {.tier = EOS_WASM_TIER_AUTO,
+                           .lazy_translation_min = 1,
+                           .partial_compile_min = 1,
+                           .warm_up_calls = 3};
+    EOS_CHECK_INT(eos_wasm_module_new(b, size, &f, &m, NULL), 0);
+    free(b);
+    eos_wasm_tier_info ti;
+    eos_wasm_module_tier_info(m, &ti);
+    EOS_CHECK_INT(ti.state, EOS_WASM_COMPILE_WARMING);
+    EOS_CHECK_INT(eos_wasm_module_wait_compiled(m), EOS_EAGAIN);
+    eos_wasm_store *s;
+    EOS_CHECK_INT(eos_wasm_store_new(NULL, &s), 0);
+    eos_wasm_instance *early = instance(s, m);
+    int32_t out = 0;
+    EOS_CHECK_INT(wt_call1(s, early, "hot", 0, &out), 0);
+    EOS_CHECK_INT(out, 1);
+    EOS_CHECK_INT(wt_call1(s, early, "thot", 0, &out), 0);
+    EOS_CHECK_INT(out, 7);
+    EOS_CHECK_INT(eos_wasm_instance_tier(early), EOS_WASM_TIER_INTERP);
+    /* The third call from the host ends the warm-up. */
+    EOS_CHECK_INT(wt_call1(s, early, "hot", 0, &out), 0);
+    EOS_CHECK_INT(eos_wasm_module_wait_compiled(m), 0);
+    eos_wasm_module_tier_info(m, &ti);
+    EOS_CHECK_INT(ti.state, EOS_WASM_COMPILE_READY);
+    EOS_CHECK_INT(ti.func_count, 2); /* hot and thot; cold and the export "cold" never ran */
+    eos_wasm_instance *late = instance(s, m);
+    EOS_CHECK_INT(wt_call1(s, late, "hot", 5, &out), 0);
+    EOS_CHECK_INT(out, 30);
+    EOS_CHECK_INT(eos_wasm_instance_tier(late), EOS_WASM_TIER_COMPILED);
+    EOS_CHECK_INT(wt_call1(s, late, "thot", 4, &out), 0);
+    EOS_CHECK_INT(out, 12);
+    EOS_CHECK_INT(wt_call1(s, late, "cold", 2, &out), 0);
+    EOS_CHECK_INT(out, 6);
+    /* The instance made during the warm-up takes the code at its next call. */
+    EOS_CHECK_INT(wt_call1(s, early, "hot", 2, &out), 0);
+    EOS_CHECK_INT(out, 12);
+    EOS_CHECK_INT(eos_wasm_instance_tier(early), EOS_WASM_TIER_COMPILED);
     eos_wasm_store_free(s);
     eos_wasm_module_free(m);
 }
@@ -165,6 +216,7 @@ int main(void)
     }
     EOS_RUN(test_auto);
     EOS_RUN(test_abandoned);
+    EOS_RUN(test_partial);
     EOS_RUN(test_interp_reports);
     EOS_RUN(test_runaway);
     EOS_RUN(test_memory_bomb);
