@@ -350,6 +350,11 @@ static void cmd_register(runner *r, yajl_val cmd)
 {
     eos_wasm_instance *inst = instance_named(r, get_str(cmd, "name"));
     const char *as = get_str(cmd, "as");
+    if (!inst && r->current_unsupported) {
+        /* The module it names was skipped (a feature this tier lacks). */
+        skip_cmd(r, "module uses a feature this tier does not run (EOS_EUNSUPPORTED)");
+        return;
+    }
     if (!inst || !as) {
         fail(r, "register: no such module");
         return;
