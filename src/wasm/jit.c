@@ -184,7 +184,10 @@ static int compile_chunk(const eos_wasm_module *m, LLVMTargetMachineRef tm,
     LLVMMemoryBufferRef obj = NULL;
     int rc = eos_wasm__jit_translate(m, cx, mod, first, count, sel);
     if (rc) {
-        snprintf(msg, size, "out of memory translating functions");
+        snprintf(msg, size, "%s",
+                 rc == EOS_EUNSUPPORTED
+                     ? "a SIMD instruction the compiled tier does not translate (relaxed SIMD)"
+                     : "out of memory translating functions");
         goto out;
     }
     char *verr = NULL;
@@ -729,16 +732,9 @@ int eos_wasm__jit_module_loaded(eos_wasm_module *m, eos_diag *diag)
         eos_wasm_bounds_guard_supported(&why) != 0)
         return eos_diag_set(diag, EOS_EUNSUPPORTED, "compile", -1,
                             "guard-page bounds checks are not available: %s", why);
-    /* The compiled tier does not translate SIMD: such modules stay
-     * interpreted under auto (state failed), and tier compiled refuses them. */
-    if (m->uses_v128 && m->features.tier != EOS_WASM_TIER_INTERP) {
-        if (m->features.tier == EOS_WASM_TIER_AUTO) {
-            publish(m, NULL);
-            return 0;
-        }
-        return eos_diag_set(diag, EOS_EUNSUPPORTED, "compile", -1,
-                            "the compiled tier does not run SIMD (v128) yet");
-    }
+    /* SIMD is translated except relaxed SIMD: a module using that fails to
+     * compile, so it stays interpreted under auto (state failed) and tier
+     * compiled refuses it (EOS_EUNSUPPORTED). */
     switch (m->features.tier) {
     case EOS_WASM_TIER_INTERP:
         return 0;

@@ -17,12 +17,14 @@ typedef struct jfn {
     LLVMModuleRef mod;
     LLVMBuilderRef b;
     LLVMTypeRef t_i1, t_i8, t_i32, t_i64, t_f32, t_f64, t_ptr, t_void;
+    LLVMTypeRef t_v128; /* <2 x i64>: every v128 value */
     LLVMAttributeRef a_nounwind, a_noreturn, a_cold;
     unsigned md_invariant;
     LLVMValueRef *fns;     /* typed function of each defined function, once declared */
     uint32_t first, count; /* the chunk: defined functions translated here */
     const uint8_t *sel;    /* the defined functions compiled (1) or interpreted; NULL: all */
     bool oom;
+    bool declined; /* a SIMD instruction not translated: the module stays interpreted */
 
     LLVMValueRef fn, inst, budget, store;
     LLVMValueRef fuel, mbase, msize, slots;
@@ -42,6 +44,7 @@ typedef struct jfn {
 } jfn;
 
 static LLVMValueRef numeric(jfn *j, uint32_t op, LLVMValueRef a, LLVMValueRef b);
+static void simd(jfn *j);
 
 enum { K_BLOCK, K_LOOP, K_IF, K_ELSE, K_FUNC };
 
@@ -60,7 +63,7 @@ typedef struct jctl {
 } jctl;
 
 static const uint8_t single_type[256] = {
-    [0x7f] = 0x7f, [0x7e] = 0x7e, [0x7d] = 0x7d, [0x7c] = 0x7c, [0x70] = 0x70, [0x6f] = 0x6f,
+    [0x7f] = 0x7f, [0x7e] = 0x7e, [0x7d] = 0x7d, [0x7c] = 0x7c, [0x70] = 0x70, [0x6f] = 0x6f, [0x7b] = 0x7b,
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -127,6 +130,8 @@ static LLVMTypeRef vt(jfn *j, uint8_t t)
         return j->t_f32;
     case EOS_WASM_F64:
         return j->t_f64;
+    case EOS_WASM_V128:
+        return j->t_v128;
     default:
         return j->t_i64; /* i64 and references (pointers as integers) */
     }
@@ -372,6 +377,9 @@ static void memop(jfn *j, uint8_t op)
 
 /* ---- globals ------------------------------------------------------------------ */
 
+_Static_assert(offsetof(eos_wasm_global, val_hi) == offsetof(eos_wasm_global, val) + 8,
+               "a v128 global is two consecutive slots");
+
 static LLVMValueRef global_ptr(jfn *j, uint32_t g)
 {
     LLVMValueRef gs = load_fixed(j, j->t_ptr, at(j, j->inst, offsetof(eos_wasm_instance, globals)));
@@ -406,6 +414,23 @@ static LLVMValueRef from_slot(jfn *j, LLVMValueRef v, uint8_t t)
     default:
         return v;
     }
+}
+
+/* A value of type t to or from the slots at p: a v128 takes two, bytes 0..7
+ * first (its <2 x i64> stored as is). */
+static void put_slot(jfn *j, LLVMValueRef v, uint8_t t, LLVMValueRef p)
+{
+    LLVMValueRef s = LLVMBuildStore(j->b, t == EOS_WASM_V128 ? v : to_slot(j, v, t), p);
+    LLVMSetAlignment(s, 8);
+}
+
+static LLVMValueRef get_slot(jfn *j, uint8_t t, LLVMValueRef p)
+{
+    if (t != EOS_WASM_V128)
+        return from_slot(j, load(j, j->t_i64, p), t);
+    LLVMValueRef v = load(j, j->t_v128, p);
+    LLVMSetAlignment(v, 8);
+    return v;
 }
 
 /* ---- functions and calls ---------------------------------------------------- */
@@ -534,14 +559,14 @@ static void call_dynamic(jfn *j, const eos_wasm_functype *ft, LLVMValueRef calle
     LLVMBasicBlockRef fast_end = LLVMGetInsertBlock(j->b);
 
     LLVMPositionBuilderAtEnd(j->b, slow);
-    LLVMValueRef slots = slots_for(j, np > nr ? np : nr);
-    for (uint32_t i = 0; i < np; i++)
-        LLVMBuildStore(j->b, to_slot(j, args[2 + i], ft->params[i]), at(j, slots, (uint64_t)i * 8));
+    uint32_t nps = eos_wasm__slots_of(ft->params, np), nrs = eos_wasm__slots_of(ft->results, nr);
+    LLVMValueRef slots = slots_for(j, nps > nrs ? nps : nrs);
+    for (uint32_t i = 0, k = 0; i < np; k += 1 + (ft->params[i] == EOS_WASM_V128), i++)
+        put_slot(j, args[2 + i], ft->params[i], at(j, slots, (uint64_t)k * 8));
     LLVMValueRef hargs[4] = {j->inst, budget, callee, slots};
     call_rt(j, EOS_WASM__RT_CALL, hargs, 4);
-    for (uint32_t i = 0; i < nr; i++)
-        slow_vals[i] =
-            from_slot(j, load(j, j->t_i64, at(j, slots, (uint64_t)i * 8)), ft->results[i]);
+    for (uint32_t i = 0, k = 0; i < nr; k += 1 + (ft->results[i] == EOS_WASM_V128), i++)
+        slow_vals[i] = get_slot(j, ft->results[i], at(j, slots, (uint64_t)k * 8));
     if (tail) {
         /* The callee wrote the fuel back; return its results as ours. */
         if (nr == 0) {
@@ -951,10 +976,10 @@ static int translate_fn(jfn *j, uint32_t code)
     bool done = false;
     while (!done && !j->oom && j->p < j->end)
         translate_op(j, *j->p++, &done);
-    if (!j->oom)
+    if (!j->oom && !j->declined)
         LLVMSetOperand(j->slots, 0, c32(j, j->slots_max));
     arena_free(j);
-    return j->oom ? EOS_ENOMEM : 0;
+    return j->oom ? EOS_ENOMEM : j->declined ? EOS_EUNSUPPORTED : 0;
 }
 
 /* Builds the slots entry of function code: void (inst, budget, slots). */
@@ -974,15 +999,15 @@ static void entry_fn(jfn *j, uint32_t code, const char *name)
     }
     args[0] = LLVMGetParam(e, 0);
     args[1] = LLVMGetParam(e, 1);
-    for (uint32_t i = 0; i < ft->param_count; i++)
-        args[2 + i] = from_slot(j, load(j, j->t_i64, at(j, slots, (uint64_t)i * 8)), ft->params[i]);
+    for (uint32_t i = 0, k = 0; i < ft->param_count; k += 1 + (ft->params[i] == EOS_WASM_V128), i++)
+        args[2 + i] = get_slot(j, ft->params[i], at(j, slots, (uint64_t)k * 8));
     LLVMValueRef r =
         LLVMBuildCall2(j->b, LLVMGlobalGetValueType(f), f, args, 2 + ft->param_count, "");
     LLVMSetInstructionCallConv(r, LLVMFastCallConv);
     eos_free(args, 0);
-    for (uint32_t i = 0; i < ft->result_count; i++) {
+    for (uint32_t i = 0, k = 0; i < ft->result_count; k += 1 + (ft->results[i] == EOS_WASM_V128), i++) {
         LLVMValueRef v = ft->result_count == 1 ? r : LLVMBuildExtractValue(j->b, r, i, "");
-        LLVMBuildStore(j->b, to_slot(j, v, ft->results[i]), at(j, slots, (uint64_t)i * 8));
+        put_slot(j, v, ft->results[i], at(j, slots, (uint64_t)k * 8));
     }
     LLVMBuildRetVoid(j->b);
 }
@@ -1179,10 +1204,11 @@ static void translate_op(jfn *j, uint8_t op, bool *done)
             return;
         uint8_t t = j->m->globals[g].type.valtype;
         LLVMValueRef p = global_ptr(j, g);
+        /* A v128 global: val then val_hi, the two-slot layout. */
         if (op == 0x23)
-            push(j, from_slot(j, load(j, j->t_i64, p), t));
+            push(j, get_slot(j, t, p));
         else
-            LLVMBuildStore(j->b, to_slot(j, pop(j), t), p);
+            put_slot(j, pop(j), t, p);
         return;
     }
     case 0x25:
@@ -1271,6 +1297,9 @@ static void translate_op(jfn *j, uint8_t op, bool *done)
     }
     case 0xfc:
         prefixed(j);
+        return;
+    case 0xfd:
+        simd(j);
         return;
     default:
         break;
@@ -1725,6 +1754,7 @@ int eos_wasm__jit_translate(const eos_wasm_module *m, struct LLVMOpaqueContext *
     j.t_f64 = LLVMDoubleTypeInContext(cx);
     j.t_ptr = LLVMPointerTypeInContext(cx, 0);
     j.t_void = LLVMVoidTypeInContext(cx);
+    j.t_v128 = LLVMVectorType(j.t_i64, 2);
     j.a_nounwind = LLVMCreateEnumAttribute(cx, LLVMGetEnumAttributeKindForName("nounwind", 8), 0);
     j.a_noreturn = LLVMCreateEnumAttribute(cx, LLVMGetEnumAttributeKindForName("noreturn", 8), 0);
     j.a_cold = LLVMCreateEnumAttribute(cx, LLVMGetEnumAttributeKindForName("cold", 4), 0);
@@ -1749,4 +1779,629 @@ int eos_wasm__jit_translate(const eos_wasm_module *m, struct LLVMOpaqueContext *
     eos_free(j.ctls, 0);
     LLVMDisposeBuilder(j.b);
     return rc;
+}
+
+/* ---- SIMD (v128) ------------------------------------------------------------------
+ * A v128 is one <2 x i64> value, bitcast to the lane shape each instruction
+ * works on; at the boundaries (slots, globals) it is two 64-bit slots, bytes
+ * 0..7 first, which is the same memory layout. Relaxed SIMD (0xfd 0x100..)
+ * is not translated: a module using it is declined (the interpreter runs it). */
+
+enum { S_I8, S_I16, S_I32, S_I64, S_F32, S_F64 };
+
+static LLVMTypeRef shape(jfn *j, int s)
+{
+    static const unsigned lanes[] = {16, 8, 4, 2, 4, 2};
+    LLVMTypeRef el = s == S_I8 ? j->t_i8
+                     : s == S_I16 ? LLVMInt16TypeInContext(j->cx)
+                     : s == S_I32 ? j->t_i32
+                     : s == S_I64 ? j->t_i64
+                     : s == S_F32 ? j->t_f32
+                                  : j->t_f64;
+    return LLVMVectorType(el, lanes[s]);
+}
+
+static LLVMValueRef as(jfn *j, LLVMValueRef v, int s)
+{
+    return LLVMBuildBitCast(j->b, v, shape(j, s), "");
+}
+
+static LLVMValueRef v128(jfn *j, LLVMValueRef v)
+{
+    return LLVMBuildBitCast(j->b, v, j->t_v128, "");
+}
+
+static LLVMValueRef splat(jfn *j, LLVMValueRef x, unsigned n)
+{
+    LLVMValueRef v = LLVMGetUndef(LLVMVectorType(LLVMTypeOf(x), n));
+    for (unsigned i = 0; i < n; i++)
+        v = LLVMBuildInsertElement(j->b, v, x, c32(j, i), "");
+    return v;
+}
+
+/* A shuffle of a (and b) by the lane indexes idx[0..n). */
+static LLVMValueRef shuffle(jfn *j, LLVMValueRef a, LLVMValueRef b, const unsigned *idx,
+                            unsigned n)
+{
+    LLVMValueRef mask[16];
+    for (unsigned i = 0; i < n; i++)
+        mask[i] = c32(j, idx[i]);
+    return LLVMBuildShuffleVector(j->b, a, b ? b : LLVMGetUndef(LLVMTypeOf(a)),
+                                  LLVMConstVector(mask, n), "");
+}
+
+/* The low or high half of the lanes of a (shape s), extended to twice the width. */
+static LLVMValueRef extend_half(jfn *j, LLVMValueRef a, int s, bool high, bool sign)
+{
+    unsigned n = LLVMGetVectorSize(shape(j, s)), idx[8];
+    for (unsigned i = 0; i < n / 2; i++)
+        idx[i] = i + (high ? n / 2 : 0);
+    LLVMValueRef h = shuffle(j, as(j, a, s), NULL, idx, n / 2);
+    LLVMTypeRef wt = shape(j, s + 1);
+    return sign ? LLVMBuildSExt(j->b, h, wt, "") : LLVMBuildZExt(j->b, h, wt, "");
+}
+
+/* The even (odd) lanes of a, extended to twice the width. */
+static LLVMValueRef extend_pairs(jfn *j, LLVMValueRef a, int s, bool odd, bool sign)
+{
+    unsigned n = LLVMGetVectorSize(shape(j, s)), idx[8];
+    for (unsigned i = 0; i < n / 2; i++)
+        idx[i] = 2 * i + odd;
+    LLVMValueRef h = shuffle(j, as(j, a, s), NULL, idx, n / 2);
+    LLVMTypeRef wt = shape(j, s + 1);
+    return sign ? LLVMBuildSExt(j->b, h, wt, "") : LLVMBuildZExt(j->b, h, wt, "");
+}
+
+static LLVMValueRef vcmp(jfn *j, LLVMValueRef a, LLVMValueRef b, int s, int pred, bool fl)
+{
+    LLVMValueRef c = fl ? LLVMBuildFCmp(j->b, (LLVMRealPredicate)pred, as(j, a, s), as(j, b, s), "")
+                        : LLVMBuildICmp(j->b, (LLVMIntPredicate)pred, as(j, a, s), as(j, b, s), "");
+    int is = s == S_F32 ? S_I32 : s == S_F64 ? S_I64 : s;
+    return v128(j, LLVMBuildSExt(j->b, c, shape(j, is), ""));
+}
+
+static LLVMValueRef vsel_cmp(jfn *j, LLVMValueRef a, LLVMValueRef b, int s, LLVMIntPredicate p)
+{
+    LLVMValueRef x = as(j, a, s), y = as(j, b, s);
+    return v128(j, LLVMBuildSelect(j->b, LLVMBuildICmp(j->b, p, x, y, ""), x, y, ""));
+}
+
+/* A shift by the count c (an i32) modulo the lane width. */
+static LLVMValueRef vshift(jfn *j, LLVMOpcode opc, LLVMValueRef a, LLVMValueRef c, int s)
+{
+    unsigned bits = 8u << s, n = 16 / (bits / 8);
+    LLVMTypeRef el = LLVMGetElementType(shape(j, s));
+    LLVMValueRef k = LLVMBuildAnd(j->b, c, c32(j, bits - 1), "");
+    k = bits < 32 ? LLVMBuildTrunc(j->b, k, el, "") : bits > 32 ? LLVMBuildZExt(j->b, k, el, "") : k;
+    return v128(j, LLVMBuildBinOp(j->b, opc, as(j, a, s), splat(j, k, n), ""));
+}
+
+static LLVMValueRef vsat(jfn *j, const char *name, LLVMValueRef a, LLVMValueRef b, int s)
+{
+    LLVMTypeRef t = shape(j, s);
+    LLVMValueRef args[2] = {as(j, a, s), as(j, b, s)};
+    return v128(j, intrinsic(j, name, &t, 1, args, 2));
+}
+
+/* Clamps the lanes of x (shape s) to [lo, hi], then narrows them. */
+static LLVMValueRef clamp_narrow(jfn *j, LLVMValueRef x, int64_t lo, int64_t hi, LLVMTypeRef nt)
+{
+    LLVMTypeRef t = LLVMTypeOf(x), el = LLVMGetElementType(t);
+    unsigned n = LLVMGetVectorSize(t);
+    LLVMValueRef l = splat(j, LLVMConstInt(el, (uint64_t)lo, 1), n);
+    LLVMValueRef h = splat(j, LLVMConstInt(el, (uint64_t)hi, 1), n);
+    x = LLVMBuildSelect(j->b, LLVMBuildICmp(j->b, LLVMIntSLT, x, l, ""), l, x, "");
+    x = LLVMBuildSelect(j->b, LLVMBuildICmp(j->b, LLVMIntSGT, x, h, ""), h, x, "");
+    return LLVMBuildTrunc(j->b, x, nt, "");
+}
+
+static LLVMValueRef narrow(jfn *j, LLVMValueRef a, LLVMValueRef b, int s, bool sign)
+{
+    /* s: the wide shape; both operands' lanes side by side, then clamped. */
+    unsigned n = LLVMGetVectorSize(shape(j, s)), idx[16];
+    for (unsigned i = 0; i < 2 * n; i++)
+        idx[i] = i;
+    LLVMValueRef w = shuffle(j, as(j, a, s), as(j, b, s), idx, 2 * n);
+    unsigned bits = 4u << s;
+    int64_t lo = sign ? -((int64_t)1 << (bits - 1)) : 0;
+    int64_t hi = sign ? ((int64_t)1 << (bits - 1)) - 1 : ((int64_t)1 << bits) - 1;
+    return v128(j, clamp_narrow(j, w, lo, hi, shape(j, s - 1)));
+}
+
+static LLVMValueRef vfbits(jfn *j, LLVMValueRef a, int s, bool neg)
+{
+    int is = s == S_F32 ? S_I32 : S_I64;
+    uint64_t sign = s == S_F32 ? 0x80000000u : 0x8000000000000000ull;
+    unsigned n = s == S_F32 ? 4 : 2;
+    LLVMTypeRef el = LLVMGetElementType(shape(j, is));
+    LLVMValueRef x = as(j, a, is);
+    x = neg ? LLVMBuildXor(j->b, x, splat(j, LLVMConstInt(el, sign, 0), n), "")
+            : LLVMBuildAnd(j->b, x, splat(j, LLVMConstInt(el, ~sign, 0), n), "");
+    return v128(j, x);
+}
+
+/* minmax on vectors: the same rules lane by lane. */
+static LLVMValueRef vminmax(jfn *j, LLVMValueRef a, LLVMValueRef b, int s, bool max)
+{
+    LLVMValueRef x = as(j, a, s), y = as(j, b, s);
+    LLVMTypeRef t = LLVMTypeOf(x), it = shape(j, s == S_F32 ? S_I32 : S_I64);
+    LLVMValueRef nan = LLVMBuildOr(j->b, is_nan(j, x), is_nan(j, y), "");
+    LLVMValueRef zero = LLVMConstNull(t);
+    LLVMValueRef both0 = LLVMBuildAnd(j->b, LLVMBuildFCmp(j->b, LLVMRealOEQ, x, zero, ""),
+                                      LLVMBuildFCmp(j->b, LLVMRealOEQ, y, zero, ""), "");
+    LLVMValueRef xneg =
+        LLVMBuildICmp(j->b, LLVMIntSLT, LLVMBuildBitCast(j->b, x, it, ""), LLVMConstNull(it), "");
+    LLVMValueRef zsel =
+        max ? LLVMBuildSelect(j->b, xneg, y, x, "") : LLVMBuildSelect(j->b, xneg, x, y, "");
+    LLVMValueRef pick = LLVMBuildFCmp(j->b, max ? LLVMRealOGT : LLVMRealOLT, x, y, "");
+    LLVMValueRef r = LLVMBuildSelect(j->b, both0, zsel, LLVMBuildSelect(j->b, pick, x, y, ""), "");
+    return v128(j, LLVMBuildSelect(j->b, nan, LLVMBuildFAdd(j->b, x, y, ""), r, ""));
+}
+
+/* pmin/pmax: b < a ? b : a and a < b ? b : a, the bits of the operand picked. */
+static LLVMValueRef vpminmax(jfn *j, LLVMValueRef a, LLVMValueRef b, int s, bool max)
+{
+    LLVMValueRef x = as(j, a, s), y = as(j, b, s);
+    LLVMValueRef c = max ? LLVMBuildFCmp(j->b, LLVMRealOLT, x, y, "")
+                         : LLVMBuildFCmp(j->b, LLVMRealOLT, y, x, "");
+    return LLVMBuildSelect(j->b, c, b, a, "");
+}
+
+static LLVMValueRef all_true(jfn *j, LLVMValueRef a, int s)
+{
+    LLVMValueRef x = as(j, a, s);
+    LLVMValueRef nz = LLVMBuildICmp(j->b, LLVMIntNE, x, LLVMConstNull(LLVMTypeOf(x)), "");
+    LLVMTypeRef bt = LLVMTypeOf(nz);
+    LLVMValueRef r = intrinsic(j, "llvm.vector.reduce.and", &bt, 1, &nz, 1);
+    return LLVMBuildZExt(j->b, r, j->t_i32, "");
+}
+
+static LLVMValueRef bitmask(jfn *j, LLVMValueRef a, int s)
+{
+    LLVMValueRef x = as(j, a, s);
+    unsigned n = LLVMGetVectorSize(LLVMTypeOf(x));
+    LLVMValueRef neg = LLVMBuildICmp(j->b, LLVMIntSLT, x, LLVMConstNull(LLVMTypeOf(x)), "");
+    LLVMValueRef bits = LLVMBuildBitCast(j->b, neg, LLVMIntTypeInContext(j->cx, n), "");
+    return LLVMBuildZExt(j->b, bits, j->t_i32, "");
+}
+
+/* The memory immediate of a SIMD load or store. */
+static void simd_memarg(jfn *j, uint32_t *mem, uint64_t *off)
+{
+    uint32_t align = (uint32_t)uleb(j);
+    *mem = 0;
+    if (align & 0x40)
+        *mem = (uint32_t)uleb(j);
+    *off = uleb(j);
+}
+
+static LLVMValueRef simd_load_n(jfn *j, uint32_t mem, LLVMValueRef addr, uint64_t off, unsigned w)
+{
+    LLVMValueRef p = mem_addr(j, mem, addr, off, w);
+    LLVMTypeRef t = w == 16 ? j->t_v128 : LLVMIntTypeInContext(j->cx, w * 8);
+    LLVMValueRef v = LLVMBuildLoad2(j->b, t, p, "");
+    LLVMSetAlignment(v, 1);
+    if (j->guard)
+        LLVMSetVolatile(v, 1); /* the only check: it must stay even if unused */
+    return v;
+}
+
+/* Loads and stores, 0x00..0x0b and 0x54..0x5d. */
+static void simd_mem(jfn *j, uint32_t op)
+{
+    uint32_t mem;
+    uint64_t off;
+    simd_memarg(j, &mem, &off);
+    uint8_t lane = 0;
+    if (op >= 0x54 && op <= 0x5b)
+        lane = *j->p++;
+    if (j->dead)
+        return;
+    if (op == 0x0b) {
+        LLVMValueRef v = pop(j);
+        LLVMValueRef p = mem_addr(j, mem, pop(j), off, 16);
+        LLVMSetAlignment(LLVMBuildStore(j->b, v, p), 1);
+        return;
+    }
+    if (op >= 0x58 && op <= 0x5b) { /* store lane */
+        int s = (int)(op - 0x58);
+        LLVMValueRef v = pop(j);
+        LLVMValueRef p = mem_addr(j, mem, pop(j), off, 1u << s);
+        LLVMValueRef e = LLVMBuildExtractElement(j->b, as(j, v, s), c32(j, lane), "");
+        LLVMSetAlignment(LLVMBuildStore(j->b, e, p), 1);
+        return;
+    }
+    if (op >= 0x54 && op <= 0x57) { /* load lane */
+        int s = (int)(op - 0x54);
+        LLVMValueRef v = pop(j);
+        LLVMValueRef e = simd_load_n(j, mem, pop(j), off, 1u << s);
+        push(j, v128(j, LLVMBuildInsertElement(j->b, as(j, v, s), e, c32(j, lane), "")));
+        return;
+    }
+    LLVMValueRef addr = pop(j), r;
+    switch (op) {
+    case 0x00:
+        r = simd_load_n(j, mem, addr, off, 16);
+        break;
+    case 0x01: case 0x02: case 0x03: case 0x04: case 0x05: case 0x06: {
+        int s = (int)(op - 0x01) / 2; /* the narrow shape */
+        unsigned n = 8 >> s;
+        LLVMValueRef x = simd_load_n(j, mem, addr, off, 8);
+        x = LLVMBuildBitCast(j->b, x, LLVMVectorType(LLVMGetElementType(shape(j, s)), n), "");
+        r = (op & 1) ? LLVMBuildSExt(j->b, x, shape(j, s + 1), "")
+                     : LLVMBuildZExt(j->b, x, shape(j, s + 1), "");
+        break;
+    }
+    case 0x07: case 0x08: case 0x09: case 0x0a: {
+        int s = (int)(op - 0x07);
+        r = splat(j, simd_load_n(j, mem, addr, off, 1u << s), 16u >> s);
+        break;
+    }
+    default: { /* 0x5c, 0x5d: load32_zero, load64_zero */
+        int s = op == 0x5c ? S_I32 : S_I64;
+        LLVMValueRef e = simd_load_n(j, mem, addr, off, op == 0x5c ? 4 : 8);
+        r = LLVMBuildInsertElement(j->b, LLVMConstNull(shape(j, s)), e, c32(j, 0), "");
+        break;
+    }
+    }
+    push(j, v128(j, r));
+}
+
+/* Lane access 0x15..0x22. */
+static void simd_lane(jfn *j, uint32_t op)
+{
+    uint8_t lane = *j->p++;
+    if (j->dead)
+        return;
+    static const int8_t sh[] = {S_I8, S_I8, S_I8, S_I16, S_I16, S_I16, S_I32,
+                                S_I32, S_I64, S_I64, S_F32, S_F32, S_F64, S_F64};
+    static const uint8_t kind[] = {1, 2, 0, 1, 2, 0, 3, 0, 3, 0, 3, 0, 3, 0}; /* 0 replace */
+    int s = sh[op - 0x15];
+    if (kind[op - 0x15] == 0) {
+        LLVMValueRef x = pop(j), v = pop(j);
+        if (s < S_I32)
+            x = LLVMBuildTrunc(j->b, x, LLVMGetElementType(shape(j, s)), "");
+        push(j, v128(j, LLVMBuildInsertElement(j->b, as(j, v, s), x, c32(j, lane), "")));
+        return;
+    }
+    LLVMValueRef e = LLVMBuildExtractElement(j->b, as(j, pop(j), s), c32(j, lane), "");
+    if (kind[op - 0x15] == 1)
+        e = LLVMBuildSExt(j->b, e, j->t_i32, "");
+    else if (kind[op - 0x15] == 2)
+        e = LLVMBuildZExt(j->b, e, j->t_i32, "");
+    push(j, e);
+}
+
+static LLVMValueRef swizzle(jfn *j, LLVMValueRef a, LLVMValueRef b)
+{
+    LLVMValueRef x = as(j, a, S_I8), idx = as(j, b, S_I8), r = LLVMConstNull(shape(j, S_I8));
+    for (unsigned i = 0; i < 16; i++) {
+        LLVMValueRef k = LLVMBuildExtractElement(j->b, idx, c32(j, i), "");
+        LLVMValueRef in = LLVMBuildICmp(j->b, LLVMIntULT, k, LLVMConstInt(j->t_i8, 16, 0), "");
+        LLVMValueRef e = LLVMBuildExtractElement(
+            j->b, x, LLVMBuildAnd(j->b, k, LLVMConstInt(j->t_i8, 15, 0), ""), "");
+        e = LLVMBuildSelect(j->b, in, e, LLVMConstInt(j->t_i8, 0, 0), "");
+        r = LLVMBuildInsertElement(j->b, r, e, c32(j, i), "");
+    }
+    return v128(j, r);
+}
+
+/* Operations of one v128 operand; NULL: not translated. */
+static LLVMValueRef simd_unary(jfn *j, uint32_t op, LLVMValueRef a)
+{
+    switch (op) {
+    case 0x4d:
+        return LLVMBuildNot(j->b, a, "");
+    case 0x5e: { /* f32x4.demote_f64x2_zero */
+        LLVMValueRef d = LLVMBuildFPTrunc(j->b, as(j, a, S_F64), LLVMVectorType(j->t_f32, 2), "");
+        unsigned idx[4] = {0, 1, 2, 3};
+        return v128(j, shuffle(j, d, LLVMConstNull(LLVMTypeOf(d)), idx, 4));
+    }
+    case 0x5f: { /* f64x2.promote_low_f32x4 */
+        unsigned idx[2] = {0, 1};
+        return v128(j, LLVMBuildFPExt(j->b, shuffle(j, as(j, a, S_F32), NULL, idx, 2),
+                                      shape(j, S_F64), ""));
+    }
+    case 0x60: case 0x80: case 0xa0: case 0xc0: {
+        int s = (int)(op - 0x60) / 0x20;
+        LLVMValueRef x = as(j, a, s), z = LLVMConstNull(LLVMTypeOf(x));
+        return v128(j, LLVMBuildSelect(j->b, LLVMBuildICmp(j->b, LLVMIntSLT, x, z, ""),
+                                       LLVMBuildSub(j->b, z, x, ""), x, ""));
+    }
+    case 0x61: case 0x81: case 0xa1: case 0xc1: {
+        int s = (int)(op - 0x61) / 0x20;
+        LLVMValueRef x = as(j, a, s);
+        return v128(j, LLVMBuildSub(j->b, LLVMConstNull(LLVMTypeOf(x)), x, ""));
+    }
+    case 0x62:
+        return v128(j, intr1(j, "llvm.ctpop", as(j, a, S_I8)));
+    case 0x67: case 0x68: case 0x69: case 0x6a: case 0x74: case 0x75: case 0x7a: case 0x94: {
+        static const char *const names[] = {"llvm.ceil", "llvm.floor", "llvm.trunc",
+                                            "llvm.roundeven"};
+        int s = op <= 0x6a ? S_F32 : S_F64;
+        int k = op <= 0x6a ? (int)(op - 0x67) : op == 0x74 ? 0 : op == 0x75 ? 1 : op == 0x7a ? 2 : 3;
+        return v128(j, rounding(j, names[k], as(j, a, s)));
+    }
+    case 0x7c: case 0x7d: case 0x7e: case 0x7f: {
+        int s = op <= 0x7d ? S_I8 : S_I16;
+        bool sign = !(op & 1);
+        return v128(j, LLVMBuildAdd(j->b, extend_pairs(j, a, s, false, sign),
+                                    extend_pairs(j, a, s, true, sign), ""));
+    }
+    case 0x87: case 0x88: case 0x89: case 0x8a:
+    case 0xa7: case 0xa8: case 0xa9: case 0xaa:
+    case 0xc7: case 0xc8: case 0xc9: case 0xca: {
+        int s = (int)(op - 0x87) / 0x20;
+        unsigned k = (op - 0x87) % 0x20;
+        return v128(j, extend_half(j, a, s, k & 1, k < 2));
+    }
+    case 0xe0:
+        return vfbits(j, a, S_F32, false);
+    case 0xe1:
+        return vfbits(j, a, S_F32, true);
+    case 0xec:
+        return vfbits(j, a, S_F64, false);
+    case 0xed:
+        return vfbits(j, a, S_F64, true);
+    case 0xe3:
+        return v128(j, intr1(j, "llvm.sqrt", as(j, a, S_F32)));
+    case 0xef:
+        return v128(j, intr1(j, "llvm.sqrt", as(j, a, S_F64)));
+    case 0xf8:
+        return v128(j, trunc_sat(j, as(j, a, S_F32), shape(j, S_I32), true));
+    case 0xf9:
+        return v128(j, trunc_sat(j, as(j, a, S_F32), shape(j, S_I32), false));
+    case 0xfa:
+        return v128(j, LLVMBuildSIToFP(j->b, as(j, a, S_I32), shape(j, S_F32), ""));
+    case 0xfb:
+        return v128(j, LLVMBuildUIToFP(j->b, as(j, a, S_I32), shape(j, S_F32), ""));
+    case 0xfc: case 0xfd: {
+        LLVMValueRef t = trunc_sat(j, as(j, a, S_F64), LLVMVectorType(j->t_i32, 2), op == 0xfc);
+        unsigned idx[4] = {0, 1, 2, 3};
+        return v128(j, shuffle(j, t, LLVMConstNull(LLVMTypeOf(t)), idx, 4));
+    }
+    case 0xfe: case 0xff: {
+        unsigned idx[2] = {0, 1};
+        LLVMValueRef lo = shuffle(j, as(j, a, S_I32), NULL, idx, 2);
+        return v128(j, op == 0xfe ? LLVMBuildSIToFP(j->b, lo, shape(j, S_F64), "")
+                                  : LLVMBuildUIToFP(j->b, lo, shape(j, S_F64), ""));
+    }
+    default:
+        return NULL;
+    }
+}
+
+static LLVMValueRef extmul(jfn *j, LLVMValueRef a, LLVMValueRef b, int s, bool high, bool sign)
+{
+    return v128(j, LLVMBuildMul(j->b, extend_half(j, a, s, high, sign),
+                                extend_half(j, b, s, high, sign), ""));
+}
+
+/* Operations of two v128 operands; NULL: not translated. */
+static LLVMValueRef simd_binary(jfn *j, uint32_t op, LLVMValueRef a, LLVMValueRef b)
+{
+    static const int8_t ipred[] = {LLVMIntEQ,  LLVMIntNE,  LLVMIntSLT, LLVMIntULT, LLVMIntSGT,
+                                   LLVMIntUGT, LLVMIntSLE, LLVMIntULE, LLVMIntSGE, LLVMIntUGE};
+    static const int8_t fpred[] = {LLVMRealOEQ, LLVMRealUNE, LLVMRealOLT,
+                                   LLVMRealOGT, LLVMRealOLE, LLVMRealOGE};
+    static const int8_t i64pred[] = {LLVMIntEQ,  LLVMIntNE,  LLVMIntSLT,
+                                     LLVMIntSGT, LLVMIntSLE, LLVMIntSGE};
+    if (op >= 0x23 && op <= 0x40)
+        return vcmp(j, a, b, (int)(op - 0x23) / 10, ipred[(op - 0x23) % 10], false);
+    if (op >= 0x41 && op <= 0x4c)
+        return vcmp(j, a, b, op <= 0x46 ? S_F32 : S_F64, fpred[(op - 0x41) % 6], true);
+    if (op >= 0xd6 && op <= 0xdb)
+        return vcmp(j, a, b, S_I64, i64pred[op - 0xd6], false);
+    switch (op) {
+    case 0x0e:
+        return swizzle(j, a, b);
+    case 0x4e:
+        return LLVMBuildAnd(j->b, a, b, "");
+    case 0x4f:
+        return LLVMBuildAnd(j->b, a, LLVMBuildNot(j->b, b, ""), "");
+    case 0x50:
+        return LLVMBuildOr(j->b, a, b, "");
+    case 0x51:
+        return LLVMBuildXor(j->b, a, b, "");
+    case 0x65: case 0x66: case 0x85: case 0x86:
+        return narrow(j, a, b, op <= 0x66 ? S_I16 : S_I32, op & 1);
+    case 0x6e: case 0x8e: case 0xae: case 0xce: {
+        int s = (int)(op - 0x6e) / 0x20;
+        return v128(j, LLVMBuildAdd(j->b, as(j, a, s), as(j, b, s), ""));
+    }
+    case 0x71: case 0x91: case 0xb1: case 0xd1: {
+        int s = (int)(op - 0x71) / 0x20;
+        return v128(j, LLVMBuildSub(j->b, as(j, a, s), as(j, b, s), ""));
+    }
+    case 0x95: case 0xb5: case 0xd5: {
+        int s = (int)(op - 0x75) / 0x20;
+        return v128(j, LLVMBuildMul(j->b, as(j, a, s), as(j, b, s), ""));
+    }
+    case 0x6f: case 0x8f:
+        return vsat(j, "llvm.sadd.sat", a, b, op == 0x6f ? S_I8 : S_I16);
+    case 0x70: case 0x90:
+        return vsat(j, "llvm.uadd.sat", a, b, op == 0x70 ? S_I8 : S_I16);
+    case 0x72: case 0x92:
+        return vsat(j, "llvm.ssub.sat", a, b, op == 0x72 ? S_I8 : S_I16);
+    case 0x73: case 0x93:
+        return vsat(j, "llvm.usub.sat", a, b, op == 0x73 ? S_I8 : S_I16);
+    case 0x76: case 0x96: case 0xb6:
+        return vsel_cmp(j, a, b, (int)(op - 0x76) / 0x20, LLVMIntSLT);
+    case 0x77: case 0x97: case 0xb7:
+        return vsel_cmp(j, a, b, (int)(op - 0x77) / 0x20, LLVMIntULT);
+    case 0x78: case 0x98: case 0xb8:
+        return vsel_cmp(j, a, b, (int)(op - 0x78) / 0x20, LLVMIntSGT);
+    case 0x79: case 0x99: case 0xb9:
+        return vsel_cmp(j, a, b, (int)(op - 0x79) / 0x20, LLVMIntUGT);
+    case 0x7b: case 0x9b: {
+        int s = op == 0x7b ? S_I8 : S_I16;
+        LLVMTypeRef wt = LLVMVectorType(LLVMIntTypeInContext(j->cx, 16u << s), 16u >> s);
+        LLVMValueRef x = LLVMBuildZExt(j->b, as(j, a, s), wt, "");
+        LLVMValueRef y = LLVMBuildZExt(j->b, as(j, b, s), wt, "");
+        LLVMValueRef one = splat(j, LLVMConstInt(LLVMGetElementType(wt), 1, 0), 16u >> s);
+        LLVMValueRef r = LLVMBuildLShr(j->b, LLVMBuildAdd(j->b, LLVMBuildAdd(j->b, x, y, ""), one, ""),
+                                       one, "");
+        return v128(j, LLVMBuildTrunc(j->b, r, shape(j, s), ""));
+    }
+    case 0x82: { /* i16x8.q15mulr_sat_s */
+        LLVMTypeRef wt = LLVMVectorType(j->t_i32, 8);
+        LLVMValueRef x = LLVMBuildSExt(j->b, as(j, a, S_I16), wt, "");
+        LLVMValueRef y = LLVMBuildSExt(j->b, as(j, b, S_I16), wt, "");
+        LLVMValueRef r = LLVMBuildAdd(j->b, LLVMBuildMul(j->b, x, y, ""),
+                                      splat(j, c32(j, 0x4000), 8), "");
+        r = LLVMBuildAShr(j->b, r, splat(j, c32(j, 15), 8), "");
+        return v128(j, clamp_narrow(j, r, -32768, 32767, shape(j, S_I16)));
+    }
+    case 0x9c: case 0x9d: case 0x9e: case 0x9f:
+    case 0xbc: case 0xbd: case 0xbe: case 0xbf:
+    case 0xdc: case 0xdd: case 0xde: case 0xdf: {
+        int s = (int)(op - 0x9c) / 0x20;
+        unsigned k = (op - 0x9c) % 0x20;
+        return extmul(j, a, b, s, k & 1, k < 2);
+    }
+    case 0xba: { /* i32x4.dot_i16x8_s */
+        LLVMTypeRef wt = LLVMVectorType(j->t_i32, 8);
+        LLVMValueRef p = LLVMBuildMul(j->b, LLVMBuildSExt(j->b, as(j, a, S_I16), wt, ""),
+                                      LLVMBuildSExt(j->b, as(j, b, S_I16), wt, ""), "");
+        unsigned ev[4] = {0, 2, 4, 6}, od[4] = {1, 3, 5, 7};
+        return v128(j, LLVMBuildAdd(j->b, shuffle(j, p, NULL, ev, 4), shuffle(j, p, NULL, od, 4), ""));
+    }
+    case 0xe4: case 0xf0:
+        return v128(j, LLVMBuildFAdd(j->b, as(j, a, op == 0xe4 ? S_F32 : S_F64),
+                                     as(j, b, op == 0xe4 ? S_F32 : S_F64), ""));
+    case 0xe5: case 0xf1:
+        return v128(j, LLVMBuildFSub(j->b, as(j, a, op == 0xe5 ? S_F32 : S_F64),
+                                     as(j, b, op == 0xe5 ? S_F32 : S_F64), ""));
+    case 0xe6: case 0xf2:
+        return v128(j, LLVMBuildFMul(j->b, as(j, a, op == 0xe6 ? S_F32 : S_F64),
+                                     as(j, b, op == 0xe6 ? S_F32 : S_F64), ""));
+    case 0xe7: case 0xf3:
+        return v128(j, LLVMBuildFDiv(j->b, as(j, a, op == 0xe7 ? S_F32 : S_F64),
+                                     as(j, b, op == 0xe7 ? S_F32 : S_F64), ""));
+    case 0xe8: case 0xe9:
+        return vminmax(j, a, b, S_F32, op == 0xe9);
+    case 0xf4: case 0xf5:
+        return vminmax(j, a, b, S_F64, op == 0xf5);
+    case 0xea: case 0xeb:
+        return vpminmax(j, a, b, S_F32, op == 0xeb);
+    case 0xf6: case 0xf7:
+        return vpminmax(j, a, b, S_F64, op == 0xf7);
+    default:
+        return NULL;
+    }
+}
+
+/* Shifts, splats, tests and bitmasks: a v128 and a scalar or a scalar result. */
+static bool simd_mixed(jfn *j, uint32_t op)
+{
+    if (op >= 0x0f && op <= 0x14) {
+        int s = (int)(op - 0x0f);
+        LLVMValueRef x = pop(j);
+        if (s < S_I32)
+            x = LLVMBuildTrunc(j->b, x, LLVMGetElementType(shape(j, s)), "");
+        push(j, v128(j, splat(j, x, LLVMGetVectorSize(shape(j, s)))));
+        return true;
+    }
+    switch (op) {
+    case 0x53: {
+        LLVMValueRef w = LLVMBuildBitCast(j->b, pop(j), LLVMIntTypeInContext(j->cx, 128), "");
+        push(j, LLVMBuildZExt(j->b, LLVMBuildICmp(j->b, LLVMIntNE, w, LLVMConstNull(LLVMTypeOf(w)), ""),
+                              j->t_i32, ""));
+        return true;
+    }
+    case 0x63: case 0x83: case 0xa3: case 0xc3:
+        push(j, all_true(j, pop(j), (int)(op - 0x63) / 0x20));
+        return true;
+    case 0x64: case 0x84: case 0xa4: case 0xc4:
+        push(j, bitmask(j, pop(j), (int)(op - 0x64) / 0x20));
+        return true;
+    case 0x6b: case 0x8b: case 0xab: case 0xcb:
+    case 0x6c: case 0x8c: case 0xac: case 0xcc:
+    case 0x6d: case 0x8d: case 0xad: case 0xcd: {
+        int s = (int)(op - 0x6b) / 0x20;
+        unsigned k = (op - 0x6b) % 0x20;
+        LLVMValueRef c = pop(j), a = pop(j);
+        push(j, vshift(j, k == 0 ? LLVMShl : k == 1 ? LLVMAShr : LLVMLShr, a, c, s));
+        return true;
+    }
+    case 0x52: { /* bitselect */
+        LLVMValueRef c = pop(j), y = pop(j), x = pop(j);
+        push(j, LLVMBuildOr(j->b, LLVMBuildAnd(j->b, x, c, ""),
+                            LLVMBuildAnd(j->b, y, LLVMBuildNot(j->b, c, ""), ""), ""));
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+/* Whether 0xfd op (not a load, store, lane or constant) is translated. */
+static bool simd_known(uint32_t op)
+{
+    if (op >= 0x0e && op <= 0x14)
+        return true;
+    if (op >= 0x23 && op <= 0x53)
+        return true;
+    if (op >= 0x5e && op <= 0xff)
+        return op != 0xa2 && op != 0xa5 && op != 0xa6 && op != 0xaf && op != 0xb0 &&
+               op != 0xb2 && op != 0xb3 && op != 0xb4 && op != 0xbb && op != 0xc2 &&
+               op != 0xc5 && op != 0xc6 && op != 0xcf && op != 0xd0 && op != 0xd2 &&
+               op != 0xd3 && op != 0xd4 && op != 0xe2 && op != 0xee && op != 0x9a;
+    return false;
+}
+
+static void simd(jfn *j)
+{
+    uint32_t op = (uint32_t)uleb(j);
+    if (op <= 0x0b || (op >= 0x54 && op <= 0x5d)) {
+        simd_mem(j, op);
+        return;
+    }
+    if (op >= 0x15 && op <= 0x22) {
+        simd_lane(j, op);
+        return;
+    }
+    if (op == 0x0c || op == 0x0d) {
+        const uint8_t *imm = j->p;
+        j->p += 16;
+        if (j->dead)
+            return;
+        if (op == 0x0c) {
+            uint64_t w[2];
+            memcpy(w, imm, 16); /* little-endian host, as everywhere here */
+            LLVMValueRef e[2] = {c64(j, w[0]), c64(j, w[1])};
+            push(j, LLVMConstVector(e, 2));
+        } else {
+            unsigned idx[16];
+            for (unsigned i = 0; i < 16; i++)
+                idx[i] = imm[i];
+            LLVMValueRef b = pop(j), a = pop(j);
+            push(j, v128(j, shuffle(j, as(j, a, S_I8), as(j, b, S_I8), idx, 16)));
+        }
+        return;
+    }
+    if (!simd_known(op)) {
+        /* Relaxed SIMD and anything else not translated: the module is
+         * declined as a whole (tier auto keeps it interpreted). */
+        j->declined = true;
+        j->p = j->end;
+        return;
+    }
+    if (j->dead)
+        return;
+    if (simd_mixed(j, op))
+        return;
+    LLVMValueRef r;
+    if ((r = simd_unary(j, op, j->vs[j->nvs - 1])) != NULL) {
+        j->vs[j->nvs - 1] = r;
+        return;
+    }
+    LLVMValueRef b = pop(j), a = pop(j);
+    r = simd_binary(j, op, a, b);
+    if (!r) {
+        j->declined = true;
+        j->p = j->end;
+        r = a;
+    }
+    push(j, r);
 }
