@@ -1944,7 +1944,7 @@ static LLVMValueRef vpminmax(jfn *j, LLVMValueRef a, LLVMValueRef b, int s, bool
     LLVMValueRef x = as(j, a, s), y = as(j, b, s);
     LLVMValueRef c = max ? LLVMBuildFCmp(j->b, LLVMRealOLT, x, y, "")
                          : LLVMBuildFCmp(j->b, LLVMRealOLT, y, x, "");
-    return LLVMBuildSelect(j->b, c, b, a, "");
+    return v128(j, LLVMBuildSelect(j->b, c, y, x, ""));
 }
 
 static LLVMValueRef all_true(jfn *j, LLVMValueRef a, int s)
