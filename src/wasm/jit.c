@@ -186,7 +186,7 @@ static int compile_chunk(const eos_wasm_module *m, LLVMTargetMachineRef tm,
     if (rc) {
         snprintf(msg, size, "%s",
                  rc == EOS_EUNSUPPORTED
-                     ? "a SIMD instruction the compiled tier does not translate (relaxed SIMD)"
+                     ? "a SIMD instruction the compiled tier does not translate"
                      : "out of memory translating functions");
         goto out;
     }
@@ -732,9 +732,9 @@ int eos_wasm__jit_module_loaded(eos_wasm_module *m, eos_diag *diag)
         eos_wasm_bounds_guard_supported(&why) != 0)
         return eos_diag_set(diag, EOS_EUNSUPPORTED, "compile", -1,
                             "guard-page bounds checks are not available: %s", why);
-    /* SIMD is translated except relaxed SIMD: a module using that fails to
-     * compile, so it stays interpreted under auto (state failed) and tier
-     * compiled refuses it (EOS_EUNSUPPORTED). */
+    /* SIMD is translated; an instruction the translator does not know fails
+     * the compilation, so the module stays interpreted under auto (state
+     * failed) and tier compiled refuses it (EOS_EUNSUPPORTED). */
     switch (m->features.tier) {
     case EOS_WASM_TIER_INTERP:
         return 0;

@@ -1784,8 +1784,9 @@ int eos_wasm__jit_translate(const eos_wasm_module *m, struct LLVMOpaqueContext *
 /* ---- SIMD (v128) ------------------------------------------------------------------
  * A v128 is one <2 x i64> value, bitcast to the lane shape each instruction
  * works on; at the boundaries (slots, globals) it is two 64-bit slots, bytes
- * 0..7 first, which is the same memory layout. Relaxed SIMD (0xfd 0x100..)
- * is not translated: a module using it is declined (the interpreter runs it). */
+ * 0..7 first, which is the same memory layout. Relaxed SIMD takes the
+ * interpreter's choices. An instruction not translated declines the module
+ * (the interpreter runs it): none is left, the check stays for new ones. */
 
 enum { S_I8, S_I16, S_I32, S_I64, S_F32, S_F64 };
 
@@ -2259,6 +2260,13 @@ static LLVMValueRef simd_binary(jfn *j, uint32_t op, LLVMValueRef a, LLVMValueRe
         unsigned k = (op - 0x9c) % 0x20;
         return extmul(j, a, b, s, k & 1, k < 2);
     }
+    case 0x112: { /* relaxed_dot_i8x16_i7x16_s: b signed, pair sums wrap to 16 bits */
+        LLVMTypeRef wt = shape(j, S_I16), nt = LLVMVectorType(LLVMGetElementType(wt), 16);
+        LLVMValueRef p = LLVMBuildMul(j->b, LLVMBuildSExt(j->b, as(j, a, S_I8), nt, ""),
+                                      LLVMBuildSExt(j->b, as(j, b, S_I8), nt, ""), "");
+        unsigned ev[8] = {0, 2, 4, 6, 8, 10, 12, 14}, od[8] = {1, 3, 5, 7, 9, 11, 13, 15};
+        return v128(j, LLVMBuildAdd(j->b, shuffle(j, p, NULL, ev, 8), shuffle(j, p, NULL, od, 8), ""));
+    }
     case 0xba: { /* i32x4.dot_i16x8_s */
         LLVMTypeRef wt = LLVMVectorType(j->t_i32, 8);
         LLVMValueRef p = LLVMBuildMul(j->b, LLVMBuildSExt(j->b, as(j, a, S_I16), wt, ""),
@@ -2324,10 +2332,34 @@ static bool simd_mixed(jfn *j, uint32_t op)
         push(j, vshift(j, k == 0 ? LLVMShl : k == 1 ? LLVMAShr : LLVMLShr, a, c, s));
         return true;
     }
-    case 0x52: { /* bitselect */
+    case 0x52: /* bitselect, and the relaxed lane selects (the same bits) */
+    case 0x109: case 0x10a: case 0x10b: case 0x10c: {
         LLVMValueRef c = pop(j), y = pop(j), x = pop(j);
         push(j, LLVMBuildOr(j->b, LLVMBuildAnd(j->b, x, c, ""),
                             LLVMBuildAnd(j->b, y, LLVMBuildNot(j->b, c, ""), ""), ""));
+        return true;
+    }
+    case 0x105: case 0x106: case 0x107: case 0x108: { /* relaxed (n)madd: fused */
+        int s = op <= 0x106 ? S_F32 : S_F64;
+        LLVMValueRef c = as(j, pop(j), s), y = as(j, pop(j), s), x = as(j, pop(j), s);
+        if (op == 0x106 || op == 0x108)
+            x = LLVMBuildFNeg(j->b, x, "");
+        LLVMTypeRef t = shape(j, s);
+        LLVMValueRef args[3] = {x, y, c};
+        push(j, v128(j, intrinsic(j, "llvm.fma", &t, 1, args, 3)));
+        return true;
+    }
+    case 0x113: { /* relaxed_dot_i8x16_i7x16_add_s: b signed, sums of four */
+        LLVMValueRef c = as(j, pop(j), S_I32), y = pop(j), x = pop(j);
+        LLVMTypeRef wt = LLVMVectorType(j->t_i32, 16);
+        LLVMValueRef p = LLVMBuildMul(j->b, LLVMBuildSExt(j->b, as(j, x, S_I8), wt, ""),
+                                      LLVMBuildSExt(j->b, as(j, y, S_I8), wt, ""), "");
+        LLVMValueRef r = c;
+        for (unsigned k = 0; k < 4; k++) {
+            unsigned idx[4] = {k, 4 + k, 8 + k, 12 + k};
+            r = LLVMBuildAdd(j->b, r, shuffle(j, p, NULL, idx, 4), "");
+        }
+        push(j, v128(j, r));
         return true;
     }
     default:
@@ -2341,6 +2373,8 @@ static bool simd_known(uint32_t op)
     if (op >= 0x0e && op <= 0x14)
         return true;
     if (op >= 0x23 && op <= 0x53)
+        return true;
+    if (op >= 0x100 && op <= 0x113)
         return true;
     if (op >= 0x5e && op <= 0xff)
         return op != 0xa2 && op != 0xa5 && op != 0xa6 && op != 0xaf && op != 0xb0 &&
@@ -2389,6 +2423,14 @@ static void simd(jfn *j)
     }
     if (j->dead)
         return;
+    /* Relaxed SIMD takes the interpreter's deterministic choices (see
+     * docs/architecture.md): most are the plain instruction. */
+    static const uint16_t relaxed_as[] = {[0x00] = 0x0e, [0x01] = 0xf8, [0x02] = 0xf9,
+                                          [0x03] = 0xfc, [0x04] = 0xfd, [0x0d] = 0xe8,
+                                          [0x0e] = 0xe9, [0x0f] = 0xf4, [0x10] = 0xf5,
+                                          [0x11] = 0x82};
+    if (op >= 0x100 && op <= 0x111 && relaxed_as[op - 0x100])
+        op = relaxed_as[op - 0x100];
     if (simd_mixed(j, op))
         return;
     LLVMValueRef r;
