@@ -2,7 +2,7 @@
  * wast2json and executes every command (modules, register, actions and all
  * assertion kinds) against the engine, with the "spectest" host module.
  * Usage: spec_runner [--tier interp|compiled] [--bounds explicit|guard] [--lazy] [--mvp]
- *                    [--all] [--skip] file.json...
+ *                    [--all] [--skip] [--no-decline] file.json...
  *   --tier  run the modules on that tier (default interp)
  *   --bounds how compiled code checks memory accesses (default explicit);
  *           guard where the build cannot exits 77 (skipped)
@@ -10,6 +10,8 @@
  *   --mvp   for the following files, disable the proposals (multi-memory)
  *           the core suite predates; --all enables them again
  *   --skip  only count the commands (for files of unsupported features)
+ *   --no-decline  a module the tier refuses (EOS_EUNSUPPORTED) fails rather
+ *           than being skipped (the compiled tier on the SIMD files)
  * For the latest testsuite (JSON written by tools/wastconv.mjs):
  *   --latest       WebAssembly 3.0 rules where they differ from 2.0 (constant
  *                  expressions reading any earlier immutable global)
@@ -56,6 +58,7 @@ typedef struct runner {
     const char *dir;
     const char *file;
     eos_wasm_features features;
+    bool no_decline; /* a module the tier refuses fails instead of being skipped */
     eos_wasm_store *store;
     eos_wasm_instance *current;
     named *names; /* "$id" -> instance */
@@ -268,7 +271,7 @@ static void cmd_module(runner *r, yajl_val cmd)
         rc = instantiate(r, m, &inst, &diag);
     eos_wasm_module_free(m);
     r->current_unsupported = false;
-    if (rc == EOS_EUNSUPPORTED) {
+    if (rc == EOS_EUNSUPPORTED && !r->no_decline) {
         /* A module of a feature this tier does not run (SIMD in the compiled
          * tier): skipped, and so are its actions; the reason once per file. */
         if (!r->reason_told)
@@ -931,6 +934,10 @@ int main(int argc, char **argv)
     long tot[3] = {0, 0, 0};
     int files = 0;
     for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--no-decline")) {
+            r.no_decline = true;
+            continue;
+        }
         if (!strcmp(argv[i], "--lazy")) {
             r.features.lazy_translation_min = 1;
             continue;
