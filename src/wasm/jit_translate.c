@@ -348,20 +348,27 @@ static void memop(jfn *j, uint8_t op)
     unsigned w = k[op - 0x28].width;
     LLVMTypeRef vty = vt(j, k[op - 0x28].vt);
     LLVMTypeRef nt = LLVMIntTypeInContext(j->cx, w * 8);
+    /* Without a check the access itself is what traps, and LLVM would
+     * delete a load whose value ends up unused and move other memory
+     * accesses across one that faults. In guard mode every access is
+     * volatile: LLVM keeps each one and their order among themselves (and
+     * with calls and global.set, also volatile), so a fault traps exactly
+     * where the interpreter's check does, with the same stores done. */
     if (op >= 0x36) {
         LLVMValueRef v = pop(j);
         LLVMValueRef p = mem_addr(j, mem, pop(j), off, w);
         if (k[op - 0x28].sign != 2)
             v = LLVMBuildTrunc(j->b, v, nt, "");
-        LLVMSetAlignment(LLVMBuildStore(j->b, v, p), 1);
+        LLVMValueRef st = LLVMBuildStore(j->b, v, p);
+        LLVMSetAlignment(st, 1);
+        if (j->guard)
+            LLVMSetVolatile(st, 1);
         return;
     }
     LLVMValueRef p = mem_addr(j, mem, pop(j), off, w);
     LLVMValueRef v = LLVMBuildLoad2(j->b, k[op - 0x28].sign == 2 ? vty : nt, p, "");
     LLVMSetAlignment(v, 1);
-    /* Without a check, a load is the only thing that traps: one whose value
-     * is dropped must stay (LLVM deletes unused loads; volatile keeps it). */
-    if (j->guard && j->p < j->end && *j->p == 0x1a)
+    if (j->guard)
         LLVMSetVolatile(v, 1);
     if (k[op - 0x28].sign == 1)
         v = LLVMBuildSExt(j->b, v, vty, "");
@@ -1179,10 +1186,15 @@ static void translate_op(jfn *j, uint8_t op, bool *done)
             return;
         uint8_t t = j->m->globals[g].type.valtype;
         LLVMValueRef p = global_ptr(j, g);
-        if (op == 0x23)
+        if (op == 0x23) {
             push(j, from_slot(j, load(j, j->t_i64, p), t));
-        else
-            LLVMBuildStore(j->b, to_slot(j, pop(j), t), p);
+        } else {
+            /* Stays before a later faulting access and after an earlier
+             * one (LLVM may move plain stores across volatile accesses). */
+            LLVMValueRef st = LLVMBuildStore(j->b, to_slot(j, pop(j), t), p);
+            if (j->guard)
+                LLVMSetVolatile(st, 1);
+        }
         return;
     }
     case 0x25:
