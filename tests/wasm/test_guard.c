@@ -122,7 +122,14 @@ typedef struct {
     int rc;
     int32_t out, g;
     uint8_t mem[32];
+    uint64_t fuel;
 } outcome;
+
+static bool same(const outcome *a, const outcome *b)
+{
+    return a->rc == b->rc && a->out == b->out && a->g == b->g && a->fuel == b->fuel &&
+           memcmp(a->mem, b->mem, sizeof(a->mem)) == 0;
+}
 
 static outcome run_case(eos_wasm_module *m, const char *name, uint32_t arg)
 {
@@ -131,7 +138,9 @@ static outcome run_case(eos_wasm_module *m, const char *name, uint32_t arg)
     EOS_CHECK_INT(eos_wasm_store_new(NULL, &s), 0);
     eos_wasm_instance *inst = instance(s, m);
     eos_diag d;
+    eos_wasm_store_set_fuel(s, 1u << 30);
     o.rc = call(s, inst, name, arg, &o.out, &d);
+    o.fuel = eos_wasm_store_fuel_consumed(s);
     if (o.rc != 0)
         o.out = 0;
     EOS_CHECK_INT(call(s, inst, "get_g", 0, &o.g, &d), 0);
@@ -141,7 +150,8 @@ static outcome run_case(eos_wasm_module *m, const char *name, uint32_t arg)
 }
 
 /* Loads and stores next to a faulting access: the compiled tier, with
- * either kind of bounds check, leaves exactly what the interpreter does. */
+ * either kind of bounds check, leaves exactly what the interpreter does,
+ * down to the fuel consumed. */
 static void test_exact(void)
 {
     static const struct {
@@ -161,11 +171,13 @@ static void test_exact(void)
         outcome o[2] = {run_case(exp, cases[k].name, cases[k].arg),
                         run_case(grd, cases[k].name, cases[k].arg)};
         for (int t = 0; t < 2; t++) {
-            if (memcmp(&o[t], &want, sizeof(want)) != 0)
-                printf("  %s %s(%u): rc %d out %d g %d, interpreter rc %d out %d g %d\n",
+            if (!same(&o[t], &want))
+                printf("  %s %s(%u): rc %d out %d g %d fuel %llu, interpreter rc %d out %d g %d "
+                       "fuel %llu\n",
                        t ? "guard" : "explicit", cases[k].name, cases[k].arg, o[t].rc,
-                       o[t].out, o[t].g, want.rc, want.out, want.g);
-            EOS_CHECK(memcmp(&o[t], &want, sizeof(want)) == 0);
+                       o[t].out, o[t].g, (unsigned long long)o[t].fuel, want.rc, want.out,
+                       want.g, (unsigned long long)want.fuel);
+            EOS_CHECK(same(&o[t], &want));
         }
     }
     /* The reference itself: what came before the fault is done, not after. */
