@@ -32,8 +32,10 @@ static _Noreturn void rt_trap(eos_wasm_instance *inst, int32_t code, const char 
 
 /* A fault of compiled code in a guarded memory (guard.c resumes the thread
  * here): the out-of-bounds trap, with the message of the explicit check.
- * Nothing to write back: guard-mode code stores the fuel counter into the
- * store at every charge (jit_translate.c). */
+ * The fuel counter kept in a register since the last call, helper or
+ * refill is not written back (storing it at every charge made loops up to
+ * a fifth slower): the store counts the fuel up to that point, less than
+ * one slice (65,536 units) short of the interpreter. */
 _Noreturn void eos_wasm__jit_guard_trap(eos_wasm_store *s)
 {
     const eos_wasm__jit_trap_kind *k = &eos_wasm__jit_trap_kinds[EOS_WASM__JT_MEM_OOB];

@@ -757,11 +757,6 @@ static void charge_fuel(jfn *j, uint64_t units)
 {
     LLVMValueRef f = LLVMBuildSub(j->b, load(j, j->t_i64, j->fuel), c64(j, units), "");
     LLVMBuildStore(j->b, f, j->fuel);
-    /* In guard mode a fault leaves no chance to write the counter back, so
-     * the store's copy follows every charge (volatile: it stays before the
-     * next access that may fault), and a trap counts exactly. */
-    if (j->guard)
-        LLVMSetVolatile(LLVMBuildStore(j->b, f, store_field(j, offsetof(eos_wasm_store, fuel))), 1);
     LLVMBasicBlockRef refill = new_bb(j, "refill"), ok = new_bb(j, "ok");
     LLVMBuildCondBr(j->b, LLVMBuildICmp(j->b, LLVMIntSLT, f, c64(j, 0), ""), refill, ok);
     LLVMPositionBuilderAtEnd(j->b, refill);
