@@ -27,6 +27,10 @@
 
 /* Wasm body bytes per LLVM module: bounds the IR alive at once. */
 #define CHUNK_BYTES (256u * 1024)
+/* The same at O2, smaller: a background compilation stops only between
+ * chunks, and a shutdown waits for it, so one chunk's optimisation must take
+ * seconds at most even on a busy machine. */
+#define O2_CHUNK_BYTES (64u << 10)
 /* Past this many body bytes (a language runtime such as SpiderMonkey), the
  * full O2 pipeline would take many minutes: such modules get a quick one
  * (SSA, instruction combining, CFG clean-up) and LLVM's fast code generator. */
@@ -397,11 +401,13 @@ static char *code_options(const char *triple, const char *cpu, const char *featu
         set[2 * bytes] = 0;
     }
     int n = snprintf(NULL, 0, fmt, BLOB_MAGIC, LLVM_VERSION_STRING, triple, cpu, features, opt,
-                     CHUNK_BYTES, HUGE_FN_BYTES, guard ? GUARD_KEY : "explicit", set);
+                     large ? CHUNK_BYTES : O2_CHUNK_BYTES, HUGE_FN_BYTES,
+                     guard ? GUARD_KEY : "explicit", set);
     char *s = n > 0 ? eos_malloc((size_t)n + 1) : NULL;
     if (s)
         snprintf(s, (size_t)n + 1, fmt, BLOB_MAGIC, LLVM_VERSION_STRING, triple, cpu, features, opt,
-                 CHUNK_BYTES, HUGE_FN_BYTES, guard ? GUARD_KEY : "explicit", set);
+                 large ? CHUNK_BYTES : O2_CHUNK_BYTES, HUGE_FN_BYTES,
+                 guard ? GUARD_KEY : "explicit", set);
     eos_free(set, 0);
     return s;
 }
@@ -506,7 +512,8 @@ static int compile_module(const eos_wasm_module *m, bool background, bool partia
         uint32_t count = 0;
         uint64_t bytes = 0;
         bool huge = false;
-        while (first + count < m->code_count && (bytes == 0 || bytes < CHUNK_BYTES)) {
+        const uint64_t chunk_bytes = large ? CHUNK_BYTES : O2_CHUNK_BYTES;
+        while (first + count < m->code_count && (bytes == 0 || bytes < chunk_bytes)) {
             uint32_t b = !sel || sel[first + count] ? m->codes[first + count].body_size : 0;
             if (!large && b > HUGE_FN_BYTES) {
                 /* Alone in its chunk, quickly. */
