@@ -373,6 +373,10 @@ fail:
     return rc;
 }
 
+/* Guard-mode code since its accesses became volatile (exact traps): code
+ * cached by earlier builds, which could lose a trap, is not reused. */
+#define GUARD_KEY "guard-exact"
+
 /* The options the code depends on besides the module: format, compiler,
  * target, CPU, code generation, bounds checks and the set of functions compiled (sel, one
  * bit per defined function in hex; "all" when NULL). */
@@ -401,12 +405,12 @@ static char *code_options(const char *triple, const char *cpu, const char *featu
     }
     int n = snprintf(NULL, 0, fmt, BLOB_MAGIC, LLVM_VERSION_STRING, triple, cpu, features, opt,
                      large ? CHUNK_BYTES : O2_CHUNK_BYTES, HUGE_FN_BYTES,
-                     guard ? "guard" : "explicit", set);
+                     guard ? GUARD_KEY : "explicit", set);
     char *s = n > 0 ? eos_malloc((size_t)n + 1) : NULL;
     if (s)
         snprintf(s, (size_t)n + 1, fmt, BLOB_MAGIC, LLVM_VERSION_STRING, triple, cpu, features, opt,
                  large ? CHUNK_BYTES : O2_CHUNK_BYTES, HUGE_FN_BYTES,
-                 guard ? "guard" : "explicit", set);
+                 guard ? GUARD_KEY : "explicit", set);
     eos_free(set, 0);
     return s;
 }

@@ -32,8 +32,10 @@ static _Noreturn void rt_trap(eos_wasm_instance *inst, int32_t code, const char 
 
 /* A fault of compiled code in a guarded memory (guard.c resumes the thread
  * here): the out-of-bounds trap, with the message of the explicit check.
- * The fuel counter kept in a register since the last call or helper is not
- * written back: the store counts the fuel up to that point. */
+ * The fuel counter kept in a register since the last call, helper or
+ * refill is not written back (storing it at every charge made loops 17-30%
+ * slower): the store counts the fuel up to that point, less than
+ * one slice (65,536 units) short of the interpreter. */
 _Noreturn void eos_wasm__jit_guard_trap(eos_wasm_store *s)
 {
     const eos_wasm__jit_trap_kind *k = &eos_wasm__jit_trap_kinds[EOS_WASM__JT_MEM_OOB];

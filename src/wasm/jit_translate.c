@@ -353,20 +353,27 @@ static void memop(jfn *j, uint8_t op)
     unsigned w = k[op - 0x28].width;
     LLVMTypeRef vty = vt(j, k[op - 0x28].vt);
     LLVMTypeRef nt = LLVMIntTypeInContext(j->cx, w * 8);
+    /* Without a check the access itself is what traps, and LLVM would
+     * delete a load whose value ends up unused and move other memory
+     * accesses across one that faults. In guard mode every access is
+     * volatile: LLVM keeps each one and their order among themselves (and
+     * with calls and global.set, also volatile), so a fault traps exactly
+     * where the interpreter's check does, with the same stores done. */
     if (op >= 0x36) {
         LLVMValueRef v = pop(j);
         LLVMValueRef p = mem_addr(j, mem, pop(j), off, w);
         if (k[op - 0x28].sign != 2)
             v = LLVMBuildTrunc(j->b, v, nt, "");
-        LLVMSetAlignment(LLVMBuildStore(j->b, v, p), 1);
+        LLVMValueRef st = LLVMBuildStore(j->b, v, p);
+        LLVMSetAlignment(st, 1);
+        if (j->guard)
+            LLVMSetVolatile(st, 1);
         return;
     }
     LLVMValueRef p = mem_addr(j, mem, pop(j), off, w);
     LLVMValueRef v = LLVMBuildLoad2(j->b, k[op - 0x28].sign == 2 ? vty : nt, p, "");
     LLVMSetAlignment(v, 1);
-    /* Without a check, a load is the only thing that traps: one whose value
-     * is dropped must stay (LLVM deletes unused loads; volatile keeps it). */
-    if (j->guard && j->p < j->end && *j->p == 0x1a)
+    if (j->guard)
         LLVMSetVolatile(v, 1);
     if (k[op - 0x28].sign == 1)
         v = LLVMBuildSExt(j->b, v, vty, "");
@@ -418,10 +425,11 @@ static LLVMValueRef from_slot(jfn *j, LLVMValueRef v, uint8_t t)
 
 /* A value of type t to or from the slots at p: a v128 takes two, bytes 0..7
  * first (its <2 x i64> stored as is). */
-static void put_slot(jfn *j, LLVMValueRef v, uint8_t t, LLVMValueRef p)
+static LLVMValueRef put_slot(jfn *j, LLVMValueRef v, uint8_t t, LLVMValueRef p)
 {
     LLVMValueRef s = LLVMBuildStore(j->b, t == EOS_WASM_V128 ? v : to_slot(j, v, t), p);
     LLVMSetAlignment(s, 8);
+    return s;
 }
 
 static LLVMValueRef get_slot(jfn *j, uint8_t t, LLVMValueRef p)
@@ -1205,10 +1213,15 @@ static void translate_op(jfn *j, uint8_t op, bool *done)
         uint8_t t = j->m->globals[g].type.valtype;
         LLVMValueRef p = global_ptr(j, g);
         /* A v128 global: val then val_hi, the two-slot layout. */
-        if (op == 0x23)
+        if (op == 0x23) {
             push(j, get_slot(j, t, p));
-        else
-            put_slot(j, pop(j), t, p);
+        } else {
+            /* Stays before a later faulting access and after an earlier
+             * one (LLVM may move plain stores across volatile accesses). */
+            LLVMValueRef st = put_slot(j, pop(j), t, p);
+            if (j->guard)
+                LLVMSetVolatile(st, 1);
+        }
         return;
     }
     case 0x25:
@@ -1987,6 +2000,16 @@ static LLVMValueRef simd_load_n(jfn *j, uint32_t mem, LLVMValueRef addr, uint64_
     return v;
 }
 
+/* In guard mode a store keeps its place relative to a faulting access, as
+ * scalar stores do. */
+static void simd_store(jfn *j, LLVMValueRef v, LLVMValueRef p)
+{
+    LLVMValueRef st = LLVMBuildStore(j->b, v, p);
+    LLVMSetAlignment(st, 1);
+    if (j->guard)
+        LLVMSetVolatile(st, 1);
+}
+
 /* Loads and stores, 0x00..0x0b and 0x54..0x5d. */
 static void simd_mem(jfn *j, uint32_t op)
 {
@@ -2001,7 +2024,7 @@ static void simd_mem(jfn *j, uint32_t op)
     if (op == 0x0b) {
         LLVMValueRef v = pop(j);
         LLVMValueRef p = mem_addr(j, mem, pop(j), off, 16);
-        LLVMSetAlignment(LLVMBuildStore(j->b, v, p), 1);
+        simd_store(j, v, p);
         return;
     }
     if (op >= 0x58 && op <= 0x5b) { /* store lane */
@@ -2009,7 +2032,7 @@ static void simd_mem(jfn *j, uint32_t op)
         LLVMValueRef v = pop(j);
         LLVMValueRef p = mem_addr(j, mem, pop(j), off, 1u << s);
         LLVMValueRef e = LLVMBuildExtractElement(j->b, as(j, v, s), c32(j, lane), "");
-        LLVMSetAlignment(LLVMBuildStore(j->b, e, p), 1);
+        simd_store(j, e, p);
         return;
     }
     if (op >= 0x54 && op <= 0x57) { /* load lane */

@@ -27,17 +27,22 @@ static int host_poke(eos_wasm_caller *c, void *ud, uint64_t *slots)
     return 0;
 }
 
-static eos_wasm_module *load(void)
+static eos_wasm_module *load_as(uint8_t tier, uint8_t bounds)
 {
     size_t size = 0;
     uint8_t *b = wt_read(EOS_TEST_GUARD_WASM, &size);
     eos_wasm_module *m = NULL;
-    eos_wasm_features f = {.tier = EOS_WASM_TIER_COMPILED, .bounds = EOS_WASM_BOUNDS_GUARD};
+    eos_wasm_features f = {.tier = tier, .bounds = bounds};
     eos_diag d;
     eos_diag_init(&d);
     EOS_CHECK_INT(eos_wasm_module_new(b, size, &f, &m, &d), 0);
     free(b);
     return m;
+}
+
+static eos_wasm_module *load(void)
+{
+    return load_as(EOS_WASM_TIER_COMPILED, EOS_WASM_BOUNDS_GUARD);
 }
 
 static eos_wasm_instance *instance(eos_wasm_store *s, eos_wasm_module *m)
@@ -109,6 +114,92 @@ static void test_traps(void)
     EOS_CHECK_INT(out, 0); /* the page written before the restore is zero again */
     eos_wasm_store_free(s);
     eos_wasm_module_free(m);
+}
+
+/* What one call leaves behind: its status and result, the global and the
+ * first bytes of memory. */
+typedef struct {
+    int rc;
+    int32_t out, g;
+    uint8_t mem[32];
+    uint64_t fuel;
+} outcome;
+
+/* a against the interpreter's b. A fault in guard mode does not count the
+ * fuel charged since the function's last call, helper or refill. */
+static bool same(const outcome *a, const outcome *b, bool guard)
+{
+    bool fuel = guard && a->rc == EOS_TRAP_MEMORY_OOB
+                    ? a->fuel <= b->fuel && b->fuel - a->fuel < 65536
+                    : a->fuel == b->fuel;
+    return a->rc == b->rc && a->out == b->out && a->g == b->g && fuel &&
+           memcmp(a->mem, b->mem, sizeof(a->mem)) == 0;
+}
+
+static outcome run_case(eos_wasm_module *m, const char *name, uint32_t arg)
+{
+    outcome o = {0};
+    eos_wasm_store *s;
+    EOS_CHECK_INT(eos_wasm_store_new(NULL, &s), 0);
+    eos_wasm_instance *inst = instance(s, m);
+    eos_diag d;
+    eos_wasm_store_set_fuel(s, 1u << 30);
+    o.rc = call(s, inst, name, arg, &o.out, &d);
+    o.fuel = eos_wasm_store_fuel_consumed(s);
+    if (o.rc != 0)
+        o.out = 0;
+    EOS_CHECK_INT(call(s, inst, "get_g", 0, &o.g, &d), 0);
+    memcpy(o.mem, eos_wasm_memory_data(eos_wasm_instance_memory(inst, 0)), sizeof(o.mem));
+    eos_wasm_store_free(s);
+    return o;
+}
+
+/* Loads and stores next to a faulting access: the compiled tier, with
+ * either kind of bounds check, leaves exactly what the interpreter does
+ * (the fuel consumed too, but for the guard fault's shortfall). */
+static void test_exact(void)
+{
+    static const struct {
+        const char *name;
+        uint32_t arg;
+    } cases[] = {
+        {"load_folded", 65533},  {"load_folded", 0},       {"load_folded", 0xfffffffcu},
+        {"load_unused", 65536},  {"load_unused", 65535},   {"store_around", 65533},
+        {"store_around", 100},   {"loop_around", 65532},   {"loop_around", 65526},
+        {"loop_around", 65536},  {"load_dropped", 65529},
+    };
+    eos_wasm_module *ref = load_as(EOS_WASM_TIER_INTERP, EOS_WASM_BOUNDS_EXPLICIT);
+    eos_wasm_module *exp = load_as(EOS_WASM_TIER_COMPILED, EOS_WASM_BOUNDS_EXPLICIT);
+    eos_wasm_module *grd = load();
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        outcome want = run_case(ref, cases[k].name, cases[k].arg);
+        outcome o[2] = {run_case(exp, cases[k].name, cases[k].arg),
+                        run_case(grd, cases[k].name, cases[k].arg)};
+        for (int t = 0; t < 2; t++) {
+            if (!same(&o[t], &want, t == 1))
+                printf("  %s %s(%u): rc %d out %d g %d fuel %llu, interpreter rc %d out %d g %d "
+                       "fuel %llu\n",
+                       t ? "guard" : "explicit", cases[k].name, cases[k].arg, o[t].rc,
+                       o[t].out, o[t].g, (unsigned long long)o[t].fuel, want.rc, want.out,
+                       want.g, (unsigned long long)want.fuel);
+            EOS_CHECK(same(&o[t], &want, t == 1));
+        }
+    }
+    /* The reference itself: what came before the fault is done, not after. */
+    outcome o = run_case(grd, "store_around", 65533);
+    EOS_CHECK_INT(o.rc, EOS_TRAP_MEMORY_OOB);
+    EOS_CHECK_INT(o.g, 1);
+    EOS_CHECK_INT(o.mem[16], 1);
+    EOS_CHECK_INT(o.mem[20], 0);
+    o = run_case(grd, "loop_around", 65530);
+    EOS_CHECK_INT(o.rc, EOS_TRAP_MEMORY_OOB);
+    EOS_CHECK_INT(o.g, 3);
+    EOS_CHECK_INT(o.mem[24 + 3], 4);
+    EOS_CHECK_INT(o.mem[24 + 4], 0);
+    EOS_CHECK_INT(run_case(grd, "load_folded", 65533).rc, EOS_TRAP_MEMORY_OOB);
+    eos_wasm_module_free(grd);
+    eos_wasm_module_free(exp);
+    eos_wasm_module_free(ref);
 }
 
 static void *trap_loop(void *arg)
@@ -201,6 +292,7 @@ int main(void)
     /* The children first: they install handlers before the engine does. */
     EOS_RUN(test_host_faults);
     EOS_RUN(test_traps);
+    EOS_RUN(test_exact);
     EOS_RUN(test_threads);
     return eos_test_finish();
 }
