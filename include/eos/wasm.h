@@ -150,8 +150,8 @@ typedef struct eos_wasm_code_cache {
      * eos_free(*out, *out_size)), EOS_ENOTFOUND, or another error when an
      * entry exists but fails its integrity check (the engine then compiles
      * and puts a fresh one). Called from compiling threads. */
-    int (*get)(void *ctx, const uint8_t *wasm, size_t wasm_size, const char *options,
-               uint8_t **out, size_t *out_size);
+    int (*get)(void *ctx, const uint8_t *wasm, size_t wasm_size, const char *options, uint8_t **out,
+               size_t *out_size);
     /* Stores code for (wasm, options); all borrowed. Errors are ignored. */
     int (*put)(void *ctx, const uint8_t *wasm, size_t wasm_size, const char *options,
                const uint8_t *code, size_t code_size);
@@ -244,6 +244,11 @@ EOS_API size_t eos_wasm_jit_pending(void);
  * destructors never run under one. Later loads with tier auto stay
  * interpreted; tier compiled still compiles on the loading thread. */
 EOS_API void eos_wasm_jit_shutdown(void);
+/* The same, waiting at most ms milliseconds (UINT_MAX: without limit) for
+ * the running compilations to stop. Returns how many compile threads still
+ * run (detached): then the caller must leave the code cache and its TEE
+ * alive and end the process with _exit, never through exit(). */
+EOS_API size_t eos_wasm_jit_shutdown_within(unsigned ms);
 
 typedef enum eos_wasm_compile_state {
     EOS_WASM_COMPILE_NONE = 0,    /* interpreted only (tier interp, or no LLVM) */

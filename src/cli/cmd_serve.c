@@ -19,6 +19,9 @@
 #include "eos/ratls.h"
 #include "eos/tee.h"
 
+/* How long a stopping server waits for background compilations to stop. */
+#define SHUTDOWN_COMPILE_MS 3000u
+
 static int run(int argc, char **argv);
 
 const eos_cli_command eos_cli_serve = {
@@ -619,8 +622,8 @@ static int run(int argc, char **argv)
             break;
         case O_APP_THREADS:
             if (eos_cli__parse_uint(optarg, 1, 1024, &v) < 0)
-                return eos_cli__usage(
-                    cmd, "--app-threads wants a number from 1 to 1024, not '%s'", optarg);
+                return eos_cli__usage(cmd, "--app-threads wants a number from 1 to 1024, not '%s'",
+                                      optarg);
             cfg.app_threads = (int)v;
             break;
         case O_DEV:
@@ -824,7 +827,6 @@ static int run(int argc, char **argv)
     if (!acfg.token && !so.mgmt_ca && !cfg.dev)
         EOS_WARN("serve", "no management credential (--token, --management-ca) and no --dev: "
                           "apps cannot be loaded or unloaded");
-    banner(eos_net_server_config_get(srv), eos_net_server_port(srv), data_dir);
     if (acfg.tier == EOS_WASM_TIER_INTERP && strcmp(tier, "auto") == 0)
         EOS_WARN("serve", "execution tier: interp (--tier auto stays interpreted: %s)", tier_note);
     else
@@ -836,7 +838,8 @@ static int run(int argc, char **argv)
                      ? "guard (8 GiB of address space per memory, faults become traps)"
                      : "explicit");
 
-    /* Peers that vanish must not kill the process through SIGPIPE. */
+    /* Peers that vanish must not kill the process through SIGPIPE. The
+     * handlers are in place before the banner says the server listens. */
     signal(SIGPIPE, SIG_IGN);
     running = srv;
     struct sigaction sa;
@@ -845,6 +848,7 @@ static int run(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    banner(eos_net_server_config_get(srv), eos_net_server_port(srv), data_dir);
 
     rc = eos_net_server_run(srv, &d);
     running = NULL;
@@ -861,16 +865,30 @@ out:
     eos_net_server_free(srv);
     /* Background compilations stop at their next chunk and their threads are
      * joined: nothing compiles while the compiler's statics are torn down,
-     * and nothing uses the code cache or the TEE once they are freed. */
-    eos_wasm_jit_shutdown();
+     * and nothing uses the code cache or the TEE once they are freed. A
+     * compile thread starved of CPU (it runs below request work) is not
+     * waited for past a few seconds: the process then ends with _exit,
+     * the code cache and its TEE left alive for it. */
+    size_t compiling = eos_wasm_jit_shutdown_within(SHUTDOWN_COMPILE_MS);
+    if (compiling)
+        EOS_WARN("serve",
+                 "%zu background compilation%s still running after %u ms: exiting without "
+                 "waiting (nothing is lost; the next start compiles again)",
+                 compiling, compiling == 1 ? "" : "s", SHUTDOWN_COMPILE_MS);
     eos_apps_free(apps);
-    eos_apps_code_cache_free(code_cache);
-    eos_tee_free(so.cache_tee);
+    if (!compiling) {
+        eos_apps_code_cache_free(code_cache);
+        eos_tee_free(so.cache_tee);
+    }
     eos_ratls_server_free(so.ratls);
     eos_kv_close(so.kv);
     eos_tee_free(so.tee);
     /* Every thread that logs has stopped. */
     eos_log_set_tap(NULL);
     eos_console_log_free(console_log);
+    if (compiling) {
+        fflush(NULL);
+        _exit(rc);
+    }
     return rc;
 }

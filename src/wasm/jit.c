@@ -6,6 +6,8 @@
  * read-execute. Instances pick their tier on their first call. */
 #include "internal.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -117,7 +119,7 @@ static void jit_free(struct eos_wasm__jit *j)
  * size and its bytes (relocatable ELF). Objects name the runtime helpers and
  * each other's functions by symbol; only linking binds addresses. */
 #define BLOB_MAGIC "EOSJIT01"
-#define BLOB_HEAD 12u
+#define BLOB_HEAD  12u
 
 typedef struct blob {
     uint8_t *p;
@@ -189,9 +191,8 @@ static int compile_chunk(const eos_wasm_module *m, LLVMTargetMachineRef tm,
     int rc = eos_wasm__jit_translate(m, cx, mod, first, count, sel);
     if (rc) {
         snprintf(msg, size, "%s",
-                 rc == EOS_EUNSUPPORTED
-                     ? "a SIMD instruction the compiled tier does not translate"
-                     : "out of memory translating functions");
+                 rc == EOS_EUNSUPPORTED ? "a SIMD instruction the compiled tier does not translate"
+                                        : "out of memory translating functions");
         goto out;
     }
     char *verr = NULL;
@@ -498,9 +499,9 @@ static int compile_module(const eos_wasm_module *m, bool background, bool partia
     }
     tm = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelDefault,
                                  LLVMRelocDefault, LLVMCodeModelJITDefault);
-    code_tm = LLVMCreateTargetMachine(
-        target, triple, cpu, features, large ? LLVMCodeGenLevelNone : LLVMCodeGenLevelDefault,
-        LLVMRelocDefault, LLVMCodeModelJITDefault);
+    code_tm = LLVMCreateTargetMachine(target, triple, cpu, features,
+                                      large ? LLVMCodeGenLevelNone : LLVMCodeGenLevelDefault,
+                                      LLVMRelocDefault, LLVMCodeModelJITDefault);
     quick_tm = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelNone,
                                        LLVMRelocDefault, LLVMCodeModelJITDefault);
     code.count = 0;
@@ -543,7 +544,7 @@ static int compile_module(const eos_wasm_module *m, bool background, bool partia
         goto out;
     put_le(code.p + 8, code.count, 4);
     rc = link_code(m, j, sel, code.p, code.len, msg, size);
-    if (rc == 0 && cache)
+    if (rc == 0 && cache && !(background && atomic_load(&stopping)))
         cache->put(cache->ctx, m->bytes, m->size, options, code.p, code.len);
 out:
     if (tm)
@@ -586,12 +587,12 @@ static struct {
     pthread_cond_t done;
     job *head, *tail;
     int threads, idle;
+    int live;    /* threads not yet returned */
     size_t jobs; /* queued or compiling */
     pthread_t tids[MAX_THREADS];
 } pool = {.mu = PTHREAD_MUTEX_INITIALIZER,
           .work = PTHREAD_COND_INITIALIZER,
           .done = PTHREAD_COND_INITIALIZER};
-
 
 static void publish(eos_wasm_module *m, struct eos_wasm__jit *j)
 {
@@ -637,6 +638,8 @@ static void *worker(void *arg)
         pool.jobs--;
         pthread_cond_broadcast(&pool.done);
     }
+    pool.live--;
+    pthread_cond_broadcast(&pool.done);
     pthread_mutex_unlock(&pool.mu);
     return NULL;
 }
@@ -666,8 +669,10 @@ static int submit(eos_wasm_module *m)
         pthread_attr_init(&attr);
         /* LLVM's passes recurse: give them room. */
         pthread_attr_setstacksize(&attr, 8u << 20);
-        if (pthread_create(&pool.tids[pool.threads], &attr, worker, NULL) == 0)
+        if (pthread_create(&pool.tids[pool.threads], &attr, worker, NULL) == 0) {
             pool.threads++;
+            pool.live++;
+        }
         pthread_attr_destroy(&attr);
     }
     pthread_cond_signal(&pool.work);
@@ -675,7 +680,7 @@ static int submit(eos_wasm_module *m)
     return 0;
 }
 
-void eos_wasm_jit_shutdown(void)
+size_t eos_wasm_jit_shutdown_within(unsigned ms)
 {
     pthread_mutex_lock(&pool.mu);
     atomic_store(&stopping, true);
@@ -696,9 +701,38 @@ void eos_wasm_jit_shutdown(void)
         pthread_mutex_unlock(&pool.mu);
         jb = next;
     }
-    /* Running compilations stop at their next chunk. */
-    for (int i = 0; i < n; i++)
-        pthread_join(pool.tids[i], NULL);
+    /* Running compilations stop at their next chunk. A compile thread runs
+     * at low priority, so on a busy machine that chunk may take long: past
+     * the deadline the threads are left to the caller's exit. */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&pool.mu);
+    while (pool.live > 0) {
+        if (ms == UINT_MAX)
+            pthread_cond_wait(&pool.done, &pool.mu);
+        else if (pthread_cond_timedwait(&pool.done, &pool.mu, &until) == ETIMEDOUT)
+            break;
+    }
+    size_t left = (size_t)pool.live;
+    pthread_mutex_unlock(&pool.mu);
+    for (int i = 0; i < n; i++) {
+        if (left == 0)
+            pthread_join(pool.tids[i], NULL);
+        else
+            pthread_detach(pool.tids[i]);
+    }
+    return left;
+}
+
+void eos_wasm_jit_shutdown(void)
+{
+    (void)eos_wasm_jit_shutdown_within(UINT_MAX);
 }
 
 size_t eos_wasm_jit_pending(void)

@@ -13,6 +13,12 @@ void eos_wasm_jit_shutdown(void)
 {
 }
 
+size_t eos_wasm_jit_shutdown_within(unsigned ms)
+{
+    (void)ms;
+    return 0;
+}
+
 size_t eos_wasm_jit_pending(void)
 {
     return 0;
