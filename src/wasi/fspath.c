@@ -31,15 +31,12 @@ static int read_target(const eos_wasi__ns *ns, const char *path, const eos_wasi_
     return 0;
 }
 
-int eos_wasi__fs_resolve(const eos_wasi__ns *ns, const char *base, const char *rel,
-                         size_t rel_size, bool follow, char **out, bool *out_slash)
+int eos_wasi__fs_resolve(const eos_wasi__ns *ns, const char *base, const char *rel, size_t rel_size,
+                         bool follow, char **out, bool *out_slash)
 {
-    if (rel_size == 0)
-        return EOS_WASI__FS_NOENT;
-    if (rel[0] == '/')
-        return EOS_WASI__FS_PERM;
-    if (memchr(rel, 0, rel_size))
-        return EOS_WASI__FS_INVAL;
+    int bad = eos_wasi__fs_rel_check(rel, rel_size);
+    if (bad)
+        return bad;
     if (rel_size >= EOS_WASI__FS_PATH_MAX)
         return EOS_WASI__FS_NAMETOOLONG;
     /* cur: the resolved part, never shorter than floor (the base); rest: what

@@ -61,12 +61,9 @@ int eos_wasi__fs_path_join(const char *base, const char *rel, size_t rel_size, c
 {
     /* Relative paths only, resolved lexically, never above the preopen: the
      * same rules wasmtime applies to a preopened directory. */
-    if (rel_size == 0)
-        return EOS_WASI__FS_NOENT;
-    if (rel[0] == '/')
-        return EOS_WASI__FS_PERM;
-    if (memchr(rel, 0, rel_size))
-        return EOS_WASI__FS_INVAL;
+    int bad = eos_wasi__fs_rel_check(rel, rel_size);
+    if (bad)
+        return bad;
     size_t bl = strlen(base);
     size_t cap = bl + rel_size + 2;
     if (cap > EOS_WASI__FS_PATH_MAX)

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "eos/cm.h"
 #include "eos/wasi.h"
@@ -161,8 +162,8 @@ struct eos_wasi__ctx {
      * the app's name alone, as argv[0]. */
     const char *const *argv;
     size_t argc;
-    bool no_app_env;  /* environment without APP_NAME, APP_VERSION */
-    bool no_preopen;  /* preopens lists nothing */
+    bool no_app_env; /* environment without APP_NAME, APP_VERSION */
+    bool no_preopen; /* preopens lists nothing */
 };
 
 /* App state shared by every call of one app. */
@@ -430,7 +431,11 @@ void eos_wasi__ns_cache_free(eos_wasi_app *app);
 #define EOS_WASI__FS_PATH_MAX 4000u
 #define EOS_WASI__FS_MAX_SIZE (1ull << 40)
 #define EOS_WASI__FSMETA_SIZE 17
-enum { EOS_WASI__FS_FILE = 6, EOS_WASI__FS_DIR = 3, EOS_WASI__FS_SYMLINK = 5 }; /* descriptor-type */
+enum {
+    EOS_WASI__FS_FILE = 6,
+    EOS_WASI__FS_DIR = 3,
+    EOS_WASI__FS_SYMLINK = 5
+}; /* descriptor-type */
 enum {
     EOS_WASI__O_CREAT = 1,
     EOS_WASI__O_DIRECTORY = 2,
@@ -468,6 +473,18 @@ typedef struct eos_wasi__fsdirent {
     char *name;
 } eos_wasi__fsdirent;
 /* Resolves rel against base; *out is freed with eos_free(p, strlen(p) + 1). */
+/* The checks every guest path gets before it is looked up: not empty, not
+ * absolute, no NUL byte. 0 or an EOS_WASI__FS_* code. */
+static inline int eos_wasi__fs_rel_check(const char *rel, size_t rel_size)
+{
+    if (rel_size == 0)
+        return EOS_WASI__FS_NOENT;
+    if (rel[0] == '/')
+        return EOS_WASI__FS_PERM;
+    if (memchr(rel, 0, rel_size))
+        return EOS_WASI__FS_INVAL;
+    return 0;
+}
 int eos_wasi__fs_path_join(const char *base, const char *rel, size_t rel_size, char **out);
 int eos_wasi__fs_stat(const eos_wasi__ns *ns, const char *path, eos_wasi__fsmeta *out);
 int eos_wasi__fs_open(const eos_wasi__ns *ns, const char *path, uint32_t oflags, bool write,
@@ -495,8 +512,8 @@ int eos_wasi__fs_symlink(const eos_wasi__ns *ns, const char *path, const char *t
  * caller's not-directory checks). Nothing resolves above base: ".." there
  * and absolute link targets give not-permitted, over 40 links loop. The last
  * component need not exist. *out: free with eos_free(p, strlen(p) + 1). */
-int eos_wasi__fs_resolve(const eos_wasi__ns *ns, const char *base, const char *rel,
-                         size_t rel_size, bool follow, char **out, bool *out_slash);
+int eos_wasi__fs_resolve(const eos_wasi__ns *ns, const char *base, const char *rel, size_t rel_size,
+                         bool follow, char **out, bool *out_slash);
 /* The target of the link at path (invalid when path is no link); *out: free
  * with eos_free(p, strlen(p) + 1). */
 int eos_wasi__fs_readlink(const eos_wasi__ns *ns, const char *path, char **out);

@@ -74,22 +74,6 @@ static inline double fmax64(double a, double b)
     return a > b ? a : b;
 }
 
-/* Rounding functions of libm may return a signalling NaN unchanged; wasm
- * requires an arithmetic (quiet) NaN, which adding the value to itself gives. */
-#define QUIET_ROUND(name, T, fn)                                                                   \
-    static inline T name(T a)                                                                      \
-    {                                                                                              \
-        return a != a ? a + a : fn(a);                                                             \
-    }
-QUIET_ROUND(ceil32, float, ceilf)
-QUIET_ROUND(floor32, float, floorf)
-QUIET_ROUND(trunc32, float, truncf)
-QUIET_ROUND(nearest32, float, nearbyintf)
-QUIET_ROUND(ceil64, double, ceil)
-QUIET_ROUND(floor64, double, floor)
-QUIET_ROUND(trunc64, double, trunc)
-QUIET_ROUND(nearest64, double, nearbyint)
-
 static inline uint32_t rotl32(uint32_t a, uint32_t b)
 {
     b &= 31;
@@ -811,7 +795,7 @@ L_SELECT_V128 : {
     NEXT;
 }
 
-    /* ---- numeric ---- */
+/* ---- numeric ---- */
 #define UN(name, T, get, expr)                                                                     \
     L_##name:                                                                                      \
     {                                                                                              \

@@ -46,20 +46,6 @@ FMINMAX(fmax32, float, 0)
 FMINMAX(fmin64, double, 1)
 FMINMAX(fmax64, double, 0)
 
-#define QUIET_ROUND(name, T, fn)                                                                   \
-    static inline T name(T a)                                                                      \
-    {                                                                                              \
-        return a != a ? a + a : fn(a);                                                             \
-    }
-QUIET_ROUND(ceil32, float, ceilf)
-QUIET_ROUND(floor32, float, floorf)
-QUIET_ROUND(trunc32, float, truncf)
-QUIET_ROUND(nearest32, float, nearbyintf)
-QUIET_ROUND(ceil64, double, ceil)
-QUIET_ROUND(floor64, double, floor)
-QUIET_ROUND(trunc64, double, trunc)
-QUIET_ROUND(nearest64, double, nearbyint)
-
 static inline int32_t sat_s32(double a)
 {
     if (a != a)

@@ -4,6 +4,7 @@
 #ifndef EOS_WASM_INTERNAL_H
 #define EOS_WASM_INTERNAL_H
 
+#include <math.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -399,9 +400,9 @@ typedef struct eos_wasm__code {
 /* A module's initialised memory 0: a memfd mapped MAP_PRIVATE into each new
  * instance, or, where that is not available, a copy in the heap. */
 typedef struct eos_wasm__image {
-    int fd;        /* -1 when the image is copied */
-    uint8_t *copy; /* the image when fd < 0 */
-    uint64_t size; /* bytes, rounded up to the host page */
+    int fd;              /* -1 when the image is copied */
+    uint8_t *copy;       /* the image when fd < 0 */
+    uint64_t size;       /* bytes, rounded up to the host page */
     const uint8_t *view; /* the memfd mapped read-only, to copy pages back from; or NULL */
 } eos_wasm__image;
 
@@ -411,14 +412,14 @@ typedef struct eos_wasm__image {
 
 /* What instantiation needs, computed once at load (plan.c). */
 typedef struct eos_wasm__plan {
-    uint64_t *data_off;    /* active data segment offsets; UINT64_MAX: evaluate per instance */
-    uint64_t *elem_off;    /* the same for element segments */
-    uint64_t *global_init; /* initial values of defined globals with constant initialisers */
-    uint8_t *global_const; /* 1 where global_init holds the value */
+    uint64_t *data_off;     /* active data segment offsets; UINT64_MAX: evaluate per instance */
+    uint64_t *elem_off;     /* the same for element segments */
+    uint64_t *global_init;  /* initial values of defined globals with constant initialisers */
+    uint8_t *global_const;  /* 1 where global_init holds the value */
     uint32_t *export_slots; /* open-addressing hash of export names: export index + 1 */
     uint32_t export_mask;
     uint8_t *data_dropped; /* with an image: each data segment's flag right after instantiation */
-    bool has_image; /* memory 0 is initialised by mapping image */
+    bool has_image;        /* memory 0 is initialised by mapping image */
     eos_wasm__image image;
     /* Freed instances kept for the next instantiation (instance.c): their
      * per-function records are already written. */
@@ -483,7 +484,7 @@ struct eos_wasm_module {
 
     /* The compiled tier (jit.c): the code, published once compiled. */
     _Atomic(struct eos_wasm__jit *) jit;
-    atomic_int jit_state; /* eos_wasm_compile_state */
+    atomic_int jit_state;       /* eos_wasm_compile_state */
     atomic_uint jit_warm_calls; /* host calls seen while warming (partial compilation) */
     bool jit_partial;           /* tier auto compiles only the functions that ran (jit.c) */
 };
@@ -523,12 +524,12 @@ struct eos_wasm_memory {
     eos_wasm__obj obj;
     eos_wasm_store *store;
     uint8_t *data;
-    uint64_t size;     /* bytes */
-    uint64_t reserved; /* bytes of address space mapped at data; 0: in the heap (memory.c) */
+    uint64_t size;        /* bytes */
+    uint64_t reserved;    /* bytes of address space mapped at data; 0: in the heap (memory.c) */
     uint64_t cap_reserve; /* the most address space it may reserve */
     uint64_t max_pages;
     eos_wasm_memorytype type;
-    bool guarded; /* a guard reservation (guard.c): PROT_NONE past size */
+    bool guarded;                         /* a guard reservation (guard.c): PROT_NONE past size */
     const struct eos_wasm__image *mapped; /* the image mapped at data, if any (memory.c) */
 };
 
@@ -589,9 +590,9 @@ struct eos_wasm_store {
     /* Fuel remaining is fuel + fuel_bank: the interpreter's counter gets
      * one slice at a time, so the deadline and interruption are checked at
      * the end of each slice, never in the dispatch loop itself. */
-    int64_t fuel;      /* the current slice; may go negative by one charge */
-    int64_t fuel_bank; /* the rest */
-    int64_t fuel_set;  /* the amount given by set_fuel; INT64_MAX when unlimited */
+    int64_t fuel;         /* the current slice; may go negative by one charge */
+    int64_t fuel_bank;    /* the rest */
+    int64_t fuel_set;     /* the amount given by set_fuel; INT64_MAX when unlimited */
     uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = none */
     atomic_bool interrupted;
 
@@ -817,8 +818,7 @@ int eos_wasm__v_simd(eos_wasm__vctx *v);
 /* exec_simd.c: runs the SIMD instruction at ip (an EOS_WASM_OP_SIMD) on the
  * stack top sp for inst; returns the new stack top, or NULL with *trap set
  * to a trap code. Borrows everything. */
-uint64_t *eos_wasm__simd_exec(eos_wasm_instance *inst, const uint32_t *ip, uint64_t *sp,
-                              int *trap);
+uint64_t *eos_wasm__simd_exec(eos_wasm_instance *inst, const uint32_t *ip, uint64_t *sp, int *trap);
 /* simd.c: the value <-> slot conversions of the API (v128 takes two);
  * return the slots used. Borrow their arguments. */
 uint32_t eos_wasm__val_to_slots(const eos_wasm_val *v, uint64_t *slots);
@@ -1007,5 +1007,22 @@ struct LLVMOpaqueModule;
 int eos_wasm__jit_translate(const eos_wasm_module *m, struct LLVMOpaqueContext *cx,
                             struct LLVMOpaqueModule *mod, uint32_t first, uint32_t count,
                             const uint8_t *sel);
+
+/* Rounding for both interpreters (scalar and SIMD). libm may return a
+ * signalling NaN unchanged; wasm requires an arithmetic (quiet) NaN, which
+ * adding the value to itself gives. */
+#define QUIET_ROUND(name, T, fn)                                                                   \
+    static inline T name(T a)                                                                      \
+    {                                                                                              \
+        return a != a ? a + a : fn(a);                                                             \
+    }
+QUIET_ROUND(ceil32, float, ceilf)
+QUIET_ROUND(floor32, float, floorf)
+QUIET_ROUND(trunc32, float, truncf)
+QUIET_ROUND(nearest32, float, nearbyintf)
+QUIET_ROUND(ceil64, double, ceil)
+QUIET_ROUND(floor64, double, floor)
+QUIET_ROUND(trunc64, double, trunc)
+QUIET_ROUND(nearest64, double, nearbyint)
 
 #endif
