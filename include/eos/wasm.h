@@ -80,6 +80,7 @@ typedef struct eos_wasm_tabletype {
 
 typedef struct eos_wasm_memorytype {
     eos_wasm_limits_type limits; /* in 64 KiB pages */
+    bool shared; /* threads: may be shared between threads; requires a maximum */
 } eos_wasm_memorytype;
 
 typedef struct eos_wasm_globaltype {

@@ -43,9 +43,13 @@ static int read_limits(eos_wasm__rd *r, eos_wasm_limits_type *l, uint64_t cap, b
     uint32_t v;
     if (eos_wasm__rd_byte(r, &flags))
         return r->err;
-    if (flags > 1)
+    /* threads: bit 1 marks a shared memory, which needs a maximum */
+    if (flags > (memory ? 3 : 1))
         return eos_wasm__rd_fail(r, EOS_EMALFORMED, "integer too large: limits flags 0x%02x",
                                  flags);
+    if (flags == 2)
+        return eos_wasm__rd_fail(r, EOS_EINVALID, "shared memory must have maximum");
+    flags &= 1;
     if (eos_wasm__rd_u32(r, &v))
         return r->err;
     l->min = v;
@@ -284,6 +288,7 @@ static int decode_imports(eos_wasm__rd *r, eos_wasm_module *m)
             m->table_import_count++;
             break;
         case EOS_WASM_EXTERN_MEMORY:
+            im->memory.shared = r->p < r->end && (*r->p & 2); /* threads */
             if (read_limits(r, &im->memory.limits, EOS_WASM_MAX_PAGES, true))
                 return r->err;
             m->memory_import_count++;
@@ -387,9 +392,11 @@ static int decode_memories(eos_wasm__rd *r, eos_wasm_module *m)
     if (eos_wasm__rd_u32(r, &n) || grow_space(r, (void **)&m->memories, m->memory_import_count, n,
                                               sizeof(eos_wasm_memorytype)))
         return r->err;
-    for (uint32_t i = 0; i < n; i++)
+    for (uint32_t i = 0; i < n; i++) {
+        m->memories[m->memory_count].shared = r->p < r->end && (*r->p & 2); /* threads */
         if (read_limits(r, &m->memories[m->memory_count++].limits, EOS_WASM_MAX_PAGES, true))
             return r->err;
+    }
     if (m->memory_count > 1 && m->features.disable_multi_memory)
         return eos_wasm__rd_fail(r, EOS_EINVALID, "multiple memories");
     return 0;

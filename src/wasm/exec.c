@@ -750,6 +750,21 @@ L_SIMD : {
     ip += ip[2];
     NEXT;
 }
+    /* ---- threads (atomics) and wide arithmetic: exec_atomic.c, wide.c ---- */
+L_ATOMIC : {
+    int trap_;
+    const char *tmsg_;
+    uint64_t *nsp = eos_wasm__atomic_exec(s, inst, ip, sp, &trap_, &tmsg_);
+    if (!nsp)
+        TRAP(trap_, tmsg_);
+    sp = nsp;
+    ip += 4;
+    NEXT;
+}
+L_WIDE:
+    sp = eos_wasm__wide_exec(ip[1], sp);
+    ip += 2;
+    NEXT;
 L_V128_CONST:
     memcpy(sp, ip + 1, 16);
     sp += 2;

@@ -55,7 +55,8 @@ static int link_import(eos_wasm_instance *inst, const eos_wasm__import *im,
     case EOS_WASM_EXTERN_MEMORY: {
         const eos_wasm_memory *mem = ex->of.memory;
         if (!mem || !limits_match(mem->size / EOS_WASM_PAGE_SIZE, mem->type.limits.has_max,
-                                  mem->type.limits.max, &im->memory.limits))
+                                  mem->type.limits.max, &im->memory.limits) ||
+            mem->type.shared != im->memory.shared) /* threads: sharing must match */
             goto mismatch;
         inst->memories[counts[2]++] = ex->of.memory;
         return 0;

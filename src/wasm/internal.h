@@ -191,6 +191,9 @@
     X(I64_EXTEND16_S, 0xc3, "I:I", "i64.extend16_s")                                               \
     X(I64_EXTEND32_S, 0xc4, "I:I", "i64.extend32_s")                                               \
     X(REF_IS_NULL, 0xd1, NULL, "push pop == null")                                                 \
+    /* threads (atomics, 0xfe prefix) and wide arithmetic (0xfc 19..22) */                      \
+    X(ATOMIC, -1, NULL, "S M O: atomic 0xfe S on memory M at offset O (exec_atomic.c)")            \
+    X(WIDE, -1, NULL, "S: wide arithmetic 0xfc S on i64 pairs (wide.c)")                           \
     X(SIMD, -1, NULL, "S N ...: v128 instruction 0xfd S, N words in all (exec_simd.c)")            \
     X(V128_CONST, -1, NULL, "W0 W1 W2 W3: push a v128 constant (two slots)")                       \
     X(LOCAL_GET_V128, -1, NULL, "L: push fp[L], fp[L+1]")                                          \
@@ -825,6 +828,23 @@ uint32_t eos_wasm__val_to_slots(const eos_wasm_val *v, uint64_t *slots);
 uint32_t eos_wasm__slots_to_val(uint8_t type, const uint64_t *slots, eos_wasm_val *out);
 /* Evaluates a v128 constant expression for inst into out (two slots). */
 int eos_wasm__eval_expr_v128(eos_wasm_instance *inst, const eos_wasm__expr *e, uint64_t *out);
+
+/* ---- threads (atomics) and wide arithmetic --------------------------------
+ * validate_atomic.c checks and translates the 0xfe instruction at v->r into
+ * EOS_WASM_OP_ATOMIC; wide.c does the same for 0xfc sub (19..22) into
+ * EOS_WASM_OP_WIDE. */
+int eos_wasm__v_atomic(eos_wasm__vctx *v);
+/* The value type and access width (log2 bytes) of 0xfe sub-opcode sub; -1
+ * for a sub-opcode that is not an access (fence, reserved). */
+int eos_wasm__atomic_shape(uint32_t sub, uint8_t *type, uint8_t *log2);
+int eos_wasm__v_wide(eos_wasm__vctx *v, uint32_t sub);
+/* exec_atomic.c: runs the EOS_WASM_OP_ATOMIC at ip on the stack top sp for
+ * inst of store s; returns the new stack top, or NULL with *trap and *msg
+ * set. Borrows everything. */
+uint64_t *eos_wasm__atomic_exec(eos_wasm_store *s, eos_wasm_instance *inst, const uint32_t *ip,
+                                uint64_t *sp, int *trap, const char **msg);
+/* wide.c: runs 0xfc sub (19..22) on the stack top sp; returns the new top. */
+uint64_t *eos_wasm__wide_exec(uint32_t sub, uint64_t *sp);
 
 /* decode.c: parses every section; function bodies are only located. */
 int eos_wasm__decode(eos_wasm_module *m, eos_diag *diag);

@@ -1024,6 +1024,12 @@ static void entry_fn(jfn *j, uint32_t code, const char *name)
 static void prefixed(jfn *j)
 {
     uint32_t sub = (uint32_t)uleb(j);
+    if (sub >= 19 && sub <= 22) {
+        /* Wide arithmetic is not translated: the module stays interpreted. */
+        j->declined = true;
+        j->p = j->end;
+        return;
+    }
     if (sub <= 7) {
         if (!j->dead)
             push(j, numeric(j, 0xfc00 | sub, pop(j), NULL));
@@ -1313,6 +1319,10 @@ static void translate_op(jfn *j, uint8_t op, bool *done)
         return;
     case 0xfd:
         simd(j);
+        return;
+    case 0xfe: /* atomics are not translated: the module stays interpreted */
+        j->declined = true;
+        j->p = j->end;
         return;
     default:
         break;

@@ -39,7 +39,8 @@ int eos_wasm__memory_new(eos_wasm_store *s, const eos_wasm_memorytype *type, boo
     *out = NULL;
     const eos_wasm_limits_type *l = &type->limits;
     if (l->min > EOS_WASM_MAX_PAGES ||
-        (l->has_max && (l->max > EOS_WASM_MAX_PAGES || l->max < l->min)))
+        (l->has_max && (l->max > EOS_WASM_MAX_PAGES || l->max < l->min)) ||
+        (type->shared && !l->has_max)) /* threads: a shared memory has a maximum */
         return EOS_EINVAL;
     uint64_t size = l->min * EOS_WASM_PAGE_SIZE;
     if (size > memory_cap(s) - s->memory_total)

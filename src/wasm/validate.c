@@ -716,6 +716,8 @@ static int do_op(eos_wasm__vctx *v, uint8_t b, bool *done)
     case 0xfd:
         m->uses_v128 = true;
         return eos_wasm__v_simd(v);
+    case 0xfe: /* threads: atomics */
+        return eos_wasm__v_atomic(v);
     default:
         if (b >= 0x28 && b <= 0x3e)
             return eos_wasm__v_memop(v, b);

@@ -192,6 +192,11 @@ int eos_wasm__v_prefixed(eos_wasm__vctx *v)
         if (eos_wasm__v_live(v))
             TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_TABLE_FILL) || eos_wasm__v_emit(v, a));
         return 0;
+    case 19: /* wide arithmetic: i64.add128, sub128, mul_wide_s, mul_wide_u */
+    case 20:
+    case 21:
+    case 22:
+        return eos_wasm__v_wide(v, sub);
     default:
         return FAIL(EOS_EMALFORMED, "illegal opcode 0xfc %u", sub);
     }

@@ -190,11 +190,16 @@ static int make_spectest(runner *r)
     if (eos_wasm_table_new(r->store, &tt, null, &te.of.table))
         return -1;
     add_spectest(r, "table", te);
-    eos_wasm_memorytype mt = {{1, 2, true}};
+    eos_wasm_memorytype mt = {.limits = {1, 2, true}};
     eos_wasm_extern me = {.kind = EOS_WASM_EXTERN_MEMORY};
     if (eos_wasm_memory_new(r->store, &mt, &me.of.memory))
         return -1;
     add_spectest(r, "memory", me);
+    eos_wasm_memorytype smt = {.limits = {1, 2, true}, .shared = true}; /* threads */
+    eos_wasm_extern sme = {.kind = EOS_WASM_EXTERN_MEMORY};
+    if (eos_wasm_memory_new(r->store, &smt, &sme.of.memory))
+        return -1;
+    add_spectest(r, "shared_memory", sme);
     return 0;
 }
 
