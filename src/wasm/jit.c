@@ -191,7 +191,7 @@ static int compile_chunk(const eos_wasm_module *m, LLVMTargetMachineRef tm,
     int rc = eos_wasm__jit_translate(m, cx, mod, first, count, sel);
     if (rc) {
         snprintf(msg, size, "%s",
-                 rc == EOS_EUNSUPPORTED ? "a SIMD instruction the compiled tier does not translate"
+                 rc == EOS_EUNSUPPORTED ? "an instruction the compiled tier does not translate"
                                         : "out of memory translating functions");
         goto out;
     }
