@@ -135,11 +135,7 @@ uint64_t *eos_wasm__atomic_exec(eos_wasm_store *s, eos_wasm_instance *inst, cons
     eos_wasm__atomic_shape(sub, &type, &log2);
     uint32_t group = sub >= 0x10 ? (sub - 0x10) / 7 : 0;
     /* Operands: notify 2, wait 3, load 1, store 2, rmw 2, cmpxchg 3. */
-    unsigned nargs = sub == 0x00                       ? 2
-                     : sub <= 0x02                     ? 3
-                     : group == 0                      ? 1
-                     : group == 8                      ? 3
-                                                       : 2;
+    unsigned nargs = sub == 0x00 ? 2 : sub <= 0x02 ? 3 : group == 0 ? 1 : group == 8 ? 3 : 2;
     uint64_t *a = sp - nargs;
     eos_wasm_memory *m = inst->memories[ip[2]];
     uint64_t n = 1u << log2;

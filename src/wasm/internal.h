@@ -982,6 +982,7 @@ enum {
     EOS_WASM__RT_TABLE_GET,
     EOS_WASM__RT_TABLE_SET,
     EOS_WASM__RT_FUEL,
+    EOS_WASM__RT_ATOMIC, /* threads: notify and wait (exec_atomic.c's semantics) */
     EOS_WASM__RT_COUNT_
 };
 typedef struct eos_wasm__jit_rt {
@@ -1005,6 +1006,7 @@ enum {
     EOS_WASM__JT_UNINIT,
     EOS_WASM__JT_SIG,
     EOS_WASM__JT_STACK,
+    EOS_WASM__JT_UNALIGNED, /* threads: a misaligned atomic access */
     EOS_WASM__JT_COUNT
 };
 typedef struct eos_wasm__jit_trap_kind {

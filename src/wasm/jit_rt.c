@@ -232,6 +232,21 @@ static void rt_table_set(eos_wasm_instance *inst, uint32_t t, uint32_t i, uint64
     tb->elems[i] = (void *)(uintptr_t)v;
 }
 
+/* threads: memory.atomic.notify (operands a, b) or wait32/64 (a, b, c) on
+ * memory mem at offset off, as the interpreter runs it; its result. */
+static uint64_t rt_atomic(eos_wasm_instance *inst, uint32_t sub, uint32_t mem, uint32_t off,
+                          uint64_t a, uint64_t b, uint64_t c)
+{
+    const uint32_t ip[4] = {EOS_WASM_OP_ATOMIC, sub, mem, off};
+    uint64_t st[3] = {a, b, c};
+    unsigned n = sub == 0x00 ? 2 : 3;
+    int trap = 0;
+    const char *msg = NULL;
+    if (!eos_wasm__atomic_exec(inst->store, inst, ip, st + n, &trap, &msg))
+        rt_trap(inst, trap, msg == inst->store->trap_msg ? NULL : msg);
+    return st[0];
+}
+
 const eos_wasm__jit_rt eos_wasm__jit_rts[EOS_WASM__RT_COUNT_] = {
     [EOS_WASM__RT_TRAP] = {(void *)rt_trap_kind, "v:pii"},
     [EOS_WASM__RT_CALL] = {(void *)rt_call, "v:pipp"},
@@ -251,4 +266,5 @@ const eos_wasm__jit_rt eos_wasm__jit_rts[EOS_WASM__RT_COUNT_] = {
     [EOS_WASM__RT_TABLE_GET] = {(void *)rt_table_get, "I:pii"},
     [EOS_WASM__RT_TABLE_SET] = {(void *)rt_table_set, "v:piiI"},
     [EOS_WASM__RT_FUEL] = {(void *)rt_fuel, "v:p"},
+    [EOS_WASM__RT_ATOMIC] = {(void *)rt_atomic, "I:piiiIII"},
 };

@@ -45,6 +45,8 @@ typedef struct jfn {
 
 static LLVMValueRef numeric(jfn *j, uint32_t op, LLVMValueRef a, LLVMValueRef b);
 static void simd(jfn *j);
+static void atomic(jfn *j);
+static void wide(jfn *j, uint32_t sub);
 
 enum { K_BLOCK, K_LOOP, K_IF, K_ELSE, K_FUNC };
 
@@ -269,6 +271,7 @@ const eos_wasm__jit_trap_kind eos_wasm__jit_trap_kinds[EOS_WASM__JT_COUNT] = {
     [EOS_WASM__JT_UNINIT] = {EOS_TRAP_UNINITIALIZED_ELEMENT, "uninitialized element"},
     [EOS_WASM__JT_SIG] = {EOS_TRAP_INDIRECT_CALL_TYPE, "indirect call type mismatch"},
     [EOS_WASM__JT_STACK] = {EOS_TRAP_STACK_EXHAUSTED, "call stack exhausted"},
+    [EOS_WASM__JT_UNALIGNED] = {EOS_TRAP_UNALIGNED_ATOMIC, "unaligned atomic"},
 };
 
 /* One shared, cold block per trap kind and function. */
@@ -1025,9 +1028,7 @@ static void prefixed(jfn *j)
 {
     uint32_t sub = (uint32_t)uleb(j);
     if (sub >= 19 && sub <= 22) {
-        /* Wide arithmetic is not translated: the module stays interpreted. */
-        j->declined = true;
-        j->p = j->end;
+        wide(j, sub);
         return;
     }
     if (sub <= 7) {
@@ -1320,9 +1321,8 @@ static void translate_op(jfn *j, uint8_t op, bool *done)
     case 0xfd:
         simd(j);
         return;
-    case 0xfe: /* atomics are not translated: the module stays interpreted */
-        j->declined = true;
-        j->p = j->end;
+    case 0xfe:
+        atomic(j);
         return;
     default:
         break;
@@ -2479,4 +2479,128 @@ static void simd(jfn *j)
         r = a;
     }
     push(j, r);
+}
+
+/* ---- threads (atomics) and wide arithmetic -----------------------------------
+ * Atomic loads, stores and read-modify-writes are LLVM's sequentially
+ * consistent atomics after the interpreter's checks, bounds then alignment,
+ * both explicit even in guard mode so that an access that is both out of
+ * bounds and misaligned reports the bounds as the interpreter does. notify
+ * and wait call the runtime, which runs them as the interpreter does. */
+
+/* The address of an atomic access of 1 << log2 bytes at addr + off. */
+static LLVMValueRef atomic_addr(jfn *j, uint32_t mem, LLVMValueRef addr, uint64_t off,
+                                unsigned log2)
+{
+    LLVMValueRef ea = LLVMBuildAdd(j->b, LLVMBuildZExt(j->b, addr, j->t_i64, ""), c64(j, off), "");
+    LLVMValueRef mems =
+        load_fixed(j, j->t_ptr, at(j, j->inst, offsetof(eos_wasm_instance, memories)));
+    LLVMValueRef mo = load_fixed(j, j->t_ptr, at(j, mems, (uint64_t)mem * sizeof(void *)));
+    LLVMValueRef base = load(j, j->t_ptr, at(j, mo, offsetof(eos_wasm_memory, data)));
+    LLVMValueRef size = load(j, j->t_i64, at(j, mo, offsetof(eos_wasm_memory, size)));
+    LLVMValueRef end = LLVMBuildAdd(j->b, ea, c64(j, 1u << log2), "");
+    trap_if(j, LLVMBuildICmp(j->b, LLVMIntUGT, end, size, ""), EOS_WASM__JT_MEM_OOB);
+    if (log2) {
+        LLVMValueRef low = LLVMBuildAnd(j->b, ea, c64(j, (1u << log2) - 1), "");
+        trap_if(j, LLVMBuildICmp(j->b, LLVMIntNE, low, c64(j, 0), ""), EOS_WASM__JT_UNALIGNED);
+    }
+    return LLVMBuildGEP2(j->b, j->t_i8, base, &ea, 1, "");
+}
+
+static LLVMValueRef to_i64(jfn *j, LLVMValueRef v)
+{
+    return LLVMTypeOf(v) == j->t_i64 ? v : LLVMBuildZExt(j->b, v, j->t_i64, "");
+}
+
+static void atomic(jfn *j)
+{
+    const LLVMAtomicOrdering sc = LLVMAtomicOrderingSequentiallyConsistent;
+    uint32_t sub = (uint32_t)uleb(j);
+    if (sub == 0x03) { /* atomic.fence and its zero byte */
+        j->p++;
+        if (!j->dead)
+            LLVMBuildFence(j->b, sc, 0, "");
+        return;
+    }
+    uint32_t align = (uint32_t)uleb(j), mem = 0;
+    if (align & 0x40)
+        mem = (uint32_t)uleb(j);
+    uint64_t off = uleb(j);
+    if (j->dead)
+        return;
+    uint8_t type, log2;
+    eos_wasm__atomic_shape(sub, &type, &log2);
+    LLVMTypeRef vty = vt(j, type), nt = LLVMIntTypeInContext(j->cx, 8u << log2);
+    if (sub <= 0x02) { /* notify, wait32, wait64 */
+        LLVMValueRef args[7] = {j->inst, c32(j, sub), c32(j, mem), c32(j, (uint32_t)off),
+                                NULL,    NULL,        c64(j, 0)};
+        if (sub != 0x00)
+            args[6] = pop(j);
+        args[5] = to_i64(j, pop(j));
+        args[4] = to_i64(j, pop(j));
+        sync_out(j);
+        push(j, LLVMBuildTrunc(j->b, call_rt(j, EOS_WASM__RT_ATOMIC, args, 7), j->t_i32, ""));
+        return;
+    }
+    uint32_t group = (sub - 0x10) / 7;
+    if (group == 0) {
+        LLVMValueRef v = LLVMBuildLoad2(j->b, nt, atomic_addr(j, mem, pop(j), off, log2), "");
+        LLVMSetOrdering(v, sc);
+        LLVMSetAlignment(v, 1u << log2);
+        push(j, nt == vty ? v : LLVMBuildZExt(j->b, v, vty, ""));
+        return;
+    }
+    LLVMValueRef b = group == 8 ? pop(j) : NULL;
+    LLVMValueRef a = pop(j);
+    LLVMValueRef p = atomic_addr(j, mem, pop(j), off, log2);
+    if (nt != vty) {
+        a = LLVMBuildTrunc(j->b, a, nt, "");
+        if (b)
+            b = LLVMBuildTrunc(j->b, b, nt, "");
+    }
+    LLVMValueRef r;
+    if (group == 1) {
+        LLVMValueRef st = LLVMBuildStore(j->b, a, p);
+        LLVMSetOrdering(st, sc);
+        LLVMSetAlignment(st, 1u << log2);
+        return;
+    } else if (group == 8) { /* the expected value wrapped to the width, as above */
+        r = LLVMBuildExtractValue(j->b, LLVMBuildAtomicCmpXchg(j->b, p, a, b, sc, sc, 0), 0, "");
+    } else {
+        static const LLVMAtomicRMWBinOp ops[] = {LLVMAtomicRMWBinOpAdd, LLVMAtomicRMWBinOpSub,
+                                                 LLVMAtomicRMWBinOpAnd, LLVMAtomicRMWBinOpOr,
+                                                 LLVMAtomicRMWBinOpXor, LLVMAtomicRMWBinOpXchg};
+        r = LLVMBuildAtomicRMW(j->b, ops[group - 2], p, a, sc, 0);
+    }
+    push(j, nt == vty ? r : LLVMBuildZExt(j->b, r, vty, ""));
+}
+
+/* i64.add128, i64.sub128 (two i64 pairs, low half first) and
+ * i64.mul_wide_s/u, each giving the low then the high half. */
+static void wide(jfn *j, uint32_t sub)
+{
+    if (j->dead)
+        return;
+    LLVMTypeRef t128 = LLVMIntTypeInContext(j->cx, 128);
+    LLVMValueRef c = LLVMConstInt(t128, 64, 0), r;
+    if (sub <= 20) {
+        LLVMValueRef bh = pop(j), bl = pop(j), ah = pop(j), al = pop(j);
+        LLVMValueRef a =
+            LLVMBuildOr(j->b, LLVMBuildShl(j->b, LLVMBuildZExt(j->b, ah, t128, ""), c, ""),
+                        LLVMBuildZExt(j->b, al, t128, ""), "");
+        LLVMValueRef bb =
+            LLVMBuildOr(j->b, LLVMBuildShl(j->b, LLVMBuildZExt(j->b, bh, t128, ""), c, ""),
+                        LLVMBuildZExt(j->b, bl, t128, ""), "");
+        r = sub == 19 ? LLVMBuildAdd(j->b, a, bb, "") : LLVMBuildSub(j->b, a, bb, "");
+    } else {
+        LLVMValueRef y = pop(j), x = pop(j);
+        if (sub == 21)
+            r = LLVMBuildMul(j->b, LLVMBuildSExt(j->b, x, t128, ""),
+                             LLVMBuildSExt(j->b, y, t128, ""), "");
+        else
+            r = LLVMBuildMul(j->b, LLVMBuildZExt(j->b, x, t128, ""),
+                             LLVMBuildZExt(j->b, y, t128, ""), "");
+    }
+    push(j, LLVMBuildTrunc(j->b, r, j->t_i64, ""));
+    push(j, LLVMBuildTrunc(j->b, LLVMBuildLShr(j->b, r, c, ""), j->t_i64, ""));
 }
