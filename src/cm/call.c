@@ -239,8 +239,9 @@ static int builtin_call(eos_wasm_caller *caller, void *ud, uint64_t *slots)
     if (!ci->may_leave && b->how != EOS_CM__D_RESOURCE_REP) {
         eos_cm__cx_dispose(&cx);
         return eos_wasm_caller_trap(caller, EOS_TRAP_CANON,
-                                    "resource.new and resource.drop cannot be called from "
-                                    "realloc or post-return");
+                                    "cannot leave component instance: resource.new and "
+                                    "resource.drop cannot be called from realloc or "
+                                    "post-return");
     }
     eos_cm__handle *h;
     switch (b->how) {

@@ -1,7 +1,8 @@
 // Turns the component model's reference run scripts (values/, resources/,
 // async/) into component binaries and one manifest of run commands per
 // script, for test_refrun.
-// Usage: node refrun.mjs TESTDIR OUTDIR
+// Usage: node refrun.mjs TESTDIR OUTDIR [LOCALDIR]
+// LOCALDIR holds the project's own scripts in the same form (run as local/*).
 // Writes OUTDIR/<dir>-<name>.txt (e.g. values-concat.txt), one command a
 // line, tab-separated, the first three fields being  command  script  line:
 //   def     S L  NAME  BINARY  ASYNC      a component definition (ASYNC: 1 when
@@ -27,7 +28,7 @@ const tools = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'tools')
 const { parse } = await import(
   pathToFileURL(join(tools, 'node_modules/@bytecodealliance/jco/dist/api.js')).href);
 
-const [testdir, outdir] = process.argv.slice(2);
+const [testdir, outdir, localdir] = process.argv.slice(2);
 if (!testdir || !outdir) {
   console.error('usage: refrun.mjs TESTDIR OUTDIR');
   process.exit(2);
@@ -174,9 +175,9 @@ function invoke(form) {
 
 const clean = (s) => s.replace(/[\t\n]/g, ' ');
 
-async function convert(dir, file) {
+async function convert(root, dir, file) {
   const rel = `${dir}/${file}`;
-  const src = readFileSync(join(testdir, dir, file), 'utf8');
+  const src = readFileSync(join(root, file), 'utf8');
   const base = `${dir}-${file.replace(/\.wast$/, '')}`;
   const rows = [];
   const isAsync = dir === 'async';
@@ -228,9 +229,11 @@ async function convert(dir, file) {
 }
 
 let total = 0;
-for (const dir of ['values', 'resources', 'async']) {
-  for (const file of readdirSync(join(testdir, dir)).sort()) {
-    if (file.endsWith('.wast')) total += await convert(dir, file);
+const roots = ['values', 'resources', 'async'].map((d) => [join(testdir, d), d]);
+if (localdir) roots.push([localdir, 'local']);
+for (const [root, dir] of roots) {
+  for (const file of readdirSync(root).sort()) {
+    if (file.endsWith('.wast')) total += await convert(root, dir, file);
   }
 }
 console.log(`refrun: ${total} commands`);

@@ -427,6 +427,7 @@ static void cmd_def(runner *r, const char *key, char **f, int nf, bool bad)
     if (rc == EOS_EUNSUPPORTED && nf > 5 && f[5][0] == '1') {
         snprintf(d->skip, sizeof d->skip, "%s", ASYNC_REASON);
         skip(r, key, d->skip);
+        printf("  (refused as: %s)\n", diag.message);
         return;
     }
     snprintf(d->fail, sizeof d->fail, "a valid component is refused: %s", diag.message);
