@@ -1,5 +1,5 @@
 // Turns the component model's reference run scripts (values/, resources/,
-// async/) into component binaries and one manifest of run commands per
+// linking/, async/) into component binaries and one manifest of run commands per
 // script, for test_refrun.
 // Usage: node refrun.mjs TESTDIR OUTDIR [LOCALDIR]
 // LOCALDIR holds the project's own scripts in the same form (run as local/*).
@@ -229,7 +229,7 @@ async function convert(root, dir, file) {
 }
 
 let total = 0;
-const roots = ['values', 'resources', 'async'].map((d) => [join(testdir, d), d]);
+const roots = ['values', 'resources', 'linking', 'async'].map((d) => [join(testdir, d), d]);
 if (localdir) roots.push([localdir, 'local']);
 for (const [root, dir] of roots) {
   for (const file of readdirSync(root).sort()) {
