@@ -442,6 +442,7 @@ static void cmd_def(runner *r, const char *key, char **f, int nf, bool bad)
     if (bad) {
         snprintf(d->skip, sizeof d->skip, "the text parser refuses it");
         skip(r, key, d->skip);
+        printf("  (%s)\n", nf > 4 ? f[4] : "no reason given");
         return;
     }
     char path[4096];
