@@ -19,8 +19,8 @@
 #include "eos/cm.h"
 
 #define ASYNC_REASON "async ABI (WASI 0.3): not supported yet"
-#define MAX_DEFS 64
-#define MAX_REASONS 32
+#define MAX_DEFS     64
+#define MAX_REASONS  32
 
 typedef struct def {
     char name[64];
@@ -196,12 +196,12 @@ static int parse_val(const eos_cm_type *t, char **p, eos_cm_arena *a, eos_cm_val
     }
     *colon = 0;
     const char *tag = tok, *arg = colon + 1;
-#define WANT(s)                                                                              \
-    do {                                                                                     \
-        if (strcmp(tag, s)) {                                                                \
-            snprintf(why, wn, "a %s value given for a parameter of kind %d", tag, t->kind); \
-            return -1;                                                                       \
-        }                                                                                    \
+#define WANT(s)                                                                                    \
+    do {                                                                                           \
+        if (strcmp(tag, s)) {                                                                      \
+            snprintf(why, wn, "a %s value given for a parameter of kind %d", tag, t->kind);        \
+            return -1;                                                                             \
+        }                                                                                          \
     } while (0)
     switch ((eos_cm_kind)t->kind) {
     case EOS_CM_BOOL:
