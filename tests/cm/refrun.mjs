@@ -175,6 +175,15 @@ function invoke(form) {
 
 const clean = (s) => s.replace(/[\t\n]/g, ' ');
 
+// The parser's reason for refusing a text, without its debug wrapping.
+function parseError(e, first) {
+  const s = String(e);
+  const custom = /kind: Custom\("((?:[^"\\]|\\.)*)"\)/.exec(s);
+  const line = /line: (\d+)/.exec(s);
+  const why = custom ? custom[1].replace(/\\(.)/g, '$1') : s.split('\n')[0];
+  return clean((line ? `line ${first + Number(line[1])}: ` : '') + why).slice(0, 200);
+}
+
 async function convert(root, dir, file) {
   const rel = `${dir}/${file}`;
   const src = readFileSync(join(root, file), 'utf8');
@@ -203,7 +212,7 @@ async function convert(root, dir, file) {
           writeFileSync(join(outdir, out), await parse(body));
           rows.push(['def', ...at, name, out, ASYNC.test(text) ? 1 : 0]);
         } catch (e) {
-          rows.push(['bad', ...at, name, clean(String(e).split('\n')[0].slice(0, 160))]);
+          rows.push(['bad', ...at, name, parseError(e, f.line)]);
         }
         if (!defn) rows.push(['inst', ...at, name]);
       } else if (head === 'invoke') {
