@@ -14,7 +14,8 @@
 //   return  S L  FUNC  ARGS  RESULTS       a call and its expected results
 //   trap    S L  FUNC  ARGS  MESSAGE       a call that must trap
 //   skip    S L  REASON                    a command not run, with the reason
-// A top-level (component ...) is a definition named @LINE plus its instance.
+// A top-level (component ...) is a definition (named by its $id, else @LINE)
+// plus its instance.
 // ARGS and RESULTS are values, space-separated, in prefix form:
 //   b:0|1  i:DEC (any integer kind)  f:TEXT (floats, strtod syntax)
 //   c:CODEPOINT  s:HEX (UTF-8 bytes, may be empty)  l:N tu:N (N values follow)
@@ -205,7 +206,9 @@ async function convert(root, dir, file) {
         rows.push(['inst', ...at, atom(f[3])]);
       } else if (head === 'component') {
         const defn = atom(f[1]) === 'definition';
-        const name = defn ? atom(f[2]) : `@${f.line}`;
+        // A named top-level component can also be instantiated again by name.
+        const id = atom(defn ? f[2] : f[1]);
+        const name = id && id.startsWith('$') ? id : `@${f.line}`;
         const body = defn ? text.replace(/^\(\s*component\s+definition\b/, '(component') : text;
         const out = `${base}-${f.line}.wasm`;
         try {
