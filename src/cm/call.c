@@ -234,10 +234,13 @@ static int builtin_call(eos_wasm_caller *caller, void *ud, uint64_t *slots)
     const eos_cm_resource *rt = ci->rmap[b->rdesc->id];
     uint32_t idx = (uint32_t)slots[0];
     int rc = 0;
-    if (!ci->may_leave) {
+    /* resource.rep only reads the table, so post-return may use it; new and
+     * drop change it (and drop may run a destructor) and may not. */
+    if (!ci->may_leave && b->how != EOS_CM__D_RESOURCE_REP) {
         eos_cm__cx_dispose(&cx);
         return eos_wasm_caller_trap(caller, EOS_TRAP_CANON,
-                                    "resource builtins cannot be called from realloc or "
+                                    "cannot leave component instance: resource.new and "
+                                    "resource.drop cannot be called from realloc or "
                                     "post-return");
     }
     eos_cm__handle *h;

@@ -294,6 +294,19 @@ static int defvaltype(eos_cm__rd *r, eos_cm__scope *s, uint8_t op, const eos_cm_
         if (!t || (rc = valtype(r, s, &t->elem)))
             return rc ? rc : EOS_ENOMEM;
         break;
+    case 0x63: { /* map<K, V>: the canonical ABI moves it as list<tuple<K, V>> */
+        eos_cm_type *kv = eos_cm__type_new(a, EOS_CM_TUPLE);
+        const eos_cm_type **types = eos_cm_arena_alloc(a, 2 * sizeof(void *));
+        t = eos_cm__type_new(a, EOS_CM_LIST);
+        if (!kv || !types || !t)
+            return EOS_ENOMEM;
+        if ((rc = valtype(r, s, &types[0])) || (rc = valtype(r, s, &types[1])))
+            return rc;
+        kv->count = 2, kv->types = types;
+        eos_cm__type_layout(kv);
+        t->elem = kv;
+        break;
+    }
     case 0x6f: { /* tuple */
         t = eos_cm__type_new(a, EOS_CM_TUPLE);
         if (!t || (rc = eos_cm__rd_u32(r, &n)))
@@ -341,6 +354,12 @@ static int defvaltype(eos_cm__rd *r, eos_cm__scope *s, uint8_t op, const eos_cm_
         if (!t || (rc = handle_type(r, s, t->kind, t)))
             return rc ? rc : EOS_ENOMEM;
         break;
+    case 0x66: /* stream */
+    case 0x65: /* future */
+    case 0x64: /* error-context */
+        return eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
+                               "stream, future and error-context types need the async ABI "
+                               "(WASI 0.3), not supported yet");
     default:
         return EOS_CM__MALFORMED(r, "unknown type constructor");
     }
@@ -740,13 +759,25 @@ static int outer_type(eos_cm__rd *r, eos_cm__scope *s, uint32_t ct, uint32_t i,
                       eos_cm__typedef *out)
 {
     eos_cm__scope *o = s;
-    for (uint32_t k = 0; k < ct && o; k++)
-        o = o->outer;
-    if (!o)
-        return EOS_CM__INVALID(r, "outer alias count beyond the enclosing scopes");
-    const eos_cm__typedef *t = scope_type(o, i);
+    const eos_cm_component *oc = NULL;
+    /* Past the innermost component's own scope the count goes on through
+     * the components that enclose it. */
+    for (uint32_t k = 0; k < ct; k++) {
+        if (o && o->outer)
+            o = o->outer;
+        else if (o && o->comp && o->comp->parent)
+            oc = o->comp->parent, o = NULL;
+        else if (oc && oc->parent)
+            oc = oc->parent;
+        else
+            return EOS_CM__INVALID(r, "outer alias count beyond the enclosing scopes");
+    }
+    const eos_cm__def *od = oc ? eos_cm__def_get(oc, EOS_CM__S_TYPE, i) : NULL;
+    const eos_cm__typedef *t = oc ? (od ? &od->type : NULL) : scope_type(o, i);
     if (!t)
         return EOS_CM__INVALID(r, "outer alias index out of range");
+    if (oc && eos_cm__typedef_has_resources(t, 0))
+        return EOS_CM__INVALID(r, "outer alias of a type that transitively refers to resources");
     *out = *t;
     return 0;
 }

@@ -125,6 +125,12 @@ int eos_cm__lift_string(eos_cm__cx *cx, uint32_t ptr, uint32_t tagged_len, eos_c
                 return eos_cm__trap(cx, "utf16 string length %u is too large", units);
             return lift_utf16(cx, ptr, units, out);
         } else {
+            /* latin1+utf16 strings are 2-aligned whichever form they take. */
+            if (ptr & 1)
+                return eos_cm__trap(cx, "latin1+utf16 string pointer %u is not 2-byte aligned",
+                                    ptr);
+            if (tagged_len > EOS_CM__MAX_STRING_BYTES)
+                return eos_cm__trap(cx, "string length %u is too large", tagged_len);
             const uint8_t *p = eos_cm__mem(cx, ptr, tagged_len);
             if (!p)
                 return eos_cm__trap(cx, "string [%u, +%u) is outside linear memory", ptr,

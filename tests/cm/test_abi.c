@@ -291,6 +291,10 @@ static void test_traps(void)
     expect_load_trap("string", 0, 1, "unpaired surrogate");
     put32(0, 101);
     expect_load_trap("string", 0, 1, "not 2-byte aligned");
+    /* latin1+utf16 strings are 2-aligned in their latin1 form too */
+    put32(0, 101), put32(4, 1);
+    mem[101] = 'a';
+    expect_load_trap("string", 0, 2, "not 2-byte aligned");
     /* string length beyond memory */
     put32(0, 100), put32(4, MEM_SIZE);
     expect_load_trap("string", 0, 0, "outside linear memory");

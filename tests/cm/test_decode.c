@@ -165,11 +165,25 @@ static void test_invalid_components(void)
     }
 }
 
+static void test_newer_value_types(void)
+{
+    /* (type (map string u32)): accepted, moved as list<tuple<string, u32>> */
+    static const uint8_t map[] = {PRE, 0x07, 0x04, 0x01, 0x63, 0x73, 0x79};
+    eos_diag d;
+    EOS_CHECK_INT(decode(map, sizeof(map), &d), 0);
+    /* (type (stream u8)), (type (future u8)): the async ABI's, not supported */
+    static const uint8_t stream[] = {PRE, 0x07, 0x04, 0x01, 0x66, 0x01, 0x7d};
+    expect(stream, sizeof(stream), EOS_EUNSUPPORTED, "async ABI");
+    static const uint8_t future[] = {PRE, 0x07, 0x04, 0x01, 0x65, 0x01, 0x7d};
+    expect(future, sizeof(future), EOS_EUNSUPPORTED, "async ABI");
+}
+
 int main(void)
 {
     EOS_RUN(test_minimal);
     EOS_RUN(test_refusals);
     EOS_RUN(test_real_component);
     EOS_RUN(test_invalid_components);
+    EOS_RUN(test_newer_value_types);
     return eos_test_finish();
 }
