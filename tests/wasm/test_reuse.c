@@ -124,6 +124,36 @@ static void test_restore_many_pages(void)
     eos_wasm_module_free(m);
 }
 
+/* Pages past the image that a request only read map the kernel's zero page:
+ * a reset leaves them (they read as zero already), while a page read and
+ * then written is put back, so the next growth shows zeros everywhere. */
+static void test_restore_read_only_pages(void)
+{
+    size_t size = 0;
+    uint8_t *b = wt_read(EOS_TEST_REUSE_WASM, &size);
+    eos_wasm_module *m = NULL;
+    EOS_CHECK_INT(eos_wasm_module_new(b, size, NULL, &m, NULL), 0);
+    free(b);
+    EOS_CHECK_INT(eos_wasm_store_new(NULL, &s), 0);
+    EOS_CHECK_INT(eos_wasm_instantiate(s, m, NULL, 0, &inst, NULL), 0);
+    EOS_CHECK_INT(eos_wasm_store_snapshot(s), 0);
+    for (int round = 0; round < 3; round++) {
+        EOS_CHECK_INT(get("grow", 8, true), 8);
+        for (int32_t at = 8 * 65536; at < 16 * 65536; at += 4096)
+            EOS_CHECK_INT(get("peek", at + 8, true), 0);
+        int32_t a[2] = {12 * 65536 + 8, 'W'};
+        EOS_CHECK_INT(call("poke", a, 2, NULL), 0);
+        EOS_CHECK_INT(get("peek", 12 * 65536 + 8, true), 'W');
+        EOS_CHECK_INT(eos_wasm_store_restore(s), 0);
+        EOS_CHECK_INT(get("pages", 0, false), 8);
+        EOS_CHECK_INT(get("grow", 8, true), 8);
+        EOS_CHECK_INT(get("peek", 12 * 65536 + 8, true), 0);
+        EOS_CHECK_INT(eos_wasm_store_restore(s), 0);
+    }
+    eos_wasm_store_free(s);
+    eos_wasm_module_free(m);
+}
+
 /* A one-page memory lives in the heap: restored by copying. */
 static void test_restore_small(void)
 {
@@ -151,6 +181,7 @@ int main(void)
 {
     EOS_RUN(test_restore);
     EOS_RUN(test_restore_many_pages);
+    EOS_RUN(test_restore_read_only_pages);
     EOS_RUN(test_restore_small);
     return eos_test_finish();
 }
