@@ -191,6 +191,8 @@
     X(I64_EXTEND16_S, 0xc3, "I:I", "i64.extend16_s")                                               \
     X(I64_EXTEND32_S, 0xc4, "I:I", "i64.extend32_s")                                               \
     X(REF_IS_NULL, 0xd1, NULL, "push pop == null")                                                 \
+    /* memory64, table64, custom page sizes */                                                    \
+    X(MEM64, -1, NULL, "S N ...: 64-bit address or custom page size operation S (exec_mem64.c)")   \
     X(SIMD, -1, NULL, "S N ...: v128 instruction 0xfd S, N words in all (exec_simd.c)")            \
     X(V128_CONST, -1, NULL, "W0 W1 W2 W3: push a v128 constant (two slots)")                       \
     X(LOCAL_GET_V128, -1, NULL, "L: push fp[L], fp[L+1]")                                          \
@@ -478,6 +480,9 @@ struct eos_wasm_module {
     /* Some type, local or instruction uses v128 (SIMD): set by decode and
      * validate; the compiled tier declines such modules. */
     bool uses_v128;
+    /* Some memory or table has 64-bit addresses or a memory has custom
+     * pages: its instructions take the general path of validate_mem64.c. */
+    bool uses_mem64;
 
     eos_wasm__code *codes;
     uint32_t code_count;
@@ -825,6 +830,58 @@ uint32_t eos_wasm__val_to_slots(const eos_wasm_val *v, uint64_t *slots);
 uint32_t eos_wasm__slots_to_val(uint8_t type, const uint64_t *slots, eos_wasm_val *out);
 /* Evaluates a v128 constant expression for inst into out (two slots). */
 int eos_wasm__eval_expr_v128(eos_wasm_instance *inst, const eos_wasm__expr *e, uint64_t *out);
+
+/* ---- memory64, table64, custom page sizes ----------------------------------
+ * Modules with a 64-bit memory or table, or a memory of 1-byte pages, are
+ * validated by validate_mem64.c: their instructions on such memories and
+ * tables become EOS_WASM_OP_MEM64 (words: op, sub-operation, length, then
+ * the immediates below), every address is a full 64-bit slot and every
+ * bounds check is exact. Other modules never see this path. */
+enum {
+    EOS_WASM__X64_ACCESS,      /* K M OLO OHI: load or store of wasm opcode K on memory M */
+    EOS_WASM__X64_MEMORY_SIZE, /* M */
+    EOS_WASM__X64_MEMORY_GROW, /* M */
+    EOS_WASM__X64_MEMORY_FILL, /* M */
+    EOS_WASM__X64_MEMORY_COPY, /* MD MS */
+    EOS_WASM__X64_MEMORY_INIT, /* D M */
+    EOS_WASM__X64_TABLE_GET,   /* T */
+    EOS_WASM__X64_TABLE_SET,   /* T */
+    EOS_WASM__X64_TABLE_SIZE,  /* T */
+    EOS_WASM__X64_TABLE_GROW,  /* T */
+    EOS_WASM__X64_TABLE_FILL,  /* T */
+    EOS_WASM__X64_TABLE_COPY,  /* TD TS */
+    EOS_WASM__X64_TABLE_INIT,  /* E T */
+    EOS_WASM__X64_INDIRECT,    /* T: the i64 index of the call_indirect that follows */
+};
+/* log2 of the page size of memory type t (16, or 0 for 1-byte pages). */
+static inline unsigned eos_wasm__page_log2(const eos_wasm_memorytype *t)
+{
+    return t->page_size == 1 ? 0 : 16;
+}
+/* decode_mem64.c: reads a memory type or a table's limits (flags 0x04:
+ * 64-bit, 0x08: page size) into *t for module m (uses_mem64 set). */
+int eos_wasm__read_memtype(eos_wasm__rd *r, eos_wasm_module *m, eos_wasm_memorytype *t);
+int eos_wasm__read_table_limits(eos_wasm__rd *r, eos_wasm_module *m, eos_wasm_limits_type *l);
+/* validate_mem64.c: true when opcode b (of a uses_mem64 module) is checked
+ * and translated by eos_wasm__v_mem64. */
+bool eos_wasm__v_mem64_claims(uint8_t b);
+int eos_wasm__v_mem64(eos_wasm__vctx *v, uint8_t b);
+/* Emits the check of a call_indirect's i64 index into table (table64). */
+int eos_wasm__v_indirect64(eos_wasm__vctx *v, uint32_t table);
+/* The value type of memory or table addresses (i32 or i64). */
+static inline uint8_t eos_wasm__mem_at(const eos_wasm_module *m, uint32_t mem)
+{
+    return m->memories[mem].limits.is64 ? EOS_WASM_I64 : EOS_WASM_I32;
+}
+static inline uint8_t eos_wasm__table_at(const eos_wasm_module *m, uint32_t tab)
+{
+    return m->tables[tab].limits.is64 ? EOS_WASM_I64 : EOS_WASM_I32;
+}
+/* exec_mem64.c: runs the EOS_WASM_OP_MEM64 at ip on stack top sp for inst;
+ * returns the new stack top, or NULL with *trap and *msg set. *charge gets
+ * the elements moved, for fuel. Borrows everything. */
+uint64_t *eos_wasm__mem64_exec(eos_wasm_instance *inst, const uint32_t *ip, uint64_t *sp, int *trap,
+                               const char **msg, uint64_t *charge);
 
 /* decode.c: parses every section; function bodies are only located. */
 int eos_wasm__decode(eos_wasm_module *m, eos_diag *diag);

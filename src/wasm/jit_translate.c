@@ -973,6 +973,12 @@ static int translate_fn(jfn *j, uint32_t code)
     const eos_wasm_module *m = j->m;
     const eos_wasm__code *c = &m->codes[code];
     const eos_wasm_functype *ft = &m->types[c->type_index];
+    /* 64-bit and custom-page memories, 64-bit tables: not translated, the
+     * module stays interpreted (explicit 64-bit bounds checks there). */
+    if (m->uses_mem64) {
+        j->declined = true;
+        return EOS_EUNSUPPORTED;
+    }
     j->fn = get_fn(j, code);
     j->p = m->bytes + c->body_off;
     j->end = j->p + c->body_size;
