@@ -1019,6 +1019,7 @@ enum {
     EOS_WASM__RT_TABLE_GET,
     EOS_WASM__RT_TABLE_SET,
     EOS_WASM__RT_FUEL,
+    EOS_WASM__RT_MEM64, /* memory64, table64, custom page sizes (jit_rt.c) */
     EOS_WASM__RT_COUNT_
 };
 typedef struct eos_wasm__jit_rt {

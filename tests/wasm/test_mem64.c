@@ -10,8 +10,11 @@
 #include "eos/wasm.h"
 #include "harness.h"
 
-/* Such modules are interpreted on every tier (the compiled one declines). */
+/* Built once per tier (test_mem64_compiled: the compiled tier's explicit
+ * 64-bit bounds checks and runtime helpers). */
+#ifndef EOS_TEST_TIER
 #define EOS_TEST_TIER EOS_WASM_TIER_INTERP
+#endif
 
 /* (memory (export "mem") i64 1 100000) (table i64 1 1 funcref) (elem (i64.const 0) 5)
  * grow: (param i64) (result i64) memory.grow
@@ -152,6 +155,7 @@ static void test_grow_and_overflow(void)
 
     eos_wasm_memorytype mt = eos_wasm_memory_type(eos_wasm_instance_memory(inst, 0));
     EOS_CHECK(mt.limits.is64 && mt.limits.min == 16);
+    EOS_CHECK_INT(eos_wasm_instance_tier(inst), EOS_TEST_TIER);
     eos_wasm_module_free(m);
     eos_wasm_store_free(s);
 }
@@ -197,6 +201,7 @@ static void test_byte_pages(void)
     EOS_CHECK(r == UINT32_MAX);
     eos_wasm_memorytype mt = eos_wasm_memory_type(eos_wasm_instance_memory(inst, 0));
     EOS_CHECK(mt.page_size == 1 && mt.limits.min == 8);
+    EOS_CHECK_INT(eos_wasm_instance_tier(inst), EOS_TEST_TIER);
     eos_wasm_module_free(m);
     eos_wasm_store_free(s);
 }
