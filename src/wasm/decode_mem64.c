@@ -59,7 +59,9 @@ int eos_wasm__read_memtype(eos_wasm__rd *r, eos_wasm_module *m, eos_wasm_memoryt
     uint64_t cap = l->is64 ? (p ? UINT64_C(1) << (64 - p) : UINT64_MAX) : UINT64_C(1) << (32 - p);
     if (l->min > cap || (l->has_max && l->max > cap))
         return eos_wasm__rd_fail(r, EOS_EINVALID, "memory size must be at most %s",
-                                 l->is64 ? "2^64 bytes" : p ? "65536 pages (4GiB)" : "4GiB");
+                                 l->is64 ? "2^64 bytes"
+                                 : p     ? "65536 pages (4GiB)"
+                                         : "4GiB");
     if (l->has_max && l->min > l->max)
         return eos_wasm__rd_fail(r, EOS_EINVALID, "size minimum must not be greater than maximum");
     return 0;

@@ -191,7 +191,7 @@
     X(I64_EXTEND16_S, 0xc3, "I:I", "i64.extend16_s")                                               \
     X(I64_EXTEND32_S, 0xc4, "I:I", "i64.extend32_s")                                               \
     X(REF_IS_NULL, 0xd1, NULL, "push pop == null")                                                 \
-    /* memory64, table64, custom page sizes */                                                    \
+    /* memory64, table64, custom page sizes */                                                     \
     X(MEM64, -1, NULL, "S N ...: 64-bit address or custom page size operation S (exec_mem64.c)")   \
     X(SIMD, -1, NULL, "S N ...: v128 instruction 0xfd S, N words in all (exec_simd.c)")            \
     X(V128_CONST, -1, NULL, "W0 W1 W2 W3: push a v128 constant (two slots)")                       \

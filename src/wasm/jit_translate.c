@@ -309,8 +309,9 @@ static LLVMValueRef mem_addr(jfn *j, uint32_t mem, LLVMValueRef addr, uint64_t o
     if (j->m->memories[mem].limits.is64) {
         /* memory64: addr + off + width must not pass 2^64 either. */
         uint64_t lim = off > UINT64_MAX - width ? 0 : UINT64_MAX - off - width;
-        trap_if(j, off > UINT64_MAX - width ? LLVMConstInt(j->t_i1, 1, 0)
-                                            : LLVMBuildICmp(j->b, LLVMIntUGT, addr, c64(j, lim), ""),
+        trap_if(j,
+                off > UINT64_MAX - width ? LLVMConstInt(j->t_i1, 1, 0)
+                                         : LLVMBuildICmp(j->b, LLVMIntUGT, addr, c64(j, lim), ""),
                 EOS_WASM__JT_MEM_OOB);
     }
     LLVMValueRef ea = LLVMBuildZExt(j->b, addr, j->t_i64, "");
@@ -1129,8 +1130,8 @@ static void prefixed(jfn *j)
  * the top n operands; returns its i64 result. */
 static LLVMValueRef mem64_rt(jfn *j, uint32_t sub, uint32_t a, uint32_t b, unsigned n)
 {
-    LLVMValueRef args[7] = {j->inst,     c32(j, sub), c32(j, a), c32(j, b),
-                            c64(j, 0),   c64(j, 0),   c64(j, 0)};
+    LLVMValueRef args[7] = {j->inst,   c32(j, sub), c32(j, a), c32(j, b),
+                            c64(j, 0), c64(j, 0),   c64(j, 0)};
     for (unsigned i = n; i-- > 0;)
         args[4 + i] = LLVMBuildZExt(j->b, pop(j), j->t_i64, "");
     sync_out(j);

@@ -191,7 +191,8 @@ static int make_spectest(runner *r)
         return -1;
     add_spectest(r, "table", te);
     /* table64: the same table with i64 indices. */
-    eos_wasm_tabletype tt64 = {EOS_WASM_FUNCREF, {.min = 10, .max = 20, .has_max = true, .is64 = true}};
+    eos_wasm_tabletype tt64 = {EOS_WASM_FUNCREF,
+                               {.min = 10, .max = 20, .has_max = true, .is64 = true}};
     eos_wasm_extern te64 = {.kind = EOS_WASM_EXTERN_TABLE};
     if (eos_wasm_table_new(r->store, &tt64, null, &te64.of.table))
         return -1;
