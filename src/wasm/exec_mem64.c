@@ -105,6 +105,15 @@ uint64_t *eos_wasm__mem64_exec(eos_wasm_instance *inst, const uint32_t *ip, uint
         *charge = n;
         return sp - 3;
     }
+    case EOS_WASM__X64_SIMD_ADDR: {
+        /* The SIMD access after this one checks the folded address again. */
+        const eos_wasm_memory *mem = inst->memories[ip[3]];
+        uint64_t offset = (uint64_t)ip[4] | ((uint64_t)ip[5] << 32), *a = sp - ip[7];
+        if (*a > UINT64_MAX - offset || !within(*a + offset, ip[6], mem->size))
+            return NULL;
+        *a += offset;
+        return sp;
+    }
     case EOS_WASM__X64_MEMORY_INIT:
         if ((*trap = eos_wasm__memory_init(inst, ip[4], ip[3], sp[-3], sp[-2], sp[-1])) != 0)
             return NULL;

@@ -852,6 +852,7 @@ enum {
     EOS_WASM__X64_TABLE_COPY,  /* TD TS */
     EOS_WASM__X64_TABLE_INIT,  /* E T */
     EOS_WASM__X64_INDIRECT,    /* T: the i64 index of the call_indirect that follows */
+    EOS_WASM__X64_SIMD_ADDR,   /* M OLO OHI W D: address D slots down += offset (W bytes) */
 };
 /* log2 of the page size of memory type t (16, or 0 for 1-byte pages). */
 static inline unsigned eos_wasm__page_log2(const eos_wasm_memorytype *t)
@@ -866,6 +867,10 @@ int eos_wasm__read_table_limits(eos_wasm__rd *r, eos_wasm_module *m, eos_wasm_li
  * and translated by eos_wasm__v_mem64. */
 bool eos_wasm__v_mem64_claims(uint8_t b);
 int eos_wasm__v_mem64(eos_wasm__vctx *v, uint8_t b);
+/* Emits, for the SIMD access of width bytes that follows on i64 memory mem,
+ * the exact addition of off to its address depth slots down. */
+int eos_wasm__v_simd_addr64(eos_wasm__vctx *v, uint32_t mem, uint64_t off, uint32_t width,
+                            uint32_t depth);
 /* Emits the check of a call_indirect's i64 index into table (table64). */
 int eos_wasm__v_indirect64(eos_wasm__vctx *v, uint32_t table);
 /* The value type of memory or table addresses (i32 or i64). */

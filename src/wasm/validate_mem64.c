@@ -206,3 +206,10 @@ int eos_wasm__v_indirect64(eos_wasm__vctx *v, uint32_t table)
 {
     return emit(v, EOS_WASM__X64_INDIRECT, 1, &table);
 }
+
+int eos_wasm__v_simd_addr64(eos_wasm__vctx *v, uint32_t mem, uint64_t off, uint32_t width,
+                            uint32_t depth)
+{
+    uint32_t imm[5] = {mem, (uint32_t)off, (uint32_t)(off >> 32), width, depth};
+    return emit(v, EOS_WASM__X64_SIMD_ADDR, 5, imm);
+}

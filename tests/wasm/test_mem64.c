@@ -53,6 +53,25 @@ static const uint8_t huge_wasm[] = {
     0x01, 0x04, 0x73, 0x69, 0x7a, 0x65, 0x00, 0x00, 0x0a, 0x06, 0x01, 0x04, 0x00, 0x3f, 0x00, 0x0b,
 };
 
+/* (memory i64 1)
+ * vload: (param i64) (result i32) lane 0 of v128.load offset=8
+ * vload_wrap: the same with offset=0xfffffffffffffff0
+ * vstore: (param i64) v128.store offset=16 of bytes 1..16
+ * vlane: (param i64) (result i32) lane 0 of v128.load32_lane offset=4 */
+static const uint8_t simd64_wasm[] = {
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x0a, 0x02, 0x60, 0x01, 0x7e, 0x01, 0x7f,
+    0x60, 0x01, 0x7e, 0x00, 0x03, 0x05, 0x04, 0x00, 0x00, 0x01, 0x00, 0x05, 0x03, 0x01, 0x04, 0x01,
+    0x07, 0x27, 0x04, 0x05, 0x76, 0x6c, 0x6f, 0x61, 0x64, 0x00, 0x00, 0x0a, 0x76, 0x6c, 0x6f, 0x61,
+    0x64, 0x5f, 0x77, 0x72, 0x61, 0x70, 0x00, 0x01, 0x06, 0x76, 0x73, 0x74, 0x6f, 0x72, 0x65, 0x00,
+    0x02, 0x05, 0x76, 0x6c, 0x61, 0x6e, 0x65, 0x00, 0x03, 0x0a, 0x5c, 0x04, 0x0b, 0x00, 0x20, 0x00,
+    0xfd, 0x00, 0x04, 0x08, 0xfd, 0x1b, 0x00, 0x0b, 0x14, 0x00, 0x20, 0x00, 0xfd, 0x00, 0x04, 0xf0,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0xfd, 0x1b, 0x00, 0x0b, 0x1a, 0x00, 0x20,
+    0x00, 0xfd, 0x0c, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d,
+    0x0e, 0x0f, 0x10, 0xfd, 0x0b, 0x04, 0x10, 0x0b, 0x1e, 0x00, 0x20, 0x00, 0xfd, 0x0c, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xfd, 0x56,
+    0x02, 0x04, 0x00, 0xfd, 0x1b, 0x00, 0x0b,
+};
+
 static eos_wasm_module *load(const uint8_t *b, size_t n)
 {
     eos_wasm_features f = {.tier = EOS_TEST_TIER};
@@ -82,7 +101,7 @@ static int call(eos_wasm_store *s, eos_wasm_instance *inst, const char *name, co
     }
     eos_wasm_func *f = eos_wasm_instance_func(inst, name);
     EOS_CHECK(f != NULL);
-    size_t nr = strcmp(name, "store") == 0 ? 0 : 1;
+    size_t nr = strstr(name, "store") ? 0 : 1;
     int rc = eos_wasm_func_call(s, f, args, n, &r, nr, NULL);
     if (out)
         *out = r.type == EOS_WASM_I64 ? (uint64_t)r.of.i64 : (uint32_t)r.of.i32;
@@ -198,10 +217,40 @@ static void test_byte_pages(void)
     eos_wasm_store_free(s);
 }
 
+/* SIMD loads and stores on a 64-bit memory: the offset is added exactly. */
+static void test_simd(void)
+{
+    eos_wasm_module *m = load(simd64_wasm, sizeof(simd64_wasm));
+    eos_wasm_store *s;
+    EOS_CHECK_INT(eos_wasm_store_new(NULL, &s), 0);
+    eos_wasm_instance *inst;
+    EOS_CHECK_INT(eos_wasm_instantiate(s, m, NULL, 0, &inst, NULL), 0);
+    uint64_t r = 0;
+    EOS_CHECK_INT(call(s, inst, "vstore", "I", 0, 0, NULL), 0);
+    EOS_CHECK_INT(call(s, inst, "vload", "I", 8, 0, &r), 0);
+    EOS_CHECK(r == 0x04030201);
+    EOS_CHECK_INT(call(s, inst, "vlane", "I", 12, 0, &r), 0);
+    EOS_CHECK(r == 0x04030201);
+    EOS_CHECK_INT(call(s, inst, "vload", "I", 65536 - 24, 0, &r), 0);
+    EOS_CHECK_INT(call(s, inst, "vload", "I", 65536 - 23, 0, &r), EOS_TRAP_MEMORY_OOB);
+    EOS_CHECK_INT(call(s, inst, "vload", "I", UINT64_MAX - 8, 0, &r), EOS_TRAP_MEMORY_OOB);
+    EOS_CHECK_INT(call(s, inst, "vload_wrap", "I", 0x10, 0, &r), EOS_TRAP_MEMORY_OOB);
+    EOS_CHECK_INT(call(s, inst, "vload_wrap", "I", 0x20, 0, &r), EOS_TRAP_MEMORY_OOB);
+    EOS_CHECK_INT(call(s, inst, "vstore", "I", UINT64_MAX - 15, 0, NULL), EOS_TRAP_MEMORY_OOB);
+    EOS_CHECK_INT(call(s, inst, "vstore", "I", UINT64_MAX - 31, 0, NULL), EOS_TRAP_MEMORY_OOB);
+    EOS_CHECK_INT(call(s, inst, "vlane", "I", UINT64_MAX - 3, 0, &r), EOS_TRAP_MEMORY_OOB);
+    EOS_CHECK_INT(call(s, inst, "vlane", "I", 65536 - 8, 0, &r), 0);
+    EOS_CHECK_INT(call(s, inst, "vlane", "I", 65536 - 7, 0, &r), EOS_TRAP_MEMORY_OOB);
+    EOS_CHECK_INT(eos_wasm_instance_tier(inst), EOS_TEST_TIER);
+    eos_wasm_module_free(m);
+    eos_wasm_store_free(s);
+}
+
 int main(void)
 {
     EOS_RUN(test_grow_and_overflow);
     EOS_RUN(test_limits_refused);
     EOS_RUN(test_byte_pages);
+    EOS_RUN(test_simd);
     return eos_test_finish();
 }
