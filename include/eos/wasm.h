@@ -71,6 +71,7 @@ typedef struct eos_wasm_limits_type {
     uint64_t min;
     uint64_t max;
     bool has_max;
+    bool is64; /* i64 addresses or indices (memory64, table64) */
 } eos_wasm_limits_type;
 
 typedef struct eos_wasm_tabletype {
@@ -79,7 +80,8 @@ typedef struct eos_wasm_tabletype {
 } eos_wasm_tabletype;
 
 typedef struct eos_wasm_memorytype {
-    eos_wasm_limits_type limits; /* in 64 KiB pages */
+    eos_wasm_limits_type limits; /* in pages */
+    uint32_t page_size;          /* bytes: 65536 (0 means that too) or 1 (custom page sizes) */
     bool shared; /* threads: may be shared between threads; requires a maximum */
 } eos_wasm_memorytype;
 

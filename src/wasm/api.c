@@ -409,7 +409,7 @@ int eos_wasm_memory_grow(eos_wasm_memory *m, uint64_t delta, uint64_t *out_old_p
 eos_wasm_memorytype eos_wasm_memory_type(const eos_wasm_memory *m)
 {
     eos_wasm_memorytype t = m->type;
-    t.limits.min = m->size / EOS_WASM_PAGE_SIZE;
+    t.limits.min = m->size >> eos_wasm__page_log2(&m->type);
     return t;
 }
 

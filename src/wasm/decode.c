@@ -37,41 +37,12 @@ static int read_reftype(eos_wasm__rd *r, uint8_t *out)
     return 0;
 }
 
-static int read_limits(eos_wasm__rd *r, eos_wasm_limits_type *l, uint64_t cap, bool memory)
-{
-    uint8_t flags;
-    uint32_t v;
-    if (eos_wasm__rd_byte(r, &flags))
-        return r->err;
-    /* threads: bit 1 marks a shared memory, which needs a maximum */
-    if (flags > (memory ? 3 : 1))
-        return eos_wasm__rd_fail(r, EOS_EMALFORMED, "integer too large: limits flags 0x%02x",
-                                 flags);
-    if (flags == 2)
-        return eos_wasm__rd_fail(r, EOS_EINVALID, "shared memory must have maximum");
-    flags &= 1;
-    if (eos_wasm__rd_u32(r, &v))
-        return r->err;
-    l->min = v;
-    l->has_max = flags == 1;
-    l->max = 0;
-    if (l->has_max) {
-        if (eos_wasm__rd_u32(r, &v))
-            return r->err;
-        l->max = v;
-    }
-    if (memory && (l->min > cap || (l->has_max && l->max > cap)))
-        return eos_wasm__rd_fail(r, EOS_EINVALID, "memory size must be at most 65536 pages (4GiB)");
-    if (l->has_max && l->min > l->max)
-        return eos_wasm__rd_fail(r, EOS_EINVALID, "size minimum must not be greater than maximum");
-    return 0;
-}
-
-static int read_tabletype(eos_wasm__rd *r, eos_wasm_tabletype *t)
+/* Limits (memory64, table64, custom page sizes): decode_mem64.c. */
+static int read_tabletype(eos_wasm__rd *r, eos_wasm_module *m, eos_wasm_tabletype *t)
 {
     if (read_reftype(r, &t->elem_type))
         return r->err;
-    return read_limits(r, &t->limits, UINT32_MAX, false);
+    return eos_wasm__read_table_limits(r, m, &t->limits);
 }
 
 static int read_globaltype(eos_wasm__rd *r, eos_wasm_globaltype *g)
@@ -283,13 +254,12 @@ static int decode_imports(eos_wasm__rd *r, eos_wasm_module *m)
             m->func_import_count++;
             break;
         case EOS_WASM_EXTERN_TABLE:
-            if (read_tabletype(r, &im->table))
+            if (read_tabletype(r, m, &im->table))
                 return r->err;
             m->table_import_count++;
             break;
         case EOS_WASM_EXTERN_MEMORY:
-            im->memory.shared = r->p < r->end && (*r->p & 2); /* threads */
-            if (read_limits(r, &im->memory.limits, EOS_WASM_MAX_PAGES, true))
+            if (eos_wasm__read_memtype(r, m, &im->memory))
                 return r->err;
             m->memory_import_count++;
             break;
@@ -381,7 +351,7 @@ static int decode_tables(eos_wasm__rd *r, eos_wasm_module *m)
         grow_space(r, (void **)&m->tables, m->table_import_count, n, sizeof(eos_wasm_tabletype)))
         return r->err;
     for (uint32_t i = 0; i < n; i++)
-        if (read_tabletype(r, &m->tables[m->table_count++]))
+        if (read_tabletype(r, m, &m->tables[m->table_count++]))
             return r->err;
     return 0;
 }
@@ -392,11 +362,9 @@ static int decode_memories(eos_wasm__rd *r, eos_wasm_module *m)
     if (eos_wasm__rd_u32(r, &n) || grow_space(r, (void **)&m->memories, m->memory_import_count, n,
                                               sizeof(eos_wasm_memorytype)))
         return r->err;
-    for (uint32_t i = 0; i < n; i++) {
-        m->memories[m->memory_count].shared = r->p < r->end && (*r->p & 2); /* threads */
-        if (read_limits(r, &m->memories[m->memory_count++].limits, EOS_WASM_MAX_PAGES, true))
+    for (uint32_t i = 0; i < n; i++)
+        if (eos_wasm__read_memtype(r, m, &m->memories[m->memory_count++]))
             return r->err;
-    }
     if (m->memory_count > 1 && m->features.disable_multi_memory)
         return eos_wasm__rd_fail(r, EOS_EINVALID, "multiple memories");
     return 0;
@@ -506,7 +474,8 @@ static int decode_elem(eos_wasm__rd *r, eos_wasm_module *m, eos_wasm__elem *e)
             return r->err;
         if (e->table >= m->table_count)
             return eos_wasm__rd_fail(r, EOS_EINVALID, "unknown table %u", e->table);
-        if (eos_wasm__read_expr(r, m, &e->offset, EOS_WASM_I32, const_globals(m)))
+        if (eos_wasm__read_expr(r, m, &e->offset, eos_wasm__table_at(m, e->table),
+                                const_globals(m)))
             return r->err;
     }
     bool exprs = flags & 4;
@@ -584,7 +553,8 @@ static int decode_datas(eos_wasm__rd *r, eos_wasm_module *m)
         if (d->mode == EOS_WASM_SEG_ACTIVE) {
             if (d->memory >= m->memory_count)
                 return eos_wasm__rd_fail(r, EOS_EINVALID, "unknown memory %u", d->memory);
-            if (eos_wasm__read_expr(r, m, &d->offset, EOS_WASM_I32, const_globals(m)))
+            if (eos_wasm__read_expr(r, m, &d->offset, eos_wasm__mem_at(m, d->memory),
+                                    const_globals(m)))
                 return r->err;
         }
         if (eos_wasm__rd_u32(r, &size))

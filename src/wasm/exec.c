@@ -740,6 +740,21 @@ L_REF_FUNC:
     ip += 2;
     NEXT;
 
+    /* ---- memory64, table64, custom page sizes (exec_mem64.c) ---- */
+L_MEM64 : {
+    int trap_;
+    const char *msg_;
+    uint64_t charge_;
+    uint64_t *nsp = eos_wasm__mem64_exec(inst, ip, sp, &trap_, &msg_, &charge_);
+    if (!nsp)
+        TRAP(trap_, msg_);
+    sp = nsp;
+    RELOAD_MEM();
+    CHARGE(charge_);
+    ip += ip[2];
+    NEXT;
+}
+
     /* ---- SIMD: a v128 is two slots; the lane arithmetic is in exec_simd.c ---- */
 L_SIMD : {
     int trap_;

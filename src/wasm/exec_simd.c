@@ -96,7 +96,9 @@ static inline uint16_t sat16u(int32_t x)
 static uint8_t *addr(eos_wasm_instance *inst, const uint32_t *ip, uint64_t base, uint32_t n)
 {
     eos_wasm_memory *m = inst->memories[ip[3]];
-    uint64_t ea = (uint64_t)(uint32_t)base + ip[4];
+    /* i32 addresses are zero-extended slots; i64 ones come with the offset
+     * already added and checked (EOS_WASM__X64_SIMD_ADDR). */
+    uint64_t ea = base + ip[4];
     if (ea + n > m->size)
         return NULL;
     return m->data + ea;

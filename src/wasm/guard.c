@@ -232,7 +232,8 @@ int eos_wasm_bounds_guard_supported(const char **why)
 
 bool eos_wasm__guard_wanted(const eos_wasm_module *m)
 {
-    return m->features.bounds == EOS_WASM_BOUNDS_GUARD &&
+    /* 64-bit and custom-page memories are checked explicitly (interpreted). */
+    return m->features.bounds == EOS_WASM_BOUNDS_GUARD && !m->uses_mem64 &&
            m->features.tier != EOS_WASM_TIER_INTERP && eos_wasm_bounds_guard_supported(NULL) == 0;
 }
 

@@ -47,6 +47,7 @@ static int link_import(eos_wasm_instance *inst, const eos_wasm__import *im,
     case EOS_WASM_EXTERN_TABLE: {
         const eos_wasm_table *t = ex->of.table;
         if (!t || t->type.elem_type != im->table.elem_type ||
+            t->type.limits.is64 != im->table.limits.is64 ||
             !limits_match(t->size, t->type.limits.has_max, t->max, &im->table.limits))
             goto mismatch;
         inst->tables[counts[1]++] = ex->of.table;
@@ -54,8 +55,10 @@ static int link_import(eos_wasm_instance *inst, const eos_wasm__import *im,
     }
     case EOS_WASM_EXTERN_MEMORY: {
         const eos_wasm_memory *mem = ex->of.memory;
-        if (!mem || !limits_match(mem->size / EOS_WASM_PAGE_SIZE, mem->type.limits.has_max,
-                                  mem->type.limits.max, &im->memory.limits) ||
+        if (!mem || mem->type.limits.is64 != im->memory.limits.is64 ||
+            eos_wasm__page_log2(&mem->type) != eos_wasm__page_log2(&im->memory) ||
+            !limits_match(mem->size >> eos_wasm__page_log2(&mem->type), mem->type.limits.has_max,
+                          mem->type.limits.max, &im->memory.limits) ||
             mem->type.shared != im->memory.shared) /* threads: sharing must match */
             goto mismatch;
         inst->memories[counts[2]++] = ex->of.memory;
@@ -235,7 +238,7 @@ static int init_segments(eos_wasm_instance *inst, eos_diag *diag)
             uint64_t off = m->plan.elem_off[k];
             if (off == UINT64_MAX)
                 eos_wasm__eval_expr(inst, &e->offset, &off);
-            int rc = eos_wasm__table_init(inst, e->table, k, (uint32_t)off, 0, e->count);
+            int rc = eos_wasm__table_init(inst, e->table, k, off, 0, e->count);
             if (rc)
                 return eos_diag_set(diag, rc, "instantiate", -1,
                                     "out of bounds table access: element segment %u", k);
@@ -255,7 +258,7 @@ static int init_segments(eos_wasm_instance *inst, eos_diag *diag)
         uint64_t off = m->plan.data_off[k];
         if (off == UINT64_MAX)
             eos_wasm__eval_expr(inst, &d->offset, &off);
-        int rc = eos_wasm__memory_init(inst, d->memory, k, (uint32_t)off, 0, d->size);
+        int rc = eos_wasm__memory_init(inst, d->memory, k, off, 0, d->size);
         if (rc)
             return eos_diag_set(diag, rc, "instantiate", -1,
                                 "out of bounds memory access: data segment %u", k);

@@ -194,6 +194,8 @@
     /* threads (atomics, 0xfe prefix) and wide arithmetic (0xfc 19..22) */                      \
     X(ATOMIC, -1, NULL, "S M O: atomic 0xfe S on memory M at offset O (exec_atomic.c)")            \
     X(WIDE, -1, NULL, "S: wide arithmetic 0xfc S on i64 pairs (wide.c)")                           \
+    /* memory64, table64, custom page sizes */                                                     \
+    X(MEM64, -1, NULL, "S N ...: 64-bit address or custom page size operation S (exec_mem64.c)")   \
     X(SIMD, -1, NULL, "S N ...: v128 instruction 0xfd S, N words in all (exec_simd.c)")            \
     X(V128_CONST, -1, NULL, "W0 W1 W2 W3: push a v128 constant (two slots)")                       \
     X(LOCAL_GET_V128, -1, NULL, "L: push fp[L], fp[L+1]")                                          \
@@ -481,6 +483,9 @@ struct eos_wasm_module {
     /* Some type, local or instruction uses v128 (SIMD): set by decode and
      * validate; the compiled tier declines such modules. */
     bool uses_v128;
+    /* Some memory or table has 64-bit addresses or a memory has custom
+     * pages: its instructions take the general path of validate_mem64.c. */
+    bool uses_mem64;
 
     eos_wasm__code *codes;
     uint32_t code_count;
@@ -845,6 +850,62 @@ uint64_t *eos_wasm__atomic_exec(eos_wasm_store *s, eos_wasm_instance *inst, cons
                                 uint64_t *sp, int *trap, const char **msg);
 /* wide.c: runs 0xfc sub (19..22) on the stack top sp; returns the new top. */
 uint64_t *eos_wasm__wide_exec(uint32_t sub, uint64_t *sp);
+/* ---- memory64, table64, custom page sizes ----------------------------------
+ * Modules with a 64-bit memory or table, or a memory of 1-byte pages, are
+ * validated by validate_mem64.c: their instructions on such memories and
+ * tables become EOS_WASM_OP_MEM64 (words: op, sub-operation, length, then
+ * the immediates below), every address is a full 64-bit slot and every
+ * bounds check is exact. Other modules never see this path. */
+enum {
+    EOS_WASM__X64_ACCESS,      /* K M OLO OHI: load or store of wasm opcode K on memory M */
+    EOS_WASM__X64_MEMORY_SIZE, /* M */
+    EOS_WASM__X64_MEMORY_GROW, /* M */
+    EOS_WASM__X64_MEMORY_FILL, /* M */
+    EOS_WASM__X64_MEMORY_COPY, /* MD MS */
+    EOS_WASM__X64_MEMORY_INIT, /* D M */
+    EOS_WASM__X64_TABLE_GET,   /* T */
+    EOS_WASM__X64_TABLE_SET,   /* T */
+    EOS_WASM__X64_TABLE_SIZE,  /* T */
+    EOS_WASM__X64_TABLE_GROW,  /* T */
+    EOS_WASM__X64_TABLE_FILL,  /* T */
+    EOS_WASM__X64_TABLE_COPY,  /* TD TS */
+    EOS_WASM__X64_TABLE_INIT,  /* E T */
+    EOS_WASM__X64_INDIRECT,    /* T: the i64 index of the call_indirect that follows */
+    EOS_WASM__X64_SIMD_ADDR,   /* M OLO OHI W D: address D slots down += offset (W bytes) */
+};
+/* log2 of the page size of memory type t (16, or 0 for 1-byte pages). */
+static inline unsigned eos_wasm__page_log2(const eos_wasm_memorytype *t)
+{
+    return t->page_size == 1 ? 0 : 16;
+}
+/* decode_mem64.c: reads a memory type or a table's limits (flags 0x04:
+ * 64-bit, 0x08: page size) into *t for module m (uses_mem64 set). */
+int eos_wasm__read_memtype(eos_wasm__rd *r, eos_wasm_module *m, eos_wasm_memorytype *t);
+int eos_wasm__read_table_limits(eos_wasm__rd *r, eos_wasm_module *m, eos_wasm_limits_type *l);
+/* validate_mem64.c: true when opcode b (of a uses_mem64 module) is checked
+ * and translated by eos_wasm__v_mem64. */
+bool eos_wasm__v_mem64_claims(uint8_t b);
+int eos_wasm__v_mem64(eos_wasm__vctx *v, uint8_t b);
+/* Emits, for the SIMD access of width bytes that follows on i64 memory mem,
+ * the exact addition of off to its address depth slots down. */
+int eos_wasm__v_simd_addr64(eos_wasm__vctx *v, uint32_t mem, uint64_t off, uint32_t width,
+                            uint32_t depth);
+/* Emits the check of a call_indirect's i64 index into table (table64). */
+int eos_wasm__v_indirect64(eos_wasm__vctx *v, uint32_t table);
+/* The value type of memory or table addresses (i32 or i64). */
+static inline uint8_t eos_wasm__mem_at(const eos_wasm_module *m, uint32_t mem)
+{
+    return m->memories[mem].limits.is64 ? EOS_WASM_I64 : EOS_WASM_I32;
+}
+static inline uint8_t eos_wasm__table_at(const eos_wasm_module *m, uint32_t tab)
+{
+    return m->tables[tab].limits.is64 ? EOS_WASM_I64 : EOS_WASM_I32;
+}
+/* exec_mem64.c: runs the EOS_WASM_OP_MEM64 at ip on stack top sp for inst;
+ * returns the new stack top, or NULL with *trap and *msg set. *charge gets
+ * the elements moved, for fuel. Borrows everything. */
+uint64_t *eos_wasm__mem64_exec(eos_wasm_instance *inst, const uint32_t *ip, uint64_t *sp, int *trap,
+                               const char **msg, uint64_t *charge);
 
 /* decode.c: parses every section; function bodies are only located. */
 int eos_wasm__decode(eos_wasm_module *m, eos_diag *diag);
@@ -983,6 +1044,7 @@ enum {
     EOS_WASM__RT_TABLE_SET,
     EOS_WASM__RT_FUEL,
     EOS_WASM__RT_ATOMIC, /* threads: notify and wait (exec_atomic.c's semantics) */
+    EOS_WASM__RT_MEM64, /* memory64, table64, custom page sizes (jit_rt.c) */
     EOS_WASM__RT_COUNT_
 };
 typedef struct eos_wasm__jit_rt {

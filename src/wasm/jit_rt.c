@@ -245,6 +245,31 @@ static uint64_t rt_atomic(eos_wasm_instance *inst, uint32_t sub, uint32_t mem, u
     if (!eos_wasm__atomic_exec(inst->store, inst, ip, st + n, &trap, &msg))
         rt_trap(inst, trap, msg == inst->store->trap_msg ? NULL : msg);
     return st[0];
+/* memory64, table64 and custom page sizes: the interpreter's operation sub
+ * (exec_mem64.c, immediates a and b) on its operands x, y, z, deepest
+ * first, zero-extended; returns its result (0 when it has none). */
+static uint64_t rt_mem64(eos_wasm_instance *inst, uint32_t sub, uint32_t a, uint32_t b, uint64_t x,
+                         uint64_t y, uint64_t z)
+{
+    static const uint8_t operands[] = {
+        [EOS_WASM__X64_MEMORY_SIZE] = 0, [EOS_WASM__X64_MEMORY_GROW] = 1,
+        [EOS_WASM__X64_MEMORY_FILL] = 3, [EOS_WASM__X64_MEMORY_COPY] = 3,
+        [EOS_WASM__X64_MEMORY_INIT] = 3, [EOS_WASM__X64_TABLE_GET] = 1,
+        [EOS_WASM__X64_TABLE_SET] = 2,   [EOS_WASM__X64_TABLE_SIZE] = 0,
+        [EOS_WASM__X64_TABLE_GROW] = 2,  [EOS_WASM__X64_TABLE_FILL] = 3,
+        [EOS_WASM__X64_TABLE_COPY] = 3,  [EOS_WASM__X64_TABLE_INIT] = 3,
+        [EOS_WASM__X64_INDIRECT] = 1,
+    };
+    const uint32_t ip[5] = {0, sub, 5, a, b};
+    uint64_t st[4] = {x, y, z, 0};
+    int trap;
+    const char *msg;
+    uint64_t n;
+    uint64_t *sp = eos_wasm__mem64_exec(inst, ip, st + operands[sub], &trap, &msg, &n);
+    if (!sp)
+        rt_trap(inst, trap, msg);
+    charge(inst, n);
+    return sp > st ? sp[-1] : 0;
 }
 
 const eos_wasm__jit_rt eos_wasm__jit_rts[EOS_WASM__RT_COUNT_] = {
@@ -267,4 +292,5 @@ const eos_wasm__jit_rt eos_wasm__jit_rts[EOS_WASM__RT_COUNT_] = {
     [EOS_WASM__RT_TABLE_SET] = {(void *)rt_table_set, "v:piiI"},
     [EOS_WASM__RT_FUEL] = {(void *)rt_fuel, "v:p"},
     [EOS_WASM__RT_ATOMIC] = {(void *)rt_atomic, "I:piiiIII"},
+    [EOS_WASM__RT_MEM64] = {(void *)rt_mem64, "I:piiiIII"},
 };

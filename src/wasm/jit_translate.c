@@ -309,6 +309,14 @@ static void trap_if(jfn *j, LLVMValueRef cond, int kind)
  * (guard.c). */
 static LLVMValueRef mem_addr(jfn *j, uint32_t mem, LLVMValueRef addr, uint64_t off, unsigned width)
 {
+    if (j->m->memories[mem].limits.is64) {
+        /* memory64: addr + off + width must not pass 2^64 either. */
+        uint64_t lim = off > UINT64_MAX - width ? 0 : UINT64_MAX - off - width;
+        trap_if(j,
+                off > UINT64_MAX - width ? LLVMConstInt(j->t_i1, 1, 0)
+                                         : LLVMBuildICmp(j->b, LLVMIntUGT, addr, c64(j, lim), ""),
+                EOS_WASM__JT_MEM_OOB);
+    }
     LLVMValueRef ea = LLVMBuildZExt(j->b, addr, j->t_i64, "");
     if (off)
         ea = LLVMBuildAdd(j->b, ea, c64(j, off), "");
@@ -976,6 +984,12 @@ static int translate_fn(jfn *j, uint32_t code)
     const eos_wasm_module *m = j->m;
     const eos_wasm__code *c = &m->codes[code];
     const eos_wasm_functype *ft = &m->types[c->type_index];
+    /* 64-bit and custom-page memories, 64-bit tables: explicit bounds
+     * checks only (their memories are never guarded). */
+    if (m->uses_mem64 && j->guard) {
+        j->declined = true;
+        return EOS_EUNSUPPORTED;
+    }
     j->fn = get_fn(j, code);
     j->p = m->bytes + c->body_off;
     j->end = j->p + c->body_size;
@@ -1117,9 +1131,106 @@ static void prefixed(jfn *j)
     sync_in(j);
 }
 
+/* ---- memory64, table64, custom page sizes ------------------------------------ */
+
+/* Calls the runtime's operation sub (exec_mem64.c) with immediates a, b on
+ * the top n operands; returns its i64 result. */
+static LLVMValueRef mem64_rt(jfn *j, uint32_t sub, uint32_t a, uint32_t b, unsigned n)
+{
+    LLVMValueRef args[7] = {j->inst,   c32(j, sub), c32(j, a), c32(j, b),
+                            c64(j, 0), c64(j, 0),   c64(j, 0)};
+    for (unsigned i = n; i-- > 0;)
+        args[4 + i] = LLVMBuildZExt(j->b, pop(j), j->t_i64, "");
+    sync_out(j);
+    LLVMValueRef r = call_rt(j, EOS_WASM__RT_MEM64, args, 7);
+    sync_in(j);
+    return r;
+}
+
+static void push_at(jfn *j, LLVMValueRef v, bool is64)
+{
+    push(j, is64 ? v : LLVMBuildTrunc(j->b, v, j->t_i32, ""));
+}
+
+/* The instructions of a uses_mem64 module whose addresses may be i64, or
+ * whose pages may be bytes, go to the runtime; loads and stores are inline
+ * (mem_addr). False, with nothing read, for the others. */
+static bool mem64_op(jfn *j, uint8_t op)
+{
+    const eos_wasm_module *m = j->m;
+    const uint8_t *start = j->p;
+    uint32_t sub, a, b = 0;
+    switch (op) {
+    case 0x25:
+    case 0x26:
+        a = (uint32_t)uleb(j);
+        if (!m->tables[a].limits.is64) {
+            j->p = start;
+            return false;
+        }
+        if (!j->dead && op == 0x25)
+            push(j, mem64_rt(j, EOS_WASM__X64_TABLE_GET, a, 0, 1));
+        else if (!j->dead)
+            mem64_rt(j, EOS_WASM__X64_TABLE_SET, a, 0, 2);
+        return true;
+    case 0x3f:
+    case 0x40:
+        a = (uint32_t)uleb(j);
+        if (!j->dead)
+            push_at(j,
+                    mem64_rt(j, op == 0x3f ? EOS_WASM__X64_MEMORY_SIZE : EOS_WASM__X64_MEMORY_GROW,
+                             a, 0, op == 0x40),
+                    m->memories[a].limits.is64);
+        return true;
+    case 0xfc:
+        break;
+    default:
+        return false;
+    }
+    sub = (uint32_t)uleb(j);
+    if (sub < 8 || sub == 9 || sub == 13 || sub > 17) {
+        j->p = start;
+        return false;
+    }
+    a = (uint32_t)uleb(j);
+    if (sub == 8 || sub == 10 || sub == 12 || sub == 14)
+        b = (uint32_t)uleb(j);
+    if (j->dead)
+        return true;
+    switch (sub) {
+    case 8:
+        mem64_rt(j, EOS_WASM__X64_MEMORY_INIT, a, b, 3);
+        break;
+    case 10:
+        mem64_rt(j, EOS_WASM__X64_MEMORY_COPY, a, b, 3);
+        break;
+    case 11:
+        mem64_rt(j, EOS_WASM__X64_MEMORY_FILL, a, 0, 3);
+        break;
+    case 12:
+        mem64_rt(j, EOS_WASM__X64_TABLE_INIT, a, b, 3);
+        break;
+    case 14:
+        mem64_rt(j, EOS_WASM__X64_TABLE_COPY, a, b, 3);
+        break;
+    case 15:
+        push_at(j, mem64_rt(j, EOS_WASM__X64_TABLE_GROW, a, 0, 2), m->tables[a].limits.is64);
+        break;
+    case 16:
+        push_at(j, mem64_rt(j, EOS_WASM__X64_TABLE_SIZE, a, 0, 0), m->tables[a].limits.is64);
+        break;
+    default:
+        mem64_rt(j, EOS_WASM__X64_TABLE_FILL, a, 0, 3);
+        break;
+    }
+    return true;
+}
+
 static void translate_op(jfn *j, uint8_t op, bool *done)
 {
     LLVMValueRef args[4];
+    if (j->m->uses_mem64 && mem64_op(j, op))
+        return;
     switch (op) {
     case 0x00:
         if (!j->dead) {

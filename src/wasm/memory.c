@@ -116,7 +116,7 @@ int eos_wasm__mem_resize(eos_wasm_memory *m, uint64_t new_size)
         reserve = m->cap_reserve > DEFAULT_RESERVE ? DEFAULT_RESERVE : m->cap_reserve;
     if (reserve < new_size)
         reserve = new_size;
-    uint64_t cap = m->max_pages * EOS_WASM_PAGE_SIZE;
+    uint64_t cap = m->max_pages << eos_wasm__page_log2(&m->type);
     if (reserve > cap)
         reserve = cap > new_size ? cap : new_size;
     reserve = round_page(reserve);

@@ -52,6 +52,10 @@ static uint64_t image_extent(const eos_wasm_module *m)
 {
     if (m->memory_import_count || !m->memory_count)
         return 0;
+    /* 64-bit and custom-page memories are left to the segments: a huge
+     * declared minimum would not fit the image anyway. */
+    if (m->uses_mem64)
+        return 0;
     uint64_t limit = m->memories[0].limits.min * EOS_WASM_PAGE_SIZE, end = 0;
     for (uint32_t k = 0; k < m->data_count; k++) {
         const eos_wasm__data *d = &m->datas[k];

@@ -28,6 +28,29 @@ static uint64_t memory_cap(const eos_wasm_store *s)
     return s->limits.max_memory_bytes ? s->limits.max_memory_bytes : UINT64_MAX;
 }
 
+/* The most pages a memory type allows: 4 GiB of addresses for i32, 2^64
+ * bytes for i64 (2^48 pages of 64 KiB). */
+static uint64_t memory_type_pages(const eos_wasm_memorytype *type)
+{
+    unsigned p = eos_wasm__page_log2(type);
+    if (!type->limits.is64)
+        return UINT64_C(1) << (32 - p);
+    return p ? UINT64_C(1) << (64 - p) : UINT64_MAX;
+}
+
+/* The most pages a memory may really reach in s: its type's maximum, and
+ * never more bytes than the store's limit or, without one, 4 GiB, so that
+ * pages times page size always fits 64 bits. */
+static uint64_t memory_pages(const eos_wasm_store *s, const eos_wasm_memorytype *type)
+{
+    unsigned p = eos_wasm__page_log2(type);
+    uint64_t bytes = s->limits.max_memory_bytes ? s->limits.max_memory_bytes : UINT64_C(1) << 32;
+    uint64_t pages = bytes >> p;
+    if (type->limits.has_max && type->limits.max < pages)
+        pages = type->limits.max;
+    return pages < memory_type_pages(type) ? pages : memory_type_pages(type);
+}
+
 int eos_wasm_memory_new(eos_wasm_store *s, const eos_wasm_memorytype *type, eos_wasm_memory **out)
 {
     return eos_wasm__memory_new(s, type, false, out);
@@ -38,11 +61,16 @@ int eos_wasm__memory_new(eos_wasm_store *s, const eos_wasm_memorytype *type, boo
 {
     *out = NULL;
     const eos_wasm_limits_type *l = &type->limits;
-    if (l->min > EOS_WASM_MAX_PAGES ||
-        (l->has_max && (l->max > EOS_WASM_MAX_PAGES || l->max < l->min)) ||
+    unsigned p = eos_wasm__page_log2(type);
+    uint64_t type_pages = memory_type_pages(type);
+    if (l->min > type_pages || (l->has_max && (l->max > type_pages || l->max < l->min)) ||
+        (type->page_size != 0 && type->page_size != 1 && type->page_size != EOS_WASM_PAGE_SIZE) ||
         (type->shared && !l->has_max)) /* threads: a shared memory has a maximum */
         return EOS_EINVAL;
-    uint64_t size = l->min * EOS_WASM_PAGE_SIZE;
+    /* The pages a memory of this type may really have (memory_pages). */
+    if (l->min > memory_pages(s, type))
+        return EOS_ELIMIT;
+    uint64_t size = l->min << p;
     if (size > memory_cap(s) - s->memory_total)
         return EOS_ELIMIT;
     eos_wasm_memory *m = eos_calloc(1, sizeof(*m));
@@ -51,8 +79,8 @@ int eos_wasm__memory_new(eos_wasm_store *s, const eos_wasm_memorytype *type, boo
     /* Address space for the largest the memory may become, so growth never
      * moves it; pages come zeroed from the kernel. The base is never NULL,
      * even for an empty memory, so pointer arithmetic stays defined. */
-    uint64_t max_pages = l->has_max ? l->max : EOS_WASM_MAX_PAGES;
-    uint64_t reserve = max_pages * EOS_WASM_PAGE_SIZE;
+    uint64_t max_pages = memory_pages(s, type);
+    uint64_t reserve = max_pages << p;
     if (reserve > memory_cap(s))
         reserve = memory_cap(s);
     m->store = s;
@@ -70,7 +98,7 @@ int eos_wasm__memory_new(eos_wasm_store *s, const eos_wasm_memorytype *type, boo
         return EOS_ENOMEM;
     }
     m->type = *type;
-    m->max_pages = l->has_max ? l->max : EOS_WASM_MAX_PAGES;
+    m->max_pages = max_pages;
     s->memory_total += size;
     obj_link(s, &m->obj, EOS_WASM__OBJ_MEM);
     *out = m;
@@ -79,13 +107,14 @@ int eos_wasm__memory_new(eos_wasm_store *s, const eos_wasm_memorytype *type, boo
 
 int eos_wasm__memory_grow(eos_wasm_memory *m, uint64_t delta, uint64_t *out_old_pages)
 {
-    uint64_t old = m->size / EOS_WASM_PAGE_SIZE;
+    unsigned p = eos_wasm__page_log2(&m->type);
+    uint64_t old = m->size >> p;
     *out_old_pages = old;
     if (delta == 0)
         return 0;
     if (delta > m->max_pages || old + delta > m->max_pages)
         return EOS_ELIMIT;
-    uint64_t add = delta * EOS_WASM_PAGE_SIZE;
+    uint64_t add = delta << p;
     eos_wasm_store *s = m->store;
     if (add > memory_cap(s) - s->memory_total)
         return EOS_ELIMIT;
@@ -151,7 +180,8 @@ int eos_wasm__table_grow(eos_wasm_table *t, uint64_t delta, void *init, uint64_t
 
 int eos_wasm__table_copy(eos_wasm_table *dt, eos_wasm_table *st, uint64_t d, uint64_t s, uint64_t n)
 {
-    if (s + n > st->size || d + n > dt->size)
+    /* Written so that no sum wraps (64-bit operands of table64). */
+    if (n > st->size || s > st->size - n || n > dt->size || d > dt->size - n)
         return EOS_TRAP_TABLE_OOB;
     if (n)
         memmove(dt->elems + d, st->elems + s, n * sizeof(void *));
@@ -306,7 +336,7 @@ int eos_wasm__table_init(eos_wasm_instance *inst, uint32_t tab, uint32_t seg, ui
     eos_wasm_table *t = inst->tables[tab];
     const eos_wasm__elem *e = &inst->module->elems[seg];
     uint64_t count = inst->elem_dropped[seg] ? 0 : e->count;
-    if (s + n > count || d + n > t->size)
+    if (n > count || s > count - n || n > t->size || d > t->size - n)
         return EOS_TRAP_TABLE_OOB;
     for (uint64_t k = 0; k < n; k++) {
         void *v;
@@ -328,7 +358,7 @@ int eos_wasm__memory_init(eos_wasm_instance *inst, uint32_t mem, uint32_t seg, u
     eos_wasm_memory *m = inst->memories[mem];
     const eos_wasm__data *ds = &inst->module->datas[seg];
     uint64_t size = inst->data_dropped[seg] ? 0 : ds->size;
-    if (s + n > size || d + n > m->size)
+    if (n > size || s > size - n || n > m->size || d > m->size - n)
         return EOS_TRAP_MEMORY_OOB;
     if (n)
         memcpy(m->data + d, inst->module->bytes + ds->off + s, n);

@@ -278,7 +278,7 @@ static int do_call_indirect(eos_wasm__vctx *v, bool tail)
     if (m->tables[tab].elem_type != EOS_WASM_FUNCREF)
         return FAIL(EOS_EINVALID, "type mismatch: call_indirect on a non-funcref table");
     const eos_wasm_functype *t = &m->types[ti];
-    TRY(eos_wasm__v_pop(v, EOS_WASM_I32, NULL));
+    TRY(eos_wasm__v_pop(v, eos_wasm__table_at(m, tab), NULL));
     TRY(pop_types(v, t->params, t->param_count));
     if (tail) {
         if (!eos_wasm__functype_eq(
@@ -286,6 +286,8 @@ static int do_call_indirect(eos_wasm__vctx *v, bool tail)
                 &(eos_wasm_functype){0, v->ft->result_count, NULL, v->ft->results}))
             return FAIL(EOS_EINVALID, "type mismatch: tail call results differ");
     }
+    if (m->tables[tab].limits.is64)
+        TRY(eos_wasm__v_indirect64(v, tab));
     if (eos_wasm__v_live(v)) {
         TRY(eos_wasm__v_emit_op(v, tail ? EOS_WASM_OP_RETURN_CALL_INDIRECT
                                         : EOS_WASM_OP_CALL_INDIRECT));
@@ -491,6 +493,9 @@ static int do_op(eos_wasm__vctx *v, uint8_t b, bool *done)
     eos_wasm_module *m = v->m;
     uint32_t idx;
     uint8_t t, t2;
+    /* memory64, table64, custom page sizes: validate_mem64.c */
+    if (m->uses_mem64 && eos_wasm__v_mem64_claims(b))
+        return eos_wasm__v_mem64(v, b);
     switch (b) {
     case 0x00:
         if (eos_wasm__v_live(v))

@@ -72,6 +72,10 @@ int eos_wasm__v_atomic(eos_wasm__vctx *v)
     TRY(eos_wasm__rd_u32(&v->r, &offset));
     if (mem >= v->m->memory_count)
         return FAIL(EOS_EINVALID, "unknown memory %u", mem);
+    /* exec_atomic.c computes 32-bit addresses and 64 KiB pages only. */
+    if (v->m->memories[mem].limits.is64 || eos_wasm__page_log2(&v->m->memories[mem]) != 16)
+        return FAIL(EOS_EUNSUPPORTED,
+                    "atomic access to a 64-bit memory or one of custom page size: not supported yet");
     if (align != log2)
         return FAIL(EOS_EINVALID, "alignment must be exactly natural for an atomic access");
     uint32_t group = sub >= 0x10 ? (sub - 0x10) / 7 : 0;

@@ -131,20 +131,33 @@ static kind relaxed(uint32_t op)
     return (kind){K_TERN, 0, 0};
 }
 
-static int read_memarg(eos_wasm__vctx *v, uint32_t natural, uint32_t *mem, uint32_t *offset)
+/* Reads a memarg; the access's address is depth slots below the stack top
+ * when it runs. *at gets the address type (i64 for memory64). */
+static int read_memarg(eos_wasm__vctx *v, uint32_t natural, uint32_t depth, uint32_t *mem,
+                       uint32_t *offset, uint8_t *at)
 {
     uint32_t align;
+    uint64_t off;
     *mem = 0;
     TRY(eos_wasm__rd_u32(&v->r, &align));
     if ((align & 0x40) && !v->m->features.disable_multi_memory) {
         align &= ~0x40u;
         TRY(eos_wasm__rd_u32(&v->r, mem));
     }
-    TRY(eos_wasm__rd_u32(&v->r, offset));
+    TRY(eos_wasm__rd_uleb(&v->r, v->m->uses_mem64 ? 64 : 32, &off));
     if (*mem >= v->m->memory_count)
         return FAIL(EOS_EINVALID, "unknown memory %u", *mem);
     if (align > natural)
         return FAIL(EOS_EINVALID, "alignment must not be larger than natural");
+    *at = eos_wasm__mem_at(v->m, *mem);
+    *offset = (uint32_t)off;
+    if (*at == EOS_WASM_I32 && off > UINT32_MAX)
+        return FAIL(EOS_EINVALID, "offset out of range");
+    /* memory64: the address and offset are added, exactly, before. */
+    if (*at == EOS_WASM_I64) {
+        *offset = 0;
+        return eos_wasm__v_simd_addr64(v, *mem, off, 1u << natural, depth);
+    }
     return 0;
 }
 
@@ -173,7 +186,8 @@ static int emit(eos_wasm__vctx *v, uint32_t op, const uint32_t *imm, uint32_t n)
 
 int eos_wasm__v_simd(eos_wasm__vctx *v)
 {
-    const uint8_t V = EOS_WASM_V128, I = EOS_WASM_I32;
+    const uint8_t V = EOS_WASM_V128;
+    uint8_t I = EOS_WASM_I32; /* the address type, from the memarg */
     uint32_t op, imm[4];
     TRY(eos_wasm__rd_u32(&v->r, &op));
     kind k = op <= 0xff                   ? classify(op)
@@ -181,18 +195,18 @@ int eos_wasm__v_simd(eos_wasm__vctx *v)
                                           : (kind){K_BAD, 0, 0};
     switch (k.k) {
     case K_LOAD:
-        TRY(read_memarg(v, k.a, &imm[0], &imm[1]));
+        TRY(read_memarg(v, k.a, 1, &imm[0], &imm[1], &I));
         TRY(eos_wasm__v_pop(v, I, NULL));
         TRY(eos_wasm__v_push(v, V));
         return emit(v, op, imm, 2);
     case K_STORE:
-        TRY(read_memarg(v, k.a, &imm[0], &imm[1]));
+        TRY(read_memarg(v, k.a, 3, &imm[0], &imm[1], &I));
         TRY(eos_wasm__v_pop(v, V, NULL));
         TRY(eos_wasm__v_pop(v, I, NULL));
         return emit(v, op, imm, 2);
     case K_LOAD_LANE:
     case K_STORE_LANE:
-        TRY(read_memarg(v, k.a, &imm[0], &imm[1]));
+        TRY(read_memarg(v, k.a, 3, &imm[0], &imm[1], &I));
         TRY(read_lane(v, k.b, &imm[2]));
         TRY(eos_wasm__v_pop(v, V, NULL));
         TRY(eos_wasm__v_pop(v, I, NULL));

@@ -184,18 +184,25 @@ static int make_spectest(runner *r)
             return -1;
         add_spectest(r, globals[i].name, e);
     }
-    eos_wasm_tabletype tt = {EOS_WASM_FUNCREF, {10, 20, true}};
+    eos_wasm_tabletype tt = {EOS_WASM_FUNCREF, {.min = 10, .max = 20, .has_max = true}};
     eos_wasm_val null = {.type = EOS_WASM_FUNCREF};
     eos_wasm_extern te = {.kind = EOS_WASM_EXTERN_TABLE};
     if (eos_wasm_table_new(r->store, &tt, null, &te.of.table))
         return -1;
     add_spectest(r, "table", te);
-    eos_wasm_memorytype mt = {.limits = {1, 2, true}};
+    /* table64: the same table with i64 indices. */
+    eos_wasm_tabletype tt64 = {EOS_WASM_FUNCREF,
+                               {.min = 10, .max = 20, .has_max = true, .is64 = true}};
+    eos_wasm_extern te64 = {.kind = EOS_WASM_EXTERN_TABLE};
+    if (eos_wasm_table_new(r->store, &tt64, null, &te64.of.table))
+        return -1;
+    add_spectest(r, "table64", te64);
+    eos_wasm_memorytype mt = {.limits = {.min = 1, .max = 2, .has_max = true}};
     eos_wasm_extern me = {.kind = EOS_WASM_EXTERN_MEMORY};
     if (eos_wasm_memory_new(r->store, &mt, &me.of.memory))
         return -1;
     add_spectest(r, "memory", me);
-    eos_wasm_memorytype smt = {.limits = {1, 2, true}, .shared = true}; /* threads */
+    eos_wasm_memorytype smt = {.limits = {.min = 1, .max = 2, .has_max = true}, .shared = true}; /* threads */
     eos_wasm_extern sme = {.kind = EOS_WASM_EXTERN_MEMORY};
     if (eos_wasm_memory_new(r->store, &smt, &sme.of.memory))
         return -1;

@@ -148,7 +148,7 @@ static void test_unshared(void)
     b[FLAGS_AT] = 0x02;
     eos_wasm_module *bad = NULL;
     EOS_CHECK_INT(eos_wasm_module_new(b, sizeof(b), NULL, &bad, NULL), EOS_EINVALID);
-    eos_wasm_memorytype mt = {.limits = {1, 0, false}, .shared = true};
+    eos_wasm_memorytype mt = {.limits = {.min = 1}, .shared = true};
     eos_wasm_memory *mem = NULL;
     EOS_CHECK_INT(eos_wasm_memory_new(s, &mt, &mem), EOS_EINVAL);
     eos_wasm_store_free(s);

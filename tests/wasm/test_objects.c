@@ -43,8 +43,8 @@ static void test_host_objects(void)
     EOS_CHECK_INT(eos_wasm_store_new(NULL, &s), 0);
     eos_wasm_store_set_data(s, (void *)0x1234);
 
-    eos_wasm_memorytype mt = {.limits = {1, 4, true}};
-    eos_wasm_tabletype tt = {EOS_WASM_FUNCREF, {2, 10, true}};
+    eos_wasm_memorytype mt = {.limits = {.min = 1, .max = 4, .has_max = true}};
+    eos_wasm_tabletype tt = {EOS_WASM_FUNCREF, {.min = 2, .max = 10, .has_max = true}};
     eos_wasm_globaltype gt = {EOS_WASM_I32, true};
     eos_wasm_val null = {.type = EOS_WASM_FUNCREF}, g0 = {.type = EOS_WASM_I32, .of.i32 = 5};
     static const uint8_t i32[] = {EOS_WASM_I32};
