@@ -245,6 +245,8 @@ static uint64_t rt_atomic(eos_wasm_instance *inst, uint32_t sub, uint32_t mem, u
     if (!eos_wasm__atomic_exec(inst->store, inst, ip, st + n, &trap, &msg))
         rt_trap(inst, trap, msg == inst->store->trap_msg ? NULL : msg);
     return st[0];
+}
+
 /* memory64, table64 and custom page sizes: the interpreter's operation sub
  * (exec_mem64.c, immediates a and b) on its operands x, y, z, deepest
  * first, zero-extended; returns its result (0 when it has none). */
