@@ -63,7 +63,8 @@ extern "C" {
     X(TRAP_CANON, -1013, "canonical ABI violation")                                        \
     X(TRAP_EXIT, -1014, "guest exited")                                                    \
     X(TRAP_MEMORY_LIMIT, -1015, "memory limit exceeded")                                   \
-    X(TRAP_DEADLINE, -1016, "time budget exceeded")
+    X(TRAP_DEADLINE, -1016, "time budget exceeded")                                        \
+    X(TRAP_EXCEPTION, -1030, "uncaught exception")
 
 typedef enum eos_err {
 #define EOS__ERR_ENUM(name, value, msg) EOS_##name = value,

@@ -9,12 +9,12 @@
 
 static bool is_ref(uint8_t t)
 {
-    return t == EOS_WASM_FUNCREF || t == EOS_WASM_EXTERNREF;
+    return t == EOS_WASM_FUNCREF || t == EOS_WASM_EXTERNREF || t == EOS_WASM_EXNREF;
 }
 
 /* ---- function bodies ------------------------------------------------------ */
 
-enum { CTL_BLOCK, CTL_LOOP, CTL_IF, CTL_ELSE, CTL_FUNC };
+enum { CTL_BLOCK, CTL_LOOP, CTL_IF, CTL_ELSE, CTL_FUNC, CTL_TRY_TABLE };
 #define NO_PATCH   UINT32_MAX
 #define MAX_LOCALS 50000u
 #define UNKNOWN    0
@@ -23,7 +23,7 @@ static const uint8_t single_type[256] = {
     [EOS_WASM_I32] = EOS_WASM_I32,         [EOS_WASM_I64] = EOS_WASM_I64,
     [EOS_WASM_F32] = EOS_WASM_F32,         [EOS_WASM_F64] = EOS_WASM_F64,
     [EOS_WASM_FUNCREF] = EOS_WASM_FUNCREF, [EOS_WASM_EXTERNREF] = EOS_WASM_EXTERNREF,
-    [EOS_WASM_V128] = EOS_WASM_V128,
+    [EOS_WASM_V128] = EOS_WASM_V128,       [EOS_WASM_EXNREF] = EOS_WASM_EXNREF,
 };
 
 const char *const eos_wasm__op_sig[] = {
@@ -139,6 +139,11 @@ uint32_t eos_wasm__v_label_arity(const eos_wasm__ctl *l)
 static const uint8_t *label_types(const eos_wasm__ctl *l)
 {
     return l->kind == CTL_LOOP ? l->params : l->results;
+}
+
+const uint8_t *eos_wasm__v_label_types(const eos_wasm__ctl *l)
+{
+    return label_types(l);
 }
 
 uint32_t eos_wasm__v_label_slots(const eos_wasm__ctl *l)
@@ -440,6 +445,8 @@ static int do_end(eos_wasm__vctx *v, bool *done)
         if (c->else_patch != NO_PATCH)
             v->code[c->else_patch] = v->len;
     }
+    if (c->kind == CTL_TRY_TABLE)
+        TRY(eos_wasm__v_eh_end(v, c));
     label_here(v);
     if (c->kind != CTL_LOOP)
         patch_list(v, c->patch, v->len);
@@ -509,6 +516,23 @@ static int do_op(eos_wasm__vctx *v, uint8_t b, bool *done)
         return do_else(v);
     case 0x0b:
         return do_end(v, done);
+    case 0x08: /* exception handling: throw, throw_ref, try_table (validate_eh.c) */
+    case 0x0a:
+        return eos_wasm__v_eh(v, b);
+    case 0x1f: {
+        const uint8_t *params, *results;
+        uint32_t np, nr, at;
+        TRY(read_blocktype(v, &params, &np, &results, &nr));
+        TRY(eos_wasm__v_try_table(v, &at));
+        TRY(pop_types(v, params, np));
+        bool was_live = eos_wasm__v_live(v);
+        TRY(push_ctl(v, CTL_TRY_TABLE, params, np, results, nr));
+        label_here(v);
+        eos_wasm__v_top(v)->else_patch = at;
+        if (!was_live)
+            eos_wasm__v_top(v)->unreachable = false;
+        return 0;
+    }
     case 0x0c:
         return do_br(v, false);
     case 0x0d:
@@ -773,6 +797,8 @@ static int read_locals(eos_wasm__vctx *v)
     }
     if (slot > v->nlocals)
         v->m->uses_v128 = true;
+    if (memchr(c->local_types, EOS_WASM_EXNREF, v->nlocals))
+        v->m->uses_eh = true;
     c->local_count = slot;
     return 0;
 }
@@ -789,7 +815,7 @@ static int validate_function(eos_wasm__vctx *v, uint32_t fi, eos_wasm__code *c, 
     v->r.p = m->bytes + c->body_off;
     v->r.end = v->r.p + c->body_size;
     v->r.index = (int64_t)m->func_import_count + fi;
-    v->nvals = v->nctls = v->len = v->max_height = v->nlast = v->nstarts = 0;
+    v->nvals = v->nctls = v->len = v->max_height = v->nlast = v->nstarts = v->neh = 0;
     TRY(read_locals(v));
     c->param_count = eos_wasm__slots_of(v->ft->params, v->ft->param_count);
     c->result_count = eos_wasm__slots_of(v->ft->results, v->ft->result_count);
@@ -805,6 +831,7 @@ static int validate_function(eos_wasm__vctx *v, uint32_t fi, eos_wasm__code *c, 
     if (v->r.p != v->r.end)
         return FAIL(EOS_EMALFORMED, "section size mismatch: bytes after the function's end");
     c->frame_slots = c->local_count + v->max_height;
+    TRY(eos_wasm__v_eh_keep(v, c));
     if (keep) {
         uint32_t *t = m->lazy ? eos_malloc((size_t)(v->len ? v->len : 1) * sizeof(uint32_t))
                               : eos_wasm__code_alloc(m, v->len ? v->len : 1);
@@ -846,6 +873,7 @@ static void vctx_free(eos_wasm__vctx *v)
     eos_free(v->code, (size_t)v->cap * sizeof(uint32_t));
     eos_free(v->starts, (size_t)v->cap_starts * sizeof(uint32_t));
     eos_free(v->local_slot, (size_t)v->cap_local_slot * sizeof(uint32_t));
+    eos_free(v->eh, (size_t)v->cap_eh * sizeof(uint32_t));
     eos_free(v, sizeof(*v));
 }
 
