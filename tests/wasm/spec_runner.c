@@ -200,11 +200,13 @@ static int make_spectest(runner *r)
 
 /* ---- modules ------------------------------------------------------------ */
 
-static eos_wasm_instance *find_reg(runner *r, const char *name, size_t len)
+static eos_wasm_instance *find_reg(runner *r, const char *name, size_t len, bool *skipped)
 {
     for (size_t i = r->nregs; i-- > 0;)
-        if (strlen(r->regs[i].name) == len && memcmp(r->regs[i].name, name, len) == 0)
+        if (strlen(r->regs[i].name) == len && memcmp(r->regs[i].name, name, len) == 0) {
+            *skipped = !r->regs[i].inst;
             return r->regs[i].inst;
+        }
     return NULL;
 }
 
@@ -220,9 +222,10 @@ static int resolve_import(runner *r, const eos_wasm_import_desc *d, eos_wasm_ext
             }
         return -1;
     }
-    eos_wasm_instance *inst = find_reg(r, d->module, d->module_len);
+    bool skipped = false;
+    eos_wasm_instance *inst = find_reg(r, d->module, d->module_len, &skipped);
     if (!inst)
-        return -1;
+        return skipped ? -2 : -1;
     return eos_wasm_instance_export(inst, field, out) == 0 ? 0 : -1;
 }
 
@@ -249,7 +252,15 @@ static int instantiate(runner *r, eos_wasm_module *m, eos_wasm_instance **out, e
     for (size_t i = 0; i < n; i++) {
         eos_wasm_import_desc d;
         eos_wasm_module_import(m, i, &d);
-        if (resolve_import(r, &d, &imports[i])) {
+        int how = resolve_import(r, &d, &imports[i]);
+        if (how == -2) {
+            /* Registered from a module this tier skipped: skipped too. */
+            free(imports);
+            return eos_diag_set(diag, EOS_EUNSUPPORTED, "link", -1,
+                                "imports %.*s.%.*s from a module this tier does not run",
+                                (int)d.module_len, d.module, (int)d.name_len, d.name);
+        }
+        if (how) {
             free(imports);
             return eos_diag_set(diag, EOS_EUNLINKABLE, "link", -1, "unknown import %.*s.%.*s",
                                 (int)d.module_len, d.module, (int)d.name_len, d.name);
@@ -354,8 +365,13 @@ static void cmd_register(runner *r, yajl_val cmd)
     eos_wasm_instance *inst = instance_named(r, get_str(cmd, "name"));
     const char *as = get_str(cmd, "as");
     if (!inst && r->current_unsupported) {
-        /* The module it names was skipped (a feature this tier lacks). */
+        /* The module it names was skipped (a feature this tier lacks):
+         * modules importing from it are skipped as well. */
         skip_cmd(r, "module uses a feature this tier does not run (EOS_EUNSUPPORTED)");
+        if (as) {
+            r->regs = realloc(r->regs, (r->nregs + 1) * sizeof(named));
+            r->regs[r->nregs++] = (named){strdup(as), NULL};
+        }
         return;
     }
     if (!inst || !as) {
@@ -744,6 +760,10 @@ static void cmd_assert_module(runner *r, yajl_val cmd, const char *type)
             r->passed++;
         return;
     }
+    if (rc == EOS_EUNSUPPORTED && !r->no_decline) {
+        skip_cmd(r, "module uses a feature this tier does not run (EOS_EUNSUPPORTED)");
+        return;
+    }
     if (rc) {
         fail(r, "%s: module rejected at decode: %s", type, diag.message);
         return;
@@ -751,6 +771,10 @@ static void cmd_assert_module(runner *r, yajl_val cmd, const char *type)
     eos_wasm_instance *inst = NULL;
     rc = instantiate(r, m, &inst, &diag);
     eos_wasm_module_free(m);
+    if (rc == EOS_EUNSUPPORTED && !r->no_decline) {
+        skip_cmd(r, "module imports from a module this tier does not run");
+        return;
+    }
     bool ok = !strcmp(type, "assert_unlinkable") ? rc == EOS_EUNLINKABLE : eos_is_trap(rc);
     if (ok)
         r->passed++;
