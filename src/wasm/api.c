@@ -21,6 +21,7 @@ void eos_wasm__module_clear(eos_wasm_module *m)
     for (uint32_t i = 0; m->codes && i < m->code_count; i++) {
         eos_free(m->codes[i].local_types, 0);
     }
+    eos_wasm__eh_module_clear(m);
     eos_free(m->codes, 0);
     eos_free(m->elems, 0);
     eos_free(m->datas, 0);
@@ -30,7 +31,6 @@ void eos_wasm__module_clear(eos_wasm_module *m)
     eos_free(m->tables, 0);
     eos_free(m->func_declared, 0);
     eos_free(m->func_types, 0);
-    eos_wasm__eh_module_clear(m);
     eos_free(m->imports, 0);
     eos_free(m->types, 0);
     eos_free(m->type_canon, 0);
