@@ -543,6 +543,10 @@ L_THROW : {
         TRAP(EOS_ENOMEM, "out of memory for an exception");
     goto throw_here;
 }
+L_RETHROW:
+    if (!(exn = eos_wasm__eh_rethrow(s, depth, ip[1])))
+        TRAP(EOS_TRAP_UNREACHABLE, "rethrow: no caught exception");
+    goto throw_here;
 L_THROW_REF:
     exn = (eos_wasm__exn *)(uintptr_t) * --sp;
     if (!exn)
@@ -555,7 +559,8 @@ throw_here:
                                                          inst, exn)
                                      : NULL;
         if (h) {
-            sp = eos_wasm__eh_catch(s, h, fp, exn);
+            if (!(sp = eos_wasm__eh_catch(s, h, fp, exn, depth)))
+                TRAP(EOS_ENOMEM, "out of memory for an exception");
             ip = cbase + h[2];
             NEXT;
         }

@@ -7,7 +7,17 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+/* What a legacy catch block caught, for rethrow: entries are sorted by
+ * (depth, k) and those of blocks left since are dropped lazily, when a
+ * later catch pushes over them. */
+typedef struct caught {
+    uint32_t depth, k;
+    eos_wasm__exn *x;
+} caught;
+
 typedef struct eos_wasm__eh {
+    caught *caught;
+    uint32_t ncaught, cap_caught;
     eos_wasm_tag *tags;
     eos_wasm__exn *all;     /* every exception made, freed with the store */
     eos_wasm__exn *spares;  /* caught without a reference: reused by throws */
@@ -15,7 +25,8 @@ typedef struct eos_wasm__eh {
     eos_wasm__exn *last;    /* the last one that escaped to the host */
 } eos_wasm__eh;
 
-enum { CATCH, CATCH_REF, CATCH_ALL, CATCH_ALL_REF };
+/* Handler clause kinds, as validate_eh.c writes them. */
+enum { CATCH, CATCH_REF, CATCH_ALL, CATCH_ALL_REF, LEGACY_CATCH, LEGACY_CATCH_ALL, DELEGATE };
 
 static eos_wasm__eh *eh_of(eos_wasm_store *s)
 {
@@ -86,6 +97,7 @@ void eos_wasm__eh_store_free(eos_wasm_store *s)
         eos_free(eh->all, 0);
         eh->all = n;
     }
+    eos_free(eh->caught, 0);
     eos_free(eh, sizeof(*eh));
     s->eh = NULL;
 }
@@ -125,6 +137,7 @@ eos_wasm__exn *eos_wasm__exn_new(eos_wasm_store *s, eos_wasm_tag *tag, const uin
 const uint32_t *eos_wasm__eh_find(const eos_wasm__code *c, const uint32_t *cbase, uint32_t pos,
                                   eos_wasm_instance *inst, const eos_wasm__exn *x)
 {
+again:
     for (uint32_t i = 0; i < c->eh_count; i++) {
         const uint32_t *e = c->eh + 3 * (size_t)i;
         if (pos < e[0] || pos >= e[1])
@@ -132,21 +145,61 @@ const uint32_t *eos_wasm__eh_find(const eos_wasm__code *c, const uint32_t *cbase
         const uint32_t *h = cbase + e[2];
         for (uint32_t k = 0; k < h[1]; k++) {
             const uint32_t *cl = h + 2 + 5 * (size_t)k;
-            if (cl[0] >= CATCH_ALL || inst->tags[cl[1]] == x->tag)
+            uint32_t kind = cl[0] & 15;
+            if (kind == DELEGATE) {
+                /* Strictly before this try: the search ends. */
+                pos = cl[2];
+                goto again;
+            }
+            if (kind == CATCH_ALL || kind == CATCH_ALL_REF || kind == LEGACY_CATCH_ALL ||
+                inst->tags[cl[1]] == x->tag)
                 return cl;
         }
     }
     return NULL;
 }
 
-uint64_t *eos_wasm__eh_catch(eos_wasm_store *s, const uint32_t *h, uint64_t *fp, eos_wasm__exn *x)
+static int caught_push(eos_wasm__eh *eh, uint32_t depth, uint32_t k, eos_wasm__exn *x)
+{
+    while (eh->ncaught && (eh->caught[eh->ncaught - 1].depth > depth ||
+                           (eh->caught[eh->ncaught - 1].depth == depth &&
+                            eh->caught[eh->ncaught - 1].k >= k)))
+        eh->ncaught--;
+    if (eh->ncaught == eh->cap_caught) {
+        uint32_t cap = eh->cap_caught ? 2 * eh->cap_caught : 16;
+        caught *n = eos_realloc(eh->caught, eh->cap_caught * sizeof(caught), cap * sizeof(caught));
+        if (!n)
+            return EOS_ENOMEM;
+        eh->caught = n;
+        eh->cap_caught = cap;
+    }
+    eh->caught[eh->ncaught++] = (caught){depth, k, x};
+    x->exposed = true; /* a rethrow may throw it again */
+    return 0;
+}
+
+eos_wasm__exn *eos_wasm__eh_rethrow(eos_wasm_store *s, uint32_t depth, uint32_t k)
+{
+    eos_wasm__eh *eh = s->eh;
+    for (uint32_t i = eh ? eh->ncaught : 0; i-- > 0;)
+        if (eh->caught[i].depth == depth && eh->caught[i].k == k)
+            return eh->caught[i].x;
+    return NULL;
+}
+
+uint64_t *eos_wasm__eh_catch(eos_wasm_store *s, const uint32_t *h, uint64_t *fp, eos_wasm__exn *x,
+                             uint32_t depth)
 {
     uint64_t *d = fp + h[3];
-    if (h[0] == CATCH || h[0] == CATCH_REF) {
+    uint32_t kind = h[0] & 15;
+    if (kind == CATCH || kind == CATCH_REF || kind == LEGACY_CATCH) {
         memcpy(d, x->payload, x->nslots * sizeof(uint64_t));
         d += x->nslots;
     }
-    if (h[0] == CATCH_REF || h[0] == CATCH_ALL_REF) {
+    if (kind == LEGACY_CATCH || kind == LEGACY_CATCH_ALL) {
+        if (caught_push(s->eh, depth, h[0] >> 4, x))
+            return NULL;
+    } else if (kind == CATCH_REF || kind == CATCH_ALL_REF) {
         x->exposed = true;
         *d++ = (uint64_t)(uintptr_t)x;
     } else if (!x->exposed && s->eh) {

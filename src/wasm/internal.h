@@ -195,6 +195,7 @@
     X(TRY_TABLE, -1, NULL, "N (K X T D C)*N: handlers of the body that follows; ip += 2 + 5N")     \
     X(THROW, 0x08, NULL, "X: pop the payload of tag X, throw a new exception")                     \
     X(THROW_REF, 0x0a, NULL, "pop an exnref, throw it again (null traps)")                         \
+    X(RETHROW, 0x09, NULL, "K: throw again what legacy catch block K (nesting) caught")            \
     X(SIMD, -1, NULL, "S N ...: v128 instruction 0xfd S, N words in all (exec_simd.c)")            \
     X(V128_CONST, -1, NULL, "W0 W1 W2 W3: push a v128 constant (two slots)")                       \
     X(LOCAL_GET_V128, -1, NULL, "L: push fp[L], fp[L+1]")                                          \
@@ -865,8 +866,19 @@ typedef struct eos_wasm__exn {
 int eos_wasm__decode_tags(eos_wasm__rd *r, eos_wasm_module *m);
 int eos_wasm__read_tagtype(eos_wasm__rd *r, eos_wasm_module *m, uint32_t *type_index);
 int eos_wasm__tag_spaces(eos_wasm__rd *r, eos_wasm_module *m);
-/* throw (0x08) and throw_ref (0x0a). */
+/* Control frame kinds of exception handling (validate.c has 0..4). */
+enum {
+    EOS_WASM__CTL_TRY_TABLE = 5,
+    EOS_WASM__CTL_TRY,       /* legacy try, before its first catch */
+    EOS_WASM__CTL_CATCH,     /* legacy catch x */
+    EOS_WASM__CTL_CATCH_ALL, /* legacy catch_all */
+};
+/* throw (0x08), throw_ref (0x0a) and legacy rethrow (0x09). */
 int eos_wasm__v_eh(eos_wasm__vctx *v, uint8_t op);
+/* Legacy catch x (0x07) and catch_all (0x19) once the try's body is
+ * checked, and delegate (0x18) before the try ends. */
+int eos_wasm__v_catch(eos_wasm__vctx *v, uint8_t op);
+int eos_wasm__v_delegate(eos_wasm__vctx *v);
 /* try_table's handler clauses (after its block type): checks them against
  * the labels and emits TRY_TABLE; *at is its word (UINT32_MAX when dead).
  * eh_end records the body of try_table l when its end is reached. */
@@ -883,8 +895,12 @@ eos_wasm__exn *eos_wasm__exn_new(eos_wasm_store *s, eos_wasm_tag *tag, const uin
  * cbase) that catches x at word pos in instance inst, or NULL. */
 const uint32_t *eos_wasm__eh_find(const eos_wasm__code *c, const uint32_t *cbase, uint32_t pos,
                                   eos_wasm_instance *inst, const eos_wasm__exn *x);
-/* Moves a caught exception to fp + dst per clause h; returns the new top. */
-uint64_t *eos_wasm__eh_catch(eos_wasm_store *s, const uint32_t *h, uint64_t *fp, eos_wasm__exn *x);
+/* Moves a caught exception to fp + dst per clause h (in frame depth);
+ * returns the new top, or NULL when out of memory. */
+uint64_t *eos_wasm__eh_catch(eos_wasm_store *s, const uint32_t *h, uint64_t *fp, eos_wasm__exn *x,
+                             uint32_t depth);
+/* What legacy catch block k of the frame at depth caught, or NULL. */
+eos_wasm__exn *eos_wasm__eh_rethrow(eos_wasm_store *s, uint32_t depth, uint32_t k);
 /* The exception pending from a nested call (EOS_TRAP_EXCEPTION), taken. */
 eos_wasm__exn *eos_wasm__eh_take(eos_wasm_store *s, int rc);
 int eos_wasm__eh_uncaught(eos_wasm_store *s, eos_wasm__exn *x);

@@ -14,7 +14,7 @@ static bool is_ref(uint8_t t)
 
 /* ---- function bodies ------------------------------------------------------ */
 
-enum { CTL_BLOCK, CTL_LOOP, CTL_IF, CTL_ELSE, CTL_FUNC, CTL_TRY_TABLE };
+enum { CTL_BLOCK, CTL_LOOP, CTL_IF, CTL_ELSE, CTL_FUNC };
 #define NO_PATCH   UINT32_MAX
 #define MAX_LOCALS 50000u
 #define UNKNOWN    0
@@ -445,7 +445,7 @@ static int do_end(eos_wasm__vctx *v, bool *done)
         if (c->else_patch != NO_PATCH)
             v->code[c->else_patch] = v->len;
     }
-    if (c->kind == CTL_TRY_TABLE)
+    if (c->kind == EOS_WASM__CTL_TRY_TABLE)
         TRY(eos_wasm__v_eh_end(v, c));
     label_here(v);
     if (c->kind != CTL_LOOP)
@@ -518,21 +518,43 @@ static int do_op(eos_wasm__vctx *v, uint8_t b, bool *done)
         return do_end(v, done);
     case 0x08: /* exception handling: throw, throw_ref, try_table (validate_eh.c) */
     case 0x0a:
+    case 0x09: /* the legacy form: rethrow, try, catch, catch_all, delegate */
         return eos_wasm__v_eh(v, b);
+    case 0x06:
     case 0x1f: {
         const uint8_t *params, *results;
-        uint32_t np, nr, at;
+        uint32_t np, nr, at = UINT32_MAX;
         TRY(read_blocktype(v, &params, &np, &results, &nr));
-        TRY(eos_wasm__v_try_table(v, &at));
+        if (b == 0x1f)
+            TRY(eos_wasm__v_try_table(v, &at));
+        else /* an empty TRY_TABLE: the body starts past any label before it */
+            TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_TRY_TABLE) || eos_wasm__v_emit(v, 0));
         TRY(pop_types(v, params, np));
         bool was_live = eos_wasm__v_live(v);
-        TRY(push_ctl(v, CTL_TRY_TABLE, params, np, results, nr));
+        TRY(push_ctl(v, b == 0x1f ? EOS_WASM__CTL_TRY_TABLE : EOS_WASM__CTL_TRY, params, np,
+                     results, nr));
         label_here(v);
         eos_wasm__v_top(v)->else_patch = at;
         if (!was_live)
             eos_wasm__v_top(v)->unreachable = false;
         return 0;
     }
+    case 0x07:
+    case 0x19: {
+        eos_wasm__ctl *c = eos_wasm__v_top(v);
+        if (c->kind != EOS_WASM__CTL_TRY && c->kind != EOS_WASM__CTL_CATCH)
+            return FAIL(EOS_EMALFORMED, "catch without matching try");
+        TRY(pop_types(v, c->results, c->nresults));
+        if (v->nvals != c->height)
+            return FAIL(EOS_EINVALID, "type mismatch: values left at catch");
+        if (eos_wasm__v_live(v))
+            TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_BR) || eos_wasm__v_emit_target(v, c));
+        label_here(v);
+        return eos_wasm__v_catch(v, b);
+    }
+    case 0x18:
+        TRY(eos_wasm__v_delegate(v));
+        return do_end(v, done);
     case 0x0c:
         return do_br(v, false);
     case 0x0d:

@@ -12,7 +12,10 @@
             return v->r.err ? v->r.err : EOS_EINVALID;                                             \
     } while (0)
 
-enum { CATCH, CATCH_REF, CATCH_ALL, CATCH_ALL_REF };
+/* Handler clause kinds: try_table's four, then the legacy ones (their
+ * catch nesting in bits 4 and up) and delegate, which goes on searching
+ * from another code position (UINT32_MAX: in the caller). */
+enum { CATCH, CATCH_REF, CATCH_ALL, CATCH_ALL_REF, LEGACY_CATCH, LEGACY_CATCH_ALL, DELEGATE };
 
 int eos_wasm__read_tagtype(eos_wasm__rd *r, eos_wasm_module *m, uint32_t *type_index)
 {
@@ -81,6 +84,24 @@ void eos_wasm__eh_module_clear(eos_wasm_module *m)
     }
 }
 
+/* Legacy catch blocks enclosing control frame at: what a rethrow names. */
+static uint32_t catch_nesting(const eos_wasm__vctx *v, uint32_t at)
+{
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < at; i++)
+        k += v->ctls[i].kind == EOS_WASM__CTL_CATCH || v->ctls[i].kind == EOS_WASM__CTL_CATCH_ALL;
+    return k;
+}
+
+static int add_body(eos_wasm__vctx *v, uint32_t begin, uint32_t end, uint32_t at)
+{
+    TRY(eos_wasm__v_grow(v, (void **)&v->eh, &v->cap_eh, v->neh + 3, sizeof(uint32_t)));
+    v->eh[v->neh++] = begin;
+    v->eh[v->neh++] = end;
+    v->eh[v->neh++] = at;
+    return 0;
+}
+
 static void set_unreachable(eos_wasm__vctx *v)
 {
     v->nvals = eos_wasm__v_top(v)->height;
@@ -105,10 +126,20 @@ int eos_wasm__v_eh(eos_wasm__vctx *v, uint8_t op)
             TRY(eos_wasm__v_pop(v, t->params[i], NULL));
         if (eos_wasm__v_live(v))
             TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_THROW) || eos_wasm__v_emit(v, idx));
-    } else {
+    } else if (op == 0x0a) {
         TRY(eos_wasm__v_pop(v, EOS_WASM_EXNREF, NULL));
         if (eos_wasm__v_live(v))
             TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_THROW_REF));
+    } else {
+        uint32_t l;
+        TRY(eos_wasm__v_read_idx(v, v->nctls, "label", &l));
+        uint32_t at = v->nctls - 1 - l;
+        uint8_t kind = v->ctls[at].kind;
+        if (kind != EOS_WASM__CTL_CATCH && kind != EOS_WASM__CTL_CATCH_ALL)
+            return FAIL(EOS_EINVALID, "invalid rethrow label %u", l);
+        if (eos_wasm__v_live(v))
+            TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_RETHROW) ||
+                eos_wasm__v_emit(v, catch_nesting(v, at)));
     }
     set_unreachable(v);
     return 0;
@@ -167,11 +198,61 @@ int eos_wasm__v_eh_end(eos_wasm__vctx *v, const eos_wasm__ctl *l)
 {
     if (l->else_patch == UINT32_MAX)
         return 0; /* dead code: nothing was emitted */
-    TRY(eos_wasm__v_grow(v, (void **)&v->eh, &v->cap_eh, v->neh + 3, sizeof(uint32_t)));
     /* Inner bodies end first, so the list is innermost first. */
-    v->eh[v->neh++] = l->target;
-    v->eh[v->neh++] = v->len;
-    v->eh[v->neh++] = l->else_patch;
+    return add_body(v, l->target, v->len, l->else_patch);
+}
+
+/* A legacy try's body is listed at its first catch (or delegate), with one
+ * TRY_TABLE of one clause per catch, placed where the catch's code starts
+ * (never run: the body's end branches over it). The catch's code finds the
+ * payload where the try began, like a branch to a try_table's label. */
+int eos_wasm__v_catch(eos_wasm__vctx *v, uint8_t op)
+{
+    v->m->uses_eh = true;
+    eos_wasm__ctl *c = eos_wasm__v_top(v);
+    if (c->kind == EOS_WASM__CTL_TRY)
+        c->else_patch = v->len; /* the body's end */
+    const eos_wasm_functype *t = NULL;
+    uint32_t tag = 0;
+    if (op == 0x07)
+        TRY(read_tag(v, &t, &tag));
+    uint32_t k = catch_nesting(v, v->nctls - 1);
+    uint32_t at = v->len;
+    uint32_t kind = (op == 0x07 ? LEGACY_CATCH : LEGACY_CATCH_ALL) | k << 4;
+    TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_TRY_TABLE) || eos_wasm__v_emit(v, 1) ||
+        eos_wasm__v_emit(v, kind) || eos_wasm__v_emit(v, tag) || eos_wasm__v_emit(v, at + 7) ||
+        eos_wasm__v_emit(v, v->c->local_count + c->height) ||
+        eos_wasm__v_emit(v, t ? eos_wasm__slots_of(t->params, t->param_count) : 0));
+    TRY(add_body(v, c->target, c->else_patch, at));
+    c->kind = op == 0x07 ? EOS_WASM__CTL_CATCH : EOS_WASM__CTL_CATCH_ALL;
+    c->unreachable = false;
+    v->nvals = c->height;
+    v->nlast = 0;
+    for (uint32_t i = 0; t && i < t->param_count; i++)
+        TRY(eos_wasm__v_push(v, t->params[i]));
+    return 0;
+}
+
+int eos_wasm__v_delegate(eos_wasm__vctx *v)
+{
+    v->m->uses_eh = true;
+    eos_wasm__ctl *c = eos_wasm__v_top(v);
+    if (c->kind != EOS_WASM__CTL_TRY)
+        return FAIL(EOS_EMALFORMED, "delegate without matching try");
+    uint32_t l;
+    /* The label is counted from outside the try. */
+    TRY(eos_wasm__v_read_idx(v, v->nctls - 1, "label", &l));
+    const eos_wasm__ctl *lc = &v->ctls[v->nctls - 2 - l];
+    /* Searching on from where the label's block starts finds the handlers
+     * around it (its own when it is a try); the function's label means the
+     * caller's. */
+    uint32_t from = v->nctls - 2 - l == 0 ? UINT32_MAX : lc->target;
+    uint32_t at = v->len;
+    TRY(add_body(v, c->target, at, at));
+    TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_TRY_TABLE) || eos_wasm__v_emit(v, 1) ||
+        eos_wasm__v_emit(v, DELEGATE) || eos_wasm__v_emit(v, 0) || eos_wasm__v_emit(v, from) ||
+        eos_wasm__v_emit(v, 0) || eos_wasm__v_emit(v, 0));
+    v->nlast = 0;
     return 0;
 }
 
