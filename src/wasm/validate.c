@@ -516,9 +516,9 @@ static int do_op(eos_wasm__vctx *v, uint8_t b, bool *done)
         return do_else(v);
     case 0x0b:
         return do_end(v, done);
-    case 0x08: /* exception handling: throw, throw_ref, try_table (validate_eh.c) */
-    case 0x0a:
-    case 0x09: /* the legacy form: rethrow, try, catch, catch_all, delegate */
+    case 0x08: /* exception handling (validate_eh.c): throw, throw_ref, legacy rethrow; */
+    case 0x0a: /* then try_table, and the legacy try, catch, catch_all and delegate */
+    case 0x09:
         return eos_wasm__v_eh(v, b);
     case 0x06:
     case 0x1f: {
