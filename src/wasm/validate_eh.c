@@ -244,9 +244,14 @@ int eos_wasm__v_delegate(eos_wasm__vctx *v)
     TRY(eos_wasm__v_read_idx(v, v->nctls - 1, "label", &l));
     const eos_wasm__ctl *lc = &v->ctls[v->nctls - 2 - l];
     /* Searching on from where the label's block starts finds the handlers
-     * around it (its own when it is a try); the function's label means the
-     * caller's. */
-    uint32_t from = v->nctls - 2 - l == 0 ? UINT32_MAX : lc->target;
+     * around it (its own when it is a try); from a catch of a try, where its
+     * body ended (past its own handlers); the function's label means the
+     * caller's. Either lies before this try, so the search ends. */
+    uint32_t from = lc->target;
+    if (lc->kind == EOS_WASM__CTL_CATCH || lc->kind == EOS_WASM__CTL_CATCH_ALL)
+        from = lc->else_patch;
+    if (v->nctls - 2 - l == 0)
+        from = UINT32_MAX;
     uint32_t at = v->len;
     TRY(add_body(v, c->target, at, at));
     TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_TRY_TABLE) || eos_wasm__v_emit(v, 1) ||
