@@ -337,6 +337,38 @@ function escapeStrings(text) {
   return out;
 }
 
+// ---- the legacy exception-handling syntax -----------------------------------
+
+// wasm-tools reads the legacy try only in its flat form (try bt ... catch x
+// ... end, try bt ... delegate l): the folded form of the legacy test files,
+// (try bt (do ...) (catch x ...) (catch_all ...)) or (try bt (do ...)
+// (delegate l)), is rewritten into it. Other text is kept as it is.
+function flattenLegacyTry(text) {
+  if (!/\(\s*do\b/.test(text)) return text;
+  const render = (f) => {
+    if (!f.list) return text.slice(f.start, f.end);
+    const parts = f.list;
+    const doAt = parts.findIndex((x) => head(x) === 'do');
+    if (head(f) === 'try' && doAt > 0) {
+      const inner = (x) => x.list.slice(1).map(render).join(' ');
+      let out = 'try ' + parts.slice(1, doAt).map(render).join(' ') + ' ' + inner(parts[doAt]);
+      let delegated = false;
+      for (const c of parts.slice(doAt + 1)) {
+        if (head(c) === 'delegate') { out += ' delegate ' + inner(c); delegated = true; }
+        else out += ` ${head(c)} ` + inner(c);
+      }
+      return delegated ? out : out + ' end';
+    }
+    let out = '', at = f.start;
+    for (const x of parts) {
+      out += text.slice(at, x.start) + render(x);
+      at = x.end;
+    }
+    return out + text.slice(at, f.end);
+  };
+  return readForms(text).forms.map(render).join('\n');
+}
+
 // ---- one script -------------------------------------------------------------
 
 async function convert(wastPath, outDir, rel) {
@@ -358,7 +390,7 @@ async function convert(wastPath, outDir, rel) {
     }
     if (!bytes) {
       try {
-        bytes = await parse(escapeStrings(m.text));
+        bytes = await parse(escapeStrings(flattenLegacyTry(m.text)));
       } catch (e) {
         cmd.text_error = errText(e);
         return false;

@@ -196,6 +196,8 @@ static int stub(eos_wasm_store *s, const eos_wasm_import_desc *d, eos_wasm_exter
     }
     case EOS_WASM_EXTERN_MEMORY:
         return eos_wasm_memory_new(s, &d->type.of.memory, &out->of.memory);
+    case EOS_WASM_EXTERN_TAG:
+        return eos_wasm_tag_new(s, d->type.of.tag, &out->of.tag);
     default: {
         eos_wasm_val zero = {.type = d->type.of.global.valtype};
         return eos_wasm_global_new(s, &d->type.of.global, zero, &out->of.global);

@@ -116,6 +116,9 @@ static int make_imports(eos_wasm_store *s, const eos_wasm_module *m, eos_wasm_ex
             rc = eos_wasm_global_new(s, &d.type.of.global, zero_of(d.type.of.global.valtype),
                                      &out[i].of.global);
             break;
+        case EOS_WASM_EXTERN_TAG:
+            rc = eos_wasm_tag_new(s, d.type.of.tag, &out[i].of.tag);
+            break;
         }
         if (rc != 0) {
             fprintf(stderr, "wasm_run: cannot stub import %.*s.%.*s: %s\n", (int)d.module_len,

@@ -65,7 +65,8 @@ extern "C" {
     X(TRAP_MEMORY_LIMIT, -1015, "memory limit exceeded")                                   \
     X(TRAP_DEADLINE, -1016, "time budget exceeded")                                        \
     X(TRAP_UNALIGNED_ATOMIC, -1020, "unaligned atomic")                                    \
-    X(TRAP_ATOMIC_WAIT, -1021, "atomic wait cannot complete")
+    X(TRAP_ATOMIC_WAIT, -1021, "atomic wait cannot complete")                              \
+    X(TRAP_EXCEPTION, -1030, "uncaught exception")
 
 typedef enum eos_err {
 #define EOS__ERR_ENUM(name, value, msg) EOS_##name = value,

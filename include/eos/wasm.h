@@ -24,14 +24,16 @@ typedef enum eos_wasm_valtype {
     EOS_WASM_F64 = 0x7c,
     EOS_WASM_V128 = 0x7b,
     EOS_WASM_FUNCREF = 0x70,
-    EOS_WASM_EXTERNREF = 0x6f
+    EOS_WASM_EXTERNREF = 0x6f,
+    EOS_WASM_EXNREF = 0x69 /* exception handling: a caught exception, or null */
 } eos_wasm_valtype;
 
 typedef enum eos_wasm_externkind {
     EOS_WASM_EXTERN_FUNC = 0,
     EOS_WASM_EXTERN_TABLE = 1,
     EOS_WASM_EXTERN_MEMORY = 2,
-    EOS_WASM_EXTERN_GLOBAL = 3
+    EOS_WASM_EXTERN_GLOBAL = 3,
+    EOS_WASM_EXTERN_TAG = 4 /* exception handling */
 } eos_wasm_externkind;
 
 typedef struct eos_wasm_module eos_wasm_module;
@@ -42,6 +44,7 @@ typedef struct eos_wasm_memory eos_wasm_memory;
 typedef struct eos_wasm_table eos_wasm_table;
 typedef struct eos_wasm_global eos_wasm_global;
 typedef struct eos_wasm_caller eos_wasm_caller;
+typedef struct eos_wasm_tag eos_wasm_tag;
 
 /* A typed value. Floats are kept as bit patterns so NaN payloads survive.
  * A null reference is ref == NULL; externref values are opaque to the engine. */
@@ -98,6 +101,7 @@ typedef struct eos_wasm_externtype {
         eos_wasm_tabletype table;
         eos_wasm_memorytype memory;
         eos_wasm_globaltype global;
+        const eos_wasm_functype *tag; /* the payload as params; no results */
     } of;
 } eos_wasm_externtype;
 
@@ -109,6 +113,7 @@ typedef struct eos_wasm_extern {
         eos_wasm_table *table;
         eos_wasm_memory *memory;
         eos_wasm_global *global;
+        eos_wasm_tag *tag;
     } of;
 } eos_wasm_extern;
 
@@ -464,6 +469,29 @@ EOS_API eos_wasm_globaltype eos_wasm_global_type(const eos_wasm_global *g);
 /* The type of a run-time object, for link checks by embedders. Borrows e;
  * function types in the result are borrowed from the object. */
 EOS_API eos_wasm_externtype eos_wasm_extern_type(const eos_wasm_extern *e);
+
+/* ---- Exception handling: tags and exceptions ------------------------------ */
+
+/* A tag identifies a kind of exception; its type lists the payload (params,
+ * no results). Instances that import the same tag share it, so a handler in
+ * one catches what the other throws. type is copied; the tag lives as long
+ * as the store. 0, EOS_EINVAL (a result type) or EOS_ENOMEM. */
+EOS_API int eos_wasm_tag_new(eos_wasm_store *s, const eos_wasm_functype *type, eos_wasm_tag **out);
+/* The tag's payload type, borrowed from the tag. */
+EOS_API const eos_wasm_functype *eos_wasm_tag_type(const eos_wasm_tag *t);
+/* Throws an exception of tag (of the caller's store) with payload vals
+ * from a host function: `return eos_wasm_caller_throw(c, tag, vals, n);`.
+ * Wasm handlers of the callers catch it like one thrown by wasm. Returns
+ * EOS_TRAP_EXCEPTION, or EOS_TRAP_HOST when the payload does not match. */
+EOS_API int eos_wasm_caller_throw(eos_wasm_caller *c, eos_wasm_tag *tag, const eos_wasm_val *vals,
+                                  size_t count);
+/* An exception no wasm handler caught ends the call with EOS_TRAP_EXCEPTION
+ * ("uncaught exception"); the store keeps it until the next one. This gives
+ * its tag (borrowed from the store) and up to max payload values into vals
+ * (when given); returns the payload count, or 0 with *tag NULL when the
+ * store holds none. Borrows s. */
+EOS_API size_t eos_wasm_store_exception(const eos_wasm_store *s, eos_wasm_tag **tag,
+                                        eos_wasm_val *vals, size_t max);
 
 #ifdef __cplusplus
 }

@@ -18,6 +18,8 @@ static int sort_kind(uint8_t sort)
         return EOS_WASM_EXTERN_MEMORY;
     case EOS_CM__S_CORE_GLOBAL:
         return EOS_WASM_EXTERN_GLOBAL;
+    case EOS_CM__S_CORE_TAG:
+        return EOS_WASM_EXTERN_TAG;
     default:
         return -1;
     }
@@ -125,6 +127,12 @@ static bool extern_matches(const eos_wasm_externtype *want, const eos_wasm_exter
         if (want->of.global.valtype != have->of.global.valtype ||
             want->of.global.mutable_ != have->of.global.mutable_) {
             *why = "an imported global is given one of another type";
+            return false;
+        }
+        return true;
+    case EOS_WASM_EXTERN_TAG:
+        if (want->of.tag && have->of.tag && !functype_same(want->of.tag, have->of.tag)) {
+            *why = "an imported tag is given one of another type";
             return false;
         }
         return true;

@@ -619,6 +619,9 @@ int eos_cm__rd_sort(eos_cm__rd *r, uint8_t *out)
         case 0x03:
             *out = EOS_CM__S_CORE_GLOBAL;
             return 0;
+        case 0x04:
+            *out = EOS_CM__S_CORE_TAG;
+            return 0;
         case 0x10:
             *out = EOS_CM__S_CORE_TYPE;
             return 0;

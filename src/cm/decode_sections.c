@@ -107,6 +107,9 @@ static int core_instance_section(eos_cm__rd *r)
             case 0x03:
                 a->sort = EOS_CM__S_CORE_GLOBAL;
                 break;
+            case 0x04:
+                a->sort = EOS_CM__S_CORE_TAG;
+                break;
             case 0x12:
                 a->sort = EOS_CM__S_CORE_INSTANCE;
                 break;
@@ -337,7 +340,7 @@ static int alias_section(eos_cm__rd *r, eos_cm__scope *s)
             d.type = e->type;
         } else if (tgt == 0x01) {
             d.how = EOS_CM__D_ALIAS_CORE;
-            if (st > EOS_CM__S_CORE_GLOBAL) {
+            if (st > EOS_CM__S_CORE_GLOBAL && st != EOS_CM__S_CORE_TAG) {
                 rc = EOS_CM__INVALID(r, "core export alias of an unsupported sort");
                 break;
             }
@@ -348,7 +351,8 @@ static int alias_section(eos_cm__rd *r, eos_cm__scope *s)
             static const uint8_t kinds[] = {EOS_WASM_EXTERN_FUNC, EOS_WASM_EXTERN_TABLE,
                                             EOS_WASM_EXTERN_MEMORY, EOS_WASM_EXTERN_GLOBAL};
             int known = eos_cm__core_export_type(r->c, d.a, d.name, &et, 0);
-            if (known == 0 || (known > 0 && et.kind != kinds[st])) {
+            uint8_t kind = st == EOS_CM__S_CORE_TAG ? EOS_WASM_EXTERN_TAG : kinds[st];
+            if (known == 0 || (known > 0 && et.kind != kind)) {
                 rc = eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
                                   "invalid component: core instance %u has no export named "
                                   "`%s`%s", d.a, d.name, known == 0 ? "" : " of that kind");
@@ -702,7 +706,8 @@ static int export_section(eos_cm__rd *r, eos_cm__scope *s)
         if ((rc = eos_cm__rd_extern_name(r, &e.name)) || (rc = eos_cm__rd_sort(r, &e.sort)) ||
             (rc = eos_cm__rd_idx(r, e.sort, &e.index)) || (rc = eos_cm__rd_u8(r, &has)))
             break;
-        if (e.sort < EOS_CM__S_FUNC && e.sort != EOS_CM__S_CORE_MODULE)
+        if ((e.sort < EOS_CM__S_FUNC && e.sort != EOS_CM__S_CORE_MODULE) ||
+            e.sort == EOS_CM__S_CORE_TAG)
             return EOS_CM__INVALID(r, "export of a core item other than a module");
         eos_cm__def d = c->spaces[e.sort].defs[e.index];
         if (has == 1) {

@@ -119,6 +119,9 @@ static int core_export(eos_cm__ci *ci, uint32_t inst, const char *name, size_t l
         case EOS_CM__S_CORE_GLOBAL:
             out->kind = EOS_WASM_EXTERN_GLOBAL, out->of.global = x.global;
             break;
+        case EOS_CM__S_CORE_TAG:
+            out->kind = EOS_WASM_EXTERN_TAG, out->of.tag = x.tag;
+            break;
         default:
             return eos_diag_set(diag, EOS_EUNLINKABLE, "link", -1,
                                 "core export \"%.*s\" is not a core item", (int)len, name);
@@ -431,8 +434,10 @@ static int get(eos_cm__ci *ci, int sort, uint32_t i, eos_cm__item *out, eos_diag
         static const uint8_t want[] = {[EOS_CM__S_CORE_FUNC] = EOS_WASM_EXTERN_FUNC,
                                        [EOS_CM__S_CORE_TABLE] = EOS_WASM_EXTERN_TABLE,
                                        [EOS_CM__S_CORE_MEMORY] = EOS_WASM_EXTERN_MEMORY,
-                                       [EOS_CM__S_CORE_GLOBAL] = EOS_WASM_EXTERN_GLOBAL};
-        if (sort > EOS_CM__S_CORE_GLOBAL || e.kind != want[sort]) {
+                                       [EOS_CM__S_CORE_GLOBAL] = EOS_WASM_EXTERN_GLOBAL,
+                                       [EOS_CM__S_CORE_TAG] = EOS_WASM_EXTERN_TAG};
+        if ((sort > EOS_CM__S_CORE_GLOBAL && sort != EOS_CM__S_CORE_TAG) ||
+            e.kind != want[sort]) {
             rc = link_fail(diag, "core export \"%s\" has a different kind than its alias%s",
                            d->name, "");
             break;
@@ -441,6 +446,7 @@ static int get(eos_cm__ci *ci, int sort, uint32_t i, eos_cm__item *out, eos_diag
         x.table = e.kind == EOS_WASM_EXTERN_TABLE ? e.of.table : NULL;
         x.memory = e.kind == EOS_WASM_EXTERN_MEMORY ? e.of.memory : NULL;
         x.global = e.kind == EOS_WASM_EXTERN_GLOBAL ? e.of.global : NULL;
+        x.tag = e.kind == EOS_WASM_EXTERN_TAG ? e.of.tag : NULL;
         break;
     }
     case EOS_CM__D_ALIAS_EXPORT: {

@@ -85,6 +85,7 @@ enum {
     EOS_CM__S_TYPE,
     EOS_CM__S_COMPONENT,
     EOS_CM__S_INSTANCE,
+    EOS_CM__S_CORE_TAG, /* core sort 0x04 (exception handling) */
     EOS_CM__S_COUNT
 };
 
@@ -491,6 +492,7 @@ typedef struct eos_cm__item {
     eos_wasm_table *table;
     eos_wasm_memory *memory;
     eos_wasm_global *global;
+    eos_wasm_tag *tag;
     eos_wasm_instance *core_inst;
     struct eos_cm_func *func;
     eos_cm__rinst *inst;

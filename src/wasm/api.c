@@ -21,6 +21,7 @@ void eos_wasm__module_clear(eos_wasm_module *m)
     for (uint32_t i = 0; m->codes && i < m->code_count; i++) {
         eos_free(m->codes[i].local_types, 0);
     }
+    eos_wasm__eh_module_clear(m);
     eos_free(m->codes, 0);
     eos_free(m->elems, 0);
     eos_free(m->datas, 0);
@@ -105,6 +106,9 @@ static eos_wasm_externtype externtype_of(const eos_wasm_module *m, uint8_t kind,
     case EOS_WASM_EXTERN_MEMORY:
         t.of.memory = m->memories[idx];
         break;
+    case EOS_WASM_EXTERN_TAG:
+        t.of.tag = &m->types[m->tag_types[idx]];
+        break;
     default:
         t.of.global = m->globals[idx].type;
         break;
@@ -135,6 +139,9 @@ void eos_wasm_module_import(const eos_wasm_module *m, size_t index, eos_wasm_imp
         break;
     case EOS_WASM_EXTERN_MEMORY:
         out->type.of.memory = im->memory;
+        break;
+    case EOS_WASM_EXTERN_TAG:
+        out->type.of.tag = &m->types[im->type_index];
         break;
     default:
         out->type.of.global = im->global;
@@ -245,6 +252,7 @@ void eos_wasm_store_free(eos_wasm_store *s)
         }
         o = next;
     }
+    eos_wasm__eh_store_free(s);
     eos_free(s->stack, 0);
     eos_free(s->frames, 0);
     eos_free(s, sizeof(*s));
@@ -493,6 +501,9 @@ eos_wasm_externtype eos_wasm_extern_type(const eos_wasm_extern *e)
         break;
     case EOS_WASM_EXTERN_MEMORY:
         t.of.memory = eos_wasm_memory_type(e->of.memory);
+        break;
+    case EOS_WASM_EXTERN_TAG:
+        t.of.tag = eos_wasm_tag_type(e->of.tag);
         break;
     default:
         t.of.global = e->of.global->type;

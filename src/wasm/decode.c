@@ -19,6 +19,7 @@ static int read_valtype(eos_wasm__rd *r, uint8_t *out)
     case EOS_WASM_FUNCREF:
     case EOS_WASM_EXTERNREF:
     case EOS_WASM_V128:
+    case EOS_WASM_EXNREF:
         *out = b;
         return 0;
     default:
@@ -268,6 +269,11 @@ static int decode_imports(eos_wasm__rd *r, eos_wasm_module *m)
                 return r->err;
             m->global_import_count++;
             break;
+        case EOS_WASM_EXTERN_TAG:
+            if (eos_wasm__read_tagtype(r, m, &im->type_index))
+                return r->err;
+            m->tag_import_count++;
+            break;
         default:
             return eos_wasm__rd_fail(r, EOS_EMALFORMED, "malformed import kind %u", kind);
         }
@@ -315,6 +321,8 @@ static int init_spaces(eos_wasm__rd *r, eos_wasm_module *m)
         case EOS_WASM_EXTERN_MEMORY:
             m->memories[mm++] = im->memory;
             break;
+        case EOS_WASM_EXTERN_TAG:
+            break;
         default:
             m->globals[g++].type = im->global;
             break;
@@ -324,7 +332,7 @@ static int init_spaces(eos_wasm__rd *r, eos_wasm_module *m)
     m->table_count = t;
     m->memory_count = mm;
     m->global_count = g;
-    return 0;
+    return eos_wasm__tag_spaces(r, m);
 }
 
 static int decode_functions(eos_wasm__rd *r, eos_wasm_module *m)
@@ -419,6 +427,9 @@ static int decode_exports(eos_wasm__rd *r, eos_wasm_module *m)
         case EOS_WASM_EXTERN_GLOBAL:
             limit = m->global_count;
             break;
+        case EOS_WASM_EXTERN_TAG:
+            limit = m->tag_count;
+            break;
         default:
             return eos_wasm__rd_fail(r, EOS_EMALFORMED, "malformed export kind %u", kind);
         }
@@ -427,7 +438,8 @@ static int decode_exports(eos_wasm__rd *r, eos_wasm_module *m)
                                      kind == 0   ? "function"
                                      : kind == 1 ? "table"
                                      : kind == 2 ? "memory"
-                                                 : "global",
+                                     : kind == 3 ? "global"
+                                                 : "tag",
                                      e->index);
         if (kind == EOS_WASM_EXTERN_FUNC)
             m->func_declared[e->index] = 1;
@@ -631,6 +643,8 @@ static int decode_section(eos_wasm__rd *r, eos_wasm_module *m, uint8_t id)
         if (m->data_count && !(m->datas = eos_calloc(m->data_count, sizeof(eos_wasm__data))))
             return eos_wasm__rd_fail(r, EOS_ENOMEM, "out of memory");
         return 0;
+    case 13:
+        return eos_wasm__decode_tags(r, m);
     default:
         return 0;
     }
@@ -639,11 +653,12 @@ static int decode_section(eos_wasm__rd *r, eos_wasm_module *m, uint8_t id)
 static const char *const section_names[] = {
     "custom section", "type section",   "import section",     "function section", "table section",
     "memory section", "global section", "export section",     "start section",    "element section",
-    "code section",   "data section",   "data count section",
+    "code section",   "data section",   "data count section", "tag section",
 };
 
-/* Position of each section id in the required order (custom sections aside). */
-static const uint8_t section_rank[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 10};
+/* Position of each section id in the required order (custom sections aside):
+ * tags (13) come between memories and globals. */
+static const uint8_t section_rank[] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 13, 11, 6};
 
 int eos_wasm__decode(eos_wasm_module *m, eos_diag *diag)
 {
@@ -667,7 +682,7 @@ int eos_wasm__decode(eos_wasm_module *m, eos_diag *diag)
         r.section = "module";
         if (eos_wasm__rd_byte(&r, &id))
             return r.err;
-        if (id > 12)
+        if (id > 13)
             return eos_wasm__rd_fail(&r, EOS_EMALFORMED, "malformed section id %u", id);
         r.section = section_names[id];
         if (eos_wasm__rd_u32(&r, &size))

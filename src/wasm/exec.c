@@ -279,6 +279,7 @@ int eos_wasm__exec(eos_wasm_store *s, eos_wasm_func *f, uint64_t *slots)
     uint64_t *fp = base, *sp;
     const uint32_t *ip, *cbase;
     eos_wasm_func *callee;
+    eos_wasm__exn *exn;
     bool tail;
 
     frames[depth++] = (eos_wasm__frame){NULL, NULL, NULL, NULL};
@@ -361,6 +362,11 @@ call_func:
         rc = eos_wasm__call_host(s, inst, callee, args);
         fuel = s->fuel;
         if (rc) {
+            /* An exception from the host (or wasm under it): ours to catch. */
+            if ((exn = eos_wasm__eh_take(s, rc)) != NULL) {
+                ip--;
+                goto throw_here;
+            }
             tmsg = s->trap_msg;
             goto trap;
         }
@@ -389,6 +395,9 @@ tail_call_func:
         rc = eos_wasm__call_host(s, inst, callee, args);
         fuel = s->fuel;
         if (rc) {
+            /* The tail call replaced this frame: its handlers are gone. */
+            if ((exn = eos_wasm__eh_take(s, rc)) != NULL)
+                goto throw_pop;
             tmsg = s->trap_msg;
             goto trap;
         }
@@ -522,6 +531,54 @@ L_FUEL:
         FUEL_SLICE_END();
     ip++;
     NEXT;
+
+    /* ---- exception handling (exec_eh.c) ---- */
+L_TRY_TABLE:
+    ip += 2 + 5 * (size_t)ip[1];
+    NEXT;
+L_THROW : {
+    eos_wasm_tag *tg = inst->tags[ip[1]];
+    sp -= tg->slots;
+    if (!(exn = eos_wasm__exn_new(s, tg, sp)))
+        TRAP(EOS_ENOMEM, "out of memory for an exception");
+    goto throw_here;
+}
+L_RETHROW:
+    if (!(exn = eos_wasm__eh_rethrow(s, depth, ip[1])))
+        TRAP(EOS_TRAP_UNREACHABLE, "rethrow: no caught exception");
+    goto throw_here;
+L_THROW_REF:
+    exn = (eos_wasm__exn *)(uintptr_t) * --sp;
+    if (!exn)
+        TRAP(EOS_TRAP_NULL_REFERENCE, "null exception reference");
+    /* The handlers of each frame, innermost first, are searched by code
+     * position: the throw itself here, the call in progress in callers. */
+throw_here:
+    for (;;) {
+        const uint32_t *h = code->eh ? eos_wasm__eh_find(code, cbase, (uint32_t)(ip - cbase),
+                                                         inst, exn)
+                                     : NULL;
+        if (h) {
+            if (!(sp = eos_wasm__eh_catch(s, h, fp, exn, depth)))
+                TRAP(EOS_ENOMEM, "out of memory for an exception");
+            ip = cbase + h[2];
+            NEXT;
+        }
+    throw_pop:;
+        eos_wasm__frame *fr = &frames[--depth];
+        if (!fr->ip) {
+            rc = eos_wasm__eh_uncaught(s, exn);
+            tmsg = s->trap_msg;
+            goto trap;
+        }
+        ip = fr->ip - 1;
+        fp = fr->fp;
+        code = fr->code;
+        cbase = code->threaded;
+        if (fr->inst != inst)
+            SET_INST(fr->inst);
+        RELOAD_MEM();
+    }
 
     /* ---- parametric and variables ---- */
 L_DROP:

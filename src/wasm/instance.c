@@ -22,6 +22,8 @@ static eos_wasm_store *extern_store(const eos_wasm_extern *ex)
         return ex->of.table ? ex->of.table->store : NULL;
     case EOS_WASM_EXTERN_MEMORY:
         return ex->of.memory ? ex->of.memory->store : NULL;
+    case EOS_WASM_EXTERN_TAG:
+        return ex->of.tag ? ex->of.tag->store : NULL;
     default:
         return ex->of.global ? ex->of.global->store : NULL;
     }
@@ -64,6 +66,11 @@ static int link_import(eos_wasm_instance *inst, const eos_wasm__import *im,
         inst->memories[counts[2]++] = ex->of.memory;
         return 0;
     }
+    case EOS_WASM_EXTERN_TAG:
+        if (!ex->of.tag || !eos_wasm__functype_eq(&ex->of.tag->type, &m->types[im->type_index]))
+            goto mismatch;
+        inst->tags[counts[4]++] = ex->of.tag;
+        return 0;
     default: {
         const eos_wasm_global *g = ex->of.global;
         if (!g || g->type.valtype != im->global.valtype || g->type.mutable_ != im->global.mutable_)
@@ -80,7 +87,8 @@ mismatch:
                         ex->kind == 0   ? "function"
                         : ex->kind == 1 ? "table"
                         : ex->kind == 2 ? "memory"
-                                        : "global");
+                        : ex->kind == 3 ? "global"
+                                        : "tag");
 }
 
 static void body_free(eos_wasm_instance *i)
@@ -89,6 +97,7 @@ static void body_free(eos_wasm_instance *i)
     eos_free(i->tables, 0);
     eos_free(i->memories, 0);
     eos_free(i->globals, 0);
+    eos_free(i->tags, 0);
     eos_free(i->own_funcs, 0);
     eos_free(i->elem_dropped, 0);
     eos_free(i->data_dropped, 0);
@@ -299,7 +308,11 @@ int eos_wasm_instantiate(eos_wasm_store *s, eos_wasm_module *m, const eos_wasm_e
     inst->store = s;
     inst->module = eos_wasm_module_ref(m);
     own_funcs_init(inst, written);
-    uint32_t counts[4] = {0, 0, 0, 0};
+    uint32_t counts[5] = {0, 0, 0, 0, 0};
+    if ((rc = eos_wasm__eh_instance(s, inst)) != 0) {
+        rc = eos_diag_set(diag, rc, "instantiate", -1, "out of memory");
+        goto fail;
+    }
     for (uint32_t k = 0; k < m->import_count; k++)
         if ((rc = link_import(inst, &m->imports[k], &imports[k], counts, diag)) != 0)
             goto fail;
@@ -348,6 +361,9 @@ int eos_wasm_instance_export_len(eos_wasm_instance *i, const char *name, size_t 
             break;
         case EOS_WASM_EXTERN_MEMORY:
             out->of.memory = i->memories[e->index];
+            break;
+        case EOS_WASM_EXTERN_TAG:
+            out->of.tag = i->tags[e->index];
             break;
         default:
             out->of.global = i->globals[e->index];

@@ -196,6 +196,11 @@
     X(WIDE, -1, NULL, "S: wide arithmetic 0xfc S on i64 pairs (wide.c)")                           \
     /* memory64, table64, custom page sizes */                                                     \
     X(MEM64, -1, NULL, "S N ...: 64-bit address or custom page size operation S (exec_mem64.c)")   \
+    /* exception handling (exec_eh.c, validate_eh.c) */                                          \
+    X(TRY_TABLE, -1, NULL, "N (K X T D C)*N: handlers of the body that follows; ip += 2 + 5N")     \
+    X(THROW, 0x08, NULL, "X: pop the payload of tag X, throw a new exception")                     \
+    X(THROW_REF, 0x0a, NULL, "pop an exnref, throw it again (null traps)")                         \
+    X(RETHROW, 0x09, NULL, "K: throw again what legacy catch block K (nesting) caught")            \
     X(SIMD, -1, NULL, "S N ...: v128 instruction 0xfd S, N words in all (exec_simd.c)")            \
     X(V128_CONST, -1, NULL, "W0 W1 W2 W3: push a v128 constant (two slots)")                       \
     X(LOCAL_GET_V128, -1, NULL, "L: push fp[L], fp[L+1]")                                          \
@@ -400,6 +405,10 @@ typedef struct eos_wasm__code {
      * translation, which is not kept. */
     uint32_t *threaded;
     uint8_t *local_types; /* local_count entries, freed after validation */
+    /* try_table bodies, innermost first (validate_eh.c): eh_count triples
+     * (begin, end, handlers) of word indices; NULL when none. */
+    uint32_t *eh;
+    uint32_t eh_count;
 } eos_wasm__code;
 
 /* A module's initialised memory 0: a memfd mapped MAP_PRIVATE into each new
@@ -477,6 +486,11 @@ struct eos_wasm_module {
 
     eos_wasm__elem *elems;
     uint32_t elem_count;
+    /* Exception handling: the type index of every tag, imported first; the
+     * compiled tier declines modules that use it (uses_eh). */
+    uint32_t *tag_types;
+    uint32_t tag_count, tag_import_count;
+    bool uses_eh;
     eos_wasm__data *datas;
     uint32_t data_count;
     bool has_data_count;
@@ -566,6 +580,7 @@ struct eos_wasm_instance {
     eos_wasm_table **tables;
     eos_wasm_memory **memories;
     eos_wasm_global **globals;
+    eos_wasm_tag **tags; /* exception handling: NULL without tags */
     eos_wasm_func *own_funcs;
     uint8_t *elem_dropped;
     uint8_t *data_dropped;
@@ -614,6 +629,7 @@ struct eos_wasm_store {
     uint32_t native_depth;
 
     char trap_msg[256];
+    struct eos_wasm__eh *eh; /* tags and exceptions (exec_eh.c); NULL until used */
     /* Compiled code: where a trap unwinds to, and the lowest native stack
      * address a compiled frame may use. */
     void *jit_jmp;
@@ -718,6 +734,8 @@ typedef struct eos_wasm__vctx {
      * number of wasm locals (c->local_count counts slots). */
     uint32_t *local_slot;
     uint32_t nlocals, cap_local_slot;
+    uint32_t *eh; /* try_table triples of the function (validate_eh.c) */
+    uint32_t neh, cap_eh;
 } eos_wasm__vctx;
 
 /* validate.c: operand stack, code emission and immediates for the
@@ -906,6 +924,69 @@ static inline uint8_t eos_wasm__table_at(const eos_wasm_module *m, uint32_t tab)
  * the elements moved, for fuel. Borrows everything. */
 uint64_t *eos_wasm__mem64_exec(eos_wasm_instance *inst, const uint32_t *ip, uint64_t *sp, int *trap,
                                const char **msg, uint64_t *charge);
+/* ---- exception handling ----------------------------------------------------
+ * A tag is a store object; an exception is a tag and its payload slots, and
+ * an exnref is a pointer to one (store-owned: it lives while the store does,
+ * except that one caught without _ref is reused by the next throw). */
+struct eos_wasm_tag {
+    struct eos_wasm_tag *next;
+    eos_wasm_store *store;
+    eos_wasm_functype type; /* owns its params */
+    uint32_t slots;         /* of the payload */
+};
+typedef struct eos_wasm__exn {
+    struct eos_wasm__exn *next;  /* all of the store's */
+    struct eos_wasm__exn *spare; /* the free list */
+    eos_wasm_tag *tag;
+    uint32_t nslots, cap;
+    bool exposed; /* an exnref to it was made: never reused */
+    uint64_t payload[];
+} eos_wasm__exn;
+/* validate_eh.c */
+int eos_wasm__decode_tags(eos_wasm__rd *r, eos_wasm_module *m);
+int eos_wasm__read_tagtype(eos_wasm__rd *r, eos_wasm_module *m, uint32_t *type_index);
+int eos_wasm__tag_spaces(eos_wasm__rd *r, eos_wasm_module *m);
+/* Control frame kinds of exception handling (validate.c has 0..4). */
+enum {
+    EOS_WASM__CTL_TRY_TABLE = 5,
+    EOS_WASM__CTL_TRY,       /* legacy try, before its first catch */
+    EOS_WASM__CTL_CATCH,     /* legacy catch x */
+    EOS_WASM__CTL_CATCH_ALL, /* legacy catch_all */
+};
+/* throw (0x08), throw_ref (0x0a) and legacy rethrow (0x09). */
+int eos_wasm__v_eh(eos_wasm__vctx *v, uint8_t op);
+/* Legacy catch x (0x07) and catch_all (0x19) once the try's body is
+ * checked, and delegate (0x18) before the try ends. */
+int eos_wasm__v_catch(eos_wasm__vctx *v, uint8_t op);
+int eos_wasm__v_delegate(eos_wasm__vctx *v);
+/* try_table's handler clauses (after its block type): checks them against
+ * the labels and emits TRY_TABLE; *at is its word (UINT32_MAX when dead).
+ * eh_end records the body of try_table l when its end is reached. */
+int eos_wasm__v_try_table(eos_wasm__vctx *v, uint32_t *at);
+int eos_wasm__v_eh_end(eos_wasm__vctx *v, const eos_wasm__ctl *l);
+/* validate.c: the types a branch to l carries. Borrows l. */
+const uint8_t *eos_wasm__v_label_types(const eos_wasm__ctl *l);
+/* Keeps the function's try_table list in c (first translation only). */
+int eos_wasm__v_eh_keep(eos_wasm__vctx *v, eos_wasm__code *c);
+void eos_wasm__eh_module_clear(eos_wasm_module *m);
+/* exec_eh.c */
+eos_wasm__exn *eos_wasm__exn_new(eos_wasm_store *s, eos_wasm_tag *tag, const uint64_t *payload);
+/* The handler clause (5 words: kind tag target dst count) of code c (at
+ * cbase) that catches x at word pos in instance inst, or NULL. */
+const uint32_t *eos_wasm__eh_find(const eos_wasm__code *c, const uint32_t *cbase, uint32_t pos,
+                                  eos_wasm_instance *inst, const eos_wasm__exn *x);
+/* Moves a caught exception to fp + dst per clause h (in frame depth);
+ * returns the new top, or NULL when out of memory. */
+uint64_t *eos_wasm__eh_catch(eos_wasm_store *s, const uint32_t *h, uint64_t *fp, eos_wasm__exn *x,
+                             uint32_t depth);
+/* What legacy catch block k of the frame at depth caught, or NULL. */
+eos_wasm__exn *eos_wasm__eh_rethrow(eos_wasm_store *s, uint32_t depth, uint32_t k);
+/* The exception pending from a nested call (EOS_TRAP_EXCEPTION), taken. */
+eos_wasm__exn *eos_wasm__eh_take(eos_wasm_store *s, int rc);
+int eos_wasm__eh_uncaught(eos_wasm_store *s, eos_wasm__exn *x);
+/* Instantiation: the instance's tags array, defined tags created. */
+int eos_wasm__eh_instance(eos_wasm_store *s, eos_wasm_instance *inst);
+void eos_wasm__eh_store_free(eos_wasm_store *s);
 
 /* decode.c: parses every section; function bodies are only located. */
 int eos_wasm__decode(eos_wasm_module *m, eos_diag *diag);

@@ -991,6 +991,11 @@ static int translate_fn(jfn *j, uint32_t code)
         return EOS_EUNSUPPORTED;
     }
     j->fn = get_fn(j, code);
+    if (m->uses_eh) {
+        /* Exception handling is not translated: the module stays interpreted. */
+        j->declined = true;
+        return EOS_EUNSUPPORTED;
+    }
     j->p = m->bytes + c->body_off;
     j->end = j->p + c->body_size;
     j->nvs = j->nctls = 0;

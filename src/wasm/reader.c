@@ -82,7 +82,7 @@ int eos_wasm__rd_sleb(eos_wasm__rd *r, unsigned bits, int64_t *out)
 
 static bool is_ref(uint8_t t)
 {
-    return t == EOS_WASM_FUNCREF || t == EOS_WASM_EXTERNREF;
+    return t == EOS_WASM_FUNCREF || t == EOS_WASM_EXTERNREF || t == EOS_WASM_EXNREF;
 }
 
 /* Constant expressions never nest blocks; a fixed bound on their operand

@@ -9,7 +9,7 @@
 
 static bool is_ref(uint8_t t)
 {
-    return t == EOS_WASM_FUNCREF || t == EOS_WASM_EXTERNREF;
+    return t == EOS_WASM_FUNCREF || t == EOS_WASM_EXTERNREF || t == EOS_WASM_EXNREF;
 }
 
 /* ---- function bodies ------------------------------------------------------ */
@@ -23,7 +23,7 @@ static const uint8_t single_type[256] = {
     [EOS_WASM_I32] = EOS_WASM_I32,         [EOS_WASM_I64] = EOS_WASM_I64,
     [EOS_WASM_F32] = EOS_WASM_F32,         [EOS_WASM_F64] = EOS_WASM_F64,
     [EOS_WASM_FUNCREF] = EOS_WASM_FUNCREF, [EOS_WASM_EXTERNREF] = EOS_WASM_EXTERNREF,
-    [EOS_WASM_V128] = EOS_WASM_V128,
+    [EOS_WASM_V128] = EOS_WASM_V128,       [EOS_WASM_EXNREF] = EOS_WASM_EXNREF,
 };
 
 const char *const eos_wasm__op_sig[] = {
@@ -139,6 +139,11 @@ uint32_t eos_wasm__v_label_arity(const eos_wasm__ctl *l)
 static const uint8_t *label_types(const eos_wasm__ctl *l)
 {
     return l->kind == CTL_LOOP ? l->params : l->results;
+}
+
+const uint8_t *eos_wasm__v_label_types(const eos_wasm__ctl *l)
+{
+    return label_types(l);
 }
 
 uint32_t eos_wasm__v_label_slots(const eos_wasm__ctl *l)
@@ -442,6 +447,8 @@ static int do_end(eos_wasm__vctx *v, bool *done)
         if (c->else_patch != NO_PATCH)
             v->code[c->else_patch] = v->len;
     }
+    if (c->kind == EOS_WASM__CTL_TRY_TABLE)
+        TRY(eos_wasm__v_eh_end(v, c));
     label_here(v);
     if (c->kind != CTL_LOOP)
         patch_list(v, c->patch, v->len);
@@ -513,6 +520,45 @@ static int do_op(eos_wasm__vctx *v, uint8_t b, bool *done)
     case 0x05:
         return do_else(v);
     case 0x0b:
+        return do_end(v, done);
+    case 0x08: /* exception handling (validate_eh.c): throw, throw_ref, legacy rethrow; */
+    case 0x0a: /* then try_table, and the legacy try, catch, catch_all and delegate */
+    case 0x09:
+        return eos_wasm__v_eh(v, b);
+    case 0x06:
+    case 0x1f: {
+        const uint8_t *params, *results;
+        uint32_t np, nr, at = UINT32_MAX;
+        TRY(read_blocktype(v, &params, &np, &results, &nr));
+        if (b == 0x1f)
+            TRY(eos_wasm__v_try_table(v, &at));
+        else /* an empty TRY_TABLE: the body starts past any label before it */
+            TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_TRY_TABLE) || eos_wasm__v_emit(v, 0));
+        TRY(pop_types(v, params, np));
+        bool was_live = eos_wasm__v_live(v);
+        TRY(push_ctl(v, b == 0x1f ? EOS_WASM__CTL_TRY_TABLE : EOS_WASM__CTL_TRY, params, np,
+                     results, nr));
+        label_here(v);
+        eos_wasm__v_top(v)->else_patch = at;
+        if (!was_live)
+            eos_wasm__v_top(v)->unreachable = false;
+        return 0;
+    }
+    case 0x07:
+    case 0x19: {
+        eos_wasm__ctl *c = eos_wasm__v_top(v);
+        if (c->kind != EOS_WASM__CTL_TRY && c->kind != EOS_WASM__CTL_CATCH)
+            return FAIL(EOS_EMALFORMED, "catch without matching try");
+        TRY(pop_types(v, c->results, c->nresults));
+        if (v->nvals != c->height)
+            return FAIL(EOS_EINVALID, "type mismatch: values left at catch");
+        if (eos_wasm__v_live(v))
+            TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_BR) || eos_wasm__v_emit_target(v, c));
+        label_here(v);
+        return eos_wasm__v_catch(v, b);
+    }
+    case 0x18:
+        TRY(eos_wasm__v_delegate(v));
         return do_end(v, done);
     case 0x0c:
         return do_br(v, false);
@@ -780,6 +826,8 @@ static int read_locals(eos_wasm__vctx *v)
     }
     if (slot > v->nlocals)
         v->m->uses_v128 = true;
+    if (memchr(c->local_types, EOS_WASM_EXNREF, v->nlocals))
+        v->m->uses_eh = true;
     c->local_count = slot;
     return 0;
 }
@@ -796,7 +844,7 @@ static int validate_function(eos_wasm__vctx *v, uint32_t fi, eos_wasm__code *c, 
     v->r.p = m->bytes + c->body_off;
     v->r.end = v->r.p + c->body_size;
     v->r.index = (int64_t)m->func_import_count + fi;
-    v->nvals = v->nctls = v->len = v->max_height = v->nlast = v->nstarts = 0;
+    v->nvals = v->nctls = v->len = v->max_height = v->nlast = v->nstarts = v->neh = 0;
     TRY(read_locals(v));
     c->param_count = eos_wasm__slots_of(v->ft->params, v->ft->param_count);
     c->result_count = eos_wasm__slots_of(v->ft->results, v->ft->result_count);
@@ -812,6 +860,7 @@ static int validate_function(eos_wasm__vctx *v, uint32_t fi, eos_wasm__code *c, 
     if (v->r.p != v->r.end)
         return FAIL(EOS_EMALFORMED, "section size mismatch: bytes after the function's end");
     c->frame_slots = c->local_count + v->max_height;
+    TRY(eos_wasm__v_eh_keep(v, c));
     if (keep) {
         uint32_t *t = m->lazy ? eos_malloc((size_t)(v->len ? v->len : 1) * sizeof(uint32_t))
                               : eos_wasm__code_alloc(m, v->len ? v->len : 1);
@@ -853,6 +902,7 @@ static void vctx_free(eos_wasm__vctx *v)
     eos_free(v->code, (size_t)v->cap * sizeof(uint32_t));
     eos_free(v->starts, (size_t)v->cap_starts * sizeof(uint32_t));
     eos_free(v->local_slot, (size_t)v->cap_local_slot * sizeof(uint32_t));
+    eos_free(v->eh, (size_t)v->cap_eh * sizeof(uint32_t));
     eos_free(v, sizeof(*v));
 }
 
