@@ -34,6 +34,8 @@ void eos_wasm__module_clear(eos_wasm_module *m)
     eos_free(m->types, 0);
     eos_free(m->type_canon, 0);
     eos_free(m->type_vals, 0);
+    eos_free(m->reftypes, 0);
+    eos_free(m->table_inits, 0);
     eos_wasm__plan_free(m);
     if (!m->bytes_borrowed)
         eos_free(m->bytes, m->size);
@@ -355,7 +357,7 @@ int eos_wasm_func_call(eos_wasm_store *s, eos_wasm_func *f, const eos_wasm_val *
                             "%zu were given",
                             t->param_count, t->result_count, arg_count, result_count);
     for (size_t i = 0; i < arg_count; i++)
-        if (args[i].type != t->params[i])
+        if (args[i].type != eos_wasm__val_public(t->params[i]))
             return eos_diag_set(diag, EOS_EINVAL, "call", -1,
                                 "argument %zu has type 0x%02x, the function expects 0x%02x", i,
                                 args[i].type, t->params[i]);
@@ -372,7 +374,8 @@ int eos_wasm_func_call(eos_wasm_store *s, eos_wasm_func *f, const eos_wasm_val *
     int rc = eos_wasm_func_call_raw(s, f, slots, diag);
     if (rc == 0)
         for (size_t i = 0, k = 0; i < result_count; i++)
-            k += eos_wasm__slots_to_val(t->results[i], slots + k, &results[i]);
+            k += eos_wasm__slots_to_val(eos_wasm__val_public(t->results[i]), slots + k,
+                                        &results[i]);
     if (slots != local)
         eos_free(slots, n * sizeof(uint64_t));
     return rc;

@@ -740,6 +740,40 @@ L_REF_FUNC:
     ip += 2;
     NEXT;
 
+    /* ---- function references: a reference is an eos_wasm_func pointer ---- */
+L_CALL_REF:
+    tail = false;
+    goto call_ref;
+L_RETURN_CALL_REF:
+    tail = true;
+call_ref:
+    /* The type was checked statically: call_ref needs no signature check. */
+    callee = (eos_wasm_func *)(uintptr_t)*--sp;
+    if (!callee)
+        TRAP(EOS_TRAP_NULL_REFERENCE, "null function reference");
+    ip++;
+    if (tail)
+        goto tail_call_func;
+    goto call_func;
+L_REF_AS_NON_NULL:
+    if (!sp[-1])
+        TRAP(EOS_TRAP_NULL_REFERENCE, "null reference");
+    ip++;
+    NEXT;
+L_BR_ON_NULL:
+    if (!sp[-1]) {
+        sp--;
+        goto L_BR_MOVE;
+    }
+    ip += 4;
+    NEXT;
+L_BR_ON_NON_NULL:
+    if (sp[-1])
+        goto L_BR_MOVE;
+    sp--;
+    ip += 4;
+    NEXT;
+
     /* ---- SIMD: a v128 is two slots; the lane arithmetic is in exec_simd.c ---- */
 L_SIMD : {
     int trap_;

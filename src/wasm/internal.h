@@ -191,6 +191,12 @@
     X(I64_EXTEND16_S, 0xc3, "I:I", "i64.extend16_s")                                               \
     X(I64_EXTEND32_S, 0xc4, "I:I", "i64.extend32_s")                                               \
     X(REF_IS_NULL, 0xd1, NULL, "push pop == null")                                                 \
+    /* function references (reftype.c, validate_funcref.c) */                                     \
+    X(CALL_REF, 0x14, NULL, "pop r; trap if null; call function r")                               \
+    X(RETURN_CALL_REF, 0x15, NULL, "pop r; trap if null; tail-call function r")                   \
+    X(REF_AS_NON_NULL, 0xd4, NULL, "trap if the top reference is null")                           \
+    X(BR_ON_NULL, 0xd5, NULL, "T D N: if top is null, pop it and BR_MOVE T D N")                  \
+    X(BR_ON_NON_NULL, 0xd6, NULL, "T D N: if top is not null, BR_MOVE T D N; else pop it")        \
     X(SIMD, -1, NULL, "S N ...: v128 instruction 0xfd S, N words in all (exec_simd.c)")            \
     X(V128_CONST, -1, NULL, "W0 W1 W2 W3: push a v128 constant (two slots)")                       \
     X(LOCAL_GET_V128, -1, NULL, "L: push fp[L], fp[L+1]")                                          \
@@ -478,6 +484,15 @@ struct eos_wasm_module {
     /* Some type, local or instruction uses v128 (SIMD): set by decode and
      * validate; the compiled tier declines such modules. */
     bool uses_v128;
+    /* Typed references (reftype.c): value-type codes from EOS_WASM__RT_FIRST
+     * name entries of reftypes; table_inits holds the initializer of each
+     * defined table declared with one (size 0: none). */
+    struct eos_wasm__reftype *reftypes;
+    uint32_t reftype_count;
+    eos_wasm__expr *table_inits;
+    /* Some type or instruction is of the proposal (not ref.func alone): the
+     * compiled tier declines such modules. */
+    bool uses_typed_refs;
 
     eos_wasm__code *codes;
     uint32_t code_count;
@@ -540,6 +555,10 @@ struct eos_wasm_table {
     uint64_t max;
     eos_wasm_tabletype type;
     eos_wasm_store *store;
+    /* A table of a module: its element type there (type holds the public
+     * one, funcref or externref). NULL for tables made by the host. */
+    const eos_wasm_module *ref_mod;
+    uint8_t ref_type;
 };
 
 struct eos_wasm_global {
@@ -548,6 +567,8 @@ struct eos_wasm_global {
     uint64_t val;
     uint64_t val_hi; /* v128 globals: bytes 8..15 (val holds 0..7) */
     eos_wasm_globaltype type;
+    const eos_wasm_module *ref_mod; /* as for tables */
+    uint8_t ref_type;
 };
 
 struct eos_wasm_instance {
@@ -627,6 +648,7 @@ typedef struct eos_wasm__rd {
     const char *section;
     int64_t index; /* function or segment index, -1 when none */
     int err;
+    eos_wasm_module *mod; /* the module read, for typed references; or NULL */
 } eos_wasm__rd;
 
 static inline void eos_wasm__rd_init(eos_wasm__rd *r, const uint8_t *b, size_t size, eos_diag *d)
@@ -637,6 +659,7 @@ static inline void eos_wasm__rd_init(eos_wasm__rd *r, const uint8_t *b, size_t s
     r->section = "module";
     r->index = -1;
     r->err = 0;
+    r->mod = NULL;
 }
 
 /* Records the failure (code, message) at the current offset; returns code. */
@@ -682,6 +705,7 @@ typedef struct eos_wasm__ctl {
     uint32_t target;     /* loops: code index of the header */
     uint32_t patch;      /* forward branches to the end, linked through their words */
     uint32_t else_patch; /* if: the BR_UNLESS target word */
+    uint32_t init_height; /* locals set (init_stack) when the frame began */
 } eos_wasm__ctl;
 
 /* The per-function state of validate.c while it checks and translates a
@@ -710,6 +734,12 @@ typedef struct eos_wasm__vctx {
      * number of wasm locals (c->local_count counts slots). */
     uint32_t *local_slot;
     uint32_t nlocals, cap_local_slot;
+    /* Non-defaultable locals (validate_funcref.c): which are set, and the
+     * ones set since the start of each open frame, undone at its end. */
+    uint8_t *local_unset;
+    uint32_t cap_local_unset;
+    uint32_t *init_stack;
+    uint32_t ninit, cap_init;
 } eos_wasm__vctx;
 
 /* validate.c: operand stack, code emission and immediates for the
@@ -825,6 +855,65 @@ uint32_t eos_wasm__val_to_slots(const eos_wasm_val *v, uint64_t *slots);
 uint32_t eos_wasm__slots_to_val(uint8_t type, const uint64_t *slots, eos_wasm_val *out);
 /* Evaluates a v128 constant expression for inst into out (two slots). */
 int eos_wasm__eval_expr_v128(eos_wasm_instance *inst, const eos_wasm__expr *e, uint64_t *out);
+
+/* ---- function references: typed references --------------------------------
+ * A value type stays one byte everywhere: funcref and externref keep their
+ * codes ((ref null func), (ref null extern)); every other reference type a
+ * module uses gets a code from EOS_WASM__RT_FIRST naming an entry of
+ * m->reftypes. Function-like ones come before EOS_WASM__RT_EXTERN_FIRST, so
+ * the public type (funcref or externref) of a code needs no module. Heap
+ * types are a type index or one of the abstract EOS_WASM__HT_* above every
+ * index; GC adds its abstract heap types (any, eq, i31, struct, array) and
+ * struct/array type indices here without changing the one-byte codes. */
+#define EOS_WASM__RT_FIRST        0x80u
+#define EOS_WASM__RT_EXTERN_FIRST 0xf0u
+#define EOS_WASM__HT_FUNC         0xfffffff0u
+#define EOS_WASM__HT_EXTERN       0xfffffff1u
+#define EOS_WASM__HT_NOFUNC       0xfffffff2u
+#define EOS_WASM__HT_NOEXTERN     0xfffffff3u
+typedef struct eos_wasm__reftype {
+    uint32_t heap;
+    bool nullable;
+} eos_wasm__reftype;
+static inline bool eos_wasm__is_ref(uint8_t t)
+{
+    return t == EOS_WASM_FUNCREF || t == EOS_WASM_EXTERNREF || t >= EOS_WASM__RT_FIRST;
+}
+/* The type the API shows for a value of type t. */
+static inline uint8_t eos_wasm__val_public(uint8_t t)
+{
+    if (t < EOS_WASM__RT_FIRST)
+        return t;
+    return t >= EOS_WASM__RT_EXTERN_FIRST ? EOS_WASM_EXTERNREF : EOS_WASM_FUNCREF;
+}
+/* reftype.c. intern finds or adds the code of (ref null? heap) (0 or
+ * EOS_ELIMIT); read_reftype reads a reference type whose first byte b was
+ * read; read_heaptype reads an s33 heap type. All failures go to r. */
+int eos_wasm__ref_intern(eos_wasm_module *m, uint32_t heap, bool nullable, uint8_t *out);
+int eos_wasm__read_reftype(eos_wasm__rd *r, eos_wasm_module *m, uint8_t b, uint8_t *out);
+int eos_wasm__read_heaptype(eos_wasm__rd *r, const eos_wasm_module *m, uint32_t *heap);
+eos_wasm__reftype eos_wasm__ref_info(const eos_wasm_module *m, uint8_t t);
+/* a <: b in m (0 is the bottom type of unreachable code). */
+bool eos_wasm__val_sub(const eos_wasm_module *m, uint8_t a, uint8_t b);
+/* a of module ma <: b of module mb (linking; a NULL module means a public
+ * type); eq asks for equality. */
+bool eos_wasm__val_match(const eos_wasm_module *ma, uint8_t a, const eos_wasm_module *mb,
+                         uint8_t b, bool eq);
+bool eos_wasm__functype_match(const eos_wasm_module *ma, const eos_wasm_functype *a,
+                              const eos_wasm_module *mb, const eos_wasm_functype *b);
+/* Every code as a one-element type list (block types of one result). */
+extern const uint8_t eos_wasm__codes[256];
+/* Has a default value (null or zero): every type but non-null references. */
+bool eos_wasm__defaultable(const eos_wasm_module *m, uint8_t t);
+/* The type of ref.func f: (ref $t), or funcref when codes ran out. */
+uint8_t eos_wasm__ref_func_type(eos_wasm_module *m, uint32_t f);
+/* validate_funcref.c: call_ref, return_call_ref, ref.as_non_null,
+ * br_on_null, br_on_non_null (opcode b) and the tracking of set locals. */
+int eos_wasm__v_funcref(eos_wasm__vctx *v, uint8_t b);
+int eos_wasm__v_locals_init(eos_wasm__vctx *v);
+int eos_wasm__v_local_get_check(eos_wasm__vctx *v, uint32_t idx);
+int eos_wasm__v_local_set_mark(eos_wasm__vctx *v, uint32_t idx);
+void eos_wasm__v_locals_reset(eos_wasm__vctx *v, uint32_t height);
 
 /* decode.c: parses every section; function bodies are only located. */
 int eos_wasm__decode(eos_wasm_module *m, eos_diag *diag);

@@ -1749,6 +1749,9 @@ int eos_wasm__jit_translate(const eos_wasm_module *m, struct LLVMOpaqueContext *
                             struct LLVMOpaqueModule *mod, uint32_t first, uint32_t count,
                             const uint8_t *sel)
 {
+    /* Function references are not translated: the module stays interpreted. */
+    if (m->uses_typed_refs)
+        return EOS_EUNSUPPORTED;
     jfn j;
     memset(&j, 0, sizeof(j));
     j.m = m;
