@@ -261,7 +261,9 @@ static int decode_types(eos_wasm__rd *r, eos_wasm_module *m)
             }
         }
     }
-    return canonicalize_types(r, m);
+    if (canonicalize_types(r, m))
+        return r->err;
+    return eos_wasm__ref_public_types(r, m);
 }
 
 static int decode_imports(eos_wasm__rd *r, eos_wasm_module *m)

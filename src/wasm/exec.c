@@ -509,6 +509,11 @@ call_indirect : {
     const eos_wasm_functype *want = &inst->module->types[ip[1]];
     if (callee->type != want && !eos_wasm__functype_eq(callee->type, want))
         TRAP(EOS_TRAP_INDIRECT_CALL_TYPE, "indirect call type mismatch");
+    /* Codes of typed references are per module: equal bytes are not enough. */
+    if (callee->type != want && inst->module->types_public &&
+        !eos_wasm__functype_match(callee->inst ? callee->inst->module : NULL, callee->type,
+                                  inst->module, want))
+        TRAP(EOS_TRAP_INDIRECT_CALL_TYPE, "indirect call type mismatch");
     ip += 3;
     if (tail)
         goto tail_call_func;

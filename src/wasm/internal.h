@@ -493,6 +493,10 @@ struct eos_wasm_module {
     /* Some type or instruction is of the proposal (not ref.func alone): the
      * compiled tier declines such modules. */
     bool uses_typed_refs;
+    /* The function types as the API shows them (typed references as
+     * funcref/externref); NULL when no type has a typed reference. */
+    eos_wasm_functype *types_public;
+    uint8_t *types_public_vals;
 
     eos_wasm__code *codes;
     uint32_t code_count;
@@ -903,6 +907,14 @@ bool eos_wasm__functype_match(const eos_wasm_module *ma, const eos_wasm_functype
                               const eos_wasm_module *mb, const eos_wasm_functype *b);
 /* Every code as a one-element type list (block types of one result). */
 extern const uint8_t eos_wasm__codes[256];
+/* Builds m->types_public when needed (0 or the error recorded in r); the
+ * API's view of function type t of m (any other t is returned as is). */
+int eos_wasm__ref_public_types(eos_wasm__rd *r, eos_wasm_module *m);
+const eos_wasm_functype *eos_wasm__functype_public(const eos_wasm_module *m,
+                                                   const eos_wasm_functype *t);
+/* A value the host gives fits type t of m (NULL: a public type): typed
+ * references are checked, since call_ref trusts them without a check. */
+bool eos_wasm__ref_value_ok(const eos_wasm_module *m, uint8_t t, const eos_wasm_val *v);
 /* Has a default value (null or zero): every type but non-null references. */
 bool eos_wasm__defaultable(const eos_wasm_module *m, uint8_t t);
 /* The type of ref.func f: (ref $t), or funcref when codes ran out. */

@@ -235,3 +235,65 @@ bool eos_wasm__functype_match(const eos_wasm_module *ma, const eos_wasm_functype
 {
     return functype_match_d(ma, a, mb, b, 0);
 }
+
+/* ---- the API's view ---------------------------------------------------------
+ * Hosts see typed references as funcref or externref: a module whose types
+ * use them keeps a second, public copy of its function types. */
+
+int eos_wasm__ref_public_types(eos_wasm__rd *r, eos_wasm_module *m)
+{
+    size_t n = 0;
+    bool typed = false;
+    for (uint32_t i = 0; i < m->type_count; i++) {
+        const eos_wasm_functype *t = &m->types[i];
+        n += (size_t)t->param_count + t->result_count;
+        for (uint32_t k = 0; k < t->param_count; k++)
+            typed |= t->params[k] >= EOS_WASM__RT_FIRST;
+        for (uint32_t k = 0; k < t->result_count; k++)
+            typed |= t->results[k] >= EOS_WASM__RT_FIRST;
+    }
+    if (!typed)
+        return 0;
+    m->types_public = eos_calloc(m->type_count, sizeof(eos_wasm_functype));
+    m->types_public_vals = eos_malloc(n ? n : 1);
+    if (!m->types_public || !m->types_public_vals)
+        return eos_wasm__rd_fail(r, EOS_ENOMEM, "out of memory decoding types");
+    uint8_t *p = m->types_public_vals;
+    for (uint32_t i = 0; i < m->type_count; i++) {
+        const eos_wasm_functype *t = &m->types[i];
+        eos_wasm_functype *u = &m->types_public[i];
+        *u = *t;
+        u->params = p;
+        for (uint32_t k = 0; k < t->param_count; k++)
+            *p++ = eos_wasm__val_public(t->params[k]);
+        u->results = p;
+        for (uint32_t k = 0; k < t->result_count; k++)
+            *p++ = eos_wasm__val_public(t->results[k]);
+    }
+    return 0;
+}
+
+const eos_wasm_functype *eos_wasm__functype_public(const eos_wasm_module *m,
+                                                   const eos_wasm_functype *t)
+{
+    if (!m || !m->types_public || t < m->types || t >= m->types + m->type_count)
+        return t;
+    return &m->types_public[t - m->types];
+}
+
+bool eos_wasm__ref_value_ok(const eos_wasm_module *m, uint8_t t, const eos_wasm_val *v)
+{
+    if (!m || t < EOS_WASM__RT_FIRST)
+        return true;
+    eos_wasm__reftype r = eos_wasm__ref_info(m, t);
+    const void *p = v->type == EOS_WASM_FUNCREF ? (const void *)v->of.funcref : v->of.externref;
+    if (!p)
+        return r.nullable;
+    if (r.heap == EOS_WASM__HT_NOFUNC || r.heap == EOS_WASM__HT_NOEXTERN)
+        return false;
+    if (r.heap >= EOS_WASM__HT_FUNC)
+        return true;
+    const eos_wasm_func *f = v->of.funcref;
+    return eos_wasm__functype_match(f->inst ? f->inst->module : NULL, f->type, m,
+                                    &m->types[r.heap]);
+}
