@@ -119,7 +119,10 @@ int eos_wasm__read_reftype(eos_wasm__rd *r, eos_wasm_module *m, uint8_t b, uint8
         break;
     case 0x63:
     case 0x64:
-        m->uses_typed_refs = true;
+        /* Set at load only: a lazy translation later finds it set and
+         * does not write a field the compiler thread reads. */
+        if (!m->uses_typed_refs)
+            m->uses_typed_refs = true;
         if (eos_wasm__read_heaptype(r, m, &heap))
             return r->err;
         nullable = b == 0x63;
