@@ -895,7 +895,7 @@ static inline uint8_t eos_wasm__val_public(uint8_t t)
  * read; read_heaptype reads an s33 heap type. All failures go to r. */
 int eos_wasm__ref_intern(eos_wasm_module *m, uint32_t heap, bool nullable, uint8_t *out);
 int eos_wasm__read_reftype(eos_wasm__rd *r, eos_wasm_module *m, uint8_t b, uint8_t *out);
-int eos_wasm__read_heaptype(eos_wasm__rd *r, const eos_wasm_module *m, uint32_t *heap);
+int eos_wasm__read_heaptype(eos_wasm__rd *r, eos_wasm_module *m, uint32_t *heap);
 eos_wasm__reftype eos_wasm__ref_info(const eos_wasm_module *m, uint8_t t);
 /* a <: b in m (0 is the bottom type of unreachable code). */
 bool eos_wasm__val_sub(const eos_wasm_module *m, uint8_t a, uint8_t b);
