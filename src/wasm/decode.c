@@ -392,7 +392,6 @@ static int decode_tables(eos_wasm__rd *r, eos_wasm_module *m)
         bool has_init = r->p < r->end && *r->p == 0x40;
         if (has_init) {
             uint8_t zero;
-            m->uses_typed_refs = true;
             r->p++;
             if (eos_wasm__rd_byte(r, &zero))
                 return r->err;

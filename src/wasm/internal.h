@@ -490,9 +490,6 @@ struct eos_wasm_module {
     struct eos_wasm__reftype *reftypes;
     uint32_t reftype_count;
     eos_wasm__expr *table_inits;
-    /* Some type or instruction is of the proposal (not ref.func alone): the
-     * compiled tier declines such modules. */
-    bool uses_typed_refs;
     /* The function types as the API shows them (typed references as
      * funcref/externref); NULL when no type has a typed reference. */
     eos_wasm_functype *types_public;
@@ -895,7 +892,7 @@ static inline uint8_t eos_wasm__val_public(uint8_t t)
  * read; read_heaptype reads an s33 heap type. All failures go to r. */
 int eos_wasm__ref_intern(eos_wasm_module *m, uint32_t heap, bool nullable, uint8_t *out);
 int eos_wasm__read_reftype(eos_wasm__rd *r, eos_wasm_module *m, uint8_t b, uint8_t *out);
-int eos_wasm__read_heaptype(eos_wasm__rd *r, eos_wasm_module *m, uint32_t *heap);
+int eos_wasm__read_heaptype(eos_wasm__rd *r, const eos_wasm_module *m, uint32_t *heap);
 eos_wasm__reftype eos_wasm__ref_info(const eos_wasm_module *m, uint8_t t);
 /* a <: b in m (0 is the bottom type of unreachable code). */
 bool eos_wasm__val_sub(const eos_wasm_module *m, uint8_t a, uint8_t b);
@@ -1086,6 +1083,8 @@ enum {
     EOS_WASM__JT_UNINIT,
     EOS_WASM__JT_SIG,
     EOS_WASM__JT_STACK,
+    EOS_WASM__JT_NULL_FUNC, /* function references: call_ref of null */
+    EOS_WASM__JT_NULL_REF,  /* ref.as_non_null of null */
     EOS_WASM__JT_COUNT
 };
 typedef struct eos_wasm__jit_trap_kind {

@@ -191,10 +191,8 @@ static int compile_chunk(const eos_wasm_module *m, LLVMTargetMachineRef tm,
     int rc = eos_wasm__jit_translate(m, cx, mod, first, count, sel);
     if (rc) {
         snprintf(msg, size, "%s",
-                 rc != EOS_EUNSUPPORTED ? "out of memory translating functions"
-                 : m->uses_typed_refs   ? "function references, which the compiled tier does not "
-                                          "translate"
-                                        : "a SIMD instruction the compiled tier does not translate");
+                 rc == EOS_EUNSUPPORTED ? "an instruction the compiled tier does not translate"
+                                        : "out of memory translating functions");
         goto out;
     }
     char *verr = NULL;

@@ -65,14 +65,11 @@ int eos_wasm__ref_intern(eos_wasm_module *m, uint32_t heap, bool nullable, uint8
     return EOS_ELIMIT;
 }
 
-int eos_wasm__read_heaptype(eos_wasm__rd *r, eos_wasm_module *m, uint32_t *heap)
+int eos_wasm__read_heaptype(eos_wasm__rd *r, const eos_wasm_module *m, uint32_t *heap)
 {
     int64_t v;
     if (eos_wasm__rd_sleb(r, 33, &v))
         return r->err;
-    /* Anything but func and extern is of the proposal (see uses_typed_refs). */
-    if (v != 0x70 - 0x80 && v != 0x6f - 0x80 && !m->uses_typed_refs)
-        m->uses_typed_refs = true;
     if (v >= 0) {
         if (v >= m->type_count)
             return eos_wasm__rd_fail(r, EOS_EINVALID, "unknown type %lld", (long long)v);
@@ -122,10 +119,6 @@ int eos_wasm__read_reftype(eos_wasm__rd *r, eos_wasm_module *m, uint8_t b, uint8
         break;
     case 0x63:
     case 0x64:
-        /* Set at load only: a lazy translation later finds it set and
-         * does not write a field the compiler thread reads. */
-        if (!m->uses_typed_refs)
-            m->uses_typed_refs = true;
         if (eos_wasm__read_heaptype(r, m, &heap))
             return r->err;
         nullable = b == 0x63;

@@ -129,8 +129,6 @@ static int br_on_null(eos_wasm__vctx *v, bool non)
 int eos_wasm__v_funcref(eos_wasm__vctx *v, uint8_t b)
 {
     uint8_t t, nn;
-    if (!v->m->uses_typed_refs) /* at load only (see reftype.c) */
-        v->m->uses_typed_refs = true;
     switch (b) {
     case 0x14:
         return call_ref(v, false);

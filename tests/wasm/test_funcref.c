@@ -1,7 +1,8 @@
-/* Function references through the API: typed references show as funcref to
- * the host, values the host writes into typed places (arguments, tables,
- * globals) are checked against the type, since call_ref trusts it; bad
- * modules get clear errors. The modules are assembled by hand below. */
+/* Function references through the API, built for each tier: typed
+ * references show as funcref to the host, values the host writes into typed
+ * places (arguments, tables, globals) are checked against the type, since
+ * call_ref trusts it; bad modules get clear errors. The modules are
+ * assembled by hand below. */
 #include <string.h>
 
 #include "harness.h"
@@ -58,10 +59,15 @@ static const uint8_t table_no_init[] = {
 };
 
 
+#ifndef EOS_TEST_TIER
+#define EOS_TEST_TIER EOS_WASM_TIER_INTERP
+#endif
+
 static int load(const uint8_t *b, size_t n, eos_wasm_module **m, eos_diag *d)
 {
     eos_diag_init(d);
-    return eos_wasm_module_new(b, n, NULL, m, d);
+    eos_wasm_features f = {.tier = EOS_TEST_TIER};
+    return eos_wasm_module_new(b, n, &f, m, d);
 }
 
 static void test_api_view(void)
