@@ -251,12 +251,6 @@ static int instantiate(runner *r, eos_wasm_module *m, eos_wasm_instance **out, e
         eos_wasm_module_import(m, i, &d);
         if (resolve_import(r, &d, &imports[i])) {
             free(imports);
-            /* Registered from a module this tier skipped: skipped as well. */
-            for (size_t k = r->nregs; k-- > 0;)
-                if (!r->regs[k].inst && strlen(r->regs[k].name) == d.module_len &&
-                    memcmp(r->regs[k].name, d.module, d.module_len) == 0)
-                    return eos_diag_set(diag, EOS_EUNSUPPORTED, "link", -1,
-                                        "imports from a module this tier skipped");
             return eos_diag_set(diag, EOS_EUNLINKABLE, "link", -1, "unknown import %.*s.%.*s",
                                 (int)d.module_len, d.module, (int)d.name_len, d.name);
         }
@@ -362,10 +356,6 @@ static void cmd_register(runner *r, yajl_val cmd)
     if (!inst && r->current_unsupported) {
         /* The module it names was skipped (a feature this tier lacks). */
         skip_cmd(r, "module uses a feature this tier does not run (EOS_EUNSUPPORTED)");
-        if (as) {
-            r->regs = realloc(r->regs, (r->nregs + 1) * sizeof(named));
-            r->regs[r->nregs++] = (named){strdup(as), NULL};
-        }
         return;
     }
     if (!inst || !as) {
@@ -748,10 +738,6 @@ static void cmd_assert_module(runner *r, yajl_val cmd, const char *type)
     eos_wasm_instance *inst = NULL;
     rc = instantiate(r, m, &inst, &diag);
     eos_wasm_module_free(m);
-    if (rc == EOS_EUNSUPPORTED && !r->no_decline) {
-        skip_cmd(r, "module uses a feature this tier does not run (EOS_EUNSUPPORTED)");
-        return;
-    }
     bool ok = !strcmp(type, "assert_unlinkable") ? rc == EOS_EUNLINKABLE : eos_is_trap(rc);
     if (ok)
         r->passed++;
