@@ -912,6 +912,9 @@ const eos_wasm_functype *eos_wasm__functype_public(const eos_wasm_module *m,
 /* A value the host gives fits type t of m (NULL: a public type): typed
  * references are checked, since call_ref trusts them without a check. */
 bool eos_wasm__ref_value_ok(const eos_wasm_module *m, uint8_t t, const eos_wasm_val *v);
+/* A tail call's callee results (of a) fit the caller's (of b): subtyping. */
+bool eos_wasm__results_sub(const eos_wasm_module *m, const eos_wasm_functype *a,
+                           const eos_wasm_functype *b);
 /* Has a default value (null or zero): every type but non-null references. */
 bool eos_wasm__defaultable(const eos_wasm_module *m, uint8_t t);
 /* The type of ref.func f: (ref $t), or funcref when codes ran out. */

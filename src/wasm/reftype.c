@@ -160,6 +160,17 @@ bool eos_wasm__val_sub(const eos_wasm_module *m, uint8_t a, uint8_t b)
     return heap_sub(m, ra.heap, rb.heap);
 }
 
+bool eos_wasm__results_sub(const eos_wasm_module *m, const eos_wasm_functype *a,
+                           const eos_wasm_functype *b)
+{
+    if (a->result_count != b->result_count)
+        return false;
+    for (uint32_t i = 0; i < a->result_count; i++)
+        if (!eos_wasm__val_sub(m, a->results[i], b->results[i]))
+            return false;
+    return true;
+}
+
 bool eos_wasm__defaultable(const eos_wasm_module *m, uint8_t t)
 {
     return t < EOS_WASM__RT_FIRST || m->reftypes[t - EOS_WASM__RT_FIRST].nullable;

@@ -255,9 +255,7 @@ static int do_call(eos_wasm__vctx *v, uint32_t f, bool tail)
     const eos_wasm_functype *t = &m->types[m->func_types[f]];
     TRY(pop_types(v, t->params, t->param_count));
     if (tail) {
-        if (!eos_wasm__functype_eq(
-                &(eos_wasm_functype){0, t->result_count, NULL, t->results},
-                &(eos_wasm_functype){0, v->ft->result_count, NULL, v->ft->results}))
+        if (!eos_wasm__results_sub(m, t, v->ft))
             return FAIL(EOS_EINVALID, "type mismatch: tail call results differ");
         if (eos_wasm__v_live(v)) {
             TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_RETURN_CALL));
@@ -290,9 +288,7 @@ static int do_call_indirect(eos_wasm__vctx *v, bool tail)
     TRY(eos_wasm__v_pop(v, EOS_WASM_I32, NULL));
     TRY(pop_types(v, t->params, t->param_count));
     if (tail) {
-        if (!eos_wasm__functype_eq(
-                &(eos_wasm_functype){0, t->result_count, NULL, t->results},
-                &(eos_wasm_functype){0, v->ft->result_count, NULL, v->ft->results}))
+        if (!eos_wasm__results_sub(m, t, v->ft))
             return FAIL(EOS_EINVALID, "type mismatch: tail call results differ");
     }
     if (eos_wasm__v_live(v)) {

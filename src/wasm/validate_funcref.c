@@ -74,11 +74,7 @@ static int call_ref(eos_wasm__vctx *v, bool tail)
     const eos_wasm_functype *ft = &m->types[ti];
     TRY(pop_types(v, ft->params, ft->param_count));
     if (tail) {
-        const eos_wasm_functype *me = v->ft;
-        bool ok = ft->result_count == me->result_count;
-        for (uint32_t i = 0; ok && i < ft->result_count; i++)
-            ok = eos_wasm__val_sub(m, ft->results[i], me->results[i]);
-        if (!ok)
+        if (!eos_wasm__results_sub(m, ft, v->ft))
             return FAIL(EOS_EINVALID, "type mismatch: tail call results differ");
     }
     if (eos_wasm__v_live(v))

@@ -63,6 +63,16 @@ static const uint8_t table_no_init[] = {
 #define EOS_TEST_TIER EOS_WASM_TIER_INTERP
 #endif
 
+/* return_call of a function returning (ref 0) from one returning funcref:
+ * valid, results are matched by subtyping. */
+static const uint8_t tail_sub[] = {
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x0d, 0x03, 0x60, 0x00, 0x00, 0x60, 0x00,
+    0x01, 0x64, 0x00, 0x60, 0x00, 0x01, 0x70, 0x03, 0x04, 0x03, 0x00, 0x01, 0x02, 0x09, 0x05, 0x01,
+    0x03, 0x00, 0x01, 0x00, 0x0a, 0x0e, 0x03, 0x02, 0x00, 0x0b, 0x04, 0x00, 0xd2, 0x00, 0x0b, 0x04,
+    0x00, 0x12, 0x01, 0x0b,
+};
+
+
 static int load(const uint8_t *b, size_t n, eos_wasm_module **m, eos_diag *d)
 {
     eos_diag_init(d);
@@ -171,6 +181,8 @@ static void test_bad_modules(void)
     EOS_CHECK(strstr(d.message, "uninitialized local") != NULL);
     EOS_CHECK_INT(load(table_no_init, sizeof(table_no_init), &m, &d), EOS_EINVALID);
     EOS_CHECK_INT(load(set_then_get, sizeof(set_then_get), &m, &d), 0);
+    eos_wasm_module_free(m);
+    EOS_CHECK_INT(load(tail_sub, sizeof(tail_sub), &m, &d), 0);
     eos_wasm_module_free(m);
 }
 
