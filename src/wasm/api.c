@@ -35,6 +35,10 @@ void eos_wasm__module_clear(eos_wasm_module *m)
     eos_free(m->types, 0);
     eos_free(m->type_canon, 0);
     eos_free(m->type_vals, 0);
+    eos_free(m->reftypes, 0);
+    eos_free(m->table_inits, 0);
+    eos_free(m->types_public, 0);
+    eos_free(m->types_public_vals, 0);
     eos_wasm__plan_free(m);
     if (!m->bytes_borrowed)
         eos_free(m->bytes, m->size);
@@ -98,10 +102,11 @@ static eos_wasm_externtype externtype_of(const eos_wasm_module *m, uint8_t kind,
     t.kind = kind;
     switch (kind) {
     case EOS_WASM_EXTERN_FUNC:
-        t.of.func = &m->types[m->func_types[idx]];
+        t.of.func = eos_wasm__functype_public(m, &m->types[m->func_types[idx]]);
         break;
     case EOS_WASM_EXTERN_TABLE:
         t.of.table = m->tables[idx];
+        t.of.table.elem_type = eos_wasm__val_public(t.of.table.elem_type);
         break;
     case EOS_WASM_EXTERN_MEMORY:
         t.of.memory = m->memories[idx];
@@ -111,6 +116,7 @@ static eos_wasm_externtype externtype_of(const eos_wasm_module *m, uint8_t kind,
         break;
     default:
         t.of.global = m->globals[idx].type;
+        t.of.global.valtype = eos_wasm__val_public(t.of.global.valtype);
         break;
     }
     return t;
@@ -132,10 +138,11 @@ void eos_wasm_module_import(const eos_wasm_module *m, size_t index, eos_wasm_imp
     out->type.kind = im->kind;
     switch (im->kind) {
     case EOS_WASM_EXTERN_FUNC:
-        out->type.of.func = &m->types[im->type_index];
+        out->type.of.func = eos_wasm__functype_public(m, &m->types[im->type_index]);
         break;
     case EOS_WASM_EXTERN_TABLE:
         out->type.of.table = im->table;
+        out->type.of.table.elem_type = eos_wasm__val_public(im->table.elem_type);
         break;
     case EOS_WASM_EXTERN_MEMORY:
         out->type.of.memory = im->memory;
@@ -145,6 +152,7 @@ void eos_wasm_module_import(const eos_wasm_module *m, size_t index, eos_wasm_imp
         break;
     default:
         out->type.of.global = im->global;
+        out->type.of.global.valtype = eos_wasm__val_public(im->global.valtype);
         break;
     }
 }
@@ -337,6 +345,8 @@ int eos_wasm_caller_trap(eos_wasm_caller *c, int code, const char *fmt, ...)
 
 const eos_wasm_functype *eos_wasm_func_type(const eos_wasm_func *f)
 {
+    if (f->inst)
+        return eos_wasm__functype_public(f->inst->module, f->type);
     return f->type;
 }
 
@@ -363,7 +373,8 @@ int eos_wasm_func_call(eos_wasm_store *s, eos_wasm_func *f, const eos_wasm_val *
                             "%zu were given",
                             t->param_count, t->result_count, arg_count, result_count);
     for (size_t i = 0; i < arg_count; i++)
-        if (args[i].type != t->params[i])
+        if (args[i].type != eos_wasm__val_public(t->params[i]) ||
+            !eos_wasm__ref_value_ok(f->inst ? f->inst->module : NULL, t->params[i], &args[i]))
             return eos_diag_set(diag, EOS_EINVAL, "call", -1,
                                 "argument %zu has type 0x%02x, the function expects 0x%02x", i,
                                 args[i].type, t->params[i]);
@@ -380,7 +391,8 @@ int eos_wasm_func_call(eos_wasm_store *s, eos_wasm_func *f, const eos_wasm_val *
     int rc = eos_wasm_func_call_raw(s, f, slots, diag);
     if (rc == 0)
         for (size_t i = 0, k = 0; i < result_count; i++)
-            k += eos_wasm__slots_to_val(t->results[i], slots + k, &results[i]);
+            k += eos_wasm__slots_to_val(eos_wasm__val_public(t->results[i]), slots + k,
+                                        &results[i]);
     if (slots != local)
         eos_free(slots, n * sizeof(uint64_t));
     return rc;
@@ -447,6 +459,8 @@ int eos_wasm_table_set(eos_wasm_table *t, uint64_t index, eos_wasm_val value)
         return EOS_EINVAL;
     if (value.type == EOS_WASM_FUNCREF && value.of.funcref && value.of.funcref->store != t->store)
         return EOS_EINVAL;
+    if (t->ref_mod && !eos_wasm__ref_value_ok(t->ref_mod, t->ref_type, &value))
+        return EOS_EINVAL;
     t->elems[index] =
         value.type == EOS_WASM_FUNCREF ? (void *)value.of.funcref : value.of.externref;
     return 0;
@@ -474,6 +488,8 @@ int eos_wasm_global_set(eos_wasm_global *g, eos_wasm_val value)
     if (value.type != g->type.valtype)
         return EOS_EINVAL;
     if (value.type == EOS_WASM_FUNCREF && value.of.funcref && value.of.funcref->store != g->store)
+        return EOS_EINVAL;
+    if (g->ref_mod && !eos_wasm__ref_value_ok(g->ref_mod, g->ref_type, &value))
         return EOS_EINVAL;
     uint64_t w[2] = {0, 0};
     eos_wasm__val_to_slots(&value, w);

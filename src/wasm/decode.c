@@ -22,6 +22,9 @@ static int read_valtype(eos_wasm__rd *r, uint8_t *out)
     case EOS_WASM_EXNREF:
         *out = b;
         return 0;
+    case 0x63:
+    case 0x64:
+        return eos_wasm__read_reftype(r, r->mod, b, out);
     default:
         return eos_wasm__rd_fail(r, EOS_EMALFORMED, "malformed value type 0x%02x", b);
     }
@@ -32,6 +35,8 @@ static int read_reftype(eos_wasm__rd *r, uint8_t *out)
     uint8_t b;
     if (eos_wasm__rd_byte(r, &b))
         return r->err;
+    if (b == 0x63 || b == 0x64)
+        return eos_wasm__read_reftype(r, r->mod, b, out);
     if (b != EOS_WASM_FUNCREF && b != EOS_WASM_EXTERNREF)
         return eos_wasm__rd_fail(r, EOS_EMALFORMED, "malformed reference type 0x%02x", b);
     *out = b;
@@ -232,7 +237,9 @@ static int decode_types(eos_wasm__rd *r, eos_wasm_module *m)
             }
         }
     }
-    return canonicalize_types(r, m);
+    if (canonicalize_types(r, m))
+        return r->err;
+    return eos_wasm__ref_public_types(r, m);
 }
 
 static int decode_imports(eos_wasm__rd *r, eos_wasm_module *m)
@@ -352,15 +359,40 @@ static int decode_functions(eos_wasm__rd *r, eos_wasm_module *m)
     return 0;
 }
 
+static uint32_t const_globals(const eos_wasm_module *m);
+
 static int decode_tables(eos_wasm__rd *r, eos_wasm_module *m)
 {
     uint32_t n;
     if (eos_wasm__rd_u32(r, &n) ||
         grow_space(r, (void **)&m->tables, m->table_import_count, n, sizeof(eos_wasm_tabletype)))
         return r->err;
-    for (uint32_t i = 0; i < n; i++)
-        if (read_tabletype(r, m, &m->tables[m->table_count++]))
+    m->table_inits = eos_calloc(m->table_count + n + 1, sizeof(eos_wasm__expr));
+    if (!m->table_inits)
+        return eos_wasm__rd_fail(r, EOS_ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < n; i++) {
+        /* 0x40 0x00: a table with an initializer expression. */
+        bool has_init = r->p < r->end && *r->p == 0x40;
+        if (has_init) {
+            uint8_t zero;
+            r->p++;
+            if (eos_wasm__rd_byte(r, &zero))
+                return r->err;
+            if (zero != 0)
+                return eos_wasm__rd_fail(r, EOS_EMALFORMED, "malformed table type");
+        }
+        eos_wasm_tabletype *t = &m->tables[m->table_count];
+        if (read_tabletype(r, m, t))
             return r->err;
+        if (has_init && eos_wasm__read_expr(r, m, &m->table_inits[m->table_count], t->elem_type,
+                                            const_globals(m)))
+            return r->err;
+        if (!has_init && !eos_wasm__defaultable(m, t->elem_type))
+            return eos_wasm__rd_fail(r, EOS_EINVALID,
+                                     "type mismatch: a table of non-null references needs an "
+                                     "initializer");
+        m->table_count++;
+    }
     return 0;
 }
 
@@ -510,13 +542,17 @@ static int decode_elem(eos_wasm__rd *r, eos_wasm_module *m, eos_wasm__elem *e)
             if (eos_wasm__read_expr(r, m, &e->exprs[i], e->elem_type, const_globals(m)))
                 return r->err;
     } else {
+        /* Function indices are never null: the segment is of (ref func). */
+        if (eos_wasm__ref_intern(m, EOS_WASM__HT_FUNC, false, &e->elem_type))
+            return eos_wasm__rd_fail(r, EOS_ENOMEM, "out of memory");
         if (read_vec(r, &e->count, sizeof(uint32_t), (void **)&e->funcs))
             return r->err;
         for (uint32_t i = 0; i < e->count; i++)
             if (read_funcidx(r, m, &e->funcs[i]))
                 return r->err;
     }
-    if (e->mode == EOS_WASM_SEG_ACTIVE && m->tables[e->table].elem_type != e->elem_type)
+    if (e->mode == EOS_WASM_SEG_ACTIVE &&
+        !eos_wasm__val_sub(m, e->elem_type, m->tables[e->table].elem_type))
         return eos_wasm__rd_fail(r, EOS_EINVALID, "type mismatch: element segment type");
     return 0;
 }
@@ -664,6 +700,7 @@ int eos_wasm__decode(eos_wasm_module *m, eos_diag *diag)
 {
     eos_wasm__rd r;
     eos_wasm__rd_init(&r, m->bytes, m->size, diag);
+    r.mod = m;
     r.section = "module header";
     static const uint8_t magic[4] = {0, 'a', 's', 'm'};
     if (m->size < 4 || memcmp(m->bytes, magic, 4) != 0)

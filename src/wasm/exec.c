@@ -518,6 +518,11 @@ call_indirect : {
     const eos_wasm_functype *want = &inst->module->types[ip[1]];
     if (callee->type != want && !eos_wasm__functype_eq(callee->type, want))
         TRAP(EOS_TRAP_INDIRECT_CALL_TYPE, "indirect call type mismatch");
+    /* Codes of typed references are per module: equal bytes are not enough. */
+    if (callee->type != want && inst->module->types_public &&
+        !eos_wasm__functype_match(callee->inst ? callee->inst->module : NULL, callee->type,
+                                  inst->module, want))
+        TRAP(EOS_TRAP_INDIRECT_CALL_TYPE, "indirect call type mismatch");
     ip += 3;
     if (tail)
         goto tail_call_func;
@@ -811,6 +816,39 @@ L_MEM64 : {
     ip += ip[2];
     NEXT;
 }
+    /* ---- function references: a reference is an eos_wasm_func pointer ---- */
+L_CALL_REF:
+    tail = false;
+    goto call_ref;
+L_RETURN_CALL_REF:
+    tail = true;
+call_ref:
+    /* The type was checked statically: call_ref needs no signature check. */
+    callee = (eos_wasm_func *)(uintptr_t)*--sp;
+    if (!callee)
+        TRAP(EOS_TRAP_NULL_REFERENCE, "null function reference");
+    ip++;
+    if (tail)
+        goto tail_call_func;
+    goto call_func;
+L_REF_AS_NON_NULL:
+    if (!sp[-1])
+        TRAP(EOS_TRAP_NULL_REFERENCE, "null reference");
+    ip++;
+    NEXT;
+L_BR_ON_NULL:
+    if (!sp[-1]) {
+        sp--;
+        goto L_BR_MOVE;
+    }
+    ip += 4;
+    NEXT;
+L_BR_ON_NON_NULL:
+    if (sp[-1])
+        goto L_BR_MOVE;
+    sp--;
+    ip += 4;
+    NEXT;
 
     /* ---- SIMD: a v128 is two slots; the lane arithmetic is in exec_simd.c ---- */
 L_SIMD : {

@@ -42,13 +42,17 @@ static int link_import(eos_wasm_instance *inst, const eos_wasm__import *im,
                             (int)im->module_len, im->module, (int)im->name_len, im->name);
     switch (im->kind) {
     case EOS_WASM_EXTERN_FUNC:
-        if (!ex->of.func || !eos_wasm__functype_eq(ex->of.func->type, &m->types[im->type_index]))
+        if (!ex->of.func ||
+            !eos_wasm__functype_match(ex->of.func->inst ? ex->of.func->inst->module : NULL,
+                                      ex->of.func->type, m, &m->types[im->type_index]))
             goto mismatch;
         inst->funcs[counts[0]++] = ex->of.func;
         return 0;
     case EOS_WASM_EXTERN_TABLE: {
         const eos_wasm_table *t = ex->of.table;
-        if (!t || t->type.elem_type != im->table.elem_type ||
+        if (!t ||
+            !eos_wasm__val_match(t->ref_mod, t->ref_mod ? t->ref_type : t->type.elem_type, m,
+                                 im->table.elem_type, true) ||
             t->type.limits.is64 != im->table.limits.is64 ||
             !limits_match(t->size, t->type.limits.has_max, t->max, &im->table.limits))
             goto mismatch;
@@ -73,7 +77,9 @@ static int link_import(eos_wasm_instance *inst, const eos_wasm__import *im,
         return 0;
     default: {
         const eos_wasm_global *g = ex->of.global;
-        if (!g || g->type.valtype != im->global.valtype || g->type.mutable_ != im->global.mutable_)
+        if (!g || g->type.mutable_ != im->global.mutable_ ||
+            !eos_wasm__val_match(g->ref_mod, g->ref_mod ? g->ref_type : g->type.valtype, m,
+                                 im->global.valtype, im->global.mutable_))
             goto mismatch;
         inst->globals[counts[3]++] = ex->of.global;
         return 0;
@@ -200,9 +206,14 @@ static int create_objects(eos_wasm_store *s, eos_wasm_instance *inst, eos_diag *
     int rc;
     for (uint32_t k = m->global_import_count; k < m->global_count; k++) {
         eos_wasm_global *g;
-        eos_wasm_val zero = {.type = m->globals[k].type.valtype};
-        if ((rc = eos_wasm_global_new(s, &m->globals[k].type, zero, &g)) != 0)
+        /* Typed references show as funcref or externref outside the module. */
+        eos_wasm_globaltype gt = m->globals[k].type;
+        gt.valtype = eos_wasm__val_public(gt.valtype);
+        eos_wasm_val zero = {.type = gt.valtype};
+        if ((rc = eos_wasm_global_new(s, &gt, zero, &g)) != 0)
             return eos_diag_set(diag, rc, "instantiate", -1, "cannot create global %u", k);
+        g->ref_mod = m;
+        g->ref_type = m->globals[k].type.valtype;
         if (m->plan.global_const[k]) {
             g->val = m->plan.global_init[k];
         } else if (g->type.valtype == EOS_WASM_V128) {
@@ -216,11 +227,22 @@ static int create_objects(eos_wasm_store *s, eos_wasm_instance *inst, eos_diag *
         inst->globals[k] = g;
     }
     for (uint32_t k = m->table_import_count; k < m->table_count; k++) {
-        eos_wasm_val null = {.type = m->tables[k].elem_type};
-        if ((rc = eos_wasm_table_new(s, &m->tables[k], null, &inst->tables[k])) != 0)
+        eos_wasm_tabletype tt = m->tables[k];
+        tt.elem_type = eos_wasm__val_public(tt.elem_type);
+        eos_wasm_val null = {.type = tt.elem_type};
+        if ((rc = eos_wasm_table_new(s, &tt, null, &inst->tables[k])) != 0)
             return eos_diag_set(diag, rc, "instantiate", -1,
                                 "cannot create table %u of %llu elements", k,
                                 (unsigned long long)m->tables[k].limits.min);
+        eos_wasm_table *t = inst->tables[k];
+        t->ref_mod = m;
+        t->ref_type = m->tables[k].elem_type;
+        if (m->table_inits && m->table_inits[k].size) {
+            uint64_t v = 0;
+            eos_wasm__eval_expr(inst, &m->table_inits[k], &v);
+            for (uint64_t i = 0; i < t->size; i++)
+                t->elems[i] = (void *)(uintptr_t)v;
+        }
     }
     for (uint32_t k = m->memory_import_count; k < m->memory_count; k++) {
         if ((rc = eos_wasm__memory_new(s, &m->memories[k], eos_wasm__guard_wanted(m),

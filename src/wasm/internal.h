@@ -201,6 +201,12 @@
     X(THROW, 0x08, NULL, "X: pop the payload of tag X, throw a new exception")                     \
     X(THROW_REF, 0x0a, NULL, "pop an exnref, throw it again (null traps)")                         \
     X(RETHROW, 0x09, NULL, "K: throw again what legacy catch block K (nesting) caught")            \
+    /* function references (reftype.c, validate_funcref.c) */                                     \
+    X(CALL_REF, 0x14, NULL, "pop r; trap if null; call function r")                               \
+    X(RETURN_CALL_REF, 0x15, NULL, "pop r; trap if null; tail-call function r")                   \
+    X(REF_AS_NON_NULL, 0xd4, NULL, "trap if the top reference is null")                           \
+    X(BR_ON_NULL, 0xd5, NULL, "T D N: if top is null, pop it and BR_MOVE T D N")                  \
+    X(BR_ON_NON_NULL, 0xd6, NULL, "T D N: if top is not null, BR_MOVE T D N; else pop it")        \
     X(SIMD, -1, NULL, "S N ...: v128 instruction 0xfd S, N words in all (exec_simd.c)")            \
     X(V128_CONST, -1, NULL, "W0 W1 W2 W3: push a v128 constant (two slots)")                       \
     X(LOCAL_GET_V128, -1, NULL, "L: push fp[L], fp[L+1]")                                          \
@@ -500,6 +506,16 @@ struct eos_wasm_module {
     /* Some memory or table has 64-bit addresses or a memory has custom
      * pages: its instructions take the general path of validate_mem64.c. */
     bool uses_mem64;
+    /* Typed references (reftype.c): value-type codes from EOS_WASM__RT_FIRST
+     * name entries of reftypes; table_inits holds the initializer of each
+     * defined table declared with one (size 0: none). */
+    struct eos_wasm__reftype *reftypes;
+    uint32_t reftype_count;
+    eos_wasm__expr *table_inits;
+    /* The function types as the API shows them (typed references as
+     * funcref/externref); NULL when no type has a typed reference. */
+    eos_wasm_functype *types_public;
+    uint8_t *types_public_vals;
 
     eos_wasm__code *codes;
     uint32_t code_count;
@@ -562,6 +578,10 @@ struct eos_wasm_table {
     uint64_t max;
     eos_wasm_tabletype type;
     eos_wasm_store *store;
+    /* A table of a module: its element type there (type holds the public
+     * one, funcref or externref). NULL for tables made by the host. */
+    const eos_wasm_module *ref_mod;
+    uint8_t ref_type;
 };
 
 struct eos_wasm_global {
@@ -570,6 +590,8 @@ struct eos_wasm_global {
     uint64_t val;
     uint64_t val_hi; /* v128 globals: bytes 8..15 (val holds 0..7) */
     eos_wasm_globaltype type;
+    const eos_wasm_module *ref_mod; /* as for tables */
+    uint8_t ref_type;
 };
 
 struct eos_wasm_instance {
@@ -651,6 +673,7 @@ typedef struct eos_wasm__rd {
     const char *section;
     int64_t index; /* function or segment index, -1 when none */
     int err;
+    eos_wasm_module *mod; /* the module read, for typed references; or NULL */
 } eos_wasm__rd;
 
 static inline void eos_wasm__rd_init(eos_wasm__rd *r, const uint8_t *b, size_t size, eos_diag *d)
@@ -661,6 +684,7 @@ static inline void eos_wasm__rd_init(eos_wasm__rd *r, const uint8_t *b, size_t s
     r->section = "module";
     r->index = -1;
     r->err = 0;
+    r->mod = NULL;
 }
 
 /* Records the failure (code, message) at the current offset; returns code. */
@@ -706,6 +730,7 @@ typedef struct eos_wasm__ctl {
     uint32_t target;     /* loops: code index of the header */
     uint32_t patch;      /* forward branches to the end, linked through their words */
     uint32_t else_patch; /* if: the BR_UNLESS target word */
+    uint32_t init_height; /* locals set (init_stack) when the frame began */
 } eos_wasm__ctl;
 
 /* The per-function state of validate.c while it checks and translates a
@@ -736,6 +761,12 @@ typedef struct eos_wasm__vctx {
     uint32_t nlocals, cap_local_slot;
     uint32_t *eh; /* try_table triples of the function (validate_eh.c) */
     uint32_t neh, cap_eh;
+    /* Non-defaultable locals (validate_funcref.c): which are set, and the
+     * ones set since the start of each open frame, undone at its end. */
+    uint8_t *local_unset;
+    uint32_t cap_local_unset;
+    uint32_t *init_stack;
+    uint32_t ninit, cap_init;
 } eos_wasm__vctx;
 
 /* validate.c: operand stack, code emission and immediates for the
@@ -987,6 +1018,80 @@ int eos_wasm__eh_uncaught(eos_wasm_store *s, eos_wasm__exn *x);
 /* Instantiation: the instance's tags array, defined tags created. */
 int eos_wasm__eh_instance(eos_wasm_store *s, eos_wasm_instance *inst);
 void eos_wasm__eh_store_free(eos_wasm_store *s);
+/* ---- function references: typed references --------------------------------
+ * A value type stays one byte everywhere: funcref and externref keep their
+ * codes ((ref null func), (ref null extern)); every other reference type a
+ * module uses gets a code from EOS_WASM__RT_FIRST naming an entry of
+ * m->reftypes. Function-like ones come before EOS_WASM__RT_EXTERN_FIRST, so
+ * the public type (funcref or externref) of a code needs no module. Heap
+ * types are a type index or one of the abstract EOS_WASM__HT_* above every
+ * index; GC adds its abstract heap types (any, eq, i31, struct, array) and
+ * struct/array type indices here without changing the one-byte codes. */
+#define EOS_WASM__RT_FIRST        0x80u
+#define EOS_WASM__RT_EXTERN_FIRST 0xf0u
+#define EOS_WASM__HT_FUNC         0xfffffff0u
+#define EOS_WASM__HT_EXTERN       0xfffffff1u
+#define EOS_WASM__HT_NOFUNC       0xfffffff2u
+#define EOS_WASM__HT_NOEXTERN     0xfffffff3u
+/* exception handling: (ref null exn) is EOS_WASM_EXNREF; (ref exn) shares
+ * that code (an exnref is never null where the validator needs it not to
+ * be: the producers, catch_ref and catch_all_ref, push a non-null one). */
+#define EOS_WASM__HT_EXN          0xfffffff4u
+typedef struct eos_wasm__reftype {
+    uint32_t heap;
+    bool nullable;
+} eos_wasm__reftype;
+static inline bool eos_wasm__is_ref(uint8_t t)
+{
+    return t == EOS_WASM_FUNCREF || t == EOS_WASM_EXTERNREF || t == EOS_WASM_EXNREF ||
+           t >= EOS_WASM__RT_FIRST;
+}
+/* The type the API shows for a value of type t. */
+static inline uint8_t eos_wasm__val_public(uint8_t t)
+{
+    if (t < EOS_WASM__RT_FIRST)
+        return t;
+    return t >= EOS_WASM__RT_EXTERN_FIRST ? EOS_WASM_EXTERNREF : EOS_WASM_FUNCREF;
+}
+/* reftype.c. intern finds or adds the code of (ref null? heap) (0 or
+ * EOS_ELIMIT); read_reftype reads a reference type whose first byte b was
+ * read; read_heaptype reads an s33 heap type. All failures go to r. */
+int eos_wasm__ref_intern(eos_wasm_module *m, uint32_t heap, bool nullable, uint8_t *out);
+int eos_wasm__read_reftype(eos_wasm__rd *r, eos_wasm_module *m, uint8_t b, uint8_t *out);
+int eos_wasm__read_heaptype(eos_wasm__rd *r, const eos_wasm_module *m, uint32_t *heap);
+eos_wasm__reftype eos_wasm__ref_info(const eos_wasm_module *m, uint8_t t);
+/* a <: b in m (0 is the bottom type of unreachable code). */
+bool eos_wasm__val_sub(const eos_wasm_module *m, uint8_t a, uint8_t b);
+/* a of module ma <: b of module mb (linking; a NULL module means a public
+ * type); eq asks for equality. */
+bool eos_wasm__val_match(const eos_wasm_module *ma, uint8_t a, const eos_wasm_module *mb,
+                         uint8_t b, bool eq);
+bool eos_wasm__functype_match(const eos_wasm_module *ma, const eos_wasm_functype *a,
+                              const eos_wasm_module *mb, const eos_wasm_functype *b);
+/* Every code as a one-element type list (block types of one result). */
+extern const uint8_t eos_wasm__codes[256];
+/* Builds m->types_public when needed (0 or the error recorded in r); the
+ * API's view of function type t of m (any other t is returned as is). */
+int eos_wasm__ref_public_types(eos_wasm__rd *r, eos_wasm_module *m);
+const eos_wasm_functype *eos_wasm__functype_public(const eos_wasm_module *m,
+                                                   const eos_wasm_functype *t);
+/* A value the host gives fits type t of m (NULL: a public type): typed
+ * references are checked, since call_ref trusts them without a check. */
+bool eos_wasm__ref_value_ok(const eos_wasm_module *m, uint8_t t, const eos_wasm_val *v);
+/* A tail call's callee results (of a) fit the caller's (of b): subtyping. */
+bool eos_wasm__results_sub(const eos_wasm_module *m, const eos_wasm_functype *a,
+                           const eos_wasm_functype *b);
+/* Has a default value (null or zero): every type but non-null references. */
+bool eos_wasm__defaultable(const eos_wasm_module *m, uint8_t t);
+/* The type of ref.func f: (ref $t), or funcref when codes ran out. */
+uint8_t eos_wasm__ref_func_type(eos_wasm_module *m, uint32_t f);
+/* validate_funcref.c: call_ref, return_call_ref, ref.as_non_null,
+ * br_on_null, br_on_non_null (opcode b) and the tracking of set locals. */
+int eos_wasm__v_funcref(eos_wasm__vctx *v, uint8_t b);
+int eos_wasm__v_locals_init(eos_wasm__vctx *v);
+int eos_wasm__v_local_get_check(eos_wasm__vctx *v, uint32_t idx);
+int eos_wasm__v_local_set_mark(eos_wasm__vctx *v, uint32_t idx);
+void eos_wasm__v_locals_reset(eos_wasm__vctx *v, uint32_t height);
 
 /* decode.c: parses every section; function bodies are only located. */
 int eos_wasm__decode(eos_wasm_module *m, eos_diag *diag);
@@ -1150,6 +1255,8 @@ enum {
     EOS_WASM__JT_SIG,
     EOS_WASM__JT_STACK,
     EOS_WASM__JT_UNALIGNED, /* threads: a misaligned atomic access */
+    EOS_WASM__JT_NULL_FUNC, /* function references: call_ref of null */
+    EOS_WASM__JT_NULL_REF,  /* ref.as_non_null of null */
     EOS_WASM__JT_COUNT
 };
 typedef struct eos_wasm__jit_trap_kind {

@@ -272,6 +272,8 @@ const eos_wasm__jit_trap_kind eos_wasm__jit_trap_kinds[EOS_WASM__JT_COUNT] = {
     [EOS_WASM__JT_SIG] = {EOS_TRAP_INDIRECT_CALL_TYPE, "indirect call type mismatch"},
     [EOS_WASM__JT_STACK] = {EOS_TRAP_STACK_EXHAUSTED, "call stack exhausted"},
     [EOS_WASM__JT_UNALIGNED] = {EOS_TRAP_UNALIGNED_ATOMIC, "unaligned atomic"},
+    [EOS_WASM__JT_NULL_FUNC] = {EOS_TRAP_NULL_REFERENCE, "null function reference"},
+    [EOS_WASM__JT_NULL_REF] = {EOS_TRAP_NULL_REFERENCE, "null reference"},
 };
 
 /* One shared, cold block per trap kind and function. */
@@ -669,6 +671,15 @@ static void do_call(jfn *j, uint32_t fidx, bool tail)
 static void do_call_indirect(jfn *j, uint32_t type, uint32_t table, bool tail)
 {
     const eos_wasm_functype *ft = &j->m->types[type];
+    /* Typed references in the signature: equal bytes may name different
+     * types across modules and the helper has no modules to compare by. */
+    for (uint32_t i = 0; i < ft->param_count + ft->result_count; i++)
+        if ((i < ft->param_count ? ft->params[i] : ft->results[i - ft->param_count]) >=
+            EOS_WASM__RT_FIRST) {
+            j->declined = true;
+            j->p = j->end;
+            return;
+        }
     LLVMValueRef idx = pop(j);
     LLVMValueRef *args = pop_args(j, ft->param_count);
     LLVMValueRef ts = load_fixed(j, j->t_ptr, at(j, j->inst, offsetof(eos_wasm_instance, tables)));
@@ -695,6 +706,49 @@ static void do_call_indirect(jfn *j, uint32_t type, uint32_t table, bool tail)
                     trap_bb(j, EOS_WASM__JT_SIG));
     LLVMPositionBuilderAtEnd(j->b, ok);
     call_dynamic(j, ft, callee, args, tail);
+}
+
+/* Function references: call_ref and return_call_ref (call_indirect without
+ * the table and the signature check, which validation made static),
+ * ref.as_non_null, br_on_null and br_on_non_null. A reference is the i64
+ * of an eos_wasm_func pointer, 0 for null. */
+static LLVMBasicBlockRef branch_target(jfn *j, uint32_t depth);
+static void funcref_op(jfn *j, uint8_t op)
+{
+    uint32_t imm = (op == 0x14 || op == 0x15 || op == 0xd5 || op == 0xd6) ? (uint32_t)uleb(j) : 0;
+    if (j->dead)
+        return;
+    switch (op) {
+    case 0x14:
+    case 0x15: {
+        const eos_wasm_functype *ft = &j->m->types[imm];
+        LLVMValueRef r = pop(j);
+        LLVMValueRef *args = pop_args(j, ft->param_count);
+        trap_if(j, LLVMBuildICmp(j->b, LLVMIntEQ, r, c64(j, 0), ""), EOS_WASM__JT_NULL_FUNC);
+        call_dynamic(j, ft, LLVMBuildIntToPtr(j->b, r, j->t_ptr, ""), args, op == 0x15);
+        return;
+    }
+    case 0xd4:
+        trap_if(j, LLVMBuildICmp(j->b, LLVMIntEQ, j->vs[j->nvs - 1], c64(j, 0), ""),
+                EOS_WASM__JT_NULL_REF);
+        return;
+    case 0xd5: {
+        LLVMValueRef r = pop(j);
+        LLVMBasicBlockRef target = branch_target(j, imm), cont = new_bb(j, "cont");
+        LLVMBuildCondBr(j->b, LLVMBuildICmp(j->b, LLVMIntEQ, r, c64(j, 0), ""), target, cont);
+        LLVMPositionBuilderAtEnd(j->b, cont);
+        push(j, r);
+        return;
+    }
+    default: {
+        LLVMValueRef r = j->vs[j->nvs - 1];
+        LLVMBasicBlockRef target = branch_target(j, imm), cont = new_bb(j, "cont");
+        LLVMBuildCondBr(j->b, LLVMBuildICmp(j->b, LLVMIntNE, r, c64(j, 0), ""), target, cont);
+        LLVMPositionBuilderAtEnd(j->b, cont);
+        pop(j);
+        return;
+    }
+    }
 }
 
 /* ---- control --------------------------------------------------------------- */
@@ -776,6 +830,14 @@ static void read_blocktype(jfn *j, const uint8_t **params, uint32_t *np, const u
     if (single_type[b]) {
         j->p++;
         *results = &single_type[b];
+        *nr = 1;
+        return;
+    }
+    if (b == 0x63 || b == 0x64) {
+        /* A typed reference: one 64-bit value like funcref (validated). */
+        j->p++;
+        sleb(j);
+        *results = &single_type[EOS_WASM_FUNCREF];
         *nr = 1;
         return;
     }
@@ -934,6 +996,10 @@ static void prologue(jfn *j, const eos_wasm__code *c, const eos_wasm_functype *f
     for (uint32_t g = 0; g < groups; g++) {
         uint32_t n = (uint32_t)uleb(j);
         uint8_t t = *j->p++;
+        if (t == 0x63 || t == 0x64) {
+            sleb(j);
+            t = EOS_WASM_FUNCREF;
+        }
         memset(j->ltypes + at_, t, n);
         at_ += n;
     }
@@ -1309,7 +1375,11 @@ static void translate_op(jfn *j, uint8_t op, bool *done)
         return;
     case 0x1c: {
         uint32_t n = (uint32_t)uleb(j);
-        j->p += n;
+        for (uint32_t i = 0; i < n; i++) {
+            uint8_t t = *j->p++;
+            if (t == 0x63 || t == 0x64)
+                sleb(j); /* a typed reference's heap type */
+        }
         if (!j->dead)
             do_select(j);
         return;
@@ -1411,9 +1481,16 @@ static void translate_op(jfn *j, uint8_t op, bool *done)
         return;
     }
     case 0xd0:
-        j->p++;
+        sleb(j); /* the heap type */
         if (!j->dead)
             push(j, c64(j, 0));
+        return;
+    case 0x14:
+    case 0x15:
+    case 0xd4:
+    case 0xd5:
+    case 0xd6:
+        funcref_op(j, op);
         return;
     case 0xd1:
         if (!j->dead)

@@ -80,11 +80,6 @@ int eos_wasm__rd_sleb(eos_wasm__rd *r, unsigned bits, int64_t *out)
     return 0;
 }
 
-static bool is_ref(uint8_t t)
-{
-    return t == EOS_WASM_FUNCREF || t == EOS_WASM_EXTERNREF || t == EOS_WASM_EXNREF;
-}
-
 /* Constant expressions never nest blocks; a fixed bound on their operand
  * stack keeps the checker simple without limiting real modules. */
 #define EXPR_STACK_MAX 256
@@ -103,7 +98,7 @@ int eos_wasm__read_expr(eos_wasm__rd *r, eos_wasm_module *m, eos_wasm__expr *e, 
             return r->err;
         switch (op) {
         case 0x0b:
-            if (n != 1 || st[0] != want)
+            if (n != 1 || !eos_wasm__val_sub(m, st[0], want))
                 return eos_wasm__rd_fail(r, EOS_EINVALID, "type mismatch in constant expression");
             e->size = (uint32_t)(r->p - r->base) - e->off;
             e->max_depth = max;
@@ -147,12 +142,15 @@ int eos_wasm__read_expr(eos_wasm__rd *r, eos_wasm_module *m, eos_wasm__expr *e, 
                                          "constant expression required (mutable global)");
             t = m->globals[idx].type.valtype;
             break;
-        case 0xd0:
-            if (eos_wasm__rd_byte(r, &t))
+        case 0xd0: {
+            uint32_t heap;
+            if (eos_wasm__read_heaptype(r, m, &heap))
                 return r->err;
-            if (!is_ref(t))
-                return eos_wasm__rd_fail(r, EOS_EMALFORMED, "malformed reference type");
+            int rc = eos_wasm__ref_intern(m, heap, true, &t);
+            if (rc)
+                return eos_wasm__rd_fail(r, rc, "too many distinct reference types");
             break;
+        }
         case 0xd2:
             if (eos_wasm__rd_u32(r, &idx))
                 return r->err;
@@ -160,7 +158,7 @@ int eos_wasm__read_expr(eos_wasm__rd *r, eos_wasm_module *m, eos_wasm__expr *e, 
                 return eos_wasm__rd_fail(r, EOS_EINVALID, "unknown function %u", idx);
             if (m->func_declared)
                 m->func_declared[idx] = 1;
-            t = EOS_WASM_FUNCREF;
+            t = eos_wasm__ref_func_type(m, idx);
             break;
         case 0x6a:
         case 0x6b:

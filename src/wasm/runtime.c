@@ -275,10 +275,12 @@ static int eval_in(const eos_wasm_module *m, eos_wasm_instance *inst, const eos_
             if (inst->globals[idx]->type.valtype == EOS_WASM_V128)
                 st[n++] = inst->globals[idx]->val_hi;
             break;
-        case 0xd0:
-            r.p++;
+        case 0xd0: {
+            int64_t heap; /* a heap type: s33 */
+            eos_wasm__rd_sleb(&r, 33, &heap);
             st[n++] = 0;
             break;
+        }
         case 0xd2:
             eos_wasm__rd_u32(&r, &idx);
             if (!inst)

@@ -9,7 +9,7 @@
 
 static bool is_ref(uint8_t t)
 {
-    return t == EOS_WASM_FUNCREF || t == EOS_WASM_EXTERNREF || t == EOS_WASM_EXNREF;
+    return eos_wasm__is_ref(t);
 }
 
 /* ---- function bodies ------------------------------------------------------ */
@@ -81,7 +81,7 @@ int eos_wasm__v_pop(eos_wasm__vctx *v, uint8_t want, uint8_t *out)
             t = v->vals[--v->nvals];
         }
     }
-    if (want != UNKNOWN && t != UNKNOWN && t != want)
+    if (want != UNKNOWN && t != UNKNOWN && t != want && !eos_wasm__val_sub(v->m, t, want))
         return FAIL(EOS_EINVALID, "type mismatch: expected 0x%02x, found 0x%02x", want, t);
     if (out)
         *out = t == UNKNOWN ? want : t;
@@ -183,6 +183,7 @@ static int push_ctl(eos_wasm__vctx *v, uint8_t kind, const uint8_t *params, uint
     c->patch = NO_PATCH;
     c->else_patch = NO_PATCH;
     c->target = v->len;
+    c->init_height = v->ninit;
     return push_types(v, params, np);
 }
 
@@ -201,6 +202,14 @@ static int read_blocktype(eos_wasm__vctx *v, const uint8_t **params, uint32_t *n
     if (single_type[b]) {
         v->r.p++;
         *results = &single_type[b];
+        *nr = 1;
+        return 0;
+    }
+    if (b == 0x63 || b == 0x64) {
+        uint8_t t;
+        v->r.p++;
+        TRY(eos_wasm__read_reftype(&v->r, v->m, b, &t));
+        *results = &eos_wasm__codes[t];
         *nr = 1;
         return 0;
     }
@@ -251,9 +260,7 @@ static int do_call(eos_wasm__vctx *v, uint32_t f, bool tail)
     const eos_wasm_functype *t = &m->types[m->func_types[f]];
     TRY(pop_types(v, t->params, t->param_count));
     if (tail) {
-        if (!eos_wasm__functype_eq(
-                &(eos_wasm_functype){0, t->result_count, NULL, t->results},
-                &(eos_wasm_functype){0, v->ft->result_count, NULL, v->ft->results}))
+        if (!eos_wasm__results_sub(m, t, v->ft))
             return FAIL(EOS_EINVALID, "type mismatch: tail call results differ");
         if (eos_wasm__v_live(v)) {
             TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_RETURN_CALL));
@@ -286,9 +293,7 @@ static int do_call_indirect(eos_wasm__vctx *v, bool tail)
     TRY(eos_wasm__v_pop(v, eos_wasm__table_at(m, tab), NULL));
     TRY(pop_types(v, t->params, t->param_count));
     if (tail) {
-        if (!eos_wasm__functype_eq(
-                &(eos_wasm_functype){0, t->result_count, NULL, t->results},
-                &(eos_wasm_functype){0, v->ft->result_count, NULL, v->ft->results}))
+        if (!eos_wasm__results_sub(m, t, v->ft))
             return FAIL(EOS_EINVALID, "type mismatch: tail call results differ");
     }
     if (m->tables[tab].limits.is64)
@@ -427,6 +432,7 @@ static int do_else(eos_wasm__vctx *v)
     if (c->else_patch != NO_PATCH)
         v->code[c->else_patch] = v->len;
     c->else_patch = NO_PATCH;
+    eos_wasm__v_locals_reset(v, c->init_height);
     label_here(v);
     c->kind = CTL_ELSE;
     c->unreachable = false;
@@ -459,6 +465,7 @@ static int do_end(eos_wasm__vctx *v, bool *done)
     }
     const uint8_t *res = c->results;
     uint32_t nr = c->nresults;
+    eos_wasm__v_locals_reset(v, c->init_height);
     v->nctls--;
     return push_types(v, res, nr);
 }
@@ -577,6 +584,12 @@ static int do_op(eos_wasm__vctx *v, uint8_t b, bool *done)
         return do_call(v, idx, false);
     case 0x11:
         return do_call_indirect(v, false);
+    case 0x14:
+    case 0x15:
+    case 0xd4:
+    case 0xd5:
+    case 0xd6:
+        return eos_wasm__v_funcref(v, b);
     case 0x12:
     case 0x13:
         if (m->features.disable_tail_call)
@@ -611,7 +624,9 @@ static int do_op(eos_wasm__vctx *v, uint8_t b, bool *done)
         if (n != 1)
             return FAIL(EOS_EINVALID, "invalid result arity for select");
         TRY(eos_wasm__rd_byte(&v->r, &t));
-        if (!single_type[t])
+        if (t == 0x63 || t == 0x64)
+            TRY(eos_wasm__read_reftype(&v->r, m, t, &t));
+        else if (!single_type[t])
             return FAIL(EOS_EMALFORMED, "malformed value type");
         TRY(eos_wasm__v_pop(v, EOS_WASM_I32, NULL));
         TRY(eos_wasm__v_pop(v, t, NULL));
@@ -624,6 +639,7 @@ static int do_op(eos_wasm__vctx *v, uint8_t b, bool *done)
     }
     case 0x20:
         TRY(eos_wasm__v_read_idx(v, v->nlocals, "local", &idx));
+        TRY(eos_wasm__v_local_get_check(v, idx));
         TRY(eos_wasm__v_push(v, v->c->local_types[idx]));
         if (!eos_wasm__v_live(v))
             return 0;
@@ -642,6 +658,7 @@ static int do_op(eos_wasm__vctx *v, uint8_t b, bool *done)
     case 0x21:
         TRY(eos_wasm__v_read_idx(v, v->nlocals, "local", &idx));
         TRY(eos_wasm__v_pop(v, v->c->local_types[idx], NULL));
+        TRY(eos_wasm__v_local_set_mark(v, idx));
         if (!eos_wasm__v_live(v))
             return 0;
         if (v->c->local_types[idx] == EOS_WASM_V128)
@@ -651,6 +668,7 @@ static int do_op(eos_wasm__vctx *v, uint8_t b, bool *done)
     case 0x22:
         TRY(eos_wasm__v_read_idx(v, v->nlocals, "local", &idx));
         TRY(eos_wasm__v_pop(v, v->c->local_types[idx], NULL));
+        TRY(eos_wasm__v_local_set_mark(v, idx));
         TRY(eos_wasm__v_push(v, v->c->local_types[idx]));
         if (!eos_wasm__v_live(v))
             return 0;
@@ -740,14 +758,17 @@ static int do_op(eos_wasm__vctx *v, uint8_t b, bool *done)
         return eos_wasm__v_emit_op(v, EOS_WASM_OP_CONST64) || eos_wasm__v_emit(v, lo) ||
                eos_wasm__v_emit(v, hi);
     }
-    case 0xd0:
-        TRY(eos_wasm__rd_byte(&v->r, &t));
-        if (!is_ref(t))
-            return FAIL(EOS_EMALFORMED, "malformed reference type");
+    case 0xd0: {
+        uint32_t heap;
+        TRY(eos_wasm__read_heaptype(&v->r, m, &heap));
+        int rc = eos_wasm__ref_intern(m, heap, true, &t);
+        if (rc)
+            return FAIL(rc, "too many distinct reference types in one module");
         TRY(eos_wasm__v_push(v, t));
         return eos_wasm__v_live(v)
                    ? (eos_wasm__v_emit_op(v, EOS_WASM_OP_CONST32) || eos_wasm__v_emit(v, 0))
                    : 0;
+    }
     case 0xd1:
         TRY(eos_wasm__v_pop(v, UNKNOWN, &t));
         if (t != UNKNOWN && !is_ref(t))
@@ -758,7 +779,7 @@ static int do_op(eos_wasm__vctx *v, uint8_t b, bool *done)
         TRY(eos_wasm__v_read_idx(v, m->func_count, "function", &idx));
         if (!m->func_declared[idx])
             return FAIL(EOS_EINVALID, "undeclared function reference %u", idx);
-        TRY(eos_wasm__v_push(v, EOS_WASM_FUNCREF));
+        TRY(eos_wasm__v_push(v, eos_wasm__ref_func_type(m, idx)));
         return eos_wasm__v_live(v)
                    ? (eos_wasm__v_emit_op(v, EOS_WASM_OP_REF_FUNC) || eos_wasm__v_emit(v, idx))
                    : 0;
@@ -791,6 +812,8 @@ static int read_locals(eos_wasm__vctx *v)
         uint8_t t;
         TRY(eos_wasm__rd_u32(&v->r, &n));
         TRY(eos_wasm__rd_byte(&v->r, &t));
+        if (t == 0x63 || t == 0x64)
+            TRY(eos_wasm__read_reftype(&v->r, v->m, t, &t));
         total += n;
         if (total > UINT32_MAX)
             return FAIL(EOS_EMALFORMED, "too many locals");
@@ -813,7 +836,9 @@ static int read_locals(eos_wasm__vctx *v)
         uint8_t t;
         TRY(eos_wasm__rd_u32(&v->r, &n));
         TRY(eos_wasm__rd_byte(&v->r, &t));
-        if (!single_type[t])
+        if (t == 0x63 || t == 0x64)
+            TRY(eos_wasm__read_reftype(&v->r, v->m, t, &t));
+        else if (!single_type[t])
             return FAIL(EOS_EMALFORMED, "malformed value type 0x%02x", t);
         memset(c->local_types + at, t, n);
         at += n;
@@ -829,7 +854,7 @@ static int read_locals(eos_wasm__vctx *v)
     if (memchr(c->local_types, EOS_WASM_EXNREF, v->nlocals))
         v->m->uses_eh = true;
     c->local_count = slot;
-    return 0;
+    return eos_wasm__v_locals_init(v);
 }
 
 /* Checks function fi and translates it into c (normally &m->codes[fi]).
@@ -903,6 +928,8 @@ static void vctx_free(eos_wasm__vctx *v)
     eos_free(v->starts, (size_t)v->cap_starts * sizeof(uint32_t));
     eos_free(v->local_slot, (size_t)v->cap_local_slot * sizeof(uint32_t));
     eos_free(v->eh, (size_t)v->cap_eh * sizeof(uint32_t));
+    eos_free(v->local_unset, v->cap_local_unset);
+    eos_free(v->init_stack, (size_t)v->cap_init * sizeof(uint32_t));
     eos_free(v, sizeof(*v));
 }
 

@@ -142,7 +142,7 @@ int eos_wasm__v_prefixed(eos_wasm__vctx *v)
     case 12: /* table.init elem table */
         TRY(eos_wasm__v_read_idx(v, m->elem_count, "elem segment", &a));
         TRY(check_table(v, &b));
-        if (m->elems[a].elem_type != m->tables[b].elem_type)
+        if (!eos_wasm__val_sub(m, m->elems[a].elem_type, m->tables[b].elem_type))
             return FAIL(EOS_EINVALID, "type mismatch: table.init element type");
         TRY(eos_wasm__v_pop(v, EOS_WASM_I32, NULL));
         TRY(eos_wasm__v_pop(v, EOS_WASM_I32, NULL));
@@ -159,7 +159,7 @@ int eos_wasm__v_prefixed(eos_wasm__vctx *v)
     case 14: /* table.copy dst src */
         TRY(check_table(v, &a));
         TRY(check_table(v, &b));
-        if (m->tables[a].elem_type != m->tables[b].elem_type)
+        if (!eos_wasm__val_sub(m, m->tables[b].elem_type, m->tables[a].elem_type))
             return FAIL(EOS_EINVALID, "type mismatch: table.copy element types");
         TRY(eos_wasm__v_pop(v, EOS_WASM_I32, NULL));
         TRY(eos_wasm__v_pop(v, EOS_WASM_I32, NULL));
