@@ -56,14 +56,20 @@ int eos_cm__rd_name(eos_cm__rd *r, const char **out)
 }
 
 /* importname' / exportname': a 0x00 or 0x01 prefix (kebab name or interface
- * name in older encodings), then the name. */
-int eos_cm__rd_extern_name(eos_cm__rd *r, const char **out)
+ * name in older encodings) then the name, or 0x02, the name and its
+ * attributes: at most one `implements` (0x00, an interface the item, an
+ * instance under a plain name, implements) and one `external-id` (0x02, any
+ * string). *implements (may be NULL) receives the former or NULL; the item's
+ * sort is checked against it by eos_cm__check_implements. */
+int eos_cm__rd_extern_name(eos_cm__rd *r, const char **out, const char **implements)
 {
     uint8_t b;
     int rc = eos_cm__rd_u8(r, &b);
     if (rc)
         return rc;
-    if (b > 1)
+    if (implements)
+        *implements = NULL;
+    if (b > 2)
         return EOS_CM__MALFORMED(r, "unknown import/export name prefix");
     if ((rc = eos_cm__rd_name(r, out)))
         return rc;
@@ -72,7 +78,53 @@ int eos_cm__rd_extern_name(eos_cm__rd *r, const char **out)
         return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
                             "invalid component: `%s` is not a valid extern name (%s)", *out,
                             why);
+    if (b != 2)
+        return 0;
+    uint32_t n;
+    const char *impl = NULL, *id = NULL, *v;
+    if ((rc = eos_cm__rd_u32(r, &n)))
+        return rc;
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t kind;
+        if ((rc = eos_cm__rd_u8(r, &kind)))
+            return rc;
+        if (kind != 0x00 && kind != 0x02)
+            return EOS_CM__MALFORMED(r, "unknown attribute in an import/export name");
+        if ((rc = eos_cm__rd_name(r, &v)))
+            return rc;
+        if ((kind == 0x00 && impl) || (kind == 0x02 && id))
+            return EOS_CM__MALFORMED(r, kind == 0x00
+                                            ? "duplicate `implements` attribute in a name"
+                                            : "duplicate `external-id` attribute in a name");
+        if (kind == 0x02) {
+            id = v;
+            continue;
+        }
+        impl = v;
+        if (!*v)
+            return EOS_CM__INVALID(r, "the `implements` attribute is not a valid name (empty)");
+        if (!eos_cm__interface_name_ok(v, strlen(v), &why))
+            return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                                "invalid component: `implements` value `%s` must be an interface "
+                                "name such as `ns:pkg/iface` (%s)", v, why);
+        if (!eos_cm__label_ok(*out, strlen(*out)))
+            return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                                "invalid component: name `%s` is not valid with `implements` "
+                                "(only a plain kebab-case label is)", *out);
+    }
+    if (implements)
+        *implements = impl;
     return 0;
+}
+
+int eos_cm__check_implements(eos_cm__rd *r, const char *name, const char *implements,
+                             uint8_t sort)
+{
+    if (!implements || sort == EOS_CM__S_INSTANCE)
+        return 0;
+    return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                        "invalid component: `%s`: only instances can have an `implements` "
+                        "attribute", name);
 }
 
 int eos_cm__grow(void **v, uint32_t *cap, uint32_t len, size_t elem)
@@ -142,8 +194,29 @@ static int scope_add_type(eos_cm__rd *r, eos_cm__scope *s, eos_cm__typedef t)
     return 0;
 }
 
+/* The kind of core type i of a scope (EOS_CM__T_CORE_*), -1 out of range. */
+static int scope_core_type(eos_cm__scope *s, uint32_t i)
+{
+    if (s->comp) {
+        const eos_cm__def *d = eos_cm__def_get(s->comp, EOS_CM__S_CORE_TYPE, i);
+        return d ? d->type.kind : -1;
+    }
+    return i < s->nctypes ? s->ctypes[i] : -1;
+}
+
+static int scope_add_core_type(eos_cm__rd *r, eos_cm__scope *s, uint8_t kind)
+{
+    if (s->nctypes >= 1000000)
+        return EOS_CM__INVALID(r, "too many core types");
+    if (eos_cm__grow((void **)&s->ctypes, &s->ctcap, s->nctypes, 1))
+        return EOS_ENOMEM;
+    s->ctypes[s->nctypes++] = kind;
+    return 0;
+}
+
 static void scope_free(eos_cm__scope *s)
 {
+    eos_free(s->ctypes, s->ctcap);
     eos_free(s->types, s->tcap * sizeof(*s->types));
     eos_free(s->imports, s->icap * sizeof(*s->imports));
     eos_free(s->exports, s->ecap * sizeof(*s->exports));
@@ -341,6 +414,11 @@ static int defvaltype(eos_cm__rd *r, eos_cm__scope *s, uint8_t op, const eos_cm_
         if (!t || (rc = handle_type(r, s, t->kind, t)))
             return rc ? rc : EOS_ENOMEM;
         break;
+    case 0x67: /* list<T, N> */
+    case 0x63: /* map<K, V> */
+        return eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
+                               op == 0x67 ? "fixed-length list types are not supported"
+                                          : "map types are not supported");
     default:
         return EOS_CM__MALFORMED(r, "unknown type constructor");
     }
@@ -498,16 +576,41 @@ static bool core_name_seen(const core_name *v, uint32_t n, const char *a, const 
     return false;
 }
 
-int eos_cm__rd_core_type(eos_cm__rd *r, bool in_module)
+/* core:type: a function type, bare or as a subtype (0x4f final, or 0x00
+ * 0x50 non-final: the 0x00 tells it from a module type, whose 0x50 came
+ * first), or a module type (not inside another). */
+int eos_cm__rd_core_type(eos_cm__rd *r, bool in_module, uint8_t *kind)
 {
     uint8_t b;
     int rc = eos_cm__rd_u8(r, &b);
     if (rc)
         return rc;
+    *kind = EOS_CM__T_CORE_FUNC;
+    if (b == 0x4f || b == 0x00) {
+        uint32_t nsup;
+        if (b == 0x00 && ((rc = eos_cm__rd_u8(r, &b)) || b != 0x50))
+            return rc ? rc : EOS_CM__MALFORMED(r, "unknown core type");
+        if ((rc = eos_cm__rd_u32(r, &nsup)))
+            return rc;
+        if (nsup)
+            return eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
+                                   "core types with supertypes (the GC proposal) are not "
+                                   "supported");
+        if ((rc = eos_cm__rd_u8(r, &b)))
+            return rc;
+        if (b != 0x60)
+            return b == 0x5e || b == 0x5f
+                       ? eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
+                                         "core struct and array types (the GC proposal) are "
+                                         "not supported")
+                       : EOS_CM__MALFORMED(r, "unknown core type");
+        return core_functype_body(r);
+    }
     if (b == 0x60)
         return core_functype_body(r);
     if (b != 0x50 || in_module)
         return EOS_CM__MALFORMED(r, "unknown core type");
+    *kind = EOS_CM__T_CORE_MODULE;
     uint32_t n, ntypes = 0, nimports = 0, nexports = 0;
     if ((rc = eos_cm__rd_u32(r, &n)))
         return rc;
@@ -535,10 +638,12 @@ int eos_cm__rd_core_type(eos_cm__rd *r, bool in_module)
             imports[nimports++] = (core_name){s1, s2};
             rc = core_importdesc(r, ntypes);
             break;
-        case 0x01:
-            if (!(rc = eos_cm__rd_core_type(r, true)))
+        case 0x01: {
+            uint8_t tk;
+            if (!(rc = eos_cm__rd_core_type(r, true, &tk)))
                 ntypes++;
             break;
+        }
         case 0x02:
             /* An outer alias of a core type: sort 0x10, target 0x01. */
             if ((rc = eos_cm__rd_u8(r, &sort)))
@@ -669,6 +774,12 @@ int eos_cm__rd_externdesc(eos_cm__rd *r, eos_cm__scope *s, const char *nm, uint8
             return rc;
         if (b != 0x11)
             return EOS_CM__MALFORMED(r, "bad core module descriptor");
+        if (scope_core_type(s, i) < 0)
+            return EOS_CM__INVALID(r, "core type index out of range");
+        if (scope_core_type(s, i) != EOS_CM__T_CORE_MODULE)
+            return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                                "invalid component: core type index %u is not a module type",
+                                i);
         *out_sort = EOS_CM__S_CORE_MODULE;
         out->kind = EOS_CM__T_CORE_MODULE;
         return 0;
@@ -765,15 +876,18 @@ static int type_body(eos_cm__rd *r, eos_cm__scope *outer, bool component, eos_cm
     }
     for (uint32_t k = 0; k < n && !rc; k++) {
         uint8_t b;
-        const char *nm;
+        const char *nm, *impl;
         eos_cm__typedef t;
         uint8_t st;
         if ((rc = eos_cm__rd_u8(r, &b)))
             break;
         switch (b) {
-        case 0x00:
-            rc = eos_cm__rd_core_type(r, false);
+        case 0x00: {
+            uint8_t kind;
+            if (!(rc = eos_cm__rd_core_type(r, false, &kind)))
+                rc = scope_add_core_type(r, &s, kind);
             break;
+        }
         case 0x01:
             if (!(rc = eos_cm__rd_deftype(r, &s, &t)))
                 rc = scope_add_type(r, &s, t);
@@ -786,8 +900,20 @@ static int type_body(eos_cm__rd *r, eos_cm__scope *outer, bool component, eos_cm
             if (tgt == 0x02) {
                 if ((rc = eos_cm__rd_u32(r, &a1)) || (rc = eos_cm__rd_u32(r, &a2)))
                     break;
+                if (as == EOS_CM__S_CORE_TYPE) {
+                    eos_cm__scope *o = &s;
+                    for (uint32_t j = 0; j < a1 && o; j++)
+                        o = o->outer;
+                    int kind = o ? scope_core_type(o, a2) : -1;
+                    rc = kind < 0 ? EOS_CM__INVALID(r, o ? "outer alias index out of range"
+                                                         : "outer alias count beyond the "
+                                                           "enclosing scopes")
+                                  : scope_add_core_type(r, &s, (uint8_t)kind);
+                    break;
+                }
                 if (as != EOS_CM__S_TYPE) {
-                    rc = EOS_CM__INVALID(r, "only type outer aliases are allowed in types");
+                    rc = EOS_CM__INVALID(r, "an outer alias in a type may only refer to types or "
+                                            "core types");
                     break;
                 }
                 if (!(rc = outer_type(r, &s, a1, a2, &t)))
@@ -795,6 +921,11 @@ static int type_body(eos_cm__rd *r, eos_cm__scope *outer, bool component, eos_cm
             } else if (tgt == 0x00) {
                 if ((rc = eos_cm__rd_u32(r, &a1)) || (rc = eos_cm__rd_name(r, &nm)))
                     break;
+                if (as != EOS_CM__S_TYPE && as != EOS_CM__S_INSTANCE) {
+                    rc = EOS_CM__INVALID(r, "an export alias in a type may only refer to types or "
+                                            "instances");
+                    break;
+                }
                 if (a1 >= s.ninsts) {
                     rc = EOS_CM__INVALID(r, "alias of an unknown instance in a type");
                     break;
@@ -827,8 +958,9 @@ static int type_body(eos_cm__rd *r, eos_cm__scope *outer, bool component, eos_cm
                 rc = EOS_CM__INVALID(r, "import declaration in an instance type");
                 break;
             }
-            if ((rc = eos_cm__rd_extern_name(r, &nm)) ||
-                (rc = eos_cm__rd_externdesc(r, &s, nm, &st, &t)))
+            if ((rc = eos_cm__rd_extern_name(r, &nm, &impl)) ||
+                (rc = eos_cm__rd_externdesc(r, &s, nm, &st, &t)) ||
+                (rc = eos_cm__check_implements(r, nm, impl, st)))
                 break;
             if (st == EOS_CM__S_TYPE && t.kind == EOS_CM__T_VAL && t.of.val->kind > EOS_CM_STRING) {
                 /* Give exported value types their WIT name, for printing. */

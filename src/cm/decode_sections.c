@@ -222,14 +222,16 @@ static int instance_section(eos_cm__rd *r)
                  instance_expr_head(r, EOS_CM__S_COMPONENT, "unknown instance expression", &d, &b)))
             break;
         uint32_t m = d.arg_count;
+        const char *impl = NULL;
         for (uint32_t j = 0; j < m && !rc; j++) {
             eos_cm__arg *a = &d.args[j];
             if (b == 0x00)
                 rc = eos_cm__rd_name(r, &a->name);
             else
-                rc = eos_cm__rd_extern_name(r, &a->name);
+                rc = eos_cm__rd_extern_name(r, &a->name, &impl);
             if (rc || (rc = eos_cm__rd_sort(r, &a->sort)) ||
-                (rc = eos_cm__rd_idx(r, a->sort, &a->index)))
+                (rc = eos_cm__rd_idx(r, a->sort, &a->index)) ||
+                (b != 0x00 && (rc = eos_cm__check_implements(r, a->name, impl, a->sort))))
                 break;
             for (uint32_t q = 0; q < j; q++)
                 if (b == 0x00 ? strcmp(d.args[q].name, a->name) == 0
@@ -658,8 +660,10 @@ static int import_section(eos_cm__rd *r, eos_cm__scope *s)
     eos_cm_component *c = r->c;
     for (uint32_t k = 0; k < n && !rc; k++) {
         eos_cm__import im = {0};
-        if ((rc = eos_cm__rd_extern_name(r, &im.name)) ||
-            (rc = eos_cm__rd_externdesc(r, s, im.name, &im.sort, &im.type)))
+        const char *impl;
+        if ((rc = eos_cm__rd_extern_name(r, &im.name, &impl)) ||
+            (rc = eos_cm__rd_externdesc(r, s, im.name, &im.sort, &im.type)) ||
+            (rc = eos_cm__check_implements(r, im.name, impl, im.sort)))
             break;
         for (uint32_t j = 0; j < c->import_count; j++)
             if (eos_cm__names_conflict(c->imports[j].name, im.name))
@@ -699,8 +703,11 @@ static int export_section(eos_cm__rd *r, eos_cm__scope *s)
     for (uint32_t k = 0; k < n && !rc; k++) {
         eos_cm__export e = {0};
         uint8_t has;
-        if ((rc = eos_cm__rd_extern_name(r, &e.name)) || (rc = eos_cm__rd_sort(r, &e.sort)) ||
-            (rc = eos_cm__rd_idx(r, e.sort, &e.index)) || (rc = eos_cm__rd_u8(r, &has)))
+        const char *impl;
+        if ((rc = eos_cm__rd_extern_name(r, &e.name, &impl)) ||
+            (rc = eos_cm__rd_sort(r, &e.sort)) || (rc = eos_cm__rd_idx(r, e.sort, &e.index)) ||
+            (rc = eos_cm__check_implements(r, e.name, impl, e.sort)) ||
+            (rc = eos_cm__rd_u8(r, &has)))
             break;
         if (e.sort < EOS_CM__S_FUNC && e.sort != EOS_CM__S_CORE_MODULE)
             return EOS_CM__INVALID(r, "export of a core item other than a module");
@@ -899,8 +906,11 @@ int eos_cm__decode(const uint8_t *bytes, size_t size, const eos_wasm_features *f
             rc = eos_cm__rd_u32(&r, &n);
             for (uint32_t k = 0; k < n && !rc; k++) {
                 eos_cm__def d = {.how = EOS_CM__D_ALIAS_OUTER};
-                if (!(rc = eos_cm__rd_core_type(&r, false)))
+                uint8_t kind;
+                if (!(rc = eos_cm__rd_core_type(&r, false, &kind))) {
+                    d.type.kind = kind;
                     rc = eos_cm__rd_push(&r, EOS_CM__S_CORE_TYPE, &d);
+                }
             }
             break;
         }

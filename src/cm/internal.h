@@ -201,13 +201,18 @@ typedef struct eos_cm__scope {
     uint32_t nimports, icap, nexports, ecap;
     eos_cm__typedef *insts; /* instances imported inside a component type */
     uint32_t ninsts, instcap;
+    uint8_t *ctypes; /* core types of a type body: EOS_CM__T_CORE_FUNC or _MODULE */
+    uint32_t nctypes, ctcap;
 } eos_cm__scope;
 
 int eos_cm__rd_fail(eos_cm__rd *r, int code, const char *fmt, const char *detail);
 int eos_cm__rd_u8(eos_cm__rd *r, uint8_t *out);
 int eos_cm__rd_u32(eos_cm__rd *r, uint32_t *out);
 int eos_cm__rd_name(eos_cm__rd *r, const char **out);
-int eos_cm__rd_extern_name(eos_cm__rd *r, const char **out);
+int eos_cm__rd_extern_name(eos_cm__rd *r, const char **out, const char **implements);
+/* EOS_EINVALID when an `implements` attribute names an item not an instance. */
+int eos_cm__check_implements(eos_cm__rd *r, const char *name, const char *implements,
+                             uint8_t sort);
 int eos_cm__grow(void **v, uint32_t *cap, uint32_t len, size_t elem);
 int eos_cm__rd_push(eos_cm__rd *r, int sort, const eos_cm__def *d);
 int eos_cm__rd_idx(eos_cm__rd *r, int sort, uint32_t *out);
@@ -216,7 +221,7 @@ uint8_t eos_cm__item_kind(uint8_t sort);
 int eos_cm__rd_externdesc(eos_cm__rd *r, eos_cm__scope *s, const char *nm, uint8_t *out_sort,
                           eos_cm__typedef *out);
 int eos_cm__rd_deftype(eos_cm__rd *r, eos_cm__scope *s, eos_cm__typedef *out);
-int eos_cm__rd_core_type(eos_cm__rd *r, bool in_module);
+int eos_cm__rd_core_type(eos_cm__rd *r, bool in_module, uint8_t *kind);
 
 /* ---- Names (names.c) -------------------------------------------------------- */
 
@@ -225,6 +230,8 @@ bool eos_cm__label_ok(const char *s, size_t len);
 /* An import or export name of the component model's grammar; on false *why
  * says what is wrong (static text). */
 bool eos_cm__extern_name_ok(const char *s, size_t len, bool import, const char **why);
+/* An interface name `ns:pkg/iface@version?`; on false *why says why. */
+bool eos_cm__interface_name_ok(const char *s, size_t len, const char **why);
 /* True when two import (or export) names are not strongly unique. */
 bool eos_cm__names_conflict(const char *a, const char *b);
 
