@@ -973,6 +973,12 @@ static int type_body(eos_cm__rd *r, eos_cm__scope *outer, bool component, eos_cm
                 named->name = nm;
                 t.of.val = named;
             }
+            /* A component type's declarations are checked here; an instance
+             * type's where it types an import or export. */
+            if (component && (rc = eos_cm__check_decl_visible(r, s.imports, s.nimports,
+                                                              s.exports, s.nexports, st, &t,
+                                                              b == 0x03)))
+                break;
             if (b == 0x03)
                 rc = add_decl(r, &s.imports, &s.nimports, &s.icap, nm, st, t);
             else

@@ -276,6 +276,11 @@ static int instance_section(eos_cm__rd *r)
                     rc = eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
                                       "invalid component: instantiation argument `%s`: %s",
                                       sub->imports[i].name, why);
+                /* The child's exports mention its imported type: it is the
+                 * argument here, named as the argument is. */
+                else if (sub->imports[i].sort == EOS_CM__S_TYPE &&
+                         sub->imports[i].type.kind == EOS_CM__T_VAL && have.kind == EOS_CM__T_VAL)
+                    rc = eos_cm__vis_same(r->c, sub->imports[i].type.of.val, have.of.val);
             }
             if (!rc)
                 rc = instance_type_of_component(r, sub, map, &d.type);
@@ -680,7 +685,8 @@ static int import_section(eos_cm__rd *r, eos_cm__scope *s)
             im.type.of.val = named;
         }
         if ((rc = check_annotated(r, im.name, im.sort, &im.type, true)) ||
-            (rc = eos_cm__check_visible(r, im.sort, &im.type, true)))
+            (rc = eos_cm__check_visible(r, im.sort, &im.type, true)) ||
+            (rc = eos_cm__note_visible(c, im.sort, &im.type, true)))
             return rc;
         im.index = c->spaces[im.sort].len;
         eos_cm__def d = {.how = EOS_CM__D_IMPORT, .a = c->import_count, .type = im.type};
@@ -732,6 +738,16 @@ static int export_section(eos_cm__rd *r, eos_cm__scope *s)
         if (e.sort == EOS_CM__S_TYPE && d.type.kind == EOS_CM__T_RESOURCE &&
             (!d.type.of.rdesc->name || !d.type.of.rdesc->defined))
             ((eos_cm__rdesc *)d.type.of.rdesc)->name = e.name;
+        if (e.sort == EOS_CM__S_TYPE && d.type.kind == EOS_CM__T_RESOURCE) {
+            /* The export's new type index: the same resource under the
+             * name the outside knows it by. */
+            eos_cm__rdesc *named = eos_cm_arena_alloc(c->arena, sizeof(*named));
+            if (!named)
+                return EOS_ENOMEM;
+            *named = *d.type.of.rdesc;
+            named->same = eos_cm__rd_canon(d.type.of.rdesc);
+            d.type.of.rdesc = named;
+        }
         for (uint32_t j = 0; j < c->export_count; j++)
             if (eos_cm__names_conflict(c->exports[j].name, e.name))
                 return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
@@ -756,7 +772,8 @@ static int export_section(eos_cm__rd *r, eos_cm__scope *s)
         alias.how = EOS_CM__D_EXPORT;
         alias.a = e.index;
         alias.b = e.sort;
-        if ((rc = eos_cm__rd_push(r, e.sort, &alias)))
+        if ((rc = eos_cm__rd_push(r, e.sort, &alias)) ||
+            (rc = eos_cm__note_visible(c, e.sort, &d.type, false)))
             break;
         if (eos_cm__grow((void **)&c->exports, &c->export_cap, c->export_count, sizeof(e)))
             return EOS_ENOMEM;
@@ -815,6 +832,8 @@ void eos_cm_component_free(eos_cm_component *c)
     eos_free(c->imports, c->import_cap * sizeof(*c->imports));
     eos_free(c->exports, c->export_cap * sizeof(*c->exports));
     eos_free(c->starts, c->start_cap * sizeof(*c->starts));
+    for (int w = 0; w < 2; w++)
+        eos_free(c->vis[w].v, c->vis[w].cap * sizeof(void *));
     eos_cm_arena *a = c->arena;
     bool nested = c->parent != NULL;
     eos_free(c, sizeof(*c));

@@ -32,7 +32,16 @@ typedef struct eos_cm__rdesc {
     bool has_dtor;
     uint32_t dtor_core_func;
     const struct eos_cm_component *owner; /* the component whose types declare it */
+    /* Set on the new type index an export of the resource introduces: the
+     * same resource type, but a different name for external visibility. */
+    const struct eos_cm__rdesc *same;
 } eos_cm__rdesc;
+
+/* The resource an rdesc stands for (itself, or the one it re-exports). */
+static inline const eos_cm__rdesc *eos_cm__rd_canon(const eos_cm__rdesc *d)
+{
+    return d && d->same ? d->same : d;
+}
 
 typedef enum {
     EOS_CM__T_VAL,       /* val */
@@ -162,6 +171,13 @@ struct eos_cm_component {
     eos_cm__export *exports;
     uint32_t export_count, export_cap;
     uint32_t rdesc_count;
+    /* Types (eos_cm_type or eos_cm__rdesc pointers) the component's imports
+     * (vis[1]) and exports (vis[0]) give a name to: the only record, variant,
+     * enum, flags and resource types its imports and exports may mention. */
+    struct {
+        const void **v;
+        uint32_t n, cap;
+    } vis[2];
     bool engine_missing; /* core modules could not be compiled (no engine) */
     /* Start functions (func indices, taking and returning nothing), run in
      * order once every other definition is instantiated. */
@@ -287,6 +303,20 @@ bool eos_cm__typedef_has_resources(const eos_cm__typedef *t, int depth);
  * type t mentions only types the component imports or exports. Returns 0 or
  * EOS_EINVALID. */
 int eos_cm__check_visible(eos_cm__rd *r, uint8_t sort, const eos_cm__typedef *t, bool import);
+/* Records the types an import or export of sort and type t names (for an
+ * instance, the types it exports, recursively). Returns 0 or EOS_ENOMEM. */
+int eos_cm__note_visible(eos_cm_component *c, uint8_t sort, const eos_cm__typedef *t, bool import);
+/* Type p (a nested component's imported type) is named wherever type as
+ * (the argument given for it) is. Returns 0 or EOS_ENOMEM. */
+int eos_cm__vis_same(eos_cm_component *c, const void *p, const void *as);
+/* Whether an import or export of the component names type p. */
+bool eos_cm__is_visible(const eos_cm_component *c, const void *p);
+/* Checks an import or export declaration of a component type body against
+ * the declarations before it: imports may mention only imported types,
+ * exports imported or exported ones. Returns 0 or EOS_EINVALID. */
+int eos_cm__check_decl_visible(eos_cm__rd *r, const eos_cm__decl *imports, uint32_t nimports,
+                               const eos_cm__decl *exports, uint32_t nexports, uint8_t sort,
+                               const eos_cm__typedef *t, bool import);
 
 /* ---- Core instances (corecheck.c) -------------------------------------------- */
 

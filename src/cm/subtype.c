@@ -8,6 +8,7 @@
 
 static const eos_cm__rdesc *map_get(const eos_cm__rmapping *m, const eos_cm__rdesc *want)
 {
+    want = eos_cm__rd_canon(want);
     for (uint32_t i = 0; i < m->len; i++)
         if (m->from[i] == want)
             return m->to[i];
@@ -20,11 +21,11 @@ static bool map_bind(eos_cm__rmapping *m, const eos_cm__rdesc *want, const eos_c
 {
     const eos_cm__rdesc *cur = map_get(m, want);
     if (cur)
-        return cur == have;
+        return cur == eos_cm__rd_canon(have);
     if (m->len == EOS_ARRAY_LEN(m->from))
         return true; /* too many to track: checked by name at link time */
-    m->from[m->len] = want;
-    m->to[m->len++] = have;
+    m->from[m->len] = eos_cm__rd_canon(want);
+    m->to[m->len++] = eos_cm__rd_canon(have);
     return true;
 }
 
@@ -82,7 +83,7 @@ static bool val_match(const eos_cm__rmapping *m, const eos_cm_type *want, const 
         if (!w || !h)
             return true; /* host-side types: names decide at link time */
         const eos_cm__rdesc *bound = map_get(m, w);
-        return (bound ? bound : w) == h;
+        return eos_cm__rd_canon(bound ? bound : w) == eos_cm__rd_canon(h);
     }
     default:
         return true;
