@@ -194,29 +194,29 @@ static int scope_add_type(eos_cm__rd *r, eos_cm__scope *s, eos_cm__typedef t)
     return 0;
 }
 
-/* The kind of core type i of a scope (EOS_CM__T_CORE_*), -1 out of range. */
-static int scope_core_type(eos_cm__scope *s, uint32_t i)
+/* Core type i of a scope, NULL out of range. */
+static const eos_cm__typedef *scope_core_type(eos_cm__scope *s, uint32_t i)
 {
     if (s->comp) {
         const eos_cm__def *d = eos_cm__def_get(s->comp, EOS_CM__S_CORE_TYPE, i);
-        return d ? d->type.kind : -1;
+        return d ? &d->type : NULL;
     }
-    return i < s->nctypes ? s->ctypes[i] : -1;
+    return i < s->nctypes ? &s->ctypes[i] : NULL;
 }
 
-static int scope_add_core_type(eos_cm__rd *r, eos_cm__scope *s, uint8_t kind)
+static int scope_add_core_type(eos_cm__rd *r, eos_cm__scope *s, const eos_cm__typedef *t)
 {
     if (s->nctypes >= 1000000)
         return EOS_CM__INVALID(r, "too many core types");
-    if (eos_cm__grow((void **)&s->ctypes, &s->ctcap, s->nctypes, 1))
+    if (eos_cm__grow((void **)&s->ctypes, &s->ctcap, s->nctypes, sizeof(*t)))
         return EOS_ENOMEM;
-    s->ctypes[s->nctypes++] = kind;
+    s->ctypes[s->nctypes++] = *t;
     return 0;
 }
 
 static void scope_free(eos_cm__scope *s)
 {
-    eos_free(s->ctypes, s->ctcap);
+    eos_free(s->ctypes, s->ctcap * sizeof(*s->ctypes));
     eos_free(s->types, s->tcap * sizeof(*s->types));
     eos_free(s->imports, s->icap * sizeof(*s->imports));
     eos_free(s->exports, s->ecap * sizeof(*s->exports));
@@ -488,7 +488,7 @@ static int functype(eos_cm__rd *r, eos_cm__scope *s, const eos_cm_functype **out
 /* Core types: function types are checked for shape; module types are
  * skipped declaration by declaration (their details only matter for module
  * imports, which instantiation refuses). */
-static int core_valtype(eos_cm__rd *r)
+static int core_valtype(eos_cm__rd *r, uint8_t *out)
 {
     uint8_t b;
     int rc = eos_cm__rd_u8(r, &b);
@@ -496,25 +496,39 @@ static int core_valtype(eos_cm__rd *r)
         return rc;
     if (b != 0x7f && b != 0x7e && b != 0x7d && b != 0x7c && b != 0x7b && b != 0x70 && b != 0x6f)
         return EOS_CM__MALFORMED(r, "unknown core value type");
+    *out = b;
     return 0;
 }
 
-static int core_functype_body(eos_cm__rd *r)
+static int core_functype_body(eos_cm__rd *r, const eos_wasm_functype **out)
 {
-    uint32_t n;
-    int rc;
+    eos_wasm_functype *ft = eos_cm_arena_alloc(r->c->arena, sizeof(*ft));
+    if (!ft)
+        return EOS_ENOMEM;
     for (int k = 0; k < 2; k++) {
-        if ((rc = eos_cm__rd_u32(r, &n)))
+        uint32_t n;
+        int rc = eos_cm__rd_u32(r, &n);
+        if (rc)
             return rc;
+        if (n > (uint32_t)(r->end - r->p))
+            return EOS_CM__MALFORMED(r, "core function type too long for its section");
+        uint8_t *v = eos_cm_arena_alloc(r->c->arena, n + 1);
+        if (!v)
+            return EOS_ENOMEM;
         for (uint32_t i = 0; i < n; i++)
-            if ((rc = core_valtype(r)))
+            if ((rc = core_valtype(r, &v[i])))
                 return rc;
+        if (k == 0)
+            ft->param_count = n, ft->params = v;
+        else
+            ft->result_count = n, ft->results = v;
     }
+    *out = ft;
     return 0;
 }
 
 /* Limits of a memory (max_pages bounds them) or a table (no bound). */
-static int core_limits(eos_cm__rd *r, uint64_t max_pages)
+static int core_limits(eos_cm__rd *r, uint64_t max_pages, eos_wasm_limits_type *out)
 {
     uint8_t f;
     uint32_t lo, hi = 0;
@@ -531,61 +545,62 @@ static int core_limits(eos_cm__rd *r, uint64_t max_pages)
         return EOS_CM__INVALID(r, "size minimum must not be greater than maximum");
     if (max_pages && !(f & 4) && (lo > max_pages || ((f & 1) && hi > max_pages)))
         return EOS_CM__INVALID(r, "memory size must be at most 65536 pages (4GiB)");
+    out->min = lo;
+    out->max = hi;
+    out->has_max = f & 1;
     return 0;
 }
 
-/* A module type's import or export descriptor; ntypes: the module type's
- * types so far (function descriptors name one of them). */
-static int core_importdesc(eos_cm__rd *r, uint32_t ntypes)
+/* A module type's import or export descriptor; types: the function types of
+ * the module type's types so far (NULL where unknown). */
+static int core_importdesc(eos_cm__rd *r, const eos_wasm_functype *const *types, uint32_t ntypes,
+                           eos_wasm_externtype *out)
 {
-    uint8_t k;
+    uint8_t k, m;
     uint32_t v;
     int rc = eos_cm__rd_u8(r, &k);
     if (rc)
         return rc;
+    memset(out, 0, sizeof(*out));
     switch (k) {
     case 0:
+        out->kind = EOS_WASM_EXTERN_FUNC;
         if ((rc = eos_cm__rd_u32(r, &v)))
             return rc;
-        return v < ntypes ? 0 : EOS_CM__INVALID(r, "type index out of bounds in a module type");
+        if (v >= ntypes)
+            return EOS_CM__INVALID(r, "type index out of bounds in a module type");
+        out->of.func = types[v];
+        return 0;
     case 1:
-        return (rc = core_valtype(r)) ? rc : core_limits(r, 0);
+        out->kind = EOS_WASM_EXTERN_TABLE;
+        return (rc = core_valtype(r, &out->of.table.elem_type))
+                   ? rc
+                   : core_limits(r, 0, &out->of.table.limits);
     case 2:
-        return core_limits(r, 65536);
-    case 3: {
-        uint8_t m;
-        if ((rc = core_valtype(r)) || (rc = eos_cm__rd_u8(r, &m)))
+        out->kind = EOS_WASM_EXTERN_MEMORY;
+        return core_limits(r, 65536, &out->of.memory.limits);
+    case 3:
+        out->kind = EOS_WASM_EXTERN_GLOBAL;
+        if ((rc = core_valtype(r, &out->of.global.valtype)) || (rc = eos_cm__rd_u8(r, &m)))
             return rc;
+        out->of.global.mutable_ = m == 1;
         return m > 1 ? EOS_CM__MALFORMED(r, "bad global mutability") : 0;
-    }
     default:
         return EOS_CM__MALFORMED(r, "unknown core import kind");
     }
 }
 
-/* A name pair seen in a module type, for the duplicate checks. */
-typedef struct core_name {
-    const char *a, *b;
-} core_name;
-
-static bool core_name_seen(const core_name *v, uint32_t n, const char *a, const char *b)
-{
-    for (uint32_t i = 0; i < n; i++)
-        if (strcmp(v[i].a, a) == 0 && (!b || strcmp(v[i].b, b) == 0))
-            return true;
-    return false;
-}
-
 /* core:type: a function type, bare or as a subtype (0x4f final, or 0x00
  * 0x50 non-final: the 0x00 tells it from a module type, whose 0x50 came
  * first), or a module type (not inside another). */
-int eos_cm__rd_core_type(eos_cm__rd *r, bool in_module, uint8_t *kind)
+int eos_cm__rd_core_type(eos_cm__rd *r, bool in_module, eos_cm__typedef *out)
 {
     uint8_t b;
     int rc = eos_cm__rd_u8(r, &b);
     if (rc)
         return rc;
-    *kind = EOS_CM__T_CORE_FUNC;
+    memset(out, 0, sizeof(*out));
+    out->kind = EOS_CM__T_CORE_FUNC;
     if (b == 0x4f || b == 0x00) {
         uint32_t nsup;
         if (b == 0x00 && ((rc = eos_cm__rd_u8(r, &b)) || b != 0x50))
@@ -604,48 +619,52 @@ int eos_cm__rd_core_type(eos_cm__rd *r, bool in_module, uint8_t *kind)
                                          "core struct and array types (the GC proposal) are "
                                          "not supported")
                        : EOS_CM__MALFORMED(r, "unknown core type");
-        return core_functype_body(r);
+        return core_functype_body(r, &out->of.cfunc);
     }
     if (b == 0x60)
-        return core_functype_body(r);
+        return core_functype_body(r, &out->of.cfunc);
     if (b != 0x50 || in_module)
         return EOS_CM__MALFORMED(r, "unknown core type");
-    *kind = EOS_CM__T_CORE_MODULE;
-    uint32_t n, ntypes = 0, nimports = 0, nexports = 0;
+    out->kind = EOS_CM__T_CORE_MODULE;
+    uint32_t n, ntypes = 0;
     if ((rc = eos_cm__rd_u32(r, &n)))
         return rc;
     if (n > (uint32_t)(r->end - r->p))
         return EOS_CM__MALFORMED(r, "module type declaration count too large");
-    /* Imports (module, name) and export names must be unique, as in a module. */
-    core_name *imports = eos_cm_arena_alloc(r->c->arena, (n + 1) * sizeof(core_name));
-    core_name *exports = eos_cm_arena_alloc(r->c->arena, (n + 1) * sizeof(core_name));
-    if (!imports || !exports)
+    eos_cm__mtype *mt = eos_cm_arena_alloc(r->c->arena, sizeof(*mt));
+    const eos_wasm_functype **types = eos_cm_arena_alloc(r->c->arena, (n + 1) * sizeof(void *));
+    if (!mt || !types ||
+        !(mt->imports = eos_cm_arena_alloc(r->c->arena, (n + 1) * sizeof(eos_cm__coreitem))) ||
+        !(mt->exports = eos_cm_arena_alloc(r->c->arena, (n + 1) * sizeof(eos_cm__coreitem))))
         return EOS_ENOMEM;
+    out->of.mod = mt;
     for (uint32_t i = 0; i < n; i++) {
         const char *s1, *s2;
         uint32_t ct, idx;
         uint8_t sort, tgt;
+        eos_cm__typedef inner;
         if ((rc = eos_cm__rd_u8(r, &b)))
             return rc;
         switch (b) {
         case 0x00:
             if ((rc = eos_cm__rd_name(r, &s1)) || (rc = eos_cm__rd_name(r, &s2)))
                 return rc;
-            if (core_name_seen(imports, nimports, s1, s2))
-                return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
-                                    "invalid component: duplicate import name `%s:%s` in a "
-                                    "module type", s1, s2);
-            imports[nimports++] = (core_name){s1, s2};
-            rc = core_importdesc(r, ntypes);
+            for (uint32_t j = 0; j < mt->import_count; j++)
+                if (!strcmp(mt->imports[j].module, s1) && !strcmp(mt->imports[j].name, s2))
+                    return eos_diag_set(r->diag, EOS_EINVALID, r->step,
+                                        r->base + (r->p - r->start),
+                                        "invalid component: duplicate import name `%s:%s` in a "
+                                        "module type", s1, s2);
+            mt->imports[mt->import_count] = (eos_cm__coreitem){s1, s2, {0}};
+            rc = core_importdesc(r, types, ntypes, &mt->imports[mt->import_count++].type);
             break;
-        case 0x01: {
-            uint8_t tk;
-            if (!(rc = eos_cm__rd_core_type(r, true, &tk)))
-                ntypes++;
+        case 0x01:
+            if (!(rc = eos_cm__rd_core_type(r, true, &inner)))
+                types[ntypes++] = inner.of.cfunc;
             break;
-        }
         case 0x02:
-            /* An outer alias of a core type: sort 0x10, target 0x01. */
+            /* An outer alias of a core type: sort 0x10, target 0x01. Its
+             * function type is not followed (left unknown). */
             if ((rc = eos_cm__rd_u8(r, &sort)))
                 return rc;
             if (sort != 0x10)
@@ -658,17 +677,19 @@ int eos_cm__rd_core_type(eos_cm__rd *r, bool in_module, uint8_t *kind)
                 return rc;
             if (ct == 0 && idx >= ntypes)
                 return EOS_CM__INVALID(r, "outer alias type index out of bounds");
-            ntypes++;
+            types[ntypes++] = ct == 0 ? types[idx] : NULL;
             break;
         case 0x03:
             if ((rc = eos_cm__rd_name(r, &s1)))
                 return rc;
-            if (core_name_seen(exports, nexports, s1, NULL))
-                return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
-                                    "invalid component: export name `%s` already defined in a "
-                                    "module type", s1);
-            exports[nexports++] = (core_name){s1, NULL};
-            rc = core_importdesc(r, ntypes);
+            for (uint32_t j = 0; j < mt->export_count; j++)
+                if (!strcmp(mt->exports[j].name, s1))
+                    return eos_diag_set(r->diag, EOS_EINVALID, r->step,
+                                        r->base + (r->p - r->start),
+                                        "invalid component: export name `%s` already defined in "
+                                        "a module type", s1);
+            mt->exports[mt->export_count] = (eos_cm__coreitem){"", s1, {0}};
+            rc = core_importdesc(r, types, ntypes, &mt->exports[mt->export_count++].type);
             break;
         default:
             return EOS_CM__MALFORMED(r, "unknown module type declaration");
@@ -774,14 +795,15 @@ int eos_cm__rd_externdesc(eos_cm__rd *r, eos_cm__scope *s, const char *nm, uint8
             return rc;
         if (b != 0x11)
             return EOS_CM__MALFORMED(r, "bad core module descriptor");
-        if (scope_core_type(s, i) < 0)
+        t = scope_core_type(s, i);
+        if (!t)
             return EOS_CM__INVALID(r, "core type index out of range");
-        if (scope_core_type(s, i) != EOS_CM__T_CORE_MODULE)
+        if (t->kind != EOS_CM__T_CORE_MODULE)
             return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
                                 "invalid component: core type index %u is not a module type",
                                 i);
         *out_sort = EOS_CM__S_CORE_MODULE;
-        out->kind = EOS_CM__T_CORE_MODULE;
+        *out = *t;
         return 0;
     case 0x01:
     case 0x04:
@@ -882,12 +904,10 @@ static int type_body(eos_cm__rd *r, eos_cm__scope *outer, bool component, eos_cm
         if ((rc = eos_cm__rd_u8(r, &b)))
             break;
         switch (b) {
-        case 0x00: {
-            uint8_t kind;
-            if (!(rc = eos_cm__rd_core_type(r, false, &kind)))
-                rc = scope_add_core_type(r, &s, kind);
+        case 0x00:
+            if (!(rc = eos_cm__rd_core_type(r, false, &t)))
+                rc = scope_add_core_type(r, &s, &t);
             break;
-        }
         case 0x01:
             if (!(rc = eos_cm__rd_deftype(r, &s, &t)))
                 rc = scope_add_type(r, &s, t);
@@ -904,11 +924,11 @@ static int type_body(eos_cm__rd *r, eos_cm__scope *outer, bool component, eos_cm
                     eos_cm__scope *o = &s;
                     for (uint32_t j = 0; j < a1 && o; j++)
                         o = o->outer;
-                    int kind = o ? scope_core_type(o, a2) : -1;
-                    rc = kind < 0 ? EOS_CM__INVALID(r, o ? "outer alias index out of range"
-                                                         : "outer alias count beyond the "
-                                                           "enclosing scopes")
-                                  : scope_add_core_type(r, &s, (uint8_t)kind);
+                    const eos_cm__typedef *ot = o ? scope_core_type(o, a2) : NULL;
+                    rc = !ot ? EOS_CM__INVALID(r, o ? "outer alias index out of range"
+                                                    : "outer alias count beyond the "
+                                                      "enclosing scopes")
+                             : scope_add_core_type(r, &s, ot);
                     break;
                 }
                 if (as != EOS_CM__S_TYPE) {

@@ -271,6 +271,13 @@ static int instance_section(eos_cm__rd *r)
                 }
                 const char *why = NULL;
                 eos_cm__typedef have = item_type(r->c, found->sort, found->index);
+                if (found->sort == EOS_CM__S_CORE_MODULE &&
+                    sub->imports[i].type.kind == EOS_CM__T_CORE_MODULE &&
+                    sub->imports[i].type.of.mod) {
+                    const eos_cm__mtype *hm = eos_cm__module_type(r->c, found->index);
+                    if (hm && (rc = eos_cm__module_match(r, sub->imports[i].type.of.mod, hm)))
+                        break;
+                }
                 if (eos_cm__extern_match(map, eos_cm__item_kind(sub->imports[i].sort),
                                          &sub->imports[i].type, &have, 0, &why))
                     rc = eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
@@ -925,11 +932,8 @@ int eos_cm__decode(const uint8_t *bytes, size_t size, const eos_wasm_features *f
             rc = eos_cm__rd_u32(&r, &n);
             for (uint32_t k = 0; k < n && !rc; k++) {
                 eos_cm__def d = {.how = EOS_CM__D_ALIAS_OUTER};
-                uint8_t kind;
-                if (!(rc = eos_cm__rd_core_type(&r, false, &kind))) {
-                    d.type.kind = kind;
+                if (!(rc = eos_cm__rd_core_type(&r, false, &d.type)))
                     rc = eos_cm__rd_push(&r, EOS_CM__S_CORE_TYPE, &d);
-                }
             }
             break;
         }

@@ -55,6 +55,17 @@ typedef enum {
 
 struct eos_cm__itype;
 
+/* A core module type's import (module, name) or export (name). */
+typedef struct eos_cm__coreitem {
+    const char *module, *name;
+    eos_wasm_externtype type; /* a function's type may be NULL: unknown */
+} eos_cm__coreitem;
+
+typedef struct eos_cm__mtype {
+    uint32_t import_count, export_count;
+    eos_cm__coreitem *imports, *exports;
+} eos_cm__mtype;
+
 /* An entry of the type index space. */
 typedef struct eos_cm__typedef {
     uint8_t kind; /* eos_cm__tkind */
@@ -63,6 +74,8 @@ typedef struct eos_cm__typedef {
         const eos_cm_functype *func;
         const struct eos_cm__itype *inst; /* instance and component types */
         const eos_cm__rdesc *rdesc;
+        const eos_cm__mtype *mod;        /* core module types */
+        const eos_wasm_functype *cfunc; /* core function types */
     } of;
 } eos_cm__typedef;
 
@@ -217,7 +230,7 @@ typedef struct eos_cm__scope {
     uint32_t nimports, icap, nexports, ecap;
     eos_cm__typedef *insts; /* instances imported inside a component type */
     uint32_t ninsts, instcap;
-    uint8_t *ctypes; /* core types of a type body: EOS_CM__T_CORE_FUNC or _MODULE */
+    eos_cm__typedef *ctypes; /* core types of a type body */
     uint32_t nctypes, ctcap;
 } eos_cm__scope;
 
@@ -237,7 +250,7 @@ uint8_t eos_cm__item_kind(uint8_t sort);
 int eos_cm__rd_externdesc(eos_cm__rd *r, eos_cm__scope *s, const char *nm, uint8_t *out_sort,
                           eos_cm__typedef *out);
 int eos_cm__rd_deftype(eos_cm__rd *r, eos_cm__scope *s, eos_cm__typedef *out);
-int eos_cm__rd_core_type(eos_cm__rd *r, bool in_module, uint8_t *kind);
+int eos_cm__rd_core_type(eos_cm__rd *r, bool in_module, eos_cm__typedef *out);
 
 /* ---- Names (names.c) -------------------------------------------------------- */
 
@@ -328,6 +341,12 @@ int eos_cm__core_export_type(const eos_cm_component *c, uint32_t inst, const cha
 /* Checks a core module instantiation d: argument names unique, every import
  * supplied with an item of its kind and type. Returns 0 or EOS_EINVALID. */
 int eos_cm__check_core_instantiate(eos_cm__rd *r, const eos_cm__def *d);
+/* The type of core module definition (index) of c, NULL when unknown. */
+const eos_cm__mtype *eos_cm__module_type(eos_cm_component *c, uint32_t index);
+/* Checks module type have against want (an import of a nested component):
+ * have may import less and must export at least as much, with matching
+ * types. Returns 0 or EOS_EINVALID with the reason in diag. */
+int eos_cm__module_match(eos_cm__rd *r, const eos_cm__mtype *want, const eos_cm__mtype *have);
 
 /* ---- Types ----------------------------------------------------------------- */
 
