@@ -217,6 +217,7 @@ static int scope_add_core_type(eos_cm__rd *r, eos_cm__scope *s, const eos_cm__ty
 static void scope_free(eos_cm__scope *s)
 {
     eos_free(s->ctypes, s->ctcap * sizeof(*s->ctypes));
+    eos_free(s->declared, s->dcap * sizeof(*s->declared));
     eos_free(s->types, s->tcap * sizeof(*s->types));
     eos_free(s->imports, s->icap * sizeof(*s->imports));
     eos_free(s->exports, s->ecap * sizeof(*s->exports));
@@ -821,6 +822,13 @@ int eos_cm__rd_externdesc(eos_cm__rd *r, eos_cm__scope *s, const char *nm, uint8
                     : b == 0x04 ? EOS_CM__S_COMPONENT
                                 : EOS_CM__S_INSTANCE;
         *out = *t;
+        if (b == 0x05) {
+            /* Each instance of the type has resources of its own. */
+            eos_cm__rmapping m = {.len = 0};
+            if ((rc = eos_cm__freshen_declared(r->c->arena, &m, t->of.inst, 0)) ||
+                (rc = eos_cm__subst_typedef(r->c->arena, &m, out, 0)))
+                return rc;
+        }
         return 0;
     case 0x02:
         return eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
@@ -978,10 +986,20 @@ static int type_body(eos_cm__rd *r, eos_cm__scope *outer, bool component, eos_cm
                 rc = EOS_CM__INVALID(r, "import declaration in an instance type");
                 break;
             }
-            if ((rc = eos_cm__rd_extern_name(r, &nm, &impl)) ||
-                (rc = eos_cm__rd_externdesc(r, &s, nm, &st, &t)) ||
+            if ((rc = eos_cm__rd_extern_name(r, &nm, &impl)))
+                break;
+            bool abstract = r->end - r->p >= 2 && r->p[0] == 0x03 && r->p[1] == 0x01;
+            if ((rc = eos_cm__rd_externdesc(r, &s, nm, &st, &t)) ||
                 (rc = eos_cm__check_implements(r, nm, impl, st)))
                 break;
+            if (abstract) {
+                if (eos_cm__grow((void **)&s.declared, &s.dcap, s.ndeclared,
+                                 sizeof(*s.declared))) {
+                    rc = EOS_ENOMEM;
+                    break;
+                }
+                s.declared[s.ndeclared++] = t.of.rdesc;
+            }
             if (st == EOS_CM__S_TYPE && t.kind == EOS_CM__T_VAL && t.of.val->kind > EOS_CM_STRING) {
                 /* Give exported value types their WIT name, for printing. */
                 eos_cm_type *named = eos_cm__type_new(r->c->arena, 0);
@@ -1035,6 +1053,15 @@ static int type_body(eos_cm__rd *r, eos_cm__scope *outer, bool component, eos_cm
         memcpy(it->imports, s.imports, s.nimports * sizeof(eos_cm__decl));
     if (s.nexports)
         memcpy(it->exports, s.exports, s.nexports * sizeof(eos_cm__decl));
+    if (s.ndeclared) {
+        it->declared = eos_cm_arena_alloc(r->c->arena, s.ndeclared * sizeof(*it->declared));
+        if (!it->declared) {
+            rc = EOS_ENOMEM;
+            goto out;
+        }
+        memcpy(it->declared, s.declared, s.ndeclared * sizeof(*it->declared));
+        it->declared_count = s.ndeclared;
+    }
     out->kind = component ? EOS_CM__T_COMPONENT : EOS_CM__T_INSTANCE;
     out->of.inst = it;
 out:

@@ -143,6 +143,18 @@ static eos_cm__typedef item_type(eos_cm_component *c, uint8_t s, uint32_t i)
     return t;
 }
 
+/* The resources an instance's exports mention other than the arguments
+ * (those its component defines or declares) are new for each instance. */
+static int fresh_resources(eos_cm__rd *r, const eos_cm__rmapping *args, eos_cm__typedef *t)
+{
+    eos_cm__rmapping *m = eos_cm_arena_alloc(r->c->arena, sizeof(*m));
+    if (!m)
+        return EOS_ENOMEM;
+    m->len = 0;
+    int rc = eos_cm__freshen_collect(r->c->arena, m, args, t, 0);
+    return rc ? rc : eos_cm__subst_typedef(r->c->arena, m, t, 0);
+}
+
 static int instance_type_of_component(eos_cm__rd *r, const eos_cm_component *sub,
                                       const eos_cm__rmapping *map, eos_cm__typedef *out)
 {
@@ -157,7 +169,7 @@ static int instance_type_of_component(eos_cm__rd *r, const eos_cm_component *sub
         const eos_cm__export *e = &sub->exports[i];
         it->exports[i].name = e->name;
         it->exports[i].sort = eos_cm__item_kind(e->sort);
-        it->exports[i].type = item_type((eos_cm_component *)sub, e->sort, e->index);
+        it->exports[i].type = item_type((eos_cm_component *)sub, e->sort, e->self);
         /* The nested component's imported resources are the arguments' here. */
         int rc = eos_cm__subst_typedef(r->c->arena, map, &it->exports[i].type, 0);
         if (rc)
@@ -165,7 +177,7 @@ static int instance_type_of_component(eos_cm__rd *r, const eos_cm_component *sub
     }
     out->kind = EOS_CM__T_INSTANCE;
     out->of.inst = it;
-    return 0;
+    return fresh_resources(r, map, out);
 }
 
 /* The instantiation d of a component known only by its type (an import):
@@ -208,7 +220,7 @@ static int instantiate_typed(eos_cm__rd *r, const eos_cm__def *cd, eos_cm__def *
     }
     d->type.kind = EOS_CM__T_INSTANCE;
     d->type.of.inst = it;
-    return 0;
+    return fresh_resources(r, map, &d->type);
 }
 
 static int instance_section(eos_cm__rd *r)
@@ -708,6 +720,38 @@ static int import_section(eos_cm__rd *r, eos_cm__scope *s)
     return rc;
 }
 
+/* An export's type ascription: the item's type must be a subtype of the
+ * ascribed one, which replaces it (an instance then shows only the exports
+ * the ascription lists). */
+static int check_ascription(eos_cm__rd *r, const char *name, bool abstract, eos_cm__typedef *t,
+                            eos_cm__typedef *have)
+{
+    const char *why = NULL;
+    if (t->kind == EOS_CM__T_INSTANCE && have->kind == EOS_CM__T_INSTANCE && have->of.inst) {
+        eos_cm__rmapping *m = eos_cm_arena_alloc(r->c->arena, sizeof(*m));
+        if (!m)
+            return EOS_ENOMEM;
+        m->len = 0;
+        if (!eos_cm__extern_match(m, EOS_CM_ITEM_INSTANCE, t, have, 0, &why)) {
+            int rc = eos_cm__subst_typedef(r->c->arena, m, t, 0);
+            if (!rc)
+                *have = *t;
+            return rc;
+        }
+    } else if (t->kind == EOS_CM__T_RESOURCE) {
+        if (have->kind == EOS_CM__T_RESOURCE &&
+            (abstract || eos_cm__rd_canon(t->of.rdesc) == eos_cm__rd_canon(have->of.rdesc)))
+            return 0;
+        why = have->kind == EOS_CM__T_RESOURCE ? "resource types are not the same"
+                                               : "expected a resource type";
+    } else {
+        return 0;
+    }
+    return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                        "invalid component: ascribed type of export `%s` is not compatible with "
+                        "the exported item (%s)", name, why);
+}
+
 static int export_section(eos_cm__rd *r, eos_cm__scope *s)
 {
     uint32_t n;
@@ -725,13 +769,19 @@ static int export_section(eos_cm__rd *r, eos_cm__scope *s)
         if (e.sort < EOS_CM__S_FUNC && e.sort != EOS_CM__S_CORE_MODULE)
             return EOS_CM__INVALID(r, "export of a core item other than a module");
         eos_cm__def d = c->spaces[e.sort].defs[e.index];
+        bool fresh = false;
         if (has == 1) {
             uint8_t st;
             eos_cm__typedef t;
+            bool abstract = r->end - r->p >= 2 && r->p[0] == 0x03 && r->p[1] == 0x01;
             if ((rc = eos_cm__rd_externdesc(r, s, e.name, &st, &t)))
                 break;
             if (st != e.sort)
                 return EOS_CM__INVALID(r, "export type ascription of a different sort");
+            if ((rc = check_ascription(r, e.name, abstract, &t, &d.type)))
+                return rc;
+            /* Ascribed (sub resource), the export is a new abstract type. */
+            fresh = abstract;
             if (st == EOS_CM__S_FUNC && t.kind == EOS_CM__T_FUNC && d.type.kind == EOS_CM__T_FUNC &&
                 !eos_cm__functype_equal(t.of.func, d.type.of.func))
                 return EOS_CM__INVALID(r, "export type ascription does not match the function");
@@ -752,7 +802,7 @@ static int export_section(eos_cm__rd *r, eos_cm__scope *s)
             if (!named)
                 return EOS_ENOMEM;
             *named = *d.type.of.rdesc;
-            named->same = eos_cm__rd_canon(d.type.of.rdesc);
+            named->same = fresh ? NULL : eos_cm__rd_canon(d.type.of.rdesc);
             d.type.of.rdesc = named;
         }
         for (uint32_t j = 0; j < c->export_count; j++)
@@ -779,6 +829,7 @@ static int export_section(eos_cm__rd *r, eos_cm__scope *s)
         alias.how = EOS_CM__D_EXPORT;
         alias.a = e.index;
         alias.b = e.sort;
+        e.self = c->spaces[e.sort].len;
         if ((rc = eos_cm__rd_push(r, e.sort, &alias)) ||
             (rc = eos_cm__note_visible(c, e.sort, &d.type, false)))
             break;

@@ -91,6 +91,10 @@ typedef struct eos_cm__itype {
     eos_cm__decl *imports; /* component types only */
     uint32_t export_count;
     eos_cm__decl *exports;
+    /* Abstract resources the type's own declarations introduce (sub
+     * resource): each use of the type as an import gets fresh ones. */
+    const struct eos_cm__rdesc **declared;
+    uint32_t declared_count;
 } eos_cm__itype;
 
 /* Sorts, with values for the index spaces. */
@@ -169,6 +173,7 @@ typedef struct eos_cm__export {
     const char *name;
     uint8_t sort;
     uint32_t index; /* the exported item in its sort's space */
+    uint32_t self;  /* the index the export itself adds (its type as ascribed) */
 } eos_cm__export;
 
 struct eos_cm_component {
@@ -232,6 +237,8 @@ typedef struct eos_cm__scope {
     uint32_t ninsts, instcap;
     eos_cm__typedef *ctypes; /* core types of a type body */
     uint32_t nctypes, ctcap;
+    const eos_cm__rdesc **declared; /* abstract resources a type body declares */
+    uint32_t ndeclared, dcap;
 } eos_cm__scope;
 
 int eos_cm__rd_fail(eos_cm__rd *r, int code, const char *fmt, const char *detail);
@@ -290,6 +297,7 @@ bool eos_cm__decls_nth(void *ud, uint32_t i, const char **name,
 typedef struct eos_cm__rmapping {
     const eos_cm__rdesc *from[64], *to[64];
     uint32_t len;
+    bool any_resource; /* handles match whatever their resources (to explain a mismatch) */
 } eos_cm__rmapping;
 
 /* Checks an argument of type have (of sort, an eos_cm_item_kind) against an
@@ -304,6 +312,15 @@ bool eos_cm__func_match(const eos_cm__rmapping *m, const eos_cm_functype *want,
  * Returns 0 or EOS_ENOMEM. */
 int eos_cm__subst_typedef(eos_cm_arena *a, const eos_cm__rmapping *m, eos_cm__typedef *t,
                           int depth);
+/* Adds to m, for every resource t mentions that keep does not map to, a
+ * fresh resource type (same run-time id): what an instance of a component
+ * gets for the resources it defines. Returns 0 or EOS_ENOMEM. */
+int eos_cm__freshen_collect(eos_cm_arena *a, eos_cm__rmapping *m, const eos_cm__rmapping *keep,
+                            const eos_cm__typedef *t, int depth);
+/* Adds to m fresh resource types for those instance type it (and the
+ * instance types inside it) declares. Returns 0 or EOS_ENOMEM. */
+int eos_cm__freshen_declared(eos_cm_arena *a, eos_cm__rmapping *m, const eos_cm__itype *it,
+                             int depth);
 /* True when a type is or mentions a resource (which may not be aliased
  * across a component boundary). */
 bool eos_cm__typedef_has_resources(const eos_cm__typedef *t, int depth);

@@ -80,7 +80,7 @@ static bool val_match(const eos_cm__rmapping *m, const eos_cm_type *want, const 
     case EOS_CM_OWN:
     case EOS_CM_BORROW: {
         const eos_cm__rdesc *w = want->rdesc, *h = have->rdesc;
-        if (!w || !h)
+        if (!w || !h || m->any_resource)
             return true; /* host-side types: names decide at link time */
         const eos_cm__rdesc *bound = map_get(m, w);
         return eos_cm__rd_canon(bound ? bound : w) == eos_cm__rd_canon(h);
@@ -140,7 +140,11 @@ int eos_cm__extern_match(eos_cm__rmapping *m, uint8_t sort, const eos_cm__typede
         if (have->kind != EOS_CM__T_FUNC)
             return 0;
         if (!eos_cm__func_match(m, want->of.func, have->of.func)) {
-            *why = "type mismatch in a function argument";
+            m->any_resource = true;
+            *why = eos_cm__func_match(m, want->of.func, have->of.func)
+                       ? "type mismatch in a function argument: resource types are not the same"
+                       : "type mismatch in a function argument";
+            m->any_resource = false;
             return EOS_EINVALID;
         }
         return 0;
@@ -304,6 +308,18 @@ int eos_cm__subst_typedef(eos_cm_arena *a, const eos_cm__rmapping *m, eos_cm__ty
             return EOS_ENOMEM;
         c->export_count = it->export_count;
         memcpy(c->exports, it->exports, it->export_count * sizeof(eos_cm__decl));
+        c->import_count = 0;
+        c->imports = NULL;
+        c->declared_count = 0;
+        c->declared = it->declared_count
+                          ? eos_cm_arena_alloc(a, it->declared_count * sizeof(*c->declared))
+                          : NULL;
+        if (it->declared_count && !c->declared)
+            return EOS_ENOMEM;
+        for (uint32_t i = 0; i < it->declared_count; i++) {
+            const eos_cm__rdesc *to = map_get(m, it->declared[i]);
+            c->declared[c->declared_count++] = to ? to : it->declared[i];
+        }
         for (uint32_t i = 0; i < c->export_count; i++) {
             int rc = eos_cm__subst_typedef(a, m, &c->exports[i].type, depth + 1);
             if (rc)
@@ -346,4 +362,99 @@ bool eos_cm__typedef_has_resources(const eos_cm__typedef *t, int depth)
     default:
         return false;
     }
+}
+
+/* ---- Generative resources: fresh types per instance and per import -------- */
+
+static bool in_to(const eos_cm__rmapping *m, const eos_cm__rdesc *rd)
+{
+    for (uint32_t i = 0; m && i < m->len; i++)
+        if (m->to[i] == rd)
+            return true;
+    return false;
+}
+
+static int fresh_rd(eos_cm_arena *a, eos_cm__rmapping *m, const eos_cm__rmapping *keep,
+                    const eos_cm__rdesc *rd)
+{
+    rd = eos_cm__rd_canon(rd);
+    if (!rd || in_to(keep, rd) || map_get(m, rd) || m->len == EOS_ARRAY_LEN(m->from))
+        return 0;
+    /* A new identity for type checking; the same id, so the run-time
+     * resource an instance binds to it is found as before. */
+    eos_cm__rdesc *f = eos_cm_arena_alloc(a, sizeof(*f));
+    if (!f)
+        return EOS_ENOMEM;
+    *f = *rd;
+    f->same = NULL;
+    m->from[m->len] = rd;
+    m->to[m->len++] = f;
+    return 0;
+}
+
+static int fresh_val(eos_cm_arena *a, eos_cm__rmapping *m, const eos_cm__rmapping *keep,
+                     const eos_cm_type *t, int depth)
+{
+    if (!t || depth > EOS_CM_MAX_DEPTH)
+        return 0;
+    int rc = 0;
+    switch (t->kind) {
+    case EOS_CM_OWN:
+    case EOS_CM_BORROW:
+        return fresh_rd(a, m, keep, t->rdesc);
+    case EOS_CM_LIST:
+    case EOS_CM_OPTION:
+    case EOS_CM_RESULT:
+        if (!(rc = fresh_val(a, m, keep, t->elem, depth + 1)))
+            rc = fresh_val(a, m, keep, t->err, depth + 1);
+        return rc;
+    case EOS_CM_RECORD:
+    case EOS_CM_VARIANT:
+    case EOS_CM_TUPLE:
+        for (uint32_t i = 0; t->types && i < t->count && !rc; i++)
+            rc = fresh_val(a, m, keep, t->types[i], depth + 1);
+        return rc;
+    default:
+        return 0;
+    }
+}
+
+int eos_cm__freshen_collect(eos_cm_arena *a, eos_cm__rmapping *m, const eos_cm__rmapping *keep,
+                            const eos_cm__typedef *t, int depth)
+{
+    if (!t->of.val || depth > EOS_CM_MAX_DEPTH)
+        return 0;
+    int rc = 0;
+    switch (t->kind) {
+    case EOS_CM__T_RESOURCE:
+        return fresh_rd(a, m, keep, t->of.rdesc);
+    case EOS_CM__T_VAL:
+        return fresh_val(a, m, keep, t->of.val, 0);
+    case EOS_CM__T_FUNC:
+        for (uint32_t i = 0; i < t->of.func->param_count && !rc; i++)
+            rc = fresh_val(a, m, keep, t->of.func->params[i], 0);
+        for (uint32_t i = 0; i < t->of.func->result_count && !rc; i++)
+            rc = fresh_val(a, m, keep, t->of.func->results[i], 0);
+        return rc;
+    case EOS_CM__T_INSTANCE:
+        for (uint32_t i = 0; i < t->of.inst->export_count && !rc; i++)
+            rc = eos_cm__freshen_collect(a, m, keep, &t->of.inst->exports[i].type, depth + 1);
+        return rc;
+    default:
+        return 0;
+    }
+}
+
+int eos_cm__freshen_declared(eos_cm_arena *a, eos_cm__rmapping *m, const eos_cm__itype *it,
+                             int depth)
+{
+    if (!it || depth > EOS_CM_MAX_DEPTH)
+        return 0;
+    int rc = 0;
+    for (uint32_t i = 0; i < it->declared_count && !rc; i++)
+        rc = fresh_rd(a, m, NULL, it->declared[i]);
+    for (uint32_t i = 0; i < it->export_count && !rc; i++)
+        if (it->exports[i].type.kind == EOS_CM__T_INSTANCE)
+            rc = eos_cm__freshen_declared(a, m, it->exports[i].type.of.inst, depth + 1);
+    return rc;
 }
