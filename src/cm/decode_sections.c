@@ -315,6 +315,23 @@ static int instance_section(eos_cm__rd *r)
                 it->exports[j].name = d.args[j].name;
                 it->exports[j].sort = eos_cm__item_kind(d.args[j].sort);
                 it->exports[j].type = item_type(r->c, d.args[j].sort, d.args[j].index);
+                /* A resource this component defines is known in the bag
+                 * under the export's own type index, as with a component's
+                 * exports; a re-exported one (wit-component's bundles of
+                 * aliases) keeps the type it has. */
+                if (d.args[j].sort == EOS_CM__S_TYPE &&
+                    it->exports[j].type.kind == EOS_CM__T_RESOURCE &&
+                    it->exports[j].type.of.rdesc->defined &&
+                    it->exports[j].type.of.rdesc->owner == r->c) {
+                    eos_cm__rdesc *named = eos_cm_arena_alloc(r->c->arena, sizeof(*named));
+                    if (!named) {
+                        rc = EOS_ENOMEM;
+                        break;
+                    }
+                    *named = *it->exports[j].type.of.rdesc;
+                    named->same = eos_cm__rd_canon(it->exports[j].type.of.rdesc);
+                    it->exports[j].type.of.rdesc = named;
+                }
             }
             /* Annotated names in the bag refer to the bag's own resources. */
             eos_cm__decls ds = {it->exports, m};
@@ -661,7 +678,7 @@ static bool exports_nth(void *ud, uint32_t i, const char **name, const eos_cm__t
     if (i >= c->export_count)
         return false;
     *name = c->exports[i].name;
-    *type = &c->spaces[c->exports[i].sort].defs[c->exports[i].index].type;
+    *type = &c->spaces[c->exports[i].sort].defs[c->exports[i].self].type;
     return true;
 }
 

@@ -298,6 +298,9 @@ typedef struct eos_cm__rmapping {
     const eos_cm__rdesc *from[64], *to[64];
     uint32_t len;
     bool any_resource; /* handles match whatever their resources (to explain a mismatch) */
+    /* The copies substitution made (old -> new type), so that a type met
+     * twice is copied once and keeps one identity. */
+    struct eos_cm__memo *memo;
 } eos_cm__rmapping;
 
 /* Checks an argument of type have (of sort, an eos_cm_item_kind) against an

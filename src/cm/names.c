@@ -269,8 +269,7 @@ static const char *resource_name(const eos_cm__ctx_iter *it, const eos_cm__rdesc
     const char *n;
     const eos_cm__typedef *t;
     for (uint32_t i = 0; it->nth(it->ud, i, &n, &t); i++)
-        if (t->kind == EOS_CM__T_RESOURCE &&
-            eos_cm__rd_canon(t->of.rdesc) == eos_cm__rd_canon(rd))
+        if (t->kind == EOS_CM__T_RESOURCE && t->of.rdesc == rd)
             return n;
     return NULL;
 }

@@ -216,11 +216,51 @@ static const eos_cm_type *const *subst_types(eos_cm_arena *a, const eos_cm__rmap
     return out ? out : v;
 }
 
+typedef struct eos_cm__memo {
+    const eos_cm_type **from, **to;
+    uint32_t len, cap;
+} eos_cm__memo;
+
+static const eos_cm_type *memo_get(const eos_cm__memo *mm, const eos_cm_type *t)
+{
+    for (uint32_t i = 0; mm && i < mm->len; i++)
+        if (mm->from[i] == t)
+            return mm->to[i];
+    return NULL;
+}
+
+/* Remembers t's copy c; past the cap (or out of memory) copies are simply
+ * not shared. */
+static void memo_put(eos_cm_arena *a, eos_cm__memo *mm, const eos_cm_type *t, const eos_cm_type *c)
+{
+    if (!mm)
+        return;
+    if (mm->len == mm->cap) {
+        uint32_t n = mm->cap ? mm->cap * 2 : 16;
+        if (n > 4096)
+            return;
+        const eos_cm_type **f = eos_cm_arena_alloc(a, n * sizeof(*f));
+        const eos_cm_type **o = eos_cm_arena_alloc(a, n * sizeof(*o));
+        if (!f || !o)
+            return;
+        if (mm->len) {
+            memcpy(f, mm->from, mm->len * sizeof(*f));
+            memcpy(o, mm->to, mm->len * sizeof(*o));
+        }
+        mm->from = f, mm->to = o, mm->cap = n;
+    }
+    mm->from[mm->len] = t;
+    mm->to[mm->len++] = c;
+}
+
 static const eos_cm_type *subst_val(eos_cm_arena *a, const eos_cm__rmapping *m,
                                     const eos_cm_type *t, int depth)
 {
     if (depth > EOS_CM_MAX_DEPTH || !m->len)
         return t;
+    const eos_cm_type *seen = memo_get(m->memo, t);
+    if (seen)
+        return seen;
     const eos_cm_type *elem = t->elem, *err = t->err;
     const eos_cm_type *const *types = t->types;
     const void *rdesc = t->rdesc;
@@ -261,6 +301,7 @@ static const eos_cm_type *subst_val(eos_cm_arena *a, const eos_cm__rmapping *m,
     c->elem = elem, c->err = err, c->types = types, c->rdesc = rdesc;
     if (rdesc != t->rdesc)
         c->rname = ((const eos_cm__rdesc *)rdesc)->name;
+    memo_put(a, m->memo, t, c);
     return c;
 }
 
@@ -287,6 +328,14 @@ int eos_cm__subst_typedef(eos_cm_arena *a, const eos_cm__rmapping *m, eos_cm__ty
 {
     if (!m->len || !t->of.val || depth > EOS_CM_MAX_DEPTH)
         return 0;
+    if (!m->memo) {
+        /* Every mapping is a caller's own object (stack or arena); the memo
+         * is state of the substitutions made with it. */
+        eos_cm__memo *mm = eos_cm_arena_alloc(a, sizeof(*mm));
+        if (!mm)
+            return EOS_ENOMEM;
+        ((eos_cm__rmapping *)m)->memo = mm;
+    }
     switch (t->kind) {
     case EOS_CM__T_RESOURCE: {
         const eos_cm__rdesc *to = map_get(m, t->of.rdesc);
