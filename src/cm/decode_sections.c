@@ -203,13 +203,17 @@ static int instantiate_typed(eos_cm__rd *r, const eos_cm__def *cd, eos_cm__def *
                 eos_cm__item_kind(d->args[j].sort) == im->sort)
                 found = &d->args[j];
         if (!found)
-            return EOS_CM__INVALID(r, "an imported component's import is not supplied");
+            return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                                "invalid component: instantiation: missing import named `%s` "
+                                "(no argument of that name and kind)", im->name);
         const char *why = NULL;
         eos_cm__typedef have = item_type(r->c, found->sort, found->index);
         if (eos_cm__extern_match(map, im->sort, &im->type, &have, 0, &why))
             return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
-                                "invalid component: instantiation argument `%s`: %s", im->name,
-                                why);
+                                "invalid component: instantiation argument `%s`: %s%s%s%s",
+                                im->name, why, map->export_name ? " `" : "",
+                                map->export_name ? map->export_name : "",
+                                map->export_name ? "`" : "");
     }
     it->export_count = ct->export_count;
     for (uint32_t i = 0; i < ct->export_count; i++) {
@@ -278,7 +282,11 @@ static int instance_section(eos_cm__rd *r)
                         d.args[j].sort == sub->imports[i].sort)
                         found = &d.args[j];
                 if (!found) {
-                    rc = EOS_CM__INVALID(r, "a nested component's import is not supplied");
+                    rc = eos_diag_set(r->diag, EOS_EINVALID, r->step,
+                                      r->base + (r->p - r->start),
+                                      "invalid component: instantiation: missing import named "
+                                      "`%s` (no argument of that name and kind)",
+                                      sub->imports[i].name);
                     break;
                 }
                 const char *why = NULL;
@@ -293,8 +301,10 @@ static int instance_section(eos_cm__rd *r)
                 if (eos_cm__extern_match(map, eos_cm__item_kind(sub->imports[i].sort),
                                          &sub->imports[i].type, &have, 0, &why))
                     rc = eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
-                                      "invalid component: instantiation argument `%s`: %s",
-                                      sub->imports[i].name, why);
+                                      "invalid component: instantiation argument `%s`: %s%s%s%s",
+                                      sub->imports[i].name, why, map->export_name ? " `" : "",
+                                      map->export_name ? map->export_name : "",
+                                      map->export_name ? "`" : "");
                 /* The child's exports mention its imported type: it is the
                  * argument here, named as the argument is. */
                 else if (sub->imports[i].sort == EOS_CM__S_TYPE &&
@@ -744,8 +754,9 @@ static int check_ascription(eos_cm__rd *r, const char *name, bool abstract, eos_
                             eos_cm__typedef *have)
 {
     const char *why = NULL;
+    eos_cm__rmapping *m = NULL;
     if (t->kind == EOS_CM__T_INSTANCE && have->kind == EOS_CM__T_INSTANCE && have->of.inst) {
-        eos_cm__rmapping *m = eos_cm_arena_alloc(r->c->arena, sizeof(*m));
+        m = eos_cm_arena_alloc(r->c->arena, sizeof(*m));
         if (!m)
             return EOS_ENOMEM;
         m->len = 0;
@@ -766,7 +777,9 @@ static int check_ascription(eos_cm__rd *r, const char *name, bool abstract, eos_
     }
     return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
                         "invalid component: ascribed type of export `%s` is not compatible with "
-                        "the exported item (%s)", name, why);
+                        "the exported item (%s%s%s%s)", name, why, m && m->export_name ? " `" : "",
+                        m && m->export_name ? m->export_name : "",
+                        m && m->export_name ? "`" : "");
 }
 
 static int export_section(eos_cm__rd *r, eos_cm__scope *s)

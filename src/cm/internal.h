@@ -298,6 +298,7 @@ typedef struct eos_cm__rmapping {
     const eos_cm__rdesc *from[64], *to[64];
     uint32_t len;
     bool any_resource; /* handles match whatever their resources (to explain a mismatch) */
+    const char *export_name; /* set with a mismatch inside an instance: the export's name */
     /* The copies substitution made (old -> new type), so that a type met
      * twice is copied once and keeps one identity. */
     struct eos_cm__memo *memo;

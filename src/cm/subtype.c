@@ -158,16 +158,21 @@ int eos_cm__extern_match(eos_cm__rmapping *m, uint8_t sort, const eos_cm__typede
                 if (strcmp(h->exports[j].name, we->name) == 0)
                     he = &h->exports[j];
             if (!he) {
-                *why = "missing expected export in an instance argument";
+                m->export_name = we->name;
+                *why = "missing expected export";
                 return EOS_EINVALID;
             }
             if (he->sort != we->sort) {
-                *why = "an instance argument's export has a different kind";
+                m->export_name = we->name;
+                *why = "an instance's export has a different kind";
                 return EOS_EINVALID;
             }
             int rc = eos_cm__extern_match(m, we->sort, &we->type, &he->type, depth + 1, why);
-            if (rc)
+            if (rc) {
+                if (!m->export_name)
+                    m->export_name = we->name;
                 return rc;
+            }
         }
         return 0;
     }
