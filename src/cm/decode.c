@@ -106,25 +106,27 @@ int eos_cm__rd_extern_name(eos_cm__rd *r, const char **out, const char **impleme
         if (!eos_cm__interface_name_ok(v, strlen(v), &why))
             return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
                                 "invalid component: `implements` value `%s` must be an interface "
-                                "name such as `ns:pkg/iface` (%s)", v, why);
+                                "name such as `ns:pkg/iface` (%s)",
+                                v, why);
         if (!eos_cm__label_ok(*out, strlen(*out)))
             return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
                                 "invalid component: name `%s` is not valid with `implements` "
-                                "(only a plain kebab-case label is)", *out);
+                                "(only a plain kebab-case label is)",
+                                *out);
     }
     if (implements)
         *implements = impl;
     return 0;
 }
 
-int eos_cm__check_implements(eos_cm__rd *r, const char *name, const char *implements,
-                             uint8_t sort)
+int eos_cm__check_implements(eos_cm__rd *r, const char *name, const char *implements, uint8_t sort)
 {
     if (!implements || sort == EOS_CM__S_INSTANCE)
         return 0;
     return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
                         "invalid component: `%s`: only instances can have an `implements` "
-                        "attribute", name);
+                        "attribute",
+                        name);
 }
 
 int eos_cm__grow(void **v, uint32_t *cap, uint32_t len, size_t elem)
@@ -652,10 +654,10 @@ int eos_cm__rd_core_type(eos_cm__rd *r, bool in_module, eos_cm__typedef *out)
                 return rc;
             for (uint32_t j = 0; j < mt->import_count; j++)
                 if (!strcmp(mt->imports[j].module, s1) && !strcmp(mt->imports[j].name, s2))
-                    return eos_diag_set(r->diag, EOS_EINVALID, r->step,
-                                        r->base + (r->p - r->start),
+                    return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
                                         "invalid component: duplicate import name `%s:%s` in a "
-                                        "module type", s1, s2);
+                                        "module type",
+                                        s1, s2);
             mt->imports[mt->import_count] = (eos_cm__coreitem){s1, s2, {0}};
             rc = core_importdesc(r, types, ntypes, &mt->imports[mt->import_count++].type);
             break;
@@ -685,10 +687,10 @@ int eos_cm__rd_core_type(eos_cm__rd *r, bool in_module, eos_cm__typedef *out)
                 return rc;
             for (uint32_t j = 0; j < mt->export_count; j++)
                 if (!strcmp(mt->exports[j].name, s1))
-                    return eos_diag_set(r->diag, EOS_EINVALID, r->step,
-                                        r->base + (r->p - r->start),
+                    return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
                                         "invalid component: export name `%s` already defined in "
-                                        "a module type", s1);
+                                        "a module type",
+                                        s1);
             mt->exports[mt->export_count] = (eos_cm__coreitem){"", s1, {0}};
             rc = core_importdesc(r, types, ntypes, &mt->exports[mt->export_count++].type);
             break;
@@ -801,8 +803,7 @@ int eos_cm__rd_externdesc(eos_cm__rd *r, eos_cm__scope *s, const char *nm, uint8
             return EOS_CM__INVALID(r, "core type index out of range");
         if (t->kind != EOS_CM__T_CORE_MODULE)
             return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
-                                "invalid component: core type index %u is not a module type",
-                                i);
+                                "invalid component: core type index %u is not a module type", i);
         *out_sort = EOS_CM__S_CORE_MODULE;
         *out = *t;
         return 0;
@@ -993,8 +994,7 @@ static int type_body(eos_cm__rd *r, eos_cm__scope *outer, bool component, eos_cm
                 (rc = eos_cm__check_implements(r, nm, impl, st)))
                 break;
             if (abstract) {
-                if (eos_cm__grow((void **)&s.declared, &s.dcap, s.ndeclared,
-                                 sizeof(*s.declared))) {
+                if (eos_cm__grow((void **)&s.declared, &s.dcap, s.ndeclared, sizeof(*s.declared))) {
                     rc = EOS_ENOMEM;
                     break;
                 }
@@ -1013,9 +1013,8 @@ static int type_body(eos_cm__rd *r, eos_cm__scope *outer, bool component, eos_cm
             }
             /* A component type's declarations are checked here; an instance
              * type's where it types an import or export. */
-            if (component && (rc = eos_cm__check_decl_visible(r, s.imports, s.nimports,
-                                                              s.exports, s.nexports, st, &t,
-                                                              b == 0x03)))
+            if (component && (rc = eos_cm__check_decl_visible(r, s.imports, s.nimports, s.exports,
+                                                              s.nexports, st, &t, b == 0x03)))
                 break;
             if (b == 0x03)
                 rc = add_decl(r, &s.imports, &s.nimports, &s.icap, nm, st, t);

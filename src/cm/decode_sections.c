@@ -205,7 +205,8 @@ static int instantiate_typed(eos_cm__rd *r, const eos_cm__def *cd, eos_cm__def *
         if (!found)
             return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
                                 "invalid component: instantiation: missing import named `%s` "
-                                "(no argument of that name and kind)", im->name);
+                                "(no argument of that name and kind)",
+                                im->name);
         const char *why = NULL;
         eos_cm__typedef have = item_type(r->c, found->sort, found->index);
         if (eos_cm__extern_match(map, im->sort, &im->type, &have, 0, &why))
@@ -282,8 +283,7 @@ static int instance_section(eos_cm__rd *r)
                         d.args[j].sort == sub->imports[i].sort)
                         found = &d.args[j];
                 if (!found) {
-                    rc = eos_diag_set(r->diag, EOS_EINVALID, r->step,
-                                      r->base + (r->p - r->start),
+                    rc = eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
                                       "invalid component: instantiation: missing import named "
                                       "`%s` (no argument of that name and kind)",
                                       sub->imports[i].name);
@@ -777,9 +777,9 @@ static int check_ascription(eos_cm__rd *r, const char *name, bool abstract, eos_
     }
     return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
                         "invalid component: ascribed type of export `%s` is not compatible with "
-                        "the exported item (%s%s%s%s)", name, why, m && m->export_name ? " `" : "",
-                        m && m->export_name ? m->export_name : "",
-                        m && m->export_name ? "`" : "");
+                        "the exported item (%s%s%s%s)",
+                        name, why, m && m->export_name ? " `" : "",
+                        m && m->export_name ? m->export_name : "", m && m->export_name ? "`" : "");
 }
 
 static int export_section(eos_cm__rd *r, eos_cm__scope *s)

@@ -74,7 +74,7 @@ typedef struct eos_cm__typedef {
         const eos_cm_functype *func;
         const struct eos_cm__itype *inst; /* instance and component types */
         const eos_cm__rdesc *rdesc;
-        const eos_cm__mtype *mod;        /* core module types */
+        const eos_cm__mtype *mod;       /* core module types */
         const eos_wasm_functype *cfunc; /* core function types */
     } of;
 } eos_cm__typedef;
@@ -247,8 +247,7 @@ int eos_cm__rd_u32(eos_cm__rd *r, uint32_t *out);
 int eos_cm__rd_name(eos_cm__rd *r, const char **out);
 int eos_cm__rd_extern_name(eos_cm__rd *r, const char **out, const char **implements);
 /* EOS_EINVALID when an `implements` attribute names an item not an instance. */
-int eos_cm__check_implements(eos_cm__rd *r, const char *name, const char *implements,
-                             uint8_t sort);
+int eos_cm__check_implements(eos_cm__rd *r, const char *name, const char *implements, uint8_t sort);
 int eos_cm__grow(void **v, uint32_t *cap, uint32_t len, size_t elem);
 int eos_cm__rd_push(eos_cm__rd *r, int sort, const eos_cm__def *d);
 int eos_cm__rd_idx(eos_cm__rd *r, int sort, uint32_t *out);
@@ -297,7 +296,7 @@ bool eos_cm__decls_nth(void *ud, uint32_t i, const char **name,
 typedef struct eos_cm__rmapping {
     const eos_cm__rdesc *from[64], *to[64];
     uint32_t len;
-    bool any_resource; /* handles match whatever their resources (to explain a mismatch) */
+    bool any_resource;       /* handles match whatever their resources (to explain a mismatch) */
     const char *export_name; /* set with a mismatch inside an instance: the export's name */
     /* The copies substitution made (old -> new type), so that a type met
      * twice is copied once and keeps one identity. */
