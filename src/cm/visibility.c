@@ -30,6 +30,7 @@ typedef struct vctx {
     const eos_cm_component *c; /* NULL inside a component type */
     bool imports_only;
     const frame *f;
+    const eos_cm_type *bad; /* the first type found without a name */
 } vctx;
 
 static const void *type_ptr(const eos_cm__typedef *t)
@@ -79,17 +80,24 @@ static bool visible(const vctx *x, const void *p)
 
 /* Every nominal type and resource inside t (t itself included unless
  * skip_self) can be named. */
+static bool unnamed(const vctx *x, const eos_cm_type *t)
+{
+    if (!x->bad)
+        ((vctx *)x)->bad = t;
+    return false;
+}
+
 static bool named_inside(const vctx *x, const eos_cm_type *t, bool skip_self, int depth)
 {
     if (!t || depth > EOS_CM_MAX_DEPTH)
         return true;
     if (!skip_self && is_nominal(t->kind))
-        return visible(x, t);
+        return visible(x, t) || unnamed(x, t);
     switch (t->kind) {
     case EOS_CM_OWN:
     case EOS_CM_BORROW:
         /* Host-side types (no rdesc) are named by their interface. */
-        return !t->rdesc || visible(x, t->rdesc);
+        return !t->rdesc || visible(x, t->rdesc) || unnamed(x, t);
     case EOS_CM_LIST:
     case EOS_CM_OPTION:
     case EOS_CM_RESULT:
@@ -128,11 +136,13 @@ static bool inst_ok(const vctx *x, const eos_cm__itype *it, int depth)
     if (!it || depth > EOS_CM_MAX_DEPTH)
         return true;
     frame f = {it->exports, 0, x->f};
-    vctx y = {x->c, x->imports_only, &f};
+    vctx y = {x->c, x->imports_only, &f, NULL};
     for (uint32_t j = 0; j < it->export_count; j++) {
         f.n = j;
-        if (!typedef_ok(&y, it->exports[j].sort, &it->exports[j].type, depth + 1))
+        if (!typedef_ok(&y, it->exports[j].sort, &it->exports[j].type, depth + 1)) {
+            ((vctx *)x)->bad = y.bad;
             return false;
+        }
     }
     return true;
 }
@@ -153,25 +163,39 @@ static bool typedef_ok(const vctx *x, uint8_t item_kind, const eos_cm__typedef *
     }
 }
 
-static int refuse(eos_cm__rd *r, uint8_t sort, bool import)
+static int refuse(eos_cm__rd *r, const vctx *x, uint8_t sort, bool import)
 {
     const char *what = sort == EOS_CM__S_FUNC       ? "func"
                        : sort == EOS_CM__S_INSTANCE ? "instance"
                        : sort == EOS_CM__S_TYPE     ? "type"
                                                     : "item";
+    const eos_cm_type *t = x->bad;
+    const eos_cm__rdesc *rd = t && (t->kind == EOS_CM_OWN || t->kind == EOS_CM_BORROW)
+                                  ? (const eos_cm__rdesc *)t->rdesc
+                                  : NULL;
+    const char *kind = !t                          ? "a record, variant, enum, flags or resource"
+                       : rd && rd->name            ? "resource"
+                       : rd                        ? "a resource"
+                       : t->kind == EOS_CM_RECORD  ? "a record"
+                       : t->kind == EOS_CM_VARIANT ? "a variant"
+                       : t->kind == EOS_CM_ENUM    ? "an enum"
+                                                   : "a flags";
+    const char *name = rd && rd->name ? rd->name : "";
     return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
-                        "invalid component: %s not valid to be used as %s (a record, variant, "
-                        "enum, flags or resource type it mentions is not %s)",
-                        what, import ? "import" : "export",
-                        import ? "imported first" : "imported or exported first");
+                        "invalid component: %s not valid to be used as %s: it mentions %s "
+                        "type%s%s%s, not by the type index an %s introduced (the types an %s "
+                        "mentions must be %s first)",
+                        what, import ? "import" : "export", kind, *name ? " `" : "", name,
+                        *name ? "`" : "", import ? "import" : "import or export",
+                        import ? "import" : "export", import ? "imported" : "imported or exported");
 }
 
 int eos_cm__check_visible(eos_cm__rd *r, uint8_t sort, const eos_cm__typedef *t, bool import)
 {
-    vctx x = {r->c, import, NULL};
+    vctx x = {r->c, import, NULL, NULL};
     if (typedef_ok(&x, eos_cm__item_kind(sort), t, 0))
         return 0;
-    return refuse(r, sort, import);
+    return refuse(r, &x, sort, import);
 }
 
 int eos_cm__check_decl_visible(eos_cm__rd *r, const eos_cm__decl *imports, uint32_t nimports,
@@ -180,10 +204,10 @@ int eos_cm__check_decl_visible(eos_cm__rd *r, const eos_cm__decl *imports, uint3
 {
     frame fi = {imports, nimports, NULL};
     frame fe = {exports, nexports, &fi};
-    vctx x = {NULL, import, import ? &fi : &fe};
+    vctx x = {NULL, import, import ? &fi : &fe, NULL};
     if (typedef_ok(&x, eos_cm__item_kind(sort), t, 0))
         return 0;
-    return refuse(r, sort, import);
+    return refuse(r, &x, sort, import);
 }
 
 static int add(eos_cm_component *c, int which, const void *p)
