@@ -180,3 +180,102 @@ int eos_cm__check_core_instantiate(eos_cm__rd *r, const eos_cm__def *d)
     return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
                         "invalid component: %s", why);
 }
+
+/* ---- Module types: nested components importing core modules ---------------- */
+
+static eos_cm__mtype *mtype_of_module(eos_cm_arena *a, const eos_wasm_module *m)
+{
+    eos_cm__mtype *mt = eos_cm_arena_alloc(a, sizeof(*mt));
+    if (!mt)
+        return NULL;
+    size_t ni = eos_wasm_module_import_count(m), ne = eos_wasm_module_export_count(m);
+    mt->imports = eos_cm_arena_alloc(a, (ni + 1) * sizeof(eos_cm__coreitem));
+    mt->exports = eos_cm_arena_alloc(a, (ne + 1) * sizeof(eos_cm__coreitem));
+    if (!mt->imports || !mt->exports)
+        return NULL;
+    for (size_t i = 0; i < ni; i++) {
+        eos_wasm_import_desc d;
+        eos_wasm_module_import(m, i, &d);
+        eos_cm__coreitem *it = &mt->imports[mt->import_count++];
+        it->module = eos_cm__arena_strndup(a, d.module, d.module_len);
+        it->name = eos_cm__arena_strndup(a, d.name, d.name_len);
+        it->type = d.type;
+        if (!it->module || !it->name)
+            return NULL;
+    }
+    for (size_t i = 0; i < ne; i++) {
+        eos_wasm_export_desc d;
+        eos_wasm_module_export(m, i, &d);
+        eos_cm__coreitem *it = &mt->exports[mt->export_count++];
+        it->module = "";
+        it->name = eos_cm__arena_strndup(a, d.name, d.name_len);
+        it->type = d.type;
+        if (!it->name)
+            return NULL;
+    }
+    return mt;
+}
+
+const eos_cm__mtype *eos_cm__module_type(eos_cm_component *c, uint32_t index)
+{
+    for (int hops = 0; hops < 64; hops++) {
+        const eos_cm__def *d = eos_cm__def_get(c, EOS_CM__S_CORE_MODULE, index);
+        if (!d)
+            return NULL;
+        if (d->type.kind == EOS_CM__T_CORE_MODULE && d->type.of.mod)
+            return d->type.of.mod;
+        if (d->how == EOS_CM__D_MODULE)
+            return c->modules[d->a] ? mtype_of_module(c->arena, c->modules[d->a]) : NULL;
+        if (d->how == EOS_CM__D_ALIAS_OUTER && d->name)
+            return mtype_of_module(c->arena, (const eos_wasm_module *)(const void *)d->name);
+        if (d->how != EOS_CM__D_EXPORT)
+            return NULL;
+        index = d->a;
+    }
+    return NULL;
+}
+
+static const eos_cm__coreitem *find_item(const eos_cm__coreitem *v, uint32_t n, const char *module,
+                                         const char *name)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (!strcmp(v[i].name, name) && (!module || !strcmp(v[i].module, module)))
+            return &v[i];
+    return NULL;
+}
+
+int eos_cm__module_match(eos_cm__rd *r, const eos_cm__mtype *want, const eos_cm__mtype *have)
+{
+    const char *why = NULL, *what = NULL, *mod = "", *name = "";
+    for (uint32_t i = 0; i < have->import_count && !what; i++) {
+        const eos_cm__coreitem *hi = &have->imports[i];
+        const eos_cm__coreitem *wi =
+            find_item(want->imports, want->import_count, hi->module, hi->name);
+        mod = hi->module, name = hi->name;
+        /* What the importer will supply (want's import) must do for have's. */
+        if (!wi)
+            what = "missing expected import";
+        else if (!extern_matches(&hi->type, &wi->type, true, &why))
+            what = "type mismatch in import";
+    }
+    if (what)
+        return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                            "invalid component: core module argument: %s `%s::%s` (the module "
+                            "imports something the component's import type does not provide)",
+                            what, mod, name);
+    for (uint32_t i = 0; i < want->export_count && !what; i++) {
+        const eos_cm__coreitem *we = &want->exports[i];
+        const eos_cm__coreitem *he = find_item(have->exports, have->export_count, NULL, we->name);
+        name = we->name;
+        if (!he)
+            what = "missing expected export";
+        else if (!extern_matches(&we->type, &he->type, true, &why))
+            what = "type mismatch in export";
+    }
+    if (what)
+        return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                            "invalid component: core module argument: %s `%s` (the module does "
+                            "not export what the component's import type requires)",
+                            what, name);
+    return 0;
+}

@@ -56,14 +56,20 @@ int eos_cm__rd_name(eos_cm__rd *r, const char **out)
 }
 
 /* importname' / exportname': a 0x00 or 0x01 prefix (kebab name or interface
- * name in older encodings), then the name. */
-int eos_cm__rd_extern_name(eos_cm__rd *r, const char **out)
+ * name in older encodings) then the name, or 0x02, the name and its
+ * attributes: at most one `implements` (0x00, an interface the item, an
+ * instance under a plain name, implements) and one `external-id` (0x02, any
+ * string). *implements (may be NULL) receives the former or NULL; the item's
+ * sort is checked against it by eos_cm__check_implements. */
+int eos_cm__rd_extern_name(eos_cm__rd *r, const char **out, const char **implements)
 {
     uint8_t b;
     int rc = eos_cm__rd_u8(r, &b);
     if (rc)
         return rc;
-    if (b > 1)
+    if (implements)
+        *implements = NULL;
+    if (b > 2)
         return EOS_CM__MALFORMED(r, "unknown import/export name prefix");
     if ((rc = eos_cm__rd_name(r, out)))
         return rc;
@@ -72,7 +78,55 @@ int eos_cm__rd_extern_name(eos_cm__rd *r, const char **out)
         return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
                             "invalid component: `%s` is not a valid extern name (%s)", *out,
                             why);
+    if (b != 2)
+        return 0;
+    uint32_t n;
+    const char *impl = NULL, *id = NULL, *v;
+    if ((rc = eos_cm__rd_u32(r, &n)))
+        return rc;
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t kind;
+        if ((rc = eos_cm__rd_u8(r, &kind)))
+            return rc;
+        if (kind != 0x00 && kind != 0x02)
+            return EOS_CM__MALFORMED(r, "unknown attribute in an import/export name");
+        if ((rc = eos_cm__rd_name(r, &v)))
+            return rc;
+        if ((kind == 0x00 && impl) || (kind == 0x02 && id))
+            return EOS_CM__MALFORMED(r, kind == 0x00
+                                            ? "duplicate `implements` attribute in a name"
+                                            : "duplicate `external-id` attribute in a name");
+        if (kind == 0x02) {
+            id = v;
+            continue;
+        }
+        impl = v;
+        if (!*v)
+            return EOS_CM__INVALID(r, "the `implements` attribute is not a valid name (empty)");
+        if (!eos_cm__interface_name_ok(v, strlen(v), &why))
+            return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                                "invalid component: `implements` value `%s` must be an interface "
+                                "name such as `ns:pkg/iface` (%s)",
+                                v, why);
+        if (!eos_cm__label_ok(*out, strlen(*out)))
+            return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                                "invalid component: name `%s` is not valid with `implements` "
+                                "(only a plain kebab-case label is)",
+                                *out);
+    }
+    if (implements)
+        *implements = impl;
     return 0;
+}
+
+int eos_cm__check_implements(eos_cm__rd *r, const char *name, const char *implements, uint8_t sort)
+{
+    if (!implements || sort == EOS_CM__S_INSTANCE)
+        return 0;
+    return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                        "invalid component: `%s`: only instances can have an `implements` "
+                        "attribute",
+                        name);
 }
 
 int eos_cm__grow(void **v, uint32_t *cap, uint32_t len, size_t elem)
@@ -142,8 +196,30 @@ static int scope_add_type(eos_cm__rd *r, eos_cm__scope *s, eos_cm__typedef t)
     return 0;
 }
 
+/* Core type i of a scope, NULL out of range. */
+static const eos_cm__typedef *scope_core_type(eos_cm__scope *s, uint32_t i)
+{
+    if (s->comp) {
+        const eos_cm__def *d = eos_cm__def_get(s->comp, EOS_CM__S_CORE_TYPE, i);
+        return d ? &d->type : NULL;
+    }
+    return i < s->nctypes ? &s->ctypes[i] : NULL;
+}
+
+static int scope_add_core_type(eos_cm__rd *r, eos_cm__scope *s, const eos_cm__typedef *t)
+{
+    if (s->nctypes >= 1000000)
+        return EOS_CM__INVALID(r, "too many core types");
+    if (eos_cm__grow((void **)&s->ctypes, &s->ctcap, s->nctypes, sizeof(*t)))
+        return EOS_ENOMEM;
+    s->ctypes[s->nctypes++] = *t;
+    return 0;
+}
+
 static void scope_free(eos_cm__scope *s)
 {
+    eos_free(s->ctypes, s->ctcap * sizeof(*s->ctypes));
+    eos_free(s->declared, s->dcap * sizeof(*s->declared));
     eos_free(s->types, s->tcap * sizeof(*s->types));
     eos_free(s->imports, s->icap * sizeof(*s->imports));
     eos_free(s->exports, s->ecap * sizeof(*s->exports));
@@ -360,6 +436,8 @@ static int defvaltype(eos_cm__rd *r, eos_cm__scope *s, uint8_t op, const eos_cm_
         return eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
                                "stream, future and error-context types need the async ABI "
                                "(WASI 0.3), not supported yet");
+    case 0x67: /* list<T, N> */
+        return eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s", "fixed-length list types are not supported");
     default:
         return EOS_CM__MALFORMED(r, "unknown type constructor");
     }
@@ -429,7 +507,7 @@ static int functype(eos_cm__rd *r, eos_cm__scope *s, const eos_cm_functype **out
 /* Core types: function types are checked for shape; module types are
  * skipped declaration by declaration (their details only matter for module
  * imports, which instantiation refuses). */
-static int core_valtype(eos_cm__rd *r)
+static int core_valtype(eos_cm__rd *r, uint8_t *out)
 {
     uint8_t b;
     int rc = eos_cm__rd_u8(r, &b);
@@ -437,25 +515,39 @@ static int core_valtype(eos_cm__rd *r)
         return rc;
     if (b != 0x7f && b != 0x7e && b != 0x7d && b != 0x7c && b != 0x7b && b != 0x70 && b != 0x6f)
         return EOS_CM__MALFORMED(r, "unknown core value type");
+    *out = b;
     return 0;
 }
 
-static int core_functype_body(eos_cm__rd *r)
+static int core_functype_body(eos_cm__rd *r, const eos_wasm_functype **out)
 {
-    uint32_t n;
-    int rc;
+    eos_wasm_functype *ft = eos_cm_arena_alloc(r->c->arena, sizeof(*ft));
+    if (!ft)
+        return EOS_ENOMEM;
     for (int k = 0; k < 2; k++) {
-        if ((rc = eos_cm__rd_u32(r, &n)))
+        uint32_t n;
+        int rc = eos_cm__rd_u32(r, &n);
+        if (rc)
             return rc;
+        if (n > (uint32_t)(r->end - r->p))
+            return EOS_CM__MALFORMED(r, "core function type too long for its section");
+        uint8_t *v = eos_cm_arena_alloc(r->c->arena, n + 1);
+        if (!v)
+            return EOS_ENOMEM;
         for (uint32_t i = 0; i < n; i++)
-            if ((rc = core_valtype(r)))
+            if ((rc = core_valtype(r, &v[i])))
                 return rc;
+        if (k == 0)
+            ft->param_count = n, ft->params = v;
+        else
+            ft->result_count = n, ft->results = v;
     }
+    *out = ft;
     return 0;
 }
 
 /* Limits of a memory (max_pages bounds them) or a table (no bound). */
-static int core_limits(eos_cm__rd *r, uint64_t max_pages)
+static int core_limits(eos_cm__rd *r, uint64_t max_pages, eos_wasm_limits_type *out)
 {
     uint8_t f;
     uint32_t lo, hi = 0;
@@ -472,94 +564,126 @@ static int core_limits(eos_cm__rd *r, uint64_t max_pages)
         return EOS_CM__INVALID(r, "size minimum must not be greater than maximum");
     if (max_pages && !(f & 4) && (lo > max_pages || ((f & 1) && hi > max_pages)))
         return EOS_CM__INVALID(r, "memory size must be at most 65536 pages (4GiB)");
+    out->min = lo;
+    out->max = hi;
+    out->has_max = f & 1;
     return 0;
 }
 
-/* A module type's import or export descriptor; ntypes: the module type's
- * types so far (function descriptors name one of them). */
-static int core_importdesc(eos_cm__rd *r, uint32_t ntypes)
+/* A module type's import or export descriptor; types: the function types of
+ * the module type's types so far (NULL where unknown). */
+static int core_importdesc(eos_cm__rd *r, const eos_wasm_functype *const *types, uint32_t ntypes,
+                           eos_wasm_externtype *out)
 {
-    uint8_t k;
+    uint8_t k, m;
     uint32_t v;
     int rc = eos_cm__rd_u8(r, &k);
     if (rc)
         return rc;
+    memset(out, 0, sizeof(*out));
     switch (k) {
     case 0:
+        out->kind = EOS_WASM_EXTERN_FUNC;
         if ((rc = eos_cm__rd_u32(r, &v)))
             return rc;
-        return v < ntypes ? 0 : EOS_CM__INVALID(r, "type index out of bounds in a module type");
+        if (v >= ntypes)
+            return EOS_CM__INVALID(r, "type index out of bounds in a module type");
+        out->of.func = types[v];
+        return 0;
     case 1:
-        return (rc = core_valtype(r)) ? rc : core_limits(r, 0);
+        out->kind = EOS_WASM_EXTERN_TABLE;
+        return (rc = core_valtype(r, &out->of.table.elem_type))
+                   ? rc
+                   : core_limits(r, 0, &out->of.table.limits);
     case 2:
-        return core_limits(r, 65536);
-    case 3: {
-        uint8_t m;
-        if ((rc = core_valtype(r)) || (rc = eos_cm__rd_u8(r, &m)))
+        out->kind = EOS_WASM_EXTERN_MEMORY;
+        return core_limits(r, 65536, &out->of.memory.limits);
+    case 3:
+        out->kind = EOS_WASM_EXTERN_GLOBAL;
+        if ((rc = core_valtype(r, &out->of.global.valtype)) || (rc = eos_cm__rd_u8(r, &m)))
             return rc;
+        out->of.global.mutable_ = m == 1;
         return m > 1 ? EOS_CM__MALFORMED(r, "bad global mutability") : 0;
-    }
     default:
         return EOS_CM__MALFORMED(r, "unknown core import kind");
     }
 }
 
-/* A name pair seen in a module type, for the duplicate checks. */
-typedef struct core_name {
-    const char *a, *b;
-} core_name;
-
-static bool core_name_seen(const core_name *v, uint32_t n, const char *a, const char *b)
-{
-    for (uint32_t i = 0; i < n; i++)
-        if (strcmp(v[i].a, a) == 0 && (!b || strcmp(v[i].b, b) == 0))
-            return true;
-    return false;
-}
-
-int eos_cm__rd_core_type(eos_cm__rd *r, bool in_module)
+/* core:type: a function type, bare or as a subtype (0x4f final, or 0x00
+ * 0x50 non-final: the 0x00 tells it from a module type, whose 0x50 came
+ * first), or a module type (not inside another). */
+int eos_cm__rd_core_type(eos_cm__rd *r, bool in_module, eos_cm__typedef *out)
 {
     uint8_t b;
     int rc = eos_cm__rd_u8(r, &b);
     if (rc)
         return rc;
+    memset(out, 0, sizeof(*out));
+    out->kind = EOS_CM__T_CORE_FUNC;
+    if (b == 0x4f || b == 0x00) {
+        uint32_t nsup;
+        if (b == 0x00 && ((rc = eos_cm__rd_u8(r, &b)) || b != 0x50))
+            return rc ? rc : EOS_CM__MALFORMED(r, "unknown core type");
+        if ((rc = eos_cm__rd_u32(r, &nsup)))
+            return rc;
+        if (nsup)
+            return eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
+                                   "core types with supertypes (the GC proposal) are not "
+                                   "supported");
+        if ((rc = eos_cm__rd_u8(r, &b)))
+            return rc;
+        if (b != 0x60)
+            return b == 0x5e || b == 0x5f
+                       ? eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
+                                         "core struct and array types (the GC proposal) are "
+                                         "not supported")
+                       : EOS_CM__MALFORMED(r, "unknown core type");
+        return core_functype_body(r, &out->of.cfunc);
+    }
     if (b == 0x60)
-        return core_functype_body(r);
+        return core_functype_body(r, &out->of.cfunc);
     if (b != 0x50 || in_module)
         return EOS_CM__MALFORMED(r, "unknown core type");
-    uint32_t n, ntypes = 0, nimports = 0, nexports = 0;
+    out->kind = EOS_CM__T_CORE_MODULE;
+    uint32_t n, ntypes = 0;
     if ((rc = eos_cm__rd_u32(r, &n)))
         return rc;
     if (n > (uint32_t)(r->end - r->p))
         return EOS_CM__MALFORMED(r, "module type declaration count too large");
-    /* Imports (module, name) and export names must be unique, as in a module. */
-    core_name *imports = eos_cm_arena_alloc(r->c->arena, (n + 1) * sizeof(core_name));
-    core_name *exports = eos_cm_arena_alloc(r->c->arena, (n + 1) * sizeof(core_name));
-    if (!imports || !exports)
+    eos_cm__mtype *mt = eos_cm_arena_alloc(r->c->arena, sizeof(*mt));
+    const eos_wasm_functype **types = eos_cm_arena_alloc(r->c->arena, (n + 1) * sizeof(void *));
+    if (!mt || !types ||
+        !(mt->imports = eos_cm_arena_alloc(r->c->arena, (n + 1) * sizeof(eos_cm__coreitem))) ||
+        !(mt->exports = eos_cm_arena_alloc(r->c->arena, (n + 1) * sizeof(eos_cm__coreitem))))
         return EOS_ENOMEM;
+    out->of.mod = mt;
     for (uint32_t i = 0; i < n; i++) {
         const char *s1, *s2;
         uint32_t ct, idx;
         uint8_t sort, tgt;
+        eos_cm__typedef inner;
         if ((rc = eos_cm__rd_u8(r, &b)))
             return rc;
         switch (b) {
         case 0x00:
             if ((rc = eos_cm__rd_name(r, &s1)) || (rc = eos_cm__rd_name(r, &s2)))
                 return rc;
-            if (core_name_seen(imports, nimports, s1, s2))
-                return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
-                                    "invalid component: duplicate import name `%s:%s` in a "
-                                    "module type", s1, s2);
-            imports[nimports++] = (core_name){s1, s2};
-            rc = core_importdesc(r, ntypes);
+            for (uint32_t j = 0; j < mt->import_count; j++)
+                if (!strcmp(mt->imports[j].module, s1) && !strcmp(mt->imports[j].name, s2))
+                    return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                                        "invalid component: duplicate import name `%s:%s` in a "
+                                        "module type",
+                                        s1, s2);
+            mt->imports[mt->import_count] = (eos_cm__coreitem){s1, s2, {0}};
+            rc = core_importdesc(r, types, ntypes, &mt->imports[mt->import_count++].type);
             break;
         case 0x01:
-            if (!(rc = eos_cm__rd_core_type(r, true)))
-                ntypes++;
+            if (!(rc = eos_cm__rd_core_type(r, true, &inner)))
+                types[ntypes++] = inner.of.cfunc;
             break;
         case 0x02:
-            /* An outer alias of a core type: sort 0x10, target 0x01. */
+            /* An outer alias of a core type: sort 0x10, target 0x01. Its
+             * function type is not followed (left unknown). */
             if ((rc = eos_cm__rd_u8(r, &sort)))
                 return rc;
             if (sort != 0x10)
@@ -572,17 +696,19 @@ int eos_cm__rd_core_type(eos_cm__rd *r, bool in_module)
                 return rc;
             if (ct == 0 && idx >= ntypes)
                 return EOS_CM__INVALID(r, "outer alias type index out of bounds");
-            ntypes++;
+            types[ntypes++] = ct == 0 ? types[idx] : NULL;
             break;
         case 0x03:
             if ((rc = eos_cm__rd_name(r, &s1)))
                 return rc;
-            if (core_name_seen(exports, nexports, s1, NULL))
-                return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
-                                    "invalid component: export name `%s` already defined in a "
-                                    "module type", s1);
-            exports[nexports++] = (core_name){s1, NULL};
-            rc = core_importdesc(r, ntypes);
+            for (uint32_t j = 0; j < mt->export_count; j++)
+                if (!strcmp(mt->exports[j].name, s1))
+                    return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                                        "invalid component: export name `%s` already defined in "
+                                        "a module type",
+                                        s1);
+            mt->exports[mt->export_count] = (eos_cm__coreitem){"", s1, {0}};
+            rc = core_importdesc(r, types, ntypes, &mt->exports[mt->export_count++].type);
             break;
         default:
             return EOS_CM__MALFORMED(r, "unknown module type declaration");
@@ -691,8 +817,14 @@ int eos_cm__rd_externdesc(eos_cm__rd *r, eos_cm__scope *s, const char *nm, uint8
             return rc;
         if (b != 0x11)
             return EOS_CM__MALFORMED(r, "bad core module descriptor");
+        t = scope_core_type(s, i);
+        if (!t)
+            return EOS_CM__INVALID(r, "core type index out of range");
+        if (t->kind != EOS_CM__T_CORE_MODULE)
+            return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                                "invalid component: core type index %u is not a module type", i);
         *out_sort = EOS_CM__S_CORE_MODULE;
-        out->kind = EOS_CM__T_CORE_MODULE;
+        *out = *t;
         return 0;
     case 0x01:
     case 0x04:
@@ -710,6 +842,13 @@ int eos_cm__rd_externdesc(eos_cm__rd *r, eos_cm__scope *s, const char *nm, uint8
                     : b == 0x04 ? EOS_CM__S_COMPONENT
                                 : EOS_CM__S_INSTANCE;
         *out = *t;
+        if (b == 0x05) {
+            /* Each instance of the type has resources of its own. */
+            eos_cm__rmapping m = {.len = 0};
+            if ((rc = eos_cm__freshen_declared(r->c->arena, &m, t->of.inst, 0)) ||
+                (rc = eos_cm__subst_typedef(r->c->arena, &m, out, 0)))
+                return rc;
+        }
         return 0;
     case 0x02:
         return eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
@@ -799,14 +938,15 @@ static int type_body(eos_cm__rd *r, eos_cm__scope *outer, bool component, eos_cm
     }
     for (uint32_t k = 0; k < n && !rc; k++) {
         uint8_t b;
-        const char *nm;
+        const char *nm, *impl;
         eos_cm__typedef t;
         uint8_t st;
         if ((rc = eos_cm__rd_u8(r, &b)))
             break;
         switch (b) {
         case 0x00:
-            rc = eos_cm__rd_core_type(r, false);
+            if (!(rc = eos_cm__rd_core_type(r, false, &t)))
+                rc = scope_add_core_type(r, &s, &t);
             break;
         case 0x01:
             if (!(rc = eos_cm__rd_deftype(r, &s, &t)))
@@ -820,8 +960,20 @@ static int type_body(eos_cm__rd *r, eos_cm__scope *outer, bool component, eos_cm
             if (tgt == 0x02) {
                 if ((rc = eos_cm__rd_u32(r, &a1)) || (rc = eos_cm__rd_u32(r, &a2)))
                     break;
+                if (as == EOS_CM__S_CORE_TYPE) {
+                    eos_cm__scope *o = &s;
+                    for (uint32_t j = 0; j < a1 && o; j++)
+                        o = o->outer;
+                    const eos_cm__typedef *ot = o ? scope_core_type(o, a2) : NULL;
+                    rc = !ot ? EOS_CM__INVALID(r, o ? "outer alias index out of range"
+                                                    : "outer alias count beyond the "
+                                                      "enclosing scopes")
+                             : scope_add_core_type(r, &s, ot);
+                    break;
+                }
                 if (as != EOS_CM__S_TYPE) {
-                    rc = EOS_CM__INVALID(r, "only type outer aliases are allowed in types");
+                    rc = EOS_CM__INVALID(r, "an outer alias in a type may only refer to types or "
+                                            "core types");
                     break;
                 }
                 if (!(rc = outer_type(r, &s, a1, a2, &t)))
@@ -829,6 +981,11 @@ static int type_body(eos_cm__rd *r, eos_cm__scope *outer, bool component, eos_cm
             } else if (tgt == 0x00) {
                 if ((rc = eos_cm__rd_u32(r, &a1)) || (rc = eos_cm__rd_name(r, &nm)))
                     break;
+                if (as != EOS_CM__S_TYPE && as != EOS_CM__S_INSTANCE) {
+                    rc = EOS_CM__INVALID(r, "an export alias in a type may only refer to types or "
+                                            "instances");
+                    break;
+                }
                 if (a1 >= s.ninsts) {
                     rc = EOS_CM__INVALID(r, "alias of an unknown instance in a type");
                     break;
@@ -861,9 +1018,19 @@ static int type_body(eos_cm__rd *r, eos_cm__scope *outer, bool component, eos_cm
                 rc = EOS_CM__INVALID(r, "import declaration in an instance type");
                 break;
             }
-            if ((rc = eos_cm__rd_extern_name(r, &nm)) ||
-                (rc = eos_cm__rd_externdesc(r, &s, nm, &st, &t)))
+            if ((rc = eos_cm__rd_extern_name(r, &nm, &impl)))
                 break;
+            bool abstract = r->end - r->p >= 2 && r->p[0] == 0x03 && r->p[1] == 0x01;
+            if ((rc = eos_cm__rd_externdesc(r, &s, nm, &st, &t)) ||
+                (rc = eos_cm__check_implements(r, nm, impl, st)))
+                break;
+            if (abstract) {
+                if (eos_cm__grow((void **)&s.declared, &s.dcap, s.ndeclared, sizeof(*s.declared))) {
+                    rc = EOS_ENOMEM;
+                    break;
+                }
+                s.declared[s.ndeclared++] = t.of.rdesc;
+            }
             if (st == EOS_CM__S_TYPE && t.kind == EOS_CM__T_VAL && t.of.val->kind > EOS_CM_STRING) {
                 /* Give exported value types their WIT name, for printing. */
                 eos_cm_type *named = eos_cm__type_new(r->c->arena, 0);
@@ -875,6 +1042,11 @@ static int type_body(eos_cm__rd *r, eos_cm__scope *outer, bool component, eos_cm
                 named->name = nm;
                 t.of.val = named;
             }
+            /* A component type's declarations are checked here; an instance
+             * type's where it types an import or export. */
+            if (component && (rc = eos_cm__check_decl_visible(r, s.imports, s.nimports, s.exports,
+                                                              s.nexports, st, &t, b == 0x03)))
+                break;
             if (b == 0x03)
                 rc = add_decl(r, &s.imports, &s.nimports, &s.icap, nm, st, t);
             else
@@ -911,6 +1083,15 @@ static int type_body(eos_cm__rd *r, eos_cm__scope *outer, bool component, eos_cm
         memcpy(it->imports, s.imports, s.nimports * sizeof(eos_cm__decl));
     if (s.nexports)
         memcpy(it->exports, s.exports, s.nexports * sizeof(eos_cm__decl));
+    if (s.ndeclared) {
+        it->declared = eos_cm_arena_alloc(r->c->arena, s.ndeclared * sizeof(*it->declared));
+        if (!it->declared) {
+            rc = EOS_ENOMEM;
+            goto out;
+        }
+        memcpy(it->declared, s.declared, s.ndeclared * sizeof(*it->declared));
+        it->declared_count = s.ndeclared;
+    }
     out->kind = component ? EOS_CM__T_COMPONENT : EOS_CM__T_INSTANCE;
     out->of.inst = it;
 out:

@@ -146,6 +146,18 @@ static eos_cm__typedef item_type(eos_cm_component *c, uint8_t s, uint32_t i)
     return t;
 }
 
+/* The resources an instance's exports mention other than the arguments
+ * (those its component defines or declares) are new for each instance. */
+static int fresh_resources(eos_cm__rd *r, const eos_cm__rmapping *args, eos_cm__typedef *t)
+{
+    eos_cm__rmapping *m = eos_cm_arena_alloc(r->c->arena, sizeof(*m));
+    if (!m)
+        return EOS_ENOMEM;
+    m->len = 0;
+    int rc = eos_cm__freshen_collect(r->c->arena, m, args, t, 0);
+    return rc ? rc : eos_cm__subst_typedef(r->c->arena, m, t, 0);
+}
+
 static int instance_type_of_component(eos_cm__rd *r, const eos_cm_component *sub,
                                       const eos_cm__rmapping *map, eos_cm__typedef *out)
 {
@@ -160,7 +172,7 @@ static int instance_type_of_component(eos_cm__rd *r, const eos_cm_component *sub
         const eos_cm__export *e = &sub->exports[i];
         it->exports[i].name = e->name;
         it->exports[i].sort = eos_cm__item_kind(e->sort);
-        it->exports[i].type = item_type((eos_cm_component *)sub, e->sort, e->index);
+        it->exports[i].type = item_type((eos_cm_component *)sub, e->sort, e->self);
         /* The nested component's imported resources are the arguments' here. */
         int rc = eos_cm__subst_typedef(r->c->arena, map, &it->exports[i].type, 0);
         if (rc)
@@ -168,7 +180,7 @@ static int instance_type_of_component(eos_cm__rd *r, const eos_cm_component *sub
     }
     out->kind = EOS_CM__T_INSTANCE;
     out->of.inst = it;
-    return 0;
+    return fresh_resources(r, map, out);
 }
 
 /* The instantiation d of a component known only by its type (an import):
@@ -194,13 +206,18 @@ static int instantiate_typed(eos_cm__rd *r, const eos_cm__def *cd, eos_cm__def *
                 eos_cm__item_kind(d->args[j].sort) == im->sort)
                 found = &d->args[j];
         if (!found)
-            return EOS_CM__INVALID(r, "an imported component's import is not supplied");
+            return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                                "invalid component: instantiation: missing import named `%s` "
+                                "(no argument of that name and kind)",
+                                im->name);
         const char *why = NULL;
         eos_cm__typedef have = item_type(r->c, found->sort, found->index);
         if (eos_cm__extern_match(map, im->sort, &im->type, &have, 0, &why))
             return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
-                                "invalid component: instantiation argument `%s`: %s", im->name,
-                                why);
+                                "invalid component: instantiation argument `%s`: %s%s%s%s",
+                                im->name, why, map->export_name ? " `" : "",
+                                map->export_name ? map->export_name : "",
+                                map->export_name ? "`" : "");
     }
     it->export_count = ct->export_count;
     for (uint32_t i = 0; i < ct->export_count; i++) {
@@ -211,7 +228,7 @@ static int instantiate_typed(eos_cm__rd *r, const eos_cm__def *cd, eos_cm__def *
     }
     d->type.kind = EOS_CM__T_INSTANCE;
     d->type.of.inst = it;
-    return 0;
+    return fresh_resources(r, map, &d->type);
 }
 
 static int instance_section(eos_cm__rd *r)
@@ -225,14 +242,16 @@ static int instance_section(eos_cm__rd *r)
                  instance_expr_head(r, EOS_CM__S_COMPONENT, "unknown instance expression", &d, &b)))
             break;
         uint32_t m = d.arg_count;
+        const char *impl = NULL;
         for (uint32_t j = 0; j < m && !rc; j++) {
             eos_cm__arg *a = &d.args[j];
             if (b == 0x00)
                 rc = eos_cm__rd_name(r, &a->name);
             else
-                rc = eos_cm__rd_extern_name(r, &a->name);
+                rc = eos_cm__rd_extern_name(r, &a->name, &impl);
             if (rc || (rc = eos_cm__rd_sort(r, &a->sort)) ||
-                (rc = eos_cm__rd_idx(r, a->sort, &a->index)))
+                (rc = eos_cm__rd_idx(r, a->sort, &a->index)) ||
+                (b != 0x00 && (rc = eos_cm__check_implements(r, a->name, impl, a->sort))))
                 break;
             for (uint32_t q = 0; q < j; q++)
                 if (b == 0x00 ? strcmp(d.args[q].name, a->name) == 0
@@ -267,16 +286,33 @@ static int instance_section(eos_cm__rd *r)
                         d.args[j].sort == sub->imports[i].sort)
                         found = &d.args[j];
                 if (!found) {
-                    rc = EOS_CM__INVALID(r, "a nested component's import is not supplied");
+                    rc = eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                                      "invalid component: instantiation: missing import named "
+                                      "`%s` (no argument of that name and kind)",
+                                      sub->imports[i].name);
                     break;
                 }
                 const char *why = NULL;
                 eos_cm__typedef have = item_type(r->c, found->sort, found->index);
+                if (found->sort == EOS_CM__S_CORE_MODULE &&
+                    sub->imports[i].type.kind == EOS_CM__T_CORE_MODULE &&
+                    sub->imports[i].type.of.mod) {
+                    const eos_cm__mtype *hm = eos_cm__module_type(r->c, found->index);
+                    if (hm && (rc = eos_cm__module_match(r, sub->imports[i].type.of.mod, hm)))
+                        break;
+                }
                 if (eos_cm__extern_match(map, eos_cm__item_kind(sub->imports[i].sort),
                                          &sub->imports[i].type, &have, 0, &why))
                     rc = eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
-                                      "invalid component: instantiation argument `%s`: %s",
-                                      sub->imports[i].name, why);
+                                      "invalid component: instantiation argument `%s`: %s%s%s%s",
+                                      sub->imports[i].name, why, map->export_name ? " `" : "",
+                                      map->export_name ? map->export_name : "",
+                                      map->export_name ? "`" : "");
+                /* The child's exports mention its imported type: it is the
+                 * argument here, named as the argument is. */
+                else if (sub->imports[i].sort == EOS_CM__S_TYPE &&
+                         sub->imports[i].type.kind == EOS_CM__T_VAL && have.kind == EOS_CM__T_VAL)
+                    rc = eos_cm__vis_same(r->c, sub->imports[i].type.of.val, have.of.val);
             }
             if (!rc)
                 rc = instance_type_of_component(r, sub, map, &d.type);
@@ -292,6 +328,23 @@ static int instance_section(eos_cm__rd *r)
                 it->exports[j].name = d.args[j].name;
                 it->exports[j].sort = eos_cm__item_kind(d.args[j].sort);
                 it->exports[j].type = item_type(r->c, d.args[j].sort, d.args[j].index);
+                /* A resource this component defines is known in the bag
+                 * under the export's own type index, as with a component's
+                 * exports; a re-exported one (wit-component's bundles of
+                 * aliases) keeps the type it has. */
+                if (d.args[j].sort == EOS_CM__S_TYPE &&
+                    it->exports[j].type.kind == EOS_CM__T_RESOURCE &&
+                    it->exports[j].type.of.rdesc->defined &&
+                    it->exports[j].type.of.rdesc->owner == r->c) {
+                    eos_cm__rdesc *named = eos_cm_arena_alloc(r->c->arena, sizeof(*named));
+                    if (!named) {
+                        rc = EOS_ENOMEM;
+                        break;
+                    }
+                    *named = *it->exports[j].type.of.rdesc;
+                    named->same = eos_cm__rd_canon(it->exports[j].type.of.rdesc);
+                    it->exports[j].type.of.rdesc = named;
+                }
             }
             /* Annotated names in the bag refer to the bag's own resources. */
             eos_cm__decls ds = {it->exports, m};
@@ -639,7 +692,7 @@ static bool exports_nth(void *ud, uint32_t i, const char **name, const eos_cm__t
     if (i >= c->export_count)
         return false;
     *name = c->exports[i].name;
-    *type = &c->spaces[c->exports[i].sort].defs[c->exports[i].index].type;
+    *type = &c->spaces[c->exports[i].sort].defs[c->exports[i].self].type;
     return true;
 }
 
@@ -662,8 +715,10 @@ static int import_section(eos_cm__rd *r, eos_cm__scope *s)
     eos_cm_component *c = r->c;
     for (uint32_t k = 0; k < n && !rc; k++) {
         eos_cm__import im = {0};
-        if ((rc = eos_cm__rd_extern_name(r, &im.name)) ||
-            (rc = eos_cm__rd_externdesc(r, s, im.name, &im.sort, &im.type)))
+        const char *impl;
+        if ((rc = eos_cm__rd_extern_name(r, &im.name, &impl)) ||
+            (rc = eos_cm__rd_externdesc(r, s, im.name, &im.sort, &im.type)) ||
+            (rc = eos_cm__check_implements(r, im.name, impl, im.sort)))
             break;
         for (uint32_t j = 0; j < c->import_count; j++)
             if (eos_cm__names_conflict(c->imports[j].name, im.name))
@@ -680,7 +735,8 @@ static int import_section(eos_cm__rd *r, eos_cm__scope *s)
             im.type.of.val = named;
         }
         if ((rc = check_annotated(r, im.name, im.sort, &im.type, true)) ||
-            (rc = eos_cm__check_visible(r, im.sort, &im.type, true)))
+            (rc = eos_cm__check_visible(r, im.sort, &im.type, true)) ||
+            (rc = eos_cm__note_visible(c, im.sort, &im.type, true)))
             return rc;
         im.index = c->spaces[im.sort].len;
         eos_cm__def d = {.how = EOS_CM__D_IMPORT, .a = c->import_count, .type = im.type};
@@ -695,6 +751,41 @@ static int import_section(eos_cm__rd *r, eos_cm__scope *s)
     return rc;
 }
 
+/* An export's type ascription: the item's type must be a subtype of the
+ * ascribed one, which replaces it (an instance then shows only the exports
+ * the ascription lists). */
+static int check_ascription(eos_cm__rd *r, const char *name, bool abstract, eos_cm__typedef *t,
+                            eos_cm__typedef *have)
+{
+    const char *why = NULL;
+    eos_cm__rmapping *m = NULL;
+    if (t->kind == EOS_CM__T_INSTANCE && have->kind == EOS_CM__T_INSTANCE && have->of.inst) {
+        m = eos_cm_arena_alloc(r->c->arena, sizeof(*m));
+        if (!m)
+            return EOS_ENOMEM;
+        m->len = 0;
+        if (!eos_cm__extern_match(m, EOS_CM_ITEM_INSTANCE, t, have, 0, &why)) {
+            int rc = eos_cm__subst_typedef(r->c->arena, m, t, 0);
+            if (!rc)
+                *have = *t;
+            return rc;
+        }
+    } else if (t->kind == EOS_CM__T_RESOURCE) {
+        if (have->kind == EOS_CM__T_RESOURCE &&
+            (abstract || eos_cm__rd_canon(t->of.rdesc) == eos_cm__rd_canon(have->of.rdesc)))
+            return 0;
+        why = have->kind == EOS_CM__T_RESOURCE ? "resource types are not the same"
+                                               : "expected a resource type";
+    } else {
+        return 0;
+    }
+    return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
+                        "invalid component: ascribed type of export `%s` is not compatible with "
+                        "the exported item (%s%s%s%s)",
+                        name, why, m && m->export_name ? " `" : "",
+                        m && m->export_name ? m->export_name : "", m && m->export_name ? "`" : "");
+}
+
 static int export_section(eos_cm__rd *r, eos_cm__scope *s)
 {
     uint32_t n;
@@ -703,20 +794,29 @@ static int export_section(eos_cm__rd *r, eos_cm__scope *s)
     for (uint32_t k = 0; k < n && !rc; k++) {
         eos_cm__export e = {0};
         uint8_t has;
-        if ((rc = eos_cm__rd_extern_name(r, &e.name)) || (rc = eos_cm__rd_sort(r, &e.sort)) ||
-            (rc = eos_cm__rd_idx(r, e.sort, &e.index)) || (rc = eos_cm__rd_u8(r, &has)))
+        const char *impl;
+        if ((rc = eos_cm__rd_extern_name(r, &e.name, &impl)) ||
+            (rc = eos_cm__rd_sort(r, &e.sort)) || (rc = eos_cm__rd_idx(r, e.sort, &e.index)) ||
+            (rc = eos_cm__check_implements(r, e.name, impl, e.sort)) ||
+            (rc = eos_cm__rd_u8(r, &has)))
             break;
         if ((e.sort < EOS_CM__S_FUNC && e.sort != EOS_CM__S_CORE_MODULE) ||
             e.sort == EOS_CM__S_CORE_TAG)
             return EOS_CM__INVALID(r, "export of a core item other than a module");
         eos_cm__def d = c->spaces[e.sort].defs[e.index];
+        bool fresh = false;
         if (has == 1) {
             uint8_t st;
             eos_cm__typedef t;
+            bool abstract = r->end - r->p >= 2 && r->p[0] == 0x03 && r->p[1] == 0x01;
             if ((rc = eos_cm__rd_externdesc(r, s, e.name, &st, &t)))
                 break;
             if (st != e.sort)
                 return EOS_CM__INVALID(r, "export type ascription of a different sort");
+            if ((rc = check_ascription(r, e.name, abstract, &t, &d.type)))
+                return rc;
+            /* Ascribed (sub resource), the export is a new abstract type. */
+            fresh = abstract;
             if (st == EOS_CM__S_FUNC && t.kind == EOS_CM__T_FUNC && d.type.kind == EOS_CM__T_FUNC &&
                 !eos_cm__functype_equal(t.of.func, d.type.of.func))
                 return EOS_CM__INVALID(r, "export type ascription does not match the function");
@@ -730,6 +830,16 @@ static int export_section(eos_cm__rd *r, eos_cm__scope *s)
         if (e.sort == EOS_CM__S_TYPE && d.type.kind == EOS_CM__T_RESOURCE &&
             (!d.type.of.rdesc->name || !d.type.of.rdesc->defined))
             ((eos_cm__rdesc *)d.type.of.rdesc)->name = e.name;
+        if (e.sort == EOS_CM__S_TYPE && d.type.kind == EOS_CM__T_RESOURCE) {
+            /* The export's new type index: the same resource under the
+             * name the outside knows it by. */
+            eos_cm__rdesc *named = eos_cm_arena_alloc(c->arena, sizeof(*named));
+            if (!named)
+                return EOS_ENOMEM;
+            *named = *d.type.of.rdesc;
+            named->same = fresh ? NULL : eos_cm__rd_canon(d.type.of.rdesc);
+            d.type.of.rdesc = named;
+        }
         for (uint32_t j = 0; j < c->export_count; j++)
             if (eos_cm__names_conflict(c->exports[j].name, e.name))
                 return eos_diag_set(r->diag, EOS_EINVALID, r->step, r->base + (r->p - r->start),
@@ -754,7 +864,9 @@ static int export_section(eos_cm__rd *r, eos_cm__scope *s)
         alias.how = EOS_CM__D_EXPORT;
         alias.a = e.index;
         alias.b = e.sort;
-        if ((rc = eos_cm__rd_push(r, e.sort, &alias)))
+        e.self = c->spaces[e.sort].len;
+        if ((rc = eos_cm__rd_push(r, e.sort, &alias)) ||
+            (rc = eos_cm__note_visible(c, e.sort, &d.type, false)))
             break;
         if (eos_cm__grow((void **)&c->exports, &c->export_cap, c->export_count, sizeof(e)))
             return EOS_ENOMEM;
@@ -813,6 +925,8 @@ void eos_cm_component_free(eos_cm_component *c)
     eos_free(c->imports, c->import_cap * sizeof(*c->imports));
     eos_free(c->exports, c->export_cap * sizeof(*c->exports));
     eos_free(c->starts, c->start_cap * sizeof(*c->starts));
+    for (int w = 0; w < 2; w++)
+        eos_free(c->vis[w].v, c->vis[w].cap * sizeof(void *));
     eos_cm_arena *a = c->arena;
     bool nested = c->parent != NULL;
     eos_free(c, sizeof(*c));
@@ -904,7 +1018,7 @@ int eos_cm__decode(const uint8_t *bytes, size_t size, const eos_wasm_features *f
             rc = eos_cm__rd_u32(&r, &n);
             for (uint32_t k = 0; k < n && !rc; k++) {
                 eos_cm__def d = {.how = EOS_CM__D_ALIAS_OUTER};
-                if (!(rc = eos_cm__rd_core_type(&r, false)))
+                if (!(rc = eos_cm__rd_core_type(&r, false, &d.type)))
                     rc = eos_cm__rd_push(&r, EOS_CM__S_CORE_TYPE, &d);
             }
             break;

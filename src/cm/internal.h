@@ -32,7 +32,16 @@ typedef struct eos_cm__rdesc {
     bool has_dtor;
     uint32_t dtor_core_func;
     const struct eos_cm_component *owner; /* the component whose types declare it */
+    /* Set on the new type index an export of the resource introduces: the
+     * same resource type, but a different name for external visibility. */
+    const struct eos_cm__rdesc *same;
 } eos_cm__rdesc;
+
+/* The resource an rdesc stands for (itself, or the one it re-exports). */
+static inline const eos_cm__rdesc *eos_cm__rd_canon(const eos_cm__rdesc *d)
+{
+    return d && d->same ? d->same : d;
+}
 
 typedef enum {
     EOS_CM__T_VAL,       /* val */
@@ -46,6 +55,17 @@ typedef enum {
 
 struct eos_cm__itype;
 
+/* A core module type's import (module, name) or export (name). */
+typedef struct eos_cm__coreitem {
+    const char *module, *name;
+    eos_wasm_externtype type; /* a function's type may be NULL: unknown */
+} eos_cm__coreitem;
+
+typedef struct eos_cm__mtype {
+    uint32_t import_count, export_count;
+    eos_cm__coreitem *imports, *exports;
+} eos_cm__mtype;
+
 /* An entry of the type index space. */
 typedef struct eos_cm__typedef {
     uint8_t kind; /* eos_cm__tkind */
@@ -54,6 +74,8 @@ typedef struct eos_cm__typedef {
         const eos_cm_functype *func;
         const struct eos_cm__itype *inst; /* instance and component types */
         const eos_cm__rdesc *rdesc;
+        const eos_cm__mtype *mod;       /* core module types */
+        const eos_wasm_functype *cfunc; /* core function types */
     } of;
 } eos_cm__typedef;
 
@@ -69,6 +91,10 @@ typedef struct eos_cm__itype {
     eos_cm__decl *imports; /* component types only */
     uint32_t export_count;
     eos_cm__decl *exports;
+    /* Abstract resources the type's own declarations introduce (sub
+     * resource): each use of the type as an import gets fresh ones. */
+    const struct eos_cm__rdesc **declared;
+    uint32_t declared_count;
 } eos_cm__itype;
 
 /* Sorts, with values for the index spaces. */
@@ -148,6 +174,7 @@ typedef struct eos_cm__export {
     const char *name;
     uint8_t sort;
     uint32_t index; /* the exported item in its sort's space */
+    uint32_t self;  /* the index the export itself adds (its type as ascribed) */
 } eos_cm__export;
 
 struct eos_cm_component {
@@ -163,6 +190,13 @@ struct eos_cm_component {
     eos_cm__export *exports;
     uint32_t export_count, export_cap;
     uint32_t rdesc_count;
+    /* Types (eos_cm_type or eos_cm__rdesc pointers) the component's imports
+     * (vis[1]) and exports (vis[0]) give a name to: the only record, variant,
+     * enum, flags and resource types its imports and exports may mention. */
+    struct {
+        const void **v;
+        uint32_t n, cap;
+    } vis[2];
     bool engine_missing; /* core modules could not be compiled (no engine) */
     /* Start functions (func indices, taking and returning nothing), run in
      * order once every other definition is instantiated. */
@@ -202,13 +236,19 @@ typedef struct eos_cm__scope {
     uint32_t nimports, icap, nexports, ecap;
     eos_cm__typedef *insts; /* instances imported inside a component type */
     uint32_t ninsts, instcap;
+    eos_cm__typedef *ctypes; /* core types of a type body */
+    uint32_t nctypes, ctcap;
+    const eos_cm__rdesc **declared; /* abstract resources a type body declares */
+    uint32_t ndeclared, dcap;
 } eos_cm__scope;
 
 int eos_cm__rd_fail(eos_cm__rd *r, int code, const char *fmt, const char *detail);
 int eos_cm__rd_u8(eos_cm__rd *r, uint8_t *out);
 int eos_cm__rd_u32(eos_cm__rd *r, uint32_t *out);
 int eos_cm__rd_name(eos_cm__rd *r, const char **out);
-int eos_cm__rd_extern_name(eos_cm__rd *r, const char **out);
+int eos_cm__rd_extern_name(eos_cm__rd *r, const char **out, const char **implements);
+/* EOS_EINVALID when an `implements` attribute names an item not an instance. */
+int eos_cm__check_implements(eos_cm__rd *r, const char *name, const char *implements, uint8_t sort);
 int eos_cm__grow(void **v, uint32_t *cap, uint32_t len, size_t elem);
 int eos_cm__rd_push(eos_cm__rd *r, int sort, const eos_cm__def *d);
 int eos_cm__rd_idx(eos_cm__rd *r, int sort, uint32_t *out);
@@ -217,7 +257,7 @@ uint8_t eos_cm__item_kind(uint8_t sort);
 int eos_cm__rd_externdesc(eos_cm__rd *r, eos_cm__scope *s, const char *nm, uint8_t *out_sort,
                           eos_cm__typedef *out);
 int eos_cm__rd_deftype(eos_cm__rd *r, eos_cm__scope *s, eos_cm__typedef *out);
-int eos_cm__rd_core_type(eos_cm__rd *r, bool in_module);
+int eos_cm__rd_core_type(eos_cm__rd *r, bool in_module, eos_cm__typedef *out);
 
 /* ---- Names (names.c) -------------------------------------------------------- */
 
@@ -226,6 +266,8 @@ bool eos_cm__label_ok(const char *s, size_t len);
 /* An import or export name of the component model's grammar; on false *why
  * says what is wrong (static text). */
 bool eos_cm__extern_name_ok(const char *s, size_t len, bool import, const char **why);
+/* An interface name `ns:pkg/iface@version?`; on false *why says why. */
+bool eos_cm__interface_name_ok(const char *s, size_t len, const char **why);
 /* True when two import (or export) names are not strongly unique. */
 bool eos_cm__names_conflict(const char *a, const char *b);
 
@@ -255,6 +297,11 @@ bool eos_cm__decls_nth(void *ud, uint32_t i, const char **name,
 typedef struct eos_cm__rmapping {
     const eos_cm__rdesc *from[64], *to[64];
     uint32_t len;
+    bool any_resource;       /* handles match whatever their resources (to explain a mismatch) */
+    const char *export_name; /* set with a mismatch inside an instance: the export's name */
+    /* The copies substitution made (old -> new type), so that a type met
+     * twice is copied once and keeps one identity. */
+    struct eos_cm__memo *memo;
 } eos_cm__rmapping;
 
 /* Checks an argument of type have (of sort, an eos_cm_item_kind) against an
@@ -269,6 +316,15 @@ bool eos_cm__func_match(const eos_cm__rmapping *m, const eos_cm_functype *want,
  * Returns 0 or EOS_ENOMEM. */
 int eos_cm__subst_typedef(eos_cm_arena *a, const eos_cm__rmapping *m, eos_cm__typedef *t,
                           int depth);
+/* Adds to m, for every resource t mentions that keep does not map to, a
+ * fresh resource type (same run-time id): what an instance of a component
+ * gets for the resources it defines. Returns 0 or EOS_ENOMEM. */
+int eos_cm__freshen_collect(eos_cm_arena *a, eos_cm__rmapping *m, const eos_cm__rmapping *keep,
+                            const eos_cm__typedef *t, int depth);
+/* Adds to m fresh resource types for those instance type it (and the
+ * instance types inside it) declares. Returns 0 or EOS_ENOMEM. */
+int eos_cm__freshen_declared(eos_cm_arena *a, eos_cm__rmapping *m, const eos_cm__itype *it,
+                             int depth);
 /* True when a type is or mentions a resource (which may not be aliased
  * across a component boundary). */
 bool eos_cm__typedef_has_resources(const eos_cm__typedef *t, int depth);
@@ -281,6 +337,20 @@ bool eos_cm__typedef_has_resources(const eos_cm__typedef *t, int depth);
  * type t mentions only types the component imports or exports. Returns 0 or
  * EOS_EINVALID. */
 int eos_cm__check_visible(eos_cm__rd *r, uint8_t sort, const eos_cm__typedef *t, bool import);
+/* Records the types an import or export of sort and type t names (for an
+ * instance, the types it exports, recursively). Returns 0 or EOS_ENOMEM. */
+int eos_cm__note_visible(eos_cm_component *c, uint8_t sort, const eos_cm__typedef *t, bool import);
+/* Type p (a nested component's imported type) is named wherever type as
+ * (the argument given for it) is. Returns 0 or EOS_ENOMEM. */
+int eos_cm__vis_same(eos_cm_component *c, const void *p, const void *as);
+/* Whether an import or export of the component names type p. */
+bool eos_cm__is_visible(const eos_cm_component *c, const void *p);
+/* Checks an import or export declaration of a component type body against
+ * the declarations before it: imports may mention only imported types,
+ * exports imported or exported ones. Returns 0 or EOS_EINVALID. */
+int eos_cm__check_decl_visible(eos_cm__rd *r, const eos_cm__decl *imports, uint32_t nimports,
+                               const eos_cm__decl *exports, uint32_t nexports, uint8_t sort,
+                               const eos_cm__typedef *t, bool import);
 
 /* ---- Core instances (corecheck.c) -------------------------------------------- */
 
@@ -292,6 +362,12 @@ int eos_cm__core_export_type(const eos_cm_component *c, uint32_t inst, const cha
 /* Checks a core module instantiation d: argument names unique, every import
  * supplied with an item of its kind and type. Returns 0 or EOS_EINVALID. */
 int eos_cm__check_core_instantiate(eos_cm__rd *r, const eos_cm__def *d);
+/* The type of core module definition (index) of c, NULL when unknown. */
+const eos_cm__mtype *eos_cm__module_type(eos_cm_component *c, uint32_t index);
+/* Checks module type have against want (an import of a nested component):
+ * have may import less and must export at least as much, with matching
+ * types. Returns 0 or EOS_EINVALID with the reason in diag. */
+int eos_cm__module_match(eos_cm__rd *r, const eos_cm__mtype *want, const eos_cm__mtype *have);
 
 /* ---- Types ----------------------------------------------------------------- */
 

@@ -154,6 +154,11 @@ static bool interface_ok(const char *s, size_t len, const char **why)
     return !at || semver_ok(at + 1, end, why);
 }
 
+bool eos_cm__interface_name_ok(const char *s, size_t len, const char **why)
+{
+    return interface_ok(s, len, why);
+}
+
 /* "pre=<" body ">" with no '<' or '>' inside, optionally ",integrity=<...>". */
 static bool bracketed(const char *s, size_t len, const char *pre, bool hash_ok)
 {

@@ -8,6 +8,7 @@
 
 static const eos_cm__rdesc *map_get(const eos_cm__rmapping *m, const eos_cm__rdesc *want)
 {
+    want = eos_cm__rd_canon(want);
     for (uint32_t i = 0; i < m->len; i++)
         if (m->from[i] == want)
             return m->to[i];
@@ -20,11 +21,11 @@ static bool map_bind(eos_cm__rmapping *m, const eos_cm__rdesc *want, const eos_c
 {
     const eos_cm__rdesc *cur = map_get(m, want);
     if (cur)
-        return cur == have;
+        return cur == eos_cm__rd_canon(have);
     if (m->len == EOS_ARRAY_LEN(m->from))
         return true; /* too many to track: checked by name at link time */
-    m->from[m->len] = want;
-    m->to[m->len++] = have;
+    m->from[m->len] = eos_cm__rd_canon(want);
+    m->to[m->len++] = eos_cm__rd_canon(have);
     return true;
 }
 
@@ -79,10 +80,10 @@ static bool val_match(const eos_cm__rmapping *m, const eos_cm_type *want, const 
     case EOS_CM_OWN:
     case EOS_CM_BORROW: {
         const eos_cm__rdesc *w = want->rdesc, *h = have->rdesc;
-        if (!w || !h)
+        if (!w || !h || m->any_resource)
             return true; /* host-side types: names decide at link time */
         const eos_cm__rdesc *bound = map_get(m, w);
-        return (bound ? bound : w) == h;
+        return eos_cm__rd_canon(bound ? bound : w) == eos_cm__rd_canon(h);
     }
     default:
         return true;
@@ -139,7 +140,11 @@ int eos_cm__extern_match(eos_cm__rmapping *m, uint8_t sort, const eos_cm__typede
         if (have->kind != EOS_CM__T_FUNC)
             return 0;
         if (!eos_cm__func_match(m, want->of.func, have->of.func)) {
-            *why = "type mismatch in a function argument";
+            m->any_resource = true;
+            *why = eos_cm__func_match(m, want->of.func, have->of.func)
+                       ? "type mismatch in a function argument: resource types are not the same"
+                       : "type mismatch in a function argument";
+            m->any_resource = false;
             return EOS_EINVALID;
         }
         return 0;
@@ -153,16 +158,21 @@ int eos_cm__extern_match(eos_cm__rmapping *m, uint8_t sort, const eos_cm__typede
                 if (strcmp(h->exports[j].name, we->name) == 0)
                     he = &h->exports[j];
             if (!he) {
-                *why = "missing expected export in an instance argument";
+                m->export_name = we->name;
+                *why = "missing expected export";
                 return EOS_EINVALID;
             }
             if (he->sort != we->sort) {
-                *why = "an instance argument's export has a different kind";
+                m->export_name = we->name;
+                *why = "an instance's export has a different kind";
                 return EOS_EINVALID;
             }
             int rc = eos_cm__extern_match(m, we->sort, &we->type, &he->type, depth + 1, why);
-            if (rc)
+            if (rc) {
+                if (!m->export_name)
+                    m->export_name = we->name;
                 return rc;
+            }
         }
         return 0;
     }
@@ -211,11 +221,51 @@ static const eos_cm_type *const *subst_types(eos_cm_arena *a, const eos_cm__rmap
     return out ? out : v;
 }
 
+typedef struct eos_cm__memo {
+    const eos_cm_type **from, **to;
+    uint32_t len, cap;
+} eos_cm__memo;
+
+static const eos_cm_type *memo_get(const eos_cm__memo *mm, const eos_cm_type *t)
+{
+    for (uint32_t i = 0; mm && i < mm->len; i++)
+        if (mm->from[i] == t)
+            return mm->to[i];
+    return NULL;
+}
+
+/* Remembers t's copy c; past the cap (or out of memory) copies are simply
+ * not shared. */
+static void memo_put(eos_cm_arena *a, eos_cm__memo *mm, const eos_cm_type *t, const eos_cm_type *c)
+{
+    if (!mm)
+        return;
+    if (mm->len == mm->cap) {
+        uint32_t n = mm->cap ? mm->cap * 2 : 16;
+        if (n > 4096)
+            return;
+        const eos_cm_type **f = eos_cm_arena_alloc(a, n * sizeof(*f));
+        const eos_cm_type **o = eos_cm_arena_alloc(a, n * sizeof(*o));
+        if (!f || !o)
+            return;
+        if (mm->len) {
+            memcpy(f, mm->from, mm->len * sizeof(*f));
+            memcpy(o, mm->to, mm->len * sizeof(*o));
+        }
+        mm->from = f, mm->to = o, mm->cap = n;
+    }
+    mm->from[mm->len] = t;
+    mm->to[mm->len++] = c;
+}
+
 static const eos_cm_type *subst_val(eos_cm_arena *a, const eos_cm__rmapping *m,
                                     const eos_cm_type *t, int depth)
 {
     if (depth > EOS_CM_MAX_DEPTH || !m->len)
         return t;
+    const eos_cm_type *seen = memo_get(m->memo, t);
+    if (seen)
+        return seen;
     const eos_cm_type *elem = t->elem, *err = t->err;
     const eos_cm_type *const *types = t->types;
     const void *rdesc = t->rdesc;
@@ -256,6 +306,7 @@ static const eos_cm_type *subst_val(eos_cm_arena *a, const eos_cm__rmapping *m,
     c->elem = elem, c->err = err, c->types = types, c->rdesc = rdesc;
     if (rdesc != t->rdesc)
         c->rname = ((const eos_cm__rdesc *)rdesc)->name;
+    memo_put(a, m->memo, t, c);
     return c;
 }
 
@@ -282,6 +333,14 @@ int eos_cm__subst_typedef(eos_cm_arena *a, const eos_cm__rmapping *m, eos_cm__ty
 {
     if (!m->len || !t->of.val || depth > EOS_CM_MAX_DEPTH)
         return 0;
+    if (!m->memo) {
+        /* Every mapping is a caller's own object (stack or arena); the memo
+         * is state of the substitutions made with it. */
+        eos_cm__memo *mm = eos_cm_arena_alloc(a, sizeof(*mm));
+        if (!mm)
+            return EOS_ENOMEM;
+        ((eos_cm__rmapping *)m)->memo = mm;
+    }
     switch (t->kind) {
     case EOS_CM__T_RESOURCE: {
         const eos_cm__rdesc *to = map_get(m, t->of.rdesc);
@@ -303,6 +362,18 @@ int eos_cm__subst_typedef(eos_cm_arena *a, const eos_cm__rmapping *m, eos_cm__ty
             return EOS_ENOMEM;
         c->export_count = it->export_count;
         memcpy(c->exports, it->exports, it->export_count * sizeof(eos_cm__decl));
+        c->import_count = 0;
+        c->imports = NULL;
+        c->declared_count = 0;
+        c->declared = it->declared_count
+                          ? eos_cm_arena_alloc(a, it->declared_count * sizeof(*c->declared))
+                          : NULL;
+        if (it->declared_count && !c->declared)
+            return EOS_ENOMEM;
+        for (uint32_t i = 0; i < it->declared_count; i++) {
+            const eos_cm__rdesc *to = map_get(m, it->declared[i]);
+            c->declared[c->declared_count++] = to ? to : it->declared[i];
+        }
         for (uint32_t i = 0; i < c->export_count; i++) {
             int rc = eos_cm__subst_typedef(a, m, &c->exports[i].type, depth + 1);
             if (rc)
@@ -345,4 +416,99 @@ bool eos_cm__typedef_has_resources(const eos_cm__typedef *t, int depth)
     default:
         return false;
     }
+}
+
+/* ---- Generative resources: fresh types per instance and per import -------- */
+
+static bool in_to(const eos_cm__rmapping *m, const eos_cm__rdesc *rd)
+{
+    for (uint32_t i = 0; m && i < m->len; i++)
+        if (m->to[i] == rd)
+            return true;
+    return false;
+}
+
+static int fresh_rd(eos_cm_arena *a, eos_cm__rmapping *m, const eos_cm__rmapping *keep,
+                    const eos_cm__rdesc *rd)
+{
+    rd = eos_cm__rd_canon(rd);
+    if (!rd || in_to(keep, rd) || map_get(m, rd) || m->len == EOS_ARRAY_LEN(m->from))
+        return 0;
+    /* A new identity for type checking; the same id, so the run-time
+     * resource an instance binds to it is found as before. */
+    eos_cm__rdesc *f = eos_cm_arena_alloc(a, sizeof(*f));
+    if (!f)
+        return EOS_ENOMEM;
+    *f = *rd;
+    f->same = NULL;
+    m->from[m->len] = rd;
+    m->to[m->len++] = f;
+    return 0;
+}
+
+static int fresh_val(eos_cm_arena *a, eos_cm__rmapping *m, const eos_cm__rmapping *keep,
+                     const eos_cm_type *t, int depth)
+{
+    if (!t || depth > EOS_CM_MAX_DEPTH)
+        return 0;
+    int rc = 0;
+    switch (t->kind) {
+    case EOS_CM_OWN:
+    case EOS_CM_BORROW:
+        return fresh_rd(a, m, keep, t->rdesc);
+    case EOS_CM_LIST:
+    case EOS_CM_OPTION:
+    case EOS_CM_RESULT:
+        if (!(rc = fresh_val(a, m, keep, t->elem, depth + 1)))
+            rc = fresh_val(a, m, keep, t->err, depth + 1);
+        return rc;
+    case EOS_CM_RECORD:
+    case EOS_CM_VARIANT:
+    case EOS_CM_TUPLE:
+        for (uint32_t i = 0; t->types && i < t->count && !rc; i++)
+            rc = fresh_val(a, m, keep, t->types[i], depth + 1);
+        return rc;
+    default:
+        return 0;
+    }
+}
+
+int eos_cm__freshen_collect(eos_cm_arena *a, eos_cm__rmapping *m, const eos_cm__rmapping *keep,
+                            const eos_cm__typedef *t, int depth)
+{
+    if (!t->of.val || depth > EOS_CM_MAX_DEPTH)
+        return 0;
+    int rc = 0;
+    switch (t->kind) {
+    case EOS_CM__T_RESOURCE:
+        return fresh_rd(a, m, keep, t->of.rdesc);
+    case EOS_CM__T_VAL:
+        return fresh_val(a, m, keep, t->of.val, 0);
+    case EOS_CM__T_FUNC:
+        for (uint32_t i = 0; i < t->of.func->param_count && !rc; i++)
+            rc = fresh_val(a, m, keep, t->of.func->params[i], 0);
+        for (uint32_t i = 0; i < t->of.func->result_count && !rc; i++)
+            rc = fresh_val(a, m, keep, t->of.func->results[i], 0);
+        return rc;
+    case EOS_CM__T_INSTANCE:
+        for (uint32_t i = 0; i < t->of.inst->export_count && !rc; i++)
+            rc = eos_cm__freshen_collect(a, m, keep, &t->of.inst->exports[i].type, depth + 1);
+        return rc;
+    default:
+        return 0;
+    }
+}
+
+int eos_cm__freshen_declared(eos_cm_arena *a, eos_cm__rmapping *m, const eos_cm__itype *it,
+                             int depth)
+{
+    if (!it || depth > EOS_CM_MAX_DEPTH)
+        return 0;
+    int rc = 0;
+    for (uint32_t i = 0; i < it->declared_count && !rc; i++)
+        rc = fresh_rd(a, m, NULL, it->declared[i]);
+    for (uint32_t i = 0; i < it->export_count && !rc; i++)
+        if (it->exports[i].type.kind == EOS_CM__T_INSTANCE)
+            rc = eos_cm__freshen_declared(a, m, it->exports[i].type.of.inst, depth + 1);
+    return rc;
 }
