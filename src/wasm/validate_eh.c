@@ -145,14 +145,16 @@ int eos_wasm__v_eh(eos_wasm__vctx *v, uint8_t op)
     return 0;
 }
 
-/* A handler's values must be exactly what its label takes. */
-static bool label_takes(const eos_wasm__ctl *l, const uint8_t *ts, uint32_t n, bool ref)
+/* A handler's values must match (be subtypes of) what its label takes. */
+static bool label_takes(const eos_wasm_module *m, const eos_wasm__ctl *l, const uint8_t *ts,
+                        uint32_t n, bool ref)
 {
     if (eos_wasm__v_label_arity(l) != n + ref)
         return false;
     const uint8_t *lt = eos_wasm__v_label_types(l);
-    if (n && memcmp(lt, ts, n) != 0)
-        return false;
+    for (uint32_t i = 0; i < n; i++)
+        if (!eos_wasm__val_sub(m, ts[i], lt[i]))
+            return false;
     return !ref || lt[n] == EOS_WASM_EXNREF;
 }
 
@@ -181,7 +183,7 @@ int eos_wasm__v_try_table(eos_wasm__vctx *v, uint32_t *at)
         TRY(eos_wasm__v_read_idx(v, v->nctls, "label", &l));
         eos_wasm__ctl *lc = &v->ctls[v->nctls - 1 - l];
         bool ref = kind == CATCH_REF || kind == CATCH_ALL_REF;
-        if (!label_takes(lc, t ? t->params : NULL, t ? t->param_count : 0, ref))
+        if (!label_takes(v->m, lc, t ? t->params : NULL, t ? t->param_count : 0, ref))
             return FAIL(EOS_EINVALID, "type mismatch: catch clause %u does not match label %u",
                         i, l);
         if (live) {
