@@ -176,6 +176,8 @@ typedef struct eos_wasm_features {
     bool disable_tail_call;
     bool disable_extended_const;
     bool disable_multi_memory;
+    /* At most one table, as in WebAssembly 1.0 (reference types lifted it). */
+    bool disable_multi_table;
     /* Constant expressions read imported globals only, as in WebAssembly 2.0
      * (by default any earlier immutable global, as in 3.0). */
     bool wasm2_const_globals;

@@ -780,5 +780,7 @@ int eos_wasm__decode(eos_wasm_module *m, eos_diag *diag)
                                  "data count and data section have inconsistent lengths");
     if (m->memory_count > 1 && m->features.disable_multi_memory)
         return eos_wasm__rd_fail(&r, EOS_EINVALID, "multiple memories");
+    if (m->table_count > 1 && m->features.disable_multi_table)
+        return eos_wasm__rd_fail(&r, EOS_EINVALID, "multiple tables");
     return 0;
 }

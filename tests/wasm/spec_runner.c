@@ -1,12 +1,13 @@
 /* Runs the official WebAssembly spec tests: reads the JSON script written by
  * wast2json and executes every command (modules, register, actions and all
  * assertion kinds) against the engine, with the "spectest" host module.
- * Usage: spec_runner [--tier interp|compiled] [--bounds explicit|guard] [--lazy] [--mvp]
+ * Usage: spec_runner [--tier interp|compiled] [--bounds explicit|guard] [--lazy] [--mvp | --wasm1 | --all]
  *                    [--all] [--skip] [--no-decline] file.json...
  *   --tier  run the modules on that tier (default interp)
  *   --bounds how compiled code checks memory accesses (default explicit);
  *           guard where the build cannot exits 77 (skipped)
  *   --lazy  translate every function on its first call (as for large modules)
+ *   --wasm1 for the following files, also one table at most (WebAssembly 1.0)
  *   --mvp   for the following files, disable the proposals (multi-memory)
  *           the core suite predates; --all enables them again
  *   --skip  only count the commands (for files of unsupported features)
@@ -995,8 +996,14 @@ int main(int argc, char **argv)
             r.features.disable_multi_memory = true;
             continue;
         }
+        if (!strcmp(argv[i], "--wasm1")) {
+            r.features.disable_multi_memory = true;
+            r.features.disable_multi_table = true;
+            continue;
+        }
         if (!strcmp(argv[i], "--all")) {
             r.features.disable_multi_memory = false;
+            r.features.disable_multi_table = false;
             continue;
         }
         if (!strcmp(argv[i], "--skip")) {
