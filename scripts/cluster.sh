@@ -64,6 +64,23 @@ start_node() { # n
   fi
 }
 
+wait_apps() { # n app...
+  local n="$1" listed app missing
+  shift
+  for _ in $(seq 1 600); do
+    listed="$(curl -sk "https://127.0.0.1:$(cat "$state/n$n/port")/.well-known/enclave-os/apps" || true)"
+    missing=""
+    for app in "$@"; do
+      case "$listed" in *"\"name\":\"$app\""*) ;; *) missing="$app" ;; esac
+    done
+    [ -z "$missing" ] && return 0
+    sleep 0.5
+  done
+  echo "cluster: node $n did not take app '$missing' from the store in 300 s; its log:" >&2
+  tail -20 "$state/n$n/log" >&2
+  return 1
+}
+
 write_haproxy_cfg() { # [nodes, default "1 2 3"]
   local nodes="${1:-1 2 3}"
   cat >"$state/haproxy.cfg" <<EOF
@@ -158,12 +175,18 @@ start_all() {
   start_node 1
   start_node 2
   start_node 3
-  local n1="127.0.0.1:$(cat "$state/n1/port")"
+  local n1="127.0.0.1:$(cat "$state/n1/port")" loaded=()
   for app in hello kv-counter; do
     if [ -f "$apps/$app/$app.wasm" ]; then
       "$bin" load "$apps/$app/$app.wasm" --name "$app" -s "$n1" --allow-simulated >/dev/null
+      loaded+=("$app")
     fi
   done
+  # The other nodes follow the store on their own; on --tier compiled each
+  # compiles the apps before it serves them, so wait until every node lists
+  # every app (until then their certificates carry an older root).
+  wait_apps 2 "${loaded[@]}"
+  wait_apps 3 "${loaded[@]}"
   write_haproxy_cfg
   haproxy -c -q -f "$state/haproxy.cfg"
   haproxy -D -f "$state/haproxy.cfg"

@@ -8,7 +8,7 @@ compiled once and later servers link it. Run by hand (docs/operations.md):
 --bin runs a copy of the binary (the build directory may then be rebuilt
 while the suite runs). The cache is first filled with the large JavaScript
 components (--warm, default: every .wasm of 4 MiB or more the build made for
-the examples and test apps: hello-js, egress-js, fetch-js...), whose compile
+the examples and tests: hello-js, egress-js, fetch-js, secret-config...), whose compile
 takes minutes each: tests that load them then link them in about a second
 instead of waiting past their timeouts. Prints each test's result and
 time, then a summary."""
@@ -72,9 +72,9 @@ def warm(binary, cache, wasm_files):
 def large_components(build):
     """The JavaScript components the tests load (12.8 MB each, one compile of
     minutes apiece): every .wasm of 4 MiB or more under the build's examples
-    and test apps."""
+    and tests."""
     out = []
-    for sub in ("examples", "tests/wasi/apps"):
+    for sub in ("examples", "tests"):
         for d, _, files in os.walk(os.path.join(build, sub)):
             out += [os.path.join(d, f) for f in files
                     if f.endswith(".wasm") and os.path.getsize(os.path.join(d, f)) >= 4 << 20]

@@ -66,7 +66,10 @@ class Soak:
             [self.args.bin, "serve", "--listen", "127.0.0.1:%d" % self.port,
              "--token", self.token, "--tee", "sim", "--data-dir",
              os.path.join(self.tmp, "data"), "--persist-apps", "--log-level", "warn"]
-            + (["--tier", os.environ["EOS_E2E_TIER"]] if os.environ.get("EOS_E2E_TIER") else []),
+            + (["--tier", os.environ["EOS_E2E_TIER"]] if os.environ.get("EOS_E2E_TIER") else [])
+            # the compiled-tier e2e run's shared cache: hello-js links, not compiles
+            + (["--code-cache", os.environ["EOS_E2E_CODE_CACHE"]]
+               if os.environ.get("EOS_E2E_CODE_CACHE") else []),
             stdout=log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while time.time() < deadline:
