@@ -168,10 +168,12 @@ typedef struct eos_wasm_code_cache {
 
 /* Feature switches for decoding and the execution tier; a zeroed struct (or
  * NULL) means the default feature set: WebAssembly 2.0 plus tail calls,
- * extended constant expressions, multi-memory and fixed-width SIMD (v128),
- * interpreted. The compiled tier does not run SIMD yet: tier compiled refuses
- * such modules (EOS_EUNSUPPORTED, naming SIMD) and tier auto keeps them
- * interpreted. */
+ * extended constant expressions, multi-memory, fixed-width and relaxed SIMD,
+ * exception handling, memory64 and table64, custom page sizes, function
+ * references, threads' atomics on one thread and wide arithmetic,
+ * interpreted. The compiled tier translates all of them but exception
+ * handling: tier compiled refuses such modules (EOS_EUNSUPPORTED, naming what
+ * it does not translate) and tier auto keeps them interpreted. */
 typedef struct eos_wasm_features {
     bool disable_tail_call;
     bool disable_extended_const;
