@@ -461,17 +461,23 @@ static int alias_section(eos_cm__rd *r, eos_cm__scope *s)
             }
             d = o->spaces[st].defs[i];
             if (st == EOS_CM__S_CORE_MODULE || st == EOS_CM__S_COMPONENT) {
-                /* Modules and components are kept by pointer (the outer scope
-                 * owns them); imported ones cannot be aliased into a nested
-                 * component here. */
-                if (d.how == EOS_CM__D_MODULE)
-                    d.name = (const char *)(void *)o->modules[d.a];
-                else if (d.how == EOS_CM__D_COMPONENT)
-                    d.name = (const char *)(void *)o->components[d.a];
-                else if (d.how != EOS_CM__D_ALIAS_OUTER)
-                    return eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
-                                           "outer alias of an imported or re-exported module or "
-                                           "component is not supported");
+                /* Modules and components the outer scope defines are kept by
+                 * pointer (it owns them). Others (imported, aliased from an
+                 * instance) exist only once the outer component is
+                 * instantiated: name stays NULL and the instance fetches them
+                 * from the enclosing instance a levels up, index b. */
+                if (d.how == EOS_CM__D_ALIAS_OUTER) {
+                    d.a += ct;
+                } else {
+                    if (d.how == EOS_CM__D_MODULE)
+                        d.name = (const char *)(void *)o->modules[d.a];
+                    else if (d.how == EOS_CM__D_COMPONENT)
+                        d.name = (const char *)(void *)o->components[d.a];
+                    else
+                        d.name = NULL;
+                    d.a = ct;
+                    d.b = i;
+                }
                 d.how = EOS_CM__D_ALIAS_OUTER;
             }
             if (st == EOS_CM__S_TYPE && ct > 0 && eos_cm__typedef_has_resources(&d.type, 0)) {
