@@ -560,7 +560,7 @@ static int canon_opts(eos_cm__rd *r, eos_cm__opts *o)
         default:
             return eos_cm__rd_fail(
                 r, EOS_EUNSUPPORTED, "%s",
-                "canonical option not supported (async is out of eos_cm__scope)");
+                "canonical option not supported (async is out of scope)");
         }
     }
     return rc;
@@ -707,7 +707,7 @@ static int canon_section(eos_cm__rd *r)
         default:
             return eos_cm__rd_fail(
                 r, EOS_EUNSUPPORTED, "%s",
-                "canonical builtin not supported (threads and async are out of eos_cm__scope)");
+                "canonical builtin not supported (threads and async are out of scope)");
         }
     }
     return rc;
