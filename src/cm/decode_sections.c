@@ -186,8 +186,7 @@ static int instance_type_of_component(eos_cm__rd *r, const eos_cm_component *sub
 /* A nested component's type, from its imports and exports: an instance that
  * exports the component (and any alias of that export) then still knows what
  * instantiating it takes and gives, without the definition at hand. */
-static int component_type_of(eos_cm_component *c, const eos_cm_component *sub,
-                             eos_cm__typedef *out)
+static int component_type_of(eos_cm_component *c, const eos_cm_component *sub, eos_cm__typedef *out)
 {
     eos_cm__itype *it = eos_cm_arena_alloc(c->arena, sizeof(*it));
     if (!it)
@@ -558,9 +557,8 @@ static int canon_opts(eos_cm__rd *r, eos_cm__opts *o)
             rc = eos_cm__rd_idx(r, EOS_CM__S_CORE_FUNC, &o->post_return);
             break;
         default:
-            return eos_cm__rd_fail(
-                r, EOS_EUNSUPPORTED, "%s",
-                "canonical option not supported (async is out of scope)");
+            return eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
+                                   "canonical option not supported (async is out of scope)");
         }
     }
     return rc;

@@ -502,9 +502,10 @@ static int get(eos_cm__ci *ci, int sort, uint32_t i, eos_cm__item *out, eos_diag
             if (!d->name) {
                 /* Only the enclosing instance has it (an argument it got). */
                 if (!o) {
-                    rc = link_fail(diag, "outer alias of a %s whose enclosing instance is not "
-                                   "known%s", sort == EOS_CM__S_COMPONENT ? "component" : "module",
-                                   "");
+                    rc = link_fail(diag,
+                                   "outer alias of a %s whose enclosing instance is not "
+                                   "known%s",
+                                   sort == EOS_CM__S_COMPONENT ? "component" : "module", "");
                     break;
                 }
                 rc = get(o, sort, d->b, &x, diag);
