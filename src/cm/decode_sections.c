@@ -183,6 +183,36 @@ static int instance_type_of_component(eos_cm__rd *r, const eos_cm_component *sub
     return fresh_resources(r, map, out);
 }
 
+/* A nested component's type, from its imports and exports: an instance that
+ * exports the component (and any alias of that export) then still knows what
+ * instantiating it takes and gives, without the definition at hand. */
+static int component_type_of(eos_cm_component *c, const eos_cm_component *sub, eos_cm__typedef *out)
+{
+    eos_cm__itype *it = eos_cm_arena_alloc(c->arena, sizeof(*it));
+    if (!it)
+        return EOS_ENOMEM;
+    it->imports = eos_cm_arena_alloc(c->arena, (sub->import_count + 1) * sizeof(eos_cm__decl));
+    it->exports = eos_cm_arena_alloc(c->arena, (sub->export_count + 1) * sizeof(eos_cm__decl));
+    if (!it->imports || !it->exports)
+        return EOS_ENOMEM;
+    it->import_count = sub->import_count;
+    for (uint32_t i = 0; i < sub->import_count; i++) {
+        it->imports[i].name = sub->imports[i].name;
+        it->imports[i].sort = eos_cm__item_kind(sub->imports[i].sort);
+        it->imports[i].type = sub->imports[i].type;
+    }
+    it->export_count = sub->export_count;
+    for (uint32_t i = 0; i < sub->export_count; i++) {
+        const eos_cm__export *e = &sub->exports[i];
+        it->exports[i].name = e->name;
+        it->exports[i].sort = eos_cm__item_kind(e->sort);
+        it->exports[i].type = item_type((eos_cm_component *)sub, e->sort, e->self);
+    }
+    out->kind = EOS_CM__T_COMPONENT;
+    out->of.inst = it;
+    return 0;
+}
+
 /* The instantiation d of a component known only by its type (an import):
  * the arguments are checked against the type's imports and the instance
  * gets the type's exports, with the arguments' resources substituted. */
@@ -430,17 +460,23 @@ static int alias_section(eos_cm__rd *r, eos_cm__scope *s)
             }
             d = o->spaces[st].defs[i];
             if (st == EOS_CM__S_CORE_MODULE || st == EOS_CM__S_COMPONENT) {
-                /* Modules and components are kept by pointer (the outer scope
-                 * owns them); imported ones cannot be aliased into a nested
-                 * component here. */
-                if (d.how == EOS_CM__D_MODULE)
-                    d.name = (const char *)(void *)o->modules[d.a];
-                else if (d.how == EOS_CM__D_COMPONENT)
-                    d.name = (const char *)(void *)o->components[d.a];
-                else if (d.how != EOS_CM__D_ALIAS_OUTER)
-                    return eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
-                                           "outer alias of an imported or re-exported module or "
-                                           "component is not supported");
+                /* Modules and components the outer scope defines are kept by
+                 * pointer (it owns them). Others (imported, aliased from an
+                 * instance) exist only once the outer component is
+                 * instantiated: name stays NULL and the instance fetches them
+                 * from the enclosing instance a levels up, index b. */
+                if (d.how == EOS_CM__D_ALIAS_OUTER) {
+                    d.a += ct;
+                } else {
+                    if (d.how == EOS_CM__D_MODULE)
+                        d.name = (const char *)(void *)o->modules[d.a];
+                    else if (d.how == EOS_CM__D_COMPONENT)
+                        d.name = (const char *)(void *)o->components[d.a];
+                    else
+                        d.name = NULL;
+                    d.a = ct;
+                    d.b = i;
+                }
                 d.how = EOS_CM__D_ALIAS_OUTER;
             }
             if (st == EOS_CM__S_TYPE && ct > 0 && eos_cm__typedef_has_resources(&d.type, 0)) {
@@ -521,9 +557,8 @@ static int canon_opts(eos_cm__rd *r, eos_cm__opts *o)
             rc = eos_cm__rd_idx(r, EOS_CM__S_CORE_FUNC, &o->post_return);
             break;
         default:
-            return eos_cm__rd_fail(
-                r, EOS_EUNSUPPORTED, "%s",
-                "canonical option not supported (async is out of eos_cm__scope)");
+            return eos_cm__rd_fail(r, EOS_EUNSUPPORTED, "%s",
+                                   "canonical option not supported (async is out of scope)");
         }
     }
     return rc;
@@ -670,7 +705,7 @@ static int canon_section(eos_cm__rd *r)
         default:
             return eos_cm__rd_fail(
                 r, EOS_EUNSUPPORTED, "%s",
-                "canonical builtin not supported (threads and async are out of eos_cm__scope)");
+                "canonical builtin not supported (threads and async are out of scope)");
         }
     }
     return rc;
@@ -1039,7 +1074,9 @@ int eos_cm__decode(const uint8_t *bytes, size_t size, const eos_wasm_features *f
             if (sub->engine_missing)
                 c->engine_missing = true;
             eos_cm__def d = {.how = EOS_CM__D_COMPONENT, .a = c->component_count++};
-            rc = eos_cm__rd_push(&r, EOS_CM__S_COMPONENT, &d);
+            rc = component_type_of(c, sub, &d.type);
+            if (!rc)
+                rc = eos_cm__rd_push(&r, EOS_CM__S_COMPONENT, &d);
             r.p = end;
             break;
         }

@@ -495,10 +495,26 @@ static int get(eos_cm__ci *ci, int sort, uint32_t i, eos_cm__item *out, eos_diag
                 }
             }
             x.resource = ci->rmap[rd->id];
-        } else if (sort == EOS_CM__S_COMPONENT) {
-            x.comp = (const eos_cm_component *)d->name;
-        } else if (sort == EOS_CM__S_CORE_MODULE) {
-            x.module = (const eos_wasm_module *)d->name;
+        } else if (sort == EOS_CM__S_COMPONENT || sort == EOS_CM__S_CORE_MODULE) {
+            eos_cm__ci *o = ci;
+            for (uint32_t k = 0; k < d->a && o; k++)
+                o = o->outer;
+            if (!d->name) {
+                /* Only the enclosing instance has it (an argument it got). */
+                if (!o) {
+                    rc = link_fail(diag,
+                                   "outer alias of a %s whose enclosing instance is not "
+                                   "known%s",
+                                   sort == EOS_CM__S_COMPONENT ? "component" : "module", "");
+                    break;
+                }
+                rc = get(o, sort, d->b, &x, diag);
+            } else if (sort == EOS_CM__S_COMPONENT) {
+                x.comp = (const eos_cm_component *)d->name;
+                x.env = o;
+            } else {
+                x.module = (const eos_wasm_module *)d->name;
+            }
         }
         break;
     case EOS_CM__D_CANON_LIFT:
@@ -520,6 +536,7 @@ static int get(eos_cm__ci *ci, int sort, uint32_t i, eos_cm__item *out, eos_diag
         break;
     case EOS_CM__D_COMPONENT:
         x.comp = ci->c->components[d->a];
+        x.env = ci;
         break;
     case EOS_CM__D_INSTANTIATE:
         if (sort == EOS_CM__S_CORE_INSTANCE)
@@ -587,6 +604,7 @@ static int nested_instance(eos_cm__ci *ci, const eos_cm__def *d, eos_cm__item *o
     eos_cm__ci *child;
     if ((rc = ci_new(ci->root, comp.comp, &child)))
         return rc;
+    child->outer = comp.env;
     const eos_cm_component *c = comp.comp;
     for (uint32_t i = 0; i < c->import_count; i++) {
         const eos_cm__import *im = &c->imports[i];

@@ -120,7 +120,8 @@ enum {
     EOS_CM__D_IMPORT,        /* a = import index */
     EOS_CM__D_ALIAS_EXPORT,  /* a = instance index, name */
     EOS_CM__D_ALIAS_CORE,    /* a = core instance index, name */
-    EOS_CM__D_ALIAS_OUTER,   /* a = count, b = index (resolved at decode time) */
+    EOS_CM__D_ALIAS_OUTER,   /* a = count, b = index; name = the module or component
+                              * when the outer scope defines it, else NULL */
     EOS_CM__D_CANON_LIFT,    /* a = core func, b = type index, opts */
     EOS_CM__D_CANON_LOWER,   /* a = func, opts */
     EOS_CM__D_RESOURCE_NEW,  /* rdesc */
@@ -574,6 +575,9 @@ typedef struct eos_cm__item {
     eos_cm__rinst *inst;
     const eos_cm_resource *resource;
     const eos_cm_component *comp;
+    /* components: the instance whose definition this is, where the
+     * component's outer aliases find what exists only at run time */
+    struct eos_cm__ci *env;
     const eos_wasm_module *module; /* core modules (defined, aliased or imported) */
 } eos_cm__item;
 
@@ -604,6 +608,7 @@ struct eos_cm__ci {
     eos_cm__item *items[EOS_CM__S_COUNT];
     const eos_cm_resource **rmap;
     eos_cm__item *imports; /* nested: the instantiation arguments, by import */
+    eos_cm__ci *outer;     /* nested: the instance that defines its component */
     eos_cm__table table;
     bool may_enter, may_leave;
     bool trapped; /* a trap left the guest's state unknown: never enter again */
