@@ -310,9 +310,13 @@ static void test_ca_persists(void)
     /* A corrupted sealed CA is an error, never silently replaced. */
     char p[256];
     snprintf(p, sizeof p, "%s/ratls-ca.sealed", dir);
+    /* Flip the byte's bits: writing a fixed value left the file intact
+     * whenever the byte already had it (one run in 256). */
     FILE *f = fopen(p, "r+b");
     fseek(f, 30, SEEK_SET);
-    fputc(0x55, f);
+    int c = fgetc(f);
+    fseek(f, 30, SEEK_SET);
+    fputc(c ^ 0xff, f);
     fclose(f);
     eos_ratls_server *s3 = NULL;
     eos_ratls_server_options o = {.data_dir = dir};
