@@ -176,26 +176,20 @@ int eos_wasm__call_host(eos_wasm_store *s, eos_wasm_instance *inst, eos_wasm_fun
     return rc;
 }
 
-/* A load or store on a memory other than memory 0 (multi-memory). */
-/* Takes the stack top by value (the caller pops a store's operands) so that
- * the dispatch loop's sp never has its address taken. */
-static int mem_access(eos_wasm_instance *inst, const uint32_t *ip, uint64_t *sp)
+uint32_t eos_wasm__access_width(uint32_t kind)
 {
-    uint32_t kind = (uint32_t)ip[1];
-    eos_wasm_memory *mem = inst->memories[ip[2]];
     static const uint8_t width[] = {4, 8, 4, 8, 1, 1, 2, 2, 1, 1, 2, 2,
                                     4, 4, 4, 8, 4, 8, 1, 2, 1, 2, 4};
-    uint32_t w = width[kind - 0x28];
-    bool store = kind >= 0x36;
-    uint64_t addr = (uint32_t)(store ? sp[-2] : sp[-1]);
-    uint64_t ea = addr + ip[3];
-    if (ea + w > mem->size)
-        return EOS_TRAP_MEMORY_OOB;
-    uint8_t *p = mem->data + ea;
-    if (store) {
+    return width[kind - 0x28];
+}
+
+void eos_wasm__access_move(uint32_t kind, uint8_t *p, uint64_t *sp)
+{
+    uint32_t w = eos_wasm__access_width(kind);
+    if (kind >= 0x36) {
         uint64_t val = sp[-1];
         memcpy(p, &val, w);
-        return 0;
+        return;
     }
     uint64_t x = 0;
     memcpy(&x, p, w);
@@ -219,6 +213,21 @@ static int mem_access(eos_wasm_instance *inst, const uint32_t *ip, uint64_t *sp)
         break;
     }
     sp[-1] = x;
+}
+
+/* A load or store on a memory other than memory 0 (multi-memory). */
+/* Takes the stack top by value (the caller pops a store's operands) so that
+ * the dispatch loop's sp never has its address taken. */
+static int mem_access(eos_wasm_instance *inst, const uint32_t *ip, uint64_t *sp)
+{
+    uint32_t kind = (uint32_t)ip[1];
+    eos_wasm_memory *mem = inst->memories[ip[2]];
+    uint32_t w = eos_wasm__access_width(kind);
+    uint64_t addr = (uint32_t)(kind >= 0x36 ? sp[-2] : sp[-1]);
+    uint64_t ea = addr + ip[3];
+    if (ea + w > mem->size)
+        return EOS_TRAP_MEMORY_OOB;
+    eos_wasm__access_move(kind, mem->data + ea, sp);
     return 0;
 }
 

@@ -15,44 +15,14 @@ static bool within(uint64_t at, uint64_t n, uint64_t size)
 
 static int access_mem(eos_wasm_instance *inst, const uint32_t *ip, uint64_t *sp)
 {
-    static const uint8_t width[] = {4, 8, 4, 8, 1, 1, 2, 2, 1, 1, 2, 2,
-                                    4, 4, 4, 8, 4, 8, 1, 2, 1, 2, 4};
     uint32_t kind = ip[3];
     eos_wasm_memory *mem = inst->memories[ip[4]];
     uint64_t offset = (uint64_t)ip[5] | ((uint64_t)ip[6] << 32);
-    uint32_t w = width[kind - 0x28];
-    bool store = kind >= 0x36;
-    uint64_t addr = store ? sp[-2] : sp[-1];
+    uint32_t w = eos_wasm__access_width(kind);
+    uint64_t addr = kind >= 0x36 ? sp[-2] : sp[-1];
     if (addr > UINT64_MAX - offset || !within(addr + offset, w, mem->size))
         return EOS_TRAP_MEMORY_OOB;
-    uint8_t *p = mem->data + addr + offset;
-    if (store) {
-        uint64_t val = sp[-1];
-        memcpy(p, &val, w);
-        return 0;
-    }
-    uint64_t x = 0;
-    memcpy(&x, p, w);
-    switch (kind) {
-    case 0x2c:
-        x = (uint32_t)(int32_t)(int8_t)x;
-        break;
-    case 0x2e:
-        x = (uint32_t)(int32_t)(int16_t)x;
-        break;
-    case 0x30:
-        x = (uint64_t)(int64_t)(int8_t)x;
-        break;
-    case 0x32:
-        x = (uint64_t)(int64_t)(int16_t)x;
-        break;
-    case 0x34:
-        x = (uint64_t)(int64_t)(int32_t)x;
-        break;
-    default:
-        break;
-    }
-    sp[-1] = x;
+    eos_wasm__access_move(kind, mem->data + addr + offset, sp);
     return 0;
 }
 

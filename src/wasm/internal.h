@@ -950,6 +950,11 @@ static inline uint8_t eos_wasm__table_at(const eos_wasm_module *m, uint32_t tab)
 {
     return m->tables[tab].limits.is64 ? EOS_WASM_I64 : EOS_WASM_I32;
 }
+/* exec.c: the byte width of plain load or store opcode kind (0x28..0x3e),
+ * and the access itself at p: a store writes sp[-1], a load replaces sp[-1]
+ * (its address) with the value, sign- or zero-extended per kind. */
+uint32_t eos_wasm__access_width(uint32_t kind);
+void eos_wasm__access_move(uint32_t kind, uint8_t *p, uint64_t *sp);
 /* exec_mem64.c: runs the EOS_WASM_OP_MEM64 at ip on stack top sp for inst;
  * returns the new stack top, or NULL with *trap and *msg set. *charge gets
  * the elements moved, for fuel. Borrows everything. */
