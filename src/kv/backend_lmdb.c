@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <lmdb.h>
 
@@ -271,22 +272,82 @@ static const eos_kv_backend_ops lmdb_ops = {
     .destroy = lmdb_destroy,
 };
 
+/* Whether every page from have_pages up to need_pages is in the free list
+ * (the FREE_DBI records, by freeing transaction, a count then page numbers).
+ * The file must already reach need_pages, so that reading a cut-off part of
+ * the free list's own tree finds zeros (an LMDB error), not a fault. */
+static int missing_pages_are_free(lmdb_be *be, uint64_t have_pages, uint64_t need_pages)
+{
+    uint64_t missing = need_pages - have_pages;
+    uint8_t *seen = eos_calloc(1, (size_t)(missing + 7) / 8);
+    if (!seen)
+        return 0;
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_val key, val;
+    uint64_t found = 0;
+    if (mdb_txn_begin(be->env, NULL, MDB_RDONLY, &txn) == 0 &&
+        mdb_cursor_open(txn, 0, &cur) == 0) {
+        int e = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+        for (; e == 0; e = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+            size_t n = 0;
+            if (val.mv_size < sizeof n)
+                break;
+            memcpy(&n, val.mv_data, sizeof n);
+            if (n > val.mv_size / sizeof n - 1)
+                break;
+            for (size_t i = 1; i <= n; i++) {
+                size_t pg;
+                memcpy(&pg, (const uint8_t *)val.mv_data + i * sizeof pg, sizeof pg);
+                if (pg < have_pages || pg >= need_pages)
+                    continue;
+                uint64_t bit = pg - have_pages;
+                if (!(seen[bit / 8] & (1u << (bit % 8)))) {
+                    seen[bit / 8] |= (uint8_t)(1u << (bit % 8));
+                    found++;
+                }
+            }
+        }
+    }
+    if (cur)
+        mdb_cursor_close(cur);
+    if (txn)
+        mdb_txn_abort(txn);
+    eos_free(seen, (size_t)(missing + 7) / 8);
+    return found == missing;
+}
+
 /* LMDB trusts the file to hold every page its meta page mentions; a file cut
- * short by the host would fault (SIGBUS) on first touch, so check first. */
+ * short by the host would fault (SIGBUS) on first touch, so check first.
+ * LMDB itself leaves the file short when the highest pages were allocated and
+ * freed by one transaction (it never writes those "loose" pages): a shortfall
+ * made only of free pages is extended with zeros, any other is refused. */
 static int check_file_size(lmdb_be *be, const char *path, eos_diag *diag)
 {
     MDB_envinfo info;
     MDB_stat st;
     struct stat fs;
-    if (mdb_env_info(be->env, &info) || mdb_env_stat(be->env, &st) || stat(path, &fs))
+    int fd = -1;
+    if (mdb_env_info(be->env, &info) || mdb_env_stat(be->env, &st) || stat(path, &fs) ||
+        mdb_env_get_fd(be->env, &fd))
         return eos_diag_set(diag, EOS_ESTORE, "lmdb", -1, "cannot inspect %s", path);
     uint64_t need = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
-    if ((uint64_t)fs.st_size < need)
-        return eos_diag_set(diag, EOS_ECORRUPT, "lmdb", fs.st_size,
-                            "the data file %s is %lld bytes but its pages need %llu: it was "
-                            "truncated; restore it from a backup",
-                            path, (long long)fs.st_size, (unsigned long long)need);
-    return 0;
+    if ((uint64_t)fs.st_size >= need)
+        return 0;
+    uint64_t have_pages = (uint64_t)fs.st_size / st.ms_psize;
+    if (have_pages >= 2 && ftruncate(fd, (off_t)need) == 0) {
+        if (missing_pages_are_free(be, have_pages, need / st.ms_psize)) {
+            EOS_INFO("kv", "extended %s by %llu free pages LMDB had not written", path,
+                      (unsigned long long)(need / st.ms_psize - have_pages));
+            return 0;
+        }
+        if (ftruncate(fd, fs.st_size) != 0)
+            EOS_WARN("kv", "cannot restore the size of %s: %s", path, strerror(errno));
+    }
+    return eos_diag_set(diag, EOS_ECORRUPT, "lmdb", fs.st_size,
+                        "the data file %s is %lld bytes but its pages need %llu: it was "
+                        "truncated; restore it from a backup",
+                        path, (long long)fs.st_size, (unsigned long long)need);
 }
 
 int eos_kv_backend_lmdb(const eos_kv_lmdb_config *cfg, eos_kv_backend **out, eos_diag *diag)

@@ -41,6 +41,8 @@ static eos_kv *open_store(size_t map_size)
     if (rc)
         fprintf(stderr, "    open: %s: %s\n", eos_err_name(rc), d.message);
     EOS_CHECK_INT(rc, 0);
+    if (!kv) /* every later step needs the store */
+        exit(eos_test_finish());
     return kv;
 }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "eos/kv.h"
@@ -255,6 +256,10 @@ static void test_truncated_file(void)
     eos_diag_init(&d);
     EOS_CHECK_INT(eos_kv_open(&cfg, &kv, &d), EOS_ECORRUPT);
     EOS_CHECK(strstr(d.message, "truncated") != NULL);
+    /* The refused file is left as it was found, for the operator to inspect. */
+    struct stat st;
+    EOS_CHECK_INT(stat(dbpath, &st), 0);
+    EOS_CHECK_INT((long long)st.st_size, (long long)(size / 2));
     EOS_CHECK_INT(truncate(dbpath, 100), 0);
     eos_diag_init(&d);
     int rc = eos_kv_open(&cfg, &kv, &d);
