@@ -463,6 +463,7 @@ int eos_wasm_table_set(eos_wasm_table *t, uint64_t index, eos_wasm_val value)
         return EOS_EINVAL;
     t->elems[index] =
         value.type == EOS_WASM_FUNCREF ? (void *)value.of.funcref : value.of.externref;
+    t->written = true;
     return 0;
 }
 

@@ -642,6 +642,7 @@ L_TABLE_SET : {
     if (i >= t->size)
         TRAP(EOS_TRAP_TABLE_OOB, "out of bounds table access");
     t->elems[i] = (void *)(uintptr_t)sp[-1];
+    t->written = true;
     sp -= 2;
     ip += 2;
     NEXT;
@@ -790,6 +791,7 @@ L_TABLE_FILL : {
         TRAP(EOS_TRAP_TABLE_OOB, "out of bounds table access");
     for (uint64_t k = 0; k < n; k++)
         t->elems[i + k] = val;
+    t->written = true;
     sp -= 3;
     ip += 2;
     NEXT;

@@ -106,6 +106,7 @@ uint64_t *eos_wasm__mem64_exec(eos_wasm_instance *inst, const uint32_t *ip, uint
         if (sp[-2] >= t->size)
             return NULL;
         t->elems[sp[-2]] = (void *)(uintptr_t)sp[-1];
+        t->written = true;
         return sp - 2;
     case EOS_WASM__X64_TABLE_SIZE:
         *sp = t->size;
@@ -127,6 +128,7 @@ uint64_t *eos_wasm__mem64_exec(eos_wasm_instance *inst, const uint32_t *ip, uint
         void *val = (void *)(uintptr_t)sp[-2];
         for (uint64_t k = 0; k < n; k++)
             t->elems[i + k] = val;
+        t->written = true;
         *charge = n;
         return sp - 3;
     }

@@ -242,6 +242,7 @@ static int create_objects(eos_wasm_store *s, eos_wasm_instance *inst, eos_diag *
             eos_wasm__eval_expr(inst, &m->table_inits[k], &v);
             for (uint64_t i = 0; i < t->size; i++)
                 t->elems[i] = (void *)(uintptr_t)v;
+            t->written = true;
         }
     }
     for (uint32_t k = m->memory_import_count; k < m->memory_count; k++) {

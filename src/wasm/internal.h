@@ -582,6 +582,9 @@ struct eos_wasm_table {
      * one, funcref or externref). NULL for tables made by the host. */
     const eos_wasm_module *ref_mod;
     uint8_t ref_type;
+    /* Set by every write to elems since the store's snapshot, so that a
+     * restore copies back only the tables a request wrote. */
+    bool written;
 };
 
 struct eos_wasm_global {

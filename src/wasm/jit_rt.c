@@ -214,6 +214,7 @@ static void rt_table_fill(eos_wasm_instance *inst, uint32_t t, uint32_t i, uint6
         rt_trap(inst, EOS_TRAP_TABLE_OOB, "out of bounds table access");
     for (uint64_t k = 0; k < n; k++)
         tb->elems[i + k] = (void *)(uintptr_t)val;
+    tb->written = true;
 }
 
 static uint64_t rt_table_get(eos_wasm_instance *inst, uint32_t t, uint32_t i)
@@ -230,6 +231,7 @@ static void rt_table_set(eos_wasm_instance *inst, uint32_t t, uint32_t i, uint64
     if (i >= tb->size)
         rt_trap(inst, EOS_TRAP_TABLE_OOB, "out of bounds table access");
     tb->elems[i] = (void *)(uintptr_t)v;
+    tb->written = true;
 }
 
 /* threads: memory.atomic.notify (operands a, b) or wait32/64 (a, b, c) on

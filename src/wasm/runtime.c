@@ -174,6 +174,7 @@ int eos_wasm__table_grow(eos_wasm_table *t, uint64_t delta, void *init, uint64_t
     for (uint64_t i = t->size; i < n; i++)
         p[i] = init;
     t->elems = p;
+    t->written = true;
     t->size = n;
     return 0;
 }
@@ -185,6 +186,7 @@ int eos_wasm__table_copy(eos_wasm_table *dt, eos_wasm_table *st, uint64_t d, uin
         return EOS_TRAP_TABLE_OOB;
     if (n)
         memmove(dt->elems + d, st->elems + s, n * sizeof(void *));
+    dt->written = true;
     return 0;
 }
 
@@ -351,6 +353,7 @@ int eos_wasm__table_init(eos_wasm_instance *inst, uint32_t tab, uint32_t seg, ui
         }
         t->elems[d + k] = v;
     }
+    t->written = true;
     return 0;
 }
 

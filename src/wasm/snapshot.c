@@ -186,6 +186,8 @@ out:
     }
     eos_wasm__snapshot_free(s->snapshot);
     s->snapshot = sn;
+    for (uint32_t t = 0; t < sn->ntables; t++)
+        sn->tables[t].t->written = false;
     return 0;
 }
 
@@ -204,10 +206,13 @@ int eos_wasm_store_restore(eos_wasm_store *s)
     for (uint32_t k = 0; k < sn->ntables && !rc; k++) {
         snap_table *st = &sn->tables[k];
         eos_wasm_table *t = st->t;
-        /* A table only grows: the snapshot's prefix fits in place. */
-        if (st->size)
+        /* A table only grows: the snapshot's prefix fits in place. Most
+         * requests write no table (a language runtime's function table can
+         * hold thousands of entries), and grow sets written too. */
+        if (st->size && (t->written || t->size != st->size))
             memcpy(t->elems, st->elems, (size_t)st->size * sizeof(void *));
         t->size = st->size;
+        t->written = false;
     }
     for (uint32_t k = 0; k < sn->nglobals; k++) {
         sn->globals[k].g->val = sn->globals[k].val;

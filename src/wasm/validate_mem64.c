@@ -126,7 +126,7 @@ static int prefixed(eos_wasm__vctx *v, bool *mine)
     case 12: /* table.init elem table */
         TRY(eos_wasm__v_read_idx(v, m->elem_count, "elem segment", &imm[0]));
         TRY(table_idx(v, &imm[1]));
-        if (m->elems[imm[0]].elem_type != m->tables[imm[1]].elem_type)
+        if (!eos_wasm__val_sub(m, m->elems[imm[0]].elem_type, m->tables[imm[1]].elem_type))
             return FAIL(EOS_EINVALID, "type mismatch: table.init element type");
         TRY(pop(v, EOS_WASM_I32));
         TRY(pop(v, EOS_WASM_I32));
@@ -135,7 +135,7 @@ static int prefixed(eos_wasm__vctx *v, bool *mine)
     case 14: /* table.copy dst src */
         TRY(table_idx(v, &imm[0]));
         TRY(table_idx(v, &imm[1]));
-        if (m->tables[imm[0]].elem_type != m->tables[imm[1]].elem_type)
+        if (!eos_wasm__val_sub(m, m->tables[imm[1]].elem_type, m->tables[imm[0]].elem_type))
             return FAIL(EOS_EINVALID, "type mismatch: table.copy element types");
         TRY(pop(v, min_at(eos_wasm__table_at(m, imm[0]), eos_wasm__table_at(m, imm[1]))));
         TRY(pop(v, eos_wasm__table_at(m, imm[1])));

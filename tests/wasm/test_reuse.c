@@ -9,6 +9,7 @@
 
 static eos_wasm_store *s;
 static eos_wasm_instance *inst;
+static const eos_wasm_features features = {.tier = EOS_TEST_TIER};
 
 static int call(const char *name, const int32_t *args, size_t n, int32_t *out)
 {
@@ -72,7 +73,7 @@ static void test_restore(void)
     size_t size = 0;
     uint8_t *b = wt_read(EOS_TEST_REUSE_WASM, &size);
     eos_wasm_module *m = NULL;
-    EOS_CHECK_INT(eos_wasm_module_new(b, size, NULL, &m, NULL), 0);
+    EOS_CHECK_INT(eos_wasm_module_new(b, size, &features, &m, NULL), 0);
     free(b);
     EOS_CHECK_INT(eos_wasm_store_new(NULL, &s), 0);
     EOS_CHECK_INT(eos_wasm_store_restore(s), EOS_EINVAL);
@@ -98,7 +99,7 @@ static void test_restore_many_pages(void)
     size_t size = 0;
     uint8_t *b = wt_read(EOS_TEST_REUSE_WASM, &size);
     eos_wasm_module *m = NULL;
-    EOS_CHECK_INT(eos_wasm_module_new(b, size, NULL, &m, NULL), 0);
+    EOS_CHECK_INT(eos_wasm_module_new(b, size, &features, &m, NULL), 0);
     free(b);
     EOS_CHECK_INT(eos_wasm_store_new(NULL, &s), 0);
     EOS_CHECK_INT(eos_wasm_instantiate(s, m, NULL, 0, &inst, NULL), 0);
@@ -132,7 +133,7 @@ static void test_restore_read_only_pages(void)
     size_t size = 0;
     uint8_t *b = wt_read(EOS_TEST_REUSE_WASM, &size);
     eos_wasm_module *m = NULL;
-    EOS_CHECK_INT(eos_wasm_module_new(b, size, NULL, &m, NULL), 0);
+    EOS_CHECK_INT(eos_wasm_module_new(b, size, &features, &m, NULL), 0);
     free(b);
     EOS_CHECK_INT(eos_wasm_store_new(NULL, &s), 0);
     EOS_CHECK_INT(eos_wasm_instantiate(s, m, NULL, 0, &inst, NULL), 0);
@@ -149,6 +150,49 @@ static void test_restore_read_only_pages(void)
         EOS_CHECK_INT(get("grow", 8, true), 8);
         EOS_CHECK_INT(get("peek", 12 * 65536 + 8, true), 0);
         EOS_CHECK_INT(eos_wasm_store_restore(s), 0);
+    }
+    eos_wasm_store_free(s);
+    eos_wasm_module_free(m);
+}
+
+/* A restore copies back only the tables written since the snapshot: each
+ * way of writing one without growing it (table.set, table.fill, table.copy,
+ * table.init, the host's eos_wasm_table_set) must mark it, or the next
+ * request would see the change. */
+static void test_restore_table_writes(void)
+{
+    size_t size = 0;
+    uint8_t *b = wt_read(EOS_TEST_REUSE_WASM, &size);
+    eos_wasm_module *m = NULL;
+    EOS_CHECK_INT(eos_wasm_module_new(b, size, &features, &m, NULL), 0);
+    free(b);
+    EOS_CHECK_INT(eos_wasm_store_new(NULL, &s), 0);
+    EOS_CHECK_INT(eos_wasm_instantiate(s, m, NULL, 0, &inst, NULL), 0);
+    EOS_CHECK_INT(eos_wasm_store_snapshot(s), 0);
+    eos_wasm_extern tab;
+    EOS_CHECK_INT(eos_wasm_instance_export(inst, "tab", &tab), 0);
+    static const char *const writers[] = {"clear", "tfill", "tcopy", "tinit", "host", "none"};
+    for (int round = 0; round < 2; round++) {
+        for (size_t w = 0; w < sizeof writers / sizeof *writers; w++) {
+            const char *how = writers[w];
+            if (!strcmp(how, "host")) {
+                eos_wasm_val null = {.type = EOS_WASM_FUNCREF};
+                EOS_CHECK_INT(eos_wasm_table_set(tab.of.table, 0, null), 0);
+                EOS_CHECK_INT(call("call", (int32_t[]){0}, 1, NULL), EOS_TRAP_UNINITIALIZED_ELEMENT);
+            } else if (strcmp(how, "none")) {
+                /* Each writer changes entry 0 (and the fill also 1). */
+                EOS_CHECK_INT(call(how, (int32_t[]){0}, 1, NULL), 0);
+                if (!strcmp(how, "clear"))
+                    EOS_CHECK_INT(call("call", (int32_t[]){0}, 1, NULL), EOS_TRAP_UNINITIALIZED_ELEMENT);
+                else
+                    EOS_CHECK_INT(get("call", 0, true), 2);
+            }
+            EOS_CHECK_INT(eos_wasm_store_restore(s), 0);
+            EOS_CHECK_INT(get("call", 0, true), 1);
+            EOS_CHECK_INT(get("call", 1, true), 2);
+            EOS_CHECK_INT(call("call", (int32_t[]){2}, 1, NULL), EOS_TRAP_UNINITIALIZED_ELEMENT);
+            EOS_CHECK_INT(get("tsize", 0, false), 4);
+        }
     }
     eos_wasm_store_free(s);
     eos_wasm_module_free(m);
@@ -182,6 +226,7 @@ int main(void)
     EOS_RUN(test_restore);
     EOS_RUN(test_restore_many_pages);
     EOS_RUN(test_restore_read_only_pages);
+    EOS_RUN(test_restore_table_writes);
     EOS_RUN(test_restore_small);
     return eos_test_finish();
 }

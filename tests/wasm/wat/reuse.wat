@@ -6,9 +6,10 @@
   (data $p "passive")
   (global $g (mut i32) (i32.const 7))
   (type $t (func (result i32)))
-  (table $tab 4 funcref)
+  (table $tab (export "tab") 4 funcref)
   (elem (i32.const 0) $one $two)
   (elem $pe func $two)
+  (elem $kept func $two $one)
   (func $one (type $t) (i32.const 1))
   (func $two (type $t) (i32.const 2))
   (func (export "peek") (param i32) (result i32) (i32.load8_u (local.get 0)))
@@ -21,6 +22,10 @@
   (func (export "clear") (param i32) (table.set $tab (local.get 0) (ref.null func)))
   (func (export "tgrow") (param i32) (result i32) (table.grow $tab (ref.null func) (local.get 0)))
   (func (export "tsize") (result i32) (table.size $tab))
+  ;; Each writes the table without growing it.
+  (func (export "tfill") (param i32) (table.fill $tab (local.get 0) (ref.func $two) (i32.const 2)))
+  (func (export "tcopy") (param i32) (table.copy $tab $tab (local.get 0) (i32.const 1) (i32.const 1)))
+  (func (export "tinit") (param i32) (table.init $tab $kept (local.get 0) (i32.const 0) (i32.const 2)))
   (func (export "drops") (data.drop $p) (elem.drop $pe))
   ;; Copies the passive segment to 2000 (traps once dropped).
   (func (export "init") (memory.init $p (i32.const 2000) (i32.const 0) (i32.const 7))))
