@@ -772,6 +772,19 @@ typedef struct eos_wasm__vctx {
     uint32_t ninit, cap_init;
 } eos_wasm__vctx;
 
+/* Control frame kinds (eos_wasm__ctl.kind). */
+enum {
+    EOS_WASM__CTL_BLOCK,
+    EOS_WASM__CTL_LOOP,
+    EOS_WASM__CTL_IF,
+    EOS_WASM__CTL_ELSE,
+    EOS_WASM__CTL_FUNC,
+    EOS_WASM__CTL_TRY_TABLE,
+    EOS_WASM__CTL_TRY,       /* legacy try, before its first catch */
+    EOS_WASM__CTL_CATCH,     /* legacy catch x */
+    EOS_WASM__CTL_CATCH_ALL, /* legacy catch_all */
+};
+
 /* validate.c: operand stack, code emission and immediates for the
  * instruction handlers in validate_mem.c and fuse.c. Each returns 0 or the
  * error recorded in v->r; they borrow v and never take ownership. */
@@ -801,6 +814,34 @@ static inline int eos_wasm__v_push(eos_wasm__vctx *v, uint8_t t)
     if (v->nvals > v->max_height)
         v->max_height = v->nvals;
     return 0;
+}
+
+/* Pops ts[n-1] down to ts[0], checking each. */
+static inline int eos_wasm__v_pop_types(eos_wasm__vctx *v, const uint8_t *ts, uint32_t n)
+{
+    for (uint32_t i = n; i-- > 0;) {
+        int rc = eos_wasm__v_pop(v, ts[i], NULL);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static inline int eos_wasm__v_push_types(eos_wasm__vctx *v, const uint8_t *ts, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        int rc = eos_wasm__v_push(v, ts[i]);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* After an unconditional branch: the rest of the block is stack-polymorphic. */
+static inline void eos_wasm__v_set_unreachable(eos_wasm__vctx *v)
+{
+    v->nvals = eos_wasm__v_top(v)->height;
+    eos_wasm__v_top(v)->unreachable = true;
 }
 
 static inline int eos_wasm__v_emit(eos_wasm__vctx *v, uint32_t w)
@@ -985,13 +1026,6 @@ typedef struct eos_wasm__exn {
 int eos_wasm__decode_tags(eos_wasm__rd *r, eos_wasm_module *m);
 int eos_wasm__read_tagtype(eos_wasm__rd *r, eos_wasm_module *m, uint32_t *type_index);
 int eos_wasm__tag_spaces(eos_wasm__rd *r, eos_wasm_module *m);
-/* Control frame kinds of exception handling (validate.c has 0..4). */
-enum {
-    EOS_WASM__CTL_TRY_TABLE = 5,
-    EOS_WASM__CTL_TRY,       /* legacy try, before its first catch */
-    EOS_WASM__CTL_CATCH,     /* legacy catch x */
-    EOS_WASM__CTL_CATCH_ALL, /* legacy catch_all */
-};
 /* throw (0x08), throw_ref (0x0a) and legacy rethrow (0x09). */
 int eos_wasm__v_eh(eos_wasm__vctx *v, uint8_t op);
 /* Legacy catch x (0x07) and catch_all (0x19) once the try's body is

@@ -14,7 +14,6 @@ static bool is_ref(uint8_t t)
 
 /* ---- function bodies ------------------------------------------------------ */
 
-enum { CTL_BLOCK, CTL_LOOP, CTL_IF, CTL_ELSE, CTL_FUNC };
 #define NO_PATCH   UINT32_MAX
 #define MAX_LOCALS 50000u
 #define UNKNOWN    0
@@ -88,26 +87,6 @@ int eos_wasm__v_pop(eos_wasm__vctx *v, uint8_t want, uint8_t *out)
     return 0;
 }
 
-static int pop_types(eos_wasm__vctx *v, const uint8_t *ts, uint32_t n)
-{
-    for (uint32_t i = n; i-- > 0;)
-        TRY(eos_wasm__v_pop(v, ts[i], NULL));
-    return 0;
-}
-
-static int push_types(eos_wasm__vctx *v, const uint8_t *ts, uint32_t n)
-{
-    for (uint32_t i = 0; i < n; i++)
-        TRY(eos_wasm__v_push(v, ts[i]));
-    return 0;
-}
-
-static void set_unreachable(eos_wasm__vctx *v)
-{
-    v->nvals = eos_wasm__v_top(v)->height;
-    eos_wasm__v_top(v)->unreachable = true;
-}
-
 static void label_here(eos_wasm__vctx *v)
 {
     v->nlast = 0;
@@ -124,7 +103,7 @@ static void patch_list(eos_wasm__vctx *v, uint32_t head, uint32_t target)
 
 int eos_wasm__v_emit_target(eos_wasm__vctx *v, eos_wasm__ctl *l)
 {
-    if (l->kind == CTL_LOOP)
+    if (l->kind == EOS_WASM__CTL_LOOP)
         return eos_wasm__v_emit(v, l->target);
     TRY(eos_wasm__v_emit(v, l->patch));
     l->patch = v->len - 1;
@@ -133,22 +112,17 @@ int eos_wasm__v_emit_target(eos_wasm__vctx *v, eos_wasm__ctl *l)
 
 uint32_t eos_wasm__v_label_arity(const eos_wasm__ctl *l)
 {
-    return l->kind == CTL_LOOP ? l->nparams : l->nresults;
-}
-
-static const uint8_t *label_types(const eos_wasm__ctl *l)
-{
-    return l->kind == CTL_LOOP ? l->params : l->results;
+    return l->kind == EOS_WASM__CTL_LOOP ? l->nparams : l->nresults;
 }
 
 const uint8_t *eos_wasm__v_label_types(const eos_wasm__ctl *l)
 {
-    return label_types(l);
+    return l->kind == EOS_WASM__CTL_LOOP ? l->params : l->results;
 }
 
 uint32_t eos_wasm__v_label_slots(const eos_wasm__ctl *l)
 {
-    return eos_wasm__slots_of(label_types(l), eos_wasm__v_label_arity(l));
+    return eos_wasm__slots_of(eos_wasm__v_label_types(l), eos_wasm__v_label_arity(l));
 }
 
 /* Emits a branch to l from the current height (operands already popped and
@@ -184,7 +158,7 @@ static int push_ctl(eos_wasm__vctx *v, uint8_t kind, const uint8_t *params, uint
     c->else_patch = NO_PATCH;
     c->target = v->len;
     c->init_height = v->ninit;
-    return push_types(v, params, np);
+    return eos_wasm__v_push_types(v, params, np);
 }
 
 static int read_blocktype(eos_wasm__vctx *v, const uint8_t **params, uint32_t *np,
@@ -258,7 +232,7 @@ static int do_call(eos_wasm__vctx *v, uint32_t f, bool tail)
 {
     eos_wasm_module *m = v->m;
     const eos_wasm_functype *t = &m->types[m->func_types[f]];
-    TRY(pop_types(v, t->params, t->param_count));
+    TRY(eos_wasm__v_pop_types(v, t->params, t->param_count));
     if (tail) {
         if (!eos_wasm__results_sub(m, t, v->ft))
             return FAIL(EOS_EINVALID, "type mismatch: tail call results differ");
@@ -266,7 +240,7 @@ static int do_call(eos_wasm__vctx *v, uint32_t f, bool tail)
             TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_RETURN_CALL));
             TRY(eos_wasm__v_emit(v, f));
         }
-        set_unreachable(v);
+        eos_wasm__v_set_unreachable(v);
         return 0;
     }
     if (eos_wasm__v_live(v)) {
@@ -278,7 +252,7 @@ static int do_call(eos_wasm__vctx *v, uint32_t f, bool tail)
             TRY(eos_wasm__v_emit(v, f - m->func_import_count));
         }
     }
-    return push_types(v, t->results, t->result_count);
+    return eos_wasm__v_push_types(v, t->results, t->result_count);
 }
 
 static int do_call_indirect(eos_wasm__vctx *v, bool tail)
@@ -291,7 +265,7 @@ static int do_call_indirect(eos_wasm__vctx *v, bool tail)
         return FAIL(EOS_EINVALID, "type mismatch: call_indirect on a non-funcref table");
     const eos_wasm_functype *t = &m->types[ti];
     TRY(eos_wasm__v_pop(v, eos_wasm__table_at(m, tab), NULL));
-    TRY(pop_types(v, t->params, t->param_count));
+    TRY(eos_wasm__v_pop_types(v, t->params, t->param_count));
     if (tail) {
         if (!eos_wasm__results_sub(m, t, v->ft))
             return FAIL(EOS_EINVALID, "type mismatch: tail call results differ");
@@ -305,10 +279,10 @@ static int do_call_indirect(eos_wasm__vctx *v, bool tail)
         TRY(eos_wasm__v_emit(v, tab));
     }
     if (tail) {
-        set_unreachable(v);
+        eos_wasm__v_set_unreachable(v);
         return 0;
     }
-    return push_types(v, t->results, t->result_count);
+    return eos_wasm__v_push_types(v, t->results, t->result_count);
 }
 
 static int do_br_table(eos_wasm__vctx *v)
@@ -338,7 +312,7 @@ static int do_br_table(eos_wasm__vctx *v)
             return FAIL(EOS_EINVALID, "type mismatch: br_table label arities differ");
         /* Pop and re-push to check the types, keeping the polymorphic stack. */
         uint32_t save = v->nvals;
-        const uint8_t *ts = label_types(lc);
+        const uint8_t *ts = eos_wasm__v_label_types(lc);
         uint8_t popped;
         for (uint32_t k = arity; k-- > 0;)
             TRY(eos_wasm__v_pop(v, ts[k], &popped));
@@ -346,8 +320,8 @@ static int do_br_table(eos_wasm__vctx *v)
         if (v->nvals < eos_wasm__v_top(v)->height)
             v->nvals = eos_wasm__v_top(v)->height;
     }
-    TRY(pop_types(v, label_types(dl), arity));
-    TRY(push_types(v, label_types(dl), arity));
+    TRY(eos_wasm__v_pop_types(v, eos_wasm__v_label_types(dl), arity));
+    TRY(eos_wasm__v_push_types(v, eos_wasm__v_label_types(dl), arity));
     if (eos_wasm__v_live(v)) {
         TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_BR_TABLE));
         TRY(eos_wasm__v_emit(v, n));
@@ -362,7 +336,7 @@ static int do_br_table(eos_wasm__vctx *v)
         }
     }
     v->r.p = after;
-    set_unreachable(v);
+    eos_wasm__v_set_unreachable(v);
     return 0;
 }
 
@@ -395,22 +369,22 @@ static int do_block(eos_wasm__vctx *v, uint8_t kind)
     const uint8_t *params, *results;
     uint32_t np, nr;
     TRY(read_blocktype(v, &params, &np, &results, &nr));
-    if (kind == CTL_IF)
+    if (kind == EOS_WASM__CTL_IF)
         TRY(eos_wasm__v_pop(v, EOS_WASM_I32, NULL));
-    TRY(pop_types(v, params, np));
+    TRY(eos_wasm__v_pop_types(v, params, np));
     bool was_live = eos_wasm__v_live(v);
     uint32_t else_at = NO_PATCH;
-    if (kind == CTL_IF && was_live) {
+    if (kind == EOS_WASM__CTL_IF && was_live) {
         TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_BR_UNLESS));
         TRY(eos_wasm__v_emit(v, NO_PATCH));
         else_at = v->len - 1;
     }
-    if (kind == CTL_LOOP)
+    if (kind == EOS_WASM__CTL_LOOP)
         label_here(v);
     TRY(push_ctl(v, kind, params, np, results, nr));
     eos_wasm__v_top(v)->else_patch = else_at;
     /* A loop header charges fuel: every iteration passes through it. */
-    if (kind == CTL_LOOP && was_live)
+    if (kind == EOS_WASM__CTL_LOOP && was_live)
         TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_FUEL));
     if (!was_live)
         eos_wasm__v_top(v)->unreachable = false;
@@ -420,9 +394,9 @@ static int do_block(eos_wasm__vctx *v, uint8_t kind)
 static int do_else(eos_wasm__vctx *v)
 {
     eos_wasm__ctl *c = eos_wasm__v_top(v);
-    if (c->kind != CTL_IF)
+    if (c->kind != EOS_WASM__CTL_IF)
         return FAIL(EOS_EMALFORMED, "else without matching if");
-    TRY(pop_types(v, c->results, c->nresults));
+    TRY(eos_wasm__v_pop_types(v, c->results, c->nresults));
     if (v->nvals != c->height)
         return FAIL(EOS_EINVALID, "type mismatch: values left at else");
     if (eos_wasm__v_live(v)) {
@@ -434,19 +408,19 @@ static int do_else(eos_wasm__vctx *v)
     c->else_patch = NO_PATCH;
     eos_wasm__v_locals_reset(v, c->init_height);
     label_here(v);
-    c->kind = CTL_ELSE;
+    c->kind = EOS_WASM__CTL_ELSE;
     c->unreachable = false;
-    return push_types(v, c->params, c->nparams);
+    return eos_wasm__v_push_types(v, c->params, c->nparams);
 }
 
 /* Returns 1 when the function's final end was processed. */
 static int do_end(eos_wasm__vctx *v, bool *done)
 {
     eos_wasm__ctl *c = eos_wasm__v_top(v);
-    TRY(pop_types(v, c->results, c->nresults));
+    TRY(eos_wasm__v_pop_types(v, c->results, c->nresults));
     if (v->nvals != c->height)
         return FAIL(EOS_EINVALID, "type mismatch: values left at end of block");
-    if (c->kind == CTL_IF) {
+    if (c->kind == EOS_WASM__CTL_IF) {
         if (c->nparams != c->nresults ||
             (c->nparams && memcmp(c->params, c->results, c->nparams) != 0))
             return FAIL(EOS_EINVALID, "type mismatch: if without else must keep its types");
@@ -456,9 +430,9 @@ static int do_end(eos_wasm__vctx *v, bool *done)
     if (c->kind == EOS_WASM__CTL_TRY_TABLE)
         TRY(eos_wasm__v_eh_end(v, c));
     label_here(v);
-    if (c->kind != CTL_LOOP)
+    if (c->kind != EOS_WASM__CTL_LOOP)
         patch_list(v, c->patch, v->len);
-    if (c->kind == CTL_FUNC) {
+    if (c->kind == EOS_WASM__CTL_FUNC) {
         TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_RETURN));
         *done = true;
         return 0;
@@ -467,7 +441,7 @@ static int do_end(eos_wasm__vctx *v, bool *done)
     uint32_t nr = c->nresults;
     eos_wasm__v_locals_reset(v, c->init_height);
     v->nctls--;
-    return push_types(v, res, nr);
+    return eos_wasm__v_push_types(v, res, nr);
 }
 
 static int do_br(eos_wasm__vctx *v, bool cond)
@@ -477,9 +451,9 @@ static int do_br(eos_wasm__vctx *v, bool cond)
         TRY(eos_wasm__v_pop(v, EOS_WASM_I32, NULL));
     TRY(eos_wasm__v_read_idx(v, v->nctls, "label", &l));
     eos_wasm__ctl *lc = &v->ctls[v->nctls - 1 - l];
-    TRY(pop_types(v, label_types(lc), eos_wasm__v_label_arity(lc)));
+    TRY(eos_wasm__v_pop_types(v, eos_wasm__v_label_types(lc), eos_wasm__v_label_arity(lc)));
     if (cond) {
-        TRY(push_types(v, label_types(lc), eos_wasm__v_label_arity(lc)));
+        TRY(eos_wasm__v_push_types(v, eos_wasm__v_label_types(lc), eos_wasm__v_label_arity(lc)));
         if (!eos_wasm__v_live(v))
             return 0;
         bool fused;
@@ -489,7 +463,7 @@ static int do_br(eos_wasm__vctx *v, bool cond)
         return emit_branch(v, lc, EOS_WASM_OP_BR_IF, EOS_WASM_OP_BR_IF_MOVE);
     }
     if (eos_wasm__v_live(v)) {
-        if (lc->kind == CTL_FUNC)
+        if (lc->kind == EOS_WASM__CTL_FUNC)
             TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_RETURN));
         else {
             /* Values may sit above the label's results: push them back so the
@@ -498,7 +472,7 @@ static int do_br(eos_wasm__vctx *v, bool cond)
             TRY(emit_branch(v, lc, EOS_WASM_OP_BR, EOS_WASM_OP_BR_MOVE));
         }
     }
-    set_unreachable(v);
+    eos_wasm__v_set_unreachable(v);
     return 0;
 }
 
@@ -514,16 +488,16 @@ static int do_op(eos_wasm__vctx *v, uint8_t b, bool *done)
     case 0x00:
         if (eos_wasm__v_live(v))
             TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_UNREACHABLE));
-        set_unreachable(v);
+        eos_wasm__v_set_unreachable(v);
         return 0;
     case 0x01:
         return 0;
     case 0x02:
-        return do_block(v, CTL_BLOCK);
+        return do_block(v, EOS_WASM__CTL_BLOCK);
     case 0x03:
-        return do_block(v, CTL_LOOP);
+        return do_block(v, EOS_WASM__CTL_LOOP);
     case 0x04:
-        return do_block(v, CTL_IF);
+        return do_block(v, EOS_WASM__CTL_IF);
     case 0x05:
         return do_else(v);
     case 0x0b:
@@ -541,7 +515,7 @@ static int do_op(eos_wasm__vctx *v, uint8_t b, bool *done)
             TRY(eos_wasm__v_try_table(v, &at));
         else /* an empty TRY_TABLE: the body starts past any label before it */
             TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_TRY_TABLE) || eos_wasm__v_emit(v, 0));
-        TRY(pop_types(v, params, np));
+        TRY(eos_wasm__v_pop_types(v, params, np));
         bool was_live = eos_wasm__v_live(v);
         TRY(push_ctl(v, b == 0x1f ? EOS_WASM__CTL_TRY_TABLE : EOS_WASM__CTL_TRY, params, np,
                      results, nr));
@@ -556,7 +530,7 @@ static int do_op(eos_wasm__vctx *v, uint8_t b, bool *done)
         eos_wasm__ctl *c = eos_wasm__v_top(v);
         if (c->kind != EOS_WASM__CTL_TRY && c->kind != EOS_WASM__CTL_CATCH)
             return FAIL(EOS_EMALFORMED, "catch without matching try");
-        TRY(pop_types(v, c->results, c->nresults));
+        TRY(eos_wasm__v_pop_types(v, c->results, c->nresults));
         if (v->nvals != c->height)
             return FAIL(EOS_EINVALID, "type mismatch: values left at catch");
         if (eos_wasm__v_live(v))
@@ -574,10 +548,10 @@ static int do_op(eos_wasm__vctx *v, uint8_t b, bool *done)
     case 0x0e:
         return do_br_table(v);
     case 0x0f:
-        TRY(pop_types(v, v->ft->results, v->ft->result_count));
+        TRY(eos_wasm__v_pop_types(v, v->ft->results, v->ft->result_count));
         if (eos_wasm__v_live(v))
             TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_RETURN));
-        set_unreachable(v);
+        eos_wasm__v_set_unreachable(v);
         return 0;
     case 0x10:
         TRY(eos_wasm__v_read_idx(v, m->func_count, "function", &idx));
@@ -873,7 +847,7 @@ static int validate_function(eos_wasm__vctx *v, uint32_t fi, eos_wasm__code *c, 
     TRY(read_locals(v));
     c->param_count = eos_wasm__slots_of(v->ft->params, v->ft->param_count);
     c->result_count = eos_wasm__slots_of(v->ft->results, v->ft->result_count);
-    TRY(push_ctl(v, CTL_FUNC, NULL, 0, v->ft->results, v->ft->result_count));
+    TRY(push_ctl(v, EOS_WASM__CTL_FUNC, NULL, 0, v->ft->results, v->ft->result_count));
     bool done = false;
     while (!done) {
         uint8_t b;

@@ -102,12 +102,6 @@ static int add_body(eos_wasm__vctx *v, uint32_t begin, uint32_t end, uint32_t at
     return 0;
 }
 
-static void set_unreachable(eos_wasm__vctx *v)
-{
-    v->nvals = eos_wasm__v_top(v)->height;
-    eos_wasm__v_top(v)->unreachable = true;
-}
-
 static int read_tag(eos_wasm__vctx *v, const eos_wasm_functype **t, uint32_t *idx)
 {
     TRY(eos_wasm__v_read_idx(v, v->m->tag_count, "tag", idx));
@@ -141,7 +135,7 @@ int eos_wasm__v_eh(eos_wasm__vctx *v, uint8_t op)
             TRY(eos_wasm__v_emit_op(v, EOS_WASM_OP_RETHROW) ||
                 eos_wasm__v_emit(v, catch_nesting(v, at)));
     }
-    set_unreachable(v);
+    eos_wasm__v_set_unreachable(v);
     return 0;
 }
 

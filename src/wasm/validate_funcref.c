@@ -33,31 +33,6 @@ static int pop_ref(eos_wasm__vctx *v, uint8_t *t)
     return 0;
 }
 
-static int pop_types(eos_wasm__vctx *v, const uint8_t *ts, uint32_t n)
-{
-    for (uint32_t i = n; i-- > 0;)
-        TRY(eos_wasm__v_pop(v, ts[i], NULL));
-    return 0;
-}
-
-static int push_types(eos_wasm__vctx *v, const uint8_t *ts, uint32_t n)
-{
-    for (uint32_t i = 0; i < n; i++)
-        TRY(eos_wasm__v_push(v, ts[i]));
-    return 0;
-}
-
-static void set_unreachable(eos_wasm__vctx *v)
-{
-    v->nvals = eos_wasm__v_top(v)->height;
-    eos_wasm__v_top(v)->unreachable = true;
-}
-
-static const uint8_t *label_types(const eos_wasm__ctl *l)
-{
-    return l->kind == 1 /* loop */ ? l->params : l->results;
-}
-
 static int call_ref(eos_wasm__vctx *v, bool tail)
 {
     eos_wasm_module *m = v->m;
@@ -72,7 +47,7 @@ static int call_ref(eos_wasm__vctx *v, bool tail)
             return FAIL(EOS_EINVALID, "type mismatch: call_ref operand is not of type %u", ti);
     }
     const eos_wasm_functype *ft = &m->types[ti];
-    TRY(pop_types(v, ft->params, ft->param_count));
+    TRY(eos_wasm__v_pop_types(v, ft->params, ft->param_count));
     if (tail) {
         if (!eos_wasm__results_sub(m, ft, v->ft))
             return FAIL(EOS_EINVALID, "type mismatch: tail call results differ");
@@ -80,10 +55,10 @@ static int call_ref(eos_wasm__vctx *v, bool tail)
     if (eos_wasm__v_live(v))
         TRY(eos_wasm__v_emit_op(v, tail ? EOS_WASM_OP_RETURN_CALL_REF : EOS_WASM_OP_CALL_REF));
     if (tail) {
-        set_unreachable(v);
+        eos_wasm__v_set_unreachable(v);
         return 0;
     }
-    return push_types(v, ft->results, ft->result_count);
+    return eos_wasm__v_push_types(v, ft->results, ft->result_count);
 }
 
 static int emit_br_on(eos_wasm__vctx *v, uint32_t op, eos_wasm__ctl *l)
@@ -102,21 +77,21 @@ static int br_on_null(eos_wasm__vctx *v, bool non)
     uint8_t t, nn;
     TRY(eos_wasm__v_read_idx(v, v->nctls, "label", &li));
     eos_wasm__ctl *l = &v->ctls[v->nctls - 1 - li];
-    const uint8_t *ts = label_types(l);
+    const uint8_t *ts = eos_wasm__v_label_types(l);
     uint32_t n = eos_wasm__v_label_arity(l);
     TRY(pop_ref(v, &t));
     TRY(non_null(v, t, &nn));
     if (!non) {
-        TRY(pop_types(v, ts, n));
-        TRY(push_types(v, ts, n));
+        TRY(eos_wasm__v_pop_types(v, ts, n));
+        TRY(eos_wasm__v_push_types(v, ts, n));
         TRY(eos_wasm__v_push(v, nn));
         return emit_br_on(v, EOS_WASM_OP_BR_ON_NULL, l);
     }
     if (n == 0 || !eos_wasm__is_ref(ts[n - 1]))
         return FAIL(EOS_EINVALID, "type mismatch: br_on_non_null label needs a reference last");
     TRY(eos_wasm__v_push(v, nn));
-    TRY(pop_types(v, ts, n));
-    TRY(push_types(v, ts, n));
+    TRY(eos_wasm__v_pop_types(v, ts, n));
+    TRY(eos_wasm__v_push_types(v, ts, n));
     /* Emitted with the reference still counted: the branch carries it. */
     TRY(emit_br_on(v, EOS_WASM_OP_BR_ON_NON_NULL, l));
     return eos_wasm__v_pop(v, 0, NULL);
