@@ -208,8 +208,8 @@ int eos_wasm_store_restore(eos_wasm_store *s)
         eos_wasm_table *t = st->t;
         /* A table only grows: the snapshot's prefix fits in place. Most
          * requests write no table (a language runtime's function table can
-         * hold thousands of entries), and grow sets written too. */
-        if (st->size && (t->written || t->size != st->size))
+         * hold thousands of entries); growing one marks it written too. */
+        if (st->size && t->written)
             memcpy(t->elems, st->elems, (size_t)st->size * sizeof(void *));
         t->size = st->size;
         t->written = false;

@@ -33,6 +33,22 @@ static int32_t get(const char *name, int32_t arg, bool has_arg)
     return out;
 }
 
+/* The reuse module instantiated in a new store s (as inst), with the
+ * store's snapshot taken; a store without one cannot be restored. */
+static eos_wasm_module *snapshot_reuse_module(void)
+{
+    size_t size = 0;
+    uint8_t *b = wt_read(EOS_TEST_REUSE_WASM, &size);
+    eos_wasm_module *m = NULL;
+    EOS_CHECK_INT(eos_wasm_module_new(b, size, &features, &m, NULL), 0);
+    free(b);
+    EOS_CHECK_INT(eos_wasm_store_new(NULL, &s), 0);
+    EOS_CHECK_INT(eos_wasm_store_restore(s), EOS_EINVAL);
+    EOS_CHECK_INT(eos_wasm_instantiate(s, m, NULL, 0, &inst, NULL), 0);
+    EOS_CHECK_INT(eos_wasm_store_snapshot(s), 0);
+    return m;
+}
+
 /* What a fresh instance shows. */
 static void check_fresh(void)
 {
@@ -70,15 +86,7 @@ static void scribble(void)
 
 static void test_restore(void)
 {
-    size_t size = 0;
-    uint8_t *b = wt_read(EOS_TEST_REUSE_WASM, &size);
-    eos_wasm_module *m = NULL;
-    EOS_CHECK_INT(eos_wasm_module_new(b, size, &features, &m, NULL), 0);
-    free(b);
-    EOS_CHECK_INT(eos_wasm_store_new(NULL, &s), 0);
-    EOS_CHECK_INT(eos_wasm_store_restore(s), EOS_EINVAL);
-    EOS_CHECK_INT(eos_wasm_instantiate(s, m, NULL, 0, &inst, NULL), 0);
-    EOS_CHECK_INT(eos_wasm_store_snapshot(s), 0);
+    eos_wasm_module *m = snapshot_reuse_module();
     for (int round = 0; round < 3; round++) {
         check_fresh();
         /* check_fresh itself wrote at 2000: the restore must undo it too. */
@@ -96,14 +104,7 @@ static void test_restore(void)
  * the kernel, and every page reads as fresh either way, round after round. */
 static void test_restore_many_pages(void)
 {
-    size_t size = 0;
-    uint8_t *b = wt_read(EOS_TEST_REUSE_WASM, &size);
-    eos_wasm_module *m = NULL;
-    EOS_CHECK_INT(eos_wasm_module_new(b, size, &features, &m, NULL), 0);
-    free(b);
-    EOS_CHECK_INT(eos_wasm_store_new(NULL, &s), 0);
-    EOS_CHECK_INT(eos_wasm_instantiate(s, m, NULL, 0, &inst, NULL), 0);
-    EOS_CHECK_INT(eos_wasm_store_snapshot(s), 0);
+    eos_wasm_module *m = snapshot_reuse_module();
     for (int round = 0; round < 3; round++) {
         EOS_CHECK_INT(get("peek", 1000, true), 'f');
         EOS_CHECK_INT(get("grow", 40, true), 8);
@@ -130,14 +131,7 @@ static void test_restore_many_pages(void)
  * then written is put back, so the next growth shows zeros everywhere. */
 static void test_restore_read_only_pages(void)
 {
-    size_t size = 0;
-    uint8_t *b = wt_read(EOS_TEST_REUSE_WASM, &size);
-    eos_wasm_module *m = NULL;
-    EOS_CHECK_INT(eos_wasm_module_new(b, size, &features, &m, NULL), 0);
-    free(b);
-    EOS_CHECK_INT(eos_wasm_store_new(NULL, &s), 0);
-    EOS_CHECK_INT(eos_wasm_instantiate(s, m, NULL, 0, &inst, NULL), 0);
-    EOS_CHECK_INT(eos_wasm_store_snapshot(s), 0);
+    eos_wasm_module *m = snapshot_reuse_module();
     for (int round = 0; round < 3; round++) {
         EOS_CHECK_INT(get("grow", 8, true), 8);
         for (int32_t at = 8 * 65536; at < 16 * 65536; at += 4096)
@@ -161,14 +155,7 @@ static void test_restore_read_only_pages(void)
  * request would see the change. */
 static void test_restore_table_writes(void)
 {
-    size_t size = 0;
-    uint8_t *b = wt_read(EOS_TEST_REUSE_WASM, &size);
-    eos_wasm_module *m = NULL;
-    EOS_CHECK_INT(eos_wasm_module_new(b, size, &features, &m, NULL), 0);
-    free(b);
-    EOS_CHECK_INT(eos_wasm_store_new(NULL, &s), 0);
-    EOS_CHECK_INT(eos_wasm_instantiate(s, m, NULL, 0, &inst, NULL), 0);
-    EOS_CHECK_INT(eos_wasm_store_snapshot(s), 0);
+    eos_wasm_module *m = snapshot_reuse_module();
     eos_wasm_extern tab;
     EOS_CHECK_INT(eos_wasm_instance_export(inst, "tab", &tab), 0);
     static const char *const writers[] = {"clear", "tfill", "tcopy", "tinit", "host", "none"};
